@@ -1,0 +1,1 @@
+"""Consensus and quality: pure NumPy aggregation of redundant answers (no database here)."""

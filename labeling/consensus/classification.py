@@ -1,0 +1,278 @@
+"""Single-label aggregation: majority vote, Dawid-Skene and one-coin Dawid-Skene, vectorised with NumPy.
+
+Every function takes answers as three parallel int arrays (task, worker, label index) and returns
+a ClassificationResult. Passing `gold` (label index per task, -1 where unknown) anchors the EM:
+gold tasks' posteriors are clamped to their gold label, so worker skills are learned from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labeling.errors import InvalidInput
+
+_TINY = 1e-300
+
+
+@dataclass
+class ClassificationResult:
+    """Aggregated labels for every task, with posteriors and (for EM methods) worker parameters."""
+
+    posteriors: np.ndarray  # (n_tasks, n_classes), rows sum to 1
+    labels: np.ndarray  # (n_tasks,) argmax with seeded tie breaking
+    confidence: np.ndarray  # (n_tasks,) posterior of the chosen label
+    n_answers: np.ndarray  # (n_tasks,) answers counted per task
+    method: str
+    worker_skill: np.ndarray | None = None  # (n_workers,) estimated accuracy
+    confusion: np.ndarray | None = None  # (n_workers, true K, answered K), rows sum to 1
+    priors: np.ndarray | None = None  # (n_classes,) class prevalence
+    n_iter: int = 0
+    converged: bool = True
+
+
+def _as_index(values: np.ndarray, size: int, field: str) -> np.ndarray:
+    """Return `values` as an int64 array checked to lie in [0, size)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidInput(f"{field} must be a one-dimensional array", field=field)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidInput(f"{field} must hold integer codes", field=field)
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and (arr.min() < 0 or arr.max() >= size):
+        raise InvalidInput(f"{field} has codes outside 0..{size - 1}", field=field)
+    return arr
+
+
+def check_answers(
+    task_idx: np.ndarray,
+    worker_idx: np.ndarray,
+    label_idx: np.ndarray,
+    n_tasks: int,
+    n_workers: int,
+    n_classes: int,
+    gold: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate and convert the encoded answer arrays; raise InvalidInput naming the bad field."""
+    if n_classes < 1:
+        raise InvalidInput("n_classes must be at least 1", field="n_classes")
+    t = _as_index(task_idx, n_tasks, "task_idx")
+    w = _as_index(worker_idx, n_workers, "worker_idx")
+    lab = _as_index(label_idx, n_classes, "label_idx")
+    if not (t.size == w.size == lab.size):
+        raise InvalidInput("task_idx, worker_idx and label_idx differ in length", field="label_idx")
+    g = None
+    if gold is not None:
+        g = np.asarray(gold).astype(np.int64)
+        if g.shape != (n_tasks,):
+            raise InvalidInput(f"gold must have length n_tasks ({n_tasks})", field="gold")
+        if g.size and (g.min() < -1 or g.max() >= n_classes):
+            raise InvalidInput("gold holds label codes outside -1..n_classes-1", field="gold")
+    return t, w, lab, g
+
+
+def break_ties(scores: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Argmax per row; ties (within 1e-12) are broken at random, reproducibly for a given seed."""
+    if scores.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    best = scores.max(axis=1, keepdims=True)
+    tied = scores >= best - 1e-12
+    noise = np.random.default_rng(seed).random(scores.shape)
+    return np.where(tied, noise, -1.0).argmax(axis=1)
+
+
+def _clamp_gold(post: np.ndarray, gold: np.ndarray | None) -> None:
+    """Set gold tasks' posteriors to a one-hot row on their gold label, in place."""
+    if gold is None:
+        return
+    rows = np.flatnonzero(gold >= 0)
+    if rows.size:
+        post[rows] = 0.0
+        post[rows, gold[rows]] = 1.0
+
+
+def _finish(
+    post: np.ndarray, n_answers: np.ndarray, method: str, seed: int, **extra: object
+) -> ClassificationResult:
+    """Build the result: labels by seeded argmax and the posterior of the chosen label."""
+    labels = break_ties(post, seed)
+    confidence = post[np.arange(post.shape[0]), labels] if post.size else np.zeros(0)
+    return ClassificationResult(post, labels, confidence, n_answers, method, **extra)  # type: ignore[arg-type]
+
+
+def vote_counts(
+    task_idx: np.ndarray, label_idx: np.ndarray, n_tasks: int, n_classes: int,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return the (n_tasks, n_classes) table of (optionally weighted) votes."""
+    flat = np.bincount(task_idx * n_classes + label_idx, weights=weights, minlength=n_tasks * n_classes)
+    return flat.reshape(n_tasks, n_classes).astype(np.float64, copy=False)
+
+
+def majority_vote(
+    task_idx: np.ndarray,
+    worker_idx: np.ndarray,
+    label_idx: np.ndarray,
+    n_tasks: int,
+    n_workers: int,
+    n_classes: int,
+    *,
+    gold: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    smoothing: float = 0.0,
+    seed: int = 0,
+) -> ClassificationResult:
+    """(Weighted) majority vote; posteriors are the smoothed vote shares, `weights` one per worker."""
+    t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
+    answer_w = None
+    if weights is not None:
+        wts = np.asarray(weights, dtype=np.float64)
+        if wts.shape != (n_workers,) or not np.all(np.isfinite(wts)) or (wts.size and wts.min() < 0):
+            raise InvalidInput("weights must be n_workers finite non-negative numbers", field="weights")
+        answer_w = wts[w]
+    counts = vote_counts(t, lab, n_tasks, n_classes, answer_w)
+    n_answers = np.bincount(t, minlength=n_tasks)
+    totals = counts.sum(axis=1, keepdims=True) + n_classes * smoothing
+    empty = totals[:, 0] <= 0
+    totals[empty] = 1.0
+    post = (counts + smoothing) / totals
+    post[empty] = 1.0 / n_classes
+    _clamp_gold(post, g)
+    result = _finish(post, n_answers, "majority", seed)
+    agree = (lab == result.labels[t]).astype(np.float64)
+    per_worker = np.bincount(w, minlength=n_workers)
+    result.worker_skill = np.bincount(w, weights=agree, minlength=n_workers) / np.maximum(per_worker, 1)
+    return result
+
+
+def _posteriors(loglik: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of log-likelihoods."""
+    loglik = loglik - loglik.max(axis=1, keepdims=True)
+    np.exp(loglik, out=loglik)
+    loglik /= loglik.sum(axis=1, keepdims=True)
+    return loglik
+
+
+def dawid_skene(
+    task_idx: np.ndarray,
+    worker_idx: np.ndarray,
+    label_idx: np.ndarray,
+    n_tasks: int,
+    n_workers: int,
+    n_classes: int,
+    *,
+    gold: np.ndarray | None = None,
+    smoothing: float = 0.01,
+    diagonal_prior: float = 0.0,
+    pooled_prior: float = 0.0,
+    max_iter: int = 100,
+    tol: float = 1e-5,
+    seed: int = 0,
+) -> ClassificationResult:
+    """Dawid-Skene EM with a full confusion matrix per worker and a Dirichlet(smoothing) prior on its rows."""
+    t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
+    k = n_classes
+    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, seed=seed)
+    answered = start.n_answers > 0
+    post_t = np.ascontiguousarray(start.posteriors.T)  # (K, n_tasks): contiguous per class for gathers
+    wl = w * k + lab  # which (worker, answered label) cell each answer feeds
+    cells = n_workers * k
+    pseudo = np.full((k, k), smoothing) + np.eye(k) * diagonal_prior
+    n_iter, converged = 0, False
+    for n_iter in range(1, max_iter + 1):
+        # M-step: expected counts conf[w, true j, answered l] = sum of P(task = j) over w's l-answers.
+        counts = np.empty((n_workers, k, k))
+        for j in range(k):
+            counts[:, j, :] = np.bincount(wl, weights=post_t[j][t], minlength=cells).reshape(n_workers, k)
+        counts += pseudo
+        if pooled_prior > 0:
+            pooled = counts.sum(axis=0)
+            counts += pooled_prior * pooled / pooled.sum(axis=1, keepdims=True)
+        np.maximum(counts, 1e-10, out=counts)  # without smoothing, an unseen row becomes uniform
+        confusion = counts / counts.sum(axis=2, keepdims=True)
+        priors = (post_t[:, answered].sum(axis=1) + 1.0) / (answered.sum() + k)
+        # E-step: log P(task = j) = log prior_j + sum over its answers of log conf[w, j, l].
+        log_conf = np.log(np.maximum(confusion, _TINY)).transpose(1, 0, 2).reshape(k, cells)
+        loglik = np.empty((k, n_tasks))
+        for j in range(k):
+            loglik[j] = np.bincount(t, weights=log_conf[j][wl], minlength=n_tasks)
+        loglik += np.log(priors)[:, None]
+        new_t = _posteriors(loglik.T).T.copy()
+        if g is not None:
+            rows = np.flatnonzero(g >= 0)
+            new_t[:, rows] = 0.0
+            new_t[g[rows], rows] = 1.0
+        delta = np.abs(new_t - post_t).max() if new_t.size else 0.0
+        post_t = new_t
+        if delta < tol:
+            converged = True
+            break
+    post = np.ascontiguousarray(post_t.T)
+    post[~answered] = priors
+    skill = np.einsum("j,wjj->w", priors, confusion)
+    return _finish(post, start.n_answers, "dawid-skene", seed, worker_skill=skill, confusion=confusion,
+                   priors=priors, n_iter=n_iter, converged=converged)
+
+
+def one_coin(
+    task_idx: np.ndarray,
+    worker_idx: np.ndarray,
+    label_idx: np.ndarray,
+    n_tasks: int,
+    n_workers: int,
+    n_classes: int,
+    *,
+    gold: np.ndarray | None = None,
+    prior_correct: float = 2.0,
+    prior_wrong: float = 1.0,
+    max_iter: int = 100,
+    tol: float = 1e-5,
+    seed: int = 0,
+) -> ClassificationResult:
+    """One-coin Dawid-Skene: one accuracy per worker, errors spread evenly; Beta prior on accuracy."""
+    t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
+    k = n_classes
+    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, seed=seed)
+    answered = start.n_answers > 0
+    post = start.posteriors
+    per_worker = np.bincount(w, minlength=n_workers).astype(np.float64)
+    cell = t * k + lab
+    n_iter, converged = 0, False
+    skill = np.full(n_workers, 0.7)
+    for n_iter in range(1, max_iter + 1):
+        correct = np.bincount(w, weights=post.reshape(-1)[cell], minlength=n_workers)
+        skill = (correct + prior_correct - 1.0) / (per_worker + prior_correct + prior_wrong - 2.0)
+        skill = np.clip(skill, 1e-6, 1.0 - 1e-6)
+        priors = (post[answered].sum(axis=0) + 1.0) / (answered.sum() + k)
+        log_right = np.log(skill)
+        log_wrong = np.log((1.0 - skill) / max(k - 1, 1))
+        base = np.bincount(t, weights=log_wrong[w], minlength=n_tasks)
+        bonus = np.bincount(cell, weights=(log_right - log_wrong)[w], minlength=n_tasks * k)
+        loglik = bonus.reshape(n_tasks, k) + base[:, None] + np.log(priors)
+        new = _posteriors(loglik)
+        _clamp_gold(new, g)
+        delta = np.abs(new - post).max() if new.size else 0.0
+        post = new
+        if delta < tol:
+            converged = True
+            break
+    priors = (post[answered].sum(axis=0) + 1.0) / (answered.sum() + k)
+    post[~answered] = priors
+    off = (1.0 - skill) / max(k - 1, 1)
+    confusion = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
+    confusion[:, np.arange(k), np.arange(k)] = skill[:, None]
+    return _finish(post, start.n_answers, "one-coin", seed, worker_skill=skill, confusion=confusion,
+                   priors=priors, n_iter=n_iter, converged=converged)
+
+
+METHODS = {"majority": majority_vote, "dawid-skene": dawid_skene, "one-coin": one_coin}
+
+
+def aggregate(method: str, *args: object, **kwargs: object) -> ClassificationResult:
+    """Run the named method ("majority", "dawid-skene" or "one-coin")."""
+    try:
+        func = METHODS[method]
+    except KeyError:
+        raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(METHODS)}", field="method") from None
+    return func(*args, **kwargs)  # type: ignore[operator]

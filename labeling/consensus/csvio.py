@@ -1,0 +1,95 @@
+"""Read answer CSV files into columns and integer codes (stdlib csv, streamed; no pandas)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from labeling.errors import InvalidInput
+
+
+@dataclass
+class EncodedAnswers:
+    """Classification answers as int codes plus the names behind each code."""
+
+    task_idx: np.ndarray
+    worker_idx: np.ndarray
+    label_idx: np.ndarray
+    tasks: list[str]
+    workers: list[str]
+    labels: list[str]
+
+
+def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Read a CSV with a header row into {column: values}; raise InvalidInput for missing file/columns/rows."""
+    if not os.path.isfile(path):
+        raise InvalidInput(f"{path}: no such file", field="file")
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise InvalidInput(f"{path}: the file is empty (expected a header row with {','.join(required)})",
+                               field="file")
+        names = [name.strip() for name in header]
+        for name in required:
+            if name not in names:
+                raise InvalidInput(f"{path}: missing column {name!r} (header has {','.join(names)})", field=name)
+        wanted = list(required) + [name for name in optional if name in names]
+        positions = [names.index(name) for name in wanted]
+        width = max(positions) + 1
+        rows = [row for row in reader if row]
+    if not rows:
+        raise InvalidInput(f"{path}: the file has a header but no rows", field="file")
+    for number, row in enumerate(rows, start=2):
+        if len(row) < width:
+            raise InvalidInput(f"{path}: line {number} has {len(row)} fields, expected at least {width}",
+                               field=wanted[positions.index(max(p for p in positions if p >= len(row)))])
+    if len(positions) == 1:
+        return {wanted[0]: [row[positions[0]] for row in rows]}
+    columns = list(zip(*rows))
+    return {name: list(columns[pos]) for name, pos in zip(wanted, positions)}
+
+
+def encode(values: Sequence[str], order: Iterable[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Map strings to codes in order of first appearance (or the given order first)."""
+    codes: dict[str, int] = dict.fromkeys(order) if order is not None else {}  # type: ignore[arg-type]
+    codes.update(dict.fromkeys(values))  # type: ignore[arg-type]
+    names = list(codes)
+    lookup = {name: i for i, name in enumerate(names)}
+    idx = np.fromiter(map(lookup.__getitem__, values), dtype=np.int64, count=len(values))
+    return idx, names
+
+
+def label_order(values: Iterable[str]) -> list[str]:
+    """Sort labels numerically when they all look like numbers, otherwise as text."""
+    unique = set(values)
+    try:
+        return sorted(unique, key=float)
+    except ValueError:
+        return sorted(unique)
+
+
+def read_answers(path: str, extra_labels: Iterable[str] = ()) -> EncodedAnswers:
+    """Read task,worker,label rows into codes; `extra_labels` (e.g. from gold) join the label set."""
+    cols = read_columns(path, ("task", "worker", "label"))
+    labels = label_order(list(set(cols["label"])) + list(extra_labels))
+    task_idx, tasks = encode(cols["task"])
+    worker_idx, workers = encode(cols["worker"])
+    label_idx, labels = encode(cols["label"], labels)
+    return EncodedAnswers(task_idx, worker_idx, label_idx, tasks, workers, labels)
+
+
+def read_gold(path: str) -> dict[str, str]:
+    """Read task,label rows into {task: label} (the last row wins for a repeated task)."""
+    cols = read_columns(path, ("task", "label"))
+    return dict(zip(cols["task"], cols["label"]))
+
+
+def gold_array(gold: dict[str, str], tasks: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """Gold label code per task (-1 where unknown or the label is not among `labels`)."""
+    lookup = {name: i for i, name in enumerate(labels)}
+    return np.fromiter((lookup.get(gold.get(task, ""), -1) for task in tasks), dtype=np.int64, count=len(tasks))
