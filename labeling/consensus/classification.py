@@ -164,13 +164,18 @@ def dawid_skene(
     *,
     gold: np.ndarray | None = None,
     smoothing: float = 0.01,
-    diagonal_prior: float = 0.0,
-    pooled_prior: float = 0.0,
+    diagonal_prior: float = 1.0,
+    pooled_prior: float = 1.0,
     max_iter: int = 100,
     tol: float = 1e-5,
     seed: int = 0,
 ) -> ClassificationResult:
-    """Dawid-Skene EM with a full confusion matrix per worker and a Dirichlet(smoothing) prior on its rows."""
+    """Dawid-Skene EM with a full confusion matrix per worker and a Dirichlet prior on each of its rows.
+
+    The prior adds `smoothing` to every cell, `diagonal_prior` to the correct cell and `pooled_prior`
+    times the crowd's pooled confusion row, so a worker with few answers looks like the average worker.
+    EM stops when the marginal log-likelihood per answer gains less than `tol`.
+    """
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
     k = n_classes
     start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, seed=seed)
@@ -179,7 +184,7 @@ def dawid_skene(
     wl = w * k + lab  # which (worker, answered label) cell each answer feeds
     cells = n_workers * k
     pseudo = np.full((k, k), smoothing) + np.eye(k) * diagonal_prior
-    n_iter, converged = 0, False
+    n_iter, converged, last_fit = 0, False, -np.inf
     for n_iter in range(1, max_iter + 1):
         # M-step: expected counts conf[w, true j, answered l] = sum of P(task = j) over w's l-answers.
         counts = np.empty((n_workers, k, k))
@@ -198,16 +203,20 @@ def dawid_skene(
         for j in range(k):
             loglik[j] = np.bincount(t, weights=log_conf[j][wl], minlength=n_tasks)
         loglik += np.log(priors)[:, None]
-        new_t = _posteriors(loglik.T).T.copy()
+        top = loglik.max(axis=0)
+        # Marginal log-likelihood per answer of the current parameters: EM never lowers it.
+        post_t = np.exp(loglik - top)
+        total = post_t.sum(axis=0)
+        post_t /= total
+        fit = float((np.log(total) + top)[answered].sum()) / max(t.size, 1)
         if g is not None:
             rows = np.flatnonzero(g >= 0)
-            new_t[:, rows] = 0.0
-            new_t[g[rows], rows] = 1.0
-        delta = np.abs(new_t - post_t).max() if new_t.size else 0.0
-        post_t = new_t
-        if delta < tol:
+            post_t[:, rows] = 0.0
+            post_t[g[rows], rows] = 1.0
+        if fit - last_fit < tol:
             converged = True
             break
+        last_fit = fit
     post = np.ascontiguousarray(post_t.T)
     post[~answered] = priors
     skill = np.einsum("j,wjj->w", priors, confusion)
