@@ -1,0 +1,70 @@
+"""Media routes: upload images, serve the media folder to signed-in users."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from labeling import media, tasks, web
+from labeling.auth import Principal
+from labeling.errors import InvalidInput
+from labeling.models import Role
+from labeling.settings import Settings
+
+MAX_FILES = 1000
+
+
+async def _form(request: Request, settings: Settings) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise InvalidInput(f"the upload is larger than {settings.max_body_bytes:,} bytes", field="body")
+    try:
+        return await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
+    except Exception as exc:  # multipart errors come in several types; all mean a bad upload
+        raise InvalidInput(f"could not read the multipart upload: {exc}", field="body") from None
+
+
+async def tasks_from_upload(request: Request, settings: Settings, image_types: Iterable[str]) -> list[tuple[str, Any]]:
+    """Multipart: each image file becomes a task; a .json/.jsonl file in the form is read as task lines."""
+    form = await _form(request, settings)
+    items: list[tuple[str, Any]] = []
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            continue
+        content = await value.read()
+        filename = value.filename or name
+        if filename.lower().endswith((".json", ".jsonl", ".ndjson")):
+            items.extend(tasks.read_items(content, "ndjson" if not filename.endswith(".json") else ""))
+            continue
+        stored = media.store_image(settings.media_dir, filename, content, settings.media_max_bytes)
+        items.append((f"file {filename}", {"data": {"image": stored["path"], "filename": filename}}))
+    if not items:
+        raise InvalidInput("the upload has no files", field="file")
+    return items
+
+
+@web.endpoint(Role.requester)
+async def upload(request: Request, user: Principal) -> Response:
+    """POST /api/media: store images, answer their media paths (for tasks' data.image)."""
+    settings = web.state(request).settings
+    form = await _form(request, settings)
+    stored = []
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            continue
+        stored.append(media.store_image(settings.media_dir, value.filename or name, await value.read(),
+                                        settings.media_max_bytes))
+    if not stored:
+        raise InvalidInput("the upload has no files", field="file")
+    return web.ok({"data": stored}, status_code=201)
+
+
+@web.endpoint()
+async def serve(request: Request, user: Principal) -> Response:
+    """GET /media/{path}: a file of the media folder, for any signed-in user."""
+    path = media.resolve(web.state(request).settings.media_dir, request.path_params["path"])
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=3600",
+                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+

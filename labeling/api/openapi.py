@@ -1,0 +1,73 @@
+"""GET /api/openapi.json: an OpenAPI 3.1 document built from the route table."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+import labeling
+from labeling import api
+
+ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "field": {"type": ["string", "null"]}, "line": {"type": "integer"}}}}}
+PAGE_SCHEMA = {"type": "object", "required": ["data", "next"], "properties": {
+    "data": {"type": "array", "items": {"type": "object"}}, "next": {"type": ["string", "null"]}}}
+
+
+def _body(op: api.Op, components: dict) -> dict | None:
+    if op.body is None:
+        return None
+    if isinstance(op.body, dict):
+        return {"required": True, "content": op.body}
+    schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[op.body.__name__] = schema
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
+
+
+def document() -> dict:
+    """The whole OpenAPI document."""
+    paths: dict[str, dict] = {}
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA, "Page": PAGE_SCHEMA}
+    for op in api.OPS:
+        doc = (op.handler.__doc__ or "").strip().splitlines()
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                  for name in re.findall(r"{(\w+)}", op.path)]
+        params += [{"name": name, "in": "query", "required": False,
+                    "schema": {"type": "integer" if name == "limit" else "string"}} for name in op.query]
+        ok_schema = {"$ref": "#/components/schemas/Page"} if op.response == "page" else {"type": "object"}
+        responses: dict[str, Any] = {str(op.status): {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
+        if op.handler is api.work.next_task:
+            responses["204"] = {"description": "nothing left for this worker"}
+        for code, words in (("400", "bad input (the field is named)"), ("401", "no or bad token"),
+                            ("403", "not allowed"), ("404", "not found"), ("409", "conflicts with the current state")):
+            responses[code] = {"description": words, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        roles = getattr(op.handler, "roles", ())
+        operation: dict[str, Any] = {
+            "operationId": op.handler.__name__, "summary": doc[0] if doc else op.path, "tags": list(op.tags),
+            "parameters": params, "responses": responses, "security": [{"bearer": []}],
+        }
+        if roles:
+            operation["description"] = "Needs role: " + " or ".join(r.value for r in roles) + " (admins may do everything)."
+        body = _body(op, components)
+        if body:
+            operation["requestBody"] = body
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "labeling", "version": labeling.__version__,
+                 "description": "Self-hosted data labeling and human feedback: projects, tasks, a work queue, consensus."},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+async def openapi(request: Request) -> Response:
+    """GET /api/openapi.json"""
+    return JSONResponse(document())

@@ -1,0 +1,34 @@
+"""/api/users: accounts and tokens."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labeling import auth, schemas, web
+from labeling.auth import Principal
+from labeling.models import Role
+
+
+@web.endpoint(Role.admin)
+async def create_user(request: Request, user: Principal) -> Response:
+    """POST /api/users (admin): make an account; its API token is shown once."""
+    body = schemas.parse(schemas.UserCreate, await web.read_json(request))
+    async with web.state(request).db.write() as conn:
+        created, token = await auth.create_user(conn, body.username, body.role, body.password)
+    return web.ok({**created, "token": token}, status_code=201)
+
+
+@web.endpoint()
+async def me(request: Request, user: Principal) -> Response:
+    """GET /api/users/me: who this token or session is."""
+    return web.ok({"id": user.id, "username": user.username, "role": user.role.value})
+
+
+@web.endpoint()
+async def rotate_my_token(request: Request, user: Principal) -> Response:
+    """POST /api/users/me/token: a new API token for yourself; the old one stops working."""
+    async with web.state(request).db.write() as conn:
+        token = await auth.rotate_token(conn, user.id)
+    web.state(request).token_cache.clear()
+    return web.ok({"id": user.id, "username": user.username, "token": token}, status_code=201)

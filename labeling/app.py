@@ -1,0 +1,85 @@
+"""create_app(settings) -> Starlette: routes, middleware, error handlers, lifespan. Nothing at import time."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from pathlib import Path
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from labeling import api, resources, web
+from labeling.api import media as media_api
+from labeling.api import openapi
+from labeling.db import Database
+from labeling.errors import LabelingError
+from labeling.settings import Settings
+
+
+def secret_key(settings: Settings) -> str:
+    """LABELING_SECRET_KEY, or a random key kept in the data dir so sessions survive restarts."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+async def health(request: Request) -> Response:
+    """GET /api/health: the server is up and the database answers."""
+    async with web.state(request).db.read() as conn:
+        await conn.exec_driver_sql("SELECT 1")
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings, database: Database | None = None) -> Starlette:
+    """The whole web app. Migrations are applied by the CLI (or tests) before serving, not here."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    db = database or Database(settings.resolved_database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            await db.dispose()
+
+    from labeling.worker_ui import routes as ui_routes
+
+    routes = [
+        Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
+        Route("/api/health", health, methods=["GET"]),
+        *api.routes(),
+        Route("/media/{path:path}", media_api.serve, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=str(resources.static_dir())), name="static"),
+        *ui_routes.routes(),
+    ]
+    middleware = [Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="labeling_session",
+                             same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
+        LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected})
+    app.state.labeling = web.AppState(settings=settings, db=db)
+    return app
+
+
+def templates_path() -> Path:
+    """Where the Jinja2 templates are (checkout or installed copy)."""
+    return resources.templates_dir()
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory for `labeling serve` (each server process builds its own app)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,207 @@
+"""The `labeling` command: serve, migrate, import, consensus, users, aggregate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from labeling import __version__, auth, migrate, resources, settings as settings_mod
+from labeling.db import Database
+from labeling.errors import LabelingError
+from labeling.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+async def _prepare(settings: Settings) -> Database:
+    """Open the database and bring it to the newest schema."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url, pool_size=2)
+    await migrate.upgrade(db)
+    return db
+
+
+async def _startup(settings: Settings, demo: bool) -> list[str]:
+    """Migrate, make sure an admin exists, load the demo; returns lines to print."""
+    lines: list[str] = []
+    db = await _prepare(settings)
+    try:
+        async with db.write() as conn:
+            if settings.admin_token:
+                await auth.ensure_token_user(conn, settings.admin_token)
+            elif not await auth.any_admin(conn):
+                _, token = await auth.create_user(conn, "admin", "admin")
+                lines.append(f"Created the admin account. Its API token (shown once): {token}")
+        if demo:
+            from labeling import demo as demo_mod
+
+            info = await demo_mod.load(settings, db, resources.sample_tasks_dir())
+            loaded = ", ".join(info["projects"]) or "already loaded"
+            lines += [f"Demo projects: {loaded}",
+                      f"Worker login:    {info['worker']} / {info['worker_password']}",
+                      f"Requester token: {info['requester_token']}"]
+    finally:
+        await db.dispose()
+    return lines
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    for line in asyncio.run(_startup(settings, args.demo)):
+        print(line, flush=True)
+    print(f"Serving on http://{args.host}:{args.port}/ (data in {settings.data_dir.resolve()})", flush=True)
+    uvicorn.run("labeling.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level, access_log=args.access_log, proxy_headers=False)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    async def run() -> str:
+        db = await _prepare(_settings())
+        try:
+            async with db.read() as conn:
+                return str(await migrate.current_revision(conn))
+        finally:
+            await db.dispose()
+
+    print(f"database at revision {asyncio.run(run())} (head {migrate.head_revision()})")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from labeling import projects, tasks
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise LabelingError(f"no file {args.file}", field="FILE")
+    settings = _settings()
+
+    async def run() -> int:
+        db = await _prepare(settings)
+        try:
+            async with db.read() as conn:
+                project = await projects.find(conn, args.project)
+            content_type = "" if path.suffix == ".json" else "ndjson"
+            parsed = tasks.validate(tasks.read_items(path.read_bytes(), content_type), project.task_type,
+                                    project.labels, settings.media_dir)
+            async with db.write() as conn:
+                return await tasks.insert_tasks(conn, project, parsed)
+        finally:
+            await db.dispose()
+
+    created = asyncio.run(run())
+    print(f"imported {created} tasks into project {args.project}")
+    return 0
+
+
+def cmd_consensus(args: argparse.Namespace) -> int:
+    from labeling import projects
+    from labeling.consensus import runner
+
+    async def run() -> dict:
+        db = await _prepare(_settings())
+        try:
+            async with db.write() as conn:
+                project = await projects.find(conn, args.project)
+                return await runner.recompute_project(conn, project, method=args.method)
+        finally:
+            await db.dispose()
+
+    summary = asyncio.run(run())
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    async def run() -> tuple[dict, str]:
+        db = await _prepare(_settings())
+        try:
+            async with db.write() as conn:
+                return await auth.create_user(conn, args.name, args.role, args.password)
+        finally:
+            await db.dispose()
+
+    if args.password == "-":
+        args.password = sys.stdin.readline().rstrip("\n")
+    user, token = asyncio.run(run())
+    print(f"created {user['role']} {user['username']} (id {user['id']}); API token (shown once): {token}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    root = argparse.ArgumentParser(prog="labeling", description="Self-hosted data labeling and human feedback.",
+                                   epilog="Settings: " + "; ".join(f"{n}" for n, _, _ in settings_mod.DECLARED))
+    root.add_argument("--version", action="version", version=f"labeling {__version__}")
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="apply migrations and serve the app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument("--demo", action="store_true", help="load sample_tasks/ into demo projects")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
+
+    imp = sub.add_parser("import", help="import tasks from a JSON Lines or JSON array file")
+    imp.add_argument("project", metavar="PROJECT", help="project id or name")
+    imp.add_argument("file", metavar="FILE")
+    imp.set_defaults(func=cmd_import)
+
+    cons = sub.add_parser("consensus", help="re-estimate worker skills and recompute a project's consensus")
+    cons.add_argument("project", metavar="PROJECT", help="project id or name")
+    cons.add_argument("--method", default="auto", help="auto, majority, dawid-skene or one-coin (classification)")
+    cons.set_defaults(func=cmd_consensus)
+
+    users = sub.add_parser("users", help="manage accounts").add_subparsers(dest="users_command", required=True,
+                                                                           metavar="ACTION")
+    add = users.add_parser("add", help="create a user and print its API token")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", required=True, choices=["worker", "requester", "admin"])
+    add.add_argument("--password", help="password for the web UI ('-' reads it from standard input)")
+    add.set_defaults(func=cmd_users_add)
+
+    try:
+        from labeling.consensus import cli as aggregate_cli
+    except ImportError:  # pragma: no cover - the engine ships with the package
+        aggregate_cli = None
+    if aggregate_cli is not None:
+        aggregate_cli.register(sub)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: a domain error is one line on stderr and exit status 2, never a traceback."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LabelingError as exc:
+        print(f"labeling: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except (OSError, ConnectionError) as exc:
+        print(f"labeling: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # database unreachable and the like: one line, not a traceback
+        if os.environ.get("LABELING_DEBUG"):
+            raise
+        print(f"labeling: error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Engines, transactions and SQLite pragmas: the only place engines are made.
+
+Writes go through `Database.write()`: on SQLite that is one in-process writer at a time (an asyncio
+lock) and `BEGIN IMMEDIATE` with a busy timeout across processes, so no request ever sees
+"database is locked"; on PostgreSQL a plain transaction, retried on deadlock or serialization failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from labeling.errors import InvalidInput
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def async_url(url: str) -> str:
+    """Turn a plain sqlite:// or postgresql:// URL into one naming an async driver."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise InvalidInput(f"not a database URL: {url!r}", field="LABELING_DATABASE_URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    else:
+        raise InvalidInput(
+            f"unsupported database {backend!r}: use sqlite:///path or postgresql://user@host/db",
+            field="LABELING_DATABASE_URL",
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous tools (Alembic runs on the async engine; kept for scripts)."""
+    return async_url(url)
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    """Pragmas on connect; our own BEGIN so transactions really are transactions."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (pysqlite's is broken)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA cache_size = -65536")
+        cursor.execute("PRAGMA temp_store = MEMORY")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One engine plus the transaction helpers every request and command uses."""
+
+    def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
+        self.url = async_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = create_async_engine(
+                self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            )
+            _install_sqlite_hooks(self.engine)
+        else:
+            self.engine = create_async_engine(
+                self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+            )
+        self._write_lock: asyncio.Lock | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite backend."""
+        return self.dialect == "sqlite"
+
+    def _lock(self) -> asyncio.Lock:
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        return self._write_lock
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read transaction (a consistent snapshot on both backends)."""
+        async with self.engine.connect() as conn:
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        if not self.is_sqlite:
+            async with self.engine.connect() as conn:
+                async with conn.begin():
+                    yield conn
+            return
+        async with self._lock():
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+                async with conn.begin():
+                    yield conn
+
+    async def run_write(self, fn: Callable[[AsyncConnection], Awaitable[T]], retries: int = 5) -> T:
+        """Run fn in a write transaction, retrying on PostgreSQL deadlocks and serialization failures."""
+        for attempt in range(retries + 1):
+            try:
+                async with self.write() as conn:
+                    return await fn(conn)
+            except (DBAPIError, OperationalError) as exc:
+                if attempt == retries or not _retryable(exc):
+                    raise
+                await asyncio.sleep(0.002 * (2**attempt))
+        raise AssertionError("unreachable")
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    if code is None and orig is not None:
+        code = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return code in _RETRYABLE_PG_CODES

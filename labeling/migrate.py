@@ -1,0 +1,54 @@
+"""Apply Alembic migrations programmatically (no alembic.ini needed at run time)."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import db, resources
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """An Alembic Config pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.migrations_dir()))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+async def upgrade(database: db.Database, revision: str = "head") -> None:
+    """Bring the database to `revision` (head by default)."""
+    config = alembic_config()
+
+    def _upgrade(sync_conn: object) -> None:
+        config.attributes["connection"] = sync_conn
+        command.upgrade(config, revision)
+
+    if database.is_sqlite:
+        async with database.engine.connect() as conn:
+            await conn.run_sync(_upgrade)
+            await conn.commit()
+    else:
+        async with database.engine.connect() as conn:
+            # One migrator at a time when several server processes start together.
+            await conn.exec_driver_sql("SELECT pg_advisory_lock(74657301)")
+            try:
+                await conn.run_sync(_upgrade)
+                await conn.commit()
+            finally:
+                await conn.exec_driver_sql("SELECT pg_advisory_unlock(74657301)")
+                await conn.commit()
+
+
+async def current_revision(conn: AsyncConnection) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this version."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,50 @@
+"""Opaque cursors for keyset pagination: `{"data": [...], "next": CURSOR-or-null}`."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from labeling.errors import InvalidInput
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+
+def encode(after_id: int) -> str:
+    """A cursor that continues after the row with this id."""
+    return base64.urlsafe_b64encode(json.dumps({"after": after_id}).encode()).decode().rstrip("=")
+
+
+def decode(cursor: str | None) -> int | None:
+    """The id a cursor continues after, or None for the first page."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+        if isinstance(after, bool) or not isinstance(after, int):
+            raise ValueError
+        return after
+    except Exception:
+        raise InvalidInput("cursor is not one this server issued", field="cursor") from None
+
+
+def limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
+    """A page size between 1 and MAX_LIMIT."""
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be from 1 to {MAX_LIMIT}", field="limit")
+    return value
+
+
+def page(rows: list[dict], size: int, key: str = "id") -> dict:
+    """Build a page from up to size+1 rows (the extra one only says there is more)."""
+    more = len(rows) > size
+    rows = rows[:size]
+    return {"data": rows, "next": encode(rows[-1][key]) if more and rows else None}

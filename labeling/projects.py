@@ -1,0 +1,183 @@
+"""Projects: create, read with progress, list, update; the sharded progress counters."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import IntegrityError
+
+from labeling import models, paging, schemas, tasktypes
+from labeling.auth import Principal
+from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
+from labeling.models import N_COUNTER_SHARDS, Role
+
+COUNTERS = ("n_tasks", "n_gold_tasks", "n_complete", "n_annotations", "n_skips")
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as an ISO 8601 UTC string."""
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _redundancy_columns(value: int | schemas.RedundancySpec) -> dict:
+    if isinstance(value, schemas.RedundancySpec):
+        return {"redundancy_min": value.min, "redundancy_max": value.max, "target_confidence": value.target_confidence}
+    return {"redundancy_min": value, "redundancy_max": value, "target_confidence": None}
+
+
+def _check_labels(task_type: str, labels: list[str]) -> None:
+    spec = tasktypes.get(task_type)
+    if spec.needs_labels and not labels:
+        raise InvalidInput(f"labels: a {task_type} project needs at least one label", field="labels")
+
+
+async def create(conn: AsyncConnection, owner: Principal, body: schemas.ProjectCreate) -> dict:
+    """Insert a project and its counter rows."""
+    owner.require(Role.requester)
+    _check_labels(body.task_type.value, body.labels)
+    if await conn.scalar(select(models.projects.c.id).where(models.projects.c.name == body.name)) is not None:
+        raise Conflict(f"a project named {body.name!r} already exists", field="name")
+    now = time.time()
+    project_id = await conn.scalar(insert(models.projects).values(
+        name=body.name, owner_id=owner.id, task_type=body.task_type.value, labels=body.labels,
+        instructions=body.instructions, lease_seconds=body.lease_seconds, gold_first_n=body.gold_first_n,
+        gold_fraction=body.gold_fraction, gold_min=body.gold_min, gold_threshold=body.gold_threshold,
+        options=body.options, created_at=now, updated_at=now, **_redundancy_columns(body.redundancy),
+    ).returning(models.projects.c.id))
+    await conn.execute(insert(models.project_counters), [
+        {"project_id": project_id, "shard": shard, **{c: 0 for c in COUNTERS}} for shard in range(N_COUNTER_SHARDS)])
+    return await get(conn, owner, project_id)
+
+
+async def load(conn: AsyncConnection, project_id: int) -> Any:
+    """The project row, or NotFound."""
+    row = (await conn.execute(select(models.projects).where(models.projects.c.id == project_id))).first()
+    if row is None:
+        raise NotFound(f"no project {project_id}", field="project_id")
+    return row
+
+
+def check_access(row: Any, user: Principal, *, manage: bool) -> None:
+    """Requesters manage their own projects, admins all; workers may only read what they work on."""
+    if user.role is Role.admin:
+        return
+    if manage and (user.role is not Role.requester or row.owner_id != user.id):
+        if user.role is Role.requester:
+            raise NotFound(f"no project {row.id}", field="project_id")
+        raise Forbidden("only the project's requester or an admin may do this")
+
+
+async def counts(conn: AsyncConnection, project_id: int) -> dict:
+    """Progress: the sharded counters summed, plus the live leases (a small indexed set)."""
+    row = (await conn.execute(select(*[func.coalesce(func.sum(getattr(models.project_counters.c, c)), 0)
+                                        for c in COUNTERS]).where(models.project_counters.c.project_id == project_id))).first()
+    values = dict(zip(COUNTERS, (int(v) for v in row)))
+    live = await conn.scalar(select(func.count()).select_from(models.assignments).where(
+        models.assignments.c.project_id == project_id, models.assignments.c.status == 0,
+        models.assignments.c.expires_at > time.time()))
+    regular = values["n_tasks"] - values["n_gold_tasks"]
+    return {
+        "tasks": values["n_tasks"], "gold_tasks": values["n_gold_tasks"], "complete": values["n_complete"],
+        "remaining": max(regular - values["n_complete"], 0), "annotations": values["n_annotations"],
+        "skips": values["n_skips"], "live_leases": int(live or 0),
+        "percent_complete": round(100.0 * values["n_complete"] / regular, 2) if regular else 0.0,
+    }
+
+
+async def add_counts(conn: AsyncConnection, project_id: int, shard: int, **deltas: int) -> None:
+    """Add to a project's counters in this transaction (shard spreads concurrent writers)."""
+    deltas = {k: v for k, v in deltas.items() if v}
+    if not deltas:
+        return
+    table = models.project_counters
+    await conn.execute(update(table).where(and_(table.c.project_id == project_id, table.c.shard == shard % N_COUNTER_SHARDS))
+                       .values({k: getattr(table.c, k) + v for k, v in deltas.items()}))
+
+
+def public(row: Any, progress: dict | None = None) -> dict:
+    """The API shape of a project."""
+    redundancy: int | dict = row.redundancy_min
+    if row.target_confidence is not None:
+        redundancy = {"min": row.redundancy_min, "max": row.redundancy_max, "target_confidence": row.target_confidence}
+    out = {
+        "id": row.id, "name": row.name, "task_type": row.task_type, "labels": row.labels,
+        "instructions": row.instructions, "redundancy": redundancy, "lease_seconds": row.lease_seconds,
+        "gold_first_n": row.gold_first_n, "gold_fraction": row.gold_fraction, "gold_min": row.gold_min,
+        "gold_threshold": row.gold_threshold, "options": row.options, "owner_id": row.owner_id,
+        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+    }
+    if progress is not None:
+        out["progress"] = progress
+    return out
+
+
+async def get(conn: AsyncConnection, user: Principal, project_id: int) -> dict:
+    """A project with its progress counts."""
+    row = await load(conn, project_id)
+    check_access(row, user, manage=user.role is Role.requester)
+    return public(row, await counts(conn, project_id))
+
+
+async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limit: int) -> dict:
+    """A page of projects: a requester's own, or all for admins and workers."""
+    query = select(models.projects).order_by(models.projects.c.id).limit(limit + 1)
+    after = paging.decode(cursor)
+    if after is not None:
+        query = query.where(models.projects.c.id > after)
+    if user.role is Role.requester:
+        query = query.where(models.projects.c.owner_id == user.id)
+    rows = (await conn.execute(query)).all()
+    return paging.page([public(r) for r in rows], limit)
+
+
+async def update_settings(conn: AsyncConnection, user: Principal, project_id: int, body: schemas.ProjectUpdate) -> dict:
+    """Change settings; labels may grow but not lose a label already used."""
+    row = await load(conn, project_id)
+    check_access(row, user, manage=True)
+    values: dict[str, Any] = {}
+    changes = body.model_dump(exclude_unset=True)
+    if "redundancy" in changes:
+        if body.redundancy is None:
+            raise InvalidInput("redundancy: must not be null", field="redundancy")
+        values.update(_redundancy_columns(body.redundancy))
+    for key in ("name", "labels", "instructions", "lease_seconds", "gold_first_n", "gold_fraction", "gold_min",
+                "gold_threshold", "options"):
+        if key in changes:
+            if changes[key] is None:
+                raise InvalidInput(f"{key}: must not be null", field=key)
+            values[key] = getattr(body, key)
+    if "labels" in values:
+        _check_labels(row.task_type, values["labels"])
+        removed = set(row.labels) - set(values["labels"])
+        if removed:
+            raise InvalidInput(f"labels: cannot remove labels {sorted(removed)} (answers may use them); "
+                               "add new labels instead", field="labels")
+    if not values:
+        return await get(conn, user, project_id)
+    values["updated_at"] = time.time()
+    try:
+        await conn.execute(update(models.projects).where(models.projects.c.id == project_id).values(values))
+    except IntegrityError:
+        raise Conflict(f"a project named {values.get('name')!r} already exists", field="name") from None
+    if "redundancy_min" in values:
+        # Open tasks follow the new minimum; the queue stops serving a task once n_done reaches `needed`.
+        await conn.execute(update(models.tasks).where(models.tasks.c.project_id == project_id,
+                                                      models.tasks.c.state == 0, models.tasks.c.is_gold.is_(False))
+                           .values(needed=values["redundancy_min"]))
+    return await get(conn, user, project_id)
+
+
+async def find(conn: AsyncConnection, ref: str) -> Any:
+    """A project by id or by name (the CLI's PROJECT argument)."""
+    if ref.isdigit():
+        row = (await conn.execute(select(models.projects).where(models.projects.c.id == int(ref)))).first()
+        if row is not None:
+            return row
+    row = (await conn.execute(select(models.projects).where(models.projects.c.name == ref))).first()
+    if row is None:
+        raise NotFound(f"no project with id or name {ref!r}", field="project")
+    return row

@@ -1,0 +1,120 @@
+"""API input shapes (Pydantic via SQLModel) and the one place their errors become InvalidInput."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlmodel import SQLModel
+
+from labeling.errors import InvalidInput
+from labeling.models import Role, TaskType
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Strict(SQLModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RedundancySpec(_Strict):
+    """Adaptive redundancy: collect `min` answers, then more up to `max` until the target confidence."""
+
+    min: int = Field(ge=1, le=100)
+    max: int = Field(ge=1, le=100)
+    target_confidence: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RedundancySpec":
+        if self.max < self.min:
+            raise ValueError("max must be at least min")
+        return self
+
+
+class UserCreate(_Strict):
+    """POST /api/users"""
+
+    username: str = Field(min_length=1, max_length=100)
+    role: Role
+    password: str | None = Field(default=None, min_length=8, max_length=1000)
+
+
+class ProjectBase(_Strict):
+    """Settings shared by create and update."""
+
+    labels: list[str] = Field(default_factory=list, max_length=1000)
+    instructions: str = Field(default="", max_length=100_000)
+    redundancy: int | RedundancySpec = Field(default=1)
+    lease_seconds: int = Field(default=600, ge=1, le=7 * 86400)
+    gold_first_n: int = Field(default=0, ge=0, le=10_000, description="Gold tasks shown first to each worker")
+    gold_fraction: float = Field(default=0.0, ge=0, le=1, description="Share of gold tasks after the first N")
+    gold_min: int = Field(default=5, ge=1, le=10_000, description="Gold answers needed before a worker can be blocked")
+    gold_threshold: float = Field(default=0.0, ge=0, le=1, description="Gold accuracy below which a worker is blocked")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, labels: list[str]) -> list[str]:
+        cleaned = [label.strip() for label in labels]
+        if any(not label or len(label) > 100 for label in cleaned):
+            raise ValueError("each label must be 1-100 characters")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("labels must be distinct")
+        return cleaned
+
+    @field_validator("redundancy")
+    @classmethod
+    def _redundancy(cls, value: int | RedundancySpec) -> int | RedundancySpec:
+        if isinstance(value, int) and not 1 <= value <= 100:
+            raise ValueError("redundancy must be from 1 to 100")
+        return value
+
+
+class ProjectCreate(ProjectBase):
+    """POST /api/projects"""
+
+    name: str = Field(min_length=1, max_length=200)
+    task_type: TaskType
+
+
+class ProjectUpdate(_Strict):
+    """PATCH /api/projects/{id}: any subset of the settings (task_type cannot change)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    labels: list[str] | None = None
+    instructions: str | None = Field(default=None, max_length=100_000)
+    redundancy: int | RedundancySpec | None = None
+    lease_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
+    gold_first_n: int | None = Field(default=None, ge=0, le=10_000)
+    gold_fraction: float | None = Field(default=None, ge=0, le=1)
+    gold_min: int | None = Field(default=None, ge=1, le=10_000)
+    gold_threshold: float | None = Field(default=None, ge=0, le=1)
+    options: dict[str, Any] | None = None
+
+    _labels = field_validator("labels")(ProjectBase._labels.__func__)  # type: ignore[attr-defined]
+    _redundancy = field_validator("redundancy")(ProjectBase._redundancy.__func__)  # type: ignore[attr-defined]
+
+
+class SubmitBody(_Strict):
+    """POST /api/assignments/{id}/submit"""
+
+    answer: dict[str, Any]
+    duration_ms: int | None = Field(default=None, ge=0, le=7 * 86400 * 1000)
+
+
+def parse(model: type[M], body: Any) -> M:
+    """Validate body against model; the first problem becomes an InvalidInput naming its field."""
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object", field="body")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(part) for part in error.get("loc", ()) if not str(part).startswith(("int", "RedundancySpec"))]
+        field = ".".join(loc) or "body"
+        message = error.get("msg", "invalid value").removeprefix("Value error, ")
+        if error.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        elif error.get("type") == "missing":
+            message = "is required"
+        raise InvalidInput(f"{field}: {message}", field=field) from None

@@ -1,0 +1,180 @@
+"""Tasks: parse and validate an import (all or nothing), insert in bulk, list and read."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import models, paging, projects, tasktypes
+from labeling.errors import InvalidInput, NotFound, TooLarge
+
+MAX_TASKS_PER_IMPORT = 100_000
+INSERT_CHUNK = 2_000
+TASK_KEYS = {"data", "gold", "predictions", "priority", "external_id"}
+PRIORITY_LIMIT = 2**31 - 1
+
+
+@dataclass
+class ParsedTask:
+    """One validated task ready to insert; `where` says where it came from for error messages."""
+
+    data: dict
+    gold: dict | None
+    predictions: dict | None
+    priority: int
+    external_id: str | None
+    where: str
+
+
+def _lines(text: str) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"line {number}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"line {number}: not valid JSON ({exc.msg})", field="body", line=number) from None
+
+
+def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any]]:
+    """Split a request body or file into (where, item): a JSON array, or JSON Lines."""
+    try:
+        text = body.decode("utf-8-sig") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise InvalidInput("the tasks must be UTF-8 text", field="body") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise InvalidInput("no tasks given: the body is empty", field="body")
+    is_lines = "ndjson" in content_type or "jsonl" in content_type or "json-lines" in content_type
+    if not is_lines and stripped.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"not a valid JSON array (line {exc.lineno}: {exc.msg})", field="body",
+                               line=exc.lineno) from None
+        return [(f"tasks[{i}]", item) for i, item in enumerate(items)]
+    return list(_lines(text))
+
+
+def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Context) -> ParsedTask:
+    if not isinstance(item, dict):
+        raise InvalidInput("must be a JSON object", field="task")
+    if "data" in item:
+        for key in sorted(item.keys() - TASK_KEYS):
+            raise InvalidInput(f"{key} is not a known task field (expected {', '.join(sorted(TASK_KEYS))})", field=key)
+        raw_data = item["data"]
+    else:  # a manifest line ({"source-ref": ...}, {"source": ...}) or bare data
+        raw_data, item = item, {}
+    data = spec.validate_data(raw_data, ctx)
+    gold = spec.validate_answer(item["gold"], data, ctx) if item.get("gold") is not None else None
+    predictions = spec.validate_answer(item["predictions"], data, ctx) if item.get("predictions") is not None else None
+    priority = item.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > PRIORITY_LIMIT:
+        raise InvalidInput("priority must be a whole number", field="priority")
+    external_id = item.get("external_id")
+    if external_id is not None:
+        if isinstance(external_id, bool) or not isinstance(external_id, (str, int)) or not str(external_id) \
+                or len(str(external_id)) > 500:
+            raise InvalidInput("external_id must be a non-empty string of at most 500 characters", field="external_id")
+        external_id = str(external_id)
+    return ParsedTask(data, gold, predictions, priority, external_id, where)
+
+
+def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
+             media_dir: Path | None = None) -> list[ParsedTask]:
+    """Validate every item; the first bad one raises InvalidInput naming its line (or index) and field."""
+    spec = tasktypes.get(task_type)
+    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir)
+    parsed: list[ParsedTask] = []
+    seen_ids: dict[str, str] = {}
+    for where, item in items:
+        if len(parsed) >= MAX_TASKS_PER_IMPORT:
+            raise TooLarge(f"at most {MAX_TASKS_PER_IMPORT:,} tasks per request; split the import", field="body")
+        try:
+            task = _one(where, item, spec, ctx)
+        except InvalidInput as exc:
+            raise _located(exc, where) from None
+        if task.external_id is not None:
+            if task.external_id in seen_ids:
+                raise _located(InvalidInput(f"external_id {task.external_id!r} repeats {seen_ids[task.external_id]}",
+                                            field="external_id"), where)
+            seen_ids[task.external_id] = where
+        parsed.append(task)
+    if not parsed:
+        raise InvalidInput("no tasks given", field="body")
+    return parsed
+
+
+def _located(exc: InvalidInput, where: str) -> InvalidInput:
+    extra = dict(exc.extra)
+    if where.startswith("line "):
+        extra["line"] = int(where.split()[1])
+    else:
+        extra["index"] = int(where[where.index("[") + 1:-1])
+    return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
+
+
+async def insert_tasks(conn: AsyncConnection, project: Any, parsed: list[ParsedTask]) -> int:
+    """Insert validated tasks in bulk and bump the project's counters (one transaction, the caller's)."""
+    wanted = [t for t in parsed if t.external_id is not None]
+    for start in range(0, len(wanted), 500):
+        chunk = {t.external_id: t for t in wanted[start:start + 500]}
+        clash = (await conn.execute(select(models.tasks.c.external_id).where(
+            models.tasks.c.project_id == project.id, models.tasks.c.external_id.in_(list(chunk))).limit(1))).first()
+        if clash is not None:
+            task = chunk[clash.external_id]
+            raise _located(InvalidInput(f"external_id {clash.external_id!r} is already in the project",
+                                        field="external_id"), task.where)
+    now = time.time()
+    rows = [{
+        "project_id": project.id, "data": t.data, "gold": t.gold, "predictions": t.predictions,
+        "is_gold": t.gold is not None, "priority": t.priority, "external_id": t.external_id, "state": 0,
+        "needed": project.redundancy_min, "n_done": 0, "n_leased": 0, "created_at": now,
+    } for t in parsed]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        await conn.execute(insert(models.tasks), rows[start:start + INSERT_CHUNK])
+    n_gold = sum(1 for t in parsed if t.gold is not None)
+    await projects.add_counts(conn, project.id, 0, n_tasks=len(rows), n_gold_tasks=n_gold)
+    return len(rows)
+
+
+def public(row: Any) -> dict:
+    """The API shape of a task."""
+    return {
+        "id": row.id, "external_id": row.external_id, "data": row.data, "gold": row.gold,
+        "predictions": row.predictions, "priority": row.priority, "state": models.TaskState(row.state).name,
+        "n_annotations": row.n_done, "needed": row.needed, "created_at": projects.iso(row.created_at),
+    }
+
+
+async def list_(conn: AsyncConnection, project_id: int, cursor: str | None, limit: int,
+                state: str | None = None, gold: bool | None = None) -> dict:
+    """A page of a project's tasks in import order, optionally only open/complete or gold/regular ones."""
+    t = models.tasks
+    query = select(t).where(t.c.project_id == project_id).order_by(t.c.id).limit(limit + 1)
+    after = paging.decode(cursor)
+    if after is not None:
+        query = query.where(t.c.id > after)
+    if state is not None:
+        try:
+            query = query.where(t.c.state == models.TaskState[state].value)
+        except KeyError:
+            raise InvalidInput("state must be open or complete", field="state") from None
+    if gold is not None:
+        query = query.where(t.c.is_gold.is_(gold))
+    rows = (await conn.execute(query)).all()
+    return paging.page([public(r) for r in rows], limit)
+
+
+async def get(conn: AsyncConnection, task_id: int) -> Any:
+    """The task row, or NotFound."""
+    row = (await conn.execute(select(models.tasks).where(models.tasks.c.id == task_id))).first()
+    if row is None:
+        raise NotFound(f"no task {task_id}", field="task_id")
+    return row

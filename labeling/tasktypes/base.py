@@ -1,0 +1,123 @@
+"""What every task type provides, and the small checks they share."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+from labeling.errors import InvalidInput
+
+MAX_TEXT_CHARS = 1_000_000
+MAX_LABEL_CHARS = 100
+
+
+@dataclass(frozen=True)
+class TaskTypeSpec:
+    """A task type: how to check its data and answers, which template shows it, whether it needs labels."""
+
+    name: str
+    template: str
+    needs_labels: bool
+    validate_data: Callable[[Any, "Context"], dict]
+    validate_answer: Callable[[Any, dict, "Context"], dict]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What validation may consult: the project's labels and, for local images, the media folder."""
+
+    labels: tuple[str, ...] = ()
+    media_dir: Path | None = None
+
+
+def require_dict(value: Any, field: str) -> dict:
+    """Fail unless value is a JSON object."""
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be a JSON object", field=field)
+    return value
+
+
+def require_keys(value: dict, field: str, allowed: set[str], required: set[str]) -> None:
+    """Fail on a missing required key or an unknown key."""
+    for key in sorted(required - value.keys()):
+        raise InvalidInput(f"{field}.{key} is required", field=f"{field}.{key}")
+    for key in sorted(value.keys() - allowed):
+        raise InvalidInput(f"{field}.{key} is not a known field (expected {', '.join(sorted(allowed))})",
+                           field=f"{field}.{key}")
+
+
+def require_text(value: Any, field: str, *, allow_empty: bool = False, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """Fail unless value is a string of acceptable length."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string", field=field)
+    if not allow_empty and not value.strip():
+        raise InvalidInput(f"{field} must not be empty", field=field)
+    if len(value) > max_chars:
+        raise InvalidInput(f"{field} is longer than {max_chars:,} characters", field=field)
+    return value
+
+
+def require_label(value: Any, field: str, ctx: Context) -> str:
+    """Fail unless value is one of the project's labels."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string label", field=field)
+    if ctx.labels and value not in ctx.labels:
+        raise InvalidInput(f"{field} {value!r} is not one of the project's labels ({', '.join(ctx.labels)})",
+                           field=field)
+    return value
+
+
+def require_number(value: Any, field: str, *, minimum: float | None = None, positive: bool = False) -> float:
+    """Fail unless value is a finite number (not a bool) within bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidInput(f"{field} must be a finite number", field=field)
+    if positive and value <= 0:
+        raise InvalidInput(f"{field} must be greater than 0", field=field)
+    if minimum is not None and value < minimum:
+        raise InvalidInput(f"{field} must be at least {minimum}", field=field)
+    return value
+
+
+def require_int(value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Fail unless value is a whole number within bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field} must be a whole number", field=field)
+    if minimum is not None and value < minimum:
+        raise InvalidInput(f"{field} must be at least {minimum}", field=field)
+    if maximum is not None and value > maximum:
+        raise InvalidInput(f"{field} must be at most {maximum}", field=field)
+    return value
+
+
+def from_manifest(data: Any, key: str) -> Any:
+    """Accept a manifest line ({"source-ref": ...} or {"source": ...}) as data for `key`."""
+    if isinstance(data, dict) and key not in data:
+        for alias in ("source-ref", "source"):
+            if alias in data:
+                data = dict(data)
+                data[key] = data.pop(alias)
+                break
+    return data
+
+
+def check_image_ref(value: Any, field: str, ctx: Context) -> str:
+    """An http(s) URL, or a path relative to the media folder that stays inside it (and exists, if known)."""
+    ref = require_text(value, field, max_chars=4096)
+    parsed = urlparse(ref)
+    if parsed.scheme in ("http", "https"):
+        if not parsed.netloc:
+            raise InvalidInput(f"{field} is not a valid URL: {ref!r}", field=field)
+        return ref
+    if parsed.scheme:
+        raise InvalidInput(f"{field}: {parsed.scheme}:// images are not supported; give an http(s) URL "
+                           f"or a path relative to the media folder", field=field)
+    path = PurePosixPath(ref)
+    if path.is_absolute() or ".." in path.parts or "\\" in ref:
+        raise InvalidInput(f"{field} must be a path relative to the media folder, got {ref!r}", field=field)
+    if ctx.media_dir is not None and not (ctx.media_dir / path).is_file():
+        raise InvalidInput(f"{field}: no file {ref!r} in the media folder", field=field)
+    return ref

@@ -1,0 +1,40 @@
+"""Bounding boxes on an image, in image pixels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.errors import InvalidInput
+from labeling.tasktypes.base import (Context, TaskTypeSpec, require_dict, require_keys, require_label,
+                                     require_number)
+from labeling.tasktypes.classification import image_data
+
+MAX_BOXES = 1000
+
+
+def answer(value: Any, data: dict, ctx: Context) -> dict:
+    """{"boxes": [{"label", "x", "y", "w", "h"}]} with x, y >= 0 and w, h > 0."""
+    value = require_dict(value, "answer")
+    require_keys(value, "answer", {"boxes"}, {"boxes"})
+    boxes = value["boxes"]
+    if not isinstance(boxes, list):
+        raise InvalidInput("answer.boxes must be a list", field="answer.boxes")
+    if len(boxes) > MAX_BOXES:
+        raise InvalidInput(f"answer.boxes has more than {MAX_BOXES} boxes", field="answer.boxes")
+    checked = []
+    for i, box in enumerate(boxes):
+        field = f"answer.boxes[{i}]"
+        box = require_dict(box, field)
+        require_keys(box, field, {"label", "x", "y", "w", "h"}, {"label", "x", "y", "w", "h"})
+        checked.append({
+            "label": require_label(box["label"], f"{field}.label", ctx),
+            "x": require_number(box["x"], f"{field}.x", minimum=0),
+            "y": require_number(box["y"], f"{field}.y", minimum=0),
+            "w": require_number(box["w"], f"{field}.w", positive=True),
+            "h": require_number(box["h"], f"{field}.h", positive=True),
+        })
+    return {"boxes": checked}
+
+
+SPEC = TaskTypeSpec("bounding_box", "label_boxes.html", True, image_data, answer,
+                    "Draw labelled boxes around objects in an image.")

@@ -1,0 +1,35 @@
+"""Single-label classification of an image or a text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.tasktypes.base import (Context, TaskTypeSpec, check_image_ref, from_manifest, require_dict,
+                                     require_label, require_keys, require_text)
+
+
+def image_data(data: Any, ctx: Context) -> dict:
+    """{"image": url-or-path}, extra keys kept as metadata."""
+    data = require_dict(from_manifest(data, "image"), "data")
+    require_keys(data, "data", set(data), {"image"})
+    return {**data, "image": check_image_ref(data["image"], "data.image", ctx)}
+
+
+def text_data(data: Any, ctx: Context) -> dict:
+    """{"text": ...}, extra keys kept as metadata."""
+    data = require_dict(from_manifest(data, "text"), "data")
+    require_keys(data, "data", set(data), {"text"})
+    return {**data, "text": require_text(data["text"], "data.text")}
+
+
+def answer(value: Any, data: dict, ctx: Context) -> dict:
+    """{"label": L} with L one of the project's labels."""
+    value = require_dict(value, "answer")
+    require_keys(value, "answer", {"label"}, {"label"})
+    return {"label": require_label(value["label"], "answer.label", ctx)}
+
+
+IMAGE = TaskTypeSpec("image_classification", "label_classification.html", True, image_data, answer,
+                     "Pick one label for an image.")
+TEXT = TaskTypeSpec("text_classification", "label_classification.html", True, text_data, answer,
+                    "Pick one label for a text.")

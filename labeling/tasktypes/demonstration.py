@@ -1,0 +1,25 @@
+"""Demonstration (SFT): write the ideal response to a prompt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.tasktypes.base import Context, TaskTypeSpec, require_dict, require_keys, require_text
+
+
+def data_(data: Any, ctx: Context) -> dict:
+    """{"prompt": ...}, extra keys (e.g. a system message or context) kept."""
+    data = require_dict(data, "data")
+    require_keys(data, "data", set(data), {"prompt"})
+    return {**data, "prompt": require_text(data["prompt"], "data.prompt")}
+
+
+def answer(value: Any, data: dict, ctx: Context) -> dict:
+    """{"text": ...}, not empty."""
+    value = require_dict(value, "answer")
+    require_keys(value, "answer", {"text"}, {"text"})
+    return {"text": require_text(value["text"], "answer.text", max_chars=200_000)}
+
+
+SPEC = TaskTypeSpec("demonstration", "label_demonstration.html", False, data_, answer,
+                    "Write the ideal response to a prompt.")

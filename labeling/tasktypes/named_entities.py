@@ -1,0 +1,39 @@
+"""Named entities: labelled character spans of a text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.errors import InvalidInput
+from labeling.tasktypes.base import Context, TaskTypeSpec, require_dict, require_int, require_keys, require_label
+from labeling.tasktypes.classification import text_data
+
+
+def answer(value: Any, data: dict, ctx: Context) -> dict:
+    """{"spans": [{"start", "end", "label"}]}: 0 <= start < end <= len(text), no span twice."""
+    value = require_dict(value, "answer")
+    require_keys(value, "answer", {"spans"}, {"spans"})
+    spans = value["spans"]
+    if not isinstance(spans, list):
+        raise InvalidInput("answer.spans must be a list", field="answer.spans")
+    length = len(data.get("text", ""))
+    checked, seen = [], set()
+    for i, span in enumerate(spans):
+        field = f"answer.spans[{i}]"
+        span = require_dict(span, field)
+        require_keys(span, field, {"start", "end", "label", "text"}, {"start", "end", "label"})
+        start = require_int(span["start"], f"{field}.start", minimum=0, maximum=length)
+        end = require_int(span["end"], f"{field}.end", minimum=0, maximum=length)
+        if end <= start:
+            raise InvalidInput(f"{field}.end must be greater than start", field=f"{field}.end")
+        label = require_label(span["label"], f"{field}.label", ctx)
+        if (start, end, label) in seen:
+            raise InvalidInput(f"{field} repeats an earlier span", field=field)
+        seen.add((start, end, label))
+        checked.append({"start": start, "end": end, "label": label})
+    checked.sort(key=lambda s: (s["start"], s["end"], s["label"]))
+    return {"spans": checked}
+
+
+SPEC = TaskTypeSpec("named_entities", "label_entities.html", True, text_data, answer,
+                    "Mark entity spans in a text and label them.")

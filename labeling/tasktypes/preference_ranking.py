@@ -1,0 +1,85 @@
+"""Preference ranking (RLHF): order two or more responses to a prompt, ties allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.errors import InvalidInput
+from labeling.tasktypes.base import Context, TaskTypeSpec, require_dict, require_int, require_keys, require_text
+
+MAX_RESPONSES = 16
+
+
+def _id(value: Any, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or (isinstance(value, str) and not value):
+        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    return str(value)
+
+
+def data_(data: Any, ctx: Context) -> dict:
+    """{"prompt", "responses": [{"id", "text", "model"?}, ...]} with 2 or more distinct ids."""
+    data = require_dict(data, "data")
+    require_keys(data, "data", set(data), {"prompt", "responses"})
+    prompt = require_text(data["prompt"], "data.prompt")
+    responses = data["responses"]
+    if not isinstance(responses, list) or not 2 <= len(responses) <= MAX_RESPONSES:
+        raise InvalidInput(f"data.responses must be a list of 2 to {MAX_RESPONSES} responses", field="data.responses")
+    checked, ids = [], set()
+    for i, response in enumerate(responses):
+        field = f"data.responses[{i}]"
+        response = require_dict(response, field)
+        require_keys(response, field, set(response), {"id", "text"})
+        rid = _id(response["id"], f"{field}.id")
+        if rid in ids:
+            raise InvalidInput(f"{field}.id {rid!r} is used twice", field=f"{field}.id")
+        ids.add(rid)
+        item = {**response, "id": rid, "text": require_text(response["text"], f"{field}.text", allow_empty=True)}
+        if "model" in response and response["model"] is not None:
+            item["model"] = require_text(response["model"], f"{field}.model", max_chars=200)
+        checked.append(item)
+    return {**data, "prompt": prompt, "responses": checked}
+
+
+def answer(value: Any, data: dict, ctx: Context) -> dict:
+    """{"ranking": [[id, ...], ...]} naming every response once, best first; optional ratings and rationale."""
+    value = require_dict(value, "answer")
+    require_keys(value, "answer", {"ranking", "ratings", "rationale"}, {"ranking"})
+    ids = [r["id"] for r in data["responses"]]
+    ranking = value["ranking"]
+    if not isinstance(ranking, list) or not ranking:
+        raise InvalidInput("answer.ranking must be a non-empty list of lists of response ids", field="answer.ranking")
+    seen: list[str] = []
+    checked = []
+    for i, group in enumerate(ranking):
+        field = f"answer.ranking[{i}]"
+        if not isinstance(group, list) or not group:
+            raise InvalidInput(f"{field} must be a non-empty list of response ids", field=field)
+        tier = []
+        for j, rid in enumerate(group):
+            rid = _id(rid, f"{field}[{j}]")
+            if rid not in ids:
+                raise InvalidInput(f"{field}[{j}] {rid!r} is not a response of this task", field=f"{field}[{j}]")
+            if rid in seen:
+                raise InvalidInput(f"{field}[{j}] {rid!r} is ranked twice", field=f"{field}[{j}]")
+            seen.append(rid)
+            tier.append(rid)
+        checked.append(tier)
+    missing = [rid for rid in ids if rid not in seen]
+    if missing:
+        raise InvalidInput(f"answer.ranking leaves out response(s) {', '.join(missing)}", field="answer.ranking")
+    result: dict = {"ranking": checked}
+    if value.get("ratings") is not None:
+        ratings = require_dict(value["ratings"], "answer.ratings")
+        clean = {}
+        for rid, rating in ratings.items():
+            if rid not in ids:
+                raise InvalidInput(f"answer.ratings names {rid!r}, not a response of this task", field="answer.ratings")
+            clean[rid] = require_int(rating, f"answer.ratings.{rid}", minimum=1, maximum=7)
+        result["ratings"] = clean
+    if value.get("rationale") is not None:
+        result["rationale"] = require_text(value["rationale"], "answer.rationale", allow_empty=True, max_chars=20_000)
+    return result
+
+
+SPEC = TaskTypeSpec("preference_ranking", "label_ranking.html", False, data_, answer,
+                    "Rank model responses to a prompt, best first (ties allowed), with optional ratings.")

@@ -1,0 +1,191 @@
+"""Shared request helpers: the app state, authentication, bodies with limits, errors as JSON."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from labeling import auth
+from labeling.auth import Principal
+from labeling.db import Database
+from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, TooLarge,
+                             Unauthenticated)
+from labeling.models import Role
+from labeling.settings import Settings
+
+log = logging.getLogger("labeling")
+
+STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413}
+TOKEN_CACHE_SECONDS = 5.0  # a revoked token keeps working at most this long in a running process
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass
+class AppState:
+    """What every request handler needs; built once by create_app."""
+
+    settings: Settings
+    db: Database
+    token_cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+
+
+def state(request: Request) -> AppState:
+    """The app state of this request."""
+    return request.app.state.labeling
+
+
+def status_for(exc: LabelingError) -> int:
+    """The HTTP status of a domain error."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(exc: LabelingError) -> dict:
+    """The contract's error shape."""
+    return {"error": {"code": exc.code, "message": exc.message, "field": exc.field, **exc.extra}}
+
+
+async def on_labeling_error(request: Request, exc: Exception) -> Response:
+    """Domain errors become 4xx JSON."""
+    assert isinstance(exc, LabelingError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 in the same shape."""
+    code = getattr(exc, "status_code", 500)
+    words = {404: ("not_found", "no such endpoint"), 405: ("method_not_allowed", "method not allowed here")}
+    name, message = words.get(code, ("error", str(getattr(exc, "detail", "error"))))
+    return JSONResponse({"error": {"code": name, "message": message, "field": None}}, status_code=code)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """Anything else is logged with its traceback and answered in words, never with a traceback."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"error": {"code": "internal", "message": "internal server error; the server log has details",
+                                   "field": None}}, status_code=500)
+
+
+async def principal(request: Request) -> Principal:
+    """The user of this request: a Bearer token, or the worker UI's session cookie (with CSRF for writes)."""
+    header = request.headers.get("authorization", "")
+    app = state(request)
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be 'Bearer <token>'", field="Authorization")
+        user = await _cached_token_user(app, token.strip())
+        if user is None:
+            raise Unauthenticated("the API token is not valid", field="Authorization")
+        return user
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if user_id is None:
+        raise Unauthenticated("sign in or send 'Authorization: Bearer <token>'", field="Authorization")
+    if request.method in UNSAFE:
+        check_csrf(request, request.headers.get("x-csrf-token"))
+    async with app.db.read() as conn:
+        user = await auth.principal_for_id(conn, int(user_id))
+    if user is None:
+        request.session.clear()
+        raise Unauthenticated("your session has ended; sign in again", field="session")
+    return user
+
+
+async def _cached_token_user(app: AppState, token: str) -> Principal | None:
+    key = auth.hash_token(token)
+    now = time.monotonic()
+    hit = app.token_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    async with app.db.read() as conn:
+        user = await auth.principal_for_token(conn, token)
+    if len(app.token_cache) > 10_000:
+        app.token_cache.clear()
+    app.token_cache[key] = (now + TOKEN_CACHE_SECONDS, user)
+    return user
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token (made on first use)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, presented: str | None) -> None:
+    """Refuse a cookie-authenticated write whose CSRF token is missing or wrong."""
+    expected = request.session.get("csrf")
+    if not expected or not presented or not secrets.compare_digest(str(expected), str(presented)):
+        raise Forbidden("missing or wrong CSRF token; reload the page and try again", field="csrf_token")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than `limit` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the request body is larger than {limit:,} bytes", field="body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the request body is larger than {limit:,} bytes", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, limit: int | None = None) -> Any:
+    """The body parsed as JSON, or a clear 400."""
+    body = await read_body(request, limit or state(request).settings.max_body_bytes)
+    if not body.strip():
+        raise InvalidInput("the request body is empty; send JSON", field="body")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the request body is not valid JSON ({getattr(exc, 'msg', exc)})", field="body") from None
+
+
+def path_int(request: Request, name: str) -> int:
+    """A numeric path parameter, or a 404 naming it."""
+    raw = request.path_params.get(name, "")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise NotFound(f"{name} must be a number, got {raw!r}", field=name) from None
+
+
+Handler = Callable[[Request, Principal], Awaitable[Response]]
+
+
+def endpoint(*roles: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Authenticate the request and check the role once, for every route that declares it."""
+
+    def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(fn)
+        async def handler(request: Request) -> Response:
+            user = await principal(request)
+            if roles:
+                user.require(*roles)
+            return await fn(request, user)
+
+        handler.roles = roles  # type: ignore[attr-defined]  # read by the OpenAPI builder
+        return handler
+
+    return wrap
+
+
+def ok(data: Any, status_code: int = 200, headers: dict | None = None) -> JSONResponse:
+    """A JSON response."""
+    return JSONResponse(data, status_code=status_code, headers=headers)

@@ -1,0 +1,1 @@
+"""The worker labeling UI: HTML routes over the same domain functions as the API."""
