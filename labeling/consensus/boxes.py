@@ -1,0 +1,169 @@
+"""Bounding boxes: IoU, matching boxes across workers, weighted averaging and per-box confidence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labeling.errors import InvalidInput
+
+
+@dataclass
+class BoxConsensus:
+    """Consensus boxes of one image, each with its confidence and how many workers drew it."""
+
+    boxes: list[dict[str, object]]
+    confidence: float | None
+    box_details: list[dict[str, float]] = field(default_factory=list)
+    n_dropped: int = 0
+
+
+def box_array(boxes: Sequence[Mapping[str, object]], where: str = "boxes") -> np.ndarray:
+    """Return an (n, 4) float array of x, y, w, h; raise InvalidInput for a missing or bad field."""
+    out = np.empty((len(boxes), 4))
+    for i, box in enumerate(boxes):
+        for j, key in enumerate(("x", "y", "w", "h")):
+            try:
+                out[i, j] = float(box[key])  # type: ignore[arg-type]
+            except (KeyError, TypeError, ValueError):
+                raise InvalidInput(f"{where}[{i}].{key} must be a number", field=f"{where}[{i}].{key}") from None
+        if out[i, 2] < 0 or out[i, 3] < 0:
+            raise InvalidInput(f"{where}[{i}] has a negative width or height", field=f"{where}[{i}]")
+    return out
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box in `a` (n, 4 xywh) with every box in `b` (m, 4)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, 0, None], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, 1, None], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def greedy_match(score: np.ndarray, threshold: float, bonus: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """One-to-one pairs (row, col) with score >= threshold, best first; `bonus` ranks pairs ahead (same label)."""
+    if score.size == 0:
+        return []
+    rank = score + (0.0 if bonus is None else bonus * 2.0)
+    rows, cols = np.nonzero(score >= threshold)
+    order = np.argsort(-rank[rows, cols], kind="stable")
+    used_r: set[int] = set()
+    used_c: set[int] = set()
+    pairs = []
+    for k in order:
+        r, c = int(rows[k]), int(cols[k])
+        if r not in used_r and c not in used_c:
+            used_r.add(r)
+            used_c.add(c)
+            pairs.append((r, c))
+    return pairs
+
+
+def _labels(boxes: Sequence[Mapping[str, object]]) -> list[object]:
+    """The label of each box (None when absent)."""
+    return [box.get("label") for box in boxes]
+
+
+def aggregate_boxes(
+    answers: Sequence[Sequence[Mapping[str, object]]],
+    weights: Sequence[float] | None = None,
+    iou_threshold: float = 0.5,
+    min_support: float = 0.5,
+) -> BoxConsensus:
+    """Match boxes across workers by IoU, keep those drawn by at least `min_support` of the (weighted) workers.
+
+    Each worker contributes at most one box to a cluster. A kept box is the weighted mean of its
+    cluster, its label the weighted vote; confidence = weighted support x mean IoU with the result.
+    """
+    n = len(answers)
+    if n == 0:
+        return BoxConsensus([], None)
+    wts = np.ones(n) if weights is None else np.clip(np.asarray(weights, dtype=np.float64), 1e-6, None)
+    arrays = [box_array(a, f"answers[{i}].boxes") for i, a in enumerate(answers)]
+    labels = [_labels(a) for a in answers]
+    members: list[list[tuple[int, int]]] = []  # cluster -> [(worker, box)]
+    centres = np.empty((0, 4))
+    for wk in np.argsort(-wts, kind="stable"):
+        mine = arrays[wk]
+        if mine.shape[0] == 0:
+            continue
+        iou = iou_matrix(mine, centres)
+        cluster_labels = [_cluster_label(m, labels, wts) for m in members]
+        same = np.array([[lab == cl for cl in cluster_labels] for lab in labels[wk]],
+                        dtype=np.float64).reshape(iou.shape)
+        matched = set()
+        for i, c in greedy_match(iou, iou_threshold, same):
+            members[c].append((int(wk), i))
+            matched.add(i)
+        for i in range(mine.shape[0]):
+            if i not in matched:
+                members.append([(int(wk), i)])
+        centres = np.array([_mean_box(m, arrays, wts) for m in members]).reshape(-1, 4)
+    total = wts.sum()
+    kept, details, dropped_support = [], [], []
+    for m, centre in zip(members, centres):
+        support = float(sum(wts[wk] for wk, _ in m) / total)
+        if support + 1e-9 < min_support:
+            dropped_support.append(support)
+            continue
+        ious = iou_matrix(np.array([arrays[wk][i] for wk, i in m]), centre[None])[:, 0]
+        member_w = np.array([wts[wk] for wk, _ in m])
+        mean_iou = float((ious * member_w).sum() / member_w.sum())
+        conf = support * mean_iou
+        box: dict[str, object] = {"label": _cluster_label(m, labels, wts)}
+        box.update({k: round(float(v), 2) for k, v in zip(("x", "y", "w", "h"), centre)})
+        kept.append((conf, box, {"confidence": round(conf, 6), "support": round(support, 6),
+                                 "mean_iou": round(mean_iou, 6), "n_workers": len(m)}))
+    kept.sort(key=lambda item: (item[1]["y"], item[1]["x"]))  # type: ignore[index]
+    if kept:
+        confidence = float(np.mean([k[0] for k in kept]))
+    else:
+        confidence = 1.0 - max(dropped_support, default=0.0)
+    return BoxConsensus([k[1] for k in kept], confidence, [k[2] for k in kept], len(dropped_support))
+
+
+def _mean_box(member: list[tuple[int, int]], arrays: list[np.ndarray], wts: np.ndarray) -> np.ndarray:
+    """Weighted mean x, y, w, h of a cluster's boxes."""
+    boxes = np.array([arrays[wk][i] for wk, i in member])
+    w = np.array([wts[wk] for wk, _ in member])
+    return (boxes * w[:, None]).sum(axis=0) / w.sum()
+
+
+def _cluster_label(member: list[tuple[int, int]], labels: list[list[object]], wts: np.ndarray) -> object:
+    """Weighted vote over a cluster's labels (ties go to the label seen first)."""
+    votes: dict[object, float] = {}
+    for wk, i in member:
+        votes[labels[wk][i]] = votes.get(labels[wk][i], 0.0) + float(wts[wk])
+    return max(votes, key=votes.__getitem__)
+
+
+def box_f1(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping[str, object]],
+           iou_threshold: float = 0.5) -> float:
+    """F1 of boxes matched one-to-one at IoU >= threshold with equal labels (1.0 when both are empty)."""
+    if not answer and not reference:
+        return 1.0
+    if not answer or not reference:
+        return 0.0
+    iou = iou_matrix(box_array(answer), box_array(reference))
+    la, lr = _labels(answer), _labels(reference)
+    same = np.array([[x == y for y in lr] for x in la])
+    hits = len(greedy_match(np.where(same, iou, 0.0), max(iou_threshold, 1e-12)))
+    return 2.0 * hits / (len(answer) + len(reference))
+
+
+def mean_iou(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping[str, object]]) -> float:
+    """Mean IoU over the union of one-to-one matched boxes (unmatched boxes count as 0)."""
+    if not answer and not reference:
+        return 1.0
+    if not answer or not reference:
+        return 0.0
+    iou = iou_matrix(box_array(answer), box_array(reference))
+    pairs = greedy_match(iou, 1e-12)
+    return float(sum(iou[r, c] for r, c in pairs) / max(len(answer), len(reference)))

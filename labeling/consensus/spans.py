@@ -1,0 +1,144 @@
+"""Named-entity spans: span-level voting with exact or overlap matching, and a confidence per span."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from labeling.errors import InvalidInput
+
+Span = tuple[int, int, object]  # start, end (exclusive), label
+MODES = ("exact", "overlap")
+
+
+@dataclass
+class SpanConsensus:
+    """Consensus spans of one text, each with its confidence."""
+
+    spans: list[dict[str, object]]
+    confidence: float | None
+    span_details: list[dict[str, float]] = field(default_factory=list)
+
+
+def span_tuples(spans: Sequence[Mapping[str, object]], where: str = "spans") -> list[Span]:
+    """Return (start, end, label) tuples; raise InvalidInput for a missing or bad field."""
+    out: list[Span] = []
+    for i, span in enumerate(spans):
+        try:
+            start, end = int(span["start"]), int(span["end"])  # type: ignore[call-overload]
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(f"{where}[{i}] needs integer start and end", field=f"{where}[{i}]") from None
+        if end <= start or start < 0:
+            raise InvalidInput(f"{where}[{i}] must have 0 <= start < end", field=f"{where}[{i}]")
+        out.append((start, end, span.get("label")))
+    return out
+
+
+def overlap(a: Span, b: Span) -> float:
+    """Character IoU of two spans (labels ignored)."""
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    if inter <= 0:
+        return 0.0
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+def _resolve(candidates: list[tuple[float, Span, dict[str, float]]]) -> list[tuple[float, Span, dict[str, float]]]:
+    """Keep the best-supported spans that do not overlap a better one; return them in text order."""
+    chosen: list[tuple[float, Span, dict[str, float]]] = []
+    for cand in sorted(candidates, key=lambda c: (-c[0], -(c[1][1] - c[1][0]), c[1][0])):
+        if all(overlap(cand[1], other[1]) == 0.0 for other in chosen):
+            chosen.append(cand)
+    return sorted(chosen, key=lambda c: (c[1][0], c[1][1]))
+
+
+def aggregate_spans(
+    answers: Sequence[Sequence[Mapping[str, object]]],
+    weights: Sequence[float] | None = None,
+    mode: str = "overlap",
+    min_support: float = 0.5,
+) -> SpanConsensus:
+    """Vote on spans; keep those backed by at least `min_support` of the (weighted) workers.
+
+    "exact" counts a vote only for identical (start, end, label); "overlap" groups overlapping
+    spans (one per worker), then takes the most-voted label and boundaries inside each group;
+    its confidence is the label's weighted support times the members' mean overlap with the result.
+    """
+    if mode not in MODES:
+        raise InvalidInput(f"unknown span matching {mode!r}; use exact or overlap", field="mode")
+    n = len(answers)
+    if n == 0:
+        return SpanConsensus([], None)
+    wts = [1.0] * n if weights is None else [max(float(w), 1e-6) for w in weights]
+    total = sum(wts)
+    sets = [set(span_tuples(a, f"answers[{i}].spans")) for i, a in enumerate(answers)]
+    exact: dict[Span, float] = {}
+    for wk, spans in enumerate(sets):
+        for span in spans:
+            exact[span] = exact.get(span, 0.0) + wts[wk]
+    if mode == "exact":
+        cands = [(v / total, s, {"support": v / total, "exact_support": v / total}) for s, v in exact.items()]
+    else:
+        cands = _overlap_candidates(sets, wts, exact, total)
+    dropped = [c for c in cands if c[2]["support"] + 1e-9 < min_support]
+    kept = _resolve([c for c in cands if c[2]["support"] + 1e-9 >= min_support])
+    spans = [{"start": s[0], "end": s[1], "label": s[2]} for _, s, _ in kept]
+    details = [{k: round(v, 6) for k, v in {"confidence": conf, **d}.items()} for conf, _, d in kept]
+    if kept:
+        confidence = sum(c for c, _, _ in kept) / len(kept)
+    else:
+        confidence = 1.0 - max((c[2]["support"] for c in dropped), default=0.0)
+    return SpanConsensus(spans, confidence, details)
+
+
+def _overlap_candidates(
+    sets: list[set[Span]], wts: list[float], exact: dict[Span, float], total: float
+) -> list[tuple[float, Span, dict[str, float]]]:
+    """Group overlapping spans across workers (at most one per worker) and score each group."""
+    groups: list[list[tuple[int, Span]]] = []
+    order = sorted(range(len(sets)), key=lambda wk: -wts[wk])
+    for wk in order:
+        taken: set[int] = set()
+        for span in sorted(sets[wk]):
+            best, best_score = -1, 0.0
+            for g, members in enumerate(groups):
+                if g in taken:
+                    continue
+                score = max(overlap(span, other) for _, other in members)
+                score += 1.0 if any(other[2] == span[2] for _, other in members) else 0.0
+                if overlap(span, _group_span(members, wts, exact)) > 0 and score > best_score:
+                    best, best_score = g, score
+            if best >= 0:
+                groups[best].append((wk, span))
+                taken.add(best)
+            else:
+                groups.append([(wk, span)])
+                taken.add(len(groups) - 1)
+    out = []
+    for members in groups:
+        span = _group_span(members, wts, exact)
+        agreeing = [(wts[wk], overlap(s, span)) for wk, s in members if s[2] == span[2]]
+        label_w = sum(w for w, _ in agreeing)
+        support = label_w / total
+        mean_overlap = sum(w * o for w, o in agreeing) / label_w
+        out.append((support * mean_overlap, span, {
+            "support": support, "exact_support": exact.get(span, 0.0) / total, "mean_overlap": mean_overlap,
+            "group_support": sum(wts[wk] for wk, _ in members) / total}))
+    return out
+
+
+def _group_span(members: list[tuple[int, Span]], wts: list[float], exact: dict[Span, float]) -> Span:
+    """The group's representative: its most-voted label, then that label's most-voted exact span."""
+    label_votes: dict[object, float] = {}
+    for wk, s in members:
+        label_votes[s[2]] = label_votes.get(s[2], 0.0) + wts[wk]
+    label = max(label_votes, key=label_votes.__getitem__)
+    same = [s for _, s in members if s[2] == label]
+    return max(same, key=lambda s: (exact.get(s, 0.0), s[1] - s[0], -s[0]))
+
+
+def span_f1(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping[str, object]]) -> float:
+    """Exact-match F1 of (start, end, label) spans (1.0 when both are empty)."""
+    a, r = set(span_tuples(answer)), set(span_tuples(reference))
+    if not a and not r:
+        return 1.0
+    return 2.0 * len(a & r) / (len(a) + len(r))
