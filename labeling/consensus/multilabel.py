@@ -1,0 +1,90 @@
+"""Multi-label aggregation: one binary problem per label, solved by the single-label machinery in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from labeling.consensus import classification
+from labeling.errors import InvalidInput
+
+
+@dataclass
+class MultilabelResult:
+    """Per task and label: the probability that the label applies, and the decision."""
+
+    probabilities: np.ndarray  # (n_tasks, n_labels)
+    chosen: np.ndarray  # (n_tasks, n_labels) bool
+    confidence: np.ndarray  # (n_tasks,) mean over labels of the posterior of the decision taken
+    n_answers: np.ndarray  # (n_tasks,)
+    worker_skill: np.ndarray  # (n_workers,) mean per-label accuracy
+    method: str
+
+
+def indicator(label_sets: Sequence[Sequence[int]], n_labels: int) -> np.ndarray:
+    """Turn a list of label-index lists into an (n_answers, n_labels) bool matrix."""
+    lengths = np.fromiter((len(s) for s in label_sets), dtype=np.int64, count=len(label_sets))
+    flat = np.fromiter((i for s in label_sets for i in s), dtype=np.int64, count=int(lengths.sum()))
+    if flat.size and (flat.min() < 0 or flat.max() >= n_labels):
+        raise InvalidInput(f"label codes must lie in 0..{n_labels - 1}", field="labels")
+    out = np.zeros((len(label_sets), n_labels), dtype=bool)
+    out[np.repeat(np.arange(len(label_sets)), lengths), flat] = True
+    return out
+
+
+def aggregate_multilabel(
+    task_idx: np.ndarray,
+    worker_idx: np.ndarray,
+    chosen: np.ndarray,
+    n_tasks: int,
+    n_workers: int,
+    *,
+    method: str = "dawid-skene",
+    gold: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    seed: int = 0,
+) -> MultilabelResult:
+    """Aggregate (n_answers, n_labels) bool choices as one binary problem per label (own prior and confusions).
+
+    `gold` is an (n_tasks, n_labels) int array of 1 / 0 / -1 (unknown); `weights` (per worker) only for majority.
+    """
+    chosen = np.asarray(chosen, dtype=bool)
+    t = np.asarray(task_idx, dtype=np.int64)
+    w = np.asarray(worker_idx, dtype=np.int64)
+    if chosen.ndim != 2 or chosen.shape[0] != t.size:
+        raise InvalidInput("chosen must be an (n_answers, n_labels) matrix", field="labels")
+    n_labels = chosen.shape[1]
+    if gold is not None:
+        gold = np.asarray(gold, dtype=np.int64)
+        if gold.shape != (n_tasks, n_labels):
+            raise InvalidInput("gold must be an (n_tasks, n_labels) matrix of 1, 0 or -1", field="gold")
+    kwargs: dict[str, object] = {"seed": seed}
+    if method == "majority" and weights is not None:
+        kwargs["weights"] = np.asarray(weights, dtype=np.float64)
+    prob = np.zeros((n_tasks, n_labels))
+    decision = np.zeros((n_tasks, n_labels), dtype=bool)
+    conf = np.zeros((n_tasks, n_labels))
+    skill = np.zeros((n_workers, n_labels))
+    name = method
+    # One binary problem per label: each label keeps its own prevalence and worker confusions.
+    for j in range(n_labels):
+        res = classification.aggregate(method, t, w, chosen[:, j].astype(np.int64), n_tasks, n_workers, 2,
+                                       gold=None if gold is None else gold[:, j], **kwargs)
+        prob[:, j] = res.posteriors[:, 1]
+        decision[:, j] = res.labels.astype(bool)
+        conf[:, j] = res.confidence
+        skill[:, j] = res.worker_skill
+        name = res.method
+    per_task = conf.mean(axis=1) if n_labels else np.ones(n_tasks)
+    return MultilabelResult(prob, decision, per_task, np.bincount(t, minlength=n_tasks),
+                            skill.mean(axis=1) if n_labels else np.zeros(n_workers), name)
+
+
+def jaccard(a: Sequence[object], b: Sequence[object]) -> float:
+    """Jaccard similarity of two label sets (1.0 when both are empty)."""
+    sa, sb = set(a), set(b)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)

@@ -1,0 +1,258 @@
+"""Dict-level consensus: one task on submit, a whole project on demand, gold scores and the quality report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labeling.consensus import answers as ans
+from labeling.consensus import boxes, classification, multilabel, quality, ranking, spans
+from labeling.errors import InvalidInput
+
+gold_score = ans.gold_score
+DEFAULT_SKILL = ans.DEFAULT_SKILL
+PROJECT_METHODS = ("auto", "majority", "dawid-skene", "one-coin")
+
+
+@dataclass
+class TaskConsensus:
+    """The consensus answer of one task (same shape as a worker answer) with an honest confidence."""
+
+    answer: dict | None
+    confidence: float | None
+    n_annotations: int
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class ProjectConsensus:
+    """Consensus of every task in a project plus each worker's estimated skill."""
+
+    results: dict[int, TaskConsensus]
+    worker_skill: dict[int, float]
+    method: str
+
+
+def _skills(worker_ids: Sequence[int], worker_skill: dict[int, float] | None) -> np.ndarray:
+    """Skill per answer's worker, defaulting to DEFAULT_SKILL for unknown workers."""
+    known = worker_skill or {}
+    return np.array([float(known.get(w, DEFAULT_SKILL)) for w in worker_ids], dtype=np.float64)
+
+
+def _label_codes(values: Sequence[str], labels: Sequence[str], where: str) -> np.ndarray:
+    """Label index of each value; raise InvalidInput naming an unknown label."""
+    lookup = {name: i for i, name in enumerate(labels)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values):
+        if value not in lookup:
+            raise InvalidInput(f"{where}: label {value!r} is not one of {', '.join(labels)}", field="label")
+        out[i] = lookup[value]
+    return out
+
+
+def _posterior(codes: np.ndarray, n_classes: int, skills: np.ndarray | None) -> np.ndarray:
+    """One task's label posterior: one-coin with known skills, else votes smoothed by one pseudo-vote per class."""
+    if skills is None:
+        counts = np.bincount(codes, minlength=n_classes).astype(np.float64) + 1.0
+        return counts / counts.sum()
+    p = np.clip(skills, 0.01, 0.99)
+    wrong = np.log((1.0 - p) / max(n_classes - 1, 1))
+    loglik = np.full(n_classes, wrong.sum())
+    np.add.at(loglik, codes, np.log(p) - wrong)
+    loglik -= loglik.max()
+    post = np.exp(loglik)
+    return post / post.sum()
+
+
+def _classification_result(post: np.ndarray, counts: np.ndarray, labels: Sequence[str], n: int) -> TaskConsensus:
+    """Build a classification TaskConsensus from a posterior row and vote counts."""
+    choice = int(classification.break_ties(post[None, :])[0])
+    details = {"votes": {labels[i]: int(c) for i, c in enumerate(counts) if c},
+               "posteriors": {labels[i]: round(float(p), 6) for i, p in enumerate(post)}}
+    return TaskConsensus({"label": labels[choice]}, float(post[choice]), n, details)
+
+
+def aggregate_task(
+    task_type: str,
+    answers: list[dict],
+    worker_ids: list[int],
+    labels: list[str],
+    worker_skill: dict[int, float] | None = None,
+) -> TaskConsensus:
+    """Consensus of one task's answers; worker_skill (accuracy per worker) weights them when given."""
+    family = ans.kind(task_type)
+    if len(answers) != len(worker_ids):
+        raise InvalidInput("answers and worker_ids differ in length", field="worker_ids")
+    n = len(answers)
+    if n == 0 or family == "demonstration":
+        return TaskConsensus(None, None, n, {})
+    skills = _skills(worker_ids, worker_skill) if worker_skill is not None else None
+    weights = _skills(worker_ids, worker_skill)
+    if family == "classification":
+        codes = _label_codes([ans.label_of(a, f"answers[{i}]") for i, a in enumerate(answers)], labels, "answer")
+        result = _classification_result(_posterior(codes, len(labels), skills),
+                                         np.bincount(codes, minlength=len(labels)), labels, n)
+        result.details["percent_agreement"] = ans.mean_pairwise(task_type, answers)
+        return result
+    if family == "multilabel":
+        return _multilabel_task(answers, labels, skills, n)
+    if family == "boxes":
+        box = boxes.aggregate_boxes([ans.boxes_of(a, f"answers[{i}]") for i, a in enumerate(answers)], weights)
+        return TaskConsensus({"boxes": box.boxes}, box.confidence, n,
+                             {"boxes": box.box_details, "n_dropped": box.n_dropped})
+    if family == "spans":
+        sp = spans.aggregate_spans([ans.spans_of(a, f"answers[{i}]") for i, a in enumerate(answers)], weights)
+        return TaskConsensus({"spans": sp.spans}, sp.confidence, n, {"spans": sp.span_details})
+    return _ranking_task(answers, weights, n)
+
+
+def _multilabel_task(answers: list[dict], labels: list[str], skills: np.ndarray | None, n: int) -> TaskConsensus:
+    """Per-label binary posteriors for one task; a label is chosen when its posterior exceeds one half."""
+    sets = [_label_codes(ans.labels_of(a, f"answers[{i}]"), labels, "answer") for i, a in enumerate(answers)]
+    chosen, probs, confs = [], {}, []
+    for code, name in enumerate(labels):
+        votes = np.array([1 if code in s else 0 for s in sets], dtype=np.int64)
+        post = _posterior(votes, 2, skills)
+        probs[name] = round(float(post[1]), 6)
+        confs.append(float(post.max()))
+        if post[1] > 0.5:
+            chosen.append(name)
+    details = {"probabilities": probs, "percent_agreement": ans.mean_pairwise("text_multilabel", answers)}
+    return TaskConsensus({"labels": chosen}, float(np.mean(confs)) if confs else 1.0, n, details)
+
+
+def _ranking_task(answers: list[dict], weights: np.ndarray, n: int) -> TaskConsensus:
+    """Bradley-Terry consensus of one task's rankings plus a summary of any Likert ratings."""
+    rankings = [ans.ranking_of(a, f"answers[{i}]") for i, a in enumerate(answers)]
+    cons = ranking.consensus_ranking(rankings, weights.tolist())
+    per_item: dict[str, list[float]] = {}
+    for a in answers:
+        for item, value in ans.ratings_of(a).items():
+            per_item.setdefault(item, []).append(value)
+    answer = {"ranking": cons.ranking, "scores": {str(k): v for k, v in cons.scores.items()},
+              "pair_probabilities": cons.pairs,
+              "ratings": {item: ranking.likert_summary(vals) for item, vals in per_item.items()}}
+    return TaskConsensus(answer, cons.confidence, n, {"agreement": cons.agreement})
+
+
+def aggregate_project(
+    task_type: str,
+    rows: list[tuple[int, int, dict]],
+    labels: list[str],
+    gold: dict[int, dict] | None = None,
+    method: str = "auto",
+) -> ProjectConsensus:
+    """Consensus of every task from all (task_id, worker_id, answer) rows, learning worker skills on the way."""
+    family = ans.kind(task_type)
+    if method not in PROJECT_METHODS:
+        raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(PROJECT_METHODS)}", field="method")
+    gold = gold or {}
+    if family == "classification":
+        return _project_classification(rows, labels, gold, "dawid-skene" if method == "auto" else method)
+    if family == "multilabel":
+        return _project_multilabel(rows, labels, gold, "dawid-skene" if method == "auto" else method)
+    by_task: dict[int, list[tuple[int, dict]]] = {}
+    for task_id, worker_id, answer in rows:
+        by_task.setdefault(task_id, []).append((worker_id, answer))
+    if family == "demonstration":
+        results = {t: TaskConsensus(None, None, len(items), {}) for t, items in by_task.items()}
+        return ProjectConsensus(results, {}, "none")
+    # Two passes: equal weights first, then weights = each worker's agreement with that consensus (and gold).
+    first = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels)
+             for t, items in by_task.items()}
+    skill = estimate_skills(task_type, rows, first, gold)
+    results = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels, skill)
+               for t, items in by_task.items()}
+    names = {"boxes": "weighted-boxes", "spans": "weighted-spans", "ranking": "bradley-terry"}
+    return ProjectConsensus(results, skill, names[family])
+
+
+def estimate_skills(task_type: str, rows: list[tuple[int, int, dict]], results: dict[int, TaskConsensus],
+                    gold: dict[int, dict]) -> dict[int, float]:
+    """Skill per worker: mean similarity to the consensus (gold counts double), shrunk towards DEFAULT_SKILL."""
+    totals: dict[int, list[float]] = {}
+    for task_id, worker_id, answer in rows:
+        acc = totals.setdefault(worker_id, [0.0, 0.0])
+        ref, weight = (gold[task_id], 2.0) if task_id in gold else (getattr(results.get(task_id), "answer", None), 1.0)
+        if ref is None:
+            continue
+        score = ans.similarity(task_type, answer, ref)
+        if score is not None:
+            acc[0] += weight * score
+            acc[1] += weight
+    return {w: round(ans.shrunk_skill(s, n), 6) for w, (s, n) in totals.items()}
+
+
+def _encode_rows(rows: list[tuple[int, int, dict]]) -> tuple[np.ndarray, np.ndarray, list[int], list[int]]:
+    """Codes for task and worker ids (in sorted order) of every row."""
+    task_ids = sorted({r[0] for r in rows})
+    worker_ids = sorted({r[1] for r in rows})
+    t_lookup = {t: i for i, t in enumerate(task_ids)}
+    w_lookup = {w: i for i, w in enumerate(worker_ids)}
+    t = np.fromiter((t_lookup[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+    w = np.fromiter((w_lookup[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+    return t, w, task_ids, worker_ids
+
+
+def _project_classification(rows, labels, gold, method) -> ProjectConsensus:
+    """Run the chosen classification method over all rows, gold-anchored when gold exists."""
+    t, w, task_ids, worker_ids = _encode_rows(rows)
+    codes = _label_codes([ans.label_of(a, f"rows[{i}].answer") for i, (_, _, a) in enumerate(rows)],
+                         labels, "rows")
+    k = len(labels)
+    lookup = {name: i for i, name in enumerate(labels)}
+    gold_arr = np.array([lookup.get(ans.label_of(gold[tid], "gold"), -1) if tid in gold else -1
+                         for tid in task_ids], dtype=np.int64)
+    res = classification.aggregate(method, t, w, codes, len(task_ids), len(worker_ids), k,
+                                   gold=gold_arr if (gold_arr >= 0).any() else None)
+    counts = classification.vote_counts(t, codes, len(task_ids), k)
+    results = {}
+    for i, tid in enumerate(task_ids):
+        choice = int(res.labels[i])
+        details = {"votes": {labels[j]: int(c) for j, c in enumerate(counts[i]) if c},
+                   "posteriors": {labels[j]: round(float(p), 6) for j, p in enumerate(res.posteriors[i])}}
+        if gold_arr[i] >= 0:
+            details["gold"] = True
+        results[tid] = TaskConsensus({"label": labels[choice]}, float(res.confidence[i]), int(res.n_answers[i]),
+                                     details)
+    skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
+    return ProjectConsensus(results, skill, res.method + ("+gold" if (gold_arr >= 0).any() else ""))
+
+
+def _project_multilabel(rows, labels, gold, method) -> ProjectConsensus:
+    """Per-label aggregation of multilabel rows, gold-anchored per label when gold exists."""
+    t, w, task_ids, worker_ids = _encode_rows(rows)
+    sets = [_label_codes(ans.labels_of(a, f"rows[{i}].answer"), labels, "rows") for i, (_, _, a) in enumerate(rows)]
+    chosen = multilabel.indicator([s.tolist() for s in sets], len(labels))
+    gold_arr = None
+    if any(tid in gold for tid in task_ids):
+        gold_arr = np.full((len(task_ids), len(labels)), -1, dtype=np.int64)
+        for i, tid in enumerate(task_ids):
+            if tid in gold:
+                gold_arr[i] = 0
+                gold_arr[i, _label_codes(ans.labels_of(gold[tid], "gold"), labels, "gold")] = 1
+    res = multilabel.aggregate_multilabel(t, w, chosen, len(task_ids), len(worker_ids), method=method, gold=gold_arr)
+    results = {}
+    for i, tid in enumerate(task_ids):
+        picked = [labels[j] for j in np.flatnonzero(res.chosen[i])]
+        probs = {labels[j]: round(float(p), 6) for j, p in enumerate(res.probabilities[i])}
+        results[tid] = TaskConsensus({"labels": picked}, float(res.confidence[i]), int(res.n_answers[i]),
+                                     {"probabilities": probs})
+    skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
+    return ProjectConsensus(results, skill, "per-label " + res.method + ("+gold" if gold_arr is not None else ""))
+
+
+def quality_report(
+    task_type: str,
+    rows: list[tuple[int, int, dict]],
+    labels: list[str],
+    gold: dict[int, dict] | None,
+    results: dict[int, TaskConsensus],
+    worker_skill: dict[int, float] | None = None,
+) -> dict[str, Any]:
+    """Agreement, per-task and per-worker quality and (classification) confusion, JSON-serialisable."""
+    return quality.report(task_type, rows, labels, gold or {}, results, worker_skill)
+
