@@ -15,7 +15,8 @@ from sqlmodel import Field, SQLModel
 
 # INTEGER PRIMARY KEY on SQLite (the rowid), BIGINT elsewhere.
 BigID = BigInteger().with_variant(Integer, "sqlite")
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# none_as_null: a Python None is SQL NULL (not the JSON text "null"), so IS NULL filters work.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 N_COUNTER_SHARDS = 8  # project progress counters are spread so concurrent submits do not queue on one row
 

@@ -85,13 +85,7 @@ SQL: dict[str, str] = {
         INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
         VALUES (:project, :task, :worker, 0, :is_gold, :now, :expires) RETURNING id""",
     "task_payload": "SELECT id, data, predictions FROM tasks WHERE id = :task",
-    "worker_row/sqlite": """
-        INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
-                                     gold_score_sum, blocked, updated_at)
-        VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
-        ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
-        RETURNING n_claims, n_gold, gold_score_sum, blocked, skill""",
-    "worker_row/postgresql": """
+    "worker_row": """
         INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
                                      gold_score_sum, blocked, updated_at)
         VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
@@ -143,7 +137,8 @@ SQL: dict[str, str] = {
 
 def q(name: str, dialect: str) -> Any:
     """The named query for this dialect (a dialect-specific version wins over the shared one)."""
-    return _COMPILED.get(f"{name}/{dialect}") or _COMPILED[name]
+    specific = _COMPILED.get(f"{name}/{dialect}")
+    return specific if specific is not None else _COMPILED[name]
 
 
 def _compile(sql: str) -> Any:
@@ -151,7 +146,8 @@ def _compile(sql: str) -> Any:
     clause = text(sql)
     if ":answer" in sql:
         clause = clause.bindparams(bindparam("answer", type_=JSONType))
-    returned = sql.upper().split("RETURNING")[-1] if "RETURNING" in sql.upper() else sql.split("FROM")[0]
+    lowered = sql.lower()
+    returned = lowered.split("returning")[-1] if "returning" in lowered else lowered.split("from")[0]
     typed = {name: JSONType for name in ("data", "predictions", "gold") if name in returned}
     return clause.columns(**typed) if typed else clause
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -26,7 +26,7 @@ async def _form(request: Request, settings: Settings) -> Any:
         raise InvalidInput(f"could not read the multipart upload: {exc}", field="body") from None
 
 
-async def tasks_from_upload(request: Request, settings: Settings, image_types: Iterable[str]) -> list[tuple[str, Any]]:
+async def tasks_from_upload(request: Request, settings: Settings) -> list[tuple[str, Any]]:
     """Multipart: each image file becomes a task; a .json/.jsonl file in the form is read as task lines."""
     form = await _form(request, settings)
     items: list[tuple[str, Any]] = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import media, paging, projects, schemas, tasks, tasktypes, web
+from labeling import paging, projects, schemas, tasks, web
+from labeling.api import media as media_api
 from labeling.auth import Principal
 from labeling.consensus import runner
 from labeling.errors import InvalidInput
@@ -59,7 +60,7 @@ async def import_tasks(request: Request, user: Principal) -> Response:
     async with app.db.read() as conn:
         project = await _managed(request, user, conn)
     if content_type.startswith("multipart/form-data"):
-        items = await media.tasks_from_upload(request, app.settings, tasktypes.IMAGE_TYPES)
+        items = await media_api.tasks_from_upload(request, app.settings)
     else:
         items = tasks.read_items(await web.read_body(request, app.settings.max_body_bytes), content_type)
     parsed = tasks.validate(items, project.task_type, project.labels, app.settings.media_dir)

@@ -1,0 +1,158 @@
+"""The `labeling` command: users, import, consensus, one-line errors, and `serve --demo` end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from labeling import cli, settings as settings_mod
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def env(monkeypatch, settings):
+    monkeypatch.setenv("LABELING_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("LABELING_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.delenv("LABELING_ADMIN_TOKEN", raising=False)
+    return {**os.environ}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_users_add_prints_a_working_token(env, capsys):
+    code, out, _ = run(capsys, "users", "add", "alice", "--role", "requester")
+    assert code == 0 and "requester alice" in out
+    token = re.search(r"(lbl_\S+)", out).group(1)
+    code, _, err = run(capsys, "users", "add", "alice", "--role", "worker")
+    assert code == 2 and err.strip() == "labeling: error: a user named 'alice' already exists"
+    assert token
+
+
+def test_users_add_rejects_bad_input_in_one_line(env, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["users", "add", "bob", "--role", "boss"])
+    assert exc.value.code == 2
+    code, _, err = run(capsys, "users", "add", "bad name!", "--role", "worker")
+    assert code == 2 and err.count("\n") == 1 and "username" in err
+
+
+def _project(env, capsys, tmp_path) -> str:
+    from labeling import auth, projects, schemas
+    from labeling.db import Database
+    import asyncio
+
+    async def make() -> None:
+        db = Database(env["LABELING_DATABASE_URL"])
+        async with db.write() as conn:
+            user, _ = await auth.create_user(conn, "owner", "requester")
+            await projects.create(conn, auth.Principal(user["id"], "owner", auth.Role.requester),
+                                  schemas.ProjectCreate(name="reviews", task_type="text_classification",
+                                                        labels=["pos", "neg"]))
+        await db.dispose()
+
+    asyncio.run(make())
+    return "reviews"
+
+
+def test_import_file_and_errors(env, capsys, tmp_path):
+    name = _project(env, capsys, tmp_path)
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(json.dumps({"data": {"text": f"t{i}"}}) for i in range(7)))
+    code, out, _ = run(capsys, "import", name, str(good))
+    assert code == 0 and "imported 7 tasks" in out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"data": {"text": "ok"}}\n{"data": {"text": "x"}, "gold": {"label": "meh"}}\n')
+    code, _, err = run(capsys, "import", name, str(bad))
+    assert code == 2 and "line 2" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "import", "no-such-project", str(good))
+    assert code == 2 and "no-such-project" in err
+    code, _, err = run(capsys, "import", name, str(tmp_path / "missing.jsonl"))
+    assert code == 2 and "missing.jsonl" in err
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps([{"data": {"text": "a"}}, {"data": {"text": "b"}}]))
+    assert run(capsys, "import", name, str(array))[0] == 0
+    code, out, _ = run(capsys, "consensus", name)
+    assert code == 0 and json.loads(out)["tasks"] == 0
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    for name, _, _ in settings_mod.DECLARED:
+        assert name in readme, f"{name} is not in the README"
+
+
+def test_settings_from_env_and_bad_values():
+    from labeling.errors import InvalidInput
+    from labeling.settings import Settings
+
+    s = Settings.from_env({"LABELING_DATA_DIR": "/x", "LABELING_MAX_LEASES_PER_WORKER": "3"})
+    assert str(s.data_dir) == "/x" and s.max_leases_per_worker == 3
+    assert s.resolved_database_url == "sqlite:////x/labeling.db"
+    with pytest.raises(InvalidInput) as exc:
+        Settings.from_env({"LABELING_MAX_BODY_BYTES": "lots"})
+    assert exc.value.field == "LABELING_MAX_BODY_BYTES"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_demo_end_to_end(env, tmp_path):
+    """The README's first command: serve the demo, then use the printed token over HTTP."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "serve", "--demo", "--port", str(port),
+                             "--no-access-log"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Serving on"):
+                break
+        output = "".join(lines)
+        token = re.search(r"Requester token: (\S+)", output).group(1)
+        assert re.search(r"Worker login: +demo-worker / \S+", output), output
+        assert "admin account" in output
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {token}"}
+        listed = httpx.get(f"{base}/api/projects", headers=headers).json()["data"]
+        assert len(listed) == 8 and {p["task_type"] for p in listed} >= {"bounding_box", "preference_ranking"}
+        r = httpx.post(f"{base}/api/projects", headers=headers,
+                       json={"name": "from readme", "task_type": "text_classification", "labels": ["a", "b"]})
+        assert r.status_code == 201, r.text
+        r = httpx.post(f"{base}/api/projects/{r.json()['id']}/tasks", headers=headers,
+                       json=[{"data": {"text": "hello"}}, {"data": {"text": "world"}}])
+        assert r.status_code == 201 and r.json() == {"created": 2}
+        image_project = [p for p in listed if p["task_type"] == "image_classification"][0]
+        task = httpx.get(f"{base}/api/projects/{image_project['id']}/tasks", headers=headers).json()["data"][0]
+        image = httpx.get(f"{base}/media/{task['data']['image']}", headers=headers)
+        assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -1,0 +1,155 @@
+"""Users and projects over the API: create, read with progress, list with cursors, update, access rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import bearer, text_tasks
+
+
+async def test_admin_creates_users_and_token_works(client, admin):
+    r = await client.post("/api/users", json={"username": "ann", "role": "worker", "password": "s3cret-pass"},
+                          headers=bearer(admin))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["username"] == "ann" and body["role"] == "worker" and body["token"].startswith("lbl_")
+    me = await client.get("/api/users/me", headers=bearer(body["token"]))
+    assert me.json() == {"id": body["id"], "username": "ann", "role": "worker"}
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"username": "", "role": "worker"}, "username"),
+    ({"username": "bob", "role": "boss"}, "role"),
+    ({"username": "bob", "role": "worker", "password": "short"}, "password"),
+    ({"username": "bob"}, "role"),
+    ({"username": "bob", "role": "worker", "extra": 1}, "extra"),
+])
+async def test_bad_user_bodies_name_the_field(client, admin, body, field):
+    r = await client.post("/api/users", json=body, headers=bearer(admin))
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == field
+
+
+async def test_duplicate_username_is_a_conflict(client, admin):
+    await client.post("/api/users", json={"username": "dup", "role": "worker"}, headers=bearer(admin))
+    r = await client.post("/api/users", json={"username": "dup", "role": "worker"}, headers=bearer(admin))
+    assert r.status_code == 409 and r.json()["error"]["field"] == "username"
+
+
+async def test_only_admins_create_users_and_bad_tokens_are_refused(client, requester):
+    r = await client.post("/api/users", json={"username": "x", "role": "worker"}, headers=bearer(requester))
+    assert r.status_code == 403
+    assert (await client.get("/api/projects", headers=bearer("lbl_nope"))).status_code == 401
+    assert (await client.get("/api/projects")).status_code == 401
+    r = await client.get("/api/projects", headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401 and r.json()["error"]["field"] == "Authorization"
+
+
+async def test_rotated_token_replaces_the_old_one(client, make_user):
+    _, token = await make_user("worker")
+    r = await client.post("/api/users/me/token", headers=bearer(token))
+    assert r.status_code == 201
+    assert (await client.get("/api/users/me", headers=bearer(token))).status_code == 401
+    assert (await client.get("/api/users/me", headers=bearer(r.json()["token"]))).status_code == 200
+
+
+async def test_create_and_get_project_with_progress(client, requester, new_project):
+    project = await new_project(tasks=text_tasks(5), instructions="Be careful", redundancy=2)
+    r = await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))
+    assert r.status_code == 200
+    got = r.json()
+    assert got["name"] == project["name"] and got["instructions"] == "Be careful" and got["redundancy"] == 2
+    assert got["progress"]["tasks"] == 5 and got["progress"]["complete"] == 0 and got["progress"]["remaining"] == 5
+
+
+async def test_adaptive_redundancy_round_trips(client, new_project):
+    spec = {"min": 2, "max": 5, "target_confidence": 0.95}
+    project = await new_project(redundancy=spec)
+    assert project["redundancy"] == spec
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"task_type": "text_classification", "labels": ["a"]}, "name"),
+    ({"name": "p", "task_type": "video", "labels": ["a"]}, "task_type"),
+    ({"name": "p", "task_type": "text_classification"}, "labels"),
+    ({"name": "p", "task_type": "text_classification", "labels": ["a", "a"]}, "labels"),
+    ({"name": "p", "task_type": "text_classification", "labels": ["a"], "redundancy": 0}, "redundancy"),
+    ({"name": "p", "task_type": "text_classification", "labels": ["a"],
+      "redundancy": {"min": 3, "max": 2, "target_confidence": 0.9}}, "redundancy"),
+    ({"name": "p", "task_type": "text_classification", "labels": ["a"], "lease_seconds": 0}, "lease_seconds"),
+    ({"name": "p", "task_type": "text_classification", "labels": ["a"], "gold_fraction": 2}, "gold_fraction"),
+])
+async def test_bad_project_bodies_name_the_field(client, requester, body, field):
+    r = await client.post("/api/projects", json=body, headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == field
+    listed = await client.get("/api/projects", headers=bearer(requester))
+    assert listed.json()["data"] == []
+
+
+async def test_not_json_is_a_clear_error(client, requester):
+    r = await client.post("/api/projects", content=b"{nope", headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "body"
+
+
+async def test_list_pages_with_cursor(client, requester, new_project):
+    for _ in range(5):
+        await new_project()
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/projects", params=params, headers=bearer(requester))).json()
+        seen += [p["id"] for p in page["data"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert len(seen) == 5 and seen == sorted(set(seen))
+    bad = await client.get("/api/projects", params={"cursor": "garbage!"}, headers=bearer(requester))
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "cursor"
+    bad = await client.get("/api/projects", params={"limit": 5000}, headers=bearer(requester))
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "limit"
+
+
+async def test_update_settings(client, requester, new_project):
+    project = await new_project(tasks=text_tasks(2))
+    url = f"/api/projects/{project['id']}"
+    r = await client.patch(url, json={"instructions": "new", "labels": ["pos", "neg", "neu", "mixed"],
+                                      "lease_seconds": 30}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert r.json()["labels"][-1] == "mixed" and r.json()["lease_seconds"] == 30
+    r = await client.patch(url, json={"labels": ["pos"]}, headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "labels"
+    r = await client.patch(url, json={"task_type": "demonstration"}, headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "task_type"
+    assert (await client.get(url, headers=bearer(requester))).json()["labels"] == ["pos", "neg", "neu", "mixed"]
+
+
+async def test_requesters_see_only_their_projects(client, make_user, new_project):
+    project = await new_project()
+    _, other = await make_user("requester", "other")
+    assert (await client.get(f"/api/projects/{project['id']}", headers=bearer(other))).status_code == 404
+    assert (await client.get("/api/projects", headers=bearer(other))).json()["data"] == []
+    r = await client.patch(f"/api/projects/{project['id']}", json={"instructions": "x"}, headers=bearer(other))
+    assert r.status_code == 404
+    _, worker = await make_user("worker")
+    r = await client.post("/api/projects", json={"name": "w", "task_type": "demonstration"}, headers=bearer(worker))
+    assert r.status_code == 403
+
+
+async def test_unknown_routes_and_methods_answer_json(client, requester):
+    r = await client.get("/api/nothing-here", headers=bearer(requester))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = await client.delete("/api/projects", headers=bearer(requester))
+    assert r.status_code == 405
+    r = await client.get("/api/projects/abc", headers=bearer(requester))
+    assert r.status_code == 404 and r.json()["error"]["field"] == "project_id"
+
+
+async def test_openapi_lists_every_operation(client):
+    from labeling import api
+
+    doc = (await client.get("/api/openapi.json")).json()
+    assert doc["openapi"].startswith("3.")
+    for op in api.OPS:
+        assert op.method.lower() in doc["paths"][op.path], op.path
+    assert "ProjectCreate" in doc["components"]["schemas"]

@@ -1,0 +1,254 @@
+"""Queue rules over the API: redundancy from distinct workers, skips, leases, order, caps, idempotency, gold."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from labeling import models
+from tests.conftest import bearer, text_tasks
+
+
+async def _next(client, token, project_id):
+    return await client.post(f"/api/projects/{project_id}/next", headers=bearer(token))
+
+
+async def _submit(client, token, assignment_id, answer, key=None):
+    headers = {**bearer(token), **({"Idempotency-Key": key} if key else {})}
+    return await client.post(f"/api/assignments/{assignment_id}/submit", json={"answer": answer}, headers=headers)
+
+
+async def _annotations(db) -> int:
+    async with db.read() as conn:
+        return await conn.scalar(select(func.count()).select_from(models.annotations))
+
+
+@pytest.fixture
+async def workers(make_user):
+    return [(await make_user("worker", f"w{i}"))[1] for i in range(6)]
+
+
+async def test_each_task_gets_redundancy_answers_from_distinct_workers(client, requester, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    pid = project["id"]
+    first = await _next(client, workers[0], pid)
+    assert first.status_code == 200
+    lease = first.json()
+    assert set(lease) >= {"assignment_id", "task", "expires_at"} and lease["task"]["data"] == {"text": "item 0"}
+    again = await _next(client, workers[0], pid)
+    assert again.json()["assignment_id"] == lease["assignment_id"], "a live lease is handed back, not a new one"
+    assert (await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})).status_code == 201
+    assert (await _next(client, workers[0], pid)).status_code == 204, "never the same task twice"
+    second = (await _next(client, workers[1], pid)).json()
+    assert second["task"]["id"] == lease["task"]["id"]
+    r = await _submit(client, workers[1], second["assignment_id"], {"label": "pos"})
+    assert r.status_code == 201 and r.json()["task_complete"] is True
+    assert (await _next(client, workers[2], pid)).status_code == 204
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 1 and progress["annotations"] == 2 and progress["remaining"] == 0
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert results[0]["answer"] == {"label": "pos"} and results[0]["n_annotations"] == 2
+    assert 0.5 < results[0]["confidence"] < 1.0
+
+
+async def test_a_fully_leased_task_is_not_handed_out(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    assert (await _next(client, workers[0], project["id"])).status_code == 200
+    assert (await _next(client, workers[1], project["id"])).status_code == 200
+    assert (await _next(client, workers[2], project["id"])).status_code == 204
+
+
+async def test_skipped_tasks_never_come_back_to_that_worker(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=1)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/skip", headers=bearer(workers[0]))
+    assert r.status_code == 200
+    assert (await _next(client, workers[0], project["id"])).status_code == 204
+    assert (await _next(client, workers[1], project["id"])).json()["task"]["id"] == lease["task"]["id"]
+    late = await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})
+    assert late.status_code == 409
+
+
+async def test_released_lease_goes_back_to_the_queue(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=1)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    assert (await _next(client, workers[1], project["id"])).status_code == 204
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/release", headers=bearer(workers[0]))
+    assert r.status_code == 200
+    assert (await _next(client, workers[1], project["id"])).status_code == 200
+
+
+async def test_expired_lease_is_refused_and_reclaimed_by_the_next_claim(client, db, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=1, lease_seconds=1)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    await asyncio.sleep(1.2)
+    r = await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "lease_expired"
+    assert await _annotations(db) == 0
+    other = await _next(client, workers[1], project["id"])
+    assert other.status_code == 200 and other.json()["task"]["id"] == lease["task"]["id"]
+    renew = await client.post(f"/api/assignments/{lease['assignment_id']}/renew", headers=bearer(workers[0]))
+    assert renew.status_code == 409, "the slot went to another worker"
+
+
+async def test_renew_takes_back_an_expired_lease_when_the_slot_is_free(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=2, lease_seconds=1)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    await asyncio.sleep(1.2)
+    other = await _next(client, workers[1], project["id"])  # reclaims the expired lease; one slot stays free
+    assert other.json()["task"]["id"] == lease["task"]["id"]
+    renewed = await client.post(f"/api/assignments/{lease['assignment_id']}/renew", headers=bearer(workers[0]))
+    assert renewed.status_code == 200 and renewed.json()["task"]["id"] == lease["task"]["id"]
+    assert renewed.json()["expires_in"] > 0.5
+    assert (await _next(client, workers[2], project["id"])).status_code == 204, "both slots are leased again"
+    assert (await _submit(client, workers[0], lease["assignment_id"], {"label": "neg"})).status_code == 201
+
+
+async def test_renew_extends_an_expired_lease_nobody_reclaimed(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=1, lease_seconds=1)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    await asyncio.sleep(1.2)
+    renewed = await client.post(f"/api/assignments/{lease['assignment_id']}/renew", headers=bearer(workers[0]))
+    assert renewed.status_code == 200
+    assert (await _next(client, workers[1], project["id"])).status_code == 204
+    assert (await _submit(client, workers[0], lease["assignment_id"], {"label": "neg"})).status_code == 201
+
+
+async def test_serving_order_partly_done_then_priority_then_import_order(client, new_project, workers):
+    tasks = [{"data": {"text": "low"}, "priority": 0}, {"data": {"text": "high"}, "priority": 5},
+             {"data": {"text": "low2"}, "priority": 0}]
+    project = await new_project(tasks=tasks, redundancy=2)
+    pid = project["id"]
+    lease = (await _next(client, workers[0], pid)).json()
+    assert lease["task"]["data"]["text"] == "high"
+    await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})
+    lease = (await _next(client, workers[0], pid)).json()
+    assert lease["task"]["data"]["text"] == "low"
+    await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})
+    # worker 1: "high" and "low" are partly done, so they come before the fresh "low2"
+    texts = []
+    for _ in range(3):
+        lease = (await _next(client, workers[1], pid)).json()
+        texts.append(lease["task"]["data"]["text"])
+        await _submit(client, workers[1], lease["assignment_id"], {"label": "pos"})
+    assert texts == ["high", "low", "low2"]
+
+
+async def test_live_lease_cap_per_worker(app, client, new_project, workers):
+    from dataclasses import replace
+
+    app.state.labeling.settings = replace(app.state.labeling.settings, max_leases_per_worker=2)
+    projects = [await new_project(tasks=text_tasks(1)) for _ in range(3)]
+    assert (await _next(client, workers[0], projects[0]["id"])).status_code == 200
+    assert (await _next(client, workers[0], projects[1]["id"])).status_code == 200
+    r = await _next(client, workers[0], projects[2]["id"])
+    assert r.status_code == 409 and r.json()["error"]["field"] == "assignment_id"
+
+
+async def test_invalid_answer_names_the_field_and_keeps_the_lease(client, db, new_project, workers):
+    project = await new_project(tasks=text_tasks(1))
+    lease = (await _next(client, workers[0], project["id"])).json()
+    r = await _submit(client, workers[0], lease["assignment_id"], {"label": "maybe"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "answer.label"
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answr": {}},
+                          headers=bearer(workers[0]))
+    assert r.status_code == 400 and r.json()["error"]["field"] in ("answr", "answer")
+    assert await _annotations(db) == 0
+    assert (await _submit(client, workers[0], lease["assignment_id"], {"label": "neu"})).status_code == 201
+
+
+async def test_submit_is_idempotent_with_a_key(client, db, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    first = await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"}, key="k-1")
+    again = await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"}, key="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["annotation_id"] == again.json()["annotation_id"]
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert await _annotations(db) == 1
+    other_key = await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"}, key="k-2")
+    assert other_key.status_code == 409
+    assert await _annotations(db) == 1
+
+
+async def test_only_the_lease_holder_may_submit(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(1))
+    lease = (await _next(client, workers[0], project["id"])).json()
+    r = await _submit(client, workers[1], lease["assignment_id"], {"label": "pos"})
+    assert r.status_code == 404
+    assert (await _submit(client, workers[0], 999999, {"label": "pos"})).status_code == 404
+
+
+async def test_gold_tasks_come_first_and_score_workers(client, db, requester, new_project, workers):
+    gold = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(2)]
+    project = await new_project(tasks=gold + text_tasks(3), redundancy=1, gold_first_n=2)
+    pid = project["id"]
+    seen = []
+    for _ in range(2):
+        lease = (await _next(client, workers[0], pid)).json()
+        seen.append(lease["task"]["data"]["text"])
+        assert "gold" not in lease["task"], "gold tasks look like any other"
+        await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})
+    assert sorted(seen) == ["gold 0", "gold 1"]
+    lease = (await _next(client, workers[0], pid)).json()
+    assert lease["task"]["data"]["text"].startswith("item")
+    quality = (await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))).json()
+    me = [w for w in quality["workers"] if w["n_annotations"] >= 2][0]
+    assert me["gold_accuracy"] == 1.0
+
+
+async def test_workers_below_the_gold_threshold_are_stopped_and_left_out(client, db, requester, new_project, workers):
+    gold = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(3)]
+    project = await new_project(tasks=gold + text_tasks(2), redundancy=1, gold_first_n=1, gold_fraction=0.0,
+                                gold_min=2, gold_threshold=0.6)
+    pid = project["id"]
+    bad = workers[0]
+    # gold first, then a regular task (which completes with the bad answer), then... blocked after 2nd gold
+    lease = (await _next(client, bad, pid)).json()
+    assert lease["task"]["data"]["text"].startswith("gold")
+    await _submit(client, bad, lease["assignment_id"], {"label": "neg"})
+    lease = (await _next(client, bad, pid)).json()
+    assert lease["task"]["data"]["text"].startswith("item")
+    await _submit(client, bad, lease["assignment_id"], {"label": "neg"})
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 1
+    await client.patch(f"/api/projects/{pid}", json={"gold_fraction": 1.0}, headers=bearer(requester))
+    lease = (await _next(client, bad, pid)).json()
+    assert lease["task"]["data"]["text"].startswith("gold")
+    await _submit(client, bad, lease["assignment_id"], {"label": "neg"})
+    r = await _next(client, bad, pid)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "worker_blocked"
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 0, "the blocked worker's answer no longer completes the task"
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert results == []
+
+
+async def test_adaptive_redundancy_collects_more_answers_until_confident(client, requester, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy={"min": 2, "max": 4, "target_confidence": 0.9})
+    pid = project["id"]
+    answers = ["pos", "neg", "pos", "pos"]
+    complete_after = None
+    for i, label in enumerate(answers):
+        r = await _next(client, workers[i], pid)
+        if r.status_code == 204:
+            break
+        done = (await _submit(client, workers[i], r.json()["assignment_id"], {"label": label})).json()["task_complete"]
+        if done:
+            complete_after = i + 1
+            break
+    assert complete_after is not None and complete_after > 2, "a split vote asks for more answers"
+    assert (await _next(client, workers[5], pid)).status_code == 204
+    result = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"][0]
+    assert result["answer"] == {"label": "pos"} and result["n_annotations"] == complete_after
+
+
+async def test_unanimous_answers_stop_at_min_when_confident(client, requester, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy={"min": 2, "max": 5, "target_confidence": 0.6})
+    pid = project["id"]
+    for i in range(2):
+        lease = (await _next(client, workers[i], pid)).json()
+        r = await _submit(client, workers[i], lease["assignment_id"], {"label": "neg"})
+    assert r.json()["task_complete"] is True
