@@ -181,6 +181,8 @@ def dawid_skene(
     start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, seed=seed)
     answered = start.n_answers > 0
     post_t = np.ascontiguousarray(start.posteriors.T)  # (K, n_tasks): contiguous per class for gathers
+    if g is not None and (g >= 0).any():
+        post_t[:, g < 0] = 0.0  # first M-step from gold alone, so gold (not the majority) sets the skills
     wl = w * k + lab  # which (worker, answered label) cell each answer feeds
     cells = n_workers * k
     pseudo = np.full((k, k), smoothing) + np.eye(k) * diagonal_prior

@@ -1,0 +1,153 @@
+"""Majority vote, Dawid-Skene and one-coin on small crowds with known answers."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from labeling.consensus import classification as C
+from labeling.consensus import csvio
+from labeling.errors import InvalidInput
+
+DATASETS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets")
+
+
+def crowd(truth: np.ndarray, behaviours: list, seed: int = 0):
+    """Every worker answers every task through its behaviour(truth, rng) -> labels."""
+    rng = np.random.default_rng(seed)
+    t, w, lab = [], [], []
+    for wk, behave in enumerate(behaviours):
+        t.append(np.arange(truth.size))
+        w.append(np.full(truth.size, wk))
+        lab.append(behave(truth, rng))
+    return np.concatenate(t), np.concatenate(w), np.concatenate(lab)
+
+
+def noisy(acc: float, k: int):
+    def behave(truth, rng):
+        wrong = (truth + rng.integers(1, k, truth.size)) % k
+        return np.where(rng.random(truth.size) < acc, truth, wrong)
+    return behave
+
+
+def test_majority_vote_counts_and_confidence() -> None:
+    r = C.majority_vote(np.array([0, 0, 0, 1]), np.array([0, 1, 2, 0]), np.array([1, 1, 0, 0]), 2, 3, 2)
+    assert r.labels.tolist() == [1, 0]
+    assert r.confidence.tolist() == pytest.approx([2 / 3, 1.0])
+    assert r.posteriors.sum(axis=1) == pytest.approx([1.0, 1.0])
+    assert r.n_answers.tolist() == [3, 1]
+
+
+def test_majority_vote_breaks_ties_reproducibly_among_tied_labels_only() -> None:
+    t = np.repeat(np.arange(200), 2)
+    lab = np.tile([0, 2], 200)  # every task tied between labels 0 and 2, label 1 never chosen
+    w = np.tile([0, 1], 200)
+    a = C.majority_vote(t, w, lab, 200, 2, 3, seed=7)
+    b = C.majority_vote(t, w, lab, 200, 2, 3, seed=7)
+    assert a.labels.tolist() == b.labels.tolist()
+    assert set(a.labels.tolist()) == {0, 2}
+
+
+def test_weighted_majority_follows_the_heavier_worker() -> None:
+    r = C.majority_vote(np.array([0, 0, 0]), np.array([0, 1, 2]), np.array([1, 0, 0]), 1, 3, 2,
+                        weights=np.array([5.0, 1.0, 1.0]))
+    assert r.labels.tolist() == [1]
+
+
+def test_dawid_skene_trusts_one_reliable_worker_over_two_learnable_adversaries() -> None:
+    rng = np.random.default_rng(1)
+    n_tasks, reliable, adversaries = 600, [0, 1, 2, 3], [4, 5]
+    truth = rng.integers(0, 2, n_tasks)
+    t, w, lab = [], [], []
+    for task in range(n_tasks):
+        for wk in rng.choice(6, size=3, replace=False):  # three answers per task from a pool of six
+            right = rng.random() < 0.9
+            t.append(task)
+            w.append(wk)
+            lab.append(truth[task] if (wk in reliable) == right else 1 - truth[task])
+    t, w, lab = np.array(t), np.array(w), np.array(lab)
+    both = np.bincount(t[np.isin(w, adversaries)], minlength=n_tasks) == 2  # outvoted 2 to 1 here
+    mv = C.majority_vote(t, w, lab, n_tasks, 6, 2)
+    ds = C.dawid_skene(t, w, lab, n_tasks, 6, 2)
+    assert both.sum() > 50
+    assert (mv.labels[both] == truth[both]).mean() < 0.3
+    assert (ds.labels[both] == truth[both]).mean() > 0.85
+    assert ds.confusion.shape == (6, 2, 2)
+    assert ds.confusion[4, 0, 1] > 0.8  # an adversary answers 1 when the truth is 0
+    assert ds.worker_skill[adversaries].max() < 0.2 < 0.8 < ds.worker_skill[reliable].min()
+    assert ds.confidence == pytest.approx(ds.posteriors.max(axis=1))
+
+
+def test_gold_anchors_dawid_skene_against_a_majority_of_adversaries() -> None:
+    truth = np.random.default_rng(2).integers(0, 2, 400)
+    flip = lambda tr, rng: 1 - tr  # noqa: E731
+    t, w, lab = crowd(truth, [noisy(0.9, 2), flip, flip])
+    gold = np.full(400, -1)
+    gold[:40] = truth[:40]
+    plain = C.dawid_skene(t, w, lab, 400, 3, 2)
+    anchored = C.dawid_skene(t, w, lab, 400, 3, 2, gold=gold)
+    rest = slice(40, None)
+    assert (plain.labels[rest] == truth[rest]).mean() < 0.5
+    assert (anchored.labels[rest] == truth[rest]).mean() > 0.85
+    assert anchored.posteriors[:40].max(axis=1) == pytest.approx(1.0)
+    assert anchored.worker_skill[1] < 0.2
+
+
+def test_one_coin_estimates_worker_accuracy() -> None:
+    truth = np.random.default_rng(3).integers(0, 4, 2000)
+    accs = [0.95, 0.8, 0.6, 0.4]
+    t, w, lab = crowd(truth, [noisy(a, 4) for a in accs])
+    r = C.one_coin(t, w, lab, 2000, 4, 4)
+    assert r.worker_skill == pytest.approx(accs, abs=0.04)
+    assert (r.labels == truth).mean() > (C.majority_vote(t, w, lab, 2000, 4, 4).labels == truth).mean()
+
+
+def test_spammers_are_discounted_by_dawid_skene() -> None:
+    truth = np.random.default_rng(4).integers(0, 2, 500)
+    spam = lambda tr, rng: rng.integers(0, 2, tr.size)  # noqa: E731
+    t, w, lab = crowd(truth, [noisy(0.8, 2), noisy(0.8, 2), spam, spam, spam])
+    ds = C.dawid_skene(t, w, lab, 500, 5, 2)
+    mv = C.majority_vote(t, w, lab, 500, 5, 2)
+    assert (ds.labels == truth).mean() > (mv.labels == truth).mean() + 0.05
+
+
+def test_tasks_without_answers_get_the_class_prior() -> None:
+    r = C.dawid_skene(np.array([0, 0]), np.array([0, 1]), np.array([1, 1]), 2, 2, 2)
+    assert r.n_answers.tolist() == [2, 0]
+    assert r.posteriors[1] == pytest.approx(r.priors)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"label_idx": np.array([0, 5])}, "label_idx"),
+    ({"task_idx": np.array([0])}, "label_idx"),
+    ({"gold": np.array([0])}, "gold"),
+])
+def test_bad_input_names_the_field(kwargs: dict, field: str) -> None:
+    args = {"task_idx": np.array([0, 1]), "worker_idx": np.array([0, 0]), "label_idx": np.array([0, 1]),
+            "n_tasks": 2, "n_workers": 1, "n_classes": 2}
+    args.update(kwargs)
+    with pytest.raises(InvalidInput) as err:
+        C.dawid_skene(**args)
+    assert err.value.field == field
+
+
+def test_unknown_method_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        C.aggregate("glad", np.array([0]), np.array([0]), np.array([0]), 1, 1, 1)
+
+
+def test_dawid_skene_on_real_data_d_possent() -> None:
+    folder = os.path.join(DATASETS, "D_PosSent")
+    if not os.path.isdir(folder):
+        pytest.skip("shared/datasets is not beside this clone")
+    gold = csvio.read_gold(os.path.join(folder, "truth.csv"))
+    data = csvio.read_answers(os.path.join(folder, "answers.csv"), set(gold.values()))
+    g = csvio.gold_array(gold, data.tasks, data.labels)
+    n = (len(data.tasks), len(data.workers), len(data.labels))
+    ds = C.dawid_skene(data.task_idx, data.worker_idx, data.label_idx, *n)
+    mv = C.majority_vote(data.task_idx, data.worker_idx, data.label_idx, *n)
+    known = g >= 0
+    assert (ds.labels[known] == g[known]).mean() >= 0.955
+    assert (ds.labels[known] == g[known]).mean() > (mv.labels[known] == g[known]).mean()
