@@ -133,8 +133,14 @@ def _mm(a, b, wins_a, total, n, reg, max_iter, tol):
         inv = total / (p[a] + p[b])
         denom = np.bincount(a, weights=inv, minlength=n) + np.bincount(b, weights=inv, minlength=n)
         denom += reg / (p + 1.0)
-        new = wins / denom
-        change = np.abs(np.log(new) - np.log(p)).max(initial=0.0)
+        theta = np.log(wins / denom)
+        # Comparisons fix only differences; the prior alone fixes the common level, which plain MM
+        # creeps towards, so solve for that shift exactly (a 1-D Newton) after every update.
+        for _ in range(3):
+            s = 1.0 / (1.0 + np.exp(-theta))
+            theta += (0.5 - s).sum() / max((s * (1.0 - s)).sum(), 1e-12)
+        new = np.exp(theta)
+        change = np.abs(theta - np.log(p)).max(initial=0.0)
         p = new
         if change < tol:
             return np.log(p), it, True

@@ -133,7 +133,8 @@ def _group_span(members: list[tuple[int, Span]], wts: list[float], exact: dict[S
         label_votes[s[2]] = label_votes.get(s[2], 0.0) + wts[wk]
     label = max(label_votes, key=label_votes.__getitem__)
     same = [s for _, s in members if s[2] == label]
-    return max(same, key=lambda s: (exact.get(s, 0.0), s[1] - s[0], -s[0]))
+    # Most votes first, then the medoid (largest summed overlap with the others), then the earliest.
+    return max(same, key=lambda s: (exact.get(s, 0.0), sum(overlap(s, o) for o in same), -s[0], -s[1]))
 
 
 def span_f1(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping[str, object]]) -> float:

@@ -1,0 +1,86 @@
+"""Box matching by IoU and span voting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labeling.consensus import boxes, spans
+from labeling.errors import InvalidInput
+
+
+def box(x: float, y: float, w: float = 10, h: float = 10, label: str = "car") -> dict:
+    return {"label": label, "x": x, "y": y, "w": w, "h": h}
+
+
+def test_iou_of_hand_computed_boxes() -> None:
+    iou = boxes.iou_matrix(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 10, 10], [0, 0, 10, 10], [20, 20, 5, 5]]))
+    assert iou[0].tolist() == pytest.approx([50 / 150, 1.0, 0.0])
+
+
+def test_boxes_drawn_by_half_the_workers_are_kept_and_averaged() -> None:
+    answers = [[box(0, 0), box(100, 100)], [box(2, 0)], [box(1, 0, label="truck"), box(300, 300)]]
+    result = boxes.aggregate_boxes(answers)
+    assert len(result.boxes) == 1
+    kept = result.boxes[0]
+    assert (kept["label"], kept["x"], kept["y"]) == ("car", 1.0, 0.0)
+    assert result.box_details[0]["support"] == pytest.approx(1.0)
+    assert result.n_dropped == 2
+    assert 0.8 < result.confidence < 1.0
+
+
+def test_box_weights_follow_worker_quality() -> None:
+    result = boxes.aggregate_boxes([[box(0, 0)], [box(2, 0)]], weights=[3.0, 1.0])
+    assert result.boxes[0]["x"] == pytest.approx(0.5)
+
+
+def test_each_worker_adds_at_most_one_box_to_a_cluster() -> None:
+    result = boxes.aggregate_boxes([[box(0, 0), box(1, 0)], [box(0, 0)]])
+    assert [d["n_workers"] for d in result.box_details] == [2, 1]
+
+
+def test_box_f1_needs_matching_labels() -> None:
+    assert boxes.box_f1([box(0, 0)], [box(1, 0)]) == 1.0
+    assert boxes.box_f1([box(0, 0)], [box(1, 0, label="dog")]) == 0.0
+    assert boxes.box_f1([], []) == 1.0
+    assert boxes.box_f1([box(0, 0), box(50, 50)], [box(0, 0)]) == pytest.approx(2 / 3)
+
+
+def test_bad_box_names_the_field() -> None:
+    with pytest.raises(InvalidInput) as err:
+        boxes.aggregate_boxes([[{"x": 1, "y": 2, "w": "wide", "h": 3}]])
+    assert err.value.field == "answers[0].boxes[0].w"
+
+
+def span(start: int, end: int, label: str = "PER") -> dict:
+    return {"start": start, "end": end, "label": label}
+
+
+def test_exact_matching_votes_on_identical_spans() -> None:
+    answers = [[span(0, 5), span(10, 15, "LOC")], [span(0, 6)], [span(0, 5)]]
+    result = spans.aggregate_spans(answers, mode="exact")
+    assert result.spans == [span(0, 5)]
+    assert result.span_details[0]["confidence"] == pytest.approx(2 / 3)
+
+
+def test_overlap_matching_groups_near_misses() -> None:
+    answers = [[span(0, 5)], [span(0, 6)], [span(1, 5)], [span(20, 25, "ORG")]]
+    exact = spans.aggregate_spans(answers, mode="exact")
+    loose = spans.aggregate_spans(answers, mode="overlap")
+    assert exact.spans == []
+    assert loose.spans == [span(0, 5)]
+    assert loose.span_details[0]["support"] == pytest.approx(0.75)
+    assert loose.span_details[0]["confidence"] < 0.75
+
+
+def test_overlap_matching_votes_on_the_label() -> None:
+    answers = [[span(0, 5, "PER")], [span(0, 5, "ORG")], [span(0, 5, "PER")]]
+    assert spans.aggregate_spans(answers).spans == [span(0, 5, "PER")]
+
+
+def test_span_f1_and_errors() -> None:
+    assert spans.span_f1([span(0, 5), span(6, 8)], [span(0, 5)]) == pytest.approx(2 / 3)
+    with pytest.raises(InvalidInput):
+        spans.aggregate_spans([[{"start": 5, "end": 2, "label": "X"}]])
+    with pytest.raises(InvalidInput):
+        spans.aggregate_spans([[span(0, 1)]], mode="fuzzy")
