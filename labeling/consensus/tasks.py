@@ -172,14 +172,20 @@ def aggregate_project(
 
 def estimate_skills(task_type: str, rows: list[tuple[int, int, dict]], results: dict[int, TaskConsensus],
                     gold: dict[int, dict]) -> dict[int, float]:
-    """Skill per worker: mean similarity to the consensus (gold counts double), shrunk towards DEFAULT_SKILL."""
+    """Skill per worker: mean similarity to the consensus (gold counts double), shrunk towards DEFAULT_SKILL.
+
+    Boxes use the mean IoU of matched boxes as the similarity; other types use gold_score's measure.
+    """
     totals: dict[int, list[float]] = {}
     for task_id, worker_id, answer in rows:
         acc = totals.setdefault(worker_id, [0.0, 0.0])
         ref, weight = (gold[task_id], 2.0) if task_id in gold else (getattr(results.get(task_id), "answer", None), 1.0)
         if ref is None:
             continue
-        score = ans.similarity(task_type, answer, ref)
+        if ans.kind(task_type) == "boxes":  # localisation matters for weighting, not only matches at IoU 0.5
+            score: float | None = boxes.mean_iou(ans.boxes_of(answer), ans.boxes_of(ref, "reference"))
+        else:
+            score = ans.similarity(task_type, answer, ref)
         if score is not None:
             acc[0] += weight * score
             acc[1] += weight

@@ -1,0 +1,96 @@
+"""`labeling aggregate` through register() and argparse, on temporary files."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import pytest
+
+from labeling.consensus import cli
+from labeling.errors import InvalidInput
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="labeling")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+ANSWERS = "task,worker,label\nt1,a,x\nt1,b,x\nt1,c,y\nt2,a,y\nt2,b,y\nt2,c,y\nt3,a,x\nt3,b,y\nt3,c,x\n"
+
+
+@pytest.mark.parametrize("method", ["majority", "dawid-skene", "one-coin"])
+def test_classification_to_file(tmp_path: Path, method: str) -> None:
+    out = tmp_path / "out.csv"
+    assert run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", method, "-o", str(out)) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["task"], r["label"]) for r in rows] == [("t1", "x"), ("t2", "y"), ("t3", "x")]
+    assert all(0.0 < float(r["confidence"]) <= 1.0 for r in rows)
+
+
+def test_classification_to_stdout_with_gold_and_quoted_fields(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    answers = write(tmp_path / "a.csv", 'task,worker,label\n"t,1",a,x\n"t,1",b,y\nt2,a,y\n')
+    gold = write(tmp_path / "g.csv", "task,label\n\"t,1\",y\n")
+    assert run("aggregate", "classification", answers, "--gold", gold) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "task,label,confidence"
+    assert lines[1] == '"t,1",y,1.000000'
+
+
+def test_pairwise(tmp_path: Path) -> None:
+    rows = ["worker,left,right,label"]
+    for i in range(3):
+        rows += [f"w{i},A,B,A", f"w{i},B,C,B", f"w{i},A,C,A"]
+    out = tmp_path / "out.csv"
+    assert run("aggregate", "pairwise", write(tmp_path / "p.csv", "\n".join(rows) + "\n"), "-o", str(out)) == 0
+    result = list(csv.DictReader(out.open()))
+    assert [(r["item"], r["rank"]) for r in result] == [("A", "1"), ("B", "2"), ("C", "3")]
+    assert float(result[0]["score"]) > float(result[2]["score"])
+
+
+def test_pairwise_winner_must_be_one_side(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="line 2"):
+        run("aggregate", "pairwise", write(tmp_path / "p.csv", "worker,left,right,label\nw,A,B,C\n"))
+
+
+def test_boxes(tmp_path: Path) -> None:
+    text = "task,worker,x,y,w,h,label\ni1,a,0,0,10,10,car\ni1,b,2,0,10,10,car\ni1,b,50,50,5,5,dog\n"
+    out = tmp_path / "out.csv"
+    assert run("aggregate", "boxes", write(tmp_path / "b.csv", text), "-o", str(out)) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2
+    assert rows[0]["x"] == "1.0" and rows[0]["label"] == "car" and float(rows[0]["confidence"]) > 0.7
+    assert rows[1]["label"] == "dog" and float(rows[1]["confidence"]) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("text, message, field", [
+    ("task,worker\nt,w\n", "missing column 'label'", "label"),
+    ("", "empty", "file"),
+    ("task,worker,label\n", "no rows", "file"),
+    ("task,worker,label\nt,w\n", "line 2", "label"),
+])
+def test_classification_errors(tmp_path: Path, text: str, message: str, field: str) -> None:
+    with pytest.raises(InvalidInput, match=message) as err:
+        run("aggregate", "classification", write(tmp_path / "a.csv", text))
+    assert err.value.field == field
+
+
+def test_missing_file_and_unknown_method(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="no such file"):
+        run("aggregate", "classification", str(tmp_path / "missing.csv"))
+    with pytest.raises(InvalidInput, match="unknown method"):
+        run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", "glad")
+
+
+def test_box_coordinates_must_be_numbers(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="line 2") as err:
+        run("aggregate", "boxes", write(tmp_path / "b.csv", "task,worker,x,y,w,h\ni,a,left,0,1,1\n"))
+    assert err.value.field == "x"

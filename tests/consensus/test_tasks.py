@@ -1,0 +1,144 @@
+"""The dict-level glue: per-task consensus, per-project consensus, gold scores and the quality report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labeling.consensus import tasks
+from labeling.errors import InvalidInput
+
+LABELS = ["cat", "dog", "bird"]
+
+
+def test_two_agreeing_answers_are_not_certain() -> None:
+    result = tasks.aggregate_task("image_classification", [{"label": "cat"}, {"label": "cat"}], [1, 2], LABELS)
+    assert result.answer == {"label": "cat"}
+    assert result.n_annotations == 2
+    assert 0.5 < result.confidence < 0.9
+    assert result.details["votes"] == {"cat": 2}
+
+
+def test_known_skills_give_the_one_coin_posterior() -> None:
+    answers = [{"label": "cat"}, {"label": "dog"}]
+    result = tasks.aggregate_task("text_classification", answers, [1, 2], LABELS, {1: 0.95, 2: 0.4})
+    assert result.answer == {"label": "cat"}
+    # P(cat) is proportional to 0.95 * 0.3, P(dog) to 0.025 * 0.4, P(bird) to 0.025 * 0.3.
+    assert result.confidence == pytest.approx(0.285 / (0.285 + 0.01 + 0.0075), rel=1e-6)
+
+
+def test_unknown_label_and_task_type_are_refused() -> None:
+    with pytest.raises(InvalidInput):
+        tasks.aggregate_task("image_classification", [{"label": "cow"}], [1], LABELS)
+    with pytest.raises(InvalidInput):
+        tasks.aggregate_task("video", [{"label": "cat"}], [1], LABELS)
+
+
+def test_demonstrations_have_no_consensus() -> None:
+    result = tasks.aggregate_task("demonstration", [{"text": "a"}, {"text": "b"}], [1, 2], [])
+    assert (result.answer, result.confidence, result.n_annotations) == (None, None, 2)
+
+
+def test_multilabel_task() -> None:
+    answers = [{"labels": ["cat", "dog"]}, {"labels": ["cat"]}, {"labels": ["cat", "dog"]}]
+    result = tasks.aggregate_task("image_multilabel", answers, [1, 2, 3], LABELS)
+    assert result.answer == {"labels": ["cat", "dog"]}
+    assert result.details["probabilities"]["bird"] < 0.5
+
+
+def test_box_and_span_tasks_keep_the_format() -> None:
+    box = {"label": "car", "x": 0, "y": 0, "w": 10, "h": 10}
+    result = tasks.aggregate_task("bounding_box", [{"boxes": [box]}, {"boxes": [box]}], [1, 2], ["car"])
+    assert result.answer["boxes"][0]["label"] == "car"
+    assert result.details["boxes"][0]["support"] == 1.0
+    span = {"start": 0, "end": 4, "label": "PER"}
+    result = tasks.aggregate_task("named_entities", [{"spans": [span]}, {"spans": []}], [1, 2], ["PER"])
+    assert result.answer == {"spans": [span]}
+    json.dumps(result.details)
+
+
+def test_preference_task_answer_has_ranking_scores_probabilities_and_ratings() -> None:
+    answers = [{"ranking": [["a"], ["b"]], "ratings": {"a": 6, "b": 2}}, {"ranking": [["a"], ["b"]], "ratings": {"a": 5}}]
+    result = tasks.aggregate_task("preference_ranking", answers, [1, 2], [])
+    assert result.answer["ranking"] == [["a"], ["b"]]
+    assert result.answer["pair_probabilities"][0]["chosen"] == "a"
+    assert result.answer["ratings"]["a"]["median"] == 5.5
+    assert set(result.answer["scores"]) == {"a", "b"}
+    json.dumps(result.answer)
+
+
+def classification_rows() -> list[tuple[int, int, dict]]:
+    """Worker 3 always answers dog; workers 1 and 2 answer the truth (cat for even tasks, else bird)."""
+    rows = []
+    for task in range(30):
+        truth = "cat" if task % 2 == 0 else "bird"
+        rows += [(task, 1, {"label": truth}), (task, 2, {"label": truth}), (task, 3, {"label": "dog"})]
+    return rows
+
+
+def test_project_consensus_and_skills() -> None:
+    out = tasks.aggregate_project("image_classification", classification_rows(), LABELS)
+    assert out.method == "dawid-skene"
+    assert out.results[0].answer == {"label": "cat"}
+    assert out.results[1].answer == {"label": "bird"}
+    assert out.worker_skill[1] > 0.9 and out.worker_skill[3] < 0.5
+
+
+def test_project_gold_anchors_and_other_methods() -> None:
+    gold = {0: {"label": "dog"}}
+    out = tasks.aggregate_project("image_classification", classification_rows(), LABELS, gold, method="majority")
+    assert out.method == "majority+gold"
+    assert out.results[0].answer == {"label": "dog"} and out.results[0].confidence == 1.0
+    with pytest.raises(InvalidInput):
+        tasks.aggregate_project("image_classification", classification_rows(), LABELS, method="best")
+
+
+def test_project_boxes_weight_workers_by_agreement() -> None:
+    good = {"label": "car", "x": 0, "y": 0, "w": 10, "h": 10}
+    off = {"label": "car", "x": 3, "y": 0, "w": 10, "h": 10}
+    rows = [(t, w, {"boxes": [good]}) for t in range(5) for w in (1, 2)] + [(t, 3, {"boxes": [off]}) for t in range(5)]
+    out = tasks.aggregate_project("bounding_box", rows, ["car"])
+    assert out.worker_skill[1] > out.worker_skill[3]
+    assert out.results[0].answer["boxes"][0]["x"] < 1.0
+
+
+def test_quality_report_for_classification_is_json() -> None:
+    rows = classification_rows()
+    gold = {0: {"label": "cat"}}
+    out = tasks.aggregate_project("image_classification", rows, LABELS, gold)
+    report = tasks.quality_report("image_classification", rows, LABELS, gold, out.results)
+    json.dumps(report)
+    assert report["agreement"]["fleiss_kappa"] is not None
+    assert report["agreement"]["percent_agreement"] == pytest.approx(1 / 3)
+    workers = {w["worker_id"]: w for w in report["workers"]}
+    assert workers[1]["gold_accuracy"] == 1.0 and workers[3]["gold_accuracy"] == 0.0
+    assert workers[1]["agreement_with_consensus"] == 1.0 and workers[3]["agreement_with_consensus"] == 0.0
+    assert report["confusion"]["labels"] == LABELS
+    assert report["confusion"]["matrix"][0] == [30, 15, 0]  # consensus cat: 2 x 15 cat answers + 15 dog
+
+
+def test_quality_report_for_rankings_and_uneven_tasks() -> None:
+    rows = [(1, 1, {"ranking": [["a"], ["b"]]}), (1, 2, {"ranking": [["b"], ["a"]]}), (2, 1, {"ranking": [["a"], ["b"]]})]
+    out = tasks.aggregate_project("preference_ranking", rows, [])
+    report = tasks.quality_report("preference_ranking", rows, [], None, out.results)
+    json.dumps(report)
+    assert report["agreement"]["fleiss_kappa"] is None
+    assert {w["worker_id"] for w in report["workers"]} == {1, 2}
+    assert "kendall_tau" in report["workers"][0]
+
+
+@pytest.mark.parametrize("task_type, answer, gold, expected", [
+    ("image_classification", {"label": "cat"}, {"label": "cat"}, 1.0),
+    ("image_classification", {"label": "dog"}, {"label": "cat"}, 0.0),
+    ("text_multilabel", {"labels": ["a", "b"]}, {"labels": ["b", "c"]}, 1 / 3),
+    ("bounding_box", {"boxes": [{"label": "x", "x": 0, "y": 0, "w": 4, "h": 4}]},
+     {"boxes": [{"label": "x", "x": 0, "y": 0, "w": 4, "h": 4}, {"label": "x", "x": 9, "y": 9, "w": 4, "h": 4}]}, 2 / 3),
+    ("named_entities", {"spans": [{"start": 0, "end": 3, "label": "P"}]}, {"spans": [{"start": 0, "end": 3, "label": "P"}]}, 1.0),
+    ("preference_ranking", {"ranking": [["a"], ["b"], ["c"]]}, {"ranking": [["c"], ["b"], ["a"]]}, 0.0),
+    ("preference_ranking", {"ranking": [["a"], ["b"]]}, {"ranking": [["a"], ["b"]]}, 1.0),
+    ("demonstration", {"text": "x"}, {"text": "y"}, None),
+])
+def test_gold_score(task_type: str, answer: dict, gold: dict, expected: float | None) -> None:
+    score = tasks.gold_score(task_type, answer, gold)
+    assert score == (None if expected is None else pytest.approx(expected))
