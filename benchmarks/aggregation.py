@@ -1,0 +1,251 @@
+"""Accuracy and speed of labeling's aggregation, side by side with crowd-kit when it is importable.
+
+    python benchmarks/aggregation.py [--datasets DIR] [--synthetic] [--crowdkit] [--crowdkit-large] [--json]
+
+Real datasets: every folder of DIR with answers.csv (task,worker,label) and truth.csv (task,label);
+accuracy counts the gold tasks that have at least one answer. Synthetic crowds mix reliable, biased
+(class-confusing), spammer and adversarial workers; the largest has one million answers. crowd-kit is
+never a dependency of labeling: install it in its own environment and run this script with that
+interpreter (labeling is imported from this checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from labeling.consensus import agreement, classification, cli, csvio, ranking  # noqa: E402
+
+METHODS = ("majority", "dawid-skene", "one-coin")
+
+
+def timed(func: Callable[[], Any], repeat: int = 1) -> tuple[Any, float]:
+    """Run func `repeat` times; return its last result and the fastest time in seconds."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = func()
+        best = min(best, time.perf_counter() - start)
+    return out, best
+
+
+def crowdkit_or_none() -> Any:
+    """The crowdkit.aggregation module and pandas, or None when crowd-kit is not installed here."""
+    try:
+        import pandas as pd
+        from crowdkit import aggregation
+    except ImportError:
+        return None
+    return aggregation, pd
+
+
+def run_ours(t: np.ndarray, w: np.ndarray, lab: np.ndarray, n: tuple[int, int, int], truth: np.ndarray,
+             repeat: int) -> dict[str, Any]:
+    """Accuracy (where truth >= 0) and time of each labeling method."""
+    known = truth >= 0
+    row: dict[str, Any] = {}
+    for method in METHODS:
+        res, secs = timed(lambda: classification.aggregate(method, t, w, lab, *n), repeat)
+        row[method] = {"accuracy": float((res.labels[known] == truth[known]).mean()), "seconds": secs,
+                       "iterations": res.n_iter}
+    return row
+
+
+def run_crowdkit(ck: Any, t: np.ndarray, w: np.ndarray, lab: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    """Accuracy and time of crowd-kit's MajorityVote, DawidSkene(100) and OneCoinDawidSkene(100)."""
+    aggregation, pd = ck
+    df = pd.DataFrame({"task": t, "worker": w, "label": lab})
+    known = np.flatnonzero(truth >= 0)
+    models = {"majority": lambda: aggregation.MajorityVote(), "dawid-skene": lambda: aggregation.DawidSkene(n_iter=100),
+              "one-coin": lambda: aggregation.OneCoinDawidSkene(n_iter=100)}
+    row: dict[str, Any] = {}
+    for method, make in models.items():
+        labels, secs = timed(lambda: make().fit_predict(df))
+        predicted = labels.reindex(known).to_numpy()
+        row[method] = {"accuracy": float(np.mean(predicted == truth[known])), "seconds": secs}
+    return row
+
+
+def datasets(folder: str, ck: Any) -> list[dict[str, Any]]:
+    """Benchmark every dataset folder under `folder`."""
+    rows = []
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if not os.path.isfile(os.path.join(path, "answers.csv")):
+            continue
+        gold = csvio.read_gold(os.path.join(path, "truth.csv"))
+        data = csvio.read_answers(os.path.join(path, "answers.csv"), set(gold.values()))
+        truth = csvio.gold_array(gold, data.tasks, data.labels)
+        n = (len(data.tasks), len(data.workers), len(data.labels))
+        row = {"dataset": name, "answers": int(data.task_idx.size), "gold": int((truth >= 0).sum()),
+               "ours": run_ours(data.task_idx, data.worker_idx, data.label_idx, n, truth, repeat=3)}
+        if ck is not None:
+            row["crowdkit"] = run_crowdkit(ck, data.task_idx, data.worker_idx, data.label_idx, truth)
+        rows.append(row)
+        print(f"  {name} done", file=sys.stderr)
+    return rows
+
+
+def confusions(kind: str, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, k, k) answer distributions P(answer | truth) for one kind of worker."""
+    eye = np.eye(k)
+    if kind == "reliable":
+        acc = rng.uniform(0.65, 0.95, n)[:, None, None]
+        return acc * eye + (1 - acc) * (1 - eye) / (k - 1)
+    if kind == "biased":  # right about half the time, otherwise calls a class its neighbour
+        acc = rng.uniform(0.45, 0.65, n)[:, None, None]
+        return acc * eye + (1 - acc) * np.roll(eye, 1, axis=1)
+    if kind == "spammer":
+        return np.full((n, k, k), 1.0 / k)
+    if kind == "adversary":  # systematically answers the next class
+        return 0.15 * eye + 0.85 * np.roll(eye, 1, axis=1)[None].repeat(n, axis=0)
+    raise ValueError(kind)
+
+
+def make_crowd(n_tasks: int, per_task: int, mix: dict[str, int], k: int, seed: int):
+    """Synthetic answers: each task gets `per_task` random workers drawn from the mix of worker kinds."""
+    rng = np.random.default_rng(seed)
+    conf = np.concatenate([confusions(kind, count, k, rng) for kind, count in mix.items()])
+    n_workers = conf.shape[0]
+    truth = rng.integers(0, k, n_tasks)
+    t = np.repeat(np.arange(n_tasks), per_task)
+    w = rng.integers(0, n_workers, t.size)
+    cum = np.cumsum(conf, axis=2)[w, truth[t]]
+    lab = (rng.random(t.size)[:, None] > cum[:, :-1]).sum(axis=1)
+    return t, w, lab, truth, n_workers
+
+
+SCENARIOS = {
+    "reliable": (20_000, 5, {"reliable": 200}, 4),
+    "biased": (20_000, 5, {"reliable": 100, "biased": 100}, 4),
+    "spammers": (20_000, 5, {"reliable": 100, "spammer": 100}, 4),
+    "adversaries": (20_000, 5, {"reliable": 140, "adversary": 60}, 4),
+    "mixed-1M": (100_000, 10, {"reliable": 800, "biased": 400, "spammer": 400, "adversary": 400}, 4),
+}
+
+
+def synthetic(ck: Any, crowdkit_large: bool) -> list[dict[str, Any]]:
+    """Benchmark the synthetic crowds."""
+    rows = []
+    for name, (n_tasks, per_task, mix, k) in SCENARIOS.items():
+        t, w, lab, truth, n_workers = make_crowd(n_tasks, per_task, mix, k, seed=len(rows))
+        row = {"dataset": f"synthetic {name}", "answers": int(t.size), "gold": n_tasks,
+               "ours": run_ours(t, w, lab, (n_tasks, n_workers, k), truth, repeat=1)}
+        if ck is not None and (t.size < 500_000 or crowdkit_large):
+            row["crowdkit"] = run_crowdkit(ck, t, w, lab, truth)
+        rows.append(row)
+        print(f"  synthetic {name} done", file=sys.stderr)
+    return rows
+
+
+def cli_end_to_end() -> dict[str, float]:
+    """Seconds for `labeling aggregate classification` on a 1M-answer CSV: read, aggregate, write."""
+    t, w, lab, _, _ = make_crowd(*SCENARIOS["mixed-1M"][:3], 4, seed=9)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "answers.csv")
+        with open(src, "w") as handle:
+            handle.write("task,worker,label\n")
+            handle.writelines(f"task{a},worker{b},{c}\n" for a, b, c in zip(t.tolist(), w.tolist(), lab.tolist()))
+        for method in ("majority", "dawid-skene"):
+            args = argparse.Namespace(answers=src, method=method, gold=None, seed=0, output=os.path.join(tmp, "o.csv"))
+            _, out[method] = timed(lambda: cli.run_classification(args))
+    return out
+
+
+def bradley_terry(ck: Any, seed: int = 0) -> list[dict[str, Any]]:
+    """Kendall tau of fitted scores against true scores, ours and crowd-kit's BradleyTerry."""
+    rows = []
+    for n_items, n_comp in ((100, 20_000), (1_000, 100_000), (3_000, 150_000)):
+        rng = np.random.default_rng(seed + n_items)
+        true = rng.normal(size=n_items)
+        left, right = rng.integers(0, n_items, n_comp), rng.integers(0, n_items, n_comp)
+        keep = left != right
+        left, right = left[keep], right[keep]
+        noisy = rng.random(left.size) < 0.2  # a fifth of the comparisons come from random clickers
+        p_left = np.where(noisy, 0.5, 1.0 / (1.0 + np.exp(true[right] - true[left])))
+        left_wins = rng.random(left.size) < p_left
+        fit, secs = timed(lambda: ranking.bradley_terry(left, right, left_wins.astype(float), n_items))
+        row = {"items": n_items, "comparisons": int(left.size), "ours_tau": agreement.kendall_tau(fit.scores, true),
+               "ours_seconds": secs, "ours_method": fit.method}
+        if ck is not None:
+            aggregation, pd = ck
+            df = pd.DataFrame({"worker": rng.integers(0, 30, left.size), "left": left, "right": right,
+                               "label": np.where(left_wins, left, right)})
+            scores, secs = timed(lambda: aggregation.BradleyTerry(n_iter=100).fit(df).scores_)
+            ck_scores = scores.reindex(np.arange(n_items)).fillna(scores.min()).to_numpy()
+            row.update({"crowdkit_tau": agreement.kendall_tau(ck_scores, true), "crowdkit_seconds": secs})
+        rows.append(row)
+    return rows
+
+
+def fmt(cell: dict[str, Any] | None) -> str:
+    """Accuracy and time of one method as text."""
+    if cell is None:
+        return "-"
+    return f"{cell['accuracy']:.4f} ({cell['seconds'] * 1000:.0f} ms)"
+
+
+def print_tables(report: dict[str, Any]) -> None:
+    """Print the results as Markdown tables."""
+    print("| dataset | answers | " + " | ".join(METHODS) + " | crowd-kit " + " | crowd-kit ".join(METHODS)
+          + " | DS speed-up |")
+    print("|---" * (3 + 2 * len(METHODS)) + "|")
+    for row in report["classification"]:
+        ours, ck = row["ours"], row.get("crowdkit", {})
+        speed = (f"{ck['dawid-skene']['seconds'] / ours['dawid-skene']['seconds']:.0f}x" if ck else "-")
+        print(f"| {row['dataset']} | {row['answers']:,} | " + " | ".join(fmt(ours[m]) for m in METHODS) + " | "
+              + " | ".join(fmt(ck.get(m)) for m in METHODS) + f" | {speed} |")
+    if report.get("cli_1m"):
+        print("\n1M answers end to end (`labeling aggregate classification`, read CSV + aggregate + write): "
+              + ", ".join(f"{m} {s:.2f} s" for m, s in report["cli_1m"].items()))
+    if report.get("bradley_terry"):
+        print("\n| items | comparisons | ours tau | ours time | crowd-kit tau | crowd-kit time |\n|---|---|---|---|---|---|")
+        for r in report["bradley_terry"]:
+            ck_tau = f"{r['crowdkit_tau']:.4f}" if "crowdkit_tau" in r else "-"
+            ck_s = f"{r['crowdkit_seconds'] * 1000:.0f} ms" if "crowdkit_seconds" in r else "-"
+            print(f"| {r['items']:,} | {r['comparisons']:,} | {r['ours_tau']:.4f} | {r['ours_seconds'] * 1000:.0f} ms "
+                  f"({r['ours_method']}) | {ck_tau} | {ck_s} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run the chosen benchmarks, print a table or JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default=os.path.join(ROOT, "..", "shared", "datasets"),
+                        help="folder of dataset folders (default ../shared/datasets beside the checkout)")
+    parser.add_argument("--synthetic", action="store_true", help="also run synthetic crowds, 1M timing and Bradley-Terry")
+    parser.add_argument("--crowdkit", action="store_true", help="add crowd-kit's columns (needs crowd-kit installed)")
+    parser.add_argument("--crowdkit-large", action="store_true", help="run crowd-kit on the 1M-answer crowd too (slow)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args(argv)
+    ck = crowdkit_or_none() if args.crowdkit else None
+    if args.crowdkit and ck is None:
+        print("crowd-kit is not importable with this interpreter; its columns are left out", file=sys.stderr)
+    report: dict[str, Any] = {"classification": []}
+    if os.path.isdir(args.datasets):
+        report["classification"] += datasets(args.datasets, ck)
+    else:
+        print(f"no datasets folder at {args.datasets}", file=sys.stderr)
+    if args.synthetic:
+        report["classification"] += synthetic(ck, args.crowdkit_large)
+        report["cli_1m"] = cli_end_to_end()
+        report["bradley_terry"] = bradley_terry(ck)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_tables(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
