@@ -1,44 +1,61 @@
-"""Submitting answers: validate, store once, score gold, block bad workers, settle finished tasks."""
+"""Submitting answers: validate, store once, score gold, block bad workers, settle finished tasks.
+
+Synchronous over a Tx (run with Database.transact), like the queue it drives.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from labeling import models, projects, queue, tasks, tasktypes
+from labeling import queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import runner
 from labeling.consensus import tasks as consensus_tasks
+from labeling.errors import NotFound
+from labeling.sqltx import Query, Tx
+
+_EXCLUDE = Query.make("exclude_answers", """
+    UPDATE annotations SET excluded = true
+    WHERE project_id = :project AND worker_id = :worker AND excluded = false AND is_gold = false
+    RETURNING task_id""")
+_REOPEN = Query.make("reopen_task", """
+    UPDATE tasks SET n_done = n_done - 1, state = 0 WHERE id = :task RETURNING id""")
+_WAS_COMPLETE = Query.make("task_state", "SELECT state FROM tasks WHERE id = :task")
+_DROP_RESULT = Query.make("drop_result", "DELETE FROM task_results WHERE task_id = :task")
+_BLOCK = Query.make("block_worker", """
+    UPDATE project_workers SET blocked = true, updated_at = :now WHERE project_id = :project AND worker_id = :worker""")
+_EXPIRE_LIVE = Query.make("expire_live_leases", """
+    UPDATE assignments SET status = 3, finished_at = :now
+    WHERE project_id = :project AND worker_id = :worker AND status = 0 RETURNING task_id""")
 
 
-async def submit(conn: AsyncConnection, assignment_id: int, worker: Principal, raw_answer: Any,
-                 idempotency_key: str | None = None, duration_ms: int | None = None) -> queue.Submitted:
+def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idempotency_key: str | None = None,
+           duration_ms: int | None = None) -> queue.Submitted:
     """Accept an answer from the lease holder while the lease is live; a retry with the same key replays."""
     now = time.time()
-    assignment = await queue.load_assignment(conn, assignment_id, worker)
+    assignment = queue.load_assignment(tx, assignment_id, worker)
     if assignment.status == queue.SUBMITTED:
-        return await queue.replay_submit(conn, assignment, idempotency_key)
-    project = await projects.load(conn, assignment.project_id)
-    task = await tasks.get(conn, assignment.task_id)
+        return queue.replay_submit(tx, assignment, idempotency_key)
+    project = queue.load_project(tx, assignment.project_id)
+    task = tx.one(queue.q("task_for_submit", tx.dialect), {"task": assignment.task_id})
+    if task is None:
+        raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
     spec = tasktypes.get(project.task_type)
     answer = spec.validate_answer(raw_answer, task.data, tasktypes.Context(labels=tuple(project.labels)))
-    await queue.close_for_submit(conn, assignment, worker, now)
-    blocked = bool(await conn.scalar(select(models.project_workers.c.blocked).where(
-        models.project_workers.c.project_id == project.id, models.project_workers.c.worker_id == worker.id)))
+    queue.close_for_submit(tx, assignment, worker, now)
+    blocked = queue.is_blocked(tx, project.id, worker.id)
     gold_score = None
     if assignment.is_gold and task.gold is not None:
         gold_score = consensus_tasks.gold_score(project.task_type, answer, task.gold)
-    annotation_id, counters, standing = await queue.record_annotation(
-        conn, assignment, worker, answer, counted=not blocked, gold_score=gold_score, key=idempotency_key,
+    annotation_id, counters, standing = queue.record_annotation(
+        tx, assignment, worker, answer, counted=not blocked, gold_score=gold_score, key=idempotency_key,
         duration_ms=duration_ms, now=now)
     if gold_score is not None and not standing.blocked and _below_threshold(project, standing):
-        await block_worker(conn, project, worker.id)
+        block_worker(tx, project, worker.id)
     complete = False
     if not assignment.is_gold and not blocked and counters.state == 0 and counters.n_done >= counters.needed:
-        complete = await runner.settle_task(conn, project, assignment.task_id, shard=worker.id)
+        complete = runner.settle_task(tx, project, assignment.task_id, shard=worker.id)
     return queue.Submitted(annotation_id, assignment_id, assignment.task_id, now, task_complete=complete)
 
 
@@ -48,30 +65,20 @@ def _below_threshold(project: Any, standing: Any) -> bool:
     return standing.gold_score_sum / standing.n_gold < project.gold_threshold
 
 
-async def block_worker(conn: AsyncConnection, project: Any, worker_id: int) -> int:
+def block_worker(tx: Tx, project: Any, worker_id: int) -> int:
     """Stop a worker in a project: drop their answers from consensus and reopen the tasks they counted in."""
-    pw, ann, t = models.project_workers, models.annotations, models.tasks
-    await conn.execute(update(pw).where(and_(pw.c.project_id == project.id, pw.c.worker_id == worker_id))
-                       .values(blocked=True, updated_at=time.time()))
-    excluded = (await conn.execute(update(ann).where(and_(
-        ann.c.project_id == project.id, ann.c.worker_id == worker_id, ann.c.excluded.is_(False),
-        ann.c.is_gold.is_(False))).values(excluded=True).returning(ann.c.task_id))).scalars().all()
-    task_ids = sorted(set(excluded))
+    now = time.time()
+    tx.run(_BLOCK, {"project": project.id, "worker": worker_id, "now": now})
+    task_ids = sorted({row.task_id for row in tx.rows(_EXCLUDE, {"project": project.id, "worker": worker_id})})
     reopened = 0
-    for start in range(0, len(task_ids), 500):
-        chunk = task_ids[start:start + 500]
-        reopened += len((await conn.execute(select(t.c.id).where(and_(t.c.id.in_(chunk), t.c.state == 1)))).all())
-        await conn.execute(update(t).where(t.c.id.in_(chunk)).values(n_done=t.c.n_done - 1, state=0))
-        await conn.execute(delete(models.task_results).where(models.task_results.c.task_id.in_(chunk)))
-    if reopened:
-        await projects.add_counts(conn, project.id, worker_id, n_complete=-reopened)
+    for task_id in task_ids:
+        reopened += 1 if tx.scalar(_WAS_COMPLETE, {"task": task_id}) == 1 else 0
+        tx.run(_REOPEN, {"task": task_id})
+        tx.run(_DROP_RESULT, {"task": task_id})
+    queue.add_counts(tx, project.id, worker_id, n_complete=-reopened)
     for task_id in task_ids:  # a task with enough other answers is complete again at once
-        await runner.settle_task(conn, project, task_id, shard=worker_id)
+        runner.settle_task(tx, project, task_id, shard=worker_id)
     # Their live leases go back to the queue now rather than at expiry.
-    live = (await conn.execute(update(models.assignments).where(and_(
-        models.assignments.c.project_id == project.id, models.assignments.c.worker_id == worker_id,
-        models.assignments.c.status == queue.LEASED)).values(status=queue.EXPIRED, finished_at=time.time())
-        .returning(models.assignments.c.task_id))).scalars().all()
-    for task_id in live:
-        await conn.execute(update(t).where(t.c.id == task_id).values(n_leased=t.c.n_leased - 1))
-    return len(excluded)
+    for row in tx.rows(_EXPIRE_LIVE, {"project": project.id, "worker": worker_id, "now": now}):
+        tx.run(queue.q("lease_dropped", tx.dialect), {"task": row.task_id})
+    return len(task_ids)

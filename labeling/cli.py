@@ -93,8 +93,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             content_type = "" if path.suffix == ".json" else "ndjson"
             parsed = tasks.validate(tasks.read_items(path.read_bytes(), content_type), project.task_type,
                                     project.labels, settings.media_dir)
-            async with db.write() as conn:
-                return await tasks.insert_tasks(conn, project, parsed)
+            return await db.transact(lambda tx: tasks.insert_tasks(tx, project, parsed))
         finally:
             await db.dispose()
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from sqlalchemy import event
@@ -16,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from labeling import sqltx
 from labeling.errors import InvalidInput
 
 T = TypeVar("T")
@@ -86,6 +90,9 @@ class Database:
                 self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
             )
         self._write_lock: asyncio.Lock | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._writer_conn: sqlite3.Connection | None = None
+        self._writer_guard = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -130,8 +137,50 @@ class Database:
                 await asyncio.sleep(0.002 * (2**attempt))
         raise AssertionError("unreachable")
 
+    async def transact(self, fn: Callable[[sqltx.Tx], T], retries: int = 5) -> T:
+        """Run a synchronous domain function in one write transaction and return its result.
+
+        SQLite: in the single writer thread on its own sqlite3 connection, under BEGIN IMMEDIATE (one thread
+        hop per transaction). PostgreSQL: on a pooled connection through run_sync, retried on deadlock.
+        """
+        if self.is_sqlite:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labeling-sqlite-writer")
+            async with self._lock():
+                return await asyncio.get_running_loop().run_in_executor(self._writer, self._sqlite_transaction, fn)
+        for attempt in range(retries + 1):
+            try:
+                async with self.engine.connect() as conn:
+                    async with conn.begin():
+                        return await conn.run_sync(lambda sync_conn: fn(sqltx.SaTx(sync_conn)))
+            except (DBAPIError, OperationalError) as exc:
+                if attempt == retries or not _retryable(exc):
+                    raise
+                await asyncio.sleep(0.002 * (2**attempt))
+        raise AssertionError("unreachable")
+
+    def _sqlite_transaction(self, fn: Callable[[sqltx.Tx], T]) -> T:
+        conn = self._writer_conn
+        if conn is None:
+            conn = self._writer_conn = sqltx.open_sqlite(make_url(self.url).database or ":memory:", SQLITE_BUSY_TIMEOUT_MS)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(sqltx.SqliteTx(conn))
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and the writer thread."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            conn, self._writer_conn = self._writer_conn, None
+            if conn is not None:
+                await asyncio.get_running_loop().run_in_executor(writer, conn.close)
+            writer.shutdown(wait=True)
         await self.engine.dispose()
 
 

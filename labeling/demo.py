@@ -30,20 +30,27 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
         await conn.execute(update(models.users).where(models.users.c.id == worker.id)
                            .values(password_hash=auth.hash_password(worker_password)))
         token = await auth.rotate_token(conn, requester.id)
-        created = []
-        for filename, settings_ in config.items():
-            name = settings_["name"]
+    created = []
+    for filename, settings_ in config.items():
+        name = settings_["name"]
+        async with db.read() as conn:
             if await conn.scalar(select(models.projects.c.id).where(models.projects.c.name == name)) is not None:
                 continue
-            body = schemas.parse(schemas.ProjectCreate, {**settings_, **_gold_mix(sample_dir / filename)})
+        body = schemas.parse(schemas.ProjectCreate, {**settings_, **_gold_mix(sample_dir / filename)})
+        parsed = tasks.validate(tasks.read_items((sample_dir / filename).read_bytes(), "ndjson"),
+                                body.task_type.value, body.labels, settings.media_dir)
+        async with db.write() as conn:
             project = await projects.create(conn, requester, body)
-            row = await projects.load(conn, project["id"])
-            parsed = tasks.validate(tasks.read_items((sample_dir / filename).read_bytes(), "ndjson"),
-                                    row.task_type, row.labels, settings.media_dir)
-            await tasks.insert_tasks(conn, row, parsed)
-            created.append(name)
+        row = await _load(db, project["id"])
+        await db.transact(lambda tx: tasks.insert_tasks(tx, row, parsed))
+        created.append(name)
     return {"requester": REQUESTER, "requester_token": token, "worker": WORKER, "worker_password": worker_password,
             "projects": created}
+
+
+async def _load(db: Database, project_id: int) -> object:
+    async with db.read() as conn:
+        return await projects.load(conn, project_id)
 
 
 def _gold_mix(path: Path) -> dict:

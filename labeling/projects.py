@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.exc import IntegrityError
 
@@ -86,16 +86,6 @@ async def counts(conn: AsyncConnection, project_id: int) -> dict:
         "skips": values["n_skips"], "live_leases": int(live or 0),
         "percent_complete": round(100.0 * values["n_complete"] / regular, 2) if regular else 0.0,
     }
-
-
-async def add_counts(conn: AsyncConnection, project_id: int, shard: int, **deltas: int) -> None:
-    """Add to a project's counters in this transaction (shard spreads concurrent writers)."""
-    deltas = {k: v for k, v in deltas.items() if v}
-    if not deltas:
-        return
-    table = models.project_counters
-    await conn.execute(update(table).where(and_(table.c.project_id == project_id, table.c.shard == shard % N_COUNTER_SHARDS))
-                       .values({k: getattr(table.c, k) + v for k, v in deltas.items()}))
 
 
 def public(row: Any, progress: dict | None = None) -> dict:

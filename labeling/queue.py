@@ -6,7 +6,8 @@ Invariants (checked by tests/test_queue_concurrency.py on both backends):
 - `tasks.n_leased` counts status-0 assignments of the task, `tasks.n_done` its accepted annotations;
   every change to either happens in the statement that changes the assignment, in one transaction.
 Expired leases are reclaimed by the claim itself (no cron). On PostgreSQL the claim is one CTE with
-FOR UPDATE SKIP LOCKED; on SQLite one UPDATE ... RETURNING inside BEGIN IMMEDIATE (see db.Database.write).
+FOR UPDATE SKIP LOCKED; on SQLite one UPDATE ... RETURNING inside BEGIN IMMEDIATE.
+Functions here are synchronous over a `Tx` and run through `Database.transact` (see labeling/sqltx.py).
 """
 
 from __future__ import annotations
@@ -16,32 +17,32 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from labeling import projects
-from labeling.models import JSONType
 from labeling.auth import Principal
 from labeling.errors import Conflict, LeaseExpired, NotFound, WorkerBlocked
+from labeling.models import N_COUNTER_SHARDS
+from labeling.sqltx import Query, Tx
 
 LEASED, SUBMITTED, SKIPPED, EXPIRED = 0, 1, 2, 3
+_STATUS = {LEASED: "leased", SUBMITTED: "submitted", SKIPPED: "skipped", EXPIRED: "expired"}
 
-# ---- every queue query, named -------------------------------------------------------------------
-SQL: dict[str, str] = {
-    "held_lease": """
+# ---- every queue query, named; "name/dialect" overrides "name" ----------------------------------------
+_SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql, json columns, json params)
+    "project": ("SELECT * FROM projects WHERE id = :project", ("labels", "options"), ()),
+    "held_lease": ("""
         SELECT a.id, a.task_id, a.expires_at FROM assignments a
         WHERE a.worker_id = :worker AND a.project_id = :project AND a.status = 0 AND a.expires_at > :now
-        ORDER BY a.id LIMIT 1""",
-    "live_lease_count": """
-        SELECT count(*) FROM assignments a WHERE a.worker_id = :worker AND a.status = 0 AND a.expires_at > :now""",
-    # SQLite: the writer holds the database lock, so a plain UPDATE ... RETURNING is atomic.
-    "reclaim_expired/sqlite": """
+        ORDER BY a.id LIMIT 1""", (), ()),
+    "live_lease_count": ("""
+        SELECT count(*) AS n FROM assignments a WHERE a.worker_id = :worker AND a.status = 0 AND a.expires_at > :now""",
+                         (), ()),
+    # SQLite: the writer holds the database lock, so plain UPDATE ... RETURNING statements are atomic.
+    "reclaim_expired/sqlite": ("""
         UPDATE assignments SET status = 3, finished_at = :now
-        WHERE project_id = :project AND status = 0 AND expires_at <= :now RETURNING task_id""",
-    "release_leases/sqlite": """
-        UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task""",
-    # PostgreSQL: one reclaimer at a time per project (others skip the step), rows locked in task order.
-    "reclaim_expired/postgresql": """
+        WHERE project_id = :project AND status = 0 AND expires_at <= :now RETURNING task_id""", (), ()),
+    "lease_dropped": ("UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task", (), ()),
+    # PostgreSQL: one reclaimer at a time per project (the others skip the step); rows it cannot lock are skipped.
+    "reclaim_expired/postgresql": ("""
         WITH expired AS (
             SELECT id FROM assignments
             WHERE project_id = :project AND status = 0 AND expires_at <= :now
@@ -52,8 +53,8 @@ SQL: dict[str, str] = {
             WHERE a.id = expired.id AND a.status = 0 RETURNING a.task_id
         ), per_task AS (SELECT task_id, count(*) AS n FROM marked GROUP BY task_id)
         UPDATE tasks t SET n_leased = t.n_leased - per_task.n FROM per_task WHERE t.id = per_task.task_id
-        RETURNING t.id""",
-    "claim_regular/sqlite": """
+        RETURNING t.id AS task_id""", (), ()),
+    "claim_regular/sqlite": ("""
         UPDATE tasks SET n_leased = n_leased + 1
         WHERE id = (
             SELECT t.id FROM tasks t
@@ -61,8 +62,8 @@ SQL: dict[str, str] = {
               AND t.n_done + t.n_leased < t.needed
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
             ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1)
-        RETURNING id, data, predictions""",
-    "claim_regular/postgresql": """
+        RETURNING id, data, predictions""", ("data", "predictions"), ()),
+    "claim_regular/postgresql": ("""
         WITH candidate AS (
             SELECT t.id FROM tasks t
             WHERE t.project_id = :project AND t.is_gold = false AND t.state = 0
@@ -71,88 +72,99 @@ SQL: dict[str, str] = {
             ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1
             FOR UPDATE SKIP LOCKED)
         UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate WHERE t.id = candidate.id
-        RETURNING t.id, t.data, t.predictions""",
+        RETURNING t.id, t.data, t.predictions""", ("data", "predictions"), ()),
     # Gold checks have no redundancy cap: every worker may see each one once, in a per-worker order.
-    "claim_gold": """
+    "claim_gold": ("""
         UPDATE tasks SET n_leased = n_leased + 1
         WHERE id = (
             SELECT t.id FROM tasks t
             WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
             ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1)
-        RETURNING id, data, predictions""",
-    "insert_lease": """
+        RETURNING id, data, predictions""", ("data", "predictions"), ()),
+    "insert_lease": ("""
         INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
-        VALUES (:project, :task, :worker, 0, :is_gold, :now, :expires) RETURNING id""",
-    "task_payload": "SELECT id, data, predictions FROM tasks WHERE id = :task",
-    "worker_row": """
+        VALUES (:project, :task, :worker, 0, :is_gold, :now, :expires) RETURNING id""", (), ()),
+    "task_payload": ("SELECT id, data, predictions FROM tasks WHERE id = :task", ("data", "predictions"), ()),
+    "task_for_submit": ("SELECT id, data, gold FROM tasks WHERE id = :task", ("data", "gold"), ()),
+    "worker_row": ("""
         INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
                                      gold_score_sum, blocked, updated_at)
         VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
         ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
-        RETURNING n_claims, n_gold, gold_score_sum, blocked, skill""",
-    "count_claim": "UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker",
-    "serialize_worker/postgresql": "SELECT pg_advisory_xact_lock(7460, CAST(:worker AS integer))",
-    "lock_assignment/sqlite": """
+        RETURNING n_claims, n_gold, gold_score_sum, blocked, skill""", (), ()),
+    "worker_blocked": ("SELECT blocked FROM project_workers WHERE project_id = :project AND worker_id = :worker", (), ()),
+    "count_claim": ("UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker",
+                    (), ()),
+    "serialize_worker/postgresql": ("SELECT pg_advisory_xact_lock(7460, CAST(:worker AS integer))", (), ()),
+    "serialize_worker/sqlite": ("SELECT 1", (), ()),  # the writer lock already serializes everything
+    "lock_assignment/sqlite": ("""
         SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at
-        FROM assignments a WHERE a.id = :assignment""",
-    "lock_assignment/postgresql": """
+        FROM assignments a WHERE a.id = :assignment""", (), ()),
+    "lock_assignment/postgresql": ("""
         SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at
-        FROM assignments a WHERE a.id = :assignment FOR UPDATE""",
-    # The state change is refused in SQL unless the lease is still the worker's and still live.
-    "close_lease_submitted": """
+        FROM assignments a WHERE a.id = :assignment FOR UPDATE""", (), ()),
+    # State changes are refused in SQL unless the lease is still the worker's (and, to submit, still live).
+    "close_lease_submitted": ("""
         UPDATE assignments SET status = 1, finished_at = :now
-        WHERE id = :assignment AND worker_id = :worker AND status = 0 AND expires_at > :now""",
-    "close_lease_skipped": """
+        WHERE id = :assignment AND worker_id = :worker AND status = 0 AND expires_at > :now""", (), ()),
+    "close_lease_skipped": ("""
         UPDATE assignments SET status = 2, finished_at = :now
-        WHERE id = :assignment AND worker_id = :worker AND status = 0""",
-    "delete_lease": "DELETE FROM assignments WHERE id = :assignment AND worker_id = :worker AND status = 0",
-    "extend_lease": """
+        WHERE id = :assignment AND worker_id = :worker AND status = 0""", (), ()),
+    "delete_lease": ("DELETE FROM assignments WHERE id = :assignment AND worker_id = :worker AND status = 0", (), ()),
+    "extend_lease": ("""
         UPDATE assignments SET status = 0, expires_at = :expires, finished_at = NULL
-        WHERE id = :assignment AND worker_id = :worker AND status IN (0, 3)""",
-    "task_lease_done": """
+        WHERE id = :assignment AND worker_id = :worker AND status IN (0, 3)""", (), ()),
+    "task_lease_done": ("""
         UPDATE tasks SET n_leased = n_leased - 1, n_done = n_done + :counted WHERE id = :task
-        RETURNING n_done, needed, state, is_gold, gold, data""",
-    "task_lease_dropped": "UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task",
-    "task_relet": """
+        RETURNING n_done, needed, state""", (), ()),
+    "task_relet": ("""
         UPDATE tasks SET n_leased = n_leased + 1
-        WHERE id = :task AND state = 0 AND (is_gold = true OR n_done + n_leased < needed)""",
-    "insert_annotation": """
+        WHERE id = :task AND state = 0 AND (is_gold = true OR n_done + n_leased < needed)""", (), ()),
+    "insert_annotation": ("""
         INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
                                  excluded, idempotency_key, duration_ms, created_at)
         VALUES (:project, :task, :worker, :assignment, :answer, :is_gold, :gold_score, :excluded, :key,
-                :duration, :now) RETURNING id""",
-    "annotation_for_assignment": """
-        SELECT id, task_id, assignment_id, idempotency_key, created_at FROM annotations WHERE assignment_id = :assignment""",
-    "count_annotation": """
+                :duration, :now) RETURNING id""", (), ("answer",)),
+    "annotation_for_assignment": ("""
+        SELECT id, task_id, assignment_id, idempotency_key, created_at FROM annotations
+        WHERE assignment_id = :assignment""", (), ()),
+    "count_annotation": ("""
         UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,
                gold_score_sum = gold_score_sum + :score, updated_at = :now
         WHERE project_id = :project AND worker_id = :worker
-        RETURNING n_gold, gold_score_sum, blocked""",
-    "count_skip": """
+        RETURNING n_gold, gold_score_sum, blocked""", (), ()),
+    "count_skip": ("""
         UPDATE project_workers SET n_skips = n_skips + 1, updated_at = :now
-        WHERE project_id = :project AND worker_id = :worker""",
+        WHERE project_id = :project AND worker_id = :worker""", (), ()),
+    "add_counts": ("""
+        UPDATE project_counters SET n_tasks = n_tasks + :n_tasks, n_gold_tasks = n_gold_tasks + :n_gold_tasks,
+               n_complete = n_complete + :n_complete, n_annotations = n_annotations + :n_annotations,
+               n_skips = n_skips + :n_skips
+        WHERE project_id = :project AND shard = :shard""", (), ()),
 }
+_QUERIES: dict[str, Query] = {name: Query.make(name, *spec) for name, spec in _SQL.items()}
 
 
-def q(name: str, dialect: str) -> Any:
+def q(name: str, dialect: str) -> Query:
     """The named query for this dialect (a dialect-specific version wins over the shared one)."""
-    specific = _COMPILED.get(f"{name}/{dialect}")
-    return specific if specific is not None else _COMPILED[name]
+    specific = _QUERIES.get(f"{name}/{dialect}")
+    return specific if specific is not None else _QUERIES[name]
 
 
-def _compile(sql: str) -> Any:
-    """text() typed so JSON columns decode and the answer binds as JSON on both backends."""
-    clause = text(sql)
-    if ":answer" in sql:
-        clause = clause.bindparams(bindparam("answer", type_=JSONType))
-    lowered = sql.lower()
-    returned = lowered.split("returning")[-1] if "returning" in lowered else lowered.split("from")[0]
-    typed = {name: JSONType for name in ("data", "predictions", "gold") if name in returned}
-    return clause.columns(**typed) if typed else clause
+def add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
+    """Add to a project's progress counters in this transaction (the shard spreads concurrent writers)."""
+    if any(deltas.values()):
+        params = {c: deltas.get(c, 0) for c in projects.COUNTERS}
+        tx.run(q("add_counts", tx.dialect), {**params, "project": project_id, "shard": shard % N_COUNTER_SHARDS})
 
 
-_COMPILED = {name: _compile(sql) for name, sql in SQL.items()}
+def load_project(tx: Tx, project_id: int) -> Any:
+    """The project row, or NotFound."""
+    row = tx.one(q("project", tx.dialect), {"project": project_id})
+    if row is None:
+        raise NotFound(f"no project {project_id}", field="project_id")
+    return row
 
 
 @dataclass(frozen=True)
@@ -174,26 +186,20 @@ class Lease:
                 "expires_in": max(0.0, round(self.expires_at - time.time(), 3))}
 
 
-def _dialect(conn: AsyncConnection) -> str:
-    return conn.dialect.name
-
-
-async def _worker_row(conn: AsyncConnection, project_id: int, worker_id: int, now: float) -> Any:
-    row = (await conn.execute(q("worker_row", _dialect(conn)),
-                              {"project": project_id, "worker": worker_id, "now": now})).first()
+def _worker_row(tx: Tx, project_id: int, worker_id: int, now: float) -> Any:
+    row = tx.one(q("worker_row", tx.dialect), {"project": project_id, "worker": worker_id, "now": now})
     if row.blocked:
         raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so it gives you "
                             "no more tasks", field="project_id")
     return row
 
 
-async def reclaim_expired(conn: AsyncConnection, project_id: int, now: float) -> int:
-    """Mark this project's expired leases and give their slots back; returns how many tasks gained a slot."""
-    dialect = _dialect(conn)
-    rows = (await conn.execute(q("reclaim_expired", dialect), {"project": project_id, "now": now})).all()
-    if dialect == "sqlite":
+def reclaim_expired(tx: Tx, project_id: int, now: float) -> int:
+    """Mark this project's expired leases and give their slots back; returns how many were reclaimed."""
+    rows = tx.rows(q("reclaim_expired", tx.dialect), {"project": project_id, "now": now})
+    if tx.dialect == "sqlite":
         for row in rows:
-            await conn.execute(q("release_leases", dialect), {"task": row.task_id})
+            tx.run(q("lease_dropped", tx.dialect), {"task": row.task_id})
     return len(rows)
 
 
@@ -203,42 +209,42 @@ def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
     return project.gold_fraction > 0 and rng.random() < project.gold_fraction
 
 
-async def claim_next(conn: AsyncConnection, project: Any, worker: Principal, max_leases: int,
-                     now: float | None = None, rng: random.Random | None = None) -> Lease | None:
-    """Hand this worker a lease on the next task it should do in `project`, or None when there is nothing."""
+def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float | None = None,
+               rng: random.Random | None = None) -> Lease | None:
+    """Hand this worker a lease on the next task it should do in the project, or None when there is nothing."""
     now = time.time() if now is None else now
-    dialect = _dialect(conn)
-    params = {"project": project.id, "worker": worker.id, "now": now}
-    if dialect == "postgresql":
-        await conn.execute(q("serialize_worker", dialect), params)  # one claim at a time per worker
-    standing = await _worker_row(conn, project.id, worker.id, now)
-    held = (await conn.execute(q("held_lease", dialect), params)).first()
+    dialect = tx.dialect
+    params = {"project": project_id, "worker": worker.id, "now": now}
+    tx.rows(q("serialize_worker", dialect), params)  # one claim at a time per worker
+    project = load_project(tx, project_id)
+    standing = _worker_row(tx, project_id, worker.id, now)
+    held = tx.one(q("held_lease", dialect), params)
     if held is not None:
-        payload = (await conn.execute(q("task_payload", dialect), {"task": held.task_id})).first()
+        payload = tx.one(q("task_payload", dialect), {"task": held.task_id})
         return Lease(held.id, held.task_id, payload.data, payload.predictions, held.expires_at)
-    live = await conn.scalar(q("live_lease_count", dialect), params)
+    live = tx.scalar(q("live_lease_count", dialect), params)
     if live >= max_leases:
         raise Conflict(f"you hold {live} live leases, the most allowed; submit, skip or release one first",
                        field="assignment_id")
-    await reclaim_expired(conn, project.id, now)
+    reclaim_expired(tx, project_id, now)
     row, is_gold = None, False
     if (project.gold_first_n or project.gold_fraction) and _wants_gold(project, standing.n_claims, rng or random):
-        row = (await conn.execute(q("claim_gold", dialect), params)).first()
+        row = tx.one(q("claim_gold", dialect), params)
         is_gold = row is not None
     if row is None:
-        row = (await conn.execute(q("claim_regular", dialect), params)).first()
+        row = tx.one(q("claim_regular", dialect), params)
     if row is None:
         return None
     expires = now + project.lease_seconds
-    assignment_id = await conn.scalar(q("insert_lease", dialect), {
-        **params, "task": row.id, "is_gold": is_gold, "expires": expires})
-    await conn.execute(q("count_claim", dialect), params)
+    assignment_id = tx.scalar(q("insert_lease", dialect), {**params, "task": row.id, "is_gold": is_gold,
+                                                            "expires": expires})
+    tx.run(q("count_claim", dialect), params)
     return Lease(assignment_id, row.id, row.data, row.predictions, expires)
 
 
-async def load_assignment(conn: AsyncConnection, assignment_id: int, worker: Principal) -> Any:
-    """The assignment row locked for change; NotFound unless it is this worker's."""
-    row = (await conn.execute(q("lock_assignment", _dialect(conn)), {"assignment": assignment_id})).first()
+def load_assignment(tx: Tx, assignment_id: int, worker: Principal) -> Any:
+    """The assignment row, locked for change; NotFound unless it is this worker's."""
+    row = tx.one(q("lock_assignment", tx.dialect), {"assignment": assignment_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no assignment {assignment_id} of yours", field="assignment_id")
     return row
@@ -261,93 +267,90 @@ class Submitted:
                 "created_at": projects.iso(self.created_at), "task_complete": self.task_complete}
 
 
-async def replay_submit(conn: AsyncConnection, assignment: Any, key: str | None) -> Submitted:
+def replay_submit(tx: Tx, assignment: Any, key: str | None) -> Submitted:
     """A retried submit with the same Idempotency-Key gets the first result; anything else is a conflict."""
-    ann = (await conn.execute(q("annotation_for_assignment", _dialect(conn)), {"assignment": assignment.id})).first()
+    ann = tx.one(q("annotation_for_assignment", tx.dialect), {"assignment": assignment.id})
     if ann is not None and key is not None and ann.idempotency_key == key:
         return Submitted(ann.id, ann.assignment_id, ann.task_id, ann.created_at, replayed=True)
     raise Conflict("this assignment was already submitted", field="assignment_id")
 
 
-async def close_for_submit(conn: AsyncConnection, assignment: Any, worker: Principal, now: float) -> None:
-    """Move the lease to submitted, or refuse: expired leases answer LeaseExpired and store nothing."""
+def close_for_submit(tx: Tx, assignment: Any, worker: Principal, now: float) -> None:
+    """Move the lease to submitted, or refuse: an expired lease answers LeaseExpired and stores nothing."""
     if assignment.status == SKIPPED:
         raise Conflict("this assignment was skipped; ask for the next task", field="assignment_id")
     if assignment.status == EXPIRED or assignment.expires_at <= now:
         raise LeaseExpired("the lease on this task expired before the answer arrived; renew it or ask for the "
                            "next task", field="assignment_id")
-    result = await conn.execute(q("close_lease_submitted", _dialect(conn)),
-                                {"assignment": assignment.id, "worker": worker.id, "now": now})
-    if result.rowcount != 1:
+    changed = tx.run(q("close_lease_submitted", tx.dialect), {"assignment": assignment.id, "worker": worker.id,
+                                                              "now": now})
+    if changed != 1:
         raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
 
 
-async def record_annotation(conn: AsyncConnection, assignment: Any, worker: Principal, answer: dict, *,
-                            counted: bool, gold_score: float | None, key: str | None, duration_ms: int | None,
-                            now: float) -> tuple[int, Any, Any]:
+def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, counted: bool,
+                      gold_score: float | None, key: str | None, duration_ms: int | None,
+                      now: float) -> tuple[int, Any, Any]:
     """Store the annotation and move the counters; returns (annotation id, task counters, worker standing)."""
-    dialect = _dialect(conn)
-    annotation_id = await conn.scalar(q("insert_annotation", dialect), {
+    dialect = tx.dialect
+    annotation_id = tx.scalar(q("insert_annotation", dialect), {
         "project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
-        "assignment": assignment.id, "answer": answer, "is_gold": assignment.is_gold,
+        "assignment": assignment.id, "answer": answer, "is_gold": bool(assignment.is_gold),
         "gold_score": gold_score, "excluded": not counted, "key": key, "duration": duration_ms, "now": now})
-    task = (await conn.execute(q("task_lease_done", dialect),
-                               {"task": assignment.task_id, "counted": 1 if counted else 0})).first()
-    standing = (await conn.execute(q("count_annotation", dialect), {
+    task = tx.one(q("task_lease_done", dialect), {"task": assignment.task_id, "counted": 1 if counted else 0})
+    standing = tx.one(q("count_annotation", dialect), {
         "project": assignment.project_id, "worker": worker.id, "gold": 1 if gold_score is not None else 0,
-        "score": gold_score or 0.0, "now": now})).first()
-    await projects.add_counts(conn, assignment.project_id, worker.id, n_annotations=1)
+        "score": gold_score or 0.0, "now": now})
+    add_counts(tx, assignment.project_id, worker.id, n_annotations=1)
     return annotation_id, task, standing
 
 
-async def skip(conn: AsyncConnection, assignment_id: int, worker: Principal) -> dict:
+def is_blocked(tx: Tx, project_id: int, worker_id: int) -> bool:
+    """True when the worker was stopped in this project."""
+    return bool(tx.scalar(q("worker_blocked", tx.dialect), {"project": project_id, "worker": worker_id}))
+
+
+def skip(tx: Tx, assignment_id: int, worker: Principal) -> dict:
     """Give the task back; this worker will not be offered it again. Skipping twice is harmless."""
     now = time.time()
-    assignment = await load_assignment(conn, assignment_id, worker)
+    assignment = load_assignment(tx, assignment_id, worker)
     if assignment.status == SUBMITTED:
         raise Conflict("this assignment was already submitted", field="assignment_id")
-    if assignment.status == LEASED:
-        dialect = _dialect(conn)
-        await conn.execute(q("close_lease_skipped", dialect), {"assignment": assignment_id, "worker": worker.id, "now": now})
-        await conn.execute(q("task_lease_dropped", dialect), {"task": assignment.task_id})
-        await conn.execute(q("count_skip", dialect), {"project": assignment.project_id, "worker": worker.id, "now": now})
-        await projects.add_counts(conn, assignment.project_id, worker.id, n_skips=1)
-    elif assignment.status == EXPIRED:
+    if assignment.status == EXPIRED:
         raise LeaseExpired("the lease on this task had already expired", field="assignment_id")
+    if assignment.status == LEASED:
+        dialect = tx.dialect
+        tx.run(q("close_lease_skipped", dialect), {"assignment": assignment_id, "worker": worker.id, "now": now})
+        tx.run(q("lease_dropped", dialect), {"task": assignment.task_id})
+        tx.run(q("count_skip", dialect), {"project": assignment.project_id, "worker": worker.id, "now": now})
+        add_counts(tx, assignment.project_id, worker.id, n_skips=1)
     return {"assignment_id": assignment_id, "status": "skipped"}
 
 
-async def release(conn: AsyncConnection, assignment_id: int, worker: Principal) -> dict:
+def release(tx: Tx, assignment_id: int, worker: Principal) -> dict:
     """Hand the lease back as if it had never been taken (this worker may get the task again)."""
-    assignment = await load_assignment(conn, assignment_id, worker)
+    assignment = load_assignment(tx, assignment_id, worker)
     if assignment.status != LEASED:
         raise Conflict(f"only a live lease can be released; this one is {_STATUS[assignment.status]}",
                        field="assignment_id")
-    dialect = _dialect(conn)
-    await conn.execute(q("delete_lease", dialect), {"assignment": assignment_id, "worker": worker.id})
-    await conn.execute(q("task_lease_dropped", dialect), {"task": assignment.task_id})
+    tx.run(q("delete_lease", tx.dialect), {"assignment": assignment_id, "worker": worker.id})
+    tx.run(q("lease_dropped", tx.dialect), {"task": assignment.task_id})
     return {"assignment_id": assignment_id, "status": "released"}
 
 
-async def renew(conn: AsyncConnection, assignment_id: int, worker: Principal) -> Lease:
+def renew(tx: Tx, assignment_id: int, worker: Principal) -> Lease:
     """Extend a live lease, or take an expired one back if the task still needs this worker's answer."""
     now = time.time()
-    dialect = _dialect(conn)
-    assignment = await load_assignment(conn, assignment_id, worker)
-    project = await projects.load(conn, assignment.project_id)
-    await _worker_row(conn, assignment.project_id, worker.id, now)
+    dialect = tx.dialect
+    assignment = load_assignment(tx, assignment_id, worker)
+    project = load_project(tx, assignment.project_id)
+    _worker_row(tx, assignment.project_id, worker.id, now)
     if assignment.status in (SUBMITTED, SKIPPED):
         raise Conflict(f"this assignment was already {_STATUS[assignment.status]}", field="assignment_id")
-    if assignment.status == EXPIRED:
-        result = await conn.execute(q("task_relet", dialect), {"task": assignment.task_id})
-        if result.rowcount != 1:
-            raise LeaseExpired("the lease expired and other workers have taken this task; ask for the next one",
-                               field="assignment_id")
+    if assignment.status == EXPIRED and tx.run(q("task_relet", dialect), {"task": assignment.task_id}) != 1:
+        raise LeaseExpired("the lease expired and other workers have taken this task; ask for the next one",
+                           field="assignment_id")
     expires = now + project.lease_seconds
-    await conn.execute(q("extend_lease", dialect), {"assignment": assignment_id, "worker": worker.id, "expires": expires})
-    payload = (await conn.execute(q("task_payload", dialect), {"task": assignment.task_id})).first()
+    tx.run(q("extend_lease", dialect), {"assignment": assignment_id, "worker": worker.id, "expires": expires})
+    payload = tx.one(q("task_payload", dialect), {"task": assignment.task_id})
     return Lease(assignment_id, assignment.task_id, payload.data, payload.predictions, expires)
-
-
-_STATUS = {LEASED: "leased", SUBMITTED: "submitted", SKIPPED: "skipped", EXPIRED: "expired"}
-

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import models, paging, projects, tasktypes
+from labeling import models, paging, projects, queue, tasktypes
 from labeling.errors import InvalidInput, NotFound, TooLarge
+from labeling.sqltx import Query, Tx
 
 MAX_TASKS_PER_IMPORT = 100_000
 INSERT_CHUNK = 2_000
@@ -120,27 +121,29 @@ def _located(exc: InvalidInput, where: str) -> InvalidInput:
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
 
 
-async def insert_tasks(conn: AsyncConnection, project: Any, parsed: list[ParsedTask]) -> int:
-    """Insert validated tasks in bulk and bump the project's counters (one transaction, the caller's)."""
-    wanted = [t for t in parsed if t.external_id is not None]
-    for start in range(0, len(wanted), 500):
-        chunk = {t.external_id: t for t in wanted[start:start + 500]}
-        clash = (await conn.execute(select(models.tasks.c.external_id).where(
-            models.tasks.c.project_id == project.id, models.tasks.c.external_id.in_(list(chunk))).limit(1))).first()
-        if clash is not None:
-            task = chunk[clash.external_id]
-            raise _located(InvalidInput(f"external_id {clash.external_id!r} is already in the project",
+_CLASH = Query.make("external_id_taken",
+                    "SELECT 1 FROM tasks WHERE project_id = :project AND external_id = :external_id")
+_INSERT = Query.make("insert_task", """
+    INSERT INTO tasks (project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
+                       n_leased, created_at)
+    VALUES (:project, :data, :gold, :predictions, :is_gold, :priority, :external_id, 0, :needed, 0, 0, :now)""",
+                     json_params=("data", "gold", "predictions"))
+
+
+def insert_tasks(tx: Tx, project: Any, parsed: list[ParsedTask]) -> int:
+    """Insert validated tasks in bulk and bump the project's counters, in the caller's transaction."""
+    for task in parsed:
+        if task.external_id is not None and tx.one(_CLASH, {"project": project.id, "external_id": task.external_id}):
+            raise _located(InvalidInput(f"external_id {task.external_id!r} is already in the project",
                                         field="external_id"), task.where)
     now = time.time()
-    rows = [{
-        "project_id": project.id, "data": t.data, "gold": t.gold, "predictions": t.predictions,
-        "is_gold": t.gold is not None, "priority": t.priority, "external_id": t.external_id, "state": 0,
-        "needed": project.redundancy_min, "n_done": 0, "n_leased": 0, "created_at": now,
-    } for t in parsed]
+    rows = [{"project": project.id, "data": t.data, "gold": t.gold, "predictions": t.predictions,
+             "is_gold": t.gold is not None, "priority": t.priority, "external_id": t.external_id,
+             "needed": project.redundancy_min, "now": now} for t in parsed]
     for start in range(0, len(rows), INSERT_CHUNK):
-        await conn.execute(insert(models.tasks), rows[start:start + INSERT_CHUNK])
+        tx.run_many(_INSERT, rows[start:start + INSERT_CHUNK])
     n_gold = sum(1 for t in parsed if t.gold is not None)
-    await projects.add_counts(conn, project.id, 0, n_tasks=len(rows), n_gold_tasks=n_gold)
+    queue.add_counts(tx, project.id, 0, n_tasks=len(rows), n_gold_tasks=n_gold)
     return len(rows)
 
 

@@ -45,7 +45,7 @@ def test_users_add_prints_a_working_token(env, capsys):
 def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["users", "add", "bob", "--role", "boss"])
-    assert exc.value.code == 2
+    assert exc.value.code == 2 and "invalid choice: 'boss'" in capsys.readouterr().err
     code, _, err = run(capsys, "users", "add", "bad name!", "--role", "worker")
     assert code == 2 and err.count("\n") == 1 and "username" in err
 

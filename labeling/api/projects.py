@@ -42,8 +42,15 @@ async def get_project(request: Request, user: Principal) -> Response:
 async def update_project(request: Request, user: Principal) -> Response:
     """PATCH /api/projects/{id}"""
     body = schemas.parse(schemas.ProjectUpdate, await web.read_json(request))
-    async with web.state(request).db.write() as conn:
-        return web.ok(await projects.update_settings(conn, user, web.path_int(request, "project_id"), body))
+    project_id = web.path_int(request, "project_id")
+    db = web.state(request).db
+    async with db.write() as conn:
+        project = await projects.update_settings(conn, user, project_id, body)
+    if body.redundancy is not None:  # tasks that now have enough answers are settled at once
+        await db.transact(lambda tx: runner.settle_ready(tx, project_id))
+        async with db.read() as conn:
+            project = await projects.get(conn, user, project_id)
+    return web.ok(project)
 
 
 async def _managed(request: Request, user: Principal, conn: object) -> object:
@@ -64,8 +71,7 @@ async def import_tasks(request: Request, user: Principal) -> Response:
     else:
         items = tasks.read_items(await web.read_body(request, app.settings.max_body_bytes), content_type)
     parsed = tasks.validate(items, project.task_type, project.labels, app.settings.media_dir)
-    async with app.db.write() as conn:
-        created = await tasks.insert_tasks(conn, project, parsed)
+    created = await app.db.transact(lambda tx: tasks.insert_tasks(tx, project, parsed))
     return web.ok({"created": created}, status_code=201)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import annotations, projects, queue, schemas, web
+from labeling import annotations, queue, schemas, web
 from labeling.auth import Principal
 from labeling.errors import InvalidInput
 
@@ -17,12 +17,8 @@ async def next_task(request: Request, user: Principal) -> Response:
     """POST /api/projects/{id}/next: 200 with a lease, or 204 when nothing is left for this worker."""
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
-
-    async def claim(conn: object) -> queue.Lease | None:
-        project = await projects.load(conn, project_id)  # type: ignore[arg-type]
-        return await queue.claim_next(conn, project, user, app.settings.max_leases_per_worker)  # type: ignore[arg-type]
-
-    lease = await app.db.run_write(claim)
+    max_leases = app.settings.max_leases_per_worker
+    lease = await app.db.transact(lambda tx: queue.claim_next(tx, project_id, user, max_leases))
     if lease is None:
         return Response(status_code=204)
     return web.ok(lease.public())
@@ -37,10 +33,8 @@ async def submit(request: Request, user: Principal) -> Response:
         raise InvalidInput("Idempotency-Key must be 1-200 characters", field="Idempotency-Key")
     assignment_id = web.path_int(request, "assignment_id")
 
-    async def store(conn: object) -> queue.Submitted:
-        return await annotations.submit(conn, assignment_id, user, body.answer, key, body.duration_ms)  # type: ignore[arg-type]
-
-    result = await web.state(request).db.run_write(store)
+    result = await web.state(request).db.transact(
+        lambda tx: annotations.submit(tx, assignment_id, user, body.answer, key, body.duration_ms))
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return web.ok(result.public(), status_code=201, headers=headers)
 
@@ -49,7 +43,7 @@ async def submit(request: Request, user: Principal) -> Response:
 async def skip(request: Request, user: Principal) -> Response:
     """POST /api/assignments/{id}/skip: this worker will not see the task again."""
     assignment_id = web.path_int(request, "assignment_id")
-    result = await web.state(request).db.run_write(lambda conn: queue.skip(conn, assignment_id, user))
+    result = await web.state(request).db.transact(lambda tx: queue.skip(tx, assignment_id, user))
     return web.ok(result)
 
 
@@ -57,7 +51,7 @@ async def skip(request: Request, user: Principal) -> Response:
 async def release(request: Request, user: Principal) -> Response:
     """POST /api/assignments/{id}/release: give the lease back untouched."""
     assignment_id = web.path_int(request, "assignment_id")
-    result = await web.state(request).db.run_write(lambda conn: queue.release(conn, assignment_id, user))
+    result = await web.state(request).db.transact(lambda tx: queue.release(tx, assignment_id, user))
     return web.ok(result)
 
 
@@ -65,5 +59,5 @@ async def release(request: Request, user: Principal) -> Response:
 async def renew(request: Request, user: Principal) -> Response:
     """POST /api/assignments/{id}/renew: extend the lease, or take an expired one back if the task still needs it."""
     assignment_id = web.path_int(request, "assignment_id")
-    lease = await web.state(request).db.run_write(lambda conn: queue.renew(conn, assignment_id, user))
+    lease = await web.state(request).db.transact(lambda tx: queue.renew(tx, assignment_id, user))
     return web.ok(lease.public())

@@ -10,8 +10,9 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import models, paging, projects
+from labeling import models, paging, projects, queue
 from labeling.consensus import tasks as consensus_tasks
+from labeling.sqltx import Query, Tx
 
 READ_CHUNK = 20_000
 
@@ -23,53 +24,66 @@ def _upsert(conn: AsyncConnection) -> Any:
         c: stmt.excluded[c] for c in ("answer", "confidence", "n_annotations", "method", "details", "updated_at")})
 
 
-async def _skills(conn: AsyncConnection, project_id: int, worker_ids: list[int]) -> dict[int, float]:
-    """Best known skill per worker: the last project-wide estimate, else gold accuracy."""
-    pw = models.project_workers
-    rows = (await conn.execute(select(pw.c.worker_id, pw.c.skill, pw.c.n_gold, pw.c.gold_score_sum).where(
-        and_(pw.c.project_id == project_id, pw.c.worker_id.in_(worker_ids))))).all()
-    skills = {}
-    for row in rows:
-        if row.skill is not None:
-            skills[row.worker_id] = row.skill
-        elif row.n_gold >= 3:
-            skills[row.worker_id] = row.gold_score_sum / row.n_gold
-    return skills
+_TASK_ANSWERS = Query.make("task_answers", """
+    SELECT a.worker_id, a.answer, pw.skill, pw.n_gold, pw.gold_score_sum
+    FROM annotations a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+    WHERE a.task_id = :task AND a.excluded = false ORDER BY a.id""", json_columns=("answer",))
+_TASK_COUNTS = Query.make("task_counts", "SELECT n_done, needed, state FROM tasks WHERE id = :task")
+_ONE_MORE = Query.make("one_more_answer", "UPDATE tasks SET needed = needed + 1 WHERE id = :task")
+_COMPLETE = Query.make("complete_task", "UPDATE tasks SET state = 1 WHERE id = :task AND state = 0")
+_UPSERT_RESULT = Query.make("upsert_result", """
+    INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+    VALUES (:task, :project, :answer, :confidence, :n, :method, :details, :now)
+    ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+        n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+        updated_at = excluded.updated_at""", json_params=("answer", "details"))
 
 
-async def settle_task(conn: AsyncConnection, project: Any, task_id: int, *, shard: int = 0) -> bool:
+def _skill(row: Any) -> float | None:
+    """Best known skill of a worker: the last project-wide estimate, else gold accuracy once there is enough."""
+    if row.skill is not None:
+        return row.skill
+    if row.n_gold is not None and row.n_gold >= 3:
+        return row.gold_score_sum / row.n_gold
+    return None
+
+
+def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0) -> bool:
     """Compute a task's consensus now; complete it, or (adaptive redundancy) ask for one more answer.
 
     Returns True when the task became complete.
     """
-    ann, t = models.annotations, models.tasks
-    rows = (await conn.execute(select(ann.c.worker_id, ann.c.answer).where(and_(
-        ann.c.task_id == task_id, ann.c.excluded.is_(False))).order_by(ann.c.id))).all()
-    task = (await conn.execute(select(t.c.n_done, t.c.needed, t.c.state).where(t.c.id == task_id))).first()
+    rows = tx.rows(_TASK_ANSWERS, {"task": task_id})
+    task = tx.one(_TASK_COUNTS, {"task": task_id})
     if not rows or task is None or task.n_done < task.needed:
         return False
     worker_ids = [r.worker_id for r in rows]
+    skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
     result = consensus_tasks.aggregate_task(project.task_type, [r.answer for r in rows], worker_ids,
-                                            list(project.labels), await _skills(conn, project.id, worker_ids))
-    await write_result(conn, project.id, task_id, result, "online")
+                                            list(project.labels), skills)
+    tx.run(_UPSERT_RESULT, {"task": task_id, "project": project.id, "answer": result.answer,
+                            "confidence": result.confidence, "n": result.n_annotations, "method": "online",
+                            "details": result.details or {}, "now": time.time()})
     adaptive = project.target_confidence is not None
     if adaptive and task.needed < project.redundancy_max and (
             result.confidence is None or result.confidence < project.target_confidence):
-        await conn.execute(update(t).where(t.c.id == task_id).values(needed=t.c.needed + 1))
+        tx.run(_ONE_MORE, {"task": task_id})
         return False
-    changed = await conn.execute(update(t).where(and_(t.c.id == task_id, t.c.state == 0)).values(state=1))
-    if changed.rowcount == 1:
-        await projects.add_counts(conn, project.id, shard, n_complete=1)
+    if tx.run(_COMPLETE, {"task": task_id}) == 1:
+        queue.add_counts(tx, project.id, shard, n_complete=1)
         return True
     return False
 
 
-async def write_result(conn: AsyncConnection, project_id: int, task_id: int, result: Any, method: str) -> None:
-    """Insert or replace a task's consensus row."""
-    await conn.execute(_upsert(conn), [{
-        "task_id": task_id, "project_id": project_id, "answer": result.answer, "confidence": result.confidence,
-        "n_annotations": result.n_annotations, "method": method, "details": result.details or {},
-        "updated_at": time.time()}])
+_READY = Query.make("tasks_ready", """
+    SELECT id FROM tasks WHERE project_id = :project AND state = 0 AND is_gold = false AND n_done > 0
+      AND n_done >= needed ORDER BY id""")
+
+
+def settle_ready(tx: Tx, project_id: int) -> int:
+    """Settle every open task that already has the answers it needs (after its project's redundancy changed)."""
+    project = queue.load_project(tx, project_id)
+    return sum(settle_task(tx, project, row.id) for row in tx.rows(_READY, {"project": project_id}))
 
 
 async def load_rows(conn: AsyncConnection, project_id: int) -> tuple[list[tuple[int, int, dict]], dict[int, dict]]:

@@ -1,0 +1,238 @@
+"""Queue benchmark: the real server on loopback, K simulated workers doing next+submit over HTTP.
+
+    python benchmarks/queue.py                                  # SQLite, 100,000 tasks, 64 workers, flat out
+    python benchmarks/queue.py --tasks 1000000 --seconds 30
+    python benchmarks/queue.py --rate 500                       # paced: an offered 500 cycles/s (open loop)
+    python benchmarks/queue.py --database postgresql://postgres@127.0.0.1/labeling_bench --server-workers 2
+
+Prints one JSON object: cycles per second, p50/p95/p99 of next, submit and the whole cycle (ms), errors.
+The client runs in its own processes (aiohttp), so the server, not the client, is what is measured.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named queue.py, like the standard library's queue module that multiprocessing imports:
+# take the script's own folder off the import path before anything imports `queue`.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+LABELS = ["pos", "neg", "neu"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reset_postgres(url: str) -> None:
+    """Drop and recreate the benchmark database (never the one the URL's server calls 'postgres')."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.database in (None, "postgres", "template0", "template1"):
+        raise SystemExit("benchmark: give a PostgreSQL database of its own, e.g. .../labeling_bench")
+    admin = ["psql", "-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432), "-U", parsed.username or "postgres",
+             "-d", "postgres", "-q", "-c"]
+    subprocess.run(admin + [f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'], check=True)
+    subprocess.run(admin + [f'CREATE DATABASE "{parsed.database}"'], check=True)
+
+
+def start_server(args: argparse.Namespace, data_dir: Path, admin_token: str) -> tuple[subprocess.Popen, str]:
+    port = args.port or free_port()
+    env = {**os.environ, "LABELING_DATA_DIR": str(data_dir), "LABELING_ADMIN_TOKEN": admin_token,
+           "LABELING_DATABASE_URL": args.database if args.database != "sqlite" else ""}
+    cmd = [sys.executable, "-m", "labeling.cli", "serve", "--port", str(port), "--workers", str(args.server_workers),
+           "--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL if not args.verbose else None)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/api/health", timeout=1) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("benchmark: the server did not start")
+
+
+async def setup(base: str, admin: str, args: argparse.Namespace) -> tuple[int, list[str], dict]:
+    """Users, a project and N tasks (imported over the API, 100,000 per request)."""
+    h = {"Authorization": f"Bearer {admin}"}
+    async with aiohttp.ClientSession(base) as s:
+        async with s.post("/api/users", json={"username": "bench-requester", "role": "requester"}, headers=h) as r:
+            requester = (await r.json())["token"]
+        tokens = []
+        for i in range(args.workers):
+            async with s.post("/api/users", json={"username": f"bench-w{i}", "role": "worker"}, headers=h) as r:
+                tokens.append((await r.json())["token"])
+        rh = {"Authorization": f"Bearer {requester}"}
+        async with s.post("/api/projects", json={"name": "bench", "task_type": "text_classification",
+                                                 "labels": LABELS, "redundancy": args.redundancy,
+                                                 "lease_seconds": 300}, headers=rh) as r:
+            project = (await r.json())["id"]
+        started = time.perf_counter()
+        done = 0
+        while done < args.tasks:
+            n = min(100_000, args.tasks - done)
+            body = "\n".join(json.dumps({"data": {"text": f"review number {done + i}: it was fine I guess"},
+                                         "priority": (done + i) % 3}) for i in range(n))
+            async with s.post(f"/api/projects/{project}/tasks", data=body.encode(),
+                              headers={**rh, "Content-Type": "application/x-ndjson"}) as r:
+                if r.status != 201:
+                    raise SystemExit(f"benchmark: import failed: {r.status} {await r.text()}")
+            done += n
+        import_seconds = time.perf_counter() - started
+    return project, tokens, {"import_seconds": round(import_seconds, 2),
+                             "import_tasks_per_second": round(args.tasks / import_seconds)}
+
+
+async def client_loop(base: str, project: int, tokens: list[str], seconds: float, warmup: float, rate: float,
+                      seed: int) -> dict:
+    """Closed loop (rate 0) or open loop at `rate` cycles/s spread over these workers."""
+    nexts, submits, cycles, errors, empty = [], [], [], [], 0
+    t_end = time.monotonic() + warmup + seconds
+    t_measure = time.monotonic() + warmup
+    rng = random.Random(seed)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(base, connector=connector) as s:
+
+        async def cycle(h: dict) -> None:
+            nonlocal empty
+            t0 = time.perf_counter()
+            async with s.post(f"/api/projects/{project}/next", headers=h) as r:
+                status = r.status
+                body = await r.json() if status == 200 else await r.read()
+            t1 = time.perf_counter()
+            if status == 204:
+                empty += 1
+                return
+            if status != 200:
+                errors.append(f"next {status}")
+                return
+            aid = body["assignment_id"]
+            async with s.post(f"/api/assignments/{aid}/submit", json={"answer": {"label": rng.choice(LABELS)}},
+                              headers={**h, "Idempotency-Key": str(aid)}) as r:
+                status = r.status
+                await r.read()
+            t2 = time.perf_counter()
+            if status != 201:
+                errors.append(f"submit {status}")
+                return
+            if time.monotonic() >= t_measure:
+                nexts.append(t1 - t0)
+                submits.append(t2 - t1)
+                cycles.append(t2 - t0)
+
+        async def worker(token: str, index: int) -> None:
+            h = {"Authorization": f"Bearer {token}"}
+            if rate <= 0:
+                while time.monotonic() < t_end:
+                    await cycle(h)
+                return
+            interval = len(tokens) / rate  # each worker offers rate/len(tokens) cycles per second, on a schedule
+            next_at = time.monotonic() + rng.random() * interval
+            pending = set()
+            while next_at < t_end:
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                task = asyncio.ensure_future(cycle(h))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                next_at += interval
+            if pending:
+                await asyncio.gather(*pending)
+
+        await asyncio.gather(*(worker(t, i) for i, t in enumerate(tokens)))
+    return {"next": nexts, "submit": submits, "cycle": cycles, "errors": errors, "empty": empty}
+
+
+def _client_process(args: tuple) -> dict:
+    return asyncio.run(client_loop(*args))
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(1000 * values[min(len(values) - 1, int(p / 100 * len(values)))], 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--database", default="sqlite", help="'sqlite' (a fresh file) or a postgresql:// URL (reset!)")
+    ap.add_argument("--tasks", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, default=64, help="simulated workers (each its own account)")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--rate", type=float, default=0, help="offered cycles per second (0: flat out, closed loop)")
+    ap.add_argument("--redundancy", type=int, default=3)
+    ap.add_argument("--server-workers", type=int, default=1)
+    ap.add_argument("--client-processes", type=int, default=2)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--keep", action="store_true", help="keep the data dir")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="labeling-bench-"))
+    if args.database != "sqlite":
+        reset_postgres(args.database)
+    admin = "lbl_bench_" + secrets.token_urlsafe(16)
+    proc, base = start_server(args, data_dir, admin)
+    try:
+        project, tokens, setup_info = asyncio.run(setup(base, admin, args))
+        n = max(1, args.client_processes)
+        chunks = [tokens[i::n] for i in range(n)]
+        rate_each = args.rate / n if args.rate else 0
+        with mp.get_context("spawn").Pool(n) as pool:
+            parts = pool.map(_client_process, [(base, project, chunk, args.seconds, args.warmup, rate_each, i)
+                                               for i, chunk in enumerate(chunks)])
+        merged = {k: sum((p[k] for p in parts), []) for k in ("next", "submit", "cycle", "errors")}
+        result = {
+            "database": "sqlite" if args.database == "sqlite" else "postgresql",
+            "server_workers": args.server_workers, "tasks": args.tasks, "workers": args.workers,
+            "redundancy": args.redundancy, "seconds": args.seconds,
+            "mode": "paced" if args.rate else "flat-out", "offered_cycles_per_second": args.rate or None,
+            "cycles": len(merged["cycle"]), "cycles_per_second": round(len(merged["cycle"]) / args.seconds, 1),
+            "errors": len(merged["errors"]), "error_kinds": sorted(set(merged["errors"]))[:5],
+            "empty_nexts": sum(p["empty"] for p in parts),
+            **{f"{k}_ms": {"p50": pct(merged[k], 50), "p95": pct(merged[k], 95), "p99": pct(merged[k], 99)}
+               for k in ("next", "submit", "cycle")},
+            **setup_info,
+        }
+        print(json.dumps(result))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
