@@ -163,7 +163,7 @@ def dawid_skene(
     n_classes: int,
     *,
     gold: np.ndarray | None = None,
-    smoothing: float = 0.01,
+    smoothing: float = 0.1,
     diagonal_prior: float = 1.0,
     pooled_prior: float = 1.0,
     max_iter: int = 100,
@@ -173,7 +173,8 @@ def dawid_skene(
     """Dawid-Skene EM with a full confusion matrix per worker and a Dirichlet prior on each of its rows.
 
     The prior adds `smoothing` to every cell, `diagonal_prior` to the correct cell and `pooled_prior`
-    times the crowd's pooled confusion row, so a worker with few answers looks like the average worker.
+    times the crowd's pooled confusion row (so a worker with few answers looks like the average worker),
+    each row's pseudo-counts scaled by K times that class's prevalence.
     EM stops when the marginal log-likelihood per answer gains less than `tol`.
     """
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
@@ -183,6 +184,7 @@ def dawid_skene(
     post_t = np.ascontiguousarray(start.posteriors.T)  # (K, n_tasks): contiguous per class for gathers
     if g is not None and (g >= 0).any():
         post_t[:, g < 0] = 0.0  # first M-step from gold alone, so gold (not the majority) sets the skills
+    all_answered = bool(answered.all())
     wl = w * k + lab  # which (worker, answered label) cell each answer feeds
     cells = n_workers * k
     pseudo = np.full((k, k), smoothing) + np.eye(k) * diagonal_prior
@@ -192,13 +194,17 @@ def dawid_skene(
         counts = np.empty((n_workers, k, k))
         for j in range(k):
             counts[:, j, :] = np.bincount(wl, weights=post_t[j][t], minlength=cells).reshape(n_workers, k)
-        counts += pseudo
+        # The prior's weight on row j follows class j's share (k pseudo-rows split by prevalence, as in
+        # BDeu), so a rare class's row is not swamped by pseudo-counts it has little data to outweigh.
+        mass = post_t.sum(axis=1) if all_answered else post_t[:, answered].sum(axis=1)
+        scale = (k * mass / max(mass.sum(), 1e-12))[:, None]
+        counts += pseudo * scale
+        pooled = counts.sum(axis=0)
         if pooled_prior > 0:
-            pooled = counts.sum(axis=0)
-            counts += pooled_prior * pooled / pooled.sum(axis=1, keepdims=True)
+            counts += pooled_prior * scale * pooled / np.maximum(pooled.sum(axis=1, keepdims=True), 1e-12)
         np.maximum(counts, 1e-10, out=counts)  # without smoothing, an unseen row becomes uniform
         confusion = counts / counts.sum(axis=2, keepdims=True)
-        priors = (post_t[:, answered].sum(axis=1) + 1.0) / (answered.sum() + k)
+        priors = (mass + 1.0) / (answered.sum() + k)
         # E-step: log P(task = j) = log prior_j + sum over its answers of log conf[w, j, l].
         log_conf = np.log(np.maximum(confusion, _TINY)).transpose(1, 0, 2).reshape(k, cells)
         loglik = np.empty((k, n_tasks))
@@ -241,7 +247,10 @@ def one_coin(
     tol: float = 1e-5,
     seed: int = 0,
 ) -> ClassificationResult:
-    """One-coin Dawid-Skene: one accuracy per worker, errors spread evenly; Beta prior on accuracy."""
+    """One-coin Dawid-Skene: one accuracy per worker, errors spread evenly; Beta prior on accuracy.
+
+    EM stops when the marginal log-likelihood per answer gains less than `tol`.
+    """
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
     k = n_classes
     start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, seed=seed)
@@ -249,7 +258,7 @@ def one_coin(
     post = start.posteriors
     per_worker = np.bincount(w, minlength=n_workers).astype(np.float64)
     cell = t * k + lab
-    n_iter, converged = 0, False
+    n_iter, converged, last_fit = 0, False, -np.inf
     skill = np.full(n_workers, 0.7)
     for n_iter in range(1, max_iter + 1):
         correct = np.bincount(w, weights=post.reshape(-1)[cell], minlength=n_workers)
@@ -261,13 +270,16 @@ def one_coin(
         base = np.bincount(t, weights=log_wrong[w], minlength=n_tasks)
         bonus = np.bincount(cell, weights=(log_right - log_wrong)[w], minlength=n_tasks * k)
         loglik = bonus.reshape(n_tasks, k) + base[:, None] + np.log(priors)
-        new = _posteriors(loglik)
-        _clamp_gold(new, g)
-        delta = np.abs(new - post).max() if new.size else 0.0
-        post = new
-        if delta < tol:
+        top = loglik.max(axis=1, keepdims=True) if n_tasks else np.zeros((0, 1))
+        post = np.exp(loglik - top)
+        total = post.sum(axis=1, keepdims=True)
+        post /= total
+        _clamp_gold(post, g)
+        fit = float((np.log(total) + top)[answered].sum()) / max(t.size, 1)
+        if fit - last_fit < tol:
             converged = True
             break
+        last_fit = fit
     priors = (post[answered].sum(axis=0) + 1.0) / (answered.sum() + k)
     post[~answered] = priors
     off = (1.0 - skill) / max(k - 1, 1)
