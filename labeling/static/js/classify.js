@@ -1,0 +1,63 @@
+/* Image and text classification, single label or multi-label: number keys pick labels. */
+(function () {
+  "use strict";
+  var L = window.Labeling;
+  var labels = [], multi = false, selected = new Set(), picker = null, image = null, textBox = null, ctx = null;
+
+  function pick(label) {
+    if (multi) {
+      if (selected.has(label)) selected.delete(label); else selected.add(label);
+    } else {
+      selected = new Set([label]);
+    }
+    picker.setSelected(selected);
+    ctx.message(multi ? (selected.size ? "Selected: " + labels.filter(function (l) { return selected.has(l); }).join(", ")
+                                       : "No label selected.")
+                      : "Selected: " + label + ". Press Enter to submit.", "");
+  }
+
+  L.register({
+    init: function (context) {
+      ctx = context;
+      labels = context.config.labels;
+      multi = /multilabel$/.test(context.config.task_type);
+      image = document.getElementById("subject-image");
+      textBox = document.getElementById("subject-text");
+      picker = new L.LabelPicker(document.getElementById("labels"), labels, pick);
+      if (image) {
+        image.addEventListener("error", function () {
+          if (image.getAttribute("src")) ctx.message("The image could not be loaded. If it stays blank, skip the task (S).", "error");
+        });
+      }
+    },
+    load: function (task) {
+      selected = new Set();
+      var prefilled = false, p = task.predictions;
+      if (image) {
+        image.removeAttribute("src"); // never show the previous task's image while the next one loads
+        image.src = L.mediaUrl(task.data.image);
+      } else {
+        textBox.textContent = task.data.text;
+      }
+      if (p && multi && Array.isArray(p.labels)) {
+        p.labels.forEach(function (l) { if (labels.indexOf(l) >= 0) selected.add(l); });
+        prefilled = true;
+      } else if (p && !multi && labels.indexOf(p.label) >= 0) {
+        selected.add(p.label);
+        prefilled = true;
+      }
+      picker.setSelected(selected);
+      return prefilled;
+    },
+    answer: function () {
+      if (multi) return {answer: {labels: labels.filter(function (l) { return selected.has(l); })}};
+      if (!selected.size) return {error: "Pick a label first: click it or press its number key."};
+      return {answer: {label: Array.from(selected)[0]}};
+    },
+    onKey: function (e) { return picker.handleKey(e); },
+    clear: function () {
+      if (image) image.removeAttribute("src");
+      if (textBox) textBox.textContent = "";
+    },
+  });
+})();

@@ -1,0 +1,97 @@
+"""A worker's own counts per project, for the worker UI's home page: cheap, indexed queries only.
+
+"Left for you" is the project's remaining regular tasks (summed from the sharded counters) minus
+the open regular tasks this worker has already answered (annotations by project and worker, an index)
+and the tasks they skipped (project_workers.n_skips, an upper bound that stays cheap). It never counts
+over all tasks; it is an estimate that can be a little low, never a promise the queue must keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import models
+
+
+@dataclass(frozen=True)
+class WorkerCounts:
+    """One worker's standing in one project."""
+
+    project_id: int
+    remaining: int = 0  # regular tasks of the project still open, for everyone
+    left_for_worker: int = 0
+    done_today: int = 0
+    total: int = 0
+    n_gold: int = 0
+    gold_accuracy: float | None = None  # mean gold score in [0, 1], when at least one gold task was scored
+    blocked: bool = False
+
+
+async def project_remaining(conn: AsyncConnection, project_ids: list[int]) -> dict[int, int]:
+    """Open regular tasks per project, from the sharded counters (8 rows a project)."""
+    if not project_ids:
+        return {}
+    c = models.project_counters
+    rows = (await conn.execute(
+        select(c.c.project_id, func.sum(c.c.n_tasks), func.sum(c.c.n_gold_tasks), func.sum(c.c.n_complete))
+        .where(c.c.project_id.in_(project_ids)).group_by(c.c.project_id))).all()
+    return {row[0]: max(int(row[1] or 0) - int(row[2] or 0) - int(row[3] or 0), 0) for row in rows}
+
+
+async def answered_open(conn: AsyncConnection, worker_id: int, project_ids: list[int]) -> dict[int, int]:
+    """Open regular tasks this worker already answered, per project (annotations by (project, worker))."""
+    if not project_ids:
+        return {}
+    a, t = models.annotations, models.tasks
+    rows = (await conn.execute(
+        select(a.c.project_id, func.count())
+        .select_from(a.join(t, t.c.id == a.c.task_id))
+        .where(a.c.project_id.in_(project_ids), a.c.worker_id == worker_id, a.c.is_gold.is_(False),
+               t.c.state == models.TaskState.open.value)
+        .group_by(a.c.project_id))).all()
+    return {row[0]: int(row[1]) for row in rows}
+
+
+async def done_since(conn: AsyncConnection, worker_id: int, since: float) -> dict[int, int]:
+    """Annotations this worker submitted since `since` (Unix seconds), per project (worker/time index)."""
+    a = models.annotations
+    rows = (await conn.execute(
+        select(a.c.project_id, func.count()).where(a.c.worker_id == worker_id, a.c.created_at >= since)
+        .group_by(a.c.project_id))).all()
+    return {row[0]: int(row[1]) for row in rows}
+
+
+async def standing(conn: AsyncConnection, worker_id: int, project_ids: list[int]) -> dict[int, dict]:
+    """The worker's project_workers rows (totals, skips, gold tallies, blocked), by project."""
+    if not project_ids:
+        return {}
+    pw = models.project_workers
+    rows = (await conn.execute(
+        select(pw.c.project_id, pw.c.n_annotations, pw.c.n_skips, pw.c.n_gold, pw.c.gold_score_sum, pw.c.blocked)
+        .where(and_(pw.c.project_id.in_(project_ids), pw.c.worker_id == worker_id)))).all()
+    return {row.project_id: row._asdict() for row in rows}
+
+
+async def for_projects(conn: AsyncConnection, worker_id: int, project_ids: Iterable[int],
+                       day_start: float) -> dict[int, WorkerCounts]:
+    """Everything the home page shows per project, in four small queries whatever the number of projects."""
+    ids = sorted(set(project_ids))
+    remaining = await project_remaining(conn, ids)
+    answered = await answered_open(conn, worker_id, ids)
+    today = await done_since(conn, worker_id, day_start)
+    rows = await standing(conn, worker_id, ids)
+    out: dict[int, WorkerCounts] = {}
+    for pid in ids:
+        row = rows.get(pid, {})
+        n_gold = int(row.get("n_gold") or 0)
+        left = remaining.get(pid, 0) - answered.get(pid, 0) - int(row.get("n_skips") or 0)
+        blocked = bool(row.get("blocked"))
+        out[pid] = WorkerCounts(
+            project_id=pid, remaining=remaining.get(pid, 0), left_for_worker=0 if blocked else max(left, 0),
+            done_today=today.get(pid, 0), total=int(row.get("n_annotations") or 0), n_gold=n_gold,
+            gold_accuracy=(float(row["gold_score_sum"]) / n_gold) if n_gold else None, blocked=blocked)
+    return out
