@@ -44,7 +44,7 @@ def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idemp
     spec = tasktypes.get(project.task_type)
     answer = spec.validate_answer(raw_answer, task.data, tasktypes.Context(labels=tuple(project.labels)))
     queue.close_for_submit(tx, assignment, worker, now)
-    blocked = queue.is_blocked(tx, project.id, worker.id)
+    blocked = bool(assignment.blocked)
     gold_score = None
     if assignment.is_gold and task.gold is not None:
         gold_score = consensus_tasks.gold_score(project.task_type, answer, task.gold)

@@ -1,17 +1,15 @@
 """Engines, transactions and SQLite pragmas: the only place engines are made.
 
-Writes go through `Database.write()`: on SQLite that is one in-process writer at a time (an asyncio
-lock) and `BEGIN IMMEDIATE` with a busy timeout across processes, so no request ever sees
-"database is locked"; on PostgreSQL a plain transaction, retried on deadlock or serialization failure.
+Writes go through `Database.transact()` (synchronous domain functions over a Tx) or `Database.write()`
+(async code): on SQLite both pass through the one writer thread of labeling/sqlite_writer.py, with
+`BEGIN IMMEDIATE` and a busy timeout across processes, so no request ever sees "database is locked";
+on PostgreSQL a plain transaction, retried on deadlock or serialization failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from sqlalchemy import event
@@ -20,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from labeling import sqltx
+from labeling.sqlite_writer import SqliteWriter
 from labeling.errors import InvalidInput
 
 T = TypeVar("T")
@@ -89,20 +88,13 @@ class Database:
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
             )
-        self._write_lock: asyncio.Lock | None = None
-        self._writer: ThreadPoolExecutor | None = None
-        self._writer_conn: sqlite3.Connection | None = None
-        self._writer_guard = threading.Lock()
+        self._writer = SqliteWriter(make_url(self.url).database or ":memory:", SQLITE_BUSY_TIMEOUT_MS) \
+            if self.dialect == "sqlite" else None
 
     @property
     def is_sqlite(self) -> bool:
         """True for the embedded SQLite backend."""
         return self.dialect == "sqlite"
-
-    def _lock(self) -> asyncio.Lock:
-        if self._write_lock is None:
-            self._write_lock = asyncio.Lock()
-        return self._write_lock
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -119,11 +111,18 @@ class Database:
                 async with conn.begin():
                     yield conn
             return
-        async with self._lock():
+        # The writer thread pauses between batches while this transaction runs on its own connection.
+        # Do not call transact() inside this block: the paused writer could not run it.
+        assert self._writer is not None
+        pause = self._writer.pause()
+        try:
+            await asyncio.wrap_future(pause.paused)
             async with self.engine.connect() as conn:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
                 async with conn.begin():
                     yield conn
+        finally:
+            pause.resume.set()
 
     async def run_write(self, fn: Callable[[AsyncConnection], Awaitable[T]], retries: int = 5) -> T:
         """Run fn in a write transaction, retrying on PostgreSQL deadlocks and serialization failures."""
@@ -140,14 +139,11 @@ class Database:
     async def transact(self, fn: Callable[[sqltx.Tx], T], retries: int = 5) -> T:
         """Run a synchronous domain function in one write transaction and return its result.
 
-        SQLite: in the single writer thread on its own sqlite3 connection, under BEGIN IMMEDIATE (one thread
-        hop per transaction). PostgreSQL: on a pooled connection through run_sync, retried on deadlock.
+        SQLite: in the single writer thread (labeling/sqlite_writer.py: group commit, a savepoint per call).
+        PostgreSQL: on a pooled connection through run_sync, retried on deadlock or serialization failure.
         """
-        if self.is_sqlite:
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labeling-sqlite-writer")
-            async with self._lock():
-                return await asyncio.get_running_loop().run_in_executor(self._writer, self._sqlite_transaction, fn)
+        if self._writer is not None:
+            return await asyncio.wrap_future(self._writer.submit(fn))
         for attempt in range(retries + 1):
             try:
                 async with self.engine.connect() as conn:
@@ -159,28 +155,10 @@ class Database:
                 await asyncio.sleep(0.002 * (2**attempt))
         raise AssertionError("unreachable")
 
-    def _sqlite_transaction(self, fn: Callable[[sqltx.Tx], T]) -> T:
-        conn = self._writer_conn
-        if conn is None:
-            conn = self._writer_conn = sqltx.open_sqlite(make_url(self.url).database or ":memory:", SQLITE_BUSY_TIMEOUT_MS)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(sqltx.SqliteTx(conn))
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
-
     async def dispose(self) -> None:
         """Close every pooled connection and the writer thread."""
         if self._writer is not None:
-            writer, self._writer = self._writer, None
-            conn, self._writer_conn = self._writer_conn, None
-            if conn is not None:
-                await asyncio.get_running_loop().run_in_executor(writer, conn.close)
-            writer.shutdown(wait=True)
+            await asyncio.get_running_loop().run_in_executor(None, self._writer.close)
         await self.engine.dispose()
 
 

@@ -29,13 +29,12 @@ _STATUS = {LEASED: "leased", SUBMITTED: "submitted", SKIPPED: "skipped", EXPIRED
 # ---- every queue query, named; "name/dialect" overrides "name" ----------------------------------------
 _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql, json columns, json params)
     "project": ("SELECT * FROM projects WHERE id = :project", ("labels", "options"), ()),
-    "held_lease": ("""
-        SELECT a.id, a.task_id, a.expires_at FROM assignments a
-        WHERE a.worker_id = :worker AND a.project_id = :project AND a.status = 0 AND a.expires_at > :now
-        ORDER BY a.id LIMIT 1""", (), ()),
-    "live_lease_count": ("""
-        SELECT count(*) AS n FROM assignments a WHERE a.worker_id = :worker AND a.status = 0 AND a.expires_at > :now""",
-                         (), ()),
+    "project_version": ("SELECT updated_at FROM projects WHERE id = :project", (), ()),
+    # All of the worker's live leases (a handful at most): the one in this project is handed back,
+    # and their number is checked against the cap.
+    "live_leases": ("""
+        SELECT a.id, a.project_id, a.task_id, a.expires_at FROM assignments a
+        WHERE a.worker_id = :worker AND a.status = 0 AND a.expires_at > :now ORDER BY a.id""", (), ()),
     # SQLite: the writer holds the database lock, so plain UPDATE ... RETURNING statements are atomic.
     "reclaim_expired/sqlite": ("""
         UPDATE assignments SET status = 3, finished_at = :now
@@ -93,17 +92,17 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
         ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
         RETURNING n_claims, n_gold, gold_score_sum, blocked, skill""", (), ()),
-    "worker_blocked": ("SELECT blocked FROM project_workers WHERE project_id = :project AND worker_id = :worker", (), ()),
     "count_claim": ("UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker",
                     (), ()),
     "serialize_worker/postgresql": ("SELECT pg_advisory_xact_lock(7460, CAST(:worker AS integer))", (), ()),
-    "serialize_worker/sqlite": ("SELECT 1", (), ()),  # the writer lock already serializes everything
     "lock_assignment/sqlite": ("""
-        SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at
-        FROM assignments a WHERE a.id = :assignment""", (), ()),
+        SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked
+        FROM assignments a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+        WHERE a.id = :assignment""", (), ()),
     "lock_assignment/postgresql": ("""
-        SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at
-        FROM assignments a WHERE a.id = :assignment FOR UPDATE""", (), ()),
+        SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked
+        FROM assignments a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+        WHERE a.id = :assignment FOR UPDATE OF a""", (), ()),
     # State changes are refused in SQL unless the lease is still the worker's (and, to submit, still live).
     "close_lease_submitted": ("""
         UPDATE assignments SET status = 1, finished_at = :now
@@ -159,11 +158,20 @@ def add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
         tx.run(q("add_counts", tx.dialect), {**params, "project": project_id, "shard": shard % N_COUNTER_SHARDS})
 
 
+_project_cache: dict[tuple[int, float], Any] = {}
+
+
 def load_project(tx: Tx, project_id: int) -> Any:
-    """The project row, or NotFound."""
-    row = tx.one(q("project", tx.dialect), {"project": project_id})
-    if row is None:
+    """The project row, or NotFound. Rows are cached by (id, updated_at): one tiny query checks the version."""
+    version = tx.scalar(q("project_version", tx.dialect), {"project": project_id})
+    if version is None:
         raise NotFound(f"no project {project_id}", field="project_id")
+    row = _project_cache.get((project_id, version))
+    if row is None:
+        row = tx.one(q("project", tx.dialect), {"project": project_id})
+        if len(_project_cache) > 1000:
+            _project_cache.clear()
+        _project_cache[(project_id, version)] = row
     return row
 
 
@@ -215,14 +223,16 @@ def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now:
     now = time.time() if now is None else now
     dialect = tx.dialect
     params = {"project": project_id, "worker": worker.id, "now": now}
-    tx.rows(q("serialize_worker", dialect), params)  # one claim at a time per worker
+    if dialect == "postgresql":
+        tx.rows(q("serialize_worker", dialect), params)  # one claim at a time per worker (SQLite has one writer)
     project = load_project(tx, project_id)
     standing = _worker_row(tx, project_id, worker.id, now)
-    held = tx.one(q("held_lease", dialect), params)
+    live_leases = tx.rows(q("live_leases", dialect), params)
+    held = next((lease for lease in live_leases if lease.project_id == project_id), None)
     if held is not None:
         payload = tx.one(q("task_payload", dialect), {"task": held.task_id})
         return Lease(held.id, held.task_id, payload.data, payload.predictions, held.expires_at)
-    live = tx.scalar(q("live_lease_count", dialect), params)
+    live = len(live_leases)
     if live >= max_leases:
         raise Conflict(f"you hold {live} live leases, the most allowed; submit, skip or release one first",
                        field="assignment_id")
@@ -303,11 +313,6 @@ def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, 
         "score": gold_score or 0.0, "now": now})
     add_counts(tx, assignment.project_id, worker.id, n_annotations=1)
     return annotation_id, task, standing
-
-
-def is_blocked(tx: Tx, project_id: int, worker_id: int) -> bool:
-    """True when the worker was stopped in this project."""
-    return bool(tx.scalar(q("worker_blocked", tx.dialect), {"project": project_id, "worker": worker_id}))
 
 
 def skip(tx: Tx, assignment_id: int, worker: Principal) -> dict:

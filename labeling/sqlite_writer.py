@@ -1,0 +1,128 @@
+"""SQLite's single writer: one thread, one connection, group commit.
+
+Every write of the process goes through here. Synchronous transactions (`submit`) queued while the
+thread was busy run together inside one BEGIN IMMEDIATE ... COMMIT, each in its own SAVEPOINT, so a
+failing request rolls back only its own work and each transaction is answered only after the shared
+COMMIT is durable. Async code that needs a write transaction on its own connection asks the thread to
+`pause`: the thread stops between batches until that transaction ends. Across processes, BEGIN IMMEDIATE
+and the busy timeout serialize writers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from labeling import sqltx
+
+MAX_BATCH = 64
+
+
+@dataclass
+class _Job:
+    fn: Callable[[sqltx.Tx], Any]
+    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+
+
+@dataclass
+class _Pause:
+    paused: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+    resume: threading.Event = field(default_factory=threading.Event)
+
+
+class SqliteWriter:
+    """The writer thread of one SQLite database file."""
+
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def _ensure_started(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="labeling-sqlite-writer", daemon=True)
+                self._thread.start()
+
+    def submit(self, fn: Callable[[sqltx.Tx], Any]) -> concurrent.futures.Future:
+        """Queue a transaction; the future holds its result (or exception) once committed."""
+        self._ensure_started()
+        job = _Job(fn)
+        self._jobs.put(job)
+        return job.future
+
+    def pause(self) -> _Pause:
+        """Ask the thread to stop between batches; wait on .paused, then set .resume when done."""
+        self._ensure_started()
+        pause = _Pause()
+        self._jobs.put(pause)
+        return pause
+
+    def close(self) -> None:
+        """Finish queued work and stop the thread."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _loop(self) -> None:
+        conn = sqltx.open_sqlite(self.path, self.busy_timeout_ms)
+        try:
+            carried: Any = None
+            while True:
+                item = carried if carried is not None else self._jobs.get()
+                carried = None
+                if item is None:
+                    return
+                if isinstance(item, _Pause):
+                    item.paused.set_result(True)
+                    item.resume.wait()
+                    continue
+                batch = [item]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        more = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if not isinstance(more, _Job):
+                        carried = more  # a pause or the stop signal waits for this batch to commit
+                        break
+                    batch.append(more)
+                self._run_batch(conn, batch)
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            tx = sqltx.SqliteTx(conn)
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(tx)
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((False, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((True, result))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # noqa: BLE001 - the batch could not commit: every job fails
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        for job, (ok, value) in zip(batch, outcomes):
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
