@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from labeling import api, resources, web
 from labeling.api import media as media_api
@@ -22,6 +23,17 @@ from labeling.api import openapi
 from labeling.db import Database
 from labeling.errors import LabelingError
 from labeling.settings import Settings
+
+
+class CookieSessions(SessionMiddleware):
+    """Starlette's signed-cookie sessions, skipped for API calls that carry no cookie (scripts use tokens)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/") and not any(
+                name == b"cookie" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def secret_key(settings: Settings) -> str:
@@ -60,14 +72,14 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     from labeling.worker_ui import routes as ui_routes
 
     routes = [
+        *api.routes(),  # the queue's routes come first: Starlette tries routes in order
         Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
-        *api.routes(),
         Route("/media/{path:path}", media_api.serve, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=str(resources.static_dir())), name="static"),
         *ui_routes.routes(),
     ]
-    middleware = [Middleware(SessionMiddleware, secret_key=secret_key(settings), session_cookie="labeling_session",
+    middleware = [Middleware(CookieSessions, secret_key=secret_key(settings), session_cookie="labeling_session",
                              same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
         LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected})

@@ -42,6 +42,8 @@ IMPORT_BODY = {
 PAGE = ("cursor", "limit")
 
 OPS: list[Op] = [
+    Op("POST", "/api/projects/{project_id}/next", work.next_task, tags=("queue",)),
+    Op("POST", "/api/assignments/{assignment_id}/submit", work.submit, 201, schemas.SubmitBody, tags=("queue",)),
     Op("POST", "/api/users", users.create_user, 201, schemas.UserCreate, tags=("users",)),
     Op("GET", "/api/users/me", users.me, tags=("users",)),
     Op("POST", "/api/users/me/token", users.rotate_my_token, 201, tags=("users",)),
@@ -52,8 +54,6 @@ OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/tasks", projects.import_tasks, 201, IMPORT_BODY, tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, query=(*PAGE, "state", "gold"),
        response="page", tags=("tasks",)),
-    Op("POST", "/api/projects/{project_id}/next", work.next_task, tags=("queue",)),
-    Op("POST", "/api/assignments/{assignment_id}/submit", work.submit, 201, schemas.SubmitBody, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/release", work.release, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, tags=("queue",)),
