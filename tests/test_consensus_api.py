@@ -1,0 +1,103 @@
+"""Consensus end to end over the API for every task type: results on completion, quality, project recompute."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import bearer
+
+TEXT = "Ada Lovelace met Charles Babbage in London."
+RANKING_DATA = {"prompt": "Say hi", "responses": [{"id": "a", "text": "hi"}, {"id": "b", "text": "hello"},
+                                                   {"id": "c", "text": "go away"}]}
+CASES = {
+    "text_classification": (["pos", "neg"], {"text": "great"},
+                            [{"label": "pos"}, {"label": "pos"}, {"label": "neg"}], {"label": "pos"}),
+    "text_multilabel": (["a", "b", "c"], {"text": "x"},
+                        [{"labels": ["a", "b"]}, {"labels": ["a"]}, {"labels": ["a", "b"]}], {"labels": ["a", "b"]}),
+    "image_classification": (["cat", "dog"], {"image": "https://example.org/x.png"},
+                             [{"label": "dog"}, {"label": "dog"}, {"label": "cat"}], {"label": "dog"}),
+    "bounding_box": (["car"], {"image": "https://example.org/x.png"},
+                     [{"boxes": [{"label": "car", "x": 10, "y": 10, "w": 50, "h": 40}]},
+                      {"boxes": [{"label": "car", "x": 12, "y": 11, "w": 48, "h": 40}]},
+                      {"boxes": [{"label": "car", "x": 11, "y": 9, "w": 50, "h": 42},
+                                 {"label": "car", "x": 200, "y": 200, "w": 10, "h": 10}]}], None),
+    "named_entities": (["PER", "LOC"], {"text": TEXT},
+                       [{"spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 36, "end": 42, "label": "LOC"}]},
+                        {"spans": [{"start": 0, "end": 12, "label": "PER"}]},
+                        {"spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 36, "end": 42, "label": "LOC"}]}],
+                       {"spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 36, "end": 42, "label": "LOC"}]}),
+    "preference_ranking": ([], RANKING_DATA,
+                           [{"ranking": [["b"], ["a"], ["c"]]}, {"ranking": [["a", "b"], ["c"]]},
+                            {"ranking": [["b"], ["a"], ["c"]], "ratings": {"a": 5, "b": 6, "c": 1}}], None),
+    "demonstration": ([], {"prompt": "Write a haiku"}, [{"text": "one"}, {"text": "two"}, {"text": "three"}], None),
+}
+
+
+@pytest.mark.parametrize("task_type", list(CASES))
+async def test_consensus_for_every_task_type(client, requester, new_project, make_user, task_type):
+    labels, data, answers, expected = CASES[task_type]
+    project = await new_project(task_type=task_type, labels=labels, redundancy=3, tasks=[{"data": data}])
+    pid = project["id"]
+    for i, answer in enumerate(answers):
+        _, token = await make_user("worker", f"{task_type}-w{i}")
+        lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).json()
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer},
+                              headers=bearer(token))
+        assert r.status_code == 201, r.text
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert len(results) == 1 and results[0]["n_annotations"] == 3 and results[0]["complete"] is True
+    result = results[0]
+    if expected is not None:
+        assert result["answer"] == expected
+    if task_type == "bounding_box":
+        boxes = result["answer"]["boxes"]
+        assert len(boxes) == 1, "the box only one worker drew is dropped"
+        assert abs(boxes[0]["x"] - 11) <= 1.5 and abs(boxes[0]["w"] - 49.3) <= 1.5
+    if task_type == "preference_ranking":
+        assert result["answer"]["ranking"] == [["b"], ["a"], ["c"]]
+        pairs = {(p["chosen"], p["rejected"]): p["probability"] for p in result["answer"]["pair_probabilities"]}
+        assert set(pairs) == {("b", "a"), ("b", "c"), ("a", "c")}
+        assert 0.5 < pairs[("b", "a")] < pairs[("b", "c")] < 1.0
+        assert result["answer"]["ratings"]["b"]["median"] == 6.0
+    if task_type == "demonstration":
+        assert result["answer"] is None and result["confidence"] is None
+    else:
+        assert 0.0 < result["confidence"] <= 1.0
+    quality = await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))
+    assert quality.status_code == 200, quality.text
+    report = quality.json()
+    assert len(report["workers"]) == 3 and report["progress"]["complete"] == 1
+    recompute = await client.post(f"/api/projects/{pid}/consensus", headers=bearer(requester))
+    assert recompute.status_code == 200, recompute.text
+    assert recompute.json()["tasks"] == 1 and recompute.json()["annotations"] == 3
+    again = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"][0]
+    if expected is not None:
+        assert again["answer"] == expected
+
+
+async def test_project_recompute_uses_dawid_skene_and_scores_workers(client, requester, new_project, make_user):
+    """Two reliable workers and one who always says 'neg': after recompute the spammer's skill is lowest."""
+    truth = ["pos", "neg"] * 10
+    project = await new_project(labels=["pos", "neg"], redundancy=3,
+                                tasks=[{"data": {"text": f"t{i}"}} for i in range(len(truth))])
+    pid = project["id"]
+    tokens = [(await make_user("worker", f"ds{i}"))[1] for i in range(3)]
+    by_text = {f"t{i}": label for i, label in enumerate(truth)}
+    for w, token in enumerate(tokens):
+        while True:
+            r = await client.post(f"/api/projects/{pid}/next", headers=bearer(token))
+            if r.status_code == 204:
+                break
+            lease = r.json()
+            label = "neg" if w == 2 else by_text[lease["task"]["data"]["text"]]
+            await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": label}},
+                              headers=bearer(token))
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "dawid-skene"}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["method"] in ("dawid-skene", "dawid_skene")
+    quality = (await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))).json()
+    skills = {w["username"]: w["skill"] for w in quality["workers"]}
+    assert skills["ds2"] < min(skills["ds0"], skills["ds1"])
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert all(r["answer"]["label"] == by_text[f"t{r['task_id'] - 1}"] for r in results)
+    agreement = quality["agreement"]
+    assert agreement["krippendorff_alpha"] is not None and agreement["fleiss_kappa"] is not None
