@@ -1,0 +1,115 @@
+"""Image and text classification, single and multi-label: keys and mouse, pre-annotations, escaping."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import label_page, png
+
+SHAPES = ["circle", "square", "triangle"]
+
+
+def test_image_classification_by_keys_and_by_mouse(new_page, server, worker):
+    requester = server.user("requester", password=None)
+    red = server.upload_image(requester["token"], png(320, 240, [("ellipse", (60, 40, 200, 180), "#d62728")]))
+    blue = server.upload_image(requester["token"], png(320, 240, [("rect", (80, 60, 220, 200), "#1f77b4")]))
+    project = server.project("image_classification", [
+        {"data": {"image": red}, "external_id": "red"},
+        {"data": {"image": blue}, "external_id": "blue", "predictions": {"label": "triangle"}},
+    ], labels=SHAPES)
+    page = label_page(new_page, worker, project)
+
+    image = page.locator("#subject-image")
+    expect(image).to_have_attribute("src", f"/media/{red}")
+    page.wait_for_function("document.getElementById('subject-image').naturalWidth === 320")
+    assert image.bounding_box()["width"] > 320  # shown large: scaled up to the frame
+    expect(page.locator("#prefill-note")).to_be_hidden()
+    page.keyboard.press("Enter")  # nothing picked yet: refused in words, nothing stored
+    expect(page.locator("#message")).to_have_text("Pick a label first: click it or press its number key.")
+    page.keyboard.press("1")
+    expect(page.locator('#labels .label-btn[aria-pressed="true"]')).to_have_text("1circle")
+    page.keyboard.press("Enter")
+
+    # The next task follows at once, its pre-annotation shown as the starting point.
+    expect(image).to_have_attribute("src", f"/media/{blue}")
+    expect(page.locator("#prefill-note")).to_be_visible()
+    expect(page.locator('#labels .label-btn[aria-pressed="true"]')).to_have_text("3triangle")
+    page.get_by_role("button", name="square").click()
+    page.locator("#submit-btn").click()
+
+    expect(page.locator("#state-empty")).to_be_visible()
+    expect(page.locator("#state-empty")).to_contain_text("No more tasks for you here")
+    expect(page.locator("#done-count")).to_have_text("2")
+    assert server.answers(project["id"]) == {"red": {"label": "circle"}, "blue": {"label": "square"}}
+
+
+def test_image_multilabel_toggles_with_number_keys(new_page, server, worker):
+    requester = server.user("requester", password=None)
+    image = server.upload_image(requester["token"], png(200, 150, [("rect", (10, 10, 90, 90), "#2ca02c")]))
+    colours = ["red", "green", "blue", "yellow"]
+    project = server.project("image_multilabel", [
+        {"data": {"image": image}, "external_id": "one", "predictions": {"labels": ["red", "blue"]}},
+        {"data": {"image": image}, "external_id": "none"},
+    ], labels=colours)
+    page = label_page(new_page, worker, project)
+    pressed = page.locator('#labels .label-btn[aria-pressed="true"] .name')
+    expect(pressed).to_have_text(["red", "blue"])
+    page.keyboard.press("1")  # red off
+    page.keyboard.press("2")  # green on
+    page.keyboard.press("4")  # yellow on
+    expect(pressed).to_have_text(["green", "blue", "yellow"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#prefill-note")).to_be_hidden()
+    expect(pressed).to_have_count(0)
+    page.keyboard.press("Enter")  # no label applies: an empty answer is valid
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"one": {"labels": ["green", "blue", "yellow"]}, "none": {"labels": []}}
+
+
+def test_text_classification_shows_a_script_as_text(new_page, server, worker):
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)> & <b>bold</b>'
+    project = server.project("text_classification", [
+        {"data": {"text": hostile}, "external_id": "hostile"},
+    ], labels=["safe", "<i>unsafe</i>"], instructions="Careful: <script>alert('instructions')</script> **stay calm**")
+    dialogs: list[str] = []
+    page = label_page(new_page, worker, project)
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    text = page.locator("#subject-text")
+    expect(text).to_have_text(hostile)
+    assert text.locator("script, img, b").count() == 0
+    expect(page.locator("#labels .name").nth(1)).to_have_text("<i>unsafe</i>")
+    instructions = page.locator("#instructions .md")
+    expect(instructions).to_contain_text("<script>alert('instructions')</script>")
+    assert instructions.locator("script").count() == 0
+    expect(instructions.locator("strong")).to_have_text("stay calm")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert dialogs == []
+    assert server.answers(project["id"]) == {"hostile": {"label": "<i>unsafe</i>"}}
+
+
+def test_text_multilabel_by_mouse_and_skip_by_key(new_page, server, worker):
+    topics = ["billing", "shipping", "returns"]
+    project = server.project("text_multilabel", [
+        {"data": {"text": "I was charged twice and the parcel never came."}, "external_id": "t1", "priority": 2},
+        {"data": {"text": "Nothing to see here."}, "external_id": "t2", "priority": 1},
+        {"data": {"text": "Can I send it back?"}, "external_id": "t3"},
+    ], labels=topics)
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#subject-text")).to_have_text("I was charged twice and the parcel never came.")
+    page.get_by_role("button", name="billing").click()
+    page.get_by_role("button", name="shipping").click()
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#subject-text")).to_have_text("Nothing to see here.")
+    page.keyboard.press("s")
+    expect(page.locator("#subject-text")).to_have_text("Can I send it back?")
+    page.keyboard.press("3")
+    # A double Enter stores the answer once: the second press finds the page busy or the next state.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"t1": {"labels": ["billing", "shipping"]}, "t3": {"labels": ["returns"]}}
+    assert server.assignment_statuses(project["id"]) == {"t1": 1, "t2": 2, "t3": 1}
+    page.locator("#check-again").click()
+    expect(page.locator("#state-empty")).to_be_visible()
