@@ -1,0 +1,75 @@
+"""Malformed input anywhere in the API is a 4xx naming the problem, never a 500, and stores nothing."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from sqlalchemy import func, select
+
+from labeling import models
+from tests.conftest import bearer, text_tasks
+
+NASTY = [None, True, 0, -1, 10**30, 1.5, float("nan"), "", "x" * 300, "<script>", [], [None], {}, {"": None},
+         {"data": None}, {"answer": None}, {"answer": []}, {"answer": {"label": None}}, {"answer": {"labels": "a"}},
+         {"answer": {"boxes": [{"x": "1"}]}}, {"answer": {"spans": [{"start": 5, "end": 2, "label": "pos"}]}},
+         {"answer": {"ranking": [["zzz"]]}}, {"name": None, "task_type": None}, {"redundancy": {"min": "2"}},
+         {"labels": [1, 2]}, {"labels": "abc"}, {"lease_seconds": "10"}, {"options": []}]
+
+
+def _mutations(rng: random.Random, base: dict, n: int) -> list:
+    out = list(NASTY)
+    keys = list(base)
+    for _ in range(n):
+        body = dict(base)
+        key = rng.choice(keys + ["extra"])
+        body[key] = rng.choice(NASTY)
+        if rng.random() < 0.3 and keys:
+            body.pop(rng.choice(keys), None)
+        out.append(body)
+    return out
+
+
+def _dump(value) -> bytes:
+    return json.dumps(value, allow_nan=True).encode()
+
+
+async def test_no_body_makes_the_api_fail_with_500(client, db, admin, requester, new_project, make_user):
+    rng = random.Random(1234)
+    project = await new_project(tasks=text_tasks(3), redundancy=1)
+    pid = project["id"]
+    _, worker = await make_user("worker", "fuzz-worker")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    targets = [
+        ("POST", "/api/projects", requester, {"name": "n", "task_type": "text_classification", "labels": ["a"]}),
+        ("PATCH", f"/api/projects/{pid}", requester, {"instructions": "x", "redundancy": 2}),
+        ("POST", f"/api/projects/{pid}/tasks", requester, {"data": {"text": "x"}, "gold": {"label": "pos"}}),
+        ("POST", f"/api/assignments/{lease['assignment_id']}/submit", worker, {"answer": {"label": "pos"}}),
+        ("POST", "/api/users", admin, {"username": "u", "role": "worker"}),
+    ]
+    async with db.read() as conn:
+        before = await conn.scalar(select(func.count()).select_from(models.annotations))
+    for method, url, token, base in targets:
+        for body in _mutations(rng, base, 60):
+            payload = [body] if url.endswith("/tasks") and rng.random() < 0.5 else body
+            headers = bearer(token) if token else {}
+            r = await client.request(method, url, content=_dump(payload), headers=headers)
+            assert r.status_code < 500, (method, url, payload, r.text)
+            if r.status_code >= 400:
+                error = r.json()["error"]
+                assert error["code"] and error["message"]
+        for raw in (b"", b"{", b"\xff\xfe", b"[1,2", b"null", b'"str"', b"1e999999"):
+            r = await client.request(method, url, content=raw, headers=bearer(token) if token else {})
+            assert 400 <= r.status_code < 500, (url, raw, r.status_code, r.text)
+    async with db.read() as conn:
+        after = await conn.scalar(select(func.count()).select_from(models.annotations))
+    assert after - before <= 1, "only a valid submit may have stored an annotation"
+
+
+async def test_wrong_path_parameters_and_methods(client, requester):
+    for url in ("/api/projects/99999", "/api/projects/-1", "/api/projects/1.5", "/api/projects/%00"):
+        r = await client.get(url, headers=bearer(requester))
+        assert r.status_code == 404, (url, r.text)
+    for url in ("/api/assignments/abc/submit", "/api/projects/x/next"):
+        r = await client.post(url, json={}, headers=bearer(requester))
+        assert r.status_code in (400, 404), (url, r.text)
