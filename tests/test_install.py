@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -15,33 +14,32 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_wheel_install_finds_its_resources(tmp_path):
-    wheel_dir = tmp_path / "wheels"
+    wheel_dir, target = tmp_path / "wheels", tmp_path / "installed"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
                    check=True, cwd=tmp_path)
     wheel = next(wheel_dir.glob("labeling-*.whl"))
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
-    python = env_dir / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, str(wheel)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True)
+    # The installed copy comes first on the path and the working folder is empty, so the checkout
+    # (and its editable install) cannot be what gets imported; dependencies come from this environment.
+    env = {**os.environ, "PYTHONPATH": str(target), "LABELING_DATA_DIR": str(tmp_path / "data"),
+           "LABELING_DATABASE_URL": ""}
     check = (
-        "import labeling, labeling.resources as r, pathlib\n"
-        "assert 'site-packages' in labeling.__file__, labeling.__file__\n"
-        "for d in (r.templates_dir(), r.migrations_dir(), r.sample_tasks_dir(), r.static_dir()):\n"
-        "    assert d.is_dir() and '_resources' in str(d) or d == r.static_dir(), d\n"
-        "assert (r.migrations_dir() / 'env.py').is_file()\n"
-        "assert (r.sample_tasks_dir() / 'projects.json').is_file()\n"
-        "assert any(r.templates_dir().glob('*.html'))\n"
-        "print('ok')\n"
+        "import labeling, labeling.resources as r\n"
+        f"assert labeling.__file__.startswith({str(target)!r}), labeling.__file__\n"
+        "for d in (r.templates_dir(), r.migrations_dir(), r.sample_tasks_dir()):\n"
+        "    assert '_resources' in str(d), d\n"
+        "assert (r.migrations_dir() / 'env.py').is_file() and any((r.migrations_dir() / 'versions').glob('*.py'))\n"
+        "assert (r.sample_tasks_dir() / 'projects.json').is_file() and any((r.sample_tasks_dir() / 'images').iterdir())\n"
+        "assert (r.templates_dir() / 'login.html').is_file()\n"
+        "assert any(r.static_dir().rglob('*.js')) and any(r.static_dir().rglob('*.css'))\n"
     )
-    # Run from an empty folder so the checkout is not importable; only the installed copy is.
-    clean_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([str(python), "-c", check], cwd=tmp_path, capture_output=True, text=True, env=clean_env)
+    out = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    data = tmp_path / "data"
-    migrate_run = subprocess.run([str(env_dir / "bin" / "python"), "-m", "labeling.cli", "migrate"], cwd=tmp_path,
-                                 capture_output=True, text=True, env={**clean_env, "LABELING_DATA_DIR": str(data),
-                                                                      "LABELING_DATABASE_URL": ""})
-    assert migrate_run.returncode == 0, migrate_run.stderr
-    assert "revision 0001" in migrate_run.stdout or "revision" in migrate_run.stdout
+    migrated = subprocess.run([sys.executable, "-m", "labeling.cli", "migrate"], cwd=tmp_path, capture_output=True,
+                              text=True, env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    import re
+
+    current, head = re.search(r"revision (\S+) \(head (\S+)\)", migrated.stdout).groups()
+    assert current == head != "None"
