@@ -188,7 +188,7 @@ def dawid_skene(
     wl = w * k + lab  # which (worker, answered label) cell each answer feeds
     cells = n_workers * k
     # Answers grouped by cell once, so each M-step sums contiguous runs (reduceat beats bincount here).
-    by_cell = np.argsort(wl, kind="stable")
+    by_cell = np.argsort(wl.astype(np.uint16 if cells <= 65535 else np.int64), kind="stable")  # radix when small
     t_by_cell = t[by_cell]
     run_starts = np.flatnonzero(np.r_[True, wl[by_cell][1:] != wl[by_cell][:-1]]) if wl.size else by_cell
     run_cells = wl[by_cell][run_starts]
