@@ -59,6 +59,9 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
             if not block.endswith("\n"):
                 block += handle.readline()
             lines = [text for text in block.splitlines() if text]
+            if not lines:
+                line += block.count("\n")
+                continue
             if '"' not in block and set(map(operator.methodcaller("count", ","), lines)) <= {len(names) - 1}:
                 flat = ",".join(lines).split(",")
                 for name, pos in zip(wanted, positions):

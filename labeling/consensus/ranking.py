@@ -48,7 +48,9 @@ def ranking_to_pairs(ranking: Sequence[Sequence[Hashable]]) -> list[tuple[Hashab
     return out
 
 
-def _compress(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n: int):
+def _compress(
+    left: np.ndarray, right: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Merge repeated comparisons into unique unordered pairs: (low, high, wins of low, comparisons)."""
     low, high = np.minimum(left, right), np.maximum(left, right)
     wins_low = np.where(left == low, outcome, 1.0 - outcome) * weight
@@ -102,7 +104,8 @@ def bradley_terry(
     return BradleyTerryResult(theta - theta.mean() if theta.size else theta, n_iter, ok, method)
 
 
-def _newton(a, b, wins_a, total, n, reg, max_iter, tol):
+def _newton(a: np.ndarray, b: np.ndarray, wins_a: np.ndarray, total: np.ndarray, n: int, reg: float,
+            max_iter: int, tol: float) -> tuple[np.ndarray, int, bool]:
     """Damped Newton ascent on the regularised log-likelihood (dense Hessian)."""
     theta = np.zeros(n)
     for it in range(1, max_iter + 1):
@@ -123,7 +126,8 @@ def _newton(a, b, wins_a, total, n, reg, max_iter, tol):
     return theta, max_iter, False
 
 
-def _mm(a, b, wins_a, total, n, reg, max_iter, tol):
+def _mm(a: np.ndarray, b: np.ndarray, wins_a: np.ndarray, total: np.ndarray, n: int, reg: float,
+        max_iter: int, tol: float) -> tuple[np.ndarray, int, bool]:
     """Hunter's minorise-maximise updates with the virtual-item prior."""
     wins = np.bincount(a, weights=wins_a, minlength=n) + np.bincount(b, weights=total - wins_a, minlength=n)
     wins += reg / 2.0

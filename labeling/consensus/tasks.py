@@ -203,7 +203,8 @@ def _encode_rows(rows: list[tuple[int, int, dict]]) -> tuple[np.ndarray, np.ndar
     return t, w, task_ids, worker_ids
 
 
-def _project_classification(rows, labels, gold, method) -> ProjectConsensus:
+def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str], gold: dict[int, dict],
+                            method: str) -> ProjectConsensus:
     """Run the chosen classification method over all rows, gold-anchored when gold exists."""
     t, w, task_ids, worker_ids = _encode_rows(rows)
     codes = _label_codes([ans.label_of(a, f"rows[{i}].answer") for i, (_, _, a) in enumerate(rows)],
@@ -228,7 +229,8 @@ def _project_classification(rows, labels, gold, method) -> ProjectConsensus:
     return ProjectConsensus(results, skill, res.method + ("+gold" if (gold_arr >= 0).any() else ""))
 
 
-def _project_multilabel(rows, labels, gold, method) -> ProjectConsensus:
+def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], gold: dict[int, dict],
+                        method: str) -> ProjectConsensus:
     """Per-label aggregation of multilabel rows, gold-anchored per label when gold exists."""
     t, w, task_ids, worker_ids = _encode_rows(rows)
     sets = [_label_codes(ans.labels_of(a, f"rows[{i}].answer"), labels, "rows") for i, (_, _, a) in enumerate(rows)]

@@ -94,3 +94,18 @@ def test_box_coordinates_must_be_numbers(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="line 2") as err:
         run("aggregate", "boxes", write(tmp_path / "b.csv", "task,worker,x,y,w,h\ni,a,left,0,1,1\n"))
     assert err.value.field == "x"
+
+
+def test_csv_blocks_fast_and_quoted_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labeling.consensus import csvio
+
+    lines = [f"t{i},w{i % 3},{'x' if i % 2 else 'y'}" for i in range(40)]
+    lines[30] = '"t,30",w0,x'  # a quoted field only in a later block
+    path = write(tmp_path / "a.csv", "task,worker,label\n\n" + "\n".join(lines) + "\n\n")
+    monkeypatch.setattr(csvio, "BLOCK_CHARS", 64)
+    cols = csvio.read_columns(path, ("task", "worker", "label"))
+    assert cols["task"] == [line.split(",")[0] if not line.startswith('"') else "t,30" for line in lines]
+    assert cols["label"] == [line.rsplit(",", 1)[1] for line in lines]
+    with pytest.raises(InvalidInput, match="line 5"):
+        bad = write(tmp_path / "b.csv", 'task,worker,label\nt,w,x\nt2,w,x\n"t3",w,x\nt4,w\n')
+        csvio.read_columns(bad, ("task", "worker", "label"))
