@@ -227,7 +227,7 @@ def label_page(new_page: Any, worker: dict, project: dict, viewport: dict = DESK
 
     page = new_page(viewport)
     sign_in(page, worker, f"/projects/{project['id']}/label")
-    expect(page.locator("body")).not_to_have_attribute("data-state", "loading")
+    expect(page.locator("body")).to_have_attribute("data-state", re.compile(r"^(working|empty|blocked|error)$"))
     return page
 
 

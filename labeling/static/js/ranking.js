@@ -197,11 +197,11 @@
     var done = drag;
     drag = null;
     if (!done.started) return;
+    var zone = dropTarget(e.clientX, e.clientY); // before the drop zones shrink back
     done.ghost.remove();
     document.body.classList.remove("dragging");
     justDragged = true;
     setTimeout(function () { justDragged = false; }, 0); // swallow the click that ends a drag
-    var zone = dropTarget(e.clientX, e.clientY);
     if (!zone) return;
     var parts = zone.dataset.drop.split(":");
     if (parts[0] === "gap") putAt(done.id, Number(parts[1]));

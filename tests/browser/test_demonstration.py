@@ -1,0 +1,42 @@
+"""Demonstration: the prompt, a text box for the ideal response, Ctrl+Enter to submit."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import label_page
+
+
+def test_write_a_response_and_correct_a_draft(new_page, server, worker):
+    project = server.project("demonstration", [
+        {"data": {"prompt": "Greet the user in <b>one</b> line.", "system": "Be brief."}, "external_id": "write",
+         "priority": 1},
+        {"data": {"prompt": "Say thanks."}, "external_id": "draft", "predictions": {"text": "Thanks"}},
+    ])
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#prompt-text")).to_have_text("Greet the user in <b>one</b> line.")
+    expect(page.locator("#context")).to_contain_text("Be brief.")
+    box = page.locator("#response")
+    expect(box).to_be_focused()  # writing is the task: the text box has the keyboard at once
+    page.keyboard.type("Hello there!")
+    page.keyboard.press("Enter")  # a new line, not a submit
+    page.keyboard.type("Second line, with an s and a ? in it.")
+    expect(page.locator("#help")).not_to_be_visible()
+    page.keyboard.press("Control+Enter")
+
+    expect(page.locator("#prompt-text")).to_have_text("Say thanks.")
+    expect(page.locator("#prefill-note")).to_be_visible()
+    expect(box).to_have_value("Thanks")
+    page.keyboard.type(" a lot!")
+    page.keyboard.press("Escape")  # leave the text box; now keys are shortcuts again
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#help")).not_to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+
+    assert server.answers(project["id"]) == {
+        "write": {"text": "Hello there!\nSecond line, with an s and a ? in it."},
+        "draft": {"text": "Thanks a lot!"},
+    }

@@ -1,0 +1,97 @@
+"""Named entities: spans selected with the mouse get Python character offsets, even after emoji."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import label_page
+
+LABELS = ["PERSON", "ORG", "LOC"]
+TEXT = "😀 Zoë met José in Zürich 🇨🇭 with ACME Corp 🚀 today."
+SECOND = "Flights from Lisbon resume on Monday."
+
+FIND_RECT = """([start, end]) => {
+  const root = document.getElementById('entity-text');
+  const locate = (offset) => {
+    for (const seg of root.querySelectorAll('.seg')) {
+      const s = Number(seg.dataset.start), n = seg.textContent.length;
+      if (offset >= s && offset < s + n) return [seg.firstChild, offset - s];
+    }
+    throw new Error('no segment holds ' + offset);
+  };
+  const rect = (offset) => {
+    const [node, at] = locate(offset);
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + 1);
+    return range.getBoundingClientRect();
+  };
+  const a = rect(start), b = rect(end - 1);
+  return [a.left + 1, (a.top + a.bottom) / 2, b.right - 1, (b.top + b.bottom) / 2];
+}"""
+
+
+def utf16(text: str, index: int) -> int:
+    """The JavaScript (UTF-16) offset of a Python character offset."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+def span(text: str, word: str, label: str) -> dict:
+    start = text.index(word)
+    return {"start": start, "end": start + len(word), "label": label}
+
+
+def select_with_mouse(page, text: str, word: str) -> None:
+    """Press at the first character of `word`, drag to its last, release."""
+    start = text.index(word)
+    x1, y1, x2, y2 = page.evaluate(FIND_RECT, [utf16(text, start), utf16(text, start + len(word))])
+    page.mouse.move(x1, y1)
+    page.mouse.down()
+    page.mouse.move(x2, y2, steps=8)
+    page.mouse.up()
+
+
+def test_spans_selected_with_the_mouse_have_python_offsets(new_page, server, worker):
+    project = server.project("named_entities", [
+        {"data": {"text": TEXT}, "external_id": "emoji", "priority": 1,
+         "predictions": {"spans": [span(TEXT, "Zoë", "PERSON"), span(TEXT, "today", "LOC")]}},
+        {"data": {"text": SECOND}, "external_id": "plain"},
+    ], labels=LABELS)
+    page = label_page(new_page, worker, project)
+    root = page.locator("#entity-text")
+    expect(page.locator("#prefill-note")).to_be_visible()
+    expect(page.locator("#span-list .item")).to_have_count(2)
+
+    select_with_mouse(page, TEXT, "José")
+    expect(root.locator(".seg.pending")).to_have_text("José")
+    page.keyboard.press("1")
+    select_with_mouse(page, TEXT, "Zürich")
+    page.locator("#labels .label-btn", has_text="LOC").click()
+    select_with_mouse(page, TEXT, "ACME Corp")
+    page.keyboard.press("2")
+    select_with_mouse(page, TEXT, "with")  # a mistake: labelled, then deleted by key
+    page.keyboard.press("3")
+    expect(page.locator("#span-list .item")).to_have_count(6)
+    page.keyboard.press("Delete")
+    expect(page.locator("#span-list .item")).to_have_count(5)
+    # Remove the wrong pre-annotation with its × in the text.
+    page.locator(f'.ent-tag[data-at="{utf16(TEXT, TEXT.index("today") + 5)}"] .ent-remove').click()
+    expect(page.locator("#span-list .item")).to_have_count(4)
+    expect(root.locator(".seg.ent")).to_have_text(["Zoë", "José", "Zürich", "ACME Corp"])
+    page.keyboard.press("Enter")
+
+    # Second task: a double-click selects a word, a number key labels it.
+    expect(root).to_contain_text("Lisbon")
+    expect(page.locator("#prefill-note")).to_be_hidden()
+    start = SECOND.index("Lisbon")
+    x1, y1, x2, _ = page.evaluate(FIND_RECT, [start, start + 6])
+    page.mouse.dblclick((x1 + x2) / 2, y1)
+    page.keyboard.press("3")
+    expect(root.locator(".seg.ent")).to_have_text(["Lisbon"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+
+    answers = server.answers(project["id"])
+    assert answers["emoji"] == {"spans": [span(TEXT, "Zoë", "PERSON"), span(TEXT, "José", "PERSON"),
+                                          span(TEXT, "Zürich", "LOC"), span(TEXT, "ACME Corp", "ORG")]}
+    assert answers["plain"] == {"spans": [span(SECOND, "Lisbon", "LOC")]}

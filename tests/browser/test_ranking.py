@@ -1,0 +1,128 @@
+"""Preference ranking: a per-worker shuffled order, ranking by keys and by drag, ties, ratings, rationale."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import label_page
+
+
+def _fnv1a(text: str) -> int:
+    h = 2166136261
+    for unit in text.encode("utf-16-le")[::2]:  # ASCII seeds: one UTF-16 unit per character
+        h = ((h ^ unit) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def _imul(a: int, b: int) -> int:
+    return (a * b) & 0xFFFFFFFF
+
+
+def expected_order(ids: list[str], seed: str) -> list[str]:
+    """The page's shuffle (FNV-1a seed, mulberry32, Fisher-Yates), to check it is seeded by worker and task."""
+    state = _fnv1a(seed) or 1
+
+    def random() -> float:
+        nonlocal state
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = _imul(state ^ (state >> 15), 1 | state)
+        t = ((t + _imul(t ^ (t >> 7), 61 | t)) & 0xFFFFFFFF) ^ t
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    out = list(ids)
+    for i in range(len(out) - 1, 0, -1):
+        j = int(random() * (i + 1))
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def shown(page) -> dict[str, str]:
+    """Response id -> the letter it is shown under."""
+    return dict(page.eval_on_selector_all(
+        "[data-card]", "els => els.map(e => [e.dataset.card, e.querySelector('.response-letter').textContent])"))
+
+
+def drag(page, source, target_selector: str) -> None:
+    """Drag with the mouse: press on source, move a little (the drag starts), then onto the target, release."""
+    box = source.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 12, y + 12, steps=3)
+    target = page.locator(target_selector).bounding_box()
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2, steps=6)
+    page.mouse.up()
+
+
+def responses(*ids: str) -> list[dict]:
+    return [{"id": rid, "text": f"Response {rid}: " + "words " * (3 + i), "model": f"m{i}"} for i, rid in enumerate(ids)]
+
+
+def test_rank_by_keys_with_a_tie_ratings_and_a_rationale(new_page, server, worker):
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "What is 2 + 2?", "responses": responses("r1", "r2", "r3")}, "external_id": "keys"},
+    ])
+    page = label_page(new_page, worker, project)
+    letters = shown(page)
+    assert sorted(letters.values()) == ["A", "B", "C"]
+    task_id = server.query("SELECT id FROM tasks WHERE project_id = :p", p=project["id"])[0]["id"]
+    order = [rid for rid, _ in sorted(letters.items(), key=lambda kv: kv[1])]
+    assert order == expected_order(["r1", "r2", "r3"], f"{worker['id']}:{task_id}")
+    page.reload()  # the same worker and task: the same order
+    expect(page.locator("body")).to_have_attribute("data-state", "working")
+    assert shown(page) == letters
+
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_contain_text("Rank every response first")
+    for rid in ("r2", "r3", "r1"):
+        page.keyboard.press(letters[rid].lower())
+    page.keyboard.press("=")  # r1 (just placed, so selected) ties with r3 above it
+    expect(page.locator("#tiers .tier")).to_have_count(2)
+    expect(page.locator('#tiers [data-tier="1"] .chip-letter')).to_have_text([letters["r3"], letters["r1"]])
+    page.keyboard.press("4")  # rating of the selected response (r1)
+    page.locator(f'[data-card="r2"] .rate[data-value="6"]').click()
+    page.locator("#rationale").fill("r2 is right; r1 and r3 are equally wrong")
+    page.locator("#rationale").press("Enter")  # a newline in the text box, not a submit
+    page.locator("#rationale").press("Control+Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+
+    answer = server.answers(project["id"])["keys"]
+    assert answer["ranking"] == [["r2"], ["r3", "r1"]]
+    assert answer["ratings"] == {"r1": 4, "r2": 6}
+    assert answer["rationale"] == "r2 is right; r1 and r3 are equally wrong"
+
+
+def test_rank_by_drag_and_prefilled_ranking(new_page, server, worker):
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "Name a colour.", "responses": responses("a", "b", "c", "d")}, "external_id": "drag",
+         "priority": 1},
+        {"data": {"prompt": "Say hi.", "responses": responses("x", "y")}, "external_id": "pre",
+         "predictions": {"ranking": [["y"], ["x"]], "ratings": {"y": 5}}},
+    ])
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#responses")).to_have_class("responses stacked")  # four responses: one under another
+
+    def chip(rid: str):
+        return page.locator(f'#pool-items [data-chip="{rid}"]')
+
+    drag(page, chip("d"), "#tiers .gap-end")                 # d: 1st
+    drag(page, chip("b"), "#tiers .gap-end")                 # b: 2nd
+    drag(page, chip("a"), '#tiers [data-tier="1"]')          # a: tied with b
+    drag(page, chip("c"), "#tiers .gap-end")                 # c: 3rd...
+    expect(page.locator("#pool-items .chip")).to_have_count(0)
+    drag(page, page.locator('#tiers [data-chip="c"]'), '#tiers [data-drop="gap:0"]')  # ...then moved to the top
+    expect(page.locator("#tiers .tier")).to_have_count(3)
+    page.keyboard.press("ArrowDown")  # c, still selected, one step down: tied with d
+    page.keyboard.press("ArrowUp")    # and back up to a place of its own
+    expect(page.locator('[data-card="c"] .rank-status')).to_have_text("1st")
+    expect(page.locator('[data-card="a"] .rank-status')).to_have_text("3rd, tied")
+    page.get_by_role("button", name="Submit").click()
+
+    expect(page.locator("#prefill-note")).to_be_visible()
+    expect(page.locator('[data-card="y"] .rank-status')).to_have_text("1st")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+
+    answers = server.answers(project["id"])
+    assert answers["drag"] == {"ranking": [["c"], ["d"], ["b", "a"]]}
+    assert answers["pre"] == {"ranking": [["y"], ["x"]], "ratings": {"y": 5}}

@@ -1,0 +1,137 @@
+"""The states around the work: lease expiry and retry, errors in words, a stopped worker, phone screens."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, PHONE, label_page, png, sign_in
+
+
+def test_lease_expired_keeps_the_work_and_try_again_saves_it(new_page, server, worker):
+    project = server.project("text_classification", [{"data": {"text": "slow"}, "external_id": "slow"}],
+                             labels=["a", "b"], lease_seconds=2)
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("2")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("has run out", timeout=15_000)  # the countdown reached zero
+    expect(page.locator("#lease-time")).to_have_text("expired")
+    page.locator("#submit-btn").click()  # the server refuses: the lease is gone
+    expect(banner).to_contain_text("ran out before your answer was saved")
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("b")  # the work is kept
+    assert server.answers(project["id"]) == {}
+    page.locator("#banner-action").click()  # Try again: renew the lease, then submit again
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"slow": {"label": "b"}}
+
+
+def test_server_errors_are_shown_in_words_and_a_retry_stores_once(new_page, server, worker):
+    project = server.project("text_classification", [{"data": {"text": "flaky"}, "external_id": "flaky"}],
+                             labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("1")
+    submit = "**/api/assignments/*/submit"
+    message = page.locator("#message")
+
+    page.route(submit, lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>",
+                                                   content_type="text/html"))
+    page.keyboard.press("Enter")
+    expect(message).to_have_text(re.compile(r"The server had a problem \(error 502\)"))
+    page.unroute(submit)
+
+    page.route(submit, lambda route: route.abort())
+    page.keyboard.press("Enter")
+    expect(message).to_have_text(re.compile("Could not reach the server"))
+    page.unroute(submit)
+
+    def tamper(route):  # the real server's own 400, in its own words
+        body = json.loads(route.request.post_data)
+        body["answer"] = {"label": "zzz"}
+        route.continue_(post_data=json.dumps(body))
+
+    page.route(submit, tamper)
+    page.keyboard.press("Enter")
+    expect(message).to_have_text(re.compile(r"The answer was not accepted: .*'zzz' is not one of the project's labels"))
+    page.unroute(submit)
+
+    page.keyboard.press("Enter")  # the same Idempotency-Key: stored exactly once
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"flaky": {"label": "a"}}
+
+
+def test_a_worker_stopped_by_gold_tasks_sees_why_and_home_shows_the_counts(new_page, server, worker):
+    project = server.project("text_classification", [
+        {"data": {"text": "a check"}, "gold": {"label": "a"}, "external_id": "gold"},
+        {"data": {"text": "regular"}, "external_id": "regular"},
+    ], labels=["a", "b"], gold_first_n=1, gold_min=1, gold_threshold=0.9)
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#subject-text")).to_have_text("a check")
+    page.keyboard.press("2")  # wrong
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-blocked")).to_be_visible()
+    expect(page.locator("#state-blocked-text")).to_contain_text("accuracy")
+    page.goto("/")
+    row = page.locator(f'tr[data-project-id="{project["id"]}"]')
+    expect(row.locator(".badge")).to_have_text("Stopped")
+    expect(row.locator('[data-stat="today"]')).to_have_text("1")
+    expect(row.locator('[data-stat="total"]')).to_have_text("1")
+    expect(row.locator('[data-stat="gold"]')).to_have_text(re.compile(r"^0% \(1\)$"))
+    expect(row.locator('[data-stat="left"]')).to_have_text("0")
+
+
+def test_home_counts_what_is_left_for_this_worker(new_page, server, worker):
+    project = server.project("text_classification", [
+        {"data": {"text": f"item {i}"}, "external_id": f"t{i}", "priority": 10 - i} for i in range(4)
+    ], labels=["a", "b"], redundancy=2)
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#subject-text")).to_have_text("item 1")
+    page.keyboard.press("s")
+    expect(page.locator("#subject-text")).to_have_text("item 2")
+    page.goto("/")
+    row = page.locator(f'tr[data-project-id="{project["id"]}"]')
+    expect(row.locator('[data-stat="left"]')).to_have_text("2")  # 4 open, 1 answered and 1 skipped by this worker
+    expect(row.locator('[data-stat="today"]')).to_have_text("1")
+    expect(row.locator('[data-stat="gold"]')).to_have_text("–")
+
+
+def _all_types(server) -> list[dict]:
+    requester = server.user("requester", password=None)
+    image = server.upload_image(requester["token"], png(640, 360, [("rect", (40, 40, 200, 200), "#2ca02c")]))
+    long_word = "unbroken" * 40
+    text = f"A long token {long_word} must wrap, and 😀 emoji too. " * 3
+    labels = ["short", "a-much-longer-label-name-that-could-overflow-a-small-screen", "third"]
+    responses = [{"id": f"r{i}", "text": f"Response {i} {long_word}"} for i in range(3)]
+    return [
+        server.project("image_classification", [{"data": {"image": image}}], labels=labels),
+        server.project("image_multilabel", [{"data": {"image": image}}], labels=labels),
+        server.project("bounding_box", [{"data": {"image": image},
+                                         "predictions": {"boxes": [{"label": "short", "x": 40, "y": 40, "w": 160, "h": 160}]}}],
+                       labels=labels),
+        server.project("text_classification", [{"data": {"text": text}}], labels=labels),
+        server.project("text_multilabel", [{"data": {"text": text}}], labels=labels),
+        server.project("named_entities", [{"data": {"text": text}, "predictions": {"spans": [
+            {"start": 13, "end": 13 + len(long_word), "label": "third"}]}}], labels=labels),
+        server.project("preference_ranking", [{"data": {"prompt": text, "responses": responses}}]),
+        server.project("demonstration", [{"data": {"prompt": text}}]),
+    ]
+
+
+def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(new_page, server, worker):
+    projects = _all_types(server)
+    for viewport in (PHONE, DESKTOP):
+        page = new_page(viewport)
+        sign_in(page, worker)
+        overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        assert page.evaluate(overflow) <= 0, f"home overflows at {viewport}"
+        for project in projects:
+            page.goto(f"/projects/{project['id']}/label")
+            expect(page.locator("body")).to_have_attribute("data-state", "working")
+            main_overflow = "(m => m.scrollWidth - m.clientWidth)(document.getElementById('label-main'))"
+            assert page.evaluate(overflow) <= 0, f"{project['task_type']} overflows at {viewport}"
+            assert page.evaluate(main_overflow) <= 0, f"{project['task_type']} main overflows at {viewport}"
+            expect(page.locator("#submit-btn")).to_be_in_viewport()
+            expect(page.locator("#skip-btn")).to_be_in_viewport()
