@@ -147,9 +147,12 @@ class Database:
         for attempt in range(retries + 1):
             try:
                 async with self.engine.connect() as conn:
-                    async with conn.begin():
-                        return await conn.run_sync(lambda sync_conn: fn(sqltx.SaTx(sync_conn)))
-            except (DBAPIError, OperationalError) as exc:
+                    # SQLAlchemy only lends the pooled connection; asyncpg runs BEGIN/COMMIT itself.
+                    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    raw = (await conn.get_raw_connection()).driver_connection
+                    async with raw.transaction():
+                        return await conn.run_sync(lambda _: fn(sqltx.AsyncpgTx(raw)))
+            except Exception as exc:
                 if attempt == retries or not _retryable(exc):
                     raise
                 await asyncio.sleep(0.002 * (2**attempt))
@@ -162,9 +165,10 @@ class Database:
         await self.engine.dispose()
 
 
-def _retryable(exc: DBAPIError) -> bool:
-    orig = getattr(exc, "orig", None)
-    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
-    if code is None and orig is not None:
-        code = getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    return code in _RETRYABLE_PG_CODES
+def _retryable(exc: BaseException) -> bool:
+    """A PostgreSQL deadlock or serialization failure, raised by asyncpg directly or wrapped by SQLAlchemy."""
+    for candidate in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code is not None:
+            return code in _RETRYABLE_PG_CODES
+    return False

@@ -301,7 +301,10 @@ def close_for_submit(tx: Tx, assignment: Any, worker: Principal, now: float) -> 
 def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, counted: bool,
                       gold_score: float | None, key: str | None, duration_ms: int | None,
                       now: float) -> tuple[int, Any, Any]:
-    """Store the annotation and move the counters; returns (annotation id, task counters, worker standing)."""
+    """Store the annotation and move the task's and worker's counters (the project's are the caller's, last).
+
+    Returns (annotation id, task counters, worker standing).
+    """
     dialect = tx.dialect
     annotation_id = tx.scalar(q("insert_annotation", dialect), {
         "project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
@@ -311,7 +314,6 @@ def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, 
     standing = tx.one(q("count_annotation", dialect), {
         "project": assignment.project_id, "worker": worker.id, "gold": 1 if gold_score is not None else 0,
         "score": gold_score or 0.0, "now": now})
-    add_counts(tx, assignment.project_id, worker.id, n_annotations=1)
     return annotation_id, task, standing
 
 

@@ -2,21 +2,22 @@
 
 A `Query` is SQL with :named parameters plus which result columns and parameters are JSON. On SQLite a
 `SqliteTx` runs it on a plain sqlite3 connection in the database's single writer thread (one thread hop
-per transaction, not per statement); on PostgreSQL a `SaTx` runs it on SQLAlchemy's connection inside
-`AsyncConnection.run_sync`, so the same function serves both.
+per transaction, not per statement); on PostgreSQL an `AsyncpgTx` runs it as an asyncpg prepared statement
+inside `AsyncConnection.run_sync`, so the same synchronous domain function serves both.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.util import await_only
 
-from labeling.models import JSONType
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
 
 
 @dataclass(frozen=True)
@@ -27,19 +28,21 @@ class Query:
     sql: str
     json_columns: frozenset[str] = frozenset()
     json_params: frozenset[str] = frozenset()
-    clause: Any = field(default=None, compare=False)
+    numbered: str = ""  # the SQL with $1, $2... for asyncpg
+    order: tuple[str, ...] = ()  # parameter names in $n order
 
     @classmethod
     def make(cls, name: str, sql: str, json_columns: Iterable[str] = (), json_params: Iterable[str] = ()) -> "Query":
-        """Build a Query and its SQLAlchemy clause (typed, so PostgreSQL's JSONB binds and decodes)."""
-        clause = text(sql)
-        json_params = frozenset(json_params)
-        if json_params:
-            clause = clause.bindparams(*[bindparam(p, type_=JSONType) for p in sorted(json_params)])
-        json_columns = frozenset(json_columns)
-        if json_columns:
-            clause = clause.columns(**{c: JSONType for c in sorted(json_columns)})
-        return cls(name, sql, json_columns, json_params, clause)
+        """Build a Query, numbering its :named parameters for asyncpg."""
+        order: list[str] = []
+
+        def number(match: re.Match) -> str:
+            if match.group(1) not in order:
+                order.append(match.group(1))
+            return f"${order.index(match.group(1)) + 1}"
+
+        return cls(name, sql, frozenset(json_columns), frozenset(json_params), _NAMED.sub(number, sql),
+                   tuple(order))
 
 
 class Row:
@@ -130,29 +133,39 @@ class SqliteTx(_Common):
         self.conn.executemany(query.sql, [self._params(query, p) for p in params])
 
 
-class SaTx(_Common):
-    """A transaction on a SQLAlchemy (sync-facade) connection: PostgreSQL, inside run_sync."""
+class AsyncpgTx(_Common):
+    """PostgreSQL through asyncpg's own prepared statements, inside run_sync (no per-statement SQLAlchemy work).
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.dialect = conn.dialect.name
+    The caller holds the asyncpg transaction (Database.transact); await_only bridges from this synchronous code.
+    """
+
+    dialect = "postgresql"
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def _args(self, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
+        params = params or {}
+        return [json.dumps(params[n], ensure_ascii=False, separators=(",", ":"))
+                if n in query.json_params and params[n] is not None else params[n] for n in query.order]
 
     def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
-        """Run the statement and return its rows."""
-        result = self.conn.execute(query.clause, dict(params or {}))
-        return list(result.all()) if result.returns_rows else []
+        """Run the statement and return its rows (asyncpg Records: attribute access through Row)."""
+        records = await_only(self.raw.fetch(query.numbered, *self._args(query, params)))
+        return [Row(dict(record)) for record in records]
 
     def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
         """Run the statement; the number of rows it changed."""
-        result = self.conn.execute(query.clause, dict(params or {}))
-        if result.returns_rows:
-            result.all()
-        return result.rowcount
+        if "returning" in query.sql.lower():
+            return len(await_only(self.raw.fetch(query.numbered, *self._args(query, params))))
+        status = await_only(self.raw.execute(query.numbered, *self._args(query, params)))
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
 
     def run_many(self, query: Query, params: list[Mapping[str, Any]]) -> None:
-        """Run the statement once per parameter set (executemany)."""
+        """Run the statement once per parameter set."""
         if params:
-            self.conn.execute(query.clause, [dict(p) for p in params])
+            await_only(self.raw.executemany(query.numbered, [self._args(query, p) for p in params]))
 
 
 def open_sqlite(path: str, busy_timeout_ms: int) -> sqlite3.Connection:

@@ -48,10 +48,10 @@ def _skill(row: Any) -> float | None:
     return None
 
 
-def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0) -> bool:
+def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, count: bool = True) -> bool:
     """Compute a task's consensus now; complete it, or (adaptive redundancy) ask for one more answer.
 
-    Returns True when the task became complete.
+    Returns True when the task became complete; `count=False` leaves the project counter to the caller.
     """
     rows = tx.rows(_TASK_ANSWERS, {"task": task_id})
     task = tx.one(_TASK_COUNTS, {"task": task_id})
@@ -70,7 +70,8 @@ def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0) -> bool:
         tx.run(_ONE_MORE, {"task": task_id})
         return False
     if tx.run(_COMPLETE, {"task": task_id}) == 1:
-        queue.add_counts(tx, project.id, shard, n_complete=1)
+        if count:
+            queue.add_counts(tx, project.id, shard, n_complete=1)
         return True
     return False
 
