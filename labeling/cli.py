@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from labeling import __version__, auth, migrate, resources, settings as settings_mod
 from labeling.db import Database
@@ -109,9 +109,9 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     async def run() -> dict:
         db = await _prepare(_settings())
         try:
-            async with db.write() as conn:
+            async with db.read() as conn:
                 project = await projects.find(conn, args.project)
-                return await runner.recompute_project(conn, project, method=args.method)
+            return await runner.recompute_project(db, project, method=args.method)
         finally:
             await db.dispose()
 

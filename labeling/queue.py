@@ -45,7 +45,7 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         WITH expired AS (
             SELECT id FROM assignments
             WHERE project_id = :project AND status = 0 AND expires_at <= :now
-              AND pg_try_advisory_xact_lock(7461, CAST(:project AS integer))
+              AND pg_try_advisory_xact_lock(7461, CAST(:project % 2147483647 AS integer))
             ORDER BY task_id FOR UPDATE SKIP LOCKED
         ), marked AS (
             UPDATE assignments a SET status = 3, finished_at = :now FROM expired
@@ -94,7 +94,7 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         RETURNING n_claims, n_gold, gold_score_sum, blocked, skill""", (), ()),
     "count_claim": ("UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker",
                     (), ()),
-    "serialize_worker/postgresql": ("SELECT pg_advisory_xact_lock(7460, CAST(:worker AS integer))", (), ()),
+    "serialize_worker/postgresql": ("SELECT pg_advisory_xact_lock(7460, CAST(:worker % 2147483647 AS integer))", (), ()),
     "lock_assignment/sqlite": ("""
         SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked
         FROM assignments a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id

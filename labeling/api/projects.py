@@ -120,7 +120,7 @@ async def recompute(request: Request, user: Principal) -> Response:
     """POST /api/projects/{id}/consensus: re-estimate worker skills and every task's consensus."""
     body = await web.read_json(request) if int(request.headers.get("content-length") or 0) else {}
     method = body.get("method", "auto") if isinstance(body, dict) else "auto"
-    async with web.state(request).db.write() as conn:
+    db = web.state(request).db
+    async with db.read() as conn:
         project = await _managed(request, user, conn)
-        summary = await runner.recompute_project(conn, project, method=method)
-    return web.ok(summary)
+    return web.ok(await runner.recompute_project(db, project, method=method))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, paging, projects, queue
@@ -15,13 +14,6 @@ from labeling.consensus import tasks as consensus_tasks
 from labeling.sqltx import Query, Tx
 
 READ_CHUNK = 20_000
-
-
-def _upsert(conn: AsyncConnection) -> Any:
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(models.task_results)
-    return stmt.on_conflict_do_update(index_elements=["task_id"], set_={
-        c: stmt.excluded[c] for c in ("answer", "confidence", "n_annotations", "method", "details", "updated_at")})
 
 
 _TASK_ANSWERS = Query.make("task_answers", """
@@ -105,38 +97,52 @@ async def load_rows(conn: AsyncConnection, project_id: int) -> tuple[list[tuple[
     return rows, gold
 
 
-async def recompute_project(conn: AsyncConnection, project: Any, method: str = "auto") -> dict:
-    """Re-estimate worker skills over the whole project and rewrite every task's consensus."""
+_SET_SKILL = Query.make("set_skill", """
+    UPDATE project_workers SET skill = :skill, agreement = :agreement WHERE project_id = :project AND worker_id = :worker""")
+
+
+async def recompute_project(db: Any, project: Any, method: str = "auto") -> dict:
+    """Re-estimate worker skills over the whole project and rewrite every task's consensus.
+
+    Reads in one snapshot, computes in a worker thread (the event loop keeps serving), then writes the
+    results in one short transaction, so the queue is never held up by the computation.
+    """
     started = time.perf_counter()
-    rows, gold = await load_rows(conn, project.id)
+    async with db.read() as conn:
+        rows, gold = await load_rows(conn, project.id)
     if not rows:
         return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "seconds": 0.0}
-    outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method)
-    gold_ids = set(gold)
-    regular = {task_id: res for task_id, res in outcome.results.items() if task_id not in gold_ids}
-    batch = [{"task_id": task_id, "project_id": project.id, "answer": res.answer, "confidence": res.confidence,
-              "n_annotations": res.n_annotations, "method": outcome.method, "details": res.details or {},
-              "updated_at": time.time()} for task_id, res in regular.items()]
-    for start in range(0, len(batch), 2000):
-        await conn.execute(_upsert(conn), batch[start:start + 2000])
-    pw = models.project_workers
-    report = consensus_tasks.quality_report(project.task_type, rows, list(project.labels), gold, outcome.results)
+
+    def compute() -> tuple[Any, dict]:
+        outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method)
+        report = consensus_tasks.quality_report(project.task_type, rows, list(project.labels), gold, outcome.results)
+        return outcome, report
+
+    outcome, report = await asyncio.to_thread(compute)
+    regular = {task_id: res for task_id, res in outcome.results.items() if task_id not in gold}
     agreement = {w["worker_id"]: w.get("agreement_with_consensus") for w in report.get("workers", [])}
-    for worker_id, skill in outcome.worker_skill.items():
-        await conn.execute(update(pw).where(and_(pw.c.project_id == project.id, pw.c.worker_id == worker_id))
-                           .values(skill=float(skill), agreement=agreement.get(worker_id)))
-    per_worker: dict[int, int] = defaultdict(int)
-    for _, worker_id, _ in rows:
-        per_worker[worker_id] += 1
-    return {"tasks": len(regular), "annotations": len(rows), "workers": len(per_worker), "method": outcome.method,
-            "seconds": round(time.perf_counter() - started, 3)}
+    now = time.time()
+    batch = [{"task": task_id, "project": project.id, "answer": res.answer, "confidence": res.confidence,
+              "n": res.n_annotations, "method": outcome.method, "details": res.details or {}, "now": now}
+             for task_id, res in regular.items()]
+    skills = [{"project": project.id, "worker": worker_id, "skill": float(skill), "agreement": agreement.get(worker_id)}
+              for worker_id, skill in outcome.worker_skill.items()]
+
+    def write(tx: Tx) -> None:
+        tx.run_many(_UPSERT_RESULT, batch)
+        tx.run_many(_SET_SKILL, skills)
+
+    await db.transact(write)
+    return {"tasks": len(regular), "annotations": len(rows), "workers": len({w for _, w, _ in rows}),
+            "method": outcome.method, "seconds": round(time.perf_counter() - started, 3)}
 
 
 async def quality(conn: AsyncConnection, project: Any) -> dict:
     """Agreement metrics, worker scores and confusion for a project (from stored results and answers)."""
     rows, gold = await load_rows(conn, project.id)
     results = await stored_results(conn, project.id)
-    report = consensus_tasks.quality_report(project.task_type, rows, list(project.labels), gold, results)
+    report = await asyncio.to_thread(consensus_tasks.quality_report, project.task_type, rows, list(project.labels),
+                                     gold, results)
     pw = models.project_workers
     standing = {r.worker_id: r for r in (await conn.execute(select(pw).where(pw.c.project_id == project.id))).all()}
     names = {r.id: r.username for r in (await conn.execute(select(models.users.c.id, models.users.c.username).where(
