@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import AsyncIterator, Sequence
 
 from labeling import __version__, auth, migrate, resources, settings as settings_mod
 from labeling.db import Database
@@ -20,19 +21,22 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-async def _prepare(settings: Settings) -> Database:
-    """Open the database and bring it to the newest schema."""
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Database]:
+    """The database at the newest schema, for one command; closed when the command ends."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, pool_size=2)
-    await migrate.upgrade(db)
-    return db
+    try:
+        await migrate.upgrade(db)
+        yield db
+    finally:
+        await db.dispose()
 
 
 async def _startup(settings: Settings, demo: bool) -> list[str]:
     """Migrate, make sure an admin exists, load the demo; returns lines to print."""
     lines: list[str] = []
-    db = await _prepare(settings)
-    try:
+    async with _database(settings) as db:
         async with db.write() as conn:
             if settings.admin_token:
                 await auth.ensure_token_user(conn, settings.admin_token)
@@ -47,8 +51,6 @@ async def _startup(settings: Settings, demo: bool) -> list[str]:
             lines += [f"Demo projects: {loaded}",
                       f"Worker login:    {info['worker']} / {info['worker_password']}",
                       f"Requester token: {info['requester_token']}"]
-    finally:
-        await db.dispose()
     return lines
 
 
@@ -66,12 +68,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     async def run() -> str:
-        db = await _prepare(_settings())
-        try:
-            async with db.read() as conn:
-                return str(await migrate.current_revision(conn))
-        finally:
-            await db.dispose()
+        async with _database(_settings()) as db, db.read() as conn:
+            return str(await migrate.current_revision(conn))
 
     print(f"database at revision {asyncio.run(run())} (head {migrate.head_revision()})")
     return 0
@@ -86,16 +84,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     settings = _settings()
 
     async def run() -> int:
-        db = await _prepare(settings)
-        try:
+        async with _database(settings) as db:
             async with db.read() as conn:
                 project = await projects.find(conn, args.project)
             content_type = "" if path.suffix == ".json" else "ndjson"
             parsed = tasks.validate(tasks.read_items(path.read_bytes(), content_type), project.task_type,
                                     project.labels, settings.media_dir)
             return await db.transact(lambda tx: tasks.insert_tasks(tx, project, parsed))
-        finally:
-            await db.dispose()
 
     created = asyncio.run(run())
     print(f"imported {created} tasks into project {args.project}")
@@ -107,13 +102,10 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     from labeling.consensus import runner
 
     async def run() -> dict:
-        db = await _prepare(_settings())
-        try:
+        async with _database(_settings()) as db:
             async with db.read() as conn:
                 project = await projects.find(conn, args.project)
             return await runner.recompute_project(db, project, method=args.method)
-        finally:
-            await db.dispose()
 
     summary = asyncio.run(run())
     print(json.dumps(summary))
@@ -122,12 +114,8 @@ def cmd_consensus(args: argparse.Namespace) -> int:
 
 def cmd_users_add(args: argparse.Namespace) -> int:
     async def run() -> tuple[dict, str]:
-        db = await _prepare(_settings())
-        try:
-            async with db.write() as conn:
-                return await auth.create_user(conn, args.name, args.role, args.password)
-        finally:
-            await db.dispose()
+        async with _database(_settings()) as db, db.write() as conn:
+            return await auth.create_user(conn, args.name, args.role, args.password)
 
     if args.password == "-":
         args.password = sys.stdin.readline().rstrip("\n")

@@ -50,6 +50,16 @@ def require_keys(value: dict, field: str, allowed: set[str], required: set[str])
                            field=f"{field}.{key}")
 
 
+def answer_list(value: Any, key: str) -> list:
+    """The answer must be {key: [...]} and nothing else; returns the list."""
+    value = require_dict(value, "answer")
+    require_keys(value, "answer", {key}, {key})
+    items = value[key]
+    if not isinstance(items, list):
+        raise InvalidInput(f"answer.{key} must be a list", field=f"answer.{key}")
+    return items
+
+
 def require_text(value: Any, field: str, *, allow_empty: bool = False, max_chars: int = MAX_TEXT_CHARS) -> str:
     """Fail unless value is a string of acceptable length."""
     if not isinstance(value, str):

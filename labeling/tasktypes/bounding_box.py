@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import (Context, TaskTypeSpec, require_dict, require_keys, require_label,
+from labeling.tasktypes.base import (Context, TaskTypeSpec, answer_list, require_dict, require_keys, require_label,
                                      require_number)
 from labeling.tasktypes.classification import image_data
 
@@ -14,11 +14,7 @@ MAX_BOXES = 1000
 
 def answer(value: Any, data: dict, ctx: Context) -> dict:
     """{"boxes": [{"label", "x", "y", "w", "h"}]} with x, y >= 0 and w, h > 0."""
-    value = require_dict(value, "answer")
-    require_keys(value, "answer", {"boxes"}, {"boxes"})
-    boxes = value["boxes"]
-    if not isinstance(boxes, list):
-        raise InvalidInput("answer.boxes must be a list", field="answer.boxes")
+    boxes = answer_list(value, "boxes")
     if len(boxes) > MAX_BOXES:
         raise InvalidInput(f"answer.boxes has more than {MAX_BOXES} boxes", field="answer.boxes")
     checked = []

@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import Context, TaskTypeSpec, require_dict, require_keys, require_label
+from labeling.tasktypes.base import Context, TaskTypeSpec, answer_list, require_label
 from labeling.tasktypes.classification import image_data, text_data
 
 
 def answer(value: Any, data: dict, ctx: Context) -> dict:
     """{"labels": [L, ...]}: distinct labels of the project, possibly none."""
-    value = require_dict(value, "answer")
-    require_keys(value, "answer", {"labels"}, {"labels"})
-    labels = value["labels"]
-    if not isinstance(labels, list):
-        raise InvalidInput("answer.labels must be a list of labels", field="answer.labels")
+    labels = answer_list(value, "labels")
     checked = [require_label(label, f"answer.labels[{i}]", ctx) for i, label in enumerate(labels)]
     if len(set(checked)) != len(checked):
         raise InvalidInput("answer.labels lists a label twice", field="answer.labels")

@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import Context, TaskTypeSpec, require_dict, require_int, require_keys, require_label
+from labeling.tasktypes.base import (Context, TaskTypeSpec, answer_list, require_dict, require_int, require_keys,
+                                     require_label)
 from labeling.tasktypes.classification import text_data
 
 
 def answer(value: Any, data: dict, ctx: Context) -> dict:
     """{"spans": [{"start", "end", "label"}]}: 0 <= start < end <= len(text), no span twice."""
-    value = require_dict(value, "answer")
-    require_keys(value, "answer", {"spans"}, {"spans"})
-    spans = value["spans"]
-    if not isinstance(spans, list):
-        raise InvalidInput("answer.spans must be a list", field="answer.spans")
+    spans = answer_list(value, "spans")
     length = len(data.get("text", ""))
     checked, seen = [], set()
     for i, span in enumerate(spans):
