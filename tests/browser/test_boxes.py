@@ -25,7 +25,7 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
          "predictions": {"boxes": [{"label": "circle", "x": 20, "y": 30, "w": 50, "h": 40}]}},
     ], labels=SHAPES)
     page = label_page(new_page, worker, project)
-    page.wait_for_function("document.getElementById('box-image').naturalWidth === 400")
+    page.wait_for_function("() => document.getElementById('box-image').naturalWidth === 400")
     stage = page.locator("#box-stage")
 
     def screen(x: float, y: float) -> tuple[float, float]:

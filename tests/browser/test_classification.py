@@ -21,7 +21,7 @@ def test_image_classification_by_keys_and_by_mouse(new_page, server, worker):
 
     image = page.locator("#subject-image")
     expect(image).to_have_attribute("src", f"/media/{red}")
-    page.wait_for_function("document.getElementById('subject-image').naturalWidth === 320")
+    page.wait_for_function("() => document.getElementById('subject-image').naturalWidth === 320")
     assert image.bounding_box()["width"] > 320  # shown large: scaled up to the frame
     expect(page.locator("#prefill-note")).to_be_hidden()
     page.keyboard.press("Enter")  # nothing picked yet: refused in words, nothing stored
@@ -113,3 +113,28 @@ def test_text_multilabel_by_mouse_and_skip_by_key(new_page, server, worker):
     assert server.assignment_statuses(project["id"]) == {"t1": 1, "t2": 2, "t3": 1}
     page.locator("#check-again").click()
     expect(page.locator("#state-empty")).to_be_visible()
+
+
+def test_many_labels_shift_digits_and_the_label_finder(new_page, server, worker):
+    animals = ["ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "ibis", "jay", "kiwi", "lynx", "zebra"]
+    project = server.project("text_classification", [
+        {"data": {"text": "first"}, "external_id": "shift", "priority": 1},
+        {"data": {"text": "second"}, "external_id": "find"},
+    ], labels=animals)
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#labels .label-btn kbd").nth(10)).to_have_text("⇧1")
+    page.keyboard.press("0")        # label 10
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("jay")
+    page.keyboard.press("Shift+2")  # label 12
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("lynx")
+    page.keyboard.press("Enter")
+    expect(page.locator("#subject-text")).to_have_text("second")
+    page.keyboard.press("/")
+    expect(page.locator(".label-filter")).to_be_focused()
+    page.keyboard.type("zeb")
+    expect(page.locator("#labels .label-btn:visible")).to_have_count(1)
+    page.keyboard.press("Enter")    # picks the only match; the next Enter submits
+    expect(page.locator(".label-filter")).to_be_hidden()
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"shift": {"label": "lynx"}, "find": {"label": "zebra"}}

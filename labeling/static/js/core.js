@@ -475,16 +475,6 @@
     message(error.message + " Press " + (action === "submit" ? "Enter" : "S") + " to try again.", "error");
   }
 
-  /** Give the lease back when the worker leaves the page, so the task does not wait for the lease to expire. */
-  function releaseOnLeave() {
-    if (!C.current || C.busy) return;
-    try {
-      fetch("/api/assignments/" + C.current.assignmentId + "/release", {
-        method: "POST", credentials: "same-origin", keepalive: true, headers: {"X-CSRF-Token": csrf},
-      });
-    } catch (err) { /* leaving anyway */ }
-  }
-
   /* ---- keyboard ---------------------------------------------------------------------------- */
 
   function isTyping(target) {
@@ -531,7 +521,7 @@
     if (C.state !== "working") return;
     if (e.key === "Enter") { e.preventDefault(); if (!e.repeat) submit(); return; }
     if (!$("banner").hidden && e.key === "Escape") return;
-    if ((e.key === "s" || e.key === "S") && !e.shiftKey) { e.preventDefault(); skip(); return; }
+    if (e.key === "s" || e.key === "S") { e.preventDefault(); skip(); return; }
     if (impl.onKey && impl.onKey(e)) { e.preventDefault(); return; }
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
   }
@@ -566,7 +556,6 @@
     $("lease-extend").addEventListener("click", extendLease);
     $("state-error-retry").onclick = loadNext;
     document.addEventListener("keydown", onKeyDown);
-    window.addEventListener("pagehide", releaseOnLeave);
     loadNext();
   }
 
