@@ -113,13 +113,24 @@ def confusions(kind: str, n: int, k: int, rng: np.random.Generator) -> np.ndarra
 
 
 def make_crowd(n_tasks: int, per_task: int, mix: dict[str, int], k: int, seed: int):
-    """Synthetic answers: each task gets `per_task` random workers drawn from the mix of worker kinds."""
+    """Synthetic answers: each task gets `per_task` distinct random workers drawn from the mix of worker kinds.
+
+    Distinct, as on the platform (redundancy comes from different workers): the engine gives a worker who
+    answered a task twice one vote there in all, which suits real repeats but not independent redraws.
+    """
     rng = np.random.default_rng(seed)
     conf = np.concatenate([confusions(kind, count, k, rng) for kind, count in mix.items()])
     n_workers = conf.shape[0]
     truth = rng.integers(0, k, n_tasks)
     t = np.repeat(np.arange(n_tasks), per_task)
-    w = rng.integers(0, n_workers, t.size)
+    pick = rng.integers(0, n_workers, (n_tasks, per_task))
+    while True:  # redraw the tasks that got some worker twice
+        ordered = np.sort(pick, axis=1)
+        again = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not again.any():
+            break
+        pick[again] = rng.integers(0, n_workers, (int(again.sum()), per_task))
+    w = pick.ravel()
     cum = np.cumsum(conf, axis=2)[w, truth[t]]
     lab = (rng.random(t.size)[:, None] > cum[:, :-1]).sum(axis=1)
     return t, w, lab, truth, n_workers

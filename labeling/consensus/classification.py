@@ -3,6 +3,8 @@
 Every function takes answers as three parallel int arrays (task, worker, label index) and returns
 a ClassificationResult. Passing `gold` (label index per task, -1 where unknown) anchors the EM:
 gold tasks' posteriors are clamped to their gold label, so worker skills are learned from them.
+A worker who answered the same task more than once gets one vote there in all (duplicates="split":
+each of its c answers weighs 1/c); duplicates="keep" counts every row as an independent answer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 from labeling.errors import InvalidInput
 
 _TINY = 1e-300
+DUPLICATES = ("split", "keep")
 
 
 @dataclass
@@ -72,6 +75,32 @@ def check_answers(
     return t, w, lab, g
 
 
+def answer_weights(
+    task_idx: np.ndarray, worker_idx: np.ndarray, n_tasks: int, n_workers: int, duplicates: str = "split"
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Per-answer weights that give each (task, worker) pair one vote in all, and distinct workers per task.
+
+    The weights are None when no worker answered a task twice (or duplicates="keep"): every answer weighs 1.
+    """
+    if duplicates not in DUPLICATES:
+        raise InvalidInput(f"duplicates must be one of {', '.join(DUPLICATES)}", field="duplicates")
+    per_task = np.bincount(task_idx, minlength=n_tasks)
+    if duplicates == "keep" or task_idx.size < 2:
+        return None, per_task
+    dtype = np.int32 if n_tasks * n_workers < 2**31 else np.int64  # int32 sorts about twice as fast
+    key = task_idx.astype(dtype) * dtype(n_workers) + worker_idx.astype(dtype)
+    ordered = np.sort(key)
+    if not (ordered[1:] == ordered[:-1]).any():  # the common case: checked with one sort, no argsort
+        return None, per_task
+    order = np.argsort(key)
+    ordered = key[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    repeats = np.diff(np.r_[starts, ordered.size])
+    weights = np.empty(key.size)
+    weights[order] = np.repeat(1.0 / repeats, repeats)
+    return weights, np.bincount(ordered[starts] // n_workers, minlength=n_tasks)
+
+
 def break_ties(scores: np.ndarray, seed: int = 0) -> np.ndarray:
     """Argmax per row; ties (within 1e-12) are broken at random, reproducibly for a given seed."""
     if scores.shape[0] == 0:
@@ -121,16 +150,18 @@ def majority_vote(
     gold: np.ndarray | None = None,
     weights: np.ndarray | None = None,
     smoothing: float = 0.0,
+    duplicates: str = "split",
     seed: int = 0,
 ) -> ClassificationResult:
     """(Weighted) majority vote; posteriors are the smoothed vote shares, `weights` one per worker."""
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
-    answer_w = None
+    dup_w, _ = answer_weights(t, w, n_tasks, n_workers, duplicates)
+    answer_w = dup_w
     if weights is not None:
         wts = np.asarray(weights, dtype=np.float64)
         if wts.shape != (n_workers,) or not np.all(np.isfinite(wts)) or (wts.size and wts.min() < 0):
             raise InvalidInput("weights must be n_workers finite non-negative numbers", field="weights")
-        answer_w = wts[w]
+        answer_w = wts[w] if dup_w is None else dup_w * wts[w]
     counts = vote_counts(t, lab, n_tasks, n_classes, answer_w)
     n_answers = np.bincount(t, minlength=n_tasks)
     totals = counts.sum(axis=1, keepdims=True) + n_classes * smoothing
@@ -140,10 +171,24 @@ def majority_vote(
     post[empty] = 1.0 / n_classes
     _clamp_gold(post, g)
     result = _finish(post, n_answers, "majority", seed)
-    agree = (lab == result.labels[t]).astype(np.float64)
-    per_worker = np.bincount(w, minlength=n_workers)
-    result.worker_skill = np.bincount(w, weights=agree, minlength=n_workers) / np.maximum(per_worker, 1)
+    one = _ones_or(dup_w, t.size)
+    agree = (lab == result.labels[t]) * one
+    per_worker = np.bincount(w, weights=one, minlength=n_workers)
+    result.worker_skill = np.bincount(w, weights=agree, minlength=n_workers) / np.maximum(per_worker, 1e-12)
     return result
+
+
+def _ones_or(weights: np.ndarray | None, size: int) -> np.ndarray:
+    """The given per-answer weights, or ones."""
+    return np.ones(size) if weights is None else weights
+
+
+def _fitted_tasks(distinct: np.ndarray, answered: np.ndarray, gold: np.ndarray | None, min_workers: int) -> np.ndarray:
+    """Tasks whose answers inform the EM's parameters: at least `min_workers` distinct workers, or answered gold."""
+    fitted = distinct >= max(min_workers, 1)
+    if gold is not None:
+        fitted |= (gold >= 0) & answered
+    return fitted
 
 
 def _posteriors(loglik: np.ndarray) -> np.ndarray:
@@ -166,6 +211,8 @@ def dawid_skene(
     smoothing: float = 0.1,
     diagonal_prior: float = 1.0,
     pooled_prior: float = 1.0,
+    min_workers: int = 2,
+    duplicates: str = "split",
     max_iter: int = 100,
     tol: float = 1e-5,
     seed: int = 0,
@@ -175,48 +222,67 @@ def dawid_skene(
     The prior adds `smoothing` to every cell, `diagonal_prior` to the correct cell and `pooled_prior`
     times the crowd's pooled confusion row (so a worker with few answers looks like the average worker),
     each row's pseudo-counts scaled by K times that class's prevalence.
-    EM stops when the marginal log-likelihood per answer gains less than `tol`.
+    The parameters are fitted on the tasks answered by at least `min_workers` distinct workers, and on
+    gold tasks: a task only one worker answered says nothing about that worker's reliability (its
+    posterior would just echo the worker's own confusion back into it), so it gets its posterior from
+    the fitted model without shaping it. EM stops when the marginal log-likelihood per answer of the
+    fitted tasks gains less than `tol`.
     """
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
     k = n_classes
-    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, seed=seed)
+    dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
+    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, duplicates=duplicates, seed=seed)
     answered = start.n_answers > 0
+    fitted = _fitted_tasks(distinct, answered, g, min_workers)
+    all_fitted = bool(fitted.all())
     post_t = np.ascontiguousarray(start.posteriors.T)  # (K, n_tasks): contiguous per class for gathers
     if g is not None and (g >= 0).any():
         post_t[:, g < 0] = 0.0  # first M-step from gold alone, so gold (not the majority) sets the skills
-    all_answered = bool(answered.all())
     wl = w * k + lab  # which (worker, answered label) cell each answer feeds
     cells = n_workers * k
-    # Answers grouped by cell once, so each M-step sums contiguous runs (reduceat beats bincount here).
-    by_cell = np.argsort(wl.astype(np.uint16 if cells <= 65535 else np.int64), kind="stable")  # radix when small
-    t_by_cell = t[by_cell]
-    run_starts = np.flatnonzero(np.r_[True, wl[by_cell][1:] != wl[by_cell][:-1]]) if wl.size else by_cell
-    run_cells = wl[by_cell][run_starts]
+    # The M-step's answers (those of fitted tasks) grouped by cell once, so each M-step sums contiguous
+    # runs (reduceat beats bincount here).
+    fit_rows = None if all_fitted else np.flatnonzero(fitted[t])
+    m_wl = wl if fit_rows is None else wl[fit_rows]
+    m_w = dup_w if dup_w is None or fit_rows is None else dup_w[fit_rows]
+    by_cell = np.argsort(m_wl.astype(np.uint16 if cells <= 65535 else np.int64), kind="stable")  # radix if small
+    t_by_cell = (t if fit_rows is None else t[fit_rows])[by_cell]
+    w_by_cell = None if m_w is None else m_w[by_cell]
+    run_starts = np.flatnonzero(np.r_[True, m_wl[by_cell][1:] != m_wl[by_cell][:-1]]) if m_wl.size else by_cell
+    run_cells = m_wl[by_cell][run_starts]
+    e_weight = float(t.size if fit_rows is None else fit_rows.size) if m_w is None else float(m_w.sum())
     pseudo = np.full((k, k), smoothing) + np.eye(k) * diagonal_prior
     n_iter, converged, last_fit = 0, False, -np.inf
     for n_iter in range(1, max_iter + 1):
         # M-step: expected counts conf[w, true j, answered l] = sum of P(task = j) over w's l-answers.
         flat = np.zeros((k, cells))
-        if t.size:
+        if m_wl.size:
             for j in range(k):
-                flat[j, run_cells] = np.add.reduceat(post_t[j][t_by_cell], run_starts)
+                gathered = post_t[j][t_by_cell]
+                if w_by_cell is not None:
+                    gathered *= w_by_cell
+                flat[j, run_cells] = np.add.reduceat(gathered, run_starts)
         counts = flat.reshape(k, n_workers, k).transpose(1, 0, 2).copy()
         # The prior's weight on row j follows class j's share (k pseudo-rows split by prevalence, as in
         # BDeu), so a rare class's row is not swamped by pseudo-counts it has little data to outweigh.
-        mass = post_t.sum(axis=1) if all_answered else post_t[:, answered].sum(axis=1)
-        scale = (k * mass / max(mass.sum(), 1e-12))[:, None]
+        mass = post_t.sum(axis=1) if all_fitted else post_t[:, fitted].sum(axis=1)
+        total_mass = float(mass.sum())
+        scale = (k * mass / total_mass)[:, None] if total_mass > 0 else np.ones((k, 1))
         counts += pseudo * scale
         pooled = counts.sum(axis=0)
         if pooled_prior > 0:
             counts += pooled_prior * scale * pooled / np.maximum(pooled.sum(axis=1, keepdims=True), 1e-12)
         np.maximum(counts, 1e-10, out=counts)  # without smoothing, an unseen row becomes uniform
         confusion = counts / counts.sum(axis=2, keepdims=True)
-        priors = (mass + 1.0) / (answered.sum() + k)
+        priors = (mass + 1.0) / (fitted.sum() + k)
         # E-step: log P(task = j) = log prior_j + sum over its answers of log conf[w, j, l].
         log_conf = np.log(np.maximum(confusion, _TINY)).transpose(1, 0, 2).reshape(k, cells)
         loglik = np.empty((k, n_tasks))
         for j in range(k):
-            loglik[j] = np.bincount(t, weights=log_conf[j][wl], minlength=n_tasks)
+            per_answer = log_conf[j][wl]
+            if dup_w is not None:
+                per_answer *= dup_w
+            loglik[j] = np.bincount(t, weights=per_answer, minlength=n_tasks)
         loglik += np.log(priors)[:, None]
         top = loglik.max(axis=0)
         # Marginal log-likelihood per answer of the current parameters: EM never lowers it.
@@ -225,7 +291,7 @@ def dawid_skene(
         total = post_t.sum(axis=0)
         post_t /= total
         log_total = np.log(total) + top
-        fit = float(log_total.sum() if all_answered else log_total[answered].sum()) / max(t.size, 1)
+        fit = float(log_total.sum() if all_fitted else log_total[fitted].sum()) / max(e_weight, 1e-12)
         if g is not None:
             rows = np.flatnonzero(g >= 0)
             post_t[:, rows] = 0.0
@@ -252,44 +318,53 @@ def one_coin(
     gold: np.ndarray | None = None,
     prior_correct: float = 2.0,
     prior_wrong: float = 1.0,
+    min_workers: int = 2,
+    duplicates: str = "split",
     max_iter: int = 100,
     tol: float = 1e-5,
     seed: int = 0,
 ) -> ClassificationResult:
     """One-coin Dawid-Skene: one accuracy per worker, errors spread evenly; Beta prior on accuracy.
 
-    EM stops when the marginal log-likelihood per answer gains less than `tol`.
+    As in dawid_skene, the accuracies and class priors are fitted on tasks with at least `min_workers`
+    distinct workers (and gold tasks); EM stops when the marginal log-likelihood per answer of those
+    tasks gains less than `tol`.
     """
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
     k = n_classes
-    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, seed=seed)
+    dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
+    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, duplicates=duplicates, seed=seed)
     answered = start.n_answers > 0
+    fitted = _fitted_tasks(distinct, answered, g, min_workers)
     post = start.posteriors
-    per_worker = np.bincount(w, minlength=n_workers).astype(np.float64)
+    answer_w = _ones_or(dup_w, t.size)
+    m_w = answer_w * fitted[t]  # the M-step's weight of each answer
+    per_worker = np.bincount(w, weights=m_w, minlength=n_workers)
+    e_weight = max(float(m_w.sum()), 1e-12)
     cell = t * k + lab
     n_iter, converged, last_fit = 0, False, -np.inf
     skill = np.full(n_workers, 0.7)
     for n_iter in range(1, max_iter + 1):
-        correct = np.bincount(w, weights=post.reshape(-1)[cell], minlength=n_workers)
+        correct = np.bincount(w, weights=post.reshape(-1)[cell] * m_w, minlength=n_workers)
         skill = (correct + prior_correct - 1.0) / (per_worker + prior_correct + prior_wrong - 2.0)
         skill = np.clip(skill, 1e-6, 1.0 - 1e-6)
-        priors = (post[answered].sum(axis=0) + 1.0) / (answered.sum() + k)
+        priors = (post[fitted].sum(axis=0) + 1.0) / (fitted.sum() + k)
         log_right = np.log(skill)
         log_wrong = np.log((1.0 - skill) / max(k - 1, 1))
-        base = np.bincount(t, weights=log_wrong[w], minlength=n_tasks)
-        bonus = np.bincount(cell, weights=(log_right - log_wrong)[w], minlength=n_tasks * k)
+        base = np.bincount(t, weights=log_wrong[w] * answer_w, minlength=n_tasks)
+        bonus = np.bincount(cell, weights=(log_right - log_wrong)[w] * answer_w, minlength=n_tasks * k)
         loglik = bonus.reshape(n_tasks, k) + base[:, None] + np.log(priors)
         top = loglik.max(axis=1, keepdims=True) if n_tasks else np.zeros((0, 1))
         post = np.exp(loglik - top)
         total = post.sum(axis=1, keepdims=True)
         post /= total
         _clamp_gold(post, g)
-        fit = float((np.log(total) + top)[answered].sum()) / max(t.size, 1)
+        fit = float((np.log(total) + top)[fitted].sum()) / e_weight
         if fit - last_fit < tol:
             converged = True
             break
         last_fit = fit
-    priors = (post[answered].sum(axis=0) + 1.0) / (answered.sum() + k)
+    priors = (post[fitted].sum(axis=0) + 1.0) / (fitted.sum() + k)
     post[~answered] = priors
     off = (1.0 - skill) / max(k - 1, 1)
     confusion = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)

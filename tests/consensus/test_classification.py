@@ -151,3 +151,64 @@ def test_dawid_skene_on_real_data_d_possent() -> None:
     known = g >= 0
     assert (ds.labels[known] == g[known]).mean() >= 0.955
     assert (ds.labels[known] == g[known]).mean() > (mv.labels[known] == g[known]).mean()
+
+
+def test_answer_weights_give_each_task_worker_pair_one_vote() -> None:
+    t, w = np.array([0, 0, 0, 1, 1, 0]), np.array([0, 1, 0, 0, 1, 0])
+    weights, distinct = C.answer_weights(t, w, 2, 2)
+    assert weights.tolist() == pytest.approx([1 / 3, 1, 1 / 3, 1, 1, 1 / 3])
+    assert distinct.tolist() == [2, 2]
+    assert C.answer_weights(np.array([0, 1]), np.array([0, 0]), 2, 1) == (None, pytest.approx([1, 1]))
+    keep, counted = C.answer_weights(t, w, 2, 2, duplicates="keep")
+    assert keep is None and counted.tolist() == [4, 2]
+    with pytest.raises(InvalidInput):
+        C.answer_weights(t, w, 2, 2, duplicates="drop")
+
+
+@pytest.mark.parametrize("method", ["majority", "dawid-skene", "one-coin"])
+def test_a_repeated_answer_counts_once(method: str) -> None:
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 3, 300)
+    t, w, lab = crowd(truth, [noisy(0.8, 3), noisy(0.7, 3), noisy(0.6, 3), noisy(0.75, 3)])
+    once = C.aggregate(method, t, w, lab, 300, 4, 3)
+    again = np.flatnonzero(w == 2)  # worker 2 submits all of its answers twice
+    twice = C.aggregate(method, np.r_[t, t[again]], np.r_[w, w[again]], np.r_[lab, lab[again]], 300, 4, 3)
+    assert twice.posteriors == pytest.approx(once.posteriors, abs=1e-6)
+    kept = C.aggregate(method, np.r_[t, t[again]], np.r_[w, w[again]], np.r_[lab, lab[again]], 300, 4, 3,
+                       duplicates="keep")
+    assert kept.posteriors != pytest.approx(once.posteriors, abs=1e-6)
+
+
+def test_tasks_with_one_worker_do_not_shape_that_workers_confusion() -> None:
+    rng = np.random.default_rng(6)
+    truth = rng.integers(0, 2, 400)
+    t, w, lab = crowd(truth, [noisy(0.9, 2), noisy(0.9, 2), noisy(0.9, 2)])
+    # Worker 3 answers 200 tasks alone, always "1"; its only shared tasks show it right 60% of the time.
+    shared = np.arange(100)
+    solo_t = np.arange(400, 600)
+    t3 = np.r_[shared, solo_t]
+    lab3 = np.r_[np.where(rng.random(100) < 0.6, truth[shared], 1 - truth[shared]), np.ones(200, dtype=np.int64)]
+    tt, ww, ll = np.r_[t, t3], np.r_[w, np.full(t3.size, 3)], np.r_[lab, lab3]
+    fitted = C.dawid_skene(tt, ww, ll, 600, 4, 2)
+    echoed = C.dawid_skene(tt, ww, ll, 600, 4, 2, min_workers=1)
+    shared_only = C.dawid_skene(np.r_[t, shared], np.r_[w, np.full(100, 3)], np.r_[lab, lab3[:100]], 400, 4, 2)
+    assert fitted.confusion[3] == pytest.approx(shared_only.confusion[3], abs=0.02)
+    assert echoed.confusion[3, 0, 1] > fitted.confusion[3, 0, 1] + 0.1  # self-confirmation when they count
+    assert (fitted.labels[solo_t] == 1).all()  # one answer and nothing against it: the answer stands
+    gold = np.full(600, -1)
+    gold[400:450] = 0  # gold tasks shape the confusion even with a single worker
+    anchored = C.dawid_skene(tt, ww, ll, 600, 4, 2, gold=gold)
+    assert anchored.confusion[3, 0, 1] > fitted.confusion[3, 0, 1] + 0.1
+
+
+def test_dawid_skene_meets_crowdkit_on_s_adult() -> None:
+    folder = os.path.join(DATASETS, "S_Adult")
+    if not os.path.isdir(folder):
+        pytest.skip("shared/datasets is not beside this clone")
+    gold = csvio.read_gold(os.path.join(folder, "truth.csv"))
+    data = csvio.read_answers(os.path.join(folder, "answers.csv"), set(gold.values()))
+    g = csvio.gold_array(gold, data.tasks, data.labels)
+    ds = C.dawid_skene(data.task_idx, data.worker_idx, data.label_idx, len(data.tasks), len(data.workers),
+                       len(data.labels))
+    known = g >= 0
+    assert (ds.labels[known] == g[known]).sum() >= 255  # crowd-kit 1.4.2's DawidSkene: 255 of 333
