@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.support import sign_in
 
 
 def test_wrong_password_shows_a_clear_message_then_sign_in_works(new_page, server, worker):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import label_page, png
+from tests.browser.support import label_page, png
 
 SHAPES = ["circle", "square", "triangle"]
 W, H = 400, 300

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import label_page
+from tests.browser.support import label_page
 
 
 def test_write_a_response_and_correct_a_draft(new_page, server, worker):

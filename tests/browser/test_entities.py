@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import label_page
+from tests.browser.support import label_page
 
 LABELS = ["PERSON", "ORG", "LOC"]
 TEXT = "😀 Zoë met José in Zürich 🇨🇭 with ACME Corp 🚀 today."

@@ -8,7 +8,7 @@ import httpx
 
 from labeling.worker_ui import markup
 from labeling.worker_ui.routes import safe_next
-from tests.browser.conftest import sign_in
+from tests.browser.support import sign_in
 
 
 def test_pages_send_a_strict_policy_and_carry_no_inline_script(server, worker):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import label_page
+from tests.browser.support import label_page
 
 
 def _fnv1a(text: str) -> int:
@@ -80,7 +80,7 @@ def test_rank_by_keys_with_a_tie_ratings_and_a_rationale(new_page, server, worke
     expect(page.locator("#tiers .tier")).to_have_count(2)
     expect(page.locator('#tiers [data-tier="1"] .chip-letter')).to_have_text([letters["r3"], letters["r1"]])
     page.keyboard.press("4")  # rating of the selected response (r1)
-    page.locator(f'[data-card="r2"] .rate[data-value="6"]').click()
+    page.locator('[data-card="r2"] .rate[data-value="6"]').click()
     page.locator("#rationale").fill("r2 is right; r1 and r3 are equally wrong")
     page.locator("#rationale").press("Enter")  # a newline in the text box, not a submit
     page.locator("#rationale").press("Control+Enter")

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, label_page, png, sign_in
+from tests.browser.support import DESKTOP, PHONE, label_page, png, sign_in
 
 
 def test_lease_expired_keeps_the_work_and_try_again_saves_it(new_page, server, worker):

@@ -531,8 +531,6 @@
   /** Called by the task type's script: {init, load, answer, onKey?, clear?, focus?}. */
   L.register = function (module) { impl = module; };
 
-  L.state = function () { return C.state; };
-
   function rememberInstructions() {
     var details = $("instructions");
     if (!details) return;

@@ -42,7 +42,12 @@
       if (e.key === "w" || e.key === "W") { box.focus(); return true; }
       return false;
     },
-    focus: function () { box.focus({preventScroll: true}); box.setSelectionRange(box.value.length, box.value.length); },
+    focus: function () {
+      // Writing is the task, so the text box takes the keyboard at once (not on touch screens: no keyboard pop-up).
+      if (!window.matchMedia("(pointer: fine)").matches) return;
+      box.focus({preventScroll: true});
+      box.setSelectionRange(box.value.length, box.value.length);
+    },
     clear: function () { prompt.textContent = ""; box.value = ""; },
   });
 })();

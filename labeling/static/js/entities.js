@@ -202,7 +202,6 @@
       noSpans = document.getElementById("no-spans");
       picker = new L.LabelPicker(document.getElementById("labels"), labels, pickLabel);
       root.addEventListener("pointerup", onPointerUp);
-      root.addEventListener("keyup", function (e) { if (e.shiftKey) { var r = selectionRange(); if (r) { pending = r; render(); } } });
     },
     load: function (task) {
       text = task.data.text;

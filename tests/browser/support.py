@@ -1,0 +1,139 @@
+"""What the browser tests share: the server handle (API helpers, stored answers), sign-in, test images."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image, ImageDraw
+from sqlalchemy import text
+
+from labeling.db import Database
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Server:
+    """A running server and what the tests need to talk to it."""
+
+    base_url: str
+    admin_token: str
+    database_url: str
+    data_dir: Path
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An API client, with a Bearer token when given."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def user(self, role: str = "worker", password: str | None = PASSWORD) -> dict:
+        """A new user with a unique name: {id, username, role, token, password}."""
+        body: dict[str, Any] = {"username": f"{role}-{uuid.uuid4().hex[:10]}", "role": role}
+        if password:
+            body["password"] = password
+        with self.client(self.admin_token) as c:
+            r = c.post("/api/users", json=body)
+        assert r.status_code == 201, r.text
+        return {**r.json(), "password": password}
+
+    def project(self, task_type: str, tasks: list[dict], labels: list[str] | None = None, **settings: Any) -> dict:
+        """A new project with these tasks, owned by a new requester; returns the project plus `requester`."""
+        requester = self.user("requester", password=None)
+        body = {"name": f"{task_type} {uuid.uuid4().hex[:8]}", "task_type": task_type, "labels": labels or [],
+                "instructions": settings.pop("instructions", "Do **this** task well."), **settings}
+        with self.client(requester["token"]) as c:
+            r = c.post("/api/projects", json=body)
+            assert r.status_code == 201, r.text
+            project = r.json()
+            if tasks:
+                r = c.post(f"/api/projects/{project['id']}/tasks", json=tasks)
+                assert r.status_code == 201, r.text
+        return {**project, "requester": requester}
+
+    def upload_image(self, token: str, png: bytes, name: str = "image.png") -> str:
+        """Store an image through POST /api/media; returns its media path for data.image."""
+        with self.client(token) as c:
+            r = c.post("/api/media", files={"file": (name, png, "image/png")})
+        assert r.status_code == 201, r.text
+        return r.json()["data"][0]["path"]
+
+    def query(self, sql: str, **params: Any) -> list[dict]:
+        """Rows of a read-only SQL query against the server's database."""
+
+        async def run() -> list[dict]:
+            db = Database(self.database_url, pool_size=1)
+            try:
+                async with db.read() as conn:
+                    result = await conn.execute(text(sql), params)
+                    return [dict(row._mapping) for row in result]
+            finally:
+                await db.dispose()
+
+        # Playwright's sync API keeps an event loop running in this thread, so the query gets its own.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, run()).result()
+
+    def answers(self, project_id: int) -> dict[str, Any]:
+        """Stored answers of a project by task external_id (the exact JSON the server kept)."""
+        rows = self.query("SELECT t.external_id, a.answer FROM annotations a JOIN tasks t ON t.id = a.task_id "
+                          "WHERE a.project_id = :p ORDER BY a.id", p=project_id)
+        out: dict[str, Any] = {}
+        for row in rows:
+            answer = row["answer"]
+            if isinstance(answer, str):  # a plain text() query may hand JSON back as text
+                answer = json.loads(answer)
+            assert row["external_id"] not in out, f"two annotations stored for {row['external_id']}"
+            out[row["external_id"]] = answer
+        return out
+
+    def assignment_statuses(self, project_id: int) -> dict[str, int]:
+        """Assignment status (0 leased, 1 submitted, 2 skipped, 3 expired) by task external_id."""
+        rows = self.query("SELECT t.external_id, a.status FROM assignments a JOIN tasks t ON t.id = a.task_id "
+                          "WHERE a.project_id = :p", p=project_id)
+        return {row["external_id"]: row["status"] for row in rows}
+
+
+def sign_in(page: Any, user: dict, next_path: str = "/") -> None:
+    """Sign in through the form and wait for the page it leads to."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/login?next={next_path}")
+    page.fill("#username", user["username"])
+    page.fill("#password", user["password"])
+    page.click("#sign-in")
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def label_page(new_page: Any, worker: dict, project: dict, viewport: dict = DESKTOP) -> Any:
+    """A signed-in page on a project's labeling page, its first task on screen (or a final state)."""
+    from playwright.sync_api import expect
+
+    page = new_page(viewport)
+    sign_in(page, worker, f"/projects/{project['id']}/label")
+    expect(page.locator("body")).to_have_attribute("data-state", re.compile(r"^(working|empty|blocked|error)$"))
+    return page
+
+
+def png(width: int, height: int, shapes: list[tuple[str, tuple[int, int, int, int], str]] = ()) -> bytes:
+    """A small PNG: a light background with ("rect"|"ellipse", (x0, y0, x1, y1), colour) shapes."""
+    image = Image.new("RGB", (width, height), (236, 238, 240))
+    draw = ImageDraw.Draw(image)
+    for kind, box, colour in shapes:
+        (draw.rectangle if kind == "rect" else draw.ellipse)(box, fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
