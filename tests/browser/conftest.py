@@ -1,6 +1,8 @@
 """Browser tests: a real `labeling serve` on loopback, Debian's Chromium driven by Playwright.
 
-The server is started once per session as a subprocess. On PostgreSQL (LABELING_TEST_DATABASE_URL) it
+The server and Chromium are started once for this package (package scope: Playwright's sync API keeps an
+event loop running while it is open, which the rest of the suite's asyncio.run() calls must not meet).
+The server is a subprocess. On PostgreSQL (LABELING_TEST_DATABASE_URL) it
 shares the test database with other tests, so every test makes its own users and projects with unique
 names through the JSON API, and reads back exactly what was stored from the `annotations` table.
 """
@@ -35,7 +37,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`labeling serve` as a subprocess on a free loopback port, on SQLite or the PostgreSQL test database."""
     if not Path(CHROMIUM).exists():
@@ -75,9 +77,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(server: Server) -> Iterator[Any]:
-    """One Chromium for the whole session (no download: Debian's binary)."""
+    """One Chromium for the browser tests (no download: Debian's binary)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
