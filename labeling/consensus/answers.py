@@ -108,8 +108,26 @@ def shrunk_skill(total: float, n: float, prior: float = DEFAULT_SKILL, strength:
 
 
 def mean_pairwise(task_type: str, answers: Sequence[Any]) -> float | None:
-    """Mean similarity over all pairs of answers of one task (None with fewer than two)."""
-    vals = [similarity(task_type, answers[i], answers[j])
-            for i in range(len(answers)) for j in range(i + 1, len(answers))]
+    """Mean similarity over all pairs of answers of one task (None with fewer than two).
+
+    Classification counts agreeing pairs per label and multilabel compares label sets made once per answer;
+    both give exactly what averaging `similarity` over every pair gives.
+    """
+    n = len(answers)
+    if n < 2:
+        return None
+    family = kind(task_type)
+    if family == "classification":
+        counts: dict[str, int] = {}
+        for i, a in enumerate(answers):
+            value = label_of(a, f"answers[{i}]")
+            counts[value] = counts.get(value, 0) + 1
+        return sum(c * (c - 1) // 2 for c in counts.values()) / (n * (n - 1) // 2)
+    if family == "multilabel":
+        sets = [set(labels_of(a, f"answers[{i}]")) for i, a in enumerate(answers)]
+        vals = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) if sets[i] or sets[j] else 1.0
+                for i in range(n) for j in range(i + 1, n)]
+        return sum(vals) / len(vals)
+    vals = [similarity(task_type, answers[i], answers[j]) for i in range(n) for j in range(i + 1, n)]
     vals = [v for v in vals if v is not None]
     return sum(vals) / len(vals) if vals else None

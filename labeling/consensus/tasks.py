@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from labeling.consensus import answers as ans
-from labeling.consensus import boxes, classification, multilabel, quality, ranking, spans
+from labeling.consensus import boxes, classification, multilabel, quality, ranking, small, spans
 from labeling.errors import InvalidInput
 
 gold_score = ans.gold_score
@@ -89,6 +89,12 @@ def aggregate_task(
     n = len(answers)
     if n == 0 or family == "demonstration":
         return TaskConsensus(None, None, n, {})
+    if n <= small.MAX_ANSWERS and (family == "classification" or family == "multilabel"):
+        # The hot path (a task's last answer arrives): plain Python, same arithmetic as the NumPy path below.
+        known = None if worker_skill is None else [float(worker_skill.get(w, DEFAULT_SKILL)) for w in worker_ids]
+        run = small.classification if family == "classification" else small.multilabel
+        answer, confidence, details = run(answers, labels, known)
+        return TaskConsensus(answer, confidence, n, details)
     skills = _skills(worker_ids, worker_skill) if worker_skill is not None else None
     weights = _skills(worker_ids, worker_skill)
     if family == "classification":
