@@ -162,20 +162,26 @@ def majority_vote(
         if wts.shape != (n_workers,) or not np.all(np.isfinite(wts)) or (wts.size and wts.min() < 0):
             raise InvalidInput("weights must be n_workers finite non-negative numbers", field="weights")
         answer_w = wts[w] if dup_w is None else dup_w * wts[w]
-    counts = vote_counts(t, lab, n_tasks, n_classes, answer_w)
-    n_answers = np.bincount(t, minlength=n_tasks)
-    totals = counts.sum(axis=1, keepdims=True) + n_classes * smoothing
-    empty = totals[:, 0] <= 0
-    totals[empty] = 1.0
-    post = (counts + smoothing) / totals
-    post[empty] = 1.0 / n_classes
-    _clamp_gold(post, g)
-    result = _finish(post, n_answers, "majority", seed)
+    post = _vote_shares(t, lab, n_tasks, n_classes, answer_w, smoothing, g)
+    result = _finish(post, np.bincount(t, minlength=n_tasks), "majority", seed)
     one = _ones_or(dup_w, t.size)
     agree = (lab == result.labels[t]) * one
     per_worker = np.bincount(w, weights=one, minlength=n_workers)
     result.worker_skill = np.bincount(w, weights=agree, minlength=n_workers) / np.maximum(per_worker, 1e-12)
     return result
+
+
+def _vote_shares(t: np.ndarray, lab: np.ndarray, n_tasks: int, n_classes: int, answer_w: np.ndarray | None,
+                 smoothing: float, gold: np.ndarray | None) -> np.ndarray:
+    """Smoothed (weighted) vote shares per task, uniform for tasks without votes, gold rows clamped."""
+    counts = vote_counts(t, lab, n_tasks, n_classes, answer_w)
+    totals = counts.sum(axis=1, keepdims=True) + n_classes * smoothing
+    empty = totals[:, 0] <= 0
+    totals[empty] = 1.0
+    post = (counts + smoothing) / totals
+    post[empty] = 1.0 / n_classes
+    _clamp_gold(post, gold)
+    return post
 
 
 def _ones_or(weights: np.ndarray | None, size: int) -> np.ndarray:
@@ -231,11 +237,13 @@ def dawid_skene(
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
     k = n_classes
     dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
-    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, duplicates=duplicates, seed=seed)
-    answered = start.n_answers > 0
+    n_answers = np.bincount(t, minlength=n_tasks)
+    answered = n_answers > 0
     fitted = _fitted_tasks(distinct, answered, g, min_workers)
     all_fitted = bool(fitted.all())
-    post_t = np.ascontiguousarray(start.posteriors.T)  # (K, n_tasks): contiguous per class for gathers
+    fit_mask = fitted.astype(np.float64)
+    # Start from the majority vote's shares: (K, n_tasks), contiguous per class for gathers.
+    post_t = np.ascontiguousarray(_vote_shares(t, lab, n_tasks, k, dup_w, 0.0, g).T)
     if g is not None and (g >= 0).any():
         post_t[:, g < 0] = 0.0  # first M-step from gold alone, so gold (not the majority) sets the skills
     wl = w * k + lab  # which (worker, answered label) cell each answer feeds
@@ -265,7 +273,7 @@ def dawid_skene(
         counts = flat.reshape(k, n_workers, k).transpose(1, 0, 2).copy()
         # The prior's weight on row j follows class j's share (k pseudo-rows split by prevalence, as in
         # BDeu), so a rare class's row is not swamped by pseudo-counts it has little data to outweigh.
-        mass = post_t.sum(axis=1) if all_fitted else post_t[:, fitted].sum(axis=1)
+        mass = post_t.sum(axis=1) if all_fitted else post_t @ fit_mask  # a product beats a boolean gather here
         total_mass = float(mass.sum())
         scale = (k * mass / total_mass)[:, None] if total_mass > 0 else np.ones((k, 1))
         counts += pseudo * scale
@@ -291,7 +299,7 @@ def dawid_skene(
         total = post_t.sum(axis=0)
         post_t /= total
         log_total = np.log(total) + top
-        fit = float(log_total.sum() if all_fitted else log_total[fitted].sum()) / max(e_weight, 1e-12)
+        fit = float(log_total.sum() if all_fitted else log_total @ fit_mask) / max(e_weight, 1e-12)
         if g is not None:
             rows = np.flatnonzero(g >= 0)
             post_t[:, rows] = 0.0
@@ -303,7 +311,7 @@ def dawid_skene(
     post = np.ascontiguousarray(post_t.T)
     post[~answered] = priors
     skill = np.einsum("j,wjj->w", priors, confusion)
-    return _finish(post, start.n_answers, "dawid-skene", seed, worker_skill=skill, confusion=confusion,
+    return _finish(post, n_answers, "dawid-skene", seed, worker_skill=skill, confusion=confusion,
                    priors=priors, n_iter=n_iter, converged=converged)
 
 
@@ -333,10 +341,10 @@ def one_coin(
     t, w, lab, g = check_answers(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes, gold)
     k = n_classes
     dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
-    start = majority_vote(t, w, lab, n_tasks, n_workers, k, gold=g, duplicates=duplicates, seed=seed)
-    answered = start.n_answers > 0
+    n_answers = np.bincount(t, minlength=n_tasks)
+    answered = n_answers > 0
     fitted = _fitted_tasks(distinct, answered, g, min_workers)
-    post = start.posteriors
+    post = _vote_shares(t, lab, n_tasks, k, dup_w, 0.0, g)
     answer_w = _ones_or(dup_w, t.size)
     m_w = answer_w * fitted[t]  # the M-step's weight of each answer
     per_worker = np.bincount(w, weights=m_w, minlength=n_workers)
@@ -369,7 +377,7 @@ def one_coin(
     off = (1.0 - skill) / max(k - 1, 1)
     confusion = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
     confusion[:, np.arange(k), np.arange(k)] = skill[:, None]
-    return _finish(post, start.n_answers, "one-coin", seed, worker_skill=skill, confusion=confusion,
+    return _finish(post, n_answers, "one-coin", seed, worker_skill=skill, confusion=confusion,
                    priors=priors, n_iter=n_iter, converged=converged)
 
 
