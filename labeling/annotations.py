@@ -55,7 +55,7 @@ def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idemp
         block_worker(tx, project, worker.id)
     complete = False
     if not assignment.is_gold and not blocked and counters.state == 0 and counters.n_done >= counters.needed:
-        complete = runner.settle_task(tx, project, assignment.task_id, count=False)
+        complete = runner.settle_task(tx, project, assignment.task_id, count=False, counters=counters)
     # The shared progress row is touched last, so its lock is held for the shortest time.
     queue.add_counts(tx, project.id, worker.id, n_annotations=1, n_complete=1 if complete else 0)
     return queue.Submitted(annotation_id, assignment_id, assignment.task_id, now, task_complete=complete)

@@ -8,6 +8,8 @@ inside `AsyncConnection.run_sync`, so the same synchronous domain function serve
 
 from __future__ import annotations
 
+import collections
+import functools
 import json
 import re
 import sqlite3
@@ -45,8 +47,14 @@ class Query:
                    tuple(order))
 
 
+@functools.lru_cache(maxsize=512)
+def _row_class(name: str, columns: tuple[str, ...]) -> type:
+    """A named-tuple class per statement shape: attribute access, built in C."""
+    return collections.namedtuple("Row_" + re.sub(r"\W", "_", name), columns, rename=True)
+
+
 class Row:
-    """A result row with attribute access (what SQLAlchemy rows offer, for sqlite3 rows too)."""
+    """A result row with attribute access (for asyncpg records)."""
 
     __slots__ = ("_data",)
 
@@ -105,20 +113,25 @@ class SqliteTx(_Common):
         return {k: (json.dumps(v, ensure_ascii=False, separators=(",", ":")) if k in query.json_params and v is not None
                     else v) for k, v in params.items()}
 
-    def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
-        """Run the statement and return its rows (JSON columns decoded)."""
+    def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run the statement and return its rows as named tuples (JSON columns decoded)."""
         cursor = self.conn.execute(query.sql, self._params(query, params))
         if cursor.description is None:
             return []
-        names = [d[0] for d in cursor.description]
+        fetched = cursor.fetchall()
+        if not fetched:
+            return []
+        make = _row_class(query.name, tuple(d[0] for d in cursor.description))._make
+        if not query.json_columns:
+            return [make(values) for values in fetched]
+        positions = [i for i, d in enumerate(cursor.description) if d[0] in query.json_columns]
         out = []
-        for values in cursor.fetchall():
-            data = dict(zip(names, values))
-            for column in query.json_columns:
-                raw = data.get(column)
-                if isinstance(raw, str):
-                    data[column] = json.loads(raw)
-            out.append(Row(data))
+        for values in fetched:
+            values = list(values)
+            for i in positions:
+                if isinstance(values[i], str):
+                    values[i] = json.loads(values[i])
+            out.append(make(values))
         return out
 
     def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:

@@ -40,13 +40,15 @@ def _skill(row: Any) -> float | None:
     return None
 
 
-def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, count: bool = True) -> bool:
+def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, count: bool = True,
+                counters: Any = None) -> bool:
     """Compute a task's consensus now; complete it, or (adaptive redundancy) ask for one more answer.
 
     Returns True when the task became complete; `count=False` leaves the project counter to the caller.
+    `counters` (n_done, needed) may be passed when the caller has just read them.
     """
     rows = tx.rows(_TASK_ANSWERS, {"task": task_id})
-    task = tx.one(_TASK_COUNTS, {"task": task_id})
+    task = counters if counters is not None else tx.one(_TASK_COUNTS, {"task": task_id})
     if not rows or task is None or task.n_done < task.needed:
         return False
     worker_ids = [r.worker_id for r in rows]
