@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+import timeit
 from typing import Any, Callable
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from labeling.consensus import agreement, classification, cli, csvio, ranking  # noqa: E402
+from labeling.consensus import agreement, classification, cli, csvio, ranking, small, tasks  # noqa: E402
 
 METHODS = ("majority", "dawid-skene", "one-coin")
 
@@ -206,6 +207,30 @@ def bradley_terry(ck: Any, seeds: int = 5) -> list[dict[str, Any]]:
     return rows
 
 
+def per_task() -> list[dict[str, Any]]:
+    """Microseconds per tasks.aggregate_task call (what runs on submit), plain-Python path and NumPy path."""
+    labels3, labels8 = ["cat", "dog", "bird"], [f"l{i}" for i in range(8)]
+    single = [{"label": labels3[i % 3 if i % 4 else 0]} for i in range(20)]
+    multi = [{"labels": [labels8[i % 8], labels8[(3 * i) % 8]]} for i in range(20)]
+    cases = [("classification", "image_classification", single, labels3, 3),
+             ("classification", "image_classification", single, labels3, 20),
+             ("multilabel", "image_multilabel", multi, labels8, 3),
+             ("multilabel", "image_multilabel", multi, labels8, 20)]
+    rows = []
+    for family, task_type, answers, labels, n in cases:
+        for skills in (None, {1: 0.9, 2: 0.6}):
+            row: dict[str, Any] = {"family": family, "answers": n, "labels": len(labels), "skills": skills is not None}
+            for path, limit in (("python", small.MAX_ANSWERS), ("numpy", -1)):
+                small.MAX_ANSWERS, saved = limit, small.MAX_ANSWERS
+                try:
+                    call = lambda: tasks.aggregate_task(task_type, answers[:n], list(range(n)), labels, skills)  # noqa: E731
+                    row[path + "_us"] = min(timeit.repeat(call, number=300, repeat=7)) / 300 * 1e6
+                finally:
+                    small.MAX_ANSWERS = saved
+            rows.append(row)
+    return rows
+
+
 def fmt(cell: dict[str, Any] | None) -> str:
     """Accuracy and time of one method as text."""
     if cell is None:
@@ -226,6 +251,12 @@ def print_tables(report: dict[str, Any]) -> None:
     if report.get("cli_1m"):
         print("\n1M answers end to end (`labeling aggregate classification`, read CSV + aggregate + write): "
               + ", ".join(f"{m} {s:.2f} s" for m, s in report["cli_1m"].items()))
+    if report.get("per_task"):
+        print("\n`tasks.aggregate_task` per call (fastest of 7 x 300 calls), plain-Python path and NumPy path:\n")
+        print("| family | answers | labels | worker skills | plain Python | NumPy |\n|---|---|---|---|---|---|")
+        for r in report["per_task"]:
+            print(f"| {r['family']} | {r['answers']} | {r['labels']} | {'yes' if r['skills'] else 'no'} | "
+                  f"{r['python_us']:.1f} us | {r['numpy_us']:.1f} us |")
     if report.get("bradley_terry"):
         print("\nBradley-Terry, Kendall tau against the true scores (mean of several seeds), mean of the fastest"
               " of 3 fits:\n")
@@ -250,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     ck = crowdkit_or_none() if args.crowdkit else None
     if args.crowdkit and ck is None:
         print("crowd-kit is not importable with this interpreter; its columns are left out", file=sys.stderr)
-    report: dict[str, Any] = {"classification": []}
+    report: dict[str, Any] = {"classification": [], "per_task": per_task()}
     if os.path.isdir(args.datasets):
         report["classification"] += datasets(args.datasets, ck)
     else:

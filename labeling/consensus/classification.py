@@ -273,7 +273,8 @@ def dawid_skene(
         counts = flat.reshape(k, n_workers, k).transpose(1, 0, 2).copy()
         # The prior's weight on row j follows class j's share (k pseudo-rows split by prevalence, as in
         # BDeu), so a rare class's row is not swamped by pseudo-counts it has little data to outweigh.
-        mass = post_t.sum(axis=1) if all_fitted else post_t @ fit_mask  # a product beats a boolean gather here
+        # einsum beats a boolean gather here and, unlike a BLAS product, never wakes up threads.
+        mass = post_t.sum(axis=1) if all_fitted else np.einsum("kn,n->k", post_t, fit_mask)
         total_mass = float(mass.sum())
         scale = (k * mass / total_mass)[:, None] if total_mass > 0 else np.ones((k, 1))
         counts += pseudo * scale
@@ -299,7 +300,7 @@ def dawid_skene(
         total = post_t.sum(axis=0)
         post_t /= total
         log_total = np.log(total) + top
-        fit = float(log_total.sum() if all_fitted else log_total @ fit_mask) / max(e_weight, 1e-12)
+        fit = float(log_total.sum() if all_fitted else log_total.sum(where=fitted)) / max(e_weight, 1e-12)
         if g is not None:
             rows = np.flatnonzero(g >= 0)
             post_t[:, rows] = 0.0
