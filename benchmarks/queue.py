@@ -78,8 +78,13 @@ def start_server(args: argparse.Namespace, data_dir: Path, admin_token: str) -> 
     raise SystemExit("benchmark: the server did not start")
 
 
+def task_line(i: int) -> str:
+    """One benchmark task: a short review, priorities 0-2 mixed."""
+    return json.dumps({"data": {"text": f"review number {i}: it was fine I guess"}, "priority": i % 3})
+
+
 async def setup(base: str, admin: str, args: argparse.Namespace) -> tuple[int, list[str], dict]:
-    """Users, a project and N tasks (imported over the API, 100,000 per request)."""
+    """Users, a project and N tasks (imported over the API, 100,000 per request, unless --preload)."""
     h = {"Authorization": f"Bearer {admin}"}
     async with aiohttp.ClientSession(base) as s:
         async with s.post("/api/users", json={"username": "bench-requester", "role": "requester"}, headers=h) as r:
@@ -94,11 +99,18 @@ async def setup(base: str, admin: str, args: argparse.Namespace) -> tuple[int, l
                                                  "lease_seconds": 300}, headers=rh) as r:
             project = (await r.json())["id"]
         started = time.perf_counter()
-        done = 0
+        done = args.tasks if args.preload else 0
+        if args.preload:  # the tasks go in through `labeling import` while the server runs
+            path = Path(tempfile.mkstemp(suffix=".jsonl")[1])
+            path.write_text("\n".join(task_line(i) for i in range(args.tasks)))
+            env = {**os.environ, "LABELING_DATA_DIR": str(args.data_dir),
+                   "LABELING_DATABASE_URL": args.database if args.database != "sqlite" else ""}
+            subprocess.run([sys.executable, "-m", "labeling.cli", "import", str(project), str(path)], check=True,
+                           env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+            path.unlink()
         while done < args.tasks:
             n = min(100_000, args.tasks - done)
-            body = "\n".join(json.dumps({"data": {"text": f"review number {done + i}: it was fine I guess"},
-                                         "priority": (done + i) % 3}) for i in range(n))
+            body = "\n".join(task_line(done + i) for i in range(n))
             async with s.post(f"/api/projects/{project}/tasks", data=body.encode(),
                               headers={**rh, "Content-Type": "application/x-ndjson"}) as r:
                 if r.status != 201:
@@ -193,11 +205,13 @@ def main() -> None:
     ap.add_argument("--server-workers", type=int, default=1)
     ap.add_argument("--client-processes", type=int, default=2)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--preload", action="store_true",
+                    help="import the tasks with `labeling import` (one file) instead of over the API")
     ap.add_argument("--keep", action="store_true", help="keep the data dir")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="labeling-bench-"))
+    data_dir = args.data_dir = Path(tempfile.mkdtemp(prefix="labeling-bench-"))
     if args.database != "sqlite":
         reset_postgres(args.database)
     admin = "lbl_bench_" + secrets.token_urlsafe(16)

@@ -87,10 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         async with _database(settings) as db:
             async with db.read() as conn:
                 project = await projects.find(conn, args.project)
-            content_type = "" if path.suffix == ".json" else "ndjson"
-            parsed = tasks.validate(tasks.read_items(path.read_bytes(), content_type), project.task_type,
-                                    project.labels, settings.media_dir)
-            return await db.transact(lambda tx: tasks.insert_tasks(tx, project, parsed))
+            return await tasks.import_file(db, project, path, settings.media_dir)
 
     created = asyncio.run(run())
     print(f"imported {created} tasks into project {args.project}")

@@ -15,7 +15,8 @@ from labeling import models, paging, projects, queue, tasktypes
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.sqltx import Query, Tx
 
-MAX_TASKS_PER_IMPORT = 100_000
+MAX_TASKS_PER_IMPORT = 100_000  # per API request; files (labeling import) have no limit
+FILE_CHUNK = 20_000
 INSERT_CHUNK = 2_000
 TASK_KEYS = {"data", "gold", "predictions", "priority", "external_id"}
 PRIORITY_LIMIT = 2**31 - 1
@@ -87,16 +88,16 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
     return ParsedTask(data, gold, predictions, priority, external_id, where)
 
 
-def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
-             media_dir: Path | None = None) -> list[ParsedTask]:
-    """Validate every item; the first bad one raises InvalidInput naming its line (or index) and field."""
+def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
+                   media_dir: Path | None = None, limit: int | None = None) -> Iterator[ParsedTask]:
+    """Validate items one by one (at most `limit`); the first bad one raises InvalidInput naming its place and field."""
     spec = tasktypes.get(task_type)
     ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir)
-    parsed: list[ParsedTask] = []
     seen_ids: dict[str, str] = {}
+    count = 0
     for where, item in items:
-        if len(parsed) >= MAX_TASKS_PER_IMPORT:
-            raise TooLarge(f"at most {MAX_TASKS_PER_IMPORT:,} tasks per request; split the import", field="body")
+        if limit is not None and count >= limit:
+            raise TooLarge(f"at most {limit:,} tasks per request; split the import", field="body")
         try:
             task = _one(where, item, spec, ctx)
         except InvalidInput as exc:
@@ -106,10 +107,62 @@ def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[
                 raise _located(InvalidInput(f"external_id {task.external_id!r} repeats {seen_ids[task.external_id]}",
                                             field="external_id"), where)
             seen_ids[task.external_id] = where
-        parsed.append(task)
-    if not parsed:
+        count += 1
+        yield task
+    if not count:
         raise InvalidInput("no tasks given", field="body")
-    return parsed
+
+
+def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
+             media_dir: Path | None = None) -> list[ParsedTask]:
+    """Validate a request's tasks (at most MAX_TASKS_PER_IMPORT); all of them, or an error naming the first bad one."""
+    return list(iter_validated(items, task_type, labels, media_dir, limit=MAX_TASKS_PER_IMPORT))
+
+
+def file_items(path: Path) -> Iterator[tuple[str, Any]]:
+    """The items of a task file, streamed: JSON Lines (one task a line), or a JSON array (.json)."""
+    if path.suffix == ".json":
+        yield from read_items(path.read_bytes(), "")
+        return
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInput(f"line {number}: not UTF-8 text", field="body", line=number) from None
+            if not line.strip():
+                continue
+            try:
+                yield f"line {number}", json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"line {number}: not valid JSON ({exc.msg})", field="body", line=number) from None
+
+
+async def import_file(db: Any, project: Any, path: Path, media_dir: Path | None, chunk: int = FILE_CHUNK) -> int:
+    """Import a task file of any size: validated in full first (a bad line stores nothing), then stored in
+    transactions of `chunk` tasks so a running server keeps serving between them."""
+    external_ids = []
+    for task in iter_validated(file_items(path), project.task_type, project.labels, media_dir):
+        if task.external_id is not None:
+            external_ids.append((task.external_id, task.where))
+    async with db.read() as conn:
+        for start in range(0, len(external_ids), 500):
+            part = dict(external_ids[start:start + 500])
+            clash = (await conn.execute(select(models.tasks.c.external_id).where(
+                models.tasks.c.project_id == project.id, models.tasks.c.external_id.in_(list(part))).limit(1))).first()
+            if clash is not None:
+                raise _located(InvalidInput(f"external_id {clash.external_id!r} is already in the project",
+                                            field="external_id"), part[clash.external_id])
+    created = 0
+    batch: list[ParsedTask] = []
+    for task in iter_validated(file_items(path), project.task_type, project.labels, media_dir):
+        batch.append(task)
+        if len(batch) == chunk:
+            created += await db.transact(lambda tx, rows=batch: insert_tasks(tx, project, rows))
+            batch = []
+    if batch:
+        created += await db.transact(lambda tx, rows=batch: insert_tasks(tx, project, rows))
+    return created
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:

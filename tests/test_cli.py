@@ -156,3 +156,23 @@ def test_serve_demo_end_to_end(env, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_import_of_a_large_file_goes_in_chunks_and_a_late_bad_line_stores_nothing(env, capsys, tmp_path, monkeypatch):
+    from labeling import tasks as tasks_mod
+
+    monkeypatch.setattr(tasks_mod, "FILE_CHUNK", 7)
+    monkeypatch.setattr(tasks_mod, "MAX_TASKS_PER_IMPORT", 10)  # the per-request limit does not apply to files
+    name = _project(env, capsys, tmp_path)
+    bad = tmp_path / "late-bad.jsonl"
+    bad.write_text("\n".join([json.dumps({"data": {"text": f"t{i}"}}) for i in range(30)] + ['{"data": {}}']))
+    code, _, err = run(capsys, "import", name, str(bad))
+    assert code == 2 and "line 31" in err
+    good = tmp_path / "big.jsonl"
+    good.write_text("\n".join(json.dumps({"data": {"text": f"t{i}"}, "external_id": f"e{i}"}) for i in range(30)))
+    code, out, _ = run(capsys, "import", name, str(good))
+    assert code == 0 and "imported 30 tasks" in out, out
+    code, _, err = run(capsys, "import", name, str(good))
+    assert code == 2 and "already in the project" in err and "line 1" in err
+    code, out, _ = run(capsys, "consensus", name)
+    assert code == 0
