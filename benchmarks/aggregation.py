@@ -223,8 +223,9 @@ def per_task() -> list[dict[str, Any]]:
             for path, limit in (("python", small.MAX_ANSWERS), ("numpy", -1)):
                 small.MAX_ANSWERS, saved = limit, small.MAX_ANSWERS
                 try:
-                    call = lambda: tasks.aggregate_task(task_type, answers[:n], list(range(n)), labels, skills)  # noqa: E731
-                    row[path + "_us"] = min(timeit.repeat(call, number=300, repeat=7)) / 300 * 1e6
+                    args = (task_type, answers[:n], list(range(n)), labels, skills)
+                    row[path + "_us"] = min(timeit.repeat(lambda: tasks.aggregate_task(*args), number=300,
+                                                          repeat=7)) / 300 * 1e6
                 finally:
                     small.MAX_ANSWERS = saved
             rows.append(row)
