@@ -78,10 +78,7 @@ def check_answers(
 def answer_weights(
     task_idx: np.ndarray, worker_idx: np.ndarray, n_tasks: int, n_workers: int, duplicates: str = "split"
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """Per-answer weights that give each (task, worker) pair one vote in all, and distinct workers per task.
-
-    The weights are None when no worker answered a task twice (or duplicates="keep"): every answer weighs 1.
-    """
+    """Per-answer weights giving each (task, worker) pair one vote in all (None: all 1), and workers per task."""
     if duplicates not in DUPLICATES:
         raise InvalidInput(f"duplicates must be one of {', '.join(DUPLICATES)}", field="duplicates")
     per_task = np.bincount(task_idx, minlength=n_tasks)
