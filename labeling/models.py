@@ -18,7 +18,9 @@ BigID = BigInteger().with_variant(Integer, "sqlite")
 # none_as_null: a Python None is SQL NULL (not the JSON text "null"), so IS NULL filters work.
 JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
-N_COUNTER_SHARDS = 8  # project progress counters are spread so concurrent submits do not queue on one row
+# Project progress counters are spread over up to this many rows (made on first use), so concurrent submits
+# neither queue on one row lock nor pile up dead row versions of one row on PostgreSQL.
+N_COUNTER_SHARDS = 64
 
 
 class Role(str, enum.Enum):
@@ -103,7 +105,7 @@ class Project(SQLModel, table=True):
 
 
 class ProjectCounter(SQLModel, table=True):
-    """Progress counters of a project, spread over N_COUNTER_SHARDS rows (summed when read)."""
+    """Progress counters of a project, spread over up to N_COUNTER_SHARDS rows (summed when read)."""
 
     __tablename__ = "project_counters"
     project_id: int = Field(sa_column=Column(BigID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from labeling import models, paging, schemas, tasktypes
 from labeling.auth import Principal
 from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
-from labeling.models import N_COUNTER_SHARDS, Role
+from labeling.models import Role
 
 COUNTERS = ("n_tasks", "n_gold_tasks", "n_complete", "n_annotations", "n_skips")
 
@@ -48,8 +48,8 @@ async def create(conn: AsyncConnection, owner: Principal, body: schemas.ProjectC
         gold_fraction=body.gold_fraction, gold_min=body.gold_min, gold_threshold=body.gold_threshold,
         options=body.options, created_at=now, updated_at=now, **_redundancy_columns(body.redundancy),
     ).returning(models.projects.c.id))
-    await conn.execute(insert(models.project_counters), [
-        {"project_id": project_id, "shard": shard, **{c: 0 for c in COUNTERS}} for shard in range(N_COUNTER_SHARDS)])
+    # Counter rows are made on first use by queue.add_counts; one zero row keeps sums simple to read.
+    await conn.execute(insert(models.project_counters).values(project_id=project_id, shard=0, **{c: 0 for c in COUNTERS}))
     return await get(conn, owner, project_id)
 
 

@@ -6,7 +6,9 @@ Invariants (checked by tests/test_queue_concurrency.py on both backends):
 - `tasks.n_leased` counts status-0 assignments of the task, `tasks.n_done` its accepted annotations;
   every change to either happens in the statement that changes the assignment, in one transaction.
 Expired leases are reclaimed by the claim itself (no cron). On PostgreSQL the claim is one CTE with
-FOR UPDATE SKIP LOCKED; on SQLite one UPDATE ... RETURNING inside BEGIN IMMEDIATE.
+FOR NO KEY UPDATE SKIP LOCKED (not FOR UPDATE, which would also block the foreign-key checks of every
+annotation and assignment inserted for that task meanwhile); on SQLite one UPDATE ... RETURNING inside
+BEGIN IMMEDIATE.
 Functions here are synchronous over a `Tx` and run through `Database.transact` (see labeling/sqltx.py).
 """
 
@@ -46,7 +48,7 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
             SELECT id FROM assignments
             WHERE project_id = :project AND status = 0 AND expires_at <= :now
               AND pg_try_advisory_xact_lock(7461, CAST(:project % 2147483647 AS integer))
-            ORDER BY task_id FOR UPDATE SKIP LOCKED
+            ORDER BY task_id FOR NO KEY UPDATE SKIP LOCKED
         ), marked AS (
             UPDATE assignments a SET status = 3, finished_at = :now FROM expired
             WHERE a.id = expired.id AND a.status = 0 RETURNING a.task_id
@@ -69,7 +71,7 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
               AND t.n_done + t.n_leased < t.needed
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
             ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1
-            FOR UPDATE SKIP LOCKED)
+            FOR NO KEY UPDATE SKIP LOCKED)
         UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate WHERE t.id = candidate.id
         RETURNING t.id, t.data, t.predictions""", ("data", "predictions"), ()),
     # Gold checks have no redundancy cap: every worker may see each one once, in a per-worker order.
@@ -86,7 +88,11 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         VALUES (:project, :task, :worker, 0, :is_gold, :now, :expires) RETURNING id""", (), ()),
     "task_payload": ("SELECT id, data, predictions FROM tasks WHERE id = :task", ("data", "predictions"), ()),
     "task_for_submit": ("SELECT id, data, gold FROM tasks WHERE id = :task", ("data", "gold"), ()),
+    # A read in the common case; the row is made on a worker's first claim in the project.
     "worker_row": ("""
+        SELECT n_claims, n_gold, gold_score_sum, blocked, skill FROM project_workers
+        WHERE project_id = :project AND worker_id = :worker""", (), ()),
+    "new_worker_row": ("""
         INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
                                      gold_score_sum, blocked, updated_at)
         VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
@@ -102,7 +108,7 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
     "lock_assignment/postgresql": ("""
         SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked
         FROM assignments a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
-        WHERE a.id = :assignment FOR UPDATE OF a""", (), ()),
+        WHERE a.id = :assignment FOR NO KEY UPDATE OF a""", (), ()),
     # State changes are refused in SQL unless the lease is still the worker's (and, to submit, still live).
     "close_lease_submitted": ("""
         UPDATE assignments SET status = 1, finished_at = :now
@@ -137,10 +143,14 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         UPDATE project_workers SET n_skips = n_skips + 1, updated_at = :now
         WHERE project_id = :project AND worker_id = :worker""", (), ()),
     "add_counts": ("""
-        UPDATE project_counters SET n_tasks = n_tasks + :n_tasks, n_gold_tasks = n_gold_tasks + :n_gold_tasks,
-               n_complete = n_complete + :n_complete, n_annotations = n_annotations + :n_annotations,
-               n_skips = n_skips + :n_skips
-        WHERE project_id = :project AND shard = :shard""", (), ()),
+        INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
+        VALUES (:project, :shard, :n_tasks, :n_gold_tasks, :n_complete, :n_annotations, :n_skips)
+        ON CONFLICT (project_id, shard) DO UPDATE SET
+            n_tasks = project_counters.n_tasks + excluded.n_tasks,
+            n_gold_tasks = project_counters.n_gold_tasks + excluded.n_gold_tasks,
+            n_complete = project_counters.n_complete + excluded.n_complete,
+            n_annotations = project_counters.n_annotations + excluded.n_annotations,
+            n_skips = project_counters.n_skips + excluded.n_skips""", (), ()),
 }
 _QUERIES: dict[str, Query] = {name: Query.make(name, *spec) for name, spec in _SQL.items()}
 
@@ -195,7 +205,8 @@ class Lease:
 
 
 def _worker_row(tx: Tx, project_id: int, worker_id: int, now: float) -> Any:
-    row = tx.one(q("worker_row", tx.dialect), {"project": project_id, "worker": worker_id, "now": now})
+    params = {"project": project_id, "worker": worker_id, "now": now}
+    row = tx.one(q("worker_row", tx.dialect), params) or tx.one(q("new_worker_row", tx.dialect), params)
     if row.blocked:
         raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so it gives you "
                             "no more tasks", field="project_id")
