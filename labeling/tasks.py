@@ -34,14 +34,23 @@ class ParsedTask:
     where: str
 
 
-def _lines(text: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+def _lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """JSON Lines: one task a line, blank lines skipped, a bad line named by its number."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             yield f"line {number}", json.loads(line)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"line {number}: not valid JSON ({exc.msg})", field="body", line=number) from None
+
+
+def _decoded(handle: Iterable[bytes]) -> Iterator[str]:
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"line {number}: not UTF-8 text", field="body", line=number) from None
 
 
 def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any]]:
@@ -61,7 +70,7 @@ def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any
             raise InvalidInput(f"not a valid JSON array (line {exc.lineno}: {exc.msg})", field="body",
                                line=exc.lineno) from None
         return [(f"tasks[{i}]", item) for i, item in enumerate(items)]
-    return list(_lines(text))
+    return list(_lines(text.splitlines()))
 
 
 def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Context) -> ParsedTask:
@@ -125,17 +134,7 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
         yield from read_items(path.read_bytes(), "")
         return
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                raise InvalidInput(f"line {number}: not UTF-8 text", field="body", line=number) from None
-            if not line.strip():
-                continue
-            try:
-                yield f"line {number}", json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"line {number}: not valid JSON ({exc.msg})", field="body", line=number) from None
+        yield from _lines(_decoded(handle))
 
 
 async def import_file(db: Any, project: Any, path: Path, media_dir: Path | None, chunk: int = FILE_CHUNK) -> int:
