@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,11 @@ from labeling.settings import Settings
 log = logging.getLogger("labeling")
 
 STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413}
-TOKEN_CACHE_SECONDS = 5.0  # a revoked token keeps working at most this long in a running process
+# Who a token or session cookie belongs to is cached per process: a token rotated or a user removed keeps
+# working at most this long in another server process (the process that changed it forgets at once). Each
+# entry lives a random 50-100% of it, so the tokens cached together at start-up do not all
+# expire in the same instant and send a herd of lookups to the database (seen as 200 ms latency bursts).
+TOKEN_CACHE_SECONDS = 60.0
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -94,8 +99,7 @@ async def principal(request: Request) -> Principal:
         raise Unauthenticated("sign in or send 'Authorization: Bearer <token>'", field="Authorization")
     if request.method in UNSAFE:
         check_csrf(request, request.headers.get("x-csrf-token"))
-    async with app.db.read() as conn:
-        user = await auth.principal_for_id(conn, int(user_id))
+    user = await _cached(app, f"id:{int(user_id)}", lambda conn: auth.principal_for_id(conn, int(user_id)))
     if user is None:
         request.session.clear()
         raise Unauthenticated("your session has ended; sign in again", field="session")
@@ -103,16 +107,20 @@ async def principal(request: Request) -> Principal:
 
 
 async def _cached_token_user(app: AppState, token: str) -> Principal | None:
-    key = auth.hash_token(token)
+    return await _cached(app, auth.hash_token(token), lambda conn: auth.principal_for_token(conn, token))
+
+
+async def _cached(app: AppState, key: str, lookup: Callable[[Any], Awaitable[Principal | None]]) -> Principal | None:
+    """Who a token or session is, from the process's short-lived cache or the database."""
     now = time.monotonic()
     hit = app.token_cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
     async with app.db.read() as conn:
-        user = await auth.principal_for_token(conn, token)
+        user = await lookup(conn)
     if len(app.token_cache) > 10_000:
         app.token_cache.clear()
-    app.token_cache[key] = (now + TOKEN_CACHE_SECONDS, user)
+    app.token_cache[key] = (now + TOKEN_CACHE_SECONDS * (0.5 + 0.5 * random.random()), user)
     return user
 
 
