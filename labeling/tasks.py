@@ -165,11 +165,14 @@ async def import_file(db: Any, project: Any, path: Path, media_dir: Path | None,
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:
+    """The error prefixed with where it happened: "line N", "tasks[i]" or "file NAME" (an uploaded image)."""
     extra = dict(exc.extra)
     if where.startswith("line "):
         extra["line"] = int(where.split()[1])
-    else:
+    elif where.startswith("tasks["):
         extra["index"] = int(where[where.index("[") + 1:-1])
+    elif where.startswith("file "):
+        extra["file"] = where[len("file "):]
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
 
 

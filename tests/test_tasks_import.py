@@ -164,3 +164,20 @@ async def test_media_upload_endpoint(client, requester):
     assert r.status_code == 201
     item = r.json()["data"][0]
     assert item["width"] == 40 and item["height"] == 30 and item["path"].startswith("uploads/")
+
+
+async def test_an_image_the_project_cannot_take_names_the_file(client, requester, new_project):
+    project = await new_project()  # a text project: uploaded images are not its kind of task
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=[("file", ("cat.png", _png(), "image/png"))],
+                          headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["file"] == "cat.png" and error["field"] == "data.text" and "cat.png" in error["message"]
+    assert await _count(client, requester, project["id"]) == 0
+
+
+async def test_an_upload_without_files_is_refused(client, requester, new_project):
+    project = await new_project(task_type="image_classification", labels=["cat"])
+    for url in (f"/api/projects/{project['id']}/tasks", "/api/media"):
+        r = await client.post(url, files={"note": (None, "no file here")}, headers=bearer(requester))  # multipart
+        assert r.status_code == 400 and r.json()["error"]["field"] == "file", r.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -26,22 +26,28 @@ async def _form(request: Request, settings: Settings) -> Any:
         raise InvalidInput(f"could not read the multipart upload: {exc}", field="body") from None
 
 
+async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[str, bytes]]:
+    """(filename, content) of every file in a multipart upload; InvalidInput when there is none."""
+    form = await _form(request, settings)
+    found = False
+    for name, value in form.multi_items():
+        if not isinstance(value, str):
+            found = True
+            yield value.filename or name, await value.read()
+    if not found:
+        raise InvalidInput("the upload has no files", field="file")
+
+
 async def tasks_from_upload(request: Request, settings: Settings) -> list[tuple[str, Any]]:
     """Multipart: each image file becomes a task; a .json/.jsonl file in the form is read as task lines."""
-    form = await _form(request, settings)
     items: list[tuple[str, Any]] = []
-    for name, value in form.multi_items():
-        if isinstance(value, str):
-            continue
-        content = await value.read()
-        filename = value.filename or name
-        if filename.lower().endswith((".json", ".jsonl", ".ndjson")):
-            items.extend(tasks.read_items(content, "ndjson" if not filename.endswith(".json") else ""))
+    async for filename, content in _files(request, settings):
+        lowered = filename.lower()
+        if lowered.endswith((".json", ".jsonl", ".ndjson")):
+            items.extend(tasks.read_items(content, "" if lowered.endswith(".json") else "ndjson"))
             continue
         stored = media.store_image(settings.media_dir, filename, content, settings.media_max_bytes)
         items.append((f"file {filename}", {"data": {"image": stored["path"], "filename": filename}}))
-    if not items:
-        raise InvalidInput("the upload has no files", field="file")
     return items
 
 
@@ -49,15 +55,8 @@ async def tasks_from_upload(request: Request, settings: Settings) -> list[tuple[
 async def upload(request: Request, user: Principal) -> Response:
     """POST /api/media: store images, answer their media paths (for tasks' data.image)."""
     settings = web.state(request).settings
-    form = await _form(request, settings)
-    stored = []
-    for name, value in form.multi_items():
-        if isinstance(value, str):
-            continue
-        stored.append(media.store_image(settings.media_dir, value.filename or name, await value.read(),
-                                        settings.media_max_bytes))
-    if not stored:
-        raise InvalidInput("the upload has no files", field="file")
+    stored = [media.store_image(settings.media_dir, filename, content, settings.media_max_bytes)
+              async for filename, content in _files(request, settings)]
     return web.ok({"data": stored}, status_code=201)
 
 
