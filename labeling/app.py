@@ -6,7 +6,6 @@ import contextlib
 import gc
 import secrets
 import sys
-from pathlib import Path
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -87,11 +86,6 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected})
     app.state.labeling = web.AppState(settings=settings, db=db)
     return app
-
-
-def templates_path() -> Path:
-    """Where the Jinja2 templates are (checkout or installed copy)."""
-    return resources.templates_dir()
 
 
 # The SQLite writer thread releases the GIL around every statement and must get it back from the event

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from labeling import sqltx
@@ -44,11 +43,6 @@ def async_url(url: str) -> str:
             field="LABELING_DATABASE_URL",
         )
     return parsed.render_as_string(hide_password=False)
-
-
-def sync_url(url: str) -> str:
-    """The same database for synchronous tools (Alembic runs on the async engine; kept for scripts)."""
-    return async_url(url)
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
@@ -123,18 +117,6 @@ class Database:
                     yield conn
         finally:
             pause.resume.set()
-
-    async def run_write(self, fn: Callable[[AsyncConnection], Awaitable[T]], retries: int = 5) -> T:
-        """Run fn in a write transaction, retrying on PostgreSQL deadlocks and serialization failures."""
-        for attempt in range(retries + 1):
-            try:
-                async with self.write() as conn:
-                    return await fn(conn)
-            except (DBAPIError, OperationalError) as exc:
-                if attempt == retries or not _retryable(exc):
-                    raise
-                await asyncio.sleep(0.002 * (2**attempt))
-        raise AssertionError("unreachable")
 
     async def transact(self, fn: Callable[[sqltx.Tx], T], retries: int = 5) -> T:
         """Run a synchronous domain function in one write transaction and return its result.
