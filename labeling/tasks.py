@@ -140,18 +140,10 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
 async def import_file(db: Any, project: Any, path: Path, media_dir: Path | None, chunk: int = FILE_CHUNK) -> int:
     """Import a task file of any size: validated in full first (a bad line stores nothing), then stored in
     transactions of `chunk` tasks so a running server keeps serving between them."""
-    external_ids = []
-    for task in iter_validated(file_items(path), project.task_type, project.labels, media_dir):
-        if task.external_id is not None:
-            external_ids.append((task.external_id, task.where))
-    async with db.read() as conn:
-        for start in range(0, len(external_ids), 500):
-            part = dict(external_ids[start:start + 500])
-            clash = (await conn.execute(select(models.tasks.c.external_id).where(
-                models.tasks.c.project_id == project.id, models.tasks.c.external_id.in_(list(part))).limit(1))).first()
-            if clash is not None:
-                raise _located(InvalidInput(f"external_id {clash.external_id!r} is already in the project",
-                                            field="external_id"), part[clash.external_id])
+    places = [(task.external_id, task.where)
+              for task in iter_validated(file_items(path), project.task_type, project.labels, media_dir)
+              if task.external_id is not None]
+    await db.transact(lambda tx: check_external_ids(tx, project.id, places))  # before the first chunk is stored
     created = 0
     batch: list[ParsedTask] = []
     for task in iter_validated(file_items(path), project.task_type, project.labels, media_dir):
@@ -176,8 +168,15 @@ def _located(exc: InvalidInput, where: str) -> InvalidInput:
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
 
 
-_CLASH = Query.make("external_id_taken",
-                    "SELECT 1 FROM tasks WHERE project_id = :project AND external_id = :external_id")
+# One query per ID_CHECK_CHUNK external ids (a JSON array on SQLite, an array parameter on PostgreSQL).
+_TAKEN = {
+    "sqlite": Query.make("external_ids_taken/sqlite", """
+        SELECT external_id FROM tasks WHERE project_id = :project
+          AND external_id IN (SELECT value FROM json_each(:ids)) LIMIT 1""", json_params=("ids",)),
+    "postgresql": Query.make("external_ids_taken/postgresql", """
+        SELECT external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids) LIMIT 1"""),
+}
+ID_CHECK_CHUNK = 1000
 _INSERT = Query.make("insert_task", """
     INSERT INTO tasks (project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
                        n_leased, created_at)
@@ -185,12 +184,19 @@ _INSERT = Query.make("insert_task", """
                      json_params=("data", "gold", "predictions"))
 
 
+def check_external_ids(tx: Tx, project_id: int, places: list[tuple[str, str]]) -> None:
+    """Refuse (external_id, where) pairs whose id is already in the project, naming where the first one came from."""
+    for start in range(0, len(places), ID_CHECK_CHUNK):
+        part = dict(places[start:start + ID_CHECK_CHUNK])
+        taken = tx.scalar(_TAKEN[tx.dialect], {"project": project_id, "ids": list(part)})
+        if taken is not None:
+            raise _located(InvalidInput(f"external_id {taken!r} is already in the project", field="external_id"),
+                           part[taken])
+
+
 def insert_tasks(tx: Tx, project: Any, parsed: list[ParsedTask]) -> int:
     """Insert validated tasks in bulk and bump the project's counters, in the caller's transaction."""
-    for task in parsed:
-        if task.external_id is not None and tx.one(_CLASH, {"project": project.id, "external_id": task.external_id}):
-            raise _located(InvalidInput(f"external_id {task.external_id!r} is already in the project",
-                                        field="external_id"), task.where)
+    check_external_ids(tx, project.id, [(t.external_id, t.where) for t in parsed if t.external_id is not None])
     now = time.time()
     rows = [{"project": project.id, "data": t.data, "gold": t.gold, "predictions": t.predictions,
              "is_gold": t.gold is not None, "priority": t.priority, "external_id": t.external_id,

@@ -181,3 +181,13 @@ async def test_an_upload_without_files_is_refused(client, requester, new_project
     for url in (f"/api/projects/{project['id']}/tasks", "/api/media"):
         r = await client.post(url, files={"note": (None, "no file here")}, headers=bearer(requester))  # multipart
         assert r.status_code == 400 and r.json()["error"]["field"] == "file", r.text
+
+
+async def test_a_taken_external_id_in_a_later_check_chunk_is_named(client, requester, new_project, monkeypatch):
+    monkeypatch.setattr(tasks_mod, "ID_CHECK_CHUNK", 2)
+    project = await new_project(tasks=[{"data": {"text": "old"}, "external_id": "e4"}])
+    url = f"/api/projects/{project['id']}/tasks"
+    batch = [{"data": {"text": f"t{i}"}, "external_id": f"e{i}"} for i in range(6)]
+    r = await client.post(url, json=batch, headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["index"] == 4 and "'e4'" in r.json()["error"]["message"]
+    assert await _count(client, requester, project["id"]) == 1
