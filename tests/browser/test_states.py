@@ -32,30 +32,37 @@ def test_server_errors_are_shown_in_words_and_a_retry_stores_once(new_page, serv
                              labels=["a", "b"])
     page = label_page(new_page, worker, project)
     page.keyboard.press("1")
-    submit = "**/api/assignments/*/submit"
     message = page.locator("#message")
+    # One route for the whole test, its behaviour switched by `mode`: unrouting and routing the same pattern
+    # again between steps raced in Playwright (a request stayed pending on the old handler).
+    mode = {"now": "502"}
 
-    page.route(submit, lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>",
-                                                   content_type="text/html"))
+    def handle(route):
+        if mode["now"] == "502":
+            route.fulfill(status=502, body="<html>Bad gateway</html>", content_type="text/html")
+        elif mode["now"] == "abort":
+            route.abort()
+        elif mode["now"] == "tamper":  # the real server's own 400, in its own words
+            body = json.loads(route.request.post_data)
+            body["answer"] = {"label": "zzz"}
+            route.continue_(post_data=json.dumps(body))
+        else:
+            route.continue_()
+
+    page.route("**/api/assignments/*/submit", handle)
     page.keyboard.press("Enter")
-    expect(message).to_have_text(re.compile(r"The server had a problem \(error 502\)"))
-    page.unroute(submit)
+    expect(message).to_have_text(re.compile(r"The server had a problem \(error 502\)"), timeout=15_000)
 
-    page.route(submit, lambda route: route.abort())
+    mode["now"] = "abort"
     page.keyboard.press("Enter")
-    expect(message).to_have_text(re.compile("Could not reach the server"))
-    page.unroute(submit)
+    expect(message).to_have_text(re.compile("Could not reach the server"), timeout=15_000)
 
-    def tamper(route):  # the real server's own 400, in its own words
-        body = json.loads(route.request.post_data)
-        body["answer"] = {"label": "zzz"}
-        route.continue_(post_data=json.dumps(body))
-
-    page.route(submit, tamper)
+    mode["now"] = "tamper"
     page.keyboard.press("Enter")
-    expect(message).to_have_text(re.compile(r"The answer was not accepted: .*'zzz' is not one of the project's labels"))
-    page.unroute(submit)
+    expect(message).to_have_text(re.compile(r"The answer was not accepted: .*'zzz' is not one of the project's labels"),
+                                 timeout=15_000)
 
+    mode["now"] = "pass"
     page.keyboard.press("Enter")  # the same Idempotency-Key: stored exactly once
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {"flaky": {"label": "a"}}
