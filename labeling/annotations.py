@@ -37,17 +37,16 @@ def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idemp
     assignment = queue.load_assignment(tx, assignment_id, worker)
     if assignment.status == queue.SUBMITTED:
         return queue.replay_submit(tx, assignment, idempotency_key)
-    project = queue.load_project(tx, assignment.project_id)
-    task = tx.one(queue.q("task_for_submit", tx.dialect), {"task": assignment.task_id})
-    if task is None:
+    project = queue.project_at(tx, assignment.project_id, assignment.version)
+    if assignment.task_found is None:
         raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
     spec = tasktypes.get(project.task_type)
-    answer = spec.validate_answer(raw_answer, task.data, tasktypes.Context(labels=tuple(project.labels)))
-    queue.close_for_submit(tx, assignment, worker, now)
+    answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
+    queue.check_live(assignment, now)
     blocked = bool(assignment.blocked)
     gold_score = None
-    if assignment.is_gold and task.gold is not None:
-        gold_score = consensus_tasks.gold_score(project.task_type, answer, task.gold)
+    if assignment.is_gold and assignment.gold is not None:
+        gold_score = consensus_tasks.gold_score(project.task_type, answer, assignment.gold)
     annotation_id, counters, standing = queue.record_annotation(
         tx, assignment, worker, answer, counted=not blocked, gold_score=gold_score, key=idempotency_key,
         duration_ms=duration_ms, now=now)
@@ -56,8 +55,8 @@ def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idemp
     complete = False
     if not assignment.is_gold and not blocked and counters.state == 0 and counters.n_done >= counters.needed:
         complete = runner.settle_task(tx, project, assignment.task_id, count=False, counters=counters)
-    # The shared progress row is touched last, so its lock is held for the shortest time.
-    queue.add_counts(tx, project.id, worker.id, n_annotations=1, n_complete=1 if complete else 0)
+    if complete:
+        queue.add_counts(tx, project.id, worker.id, n_complete=1)
     return queue.Submitted(annotation_id, assignment_id, assignment.task_id, now, task_complete=complete)
 
 

@@ -129,11 +129,18 @@ class Database:
         for attempt in range(retries + 1):
             try:
                 async with self.engine.connect() as conn:
-                    # SQLAlchemy only lends the pooled connection; asyncpg runs BEGIN/COMMIT itself.
-                    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    # SQLAlchemy only lends the pooled connection (it never begins a transaction on it);
+                    # the Tx sends BEGIN with its first statement and this commits what it began.
                     raw = (await conn.get_raw_connection()).driver_connection
-                    async with raw.transaction():
-                        return await conn.run_sync(lambda _: fn(sqltx.AsyncpgTx(raw)))
+                    tx = sqltx.AsyncpgTx(raw)
+                    try:
+                        result = await conn.run_sync(lambda _: fn(tx))
+                    except BaseException:
+                        await _abandon(conn, raw, tx)
+                        raise
+                    if tx.begun:
+                        await raw.execute("COMMIT")
+                    return result
             except Exception as exc:
                 if attempt == retries or not _retryable(exc):
                     raise
@@ -145,6 +152,16 @@ class Database:
         if self._writer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._writer.close)
         await self.engine.dispose()
+
+
+async def _abandon(conn: AsyncConnection, raw: Any, tx: sqltx.AsyncpgTx) -> None:
+    """Roll back what the Tx began; a connection that cannot even roll back is dropped from the pool."""
+    if not tx.begun and not raw.is_in_transaction():
+        return
+    try:
+        await raw.execute("ROLLBACK")
+    except BaseException:
+        await conn.invalidate()
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -29,14 +29,63 @@ LEASED, SUBMITTED, SKIPPED, EXPIRED = 0, 1, 2, 3
 _STATUS = {LEASED: "leased", SUBMITTED: "submitted", SKIPPED: "skipped", EXPIRED: "expired"}
 
 # ---- every queue query, named; "name/dialect" overrides "name" ----------------------------------------
+# The next task a worker should get: partly done first, then priority, then import order (ix_tasks_queue),
+# never one the worker already had. Gold checks have no redundancy cap: every worker may see each one once,
+# in a per-worker order.
+_CANDIDATE = {
+    "regular": """
+        SELECT t.id FROM tasks t
+        WHERE t.project_id = :project AND t.is_gold = false AND t.state = 0
+          AND t.n_done + t.n_leased < t.needed
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+        ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1""",
+    "gold": """
+        SELECT t.id FROM tasks t
+        WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+        ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1""",
+}
+# PostgreSQL leases a task in one statement: lock the candidate (other claims skip it; a gold check, having no
+# cap, is waited for), count the lease on the task, insert the assignment and count the worker's claim.
+# The task row stays locked only until the COMMIT that follows.
+_LEASE_PG = """
+    WITH candidate AS ({candidate} FOR NO KEY UPDATE{skip}),
+    claimed AS (
+        UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate WHERE t.id = candidate.id
+        RETURNING t.id, t.data, t.predictions),
+    lease AS (
+        INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
+        SELECT CAST(:project AS bigint), claimed.id, CAST(:worker AS bigint), 0, CAST(:is_gold AS boolean),
+               CAST(:now AS double precision), CAST(:expires AS double precision)
+        FROM claimed RETURNING id),
+    counted AS (
+        UPDATE project_workers SET n_claims = n_claims + 1
+        WHERE project_id = :project AND worker_id = :worker AND EXISTS (SELECT 1 FROM lease))
+    SELECT lease.id AS assignment_id, claimed.id, claimed.data, claimed.predictions FROM claimed, lease"""
+_ASSIGNMENT = """
+    SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
+           p.updated_at AS version, t.id AS task_found, t.data, t.gold
+    FROM assignments a JOIN projects p ON p.id = a.project_id
+    LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+    LEFT JOIN tasks t ON t.id = a.task_id
+    WHERE a.id = :assignment"""
 _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql, json columns, json params)
     "project": ("SELECT * FROM projects WHERE id = :project", ("labels", "options"), ()),
     "project_version": ("SELECT updated_at FROM projects WHERE id = :project", (), ()),
-    # All of the worker's live leases (a handful at most): the one in this project is handed back,
-    # and their number is checked against the cap.
-    "live_leases": ("""
-        SELECT a.id, a.project_id, a.task_id, a.expires_at FROM assignments a
-        WHERE a.worker_id = :worker AND a.status = 0 AND a.expires_at > :now ORDER BY a.id""", (), ()),
+    # What a claim needs to know, in one read: the project's version, the worker's standing (NULLs before
+    # the worker's first claim here), every live lease of the worker in any project (a handful at most: the
+    # one in this project is handed back, their number is checked against the cap), and the project's
+    # earliest lease expiry, so the expired-lease sweep runs only when something can have expired.
+    "claim_state": ("""
+        SELECT p.updated_at AS version,
+               (SELECT min(e.expires_at) FROM assignments e WHERE e.project_id = :project AND e.status = 0)
+                   AS next_expiry,
+               pw.n_claims, pw.blocked, a.id AS lease_id, a.project_id AS lease_project, a.task_id AS lease_task,
+               a.expires_at AS lease_expires
+        FROM projects p
+        LEFT JOIN project_workers pw ON pw.project_id = p.id AND pw.worker_id = :worker
+        LEFT JOIN assignments a ON a.worker_id = :worker AND a.status = 0 AND a.expires_at > :now
+        WHERE p.id = :project ORDER BY a.id""", (), ()),
     # SQLite: the writer holds the database lock, so plain UPDATE ... RETURNING statements are atomic.
     "reclaim_expired/sqlite": ("""
         UPDATE assignments SET status = 3, finished_at = :now
@@ -55,39 +104,17 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         ), per_task AS (SELECT task_id, count(*) AS n FROM marked GROUP BY task_id)
         UPDATE tasks t SET n_leased = t.n_leased - per_task.n FROM per_task WHERE t.id = per_task.task_id
         RETURNING t.id AS task_id""", (), ()),
-    "claim_regular/sqlite": ("""
-        UPDATE tasks SET n_leased = n_leased + 1
-        WHERE id = (
-            SELECT t.id FROM tasks t
-            WHERE t.project_id = :project AND t.is_gold = 0 AND t.state = 0
-              AND t.n_done + t.n_leased < t.needed
-              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
-            ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1)
-        RETURNING id, data, predictions""", ("data", "predictions"), ()),
-    "claim_regular/postgresql": ("""
-        WITH candidate AS (
-            SELECT t.id FROM tasks t
-            WHERE t.project_id = :project AND t.is_gold = false AND t.state = 0
-              AND t.n_done + t.n_leased < t.needed
-              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
-            ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1
-            FOR NO KEY UPDATE SKIP LOCKED)
-        UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate WHERE t.id = candidate.id
-        RETURNING t.id, t.data, t.predictions""", ("data", "predictions"), ()),
-    # Gold checks have no redundancy cap: every worker may see each one once, in a per-worker order.
-    "claim_gold": ("""
-        UPDATE tasks SET n_leased = n_leased + 1
-        WHERE id = (
-            SELECT t.id FROM tasks t
-            WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0
-              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
-            ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1)
-        RETURNING id, data, predictions""", ("data", "predictions"), ()),
+    "claim_regular/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (" + _CANDIDATE["regular"]
+                             + ") RETURNING id, data, predictions", ("data", "predictions"), ()),
+    "claim_gold/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (" + _CANDIDATE["gold"]
+                          + ") RETURNING id, data, predictions", ("data", "predictions"), ()),
+    "lease_regular/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["regular"], skip=" SKIP LOCKED"),
+                                 ("data", "predictions"), ()),
+    "lease_gold/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["gold"], skip=""), ("data", "predictions"), ()),
     "insert_lease": ("""
         INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
         VALUES (:project, :task, :worker, 0, :is_gold, :now, :expires) RETURNING id""", (), ()),
     "task_payload": ("SELECT id, data, predictions FROM tasks WHERE id = :task", ("data", "predictions"), ()),
-    "task_for_submit": ("SELECT id, data, gold FROM tasks WHERE id = :task", ("data", "gold"), ()),
     # A read in the common case; the row is made on a worker's first claim in the project.
     "worker_row": ("""
         SELECT n_claims, n_gold, gold_score_sum, blocked, skill FROM project_workers
@@ -100,15 +127,10 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         RETURNING n_claims, n_gold, gold_score_sum, blocked, skill""", (), ()),
     "count_claim": ("UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker",
                     (), ()),
-    "serialize_worker/postgresql": ("SELECT pg_advisory_xact_lock(7460, CAST(:worker % 2147483647 AS integer))", (), ()),
-    "lock_assignment/sqlite": ("""
-        SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked
-        FROM assignments a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
-        WHERE a.id = :assignment""", (), ()),
-    "lock_assignment/postgresql": ("""
-        SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked
-        FROM assignments a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
-        WHERE a.id = :assignment FOR NO KEY UPDATE OF a""", (), ()),
+    # The assignment with everything a submit, skip, release or renew reads: its project's version, the
+    # worker's standing and the task's data and gold answer. Locked for change on PostgreSQL.
+    "lock_assignment/sqlite": (_ASSIGNMENT, ("data", "gold"), ()),
+    "lock_assignment/postgresql": (_ASSIGNMENT + " FOR NO KEY UPDATE OF a", ("data", "gold"), ()),
     # State changes are refused in SQL unless the lease is still the worker's (and, to submit, still live).
     "close_lease_submitted": ("""
         UPDATE assignments SET status = 1, finished_at = :now
@@ -131,6 +153,35 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
                                  excluded, idempotency_key, duration_ms, created_at)
         VALUES (:project, :task, :worker, :assignment, :answer, :is_gold, :gold_score, :excluded, :key,
                 :duration, :now) RETURNING id""", (), ("answer",)),
+    # PostgreSQL stores a submit in one statement: close the lease (only the holder's, only while live), insert
+    # the annotation, and count it for the worker, the project and the task. The task row is locked last.
+    "record_annotation/postgresql": ("""
+        WITH closed AS (
+            UPDATE assignments SET status = 1, finished_at = :now
+            WHERE id = :assignment AND worker_id = :worker AND status = 0 AND expires_at > :now RETURNING id),
+        ann AS (
+            INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
+                                     excluded, idempotency_key, duration_ms, created_at)
+            SELECT CAST(:project AS bigint), CAST(:task AS bigint), CAST(:worker AS bigint), closed.id,
+                   CAST(:answer AS jsonb), CAST(:is_gold AS boolean), CAST(:gold_score AS double precision),
+                   CAST(:excluded AS boolean), CAST(:key AS varchar), CAST(:duration AS integer),
+                   CAST(:now AS double precision)
+            FROM closed RETURNING id),
+        standing AS (
+            UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,
+                   gold_score_sum = gold_score_sum + :score, updated_at = :now
+            WHERE project_id = :project AND worker_id = :worker AND EXISTS (SELECT 1 FROM ann)
+            RETURNING n_gold, gold_score_sum, blocked),
+        progress AS (
+            INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
+            SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 0, 1, 0 FROM ann
+            ON CONFLICT (project_id, shard) DO UPDATE SET n_annotations = project_counters.n_annotations + 1),
+        task AS (
+            UPDATE tasks SET n_leased = n_leased - 1, n_done = n_done + :counted
+            WHERE id = :task AND EXISTS (SELECT 1 FROM ann) RETURNING n_done, needed, state)
+        SELECT ann.id AS annotation_id, task.n_done, task.needed, task.state, standing.n_gold,
+               standing.gold_score_sum, standing.blocked
+        FROM ann, task, standing""", (), ("answer",)),
     "annotation_for_assignment": ("""
         SELECT id, task_id, assignment_id, idempotency_key, created_at FROM annotations
         WHERE assignment_id = :assignment""", (), ()),
@@ -171,18 +222,25 @@ def add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
 _project_cache: dict[tuple[int, float], Any] = {}
 
 
+def project_at(tx: Tx, project_id: int, version: float) -> Any:
+    """The project row as of `version` (its updated_at), from a per-process cache or the database."""
+    row = _project_cache.get((project_id, version))
+    if row is None:
+        row = tx.one(q("project", tx.dialect), {"project": project_id})
+        if row is None:
+            raise NotFound(f"no project {project_id}", field="project_id")
+        if len(_project_cache) > 1000:
+            _project_cache.clear()
+        _project_cache[(project_id, row.updated_at)] = row
+    return row
+
+
 def load_project(tx: Tx, project_id: int) -> Any:
     """The project row, or NotFound. Rows are cached by (id, updated_at): one tiny query checks the version."""
     version = tx.scalar(q("project_version", tx.dialect), {"project": project_id})
     if version is None:
         raise NotFound(f"no project {project_id}", field="project_id")
-    row = _project_cache.get((project_id, version))
-    if row is None:
-        row = tx.one(q("project", tx.dialect), {"project": project_id})
-        if len(_project_cache) > 1000:
-            _project_cache.clear()
-        _project_cache[(project_id, version)] = row
-    return row
+    return project_at(tx, project_id, version)
 
 
 @dataclass(frozen=True)
@@ -204,13 +262,17 @@ class Lease:
                 "expires_in": max(0.0, round(self.expires_at - time.time(), 3))}
 
 
-def _worker_row(tx: Tx, project_id: int, worker_id: int, now: float) -> Any:
-    params = {"project": project_id, "worker": worker_id, "now": now}
-    row = tx.one(q("worker_row", tx.dialect), params) or tx.one(q("new_worker_row", tx.dialect), params)
-    if row.blocked:
+def _check_standing(standing: Any) -> Any:
+    if standing.blocked:
         raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so it gives you "
                             "no more tasks", field="project_id")
-    return row
+    return standing
+
+
+def _worker_row(tx: Tx, project_id: int, worker_id: int, now: float) -> Any:
+    params = {"project": project_id, "worker": worker_id, "now": now}
+    return _check_standing(tx.one(q("worker_row", tx.dialect), params)
+                           or tx.one(q("new_worker_row", tx.dialect), params))
 
 
 def reclaim_expired(tx: Tx, project_id: int, now: float) -> int:
@@ -228,43 +290,69 @@ def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
     return project.gold_fraction > 0 and rng.random() < project.gold_fraction
 
 
+SERIALIZE_WORKER = 7460  # advisory-lock namespace: one claim at a time per worker
+
+
 def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float | None = None,
                rng: random.Random | None = None) -> Lease | None:
-    """Hand this worker a lease on the next task it should do in the project, or None when there is nothing."""
+    """Hand this worker a lease on the next task it should do in the project, or None when there is nothing.
+
+    On PostgreSQL: BEGIN with the worker's lock, one read, one leasing statement, COMMIT (plus the rare
+    project reload, first-claim worker row and expired-lease sweep).
+    """
     now = time.time() if now is None else now
     dialect = tx.dialect
     params = {"project": project_id, "worker": worker.id, "now": now}
-    if dialect == "postgresql":
-        tx.rows(q("serialize_worker", dialect), params)  # one claim at a time per worker (SQLite has one writer)
-    project = load_project(tx, project_id)
-    standing = _worker_row(tx, project_id, worker.id, now)
-    live_leases = tx.rows(q("live_leases", dialect), params)
-    held = next((lease for lease in live_leases if lease.project_id == project_id), None)
+    tx.serialize(SERIALIZE_WORKER, worker.id)
+    rows = tx.rows(q("claim_state", dialect), params)
+    if not rows:
+        raise NotFound(f"no project {project_id}", field="project_id")
+    state = rows[0]
+    project = project_at(tx, project_id, state.version)
+    standing = _check_standing(state if state.n_claims is not None else tx.one(q("new_worker_row", dialect), params))
+    live = [row for row in rows if row.lease_id is not None]
+    held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:
-        payload = tx.one(q("task_payload", dialect), {"task": held.task_id})
-        return Lease(held.id, held.task_id, payload.data, payload.predictions, held.expires_at)
-    live = len(live_leases)
-    if live >= max_leases:
-        raise Conflict(f"you hold {live} live leases, the most allowed; submit, skip or release one first",
+        payload = tx.one(q("task_payload", dialect), {"task": held.lease_task})
+        return Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
+    if len(live) >= max_leases:
+        raise Conflict(f"you hold {len(live)} live leases, the most allowed; submit, skip or release one first",
                        field="assignment_id")
-    reclaim_expired(tx, project_id, now)
-    row, is_gold = None, False
+    if state.next_expiry is not None and state.next_expiry <= now:
+        reclaim_expired(tx, project_id, now)
+    expires = now + project.lease_seconds
+    row = None
     if (project.gold_first_n or project.gold_fraction) and _wants_gold(project, standing.n_claims, rng or random):
-        row = tx.one(q("claim_gold", dialect), params)
-        is_gold = row is not None
+        row = _lease(tx, "gold", {**params, "expires": expires, "is_gold": True})
     if row is None:
-        row = tx.one(q("claim_regular", dialect), params)
+        row = _lease(tx, "regular", {**params, "expires": expires, "is_gold": False})
     if row is None:
         return None
-    expires = now + project.lease_seconds
-    assignment_id = tx.scalar(q("insert_lease", dialect), {**params, "task": row.id, "is_gold": is_gold,
-                                                            "expires": expires})
-    tx.run(q("count_claim", dialect), params)
-    return Lease(assignment_id, row.id, row.data, row.predictions, expires)
+    return Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
+
+
+@dataclass(frozen=True)
+class _Leased:
+    assignment_id: int
+    id: int
+    data: dict
+    predictions: dict | None
+
+
+def _lease(tx: Tx, kind: str, params: dict) -> Any:
+    """Claim the worker's next task of this kind (regular or gold) and lease it: one statement on PostgreSQL."""
+    if tx.dialect == "postgresql":
+        return tx.one(q(f"lease_{kind}", tx.dialect), params)
+    row = tx.one(q(f"claim_{kind}", tx.dialect), params)
+    if row is None:
+        return None
+    assignment_id = tx.scalar(q("insert_lease", tx.dialect), {**params, "task": row.id})
+    tx.run(q("count_claim", tx.dialect), params)
+    return _Leased(assignment_id, row.id, row.data, row.predictions)
 
 
 def load_assignment(tx: Tx, assignment_id: int, worker: Principal) -> Any:
-    """The assignment row, locked for change; NotFound unless it is this worker's."""
+    """The assignment row (with its task and project version), locked for change; NotFound unless it is this worker's."""
     row = tx.one(q("lock_assignment", tx.dialect), {"assignment": assignment_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no assignment {assignment_id} of yours", field="assignment_id")
@@ -296,35 +384,39 @@ def replay_submit(tx: Tx, assignment: Any, key: str | None) -> Submitted:
     raise Conflict("this assignment was already submitted", field="assignment_id")
 
 
-def close_for_submit(tx: Tx, assignment: Any, worker: Principal, now: float) -> None:
-    """Move the lease to submitted, or refuse: an expired lease answers LeaseExpired and stores nothing."""
+def check_live(assignment: Any, now: float) -> None:
+    """Refuse to submit to a lease that is not live: an expired lease answers LeaseExpired and stores nothing."""
     if assignment.status == SKIPPED:
         raise Conflict("this assignment was skipped; ask for the next task", field="assignment_id")
     if assignment.status == EXPIRED or assignment.expires_at <= now:
         raise LeaseExpired("the lease on this task expired before the answer arrived; renew it or ask for the "
                            "next task", field="assignment_id")
-    changed = tx.run(q("close_lease_submitted", tx.dialect), {"assignment": assignment.id, "worker": worker.id,
-                                                              "now": now})
-    if changed != 1:
-        raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
 
 
 def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, counted: bool,
                       gold_score: float | None, key: str | None, duration_ms: int | None,
                       now: float) -> tuple[int, Any, Any]:
-    """Store the annotation and move the task's and worker's counters (the project's are the caller's, last).
+    """Close the lease, store the annotation and count it for the task, the worker and the project.
 
-    Returns (annotation id, task counters, worker standing).
+    Returns (annotation id, task counters, worker standing). One statement on PostgreSQL.
     """
     dialect = tx.dialect
-    annotation_id = tx.scalar(q("insert_annotation", dialect), {
-        "project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
-        "assignment": assignment.id, "answer": answer, "is_gold": bool(assignment.is_gold),
-        "gold_score": gold_score, "excluded": not counted, "key": key, "duration": duration_ms, "now": now})
-    task = tx.one(q("task_lease_done", dialect), {"task": assignment.task_id, "counted": 1 if counted else 0})
-    standing = tx.one(q("count_annotation", dialect), {
-        "project": assignment.project_id, "worker": worker.id, "gold": 1 if gold_score is not None else 0,
-        "score": gold_score or 0.0, "now": now})
+    params = {"project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
+              "assignment": assignment.id, "answer": answer, "is_gold": bool(assignment.is_gold),
+              "gold_score": gold_score, "excluded": not counted, "key": key, "duration": duration_ms, "now": now,
+              "counted": 1 if counted else 0, "gold": 1 if gold_score is not None else 0, "score": gold_score or 0.0,
+              "shard": worker.id % N_COUNTER_SHARDS}
+    if dialect == "postgresql":
+        row = tx.one(q("record_annotation", dialect), params)
+        if row is None:
+            raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
+        return row.annotation_id, row, row
+    if tx.run(q("close_lease_submitted", dialect), params) != 1:
+        raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
+    annotation_id = tx.scalar(q("insert_annotation", dialect), params)
+    task = tx.one(q("task_lease_done", dialect), params)
+    standing = tx.one(q("count_annotation", dialect), params)
+    add_counts(tx, assignment.project_id, worker.id, n_annotations=1)
     return annotation_id, task, standing
 
 
@@ -361,7 +453,7 @@ def renew(tx: Tx, assignment_id: int, worker: Principal) -> Lease:
     now = time.time()
     dialect = tx.dialect
     assignment = load_assignment(tx, assignment_id, worker)
-    project = load_project(tx, assignment.project_id)
+    project = project_at(tx, assignment.project_id, assignment.version)
     _worker_row(tx, assignment.project_id, worker.id, now)
     if assignment.status in (SUBMITTED, SKIPPED):
         raise Conflict(f"this assignment was already {_STATUS[assignment.status]}", field="assignment_id")

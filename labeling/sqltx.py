@@ -82,6 +82,7 @@ class Tx(Protocol):
 
     def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
     def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
+    def serialize(self, namespace: int, key: int) -> None: ...
 
 
 class _Common:
@@ -106,6 +107,9 @@ class SqliteTx(_Common):
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+
+    def serialize(self, namespace: int, key: int) -> None:
+        """Nothing to do: the single writer already runs one transaction at a time."""
 
     def _params(self, query: Query, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if not params or not query.json_params:
@@ -149,13 +153,29 @@ class SqliteTx(_Common):
 class AsyncpgTx(_Common):
     """PostgreSQL through asyncpg's own prepared statements, inside run_sync (no per-statement SQLAlchemy work).
 
-    The caller holds the asyncpg transaction (Database.transact); await_only bridges from this synchronous code.
+    The transaction begins with the first statement (Database.transact commits it if it began), so the
+    first `serialize` travels with BEGIN in one round trip. await_only bridges from this synchronous code.
     """
 
     dialect = "postgresql"
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
+        self.begun = False
+
+    def _begin(self) -> None:
+        if not self.begun:
+            await_only(self.raw.execute("BEGIN"))
+            self.begun = True
+
+    def serialize(self, namespace: int, key: int) -> None:
+        """Hold a transaction-scoped advisory lock on (namespace, key) until commit: one such transaction at a time."""
+        key = int(key) % 2147483647
+        if self.begun:
+            await_only(self.raw.execute("SELECT pg_advisory_xact_lock($1, $2)", int(namespace), key))
+        else:  # a simple query of two statements: BEGIN and the lock in one round trip (integers only)
+            await_only(self.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(namespace)}, {key})"))
+            self.begun = True
 
     def _args(self, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
         params = params or {}
@@ -164,11 +184,13 @@ class AsyncpgTx(_Common):
 
     def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run the statement and return its rows (asyncpg Records: attribute access through Row)."""
+        self._begin()
         records = await_only(self.raw.fetch(query.numbered, *self._args(query, params)))
         return [Row(dict(record)) for record in records]
 
     def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
         """Run the statement; the number of rows it changed."""
+        self._begin()
         if "returning" in query.sql.lower():
             return len(await_only(self.raw.fetch(query.numbered, *self._args(query, params))))
         status = await_only(self.raw.execute(query.numbered, *self._args(query, params)))
@@ -178,6 +200,7 @@ class AsyncpgTx(_Common):
     def run_many(self, query: Query, params: list[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set."""
         if params:
+            self._begin()
             await_only(self.raw.executemany(query.numbered, [self._args(query, p) for p in params]))
 
 
