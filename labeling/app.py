@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import secrets
 import sys
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -37,6 +38,51 @@ class CookieSessions(SessionMiddleware):
         await super().__call__(scope, receive, send)
 
 
+class App(Starlette):
+    """Starlette, plus a direct path for the queue's token-authenticated calls (`Op.direct`).
+
+    Scripts and labeling clients call next and submit thousands of times a second; a request to one of those
+    operations that carries no cookie (so needs no session or CSRF check) goes straight to its handler,
+    with the same error handlers, instead of through the middleware stack and the router's linear match.
+    Everything else, and every cookie-carrying call from the worker UI, takes the ordinary way.
+    """
+
+    def __init__(self, *args: Any, direct: list[tuple[str, str, Callable]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.direct: dict[str, list[tuple[re.Pattern, Callable]]] = {}
+        for method, path, handler in direct or []:
+            pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
+            self.direct.setdefault(method, []).append((pattern, handler))
+
+    def _direct_handler(self, scope: Scope) -> Callable | None:
+        routes = self.direct.get(scope["method"])
+        if not routes or scope.get("root_path") or any(name == b"cookie" for name, _ in scope["headers"]):
+            return None
+        for pattern, handler in routes:
+            match = pattern.match(scope["path"])
+            if match is not None:
+                scope["path_params"] = match.groupdict()
+                return handler
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self._direct_handler(scope) if scope["type"] == "http" else None
+        if handler is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        request = Request(scope, receive)
+        try:
+            response = await handler(request)
+        except LabelingError as exc:
+            response = await web.on_labeling_error(request, exc)
+        except HTTPException as exc:
+            response = await web.on_http_error(request, exc)
+        except Exception as exc:  # logged with its traceback, answered in words (as ServerErrorMiddleware does)
+            response = await web.on_unexpected(request, exc)
+        await response(scope, receive, send)
+
+
 def secret_key(settings: Settings) -> str:
     """LABELING_SECRET_KEY, or a random key kept in the data dir so sessions survive restarts."""
     if settings.secret_key:
@@ -58,7 +104,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings, database: Database | None = None) -> Starlette:
+def create_app(settings: Settings, database: Database | None = None) -> App:
     """The whole web app. Migrations are applied by the CLI (or tests) before serving, not here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
@@ -82,8 +128,9 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     ]
     middleware = [Middleware(CookieSessions, secret_key=secret_key(settings), session_cookie="labeling_session",
                              same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
-        LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected})
+    app = App(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
+        LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected},
+        direct=[(op.method, op.path, op.handler) for op in api.OPS if op.direct])
     app.state.labeling = web.AppState(settings=settings, db=db)
     return app
 
@@ -95,7 +142,7 @@ SERVER_SWITCH_INTERVAL = 0.001
 GC_THRESHOLD_0 = 20_000
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> App:
     """uvicorn's factory for `labeling serve` (each server process builds its own app)."""
     sys.setswitchinterval(SERVER_SWITCH_INTERVAL)
     app = create_app(Settings.from_env())
