@@ -12,7 +12,7 @@ from labeling import queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import runner
 from labeling.consensus import tasks as consensus_tasks
-from labeling.errors import NotFound
+from labeling.errors import LeaseExpired, NotFound
 from labeling.sqltx import Query, Tx
 
 _EXCLUDE = Query.make("exclude_answers", """
@@ -32,9 +32,14 @@ _EXPIRE_LIVE = Query.make("expire_live_leases", """
 
 def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idempotency_key: str | None = None,
            duration_ms: int | None = None) -> queue.Submitted:
-    """Accept an answer from the lease holder while the lease is live; a retry with the same key replays."""
+    """Accept an answer from the lease holder while the lease is live; a retry with the same key replays.
+
+    On PostgreSQL the API runs this per statement: a read, then one statement that closes the lease and
+    stores and counts the answer (it checks the lease again, so a lease that changed since the read stores
+    nothing), then, when the answer completes its task, the task's consensus (a read and one write).
+    """
     now = time.time()
-    assignment = queue.load_assignment(tx, assignment_id, worker)
+    assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
     if assignment.status == queue.SUBMITTED:
         return queue.replay_submit(tx, assignment, idempotency_key)
     project = queue.project_at(tx, assignment.project_id, assignment.version)
@@ -47,16 +52,21 @@ def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idemp
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:
         gold_score = consensus_tasks.gold_score(project.task_type, answer, assignment.gold)
-    annotation_id, counters, standing = queue.record_annotation(
+    recorded = queue.record_annotation(
         tx, assignment, worker, answer, counted=not blocked, gold_score=gold_score, key=idempotency_key,
         duration_ms=duration_ms, now=now)
+    if recorded is None:  # the lease changed since it was read (a concurrent submit, skip or expiry)
+        assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
+        if assignment.status == queue.SUBMITTED:
+            return queue.replay_submit(tx, assignment, idempotency_key)
+        queue.check_live(assignment, time.time())
+        raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
+    annotation_id, counters, standing = recorded
     if gold_score is not None and not standing.blocked and _below_threshold(project, standing):
         block_worker(tx, project, worker.id)
     complete = False
     if not assignment.is_gold and not blocked and counters.state == 0 and counters.n_done >= counters.needed:
-        complete = runner.settle_task(tx, project, assignment.task_id, count=False, counters=counters)
-    if complete:
-        queue.add_counts(tx, project.id, worker.id, n_complete=1)
+        complete = runner.settle_task(tx, project, assignment.task_id, shard=worker.id, counters=counters)
     return queue.Submitted(annotation_id, assignment_id, assignment.task_id, now, task_complete=complete)
 
 
@@ -68,6 +78,7 @@ def _below_threshold(project: Any, standing: Any) -> bool:
 
 def block_worker(tx: Tx, project: Any, worker_id: int) -> int:
     """Stop a worker in a project: drop their answers from consensus and reopen the tasks they counted in."""
+    tx.begin()  # all of it or nothing, also when the caller runs per statement
     now = time.time()
     tx.run(_BLOCK, {"project": project.id, "worker": worker_id, "now": now})
     task_ids = sorted({row.task_id for row in tx.rows(_EXCLUDE, {"project": project.id, "worker": worker_id})})

@@ -118,21 +118,25 @@ class Database:
         finally:
             pause.resume.set()
 
-    async def transact(self, fn: Callable[[sqltx.Tx], T], retries: int = 5) -> T:
+    async def transact(self, fn: Callable[[sqltx.Tx], T], retries: int = 5, *, per_statement: bool = False) -> T:
         """Run a synchronous domain function in one write transaction and return its result.
 
         SQLite: in the single writer thread (labeling/sqlite_writer.py: group commit, a savepoint per call).
         PostgreSQL: on a pooled connection through run_sync, retried on deadlock or serialization failure.
+        `per_statement=True` (PostgreSQL only; SQLite's job stays one transaction): every statement commits on
+        its own until the function calls `tx.begin()` (see sqltx.AsyncpgTx), which saves the BEGIN and COMMIT
+        round trips of the queue's hot path; a retry never repeats a write that already committed.
         """
         if self._writer is not None:
             return await asyncio.wrap_future(self._writer.submit(fn))
         for attempt in range(retries + 1):
+            tx = None
             try:
                 async with self.engine.connect() as conn:
                     # SQLAlchemy only lends the pooled connection (it never begins a transaction on it);
-                    # the Tx sends BEGIN with its first statement and this commits what it began.
+                    # the Tx sends BEGIN when it needs one and this commits what it began.
                     raw = (await conn.get_raw_connection()).driver_connection
-                    tx = sqltx.AsyncpgTx(raw)
+                    tx = sqltx.AsyncpgTx(raw, autocommit=per_statement)
                     try:
                         result = await conn.run_sync(lambda _: fn(tx))
                     except BaseException:
@@ -142,7 +146,7 @@ class Database:
                         await raw.execute("COMMIT")
                     return result
             except Exception as exc:
-                if attempt == retries or not _retryable(exc):
+                if attempt == retries or not _retryable(exc) or (tx is not None and tx.committed_writes):
                     raise
                 await asyncio.sleep(0.002 * (2**attempt))
         raise AssertionError("unreachable")

@@ -45,23 +45,27 @@ _CANDIDATE = {
           AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
         ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1""",
 }
-# PostgreSQL leases a task in one statement: lock the candidate (other claims skip it; a gold check, having no
-# cap, is waited for), count the lease on the task, insert the assignment and count the worker's claim.
-# The task row stays locked only until the COMMIT that follows.
+# PostgreSQL leases a task in one statement, which is its own transaction: lock the candidate (other claims
+# skip it; a gold check, having no cap, is waited for), count the worker's claim, count the lease on the task
+# and insert the assignment. The worker's claim counter is the guard against a concurrent claim by the same
+# worker: it must still hold the value this claim read, or nothing is leased (and `found` says there was a
+# task), so the claim reads its state again and hands back the lease the other claim made.
 _LEASE_PG = """
     WITH candidate AS ({candidate} FOR NO KEY UPDATE{skip}),
+    counted AS (
+        UPDATE project_workers pw SET n_claims = pw.n_claims + 1 FROM candidate
+        WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
+        RETURNING pw.worker_id),
     claimed AS (
-        UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate WHERE t.id = candidate.id
+        UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate, counted WHERE t.id = candidate.id
         RETURNING t.id, t.data, t.predictions),
     lease AS (
         INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
         SELECT CAST(:project AS bigint), claimed.id, CAST(:worker AS bigint), 0, CAST(:is_gold AS boolean),
                CAST(:now AS double precision), CAST(:expires AS double precision)
-        FROM claimed RETURNING id),
-    counted AS (
-        UPDATE project_workers SET n_claims = n_claims + 1
-        WHERE project_id = :project AND worker_id = :worker AND EXISTS (SELECT 1 FROM lease))
-    SELECT lease.id AS assignment_id, claimed.id, claimed.data, claimed.predictions FROM claimed, lease"""
+        FROM claimed RETURNING id)
+    SELECT c.found, lease.id AS assignment_id, claimed.id, claimed.data, claimed.predictions
+    FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT JOIN lease ON true"""
 _ASSIGNMENT = """
     SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
            p.updated_at AS version, t.id AS task_found, t.data, t.gold
@@ -129,7 +133,8 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
                     (), ()),
     # The assignment with everything a submit, skip, release or renew reads: its project's version, the
     # worker's standing and the task's data and gold answer. Locked for change on PostgreSQL.
-    "lock_assignment/sqlite": (_ASSIGNMENT, ("data", "gold"), ()),
+    "assignment": (_ASSIGNMENT, ("data", "gold"), ()),
+    "lock_assignment": (_ASSIGNMENT, ("data", "gold"), ()),
     "lock_assignment/postgresql": (_ASSIGNMENT + " FOR NO KEY UPDATE OF a", ("data", "gold"), ()),
     # State changes are refused in SQL unless the lease is still the worker's (and, to submit, still live).
     "close_lease_submitted": ("""
@@ -290,20 +295,30 @@ def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
     return project.gold_fraction > 0 and rng.random() < project.gold_fraction
 
 
-SERIALIZE_WORKER = 7460  # advisory-lock namespace: one claim at a time per worker
+CLAIM_ATTEMPTS = 3
 
 
 def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float | None = None,
                rng: random.Random | None = None) -> Lease | None:
     """Hand this worker a lease on the next task it should do in the project, or None when there is nothing.
 
-    On PostgreSQL: BEGIN with the worker's lock, one read, one leasing statement, COMMIT (plus the rare
-    project reload, first-claim worker row and expired-lease sweep).
+    On PostgreSQL (run per statement): one read and one leasing statement, plus the rare project reload,
+    first-claim worker row and expired-lease sweep. A claim that loses to a concurrent claim of the same
+    worker starts over and hands back the lease the other one made.
     """
     now = time.time() if now is None else now
+    for _ in range(CLAIM_ATTEMPTS):
+        found, lease = _claim_once(tx, project_id, worker, max_leases, now, rng or random)
+        if lease is not None or not found:
+            return lease
+    raise Conflict("other requests of yours are claiming tasks in this project right now; ask again",
+                   field="project_id")
+
+
+def _claim_once(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float,
+                rng: Any) -> tuple[bool, Lease | None]:
     dialect = tx.dialect
     params = {"project": project_id, "worker": worker.id, "now": now}
-    tx.serialize(SERIALIZE_WORKER, worker.id)
     rows = tx.rows(q("claim_state", dialect), params)
     if not rows:
         raise NotFound(f"no project {project_id}", field="project_id")
@@ -314,21 +329,22 @@ def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now:
     held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:
         payload = tx.one(q("task_payload", dialect), {"task": held.lease_task})
-        return Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
+        return True, Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
     if len(live) >= max_leases:
         raise Conflict(f"you hold {len(live)} live leases, the most allowed; submit, skip or release one first",
                        field="assignment_id")
     if state.next_expiry is not None and state.next_expiry <= now:
         reclaim_expired(tx, project_id, now)
     expires = now + project.lease_seconds
-    row = None
-    if (project.gold_first_n or project.gold_fraction) and _wants_gold(project, standing.n_claims, rng or random):
-        row = _lease(tx, "gold", {**params, "expires": expires, "is_gold": True})
+    lease_params = {**params, "expires": expires, "seen_claims": standing.n_claims}
+    found, row = False, None
+    if (project.gold_first_n or project.gold_fraction) and _wants_gold(project, standing.n_claims, rng):
+        found, row = _lease(tx, "gold", {**lease_params, "is_gold": True})
+    if not found:
+        found, row = _lease(tx, "regular", {**lease_params, "is_gold": False})
     if row is None:
-        row = _lease(tx, "regular", {**params, "expires": expires, "is_gold": False})
-    if row is None:
-        return None
-    return Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
+        return found, None
+    return True, Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
 
 
 @dataclass(frozen=True)
@@ -339,21 +355,29 @@ class _Leased:
     predictions: dict | None
 
 
-def _lease(tx: Tx, kind: str, params: dict) -> Any:
-    """Claim the worker's next task of this kind (regular or gold) and lease it: one statement on PostgreSQL."""
+def _lease(tx: Tx, kind: str, params: dict) -> tuple[bool, Any]:
+    """Claim the worker's next task of this kind (regular or gold) and lease it: one statement on PostgreSQL.
+
+    Returns (a task was there, the lease or None).
+    """
     if tx.dialect == "postgresql":
-        return tx.one(q(f"lease_{kind}", tx.dialect), params)
+        row = tx.one(q(f"lease_{kind}", tx.dialect), params)
+        return row.found > 0, (row if row.assignment_id is not None else None)
     row = tx.one(q(f"claim_{kind}", tx.dialect), params)
     if row is None:
-        return None
+        return False, None
     assignment_id = tx.scalar(q("insert_lease", tx.dialect), {**params, "task": row.id})
     tx.run(q("count_claim", tx.dialect), params)
-    return _Leased(assignment_id, row.id, row.data, row.predictions)
+    return True, _Leased(assignment_id, row.id, row.data, row.predictions)
 
 
-def load_assignment(tx: Tx, assignment_id: int, worker: Principal) -> Any:
-    """The assignment row (with its task and project version), locked for change; NotFound unless it is this worker's."""
-    row = tx.one(q("lock_assignment", tx.dialect), {"assignment": assignment_id})
+def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = True) -> Any:
+    """The assignment row (with its task and project version); NotFound unless it is this worker's.
+
+    `lock` holds the row for change until the transaction ends (PostgreSQL); a submit reads without it,
+    because the statement that records the answer checks the lease again as it closes it.
+    """
+    row = tx.one(q("lock_assignment" if lock else "assignment", tx.dialect), {"assignment": assignment_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no assignment {assignment_id} of yours", field="assignment_id")
     return row
@@ -395,10 +419,11 @@ def check_live(assignment: Any, now: float) -> None:
 
 def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, counted: bool,
                       gold_score: float | None, key: str | None, duration_ms: int | None,
-                      now: float) -> tuple[int, Any, Any]:
+                      now: float) -> tuple[int, Any, Any] | None:
     """Close the lease, store the annotation and count it for the task, the worker and the project.
 
-    Returns (annotation id, task counters, worker standing). One statement on PostgreSQL.
+    Returns (annotation id, task counters, worker standing), or None (nothing stored) when the lease was no
+    longer this worker's live lease. One statement on PostgreSQL.
     """
     dialect = tx.dialect
     params = {"project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
@@ -408,11 +433,9 @@ def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, 
               "shard": worker.id % N_COUNTER_SHARDS}
     if dialect == "postgresql":
         row = tx.one(q("record_annotation", dialect), params)
-        if row is None:
-            raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
-        return row.annotation_id, row, row
+        return None if row is None else (row.annotation_id, row, row)
     if tx.run(q("close_lease_submitted", dialect), params) != 1:
-        raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
+        return None
     annotation_id = tx.scalar(q("insert_annotation", dialect), params)
     task = tx.one(q("task_lease_done", dialect), params)
     standing = tx.one(q("count_annotation", dialect), params)

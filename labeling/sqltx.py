@@ -32,6 +32,8 @@ class Query:
     json_params: frozenset[str] = frozenset()
     numbered: str = ""  # the SQL with $1, $2... for asyncpg
     order: tuple[str, ...] = ()  # parameter names in $n order
+    writes: bool = False  # the statement changes rows (or locks them)
+    returns_rows: bool = False  # it has a RETURNING clause or is a query
 
     @classmethod
     def make(cls, name: str, sql: str, json_columns: Iterable[str] = (), json_params: Iterable[str] = ()) -> "Query":
@@ -43,8 +45,11 @@ class Query:
                 order.append(match.group(1))
             return f"${order.index(match.group(1)) + 1}"
 
-        return cls(name, sql, frozenset(json_columns), frozenset(json_params), _NAMED.sub(number, sql),
-                   tuple(order))
+        numbered = _NAMED.sub(number, sql)
+        writes = re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.IGNORECASE) is not None
+        returns_rows = re.search(r"\bRETURNING\b", sql, re.IGNORECASE) is not None or not writes
+        return cls(name, sql, frozenset(json_columns), frozenset(json_params), numbered, tuple(order), writes,
+                   returns_rows)
 
 
 @functools.lru_cache(maxsize=512)
@@ -82,7 +87,7 @@ class Tx(Protocol):
 
     def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
     def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
-    def serialize(self, namespace: int, key: int) -> None: ...
+    def begin(self) -> None: ...
 
 
 class _Common:
@@ -108,8 +113,8 @@ class SqliteTx(_Common):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def serialize(self, namespace: int, key: int) -> None:
-        """Nothing to do: the single writer already runs one transaction at a time."""
+    def begin(self) -> None:
+        """Nothing to do: every job of the single writer is already one transaction (a savepoint)."""
 
     def _params(self, query: Query, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if not params or not query.json_params:
@@ -153,29 +158,35 @@ class SqliteTx(_Common):
 class AsyncpgTx(_Common):
     """PostgreSQL through asyncpg's own prepared statements, inside run_sync (no per-statement SQLAlchemy work).
 
-    The transaction begins with the first statement (Database.transact commits it if it began), so the
-    first `serialize` travels with BEGIN in one round trip. await_only bridges from this synchronous code.
+    Transactional (the default): BEGIN goes out with the first statement and Database.transact commits.
+    Per statement (`autocommit=True`, for the queue's hot path): every statement is its own transaction, so
+    each write must be complete and consistent on its own (one statement with data-modifying CTEs); a
+    function that needs several statements to stand or fall together calls `begin()` first, and from there
+    on everything is one transaction that Database.transact commits. await_only bridges from this synchronous
+    code to asyncpg.
     """
 
     dialect = "postgresql"
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, autocommit: bool = False) -> None:
         self.raw = raw
+        self.autocommit = autocommit
         self.begun = False
+        self.committed_writes = False  # a write already committed on its own (autocommit): no retrying from the top
 
-    def _begin(self) -> None:
+    def begin(self) -> None:
+        """Start the transaction now (from here on, every statement stands or falls together)."""
         if not self.begun:
             await_only(self.raw.execute("BEGIN"))
             self.begun = True
 
-    def serialize(self, namespace: int, key: int) -> None:
-        """Hold a transaction-scoped advisory lock on (namespace, key) until commit: one such transaction at a time."""
-        key = int(key) % 2147483647
-        if self.begun:
-            await_only(self.raw.execute("SELECT pg_advisory_xact_lock($1, $2)", int(namespace), key))
-        else:  # a simple query of two statements: BEGIN and the lock in one round trip (integers only)
-            await_only(self.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(namespace)}, {key})"))
-            self.begun = True
+    def _before(self) -> None:
+        if not self.begun and not self.autocommit:
+            self.begin()
+
+    def _after(self, query: Query) -> None:
+        if query.writes and not self.begun:
+            self.committed_writes = True
 
     def _args(self, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
         params = params or {}
@@ -184,24 +195,29 @@ class AsyncpgTx(_Common):
 
     def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run the statement and return its rows (asyncpg Records: attribute access through Row)."""
-        self._begin()
+        self._before()
         records = await_only(self.raw.fetch(query.numbered, *self._args(query, params)))
+        self._after(query)
         return [Row(dict(record)) for record in records]
 
     def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
         """Run the statement; the number of rows it changed."""
-        self._begin()
-        if "returning" in query.sql.lower():
-            return len(await_only(self.raw.fetch(query.numbered, *self._args(query, params))))
-        status = await_only(self.raw.execute(query.numbered, *self._args(query, params)))
-        tail = status.rsplit(" ", 1)[-1]
-        return int(tail) if tail.isdigit() else 0
+        self._before()
+        if query.returns_rows:
+            changed = len(await_only(self.raw.fetch(query.numbered, *self._args(query, params))))
+        else:
+            status = await_only(self.raw.execute(query.numbered, *self._args(query, params)))
+            tail = status.rsplit(" ", 1)[-1]
+            changed = int(tail) if tail.isdigit() else 0
+        self._after(query)
+        return changed
 
     def run_many(self, query: Query, params: list[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set."""
         if params:
-            self._begin()
+            self._before()
             await_only(self.raw.executemany(query.numbered, [self._args(query, p) for p in params]))
+            self._after(query)
 
 
 def open_sqlite(path: str, busy_timeout_ms: int) -> sqlite3.Connection:

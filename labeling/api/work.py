@@ -18,7 +18,7 @@ async def next_task(request: Request, user: Principal) -> Response:
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
     max_leases = app.settings.max_leases_per_worker
-    lease = await app.db.transact(lambda tx: queue.claim_next(tx, project_id, user, max_leases))
+    lease = await app.db.transact(lambda tx: queue.claim_next(tx, project_id, user, max_leases), per_statement=True)
     if lease is None:
         return Response(status_code=204)
     return web.ok(lease.public())
@@ -34,7 +34,7 @@ async def submit(request: Request, user: Principal) -> Response:
     assignment_id = web.path_int(request, "assignment_id")
 
     result = await web.state(request).db.transact(
-        lambda tx: annotations.submit(tx, assignment_id, user, body.answer, key, body.duration_ms))
+        lambda tx: annotations.submit(tx, assignment_id, user, body.answer, key, body.duration_ms), per_statement=True)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return web.ok(result.public(), status_code=201, headers=headers)
 

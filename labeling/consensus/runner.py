@@ -23,12 +23,37 @@ _TASK_ANSWERS = Query.make("task_answers", """
 _TASK_COUNTS = Query.make("task_counts", "SELECT n_done, needed, state FROM tasks WHERE id = :task")
 _ONE_MORE = Query.make("one_more_answer", "UPDATE tasks SET needed = needed + 1 WHERE id = :task")
 _COMPLETE = Query.make("complete_task", "UPDATE tasks SET state = 1 WHERE id = :task AND state = 0")
-_UPSERT_RESULT = Query.make("upsert_result", """
+_RESULT_VALUES = "(:task, :project, :answer, :confidence, :n, :method, :details, :now)"
+_RESULT_UPSERT = """
     INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
-    VALUES (:task, :project, :answer, :confidence, :n, :method, :details, :now)
+    VALUES {values}
     ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
         n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
-        updated_at = excluded.updated_at""", json_params=("answer", "details"))
+        updated_at = excluded.updated_at"""
+_UPSERT_RESULT = Query.make("upsert_result", _RESULT_UPSERT.format(values=_RESULT_VALUES),
+                            json_params=("answer", "details"))
+# PostgreSQL writes a settled task in one statement (it may run on its own, per statement): the result, and
+# either the task's completion with the project's counter, or one more answer wanted. Both are guarded by
+# what the settle read (still open, still wanting `needed`), so a task is never completed or extended twice.
+_PG_RESULT = _RESULT_UPSERT.format(values="""(CAST(:task AS bigint), CAST(:project AS bigint), CAST(:answer AS jsonb),
+    CAST(:confidence AS double precision), CAST(:n AS integer), CAST(:method AS varchar), CAST(:details AS jsonb),
+    CAST(:now AS double precision))""") + " RETURNING task_id"
+_SETTLE_COMPLETE_PG = Query.make("settle_complete", f"""
+    WITH result AS ({_PG_RESULT}),
+    done AS (
+        UPDATE tasks SET state = 1 WHERE id = :task AND state = 0 AND needed = :needed
+          AND EXISTS (SELECT 1 FROM result) RETURNING id),
+    progress AS (
+        INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
+        SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 1, 0, 0 FROM done
+        ON CONFLICT (project_id, shard) DO UPDATE SET n_complete = project_counters.n_complete + 1)
+    SELECT count(*) AS n FROM done""", json_params=("answer", "details"))
+_SETTLE_MORE_PG = Query.make("settle_one_more", f"""
+    WITH result AS ({_PG_RESULT}),
+    more AS (
+        UPDATE tasks SET needed = needed + 1 WHERE id = :task AND state = 0 AND needed = :needed
+          AND EXISTS (SELECT 1 FROM result) RETURNING id)
+    SELECT count(*) AS n FROM more""", json_params=("answer", "details"))
 
 
 def _skill(row: Any) -> float | None:
@@ -40,11 +65,10 @@ def _skill(row: Any) -> float | None:
     return None
 
 
-def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, count: bool = True,
-                counters: Any = None) -> bool:
+def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters: Any = None) -> bool:
     """Compute a task's consensus now; complete it, or (adaptive redundancy) ask for one more answer.
 
-    Returns True when the task became complete; `count=False` leaves the project counter to the caller.
+    Returns True when the task became complete (and counts it in the project's progress, on `shard`).
     `counters` (n_done, needed) may be passed when the caller has just read them.
     """
     rows = tx.rows(_TASK_ANSWERS, {"task": task_id})
@@ -55,17 +79,20 @@ def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, count: bo
     skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
     result = consensus_tasks.aggregate_task(project.task_type, [r.answer for r in rows], worker_ids,
                                             list(project.labels), skills)
-    tx.run(_UPSERT_RESULT, {"task": task_id, "project": project.id, "answer": result.answer,
-                            "confidence": result.confidence, "n": result.n_annotations, "method": "online",
-                            "details": result.details or {}, "now": time.time()})
+    params = {"task": task_id, "project": project.id, "answer": result.answer, "confidence": result.confidence,
+              "n": result.n_annotations, "method": "online", "details": result.details or {}, "now": time.time(),
+              "needed": task.needed, "shard": shard % models.N_COUNTER_SHARDS}
     adaptive = project.target_confidence is not None
-    if adaptive and task.needed < project.redundancy_max and (
-            result.confidence is None or result.confidence < project.target_confidence):
-        tx.run(_ONE_MORE, {"task": task_id})
+    one_more = adaptive and task.needed < project.redundancy_max and (
+        result.confidence is None or result.confidence < project.target_confidence)
+    if tx.dialect == "postgresql":
+        return tx.scalar(_SETTLE_MORE_PG if one_more else _SETTLE_COMPLETE_PG, params) > 0 and not one_more
+    tx.run(_UPSERT_RESULT, params)
+    if one_more:
+        tx.run(_ONE_MORE, params)
         return False
-    if tx.run(_COMPLETE, {"task": task_id}) == 1:
-        if count:
-            queue.add_counts(tx, project.id, shard, n_complete=1)
+    if tx.run(_COMPLETE, params) == 1:
+        queue.add_counts(tx, project.id, shard, n_complete=1)
         return True
     return False
 
