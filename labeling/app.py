@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from labeling import api, resources, web
 from labeling.api import media as media_api
 from labeling.api import openapi
+from labeling.consensus import runner
 from labeling.db import Database
 from labeling.errors import LabelingError
 from labeling.settings import Settings
@@ -112,6 +113,13 @@ def create_app(settings: Settings, database: Database | None = None) -> App:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not db.is_sqlite:  # SQLite settles a task in the transaction that stores its last answer
+            try:
+                settled = await runner.settle_left_over(db)
+                if settled:
+                    web.log.warning("settled %d tasks left over by a server that stopped mid-submit", settled)
+            except Exception:
+                web.log.exception("could not settle left-over tasks; `labeling consensus` does it too")
         yield
         if database is None:
             await db.dispose()

@@ -101,3 +101,39 @@ async def test_project_recompute_uses_dawid_skene_and_scores_workers(client, req
     assert all(r["answer"]["label"] == by_text[f"t{r['task_id'] - 1}"] for r in results)
     agreement = quality["agreement"]
     assert agreement["krippendorff_alpha"] is not None and agreement["fleiss_kappa"] is not None
+
+
+async def test_a_task_left_unsettled_is_settled_at_start_up_and_by_recompute(app, client, db, requester, new_project,
+                                                                             make_user):
+    """On PostgreSQL a submit stores the last answer and settles the task in two statements; a server that stops
+    in between leaves the task open with all its answers. Starting the server (and `labeling consensus`) settles it."""
+    from sqlalchemy import delete, update
+
+    from labeling import models
+    from labeling.consensus import runner
+
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}} for i in range(2)], redundancy=1)
+    worker = (await make_user("worker", "w-left"))[1]
+    for _ in range(2):
+        lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                              headers=bearer(worker))
+        assert r.json()["task_complete"] is True
+    async with db.write() as conn:  # both tasks as a stop between the two statements leaves them
+        await conn.execute(update(models.tasks).values(state=0))
+        await conn.execute(delete(models.task_results))
+        await conn.execute(update(models.project_counters).values(n_complete=0))
+
+    async def progress() -> dict:
+        return (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
+
+    assert (await progress())["complete"] == 0
+    assert await runner.settle_left_over(db) == 2
+    assert (await progress())["complete"] == 2
+    assert await runner.settle_left_over(db) == 0, "settled once, counted once"
+    async with db.write() as conn:
+        await conn.execute(update(models.tasks).values(state=0))
+        await conn.execute(update(models.project_counters).values(n_complete=0))
+    r = await client.post(f"/api/projects/{project['id']}/consensus", headers=bearer(requester))
+    assert r.status_code == 200
+    assert (await progress())["complete"] == 2

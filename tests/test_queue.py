@@ -252,3 +252,32 @@ async def test_unanimous_answers_stop_at_min_when_confident(client, requester, n
         lease = (await _next(client, workers[i], pid)).json()
         r = await _submit(client, workers[i], lease["assignment_id"], {"label": "neg"})
     assert r.json()["task_complete"] is True
+
+
+async def test_concurrent_nexts_of_one_worker_share_one_lease(client, db, new_project, workers):
+    project = await new_project(tasks=text_tasks(20), redundancy=1)
+    replies = await asyncio.gather(*(_next(client, workers[0], project["id"]) for _ in range(8)))
+    assert [r.status_code for r in replies] == [200] * 8
+    assert len({r.json()["assignment_id"] for r in replies}) == 1, "one live lease per worker and project"
+    async with db.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(models.assignments)) == 1
+        assert await conn.scalar(select(func.sum(models.tasks.c.n_leased))) == 1
+        assert await conn.scalar(select(models.project_workers.c.n_claims)) == 1
+
+
+async def test_concurrent_submits_of_one_lease_store_one_answer(client, db, new_project, workers):
+    project = await new_project(tasks=text_tasks(2), redundancy=1)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    same_key = await asyncio.gather(*(_submit(client, workers[0], lease["assignment_id"], {"label": "pos"}, key="k")
+                                      for _ in range(6)))
+    assert [r.status_code for r in same_key] == [201] * 6
+    assert len({r.json()["annotation_id"] for r in same_key}) == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in same_key) == 5
+    lease = (await _next(client, workers[0], project["id"])).json()
+    keys = await asyncio.gather(*(_submit(client, workers[0], lease["assignment_id"], {"label": "neg"}, key=f"k{i}")
+                                  for i in range(6)))
+    assert sorted(r.status_code for r in keys) == [201] + [409] * 5
+    assert await _annotations(db) == 2
+    async with db.read() as conn:
+        done = (await conn.execute(select(models.tasks.c.n_done, models.tasks.c.n_leased, models.tasks.c.state))).all()
+        assert sorted(tuple(row) for row in done) == [(1, 0, 1), (1, 0, 1)]

@@ -103,9 +103,25 @@ _READY = Query.make("tasks_ready", """
 
 
 def settle_ready(tx: Tx, project_id: int) -> int:
-    """Settle every open task that already has the answers it needs (after its project's redundancy changed)."""
+    """Settle every open task that already has the answers it needs (after its project's redundancy changed,
+    or left over by a server that stopped between storing a task's last answer and settling it)."""
     project = queue.load_project(tx, project_id)
     return sum(settle_task(tx, project, row.id) for row in tx.rows(_READY, {"project": project_id}))
+
+
+async def settle_left_over(db: Any) -> int:
+    """Settle, in every project, the tasks that have all their answers but were never settled.
+
+    On PostgreSQL a submit stores a task's last answer and settles the task in two statements (see
+    annotations.submit); a server stopped between the two leaves the task open with nothing to serve. Each
+    server process runs this as it starts. Cheap: the query walks only the partly done front of the queue index.
+    """
+    async with db.read() as conn:
+        project_ids = [row[0] for row in (await conn.execute(select(models.projects.c.id))).all()]
+    settled = 0
+    for project_id in project_ids:
+        settled += await db.transact(lambda tx, pid=project_id: settle_ready(tx, pid))
+    return settled
 
 
 async def load_rows(conn: AsyncConnection, project_id: int) -> tuple[list[tuple[int, int, dict]], dict[int, dict]]:
@@ -137,6 +153,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto") -> dict
     results in one short transaction, so the queue is never held up by the computation.
     """
     started = time.perf_counter()
+    await db.transact(lambda tx: settle_ready(tx, project.id))  # tasks with all their answers are complete first
     async with db.read() as conn:
         rows, gold = await load_rows(conn, project.id)
     if not rows:
