@@ -121,64 +121,158 @@ async def setup(base: str, admin: str, args: argparse.Namespace) -> tuple[int, l
                              "import_tasks_per_second": round(args.tasks / import_seconds)}
 
 
+class RawConnection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection, the least a client can do per request (the default load generator).
+
+    On this 2-core machine the client shares the cores with the server and the database, so every
+    microsecond it spends is taken from what is measured: aiohttp costs about twice as much per request.
+    Responses must carry Content-Length (uvicorn's do); anything else fails loudly rather than misparse.
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is not None and not self.waiter.done():
+            response = self._response()
+            if response is not None:
+                self.waiter.set_result(response)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("the server closed the connection"))
+
+    def _response(self) -> tuple[int, bytes] | None:
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = bytes(self.buffer[:end]).lower()
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                raise SystemExit("benchmark: the raw client does not read chunked responses; use --client aiohttp")
+        if len(self.buffer) < end + 4 + length:
+            return None
+        body = bytes(self.buffer[end + 4:end + 4 + length])
+        del self.buffer[:end + 4 + length]
+        return int(head[9:12]), body
+
+    async def request(self, path: str, headers: bytes, body: bytes = b"") -> tuple[int, bytes]:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(b"POST %s HTTP/1.1\r\nHost: bench\r\n%sContent-Length: %d\r\n\r\n%s"
+                             % (path.encode(), headers, len(body), body))
+        return await self.waiter
+
+
+class RawClient:
+    """Keep-alive connections to the server, reused (a worker that overlaps cycles gets another one)."""
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        self.idle: list[RawConnection] = []
+
+    async def post(self, path: str, headers: dict, body: bytes = b"") -> tuple[int, bytes]:
+        conn = self.idle.pop() if self.idle else (await asyncio.get_running_loop().create_connection(
+            RawConnection, self.host, self.port))[1]
+        head = b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in headers.items())
+        if body:
+            head += b"Content-Type: application/json\r\n"
+        status, data = await conn.request(path, head, body)
+        self.idle.append(conn)
+        return status, data
+
+    async def close(self) -> None:
+        for conn in self.idle:
+            if conn.transport is not None:
+                conn.transport.close()
+
+
+class AiohttpClient:
+    """The same calls through aiohttp (`--client aiohttp`)."""
+
+    def __init__(self, base: str) -> None:
+        self.session = aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=0))
+
+    async def post(self, path: str, headers: dict, body: bytes = b"") -> tuple[int, bytes]:
+        if body:
+            headers = {**headers, "Content-Type": "application/json"}
+        async with self.session.post(path, data=body or None, headers=headers) as r:
+            return r.status, await r.read()
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
 async def client_loop(base: str, project: int, tokens: list[str], seconds: float, warmup: float, rate: float,
-                      seed: int) -> dict:
+                      seed: int, client_kind: str) -> dict:
     """Closed loop (rate 0) or open loop at `rate` cycles/s spread over these workers."""
     nexts, submits, cycles, errors, empty = [], [], [], [], 0
     t_end = time.monotonic() + warmup + seconds
     t_measure = time.monotonic() + warmup
     rng = random.Random(seed)
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(base, connector=connector) as s:
+    clients = {token: (RawClient(base) if client_kind == "raw" else AiohttpClient(base)) for token in tokens}
 
-        async def cycle(h: dict) -> None:
-            nonlocal empty
-            t0 = time.perf_counter()
-            async with s.post(f"/api/projects/{project}/next", headers=h) as r:
-                status = r.status
-                body = await r.json() if status == 200 else await r.read()
-            t1 = time.perf_counter()
-            if status == 204:
-                empty += 1
-                return
-            if status != 200:
-                errors.append(f"next {status}")
-                return
-            aid = body["assignment_id"]
-            async with s.post(f"/api/assignments/{aid}/submit", json={"answer": {"label": rng.choice(LABELS)}},
-                              headers={**h, "Idempotency-Key": str(aid)}) as r:
-                status = r.status
-                await r.read()
-            t2 = time.perf_counter()
-            if status != 201:
-                errors.append(f"submit {status}")
-                return
-            if time.monotonic() >= t_measure:
-                nexts.append(t1 - t0)
-                submits.append(t2 - t1)
-                cycles.append(t2 - t0)
+    async def cycle(token: str, h: dict) -> None:
+        nonlocal empty
+        client = clients[token]
+        t0 = time.perf_counter()
+        status, body = await client.post(f"/api/projects/{project}/next", h)
+        t1 = time.perf_counter()
+        if status == 204:
+            empty += 1
+            return
+        if status != 200:
+            errors.append(f"next {status}")
+            return
+        aid = json.loads(body)["assignment_id"]
+        answer = json.dumps({"answer": {"label": rng.choice(LABELS)}}).encode()
+        status, _ = await client.post(f"/api/assignments/{aid}/submit", {**h, "Idempotency-Key": str(aid)}, answer)
+        t2 = time.perf_counter()
+        if status != 201:
+            errors.append(f"submit {status}")
+            return
+        if time.monotonic() >= t_measure:
+            nexts.append(t1 - t0)
+            submits.append(t2 - t1)
+            cycles.append(t2 - t0)
 
-        async def worker(token: str, index: int) -> None:
-            h = {"Authorization": f"Bearer {token}"}
-            if rate <= 0:
-                while time.monotonic() < t_end:
-                    await cycle(h)
-                return
-            interval = len(tokens) / rate  # each worker offers rate/len(tokens) cycles per second, on a schedule
-            next_at = time.monotonic() + rng.random() * interval
-            pending = set()
-            while next_at < t_end:
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                task = asyncio.ensure_future(cycle(h))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                next_at += interval
-            if pending:
-                await asyncio.gather(*pending)
+    async def worker(token: str) -> None:
+        h = {"Authorization": f"Bearer {token}"}
+        if rate <= 0:
+            while time.monotonic() < t_end:
+                await cycle(token, h)
+            return
+        interval = len(tokens) / rate  # each worker offers rate/len(tokens) cycles per second, on a schedule
+        next_at = time.monotonic() + rng.random() * interval
+        pending = set()
+        while next_at < t_end:
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.ensure_future(cycle(token, h))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            next_at += interval
+        if pending:
+            await asyncio.gather(*pending)
 
-        await asyncio.gather(*(worker(t, i) for i, t in enumerate(tokens)))
+    try:
+        await asyncio.gather(*(worker(t) for t in tokens))
+    finally:
+        for client in clients.values():
+            await client.close()
     return {"next": nexts, "submit": submits, "cycle": cycles, "errors": errors, "empty": empty}
 
 
@@ -188,7 +282,11 @@ def _client_process(args: tuple) -> dict:
     import gc
 
     gc.disable()
-    return asyncio.run(client_loop(*args))
+    try:
+        import uvloop  # installed with uvicorn[standard]; the server runs on it too
+    except ImportError:
+        return asyncio.run(client_loop(*args))
+    return uvloop.run(client_loop(*args))
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -209,6 +307,8 @@ def main() -> None:
     ap.add_argument("--redundancy", type=int, default=3)
     ap.add_argument("--server-workers", type=int, default=1)
     ap.add_argument("--client-processes", type=int, default=2)
+    ap.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
+                    help="load generator: a minimal keep-alive HTTP/1.1 client (default) or aiohttp")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--preload", action="store_true",
                     help="import the tasks with `labeling import` (one file) instead of over the API")
@@ -227,12 +327,13 @@ def main() -> None:
         chunks = [tokens[i::n] for i in range(n)]
         rate_each = args.rate / n if args.rate else 0
         with mp.get_context("spawn").Pool(n) as pool:
-            parts = pool.map(_client_process, [(base, project, chunk, args.seconds, args.warmup, rate_each, i)
-                                               for i, chunk in enumerate(chunks)])
+            parts = pool.map(_client_process, [(base, project, chunk, args.seconds, args.warmup, rate_each, i,
+                                                args.client) for i, chunk in enumerate(chunks)])
         merged = {k: sum((p[k] for p in parts), []) for k in ("next", "submit", "cycle", "errors")}
         result = {
             "database": "sqlite" if args.database == "sqlite" else "postgresql",
-            "server_workers": args.server_workers, "tasks": args.tasks, "workers": args.workers,
+            "server_workers": args.server_workers, "client": args.client, "tasks": args.tasks,
+            "workers": args.workers,
             "redundancy": args.redundancy, "seconds": args.seconds,
             "mode": "paced" if args.rate else "flat-out", "offered_cycles_per_second": args.rate or None,
             "cycles": len(merged["cycle"]), "cycles_per_second": round(len(merged["cycle"]) / args.seconds, 1),
