@@ -12,7 +12,7 @@ from labeling import queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import runner
 from labeling.consensus import tasks as consensus_tasks
-from labeling.errors import LeaseExpired, NotFound
+from labeling.errors import Conflict, LabelingError, NotFound
 from labeling.sqltx import Query, Tx
 
 _EXCLUDE = Query.make("exclude_answers", """
@@ -30,44 +30,61 @@ _EXPIRE_LIVE = Query.make("expire_live_leases", """
     WHERE project_id = :project AND worker_id = :worker AND status = 0 RETURNING task_id""")
 
 
+SUBMIT_ATTEMPTS = 3
+
+
 def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idempotency_key: str | None = None,
            duration_ms: int | None = None) -> queue.Submitted:
     """Accept an answer from the lease holder while the lease is live; a retry with the same key replays.
 
-    On PostgreSQL the API runs this per statement: a read, then one statement that closes the lease and
-    stores and counts the answer (it checks the lease again, so a lease that changed since the read stores
-    nothing), then, when the answer completes its task, the task's consensus (a read and one write).
+    On PostgreSQL the API runs this per statement: one statement closes the lease and stores and counts the
+    answer, checking the lease as it does; it is preceded by a read of the assignment unless this process
+    handed the lease out itself (queue.take_memo), and followed, when the answer completes its task, by the
+    task's consensus (a read and one write).
     """
-    now = time.time()
-    assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
-    if assignment.status == queue.SUBMITTED:
-        return queue.replay_submit(tx, assignment, idempotency_key)
-    project = queue.project_at(tx, assignment.project_id, assignment.version)
-    if assignment.task_found is None:
-        raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
-    spec = tasktypes.get(project.task_type)
-    answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
-    queue.check_live(assignment, now)
-    blocked = bool(assignment.blocked)
-    gold_score = None
-    if assignment.is_gold and assignment.gold is not None:
-        gold_score = consensus_tasks.gold_score(project.task_type, answer, assignment.gold)
-    recorded = queue.record_annotation(
-        tx, assignment, worker, answer, counted=not blocked, gold_score=gold_score, key=idempotency_key,
-        duration_ms=duration_ms, now=now)
-    if recorded is None:  # the lease changed since it was read (a concurrent submit, skip or expiry)
+    memo = queue.take_memo(tx, assignment_id, worker)
+    if memo is not None:
+        try:
+            done = _store(tx, memo, worker, raw_answer, idempotency_key, duration_ms)
+        except LabelingError:  # judged as the lease was handed out; the current state below has the last word
+            done = None
+        if done is not None:
+            return done
+    for _ in range(SUBMIT_ATTEMPTS):
         assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
         if assignment.status == queue.SUBMITTED:
             return queue.replay_submit(tx, assignment, idempotency_key)
-        queue.check_live(assignment, time.time())
-        raise LeaseExpired("the lease on this task is no longer live", field="assignment_id")
-    annotation_id, counters, standing = recorded
+        if assignment.task_found is None:
+            raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
+        done = _store(tx, assignment, worker, raw_answer, idempotency_key, duration_ms)
+        if done is not None:
+            return done
+    raise Conflict("this assignment kept changing while the answer was being stored; submit again",
+                   field="assignment_id")
+
+
+def _store(tx: Tx, assignment: Any, worker: Principal, raw_answer: Any, key: str | None,
+           duration_ms: int | None) -> queue.Submitted | None:
+    """Validate and store the answer to this (read or remembered) assignment; None if the lease changed meanwhile."""
+    now = time.time()
+    project = queue.project_at(tx, assignment.project_id, assignment.version)
+    spec = tasktypes.get(project.task_type)
+    answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
+    queue.check_live(assignment, now)
+    gold_score = None
+    if assignment.is_gold and assignment.gold is not None:
+        gold_score = consensus_tasks.gold_score(project.task_type, answer, assignment.gold)
+    recorded = queue.record_annotation(tx, assignment, worker, answer, gold_score=gold_score, key=key,
+                                       duration_ms=duration_ms, now=now)
+    if recorded is None:
+        return None
+    annotation_id, counted, counters, standing = recorded
     if gold_score is not None and not standing.blocked and _below_threshold(project, standing):
         block_worker(tx, project, worker.id)
     complete = False
-    if not assignment.is_gold and not blocked and counters.state == 0 and counters.n_done >= counters.needed:
+    if not assignment.is_gold and counted and counters.state == 0 and counters.n_done >= counters.needed:
         complete = runner.settle_task(tx, project, assignment.task_id, shard=worker.id, counters=counters)
-    return queue.Submitted(annotation_id, assignment_id, assignment.task_id, now, task_complete=complete)
+    return queue.Submitted(annotation_id, assignment.id, assignment.task_id, now, task_complete=complete)
 
 
 def _below_threshold(project: Any, standing: Any) -> bool:

@@ -37,35 +37,54 @@ _CANDIDATE = {
         SELECT t.id FROM tasks t
         WHERE t.project_id = :project AND t.is_gold = false AND t.state = 0
           AND t.n_done + t.n_leased < t.needed
-          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker){guard}
         ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1""",
     "gold": """
         SELECT t.id FROM tasks t
         WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0
-          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker){guard}
         ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1""",
 }
-# PostgreSQL leases a task in one statement, which is its own transaction: lock the candidate (other claims
-# skip it; a gold check, having no cap, is waited for), count the worker's claim, count the lease on the task
-# and insert the assignment. The worker's claim counter is the guard against a concurrent claim by the same
-# worker: it must still hold the value this claim read, or nothing is leased (and `found` says there was a
-# task), so the claim reads its state again and hands back the lease the other claim made.
+# PostgreSQL leases a task in one statement, which is its own transaction. It first checks, in the same
+# statement, everything the claim's read established: the project is at the version the claim's rules came
+# from, the worker is not blocked, holds no live lease in this project and fewer live leases than the cap,
+# and (when the claim did not read: `remembered`) nothing in the project waits to be reclaimed, its own
+# leases included (a claim that read swept them just before, as far as it could). If all hold (`ok`), it locks the candidate (other claims skip
+# it; a gold check, having no cap, is waited for), counts the worker's claim, counts the lease on the task and
+# inserts the assignment. The worker's claim counter must still hold the value the claim knew: a concurrent
+# claim by the same worker changes it, and this one leases nothing (`found` still says a task was there).
+# Because the checks are in the statement, a server process that remembers a worker's last claim (`_hints`)
+# can send this statement alone, without the read; when a check fails it reads and tries again.
 _LEASE_PG = """
-    WITH candidate AS ({candidate} FOR NO KEY UPDATE{skip}),
+    WITH ok AS (
+        SELECT 1 FROM project_workers pw
+        WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
+          AND NOT pw.blocked
+          AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+          AND NOT EXISTS (SELECT 1 FROM assignments h
+                          WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0
+                            AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
+          AND (NOT CAST(:remembered AS boolean) OR NOT EXISTS (
+               SELECT 1 FROM assignments e WHERE e.project_id = :project AND e.status = 0 AND e.expires_at <= :now))
+          AND (SELECT count(*) FROM assignments l
+               WHERE l.worker_id = :worker AND l.status = 0 AND l.expires_at > :now) < :max_leases),
+    candidate AS ({candidate} FOR NO KEY UPDATE OF t{skip}),
     counted AS (
         UPDATE project_workers pw SET n_claims = pw.n_claims + 1 FROM candidate
         WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
         RETURNING pw.worker_id),
     claimed AS (
         UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate, counted WHERE t.id = candidate.id
-        RETURNING t.id, t.data, t.predictions),
+        RETURNING t.id, t.data, t.predictions, t.gold),
     lease AS (
         INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
         SELECT CAST(:project AS bigint), claimed.id, CAST(:worker AS bigint), 0, CAST(:is_gold AS boolean),
                CAST(:now AS double precision), CAST(:expires AS double precision)
         FROM claimed RETURNING id)
-    SELECT c.found, lease.id AS assignment_id, claimed.id, claimed.data, claimed.predictions
+    SELECT (SELECT count(*) FROM ok) AS ok, c.found, lease.id AS assignment_id, claimed.id, claimed.data,
+           claimed.predictions, claimed.gold
     FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT JOIN lease ON true"""
+_GUARD_PG = "\n          AND EXISTS (SELECT 1 FROM ok)"
 _ASSIGNMENT = """
     SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
            p.updated_at AS version, t.id AS task_found, t.data, t.gold
@@ -108,13 +127,16 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
         ), per_task AS (SELECT task_id, count(*) AS n FROM marked GROUP BY task_id)
         UPDATE tasks t SET n_leased = t.n_leased - per_task.n FROM per_task WHERE t.id = per_task.task_id
         RETURNING t.id AS task_id""", (), ()),
-    "claim_regular/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (" + _CANDIDATE["regular"]
-                             + ") RETURNING id, data, predictions", ("data", "predictions"), ()),
-    "claim_gold/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (" + _CANDIDATE["gold"]
-                          + ") RETURNING id, data, predictions", ("data", "predictions"), ()),
-    "lease_regular/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["regular"], skip=" SKIP LOCKED"),
-                                 ("data", "predictions"), ()),
-    "lease_gold/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["gold"], skip=""), ("data", "predictions"), ()),
+    "claim_regular/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = ("
+                             + _CANDIDATE["regular"].format(guard="") + ") RETURNING id, data, predictions",
+                             ("data", "predictions"), ()),
+    "claim_gold/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = ("
+                          + _CANDIDATE["gold"].format(guard="") + ") RETURNING id, data, predictions",
+                          ("data", "predictions"), ()),
+    "lease_regular/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["regular"].format(guard=_GUARD_PG),
+                                                  skip=" SKIP LOCKED"), ("data", "predictions", "gold"), ()),
+    "lease_gold/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["gold"].format(guard=_GUARD_PG), skip=""),
+                              ("data", "predictions", "gold"), ()),
     "insert_lease": ("""
         INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
         VALUES (:project, :task, :worker, 0, :is_gold, :now, :expires) RETURNING id""", (), ()),
@@ -158,20 +180,26 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
                                  excluded, idempotency_key, duration_ms, created_at)
         VALUES (:project, :task, :worker, :assignment, :answer, :is_gold, :gold_score, :excluded, :key,
                 :duration, :now) RETURNING id""", (), ("answer",)),
-    # PostgreSQL stores a submit in one statement: close the lease (only the holder's, only while live), insert
-    # the annotation, and count it for the worker, the project and the task. The task row is locked last.
+    # PostgreSQL stores a submit in one statement: close the lease (only if it is still this worker's live
+    # lease on that task, and the project is at the version the answer was checked against), insert the
+    # annotation (left out of consensus if the worker is blocked), and count it for the worker, the project
+    # and the task. The task row, the one other workers' statements wait for, is locked last.
     "record_annotation/postgresql": ("""
         WITH closed AS (
             UPDATE assignments SET status = 1, finished_at = :now
-            WHERE id = :assignment AND worker_id = :worker AND status = 0 AND expires_at > :now RETURNING id),
+            WHERE id = :assignment AND worker_id = :worker AND task_id = :task AND project_id = :project
+              AND status = 0 AND expires_at > :now
+              AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+            RETURNING id),
         ann AS (
             INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
                                      excluded, idempotency_key, duration_ms, created_at)
             SELECT CAST(:project AS bigint), CAST(:task AS bigint), CAST(:worker AS bigint), closed.id,
                    CAST(:answer AS jsonb), CAST(:is_gold AS boolean), CAST(:gold_score AS double precision),
-                   CAST(:excluded AS boolean), CAST(:key AS varchar), CAST(:duration AS integer),
-                   CAST(:now AS double precision)
-            FROM closed RETURNING id),
+                   COALESCE((SELECT pw.blocked FROM project_workers pw
+                             WHERE pw.project_id = :project AND pw.worker_id = :worker), false),
+                   CAST(:key AS varchar), CAST(:duration AS integer), CAST(:now AS double precision)
+            FROM closed RETURNING id, excluded),
         standing AS (
             UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,
                    gold_score_sum = gold_score_sum + :score, updated_at = :now
@@ -182,10 +210,11 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
             SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 0, 1, 0 FROM ann
             ON CONFLICT (project_id, shard) DO UPDATE SET n_annotations = project_counters.n_annotations + 1),
         task AS (
-            UPDATE tasks SET n_leased = n_leased - 1, n_done = n_done + :counted
+            UPDATE tasks SET n_leased = n_leased - 1,
+                   n_done = n_done + (SELECT CASE WHEN ann.excluded THEN 0 ELSE 1 END FROM ann)
             WHERE id = :task AND EXISTS (SELECT 1 FROM ann) RETURNING n_done, needed, state)
-        SELECT ann.id AS annotation_id, task.n_done, task.needed, task.state, standing.n_gold,
-               standing.gold_score_sum, standing.blocked
+        SELECT ann.id AS annotation_id, NOT ann.excluded AS counted, task.n_done, task.needed, task.state,
+               standing.n_gold, standing.gold_score_sum, standing.blocked
         FROM ann, task, standing""", (), ("answer",)),
     "annotation_for_assignment": ("""
         SELECT id, task_id, assignment_id, idempotency_key, created_at FROM annotations
@@ -296,27 +325,79 @@ def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
 
 
 CLAIM_ATTEMPTS = 3
+MEMO_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class _Hint:
+    """What this process last knew of a worker in a project (PostgreSQL): enough to lease without a read."""
+
+    n_claims: int
+    version: float
+
+
+@dataclass(frozen=True)
+class Memo:
+    """A lease this process handed out (PostgreSQL), so its submit can skip reading it back."""
+
+    id: int
+    project_id: int
+    task_id: int
+    worker_id: int
+    is_gold: bool
+    expires_at: float
+    version: float
+    data: dict
+    gold: dict | None
+    status: int = LEASED
+    blocked: bool = False
+
+
+_hints: dict[tuple[int, int], _Hint] = {}
+_memos: dict[int, Memo] = {}
+
+
+def _remember(store: dict, key: Any, value: Any) -> None:
+    if len(store) >= MEMO_LIMIT:
+        store.clear()
+    store[key] = value
+
+
+def take_memo(tx: Tx, assignment_id: int, worker: Principal) -> Memo | None:
+    """The lease this process handed out under that id to this worker, forgotten as it is taken."""
+    memo = _memos.pop(assignment_id, None) if tx.dialect == "postgresql" else None
+    return memo if memo is not None and memo.worker_id == worker.id else None
 
 
 def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float | None = None,
                rng: random.Random | None = None) -> Lease | None:
     """Hand this worker a lease on the next task it should do in the project, or None when there is nothing.
 
-    On PostgreSQL (run per statement): one read and one leasing statement, plus the rare project reload,
-    first-claim worker row and expired-lease sweep. A claim that loses to a concurrent claim of the same
-    worker starts over and hands back the lease the other one made.
+    On PostgreSQL (run per statement) a claim is one leasing statement when this process remembers the
+    worker's last claim in the project, else a read and that statement (plus the rare project reload,
+    first-claim worker row and expired-lease sweep). A claim whose checks fail (a concurrent claim of the
+    same worker, a lease to hand back, a lease to reclaim, a changed project) reads and starts over.
     """
     now = time.time() if now is None else now
+    rng = rng or random
+    if tx.dialect == "postgresql":
+        hint = _hints.get((project_id, worker.id))
+        if hint is not None:
+            project = _project_cache.get((project_id, hint.version))
+            if project is not None:
+                found, lease = _lease_for(tx, project, worker, hint.n_claims, hint.version, max_leases, now, rng,
+                                          remembered=True)
+                if found is not None:
+                    return lease
     for _ in range(CLAIM_ATTEMPTS):
-        found, lease = _claim_once(tx, project_id, worker, max_leases, now, rng or random)
-        if lease is not None or not found:
+        found, lease = _claim_once(tx, project_id, worker, max_leases, now, rng)
+        if found is not None:
             return lease
-    raise Conflict("other requests of yours are claiming tasks in this project right now; ask again",
-                   field="project_id")
+    raise Conflict("the queue changed while this claim was being made; ask again", field="project_id")
 
 
 def _claim_once(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float,
-                rng: Any) -> tuple[bool, Lease | None]:
+                rng: Any) -> tuple[bool | None, Lease | None]:
     dialect = tx.dialect
     params = {"project": project_id, "worker": worker.id, "now": now}
     rows = tx.rows(q("claim_state", dialect), params)
@@ -335,40 +416,44 @@ def _claim_once(tx: Tx, project_id: int, worker: Principal, max_leases: int, now
                        field="assignment_id")
     if state.next_expiry is not None and state.next_expiry <= now:
         reclaim_expired(tx, project_id, now)
+    return _lease_for(tx, project, worker, standing.n_claims, project.updated_at, max_leases, now, rng,
+                      remembered=False)
+
+
+def _lease_for(tx: Tx, project: Any, worker: Principal, n_claims: int, version: float, max_leases: int,
+               now: float, rng: Any, *, remembered: bool) -> tuple[bool | None, Lease | None]:
+    """Lease the worker's next task: (True, lease), (False, None) when there is none, or (None, None) when
+    the statement's checks failed (PostgreSQL: the claim must read its state again)."""
     expires = now + project.lease_seconds
-    lease_params = {**params, "expires": expires, "seen_claims": standing.n_claims}
-    found, row = False, None
-    if (project.gold_first_n or project.gold_fraction) and _wants_gold(project, standing.n_claims, rng):
-        found, row = _lease(tx, "gold", {**lease_params, "is_gold": True})
-    if not found:
-        found, row = _lease(tx, "regular", {**lease_params, "is_gold": False})
-    if row is None:
-        return found, None
-    return True, Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
-
-
-@dataclass(frozen=True)
-class _Leased:
-    assignment_id: int
-    id: int
-    data: dict
-    predictions: dict | None
-
-
-def _lease(tx: Tx, kind: str, params: dict) -> tuple[bool, Any]:
-    """Claim the worker's next task of this kind (regular or gold) and lease it: one statement on PostgreSQL.
-
-    Returns (a task was there, the lease or None).
-    """
-    if tx.dialect == "postgresql":
-        row = tx.one(q(f"lease_{kind}", tx.dialect), params)
-        return row.found > 0, (row if row.assignment_id is not None else None)
-    row = tx.one(q(f"claim_{kind}", tx.dialect), params)
-    if row is None:
-        return False, None
-    assignment_id = tx.scalar(q("insert_lease", tx.dialect), {**params, "task": row.id})
-    tx.run(q("count_claim", tx.dialect), params)
-    return True, _Leased(assignment_id, row.id, row.data, row.predictions)
+    params = {"project": project.id, "worker": worker.id, "now": now, "expires": expires, "seen_claims": n_claims,
+              "version": version, "max_leases": max_leases, "remembered": remembered}
+    kinds = ["regular"]
+    if (project.gold_first_n or project.gold_fraction) and _wants_gold(project, n_claims, rng):
+        kinds.insert(0, "gold")
+    for kind in kinds:
+        is_gold = kind == "gold"
+        if tx.dialect == "postgresql":
+            row = tx.one(q(f"lease_{kind}", tx.dialect), {**params, "is_gold": is_gold})
+            if not row.ok:
+                _hints.pop((project.id, worker.id), None)
+                return None, None
+            if row.assignment_id is None:
+                if row.found:  # a concurrent claim of this worker changed its claim counter first
+                    _hints.pop((project.id, worker.id), None)
+                    return None, None
+                _remember(_hints, (project.id, worker.id), _Hint(n_claims, version))
+                continue
+            _remember(_hints, (project.id, worker.id), _Hint(n_claims + 1, version))
+            _remember(_memos, row.assignment_id, Memo(row.assignment_id, project.id, row.id, worker.id, is_gold,
+                                                      expires, version, row.data, row.gold))
+            return True, Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
+        row = tx.one(q(f"claim_{kind}", tx.dialect), params)
+        if row is None:
+            continue
+        assignment_id = tx.scalar(q("insert_lease", tx.dialect), {**params, "task": row.id, "is_gold": is_gold})
+        tx.run(q("count_claim", tx.dialect), params)
+        return True, Lease(assignment_id, row.id, row.data, row.predictions, expires)
+    return False, None
 
 
 def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = True) -> Any:
@@ -417,30 +502,31 @@ def check_live(assignment: Any, now: float) -> None:
                            "next task", field="assignment_id")
 
 
-def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, counted: bool,
-                      gold_score: float | None, key: str | None, duration_ms: int | None,
-                      now: float) -> tuple[int, Any, Any] | None:
+def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, gold_score: float | None,
+                      key: str | None, duration_ms: int | None, now: float) -> tuple[int, bool, Any, Any] | None:
     """Close the lease, store the annotation and count it for the task, the worker and the project.
 
-    Returns (annotation id, task counters, worker standing), or None (nothing stored) when the lease was no
-    longer this worker's live lease. One statement on PostgreSQL.
+    Returns (annotation id, counted in consensus, task counters, worker standing), or None (nothing stored)
+    when the lease is no longer this worker's live lease or the project changed since `assignment.version`.
+    One statement on PostgreSQL.
     """
     dialect = tx.dialect
+    counted = not assignment.blocked
     params = {"project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
               "assignment": assignment.id, "answer": answer, "is_gold": bool(assignment.is_gold),
               "gold_score": gold_score, "excluded": not counted, "key": key, "duration": duration_ms, "now": now,
               "counted": 1 if counted else 0, "gold": 1 if gold_score is not None else 0, "score": gold_score or 0.0,
-              "shard": worker.id % N_COUNTER_SHARDS}
+              "shard": worker.id % N_COUNTER_SHARDS, "version": assignment.version}
     if dialect == "postgresql":
         row = tx.one(q("record_annotation", dialect), params)
-        return None if row is None else (row.annotation_id, row, row)
+        return None if row is None else (row.annotation_id, row.counted, row, row)
     if tx.run(q("close_lease_submitted", dialect), params) != 1:
         return None
     annotation_id = tx.scalar(q("insert_annotation", dialect), params)
     task = tx.one(q("task_lease_done", dialect), params)
     standing = tx.one(q("count_annotation", dialect), params)
     add_counts(tx, assignment.project_id, worker.id, n_annotations=1)
-    return annotation_id, task, standing
+    return annotation_id, counted, task, standing
 
 
 def skip(tx: Tx, assignment_id: int, worker: Principal) -> dict:

@@ -147,6 +147,30 @@ async def test_live_lease_cap_per_worker(app, client, new_project, workers):
     assert r.status_code == 409 and r.json()["error"]["field"] == "assignment_id"
 
 
+async def test_live_lease_cap_holds_for_a_worker_the_server_remembers(app, client, new_project, workers):
+    """A worker's second claim in a project may skip the read (the server remembers the first): the cap holds."""
+    from dataclasses import replace
+
+    app.state.labeling.settings = replace(app.state.labeling.settings, max_leases_per_worker=2)
+    first, other, third = [await new_project(tasks=text_tasks(2), redundancy=1) for _ in range(3)]
+    lease = (await _next(client, workers[0], first["id"])).json()
+    assert (await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})).status_code == 201
+    assert (await _next(client, workers[0], other["id"])).status_code == 200
+    assert (await _next(client, workers[0], third["id"])).status_code == 200
+    r = await _next(client, workers[0], first["id"])
+    assert r.status_code == 409 and r.json()["error"]["field"] == "assignment_id"
+
+
+async def test_a_remembered_worker_claim_still_reclaims_expired_leases(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(2), redundancy=1, lease_seconds=1)
+    mine = (await _next(client, workers[1], project["id"])).json()
+    assert (await _submit(client, workers[1], mine["assignment_id"], {"label": "pos"})).status_code == 201
+    lost = (await _next(client, workers[0], project["id"])).json()
+    await asyncio.sleep(1.2)
+    again = await _next(client, workers[1], project["id"])
+    assert again.status_code == 200 and again.json()["task"]["id"] == lost["task"]["id"]
+
+
 async def test_invalid_answer_names_the_field_and_keeps_the_lease(client, db, new_project, workers):
     project = await new_project(tasks=text_tasks(1))
     lease = (await _next(client, workers[0], project["id"])).json()
@@ -281,3 +305,24 @@ async def test_concurrent_submits_of_one_lease_store_one_answer(client, db, new_
     async with db.read() as conn:
         done = (await conn.execute(select(models.tasks.c.n_done, models.tasks.c.n_leased, models.tasks.c.state))).all()
         assert sorted(tuple(row) for row in done) == [(1, 0, 1), (1, 0, 1)]
+
+
+async def test_an_answer_is_judged_by_the_project_as_it_is_when_submitted(client, requester, new_project, workers):
+    """The server may remember a lease it handed out; the project's settings as they are at the submit decide."""
+    project = await new_project(tasks=text_tasks(2), redundancy=1)
+    patch = f"/api/projects/{project['id']}"
+    lease = (await _next(client, workers[0], project["id"])).json()
+    r = await client.patch(patch, json={"labels": ["pos", "neg", "neu", "meh"]}, headers=bearer(requester))
+    assert r.status_code == 200
+    assert (await _submit(client, workers[0], lease["assignment_id"], {"label": "meh"})).status_code == 201
+
+    gold = [{"data": {"text": "gold"}, "gold": {"label": "pos"}}]
+    strict = await new_project(tasks=gold + text_tasks(3), redundancy=1, gold_first_n=1, gold_min=1,
+                               gold_threshold=0)
+    lease = (await _next(client, workers[1], strict["id"])).json()
+    assert lease["task"]["data"] == {"text": "gold"}
+    r = await client.patch(f"/api/projects/{strict['id']}", json={"gold_threshold": 0.9}, headers=bearer(requester))
+    assert r.status_code == 200
+    assert (await _submit(client, workers[1], lease["assignment_id"], {"label": "neg"})).status_code == 201
+    r = await _next(client, workers[1], strict["id"])
+    assert r.status_code == 403, "the threshold raised after the lease was handed out applies to its answer"
