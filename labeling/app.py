@@ -109,7 +109,7 @@ def create_app(settings: Settings, database: Database | None = None) -> App:
     """The whole web app. Migrations are applied by the CLI (or tests) before serving, not here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
-    db = database or Database(settings.resolved_database_url)
+    db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -17,6 +17,9 @@ DECLARED: tuple[tuple[str, str | None, str], ...] = (
     ("LABELING_DATA_DIR", "./labeling-data", "Folder for the SQLite file, uploaded media and backups."),
     ("LABELING_SECRET_KEY", None, "Key signing session cookies; default: a random key kept in the data dir."),
     ("LABELING_ADMIN_TOKEN", None, "If set, an admin with this API token exists at start-up."),
+    ("LABELING_DB_POOL_SIZE", "8", "Database connections each server process keeps open (a fixed pool: requests "
+     "beyond it wait for a free one). PostgreSQL does most with a few per core; mind its max_connections "
+     "across --workers processes."),
     ("LABELING_MAX_BODY_BYTES", "268435456", "Largest request body accepted, in bytes (default 256 MiB)."),
     ("LABELING_MAX_LEASES_PER_WORKER", "16", "Most live leases one worker may hold across all projects."),
     ("LABELING_MEDIA_MAX_BYTES", "33554432", "Largest uploaded image, in bytes (default 32 MiB)."),
@@ -33,6 +36,7 @@ class Settings:
     secret_key: str | None = None
     admin_token: str | None = None
     max_body_bytes: int = 256 * 1024 * 1024
+    db_pool_size: int = 8
     max_leases_per_worker: int = 16
     media_max_bytes: int = 32 * 1024 * 1024
     secure_cookies: bool = False
@@ -48,6 +52,7 @@ class Settings:
             secret_key=values["LABELING_SECRET_KEY"] or None,
             admin_token=values["LABELING_ADMIN_TOKEN"] or None,
             max_body_bytes=_int(values, "LABELING_MAX_BODY_BYTES"),
+            db_pool_size=_int(values, "LABELING_DB_POOL_SIZE"),
             max_leases_per_worker=_int(values, "LABELING_MAX_LEASES_PER_WORKER"),
             media_max_bytes=_int(values, "LABELING_MEDIA_MAX_BYTES"),
             secure_cookies=values["LABELING_SECURE_COOKIES"] in ("1", "true", "yes"),
