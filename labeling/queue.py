@@ -5,10 +5,17 @@ Invariants (checked by tests/test_queue_concurrency.py on both backends):
 - a worker holds at most one assignment per task, ever (a unique index), so skipped tasks never return;
 - `tasks.n_leased` counts status-0 assignments of the task, `tasks.n_done` its accepted annotations;
   every change to either happens in the statement that changes the assignment, in one transaction.
-Expired leases are reclaimed by the claim itself (no cron). On PostgreSQL the claim is one CTE with
-FOR NO KEY UPDATE SKIP LOCKED (not FOR UPDATE, which would also block the foreign-key checks of every
-annotation and assignment inserted for that task meanwhile); on SQLite one UPDATE ... RETURNING inside
-BEGIN IMMEDIATE.
+Expired leases are reclaimed by the claim itself (no cron).
+
+SQLite: every call is one job of the single writer (one transaction); a claim is one UPDATE ... RETURNING
+on the queue index, then the assignment's INSERT.
+PostgreSQL: the API runs claims and submits per statement (Database.transact(per_statement=True)), so each
+write is one statement with data-modifying CTEs that is complete and consistent on its own, and carries the
+checks that make it safe to send without reading first (see _LEASE_PG and record_annotation). The claim
+locks its task FOR NO KEY UPDATE SKIP LOCKED (not FOR UPDATE, which would also block the foreign-key checks
+of every annotation and assignment inserted for that task meanwhile) and commits at once. A server process
+remembers each worker's last claim (`_hints`) and the leases it handed out (`_memos`); a claim or submit
+that can trust them is one round trip, and any failed check falls back to reading.
 Functions here are synchronous over a `Tx` and run through `Database.transact` (see labeling/sqltx.py).
 """
 

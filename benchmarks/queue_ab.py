@@ -1,0 +1,63 @@
+"""A/B runs of benchmarks/queue.py: configurations alternated round by round, compared within each round.
+
+    python benchmarks/queue_ab.py --rounds 6 --a "--server-workers 1" --b "--server-workers 2" -- \
+        --database postgresql://postgres@127.0.0.1/labeling_bench --tasks 20000 --seconds 12
+
+This machine's speed drifts by tens of percent over minutes (other tenants on the host), so two
+configurations measured minutes apart are not comparable. Each round runs A and B back to back (ABBA order:
+A first in odd rounds, B first in even ones) and the verdict rests on the per-round ratios B/A, not on runs
+far apart in time. Prints every run, then one JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(common: list[str], extra: str) -> dict:
+    out = subprocess.run([sys.executable, str(HERE / "queue.py"), *common, *shlex.split(extra)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--a", default="--server-workers 1", help="queue.py arguments of configuration A")
+    ap.add_argument("--b", default="--server-workers 2", help="queue.py arguments of configuration B")
+    ap.add_argument("common", nargs=argparse.REMAINDER, help="-- then queue.py arguments for both")
+    args = ap.parse_args()
+    common = [a for a in args.common if a != "--"]
+    rounds = []
+    for i in range(args.rounds):
+        order = ("a", "b") if i % 2 == 0 else ("b", "a")
+        results = {}
+        for name in order:
+            results[name] = run(common, getattr(args, name))
+            r = results[name]
+            print(f"round {i + 1} {name}: {r['cycles_per_second']} cycles/s, cycle p50/p99 "
+                  f"{r['cycle_ms']['p50']}/{r['cycle_ms']['p99']} ms, errors {r['errors']}", flush=True)
+        rounds.append(results)
+    a = [r["a"]["cycles_per_second"] for r in rounds]
+    b = [r["b"]["cycles_per_second"] for r in rounds]
+    ratios = [y / x for x, y in zip(a, b)]
+    print(json.dumps({
+        "a": args.a, "b": args.b, "rounds": args.rounds,
+        "a_cycles_per_second": a, "b_cycles_per_second": b,
+        "a_median": statistics.median(a), "b_median": statistics.median(b),
+        "b_over_a_per_round": [round(x, 3) for x in ratios], "b_over_a_median": round(statistics.median(ratios), 3),
+        "rounds_b_faster": sum(x > 1 for x in ratios),
+        "errors": sum(r[k]["errors"] for r in rounds for k in ("a", "b")),
+    }))
+
+
+if __name__ == "__main__":
+    main()
