@@ -332,7 +332,8 @@ def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
 
 
 CLAIM_ATTEMPTS = 3
-MEMO_LIMIT = 100_000
+HINT_LIMIT = 100_000  # remembered workers per process (a few numbers each)
+MEMO_LIMIT = 10_000  # remembered leases per process (each holds its task's data); past it, start afresh
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,7 @@ _memos: dict[int, Memo] = {}
 
 
 def _remember(store: dict, key: Any, value: Any) -> None:
-    if len(store) >= MEMO_LIMIT:
+    if len(store) >= (MEMO_LIMIT if store is _memos else HINT_LIMIT):
         store.clear()
     store[key] = value
 
@@ -539,6 +540,7 @@ def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, 
 def skip(tx: Tx, assignment_id: int, worker: Principal) -> dict:
     """Give the task back; this worker will not be offered it again. Skipping twice is harmless."""
     now = time.time()
+    _memos.pop(assignment_id, None)
     assignment = load_assignment(tx, assignment_id, worker)
     if assignment.status == SUBMITTED:
         raise Conflict("this assignment was already submitted", field="assignment_id")
@@ -555,6 +557,7 @@ def skip(tx: Tx, assignment_id: int, worker: Principal) -> dict:
 
 def release(tx: Tx, assignment_id: int, worker: Principal) -> dict:
     """Hand the lease back as if it had never been taken (this worker may get the task again)."""
+    _memos.pop(assignment_id, None)
     assignment = load_assignment(tx, assignment_id, worker)
     if assignment.status != LEASED:
         raise Conflict(f"only a live lease can be released; this one is {_STATUS[assignment.status]}",
