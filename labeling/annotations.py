@@ -5,7 +5,9 @@ Synchronous over a Tx (run with Database.transact), like the queue it drives.
 
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from labeling import queue, tasktypes
@@ -31,6 +33,14 @@ _EXPIRE_LIVE = Query.make("expire_live_leases", """
 
 
 SUBMIT_ATTEMPTS = 3
+log = logging.getLogger("labeling")
+
+
+@dataclass(frozen=True)
+class _Judged:
+    project: Any
+    answer: dict
+    gold_score: float | None
 
 
 def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idempotency_key: str | None = None,
@@ -45,45 +55,66 @@ def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idemp
     memo = queue.take_memo(tx, assignment_id, worker)
     if memo is not None:
         try:
-            done = _store(tx, memo, worker, raw_answer, idempotency_key, duration_ms)
+            judged = _judge(tx, memo, raw_answer)
         except LabelingError:  # judged as the lease was handed out; the current state below has the last word
-            done = None
-        if done is not None:
-            return done
+            judged = None
+        if judged is not None:
+            done = _store(tx, memo, worker, judged, idempotency_key, duration_ms)
+            if done is not None:
+                return done
     for _ in range(SUBMIT_ATTEMPTS):
         assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
         if assignment.status == queue.SUBMITTED:
             return queue.replay_submit(tx, assignment, idempotency_key)
         if assignment.task_found is None:
             raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
-        done = _store(tx, assignment, worker, raw_answer, idempotency_key, duration_ms)
+        done = _store(tx, assignment, worker, _judge(tx, assignment, raw_answer), idempotency_key, duration_ms)
         if done is not None:
             return done
     raise Conflict("this assignment kept changing while the answer was being stored; submit again",
                    field="assignment_id")
 
 
-def _store(tx: Tx, assignment: Any, worker: Principal, raw_answer: Any, key: str | None,
-           duration_ms: int | None) -> queue.Submitted | None:
-    """Validate and store the answer to this (read or remembered) assignment; None if the lease changed meanwhile."""
-    now = time.time()
+def _judge(tx: Tx, assignment: Any, raw_answer: Any) -> _Judged:
+    """Validate the answer for this (read or remembered) assignment and score it if the task is gold."""
     project = queue.project_at(tx, assignment.project_id, assignment.version)
     spec = tasktypes.get(project.task_type)
     answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
-    queue.check_live(assignment, now)
+    queue.check_live(assignment, time.time())
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:
         gold_score = consensus_tasks.gold_score(project.task_type, answer, assignment.gold)
-    recorded = queue.record_annotation(tx, assignment, worker, answer, gold_score=gold_score, key=key,
+    return _Judged(project, answer, gold_score)
+
+
+def _store(tx: Tx, assignment: Any, worker: Principal, judged: _Judged, key: str | None,
+           duration_ms: int | None) -> queue.Submitted | None:
+    """Store a judged answer, then block the worker or settle the task if it calls for it.
+
+    None (nothing stored) if the lease changed since it was read or handed out. When the answer was stored in a
+    statement of its own (PostgreSQL), a failure of what follows does not unmake it: it is logged and the task
+    is left for the next settle (server start, the periodic sweep, a project recompute).
+    """
+    now = time.time()
+    project, gold_score = judged.project, judged.gold_score
+    recorded = queue.record_annotation(tx, assignment, worker, judged.answer, gold_score=gold_score, key=key,
                                        duration_ms=duration_ms, now=now)
     if recorded is None:
         return None
     annotation_id, counted, counters, standing = recorded
-    if gold_score is not None and not standing.blocked and _below_threshold(project, standing):
-        block_worker(tx, project, worker.id)
     complete = False
-    if not assignment.is_gold and counted and counters.state == 0 and counters.n_done >= counters.needed:
-        complete = runner.settle_task(tx, project, assignment.task_id, shard=worker.id, counters=counters)
+    try:
+        if gold_score is not None and not standing.blocked and _below_threshold(project, standing):
+            block_worker(tx, project, worker.id)
+        if not assignment.is_gold and counted and counters.state == 0 and counters.n_done >= counters.needed:
+            complete = runner.settle_task(tx, project, assignment.task_id, shard=worker.id, counters=counters)
+    except Exception:
+        if not tx.committed_writes:
+            raise  # one transaction (SQLite, or not per statement): nothing is kept, the error is the answer
+        tx.rollback()
+        log.exception("answer %s stored; blocking or settling after it failed (left for the next settle)",
+                      annotation_id)
+        complete = False
     return queue.Submitted(annotation_id, assignment.id, assignment.task_id, now, task_complete=complete)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import re
@@ -113,14 +114,14 @@ def create_app(settings: Settings, database: Database | None = None) -> App:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not db.is_sqlite:  # SQLite settles a task in the transaction that stores its last answer
-            try:
-                settled = await runner.settle_left_over(db)
-                if settled:
-                    web.log.warning("settled %d tasks left over by a server that stopped mid-submit", settled)
-            except Exception:
-                web.log.exception("could not settle left-over tasks; `labeling consensus` does it too")
+        # SQLite settles a task in the transaction that stores its last answer; PostgreSQL sweeps for tasks a
+        # stopped server or a failed settle left open, at start and then every minute, in the background.
+        sweeper = None if db.is_sqlite else asyncio.create_task(runner.settle_periodically(db))
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         if database is None:
             await db.dispose()
 

@@ -3,7 +3,8 @@
 Writes go through `Database.transact()` (synchronous domain functions over a Tx) or `Database.write()`
 (async code): on SQLite both pass through the one writer thread of labeling/sqlite_writer.py, with
 `BEGIN IMMEDIATE` and a busy timeout across processes, so no request ever sees "database is locked";
-on PostgreSQL a plain transaction, retried on deadlock or serialization failure.
+on PostgreSQL a transaction on a pooled asyncpg connection, retried on deadlock or serialization failure,
+or (the queue's hot path) statements that each commit on their own (`transact(per_statement=True)`).
 """
 
 from __future__ import annotations
@@ -142,11 +143,12 @@ class Database:
                     tx = sqltx.AsyncpgTx(raw, autocommit=per_statement)
                     try:
                         result = await conn.run_sync(lambda _: fn(tx))
-                    except BaseException:
-                        await _abandon(conn, raw, tx)
+                        if tx.begun:
+                            await raw.execute("COMMIT")
+                            tx.begun = False
+                    except BaseException as exc:
+                        await _abandon(conn, raw, tx, exc)
                         raise
-                    if tx.begun:
-                        await raw.execute("COMMIT")
                     return result
             except Exception as exc:
                 if attempt == retries or not _retryable(exc) or (tx is not None and tx.committed_writes):
@@ -161,8 +163,12 @@ class Database:
         await self.engine.dispose()
 
 
-async def _abandon(conn: AsyncConnection, raw: Any, tx: sqltx.AsyncpgTx) -> None:
-    """Roll back what the Tx began; a connection that cannot even roll back is dropped from the pool."""
+async def _abandon(conn: AsyncConnection, raw: Any, tx: sqltx.AsyncpgTx, exc: BaseException) -> None:
+    """Roll back what the Tx began. A connection cut off mid-exchange (cancelled) or that cannot even roll back
+    is dropped rather than pooled: the next request must never find it inside a transaction."""
+    if isinstance(exc, asyncio.CancelledError):
+        await conn.invalidate()
+        return
     if not tx.begun and not raw.is_in_transaction():
         return
     try:

@@ -58,8 +58,9 @@ _CANDIDATE = {
 # and (when the claim did not read: `remembered`) nothing in the project waits to be reclaimed, its own
 # leases included (a claim that read swept them just before, as far as it could). If all hold (`ok`), it locks the candidate (other claims skip
 # it; a gold check, having no cap, is waited for), counts the worker's claim, counts the lease on the task and
-# inserts the assignment. The worker's claim counter must still hold the value the claim knew: a concurrent
-# claim by the same worker changes it, and this one leases nothing (`found` still says a task was there).
+# inserts the assignment. `ok` locks the worker's row in the project first, so claims of one worker take
+# turns; the claim counter must still hold the value this claim knew: when a concurrent claim of the same
+# worker got there first, it changed, and this one leases nothing (and reads again: it gets that lease).
 # Because the checks are in the statement, a server process that remembers a worker's last claim (`_hints`)
 # can send this statement alone, without the read; when a check fails it reads and tries again.
 _LEASE_PG = """
@@ -74,11 +75,13 @@ _LEASE_PG = """
           AND (NOT CAST(:remembered AS boolean) OR NOT EXISTS (
                SELECT 1 FROM assignments e WHERE e.project_id = :project AND e.status = 0 AND e.expires_at <= :now))
           AND (SELECT count(*) FROM assignments l
-               WHERE l.worker_id = :worker AND l.status = 0 AND l.expires_at > :now) < :max_leases),
+               WHERE l.worker_id = :worker AND l.status = 0 AND l.expires_at > :now) < :max_leases
+        FOR NO KEY UPDATE OF pw),
     candidate AS ({candidate} FOR NO KEY UPDATE OF t{skip}),
     counted AS (
         UPDATE project_workers pw SET n_claims = pw.n_claims + 1 FROM candidate
         WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
+          AND NOT pw.blocked
         RETURNING pw.worker_id),
     claimed AS (
         UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate, counted WHERE t.id = candidate.id
@@ -404,6 +407,12 @@ def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now:
     raise Conflict("the queue changed while this claim was being made; ask again", field="project_id")
 
 
+def _handed_back(tx: Tx, held: Any) -> Lease:
+    """A live lease the worker already holds (a claim_state row), with its task."""
+    payload = tx.one(q("task_payload", tx.dialect), {"task": held.lease_task})
+    return Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
+
+
 def _claim_once(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float,
                 rng: Any) -> tuple[bool | None, Lease | None]:
     dialect = tx.dialect
@@ -417,8 +426,7 @@ def _claim_once(tx: Tx, project_id: int, worker: Principal, max_leases: int, now
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:
-        payload = tx.one(q("task_payload", dialect), {"task": held.lease_task})
-        return True, Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
+        return True, _handed_back(tx, held)
     if len(live) >= max_leases:
         raise Conflict(f"you hold {len(live)} live leases, the most allowed; submit, skip or release one first",
                        field="assignment_id")

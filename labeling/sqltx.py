@@ -87,7 +87,10 @@ class Tx(Protocol):
 
     def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
     def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
+    committed_writes: bool  # a write already committed on its own (PostgreSQL per statement)
+
     def begin(self) -> None: ...
+    def rollback(self) -> None: ...
 
 
 class _Common:
@@ -113,8 +116,14 @@ class SqliteTx(_Common):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    committed_writes = False  # every job of the single writer is one transaction (a savepoint)
+
     def begin(self) -> None:
         """Nothing to do: every job of the single writer is already one transaction (a savepoint)."""
+
+    def rollback(self) -> None:
+        """Not offered: a job stands or falls as a whole (raise instead)."""
+        raise RuntimeError("a SQLite job is rolled back by raising")
 
     def _params(self, query: Query, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if not params or not query.json_params:
@@ -179,6 +188,12 @@ class AsyncpgTx(_Common):
         if not self.begun:
             await_only(self.raw.execute("BEGIN"))
             self.begun = True
+
+    def rollback(self) -> None:
+        """Roll back what `begin()` started; statements that committed on their own stay."""
+        if self.begun:
+            await_only(self.raw.execute("ROLLBACK"))
+            self.begun = False
 
     def _before(self) -> None:
         if not self.begun and not self.autocommit:

@@ -137,3 +137,84 @@ async def test_a_task_left_unsettled_is_settled_at_start_up_and_by_recompute(app
     r = await client.post(f"/api/projects/{project['id']}/consensus", headers=bearer(requester))
     assert r.status_code == 200
     assert (await progress())["complete"] == 2
+
+
+async def _two_answers(client, new_project, make_user, **settings):
+    project = await new_project(tasks=[{"data": {"text": "t"}}], redundancy=2, **settings)
+    tokens = [(await make_user("worker", f"w-settle-{i}"))[1] for i in range(2)]
+    leases = [(await client.post(f"/api/projects/{project['id']}/next", headers=bearer(t))).json() for t in tokens]
+    return project, tokens, leases
+
+
+async def test_a_stale_settle_changes_nothing(client, db, requester, new_project, make_user):
+    """A settle that read its counters before a blocked worker's answer left the task must not complete it."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import delete, update
+
+    from labeling import models, queue
+    from labeling.consensus import runner
+
+    project, tokens, leases = await _two_answers(client, new_project, make_user)
+    for token, lease in zip(tokens, leases):
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                              headers=bearer(token))
+        assert r.status_code == 201
+    task_id = leases[0]["task"]["id"]
+    async with db.write() as conn:  # as block_worker leaves it: the first answer out, the task open again
+        await conn.execute(update(models.annotations).where(models.annotations.c.assignment_id
+                                                            == leases[0]["assignment_id"]).values(excluded=True))
+        await conn.execute(update(models.tasks).values(state=0, n_done=1))
+        await conn.execute(delete(models.task_results))
+        await conn.execute(update(models.project_counters).values(n_complete=0))
+    stale = SimpleNamespace(n_done=2, needed=2, state=0)  # what the second submit's statement had returned
+
+    def settle(tx):
+        return runner.settle_task(tx, queue.load_project(tx, project["id"]), task_id, counters=stale)
+
+    assert await db.transact(settle, per_statement=True) is False
+    async with db.read() as conn:
+        assert (await conn.execute(select_state(models, task_id))).one() == (0, 1)
+        assert (await conn.execute(models.task_results.select())).all() == []
+
+
+def select_state(models, task_id):
+    from sqlalchemy import select
+
+    return select(models.tasks.c.state, models.tasks.c.n_done).where(models.tasks.c.id == task_id)
+
+
+async def test_a_failed_settle_does_not_lose_a_stored_answer(client, db, requester, new_project, make_user,
+                                                             monkeypatch, caplog):
+    """PostgreSQL stores the answer in a statement of its own: if settling after it fails, the answer stays,
+    the submit still answers 201, and the sweep settles the task later. SQLite keeps one transaction: nothing is
+    stored and the submit fails."""
+    from sqlalchemy import func, select
+
+    from labeling import models
+    from labeling.consensus import runner
+    from tests.conftest import backend_name
+
+    project, tokens, leases = await _two_answers(client, new_project, make_user)
+    first = await client.post(f"/api/assignments/{leases[0]['assignment_id']}/submit",
+                              json={"answer": {"label": "pos"}}, headers=bearer(tokens[0]))
+    assert first.status_code == 201
+    real_settle = runner.settle_task
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("consensus blew up")
+
+    monkeypatch.setattr(runner, "settle_task", broken)
+    r = await client.post(f"/api/assignments/{leases[1]['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                          headers=bearer(tokens[1]))
+    async with db.read() as conn:
+        stored = await conn.scalar(select(func.count()).select_from(models.annotations))
+    if backend_name() == "sqlite":
+        assert r.status_code == 500 and stored == 1
+        return
+    assert r.status_code == 201 and r.json()["task_complete"] is False and stored == 2
+    assert "blocking or settling after it failed" in caplog.text
+    monkeypatch.setattr(runner, "settle_task", real_settle)
+    assert await runner.settle_left_over(db) == 1
+    progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 1 and progress["annotations"] == 2

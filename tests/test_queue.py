@@ -289,6 +289,13 @@ async def test_concurrent_nexts_of_one_worker_share_one_lease(client, db, new_pr
         assert await conn.scalar(select(models.project_workers.c.n_claims)) == 1
 
 
+async def test_concurrent_nexts_of_one_worker_for_the_last_task_share_its_lease(client, db, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=1)
+    replies = await asyncio.gather(*(_next(client, workers[0], project["id"]) for _ in range(8)))
+    assert [r.status_code for r in replies] == [200] * 8, "none is told there is nothing left"
+    assert len({r.json()["assignment_id"] for r in replies}) == 1
+
+
 async def test_concurrent_submits_of_one_lease_store_one_answer(client, db, new_project, workers):
     project = await new_project(tasks=text_tasks(2), redundancy=1)
     lease = (await _next(client, workers[0], project["id"])).json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -14,6 +15,8 @@ from labeling.consensus import tasks as consensus_tasks
 from labeling.sqltx import Query, Tx
 
 READ_CHUNK = 20_000
+SETTLE_SWEEP_SECONDS = 60.0
+log = logging.getLogger("labeling")
 
 
 _TASK_ANSWERS = Query.make("task_answers", """
@@ -21,8 +24,12 @@ _TASK_ANSWERS = Query.make("task_answers", """
     FROM annotations a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
     WHERE a.task_id = :task AND a.excluded = false ORDER BY a.id""", json_columns=("answer",))
 _TASK_COUNTS = Query.make("task_counts", "SELECT n_done, needed, state FROM tasks WHERE id = :task")
-_ONE_MORE = Query.make("one_more_answer", "UPDATE tasks SET needed = needed + 1 WHERE id = :task")
-_COMPLETE = Query.make("complete_task", "UPDATE tasks SET state = 1 WHERE id = :task AND state = 0")
+# What a settle may change, guarded by what it read and aggregated: the task still open, still wanting
+# `needed`, with all of those answers in and exactly the `answers` counted that went into the result. A
+# settle that raced a blocked worker's answers leaving, or another settle, changes nothing.
+_SETTLE_GUARD = "id = :task AND state = 0 AND needed = :needed AND n_done >= needed AND n_done = :answers"
+_ONE_MORE = Query.make("one_more_answer", f"UPDATE tasks SET needed = needed + 1 WHERE {_SETTLE_GUARD}")
+_COMPLETE = Query.make("complete_task", f"UPDATE tasks SET state = 1 WHERE {_SETTLE_GUARD}")
 _RESULT_VALUES = "(:task, :project, :answer, :confidence, :n, :method, :details, :now)"
 _RESULT_UPSERT = """
     INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
@@ -32,28 +39,26 @@ _RESULT_UPSERT = """
         updated_at = excluded.updated_at"""
 _UPSERT_RESULT = Query.make("upsert_result", _RESULT_UPSERT.format(values=_RESULT_VALUES),
                             json_params=("answer", "details"))
-# PostgreSQL writes a settled task in one statement (it may run on its own, per statement): the result, and
-# either the task's completion with the project's counter, or one more answer wanted. Both are guarded by
-# what the settle read (still open, still wanting `needed`), so a task is never completed or extended twice.
-_PG_RESULT = _RESULT_UPSERT.format(values="""(CAST(:task AS bigint), CAST(:project AS bigint), CAST(:answer AS jsonb),
-    CAST(:confidence AS double precision), CAST(:n AS integer), CAST(:method AS varchar), CAST(:details AS jsonb),
-    CAST(:now AS double precision))""") + " RETURNING task_id"
+# PostgreSQL writes a settled task in one statement (it may run on its own, per statement): the task's
+# completion with the project's counter, or one more answer wanted (both guarded as above); and the result,
+# written only if that change was made.
+_PG_RESULT = _RESULT_UPSERT.replace("VALUES {values}", """SELECT CAST(:task AS bigint), CAST(:project AS bigint),
+    CAST(:answer AS jsonb), CAST(:confidence AS double precision), CAST(:n AS integer), CAST(:method AS varchar),
+    CAST(:details AS jsonb), CAST(:now AS double precision) FROM changed""")
 _SETTLE_COMPLETE_PG = Query.make("settle_complete", f"""
-    WITH result AS ({_PG_RESULT}),
-    done AS (
-        UPDATE tasks SET state = 1 WHERE id = :task AND state = 0 AND needed = :needed
-          AND EXISTS (SELECT 1 FROM result) RETURNING id),
+    WITH changed AS (
+        UPDATE tasks SET state = 1 WHERE {_SETTLE_GUARD} RETURNING id),
+    result AS ({_PG_RESULT}),
     progress AS (
         INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
-        SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 1, 0, 0 FROM done
+        SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 1, 0, 0 FROM changed
         ON CONFLICT (project_id, shard) DO UPDATE SET n_complete = project_counters.n_complete + 1)
-    SELECT count(*) AS n FROM done""", json_params=("answer", "details"))
+    SELECT count(*) AS n FROM changed""", json_params=("answer", "details"))
 _SETTLE_MORE_PG = Query.make("settle_one_more", f"""
-    WITH result AS ({_PG_RESULT}),
-    more AS (
-        UPDATE tasks SET needed = needed + 1 WHERE id = :task AND state = 0 AND needed = :needed
-          AND EXISTS (SELECT 1 FROM result) RETURNING id)
-    SELECT count(*) AS n FROM more""", json_params=("answer", "details"))
+    WITH changed AS (
+        UPDATE tasks SET needed = needed + 1 WHERE {_SETTLE_GUARD} RETURNING id),
+    result AS ({_PG_RESULT})
+    SELECT count(*) AS n FROM changed""", json_params=("answer", "details"))
 
 
 def _skill(row: Any) -> float | None:
@@ -81,17 +86,16 @@ def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters:
                                             list(project.labels), skills)
     params = {"task": task_id, "project": project.id, "answer": result.answer, "confidence": result.confidence,
               "n": result.n_annotations, "method": "online", "details": result.details or {}, "now": time.time(),
-              "needed": task.needed, "shard": shard % models.N_COUNTER_SHARDS}
+              "needed": task.needed, "answers": len(rows), "shard": shard % models.N_COUNTER_SHARDS}
     adaptive = project.target_confidence is not None
     one_more = adaptive and task.needed < project.redundancy_max and (
         result.confidence is None or result.confidence < project.target_confidence)
     if tx.dialect == "postgresql":
         return tx.scalar(_SETTLE_MORE_PG if one_more else _SETTLE_COMPLETE_PG, params) > 0 and not one_more
-    tx.run(_UPSERT_RESULT, params)
-    if one_more:
-        tx.run(_ONE_MORE, params)
+    if tx.run(_ONE_MORE if one_more else _COMPLETE, params) != 1:
         return False
-    if tx.run(_COMPLETE, params) == 1:
+    tx.run(_UPSERT_RESULT, params)
+    if not one_more:
         queue.add_counts(tx, project.id, shard, n_complete=1)
         return True
     return False
@@ -112,16 +116,32 @@ def settle_ready(tx: Tx, project_id: int) -> int:
 async def settle_left_over(db: Any) -> int:
     """Settle, in every project, the tasks that have all their answers but were never settled.
 
-    On PostgreSQL a submit stores a task's last answer and settles the task in two statements (see
-    annotations.submit); a server stopped between the two leaves the task open with nothing to serve. Each
-    server process runs this as it starts. Cheap: the query walks only the partly done front of the queue index.
+    On PostgreSQL a submit stores a task's last answer and settles the task in separate statements (see
+    annotations.submit); a server stopped between them, or a settle that failed, leaves the task open with
+    nothing to serve. Each server process runs this as it starts and then every SETTLE_SWEEP_SECONDS. Cheap:
+    the query walks only the partly done front of the queue index.
     """
     async with db.read() as conn:
         project_ids = [row[0] for row in (await conn.execute(select(models.projects.c.id))).all()]
     settled = 0
     for project_id in project_ids:
-        settled += await db.transact(lambda tx, pid=project_id: settle_ready(tx, pid))
+        try:
+            settled += await db.transact(lambda tx, pid=project_id: settle_ready(tx, pid))
+        except Exception:  # one project's trouble does not keep the others unsettled
+            log.exception("could not settle the left-over tasks of project %s", project_id)
     return settled
+
+
+async def settle_periodically(db: Any, every: float = SETTLE_SWEEP_SECONDS) -> None:
+    """settle_left_over now and then every `every` seconds, until cancelled (a server process's lifespan)."""
+    while True:
+        try:
+            settled = await settle_left_over(db)
+            if settled:
+                log.warning("settled %d tasks that had all their answers but no consensus", settled)
+        except Exception:
+            log.exception("could not look for tasks to settle; `labeling consensus` settles a project too")
+        await asyncio.sleep(every)
 
 
 async def load_rows(conn: AsyncConnection, project_id: int) -> tuple[list[tuple[int, int, dict]], dict[int, dict]]:
