@@ -138,14 +138,19 @@ def test_unknown_method_is_refused() -> None:
         C.aggregate("glad", np.array([0]), np.array([0]), np.array([0]), 1, 1, 1)
 
 
-def test_dawid_skene_on_real_data_d_possent() -> None:
-    folder = os.path.join(DATASETS, "D_PosSent")
+def _real_dataset(name: str) -> tuple:
+    """A dataset of ../shared/datasets: its encoded answers, gold array and (tasks, workers, labels) sizes."""
+    folder = os.path.join(DATASETS, name)
     if not os.path.isdir(folder):
         pytest.skip("shared/datasets is not beside this clone")
     gold = csvio.read_gold(os.path.join(folder, "truth.csv"))
     data = csvio.read_answers(os.path.join(folder, "answers.csv"), set(gold.values()))
-    g = csvio.gold_array(gold, data.tasks, data.labels)
-    n = (len(data.tasks), len(data.workers), len(data.labels))
+    return data, csvio.gold_array(gold, data.tasks, data.labels), (len(data.tasks), len(data.workers),
+                                                                   len(data.labels))
+
+
+def test_dawid_skene_on_real_data_d_possent() -> None:
+    data, g, n = _real_dataset("D_PosSent")
     ds = C.dawid_skene(data.task_idx, data.worker_idx, data.label_idx, *n)
     mv = C.majority_vote(data.task_idx, data.worker_idx, data.label_idx, *n)
     known = g >= 0
@@ -202,13 +207,7 @@ def test_tasks_with_one_worker_do_not_shape_that_workers_confusion() -> None:
 
 
 def test_dawid_skene_meets_crowdkit_on_s_adult() -> None:
-    folder = os.path.join(DATASETS, "S_Adult")
-    if not os.path.isdir(folder):
-        pytest.skip("shared/datasets is not beside this clone")
-    gold = csvio.read_gold(os.path.join(folder, "truth.csv"))
-    data = csvio.read_answers(os.path.join(folder, "answers.csv"), set(gold.values()))
-    g = csvio.gold_array(gold, data.tasks, data.labels)
-    ds = C.dawid_skene(data.task_idx, data.worker_idx, data.label_idx, len(data.tasks), len(data.workers),
-                       len(data.labels))
+    data, g, n = _real_dataset("S_Adult")
+    ds = C.dawid_skene(data.task_idx, data.worker_idx, data.label_idx, *n)
     known = g >= 0
     assert (ds.labels[known] == g[known]).sum() >= 255  # crowd-kit 1.4.2's DawidSkene: 255 of 333
