@@ -56,9 +56,9 @@ _CANDIDATE = {
 # statement, everything the claim's read established: the project is at the version the claim's rules came
 # from, the worker is not blocked, holds no live lease in this project and fewer live leases than the cap,
 # and (when the claim did not read: `remembered`) nothing in the project waits to be reclaimed, its own
-# leases included (a claim that read swept them just before, as far as it could). If all hold (`ok`), it locks the candidate (other claims skip
-# it; a gold check, having no cap, is waited for), counts the worker's claim, counts the lease on the task and
-# inserts the assignment. `ok` locks the worker's row in the project first, so claims of one worker take
+# leases included (a claim that read swept them just before, as far as it could). If all hold (`ok`), it
+# locks the candidate (other claims skip it; a gold check, having no cap, is waited for), counts the worker's
+# claim, counts the lease on the task and inserts the assignment. `ok` locks the worker's row in the project first, so claims of one worker take
 # turns; the claim counter must still hold the value this claim knew: when a concurrent claim of the same
 # worker got there first, it changed, and this one leases nothing (and reads again: it gets that lease).
 # Because the checks are in the statement, a server process that remembers a worker's last claim (`_hints`)
@@ -166,8 +166,7 @@ _SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql,
     # The assignment with everything a submit, skip, release or renew reads: its project's version, the
     # worker's standing and the task's data and gold answer. Locked for change on PostgreSQL.
     "assignment": (_ASSIGNMENT, ("data", "gold"), ()),
-    "lock_assignment": (_ASSIGNMENT, ("data", "gold"), ()),
-    "lock_assignment/postgresql": (_ASSIGNMENT + " FOR NO KEY UPDATE OF a", ("data", "gold"), ()),
+    "locked_assignment/postgresql": (_ASSIGNMENT + " FOR NO KEY UPDATE OF a", ("data", "gold"), ()),
     # State changes are refused in SQL unless the lease is still the worker's (and, to submit, still live).
     "close_lease_submitted": ("""
         UPDATE assignments SET status = 1, finished_at = :now
@@ -368,8 +367,8 @@ _hints: dict[tuple[int, int], _Hint] = {}
 _memos: dict[int, Memo] = {}
 
 
-def _remember(store: dict, key: Any, value: Any) -> None:
-    if len(store) >= (MEMO_LIMIT if store is _memos else HINT_LIMIT):
+def _remember(store: dict, limit: int, key: Any, value: Any) -> None:
+    if len(store) >= limit:
         store.clear()
     store[key] = value
 
@@ -450,18 +449,16 @@ def _lease_for(tx: Tx, project: Any, worker: Principal, n_claims: int, version: 
         is_gold = kind == "gold"
         if tx.dialect == "postgresql":
             row = tx.one(q(f"lease_{kind}", tx.dialect), {**params, "is_gold": is_gold})
-            if not row.ok:
+            # A check failed, or a task was there but a concurrent claim of this worker counted first.
+            if not row.ok or (row.assignment_id is None and row.found):
                 _hints.pop((project.id, worker.id), None)
                 return None, None
             if row.assignment_id is None:
-                if row.found:  # a concurrent claim of this worker changed its claim counter first
-                    _hints.pop((project.id, worker.id), None)
-                    return None, None
-                _remember(_hints, (project.id, worker.id), _Hint(n_claims, version))
+                _remember(_hints, HINT_LIMIT, (project.id, worker.id), _Hint(n_claims, version))
                 continue
-            _remember(_hints, (project.id, worker.id), _Hint(n_claims + 1, version))
-            _remember(_memos, row.assignment_id, Memo(row.assignment_id, project.id, row.id, worker.id, is_gold,
-                                                      expires, version, row.data, row.gold))
+            _remember(_hints, HINT_LIMIT, (project.id, worker.id), _Hint(n_claims + 1, version))
+            _remember(_memos, MEMO_LIMIT, row.assignment_id, Memo(row.assignment_id, project.id, row.id, worker.id,
+                                                                  is_gold, expires, version, row.data, row.gold))
             return True, Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
         row = tx.one(q(f"claim_{kind}", tx.dialect), params)
         if row is None:
@@ -478,7 +475,8 @@ def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = 
     `lock` holds the row for change until the transaction ends (PostgreSQL); a submit reads without it,
     because the statement that records the answer checks the lease again as it closes it.
     """
-    row = tx.one(q("lock_assignment" if lock else "assignment", tx.dialect), {"assignment": assignment_id})
+    locked = lock and tx.dialect == "postgresql"  # SQLite's single writer already excludes every other change
+    row = tx.one(q("locked_assignment" if locked else "assignment", tx.dialect), {"assignment": assignment_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no assignment {assignment_id} of yours", field="assignment_id")
     return row
