@@ -30,24 +30,24 @@ _TASK_COUNTS = Query.make("task_counts", "SELECT n_done, needed, state FROM task
 _SETTLE_GUARD = "id = :task AND state = 0 AND needed = :needed AND n_done >= needed AND n_done = :answers"
 _ONE_MORE = Query.make("one_more_answer", f"UPDATE tasks SET needed = needed + 1 WHERE {_SETTLE_GUARD}")
 _COMPLETE = Query.make("complete_task", f"UPDATE tasks SET state = 1 WHERE {_SETTLE_GUARD}")
-_RESULT_VALUES = "(:task, :project, :answer, :confidence, :n, :method, :details, :now)"
 _RESULT_UPSERT = """
     INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
-    VALUES {values}
+    {rows}
     ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
         n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
         updated_at = excluded.updated_at"""
-_UPSERT_RESULT = Query.make("upsert_result", _RESULT_UPSERT.format(values=_RESULT_VALUES),
+_UPSERT_RESULT = Query.make("upsert_result",
+                            _RESULT_UPSERT.format(rows="VALUES (:task, :project, :answer, :confidence, :n, "
+                                                       ":method, :details, :now)"),
                             json_params=("answer", "details"))
 # PostgreSQL writes a settled task in one statement (it may run on its own, per statement): the task's
 # completion with the project's counter, or one more answer wanted (both guarded as above); and the result,
 # written only if that change was made.
-_PG_RESULT = _RESULT_UPSERT.replace("VALUES {values}", """SELECT CAST(:task AS bigint), CAST(:project AS bigint),
+_PG_RESULT = _RESULT_UPSERT.format(rows="""SELECT CAST(:task AS bigint), CAST(:project AS bigint),
     CAST(:answer AS jsonb), CAST(:confidence AS double precision), CAST(:n AS integer), CAST(:method AS varchar),
     CAST(:details AS jsonb), CAST(:now AS double precision) FROM changed""")
 _SETTLE_COMPLETE_PG = Query.make("settle_complete", f"""
-    WITH changed AS (
-        UPDATE tasks SET state = 1 WHERE {_SETTLE_GUARD} RETURNING id),
+    WITH changed AS ({_COMPLETE.sql} RETURNING id),
     result AS ({_PG_RESULT}),
     progress AS (
         INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
@@ -55,8 +55,7 @@ _SETTLE_COMPLETE_PG = Query.make("settle_complete", f"""
         ON CONFLICT (project_id, shard) DO UPDATE SET n_complete = project_counters.n_complete + 1)
     SELECT count(*) AS n FROM changed""", json_params=("answer", "details"))
 _SETTLE_MORE_PG = Query.make("settle_one_more", f"""
-    WITH changed AS (
-        UPDATE tasks SET needed = needed + 1 WHERE {_SETTLE_GUARD} RETURNING id),
+    WITH changed AS ({_ONE_MORE.sql} RETURNING id),
     result AS ({_PG_RESULT})
     SELECT count(*) AS n FROM changed""", json_params=("answer", "details"))
 
