@@ -1,38 +1,37 @@
-"""Submitting answers: validate, store once, score gold, block bad workers, settle finished tasks.
+"""Submitting an answer, and settling tasks: the one line an answer takes through the platform.
 
-Synchronous over a Tx (run with Database.transact), like the queue it drives.
+    api/work.submit
+      -> tasktypes: validate the answer for its task type (and score it if the task is gold)
+      -> queue.record: close the lease, store the answer, count it            (the owner of bookkeeping)
+      -> consensus.tasks.aggregate_task: the task's consensus, if it has all its answers   (pure)
+      -> queue.settle: complete the task or want one more answer              (the owner of bookkeeping)
+
+Blocking a worker (gold accuracy below the threshold) is queue.block, then a settle of every task it reopened.
+The answer is stored before anything after it runs: if blocking or settling fails, that part alone is undone
+(`tx.isolated()`), the submit still answers 201, and the task waits, open with all its answers, for the
+left-over sweep that every server process runs at start and every minute (`settle_left_over`), or a
+project recompute. Both databases behave the same way. Functions are synchronous over a Tx (run with
+Database.transact).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from labeling import queue, tasktypes
+from sqlalchemy import select
+
+from labeling import models, queue, tasktypes
 from labeling.auth import Principal
-from labeling.consensus import runner
-from labeling.consensus import tasks as consensus_tasks
+from labeling.consensus import tasks as consensus
 from labeling.errors import Conflict, LabelingError, NotFound
-from labeling.sqltx import Query, Tx
-
-_EXCLUDE = Query.make("exclude_answers", """
-    UPDATE annotations SET excluded = true
-    WHERE project_id = :project AND worker_id = :worker AND excluded = false AND is_gold = false
-    RETURNING task_id""")
-_REOPEN = Query.make("reopen_task", """
-    UPDATE tasks SET n_done = n_done - 1, state = 0 WHERE id = :task RETURNING id""")
-_WAS_COMPLETE = Query.make("task_state", "SELECT state FROM tasks WHERE id = :task")
-_DROP_RESULT = Query.make("drop_result", "DELETE FROM task_results WHERE task_id = :task")
-_BLOCK = Query.make("block_worker", """
-    UPDATE project_workers SET blocked = true, updated_at = :now WHERE project_id = :project AND worker_id = :worker""")
-_EXPIRE_LIVE = Query.make("expire_live_leases", """
-    UPDATE assignments SET status = 3, finished_at = :now
-    WHERE project_id = :project AND worker_id = :worker AND status = 0 RETURNING task_id""")
-
+from labeling.sqltx import Tx
 
 SUBMIT_ATTEMPTS = 3
+SETTLE_SWEEP_SECONDS = 60.0
 log = logging.getLogger("labeling")
 
 
@@ -43,102 +42,149 @@ class _Judged:
     gold_score: float | None
 
 
-def submit(tx: Tx, assignment_id: int, worker: Principal, raw_answer: Any, idempotency_key: str | None = None,
-           duration_ms: int | None = None) -> queue.Submitted:
+def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw_answer: Any,
+           idempotency_key: str | None = None, duration_ms: int | None = None) -> queue.Submitted:
     """Accept an answer from the lease holder while the lease is live; a retry with the same key replays.
 
-    On PostgreSQL the API runs this per statement: one statement closes the lease and stores and counts the
-    answer, checking the lease as it does; it is preceded by a read of the assignment unless this process
-    handed the lease out itself (queue.take_memo), and followed, when the answer completes its task, by the
-    task's consensus (a read and one write).
+    On PostgreSQL the API runs this per statement: one statement records the answer, checking the lease as it
+    does; it is preceded by a read of the assignment unless this process handed the lease out itself
+    (queue.take_memo), and followed, when the answer completes its task, by the task's settle (a read and one
+    write).
     """
-    memo = queue.take_memo(tx, assignment_id, worker)
+    memo = queue.take_memo(tx, mem, assignment_id, worker)
     if memo is not None:
         try:
-            judged = _judge(tx, memo, raw_answer)
+            judged = _judge(tx, mem, memo, raw_answer)
         except LabelingError:  # judged as the lease was handed out; the current state below has the last word
             judged = None
         if judged is not None:
-            done = _store(tx, memo, worker, judged, idempotency_key, duration_ms)
+            done = _store(tx, mem, memo, worker, judged, idempotency_key, duration_ms)
             if done is not None:
                 return done
     for _ in range(SUBMIT_ATTEMPTS):
         assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
-        if assignment.status == queue.SUBMITTED:
+        if assignment.status == queue.AssignmentStatus.submitted:
             return queue.replay_submit(tx, assignment, idempotency_key)
         if assignment.task_found is None:
             raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
-        done = _store(tx, assignment, worker, _judge(tx, assignment, raw_answer), idempotency_key, duration_ms)
+        done = _store(tx, mem, assignment, worker, _judge(tx, mem, assignment, raw_answer), idempotency_key,
+                      duration_ms)
         if done is not None:
             return done
     raise Conflict("this assignment kept changing while the answer was being stored; submit again",
                    field="assignment_id")
 
 
-def _judge(tx: Tx, assignment: Any, raw_answer: Any) -> _Judged:
+def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judged:
     """Validate the answer for this (read or remembered) assignment and score it if the task is gold."""
-    project = queue.project_at(tx, assignment.project_id, assignment.version)
+    project = queue.project_at(tx, mem, assignment.project_id, assignment.version)
     spec = tasktypes.get(project.task_type)
     answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
     queue.check_live(assignment, time.time())
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:
-        gold_score = consensus_tasks.gold_score(project.task_type, answer, assignment.gold)
+        gold_score = consensus.gold_score(project.task_type, answer, assignment.gold)
     return _Judged(project, answer, gold_score)
 
 
-def _store(tx: Tx, assignment: Any, worker: Principal, judged: _Judged, key: str | None,
+def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged: _Judged, key: str | None,
            duration_ms: int | None) -> queue.Submitted | None:
-    """Store a judged answer, then block the worker or settle the task if it calls for it.
+    """Record a judged answer, then block the worker or settle the task if it calls for it.
 
-    None (nothing stored) if the lease changed since it was read or handed out. When the answer was stored in a
-    statement of its own (PostgreSQL), a failure of what follows does not unmake it: it is logged and the task
-    is left for the next settle (server start, the periodic sweep, a project recompute).
+    None (nothing stored) if the lease changed since it was read or handed out. A failure after the answer is
+    recorded undoes only what came after it: it is logged and the task is left for the next settle.
     """
     now = time.time()
     project, gold_score = judged.project, judged.gold_score
-    recorded = queue.record_annotation(tx, assignment, worker, judged.answer, gold_score=gold_score, key=key,
-                                       duration_ms=duration_ms, now=now)
+    recorded = queue.record(tx, assignment, worker, judged.answer, gold_score=gold_score, key=key,
+                            duration_ms=duration_ms, now=now)
     if recorded is None:
         return None
-    annotation_id, counted, counters, standing = recorded
     complete = False
     try:
-        if gold_score is not None and not standing.blocked and _below_threshold(project, standing):
-            block_worker(tx, project, worker.id)
-        if not assignment.is_gold and counted and counters.state == 0 and counters.n_done >= counters.needed:
-            complete = runner.settle_task(tx, project, assignment.task_id, shard=worker.id, counters=counters)
+        with tx.isolated():
+            if gold_score is not None and not recorded.blocked and _below_threshold(project, recorded):
+                block_worker(tx, project, worker.id)
+            elif not assignment.is_gold and recorded.task_ready:
+                complete = settle_task(tx, project, assignment.task_id, shard=worker.id, counters=recorded)
     except Exception:
-        if not tx.committed_writes:
-            raise  # one transaction (SQLite, or not per statement): nothing is kept, the error is the answer
-        tx.rollback()
         log.exception("answer %s stored; blocking or settling after it failed (left for the next settle)",
-                      annotation_id)
+                      recorded.annotation_id)
         complete = False
-    return queue.Submitted(annotation_id, assignment.id, assignment.task_id, now, task_complete=complete)
+    return queue.Submitted(recorded.annotation_id, assignment.id, assignment.task_id, now, task_complete=complete)
 
 
-def _below_threshold(project: Any, standing: Any) -> bool:
+def _below_threshold(project: Any, standing: queue.Recorded) -> bool:
     if project.gold_threshold <= 0 or standing.n_gold < project.gold_min:
         return False
     return standing.gold_score_sum / standing.n_gold < project.gold_threshold
 
 
+def _skill(row: Any) -> float | None:
+    """Best known skill of a worker: the last project-wide estimate, else gold accuracy once there is enough."""
+    if row.skill is not None:
+        return row.skill
+    if row.n_gold is not None and row.n_gold >= 3:
+        return row.gold_score_sum / row.n_gold
+    return None
+
+
+def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters: Any = None) -> bool:
+    """Compute a task's consensus now and store it: complete the task, or (adaptive redundancy) want one more.
+
+    True when the task became complete. `counters` (n_done, needed) may be passed when the caller has just read
+    them.
+    """
+    rows = queue.task_answers(tx, task_id)
+    task = counters if counters is not None else queue.task_counts(tx, task_id)
+    if not rows or task is None or task.n_done < task.needed:
+        return False
+    skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
+    result = consensus.aggregate_task(project.task_type, [r.answer for r in rows], [r.worker_id for r in rows],
+                                      list(project.labels), skills)
+    one_more = project.target_confidence is not None and task.needed < project.redundancy_max and (
+        result.confidence is None or result.confidence < project.target_confidence)
+    outcome = queue.Outcome(result.answer, result.confidence, result.n_annotations, result.details or {})
+    return queue.settle(tx, project, task_id, outcome, needed=task.needed, answers=len(rows), one_more=one_more,
+                        shard=shard)
+
+
 def block_worker(tx: Tx, project: Any, worker_id: int) -> int:
-    """Stop a worker in a project: drop their answers from consensus and reopen the tasks they counted in."""
-    tx.begin()  # all of it or nothing, also when the caller runs per statement
-    now = time.time()
-    tx.run(_BLOCK, {"project": project.id, "worker": worker_id, "now": now})
-    task_ids = sorted({row.task_id for row in tx.rows(_EXCLUDE, {"project": project.id, "worker": worker_id})})
-    reopened = 0
+    """Stop a worker in a project (queue.block); a task with enough other answers is complete again at once."""
+    task_ids = queue.block(tx, project.id, worker_id)
     for task_id in task_ids:
-        reopened += 1 if tx.scalar(_WAS_COMPLETE, {"task": task_id}) == 1 else 0
-        tx.run(_REOPEN, {"task": task_id})
-        tx.run(_DROP_RESULT, {"task": task_id})
-    queue.add_counts(tx, project.id, worker_id, n_complete=-reopened)
-    for task_id in task_ids:  # a task with enough other answers is complete again at once
-        runner.settle_task(tx, project, task_id, shard=worker_id)
-    # Their live leases go back to the queue now rather than at expiry.
-    for row in tx.rows(_EXPIRE_LIVE, {"project": project.id, "worker": worker_id, "now": now}):
-        tx.run(queue.q("lease_dropped", tx.dialect), {"task": row.task_id})
+        settle_task(tx, project, task_id, shard=worker_id)
     return len(task_ids)
+
+
+def settle_ready(tx: Tx, mem: queue.Memory, project_id: int) -> int:
+    """Settle every open task of a project that already has the answers it needs (after its redundancy went
+    down, or left over by a server that stopped, or a settle that failed, after a task's last answer)."""
+    project = queue.load_project(tx, mem, project_id)
+    return sum(settle_task(tx, project, task_id) for task_id in queue.ready_tasks(tx, project_id))
+
+
+async def settle_left_over(db: Any, mem: queue.Memory | None = None) -> int:
+    """Settle, in every project, the tasks that have all their answers but were never settled."""
+    mem = mem or queue.Memory()
+    async with db.read() as conn:
+        project_ids = [row[0] for row in (await conn.execute(select(models.projects.c.id))).all()]
+    settled = 0
+    for project_id in project_ids:
+        try:
+            settled += await db.transact(lambda tx, pid=project_id: settle_ready(tx, mem, pid))
+        except Exception:  # one project's trouble does not keep the others unsettled
+            log.exception("could not settle the left-over tasks of project %s", project_id)
+    return settled
+
+
+async def settle_periodically(db: Any, mem: queue.Memory, every: float = SETTLE_SWEEP_SECONDS) -> None:
+    """settle_left_over now and then every `every` seconds, until cancelled (a server process's lifespan)."""
+    while True:
+        try:
+            settled = await settle_left_over(db, mem)
+            if settled:
+                log.warning("settled %d tasks that had all their answers but no consensus", settled)
+        except Exception:
+            log.exception("could not look for tasks to settle; `labeling consensus` settles a project too")
+        await asyncio.sleep(every)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import re
 import secrets
 import sys
-from typing import Any, AsyncIterator, Callable
+from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,10 +19,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from labeling import api, resources, web
+from labeling import annotations, api, resources, web
 from labeling.api import media as media_api
 from labeling.api import openapi
-from labeling.consensus import runner
 from labeling.db import Database
 from labeling.errors import LabelingError
 from labeling.settings import Settings
@@ -38,51 +36,6 @@ class CookieSessions(SessionMiddleware):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-class App(Starlette):
-    """Starlette, plus a direct path for the queue's token-authenticated calls (`Op.direct`).
-
-    Scripts and labeling clients call next and submit thousands of times a second; a request to one of those
-    operations that carries no cookie (so needs no session or CSRF check) goes straight to its handler,
-    with the same error handlers, instead of through the middleware stack and the router's linear match.
-    Everything else, and every cookie-carrying call from the worker UI, takes the ordinary way.
-    """
-
-    def __init__(self, *args: Any, direct: list[tuple[str, str, Callable]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.direct: dict[str, list[tuple[re.Pattern, Callable]]] = {}
-        for method, path, handler in direct or []:
-            pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
-            self.direct.setdefault(method, []).append((pattern, handler))
-
-    def _direct_handler(self, scope: Scope) -> Callable | None:
-        routes = self.direct.get(scope["method"])
-        if not routes or scope.get("root_path") or any(name == b"cookie" for name, _ in scope["headers"]):
-            return None
-        for pattern, handler in routes:
-            match = pattern.match(scope["path"])
-            if match is not None:
-                scope["path_params"] = match.groupdict()
-                return handler
-        return None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self._direct_handler(scope) if scope["type"] == "http" else None
-        if handler is None:
-            await super().__call__(scope, receive, send)
-            return
-        scope["app"] = self
-        request = Request(scope, receive)
-        try:
-            response = await handler(request)
-        except LabelingError as exc:
-            response = await web.on_labeling_error(request, exc)
-        except HTTPException as exc:
-            response = await web.on_http_error(request, exc)
-        except Exception as exc:  # logged with its traceback, answered in words (as ServerErrorMiddleware does)
-            response = await web.on_unexpected(request, exc)
-        await response(scope, receive, send)
 
 
 def secret_key(settings: Settings) -> str:
@@ -106,22 +59,23 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings, database: Database | None = None) -> App:
+def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """The whole web app. Migrations are applied by the CLI (or tests) before serving, not here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
 
+    state = web.AppState(settings=settings, db=db)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # SQLite settles a task in the transaction that stores its last answer; PostgreSQL sweeps for tasks a
-        # stopped server or a failed settle left open, at start and then every minute, in the background.
-        sweeper = None if db.is_sqlite else asyncio.create_task(runner.settle_periodically(db))
+        # Tasks a stopped server or a failed settle left open with all their answers are settled at start and
+        # then every minute, in the background (annotations.settle_left_over), on both databases.
+        sweeper = asyncio.create_task(annotations.settle_periodically(db, state.memory))
         yield
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         if database is None:
             await db.dispose()
 
@@ -137,10 +91,9 @@ def create_app(settings: Settings, database: Database | None = None) -> App:
     ]
     middleware = [Middleware(CookieSessions, secret_key=secret_key(settings), session_cookie="labeling_session",
                              same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
-    app = App(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
-        LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected},
-        direct=[(op.method, op.path, op.handler) for op in api.OPS if op.direct])
-    app.state.labeling = web.AppState(settings=settings, db=db)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
+        LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected})
+    app.state.labeling = state
     return app
 
 
@@ -151,7 +104,7 @@ SERVER_SWITCH_INTERVAL = 0.001
 GC_THRESHOLD_0 = 20_000
 
 
-def app_from_env() -> App:
+def app_from_env() -> Starlette:
     """uvicorn's factory for `labeling serve` (each server process builds its own app)."""
     sys.setswitchinterval(SERVER_SWITCH_INTERVAL)
     app = create_app(Settings.from_env())

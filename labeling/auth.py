@@ -10,12 +10,13 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models
 from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labeling.models import Role
+from labeling.sqltx import Tx, is_unique_violation
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
@@ -91,35 +92,55 @@ def check_password(password: object) -> str:
     return password
 
 
-async def create_user(conn: AsyncConnection, username: str, role: Role | str, password: str | None = None,
-                      token: str | None = None) -> tuple[dict, str]:
-    """Insert a user; returns (public user, API token)."""
+def password_hash(password: str | None) -> str | None:
+    """Check a new password and hash it (slow on purpose: call it outside transactions, off the event loop)."""
+    return None if password is None else hash_password(check_password(password))
+
+
+def create_user(tx: Tx, username: str, role: Role | str, *, password_hash: str | None = None,
+                token: str | None = None) -> tuple[dict, str]:
+    """Insert a user (with a password hashed by `password_hash`); returns (public user, API token)."""
     username, role = check_username(username), check_role(role)
-    if password is not None:
-        check_password(password)
-    existing = await conn.scalar(select(models.users.c.id).where(models.users.c.username == username))
-    if existing is not None:
+    if tx.scalar("auth.user_id_by_name", {"username": username}) is not None:
         raise Conflict(f"a user named {username!r} already exists", field="username")
     token = token or new_token()
-    user_id = await conn.scalar(insert(models.users).values(
-        username=username, role=role.value, password_hash=hash_password(password) if password else None,
-        token_hash=hash_token(token), is_active=True, created_at=time.time(),
-    ).returning(models.users.c.id))
+    values = {"username": username, "role": role.value, "password_hash": password_hash,
+              "token_hash": hash_token(token), "now": time.time()}
+    try:
+        with tx.isolated():
+            user_id = tx.scalar("auth.insert_user", values)
+    except Exception as exc:
+        if is_unique_violation(exc):  # made meanwhile by another process
+            raise Conflict(f"a user named {username!r} already exists", field="username") from None
+        raise
     return {"id": user_id, "username": username, "role": role.value}, token
 
 
-async def ensure_token_user(conn: AsyncConnection, token: str, username: str = "admin",
-                            role: Role = Role.admin) -> dict:
+def ensure_token_user(tx: Tx, token: str, username: str = "admin", role: Role = Role.admin) -> dict:
     """Make sure a user with this API token exists (LABELING_ADMIN_TOKEN); create it if not."""
-    row = (await conn.execute(select(models.users).where(models.users.c.token_hash == hash_token(token)))).first()
+    row = tx.one("auth.user_by_token_hash", {"token_hash": hash_token(token)})
     if row is not None:
         return {"id": row.id, "username": row.username, "role": row.role}
     name, n = username, 1
-    while await conn.scalar(select(models.users.c.id).where(models.users.c.username == name)) is not None:
+    while tx.scalar("auth.user_id_by_name", {"username": name}) is not None:
         n += 1
         name = f"{username}{n}"
-    user, _ = await create_user(conn, name, role, token=token)
+    user, _ = create_user(tx, name, role, token=token)
     return user
+
+
+def rotate_token(tx: Tx, user_id: int) -> str:
+    """Replace a user's API token; the old one stops working at once."""
+    token = new_token()
+    if tx.run("auth.set_token", {"user": user_id, "token_hash": hash_token(token)}) == 0:
+        raise NotFound(f"no user {user_id}", field="user_id")
+    return token
+
+
+def set_password(tx: Tx, user_id: int, password_hash: str) -> None:
+    """Give a user a new password (hashed by `password_hash`) for the web UI."""
+    if tx.run("auth.set_password", {"user": user_id, "password_hash": password_hash}) == 0:
+        raise NotFound(f"no user {user_id}", field="user_id")
 
 
 async def any_admin(conn: AsyncConnection) -> bool:
@@ -152,13 +173,3 @@ async def login(conn: AsyncConnection, username: str, password: str) -> Principa
     if not verify_password(password, row.password_hash):
         return None
     return Principal(row.id, row.username, Role(row.role))
-
-
-async def rotate_token(conn: AsyncConnection, user_id: int) -> str:
-    """Replace a user's API token; the old one stops working at once."""
-    token = new_token()
-    result = await conn.execute(update(models.users).where(models.users.c.id == user_id)
-                                .values(token_hash=hash_token(token)))
-    if result.rowcount == 0:
-        raise NotFound(f"no user {user_id}", field="user_id")
-    return token

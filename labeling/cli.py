@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import AsyncIterator, Sequence
@@ -37,11 +36,13 @@ async def _startup(settings: Settings, demo: bool) -> list[str]:
     """Migrate, make sure an admin exists, load the demo; returns lines to print."""
     lines: list[str] = []
     async with _database(settings) as db:
-        async with db.write() as conn:
-            if settings.admin_token:
-                await auth.ensure_token_user(conn, settings.admin_token)
-            elif not await auth.any_admin(conn):
-                _, token = await auth.create_user(conn, "admin", "admin")
+        if settings.admin_token:
+            await db.transact(lambda tx: auth.ensure_token_user(tx, settings.admin_token))
+        else:
+            async with db.read() as conn:
+                has_admin = await auth.any_admin(conn)
+            if not has_admin:
+                _, token = await db.transact(lambda tx: auth.create_user(tx, "admin", "admin"))
                 lines.append(f"Created the admin account. Its API token (shown once): {token}")
         if demo:
             from labeling import demo as demo_mod
@@ -110,12 +111,15 @@ def cmd_consensus(args: argparse.Namespace) -> int:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    async def run() -> tuple[dict, str]:
-        async with _database(_settings()) as db, db.write() as conn:
-            return await auth.create_user(conn, args.name, args.role, args.password)
-
     if args.password == "-":
         args.password = sys.stdin.readline().rstrip("\n")
+    auth.check_username(args.name)
+    hashed = auth.password_hash(args.password)
+
+    async def run() -> tuple[dict, str]:
+        async with _database(_settings()) as db:
+            return await db.transact(lambda tx: auth.create_user(tx, args.name, args.role, password_hash=hashed))
+
     user, token = asyncio.run(run())
     print(f"created {user['role']} {user['username']} (id {user['id']}); API token (shown once): {token}")
     return 0
@@ -124,7 +128,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
     root = argparse.ArgumentParser(prog="labeling", description="Self-hosted data labeling and human feedback.",
-                                   epilog="Settings: " + "; ".join(f"{n}" for n, _, _ in settings_mod.DECLARED))
+                                   epilog="Settings: " + "; ".join(d.env for d in settings_mod.DECLARED))
     root.add_argument("--version", action="version", version=f"labeling {__version__}")
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -166,6 +170,14 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _debug() -> bool:
+    """LABELING_DEBUG is set (an unreadable environment counts as not set)."""
+    try:
+        return Settings.from_env().debug
+    except LabelingError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: a domain error is one line on stderr and exit status 2, never a traceback."""
     args = parser().parse_args(argv)
@@ -180,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"labeling: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # database unreachable and the like: one line, not a traceback
-        if os.environ.get("LABELING_DEBUG"):
+        if _debug():
             raise
         print(f"labeling: error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
               file=sys.stderr)

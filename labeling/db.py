@@ -1,10 +1,12 @@
-"""Engines, transactions and SQLite pragmas: the only place engines are made.
+"""Engines and transactions: the only place engines are made.
 
-Writes go through `Database.transact()` (synchronous domain functions over a Tx) or `Database.write()`
-(async code): on SQLite both pass through the one writer thread of labeling/sqlite_writer.py, with
-`BEGIN IMMEDIATE` and a busy timeout across processes, so no request ever sees "database is locked";
-on PostgreSQL a transaction on a pooled asyncpg connection, retried on deadlock or serialization failure,
-or (the queue's hot path) statements that each commit on their own (`transact(per_statement=True)`).
+Every write goes through `Database.transact(fn)`: a synchronous domain function over a `sqltx.Tx`, run as one
+transaction (one per request or command, opened at the edge). On SQLite it runs in the one writer thread of
+labeling/sqlite_writer.py (`BEGIN IMMEDIATE` and a busy timeout across processes, so no request ever sees
+"database is locked"); on PostgreSQL on a pooled asyncpg connection, retried on deadlock or serialization
+failure, or (the queue's hot path) as statements that each commit on their own (`per_statement=True`).
+The function is synchronous, so it cannot open another transaction inside itself. Reads may also use
+`Database.read()` (SQLAlchemy Core on a snapshot).
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from labeling import sqltx
-from labeling.sqlite_writer import SqliteWriter
 from labeling.errors import InvalidInput
+from labeling.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 _RETRYABLE_PG_CODES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
@@ -53,12 +54,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (pysqlite's is broken)
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA cache_size = -65536")
-        cursor.execute("PRAGMA temp_store = MEMORY")
+        sqltx.sqlite_pragmas(cursor)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -76,7 +72,7 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=0,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+                connect_args={"timeout": sqltx.SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             )
             _install_sqlite_hooks(self.engine)
         else:
@@ -86,8 +82,7 @@ class Database:
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=0, pool_pre_ping=False,
             )
-        self._writer = SqliteWriter(make_url(self.url).database or ":memory:", SQLITE_BUSY_TIMEOUT_MS) \
-            if self.dialect == "sqlite" else None
+        self._writer = SqliteWriter(make_url(self.url).database or ":memory:") if self.dialect == "sqlite" else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -101,31 +96,11 @@ class Database:
             async with conn.begin():
                 yield conn
 
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
-        if not self.is_sqlite:
-            async with self.engine.connect() as conn:
-                async with conn.begin():
-                    yield conn
-            return
-        # The writer thread pauses between batches while this transaction runs on its own connection.
-        # Do not call transact() inside this block: the paused writer could not run it.
-        assert self._writer is not None
-        pause = self._writer.pause()
-        try:
-            await asyncio.wrap_future(pause.paused)
-            async with self.engine.connect() as conn:
-                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-                async with conn.begin():
-                    yield conn
-        finally:
-            pause.resume.set()
-
     async def transact(self, fn: Callable[[sqltx.Tx], T], retries: int = 5, *, per_statement: bool = False) -> T:
         """Run a synchronous domain function in one write transaction and return its result.
 
-        SQLite: in the single writer thread (labeling/sqlite_writer.py: group commit, a savepoint per call).
+        SQLite: in the single writer thread (labeling/sqlite_writer.py: group commit, a savepoint per call);
+        the function may open nested savepoints with `tx.isolated()`.
         PostgreSQL: on a pooled connection through run_sync, retried on deadlock or serialization failure.
         `per_statement=True` (PostgreSQL only; SQLite's job stays one transaction): every statement commits on
         its own until the function calls `tx.begin()` (see sqltx.AsyncpgTx), which saves the BEGIN and COMMIT

@@ -1,56 +1,57 @@
-"""`labeling serve --demo`: load every file of sample_tasks/ into its own project."""
+"""`labeling serve --demo`: load every file of sample_tasks/ into its own project, in one transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import shutil
 from pathlib import Path
 
-from sqlalchemy import select, update
-
-from labeling import auth, models, projects, schemas, tasks
+from labeling import auth, projects, queue, schemas, tasks
 from labeling.db import Database
 from labeling.models import Role
 from labeling.settings import Settings
+from labeling.sqltx import Tx
 
 REQUESTER, WORKER = "demo-requester", "demo-worker"
 
 
 async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
-    """Create the demo users and projects (once) and return fresh credentials to print."""
+    """Create the demo users and projects (those not made yet) and return fresh credentials to print.
+
+    Everything is checked first, then stored in one transaction: a demo loads whole or not at all.
+    """
     images = sample_dir / "images"
     if images.is_dir():
         shutil.copytree(images, settings.media_dir / "images", dirs_exist_ok=True)
     config = json.loads((sample_dir / "projects.json").read_text())
-    worker_password = secrets.token_urlsafe(9)
-    async with db.write() as conn:
-        requester = await _user(conn, REQUESTER, Role.requester)
-        worker = await _user(conn, WORKER, Role.worker)
-        await conn.execute(update(models.users).where(models.users.c.id == worker.id)
-                           .values(password_hash=auth.hash_password(worker_password)))
-        token = await auth.rotate_token(conn, requester.id)
-    created = []
-    for filename, settings_ in config.items():
-        name = settings_["name"]
-        async with db.read() as conn:
-            if await conn.scalar(select(models.projects.c.id).where(models.projects.c.name == name)) is not None:
-                continue
-        body = schemas.parse(schemas.ProjectCreate, {**settings_, **_gold_mix(sample_dir / filename)})
+    planned = []
+    for filename, project_settings in config.items():
+        body = schemas.parse(schemas.ProjectCreate, {**project_settings, **_gold_mix(sample_dir / filename)})
         parsed = tasks.validate(tasks.read_items((sample_dir / filename).read_bytes(), "ndjson"),
                                 body.task_type.value, body.labels, settings.media_dir)
-        async with db.write() as conn:
-            project = await projects.create(conn, requester, body)
-        row = await _load(db, project["id"])
-        await db.transact(lambda tx: tasks.insert_tasks(tx, row, parsed))
-        created.append(name)
-    return {"requester": REQUESTER, "requester_token": token, "worker": WORKER, "worker_password": worker_password,
-            "projects": created}
+        planned.append((body, parsed))
+    worker_password = secrets.token_urlsafe(9)
+    worker_hash = await asyncio.to_thread(auth.hash_password, worker_password)
 
+    def store(tx: Tx) -> dict:
+        requester = _user(tx, REQUESTER, Role.requester)
+        worker = _user(tx, WORKER, Role.worker)
+        auth.set_password(tx, worker.id, worker_hash)
+        token = auth.rotate_token(tx, requester.id)
+        mem = queue.Memory()
+        created = []
+        for body, parsed in planned:
+            if tx.scalar("projects.name_taken", {"name": body.name, "project": 0}) is not None:
+                continue
+            project_id = projects.create(tx, requester, body)
+            tasks.store(tx, queue.load_project(tx, mem, project_id), parsed)
+            created.append(body.name)
+        return {"requester": REQUESTER, "requester_token": token, "worker": WORKER,
+                "worker_password": worker_password, "projects": created}
 
-async def _load(db: Database, project_id: int) -> object:
-    async with db.read() as conn:
-        return await projects.load(conn, project_id)
+    return await db.transact(store)
 
 
 def _gold_mix(path: Path) -> dict:
@@ -58,9 +59,10 @@ def _gold_mix(path: Path) -> dict:
     return {"gold_first_n": 1, "gold_fraction": 0.1} if has_gold else {}
 
 
-async def _user(conn: object, username: str, role: Role) -> auth.Principal:
-    row = (await conn.execute(select(models.users).where(models.users.c.username == username))).first()  # type: ignore[attr-defined]
-    if row is None:
-        created, _ = await auth.create_user(conn, username, role)  # type: ignore[arg-type]
-        return auth.Principal(created["id"], username, role)
-    return auth.Principal(row.id, row.username, Role(row.role))
+def _user(tx: Tx, username: str, role: Role) -> auth.Principal:
+    user_id = tx.scalar("auth.user_id_by_name", {"username": username})
+    if user_id is None:
+        created, _ = auth.create_user(tx, username, role)
+        user_id = created["id"]
+    return auth.Principal(user_id, username, role)
+

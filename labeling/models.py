@@ -31,19 +31,6 @@ class Role(str, enum.Enum):
     worker = "worker"
 
 
-class TaskType(str, enum.Enum):
-    """The task types of the contract."""
-
-    image_classification = "image_classification"
-    image_multilabel = "image_multilabel"
-    bounding_box = "bounding_box"
-    text_classification = "text_classification"
-    text_multilabel = "text_multilabel"
-    named_entities = "named_entities"
-    preference_ranking = "preference_ranking"
-    demonstration = "demonstration"
-
-
 class TaskState(enum.IntEnum):
     """A task is open until it has the annotations it needs."""
 

@@ -1,4 +1,4 @@
-"""Projects: create, read with progress, list, update; the sharded progress counters."""
+"""Projects: create, read with progress, list, update settings."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.exc import IntegrityError
 
-from labeling import models, paging, schemas, tasktypes
+from labeling import annotations, models, paging, queue, schemas, tasktypes
 from labeling.auth import Principal
 from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labeling.models import Role
+from labeling.sqltx import Tx, is_unique_violation
 
-COUNTERS = ("n_tasks", "n_gold_tasks", "n_complete", "n_annotations", "n_skips")
+COUNTERS = queue.COUNTERS
+SETTINGS = ("name", "labels", "instructions", "redundancy_min", "redundancy_max", "target_confidence",
+            "lease_seconds", "gold_first_n", "gold_fraction", "gold_min", "gold_threshold", "options")
 
 
 def iso(ts: float | None) -> str | None:
@@ -35,22 +37,35 @@ def _check_labels(task_type: str, labels: list[str]) -> None:
         raise InvalidInput(f"labels: a {task_type} project needs at least one label", field="labels")
 
 
-async def create(conn: AsyncConnection, owner: Principal, body: schemas.ProjectCreate) -> dict:
-    """Insert a project and its counter rows."""
+def create(tx: Tx, owner: Principal, body: schemas.ProjectCreate) -> int:
+    """Insert a project (and its first counter row); returns its id."""
     owner.require(Role.requester)
     _check_labels(body.task_type.value, body.labels)
-    if await conn.scalar(select(models.projects.c.id).where(models.projects.c.name == body.name)) is not None:
-        raise Conflict(f"a project named {body.name!r} already exists", field="name")
-    now = time.time()
-    project_id = await conn.scalar(insert(models.projects).values(
-        name=body.name, owner_id=owner.id, task_type=body.task_type.value, labels=body.labels,
-        instructions=body.instructions, lease_seconds=body.lease_seconds, gold_first_n=body.gold_first_n,
-        gold_fraction=body.gold_fraction, gold_min=body.gold_min, gold_threshold=body.gold_threshold,
-        options=body.options, created_at=now, updated_at=now, **_redundancy_columns(body.redundancy),
-    ).returning(models.projects.c.id))
-    # Counter rows are made on first use by queue.add_counts; one zero row keeps sums simple to read.
-    await conn.execute(insert(models.project_counters).values(project_id=project_id, shard=0, **{c: 0 for c in COUNTERS}))
-    return await get(conn, owner, project_id)
+    _check_name(tx, body.name, 0)
+    values = {"name": body.name, "owner": owner.id, "task_type": body.task_type.value, "labels": body.labels,
+              "instructions": body.instructions, "lease_seconds": body.lease_seconds,
+              "gold_first_n": body.gold_first_n, "gold_fraction": body.gold_fraction, "gold_min": body.gold_min,
+              "gold_threshold": body.gold_threshold, "options": body.options, "now": time.time(),
+              **_redundancy_columns(body.redundancy)}
+    project_id = _named_write(tx, body.name, lambda: tx.scalar("projects.insert", values))
+    queue.init_project(tx, project_id)
+    return project_id
+
+
+def _check_name(tx: Tx, name: str, project_id: int) -> None:
+    if tx.scalar("projects.name_taken", {"name": name, "project": project_id}) is not None:
+        raise Conflict(f"a project named {name!r} already exists", field="name")
+
+
+def _named_write(tx: Tx, name: str, write: Any) -> Any:
+    """Run a write that sets a project's name; a name taken meanwhile by another process is a Conflict."""
+    try:
+        with tx.isolated():
+            return write()
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise Conflict(f"a project named {name!r} already exists", field="name") from None
+        raise
 
 
 async def load(conn: AsyncConnection, project_id: int) -> Any:
@@ -124,9 +139,13 @@ async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limi
     return paging.page([public(r) for r in rows], limit)
 
 
-async def update_settings(conn: AsyncConnection, user: Principal, project_id: int, body: schemas.ProjectUpdate) -> dict:
-    """Change settings; labels may grow but not lose a label already used."""
-    row = await load(conn, project_id)
+def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
+                    body: schemas.ProjectUpdate) -> None:
+    """Change settings in one transaction; labels may grow but not lose a label already used. When the minimum
+    redundancy changes, open tasks follow it, and those that now have all their answers are settled at once."""
+    row = tx.one("projects.row_for_update", {"project": project_id})
+    if row is None:
+        raise NotFound(f"no project {project_id}", field="project_id")
     check_access(row, user, manage=True)
     values: dict[str, Any] = {}
     changes = body.model_dump(exclude_unset=True)
@@ -147,18 +166,15 @@ async def update_settings(conn: AsyncConnection, user: Principal, project_id: in
             raise InvalidInput(f"labels: cannot remove labels {sorted(removed)} (answers may use them); "
                                "add new labels instead", field="labels")
     if not values:
-        return await get(conn, user, project_id)
-    values["updated_at"] = time.time()
-    try:
-        await conn.execute(update(models.projects).where(models.projects.c.id == project_id).values(values))
-    except IntegrityError:
-        raise Conflict(f"a project named {values.get('name')!r} already exists", field="name") from None
+        return
+    if "name" in values:
+        _check_name(tx, values["name"], project_id)
+    merged = {key: values.get(key, getattr(row, key)) for key in SETTINGS}
+    _named_write(tx, merged["name"], lambda: tx.run("projects.update", {**merged, "project": project_id,
+                                                                        "now": time.time()}))
     if "redundancy_min" in values:
-        # Open tasks follow the new minimum; the queue stops serving a task once n_done reaches `needed`.
-        await conn.execute(update(models.tasks).where(models.tasks.c.project_id == project_id,
-                                                      models.tasks.c.state == 0, models.tasks.c.is_gold.is_(False))
-                           .values(needed=values["redundancy_min"]))
-    return await get(conn, user, project_id)
+        queue.set_redundancy(tx, project_id, values["redundancy_min"])
+        annotations.settle_ready(tx, mem, project_id)
 
 
 async def find(conn: AsyncConnection, ref: str) -> Any:

@@ -1,341 +1,47 @@
-"""The work queue: claim, submit, skip, release and renew leases. The only module with locking SQL.
+"""The work queue and the one owner of its bookkeeping: task states and counters, assignments, project
+counters, workers' standing and consensus results change here and nowhere else.
+
+Every change is a function over a `Tx` (run through `Database.transact`): enqueue, claim, record, skip,
+release, renew, expire, settle, reopen, block; its statements are the `queue.*` ones of labeling/sql/.
+A submitted answer goes along one line (labeling/annotations.py):
+
+    API -> tasktypes (validate the answer) -> queue.record -> consensus (aggregate, pure) -> queue.settle
 
 Invariants (checked by tests/test_queue_concurrency.py on both backends):
 - a regular task gets at most `needed` accepted annotations, from distinct workers;
 - a worker holds at most one assignment per task, ever (a unique index), so skipped tasks never return;
-- `tasks.n_leased` counts status-0 assignments of the task, `tasks.n_done` its accepted annotations;
-  every change to either happens in the statement that changes the assignment, in one transaction.
+- `tasks.n_leased` counts the task's leased assignments, `tasks.n_done` its counted annotations; every
+  change to either happens in the statement that changes the assignment, in one transaction.
 Expired leases are reclaimed by the claim itself (no cron).
 
 SQLite: every call is one job of the single writer (one transaction); a claim is one UPDATE ... RETURNING
 on the queue index, then the assignment's INSERT.
 PostgreSQL: the API runs claims and submits per statement (Database.transact(per_statement=True)), so each
 write is one statement with data-modifying CTEs that is complete and consistent on its own, and carries the
-checks that make it safe to send without reading first (see _LEASE_PG and record_annotation). The claim
-locks its task FOR NO KEY UPDATE SKIP LOCKED (not FOR UPDATE, which would also block the foreign-key checks
-of every annotation and assignment inserted for that task meanwhile) and commits at once. A server process
-remembers each worker's last claim (`_hints`) and the leases it handed out (`_memos`); a claim or submit
-that can trust them is one round trip, and any failed check falls back to reading.
-Functions here are synchronous over a `Tx` and run through `Database.transact` (see labeling/sqltx.py).
+checks that make it safe to send without reading first (queue.lease_regular and queue.record_annotation in
+labeling/sql/postgresql.sql). A server process remembers each worker's last claim and the leases it handed
+out (`Memory`, kept in the app state); a claim or submit that can trust them is one round trip, and any
+failed check falls back to reading.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterable
 
-from labeling import projects
 from labeling.auth import Principal
 from labeling.errors import Conflict, LeaseExpired, NotFound, WorkerBlocked
-from labeling.models import N_COUNTER_SHARDS
-from labeling.sqltx import Query, Tx
+from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, TaskState
+from labeling.sqltx import Tx
 
-LEASED, SUBMITTED, SKIPPED, EXPIRED = 0, 1, 2, 3
-_STATUS = {LEASED: "leased", SUBMITTED: "submitted", SKIPPED: "skipped", EXPIRED: "expired"}
-
-# ---- every queue query, named; "name/dialect" overrides "name" ----------------------------------------
-# The next task a worker should get: partly done first, then priority, then import order (ix_tasks_queue),
-# never one the worker already had. Gold checks have no redundancy cap: every worker may see each one once,
-# in a per-worker order.
-_CANDIDATE = {
-    "regular": """
-        SELECT t.id FROM tasks t
-        WHERE t.project_id = :project AND t.is_gold = false AND t.state = 0
-          AND t.n_done + t.n_leased < t.needed
-          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker){guard}
-        ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1""",
-    "gold": """
-        SELECT t.id FROM tasks t
-        WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0
-          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker){guard}
-        ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1""",
-}
-# PostgreSQL leases a task in one statement, which is its own transaction. It first checks, in the same
-# statement, everything the claim's read established: the project is at the version the claim's rules came
-# from, the worker is not blocked, holds no live lease in this project and fewer live leases than the cap,
-# and (when the claim did not read: `remembered`) nothing in the project waits to be reclaimed, its own
-# leases included (a claim that read swept them just before, as far as it could). If all hold (`ok`), it
-# locks the candidate (other claims skip it; a gold check, having no cap, is waited for), counts the worker's
-# claim, counts the lease on the task and inserts the assignment. `ok` locks the worker's row in the project first, so claims of one worker take
-# turns; the claim counter must still hold the value this claim knew: when a concurrent claim of the same
-# worker got there first, it changed, and this one leases nothing (and reads again: it gets that lease).
-# Because the checks are in the statement, a server process that remembers a worker's last claim (`_hints`)
-# can send this statement alone, without the read; when a check fails it reads and tries again.
-_LEASE_PG = """
-    WITH ok AS (
-        SELECT 1 FROM project_workers pw
-        WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
-          AND NOT pw.blocked
-          AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
-          AND NOT EXISTS (SELECT 1 FROM assignments h
-                          WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0
-                            AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
-          AND (NOT CAST(:remembered AS boolean) OR NOT EXISTS (
-               SELECT 1 FROM assignments e WHERE e.project_id = :project AND e.status = 0 AND e.expires_at <= :now))
-          AND (SELECT count(*) FROM assignments l
-               WHERE l.worker_id = :worker AND l.status = 0 AND l.expires_at > :now) < :max_leases
-        FOR NO KEY UPDATE OF pw),
-    candidate AS ({candidate} FOR NO KEY UPDATE OF t{skip}),
-    counted AS (
-        UPDATE project_workers pw SET n_claims = pw.n_claims + 1 FROM candidate
-        WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
-          AND NOT pw.blocked
-        RETURNING pw.worker_id),
-    claimed AS (
-        UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate, counted WHERE t.id = candidate.id
-        RETURNING t.id, t.data, t.predictions, t.gold),
-    lease AS (
-        INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
-        SELECT CAST(:project AS bigint), claimed.id, CAST(:worker AS bigint), 0, CAST(:is_gold AS boolean),
-               CAST(:now AS double precision), CAST(:expires AS double precision)
-        FROM claimed RETURNING id)
-    SELECT (SELECT count(*) FROM ok) AS ok, c.found, lease.id AS assignment_id, claimed.id, claimed.data,
-           claimed.predictions, claimed.gold
-    FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT JOIN lease ON true"""
-_GUARD_PG = "\n          AND EXISTS (SELECT 1 FROM ok)"
-_ASSIGNMENT = """
-    SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
-           p.updated_at AS version, t.id AS task_found, t.data, t.gold
-    FROM assignments a JOIN projects p ON p.id = a.project_id
-    LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
-    LEFT JOIN tasks t ON t.id = a.task_id
-    WHERE a.id = :assignment"""
-_SQL: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {  # name: (sql, json columns, json params)
-    "project": ("SELECT * FROM projects WHERE id = :project", ("labels", "options"), ()),
-    "project_version": ("SELECT updated_at FROM projects WHERE id = :project", (), ()),
-    # What a claim needs to know, in one read: the project's version, the worker's standing (NULLs before
-    # the worker's first claim here), every live lease of the worker in any project (a handful at most: the
-    # one in this project is handed back, their number is checked against the cap), and the project's
-    # earliest lease expiry, so the expired-lease sweep runs only when something can have expired.
-    "claim_state": ("""
-        SELECT p.updated_at AS version,
-               (SELECT min(e.expires_at) FROM assignments e WHERE e.project_id = :project AND e.status = 0)
-                   AS next_expiry,
-               pw.n_claims, pw.blocked, a.id AS lease_id, a.project_id AS lease_project, a.task_id AS lease_task,
-               a.expires_at AS lease_expires
-        FROM projects p
-        LEFT JOIN project_workers pw ON pw.project_id = p.id AND pw.worker_id = :worker
-        LEFT JOIN assignments a ON a.worker_id = :worker AND a.status = 0 AND a.expires_at > :now
-        WHERE p.id = :project ORDER BY a.id""", (), ()),
-    # SQLite: the writer holds the database lock, so plain UPDATE ... RETURNING statements are atomic.
-    "reclaim_expired/sqlite": ("""
-        UPDATE assignments SET status = 3, finished_at = :now
-        WHERE project_id = :project AND status = 0 AND expires_at <= :now RETURNING task_id""", (), ()),
-    "lease_dropped": ("UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task", (), ()),
-    # PostgreSQL: one reclaimer at a time per project (the others skip the step); rows it cannot lock are skipped.
-    "reclaim_expired/postgresql": ("""
-        WITH expired AS (
-            SELECT id FROM assignments
-            WHERE project_id = :project AND status = 0 AND expires_at <= :now
-              AND pg_try_advisory_xact_lock(7461, CAST(:project % 2147483647 AS integer))
-            ORDER BY task_id FOR NO KEY UPDATE SKIP LOCKED
-        ), marked AS (
-            UPDATE assignments a SET status = 3, finished_at = :now FROM expired
-            WHERE a.id = expired.id AND a.status = 0 RETURNING a.task_id
-        ), per_task AS (SELECT task_id, count(*) AS n FROM marked GROUP BY task_id)
-        UPDATE tasks t SET n_leased = t.n_leased - per_task.n FROM per_task WHERE t.id = per_task.task_id
-        RETURNING t.id AS task_id""", (), ()),
-    "claim_regular/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = ("
-                             + _CANDIDATE["regular"].format(guard="") + ") RETURNING id, data, predictions",
-                             ("data", "predictions"), ()),
-    "claim_gold/sqlite": ("UPDATE tasks SET n_leased = n_leased + 1 WHERE id = ("
-                          + _CANDIDATE["gold"].format(guard="") + ") RETURNING id, data, predictions",
-                          ("data", "predictions"), ()),
-    "lease_regular/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["regular"].format(guard=_GUARD_PG),
-                                                  skip=" SKIP LOCKED"), ("data", "predictions", "gold"), ()),
-    "lease_gold/postgresql": (_LEASE_PG.format(candidate=_CANDIDATE["gold"].format(guard=_GUARD_PG), skip=""),
-                              ("data", "predictions", "gold"), ()),
-    "insert_lease": ("""
-        INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
-        VALUES (:project, :task, :worker, 0, :is_gold, :now, :expires) RETURNING id""", (), ()),
-    "task_payload": ("SELECT id, data, predictions FROM tasks WHERE id = :task", ("data", "predictions"), ()),
-    # A read in the common case; the row is made on a worker's first claim in the project.
-    "worker_row": ("""
-        SELECT n_claims, n_gold, gold_score_sum, blocked, skill FROM project_workers
-        WHERE project_id = :project AND worker_id = :worker""", (), ()),
-    "new_worker_row": ("""
-        INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
-                                     gold_score_sum, blocked, updated_at)
-        VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
-        ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
-        RETURNING n_claims, n_gold, gold_score_sum, blocked, skill""", (), ()),
-    "count_claim": ("UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker",
-                    (), ()),
-    # The assignment with everything a submit, skip, release or renew reads: its project's version, the
-    # worker's standing and the task's data and gold answer. Locked for change on PostgreSQL.
-    "assignment": (_ASSIGNMENT, ("data", "gold"), ()),
-    "locked_assignment/postgresql": (_ASSIGNMENT + " FOR NO KEY UPDATE OF a", ("data", "gold"), ()),
-    # State changes are refused in SQL unless the lease is still the worker's (and, to submit, still live).
-    "close_lease_submitted": ("""
-        UPDATE assignments SET status = 1, finished_at = :now
-        WHERE id = :assignment AND worker_id = :worker AND status = 0 AND expires_at > :now""", (), ()),
-    "close_lease_skipped": ("""
-        UPDATE assignments SET status = 2, finished_at = :now
-        WHERE id = :assignment AND worker_id = :worker AND status = 0""", (), ()),
-    "delete_lease": ("DELETE FROM assignments WHERE id = :assignment AND worker_id = :worker AND status = 0", (), ()),
-    "extend_lease": ("""
-        UPDATE assignments SET status = 0, expires_at = :expires, finished_at = NULL
-        WHERE id = :assignment AND worker_id = :worker AND status IN (0, 3)""", (), ()),
-    "task_lease_done": ("""
-        UPDATE tasks SET n_leased = n_leased - 1, n_done = n_done + :counted WHERE id = :task
-        RETURNING n_done, needed, state""", (), ()),
-    "task_relet": ("""
-        UPDATE tasks SET n_leased = n_leased + 1
-        WHERE id = :task AND state = 0 AND (is_gold = true OR n_done + n_leased < needed)""", (), ()),
-    "insert_annotation": ("""
-        INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
-                                 excluded, idempotency_key, duration_ms, created_at)
-        VALUES (:project, :task, :worker, :assignment, :answer, :is_gold, :gold_score, :excluded, :key,
-                :duration, :now) RETURNING id""", (), ("answer",)),
-    # PostgreSQL stores a submit in one statement: close the lease (only if it is still this worker's live
-    # lease on that task, and the project is at the version the answer was checked against), insert the
-    # annotation (left out of consensus if the worker is blocked), and count it for the worker, the project
-    # and the task. The task row, the one other workers' statements wait for, is locked last.
-    "record_annotation/postgresql": ("""
-        WITH closed AS (
-            UPDATE assignments SET status = 1, finished_at = :now
-            WHERE id = :assignment AND worker_id = :worker AND task_id = :task AND project_id = :project
-              AND status = 0 AND expires_at > :now
-              AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
-            RETURNING id),
-        ann AS (
-            INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
-                                     excluded, idempotency_key, duration_ms, created_at)
-            SELECT CAST(:project AS bigint), CAST(:task AS bigint), CAST(:worker AS bigint), closed.id,
-                   CAST(:answer AS jsonb), CAST(:is_gold AS boolean), CAST(:gold_score AS double precision),
-                   COALESCE((SELECT pw.blocked FROM project_workers pw
-                             WHERE pw.project_id = :project AND pw.worker_id = :worker), false),
-                   CAST(:key AS varchar), CAST(:duration AS integer), CAST(:now AS double precision)
-            FROM closed RETURNING id, excluded),
-        standing AS (
-            UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,
-                   gold_score_sum = gold_score_sum + :score, updated_at = :now
-            WHERE project_id = :project AND worker_id = :worker AND EXISTS (SELECT 1 FROM ann)
-            RETURNING n_gold, gold_score_sum, blocked),
-        progress AS (
-            INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
-            SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 0, 1, 0 FROM ann
-            ON CONFLICT (project_id, shard) DO UPDATE SET n_annotations = project_counters.n_annotations + 1),
-        task AS (
-            UPDATE tasks SET n_leased = n_leased - 1,
-                   n_done = n_done + (SELECT CASE WHEN ann.excluded THEN 0 ELSE 1 END FROM ann)
-            WHERE id = :task AND EXISTS (SELECT 1 FROM ann) RETURNING n_done, needed, state)
-        SELECT ann.id AS annotation_id, NOT ann.excluded AS counted, task.n_done, task.needed, task.state,
-               standing.n_gold, standing.gold_score_sum, standing.blocked
-        FROM ann, task, standing""", (), ("answer",)),
-    "annotation_for_assignment": ("""
-        SELECT id, task_id, assignment_id, idempotency_key, created_at FROM annotations
-        WHERE assignment_id = :assignment""", (), ()),
-    "count_annotation": ("""
-        UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,
-               gold_score_sum = gold_score_sum + :score, updated_at = :now
-        WHERE project_id = :project AND worker_id = :worker
-        RETURNING n_gold, gold_score_sum, blocked""", (), ()),
-    "count_skip": ("""
-        UPDATE project_workers SET n_skips = n_skips + 1, updated_at = :now
-        WHERE project_id = :project AND worker_id = :worker""", (), ()),
-    "add_counts": ("""
-        INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
-        VALUES (:project, :shard, :n_tasks, :n_gold_tasks, :n_complete, :n_annotations, :n_skips)
-        ON CONFLICT (project_id, shard) DO UPDATE SET
-            n_tasks = project_counters.n_tasks + excluded.n_tasks,
-            n_gold_tasks = project_counters.n_gold_tasks + excluded.n_gold_tasks,
-            n_complete = project_counters.n_complete + excluded.n_complete,
-            n_annotations = project_counters.n_annotations + excluded.n_annotations,
-            n_skips = project_counters.n_skips + excluded.n_skips""", (), ()),
-}
-_QUERIES: dict[str, Query] = {name: Query.make(name, *spec) for name, spec in _SQL.items()}
-
-
-def q(name: str, dialect: str) -> Query:
-    """The named query for this dialect (a dialect-specific version wins over the shared one)."""
-    specific = _QUERIES.get(f"{name}/{dialect}")
-    return specific if specific is not None else _QUERIES[name]
-
-
-def add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
-    """Add to a project's progress counters in this transaction (the shard spreads concurrent writers)."""
-    if any(deltas.values()):
-        params = {c: deltas.get(c, 0) for c in projects.COUNTERS}
-        tx.run(q("add_counts", tx.dialect), {**params, "project": project_id, "shard": shard % N_COUNTER_SHARDS})
-
-
-_project_cache: dict[tuple[int, float], Any] = {}
-
-
-def project_at(tx: Tx, project_id: int, version: float) -> Any:
-    """The project row as of `version` (its updated_at), from a per-process cache or the database."""
-    row = _project_cache.get((project_id, version))
-    if row is None:
-        row = tx.one(q("project", tx.dialect), {"project": project_id})
-        if row is None:
-            raise NotFound(f"no project {project_id}", field="project_id")
-        if len(_project_cache) > 1000:
-            _project_cache.clear()
-        _project_cache[(project_id, row.updated_at)] = row
-    return row
-
-
-def load_project(tx: Tx, project_id: int) -> Any:
-    """The project row, or NotFound. Rows are cached by (id, updated_at): one tiny query checks the version."""
-    version = tx.scalar(q("project_version", tx.dialect), {"project": project_id})
-    if version is None:
-        raise NotFound(f"no project {project_id}", field="project_id")
-    return project_at(tx, project_id, version)
-
-
-@dataclass(frozen=True)
-class Lease:
-    """What /next hands a worker."""
-
-    assignment_id: int
-    task_id: int
-    data: dict
-    predictions: dict | None
-    expires_at: float
-
-    def public(self) -> dict:
-        """The API shape: gold or not is never revealed."""
-        task: dict = {"id": self.task_id, "data": self.data}
-        if self.predictions is not None:
-            task["predictions"] = self.predictions
-        return {"assignment_id": self.assignment_id, "task": task, "expires_at": projects.iso(self.expires_at),
-                "expires_in": max(0.0, round(self.expires_at - time.time(), 3))}
-
-
-def _check_standing(standing: Any) -> Any:
-    if standing.blocked:
-        raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so it gives you "
-                            "no more tasks", field="project_id")
-    return standing
-
-
-def _worker_row(tx: Tx, project_id: int, worker_id: int, now: float) -> Any:
-    params = {"project": project_id, "worker": worker_id, "now": now}
-    return _check_standing(tx.one(q("worker_row", tx.dialect), params)
-                           or tx.one(q("new_worker_row", tx.dialect), params))
-
-
-def reclaim_expired(tx: Tx, project_id: int, now: float) -> int:
-    """Mark this project's expired leases and give their slots back; returns how many were reclaimed."""
-    rows = tx.rows(q("reclaim_expired", tx.dialect), {"project": project_id, "now": now})
-    if tx.dialect == "sqlite":
-        for row in rows:
-            tx.run(q("lease_dropped", tx.dialect), {"task": row.task_id})
-    return len(rows)
-
-
-def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
-    if claims_so_far < project.gold_first_n:
-        return True
-    return project.gold_fraction > 0 and rng.random() < project.gold_fraction
-
-
+COUNTERS = ("n_tasks", "n_gold_tasks", "n_complete", "n_annotations", "n_skips")
 CLAIM_ATTEMPTS = 3
 HINT_LIMIT = 100_000  # remembered workers per process (a few numbers each)
 MEMO_LIMIT = 10_000  # remembered leases per process (each holds its task's data); past it, start afresh
+PROJECT_LIMIT = 1_000  # remembered project rows per process
+INSERT_CHUNK = 2_000
 
 
 @dataclass(frozen=True)
@@ -359,12 +65,19 @@ class Memo:
     version: float
     data: dict
     gold: dict | None
-    status: int = LEASED
+    status: int = AssignmentStatus.leased
     blocked: bool = False
 
 
-_hints: dict[tuple[int, int], _Hint] = {}
-_memos: dict[int, Memo] = {}
+@dataclass
+class Memory:
+    """What one server process remembers between requests: project rows by version, and (PostgreSQL) each
+    worker's last claim and the leases it handed out. Kept in the app state; every check it saves is made
+    again by the statement that trusts it, so another process's changes are never missed."""
+
+    projects: dict[tuple[int, float], Any] = field(default_factory=dict)
+    hints: dict[tuple[int, int], _Hint] = field(default_factory=dict)
+    memos: dict[int, Memo] = field(default_factory=dict)
 
 
 def _remember(store: dict, limit: int, key: Any, value: Any) -> None:
@@ -373,13 +86,120 @@ def _remember(store: dict, limit: int, key: Any, value: Any) -> None:
     store[key] = value
 
 
-def take_memo(tx: Tx, assignment_id: int, worker: Principal) -> Memo | None:
-    """The lease this process handed out under that id to this worker, forgotten as it is taken."""
-    memo = _memos.pop(assignment_id, None) if tx.dialect == "postgresql" else None
-    return memo if memo is not None and memo.worker_id == worker.id else None
+# ---- projects ----------------------------------------------------------------------------------------------
+
+def project_at(tx: Tx, mem: Memory, project_id: int, version: float) -> Any:
+    """The project row as of `version` (its updated_at), from this process's memory or the database."""
+    row = mem.projects.get((project_id, version))
+    if row is None:
+        row = tx.one("queue.project", {"project": project_id})
+        if row is None:
+            raise NotFound(f"no project {project_id}", field="project_id")
+        _remember(mem.projects, PROJECT_LIMIT, (project_id, row.updated_at), row)
+    return row
 
 
-def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float | None = None,
+def load_project(tx: Tx, mem: Memory, project_id: int) -> Any:
+    """The project row, or NotFound; one tiny query checks the version of the remembered row."""
+    version = tx.scalar("queue.project_version", {"project": project_id})
+    if version is None:
+        raise NotFound(f"no project {project_id}", field="project_id")
+    return project_at(tx, mem, project_id, version)
+
+
+def init_project(tx: Tx, project_id: int) -> None:
+    """A new project's first counter row."""
+    tx.run("queue.init_counters", {"project": project_id})
+
+
+def _add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
+    """Add to a project's progress counters in this transaction (the shard spreads concurrent writers)."""
+    if any(deltas.values()):
+        params = {c: deltas.get(c, 0) for c in COUNTERS}
+        tx.run("queue.add_counts", {**params, "project": project_id, "shard": shard % N_COUNTER_SHARDS})
+
+
+def set_redundancy(tx: Tx, project_id: int, needed: int) -> None:
+    """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`."""
+    tx.run("queue.set_needed", {"project": project_id, "needed": needed})
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A validated task to enqueue."""
+
+    data: dict
+    gold: dict | None
+    predictions: dict | None
+    priority: int
+    external_id: str | None
+
+
+def enqueue(tx: Tx, project: Any, tasks: Iterable[NewTask], now: float | None = None) -> int:
+    """Insert tasks, open and wanting the project's minimum redundancy, and count them; returns how many."""
+    now = time.time() if now is None else now
+    total = gold = 0
+    batch: list[dict] = []
+
+    def flush() -> None:
+        tx.run_many("queue.insert_task", batch)
+        batch.clear()
+
+    for task in tasks:
+        batch.append({"project": project.id, "data": task.data, "gold": task.gold, "predictions": task.predictions,
+                      "is_gold": task.gold is not None, "priority": task.priority, "external_id": task.external_id,
+                      "needed": project.redundancy_min, "now": now})
+        total += 1
+        gold += task.gold is not None
+        if len(batch) == INSERT_CHUNK:
+            flush()
+    if batch:
+        flush()
+    _add_counts(tx, project.id, 0, n_tasks=total, n_gold_tasks=gold)
+    return total
+
+
+# ---- claims ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lease:
+    """What /next hands a worker."""
+
+    assignment_id: int
+    task_id: int
+    data: dict
+    predictions: dict | None
+    expires_at: float
+
+
+def _check_standing(standing: Any) -> Any:
+    if standing.blocked:
+        raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so it gives you "
+                            "no more tasks", field="project_id")
+    return standing
+
+
+def _worker_row(tx: Tx, project_id: int, worker_id: int, now: float) -> Any:
+    params = {"project": project_id, "worker": worker_id, "now": now}
+    return _check_standing(tx.one("queue.worker_row", params) or tx.one("queue.new_worker_row", params))
+
+
+def reclaim_expired(tx: Tx, project_id: int, now: float) -> int:
+    """Mark this project's expired leases and give their slots back; returns how many were reclaimed."""
+    rows = tx.rows("queue.reclaim_expired", {"project": project_id, "now": now})
+    if tx.dialect == "sqlite":  # PostgreSQL's statement gives the slots back itself
+        for row in rows:
+            tx.run("queue.lease_dropped", {"task": row.task_id})
+    return len(rows)
+
+
+def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
+    if claims_so_far < project.gold_first_n:
+        return True
+    return project.gold_fraction > 0 and rng.random() < project.gold_fraction
+
+
+def claim_next(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leases: int, now: float | None = None,
                rng: random.Random | None = None) -> Lease | None:
     """Hand this worker a lease on the next task it should do in the project, or None when there is nothing.
 
@@ -391,16 +211,16 @@ def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now:
     now = time.time() if now is None else now
     rng = rng or random
     if tx.dialect == "postgresql":
-        hint = _hints.get((project_id, worker.id))
+        hint = mem.hints.get((project_id, worker.id))
         if hint is not None:
-            project = _project_cache.get((project_id, hint.version))
+            project = mem.projects.get((project_id, hint.version))
             if project is not None:
-                found, lease = _lease_for(tx, project, worker, hint.n_claims, hint.version, max_leases, now, rng,
-                                          remembered=True)
+                found, lease = _lease_for(tx, mem, project, worker, hint.n_claims, hint.version, max_leases, now,
+                                          rng, remembered=True)
                 if found is not None:
                     return lease
     for _ in range(CLAIM_ATTEMPTS):
-        found, lease = _claim_once(tx, project_id, worker, max_leases, now, rng)
+        found, lease = _claim_once(tx, mem, project_id, worker, max_leases, now, rng)
         if found is not None:
             return lease
     raise Conflict("the queue changed while this claim was being made; ask again", field="project_id")
@@ -408,20 +228,19 @@ def claim_next(tx: Tx, project_id: int, worker: Principal, max_leases: int, now:
 
 def _handed_back(tx: Tx, held: Any) -> Lease:
     """A live lease the worker already holds (a claim_state row), with its task."""
-    payload = tx.one(q("task_payload", tx.dialect), {"task": held.lease_task})
+    payload = tx.one("queue.task_payload", {"task": held.lease_task})
     return Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
 
 
-def _claim_once(tx: Tx, project_id: int, worker: Principal, max_leases: int, now: float,
+def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leases: int, now: float,
                 rng: Any) -> tuple[bool | None, Lease | None]:
-    dialect = tx.dialect
     params = {"project": project_id, "worker": worker.id, "now": now}
-    rows = tx.rows(q("claim_state", dialect), params)
+    rows = tx.rows("queue.claim_state", params)
     if not rows:
         raise NotFound(f"no project {project_id}", field="project_id")
     state = rows[0]
-    project = project_at(tx, project_id, state.version)
-    standing = _check_standing(state if state.n_claims is not None else tx.one(q("new_worker_row", dialect), params))
+    project = project_at(tx, mem, project_id, state.version)
+    standing = _check_standing(state if state.n_claims is not None else tx.one("queue.new_worker_row", params))
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:
@@ -431,12 +250,12 @@ def _claim_once(tx: Tx, project_id: int, worker: Principal, max_leases: int, now
                        field="assignment_id")
     if state.next_expiry is not None and state.next_expiry <= now:
         reclaim_expired(tx, project_id, now)
-    return _lease_for(tx, project, worker, standing.n_claims, project.updated_at, max_leases, now, rng,
+    return _lease_for(tx, mem, project, worker, standing.n_claims, project.updated_at, max_leases, now, rng,
                       remembered=False)
 
 
-def _lease_for(tx: Tx, project: Any, worker: Principal, n_claims: int, version: float, max_leases: int,
-               now: float, rng: Any, *, remembered: bool) -> tuple[bool | None, Lease | None]:
+def _lease_for(tx: Tx, mem: Memory, project: Any, worker: Principal, n_claims: int, version: float,
+               max_leases: int, now: float, rng: Any, *, remembered: bool) -> tuple[bool | None, Lease | None]:
     """Lease the worker's next task: (True, lease), (False, None) when there is none, or (None, None) when
     the statement's checks failed (PostgreSQL: the claim must read its state again)."""
     expires = now + project.lease_seconds
@@ -448,26 +267,28 @@ def _lease_for(tx: Tx, project: Any, worker: Principal, n_claims: int, version: 
     for kind in kinds:
         is_gold = kind == "gold"
         if tx.dialect == "postgresql":
-            row = tx.one(q(f"lease_{kind}", tx.dialect), {**params, "is_gold": is_gold})
+            row = tx.one(f"queue.lease_{kind}", params)
             # A check failed, or a task was there but a concurrent claim of this worker counted first.
             if not row.ok or (row.assignment_id is None and row.found):
-                _hints.pop((project.id, worker.id), None)
+                mem.hints.pop((project.id, worker.id), None)
                 return None, None
             if row.assignment_id is None:
-                _remember(_hints, HINT_LIMIT, (project.id, worker.id), _Hint(n_claims, version))
+                _remember(mem.hints, HINT_LIMIT, (project.id, worker.id), _Hint(n_claims, version))
                 continue
-            _remember(_hints, HINT_LIMIT, (project.id, worker.id), _Hint(n_claims + 1, version))
-            _remember(_memos, MEMO_LIMIT, row.assignment_id, Memo(row.assignment_id, project.id, row.id, worker.id,
-                                                                  is_gold, expires, version, row.data, row.gold))
+            _remember(mem.hints, HINT_LIMIT, (project.id, worker.id), _Hint(n_claims + 1, version))
+            _remember(mem.memos, MEMO_LIMIT, row.assignment_id, Memo(
+                row.assignment_id, project.id, row.id, worker.id, is_gold, expires, version, row.data, row.gold))
             return True, Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
-        row = tx.one(q(f"claim_{kind}", tx.dialect), params)
+        row = tx.one(f"queue.claim_{kind}", params)
         if row is None:
             continue
-        assignment_id = tx.scalar(q("insert_lease", tx.dialect), {**params, "task": row.id, "is_gold": is_gold})
-        tx.run(q("count_claim", tx.dialect), params)
+        assignment_id = tx.scalar("queue.insert_lease", {**params, "task": row.id, "is_gold": is_gold})
+        tx.run("queue.count_claim", params)
         return True, Lease(assignment_id, row.id, row.data, row.predictions, expires)
     return False, None
 
+
+# ---- an assignment: submit, skip, release, renew ---------------------------------------------------------------
 
 def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = True) -> Any:
     """The assignment row (with its task and project version); NotFound unless it is this worker's.
@@ -475,11 +296,74 @@ def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = 
     `lock` holds the row for change until the transaction ends (PostgreSQL); a submit reads without it,
     because the statement that records the answer checks the lease again as it closes it.
     """
-    locked = lock and tx.dialect == "postgresql"  # SQLite's single writer already excludes every other change
-    row = tx.one(q("locked_assignment" if locked else "assignment", tx.dialect), {"assignment": assignment_id})
+    row = tx.one("queue.locked_assignment" if lock else "queue.assignment", {"assignment": assignment_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no assignment {assignment_id} of yours", field="assignment_id")
     return row
+
+
+def take_memo(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Memo | None:
+    """The lease this process handed out under that id to this worker, forgotten as it is taken."""
+    memo = mem.memos.pop(assignment_id, None) if tx.dialect == "postgresql" else None
+    return memo if memo is not None and memo.worker_id == worker.id else None
+
+
+def check_live(assignment: Any, now: float) -> None:
+    """Refuse to submit to a lease that is not live: an expired lease answers LeaseExpired and stores nothing."""
+    if assignment.status == AssignmentStatus.skipped:
+        raise Conflict("this assignment was skipped; ask for the next task", field="assignment_id")
+    if assignment.status == AssignmentStatus.expired or assignment.expires_at <= now:
+        raise LeaseExpired("the lease on this task expired before the answer arrived; renew it or ask for the "
+                           "next task", field="assignment_id")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A stored answer: its id, whether it counts in consensus, the task's counters and the worker's standing
+    just after it (what deciding to settle or to block needs)."""
+
+    annotation_id: int
+    counted: bool
+    n_done: int
+    needed: int
+    state: int
+    n_gold: int
+    gold_score_sum: float
+    blocked: bool
+
+    @property
+    def task_ready(self) -> bool:
+        """The answer was counted and the open task now has every answer it wants."""
+        return self.counted and self.state == TaskState.open and self.n_done >= self.needed
+
+
+def record(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, gold_score: float | None,
+           key: str | None, duration_ms: int | None, now: float) -> Recorded | None:
+    """Close the lease, store the annotation and count it for the task, the worker and the project.
+
+    None (nothing stored) when the lease is no longer this worker's live lease or the project changed since
+    `assignment.version`. One statement on PostgreSQL.
+    """
+    counted = not assignment.blocked
+    params = {"project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
+              "assignment": assignment.id, "answer": answer, "is_gold": bool(assignment.is_gold),
+              "gold_score": gold_score, "excluded": not counted, "key": key, "duration": duration_ms, "now": now,
+              "counted": 1 if counted else 0, "gold": 1 if gold_score is not None else 0, "score": gold_score or 0.0,
+              "shard": worker.id % N_COUNTER_SHARDS, "version": assignment.version}
+    if tx.dialect == "postgresql":
+        row = tx.one("queue.record_annotation", params)
+        if row is None:
+            return None
+        return Recorded(row.annotation_id, row.counted, row.n_done, row.needed, row.state, row.n_gold,
+                        row.gold_score_sum, row.blocked)
+    if tx.run("queue.close_lease_submitted", params) != 1:
+        return None
+    annotation_id = tx.scalar("queue.insert_annotation", params)
+    task = tx.one("queue.task_lease_done", params)
+    standing = tx.one("queue.count_annotation", params)
+    _add_counts(tx, assignment.project_id, worker.id, n_annotations=1)
+    return Recorded(annotation_id, counted, task.n_done, task.needed, task.state, standing.n_gold,
+                    standing.gold_score_sum, bool(standing.blocked))
 
 
 @dataclass(frozen=True)
@@ -493,99 +377,138 @@ class Submitted:
     replayed: bool = False
     task_complete: bool = False
 
-    def public(self) -> dict:
-        """The API shape of a submit's result."""
-        return {"annotation_id": self.annotation_id, "assignment_id": self.assignment_id, "task_id": self.task_id,
-                "created_at": projects.iso(self.created_at), "task_complete": self.task_complete}
-
 
 def replay_submit(tx: Tx, assignment: Any, key: str | None) -> Submitted:
     """A retried submit with the same Idempotency-Key gets the first result; anything else is a conflict."""
-    ann = tx.one(q("annotation_for_assignment", tx.dialect), {"assignment": assignment.id})
+    ann = tx.one("queue.annotation_for_assignment", {"assignment": assignment.id})
     if ann is not None and key is not None and ann.idempotency_key == key:
         return Submitted(ann.id, ann.assignment_id, ann.task_id, ann.created_at, replayed=True)
     raise Conflict("this assignment was already submitted", field="assignment_id")
 
 
-def check_live(assignment: Any, now: float) -> None:
-    """Refuse to submit to a lease that is not live: an expired lease answers LeaseExpired and stores nothing."""
-    if assignment.status == SKIPPED:
-        raise Conflict("this assignment was skipped; ask for the next task", field="assignment_id")
-    if assignment.status == EXPIRED or assignment.expires_at <= now:
-        raise LeaseExpired("the lease on this task expired before the answer arrived; renew it or ask for the "
-                           "next task", field="assignment_id")
-
-
-def record_annotation(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, gold_score: float | None,
-                      key: str | None, duration_ms: int | None, now: float) -> tuple[int, bool, Any, Any] | None:
-    """Close the lease, store the annotation and count it for the task, the worker and the project.
-
-    Returns (annotation id, counted in consensus, task counters, worker standing), or None (nothing stored)
-    when the lease is no longer this worker's live lease or the project changed since `assignment.version`.
-    One statement on PostgreSQL.
-    """
-    dialect = tx.dialect
-    counted = not assignment.blocked
-    params = {"project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
-              "assignment": assignment.id, "answer": answer, "is_gold": bool(assignment.is_gold),
-              "gold_score": gold_score, "excluded": not counted, "key": key, "duration": duration_ms, "now": now,
-              "counted": 1 if counted else 0, "gold": 1 if gold_score is not None else 0, "score": gold_score or 0.0,
-              "shard": worker.id % N_COUNTER_SHARDS, "version": assignment.version}
-    if dialect == "postgresql":
-        row = tx.one(q("record_annotation", dialect), params)
-        return None if row is None else (row.annotation_id, row.counted, row, row)
-    if tx.run(q("close_lease_submitted", dialect), params) != 1:
-        return None
-    annotation_id = tx.scalar(q("insert_annotation", dialect), params)
-    task = tx.one(q("task_lease_done", dialect), params)
-    standing = tx.one(q("count_annotation", dialect), params)
-    add_counts(tx, assignment.project_id, worker.id, n_annotations=1)
-    return annotation_id, counted, task, standing
-
-
-def skip(tx: Tx, assignment_id: int, worker: Principal) -> dict:
+def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
     """Give the task back; this worker will not be offered it again. Skipping twice is harmless."""
     now = time.time()
-    _memos.pop(assignment_id, None)
+    mem.memos.pop(assignment_id, None)
     assignment = load_assignment(tx, assignment_id, worker)
-    if assignment.status == SUBMITTED:
+    if assignment.status == AssignmentStatus.submitted:
         raise Conflict("this assignment was already submitted", field="assignment_id")
-    if assignment.status == EXPIRED:
+    if assignment.status == AssignmentStatus.expired:
         raise LeaseExpired("the lease on this task had already expired", field="assignment_id")
-    if assignment.status == LEASED:
-        dialect = tx.dialect
-        tx.run(q("close_lease_skipped", dialect), {"assignment": assignment_id, "worker": worker.id, "now": now})
-        tx.run(q("lease_dropped", dialect), {"task": assignment.task_id})
-        tx.run(q("count_skip", dialect), {"project": assignment.project_id, "worker": worker.id, "now": now})
-        add_counts(tx, assignment.project_id, worker.id, n_skips=1)
+    if assignment.status == AssignmentStatus.leased:
+        tx.run("queue.close_lease_skipped", {"assignment": assignment_id, "worker": worker.id, "now": now})
+        tx.run("queue.lease_dropped", {"task": assignment.task_id})
+        tx.run("queue.count_skip", {"project": assignment.project_id, "worker": worker.id, "now": now})
+        _add_counts(tx, assignment.project_id, worker.id, n_skips=1)
     return {"assignment_id": assignment_id, "status": "skipped"}
 
 
-def release(tx: Tx, assignment_id: int, worker: Principal) -> dict:
+def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
     """Hand the lease back as if it had never been taken (this worker may get the task again)."""
-    _memos.pop(assignment_id, None)
+    mem.memos.pop(assignment_id, None)
     assignment = load_assignment(tx, assignment_id, worker)
-    if assignment.status != LEASED:
-        raise Conflict(f"only a live lease can be released; this one is {_STATUS[assignment.status]}",
-                       field="assignment_id")
-    tx.run(q("delete_lease", tx.dialect), {"assignment": assignment_id, "worker": worker.id})
-    tx.run(q("lease_dropped", tx.dialect), {"task": assignment.task_id})
+    if assignment.status != AssignmentStatus.leased:
+        raise Conflict("only a live lease can be released; this one is "
+                       f"{AssignmentStatus(assignment.status).name}", field="assignment_id")
+    tx.run("queue.delete_lease", {"assignment": assignment_id, "worker": worker.id})
+    tx.run("queue.lease_dropped", {"task": assignment.task_id})
     return {"assignment_id": assignment_id, "status": "released"}
 
 
-def renew(tx: Tx, assignment_id: int, worker: Principal) -> Lease:
+def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     """Extend a live lease, or take an expired one back if the task still needs this worker's answer."""
     now = time.time()
-    dialect = tx.dialect
     assignment = load_assignment(tx, assignment_id, worker)
-    project = project_at(tx, assignment.project_id, assignment.version)
+    project = project_at(tx, mem, assignment.project_id, assignment.version)
     _worker_row(tx, assignment.project_id, worker.id, now)
-    if assignment.status in (SUBMITTED, SKIPPED):
-        raise Conflict(f"this assignment was already {_STATUS[assignment.status]}", field="assignment_id")
-    if assignment.status == EXPIRED and tx.run(q("task_relet", dialect), {"task": assignment.task_id}) != 1:
+    if assignment.status in (AssignmentStatus.submitted, AssignmentStatus.skipped):
+        raise Conflict(f"this assignment was already {AssignmentStatus(assignment.status).name}",
+                       field="assignment_id")
+    if assignment.status == AssignmentStatus.expired and tx.run("queue.task_relet", {"task": assignment.task_id}) != 1:
         raise LeaseExpired("the lease expired and other workers have taken this task; ask for the next one",
                            field="assignment_id")
     expires = now + project.lease_seconds
-    tx.run(q("extend_lease", dialect), {"assignment": assignment_id, "worker": worker.id, "expires": expires})
-    payload = tx.one(q("task_payload", dialect), {"task": assignment.task_id})
+    tx.run("queue.extend_lease", {"assignment": assignment_id, "worker": worker.id, "expires": expires})
+    payload = tx.one("queue.task_payload", {"task": assignment.task_id})
     return Lease(assignment_id, assignment.task_id, payload.data, payload.predictions, expires)
+
+
+# ---- settling ---------------------------------------------------------------------------------------------------
+
+def task_answers(tx: Tx, task_id: int) -> list[Any]:
+    """A task's counted answers (worker_id, answer, skill, n_gold, gold_score_sum), in the order given."""
+    return tx.rows("queue.task_answers", {"task": task_id})
+
+
+def task_counts(tx: Tx, task_id: int) -> Any:
+    """A task's (n_done, needed, state), or None."""
+    return tx.one("queue.task_counts", {"task": task_id})
+
+
+def ready_tasks(tx: Tx, project_id: int) -> list[int]:
+    """Open regular tasks of a project that already have every answer they want."""
+    return [row.id for row in tx.rows("queue.tasks_ready", {"project": project_id})]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A task's consensus as the settle stores it."""
+
+    answer: dict | None
+    confidence: float | None
+    n_annotations: int
+    details: dict
+    method: str = "online"
+
+
+def settle(tx: Tx, project: Any, task_id: int, outcome: Outcome, *, needed: int, answers: int,
+           one_more: bool, shard: int = 0) -> bool:
+    """Store a task's consensus: complete the task (and count it), or (adaptive redundancy) want one more answer.
+
+    Guarded by what was read and aggregated (`needed`, and `answers` counted): a settle that raced another
+    change of the task changes nothing. True when the task became complete.
+    """
+    params = {"task": task_id, "project": project.id, "answer": outcome.answer, "confidence": outcome.confidence,
+              "n": outcome.n_annotations, "method": outcome.method, "details": outcome.details or {},
+              "now": time.time(), "needed": needed, "answers": answers, "shard": shard % N_COUNTER_SHARDS}
+    name = "queue.one_more_answer" if one_more else "queue.complete_task"
+    if tx.dialect == "postgresql":  # one statement: the change, the counter and the result together
+        return tx.scalar(name, params) > 0 and not one_more
+    if tx.run(name, params) != 1:
+        return False
+    tx.run("queue.upsert_result", params)
+    if one_more:
+        return False
+    _add_counts(tx, project.id, shard, n_complete=1)
+    return True
+
+
+def store_results(tx: Tx, project_id: int, results: dict[int, Outcome], skills: dict[int, tuple[float, float | None]]
+                  ) -> None:
+    """A project-wide recompute: every task's consensus and every worker's (skill, agreement)."""
+    now = time.time()
+    tx.run_many("queue.upsert_result", [
+        {"task": task_id, "project": project_id, "answer": o.answer, "confidence": o.confidence,
+         "n": o.n_annotations, "method": o.method, "details": o.details or {}, "now": now}
+        for task_id, o in results.items()])
+    tx.run_many("queue.set_skill", [{"project": project_id, "worker": worker_id, "skill": skill, "agreement": agreement}
+                                    for worker_id, (skill, agreement) in skills.items()])
+
+
+def block(tx: Tx, project_id: int, worker_id: int) -> list[int]:
+    """Stop a worker in a project: their answers leave consensus, the tasks they counted in reopen (without a
+    result until settled again) and their live leases go back to the queue. Returns the reopened task ids."""
+    tx.begin()  # all of it or nothing, also when the caller runs per statement
+    now = time.time()
+    tx.run("queue.block_worker", {"project": project_id, "worker": worker_id, "now": now})
+    task_ids = sorted({row.task_id for row in tx.rows("queue.exclude_answers",
+                                                      {"project": project_id, "worker": worker_id})})
+    reopened = 0
+    for task_id in task_ids:
+        reopened += task_counts(tx, task_id).state == TaskState.complete
+        tx.run("queue.reopen_task", {"task": task_id})
+        tx.run("queue.drop_result", {"task": task_id})
+    _add_counts(tx, project_id, worker_id, n_complete=-reopened)
+    for row in tx.rows("queue.expire_live_leases", {"project": project_id, "worker": worker_id, "now": now}):
+        tx.run("queue.lease_dropped", {"task": row.task_id})
+    return task_ids

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlmodel import SQLModel
 
 from labeling.errors import InvalidInput
-from labeling.models import Role, TaskType
+from labeling.models import Role
+from labeling.tasktypes import TaskType
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -6,59 +6,93 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from labeling.errors import InvalidInput
 
-# (environment variable, default, help). The CLI, the README and a test read this table.
-DECLARED: tuple[tuple[str, str | None, str], ...] = (
-    ("LABELING_DATABASE_URL", None, "Database URL; default: SQLite file labeling.db under the data dir. "
-     "sqlite:///path and postgresql://user@host/db are accepted; the async driver is chosen inside."),
-    ("LABELING_DATA_DIR", "./labeling-data", "Folder for the SQLite file, uploaded media and backups."),
-    ("LABELING_SECRET_KEY", None, "Key signing session cookies; default: a random key kept in the data dir."),
-    ("LABELING_ADMIN_TOKEN", None, "If set, an admin with this API token exists at start-up."),
-    ("LABELING_DB_POOL_SIZE", "8", "Database connections each server process keeps open (a fixed pool: requests "
-     "beyond it wait for a free one). PostgreSQL does most with a few per core; mind its max_connections "
-     "across --workers processes."),
-    ("LABELING_MAX_BODY_BYTES", "268435456", "Largest request body accepted, in bytes (default 256 MiB)."),
-    ("LABELING_MAX_LEASES_PER_WORKER", "16", "Most live leases one worker may hold across all projects."),
-    ("LABELING_MEDIA_MAX_BYTES", "33554432", "Largest uploaded image, in bytes (default 32 MiB)."),
-    ("LABELING_SECURE_COOKIES", "0", "Set to 1 behind HTTPS so session cookies are marked Secure."),
+
+@dataclass(frozen=True)
+class Declared:
+    """One setting: its environment variable, the Settings field it fills, its default (as text) and help."""
+
+    env: str
+    field: str
+    default: str | None
+    help: str
+    kind: str = "text"  # text, path, positive (a whole number above 0) or flag
+
+
+# The CLI, the README and a test read this table; Settings' defaults come from it.
+DECLARED: tuple[Declared, ...] = (
+    Declared("LABELING_DATABASE_URL", "database_url", None, "Database URL; default: SQLite file labeling.db under the "
+             "data dir. sqlite:///path and postgresql://user@host/db are accepted; the async driver is chosen inside."),
+    Declared("LABELING_DATA_DIR", "data_dir", "./labeling-data", "Folder for the SQLite file, uploaded media and "
+             "backups.", "path"),
+    Declared("LABELING_SECRET_KEY", "secret_key", None, "Key signing session cookies; default: a random key kept in "
+             "the data dir."),
+    Declared("LABELING_ADMIN_TOKEN", "admin_token", None, "If set, an admin with this API token exists at start-up."),
+    Declared("LABELING_DB_POOL_SIZE", "db_pool_size", "8", "Database connections each server process keeps open (a "
+             "fixed pool: requests beyond it wait for a free one). PostgreSQL does most with a few per core; mind its "
+             "max_connections across --workers processes.", "positive"),
+    Declared("LABELING_MAX_BODY_BYTES", "max_body_bytes", "268435456", "Largest request body accepted, in bytes "
+             "(default 256 MiB).", "positive"),
+    Declared("LABELING_MAX_LEASES_PER_WORKER", "max_leases_per_worker", "16", "Most live leases one worker may hold "
+             "across all projects.", "positive"),
+    Declared("LABELING_MEDIA_MAX_BYTES", "media_max_bytes", "33554432", "Largest uploaded image, in bytes "
+             "(default 32 MiB).", "positive"),
+    Declared("LABELING_SECURE_COOKIES", "secure_cookies", "0", "Set to 1 behind HTTPS so session cookies are marked "
+             "Secure.", "flag"),
+    Declared("LABELING_DEBUG", "debug", "0", "Set to 1 to let the CLI show a traceback for an unexpected error "
+             "(instead of one line).", "flag"),
 )
+
+
+def _parse(declared: Declared, raw: str | None) -> Any:
+    if raw is None or raw == "":
+        raw = declared.default
+    if declared.kind == "flag":
+        return (raw or "").lower() in ("1", "true", "yes")
+    if declared.kind == "path":
+        return Path(raw or ".")
+    if declared.kind == "positive":
+        try:
+            number = int(str(raw))
+        except ValueError:
+            raise InvalidInput(f"{declared.env} must be a whole number, got {raw!r}", field=declared.env) from None
+        if number <= 0:
+            raise InvalidInput(f"{declared.env} must be positive, got {number}", field=declared.env)
+        return number
+    return raw or None
+
+
+def _default(field: str) -> Any:
+    """The dataclass default of a Settings field: its declared default, parsed."""
+    declared = next(d for d in DECLARED if d.field == field)
+    return dataclasses.field(default=_parse(declared, None))
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the app needs to start; built by from_env() or directly in tests."""
+    """Everything the app needs to start; built by from_env() or directly in tests (defaults: DECLARED)."""
 
-    data_dir: Path = Path("./labeling-data")
-    database_url: str | None = None
-    secret_key: str | None = None
-    admin_token: str | None = None
-    max_body_bytes: int = 256 * 1024 * 1024
-    db_pool_size: int = 8
-    max_leases_per_worker: int = 16
-    media_max_bytes: int = 32 * 1024 * 1024
-    secure_cookies: bool = False
+    data_dir: Path = _default("data_dir")
+    database_url: str | None = _default("database_url")
+    secret_key: str | None = _default("secret_key")
+    admin_token: str | None = _default("admin_token")
+    db_pool_size: int = _default("db_pool_size")
+    max_body_bytes: int = _default("max_body_bytes")
+    max_leases_per_worker: int = _default("max_leases_per_worker")
+    media_max_bytes: int = _default("media_max_bytes")
+    secure_cookies: bool = _default("secure_cookies")
+    debug: bool = _default("debug")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
         """Read LABELING_* variables (os.environ by default); keyword overrides win (CLI flags)."""
         env = os.environ if env is None else env
-        values = {name: env.get(name, default) for name, default, _ in DECLARED}
-        settings = cls(
-            data_dir=Path(values["LABELING_DATA_DIR"] or "./labeling-data"),
-            database_url=values["LABELING_DATABASE_URL"] or None,
-            secret_key=values["LABELING_SECRET_KEY"] or None,
-            admin_token=values["LABELING_ADMIN_TOKEN"] or None,
-            max_body_bytes=_int(values, "LABELING_MAX_BODY_BYTES"),
-            db_pool_size=_int(values, "LABELING_DB_POOL_SIZE"),
-            max_leases_per_worker=_int(values, "LABELING_MAX_LEASES_PER_WORKER"),
-            media_max_bytes=_int(values, "LABELING_MEDIA_MAX_BYTES"),
-            secure_cookies=values["LABELING_SECURE_COOKIES"] in ("1", "true", "yes"),
-        )
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        return dataclasses.replace(settings, **overrides) if overrides else settings
+        values = {d.field: _parse(d, env.get(d.env)) for d in DECLARED}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
 
     @property
     def media_dir(self) -> Path:
@@ -71,12 +105,12 @@ class Settings:
         return self.database_url or f"sqlite:///{(self.data_dir / 'labeling.db').resolve()}"
 
 
-def _int(values: Mapping[str, str | None], name: str) -> int:
-    raw = values[name]
-    try:
-        number = int(str(raw))
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number, got {raw!r}", field=name) from None
-    if number <= 0:
-        raise InvalidInput(f"{name} must be positive, got {number}", field=name)
-    return number
+def _check_table() -> None:
+    """Every Settings field is declared, and every declaration fills a field."""
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    declared = [d.field for d in DECLARED]
+    if sorted(declared) != sorted(fields):
+        raise RuntimeError(f"settings: DECLARED {sorted(declared)} and Settings {sorted(fields)} differ")
+
+
+_check_table()

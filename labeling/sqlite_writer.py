@@ -3,9 +3,7 @@
 Every write of the process goes through here. Synchronous transactions (`submit`) queued while the
 thread was busy run together inside one BEGIN IMMEDIATE ... COMMIT, each in its own SAVEPOINT, so a
 failing request rolls back only its own work and each transaction is answered only after the shared
-COMMIT is durable. Async code that needs a write transaction on its own connection asks the thread to
-`pause`: the thread stops between batches until that transaction ends. Across processes, BEGIN IMMEDIATE
-and the busy timeout serialize writers.
+COMMIT has been made. Across processes, BEGIN IMMEDIATE and the busy timeout serialize writers.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from typing import Any, Callable
 from labeling import sqltx
 
 MAX_BATCH = 64
+_STOP = object()
 
 
 @dataclass
@@ -28,18 +27,11 @@ class _Job:
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
 
 
-@dataclass
-class _Pause:
-    paused: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
-    resume: threading.Event = field(default_factory=threading.Event)
-
-
 class SqliteWriter:
     """The writer thread of one SQLite database file."""
 
-    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -57,41 +49,30 @@ class SqliteWriter:
         self._jobs.put(job)
         return job.future
 
-    def pause(self) -> _Pause:
-        """Ask the thread to stop between batches; wait on .paused, then set .resume when done."""
-        self._ensure_started()
-        pause = _Pause()
-        self._jobs.put(pause)
-        return pause
-
     def close(self) -> None:
         """Finish queued work and stop the thread."""
         if self._thread is not None:
-            self._jobs.put(None)
+            self._jobs.put(_STOP)
             self._thread.join()
             self._thread = None
 
     def _loop(self) -> None:
-        conn = sqltx.open_sqlite(self.path, self.busy_timeout_ms)
+        conn = sqltx.open_sqlite(self.path)
         try:
             carried: Any = None
             while True:
                 item = carried if carried is not None else self._jobs.get()
                 carried = None
-                if item is None:
+                if item is _STOP:
                     return
-                if isinstance(item, _Pause):
-                    item.paused.set_result(True)
-                    item.resume.wait()
-                    continue
                 batch = [item]
                 while len(batch) < MAX_BATCH:
                     try:
                         more = self._jobs.get_nowait()
                     except queue.Empty:
                         break
-                    if not isinstance(more, _Job):
-                        carried = more  # a pause or the stop signal waits for this batch to commit
+                    if more is _STOP:
+                        carried = more  # the stop signal waits for this batch to commit
                         break
                     batch.append(more)
                 self._run_batch(conn, batch)

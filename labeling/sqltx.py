@@ -1,30 +1,40 @@
-"""Tx: the small synchronous interface the hot path's domain functions run on, on both backends.
+"""Tx: the one transaction API every write goes through, on both backends, and the named SQL it runs.
 
-A `Query` is SQL with :named parameters plus which result columns and parameters are JSON. On SQLite a
-`SqliteTx` runs it on a plain sqlite3 connection in the database's single writer thread (one thread hop
-per transaction, not per statement); on PostgreSQL an `AsyncpgTx` runs it as an asyncpg prepared statement
-inside `AsyncConnection.run_sync`, so the same synchronous domain function serves both.
+Statements live as literal, named SQL in labeling/sql/ (queries.sql for both databases, sqlite.sql and
+postgresql.sql for each one's own) and are run by name: `tx.run("queue.close_lease_skipped", {...})`.
+On SQLite a `SqliteTx` runs them on a plain sqlite3 connection in the database's single writer thread (one
+thread hop per transaction, not per statement); on PostgreSQL an `AsyncpgTx` runs them as asyncpg prepared
+statements inside `AsyncConnection.run_sync`, so the same synchronous domain function serves both.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Protocol
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Protocol
 
 from sqlalchemy.util import await_only
 
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+from labeling.models import AssignmentStatus, TaskState
 
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+DIALECTS = ("sqlite", "postgresql")
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# The members a status or state number may name in the SQL files: `0 /*leased*/`.
+_MEMBERS = {m.name: int(m.value) for enum in (AssignmentStatus, TaskState) for m in enum}
+_ANNOTATED = re.compile(r"\b(\d+) /\*(\w+)\*/")
+_BARE_STATUS = re.compile(r"\b(?:status|state)\s*(?:=|<>|!=|<=|>=|<|>|IN\s*\()\s*\d+\b(?! /\*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Query:
-    """A statement and its JSON columns (decoded on the way out) and JSON parameters (encoded on the way in)."""
+    """A named statement and its JSON columns (decoded on the way out) and JSON parameters (encoded on the way in)."""
 
     name: str
     sql: str
@@ -34,9 +44,11 @@ class Query:
     order: tuple[str, ...] = ()  # parameter names in $n order
     writes: bool = False  # the statement changes rows (or locks them)
     returns_rows: bool = False  # it has a RETURNING clause or is a query
+    doc: str = ""
 
     @classmethod
-    def make(cls, name: str, sql: str, json_columns: Iterable[str] = (), json_params: Iterable[str] = ()) -> "Query":
+    def make(cls, name: str, sql: str, json_columns: Iterable[str] = (), json_params: Iterable[str] = (),
+             doc: str = "") -> "Query":
         """Build a Query, numbering its :named parameters for asyncpg."""
         order: list[str] = []
 
@@ -49,7 +61,54 @@ class Query:
         writes = re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.IGNORECASE) is not None
         returns_rows = re.search(r"\bRETURNING\b", sql, re.IGNORECASE) is not None or not writes
         return cls(name, sql, frozenset(json_columns), frozenset(json_params), numbered, tuple(order), writes,
-                   returns_rows)
+                   returns_rows, doc)
+
+
+def parse_sql_file(text: str, source: str) -> dict[str, Query]:
+    """The named statements of one SQL file (format: the header of labeling/sql/queries.sql)."""
+    out: dict[str, Query] = {}
+    blocks = re.split(r"^-- name: *(\S+) *\n", text, flags=re.MULTILINE)
+    for name, body in zip(blocks[1::2], blocks[2::2]):
+        lines = body.splitlines()
+        head: list[str] = []
+        while lines and lines[0].startswith("--"):
+            head.append(lines.pop(0)[2:].strip())
+        options = {key: [v.strip() for v in value.split(",") if v.strip()]
+                   for line in head if (m := re.match(r"(json|json_params): *(.*)$", line))
+                   for key, value in [m.groups()]}
+        doc = " ".join(line for line in head if not re.match(r"(json|json_params):", line))
+        statement = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip().rstrip(";")
+        if name in out:
+            raise ValueError(f"{source}: statement {name} is defined twice")
+        if not statement:
+            raise ValueError(f"{source}: statement {name} is empty")
+        _check_status_values(statement, f"{source}: {name}")
+        out[name] = Query.make(name, statement, options.get("json", ()), options.get("json_params", ()), doc)
+    return out
+
+
+def _check_status_values(statement: str, where: str) -> None:
+    """Every status or state number names its enum member, and the member has that value."""
+    for number, member in _ANNOTATED.findall(statement):
+        if member not in _MEMBERS:
+            raise ValueError(f"{where}: /*{member}*/ is not a status or state of labeling.models")
+        if _MEMBERS[member] != int(number):
+            raise ValueError(f"{where}: {number} /*{member}*/ but {member} is {_MEMBERS[member]}")
+    bare = _BARE_STATUS.search(statement)
+    if bare is not None:
+        raise ValueError(f"{where}: a status or state value without its name: {bare.group(0)!r}")
+
+
+@functools.cache
+def load_queries(dialect: str) -> dict[str, Query]:
+    """Every statement a dialect runs: queries.sql plus the dialect's own file; a name is defined once."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"no SQL for dialect {dialect!r}")
+    shared = parse_sql_file((SQL_DIR / "queries.sql").read_text(), "queries.sql")
+    own = parse_sql_file((SQL_DIR / f"{dialect}.sql").read_text(), f"{dialect}.sql")
+    for name in shared.keys() & own.keys():
+        raise ValueError(f"statement {name} is in both queries.sql and {dialect}.sql")
+    return {**shared, **own}
 
 
 @functools.lru_cache(maxsize=512)
@@ -77,62 +136,103 @@ class Row:
 
 
 class Tx(Protocol):
-    """One open transaction."""
+    """One open transaction; statements are named (labeling/sql/)."""
 
     dialect: str
-
-    def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]: ...
-    def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int: ...
-    def run_many(self, query: Query, params: list[Mapping[str, Any]]) -> None: ...
-
-    def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
-    def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any: ...
     committed_writes: bool  # a write already committed on its own (PostgreSQL per statement)
 
+    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]: ...
+    def one(self, name: str, params: Mapping[str, Any] | None = None) -> Any: ...
+    def scalar(self, name: str, params: Mapping[str, Any] | None = None) -> Any: ...
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> int: ...
+    def run_many(self, name: str, params: list[Mapping[str, Any]]) -> None: ...
     def begin(self) -> None: ...
-    def rollback(self) -> None: ...
+    def isolated(self) -> contextlib.AbstractContextManager[None]: ...
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class _Common:
-    def one(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
+    dialect: str
+
+    def __init__(self) -> None:
+        self.queries = load_queries(self.dialect)
+        self._depth = 0
+
+    def query(self, name: str) -> Query:
+        """The named statement of this dialect."""
+        try:
+            return self.queries[name]
+        except KeyError:
+            raise KeyError(f"no statement named {name!r} for {self.dialect}") from None
+
+    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        raise NotImplementedError
+
+    def one(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
         """The first row or None."""
-        rows = self.rows(query, params)  # type: ignore[attr-defined]
+        rows = self.rows(name, params)
         return rows[0] if rows else None
 
-    def scalar(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
+    def scalar(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None."""
-        rows = self.rows(query, params)  # type: ignore[attr-defined]
+        rows = self.rows(name, params)
         if not rows:
             return None
         row = rows[0]
         return next(iter(row._data.values())) if isinstance(row, Row) else row[0]
 
+    def _savepoint(self, sql: str) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def _nested(self) -> Iterator[None]:
+        """A savepoint: the block's writes are undone if it raises, the transaction goes on."""
+        self._depth += 1
+        name = f"nested_{self._depth}"
+        self._savepoint(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._savepoint(f"ROLLBACK TO SAVEPOINT {name}")
+            self._savepoint(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            self._savepoint(f"RELEASE SAVEPOINT {name}")
+        finally:
+            self._depth -= 1
+
 
 class SqliteTx(_Common):
-    """A transaction on a plain sqlite3 connection (the writer thread's)."""
+    """A transaction on a plain sqlite3 connection (the writer thread's, which began it)."""
 
     dialect = "sqlite"
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
     committed_writes = False  # every job of the single writer is one transaction (a savepoint)
 
-    def begin(self) -> None:
-        """Nothing to do: every job of the single writer is already one transaction (a savepoint)."""
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self.conn = conn
 
-    def rollback(self) -> None:
-        """Not offered: a job stands or falls as a whole (raise instead)."""
-        raise RuntimeError("a SQLite job is rolled back by raising")
+    def begin(self) -> None:
+        """Nothing to do: every job of the single writer is already one transaction."""
+
+    def isolated(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose writes are undone if it raises, while the rest of the transaction stands."""
+        return self._nested()
+
+    def _savepoint(self, sql: str) -> None:
+        self.conn.execute(sql)
 
     def _params(self, query: Query, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if not params or not query.json_params:
             return params or {}
-        return {k: (json.dumps(v, ensure_ascii=False, separators=(",", ":")) if k in query.json_params and v is not None
-                    else v) for k, v in params.items()}
+        return {k: (_json(v) if k in query.json_params and v is not None else v) for k, v in params.items()}
 
-    def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run the statement and return its rows as named tuples (JSON columns decoded)."""
+        query = self.query(name)
         cursor = self.conn.execute(query.sql, self._params(query, params))
         if cursor.description is None:
             return []
@@ -152,15 +252,17 @@ class SqliteTx(_Common):
             out.append(make(values))
         return out
 
-    def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         """Run the statement; the number of rows it changed."""
+        query = self.query(name)
         cursor = self.conn.execute(query.sql, self._params(query, params))
         if cursor.description is not None:
             cursor.fetchall()
         return cursor.rowcount
 
-    def run_many(self, query: Query, params: list[Mapping[str, Any]]) -> None:
+    def run_many(self, name: str, params: list[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set."""
+        query = self.query(name)
         self.conn.executemany(query.sql, [self._params(query, p) for p in params])
 
 
@@ -178,6 +280,7 @@ class AsyncpgTx(_Common):
     dialect = "postgresql"
 
     def __init__(self, raw: Any, autocommit: bool = False) -> None:
+        super().__init__()
         self.raw = raw
         self.autocommit = autocommit
         self.begun = False
@@ -189,11 +292,28 @@ class AsyncpgTx(_Common):
             await_only(self.raw.execute("BEGIN"))
             self.begun = True
 
-    def rollback(self) -> None:
-        """Roll back what `begin()` started; statements that committed on their own stay."""
-        if self.begun:
-            await_only(self.raw.execute("ROLLBACK"))
-            self.begun = False
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[None]:
+        """A block whose writes are undone if it raises, while what came before stands.
+
+        Inside a transaction, a savepoint. Per statement with nothing begun, each write of the block already
+        stands or falls alone (one statement), and a block that began a transaction is rolled back.
+        """
+        if self.begun or not self.autocommit:
+            self.begin()
+            with self._nested():
+                yield
+            return
+        try:
+            yield
+        except BaseException:
+            if self.begun:
+                await_only(self.raw.execute("ROLLBACK"))
+                self.begun = False
+            raise
+
+    def _savepoint(self, sql: str) -> None:
+        await_only(self.raw.execute(sql))
 
     def _before(self) -> None:
         if not self.begun and not self.autocommit:
@@ -205,18 +325,20 @@ class AsyncpgTx(_Common):
 
     def _args(self, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
         params = params or {}
-        return [json.dumps(params[n], ensure_ascii=False, separators=(",", ":"))
-                if n in query.json_params and params[n] is not None else params[n] for n in query.order]
+        return [_json(params[n]) if n in query.json_params and params[n] is not None else params[n]
+                for n in query.order]
 
-    def rows(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run the statement and return its rows (asyncpg Records: attribute access through Row)."""
+        query = self.query(name)
         self._before()
         records = await_only(self.raw.fetch(query.numbered, *self._args(query, params)))
         self._after(query)
         return [Row(dict(record)) for record in records]
 
-    def run(self, query: Query, params: Mapping[str, Any] | None = None) -> int:
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         """Run the statement; the number of rows it changed."""
+        query = self.query(name)
         self._before()
         if query.returns_rows:
             changed = len(await_only(self.raw.fetch(query.numbered, *self._args(query, params))))
@@ -227,18 +349,40 @@ class AsyncpgTx(_Common):
         self._after(query)
         return changed
 
-    def run_many(self, query: Query, params: list[Mapping[str, Any]]) -> None:
+    def run_many(self, name: str, params: list[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set."""
         if params:
+            query = self.query(name)
             self._before()
             await_only(self.raw.executemany(query.numbered, [self._args(query, p) for p in params]))
             self._after(query)
 
 
-def open_sqlite(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+# Every SQLite connection of the process, the writer thread's and the async engine's readers, gets these.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_PRAGMAS = (f"busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}", "journal_mode = WAL", "synchronous = NORMAL",
+                  "foreign_keys = ON", "cache_size = -65536", "temp_store = MEMORY")
+
+
+def sqlite_pragmas(cursor: Any) -> None:
+    """Apply SQLITE_PRAGMAS on a fresh DB-API connection's cursor."""
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+
+
+def open_sqlite(path: str) -> sqlite3.Connection:
     """A writer connection with the same pragmas as the async engine's; transactions are ours (autocommit mode)."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000)
-    for pragma in (f"busy_timeout = {busy_timeout_ms}", "journal_mode = WAL", "synchronous = NORMAL",
-                   "foreign_keys = ON", "cache_size = -65536", "temp_store = MEMORY"):
-        conn.execute(f"PRAGMA {pragma}")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    sqlite_pragmas(conn)
     return conn
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A UNIQUE constraint refused the write (sqlite3 or asyncpg, possibly wrapped by SQLAlchemy)."""
+    for candidate in (exc, getattr(exc, "orig", None), exc.__cause__):
+        if isinstance(candidate, sqlite3.IntegrityError) and "UNIQUE" in str(candidate):
+            return True
+        if getattr(candidate, "sqlstate", None) == "23505":
+            return True
+    return False

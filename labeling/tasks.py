@@ -1,9 +1,9 @@
-"""Tasks: parse and validate an import (all or nothing), insert in bulk, list and read."""
+"""Tasks: parse and validate an import, store it all or nothing (one transaction, the file read once), list
+and read."""
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -13,25 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, paging, projects, queue, tasktypes
 from labeling.errors import InvalidInput, NotFound, TooLarge
-from labeling.sqltx import Query, Tx
+from labeling.sqltx import Tx
 
 MAX_TASKS_PER_IMPORT = 100_000  # per API request; files (labeling import) have no limit
-FILE_CHUNK = 20_000
-INSERT_CHUNK = 2_000
 TASK_KEYS = {"data", "gold", "predictions", "priority", "external_id"}
 PRIORITY_LIMIT = 2**31 - 1
 
 
-@dataclass
-class ParsedTask:
-    """One validated task ready to insert; `where` says where it came from for error messages."""
+@dataclass(frozen=True)
+class ParsedTask(queue.NewTask):
+    """One validated task ready to enqueue; `where` says where it came from for error messages."""
 
-    data: dict
-    gold: dict | None
-    predictions: dict | None
-    priority: int
-    external_id: str | None
-    where: str
+    where: str = ""
 
 
 def _lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
@@ -137,23 +130,10 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
         yield from _lines(_decoded(handle))
 
 
-async def import_file(db: Any, project: Any, path: Path, media_dir: Path | None, chunk: int = FILE_CHUNK) -> int:
-    """Import a task file of any size: validated in full first (a bad line stores nothing), then stored in
-    transactions of `chunk` tasks so a running server keeps serving between them."""
-    places = [(task.external_id, task.where)
-              for task in iter_validated(file_items(path), project.task_type, project.labels, media_dir)
-              if task.external_id is not None]
-    await db.transact(lambda tx: check_external_ids(tx, project.id, places))  # before the first chunk is stored
-    created = 0
-    batch: list[ParsedTask] = []
-    for task in iter_validated(file_items(path), project.task_type, project.labels, media_dir):
-        batch.append(task)
-        if len(batch) == chunk:
-            created += await db.transact(lambda tx, rows=batch: insert_tasks(tx, project, rows))
-            batch = []
-    if batch:
-        created += await db.transact(lambda tx, rows=batch: insert_tasks(tx, project, rows))
-    return created
+async def import_file(db: Any, project: Any, path: Path, media_dir: Path | None) -> int:
+    """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing."""
+    return await db.transact(lambda tx: store(tx, project, iter_validated(file_items(path), project.task_type,
+                                                                           project.labels, media_dir)))
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:
@@ -168,44 +148,35 @@ def _located(exc: InvalidInput, where: str) -> InvalidInput:
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
 
 
-# One query per ID_CHECK_CHUNK external ids (a JSON array on SQLite, an array parameter on PostgreSQL).
-_TAKEN = {
-    "sqlite": Query.make("external_ids_taken/sqlite", """
-        SELECT external_id FROM tasks WHERE project_id = :project
-          AND external_id IN (SELECT value FROM json_each(:ids)) LIMIT 1""", json_params=("ids",)),
-    "postgresql": Query.make("external_ids_taken/postgresql", """
-        SELECT external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids) LIMIT 1"""),
-}
-ID_CHECK_CHUNK = 1000
-_INSERT = Query.make("insert_task", """
-    INSERT INTO tasks (project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
-                       n_leased, created_at)
-    VALUES (:project, :data, :gold, :predictions, :is_gold, :priority, :external_id, 0, :needed, 0, 0, :now)""",
-                     json_params=("data", "gold", "predictions"))
+ID_CHECK_CHUNK = 1000  # external ids checked against the project per query
 
 
-def check_external_ids(tx: Tx, project_id: int, places: list[tuple[str, str]]) -> None:
-    """Refuse (external_id, where) pairs whose id is already in the project, naming where the first one came from."""
-    for start in range(0, len(places), ID_CHECK_CHUNK):
-        part = dict(places[start:start + ID_CHECK_CHUNK])
-        taken = tx.scalar(_TAKEN[tx.dialect], {"project": project_id, "ids": list(part)})
+def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask]) -> None:
+    """Refuse a task whose external id is already in the project, naming where the first one came from."""
+    places = {task.external_id: task.where for task in chunk if task.external_id is not None}
+    if places:
+        taken = tx.scalar("tasks.external_ids_taken", {"project": project_id, "ids": list(places)})
         if taken is not None:
             raise _located(InvalidInput(f"external_id {taken!r} is already in the project", field="external_id"),
-                           part[taken])
+                           places[taken])
 
 
-def insert_tasks(tx: Tx, project: Any, parsed: list[ParsedTask]) -> int:
-    """Insert validated tasks in bulk and bump the project's counters, in the caller's transaction."""
-    check_external_ids(tx, project.id, [(t.external_id, t.where) for t in parsed if t.external_id is not None])
-    now = time.time()
-    rows = [{"project": project.id, "data": t.data, "gold": t.gold, "predictions": t.predictions,
-             "is_gold": t.gold is not None, "priority": t.priority, "external_id": t.external_id,
-             "needed": project.redundancy_min, "now": now} for t in parsed]
-    for start in range(0, len(rows), INSERT_CHUNK):
-        tx.run_many(_INSERT, rows[start:start + INSERT_CHUNK])
-    n_gold = sum(1 for t in parsed if t.gold is not None)
-    queue.add_counts(tx, project.id, 0, n_tasks=len(rows), n_gold_tasks=n_gold)
-    return len(rows)
+def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask]) -> int:
+    """Enqueue validated tasks in the caller's transaction, their external ids checked against the project
+    ID_CHECK_CHUNK at a time as they stream by; returns how many."""
+
+    def checked() -> Iterator[ParsedTask]:
+        chunk: list[ParsedTask] = []
+        for task in parsed:
+            chunk.append(task)
+            if len(chunk) == ID_CHECK_CHUNK:
+                _check_external_ids(tx, project.id, chunk)
+                yield from chunk
+                chunk = []
+        _check_external_ids(tx, project.id, chunk)
+        yield from chunk
+
+    return queue.enqueue(tx, project, checked())
 
 
 def public(row: Any) -> dict:

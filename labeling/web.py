@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from labeling import auth
+from labeling import auth, queue
 from labeling.auth import Principal
 from labeling.db import Database
 from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, TooLarge,
@@ -35,11 +35,12 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 @dataclass
 class AppState:
-    """What every request handler needs; built once by create_app."""
+    """What every request handler needs, and what this server process remembers; built once by create_app."""
 
     settings: Settings
     db: Database
     token_cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+    memory: queue.Memory = field(default_factory=queue.Memory)
 
 
 def state(request: Request) -> AppState:

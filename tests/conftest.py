@@ -103,10 +103,16 @@ def make_user(db: Database) -> Callable:
 
     async def make(role: str, name: str | None = None, password: str | None = None) -> tuple[dict, str]:
         counter["n"] += 1
-        async with db.write() as conn:
-            return await auth.create_user(conn, name or f"{role}{counter['n']}", role, password)
+        hashed = auth.password_hash(password)
+        return await db.transact(lambda tx: auth.create_user(tx, name or f"{role}{counter['n']}", role,
+                                                             password_hash=hashed))
 
     return make
+
+
+def raw_writes(db: Database):  # noqa: ANN201
+    """A transaction around the write path, for tests that put the database into a state to start from."""
+    return db.engine.begin()
 
 
 def bearer(token: str) -> dict:

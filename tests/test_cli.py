@@ -57,11 +57,13 @@ def _project(env, capsys, tmp_path) -> str:
 
     async def make() -> None:
         db = Database(env["LABELING_DATABASE_URL"])
-        async with db.write() as conn:
-            user, _ = await auth.create_user(conn, "owner", "requester")
-            await projects.create(conn, auth.Principal(user["id"], "owner", auth.Role.requester),
-                                  schemas.ProjectCreate(name="reviews", task_type="text_classification",
-                                                        labels=["pos", "neg"]))
+
+        def store(tx) -> None:
+            user, _ = auth.create_user(tx, "owner", "requester")
+            projects.create(tx, auth.Principal(user["id"], "owner", auth.Role.requester),
+                            schemas.ProjectCreate(name="reviews", task_type="text_classification", labels=["pos", "neg"]))
+
+        await db.transact(store)
         await db.dispose()
 
     asyncio.run(make())
@@ -91,7 +93,7 @@ def test_import_file_and_errors(env, capsys, tmp_path):
 
 def test_every_setting_is_documented_in_the_readme():
     readme = (REPO / "README.md").read_text()
-    for name, _, _ in settings_mod.DECLARED:
+    for name in (d.env for d in settings_mod.DECLARED):
         assert name in readme, f"{name} is not in the README"
 
 
@@ -158,21 +160,45 @@ def test_serve_demo_end_to_end(env, tmp_path):
         proc.wait(timeout=20)
 
 
-def test_import_of_a_large_file_goes_in_chunks_and_a_late_bad_line_stores_nothing(env, capsys, tmp_path, monkeypatch):
+def test_a_file_import_is_one_transaction_reading_the_file_once(env, capsys, tmp_path, monkeypatch):
+    from labeling import queue
     from labeling import tasks as tasks_mod
 
-    monkeypatch.setattr(tasks_mod, "FILE_CHUNK", 7)
+    monkeypatch.setattr(queue, "INSERT_CHUNK", 7)  # stored in several statements before the bad line is read
+    monkeypatch.setattr(tasks_mod, "ID_CHECK_CHUNK", 5)
     monkeypatch.setattr(tasks_mod, "MAX_TASKS_PER_IMPORT", 10)  # the per-request limit does not apply to files
+    reads = []
+    real_items = tasks_mod.file_items
+    monkeypatch.setattr(tasks_mod, "file_items", lambda path: reads.append(path) or real_items(path))
     name = _project(env, capsys, tmp_path)
     bad = tmp_path / "late-bad.jsonl"
     bad.write_text("\n".join([json.dumps({"data": {"text": f"t{i}"}}) for i in range(30)] + ['{"data": {}}']))
     code, _, err = run(capsys, "import", name, str(bad))
     assert code == 2 and "line 31" in err
+    assert len(reads) == 1
+    assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
     good = tmp_path / "big.jsonl"
     good.write_text("\n".join(json.dumps({"data": {"text": f"t{i}"}, "external_id": f"e{i}"}) for i in range(30)))
     code, out, _ = run(capsys, "import", name, str(good))
     assert code == 0 and "imported 30 tasks" in out, out
+    assert len(reads) == 2 and _count_rows(env, "tasks") == 30
     code, _, err = run(capsys, "import", name, str(good))
     assert code == 2 and "already in the project" in err and "line 1" in err
     code, out, _ = run(capsys, "consensus", name)
     assert code == 0
+
+
+def _count_rows(env, table: str, what: str = "count(*)") -> int:
+    from sqlalchemy import text
+
+    from labeling.db import Database
+    import asyncio
+
+    async def count() -> int:
+        db = Database(env["LABELING_DATABASE_URL"])
+        async with db.read() as conn:
+            value = await conn.scalar(text(f"SELECT {what} FROM {table}"))
+        await db.dispose()
+        return int(value or 0)
+
+    return asyncio.run(count())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import bearer
+from tests.conftest import bearer, raw_writes
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
 RANKING_DATA = {"prompt": "Say hi", "responses": [{"id": "a", "text": "hi"}, {"id": "b", "text": "hello"},
@@ -105,12 +105,11 @@ async def test_project_recompute_uses_dawid_skene_and_scores_workers(client, req
 
 async def test_a_task_left_unsettled_is_settled_at_start_up_and_by_recompute(app, client, db, requester, new_project,
                                                                              make_user):
-    """On PostgreSQL a submit stores the last answer and settles the task in two statements; a server that stops
-    in between leaves the task open with all its answers. Starting the server (and `labeling consensus`) settles it."""
+    """A task left open with all its answers (a server stopped between storing the last answer and settling it,
+    or a settle that failed) is settled by the sweep every server process runs, and by a recompute."""
     from sqlalchemy import delete, update
 
-    from labeling import models
-    from labeling.consensus import runner
+    from labeling import annotations, models
 
     project = await new_project(tasks=[{"data": {"text": f"t{i}"}} for i in range(2)], redundancy=1)
     worker = (await make_user("worker", "w-left"))[1]
@@ -119,7 +118,7 @@ async def test_a_task_left_unsettled_is_settled_at_start_up_and_by_recompute(app
         r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
                               headers=bearer(worker))
         assert r.json()["task_complete"] is True
-    async with db.write() as conn:  # both tasks as a stop between the two statements leaves them
+    async with raw_writes(db) as conn:  # both tasks as a stop between the two statements leaves them
         await conn.execute(update(models.tasks).values(state=0))
         await conn.execute(delete(models.task_results))
         await conn.execute(update(models.project_counters).values(n_complete=0))
@@ -128,10 +127,10 @@ async def test_a_task_left_unsettled_is_settled_at_start_up_and_by_recompute(app
         return (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
 
     assert (await progress())["complete"] == 0
-    assert await runner.settle_left_over(db) == 2
+    assert await annotations.settle_left_over(db) == 2
     assert (await progress())["complete"] == 2
-    assert await runner.settle_left_over(db) == 0, "settled once, counted once"
-    async with db.write() as conn:
+    assert await annotations.settle_left_over(db) == 0, "settled once, counted once"
+    async with raw_writes(db) as conn:
         await conn.execute(update(models.tasks).values(state=0))
         await conn.execute(update(models.project_counters).values(n_complete=0))
     r = await client.post(f"/api/projects/{project['id']}/consensus", headers=bearer(requester))
@@ -152,8 +151,7 @@ async def test_a_stale_settle_changes_nothing(client, db, requester, new_project
 
     from sqlalchemy import delete, update
 
-    from labeling import models, queue
-    from labeling.consensus import runner
+    from labeling import annotations, models, queue
 
     project, tokens, leases = await _two_answers(client, new_project, make_user)
     for token, lease in zip(tokens, leases):
@@ -161,7 +159,7 @@ async def test_a_stale_settle_changes_nothing(client, db, requester, new_project
                               headers=bearer(token))
         assert r.status_code == 201
     task_id = leases[0]["task"]["id"]
-    async with db.write() as conn:  # as block_worker leaves it: the first answer out, the task open again
+    async with raw_writes(db) as conn:  # as block_worker leaves it: the first answer out, the task open again
         await conn.execute(update(models.annotations).where(models.annotations.c.assignment_id
                                                             == leases[0]["assignment_id"]).values(excluded=True))
         await conn.execute(update(models.tasks).values(state=0, n_done=1))
@@ -170,7 +168,8 @@ async def test_a_stale_settle_changes_nothing(client, db, requester, new_project
     stale = SimpleNamespace(n_done=2, needed=2, state=0)  # what the second submit's statement had returned
 
     def settle(tx):
-        return runner.settle_task(tx, queue.load_project(tx, project["id"]), task_id, counters=stale)
+        return annotations.settle_task(tx, queue.load_project(tx, queue.Memory(), project["id"]), task_id,
+                                       counters=stale)
 
     assert await db.transact(settle, per_statement=True) is False
     async with db.read() as conn:
@@ -186,35 +185,33 @@ def select_state(models, task_id):
 
 async def test_a_failed_settle_does_not_lose_a_stored_answer(client, db, requester, new_project, make_user,
                                                              monkeypatch, caplog):
-    """PostgreSQL stores the answer in a statement of its own: if settling after it fails, the answer stays,
-    the submit still answers 201, and the sweep settles the task later. SQLite keeps one transaction: nothing is
-    stored and the submit fails."""
+    """The answer is stored first: if settling after it fails, only the settle is undone, the submit still answers
+    201, and the sweep settles the task later. The same on both databases."""
     from sqlalchemy import func, select
 
-    from labeling import models
-    from labeling.consensus import runner
-    from tests.conftest import backend_name
+    from labeling import annotations, models
 
     project, tokens, leases = await _two_answers(client, new_project, make_user)
     first = await client.post(f"/api/assignments/{leases[0]['assignment_id']}/submit",
                               json={"answer": {"label": "pos"}}, headers=bearer(tokens[0]))
     assert first.status_code == 201
-    real_settle = runner.settle_task
+    real_aggregate = annotations.consensus.aggregate_task
 
     def broken(*args, **kwargs):
         raise RuntimeError("consensus blew up")
 
-    monkeypatch.setattr(runner, "settle_task", broken)
+    monkeypatch.setattr(annotations.consensus, "aggregate_task", broken)
     r = await client.post(f"/api/assignments/{leases[1]['assignment_id']}/submit", json={"answer": {"label": "pos"}},
                           headers=bearer(tokens[1]))
-    async with db.read() as conn:
-        stored = await conn.scalar(select(func.count()).select_from(models.annotations))
-    if backend_name() == "sqlite":
-        assert r.status_code == 500 and stored == 1
-        return
-    assert r.status_code == 201 and r.json()["task_complete"] is False and stored == 2
+    assert r.status_code == 201 and r.json()["task_complete"] is False
     assert "blocking or settling after it failed" in caplog.text
-    monkeypatch.setattr(runner, "settle_task", real_settle)
-    assert await runner.settle_left_over(db) == 1
+    async with db.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(models.annotations)) == 2
+        assert await conn.scalar(select(func.count()).select_from(models.task_results)) == 0
+        assert (await conn.execute(select(models.tasks.c.state, models.tasks.c.n_done))).one() == (0, 2)
+    progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 0 and progress["annotations"] == 2
+    monkeypatch.setattr(annotations.consensus, "aggregate_task", real_aggregate)
+    assert await annotations.settle_left_over(db) == 1
     progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
     assert progress["complete"] == 1 and progress["annotations"] == 2

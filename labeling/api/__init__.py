@@ -23,7 +23,6 @@ class Op:
     response: str = "object"
     query: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default=())
-    direct: bool = False  # token-authenticated calls skip the middleware and the router (see app.DirectRoutes)
 
 
 TASK_SCHEMA = {
@@ -43,9 +42,8 @@ IMPORT_BODY = {
 PAGE = ("cursor", "limit")
 
 OPS: list[Op] = [
-    Op("POST", "/api/projects/{project_id}/next", work.next_task, tags=("queue",), direct=True),
-    Op("POST", "/api/assignments/{assignment_id}/submit", work.submit, 201, schemas.SubmitBody, tags=("queue",),
-       direct=True),
+    Op("POST", "/api/projects/{project_id}/next", work.next_task, tags=("queue",)),
+    Op("POST", "/api/assignments/{assignment_id}/submit", work.submit, 201, schemas.SubmitBody, tags=("queue",)),
     Op("POST", "/api/users", users.create_user, 201, schemas.UserCreate, tags=("users",)),
     Op("GET", "/api/users/me", users.me, tags=("users",)),
     Op("POST", "/api/users/me/token", users.rotate_my_token, 201, tags=("users",)),
@@ -56,9 +54,9 @@ OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/tasks", projects.import_tasks, 201, IMPORT_BODY, tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, query=(*PAGE, "state", "gold"),
        response="page", tags=("tasks",)),
-    Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, tags=("queue",), direct=True),
-    Op("POST", "/api/assignments/{assignment_id}/release", work.release, tags=("queue",), direct=True),
-    Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, tags=("queue",), direct=True),
+    Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, tags=("queue",)),
+    Op("POST", "/api/assignments/{assignment_id}/release", work.release, tags=("queue",)),
+    Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/results", projects.results, query=PAGE, response="page", tags=("consensus",)),
     Op("GET", "/api/projects/{project_id}/quality", projects.quality, tags=("consensus",)),
     Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, tags=("consensus",)),

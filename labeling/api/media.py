@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, AsyncIterator
 
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
@@ -22,8 +25,9 @@ async def _form(request: Request, settings: Settings) -> Any:
         raise InvalidInput(f"the upload is larger than {settings.max_body_bytes:,} bytes", field="body")
     try:
         return await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
-    except Exception as exc:  # multipart errors come in several types; all mean a bad upload
-        raise InvalidInput(f"could not read the multipart upload: {exc}", field="body") from None
+    except (HTTPException, MultiPartException) as exc:  # Starlette's word for a malformed upload (not a full disk)
+        detail = getattr(exc, "detail", None) or getattr(exc, "message", "")
+        raise InvalidInput(f"could not read the multipart upload: {detail}", field="body") from None
 
 
 async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[str, bytes]]:
@@ -46,17 +50,21 @@ async def tasks_from_upload(request: Request, settings: Settings) -> list[tuple[
         if lowered.endswith((".json", ".jsonl", ".ndjson")):
             items.extend(tasks.read_items(content, "" if lowered.endswith(".json") else "ndjson"))
             continue
-        stored = media.store_image(settings.media_dir, filename, content, settings.media_max_bytes)
+        stored = await _store(settings, filename, content)
         items.append((f"file {filename}", {"data": {"image": stored["path"], "filename": filename}}))
     return items
+
+
+async def _store(settings: Settings, filename: str, content: bytes) -> dict:
+    """Check and store an image in a worker thread: Pillow's decoding never holds up the event loop."""
+    return await asyncio.to_thread(media.store_image, settings.media_dir, filename, content, settings.media_max_bytes)
 
 
 @web.endpoint(Role.requester)
 async def upload(request: Request, user: Principal) -> Response:
     """POST /api/media: store images, answer their media paths (for tasks' data.image)."""
     settings = web.state(request).settings
-    stored = [media.store_image(settings.media_dir, filename, content, settings.media_max_bytes)
-              async for filename, content in _files(request, settings)]
+    stored = [await _store(settings, filename, content) async for filename, content in _files(request, settings)]
     return web.ok({"data": stored}, status_code=201)
 
 

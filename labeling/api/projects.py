@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import paging, projects, schemas, tasks, web
+from labeling import paging, projects, queue, schemas, tasks, web
 from labeling.api import media as media_api
 from labeling.auth import Principal
 from labeling.consensus import runner
@@ -17,9 +17,10 @@ from labeling.models import Role
 async def create_project(request: Request, user: Principal) -> Response:
     """POST /api/projects"""
     body = schemas.parse(schemas.ProjectCreate, await web.read_json(request))
-    async with web.state(request).db.write() as conn:
-        project = await projects.create(conn, user, body)
-    return web.ok(project, status_code=201)
+    db = web.state(request).db
+    project_id = await db.transact(lambda tx: projects.create(tx, user, body))
+    async with db.read() as conn:
+        return web.ok(await projects.get(conn, user, project_id), status_code=201)
 
 
 @web.endpoint()
@@ -43,14 +44,10 @@ async def update_project(request: Request, user: Principal) -> Response:
     """PATCH /api/projects/{id}"""
     body = schemas.parse(schemas.ProjectUpdate, await web.read_json(request))
     project_id = web.path_int(request, "project_id")
-    db = web.state(request).db
-    async with db.write() as conn:
-        project = await projects.update_settings(conn, user, project_id, body)
-    if body.redundancy is not None:  # tasks that now have enough answers are settled at once
-        await db.transact(lambda tx: runner.settle_ready(tx, project_id))
-        async with db.read() as conn:
-            project = await projects.get(conn, user, project_id)
-    return web.ok(project)
+    app = web.state(request)
+    await app.db.transact(lambda tx: projects.update_settings(tx, app.memory, user, project_id, body))
+    async with app.db.read() as conn:
+        return web.ok(await projects.get(conn, user, project_id))
 
 
 async def _managed(request: Request, user: Principal, conn: object) -> object:
@@ -71,7 +68,7 @@ async def import_tasks(request: Request, user: Principal) -> Response:
     else:
         items = tasks.read_items(await web.read_body(request, app.settings.max_body_bytes), content_type)
     parsed = tasks.validate(items, project.task_type, project.labels, app.settings.media_dir)
-    created = await app.db.transact(lambda tx: tasks.insert_tasks(tx, project, parsed))
+    created = await app.db.transact(lambda tx: tasks.store(tx, queue.load_project(tx, app.memory, project.id), parsed))
     return web.ok({"created": created}, status_code=201)
 
 
@@ -120,7 +117,7 @@ async def recompute(request: Request, user: Principal) -> Response:
     """POST /api/projects/{id}/consensus: re-estimate worker skills and every task's consensus."""
     body = await web.read_json(request) if int(request.headers.get("content-length") or 0) else {}
     method = body.get("method", "auto") if isinstance(body, dict) else "auto"
-    db = web.state(request).db
-    async with db.read() as conn:
+    app = web.state(request)
+    async with app.db.read() as conn:
         project = await _managed(request, user, conn)
-    return web.ok(await runner.recompute_project(db, project, method=method))
+    return web.ok(await runner.recompute_project(app.db, project, method=method, mem=app.memory))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,8 +16,10 @@ from labeling.models import Role
 async def create_user(request: Request, user: Principal) -> Response:
     """POST /api/users (admin): make an account; its API token is shown once."""
     body = schemas.parse(schemas.UserCreate, await web.read_json(request))
-    async with web.state(request).db.write() as conn:
-        created, token = await auth.create_user(conn, body.username, body.role, body.password)
+    auth.check_username(body.username)
+    hashed = await asyncio.to_thread(auth.password_hash, body.password)
+    created, token = await web.state(request).db.transact(
+        lambda tx: auth.create_user(tx, body.username, body.role, password_hash=hashed))
     return web.ok({**created, "token": token}, status_code=201)
 
 
@@ -28,7 +32,6 @@ async def me(request: Request, user: Principal) -> Response:
 @web.endpoint()
 async def rotate_my_token(request: Request, user: Principal) -> Response:
     """POST /api/users/me/token: a new API token for yourself; the old one stops working."""
-    async with web.state(request).db.write() as conn:
-        token = await auth.rotate_token(conn, user.id)
+    token = await web.state(request).db.transact(lambda tx: auth.rotate_token(tx, user.id))
     web.state(request).token_cache.clear()
     return web.ok({"id": user.id, "username": user.username, "token": token}, status_code=201)

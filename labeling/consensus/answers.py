@@ -5,29 +5,16 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
+from labeling import tasktypes
 from labeling.consensus import boxes, multilabel, ranking, spans
 from labeling.errors import InvalidInput
 
-KINDS = {
-    "image_classification": "classification",
-    "text_classification": "classification",
-    "image_multilabel": "multilabel",
-    "text_multilabel": "multilabel",
-    "bounding_box": "boxes",
-    "named_entities": "spans",
-    "preference_ranking": "ranking",
-    "demonstration": "demonstration",
-}
 DEFAULT_SKILL = 0.7  # assumed accuracy of a worker with no history
 
 
 def kind(task_type: str) -> str:
-    """The aggregation family of a task type; raise InvalidInput for an unknown type."""
-    try:
-        return KINDS[task_type]
-    except KeyError:
-        raise InvalidInput(f"unknown task type {task_type!r}; use one of {', '.join(KINDS)}",
-                           field="task_type") from None
+    """The aggregation family of a task type (its spec's), or InvalidInput for an unknown type."""
+    return tasktypes.get(task_type).family
 
 
 def _get(answer: Any, key: str, expected: type, where: str) -> Any:

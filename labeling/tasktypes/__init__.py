@@ -1,22 +1,36 @@
-"""The registry of task types: look one up by name."""
+"""The registry of task types, found by looking at this package: every module but `base` declares `SPECS`.
+
+Everything else (the API's task_type enum, validation, the consensus family, the worker UI's page and
+script, the export formats) reads a task type from here.
+"""
 
 from __future__ import annotations
 
+import enum
+import importlib
+import pkgutil
+
 from labeling.errors import InvalidInput
-from labeling.tasktypes import (bounding_box, classification, demonstration, multilabel, named_entities,
-                                preference_ranking)
 from labeling.tasktypes.base import Context, TaskTypeSpec
 
-REGISTRY: dict[str, TaskTypeSpec] = {
-    spec.name: spec
-    for spec in (
-        classification.IMAGE, multilabel.IMAGE, bounding_box.SPEC, classification.TEXT, multilabel.TEXT,
-        named_entities.SPEC, preference_ranking.SPEC, demonstration.SPEC,
-    )
-}
-IMAGE_TYPES = frozenset({"image_classification", "image_multilabel", "bounding_box"})
 
-__all__ = ["REGISTRY", "IMAGE_TYPES", "Context", "TaskTypeSpec", "get"]
+def _discover() -> dict[str, TaskTypeSpec]:
+    specs: list[TaskTypeSpec] = []
+    for module in pkgutil.iter_modules(__path__):
+        if module.name != "base":
+            specs.extend(importlib.import_module(f"{__name__}.{module.name}").SPECS)
+    specs.sort(key=lambda spec: (spec.order, spec.name))
+    registry = {spec.name: spec for spec in specs}
+    if len(registry) != len(specs):
+        raise RuntimeError("two task types share a name")
+    return registry
+
+
+REGISTRY: dict[str, TaskTypeSpec] = _discover()
+# The task types as an enum (the API's `task_type`): its members are the registry's names.
+TaskType = enum.Enum("TaskType", {name: name for name in REGISTRY}, type=str)  # type: ignore[misc]
+
+__all__ = ["REGISTRY", "Context", "TaskType", "TaskTypeSpec", "get"]
 
 
 def get(name: str, field: str = "task_type") -> TaskTypeSpec:

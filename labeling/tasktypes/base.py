@@ -1,4 +1,4 @@
-"""What every task type provides, and the small checks they share."""
+"""What every task type declares (TaskTypeSpec), and the small checks they share."""
 
 from __future__ import annotations
 
@@ -14,16 +14,51 @@ MAX_TEXT_CHARS = 1_000_000
 MAX_LABEL_CHARS = 100
 
 
+# The aggregation families of labeling/consensus/: how a task type's answers become a consensus.
+FAMILIES = ("classification", "multilabel", "boxes", "spans", "ranking", "demonstration")
+# Exports every task type has (labeling export --format): one row per task, every answer, a lossless dump.
+COMMON_FORMATS = ("jsonl", "csv", "manifest", "annotations", "dump")
+
+
+def whole_answer(answer: dict | None) -> dict:
+    """An answer (or a consensus) as export columns: its own fields, as they are."""
+    return dict(answer or {})
+
+
 @dataclass(frozen=True)
 class TaskTypeSpec:
-    """A task type: how to check its data and answers, which template shows it, whether it needs labels."""
+    """A task type, whole: everything else (API, consensus, worker UI, exports) reads it from the registry.
+
+    Adding a task type is one module in labeling/tasktypes/ with a SPECS tuple, one template in templates/ and
+    one script in labeling/static/js/.
+    """
 
     name: str
-    template: str
+    display_name: str
+    description: str
+    family: str  # its aggregation family (FAMILIES)
+    media: str  # what a task shows: "image" or "text"
+    template: str  # the worker page's template (templates/), which extends label.html
+    script: str  # the worker page's script (labeling/static/)
     needs_labels: bool
     validate_data: Callable[[Any, "Context"], dict]
     validate_answer: Callable[[Any, dict, "Context"], dict]
-    description: str = ""
+    formats: tuple[str, ...] = COMMON_FORMATS  # the export formats it can have
+    order: int = 0  # where it is listed
+    # How its consensus and each answer become export columns (the exports' rows).
+    consensus_row: Callable[[dict | None], dict] = whole_answer
+    answer_row: Callable[[dict | None], dict] = whole_answer
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"task type {self.name}: unknown aggregation family {self.family!r}")
+        if self.media not in ("image", "text"):
+            raise ValueError(f"task type {self.name}: media must be image or text")
+
+    @property
+    def multi(self) -> bool:
+        """Any number of labels per answer (multilabel)."""
+        return self.family == "multilabel"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import (Context, TaskTypeSpec, answer_list, require_dict, require_keys, require_label,
+from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_keys, require_label,
                                      require_number)
 from labeling.tasktypes.classification import image_data
 
@@ -32,5 +32,7 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"boxes": checked}
 
 
-SPEC = TaskTypeSpec("bounding_box", "label_boxes.html", True, image_data, answer,
-                    "Draw labelled boxes around objects in an image.")
+SPECS = (TaskTypeSpec(
+    "bounding_box", "Bounding boxes", "Draw labelled boxes around objects in an image.", family="boxes",
+    media="image", template="label_boxes.html", script="js/boxes.js", needs_labels=True, validate_data=image_data,
+    validate_answer=answer, formats=(*COMMON_FORMATS, "coco", "yolo"), order=3),)

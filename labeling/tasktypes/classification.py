@@ -29,7 +29,12 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"label": require_label(value["label"], "answer.label", ctx)}
 
 
-IMAGE = TaskTypeSpec("image_classification", "label_classification.html", True, image_data, answer,
-                     "Pick one label for an image.")
-TEXT = TaskTypeSpec("text_classification", "label_classification.html", True, text_data, answer,
-                    "Pick one label for a text.")
+IMAGE = TaskTypeSpec(
+    "image_classification", "Image classification", "Pick one label for an image.", family="classification",
+    media="image", template="label_classification.html", script="js/classify.js", needs_labels=True,
+    validate_data=image_data, validate_answer=answer, order=1)
+TEXT = TaskTypeSpec(
+    "text_classification", "Text classification", "Pick one label for a text.", family="classification",
+    media="text", template="label_classification.html", script="js/classify.js", needs_labels=True,
+    validate_data=text_data, validate_answer=answer, order=4)
+SPECS = (IMAGE, TEXT)

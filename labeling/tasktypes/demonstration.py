@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labeling.tasktypes.base import Context, TaskTypeSpec, require_dict, require_keys, require_text
+from labeling.tasktypes.base import COMMON_FORMATS, Context, TaskTypeSpec, require_dict, require_keys, require_text
 
 
 def data_(data: Any, ctx: Context) -> dict:
@@ -21,5 +21,7 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"text": require_text(value["text"], "answer.text", max_chars=200_000)}
 
 
-SPEC = TaskTypeSpec("demonstration", "label_demonstration.html", False, data_, answer,
-                    "Write the ideal response to a prompt.")
+SPECS = (TaskTypeSpec(
+    "demonstration", "Demonstration", "Write the ideal response to a prompt.", family="demonstration",
+    media="text", template="label_demonstration.html", script="js/demonstration.js", needs_labels=False,
+    validate_data=data_, validate_answer=answer, formats=(*COMMON_FORMATS, "sft"), order=8),)

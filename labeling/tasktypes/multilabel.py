@@ -18,7 +18,12 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"labels": checked}
 
 
-IMAGE = TaskTypeSpec("image_multilabel", "label_classification.html", True, image_data, answer,
-                     "Pick every label that applies to an image.")
-TEXT = TaskTypeSpec("text_multilabel", "label_classification.html", True, text_data, answer,
-                    "Pick every label that applies to a text.")
+IMAGE = TaskTypeSpec(
+    "image_multilabel", "Image multi-label", "Pick every label that applies to an image.", family="multilabel",
+    media="image", template="label_classification.html", script="js/classify.js", needs_labels=True,
+    validate_data=image_data, validate_answer=answer, order=2)
+TEXT = TaskTypeSpec(
+    "text_multilabel", "Text multi-label", "Pick every label that applies to a text.", family="multilabel",
+    media="text", template="label_classification.html", script="js/classify.js", needs_labels=True,
+    validate_data=text_data, validate_answer=answer, order=5)
+SPECS = (IMAGE, TEXT)

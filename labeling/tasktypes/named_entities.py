@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import (Context, TaskTypeSpec, answer_list, require_dict, require_int, require_keys,
+from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_int, require_keys,
                                      require_label)
 from labeling.tasktypes.classification import text_data
 
@@ -32,5 +32,7 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"spans": checked}
 
 
-SPEC = TaskTypeSpec("named_entities", "label_entities.html", True, text_data, answer,
-                    "Mark entity spans in a text and label them.")
+SPECS = (TaskTypeSpec(
+    "named_entities", "Named entities", "Mark entity spans in a text and label them.", family="spans",
+    media="text", template="label_entities.html", script="js/entities.js", needs_labels=True, validate_data=text_data,
+    validate_answer=answer, formats=(*COMMON_FORMATS, "spans", "conll"), order=6),)

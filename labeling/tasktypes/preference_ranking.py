@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import Context, TaskTypeSpec, require_dict, require_int, require_keys, require_text
+from labeling.tasktypes.base import COMMON_FORMATS, Context, TaskTypeSpec, require_dict, require_int, require_keys, require_text
 
 MAX_RESPONSES = 16
 
@@ -81,5 +81,8 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return result
 
 
-SPEC = TaskTypeSpec("preference_ranking", "label_ranking.html", False, data_, answer,
-                    "Rank model responses to a prompt, best first (ties allowed), with optional ratings.")
+SPECS = (TaskTypeSpec(
+    "preference_ranking", "Preference ranking",
+    "Rank model responses to a prompt, best first (ties allowed), with optional ratings.", family="ranking",
+    media="text", template="label_ranking.html", script="js/ranking.js", needs_labels=False, validate_data=data_,
+    validate_answer=answer, formats=(*COMMON_FORMATS, "preference", "kto", "ranking"), order=7),)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from labeling import resources, web
+from labeling import resources, tasktypes, web
 from labeling.worker_ui import markup
 
 # Every asset comes from this server; task text is never markup, so scripts and styles need no exceptions.
@@ -26,16 +26,10 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-TASK_TYPE_NAMES = {
-    "image_classification": "Image classification",
-    "image_multilabel": "Image multi-label",
-    "bounding_box": "Bounding boxes",
-    "text_classification": "Text classification",
-    "text_multilabel": "Text multi-label",
-    "named_entities": "Named entities",
-    "preference_ranking": "Preference ranking",
-    "demonstration": "Demonstration",
-}
+def task_type_name(name: str) -> str:
+    """A task type's display name (from its spec)."""
+    spec = tasktypes.REGISTRY.get(name)
+    return spec.display_name if spec is not None else name
 
 
 @functools.cache
@@ -43,7 +37,7 @@ def templates() -> Jinja2Templates:
     """The template environment, made on first use (never at import time); autoescape stays on."""
     env = Jinja2Templates(directory=str(resources.templates_dir()))
     env.env.filters["instructions"] = markup.render
-    env.env.filters["task_type_name"] = lambda name: TASK_TYPE_NAMES.get(name, name)
+    env.env.filters["task_type_name"] = task_type_name
     env.env.globals["static"] = static_url
     return env
 

@@ -158,8 +158,8 @@ async def label(request: Request) -> Response:
         "lease_seconds": row.lease_seconds, "user_id": user.id,
     }
     return pages.render(request, spec.template, {
-        "user": user, "project": row, "config": config,
-        "is_image": row.task_type in tasktypes.IMAGE_TYPES, "multi": row.task_type.endswith("multilabel"),
+        "user": user, "project": row, "config": config, "spec": spec,
+        "is_image": spec.media == "image", "multi": spec.multi,
     })
 
 

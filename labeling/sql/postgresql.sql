@@ -1,0 +1,204 @@
+-- PostgreSQL's own statements (see queries.sql for the format). The API runs claims and submits per statement
+-- (Database.transact(per_statement=True)): each write here is one statement with data-modifying CTEs that is
+-- complete and consistent on its own, and carries the checks that make it safe to send without reading first.
+
+-- name: projects.row_for_update
+-- json: labels, options
+SELECT * FROM projects WHERE id = :project FOR UPDATE
+
+-- name: tasks.external_ids_taken
+-- The first of up to 1,000 external ids (an array parameter) already in the project.
+SELECT external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids) LIMIT 1
+
+-- name: queue.reclaim_expired
+-- One reclaimer at a time per project (the others skip the step); rows it cannot lock are skipped.
+WITH expired AS (
+    SELECT id FROM assignments
+    WHERE project_id = :project AND status = 0 /*leased*/ AND expires_at <= :now
+      AND pg_try_advisory_xact_lock(7461, CAST(:project % 2147483647 AS integer))
+    ORDER BY task_id FOR NO KEY UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE assignments a SET status = 3 /*expired*/, finished_at = :now FROM expired
+    WHERE a.id = expired.id AND a.status = 0 /*leased*/ RETURNING a.task_id
+), per_task AS (SELECT task_id, count(*) AS n FROM marked GROUP BY task_id)
+UPDATE tasks t SET n_leased = t.n_leased - per_task.n FROM per_task WHERE t.id = per_task.task_id
+RETURNING t.id AS task_id
+
+-- name: queue.lease_regular
+-- json: data, predictions, gold
+-- Lease the worker's next regular task in one statement, which is its own transaction. `ok` first checks
+-- everything the claim's read established: the project is at the version the claim's rules came from, the
+-- worker is not blocked, holds no live lease in this project and fewer live leases than the cap, and (when the
+-- claim did not read: `remembered`) nothing in the project waits to be reclaimed, its own leases included.
+-- `ok` locks the worker's row in the project, so claims of one worker take turns; the claim counter must
+-- still hold the value this claim knew (a concurrent claim of the same worker changed it: this one leases
+-- nothing, and reads again). Then it locks the candidate (FOR NO KEY UPDATE, not FOR UPDATE, which would also
+-- block the foreign-key checks of every annotation and assignment inserted for it; other claims skip it),
+-- counts the worker's claim, counts the lease on the task and inserts the assignment.
+WITH ok AS (
+    SELECT 1 FROM project_workers pw
+    WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
+      AND NOT pw.blocked
+      AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+      AND NOT EXISTS (SELECT 1 FROM assignments h
+                      WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
+                        AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
+      AND (NOT CAST(:remembered AS boolean) OR NOT EXISTS (
+           SELECT 1 FROM assignments e
+           WHERE e.project_id = :project AND e.status = 0 /*leased*/ AND e.expires_at <= :now))
+      AND (SELECT count(*) FROM assignments l
+           WHERE l.worker_id = :worker AND l.status = 0 /*leased*/ AND l.expires_at > :now) < :max_leases
+    FOR NO KEY UPDATE OF pw),
+candidate AS (
+    SELECT t.id FROM tasks t
+    WHERE t.project_id = :project AND t.is_gold = false AND t.state = 0 /*open*/
+      AND t.n_done + t.n_leased < t.needed
+      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+      AND EXISTS (SELECT 1 FROM ok)
+    ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED),
+counted AS (
+    UPDATE project_workers pw SET n_claims = pw.n_claims + 1 FROM candidate
+    WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims AND NOT pw.blocked
+    RETURNING pw.worker_id),
+claimed AS (
+    UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate, counted WHERE t.id = candidate.id
+    RETURNING t.id, t.data, t.predictions, t.gold),
+lease AS (
+    INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
+    SELECT CAST(:project AS bigint), claimed.id, CAST(:worker AS bigint), 0 /*leased*/, false,
+           CAST(:now AS double precision), CAST(:expires AS double precision)
+    FROM claimed RETURNING id)
+SELECT (SELECT count(*) FROM ok) AS ok, c.found, lease.id AS assignment_id, claimed.id, claimed.data,
+       claimed.predictions, claimed.gold
+FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT JOIN lease ON true
+
+-- name: queue.lease_gold
+-- json: data, predictions, gold
+-- queue.lease_regular for a gold check: no redundancy cap (every worker may see each one once, in a per-worker
+-- order), so a locked candidate is waited for rather than skipped.
+WITH ok AS (
+    SELECT 1 FROM project_workers pw
+    WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
+      AND NOT pw.blocked
+      AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+      AND NOT EXISTS (SELECT 1 FROM assignments h
+                      WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
+                        AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
+      AND (NOT CAST(:remembered AS boolean) OR NOT EXISTS (
+           SELECT 1 FROM assignments e
+           WHERE e.project_id = :project AND e.status = 0 /*leased*/ AND e.expires_at <= :now))
+      AND (SELECT count(*) FROM assignments l
+           WHERE l.worker_id = :worker AND l.status = 0 /*leased*/ AND l.expires_at > :now) < :max_leases
+    FOR NO KEY UPDATE OF pw),
+candidate AS (
+    SELECT t.id FROM tasks t
+    WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0 /*open*/
+      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+      AND EXISTS (SELECT 1 FROM ok)
+    ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1 FOR NO KEY UPDATE OF t),
+counted AS (
+    UPDATE project_workers pw SET n_claims = pw.n_claims + 1 FROM candidate
+    WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims AND NOT pw.blocked
+    RETURNING pw.worker_id),
+claimed AS (
+    UPDATE tasks t SET n_leased = t.n_leased + 1 FROM candidate, counted WHERE t.id = candidate.id
+    RETURNING t.id, t.data, t.predictions, t.gold),
+lease AS (
+    INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
+    SELECT CAST(:project AS bigint), claimed.id, CAST(:worker AS bigint), 0 /*leased*/, true,
+           CAST(:now AS double precision), CAST(:expires AS double precision)
+    FROM claimed RETURNING id)
+SELECT (SELECT count(*) FROM ok) AS ok, c.found, lease.id AS assignment_id, claimed.id, claimed.data,
+       claimed.predictions, claimed.gold
+FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT JOIN lease ON true
+
+-- name: queue.locked_assignment
+-- json: data, gold
+-- queue.assignment, locked for change until the transaction ends.
+SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
+       p.updated_at AS version, t.id AS task_found, t.data, t.gold
+FROM assignments a JOIN projects p ON p.id = a.project_id
+LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+LEFT JOIN tasks t ON t.id = a.task_id
+WHERE a.id = :assignment FOR NO KEY UPDATE OF a
+
+-- name: queue.record_annotation
+-- json_params: answer
+-- A submit in one statement: close the lease (only if it is still this worker's live lease on that task, and
+-- the project is at the version the answer was checked against), insert the annotation (left out of consensus
+-- if the worker is blocked), and count it for the worker, the project and the task. The task row, the one
+-- other workers' statements wait for, is locked last.
+WITH closed AS (
+    UPDATE assignments SET status = 1 /*submitted*/, finished_at = :now
+    WHERE id = :assignment AND worker_id = :worker AND task_id = :task AND project_id = :project
+      AND status = 0 /*leased*/ AND expires_at > :now
+      AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+    RETURNING id),
+ann AS (
+    INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
+                             excluded, idempotency_key, duration_ms, created_at)
+    SELECT CAST(:project AS bigint), CAST(:task AS bigint), CAST(:worker AS bigint), closed.id,
+           CAST(:answer AS jsonb), CAST(:is_gold AS boolean), CAST(:gold_score AS double precision),
+           COALESCE((SELECT pw.blocked FROM project_workers pw
+                     WHERE pw.project_id = :project AND pw.worker_id = :worker), false),
+           CAST(:key AS varchar), CAST(:duration AS integer), CAST(:now AS double precision)
+    FROM closed RETURNING id, excluded),
+standing AS (
+    UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,
+           gold_score_sum = gold_score_sum + :score, updated_at = :now
+    WHERE project_id = :project AND worker_id = :worker AND EXISTS (SELECT 1 FROM ann)
+    RETURNING n_gold, gold_score_sum, blocked),
+progress AS (
+    INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
+    SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 0, 1, 0 FROM ann
+    ON CONFLICT (project_id, shard) DO UPDATE SET n_annotations = project_counters.n_annotations + 1),
+task AS (
+    UPDATE tasks SET n_leased = n_leased - 1,
+           n_done = n_done + (SELECT CASE WHEN ann.excluded THEN 0 ELSE 1 END FROM ann)
+    WHERE id = :task AND EXISTS (SELECT 1 FROM ann) RETURNING n_done, needed, state)
+SELECT ann.id AS annotation_id, NOT ann.excluded AS counted, task.n_done, task.needed, task.state,
+       standing.n_gold, standing.gold_score_sum, standing.blocked
+FROM ann, task, standing
+
+-- name: queue.complete_task
+-- json_params: answer, details
+-- A settled task in one statement (it may run on its own, per statement): the task's completion, guarded by
+-- what the settle read and aggregated (still open, still wanting `needed`, with all of those answers in and
+-- exactly the `answers` counted that went into the result; a settle that raced a blocked worker's answers
+-- leaving, or another settle, changes nothing), the project's counter, and the result, written only if the
+-- task changed.
+WITH changed AS (
+    UPDATE tasks SET state = 1 /*complete*/
+    WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+    RETURNING id),
+result AS (
+    INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+    SELECT CAST(:task AS bigint), CAST(:project AS bigint), CAST(:answer AS jsonb),
+           CAST(:confidence AS double precision), CAST(:n AS integer), CAST(:method AS varchar),
+           CAST(:details AS jsonb), CAST(:now AS double precision) FROM changed
+    ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+        n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+        updated_at = excluded.updated_at),
+progress AS (
+    INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
+    SELECT CAST(:project AS bigint), CAST(:shard AS integer), 0, 0, 1, 0, 0 FROM changed
+    ON CONFLICT (project_id, shard) DO UPDATE SET n_complete = project_counters.n_complete + 1)
+SELECT count(*) AS n FROM changed
+
+-- name: queue.one_more_answer
+-- json_params: answer, details
+-- Adaptive redundancy: not confident enough yet, one more answer wanted (guarded as queue.complete_task), and
+-- the result so far, written only if the task changed.
+WITH changed AS (
+    UPDATE tasks SET needed = needed + 1
+    WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+    RETURNING id),
+result AS (
+    INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+    SELECT CAST(:task AS bigint), CAST(:project AS bigint), CAST(:answer AS jsonb),
+           CAST(:confidence AS double precision), CAST(:n AS integer), CAST(:method AS varchar),
+           CAST(:details AS jsonb), CAST(:now AS double precision) FROM changed
+    ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+        n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+        updated_at = excluded.updated_at)
+SELECT count(*) AS n FROM changed

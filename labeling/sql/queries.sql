@@ -1,0 +1,219 @@
+-- Every statement both databases run, named. A dialect's own statements are in sqlite.sql and postgresql.sql;
+-- a name is defined once for each dialect. Read by labeling/sqltx.py (`load_queries`).
+--
+-- Format: `-- name: NAME` starts a statement; the comment lines right after it say what it is for, and
+-- `-- json: col, ...` / `-- json_params: param, ...` name the result columns decoded from JSON and the parameters
+-- encoded as JSON. Parameters are `:name` (psql: `\set name value`; sqlite3: `.param set :name value`).
+-- Status and state values are written as the number followed by the name of its member in
+-- labeling.models (`0 /*leased*/`); loading checks each against the enum, and refuses a bare number.
+--
+-- Statements named `queue.*` change the bookkeeping of the queue (task states and counters, assignments,
+-- project counters, workers' standing, consensus results) and are run only by labeling/queue.py.
+
+-- ---- projects -----------------------------------------------------------------------------------------
+
+-- name: queue.project
+-- json: labels, options
+-- The project row (the queue caches it per process by its version, updated_at).
+SELECT * FROM projects WHERE id = :project
+
+-- name: queue.project_version
+SELECT updated_at FROM projects WHERE id = :project
+
+-- name: projects.name_taken
+SELECT id FROM projects WHERE name = :name AND id <> :project
+
+-- name: projects.insert
+-- json_params: labels, options
+INSERT INTO projects (name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max,
+                      target_confidence, lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold,
+                      options, created_at, updated_at)
+VALUES (:name, :owner, :task_type, :labels, :instructions, :redundancy_min, :redundancy_max,
+        :target_confidence, :lease_seconds, :gold_first_n, :gold_fraction, :gold_min, :gold_threshold,
+        :options, :now, :now)
+RETURNING id
+
+-- name: projects.update
+-- json_params: labels, options
+-- Every setting at once (the caller merges the changes into the row it read); updated_at is the version
+-- the queue's statements and caches check.
+UPDATE projects SET name = :name, labels = :labels, instructions = :instructions,
+       redundancy_min = :redundancy_min, redundancy_max = :redundancy_max, target_confidence = :target_confidence,
+       lease_seconds = :lease_seconds, gold_first_n = :gold_first_n, gold_fraction = :gold_fraction,
+       gold_min = :gold_min, gold_threshold = :gold_threshold, options = :options, updated_at = :now
+WHERE id = :project
+
+-- name: queue.init_counters
+-- A project's first counter row: sums over the shards always find one.
+INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
+VALUES (:project, 0, 0, 0, 0, 0, 0)
+
+-- name: queue.add_counts
+-- Add to a project's progress counters (the shard spreads concurrent writers over rows).
+INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips)
+VALUES (:project, :shard, :n_tasks, :n_gold_tasks, :n_complete, :n_annotations, :n_skips)
+ON CONFLICT (project_id, shard) DO UPDATE SET
+    n_tasks = project_counters.n_tasks + excluded.n_tasks,
+    n_gold_tasks = project_counters.n_gold_tasks + excluded.n_gold_tasks,
+    n_complete = project_counters.n_complete + excluded.n_complete,
+    n_annotations = project_counters.n_annotations + excluded.n_annotations,
+    n_skips = project_counters.n_skips + excluded.n_skips
+
+-- name: queue.set_needed
+-- Open regular tasks follow a project's new minimum redundancy.
+UPDATE tasks SET needed = :needed
+WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false
+
+-- ---- users ---------------------------------------------------------------------------------------------
+
+-- name: auth.user_id_by_name
+SELECT id FROM users WHERE username = :username
+
+-- name: auth.user_by_token_hash
+SELECT id, username, role FROM users WHERE token_hash = :token_hash
+
+-- name: auth.insert_user
+INSERT INTO users (username, role, password_hash, token_hash, is_active, created_at)
+VALUES (:username, :role, :password_hash, :token_hash, true, :now)
+RETURNING id
+
+-- name: auth.set_token
+UPDATE users SET token_hash = :token_hash WHERE id = :user
+
+-- name: auth.set_password
+UPDATE users SET password_hash = :password_hash WHERE id = :user
+
+-- ---- tasks ---------------------------------------------------------------------------------------------
+
+-- name: queue.insert_task
+-- json_params: data, gold, predictions
+INSERT INTO tasks (project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
+                   n_leased, created_at)
+VALUES (:project, :data, :gold, :predictions, :is_gold, :priority, :external_id, 0 /*open*/, :needed, 0, 0, :now)
+
+-- name: queue.task_payload
+-- json: data, predictions
+SELECT id, data, predictions FROM tasks WHERE id = :task
+
+-- ---- claims ----------------------------------------------------------------------------------------------
+
+-- name: queue.claim_state
+-- What a claim needs to know, in one read: the project's version, the worker's standing (NULLs before the
+-- worker's first claim here), every live lease of the worker in any project (a handful at most: the one in
+-- this project is handed back, their number is checked against the cap), and the project's earliest lease
+-- expiry, so the expired-lease sweep runs only when something can have expired.
+SELECT p.updated_at AS version,
+       (SELECT min(e.expires_at) FROM assignments e WHERE e.project_id = :project AND e.status = 0 /*leased*/)
+           AS next_expiry,
+       pw.n_claims, pw.blocked, a.id AS lease_id, a.project_id AS lease_project, a.task_id AS lease_task,
+       a.expires_at AS lease_expires
+FROM projects p
+LEFT JOIN project_workers pw ON pw.project_id = p.id AND pw.worker_id = :worker
+LEFT JOIN assignments a ON a.worker_id = :worker AND a.status = 0 /*leased*/ AND a.expires_at > :now
+WHERE p.id = :project ORDER BY a.id
+
+-- name: queue.worker_row
+-- A worker's standing in a project; a read in the common case (the row is made on the first claim).
+SELECT n_claims, n_gold, gold_score_sum, blocked, skill FROM project_workers
+WHERE project_id = :project AND worker_id = :worker
+
+-- name: queue.new_worker_row
+INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
+                             gold_score_sum, blocked, updated_at)
+VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
+ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
+RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
+
+-- name: queue.lease_dropped
+UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task
+
+-- ---- an assignment and its lease --------------------------------------------------------------------------
+
+-- name: queue.assignment
+-- json: data, gold
+-- The assignment with everything a submit, skip, release or renew reads: its project's version, the worker's
+-- standing and the task's data and gold answer.
+SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
+       p.updated_at AS version, t.id AS task_found, t.data, t.gold
+FROM assignments a JOIN projects p ON p.id = a.project_id
+LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+LEFT JOIN tasks t ON t.id = a.task_id
+WHERE a.id = :assignment
+
+-- name: queue.annotation_for_assignment
+SELECT id, task_id, assignment_id, idempotency_key, created_at FROM annotations WHERE assignment_id = :assignment
+
+-- name: queue.close_lease_skipped
+-- State changes are refused here unless the lease is still the worker's.
+UPDATE assignments SET status = 2 /*skipped*/, finished_at = :now
+WHERE id = :assignment AND worker_id = :worker AND status = 0 /*leased*/
+
+-- name: queue.count_skip
+UPDATE project_workers SET n_skips = n_skips + 1, updated_at = :now
+WHERE project_id = :project AND worker_id = :worker
+
+-- name: queue.delete_lease
+DELETE FROM assignments WHERE id = :assignment AND worker_id = :worker AND status = 0 /*leased*/
+
+-- name: queue.extend_lease
+UPDATE assignments SET status = 0 /*leased*/, expires_at = :expires, finished_at = NULL
+WHERE id = :assignment AND worker_id = :worker AND status IN (0 /*leased*/, 3 /*expired*/)
+
+-- name: queue.task_relet
+-- An expired lease taken back: only while the task still wants the answer (gold tasks have no cap).
+UPDATE tasks SET n_leased = n_leased + 1
+WHERE id = :task AND state = 0 /*open*/ AND (is_gold = true OR n_done + n_leased < needed)
+
+-- ---- settling a task ---------------------------------------------------------------------------------------
+
+-- name: queue.task_answers
+-- json: answer
+-- A task's counted answers with what is known of each worker's skill, for its consensus.
+SELECT a.worker_id, a.answer, pw.skill, pw.n_gold, pw.gold_score_sum
+FROM annotations a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+WHERE a.task_id = :task AND a.excluded = false ORDER BY a.id
+
+-- name: queue.task_counts
+SELECT n_done, needed, state FROM tasks WHERE id = :task
+
+-- name: queue.tasks_ready
+-- Open tasks that already have the answers they need (a project's redundancy went down, or a server stopped
+-- between storing a task's last answer and settling it). Walks only the partly done front of ix_tasks_queue.
+SELECT id FROM tasks
+WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false AND n_done > 0 AND n_done >= needed
+ORDER BY id
+
+-- name: queue.upsert_result
+-- json_params: answer, details
+INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+VALUES (:task, :project, :answer, :confidence, :n, :method, :details, :now)
+ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+    n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+    updated_at = excluded.updated_at
+
+-- name: queue.set_skill
+UPDATE project_workers SET skill = :skill, agreement = :agreement WHERE project_id = :project AND worker_id = :worker
+
+-- ---- blocking a worker ----------------------------------------------------------------------------------------
+
+-- name: queue.block_worker
+UPDATE project_workers SET blocked = true, updated_at = :now WHERE project_id = :project AND worker_id = :worker
+
+-- name: queue.exclude_answers
+-- A blocked worker's answers leave the consensus (gold answers stay: they are the evidence).
+UPDATE annotations SET excluded = true
+WHERE project_id = :project AND worker_id = :worker AND excluded = false AND is_gold = false
+RETURNING task_id
+
+-- name: queue.reopen_task
+-- One answer fewer: the task is open again (queue.task_counts, read first, says whether it was complete).
+UPDATE tasks SET n_done = n_done - 1, state = 0 /*open*/ WHERE id = :task
+
+-- name: queue.drop_result
+DELETE FROM task_results WHERE task_id = :task
+
+-- name: queue.expire_live_leases
+-- A blocked worker's live leases go back to the queue now rather than at expiry.
+UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
+WHERE project_id = :project AND worker_id = :worker AND status = 0 /*leased*/
+RETURNING task_id

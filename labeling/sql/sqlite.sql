@@ -1,0 +1,93 @@
+-- SQLite's own statements (see queries.sql for the format). Every write runs in the single writer thread
+-- (labeling/sqlite_writer.py), which holds the database lock for its transaction, so plain
+-- UPDATE ... RETURNING statements are atomic and a submit may take several statements.
+
+-- name: projects.row_for_update
+-- json: labels, options
+SELECT * FROM projects WHERE id = :project
+
+-- name: tasks.external_ids_taken
+-- json_params: ids
+-- The first of up to 1,000 external ids (a JSON array) already in the project.
+SELECT external_id FROM tasks
+WHERE project_id = :project AND external_id IN (SELECT value FROM json_each(:ids)) LIMIT 1
+
+-- name: queue.reclaim_expired
+UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
+WHERE project_id = :project AND status = 0 /*leased*/ AND expires_at <= :now
+RETURNING task_id
+
+-- name: queue.claim_regular
+-- json: data, predictions
+-- The next task a worker should get: partly done first, then priority, then import order (ix_tasks_queue),
+-- never one the worker already had; its lease is counted in the same statement.
+UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (
+    SELECT t.id FROM tasks t
+    WHERE t.project_id = :project AND t.is_gold = false AND t.state = 0 /*open*/
+      AND t.n_done + t.n_leased < t.needed
+      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+    ORDER BY t.n_done DESC, t.priority DESC, t.id LIMIT 1)
+RETURNING id, data, predictions
+
+-- name: queue.claim_gold
+-- json: data, predictions
+-- Gold checks have no redundancy cap: every worker may see each one once, in a per-worker order.
+UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (
+    SELECT t.id FROM tasks t
+    WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0 /*open*/
+      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+    ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1)
+RETURNING id, data, predictions
+
+-- name: queue.insert_lease
+INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
+VALUES (:project, :task, :worker, 0 /*leased*/, :is_gold, :now, :expires)
+RETURNING id
+
+-- name: queue.count_claim
+UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker
+
+-- name: queue.locked_assignment
+-- json: data, gold
+-- The single writer already excludes every other change: the plain read.
+SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
+       p.updated_at AS version, t.id AS task_found, t.data, t.gold
+FROM assignments a JOIN projects p ON p.id = a.project_id
+LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+LEFT JOIN tasks t ON t.id = a.task_id
+WHERE a.id = :assignment
+
+-- name: queue.close_lease_submitted
+-- Only the worker's live lease, on the task and project version the answer was checked against.
+UPDATE assignments SET status = 1 /*submitted*/, finished_at = :now
+WHERE id = :assignment AND worker_id = :worker AND task_id = :task AND status = 0 /*leased*/ AND expires_at > :now
+  AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+
+-- name: queue.insert_annotation
+-- json_params: answer
+INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
+                         excluded, idempotency_key, duration_ms, created_at)
+VALUES (:project, :task, :worker, :assignment, :answer, :is_gold, :gold_score, :excluded, :key, :duration, :now)
+RETURNING id
+
+-- name: queue.task_lease_done
+UPDATE tasks SET n_leased = n_leased - 1, n_done = n_done + :counted WHERE id = :task
+RETURNING n_done, needed, state
+
+-- name: queue.count_annotation
+UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,
+       gold_score_sum = gold_score_sum + :score, updated_at = :now
+WHERE project_id = :project AND worker_id = :worker
+RETURNING n_gold, gold_score_sum, blocked
+
+-- name: queue.complete_task
+-- A settle changes the task only as it read and aggregated it: still open, still wanting `needed`, with all
+-- of those answers in and exactly the `answers` counted that went into the result. A settle that raced a
+-- blocked worker's answers leaving, or another settle, changes nothing.
+UPDATE tasks SET state = 1 /*complete*/
+WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+
+-- name: queue.one_more_answer
+-- Adaptive redundancy: not confident enough yet, one more answer wanted (guarded as queue.complete_task).
+UPDATE tasks SET needed = needed + 1
+WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
