@@ -29,7 +29,8 @@ _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 # The members a status or state number may name in the SQL files: `0 /*leased*/`.
 _MEMBERS = {m.name: int(m.value) for enum in (AssignmentStatus, TaskState) for m in enum}
 _ANNOTATED = re.compile(r"\b(\d+) /\*(\w+)\*/")
-_BARE_STATUS = re.compile(r"\b(?:status|state)\s*(?:=|<>|!=|<=|>=|<|>|IN\s*\()\s*\d+\b(?! /\*)", re.IGNORECASE)
+_BARE_STATUS = re.compile(r"\b(?:status|state)\s*(?:=|<>|!=|<=|>=|<|>)\s*\d+\b(?! /\*)", re.IGNORECASE)
+_STATUS_LIST = re.compile(r"\b(?:status|state)\s+IN\s*\(([^)]*)\)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ def _check_status_values(statement: str, where: str) -> None:
     bare = _BARE_STATUS.search(statement)
     if bare is not None:
         raise ValueError(f"{where}: a status or state value without its name: {bare.group(0)!r}")
+    for listed in _STATUS_LIST.findall(statement):
+        for item in listed.split(","):
+            if not _ANNOTATED.fullmatch(item.strip()):
+                raise ValueError(f"{where}: a status or state value without its name: {item.strip()!r}")
 
 
 @functools.cache

@@ -34,7 +34,12 @@ def _dump(value) -> bytes:
     return json.dumps(value, allow_nan=True).encode()
 
 
-async def test_no_body_makes_the_api_fail_with_500(client, db, admin, requester, new_project, make_user):
+async def _table_counts(db) -> dict[str, int]:
+    async with db.read() as conn:
+        return {t.name: await conn.scalar(select(func.count()).select_from(t)) for t in models.metadata.sorted_tables}
+
+
+async def test_malformed_bodies_are_4xx_and_store_nothing(client, db, admin, requester, new_project, make_user):
     rng = random.Random(1234)
     project = await new_project(tasks=text_tasks(3), redundancy=1)
     pid = project["id"]
@@ -47,8 +52,8 @@ async def test_no_body_makes_the_api_fail_with_500(client, db, admin, requester,
         ("POST", f"/api/assignments/{lease['assignment_id']}/submit", worker, {"answer": {"label": "pos"}}),
         ("POST", "/api/users", admin, {"username": "u", "role": "worker"}),
     ]
-    async with db.read() as conn:
-        before = await conn.scalar(select(func.count()).select_from(models.annotations))
+    before = await _table_counts(db)
+    stored: dict[str, int] = {}
     for method, url, token, base in targets:
         for body in _mutations(rng, base, 60):
             payload = [body] if url.endswith("/tasks") and rng.random() < 0.5 else body
@@ -58,12 +63,30 @@ async def test_no_body_makes_the_api_fail_with_500(client, db, admin, requester,
             if r.status_code >= 400:
                 error = r.json()["error"]
                 assert error["code"] and error["message"]
+            else:  # a mutation that is still valid input: count what it may store
+                stored[url] = stored.get(url, 0) + 1
         for raw in (b"", b"{", b"\xff\xfe", b"[1,2", b"null", b'"str"', b"1e999999"):
             r = await client.request(method, url, content=raw, headers=bearer(token) if token else {})
             assert 400 <= r.status_code < 500, (url, raw, r.status_code, r.text)
-    async with db.read() as conn:
-        after = await conn.scalar(select(func.count()).select_from(models.annotations))
-    assert after - before <= 1, "only a valid submit may have stored an annotation"
+    after = await _table_counts(db)
+    changed = {name for name in after if after[name] != before[name]}
+    # Only a body that was accepted may have stored anything: a project, tasks, a user, or the one answer.
+    allowed = set()
+    for url, n in stored.items():
+        if url == "/api/projects":
+            allowed |= {"projects", "project_counters"}
+        elif url.endswith("/tasks"):
+            allowed |= {"tasks", "project_counters"}
+        elif url == "/api/users":
+            allowed |= {"users"}
+        elif url.endswith("/submit"):
+            allowed |= {"annotations", "assignments", "tasks", "task_results", "project_counters", "project_workers"}
+        else:
+            allowed |= {"projects", "tasks"}
+    assert changed <= allowed, (changed - allowed, stored)
+    assert after["annotations"] - before["annotations"] <= 1, "one lease: at most one answer"
+    created_projects = after["projects"] - before["projects"]
+    assert created_projects == stored.get("/api/projects", 0), "every accepted create made one project, no other"
 
 
 async def test_wrong_path_parameters_and_methods(client, requester):

@@ -16,6 +16,9 @@ CASES = {
                         [{"labels": ["a", "b"]}, {"labels": ["a"]}, {"labels": ["a", "b"]}], {"labels": ["a", "b"]}),
     "image_classification": (["cat", "dog"], {"image": "https://example.org/x.png"},
                              [{"label": "dog"}, {"label": "dog"}, {"label": "cat"}], {"label": "dog"}),
+    "image_multilabel": (["cat", "dog", "sofa"], {"image": "https://example.org/x.png"},
+                         [{"labels": ["cat", "sofa"]}, {"labels": ["sofa", "cat"]}, {"labels": ["dog"]}],
+                         {"labels": ["cat", "sofa"]}),
     "bounding_box": (["car"], {"image": "https://example.org/x.png"},
                      [{"boxes": [{"label": "car", "x": 10, "y": 10, "w": 50, "h": 40}]},
                       {"boxes": [{"label": "car", "x": 12, "y": 11, "w": 48, "h": 40}]},
@@ -31,6 +34,12 @@ CASES = {
                             {"ranking": [["b"], ["a"], ["c"]], "ratings": {"a": 5, "b": 6, "c": 1}}], None),
     "demonstration": ([], {"prompt": "Write a haiku"}, [{"text": "one"}, {"text": "two"}, {"text": "three"}], None),
 }
+
+
+def test_every_task_type_has_an_end_to_end_case():
+    from labeling import tasktypes
+
+    assert set(CASES) == set(tasktypes.REGISTRY)
 
 
 @pytest.mark.parametrize("task_type", list(CASES))
