@@ -2,6 +2,8 @@
 
     python benchmarks/queue_ab.py --rounds 6 --a "--server-workers 1" --b "--server-workers 2" -- \
         --database postgresql://postgres@127.0.0.1/labeling_bench --tasks 20000 --seconds 12
+    git worktree add /tmp/base <commit>       # two versions of the code, same arguments:
+    python benchmarks/queue_ab.py --rounds 6 --a "" --b "" --a-checkout /tmp/base --b-checkout . -- --tasks 100000
 
 This machine's speed drifts by tens of percent over minutes (other tenants on the host), so two
 configurations measured minutes apart are not comparable. Each round runs A and B back to back (ABBA order:
@@ -22,9 +24,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run(common: list[str], extra: str) -> dict:
-    out = subprocess.run([sys.executable, str(HERE / "queue.py"), *common, *shlex.split(extra)], check=True,
-                         capture_output=True, text=True).stdout
+def run(common: list[str], extra: str, checkout: Path) -> dict:
+    """One run of a checkout's benchmarks/queue.py (its server imports that checkout's labeling)."""
+    out = subprocess.run([sys.executable, str(checkout / "benchmarks" / "queue.py"), *common, *shlex.split(extra)],
+                         check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -33,6 +36,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--a", default="--server-workers 1", help="queue.py arguments of configuration A")
     ap.add_argument("--b", default="--server-workers 2", help="queue.py arguments of configuration B")
+    ap.add_argument("--a-checkout", type=Path, default=HERE.parent, help="the code configuration A runs")
+    ap.add_argument("--b-checkout", type=Path, default=HERE.parent, help="the code configuration B runs")
     ap.add_argument("common", nargs=argparse.REMAINDER, help="-- then queue.py arguments for both")
     args = ap.parse_args()
     common = [a for a in args.common if a != "--"]
@@ -41,7 +46,7 @@ def main() -> None:
         order = ("a", "b") if i % 2 == 0 else ("b", "a")
         results = {}
         for name in order:
-            results[name] = run(common, getattr(args, name))
+            results[name] = run(common, getattr(args, name), getattr(args, f"{name}_checkout").resolve())
             r = results[name]
             print(f"round {i + 1} {name}: {r['cycles_per_second']} cycles/s, cycle p50/p99 "
                   f"{r['cycle_ms']['p50']}/{r['cycle_ms']['p99']} ms, errors {r['errors']}", flush=True)
@@ -50,11 +55,13 @@ def main() -> None:
     b = [r["b"]["cycles_per_second"] for r in rounds]
     ratios = [y / x for x, y in zip(a, b)]
     print(json.dumps({
-        "a": args.a, "b": args.b, "rounds": args.rounds,
+        "a": args.a, "b": args.b, "a_checkout": str(args.a_checkout), "b_checkout": str(args.b_checkout),
+        "rounds": args.rounds,
         "a_cycles_per_second": a, "b_cycles_per_second": b,
         "a_median": statistics.median(a), "b_median": statistics.median(b),
         "b_over_a_per_round": [round(x, 3) for x in ratios], "b_over_a_median": round(statistics.median(ratios), 3),
         "rounds_b_faster": sum(x > 1 for x in ratios),
+        "a_p99_ms": [r["a"]["cycle_ms"]["p99"] for r in rounds], "b_p99_ms": [r["b"]["cycle_ms"]["p99"] for r in rounds],
         "errors": sum(r[k]["errors"] for r in rounds for k in ("a", "b")),
     }))
 
