@@ -293,10 +293,12 @@ def _lease_for(tx: Tx, mem: Memory, project: Any, worker: Principal, n_claims: i
 def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = True) -> Any:
     """The assignment row (with its task and project version); NotFound unless it is this worker's.
 
-    `lock` holds the row for change until the transaction ends (PostgreSQL); a submit reads without it,
-    because the statement that records the answer checks the lease again as it closes it.
+    `lock` holds the row for change until the transaction ends (PostgreSQL; SQLite's single writer already
+    excludes every other change); a submit reads without it, because the statement that records the answer
+    checks the lease again as it closes it.
     """
-    row = tx.one("queue.locked_assignment" if lock else "queue.assignment", {"assignment": assignment_id})
+    name = "queue.locked_assignment" if lock and tx.dialect == "postgresql" else "queue.assignment"
+    row = tx.one(name, {"assignment": assignment_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no assignment {assignment_id} of yours", field="assignment_id")
     return row

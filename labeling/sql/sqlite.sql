@@ -47,16 +47,6 @@ RETURNING id
 -- name: queue.count_claim
 UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker
 
--- name: queue.locked_assignment
--- json: data, gold
--- The single writer already excludes every other change: the plain read.
-SELECT a.id, a.project_id, a.task_id, a.worker_id, a.status, a.is_gold, a.expires_at, pw.blocked,
-       p.updated_at AS version, t.id AS task_found, t.data, t.gold
-FROM assignments a JOIN projects p ON p.id = a.project_id
-LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
-LEFT JOIN tasks t ON t.id = a.task_id
-WHERE a.id = :assignment
-
 -- name: queue.close_lease_submitted
 -- Only the worker's live lease, on the task and project version the answer was checked against.
 UPDATE assignments SET status = 1 /*submitted*/, finished_at = :now
