@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import AsyncIterator, Sequence
@@ -130,6 +131,8 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="labeling", description="Self-hosted data labeling and human feedback.",
                                    epilog="Settings: " + "; ".join(d.env for d in settings_mod.DECLARED))
     root.add_argument("--version", action="version", version=f"labeling {__version__}")
+    root.add_argument("--new-database", action="store_true",
+                      help="let a command other than serve, migrate and restore make a new, empty database")
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="apply migrations and serve the app")
@@ -178,10 +181,54 @@ def _debug() -> bool:
         return False
 
 
+# Commands that may make a new database (the others refuse an empty one, unless told --new-database), and
+# commands that use no database at all.
+CREATES_DATABASE = {"serve", "migrate", "restore"}
+NO_DATABASE = {"aggregate"}
+
+
+def _locate_data(args: argparse.Namespace) -> None:
+    """Resolve the data directory to an absolute path (also for server processes started later), say where it
+    is, and refuse to make a new, empty database by accident (a command run from another folder)."""
+    if args.command in NO_DATABASE:
+        return
+    settings = Settings.from_env()
+    data_dir = settings.data_dir.resolve()
+    os.environ["LABELING_DATA_DIR"] = str(data_dir)
+    if args.command != "serve":  # serve says it in its own words
+        print(f"labeling: data directory {data_dir}", file=sys.stderr)
+    if args.command in CREATES_DATABASE or args.new_database:
+        return
+    if asyncio.run(_is_empty(Settings.from_env())):
+        raise LabelingError(f"no labeling database at {_where(settings)}: run `labeling serve` or `labeling migrate` "
+                            "there first, set LABELING_DATA_DIR or LABELING_DATABASE_URL, or pass --new-database")
+
+
+def _where(settings: Settings) -> str:
+    url = settings.resolved_database_url
+    return url.split("///", 1)[1] if url.startswith("sqlite:///") else url.rsplit("@", 1)[-1]
+
+
+async def _is_empty(settings: Settings) -> bool:
+    """No database yet: no SQLite file, or a database no migration has run on."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.split("///", 1)[1])
+        if not path.is_file() or path.stat().st_size == 0:
+            return True
+    db = Database(url, pool_size=1)
+    try:
+        async with db.read() as conn:
+            return await migrate.current_revision(conn) is None
+    finally:
+        await db.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: a domain error is one line on stderr and exit status 2, never a traceback."""
     args = parser().parse_args(argv)
     try:
+        _locate_data(args)
         return int(args.func(args) or 0)
     except LabelingError as exc:
         print(f"labeling: error: {exc.message}", file=sys.stderr)

@@ -28,9 +28,11 @@ def env(monkeypatch, settings):
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run the CLI; stderr without the line that says where the data directory is (checked once, below)."""
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
-    return code, out, err
+    return code, out, "".join(line for line in err.splitlines(keepends=True)
+                              if not line.startswith("labeling: data directory "))
 
 
 def test_users_add_prints_a_working_token(env, capsys):
@@ -202,3 +204,21 @@ def _count_rows(env, table: str, what: str = "count(*)") -> int:
         return int(value or 0)
 
     return asyncio.run(count())
+
+
+def test_every_command_says_where_its_data_is_and_refuses_a_new_empty_database(env, capsys, tmp_path, monkeypatch):
+    code = cli.main(["users", "add", "carol", "--role", "worker"])
+    err = capsys.readouterr().err
+    assert code == 0 and f"labeling: data directory {Path(env['LABELING_DATA_DIR']).resolve()}" in err
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("LABELING_DATA_DIR", str(elsewhere))
+    monkeypatch.delenv("LABELING_DATABASE_URL")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "users", "add", "dave", "--role", "worker")
+    assert code == 2 and err.count("\n") == 1 and "no labeling database at" in err and "--new-database" in err
+    assert not (elsewhere / "labeling.db").exists(), "nothing made"
+    code, out, _ = run(capsys, "--new-database", "users", "add", "dave", "--role", "worker")
+    assert code == 0 and "worker dave" in out and (elsewhere / "labeling.db").is_file()
+    monkeypatch.setenv("LABELING_DATA_DIR", "relative-data")
+    code, _, err = run(capsys, "migrate")
+    assert code == 0 and (tmp_path / "relative-data" / "labeling.db").is_file()
