@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -29,9 +31,7 @@ async def upgrade(database: db.Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     if database.is_sqlite:
-        async with database.engine.connect() as conn:
-            await conn.run_sync(_upgrade)
-            await conn.commit()
+        await run_sqlite_schema_change(database, _upgrade)
     else:
         async with database.engine.connect() as conn:
             # One migrator at a time when several server processes start together.
@@ -42,6 +42,24 @@ async def upgrade(database: db.Database, revision: str = "head") -> None:
             finally:
                 await conn.exec_driver_sql("SELECT pg_advisory_unlock(74657301)")
                 await conn.commit()
+
+
+async def run_sqlite_schema_change(database: db.Database, change: Callable[[Any], None]) -> None:
+    """Run a schema change on SQLite with foreign keys off, as SQLite asks: Alembic's batch mode rebuilds a
+    table (copy, drop, rename), and with foreign keys on, dropping `projects` would cascade-delete every task.
+    The keys are checked once the change is committed; a violation fails the migration."""
+    async with database.engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: sent before any BEGIN
+        try:
+            await conn.run_sync(change)
+            await conn.commit()
+            cursor = await raw.execute("PRAGMA foreign_key_check")
+            broken = await cursor.fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
+        finally:
+            await raw.execute("PRAGMA foreign_keys = ON")
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:

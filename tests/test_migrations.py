@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+import pytest
+import sqlalchemy as sa
 from sqlalchemy import inspect
 
 from labeling import migrate, models
@@ -50,3 +52,24 @@ async def test_downgrade_to_empty_and_up_again(db):
         await conn.commit()
         tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert {t.name for t in models.metadata.sorted_tables} <= set(tables)
+
+
+async def test_a_table_rebuild_on_sqlite_keeps_the_rows_that_point_at_it(db, client, new_project):
+    """Alembic's batch mode rebuilds a SQLite table (copy, drop, rename): with foreign keys on, dropping `projects`
+    would cascade-delete its tasks. Migrations run with the keys off and checked afterwards."""
+    if not db.is_sqlite:
+        pytest.skip("batch rebuilds are SQLite's")
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    await new_project(tasks=[{"data": {"text": "kept"}}])
+
+    def rebuild(sync_conn) -> None:
+        with Operations(MigrationContext.configure(sync_conn)).batch_alter_table(
+                "projects", recreate="always") as batch:
+            batch.alter_column("instructions", existing_type=sa.Text(), nullable=False)
+
+    await migrate.run_sqlite_schema_change(db, rebuild)
+    async with db.read() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(models.tasks)) == 1
+        assert await conn.scalar(sa.text("PRAGMA foreign_keys")) == 1, "the keys are back on"
