@@ -6,7 +6,6 @@ The labeling page is a shell: its JavaScript loops next -> show -> submit -> nex
 
 from __future__ import annotations
 
-import datetime
 import functools
 from typing import Awaitable, Callable
 from urllib.parse import quote
@@ -121,12 +120,6 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/login?signed_out=1", status_code=303)
 
 
-def day_start(now: datetime.datetime | None = None) -> float:
-    """Midnight of today in the server's local time, as Unix seconds ("done today")."""
-    now = now or datetime.datetime.now().astimezone()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
 @page
 async def home(request: Request) -> Response:
     """GET /: the projects this user may work on, with what is left for them and their own counts."""
@@ -135,7 +128,8 @@ async def home(request: Request) -> Response:
         return _to_login(request)
     async with web.state(request).db.read() as conn:
         listed = await projects.list_(conn, user, None, paging.MAX_LIMIT)
-        counts = await worker_stats.for_projects(conn, user.id, [p["id"] for p in listed["data"]], day_start())
+        counts = await worker_stats.for_projects(conn, user.id, [p["id"] for p in listed["data"]],
+                                                 worker_stats.day_start())
     rows = [{"project": p, "counts": counts[p["id"]]} for p in listed["data"]]
     # Work first: projects with tasks left for this worker, then finished ones, then stopped ones.
     rows.sort(key=lambda r: (r["counts"].blocked, r["counts"].left_for_worker == 0))
@@ -161,6 +155,18 @@ async def label(request: Request) -> Response:
         "user": user, "project": row, "config": config, "spec": spec,
         "is_image": spec.media == "image", "multi": spec.multi,
     })
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the JSON API)."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+async def not_found(request: Request) -> Response:
+    """An unknown page asked for by a browser: a page in words with a way back, not JSON."""
+    user = await signed_in(request) if "session" in request.scope else None
+    return pages.render(request, "error.html", {
+        "title": "Not found", "message": f"There is no page at {request.url.path}.", "user": user}, status_code=404)
 
 
 def routes() -> list[BaseRoute]:
