@@ -1,9 +1,10 @@
 """How labels look in the worker UI: each label's colour (its own, or a default chosen by its name) and hotkey.
 
-Pure: no database, no web. The default palette is the Okabe-Ito set (told apart with the common colour-vision
-deficiencies) and a few more of the same weight; a label whose name is a colour word gets that colour, so "red"
-is never shown blue. A default is chosen by the label's name, not its place, and the labels after it keep theirs
-when one is added. Text on a label's colour is black or white, whichever contrasts more.
+Pure: no database, no web. The default palette starts from the Okabe-Ito set (told apart with the common
+colour-vision deficiencies), darkened where needed so a stripe or an outline in it stands 3:1 against white; a
+label whose name is a colour word gets that colour, so "red" is never shown blue. A default is chosen by the
+label's name, not its place (the labels after it keep theirs when one is added), preferring a hue family no
+earlier label has. Text on a label's colour is black or white, whichever contrasts more.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterable, Mapping
 
-PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7a5195", "#a6761d", "#f0e442",
-           "#66a61e", "#b2182b", "#4d4d4d")
+# (colour, hue family): blue, orange-red, green, purple-pink, gold-brown, grey.
+FAMILIES = (("#0072b2", 0), ("#d55e00", 1), ("#009e73", 2), ("#cc79a7", 3), ("#8a6d00", 4), ("#5d3a9b", 3),
+            ("#00838f", 0), ("#b2182b", 1), ("#4e8a0e", 2), ("#a6761d", 4), ("#e7298a", 3), ("#4d4d4d", 5))
+PALETTE = tuple(color for color, _ in FAMILIES)
 NAMED = {
-    "red": "#d62728", "green": "#2ca02c", "blue": "#1f66d1", "yellow": "#f0e442", "orange": "#ff7f0e",
+    "red": "#d62728", "green": "#2ca02c", "blue": "#1f66d1", "yellow": "#e6c300", "orange": "#ff7f0e",
     "purple": "#8e44ad", "violet": "#8e44ad", "pink": "#e377c2", "magenta": "#c2185b", "brown": "#8c564b",
     "black": "#222222", "white": "#f4f4f4", "grey": "#8a8a8a", "gray": "#8a8a8a", "cyan": "#17becf",
     "teal": "#00897b", "gold": "#d4a017", "navy": "#1f3a93",
@@ -23,6 +26,17 @@ NAMED = {
 
 def _slot(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.lower().encode(), digest_size=4).digest(), "big") % len(PALETTE)
+
+
+def _default(name: str, taken: set[str], families: set[int]) -> str:
+    """The name's own slot of the palette, or the next one of a hue family not used yet, else the next free one."""
+    slot = _slot(name)
+    order = [FAMILIES[(slot + step) % len(FAMILIES)] for step in range(len(FAMILIES))]
+    for color, family in order:
+        if color not in taken and family not in families:
+            families.add(family)
+            return color
+    return next((color for color, _ in order if color not in taken), order[0][0])
 
 
 def expand(color: str) -> str:
@@ -44,6 +58,7 @@ def effective(labels: Iterable[str], styles: Mapping[str, Mapping[str, Any]] | N
     styles = styles or {}
     names = list(labels)
     taken = {expand(styles[n]["color"]) for n in names if (styles.get(n) or {}).get("color")}
+    families: set[int] = set()
     out = []
     for name in names:
         style = styles.get(name) or {}
@@ -53,11 +68,7 @@ def effective(labels: Iterable[str], styles: Mapping[str, Mapping[str, Any]] | N
         elif name.strip().lower() in NAMED:
             color = NAMED[name.strip().lower()]
         else:
-            slot = _slot(name)  # the name's own slot, or the next one free, so two labels rarely share a colour
-            for step in range(len(PALETTE)):
-                color = PALETTE[(slot + step) % len(PALETTE)]
-                if color not in taken:
-                    break
+            color = _default(name, taken, families)
         taken.add(color)
         out.append({"name": name, "color": color, "text_color": text_on(color), "hotkey": style.get("hotkey")})
     return out

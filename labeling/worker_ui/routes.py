@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from labeling import auth, paging, projects, tasktypes, web, worker_stats
+from labeling import auth, label_styles, paging, projects, tasktypes, web, worker_stats
 from labeling.auth import Principal
 from labeling.errors import Forbidden, LabelingError
 from labeling.worker_ui import pages
@@ -136,6 +136,14 @@ async def home(request: Request) -> Response:
     return pages.render(request, "home.html", {"user": user, "rows": rows})
 
 
+def _options(spec: tasktypes.TaskTypeSpec, options: dict) -> dict:
+    """The project's options with the task type's defaults (a project older than an option has none set)."""
+    try:
+        return spec.validate_options(dict(options or {}))
+    except LabelingError:
+        return dict(options or {})
+
+
 @page
 async def label(request: Request) -> Response:
     """GET /projects/{id}/label: the labeling page of one project (its task type's template)."""
@@ -146,10 +154,12 @@ async def label(request: Request) -> Response:
     async with web.state(request).db.read() as conn:
         row = await projects.load(conn, project_id)
         projects.check_access(row, user, manage=False)
+        progress = await worker_stats.progress(conn, row.id, user.id)
     spec = tasktypes.get(row.task_type)
     config = {
         "project_id": row.id, "task_type": row.task_type, "labels": list(row.labels),
-        "lease_seconds": row.lease_seconds, "user_id": user.id,
+        "label_styles": label_styles.effective(row.labels, row.label_styles), "options": _options(spec, row.options),
+        "lease_seconds": row.lease_seconds, "user_id": user.id, "text_first": spec.text_first, "progress": progress,
     }
     return pages.render(request, spec.template, {
         "user": user, "project": row, "config": config, "spec": spec,

@@ -42,10 +42,11 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
     scale = stage.bounding_box()["width"] / W
     assert abs(scale - 1) > 0.2, f"the image should be shown scaled, not at {scale:.2f}x"
 
-    drag(screen(50, 40), screen(250, 190))                    # box 1, drawn as the first label...
-    page.keyboard.press("2")                                   # ...then labelled "square" by key
-    drag(screen(300, 200), screen(380, 280))                   # box 2
-    page.get_by_role("button", name="triangle").click()        # labelled by mouse
+    page.keyboard.press("2")                                   # the label of the next boxes: square
+    drag(screen(50, 40), screen(250, 190))                    # box 1, drawn as square
+    drag(screen(300, 200), screen(380, 280))                   # box 2, drawn as square...
+    page.mouse.click(*screen(340, 210))                        # ...selected by a click
+    page.get_by_role("button", name="triangle").click()        # ...and labelled by mouse
     expect(page.locator("#box-list .item")).to_have_count(2)
 
     page.mouse.click(*screen(150, 60))                         # select box 1 again
@@ -56,8 +57,10 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
     scale = stage.bounding_box()["width"] / W
     drag(corner, (corner[0] + 20 * scale, corner[1] + 20 * scale))  # resize by (+20, +20)
 
-    drag(screen(10, 220), screen(60, 290))                     # box 3, then deleted by key
+    drag(screen(10, 220), screen(60, 290))                     # box 3, selected with P, then deleted by key
     expect(page.locator("#box-list .item")).to_have_count(3)
+    page.keyboard.press("p")
+    expect(page.locator(".bbox.selected .bbox-tag")).to_have_text("3 square")
     page.keyboard.press("Delete")
     expect(page.locator("#box-list .item")).to_have_count(2)
 
@@ -70,8 +73,8 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
     left = max(0.0, (view["x"] - rect["x"]) / zoomed) + 5
     bottom = min(float(H), (view["y"] + view["height"] - rect["y"]) / zoomed) - 5
     assert left + 30 < 70, "the new box must be clear of box 1"
-    drag(screen(left, bottom - 20), screen(left + 30, bottom))
     page.keyboard.press("1")
+    drag(screen(left, bottom - 20), screen(left + 30, bottom))
     page.keyboard.press("f")
     expect(page.locator("#zoom-level")).to_have_text(f"{round(scale * 100)}%")
     page.keyboard.press("Enter")
