@@ -17,6 +17,25 @@ def close_to(box: dict, label: str, x: float, y: float, w: float, h: float, tole
     return box["label"] == label and all(abs(box[k] - v) <= tolerance for k, v in zip("xywh", (x, y, w, h)))
 
 
+def _pointer(page):
+    """screen(x, y): where an image pixel is on the page; drag(start, end, button): press, move, release."""
+    page.wait_for_function("() => document.getElementById('box-image').naturalWidth === 400")
+    stage = page.locator("#box-stage")
+
+    def screen(x: float, y: float) -> tuple[float, float]:
+        rect = stage.bounding_box()
+        scale = rect["width"] / W
+        return rect["x"] + x * scale, rect["y"] + y * scale
+
+    def drag(start: tuple[float, float], end: tuple[float, float], button: str = "left") -> None:
+        page.mouse.move(*start)
+        page.mouse.down(button=button)
+        page.mouse.move(*end, steps=6)
+        page.mouse.up(button=button)
+
+    return screen, drag
+
+
 def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, server, worker):
     requester = server.user("requester", password=None)
     image = server.upload_image(requester["token"], png(W, H, [("ellipse", (50, 40, 250, 190), "#d62728"),
@@ -27,19 +46,8 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
          "predictions": {"boxes": [{"label": "circle", "x": 20, "y": 30, "w": 50, "h": 40}]}},
     ], labels=SHAPES)
     page = label_page(new_page, worker, project)
-    page.wait_for_function("() => document.getElementById('box-image').naturalWidth === 400")
+    screen, drag = _pointer(page)
     stage = page.locator("#box-stage")
-
-    def screen(x: float, y: float) -> tuple[float, float]:
-        rect = stage.bounding_box()
-        scale = rect["width"] / W
-        return rect["x"] + x * scale, rect["y"] + y * scale
-
-    def drag(start: tuple[float, float], end: tuple[float, float]) -> None:
-        page.mouse.move(*start)
-        page.mouse.down()
-        page.mouse.move(*end, steps=6)
-        page.mouse.up()
 
     scale = stage.bounding_box()["width"] / W
     assert abs(scale - 1) > 0.2, f"the image should be shown scaled, not at {scale:.2f}x"
@@ -106,21 +114,7 @@ def _box_page(new_page, server, worker, tasks=1, labels=SHAPES, **settings):
     project = server.project("bounding_box", [{"data": {"image": image}, "external_id": f"b{i}", "priority": -i}
                                               for i in range(tasks)], labels=labels, **settings)
     page = label_page(new_page, worker, project)
-    page.wait_for_function("() => document.getElementById('box-image').naturalWidth === 400")
-    stage = page.locator("#box-stage")
-
-    def screen(x: float, y: float) -> tuple[float, float]:
-        rect = stage.bounding_box()
-        scale = rect["width"] / W
-        return rect["x"] + x * scale, rect["y"] + y * scale
-
-    def drag(start, end, button="left") -> None:
-        page.mouse.move(*start)
-        page.mouse.down(button=button)
-        page.mouse.move(*end, steps=6)
-        page.mouse.up(button=button)
-
-    return project, page, screen, drag
+    return (project, page, *_pointer(page))
 
 
 def test_a_number_key_after_drawing_labels_the_next_box_not_the_drawn_one(new_page, server, worker):
