@@ -20,6 +20,7 @@ class Op:
     handler: Callable
     status: int = 200
     body: Any = None  # a Pydantic model, or a JSON schema dict
+    body_required: bool = True
     response: str = "object"
     query: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default=())
@@ -55,7 +56,8 @@ OPS: list[Op] = [
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, query=(*PAGE, "state", "gold"),
        response="page", tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks/{task_id}", projects.get_task, tags=("tasks",)),
-    Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, body=schemas.SkipBody, tags=("queue",)),
+    Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, body=schemas.SkipBody, body_required=False,
+       tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/report", work.report, 201, schemas.ReportBody, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/my-answers", work.my_answers, query=PAGE, response="page",
        tags=("queue",)),

@@ -23,12 +23,13 @@ def _body(op: api.Op, components: dict) -> dict | None:
     if op.body is None:
         return None
     if isinstance(op.body, dict):
-        return {"required": True, "content": op.body}
+        return {"required": op.body_required, "content": op.body}
     schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
         components[name] = definition
     components[op.body.__name__] = schema
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
+    return {"required": op.body_required,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
 
 
 def document() -> dict:
