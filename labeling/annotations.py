@@ -6,6 +6,9 @@
       -> consensus.tasks.aggregate_task: the task's consensus, if it has all its answers   (pure)
       -> queue.settle: complete the task or want one more answer              (the owner of bookkeeping)
 
+A worker may change an answer while the project's edit window allows it (`change`): the new answer replaces the
+old one in the task's consensus, which is recomputed, and a gold answer is scored again.
+
 Blocking a worker (gold accuracy below the threshold) is queue.block, then a settle of every task it reopened.
 The answer is stored before anything after it runs: if blocking or settling fails, that part alone is undone
 (`tx.isolated()`), the submit still answers 201, and the task waits, open with all its answers, for the
@@ -27,7 +30,7 @@ from sqlalchemy import select
 from labeling import models, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
-from labeling.errors import Conflict, LabelingError, NotFound
+from labeling.errors import Conflict, LabelingError, NotFound, WorkerBlocked
 from labeling.sqltx import Tx
 
 SUBMIT_ATTEMPTS = 3
@@ -43,7 +46,8 @@ class _Judged:
 
 
 def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw_answer: Any,
-           idempotency_key: str | None = None, duration_ms: int | None = None) -> queue.Submitted:
+           idempotency_key: str | None = None, duration_ms: int | None = None,
+           meta: dict | None = None) -> queue.Submitted:
     """Accept an answer from the lease holder while the lease is live; a retry with the same key replays.
 
     On PostgreSQL the API runs this per statement: one statement records the answer, checking the lease as it
@@ -58,7 +62,7 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
         except LabelingError:  # judged as the lease was handed out; the current state below has the last word
             judged = None
         if judged is not None:
-            done = _store(tx, mem, memo, worker, judged, idempotency_key, duration_ms)
+            done = _store(tx, mem, memo, worker, judged, idempotency_key, duration_ms, meta)
             if done is not None:
                 return done
     for _ in range(SUBMIT_ATTEMPTS):
@@ -68,7 +72,7 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
         if assignment.task_found is None:
             raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
         done = _store(tx, mem, assignment, worker, _judge(tx, mem, assignment, raw_answer), idempotency_key,
-                      duration_ms)
+                      duration_ms, meta)
         if done is not None:
             return done
     raise Conflict("this assignment kept changing while the answer was being stored; submit again",
@@ -78,8 +82,7 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
 def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judged:
     """Validate the answer for this (read or remembered) assignment and score it if the task is gold."""
     project = queue.project_at(tx, mem, assignment.project_id, assignment.version)
-    spec = tasktypes.get(project.task_type)
-    answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
+    answer = _validated(project, raw_answer, assignment.data)
     queue.check_live(assignment, time.time())
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:
@@ -87,8 +90,14 @@ def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judg
     return _Judged(project, answer, gold_score)
 
 
+def _validated(project: Any, raw_answer: Any, data: dict) -> dict:
+    """The answer checked against its task type, the project's labels and its options."""
+    context = tasktypes.Context(labels=tuple(project.labels), options=project.options)
+    return tasktypes.get(project.task_type).validate_answer(raw_answer, data, context)
+
+
 def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged: _Judged, key: str | None,
-           duration_ms: int | None) -> queue.Submitted | None:
+           duration_ms: int | None, meta: dict | None) -> queue.Submitted | None:
     """Record a judged answer, then block the worker or settle the task if it calls for it.
 
     None (nothing stored) if the lease changed since it was read or handed out. A failure after the answer is
@@ -97,7 +106,7 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
     now = time.time()
     project, gold_score = judged.project, judged.gold_score
     recorded = queue.record(tx, assignment, worker, judged.answer, gold_score=gold_score, key=key,
-                            duration_ms=duration_ms, now=now)
+                            duration_ms=duration_ms, now=now, meta=meta)
     if recorded is None:
         return None
     complete = False
@@ -114,7 +123,7 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
     return queue.Submitted(recorded.annotation_id, assignment.id, assignment.task_id, now, task_complete=complete)
 
 
-def _below_threshold(project: Any, standing: queue.Recorded) -> bool:
+def _below_threshold(project: Any, standing: Any) -> bool:
     if project.gold_threshold <= 0 or standing.n_gold < project.gold_min:
         return False
     return standing.gold_score_sum / standing.n_gold < project.gold_threshold
@@ -129,6 +138,74 @@ def _skill(row: Any) -> float | None:
     return None
 
 
+def editable_until(project: Any, created_at: float, task_state: int) -> float | None:
+    """Until when (Unix seconds) a worker may change an answer, by the project's edit window; None: not now.
+
+    "until_final": while the task is open (gold tasks stay open); "minutes": for N minutes after the answer.
+    """
+    if project.edit_window == "minutes" and project.edit_minutes:
+        return created_at + project.edit_minutes * 60
+    if project.edit_window == "until_final" and task_state == models.TaskState.open:
+        return float("inf")
+    return None
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a changed answer did."""
+
+    annotation_id: int
+    task_id: int
+    edited_at: float
+    task_complete: bool
+
+
+def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw_answer: Any,
+           meta: dict | None = None) -> Changed:
+    """Replace one of this worker's answers while the project's edit window allows it; the task's consensus (when
+    it has one, or all its answers) is recomputed with the new answer, and a gold answer is scored again."""
+    now = time.time()
+    row = queue.answer_to_change(tx, annotation_id, worker)
+    project = queue.project_at(tx, mem, row.project_id, row.version)
+    if row.blocked:
+        raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so your answers "
+                            "can no longer change", field="annotation_id")
+    until = editable_until(project, row.created_at, row.state)
+    if until is None or until <= now:
+        why = {"off": "does not let answers change", "until_final": "lets answers change only until the task is "
+               "final, and this one is"}.get(project.edit_window, "lets answers change only for "
+                                                                   f"{project.edit_minutes} minutes")
+        raise Conflict(f"this project {why}", field="annotation_id")
+    answer = _validated(project, raw_answer, row.data)
+    gold_score = consensus.gold_score(project.task_type, answer, row.gold) if row.is_gold and row.gold else None
+    standing = queue.change_answer(tx, row, answer, meta, gold_score, now)
+    complete = row.state == models.TaskState.complete
+    if standing is not None:
+        if not standing.blocked and _below_threshold(project, standing):
+            block_worker(tx, project, worker.id)
+    elif not row.excluded and not row.is_gold:
+        if complete:
+            restate_task(tx, project, row.task_id)
+        elif row.n_done >= row.needed:  # every answer is in but the task was not settled yet: settle it now
+            complete = settle_task(tx, project, row.task_id, shard=worker.id)
+    return Changed(annotation_id, row.task_id, now, complete)
+
+
+def _consensus(project: Any, rows: list[Any]) -> Any:
+    skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
+    return consensus.aggregate_task(project.task_type, [r.answer for r in rows], [r.worker_id for r in rows],
+                                    list(project.labels), skills)
+
+
+def restate_task(tx: Tx, project: Any, task_id: int) -> None:
+    """Recompute the consensus of a complete task from its answers as they are now, and store it."""
+    rows = queue.task_answers(tx, task_id)
+    if rows:
+        result = _consensus(project, rows)
+        queue.restate(tx, project, task_id, queue.Outcome(result.answer, result.confidence, result.n_annotations,
+                                                          result.details or {}))
+
+
 def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters: Any = None) -> bool:
     """Compute a task's consensus now and store it: complete the task, or (adaptive redundancy) want one more.
 
@@ -139,9 +216,7 @@ def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters:
     task = counters if counters is not None else queue.task_counts(tx, task_id)
     if not rows or task is None or task.n_done < task.needed:
         return False
-    skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
-    result = consensus.aggregate_task(project.task_type, [r.answer for r in rows], [r.worker_id for r in rows],
-                                      list(project.labels), skills)
+    result = _consensus(project, rows)
     one_more = project.target_confidence is not None and task.needed < project.redundancy_max and (
         result.confidence is None or result.confidence < project.target_confidence)
     outcome = queue.Outcome(result.answer, result.confidence, result.n_annotations, result.details or {})

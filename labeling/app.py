@@ -59,6 +59,15 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors: an unknown page asked for by a browser is a page in words, the rest JSON."""
+    from labeling.worker_ui import routes as ui_routes
+
+    if getattr(exc, "status_code", None) == 404 and ui_routes.wants_html(request):
+        return await ui_routes.not_found(request)
+    return await web.on_http_error(request, exc)
+
+
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """The whole web app. Migrations are applied by the CLI (or tests) before serving, not here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -92,7 +101,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     middleware = [Middleware(CookieSessions, secret_key=secret_key(settings), session_cookie="labeling_session",
                              same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
-        LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected})
+        LabelingError: web.on_labeling_error, HTTPException: on_http_error, Exception: web.on_unexpected})
     app.state.labeling = state
     return app
 

@@ -30,7 +30,7 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
     for filename, project_settings in config.items():
         body = schemas.parse(schemas.ProjectCreate, {**project_settings, **_gold_mix(sample_dir / filename)})
         parsed = tasks.validate(tasks.read_items((sample_dir / filename).read_bytes(), "ndjson"),
-                                body.task_type.value, body.labels, settings.media_dir)
+                                body.task_type.value, schemas.label_names(body.labels), settings.media_dir)
         planned.append((body, parsed))
     worker_password = secrets.token_urlsafe(9)
     worker_hash = await asyncio.to_thread(auth.hash_password, worker_password)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -87,6 +87,14 @@ class Project(SQLModel, table=True):
     gold_min: int = Field(default=5, nullable=False)
     gold_threshold: float = Field(default=0.0, nullable=False)
     options: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # How labels look in the worker UI, by label name ({"red": {"color": "#d33", "hotkey": "r"}}): `labels` stays
+    # a plain list of names, which consensus, validation and exports read.
+    label_styles: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False,
+                                                                      server_default=text("'{}'")))
+    # How long a worker may change an answer: "off", "until_final" (while the task is open) or "minutes".
+    edit_window: str = Field(default="until_final", sa_column=Column(String(20), nullable=False,
+                                                                     server_default="until_final"))
+    edit_minutes: int | None = Field(default=None)
     created_at: float = Field(nullable=False)
     updated_at: float = Field(nullable=False)
 
@@ -154,6 +162,8 @@ class Assignment(SQLModel, table=True):
     created_at: float = Field(nullable=False)
     expires_at: float = Field(nullable=False)
     finished_at: float | None = Field(default=None)
+    skip_reason: str | None = Field(default=None, max_length=20)  # one of queue.SKIP_REASONS, for a skip
+    skip_note: str | None = Field(default=None, max_length=500)  # the worker's words, for the reason "other"
 
 
 class Annotation(SQLModel, table=True):
@@ -177,6 +187,23 @@ class Annotation(SQLModel, table=True):
     excluded: bool = Field(default=False, nullable=False)
     idempotency_key: str | None = Field(default=None, max_length=200)
     duration_ms: int | None = Field(default=None)
+    # What the worker was shown (display order, letters, time on task, viewport, image size): schemas.AnswerMeta.
+    meta: dict | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    created_at: float = Field(nullable=False)
+    edited_at: float | None = Field(default=None)  # the last time the worker changed the answer
+
+
+class TaskReport(SQLModel, table=True):
+    """A worker's "report a problem" on a task: words for the requester, never an answer."""
+
+    __tablename__ = "task_reports"
+    __table_args__ = (Index("ix_task_reports_task", "task_id"), Index("ix_task_reports_project", "project_id", "id"))
+    id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
+    project_id: int = Field(sa_column=_fk("projects.id"))
+    task_id: int = Field(sa_column=_fk("tasks.id"))
+    worker_id: int = Field(sa_column=_fk("users.id"))
+    assignment_id: int = Field(sa_column=_fk("assignments.id", index=True))
+    text: str = Field(max_length=2000, nullable=False)
     created_at: float = Field(nullable=False)
 
 
@@ -221,3 +248,4 @@ assignments = Assignment.__table__
 annotations = Annotation.__table__
 project_workers = ProjectWorker.__table__
 task_results = TaskResult.__table__
+task_reports = TaskReport.__table__

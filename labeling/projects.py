@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import annotations, models, paging, queue, schemas, tasktypes
+from labeling import annotations, label_styles, models, paging, queue, schemas, tasktypes
 from labeling.auth import Principal
 from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labeling.models import Role
@@ -17,7 +17,8 @@ from labeling.sqltx import Tx, is_unique_violation
 
 COUNTERS = queue.COUNTERS
 SETTINGS = ("name", "labels", "instructions", "redundancy_min", "redundancy_max", "target_confidence",
-            "lease_seconds", "gold_first_n", "gold_fraction", "gold_min", "gold_threshold", "options")
+            "lease_seconds", "gold_first_n", "gold_fraction", "gold_min", "gold_threshold", "options", "label_styles",
+            "edit_window", "edit_minutes")
 
 
 def iso(ts: float | None) -> str | None:
@@ -31,22 +32,40 @@ def _redundancy_columns(value: int | schemas.RedundancySpec) -> dict:
     return {"redundancy_min": value, "redundancy_max": value, "target_confidence": None}
 
 
-def _check_labels(task_type: str, labels: list[str]) -> None:
+def _edit_columns(value: str | int) -> dict:
+    if isinstance(value, int):
+        return {"edit_window": "minutes", "edit_minutes": value}
+    return {"edit_window": value, "edit_minutes": None}
+
+
+def _label_columns(task_type: str, labels: list) -> dict:
+    """projects.labels (the names, which everything else reads) and label_styles (how the UI shows them)."""
     spec = tasktypes.get(task_type)
     if spec.needs_labels and not labels:
         raise InvalidInput(f"labels: a {task_type} project needs at least one label", field="labels")
+    styles = schemas.label_styles(labels)
+    for name, style in styles.items():
+        if style.get("hotkey") and style["hotkey"] in spec.reserved_keys:
+            raise InvalidInput(f"labels: the hotkey {style['hotkey']!r} of {name!r} is a key of the labeling page "
+                               f"(taken: {' '.join(spec.reserved_keys)})", field="labels")
+    return {"labels": schemas.label_names(labels), "label_styles": styles}
+
+
+def _options(task_type: str, options: dict) -> dict:
+    return tasktypes.get(task_type).validate_options(options)
 
 
 def create(tx: Tx, owner: Principal, body: schemas.ProjectCreate) -> int:
     """Insert a project (and its first counter row); returns its id."""
     owner.require(Role.requester)
-    _check_labels(body.task_type.value, body.labels)
+    task_type = body.task_type.value
     _check_name(tx, body.name, 0)
-    values = {"name": body.name, "owner": owner.id, "task_type": body.task_type.value, "labels": body.labels,
+    values = {"name": body.name, "owner": owner.id, "task_type": task_type,
               "instructions": body.instructions, "lease_seconds": body.lease_seconds,
               "gold_first_n": body.gold_first_n, "gold_fraction": body.gold_fraction, "gold_min": body.gold_min,
-              "gold_threshold": body.gold_threshold, "options": body.options, "now": time.time(),
-              **_redundancy_columns(body.redundancy)}
+              "gold_threshold": body.gold_threshold, "options": _options(task_type, body.options), "now": time.time(),
+              **_label_columns(task_type, body.labels), **_redundancy_columns(body.redundancy),
+              **_edit_columns(body.edit_window)}
     project_id = _named_write(tx, body.name, lambda: tx.scalar("projects.insert", values))
     queue.init_project(tx, project_id)
     return project_id
@@ -103,17 +122,24 @@ async def counts(conn: AsyncConnection, project_id: int) -> dict:
     }
 
 
+def edit_window(row: Any) -> str | int:
+    """The project's edit window as the API says it: "off", "until_final" or minutes."""
+    return row.edit_minutes if row.edit_window == "minutes" else row.edit_window
+
+
 def public(row: Any, progress: dict | None = None) -> dict:
-    """The API shape of a project."""
+    """The API shape of a project: `labels` as the requester gave them, `label_styles` as the worker UI shows them."""
     redundancy: int | dict = row.redundancy_min
     if row.target_confidence is not None:
         redundancy = {"min": row.redundancy_min, "max": row.redundancy_max, "target_confidence": row.target_confidence}
     out = {
-        "id": row.id, "name": row.name, "task_type": row.task_type, "labels": row.labels,
+        "id": row.id, "name": row.name, "task_type": row.task_type,
+        "labels": label_styles.as_sent(row.labels, row.label_styles),
+        "label_styles": label_styles.effective(row.labels, row.label_styles),
         "instructions": row.instructions, "redundancy": redundancy, "lease_seconds": row.lease_seconds,
         "gold_first_n": row.gold_first_n, "gold_fraction": row.gold_fraction, "gold_min": row.gold_min,
-        "gold_threshold": row.gold_threshold, "options": row.options, "owner_id": row.owner_id,
-        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+        "gold_threshold": row.gold_threshold, "options": row.options, "edit_window": edit_window(row),
+        "owner_id": row.owner_id, "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
     }
     if progress is not None:
         out["progress"] = progress
@@ -154,13 +180,17 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
             raise InvalidInput("redundancy: must not be null", field="redundancy")
         values.update(_redundancy_columns(body.redundancy))
     for key in ("name", "labels", "instructions", "lease_seconds", "gold_first_n", "gold_fraction", "gold_min",
-                "gold_threshold", "options"):
+                "gold_threshold", "options", "edit_window"):
         if key in changes:
             if changes[key] is None:
                 raise InvalidInput(f"{key}: must not be null", field=key)
             values[key] = getattr(body, key)
+    if "edit_window" in values:
+        values.update(_edit_columns(values["edit_window"]))
+    if "options" in values:
+        values["options"] = _options(row.task_type, values["options"])
     if "labels" in values:
-        _check_labels(row.task_type, values["labels"])
+        values.update(_label_columns(row.task_type, values["labels"]))
         removed = set(row.labels) - set(values["labels"])
         if removed:
             raise InvalidInput(f"labels: cannot remove labels {sorted(removed)} (answers may use them); "

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from labeling.auth import Principal
-from labeling.errors import Conflict, LeaseExpired, NotFound, WorkerBlocked
+from labeling.errors import Conflict, InvalidInput, LeaseExpired, NotFound, WorkerBlocked
 from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, TaskState
-from labeling.sqltx import Tx
+from labeling.sqltx import Tx, is_unique_violation
 
 COUNTERS = ("n_tasks", "n_gold_tasks", "n_complete", "n_annotations", "n_skips")
 CLAIM_ATTEMPTS = 3
@@ -42,6 +42,7 @@ HINT_LIMIT = 100_000  # remembered workers per process (a few numbers each)
 MEMO_LIMIT = 10_000  # remembered leases per process (each holds its task's data); past it, start afresh
 PROJECT_LIMIT = 1_000  # remembered project rows per process
 INSERT_CHUNK = 2_000
+SKIP_REASONS = ("unclear", "offensive", "broken_media", "other")
 
 
 @dataclass(frozen=True)
@@ -200,16 +201,21 @@ def _wants_gold(project: Any, claims_so_far: int, rng: random.Random) -> bool:
 
 
 def claim_next(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leases: int, now: float | None = None,
-               rng: random.Random | None = None) -> Lease | None:
+               rng: random.Random | None = None, prefer_task: int | None = None) -> Lease | None:
     """Hand this worker a lease on the next task it should do in the project, or None when there is nothing.
 
     On PostgreSQL (run per statement) a claim is one leasing statement when this process remembers the
     worker's last claim in the project, else a read and that statement (plus the rare project reload,
     first-claim worker row and expired-lease sweep). A claim whose checks fail (a concurrent claim of the
     same worker, a lease to hand back, a lease to reclaim, a changed project) reads and starts over.
+    `prefer_task`: the task this worker just released (its labeling page reloaded), leased again if it may be.
     """
     now = time.time() if now is None else now
     rng = rng or random
+    if prefer_task is not None:
+        lease = _claim_preferred(tx, mem, project_id, worker, prefer_task, max_leases, now)
+        if lease is not None:
+            return lease
     if tx.dialect == "postgresql":
         hint = mem.hints.get((project_id, worker.id))
         if hint is not None:
@@ -230,6 +236,38 @@ def _handed_back(tx: Tx, held: Any) -> Lease:
     """A live lease the worker already holds (a claim_state row), with its task."""
     payload = tx.one("queue.task_payload", {"task": held.lease_task})
     return Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
+
+
+def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, task_id: int, max_leases: int,
+                     now: float) -> Lease | None:
+    """Lease one named task to this worker again, or None to let the ordinary claim decide (and say why not).
+
+    Only on a reload of the labeling page, so not the hot path: a few statements in one transaction.
+    """
+    params = {"project": project_id, "worker": worker.id, "now": now, "task": task_id}
+    rows = tx.rows("queue.claim_state", params)
+    if not rows or rows[0].n_claims is None or rows[0].blocked:
+        return None
+    live = [row for row in rows if row.lease_id is not None]
+    if len(live) >= max_leases or any(row.lease_project == project_id for row in live):
+        return None
+    project = project_at(tx, mem, project_id, rows[0].version)
+    expires = now + project.lease_seconds
+    tx.begin()
+    try:
+        with tx.isolated():
+            row = tx.one("queue.claim_task", params)
+            if row is None:
+                return None
+            assignment_id = tx.scalar("queue.insert_lease", {**params, "is_gold": bool(row.is_gold),
+                                                             "expires": expires})
+            tx.run("queue.count_claim", params)
+    except Exception as exc:
+        if is_unique_violation(exc):  # a concurrent claim of this worker took it first
+            return None
+        raise
+    mem.hints.pop((project_id, worker.id), None)  # its claim count moved on
+    return Lease(assignment_id, row.id, row.data, row.predictions, expires)
 
 
 def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leases: int, now: float,
@@ -340,7 +378,7 @@ class Recorded:
 
 
 def record(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, gold_score: float | None,
-           key: str | None, duration_ms: int | None, now: float) -> Recorded | None:
+           key: str | None, duration_ms: int | None, now: float, meta: dict | None = None) -> Recorded | None:
     """Close the lease, store the annotation and count it for the task, the worker and the project.
 
     None (nothing stored) when the lease is no longer this worker's live lease or the project changed since
@@ -350,6 +388,7 @@ def record(tx: Tx, assignment: Any, worker: Principal, answer: dict, *, gold_sco
     params = {"project": assignment.project_id, "task": assignment.task_id, "worker": worker.id,
               "assignment": assignment.id, "answer": answer, "is_gold": bool(assignment.is_gold),
               "gold_score": gold_score, "excluded": not counted, "key": key, "duration": duration_ms, "now": now,
+              "meta": meta,
               "counted": 1 if counted else 0, "gold": 1 if gold_score is not None else 0, "score": gold_score or 0.0,
               "shard": worker.id % N_COUNTER_SHARDS, "version": assignment.version}
     if tx.dialect == "postgresql":
@@ -388,9 +427,18 @@ def replay_submit(tx: Tx, assignment: Any, key: str | None) -> Submitted:
     raise Conflict("this assignment was already submitted", field="assignment_id")
 
 
-def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
-    """Give the task back; this worker will not be offered it again. Skipping twice is harmless."""
+def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, reason: str | None = None,
+         note: str | None = None) -> dict:
+    """Give the task back; this worker will not be offered it again. Skipping twice is harmless.
+
+    `reason` (one of SKIP_REASONS; "other" with the worker's `note`) is kept on the assignment for the requester.
+    """
     now = time.time()
+    note = (note or "").strip() or None
+    if reason is not None and reason not in SKIP_REASONS:
+        raise InvalidInput(f"reason must be one of {', '.join(SKIP_REASONS)}", field="reason")
+    if reason == "other" and note is None:
+        raise InvalidInput("note: say in a few words why you skip, for the reason 'other'", field="note")
     mem.memos.pop(assignment_id, None)
     assignment = load_assignment(tx, assignment_id, worker)
     if assignment.status == AssignmentStatus.submitted:
@@ -398,11 +446,12 @@ def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
     if assignment.status == AssignmentStatus.expired:
         raise LeaseExpired("the lease on this task had already expired", field="assignment_id")
     if assignment.status == AssignmentStatus.leased:
-        tx.run("queue.close_lease_skipped", {"assignment": assignment_id, "worker": worker.id, "now": now})
+        tx.run("queue.close_lease_skipped", {"assignment": assignment_id, "worker": worker.id, "now": now,
+                                             "reason": reason, "note": note})
         tx.run("queue.lease_dropped", {"task": assignment.task_id})
         tx.run("queue.count_skip", {"project": assignment.project_id, "worker": worker.id, "now": now})
         _add_counts(tx, assignment.project_id, worker.id, n_skips=1)
-    return {"assignment_id": assignment_id, "status": "skipped"}
+    return {"assignment_id": assignment_id, "status": "skipped", "reason": reason}
 
 
 def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
@@ -433,6 +482,38 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     tx.run("queue.extend_lease", {"assignment": assignment_id, "worker": worker.id, "expires": expires})
     payload = tx.one("queue.task_payload", {"task": assignment.task_id})
     return Lease(assignment_id, assignment.task_id, payload.data, payload.predictions, expires)
+
+
+# ---- a changed answer ---------------------------------------------------------------------------------------------
+
+def answer_to_change(tx: Tx, annotation_id: int, worker: Principal) -> Any:
+    """The worker's answer with its task's state and counts, the task locked until the transaction ends (so a
+    settle of the task waits and then sees the change); NotFound unless it is this worker's."""
+    tx.begin()
+    row = tx.one("queue.answer_to_change", {"annotation": annotation_id})
+    if row is None or row.worker_id != worker.id:
+        raise NotFound(f"no answer {annotation_id} of yours", field="annotation_id")
+    tx.one("queue.lock_task", {"task": row.task_id})
+    return tx.one("queue.answer_to_change", {"annotation": annotation_id})  # as of the lock
+
+
+def change_answer(tx: Tx, row: Any, answer: dict, meta: dict | None, gold_score: float | None,
+                  now: float) -> Any:
+    """Replace a worker's answer (read by answer_to_change); a gold answer's new score replaces its old one in the
+    worker's tally. Returns the worker's standing after it for a gold answer (n_gold, gold_score_sum, blocked)."""
+    tx.run("queue.change_answer", {"annotation": row.id, "worker": row.worker_id, "answer": answer, "meta": meta,
+                                   "gold_score": gold_score, "now": now})
+    if gold_score is None:
+        return None
+    return tx.one("queue.rescore_gold", {"project": row.project_id, "worker": row.worker_id, "now": now,
+                                         "delta": gold_score - (row.gold_score or 0.0)})
+
+
+def restate(tx: Tx, project: Any, task_id: int, outcome: "Outcome") -> None:
+    """Store the recomputed consensus of a task whose answer changed; the task keeps its state and counts."""
+    tx.run("queue.upsert_result", {"task": task_id, "project": project.id, "answer": outcome.answer,
+                                   "confidence": outcome.confidence, "n": outcome.n_annotations,
+                                   "method": outcome.method, "details": outcome.details or {}, "now": time.time()})
 
 
 # ---- settling ---------------------------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ over all tasks; it is an estimate that can be a little low, never a promise the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import asdict, dataclass
 from typing import Iterable
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import models
+from labeling import models, projects
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,16 @@ async def for_projects(conn: AsyncConnection, worker_id: int, project_ids: Itera
             done_today=today.get(pid, 0), total=int(row.get("n_annotations") or 0), n_gold=n_gold,
             gold_accuracy=(float(row["gold_score_sum"]) / n_gold) if n_gold else None, blocked=blocked)
     return out
+
+
+def day_start(now: datetime.datetime | None = None) -> float:
+    """Midnight of today in the server's local time, as Unix seconds ("done today")."""
+    now = now or datetime.datetime.now().astimezone()
+    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+async def progress(conn: AsyncConnection, project_id: int, worker_id: int) -> dict:
+    """The labeling page's header: the project's progress and this worker's counts in it."""
+    mine = (await for_projects(conn, worker_id, [project_id], day_start()))[project_id]
+    return {"project": await projects.counts(conn, project_id),
+            "worker": {k: v for k, v in asdict(mine).items() if k not in ("project_id", "remaining")}}

@@ -20,6 +20,7 @@ class Op:
     handler: Callable
     status: int = 200
     body: Any = None  # a Pydantic model, or a JSON schema dict
+    body_required: bool = True
     response: str = "object"
     query: tuple[str, ...] = ()
     tags: tuple[str, ...] = field(default=())
@@ -42,7 +43,7 @@ IMPORT_BODY = {
 PAGE = ("cursor", "limit")
 
 OPS: list[Op] = [
-    Op("POST", "/api/projects/{project_id}/next", work.next_task, tags=("queue",)),
+    Op("POST", "/api/projects/{project_id}/next", work.next_task, query=("prefer_task",), tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/submit", work.submit, 201, schemas.SubmitBody, tags=("queue",)),
     Op("POST", "/api/users", users.create_user, 201, schemas.UserCreate, tags=("users",)),
     Op("GET", "/api/users/me", users.me, tags=("users",)),
@@ -54,7 +55,14 @@ OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/tasks", projects.import_tasks, 201, IMPORT_BODY, tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, query=(*PAGE, "state", "gold"),
        response="page", tags=("tasks",)),
-    Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, tags=("queue",)),
+    Op("GET", "/api/projects/{project_id}/tasks/{task_id}", projects.get_task, tags=("tasks",)),
+    Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, body=schemas.SkipBody, body_required=False,
+       tags=("queue",)),
+    Op("POST", "/api/assignments/{assignment_id}/report", work.report, 201, schemas.ReportBody, tags=("queue",)),
+    Op("GET", "/api/projects/{project_id}/my-answers", work.my_answers, query=PAGE, response="page",
+       tags=("queue",)),
+    Op("PUT", "/api/annotations/{annotation_id}", work.change_answer, body=schemas.AnswerChange, tags=("queue",)),
+    Op("GET", "/api/projects/{project_id}/progress", work.progress, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/release", work.release, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/results", projects.results, query=PAGE, response="page", tags=("consensus",)),

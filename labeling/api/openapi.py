@@ -23,12 +23,13 @@ def _body(op: api.Op, components: dict) -> dict | None:
     if op.body is None:
         return None
     if isinstance(op.body, dict):
-        return {"required": True, "content": op.body}
+        return {"required": op.body_required, "content": op.body}
     schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
         components[name] = definition
     components[op.body.__name__] = schema
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
+    return {"required": op.body_required,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
 
 
 def document() -> dict:
@@ -40,7 +41,8 @@ def document() -> dict:
         params = [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
                   for name in re.findall(r"{(\w+)}", op.path)]
         params += [{"name": name, "in": "query", "required": False,
-                    "schema": {"type": "integer" if name == "limit" else "string"}} for name in op.query]
+                    "schema": {"type": "integer" if name in ("limit", "prefer_task") else "string"}}
+                   for name in op.query]
         ok_schema = {"$ref": "#/components/schemas/Page"} if op.response == "page" else {"type": "object"}
         responses: dict[str, Any] = {str(op.status): {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
         if op.handler is api.work.next_task:

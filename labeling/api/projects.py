@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import paging, projects, queue, schemas, tasks, web
+from labeling import paging, projects, queue, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
 from labeling.auth import Principal
 from labeling.consensus import runner
@@ -91,6 +91,14 @@ async def list_tasks(request: Request, user: Principal) -> Response:
         page = await tasks.list_(conn, project.id, params.get("cursor"), paging.limit(params.get("limit")),
                                  state=params.get("state") or None, gold=_bool(params.get("gold"), "gold"))
     return web.ok(page)
+
+
+@web.endpoint(Role.requester)
+async def get_task(request: Request, user: Principal) -> Response:
+    """GET /api/projects/{id}/tasks/{task_id}: the task, every answer with its metadata, skips, problem reports."""
+    async with web.state(request).db.read() as conn:
+        project = await _managed(request, user, conn)
+        return web.ok(await task_detail.detail(conn, project.id, web.path_int(request, "task_id")))
 
 
 @web.endpoint(Role.requester)

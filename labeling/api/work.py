@@ -1,4 +1,5 @@
-"""The worker's side of the queue: next, submit, skip, release, renew."""
+"""The worker's side of the queue: next, submit, skip, release, renew; reports, the worker's own answers and
+changing one, the labeling page's progress."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import annotations, projects, queue, schemas, web
+from labeling import annotations, paging, projects, queue, reports, schemas, web, worker_answers, worker_stats
 from labeling.auth import Principal
 from labeling.errors import InvalidInput
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
+MAX_SMALL_BODY = 64 * 1024
 
 
 def lease_public(lease: queue.Lease) -> dict:
@@ -35,11 +37,22 @@ async def next_task(request: Request, user: Principal) -> Response:
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
     max_leases = app.settings.max_leases_per_worker
-    lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, user, max_leases),
-                                  per_statement=True)
+    prefer = _prefer_task(request)
+    lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, user, max_leases,
+                                                             prefer_task=prefer), per_statement=True)
     if lease is None:
         return Response(status_code=204)
     return web.ok(lease_public(lease))
+
+
+def _prefer_task(request: Request) -> int | None:
+    """?prefer_task=ID: the task this worker just released (a reload of the labeling page) is leased again first."""
+    raw = request.query_params.get("prefer_task")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput("prefer_task must be a task id", field="prefer_task")
+    return int(raw)
 
 
 @web.endpoint()
@@ -52,18 +65,73 @@ async def submit(request: Request, user: Principal) -> Response:
     assignment_id = web.path_int(request, "assignment_id")
     app = web.state(request)
     result = await app.db.transact(
-        lambda tx: annotations.submit(tx, app.memory, assignment_id, user, body.answer, key, body.duration_ms),
+        lambda tx: annotations.submit(tx, app.memory, assignment_id, user, body.answer, key, body.duration_ms,
+                                      body.meta.stored() if body.meta is not None else None),
         per_statement=True)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
     return web.ok(submitted_public(result), status_code=201, headers=headers)
 
 
+async def _optional_json(request: Request, limit: int) -> object:
+    """The JSON body, or {} when the request has none (a skip from an older script)."""
+    if not int(request.headers.get("content-length") or 0) and "transfer-encoding" not in request.headers:
+        return {}
+    return await web.read_json(request, limit)
+
+
 @web.endpoint()
 async def skip(request: Request, user: Principal) -> Response:
-    """POST /api/assignments/{id}/skip: this worker will not see the task again."""
+    """POST /api/assignments/{id}/skip {"reason"?, "note"?}: this worker will not see the task again."""
+    body = schemas.parse(schemas.SkipBody, await _optional_json(request, MAX_SMALL_BODY))
     assignment_id = web.path_int(request, "assignment_id")
     app = web.state(request)
-    return web.ok(await app.db.transact(lambda tx: queue.skip(tx, app.memory, assignment_id, user)))
+    reason = body.reason.value if body.reason is not None else None
+    return web.ok(await app.db.transact(lambda tx: queue.skip(tx, app.memory, assignment_id, user, reason,
+                                                              body.note)))
+
+
+@web.endpoint()
+async def report(request: Request, user: Principal) -> Response:
+    """POST /api/assignments/{id}/report {"text"}: a problem with the task, for the requester (not an answer)."""
+    body = schemas.parse(schemas.ReportBody, await web.read_json(request, MAX_SMALL_BODY))
+    if not body.text.strip():
+        raise InvalidInput("text: say in a few words what is wrong", field="text")
+    assignment_id = web.path_int(request, "assignment_id")
+    stored = await web.state(request).db.transact(lambda tx: reports.report(tx, assignment_id, user, body.text))
+    return web.ok({**stored, "created_at": projects.iso(stored["created_at"])}, status_code=201)
+
+
+@web.endpoint()
+async def my_answers(request: Request, user: Principal) -> Response:
+    """GET /api/projects/{id}/my-answers: this worker's answers in the project, newest first, and which may change."""
+    params = request.query_params
+    async with web.state(request).db.read() as conn:
+        project = await projects.load(conn, web.path_int(request, "project_id"))
+        projects.check_access(project, user, manage=False)
+        page = await worker_answers.mine(conn, project, user.id, params.get("cursor"),
+                                         paging.limit(params.get("limit")))
+    return web.ok(page)
+
+
+@web.endpoint()
+async def change_answer(request: Request, user: Principal) -> Response:
+    """PUT /api/annotations/{id} {"answer", "meta"?}: change one of my answers while the project allows it."""
+    body = schemas.parse(schemas.AnswerChange, await web.read_json(request, MAX_ANSWER_BYTES))
+    annotation_id = web.path_int(request, "annotation_id")
+    app = web.state(request)
+    meta = body.meta.stored() if body.meta is not None else None
+    done = await app.db.transact(lambda tx: annotations.change(tx, app.memory, annotation_id, user, body.answer, meta))
+    return web.ok({"annotation_id": done.annotation_id, "task_id": done.task_id,
+                   "edited_at": projects.iso(done.edited_at), "task_complete": done.task_complete})
+
+
+@web.endpoint()
+async def progress(request: Request, user: Principal) -> Response:
+    """GET /api/projects/{id}/progress: the project's progress and this worker's counts in it."""
+    async with web.state(request).db.read() as conn:
+        project = await projects.load(conn, web.path_int(request, "project_id"))
+        projects.check_access(project, user, manage=False)
+        return web.ok(await worker_stats.progress(conn, project.id, user.id))
 
 
 @web.endpoint()

@@ -3,7 +3,7 @@
 -- complete and consistent on its own, and carries the checks that make it safe to send without reading first.
 
 -- name: projects.row_for_update
--- json: labels, options
+-- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project FOR UPDATE
 
 -- name: tasks.external_ids_taken
@@ -112,6 +112,10 @@ SELECT (SELECT count(*) FROM ok) AS ok, c.found, lease.id AS assignment_id, clai
        claimed.predictions, claimed.gold
 FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT JOIN lease ON true
 
+-- name: queue.lock_task
+-- Held until the transaction ends: a settle of the task waits for a changed answer (and then sees it).
+SELECT id FROM tasks WHERE id = :task FOR NO KEY UPDATE
+
 -- name: queue.locked_assignment
 -- json: data, gold
 -- queue.assignment, locked for change until the transaction ends.
@@ -123,7 +127,7 @@ LEFT JOIN tasks t ON t.id = a.task_id
 WHERE a.id = :assignment FOR NO KEY UPDATE OF a
 
 -- name: queue.record_annotation
--- json_params: answer
+-- json_params: answer, meta
 -- A submit in one statement: close the lease (only if it is still this worker's live lease on that task, and
 -- the project is at the version the answer was checked against), insert the annotation (left out of consensus
 -- if the worker is blocked), and count it for the worker, the project and the task. The task row, the one
@@ -136,12 +140,12 @@ WITH closed AS (
     RETURNING id),
 ann AS (
     INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
-                             excluded, idempotency_key, duration_ms, created_at)
+                             excluded, idempotency_key, duration_ms, meta, created_at)
     SELECT CAST(:project AS bigint), CAST(:task AS bigint), CAST(:worker AS bigint), closed.id,
            CAST(:answer AS jsonb), CAST(:is_gold AS boolean), CAST(:gold_score AS double precision),
            COALESCE((SELECT pw.blocked FROM project_workers pw
                      WHERE pw.project_id = :project AND pw.worker_id = :worker), false),
-           CAST(:key AS varchar), CAST(:duration AS integer), CAST(:now AS double precision)
+           CAST(:key AS varchar), CAST(:duration AS integer), CAST(:meta AS jsonb), CAST(:now AS double precision)
     FROM closed RETURNING id, excluded),
 standing AS (
     UPDATE project_workers SET n_annotations = n_annotations + 1, n_gold = n_gold + :gold,

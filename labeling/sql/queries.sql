@@ -13,7 +13,7 @@
 -- ---- projects -----------------------------------------------------------------------------------------
 
 -- name: queue.project
--- json: labels, options
+-- json: labels, options, label_styles
 -- The project row (the queue caches it per process by its version, updated_at).
 SELECT * FROM projects WHERE id = :project
 
@@ -24,23 +24,24 @@ SELECT updated_at FROM projects WHERE id = :project
 SELECT id FROM projects WHERE name = :name AND id <> :project
 
 -- name: projects.insert
--- json_params: labels, options
+-- json_params: labels, options, label_styles
 INSERT INTO projects (name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max,
                       target_confidence, lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold,
-                      options, created_at, updated_at)
+                      options, label_styles, edit_window, edit_minutes, created_at, updated_at)
 VALUES (:name, :owner, :task_type, :labels, :instructions, :redundancy_min, :redundancy_max,
         :target_confidence, :lease_seconds, :gold_first_n, :gold_fraction, :gold_min, :gold_threshold,
-        :options, :now, :now)
+        :options, :label_styles, :edit_window, :edit_minutes, :now, :now)
 RETURNING id
 
 -- name: projects.update
--- json_params: labels, options
+-- json_params: labels, options, label_styles
 -- Every setting at once (the caller merges the changes into the row it read); updated_at is the version
 -- the queue's statements and caches check.
 UPDATE projects SET name = :name, labels = :labels, instructions = :instructions,
        redundancy_min = :redundancy_min, redundancy_max = :redundancy_max, target_confidence = :target_confidence,
        lease_seconds = :lease_seconds, gold_first_n = :gold_first_n, gold_fraction = :gold_fraction,
-       gold_min = :gold_min, gold_threshold = :gold_threshold, options = :options, updated_at = :now
+       gold_min = :gold_min, gold_threshold = :gold_threshold, options = :options, label_styles = :label_styles,
+       edit_window = :edit_window, edit_minutes = :edit_minutes, updated_at = :now
 WHERE id = :project
 
 -- name: queue.init_counters
@@ -127,6 +128,23 @@ RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 -- name: queue.lease_dropped
 UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task
 
+-- name: queue.claim_task
+-- json: data, predictions
+-- One named task, leased again to the worker who just handed it back (the labeling page reloaded): only while
+-- it is open, wants answers (gold tasks have no cap) and the worker holds no assignment of it.
+UPDATE tasks SET n_leased = n_leased + 1
+WHERE id = :task AND project_id = :project AND state = 0 /*open*/ AND (is_gold = true OR n_done + n_leased < needed)
+  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = :task AND a.worker_id = :worker)
+RETURNING id, data, predictions, is_gold
+
+-- name: queue.insert_lease
+INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
+VALUES (:project, :task, :worker, 0 /*leased*/, :is_gold, :now, :expires)
+RETURNING id
+
+-- name: queue.count_claim
+UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker
+
 -- ---- an assignment and its lease --------------------------------------------------------------------------
 
 -- name: queue.assignment
@@ -144,8 +162,9 @@ WHERE a.id = :assignment
 SELECT id, task_id, assignment_id, idempotency_key, created_at FROM annotations WHERE assignment_id = :assignment
 
 -- name: queue.close_lease_skipped
--- State changes are refused here unless the lease is still the worker's.
-UPDATE assignments SET status = 2 /*skipped*/, finished_at = :now
+-- State changes are refused here unless the lease is still the worker's. The reason (and the worker's words)
+-- are kept for the requester.
+UPDATE assignments SET status = 2 /*skipped*/, finished_at = :now, skip_reason = :reason, skip_note = :note
 WHERE id = :assignment AND worker_id = :worker AND status = 0 /*leased*/
 
 -- name: queue.count_skip
@@ -163,6 +182,29 @@ WHERE id = :assignment AND worker_id = :worker AND status IN (0 /*leased*/, 3 /*
 -- An expired lease taken back: only while the task still wants the answer (gold tasks have no cap).
 UPDATE tasks SET n_leased = n_leased + 1
 WHERE id = :task AND state = 0 /*open*/ AND (is_gold = true OR n_done + n_leased < needed)
+
+-- ---- a changed answer --------------------------------------------------------------------------------------
+
+-- name: queue.answer_to_change
+-- json: data, gold
+-- A worker's answer with what changing it needs: the task's state and counts (its row is locked first by
+-- queue.lock_task), the project's version and the worker's standing.
+SELECT a.id, a.project_id, a.task_id, a.worker_id, a.is_gold, a.gold_score, a.excluded, a.created_at,
+       t.state, t.n_done, t.needed, t.data, t.gold, p.updated_at AS version, pw.blocked
+FROM annotations a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = a.project_id
+LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+WHERE a.id = :annotation
+
+-- name: queue.change_answer
+-- json_params: answer, meta
+UPDATE annotations SET answer = :answer, meta = :meta, gold_score = :gold_score, edited_at = :now
+WHERE id = :annotation AND worker_id = :worker
+
+-- name: queue.rescore_gold
+-- A gold answer changed: the worker's gold tally follows its new score.
+UPDATE project_workers SET gold_score_sum = gold_score_sum + :delta, updated_at = :now
+WHERE project_id = :project AND worker_id = :worker
+RETURNING n_gold, gold_score_sum, blocked
 
 -- ---- settling a task ---------------------------------------------------------------------------------------
 
@@ -217,3 +259,13 @@ DELETE FROM task_results WHERE task_id = :task
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE project_id = :project AND worker_id = :worker AND status = 0 /*leased*/
 RETURNING task_id
+
+-- ---- problem reports -----------------------------------------------------------------------------------------
+
+-- name: reports.count_for_assignment
+SELECT count(*) FROM task_reports WHERE assignment_id = :assignment
+
+-- name: reports.insert
+INSERT INTO task_reports (project_id, task_id, worker_id, assignment_id, text, created_at)
+VALUES (:project, :task, :worker, :assignment, :text, :now)
+RETURNING id

@@ -3,7 +3,7 @@
 -- UPDATE ... RETURNING statements are atomic and a submit may take several statements.
 
 -- name: projects.row_for_update
--- json: labels, options
+-- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project
 
 -- name: tasks.external_ids_taken
@@ -39,13 +39,9 @@ UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (
     ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1)
 RETURNING id, data, predictions
 
--- name: queue.insert_lease
-INSERT INTO assignments (project_id, task_id, worker_id, status, is_gold, created_at, expires_at)
-VALUES (:project, :task, :worker, 0 /*leased*/, :is_gold, :now, :expires)
-RETURNING id
-
--- name: queue.count_claim
-UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker
+-- name: queue.lock_task
+-- The single writer already excludes every other change: a plain read.
+SELECT id FROM tasks WHERE id = :task
 
 -- name: queue.close_lease_submitted
 -- Only the worker's live lease, on the task and project version the answer was checked against.
@@ -54,10 +50,11 @@ WHERE id = :assignment AND worker_id = :worker AND task_id = :task AND status = 
   AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
 
 -- name: queue.insert_annotation
--- json_params: answer
+-- json_params: answer, meta
 INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
-                         excluded, idempotency_key, duration_ms, created_at)
-VALUES (:project, :task, :worker, :assignment, :answer, :is_gold, :gold_score, :excluded, :key, :duration, :now)
+                         excluded, idempotency_key, duration_ms, meta, created_at)
+VALUES (:project, :task, :worker, :assignment, :answer, :is_gold, :gold_score, :excluded, :key, :duration, :meta,
+        :now)
 RETURNING id
 
 -- name: queue.task_lease_done

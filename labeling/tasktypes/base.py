@@ -16,8 +16,16 @@ MAX_LABEL_CHARS = 100
 
 # The aggregation families of labeling/consensus/: how a task type's answers become a consensus.
 FAMILIES = ("classification", "multilabel", "boxes", "spans", "ranking", "demonstration")
+# Keys the labeling page of every task type uses (skip, instructions, previous answer, help, label finder): a
+# label's hotkey may not be one of them, nor a digit (digits are the labels' numbers).
+PAGE_KEYS = "siz?/"
 # Exports every task type has (labeling export --format): one row per task, every answer, a lossless dump.
 COMMON_FORMATS = ("jsonl", "csv", "manifest", "annotations", "dump")
+
+
+def no_options(options: dict) -> dict:
+    """A task type without options of its own keeps the project's options as they are."""
+    return options
 
 
 def whole_answer(answer: dict | None) -> dict:
@@ -48,12 +56,23 @@ class TaskTypeSpec:
     # How its consensus and each answer become export columns (the exports' rows).
     consensus_row: Callable[[dict | None], dict] = whole_answer
     answer_row: Callable[[dict | None], dict] = whole_answer
+    # The worker page: text-first types (writing is the task) keep the keyboard in their text box and submit
+    # with Ctrl+Enter; `keys` are the page's own keys, which labels' hotkeys may not take.
+    text_first: bool = False
+    keys: str = ""
+    # Checks the project options this task type reads (e.g. how entity spans snap), and fills their defaults.
+    validate_options: Callable[[dict], dict] = no_options
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"task type {self.name}: unknown aggregation family {self.family!r}")
         if self.media not in ("image", "text"):
             raise ValueError(f"task type {self.name}: media must be image or text")
+
+    @property
+    def reserved_keys(self) -> str:
+        """Keys a label's hotkey may not be on this task type's page."""
+        return PAGE_KEYS + self.keys
 
     @property
     def multi(self) -> bool:
@@ -67,6 +86,7 @@ class Context:
 
     labels: tuple[str, ...] = ()
     media_dir: Path | None = None
+    options: Any = None  # the project's options (a mapping), for task types that read them
 
 
 def require_dict(value: Any, field: str) -> dict:

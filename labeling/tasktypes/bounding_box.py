@@ -35,4 +35,4 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
 SPECS = (TaskTypeSpec(
     "bounding_box", "Bounding boxes", "Draw labelled boxes around objects in an image.", family="boxes",
     media="image", template="label_boxes.html", script="js/boxes.js", needs_labels=True, validate_data=image_data,
-    validate_answer=answer, formats=(*COMMON_FORMATS, "coco", "yolo"), order=3),)
+    validate_answer=answer, formats=(*COMMON_FORMATS, "coco", "yolo"), order=3, keys="bnpfr+-=_"),)

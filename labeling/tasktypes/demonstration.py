@@ -24,4 +24,5 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
 SPECS = (TaskTypeSpec(
     "demonstration", "Demonstration", "Write the ideal response to a prompt.", family="demonstration",
     media="text", template="label_demonstration.html", script="js/demonstration.js", needs_labels=False,
-    validate_data=data_, validate_answer=answer, formats=(*COMMON_FORMATS, "sft"), order=8),)
+    validate_data=data_, validate_answer=answer, formats=(*COMMON_FORMATS, "sft"), order=8, text_first=True,
+    keys="w"),)

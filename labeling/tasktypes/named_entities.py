@@ -9,6 +9,36 @@ from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answ
                                      require_label)
 from labeling.tasktypes.classification import text_data
 
+# Project options of this task type: how a selection snaps (to whole words, or to characters as selected) and
+# which overlaps of spans an answer may have (any, nested only, or none).
+SPAN_UNITS = ("word", "character")
+SPAN_OVERLAPS = ("allow", "nested", "none")
+DEFAULT_OPTIONS = {"span_unit": "word", "span_overlap": "allow"}
+
+
+def options(value: dict) -> dict:
+    """The project's options with span_unit and span_overlap checked and filled in."""
+    out = {**DEFAULT_OPTIONS, **value}
+    for key, allowed in (("span_unit", SPAN_UNITS), ("span_overlap", SPAN_OVERLAPS)):
+        if out[key] not in allowed:
+            raise InvalidInput(f"options.{key} must be one of {', '.join(allowed)}", field=f"options.{key}")
+    return out
+
+
+def _check_overlaps(spans: list[dict], overlap: str) -> None:
+    """Refuse overlaps the project does not allow (spans sorted by start, then end)."""
+    if overlap == "allow":
+        return
+    for i, a in enumerate(spans):
+        for b in spans[i + 1:]:
+            if b["start"] >= a["end"]:
+                break
+            nested = b["end"] <= a["end"] or (a["start"] == b["start"])
+            if overlap == "none" or not nested:
+                kind = "overlap" if overlap == "none" else "cross (only nested spans are allowed)"
+                raise InvalidInput(f"answer.spans: {a['start']}-{a['end']} and {b['start']}-{b['end']} {kind}",
+                                   field="answer.spans")
+
 
 def answer(value: Any, data: dict, ctx: Context) -> dict:
     """{"spans": [{"start", "end", "label"}]}: 0 <= start < end <= len(text), no span twice."""
@@ -29,10 +59,12 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
         seen.add((start, end, label))
         checked.append({"start": start, "end": end, "label": label})
     checked.sort(key=lambda s: (s["start"], s["end"], s["label"]))
+    _check_overlaps(checked, (ctx.options or {}).get("span_overlap", "allow"))
     return {"spans": checked}
 
 
 SPECS = (TaskTypeSpec(
     "named_entities", "Named entities", "Mark entity spans in a text and label them.", family="spans",
     media="text", template="label_entities.html", script="js/entities.js", needs_labels=True, validate_data=text_data,
-    validate_answer=answer, formats=(*COMMON_FORMATS, "spans", "conll"), order=6),)
+    validate_answer=answer, formats=(*COMMON_FORMATS, "spans", "conll"), order=6, keys="np",
+    validate_options=options),)

@@ -6,7 +6,6 @@ The labeling page is a shell: its JavaScript loops next -> show -> submit -> nex
 
 from __future__ import annotations
 
-import datetime
 import functools
 from typing import Awaitable, Callable
 from urllib.parse import quote
@@ -15,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from labeling import auth, paging, projects, tasktypes, web, worker_stats
+from labeling import auth, label_styles, paging, projects, tasktypes, web, worker_stats
 from labeling.auth import Principal
 from labeling.errors import Forbidden, LabelingError
 from labeling.worker_ui import pages
@@ -121,12 +120,6 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/login?signed_out=1", status_code=303)
 
 
-def day_start(now: datetime.datetime | None = None) -> float:
-    """Midnight of today in the server's local time, as Unix seconds ("done today")."""
-    now = now or datetime.datetime.now().astimezone()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
 @page
 async def home(request: Request) -> Response:
     """GET /: the projects this user may work on, with what is left for them and their own counts."""
@@ -135,11 +128,20 @@ async def home(request: Request) -> Response:
         return _to_login(request)
     async with web.state(request).db.read() as conn:
         listed = await projects.list_(conn, user, None, paging.MAX_LIMIT)
-        counts = await worker_stats.for_projects(conn, user.id, [p["id"] for p in listed["data"]], day_start())
+        counts = await worker_stats.for_projects(conn, user.id, [p["id"] for p in listed["data"]],
+                                                 worker_stats.day_start())
     rows = [{"project": p, "counts": counts[p["id"]]} for p in listed["data"]]
     # Work first: projects with tasks left for this worker, then finished ones, then stopped ones.
     rows.sort(key=lambda r: (r["counts"].blocked, r["counts"].left_for_worker == 0))
     return pages.render(request, "home.html", {"user": user, "rows": rows})
+
+
+def _options(spec: tasktypes.TaskTypeSpec, options: dict) -> dict:
+    """The project's options with the task type's defaults (a project older than an option has none set)."""
+    try:
+        return spec.validate_options(dict(options or {}))
+    except LabelingError:
+        return dict(options or {})
 
 
 @page
@@ -152,15 +154,29 @@ async def label(request: Request) -> Response:
     async with web.state(request).db.read() as conn:
         row = await projects.load(conn, project_id)
         projects.check_access(row, user, manage=False)
+        progress = await worker_stats.progress(conn, row.id, user.id)
     spec = tasktypes.get(row.task_type)
     config = {
         "project_id": row.id, "task_type": row.task_type, "labels": list(row.labels),
-        "lease_seconds": row.lease_seconds, "user_id": user.id,
+        "label_styles": label_styles.effective(row.labels, row.label_styles), "options": _options(spec, row.options),
+        "lease_seconds": row.lease_seconds, "user_id": user.id, "text_first": spec.text_first, "progress": progress,
     }
     return pages.render(request, spec.template, {
         "user": user, "project": row, "config": config, "spec": spec,
         "is_image": spec.media == "image", "multi": spec.multi,
     })
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the JSON API)."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+async def not_found(request: Request) -> Response:
+    """An unknown page asked for by a browser: a page in words with a way back, not JSON."""
+    user = await signed_in(request) if "session" in request.scope else None
+    return pages.render(request, "error.html", {
+        "title": "Not found", "message": f"There is no page at {request.url.path}.", "user": user}, status_code=404)
 
 
 def routes() -> list[BaseRoute]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import expect
 
 from tests.browser.support import label_page, png
@@ -15,6 +17,25 @@ def close_to(box: dict, label: str, x: float, y: float, w: float, h: float, tole
     return box["label"] == label and all(abs(box[k] - v) <= tolerance for k, v in zip("xywh", (x, y, w, h)))
 
 
+def _pointer(page):
+    """screen(x, y): where an image pixel is on the page; drag(start, end, button): press, move, release."""
+    page.wait_for_function("() => document.getElementById('box-image').naturalWidth === 400")
+    stage = page.locator("#box-stage")
+
+    def screen(x: float, y: float) -> tuple[float, float]:
+        rect = stage.bounding_box()
+        scale = rect["width"] / W
+        return rect["x"] + x * scale, rect["y"] + y * scale
+
+    def drag(start: tuple[float, float], end: tuple[float, float], button: str = "left") -> None:
+        page.mouse.move(*start)
+        page.mouse.down(button=button)
+        page.mouse.move(*end, steps=6)
+        page.mouse.up(button=button)
+
+    return screen, drag
+
+
 def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, server, worker):
     requester = server.user("requester", password=None)
     image = server.upload_image(requester["token"], png(W, H, [("ellipse", (50, 40, 250, 190), "#d62728"),
@@ -25,27 +46,17 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
          "predictions": {"boxes": [{"label": "circle", "x": 20, "y": 30, "w": 50, "h": 40}]}},
     ], labels=SHAPES)
     page = label_page(new_page, worker, project)
-    page.wait_for_function("() => document.getElementById('box-image').naturalWidth === 400")
+    screen, drag = _pointer(page)
     stage = page.locator("#box-stage")
-
-    def screen(x: float, y: float) -> tuple[float, float]:
-        rect = stage.bounding_box()
-        scale = rect["width"] / W
-        return rect["x"] + x * scale, rect["y"] + y * scale
-
-    def drag(start: tuple[float, float], end: tuple[float, float]) -> None:
-        page.mouse.move(*start)
-        page.mouse.down()
-        page.mouse.move(*end, steps=6)
-        page.mouse.up()
 
     scale = stage.bounding_box()["width"] / W
     assert abs(scale - 1) > 0.2, f"the image should be shown scaled, not at {scale:.2f}x"
 
-    drag(screen(50, 40), screen(250, 190))                    # box 1, drawn as the first label...
-    page.keyboard.press("2")                                   # ...then labelled "square" by key
-    drag(screen(300, 200), screen(380, 280))                   # box 2
-    page.get_by_role("button", name="triangle").click()        # labelled by mouse
+    page.keyboard.press("2")                                   # the label of the next boxes: square
+    drag(screen(50, 40), screen(250, 190))                    # box 1, drawn as square
+    drag(screen(300, 200), screen(380, 280))                   # box 2, drawn as square...
+    page.mouse.click(*screen(340, 210))                        # ...selected by a click
+    page.get_by_role("button", name="triangle").click()        # ...and labelled by mouse
     expect(page.locator("#box-list .item")).to_have_count(2)
 
     page.mouse.click(*screen(150, 60))                         # select box 1 again
@@ -56,8 +67,10 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
     scale = stage.bounding_box()["width"] / W
     drag(corner, (corner[0] + 20 * scale, corner[1] + 20 * scale))  # resize by (+20, +20)
 
-    drag(screen(10, 220), screen(60, 290))                     # box 3, then deleted by key
+    drag(screen(10, 220), screen(60, 290))                     # box 3, selected with P, then deleted by key
     expect(page.locator("#box-list .item")).to_have_count(3)
+    page.keyboard.press("p")
+    expect(page.locator(".bbox.selected .bbox-tag")).to_have_text("3 square")
     page.keyboard.press("Delete")
     expect(page.locator("#box-list .item")).to_have_count(2)
 
@@ -70,8 +83,8 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
     left = max(0.0, (view["x"] - rect["x"]) / zoomed) + 5
     bottom = min(float(H), (view["y"] + view["height"] - rect["y"]) / zoomed) - 5
     assert left + 30 < 70, "the new box must be clear of box 1"
-    drag(screen(left, bottom - 20), screen(left + 30, bottom))
     page.keyboard.press("1")
+    drag(screen(left, bottom - 20), screen(left + 30, bottom))
     page.keyboard.press("f")
     expect(page.locator("#zoom-level")).to_have_text(f"{round(scale * 100)}%")
     page.keyboard.press("Enter")
@@ -93,3 +106,99 @@ def test_boxes_drawn_moved_resized_and_deleted_land_on_image_pixels(new_page, se
     assert close_to(drawn[2], "circle", left, bottom - 20, 30, 20), (drawn[2], left, bottom)
     assert all(isinstance(box[k], int) for box in drawn for k in "xywh")
     assert answers["fix"] == {"boxes": [{"label": "circle", "x": 30, "y": 31, "w": 50, "h": 40}]}
+
+
+def _box_page(new_page, server, worker, tasks=1, labels=SHAPES, **settings):
+    requester = server.user("requester", password=None)
+    image = server.upload_image(requester["token"], png(W, H, [("rect", (100, 100, 200, 200), "#1f77b4")]))
+    project = server.project("bounding_box", [{"data": {"image": image}, "external_id": f"b{i}", "priority": -i}
+                                              for i in range(tasks)], labels=labels, **settings)
+    page = label_page(new_page, worker, project)
+    return (project, page, *_pointer(page))
+
+
+def test_a_number_key_after_drawing_labels_the_next_box_not_the_drawn_one(new_page, server, worker):
+    """The relabel trap: draw, press 2 for the next box, draw again: the first box keeps its label."""
+    project, page, screen, drag = _box_page(new_page, server, worker)
+    drag(screen(20, 20), screen(120, 90))
+    page.keyboard.press("2")
+    expect(page.locator("#message")).to_have_text("New boxes: square.")
+    expect(page.locator("#label-target")).to_have_text("for new boxes")
+    drag(screen(200, 150), screen(300, 250))
+    expect(page.locator("#box-list .item")).to_have_count(2)
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    boxes = server.answers(project["id"])["b0"]["boxes"]
+    assert [b["label"] for b in boxes] == ["circle", "square"], boxes
+
+
+def test_wheel_zoom_keeps_the_point_under_the_pointer_and_space_or_middle_button_pans(new_page, server, worker):
+    project, page, screen, drag = _box_page(new_page, server, worker)
+    viewport = page.locator("#box-viewport")
+    for _ in range(3):  # larger than the view: a smaller image stays centred as it grows
+        page.keyboard.press("+")
+    view = viewport.bounding_box()
+    point = (view["x"] + view["width"] * 0.7, view["y"] + view["height"] * 0.6)
+    page.mouse.move(*point)
+    rect = page.locator("#box-stage").bounding_box()
+    scale = rect["width"] / W
+    image_point = ((point[0] - rect["x"]) / scale, (point[1] - rect["y"]) / scale)
+    assert page.locator("#crosshair-x").is_visible() and page.locator("#crosshair-y").is_visible()
+    before = page.locator("#zoom-level").text_content()
+    for _ in range(4):
+        page.mouse.wheel(0, -100)
+    expect(page.locator("#zoom-level")).not_to_have_text(before)
+    after = screen(*image_point)
+    assert abs(after[0] - point[0]) < 3 and abs(after[1] - point[1]) < 3, (point, after)
+
+    scroll = viewport.evaluate("v => [v.scrollLeft, v.scrollTop]")
+    page.keyboard.down(" ")
+    drag(point, (point[0] - 60, point[1] - 40))             # space + drag pans, draws nothing
+    page.keyboard.up(" ")
+    panned = viewport.evaluate("v => [v.scrollLeft, v.scrollTop]")
+    assert panned[0] > scroll[0] + 30 and panned[1] > scroll[1] + 20, (scroll, panned)
+    drag(point, (point[0] + 50, point[1] + 30), button="middle")  # so does the middle button
+    back = viewport.evaluate("v => [v.scrollLeft, v.scrollTop]")
+    assert back[0] < panned[0] - 30, (panned, back)
+    expect(page.locator("#box-list .item")).to_have_count(0)
+
+    page.keyboard.press("f")
+    drag(screen(100, 100), screen(200, 200))
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    stored = server.query("SELECT answer, meta FROM annotations WHERE project_id = :p", p=project["id"])[0]
+    meta = json.loads(stored["meta"]) if isinstance(stored["meta"], str) else stored["meta"]
+    assert meta["image"] == {"natural_width": W, "natural_height": H}
+
+
+def test_a_box_drawn_and_adjusted_from_the_keyboard(new_page, server, worker):
+    project, page, screen, drag = _box_page(new_page, server, worker)
+    page.keyboard.press("3")                                   # new boxes: triangle
+    page.keyboard.press("b")                                   # a box in the middle of the view
+    expect(page.locator(".bbox.selected .bbox-tag")).to_have_text("1 triangle")
+    box = page.locator("#box-list .item-meta").text_content()
+    assert box == "200×150 px at (100, 75)", box
+    page.keyboard.press("Shift+ArrowLeft")                     # move: 10 px left
+    page.keyboard.press("ArrowUp")                             # 1 px up
+    page.keyboard.press("r")                                   # resize: the corner follows the arrows
+    page.keyboard.press("Shift+ArrowLeft")                     # 10 px narrower
+    page.keyboard.press("ArrowDown")                           # 1 px taller
+    page.keyboard.press("r")
+    page.keyboard.press("Escape")                              # let it go; the next key picks for new boxes
+    page.keyboard.press("1")
+    expect(page.locator("#box-list .item-text")).to_have_text("1. triangle")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["b0"] == {"boxes": [{"label": "triangle", "x": 90, "y": 74, "w": 190,
+                                                              "h": 151}]}
+
+
+def test_boxes_show_their_labels_own_colour(new_page, server, worker):
+    labels = [{"name": "car", "color": "#123456"}, "red"]
+    project, page, screen, drag = _box_page(new_page, server, worker, labels=labels)
+    drag(screen(20, 20), screen(120, 90))
+    colour = "rgb(18, 52, 86)"
+    assert page.locator(".bbox").evaluate("n => getComputedStyle(n).borderTopColor") == colour
+    assert page.locator("#box-list .swatch").evaluate("n => getComputedStyle(n).backgroundColor") == colour
+    red = page.locator("#labels .label-btn").nth(1).evaluate("n => getComputedStyle(n).borderLeftColor")
+    assert red == "rgb(214, 39, 40)", "a label called red is red"

@@ -102,7 +102,10 @@ def test_text_multilabel_by_mouse_and_skip_by_key(new_page, server, worker):
     page.get_by_role("button", name="shipping").click()
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#subject-text")).to_have_text("Nothing to see here.")
-    page.keyboard.press("s")
+    page.keyboard.press("s")  # asks for a reason: 3, broken media
+    expect(page.locator("#skip-dialog")).to_be_visible()
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
     expect(page.locator("#subject-text")).to_have_text("Can I send it back?")
     page.keyboard.press("3")
     # A double Enter stores the answer once: the second press finds the page busy or the next state.
@@ -111,6 +114,8 @@ def test_text_multilabel_by_mouse_and_skip_by_key(new_page, server, worker):
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {"t1": {"labels": ["billing", "shipping"]}, "t3": {"labels": ["returns"]}}
     assert server.assignment_statuses(project["id"]) == {"t1": 1, "t2": 2, "t3": 1}
+    assert server.query("SELECT skip_reason FROM assignments WHERE project_id = :p AND status = 2",
+                        p=project["id"]) == [{"skip_reason": "broken_media"}]
     page.locator("#check-again").click()
     expect(page.locator("#state-empty")).to_be_visible()
 

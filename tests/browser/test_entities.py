@@ -95,3 +95,86 @@ def test_spans_selected_with_the_mouse_have_python_offsets(new_page, server, wor
     assert answers["emoji"] == {"spans": [span(TEXT, "Zoë", "PERSON"), span(TEXT, "José", "PERSON"),
                                           span(TEXT, "Zürich", "LOC"), span(TEXT, "ACME Corp", "ORG")]}
     assert answers["plain"] == {"spans": [span(SECOND, "Lisbon", "LOC")]}
+
+
+SLOPPY = "Maria Gonzalez joined Northwind Analytics after six years in Madrid."
+
+
+def drag_offsets(page, start: int, end: int) -> None:
+    """Press on character `start`, release on character `end - 1` (UTF-16 offsets of the text)."""
+    x1, y1, x2, y2 = page.evaluate(FIND_RECT, [start, end])
+    page.mouse.move(x1, y1)
+    page.mouse.down()
+    page.mouse.move(x2, y2, steps=8)
+    page.mouse.up()
+
+
+def test_sloppy_selections_snap_to_whole_words_without_punctuation(new_page, server, worker):
+    project = server.project("named_entities", [{"data": {"text": SLOPPY}, "external_id": "s"}], labels=LABELS)
+    page = label_page(new_page, worker, project)
+    root = page.locator("#entity-text")
+    start = SLOPPY.index("Northwind") + 2
+    drag_offsets(page, start, SLOPPY.index("Analytics") + 7)          # "rthwind Analyti"
+    expect(root.locator(".seg.pending")).to_have_text("Northwind Analytics")
+    page.keyboard.press("2")
+    drag_offsets(page, SLOPPY.index("in Madrid") + 2, len(SLOPPY))     # " Madrid." with the space and the period
+    expect(root.locator(".seg.pending")).to_have_text("Madrid")
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["s"] == {"spans": [span(SLOPPY, "Northwind Analytics", "ORG"),
+                                                             span(SLOPPY, "Madrid", "LOC")]}
+
+
+def test_words_are_selected_and_labelled_from_the_keyboard(new_page, server, worker):
+    project = server.project("named_entities", [{"data": {"text": SLOPPY}, "external_id": "k"}], labels=LABELS)
+    page = label_page(new_page, worker, project)
+    root = page.locator("#entity-text")
+    page.keyboard.press("ArrowRight")                                  # the first word
+    expect(root.locator(".seg.pending")).to_have_text("Maria")
+    page.keyboard.press("Shift+ArrowRight")                            # stretched over the next one
+    expect(root.locator(".seg.pending")).to_have_text("Maria Gonzalez")
+    page.keyboard.press("1")
+    for _ in range(2):                                                 # joined, Northwind
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("2")
+    page.keyboard.press("End")                                         # (not a key of the page: nothing happens)
+    for _ in range(5):                                                 # after six years in Madrid
+        page.keyboard.press("ArrowRight")
+    expect(root.locator(".seg.pending")).to_have_text("Madrid")        # the period is not a word
+    page.keyboard.press("ArrowRight")
+    expect(root.locator(".seg.pending")).to_have_text("Madrid")        # the last word stays
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["k"] == {"spans": [span(SLOPPY, "Maria Gonzalez", "PERSON"),
+                                                             span(SLOPPY, "Northwind Analytics", "ORG"),
+                                                             span(SLOPPY, "Madrid", "LOC")]}
+
+
+def test_overlaps_follow_the_project_and_tags_never_split_a_word(new_page, server, worker):
+    text = "New York City Hall opened."
+    project = server.project("named_entities", [
+        {"data": {"text": text}, "external_id": "o", "predictions": {"spans": [{"start": 0, "end": 6, "label": "LOC"}]}},
+    ], labels=[{"name": "ORG", "color": "#123456"}, "LOC"], options={"span_overlap": "none", "span_unit": "character"})
+    page = label_page(new_page, worker, project)
+    root = page.locator("#entity-text")
+    # A pre-annotation ending inside "York": its tag goes after the word, which stays whole.
+    expect(root.locator(".ent-tag")).to_have_count(1)
+    assert page.evaluate("""() => {
+        const tag = document.querySelector('#entity-text .ent-tag');
+        return [tag.previousSibling.textContent, tag.nextSibling.textContent];
+    }""") == ["rk", " City Hall opened."]
+    assert root.locator(".seg.ent").evaluate("n => getComputedStyle(n).boxShadow").startswith("rgb(")
+    drag_offsets(page, 0, 18)                                           # New York City Hall, characters exactly
+    expect(root.locator(".seg.pending")).to_have_count(3)               # cut by the LOC span and its tag
+    assert "".join(root.locator(".seg.pending").all_text_contents()) == "New York City Hall"
+    page.keyboard.press("1")                                            # replaces the overlapping LOC
+    expect(page.locator("#message")).to_contain_text("in place of “New Yo”")
+    expect(root.locator(".seg.ent")).to_have_text(["New York City Hall"])
+    colour = root.locator(".ent-tag").evaluate("n => getComputedStyle(n).backgroundColor")
+    assert colour == "rgb(18, 52, 86)", "the label's own colour"
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["o"] == {"spans": [{"start": 0, "end": 18, "label": "ORG"}]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import expect
 
 from tests.browser.support import label_page
@@ -126,3 +128,38 @@ def test_rank_by_drag_and_prefilled_ranking(new_page, server, worker):
     answers = server.answers(project["id"])
     assert answers["drag"] == {"ranking": [["c"], ["d"], ["b", "a"]]}
     assert answers["pre"] == {"ranking": [["y"], ["x"]], "ratings": {"y": 5}}
+
+
+def test_after_a_submit_from_the_rationale_the_letters_rank_the_next_task(new_page, server, worker):
+    """The focus trap: Ctrl+Enter in the rationale, then `c b a` must rank the next task, not type into a box."""
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "First?", "responses": responses("p", "q")}, "external_id": "first", "priority": 1},
+        {"data": {"prompt": "Second?", "responses": responses("x", "y", "z")}, "external_id": "second"},
+    ])
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    page.locator("#rationale").click()
+    page.keyboard.type("A is better")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#prompt-text")).to_have_text("Second?")
+    expect(page.locator("#rationale")).not_to_be_focused()
+    letters = shown(page)
+    for key in "cba":
+        page.keyboard.press(key)
+    expect(page.locator("#rationale")).to_have_value("")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+
+    by_letter = {letter: rid for rid, letter in letters.items()}
+    stored = server.query("SELECT t.external_id, a.answer, a.meta FROM annotations a JOIN tasks t ON t.id = a.task_id "
+                          "WHERE a.project_id = :p ORDER BY a.id", p=project["id"])
+    answers = {row["external_id"]: row for row in stored}
+    assert server.answers(project["id"])["second"] == {"ranking": [[by_letter["C"]], [by_letter["B"]], [by_letter["A"]]]}
+    meta = answers["second"]["meta"]
+    meta = json.loads(meta) if isinstance(meta, str) else meta
+    # What the worker saw: the order on screen and the letter of each response, for rationales and position bias.
+    assert meta["letters"] == letters
+    assert meta["shown_order"] == [by_letter[letter] for letter in "ABC"]
+    assert meta["viewport"]["width"] == 1280 and meta["viewport"]["height"] == 800
+    assert 0 <= meta["time_on_task_ms"] < 60_000 and meta["hidden_ms"] == 0

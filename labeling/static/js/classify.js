@@ -55,6 +55,10 @@
       return {answer: {label: Array.from(selected)[0]}};
     },
     onKey: function (e) { return picker.handleKey(e); },
+    meta: function () {
+      if (!image || !image.naturalWidth) return {};
+      return {image: {natural_width: image.naturalWidth, natural_height: image.naturalHeight}};
+    },
     clear: function () {
       if (image) image.removeAttribute("src");
       if (textBox) textBox.textContent = "";

@@ -13,160 +13,6 @@
   var csrf = "";
   var $ = function (id) { return document.getElementById(id); };
 
-  /* ---- small helpers shared with the task type modules ------------------------------------ */
-
-  /** el("button", {class: "btn", text: "Go", onclick: fn}, [children]): children are nodes or plain text. */
-  L.el = function (tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      var value = props[key];
-      if (value === null || value === undefined || value === false) return;
-      if (key === "text") node.textContent = value;
-      else if (key === "class") node.className = value;
-      else if (key === "dataset") Object.keys(value).forEach(function (k) { node.dataset[k] = value[k]; });
-      else if (key.slice(0, 2) === "on") node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    });
-    [].concat(children === undefined ? [] : children).forEach(function (child) {
-      if (child !== null && child !== undefined) node.append(child); // strings become text nodes
-    });
-    return node;
-  };
-
-  /** The URL of a task image: http(s) URLs as they are, media paths under /media/. */
-  L.mediaUrl = function (ref) {
-    if (/^https?:\/\//i.test(ref)) return ref;
-    return "/media/" + String(ref).split("/").map(encodeURIComponent).join("/");
-  };
-
-  function hashString(text) {
-    var h = 2166136261 >>> 0; // FNV-1a
-    for (var i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }
-    return h;
-  }
-
-  /** A copy of items in an order that depends only on seed (the same worker and task: the same order). */
-  L.shuffled = function (items, seed) {
-    var state = hashString(String(seed)) || 1;
-    function random() { // mulberry32
-      state = (state + 0x6D2B79F5) | 0;
-      var t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    }
-    var out = items.slice();
-    for (var i = out.length - 1; i > 0; i--) {
-      var j = Math.floor(random() * (i + 1));
-      var tmp = out[i]; out[i] = out[j]; out[j] = tmp;
-    }
-    return out;
-  };
-
-  /** Offsets in a text: the server counts code points (Python), JS strings count UTF-16 units. */
-  L.Offsets = function (text) {
-    this.text = text;
-    this.simple = !/[\uD800-\uDFFF]/.test(text);
-    if (this.simple) return;
-    var toCp = new Int32Array(text.length + 1), toU16 = [0], cp = 0;
-    for (var u = 0; u < text.length; u++) {
-      toCp[u] = cp;
-      var c = text.charCodeAt(u);
-      var pair = c >= 0xD800 && c <= 0xDBFF && u + 1 < text.length &&
-        text.charCodeAt(u + 1) >= 0xDC00 && text.charCodeAt(u + 1) <= 0xDFFF;
-      if (pair) { toCp[u + 1] = cp; u++; }
-      cp++;
-      toU16.push(u + 1);
-    }
-    toCp[text.length] = cp;
-    this.toCp = toCp;
-    this.toU16Table = toU16;
-  };
-  L.Offsets.prototype.codePoint = function (u16) { return this.simple ? u16 : this.toCp[u16]; };
-  L.Offsets.prototype.utf16 = function (cp) {
-    if (this.simple) return cp;
-    return this.toU16Table[Math.max(0, Math.min(cp, this.toU16Table.length - 1))];
-  };
-  /** Move a UTF-16 offset off the middle of a surrogate pair (towards `direction`, -1 or +1). */
-  L.Offsets.prototype.snap = function (u16, direction) {
-    if (this.simple || u16 <= 0 || u16 >= this.text.length) return u16;
-    var c = this.text.charCodeAt(u16), before = this.text.charCodeAt(u16 - 1);
-    if (c >= 0xDC00 && c <= 0xDFFF && before >= 0xD800 && before <= 0xDBFF) return u16 + (direction < 0 ? -1 : 1);
-    return u16;
-  };
-
-  function keyName(index) {
-    if (index < 9) return String(index + 1);
-    if (index === 9) return "0";
-    if (index < 20) return "⇧" + keyName(index - 10);
-    return "";
-  }
-
-  /** The label index a key press names: 1-9 and 0 are labels 1-10, Shift+digit labels 11-20; else -1. */
-  L.labelIndexFromKey = function (e) {
-    var match = /^(?:Digit|Numpad)(\d)$/.exec(e.code || "");
-    var digit = match ? Number(match[1]) : (/^\d$/.test(e.key) ? Number(e.key) : -1);
-    if (digit < 0) return -1;
-    var index = digit === 0 ? 9 : digit - 1;
-    return e.shiftKey ? index + 10 : index;
-  };
-
-  /** Label buttons with number-key hints, colours, and a "/" finder for long label lists. */
-  L.LabelPicker = function (container, labels, onPick) {
-    var self = this;
-    this.labels = labels;
-    this.onPick = onPick;
-    this.buttons = labels.map(function (label, i) {
-      return L.el("button", {
-        type: "button", class: "label-btn c" + (i % 10), "aria-pressed": "false", dataset: {index: i},
-        title: keyName(i) ? label + " (" + keyName(i).replace("⇧", "Shift+") + ")" : label,
-        onclick: function () { self.onPick(label, i); },
-      }, [L.el("kbd", {text: keyName(i) || "·"}), L.el("span", {class: "name", text: label})]);
-    });
-    this.filter = L.el("input", {
-      type: "search", class: "label-filter", placeholder: "Find a label… (Enter picks, Esc closes)",
-      "aria-label": "Find a label", hidden: true,
-    });
-    this.filter.addEventListener("input", function () { self.applyFilter(); });
-    this.filter.addEventListener("keydown", function (e) {
-      if (e.key === "Enter") {
-        e.preventDefault(); e.stopPropagation();
-        var first = self.buttons.filter(function (b) { return !b.hidden; })[0];
-        self.closeFilter();
-        if (first) first.click();
-      } else if (e.key === "Escape") {
-        e.preventDefault(); e.stopPropagation();
-        self.closeFilter();
-      }
-    });
-    container.replaceChildren.apply(container, [this.filter].concat(this.buttons));
-  };
-  L.LabelPicker.prototype.setSelected = function (selected) {
-    var set = selected instanceof Set ? selected : new Set(selected ? [selected] : []);
-    this.buttons.forEach(function (b, i) { b.setAttribute("aria-pressed", set.has(this.labels[i]) ? "true" : "false"); }, this);
-  };
-  L.LabelPicker.prototype.applyFilter = function () {
-    var needle = this.filter.value.trim().toLowerCase();
-    this.buttons.forEach(function (b, i) { b.hidden = needle !== "" && this.labels[i].toLowerCase().indexOf(needle) < 0; }, this);
-  };
-  L.LabelPicker.prototype.closeFilter = function () {
-    this.filter.value = "";
-    this.filter.hidden = true;
-    this.applyFilter();
-    this.filter.blur();
-  };
-  /** Handle a key press meant for the labels; true when it was one. */
-  L.LabelPicker.prototype.handleKey = function (e) {
-    if (e.key === "/") {
-      this.filter.hidden = false;
-      this.filter.focus();
-      return true;
-    }
-    var index = L.labelIndexFromKey(e);
-    if (index < 0 || index >= this.labels.length) return false;
-    this.onPick(this.labels[index], index);
-    return true;
-  };
-
   /* ---- talking to the API -------------------------------------------------------------------- */
 
   function describeStatus(status) {
@@ -199,8 +45,11 @@
 
   /* ---- page state ---------------------------------------------------------------------------- */
 
-  var C = {state: "loading", current: null, busy: false, done: 0, timer: null, leaseEnd: 0, leaseTotal: 0,
-           expiredShown: false, warned: false, pendingSubmit: false};
+  // current: what the page shows and Submit saves, either the queue lease (C.lease) or, while the worker
+  // changes an earlier answer, that answer (C.editing says which of the list of earlier answers).
+  var C = {state: "loading", current: null, lease: null, editing: null, draft: null, busy: false, timer: null,
+           leaseEnd: 0, leaseTotal: 0, expiredShown: false, warned: false, pendingSubmit: false,
+           counts: null, refreshAt: 0};
   var STATES = ["loading", "empty", "blocked", "error"];
 
   function setState(name) {
@@ -218,8 +67,9 @@
   }
 
   function setBusy(busy) {
-    $("submit-btn").disabled = busy;
+    $("submit-btn").disabled = busy || !!(C.current && C.current.readOnly);
     $("skip-btn").disabled = busy;
+    $("report-btn").disabled = busy;
   }
 
   /** A line in the action bar: kind is "", "error", "warn" or "ok". */
@@ -285,7 +135,7 @@
 
   function tick() {
     var lease = $("lease");
-    if (!C.current || C.state !== "working") return;
+    if (!C.lease || C.state !== "working" || C.editing) return;
     var left = leftSeconds();
     var warnAt = Math.min(60, C.leaseTotal * 0.2);
     var warn = left > 0 && left <= warnAt;
@@ -316,13 +166,13 @@
   }
 
   function retryLease() {
-    if (C.busy || !C.current) return;
-    var current = C.current;
+    if (C.busy || !C.lease) return;
+    var current = C.lease;
     C.busy = true;
     $("banner-action").disabled = true;
     L.api("POST", "/api/assignments/" + current.assignmentId + "/renew").then(function (r) {
       C.busy = false;
-      if (current !== C.current) return;
+      if (current !== C.lease) return;
       if (r.status === 200) {
         hideBanner();
         startLease(r.data);
@@ -342,10 +192,10 @@
   }
 
   function extendLease() {
-    if (C.busy || !C.current) return;
-    var current = C.current;
+    if (C.busy || !C.lease) return;
+    var current = C.lease;
     L.api("POST", "/api/assignments/" + current.assignmentId + "/renew").then(function (r) {
-      if (current !== C.current) return;
+      if (current !== C.lease) return;
       if (r.status === 200) { startLease(r.data); message("Lease extended.", "ok"); }
       else if (r.status === 401) signedOut();
       else message(r.error.message, "error");
@@ -363,18 +213,22 @@
   }
 
   function blocked(text) {
-    C.current = null;
+    C.current = C.lease = null;
+    forgetLease();
     $("state-blocked-text").textContent = text;
     setState("blocked");
   }
 
-  function loadNext() {
+  /** Ask for the next task; `preferTask` is the task this page held before a reload (leased again if it may be). */
+  function loadNext(preferTask) {
     hideBanner();
-    C.current = null;
+    C.current = C.lease = null;
     C.pendingSubmit = false;
     setState("loading");
-    return L.api("POST", "/api/projects/" + config.project_id + "/next").then(function (r) {
+    var query = typeof preferTask === "number" ? "?prefer_task=" + preferTask : "";
+    return L.api("POST", "/api/projects/" + config.project_id + "/next" + query).then(function (r) {
       if (r.status === 200) return show(r.data);
+      forgetLease();
       if (r.status === 204) {
         if (impl.clear) impl.clear();
         setState("empty");
@@ -384,55 +238,98 @@
       if (r.status === 401) return signedOut();
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
       $("state-error-retry").textContent = "Try again";
-      $("state-error-retry").onclick = loadNext;
+      $("state-error-retry").onclick = function () { loadNext(); };
       showError(r.error.message);
     });
   }
 
+  /** Something to show and save: what time on task counts from, and the time the page was hidden meanwhile. */
+  function shown(fields) {
+    return Object.assign({shownAt: performance.now(), hiddenMs: 0,
+                          hiddenSince: document.visibilityState === "hidden" ? performance.now() : null}, fields);
+  }
+
   function show(lease) {
-    C.current = {assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id),
-                 shownAt: performance.now()};
+    C.lease = C.current = shown({assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id)});
+    rememberLease(C.lease);
     message("");
+    present(lease.task, {assignmentId: lease.assignment_id}, false);
+    startLease(lease);
+  }
+
+  /** Hand a task to the task type's module and give the keyboard to the task. */
+  function present(task, info, fromDraft) {
     var prefilled = false;
     try {
-      prefilled = !!impl.load(lease.task, {assignmentId: lease.assignment_id,
-                                           seed: config.user_id + ":" + lease.task.id});
+      prefilled = !!impl.load(task, Object.assign({seed: config.user_id + ":" + task.id}, info));
     } catch (err) {
       // A task this page cannot show is skipped by the worker, not a dead end.
       console.error(err);
       message("This task could not be shown (" + err.message + "). Skip it with S.", "error");
     }
-    $("prefill-note").hidden = !prefilled;
+    $("prefill-note").hidden = !prefilled || fromDraft || !!C.editing;
     setState("working");
-    startLease(lease);
-    if (document.activeElement && document.activeElement !== document.body &&
-        !document.activeElement.closest("#work")) document.activeElement.blur();
+    focusTask();
     $("label-main").scrollTop = 0;
+  }
+
+  /** After a task is shown the keys belong to it: nothing keeps the focus (a rationale box would swallow the
+   * next letters), unless writing is the task (text-first types put it in their text box). */
+  function focusTask() {
+    var active = document.activeElement;
+    if (active && active !== document.body && active.blur) active.blur();
+    $("work").focus({preventScroll: true});
     if (impl.focus) impl.focus();
   }
 
-  function durationMs(current) {
-    return Math.min(Math.round(performance.now() - current.shownAt), 7 * 86400 * 1000);
+  function round(ms) { return Math.max(0, Math.min(Math.round(ms), 7 * 86400 * 1000)); }
+
+  /** What the worker was shown, stored with the answer: time on task (hidden time left out), the window, and
+   * what the task type adds (the responses' order and letters, the image's natural size). */
+  function collectMeta(current) {
+    var now = performance.now();
+    var hidden = current.hiddenMs + (current.hiddenSince !== null ? now - current.hiddenSince : 0);
+    var meta = {
+      time_on_task_ms: round(now - current.shownAt - hidden), hidden_ms: round(hidden),
+      viewport: {width: Math.max(1, Math.round(window.innerWidth)), height: Math.max(1, Math.round(window.innerHeight)),
+                 device_pixel_ratio: Math.round((window.devicePixelRatio || 1) * 100) / 100},
+    };
+    if (impl.meta) Object.assign(meta, impl.meta() || {});
+    return meta;
+  }
+
+  function onVisibility() {
+    var current = C.current;
+    if (!current) return;
+    if (document.visibilityState === "hidden" && current.hiddenSince === null) current.hiddenSince = performance.now();
+    else if (document.visibilityState === "visible" && current.hiddenSince !== null) {
+      current.hiddenMs += performance.now() - current.hiddenSince;
+      current.hiddenSince = null;
+    }
+  }
+
+  function buildAnswer() {
+    try { return impl.answer(); } catch (err) { return {error: err.message}; }
   }
 
   function submit() {
     if (C.state !== "working" || C.busy || !C.current) return;
-    var built;
-    try { built = impl.answer(); } catch (err) { built = {error: err.message}; }
+    if (C.editing) { saveChange(); return; }
+    var built = buildAnswer();
     if (built.error) { message(built.error, "error"); return; }
     var current = C.current;
     C.busy = true;
     setBusy(true);
     message("Saving…");
     L.api("POST", "/api/assignments/" + current.assignmentId + "/submit",
-          {answer: built.answer, duration_ms: durationMs(current)},
+          {answer: built.answer, duration_ms: round(performance.now() - current.shownAt), meta: collectMeta(current)},
           {"Idempotency-Key": current.key}).then(function (r) {
       C.busy = false;
       setBusy(false);
       if (current !== C.current) return;
       if (r.status === 201) {
-        C.done += 1;
-        $("done-count").textContent = String(C.done);
+        forgetLease();
+        counted(1);
         loadNext().then(function () { if (C.state === "working") message("Saved. Next task.", "ok"); });
         return;
       }
@@ -440,18 +337,19 @@
     });
   }
 
-  function skip() {
-    if (C.state !== "working" || C.busy || !C.current) return;
+  function skip(reason, note) {
+    if (C.state !== "working" || C.busy || !C.lease || C.editing) return;
     var current = C.current;
     C.busy = true;
     setBusy(true);
     message("Skipping…");
-    L.api("POST", "/api/assignments/" + current.assignmentId + "/skip").then(function (r) {
+    L.api("POST", "/api/assignments/" + current.assignmentId + "/skip", {reason: reason, note: note || null}).then(function (r) {
       C.busy = false;
       setBusy(false);
       if (current !== C.current) return;
       // 409: the lease had already expired or the task was submitted; either way, move on.
       if (r.status === 200 || r.status === 409) {
+        forgetLease();
         loadNext().then(function () { if (C.state === "working") message("Skipped.", ""); });
         return;
       }
@@ -465,7 +363,7 @@
     if (error.code === "lease_expired") return leaseExpired(action === "submit");
     if (error.code === "worker_blocked") return blocked(error.message);
     if (r.status === 409 || r.status === 404) {
-      showBanner(error.message + ".", "Next task", loadNext);
+      showBanner(error.message + ".", "Next task", function () { loadNext(); });
       return;
     }
     if (r.status === 400) {
@@ -473,6 +371,218 @@
       return;
     }
     message(error.message + " Press " + (action === "submit" ? "Enter" : "S") + " to try again.", "error");
+  }
+
+  /* ---- leaving the page and coming back ------------------------------------------------------- */
+  // Leaving hands the lease back at once (a keepalive request outlives the page), so the task does not wait
+  // out its lease for other workers. This tab remembers the task it held: a reload releases that lease (if the
+  // first release has not arrived yet) and asks for the same task back before anything else.
+
+  function leaseKey() { return "labeling.lease." + config.project_id + "." + config.user_id; }
+
+  function rememberLease(lease) {
+    try { sessionStorage.setItem(leaseKey(), JSON.stringify({assignment: lease.assignmentId, task: lease.task.id})); }
+    catch (err) { /* storage disabled: a reload gets the queue's next task */ }
+  }
+
+  function forgetLease() {
+    try { sessionStorage.removeItem(leaseKey()); } catch (err) { /* nothing kept */ }
+  }
+
+  function rememberedLease() {
+    try { return JSON.parse(sessionStorage.getItem(leaseKey()) || "null"); } catch (err) { return null; }
+  }
+
+  function releaseOnLeave() {
+    if (!C.lease) return;
+    fetch("/api/assignments/" + C.lease.assignmentId + "/release", {
+      method: "POST", keepalive: true, credentials: "same-origin",
+      headers: {"Accept": "application/json", "X-CSRF-Token": csrf},
+    }).catch(function () { /* the page is gone; the lease expires on its own */ });
+  }
+
+  function start() {
+    var held = rememberedLease();
+    if (!held || typeof held.assignment !== "number") return loadNext();
+    setState("loading");
+    L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held.task); });
+  }
+
+  /* ---- progress ------------------------------------------------------------------------------ */
+
+  function showCounts() {
+    var p = C.counts;
+    if (!p) return;
+    var pct = p.project.percent_complete;
+    $("project-progress").textContent = (pct >= 10 || pct === 0 ? Math.round(pct) : pct.toFixed(1)) + "%";
+    $("project-progress-bar").value = pct;
+    $("progress").title = "Project: " + p.project.complete.toLocaleString() + " of " +
+      (p.project.tasks - p.project.gold_tasks).toLocaleString() + " tasks complete. You: " +
+      p.worker.total.toLocaleString() + " answers here, " + p.worker.done_today.toLocaleString() + " today.";
+    $("done-count").textContent = p.worker.total.toLocaleString();
+    $("today-count").textContent = p.worker.done_today.toLocaleString();
+  }
+
+  /** One more answer of this worker (shown at once), and the project's figures fetched again now and then. */
+  function counted(n) {
+    if (C.counts) { C.counts.worker.total += n; C.counts.worker.done_today += n; showCounts(); }
+    if (performance.now() < C.refreshAt) return;
+    C.refreshAt = performance.now() + 5000;
+    L.api("GET", "/api/projects/" + config.project_id + "/progress").then(function (r) {
+      if (r.status === 200) { C.counts = r.data; showCounts(); }
+    });
+  }
+
+  /* ---- skip with a reason, report a problem ---------------------------------------------------- */
+
+  function openSkip() {
+    if (C.state !== "working" || C.busy || !C.lease || C.editing) return;
+    var dialog = $("skip-dialog");
+    $("skip-note").value = "";
+    dialog.showModal();
+    var checked = dialog.querySelector("input[name=reason]:checked") || dialog.querySelector("input[name=reason]");
+    checked.checked = true;
+    checked.focus();
+  }
+
+  function confirmSkip(e) {
+    if (e) e.preventDefault();
+    var dialog = $("skip-dialog");
+    var reason = (dialog.querySelector("input[name=reason]:checked") || {}).value;
+    var note = $("skip-note").value.trim();
+    if (reason === "other" && !note) {
+      $("skip-error").hidden = false;
+      $("skip-note").focus();
+      return;
+    }
+    $("skip-error").hidden = true;
+    dialog.close();
+    skip(reason, note);
+  }
+
+  function onSkipKey(e) {
+    var inNote = e.target === $("skip-note");
+    var digit = /^[1-4]$/.test(e.key) && !inNote ? Number(e.key) : 0;
+    if (digit) {
+      e.preventDefault();
+      var radio = $("skip-dialog").querySelectorAll("input[name=reason]")[digit - 1];
+      radio.checked = true;
+      radio.focus();
+      if (radio.value === "other") $("skip-note").focus();
+    } else if (e.key === "Enter" && !e.isComposing) {
+      confirmSkip(e);
+    }
+  }
+
+  function openReport() {
+    var target = C.current;
+    if (C.state !== "working" || !target) return;
+    $("report-text").value = "";
+    $("report-error").hidden = true;
+    $("report-dialog").showModal();
+    $("report-text").focus();
+  }
+
+  function sendReport(e) {
+    e.preventDefault();
+    var target = C.current, text = $("report-text").value.trim();
+    if (!text) { $("report-error").hidden = false; $("report-text").focus(); return; }
+    $("report-dialog").close();
+    L.api("POST", "/api/assignments/" + target.assignmentId + "/report", {text: text}).then(function (r) {
+      if (r.status === 201) message("Thank you: the requester will see your report. You may still answer or skip the task.", "ok");
+      else if (r.status === 401) signedOut();
+      else message("The report was not sent: " + r.error.message, "error");
+      focusTask();
+    });
+  }
+
+  /* ---- earlier answers: look back and change them -------------------------------------------- */
+
+  function formatTime(iso) {
+    var when = new Date(iso);
+    var today = new Date().toDateString() === when.toDateString();
+    return (today ? "" : when.toLocaleDateString() + " ") + when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  }
+
+  /** Z: the answer before the one shown (first the newest); X: the next newer one, then back to the task. */
+  function older() {
+    if (C.busy || (C.state !== "working" && C.state !== "empty")) return;
+    if (C.editing) { openAnswer(C.editing.index + 1); return; }
+    if (C.lease) { var built = buildAnswer(); C.draft = built.answer || null; }
+    C.busy = true;
+    L.api("GET", "/api/projects/" + config.project_id + "/my-answers?limit=200").then(function (r) {
+      C.busy = false;
+      if (r.status === 401) return signedOut();
+      if (r.status !== 200) { message(r.error.message, "error"); return; }
+      if (!r.data.data.length) { message("You have no earlier answers in this project yet.", "warn"); return; }
+      C.editing = {list: r.data.data, index: -1};
+      openAnswer(0);
+    });
+  }
+
+  function newer() {
+    if (!C.editing || C.busy) return;
+    if (C.editing.index === 0) backToTask(); else openAnswer(C.editing.index - 1);
+  }
+
+  function openAnswer(index) {
+    var list = C.editing.list;
+    if (index >= list.length) { message("That is your first answer in this project.", "warn"); return; }
+    C.editing.index = index;
+    var item = list[index];
+    C.current = shown({annotationId: item.annotation_id, assignmentId: item.assignment_id, task: item.task,
+                       readOnly: !item.editable});
+    document.body.classList.add("is-editing");
+    $("editbar").hidden = false;
+    $("editbar-text").textContent = "Your answer from " + formatTime(item.created_at) + " (" + (index + 1) + " of " +
+      list.length + (list.length === 200 ? "+" : "") + ")" + (item.edited_at ? ", changed " + formatTime(item.edited_at) : "") +
+      (item.editable ? ". Change it, then save." : ". The project no longer lets it change.");
+    $("edit-older").disabled = index + 1 >= list.length;
+    $("submit-label").textContent = "Save change";
+    message("");
+    present({id: item.task.id, data: item.task.data, predictions: item.answer}, {assignmentId: item.assignment_id,
+                                                                                   editing: true}, true);
+    setBusy(false);
+  }
+
+  function saveChange() {
+    var current = C.current;
+    if (current.readOnly) { message("This answer can no longer change.", "warn"); return; }
+    var built = buildAnswer();
+    if (built.error) { message(built.error, "error"); return; }
+    C.busy = true;
+    setBusy(true);
+    message("Saving the change…");
+    L.api("PUT", "/api/annotations/" + current.annotationId, {answer: built.answer, meta: collectMeta(current)}).then(function (r) {
+      C.busy = false;
+      setBusy(false);
+      if (current !== C.current) return;
+      if (r.status === 200) {
+        C.editing.list[C.editing.index].answer = built.answer;
+        backToTask("Your answer was changed.");
+        return;
+      }
+      if (r.status === 401) return signedOut();
+      if (r.error.code === "worker_blocked") return blocked(r.error.message);
+      message("The change was not saved: " + r.error.message, "error");
+    });
+  }
+
+  function backToTask(note) {
+    if (!C.editing) return;
+    C.editing = null;
+    document.body.classList.remove("is-editing");
+    $("editbar").hidden = true;
+    $("submit-label").textContent = "Submit";
+    var lease = C.lease;
+    if (!lease) { loadNext().then(function () { if (note) message(note, "ok"); }); return; }
+    C.current = lease;
+    var task = C.draft ? Object.assign({}, lease.task, {predictions: C.draft}) : lease.task;
+    present(task, {assignmentId: lease.assignmentId}, !!C.draft);
+    C.draft = null;
+    setBusy(false);
+    message(note || "", note ? "ok" : "");
+    tick();
   }
 
   /* ---- keyboard ---------------------------------------------------------------------------- */
@@ -499,10 +609,10 @@
 
   function onKeyDown(e) {
     if (e.defaultPrevented || e.isComposing) return;
-    var dialog = $("help");
-    if (dialog.open) {
-      if (e.key === "?") { e.preventDefault(); dialog.close(); }
-      return; // Esc closes the dialog natively; Tab moves within it
+    var dialog = document.querySelector("dialog[open]");
+    if (dialog) {
+      if (dialog.id === "help" && e.key === "?") { e.preventDefault(); dialog.close(); }
+      return; // Esc closes a dialog natively; Tab moves within it; its own keys are its own
     }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
@@ -518,17 +628,19 @@
     // Buttons of the header, banners and state panels keep their native Enter and Space.
     if ((e.key === "Enter" || e.key === " ") && e.target.closest && e.target.closest("[data-native-keys]")) return;
     if (e.key === "?") { e.preventDefault(); openHelp(); return; }
+    if (e.key === "z" || e.key === "Z") { e.preventDefault(); if (e.shiftKey) newer(); else older(); return; }
+    if ((e.key === "x" || e.key === "X") && C.editing) { e.preventDefault(); newer(); return; }
     if (C.state !== "working") return;
     if (e.key === "Enter") { e.preventDefault(); if (!e.repeat) submit(); return; }
     if (!$("banner").hidden && e.key === "Escape") return;
-    if (e.key === "s" || e.key === "S") { e.preventDefault(); skip(); return; }
+    if ((e.key === "s" || e.key === "S") && !C.editing) { e.preventDefault(); openSkip(); return; }
     if (impl.onKey && impl.onKey(e)) { e.preventDefault(); return; }
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
   }
 
   /* ---- start ------------------------------------------------------------------------------- */
 
-  /** Called by the task type's script: {init, load, answer, onKey?, clear?, focus?}. */
+  /** Called by the task type's script: {init, load, answer, onKey?, clear?, focus?, meta?}. */
   L.register = function (module) { impl = module; };
 
   function rememberInstructions() {
@@ -536,7 +648,9 @@
     if (!details) return;
     var key = "labeling.instructions." + config.project_id;
     try {
-      if (localStorage.getItem(key) === "closed") details.open = false;
+      var kept = localStorage.getItem(key);
+      // On a phone the instructions start folded, so the task and its controls fit the screen; "I" opens them.
+      if (kept === "closed" || (kept === null && window.matchMedia("(max-width: 600px)").matches)) details.open = false;
       details.addEventListener("toggle", function () { localStorage.setItem(key, details.open ? "open" : "closed"); });
     } catch (err) { /* storage disabled: always open */ }
   }
@@ -544,17 +658,34 @@
   function boot() {
     config = JSON.parse($("label-config").textContent);
     csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+    L.setLabelStyles(config.label_styles);
+    C.counts = config.progress;
+    showCounts();
     if (!impl) { showError("This page could not start: its script for " + config.task_type + " is missing."); return; }
     impl.init({config: config, message: message});
     rememberInstructions();
     $("submit-btn").addEventListener("click", submit);
-    $("skip-btn").addEventListener("click", skip);
-    $("check-again").addEventListener("click", loadNext);
+    $("skip-btn").addEventListener("click", openSkip);
+    $("report-btn").addEventListener("click", openReport);
+    $("previous-btn").addEventListener("click", older);
+    $("empty-previous").addEventListener("click", older);
+    $("edit-older").addEventListener("click", older);
+    $("edit-newer").addEventListener("click", newer);
+    $("edit-back").addEventListener("click", function () { backToTask(); });
+    $("skip-form").addEventListener("submit", confirmSkip);
+    $("skip-dialog").addEventListener("keydown", onSkipKey);
+    $("skip-cancel").addEventListener("click", function () { $("skip-dialog").close(); });
+    $("report-form").addEventListener("submit", sendReport);
+    $("report-cancel").addEventListener("click", function () { $("report-dialog").close(); });
+    $("check-again").addEventListener("click", function () { loadNext(); });
     $("help-open").addEventListener("click", openHelp);
     $("lease-extend").addEventListener("click", extendLease);
-    $("state-error-retry").onclick = loadNext;
+    $("state-error-retry").onclick = function () { loadNext(); };
     document.addEventListener("keydown", onKeyDown);
-    loadNext();
+    document.addEventListener("visibilitychange", onVisibility);
+    window.addEventListener("pagehide", releaseOnLeave);
+    window.addEventListener("pageshow", function (e) { if (e.persisted) start(); }); // back from the page cache
+    start();
   }
 
   // Deferred scripts run before DOMContentLoaded, so the task type's module has registered by then.

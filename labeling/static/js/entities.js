@@ -1,12 +1,16 @@
-/* Named entities: select text with the mouse, press a label key; spans are highlighted and listed.
+/* Named entities: select words with the mouse or the keyboard, press a label key; spans are highlighted and listed.
+ *
+ * A selection snaps to whole words (the project's `span_unit`: "word", the default, or "character"), without the
+ * spaces and punctuation around it ("Madrid." gives "Madrid"). The arrow keys move over the words, Shift+arrows
+ * stretch the selection, a number key labels it. Overlaps follow the project's `span_overlap`: "allow", "nested"
+ * (spans inside each other, not crossing) or "none" (a new span replaces those it overlaps). A label tag is
+ * placed after the word a span ends in, never inside a word.
  * Spans are kept in UTF-16 offsets (the DOM's) and sent as code point offsets (the server's). */
 (function () {
   "use strict";
   var L = window.Labeling;
-  var ctx, labels, picker, root, list, countEl, noSpans;
-  var text = "", offsets = null, spans = [], pending = null, selected = -1;
-
-  function labelIndex(label) { return Math.max(0, labels.indexOf(label)); }
+  var ctx, labels, picker, root, list, countEl, noSpans, unit = "word", overlap = "allow";
+  var text = "", offsets = null, tokens = [], spans = [], pending = null, selected = -1, cursor = null;
 
   /* ---- from a DOM selection to offsets ------------------------------------------------------ */
 
@@ -40,6 +44,22 @@
     return endOf(container);
   }
 
+  /** A range as the project wants it: whole words without the punctuation around them, or characters without
+   * the white space around them; null when nothing is left. */
+  function snap(start, end) {
+    if (unit === "word") {
+      var inside = tokens.filter(function (t) { return t.start < end && t.end > start; });
+      while (inside.length && inside[0].punct) inside.shift();
+      while (inside.length && inside[inside.length - 1].punct) inside.pop();
+      return inside.length ? {start: inside[0].start, end: inside[inside.length - 1].end} : null;
+    }
+    while (start < end && /\s/.test(text[start])) start++;
+    while (end > start && /\s/.test(text[end - 1])) end--;
+    start = offsets.snap(start, -1);
+    end = offsets.snap(end, 1);
+    return end > start ? {start: start, end: end} : null;
+  }
+
   function selectionRange() {
     var sel = window.getSelection();
     if (!sel || sel.rangeCount === 0 || sel.isCollapsed) return null;
@@ -48,19 +68,21 @@
     var end = boundary(range.endContainer, range.endOffset);
     if (start === null || end === null) return null;
     if (end < start) { var t = start; start = end; end = t; }
-    // Leading and trailing white space is never part of an entity (double-click may include it).
-    while (start < end && /\s/.test(text[start])) start++;
-    while (end > start && /\s/.test(text[end - 1])) end--;
-    start = offsets.snap(start, -1);
-    end = offsets.snap(end, 1);
-    return end > start ? {start: start, end: end} : null;
+    return snap(start, end);
+  }
+
+  /** Where a span's tag goes: at its end, or after the rest of the word its end falls in. */
+  function tagPlace(span) {
+    var token = tokens.filter(function (t) { return t.start < span.end && t.end > span.end; })[0];
+    return token ? token.end : span.end;
   }
 
   /* ---- drawing the text with its spans ---------------------------------------------------- */
 
   function render() {
     var cuts = new Set([0, text.length]);
-    spans.forEach(function (s) { cuts.add(s.start); cuts.add(s.end); });
+    var places = spans.map(tagPlace);
+    spans.forEach(function (s, i) { cuts.add(s.start); cuts.add(s.end); cuts.add(places[i]); });
     if (pending) { cuts.add(pending.start); cuts.add(pending.end); }
     var points = Array.from(cuts).sort(function (a, b) { return a - b; });
     var nodes = [];
@@ -72,36 +94,35 @@
       covering.sort(function (x, y) { return (spans[x].end - spans[x].start) - (spans[y].end - spans[y].start); });
       var cls = "seg";
       if (covering.length) {
-        cls += " ent c" + (labelIndex(spans[covering[0]].label) % 10);
+        cls += " ent";
         if (covering.length > 1) cls += " nested";
         if (covering.indexOf(selected) >= 0) cls += " selected";
       }
       if (pending && pending.start <= a && pending.end >= b) cls += " pending";
       var props = {class: cls, dataset: {start: a}};
       if (covering.length) props.dataset.span = covering[0];
-      nodes.push(L.el("span", props, text.slice(a, b)));
-      spans.forEach(function (s, i) {
-        if (s.end === b) nodes.push(tag(s, i));
-      });
+      var seg = L.el("span", props, text.slice(a, b));
+      nodes.push(covering.length ? L.paint(seg, spans[covering[0]].label) : seg);
+      spans.forEach(function (s, i) { if (places[i] === b) nodes.push(tag(s, i, b)); });
     }
     root.replaceChildren.apply(root, nodes);
     renderList();
   }
 
-  function tag(span, i) {
-    return L.el("span", {class: "ent-tag c" + (labelIndex(span.label) % 10) + (i === selected ? " selected" : ""),
-                         contenteditable: "false", dataset: {at: span.end, span: i}}, [
+  function tag(span, i, at) {
+    return L.paint(L.el("span", {class: "ent-tag" + (i === selected ? " selected" : ""),
+                                 contenteditable: "false", dataset: {at: at, span: i}}, [
       L.el("span", {class: "ent-label", text: span.label}),
       L.el("button", {type: "button", class: "ent-remove", tabindex: "-1", "aria-label": "Remove " + span.label + " entity",
                       title: "Remove", text: "×", dataset: {remove: i}}),
-    ]);
+    ]), span.label);
   }
 
   function renderList() {
     var items = spans.map(function (s, i) {
       return L.el("li", {class: "item" + (i === selected ? " selected" : ""), dataset: {index: i},
                          onclick: function () { select(i); }}, [
-        L.el("span", {class: "swatch c" + (labelIndex(s.label) % 10)}),
+        L.paint(L.el("span", {class: "swatch"}), s.label),
         L.el("span", {class: "item-body"}, [
           L.el("span", {class: "item-text"}, [L.el("strong", {text: s.label}), " ", L.el("q", {text: text.slice(s.start, s.end)})]),
           L.el("span", {class: "item-meta", text: "characters " + offsets.codePoint(s.start) + "–" + offsets.codePoint(s.end)}),
@@ -120,6 +141,7 @@
   function select(i) {
     selected = i >= 0 && i < spans.length ? i : -1;
     pending = null;
+    cursor = null;
     render();
   }
 
@@ -137,11 +159,26 @@
     selected = keep ? spans.indexOf(keep) : -1;
   }
 
+  /** Spans that a new span over `range` may not live with, by the project's overlap rule. */
+  function clashes(range) {
+    return spans.filter(function (s) {
+      if (s.start >= range.end || s.end <= range.start) return false;
+      if (overlap === "none") return true;
+      if (overlap === "nested") {
+        var inside = s.start >= range.start && s.end <= range.end, around = s.start <= range.start && s.end >= range.end;
+        return !inside && !around;
+      }
+      return false;
+    });
+  }
+
   /* ---- actions ------------------------------------------------------------------------------ */
 
   function pickLabel(label) {
     var range = selectionRange() || pending;
     if (range) {
+      var replaced = clashes(range);
+      spans = spans.filter(function (s) { return replaced.indexOf(s) < 0; });
       var same = spans.filter(function (s) { return s.start === range.start && s.end === range.end && s.label === label; })[0];
       if (!same) { same = {start: range.start, end: range.end, label: label}; spans.push(same); }
       pending = null;
@@ -149,7 +186,8 @@
       sortSpans();
       window.getSelection().removeAllRanges();
       render();
-      ctx.message(label + ": “" + text.slice(range.start, range.end) + "”.", "");
+      ctx.message(label + ": “" + text.slice(range.start, range.end) + "”" + (replaced.length ? ", in place of " +
+        replaced.map(function (s) { return "“" + text.slice(s.start, s.end) + "”"; }).join(", ") : "") + ".", "");
       return;
     }
     if (selected >= 0) {
@@ -158,7 +196,16 @@
       render();
       return;
     }
-    ctx.message("Select some text with the mouse first, then pick its label.", "warn");
+    ctx.message("Select some words first (the mouse, or the arrow keys), then pick their label.", "warn");
+  }
+
+  function showPending(range) {
+    pending = range;
+    selected = -1;
+    render(); // the pending span stays highlighted, the browser's selection is no longer needed
+    var seg = root.querySelector(".seg.pending");
+    if (seg) seg.scrollIntoView({block: "nearest"});
+    ctx.message("Selected “" + text.slice(range.start, range.end) + "”: press a label key or click a label.", "");
   }
 
   function onPointerUp(e) {
@@ -170,10 +217,8 @@
     }
     var range = selectionRange();
     if (range) {
-      pending = range;
-      selected = -1;
-      render(); // the pending span stays highlighted, the browser's selection is no longer needed
-      ctx.message("Selected “" + text.slice(range.start, range.end) + "”: press a label key or click a label.", "");
+      cursor = tokenCursor(range);
+      showPending(range);
       return;
     }
     var seg = e.target.closest(".seg");
@@ -181,9 +226,43 @@
     else if (pending || selected >= 0) select(-1);
   }
 
+  /* ---- the keyboard: a selection of whole words ------------------------------------------- */
+
+  function words() { return unit === "word" ? tokens.filter(function (t) { return !t.punct; }) : tokens; }
+
+  /** The words a range covers, as {anchor, focus} indexes into words(). */
+  function tokenCursor(range) {
+    var all = words(), first = -1, last = -1;
+    all.forEach(function (t, i) { if (t.start < range.end && t.end > range.start) { if (first < 0) first = i; last = i; } });
+    return first < 0 ? null : {anchor: first, focus: last};
+  }
+
+  /** Arrows move the selection to the next or previous word; with Shift they stretch it. */
+  function moveCursor(direction, extend) {
+    var all = words();
+    if (!all.length) return;
+    if (!cursor) {
+      var from = selected >= 0 ? spans[selected] : null;
+      var at = from ? tokenCursor(from) : null;
+      var start = at ? (direction > 0 ? at.focus + 1 : at.anchor - 1) : (direction > 0 ? 0 : all.length - 1);
+      start = Math.max(0, Math.min(all.length - 1, start));
+      cursor = {anchor: start, focus: start};
+    } else {
+      var next = Math.max(0, Math.min(all.length - 1, cursor.focus + direction));
+      cursor = extend ? {anchor: cursor.anchor, focus: next} : {anchor: next, focus: next};
+    }
+    var lo = all[Math.min(cursor.anchor, cursor.focus)], hi = all[Math.max(cursor.anchor, cursor.focus)];
+    window.getSelection().removeAllRanges();
+    showPending({start: lo.start, end: hi.end});
+  }
+
   function onKey(e) {
-    if (picker.handleKey(e)) return true;
+    if (picker.handleKey(e)) {
+      if (cursor) cursor = {anchor: cursor.focus, focus: cursor.focus}; // the next arrow goes on from here
+      return true;
+    }
     var key = e.key;
+    if (key === "ArrowRight" || key === "ArrowLeft") { moveCursor(key === "ArrowRight" ? 1 : -1, e.shiftKey); return true; }
     if (key === "Escape") { window.getSelection().removeAllRanges(); select(-1); return true; }
     if (!spans.length) return false;
     if (key === "n" || key === "N") { select((selected + 1) % spans.length); return true; }
@@ -196,6 +275,8 @@
     init: function (context) {
       ctx = context;
       labels = context.config.labels;
+      unit = (context.config.options || {}).span_unit === "character" ? "character" : "word";
+      overlap = (context.config.options || {}).span_overlap || "allow";
       root = document.getElementById("entity-text");
       list = document.getElementById("span-list");
       countEl = document.getElementById("span-count");
@@ -206,8 +287,10 @@
     load: function (task) {
       text = task.data.text;
       offsets = new L.Offsets(text);
+      tokens = L.tokens(text);
       selected = -1;
       pending = null;
+      cursor = null;
       var p = task.predictions;
       spans = p && Array.isArray(p.spans) ? p.spans.map(function (s) {
         return {start: offsets.utf16(s.start), end: offsets.utf16(s.end), label: s.label};
@@ -222,6 +305,6 @@
       })}};
     },
     onKey: onKey,
-    clear: function () { text = ""; offsets = new L.Offsets(""); spans = []; root.replaceChildren(); renderList(); },
+    clear: function () { text = ""; offsets = new L.Offsets(""); tokens = []; spans = []; root.replaceChildren(); renderList(); },
   });
 })();

@@ -88,11 +88,17 @@
   function chip(id) {
     var r = byId(id);
     return L.el("button", {type: "button", class: "chip" + (id === selected ? " selected" : ""),
-                           dataset: {dragId: id, chip: id}, title: "Response " + letterOf[id] + ": drag to rank",
-                           onclick: function () { if (!justDragged) { selected = id; render(); } }}, [
+                           dataset: {dragId: id, chip: id}, title: "Response " + letterOf[id] + ": click to rank it next, or drag it to a place",
+                           onclick: function () { if (!justDragged) tapChip(id); }}, [
       L.el("span", {class: "chip-letter", text: letterOf[id]}),
       L.el("span", {class: "chip-text", text: r.text.slice(0, 60)}),
     ]);
+  }
+
+  /** A tap (or click) on a chip: one not ranked yet goes to the next place (a phone needs no drag); else select it. */
+  function tapChip(id) {
+    selected = id;
+    if (tierOf(id) < 0) { putAt(id, tiers.length); changed(); } else render();
   }
 
   function gap(at, last) {
@@ -313,6 +319,10 @@
       return {answer: answer};
     },
     onKey: onKey,
+    /** The order the responses were shown in and their letters: rationales say "B", position bias needs both. */
+    meta: function () {
+      return {shown_order: shown.map(function (r) { return r.id; }), letters: Object.assign({}, letterOf)};
+    },
     clear: function () { shown = []; tiers = []; cardsEl.replaceChildren(); tiersEl.replaceChildren(); poolEl.replaceChildren(); },
   });
 })();

@@ -1,0 +1,27 @@
+"""Problem reports: a worker's words about a task ("the image is broken"), kept for the requester. A report is
+never an answer and changes no bookkeeping of the queue."""
+
+from __future__ import annotations
+
+import time
+
+from labeling import queue
+from labeling.auth import Principal
+from labeling.errors import Conflict
+from labeling.sqltx import Tx
+
+MAX_REPORTS_PER_ASSIGNMENT = 5
+
+
+def report(tx: Tx, assignment_id: int, worker: Principal, text: str) -> dict:
+    """Store a report on the task of one of this worker's assignments (leased, answered or skipped)."""
+    assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
+    if tx.scalar("reports.count_for_assignment", {"assignment": assignment_id}) >= MAX_REPORTS_PER_ASSIGNMENT:
+        raise Conflict(f"at most {MAX_REPORTS_PER_ASSIGNMENT} reports per task; the requester has yours",
+                       field="assignment_id")
+    now = time.time()
+    report_id = tx.scalar("reports.insert", {"project": assignment.project_id, "task": assignment.task_id,
+                                             "worker": worker.id, "assignment": assignment_id,
+                                             "text": text.strip(), "now": now})
+    return {"report_id": report_id, "assignment_id": assignment_id, "task_id": assignment.task_id,
+            "created_at": now}

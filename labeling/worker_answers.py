@@ -1,0 +1,37 @@
+"""A worker's own answers in a project, newest first, with until when each may still change (the labeling page's
+"Previous")."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import annotations, models, paging, projects
+
+
+async def mine(conn: AsyncConnection, project: Any, worker_id: int, cursor: str | None, limit: int) -> dict:
+    """A page of this worker's answers in the project: {annotation_id, assignment_id, task: {id, data}, answer,
+    created_at, edited_at, editable, editable_until} (editable_until null: no end while the task is open)."""
+    a, t = models.annotations, models.tasks
+    query = (select(a.c.id, a.c.assignment_id, a.c.task_id, a.c.answer, a.c.created_at, a.c.edited_at, t.c.data,
+                    t.c.state)
+             .join(t, t.c.id == a.c.task_id)
+             .where(and_(a.c.project_id == project.id, a.c.worker_id == worker_id))
+             .order_by(a.c.id.desc()).limit(limit + 1))
+    before = paging.decode(cursor)
+    if before is not None:
+        query = query.where(a.c.id < before)
+    now = time.time()
+    out = []
+    for row in (await conn.execute(query)).all():
+        until = annotations.editable_until(project, row.created_at, row.state)
+        out.append({"annotation_id": row.id, "assignment_id": row.assignment_id,
+                    "task": {"id": row.task_id, "data": row.data}, "answer": row.answer,
+                    "created_at": projects.iso(row.created_at), "edited_at": projects.iso(row.edited_at),
+                    "editable": until is not None and until > now,
+                    "editable_until": None if until is None or math.isinf(until) else projects.iso(until)})
+    return paging.page(out, limit, key="annotation_id")

@@ -1,0 +1,75 @@
+"""Migration 0004 (worker UI) upgrades a database in use: rows stored by the previous release keep everything."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from labeling import migrate
+from tests.conftest import bearer
+
+
+def _move(sync_conn, revision: str, up: bool) -> None:
+    from alembic import command
+
+    config = migrate.alembic_config()
+    config.attributes["connection"] = sync_conn
+    (command.upgrade if up else command.downgrade)(config, revision)
+
+
+ROWS = [
+    "INSERT INTO users (id, username, role, token_hash, is_active, created_at) VALUES (1, 'req', 'requester', 'h1', true, 1)",
+    "INSERT INTO users (id, username, role, token_hash, is_active, created_at) VALUES (2, 'ann', 'worker', 'h2', true, 1)",
+    "INSERT INTO projects (id, name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max, "
+    "lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold, options, created_at, updated_at) "
+    "VALUES (1, 'old', 1, 'text_classification', '[\"pos\", \"neg\"]', 'Be kind', 2, 2, 600, 0, 0, 5, 0, "
+    "'{\"team\": \"x\"}', 1, 1)",
+    "INSERT INTO project_counters (project_id, shard, n_tasks, n_gold_tasks, n_complete, n_annotations, n_skips) "
+    "VALUES (1, 0, 2, 0, 0, 1, 1)",
+    "INSERT INTO tasks (id, project_id, data, is_gold, priority, state, needed, n_done, n_leased, created_at) "
+    "VALUES (1, 1, '{\"text\": \"hello\"}', false, 0, 0, 2, 1, 0, 1)",
+    "INSERT INTO tasks (id, project_id, data, is_gold, priority, state, needed, n_done, n_leased, created_at) "
+    "VALUES (2, 1, '{\"text\": \"bye\"}', false, 0, 0, 2, 0, 0, 1)",
+    "INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, "
+    "finished_at) VALUES (1, 1, 1, 2, 1, false, 1, 601, 5)",
+    "INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, "
+    "finished_at) VALUES (2, 1, 2, 2, 2, false, 6, 606, 7)",
+    "INSERT INTO annotations (id, project_id, task_id, worker_id, assignment_id, answer, is_gold, excluded, "
+    "duration_ms, created_at) VALUES (1, 1, 1, 2, 1, '{\"label\": \"pos\"}', false, false, 1234, 5)",
+    "INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold, gold_score_sum, "
+    "blocked, updated_at) VALUES (1, 2, 2, 1, 1, 0, 0, false, 7)",
+]
+
+
+async def test_upgrade_from_0001_keeps_every_row(db, client, make_user):
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_move, "0001", False)
+        await conn.commit()
+        for statement in ROWS:
+            await conn.execute(text(statement))
+        await conn.commit()
+        await conn.run_sync(_move, "head", True)
+        await conn.commit()
+        if db.engine.dialect.name == "postgresql":  # the rows above chose their ids
+            for table in ("users", "projects", "tasks", "assignments", "annotations"):
+                await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
+            await conn.commit()
+        project = (await conn.execute(text("SELECT * FROM projects"))).one()
+        annotation = (await conn.execute(text("SELECT * FROM annotations"))).one()
+        skipped = (await conn.execute(text("SELECT * FROM assignments WHERE id = 2"))).one()
+    assert project.name == "old" and project.instructions == "Be kind" and project.redundancy_min == 2
+    assert project.edit_window == "until_final" and project.edit_minutes is None
+    assert project.label_styles in ({}, "{}")
+    assert annotation.duration_ms == 1234 and annotation.meta is None and annotation.edited_at is None
+    assert skipped.status == 2 and skipped.skip_reason is None and skipped.finished_at == 7
+
+    # The old project works as before through the API: labels, options, progress.
+    _, admin = await make_user("admin", "boss")
+    r = await client.get("/api/projects/1", headers=bearer(admin))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["labels"] == ["pos", "neg"] and body["options"] == {"team": "x"}
+    assert body["edit_window"] == "until_final" and [s["name"] for s in body["label_styles"]] == ["pos", "neg"]
+    assert body["progress"]["tasks"] == 2 and body["progress"]["annotations"] == 1
+    task = (await client.get("/api/projects/1/tasks/2", headers=bearer(admin))).json()
+    assert task["skips"] == [{"assignment_id": 2, "worker_id": 2, "username": "ann", "reason": None, "note": None,
+                              "skipped_at": task["skips"][0]["skipped_at"]}]

@@ -1,0 +1,301 @@
+"""The API under the worker UI's second pass: label styles, what the worker was shown, skip reasons, problem
+reports, a requester's view of one task, changing an answer, a reload's preferred task, progress."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from labeling import label_styles, models
+from tests.conftest import bearer, text_tasks
+
+META = {"shown_order": ["b", "a"], "letters": {"b": "A", "a": "B"}, "time_on_task_ms": 5400, "hidden_ms": 1200,
+        "viewport": {"width": 390, "height": 844, "device_pixel_ratio": 3}, "image": {"natural_width": 640,
+                                                                                       "natural_height": 360}}
+
+
+async def _lease(client, token, project_id, **params):
+    r = await client.post(f"/api/projects/{project_id}/next", headers=bearer(token), params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def _submit(client, token, lease, answer, **extra):
+    return await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer, **extra},
+                             headers=bearer(token))
+
+
+async def _rows(db, table, **where):
+    async with db.read() as conn:
+        query = select(table)
+        for column, value in where.items():
+            query = query.where(getattr(table.c, column) == value)
+        return (await conn.execute(query)).all()
+
+
+@pytest.fixture
+async def workers(make_user):
+    return [(await make_user("worker", f"w{i}"))[1] for i in range(3)]
+
+
+async def test_labels_with_colours_and_hotkeys_round_trip(client, requester, new_project, db):
+    sent = ["plain", {"name": "red", "color": "#D33", "hotkey": "R"}, {"name": "blue"}, {"name": "mint", "color": "#9fe"}]
+    project = await new_project(labels=sent)
+    assert project["labels"] == ["plain", {"name": "red", "color": "#D33", "hotkey": "r"}, {"name": "blue"},
+                                 {"name": "mint", "color": "#9fe"}]
+    styles = {s["name"]: s for s in project["label_styles"]}
+    assert styles["red"]["color"] == "#dd3333" and styles["red"]["hotkey"] == "r"
+    assert styles["blue"]["color"] == label_styles.NAMED["blue"], "a colour word gets its own colour"
+    assert styles["mint"]["text_color"] == "#111111" and styles["blue"]["text_color"] == "#ffffff"
+    assert styles["plain"]["color"] in label_styles.PALETTE and styles["plain"]["hotkey"] is None
+    (row,) = await _rows(db, models.projects, id=project["id"])
+    assert row.labels == ["plain", "red", "blue", "mint"], "projects.labels stays a list of names"
+    # A default colour goes by the name (and the labels before it), so labels added later change no colour.
+    other = await new_project(labels=["plain", "later", "more"])
+    assert other["label_styles"][0]["color"] == styles["plain"]["color"]
+    assert len({s["color"] for s in other["label_styles"]}) == 3
+
+    r = await client.patch(f"/api/projects/{project['id']}", headers=bearer(requester),
+                           json={"labels": ["plain", "red", {"name": "blue", "color": "#00f"}, "mint", "new"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["labels"] == ["plain", "red", {"name": "blue", "color": "#00f"}, "mint", "new"]
+
+
+@pytest.mark.parametrize("labels, field_words", [
+    ([{"name": "a", "hotkey": "s"}], "is a key of the labeling page"),
+    ([{"name": "a", "hotkey": "7"}], "must be one letter"),
+    ([{"name": "a", "color": "red"}], "must be #rgb or #rrggbb"),
+    ([{"name": "a", "hotkey": "x"}, {"name": "b", "hotkey": "X"}], "same hotkey"),
+    ([{"name": "a", "size": 3}], "is not a known field"),
+    ([{"name": "a"}, "a"], "distinct"),
+])
+async def test_bad_label_styles_are_refused_naming_labels(client, requester, labels, field_words):
+    r = await client.post("/api/projects", headers=bearer(requester),
+                          json={"name": "p", "task_type": "text_classification", "labels": labels})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "labels", r.text
+    assert field_words in r.json()["error"]["message"]
+
+
+async def test_box_page_keys_are_not_hotkeys(client, requester):
+    r = await client.post("/api/projects", headers=bearer(requester), json={
+        "name": "boxes", "task_type": "bounding_box", "labels": [{"name": "car", "hotkey": "n"}]})
+    assert r.status_code == 400 and "'n'" in r.json()["error"]["message"]
+
+
+async def test_edit_window_settings(client, requester, new_project):
+    assert (await new_project())["edit_window"] == "until_final"
+    project = await new_project(edit_window=30)
+    assert project["edit_window"] == 30
+    for bad in (0, 10081, "always", True, 1.5):
+        r = await client.patch(f"/api/projects/{project['id']}", headers=bearer(requester), json={"edit_window": bad})
+        assert r.status_code == 400 and r.json()["error"]["field"] == "edit_window", (bad, r.text)
+    r = await client.patch(f"/api/projects/{project['id']}", headers=bearer(requester), json={"edit_window": "off"})
+    assert r.json()["edit_window"] == "off"
+
+
+async def test_what_the_worker_was_shown_is_stored_with_the_answer(client, new_project, workers, db):
+    project = await new_project(tasks=text_tasks(2))
+    lease = await _lease(client, workers[0], project["id"])
+    assert (await _submit(client, workers[0], lease, {"label": "pos"}, meta=META, duration_ms=6600)).status_code == 201
+    (row,) = await _rows(db, models.annotations, assignment_id=lease["assignment_id"])
+    assert row.meta == META and row.duration_ms == 6600
+    # A script that sends only the answer keeps working: no metadata.
+    lease = await _lease(client, workers[0], project["id"])
+    assert (await _submit(client, workers[0], lease, {"label": "neg"})).status_code == 201
+    (row,) = await _rows(db, models.annotations, assignment_id=lease["assignment_id"])
+    assert row.meta is None
+
+
+@pytest.mark.parametrize("meta, field", [
+    ({"secret": 1}, "meta.secret"),
+    ({"time_on_task_ms": -1}, "meta.time_on_task_ms"),
+    ({"time_on_task_ms": 10**12}, "meta.time_on_task_ms"),
+    ({"viewport": {"width": 0, "height": 10}}, "meta.viewport.width"),
+    ({"viewport": {"width": 10}}, "meta.viewport.height"),
+    ({"image": {"natural_width": 10**9, "natural_height": 1}}, "meta.image.natural_width"),
+    ({"shown_order": ["x"] * 65}, "meta.shown_order"),
+    ({"letters": {"a": "ABCDE"}}, "meta.letters"),
+    ("nope", "meta"),
+])
+async def test_bad_metadata_is_refused_and_nothing_is_stored(client, new_project, workers, db, meta, field):
+    project = await new_project(tasks=text_tasks(1))
+    lease = await _lease(client, workers[0], project["id"])
+    r = await _submit(client, workers[0], lease, {"label": "pos"}, meta=meta)
+    assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
+    assert await _rows(db, models.annotations) == []
+
+
+async def test_skip_reasons_and_problem_reports_reach_the_requester(client, requester, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=3)
+    pid = project["id"]
+    leases = [await _lease(client, w, pid) for w in workers]
+    skip = f"/api/assignments/{leases[0]['assignment_id']}/skip"
+    r = await client.post(skip, headers=bearer(workers[0]), json={"reason": "other"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "note"
+    r = await client.post(skip, headers=bearer(workers[0]), json={"reason": "lazy"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "reason"
+    r = await client.post(skip, headers=bearer(workers[0]), json={"reason": "other", "note": "  in Finnish  "})
+    assert r.status_code == 200 and r.json()["reason"] == "other"
+    r = await client.post(f"/api/assignments/{leases[1]['assignment_id']}/skip", headers=bearer(workers[1]))
+    assert r.status_code == 200, "a skip without a body (older scripts) still works"
+
+    report = f"/api/assignments/{leases[2]['assignment_id']}/report"
+    assert (await client.post(report, headers=bearer(workers[2]), json={"text": "  "})).status_code == 400
+    assert (await client.post(report, headers=bearer(workers[2]), json={"text": "x" * 2001})).status_code == 400
+    assert (await client.post(report, headers=bearer(workers[0]), json={"text": "mine?"})).status_code == 404
+    r = await client.post(report, headers=bearer(workers[2]), json={"text": "The text is cut off."})
+    assert r.status_code == 201 and r.json()["task_id"] == leases[2]["task"]["id"]
+    assert (await _submit(client, workers[2], leases[2], {"label": "neu"}, meta=META)).status_code == 201
+
+    task = (await client.get(f"/api/projects/{pid}/tasks/{leases[2]['task']['id']}", headers=bearer(requester))).json()
+    assert [(s["reason"], s["note"]) for s in task["skips"]] == [("other", "in Finnish"), (None, None)]
+    assert [r["text"] for r in task["reports"]] == ["The text is cut off."]
+    assert task["reports"][0]["username"] == "w2"
+    (answer,) = task["annotations"]
+    assert answer["answer"] == {"label": "neu"} and answer["meta"] == META and answer["counted"] is True
+    assert task["n_annotations"] == 1, "a report is not an answer"
+    assert task["data"] == {"text": "item 0"} and task["state"] == "open" and task["consensus"] is None
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["annotations"] == 1 and progress["skips"] == 2
+
+
+async def test_a_task_is_read_only_by_its_own_requester(client, requester, new_project, make_user, workers):
+    project = await new_project(tasks=text_tasks(1))
+    other_project = await new_project(tasks=text_tasks(1, priority=1))
+    task_id = (await _lease(client, workers[0], project["id"]))["task"]["id"]
+    _, stranger = await make_user("requester", "stranger")
+    url = f"/api/projects/{project['id']}/tasks/{task_id}"
+    assert (await client.get(url, headers=bearer(stranger))).status_code == 404
+    assert (await client.get(url, headers=bearer(workers[0]))).status_code == 403
+    r = await client.get(f"/api/projects/{other_project['id']}/tasks/{task_id}", headers=bearer(requester))
+    assert r.status_code == 404 and r.json()["error"]["field"] == "task_id"
+
+
+async def _change(client, token, annotation_id, answer, **extra):
+    return await client.put(f"/api/annotations/{annotation_id}", json={"answer": answer, **extra},
+                            headers=bearer(token))
+
+
+async def test_an_answer_changes_until_its_task_is_final(client, requester, new_project, workers, db):
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    pid = project["id"]
+    first = await _lease(client, workers[0], pid)
+    annotation = (await _submit(client, workers[0], first, {"label": "pos"})).json()["annotation_id"]
+    mine = (await client.get(f"/api/projects/{pid}/my-answers", headers=bearer(workers[0]))).json()["data"]
+    assert [(m["annotation_id"], m["answer"], m["editable"]) for m in mine] == [(annotation, {"label": "pos"}, True)]
+    assert mine[0]["task"]["data"] == {"text": "item 0"} and mine[0]["editable_until"] is None
+
+    assert (await _change(client, workers[1], annotation, {"label": "neg"})).status_code == 404
+    r = await _change(client, workers[0], annotation, {"label": "nope"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "answer.label"
+    r = await _change(client, workers[0], annotation, {"label": "neg"}, meta={"time_on_task_ms": 900})
+    assert r.status_code == 200 and r.json()["task_complete"] is False
+    (row,) = await _rows(db, models.annotations, id=annotation)
+    assert row.answer == {"label": "neg"} and row.meta == {"time_on_task_ms": 900} and row.edited_at is not None
+
+    second = await _lease(client, workers[1], pid)
+    assert (await _submit(client, workers[1], second, {"label": "neg"})).json()["task_complete"] is True
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert results[0]["answer"] == {"label": "neg"}, "the changed answer is the one in consensus"
+    r = await _change(client, workers[0], annotation, {"label": "pos"})
+    assert r.status_code == 409 and "final" in r.json()["error"]["message"]
+    mine = (await client.get(f"/api/projects/{pid}/my-answers", headers=bearer(workers[0]))).json()["data"]
+    assert mine[0]["editable"] is False
+
+
+async def test_within_minutes_a_final_task_is_recomputed_and_off_means_off(client, requester, new_project, workers):
+    project = await new_project(tasks=text_tasks(1), redundancy=3, edit_window=10)
+    pid = project["id"]
+    ids = []
+    for worker, label in zip(workers, ("pos", "pos", "neg")):
+        lease = await _lease(client, worker, pid)
+        ids.append((await _submit(client, worker, lease, {"label": label})).json()["annotation_id"])
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert results[0]["answer"] == {"label": "pos"}
+    mine = (await client.get(f"/api/projects/{pid}/my-answers", headers=bearer(workers[0]))).json()["data"]
+    assert mine[0]["editable"] is True and mine[0]["editable_until"] is not None
+    r = await _change(client, workers[0], ids[0], {"label": "neg"})
+    assert r.status_code == 200 and r.json()["task_complete"] is True
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert results[0]["answer"] == {"label": "neg"} and results[0]["n_annotations"] == 3
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 1 and progress["annotations"] == 3, "a change is not one more answer"
+
+    await client.patch(f"/api/projects/{pid}", headers=bearer(requester), json={"edit_window": "off"})
+    r = await _change(client, workers[1], ids[1], {"label": "neg"})
+    assert r.status_code == 409 and "does not let answers change" in r.json()["error"]["message"]
+
+
+async def test_a_changed_gold_answer_is_scored_again(client, new_project, workers, db):
+    project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}}], gold_first_n=1)
+    lease = await _lease(client, workers[0], project["id"])
+    annotation = (await _submit(client, workers[0], lease, {"label": "neg"})).json()["annotation_id"]
+    (standing,) = await _rows(db, models.project_workers, project_id=project["id"])
+    assert standing.n_gold == 1 and standing.gold_score_sum == 0
+    assert (await _change(client, workers[0], annotation, {"label": "pos"})).status_code == 200
+    (standing,) = await _rows(db, models.project_workers, project_id=project["id"])
+    assert standing.n_gold == 1 and standing.gold_score_sum == 1
+
+
+async def test_a_reload_gets_the_released_task_back(client, requester, new_project, workers, db):
+    project = await new_project(tasks=text_tasks(2))
+    pid = project["id"]
+    first = await _lease(client, workers[0], pid)
+    # Meanwhile an urgent task arrives: the queue would hand it out first.
+    r = await client.post(f"/api/projects/{pid}/tasks", headers=bearer(requester),
+                          json=[{"data": {"text": "urgent"}, "priority": 10}])
+    assert r.status_code == 201
+    r = await client.post(f"/api/assignments/{first['assignment_id']}/release", headers=bearer(workers[0]))
+    assert r.status_code == 200
+    assert (await _rows(db, models.tasks, id=first["task"]["id"]))[0].n_leased == 0, "released at once"
+    again = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]))
+    assert again["task"]["id"] == first["task"]["id"]
+    (task,) = await _rows(db, models.tasks, id=first["task"]["id"])
+    assert task.n_leased == 1
+    # A preference that cannot be had (this worker holds a lease, or the task is not theirs to take) is ignored.
+    assert (await _lease(client, workers[0], pid, prefer_task="999999"))["assignment_id"] == again["assignment_id"]
+    r = await client.post(f"/api/projects/{pid}/next", headers=bearer(workers[0]), params={"prefer_task": "x"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "prefer_task"
+    assert (await _submit(client, workers[0], again, {"label": "pos"})).status_code == 201
+    lease = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]))
+    assert lease["task"]["data"] == {"text": "urgent"}, "never the same task twice; then the queue's order"
+
+
+async def test_progress_of_the_project_and_of_this_worker(client, new_project, workers):
+    project = await new_project(tasks=text_tasks(3))
+    lease = await _lease(client, workers[0], project["id"])
+    await _submit(client, workers[0], lease, {"label": "pos"})
+    r = await client.get(f"/api/projects/{project['id']}/progress", headers=bearer(workers[0]))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["project"]["complete"] == 1 and body["project"]["tasks"] == 3
+    assert body["worker"]["total"] == 1 and body["worker"]["done_today"] == 1 and body["worker"]["left_for_worker"] == 2
+
+
+async def test_entity_overlaps_follow_the_project_option(client, requester, new_project, workers):
+    r = await client.post("/api/projects", headers=bearer(requester), json={
+        "name": "ner", "task_type": "named_entities", "labels": ["A"], "options": {"span_unit": "syllable"}})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "options.span_unit"
+    text = "New York City Hall"
+    tasks = [{"data": {"text": text}}] * 3
+    spans = {"nested": [{"start": 0, "end": 13, "label": "A"}, {"start": 0, "end": 8, "label": "A"}],
+             "crossing": [{"start": 0, "end": 8, "label": "A"}, {"start": 4, "end": 13, "label": "A"}]}
+    expected = {"allow": (201, 201), "nested": (201, 400), "none": (400, 400)}
+    for overlap, (nested, crossing) in expected.items():
+        project = await new_project(tasks=tasks, task_type="named_entities", labels=["A"],
+                                    options={"span_overlap": overlap}, redundancy=2)
+        assert project["options"] == {"span_unit": "word", "span_overlap": overlap}
+        for worker, kind, status in ((workers[0], "nested", nested), (workers[1], "crossing", crossing)):
+            lease = await _lease(client, worker, project["id"])
+            r = await _submit(client, worker, lease, {"spans": spans[kind]})
+            assert r.status_code == status, (overlap, kind, r.text)
+
+
+async def test_unknown_pages_are_html_for_browsers_and_json_for_the_api(client):
+    page = await client.get("/no/such/page", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in page.text and "Content-Security-Policy" in page.headers
+    api = await client.get("/api/no/such", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+    plain = await client.get("/no/such/page")
+    assert plain.status_code == 404 and plain.json()["error"]["code"] == "not_found"
