@@ -1,6 +1,6 @@
 """Screenshots of every demo project's labeling page at 1280x800 and 390x844 (headless Debian Chromium).
 
-    python scripts/screenshots.py [OUT_DIR]       # default: screenshots/ (gitignored)
+    python tests/browser/screenshots.py [OUT_DIR]       # default: screenshots/ (gitignored)
 
 Starts `labeling serve --demo` on a fresh data dir, signs in as the demo worker, and saves one PNG per task
 type and size, plus the home page, a box being drawn, the skip dialog and an earlier answer being changed.
