@@ -202,3 +202,16 @@ result AS (
         n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
         updated_at = excluded.updated_at)
 SELECT count(*) AS n FROM changed
+
+-- name: export.data_keys
+-- Every data field of a project's tasks (a CSV export's header).
+SELECT DISTINCT jsonb_object_keys(data) AS key FROM tasks WHERE project_id = :project
+
+-- name: restore.sync_sequences
+-- After rows were inserted with their ids, the id sequences continue after the largest (setval ignores NULL:
+-- an empty table keeps its sequence).
+SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users)),
+       setval(pg_get_serial_sequence('projects', 'id'), (SELECT max(id) FROM projects)),
+       setval(pg_get_serial_sequence('tasks', 'id'), (SELECT max(id) FROM tasks)),
+       setval(pg_get_serial_sequence('assignments', 'id'), (SELECT max(id) FROM assignments)),
+       setval(pg_get_serial_sequence('annotations', 'id'), (SELECT max(id) FROM annotations))

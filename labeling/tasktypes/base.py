@@ -21,7 +21,12 @@ COMMON_FORMATS = ("jsonl", "csv", "manifest", "annotations", "dump")
 
 
 def whole_answer(answer: dict | None) -> dict:
-    """An answer (or a consensus) as export columns: its own fields, as they are."""
+    """An answer as export columns: its own fields, as they are."""
+    return dict(answer or {})
+
+
+def whole_consensus(answer: dict | None, details: dict) -> dict:
+    """A consensus as export columns: its own fields, as they are (the details stay out)."""
     return dict(answer or {})
 
 
@@ -45,9 +50,19 @@ class TaskTypeSpec:
     validate_answer: Callable[[Any, dict, "Context"], dict]
     formats: tuple[str, ...] = COMMON_FORMATS  # the export formats it can have
     order: int = 0  # where it is listed
-    # How its consensus and each answer become export columns (the exports' rows).
-    consensus_row: Callable[[dict | None], dict] = whole_answer
+    # How its consensus (answer and details; None before there is one) and each worker's answer become export
+    # columns (labeling/export/). Both give the same keys for every row, None where there is no value, so a
+    # column has one type down the file (datasets infers it from the first rows).
+    consensus_row: Callable[[dict | None, dict], dict] = whole_consensus
     answer_row: Callable[[dict | None], dict] = whole_answer
+    # The key of the consensus details holding the task's agreement (mean pairwise agreement of its answers);
+    # None: exports compute it from the answers.
+    agreement_key: str | None = None
+    # The output-manifest `type` of managed ground-truth services for this task type ("groundtruth/...").
+    manifest_type: str = "groundtruth/custom"
+    # The data field that decides a task's split (so equal prompts never land in two splits); None: the
+    # external id, else the task id.
+    split_field: str | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

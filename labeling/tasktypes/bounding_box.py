@@ -32,7 +32,22 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"boxes": checked}
 
 
+def boxes_row(answer: dict | None) -> dict:
+    """Export columns of an answer: its boxes."""
+    return {"boxes": None if answer is None else list(answer.get("boxes", []))}
+
+
+def consensus_boxes_row(answer: dict | None, details: dict) -> dict:
+    """Export columns of a consensus: its boxes, each with its own confidence (from the details)."""
+    if answer is None:
+        return {"boxes": None}
+    scored = (details or {}).get("boxes") or []
+    return {"boxes": [{**box, "confidence": scored[i].get("confidence") if i < len(scored) else None}
+                      for i, box in enumerate(answer.get("boxes", []))]}
+
+
 SPECS = (TaskTypeSpec(
     "bounding_box", "Bounding boxes", "Draw labelled boxes around objects in an image.", family="boxes",
     media="image", template="label_boxes.html", script="js/boxes.js", needs_labels=True, validate_data=image_data,
-    validate_answer=answer, formats=(*COMMON_FORMATS, "coco", "yolo"), order=3),)
+    validate_answer=answer, formats=(*COMMON_FORMATS, "coco", "yolo"), order=3, consensus_row=consensus_boxes_row,
+    answer_row=boxes_row, manifest_type="groundtruth/object-detection"),)

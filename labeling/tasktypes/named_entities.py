@@ -32,7 +32,22 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"spans": checked}
 
 
+def spans_row(answer: dict | None) -> dict:
+    """Export columns of an answer: its spans."""
+    return {"spans": None if answer is None else list(answer.get("spans", []))}
+
+
+def consensus_spans_row(answer: dict | None, details: dict) -> dict:
+    """Export columns of a consensus: its spans, each with its own confidence (from the details)."""
+    if answer is None:
+        return {"spans": None}
+    scored = (details or {}).get("spans") or []
+    return {"spans": [{**span, "confidence": scored[i].get("confidence") if i < len(scored) else None}
+                      for i, span in enumerate(answer.get("spans", []))]}
+
+
 SPECS = (TaskTypeSpec(
     "named_entities", "Named entities", "Mark entity spans in a text and label them.", family="spans",
     media="text", template="label_entities.html", script="js/entities.js", needs_labels=True, validate_data=text_data,
-    validate_answer=answer, formats=(*COMMON_FORMATS, "spans", "conll"), order=6),)
+    validate_answer=answer, formats=(*COMMON_FORMATS, "spans", "conll"), order=6, consensus_row=consensus_spans_row,
+    answer_row=spans_row, manifest_type="groundtruth/text-span"),)

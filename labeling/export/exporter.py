@@ -1,0 +1,252 @@
+"""Stream a project's export from the database: tasks in keyset pages from one snapshot (db.read(snapshot=True)
+and SQLAlchemy Core), each page turned into plain rows and pushed through the format's writers into a sink.
+Only a page of rows is in memory at a time, whatever the project's size. The CLI and the HTTP route both
+iterate `Export.chunks()`, so they give the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from sqlalchemy import BigInteger, and_, bindparam, false, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import models, sqltx, tasktypes
+from labeling.consensus import answers as consensus_answers
+from labeling.db import Database
+from labeling.export import card, dump, formats
+from labeling.export.archive import Sink, StreamSink, ZipSink
+from labeling.export.images import Images
+from labeling.export.options import Options
+from labeling.export.rows import AnswerRow, Report, TaskRow, split_of
+from labeling.export.writer import Context, Writer
+
+PAGE_SIZE = 2000
+COMPLETE = models.TaskState.complete.value
+
+
+def pseudonym(secret: str, worker_id: int) -> str:
+    """A worker's stable pseudonym: an HMAC of the id keyed by the instance's secret (never the id or name)."""
+    digest = hmac.new(secret.encode(), f"labeling-export-worker:{worker_id}".encode(), hashlib.sha256).hexdigest()
+    return "w_" + digest[:16]
+
+
+def consensus_columns() -> list[Any]:
+    """A task's consensus as exports read it: its stored result. (A requester's review will override the
+    answer here, and set `reviewed`.)"""
+    r = models.task_results
+    return [r.c.answer.label("c_answer"), r.c.confidence.label("c_confidence"), r.c.n_annotations.label("c_n"),
+            r.c.method.label("c_method"), r.c.details.label("c_details"), r.c.updated_at.label("c_updated"),
+            false().label("reviewed")]
+
+
+def answers_query(project_id: int, first: int, last: int) -> Any:
+    """Every answer of the tasks first..last (the annotations format shows them all; others use the counted)."""
+    a = models.annotations
+    return (select(a.c.task_id, a.c.worker_id, a.c.answer, a.c.created_at, a.c.duration_ms, a.c.is_gold,
+                   a.c.gold_score, a.c.excluded)
+            .where(a.c.project_id == project_id, a.c.task_id >= first, a.c.task_id <= last)
+            .order_by(a.c.task_id, a.c.id))
+
+
+def task_filter(project_id: int, options: Options) -> Any:
+    """Which tasks an export has: regular tasks with a consensus (or open ones too), gold tasks if asked for."""
+    t, r = models.tasks, models.task_results
+    regular = [t.c.is_gold.is_(False)]
+    if not options.include_open:
+        regular.append(t.c.state == COMPLETE)
+    if options.min_confidence is not None:
+        regular.append(r.c.confidence >= options.min_confidence)
+    if options.since is not None:
+        regular.append(r.c.updated_at > options.since)
+    chosen = and_(*regular)
+    if options.include_gold:
+        gold = [t.c.is_gold.is_(True)]
+        if options.since is not None:
+            gold.append(t.c.created_at > options.since)
+        chosen = or_(chosen, and_(*gold))
+    return and_(t.c.project_id == project_id, chosen)
+
+
+def tasks_query(project_id: int, options: Options) -> Any:
+    """A page of tasks after a keyset (:after), with their consensus."""
+    t, r = models.tasks, models.task_results
+    return (select(t.c.id, t.c.external_id, t.c.data, t.c.gold, t.c.is_gold, t.c.n_done, *consensus_columns())
+            .select_from(t.outerjoin(r, r.c.task_id == t.c.id))
+            .where(task_filter(project_id, options), t.c.id > bindparam("after", type_=BigInteger))
+            .order_by(t.c.id).limit(PAGE_SIZE))
+
+
+class Export:
+    """One export of one project: validated when made (so a bad request fails before any byte), streamed by
+    chunks()."""
+
+    def __init__(self, db: Database, project: Any, options: Options, *, media_dir: Path, secret: str) -> None:
+        self.db = db
+        self.project = project
+        self.options = options
+        self.fmt = formats.get(options.format, project.task_type)
+        formats.check(self.fmt, options)
+        self.secret = secret
+        self.images = Images(media_dir)
+        self.ctx = Context(project.name, project.task_type, tuple(project.labels or ()), options,
+                           instructions=project.instructions or "", license=_license(project),
+                           image_size=self.images.size, image_file=self.images.file)
+        self.spec = tasktypes.get(project.task_type)
+        self.folder = self.fmt.writer is not None and formats.is_folder(self.fmt, options)
+        self.file_name = formats.file_name(self.fmt, self.ctx, self.folder)
+        self.media_type = "application/zip" if self.folder else self.fmt.media_type
+        self.answers = self.fmt.writer is not None and formats.reads_answers(self.fmt, self.ctx, self.folder)
+        self.rows_read = 0
+        self.report = Report()
+        self.written: dict[str, int] = {}
+        self.on_rows: Callable[[int], None] | None = None
+        self._names: dict[int, str] = {}
+
+    async def count(self) -> int:
+        """How many task rows the export reads (for progress)."""
+        t, r = models.tasks, models.task_results
+        async with self.db.read() as conn:
+            if self.fmt.writer is None:
+                return int(await conn.scalar(select(func.count()).where(t.c.project_id == self.project.id)) or 0)
+            return int(await conn.scalar(select(func.count()).select_from(t.outerjoin(r, r.c.task_id == t.c.id))
+                                         .where(task_filter(self.project.id, self.options))) or 0)
+
+    async def chunks(self, sink: Sink | None = None) -> AsyncIterator[bytes]:
+        """The export's bytes, page by page, read from one snapshot (a folder sink writes files and yields none)."""
+        async with self.db.read(snapshot=True) as conn:
+            if self.fmt.writer is None:
+                async for chunk in dump.project_chunks(conn, self.project.id, self._progress):
+                    yield chunk
+                return
+            ctx = self.ctx
+            if self.fmt.name == "csv":
+                ctx = dataclasses.replace(ctx, data_keys=await data_keys(conn, self.project.id, ctx.spec))
+            sink = sink or (ZipSink() if self.folder else StreamSink())
+            stats = card.Stats(ctx) if self.folder else None
+            outputs = formats.writers(self.fmt, ctx, self.folder, self.file_name)
+            for writer in outputs:
+                async for chunk in self._write(conn, writer, sink, stats):
+                    yield chunk
+            for writer in outputs:
+                self.report.merge(writer.report)
+            if stats is not None:
+                sink.open("README.md")
+                sink.write(card.render(ctx, self.fmt.name, self.fmt.loader, self._files(outputs), stats, self.report,
+                                       _redundancy(self.project)))
+                sink.close()
+            sink.finish()
+            yield sink.take()
+
+    async def _write(self, conn: AsyncConnection, writer: Writer, sink: Sink, stats: card.Stats | None
+                     ) -> AsyncIterator[bytes]:
+        options, split_field = self.options, self.spec.split_field
+        writer.start(sink)
+        for number in range(writer.passes):
+            writer.begin_pass(number, sink)
+            async for page in self._pages(conn):
+                rows = page if writer.split is None else [
+                    row for row in page if split_of(row, options.split, options.seed, split_field) == writer.split]
+                if number == 0 and stats is not None and getattr(writer, "observes", True):
+                    stats.observe(rows)
+                writer.page(rows, number, sink)
+                self._progress(len(page))
+                chunk = sink.take()
+                if chunk:
+                    yield chunk
+        writer.finish(sink)
+        for split, n in (writer.by_split or {writer.split or "": writer.written}).items():
+            self.written[split] = self.written.get(split, 0) + n
+
+    def _progress(self, n: int) -> None:
+        self.rows_read += n
+        if self.on_rows is not None:
+            self.on_rows(self.rows_read)
+
+    def _files(self, outputs: list[Writer]) -> dict[str, tuple[str, int]]:
+        files: dict[str, tuple[str, int]] = {}
+        for writer in outputs:
+            if writer.by_split:
+                files.update({split: (f"images/{split}", n) for split, n in writer.by_split.items()})
+            elif getattr(writer, "observes", True):
+                files[writer.split or "train"] = (writer.name, writer.written)
+        return files
+
+    async def _pages(self, conn: AsyncConnection) -> AsyncIterator[list[TaskRow]]:
+        """The export's task rows, a page at a time, in task id order."""
+        query = tasks_query(self.project.id, self.options)
+        after = 0
+        while True:
+            rows = (await conn.execute(query, {"after": after})).all()
+            if not rows:
+                return
+            after = rows[-1].id
+            answers = await self._answers(conn, rows[0].id, after) if self.answers else None
+            yield [self._row(row, answers) for row in rows]
+            if len(rows) < PAGE_SIZE:
+                return
+
+    async def _answers(self, conn: AsyncConnection, first: int, last: int) -> dict[int, list[AnswerRow]]:
+        by_task: dict[int, list[AnswerRow]] = {}
+        for a in (await conn.execute(answers_query(self.project.id, first, last))).all():
+            by_task.setdefault(a.task_id, []).append(AnswerRow(
+                a.task_id, self._name(a.worker_id), a.answer, a.created_at, a.duration_ms, bool(a.is_gold),
+                a.gold_score, bool(a.excluded)))
+        return by_task
+
+    def _name(self, worker_id: int) -> str:
+        name = self._names.get(worker_id)
+        if name is None:
+            name = self._names[worker_id] = pseudonym(self.secret, worker_id)
+        return name
+
+    def _row(self, row: Any, answers: dict[int, list[AnswerRow]] | None) -> TaskRow:
+        """A database row as a plain task row; a gold task's consensus is its gold answer."""
+        mine = None if answers is None else answers.get(row.id, [])
+        details = row.c_details or {}
+        if row.is_gold:
+            answer, confidence, n, method, updated = row.gold, 1.0, row.n_done, "gold", row.c_updated
+        else:
+            answer, confidence, n, method, updated = (row.c_answer, row.c_confidence, row.c_n or 0,
+                                                      row.c_method or "", row.c_updated)
+        key = self.spec.agreement_key
+        agreement = details.get(key) if key is not None else None
+        if agreement is None and mine is not None:
+            agreement = _agreement(self.project.task_type, [a.answer for a in mine if not a.excluded])
+        return TaskRow(row.id, row.external_id, row.data, answer, confidence, n, agreement, bool(row.reviewed),
+                       bool(row.is_gold), method, details, updated, mine)
+
+
+def _agreement(task_type: str, answers: list[dict]) -> float | None:
+    """Mean pairwise agreement of a task's counted answers (None with fewer than two, or for demonstrations)."""
+    if len(answers) < 2 or tasktypes.get(task_type).family == "demonstration":
+        return None
+    try:
+        value = consensus_answers.mean_pairwise(task_type, answers)
+    except Exception:  # an answer the similarity cannot read counts as no agreement figure, not a failed export
+        return None
+    return None if value is None else round(float(value), 6)
+
+
+def _license(project: Any) -> str | None:
+    value = (project.options or {}).get("license")
+    return value if isinstance(value, str) and value else None
+
+
+def _redundancy(project: Any) -> str:
+    if project.target_confidence is not None:
+        return (f"adaptive, {project.redundancy_min} to {project.redundancy_max} answers per task until the "
+                f"confidence reaches {project.target_confidence}")
+    return f"{project.redundancy_min} answers per task"
+
+
+async def data_keys(conn: AsyncConnection, project_id: int, spec: tasktypes.TaskTypeSpec) -> tuple[str, ...]:
+    """Every data field of a project's tasks (the CSV header): the task type's main fields first, then the rest."""
+    query = sqltx.load_queries(conn.dialect.name)["export.data_keys"]
+    keys = {row[0] for row in (await conn.execute(text(query.sql), {"project": project_id})).all()}
+    first = [k for k in ("image", "text", "prompt", "responses") if k in keys]
+    return tuple(first + sorted(keys - set(first)))
