@@ -113,9 +113,10 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
     head = ["---", f"pretty_name: {_yaml(ctx.project_name)}"]
     if ctx.license:
         head.append(f"license: {_yaml(ctx.license)}")
-    if loader and files:
+    filled = {split: path for split, (path, rows) in files.items() if rows}  # datasets refuses an empty file
+    if loader and filled:
         head += ["configs:", "- config_name: default", "  data_files:"]
-        for split, (path, _) in files.items():
+        for split, path in filled.items():
             head += [f"  - split: {_yaml(split)}", f"    path: {_yaml(path)}"]
     head.append("---")
     alpha = stats.alpha()

@@ -10,8 +10,8 @@ TEXT = "Ada Lovelace met Charles Babbage in London ."
 
 
 def ranking_task(i: int) -> dict:
-    """A preference task; every third prompt repeats (splits must keep equal prompts together)."""
-    return {"data": {"prompt": f"Prompt {i % 4}", "responses": [
+    """A preference task; prompts come in twos (splits must keep equal prompts together)."""
+    return {"data": {"prompt": f"Prompt {i // 2}", "responses": [
         {"id": "a", "text": f"answer a{i}", "model": "m1"}, {"id": "b", "text": f"answer b{i}", "model": "m2"},
         {"id": "c", "text": f"answer c{i}", "model": "m3"}]}, "external_id": f"r{i}"}
 
