@@ -524,7 +524,7 @@ RESTORED = {"tasks": "queue.restore_task", "assignments": "queue.restore_assignm
 
 
 def restore_rows(tx: Tx, table: str, rows: list[dict]) -> None:
-    """Insert dumped bookkeeping rows of one table as they are (ids included)."""
+    """Insert dumped bookkeeping rows of one table as they are (ids included; JSON columns as JSON text)."""
     tx.run_many(RESTORED[table], rows)
 
 

@@ -15,7 +15,8 @@ import secrets
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from sqlalchemy import Table, and_, func, or_, select, tuple_
+import orjson
+from sqlalchemy import JSON, Table, Text, cast, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import auth, migrate, models, queue
@@ -35,9 +36,15 @@ TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
 ORDER = ("users", "projects", "project_counters", *(t.name for t, _ in TABLES))
 
 
-def _line(table: str, row: dict) -> str:
-    return '{"table":' + json.dumps(table) + ',"row":' + json.dumps(row, sort_keys=True, ensure_ascii=False,
-                                                                    separators=(",", ":")) + "}\n"
+def _line(table: str, row: dict) -> bytes:
+    return b'{"table":"' + table.encode() + b'","row":' + orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"}\n"
+
+
+def _json_columns(table: Table) -> list[str]:
+    return [c.name for c in table.c if isinstance(c.type, JSON)]
+
+
+JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES}
 
 
 def _header(scope: str, project_ids: list[int]) -> str:
@@ -49,7 +56,10 @@ async def _keyset(conn: AsyncConnection, table: Table, keys: tuple[str, ...], wh
                   ) -> AsyncIterator[list[dict]]:
     """A table's rows matching `where`, a page at a time in key order."""
     cols = [table.c[k] for k in keys]
-    query = select(*(columns or table.c)).where(where).order_by(*cols).limit(PAGE_SIZE)
+    json_cols = set(_json_columns(table))
+    # JSON columns travel as text and are decoded with orjson (several times faster than SQLAlchemy's json).
+    picked = [cast(c, Text).label(c.name) if c.name in json_cols else c for c in (columns or table.c)]
+    query = select(*picked).where(where).order_by(*cols).limit(PAGE_SIZE)
     last: tuple | None = None
     while True:
         page_query = query
@@ -58,7 +68,12 @@ async def _keyset(conn: AsyncConnection, table: Table, keys: tuple[str, ...], wh
         rows = (await conn.execute(page_query)).mappings().all()
         if not rows:
             return
-        yield [dict(r) for r in rows]
+        out = [dict(r) for r in rows]
+        for row in out:
+            for name in json_cols:
+                if row.get(name) is not None:
+                    row[name] = orjson.loads(row[name])
+        yield out
         last = tuple(rows[-1][k] for k in keys)
         if len(rows) < PAGE_SIZE:
             return
@@ -78,20 +93,20 @@ async def _chunks(conn: AsyncConnection, project_ids: list[int] | None, progress
                           u.c.id.in_(select(pw.c.worker_id).where(pw.c.project_id.in_(ids))))
     yield _header("instance" if project_ids is None else "project", ids).encode()
     async for page in _keyset(conn, u, ("id",), user_filter, [u.c[c] for c in USER_COLUMNS]):
-        yield "".join(_line("users", row) for row in page).encode()
+        yield b"".join(_line("users", row) for row in page)
     async for page in _keyset(conn, p, ("id",), p.c.id.in_(ids)):
-        yield "".join(_line("projects", row) for row in page).encode()
+        yield b"".join(_line("projects", row) for row in page)
     c = models.project_counters
     totals = (await conn.execute(select(c.c.project_id, *[func.coalesce(func.sum(c.c[n]), 0).label(n)
                                                           for n in queue.COUNTERS])
                                  .where(c.c.project_id.in_(ids)).group_by(c.c.project_id)
                                  .order_by(c.c.project_id))).mappings().all()
-    yield "".join(_line("project_counters", {k: int(v) for k, v in row.items()}) for row in totals).encode()
+    yield b"".join(_line("project_counters", {k: int(v) for k, v in row.items()}) for row in totals)
     for table, keys in TABLES:
         async for page in _keyset(conn, table, keys, table.c.project_id.in_(ids)):
             if table is models.tasks:
                 progress(len(page))
-            yield "".join(_line(table.name, row) for row in page).encode()
+            yield b"".join(_line(table.name, row) for row in page)
 
 
 def project_chunks(conn: AsyncConnection, project_id: int, progress: Callable[[int], None]) -> AsyncIterator[bytes]:
@@ -139,7 +154,7 @@ def _records(path: Path) -> Iterator[tuple[int, str, dict]]:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
+                record = orjson.loads(raw)
                 table, row = record["table"], record["row"]
             except (ValueError, KeyError, TypeError):
                 raise InvalidInput(f"line {number}: not a dump record", field="FILE", line=number) from None
@@ -186,9 +201,13 @@ class _Restore:
             for row in rows:
                 queue.restore_counters(self.tx, row["project_id"], row)
         else:
+            encode = JSON_COLUMNS.get(table, ())
             for row in rows:
                 if "worker_id" in row:
                     row["worker_id"] = self._worker(row["worker_id"])
+                for name in encode:  # the restore statements take JSON columns as JSON text
+                    if row.get(name) is not None:
+                        row[name] = orjson.dumps(row[name]).decode()
             try:
                 with self.tx.isolated():
                     queue.restore_rows(self.tx, table, rows)

@@ -12,7 +12,7 @@ import hmac
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-from sqlalchemy import BigInteger, and_, bindparam, false, func, or_, select, text
+from sqlalchemy import BigInteger, Text, and_, bindparam, cast, false, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, sqltx, tasktypes
@@ -23,7 +23,7 @@ from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
 from labeling.export.options import Options
 from labeling.export.rows import AnswerRow, Report, TaskRow, split_of
-from labeling.export.writer import Context, Writer
+from labeling.export.writer import Context, Writer, loads
 
 PAGE_SIZE = 2000
 COMPLETE = models.TaskState.complete.value
@@ -35,19 +35,24 @@ def pseudonym(secret: str, worker_id: int) -> str:
     return "w_" + digest[:16]
 
 
+def as_text(column: Any, name: str) -> Any:
+    """A JSON column as its text (decoded by the exporter with orjson, several times faster than SQLAlchemy's)."""
+    return cast(column, Text).label(name)
+
+
 def consensus_columns() -> list[Any]:
     """A task's consensus as exports read it: its stored result. (A requester's review will override the
     answer here, and set `reviewed`.)"""
     r = models.task_results
-    return [r.c.answer.label("c_answer"), r.c.confidence.label("c_confidence"), r.c.n_annotations.label("c_n"),
-            r.c.method.label("c_method"), r.c.details.label("c_details"), r.c.updated_at.label("c_updated"),
+    return [as_text(r.c.answer, "c_answer"), r.c.confidence.label("c_confidence"), r.c.n_annotations.label("c_n"),
+            r.c.method.label("c_method"), as_text(r.c.details, "c_details"), r.c.updated_at.label("c_updated"),
             false().label("reviewed")]
 
 
 def answers_query(project_id: int, first: int, last: int) -> Any:
     """Every answer of the tasks first..last (the annotations format shows them all; others use the counted)."""
     a = models.annotations
-    return (select(a.c.task_id, a.c.worker_id, a.c.answer, a.c.created_at, a.c.duration_ms, a.c.is_gold,
+    return (select(a.c.task_id, a.c.worker_id, as_text(a.c.answer, "answer"), a.c.created_at, a.c.duration_ms, a.c.is_gold,
                    a.c.gold_score, a.c.excluded)
             .where(a.c.project_id == project_id, a.c.task_id >= first, a.c.task_id <= last)
             .order_by(a.c.task_id, a.c.id))
@@ -75,7 +80,8 @@ def task_filter(project_id: int, options: Options) -> Any:
 def tasks_query(project_id: int, options: Options) -> Any:
     """A page of tasks after a keyset (:after), with their consensus."""
     t, r = models.tasks, models.task_results
-    return (select(t.c.id, t.c.external_id, t.c.data, t.c.gold, t.c.is_gold, t.c.n_done, *consensus_columns())
+    return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
+                   t.c.n_done, *consensus_columns())
             .select_from(t.outerjoin(r, r.c.task_id == t.c.id))
             .where(task_filter(project_id, options), t.c.id > bindparam("after", type_=BigInteger))
             .order_by(t.c.id).limit(PAGE_SIZE))
@@ -194,7 +200,7 @@ class Export:
         by_task: dict[int, list[AnswerRow]] = {}
         for a in (await conn.execute(answers_query(self.project.id, first, last))).all():
             by_task.setdefault(a.task_id, []).append(AnswerRow(
-                a.task_id, self._name(a.worker_id), a.answer, a.created_at, a.duration_ms, bool(a.is_gold),
+                a.task_id, self._name(a.worker_id), loads(a.answer), a.created_at, a.duration_ms, bool(a.is_gold),
                 a.gold_score, bool(a.excluded)))
         return by_task
 
@@ -207,17 +213,17 @@ class Export:
     def _row(self, row: Any, answers: dict[int, list[AnswerRow]] | None) -> TaskRow:
         """A database row as a plain task row; a gold task's consensus is its gold answer."""
         mine = None if answers is None else answers.get(row.id, [])
-        details = row.c_details or {}
+        details = loads(row.c_details) or {}
         if row.is_gold:
-            answer, confidence, n, method, updated = row.gold, 1.0, row.n_done, "gold", row.c_updated
+            answer, confidence, n, method, updated = loads(row.gold), 1.0, row.n_done, "gold", row.c_updated
         else:
-            answer, confidence, n, method, updated = (row.c_answer, row.c_confidence, row.c_n or 0,
+            answer, confidence, n, method, updated = (loads(row.c_answer), row.c_confidence, row.c_n or 0,
                                                       row.c_method or "", row.c_updated)
         key = self.spec.agreement_key
         agreement = details.get(key) if key is not None else None
         if agreement is None and mine is not None:
             agreement = _agreement(self.project.task_type, [a.answer for a in mine if not a.excluded])
-        return TaskRow(row.id, row.external_id, row.data, answer, confidence, n, agreement, bool(row.reviewed),
+        return TaskRow(row.id, row.external_id, loads(row.data), answer, confidence, n, agreement, bool(row.reviewed),
                        bool(row.is_gold), method, details, updated, mine)
 
 

@@ -220,6 +220,7 @@ RETURNING task_id
 
 -- ---- restoring a dump (labeling/export/dump.py; bookkeeping rows through labeling/queue.py) ------------------
 -- A dump's rows arrive whole, with their ids: the one case where bookkeeping rows are inserted as they are.
+-- The queue.restore_* statements take JSON columns as JSON text (the restore encodes them, with orjson).
 
 -- name: restore.user_by_id
 SELECT id, username FROM users WHERE id = :id
@@ -247,7 +248,6 @@ VALUES (:id, :name, :owner_id, :task_type, :labels, :instructions, :redundancy_m
         :options, :created_at, :updated_at)
 
 -- name: queue.restore_task
--- json_params: data, gold, predictions
 INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
                    n_leased, created_at)
 VALUES (:id, :project_id, :data, :gold, :predictions, :is_gold, :priority, :external_id, :state, :needed, :n_done,
@@ -258,7 +258,6 @@ INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, cr
 VALUES (:id, :project_id, :task_id, :worker_id, :status, :is_gold, :created_at, :expires_at, :finished_at)
 
 -- name: queue.restore_annotation
--- json_params: answer
 INSERT INTO annotations (id, project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score, excluded,
                          idempotency_key, duration_ms, created_at)
 VALUES (:id, :project_id, :task_id, :worker_id, :assignment_id, :answer, :is_gold, :gold_score, :excluded,
@@ -271,6 +270,5 @@ VALUES (:project_id, :worker_id, :n_claims, :n_annotations, :n_skips, :n_gold, :
         :blocked, :updated_at)
 
 -- name: queue.restore_result
--- json_params: answer, details
 INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
 VALUES (:task_id, :project_id, :answer, :confidence, :n_annotations, :method, :details, :updated_at)

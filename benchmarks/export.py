@@ -1,0 +1,181 @@
+"""Export speed and memory: a preference project of N tasks x 3 answers, exported by `labeling export`.
+
+The project is built fast: this script writes a dump of it (users, the project, N tasks with two responses
+each, 3 assignments and 3 answers per task, workers' standing, a consensus per task) and `labeling restore`
+loads it. Then each format is exported by its own `labeling export` process, and the script prints task rows
+per second and the peak resident memory of that process (its own, from wait4).
+
+    python benchmarks/export.py --tasks 100000 1000000                         # SQLite files in a temp folder
+    python benchmarks/export.py --tasks 100000 --pg postgresql://postgres@127.0.0.1:5432/bench
+    python benchmarks/export.py --formats jsonl --rounds 3                     # repeat, alternating sizes
+
+Targets (issue 10): >= 100,000 task rows/s to jsonl on SQLite (50,000 on PostgreSQL); peak memory under
+300 MB at 1,000,000 tasks and within 1.2x of the peak at 100,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+from sqlalchemy import create_engine, text
+
+WORKERS = 50
+FORMATS = ("jsonl", "manifest", "annotations", "preference")
+HERE = Path(__file__).resolve().parent.parent
+
+
+def _line(table: str, row: dict) -> str:
+    return '{"table":"' + table + '","row":' + orjson.dumps(row).decode() + "}\n"
+
+
+def write_dump(path: Path, n_tasks: int, seed: int = 0) -> None:
+    """A dump of one preference project of n_tasks tasks, each answered by 3 of WORKERS workers."""
+    rng = random.Random(seed)
+    now = 1_780_000_000.0
+    with path.open("w") as out:
+        out.write(json.dumps({"kind": "labeling-dump", "version": 1, "scope": "project", "projects": [1],
+                              "schema": "0001"}) + "\n")
+        out.write(_line("users", {"id": 1, "username": "bench-requester", "role": "requester", "is_active": True,
+                                  "created_at": now}))
+        for w in range(WORKERS):
+            out.write(_line("users", {"id": w + 2, "username": f"bench-worker-{w}", "role": "worker",
+                                      "is_active": True, "created_at": now}))
+        out.write(_line("projects", {
+            "id": 1, "name": "bench-preferences", "owner_id": 1, "task_type": "preference_ranking", "labels": [],
+            "instructions": "Pick the better answer.", "redundancy_min": 3, "redundancy_max": 3,
+            "target_confidence": None, "lease_seconds": 600, "gold_first_n": 0, "gold_fraction": 0.0,
+            "gold_min": 5, "gold_threshold": 0.0, "options": {}, "created_at": now, "updated_at": now}))
+        out.write(_line("project_counters", {"project_id": 1, "n_tasks": n_tasks, "n_gold_tasks": 0,
+                                             "n_complete": n_tasks, "n_annotations": 3 * n_tasks, "n_skips": 0}))
+        for i in range(1, n_tasks + 1):
+            out.write(_line("tasks", {
+                "id": i, "project_id": 1, "external_id": f"ext-{i}", "is_gold": False, "priority": 0, "state": 1,
+                "needed": 3, "n_done": 3, "n_leased": 0, "created_at": now + i * 1e-3, "gold": None,
+                "predictions": None,
+                "data": {"prompt": f"Question {i}: how would you explain topic {i % 997} to a newcomer?",
+                         "responses": [{"id": "a", "text": f"A first answer to question {i}, short and plain.",
+                                        "model": "model-a"},
+                                       {"id": "b", "text": f"A second answer to question {i}, with an example.",
+                                        "model": "model-b"}]}}))
+        for table in ("assignments", "annotations"):
+            for i in range(1, n_tasks + 1):
+                for k in range(3):
+                    ident = 3 * (i - 1) + k + 1
+                    worker = (i * 7 + k * 13) % WORKERS + 2
+                    at = now + i * 1e-3 + k
+                    if table == "assignments":
+                        out.write(_line(table, {"id": ident, "project_id": 1, "task_id": i, "worker_id": worker,
+                                                "status": 1, "is_gold": False, "created_at": at,
+                                                "expires_at": at + 600, "finished_at": at + 20}))
+                    else:
+                        first = "a" if rng.random() < 0.7 else "b"
+                        answer: dict = {"ranking": [[first], ["b" if first == "a" else "a"]]}
+                        if k == 0:
+                            answer["ratings"] = {"a": rng.randint(1, 7), "b": rng.randint(1, 7)}
+                        out.write(_line(table, {"id": ident, "project_id": 1, "task_id": i, "worker_id": worker,
+                                                "assignment_id": ident, "answer": answer, "is_gold": False,
+                                                "gold_score": None, "excluded": False, "idempotency_key": None,
+                                                "duration_ms": 15000 + k, "created_at": at + 20}))
+        for w in range(WORKERS):
+            out.write(_line("project_workers", {"project_id": 1, "worker_id": w + 2, "n_claims": 0,
+                                                "n_annotations": 0, "n_skips": 0, "n_gold": 0,
+                                                "gold_score_sum": 0.0, "skill": None, "agreement": None,
+                                                "blocked": False, "updated_at": now}))
+        for i in range(1, n_tasks + 1):
+            p = round(0.5 + rng.random() * 0.45, 6)
+            out.write(_line("task_results", {
+                "task_id": i, "project_id": 1, "confidence": p, "n_annotations": 3, "method": "online",
+                "updated_at": now + i * 1e-3 + 30, "details": {"agreement": round(rng.random(), 6)},
+                "answer": {"ranking": [["a"], ["b"]], "scores": {"a": 0.3, "b": -0.3},
+                           "pair_probabilities": [{"chosen": "a", "rejected": "b", "probability": p}],
+                           "ratings": {"a": {"mean": 5.0, "median": 5.0, "n": 1}, "b": {"mean": 3.0, "median": 3.0,
+                                                                                        "n": 1}}}}))
+
+
+def run(argv: list[str], env: dict) -> tuple[float, float, str]:
+    """Run `labeling ARGV`; (seconds, peak RSS in MB of that process, its stderr)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", *argv], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=HERE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"labeling {' '.join(argv)} failed ({proc.returncode}): {err.strip()}")
+    return elapsed, usage.ru_maxrss / 1024, err
+
+
+def reset_pg(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def build(n: int, work: Path, pg: str | None) -> dict:
+    """A database holding the benchmark project; returns the environment for `labeling`."""
+    dump = work / f"bench-{n}.jsonl"
+    if not dump.exists():
+        started = time.perf_counter()
+        write_dump(dump, n)
+        print(f"# wrote a dump of {n:,} tasks ({dump.stat().st_size / 1e6:,.0f} MB) in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+    data_dir = work / f"data-{n}-{'pg' if pg else 'sqlite'}"
+    data_dir.mkdir(exist_ok=True)
+    env = {**os.environ, "LABELING_DATA_DIR": str(data_dir), "LABELING_SECRET_KEY": "bench"}
+    if pg:
+        reset_pg(pg)
+        env["LABELING_DATABASE_URL"] = pg
+    else:
+        env["LABELING_DATABASE_URL"] = f"sqlite:///{data_dir / 'labeling.db'}"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(data_dir / "labeling.db") + suffix).unlink(missing_ok=True)
+    seconds, rss, _ = run(["restore", str(dump)], env)
+    print(f"# restored {n:,} tasks and {6 * n:,} assignments and answers into "
+          f"{'PostgreSQL' if pg else 'SQLite'} in {seconds:.0f} s ({rss:.0f} MB)", flush=True)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--formats", nargs="+", default=list(FORMATS))
+    parser.add_argument("--pg", help="also run on this PostgreSQL database (its schema is dropped)")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the exports, alternating sizes")
+    parser.add_argument("--work", help="folder for dumps, databases and outputs (default: a temp folder)")
+    args = parser.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="labeling-export-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    backends = ([None] if not args.no_sqlite else []) + ([args.pg] if args.pg else [])
+    print("| database | tasks | format | seconds | task rows/s | output rows | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|")
+    for pg in backends:
+        envs = {n: build(n, work, pg) for n in args.tasks} if not pg else None
+        for n in args.tasks:
+            env = envs[n] if envs else build(n, work, pg)
+            for _ in range(args.rounds):
+                for fmt in args.formats:
+                    out = work / f"out-{n}.{fmt}"
+                    seconds, rss, _ = run(["export", "bench-preferences", "--format", fmt, "-o", str(out),
+                                           "--force", "--quiet"], env)
+                    with out.open("rb") as handle:
+                        rows = sum(1 for _ in handle)
+                    print(f"| {'PostgreSQL' if pg else 'SQLite'} | {n:,} | {fmt} | {seconds:.1f} | "
+                          f"{n / seconds:,.0f} | {rows:,} | {rss:.0f} |", flush=True)
+                    out.unlink()
+
+
+if __name__ == "__main__":
+    main()
