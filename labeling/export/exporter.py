@@ -6,13 +6,14 @@ iterate `Export.chunks()`, so they give the same bytes.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import hmac
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-from sqlalchemy import BigInteger, Text, and_, bindparam, cast, false, func, or_, select, text
+from sqlalchemy import BigInteger, Text, and_, bindparam, cast, false, func, null, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, sqltx, tasktypes
@@ -40,21 +41,31 @@ def as_text(column: Any, name: str) -> Any:
     return cast(column, Text).label(name)
 
 
-def consensus_columns() -> list[Any]:
+# Families whose export rows need the consensus details (per-box and per-span confidences, label probabilities);
+# the others read only the agreement figure out of them, in SQL.
+DETAILS_FAMILIES = ("boxes", "spans", "multilabel")
+
+
+def consensus_columns(spec: tasktypes.TaskTypeSpec) -> list[Any]:
     """A task's consensus as exports read it: its stored result. (A requester's review will override the
     answer here, and set `reviewed`.)"""
     r = models.task_results
+    details = (as_text(r.c.details, "c_details") if spec.family in DETAILS_FAMILIES
+               else null().label("c_details"))
+    agreement = (r.c.details[spec.agreement_key].as_float() if spec.agreement_key else null()).label("c_agreement")
     return [as_text(r.c.answer, "c_answer"), r.c.confidence.label("c_confidence"), r.c.n_annotations.label("c_n"),
-            r.c.method.label("c_method"), as_text(r.c.details, "c_details"), r.c.updated_at.label("c_updated"),
+            r.c.method.label("c_method"), details, agreement, r.c.updated_at.label("c_updated"),
             false().label("reviewed")]
 
 
-def answers_query(project_id: int, first: int, last: int) -> Any:
-    """Every answer of the tasks first..last (the annotations format shows them all; others use the counted)."""
+def answers_query(first: int, last: int) -> Any:
+    """Every answer of the tasks first..last (the annotations format shows them all; others use the counted).
+    By task id range alone, so it walks ix_annotations_task (with the project too, SQLite without statistics
+    walks the project's whole (project, worker) index for every page); the caller keeps its page's tasks."""
     a = models.annotations
-    return (select(a.c.task_id, a.c.worker_id, as_text(a.c.answer, "answer"), a.c.created_at, a.c.duration_ms, a.c.is_gold,
-                   a.c.gold_score, a.c.excluded)
-            .where(a.c.project_id == project_id, a.c.task_id >= first, a.c.task_id <= last)
+    return (select(a.c.task_id, a.c.worker_id, as_text(a.c.answer, "answer"), a.c.created_at, a.c.duration_ms,
+                   a.c.is_gold, a.c.gold_score, a.c.excluded)
+            .where(a.c.task_id >= first, a.c.task_id <= last)
             .order_by(a.c.task_id, a.c.id))
 
 
@@ -77,11 +88,11 @@ def task_filter(project_id: int, options: Options) -> Any:
     return and_(t.c.project_id == project_id, chosen)
 
 
-def tasks_query(project_id: int, options: Options) -> Any:
+def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec) -> Any:
     """A page of tasks after a keyset (:after), with their consensus."""
     t, r = models.tasks, models.task_results
     return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
-                   t.c.n_done, *consensus_columns())
+                   t.c.n_done, *consensus_columns(spec))
             .select_from(t.outerjoin(r, r.c.task_id == t.c.id))
             .where(task_filter(project_id, options), t.c.id > bindparam("after", type_=BigInteger))
             .order_by(t.c.id).limit(PAGE_SIZE))
@@ -183,23 +194,40 @@ class Export:
         return files
 
     async def _pages(self, conn: AsyncConnection) -> AsyncIterator[list[TaskRow]]:
-        """The export's task rows, a page at a time, in task id order."""
-        query = tasks_query(self.project.id, self.options)
-        after = 0
-        while True:
-            rows = (await conn.execute(query, {"after": after})).all()
-            if not rows:
-                return
-            after = rows[-1].id
-            answers = await self._answers(conn, rows[0].id, after) if self.answers else None
-            yield [self._row(row, answers) for row in rows]
-            if len(rows) < PAGE_SIZE:
-                return
+        """The export's task rows, a page at a time, in task id order. The next page is read while this one is
+        written (the database works in its own thread or socket meanwhile)."""
+        query = tasks_query(self.project.id, self.options, self.spec)
+        fetch = asyncio.ensure_future(self._fetch(conn, query, 0))
+        try:
+            while True:
+                rows, answers = await fetch
+                if not rows:
+                    return
+                more = len(rows) == PAGE_SIZE
+                if more:
+                    fetch = asyncio.ensure_future(self._fetch(conn, query, rows[-1].id))
+                yield [self._row(row, answers) for row in rows]
+                if not more:
+                    return
+        finally:
+            if not fetch.done():
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
 
-    async def _answers(self, conn: AsyncConnection, first: int, last: int) -> dict[int, list[AnswerRow]]:
-        by_task: dict[int, list[AnswerRow]] = {}
-        for a in (await conn.execute(answers_query(self.project.id, first, last))).all():
-            by_task.setdefault(a.task_id, []).append(AnswerRow(
+    async def _fetch(self, conn: AsyncConnection, query: Any, after: int
+                     ) -> tuple[list[Any], dict[int, list[AnswerRow]] | None]:
+        rows = (await conn.execute(query, {"after": after})).all()
+        if not rows or not self.answers:
+            return rows, None
+        return rows, await self._answers(conn, rows)
+
+    async def _answers(self, conn: AsyncConnection, rows: list[Any]) -> dict[int, list[AnswerRow]]:
+        by_task: dict[int, list[AnswerRow]] = {row.id: [] for row in rows}
+        for a in (await conn.execute(answers_query(rows[0].id, rows[-1].id))).all():
+            mine = by_task.get(a.task_id)
+            if mine is None:  # a task of another project, or one the export leaves out
+                continue
+            mine.append(AnswerRow(
                 a.task_id, self._name(a.worker_id), loads(a.answer), a.created_at, a.duration_ms, bool(a.is_gold),
                 a.gold_score, bool(a.excluded)))
         return by_task
@@ -219,8 +247,7 @@ class Export:
         else:
             answer, confidence, n, method, updated = (loads(row.c_answer), row.c_confidence, row.c_n or 0,
                                                       row.c_method or "", row.c_updated)
-        key = self.spec.agreement_key
-        agreement = details.get(key) if key is not None else None
+        agreement = row.c_agreement
         if agreement is None and mine is not None:
             agreement = _agreement(self.project.task_type, [a.answer for a in mine if not a.excluded])
         return TaskRow(row.id, row.external_id, loads(row.data), answer, confidence, n, agreement, bool(row.reviewed),

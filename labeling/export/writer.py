@@ -6,6 +6,7 @@ reads its rows twice: images, then annotations), seeing only one page of rows at
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -54,7 +55,7 @@ class Context:
     image_size: Callable[[dict], ImageSize | None] = _no_size
     image_file: Callable[[dict], Path | None] = _no_file
 
-    @property
+    @functools.cached_property
     def spec(self) -> tasktypes.TaskTypeSpec:
         """The task type's spec."""
         return tasktypes.get(self.task_type)
