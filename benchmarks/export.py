@@ -102,7 +102,7 @@ def write_dump(path: Path, n_tasks: int, seed: int = 0) -> None:
 
 
 def run(argv: list[str], env: dict) -> tuple[float, float, str]:
-    """Run `labeling ARGV`; (seconds, peak RSS in MB of that process, its stderr)."""
+    """Run `labeling ARGV`; (seconds, peak RSS in MB of that process, CPU seconds of that process)."""
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", *argv], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, cwd=HERE)
@@ -112,7 +112,18 @@ def run(argv: list[str], env: dict) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"labeling {' '.join(argv)} failed ({proc.returncode}): {err.strip()}")
-    return elapsed, usage.ru_maxrss / 1024, err
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def calibrate() -> float:
+    """Microseconds per orjson.loads of one benchmark task's data: how fast this machine is right now."""
+    text = orjson.dumps({"prompt": "Question 1: how would you explain topic 1 to a newcomer?", "responses": [
+        {"id": "a", "text": "A first answer to question 1, short and plain.", "model": "model-a"},
+        {"id": "b", "text": "A second answer to question 1, with an example.", "model": "model-b"}]})
+    started = time.process_time()
+    for _ in range(100_000):
+        orjson.loads(text)
+    return (time.process_time() - started) * 10
 
 
 def reset_pg(url: str) -> None:
@@ -141,7 +152,7 @@ def build(n: int, work: Path, pg: str | None) -> dict:
         env["LABELING_DATABASE_URL"] = f"sqlite:///{data_dir / 'labeling.db'}"
         for suffix in ("", "-wal", "-shm"):
             Path(str(data_dir / "labeling.db") + suffix).unlink(missing_ok=True)
-    seconds, rss, _ = run(["restore", str(dump)], env)
+    seconds, rss, _ = run(["restore", str(dump)], env)  # noqa: F841
     print(f"# restored {n:,} tasks and {6 * n:,} assignments and answers into "
           f"{'PostgreSQL' if pg else 'SQLite'} in {seconds:.0f} s ({rss:.0f} MB)", flush=True)
     return env
@@ -159,8 +170,11 @@ def main() -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="labeling-export-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     backends = ([None] if not args.no_sqlite else []) + ([args.pg] if args.pg else [])
-    print("| database | tasks | format | seconds | task rows/s | output rows | peak RSS (MB) |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"# load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; orjson.loads of a task's data: "
+          f"{calibrate():.1f} us", flush=True)
+    print("| database | tasks | format | seconds | task rows/s | CPU s | task rows per CPU s | output rows | "
+          "peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for pg in backends:
         envs = {n: build(n, work, pg) for n in args.tasks} if not pg else None
         for n in args.tasks:
@@ -168,12 +182,12 @@ def main() -> None:
             for _ in range(args.rounds):
                 for fmt in args.formats:
                     out = work / f"out-{n}.{fmt}"
-                    seconds, rss, _ = run(["export", "bench-preferences", "--format", fmt, "-o", str(out),
-                                           "--force", "--quiet"], env)
+                    seconds, rss, cpu = run(["export", "bench-preferences", "--format", fmt, "-o", str(out),
+                                             "--force", "--quiet"], env)
                     with out.open("rb") as handle:
                         rows = sum(1 for _ in handle)
                     print(f"| {'PostgreSQL' if pg else 'SQLite'} | {n:,} | {fmt} | {seconds:.1f} | "
-                          f"{n / seconds:,.0f} | {rows:,} | {rss:.0f} |", flush=True)
+                          f"{n / seconds:,.0f} | {cpu:.1f} | {n / cpu:,.0f} | {rows:,} | {rss:.0f} |", flush=True)
                     out.unlink()
 
 

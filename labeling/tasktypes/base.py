@@ -25,6 +25,16 @@ def whole_answer(answer: dict | None) -> dict:
     return dict(answer or {})
 
 
+def scored_items(answer: dict | None, details: dict, key: str) -> dict:
+    """Export columns of a consensus made of items (boxes, spans): each item with its own confidence, which the
+    consensus details list in the same order under the same key."""
+    if answer is None:
+        return {key: None}
+    scored = (details or {}).get(key) or []
+    return {key: [{**item, "confidence": scored[i].get("confidence") if i < len(scored) else None}
+                  for i, item in enumerate(answer.get(key, []))]}
+
+
 def whole_consensus(answer: dict | None, details: dict) -> dict:
     """A consensus as export columns: its own fields, as they are (the details stay out)."""
     return dict(answer or {})

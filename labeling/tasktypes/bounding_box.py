@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_keys, require_label,
-                                     require_number)
+from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_keys,
+                                     require_label, require_number, scored_items)
 from labeling.tasktypes.classification import image_data
 
 MAX_BOXES = 1000
@@ -39,11 +39,7 @@ def boxes_row(answer: dict | None) -> dict:
 
 def consensus_boxes_row(answer: dict | None, details: dict) -> dict:
     """Export columns of a consensus: its boxes, each with its own confidence (from the details)."""
-    if answer is None:
-        return {"boxes": None}
-    scored = (details or {}).get("boxes") or []
-    return {"boxes": [{**box, "confidence": scored[i].get("confidence") if i < len(scored) else None}
-                      for i, box in enumerate(answer.get("boxes", []))]}
+    return scored_items(answer, details, "boxes")
 
 
 SPECS = (TaskTypeSpec(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_int, require_keys,
-                                     require_label)
+from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_int,
+                                     require_keys, require_label, scored_items)
 from labeling.tasktypes.classification import text_data
 
 
@@ -39,11 +39,7 @@ def spans_row(answer: dict | None) -> dict:
 
 def consensus_spans_row(answer: dict | None, details: dict) -> dict:
     """Export columns of a consensus: its spans, each with its own confidence (from the details)."""
-    if answer is None:
-        return {"spans": None}
-    scored = (details or {}).get("spans") or []
-    return {"spans": [{**span, "confidence": scored[i].get("confidence") if i < len(scored) else None}
-                      for i, span in enumerate(answer.get("spans", []))]}
+    return scored_items(answer, details, "spans")
 
 
 SPECS = (TaskTypeSpec(

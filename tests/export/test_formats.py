@@ -345,3 +345,12 @@ def test_archive_refuses_an_existing_target_unless_forced(tmp_path):
     with pytest.raises(InvalidInput, match="no folder"):
         archive.check_target(tmp_path / "missing" / "x.jsonl", force=True)
     assert Path(target).read_text() == "keep"
+
+
+def test_the_readme_documents_every_format_and_option():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Exports")[1].split("## Development")[0]
+    for name in formats.FORMATS:
+        assert f"`{name}`" in section, name
+    for name in options.NAMES:
+        assert f"--{name.replace('_', '-')}" in section, name
