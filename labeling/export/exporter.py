@@ -125,13 +125,14 @@ class Export:
         self._names: dict[int, str] = {}
 
     async def count(self) -> int:
-        """How many task rows the export reads (for progress)."""
+        """How many task rows the export reads, over all its passes (for progress)."""
         t, r = models.tasks, models.task_results
         async with self.db.read() as conn:
             if self.fmt.writer is None:
                 return int(await conn.scalar(select(func.count()).where(t.c.project_id == self.project.id)) or 0)
-            return int(await conn.scalar(select(func.count()).select_from(t.outerjoin(r, r.c.task_id == t.c.id))
-                                         .where(task_filter(self.project.id, self.options))) or 0)
+            tasks = int(await conn.scalar(select(func.count()).select_from(t.outerjoin(r, r.c.task_id == t.c.id))
+                                          .where(task_filter(self.project.id, self.options))) or 0)
+        return tasks * sum(w.passes for w in formats.writers(self.fmt, self.ctx, self.folder, self.file_name))
 
     async def chunks(self, sink: Sink | None = None) -> AsyncIterator[bytes]:
         """The export's bytes, page by page, read from one snapshot (a folder sink writes files and yields none)."""

@@ -198,3 +198,32 @@ async def test_bad_requests_get_one_clear_error_and_nothing_is_written(
     assert "no-such-project" in capsys.readouterr().err and not list(tmp_path.glob("*.partial*"))
     assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(existing), "--force", "--quiet") == 0
     assert existing.read_text().count("\n") == 2
+
+
+async def test_cli_standard_output_folders_default_names_and_progress(client, requester, new_project, make_user,
+                                                                      run_cli, tmp_path, capsysbinary, monkeypatch):
+    from labeling.export.cli import Progress
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=3)
+    pid = project["id"]
+    http = (await get_export(client, requester, pid, format="jsonl")).content
+    capsysbinary.readouterr()
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", "-") == 0
+    assert capsysbinary.readouterr().out == http
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(folder), "--force") == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "train.jsonl"]
+    assert (folder / "train.jsonl").read_bytes() == http
+    monkeypatch.chdir(tmp_path)
+    assert await run_cli("export", str(pid), "--format", "csv") == 0
+    assert (tmp_path / "project-1-csv.csv").exists()
+    assert await run_cli("export", str(pid), "--format", "jsonl", "--card") == 0
+    assert (tmp_path / "project-1-jsonl" / "README.md").exists()
+    screen = io.StringIO()
+    progress = Progress(1000, screen)
+    progress.shown -= 1
+    progress(250)
+    progress.done(1000)
+    assert "250 of 1,000 rows" in screen.getvalue() and "rows/s" in screen.getvalue() and "s left" in screen.getvalue()
+    assert "1,000 rows in" in screen.getvalue()
