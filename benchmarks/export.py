@@ -181,7 +181,7 @@ def main() -> None:
             env = envs[n] if envs else build(n, work, pg)
             for _ in range(args.rounds):
                 for fmt in args.formats:
-                    out = work / f"out-{n}.{fmt}"
+                    out = work / f"out-{n}-{'pg' if pg else 'sqlite'}.{fmt}"
                     seconds, rss, cpu = run(["export", "bench-preferences", "--format", fmt, "-o", str(out),
                                              "--force", "--quiet"], env)
                     with out.open("rb") as handle:

@@ -169,7 +169,7 @@ class Export:
             async for page in self._pages(conn):
                 rows = page if writer.split is None else [
                     row for row in page if split_of(row, options.split, options.seed, split_field) == writer.split]
-                if number == 0 and stats is not None and getattr(writer, "observes", True):
+                if number == 0 and stats is not None and writer.observes:
                     stats.observe(rows)
                 writer.page(rows, number, sink)
                 self._progress(len(page))
@@ -190,7 +190,7 @@ class Export:
         for writer in outputs:
             if writer.by_split:
                 files.update({split: (f"images/{split}", n) for split, n in writer.by_split.items()})
-            elif getattr(writer, "observes", True):
+            elif writer.observes:
                 files[writer.split or "train"] = (writer.name, writer.written)
         return files
 

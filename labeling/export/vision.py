@@ -32,6 +32,8 @@ def box_confidences(row: TaskRow) -> list[float | None]:
 class CopyImages(Writer):
     """The images of one split, copied as they are into images/SPLIT/ (COCO with --copy-images)."""
 
+    observes = False
+
     def start(self, sink: Sink) -> None:
         """Nothing to open: every image is its own file."""
 

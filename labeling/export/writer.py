@@ -102,6 +102,7 @@ class Writer:
     rows (only rows of `split` when it is set), then finish; rows written and what was left out are counted."""
 
     passes = 1
+    observes = True  # its rows are the export's rows (counted in the dataset card); a copy of images is not
 
     def __init__(self, ctx: Context, name: str, split: str | None = None) -> None:
         self.ctx = ctx
