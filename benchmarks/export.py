@@ -16,6 +16,7 @@ Targets (issue 10): >= 100,000 task rows/s to jsonl on SQLite (50,000 on Postgre
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 import orjson
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 WORKERS = 50
 FORMATS = ("jsonl", "manifest", "annotations", "preference")
@@ -127,11 +128,17 @@ def calibrate() -> float:
 
 
 def reset_pg(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    """Empty the benchmark's PostgreSQL database (`labeling restore` migrates it again)."""
+    from labeling.db import Database
+
+    async def reset() -> None:
+        db = Database(url, pool_size=1)
+        async with db.engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await db.dispose()
+
+    asyncio.run(reset())
 
 
 def build(n: int, work: Path, pg: str | None) -> dict:

@@ -250,6 +250,7 @@ class _Restore:
             self.batch(table, rows, first_line)
         if self.tx.dialect == "postgresql":
             self.tx.run("restore.sync_sequences")
+            self.tx.run("restore.analyze")
         return self.counts
 
 
