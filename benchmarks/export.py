@@ -141,7 +141,26 @@ def reset_pg(url: str) -> None:
     asyncio.run(reset())
 
 
-def build(n: int, work: Path, pg: str | None) -> dict:
+def holds(url: str, n: int) -> bool:
+    """Whether the database already holds the benchmark project with n tasks."""
+    from labeling.db import Database
+
+    async def count() -> int:
+        db = Database(url, pool_size=1)
+        try:
+            async with db.read() as conn:
+                return int(await conn.scalar(text(
+                    "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id "
+                    "WHERE p.name = 'bench-preferences'")) or 0)
+        except Exception:
+            return -1
+        finally:
+            await db.dispose()
+
+    return asyncio.run(count()) == n
+
+
+def build(n: int, work: Path, pg: str | None, reuse: bool = False) -> dict:
     """A database holding the benchmark project; returns the environment for `labeling`."""
     dump = work / f"bench-{n}.jsonl"
     if not dump.exists():
@@ -152,6 +171,10 @@ def build(n: int, work: Path, pg: str | None) -> dict:
     data_dir = work / f"data-{n}-{'pg' if pg else 'sqlite'}"
     data_dir.mkdir(exist_ok=True)
     env = {**os.environ, "LABELING_DATA_DIR": str(data_dir), "LABELING_SECRET_KEY": "bench"}
+    url = pg or f"sqlite:///{data_dir / 'labeling.db'}"
+    if reuse and holds(url, n):
+        print(f"# reusing the database that holds {n:,} tasks", flush=True)
+        return {**env, "LABELING_DATABASE_URL": url}
     if pg:
         reset_pg(pg)
         env["LABELING_DATABASE_URL"] = pg
@@ -173,6 +196,7 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the exports, alternating sizes")
     parser.add_argument("--work", help="folder for dumps, databases and outputs (default: a temp folder)")
+    parser.add_argument("--reuse", action="store_true", help="keep a database that already holds the project")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="labeling-export-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -183,9 +207,9 @@ def main() -> None:
           "peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for pg in backends:
-        envs = {n: build(n, work, pg) for n in args.tasks} if not pg else None
+        envs = {n: build(n, work, pg, args.reuse) for n in args.tasks} if not pg else None
         for n in args.tasks:
-            env = envs[n] if envs else build(n, work, pg)
+            env = envs[n] if envs else build(n, work, pg, args.reuse)
             for _ in range(args.rounds):
                 for fmt in args.formats:
                     out = work / f"out-{n}-{'pg' if pg else 'sqlite'}.{fmt}"

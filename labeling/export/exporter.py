@@ -91,10 +91,13 @@ def task_filter(project_id: int, options: Options) -> Any:
 def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec) -> Any:
     """A page of tasks after a keyset (:after), with their consensus."""
     t, r = models.tasks, models.task_results
+    after = bindparam("after", type_=BigInteger)
+    # The keyset bounds the results too: PostgreSQL merge-joins them, and would otherwise walk every result
+    # before the page again for each page.
     return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
                    t.c.n_done, *consensus_columns(spec))
-            .select_from(t.outerjoin(r, r.c.task_id == t.c.id))
-            .where(task_filter(project_id, options), t.c.id > bindparam("after", type_=BigInteger))
+            .select_from(t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after)))
+            .where(task_filter(project_id, options), t.c.id > after)
             .order_by(t.c.id).limit(PAGE_SIZE))
 
 
