@@ -209,7 +209,7 @@ class Export:
                     return
                 more = len(rows) == PAGE_SIZE
                 if more:
-                    fetch = asyncio.ensure_future(self._fetch(conn, query, rows[-1].id))
+                    fetch = asyncio.ensure_future(self._fetch(conn, query, rows[-1][0]))
                 yield [self._row(row, answers) for row in rows]
                 if not more:
                     return
@@ -226,14 +226,15 @@ class Export:
         return rows, await self._answers(conn, rows)
 
     async def _answers(self, conn: AsyncConnection, rows: list[Any]) -> dict[int, list[AnswerRow]]:
-        by_task: dict[int, list[AnswerRow]] = {row.id: [] for row in rows}
-        for a in (await conn.execute(answers_query(rows[0].id, rows[-1].id))).all():
-            mine = by_task.get(a.task_id)
+        # Rows are unpacked as tuples: a SQLAlchemy Row's attribute access costs several times a tuple's.
+        by_task: dict[int, list[AnswerRow]] = {row[0]: [] for row in rows}
+        result = await conn.execute(answers_query(rows[0][0], rows[-1][0]))
+        for task_id, worker_id, answer, created_at, duration_ms, is_gold, gold_score, excluded in result:
+            mine = by_task.get(task_id)
             if mine is None:  # a task of another project, or one the export leaves out
                 continue
-            mine.append(AnswerRow(
-                a.task_id, self._name(a.worker_id), loads(a.answer), a.created_at, a.duration_ms, bool(a.is_gold),
-                a.gold_score, bool(a.excluded)))
+            mine.append(AnswerRow(task_id, self._name(worker_id), loads(answer), created_at, duration_ms,
+                                  bool(is_gold), gold_score, bool(excluded)))
         return by_task
 
     def _name(self, worker_id: int) -> str:
@@ -243,19 +244,19 @@ class Export:
         return name
 
     def _row(self, row: Any, answers: dict[int, list[AnswerRow]] | None) -> TaskRow:
-        """A database row as a plain task row; a gold task's consensus is its gold answer."""
-        mine = None if answers is None else answers.get(row.id, [])
-        details = loads(row.c_details) or {}
-        if row.is_gold:
-            answer, confidence, n, method, updated = loads(row.gold), 1.0, row.n_done, "gold", row.c_updated
+        """A database row (tasks_query's columns, unpacked as a tuple) as a plain task row; a gold task's consensus
+        is its gold answer."""
+        (task_id, external_id, data, gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method, c_details,
+         agreement, updated, reviewed) = row
+        mine = None if answers is None else answers.get(task_id, [])
+        if is_gold:
+            answer, confidence, n, method = loads(gold), 1.0, n_done, "gold"
         else:
-            answer, confidence, n, method, updated = (loads(row.c_answer), row.c_confidence, row.c_n or 0,
-                                                      row.c_method or "", row.c_updated)
-        agreement = row.c_agreement
+            answer, confidence, n, method = loads(c_answer), c_confidence, c_n or 0, c_method or ""
         if agreement is None and mine is not None:
             agreement = _agreement(self.project.task_type, [a.answer for a in mine if not a.excluded])
-        return TaskRow(row.id, row.external_id, loads(row.data), answer, confidence, n, agreement, bool(row.reviewed),
-                       bool(row.is_gold), method, details, updated, mine)
+        return TaskRow(task_id, external_id, loads(data), answer, confidence, n, agreement, bool(reviewed),
+                       bool(is_gold), method, loads(c_details) or {}, updated, mine)
 
 
 def _agreement(task_type: str, answers: list[dict]) -> float | None:
