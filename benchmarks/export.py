@@ -160,7 +160,73 @@ def holds(url: str, n: int) -> bool:
     return asyncio.run(count()) == n
 
 
-def build(n: int, work: Path, pg: str | None, reuse: bool = False) -> dict:
+# The same project as write_dump's, made by PostgreSQL itself (restoring millions of rows through Python takes
+# the better part of an hour on this shared machine). Used with --pg-fill.
+PG_FILL = (
+    "INSERT INTO users (id, username, role, password_hash, token_hash, is_active, created_at) "
+    "SELECT 1, 'bench-requester', 'requester', NULL, md5('r'), true, 1780000000 UNION ALL "
+    "SELECT g + 2, 'bench-worker-' || g, 'worker', NULL, md5('w' || g), true, 1780000000 "
+    "FROM generate_series(0, 49) g",
+    "INSERT INTO projects (id, name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max, "
+    "target_confidence, lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold, options, created_at, "
+    "updated_at) VALUES (1, 'bench-preferences', 1, 'preference_ranking', '[]', 'Pick the better answer.', 3, 3, "
+    "NULL, 600, 0, 0, 5, 0, '{}', 1780000000, 1780000000)",
+    "INSERT INTO project_counters VALUES (1, 0, :n, 0, :n, 3 * :n, 0)",
+    "INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, "
+    "n_done, n_leased, created_at) SELECT i, 1, jsonb_build_object('prompt', 'Question ' || i || "
+    "': how would you explain topic ' || (i % 997) || ' to a newcomer?', 'responses', jsonb_build_array("
+    "jsonb_build_object('id', 'a', 'text', 'A first answer to question ' || i || ', short and plain.', "
+    "'model', 'model-a'), jsonb_build_object('id', 'b', 'text', 'A second answer to question ' || i || "
+    "', with an example.', 'model', 'model-b'))), NULL, NULL, false, 0, 'ext-' || i, 1, 3, 3, 0, "
+    "1780000000 + i * 0.001 FROM generate_series(1, :n) i",
+    "INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, "
+    "finished_at) SELECT 3 * (i - 1) + k + 1, 1, i, (i * 7 + k * 13) % 50 + 2, 1, false, "
+    "1780000000 + i * 0.001 + k, 1780000600 + i * 0.001 + k, 1780000020 + i * 0.001 + k "
+    "FROM generate_series(1, :n) i, generate_series(0, 2) k",
+    "INSERT INTO annotations (id, project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score, "
+    "excluded, idempotency_key, duration_ms, created_at) SELECT 3 * (i - 1) + k + 1, 1, i, "
+    "(i * 7 + k * 13) % 50 + 2, 3 * (i - 1) + k + 1, CASE WHEN k = 0 THEN jsonb_build_object('ranking', "
+    "'[[\"a\"], [\"b\"]]'::jsonb, 'ratings', jsonb_build_object('a', 1 + i % 7, 'b', 1 + (i * 3) % 7)) "
+    "WHEN (i * 31 + k * 17) % 10 < 7 THEN '{\"ranking\": [[\"a\"], [\"b\"]]}'::jsonb "
+    "ELSE '{\"ranking\": [[\"b\"], [\"a\"]]}'::jsonb END, false, NULL, false, NULL, 15000 + k, "
+    "1780000020 + i * 0.001 + k FROM generate_series(1, :n) i, generate_series(0, 2) k",
+    "INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold, gold_score_sum, "
+    "skill, agreement, blocked, updated_at) SELECT 1, g + 2, 0, 0, 0, 0, 0, NULL, NULL, false, 1780000000 "
+    "FROM generate_series(0, 49) g",
+    "INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at) "
+    "SELECT i, 1, jsonb_build_object('ranking', '[[\"a\"], [\"b\"]]'::jsonb, 'scores', "
+    "'{\"a\": 0.3, \"b\": -0.3}'::jsonb, 'pair_probabilities', jsonb_build_array(jsonb_build_object("
+    "'chosen', 'a', 'rejected', 'b', 'probability', 0.5 + (i % 45) / 100.0)), 'ratings', "
+    "'{\"a\": {\"mean\": 5.0, \"median\": 5.0, \"n\": 1}, \"b\": {\"mean\": 3.0, \"median\": 3.0, "
+    "\"n\": 1}}'::jsonb), 0.5 + (i % 45) / 100.0, 3, 'online', jsonb_build_object('agreement', (i % 100) / 100.0), "
+    "1780000030 + i * 0.001 FROM generate_series(1, :n) i",
+    "SELECT setval(pg_get_serial_sequence('tasks', 'id'), :n)",
+    "ANALYZE",
+)
+
+
+def fill_pg(url: str, n: int, env: dict) -> float:
+    """Make the benchmark project in PostgreSQL with generate_series; returns the seconds it took."""
+    from labeling.db import Database
+
+    run(["migrate"], env)
+    started = time.perf_counter()
+
+    async def fill() -> None:
+        db = Database(url, pool_size=1)
+        async with db.engine.begin() as conn:
+            for statement in PG_FILL[:-1]:
+                await conn.execute(text(statement), {"n": n})
+        async with db.engine.connect() as conn:
+            await conn.execute(text("COMMIT"))
+            await conn.execute(text("ANALYZE"))
+        await db.dispose()
+
+    asyncio.run(fill())
+    return time.perf_counter() - started
+
+
+def build(n: int, work: Path, pg: str | None, reuse: bool = False, pg_fill: bool = False) -> dict:
     """A database holding the benchmark project; returns the environment for `labeling`."""
     dump = work / f"bench-{n}.jsonl"
     if not dump.exists():
@@ -178,6 +244,11 @@ def build(n: int, work: Path, pg: str | None, reuse: bool = False) -> dict:
     if pg:
         reset_pg(pg)
         env["LABELING_DATABASE_URL"] = pg
+        if pg_fill:
+            seconds = fill_pg(pg, n, env)
+            print(f"# filled PostgreSQL with {n:,} tasks and {6 * n:,} assignments and answers in {seconds:.0f} s",
+                  flush=True)
+            return env
     else:
         env["LABELING_DATABASE_URL"] = f"sqlite:///{data_dir / 'labeling.db'}"
         for suffix in ("", "-wal", "-shm"):
@@ -197,6 +268,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="repeat the exports, alternating sizes")
     parser.add_argument("--work", help="folder for dumps, databases and outputs (default: a temp folder)")
     parser.add_argument("--reuse", action="store_true", help="keep a database that already holds the project")
+    parser.add_argument("--pg-fill", action="store_true", help="make PostgreSQL's project with generate_series "
+                        "instead of restoring the dump (minutes instead of most of an hour here)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="labeling-export-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -209,7 +282,7 @@ def main() -> None:
     for pg in backends:
         envs = {n: build(n, work, pg, args.reuse) for n in args.tasks} if not pg else None
         for n in args.tasks:
-            env = envs[n] if envs else build(n, work, pg, args.reuse)
+            env = envs[n] if envs else build(n, work, pg, args.reuse, args.pg_fill)
             for _ in range(args.rounds):
                 for fmt in args.formats:
                     out = work / f"out-{n}-{'pg' if pg else 'sqlite'}.{fmt}"
