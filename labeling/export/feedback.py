@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow
-from labeling.export.writer import Writer, dumps
+from labeling.export.writer import Writer, json_lines
 
 TIES = "tied pairs (dropped)"
 BELOW = "pairs below min_margin or without a margin (dropped)"
@@ -72,7 +72,7 @@ class Preference(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         options = self.ctx.options
-        lines = []
+        records = []
         for row in rows:
             ranking = tiers(row)
             ties = tied_pairs(ranking, options.pairs)
@@ -93,13 +93,13 @@ class Preference(Writer):
                     self.report.add(BELOW, f"task {row.id}")
                     continue
                 good, bad = by_id.get(chosen, {}), by_id.get(rejected, {})
-                lines.append(dumps({
+                records.append({
                     "prompt": prompt, "chosen": reply(good.get("text", ""), options.conversational),
                     "rejected": reply(bad.get("text", ""), options.conversational),
                     "chosen_model": good.get("model"), "rejected_model": bad.get("model"), "margin": margin,
-                    "agreement": row.agreement, "n_annotators": row.n_annotations, "task_id": row.id}) + "\n")
-        sink.write("".join(lines))
-        self.written += len(lines)
+                    "agreement": row.agreement, "n_annotators": row.n_annotations, "task_id": row.id})
+        sink.write(json_lines(records))
+        self.written += len(records)
 
 
 class Kto(Writer):
@@ -109,7 +109,7 @@ class Kto(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         options = self.ctx.options
-        lines = []
+        records = []
         for row in rows:
             ranking = tiers(row)
             ratings = (row.answer or {}).get("ratings") or {}
@@ -119,11 +119,10 @@ class Kto(Writer):
                 label = self.label(rid, position, len(ranking), rating(ratings.get(rid)), row.id)
                 if label is None:
                     continue
-                lines.append(dumps({"prompt": prompt, "completion": reply(response.get("text", ""),
-                                                                          options.conversational),
-                                    "label": label, "model": response.get("model"), "task_id": row.id}) + "\n")
-        sink.write("".join(lines))
-        self.written += len(lines)
+                records.append({"prompt": prompt, "completion": reply(response.get("text", ""), options.conversational),
+                              "label": label, "model": response.get("model"), "task_id": row.id})
+        sink.write(json_lines(records))
+        self.written += len(records)
 
     def label(self, rid: str, position: dict[str, int], n_tiers: int, value: float | None, task_id: int
               ) -> bool | None:
@@ -156,13 +155,13 @@ class Ranking(Writer):
     Bradley-Terry scores and the rating summaries."""
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
-        lines = []
+        records = []
         for row in rows:
             answer = row.answer or {}
             ranking = tiers(row)
             scores = answer.get("scores") or {}
             ratings = answer.get("ratings") or {}
-            lines.append(dumps({
+            records.append({
                 "task_id": row.id, "external_id": row.external_id, "prompt": row.data.get("prompt", ""),
                 "responses": row.data.get("responses") or [], "ranking": ranking,
                 "order": [item for tier in ranking for item in tier],
@@ -170,9 +169,9 @@ class Ranking(Writer):
                 "scores": [{"id": item, "score": scores.get(item)} for tier in ranking for item in tier],
                 "ratings": [{"id": item, "mean": rating(ratings.get(item))} for tier in ranking for item in tier
                             if item in ratings],
-                "confidence": row.confidence, "agreement": row.agreement, "n_annotators": row.n_annotations}) + "\n")
-        sink.write("".join(lines))
-        self.written += len(lines)
+                "confidence": row.confidence, "agreement": row.agreement, "n_annotators": row.n_annotations})
+        sink.write(json_lines(records))
+        self.written += len(records)
 
 
 class Sft(Writer):
@@ -181,7 +180,7 @@ class Sft(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         conversational = self.ctx.options.conversational
-        lines = []
+        records = []
         for row in rows:
             texts = ([str((row.answer or {}).get("text", ""))] if row.is_gold else
                      [str(a.answer.get("text", "")) for a in row.answers or () if not a.excluded])
@@ -190,6 +189,6 @@ class Sft(Writer):
                     record: dict = {"messages": [*prompt_of(row, True), *reply(text, True)], "task_id": row.id}
                 else:
                     record = {"prompt": row.data.get("prompt", ""), "completion": text, "task_id": row.id}
-                lines.append(dumps(record) + "\n")
-        sink.write("".join(lines))
-        self.written += len(lines)
+                records.append(record)
+        sink.write(json_lines(records))
+        self.written += len(records)

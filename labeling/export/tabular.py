@@ -10,7 +10,7 @@ from typing import Any
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, iso
-from labeling.export.writer import TASK_COLUMNS, Context, Writer, data_fields, dumps
+from labeling.export.writer import TASK_COLUMNS, Context, Writer, data_fields, dumps, json_lines
 
 RESERVED = frozenset(TASK_COLUMNS)
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -19,7 +19,8 @@ TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 def task_record(row: TaskRow, ctx: Context) -> dict:
     """One task as a row: id, external id, its data fields, its consensus columns, then the figures."""
     out: dict[str, Any] = {"id": row.id, "external_id": row.external_id}
-    out.update(data_fields(row.data, RESERVED))
+    data = row.data
+    out.update(data if RESERVED.isdisjoint(data) else data_fields(data, RESERVED))
     out.update(ctx.spec.consensus_row(row.answer, row.details))
     out["confidence"] = row.confidence
     out["n_annotations"] = row.n_annotations
@@ -33,7 +34,7 @@ class Jsonl(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         ctx = self.ctx
-        sink.write("".join(dumps(task_record(row, ctx)) + "\n" for row in rows))
+        sink.write(json_lines([task_record(row, ctx) for row in rows]))
         self.written += len(rows)
 
 
@@ -85,16 +86,16 @@ class Annotations(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         answer_row = self.ctx.spec.answer_row
-        lines = []
+        records = []
         for row in rows:
             for a in row.answers or ():
                 record = {"task_id": row.id, "external_id": row.external_id, "worker": a.worker,
                           "created_at": iso(a.created_at), "duration_ms": a.duration_ms, "gold": a.is_gold,
                           "gold_score": a.gold_score, "excluded": a.excluded, **answer_row(a.answer),
                           "answer": a.answer}
-                lines.append(dumps(record) + "\n")
-        sink.write("".join(lines))
-        self.written += len(lines)
+                records.append(record)
+        sink.write(json_lines(records))
+        self.written += len(records)
 
 
 def entities(row: TaskRow) -> list[dict]:
@@ -114,8 +115,8 @@ class Spans(Writer):
     """Named entities as JSON Lines: the text and its entities (start, end, label, text, confidence)."""
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
-        sink.write("".join(dumps({"id": row.id, "external_id": row.external_id, "text": row.data.get("text", ""),
-                                  "entities": entities(row)}) + "\n" for row in rows))
+        sink.write(json_lines([{"id": row.id, "external_id": row.external_id, "text": row.data.get("text", ""),
+                                "entities": entities(row)} for row in rows]))
         self.written += len(rows)
 
 
