@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# This folder's queue.py would stand in for the standard library's queue module (aiosqlite imports it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import orjson
 from sqlalchemy import text
 
