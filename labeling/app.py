@@ -74,7 +74,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
 
-    state = web.AppState(settings=settings, db=db)
+    key = secret_key(settings)
+    state = web.AppState(settings=settings, db=db, secret_key=key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,7 +99,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         Mount("/static", app=StaticFiles(directory=str(resources.static_dir())), name="static"),
         *ui_routes.routes(),
     ]
-    middleware = [Middleware(CookieSessions, secret_key=secret_key(settings), session_cookie="labeling_session",
+    middleware = [Middleware(CookieSessions, secret_key=key, session_cookie="labeling_session",
                              same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
         LabelingError: web.on_labeling_error, HTTPException: on_http_error, Exception: web.on_unexpected})

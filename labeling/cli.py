@@ -1,4 +1,4 @@
-"""The `labeling` command: serve, migrate, import, consensus, users, aggregate."""
+"""The `labeling` command: serve, migrate, import, consensus, users, export, restore, aggregate."""
 
 from __future__ import annotations
 
@@ -163,6 +163,10 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["worker", "requester", "admin"])
     add.add_argument("--password", help="password for the web UI ('-' reads it from standard input)")
     add.set_defaults(func=cmd_users_add)
+
+    from labeling.export import cli as export_cli
+
+    export_cli.register(sub)
 
     try:
         from labeling.consensus import cli as aggregate_cli

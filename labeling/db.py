@@ -90,9 +90,12 @@ class Database:
         return self.dialect == "sqlite"
 
     @contextlib.asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read transaction (a consistent snapshot on both backends)."""
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A read transaction. `snapshot=True`: every statement sees the same moment (SQLite's read transactions
+        do anyway; PostgreSQL's need REPEATABLE READ), for reads of many statements such as an export."""
         async with self.engine.connect() as conn:
+            if snapshot and not self.is_sqlite:
+                await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             async with conn.begin():
                 yield conn
 

@@ -595,3 +595,22 @@ def block(tx: Tx, project_id: int, worker_id: int) -> list[int]:
     for row in tx.rows("queue.expire_live_leases", {"project": project_id, "worker": worker_id, "now": now}):
         tx.run("queue.lease_dropped", {"task": row.task_id})
     return task_ids
+
+
+# ---- restoring a dump -------------------------------------------------------------------------------------------
+# A dump restored (labeling/export/dump.py) is the one case where bookkeeping rows arrive whole: tasks with their
+# states and counts, leases, answers, workers' standing, results and progress counters, each as it was dumped.
+
+RESTORED = {"tasks": "queue.restore_task", "assignments": "queue.restore_assignment",
+            "annotations": "queue.restore_annotation", "project_workers": "queue.restore_worker",
+            "task_results": "queue.restore_result"}
+
+
+def restore_rows(tx: Tx, table: str, rows: list[dict]) -> None:
+    """Insert dumped bookkeeping rows of one table as they are (ids included; JSON columns as JSON text)."""
+    tx.run_many(RESTORED[table], rows)
+
+
+def restore_counters(tx: Tx, project_id: int, totals: dict) -> None:
+    """A restored project's progress counters: the dumped totals, in its first shard."""
+    _add_counts(tx, project_id, 0, **{c: int(totals.get(c, 0)) for c in COUNTERS})

@@ -41,6 +41,7 @@ class AppState:
     db: Database
     token_cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
     memory: queue.Memory = field(default_factory=queue.Memory)
+    secret_key: str = ""  # the instance's secret (labeling.app.secret_key): signs sessions, keys export pseudonyms
 
 
 def state(request: Request) -> AppState:

@@ -8,7 +8,8 @@ from typing import Any, Callable
 from starlette.routing import Route
 
 from labeling import schemas
-from labeling.api import media, projects, users, work
+from labeling.export.options import NAMES as OPTION_NAMES
+from labeling.api import export, media, projects, users, work
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ IMPORT_BODY = {
         "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
 }
 PAGE = ("cursor", "limit")
+EXPORT_QUERY = ("format", *OPTION_NAMES)
 
 OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/next", work.next_task, query=("prefer_task",), tags=("queue",)),
@@ -68,6 +70,8 @@ OPS: list[Op] = [
     Op("GET", "/api/projects/{project_id}/results", projects.results, query=PAGE, response="page", tags=("consensus",)),
     Op("GET", "/api/projects/{project_id}/quality", projects.quality, tags=("consensus",)),
     Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, tags=("consensus",)),
+    Op("GET", "/api/projects/{project_id}/export", export.export, query=EXPORT_QUERY, response="file",
+       tags=("export",)),
     Op("POST", "/api/media", media.upload, 201, {"multipart/form-data": {"schema": {"type": "object"}}},
        tags=("media",)),
 ]

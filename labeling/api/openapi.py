@@ -45,6 +45,10 @@ def document() -> dict:
                    for name in op.query]
         ok_schema = {"$ref": "#/components/schemas/Page"} if op.response == "page" else {"type": "object"}
         responses: dict[str, Any] = {str(op.status): {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
+        if op.response == "file":  # a download: its media type depends on the format asked for
+            responses[str(op.status)] = {"description": "the export, streamed (a zip when it is several files)",
+                                         "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                             "format": "binary"}}}}
         if op.handler is api.work.next_task:
             responses["204"] = {"description": "nothing left for this worker"}
         for code, words in (("400", "bad input (the field is named)"), ("401", "no or bad token"),

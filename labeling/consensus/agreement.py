@@ -52,16 +52,33 @@ def krippendorff_alpha(counts: np.ndarray, level: str = "nominal", points: np.nd
     pts = np.arange(k, dtype=np.float64) if points is None else np.asarray(points, dtype=np.float64)
     if pts.shape != (k,):
         raise InvalidInput("points must give one number per value", field="points")
+    if not (counts.sum(axis=1) >= 2).any():
+        return float("nan")
+    return alpha_from_coincidences(coincidences(counts), level, pts)
+
+
+def coincidences(counts: np.ndarray) -> np.ndarray:
+    """The (values, values) coincidence matrix of a (units, values) count table; units with fewer than two
+    values are not pairable and add nothing. Sums over units, so tables read page by page can be added up."""
+    counts = np.asarray(counts, dtype=np.float64)
     m = counts.sum(axis=1)
     pairable = m >= 2
     counts, m = counts[pairable], m[pairable]
-    if counts.shape[0] == 0:
-        return float("nan")
-    # Coincidence matrix: o_ck = sum over units of (n_uc n_uk - [c = k] n_uc) / (m_u - 1).
+    # o_ck = sum over units of (n_uc n_uk - [c = k] n_uc) / (m_u - 1).
     scaled = counts / (m - 1.0)[:, None]
-    coincidence = scaled.T @ counts - np.diag(scaled.sum(axis=0))
+    return scaled.T @ counts - np.diag(scaled.sum(axis=0))
+
+
+def alpha_from_coincidences(coincidence: np.ndarray, level: str = "nominal",
+                            points: np.ndarray | None = None) -> float:
+    """Krippendorff's alpha from a coincidence matrix (see krippendorff_alpha); nan when undefined."""
+    coincidence = np.asarray(coincidence, dtype=np.float64)
+    k = coincidence.shape[0]
+    pts = np.arange(k, dtype=np.float64) if points is None else np.asarray(points, dtype=np.float64)
     n_c = coincidence.sum(axis=1)
     n = n_c.sum()
+    if n <= 1:
+        return float("nan")
     delta = _delta2(level, n_c, pts)
     observed = (coincidence * delta).sum() / n
     expected = (np.outer(n_c, n_c) * delta).sum() / (n * (n - 1.0))

@@ -206,3 +206,21 @@ result AS (
         n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
         updated_at = excluded.updated_at)
 SELECT count(*) AS n FROM changed
+
+-- name: export.data_keys
+-- Every data field of a project's tasks (a CSV export's header).
+SELECT DISTINCT jsonb_object_keys(data) AS key FROM tasks WHERE project_id = :project
+
+-- name: restore.sync_sequences
+-- After rows were inserted with their ids, the id sequences continue after the largest (setval ignores NULL:
+-- an empty table keeps its sequence).
+SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users)),
+       setval(pg_get_serial_sequence('projects', 'id'), (SELECT max(id) FROM projects)),
+       setval(pg_get_serial_sequence('tasks', 'id'), (SELECT max(id) FROM tasks)),
+       setval(pg_get_serial_sequence('assignments', 'id'), (SELECT max(id) FROM assignments)),
+       setval(pg_get_serial_sequence('annotations', 'id'), (SELECT max(id) FROM annotations))
+
+-- name: restore.analyze
+-- A restored database gets its planner statistics at once: without them PostgreSQL estimates one row per table
+-- and plans an export's keyset page as a sort of every remaining row (autovacuum would analyze a minute later).
+ANALYZE users, projects, project_counters, tasks, assignments, annotations, project_workers, task_results

@@ -269,3 +269,58 @@ SELECT count(*) FROM task_reports WHERE assignment_id = :assignment
 INSERT INTO task_reports (project_id, task_id, worker_id, assignment_id, text, created_at)
 VALUES (:project, :task, :worker, :assignment, :text, :now)
 RETURNING id
+
+-- ---- restoring a dump (labeling/export/dump.py; bookkeeping rows through labeling/queue.py) ------------------
+-- A dump's rows arrive whole, with their ids: the one case where bookkeeping rows are inserted as they are.
+-- The queue.restore_* statements take JSON columns as JSON text (the restore encodes them, with orjson).
+
+-- name: restore.user_by_id
+SELECT id, username FROM users WHERE id = :id
+
+-- name: restore.insert_user
+-- A restored account has neither password nor usable token (dumps carry no secrets): an admin sets them.
+INSERT INTO users (id, username, role, password_hash, token_hash, is_active, created_at)
+VALUES (:id, :username, :role, NULL, :token_hash, :is_active, :created_at)
+
+-- name: restore.insert_new_user
+INSERT INTO users (username, role, password_hash, token_hash, is_active, created_at)
+VALUES (:username, :role, NULL, :token_hash, :is_active, :created_at)
+RETURNING id
+
+-- name: restore.project_taken
+SELECT id, name FROM projects WHERE id = :id OR name = :name
+
+-- name: restore.insert_project
+-- json_params: labels, options
+INSERT INTO projects (id, name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max,
+                      target_confidence, lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold,
+                      options, created_at, updated_at)
+VALUES (:id, :name, :owner_id, :task_type, :labels, :instructions, :redundancy_min, :redundancy_max,
+        :target_confidence, :lease_seconds, :gold_first_n, :gold_fraction, :gold_min, :gold_threshold,
+        :options, :created_at, :updated_at)
+
+-- name: queue.restore_task
+INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
+                   n_leased, created_at)
+VALUES (:id, :project_id, :data, :gold, :predictions, :is_gold, :priority, :external_id, :state, :needed, :n_done,
+        :n_leased, :created_at)
+
+-- name: queue.restore_assignment
+INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, finished_at)
+VALUES (:id, :project_id, :task_id, :worker_id, :status, :is_gold, :created_at, :expires_at, :finished_at)
+
+-- name: queue.restore_annotation
+INSERT INTO annotations (id, project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score, excluded,
+                         idempotency_key, duration_ms, created_at)
+VALUES (:id, :project_id, :task_id, :worker_id, :assignment_id, :answer, :is_gold, :gold_score, :excluded,
+        :idempotency_key, :duration_ms, :created_at)
+
+-- name: queue.restore_worker
+INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold, gold_score_sum, skill,
+                             agreement, blocked, updated_at)
+VALUES (:project_id, :worker_id, :n_claims, :n_annotations, :n_skips, :n_gold, :gold_score_sum, :skill, :agreement,
+        :blocked, :updated_at)
+
+-- name: queue.restore_result
+INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+VALUES (:task_id, :project_id, :answer, :confidence, :n_annotations, :method, :details, :updated_at)

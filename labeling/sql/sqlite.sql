@@ -78,3 +78,7 @@ WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= neede
 -- Adaptive redundancy: not confident enough yet, one more answer wanted (guarded as queue.complete_task).
 UPDATE tasks SET needed = needed + 1
 WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+
+-- name: export.data_keys
+-- Every data field of a project's tasks (a CSV export's header).
+SELECT DISTINCT j.key FROM tasks t, json_each(t.data) j WHERE t.project_id = :project

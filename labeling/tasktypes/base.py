@@ -29,7 +29,22 @@ def no_options(options: dict) -> dict:
 
 
 def whole_answer(answer: dict | None) -> dict:
-    """An answer (or a consensus) as export columns: its own fields, as they are."""
+    """An answer as export columns: its own fields, as they are."""
+    return dict(answer or {})
+
+
+def scored_items(answer: dict | None, details: dict, key: str) -> dict:
+    """Export columns of a consensus made of items (boxes, spans): each item with its own confidence, which the
+    consensus details list in the same order under the same key."""
+    if answer is None:
+        return {key: None}
+    scored = (details or {}).get(key) or []
+    return {key: [{**item, "confidence": scored[i].get("confidence") if i < len(scored) else None}
+                  for i, item in enumerate(answer.get(key, []))]}
+
+
+def whole_consensus(answer: dict | None, details: dict) -> dict:
+    """A consensus as export columns: its own fields, as they are (the details stay out)."""
     return dict(answer or {})
 
 
@@ -53,8 +68,10 @@ class TaskTypeSpec:
     validate_answer: Callable[[Any, dict, "Context"], dict]
     formats: tuple[str, ...] = COMMON_FORMATS  # the export formats it can have
     order: int = 0  # where it is listed
-    # How its consensus and each answer become export columns (the exports' rows).
-    consensus_row: Callable[[dict | None], dict] = whole_answer
+    # How its consensus (answer and details; None before there is one) and each worker's answer become export
+    # columns (labeling/export/). Both give the same keys for every row, None where there is no value, so a
+    # column has one type down the file (datasets infers it from the first rows).
+    consensus_row: Callable[[dict | None, dict], dict] = whole_consensus
     answer_row: Callable[[dict | None], dict] = whole_answer
     # The worker page: text-first types (writing is the task) keep the keyboard in their text box and submit
     # with Ctrl+Enter; `keys` are the page's own keys, which labels' hotkeys may not take.
@@ -62,6 +79,14 @@ class TaskTypeSpec:
     keys: str = ""
     # Checks the project options this task type reads (e.g. how entity spans snap), and fills their defaults.
     validate_options: Callable[[dict], dict] = no_options
+    # The key of the consensus details holding the task's agreement (mean pairwise agreement of its answers);
+    # None: exports compute it from the answers.
+    agreement_key: str | None = None
+    # The output-manifest `type` of managed ground-truth services for this task type ("groundtruth/...").
+    manifest_type: str = "groundtruth/custom"
+    # The data field that decides a task's split (so equal prompts never land in two splits); None: the
+    # external id, else the task id.
+    split_field: str | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

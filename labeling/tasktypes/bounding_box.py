@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_keys, require_label,
-                                     require_number)
+from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_keys,
+                                     require_label, require_number, scored_items)
 from labeling.tasktypes.classification import image_data
 
 MAX_BOXES = 1000
@@ -32,7 +32,18 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"boxes": checked}
 
 
+def boxes_row(answer: dict | None) -> dict:
+    """Export columns of an answer: its boxes."""
+    return {"boxes": None if answer is None else list(answer.get("boxes", []))}
+
+
+def consensus_boxes_row(answer: dict | None, details: dict) -> dict:
+    """Export columns of a consensus: its boxes, each with its own confidence (from the details)."""
+    return scored_items(answer, details, "boxes")
+
+
 SPECS = (TaskTypeSpec(
     "bounding_box", "Bounding boxes", "Draw labelled boxes around objects in an image.", family="boxes",
     media="image", template="label_boxes.html", script="js/boxes.js", needs_labels=True, validate_data=image_data,
-    validate_answer=answer, formats=(*COMMON_FORMATS, "coco", "yolo"), order=3, keys="bnpfr+-=_"),)
+    validate_answer=answer, formats=(*COMMON_FORMATS, "coco", "yolo"), order=3, keys="bnpfr+-=_",
+    consensus_row=consensus_boxes_row, answer_row=boxes_row, manifest_type="groundtruth/object-detection"),)

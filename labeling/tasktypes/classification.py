@@ -29,12 +29,19 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"label": require_label(value["label"], "answer.label", ctx)}
 
 
+def label_row(answer: dict | None, details: dict | None = None) -> dict:
+    """Export columns of an answer or a consensus: its label."""
+    return {"label": (answer or {}).get("label")}
+
+
 IMAGE = TaskTypeSpec(
     "image_classification", "Image classification", "Pick one label for an image.", family="classification",
     media="image", template="label_classification.html", script="js/classify.js", needs_labels=True,
-    validate_data=image_data, validate_answer=answer, order=1)
+    validate_data=image_data, validate_answer=answer, order=1, consensus_row=label_row, answer_row=label_row,
+    agreement_key="percent_agreement", manifest_type="groundtruth/image-classification")
 TEXT = TaskTypeSpec(
     "text_classification", "Text classification", "Pick one label for a text.", family="classification",
     media="text", template="label_classification.html", script="js/classify.js", needs_labels=True,
-    validate_data=text_data, validate_answer=answer, order=4)
+    validate_data=text_data, validate_answer=answer, order=4, consensus_row=label_row, answer_row=label_row,
+    agreement_key="percent_agreement", manifest_type="groundtruth/text-classification")
 SPECS = (IMAGE, TEXT)

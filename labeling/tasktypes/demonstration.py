@@ -21,8 +21,18 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"text": require_text(value["text"], "answer.text", max_chars=200_000)}
 
 
+def text_row(answer: dict | None) -> dict:
+    """Export columns of an answer: the written response."""
+    return {"text": (answer or {}).get("text")}
+
+
+def no_consensus_row(answer: dict | None, details: dict) -> dict:
+    """Demonstrations are not aggregated: no consensus columns (every demonstration is its own `sft` row)."""
+    return {}
+
+
 SPECS = (TaskTypeSpec(
     "demonstration", "Demonstration", "Write the ideal response to a prompt.", family="demonstration",
     media="text", template="label_demonstration.html", script="js/demonstration.js", needs_labels=False,
     validate_data=data_, validate_answer=answer, formats=(*COMMON_FORMATS, "sft"), order=8, text_first=True,
-    keys="w"),)
+    keys="w", consensus_row=no_consensus_row, answer_row=text_row, split_field="prompt"),)

@@ -18,12 +18,19 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"labels": checked}
 
 
+def labels_row(answer: dict | None, details: dict | None = None) -> dict:
+    """Export columns of an answer or a consensus: its labels."""
+    return {"labels": None if answer is None else list(answer.get("labels", []))}
+
+
 IMAGE = TaskTypeSpec(
     "image_multilabel", "Image multi-label", "Pick every label that applies to an image.", family="multilabel",
     media="image", template="label_classification.html", script="js/classify.js", needs_labels=True,
-    validate_data=image_data, validate_answer=answer, order=2)
+    validate_data=image_data, validate_answer=answer, order=2, consensus_row=labels_row, answer_row=labels_row,
+    agreement_key="percent_agreement", manifest_type="groundtruth/image-classification-multilabel")
 TEXT = TaskTypeSpec(
     "text_multilabel", "Text multi-label", "Pick every label that applies to a text.", family="multilabel",
     media="text", template="label_classification.html", script="js/classify.js", needs_labels=True,
-    validate_data=text_data, validate_answer=answer, order=5)
+    validate_data=text_data, validate_answer=answer, order=5, consensus_row=labels_row, answer_row=labels_row,
+    agreement_key="percent_agreement", manifest_type="groundtruth/text-classification-multilabel")
 SPECS = (IMAGE, TEXT)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_int, require_keys,
-                                     require_label)
+from labeling.tasktypes.base import (COMMON_FORMATS, Context, TaskTypeSpec, answer_list, require_dict, require_int,
+                                     require_keys, require_label, scored_items)
 from labeling.tasktypes.classification import text_data
 
 # Project options of this task type: how a selection snaps (to whole words, or to characters as selected) and
@@ -63,8 +63,19 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"spans": checked}
 
 
+def spans_row(answer: dict | None) -> dict:
+    """Export columns of an answer: its spans."""
+    return {"spans": None if answer is None else list(answer.get("spans", []))}
+
+
+def consensus_spans_row(answer: dict | None, details: dict) -> dict:
+    """Export columns of a consensus: its spans, each with its own confidence (from the details)."""
+    return scored_items(answer, details, "spans")
+
+
 SPECS = (TaskTypeSpec(
     "named_entities", "Named entities", "Mark entity spans in a text and label them.", family="spans",
     media="text", template="label_entities.html", script="js/entities.js", needs_labels=True, validate_data=text_data,
     validate_answer=answer, formats=(*COMMON_FORMATS, "spans", "conll"), order=6, keys="np",
-    validate_options=options),)
+    validate_options=options, consensus_row=consensus_spans_row, answer_row=spans_row,
+    manifest_type="groundtruth/text-span"),)

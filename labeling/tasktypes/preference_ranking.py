@@ -81,8 +81,30 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return result
 
 
+def _by_id(mapping: Any, value: str) -> list[dict] | None:
+    """A mapping keyed by response id as a list of {"id", value} (a column whose keys vary row to row has no
+    single type for datasets)."""
+    if not isinstance(mapping, dict):
+        return None
+    return [{"id": str(rid), value: item} for rid, item in mapping.items()]
+
+
+def answer_row(answer: dict | None) -> dict:
+    """Export columns of an answer: the ranking, the ratings as a list and the rationale."""
+    answer = answer or {}
+    return {"ranking": answer.get("ranking"), "ratings": _by_id(answer.get("ratings"), "rating"),
+            "rationale": answer.get("rationale")}
+
+
+def consensus_row(answer: dict | None, details: dict) -> dict:
+    """Export columns of a consensus: the best-first ranking (ties share a list) and the Bradley-Terry scores."""
+    answer = answer or {}
+    return {"ranking": answer.get("ranking"), "scores": _by_id(answer.get("scores"), "score")}
+
+
 SPECS = (TaskTypeSpec(
     "preference_ranking", "Preference ranking",
     "Rank model responses to a prompt, best first (ties allowed), with optional ratings.", family="ranking",
     media="text", template="label_ranking.html", script="js/ranking.js", needs_labels=False, validate_data=data_,
-    validate_answer=answer, formats=(*COMMON_FORMATS, "preference", "kto", "ranking"), order=7),)
+    validate_answer=answer, formats=(*COMMON_FORMATS, "preference", "kto", "ranking"), order=7,
+    consensus_row=consensus_row, answer_row=answer_row, agreement_key="agreement", split_field="prompt"),)

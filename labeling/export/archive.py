@@ -1,0 +1,204 @@
+"""Where an export's bytes go: one file (a stream), a zip archive made as it streams, or a folder.
+
+An export that is naturally several files (splits, a dataset card, YOLO's folders, COCO with its images)
+travels over HTTP, and to `-o FILE.zip` or `-o -`, as one zip archive: each file is an entry written as its
+rows arrive (a data descriptor after it, since its size is not known ahead), and only the current page of rows
+is ever in memory. Entries carry a fixed time (1980-01-01), so the same data always gives the same bytes.
+`-o DIR` writes the same files into a folder instead. Writers call `open`, `write`, `close` and `copy`; the
+exporter drains `take()` after every page.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from labeling.errors import InvalidInput
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+COPY_CHUNK = 1 << 20
+
+
+class Sink(Protocol):
+    """Where a writer's files go."""
+
+    def open(self, name: str) -> None: ...
+    def write(self, text: str | bytes) -> None: ...
+    def close(self) -> None: ...
+    def copy(self, name: str, path: Path) -> None: ...
+    def take(self) -> bytes: ...
+    def finish(self) -> None: ...
+
+
+def _check_name(name: str) -> str:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not name:
+        raise ValueError(f"not a relative file name: {name!r}")
+    return name
+
+
+class _Buffer:
+    """A write-only file for zipfile (unseekable: zipfile writes data descriptors) that is drained by take()."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush: the bytes wait for take()."""
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
+class StreamSink:
+    """One file: what is written is what streams out."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.name: str | None = None
+
+    def open(self, name: str) -> None:
+        """The one file (a second one is a programming error: this export is not single-file)."""
+        if self.name is not None:
+            raise ValueError("a single-file export opened a second file")
+        self.name = _check_name(name)
+
+    def write(self, text: str | bytes) -> None:
+        """Queue bytes (text is UTF-8)."""
+        self._parts.append(text.encode() if isinstance(text, str) else text)
+
+    def close(self) -> None:
+        """Nothing to do."""
+
+    def copy(self, name: str, path: Path) -> None:
+        """Single-file exports copy no files."""
+        raise ValueError("a single-file export cannot copy files")
+
+    def take(self) -> bytes:
+        """The bytes written since the last take."""
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
+
+    def finish(self) -> None:
+        """Nothing to do."""
+
+
+class ZipSink:
+    """A zip archive streamed as it is made (ZIP64 entries, so no size limit)."""
+
+    def __init__(self) -> None:
+        self._buffer = _Buffer()
+        self._zip = zipfile.ZipFile(self._buffer, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)  # type: ignore[arg-type]
+        self._entry = None
+        self.names: list[str] = []
+
+    def _info(self, name: str, compress: int) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(_check_name(name), date_time=FIXED_TIME)
+        info.compress_type = compress
+        info.external_attr = 0o644 << 16
+        self.names.append(name)
+        return info
+
+    def open(self, name: str) -> None:
+        """Start a compressed entry."""
+        self._entry = self._zip.open(self._info(name, zipfile.ZIP_DEFLATED), "w", force_zip64=True)
+
+    def write(self, text: str | bytes) -> None:
+        """Add to the open entry."""
+        assert self._entry is not None, "write before open"
+        self._entry.write(text.encode() if isinstance(text, str) else text)
+
+    def close(self) -> None:
+        """End the open entry."""
+        if self._entry is not None:
+            self._entry.close()
+            self._entry = None
+
+    def copy(self, name: str, path: Path) -> None:
+        """An entry holding a file as it is (images are compressed already)."""
+        self.close()
+        with path.open("rb") as source, self._zip.open(self._info(name, zipfile.ZIP_STORED), "w",
+                                                        force_zip64=True) as entry:
+            shutil.copyfileobj(source, entry, COPY_CHUNK)
+
+    def take(self) -> bytes:
+        """The archive's bytes made since the last take."""
+        return self._buffer.take()
+
+    def finish(self) -> None:
+        """Write the central directory."""
+        self.close()
+        self._zip.close()
+
+
+class FolderSink:
+    """The same files in a folder (the CLI's `-o DIR`); nothing streams."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._handle = None
+        self.names: list[str] = []
+
+    def _path(self, name: str) -> Path:
+        path = self.root / _check_name(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.names.append(name)
+        return path
+
+    def open(self, name: str) -> None:
+        """Create the file."""
+        self.close()
+        self._handle = self._path(name).open("wb")
+
+    def write(self, text: str | bytes) -> None:
+        """Append to the open file."""
+        assert self._handle is not None, "write before open"
+        self._handle.write(text.encode() if isinstance(text, str) else text)
+
+    def close(self) -> None:
+        """Close the open file."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def copy(self, name: str, path: Path) -> None:
+        """Copy a file in (a hard link when the file system allows it would share later edits: copy)."""
+        self.close()
+        shutil.copyfile(path, self._path(name))
+
+    def take(self) -> bytes:
+        """Nothing streams from a folder."""
+        return b""
+
+    def finish(self) -> None:
+        """Close the last file."""
+        self.close()
+
+
+def check_target(path: Path, force: bool) -> None:
+    """Refuse to write over an existing file or folder unless forced (checked before anything is written)."""
+    if (path.exists() or path.is_symlink()) and not force:
+        raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
+    if not path.parent.exists():
+        raise InvalidInput(f"no folder {path.parent} to write {path.name} into", field="output")
+
+
+def replace(temporary: Path, target: Path) -> None:
+    """Put a finished file or folder in place of the target (the old one goes only once the new one is whole)."""
+    if target.is_dir() and not target.is_symlink():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(temporary, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(temporary, target)

@@ -1,0 +1,227 @@
+"""`labeling export` and `labeling restore`: the same bytes as GET /api/projects/{id}/export, to a file, a
+folder, a zip or standard output, with progress on standard error."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, AsyncIterator
+
+from labeling.errors import InvalidInput
+from labeling.export import dump, options as options_mod
+from labeling.export.archive import FolderSink, check_target, replace
+from labeling.export.rows import Report
+
+# The options as flags (their values are checked by options.parse, shared with the HTTP query).
+FLAGS: tuple[tuple[str, str], ...] = (
+    ("split", "NAME=SHARE,... one file per split, e.g. train=0.8,validation=0.1,test=0.1"),
+    ("seed", "N: seed of the split's hash (default 0)"),
+    ("min-confidence", "X: only tasks whose consensus confidence is at least X"),
+    ("since", "TIME: only results changed after TIME (ISO 8601 or Unix seconds)"),
+    ("label-attribute", "NAME: manifest label attribute (default: the project name as a slug)"),
+    ("pairs", "all|adjacent|best-worst: which preference pairs (default all)"),
+    ("min-margin", "X: drop preference pairs whose margin is below X"),
+    ("margin", "probability|rating: a pair's margin (default probability)"),
+    ("kto-source", "auto|ratings|ranks: what makes a KTO label (default auto)"),
+    ("good-rating", "R: KTO label true at a mean rating of at least R (default 5)"),
+    ("bad-rating", "R: KTO label false at a mean rating of at most R (default 3)"),
+    ("good-rank", "N: KTO label true in the N best tiers (default 1)"),
+    ("bad-rank", "N: KTO label false in the N worst tiers (default 1)"),
+)
+SWITCHES: tuple[tuple[str, str], ...] = (
+    ("include-open", "also tasks without their consensus yet (default: completed tasks only)"),
+    ("include-gold", "also gold tasks, with their gold answers"),
+    ("card", "a folder (or zip) with a README.md dataset card"),
+    ("copy-images", "COCO: copy the images into the output"),
+    ("conversational", "preference, kto, sft: prompts and answers as message lists"),
+)
+
+
+def register(subparsers: Any) -> None:
+    """Add `export` and `restore` to the `labeling` command."""
+    export = subparsers.add_parser(
+        "export", help="export a project (a dataset, pairs, every answer, or a dump)",
+        description="Export a project. Several files (splits, a card, yolo, coco --copy-images) make a folder "
+                    "for -o DIR, or one zip for -o FILE.zip and -o - (the bytes the HTTP export sends).")
+    export.add_argument("project", metavar="PROJECT", nargs="?", help="project id or name")
+    export.add_argument("--format", required=True, metavar="F", help="jsonl, csv, manifest, coco, yolo, spans, "
+                        "conll, preference, kto, ranking, sft, annotations or dump")
+    export.add_argument("-o", "--output", metavar="PATH", help="file, folder, FILE.zip or - (standard output); "
+                        "default: the export's file name in the current folder")
+    export.add_argument("--all", action="store_true", help="with --format dump: the whole instance")
+    export.add_argument("--force", action="store_true", help="replace an existing output")
+    export.add_argument("--quiet", action="store_true", help="no progress on standard error")
+    for flag, words in FLAGS:
+        export.add_argument(f"--{flag}", dest=flag.replace("-", "_"), metavar=flag.split("-")[-1].upper(),
+                            help=words)
+    for flag, words in SWITCHES:
+        export.add_argument(f"--{flag}", dest=flag.replace("-", "_"), action="store_const", const="true",
+                            help=words)
+    export.set_defaults(func=cmd_export)
+
+    restore = subparsers.add_parser("restore", help="restore a dump (labeling export --format dump) into this "
+                                                    "database, all or nothing")
+    restore.add_argument("file", metavar="FILE")
+    restore.set_defaults(func=cmd_restore)
+
+
+def params(args: argparse.Namespace) -> dict[str, str]:
+    """The options given on the command line, by their query names."""
+    out = {"format": args.format}
+    for name in options_mod.NAMES:
+        value = getattr(args, name, None)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+class Progress:
+    """Rows, rows per second and the time left, on one line of standard error (only on a terminal)."""
+
+    def __init__(self, total: int, stream: IO[str]) -> None:
+        self.total, self.stream = total, stream
+        self.started = self.shown = time.monotonic()
+
+    def __call__(self, rows: int) -> None:
+        now = time.monotonic()
+        if now - self.shown < 0.2:
+            return
+        self.shown = now
+        rate = rows / max(now - self.started, 1e-9)
+        left = f", {max(self.total - rows, 0) / rate:.0f} s left" if rate and self.total else ""
+        self.stream.write(f"\r{rows:,} of {self.total:,} rows, {rate:,.0f} rows/s{left}   ")
+        self.stream.flush()
+
+    def done(self, rows: int) -> None:
+        elapsed = time.monotonic() - self.started
+        self.stream.write(f"\r{rows:,} rows in {elapsed:.1f} s ({rows / max(elapsed, 1e-9):,.0f} rows/s)          \n")
+
+
+def _target(args: argparse.Namespace, opts: options_mod.Options) -> options_mod.Options:
+    """`-o DIR/` (or an existing folder) for a one-file format asks for a folder with a dataset card."""
+    out = args.output
+    if out and out != "-" and opts.format != "dump" and (out.endswith(os.sep) or Path(out).is_dir()):
+        return options_mod.parse({**params(args), "card": "true"})
+    return opts
+
+
+async def _write(chunks: AsyncIterator[bytes], handle: IO[bytes]) -> None:
+    async for chunk in chunks:
+        handle.write(chunk)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Run the export; a bad request fails with one line before anything is written."""
+    from labeling import app, cli, projects
+    from labeling.export import exporter
+
+    if args.all and (args.project or args.format != "dump"):
+        raise InvalidInput("--all exports the whole instance as a dump: give --format dump and no PROJECT",
+                           field="all")
+    if not args.all and not args.project:
+        raise InvalidInput("name a PROJECT (id or name), or --all with --format dump", field="project")
+    opts = _target(args, options_mod.parse(params(args)))
+    settings = cli._settings()
+    show = not args.quiet and sys.stderr.isatty()
+
+    async def run() -> tuple[int, list[str]]:
+        async with cli._database(settings) as db:
+            if args.all:
+                job: Any = _Instance(db)
+            else:
+                async with db.read() as conn:
+                    project = await projects.find(conn, args.project)
+                job = exporter.Export(db, project, opts, media_dir=settings.media_dir, secret=app.secret_key(settings))
+            progress = Progress(await job.count(), sys.stderr) if show else None
+            job.on_rows = progress
+            await _deliver(job, args)
+            if progress is not None:
+                progress.done(job.rows_read)
+            return job.rows_read, job.report.lines()
+
+    _, report = asyncio.run(run())
+    for line in report:
+        print(f"labeling: note: {line}", file=sys.stderr)
+    return 0
+
+
+async def _deliver(job: Any, args: argparse.Namespace) -> None:
+    """Write the export where -o says: standard output, a zip or file, or a folder; whole, or not at all."""
+    if args.output == "-":
+        await _write(job.chunks(), sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    name = args.output or (job.file_name[:-4] if job.folder else job.file_name)
+    target = Path(name.rstrip(os.sep) or name)
+    as_folder = job.folder and not target.name.endswith(".zip")
+    check_target(target, args.force)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        if as_folder:
+            partial.mkdir()
+            sink = FolderSink(partial)
+            async for _ in job.chunks(sink):
+                pass
+        else:
+            with partial.open("wb") as handle:
+                await _write(job.chunks(), handle)
+        replace(partial, target)
+    finally:
+        if partial.is_dir():
+            shutil.rmtree(partial, ignore_errors=True)
+        elif partial.exists():
+            partial.unlink()
+
+
+class _Instance:
+    """The whole instance as one dump (CLI only: it is every project and every account)."""
+
+    folder = False
+    file_name = "labeling-dump.jsonl"
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.rows_read = 0
+        self.on_rows: Any = None
+        self.report = Report()
+
+    async def count(self) -> int:
+        from sqlalchemy import func, select
+
+        from labeling import models
+
+        async with self.db.read() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(models.tasks)) or 0)
+
+    def _progress(self, n: int) -> None:
+        self.rows_read += n
+        if self.on_rows is not None:
+            self.on_rows(self.rows_read)
+
+    async def chunks(self, sink: Any = None) -> AsyncIterator[bytes]:
+        async with self.db.read(snapshot=True) as conn:
+            async for chunk in dump.instance_chunks(conn, self._progress):
+                yield chunk
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Restore a dump; a file that is not a dump is refused in one line."""
+    from labeling import cli
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise InvalidInput(f"no file {args.file}", field="FILE")
+    dump.read_header(path)
+
+    async def run() -> dict[str, int]:
+        async with cli._database(cli._settings()) as db:
+            return await dump.restore(db, path)
+
+    counts = asyncio.run(run())
+    print("restored " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
+    return 0

@@ -1,0 +1,262 @@
+"""Lossless dumps of one project or the whole instance, and their restore into another database.
+
+A dump is JSON Lines: a header line, then one line per row, `{"table": NAME, "row": {...}}`, tables in the
+order their foreign keys need (users, projects, project counters, tasks, assignments, annotations, workers'
+standing, results). Users come without password or token hashes (a dump carries no secrets); progress
+counters as one total per project. Keys are sorted and nothing depends on the time of the dump, so dumping a
+restored database gives the same bytes (SQLite to PostgreSQL and back). `restore` writes it all in one
+transaction (all or nothing), bookkeeping rows through labeling/queue.py.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import orjson
+from sqlalchemy import JSON, Table, Text, cast, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import auth, migrate, models, queue
+from labeling.db import Database
+from labeling.errors import Conflict, InvalidInput
+from labeling.sqltx import Tx, is_unique_violation
+
+KIND = "labeling-dump"
+VERSION = 1
+PAGE_SIZE = 5000
+BATCH = 2000
+USER_COLUMNS = ("id", "username", "role", "is_active", "created_at")
+# Tables in restore order, with their keyset columns.
+TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (models.tasks, ("id",)), (models.assignments, ("id",)), (models.annotations, ("id",)),
+    (models.project_workers, ("project_id", "worker_id")), (models.task_results, ("task_id",)))
+ORDER = ("users", "projects", "project_counters", *(t.name for t, _ in TABLES))
+
+
+def _line(table: str, row: dict) -> bytes:
+    return b'{"table":"' + table.encode() + b'","row":' + orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"}\n"
+
+
+def _json_columns(table: Table) -> list[str]:
+    return [c.name for c in table.c if isinstance(c.type, JSON)]
+
+
+JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES}
+
+
+def _header(scope: str, project_ids: list[int]) -> str:
+    return json.dumps({"kind": KIND, "version": VERSION, "scope": scope, "projects": project_ids,
+                       "schema": migrate.head_revision()}, sort_keys=True) + "\n"
+
+
+async def _keyset(conn: AsyncConnection, table: Table, keys: tuple[str, ...], where: Any, columns: Any = None
+                  ) -> AsyncIterator[list[dict]]:
+    """A table's rows matching `where`, a page at a time in key order."""
+    cols = [table.c[k] for k in keys]
+    json_cols = set(_json_columns(table))
+    # JSON columns travel as text and are decoded with orjson (several times faster than SQLAlchemy's json).
+    picked = [cast(c, Text).label(c.name) if c.name in json_cols else c for c in (columns or table.c)]
+    query = select(*picked).where(where).order_by(*cols).limit(PAGE_SIZE)
+    last: tuple | None = None
+    while True:
+        page_query = query
+        if last is not None:
+            page_query = query.where(tuple_(*cols) > tuple_(*last) if len(cols) > 1 else cols[0] > last[0])
+        result = await conn.execute(page_query)
+        names = list(result.keys())
+        rows = result.all()
+        if not rows:
+            return
+        out = [dict(zip(names, r)) for r in rows]  # a Row's tuple is fast; its mapping view is not
+        for row in out:
+            for name in json_cols:
+                if row.get(name) is not None:
+                    row[name] = orjson.loads(row[name])
+        yield out
+        last = tuple(out[-1][k] for k in keys)
+        if len(rows) < PAGE_SIZE:
+            return
+
+
+async def _chunks(conn: AsyncConnection, project_ids: list[int] | None, progress: Callable[[int], None]
+                  ) -> AsyncIterator[bytes]:
+    p, u = models.projects, models.users
+    if project_ids is None:
+        ids = [r[0] for r in (await conn.execute(select(p.c.id).order_by(p.c.id))).all()]
+        user_filter: Any = u.c.id.is_not(None)
+    else:
+        ids = project_ids
+        a, pw = models.assignments, models.project_workers
+        user_filter = or_(u.c.id.in_(select(p.c.owner_id).where(p.c.id.in_(ids))),
+                          u.c.id.in_(select(a.c.worker_id).where(a.c.project_id.in_(ids))),
+                          u.c.id.in_(select(pw.c.worker_id).where(pw.c.project_id.in_(ids))))
+    yield _header("instance" if project_ids is None else "project", ids).encode()
+    async for page in _keyset(conn, u, ("id",), user_filter, [u.c[c] for c in USER_COLUMNS]):
+        yield b"".join(_line("users", row) for row in page)
+    async for page in _keyset(conn, p, ("id",), p.c.id.in_(ids)):
+        yield b"".join(_line("projects", row) for row in page)
+    c = models.project_counters
+    totals = (await conn.execute(select(c.c.project_id, *[func.coalesce(func.sum(c.c[n]), 0).label(n)
+                                                          for n in queue.COUNTERS])
+                                 .where(c.c.project_id.in_(ids)).group_by(c.c.project_id)
+                                 .order_by(c.c.project_id))).mappings().all()
+    yield b"".join(_line("project_counters", {k: int(v) for k, v in row.items()}) for row in totals)
+    for table, keys in TABLES:
+        # annotations: `project_id + 0` keeps SQLite (without statistics) from walking the (project, worker)
+        # index and sorting the project's every answer for each page; it walks the primary key instead.
+        column = table.c.project_id + 0 if table is models.annotations else table.c.project_id
+        async for page in _keyset(conn, table, keys, column.in_(ids)):
+            if table is models.tasks:
+                progress(len(page))
+            yield b"".join(_line(table.name, row) for row in page)
+
+
+def project_chunks(conn: AsyncConnection, project_id: int, progress: Callable[[int], None]) -> AsyncIterator[bytes]:
+    """One project's dump, a page at a time (read in the caller's snapshot)."""
+    return _chunks(conn, [project_id], progress)
+
+
+def instance_chunks(conn: AsyncConnection, progress: Callable[[int], None]) -> AsyncIterator[bytes]:
+    """The whole instance's dump."""
+    return _chunks(conn, None, progress)
+
+
+# ---- restore ---------------------------------------------------------------------------------------------------
+
+def read_header(path: Path) -> dict:
+    """The dump's header, or a one-line error saying the file is not a dump."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(1 << 16)
+        header = json.loads(first)
+    except (OSError, ValueError, UnicodeDecodeError):
+        header = None
+    if not isinstance(header, dict) or header.get("kind") != KIND:
+        raise InvalidInput(f"{path} is not a labeling dump (its first line is not a dump header)", field="FILE")
+    if header.get("version") != VERSION:
+        raise InvalidInput(f"{path} is a version {header.get('version')} dump; this labeling reads version {VERSION}",
+                           field="FILE")
+    return header
+
+
+def is_dump(path: Path) -> bool:
+    """Whether the file is a labeling dump (for a command that restores several kinds of file)."""
+    try:
+        read_header(path)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _records(path: Path) -> Iterator[tuple[int, str, dict]]:
+    """(line number, table, row) of every line after the header."""
+    with path.open("rb") as handle:
+        handle.readline()
+        for number, raw in enumerate(handle, start=2):
+            if not raw.strip():
+                continue
+            try:
+                record = orjson.loads(raw)
+                table, row = record["table"], record["row"]
+            except (ValueError, KeyError, TypeError):
+                raise InvalidInput(f"line {number}: not a dump record", field="FILE", line=number) from None
+            if table not in ORDER or not isinstance(row, dict):
+                raise InvalidInput(f"line {number}: unknown table {table!r}", field="FILE", line=number)
+            yield number, table, row
+
+
+class _Restore:
+    """One restore: users matched by name, every other row inserted with its id, in one transaction."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.users: dict[int, int] = {}  # dumped id -> id in this database
+        self.counts: dict[str, int] = {}
+
+    def user(self, row: dict) -> None:
+        existing = self.tx.scalar("auth.user_id_by_name", {"username": row["username"]})
+        if existing is not None:
+            self.users[row["id"]] = existing
+            return
+        values = {**{c: row[c] for c in USER_COLUMNS}, "token_hash": auth.hash_token(secrets.token_urlsafe(32))}
+        if self.tx.one("restore.user_by_id", {"id": row["id"]}) is None:
+            self.tx.run("restore.insert_user", values)
+            self.users[row["id"]] = row["id"]
+        else:
+            self.users[row["id"]] = self.tx.scalar("restore.insert_new_user", values)
+
+    def project(self, row: dict) -> None:
+        taken = self.tx.one("restore.project_taken", {"id": row["id"], "name": row["name"]})
+        if taken is not None:
+            raise Conflict(f"this database already has project {taken.id} ({taken.name!r}); restore into a database "
+                           f"without the dumped projects", field="FILE")
+        self.tx.run("restore.insert_project", {**row, "owner_id": self._worker(row["owner_id"])})
+
+    def _worker(self, user_id: int) -> int:
+        try:
+            return self.users[user_id]
+        except KeyError:
+            raise InvalidInput(f"the dump refers to user {user_id}, which it does not contain", field="FILE") from None
+
+    def batch(self, table: str, rows: list[dict], first_line: int) -> None:
+        if table == "project_counters":
+            for row in rows:
+                queue.restore_counters(self.tx, row["project_id"], row)
+        else:
+            encode = JSON_COLUMNS.get(table, ())
+            for row in rows:
+                if "worker_id" in row:
+                    row["worker_id"] = self._worker(row["worker_id"])
+                for name in encode:  # the restore statements take JSON columns as JSON text
+                    if row.get(name) is not None:
+                        row[name] = orjson.dumps(row[name]).decode()
+            try:
+                with self.tx.isolated():
+                    queue.restore_rows(self.tx, table, rows)
+            except Exception as exc:
+                if is_unique_violation(exc):
+                    raise Conflict(f"line {first_line}: this database already has some of the dumped {table}; "
+                                   "restore into a database without them", field="FILE", line=first_line) from None
+                raise InvalidInput(f"line {first_line}: could not restore {table}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                                   field="FILE", line=first_line) from None
+        self.counts[table] = self.counts.get(table, 0) + len(rows)
+
+    def run(self, path: Path) -> dict[str, int]:
+        rows: list[dict] = []
+        table, first_line, seen = "", 0, -1
+        for number, name, row in _records(path):
+            position = ORDER.index(name)
+            if position < seen:
+                raise InvalidInput(f"line {number}: {name} rows after {ORDER[seen]} rows (a dump's tables come in "
+                                   "the order it writes them)", field="FILE", line=number)
+            seen = position
+            if name == "users":
+                self.user(row)
+                self.counts["users"] = self.counts.get("users", 0) + 1
+                continue
+            if name == "projects":
+                self.project(row)
+                self.counts["projects"] = self.counts.get("projects", 0) + 1
+                continue
+            if rows and (name != table or len(rows) >= BATCH):
+                self.batch(table, rows, first_line)
+                rows = []
+            if not rows:
+                table, first_line = name, number
+            rows.append(row)
+        if rows:
+            self.batch(table, rows, first_line)
+        if self.tx.dialect == "postgresql":
+            self.tx.run("restore.sync_sequences")
+            self.tx.run("restore.analyze")
+        return self.counts
+
+
+async def restore(db: Database, path: Path) -> dict[str, int]:
+    """Restore a dump into the database, all or nothing; returns the rows restored per table."""
+    read_header(path)
+    return await db.transact(lambda tx: _Restore(tx).run(path))

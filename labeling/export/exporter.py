@@ -1,0 +1,290 @@
+"""Stream a project's export from the database: tasks in keyset pages from one snapshot (db.read(snapshot=True)
+and SQLAlchemy Core), each page turned into plain rows and pushed through the format's writers into a sink.
+Only a page of rows is in memory at a time, whatever the project's size. The CLI and the HTTP route both
+iterate `Export.chunks()`, so they give the same bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from sqlalchemy import BigInteger, Text, and_, bindparam, cast, false, func, null, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import models, sqltx, tasktypes
+from labeling.consensus import answers as consensus_answers
+from labeling.db import Database
+from labeling.export import card, dump, formats
+from labeling.export.archive import Sink, StreamSink, ZipSink
+from labeling.export.images import Images
+from labeling.export.options import Options
+from labeling.export.rows import AnswerRow, Report, TaskRow, split_of
+from labeling.export.writer import Context, Writer, loads
+
+PAGE_SIZE = 2000
+COMPLETE = models.TaskState.complete.value
+
+
+def pseudonym(secret: str, worker_id: int) -> str:
+    """A worker's stable pseudonym: an HMAC of the id keyed by the instance's secret (never the id or name)."""
+    digest = hmac.new(secret.encode(), f"labeling-export-worker:{worker_id}".encode(), hashlib.sha256).hexdigest()
+    return "w_" + digest[:16]
+
+
+def as_text(column: Any, name: str) -> Any:
+    """A JSON column as its text (decoded by the exporter with orjson, several times faster than SQLAlchemy's)."""
+    return cast(column, Text).label(name)
+
+
+# Families whose export rows need the consensus details (per-box and per-span confidences, label probabilities);
+# the others read only the agreement figure out of them, in SQL.
+DETAILS_FAMILIES = ("boxes", "spans", "multilabel")
+
+
+def consensus_columns(spec: tasktypes.TaskTypeSpec) -> list[Any]:
+    """A task's consensus as exports read it: its stored result. (A requester's review will override the
+    answer here, and set `reviewed`.)"""
+    r = models.task_results
+    details = (as_text(r.c.details, "c_details") if spec.family in DETAILS_FAMILIES
+               else null().label("c_details"))
+    agreement = (r.c.details[spec.agreement_key].as_float() if spec.agreement_key else null()).label("c_agreement")
+    return [as_text(r.c.answer, "c_answer"), r.c.confidence.label("c_confidence"), r.c.n_annotations.label("c_n"),
+            r.c.method.label("c_method"), details, agreement, r.c.updated_at.label("c_updated"),
+            false().label("reviewed")]
+
+
+def answers_query(first: int, last: int) -> Any:
+    """Every answer of the tasks first..last (the annotations format shows them all; others use the counted).
+    By task id range alone, so it walks ix_annotations_task (with the project too, SQLite without statistics
+    walks the project's whole (project, worker) index for every page); the caller keeps its page's tasks."""
+    a = models.annotations
+    return (select(a.c.task_id, a.c.worker_id, as_text(a.c.answer, "answer"), a.c.created_at, a.c.duration_ms,
+                   a.c.is_gold, a.c.gold_score, a.c.excluded)
+            .where(a.c.task_id >= first, a.c.task_id <= last)
+            .order_by(a.c.task_id, a.c.id))
+
+
+def task_filter(project_id: int, options: Options) -> Any:
+    """Which tasks an export has: regular tasks with a consensus (or open ones too), gold tasks if asked for."""
+    t, r = models.tasks, models.task_results
+    regular = [t.c.is_gold.is_(False)]
+    if not options.include_open:
+        regular.append(t.c.state == COMPLETE)
+    if options.min_confidence is not None:
+        regular.append(r.c.confidence >= options.min_confidence)
+    if options.since is not None:
+        regular.append(r.c.updated_at > options.since)
+    chosen = and_(*regular)
+    if options.include_gold:
+        gold = [t.c.is_gold.is_(True)]
+        if options.since is not None:
+            gold.append(t.c.created_at > options.since)
+        chosen = or_(chosen, and_(*gold))
+    return and_(t.c.project_id == project_id, chosen)
+
+
+def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec) -> Any:
+    """A page of tasks after a keyset (:after), with their consensus."""
+    t, r = models.tasks, models.task_results
+    after = bindparam("after", type_=BigInteger)
+    # The keyset bounds the results too: PostgreSQL merge-joins them, and would otherwise walk every result
+    # before the page again for each page.
+    return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
+                   t.c.n_done, *consensus_columns(spec))
+            .select_from(t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after)))
+            .where(task_filter(project_id, options), t.c.id > after)
+            .order_by(t.c.id).limit(PAGE_SIZE))
+
+
+class Export:
+    """One export of one project: validated when made (so a bad request fails before any byte), streamed by
+    chunks()."""
+
+    def __init__(self, db: Database, project: Any, options: Options, *, media_dir: Path, secret: str) -> None:
+        self.db = db
+        self.project = project
+        self.options = options
+        self.fmt = formats.get(options.format, project.task_type)
+        formats.check(self.fmt, options)
+        self.secret = secret
+        self.images = Images(media_dir)
+        self.ctx = Context(project.name, project.task_type, tuple(project.labels or ()), options,
+                           instructions=project.instructions or "", license=_license(project),
+                           image_size=self.images.size, image_file=self.images.file)
+        self.spec = tasktypes.get(project.task_type)
+        self.folder = self.fmt.writer is not None and formats.is_folder(self.fmt, options)
+        self.file_name = formats.file_name(self.fmt, self.ctx, self.folder)
+        self.media_type = "application/zip" if self.folder else self.fmt.media_type
+        self.answers = self.fmt.writer is not None and formats.reads_answers(self.fmt, self.ctx, self.folder)
+        self.rows_read = 0
+        self.report = Report()
+        self.written: dict[str, int] = {}
+        self.on_rows: Callable[[int], None] | None = None
+        self._names: dict[int, str] = {}
+
+    async def count(self) -> int:
+        """How many task rows the export reads, over all its passes (for progress)."""
+        t, r = models.tasks, models.task_results
+        async with self.db.read() as conn:
+            if self.fmt.writer is None:
+                return int(await conn.scalar(select(func.count()).where(t.c.project_id == self.project.id)) or 0)
+            tasks = int(await conn.scalar(select(func.count()).select_from(t.outerjoin(r, r.c.task_id == t.c.id))
+                                          .where(task_filter(self.project.id, self.options))) or 0)
+        return tasks * sum(w.passes for w in formats.writers(self.fmt, self.ctx, self.folder, self.file_name))
+
+    async def chunks(self, sink: Sink | None = None) -> AsyncIterator[bytes]:
+        """The export's bytes, page by page, read from one snapshot (a folder sink writes files and yields none)."""
+        async with self.db.read(snapshot=True) as conn:
+            if self.fmt.writer is None:
+                async for chunk in dump.project_chunks(conn, self.project.id, self._progress):
+                    yield chunk
+                return
+            ctx = self.ctx
+            if self.fmt.name == "csv":
+                ctx = dataclasses.replace(ctx, data_keys=await data_keys(conn, self.project.id, ctx.spec))
+            sink = sink or (ZipSink() if self.folder else StreamSink())
+            stats = card.Stats(ctx) if self.folder else None
+            outputs = formats.writers(self.fmt, ctx, self.folder, self.file_name)
+            for writer in outputs:
+                async for chunk in self._write(conn, writer, sink, stats):
+                    yield chunk
+            for writer in outputs:
+                self.report.merge(writer.report)
+            if stats is not None:
+                sink.open("README.md")
+                sink.write(card.render(ctx, self.fmt.name, self.fmt.loader, self._files(outputs), stats, self.report,
+                                       _redundancy(self.project)))
+                sink.close()
+            sink.finish()
+            yield sink.take()
+
+    async def _write(self, conn: AsyncConnection, writer: Writer, sink: Sink, stats: card.Stats | None
+                     ) -> AsyncIterator[bytes]:
+        options, split_field = self.options, self.spec.split_field
+        writer.start(sink)
+        for number in range(writer.passes):
+            writer.begin_pass(number, sink)
+            async for page in self._pages(conn):
+                rows = page if writer.split is None else [
+                    row for row in page if split_of(row, options.split, options.seed, split_field) == writer.split]
+                if number == 0 and stats is not None and writer.observes:
+                    stats.observe(rows)
+                writer.page(rows, number, sink)
+                self._progress(len(page))
+                chunk = sink.take()
+                if chunk:
+                    yield chunk
+        writer.finish(sink)
+        for split, n in (writer.by_split or {writer.split or "": writer.written}).items():
+            self.written[split] = self.written.get(split, 0) + n
+
+    def _progress(self, n: int) -> None:
+        self.rows_read += n
+        if self.on_rows is not None:
+            self.on_rows(self.rows_read)
+
+    def _files(self, outputs: list[Writer]) -> dict[str, tuple[str, int]]:
+        files: dict[str, tuple[str, int]] = {}
+        for writer in outputs:
+            if writer.by_split:
+                files.update({split: (f"images/{split}", n) for split, n in writer.by_split.items()})
+            elif writer.observes:
+                files[writer.split or "train"] = (writer.name, writer.written)
+        return files
+
+    async def _pages(self, conn: AsyncConnection) -> AsyncIterator[list[TaskRow]]:
+        """The export's task rows, a page at a time, in task id order. The next page is read while this one is
+        written (the database works in its own thread or socket meanwhile)."""
+        query = tasks_query(self.project.id, self.options, self.spec)
+        fetch = asyncio.ensure_future(self._fetch(conn, query, 0))
+        try:
+            while True:
+                rows, answers = await fetch
+                if not rows:
+                    return
+                more = len(rows) == PAGE_SIZE
+                if more:
+                    fetch = asyncio.ensure_future(self._fetch(conn, query, rows[-1][0]))
+                yield [self._row(row, answers) for row in rows]
+                if not more:
+                    return
+        finally:
+            if not fetch.done():
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
+
+    async def _fetch(self, conn: AsyncConnection, query: Any, after: int
+                     ) -> tuple[list[Any], dict[int, list[AnswerRow]] | None]:
+        rows = (await conn.execute(query, {"after": after})).all()
+        if not rows or not self.answers:
+            return rows, None
+        return rows, await self._answers(conn, rows)
+
+    async def _answers(self, conn: AsyncConnection, rows: list[Any]) -> dict[int, list[AnswerRow]]:
+        # Rows are unpacked as tuples: a SQLAlchemy Row's attribute access costs several times a tuple's.
+        by_task: dict[int, list[AnswerRow]] = {row[0]: [] for row in rows}
+        result = await conn.execute(answers_query(rows[0][0], rows[-1][0]))
+        for task_id, worker_id, answer, created_at, duration_ms, is_gold, gold_score, excluded in result:
+            mine = by_task.get(task_id)
+            if mine is None:  # a task of another project, or one the export leaves out
+                continue
+            mine.append(AnswerRow(task_id, self._name(worker_id), loads(answer), created_at, duration_ms,
+                                  bool(is_gold), gold_score, bool(excluded)))
+        return by_task
+
+    def _name(self, worker_id: int) -> str:
+        name = self._names.get(worker_id)
+        if name is None:
+            name = self._names[worker_id] = pseudonym(self.secret, worker_id)
+        return name
+
+    def _row(self, row: Any, answers: dict[int, list[AnswerRow]] | None) -> TaskRow:
+        """A database row (tasks_query's columns, unpacked as a tuple) as a plain task row; a gold task's consensus
+        is its gold answer."""
+        (task_id, external_id, data, gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method, c_details,
+         agreement, updated, reviewed) = row
+        mine = None if answers is None else answers.get(task_id, [])
+        if is_gold:
+            answer, confidence, n, method = loads(gold), 1.0, n_done, "gold"
+        else:
+            answer, confidence, n, method = loads(c_answer), c_confidence, c_n or 0, c_method or ""
+        if agreement is None and mine is not None:
+            agreement = _agreement(self.project.task_type, [a.answer for a in mine if not a.excluded])
+        return TaskRow(task_id, external_id, loads(data), answer, confidence, n, agreement, bool(reviewed),
+                       bool(is_gold), method, loads(c_details) or {}, updated, mine)
+
+
+def _agreement(task_type: str, answers: list[dict]) -> float | None:
+    """Mean pairwise agreement of a task's counted answers (None with fewer than two, or for demonstrations)."""
+    if len(answers) < 2 or tasktypes.get(task_type).family == "demonstration":
+        return None
+    try:
+        value = consensus_answers.mean_pairwise(task_type, answers)
+    except Exception:  # an answer the similarity cannot read counts as no agreement figure, not a failed export
+        return None
+    return None if value is None else round(float(value), 6)
+
+
+def _license(project: Any) -> str | None:
+    value = (project.options or {}).get("license")
+    return value if isinstance(value, str) and value else None
+
+
+def _redundancy(project: Any) -> str:
+    if project.target_confidence is not None:
+        return (f"adaptive, {project.redundancy_min} to {project.redundancy_max} answers per task until the "
+                f"confidence reaches {project.target_confidence}")
+    return f"{project.redundancy_min} answers per task"
+
+
+async def data_keys(conn: AsyncConnection, project_id: int, spec: tasktypes.TaskTypeSpec) -> tuple[str, ...]:
+    """Every data field of a project's tasks (the CSV header): the task type's main fields first, then the rest."""
+    query = sqltx.load_queries(conn.dialect.name)["export.data_keys"]
+    keys = {row[0] for row in (await conn.execute(text(query.sql), {"project": project_id})).all()}
+    first = [k for k in ("image", "text", "prompt", "responses") if k in keys]
+    return tuple(first + sorted(keys - set(first)))

@@ -1,0 +1,115 @@
+"""The formats: what each writes, which options it takes, and the files an export of it is made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labeling import tasktypes
+from labeling.errors import InvalidInput
+from labeling.export import feedback, manifest, tabular, vision
+from labeling.export.options import Options
+from labeling.export.writer import Context, Writer
+
+# Options every dataset format takes (a dump takes none: it is the whole project, as it is).
+COMMON = frozenset({"split", "seed", "min_confidence", "include_open", "include_gold", "since", "card"})
+
+
+@dataclass(frozen=True)
+class Format:
+    """One export format."""
+
+    name: str
+    summary: str
+    extension: str  # of its data files
+    media_type: str
+    writer: type[Writer] | None
+    options: frozenset[str] = frozenset()  # besides COMMON
+    answers: bool = False  # it needs every task's answers
+    loader: str | None = None  # the `datasets` builder that reads its files (named in the dataset card)
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("jsonl", "one JSON object per task: id, external_id, data fields, consensus, confidence, agreement",
+           ".jsonl", "application/x-ndjson", tabular.Jsonl, loader="json"),
+    Format("csv", "one row per task, nested values as JSON text", ".csv", "text/csv; charset=utf-8", tabular.Csv,
+           loader="csv"),
+    Format("manifest", "the output manifest of managed ground-truth services", ".manifest", "application/x-ndjson",
+           manifest.Manifest, frozenset({"label_attribute"})),
+    Format("annotations", "every answer: task, worker pseudonym, time, duration, flags, the whole answer", ".jsonl",
+           "application/x-ndjson", tabular.Annotations, answers=True, loader="json"),
+    Format("coco", "COCO instances JSON (images with sizes, categories, boxes with scores)", ".json",
+           "application/json", vision.Coco, frozenset({"copy_images"})),
+    Format("yolo", "YOLO folders: data.yaml, images/SPLIT, labels/SPLIT", ".txt", "application/zip", vision.Yolo),
+    Format("spans", "named entities as JSON Lines: text and entities", ".jsonl", "application/x-ndjson",
+           tabular.Spans, loader="json"),
+    Format("conll", "BIO tags, one token a line, a blank line between documents", ".conll",
+           "text/plain; charset=utf-8", tabular.Conll),
+    Format("preference", "reward-model and DPO pairs: prompt, chosen, rejected, margin", ".jsonl",
+           "application/x-ndjson", feedback.Preference, frozenset({"pairs", "min_margin", "margin", "conversational"}),
+           loader="json"),
+    Format("kto", "unpaired preference rows: prompt, completion, label", ".jsonl", "application/x-ndjson",
+           feedback.Kto, frozenset({"conversational", "kto_source", "good_rating", "bad_rating", "good_rank",
+                                    "bad_rank"}), loader="json"),
+    Format("ranking", "one row per prompt: the full consensus order, scores and ties", ".jsonl",
+           "application/x-ndjson", feedback.Ranking, loader="json"),
+    Format("sft", "prompt and completion per demonstration (messages with conversational)", ".jsonl",
+           "application/x-ndjson", feedback.Sft, frozenset({"conversational"}), answers=True, loader="json"),
+    Format("dump", "a lossless dump of the project (labeling restore FILE reads it)", ".jsonl",
+           "application/x-ndjson", None),
+)}
+
+
+def get(name: str, task_type: str) -> Format:
+    """The format, if the task type can have it; else a one-line error naming the formats it can have."""
+    allowed = tasktypes.get(task_type).formats
+    if name not in FORMATS:
+        raise InvalidInput(f"unknown format {name!r}; a {task_type} project exports as {', '.join(allowed)}",
+                           field="format")
+    if name not in allowed:
+        raise InvalidInput(f"a {task_type} project cannot export as {name}; it exports as {', '.join(allowed)}",
+                           field="format")
+    return FORMATS[name]
+
+
+def check(fmt: Format, options: Options) -> None:
+    """Refuse options the format does not take, naming the ones it does."""
+    takes = set() if fmt.writer is None else COMMON | fmt.options
+    for name in sorted(options.given - takes):
+        accepted = ", ".join(sorted(takes)) or "none"
+        raise InvalidInput(f"option {name} does not apply to format {fmt.name} (its options: {accepted})", field=name)
+
+
+def is_folder(fmt: Format, options: Options) -> bool:
+    """Whether the export is several files (a folder, or one zip over HTTP): splits, a card, YOLO, COCO's images."""
+    return bool(options.split or options.card or fmt.name == "yolo" or (fmt.name == "coco" and options.copy_images))
+
+
+def reads_answers(fmt: Format, ctx: Context, folder: bool) -> bool:
+    """Whether the exporter must read every task's answers: the format needs them, the dataset card (agreement,
+    annotators) does, or the task type's agreement is not in its stored consensus details."""
+    spec = ctx.spec
+    return fmt.answers or folder or (spec.agreement_key is None and spec.family != "demonstration")
+
+
+def writers(fmt: Format, ctx: Context, folder: bool, file_name: str) -> list[Writer]:
+    """The outputs of an export, in order; each writer sees only the rows of its split, if it has one."""
+    assert fmt.writer is not None
+    if not folder:
+        return [fmt.writer(ctx, file_name)]
+    if fmt.name == "yolo":
+        return [vision.Yolo(ctx, "")]
+    out: list[Writer] = []
+    for split in ctx.options.split_names or ("train",):
+        only = split if ctx.options.split else None
+        if fmt.name == "coco":
+            if ctx.options.copy_images:
+                out.append(vision.CopyImages(ctx, f"images/{split}", only))
+            out.append(vision.Coco(ctx, f"annotations/instances_{split}.json", only, copied=ctx.options.copy_images))
+        else:
+            out.append(fmt.writer(ctx, f"{split}{fmt.extension}", only))
+    return out
+
+
+def file_name(fmt: Format, ctx: Context, folder: bool) -> str:
+    """The export's file name (HTTP's Content-Disposition, the CLI's default output)."""
+    return f"{ctx.slug}-{fmt.name}" + (".zip" if folder else fmt.extension)

@@ -1,0 +1,102 @@
+"""`manifest`: the output manifest of managed ground-truth labeling services, so pipelines built on it keep
+working. Each line is the input line (`source-ref` for images, `source` for texts, every other data field kept)
+plus the label attribute and `ATTRIBUTE-metadata`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.export.archive import Sink
+from labeling.export.rows import TaskRow, iso
+from labeling.export.writer import Context, Writer, json_lines
+
+
+def attribute(ctx: Context) -> str:
+    """The label attribute: --label-attribute, or the project name as a slug."""
+    return ctx.options.label_attribute or ctx.slug
+
+
+def input_line(row: TaskRow, ctx: Context) -> dict:
+    """The task's data as the manifest line it came from: the image or text under source-ref or source."""
+    spec = ctx.spec
+    data = dict(row.data)
+    if spec.family in ("demonstration", "ranking"):
+        return data
+    key = "image" if spec.media == "image" else "text"
+    if key in data:
+        value = data.pop(key)
+        return {("source-ref" if spec.media == "image" else "source"): value, **data}
+    return data
+
+
+class Manifest(Writer):
+    """One JSON object a line: the input line, the label attribute and its metadata."""
+
+    def start(self, sink: Sink) -> None:
+        super().start(sink)
+        self.attribute = attribute(self.ctx)
+        self.class_ids = {label: i for i, label in enumerate(self.ctx.labels)}
+        self.job = f"labeling-job/{self.ctx.slug}"
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        sink.write(json_lines([self.line(row) for row in rows]))
+        self.written += len(rows)
+
+    def line(self, row: TaskRow) -> dict:
+        """One output line."""
+        out = input_line(row, self.ctx)
+        if self.attribute in out or f"{self.attribute}-metadata" in out:
+            self.report.add("lines whose data already has the label attribute (its value replaced)", row.id)
+        value, metadata = self.label(row)
+        meta = {**metadata, "type": self.ctx.spec.manifest_type, "job-name": self.job,
+                "human-annotated": "yes", "creation-date": iso(row.updated_at)}
+        out[self.attribute] = value
+        out[f"{self.attribute}-metadata"] = meta
+        return out
+
+    def label(self, row: TaskRow) -> tuple[Any, dict]:
+        """The attribute's value and the metadata that goes with it, by the task type's family."""
+        family = self.ctx.spec.family
+        answer = row.answer or {}
+        if row.answer is None:
+            return None, {"confidence": None}
+        if family == "classification":
+            label = answer.get("label")
+            return self.class_ids.get(label), {"class-name": label, "confidence": row.confidence}
+        if family == "multilabel":
+            labels = answer.get("labels") or []
+            probabilities = (row.details or {}).get("probabilities") or {}
+            ids = [self.class_ids[name] for name in labels if name in self.class_ids]
+            return ids, {"class-map": {str(self.class_ids[n]): n for n in labels if n in self.class_ids},
+                         "confidence-map": {str(self.class_ids[n]): probabilities.get(n, row.confidence)
+                                            for n in labels if n in self.class_ids}}
+        if family == "boxes":
+            return self.boxes(row, answer)
+        if family == "spans":
+            scored = (row.details or {}).get("spans") or []
+            spans = answer.get("spans") or []
+            return ({"annotations": {
+                "entities": [{"label": s["label"], "startOffset": s["start"], "endOffset": s["end"]} for s in spans],
+                "labels": [{"label": label} for label in self.ctx.labels]}},
+                {"entities": [{"confidence": scored[i].get("confidence") if i < len(scored) else row.confidence}
+                              for i in range(len(spans))]})
+        return self.ctx.spec.consensus_row(row.answer, row.details or {}), {"confidence": row.confidence}
+
+    def boxes(self, row: TaskRow, answer: dict) -> tuple[Any, dict]:
+        """Object detection: image_size and integer boxes with class ids; per-box confidences in the metadata."""
+        boxes = answer.get("boxes") or []
+        scored = (row.details or {}).get("boxes") or []
+        value: dict[str, Any] = {}
+        size = self.ctx.image_size(row.data)
+        if size is None:
+            self.report.add("images whose size is not known (manifest lines without image_size)",
+                            row.data.get("image", row.id))
+        else:
+            value["image_size"] = [{"width": size.width, "height": size.height,
+                                    **({"depth": size.depth} if size.depth is not None else {})}]
+        value["annotations"] = [{"class_id": self.class_ids.get(b["label"]), "left": round(b["x"]), "top": round(b["y"]),
+                                 "width": round(b["w"]), "height": round(b["h"])} for b in boxes]
+        used = sorted({self.class_ids[b["label"]] for b in boxes if b["label"] in self.class_ids})
+        confidences = [{"confidence": scored[i].get("confidence") if i < len(scored) and not row.is_gold else
+                        (1.0 if row.is_gold else None)} for i in range(len(boxes))]
+        return value, {"objects": confidences, "class-map": {str(i): self.ctx.labels[i] for i in used}}

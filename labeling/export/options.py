@@ -1,0 +1,177 @@
+"""What an export asks for: one parser for the CLI's flags and the HTTP query (both give strings by name)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Mapping
+
+from labeling.errors import InvalidInput
+
+SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+LABEL_ATTRIBUTE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,126}$")
+PAIRS = ("all", "adjacent", "best-worst")
+MARGINS = ("probability", "rating")
+KTO_SOURCES = ("auto", "ratings", "ranks")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset: its name and its share of the rows."""
+
+    name: str
+    share: float
+
+
+@dataclass(frozen=True)
+class Options:
+    """An export's format and options (the names are the query parameters; the CLI's flags use dashes)."""
+
+    format: str
+    split: tuple[Split, ...] = ()
+    seed: int = 0
+    min_confidence: float | None = None
+    include_open: bool = False
+    include_gold: bool = False
+    since: float | None = None
+    card: bool = False
+    label_attribute: str | None = None
+    copy_images: bool = False
+    pairs: str = "all"
+    min_margin: float | None = None
+    margin: str = "probability"
+    conversational: bool = False
+    kto_source: str = "auto"
+    good_rating: float = 5.0
+    bad_rating: float = 3.0
+    good_rank: int = 1
+    bad_rank: int = 1
+    given: frozenset[str] = field(default=frozenset(), compare=False)  # the options named in the request
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        """The names of the splits, in the order given."""
+        return tuple(s.name for s in self.split)
+
+
+NAMES = tuple(f for f in Options.__dataclass_fields__ if f not in ("format", "given"))
+
+
+def _flag(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on", ""):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise InvalidInput(f"{name} must be true or false, got {raw!r}", field=name)
+
+
+def _number(name: str, raw: str, low: float | None = None, high: float | None = None) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number, got {raw!r}", field=name) from None
+    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
+        bounds = f" from {low:g} to {high:g}" if low is not None and high is not None else (
+            f" of at least {low:g}" if low is not None else "")
+        raise InvalidInput(f"{name} must be a number{bounds}, got {raw!r}", field=name)
+    return value
+
+
+def _whole(name: str, raw: str, low: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, got {raw!r}", field=name) from None
+    if value < low:
+        raise InvalidInput(f"{name} must be at least {low}, got {value}", field=name)
+    return value
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise InvalidInput(f"{name} must be one of {', '.join(choices)}, got {raw!r}", field=name)
+    return raw
+
+
+def parse_split(raw: str) -> tuple[Split, ...]:
+    """`train=0.8,validation=0.1,test=0.1`: distinct names, shares above 0 that add up to 1."""
+    splits: list[Split] = []
+    for part in raw.split(","):
+        name, sep, share = part.strip().partition("=")
+        name = name.strip()
+        if not sep or not SPLIT_NAME.match(name):
+            raise InvalidInput(f"split must be NAME=SHARE,... (e.g. train=0.8,validation=0.1,test=0.1), got {raw!r}",
+                               field="split")
+        value = _number("split", share.strip(), 0.0, 1.0)
+        if value <= 0:
+            raise InvalidInput(f"split {name} must have a share above 0", field="split")
+        if name in (s.name for s in splits):
+            raise InvalidInput(f"split {name} is named twice", field="split")
+        splits.append(Split(name, value))
+    total = sum(s.share for s in splits)
+    if abs(total - 1.0) > 1e-6:
+        raise InvalidInput(f"split shares must add up to 1, they add up to {total:g}", field="split")
+    return tuple(splits)
+
+
+def parse_time(raw: str, name: str = "since") -> float:
+    """An ISO 8601 time (UTC unless it says otherwise) or Unix seconds."""
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 time (2026-01-31T12:00:00Z) or Unix seconds, got {raw!r}",
+                           field=name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def parse(params: Mapping[str, str]) -> Options:
+    """Options from names and string values (query parameters, or the CLI's flags); unknown names are refused."""
+    if "format" not in params or not str(params["format"]).strip():
+        raise InvalidInput("format is required (e.g. format=jsonl)", field="format")
+    values: dict = {"format": str(params["format"]).strip()}
+    for name, raw in params.items():
+        if name == "format":
+            continue
+        if name not in NAMES:
+            raise InvalidInput(f"unknown option {name!r}; the options are {', '.join(NAMES)}", field=name)
+        raw = str(raw)
+        if name == "split":
+            values[name] = parse_split(raw)
+        elif name == "seed":
+            values[name] = _whole(name, raw, 0)
+        elif name in ("min_confidence",):
+            values[name] = _number(name, raw, 0.0, 1.0)
+        elif name == "min_margin":
+            values[name] = _number(name, raw)
+        elif name in ("good_rating", "bad_rating"):
+            values[name] = _number(name, raw, 1.0, 7.0)
+        elif name in ("good_rank", "bad_rank"):
+            values[name] = _whole(name, raw, 1)
+        elif name == "since":
+            values[name] = parse_time(raw)
+        elif name == "label_attribute":
+            if not LABEL_ATTRIBUTE.match(raw) or raw.endswith(("-metadata", "-ref")):
+                raise InvalidInput("label_attribute must be letters, digits and dashes, not ending in -metadata or "
+                                   f"-ref, got {raw!r}", field=name)
+            values[name] = raw
+        elif name == "pairs":
+            values[name] = _choice(name, raw, PAIRS)
+        elif name == "margin":
+            values[name] = _choice(name, raw, MARGINS)
+        elif name == "kto_source":
+            values[name] = _choice(name, raw, KTO_SOURCES)
+        else:
+            values[name] = _flag(name, raw)
+    options = Options(**values, given=frozenset(n for n in params if n != "format"))
+    if options.bad_rating >= options.good_rating:
+        raise InvalidInput("bad_rating must be below good_rating", field="bad_rating")
+    return options

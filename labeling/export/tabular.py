@@ -1,0 +1,163 @@
+"""Row formats: `jsonl` and `csv` (one row per task), `annotations` (every answer), `spans` and `conll`
+(named entities)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from labeling.export.archive import Sink
+from labeling.export.rows import TaskRow, iso
+from labeling.export.writer import TASK_COLUMNS, Context, Writer, data_fields, dumps, json_lines
+
+RESERVED = frozenset(TASK_COLUMNS)
+TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def task_record(row: TaskRow, ctx: Context) -> dict:
+    """One task as a row: id, external id, its data fields, its consensus columns, then the figures."""
+    out: dict[str, Any] = {"id": row.id, "external_id": row.external_id}
+    data = row.data
+    out.update(data if RESERVED.isdisjoint(data) else data_fields(data, RESERVED))
+    out.update(ctx.spec.consensus_row(row.answer, row.details))
+    out["confidence"] = row.confidence
+    out["n_annotations"] = row.n_annotations
+    out["agreement"] = row.agreement
+    out["reviewed"] = row.reviewed
+    return out
+
+
+class Jsonl(Writer):
+    """One JSON object per task a line."""
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        ctx = self.ctx
+        sink.write(json_lines([task_record(row, ctx) for row in rows]))
+        self.written += len(rows)
+
+
+def header(ctx: Context) -> list[str]:
+    """The CSV columns: ours, every data field of the export, the task type's consensus columns."""
+    fields = [f"data_{k}" if k in RESERVED else k for k in ctx.data_keys]
+    answer = list(ctx.spec.consensus_row(None, {}))
+    return ["id", "external_id", *fields, *answer, "confidence", "n_annotations", "agreement", "reviewed"]
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell: nested values as JSON text, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return dumps(value)
+    return value
+
+
+class Csv(Writer):
+    """One task a row, nested values as JSON text; the header lists every data field of the export."""
+
+    def start(self, sink: Sink) -> None:
+        super().start(sink)
+        self.columns = header(self.ctx)
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, lineterminator="\n")
+        self._csv.writerow(self.columns)
+        sink.write(self._take())
+
+    def _take(self) -> str:
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        columns = self.columns
+        for row in rows:
+            record = task_record(row, self.ctx)
+            self._csv.writerow([cell(record.get(c)) for c in columns])
+        sink.write(self._take())
+        self.written += len(rows)
+
+
+class Annotations(Writer):
+    """Every answer of the exported tasks, a JSON object a line: who (a pseudonym), when, how long, the flags and
+    the whole answer, for people who run their own aggregation."""
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        answer_row = self.ctx.spec.answer_row
+        records = []
+        for row in rows:
+            for a in row.answers or ():
+                record = {"task_id": row.id, "external_id": row.external_id, "worker": a.worker,
+                          "created_at": iso(a.created_at), "duration_ms": a.duration_ms, "gold": a.is_gold,
+                          "gold_score": a.gold_score, "excluded": a.excluded, **answer_row(a.answer),
+                          "answer": a.answer}
+                records.append(record)
+        sink.write(json_lines(records))
+        self.written += len(records)
+
+
+def entities(row: TaskRow) -> list[dict]:
+    """A task's consensus spans with their text and confidence."""
+    text = row.data.get("text", "")
+    scored = (row.details or {}).get("spans") or []
+    out = []
+    for i, span in enumerate((row.answer or {}).get("spans") or []):
+        confidence = scored[i].get("confidence") if i < len(scored) and not row.is_gold else (
+            1.0 if row.is_gold else None)
+        out.append({"start": span["start"], "end": span["end"], "label": span["label"],
+                    "text": text[span["start"]:span["end"]], "confidence": confidence})
+    return out
+
+
+class Spans(Writer):
+    """Named entities as JSON Lines: the text and its entities (start, end, label, text, confidence)."""
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        sink.write(json_lines([{"id": row.id, "external_id": row.external_id, "text": row.data.get("text", ""),
+                                "entities": entities(row)} for row in rows]))
+        self.written += len(rows)
+
+
+def tokens(text: str) -> list[tuple[int, int]]:
+    """Word and punctuation tokens as (start, end) character offsets."""
+    return [m.span() for m in TOKEN.finditer(text)]
+
+
+def bio(text: str, spans: list[dict]) -> tuple[list[tuple[str, str]], list[tuple[str, dict]]]:
+    """(token, tag) pairs in BIO, and the spans left out with why: a span must start and end on token
+    boundaries and not overlap an earlier one; it is never moved to fit."""
+    toks = tokens(text)
+    starts = {s: i for i, (s, _) in enumerate(toks)}
+    ends = {e: i for i, (_, e) in enumerate(toks)}
+    tags = ["O"] * len(toks)
+    dropped: list[tuple[str, dict]] = []
+    for span in sorted(spans, key=lambda s: (s["start"], s["end"])):
+        first, last = starts.get(span["start"]), ends.get(span["end"])
+        if first is None or last is None:
+            dropped.append(("spans not on token boundaries (left out of conll)", span))
+            continue
+        if any(tag != "O" for tag in tags[first:last + 1]):
+            dropped.append(("overlapping spans (left out of conll)", span))
+            continue
+        tags[first] = f"B-{span['label']}"
+        for i in range(first + 1, last + 1):
+            tags[i] = f"I-{span['label']}"
+    return [(text[s:e], tag) for (s, e), tag in zip(toks, tags)], dropped
+
+
+class Conll(Writer):
+    """CoNLL: one token and its BIO tag a line, a blank line between documents."""
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        out = []
+        for row in rows:
+            text = row.data.get("text", "")
+            pairs, dropped = bio(text, list((row.answer or {}).get("spans") or []))
+            for reason, span in dropped:
+                self.report.add(reason, f"task {row.id} {text[span['start']:span['end']]!r}")
+            out.extend(f"{token} {tag}\n" for token, tag in pairs)
+            out.append("\n")
+        sink.write("".join(out))
+        self.written += len(rows)

@@ -1,0 +1,176 @@
+"""Bounding boxes for detection trainers: `coco` (instances JSON, optionally with the images) and `yolo`
+(data.yaml, images/ and labels/ per split). An image whose size cannot be known (an http URL with no width and
+height in its data) is left out and reported, never guessed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+
+from labeling.export.archive import Sink
+from labeling.export.rows import TaskRow, split_of
+from labeling.export.writer import Context, ImageSize, Writer, dumps
+
+NO_SIZE = "images whose size is not known (left out)"
+NO_FILE = "images not in the media folder, so not copied (left out)"
+
+
+def file_name(row: TaskRow) -> str:
+    """The image's name in the export: the task id and the image's own extension."""
+    return f"{row.id}{PurePosixPath(str(row.data.get('image', ''))).suffix.lower()}"
+
+
+def box_confidences(row: TaskRow) -> list[float | None]:
+    """Each consensus box's confidence (a gold answer's boxes: 1.0)."""
+    boxes = (row.answer or {}).get("boxes") or []
+    if row.is_gold:
+        return [1.0] * len(boxes)
+    scored = (row.details or {}).get("boxes") or []
+    return [scored[i].get("confidence") if i < len(scored) else None for i in range(len(boxes))]
+
+
+class CopyImages(Writer):
+    """The images of one split, copied as they are into images/SPLIT/ (COCO with --copy-images)."""
+
+    observes = False
+
+    def start(self, sink: Sink) -> None:
+        """Nothing to open: every image is its own file."""
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        for row in rows:
+            path = self.ctx.image_file(row.data)
+            if path is None:
+                self.report.add(NO_FILE, row.data.get("image", row.id))
+                continue
+            sink.copy(f"{self.name}/{file_name(row)}", path)
+            self.written += 1
+
+    def finish(self, sink: Sink) -> None:
+        """Nothing to close."""
+
+
+class Coco(Writer):
+    """COCO instances JSON: images (with width and height) in a first pass over the rows, annotations (bbox
+    [x, y, w, h], area, iscrowd 0 and the consensus confidence as score) in a second."""
+
+    passes = 2
+
+    def __init__(self, ctx: Context, name: str, split: str | None = None, copied: bool = False) -> None:
+        super().__init__(ctx, name, split)
+        self.copied = copied
+        self.category = {label: i + 1 for i, label in enumerate(ctx.labels)}
+        self._first = True
+        self._next_id = 1
+
+    def start(self, sink: Sink) -> None:
+        super().start(sink)
+        info = {"description": f"{self.ctx.project_name} (labeling export)", "version": "1.0",
+                "contributor": "labeling"}
+        if self.ctx.license:
+            info["license"] = self.ctx.license
+        categories = [{"id": i, "name": label, "supercategory": ""} for label, i in self.category.items()]
+        sink.write(f'{{"info":{dumps(info)},"licenses":[],"categories":{dumps(categories)},"images":[')
+
+    def begin_pass(self, number: int, sink: Sink) -> None:
+        if number == 1:
+            sink.write('],"annotations":[')
+            self._first = True
+
+    def _items(self, items: list[dict], sink: Sink) -> None:
+        if not items:
+            return
+        text = ",".join(dumps(item) for item in items)
+        sink.write(text if self._first else "," + text)
+        self._first = False
+
+    def _size(self, row: TaskRow, count: bool) -> ImageSize | None:
+        size = self.ctx.image_size(row.data)
+        if size is None and count:
+            self.report.add(NO_SIZE, row.data.get("image", row.id))
+        return size
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        items = []
+        for row in rows:
+            size = self._size(row, count=number == 0)
+            if size is None:
+                continue
+            if number == 0:
+                name = file_name(row) if self.copied else str(row.data.get("image", ""))
+                image = {"id": row.id, "file_name": name, "width": size.width, "height": size.height}
+                if name.startswith(("http://", "https://")):
+                    image["coco_url"] = name
+                items.append(image)
+                self.written += 1
+                continue
+            for box, score in zip((row.answer or {}).get("boxes") or [], box_confidences(row)):
+                items.append({"id": self._next_id, "image_id": row.id, "category_id": self.category.get(box["label"]),
+                              "bbox": [box["x"], box["y"], box["w"], box["h"]], "area": box["w"] * box["h"],
+                              "iscrowd": 0, "score": score})
+                self._next_id += 1
+        self._items(items, sink)
+
+    def finish(self, sink: Sink) -> None:
+        sink.write("]}")
+        super().finish(sink)
+
+
+def yaml_name(split: str) -> str:
+    """The data.yaml key of a split (YOLO trainers call validation `val`)."""
+    return "val" if split in ("val", "validation") else split
+
+
+class Yolo(Writer):
+    """YOLO: images/SPLIT/ID.ext and labels/SPLIT/ID.txt (class x_centre y_centre width height, normalised), and
+    data.yaml naming the classes and the split folders."""
+
+    def start(self, sink: Sink) -> None:
+        """Nothing to open: every image and label file is its own file."""
+        options = self.ctx.options
+        self.splits = options.split_names or ("train",)
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        options, spec = self.ctx.options, self.ctx.spec
+        class_ids = {label: i for i, label in enumerate(self.ctx.labels)}
+        for row in rows:
+            split = split_of(row, options.split, options.seed, spec.split_field) or "train"
+            size = self.ctx.image_size(row.data)
+            path = self.ctx.image_file(row.data)
+            if size is None:
+                self.report.add(NO_SIZE, row.data.get("image", row.id))
+                continue
+            if path is None:
+                self.report.add(NO_FILE, row.data.get("image", row.id))
+                continue
+            lines = []
+            for box in (row.answer or {}).get("boxes") or []:
+                x0, y0 = max(box["x"], 0.0), max(box["y"], 0.0)
+                x1, y1 = min(box["x"] + box["w"], size.width), min(box["y"] + box["h"], size.height)
+                if (x0, y0, x1, y1) != (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]):
+                    self.report.add("boxes clipped to their image", f"task {row.id}")
+                if x1 <= x0 or y1 <= y0:
+                    continue
+                lines.append(f"{class_ids.get(box['label'], -1)} {(x0 + x1) / 2 / size.width:.6f} "
+                             f"{(y0 + y1) / 2 / size.height:.6f} {(x1 - x0) / size.width:.6f} "
+                             f"{(y1 - y0) / size.height:.6f}\n")
+            name = file_name(row)
+            sink.copy(f"images/{split}/{name}", path)
+            sink.open(f"labels/{split}/{PurePosixPath(name).stem}.txt")
+            sink.write("".join(lines))
+            sink.close()
+            self.written += 1
+            self.by_split[split] = self.by_split.get(split, 0) + 1
+
+    def finish(self, sink: Sink) -> None:
+        lines = [f"# YOLO dataset: {self.ctx.project_name} (labeling export)\n"]
+        keys = {yaml_name(s): s for s in self.splits}
+        keys.setdefault("val", self.splits[0])
+        for key, split in keys.items():
+            lines.append(f"{key}: {json.dumps(f'images/{split}')}\n")
+        lines.append(f"nc: {len(self.ctx.labels)}\n")
+        lines.append("names:\n")
+        lines.extend(f"  {i}: {json.dumps(label, ensure_ascii=False)}\n" for i, label in enumerate(self.ctx.labels))
+        sink.open("data.yaml")
+        sink.write("".join(lines))
+        sink.close()

@@ -1,0 +1,146 @@
+"""What every format writer shares: the context it writes in, and the push interface the exporter drives.
+
+A writer makes one output file (YOLO: one folder tree) from task rows, in one or more passes over them (COCO
+reads its rows twice: images, then annotations), seeing only one page of rows at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+
+import orjson
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from labeling import tasktypes
+from labeling.export.archive import Sink
+from labeling.export.options import Options
+from labeling.export.rows import Report, TaskRow
+
+# Columns every task row has; a data field of the same name is written as data_<name>.
+TASK_COLUMNS = ("id", "external_id", "confidence", "n_annotations", "agreement", "reviewed")
+
+
+@dataclass(frozen=True)
+class ImageSize:
+    """An image's size in pixels (depth: colour channels, when known)."""
+
+    width: int
+    height: int
+    depth: int | None = None
+
+
+def _no_size(data: dict) -> ImageSize | None:
+    return None
+
+
+def _no_file(data: dict) -> Path | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What writers know besides the rows: the project, the options, and how to find images."""
+
+    project_name: str
+    task_type: str
+    labels: tuple[str, ...]
+    options: Options
+    instructions: str = ""
+    license: str | None = None
+    data_keys: tuple[str, ...] = ()  # every data field of the exported tasks (the CSV header needs them first)
+    image_size: Callable[[dict], ImageSize | None] = _no_size
+    image_file: Callable[[dict], Path | None] = _no_file
+
+    @functools.cached_property
+    def spec(self) -> tasktypes.TaskTypeSpec:
+        """The task type's spec."""
+        return tasktypes.get(self.task_type)
+
+    @property
+    def slug(self) -> str:
+        """The project name as a file-name and attribute-safe slug."""
+        return slug(self.project_name)
+
+
+def slug(name: str) -> str:
+    """Lower-case letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, UTF-8 text as it is (orjson: exports spend most of their time here; the standard library
+    for what orjson refuses, such as integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_lines(records: list[Any]) -> bytes:
+    """JSON Lines of the records, as bytes (one join, no round trip through str)."""
+    if not records:
+        return b""
+    try:
+        return b"\n".join(map(orjson.dumps, records)) + b"\n"
+    except TypeError:
+        return "".join(dumps(record) + "\n" for record in records).encode()
+
+
+def loads(text: str | bytes | None) -> Any:
+    """A JSON column read as text (None stays None)."""
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def data_fields(data: dict, reserved: frozenset[str]) -> dict:
+    """A task's data fields as columns; one named like a column of ours is renamed data_<name>."""
+    if reserved.isdisjoint(data):
+        return data
+    return {(f"data_{k}" if k in reserved else k): v for k, v in data.items()}
+
+
+class Writer:
+    """One output of an export. The exporter calls start, then for each pass begin_pass and page per page of
+    rows (only rows of `split` when it is set), then finish; rows written and what was left out are counted."""
+
+    passes = 1
+    observes = True  # its rows are the export's rows (counted in the dataset card); a copy of images is not
+
+    def __init__(self, ctx: Context, name: str, split: str | None = None) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.split = split
+        self.written = 0
+        self.report = Report()
+        self.by_split: dict[str, int] = {}  # rows per split, for writers that route rows themselves
+
+    def start(self, sink: Sink) -> None:
+        """Open the output."""
+        sink.open(self.name)
+
+    def begin_pass(self, number: int, sink: Sink) -> None:
+        """A pass over the rows begins."""
+
+    def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
+        """Write one page of rows."""
+        raise NotImplementedError
+
+    def finish(self, sink: Sink) -> None:
+        """Close the output."""
+        sink.close()
+
+
+@dataclass
+class Written:
+    """What an export wrote: rows per split (None: no splits) and the merged report."""
+
+    rows: dict[str | None, int] = field(default_factory=dict)
+    report: Report = field(default_factory=Report)

@@ -1,0 +1,156 @@
+"""Dumps: lossless, restored into the other database (SQLite and PostgreSQL) and back, dumping equal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from labeling import auth, migrate, models
+from labeling.db import Database
+from labeling.export import dump, exporter, options
+from tests.conftest import PG_URL, bearer, raw_writes
+from tests.export.helpers import project_with_answers
+
+
+async def _other_database(tmp_path: Path) -> Database:
+    """An empty, migrated database of the other kind where there is one (SQLite beside PostgreSQL)."""
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}", pool_size=2)
+    await migrate.upgrade(other)
+    return other
+
+
+async def _dump(db: Database, project_id: int | None = None) -> bytes:
+    if project_id is None:
+        async with db.read(snapshot=True) as conn:
+            return b"".join([chunk async for chunk in dump.instance_chunks(conn, lambda n: None)])
+    async with db.read() as conn:
+        row = (await conn.execute(select(models.projects).where(models.projects.c.id == project_id))).first()
+    job = exporter.Export(db, row, options.parse({"format": "dump"}), media_dir=Path("/nonexistent"), secret="s")
+    return b"".join([chunk async for chunk in job.chunks()])
+
+
+async def _busy_project(client, requester, new_project, make_user) -> dict:  # noqa: ANN001
+    """A project with answers, a skip, a live lease, a gold task and a blocked worker's standing."""
+    project = await project_with_answers(client, make_user, new_project, "preference_ranking", n=4)
+    pid = project["id"]
+    r = await client.post(f"/api/projects/{pid}/tasks", headers=bearer(requester),
+                          json=[{"data": {"prompt": "more", "responses": [{"id": "x", "text": "1"},
+                                                                          {"id": "y", "text": "2"}]}},
+                                {"data": {"prompt": "extra", "responses": [{"id": "x", "text": "1"},
+                                                                           {"id": "y", "text": "2"}]},
+                                 "external_id": "late"}])
+    assert r.status_code == 201
+    _, late = await make_user("worker", "late-worker")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(late))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/skip", headers=bearer(late))
+    await client.post(f"/api/projects/{pid}/next", headers=bearer(late))  # a live lease stays
+    return project
+
+
+async def test_a_dump_restored_into_the_other_database_dumps_back_equal(client, requester, new_project, make_user,
+                                                                        db, tmp_path):
+    project = await _busy_project(client, requester, new_project, make_user)
+    await project_with_answers(client, make_user, new_project, "text_classification", n=3)  # another project
+    first = await _dump(db, project["id"])
+    http = await client.get(f"/api/projects/{project['id']}/export", params={"format": "dump"},
+                            headers=bearer(requester))
+    assert http.content == first
+    text_lines = first.decode().splitlines()
+    assert all("password_hash" not in line and "token_hash" not in line for line in text_lines)
+    tables = [line.split('"table":"')[1].split('"')[0] for line in text_lines[1:]]
+    assert {"users", "projects", "project_counters", "tasks", "assignments", "annotations", "project_workers",
+            "task_results"} == set(tables)
+    path = tmp_path / "project.jsonl"
+    path.write_bytes(first)
+    other = await _other_database(tmp_path)
+    try:
+        counts = await dump.restore(other, path)
+        assert counts["tasks"] == 6 and counts["annotations"] == 12 and counts["projects"] == 1
+        second = await _dump(other, project["id"])
+        assert second == first
+        whole = await _dump(db)
+        (tmp_path / "whole.jsonl").write_bytes(whole)
+    finally:
+        await other.dispose()
+    # ... and back: the whole instance into this database, emptied.
+    async with raw_writes(db) as conn:
+        names = ", ".join(t.name for t in reversed(models.metadata.sorted_tables))
+        if PG_URL:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(models.metadata.sorted_tables):
+                await conn.execute(table.delete())
+    await dump.restore(db, tmp_path / "whole.jsonl")
+    assert await _dump(db) == whole
+    assert await _dump(db, project["id"]) == first
+    # The queue goes on where it was: counters agree with the rows, new ids follow the restored ones.
+    _, newcomer = await make_user("worker", "newcomer")
+    r = await client.post(f"/api/projects/{project['id']}/next", headers=bearer(newcomer))
+    assert r.status_code == 200, r.text
+    async with db.read() as conn:
+        tasks = await conn.scalar(select(func.count()).select_from(models.tasks).where(
+            models.tasks.c.project_id == project["id"]))
+    progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
+    assert progress["tasks"] == tasks == 6 and progress["complete"] == 4 and progress["annotations"] == 12
+
+
+async def test_restore_is_all_or_nothing_and_refuses_what_is_not_a_dump(client, requester, new_project, make_user,
+                                                                         db, run_cli, tmp_path, capsys):
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    path = tmp_path / "dump.jsonl"
+    assert await run_cli("export", str(project["id"]), "--format", "dump", "-o", str(path)) == 0
+    async with db.read() as conn:
+        before = await conn.scalar(select(func.count()).select_from(models.tasks))
+    capsys.readouterr()
+    assert await run_cli("restore", str(path)) == 2  # the project is already here
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already has project" in err
+    async with db.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(models.tasks)) == before
+    broken = tmp_path / "broken.jsonl"
+    lines = path.read_text().splitlines()
+    broken.write_text("\n".join(lines[:-1] + ['{"table": "tasks", "row": {"id": "x"}}']) + "\n")
+    other = await _other_database(tmp_path)
+    try:
+        with pytest.raises(Exception) as exc:
+            await dump.restore(other, broken)
+        assert "line" in str(exc.value)
+        async with other.read() as conn:
+            assert await conn.scalar(select(func.count()).select_from(models.projects)) == 0
+            assert await conn.scalar(select(func.count()).select_from(models.users)) == 0
+    finally:
+        await other.dispose()
+    for name, content in (("notes.txt", "hello\n"), ("data.jsonl", '{"data": {"text": "a"}}\n'), ("empty", "")):
+        (tmp_path / name).write_text(content)
+        assert await run_cli("restore", str(tmp_path / name)) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not a labeling dump" in err
+        assert not dump.is_dump(tmp_path / name)
+    assert dump.is_dump(path)
+
+
+async def test_cli_instance_dump_restores_into_an_empty_database(client, requester, new_project, make_user, db,
+                                                                  run_cli, tmp_path, capsys, monkeypatch):
+    await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    await project_with_answers(client, make_user, new_project, "demonstration", n=2)
+    path = tmp_path / "all.jsonl"
+    assert await run_cli("export", "--all", "--format", "dump", "-o", str(path)) == 0
+    assert await run_cli("export", "--all", "--format", "jsonl", "-o", str(tmp_path / "x")) == 2
+    other_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("LABELING_DATABASE_URL", other_url)
+    capsys.readouterr()
+    assert await run_cli("restore", str(path)) == 0
+    assert "2 projects" in capsys.readouterr().out
+    fresh = Database(other_url, pool_size=2)
+    try:
+        assert await _dump(fresh) == path.read_bytes()
+        async with fresh.read() as conn:
+            users = (await conn.execute(select(models.users.c.id, models.users.c.password_hash))).all()
+        assert users and all(row.password_hash is None for row in users)
+        # New accounts get ids after the restored ones.
+        user, _ = await fresh.transact(lambda tx: auth.create_user(tx, "after-restore", "worker"))
+        assert user["id"] > max(row.id for row in users)
+    finally:
+        await fresh.dispose()

@@ -1,0 +1,228 @@
+"""Exports end to end on the test's database: HTTP and CLI give the same bytes, and real readers load them."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from PIL import Image
+
+from tests.conftest import bearer
+from tests.export.helpers import answer_all, project_with_answers
+
+
+async def get_export(client, token: str, pid: int, **params: str):  # noqa: ANN001, ANN201
+    return await client.get(f"/api/projects/{pid}/export", params=params, headers=bearer(token))
+
+
+async def test_http_and_cli_give_the_same_bytes_and_datasets_loads_jsonl_and_csv(
+        client, requester, new_project, make_user, run_cli, load, tmp_path):
+    project = await project_with_answers(client, make_user, new_project, "text_classification")
+    pid = project["id"]
+    r = await get_export(client, requester, pid, format="jsonl")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/x-ndjson"
+    assert r.headers["content-disposition"] == 'attachment; filename="project-1-jsonl.jsonl"'
+    assert "content-length" not in r.headers  # streamed (chunked), not built whole first
+    out = tmp_path / "out.jsonl"
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(out)) == 0
+    assert out.read_bytes() == r.content
+    data = load("json", data_files=str(out))["train"]
+    assert data.num_rows == 6 and data.column_names == [
+        "id", "external_id", "text", "stars", "label", "confidence", "n_annotations", "agreement", "reviewed"]
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert data["label"] == [row["answer"]["label"] for row in results]
+    r = await get_export(client, requester, pid, format="csv")
+    csv_path = tmp_path / "out.csv"
+    assert await run_cli("export", "project 1", "--format", "csv", "-o", str(csv_path)) == 0
+    assert csv_path.read_bytes() == r.content
+    table = load("csv", data_files=str(csv_path))["train"]
+    assert table.num_rows == 6 and table["label"] == data["label"] and table["stars"] == list(range(6))
+    zipped = await get_export(client, requester, pid, format="jsonl", split="train=0.5,test=0.5")
+    assert zipped.headers["content-type"] == "application/zip"
+    zip_path = tmp_path / "out.zip"
+    assert await run_cli("export", str(pid), "--format", "jsonl", "--split", "train=0.5,test=0.5",
+                         "-o", str(zip_path)) == 0
+    assert zip_path.read_bytes() == zipped.content
+
+
+async def test_dataset_card_folder_loads_with_its_splits(client, requester, new_project, make_user, run_cli, load,
+                                                         tmp_path):
+    project = await project_with_answers(client, make_user, new_project, "preference_ranking", n=12,
+                                         options={"license": "cc-by-4.0"})
+    folder = tmp_path / "prefs"
+    assert await run_cli("export", str(project["id"]), "--format", "preference", "--split",
+                         "train=0.5,validation=0.25,test=0.25", "--seed", "3", "-o", str(folder)) == 0
+    card = (folder / "README.md").read_text()
+    assert 'license: "cc-by-4.0"' in card and "Krippendorff's alpha" in card and "annotators: 3" in card
+    assert "Read carefully." in card
+    data = load(str(folder))
+    prompts = {split: set(data[split]["prompt"]) for split in data}
+    assert sum(data[split].num_rows for split in data) == 12 * 3
+    splits = list(prompts)
+    assert all(not prompts[a] & prompts[b] for a in splits for b in splits if a != b), "one prompt, one split"
+    assert set(data[splits[0]].column_names) == {"prompt", "chosen", "rejected", "chosen_model", "rejected_model",
+                                                 "margin", "agreement", "n_annotators", "task_id"}
+    r = await get_export(client, requester, project["id"], format="preference",
+                         split="train=0.5,validation=0.25,test=0.25", seed="3")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert sorted(z.namelist()) == ["README.md", "test.jsonl", "train.jsonl", "validation.jsonl"]
+        for name in z.namelist():
+            assert z.read(name) == (folder / name).read_bytes()
+
+
+async def test_preference_kto_and_sft_load_in_datasets(client, requester, new_project, make_user, load, tmp_path):
+    ranking = await project_with_answers(client, make_user, new_project, "preference_ranking")
+    demos = await project_with_answers(client, make_user, new_project, "demonstration", n=4)
+    cases = [(ranking, {"format": "preference"}, 18, {"prompt": str, "chosen": str}),
+             (ranking, {"format": "preference", "conversational": "true"}, 18, {"prompt": list, "chosen": list}),
+             (ranking, {"format": "preference", "pairs": "best-worst", "min_margin": "0.85"}, 6, {}),
+             (ranking, {"format": "kto"}, 12, {"completion": str, "label": bool}),
+             (ranking, {"format": "kto", "conversational": "true"}, 12, {"completion": list}),
+             (ranking, {"format": "ranking"}, 6, {"order": list}),
+             (demos, {"format": "sft"}, 12, {"prompt": str, "completion": str}),
+             (demos, {"format": "sft", "conversational": "true"}, 12, {"messages": list})]
+    for i, (project, params, rows, types) in enumerate(cases):
+        r = await get_export(client, requester, project["id"], **params)
+        assert r.status_code == 200, (params, r.text)
+        path = tmp_path / f"case{i}.jsonl"
+        path.write_bytes(r.content)
+        data = load("json", data_files=str(path))["train"]
+        assert data.num_rows == rows, params
+        for column, kind in types.items():
+            assert isinstance(data[0][column], kind), (params, column)
+    kto = [json.loads(line) for line in (tmp_path / "case3.jsonl").read_text().splitlines()]
+    assert {(row["completion"][:8], row["label"]) for row in kto} == {("answer b", True), ("answer c", False)}
+    sft = (tmp_path / "case7.jsonl").read_text().splitlines()
+    assert json.loads(sft[0])["messages"][0] == {"role": "system", "content": "Be brief."}
+
+
+async def test_annotations_show_every_answer_with_stable_pseudonyms(client, requester, new_project, make_user,
+                                                                    settings):
+    project = await project_with_answers(client, make_user, new_project, "preference_ranking", n=3)
+    first = (await get_export(client, requester, project["id"], format="annotations")).text
+    again = (await get_export(client, requester, project["id"], format="annotations")).text
+    assert first == again
+    rows = [json.loads(line) for line in first.splitlines()]
+    assert len(rows) == 9 and len({row["worker"] for row in rows}) == 3
+    assert all(row["worker"].startswith("w_") and "w0" not in row["worker"] for row in rows)
+    assert rows[0]["rationale"] == "b is kind" and rows[0]["answer"]["ratings"] == {"a": 4, "b": 6, "c": 1}
+    assert {"created_at", "duration_ms", "gold", "excluded", "task_id"} <= set(rows[0])
+
+
+async def test_coco_from_stored_images_equals_the_consensus_boxes(client, requester, new_project, make_user,
+                                                                  settings, tmp_path):
+    from pycocotools.coco import COCO
+
+    media = settings.media_dir
+    (media / "shots").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (320 + i, 240)).save(media / "shots" / f"{i}.png")
+    tasks = [{"data": {"image": f"shots/{i}.png"}} for i in range(3)] + [{"data": {"image": "https://h/x.png"}}]
+    project = await new_project(task_type="bounding_box", labels=["car", "bus"], redundancy=2, tasks=tasks)
+    box = {"boxes": [{"label": "car", "x": 10, "y": 20, "w": 30, "h": 40}, {"label": "bus", "x": 100, "y": 50,
+                                                                            "w": 60, "h": 30}]}
+    await answer_all(client, make_user, project["id"], [box, box], "coco")
+    r = await get_export(client, requester, project["id"], format="coco")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    path = tmp_path / "coco.json"
+    path.write_bytes(r.content)
+    coco = COCO(str(path))
+    results = {row["task_id"]: row["answer"]["boxes"] for row in
+               (await client.get(f"/api/projects/{project['id']}/results", headers=bearer(requester))).json()["data"]}
+    assert len(coco.getImgIds()) == 3 and coco.loadImgs(coco.getImgIds()[1])[0]["width"] == 321
+    for image_id in coco.getImgIds():
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[image_id]))
+        assert [(a["bbox"], coco.loadCats(a["category_id"])[0]["name"]) for a in anns] == [
+            ([b["x"], b["y"], b["w"], b["h"]], b["label"]) for b in results[image_id]]
+    r = await get_export(client, requester, project["id"], format="coco", copy_images="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        names = z.namelist()
+        assert "annotations/instances_train.json" in names and "images/train/1.png" in names
+        assert "images whose size is not known" in z.read("README.md").decode()
+    r = await get_export(client, requester, project["id"], format="yolo")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert "data.yaml" in z.namelist() and "labels/train/1.txt" in z.namelist()
+        assert len(z.read("labels/train/1.txt").decode().splitlines()) == 2
+
+
+async def test_filters_gold_open_confidence_and_since(client, requester, new_project, make_user):
+    tasks = [{"data": {"text": f"t{i}"}} for i in range(4)] + [{"data": {"text": "gold"}, "gold": {"label": "pos"}}]
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=2, tasks=tasks)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}], "filters")  # one answer each: nothing complete
+    assert (await get_export(client, requester, pid, format="jsonl")).text == ""
+    opened = (await get_export(client, requester, pid, format="jsonl", include_open="true")).text.splitlines()
+    assert len(opened) == 4 and json.loads(opened[0])["label"] is None
+    await answer_all(client, make_user, pid, [{"label": "neg"}], "filters2")
+    rows = [json.loads(x) for x in (await get_export(client, requester, pid, format="jsonl")).text.splitlines()]
+    assert len(rows) == 4
+    with_gold = (await get_export(client, requester, pid, format="jsonl", include_gold="1")).text.splitlines()
+    assert json.loads(with_gold[-1])["label"] == "pos" and json.loads(with_gold[-1])["confidence"] == 1.0
+    assert (await get_export(client, requester, pid, format="jsonl", min_confidence="0.99")).text == ""
+    assert (await get_export(client, requester, pid, format="jsonl", since="2999-01-01T00:00:00Z")).text == ""
+    assert len((await get_export(client, requester, pid, format="jsonl", since="0")).text.splitlines()) == 4
+
+
+async def test_bad_requests_get_one_clear_error_and_nothing_is_written(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pid = project["id"]
+    cases = [({"format": "parquet"}, 400, "format"), ({"format": "jsonl", "colour": "red"}, 400, "colour"),
+             ({"format": "jsonl", "split": "train=0.8,test=0.1"}, 400, "split"), ({}, 400, "format"),
+             ({"format": "coco"}, 400, "format"), ({"format": "jsonl", "pairs": "all"}, 400, "pairs")]
+    for params, status, field in cases:
+        r = await get_export(client, requester, pid, **params)
+        assert r.status_code == status and r.json()["error"]["field"] == field, (params, r.text)
+    r = await get_export(client, requester, pid, format="coco")
+    assert "it exports as jsonl, csv, manifest, annotations, dump" in r.json()["error"]["message"]
+    _, other = await make_user("requester", "someone-else")
+    assert (await get_export(client, other, pid, format="jsonl")).status_code == 404
+    assert (await get_export(client, other, 999, format="jsonl")).status_code == 404
+    _, worker = await make_user("worker", "nosy")
+    assert (await get_export(client, worker, pid, format="jsonl")).status_code == 403
+    admin = (await make_user("admin", "boss"))[1]
+    assert (await get_export(client, admin, pid, format="jsonl")).status_code == 200
+    existing = tmp_path / "existing.jsonl"
+    existing.write_text("keep me")
+    capsys.readouterr()
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(existing)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists; use --force" in err and existing.read_text() == "keep me"
+    for argv in (["--format", "jsonl", "--split", "a=0.5"], ["--format", "coco"], ["--format", "jsonl", "--pairs", "all"]):
+        target = tmp_path / "never.jsonl"
+        assert await run_cli("export", str(pid), *argv, "-o", str(target)) == 2
+        assert capsys.readouterr().err.count("\n") == 1 and not target.exists()
+    assert await run_cli("export", "no-such-project", "--format", "jsonl", "-o", str(tmp_path / "n.jsonl")) == 2
+    assert "no-such-project" in capsys.readouterr().err and not list(tmp_path.glob("*.partial*"))
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(existing), "--force", "--quiet") == 0
+    assert existing.read_text().count("\n") == 2
+
+
+async def test_cli_standard_output_folders_default_names_and_progress(client, requester, new_project, make_user,
+                                                                      run_cli, tmp_path, capsysbinary, monkeypatch):
+    from labeling.export.cli import Progress
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=3)
+    pid = project["id"]
+    http = (await get_export(client, requester, pid, format="jsonl")).content
+    capsysbinary.readouterr()
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", "-") == 0
+    assert capsysbinary.readouterr().out == http
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(folder), "--force") == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "train.jsonl"]
+    assert (folder / "train.jsonl").read_bytes() == http
+    monkeypatch.chdir(tmp_path)
+    assert await run_cli("export", str(pid), "--format", "csv") == 0
+    assert (tmp_path / "project-1-csv.csv").exists()
+    assert await run_cli("export", str(pid), "--format", "jsonl", "--card") == 0
+    assert (tmp_path / "project-1-jsonl" / "README.md").exists()
+    screen = io.StringIO()
+    progress = Progress(1000, screen)
+    progress.shown -= 1
+    progress(250)
+    progress.done(1000)
+    assert "250 of 1,000 rows" in screen.getvalue() and "rows/s" in screen.getvalue() and "s left" in screen.getvalue()
+    assert "1,000 rows in" in screen.getvalue()
