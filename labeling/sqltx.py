@@ -383,6 +383,16 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     return conn
 
 
+async def read(conn: Any, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+    """Run a named read statement on a read connection (`Database.read()`); its rows."""
+    from sqlalchemy import text  # only here: SQL text is run by name, never written at call sites
+
+    query = load_queries(conn.dialect.name)[name]
+    if query.writes:
+        raise ValueError(f"{name} writes: run it in a transaction (Database.transact)")
+    return list((await conn.execute(text(query.sql), dict(params or {}))).all())
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """A UNIQUE constraint refused the write (sqlite3 or asyncpg, possibly wrapped by SQLAlchemy)."""
     for candidate in (exc, getattr(exc, "orig", None), exc.__cause__):

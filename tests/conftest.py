@@ -155,3 +155,8 @@ def new_project(client: httpx.AsyncClient, requester: str) -> Callable:
 def text_tasks(n: int, **extra: object) -> list[dict]:
     """n text_classification tasks."""
     return [{"data": {"text": f"item {i}"}, "external_id": f"t{i}", **extra} for i in range(n)]
+
+
+def one_line(err: str) -> bool:
+    """The CLI said exactly one line on standard error, besides where its data directory is."""
+    return len([line for line in err.splitlines() if not line.startswith("labeling: data directory ")]) == 1

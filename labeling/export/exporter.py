@@ -13,7 +13,7 @@ import hmac
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-from sqlalchemy import BigInteger, Text, and_, bindparam, cast, false, func, null, or_, select, text
+from sqlalchemy import BigInteger, Text, and_, bindparam, cast, false, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, sqltx, tasktypes
@@ -284,7 +284,6 @@ def _redundancy(project: Any) -> str:
 
 async def data_keys(conn: AsyncConnection, project_id: int, spec: tasktypes.TaskTypeSpec) -> tuple[str, ...]:
     """Every data field of a project's tasks (the CSV header): the task type's main fields first, then the rest."""
-    query = sqltx.load_queries(conn.dialect.name)["export.data_keys"]
-    keys = {row[0] for row in (await conn.execute(text(query.sql), {"project": project_id})).all()}
+    keys = {row[0] for row in await sqltx.read(conn, "export.data_keys", {"project": project_id})}
     first = [k for k in ("image", "text", "prompt", "responses") if k in keys]
     return tuple(first + sorted(keys - set(first)))

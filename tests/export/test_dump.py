@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from labeling import auth, migrate, models
 from labeling.db import Database
 from labeling.export import dump, exporter, options
-from tests.conftest import PG_URL, bearer, raw_writes
+from tests.conftest import PG_URL, bearer, one_line, raw_writes
 from tests.export.helpers import project_with_answers
 
 
@@ -106,7 +106,7 @@ async def test_restore_is_all_or_nothing_and_refuses_what_is_not_a_dump(client, 
     capsys.readouterr()
     assert await run_cli("restore", str(path)) == 2  # the project is already here
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "already has project" in err
+    assert one_line(err) and "already has project" in err
     async with db.read() as conn:
         assert await conn.scalar(select(func.count()).select_from(models.tasks)) == before
     broken = tmp_path / "broken.jsonl"
@@ -126,7 +126,7 @@ async def test_restore_is_all_or_nothing_and_refuses_what_is_not_a_dump(client, 
         (tmp_path / name).write_text(content)
         assert await run_cli("restore", str(tmp_path / name)) == 2
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "is not a labeling dump" in err
+        assert one_line(err) and "is not a labeling dump" in err
         assert not dump.is_dump(tmp_path / name)
     assert dump.is_dump(path)
 

@@ -8,7 +8,7 @@ import zipfile
 
 from PIL import Image
 
-from tests.conftest import bearer
+from tests.conftest import bearer, one_line
 from tests.export.helpers import answer_all, project_with_answers
 
 
@@ -188,11 +188,11 @@ async def test_bad_requests_get_one_clear_error_and_nothing_is_written(
     capsys.readouterr()
     assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(existing)) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "already exists; use --force" in err and existing.read_text() == "keep me"
+    assert one_line(err) and "already exists; use --force" in err and existing.read_text() == "keep me"
     for argv in (["--format", "jsonl", "--split", "a=0.5"], ["--format", "coco"], ["--format", "jsonl", "--pairs", "all"]):
         target = tmp_path / "never.jsonl"
         assert await run_cli("export", str(pid), *argv, "-o", str(target)) == 2
-        assert capsys.readouterr().err.count("\n") == 1 and not target.exists()
+        assert one_line(capsys.readouterr().err) and not target.exists()
     assert await run_cli("export", "no-such-project", "--format", "jsonl", "-o", str(tmp_path / "n.jsonl")) == 2
     assert "no-such-project" in capsys.readouterr().err and not list(tmp_path.glob("*.partial*"))
     assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(existing), "--force", "--quiet") == 0
