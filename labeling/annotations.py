@@ -17,6 +17,7 @@ Database.transact).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from labeling import models, queue, tasktypes
+from labeling import media, models, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
 from labeling.errors import Conflict, LabelingError, NotFound
@@ -79,7 +80,9 @@ def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judg
     """Validate the answer for this (read or remembered) assignment and score it if the task is gold."""
     project = queue.project_at(tx, mem, assignment.project_id, assignment.version)
     spec = tasktypes.get(project.task_type)
-    answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
+    # Image sizes are looked up only by the task types that check answers against them (bounding boxes).
+    ctx = tasktypes.Context(labels=tuple(project.labels), image_size=functools.partial(media.stored_size, tx))
+    answer = spec.validate_answer(raw_answer, assignment.data, ctx)
     queue.check_live(assignment, time.time())
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:

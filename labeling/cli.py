@@ -88,7 +88,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         async with _database(settings) as db:
             async with db.read() as conn:
                 project = await projects.find(conn, args.project)
-            return await tasks.import_file(db, project, path, settings.media_dir)
+            return await tasks.import_file(db, project, path, settings)
 
     created = asyncio.run(run())
     print(f"imported {created} tasks into project {args.project}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+from labeling import jsonio
 from labeling.errors import InvalidInput
 
 MAX_LIMIT = 1000
@@ -22,8 +23,8 @@ def decode(cursor: str | None) -> int | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if isinstance(after, bool) or not isinstance(after, int):
+        after = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= jsonio.INT_LIMIT:
             raise ValueError
         return after
     except Exception:

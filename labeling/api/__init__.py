@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from starlette.routing import Route
 
-from labeling import schemas
+from labeling import schemas, web
 from labeling.api import media, projects, users, work
 
 
@@ -66,5 +66,5 @@ OPS: list[Op] = [
 
 
 def routes() -> list[Route]:
-    """Starlette routes for every operation (one Route per method, so 405s stay correct)."""
-    return [Route(op.path, op.handler, methods=[op.method]) for op in OPS]
+    """Starlette routes for every operation: one per path, so a 405 lists every method the path has."""
+    return web.method_routes((op.path, op.method, op.handler) for op in OPS)

@@ -11,7 +11,7 @@ from labeling import annotations, projects, queue, schemas, web
 from labeling.auth import Principal
 from labeling.errors import InvalidInput
 
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
+SUBMIT_OVERHEAD_BYTES = 64 * 1024  # a submit's body: its answer (LABELING_MAX_ANSWER_BYTES) and a little more
 
 
 def lease_public(lease: queue.Lease) -> dict:
@@ -45,12 +45,13 @@ async def next_task(request: Request, user: Principal) -> Response:
 @web.endpoint()
 async def submit(request: Request, user: Principal) -> Response:
     """POST /api/assignments/{id}/submit {"answer": {...}}: 201; retried with the same Idempotency-Key, the same 201."""
-    body = schemas.parse(schemas.SubmitBody, await web.read_json(request, MAX_ANSWER_BYTES))
+    assignment_id = web.path_int(request, "assignment_id")
+    app = web.state(request)
+    raw = await web.read_json(request, app.settings.max_answer_bytes + SUBMIT_OVERHEAD_BYTES)
+    body = schemas.parse(schemas.SubmitBody, raw, app.settings)
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 200:
         raise InvalidInput("Idempotency-Key must be 1-200 characters", field="Idempotency-Key")
-    assignment_id = web.path_int(request, "assignment_id")
-    app = web.state(request)
     result = await app.db.transact(
         lambda tx: annotations.submit(tx, app.memory, assignment_id, user, body.answer, key, body.duration_ms),
         per_statement=True)

@@ -217,3 +217,13 @@ DELETE FROM task_results WHERE task_id = :task
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE project_id = :project AND worker_id = :worker AND status = 0 /*leased*/
 RETURNING task_id
+
+-- ---- media -------------------------------------------------------------------------------------------------
+
+-- name: media.record
+-- An image's size, as read from the file now (which wins over an older record of the same path).
+INSERT INTO media (path, width, height, recorded_at) VALUES (:path, :width, :height, :now)
+ON CONFLICT (path) DO UPDATE SET width = excluded.width, height = excluded.height, recorded_at = excluded.recorded_at
+
+-- name: media.size
+SELECT width, height FROM media WHERE path = :path
