@@ -1,4 +1,4 @@
-"""The `labeling` command: serve, migrate, import, consensus, users, aggregate."""
+"""The `labeling` command: serve, migrate, import, backup, restore, consensus, users, aggregate."""
 
 from __future__ import annotations
 
@@ -125,6 +125,20 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from labeling import backup
+
+    print(asyncio.run(backup.backup(_settings(), Path(args.path))))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from labeling import backup
+
+    print(asyncio.run(backup.restore(_settings(), Path(args.path), force=args.force)))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
     root = argparse.ArgumentParser(prog="labeling", description="Self-hosted data labeling and human feedback.",
@@ -147,6 +161,15 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("project", metavar="PROJECT", help="project id or name")
     imp.add_argument("file", metavar="FILE")
     imp.set_defaults(func=cmd_import)
+
+    back = sub.add_parser("backup", help="back the database up to a file while the server runs")
+    back.add_argument("path", metavar="PATH")
+    back.set_defaults(func=cmd_backup)
+
+    rest = sub.add_parser("restore", help="replace the database with a backup made by `labeling backup`")
+    rest.add_argument("path", metavar="PATH")
+    rest.add_argument("--force", action="store_true", help="replace a database that already holds projects")
+    rest.set_defaults(func=cmd_restore)
 
     cons = sub.add_parser("consensus", help="re-estimate worker skills and recompute a project's consensus")
     cons.add_argument("project", metavar="PROJECT", help="project id or name")
