@@ -177,7 +177,7 @@ def path_int(request: Request, name: str) -> int:
     raw = request.path_params.get(name, "")
     if not isinstance(raw, str) or not _ID.fullmatch(raw) or int(raw) > ID_LIMIT:
         raise NotFound(f"no such {name.removesuffix('_id')}: {name} must be a positive whole number below 2**63, "
-                       f"got {raw!r}", field=name)
+                       f"got {str(raw)[:40]!r}", field=name)
     return int(raw)
 
 

@@ -153,8 +153,10 @@ async def test_patch_null_and_booleans_for_numbers(client, db, world, requester)
     url = f"/api/projects/{world['project']}"
     for body, field in [({"labels": None}, "labels"), ({"redundancy": True}, "redundancy"),
                         ({"redundancy": None}, "redundancy"), ({"lease_seconds": 30.0}, "lease_seconds"),
-                        ({"name": None}, "name"), ({"options": None}, "options"), ({"gold_fraction": True}, "gold_fraction"),
-                        ({"redundancy": {"min": 2, "max": 3, "target_confidence": True}}, "redundancy.target_confidence"),
+                        ({"name": None}, "name"), ({"options": None}, "options"),
+                        ({"gold_fraction": True}, "gold_fraction"),
+                        ({"redundancy": {"min": 2, "max": 3, "target_confidence": True}},
+                         "redundancy.target_confidence"),
                         ({"labels": ["pos", "neg", "neu", 7]}, "labels[3]")]:
         error = await _expect_refused(client, db, "PATCH", url, requester, json.dumps(body).encode())
         assert error["field"] == field, (body, error)
@@ -215,7 +217,8 @@ async def test_the_label_page_refuses_bad_ids_with_a_404_page(app, client, make_
     ("limit=%205", "limit"), ("limit=%2B5", "limit"), ("limit=5.0", "limit"), ("limit=1_0", "limit"),
     ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=-1", "limit"), ("limit=%D9%A5", "limit"),
     ("limit=99999999999999999999999", "limit"), ("limit=1&limit=2", "limit"), ("colour=red", "colour"),
-    ("cursor=", "cursor"), ("cursor=%00", "cursor"), ("cursor=eyJhZnRlciI6IDEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDB9", "cursor"),
+    ("cursor=", "cursor"), ("cursor=%00", "cursor"),
+    ("cursor=eyJhZnRlciI6IDEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDB9", "cursor"),
     ("cursor=eyJhZnRlciI6IE5hTn0", "cursor"), ("state=done", "state"), ("gold=1", "gold"), ("gold=yes", "gold"),
     ("state=%00", "state"),
 ])
@@ -371,3 +374,13 @@ async def test_project_bodies_are_capped_before_parsing(client, world, settings)
     blob = b'{"instructions": "' + b"x" * schemas.project_body_limit(settings) + b'"}'
     r = await client.patch(f"/api/projects/{world['project']}", content=blob, headers=bearer(world["requester"]))
     assert r.status_code == 413, r.text
+
+
+def test_the_page_size_helper_is_as_strict_as_the_query_models():
+    from labeling import paging
+    from labeling.errors import InvalidInput
+
+    assert paging.limit("25") == 25 and paging.limit(None) == paging.DEFAULT_LIMIT
+    for raw in (" 5", "+5", "5.0", "1_0", "\u0665", "0", "1001", True):
+        with pytest.raises(InvalidInput):
+            paging.limit(raw)

@@ -59,7 +59,8 @@ OPS: list[Op] = [
     Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/results", projects.results, query=PAGE, response="page", tags=("consensus",)),
     Op("GET", "/api/projects/{project_id}/quality", projects.quality, tags=("consensus",)),
-    Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, tags=("consensus",)),
+    Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, body=schemas.RecomputeBody,
+       tags=("consensus",)),
     Op("POST", "/api/media", media.upload, 201, {"multipart/form-data": {"schema": {"type": "object"}}},
        tags=("media",)),
 ]

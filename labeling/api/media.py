@@ -67,8 +67,9 @@ async def _store(settings: Settings, filename: str, content: bytes) -> dict:
 async def upload(request: Request, user: Principal) -> Response:
     """POST /api/media: store images (their sizes recorded), answer their media paths (for tasks' data.image)."""
     app = web.state(request)
-    stored = [await _store(app.settings, filename, content) async for filename, content in _files(request, app.settings)]
-    await app.db.transact(lambda tx: media.record(tx, {item["path"]: (item["width"], item["height"]) for item in stored}))
+    stored = [await _store(app.settings, name, content) async for name, content in _files(request, app.settings)]
+    sizes = {item["path"]: (item["width"], item["height"]) for item in stored}
+    await app.db.transact(lambda tx: media.record(tx, sizes))
     return web.ok({"data": stored}, status_code=201)
 
 

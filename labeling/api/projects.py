@@ -73,7 +73,8 @@ async def import_tasks(request: Request, user: Principal) -> Response:
         items, sizes = await media_api.tasks_from_upload(request, app.settings)
     else:
         body = await web.read_body(request, app.settings.max_body_bytes)
-        items, sizes = await asyncio.to_thread(tasks.read_items, body, content_type), media.Sizes(app.settings.media_dir)
+        items = await asyncio.to_thread(tasks.read_items, body, content_type)
+        sizes = media.Sizes(app.settings.media_dir)
     # Off the event loop: a large import takes seconds to check (and image sizes are read from files).
     parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels, app.settings.media_dir,
                                      sizes=sizes, max_task_bytes=app.settings.max_task_bytes)
