@@ -63,8 +63,8 @@ def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any
             items = jsonio.loads(body)
         except jsonio.JsonError as exc:
             if exc.path and isinstance(exc.path[0], int):  # inside one task: name it as a task's error
-                inner = jsonio.JsonError(exc.problem, exc.path[1:]) if exc.path[1:] else InvalidInput(exc.problem,
-                                                                                                      field="task")
+                rest = exc.path[1:]
+                inner = jsonio.JsonError(exc.problem, rest) if rest else InvalidInput(exc.problem, field="task")
                 raise _located(inner, f"tasks[{exc.path[0]}]") from None
             if exc.lineno is not None:
                 raise InvalidInput(f"not a valid JSON array ({exc.problem})", field="body", line=exc.lineno) from None
