@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from labeling import api, models
 from labeling.app import create_app
@@ -384,3 +384,47 @@ def test_the_page_size_helper_is_as_strict_as_the_query_models():
     for raw in (" 5", "+5", "5.0", "1_0", "\u0665", "0", "1001", True):
         with pytest.raises(InvalidInput):
             paging.limit(raw)
+
+
+def test_labeling_import_refuses_hostile_files_in_one_line(settings, tmp_path, monkeypatch, capsys):
+    import asyncio
+
+    from labeling import auth, cli, projects, schemas
+    from labeling.db import Database
+
+    async def make() -> None:
+        db = Database(settings.resolved_database_url)
+
+        def store(tx) -> None:
+            user, _ = auth.create_user(tx, "cli-owner", "requester")
+            projects.create(tx, auth.Principal(user["id"], "cli-owner", auth.Role.requester),
+                            schemas.ProjectCreate(name="cli", task_type="text_classification", labels=["pos"]))
+
+        await db.transact(store)
+        await db.dispose()
+
+    asyncio.run(make())
+    monkeypatch.setenv("LABELING_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("LABELING_DATABASE_URL", settings.resolved_database_url)
+    good = '{"data": {"text": "fine"}}\n'
+    for name, content, words in [
+            ("nan.jsonl", good + '{"data": {"text": "x", "n": NaN}}\n', "line 2: data.n: NaN"),
+            ("deep.jsonl", good + '{"data": {"text": "x", "m": ' + DEEP + "}}\n", "line 2: nested deeper"),
+            ("nul.json", '[{"data": {"text": "a\\u0000"}}]', "tasks[0]: data.text: contains a NUL"),
+            ("big.project", good, None)]:
+        path = tmp_path / name
+        path.write_text(content)
+        ref = "99999999999999999999999" if name == "big.project" else "cli"
+        code = cli.main(["import", ref, str(path)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, (name, err)
+        assert words is None or words in err, (name, err)
+
+    async def count() -> int:
+        db = Database(settings.resolved_database_url)
+        async with db.read() as conn:
+            found = await conn.scalar(select(func.count()).select_from(models.tasks))
+        await db.dispose()
+        return found
+
+    assert asyncio.run(count()) == 0
