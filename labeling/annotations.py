@@ -20,6 +20,7 @@ Database.transact).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from labeling import models, queue, tasktypes
+from labeling import media, models, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
 from labeling.errors import Conflict, LabelingError, NotFound, WorkerBlocked
@@ -82,7 +83,7 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
 def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judged:
     """Validate the answer for this (read or remembered) assignment and score it if the task is gold."""
     project = queue.project_at(tx, mem, assignment.project_id, assignment.version)
-    answer = _validated(project, raw_answer, assignment.data)
+    answer = _validated(tx, project, raw_answer, assignment.data)
     queue.check_live(assignment, time.time())
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:
@@ -90,9 +91,11 @@ def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judg
     return _Judged(project, answer, gold_score)
 
 
-def _validated(project: Any, raw_answer: Any, data: dict) -> dict:
-    """The answer checked against its task type, the project's labels and its options."""
-    context = tasktypes.Context(labels=tuple(project.labels), options=project.options)
+def _validated(tx: Tx, project: Any, raw_answer: Any, data: dict) -> dict:
+    """The answer checked against its task type, the project's labels and options, and (bounding boxes) the size of
+    its image, looked up only by the task types that check answers against it."""
+    context = tasktypes.Context(labels=tuple(project.labels), options=project.options,
+                                image_size=functools.partial(media.stored_size, tx))
     return tasktypes.get(project.task_type).validate_answer(raw_answer, data, context)
 
 
@@ -176,7 +179,7 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
                "final, and this one is"}.get(project.edit_window, "lets answers change only for "
                                                                    f"{project.edit_minutes} minutes")
         raise Conflict(f"this project {why}", field="annotation_id")
-    answer = _validated(project, raw_answer, row.data)
+    answer = _validated(tx, project, raw_answer, row.data)
     gold_score = consensus.gold_score(project.task_type, answer, row.gold) if row.is_gold and row.gold else None
     standing = queue.change_answer(tx, row, answer, meta, gold_score, now)
     complete = row.state == models.TaskState.complete

@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from labeling import annotations, api, resources, web
+from labeling import annotations, api, middleware, resources, web
 from labeling.api import media as media_api
 from labeling.api import openapi
 from labeling.db import Database
@@ -50,6 +50,15 @@ def secret_key(settings: Settings) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+class Static(StaticFiles):
+    """The package's CSS and scripts; a method other than GET or HEAD is a 405 that says which are allowed."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
+        return await super().get_response(path, scope)
 
 
 async def health(request: Request) -> Response:
@@ -96,12 +105,14 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
         Route("/api/health", health, methods=["GET"]),
         Route("/media/{path:path}", media_api.serve, methods=["GET"]),
-        Mount("/static", app=StaticFiles(directory=str(resources.static_dir())), name="static"),
+        Mount("/static", app=Static(directory=str(resources.static_dir())), name="static"),
         *ui_routes.routes(),
     ]
-    middleware = [Middleware(CookieSessions, secret_key=key, session_cookie="labeling_session",
-                             same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
+    stack = [Middleware(middleware.SecurityHeaders),
+             Middleware(middleware.BodyLimit, max_bytes=settings.max_body_bytes),
+             Middleware(CookieSessions, secret_key=key, session_cookie="labeling_session",
+                        same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
+    app = Starlette(routes=routes, middleware=stack, lifespan=lifespan, exception_handlers={
         LabelingError: web.on_labeling_error, HTTPException: on_http_error, Exception: web.on_unexpected})
     app.state.labeling = state
     return app

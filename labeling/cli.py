@@ -1,4 +1,4 @@
-"""The `labeling` command: serve, migrate, import, consensus, users, export, restore, aggregate."""
+"""The `labeling` command: serve, migrate, import, export, backup, restore, consensus, users, aggregate."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         async with _database(settings) as db:
             async with db.read() as conn:
                 project = await projects.find(conn, args.project)
-            return await tasks.import_file(db, project, path, settings.media_dir)
+            return await tasks.import_file(db, project, path, settings)
 
     created = asyncio.run(run())
     print(f"imported {created} tasks into project {args.project}")
@@ -126,6 +126,32 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from labeling import backup
+
+    print(asyncio.run(backup.backup(_settings(), Path(args.path))))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """A backup (labeling backup) replaces the database; a dump (labeling export --format dump) is loaded into it."""
+    from labeling import backup
+    from labeling.export import cli as export_cli
+    from labeling.export import dump
+
+    path = Path(args.path)
+    if not path.is_file():
+        raise LabelingError(f"no file {args.path}", field="PATH")
+    if backup.kind(path) is not None:
+        print(asyncio.run(backup.restore(_settings(), path, force=args.force)))
+    elif dump.is_dump(path):
+        print(export_cli.restore_dump(path))
+    else:
+        raise LabelingError(f"{args.path} is neither a backup (labeling backup) nor a dump "
+                            "(labeling export --format dump)", field="PATH")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
     root = argparse.ArgumentParser(prog="labeling", description="Self-hosted data labeling and human feedback.",
@@ -150,6 +176,16 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("project", metavar="PROJECT", help="project id or name")
     imp.add_argument("file", metavar="FILE")
     imp.set_defaults(func=cmd_import)
+
+    back = sub.add_parser("backup", help="back the database up to a file while the server runs")
+    back.add_argument("path", metavar="PATH")
+    back.set_defaults(func=cmd_backup)
+
+    rest = sub.add_parser("restore", help="replace the database with a backup (labeling backup), or load a dump "
+                                          "(labeling export --format dump) into it, all or nothing")
+    rest.add_argument("path", metavar="PATH")
+    rest.add_argument("--force", action="store_true", help="a backup: replace a database that already holds projects")
+    rest.set_defaults(func=cmd_restore)
 
     cons = sub.add_parser("consensus", help="re-estimate worker skills and recompute a project's consensus")
     cons.add_argument("project", metavar="PROJECT", help="project id or name")
@@ -185,9 +221,9 @@ def _debug() -> bool:
         return False
 
 
-# Commands that may make a new database (the others refuse an empty one, unless told --new-database), and
-# commands that use no database at all.
-CREATES_DATABASE = {"serve", "migrate", "restore"}
+# Commands that may make a new database, or (backup) never make one (the others refuse an empty one, unless
+# told --new-database), and commands that use no database at all.
+CREATES_DATABASE = {"serve", "migrate", "restore", "backup"}
 NO_DATABASE = {"aggregate"}
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import shutil
 from pathlib import Path
 
-from labeling import auth, projects, queue, schemas, tasks
+from labeling import auth, jsonio, media, projects, queue, schemas, tasks
 from labeling.db import Database
 from labeling.models import Role
 from labeling.settings import Settings
@@ -25,12 +24,14 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
     images = sample_dir / "images"
     if images.is_dir():
         shutil.copytree(images, settings.media_dir / "images", dirs_exist_ok=True)
-    config = json.loads((sample_dir / "projects.json").read_text())
+    config = jsonio.loads((sample_dir / "projects.json").read_bytes())
     planned = []
+    sizes = media.Sizes(settings.media_dir)
     for filename, project_settings in config.items():
-        body = schemas.parse(schemas.ProjectCreate, {**project_settings, **_gold_mix(sample_dir / filename)})
+        body = schemas.parse(schemas.ProjectCreate, {**project_settings, **_gold_mix(sample_dir / filename)}, settings)
         parsed = tasks.validate(tasks.read_items((sample_dir / filename).read_bytes(), "ndjson"),
-                                body.task_type.value, schemas.label_names(body.labels), settings.media_dir)
+                                body.task_type.value, schemas.label_names(body.labels), settings.media_dir, sizes=sizes,
+                                max_task_bytes=settings.max_task_bytes)
         planned.append((body, parsed))
     worker_password = secrets.token_urlsafe(9)
     worker_hash = await asyncio.to_thread(auth.hash_password, worker_password)
@@ -48,6 +49,7 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
             project_id = projects.create(tx, requester, body)
             tasks.store(tx, queue.load_project(tx, mem, project_id), parsed)
             created.append(body.name)
+        media.record(tx, sizes.new)
         return {"requester": REQUESTER, "requester_token": token, "worker": WORKER,
                 "worker_password": worker_password, "projects": created}
 

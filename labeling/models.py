@@ -239,6 +239,17 @@ class TaskResult(SQLModel, table=True):
     updated_at: float = Field(nullable=False)
 
 
+class Media(SQLModel, table=True):
+    """An image's size as a browser shows it (EXIF orientation applied), by its media path; recorded when it is
+    uploaded or a bounding-box task first refers to it, so boxes can be checked against it."""
+
+    __tablename__ = "media"
+    path: str = Field(sa_column=Column(String(1024), primary_key=True))
+    width: int = Field(nullable=False)
+    height: int = Field(nullable=False)
+    recorded_at: float = Field(nullable=False)
+
+
 metadata = SQLModel.metadata
 users = User.__table__
 projects = Project.__table__
@@ -249,3 +260,4 @@ annotations = Annotation.__table__
 project_workers = ProjectWorker.__table__
 task_results = TaskResult.__table__
 task_reports = TaskReport.__table__
+media = Media.__table__

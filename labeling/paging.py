@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
+from labeling import jsonio
 from labeling.errors import InvalidInput
 
 MAX_LIMIT = 1000
@@ -22,8 +24,8 @@ def decode(cursor: str | None) -> int | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if isinstance(after, bool) or not isinstance(after, int):
+        after = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= jsonio.INT_LIMIT:
             raise ValueError
         return after
     except Exception:
@@ -31,13 +33,13 @@ def decode(cursor: str | None) -> int | None:
 
 
 def limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
-    """A page size between 1 and MAX_LIMIT."""
+    """A page size between 1 and MAX_LIMIT, written in plain digits (no sign, spaces, underscores or decimals)."""
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit") from None
+    plain = isinstance(raw, int) or (isinstance(raw, str) and re.fullmatch(r"[0-9]{1,19}", raw))
+    if isinstance(raw, bool) or not plain:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
+    value = int(raw)
     if not 1 <= value <= MAX_LIMIT:
         raise InvalidInput(f"limit must be from 1 to {MAX_LIMIT}", field="limit")
     return value

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import annotations, label_styles, models, paging, queue, schemas, tasktypes
+from labeling import annotations, jsonio, label_styles, models, paging, queue, schemas, tasktypes
 from labeling.auth import Principal
 from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labeling.models import Role
@@ -209,7 +209,9 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
 
 async def find(conn: AsyncConnection, ref: str) -> Any:
     """A project by id or by name (the CLI's PROJECT argument)."""
-    if ref.isdigit():
+    if jsonio.text_problem(ref) is not None:
+        raise NotFound(f"no project with id or name {ref!r}", field="project")
+    if ref.isascii() and ref.isdigit() and 0 < int(ref) <= jsonio.INT_LIMIT:
         row = (await conn.execute(select(models.projects).where(models.projects.c.id == int(ref)))).first()
         if row is not None:
             return row

@@ -3,42 +3,47 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal, TypeVar
+import re
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
 from sqlmodel import SQLModel
 
+from labeling import jsonio, paging
+from labeling.auth import USERNAME_RE
+from labeling.consensus.tasks import PROJECT_METHODS
 from labeling.errors import InvalidInput
 from labeling.models import Role
+from labeling.settings import Settings
 from labeling.tasktypes import TaskType
 
 M = TypeVar("M", bound=BaseModel)
+DEFAULTS = Settings()  # the caps when no settings are given (and in the OpenAPI document)
 
 
 class _Strict(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields refused; no type coercion: `true` is no integer, `1` no boolean, `1.5` no integer, `"1"`
+    no number (an integer is a number). Enums take their values (`Field(strict=False)`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class RedundancySpec(_Strict):
-    """Adaptive redundancy: collect `min` answers, then more up to `max` until the target confidence."""
-
-    min: int = Field(ge=1, le=100)
-    max: int = Field(ge=1, le=100)
-    target_confidence: float = Field(gt=0, le=1)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "RedundancySpec":
-        if self.max < self.min:
-            raise ValueError("max must be at least min")
-        return self
+def _cap(setting: str) -> int:
+    """A size cap's declared default, for the document."""
+    return int(getattr(DEFAULTS, setting))
 
 
-class UserCreate(_Strict):
-    """POST /api/users"""
+def _limit(info: ValidationInfo, setting: str) -> int:
+    """A size cap as this server is configured (parse's context), else its default."""
+    settings = (info.context or {}).get("settings") or DEFAULTS
+    return int(getattr(settings, setting))
 
-    username: str = Field(min_length=1, max_length=100)
-    role: Role
-    password: str | None = Field(default=None, min_length=8, max_length=1000)
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """A PATCH body's fields may be left out but never be null: the document shows them without a default."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
 
 
 class LabelSpec(_Strict):
@@ -49,10 +54,6 @@ class LabelSpec(_Strict):
     hotkey: str | None = Field(default=None, pattern=r"^[A-Za-z]$", description="one letter")
 
 
-MAX_EDIT_MINUTES = 7 * 24 * 60
-EditWindow = Literal["off", "until_final"] | StrictInt
-# Labels are checked by check_labels (for errors that name the label); the document shows their two forms.
-LABELS_SCHEMA = {"items": {"anyOf": [{"type": "string"}, LabelSpec.model_json_schema()]}}
 Label = str | LabelSpec
 
 
@@ -74,8 +75,12 @@ def _label(value: Any, i: int) -> Label:
         raise ValueError(f"labels[{i}].{where}: {message}") from None
 
 
-def check_labels(labels: list[Any]) -> list[Label]:
-    """Names 1-100 characters and distinct; hotkeys distinct (stored lower case)."""
+def check_labels(labels: list[Any], most: int | None = None, longest: int | None = None) -> list[Label]:
+    """Names (trimmed) of 1-`longest` characters and distinct, at most `most` labels; hotkeys distinct (lower case)."""
+    most = _cap("max_labels") if most is None else most
+    longest = _cap("max_label_chars") if longest is None else longest
+    if len(labels) > most:
+        raise ValueError(f"at most {most:,} labels (LABELING_MAX_LABELS)")
     cleaned: list[Label] = []
     for i, raw in enumerate(labels):
         label = _label(raw, i)
@@ -85,8 +90,8 @@ def check_labels(labels: list[Any]) -> list[Label]:
         else:
             cleaned.append(label.strip())
     names = label_names(cleaned)
-    if any(not name or len(name) > 100 for name in names):
-        raise ValueError("each label must be 1-100 characters")
+    if any(not name or len(name) > longest for name in names):
+        raise ValueError(f"each label must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
     if len(set(names)) != len(names):
         raise ValueError("labels must be distinct")
     hotkeys = [label.hotkey for label in cleaned if isinstance(label, LabelSpec) and label.hotkey]
@@ -106,71 +111,131 @@ def label_styles(labels: list[str | LabelSpec]) -> dict[str, dict]:
             for label in labels if isinstance(label, LabelSpec)}
 
 
+def _labels(labels: list[Any], info: ValidationInfo) -> list[Label]:
+    return check_labels(labels, _limit(info, "max_labels"), _limit(info, "max_label_chars"))
+
+
+MAX_EDIT_MINUTES = 7 * 24 * 60
+
+
 def _edit_window(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_EDIT_MINUTES:
         raise ValueError(f"edit_window in minutes must be from 1 to {MAX_EDIT_MINUTES}")
     return value
 
 
+def _instructions(text: str, info: ValidationInfo) -> str:
+    most = _limit(info, "max_instructions_chars")
+    if len(text) > most:
+        raise ValueError(f"at most {most:,} characters (LABELING_MAX_INSTRUCTIONS_CHARS)")
+    return text
+
+
+def _options(options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    most = _limit(info, "max_options_bytes")
+    if jsonio.size(options) > most:
+        raise ValueError(f"larger than {most:,} bytes as JSON (LABELING_MAX_OPTIONS_BYTES)")
+    return options
+
+
+def _answer(answer: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    most = _limit(info, "max_answer_bytes")
+    if jsonio.size(answer) > most:
+        raise ValueError(f"larger than {most:,} bytes as JSON (LABELING_MAX_ANSWER_BYTES)")
+    return answer
+
+
+Labels = Annotated[list[Any], AfterValidator(_labels), Field(
+    json_schema_extra={"maxItems": _cap("max_labels"), "items": {"anyOf": [
+        {"type": "string", "minLength": 1, "maxLength": _cap("max_label_chars")}, LabelSpec.model_json_schema()]}},
+    description="Distinct labels, trimmed: names, or objects {name, color?, hotkey?}; at most LABELING_MAX_LABELS "
+                "of at most LABELING_MAX_LABEL_CHARS each.")]
+EditWindow = Annotated[Literal["off", "until_final"] | StrictInt, AfterValidator(_edit_window), Field(
+    description="How long workers may change their answers: 'off', 'until_final' (while the task is open) or "
+                "a number of minutes")]
+Instructions = Annotated[str, AfterValidator(_instructions), Field(
+    json_schema_extra={"maxLength": _cap("max_instructions_chars")},
+    description="Shown to workers; at most LABELING_MAX_INSTRUCTIONS_CHARS characters.")]
+Options = Annotated[dict[str, Any], AfterValidator(_options), Field(
+    description="Free-form settings; at most LABELING_MAX_OPTIONS_BYTES as compact JSON.")]
+Answer = Annotated[dict[str, Any], AfterValidator(_answer), Field(
+    description="The task type's answer (see the task types); at most LABELING_MAX_ANSWER_BYTES as compact JSON.")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Redundancy = Annotated[int, Field(ge=1, le=100)]
+LeaseSeconds = Annotated[int, Field(ge=1, le=7 * 86400)]
+GoldFirstN = Annotated[int, Field(ge=0, le=10_000, description="Gold tasks shown first to each worker")]
+GoldFraction = Annotated[float, Field(ge=0, le=1, description="Share of gold tasks after the first N")]
+GoldMin = Annotated[int, Field(ge=1, le=10_000, description="Gold answers needed before a worker can be blocked")]
+GoldThreshold = Annotated[float, Field(ge=0, le=1, description="Gold accuracy below which a worker is blocked")]
+
+
+def project_body_limit(settings: Settings) -> int:
+    """The largest body a project's create or update may need: its caps at six bytes a character (JSON's
+    `\\uXXXX`), and room for the rest. Read on the event loop, so nothing larger is parsed there."""
+    return (settings.max_options_bytes + 6 * settings.max_instructions_chars
+            + settings.max_labels * (6 * settings.max_label_chars + 8) + 64 * 1024)
+
+
+class RedundancySpec(_Strict):
+    """Adaptive redundancy: collect `min` answers, then more up to `max` until the target confidence."""
+
+    min: int = Field(ge=1, le=100)
+    max: int = Field(ge=1, le=100)
+    target_confidence: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RedundancySpec":
+        if self.max < self.min:
+            raise ValueError("max must be at least min")
+        return self
+
+
+class UserCreate(_Strict):
+    """POST /api/users"""
+
+    username: str = Field(min_length=1, max_length=100, pattern=USERNAME_RE.pattern)
+    role: Role = Field(strict=False)
+    password: str | None = Field(default=None, min_length=8, max_length=1000)
+
+
 class ProjectBase(_Strict):
     """Settings shared by create and update."""
 
-    labels: list[Any] = Field(default_factory=list, max_length=1000, json_schema_extra=LABELS_SCHEMA,
-                              description="names, or objects {name, color?, hotkey?}")
-    instructions: str = Field(default="", max_length=100_000)
-    redundancy: int | RedundancySpec = Field(default=1)
-    lease_seconds: int = Field(default=600, ge=1, le=7 * 86400)
-    gold_first_n: int = Field(default=0, ge=0, le=10_000, description="Gold tasks shown first to each worker")
-    gold_fraction: float = Field(default=0.0, ge=0, le=1, description="Share of gold tasks after the first N")
-    gold_min: int = Field(default=5, ge=1, le=10_000, description="Gold answers needed before a worker can be blocked")
-    gold_threshold: float = Field(default=0.0, ge=0, le=1, description="Gold accuracy below which a worker is blocked")
-    options: dict[str, Any] = Field(default_factory=dict)
-    edit_window: EditWindow = Field(default="until_final", description=(
-        "How long workers may change their answers: 'off', 'until_final' (while the task is open) or minutes"))
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, labels: list[Any]) -> list[Label]:
-        return check_labels(labels)
-
-    @field_validator("edit_window")
-    @classmethod
-    def _edit_window(cls, value: Any) -> Any:
-        return _edit_window(value)
-
-    @field_validator("redundancy")
-    @classmethod
-    def _redundancy(cls, value: int | RedundancySpec) -> int | RedundancySpec:
-        if isinstance(value, int) and not 1 <= value <= 100:
-            raise ValueError("redundancy must be from 1 to 100")
-        return value
+    labels: Labels = Field(default_factory=list)
+    instructions: Instructions = ""
+    redundancy: Redundancy | RedundancySpec = 1
+    lease_seconds: LeaseSeconds = 600
+    gold_first_n: GoldFirstN = 0
+    gold_fraction: GoldFraction = 0.0
+    gold_min: GoldMin = 5
+    gold_threshold: GoldThreshold = 0.0
+    options: Options = Field(default_factory=dict)
+    edit_window: EditWindow = "until_final"
 
 
 class ProjectCreate(ProjectBase):
     """POST /api/projects"""
 
-    name: str = Field(min_length=1, max_length=200)
-    task_type: TaskType
+    name: Name
+    task_type: TaskType = Field(strict=False)
 
 
 class ProjectUpdate(_Strict):
-    """PATCH /api/projects/{id}: any subset of the settings (task_type cannot change)."""
+    """PATCH /api/projects/{id}: any subset of the settings (task_type cannot change); none of them null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    labels: list[Any] | None = Field(default=None, max_length=1000, json_schema_extra=LABELS_SCHEMA)
-    instructions: str | None = Field(default=None, max_length=100_000)
-    redundancy: int | RedundancySpec | None = None
-    lease_seconds: int | None = Field(default=None, ge=1, le=7 * 86400)
-    gold_first_n: int | None = Field(default=None, ge=0, le=10_000)
-    gold_fraction: float | None = Field(default=None, ge=0, le=1)
-    gold_min: int | None = Field(default=None, ge=1, le=10_000)
-    gold_threshold: float | None = Field(default=None, ge=0, le=1)
-    options: dict[str, Any] | None = None
-    edit_window: EditWindow | None = None
-
-    _labels = field_validator("labels")(ProjectBase._labels.__func__)  # type: ignore[attr-defined]
-    _redundancy = field_validator("redundancy")(ProjectBase._redundancy.__func__)  # type: ignore[attr-defined]
-    _edit = field_validator("edit_window")(ProjectBase._edit_window.__func__)  # type: ignore[attr-defined]
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_defaults)
+    # None stands for "left out" (the defaults are not validated): a null sent is refused like any wrong type.
+    name: Name = None  # type: ignore[assignment]
+    labels: Labels = None  # type: ignore[assignment]
+    instructions: Instructions = None  # type: ignore[assignment]
+    redundancy: Redundancy | RedundancySpec = None  # type: ignore[assignment]
+    lease_seconds: LeaseSeconds = None  # type: ignore[assignment]
+    gold_first_n: GoldFirstN = None  # type: ignore[assignment]
+    gold_fraction: GoldFraction = None  # type: ignore[assignment]
+    gold_min: GoldMin = None  # type: ignore[assignment]
+    gold_threshold: GoldThreshold = None  # type: ignore[assignment]
+    options: Options = None  # type: ignore[assignment]
+    edit_window: EditWindow = None  # type: ignore[assignment]
 
 
 MAX_MS = 7 * 86400 * 1000
@@ -227,7 +292,7 @@ class AnswerMeta(_Strict):
 class SubmitBody(_Strict):
     """POST /api/assignments/{id}/submit"""
 
-    answer: dict[str, Any]
+    answer: Answer
     duration_ms: int | None = Field(default=None, ge=0, le=MAX_MS)
     meta: AnswerMeta | None = None
 
@@ -235,7 +300,7 @@ class SubmitBody(_Strict):
 class AnswerChange(_Strict):
     """PUT /api/annotations/{id}: the worker's changed answer."""
 
-    answer: dict[str, Any]
+    answer: Answer
     meta: AnswerMeta | None = None
 
 
@@ -251,7 +316,7 @@ class SkipReason(str, enum.Enum):
 class SkipBody(_Strict):
     """POST /api/assignments/{id}/skip (the body is optional: a skip without a reason)."""
 
-    reason: SkipReason | None = None
+    reason: SkipReason | None = Field(default=None, strict=False)
     note: str | None = Field(default=None, max_length=500, description="the worker's words; needed for 'other'")
 
 
@@ -261,18 +326,71 @@ class ReportBody(_Strict):
     text: str = Field(min_length=1, max_length=2000)
 
 
-def parse(model: type[M], body: Any) -> M:
-    """Validate body against model; the first problem becomes an InvalidInput naming its field."""
+class RecomputeBody(_Strict):
+    """POST /api/projects/{id}/consensus (the body may be left out)"""
+
+    method: Literal[PROJECT_METHODS] = "auto"  # type: ignore[valid-type]
+
+
+def _digits(value: Any) -> Any:
+    """A query parameter's whole number: digits only (no sign, spaces, underscores or decimals)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{1,19}", value):
+            raise ValueError("must be a whole number written in digits")
+        return int(value)
+    return value
+
+
+def _word(value: Any) -> Any:
+    """A query parameter's boolean: true or false."""
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return value == "true"
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_digits)]
+QueryBool = Annotated[bool, BeforeValidator(_word)]
+
+
+class PageQuery(_Strict):
+    """?cursor=&limit= of a list: `cursor` is a page's `next`."""
+
+    cursor: str | None = Field(default=None, min_length=1, max_length=200)
+    limit: QueryInt = Field(default=paging.DEFAULT_LIMIT, ge=1, le=paging.MAX_LIMIT)
+
+
+class TaskListQuery(PageQuery):
+    """GET /api/projects/{id}/tasks: a page, optionally only open or complete, gold or regular tasks."""
+
+    state: Literal["open", "complete"] | None = None
+    gold: QueryBool | None = None
+
+
+# Parts of an error's location that name a branch of a union or a validator, not a field.
+_BRANCH = re.compile(r"^(?:[A-Z]\w*|int|float|str|bool|list|dict|constrained-.*|function-.*|.*\[.*)$")
+
+
+def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
+    """Validate body against model (size caps as `settings` sets them); the most specific problem becomes an
+    InvalidInput naming its field (`redundancy.min`, `labels[2]`)."""
     if not isinstance(body, dict):
         raise InvalidInput("the request body must be a JSON object", field="body")
     try:
-        return model.model_validate(body)
+        return model.model_validate(body, context={"settings": settings or DEFAULTS})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = [str(part) for part in error.get("loc", ())
-               if not str(part).startswith(("int", "RedundancySpec", "literal["))]
-        field = ".".join(loc) or "body"
+        errors = exc.errors()
+        first = [e for e in errors if e.get("loc", ())[:1] == errors[0].get("loc", ())[:1]]
+        error = max(first, key=lambda e: len(e.get("loc", ())))  # of a union's branches, the deepest went furthest
+        field = jsonio.format_path(part for part in error.get("loc", ())
+                                   if isinstance(part, int) or not _BRANCH.match(part)) or "body"
         message = error.get("msg", "invalid value").removeprefix("Value error, ")
+        # A validator that names an item of its field (`labels[3] must be...`) names the field more exactly.
+        deeper = re.match(re.escape(field) + r"((?:\[\d+\]|\.\w+)+)(?=[: ])", message)
+        if deeper is not None:
+            field = field + deeper.group(1)
+            message = message[deeper.end():].lstrip(":").lstrip()
         if error.get("type") == "extra_forbidden":
             message = "is not a known field"
         elif error.get("type") == "missing":

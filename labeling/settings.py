@@ -40,6 +40,18 @@ DECLARED: tuple[Declared, ...] = (
              "across all projects.", "positive"),
     Declared("LABELING_MEDIA_MAX_BYTES", "media_max_bytes", "33554432", "Largest uploaded image, in bytes "
              "(default 32 MiB).", "positive"),
+    Declared("LABELING_MEDIA_MAX_PIXELS", "media_max_pixels", "50000000", "Most pixels (width x height) of an "
+             "uploaded image (default 50 megapixels).", "positive"),
+    Declared("LABELING_MAX_ANSWER_BYTES", "max_answer_bytes", "1048576", "Largest answer, in bytes of compact "
+             "JSON (default 1 MiB); a submit's body may be 64 KiB more.", "positive"),
+    Declared("LABELING_MAX_TASK_BYTES", "max_task_bytes", "8388608", "Largest task (its data, gold answer and "
+             "predictions), in bytes of compact JSON (default 8 MiB).", "positive"),
+    Declared("LABELING_MAX_OPTIONS_BYTES", "max_options_bytes", "65536", "Largest project `options`, in bytes "
+             "of compact JSON (default 64 KiB).", "positive"),
+    Declared("LABELING_MAX_INSTRUCTIONS_CHARS", "max_instructions_chars", "100000", "Longest project "
+             "instructions, in characters.", "positive"),
+    Declared("LABELING_MAX_LABELS", "max_labels", "1000", "Most labels a project may have.", "positive"),
+    Declared("LABELING_MAX_LABEL_CHARS", "max_label_chars", "100", "Longest label, in characters.", "positive"),
     Declared("LABELING_SECURE_COOKIES", "secure_cookies", "0", "Set to 1 behind HTTPS so session cookies are marked "
              "Secure.", "flag"),
     Declared("LABELING_DEBUG", "debug", "0", "Set to 1 to let the CLI show a traceback for an unexpected error "
@@ -83,6 +95,13 @@ class Settings:
     max_body_bytes: int = _default("max_body_bytes")
     max_leases_per_worker: int = _default("max_leases_per_worker")
     media_max_bytes: int = _default("media_max_bytes")
+    media_max_pixels: int = _default("media_max_pixels")
+    max_answer_bytes: int = _default("max_answer_bytes")
+    max_task_bytes: int = _default("max_task_bytes")
+    max_options_bytes: int = _default("max_options_bytes")
+    max_instructions_chars: int = _default("max_instructions_chars")
+    max_labels: int = _default("max_labels")
+    max_label_chars: int = _default("max_label_chars")
     secure_cookies: bool = _default("secure_cookies")
     debug: bool = _default("debug")
 

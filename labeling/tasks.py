@@ -3,7 +3,7 @@ and read."""
 
 from __future__ import annotations
 
-import json
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -11,13 +11,15 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import models, paging, projects, queue, tasktypes
+from labeling import jsonio, media, models, paging, projects, queue, tasktypes
 from labeling.errors import InvalidInput, NotFound, TooLarge
+from labeling.settings import Settings
 from labeling.sqltx import Tx
 
 MAX_TASKS_PER_IMPORT = 100_000  # per API request; files (labeling import) have no limit
 TASK_KEYS = {"data", "gold", "predictions", "priority", "external_id"}
 PRIORITY_LIMIT = 2**31 - 1
+DEFAULT_MAX_TASK_BYTES = Settings().max_task_bytes
 
 
 @dataclass(frozen=True)
@@ -28,14 +30,14 @@ class ParsedTask(queue.NewTask):
 
 
 def _lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """JSON Lines: one task a line, blank lines skipped, a bad line named by its number."""
+    """JSON Lines: one task a line, blank lines skipped, a bad line named by its number (and field)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"line {number}: not valid JSON ({exc.msg})", field="body", line=number) from None
+            yield f"line {number}", jsonio.loads(line)
+        except jsonio.JsonError as exc:
+            raise _located(exc, f"line {number}") from None
 
 
 def _decoded(handle: Iterable[bytes]) -> Iterator[str]:
@@ -58,17 +60,26 @@ def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any
     is_lines = "ndjson" in content_type or "jsonl" in content_type or "json-lines" in content_type
     if not is_lines and stripped.startswith("["):
         try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"not a valid JSON array (line {exc.lineno}: {exc.msg})", field="body",
-                               line=exc.lineno) from None
+            items = jsonio.loads(body)
+        except jsonio.JsonError as exc:
+            if exc.path and isinstance(exc.path[0], int):  # inside one task: name it as a task's error
+                rest = exc.path[1:]
+                inner = jsonio.JsonError(exc.problem, rest) if rest else InvalidInput(exc.problem, field="task")
+                raise _located(inner, f"tasks[{exc.path[0]}]") from None
+            if exc.lineno is not None:
+                raise InvalidInput(f"not a valid JSON array ({exc.problem})", field="body", line=exc.lineno) from None
+            raise
         return [(f"tasks[{i}]", item) for i, item in enumerate(items)]
-    return list(_lines(text.splitlines()))
+    # Lines end at "\n" only: str.splitlines would also cut at U+2028 and other separators a JSON string may hold.
+    return list(_lines(io.StringIO(text, newline="\n")))
 
 
-def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Context) -> ParsedTask:
+def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Context, max_bytes: int) -> ParsedTask:
     if not isinstance(item, dict):
         raise InvalidInput("must be a JSON object", field="task")
+    if jsonio.size(item) > max_bytes:
+        raise InvalidInput(f"the task is larger than {max_bytes:,} bytes as JSON (LABELING_MAX_TASK_BYTES)",
+                           field="data")
     if "data" in item:
         for key in sorted(item.keys() - TASK_KEYS):
             raise InvalidInput(f"{key} is not a known task field (expected {', '.join(sorted(TASK_KEYS))})", field=key)
@@ -82,26 +93,28 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
     if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > PRIORITY_LIMIT:
         raise InvalidInput("priority must be a whole number", field="priority")
     external_id = item.get("external_id")
-    if external_id is not None:
-        if isinstance(external_id, bool) or not isinstance(external_id, (str, int)) or not str(external_id) \
-                or len(str(external_id)) > 500:
-            raise InvalidInput("external_id must be a non-empty string of at most 500 characters", field="external_id")
-        external_id = str(external_id)
+    if external_id is not None and (not isinstance(external_id, str) or not 1 <= len(external_id) <= 500):
+        raise InvalidInput("external_id must be a string of 1-500 characters", field="external_id")
     return ParsedTask(data, gold, predictions, priority, external_id, where)
 
 
 def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
-                   media_dir: Path | None = None, limit: int | None = None) -> Iterator[ParsedTask]:
-    """Validate items one by one (at most `limit`); the first bad one raises InvalidInput naming its place and field."""
+                   media_dir: Path | None = None, limit: int | None = None, *, sizes: media.Sizes | None = None,
+                   max_task_bytes: int = DEFAULT_MAX_TASK_BYTES) -> Iterator[ParsedTask]:
+    """Validate items one by one (at most `limit`); the first bad one raises InvalidInput naming its place and field.
+
+    Image sizes come from `sizes` (read from the media folder when first needed: its `new` ones are then
+    for media.record).
+    """
     spec = tasktypes.get(task_type)
-    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir)
+    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes)
     seen_ids: dict[str, str] = {}
     count = 0
     for where, item in items:
         if limit is not None and count >= limit:
             raise TooLarge(f"at most {limit:,} tasks per request; split the import", field="body")
         try:
-            task = _one(where, item, spec, ctx)
+            task = _one(where, item, spec, ctx, max_task_bytes)
         except InvalidInput as exc:
             raise _located(exc, where) from None
         if task.external_id is not None:
@@ -116,9 +129,11 @@ def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Ite
 
 
 def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
-             media_dir: Path | None = None) -> list[ParsedTask]:
+             media_dir: Path | None = None, *, sizes: media.Sizes | None = None,
+             max_task_bytes: int = DEFAULT_MAX_TASK_BYTES) -> list[ParsedTask]:
     """Validate a request's tasks (at most MAX_TASKS_PER_IMPORT); all of them, or an error naming the first bad one."""
-    return list(iter_validated(items, task_type, labels, media_dir, limit=MAX_TASKS_PER_IMPORT))
+    return list(iter_validated(items, task_type, labels, media_dir, limit=MAX_TASKS_PER_IMPORT, sizes=sizes,
+                               max_task_bytes=max_task_bytes))
 
 
 def file_items(path: Path) -> Iterator[tuple[str, Any]]:
@@ -130,10 +145,12 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
         yield from _lines(_decoded(handle))
 
 
-async def import_file(db: Any, project: Any, path: Path, media_dir: Path | None) -> int:
+async def import_file(db: Any, project: Any, path: Path, settings: Settings) -> int:
     """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing."""
-    return await db.transact(lambda tx: store(tx, project, iter_validated(file_items(path), project.task_type,
-                                                                           project.labels, media_dir)))
+    sizes = media.Sizes(settings.media_dir)
+    return await db.transact(lambda tx: store(tx, project, iter_validated(
+        file_items(path), project.task_type, project.labels, settings.media_dir, sizes=sizes,
+        max_task_bytes=settings.max_task_bytes), sizes))
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:
@@ -161,9 +178,9 @@ def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask]) -> Non
                            places[taken])
 
 
-def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask]) -> int:
+def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes | None = None) -> int:
     """Enqueue validated tasks in the caller's transaction, their external ids checked against the project
-    ID_CHECK_CHUNK at a time as they stream by; returns how many."""
+    ID_CHECK_CHUNK at a time as they stream by, and record the image sizes read meanwhile; returns how many."""
 
     def checked() -> Iterator[ParsedTask]:
         chunk: list[ParsedTask] = []
@@ -176,7 +193,10 @@ def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask]) -> int:
         _check_external_ids(tx, project.id, chunk)
         yield from chunk
 
-    return queue.enqueue(tx, project, checked())
+    created = queue.enqueue(tx, project, checked())
+    if sizes is not None:
+        media.record(tx, sizes.new)
+    return created
 
 
 def public(row: Any) -> dict:

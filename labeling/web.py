@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import random
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from labeling import auth, queue
+from labeling import auth, jsonio, middleware, queue, schemas
 from labeling.auth import Principal
 from labeling.db import Database
 from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, TooLarge,
@@ -31,6 +32,9 @@ STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404
 # expire in the same instant and send a herd of lookups to the database (seen as 200 ms latency bursts).
 TOKEN_CACHE_SECONDS = 60.0
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+ID_LIMIT = 2**63 - 1  # ids are 64-bit (BIGINT) on both databases
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+error_body = middleware.error_body
 
 
 @dataclass
@@ -57,11 +61,6 @@ def status_for(exc: LabelingError) -> int:
     return 400
 
 
-def error_body(exc: LabelingError) -> dict:
-    """The contract's error shape."""
-    return {"error": {"code": exc.code, "message": exc.message, "field": exc.field, **exc.extra}}
-
-
 async def on_labeling_error(request: Request, exc: Exception) -> Response:
     """Domain errors become 4xx JSON."""
     assert isinstance(exc, LabelingError)
@@ -74,14 +73,17 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = getattr(exc, "status_code", 500)
     words = {404: ("not_found", "no such endpoint"), 405: ("method_not_allowed", "method not allowed here")}
     name, message = words.get(code, ("error", str(getattr(exc, "detail", "error"))))
-    return JSONResponse({"error": {"code": name, "message": message, "field": None}}, status_code=code)
+    return JSONResponse({"error": {"code": name, "message": message, "field": None}}, status_code=code,
+                        headers=getattr(exc, "headers", None))  # a 405's Allow
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """Anything else is logged with its traceback and answered in words, never with a traceback."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # Sent past the middleware (Starlette answers errors outermost): the security headers are added here.
     return JSONResponse({"error": {"code": "internal", "message": "internal server error; the server log has details",
-                                   "field": None}}, status_code=500)
+                                   "field": None}}, status_code=500,
+                        headers={name.decode(): value.decode() for name, value in middleware.SECURITY_HEADERS})
 
 
 async def principal(request: Request) -> Principal:
@@ -142,38 +144,73 @@ def check_csrf(request: Request, presented: str | None) -> None:
         raise Forbidden("missing or wrong CSRF token; reload the page and try again", field="csrf_token")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing more than `limit` bytes without reading it all."""
+def limit_body(request: Request, limit: int) -> None:
+    """Cap this request's body at `limit` bytes (below LABELING_MAX_BODY_BYTES), however it is read: a declared
+    length above it is refused now, and middleware.BodyLimit stops the stream once it passes it."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the request body is larger than {limit:,} bytes", field="body")
+        raise middleware.too_large(limit)
+    request.scope[middleware.BODY_LIMIT_KEY] = limit
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than `limit` bytes without reading it all."""
+    limit_body(request, limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"the request body is larger than {limit:,} bytes", field="body")
+            raise middleware.too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 async def read_json(request: Request, limit: int | None = None) -> Any:
-    """The body parsed as JSON, or a clear 400."""
+    """The body parsed as JSON both databases can store (labeling/jsonio.py), or a clear 400 naming the field."""
     body = await read_body(request, limit or state(request).settings.max_body_bytes)
     if not body.strip():
         raise InvalidInput("the request body is empty; send JSON", field="body")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the request body is not valid JSON ({getattr(exc, 'msg', exc)})", field="body") from None
+    return jsonio.loads(body)
 
 
 def path_int(request: Request, name: str) -> int:
-    """A numeric path parameter, or a 404 naming it."""
+    """An id in the path: a positive 64-bit whole number written plainly, checked before any query; else a 404."""
     raw = request.path_params.get(name, "")
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise NotFound(f"{name} must be a number, got {raw!r}", field=name) from None
+    if not isinstance(raw, str) or not _ID.fullmatch(raw) or int(raw) > ID_LIMIT:
+        raise NotFound(f"no such {name.removesuffix('_id')}: {name} must be a positive whole number below 2**63, "
+                       f"got {str(raw)[:40]!r}", field=name)
+    return int(raw)
+
+
+def query(request: Request, model: type[schemas.M]) -> schemas.M:
+    """The query parameters, checked against their model: unknown or repeated ones are refused too."""
+    params = request.query_params
+    for name in params:
+        if len(params.getlist(name)) > 1:
+            raise InvalidInput(f"{name}: given more than once", field=name)
+    return schemas.parse(model, dict(params))
+
+
+def method_routes(entries: Iterable[tuple[str, str, Callable]]) -> list[Route]:
+    """One Route per path for (path, method, handler) entries, in first-seen order: a method the path lacks
+    gets a 405 whose Allow header lists every method it has (Starlette lists only one route's)."""
+    by_path: dict[str, dict[str, Callable]] = {}
+    for path, method, handler in entries:
+        by_path.setdefault(path, {})[method] = handler
+    return [_method_route(path, handlers) for path, handlers in by_path.items()]
+
+
+def _method_route(path: str, handlers: dict[str, Callable]) -> Route:
+    if len(handlers) == 1:
+        [(method, handler)] = handlers.items()
+        return Route(path, handler, methods=[method])
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    dispatch.__name__ = dispatch.__qualname__ = "_".join(h.__name__ for h in handlers.values())
+    return Route(path, dispatch, methods=list(handlers))
 
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]

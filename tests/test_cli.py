@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import one_line
+
 from labeling import cli, settings as settings_mod
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +51,7 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
         cli.main(["users", "add", "bob", "--role", "boss"])
     assert exc.value.code == 2 and "invalid choice: 'boss'" in capsys.readouterr().err
     code, _, err = run(capsys, "users", "add", "bad name!", "--role", "worker")
-    assert code == 2 and err.count("\n") == 1 and "username" in err
+    assert code == 2 and one_line(err) and "username" in err
 
 
 def _project(env, capsys, tmp_path) -> str:
@@ -81,7 +83,7 @@ def test_import_file_and_errors(env, capsys, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"data": {"text": "ok"}}\n{"data": {"text": "x"}, "gold": {"label": "meh"}}\n')
     code, _, err = run(capsys, "import", name, str(bad))
-    assert code == 2 and "line 2" in err and err.count("\n") == 1
+    assert code == 2 and "line 2" in err and one_line(err)
     code, _, err = run(capsys, "import", "no-such-project", str(good))
     assert code == 2 and "no-such-project" in err
     code, _, err = run(capsys, "import", name, str(tmp_path / "missing.jsonl"))
@@ -215,7 +217,7 @@ def test_every_command_says_where_its_data_is_and_refuses_a_new_empty_database(e
     monkeypatch.delenv("LABELING_DATABASE_URL")
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "users", "add", "dave", "--role", "worker")
-    assert code == 2 and err.count("\n") == 1 and "no labeling database at" in err and "--new-database" in err
+    assert code == 2 and one_line(err) and "no labeling database at" in err and "--new-database" in err
     assert not (elsewhere / "labeling.db").exists(), "nothing made"
     code, out, _ = run(capsys, "--new-database", "users", "add", "dave", "--role", "worker")
     assert code == 0 and "worker dave" in out and (elsewhere / "labeling.db").is_file()

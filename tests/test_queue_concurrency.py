@@ -50,7 +50,9 @@ async def test_many_workers_never_break_the_queue_invariants(app, db, make_user,
                 roll = rng.random()
                 if roll < 0.10:
                     s = await c.post(f"/api/assignments/{lease['assignment_id']}/skip", headers=bearer(token))
-                    if s.status_code != 200:
+                    # A loaded machine can stall a worker past its 2-second lease: then the skip is refused.
+                    if s.status_code != 200 and not (s.status_code == 409 and
+                                                     s.json()["error"]["code"] == "lease_expired"):
                         errors.append(f"skip {s.status_code} {s.text}")
                     continue
                 if roll < 0.16:

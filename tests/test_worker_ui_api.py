@@ -72,7 +72,7 @@ async def test_labels_with_colours_and_hotkeys_round_trip(client, requester, new
 async def test_bad_label_styles_are_refused_naming_labels(client, requester, labels, field_words):
     r = await client.post("/api/projects", headers=bearer(requester),
                           json={"name": "p", "task_type": "text_classification", "labels": labels})
-    assert r.status_code == 400 and r.json()["error"]["field"] == "labels", r.text
+    assert r.status_code == 400 and r.json()["error"]["field"].startswith("labels"), r.text
     assert field_words in r.json()["error"]["message"]
 
 

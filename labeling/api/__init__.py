@@ -7,9 +7,9 @@ from typing import Any, Callable
 
 from starlette.routing import Route
 
-from labeling import schemas
-from labeling.export.options import NAMES as OPTION_NAMES
+from labeling import schemas, web
 from labeling.api import export, media, projects, users, work
+from labeling.export.options import NAMES as OPTION_NAMES
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ OPS: list[Op] = [
     Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/results", projects.results, query=PAGE, response="page", tags=("consensus",)),
     Op("GET", "/api/projects/{project_id}/quality", projects.quality, tags=("consensus",)),
-    Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, tags=("consensus",)),
+    Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, body=schemas.RecomputeBody,
+       tags=("consensus",)),
     Op("GET", "/api/projects/{project_id}/export", export.export, query=EXPORT_QUERY, response="file",
        tags=("export",)),
     Op("POST", "/api/media", media.upload, 201, {"multipart/form-data": {"schema": {"type": "object"}}},
@@ -78,5 +79,5 @@ OPS: list[Op] = [
 
 
 def routes() -> list[Route]:
-    """Starlette routes for every operation (one Route per method, so 405s stay correct)."""
-    return [Route(op.path, op.handler, methods=[op.method]) for op in OPS]
+    """Starlette routes for every operation: one per path, so a 405 lists every method the path has."""
+    return web.method_routes((op.path, op.method, op.handler) for op in OPS)

@@ -10,7 +10,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from labeling import media, tasks, web
+from labeling import jsonio, media, tasks, web
 from labeling.auth import Principal
 from labeling.errors import InvalidInput
 from labeling.models import Role
@@ -20,9 +20,7 @@ MAX_FILES = 1000
 
 
 async def _form(request: Request, settings: Settings) -> Any:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_body_bytes:
-        raise InvalidInput(f"the upload is larger than {settings.max_body_bytes:,} bytes", field="body")
+    # The body is counted as it streams in (middleware.BodyLimit): past the cap the parser stops with a 413.
     try:
         return await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
     except (HTTPException, MultiPartException) as exc:  # Starlette's word for a malformed upload (not a full disk)
@@ -37,34 +35,41 @@ async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[st
     for name, value in form.multi_items():
         if not isinstance(value, str):
             found = True
-            yield value.filename or name, await value.read()
+            yield jsonio.check_text(value.filename or name, "file"), await value.read()
     if not found:
         raise InvalidInput("the upload has no files", field="file")
 
 
-async def tasks_from_upload(request: Request, settings: Settings) -> list[tuple[str, Any]]:
-    """Multipart: each image file becomes a task; a .json/.jsonl file in the form is read as task lines."""
+async def tasks_from_upload(request: Request, settings: Settings) -> tuple[list[tuple[str, Any]], media.Sizes]:
+    """Multipart: each image file becomes a task; a .json/.jsonl file in the form is read as task lines.
+    Returns the items and the image sizes known so far (the uploads')."""
     items: list[tuple[str, Any]] = []
+    known: dict[str, tuple[int, int]] = {}
     async for filename, content in _files(request, settings):
         lowered = filename.lower()
         if lowered.endswith((".json", ".jsonl", ".ndjson")):
-            items.extend(tasks.read_items(content, "" if lowered.endswith(".json") else "ndjson"))
+            kind = "" if lowered.endswith(".json") else "ndjson"
+            items.extend(await asyncio.to_thread(tasks.read_items, content, kind))  # off the event loop
             continue
         stored = await _store(settings, filename, content)
+        known[stored["path"]] = (stored["width"], stored["height"])
         items.append((f"file {filename}", {"data": {"image": stored["path"], "filename": filename}}))
-    return items
+    return items, media.Sizes(settings.media_dir, known)
 
 
 async def _store(settings: Settings, filename: str, content: bytes) -> dict:
     """Check and store an image in a worker thread: Pillow's decoding never holds up the event loop."""
-    return await asyncio.to_thread(media.store_image, settings.media_dir, filename, content, settings.media_max_bytes)
+    return await asyncio.to_thread(media.store_image, settings.media_dir, filename, content, settings.media_max_bytes,
+                                   settings.media_max_pixels)
 
 
 @web.endpoint(Role.requester)
 async def upload(request: Request, user: Principal) -> Response:
-    """POST /api/media: store images, answer their media paths (for tasks' data.image)."""
-    settings = web.state(request).settings
-    stored = [await _store(settings, filename, content) async for filename, content in _files(request, settings)]
+    """POST /api/media: store images (their sizes recorded), answer their media paths (for tasks' data.image)."""
+    app = web.state(request)
+    stored = [await _store(app.settings, name, content) async for name, content in _files(request, app.settings)]
+    sizes = {item["path"]: (item["width"], item["height"]) for item in stored}
+    await app.db.transact(lambda tx: media.record(tx, sizes))
     return web.ok({"data": stored}, status_code=201)
 
 

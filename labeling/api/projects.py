@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import paging, projects, queue, schemas, task_detail, tasks, web
+from labeling import jsonio, media, paging, projects, queue, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
 from labeling.auth import Principal
 from labeling.consensus import runner
-from labeling.errors import InvalidInput
 from labeling.models import Role
+
+RECOMPUTE_BODY_BYTES = 64 * 1024
 
 
 @web.endpoint(Role.requester)
 async def create_project(request: Request, user: Principal) -> Response:
     """POST /api/projects"""
-    body = schemas.parse(schemas.ProjectCreate, await web.read_json(request))
-    db = web.state(request).db
+    app = web.state(request)
+    raw = await web.read_json(request, schemas.project_body_limit(app.settings))
+    body = schemas.parse(schemas.ProjectCreate, raw, app.settings)
+    db = app.db
     project_id = await db.transact(lambda tx: projects.create(tx, user, body))
     async with db.read() as conn:
         return web.ok(await projects.get(conn, user, project_id), status_code=201)
@@ -26,9 +31,9 @@ async def create_project(request: Request, user: Principal) -> Response:
 @web.endpoint()
 async def list_projects(request: Request, user: Principal) -> Response:
     """GET /api/projects"""
+    params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
-        page = await projects.list_(conn, user, request.query_params.get("cursor"),
-                                    paging.limit(request.query_params.get("limit")))
+        page = await projects.list_(conn, user, params.cursor, params.limit)
     return web.ok(page)
 
 
@@ -42,9 +47,10 @@ async def get_project(request: Request, user: Principal) -> Response:
 @web.endpoint(Role.requester)
 async def update_project(request: Request, user: Principal) -> Response:
     """PATCH /api/projects/{id}"""
-    body = schemas.parse(schemas.ProjectUpdate, await web.read_json(request))
     project_id = web.path_int(request, "project_id")
     app = web.state(request)
+    raw = await web.read_json(request, schemas.project_body_limit(app.settings))
+    body = schemas.parse(schemas.ProjectUpdate, raw, app.settings)
     await app.db.transact(lambda tx: projects.update_settings(tx, app.memory, user, project_id, body))
     async with app.db.read() as conn:
         return web.ok(await projects.get(conn, user, project_id))
@@ -64,32 +70,26 @@ async def import_tasks(request: Request, user: Principal) -> Response:
     async with app.db.read() as conn:
         project = await _managed(request, user, conn)
     if content_type.startswith("multipart/form-data"):
-        items = await media_api.tasks_from_upload(request, app.settings)
+        items, sizes = await media_api.tasks_from_upload(request, app.settings)
     else:
-        items = tasks.read_items(await web.read_body(request, app.settings.max_body_bytes), content_type)
-    parsed = tasks.validate(items, project.task_type, project.labels, app.settings.media_dir)
-    created = await app.db.transact(lambda tx: tasks.store(tx, queue.load_project(tx, app.memory, project.id), parsed))
+        body = await web.read_body(request, app.settings.max_body_bytes)
+        items = await asyncio.to_thread(tasks.read_items, body, content_type)
+        sizes = media.Sizes(app.settings.media_dir)
+    # Off the event loop: a large import takes seconds to check (and image sizes are read from files).
+    parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels, app.settings.media_dir,
+                                     sizes=sizes, max_task_bytes=app.settings.max_task_bytes)
+    created = await app.db.transact(
+        lambda tx: tasks.store(tx, queue.load_project(tx, app.memory, project.id), parsed, sizes))
     return web.ok({"created": created}, status_code=201)
-
-
-def _bool(raw: str | None, field: str) -> bool | None:
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("1", "true", "yes"):
-        return True
-    if raw.lower() in ("0", "false", "no"):
-        return False
-    raise InvalidInput(f"{field} must be true or false", field=field)
 
 
 @web.endpoint(Role.requester)
 async def list_tasks(request: Request, user: Principal) -> Response:
     """GET /api/projects/{id}/tasks?cursor=&limit=&state=open|complete&gold=true|false"""
-    params = request.query_params
+    params = web.query(request, schemas.TaskListQuery)
     async with web.state(request).db.read() as conn:
         project = await _managed(request, user, conn)
-        page = await tasks.list_(conn, project.id, params.get("cursor"), paging.limit(params.get("limit")),
-                                 state=params.get("state") or None, gold=_bool(params.get("gold"), "gold"))
+        page = await tasks.list_(conn, project.id, params.cursor, params.limit, state=params.state, gold=params.gold)
     return web.ok(page)
 
 
@@ -104,10 +104,10 @@ async def get_task(request: Request, user: Principal) -> Response:
 @web.endpoint(Role.requester)
 async def results(request: Request, user: Principal) -> Response:
     """GET /api/projects/{id}/results: the consensus of each task that has one."""
-    params = request.query_params
+    params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
         project = await _managed(request, user, conn)
-        page = await runner.results_page(conn, project.id, params.get("cursor"), paging.limit(params.get("limit")))
+        page = await runner.results_page(conn, project.id, params.cursor, params.limit)
     return web.ok(page)
 
 
@@ -123,9 +123,9 @@ async def quality(request: Request, user: Principal) -> Response:
 @web.endpoint(Role.requester)
 async def recompute(request: Request, user: Principal) -> Response:
     """POST /api/projects/{id}/consensus: re-estimate worker skills and every task's consensus."""
-    body = await web.read_json(request) if int(request.headers.get("content-length") or 0) else {}
-    method = body.get("method", "auto") if isinstance(body, dict) else "auto"
     app = web.state(request)
+    raw = await web.read_body(request, RECOMPUTE_BODY_BYTES)
+    body = schemas.parse(schemas.RecomputeBody, jsonio.loads(raw) if raw.strip() else {})
     async with app.db.read() as conn:
         project = await _managed(request, user, conn)
-    return web.ok(await runner.recompute_project(app.db, project, method=method, mem=app.memory))
+    return web.ok(await runner.recompute_project(app.db, project, method=body.method, mem=app.memory))

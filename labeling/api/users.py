@@ -11,11 +11,13 @@ from labeling import auth, schemas, web
 from labeling.auth import Principal
 from labeling.models import Role
 
+USER_BODY_BYTES = 64 * 1024
+
 
 @web.endpoint(Role.admin)
 async def create_user(request: Request, user: Principal) -> Response:
     """POST /api/users (admin): make an account; its API token is shown once."""
-    body = schemas.parse(schemas.UserCreate, await web.read_json(request))
+    body = schemas.parse(schemas.UserCreate, await web.read_json(request, USER_BODY_BYTES))
     auth.check_username(body.username)
     hashed = await asyncio.to_thread(auth.password_hash, body.password)
     created, token = await web.state(request).db.transact(

@@ -8,12 +8,12 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import annotations, paging, projects, queue, reports, schemas, web, worker_answers, worker_stats
+from labeling import annotations, projects, queue, reports, schemas, web, worker_answers, worker_stats
 from labeling.auth import Principal
 from labeling.errors import InvalidInput
 
-MAX_ANSWER_BYTES = 4 * 1024 * 1024
 MAX_SMALL_BODY = 64 * 1024
+SUBMIT_OVERHEAD_BYTES = 64 * 1024  # a submit's body: its answer (LABELING_MAX_ANSWER_BYTES) and a little more
 
 
 def lease_public(lease: queue.Lease) -> dict:
@@ -58,12 +58,13 @@ def _prefer_task(request: Request) -> int | None:
 @web.endpoint()
 async def submit(request: Request, user: Principal) -> Response:
     """POST /api/assignments/{id}/submit {"answer": {...}}: 201; retried with the same Idempotency-Key, the same 201."""
-    body = schemas.parse(schemas.SubmitBody, await web.read_json(request, MAX_ANSWER_BYTES))
+    assignment_id = web.path_int(request, "assignment_id")
+    app = web.state(request)
+    raw = await web.read_json(request, app.settings.max_answer_bytes + SUBMIT_OVERHEAD_BYTES)
+    body = schemas.parse(schemas.SubmitBody, raw, app.settings)
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 200:
         raise InvalidInput("Idempotency-Key must be 1-200 characters", field="Idempotency-Key")
-    assignment_id = web.path_int(request, "assignment_id")
-    app = web.state(request)
     result = await app.db.transact(
         lambda tx: annotations.submit(tx, app.memory, assignment_id, user, body.answer, key, body.duration_ms,
                                       body.meta.stored() if body.meta is not None else None),
@@ -82,8 +83,8 @@ async def _optional_json(request: Request, limit: int) -> object:
 @web.endpoint()
 async def skip(request: Request, user: Principal) -> Response:
     """POST /api/assignments/{id}/skip {"reason"?, "note"?}: this worker will not see the task again."""
-    body = schemas.parse(schemas.SkipBody, await _optional_json(request, MAX_SMALL_BODY))
     assignment_id = web.path_int(request, "assignment_id")
+    body = schemas.parse(schemas.SkipBody, await _optional_json(request, MAX_SMALL_BODY))
     app = web.state(request)
     reason = body.reason.value if body.reason is not None else None
     return web.ok(await app.db.transact(lambda tx: queue.skip(tx, app.memory, assignment_id, user, reason,
@@ -93,10 +94,10 @@ async def skip(request: Request, user: Principal) -> Response:
 @web.endpoint()
 async def report(request: Request, user: Principal) -> Response:
     """POST /api/assignments/{id}/report {"text"}: a problem with the task, for the requester (not an answer)."""
+    assignment_id = web.path_int(request, "assignment_id")
     body = schemas.parse(schemas.ReportBody, await web.read_json(request, MAX_SMALL_BODY))
     if not body.text.strip():
         raise InvalidInput("text: say in a few words what is wrong", field="text")
-    assignment_id = web.path_int(request, "assignment_id")
     stored = await web.state(request).db.transact(lambda tx: reports.report(tx, assignment_id, user, body.text))
     return web.ok({**stored, "created_at": projects.iso(stored["created_at"])}, status_code=201)
 
@@ -104,21 +105,22 @@ async def report(request: Request, user: Principal) -> Response:
 @web.endpoint()
 async def my_answers(request: Request, user: Principal) -> Response:
     """GET /api/projects/{id}/my-answers: this worker's answers in the project, newest first, and which may change."""
-    params = request.query_params
+    project_id = web.path_int(request, "project_id")
+    params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
-        project = await projects.load(conn, web.path_int(request, "project_id"))
+        project = await projects.load(conn, project_id)
         projects.check_access(project, user, manage=False)
-        page = await worker_answers.mine(conn, project, user.id, params.get("cursor"),
-                                         paging.limit(params.get("limit")))
+        page = await worker_answers.mine(conn, project, user.id, params.cursor, params.limit)
     return web.ok(page)
 
 
 @web.endpoint()
 async def change_answer(request: Request, user: Principal) -> Response:
     """PUT /api/annotations/{id} {"answer", "meta"?}: change one of my answers while the project allows it."""
-    body = schemas.parse(schemas.AnswerChange, await web.read_json(request, MAX_ANSWER_BYTES))
     annotation_id = web.path_int(request, "annotation_id")
     app = web.state(request)
+    raw = await web.read_json(request, app.settings.max_answer_bytes + SUBMIT_OVERHEAD_BYTES)
+    body = schemas.parse(schemas.AnswerChange, raw, app.settings)
     meta = body.meta.stored() if body.meta is not None else None
     done = await app.db.transact(lambda tx: annotations.change(tx, app.memory, annotation_id, user, body.answer, meta))
     return web.ok({"annotation_id": done.annotation_id, "task_id": done.task_id,
@@ -128,8 +130,9 @@ async def change_answer(request: Request, user: Principal) -> Response:
 @web.endpoint()
 async def progress(request: Request, user: Principal) -> Response:
     """GET /api/projects/{id}/progress: the project's progress and this worker's counts in it."""
+    project_id = web.path_int(request, "project_id")
     async with web.state(request).db.read() as conn:
-        project = await projects.load(conn, web.path_int(request, "project_id"))
+        project = await projects.load(conn, project_id)
         projects.check_access(project, user, manage=False)
         return web.ok(await worker_stats.progress(conn, project.id, user.id))
 

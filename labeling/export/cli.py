@@ -43,7 +43,7 @@ SWITCHES: tuple[tuple[str, str], ...] = (
 
 
 def register(subparsers: Any) -> None:
-    """Add `export` and `restore` to the `labeling` command."""
+    """Add `export` to the `labeling` command (`labeling restore` takes its dumps: restore_dump)."""
     export = subparsers.add_parser(
         "export", help="export a project (a dataset, pairs, every answer, or a dump)",
         description="Export a project. Several files (splits, a card, yolo, coco --copy-images) make a folder "
@@ -63,11 +63,6 @@ def register(subparsers: Any) -> None:
         export.add_argument(f"--{flag}", dest=flag.replace("-", "_"), action="store_const", const="true",
                             help=words)
     export.set_defaults(func=cmd_export)
-
-    restore = subparsers.add_parser("restore", help="restore a dump (labeling export --format dump) into this "
-                                                    "database, all or nothing")
-    restore.add_argument("file", metavar="FILE")
-    restore.set_defaults(func=cmd_restore)
 
 
 def params(args: argparse.Namespace) -> dict[str, str]:
@@ -209,13 +204,10 @@ class _Instance:
                 yield chunk
 
 
-def cmd_restore(args: argparse.Namespace) -> int:
-    """Restore a dump; a file that is not a dump is refused in one line."""
+def restore_dump(path: Path) -> str:
+    """Restore a dump into this database, all or nothing; what was restored, in words."""
     from labeling import cli
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise InvalidInput(f"no file {args.file}", field="FILE")
     dump.read_header(path)
 
     async def run() -> dict[str, int]:
@@ -223,5 +215,4 @@ def cmd_restore(args: argparse.Namespace) -> int:
             return await dump.restore(db, path)
 
     counts = asyncio.run(run())
-    print("restored " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
-    return 0
+    return "restored " + ", ".join(f"{n:,} {table}" for table, n in counts.items())

@@ -324,3 +324,13 @@ VALUES (:project_id, :worker_id, :n_claims, :n_annotations, :n_skips, :n_gold, :
 -- name: queue.restore_result
 INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
 VALUES (:task_id, :project_id, :answer, :confidence, :n_annotations, :method, :details, :updated_at)
+
+-- ---- media -------------------------------------------------------------------------------------------------
+
+-- name: media.record
+-- An image's size, as read from the file now (which wins over an older record of the same path).
+INSERT INTO media (path, width, height, recorded_at) VALUES (:path, :width, :height, :now)
+ON CONFLICT (path) DO UPDATE SET width = excluded.width, height = excluded.height, recorded_at = excluded.recorded_at
+
+-- name: media.size
+SELECT width, height FROM media WHERE path = :path

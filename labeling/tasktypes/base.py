@@ -11,7 +11,12 @@ from urllib.parse import urlparse
 from labeling.errors import InvalidInput
 
 MAX_TEXT_CHARS = 1_000_000
-MAX_LABEL_CHARS = 100
+MAX_ID_CHARS = 200  # response ids and the like
+MAX_MEDIA_PATH_BYTES = 1024  # a path in the media folder (a URL may be up to MAX_URL_CHARS)
+MAX_URL_CHARS = 4096
+# The largest image side (uploads are refused past it) and so the largest box coordinate of an image whose
+# size is unknown (one behind a URL).
+MAX_COORDINATE = 100_000
 
 
 # The aggregation families of labeling/consensus/: how a task type's answers become a consensus.
@@ -105,13 +110,19 @@ class TaskTypeSpec:
         return self.family == "multilabel"
 
 
+# An image's (width, height) as shown, by its reference in the task's data; None when it is not known.
+ImageSize = Callable[[str], tuple[int, int] | None]
+
+
 @dataclass(frozen=True)
 class Context:
-    """What validation may consult: the project's labels and, for local images, the media folder."""
+    """What validation may consult: the project's labels, for local images the media folder, and where image
+    sizes are known (labeling.media: read at import, recorded for submits)."""
 
     labels: tuple[str, ...] = ()
     media_dir: Path | None = None
     options: Any = None  # the project's options (a mapping), for task types that read them
+    image_size: ImageSize | None = None
 
 
 def require_dict(value: Any, field: str) -> dict:
@@ -161,7 +172,8 @@ def require_label(value: Any, field: str, ctx: Context) -> str:
     return value
 
 
-def require_number(value: Any, field: str, *, minimum: float | None = None, positive: bool = False) -> float:
+def require_number(value: Any, field: str, *, minimum: float | None = None, positive: bool = False,
+                   maximum: float | None = None) -> float:
     """Fail unless value is a finite number (not a bool) within bounds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidInput(f"{field} must be a finite number", field=field)
@@ -169,6 +181,8 @@ def require_number(value: Any, field: str, *, minimum: float | None = None, posi
         raise InvalidInput(f"{field} must be greater than 0", field=field)
     if minimum is not None and value < minimum:
         raise InvalidInput(f"{field} must be at least {minimum}", field=field)
+    if maximum is not None and value > maximum:
+        raise InvalidInput(f"{field} must be at most {maximum:,}", field=field)
     return value
 
 
@@ -196,7 +210,7 @@ def from_manifest(data: Any, key: str) -> Any:
 
 def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     """An http(s) URL, or a path relative to the media folder that stays inside it (and exists, if known)."""
-    ref = require_text(value, field, max_chars=4096)
+    ref = require_text(value, field, max_chars=MAX_URL_CHARS)
     parsed = urlparse(ref)
     if parsed.scheme in ("http", "https"):
         if not parsed.netloc:
@@ -205,6 +219,8 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     if parsed.scheme:
         raise InvalidInput(f"{field}: {parsed.scheme}:// images are not supported; give an http(s) URL "
                            f"or a path relative to the media folder", field=field)
+    if len(ref.encode("utf-8")) > MAX_MEDIA_PATH_BYTES:
+        raise InvalidInput(f"{field}: a media path is at most {MAX_MEDIA_PATH_BYTES} bytes", field=field)
     path = PurePosixPath(ref)
     if path.is_absolute() or ".." in path.parts or "\\" in ref:
         raise InvalidInput(f"{field} must be a path relative to the media folder, got {ref!r}", field=field)

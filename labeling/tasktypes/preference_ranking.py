@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import COMMON_FORMATS, Context, TaskTypeSpec, require_dict, require_int, require_keys, require_text
+from labeling.tasktypes.base import (COMMON_FORMATS, MAX_ID_CHARS, Context, TaskTypeSpec, require_dict, require_int,
+                                     require_keys, require_text)
 
 MAX_RESPONSES = 16
 
 
 def _id(value: Any, field: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or (isinstance(value, str) and not value):
-        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    """A response id: a string (a whole number is taken as its digits) of 1 to MAX_ID_CHARS characters."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not 1 <= len(str(value)) <= MAX_ID_CHARS:
+        raise InvalidInput(f"{field} must be a string of 1-{MAX_ID_CHARS} characters", field=field)
     return str(value)
 
 

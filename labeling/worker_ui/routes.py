@@ -12,15 +12,16 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from labeling import auth, label_styles, paging, projects, tasktypes, web, worker_stats
+from labeling import auth, jsonio, label_styles, paging, projects, tasktypes, web, worker_stats
 from labeling.auth import Principal
 from labeling.errors import Forbidden, LabelingError
 from labeling.worker_ui import pages
 
 MAX_FORM_FIELDS = 10
 MAX_CREDENTIAL_CHARS = 1000
+MAX_FORM_BYTES = 64 * 1024
 
 Page = Callable[[Request], Awaitable[Response]]
 
@@ -67,8 +68,10 @@ def page(fn: Page) -> Page:
 
 
 async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form; a value neither database could store (a NUL) is a 400 naming its field."""
+    web.limit_body(request, MAX_FORM_BYTES)
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    return {k: v[:MAX_CREDENTIAL_CHARS] for k, v in form.items() if isinstance(v, str)}
+    return {k: jsonio.check_text(v[:MAX_CREDENTIAL_CHARS], k) for k, v in form.items() if isinstance(v, str)}
 
 
 @page
@@ -181,11 +184,11 @@ async def not_found(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     """The UI's routes."""
-    return [
-        Route("/", home, methods=["GET"]),
-        Route("/login", login_form, methods=["GET"]),
-        Route("/login", login_submit, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/projects/{project_id}/label", label, methods=["GET"]),
-    ]
+    return web.method_routes([
+        ("/", "GET", home),
+        ("/login", "GET", login_form),
+        ("/login", "POST", login_submit),
+        ("/logout", "POST", logout),
+        ("/projects/{project_id}/label", "GET", label),
+    ])
 

@@ -126,7 +126,7 @@ async def test_restore_is_all_or_nothing_and_refuses_what_is_not_a_dump(client, 
         (tmp_path / name).write_text(content)
         assert await run_cli("restore", str(tmp_path / name)) == 2
         err = capsys.readouterr().err
-        assert one_line(err) and "is not a labeling dump" in err
+        assert one_line(err) and "is neither a backup" in err and "nor a dump" in err
         assert not dump.is_dump(tmp_path / name)
     assert dump.is_dump(path)
 

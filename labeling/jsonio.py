@@ -1,0 +1,236 @@
+"""The one JSON reader for every request body and file: strict about what both databases can store.
+
+`loads` refuses, with an InvalidInput naming the path of the offending value (`options.a`, `[3].data.text`):
+- NaN, Infinity and -Infinity, and numbers too large to be finite (`1e999`): JSON has no such numbers, and
+  PostgreSQL's jsonb refuses them while SQLite would store them and break every later read;
+- integers outside 64 bits (no column of either database holds them, and JavaScript loses them);
+- nesting deeper than MAX_DEPTH arrays and objects, found before parsing (a counting scan), so no input
+  can make the parser recurse into a RecursionError;
+- strings, keys included, holding NUL (U+0000: PostgreSQL cannot store it in text or jsonb) or a lone
+  surrogate (U+D800-U+DFFF: not Unicode text, so not UTF-8, and neither database takes it).
+`-0.0` is read as `0.0` (PostgreSQL's numbers have no negative zero). Pure: no database, no web framework.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from typing import Any, Iterable
+
+from labeling.errors import InvalidInput
+
+MAX_DEPTH = 64
+INT_LIMIT = 2**63 - 1
+
+# Escapes that hide a quote or a backslash, removed before strings are told from the rest.
+_ESCAPES = (b"\\\\", b"\\\"")
+_STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')  # every byte but brackets and quotes (deleted)
+_STRING = re.compile(rb'"[^"]*"')
+_SCAN_CHUNK = 1 << 20
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+# Digits as 0 and E as e: the shapes of numbers that may be refused or changed, found with plain searches.
+_NUMBER_SHAPES = bytes.maketrans(b"123456789E", b"000000000e")
+_RISKY_SHAPES = (b"0" * 19, b"e000", b"e+000", b"e-000")  # 64 bits overflowed; an exponent that may overflow
+_NEGATIVE_ZERO = (b"-0.", b"-0e", b"-0E")
+# An escape that may decode to a character neither database stores; without one, no string can hold one.
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
+class JsonError(InvalidInput):
+    """A body or file that is not JSON both databases can store; `path` locates the value ([] for the whole)."""
+
+    def __init__(self, message: str, path: Iterable[str | int] = (), lineno: int | None = None,
+                 **extra: object) -> None:
+        self.path = list(path)
+        self.problem = message
+        self.lineno = lineno  # where a syntax error is, in a text of several lines
+        field = format_path(self.path)
+        super().__init__(f"{field}: {message}" if field else message, field=field or "body", **extra)
+
+
+class _Refused(Exception):
+    """Raised by a parse hook: the reason, located afterwards."""
+
+
+class _Bad:
+    """Stands for a refused number in the locating parse."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """`data.responses[0].text`; a key that is not a plain name is quoted (escaped: never a raw NUL)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][\w-]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += "[" + json.dumps(part) + "]"
+    return out
+
+
+def text_problem(value: str) -> str | None:
+    """Why neither database can store this string, or None."""
+    found = _BAD_CHAR.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (\\u0000), which cannot be stored"
+    return f"contains a lone surrogate (\\u{ord(found.group()):04x}), which is not Unicode text"
+
+
+def check_text(value: str, field: str) -> str:
+    """A form field, header or argument: refuse what neither database can store."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"{field} {problem}", field=field)
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number")
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _Refused(f"{literal} is too large for a number")
+    return value + 0.0  # -0.0 becomes 0.0
+
+
+def _int(literal: str) -> int:
+    if len(literal) > 20:
+        raise _Refused("integers must fit in 64 bits; send larger numbers as strings")
+    value = int(literal)
+    if abs(value) > INT_LIMIT:
+        raise _Refused("integers must fit in 64 bits; send larger numbers as strings")
+    return value
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """True when a JSON text nests arrays and objects deeper than `limit` (strings skipped), found without parsing."""
+    return raw.count(b"[") + raw.count(b"{") > limit and depth(raw, stop_above=limit) > limit
+
+
+def depth(raw: bytes, stop_above: int | None = None) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (UTF-8), strings skipped, without parsing it.
+
+    Escaped backslashes and quotes go first; then everything but brackets and quotes. Quotes then alternate,
+    opening and closing strings, and removing two adjacent ones keeps that so: they are an empty string, or the
+    end of one string and the start of the next with only brackets of neither between them (none). What is
+    left in quotes after that is the rare string holding brackets.
+    """
+    for escape in _ESCAPES:
+        raw = raw.replace(escape, b"")
+    skeleton = raw.translate(None, _STRUCTURE).replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = _STRING.sub(b"", skeleton).replace(b'"', b"")  # an unterminated string: invalid anyway
+    deepest = level = 0
+    for start in range(0, len(skeleton), _SCAN_CHUNK):  # a chunk at a time: stop as soon as it is too deep
+        levels = list(itertools.accumulate(map(_STEP.__getitem__, skeleton[start:start + _SCAN_CHUNK]),
+                                           initial=level))
+        level, deepest = levels[-1], max(deepest, max(levels))
+        if stop_above is not None and deepest > stop_above:
+            break
+    return deepest
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise JsonError(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _risky_numbers(raw: bytes) -> bool:
+    """True when a number may overflow or be a negative zero (strings may raise false alarms: only slower)."""
+    shapes = raw.translate(_NUMBER_SHAPES)
+    return any(shape in shapes for shape in _RISKY_SHAPES) or any(zero in raw for zero in _NEGATIVE_ZERO)
+
+
+_STRICT = {"parse_constant": _constant, "parse_float": _float, "parse_int": _int}
+
+
+def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, **extra: object) -> Any:
+    """Parse a JSON text (bytes as UTF-8) that both databases can store; JsonError (an InvalidInput) if not.
+
+    `extra` goes into the error (e.g. `line=3`).
+    """
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    if too_deep(raw, max_depth):
+        raise JsonError(f"nested deeper than {max_depth} levels of arrays and objects", **extra)
+    text = _decode(data)
+    hooks = _STRICT if _risky_numbers(raw) else {"parse_constant": _constant}
+    try:
+        value = json.loads(text, **hooks)
+    except _Refused:
+        _locate_number(text, extra)
+        raise AssertionError("unreachable") from None
+    except json.JSONDecodeError as exc:
+        raise JsonError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})", lineno=exc.lineno,
+                        **extra) from None
+    except RecursionError:  # cannot happen under max_depth; kept so that it can never become a 500
+        raise JsonError(f"nested deeper than {max_depth} levels of arrays and objects", **extra) from None
+    if _RISKY_ESCAPE.search(raw) or (isinstance(data, str) and _BAD_CHAR.search(data)):
+        check_strings(value, **extra)
+    return value
+
+
+def _locate_number(text: str, extra: dict) -> None:
+    """Parse again keeping the refused numbers as markers, and raise naming the first one's path."""
+
+    def marker(hook: Any) -> Any:
+        def keep(literal: str) -> Any:
+            try:
+                return hook(literal)
+            except _Refused as exc:
+                return _Bad(str(exc))
+        return keep
+
+    value = json.loads(text, **{name: marker(hook) for name, hook in _STRICT.items()})
+    for path, item in _walk(value):
+        if isinstance(item, _Bad):
+            raise JsonError(item.reason, path, **extra)
+
+
+def check_strings(value: Any, **extra: object) -> None:
+    """Refuse a parsed value holding a string (key or value) neither database can store, naming its path."""
+    for path, item in _walk(value):
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem is not None:
+                raise JsonError(problem, path, **extra)
+        elif isinstance(item, dict):
+            for key in item:
+                problem = text_problem(key)
+                if problem is not None:
+                    raise JsonError(f"a key {problem}", [*path, key], **extra)
+
+
+def _walk(value: Any, path: tuple = ()) -> Iterable[tuple[list, Any]]:
+    """Every value with its path, depth first (the depth is bounded by MAX_DEPTH)."""
+    yield list(path), value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, (*path, index))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text as stored (UTF-8 kept, no NaN)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def size(value: Any) -> int:
+    """The size in bytes of a value's stored JSON text (the measure of the size caps)."""
+    return len(dumps(value).encode("utf-8"))

@@ -1,0 +1,104 @@
+"""`labeling backup` while workers submit, and `labeling restore`: the restored database holds every answer
+acknowledged before the backup began and passes the invariants; bad restores are refused in one line."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from labeling import backup, cli
+from tests.conftest import PG_URL, one_line
+from tests.live import LiveServer, Workload, make_projects, run_workers, settled, violations
+
+pytestmark = pytest.mark.skipif(bool(PG_URL) and shutil.which("pg_dump") is None, reason="pg_dump is not installed")
+
+
+@pytest.mark.slow
+async def test_a_backup_taken_while_workers_submit_restores_everything_acknowledged_before_it(settings, db, tmp_path):
+    server = LiveServer(settings.resolved_database_url, settings.data_dir).start()
+    try:
+        requester = server.user("backup-requester", "requester")
+        tokens = [server.user(f"backup-w{i}", "worker") for i in range(8)]
+        projects = make_projects(server, requester, 40)
+        load = Workload()
+        stop, threads = run_workers(server, tokens, projects, load)
+        while len(load.acknowledged) < 30 and not load.errors:
+            time.sleep(0.01)
+        acknowledged_before = dict(load.acknowledged)
+        target = tmp_path / "backups" / "labeling.backup"
+        said = await backup.backup(settings, target)
+        n_before = len(load.acknowledged)
+        while len(load.acknowledged) < n_before + 20 and not load.errors:  # the server keeps working after it
+            time.sleep(0.01)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not load.errors, load.errors[:5]
+    finally:
+        server.stop()
+    assert backup.kind(target) == ("pg_dump" if PG_URL else "sqlite") and "backed up" in said
+    async with db.read() as conn:
+        total = (await conn.execute(text("SELECT count(*) FROM annotations"))).scalar()
+
+    print(await backup.restore(settings, target, force=True))
+    async with db.read() as conn:
+        restored = (await conn.execute(text("SELECT count(*) FROM annotations"))).scalar()
+    assert len(acknowledged_before) <= restored < total, (len(acknowledged_before), restored, total)
+    server.start()  # the restored database serves; its start-up sweep settles what the snapshot caught mid-submit
+    try:
+        found = await settled(db)
+        assert [v for v in found if not v.startswith("acknowledged")] == [], found
+        assert await violations(db, acknowledged=acknowledged_before) == []
+    finally:
+        server.stop()
+
+
+async def test_restore_refuses_what_it_cannot_restore(settings, db, tmp_path, new_project):
+    other = tmp_path / "notes.txt"
+    other.write_text("not a backup")
+    with pytest.raises(backup.InvalidInput) as exc:
+        await backup.restore(settings, other)
+    assert "not a backup" in exc.value.message and backup.kind(other) is None
+    foreign = tmp_path / "foreign.backup"
+    foreign.write_bytes(backup.SQLITE_MAGIC if PG_URL else backup.PG_DUMP_MAGIC + b"\x01\x0e")
+    with pytest.raises(backup.InvalidInput) as exc:
+        await backup.restore(settings, foreign)
+    assert "logical dump" in exc.value.message
+    await new_project()
+    mine = tmp_path / "mine.backup"
+    if not PG_URL:
+        await backup.backup(settings, mine)
+        with pytest.raises(backup.Conflict) as conflict:
+            await backup.restore(settings, mine)
+        assert "--force" in conflict.value.message
+
+
+def test_the_cli_says_exactly_what_to_run_without_pg_dump(settings, tmp_path, monkeypatch, capsys):
+    import asyncio
+    import dataclasses
+
+    pg = dataclasses.replace(settings, database_url="postgresql://ann:secret@db.example:5433/labels")
+    monkeypatch.setattr(backup.shutil, "which", lambda name: None)
+    with pytest.raises(backup.ToolMissing) as exc:
+        asyncio.run(backup.backup(pg, tmp_path / "x.dump"))
+    assert exc.value.message.endswith(
+        f"pg_dump --format=custom --no-owner --file {tmp_path / 'x.dump'} --dbname "
+        "'postgresql://ann:***@db.example:5433/labels'")
+    assert "PGPASSWORD" in exc.value.message
+    monkeypatch.setenv("LABELING_DATABASE_URL", pg.database_url)
+    monkeypatch.setenv("LABELING_DATA_DIR", str(tmp_path))
+    code = cli.main(["backup", str(tmp_path / "x.dump")])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line(err) and "pg_dump --format=custom" in err
+
+
+def test_backup_kinds(tmp_path: Path):
+    (tmp_path / "a").write_bytes(backup.SQLITE_MAGIC + b"rest")
+    (tmp_path / "b").write_bytes(b"PGDMP\x01\x0e\x00")
+    (tmp_path / "c").write_bytes(b'{"kind": "dump"}\n')
+    assert [backup.kind(tmp_path / n) for n in "abc"] == ["sqlite", "pg_dump", None]
+    assert backup.kind(tmp_path / "missing") is None

@@ -1,0 +1,76 @@
+"""The one JSON reader (pure): what it refuses, where it says the problem is, and that it never recurses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labeling import jsonio
+
+
+@pytest.mark.parametrize("text,field,words", [
+    ("[1, NaN]", "[1]", "NaN"),
+    ('{"options": {"a": Infinity}}', "options.a", "Infinity"),
+    ('{"x": -Infinity}', "x", "-Infinity"),
+    ('{"x": [1e999]}', "x[0]", "too large"),
+    ("1E+400", "body", "too large"),
+    ('{"n": 9223372036854775808}', "n", "64 bits"),
+    ('{"n": -9223372036854775808}', "n", "64 bits"),
+    ('{"n": ' + "9" * 5000 + "}", "n", "64 bits"),
+    ('{"a": {"b c": "x\\u0000"}}', 'a["b c"]', "NUL"),
+    ('{"a\\u0000": 1}', '["a\\u0000"]', "key"),
+    ('["\\ud800"]', "[0]", "surrogate"),
+    ('{"t": "\\udfff tail"}', "t", "surrogate"),
+    ('{"t": "\\ude00\\ud83d"}', "t", "surrogate"),  # the pair the wrong way round is two lone halves
+])
+def test_refused_values_are_named_by_their_path(text, field, words):
+    with pytest.raises(jsonio.JsonError) as exc:
+        jsonio.loads(text.encode())
+    assert exc.value.field == field and words in exc.value.message, (exc.value.field, exc.value.message)
+
+
+@pytest.mark.parametrize("depth", [65, 1000, 100_000, 1_000_000])
+def test_deep_nesting_is_refused_before_parsing(depth):
+    for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth, "[" * depth):
+        with pytest.raises(jsonio.JsonError) as exc:
+            jsonio.loads(text.encode())
+        assert "nested deeper than 64" in exc.value.message
+
+
+def test_nesting_up_to_the_limit_and_brackets_in_strings_are_fine():
+    assert jsonio.loads(("[" * 64 + "]" * 64).encode()) is not None
+    text = json.dumps({"a": "[[[[" * 100, "b": ["]]]" * 50, '"{{{{', "\\[[["], "c": '\\"' + "{" * 80})
+    assert jsonio.loads(text.encode()) == json.loads(text)
+    assert jsonio.depth(text.encode()) == 2
+    assert jsonio.depth(b'["\\\\", [[["\\\\\\"[["]]]]') == 4
+
+
+def test_what_is_kept():
+    assert jsonio.loads(b'{"e": "\\ud83d\\ude00", "z": -0.0, "i": -0, "big": 9223372036854775807, "s": 1e-999}') == {
+        "e": "\U0001F600", "z": 0.0, "i": 0, "big": 9223372036854775807, "s": 0.0}
+    assert str(jsonio.loads(b"[-0.0]")[0]) == "0.0"
+    assert jsonio.loads("\ufeff[1]".encode()) == [1]  # a byte order mark is skipped
+
+
+def test_text_that_is_not_utf8_or_not_json():
+    for raw in (b'"\xed\xa0\x80"', b"\xff", b"{", b"[1,]", b"", b"nul"):
+        with pytest.raises(jsonio.JsonError):
+            jsonio.loads(raw)
+    with pytest.raises(jsonio.JsonError) as exc:
+        jsonio.loads('["a", "\ud800"]')  # a Python string may hold a surrogate without any escape
+    assert exc.value.field == "[1]"
+
+
+def test_extra_detail_goes_into_the_error():
+    with pytest.raises(jsonio.JsonError) as exc:
+        jsonio.loads(b'{"a": NaN}', line=7)
+    assert exc.value.extra == {"line": 7} and exc.value.path == ["a"]
+
+
+def test_check_text_and_sizes():
+    assert jsonio.check_text("fine", "username") == "fine"
+    with pytest.raises(jsonio.InvalidInput) as exc:
+        jsonio.check_text("a\x00", "username")
+    assert exc.value.field == "username"
+    assert jsonio.size({"a": "é"}) == len('{"a":"é"}'.encode())

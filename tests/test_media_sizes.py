@@ -1,0 +1,111 @@
+"""Image sizes: recorded at upload or when a box task first refers to an image; boxes checked against them; the
+pixel cap on uploads."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import httpx
+from PIL import Image
+from sqlalchemy import select
+
+from labeling import models
+from labeling.app import create_app
+from tests.conftest import bearer
+
+
+def _image(size: tuple[int, int], fmt: str = "PNG", orientation: int | None = None, mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    image = Image.new(mode, size, "white" if mode != "1" else 1)
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        image.save(buffer, fmt, exif=exif)
+    else:
+        image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+async def _recorded(db) -> dict[str, tuple[int, int]]:
+    async with db.read() as conn:
+        rows = (await conn.execute(select(models.media))).all()
+    return {r.path: (r.width, r.height) for r in rows}
+
+
+def _box(x, y, w, h, label="cat") -> dict:
+    return {"answer": {"boxes": [{"label": label, "x": x, "y": y, "w": w, "h": h}]}}
+
+
+async def _lease(client, make_user, project_id):
+    _, worker = await make_user("worker")
+    r = await client.post(f"/api/projects/{project_id}/next", headers=bearer(worker))
+    assert r.status_code == 200, r.text
+    return worker, r.json()
+
+
+async def test_an_upload_records_its_size_and_boxes_must_stay_inside(client, db, requester, new_project, make_user):
+    project = await new_project(task_type="bounding_box", labels=["cat"], redundancy=1)
+    files = [("file", ("wide.png", _image((200, 100)), "image/png"))]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    recorded = await _recorded(db)
+    assert list(recorded.values()) == [(200, 100)]
+    worker, lease = await _lease(client, make_user, project["id"])
+    url = f"/api/assignments/{lease['assignment_id']}/submit"
+    for body, field in [(_box(150, 10, 52, 10), "answer.boxes[0].w"), (_box(0, 90, 10, 12), "answer.boxes[0].h"),
+                        (_box(201, 0, 1, 1), "answer.boxes[0].x"), (_box(1e9, 0, 1, 1), "answer.boxes[0].x"),
+                        (_box(0, 0, 1e300, 1), "answer.boxes[0].w"), (_box(-1, 0, 1, 1), "answer.boxes[0].x"),
+                        (_box(0, 0, 0, 1), "answer.boxes[0].w"), (_box(0, 0, True, 1), "answer.boxes[0].w")]:
+        r = await client.post(url, json=body, headers=bearer(worker))
+        assert r.status_code == 400 and r.json()["error"]["field"] == field, (body, r.text)
+    r = await client.post(url, json=_box(150.5, 0, 50.4, 100.9), headers=bearer(worker))  # within one pixel
+    assert r.status_code == 201, r.text
+
+
+async def test_a_task_referring_to_a_media_file_records_its_size_at_import(client, db, requester, new_project,
+                                                                           settings):
+    project = await new_project(task_type="bounding_box", labels=["cat"])
+    (settings.media_dir / "shots").mkdir(parents=True)
+    (settings.media_dir / "shots" / "a.png").write_bytes(_image((64, 48)))
+    url = f"/api/projects/{project['id']}/tasks"
+    bad_gold = [{"data": {"image": "shots/a.png"}, "gold": {"boxes": [{"label": "cat", "x": 0, "y": 0, "w": 66,
+                                                                        "h": 10}]}}]
+    r = await client.post(url, json=bad_gold, headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "answer.boxes[0].w", r.text
+    assert await _recorded(db) == {}, "a refused import records nothing"
+    r = await client.post(url, json=[{"data": {"image": "shots/a.png"}}], headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    assert await _recorded(db) == {"shots/a.png": (64, 48)}
+
+
+async def test_an_image_behind_a_url_only_has_the_coordinate_cap(client, requester, new_project, make_user):
+    project = await new_project(task_type="bounding_box", labels=["cat"],
+                                tasks=[{"data": {"image": "https://example.org/a.jpg"}}])
+    worker, lease = await _lease(client, make_user, project["id"])
+    url = f"/api/assignments/{lease['assignment_id']}/submit"
+    r = await client.post(url, json=_box(100_001, 0, 1, 1), headers=bearer(worker))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "answer.boxes[0].x"
+    assert (await client.post(url, json=_box(5000, 10, 20, 20), headers=bearer(worker))).status_code == 201
+
+
+async def test_exif_orientation_swaps_the_recorded_size(client, db, requester):
+    r = await client.post("/api/media", files=[("file", ("turned.jpg", _image((40, 30), "JPEG", 6), "image/jpeg"))],
+                          headers=bearer(requester))
+    assert r.status_code == 201 and (r.json()["data"][0]["width"], r.json()["data"][0]["height"]) == (30, 40)
+    assert list((await _recorded(db)).values()) == [(30, 40)]
+
+
+async def test_the_pixel_cap_refuses_large_images(client, settings, db, requester):
+    big = _image((8000, 7000), mode="1")  # 56 megapixels, a few kilobytes
+    r = await client.post("/api/media", files=[("file", ("big.png", big, "image/png"))], headers=bearer(requester))
+    assert r.status_code == 413 and "LABELING_MEDIA_MAX_PIXELS" in r.json()["error"]["message"], r.text
+    small_cap = create_app(dataclasses.replace(settings, media_max_pixels=1000), db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small_cap), base_url="http://t") as c:
+        r = await c.post("/api/media", files=[("file", ("a.png", _image((40, 30)), "image/png"))],
+                         headers=bearer(requester))
+        assert r.status_code == 413
+        r = await c.post("/api/media", files=[("file", ("a.png", _image((20, 30)), "image/png"))],
+                         headers=bearer(requester))
+        assert r.status_code == 201
+    assert list((await _recorded(db)).values()) == [(20, 30)]
