@@ -54,7 +54,9 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
     memo = queue.take_memo(tx, mem, assignment_id, worker)
     if memo is not None:
         try:
-            judged = _judge(tx, mem, memo, raw_answer)
+            project = queue.project_at(tx, mem, memo.project_id, memo.version)
+            queue.admit(tx, mem, project, worker, "work.submit", memo)
+            judged = _judge(project, memo, raw_answer)
         except LabelingError:  # judged as the lease was handed out; the current state below has the last word
             judged = None
         if judged is not None:
@@ -62,12 +64,12 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
             if done is not None:
                 return done
     for _ in range(SUBMIT_ATTEMPTS):
-        assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
+        assignment, project = queue.held(tx, mem, assignment_id, worker, "work.submit", lock=False)
         if assignment.status == queue.AssignmentStatus.submitted:
             return queue.replay_submit(tx, assignment, idempotency_key)
         if assignment.task_found is None:
             raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
-        done = _store(tx, mem, assignment, worker, _judge(tx, mem, assignment, raw_answer), idempotency_key,
+        done = _store(tx, mem, assignment, worker, _judge(project, assignment, raw_answer), idempotency_key,
                       duration_ms)
         if done is not None:
             return done
@@ -75,9 +77,10 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
                    field="assignment_id")
 
 
-def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judged:
-    """Validate the answer for this (read or remembered) assignment and score it if the task is gold."""
-    project = queue.project_at(tx, mem, assignment.project_id, assignment.version)
+def _judge(project: Any, assignment: Any, raw_answer: Any) -> _Judged:
+    """Validate the answer for this (read or remembered) assignment of a project the worker may answer in, and
+    score it if the task is gold."""
+    queue.check_status(project, "work.submit")
     spec = tasktypes.get(project.task_type)
     answer = spec.validate_answer(raw_answer, assignment.data, tasktypes.Context(labels=tuple(project.labels)))
     queue.check_live(assignment, time.time())

@@ -15,11 +15,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from labeling import annotations, api, resources, web
+from labeling import annotations, api, auth, media, resources, web
 from labeling.api import media as media_api
 from labeling.api import openapi
 from labeling.db import Database
@@ -52,7 +52,7 @@ def secret_key(settings: Settings) -> str:
     return key
 
 
-async def health(request: Request) -> Response:
+async def health(request: Request, caller: web.Caller) -> Response:
     """GET /api/health: the server is up and the database answers."""
     async with web.state(request).db.read() as conn:
         await conn.exec_driver_sql("SELECT 1")
@@ -65,7 +65,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
 
-    state = web.AppState(settings=settings, db=db)
+    key = secret_key(settings)
+    state = web.AppState(settings=settings, db=db, media_key=media.signing_key(key))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,16 +82,19 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
 
     from labeling.worker_ui import routes as ui_routes
 
+    # Every route but the static files is behind the policy gate with its action (web.route).
     routes = [
         *api.routes(),  # the queue's routes come first: Starlette tries routes in order
-        Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
-        Route("/api/health", health, methods=["GET"]),
-        Route("/media/{path:path}", media_api.serve, methods=["GET"]),
+        web.route("GET", "/api/openapi.json", openapi.openapi, "openapi.read"),
+        web.route("GET", "/api/health", health, "health.read"),
+        web.route("GET", "/media/{path:path}", media_api.serve, "media.read"),
+        web.route("GET", media.SIGNED_PREFIX + "/{expires}/{signature}/{path:path}", media_api.serve_signed,
+                  "media.signed"),
         Mount("/static", app=StaticFiles(directory=str(resources.static_dir())), name="static"),
         *ui_routes.routes(),
     ]
-    middleware = [Middleware(CookieSessions, secret_key=secret_key(settings), session_cookie="labeling_session",
-                             same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
+    middleware = [Middleware(CookieSessions, secret_key=key, session_cookie="labeling_session",
+                             same_site="strict", https_only=settings.secure_cookies, max_age=auth.SESSION_SECONDS)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
         LabelingError: web.on_labeling_error, HTTPException: web.on_http_error, Exception: web.on_unexpected})
     app.state.labeling = state

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator, model_validator
 from sqlmodel import SQLModel
 
 from labeling.errors import InvalidInput
-from labeling.models import Role
+from labeling.models import ProjectStatus, Role
 from labeling.tasktypes import TaskType
 
 M = TypeVar("M", bound=BaseModel)
+StatusName = Literal["active", "paused", "archived"]
+# A worker named by id or by username (teams, pools).
+WorkerRef = StrictInt | StrictStr
+MAX_REFS = 10_000
+
+
+def project_status(name: str, field: str = "status") -> ProjectStatus:
+    """A status by name, or InvalidInput listing the names."""
+    try:
+        return ProjectStatus[name]
+    except KeyError:
+        raise InvalidInput(f"{field} must be one of active, paused, archived; got {name!r}", field=field) from None
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as an ISO 8601 UTC string (how every time leaves the API)."""
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class _Strict(SQLModel):
@@ -76,6 +94,7 @@ class ProjectCreate(ProjectBase):
 
     name: str = Field(min_length=1, max_length=200)
     task_type: TaskType
+    status: StatusName = Field(default="active", description="Only an active project hands out tasks")
 
 
 class ProjectUpdate(_Strict):
@@ -91,9 +110,46 @@ class ProjectUpdate(_Strict):
     gold_min: int | None = Field(default=None, ge=1, le=10_000)
     gold_threshold: float | None = Field(default=None, ge=0, le=1)
     options: dict[str, Any] | None = None
+    status: StatusName | None = Field(default=None, description="active, paused (no new tasks; leases handed out "
+                                      "may still be answered) or archived (read-only; live leases are released)")
 
     _labels = field_validator("labels")(ProjectBase._labels.__func__)  # type: ignore[attr-defined]
     _redundancy = field_validator("redundancy")(ProjectBase._redundancy.__func__)  # type: ignore[attr-defined]
+
+
+class PoolUpdate(_Strict):
+    """PUT /api/projects/{id}/pool: every worker, or only the workers and teams listed (the owner always may label)."""
+
+    all_workers: bool = Field(description="true: every worker may work on the project; false: only those listed")
+    workers: list[WorkerRef] = Field(default_factory=list, max_length=MAX_REFS, description="worker ids or usernames")
+    teams: list[StrictInt] = Field(default_factory=list, max_length=MAX_REFS, description="team ids")
+
+
+class TeamCreate(_Strict):
+    """POST /api/teams"""
+
+    name: str = Field(min_length=1, max_length=200)
+    members: list[WorkerRef] = Field(default_factory=list, max_length=MAX_REFS, description="worker ids or usernames")
+
+
+class TeamMembers(_Strict):
+    """POST /api/teams/{id}/members"""
+
+    workers: list[WorkerRef] = Field(min_length=1, max_length=MAX_REFS, description="worker ids or usernames")
+
+
+class PasswordReset(_Strict):
+    """POST /api/users/{id}/password"""
+
+    password: str = Field(min_length=8, max_length=1000)
+
+
+class TasksDelete(_Strict):
+    """POST /api/projects/{id}/tasks/delete"""
+
+    task_ids: list[StrictInt] = Field(default_factory=list, max_length=MAX_REFS)
+    external_ids: list[StrictStr] = Field(default_factory=list, max_length=MAX_REFS)
+    confirm: bool = Field(description="must be true: deleted tasks take their answers and results with them")
 
 
 class SubmitBody(_Strict):

@@ -202,3 +202,34 @@ result AS (
         n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
         updated_at = excluded.updated_at)
 SELECT count(*) AS n FROM changed
+
+-- name: membership.users_by_ids
+-- Up to 1,000 users by id (an array parameter).
+SELECT id, username, role FROM users WHERE id = ANY(:ids)
+
+-- name: membership.users_by_names
+SELECT id, username, role FROM users WHERE username = ANY(:names)
+
+-- name: queue.tasks_in
+-- Up to 1,000 of a project's tasks by id (an array), with what deleting them takes from the counters.
+SELECT id, is_gold, state FROM tasks WHERE project_id = :project AND id = ANY(:ids)
+
+-- name: queue.answer_tallies_of_tasks
+-- Per worker, the answers, gold answers, gold score and skips that these tasks counted.
+SELECT w.worker_id,
+       (SELECT count(*) FROM annotations a WHERE a.worker_id = w.worker_id AND a.task_id = ANY(:ids))
+           AS n_annotations,
+       (SELECT count(*) FROM annotations a WHERE a.worker_id = w.worker_id AND a.gold_score IS NOT NULL
+            AND a.task_id = ANY(:ids)) AS n_gold,
+       (SELECT coalesce(sum(a.gold_score), 0) FROM annotations a WHERE a.worker_id = w.worker_id
+            AND a.task_id = ANY(:ids)) AS score,
+       (SELECT count(*) FROM assignments s WHERE s.worker_id = w.worker_id AND s.status = 2 /*skipped*/
+            AND s.task_id = ANY(:ids)) AS n_skips
+FROM (SELECT DISTINCT worker_id FROM assignments WHERE task_id = ANY(:ids)) w
+
+-- name: queue.delete_tasks
+-- Their leases, answers and results go with them (foreign keys ON DELETE CASCADE).
+DELETE FROM tasks WHERE project_id = :project AND id = ANY(:ids)
+
+-- name: tasks.ids_by_external
+SELECT id, external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids)

@@ -33,9 +33,13 @@
     return node;
   };
 
-  /** The URL of a task image: http(s) URLs as they are, media paths under /media/. */
+  var mediaUrls = {}; // the current task's signed URLs of its media-folder files (task.media)
+
+  /** The URL of a task image: http(s) URLs as they are, media paths by the signed URL that came with the task
+   * (no lookup on the server), else under /media/. */
   L.mediaUrl = function (ref) {
     if (/^https?:\/\//i.test(ref)) return ref;
+    if (Object.prototype.hasOwnProperty.call(mediaUrls, ref)) return mediaUrls[ref];
     return "/media/" + String(ref).split("/").map(encodeURIComponent).join("/");
   };
 
@@ -392,6 +396,7 @@
   function show(lease) {
     C.current = {assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id),
                  shownAt: performance.now()};
+    mediaUrls = lease.task.media || {};
     message("");
     var prefilled = false;
     try {
