@@ -61,12 +61,10 @@ def reset_password(tx: Tx, actor: Principal, user_id: int, password_hash: str) -
 
 def deactivate(tx: Tx, actor: Principal, user_id: int) -> dict:
     """Stop a user: tokens and sessions stop working, live leases go back to the queue. Their answers stay.
-    Refused for yourself and for the last active admin (someone must be able to undo it)."""
+    Refused for yourself, so an active admin always remains to undo it."""
     row = _row(tx, user_id)
     if row.id == actor.id:
         raise Conflict("you cannot deactivate yourself; ask another admin", field="user_id")
-    if row.role == Role.admin.value and row.is_active and not tx.scalar("auth.other_active_admins", {"user": row.id}):
-        raise Conflict("this is the last active admin; make another admin first", field="user_id")
     released = 0
     if row.is_active:
         tx.run("auth.set_active", {"user": user_id, "active": False})

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from labeling import models, queue, tasktypes
+from labeling import audit, models, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
 from labeling.errors import Conflict, LabelingError, NotFound
@@ -107,7 +107,10 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
     try:
         with tx.isolated():
             if gold_score is not None and not recorded.blocked and _below_threshold(project, recorded):
-                block_worker(tx, project, worker.id)
+                reopened = block_worker(tx, project, worker.id)
+                audit.record(tx, audit.SYSTEM, "worker.block", project=project, details={
+                    "worker_id": worker.id, "username": worker.username, "tasks_reopened": reopened,
+                    "reason": "gold accuracy below the project's threshold"})
             elif not assignment.is_gold and recorded.task_ready:
                 complete = settle_task(tx, project, assignment.task_id, shard=worker.id, counters=recorded)
     except Exception:

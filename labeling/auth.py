@@ -153,8 +153,15 @@ def ensure_admin_token(tx: Tx, token: str) -> dict:
         return {"id": holder.id, "username": holder.username, "role": holder.role, "is_active": holder.is_active}
     row = tx.one("auth.user_by_name", {"username": ADMIN_NAME})
     if row is None:
-        user, _ = create_user(tx, ADMIN_NAME, Role.admin, token=token)
-        return {**user, "is_active": True}
+        try:
+            user, _ = create_user(tx, ADMIN_NAME, Role.admin, token=token)
+            return {**user, "is_active": True}
+        except Conflict:  # another server process starting at the same moment made it: use theirs
+            row = tx.one("auth.user_by_name", {"username": ADMIN_NAME})
+            if row is not None and row.token_hash == hashed:
+                return {"id": row.id, "username": row.username, "role": row.role, "is_active": row.is_active}
+    if row is None:
+        raise Conflict(f"could not make the user {ADMIN_NAME!r}; start again", field="LABELING_ADMIN_TOKEN")
     if row.role != Role.admin.value:
         raise Conflict(f"LABELING_ADMIN_TOKEN belongs to the user named {ADMIN_NAME!r}, but that user is a "
                        f"{row.role}; rename that user or make it an admin", field="LABELING_ADMIN_TOKEN")

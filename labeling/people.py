@@ -1,6 +1,6 @@
 """A project's workers, as its requester manages them: block, unblock, and remove one worker's answers (a person
 leaving). Each is one transaction, audited; the bookkeeping is queue.py's, consensus is settled again through
-labeling/annotations.py."""
+labeling/annotations.py (block) or recomputed for the project by the route (removal)."""
 
 from __future__ import annotations
 
@@ -50,15 +50,13 @@ def unblock(tx: Tx, actor: Principal, project_id: int, worker_id: int) -> dict:
 def remove_answers(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_id: int,
                    confirm: bool) -> dict:
     """Delete everything one worker did in a project (answers, leases, skips, standing); the tasks their answers
-    completed reopen and those with enough other answers get their consensus again at once."""
+    counted in lose them (complete ones reopen). The caller then recomputes the project's consensus and skills."""
     if confirm is not True:
         raise InvalidInput("confirm must be true: the worker's answers are deleted for good", field="confirm")
-    project = queue.project_at(tx, mem, project_id, _project(tx, project_id).updated_at)
+    project = _project(tx, project_id)
     worker = _worker(tx, worker_id)
     reopened, deleted = queue.remove_worker(tx, project_id, worker_id)
-    settled = sum(annotations.settle_task(tx, project, task_id) for task_id in reopened)
     audit.record(tx, actor, "worker.answers_delete", project=project, details={
         "worker_id": worker_id, "username": worker.username, "answers_deleted": deleted,
-        "tasks_reopened": len(reopened) - settled, "tasks_settled_again": settled})
-    return {"worker_id": worker_id, "answers_deleted": deleted, "tasks_reopened": len(reopened) - settled,
-            "tasks_settled_again": settled}
+        "tasks_reopened": len(reopened)})
+    return {"worker_id": worker_id, "answers_deleted": deleted, "tasks_reopened": len(reopened)}

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from labeling import audit, membership, paging, people, schemas, teams, web
 from labeling.api.projects import project_for
+from labeling.consensus import runner
 from labeling.errors import InvalidInput
 
 
@@ -57,14 +58,17 @@ async def unblock_worker(request: Request, caller: web.Caller) -> Response:
 
 async def remove_answers(request: Request, caller: web.Caller) -> Response:
     """DELETE /api/projects/{id}/workers/{worker_id}/answers?confirm=true: everything one worker did here is
-    deleted; the tasks they completed reopen or settle again on the other answers."""
+    deleted, the tasks they completed reopen, and the project's consensus is recomputed without them."""
     app = web.state(request)
     async with app.db.read() as conn:
         row = await project_for(request, caller, conn)
     worker_id = web.path_int(request, "worker_id")
     confirm = _confirmed(request)
-    return web.ok(await app.db.transact(
-        lambda tx: people.remove_answers(tx, app.memory, caller.who, row.id, worker_id, confirm)))
+    removed = await app.db.transact(
+        lambda tx: people.remove_answers(tx, app.memory, caller.who, row.id, worker_id, confirm))
+    # Consensus and worker skills as if the worker had never answered (its own transactions, audited).
+    consensus = await runner.recompute_project(app.db, row, mem=app.memory, actor=caller.who)
+    return web.ok({**removed, "consensus": consensus})
 
 
 async def _team(request: Request, caller: web.Caller, conn: Any) -> Any:

@@ -93,14 +93,11 @@ UPDATE users SET password_hash = :password_hash WHERE id = :user
 -- name: auth.set_active
 UPDATE users SET is_active = :active WHERE id = :user
 
--- name: auth.other_active_admins
--- Admins who would still be able to sign in if this user could not.
-SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = true AND id <> :user
-
 -- name: auth.bump_epoch
 -- Every server process re-reads this number every few seconds and forgets the credentials it remembers when it
--- moved (labeling/web.py).
-UPDATE auth_epoch SET epoch = epoch + 1 WHERE id = 1
+-- moved (labeling/web.py). The row is made if missing (a database emptied table by table).
+INSERT INTO auth_epoch (id, epoch) VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET epoch = auth_epoch.epoch + 1
 
 -- name: auth.insert_session
 INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (:token_hash, :user, :now, :expires)
