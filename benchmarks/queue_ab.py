@@ -3,6 +3,10 @@
     python benchmarks/queue_ab.py --rounds 6 --a "--server-workers 1" --b "--server-workers 2" -- \
         --database postgresql://postgres@127.0.0.1/labeling_bench --tasks 20000 --seconds 12
 
+    python benchmarks/queue_ab.py --a-dir /tmp/main --b-dir . --a "" --b "" -- --tasks 20000 --seconds 10
+
+The second form compares two checkouts' code with the same client (`git archive 2a373e9 | tar -x -C /tmp/main`).
+
 This machine's speed drifts by tens of percent over minutes (other tenants on the host), so two
 configurations measured minutes apart are not comparable. Each round runs A and B back to back (ABBA order:
 A first in odd rounds, B first in even ones) and the verdict rests on the per-round ratios B/A, not on runs
@@ -22,9 +26,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run(common: list[str], extra: str) -> dict:
-    out = subprocess.run([sys.executable, str(HERE / "queue.py"), *common, *shlex.split(extra)], check=True,
-                         capture_output=True, text=True).stdout
+def run(common: list[str], extra: str, checkout: Path) -> dict:
+    """One run of queue.py from `checkout` (its server runs that checkout's code)."""
+    out = subprocess.run([sys.executable, str(checkout / "benchmarks" / "queue.py"), *common, *shlex.split(extra)],
+                         check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -33,6 +38,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--a", default="--server-workers 1", help="queue.py arguments of configuration A")
     ap.add_argument("--b", default="--server-workers 2", help="queue.py arguments of configuration B")
+    ap.add_argument("--a-dir", type=Path, default=HERE.parent, help="checkout whose code A runs (default: this one)")
+    ap.add_argument("--b-dir", type=Path, default=HERE.parent, help="checkout whose code B runs (e.g. a branch "
+                    "against `git archive main | tar -x -C /tmp/main`)")
     ap.add_argument("common", nargs=argparse.REMAINDER, help="-- then queue.py arguments for both")
     args = ap.parse_args()
     common = [a for a in args.common if a != "--"]
@@ -41,7 +49,7 @@ def main() -> None:
         order = ("a", "b") if i % 2 == 0 else ("b", "a")
         results = {}
         for name in order:
-            results[name] = run(common, getattr(args, name))
+            results[name] = run(common, getattr(args, name), getattr(args, f"{name}_dir"))
             r = results[name]
             print(f"round {i + 1} {name}: {r['cycles_per_second']} cycles/s, cycle p50/p99 "
                   f"{r['cycle_ms']['p50']}/{r['cycle_ms']['p99']} ms, errors {r['errors']}", flush=True)
@@ -50,7 +58,7 @@ def main() -> None:
     b = [r["b"]["cycles_per_second"] for r in rounds]
     ratios = [y / x for x, y in zip(a, b)]
     print(json.dumps({
-        "a": args.a, "b": args.b, "rounds": args.rounds,
+        "a": args.a, "b": args.b, "a_dir": str(args.a_dir), "b_dir": str(args.b_dir), "rounds": args.rounds,
         "a_cycles_per_second": a, "b_cycles_per_second": b,
         "a_median": statistics.median(a), "b_median": statistics.median(b),
         "b_over_a_per_round": [round(x, 3) for x in ratios], "b_over_a_median": round(statistics.median(ratios), 3),
