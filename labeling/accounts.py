@@ -37,7 +37,8 @@ def _entry(tx: Tx, actor: Principal | str, action: str, row: Any, **details: Any
                  details={"username": row.username, "role": row.role, **details})
 
 
-def create(tx: Tx, actor: Principal | str, username: str, role: Role | str, password_hash: str | None) -> tuple[dict, str]:
+def create(tx: Tx, actor: Principal | str, username: str, role: Role | str,
+           password_hash: str | None) -> tuple[dict, str]:
     """A new account (auth.create_user), audited; returns (public user, API token)."""
     created, token = auth.create_user(tx, username, role, password_hash=password_hash)
     _entry(tx, actor, "user.create", _row(tx, created["id"]))

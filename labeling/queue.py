@@ -2,7 +2,11 @@
 counters, workers' standing and consensus results change here and nowhere else.
 
 Every change is a function over a `Tx` (run through `Database.transact`): enqueue, claim, record, skip,
-release, renew, expire, settle, reopen, block; its statements are the `queue.*` ones of labeling/sql/.
+release, renew, expire, settle, reopen, block, unblock, and taking work away (a deactivated user's or an archived
+project's leases, a deleted project or tasks, one worker's answers); its statements are the `queue.*` ones of
+labeling/sql/.
+Who may claim or answer is asked of labeling/policy.py (`admit`) with the project row the claim or submit already
+has in memory, and the project's status is checked the same way (`check_status`): no extra round trip.
 A submitted answer goes along one line (labeling/annotations.py):
 
     API -> tasktypes (validate the answer) -> queue.record -> consensus (aggregate, pure) -> queue.settle
@@ -125,10 +129,13 @@ _STATUSES = {
     "work.submit": {ProjectStatus.active, ProjectStatus.paused},
     "work.skip": set(ProjectStatus), "work.release": set(ProjectStatus),
 }
+_ACTIVE = int(ProjectStatus.active)
 
 
 def check_status(project: Any, action: str) -> None:
     """ProjectPaused or ProjectArchived (409) unless the project's status allows the action."""
+    if project.status == _ACTIVE:  # every action; the hot path's only comparison
+        return
     status = ProjectStatus(project.status)
     if status in _STATUSES[action]:
         return

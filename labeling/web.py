@@ -50,10 +50,12 @@ class AppState:
     throttle: throttle.Throttle = field(default_factory=throttle.Throttle)
     auth_epoch: int | None = None
     auth_checked_at: float = float("-inf")
+    credentials_generation: int = 0  # moves whenever remembered credentials are dropped
 
     def forget_credentials(self) -> None:
-        """Drop every remembered token and session (this process revoked one)."""
+        """Drop every remembered token and session (one was revoked, here or in another process)."""
         self.token_cache.clear()
+        self.credentials_generation += 1
 
 
 def state(request: Request) -> AppState:
@@ -132,17 +134,12 @@ def session_of(request: Request) -> str | None:
     return session_id if isinstance(session_id, str) else None
 
 
-def session_key(session_id: str) -> str:
-    """The remembered-credentials key of a session."""
-    return "sid:" + auth.hash_token(session_id)
-
-
 async def session_user(request: Request) -> Principal | None:
     """The user of the browser's live session, or None (the cookie is cleared if its session is over)."""
     session_id = session_of(request)
     if session_id is None:
         return None
-    user = await _cached(state(request), session_key(session_id),
+    user = await _cached(state(request), "sid:" + auth.hash_token(session_id),
                          lambda conn: auth.principal_for_session(conn, session_id))
     if user is None:
         request.session.clear()
@@ -168,8 +165,11 @@ async def _cached(app: AppState, key: str, lookup: Callable[[Any], Awaitable[Pri
     hit = app.token_cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    generation = app.credentials_generation
     async with app.db.read() as conn:
         user = await lookup(conn)
+    if generation != app.credentials_generation:
+        return user  # credentials were revoked while this lookup ran: its answer may predate that, so not kept
     if len(app.token_cache) > 10_000:
         app.token_cache.clear()
     app.token_cache[key] = (now + TOKEN_CACHE_SECONDS * (0.5 + 0.5 * random.random()), user)

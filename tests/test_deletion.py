@@ -139,7 +139,8 @@ async def test_a_requester_blocks_and_unblocks_a_worker(client, requester, make_
     assert (await client.post(f"{base}/unblock", headers=bearer(requester))).status_code == 200
     assert (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).status_code == 200
     assert (await client.post(f"{base}/unblock", headers=bearer(requester))).status_code == 409
-    assert (await client.post(f"/api/projects/{pid}/workers/999999/block", headers=bearer(requester))).status_code == 404
+    nobody = await client.post(f"/api/projects/{pid}/workers/999999/block", headers=bearer(requester))
+    assert nobody.status_code == 404
     _, fresh = await make_user("worker", "never-worked")
     fresh_id = (await client.get("/api/users/me", headers=bearer(fresh))).json()["id"]
     r = await client.post(f"/api/projects/{pid}/workers/{fresh_id}/block", headers=bearer(requester))

@@ -73,7 +73,8 @@ async def test_teams_put_their_members_in_a_pool_as_they_change(client, requeste
     (a, a_token), (b, b_token), _ = crew
     project = await new_project(tasks=text_tasks(6), redundancy=3)
     pid = project["id"]
-    team = await client.post("/api/teams", json={"name": "night shift", "members": [a["id"]]}, headers=bearer(requester))
+    team = await client.post("/api/teams", json={"name": "night shift", "members": [a["id"]]},
+                             headers=bearer(requester))
     assert team.status_code == 201 and team.json()["members"] == 1
     tid = team.json()["id"]
     assert (await _pool(client, requester, pid, all_workers=False, teams=[tid])).status_code == 200

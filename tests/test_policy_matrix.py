@@ -261,9 +261,10 @@ async def test_a_404_for_someone_elses_object_reads_like_a_missing_one(client, d
     assert missing.status_code == theirs.status_code == 404
     assert theirs.json()["error"]["message"] == f"no project {world.ids['project_id']}"
     assert missing.json()["error"]["message"] == "no project 999999999"
-    outside = await client.post(f"/api/projects/{world.ids['project_id']}/next", headers=bearer(world.tokens["worker_out"]))
+    project, assignment = world.ids["project_id"], world.ids["assignment_id"]
+    outside = await client.post(f"/api/projects/{project}/next", headers=bearer(world.tokens["worker_out"]))
     assert outside.json()["error"] == theirs.json()["error"]
-    lease = await client.post(f"/api/assignments/{world.ids['assignment_id']}/skip", headers=bearer(world.tokens["other"]))
+    lease = await client.post(f"/api/assignments/{assignment}/skip", headers=bearer(world.tokens["other"]))
     gone = await client.post("/api/assignments/999999999/skip", headers=bearer(world.tokens["other"]))
     assert lease.status_code == gone.status_code == 404
     assert lease.json()["error"]["field"] == gone.json()["error"]["field"] == "assignment_id"

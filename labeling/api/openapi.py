@@ -75,6 +75,8 @@ RELATION_WORDS = {policy.OWNER: "its owner", policy.MEMBER: "a worker in its poo
 def who_may(action: str) -> str:
     """The policy rule of an action, in words (labeling/policy.py decides; this only describes)."""
     rule = policy.rule(action)
+    if rule.public:
+        return f"Action `{action}`: public."
     roles = " or ".join(sorted(r.value for r in rule.roles)) or "admin"
     words = f"Action `{action}`: {roles}"
     if rule.relations:

@@ -3,10 +3,13 @@ token, deactivate, reactivate). A change that takes access away is forgotten at 
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from labeling import accounts, auth, paging, policy, schemas, web
+from labeling.auth import Principal
 
 
 def _user_id(request: Request, caller: web.Caller) -> int:
@@ -76,19 +79,19 @@ async def reset_password(request: Request, caller: web.Caller) -> Response:
     return web.ok({"id": user_id, "password_reset": True})
 
 
-async def deactivate(request: Request, caller: web.Caller) -> Response:
-    """POST /api/users/{id}/deactivate (admin): tokens and sessions stop working, live leases go back."""
+async def _switch(request: Request, caller: web.Caller, change: Callable[[Any, Principal, int], dict]) -> Response:
     user_id = _user_id(request, caller)
     app = web.state(request)
-    result = await app.db.transact(lambda tx: accounts.deactivate(tx, caller.who, user_id))
+    result = await app.db.transact(lambda tx: change(tx, caller.who, user_id))
     app.forget_credentials()
     return web.ok(result)
+
+
+async def deactivate(request: Request, caller: web.Caller) -> Response:
+    """POST /api/users/{id}/deactivate (admin): tokens and sessions stop working, live leases go back."""
+    return await _switch(request, caller, accounts.deactivate)
 
 
 async def reactivate(request: Request, caller: web.Caller) -> Response:
     """POST /api/users/{id}/reactivate (admin): the user may sign in again with what they had."""
-    user_id = _user_id(request, caller)
-    app = web.state(request)
-    result = await app.db.transact(lambda tx: accounts.reactivate(tx, caller.who, user_id))
-    app.forget_credentials()
-    return web.ok(result)
+    return await _switch(request, caller, accounts.reactivate)

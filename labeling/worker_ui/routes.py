@@ -150,7 +150,7 @@ async def logout(request: Request, caller: web.Caller) -> Response:
                                                         "user": await web.session_user(request)}, status_code=403)
         app = web.state(request)
         await app.db.transact(lambda tx: auth.end_session(tx, session_id))
-        app.token_cache.pop(web.session_key(session_id), None)
+        app.forget_credentials()
     request.session.clear()
     return RedirectResponse("/login?signed_out=1", status_code=303)
 

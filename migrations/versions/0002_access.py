@@ -122,8 +122,8 @@ def _backfill_project_media(bind: sa.engine.Connection) -> None:
     for project_id in projects:
         last = 0
         while True:
-            rows = bind.execute(sa.text("SELECT id, data FROM tasks WHERE project_id = :p AND id > :last "
-                                        "ORDER BY id LIMIT :n"), {"p": project_id, "last": last, "n": BACKFILL_CHUNK}).all()
+            rows = bind.execute(sa.text("SELECT id, data FROM tasks WHERE project_id = :p AND id > :last ORDER BY id "
+                                        "LIMIT :n"), {"p": project_id, "last": last, "n": BACKFILL_CHUNK}).all()
             if not rows:
                 break
             last = rows[-1][0]
