@@ -7,22 +7,13 @@ Deleted tasks take their leases, answers and results, and the counters forget th
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import audit, media, models, queue, tasks
+from labeling import audit, media, membership, models, queue, tasks
 from labeling.auth import Principal
-from labeling.errors import InvalidInput, NotFound
+from labeling.errors import InvalidInput
 from labeling.sqltx import Tx
-
-
-def _project(tx: Tx, project_id: int) -> Any:
-    row = tx.one("projects.row_for_update", {"project": project_id})
-    if row is None:
-        raise NotFound(f"no project {project_id}", field="project_id")
-    return row
 
 
 async def sizes(conn: AsyncConnection, project_id: int) -> dict:
@@ -37,7 +28,7 @@ async def sizes(conn: AsyncConnection, project_id: int) -> dict:
 def delete_project(tx: Tx, actor: Principal, project_id: int, confirm: str | None, sizes: dict) -> list[str]:
     """Delete a project whose name the caller repeats in `confirm`; returns the media files it alone showed (to
     remove after the commit)."""
-    row = _project(tx, project_id)
+    row = membership.locked(tx, project_id)
     if confirm != row.name:
         raise InvalidInput(f"confirm must be the project's name, {row.name!r}, to delete it and everything under it",
                            field="confirm")
@@ -55,7 +46,7 @@ def delete_tasks(tx: Tx, actor: Principal, project_id: int, task_ids: list[int],
                            field="confirm")
     if not task_ids and not external_ids:
         raise InvalidInput("name the tasks to delete in task_ids or external_ids", field="task_ids")
-    row = _project(tx, project_id)
+    row = membership.locked(tx, project_id)
     deleted = queue.delete_tasks(tx, project_id, tasks.ids_for(tx, project_id, task_ids, external_ids))
     audit.record(tx, actor, "tasks.delete", project=row, details={
         "deleted": deleted, "task_ids": audit.ids(task_ids), "external_ids": external_ids[:audit.MAX_DETAIL_IDS]})

@@ -44,7 +44,7 @@ def create(tx: Tx, owner: Principal, body: schemas.ProjectCreate, via: str = "ap
               "status": ProjectStatus[body.status].value, **_redundancy_columns(body.redundancy)}
     project_id = _named_write(tx, body.name, lambda: tx.scalar("projects.insert", values))
     queue.init_project(tx, project_id)
-    audit.record(tx, owner, "project.create", project=tx.one("projects.row_for_update", {"project": project_id}),
+    audit.record(tx, owner, "project.create", project=membership.locked(tx, project_id),
                  details={"name": body.name, "task_type": body.task_type.value, "via": via})
     return project_id
 
@@ -131,9 +131,7 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
                     body: schemas.ProjectUpdate) -> None:
     """Change settings in one transaction; labels may grow but not lose a label already used. When the minimum
     redundancy changes, open tasks follow it, and those that now have all their answers are settled at once."""
-    row = tx.one("projects.row_for_update", {"project": project_id})
-    if row is None:
-        raise NotFound(f"no project {project_id}", field="project_id")
+    row = membership.locked(tx, project_id)
     values: dict[str, Any] = {}
     changes = body.model_dump(exclude_unset=True)
     if "redundancy" in changes:
