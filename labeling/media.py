@@ -119,10 +119,7 @@ async def facts(conn: AsyncConnection, user: Principal, path: str) -> policy.Med
                                .where(pm.c.path_hash == path_hash(path)))).all()
     seen = []
     for row in rows:
-        listed = None
-        if policy.needs_listing(user, row.pool_all):
-            _, project = await membership.project(conn, user, row.id)
-            listed = project.listed
+        listed = await membership.listed(conn, row.id, user.id) if policy.needs_listing(user, row.pool_all) else None
         seen.append(membership.facts(row, listed))
     return policy.Media(path, tuple(seen))
 

@@ -84,8 +84,12 @@ async def project(conn: AsyncConnection, user: Principal, project_id: int) -> tu
     row = await load(conn, project_id)
     if not policy.needs_listing(user, row.pool_all):
         return row, facts(row)
-    listed = bool(await conn.scalar(select(_listed_clause(row.id, user.id))))
-    return row, facts(row, listed)
+    return row, facts(row, await listed(conn, row.id, user.id))
+
+
+async def listed(conn: AsyncConnection, project_id: int, worker_id: int) -> bool:
+    """Whether a worker is listed in a project's pool, directly or through a team."""
+    return bool(await conn.scalar(select(_listed_clause(project_id, worker_id))))
 
 
 def visible_projects(user: Principal, *, working: bool = False) -> ColumnElement[bool]:
