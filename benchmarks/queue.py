@@ -98,6 +98,15 @@ async def setup(base: str, admin: str, args: argparse.Namespace) -> tuple[int, l
                                                  "labels": LABELS, "redundancy": args.redundancy,
                                                  "lease_seconds": 300}, headers=rh) as r:
             project = (await r.json())["id"]
+        if args.pool != "all":  # the workers listed in the pool, directly or as one team
+            names = [f"bench-w{i}" for i in range(args.workers)]
+            pool: dict = {"all_workers": False, "workers": names}
+            if args.pool == "team":
+                async with s.post("/api/teams", json={"name": "bench", "members": names}, headers=rh) as r:
+                    pool = {"all_workers": False, "teams": [(await r.json())["id"]]}
+            async with s.put(f"/api/projects/{project}/pool", json=pool, headers=rh) as r:
+                if r.status != 200:
+                    raise SystemExit(f"benchmark: setting the pool failed: {r.status} {await r.text()}")
         started = time.perf_counter()
         done = args.tasks if args.preload else 0
         if args.preload:  # the tasks go in through `labeling import` while the server runs
@@ -306,6 +315,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=0, help="offered cycles per second (0: flat out, closed loop)")
     ap.add_argument("--redundancy", type=int, default=3)
     ap.add_argument("--server-workers", type=int, default=1)
+    ap.add_argument("--pool", choices=("all", "listed", "team"), default="all",
+                    help="the project's pool: every worker (default), the workers listed, or one team of them")
     ap.add_argument("--client-processes", type=int, default=2)
     ap.add_argument("--client", choices=("raw", "aiohttp"), default="raw",
                     help="load generator: a minimal keep-alive HTTP/1.1 client (default) or aiohttp")
@@ -332,7 +343,7 @@ def main() -> None:
         merged = {k: sum((p[k] for p in parts), []) for k in ("next", "submit", "cycle", "errors")}
         result = {
             "database": "sqlite" if args.database == "sqlite" else "postgresql",
-            "server_workers": args.server_workers, "client": args.client, "tasks": args.tasks,
+            "server_workers": args.server_workers, "client": args.client, "tasks": args.tasks, "pool": args.pool,
             "workers": args.workers,
             "redundancy": args.redundancy, "seconds": args.seconds,
             "mode": "paced" if args.rate else "flat-out", "offered_cycles_per_second": args.rate or None,

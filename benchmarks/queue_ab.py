@@ -5,6 +5,10 @@
     git worktree add /tmp/base <commit>       # two versions of the code, same arguments:
     python benchmarks/queue_ab.py --rounds 6 --a "" --b "" --a-checkout /tmp/base --b-checkout . -- --tasks 100000
 
+    python benchmarks/queue_ab.py --a-checkout /tmp/main --b-checkout . --a "" --b "" -- --tasks 20000 --seconds 10
+
+The second form compares two checkouts' code with the same client (`git archive 2a373e9 | tar -x -C /tmp/main`).
+
 This machine's speed drifts by tens of percent over minutes (other tenants on the host), so two
 configurations measured minutes apart are not comparable. Each round runs A and B back to back (ABBA order:
 A first in odd rounds, B first in even ones) and the verdict rests on the per-round ratios B/A, not on runs

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from labeling import media, models, queue, tasktypes
+from labeling import audit, media, models, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
 from labeling.errors import Conflict, LabelingError, NotFound, WorkerBlocked
@@ -59,7 +59,9 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
     memo = queue.take_memo(tx, mem, assignment_id, worker)
     if memo is not None:
         try:
-            judged = _judge(tx, mem, memo, raw_answer)
+            project = queue.project_at(tx, mem, memo.project_id, memo.version)
+            queue.admit(tx, mem, project, worker, "work.submit", memo)
+            judged = _judge(tx, project, memo, raw_answer)
         except LabelingError:  # judged as the lease was handed out; the current state below has the last word
             judged = None
         if judged is not None:
@@ -67,12 +69,12 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
             if done is not None:
                 return done
     for _ in range(SUBMIT_ATTEMPTS):
-        assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
+        assignment, project = queue.held(tx, mem, assignment_id, worker, "work.submit", lock=False)
         if assignment.status == queue.AssignmentStatus.submitted:
             return queue.replay_submit(tx, assignment, idempotency_key)
         if assignment.task_found is None:
             raise NotFound(f"the task of assignment {assignment_id} no longer exists", field="assignment_id")
-        done = _store(tx, mem, assignment, worker, _judge(tx, mem, assignment, raw_answer), idempotency_key,
+        done = _store(tx, mem, assignment, worker, _judge(tx, project, assignment, raw_answer), idempotency_key,
                       duration_ms, meta)
         if done is not None:
             return done
@@ -80,9 +82,10 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
                    field="assignment_id")
 
 
-def _judge(tx: Tx, mem: queue.Memory, assignment: Any, raw_answer: Any) -> _Judged:
-    """Validate the answer for this (read or remembered) assignment and score it if the task is gold."""
-    project = queue.project_at(tx, mem, assignment.project_id, assignment.version)
+def _judge(tx: Tx, project: Any, assignment: Any, raw_answer: Any) -> _Judged:
+    """Validate the answer for this (read or remembered) assignment of a project the worker may answer in, and
+    score it if the task is gold."""
+    queue.check_status(project, "work.submit")
     answer = _validated(tx, project, raw_answer, assignment.data)
     queue.check_live(assignment, time.time())
     gold_score = None
@@ -116,7 +119,10 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
     try:
         with tx.isolated():
             if gold_score is not None and not recorded.blocked and _below_threshold(project, recorded):
-                block_worker(tx, project, worker.id)
+                reopened = block_worker(tx, project, worker.id)
+                audit.record(tx, audit.SYSTEM, "worker.block", project=project, details={
+                    "worker_id": worker.id, "username": worker.username, "tasks_reopened": reopened,
+                    "reason": "gold accuracy below the project's threshold"})
             elif not assignment.is_gold and recorded.task_ready:
                 complete = settle_task(tx, project, assignment.task_id, shard=worker.id, counters=recorded)
     except Exception:
@@ -170,6 +176,8 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
     now = time.time()
     row = queue.answer_to_change(tx, annotation_id, worker)
     project = queue.project_at(tx, mem, row.project_id, row.version)
+    queue.admit(tx, mem, project, worker, "work.change", row)
+    queue.check_status(project, "work.change")
     if row.blocked:
         raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so your answers "
                             "can no longer change", field="annotation_id")

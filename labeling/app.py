@@ -15,11 +15,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from labeling import annotations, api, middleware, resources, web
+from labeling import annotations, api, auth, media, middleware, resources, web
 from labeling.api import media as media_api
 from labeling.api import openapi
 from labeling.db import Database
@@ -61,7 +61,7 @@ class Static(StaticFiles):
         return await super().get_response(path, scope)
 
 
-async def health(request: Request) -> Response:
+async def health(request: Request, caller: web.Caller) -> Response:
     """GET /api/health: the server is up and the database answers."""
     async with web.state(request).db.read() as conn:
         await conn.exec_driver_sql("SELECT 1")
@@ -84,7 +84,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
 
     key = secret_key(settings)
-    state = web.AppState(settings=settings, db=db, secret_key=key)
+    state = web.AppState(settings=settings, db=db, secret_key=key, media_key=media.signing_key(key))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -100,18 +100,23 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
 
     from labeling.worker_ui import routes as ui_routes
 
+    # Every route but the static files is behind the policy gate with its action (web.route).
     routes = [
         *api.routes(),  # the queue's routes come first: Starlette tries routes in order
-        Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
-        Route("/api/health", health, methods=["GET"]),
-        Route("/media/{path:path}", media_api.serve, methods=["GET"]),
+        *web.routes([
+            ("GET", "/api/openapi.json", openapi.openapi, "openapi.read"),
+            ("GET", "/api/health", health, "health.read"),
+            ("GET", "/media/{path:path}", media_api.serve, "media.read"),
+            ("GET", media.SIGNED_PREFIX + "/{expires}/{signature}/{path:path}", media_api.serve_signed,
+             "media.signed"),
+        ]),
         Mount("/static", app=Static(directory=str(resources.static_dir())), name="static"),
         *ui_routes.routes(),
     ]
     stack = [Middleware(middleware.SecurityHeaders),
              Middleware(middleware.BodyLimit, max_bytes=settings.max_body_bytes),
              Middleware(CookieSessions, secret_key=key, session_cookie="labeling_session",
-                        same_site="strict", https_only=settings.secure_cookies, max_age=14 * 86400)]
+                        same_site="strict", https_only=settings.secure_cookies, max_age=auth.SESSION_SECONDS)]
     app = Starlette(routes=routes, middleware=stack, lifespan=lifespan, exception_handlers={
         LabelingError: web.on_labeling_error, HTTPException: on_http_error, Exception: web.on_unexpected})
     app.state.labeling = state

@@ -1,26 +1,35 @@
-"""Passwords, API tokens and who a request is: hashing and lookups, no HTTP."""
+"""Passwords, API tokens, sessions and who a request is: hashing and lookups, no HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models
-from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
+from labeling.errors import Conflict, InvalidInput, NotFound
 from labeling.models import Role
 from labeling.sqltx import Tx, is_unique_violation
 
+T = TypeVar("T")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 MIN_PASSWORD = 8
+SESSION_SECONDS = 14 * 86400
+ADMIN_NAME = "admin"  # the user whose API token LABELING_ADMIN_TOKEN is
+# A sign-in for an unknown user, a deactivated one or one without a password checks the password against this
+# hash (of a random password nobody knows), so it costs what a real check costs and says nothing by its timing.
+DUMMY_HASH = "scrypt$16384$8$1$qWapKbUXhLfo8fRgFDF1zA==$BwbwJ094kF9PtUtYBqESVfzTz0FYjSO4orIjuC1QM60="
 
 
 @dataclass(frozen=True)
@@ -30,13 +39,6 @@ class Principal:
     id: int
     username: str
     role: Role
-
-    def require(self, *roles: Role) -> "Principal":
-        """Fail unless this user has one of `roles` (admins may do everything)."""
-        if self.role is Role.admin or self.role in roles:
-            return self
-        wanted = " or ".join(r.value for r in roles)
-        raise Forbidden(f"this needs a {wanted} account; {self.username} is a {self.role.value}")
 
 
 def hash_password(password: str) -> str:
@@ -57,6 +59,31 @@ def verify_password(password: str, encoded: str | None) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+class PasswordGate:
+    """Password hashing off the event loop, at most `slots` hashes at once (one scrypt takes 50-100 ms of a core
+    and 16 MB): a crowd of sign-ins queues here while every other request keeps a core. One per server process."""
+
+    def __init__(self, slots: int | None = None) -> None:
+        self.slots = slots or max(1, (os.cpu_count() or 2) // 2)
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) in a worker thread, once a slot is free."""
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.slots)
+        async with self._semaphore:
+            return await asyncio.to_thread(fn, *args)
+
+    async def verify(self, password: str, encoded: str | None) -> bool:
+        """verify_password off the loop; no stored hash costs the same as a wrong password."""
+        matched = await self.run(verify_password, password, encoded or DUMMY_HASH)
+        return matched and encoded is not None
+
+    async def hash(self, password: str | None) -> str | None:
+        """password_hash off the loop (None stays None)."""
+        return None if password is None else await self.run(password_hash, password)
 
 
 def new_token() -> str:
@@ -116,32 +143,84 @@ def create_user(tx: Tx, username: str, role: Role | str, *, password_hash: str |
     return {"id": user_id, "username": username, "role": role.value}, token
 
 
-def ensure_token_user(tx: Tx, token: str, username: str = "admin", role: Role = Role.admin) -> dict:
-    """Make sure a user with this API token exists (LABELING_ADMIN_TOKEN); create it if not."""
-    row = tx.one("auth.user_by_token_hash", {"token_hash": hash_token(token)})
-    if row is not None:
-        return {"id": row.id, "username": row.username, "role": row.role}
-    name, n = username, 1
-    while tx.scalar("auth.user_id_by_name", {"username": name}) is not None:
-        n += 1
-        name = f"{username}{n}"
-    user, _ = create_user(tx, name, role, token=token)
-    return user
+def ensure_admin_token(tx: Tx, token: str) -> dict:
+    """LABELING_ADMIN_TOKEN is the API token of the admin named `admin`: made if missing, and when the variable
+    changes, that same user's token is replaced (the old one stops working). Returns {id, username, role,
+    is_active}. A token that an older release gave to another admin stays with that admin."""
+    hashed = hash_token(token)
+    holder = tx.one("auth.user_by_token_hash", {"token_hash": hashed})
+    if holder is not None:
+        return {"id": holder.id, "username": holder.username, "role": holder.role, "is_active": holder.is_active}
+    row = tx.one("auth.user_by_name", {"username": ADMIN_NAME})
+    if row is None:
+        try:
+            user, _ = create_user(tx, ADMIN_NAME, Role.admin, token=token)
+            return {**user, "is_active": True}
+        except Conflict:  # another server process starting at the same moment made it: use theirs
+            row = tx.one("auth.user_by_name", {"username": ADMIN_NAME})
+            if row is not None and row.token_hash == hashed:
+                return {"id": row.id, "username": row.username, "role": row.role, "is_active": row.is_active}
+    if row is None:
+        raise Conflict(f"could not make the user {ADMIN_NAME!r}; start again", field="LABELING_ADMIN_TOKEN")
+    if row.role != Role.admin.value:
+        raise Conflict(f"LABELING_ADMIN_TOKEN belongs to the user named {ADMIN_NAME!r}, but that user is a "
+                       f"{row.role}; rename that user or make it an admin", field="LABELING_ADMIN_TOKEN")
+    tx.run("auth.set_token", {"user": row.id, "token_hash": hashed})
+    bump_epoch(tx)
+    return {"id": row.id, "username": row.username, "role": row.role, "is_active": row.is_active}
 
 
 def rotate_token(tx: Tx, user_id: int) -> str:
-    """Replace a user's API token; the old one stops working at once."""
+    """Replace a user's API token; the old one stops working at once here, within AUTH_RECHECK_SECONDS elsewhere."""
     token = new_token()
     if tx.run("auth.set_token", {"user": user_id, "token_hash": hash_token(token)}) == 0:
         raise NotFound(f"no user {user_id}", field="user_id")
+    bump_epoch(tx)
     return token
 
 
 def set_password(tx: Tx, user_id: int, password_hash: str) -> None:
-    """Give a user a new password (hashed by `password_hash`) for the web UI."""
+    """Give a user a new password (hashed by `password_hash`) for the web UI; their sessions end."""
     if tx.run("auth.set_password", {"user": user_id, "password_hash": password_hash}) == 0:
         raise NotFound(f"no user {user_id}", field="user_id")
+    end_sessions(tx, user_id)
 
+
+def bump_epoch(tx: Tx) -> None:
+    """Tell every server process to forget the credentials it remembers (they check the epoch every few seconds)."""
+    tx.run("auth.bump_epoch")
+
+
+async def epoch(conn: AsyncConnection) -> int:
+    """The current revocation epoch."""
+    return int(await conn.scalar(select(models.auth_epoch.c.epoch).where(models.auth_epoch.c.id == 1)) or 0)
+
+
+# ---- sessions --------------------------------------------------------------------------------------------------
+
+def start_session(tx: Tx, user_id: int, now: float | None = None) -> str:
+    """A new session for a signed-in browser; returns its id for the cookie (only its hash is stored)."""
+    now = time.time() if now is None else now
+    session_id = secrets.token_urlsafe(32)
+    tx.run("auth.delete_expired_sessions", {"now": now})
+    tx.run("auth.insert_session", {"token_hash": hash_token(session_id), "user": user_id, "now": now,
+                                   "expires": now + SESSION_SECONDS})
+    return session_id
+
+
+def end_session(tx: Tx, session_id: str) -> None:
+    """Sign-out: the session stops working (here at once, in other processes at their next epoch check)."""
+    if tx.run("auth.delete_session", {"token_hash": hash_token(session_id)}):
+        bump_epoch(tx)
+
+
+def end_sessions(tx: Tx, user_id: int) -> None:
+    """Every session of a user ends (deactivation, a new password)."""
+    tx.run("auth.delete_user_sessions", {"user": user_id})
+    bump_epoch(tx)
+
+
+# ---- who a request is ------------------------------------------------------------------------------------------
 
 async def any_admin(conn: AsyncConnection) -> bool:
     """True when at least one active admin exists."""
@@ -157,19 +236,23 @@ async def principal_for_token(conn: AsyncConnection, token: str) -> Principal | 
     return Principal(row.id, row.username, Role(row.role)) if row else None
 
 
-async def principal_for_id(conn: AsyncConnection, user_id: int) -> Principal | None:
-    """The active user with this id (session cookies carry the id), or None."""
-    row = (await conn.execute(select(models.users.c.id, models.users.c.username, models.users.c.role).where(
-        models.users.c.id == user_id, models.users.c.is_active.is_(True)))).first()
+async def principal_for_session(conn: AsyncConnection, session_id: str, now: float | None = None) -> Principal | None:
+    """The active user of a live session, or None (signed out, expired, or the user deactivated)."""
+    u, s = models.users, models.sessions
+    now = time.time() if now is None else now
+    row = (await conn.execute(select(u.c.id, u.c.username, u.c.role).join(s, s.c.user_id == u.c.id).where(
+        s.c.token_hash == hash_token(session_id), s.c.expires_at > now, u.c.is_active.is_(True)))).first()
     return Principal(row.id, row.username, Role(row.role)) if row else None
 
 
-async def login(conn: AsyncConnection, username: str, password: str) -> Principal | None:
-    """The user if username and password match, else None (same answer for unknown user and bad password)."""
-    row = (await conn.execute(select(models.users).where(models.users.c.username == username))).first()
-    if row is None or not row.is_active:
-        verify_password(password, hash_password("timing-equaliser"))
-        return None
-    if not verify_password(password, row.password_hash):
-        return None
-    return Principal(row.id, row.username, Role(row.role))
+async def login(conn_factory: Callable[[], Any], gate: PasswordGate, username: str, password: str) -> Principal | None:
+    """The user if username and password match, else None. An unknown or deactivated user, or one without a
+    password, costs one password check like anyone else (DUMMY_HASH), so the answer and its timing say nothing.
+    The database is read first and let go before the (slow) check."""
+    async with conn_factory() as conn:
+        row = (await conn.execute(select(models.users.c.id, models.users.c.username, models.users.c.role,
+                                         models.users.c.password_hash, models.users.c.is_active)
+                                  .where(models.users.c.username == username))).first()
+    usable = row is not None and row.is_active
+    matched = await gate.verify(password, row.password_hash if usable else None)
+    return Principal(row.id, row.username, Role(row.role)) if usable and matched else None

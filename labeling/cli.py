@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import AsyncIterator, Sequence
 
-from labeling import __version__, auth, migrate, resources, settings as settings_mod
+from labeling import __version__, accounts, audit, auth, migrate, resources, settings as settings_mod
 from labeling.db import Database
 from labeling.errors import LabelingError
 from labeling.settings import Settings
@@ -38,12 +38,15 @@ async def _startup(settings: Settings, demo: bool) -> list[str]:
     lines: list[str] = []
     async with _database(settings) as db:
         if settings.admin_token:
-            await db.transact(lambda tx: auth.ensure_token_user(tx, settings.admin_token))
+            admin = await db.transact(lambda tx: auth.ensure_admin_token(tx, settings.admin_token))
+            if not admin["is_active"]:
+                lines.append(f"Warning: {admin['username']}, the admin of LABELING_ADMIN_TOKEN, is deactivated; "
+                             "another admin can reactivate it (POST /api/users/ID/reactivate)")
         else:
             async with db.read() as conn:
                 has_admin = await auth.any_admin(conn)
             if not has_admin:
-                _, token = await db.transact(lambda tx: auth.create_user(tx, "admin", "admin"))
+                _, token = await db.transact(lambda tx: accounts.create(tx, audit.CLI, auth.ADMIN_NAME, "admin", None))
                 lines.append(f"Created the admin account. Its API token (shown once): {token}")
         if demo:
             from labeling import demo as demo_mod
@@ -119,7 +122,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
     async def run() -> tuple[dict, str]:
         async with _database(_settings()) as db:
-            return await db.transact(lambda tx: auth.create_user(tx, args.name, args.role, password_hash=hashed))
+            return await db.transact(lambda tx: accounts.create(tx, audit.CLI, args.name, args.role, hashed))
 
     user, token = asyncio.run(run())
     print(f"created {user['role']} {user['username']} (id {user['id']}); API token (shown once): {token}")

@@ -7,7 +7,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from labeling import auth, jsonio, media, projects, queue, schemas, tasks
+from labeling import accounts, audit, auth, jsonio, media, projects, queue, schemas, tasks
 from labeling.db import Database
 from labeling.models import Role
 from labeling.settings import Settings
@@ -46,8 +46,8 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
         for body, parsed in planned:
             if tx.scalar("projects.name_taken", {"name": body.name, "project": 0}) is not None:
                 continue
-            project_id = projects.create(tx, requester, body)
-            tasks.store(tx, queue.load_project(tx, mem, project_id), parsed)
+            project_id = projects.create(tx, requester, body, via="demo")
+            tasks.import_(tx, audit.CLI, queue.load_project(tx, mem, project_id), parsed, via="demo")
             created.append(body.name)
         media.record(tx, sizes.new)
         return {"requester": REQUESTER, "requester_token": token, "worker": WORKER,
@@ -64,7 +64,7 @@ def _gold_mix(path: Path) -> dict:
 def _user(tx: Tx, username: str, role: Role) -> auth.Principal:
     user_id = tx.scalar("auth.user_id_by_name", {"username": username})
     if user_id is None:
-        created, _ = auth.create_user(tx, username, role)
+        created, _ = accounts.create(tx, audit.CLI, username, role, None)
         user_id = created["id"]
     return auth.Principal(user_id, username, role)
 

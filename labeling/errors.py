@@ -61,3 +61,16 @@ class TooLarge(LabelingError):
     """The request body or file is larger than the configured limit."""
 
     code = "too_large"
+
+
+class ProjectPaused(Conflict):
+    """The project is paused: it serves no tasks until its requester makes it active again."""
+
+    code = "project_paused"
+
+
+class ProjectArchived(Conflict):
+    """The project is archived: it serves no tasks and takes no answers."""
+
+    code = "project_archived"
+

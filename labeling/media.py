@@ -1,21 +1,39 @@
-"""Images: store uploads (checked by Pillow) under the media folder, resolve paths safely, and know each image's
-size (recorded in the `media` table when an image is uploaded or a task first refers to it)."""
+"""Images: store uploads (checked by Pillow) under the media folder, resolve paths safely, know each image's size
+(recorded in the `media` table when an image is uploaded or a task first refers to it), and decide who may see a
+file: someone who may see a project whose tasks show it (project_media), or the holder of a short-lived signed URL
+handed out with a task."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
+import logging
 import os
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
+from typing import Iterable
+from urllib.parse import quote, urlparse
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from labeling import membership, models, policy
+from labeling.auth import Principal
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.sqltx import Tx
 from labeling.tasktypes.base import MAX_COORDINATE
+
+log = logging.getLogger("labeling")
+UPLOADS = "uploads"  # where uploaded images are stored; only these are ever deleted by the platform
+# Signed URLs expire at the end of the next whole bucket after SIGNED_SECONDS: every task showing the same image
+# within a bucket gets the same URL, so the browser's cache serves it.
+SIGNED_SECONDS = 600
+SIGNED_BUCKET = 600
+SIGNED_PREFIX = "/signed-media"
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 EXIF_ORIENTATION = 0x0112
@@ -120,3 +138,81 @@ def stored_size(tx: Tx, ref: str) -> tuple[int, int] | None:
     row = tx.one("media.size", {"path": ref})
     return None if row is None else (row.width, row.height)
 
+
+def path_hash(path: str) -> str:
+    """The key of a media path in project_media."""
+    return hashlib.sha256(path.encode()).hexdigest()
+
+
+def record_refs(tx: Tx, project_id: int, paths: Iterable[str]) -> None:
+    """Note that a project's tasks show these files of the media folder."""
+    tx.run_many("media.add_ref", [{"hash": path_hash(p), "project": project_id, "path": p} for p in sorted(set(paths))])
+
+
+def only_in_project(tx: Tx, project_id: int) -> list[str]:
+    """The files that no other project shows (read before deleting a project)."""
+    return [row.path for row in tx.rows("media.only_in_project", {"project": project_id})]
+
+
+async def remove_unused(conn: AsyncConnection, media_dir: Path, paths: list[str]) -> int:
+    """After a deletion commits: delete the uploaded files (under uploads/) that no project shows any more; files
+    an operator put in the media folder themselves stay. Returns how many were removed."""
+    removed = 0
+    candidates = [p for p in paths if PurePosixPath(p).parts[:1] == (UPLOADS,)]
+    pm = models.project_media
+    for start in range(0, len(candidates), 1000):
+        chunk = candidates[start:start + 1000]
+        hashes = {path_hash(p): p for p in chunk}
+        used = {row[0] for row in (await conn.execute(select(pm.c.path_hash).where(pm.c.path_hash.in_(hashes))))}
+        for digest, path in hashes.items():
+            if digest in used:
+                continue  # shown again by a project imported meanwhile
+            try:
+                resolve(media_dir, path).unlink()
+                removed += 1
+            except (NotFound, OSError) as exc:
+                log.warning("could not remove unused media file %s: %s", path, exc)
+    return removed
+
+
+async def facts(conn: AsyncConnection, user: Principal, path: str) -> policy.Media:
+    """The policy's view of a media file for this user: the projects whose tasks show it."""
+    p, pm = models.projects, models.project_media
+    rows = (await conn.execute(select(p.c.id, p.c.owner_id, p.c.pool_all).join(pm, pm.c.project_id == p.c.id)
+                               .where(pm.c.path_hash == path_hash(path)))).all()
+    seen = []
+    for row in rows:
+        listed = await membership.listed(conn, row.id, user.id) if policy.needs_listing(user, row.pool_all) else None
+        seen.append(membership.facts(row, listed))
+    return policy.Media(path, tuple(seen))
+
+
+def signing_key(secret: str) -> bytes:
+    """The key of signed media URLs, derived from the app's secret key."""
+    return hmac.new(secret.encode(), b"labeling signed media v1", hashlib.sha256).digest()
+
+
+def _signature(key: bytes, expires: int, path: str) -> str:
+    digest = hmac.new(key, f"{expires}/{path}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def signed_url(key: bytes, path: str, now: float | None = None) -> str:
+    """A URL that serves one media file to anyone holding it, for SIGNED_SECONDS to SIGNED_SECONDS+SIGNED_BUCKET."""
+    now = time.time() if now is None else now
+    expires = (int(now + SIGNED_SECONDS) // SIGNED_BUCKET + 1) * SIGNED_BUCKET
+    return f"{SIGNED_PREFIX}/{expires}/{_signature(key, expires, path)}/{quote(path)}"
+
+
+def check_signature(key: bytes, expires: str, signature: str, path: str, now: float | None = None) -> int:
+    """Seconds the signed URL stays valid, or NotFound (expired or forged: the same answer as no file)."""
+    now = time.time() if now is None else now
+    if not expires.isdigit() or int(expires) <= now or not hmac.compare_digest(
+            _signature(key, int(expires), path), signature):
+        raise NotFound(f"no media file {path!r}", field="path")
+    return int(expires) - int(now)
+
+
+def signed_urls(key: bytes, refs: Iterable[str], now: float | None = None) -> dict[str, str]:
+    """Signed URLs for a task's media-folder files, by the reference in its data."""
+    return {ref: signed_url(key, ref, now) for ref in refs}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, text
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String,
+                        UniqueConstraint, text, true)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -45,6 +46,15 @@ class AssignmentStatus(enum.IntEnum):
     submitted = 1
     skipped = 2
     expired = 3
+
+
+class ProjectStatus(enum.IntEnum):
+    """Only an active project serves tasks; a paused one takes answers to the leases it handed out; an archived
+    one is read-only."""
+
+    active = 0
+    paused = 1
+    archived = 2
 
 
 def _fk(target: str, **kw: Any) -> Column:
@@ -96,7 +106,13 @@ class Project(SQLModel, table=True):
                                                                      server_default="until_final"))
     edit_minutes: int | None = Field(default=None)
     created_at: float = Field(nullable=False)
+    # The project's version: every change of its settings, status or pool (a team's members included) moves it
+    # forward, so the queue's caches and its version-checked statements see the change.
     updated_at: float = Field(nullable=False)
+    status: int = Field(default=ProjectStatus.active, sa_column=Column(Integer, nullable=False,
+                                                                       server_default=text("0")))
+    # The worker pool: every worker (the default), or only those listed (project_pool_workers, project_pool_teams).
+    pool_all: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
 
 
 class ProjectCounter(SQLModel, table=True):
@@ -250,6 +266,95 @@ class Media(SQLModel, table=True):
     recorded_at: float = Field(nullable=False)
 
 
+class Team(SQLModel, table=True):
+    """A named group of workers, owned by the requester (or admin) who made it, for project pools."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_teams_owner_name"),)
+    id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
+    name: str = Field(max_length=200, nullable=False)
+    owner_id: int = Field(sa_column=_fk("users.id"))
+    created_at: float = Field(nullable=False)
+
+
+class TeamMember(SQLModel, table=True):
+    """A worker in a team."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (Index("ix_team_members_worker", "worker_id"),)
+    team_id: int = Field(sa_column=Column(BigID, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True))
+    worker_id: int = Field(sa_column=Column(BigID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True))
+
+
+class PoolWorker(SQLModel, table=True):
+    """A worker listed in a project's pool."""
+
+    __tablename__ = "project_pool_workers"
+    project_id: int = Field(sa_column=Column(BigID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
+    worker_id: int = Field(sa_column=Column(BigID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True))
+
+
+class PoolTeam(SQLModel, table=True):
+    """A team listed in a project's pool (its members, as they change, are in the pool)."""
+
+    __tablename__ = "project_pool_teams"
+    __table_args__ = (Index("ix_project_pool_teams_team", "team_id"),)
+    project_id: int = Field(sa_column=Column(BigID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
+    team_id: int = Field(sa_column=Column(BigID, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True))
+
+
+class ProjectMedia(SQLModel, table=True):
+    """A file of the media folder that a project's tasks show (who may see a file follows who may see a project)."""
+
+    __tablename__ = "project_media"
+    # Paths may be long (4 KB), so the key is their SHA-256.
+    path_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    project_id: int = Field(sa_column=Column(BigID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
+    path: str = Field(nullable=False)
+
+
+class Session(SQLModel, table=True):
+    """A signed-in browser: the cookie carries its random id, only the hash is stored; sign-out deletes it."""
+
+    __tablename__ = "sessions"
+    id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    user_id: int = Field(sa_column=_fk("users.id", index=True))
+    created_at: float = Field(nullable=False)
+    expires_at: float = Field(sa_column_kwargs={"index": True}, nullable=False)
+
+
+class AuthEpoch(SQLModel, table=True):
+    """One row whose number moves on every revocation (sign-out, deactivation, new token or password), so each
+    server process knows when to forget the credentials it remembers."""
+
+    __tablename__ = "auth_epoch"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    epoch: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when, to which object. Written in the transaction of the action; never changed."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_owner", "owner_id", "id"),
+        Index("ix_audit_actor", "actor_id", "id"),
+        Index("ix_audit_project", "project_id", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
+    at: float = Field(nullable=False)
+    # No foreign keys: an entry outlives the project it names (a deletion is audited too).
+    actor_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    actor: str = Field(max_length=100, nullable=False)  # the username then, or "cli" / "system"
+    action: str = Field(max_length=60, nullable=False)
+    object_type: str = Field(max_length=40, nullable=False)
+    object_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    project_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    owner_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # the project's owner
+    details: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
 metadata = SQLModel.metadata
 users = User.__table__
 projects = Project.__table__
@@ -261,3 +366,11 @@ project_workers = ProjectWorker.__table__
 task_results = TaskResult.__table__
 task_reports = TaskReport.__table__
 media = Media.__table__
+teams = Team.__table__
+team_members = TeamMember.__table__
+pool_workers = PoolWorker.__table__
+pool_teams = PoolTeam.__table__
+project_media = ProjectMedia.__table__
+sessions = Session.__table__
+auth_epoch = AuthEpoch.__table__
+audit_log = AuditEntry.__table__

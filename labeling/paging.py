@@ -50,3 +50,14 @@ def page(rows: list[dict], size: int, key: str = "id") -> dict:
     more = len(rows) > size
     rows = rows[:size]
     return {"data": rows, "next": encode(rows[-1][key]) if more and rows else None}
+
+
+def flag(raw: str | None, field: str) -> bool | None:
+    """A true/false query parameter (absent: None)."""
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "no"):
+        return False
+    raise InvalidInput(f"{field} must be true or false", field=field)

@@ -1,29 +1,25 @@
-"""Projects: create, read with progress, list, update settings."""
+"""Projects: create, read with progress (the requester's view) or for labeling (the worker's), list, update
+settings and status. Who may do which is labeling/policy.py's; the routes ask it before calling these."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import annotations, jsonio, label_styles, models, paging, queue, schemas, tasktypes
+from labeling import annotations, audit, jsonio, label_styles, membership, models, paging, queue, schemas, tasktypes
 from labeling.auth import Principal
-from labeling.errors import Conflict, Forbidden, InvalidInput, NotFound
-from labeling.models import Role
+from labeling.errors import Conflict, InvalidInput, NotFound
+from labeling.models import ProjectStatus
 from labeling.sqltx import Tx, is_unique_violation
 
 COUNTERS = queue.COUNTERS
 SETTINGS = ("name", "labels", "instructions", "redundancy_min", "redundancy_max", "target_confidence",
             "lease_seconds", "gold_first_n", "gold_fraction", "gold_min", "gold_threshold", "options", "label_styles",
-            "edit_window", "edit_minutes")
-
-
-def iso(ts: float | None) -> str | None:
-    """Unix seconds as an ISO 8601 UTC string."""
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
+            "edit_window", "edit_minutes", "status")
+iso = schemas.iso
 
 
 def _redundancy_columns(value: int | schemas.RedundancySpec) -> dict:
@@ -55,19 +51,20 @@ def _options(task_type: str, options: dict) -> dict:
     return tasktypes.get(task_type).validate_options(options)
 
 
-def create(tx: Tx, owner: Principal, body: schemas.ProjectCreate) -> int:
-    """Insert a project (and its first counter row); returns its id."""
-    owner.require(Role.requester)
+def create(tx: Tx, owner: Principal, body: schemas.ProjectCreate, via: str = "api") -> int:
+    """Insert a project (and its first counter row), active with the all-workers pool unless told; returns its id."""
     task_type = body.task_type.value
     _check_name(tx, body.name, 0)
     values = {"name": body.name, "owner": owner.id, "task_type": task_type,
               "instructions": body.instructions, "lease_seconds": body.lease_seconds,
               "gold_first_n": body.gold_first_n, "gold_fraction": body.gold_fraction, "gold_min": body.gold_min,
               "gold_threshold": body.gold_threshold, "options": _options(task_type, body.options), "now": time.time(),
-              **_label_columns(task_type, body.labels), **_redundancy_columns(body.redundancy),
-              **_edit_columns(body.edit_window)}
+              "status": ProjectStatus[body.status].value, **_label_columns(task_type, body.labels),
+              **_redundancy_columns(body.redundancy), **_edit_columns(body.edit_window)}
     project_id = _named_write(tx, body.name, lambda: tx.scalar("projects.insert", values))
     queue.init_project(tx, project_id)
+    audit.record(tx, owner, "project.create", project=membership.locked(tx, project_id),
+                 details={"name": body.name, "task_type": body.task_type.value, "via": via})
     return project_id
 
 
@@ -85,24 +82,6 @@ def _named_write(tx: Tx, name: str, write: Any) -> Any:
         if is_unique_violation(exc):
             raise Conflict(f"a project named {name!r} already exists", field="name") from None
         raise
-
-
-async def load(conn: AsyncConnection, project_id: int) -> Any:
-    """The project row, or NotFound."""
-    row = (await conn.execute(select(models.projects).where(models.projects.c.id == project_id))).first()
-    if row is None:
-        raise NotFound(f"no project {project_id}", field="project_id")
-    return row
-
-
-def check_access(row: Any, user: Principal, *, manage: bool) -> None:
-    """Requesters manage their own projects, admins all; workers may only read what they work on."""
-    if user.role is Role.admin:
-        return
-    if manage and (user.role is not Role.requester or row.owner_id != user.id):
-        if user.role is Role.requester:
-            raise NotFound(f"no project {row.id}", field="project_id")
-        raise Forbidden("only the project's requester or an admin may do this")
 
 
 async def counts(conn: AsyncConnection, project_id: int) -> dict:
@@ -127,8 +106,17 @@ def edit_window(row: Any) -> str | int:
     return row.edit_minutes if row.edit_window == "minutes" else row.edit_window
 
 
+def for_workers(row: Any) -> dict:
+    """What a worker sees of a project: what labeling needs (its labels as the worker UI shows them, how long answers
+    may change), never gold answers or the requester's settings."""
+    return {"id": row.id, "name": row.name, "task_type": row.task_type, "labels": row.labels,
+            "label_styles": label_styles.effective(row.labels, row.label_styles), "edit_window": edit_window(row),
+            "instructions": row.instructions, "status": ProjectStatus(row.status).name}
+
+
 def public(row: Any, progress: dict | None = None) -> dict:
-    """The API shape of a project: `labels` as the requester gave them, `label_styles` as the worker UI shows them."""
+    """The requester's (and admin's) API shape of a project: `labels` as the requester gave them, `label_styles` as
+    the worker UI shows them."""
     redundancy: int | dict = row.redundancy_min
     if row.target_confidence is not None:
         redundancy = {"min": row.redundancy_min, "max": row.redundancy_max, "target_confidence": row.target_confidence}
@@ -139,40 +127,40 @@ def public(row: Any, progress: dict | None = None) -> dict:
         "instructions": row.instructions, "redundancy": redundancy, "lease_seconds": row.lease_seconds,
         "gold_first_n": row.gold_first_n, "gold_fraction": row.gold_fraction, "gold_min": row.gold_min,
         "gold_threshold": row.gold_threshold, "options": row.options, "edit_window": edit_window(row),
-        "owner_id": row.owner_id, "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+        "owner_id": row.owner_id, "status": ProjectStatus(row.status).name, "all_workers": bool(row.pool_all),
+        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
     }
     if progress is not None:
         out["progress"] = progress
     return out
 
 
-async def get(conn: AsyncConnection, user: Principal, project_id: int) -> dict:
-    """A project with its progress counts."""
-    row = await load(conn, project_id)
-    check_access(row, user, manage=user.role is Role.requester)
-    return public(row, await counts(conn, project_id))
+async def view(conn: AsyncConnection, row: Any, *, settings: bool) -> dict:
+    """A project as its reader may see it: with settings and progress (owner, admin), or for labeling."""
+    return public(row, await counts(conn, row.id)) if settings else for_workers(row)
 
 
-async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limit: int) -> dict:
-    """A page of projects: a requester's own, or all for admins and workers."""
-    query = select(models.projects).order_by(models.projects.c.id).limit(limit + 1)
+async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limit: int, *,
+                status: str | None = None, working: bool = False) -> dict:
+    """A page of the projects the user may read (membership.visible_projects), each as they may see it;
+    `working`: only active ones."""
+    p = models.projects
+    query = select(p).where(membership.visible_projects(user, working=working)).order_by(p.c.id).limit(limit + 1)
     after = paging.decode(cursor)
     if after is not None:
-        query = query.where(models.projects.c.id > after)
-    if user.role is Role.requester:
-        query = query.where(models.projects.c.owner_id == user.id)
+        query = query.where(p.c.id > after)
+    if status:
+        query = query.where(p.c.status == schemas.project_status(status).value)
     rows = (await conn.execute(query)).all()
-    return paging.page([public(r) for r in rows], limit)
+    shape = for_workers if user.role is models.Role.worker else public
+    return paging.page([shape(r) for r in rows], limit)
 
 
 def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
                     body: schemas.ProjectUpdate) -> None:
     """Change settings in one transaction; labels may grow but not lose a label already used. When the minimum
     redundancy changes, open tasks follow it, and those that now have all their answers are settled at once."""
-    row = tx.one("projects.row_for_update", {"project": project_id})
-    if row is None:
-        raise NotFound(f"no project {project_id}", field="project_id")
-    check_access(row, user, manage=True)
+    row = membership.locked(tx, project_id)
     values: dict[str, Any] = {}
     changes = body.model_dump(exclude_unset=True)
     if "redundancy" in changes:
@@ -189,6 +177,10 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
         values.update(_edit_columns(values["edit_window"]))
     if "options" in values:
         values["options"] = _options(row.task_type, values["options"])
+    if changes.get("status") is not None and ProjectStatus[body.status].value != row.status:
+        values["status"] = ProjectStatus[body.status].value
+    elif "status" in changes and changes["status"] is None:
+        raise InvalidInput("status: must not be null", field="status")
     if "labels" in values:
         values.update(_label_columns(row.task_type, values["labels"]))
         removed = set(row.labels) - set(values["labels"])
@@ -205,6 +197,16 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
     if "redundancy_min" in values:
         queue.set_redundancy(tx, project_id, values["redundancy_min"])
         annotations.settle_ready(tx, mem, project_id)
+    settings = sorted(key for key in changes if key != "status")
+    if settings:
+        audit.record(tx, user, "project.update", project=row, details={"changed": settings})
+    if "status" in values:
+        released = 0
+        if values["status"] == ProjectStatus.archived:
+            released = queue.release_project_leases(tx, project_id)
+        audit.record(tx, user, "project.status", project=row, details={
+            "from": ProjectStatus(row.status).name, "to": ProjectStatus(values["status"]).name,
+            "leases_released": released})
 
 
 async def find(conn: AsyncConnection, ref: str) -> Any:

@@ -2,7 +2,11 @@
 counters, workers' standing and consensus results change here and nowhere else.
 
 Every change is a function over a `Tx` (run through `Database.transact`): enqueue, claim, record, skip,
-release, renew, expire, settle, reopen, block; its statements are the `queue.*` ones of labeling/sql/.
+release, renew, expire, settle, reopen, block, unblock, and taking work away (a deactivated user's or an archived
+project's leases, a deleted project or tasks, one worker's answers); its statements are the `queue.*` ones of
+labeling/sql/.
+Who may claim or answer is asked of labeling/policy.py (`admit`) with the project row the claim or submit already
+has in memory, and the project's status is checked the same way (`check_status`): no extra round trip.
 A submitted answer goes along one line (labeling/annotations.py):
 
     API -> tasktypes (validate the answer) -> queue.record -> consensus (aggregate, pure) -> queue.settle
@@ -31,9 +35,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from labeling import membership, policy
 from labeling.auth import Principal
-from labeling.errors import Conflict, InvalidInput, LeaseExpired, NotFound, WorkerBlocked
-from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, TaskState
+from labeling.errors import Conflict, InvalidInput, LeaseExpired, NotFound, ProjectArchived, ProjectPaused, WorkerBlocked
+from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, ProjectStatus, TaskState
 from labeling.sqltx import Tx, is_unique_violation
 
 COUNTERS = ("n_tasks", "n_gold_tasks", "n_complete", "n_annotations", "n_skips")
@@ -72,13 +77,15 @@ class Memo:
 
 @dataclass
 class Memory:
-    """What one server process remembers between requests: project rows by version, and (PostgreSQL) each
-    worker's last claim and the leases it handed out. Kept in the app state; every check it saves is made
-    again by the statement that trusts it, so another process's changes are never missed."""
+    """What one server process remembers between requests: project rows and pool listings by project version,
+    and (PostgreSQL) each worker's last claim and the leases it handed out. Kept in the app state; every check
+    it saves is made again by the statement that trusts it (the project's version), so another process's
+    changes are never missed."""
 
     projects: dict[tuple[int, float], Any] = field(default_factory=dict)
     hints: dict[tuple[int, int], _Hint] = field(default_factory=dict)
     memos: dict[int, Memo] = field(default_factory=dict)
+    listings: membership.Listings = field(default_factory=membership.Listings)
 
 
 def _remember(store: dict, limit: int, key: Any, value: Any) -> None:
@@ -106,6 +113,38 @@ def load_project(tx: Tx, mem: Memory, project_id: int) -> Any:
     if version is None:
         raise NotFound(f"no project {project_id}", field="project_id")
     return project_at(tx, mem, project_id, version)
+
+
+def admit(tx: Tx, mem: Memory, project: Any, user: Principal, action: str, assignment: Any = None) -> None:
+    """Ask the policy whether the user may do this queue action in the project (or on its assignment). The pool
+    listing comes from this process's memory by project version: no round trip on the hot path."""
+    seen = membership.tx_facts(tx, mem.listings, project, user)
+    policy.authorize(user, action, seen if assignment is None else
+                     policy.Assignment(assignment.id, assignment.worker_id, seen))
+
+
+# What each queue action needs of the project's status: a paused project takes answers to the leases it handed
+# out (and leases given back); an archived one only takes leases given back.
+_STATUSES = {
+    "work.next": {ProjectStatus.active}, "work.renew": {ProjectStatus.active},
+    "work.submit": {ProjectStatus.active, ProjectStatus.paused}, "work.change": {ProjectStatus.active, ProjectStatus.paused},
+    "work.skip": set(ProjectStatus), "work.release": set(ProjectStatus),
+}
+_ACTIVE = int(ProjectStatus.active)
+
+
+def check_status(project: Any, action: str) -> None:
+    """ProjectPaused or ProjectArchived (409) unless the project's status allows the action."""
+    if project.status == _ACTIVE:  # every action; the hot path's only comparison
+        return
+    status = ProjectStatus(project.status)
+    if status in _STATUSES[action]:
+        return
+    if status is ProjectStatus.paused:
+        raise ProjectPaused(f"project {project.id} is paused: it hands out no tasks until its requester makes it "
+                            "active again", field="project_id")
+    raise ProjectArchived(f"project {project.id} is archived: it hands out no tasks and takes no answers",
+                          field="project_id")
 
 
 def init_project(tx: Tx, project_id: int) -> None:
@@ -171,6 +210,7 @@ class Lease:
     data: dict
     predictions: dict | None
     expires_at: float
+    task_type: str = ""
 
 
 def _check_standing(standing: Any) -> Any:
@@ -221,6 +261,8 @@ def claim_next(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leas
         if hint is not None:
             project = mem.projects.get((project_id, hint.version))
             if project is not None:
+                admit(tx, mem, project, worker, "work.next")
+                check_status(project, "work.next")
                 found, lease = _lease_for(tx, mem, project, worker, hint.n_claims, hint.version, max_leases, now,
                                           rng, remembered=True)
                 if found is not None:
@@ -232,10 +274,11 @@ def claim_next(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leas
     raise Conflict("the queue changed while this claim was being made; ask again", field="project_id")
 
 
-def _handed_back(tx: Tx, held: Any) -> Lease:
+def _handed_back(tx: Tx, project: Any, held: Any) -> Lease:
     """A live lease the worker already holds (a claim_state row), with its task."""
     payload = tx.one("queue.task_payload", {"task": held.lease_task})
-    return Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires)
+    return Lease(held.lease_id, held.lease_task, payload.data, payload.predictions, held.lease_expires,
+                 project.task_type)
 
 
 def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, task_id: int, max_leases: int,
@@ -252,6 +295,8 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     if len(live) >= max_leases or any(row.lease_project == project_id for row in live):
         return None
     project = project_at(tx, mem, project_id, rows[0].version)
+    admit(tx, mem, project, worker, "work.next")
+    check_status(project, "work.next")
     expires = now + project.lease_seconds
     tx.begin()
     try:
@@ -267,7 +312,7 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
             return None
         raise
     mem.hints.pop((project_id, worker.id), None)  # its claim count moved on
-    return Lease(assignment_id, row.id, row.data, row.predictions, expires)
+    return Lease(assignment_id, row.id, row.data, row.predictions, expires, project.task_type)
 
 
 def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leases: int, now: float,
@@ -278,11 +323,13 @@ def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_lea
         raise NotFound(f"no project {project_id}", field="project_id")
     state = rows[0]
     project = project_at(tx, mem, project_id, state.version)
+    admit(tx, mem, project, worker, "work.next")
     standing = _check_standing(state if state.n_claims is not None else tx.one("queue.new_worker_row", params))
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id), None)
-    if held is not None:
-        return True, _handed_back(tx, held)
+    if held is not None:  # handed back in a paused project too: it may still be answered
+        return True, _handed_back(tx, project, held)
+    check_status(project, "work.next")
     if len(live) >= max_leases:
         raise Conflict(f"you hold {len(live)} live leases, the most allowed; submit, skip or release one first",
                        field="assignment_id")
@@ -316,20 +363,20 @@ def _lease_for(tx: Tx, mem: Memory, project: Any, worker: Principal, n_claims: i
             _remember(mem.hints, HINT_LIMIT, (project.id, worker.id), _Hint(n_claims + 1, version))
             _remember(mem.memos, MEMO_LIMIT, row.assignment_id, Memo(
                 row.assignment_id, project.id, row.id, worker.id, is_gold, expires, version, row.data, row.gold))
-            return True, Lease(row.assignment_id, row.id, row.data, row.predictions, expires)
+            return True, Lease(row.assignment_id, row.id, row.data, row.predictions, expires, project.task_type)
         row = tx.one(f"queue.claim_{kind}", params)
         if row is None:
             continue
         assignment_id = tx.scalar("queue.insert_lease", {**params, "task": row.id, "is_gold": is_gold})
         tx.run("queue.count_claim", params)
-        return True, Lease(assignment_id, row.id, row.data, row.predictions, expires)
+        return True, Lease(assignment_id, row.id, row.data, row.predictions, expires, project.task_type)
     return False, None
 
 
 # ---- an assignment: submit, skip, release, renew ---------------------------------------------------------------
 
-def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = True) -> Any:
-    """The assignment row (with its task and project version); NotFound unless it is this worker's.
+def load_assignment(tx: Tx, assignment_id: int, lock: bool = True) -> Any:
+    """The assignment row (with its task and project version), or NotFound; whose it is, `held` asks the policy.
 
     `lock` holds the row for change until the transaction ends (PostgreSQL; SQLite's single writer already
     excludes every other change); a submit reads without it, because the statement that records the answer
@@ -337,9 +384,19 @@ def load_assignment(tx: Tx, assignment_id: int, worker: Principal, lock: bool = 
     """
     name = "queue.locked_assignment" if lock and tx.dialect == "postgresql" else "queue.assignment"
     row = tx.one(name, {"assignment": assignment_id})
-    if row is None or row.worker_id != worker.id:
+    if row is None:
         raise NotFound(f"no assignment {assignment_id} of yours", field="assignment_id")
     return row
+
+
+def held(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, action: str, lock: bool = True
+         ) -> tuple[Any, Any]:
+    """(assignment, project) once the policy allows the action: the lease is the worker's, in a project they may
+    still work on (NotFound otherwise, as if it did not exist)."""
+    assignment = load_assignment(tx, assignment_id, lock)
+    project = project_at(tx, mem, assignment.project_id, assignment.version)
+    admit(tx, mem, project, worker, action, assignment)
+    return assignment, project
 
 
 def take_memo(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Memo | None:
@@ -440,7 +497,7 @@ def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, reason: str
     if reason == "other" and note is None:
         raise InvalidInput("note: say in a few words why you skip, for the reason 'other'", field="note")
     mem.memos.pop(assignment_id, None)
-    assignment = load_assignment(tx, assignment_id, worker)
+    assignment, _ = held(tx, mem, assignment_id, worker, "work.skip")
     if assignment.status == AssignmentStatus.submitted:
         raise Conflict("this assignment was already submitted", field="assignment_id")
     if assignment.status == AssignmentStatus.expired:
@@ -457,7 +514,7 @@ def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, reason: str
 def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
     """Hand the lease back as if it had never been taken (this worker may get the task again)."""
     mem.memos.pop(assignment_id, None)
-    assignment = load_assignment(tx, assignment_id, worker)
+    assignment, _ = held(tx, mem, assignment_id, worker, "work.release")
     if assignment.status != AssignmentStatus.leased:
         raise Conflict("only a live lease can be released; this one is "
                        f"{AssignmentStatus(assignment.status).name}", field="assignment_id")
@@ -469,8 +526,8 @@ def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
 def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     """Extend a live lease, or take an expired one back if the task still needs this worker's answer."""
     now = time.time()
-    assignment = load_assignment(tx, assignment_id, worker)
-    project = project_at(tx, mem, assignment.project_id, assignment.version)
+    assignment, project = held(tx, mem, assignment_id, worker, "work.renew")
+    check_status(project, "work.renew")
     _worker_row(tx, assignment.project_id, worker.id, now)
     if assignment.status in (AssignmentStatus.submitted, AssignmentStatus.skipped):
         raise Conflict(f"this assignment was already {AssignmentStatus(assignment.status).name}",
@@ -481,7 +538,7 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     expires = now + project.lease_seconds
     tx.run("queue.extend_lease", {"assignment": assignment_id, "worker": worker.id, "expires": expires})
     payload = tx.one("queue.task_payload", {"task": assignment.task_id})
-    return Lease(assignment_id, assignment.task_id, payload.data, payload.predictions, expires)
+    return Lease(assignment_id, assignment.task_id, payload.data, payload.predictions, expires, project.task_type)
 
 
 # ---- a changed answer ---------------------------------------------------------------------------------------------
@@ -583,6 +640,7 @@ def block(tx: Tx, project_id: int, worker_id: int) -> list[int]:
     result until settled again) and their live leases go back to the queue. Returns the reopened task ids."""
     tx.begin()  # all of it or nothing, also when the caller runs per statement
     now = time.time()
+    tx.run("queue.new_worker_row", {"project": project_id, "worker": worker_id, "now": now})  # blocked before working
     tx.run("queue.block_worker", {"project": project_id, "worker": worker_id, "now": now})
     task_ids = sorted({row.task_id for row in tx.rows("queue.exclude_answers",
                                                       {"project": project_id, "worker": worker_id})})
@@ -595,6 +653,80 @@ def block(tx: Tx, project_id: int, worker_id: int) -> list[int]:
     for row in tx.rows("queue.expire_live_leases", {"project": project_id, "worker": worker_id, "now": now}):
         tx.run("queue.lease_dropped", {"task": row.task_id})
     return task_ids
+
+
+def unblock(tx: Tx, project_id: int, worker_id: int) -> bool:
+    """Let a blocked worker work in the project again, with a fresh gold record; False if they were not blocked.
+    Their answers left out while blocked stay out of consensus."""
+    return tx.run("queue.unblock_worker", {"project": project_id, "worker": worker_id, "now": time.time()}) > 0
+
+
+# ---- taking work away: deactivation, archiving, deletion ------------------------------------------------------
+
+def _drop_leases(tx: Tx, rows: list[Any]) -> int:
+    for row in rows:
+        tx.run("queue.lease_dropped", {"task": row.task_id})
+    return len(rows)
+
+
+def release_worker_leases(tx: Tx, worker_id: int) -> int:
+    """Every live lease of a user goes back to the queue (a deactivated user); returns how many."""
+    return _drop_leases(tx, tx.rows("queue.release_worker_leases", {"worker": worker_id}))
+
+
+def release_project_leases(tx: Tx, project_id: int) -> int:
+    """Every live lease of a project goes back (an archived project); returns how many."""
+    return _drop_leases(tx, tx.rows("queue.release_project_leases", {"project": project_id}))
+
+
+def delete_project(tx: Tx, project_id: int) -> None:
+    """A project and everything under it: tasks, leases, answers, results, counters, standings, pool."""
+    tx.run("queue.delete_project", {"project": project_id})
+
+
+DELETE_CHUNK = 1_000
+
+
+def delete_tasks(tx: Tx, project_id: int, task_ids: list[int]) -> int:
+    """Delete tasks of a project with their leases, answers and results, and take from the project's counters and
+    each worker's standing what they had counted; returns how many were deleted (ids of other projects, or of no
+    task, are left alone)."""
+    deleted = 0
+    for start in range(0, len(task_ids), DELETE_CHUNK):
+        chunk = task_ids[start:start + DELETE_CHUNK]
+        params = {"project": project_id, "ids": chunk}
+        rows = tx.rows("queue.tasks_in", params)
+        if not rows:
+            continue
+        ids = [row.id for row in rows]
+        params["ids"] = ids
+        tallies = tx.rows("queue.answer_tallies_of_tasks", params)
+        tx.run_many("queue.uncount_worker", [
+            {"project": project_id, "worker": t.worker_id, "n_annotations": t.n_annotations, "n_gold": t.n_gold,
+             "score": float(t.score or 0), "n_skips": t.n_skips} for t in tallies])
+        tx.run("queue.delete_tasks", params)
+        _add_counts(tx, project_id, 0, n_tasks=-len(rows), n_gold_tasks=-sum(bool(r.is_gold) for r in rows),
+                    n_complete=-sum(r.state == TaskState.complete for r in rows),
+                    n_annotations=-sum(t.n_annotations for t in tallies), n_skips=-sum(t.n_skips for t in tallies))
+        deleted += len(rows)
+    return deleted
+
+
+def remove_worker(tx: Tx, project_id: int, worker_id: int) -> tuple[list[int], int]:
+    """Take one worker out of a project's work: their answers (and leases and skips) are deleted, the tasks they
+    counted in lose their answer (complete ones reopen, without a result until settled again) and the project's
+    counters and their standing forget them. Returns (the regular tasks to settle again, answers deleted)."""
+    params = {"project": project_id, "worker": worker_id}
+    counted = tx.rows("queue.worker_counted_tasks", params)
+    tallies = tx.one("queue.worker_tallies", params)
+    tx.run("queue.uncount_worker_answers", params)
+    tx.run("queue.drop_worker_results", params)
+    tx.run("queue.worker_leases_dropped", params)
+    tx.run("queue.delete_worker_assignments", params)
+    tx.run("queue.delete_worker_row", params)
+    _add_counts(tx, project_id, worker_id, n_complete=-sum(r.state == TaskState.complete for r in counted),
+                n_annotations=-int(tallies.n_annotations), n_skips=-int(tallies.n_skips))
+    return sorted(r.task_id for r in counted if not r.is_gold), int(tallies.n_annotations)
 
 
 # ---- restoring a dump -------------------------------------------------------------------------------------------

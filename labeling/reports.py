@@ -13,9 +13,9 @@ from labeling.sqltx import Tx
 MAX_REPORTS_PER_ASSIGNMENT = 5
 
 
-def report(tx: Tx, assignment_id: int, worker: Principal, text: str) -> dict:
+def report(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, text: str) -> dict:
     """Store a report on the task of one of this worker's assignments (leased, answered or skipped)."""
-    assignment = queue.load_assignment(tx, assignment_id, worker, lock=False)
+    assignment, _ = queue.held(tx, mem, assignment_id, worker, "work.report", lock=False)
     if tx.scalar("reports.count_for_assignment", {"assignment": assignment_id}) >= MAX_REPORTS_PER_ASSIGNMENT:
         raise Conflict(f"at most {MAX_REPORTS_PER_ASSIGNMENT} reports per task; the requester has yours",
                        field="assignment_id")

@@ -4,22 +4,40 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError,
-                      ValidationInfo, field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr,
+                      ValidationError, ValidationInfo, field_validator, model_validator)
 from sqlmodel import SQLModel
 
 from labeling import jsonio, paging
 from labeling.auth import USERNAME_RE
 from labeling.consensus.tasks import PROJECT_METHODS
 from labeling.errors import InvalidInput
-from labeling.models import Role
+from labeling.models import ProjectStatus, Role
 from labeling.settings import Settings
 from labeling.tasktypes import TaskType
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULTS = Settings()  # the caps when no settings are given (and in the OpenAPI document)
+StatusName = Literal["active", "paused", "archived"]
+# A worker named by id or by username (teams, pools).
+WorkerRef = StrictInt | StrictStr
+MAX_REFS = 10_000
+
+
+def project_status(name: str, field: str = "status") -> ProjectStatus:
+    """A status by name, or InvalidInput listing the names."""
+    try:
+        return ProjectStatus[name]
+    except KeyError:
+        raise InvalidInput(f"{field} must be one of active, paused, archived; got {name!r}", field=field) from None
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as an ISO 8601 UTC string (how every time leaves the API)."""
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class _Strict(SQLModel):
@@ -218,6 +236,7 @@ class ProjectCreate(ProjectBase):
 
     name: Name
     task_type: TaskType = Field(strict=False)
+    status: StatusName = Field(default="active", description="Only an active project hands out tasks")
 
 
 class ProjectUpdate(_Strict):
@@ -236,6 +255,8 @@ class ProjectUpdate(_Strict):
     gold_threshold: GoldThreshold = None  # type: ignore[assignment]
     options: Options = None  # type: ignore[assignment]
     edit_window: EditWindow = None  # type: ignore[assignment]
+    status: StatusName = Field(default=None, description="active, paused (no new tasks; leases handed out "  # type: ignore[assignment]
+                               "may still be answered) or archived (read-only; live leases are released)")
 
 
 MAX_MS = 7 * 86400 * 1000
@@ -287,6 +308,41 @@ class AnswerMeta(_Strict):
     def stored(self) -> dict | None:
         """The JSON kept in annotations.meta (None when nothing was sent)."""
         return self.model_dump(exclude_none=True) or None
+
+
+class PoolUpdate(_Strict):
+    """PUT /api/projects/{id}/pool: every worker, or only the workers and teams listed (the owner always may label)."""
+
+    all_workers: bool = Field(description="true: every worker may work on the project; false: only those listed")
+    workers: list[WorkerRef] = Field(default_factory=list, max_length=MAX_REFS, description="worker ids or usernames")
+    teams: list[StrictInt] = Field(default_factory=list, max_length=MAX_REFS, description="team ids")
+
+
+class TeamCreate(_Strict):
+    """POST /api/teams"""
+
+    name: str = Field(min_length=1, max_length=200)
+    members: list[WorkerRef] = Field(default_factory=list, max_length=MAX_REFS, description="worker ids or usernames")
+
+
+class TeamMembers(_Strict):
+    """POST /api/teams/{id}/members"""
+
+    workers: list[WorkerRef] = Field(min_length=1, max_length=MAX_REFS, description="worker ids or usernames")
+
+
+class PasswordReset(_Strict):
+    """POST /api/users/{id}/password"""
+
+    password: str = Field(min_length=8, max_length=1000)
+
+
+class TasksDelete(_Strict):
+    """DELETE /api/projects/{id}/tasks"""
+
+    task_ids: list[StrictInt] = Field(default_factory=list, max_length=MAX_REFS)
+    external_ids: list[StrictStr] = Field(default_factory=list, max_length=MAX_REFS)
+    confirm: bool = Field(description="must be true: deleted tasks take their answers and results with them")
 
 
 class SubmitBody(_Strict):
@@ -359,6 +415,12 @@ class PageQuery(_Strict):
 
     cursor: str | None = Field(default=None, min_length=1, max_length=200)
     limit: QueryInt = Field(default=paging.DEFAULT_LIMIT, ge=1, le=paging.MAX_LIMIT)
+
+
+class ProjectListQuery(PageQuery):
+    """GET /api/projects: a page, optionally only the projects of one status."""
+
+    status: StatusName | None = None
 
 
 class TaskListQuery(PageQuery):

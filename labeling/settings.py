@@ -19,7 +19,7 @@ class Declared:
     field: str
     default: str | None
     help: str
-    kind: str = "text"  # text, path, positive (a whole number above 0) or flag
+    kind: str = "text"  # text, path, positive (a whole number above 0), flag or secret (24 characters or more)
 
 
 # The CLI, the README and a test read this table; Settings' defaults come from it.
@@ -30,7 +30,8 @@ DECLARED: tuple[Declared, ...] = (
              "backups.", "path"),
     Declared("LABELING_SECRET_KEY", "secret_key", None, "Key signing session cookies; default: a random key kept in "
              "the data dir."),
-    Declared("LABELING_ADMIN_TOKEN", "admin_token", None, "If set, an admin with this API token exists at start-up."),
+    Declared("LABELING_ADMIN_TOKEN", "admin_token", None, "If set (24 characters or more), the API token of the admin "
+             "named 'admin', made at start-up if missing; a new value replaces that admin's token.", "secret"),
     Declared("LABELING_DB_POOL_SIZE", "db_pool_size", "8", "Database connections each server process keeps open (a "
              "fixed pool: requests beyond it wait for a free one). PostgreSQL does most with a few per core; mind its "
              "max_connections across --workers processes.", "positive"),
@@ -59,6 +60,9 @@ DECLARED: tuple[Declared, ...] = (
 )
 
 
+MIN_SECRET_CHARS = 24
+
+
 def _parse(declared: Declared, raw: str | None) -> Any:
     if raw is None or raw == "":
         raw = declared.default
@@ -66,6 +70,9 @@ def _parse(declared: Declared, raw: str | None) -> Any:
         return (raw or "").lower() in ("1", "true", "yes")
     if declared.kind == "path":
         return Path(raw or ".")
+    if declared.kind == "secret" and raw is not None and len(raw) < MIN_SECRET_CHARS:
+        raise InvalidInput(f"{declared.env} must be at least {MIN_SECRET_CHARS} characters (it has {len(raw)}); make "
+                           "one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'", field=declared.env)
     if declared.kind == "positive":
         try:
             number = int(str(raw))

@@ -21,13 +21,13 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol
 
 from sqlalchemy.util import await_only
 
-from labeling.models import AssignmentStatus, TaskState
+from labeling.models import AssignmentStatus, ProjectStatus, TaskState
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 DIALECTS = ("sqlite", "postgresql")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 # The members a status or state number may name in the SQL files: `0 /*leased*/`.
-_MEMBERS = {m.name: int(m.value) for enum in (AssignmentStatus, TaskState) for m in enum}
+_MEMBERS = {m.name: int(m.value) for enum in (AssignmentStatus, TaskState, ProjectStatus) for m in enum}
 _ANNOTATED = re.compile(r"\b(\d+) /\*(\w+)\*/")
 _BARE_STATUS = re.compile(r"\b(?:status|state)\s*(?:=|<>|!=|<=|>=|<|>)\s*\d+\b(?! /\*)", re.IGNORECASE)
 _STATUS_LIST = re.compile(r"\b(?:status|state)\s+IN\s*\(([^)]*)\)", re.IGNORECASE)

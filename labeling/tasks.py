@@ -11,7 +11,8 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import jsonio, media, models, paging, projects, queue, tasktypes
+from labeling import audit, jsonio, media, models, paging, queue, schemas, tasktypes
+from labeling.auth import Principal
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.settings import Settings
 from labeling.sqltx import Tx
@@ -145,12 +146,21 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
         yield from _lines(_decoded(handle))
 
 
-async def import_file(db: Any, project: Any, path: Path, settings: Settings) -> int:
+async def import_file(db: Any, project: Any, path: Path, settings: Settings,
+                      actor: Principal | str = audit.CLI) -> int:
     """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing."""
     sizes = media.Sizes(settings.media_dir)
-    return await db.transact(lambda tx: store(tx, project, iter_validated(
+    return await db.transact(lambda tx: import_(tx, actor, project, iter_validated(
         file_items(path), project.task_type, project.labels, settings.media_dir, sizes=sizes,
-        max_task_bytes=settings.max_task_bytes), sizes))
+        max_task_bytes=settings.max_task_bytes), via=str(path.name), sizes=sizes))
+
+
+def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[ParsedTask], via: str = "api",
+            sizes: media.Sizes | None = None) -> int:
+    """store(), audited: the import and its entry commit together."""
+    created = store(tx, project, parsed, sizes)
+    audit.record(tx, actor, "tasks.import", project=project, details={"created": created, "via": via})
+    return created
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:
@@ -179,19 +189,24 @@ def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask]) -> Non
 
 
 def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes | None = None) -> int:
-    """Enqueue validated tasks in the caller's transaction, their external ids checked against the project
-    ID_CHECK_CHUNK at a time as they stream by, and record the image sizes read meanwhile; returns how many."""
+    """Enqueue validated tasks in the caller's transaction, their external ids checked against the project and the
+    media-folder files they show recorded for the project, ID_CHECK_CHUNK at a time as they stream by, and record
+    the image sizes read meanwhile; returns how many."""
+    spec = tasktypes.get(project.task_type)
+
+    def passed(chunk: list[ParsedTask]) -> list[ParsedTask]:
+        _check_external_ids(tx, project.id, chunk)
+        media.record_refs(tx, project.id, (ref for task in chunk for ref in spec.local_media(task.data)))
+        return chunk
 
     def checked() -> Iterator[ParsedTask]:
         chunk: list[ParsedTask] = []
         for task in parsed:
             chunk.append(task)
             if len(chunk) == ID_CHECK_CHUNK:
-                _check_external_ids(tx, project.id, chunk)
-                yield from chunk
+                yield from passed(chunk)
                 chunk = []
-        _check_external_ids(tx, project.id, chunk)
-        yield from chunk
+        yield from passed(chunk)
 
     created = queue.enqueue(tx, project, checked())
     if sizes is not None:
@@ -204,7 +219,7 @@ def public(row: Any) -> dict:
     return {
         "id": row.id, "external_id": row.external_id, "data": row.data, "gold": row.gold,
         "predictions": row.predictions, "priority": row.priority, "state": models.TaskState(row.state).name,
-        "n_annotations": row.n_done, "needed": row.needed, "created_at": projects.iso(row.created_at),
+        "n_annotations": row.n_done, "needed": row.needed, "created_at": schemas.iso(row.created_at),
     }
 
 
@@ -233,3 +248,12 @@ async def get(conn: AsyncConnection, task_id: int) -> Any:
     if row is None:
         raise NotFound(f"no task {task_id}", field="task_id")
     return row
+
+
+def ids_for(tx: Tx, project_id: int, task_ids: list[int], external_ids: list[str]) -> list[int]:
+    """Task ids named directly or by external id (those of other projects, or of no task, drop out later)."""
+    found = set(task_ids)
+    for start in range(0, len(external_ids), ID_CHECK_CHUNK):
+        chunk = external_ids[start:start + ID_CHECK_CHUNK]
+        found.update(row.id for row in tx.rows("tasks.ids_by_external", {"project": project_id, "ids": chunk}))
+    return sorted(found)

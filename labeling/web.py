@@ -1,4 +1,5 @@
-"""Shared request helpers: the app state, authentication, bodies with limits, errors as JSON."""
+"""Shared request helpers: the app state, authentication, the policy gate every route passes, bodies with limits,
+errors as JSON."""
 
 from __future__ import annotations
 
@@ -15,21 +16,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from labeling import auth, jsonio, middleware, queue, schemas
+from labeling import auth, jsonio, middleware, policy, queue, schemas, throttle
 from labeling.auth import Principal
 from labeling.db import Database
 from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, TooLarge,
                              Unauthenticated)
-from labeling.models import Role
 from labeling.settings import Settings
 
 log = logging.getLogger("labeling")
 
 STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413}
-# Who a token or session cookie belongs to is cached per process: a token rotated or a user removed keeps
-# working at most this long in another server process (the process that changed it forgets at once). Each
-# entry lives a random 50-100% of it, so the tokens cached together at start-up do not all
-# expire in the same instant and send a herd of lookups to the database (seen as 200 ms latency bursts).
+# Who a token or session cookie belongs to is remembered per process, for speed. Every revocation (sign-out,
+# deactivation, a new token or password) moves the auth epoch in the database; each process reads it at most
+# every AUTH_RECHECK_SECONDS (one tiny query) and forgets everything when it moved. So a revoked credential
+# stops working at once in the process that revoked it and within AUTH_RECHECK_SECONDS in the others
+# (README). An entry also lives at most a random 50-100% of TOKEN_CACHE_SECONDS, so tokens remembered together at
+# start-up do not all expire in the same instant and send a herd of lookups to the database.
+AUTH_RECHECK_SECONDS = 2.0
 TOKEN_CACHE_SECONDS = 60.0
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ID_LIMIT = 2**63 - 1  # ids are 64-bit (BIGINT) on both databases
@@ -43,9 +46,20 @@ class AppState:
 
     settings: Settings
     db: Database
+    media_key: bytes = b""
     token_cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
     memory: queue.Memory = field(default_factory=queue.Memory)
     secret_key: str = ""  # the instance's secret (labeling.app.secret_key): signs sessions, keys export pseudonyms
+    gate: auth.PasswordGate = field(default_factory=auth.PasswordGate)
+    throttle: throttle.Throttle = field(default_factory=throttle.Throttle)
+    auth_epoch: int | None = None
+    auth_checked_at: float = float("-inf")
+    credentials_generation: int = 0  # moves whenever remembered credentials are dropped
+
+    def forget_credentials(self) -> None:
+        """Drop every remembered token and session (one was revoked, here or in another process)."""
+        self.token_cache.clear()
+        self.credentials_generation += 1
 
 
 def state(request: Request) -> AppState:
@@ -64,8 +78,12 @@ def status_for(exc: LabelingError) -> int:
 async def on_labeling_error(request: Request, exc: Exception) -> Response:
     """Domain errors become 4xx JSON."""
     assert isinstance(exc, LabelingError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=error_headers(exc))
+
+
+def error_headers(exc: LabelingError) -> dict | None:
+    """WWW-Authenticate for a 401."""
+    return {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -87,41 +105,73 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 async def principal(request: Request) -> Principal:
-    """The user of this request: a Bearer token, or the worker UI's session cookie (with CSRF for writes)."""
+    """The user of this request: a Bearer token, or the browser's session cookie (with CSRF for writes)."""
     header = request.headers.get("authorization", "")
     app = state(request)
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be 'Bearer <token>'", field="Authorization")
-        user = await _cached_token_user(app, token.strip())
+        user = await _cached(app, auth.hash_token(token.strip()),
+                             lambda conn: auth.principal_for_token(conn, token.strip()))
         if user is None:
             raise Unauthenticated("the API token is not valid", field="Authorization")
         return user
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is None:
+    session_id = session_of(request)
+    if session_id is None:
         raise Unauthenticated("sign in or send 'Authorization: Bearer <token>'", field="Authorization")
     if request.method in UNSAFE:
         check_csrf(request, request.headers.get("x-csrf-token"))
-    user = await _cached(app, f"id:{int(user_id)}", lambda conn: auth.principal_for_id(conn, int(user_id)))
+    user = await session_user(request)
     if user is None:
-        request.session.clear()
         raise Unauthenticated("your session has ended; sign in again", field="session")
     return user
 
 
-async def _cached_token_user(app: AppState, token: str) -> Principal | None:
-    return await _cached(app, auth.hash_token(token), lambda conn: auth.principal_for_token(conn, token))
+def session_of(request: Request) -> str | None:
+    """The session id the cookie carries, if any."""
+    if "session" not in request.scope:
+        return None
+    session_id = request.session.get("sid")
+    return session_id if isinstance(session_id, str) else None
+
+
+async def session_user(request: Request) -> Principal | None:
+    """The user of the browser's live session, or None (the cookie is cleared if its session is over)."""
+    session_id = session_of(request)
+    if session_id is None:
+        return None
+    user = await _cached(state(request), "sid:" + auth.hash_token(session_id),
+                         lambda conn: auth.principal_for_session(conn, session_id))
+    if user is None:
+        request.session.clear()
+    return user
+
+
+async def _recheck_epoch(app: AppState, now: float) -> None:
+    """Forget remembered credentials if another process revoked any (read at most every AUTH_RECHECK_SECONDS)."""
+    if now - app.auth_checked_at < AUTH_RECHECK_SECONDS:
+        return
+    app.auth_checked_at = now  # first, so requests arriving meanwhile do not read it too
+    async with app.db.read() as conn:
+        current = await auth.epoch(conn)
+    if current != app.auth_epoch:
+        app.forget_credentials()
+        app.auth_epoch = current
 
 
 async def _cached(app: AppState, key: str, lookup: Callable[[Any], Awaitable[Principal | None]]) -> Principal | None:
-    """Who a token or session is, from the process's short-lived cache or the database."""
+    """Who a token or session is, from the process's memory or the database."""
     now = time.monotonic()
+    await _recheck_epoch(app, now)
     hit = app.token_cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    generation = app.credentials_generation
     async with app.db.read() as conn:
         user = await lookup(conn)
+    if generation != app.credentials_generation:
+        return user  # credentials were revoked while this lookup ran: its answer may predate that, so not kept
     if len(app.token_cache) > 10_000:
         app.token_cache.clear()
     app.token_cache[key] = (now + TOKEN_CACHE_SECONDS * (0.5 + 0.5 * random.random()), user)
@@ -210,27 +260,65 @@ def _method_route(path: str, handlers: dict[str, Callable]) -> Route:
         return await handlers[method](request)
 
     dispatch.__name__ = dispatch.__qualname__ = "_".join(h.__name__ for h in handlers.values())
+    # each method's policy action, for the OpenAPI builder and the access matrix test
+    dispatch.actions = {m: getattr(h, "action", None) for m, h in handlers.items()}  # type: ignore[attr-defined]
     return Route(path, dispatch, methods=list(handlers))
 
 
-Handler = Callable[[Request, Principal], Awaitable[Response]]
+def action_of(endpoint: Callable, method: str) -> str | None:
+    """The policy action a route's endpoint declares for a method."""
+    return getattr(endpoint, "action", None) or getattr(endpoint, "actions", {}).get(method)
 
 
-def endpoint(*roles: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Authenticate the request and check the role once, for every route that declares it."""
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking (None on a public route) and the action their route declares; `check` asks the policy about
+    the object the handler read."""
 
-    def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
-        @functools.wraps(fn)
-        async def handler(request: Request) -> Response:
-            user = await principal(request)
-            if roles:
-                user.require(*roles)
-            return await fn(request, user)
+    user: Principal | None
+    action: str
 
-        handler.roles = roles  # type: ignore[attr-defined]  # read by the OpenAPI builder
-        return handler
+    @property
+    def who(self) -> Principal:
+        """The authenticated user (routes whose action is not public always have one)."""
+        assert self.user is not None, f"{self.action} is public: no user"
+        return self.user
 
-    return wrap
+    def check(self, obj: policy.Object) -> None:
+        """policy.authorize for this action on obj: NotFound unless it is the caller's to act on."""
+        policy.authorize(self.user, self.action, obj)
+
+    def can(self, action: str, obj: policy.Object | None = None) -> bool:
+        """Whether the caller may do another action (to choose a view, e.g. project.settings)."""
+        return policy.can(self.user, action, obj)
+
+
+Handler = Callable[[Request, Caller], Awaitable[Response]]
+
+
+def guarded(action: str, fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """The route's first gate: authenticate (unless the action is public) and let the policy check the role, then
+    the handler, which reads its object and asks `caller.check(obj)`."""
+    rule = policy.rule(action)  # fails at start-up for an undeclared action
+
+    @functools.wraps(fn)
+    async def handler(request: Request) -> Response:
+        user = None if rule.public else await principal(request)
+        policy.authorize(user, action)
+        return await fn(request, Caller(user, action))
+
+    handler.action = action  # type: ignore[attr-defined]  # read by the OpenAPI builder and the matrix test
+    return handler
+
+
+def route(method: str, path: str, fn: Handler, action: str) -> Route:
+    """A Starlette route behind the policy gate, its action declared with it."""
+    return Route(path, guarded(action, fn), methods=[method])
+
+
+def routes(entries: Iterable[tuple[str, str, Handler, str]]) -> list[Route]:
+    """Routes behind the policy gate for (method, path, handler, action) entries, one Route per path."""
+    return method_routes((path, method, guarded(action, fn)) for method, path, fn, action in entries)
 
 
 def ok(data: Any, status_code: int = 200, headers: dict | None = None) -> JSONResponse:

@@ -189,7 +189,8 @@ async def test_import_errors_name_the_task_and_the_field(client, db, world, requ
 @pytest.mark.parametrize("raw", BAD_IDS)
 async def test_ids_in_paths_are_64_bit_positive_numbers_else_404(client, db, world, raw):
     tokens = {"project_id": world["requester"], "assignment_id": world["worker"], "annotation_id": world["worker"],
-              "task_id": world["requester"]}
+              "task_id": world["requester"], "user_id": world["admin"], "team_id": world["requester"],
+              "worker_id": world["requester"]}
     before = await snapshot(db)
     for op in api.OPS:
         names = re.findall(r"{(\w+)}", op.path)

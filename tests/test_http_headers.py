@@ -69,10 +69,10 @@ async def test_an_unexpected_error_is_a_500_that_says_nosniff(app, requester, mo
     async def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(projects, "get", broken)
+    monkeypatch.setattr(projects, "list_", broken)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        r = await c.get("/api/projects/1", headers=bearer(requester))
+        r = await c.get("/api/projects", headers=bearer(requester))
     assert r.status_code == 500 and r.headers.get("x-content-type-options") == "nosniff"
     assert r.json()["error"]["code"] == "internal"
 

@@ -1,4 +1,5 @@
-"""Media routes: upload images, serve the media folder to signed-in users."""
+"""Media routes: upload images; serve a media-folder file to whoever may see a project that shows it, or to the
+holder of a signed URL handed out with a task."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from labeling import jsonio, media, tasks, web
-from labeling.auth import Principal
 from labeling.errors import InvalidInput
-from labeling.models import Role
 from labeling.settings import Settings
 
 MAX_FILES = 1000
@@ -63,8 +62,7 @@ async def _store(settings: Settings, filename: str, content: bytes) -> dict:
                                    settings.media_max_pixels)
 
 
-@web.endpoint(Role.requester)
-async def upload(request: Request, user: Principal) -> Response:
+async def upload(request: Request, caller: web.Caller) -> Response:
     """POST /api/media: store images (their sizes recorded), answer their media paths (for tasks' data.image)."""
     app = web.state(request)
     stored = [await _store(app.settings, name, content) async for name, content in _files(request, app.settings)]
@@ -73,10 +71,23 @@ async def upload(request: Request, user: Principal) -> Response:
     return web.ok({"data": stored}, status_code=201)
 
 
-@web.endpoint()
-async def serve(request: Request, user: Principal) -> Response:
-    """GET /media/{path}: a file of the media folder, for any signed-in user."""
-    path = media.resolve(web.state(request).settings.media_dir, request.path_params["path"])
-    return FileResponse(path, headers={"Cache-Control": "private, max-age=3600",
-                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
+
+async def serve(request: Request, caller: web.Caller) -> Response:
+    """GET /media/{path}: a file of the media folder, for someone who may see a project that shows it."""
+    app = web.state(request)
+    path = request.path_params["path"]
+    async with app.db.read() as conn:
+        caller.check(await media.facts(conn, caller.who, path))
+    return FileResponse(media.resolve(app.settings.media_dir, path),
+                        headers={"Cache-Control": "private, max-age=3600", **HEADERS})
+
+
+async def serve_signed(request: Request, caller: web.Caller) -> Response:
+    """GET /signed-media/{expires}/{signature}/{path}: a file of the media folder, for the holder of the URL."""
+    app = web.state(request)
+    params = request.path_params
+    seconds = media.check_signature(app.media_key, params["expires"], params["signature"], params["path"])
+    return FileResponse(media.resolve(app.settings.media_dir, params["path"]),
+                        headers={"Cache-Control": f"private, max-age={seconds}", **HEADERS})

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import labeling
-from labeling import api
+from labeling import api, policy, web
 
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
@@ -54,13 +54,13 @@ def document() -> dict:
         for code, words in (("400", "bad input (the field is named)"), ("401", "no or bad token"),
                             ("403", "not allowed"), ("404", "not found"), ("409", "conflicts with the current state")):
             responses[code] = {"description": words, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        roles = getattr(op.handler, "roles", ())
+        if op.action == "project.delete" or op.action.endswith(".answers.delete"):
+            params = [dict(p, required=True) if p["name"] == "confirm" else p for p in params]
         operation: dict[str, Any] = {
             "operationId": op.handler.__name__, "summary": doc[0] if doc else op.path, "tags": list(op.tags),
             "parameters": params, "responses": responses, "security": [{"bearer": []}],
+            "description": who_may(op.action), "x-action": op.action,
         }
-        if roles:
-            operation["description"] = "Needs role: " + " or ".join(r.value for r in roles) + " (admins may do everything)."
         body = _body(op, components)
         if body:
             operation["requestBody"] = body
@@ -74,6 +74,25 @@ def document() -> dict:
     }
 
 
-async def openapi(request: Request) -> Response:
+RELATION_WORDS = {policy.OWNER: "its owner", policy.MEMBER: "a worker in its pool", policy.HOLDER: "the lease holder",
+                  policy.VIEWER: "someone who may see a project that shows it", policy.SELF: "that user"}
+
+
+def who_may(action: str) -> str:
+    """The policy rule of an action, in words (labeling/policy.py decides; this only describes)."""
+    rule = policy.rule(action)
+    if rule.public:
+        return f"Action `{action}`: public."
+    roles = " or ".join(sorted(r.value for r in rule.roles)) or "admin"
+    words = f"Action `{action}`: {roles}"
+    if rule.relations:
+        words += ", as " + " or ".join(RELATION_WORDS[r] for r in sorted(rule.relations))
+        words += " (anyone else: 404)"
+    if rule.admin and rule.roles:
+        words += "; admins may too"
+    return words + "."
+
+
+async def openapi(request: Request, caller: web.Caller) -> Response:
     """GET /api/openapi.json"""
     return JSONResponse(document())

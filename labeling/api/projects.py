@@ -1,74 +1,89 @@
-"""/api/projects: create, read, list, update; tasks; results and quality."""
+"""/api/projects: create, read, list, update, delete; tasks; results and quality. Every handler asks the policy
+(`caller.check`) about the project it read before anything else, then reads its body."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import jsonio, media, paging, projects, queue, schemas, task_detail, tasks, web
+from labeling import deletion, jsonio, media, membership, projects, queue, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
-from labeling.auth import Principal
 from labeling.consensus import runner
-from labeling.models import Role
 
 RECOMPUTE_BODY_BYTES = 64 * 1024
 
 
-@web.endpoint(Role.requester)
-async def create_project(request: Request, user: Principal) -> Response:
+async def project_for(request: Request, caller: web.Caller, conn: Any) -> Any:
+    """The route's project, once the policy allows the caller's action on it (404 otherwise)."""
+    row, seen = await membership.project(conn, caller.who, web.path_int(request, "project_id"))
+    caller.check(seen)
+    return row
+
+
+async def _view(request: Request, caller: web.Caller, project_id: int) -> dict:
+    async with web.state(request).db.read() as conn:
+        row, seen = await membership.project(conn, caller.who, project_id)
+        return await projects.view(conn, row, settings=caller.can("project.settings", seen))
+
+
+async def create_project(request: Request, caller: web.Caller) -> Response:
     """POST /api/projects"""
     app = web.state(request)
     raw = await web.read_json(request, schemas.project_body_limit(app.settings))
     body = schemas.parse(schemas.ProjectCreate, raw, app.settings)
-    db = app.db
-    project_id = await db.transact(lambda tx: projects.create(tx, user, body))
-    async with db.read() as conn:
-        return web.ok(await projects.get(conn, user, project_id), status_code=201)
+    project_id = await app.db.transact(lambda tx: projects.create(tx, caller.who, body))
+    return web.ok(await _view(request, caller, project_id), status_code=201)
 
 
-@web.endpoint()
-async def list_projects(request: Request, user: Principal) -> Response:
-    """GET /api/projects"""
-    params = web.query(request, schemas.PageQuery)
+async def list_projects(request: Request, caller: web.Caller) -> Response:
+    """GET /api/projects: the projects you may read (a worker: the active ones whose pool has them)."""
+    params = web.query(request, schemas.ProjectListQuery)
     async with web.state(request).db.read() as conn:
-        page = await projects.list_(conn, user, params.cursor, params.limit)
+        page = await projects.list_(conn, caller.who, params.cursor, params.limit, status=params.status)
     return web.ok(page)
 
 
-@web.endpoint()
-async def get_project(request: Request, user: Principal) -> Response:
-    """GET /api/projects/{id}: settings and progress counts."""
+async def get_project(request: Request, caller: web.Caller) -> Response:
+    """GET /api/projects/{id}: settings and progress for its requester; for a worker, what labeling needs."""
     async with web.state(request).db.read() as conn:
-        return web.ok(await projects.get(conn, user, web.path_int(request, "project_id")))
+        row = await project_for(request, caller, conn)
+        return web.ok(await projects.view(conn, row, settings=caller.can(
+            "project.settings", membership.facts(row))))
 
 
-@web.endpoint(Role.requester)
-async def update_project(request: Request, user: Principal) -> Response:
-    """PATCH /api/projects/{id}"""
-    project_id = web.path_int(request, "project_id")
+async def update_project(request: Request, caller: web.Caller) -> Response:
+    """PATCH /api/projects/{id}: settings and status."""
     app = web.state(request)
+    async with app.db.read() as conn:
+        row = await project_for(request, caller, conn)
     raw = await web.read_json(request, schemas.project_body_limit(app.settings))
     body = schemas.parse(schemas.ProjectUpdate, raw, app.settings)
-    await app.db.transact(lambda tx: projects.update_settings(tx, app.memory, user, project_id, body))
+    await app.db.transact(lambda tx: projects.update_settings(tx, app.memory, caller.who, row.id, body))
+    return web.ok(await _view(request, caller, row.id))
+
+
+async def delete_project(request: Request, caller: web.Caller) -> Response:
+    """DELETE /api/projects/{id}?confirm=NAME: the project and everything under it; unused uploads leave the disk."""
+    app = web.state(request)
     async with app.db.read() as conn:
-        return web.ok(await projects.get(conn, user, project_id))
+        row = await project_for(request, caller, conn)
+        sizes = await deletion.sizes(conn, row.id)
+    confirm = request.query_params.get("confirm")
+    unused = await app.db.transact(lambda tx: deletion.delete_project(tx, caller.who, row.id, confirm, sizes))
+    async with app.db.read() as conn:  # only now that the deletion has committed
+        removed = await media.remove_unused(conn, app.settings.media_dir, unused)
+    return web.ok({"deleted": {"project_id": row.id, "name": row.name, **sizes, "media_files": removed}})
 
 
-async def _managed(request: Request, user: Principal, conn: object) -> object:
-    row = await projects.load(conn, web.path_int(request, "project_id"))  # type: ignore[arg-type]
-    projects.check_access(row, user, manage=True)
-    return row
-
-
-@web.endpoint(Role.requester)
-async def import_tasks(request: Request, user: Principal) -> Response:
+async def import_tasks(request: Request, caller: web.Caller) -> Response:
     """POST /api/projects/{id}/tasks: a JSON array, JSON Lines, or multipart image uploads; all or nothing."""
     app = web.state(request)
     content_type = request.headers.get("content-type", "")
     async with app.db.read() as conn:
-        project = await _managed(request, user, conn)
+        project = await project_for(request, caller, conn)
     if content_type.startswith("multipart/form-data"):
         items, sizes = await media_api.tasks_from_upload(request, app.settings)
     else:
@@ -78,54 +93,62 @@ async def import_tasks(request: Request, user: Principal) -> Response:
     # Off the event loop: a large import takes seconds to check (and image sizes are read from files).
     parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels, app.settings.media_dir,
                                      sizes=sizes, max_task_bytes=app.settings.max_task_bytes)
-    created = await app.db.transact(
-        lambda tx: tasks.store(tx, queue.load_project(tx, app.memory, project.id), parsed, sizes))
+    created = await app.db.transact(lambda tx: tasks.import_(
+        tx, caller.who, queue.load_project(tx, app.memory, project.id), parsed, sizes=sizes))
     return web.ok({"created": created}, status_code=201)
 
 
-@web.endpoint(Role.requester)
-async def list_tasks(request: Request, user: Principal) -> Response:
+async def list_tasks(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/tasks?cursor=&limit=&state=open|complete&gold=true|false"""
     params = web.query(request, schemas.TaskListQuery)
     async with web.state(request).db.read() as conn:
-        project = await _managed(request, user, conn)
+        project = await project_for(request, caller, conn)
         page = await tasks.list_(conn, project.id, params.cursor, params.limit, state=params.state, gold=params.gold)
     return web.ok(page)
 
 
-@web.endpoint(Role.requester)
-async def get_task(request: Request, user: Principal) -> Response:
+async def get_task(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/tasks/{task_id}: the task, every answer with its metadata, skips, problem reports."""
+    task_id = web.path_int(request, "task_id")
     async with web.state(request).db.read() as conn:
-        project = await _managed(request, user, conn)
-        return web.ok(await task_detail.detail(conn, project.id, web.path_int(request, "task_id")))
+        project = await project_for(request, caller, conn)
+        return web.ok(await task_detail.detail(conn, project.id, task_id))
 
 
-@web.endpoint(Role.requester)
-async def results(request: Request, user: Principal) -> Response:
+async def delete_tasks(request: Request, caller: web.Caller) -> Response:
+    """DELETE /api/projects/{id}/tasks {"task_ids"|"external_ids", "confirm": true}: tasks with their answers and results"""
+    app = web.state(request)
+    async with app.db.read() as conn:
+        project = await project_for(request, caller, conn)
+    body = schemas.parse(schemas.TasksDelete, await web.read_json(request, schemas.MAX_REFS * 1024), app.settings)
+    deleted = await app.db.transact(lambda tx: deletion.delete_tasks(
+        tx, caller.who, project.id, body.task_ids, body.external_ids, body.confirm))
+    return web.ok({"deleted": deleted})
+
+
+async def results(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/results: the consensus of each task that has one."""
     params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
-        project = await _managed(request, user, conn)
+        project = await project_for(request, caller, conn)
         page = await runner.results_page(conn, project.id, params.cursor, params.limit)
     return web.ok(page)
 
 
-@web.endpoint(Role.requester)
-async def quality(request: Request, user: Principal) -> Response:
+async def quality(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/quality: agreement, worker scores, confusion."""
     async with web.state(request).db.read() as conn:
-        project = await _managed(request, user, conn)
+        project = await project_for(request, caller, conn)
         report = await runner.quality(conn, project)
     return web.ok(report)
 
 
-@web.endpoint(Role.requester)
-async def recompute(request: Request, user: Principal) -> Response:
+async def recompute(request: Request, caller: web.Caller) -> Response:
     """POST /api/projects/{id}/consensus: re-estimate worker skills and every task's consensus."""
     app = web.state(request)
+    async with app.db.read() as conn:
+        project = await project_for(request, caller, conn)
     raw = await web.read_body(request, RECOMPUTE_BODY_BYTES)
     body = schemas.parse(schemas.RecomputeBody, jsonio.loads(raw) if raw.strip() else {})
-    async with app.db.read() as conn:
-        project = await _managed(request, user, conn)
-    return web.ok(await runner.recompute_project(app.db, project, method=body.method, mem=app.memory))
+    return web.ok(await runner.recompute_project(app.db, project, method=body.method, mem=app.memory,
+                                                 actor=caller.who))

@@ -1,5 +1,6 @@
 """The worker's side of the queue: next, submit, skip, release, renew; reports, the worker's own answers and
-changing one, the labeling page's progress."""
+changing one, the labeling page's progress. Who may is decided inside the queue's transaction (queue.admit asks
+the policy with the project it already has in memory): no extra round trip."""
 
 from __future__ import annotations
 
@@ -8,41 +9,45 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import annotations, projects, queue, reports, schemas, web, worker_answers, worker_stats
-from labeling.auth import Principal
+from labeling import annotations, media, queue, reports, schemas, tasktypes, web, worker_answers, worker_stats
+from labeling.api import projects as projects_api
 from labeling.errors import InvalidInput
 
 MAX_SMALL_BODY = 64 * 1024
 SUBMIT_OVERHEAD_BYTES = 64 * 1024  # a submit's body: its answer (LABELING_MAX_ANSWER_BYTES) and a little more
 
 
-def lease_public(lease: queue.Lease) -> dict:
-    """The API shape of a lease: gold or not is never revealed."""
+def lease_public(lease: queue.Lease, media_key: bytes) -> dict:
+    """The API shape of a lease: gold or not is never revealed; files of the media folder come with short-lived
+    signed URLs (`task.media`, by the reference in the data), so a browser loads them without a lookup."""
     task: dict = {"id": lease.task_id, "data": lease.data}
     if lease.predictions is not None:
         task["predictions"] = lease.predictions
-    return {"assignment_id": lease.assignment_id, "task": task, "expires_at": projects.iso(lease.expires_at),
+    spec = tasktypes.REGISTRY.get(lease.task_type)
+    refs = spec.local_media(lease.data) if spec is not None else []
+    if refs:
+        task["media"] = media.signed_urls(media_key, refs)
+    return {"assignment_id": lease.assignment_id, "task": task, "expires_at": schemas.iso(lease.expires_at),
             "expires_in": max(0.0, round(lease.expires_at - time.time(), 3))}
 
 
 def submitted_public(done: queue.Submitted) -> dict:
     """The API shape of a submit's result."""
     return {"annotation_id": done.annotation_id, "assignment_id": done.assignment_id, "task_id": done.task_id,
-            "created_at": projects.iso(done.created_at), "task_complete": done.task_complete}
+            "created_at": schemas.iso(done.created_at), "task_complete": done.task_complete}
 
 
-@web.endpoint()
-async def next_task(request: Request, user: Principal) -> Response:
+async def next_task(request: Request, caller: web.Caller) -> Response:
     """POST /api/projects/{id}/next: 200 with a lease, or 204 when nothing is left for this worker."""
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
     max_leases = app.settings.max_leases_per_worker
     prefer = _prefer_task(request)
-    lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, user, max_leases,
+    lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, caller.who, max_leases,
                                                              prefer_task=prefer), per_statement=True)
     if lease is None:
         return Response(status_code=204)
-    return web.ok(lease_public(lease))
+    return web.ok(lease_public(lease, app.media_key))
 
 
 def _prefer_task(request: Request) -> int | None:
@@ -55,8 +60,7 @@ def _prefer_task(request: Request) -> int | None:
     return int(raw)
 
 
-@web.endpoint()
-async def submit(request: Request, user: Principal) -> Response:
+async def submit(request: Request, caller: web.Caller) -> Response:
     """POST /api/assignments/{id}/submit {"answer": {...}}: 201; retried with the same Idempotency-Key, the same 201."""
     assignment_id = web.path_int(request, "assignment_id")
     app = web.state(request)
@@ -66,7 +70,7 @@ async def submit(request: Request, user: Principal) -> Response:
     if key is not None and not 1 <= len(key) <= 200:
         raise InvalidInput("Idempotency-Key must be 1-200 characters", field="Idempotency-Key")
     result = await app.db.transact(
-        lambda tx: annotations.submit(tx, app.memory, assignment_id, user, body.answer, key, body.duration_ms,
+        lambda tx: annotations.submit(tx, app.memory, assignment_id, caller.who, body.answer, key, body.duration_ms,
                                       body.meta.stored() if body.meta is not None else None),
         per_statement=True)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
@@ -80,75 +84,66 @@ async def _optional_json(request: Request, limit: int) -> object:
     return await web.read_json(request, limit)
 
 
-@web.endpoint()
-async def skip(request: Request, user: Principal) -> Response:
+async def skip(request: Request, caller: web.Caller) -> Response:
     """POST /api/assignments/{id}/skip {"reason"?, "note"?}: this worker will not see the task again."""
     assignment_id = web.path_int(request, "assignment_id")
     body = schemas.parse(schemas.SkipBody, await _optional_json(request, MAX_SMALL_BODY))
     app = web.state(request)
     reason = body.reason.value if body.reason is not None else None
-    return web.ok(await app.db.transact(lambda tx: queue.skip(tx, app.memory, assignment_id, user, reason,
+    return web.ok(await app.db.transact(lambda tx: queue.skip(tx, app.memory, assignment_id, caller.who, reason,
                                                               body.note)))
 
 
-@web.endpoint()
-async def report(request: Request, user: Principal) -> Response:
+async def report(request: Request, caller: web.Caller) -> Response:
     """POST /api/assignments/{id}/report {"text"}: a problem with the task, for the requester (not an answer)."""
     assignment_id = web.path_int(request, "assignment_id")
     body = schemas.parse(schemas.ReportBody, await web.read_json(request, MAX_SMALL_BODY))
     if not body.text.strip():
         raise InvalidInput("text: say in a few words what is wrong", field="text")
-    stored = await web.state(request).db.transact(lambda tx: reports.report(tx, assignment_id, user, body.text))
-    return web.ok({**stored, "created_at": projects.iso(stored["created_at"])}, status_code=201)
+    app = web.state(request)
+    stored = await app.db.transact(lambda tx: reports.report(tx, app.memory, assignment_id, caller.who, body.text))
+    return web.ok({**stored, "created_at": schemas.iso(stored["created_at"])}, status_code=201)
 
 
-@web.endpoint()
-async def my_answers(request: Request, user: Principal) -> Response:
+async def my_answers(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/my-answers: this worker's answers in the project, newest first, and which may change."""
-    project_id = web.path_int(request, "project_id")
     params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
-        project = await projects.load(conn, project_id)
-        projects.check_access(project, user, manage=False)
-        page = await worker_answers.mine(conn, project, user.id, params.cursor, params.limit)
+        project = await projects_api.project_for(request, caller, conn)
+        page = await worker_answers.mine(conn, project, caller.who.id, params.cursor, params.limit)
     return web.ok(page)
 
 
-@web.endpoint()
-async def change_answer(request: Request, user: Principal) -> Response:
+async def change_answer(request: Request, caller: web.Caller) -> Response:
     """PUT /api/annotations/{id} {"answer", "meta"?}: change one of my answers while the project allows it."""
     annotation_id = web.path_int(request, "annotation_id")
     app = web.state(request)
     raw = await web.read_json(request, app.settings.max_answer_bytes + SUBMIT_OVERHEAD_BYTES)
     body = schemas.parse(schemas.AnswerChange, raw, app.settings)
     meta = body.meta.stored() if body.meta is not None else None
-    done = await app.db.transact(lambda tx: annotations.change(tx, app.memory, annotation_id, user, body.answer, meta))
+    done = await app.db.transact(lambda tx: annotations.change(tx, app.memory, annotation_id, caller.who,
+                                                               body.answer, meta))
     return web.ok({"annotation_id": done.annotation_id, "task_id": done.task_id,
-                   "edited_at": projects.iso(done.edited_at), "task_complete": done.task_complete})
+                   "edited_at": schemas.iso(done.edited_at), "task_complete": done.task_complete})
 
 
-@web.endpoint()
-async def progress(request: Request, user: Principal) -> Response:
+async def progress(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/progress: the project's progress and this worker's counts in it."""
-    project_id = web.path_int(request, "project_id")
     async with web.state(request).db.read() as conn:
-        project = await projects.load(conn, project_id)
-        projects.check_access(project, user, manage=False)
-        return web.ok(await worker_stats.progress(conn, project.id, user.id))
+        project = await projects_api.project_for(request, caller, conn)
+        return web.ok(await worker_stats.progress(conn, project.id, caller.who.id))
 
 
-@web.endpoint()
-async def release(request: Request, user: Principal) -> Response:
+async def release(request: Request, caller: web.Caller) -> Response:
     """POST /api/assignments/{id}/release: give the lease back untouched."""
     assignment_id = web.path_int(request, "assignment_id")
     app = web.state(request)
-    return web.ok(await app.db.transact(lambda tx: queue.release(tx, app.memory, assignment_id, user)))
+    return web.ok(await app.db.transact(lambda tx: queue.release(tx, app.memory, assignment_id, caller.who)))
 
 
-@web.endpoint()
-async def renew(request: Request, user: Principal) -> Response:
+async def renew(request: Request, caller: web.Caller) -> Response:
     """POST /api/assignments/{id}/renew: extend the lease, or take an expired one back if the task still needs it."""
     assignment_id = web.path_int(request, "assignment_id")
     app = web.state(request)
-    lease = await app.db.transact(lambda tx: queue.renew(tx, app.memory, assignment_id, user))
-    return web.ok(lease_public(lease))
+    lease = await app.db.transact(lambda tx: queue.renew(tx, app.memory, assignment_id, caller.who))
+    return web.ok(lease_public(lease, app.media_key))

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import annotations, models, paging, projects, queue
+from labeling import annotations, audit, models, paging, projects, queue
+from labeling.auth import Principal
 from labeling.consensus import tasks as consensus_tasks
 
 READ_CHUNK = 20_000
@@ -34,16 +35,21 @@ async def load_rows(conn: AsyncConnection, project_id: int) -> tuple[list[tuple[
     return rows, gold
 
 
-async def recompute_project(db: Any, project: Any, method: str = "auto", mem: queue.Memory | None = None) -> dict:
-    """Re-estimate worker skills over the whole project and rewrite every task's consensus.
+async def recompute_project(db: Any, project: Any, method: str = "auto", mem: queue.Memory | None = None,
+                            actor: Principal | str = audit.CLI) -> dict:
+    """Re-estimate worker skills over the whole project and rewrite every task's consensus (audited).
 
     Reads in one snapshot, computes in a worker thread (the event loop keeps serving), then writes the
     results in one short transaction, so the queue is never held up by the computation.
     """
     started = time.perf_counter()
     mem = mem or queue.Memory()
-    # Tasks with all their answers are complete first.
-    await db.transact(lambda tx: annotations.settle_ready(tx, mem, project.id))
+
+    def settle(tx: Any) -> int:  # tasks with all their answers are complete first
+        audit.record(tx, actor, "project.recompute", project=project, details={"method": method})
+        return annotations.settle_ready(tx, mem, project.id)
+
+    await db.transact(settle)
     async with db.read() as conn:
         rows, gold = await load_rows(conn, project.id)
     if not rows:

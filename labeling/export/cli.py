@@ -112,7 +112,7 @@ async def _write(chunks: AsyncIterator[bytes], handle: IO[bytes]) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run the export; a bad request fails with one line before anything is written."""
-    from labeling import app, cli, projects
+    from labeling import app, audit, cli, projects
     from labeling.export import exporter
 
     if args.all and (args.project or args.format != "dump"):
@@ -135,6 +135,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             progress = Progress(await job.count(), sys.stderr) if show else None
             job.on_rows = progress
             await _deliver(job, args)
+            if not args.all:
+                await db.transact(lambda tx: audit.record(tx, audit.CLI, "project.export", project=project,
+                                                          details={"format": opts.format, "via": "cli"}))
             if progress is not None:
                 progress.done(job.rows_read)
             return job.rows_read, job.report.lines()

@@ -224,3 +224,34 @@ SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users)
 -- A restored database gets its planner statistics at once: without them PostgreSQL estimates one row per table
 -- and plans an export's keyset page as a sort of every remaining row (autovacuum would analyze a minute later).
 ANALYZE users, projects, project_counters, tasks, assignments, annotations, project_workers, task_results
+
+-- name: membership.users_by_ids
+-- Up to 1,000 users by id (an array parameter).
+SELECT id, username, role FROM users WHERE id = ANY(:ids)
+
+-- name: membership.users_by_names
+SELECT id, username, role FROM users WHERE username = ANY(:names)
+
+-- name: queue.tasks_in
+-- Up to 1,000 of a project's tasks by id (an array), with what deleting them takes from the counters.
+SELECT id, is_gold, state FROM tasks WHERE project_id = :project AND id = ANY(:ids)
+
+-- name: queue.answer_tallies_of_tasks
+-- Per worker, the answers, gold answers, gold score and skips that these tasks counted.
+SELECT w.worker_id,
+       (SELECT count(*) FROM annotations a WHERE a.worker_id = w.worker_id AND a.task_id = ANY(:ids))
+           AS n_annotations,
+       (SELECT count(*) FROM annotations a WHERE a.worker_id = w.worker_id AND a.gold_score IS NOT NULL
+            AND a.task_id = ANY(:ids)) AS n_gold,
+       (SELECT coalesce(sum(a.gold_score), 0) FROM annotations a WHERE a.worker_id = w.worker_id
+            AND a.task_id = ANY(:ids)) AS score,
+       (SELECT count(*) FROM assignments s WHERE s.worker_id = w.worker_id AND s.status = 2 /*skipped*/
+            AND s.task_id = ANY(:ids)) AS n_skips
+FROM (SELECT DISTINCT worker_id FROM assignments WHERE task_id = ANY(:ids)) w
+
+-- name: queue.delete_tasks
+-- Their leases, answers and results go with them (foreign keys ON DELETE CASCADE).
+DELETE FROM tasks WHERE project_id = :project AND id = ANY(:ids)
+
+-- name: tasks.ids_by_external
+SELECT id, external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids)

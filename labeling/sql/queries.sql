@@ -27,21 +27,22 @@ SELECT id FROM projects WHERE name = :name AND id <> :project
 -- json_params: labels, options, label_styles
 INSERT INTO projects (name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max,
                       target_confidence, lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold,
-                      options, label_styles, edit_window, edit_minutes, created_at, updated_at)
+                      options, label_styles, edit_window, edit_minutes, created_at, updated_at, status, pool_all)
 VALUES (:name, :owner, :task_type, :labels, :instructions, :redundancy_min, :redundancy_max,
         :target_confidence, :lease_seconds, :gold_first_n, :gold_fraction, :gold_min, :gold_threshold,
-        :options, :label_styles, :edit_window, :edit_minutes, :now, :now)
+        :options, :label_styles, :edit_window, :edit_minutes, :now, :now, :status, true)
 RETURNING id
 
 -- name: projects.update
 -- json_params: labels, options, label_styles
--- Every setting at once (the caller merges the changes into the row it read); updated_at is the version
--- the queue's statements and caches check.
+-- Every setting and the status at once (the caller merges the changes into the row it read); updated_at is the
+-- version the queue's statements and caches check, always moved forward (as projects.touch).
 UPDATE projects SET name = :name, labels = :labels, instructions = :instructions,
        redundancy_min = :redundancy_min, redundancy_max = :redundancy_max, target_confidence = :target_confidence,
        lease_seconds = :lease_seconds, gold_first_n = :gold_first_n, gold_fraction = :gold_fraction,
        gold_min = :gold_min, gold_threshold = :gold_threshold, options = :options, label_styles = :label_styles,
-       edit_window = :edit_window, edit_minutes = :edit_minutes, updated_at = :now
+       edit_window = :edit_window, edit_minutes = :edit_minutes, status = :status,
+       updated_at = CASE WHEN :now > updated_at THEN :now ELSE updated_at + 0.001 END
 WHERE id = :project
 
 -- name: queue.init_counters
@@ -71,7 +72,13 @@ WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false
 SELECT id FROM users WHERE username = :username
 
 -- name: auth.user_by_token_hash
-SELECT id, username, role FROM users WHERE token_hash = :token_hash
+SELECT id, username, role, is_active FROM users WHERE token_hash = :token_hash
+
+-- name: auth.user_by_name
+SELECT id, username, role, is_active, token_hash FROM users WHERE username = :username
+
+-- name: auth.user
+SELECT id, username, role, is_active, created_at FROM users WHERE id = :user
 
 -- name: auth.insert_user
 INSERT INTO users (username, role, password_hash, token_hash, is_active, created_at)
@@ -83,6 +90,27 @@ UPDATE users SET token_hash = :token_hash WHERE id = :user
 
 -- name: auth.set_password
 UPDATE users SET password_hash = :password_hash WHERE id = :user
+
+-- name: auth.set_active
+UPDATE users SET is_active = :active WHERE id = :user
+
+-- name: auth.bump_epoch
+-- Every server process re-reads this number every few seconds and forgets the credentials it remembers when it
+-- moved (labeling/web.py). The row is made if missing (a database emptied table by table).
+INSERT INTO auth_epoch (id, epoch) VALUES (1, 1)
+ON CONFLICT (id) DO UPDATE SET epoch = auth_epoch.epoch + 1
+
+-- name: auth.insert_session
+INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (:token_hash, :user, :now, :expires)
+
+-- name: auth.delete_session
+DELETE FROM sessions WHERE token_hash = :token_hash
+
+-- name: auth.delete_user_sessions
+DELETE FROM sessions WHERE user_id = :user
+
+-- name: auth.delete_expired_sessions
+DELETE FROM sessions WHERE expires_at <= :now
 
 -- ---- tasks ---------------------------------------------------------------------------------------------
 
@@ -334,3 +362,134 @@ ON CONFLICT (path) DO UPDATE SET width = excluded.width, height = excluded.heigh
 
 -- name: media.size
 SELECT width, height FROM media WHERE path = :path
+
+-- ---- the audit log ----------------------------------------------------------------------------------------
+
+-- name: audit.insert
+-- json_params: details
+INSERT INTO audit_log (at, actor_id, actor, action, object_type, object_id, project_id, owner_id, details)
+VALUES (:at, :actor_id, :actor, :action, :object_type, :object_id, :project_id, :owner_id, :details)
+
+-- ---- pools and teams ----------------------------------------------------------------------------------------
+
+-- name: projects.touch
+-- Move a project's version forward: who may work on it changed (status, pool, a listed team's members). Always
+-- forward, also twice within one clock tick, so caches keyed on the version never miss a change.
+UPDATE projects SET updated_at = CASE WHEN :now > updated_at THEN :now ELSE updated_at + 0.001 END
+WHERE id = :project
+
+-- name: projects.touch_team
+-- projects.touch for every project whose pool lists the team.
+UPDATE projects SET updated_at = CASE WHEN :now > updated_at THEN :now ELSE updated_at + 0.001 END
+WHERE id IN (SELECT project_id FROM project_pool_teams WHERE team_id = :team)
+
+-- name: membership.listed
+-- Is the worker listed in the project's pool, directly or through a team? (A row, or none.)
+SELECT 1 AS listed
+WHERE EXISTS (SELECT 1 FROM project_pool_workers WHERE project_id = :project AND worker_id = :worker)
+   OR EXISTS (SELECT 1 FROM project_pool_teams pt JOIN team_members tm ON tm.team_id = pt.team_id
+              WHERE pt.project_id = :project AND tm.worker_id = :worker)
+
+-- name: membership.clear_pool_workers
+DELETE FROM project_pool_workers WHERE project_id = :project
+
+-- name: membership.clear_pool_teams
+DELETE FROM project_pool_teams WHERE project_id = :project
+
+-- name: membership.add_pool_worker
+INSERT INTO project_pool_workers (project_id, worker_id) VALUES (:project, :worker)
+
+-- name: membership.add_pool_team
+INSERT INTO project_pool_teams (project_id, team_id) VALUES (:project, :team)
+
+-- name: membership.set_pool_all
+UPDATE projects SET pool_all = :all WHERE id = :project
+
+-- name: teams.row
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
+
+-- name: teams.id_by_name
+SELECT id FROM teams WHERE owner_id = :owner AND name = :name
+
+-- name: teams.insert
+INSERT INTO teams (name, owner_id, created_at) VALUES (:name, :owner, :now) RETURNING id
+
+-- name: teams.add_member
+INSERT INTO team_members (team_id, worker_id) VALUES (:team, :worker) ON CONFLICT (team_id, worker_id) DO NOTHING
+
+-- name: teams.remove_member
+DELETE FROM team_members WHERE team_id = :team AND worker_id = :worker
+
+-- name: teams.delete
+DELETE FROM teams WHERE id = :team
+
+-- ---- taking access and work away -------------------------------------------------------------------------
+
+-- name: queue.release_worker_leases
+-- A deactivated user's live leases go back to the queue, as if released (ix_assignments_worker_live).
+DELETE FROM assignments WHERE worker_id = :worker AND status = 0 /*leased*/ RETURNING task_id
+
+-- name: queue.release_project_leases
+-- An archived project's live leases go back (ix_assignments_live).
+DELETE FROM assignments WHERE project_id = :project AND status = 0 /*leased*/ RETURNING task_id
+
+-- name: queue.unblock_worker
+-- A worker may work in the project again, with a fresh gold record (answers left out while blocked stay out).
+UPDATE project_workers SET blocked = false, n_gold = 0, gold_score_sum = 0, updated_at = :now
+WHERE project_id = :project AND worker_id = :worker AND blocked = true
+
+-- name: queue.delete_project
+-- Everything under the project goes with it (foreign keys ON DELETE CASCADE).
+DELETE FROM projects WHERE id = :project
+
+-- name: queue.worker_counted_tasks
+-- The tasks a worker's counted answers in a project are in, and whether each is complete.
+SELECT a.task_id, t.state, t.is_gold FROM annotations a JOIN tasks t ON t.id = a.task_id
+WHERE a.project_id = :project AND a.worker_id = :worker AND a.excluded = false
+
+-- name: queue.worker_tallies
+-- How many answers and skips a worker has in a project (the project counters lose them with the worker).
+SELECT (SELECT count(*) FROM annotations WHERE project_id = :project AND worker_id = :worker) AS n_annotations,
+       (SELECT count(*) FROM assignments
+        WHERE project_id = :project AND worker_id = :worker AND status = 2 /*skipped*/) AS n_skips
+
+-- name: queue.uncount_worker_answers
+-- One answer fewer for every task the worker's answer counted in: open again (gold tasks are always open).
+UPDATE tasks SET n_done = n_done - 1, state = 0 /*open*/
+WHERE id IN (SELECT task_id FROM annotations WHERE project_id = :project AND worker_id = :worker AND excluded = false)
+
+-- name: queue.drop_worker_results
+DELETE FROM task_results
+WHERE task_id IN (SELECT task_id FROM annotations
+                  WHERE project_id = :project AND worker_id = :worker AND excluded = false)
+
+-- name: queue.worker_leases_dropped
+UPDATE tasks SET n_leased = n_leased - 1
+WHERE id IN (SELECT task_id FROM assignments WHERE project_id = :project AND worker_id = :worker
+                                               AND status = 0 /*leased*/)
+
+-- name: queue.delete_worker_assignments
+-- Every lease, skip and (by cascade) answer of the worker in the project.
+DELETE FROM assignments WHERE project_id = :project AND worker_id = :worker
+
+-- name: queue.delete_worker_row
+DELETE FROM project_workers WHERE project_id = :project AND worker_id = :worker
+
+-- name: queue.uncount_worker
+-- A worker's standing loses what deleted tasks had counted for them.
+UPDATE project_workers SET n_annotations = n_annotations - :n_annotations, n_gold = n_gold - :n_gold,
+       gold_score_sum = gold_score_sum - :score, n_skips = n_skips - :n_skips
+WHERE project_id = :project AND worker_id = :worker
+
+-- ---- media --------------------------------------------------------------------------------------------------
+
+-- name: media.add_ref
+-- A project's tasks show this file of the media folder (who may see the file follows who may see the project).
+INSERT INTO project_media (path_hash, project_id, path) VALUES (:hash, :project, :path)
+ON CONFLICT (path_hash, project_id) DO NOTHING
+
+-- name: media.only_in_project
+-- The files no other project shows: a deleted project leaves them unused.
+SELECT m.path FROM project_media m
+WHERE m.project_id = :project
+  AND NOT EXISTS (SELECT 1 FROM project_media o WHERE o.path_hash = m.path_hash AND o.project_id <> :project)

@@ -82,3 +82,41 @@ WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= neede
 -- name: export.data_keys
 -- Every data field of a project's tasks (a CSV export's header).
 SELECT DISTINCT j.key FROM tasks t, json_each(t.data) j WHERE t.project_id = :project
+
+-- name: membership.users_by_ids
+-- json_params: ids
+-- Up to 1,000 users by id (a JSON array).
+SELECT id, username, role FROM users WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: membership.users_by_names
+-- json_params: names
+SELECT id, username, role FROM users WHERE username IN (SELECT value FROM json_each(:names))
+
+-- name: queue.tasks_in
+-- json_params: ids
+-- Up to 1,000 of a project's tasks by id (a JSON array), with what deleting them takes from the counters.
+SELECT id, is_gold, state FROM tasks WHERE project_id = :project AND id IN (SELECT value FROM json_each(:ids))
+
+-- name: queue.answer_tallies_of_tasks
+-- json_params: ids
+-- Per worker, the answers, gold answers, gold score and skips that these tasks counted.
+SELECT w.worker_id,
+       (SELECT count(*) FROM annotations a WHERE a.worker_id = w.worker_id
+            AND a.task_id IN (SELECT value FROM json_each(:ids))) AS n_annotations,
+       (SELECT count(*) FROM annotations a WHERE a.worker_id = w.worker_id AND a.gold_score IS NOT NULL
+            AND a.task_id IN (SELECT value FROM json_each(:ids))) AS n_gold,
+       (SELECT coalesce(sum(a.gold_score), 0) FROM annotations a WHERE a.worker_id = w.worker_id
+            AND a.task_id IN (SELECT value FROM json_each(:ids))) AS score,
+       (SELECT count(*) FROM assignments s WHERE s.worker_id = w.worker_id AND s.status = 2 /*skipped*/
+            AND s.task_id IN (SELECT value FROM json_each(:ids))) AS n_skips
+FROM (SELECT DISTINCT worker_id FROM assignments WHERE task_id IN (SELECT value FROM json_each(:ids))) w
+
+-- name: queue.delete_tasks
+-- json_params: ids
+-- Their leases, answers and results go with them (foreign keys ON DELETE CASCADE).
+DELETE FROM tasks WHERE project_id = :project AND id IN (SELECT value FROM json_each(:ids))
+
+-- name: tasks.ids_by_external
+-- json_params: ids
+SELECT id, external_id FROM tasks
+WHERE project_id = :project AND external_id IN (SELECT value FROM json_each(:ids))

@@ -109,6 +109,11 @@ class TaskTypeSpec:
         """Any number of labels per answer (multilabel)."""
         return self.family == "multilabel"
 
+    def local_media(self, data: dict) -> list[str]:
+        """The files of the media folder a task shows (its data.image unless that is an http(s) URL)."""
+        ref = data.get("image") if self.media == "image" else None
+        return [ref] if isinstance(ref, str) and not ref.lower().startswith(("http://", "https://")) else []
+
 
 # An image's (width, height) as shown, by its reference in the task's data; None when it is not known.
 ImageSize = Callable[[str], tuple[int, int] | None]

@@ -14,28 +14,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from labeling import auth, jsonio, label_styles, paging, projects, tasktypes, web, worker_stats
-from labeling.auth import Principal
-from labeling.errors import Forbidden, LabelingError
+from labeling import auth, jsonio, label_styles, membership, paging, policy, projects, tasktypes, web, worker_stats
+from labeling.errors import Forbidden, LabelingError, Unauthenticated
 from labeling.worker_ui import pages
 
 MAX_FORM_FIELDS = 10
 MAX_CREDENTIAL_CHARS = 1000
 MAX_FORM_BYTES = 64 * 1024
 
-Page = Callable[[Request], Awaitable[Response]]
-
-
-async def signed_in(request: Request) -> Principal | None:
-    """The user of this browser session, or None (the session is cleared if its user is gone)."""
-    user_id = request.session.get("user_id")
-    if user_id is None:
-        return None
-    async with web.state(request).db.read() as conn:
-        user = await auth.principal_for_id(conn, int(user_id))
-    if user is None:
-        request.session.clear()
-    return user
+Page = Callable[[Request, web.Caller], Awaitable[Response]]
 
 
 def _to_login(request: Request) -> Response:
@@ -50,21 +37,43 @@ def safe_next(raw: str | None) -> str:
     return raw
 
 
-def page(fn: Page) -> Page:
-    """Domain errors on an HTML route become an HTML page in words, not JSON."""
+async def _error_page(request: Request, exc: LabelingError) -> Response:
+    status = web.status_for(exc)
+    title = {401: "Not signed in", 403: "Not allowed", 404: "Not found"}.get(
+        status, "Something went wrong")
+    user = None if isinstance(exc, (Forbidden, Unauthenticated)) else await web.session_user(request)
+    response = pages.render(request, "error.html", {"title": title, "message": exc.message, "user": user},
+                            status_code=status)
+    response.headers.update(web.error_headers(exc) or {})
+    return response
 
-    @functools.wraps(fn)
-    async def handler(request: Request) -> Response:
-        try:
-            return await fn(request)
-        except LabelingError as exc:
-            status = web.status_for(exc)
-            title = {403: "Not allowed", 404: "Not found"}.get(status, "Something went wrong")
-            user = None if isinstance(exc, Forbidden) else await signed_in(request)
-            return pages.render(request, "error.html", {"title": title, "message": exc.message, "user": user},
-                                status_code=status)
 
-    return handler
+def page(action: str) -> Callable[[Page], Callable[[Request], Awaitable[Response]]]:
+    """An HTML route behind the policy gate with its action: a visitor without credentials is sent to sign in,
+    and domain errors become a page in words, not JSON."""
+    rule = policy.rule(action)
+
+    def wrap(fn: Page) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(fn)
+        async def handler(request: Request) -> Response:
+            try:
+                user = None
+                if not rule.public:
+                    try:
+                        user = await web.principal(request)
+                    except Unauthenticated:
+                        if "authorization" in request.headers:
+                            raise
+                        return _to_login(request)  # no credentials, or a session that has ended
+                policy.authorize(user, action)
+                return await fn(request, web.Caller(user, action))
+            except LabelingError as exc:
+                return await _error_page(request, exc)
+
+        handler.action = action  # type: ignore[attr-defined]  # read by the matrix test
+        return handler
+
+    return wrap
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -74,19 +83,33 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: jsonio.check_text(v[:MAX_CREDENTIAL_CHARS], k) for k, v in form.items() if isinstance(v, str)}
 
 
-@page
-async def login_form(request: Request) -> Response:
+def _address(request: Request) -> str:
+    """The client address the throttle counts (the direct peer: uvicorn runs without proxy headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+@page("session.sign_in")
+async def login_form(request: Request, caller: web.Caller) -> Response:
     """GET /login"""
     next_url = safe_next(request.query_params.get("next"))
-    if await signed_in(request) is not None:
+    if await web.session_user(request) is not None:
         return RedirectResponse(next_url, status_code=303)
     notice = "You have signed out." if request.query_params.get("signed_out") else None
     return pages.render(request, "login.html", {"next": next_url, "username": "", "notice": notice})
 
 
-@page
-async def login_submit(request: Request) -> Response:
-    """POST /login: check the CSRF token and the password, then start a fresh session."""
+def _throttled(request: Request, context: dict, wait: int) -> Response:
+    words = "a second" if wait == 1 else f"{wait} seconds"
+    response = pages.render(request, "login.html", {
+        **context, "error": f"Too many failed sign-ins for this account or from your network. Wait {words}, "
+                            "then try again."}, status_code=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@page("session.sign_in")
+async def login_submit(request: Request, caller: web.Caller) -> Response:
+    """POST /login: check the CSRF token, the throttle and the password, then start a fresh session."""
     form = await _form(request)
     next_url = safe_next(form.get("next"))
     username = form.get("username", "").strip()
@@ -99,38 +122,47 @@ async def login_submit(request: Request) -> Response:
     if not username or not form.get("password"):
         return pages.render(request, "login.html", {
             **context, "error": "Enter your username and your password."}, status_code=400)
-    async with web.state(request).db.read() as conn:
-        user = await auth.login(conn, username, form["password"])
+    app, address = web.state(request), _address(request)
+    wait = app.throttle.retry_after(username, address)
+    if wait:
+        return _throttled(request, context, wait)
+    user = await auth.login(app.db.read, app.gate, username, form["password"])
     if user is None:
+        app.throttle.failed(username, address)
         return pages.render(request, "login.html", {
             **context, "error": "Wrong username or password. Check both and try again."}, status_code=401)
+    app.throttle.succeeded(username)
+    session_id = await app.db.transact(lambda tx: auth.start_session(tx, user.id))
     request.session.clear()  # a new session on sign-in: no fixation
-    request.session["user_id"] = user.id
+    request.session["sid"] = session_id
     web.csrf_token(request)
     return RedirectResponse(next_url, status_code=303)
 
 
-@page
-async def logout(request: Request) -> Response:
-    """POST /logout (CSRF-protected form): end the session."""
+@page("session.sign_out")
+async def logout(request: Request, caller: web.Caller) -> Response:
+    """POST /logout (CSRF-protected form): end the session, on the server too."""
     form = await _form(request)
-    try:
-        web.check_csrf(request, form.get("csrf_token"))
-    except Forbidden as exc:
-        return pages.render(request, "error.html", {
-            "title": "Not signed out", "message": exc.message, "user": await signed_in(request)}, status_code=403)
+    session_id = web.session_of(request)
+    if session_id is not None:
+        try:
+            web.check_csrf(request, form.get("csrf_token"))
+        except Forbidden as exc:
+            return pages.render(request, "error.html", {"title": "Not signed out", "message": exc.message,
+                                                        "user": await web.session_user(request)}, status_code=403)
+        app = web.state(request)
+        await app.db.transact(lambda tx: auth.end_session(tx, session_id))
+        app.forget_credentials()
     request.session.clear()
     return RedirectResponse("/login?signed_out=1", status_code=303)
 
 
-@page
-async def home(request: Request) -> Response:
-    """GET /: the projects this user may work on, with what is left for them and their own counts."""
-    user = await signed_in(request)
-    if user is None:
-        return _to_login(request)
+@page("page.home")
+async def home(request: Request, caller: web.Caller) -> Response:
+    """GET /: the active projects this user may work on, with what is left for them and their own counts."""
+    user = caller.who
     async with web.state(request).db.read() as conn:
-        listed = await projects.list_(conn, user, None, paging.MAX_LIMIT)
+        listed = await projects.list_(conn, user, None, paging.MAX_LIMIT, working=True)
         counts = await worker_stats.for_projects(conn, user.id, [p["id"] for p in listed["data"]],
                                                  worker_stats.day_start())
     rows = [{"project": p, "counts": counts[p["id"]]} for p in listed["data"]]
@@ -147,16 +179,14 @@ def _options(spec: tasktypes.TaskTypeSpec, options: dict) -> dict:
         return dict(options or {})
 
 
-@page
-async def label(request: Request) -> Response:
+@page("page.label")
+async def label(request: Request, caller: web.Caller) -> Response:
     """GET /projects/{id}/label: the labeling page of one project (its task type's template)."""
-    user = await signed_in(request)
-    if user is None:
-        return _to_login(request)
+    user = caller.who
     project_id = web.path_int(request, "project_id")
     async with web.state(request).db.read() as conn:
-        row = await projects.load(conn, project_id)
-        projects.check_access(row, user, manage=False)
+        row, seen = await membership.project(conn, user, project_id)
+        caller.check(seen)
         progress = await worker_stats.progress(conn, row.id, user.id)
     spec = tasktypes.get(row.task_type)
     config = {
@@ -165,7 +195,7 @@ async def label(request: Request) -> Response:
         "lease_seconds": row.lease_seconds, "user_id": user.id, "text_first": spec.text_first, "progress": progress,
     }
     return pages.render(request, spec.template, {
-        "user": user, "project": row, "config": config, "spec": spec,
+        "user": user, "project": projects.for_workers(row), "config": config, "spec": spec,
         "is_image": spec.media == "image", "multi": spec.multi,
     })
 
@@ -177,18 +207,21 @@ def wants_html(request: Request) -> bool:
 
 async def not_found(request: Request) -> Response:
     """An unknown page asked for by a browser: a page in words with a way back, not JSON."""
-    user = await signed_in(request) if "session" in request.scope else None
+    user = await web.session_user(request) if "session" in request.scope else None
     return pages.render(request, "error.html", {
         "title": "Not found", "message": f"There is no page at {request.url.path}.", "user": user}, status_code=404)
 
 
+# Every HTML route, each with the policy action it asks about.
+PAGES: list[tuple[str, str, Callable]] = [
+    ("GET", "/", home),
+    ("GET", "/login", login_form),
+    ("POST", "/login", login_submit),
+    ("POST", "/logout", logout),
+    ("GET", "/projects/{project_id}/label", label),
+]
+
+
 def routes() -> list[BaseRoute]:
     """The UI's routes."""
-    return web.method_routes([
-        ("/", "GET", home),
-        ("/login", "GET", login_form),
-        ("/login", "POST", login_submit),
-        ("/logout", "POST", logout),
-        ("/projects/{project_id}/label", "GET", label),
-    ])
-
+    return web.method_routes((path, method, handler) for method, path, handler in PAGES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.support import label_page, png
@@ -20,7 +22,8 @@ def test_image_classification_by_keys_and_by_mouse(new_page, server, worker):
     page = label_page(new_page, worker, project)
 
     image = page.locator("#subject-image")
-    expect(image).to_have_attribute("src", f"/media/{red}")
+    # Served through the short-lived signed URL that came with the task (no lookup per image).
+    expect(image).to_have_attribute("src", re.compile(r"^/signed-media/\d+/[\w-]+/" + re.escape(red) + "$"))
     page.wait_for_function("() => document.getElementById('subject-image').naturalWidth === 320")
     assert image.bounding_box()["width"] > 320  # shown large: scaled up to the frame
     expect(page.locator("#prefill-note")).to_be_hidden()
@@ -31,7 +34,7 @@ def test_image_classification_by_keys_and_by_mouse(new_page, server, worker):
     page.keyboard.press("Enter")
 
     # The next task follows at once, its pre-annotation shown as the starting point.
-    expect(image).to_have_attribute("src", f"/media/{blue}")
+    expect(image).to_have_attribute("src", re.compile(r"^/signed-media/\d+/[\w-]+/" + re.escape(blue) + "$"))
     expect(page.locator("#prefill-note")).to_be_visible()
     expect(page.locator('#labels .label-btn[aria-pressed="true"]')).to_have_text("3triangle")
     page.get_by_role("button", name="square").click()

@@ -252,6 +252,7 @@
   function show(lease) {
     C.lease = C.current = shown({assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id)});
     rememberLease(C.lease);
+    L.setMediaUrls(lease.task.media);
     message("");
     present(lease.task, {assignmentId: lease.assignment_id}, false);
     startLease(lease);

@@ -28,9 +28,16 @@
     return node;
   };
 
-  /** The URL of a task image: http(s) URLs as they are, media paths under /media/. */
+  var mediaUrls = {}; // the current task's signed URLs of its media-folder files (task.media)
+
+  /** Remember the signed URLs that came with a task (by the reference in its data). */
+  L.setMediaUrls = function (urls) { mediaUrls = urls || {}; };
+
+  /** The URL of a task image: http(s) URLs as they are, media paths by the signed URL that came with the task
+   * (no lookup on the server), else under /media/. */
   L.mediaUrl = function (ref) {
     if (/^https?:\/\//i.test(ref)) return ref;
+    if (Object.prototype.hasOwnProperty.call(mediaUrls, ref)) return mediaUrls[ref];
     return "/media/" + String(ref).split("/").map(encodeURIComponent).join("/");
   };
 

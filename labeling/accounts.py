@@ -1,0 +1,110 @@
+"""Account lifecycle, for admins: list, create, reset a password, rotate a token, deactivate and reactivate.
+
+Taking access away works at once in the process that decides it (the route forgets its remembered
+credentials) and within web.AUTH_RECHECK_SECONDS in every other process (auth.bump_epoch). A deactivated user's
+live leases go back to the queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import audit, auth, models, paging, queue, schemas
+from labeling.auth import Principal
+from labeling.errors import Conflict, NotFound
+from labeling.models import Role
+from labeling.sqltx import Tx
+
+
+def public(row: Any) -> dict:
+    """The API shape of a user (never a hash)."""
+    return {"id": row.id, "username": row.username, "role": row.role, "is_active": bool(row.is_active),
+            "created_at": schemas.iso(row.created_at)}
+
+
+def _row(tx: Tx, user_id: int) -> Any:
+    row = tx.one("auth.user", {"user": user_id})
+    if row is None:
+        raise NotFound(f"no user {user_id}", field="user_id")
+    return row
+
+
+def _entry(tx: Tx, actor: Principal | str, action: str, row: Any, **details: Any) -> None:
+    audit.record(tx, actor, action, object_type="user", object_id=row.id,
+                 details={"username": row.username, "role": row.role, **details})
+
+
+def create(tx: Tx, actor: Principal | str, username: str, role: Role | str,
+           password_hash: str | None) -> tuple[dict, str]:
+    """A new account (auth.create_user), audited; returns (public user, API token)."""
+    created, token = auth.create_user(tx, username, role, password_hash=password_hash)
+    _entry(tx, actor, "user.create", _row(tx, created["id"]))
+    return created, token
+
+
+def rotate_token(tx: Tx, actor: Principal, user_id: int) -> str:
+    """A new API token for a user (an admin for anyone, anyone for themselves); the old one stops working."""
+    row = _row(tx, user_id)
+    token = auth.rotate_token(tx, user_id)
+    _entry(tx, actor, "user.token_rotate", row)
+    return token
+
+
+def reset_password(tx: Tx, actor: Principal, user_id: int, password_hash: str) -> None:
+    """A new password for the web UI; the user's sessions end."""
+    row = _row(tx, user_id)
+    auth.set_password(tx, user_id, password_hash)
+    _entry(tx, actor, "user.password_reset", row)
+
+
+def deactivate(tx: Tx, actor: Principal, user_id: int) -> dict:
+    """Stop a user: tokens and sessions stop working, live leases go back to the queue. Their answers stay.
+    Refused for yourself, so an active admin always remains to undo it."""
+    row = _row(tx, user_id)
+    if row.id == actor.id:
+        raise Conflict("you cannot deactivate yourself; ask another admin", field="user_id")
+    released = 0
+    if row.is_active:
+        tx.run("auth.set_active", {"user": user_id, "active": False})
+        auth.end_sessions(tx, user_id)
+        released = queue.release_worker_leases(tx, user_id)
+        _entry(tx, actor, "user.deactivate", row, leases_released=released)
+    return {**public(row), "is_active": False, "leases_released": released}
+
+
+def reactivate(tx: Tx, actor: Principal, user_id: int) -> dict:
+    """Let a deactivated user sign in again (with the token and password they had)."""
+    row = _row(tx, user_id)
+    if not row.is_active:
+        tx.run("auth.set_active", {"user": user_id, "active": True})
+        auth.bump_epoch(tx)  # other processes remember "no such user" for this token
+        _entry(tx, actor, "user.reactivate", row)
+    return {**public(row), "is_active": True}
+
+
+async def get(conn: AsyncConnection, user_id: int) -> dict:
+    """One user, or NotFound."""
+    u = models.users
+    row = (await conn.execute(select(u).where(u.c.id == user_id))).first()
+    if row is None:
+        raise NotFound(f"no user {user_id}", field="user_id")
+    return public(row)
+
+
+async def page(conn: AsyncConnection, cursor: str | None, limit: int, *, role: str | None = None,
+               active: bool | None = None) -> dict:
+    """A page of users in id order, optionally of one role or only (in)active ones."""
+    u = models.users
+    query = select(u).order_by(u.c.id).limit(limit + 1)
+    after = paging.decode(cursor)
+    if after is not None:
+        query = query.where(u.c.id > after)
+    if role:
+        query = query.where(u.c.role == auth.check_role(role).value)
+    if active is not None:
+        query = query.where(u.c.is_active.is_(active))
+    rows = (await conn.execute(query)).all()
+    return paging.page([public(r) for r in rows], limit)

@@ -1,0 +1,53 @@
+"""Deleting a project, or some of its tasks: all or nothing in one transaction, audited, confirmed by the caller.
+
+A deleted project takes everything under it (tasks, leases, answers, results, standings, its pool); the uploaded
+images no other project shows are removed from disk once the deletion has committed (`media.remove_unused`).
+Deleted tasks take their leases, answers and results, and the counters forget them (queue.delete_tasks).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import audit, media, membership, models, queue, tasks
+from labeling.auth import Principal
+from labeling.errors import InvalidInput
+from labeling.sqltx import Tx
+
+
+async def sizes(conn: AsyncConnection, project_id: int) -> dict:
+    """A project's task and answer counts (what a deletion takes), from its counters."""
+    c = models.project_counters
+    row = (await conn.execute(select(func.coalesce(func.sum(c.c.n_tasks), 0),
+                                     func.coalesce(func.sum(c.c.n_annotations), 0))
+                              .where(c.c.project_id == project_id))).first()
+    return {"tasks": int(row[0]), "annotations": int(row[1])}
+
+
+def delete_project(tx: Tx, actor: Principal, project_id: int, confirm: str | None, sizes: dict) -> list[str]:
+    """Delete a project whose name the caller repeats in `confirm`; returns the media files it alone showed (to
+    remove after the commit)."""
+    row = membership.locked(tx, project_id)
+    if confirm != row.name:
+        raise InvalidInput(f"confirm must be the project's name, {row.name!r}, to delete it and everything under it",
+                           field="confirm")
+    unused = media.only_in_project(tx, project_id)
+    queue.delete_project(tx, project_id)
+    audit.record(tx, actor, "project.delete", project=row, details={"name": row.name, **sizes})
+    return unused
+
+
+def delete_tasks(tx: Tx, actor: Principal, project_id: int, task_ids: list[int], external_ids: list[str],
+                 confirm: bool) -> int:
+    """Delete tasks of a project (by id or external id) with their answers and results; returns how many."""
+    if confirm is not True:
+        raise InvalidInput("confirm must be true: deleted tasks take their answers and results with them",
+                           field="confirm")
+    if not task_ids and not external_ids:
+        raise InvalidInput("name the tasks to delete in task_ids or external_ids", field="task_ids")
+    row = membership.locked(tx, project_id)
+    deleted = queue.delete_tasks(tx, project_id, tasks.ids_for(tx, project_id, task_ids, external_ids))
+    audit.record(tx, actor, "tasks.delete", project=row, details={
+        "deleted": deleted, "task_ids": audit.ids(task_ids), "external_ids": external_ids[:audit.MAX_DETAIL_IDS]})
+    return deleted

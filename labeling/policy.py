@@ -1,0 +1,240 @@
+"""Who may do what to which object: the one access check every route (and the queue) asks.
+
+`authorize(principal, action, obj)` raises, or returns None when the action is allowed:
+- Unauthenticated (401): no credentials, or credentials that are wrong or belong to a deactivated user;
+- Forbidden (403): the principal's role may never do the action (a worker creating a project);
+- NotFound (404): the object is not the principal's to act on (another requester's project, a project whose pool
+  leaves the worker out, someone else's lease). The message is the one a missing object gets, so a 404 never
+  says whether the object exists.
+
+An action's rule names the roles that may ever do it and the relations to the object of which one is needed:
+
+| relation | holds when |
+|---|---|
+| owner   | the principal owns the project or the team |
+| member  | the principal is a worker in the project's pool (all workers, or listed directly or through a team) |
+| holder  | the lease is the principal's, in a project they may still work on (owner, member or admin) |
+| viewer  | the media file is shown by a project the principal owns or is a member of |
+| self    | the user object is the principal |
+
+Admins pass every rule except those that need a relation only a person can have (a lease is its holder's).
+The facts an object carries (owner, pool, who holds a lease) are read by the caller; the relation is decided
+here. Lists are filtered by the same rules in SQL (labeling/membership.py `visible_projects`, audit, teams).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Union
+
+from labeling.auth import Principal
+from labeling.errors import Forbidden, NotFound, Unauthenticated
+from labeling.models import Role
+
+OWNER, MEMBER, HOLDER, VIEWER, SELF = "owner", "member", "holder", "viewer", "self"
+WORKER, REQUESTER = Role.worker, Role.requester
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may do an action: `roles` may ever do it (others: 403), with one of `relations` to the object (others:
+    404; none named: no object needed). `admin`: admins pass without a relation. `public`: no credentials needed."""
+
+    roles: frozenset[Role] = frozenset()
+    relations: frozenset[str] = frozenset()
+    admin: bool = True
+    public: bool = False
+
+
+def _rule(roles: tuple[Role, ...] = (), relations: tuple[str, ...] = (), *, admin: bool = True) -> Rule:
+    return Rule(frozenset(roles), frozenset(relations), admin)
+
+
+PUBLIC = Rule(public=True)
+ADMIN_ONLY = _rule()
+PROJECT_OWNER = _rule((REQUESTER,), (OWNER,))
+WORK = _rule((WORKER, REQUESTER), (OWNER, MEMBER))
+HOLD = _rule((WORKER, REQUESTER), (HOLDER,), admin=False)
+SIGNED_IN = _rule((WORKER, REQUESTER))
+
+# Every action a route or the queue may ask about. A route declares its action next to it (labeling/api/__init__.py,
+# labeling/app.py, labeling/worker_ui/routes.py); tests/test_policy_matrix.py walks every route.
+RULES: dict[str, Rule] = {
+    "health.read": PUBLIC,
+    "openapi.read": PUBLIC,
+    "session.sign_in": PUBLIC,
+    "session.sign_out": PUBLIC,  # ends the session it comes with, if any
+    "media.signed": PUBLIC,  # the signature in the URL is the credential
+    "user.me": SIGNED_IN,
+    "user.me.token": SIGNED_IN,
+    "user.create": ADMIN_ONLY,
+    "user.list": ADMIN_ONLY,
+    "user.read": ADMIN_ONLY,
+    "user.token": ADMIN_ONLY,
+    "user.password": ADMIN_ONLY,
+    "user.deactivate": ADMIN_ONLY,
+    "user.reactivate": ADMIN_ONLY,
+    "project.create": _rule((REQUESTER,)),
+    "project.list": SIGNED_IN,  # filtered: what the principal may read
+    "project.read": _rule((WORKER, REQUESTER), (OWNER, MEMBER)),
+    "project.settings": PROJECT_OWNER,  # the requester's view of a project: settings and progress
+    "project.update": PROJECT_OWNER,
+    "project.delete": PROJECT_OWNER,
+    "project.export": PROJECT_OWNER,
+    "pool.read": PROJECT_OWNER,
+    "pool.update": PROJECT_OWNER,
+    "tasks.import": PROJECT_OWNER,
+    "tasks.list": PROJECT_OWNER,
+    "tasks.delete": PROJECT_OWNER,
+    "tasks.read": PROJECT_OWNER,  # one task with every answer, skip and problem report
+    "results.read": PROJECT_OWNER,
+    "quality.read": PROJECT_OWNER,
+    "consensus.recompute": PROJECT_OWNER,
+    "worker.block": PROJECT_OWNER,
+    "worker.unblock": PROJECT_OWNER,
+    "worker.answers.delete": PROJECT_OWNER,
+    "work.next": WORK,
+    "work.submit": HOLD,
+    "work.skip": HOLD,
+    "work.release": HOLD,
+    "work.renew": HOLD,
+    "work.report": HOLD,  # a problem with the task the worker holds
+    "work.change": HOLD,  # one of the worker's own answers (its assignment), while the project lets it change
+    "work.answers": WORK,  # the worker's own answers in a project
+    "work.progress": WORK,
+    "media.upload": _rule((REQUESTER,)),
+    "media.read": _rule((WORKER, REQUESTER), (VIEWER,)),
+    "team.create": _rule((REQUESTER,)),
+    "team.list": _rule((REQUESTER,)),  # filtered: a requester's own teams
+    "team.read": _rule((REQUESTER,), (OWNER,)),
+    "team.update": _rule((REQUESTER,), (OWNER,)),
+    "team.delete": _rule((REQUESTER,), (OWNER,)),
+    "audit.read": _rule((REQUESTER,)),  # filtered: entries about a requester's projects and their own actions
+    "page.home": SIGNED_IN,
+    "page.label": WORK,
+}
+
+
+# The objects are named tuples: the queue builds one or two for every claim and submit, and a tuple is made in
+# a fraction of a frozen dataclass's time. `kind` (no annotation) is a class attribute, not a field.
+
+class Project(NamedTuple):
+    """What decides access to a project: its owner, its pool, and whether the principal is listed in the pool
+    (directly or through a team; None when nobody looked, because the pool is all workers or the principal is
+    not a worker: see `needs_listing`)."""
+
+    id: int
+    owner_id: int
+    pool_all: bool
+    listed: bool | None = None
+    kind = "project"
+
+
+class Assignment(NamedTuple):
+    """A lease: whose it is, in which project."""
+
+    id: int
+    worker_id: int
+    project: Project
+    kind = "assignment"
+
+
+class Team(NamedTuple):
+    """A team and its owner."""
+
+    id: int
+    owner_id: int
+    kind = "team"
+
+
+class Media(NamedTuple):
+    """A file of the media folder and the projects whose tasks show it."""
+
+    path: str
+    projects: tuple[Project, ...]
+    kind = "media"
+
+
+class User(NamedTuple):
+    """A user account as the object of an action."""
+
+    id: int
+    kind = "user"
+
+
+Object = Union[Project, Assignment, Team, Media, User]
+
+
+def rule(action: str) -> Rule:
+    """The rule of an action (a KeyError names an action nobody declared)."""
+    try:
+        return RULES[action]
+    except KeyError:
+        raise KeyError(f"no access rule for action {action!r}; add it to labeling/policy.py RULES") from None
+
+
+def needs_listing(principal: Principal | None, pool_all: bool) -> bool:
+    """Whether deciding `member` for this principal needs the pool's list (a lookup the caller makes and caches)."""
+    return principal is not None and principal.role is Role.worker and not pool_all
+
+
+def relations(principal: Principal, obj: Object) -> set[str]:
+    """The principal's relations to an object."""
+    if isinstance(obj, Project):
+        found = set()
+        if obj.owner_id == principal.id:
+            found.add(OWNER)
+        if principal.role is Role.worker and (obj.pool_all or obj.listed):
+            found.add(MEMBER)
+        return found
+    if isinstance(obj, Assignment):
+        may_work = principal.role is Role.admin or bool(relations(principal, obj.project) & {OWNER, MEMBER})
+        return {HOLDER} if obj.worker_id == principal.id and may_work else set()
+    if isinstance(obj, Team):
+        return {OWNER} if obj.owner_id == principal.id else set()
+    if isinstance(obj, Media):
+        seen = any(relations(principal, project) & {OWNER, MEMBER} for project in obj.projects)
+        return {VIEWER} if seen else set()
+    if isinstance(obj, User):
+        return {SELF} if obj.id == principal.id else set()
+    raise TypeError(f"the policy knows no object {obj!r}")
+
+
+def _not_found(obj: Object) -> NotFound:
+    """The error a missing object of this kind gets (the same words, so a 404 reveals nothing)."""
+    if isinstance(obj, Assignment):
+        return NotFound(f"no assignment {obj.id} of yours", field="assignment_id")
+    if isinstance(obj, Media):
+        return NotFound(f"no media file {obj.path!r}", field="path")
+    return NotFound(f"no {obj.kind} {obj.id}", field=f"{obj.kind}_id")
+
+
+def authorize(principal: Principal | None, action: str, obj: Object | None = None) -> None:
+    """Allow the action or raise Unauthenticated, Forbidden or NotFound.
+
+    Without `obj`, only what the role decides is checked (a route's first gate, before it reads the object);
+    with it, the whole rule.
+    """
+    found = rule(action)
+    if found.public:
+        return
+    if principal is None:
+        raise Unauthenticated("sign in or send 'Authorization: Bearer <token>'", field="Authorization")
+    is_admin = principal.role is Role.admin
+    if not is_admin and principal.role not in found.roles:
+        wanted = " or ".join(sorted(r.value for r in found.roles)) or "admin"
+        article = "an" if wanted[0] in "aeiou" else "a"
+        raise Forbidden(f"this needs {article} {wanted} account; {principal.username} is a {principal.role.value}")
+    if obj is None or not found.relations or (is_admin and found.admin):
+        return
+    if not relations(principal, obj) & found.relations:
+        raise _not_found(obj)
+
+
+def can(principal: Principal | None, action: str, obj: Object | None = None) -> bool:
+    """authorize() as a yes or no (for choosing a view, never instead of authorize on a route)."""
+    try:
+        authorize(principal, action, obj)
+    except (Unauthenticated, Forbidden, NotFound):
+        return False
+    return True

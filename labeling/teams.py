@@ -1,0 +1,122 @@
+"""Teams: named groups of workers that requesters (and admins) list in their projects' pools.
+
+A team belongs to the user who made it. Changing its members, or deleting it, moves the version of every project
+whose pool lists it (membership.touch), so the queue sees the change at the next claim or submit.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import audit, membership, models, paging, policy, schemas
+from labeling.auth import Principal
+from labeling.errors import Conflict, NotFound
+from labeling.models import Role
+from labeling.sqltx import Tx, is_unique_violation
+
+
+async def load(conn: AsyncConnection, team_id: int) -> tuple[Any, policy.Team]:
+    """The team row and the policy's view of it, or NotFound."""
+    row = (await conn.execute(select(models.teams).where(models.teams.c.id == team_id))).first()
+    if row is None:
+        raise NotFound(f"no team {team_id}", field="team_id")
+    return row, policy.Team(row.id, row.owner_id)
+
+
+def _row(tx: Tx, team_id: int) -> Any:
+    row = tx.one("teams.row", {"team": team_id})
+    if row is None:
+        raise NotFound(f"no team {team_id}", field="team_id")
+    return row
+
+
+def _entry(tx: Tx, actor: Principal, action: str, team: Any, details: dict) -> None:
+    audit.record(tx, actor, action, object_type="team", object_id=team.id, owner_id=team.owner_id,
+                 details={"name": team.name, **details})
+
+
+def create(tx: Tx, actor: Principal, name: str, members: list[int | str]) -> int:
+    """A new team of the actor's with these workers; returns its id."""
+    if tx.scalar("teams.id_by_name", {"owner": actor.id, "name": name}) is not None:
+        raise Conflict(f"you already have a team named {name!r}", field="name")
+    worker_ids = membership.resolve_workers(tx, members, "members")
+    try:
+        with tx.isolated():
+            team_id = tx.scalar("teams.insert", {"name": name, "owner": actor.id, "now": time.time()})
+    except Exception as exc:
+        if is_unique_violation(exc):  # made meanwhile by another request
+            raise Conflict(f"you already have a team named {name!r}", field="name") from None
+        raise
+    tx.run_many("teams.add_member", [{"team": team_id, "worker": w} for w in worker_ids])
+    _entry(tx, actor, "team.create", _row(tx, team_id), {"members": audit.ids(worker_ids)})
+    return team_id
+
+
+def add_members(tx: Tx, actor: Principal, team_id: int, members: list[int | str]) -> int:
+    """Add workers to a team (those already in it stay); returns how many were named."""
+    team = _row(tx, team_id)
+    worker_ids = membership.resolve_workers(tx, members, "workers")
+    tx.run_many("teams.add_member", [{"team": team_id, "worker": w} for w in worker_ids])
+    tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
+    _entry(tx, actor, "team.members_add", team, {"workers": audit.ids(worker_ids)})
+    return len(worker_ids)
+
+
+def remove_member(tx: Tx, actor: Principal, team_id: int, worker_id: int) -> None:
+    """Take a worker out of a team (NotFound if they were not in it)."""
+    team = _row(tx, team_id)
+    if tx.run("teams.remove_member", {"team": team_id, "worker": worker_id}) == 0:
+        raise NotFound(f"worker {worker_id} is not in team {team_id}", field="worker_id")
+    tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
+    _entry(tx, actor, "team.members_remove", team, {"workers": [worker_id]})
+
+
+def delete(tx: Tx, actor: Principal, team_id: int) -> None:
+    """Delete a team; the pools that listed it no longer do."""
+    team = _row(tx, team_id)
+    tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
+    tx.run("teams.delete", {"team": team_id})
+    _entry(tx, actor, "team.delete", team, {})
+
+
+def public(row: Any, n_members: int) -> dict:
+    """The API shape of a team."""
+    return {"id": row.id, "name": row.name, "owner_id": row.owner_id, "members": n_members,
+            "created_at": schemas.iso(row.created_at)}
+
+
+async def get(conn: AsyncConnection, row: Any) -> dict:
+    """A team with its number of members."""
+    tm = models.team_members
+    count = await conn.scalar(select(func.count()).select_from(tm).where(tm.c.team_id == row.id))
+    return public(row, int(count or 0))
+
+
+async def page(conn: AsyncConnection, user: Principal, cursor: str | None, limit: int) -> dict:
+    """A page of teams: a requester's own, every team for an admin (the list counterpart of team.read)."""
+    t, tm = models.teams, models.team_members
+    members = select(func.count()).select_from(tm).where(tm.c.team_id == t.c.id).scalar_subquery()
+    query = select(t, members.label("n_members")).order_by(t.c.id).limit(limit + 1)
+    after = paging.decode(cursor)
+    if after is not None:
+        query = query.where(t.c.id > after)
+    if user.role is not Role.admin:
+        query = query.where(t.c.owner_id == user.id)
+    rows = (await conn.execute(query)).all()
+    return paging.page([public(r, r.n_members) for r in rows], limit)
+
+
+async def members_page(conn: AsyncConnection, team_id: int, cursor: str | None, limit: int) -> dict:
+    """A page of a team's members: {id, username, is_active}."""
+    u, tm = models.users, models.team_members
+    query = (select(u.c.id, u.c.username, u.c.is_active).join(tm, tm.c.worker_id == u.c.id)
+             .where(tm.c.team_id == team_id).order_by(u.c.id).limit(limit + 1))
+    after = paging.decode(cursor)
+    if after is not None:
+        query = query.where(u.c.id > after)
+    rows = (await conn.execute(query)).all()
+    return paging.page([{"id": r.id, "username": r.username, "is_active": bool(r.is_active)} for r in rows], limit)

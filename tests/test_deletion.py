@@ -1,0 +1,148 @@
+"""Deleting a project, deleting tasks, removing one worker's answers, blocking and unblocking: confirmed, complete,
+and the counters and consensus right afterwards."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from labeling import models
+from tests.conftest import bearer, text_tasks
+
+
+def _png(color: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def _count(db, table, **where) -> int:
+    async with db.read() as conn:
+        query = select(func.count()).select_from(table)
+        for column, value in where.items():
+            query = query.where(getattr(table.c, column) == value)
+        return int(await conn.scalar(query))
+
+
+async def _answer(client, token, project_id, label="pos"):
+    lease = (await client.post(f"/api/projects/{project_id}/next", headers=bearer(token))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": label}},
+                          headers=bearer(token))
+    assert r.status_code == 201, r.text
+    return lease["task"]["id"]
+
+
+async def _progress(client, token, project_id) -> dict:
+    return (await client.get(f"/api/projects/{project_id}", headers=bearer(token))).json()["progress"]
+
+
+async def test_deleting_a_project_takes_everything_and_its_unused_uploads(client, db, settings, requester,
+                                                                          make_user, new_project):
+    shared = (await client.post("/api/media", files={"file": ("s.png", _png("red"), "image/png")},
+                                headers=bearer(requester))).json()["data"][0]["path"]
+    own = (await client.post("/api/media", files={"file": ("o.png", _png("blue"), "image/png")},
+                             headers=bearer(requester))).json()["data"][0]["path"]
+    (settings.media_dir / "operator").mkdir(parents=True)
+    (settings.media_dir / "operator" / "x.png").write_bytes(_png("green"))
+    images = [{"data": {"image": p}} for p in (shared, own, "operator/x.png")]
+    doomed = await new_project(tasks=images, task_type="image_classification", labels=["a", "b"])
+    await new_project(tasks=[{"data": {"image": shared}}], task_type="image_classification", labels=["a"])
+    _, worker = await make_user("worker")
+    lease = (await client.post(f"/api/projects/{doomed['id']}/next", headers=bearer(worker))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "a"}},
+                      headers=bearer(worker))
+    url = f"/api/projects/{doomed['id']}"
+
+    for confirm in (None, "wrong name", doomed["name"].upper()):
+        r = await client.delete(url, params={"confirm": confirm} if confirm else {}, headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "confirm"
+    assert await _count(db, models.tasks, project_id=doomed["id"]) == 3  # nothing happened
+
+    r = await client.delete(url, params={"confirm": doomed["name"]}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert r.json()["deleted"] == {"project_id": doomed["id"], "name": doomed["name"], "tasks": 3, "annotations": 1,
+                                   "media_files": 1}
+    assert (await client.get(url, headers=bearer(requester))).status_code == 404
+    for table in (models.tasks, models.assignments, models.annotations, models.task_results,
+                  models.project_counters, models.project_workers, models.project_media):
+        assert await _count(db, table, project_id=doomed["id"]) == 0, table.name
+    assert not (settings.media_dir / own).exists()  # only this project showed it
+    assert (settings.media_dir / shared).exists()  # another project still does
+    assert (settings.media_dir / "operator" / "x.png").exists()  # not an upload: the operator's to remove
+
+
+async def test_deleting_tasks_takes_their_answers_and_the_counters_follow(client, db, requester, make_user,
+                                                                          new_project):
+    project = await new_project(tasks=text_tasks(4), redundancy=1)
+    pid = project["id"]
+    _, worker = await make_user("worker")
+    answered = [await _answer(client, worker, pid) for _ in range(2)]
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    skip = await client.post(f"/api/assignments/{lease['assignment_id']}/skip", headers=bearer(worker))
+    assert skip.status_code == 200
+    assert await _progress(client, requester, pid) == {**await _progress(client, requester, pid), "tasks": 4,
+                                                       "complete": 2, "annotations": 2, "skips": 1}
+    r = await client.request("DELETE", f"/api/projects/{pid}/tasks", json={"task_ids": [answered[0]]},
+                          headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "confirm"
+    r = await client.request("DELETE", f"/api/projects/{pid}/tasks", json={
+        "task_ids": [answered[0], 999999], "external_ids": ["t3"], "confirm": True}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json() == {"deleted": 2}
+    progress = await _progress(client, requester, pid)
+    assert (progress["tasks"], progress["complete"], progress["annotations"], progress["remaining"]) == (2, 1, 1, 1)
+    assert await _count(db, models.annotations, project_id=pid) == 1
+    quality = (await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))).json()
+    assert [w["n_annotations"] for w in quality["workers"]] == [1]
+
+
+async def test_removing_a_worker_reopens_their_tasks_and_consensus_follows_the_others(client, db, requester,
+                                                                                      make_user, new_project):
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    pid = project["id"]
+    (leaver, leaver_token), (_, stayer), (_, newcomer) = [await make_user("worker") for _ in range(3)]
+    for _ in range(2):
+        await _answer(client, leaver_token, pid, "neg")
+        await _answer(client, stayer, pid, "pos")
+    assert (await _progress(client, requester, pid))["complete"] == 2
+    url = f"/api/projects/{pid}/workers/{leaver['id']}/answers"
+    assert (await client.delete(url, headers=bearer(requester))).status_code == 400  # confirm missing
+
+    r = await client.delete(url, params={"confirm": "true"}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert (r.json()["answers_deleted"], r.json()["tasks_reopened"], r.json()["consensus"]["workers"]) == (2, 2, 1)
+    progress = await _progress(client, requester, pid)
+    assert (progress["complete"], progress["annotations"], progress["remaining"]) == (0, 2, 2)
+    # Recomputed without them: the stayer's answers only, the tasks open for one more answer each.
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [(r["answer"], r["n_annotations"], r["complete"]) for r in results] == [({"label": "pos"}, 1, False)] * 2
+    for _ in range(2):
+        await _answer(client, newcomer, pid, "pos")
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [(r["answer"], r["n_annotations"], r["complete"]) for r in results] == [({"label": "pos"}, 2, True)] * 2
+    assert await _count(db, models.project_workers, project_id=pid, worker_id=leaver["id"]) == 0
+    assert await _count(db, models.annotations, project_id=pid, worker_id=leaver["id"]) == 0
+
+
+async def test_a_requester_blocks_and_unblocks_a_worker(client, requester, make_user, new_project):
+    project = await new_project(tasks=text_tasks(3), redundancy=1)
+    pid = project["id"]
+    worker, token = await make_user("worker")
+    await _answer(client, token, pid)
+    base = f"/api/projects/{pid}/workers/{worker['id']}"
+    r = await client.post(f"{base}/block", headers=bearer(requester))
+    assert r.status_code == 200 and r.json() == {"worker_id": worker["id"], "blocked": True, "tasks_reopened": 1}
+    refused = await client.post(f"/api/projects/{pid}/next", headers=bearer(token))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "worker_blocked"
+    assert (await _progress(client, requester, pid))["complete"] == 0
+    assert (await client.post(f"{base}/unblock", headers=bearer(requester))).status_code == 200
+    assert (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).status_code == 200
+    assert (await client.post(f"{base}/unblock", headers=bearer(requester))).status_code == 409
+    nobody = await client.post(f"/api/projects/{pid}/workers/999999/block", headers=bearer(requester))
+    assert nobody.status_code == 404
+    _, fresh = await make_user("worker", "never-worked")
+    fresh_id = (await client.get("/api/users/me", headers=bearer(fresh))).json()["id"]
+    r = await client.post(f"/api/projects/{pid}/workers/{fresh_id}/block", headers=bearer(requester))
+    assert r.status_code == 200  # blocked before their first task
+    assert (await client.post(f"/api/projects/{pid}/next", headers=bearer(fresh))).status_code == 403

@@ -1,0 +1,72 @@
+"""Who sees an image: anyone who may see a project that shows it, or the holder of the signed URL handed out with
+a task (short-lived, unforgeable); the same for files an operator put in the media folder."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from PIL import Image
+
+from labeling import media
+from labeling.errors import NotFound
+from tests.conftest import bearer, text_tasks
+
+
+def _png(color: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (12, 9), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def _upload(client, token, color):
+    r = await client.post("/api/media", files={"file": (f"{color}.png", _png(color), "image/png")},
+                          headers=bearer(token))
+    return r.json()["data"][0]["path"]
+
+
+async def test_an_image_is_served_to_those_who_may_see_a_project_that_shows_it(client, admin, requester, make_user,
+                                                                                new_project, settings):
+    shown, unused = await _upload(client, requester, "red"), await _upload(client, requester, "blue")
+    (settings.media_dir / "shelf").mkdir(parents=True)
+    (settings.media_dir / "shelf" / "a.png").write_bytes(_png("green"))
+    project = await new_project(tasks=[{"data": {"image": shown}}, {"data": {"image": "shelf/a.png"}}],
+                                task_type="image_classification", labels=["x"])
+    (insider, insider_token), (_, outsider), (_, other_requester) = (
+        await make_user("worker"), await make_user("worker"), await make_user("requester"))
+    await client.put(f"/api/projects/{project['id']}/pool", json={"all_workers": False, "workers": [insider["id"]]},
+                     headers=bearer(requester))
+    for path in (shown, "shelf/a.png"):
+        for token, status in ((requester, 200), (admin, 200), (insider_token, 200), (outsider, 404),
+                              (other_requester, 404)):
+            assert (await client.get(f"/media/{path}", headers=bearer(token))).status_code == status, (path, status)
+        assert (await client.get(f"/media/{path}")).status_code == 401
+    # An upload no project shows yet: an admin's only.
+    assert (await client.get(f"/media/{unused}", headers=bearer(requester))).status_code == 404
+    assert (await client.get(f"/media/{unused}", headers=bearer(admin))).status_code == 200
+    assert (await client.get("/media/../../etc/passwd", headers=bearer(admin))).status_code == 404
+
+
+async def test_a_task_comes_with_short_lived_signed_urls_for_its_images(client, app, requester, make_user,
+                                                                        new_project):
+    path = await _upload(client, requester, "red")
+    project = await new_project(tasks=[{"data": {"image": path}}, {"data": {"image": "https://example.org/x.png"}}],
+                                task_type="image_classification", labels=["x"])
+    _, worker = await make_user("worker")
+    lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+    url = lease["task"]["media"][path]
+    served = await client.get(url)  # no credentials: the URL is the credential
+    assert served.status_code == 200 and served.content == _png("red")
+    assert "private" in served.headers["cache-control"]
+    _, _, expires, signature, rest = url.split("/", 4)
+    assert media.SIGNED_SECONDS <= int(expires) - time.time() <= media.SIGNED_SECONDS + media.SIGNED_BUCKET
+    forged = f"/signed-media/{expires}/{signature[:-2]}xx/{rest}"
+    other_file = f"/signed-media/{expires}/{signature}/uploads/other.png"
+    later = f"/signed-media/{int(expires) + 600}/{signature}/{rest}"
+    for bad in (forged, other_file, later):
+        assert (await client.get(bad)).status_code == 404
+    with pytest.raises(NotFound):
+        media.check_signature(app.state.labeling.media_key, expires, signature, path, now=int(expires) + 1)
+    text = await new_project(tasks=text_tasks(1))
+    assert "media" not in (await client.post(f"/api/projects/{text['id']}/next", headers=bearer(worker))).json()["task"]

@@ -1,0 +1,131 @@
+"""Sign-in: throttled per username and per client address with a growing back-off, passwords checked off the event
+loop, an unknown username costing what a known one costs, and sign-out ending the session on the server."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+
+from labeling import auth
+from labeling.throttle import Limit, Throttle
+from tests.conftest import bearer
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _sign_in(client, username: str, password: str):
+    form = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return await client.post("/login", data={"csrf_token": csrf, "username": username, "password": password,
+                                             "next": "/"})
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    fake = Clock()
+    app.state.labeling.throttle.clock = fake
+    return fake
+
+
+@pytest.fixture
+def quick_wrong_guesses(monkeypatch) -> None:
+    """Wrong passwords fail without the 50-100 ms scrypt (these tests are about counting, not hashing)."""
+    real = auth.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda password, encoded: password == "the right password"
+                        and real(password, encoded))
+
+
+def test_the_throttle_backs_off_more_each_time_and_forgets_a_quiet_key():
+    clock = Clock()
+    throttle = Throttle(per_username=Limit(3, 600, 1, 8), per_address=Limit(100, 60, 1, 8, rate=True), clock=clock)
+    for _ in range(2):
+        throttle.failed("Ann", "10.0.0.1")
+    assert throttle.retry_after("ann", "10.0.0.2") == 0
+    waits = []
+    for _ in range(5):
+        throttle.failed("ann", "10.0.0.1")
+        waits.append(throttle.retry_after("ann", "10.0.0.9"))  # per username, from anywhere
+        clock.now += waits[-1]
+    assert waits == [1, 2, 4, 8, 8]  # doubling, capped: never locked out for longer than the cap
+    clock.now += 601
+    throttle.failed("ann", "10.0.0.1")
+    assert throttle.retry_after("ann", "10.0.0.1") == 0  # quiet for a window: a fresh start
+    throttle.failed("ann", "10.0.0.1")
+    throttle.failed("ann", "10.0.0.1")
+    throttle.succeeded("ANN")
+    assert throttle.retry_after("ann", "10.0.0.1") == 0
+
+
+async def test_the_51st_wrong_password_in_a_minute_is_refused_and_the_right_one_works_after_the_back_off(
+        client, make_user, clock, quick_wrong_guesses):
+    await make_user("worker", "real", password="the right password")
+    for i in range(50):  # 50 guesses from one address, each at another account: all checked
+        r = await _sign_in(client, f"guess{i}", "wrong password")
+        assert r.status_code == 401, (i, r.status_code)
+        clock.now += 0.5
+    refused = await _sign_in(client, "real", "the right password")
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 0 < wait <= 60 and f"Wait {wait} seconds" in refused.text and "Too many failed sign-ins" in refused.text
+    clock.now += wait
+    assert (await _sign_in(client, "real", "the right password")).status_code == 303
+
+
+async def test_one_username_is_slowed_down_then_lets_the_real_user_in(client, make_user, clock, quick_wrong_guesses):
+    await make_user("worker", "target", password="the right password")
+    for _ in range(5):
+        assert (await _sign_in(client, "target", "guess")).status_code == 401
+    first = await _sign_in(client, "target", "the right password")
+    assert first.status_code == 429 and first.headers["Retry-After"] == "1"
+    clock.now += 1
+    assert (await _sign_in(client, "target", "guess")).status_code == 401
+    second = await _sign_in(client, "TARGET", "the right password")
+    assert second.status_code == 429 and second.headers["Retry-After"] == "2"  # growing
+    clock.now += 2
+    assert (await _sign_in(client, "target", "the right password")).status_code == 303
+
+
+async def test_an_unknown_username_costs_one_password_check_like_a_known_one(client, admin, make_user, monkeypatch):
+    user, _ = await make_user("worker", "known", password="the right password")
+    await make_user("worker", "nopassword")
+    gone, _ = await make_user("worker", "gone", password="the right password")
+    await client.post(f"/api/users/{gone['id']}/deactivate", headers=bearer(admin))
+    checks: list[tuple[str, bool]] = []
+    real = auth.verify_password
+
+    def counting(password: str, encoded: str | None) -> bool:
+        checks.append((encoded, threading.current_thread() is threading.main_thread()))
+        return real(password, encoded)
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+    monkeypatch.setattr(auth, "hash_password", lambda *_: pytest.fail("no hash is made at sign-in"))
+    for name in ("known", "nobody", "nopassword", "gone"):
+        assert (await _sign_in(client, name, "wrong password")).status_code == 401
+    assert len(checks) == 4
+    assert [encoded == auth.DUMMY_HASH for encoded, _ in checks] == [False, True, True, True]
+    assert not any(on_loop for _, on_loop in checks), "password checks run off the event loop"
+
+
+async def test_sign_out_ends_the_session_on_the_server(client, make_user):
+    await make_user("worker", "leaver", password="the right password")
+    assert (await _sign_in(client, "leaver", "the right password")).status_code == 303
+    cookie = client.cookies.get("labeling_session")
+    page = await client.get("/")
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await client.post("/logout", data={"csrf_token": csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/login?signed_out=1"
+    client.cookies.clear()
+    client.cookies.set("labeling_session", cookie)  # the cookie kept from before: its session is gone
+    assert (await client.get("/api/users/me")).status_code == 401
+    assert (await client.get("/")).status_code == 303
