@@ -1,0 +1,128 @@
+"""Synthetic crowds and arenas with a known truth, for the benchmarks and the tests (pure NumPy).
+
+Nothing here runs in the server: it generates answers the way real crowds do (heavy-tailed worker
+activity, ordinal and idiosyncratic confusions, spammers, items hard for everyone) so the engine can be
+measured where the truth is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Crowd:
+    """Encoded answers (task, worker, label per answer) plus the true label of every task."""
+
+    task_idx: np.ndarray
+    worker_idx: np.ndarray
+    label_idx: np.ndarray
+    truth: np.ndarray
+    n_tasks: int
+    n_workers: int
+    n_classes: int
+    confusion: np.ndarray  # (n_workers, true, answered): how each worker answers
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(n_tasks, n_workers, n_classes), the trailing arguments of every classification method."""
+        return self.n_tasks, self.n_workers, self.n_classes
+
+
+def activity(n_workers: int, rng: np.random.Generator, sigma: float) -> np.ndarray:
+    """Heavy-tailed share of the work per worker (log-normal): a few do most, most do a few."""
+    weight = rng.lognormal(0.0, sigma, n_workers)
+    return weight / weight.sum()
+
+
+def assign(n_tasks: int, per_task: int, share: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(n_tasks, per_task) distinct workers per task, drawn in proportion to `share` (Gumbel top-k)."""
+    keys = np.log(share)[None, :] - np.log(-np.log(rng.random((n_tasks, share.size))))
+    return np.argpartition(-keys, per_task - 1, axis=1)[:, :per_task]
+
+
+def answer(confusion: np.ndarray, truth: np.ndarray, t: np.ndarray, w: np.ndarray,
+           rng: np.random.Generator) -> np.ndarray:
+    """One label per (task, worker) answer, drawn from the worker's confusion row for the task's truth."""
+    cum = np.cumsum(confusion, axis=2)[w, truth[t]]
+    return (rng.random(t.size)[:, None] > cum[:, :-1]).sum(axis=1)
+
+
+def ordinal(k: int, spread: float, shift: float) -> np.ndarray:
+    """A (k, k) confusion of a worker on an ordered scale: errors fall on nearby grades, `shift` grades off."""
+    grades = np.arange(k)
+    weight = np.exp(-np.abs(grades[None, :] - grades[:, None] - shift) / spread)
+    return weight / weight.sum(axis=1, keepdims=True)
+
+
+def _worker(kind: str, k: int, rng: np.random.Generator) -> np.ndarray:
+    """One worker's (k, k) confusion of the given kind."""
+    if kind == "careful":
+        return ordinal(k, rng.uniform(0.3, 0.8), rng.normal(0.0, 0.2))
+    if kind == "shifted":  # reads the scale a grade too high or too low, consistently
+        return ordinal(k, rng.uniform(0.3, 0.7), rng.choice([-1.0, 1.0]) * rng.uniform(0.7, 1.2))
+    if kind == "sloppy":
+        return ordinal(k, rng.uniform(1.0, 2.5), rng.normal(0.0, 0.5))
+    if kind == "idiosyncratic":  # a full confusion of its own, right more often than not
+        boost = rng.gamma(2.0, 1.0) * k
+        return np.stack([rng.dirichlet(1.0 + boost * np.eye(k)[j]) for j in range(k)])
+    if kind == "spammer":  # uniform clicks, or one favourite label
+        if rng.random() < 0.5:
+            return np.full((k, k), 1.0 / k)
+        return np.repeat((0.15 / k + 0.85 * np.eye(k)[rng.integers(k)])[None, :], k, axis=0)
+    if kind == "reliable":
+        acc = rng.uniform(0.7, 0.98)
+        return acc * np.eye(k) + (1.0 - acc) * (1.0 - np.eye(k)) / max(k - 1, 1)
+    raise ValueError(kind)
+
+
+def crowd(
+    seed: int,
+    *,
+    n_tasks: int,
+    n_workers: int,
+    per_task: int,
+    prior: tuple[float, ...],
+    mix: dict[str, float],
+    sigma: float = 1.6,
+    hard: float = 0.0,
+    hard_pull: float = 0.35,
+) -> Crowd:
+    """A crowd: each task answered by `per_task` distinct workers of the given kinds, activity heavy-tailed.
+
+    `hard` is the share of tasks that mislead everyone: on them each answer goes, with probability
+    `hard_pull`, to one shared wrong label (the correlated errors that make real crowds overconfident).
+    """
+    rng = np.random.default_rng(seed)
+    k = len(prior)
+    truth = rng.choice(k, n_tasks, p=np.asarray(prior) / sum(prior))
+    kinds = rng.choice(list(mix), n_workers, p=np.asarray(list(mix.values())) / sum(mix.values()))
+    confusion = np.stack([_worker(str(kind), k, rng) for kind in kinds])
+    picks = assign(n_tasks, per_task, activity(n_workers, rng, sigma), rng)
+    t = np.repeat(np.arange(n_tasks), per_task)
+    w = picks.ravel()
+    lab = answer(confusion, truth, t, w, rng)
+    if hard > 0:
+        decoy = (truth + rng.integers(1, k, n_tasks)) % k
+        misled = (rng.random(n_tasks) < hard)[t] & (rng.random(t.size) < hard_pull)
+        lab = np.where(misled, decoy[t], lab)
+    return Crowd(t, w, lab, truth, n_tasks, n_workers, k, confusion)
+
+
+# The two held-out shapes of issue 14, with the kinds of workers a real crowd of that shape has.
+RELEVANCE = {"n_tasks": 2700, "n_workers": 177, "per_task": 6, "prior": (0.35, 0.27, 0.18, 0.12, 0.08),
+             "mix": {"careful": 0.3, "shifted": 0.15, "sloppy": 0.25, "idiosyncratic": 0.15, "spammer": 0.15}}
+WORD_SENSE = {"n_tasks": 180, "n_workers": 34, "per_task": 10, "prior": (0.5, 0.3, 0.2),
+              "mix": {"reliable": 0.6, "idiosyncratic": 0.25, "spammer": 0.15}, "sigma": 1.2}
+
+
+def relevance_crowd(seed: int, **changes: object) -> Crowd:
+    """A 5-grade relevance crowd: ~2,700 items, 177 workers, 6 answers per item, most workers with few."""
+    return crowd(seed, **{**RELEVANCE, **changes})  # type: ignore[arg-type]
+
+
+def word_sense_crowd(seed: int, **changes: object) -> Crowd:
+    """A 3-sense word-sense crowd: 180 items, 34 workers, 10 answers per item."""
+    return crowd(seed, **{**WORD_SENSE, **changes})  # type: ignore[arg-type]
