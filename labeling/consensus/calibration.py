@@ -29,8 +29,12 @@ GOLD_MIN = 10  # answered gold tasks needed before gold calibrates (and, for `au
 FOLDS = 5
 RHO_MAX = 1.5
 HELDOUT_SAMPLE = 50_000  # answers scored when fitting rho
-GOLD_PENALTY = (1.0, 1.0, 4.0)  # prior precision of the gold map's slope, intercept and per-label offsets
-GOLD_BASE = None  # rho of the gold map's input confidence (None: the crowd-only rho)
+# The gold map: logistic in the logit of the method's own posterior (untempered: its spread separates the
+# tasks best), with a prior slope of GOLD_SLOPE (what little gold keeps: the method's posterior flattened
+# about as much as the shared datasets' gold asks for) and these prior precisions for slope, intercept and
+# per-label offsets (labels need more gold than the common slope).
+GOLD_SLOPE = 0.3
+GOLD_PENALTY = (1.0, 1.0, 4.0)
 _CLIP = 1e-6
 
 
@@ -241,7 +245,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, prior: np.ndarray, penalty: np.nd
 
 
 def _features(conf: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Gold-map features: logit of the crowd-calibrated confidence, an intercept, one offset per label."""
+    """Gold-map features: logit of the method's confidence, an intercept, one offset per label."""
     x = np.zeros((conf.size, 2 + k))
     x[:, 0] = _logit(conf)
     x[:, 1] = 1.0
@@ -251,39 +255,31 @@ def _features(conf: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass
 class HeldOutGold:
-    """The answered gold tasks split into folds, each with the method refitted without that fold's gold."""
+    """Each answered gold task with the label and posterior a fit that did not see its gold gave it."""
 
     tasks: np.ndarray
-    fits: list[tuple[np.ndarray, classification.ClassificationResult]]  # (hidden positions, fit)
     labels: np.ndarray
+    confidence: np.ndarray  # the method's own (uncalibrated) posterior of that label
     correct: np.ndarray
-
-    def confidence(self, a: Answers, rho: float) -> np.ndarray:
-        """Each held-out gold task's crowd-calibrated confidence in the label its fold's fit gave it."""
-        out = np.empty(self.tasks.size)
-        for positions, res in self.fits:
-            hidden = self.tasks[positions]
-            out[positions] = tempered(res, a, rho)[hidden, res.labels[hidden]]
-        return out
 
 
 Refit = Callable[[np.ndarray], classification.ClassificationResult]
 
 
 def cross_fit(refit: Refit, a: Answers, gold: np.ndarray, folds: int = FOLDS, seed: int = 0) -> HeldOutGold:
-    """Hide each fold of the answered gold tasks in turn and refit: labels the fits gave the tasks they did not see."""
+    """Hide each fold of the answered gold tasks in turn and refit: what the fits said of the tasks they did not see."""
     tasks = np.flatnonzero((gold >= 0) & (a.distinct > 0))
     fold = np.random.default_rng(seed).permutation(tasks.size) % max(min(folds, tasks.size), 1)
     labels = np.empty(tasks.size, dtype=np.int64)
-    fits = []
+    conf = np.empty(tasks.size)
     for f in range(int(fold.max(initial=-1)) + 1):
-        positions = np.flatnonzero(fold == f)
+        hidden = tasks[fold == f]
         partial = gold.copy()
-        partial[tasks[positions]] = -1
+        partial[hidden] = -1
         res = refit(partial)
-        labels[positions] = res.labels[tasks[positions]]
-        fits.append((positions, res))
-    return HeldOutGold(tasks, fits, labels, labels == gold[tasks])
+        labels[fold == f] = res.labels[hidden]
+        conf[fold == f] = res.confidence[hidden]
+    return HeldOutGold(tasks, labels, conf, labels == gold[tasks])
 
 
 def answered_gold(gold: np.ndarray | None, a: Answers) -> int:
@@ -296,8 +292,8 @@ def calibrate(res: classification.ClassificationResult, a: Answers, gold: np.nda
     """Replace res.confidence (and the posterior rows) with calibrated values; record how in res.calibration.
 
     Crowd-only: the posterior tempered by rho = held-out correlation + CROWD_CORRELATION. With at least
-    GOLD_MIN answered gold tasks, a logistic map on top of that, fitted on gold held out fold by fold
-    (its prior is the crowd-only confidence itself, so a little gold moves it a little).
+    GOLD_MIN answered gold tasks, instead a logistic map from the method's posterior, fitted on gold held
+    out fold by fold (see GOLD_SLOPE).
     """
     k = a.n_classes
     fitted_rho = correlation(res, a, gold) if k > 1 else 0.0
@@ -310,13 +306,12 @@ def calibrate(res: classification.ClassificationResult, a: Answers, gold: np.nda
     if k > 1 and n_gold >= GOLD_MIN and gold is not None:
         held = held if held is not None else cross_fit(refit, a, gold, seed=seed)
         prior = np.zeros(2 + k)
-        prior[0] = 1.0
+        prior[0] = GOLD_SLOPE
         penalty = np.r_[GOLD_PENALTY[0], GOLD_PENALTY[1], np.full(k, GOLD_PENALTY[2])]
-        base = rho if GOLD_BASE is None else GOLD_BASE
-        beta = fit_logistic(_features(held.confidence(a, base), held.labels, k), held.correct.astype(np.float64),
+        beta = fit_logistic(_features(held.confidence, held.labels, k), held.correct.astype(np.float64),
                             prior, penalty)
-        base_conf = conf if GOLD_BASE is None else tempered(res, a, base)[rows, res.labels]
-        conf = 1.0 / (1.0 + np.exp(-np.clip(_features(base_conf, res.labels, k) @ beta, -50.0, 50.0)))
+        raw = res.posteriors[rows, res.labels]
+        conf = 1.0 / (1.0 + np.exp(-np.clip(_features(raw, res.labels, k) @ beta, -50.0, 50.0)))
         info = {"kind": "gold", "rho": info["rho"], "rho_heldout": info["rho_heldout"], "n_gold": n_gold,
                 "heldout_gold_accuracy": round(float(held.correct.mean()), 4),
                 "coefficients": [round(float(b), 4) for b in beta]}

@@ -126,3 +126,41 @@ def relevance_crowd(seed: int, **changes: object) -> Crowd:
 def word_sense_crowd(seed: int, **changes: object) -> Crowd:
     """A 3-sense word-sense crowd: 180 items, 34 workers, 10 answers per item."""
     return crowd(seed, **{**WORD_SENSE, **changes})  # type: ignore[arg-type]
+
+
+@dataclass
+class Comparisons:
+    """Pairwise judgements (outcome = left's share of the win: 1, 0.5 for a tie, 0) with the true item scores."""
+
+    left: np.ndarray
+    right: np.ndarray
+    outcome: np.ndarray
+    worker: np.ndarray
+    scores: np.ndarray
+    n_workers: int
+
+
+def comparisons(seed: int, n_items: int = 2000, n_comparisons: int = 20_000, n_workers: int = 100,
+                mix: tuple[float, float, float] = (0.5, 0.3, 0.2), spread: float = 2.0, tie_margin: float = 0.0
+                ) -> Comparisons:
+    """A sparse crowd of pairwise judgements: careful, noisy and random-clicking workers, activity heavy-tailed.
+
+    Careful workers follow Bradley-Terry on the true scores, noisy ones do so half of the time, random
+    clickers never (and favour the left item by a worker-specific bias). True log-strengths are normal with
+    standard deviation `spread`. With `tie_margin`, a careful or
+    noisy judgement of two items whose scores differ by less than it is reported as a tie.
+    """
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(0.0, spread, n_items)
+    kind = rng.choice(3, n_workers, p=np.asarray(mix) / sum(mix))
+    follows = np.array([0.95, 0.5, 0.0])[kind] + np.where(kind == 0, rng.uniform(-0.1, 0.05, n_workers), 0.0)
+    left_bias = np.where(kind == 2, rng.uniform(0.3, 0.9, n_workers), 0.5)
+    worker = rng.choice(n_workers, n_comparisons, p=activity(n_workers, rng, 1.0))
+    left = rng.integers(0, n_items, n_comparisons)
+    right = (left + rng.integers(1, n_items, n_comparisons)) % n_items
+    diff = scores[left] - scores[right]
+    careful = rng.random(n_comparisons) < follows[worker]
+    p_left = np.where(careful, 1.0 / (1.0 + np.exp(-diff)), left_bias[worker])
+    outcome = (rng.random(n_comparisons) < p_left).astype(np.float64)
+    outcome[careful & (np.abs(diff) < tie_margin)] = 0.5
+    return Comparisons(left, right, outcome, worker, scores, n_workers)
