@@ -35,6 +35,7 @@ SCALE = 400.0 / math.log(10.0)  # Elo points per unit of log-odds
 BASE = 1000.0
 RIDGE = 1e-4  # a tiny pull to 0 keeps a model that won (or lost) every battle of a resample finite
 NEWTON_STEPS = 30
+TOLERANCE = 1e-4  # log-odds: a hundredth of a rating point (float32 sums settle about ten times finer)
 CHUNK = 250  # resamples fitted at once (bounds memory: CHUNK x columns floats per array)
 
 markdown = leaderboard_report.markdown
@@ -53,6 +54,7 @@ class Battles:
     models: list[str]
     prompts: list[Hashable]
     answers: int
+    answers_with_order: int = 0  # answers that recorded the order their responses were shown in
 
 
 def _groups(ranking: Any, where: str) -> list[list[Hashable]]:
@@ -72,7 +74,7 @@ def battles(rankings: Iterable[Mapping[str, Any]], models: Sequence[str] | None 
     model_codes: dict[str, int] = {m: i for i, m in enumerate(models or [])}
     prompt_codes: dict[Hashable, int] = {}
     cols: list[list[float]] = [[], [], [], [], []]
-    n_answers = 0
+    n_answers = with_order = 0
     for i, item in enumerate(rankings):
         where = f"rankings[{i}]"
         if not isinstance(item, Mapping):
@@ -88,6 +90,7 @@ def battles(rankings: Iterable[Mapping[str, Any]], models: Sequence[str] | None 
             shown, (str, bytes)) else {}
         flat = [(g, r) for g, group in enumerate(groups) for r in group if r in owner]
         n_answers += 1
+        with_order += bool(position)
         for x, (gx, rx) in enumerate(flat):
             for gy, ry in flat[x + 1:]:
                 mx, my = str(owner[rx]), str(owner[ry])
@@ -106,7 +109,7 @@ def battles(rankings: Iterable[Mapping[str, Any]], models: Sequence[str] | None 
     arr = [np.asarray(c) for c in cols]
     return Battles(arr[0].astype(np.int64), arr[1].astype(np.int64), arr[2].astype(np.int64),
                    arr[3].astype(np.float64), arr[4].astype(np.int64), list(model_codes), list(prompt_codes),
-                   n_answers)
+                   n_answers, with_order)
 
 
 @dataclass
@@ -151,29 +154,33 @@ def fit(cols: Columns, n_models: int, use_side: bool, start: np.ndarray | None =
     pair_a, pair_b = cols.a[pair_start], cols.b[pair_start]
     params = np.zeros((batch, k)) if start is None else np.repeat(start[None, :], batch, axis=0)
     ridge = np.full(k, RIDGE)
+    # The (batch, columns) arrays dominate the cost: float32 halves it, and sums of a million battles
+    # still carry six or seven digits, more than Newton needs to settle to TOLERANCE.
+    design32, incidence = design.astype(np.float32), np.abs(design[:, :n_models]).astype(np.float32)
+    wins32, count32, side32 = wins.astype(np.float32), count.astype(np.float32), side.astype(np.float32)
+    idx = np.arange(n_models)
     for _ in range(NEWTON_STEPS):
-        eta = params @ design.T  # (batch, columns)
-        p = 1.0 / (1.0 + np.exp(-eta))
-        resid = wins - count * p
-        curv = count * p * (1.0 - p)
-        grad = resid @ design - ridge * params
+        p = 1.0 / (1.0 + np.exp(-(params.astype(np.float32) @ design32.T)))
+        curv = count32 * p * (1.0 - p)
+        grad = ((wins32 - count32 * p) @ design32).astype(np.float64) - ridge * params
         hess = np.zeros((batch, k, k))
-        diag = curv @ np.abs(design[:, :n_models])
-        idx = np.arange(n_models)
-        hess[:, idx, idx] = diag
+        hess[:, idx, idx] = curv @ incidence
         per_pair = np.add.reduceat(curv, pair_start, axis=1)
         hess[:, pair_a, pair_b] = -per_pair
         hess[:, pair_b, pair_a] = -per_pair
         if use_side:
-            cross = (curv * side) @ design[:, :n_models]
+            cross = (curv * side32) @ design32[:, :n_models]
             hess[:, n_models, :n_models] = cross
             hess[:, :n_models, n_models] = cross
-            hess[:, n_models, n_models] = curv @ side ** 2
+            hess[:, n_models, n_models] = curv @ side32 ** 2
         hess[:, np.arange(k), np.arange(k)] += ridge
-        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
-        step = np.clip(step, -5.0, 5.0)
+        # Only differences of strengths are identified: give the common shift a curvature of its own (the
+        # strengths stay centred), so float32 rounding in the sums cannot send it wandering.
+        hess[:, :n_models, :n_models] += 1.0
+        step = np.clip(np.linalg.solve(hess, grad[:, :, None])[:, :, 0], -5.0, 5.0)
         params += step
-        if np.abs(step).max(initial=0.0) < 1e-9:
+        params[:, :n_models] -= params[:, :n_models].mean(axis=1, keepdims=True)
+        if np.abs(step).max(initial=0.0) < TOLERANCE:
             break
     theta = params[:, :n_models]
     theta -= theta.mean(axis=1, keepdims=True)
@@ -266,15 +273,14 @@ def _matrices(bt: Battles, theta: np.ndarray) -> dict[str, Any]:
 
 def _pairs(bt: Battles) -> list[dict[str, Any]]:
     """Battles per model pair with wins and ties."""
-    out = []
-    key = bt.a * max(len(bt.models), 1) + bt.b
-    for k in np.unique(key):
-        sel = key == k
-        s = bt.score[sel]
-        a, b = int(bt.a[sel][0]), int(bt.b[sel][0])
-        out.append({"a": bt.models[a], "b": bt.models[b], "battles": int(sel.sum()),
-                    "a_wins": int((s == 1.0).sum()), "b_wins": int((s == 0.0).sum()), "ties": int((s == 0.5).sum())})
-    return out
+    m = max(len(bt.models), 1)
+    key = bt.a * m + bt.b
+    size = m * m
+    count = np.bincount(key, minlength=size)
+    a_wins = np.bincount(key, weights=bt.score == 1.0, minlength=size)
+    b_wins = np.bincount(key, weights=bt.score == 0.0, minlength=size)
+    return [{"a": bt.models[k // m], "b": bt.models[k % m], "battles": int(count[k]), "a_wins": int(a_wins[k]),
+             "b_wins": int(b_wins[k]), "ties": int(count[k] - a_wins[k] - b_wins[k])} for k in np.flatnonzero(count)]
 
 
 def wilson(successes: float, n: float, z: float = 1.959964) -> list[float] | None:
@@ -287,39 +293,23 @@ def wilson(successes: float, n: float, z: float = 1.959964) -> list[float] | Non
     return [round(centre - half, 4), round(centre + half, 4)]
 
 
-def position_bias(rankings: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """How often the response shown first (left) wins a pair against 50%, over every answer that recorded it.
+def position_bias(bt: Battles) -> dict[str, Any]:
+    """How often the model shown first (left) wins a battle, against 50%, over the battles that recorded it.
 
-    Every pair of ranked responses counts (same model or not: the question is about the annotator).
-    Ties are reported apart; the rate and its Wilson interval are over the decided pairs.
+    Ties are counted apart; the rate and its Wilson interval are over the decided battles.
     """
-    first_wins = first_losses = ties = answers_with = answers = 0
-    for item in rankings:
-        answers += 1
-        shown = item.get("shown") if isinstance(item, Mapping) else None
-        if not isinstance(shown, Sequence) or isinstance(shown, (str, bytes)) or not shown:
-            continue
-        answers_with += 1
-        position = {r: k for k, r in enumerate(shown)}
-        flat = [(g, r) for g, group in enumerate(_groups(item.get("ranking"), "ranking")) for r in group
-                if r in position]
-        for x, (gx, rx) in enumerate(flat):
-            for gy, ry in flat[x + 1:]:
-                if gx == gy:
-                    ties += 1
-                elif (position[rx] < position[ry]) == (gx < gy):
-                    first_wins += 1
-                else:
-                    first_losses += 1
-    if answers_with == 0:
-        return {"available": False, "answers": answers, "answers_with_order": 0,
+    known = bt.order != 0
+    if not known.any():
+        return {"available": False, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
                 "message": "no answer records the order its responses were shown in, so position bias "
                            "cannot be measured (it is not guessed)"}
-    decided = first_wins + first_losses
-    return {"available": True, "answers": answers, "answers_with_order": answers_with, "pairs": decided + ties,
-            "ties": ties, "first_wins": first_wins, "first_losses": first_losses,
-            "first_win_rate": round(first_wins / decided, 4) if decided else None,
-            "ci": wilson(first_wins, decided), "against": 0.5}
+    first = np.where(bt.order[known] == 1, bt.score[known], 1.0 - bt.score[known])  # the first shown's share
+    wins, losses, ties = int((first == 1.0).sum()), int((first == 0.0).sum()), int((first == 0.5).sum())
+    decided = wins + losses
+    return {"available": True, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
+            "battles": int(known.sum()), "ties": ties, "first_wins": wins, "first_losses": losses,
+            "first_win_rate": round(wins / decided, 4) if decided else None, "ci": wilson(wins, decided),
+            "against": 0.5}
 
 
 def _mean_ratings(rankings: Sequence[Mapping[str, Any]], models: list[str], prompts: dict[Hashable, int],
@@ -389,26 +379,12 @@ def compute(rankings: Iterable[Mapping[str, Any]], *, n_bootstrap: int = 1000, s
     `anchor` pins that model at 1000 instead of the mean of all models.
     """
     items = list(rankings)
-    if n_bootstrap < 0:
-        raise InvalidInput("n_bootstrap must be zero or more", field="n_bootstrap")
-    rng = np.random.default_rng(seed)
     bt = battles(items)
-    if anchor is not None and anchor not in bt.models:
-        raise InvalidInput(f"anchor {anchor!r} is not one of the models", field="anchor")
-    result: dict[str, Any] = {
-        "settings": {"n_bootstrap": n_bootstrap, "seed": seed, "scale": "1000 + 400 log10(odds)",
-                     "anchor": anchor or "mean of the models", "interval": "95% percentile bootstrap over prompts",
-                     "answers": bt.answers, "prompts": len(bt.prompts), "battles": int(bt.a.size)},
-        "models": [], "pairs": [], "win_rates": {}, "position_advantage": None,
-        "position_bias": position_bias(items), "ratings": None, "breakdown": {}}
-    if bt.a.size == 0:
-        return result
-    board = _board(bt, n_bootstrap, rng, anchor)
-    theta = board.pop("_theta")
-    result.update(board)
-    result["pairs"] = _pairs(bt)
-    result["win_rates"] = _matrices(bt, theta)
-    result["ratings"] = _mean_ratings(items, bt.models, {p: i for i, p in enumerate(bt.prompts)}, n_bootstrap, rng)
+    result = from_battles(bt, n_bootstrap=n_bootstrap, seed=seed, anchor=anchor)
+    if bt.a.size:
+        rng = np.random.default_rng([seed, 1])
+        result["ratings"] = _mean_ratings(items, bt.models, {p: i for i, p in enumerate(bt.prompts)}, n_bootstrap,
+                                          rng)
     for field_name in breakdown or ():
         values: dict[str, list[Mapping[str, Any]]] = {}
         for item in items:
@@ -418,9 +394,31 @@ def compute(rankings: Iterable[Mapping[str, Any]], *, n_bootstrap: int = 1000, s
         result["breakdown"][field_name] = {}
         for value, subset in sorted(values.items()):
             sub = battles(subset)
-            if sub.a.size == 0:
-                continue
-            part = _board(sub, n_bootstrap, rng, anchor if anchor in sub.models else None)
-            part.pop("_theta")
-            result["breakdown"][field_name][value] = {"battles": int(sub.a.size), "models": part["models"]}
+            if sub.a.size:
+                part = from_battles(sub, n_bootstrap=n_bootstrap, seed=seed,
+                                    anchor=anchor if anchor in sub.models else None)
+                result["breakdown"][field_name][value] = {"battles": int(sub.a.size), "models": part["models"]}
+    return result
+
+
+def from_battles(bt: Battles, *, n_bootstrap: int = 1000, seed: int = 0, anchor: str | None = None
+                 ) -> dict[str, Any]:
+    """The leaderboard of battles already in arrays (compute without ratings and breakdowns)."""
+    if n_bootstrap < 0:
+        raise InvalidInput("n_bootstrap must be zero or more", field="n_bootstrap")
+    if anchor is not None and anchor not in bt.models:
+        raise InvalidInput(f"anchor {anchor!r} is not one of the models", field="anchor")
+    result: dict[str, Any] = {
+        "settings": {"n_bootstrap": n_bootstrap, "seed": seed, "scale": "1000 + 400 log10(odds)",
+                     "anchor": anchor or "mean of the models", "interval": "95% percentile bootstrap over prompts",
+                     "answers": bt.answers, "prompts": len(bt.prompts), "battles": int(bt.a.size)},
+        "models": [], "pairs": [], "win_rates": {}, "position_advantage": None, "position_bias": position_bias(bt),
+        "ratings": None, "breakdown": {}}
+    if bt.a.size == 0:
+        return result
+    board = _board(bt, n_bootstrap, np.random.default_rng(seed), anchor)
+    theta = board.pop("_theta")
+    result.update(board)
+    result["pairs"] = _pairs(bt)
+    result["win_rates"] = _matrices(bt, theta)
     return result

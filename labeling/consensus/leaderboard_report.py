@@ -28,9 +28,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append("")
     if bias["available"]:
         rate = bias["first_win_rate"]
-        lines.append(f"Position bias: the response shown first won {rate:.1%} of {bias['pairs'] - bias['ties']} decided "
-                     f"pairs (95% interval {bias['ci'][0]:.1%} to {bias['ci'][1]:.1%}; 50% is no bias), "
-                     f"{bias['ties']} ties, from {bias['answers_with_order']} of {bias['answers']} answers.")
+        lines.append(f"Position bias: the model shown first won {rate:.1%} of {bias['battles'] - bias['ties']} decided "
+                     f"battles (95% interval {bias['ci'][0]:.1%} to {bias['ci'][1]:.1%}; 50% is no bias), "
+                     f"{bias['ties']} ties, from the {bias['answers_with_order']} of {bias['answers']} answers that "
+                     "recorded the display order.")
     else:
         lines.append(f"Position bias: not measured. {bias['message'].capitalize()}.")
     adv = result.get("position_advantage")

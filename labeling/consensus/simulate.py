@@ -8,6 +8,7 @@ measured where the truth is known.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -164,3 +165,64 @@ def comparisons(seed: int, n_items: int = 2000, n_comparisons: int = 20_000, n_w
     outcome = (rng.random(n_comparisons) < p_left).astype(np.float64)
     outcome[careful & (np.abs(diff) < tie_margin)] = 0.5
     return Comparisons(left, right, outcome, worker, scores, n_workers)
+
+
+@dataclass
+class Arena:
+    """Simulated battles between models with known strengths, and what a perfect fit of them would give."""
+
+    battles: Any  # leaderboard.Battles
+    strength: np.ndarray  # the generating log-strengths, centred
+    estimand: np.ndarray  # the centred Bradley-Terry strengths of these battles' expected outcomes
+
+
+def arena(seed: int, n_models: int, n_battles: int, *, per_prompt: int = 1, annotators: int = 200,
+          careless: float = 0.3, careless_rate: float = 0.4, position: float = 0.3, tie_rate: float = 0.3,
+          prompt_spread: float = 0.3) -> Arena:
+    """Battles from an arena: models paired at random (some more popular), shown in random order.
+
+    Annotators judge by Bradley-Terry on the strength difference plus their own first-shown advantage
+    (mean `position`, logits), and call a close battle a tie with chance up to `tie_rate`; a share
+    `careless` of them click at random `careless_rate` of the time (favouring the first shown). Each
+    prompt carries `per_prompt` battles and shifts how clear the difference looks (`prompt_spread`).
+    Careless clicks and ties flatten what the battles can show, so the estimand (the Bradley-Terry fit of
+    the battles' expected outcomes) is what a leaderboard's intervals should cover; `strength` is the truth
+    behind it (the same order).
+    """
+    from labeling.consensus import leaderboard  # the simulator speaks the leaderboard's arrays
+
+    rng = np.random.default_rng(seed)
+    strength = rng.normal(0.0, 1.0, n_models)
+    strength -= strength.mean()
+    popular = activity(n_models, rng, 0.5)
+    a = rng.choice(n_models, n_battles, p=popular)
+    b = (a + 1 + (rng.choice(n_models - 1, n_battles))) % n_models
+    prompt = np.arange(n_battles) // per_prompt
+    clarity = np.exp(rng.normal(0.0, prompt_spread, prompt[-1] + 1 if n_battles else 0))[prompt]
+    who = rng.integers(0, annotators, n_battles)
+    bias = rng.normal(position, 0.2, annotators)[who]
+    sloppy = np.where(rng.random(annotators) < careless, careless_rate, 0.0)[who]
+    a_first = rng.random(n_battles) < 0.5
+    side = np.where(a_first, 1.0, -1.0)
+    u = clarity * (strength[a] - strength[b]) + bias * side
+    tie = tie_rate * np.exp(-u * u)
+    careful_score = (1.0 - tie) / (1.0 + np.exp(-u)) + 0.5 * tie  # expected share of a, careful judgement
+    random_score = np.where(a_first, 0.55, 0.45)
+    expected = (1.0 - sloppy) * careful_score + sloppy * random_score
+    draw = rng.random(n_battles)
+    careless_now = rng.random(n_battles) < sloppy
+    p_win = np.where(careless_now, random_score, (1.0 - tie) / (1.0 + np.exp(-u)))
+    p_tie = np.where(careless_now, 0.0, tie)
+    score = np.where(draw < p_win, 1.0, np.where(draw < p_win + p_tie, 0.5, 0.0))
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    swap = a > b
+    score = np.where(swap, 1.0 - score, score)
+    expected = np.where(swap, 1.0 - expected, expected)
+    order = np.where(swap, -side, side).astype(np.int64)
+    bt = leaderboard.Battles(prompt, low, high, score, order, [f"m{i:02d}" for i in range(n_models)],
+                             list(range(int(prompt[-1]) + 1 if n_battles else 0)), n_battles, n_battles)
+    col, ca, cb, cside = leaderboard._column_index(bt)
+    wins = np.bincount(col, weights=expected, minlength=ca.size)
+    count = np.bincount(col, minlength=ca.size).astype(np.float64)
+    theta, _ = leaderboard.fit(leaderboard.Columns(ca, cb, cside, wins, count), n_models, True)
+    return Arena(bt, strength, theta[0])

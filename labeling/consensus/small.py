@@ -4,12 +4,12 @@ tasks.aggregate_task runs inside the server's single writer transaction each tim
 needed answer, and its confidence decides whether adaptive redundancy asks for one more answer. For a
 handful of answers NumPy's per-call overhead dwarfs the arithmetic, so this is plain Python floats.
 
-The model is one-coin Dawid-Skene with the workers' known accuracies (the last project-wide estimate, or
-their gold accuracy), made honest in two ways: an accuracy counts only between chance (1/K) and
-MAX_SKILL, because a skill read off three gold answers can be 1.0 and one such worker must not settle a
-task alone; and a task's evidence is divided by 1 + (workers - 1) * CORRELATION, because answers to one
-task share part of their errors. classification.one_coin_loglik is the same model over many tasks at
-once (tests/consensus/test_small.py compares the two).
+The model is one-coin Dawid-Skene with the workers' known accuracies: the last project-wide estimate
+(calibration.worker_skill: the chance that one of the worker's answers is right under the project's
+calibrated consensus) or their gold accuracy. An accuracy counts only between chance (1/K) and MAX_SKILL:
+a skill read off three gold answers can be 1.0, and one such worker must not settle a task alone.
+classification.one_coin_loglik is the same model over many tasks at once (tests/consensus/test_small.py
+compares the two); benchmarks/README.md (Calibration) has how honest its confidences are.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from labeling.consensus import answers as ans
 from labeling.errors import InvalidInput
 
 MAX_SKILL = 0.95
-CORRELATION = 0.1  # benchmarks/README.md, Calibration: per-task confidences on synthetic and real crowds
 
 
 def _codes(values: Sequence[str], lookup: dict[str, int], labels: Sequence[str]) -> list[int]:
@@ -36,12 +35,12 @@ def _codes(values: Sequence[str], lookup: dict[str, int], labels: Sequence[str])
     return out
 
 
-def _weights(worker_ids: Sequence[int]) -> tuple[list[float], int]:
-    """Per answer 1/c for a worker with c answers to the task (one vote each), and the number of workers."""
+def _weights(worker_ids: Sequence[int]) -> list[float]:
+    """Per answer 1/c for a worker with c answers to the task: one vote per worker, as in the project path."""
     count: dict[int, int] = {}
     for worker in worker_ids:
         count[worker] = count.get(worker, 0) + 1
-    return [1.0 / count[worker] for worker in worker_ids], len(count)
+    return [1.0 / count[worker] for worker in worker_ids]
 
 
 def clip_skill(skill: float, n_classes: int) -> float:
@@ -50,8 +49,8 @@ def clip_skill(skill: float, n_classes: int) -> float:
 
 
 def posterior(codes: Sequence[int], n_classes: int, skills: Sequence[float] | None,
-              weights: Sequence[float], n_workers: int) -> list[float]:
-    """P(true class) for one task: smoothed votes without skills, else tempered one-coin with known skills."""
+              weights: Sequence[float]) -> list[float]:
+    """P(true class) for one task: smoothed votes without skills, else one-coin with the known skills."""
     if skills is None:
         counts = [1.0] * n_classes  # one pseudo-vote per class
         for code, weight in zip(codes, weights):
@@ -59,7 +58,6 @@ def posterior(codes: Sequence[int], n_classes: int, skills: Sequence[float] | No
         total = sum(counts)
         return [c / total for c in counts]
     spread = max(n_classes - 1, 1)
-    temper = 1.0 + max(n_workers - 1, 0) * CORRELATION
     base = 0.0
     loglik = [0.0] * n_classes
     for code, skill, weight in zip(codes, skills, weights):
@@ -67,9 +65,8 @@ def posterior(codes: Sequence[int], n_classes: int, skills: Sequence[float] | No
         wrong = math.log((1.0 - p) / spread)
         base += weight * wrong
         loglik[code] += weight * (math.log(p) - wrong)
-    scaled = [(base + x) / temper for x in loglik]
-    top = max(scaled)
-    exps = [math.exp(x - top) for x in scaled]
+    top = max(loglik)
+    exps = [math.exp(x - top) for x in loglik]
     total = sum(exps)
     return [e / total for e in exps]
 
@@ -85,12 +82,12 @@ def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequen
     """(answer, confidence, details) of one single-label task."""
     lookup = {name: i for i, name in enumerate(labels)}
     codes = _codes([ans.label_of(a, f"answers[{i}]") for i, a in enumerate(answers)], lookup, labels)
-    weights, n_workers = _weights(worker_ids if worker_ids is not None else range(len(codes)))
+    weights = _weights(worker_ids if worker_ids is not None else range(len(codes)))
     k = len(labels)
     counts = [0] * k
     for code in codes:
         counts[code] += 1
-    post = posterior(codes, k, skills, weights, n_workers)
+    post = posterior(codes, k, skills, weights)
     choice = pick(post, counts)
     details = {"votes": {labels[i]: c for i, c in enumerate(counts) if c},
                "posteriors": {labels[i]: round(p, 6) for i, p in enumerate(post)},
@@ -107,11 +104,11 @@ def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[f
         names = ans.labels_of(a, f"answers[{i}]")
         chosen_sets.append(set(_codes(names, lookup, labels)))
         name_sets.append(names)
-    weights, n_workers = _weights(worker_ids if worker_ids is not None else range(len(chosen_sets)))
+    weights = _weights(worker_ids if worker_ids is not None else range(len(chosen_sets)))
     picked, probs, confs = [], {}, []
     for code, name in enumerate(labels):
         votes = [1 if code in s else 0 for s in chosen_sets]
-        p_no, p_yes = posterior(votes, 2, skills, weights, n_workers)
+        p_no, p_yes = posterior(votes, 2, skills, weights)
         probs[name] = round(p_yes, 6)
         confs.append(max(p_no, p_yes))
         if p_yes > 0.5:

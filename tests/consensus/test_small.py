@@ -23,7 +23,6 @@ def batch_posterior(codes: list[int], workers: list[int], k: int, skills: list[f
         return votes / votes.sum()
     clipped = np.clip(np.asarray(skills), 1.0 / max(k, 2), small.MAX_SKILL)
     loglik = classification.one_coin_loglik(t, lab, clipped, 1, k, weights)[0]
-    loglik /= 1.0 + (counts.size - 1) * small.CORRELATION
     post = np.exp(loglik - loglik.max())
     return post / post.sum()
 
