@@ -96,3 +96,28 @@ def simulate_queue(crowd: simulate.Crowd, *, gold_share: float, redundancy_min: 
     return Outcome(int(counts.sum()), float((final_labels == crowd.truth[regular]).mean()), float(right.mean()),
                    float(counts.mean()), calibration.ece(online_conf[regular], right),
                    float(online_conf[regular].mean()))
+
+
+CROWDS = {  # kinds of workers (simulate.crowd), four balanced classes, 2,000 tasks, 80 workers
+    "mostly reliable": {"reliable": 0.8, "idiosyncratic": 0.1, "spammer": 0.1},
+    "mixed": {"reliable": 0.6, "idiosyncratic": 0.2, "spammer": 0.2},
+}
+POLICIES = {"fixed 5": (5, 5, None), "adaptive 2-7": (2, 7, 0.95), "adaptive 2-9": (2, 9, 0.95),
+            "adaptive 3-9": (3, 9, 0.95)}
+
+
+def table(seeds: int, recompute_every: int = 1000) -> list[dict]:
+    """Every policy on every crowd for `seeds` seeds (the same crowd and arrivals for each policy of a seed)."""
+    rows = []
+    for name, mix in CROWDS.items():
+        for seed in range(seeds):
+            crowd = simulate.crowd(seed, n_tasks=2000, n_workers=80, per_task=1, prior=(0.25,) * 4, mix=mix)
+            fixed = None
+            for policy, (low, high, target) in POLICIES.items():
+                out = simulate_queue(crowd, gold_share=0.05, redundancy_min=low, redundancy_max=high, target=target,
+                                     recompute_every=recompute_every, seed=seed)
+                fixed = fixed or out
+                rows.append({"crowd": name, "seed": seed, "policy": policy, "answers": out.answers,
+                             "share": out.answers / fixed.answers, "accuracy_final": out.accuracy_final,
+                             "accuracy_online": out.accuracy_online, "online_ece": out.online_ece})
+    return rows

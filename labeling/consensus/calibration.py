@@ -20,11 +20,17 @@ import numpy as np
 from labeling.consensus import classification
 from labeling.errors import InvalidInput
 
-# Errors the whole crowd shares (ambiguous items, a class everyone over-uses) are invisible in the answers
-# themselves: on the eight shared real datasets the gold disagrees with confident crowd consensus far more
-# often than any crowd-only model predicts. Without gold, every task's answers are therefore assumed to be
-# at least this correlated on top of what the held-out answers show (benchmarks/README.md, Calibration).
-CROWD_CORRELATION = 0.35
+# Errors the whole crowd shares (ambiguous items, a class everyone over-uses, look-alike classes) are
+# invisible in the answers themselves: on the eight shared real datasets the gold disagrees with confident
+# crowd consensus far more often than any crowd-only model predicts, and more so the more classes there are
+# to confuse. Without gold, every task's answers are therefore taken to be this much more correlated than
+# the held-out answers show: 0.3 for two classes, 0.05 more per further class, at most 0.5 (fitted on those
+# datasets, so in-sample; benchmarks/README.md, Calibration).
+def crowd_correlation(n_classes: int) -> float:
+    """The correlation assumed on top of the held-out one when there is no gold."""
+    return min(0.3 + 0.05 * max(n_classes - 2, 0), 0.5)
+
+
 GOLD_MIN = 10  # answered gold tasks needed before gold calibrates (and, for `auto`, chooses)
 FOLDS = 5
 RHO_MAX = 1.5
@@ -291,13 +297,13 @@ def calibrate(res: classification.ClassificationResult, a: Answers, gold: np.nda
               held: HeldOutGold | None = None, seed: int = 0) -> classification.ClassificationResult:
     """Replace res.confidence (and the posterior rows) with calibrated values; record how in res.calibration.
 
-    Crowd-only: the posterior tempered by rho = held-out correlation + CROWD_CORRELATION. With at least
+    Crowd-only: the posterior tempered by rho = held-out correlation + crowd_correlation(K). With at least
     GOLD_MIN answered gold tasks, instead a logistic map from the method's posterior, fitted on gold held
     out fold by fold (see GOLD_SLOPE).
     """
     k = a.n_classes
     fitted_rho = correlation(res, a, gold) if k > 1 else 0.0
-    rho = fitted_rho + CROWD_CORRELATION
+    rho = fitted_rho + crowd_correlation(k)
     post = tempered(res, a, rho) if k > 1 else res.posteriors.copy()
     rows = np.arange(a.n_tasks)
     conf = post[rows, res.labels]

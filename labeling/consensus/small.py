@@ -35,8 +35,11 @@ def _codes(values: Sequence[str], lookup: dict[str, int], labels: Sequence[str])
     return out
 
 
-def _weights(worker_ids: Sequence[int]) -> list[float]:
-    """Per answer 1/c for a worker with c answers to the task: one vote per worker, as in the project path."""
+def _weights(worker_ids: Sequence[int]) -> list[float] | None:
+    """Per answer 1/c for a worker with c answers to the task (one vote per worker, as in the project path);
+    None in the usual case of distinct workers."""
+    if len(set(worker_ids)) == len(worker_ids):
+        return None
     count: dict[int, int] = {}
     for worker in worker_ids:
         count[worker] = count.get(worker, 0) + 1
@@ -48,27 +51,42 @@ def clip_skill(skill: float, n_classes: int) -> float:
     return min(max(skill, 1.0 / max(n_classes, 2)), MAX_SKILL)
 
 
-def posterior(codes: Sequence[int], n_classes: int, skills: Sequence[float] | None,
-              weights: Sequence[float]) -> list[float]:
-    """P(true class) for one task: smoothed votes without skills, else one-coin with the known skills."""
-    if skills is None:
-        counts = [1.0] * n_classes  # one pseudo-vote per class
-        for code, weight in zip(codes, weights):
-            counts[code] += weight
-        total = sum(counts)
-        return [c / total for c in counts]
+def _terms(skills: Sequence[float], weights: Sequence[float] | None, n_classes: int) -> tuple[float, list[float]]:
+    """One-coin log-likelihood pieces: the sum of every answer's log P(wrong label), and per answer the gain
+    log P(right) - log P(wrong) its label gets (each times the answer's weight)."""
     spread = max(n_classes - 1, 1)
-    base = 0.0
-    loglik = [0.0] * n_classes
-    for code, skill, weight in zip(codes, skills, weights):
+    base, gains = 0.0, []
+    for i, skill in enumerate(skills):
         p = clip_skill(skill, n_classes)
         wrong = math.log((1.0 - p) / spread)
+        weight = 1.0 if weights is None else weights[i]
         base += weight * wrong
-        loglik[code] += weight * (math.log(p) - wrong)
+        gains.append(weight * (math.log(p) - wrong))
+    return base, gains
+
+
+def _normalise(loglik: Sequence[float]) -> list[float]:
+    """Softmax of log-likelihoods."""
     top = max(loglik)
     exps = [math.exp(x - top) for x in loglik]
     total = sum(exps)
     return [e / total for e in exps]
+
+
+def posterior(codes: Sequence[int], n_classes: int, skills: Sequence[float] | None,
+              weights: Sequence[float] | None) -> list[float]:
+    """P(true class) for one task: votes smoothed by one pseudo-vote per class without skills, else one-coin."""
+    if skills is None:
+        counts = [1.0] * n_classes
+        for i, code in enumerate(codes):
+            counts[code] += 1.0 if weights is None else weights[i]
+        total = sum(counts)
+        return [c / total for c in counts]
+    base, gains = _terms(skills, weights, n_classes)
+    loglik = [base] * n_classes
+    for code, gain in zip(codes, gains):
+        loglik[code] += gain
+    return _normalise(loglik)
 
 
 def pick(post: Sequence[float], counts: Sequence[float]) -> int:
@@ -105,10 +123,27 @@ def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[f
         chosen_sets.append(set(_codes(names, lookup, labels)))
         name_sets.append(names)
     weights = _weights(worker_ids if worker_ids is not None else range(len(chosen_sets)))
+    n = len(chosen_sets)
+    if skills is not None:
+        base, gains = _terms(skills, weights, 2)  # the same for every label: computed once
     picked, probs, confs = [], {}, []
     for code, name in enumerate(labels):
-        votes = [1 if code in s else 0 for s in chosen_sets]
-        p_no, p_yes = posterior(votes, 2, skills, weights)
+        if skills is None:
+            if weights is None:
+                yes = sum(1 for chosen in chosen_sets if code in chosen)
+                p_no, p_yes = (n - yes + 1) / (n + 2), (yes + 1) / (n + 2)
+            else:
+                p_no, p_yes = posterior([1 if code in s else 0 for s in chosen_sets], 2, None, weights)
+        else:
+            yes_ll = no_ll = base
+            for chosen, gain in zip(chosen_sets, gains):
+                if code in chosen:
+                    yes_ll += gain
+                else:
+                    no_ll += gain
+            top = max(no_ll, yes_ll)  # a two-way softmax, inline: this loop runs once per label per submit
+            e_no, e_yes = math.exp(no_ll - top), math.exp(yes_ll - top)
+            p_no, p_yes = e_no / (e_no + e_yes), e_yes / (e_no + e_yes)
         probs[name] = round(p_yes, 6)
         confs.append(max(p_no, p_yes))
         if p_yes > 0.5:

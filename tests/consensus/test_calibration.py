@@ -52,7 +52,7 @@ def test_without_gold_the_confidence_errs_towards_caution() -> None:
     raw = classification.dawid_skene(*args)
     res = calibration.consensus("dawid-skene", *args)
     right = res.labels == crowd.truth
-    assert res.calibration["kind"] == "crowd" and res.calibration["rho"] >= calibration.CROWD_CORRELATION
+    assert res.calibration["kind"] == "crowd" and res.calibration["rho"] >= calibration.crowd_correlation(crowd.n_classes)
     assert raw.confidence.mean() > right.mean() + 0.05
     assert res.confidence.mean() <= right.mean() + 0.02
     assert calibration.ece(res.confidence, right) < calibration.ece(raw.confidence, raw.labels == crowd.truth) + 0.05
