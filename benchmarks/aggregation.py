@@ -12,7 +12,6 @@ interpreter (labeling is imported from this checkout).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from labeling.consensus import agreement, classification, cli, csvio, ranking, s
 
 import calibration as calibration_tables  # noqa: E402  (benchmarks/calibration.py)
 import redundancy  # noqa: E402
+import tables  # noqa: E402
 
 METHODS = ("majority", "dawid-skene", "one-coin")
 
@@ -89,8 +89,7 @@ def real_datasets(folder: str) -> list[tuple[str, tuple, np.ndarray]]:
             continue
         gold = csvio.read_gold(os.path.join(path, "truth.csv"))
         data = csvio.read_answers(os.path.join(path, "answers.csv"), set(gold.values()))
-        truth = csvio.gold_array(gold, data.tasks, data.labels)
-        truth[np.bincount(data.task_idx, minlength=len(data.tasks)) == 0] = -1  # only answered gold is scored
+        truth = csvio.gold_array(gold, data.tasks, data.labels)  # tasks come from the answers: all answered
         out.append((name, (data.task_idx, data.worker_idx, data.label_idx, len(data.tasks), len(data.workers),
                            len(data.labels)), truth))
     return out
@@ -99,18 +98,11 @@ def real_datasets(folder: str) -> list[tuple[str, tuple, np.ndarray]]:
 def datasets(folder: str, ck: Any) -> list[dict[str, Any]]:
     """Benchmark every dataset folder under `folder`."""
     rows = []
-    for name in sorted(os.listdir(folder)):
-        path = os.path.join(folder, name)
-        if not os.path.isfile(os.path.join(path, "answers.csv")):
-            continue
-        gold = csvio.read_gold(os.path.join(path, "truth.csv"))
-        data = csvio.read_answers(os.path.join(path, "answers.csv"), set(gold.values()))
-        truth = csvio.gold_array(gold, data.tasks, data.labels)
-        n = (len(data.tasks), len(data.workers), len(data.labels))
-        row = {"dataset": name, "answers": int(data.task_idx.size), "gold": int((truth >= 0).sum()),
-               "ours": run_ours(data.task_idx, data.worker_idx, data.label_idx, n, truth, repeat=3)}
+    for name, (t, w, lab, *n), truth in real_datasets(folder):
+        row = {"dataset": name, "answers": int(t.size), "gold": int((truth >= 0).sum()),
+               "ours": run_ours(t, w, lab, tuple(n), truth, repeat=3)}
         if ck is not None:
-            row["crowdkit"] = run_crowdkit(ck, data.task_idx, data.worker_idx, data.label_idx, truth)
+            row["crowdkit"] = run_crowdkit(ck, t, w, lab, truth)
         rows.append(row)
         print(f"  {name} done", file=sys.stderr)
     return rows
@@ -341,31 +333,30 @@ def print_tables(report: dict[str, Any]) -> None:
               + ", ".join(f"{m} {s:.2f} s" for m, s in report["cli_1m"].items()))
     if report.get("per_task"):
         print("\n`tasks.aggregate_task` per call (fastest of 7 x 300 calls):\n")
-        print("| family | answers | labels | worker skills | time |\n|---|---|---|---|---|")
-        for r in report["per_task"]:
-            print(f"| {r['family']} | {r['answers']} | {r['labels']} | {'yes' if r['skills'] else 'no'} | "
-                  f"{r['python_us']:.1f} us |")
+        print(tables.markdown(("family", "answers", "labels", "worker skills", "time"), (
+            (r["family"], r["answers"], r["labels"], "yes" if r["skills"] else "no", f"{r['python_us']:.1f} us")
+            for r in report["per_task"])))
     if report.get("heldout"):
         print("\nHeld-out shapes (synthetic crowds, labeling.consensus.simulate), accuracy, mean over seeds; wins / "
               "losses: seeds where our Dawid-Skene beat / trailed crowd-kit's:\n")
-        print("| crowd | tasks | workers | answers | seeds | majority | our Dawid-Skene | crowd-kit Dawid-Skene | "
-              "wins / losses |\n|---|---|---|---|---|---|---|---|---|")
-        for r in report["heldout"]:
-            ck = f"{r['crowdkit']:.4f}" if "crowdkit" in r else "-"
-            wl = f"{r['wins']} / {r['losses']}" if "wins" in r else "-"
-            print(f"| {r['crowd']} | {r['tasks']:,} | {r['workers']} | {r['answers']:,} | {r['seeds']} | "
-                  f"{r['majority']:.4f} | {r['ours']:.4f} | {ck} | {wl} |")
+        print(tables.markdown(
+            ("crowd", "tasks", "workers", "answers", "seeds", "majority", "our Dawid-Skene", "crowd-kit Dawid-Skene",
+             "wins / losses"),
+            ((r["crowd"], f"{r['tasks']:,}", r["workers"], f"{r['answers']:,}", r["seeds"], f"{r['majority']:.4f}",
+              f"{r['ours']:.4f}", f"{r['crowdkit']:.4f}" if "crowdkit" in r else "-",
+              f"{r['wins']} / {r['losses']}" if "wins" in r else "-") for r in report["heldout"])))
     if report.get("pairwise"):
         print("\nSparse pairwise crowds (2,000 items, 20,000 comparisons, 100 workers: half careful, 30% noisy, 20% "
               "random clickers with a left bias), Kendall tau against the true scores; time of noisy-BT over plain "
               "BT, median (worst) of alternated rounds:\n")
-        print("| seed | plain BT tau | noisy-BT tau | crowd-kit NoisyBT tau | plain BT | noisy-BT | ratio | "
-              "crowd-kit NoisyBT |\n|---|---|---|---|---|---|---|---|")
-        for r in report["pairwise"]:
-            ck_tau = f"{r['crowdkit_noisy_tau']:.4f}" if "crowdkit_noisy_tau" in r else "-"
-            ck_s = f"{r['crowdkit_noisy_seconds']:.0f} s" if "crowdkit_noisy_seconds" in r else "-"
-            print(f"| {r['seed']} | {r['bt_tau']:.4f} | {r['noisy_tau']:.4f} | {ck_tau} | {r['bt_seconds'] * 1000:.0f} ms"
-                  f" | {r['noisy_seconds'] * 1000:.0f} ms | {r['ratio']:.2f} ({r['ratio_max']:.2f}) | {ck_s} |")
+        print(tables.markdown(
+            ("seed", "plain BT tau", "noisy-BT tau", "crowd-kit NoisyBT tau", "plain BT", "noisy-BT", "ratio",
+             "crowd-kit NoisyBT"),
+            ((r["seed"], f"{r['bt_tau']:.4f}", f"{r['noisy_tau']:.4f}",
+              f"{r['crowdkit_noisy_tau']:.4f}" if "crowdkit_noisy_tau" in r else "-", f"{r['bt_seconds'] * 1000:.0f} ms",
+              f"{r['noisy_seconds'] * 1000:.0f} ms", f"{r['ratio']:.2f} ({r['ratio_max']:.2f})",
+              f"{r['crowdkit_noisy_seconds']:.0f} s" if "crowdkit_noisy_seconds" in r else "-")
+             for r in report["pairwise"])))
     calibration_tables.print_tables(report)
     if report.get("bradley_terry"):
         print("\nBradley-Terry, Kendall tau against the true scores (mean of several seeds), mean of the fastest"
@@ -417,11 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         report["calibration_synthetic"] = calibration_tables.synthetic_project(args.calibration)
     if args.adaptive:
         report["adaptive"] = redundancy.table(args.adaptive)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_tables(report)
-    return 0
+    return tables.emit(report, args.json, print_tables)
 
 
 if __name__ == "__main__":

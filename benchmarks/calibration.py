@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+import tables
+
 from labeling.consensus import calibration, classification, simulate, tasks
 
 
@@ -116,31 +118,29 @@ def print_tables(report: dict[str, Any]) -> None:
               f"answered gold tasks scored. 10% gold: that share of the gold tasks given to the engine, the rest "
               f"scored, mean (worst) over {seeds} random splits; floor = what a perfectly calibrated engine shows "
               "on that many tasks:\n")
-        print("| dataset | accuracy | raw mean conf. | raw ECE | no gold: mean conf. | no gold: ECE | rho | "
-              "10% gold (n) | raw ECE, 10% gold | ECE, 10% gold | floor |")
-        print("|---" * 11 + "|")
-        for r in report["calibration"]:
-            print(f"| {r['dataset']} | {r['accuracy']:.3f} | {r['raw_confidence']:.3f} | {r['raw_ece']:.3f} | "
-                  f"{r['confidence']:.3f} | {r['ece']:.3f} | {r['rho']:.2f} | {r['gold_n']} | "
-                  f"{np.mean(r['gold_raw_ece']):.3f} | {np.mean(r['gold_ece']):.3f} ({np.max(r['gold_ece']):.3f}) | "
-                  f"{np.mean(r['gold_floor']):.3f} |")
+        print(tables.markdown(
+            ("dataset", "accuracy", "raw mean conf.", "raw ECE", "no gold: mean conf.", "no gold: ECE", "rho",
+             "10% gold (n)", "raw ECE, 10% gold", "ECE, 10% gold", "floor"),
+            ((r["dataset"], f"{r['accuracy']:.3f}", f"{r['raw_confidence']:.3f}", f"{r['raw_ece']:.3f}",
+              f"{r['confidence']:.3f}", f"{r['ece']:.3f}", f"{r['rho']:.2f}", r["gold_n"],
+              f"{np.mean(r['gold_raw_ece']):.3f}", f"{np.mean(r['gold_ece']):.3f} ({np.max(r['gold_ece']):.3f})",
+              f"{np.mean(r['gold_floor']):.3f}") for r in report["calibration"])))
     if report.get("calibration_synthetic"):
         print("\nSynthetic crowds (every task's truth known), ECE, mean over seeds:\n")
-        print("| crowd | seeds | raw posterior | calibrated, no gold | calibrated, 10% gold |\n|---|---|---|---|---|")
-        for r in report["calibration_synthetic"]:
-            print(f"| {r['crowd']} | {r['seeds']} | {r['raw']:.3f} | {r['no_gold']:.3f} | {r['gold']:.3f} |")
+        print(tables.markdown(("crowd", "seeds", "raw posterior", "calibrated, no gold", "calibrated, 10% gold"), (
+            (r["crowd"], r["seeds"], f"{r['raw']:.3f}", f"{r['no_gold']:.3f}", f"{r['gold']:.3f}")
+            for r in report["calibration_synthetic"])))
     if report.get("calibration_per_task"):
         print("\nPer-task path (tasks.aggregate_task, every answer of the task, skills from the project consensus "
               "without gold):\n")
-        print("| dataset | answers per task | accuracy | mean confidence | ECE |\n|---|---|---|---|---|")
-        for r in report["calibration_per_task"]:
-            print(f"| {r['dataset']} | {r['answers_per_task']:.1f} | {r['accuracy']:.3f} | {r['confidence']:.3f} | "
-                  f"{r['ece']:.3f} |")
+        print(tables.markdown(("dataset", "answers per task", "accuracy", "mean confidence", "ECE"), (
+            (r["dataset"], f"{r['answers_per_task']:.1f}", f"{r['accuracy']:.3f}", f"{r['confidence']:.3f}",
+             f"{r['ece']:.3f}") for r in report["calibration_per_task"])))
     if report.get("adaptive"):
         print("\nAdaptive redundancy (benchmarks/redundancy.py; target confidence 0.95, 5% gold tasks, project "
               "consensus every 1,000 answers and at the end), against a fixed 5 answers per task:\n")
-        print("| crowd | seed | policy | answers | share of fixed 5 | accuracy (final) | accuracy (as completed) | "
-              "per-task ECE |\n|---|---|---|---|---|---|---|---|")
-        for r in report["adaptive"]:
-            print(f"| {r['crowd']} | {r['seed']} | {r['policy']} | {r['answers']:,} | {r['share']:.0%} | "
-                  f"{r['accuracy_final']:.4f} | {r['accuracy_online']:.4f} | {r['online_ece']:.3f} |")
+        print(tables.markdown(
+            ("crowd", "seed", "policy", "answers", "share of fixed 5", "accuracy (final)", "accuracy (as completed)",
+             "per-task ECE"),
+            ((r["crowd"], r["seed"], r["policy"], f"{r['answers']:,}", f"{r['share']:.0%}", f"{r['accuracy_final']:.4f}",
+              f"{r['accuracy_online']:.4f}", f"{r['online_ece']:.3f}") for r in report["adaptive"])))

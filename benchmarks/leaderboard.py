@@ -14,7 +14,6 @@ million battles and 1,000 resamples, and of the same from answer dicts.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,6 +25,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from labeling.consensus import agreement, leaderboard, simulate  # noqa: E402
+
+import tables  # noqa: E402  (benchmarks/tables.py)
 
 SCENARIOS = [  # (models, battles, battles per prompt)
     (10, 1_000, 1), (10, 10_000, 1), (20, 3_000, 3), (30, 30_000, 1), (50, 100_000, 1),
@@ -90,14 +91,13 @@ def speed(rounds: int, n_bootstrap: int) -> dict[str, Any]:
 
 def print_tables(report: dict[str, Any]) -> None:
     """Markdown tables of the report."""
-    print("| models | battles | battles per prompt | arenas | intervals | Kendall tau | coverage (estimand) | "
-          "coverage (generating strength) | mean interval width | first-shown win rate | fitted advantage | "
-          "time per arena |")
-    print("|---" * 12 + "|")
-    for r in report["coverage"]:
-        print(f"| {r['models']} | {r['battles']:,} | {r['per_prompt']} | {r['arenas']} | {r['intervals']} | "
-              f"{r['tau']:.3f} | {r['coverage']:.1%} | {r['coverage_truth']:.1%} | {r['width']:.0f} | "
-              f"{r['first_win_rate']:.1%} | {r['advantage']:+.0f} | {r['seconds']:.2f} s |")
+    print(tables.markdown(
+        ("models", "battles", "battles per prompt", "arenas", "intervals", "Kendall tau", "coverage (estimand)",
+         "coverage (generating strength)", "mean interval width", "first-shown win rate", "fitted advantage",
+         "time per arena"),
+        ((r["models"], f"{r['battles']:,}", r["per_prompt"], r["arenas"], r["intervals"], f"{r['tau']:.3f}",
+          f"{r['coverage']:.1%}", f"{r['coverage_truth']:.1%}", f"{r['width']:.0f}", f"{r['first_win_rate']:.1%}",
+          f"{r['advantage']:+.0f}", f"{r['seconds']:.2f} s") for r in report["coverage"])))
     total = sum(r["intervals"] for r in report["coverage"])
     covered = sum(r["coverage"] * r["intervals"] for r in report["coverage"])
     print(f"\nAll arenas: {covered / total:.1%} of {total} intervals cover their estimand.")
@@ -121,11 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         args.arenas, args.bootstrap, args.rounds = 5, 200, 1
     report = {"bootstrap": args.bootstrap, "coverage": coverage(args.arenas, args.bootstrap, SCENARIOS),
               "speed": speed(args.rounds, args.bootstrap)}
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_tables(report)
-    return 0
+    return tables.emit(report, args.json, print_tables)
 
 
 if __name__ == "__main__":
