@@ -79,21 +79,22 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
 
 def _homogeneous_skill(a: Answers, iters: int = 30) -> float:
     """Accuracy shared by every worker (the model behind majority vote), fitted by EM with uniform priors."""
-    votes = classification.vote_counts(a.t, a.lab, a.n_tasks, a.n_classes, a.weight)
-    total = votes.sum(axis=1, keepdims=True)
     k = a.n_classes
+    if k < 2:
+        return 1.0
+    votes = classification.vote_counts(a.t, a.lab, a.n_tasks, k, a.weight)
+    total = max(float(votes.sum()), 1e-12)
     p = 0.7
     for _ in range(iters):
-        gain = np.log(p * (k - 1) / (1.0 - p)) if k > 1 else 0.0
-        post = _softmax(votes * gain)
-        p = float(np.clip((post * votes).sum() / max(total.sum(), 1e-12), 1.0 / k + 1e-3, 1.0 - 1e-3)) if k > 1 else 1.0
+        post = _softmax(votes * np.log(p * (k - 1) / (1.0 - p)))
+        p = float(np.clip((post * votes).sum() / total, 1.0 / k + 1e-3, 1.0 - 1e-3))
     return p
 
 
-def _fitted(res: classification.ClassificationResult, a: Answers, gold: np.ndarray | None) -> np.ndarray:
+def _fitted(a: Answers, gold: np.ndarray | None) -> np.ndarray:
     """Per answer: 1 if its task shaped the method's parameters (two or more workers, or gold), else 0."""
     answered = np.bincount(a.t, minlength=a.n_tasks) > 0
-    return classification._fitted_tasks(a.distinct, answered, gold, 2)[a.t].astype(np.float64)
+    return classification.fitted_tasks(a.distinct, answered, gold, 2)[a.t].astype(np.float64)
 
 
 def answer_terms(res: classification.ClassificationResult, a: Answers, gold: np.ndarray | None = None,
@@ -111,10 +112,10 @@ def answer_terms(res: classification.ClassificationResult, a: Answers, gold: np.
         return terms
     if not leave_out or res.counts is None:
         return np.log(np.maximum(res.confusion[a.w, :, a.lab], 1e-300))
-    own = res.posteriors[a.t] * (a.weight * _fitted(res, a, gold))[:, None]  # this task's share, per class
+    weight = a.weight * _fitted(a, gold)  # what this answer added to its worker's counts
+    own = res.posteriors[a.t] * weight[:, None]  # per true class
     if res.method == "one-coin":
         right, total = res.counts[a.w, 0], res.counts[a.w, 1]
-        weight = a.weight * _fitted(res, a, gold)
         skill = np.clip((right - own[rows, a.lab]) / np.maximum(total - weight, 1e-12), 1e-6, 1.0 - 1e-6)
         terms = np.repeat(np.log((1.0 - skill) / max(k - 1, 1))[:, None], k, axis=1)
         terms[rows, a.lab] = np.log(skill)

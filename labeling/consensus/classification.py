@@ -191,7 +191,7 @@ def _ones_or(weights: np.ndarray | None, size: int) -> np.ndarray:
     return np.ones(size) if weights is None else weights
 
 
-def _fitted_tasks(distinct: np.ndarray, answered: np.ndarray, gold: np.ndarray | None, min_workers: int) -> np.ndarray:
+def fitted_tasks(distinct: np.ndarray, answered: np.ndarray, gold: np.ndarray | None, min_workers: int) -> np.ndarray:
     """Tasks whose answers inform the EM's parameters: at least `min_workers` distinct workers, or answered gold."""
     fitted = distinct >= max(min_workers, 1)
     if gold is not None:
@@ -241,7 +241,7 @@ def dawid_skene(
     dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
     n_answers = np.bincount(t, minlength=n_tasks)
     answered = n_answers > 0
-    fitted = _fitted_tasks(distinct, answered, g, min_workers)
+    fitted = fitted_tasks(distinct, answered, g, min_workers)
     all_fitted = bool(fitted.all())
     fit_mask = fitted.astype(np.float64)
     # Start from the majority vote's shares: (K, n_tasks), contiguous per class for gathers.
@@ -347,7 +347,7 @@ def one_coin(
     dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
     n_answers = np.bincount(t, minlength=n_tasks)
     answered = n_answers > 0
-    fitted = _fitted_tasks(distinct, answered, g, min_workers)
+    fitted = fitted_tasks(distinct, answered, g, min_workers)
     post = _vote_shares(t, lab, n_tasks, k, dup_w, 0.0, g)
     answer_w = _ones_or(dup_w, t.size)
     m_w = answer_w * fitted[t]  # the M-step's weight of each answer

@@ -12,6 +12,7 @@ from labeling.errors import InvalidInput
 
 CG_TOL_EM = 1e-2  # an EM step only needs a rough Newton direction: the next E-step moves the target anyway
 EM_RELAX = 1.5  # over-relaxed EM steps: plain EM creeps along the same direction step after step
+EM_START_STEPS = 2  # rough Newton steps of plain Bradley-Terry that EM starts from
 NEWTON_MAX_ITEMS = 300  # above this a dense Hessian costs more than conjugate gradients on the sparse one
 
 
@@ -120,13 +121,13 @@ def noisy_bradley_terry(
     *,
     reg: float = 1.0,
     prior_reliable: tuple[float, float] = (4.0, 1.0),
-    max_iter: int = 12,
+    max_iter: int = 10,
     tol: float = 1e-3,
 ) -> NoisyBradleyTerryResult:
     """Bradley-Terry with careless workers: each judgement follows the scores with the worker's reliability,
     otherwise it is a coin tossed with the worker's own bias towards the left item (a tie is half a win).
 
-    EM from three Newton steps of plain Bradley-Terry: the E-step weighs every judgement by the chance it
+    EM from EM_START_STEPS rough Newton steps of plain Bradley-Terry: the E-step weighs every judgement by the chance it
     followed the scores; the M-step takes one rough Newton step on the weighted Bradley-Terry (over-relaxed
     by EM_RELAX) and updates each worker's reliability (Beta prior `prior_reliable`: most workers are
     careful) and left bias in closed form. It stops after `max_iter` steps or when no score and no
@@ -151,8 +152,8 @@ def noisy_bradley_terry(
     per_worker = np.bincount(worker, minlength=n_workers).astype(np.float64)
     alpha, beta = prior_reliable
     theta, _, _ = _newton_cg(a, b, np.bincount(pair, weights=won, minlength=uniq.size),
-                             np.bincount(pair, minlength=uniq.size).astype(np.float64), np.zeros(n_items), reg, 3,
-                             0.0, cg_tol=CG_TOL_EM)
+                             np.bincount(pair, minlength=uniq.size).astype(np.float64), np.zeros(n_items), reg,
+                             EM_START_STEPS, 0.0, cg_tol=CG_TOL_EM)
     reliable = np.full(n_workers, alpha / (alpha + beta))
     left_rate = np.full(n_workers, 0.5)
     it, converged = 0, False
