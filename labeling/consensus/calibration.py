@@ -34,7 +34,7 @@ def crowd_correlation(n_classes: int) -> float:
 GOLD_MIN = 10  # answered gold tasks needed before gold calibrates (and, for `auto`, chooses)
 FOLDS = 5
 RHO_MAX = 1.5
-HELDOUT_SAMPLE = 50_000  # answers scored when fitting rho
+HELDOUT_SAMPLE = 50_000  # about this many answers (all those of a sample of tasks) are scored to fit rho
 # The gold map: logistic in the logit of the method's own posterior (untempered: its spread separates the
 # tasks best), with a prior slope of GOLD_SLOPE (what little gold keeps: the method's posterior flattened
 # about as much as the shared datasets' gold asks for) and these prior precisions for slope, intercept and
@@ -87,7 +87,9 @@ def _homogeneous_skill(a: Answers, iters: int = 30) -> float:
     p = 0.7
     for _ in range(iters):
         post = _softmax(votes * np.log(p * (k - 1) / (1.0 - p)))
-        p = float(np.clip((post * votes).sum() / total, 1.0 / k + 1e-3, 1.0 - 1e-3))
+        p, last = float(np.clip((post * votes).sum() / total, 1.0 / k + 1e-3, 1.0 - 1e-3)), p
+        if abs(p - last) < 1e-6:
+            break
     return p
 
 
@@ -111,7 +113,7 @@ def answer_terms(res: classification.ClassificationResult, a: Answers, gold: np.
         terms[rows, a.lab] = np.log(p)
         return terms
     if not leave_out or res.counts is None:
-        return np.log(np.maximum(res.confusion[a.w, :, a.lab], 1e-300))
+        return np.log(np.maximum(_by_answer(res.confusion, a), 1e-300))
     weight = a.weight * _fitted(a, gold)  # what this answer added to its worker's counts
     own = res.posteriors[a.t] * weight[:, None]  # per true class
     if res.method == "one-coin":
@@ -120,9 +122,15 @@ def answer_terms(res: classification.ClassificationResult, a: Answers, gold: np.
         terms = np.repeat(np.log((1.0 - skill) / max(k - 1, 1))[:, None], k, axis=1)
         terms[rows, a.lab] = np.log(skill)
         return terms
-    cell = res.counts[a.w, :, a.lab]  # (n_answers, K): counts of the answered label in every true row
-    row = res.counts[a.w].sum(axis=2)
+    cell = _by_answer(res.counts, a)  # (n_answers, K): counts of the answered label in every true row
+    row = res.counts.sum(axis=2)[a.w]
     return np.log(np.maximum(cell - own, 1e-10) / np.maximum(row - own, 1e-10))
+
+
+def _by_answer(per_worker: np.ndarray, a: Answers) -> np.ndarray:
+    """(n_answers, K) rows m[worker, :, answered label] of a (n_workers, K, K) array, as one contiguous take."""
+    k = per_worker.shape[1]
+    return per_worker.transpose(0, 2, 1).reshape(-1, k)[a.w * k + a.lab]
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -151,12 +159,16 @@ def _log_priors(res: classification.ClassificationResult, k: int) -> np.ndarray:
 def _heldout_curve(res: classification.ClassificationResult, a: Answers, gold: np.ndarray | None
                    ) -> Callable[[float], float]:
     """rho -> mean log-probability of each held-out answer given its task's other answers, tempered by rho."""
+    if a.t.size > HELDOUT_SAMPLE:  # rho is one number: the answers of a sample of tasks pin it down as well
+        rng = np.random.default_rng(0)
+        share = HELDOUT_SAMPLE / a.t.size
+        rows = np.flatnonzero((rng.random(a.n_tasks) < share)[a.t])
+        a = Answers(a.t[rows], a.w[rows], a.lab[rows], a.n_tasks, a.n_workers, a.n_classes, a.weight[rows],
+                    a.distinct)
     terms = answer_terms(res, a, gold)
     others = _per_task(terms, a)[a.t] - terms * a.weight[:, None]
     n_others = a.distinct[a.t] - 1
     keep = np.flatnonzero(n_others >= 1)
-    if keep.size > HELDOUT_SAMPLE:  # rho is one number: a sample of answers pins it down as well
-        keep = np.sort(np.random.default_rng(0).choice(keep, HELDOUT_SAMPLE, replace=False))
     # Class-major (K, answers) rows: reductions over classes become elementwise operations on long vectors.
     others_k, likely_k = np.ascontiguousarray(others[keep].T), np.exp(terms[keep].T)
     spread, weight = np.maximum(n_others[keep] - 1, 0).astype(np.float64), a.weight[keep]
@@ -194,7 +206,7 @@ def _best_rho(score: Callable[[float], float]) -> tuple[float, float]:
             f2 = score(x2)
     candidates = [(values[i], float(grid[i])), (f1, x1), (f2, x2)]
     best_score, best_rho = max(candidates)
-    return round(best_rho, 3), best_score
+    return round(float(best_rho), 3), float(best_score)
 
 
 def heldout_score(res: classification.ClassificationResult, a: Answers, gold: np.ndarray | None = None) -> float:
