@@ -4,7 +4,7 @@ A fitted crowd model (majority vote, one-coin or full Dawid-Skene) is scored on 
 answer is predicted from the other answers to its task, with the worker parameters re-estimated without
 that task (so a sparse worker's answers cannot confirm themselves). That score picks the method when
 there is no gold, and fits how strongly the answers to one task are correlated (`rho`, the design
-effect: n answers carry the evidence of 1 + (n - 1) * rho independent ones, not n). Tempering the
+effect: n answers carry the evidence of n / (1 + (n - 1) * rho) independent ones, not n). Tempering the
 posterior by it is the crowd-only calibration. Gold tasks, when a project has enough, are held out
 fold by fold and a small penalised logistic map from that confidence to "the label was right" is
 fitted on them.
