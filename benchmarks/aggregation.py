@@ -12,7 +12,6 @@ interpreter (labeling is imported from this checkout).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -25,7 +24,11 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from labeling.consensus import agreement, classification, cli, csvio, ranking, small, tasks  # noqa: E402
+from labeling.consensus import agreement, classification, cli, csvio, ranking, simulate, tasks  # noqa: E402
+
+import calibration as calibration_tables  # noqa: E402  (benchmarks/calibration.py)
+import redundancy  # noqa: E402
+import tables  # noqa: E402
 
 METHODS = ("majority", "dawid-skene", "one-coin")
 
@@ -77,21 +80,29 @@ def run_crowdkit(ck: Any, t: np.ndarray, w: np.ndarray, lab: np.ndarray, truth: 
     return row
 
 
-def datasets(folder: str, ck: Any) -> list[dict[str, Any]]:
-    """Benchmark every dataset folder under `folder`."""
-    rows = []
-    for name in sorted(os.listdir(folder)):
+def real_datasets(folder: str) -> list[tuple[str, tuple, np.ndarray]]:
+    """(name, (task, worker, label, n_tasks, n_workers, n_classes), gold per task or -1) of every dataset folder."""
+    out = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         path = os.path.join(folder, name)
         if not os.path.isfile(os.path.join(path, "answers.csv")):
             continue
         gold = csvio.read_gold(os.path.join(path, "truth.csv"))
         data = csvio.read_answers(os.path.join(path, "answers.csv"), set(gold.values()))
-        truth = csvio.gold_array(gold, data.tasks, data.labels)
-        n = (len(data.tasks), len(data.workers), len(data.labels))
-        row = {"dataset": name, "answers": int(data.task_idx.size), "gold": int((truth >= 0).sum()),
-               "ours": run_ours(data.task_idx, data.worker_idx, data.label_idx, n, truth, repeat=3)}
+        truth = csvio.gold_array(gold, data.tasks, data.labels)  # tasks come from the answers: all answered
+        out.append((name, (data.task_idx, data.worker_idx, data.label_idx, len(data.tasks), len(data.workers),
+                           len(data.labels)), truth))
+    return out
+
+
+def datasets(folder: str, ck: Any) -> list[dict[str, Any]]:
+    """Benchmark every dataset folder under `folder`."""
+    rows = []
+    for name, (t, w, lab, *n), truth in real_datasets(folder):
+        row = {"dataset": name, "answers": int(t.size), "gold": int((truth >= 0).sum()),
+               "ours": run_ours(t, w, lab, tuple(n), truth, repeat=3)}
         if ck is not None:
-            row["crowdkit"] = run_crowdkit(ck, data.task_idx, data.worker_idx, data.label_idx, truth)
+            row["crowdkit"] = run_crowdkit(ck, t, w, lab, truth)
         rows.append(row)
         print(f"  {name} done", file=sys.stderr)
     return rows
@@ -171,7 +182,8 @@ def cli_end_to_end() -> dict[str, float]:
             handle.write("task,worker,label\n")
             handle.writelines(f"task{a},worker{b},{c}\n" for a, b, c in zip(t.tolist(), w.tolist(), lab.tolist()))
         for method in ("majority", "dawid-skene"):
-            args = argparse.Namespace(answers=src, method=method, gold=None, seed=0, output=os.path.join(tmp, "o.csv"))
+            args = argparse.Namespace(answers=src, method=method, gold=None, seed=0, output=os.path.join(tmp, "o.csv"),
+                                      uncalibrated=False)
             _, out[method] = timed(lambda: cli.run_classification(args))
     return out
 
@@ -208,7 +220,7 @@ def bradley_terry(ck: Any, seeds: int = 5) -> list[dict[str, Any]]:
 
 
 def per_task() -> list[dict[str, Any]]:
-    """Microseconds per tasks.aggregate_task call (what runs on submit), plain-Python path and NumPy path."""
+    """Microseconds per tasks.aggregate_task call (what runs on submit)."""
     labels3, labels8 = ["cat", "dog", "bird"], [f"l{i}" for i in range(8)]
     single = [{"label": labels3[i % 3 if i % 4 else 0]} for i in range(20)]
     multi = [{"labels": [labels8[i % 8], labels8[(3 * i) % 8]]} for i in range(20)]
@@ -219,16 +231,83 @@ def per_task() -> list[dict[str, Any]]:
     rows = []
     for family, task_type, answers, labels, n in cases:
         for skills in (None, {1: 0.9, 2: 0.6}):
-            row: dict[str, Any] = {"family": family, "answers": n, "labels": len(labels), "skills": skills is not None}
-            for path, limit in (("python", small.MAX_ANSWERS), ("numpy", -1)):
-                small.MAX_ANSWERS, saved = limit, small.MAX_ANSWERS
-                try:
-                    args = (task_type, answers[:n], list(range(n)), labels, skills)
-                    row[path + "_us"] = min(timeit.repeat(lambda: tasks.aggregate_task(*args), number=300,
-                                                          repeat=7)) / 300 * 1e6
-                finally:
-                    small.MAX_ANSWERS = saved
-            rows.append(row)
+            args = (task_type, answers[:n], list(range(n)), labels, skills)
+            rows.append({"family": family, "answers": n, "labels": len(labels), "skills": skills is not None,
+                         "python_us": min(timeit.repeat(lambda: tasks.aggregate_task(*args), number=300,
+                                                        repeat=7)) / 300 * 1e6})
+    return rows
+
+
+def heldout_shapes(ck: Any, seeds: int) -> list[dict[str, Any]]:
+    """Accuracy of our Dawid-Skene and crowd-kit's on synthetic crowds of the two held-out shapes, many seeds."""
+    variants = {
+        "relevance": (simulate.relevance_crowd, {}), "relevance, misleading items": (simulate.relevance_crowd, {"hard": 0.2}),
+        "relevance, sparser": (simulate.relevance_crowd, {"sigma": 2.3}),
+        "relevance, shifted graders": (simulate.relevance_crowd, {"mix": {"careful": 0.2, "shifted": 0.4,
+                                                                           "sloppy": 0.2, "spammer": 0.2}}),
+        "word sense": (simulate.word_sense_crowd, {}), "word sense, misleading items": (simulate.word_sense_crowd, {"hard": 0.2}),
+        "word sense, weak crowd": (simulate.word_sense_crowd, {"mix": {"reliable": 0.3, "idiosyncratic": 0.3,
+                                                                        "spammer": 0.4}}),
+        "word sense, few busy workers": (simulate.word_sense_crowd, {"sigma": 3.0}),
+    }
+    rows = []
+    for name, (make, change) in variants.items():
+        acc: dict[str, list[float]] = {"majority": [], "ours": [], "crowdkit": []}
+        for seed in range(seeds):
+            crowd = make(seed, **change)
+            args = (crowd.task_idx, crowd.worker_idx, crowd.label_idx, *crowd.sizes)
+            acc["majority"].append(float((classification.majority_vote(*args).labels == crowd.truth).mean()))
+            acc["ours"].append(float((classification.dawid_skene(*args).labels == crowd.truth).mean()))
+            if ck is not None:
+                aggregation, pd = ck
+                df = pd.DataFrame({"task": crowd.task_idx, "worker": crowd.worker_idx, "label": crowd.label_idx})
+                got = aggregation.DawidSkene(n_iter=100).fit_predict(df).reindex(np.arange(crowd.n_tasks)).to_numpy()
+                acc["crowdkit"].append(float((got == crowd.truth).mean()))
+        row: dict[str, Any] = {"crowd": name, "seeds": seeds, "tasks": crowd.n_tasks, "workers": crowd.n_workers,
+                               "answers": int(crowd.task_idx.size)}
+        row.update({key: float(np.mean(v)) for key, v in acc.items() if v})
+        if acc["crowdkit"]:
+            diff = np.array(acc["ours"]) - np.array(acc["crowdkit"])
+            row.update(wins=int((diff > 0).sum()), losses=int((diff < 0).sum()))
+        rows.append(row)
+        print(f"  held-out shape {name} done", file=sys.stderr)
+    return rows
+
+
+def pairwise_sparse(ck: Any, seeds: int, ck_seeds: int, rounds: int = 5) -> list[dict[str, Any]]:
+    """Kendall tau on sparse noisy crowds (2,000 items, 20,000 comparisons) and noisy-BT time over plain BT's.
+
+    The two fits alternate round by round (ABAB) and each round's ratio is kept, so the machine's drift
+    cancels; crowd-kit's NoisyBradleyTerry (minutes per crowd) runs on the first `ck_seeds` crowds.
+    """
+    rows = []
+    for seed in range(seeds):
+        crowd = simulate.comparisons(seed)
+        n = crowd.scores.size
+        plain = ranking.bradley_terry(crowd.left, crowd.right, crowd.outcome, n)
+        noisy = ranking.noisy_bradley_terry(crowd.left, crowd.right, crowd.outcome, n, crowd.worker, crowd.n_workers)
+        ratios, plain_s, noisy_s = [], [], []
+        for _ in range(rounds):
+            _, a = timed(lambda: ranking.bradley_terry(crowd.left, crowd.right, crowd.outcome, n))
+            _, b = timed(lambda: ranking.noisy_bradley_terry(crowd.left, crowd.right, crowd.outcome, n, crowd.worker,
+                                                             crowd.n_workers))
+            ratios.append(b / a)
+            plain_s.append(a)
+            noisy_s.append(b)
+        row: dict[str, Any] = {"seed": seed, "bt_tau": agreement.kendall_tau(plain.scores, crowd.scores),
+                               "noisy_tau": agreement.kendall_tau(noisy.scores, crowd.scores),
+                               "bt_seconds": float(np.median(plain_s)), "noisy_seconds": float(np.median(noisy_s)),
+                               "ratio": float(np.median(ratios)), "ratio_max": float(np.max(ratios))}
+        if ck is not None and seed < ck_seeds:
+            aggregation, pd = ck
+            df = pd.DataFrame({"worker": crowd.worker, "left": crowd.left, "right": crowd.right,
+                               "label": np.where(crowd.outcome == 1.0, crowd.left, crowd.right)})
+            scores, secs = timed(lambda: aggregation.NoisyBradleyTerry(n_iter=100).fit_predict(df))
+            row["crowdkit_noisy_tau"] = agreement.kendall_tau(
+                scores.reindex(np.arange(n)).fillna(scores.mean()).to_numpy(), crowd.scores)
+            row["crowdkit_noisy_seconds"] = secs
+        rows.append(row)
+        print(f"  pairwise seed {seed} done", file=sys.stderr)
     return rows
 
 
@@ -253,11 +332,32 @@ def print_tables(report: dict[str, Any]) -> None:
         print("\n1M answers end to end (`labeling aggregate classification`, read CSV + aggregate + write): "
               + ", ".join(f"{m} {s:.2f} s" for m, s in report["cli_1m"].items()))
     if report.get("per_task"):
-        print("\n`tasks.aggregate_task` per call (fastest of 7 x 300 calls), plain-Python path and NumPy path:\n")
-        print("| family | answers | labels | worker skills | plain Python | NumPy |\n|---|---|---|---|---|---|")
-        for r in report["per_task"]:
-            print(f"| {r['family']} | {r['answers']} | {r['labels']} | {'yes' if r['skills'] else 'no'} | "
-                  f"{r['python_us']:.1f} us | {r['numpy_us']:.1f} us |")
+        print("\n`tasks.aggregate_task` per call (fastest of 7 x 300 calls):\n")
+        print(tables.markdown(("family", "answers", "labels", "worker skills", "time"), (
+            (r["family"], r["answers"], r["labels"], "yes" if r["skills"] else "no", f"{r['python_us']:.1f} us")
+            for r in report["per_task"])))
+    if report.get("heldout"):
+        print("\nHeld-out shapes (synthetic crowds, labeling.consensus.simulate), accuracy, mean over seeds; wins / "
+              "losses: seeds where our Dawid-Skene beat / trailed crowd-kit's:\n")
+        print(tables.markdown(
+            ("crowd", "tasks", "workers", "answers", "seeds", "majority", "our Dawid-Skene", "crowd-kit Dawid-Skene",
+             "wins / losses"),
+            ((r["crowd"], f"{r['tasks']:,}", r["workers"], f"{r['answers']:,}", r["seeds"], f"{r['majority']:.4f}",
+              f"{r['ours']:.4f}", f"{r['crowdkit']:.4f}" if "crowdkit" in r else "-",
+              f"{r['wins']} / {r['losses']}" if "wins" in r else "-") for r in report["heldout"])))
+    if report.get("pairwise"):
+        print("\nSparse pairwise crowds (2,000 items, 20,000 comparisons, 100 workers: half careful, 30% noisy, 20% "
+              "random clickers with a left bias), Kendall tau against the true scores; time of noisy-BT over plain "
+              "BT, median (worst) of alternated rounds:\n")
+        print(tables.markdown(
+            ("seed", "plain BT tau", "noisy-BT tau", "crowd-kit NoisyBT tau", "plain BT", "noisy-BT", "ratio",
+             "crowd-kit NoisyBT"),
+            ((r["seed"], f"{r['bt_tau']:.4f}", f"{r['noisy_tau']:.4f}",
+              f"{r['crowdkit_noisy_tau']:.4f}" if "crowdkit_noisy_tau" in r else "-", f"{r['bt_seconds'] * 1000:.0f} ms",
+              f"{r['noisy_seconds'] * 1000:.0f} ms", f"{r['ratio']:.2f} ({r['ratio_max']:.2f})",
+              f"{r['crowdkit_noisy_seconds']:.0f} s" if "crowdkit_noisy_seconds" in r else "-")
+             for r in report["pairwise"])))
+    calibration_tables.print_tables(report)
     if report.get("bradley_terry"):
         print("\nBradley-Terry, Kendall tau against the true scores (mean of several seeds), mean of the fastest"
               " of 3 fits:\n")
@@ -277,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic", action="store_true", help="also run synthetic crowds, 1M timing and Bradley-Terry")
     parser.add_argument("--crowdkit", action="store_true", help="add crowd-kit's columns (needs crowd-kit installed)")
     parser.add_argument("--crowdkit-large", action="store_true", help="run crowd-kit on the 1M-answer crowd too (slow)")
+    parser.add_argument("--heldout", type=int, metavar="SEEDS", help="held-out shapes against crowd-kit, this many seeds")
+    parser.add_argument("--pairwise", type=int, metavar="SEEDS", help="sparse pairwise crowds, this many seeds")
+    parser.add_argument("--pairwise-crowdkit", type=int, default=3, metavar="SEEDS",
+                        help="crowds crowd-kit's NoisyBradleyTerry runs on (minutes each; default 3)")
+    parser.add_argument("--calibration", type=int, metavar="SEEDS", help="calibration tables, this many gold splits")
+    parser.add_argument("--adaptive", type=int, metavar="SEEDS", help="adaptive redundancy, this many seeds per crowd")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
     ck = crowdkit_or_none() if args.crowdkit else None
@@ -291,11 +397,18 @@ def main(argv: list[str] | None = None) -> int:
         report["classification"] += synthetic(ck, args.crowdkit_large)
         report["cli_1m"] = cli_end_to_end()
         report["bradley_terry"] = bradley_terry(ck)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_tables(report)
-    return 0
+    if args.heldout:
+        report["heldout"] = heldout_shapes(ck, args.heldout)
+    if args.pairwise:
+        report["pairwise"] = pairwise_sparse(ck, args.pairwise, args.pairwise_crowdkit)
+    if args.calibration:
+        data = real_datasets(args.datasets)
+        report["calibration"] = calibration_tables.project(data, args.calibration)
+        report["calibration_per_task"] = calibration_tables.per_task(data)
+        report["calibration_synthetic"] = calibration_tables.synthetic_project(args.calibration)
+    if args.adaptive:
+        report["adaptive"] = redundancy.table(args.adaptive)
+    return tables.emit(report, args.json, print_tables)
 
 
 if __name__ == "__main__":

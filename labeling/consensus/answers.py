@@ -107,12 +107,27 @@ def mean_pairwise(task_type: str, answers: Sequence[Any]) -> float | None:
         for i, a in enumerate(answers):
             value = label_of(a, f"answers[{i}]")
             counts[value] = counts.get(value, 0) + 1
-        return sum(c * (c - 1) // 2 for c in counts.values()) / (n * (n - 1) // 2)
+        return label_agreement(list(counts.values()), n)
     if family == "multilabel":
-        sets = [set(labels_of(a, f"answers[{i}]")) for i, a in enumerate(answers)]
-        vals = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) if sets[i] or sets[j] else 1.0
-                for i in range(n) for j in range(i + 1, n)]
-        return sum(vals) / len(vals)
+        return set_agreement([labels_of(a, f"answers[{i}]") for i, a in enumerate(answers)])
     vals = [similarity(task_type, answers[i], answers[j]) for i in range(n) for j in range(i + 1, n)]
     vals = [v for v in vals if v is not None]
     return sum(vals) / len(vals) if vals else None
+
+
+def label_agreement(counts: Sequence[int], n: int) -> float | None:
+    """Share of agreeing pairs among n single-label answers with these per-label counts (None below two)."""
+    if n < 2:
+        return None
+    return sum(c * (c - 1) // 2 for c in counts) / (n * (n - 1) // 2)
+
+
+def set_agreement(label_lists: Sequence[Sequence[Any]]) -> float | None:
+    """Mean Jaccard similarity over all pairs of label sets (None below two)."""
+    n = len(label_lists)
+    if n < 2:
+        return None
+    sets = [set(x) for x in label_lists]
+    vals = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) if sets[i] or sets[j] else 1.0
+            for i in range(n) for j in range(i + 1, n)]
+    return sum(vals) / len(vals)

@@ -33,6 +33,11 @@ class ClassificationResult:
     priors: np.ndarray | None = None  # (n_classes,) class prevalence
     n_iter: int = 0
     converged: bool = True
+    # The last M-step's expected counts with the prior's pseudo-counts (Dawid-Skene: (n_workers, K, K);
+    # one-coin: (n_workers, 2) right and total), so held-out scores can take one task's share back out.
+    counts: np.ndarray | None = None
+    calibration: dict | None = None  # how `confidence` was calibrated (see calibration.calibrate)
+    selection: dict | None = None  # which method `auto` picked and why (see calibration.choose)
 
 
 def _as_index(values: np.ndarray, size: int, field: str) -> np.ndarray:
@@ -186,7 +191,7 @@ def _ones_or(weights: np.ndarray | None, size: int) -> np.ndarray:
     return np.ones(size) if weights is None else weights
 
 
-def _fitted_tasks(distinct: np.ndarray, answered: np.ndarray, gold: np.ndarray | None, min_workers: int) -> np.ndarray:
+def fitted_tasks(distinct: np.ndarray, answered: np.ndarray, gold: np.ndarray | None, min_workers: int) -> np.ndarray:
     """Tasks whose answers inform the EM's parameters: at least `min_workers` distinct workers, or answered gold."""
     fitted = distinct >= max(min_workers, 1)
     if gold is not None:
@@ -236,7 +241,7 @@ def dawid_skene(
     dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
     n_answers = np.bincount(t, minlength=n_tasks)
     answered = n_answers > 0
-    fitted = _fitted_tasks(distinct, answered, g, min_workers)
+    fitted = fitted_tasks(distinct, answered, g, min_workers)
     all_fitted = bool(fitted.all())
     fit_mask = fitted.astype(np.float64)
     # Start from the majority vote's shares: (K, n_tasks), contiguous per class for gathers.
@@ -280,6 +285,7 @@ def dawid_skene(
             counts += pooled_prior * scale * pooled / np.maximum(pooled.sum(axis=1, keepdims=True), 1e-12)
         np.maximum(counts, 1e-10, out=counts)  # without smoothing, an unseen row becomes uniform
         confusion = counts / counts.sum(axis=2, keepdims=True)
+        last_counts = counts
         priors = (mass + 1.0) / (fitted.sum() + k)
         # E-step: log P(task = j) = log prior_j + sum over its answers of log conf[w, j, l].
         log_conf = np.log(np.maximum(confusion, _TINY)).transpose(1, 0, 2).reshape(k, cells)
@@ -310,7 +316,7 @@ def dawid_skene(
     post[~answered] = priors
     skill = np.einsum("j,wjj->w", priors, confusion)
     return _finish(post, n_answers, "dawid-skene", seed, worker_skill=skill, confusion=confusion,
-                   priors=priors, n_iter=n_iter, converged=converged)
+                   priors=priors, n_iter=n_iter, converged=converged, counts=last_counts)
 
 
 def one_coin(
@@ -341,7 +347,7 @@ def one_coin(
     dup_w, distinct = answer_weights(t, w, n_tasks, n_workers, duplicates)
     n_answers = np.bincount(t, minlength=n_tasks)
     answered = n_answers > 0
-    fitted = _fitted_tasks(distinct, answered, g, min_workers)
+    fitted = fitted_tasks(distinct, answered, g, min_workers)
     post = _vote_shares(t, lab, n_tasks, k, dup_w, 0.0, g)
     answer_w = _ones_or(dup_w, t.size)
     m_w = answer_w * fitted[t]  # the M-step's weight of each answer
@@ -352,14 +358,11 @@ def one_coin(
     skill = np.full(n_workers, 0.7)
     for n_iter in range(1, max_iter + 1):
         correct = np.bincount(w, weights=post.reshape(-1)[cell] * m_w, minlength=n_workers)
-        skill = (correct + prior_correct - 1.0) / (per_worker + prior_correct + prior_wrong - 2.0)
+        right, seen = correct + prior_correct - 1.0, per_worker + prior_correct + prior_wrong - 2.0
+        skill = right / seen
         skill = np.clip(skill, 1e-6, 1.0 - 1e-6)
         priors = (post[fitted].sum(axis=0) + 1.0) / (fitted.sum() + k)
-        log_right = np.log(skill)
-        log_wrong = np.log((1.0 - skill) / max(k - 1, 1))
-        base = np.bincount(t, weights=log_wrong[w] * answer_w, minlength=n_tasks)
-        bonus = np.bincount(cell, weights=(log_right - log_wrong)[w] * answer_w, minlength=n_tasks * k)
-        loglik = bonus.reshape(n_tasks, k) + base[:, None] + np.log(priors)
+        loglik = one_coin_loglik(t, lab, skill[w], n_tasks, k, answer_w) + np.log(priors)
         top = loglik.max(axis=1, keepdims=True) if n_tasks else np.zeros((0, 1))
         post = np.exp(loglik - top)
         total = post.sum(axis=1, keepdims=True)
@@ -376,7 +379,22 @@ def one_coin(
     confusion = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
     confusion[:, np.arange(k), np.arange(k)] = skill[:, None]
     return _finish(post, n_answers, "one-coin", seed, worker_skill=skill, confusion=confusion,
-                   priors=priors, n_iter=n_iter, converged=converged)
+                   priors=priors, n_iter=n_iter, converged=converged, counts=np.stack([right, seen], axis=1))
+
+
+def one_coin_loglik(task_idx: np.ndarray, label_idx: np.ndarray, answer_skill: np.ndarray, n_tasks: int,
+                    n_classes: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """(n_tasks, K) log-likelihood of every task's answers for each true class, each answer right with its skill.
+
+    A wrong answer is any of the other K - 1 labels alike. small.posterior is this model for one task.
+    """
+    k = n_classes
+    weights = _ones_or(weights, task_idx.size)
+    log_right = np.log(answer_skill)
+    log_wrong = np.log((1.0 - answer_skill) / max(k - 1, 1))
+    base = np.bincount(task_idx, weights=log_wrong * weights, minlength=n_tasks)
+    bonus = np.bincount(task_idx * k + label_idx, weights=(log_right - log_wrong) * weights, minlength=n_tasks * k)
+    return bonus.reshape(n_tasks, k) + base[:, None]
 
 
 METHODS = {"majority": majority_vote, "dawid-skene": dawid_skene, "one-coin": one_coin}

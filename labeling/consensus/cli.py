@@ -11,8 +11,10 @@ from typing import IO, Any
 
 import numpy as np
 
-from labeling.consensus import boxes, classification, csvio, ranking
+from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
+
+TIE = "tie"  # the label of a pairwise comparison that neither side won
 
 
 def register(subparsers: Any) -> None:
@@ -25,14 +27,21 @@ def register(subparsers: Any) -> None:
     cls = kinds.add_parser("classification", help="single-label answers: columns task,worker,label")
     cls.add_argument("answers", metavar="ANSWERS.csv")
     cls.add_argument("--method", default="dawid-skene",
-                     help="majority, dawid-skene (default) or one-coin")
+                     help="auto (picks by held-out gold, else held-out answers; says which on standard error), "
+                          "majority, dawid-skene (default) or one-coin")
+    cls.add_argument("--uncalibrated", action="store_true",
+                     help="write the method's raw posterior as the confidence instead of the calibrated one")
     cls.add_argument("--gold", metavar="GOLD.csv", help="known labels (task,label) that anchor worker skills")
     cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties (default 0)")
     cls.add_argument("-o", "--output", metavar="OUT.csv", help="write task,label,confidence here")
     cls.set_defaults(func=run_classification)
 
-    pair = kinds.add_parser("pairwise", help="pairwise comparisons: columns worker,left,right,label (the winner)")
+    pair = kinds.add_parser("pairwise", help="pairwise comparisons: columns worker,left,right,label (the winner, "
+                                             "or tie)")
     pair.add_argument("comparisons", metavar="COMPARISONS.csv")
+    pair.add_argument("--method", default="noisy-bt", choices=("noisy-bt", "bt"),
+                      help="noisy-bt (default: learns each worker's reliability and left bias) or bt (plain "
+                           "Bradley-Terry)")
     pair.add_argument("--reg", type=float, default=1.0, help="Bradley-Terry regularisation (default 1.0)")
     pair.add_argument("-o", "--output", metavar="OUT.csv", help="write item,score,rank here")
     pair.set_defaults(func=run_pairwise)
@@ -59,16 +68,14 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 
 def run_classification(args: argparse.Namespace) -> int:
-    """Aggregate task,worker,label answers and write task,label,confidence."""
-    if args.method not in classification.METHODS:
-        raise InvalidInput(f"unknown method {args.method!r}; use one of {', '.join(classification.METHODS)}",
-                           field="method")
+    """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
     gold = csvio.read_gold(args.gold) if args.gold else {}
     data = csvio.read_answers(args.answers, set(gold.values()))
     gold_arr = csvio.gold_array(gold, data.tasks, data.labels) if gold else None
-    result = classification.aggregate(args.method, data.task_idx, data.worker_idx, data.label_idx,
-                                      len(data.tasks), len(data.workers), len(data.labels),
-                                      gold=gold_arr, seed=args.seed)
+    result = calibration.consensus(args.method, data.task_idx, data.worker_idx, data.label_idx, len(data.tasks),
+                                   len(data.workers), len(data.labels), gold=gold_arr, seed=args.seed,
+                                   calibrated=not args.uncalibrated)
+    print(describe(result), file=sys.stderr)
     label_names = np.array(data.labels, dtype=object)[result.labels]
     conf = np.char.mod("%.6f", result.confidence)
     with _output(args.output) as out:
@@ -78,22 +85,47 @@ def run_classification(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe(result: classification.ClassificationResult) -> str:
+    """One line naming the method that ran, why (auto), and how the confidences were calibrated."""
+    line = f"method: {result.method}"
+    if result.selection:
+        scores = ", ".join(f"{name} {value:.4f}" for name, value in result.selection["heldout_loglik_per_answer"].items())
+        line += f" (auto, by {result.selection['rule']}"
+        if "heldout_gold_right" in result.selection:
+            right = ", ".join(f"{name} {n}" for name, n in result.selection["heldout_gold_right"].items())
+            line += f": right of {result.selection['heldout_gold_n']} {right}"
+        line += f"; held-out log-likelihood per answer {scores})"
+    cal = result.calibration
+    if cal is None:
+        return line + "; confidence: the raw posterior"
+    if cal["kind"] == "gold":
+        return line + f"; confidence calibrated on {cal['n_gold']} held-out gold tasks"
+    return line + f"; confidence calibrated on the crowd alone (answers correlated at rho {cal['rho']:.2f})"
+
+
 def run_pairwise(args: argparse.Namespace) -> int:
-    """Fit Bradley-Terry to worker,left,right,label comparisons and write item,score,rank."""
+    """Fit (noisy) Bradley-Terry to worker,left,right,label comparisons (label: the winner or tie); write item,score,rank."""
     cols = csvio.read_columns(args.comparisons, ("worker", "left", "right", "label"))
     items = list(dict.fromkeys(cols["left"] + cols["right"]))
     left_idx, _ = csvio.encode(cols["left"], items)
     right_idx, _ = csvio.encode(cols["right"], items)
+    worker_idx, workers = csvio.encode(cols["worker"])
     outcome = np.empty(len(cols["label"]))
     for i, (left, right, winner) in enumerate(zip(cols["left"], cols["right"], cols["label"])):
         if winner == left:
             outcome[i] = 1.0
         elif winner == right:
             outcome[i] = 0.0
+        elif winner.strip().lower() == TIE:
+            outcome[i] = 0.5
         else:
-            raise InvalidInput(f"{args.comparisons}: line {i + 2}: label {winner!r} is neither left nor right",
-                               field="label")
-    fit = ranking.bradley_terry(left_idx, right_idx, outcome, len(items), reg=args.reg)
+            raise InvalidInput(f"{args.comparisons}: line {i + 2}: label {winner!r} is neither left, right nor "
+                               f"{TIE}", field="label")
+    if args.method == "bt":
+        fit = ranking.bradley_terry(left_idx, right_idx, outcome, len(items), reg=args.reg)
+    else:
+        fit = ranking.noisy_bradley_terry(left_idx, right_idx, outcome, len(items), worker_idx, len(workers),
+                                          reg=args.reg)
     order = np.argsort(-fit.scores, kind="stable")
     with _output(args.output) as out:
         writer = csv.writer(out, lineterminator="\n")

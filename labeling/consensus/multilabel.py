@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consensus import classification
+from labeling.consensus import calibration
 from labeling.errors import InvalidInput
 
 
@@ -20,7 +20,8 @@ class MultilabelResult:
     confidence: np.ndarray  # (n_tasks,) mean over labels of the posterior of the decision taken
     n_answers: np.ndarray  # (n_tasks,)
     worker_skill: np.ndarray  # (n_workers,) mean per-label accuracy
-    method: str
+    method: str  # the method every label ran, or "mixed" when `auto` picked differently per label
+    per_label: list[str]  # the method each label ran
 
 
 def indicator(label_sets: Sequence[Sequence[int]], n_labels: int) -> np.ndarray:
@@ -41,14 +42,14 @@ def aggregate_multilabel(
     n_tasks: int,
     n_workers: int,
     *,
-    method: str = "dawid-skene",
+    method: str = "auto",
     gold: np.ndarray | None = None,
-    weights: np.ndarray | None = None,
     seed: int = 0,
 ) -> MultilabelResult:
     """Aggregate (n_answers, n_labels) bool choices as one binary problem per label (own prior and confusions).
 
-    `gold` is an (n_tasks, n_labels) int array of 1 / 0 / -1 (unknown); `weights` (per worker) only for majority.
+    Each label runs calibration.consensus: `auto` picks a method per label, confidences are calibrated.
+    `gold` is an (n_tasks, n_labels) int array of 1 / 0 / -1 (unknown).
     """
     chosen = np.asarray(chosen, dtype=bool)
     t = np.asarray(task_idx, dtype=np.int64)
@@ -60,26 +61,25 @@ def aggregate_multilabel(
         gold = np.asarray(gold, dtype=np.int64)
         if gold.shape != (n_tasks, n_labels):
             raise InvalidInput("gold must be an (n_tasks, n_labels) matrix of 1, 0 or -1", field="gold")
-    kwargs: dict[str, object] = {"seed": seed}
-    if method == "majority" and weights is not None:
-        kwargs["weights"] = np.asarray(weights, dtype=np.float64)
     prob = np.zeros((n_tasks, n_labels))
     decision = np.zeros((n_tasks, n_labels), dtype=bool)
     conf = np.zeros((n_tasks, n_labels))
     skill = np.zeros((n_workers, n_labels))
-    name = method
+    picked: list[str] = []
     # One binary problem per label: each label keeps its own prevalence and worker confusions.
     for j in range(n_labels):
-        res = classification.aggregate(method, t, w, chosen[:, j].astype(np.int64), n_tasks, n_workers, 2,
-                                       gold=None if gold is None else gold[:, j], **kwargs)
+        res = calibration.consensus(method, t, w, chosen[:, j].astype(np.int64), n_tasks, n_workers, 2,
+                                    gold=None if gold is None else gold[:, j], seed=seed)
         prob[:, j] = res.posteriors[:, 1]
         decision[:, j] = res.labels.astype(bool)
         conf[:, j] = res.confidence
         skill[:, j] = res.worker_skill
-        name = res.method
+        picked.append(res.method)
     per_task = conf.mean(axis=1) if n_labels else np.ones(n_tasks)
+    names = sorted(set(picked))
     return MultilabelResult(prob, decision, per_task, np.bincount(t, minlength=n_tasks),
-                            skill.mean(axis=1) if n_labels else np.zeros(n_workers), name)
+                            skill.mean(axis=1) if n_labels else np.zeros(n_workers),
+                            names[0] if len(names) == 1 else "mixed" if names else method, picked)
 
 
 def jaccard(a: Sequence[object], b: Sequence[object]) -> float:

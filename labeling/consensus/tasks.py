@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from labeling.consensus import answers as ans
-from labeling.consensus import boxes, classification, multilabel, quality, ranking, small, spans
+from labeling.consensus import boxes, calibration, classification, multilabel, quality, ranking, small, spans
 from labeling.errors import InvalidInput
 
 gold_score = ans.gold_score
@@ -33,7 +33,9 @@ class ProjectConsensus:
 
     results: dict[int, TaskConsensus]
     worker_skill: dict[int, float]
-    method: str
+    method: str  # the method that ran (the one `auto` picked), "+gold" when gold anchored it
+    selection: dict | None = None  # classification and multilabel `auto`: the candidates' scores and the rule
+    calibration: dict | None = None  # how the confidences were calibrated (crowd-only or on held-out gold)
 
 
 def _skills(worker_ids: Sequence[int], worker_skill: dict[int, float] | None) -> np.ndarray:
@@ -53,28 +55,6 @@ def _label_codes(values: Sequence[str], labels: Sequence[str], where: str) -> np
     return out
 
 
-def _posterior(codes: np.ndarray, n_classes: int, skills: np.ndarray | None) -> np.ndarray:
-    """One task's label posterior: one-coin with known skills, else votes smoothed by one pseudo-vote per class."""
-    if skills is None:
-        counts = np.bincount(codes, minlength=n_classes).astype(np.float64) + 1.0
-        return counts / counts.sum()
-    p = np.clip(skills, 0.01, 0.99)
-    wrong = np.log((1.0 - p) / max(n_classes - 1, 1))
-    loglik = np.full(n_classes, wrong.sum())
-    np.add.at(loglik, codes, np.log(p) - wrong)
-    loglik -= loglik.max()
-    post = np.exp(loglik)
-    return post / post.sum()
-
-
-def _classification_result(post: np.ndarray, counts: np.ndarray, labels: Sequence[str], n: int) -> TaskConsensus:
-    """Build a classification TaskConsensus from a posterior row and vote counts."""
-    choice = int(classification.break_ties(post[None, :])[0])
-    details = {"votes": {labels[i]: int(c) for i, c in enumerate(counts) if c},
-               "posteriors": {labels[i]: round(float(p), 6) for i, p in enumerate(post)}}
-    return TaskConsensus({"label": labels[choice]}, float(post[choice]), n, details)
-
-
 def aggregate_task(
     task_type: str,
     answers: list[dict],
@@ -89,22 +69,12 @@ def aggregate_task(
     n = len(answers)
     if n == 0 or family == "demonstration":
         return TaskConsensus(None, None, n, {})
-    if n <= small.MAX_ANSWERS and (family == "classification" or family == "multilabel"):
-        # The hot path (a task's last answer arrives): plain Python, same arithmetic as the NumPy path below.
+    if family == "classification" or family == "multilabel":
         known = None if worker_skill is None else [float(worker_skill.get(w, DEFAULT_SKILL)) for w in worker_ids]
         run = small.classification if family == "classification" else small.multilabel
-        answer, confidence, details = run(answers, labels, known)
+        answer, confidence, details = run(answers, labels, known, worker_ids)
         return TaskConsensus(answer, confidence, n, details)
-    skills = _skills(worker_ids, worker_skill) if worker_skill is not None else None
     weights = _skills(worker_ids, worker_skill)
-    if family == "classification":
-        codes = _label_codes([ans.label_of(a, f"answers[{i}]") for i, a in enumerate(answers)], labels, "answer")
-        result = _classification_result(_posterior(codes, len(labels), skills),
-                                         np.bincount(codes, minlength=len(labels)), labels, n)
-        result.details["percent_agreement"] = ans.mean_pairwise(task_type, answers)
-        return result
-    if family == "multilabel":
-        return _multilabel_task(answers, labels, skills, n)
     if family == "boxes":
         box = boxes.aggregate_boxes([ans.boxes_of(a, f"answers[{i}]") for i, a in enumerate(answers)], weights)
         return TaskConsensus({"boxes": box.boxes}, box.confidence, n,
@@ -113,21 +83,6 @@ def aggregate_task(
         sp = spans.aggregate_spans([ans.spans_of(a, f"answers[{i}]") for i, a in enumerate(answers)], weights)
         return TaskConsensus({"spans": sp.spans}, sp.confidence, n, {"spans": sp.span_details})
     return _ranking_task(answers, weights, n)
-
-
-def _multilabel_task(answers: list[dict], labels: list[str], skills: np.ndarray | None, n: int) -> TaskConsensus:
-    """Per-label binary posteriors for one task; a label is chosen when its posterior exceeds one half."""
-    sets = [_label_codes(ans.labels_of(a, f"answers[{i}]"), labels, "answer") for i, a in enumerate(answers)]
-    chosen, probs, confs = [], {}, []
-    for code, name in enumerate(labels):
-        votes = np.array([1 if code in s else 0 for s in sets], dtype=np.int64)
-        post = _posterior(votes, 2, skills)
-        probs[name] = round(float(post[1]), 6)
-        confs.append(float(post.max()))
-        if post[1] > 0.5:
-            chosen.append(name)
-    details = {"probabilities": probs, "percent_agreement": ans.mean_pairwise("text_multilabel", answers)}
-    return TaskConsensus({"labels": chosen}, float(np.mean(confs)) if confs else 1.0, n, details)
 
 
 def _ranking_task(answers: list[dict], weights: np.ndarray, n: int) -> TaskConsensus:
@@ -157,9 +112,9 @@ def aggregate_project(
         raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(PROJECT_METHODS)}", field="method")
     gold = gold or {}
     if family == "classification":
-        return _project_classification(rows, labels, gold, "dawid-skene" if method == "auto" else method)
+        return _project_classification(rows, labels, gold, method)
     if family == "multilabel":
-        return _project_multilabel(rows, labels, gold, "dawid-skene" if method == "auto" else method)
+        return _project_multilabel(rows, labels, gold, method)
     by_task: dict[int, list[tuple[int, dict]]] = {}
     for task_id, worker_id, answer in rows:
         by_task.setdefault(task_id, []).append((worker_id, answer))
@@ -219,8 +174,8 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
     lookup = {name: i for i, name in enumerate(labels)}
     gold_arr = np.array([lookup.get(ans.label_of(gold[tid], "gold"), -1) if tid in gold else -1
                          for tid in task_ids], dtype=np.int64)
-    res = classification.aggregate(method, t, w, codes, len(task_ids), len(worker_ids), k,
-                                   gold=gold_arr if (gold_arr >= 0).any() else None)
+    res = calibration.consensus(method, t, w, codes, len(task_ids), len(worker_ids), k,
+                                gold=gold_arr if (gold_arr >= 0).any() else None)
     counts = classification.vote_counts(t, codes, len(task_ids), k)
     results = {}
     for i, tid in enumerate(task_ids):
@@ -232,7 +187,8 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
         results[tid] = TaskConsensus({"label": labels[choice]}, float(res.confidence[i]), int(res.n_answers[i]),
                                      details)
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
-    return ProjectConsensus(results, skill, res.method + ("+gold" if (gold_arr >= 0).any() else ""))
+    return ProjectConsensus(results, skill, res.method + ("+gold" if (gold_arr >= 0).any() else ""),
+                            res.selection, res.calibration)
 
 
 def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], gold: dict[int, dict],
@@ -256,7 +212,9 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
         results[tid] = TaskConsensus({"labels": picked}, float(res.confidence[i]), int(res.n_answers[i]),
                                      {"probabilities": probs})
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
-    return ProjectConsensus(results, skill, "per-label " + res.method + ("+gold" if gold_arr is not None else ""))
+    selection = None if method != "auto" else {"rule": "per label", "picked": dict(zip(labels, res.per_label))}
+    return ProjectConsensus(results, skill, "per-label " + res.method + ("+gold" if gold_arr is not None else ""),
+                            selection)
 
 
 def quality_report(

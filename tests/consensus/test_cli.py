@@ -109,3 +109,30 @@ def test_csv_blocks_fast_and_quoted_paths_agree(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(InvalidInput, match="line 5"):
         bad = write(tmp_path / "b.csv", 'task,worker,label\nt,w,x\nt2,w,x\n"t3",w,x\nt4,w\n')
         csvio.read_columns(bad, ("task", "worker", "label"))
+
+
+def test_pairwise_ties_and_both_methods(tmp_path: Path) -> None:
+    rows = ["worker,left,right,label"]
+    for i in range(4):
+        rows += [f"w{i},A,B,A", f"w{i},B,C,B", f"w{i},A,C,A", f"w{i},B,D,tie", f"w{i},C,D,TIE"]
+    src = write(tmp_path / "p.csv", "\n".join(rows) + "\n")
+    for method in ("noisy-bt", "bt"):
+        out = tmp_path / f"{method}.csv"
+        assert run("aggregate", "pairwise", src, "--method", method, "-o", str(out)) == 0
+        result = {r["item"]: r for r in csv.DictReader(out.open())}
+        assert result["A"]["rank"] == "1"
+        assert float(result["B"]["score"]) > float(result["D"]["score"]) > float(result["C"]["score"]) - 1.0
+    with pytest.raises(InvalidInput, match="neither left, right nor tie"):
+        run("aggregate", "pairwise", write(tmp_path / "bad.csv", "worker,left,right,label\nw,A,B,draw\n"))
+
+
+def test_auto_says_which_method_it_picked(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out.csv"
+    assert run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", "auto", "-o", str(out)) == 0
+    message = capsys.readouterr().err
+    assert message.startswith("method: ") and "auto, by held-out answers" in message
+    assert "confidence calibrated on the crowd alone" in message
+    picked = message.split()[1]
+    assert picked in ("majority", "dawid-skene", "one-coin")
+    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--uncalibrated", "-o", str(out)) == 0
+    assert "the raw posterior" in capsys.readouterr().err

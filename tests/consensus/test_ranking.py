@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeling.consensus import agreement, ranking
+from labeling.consensus import agreement, ranking, simulate
 from labeling.errors import InvalidInput
 
 
@@ -75,3 +75,31 @@ def test_likert_summary() -> None:
     s = ranking.likert_summary([1, 2, 3, 4, 7])
     assert (s["median"], s["spread"], s["n"]) == (3.0, 2.0, 5)
     assert ranking.likert_summary([])["median"] is None
+
+
+def test_newton_cg_agrees_with_dense_newton() -> None:
+    rng = np.random.default_rng(2)
+    left, right = rng.integers(0, 40, 3000), rng.integers(0, 40, 3000)
+    outcome = rng.choice([0.0, 0.5, 1.0], 3000)
+    dense = ranking.bradley_terry(left, right, outcome, 40, method="newton", tol=1e-10)
+    sparse = ranking.bradley_terry(left, right, outcome, 40, method="newton-cg", tol=1e-10)
+    assert sparse.converged and sparse.scores == pytest.approx(dense.scores, abs=1e-6)
+
+
+def test_noisy_bradley_terry_discounts_random_clickers() -> None:
+    crowd = simulate.comparisons(0, n_items=300, n_comparisons=6000, n_workers=30)
+    plain = ranking.bradley_terry(crowd.left, crowd.right, crowd.outcome, 300)
+    noisy = ranking.noisy_bradley_terry(crowd.left, crowd.right, crowd.outcome, 300, crowd.worker, crowd.n_workers)
+    assert agreement.kendall_tau(noisy.scores, crowd.scores) > agreement.kendall_tau(plain.scores, crowd.scores)
+    active = np.unique(crowd.worker)  # the random clickers among them come out unreliable, the careful reliable
+    assert 0.0 < noisy.reliability[active].min() < 0.3 < 0.8 < noisy.reliability[active].max()
+    assert noisy.scores.mean() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_noisy_bradley_terry_takes_ties_and_checks_workers() -> None:
+    crowd = simulate.comparisons(1, n_items=50, n_comparisons=2000, n_workers=10, tie_margin=0.5)
+    assert (crowd.outcome == 0.5).any()
+    fit = ranking.noisy_bradley_terry(crowd.left, crowd.right, crowd.outcome, 50, crowd.worker, crowd.n_workers)
+    assert agreement.kendall_tau(fit.scores, crowd.scores) > 0.6
+    with pytest.raises(InvalidInput):
+        ranking.noisy_bradley_terry(crowd.left, crowd.right, crowd.outcome, 50, crowd.worker, 3)

@@ -1,0 +1,146 @@
+"""How honest the confidences are (imported by benchmarks/aggregation.py): tables of calibration error.
+
+Project path (calibration.consensus): on each real dataset, with no gold, and with the gold of a random
+10% of its answered gold tasks given to the engine, scored on the other 90% (many seeds: mean and worst),
+beside the noise floor (the ECE a perfectly calibrated engine would show on that many tasks). Per-task
+path (tasks.aggregate_task with each worker's skill from the project consensus): every task's answers at
+once, as a settle with all of them would see them. Adaptive redundancy: benchmarks/redundancy.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+import tables
+
+from labeling.consensus import calibration, classification, simulate, tasks
+
+
+def _split(gold: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(gold known to the engine, mask of the other gold tasks) for a random `share` of the gold tasks."""
+    rng = np.random.default_rng(seed)
+    known = np.flatnonzero(gold >= 0)
+    pick = rng.choice(known, int(round(share * known.size)), replace=False)
+    given = np.full_like(gold, -1)
+    given[pick] = gold[pick]
+    test = gold >= 0
+    test[pick] = False
+    return given, test
+
+
+def _floor(conf: np.ndarray, rng: np.random.Generator, draws: int = 50) -> float:
+    """Mean ECE of `conf` against outcomes drawn from it: what perfect calibration shows on this many tasks."""
+    return float(np.mean([calibration.ece(conf, rng.random(conf.size) < conf) for _ in range(draws)]))
+
+
+def project(data: list[tuple[str, tuple, np.ndarray]], seeds: int) -> list[dict[str, Any]]:
+    """Per dataset: accuracy, raw and calibrated ECE with no gold, and ECE with 10% gold over `seeds` splits."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, args, truth in data:
+        known = truth >= 0
+        raw = classification.dawid_skene(*args)
+        cal = calibration.consensus("dawid-skene", *args)
+        right = cal.labels[known] == truth[known]
+        row: dict[str, Any] = {
+            "dataset": name, "accuracy": float(right.mean()), "raw_confidence": float(raw.confidence[known].mean()),
+            "raw_ece": calibration.ece(raw.confidence[known], raw.labels[known] == truth[known]),
+            "confidence": float(cal.confidence[known].mean()), "ece": calibration.ece(cal.confidence[known], right),
+            "rho": cal.calibration["rho"], "gold_ece": [], "gold_floor": [], "gold_raw_ece": []}
+        for seed in range(seeds):
+            given, test = _split(truth, 0.1, seed)
+            res = calibration.consensus("dawid-skene", *args, gold=given, seed=seed)
+            plain = classification.dawid_skene(*args, gold=given)
+            row["gold_ece"].append(calibration.ece(res.confidence[test], res.labels[test] == truth[test]))
+            row["gold_raw_ece"].append(calibration.ece(plain.confidence[test], plain.labels[test] == truth[test]))
+            row["gold_floor"].append(_floor(res.confidence[test], rng))
+        row["gold_n"] = int(round(0.1 * known.sum()))
+        rows.append(row)
+        print(f"  calibration {name} done", file=sys.stderr)
+    return rows
+
+
+def per_task(data: list[tuple[str, tuple, np.ndarray]]) -> list[dict[str, Any]]:
+    """Per dataset: ECE of tasks.aggregate_task over each task's answers, skills from the project consensus."""
+    rows = []
+    for name, args, truth in data:
+        t, w, lab, n_tasks, n_workers, k = args
+        labels = [str(i) for i in range(k)]
+        fit = calibration.consensus("dawid-skene", *args)
+        by_task: dict[int, list[int]] = {}
+        for i, task in enumerate(t.tolist()):
+            by_task.setdefault(task, []).append(i)
+        conf, right = [], []
+        skill = {int(x): float(s) for x, s in enumerate(fit.worker_skill)}
+        for task, idx in by_task.items():
+            if truth[task] < 0:
+                continue
+            res = tasks.aggregate_task("text_classification", [{"label": labels[lab[i]]} for i in idx],
+                                       [int(w[i]) for i in idx], labels, skill)
+            conf.append(res.confidence)
+            right.append(res.answer["label"] == labels[truth[task]])
+        c, r = np.array(conf), np.array(right)
+        rows.append({"dataset": name, "accuracy": float(r.mean()), "confidence": float(c.mean()),
+                     "ece": calibration.ece(c, r), "answers_per_task": float(t.size / max(len(by_task), 1))})
+    return rows
+
+
+def synthetic_project(seeds: int) -> list[dict[str, Any]]:
+    """Synthetic crowds (truth known everywhere): ECE of the raw posterior, with no gold and with 10% gold."""
+    shapes = {"relevance": {}, "relevance, misleading items": {"hard": 0.2}, "word sense": None,
+              "word sense, misleading items": {"hard": 0.2}}
+    rows = []
+    for name, change in shapes.items():
+        out: dict[str, list[float]] = {"raw": [], "no_gold": [], "gold": []}
+        for seed in range(seeds):
+            make = simulate.word_sense_crowd if name.startswith("word") else simulate.relevance_crowd
+            crowd = make(seed, **(change or {}))
+            args = (crowd.task_idx, crowd.worker_idx, crowd.label_idx, *crowd.sizes)
+            raw = classification.dawid_skene(*args)
+            out["raw"].append(calibration.ece(raw.confidence, raw.labels == crowd.truth))
+            res = calibration.consensus("dawid-skene", *args)
+            out["no_gold"].append(calibration.ece(res.confidence, res.labels == crowd.truth))
+            given, test = _split(crowd.truth, 0.1, seed)
+            res = calibration.consensus("dawid-skene", *args, gold=given)
+            out["gold"].append(calibration.ece(res.confidence[test], res.labels[test] == crowd.truth[test]))
+        rows.append({"crowd": name, "seeds": seeds, **{key: float(np.mean(v)) for key, v in out.items()}})
+    return rows
+
+
+def print_tables(report: dict[str, Any]) -> None:
+    """Markdown tables of the calibration report."""
+    if report.get("calibration"):
+        seeds = len(report["calibration"][0]["gold_ece"])
+        print(f"\nCalibration of the project path (Dawid-Skene), expected calibration error, 10 bins. No gold: all "
+              f"answered gold tasks scored. 10% gold: that share of the gold tasks given to the engine, the rest "
+              f"scored, mean (worst) over {seeds} random splits; floor = what a perfectly calibrated engine shows "
+              "on that many tasks:\n")
+        print(tables.markdown(
+            ("dataset", "accuracy", "raw mean conf.", "raw ECE", "no gold: mean conf.", "no gold: ECE", "rho",
+             "10% gold (n)", "raw ECE, 10% gold", "ECE, 10% gold", "floor"),
+            ((r["dataset"], f"{r['accuracy']:.3f}", f"{r['raw_confidence']:.3f}", f"{r['raw_ece']:.3f}",
+              f"{r['confidence']:.3f}", f"{r['ece']:.3f}", f"{r['rho']:.2f}", r["gold_n"],
+              f"{np.mean(r['gold_raw_ece']):.3f}", f"{np.mean(r['gold_ece']):.3f} ({np.max(r['gold_ece']):.3f})",
+              f"{np.mean(r['gold_floor']):.3f}") for r in report["calibration"])))
+    if report.get("calibration_synthetic"):
+        print("\nSynthetic crowds (every task's truth known), ECE, mean over seeds:\n")
+        print(tables.markdown(("crowd", "seeds", "raw posterior", "calibrated, no gold", "calibrated, 10% gold"), (
+            (r["crowd"], r["seeds"], f"{r['raw']:.3f}", f"{r['no_gold']:.3f}", f"{r['gold']:.3f}")
+            for r in report["calibration_synthetic"])))
+    if report.get("calibration_per_task"):
+        print("\nPer-task path (tasks.aggregate_task, every answer of the task, skills from the project consensus "
+              "without gold):\n")
+        print(tables.markdown(("dataset", "answers per task", "accuracy", "mean confidence", "ECE"), (
+            (r["dataset"], f"{r['answers_per_task']:.1f}", f"{r['accuracy']:.3f}", f"{r['confidence']:.3f}",
+             f"{r['ece']:.3f}") for r in report["calibration_per_task"])))
+    if report.get("adaptive"):
+        print("\nAdaptive redundancy (benchmarks/redundancy.py; target confidence 0.95, 5% gold tasks, project "
+              "consensus every 1,000 answers and at the end), against a fixed 5 answers per task:\n")
+        print(tables.markdown(
+            ("crowd", "seed", "policy", "answers", "share of fixed 5", "accuracy (final)", "accuracy (as completed)",
+             "per-task ECE"),
+            ((r["crowd"], r["seed"], r["policy"], f"{r['answers']:,}", f"{r['share']:.0%}", f"{r['accuracy_final']:.4f}",
+              f"{r['accuracy_online']:.4f}", f"{r['online_ece']:.3f}") for r in report["adaptive"])))

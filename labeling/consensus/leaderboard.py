@@ -1,0 +1,424 @@
+"""A model leaderboard from preference rankings: battles, Bradley-Terry on an Elo scale, bootstrap intervals.
+
+Pure (NumPy only, no database): the database layer reads a project's answers into the plain dicts
+`compute` takes, and `write_outputs` / `markdown` (leaderboard_report.py) render the result.
+
+Input: one dict per answer (one annotator ranking one task's responses):
+
+    {"prompt": "task-17",                      # the unit the bootstrap resamples (a task / prompt id)
+     "ranking": [["r1"], ["r2", "r3"]],        # response ids, best group first; ids in a group are tied
+     "models": {"r1": "gpt-x", "r2": "llama", "r3": "gpt-x"},   # every ranked response's model
+     "ratings": {"r1": 6, "r2": 3},            # optional Likert ratings 1..7 per response
+     "data": {"category": "code"},             # optional task data fields (for `breakdown`)
+     "shown": ["r2", "r1", "r3"]}              # optional display order: first shown (or left) first
+
+Every pair of ranked responses from two different models is a battle (a tie is half a win for each;
+two responses of the same model are not a battle). Strengths are fitted by Bradley-Terry with a
+first-shown advantage term where display order is known, reported as ratings 1000 + 400 log10(odds)
+centred on the mean model (or on `anchor`). 95% intervals are percentile intervals over `n_bootstrap`
+resamples of the prompts, all fitted at once by batched Newton steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from labeling.consensus import leaderboard_report
+from labeling.errors import InvalidInput
+
+SCALE = 400.0 / math.log(10.0)  # Elo points per unit of log-odds
+BASE = 1000.0
+RIDGE = 1e-4  # a tiny pull to 0 keeps a model that won (or lost) every battle of a resample finite
+NEWTON_STEPS = 30
+TOLERANCE = 1e-4  # log-odds: a hundredth of a rating point (float32 sums settle about ten times finer)
+CHUNK = 250  # resamples fitted at once (bounds memory: CHUNK x columns floats per array)
+
+markdown = leaderboard_report.markdown
+write_outputs = leaderboard_report.write_outputs
+
+
+@dataclass
+class Battles:
+    """Battles as parallel arrays, plus the names behind the codes."""
+
+    prompt: np.ndarray  # prompt index of each battle
+    a: np.ndarray  # model codes, a < b
+    b: np.ndarray
+    score: np.ndarray  # a's share: 1 won, 0.5 tied, 0 lost
+    order: np.ndarray  # 1 when a was shown first, -1 when b was, 0 when not recorded
+    models: list[str]
+    prompts: list[Hashable]
+    answers: int
+    answers_with_order: int = 0  # answers that recorded the order their responses were shown in
+
+
+def _groups(ranking: Any, where: str) -> list[list[Hashable]]:
+    """A best-first ranking as lists of hashable ids; raise InvalidInput for anything else."""
+    if not isinstance(ranking, Sequence) or isinstance(ranking, (str, bytes)):
+        raise InvalidInput(f"{where}.ranking must be a list of groups of response ids", field=f"{where}.ranking")
+    out = []
+    for g, group in enumerate(ranking):
+        if not isinstance(group, Sequence) or isinstance(group, (str, bytes)):
+            raise InvalidInput(f"{where}.ranking[{g}] must be a list of response ids", field=f"{where}.ranking")
+        out.append([item for item in group if isinstance(item, Hashable)])
+    return out
+
+
+def battles(rankings: Iterable[Mapping[str, Any]], models: Sequence[str] | None = None) -> Battles:
+    """Turn rankings into battles between models (see the module docstring for the input shape)."""
+    model_codes: dict[str, int] = {m: i for i, m in enumerate(models or [])}
+    prompt_codes: dict[Hashable, int] = {}
+    cols: list[list[float]] = [[], [], [], [], []]
+    n_answers = with_order = 0
+    for i, item in enumerate(rankings):
+        where = f"rankings[{i}]"
+        if not isinstance(item, Mapping):
+            raise InvalidInput(f"{where} must be an object", field=where)
+        groups = _groups(item.get("ranking"), where)
+        owner = item.get("models")
+        if not isinstance(owner, Mapping):
+            raise InvalidInput(f"{where}.models must map response ids to model names", field=f"{where}.models")
+        prompt = item.get("prompt", i)
+        p = prompt_codes.setdefault(prompt if isinstance(prompt, Hashable) else str(prompt), len(prompt_codes))
+        shown = item.get("shown")
+        position = {r: k for k, r in enumerate(shown)} if isinstance(shown, Sequence) and not isinstance(
+            shown, (str, bytes)) else {}
+        flat = [(g, r) for g, group in enumerate(groups) for r in group if r in owner]
+        n_answers += 1
+        with_order += bool(position)
+        for x, (gx, rx) in enumerate(flat):
+            for gy, ry in flat[x + 1:]:
+                mx, my = str(owner[rx]), str(owner[ry])
+                if mx == my:
+                    continue  # one model against itself says nothing about models
+                cx = model_codes.setdefault(mx, len(model_codes))
+                cy = model_codes.setdefault(my, len(model_codes))
+                share = 1.0 if gx < gy else 0.5  # flat is best first: x is ahead of y or tied with it
+                first = 0
+                if rx in position and ry in position:
+                    first = 1 if position[rx] < position[ry] else -1
+                if cx > cy:  # store as (low code, high code)
+                    cx, cy, share, first = cy, cx, 1.0 - share, -first
+                for col, value in zip(cols, (p, cx, cy, share, first)):
+                    col.append(value)
+    arr = [np.asarray(c) for c in cols]
+    return Battles(arr[0].astype(np.int64), arr[1].astype(np.int64), arr[2].astype(np.int64),
+                   arr[3].astype(np.float64), arr[4].astype(np.int64), list(model_codes), list(prompt_codes),
+                   n_answers, with_order)
+
+
+@dataclass
+class Columns:
+    """Battles summed per column: a model pair with one display orientation (unknown, a first, b first)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    side: np.ndarray  # +1 a shown first, -1 b shown first, 0 unknown
+    wins: np.ndarray  # (..., n_columns) a's wins (ties as halves)
+    count: np.ndarray  # (..., n_columns) battles
+
+
+def _column_index(bt: Battles) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column of every battle, and each column's (a, b, side)."""
+    m = max(len(bt.models), 1)
+    key = (bt.a * m + bt.b) * 3 + (bt.order + 1)
+    uniq, col = np.unique(key, return_inverse=True)
+    return col, uniq // 3 // m, uniq // 3 % m, uniq % 3 - 1
+
+
+def fit(cols: Columns, n_models: int, use_side: bool, start: np.ndarray | None = None
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """Bradley-Terry log-strengths (centred) and the first-shown advantage for a batch of count tables.
+
+    cols.wins / cols.count are (batch, n_columns); returns (batch, n_models) and (batch,). Newton steps
+    for the whole batch at once: the Hessians are assembled from per-column curvatures with fixed index
+    arithmetic and solved with one batched call.
+    """
+    wins, count = np.atleast_2d(cols.wins), np.atleast_2d(cols.count)
+    batch = wins.shape[0]
+    k = n_models + (1 if use_side else 0)
+    side = cols.side.astype(np.float64) if use_side else np.zeros(cols.a.size)
+    # Incidence of each column on the parameters: +1 for a, -1 for b, `side` for the advantage.
+    design = np.zeros((cols.a.size, k))
+    design[np.arange(cols.a.size), cols.a] += 1.0
+    design[np.arange(cols.a.size), cols.b] -= 1.0
+    if use_side:
+        design[:, n_models] = side
+    # Columns of one pair (its display orientations) are adjacent, so their curvatures sum by reduceat.
+    pair_start = np.flatnonzero(np.r_[True, (cols.a[1:] != cols.a[:-1]) | (cols.b[1:] != cols.b[:-1])])
+    pair_a, pair_b = cols.a[pair_start], cols.b[pair_start]
+    params = np.zeros((batch, k)) if start is None else np.repeat(start[None, :], batch, axis=0)
+    ridge = np.full(k, RIDGE)
+    # The (batch, columns) arrays dominate the cost: float32 halves it, and sums of a million battles
+    # still carry six or seven digits, more than Newton needs to settle to TOLERANCE.
+    design32, incidence = design.astype(np.float32), np.abs(design[:, :n_models]).astype(np.float32)
+    wins32, count32, side32 = wins.astype(np.float32), count.astype(np.float32), side.astype(np.float32)
+    idx = np.arange(n_models)
+    for _ in range(NEWTON_STEPS):
+        p = 1.0 / (1.0 + np.exp(-(params.astype(np.float32) @ design32.T)))
+        curv = count32 * p * (1.0 - p)
+        grad = ((wins32 - count32 * p) @ design32).astype(np.float64) - ridge * params
+        hess = np.zeros((batch, k, k))
+        hess[:, idx, idx] = curv @ incidence
+        per_pair = np.add.reduceat(curv, pair_start, axis=1)
+        hess[:, pair_a, pair_b] = -per_pair
+        hess[:, pair_b, pair_a] = -per_pair
+        if use_side:
+            cross = (curv * side32) @ design32[:, :n_models]
+            hess[:, n_models, :n_models] = cross
+            hess[:, :n_models, n_models] = cross
+            hess[:, n_models, n_models] = curv @ side32 ** 2
+        hess[:, np.arange(k), np.arange(k)] += ridge
+        # Only differences of strengths are identified: give the common shift a curvature of its own (the
+        # strengths stay centred), so float32 rounding in the sums cannot send it wandering.
+        hess[:, :n_models, :n_models] += 1.0
+        step = np.clip(np.linalg.solve(hess, grad[:, :, None])[:, :, 0], -5.0, 5.0)
+        params += step
+        params[:, :n_models] -= params[:, :n_models].mean(axis=1, keepdims=True)
+        if np.abs(step).max(initial=0.0) < TOLERANCE:
+            break
+    theta = params[:, :n_models]
+    theta -= theta.mean(axis=1, keepdims=True)
+    advantage = params[:, n_models] if use_side else np.zeros(batch)
+    return theta, advantage
+
+
+def _resampled_sums(unit: np.ndarray, column: np.ndarray, values: np.ndarray, n_units: int, n_columns: int,
+                    n_boot: int, rng: np.random.Generator) -> Iterable[np.ndarray]:
+    """Yield (chunk, n_columns, values) sums over bootstrap resamples of the units, a chunk of resamples at a time.
+
+    Units with identical contents are resampled as one kind (a multinomial over kinds with their
+    multiplicities is exactly a multinomial over units), so an arena of a million single-battle prompts
+    draws a few thousand counts per resample, not a million.
+    """
+    vals = values.reshape(values.shape[0], -1)
+    n_vals = vals.shape[1]
+    # Order-free 64-bit fingerprint of each unit's (column, values) rows.
+    mix = np.random.default_rng(12345).integers(1, 2**62, size=(n_columns, n_vals + 1), dtype=np.int64)
+    quant = np.round(vals * 64).astype(np.int64)
+    with np.errstate(over="ignore"):
+        row_hash = mix[column, 0] + (mix[column, 1:] * (quant + 7)).sum(axis=1)
+        by_unit = np.argsort(unit, kind="stable")
+        unit_starts = np.flatnonzero(np.r_[True, unit[by_unit][1:] != unit[by_unit][:-1]]) if unit.size else by_unit
+        finger = np.zeros(n_units, dtype=np.int64)
+        if unit.size:
+            finger[unit[by_unit][unit_starts]] = np.add.reduceat(row_hash[by_unit], unit_starts)
+    kinds, first, kind_of = np.unique(finger, return_index=True, return_inverse=True)
+    weight = np.bincount(kind_of, minlength=kinds.size).astype(np.float64)
+    rows = np.flatnonzero(np.isin(unit, first))
+    order = np.argsort(column[rows], kind="stable")
+    rows = rows[order]
+    row_kind = kind_of[unit[rows]]
+    starts = np.flatnonzero(np.r_[True, column[rows][1:] != column[rows][:-1]]) if rows.size else rows
+    cols_present = column[rows][starts]
+    chunk = int(max(1, min(CHUNK, 2e7 // max(rows.size * n_vals, 1))))  # ~160 MB at most per array
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        draws = rng.multinomial(n_units, weight / weight.sum(), size=size).astype(np.float64)
+        out = np.zeros((size, n_columns, n_vals))
+        if rows.size:
+            per_row = draws[:, row_kind][:, :, None] * vals[rows][None, :, :]
+            out[:, cols_present, :] = np.add.reduceat(per_row, starts, axis=1)
+        yield out
+
+
+def _summary(bt: Battles, cols: Columns, theta: np.ndarray, advantage: float, boot_theta: np.ndarray,
+             boot_adv: np.ndarray, anchor: str | None) -> dict[str, Any]:
+    """Ratings, intervals, ranks and battle counts per model."""
+    m = len(bt.models)
+    shift = theta[bt.models.index(anchor)] if anchor is not None else 0.0
+    rating = BASE + SCALE * (theta - shift)
+    boot_shift = boot_theta[:, bt.models.index(anchor)][:, None] if anchor is not None else 0.0
+    boot_rating = BASE + SCALE * (boot_theta - boot_shift)
+    lo, hi = np.percentile(boot_rating, [2.5, 97.5], axis=0) if boot_rating.size else (rating, rating)
+    wins = np.bincount(bt.a, weights=bt.score, minlength=m) + np.bincount(bt.b, weights=1.0 - bt.score, minlength=m)
+    n = np.bincount(bt.a, minlength=m) + np.bincount(bt.b, minlength=m)
+    tied = bt.score == 0.5
+    ties = np.bincount(bt.a[tied], minlength=m) + np.bincount(bt.b[tied], minlength=m)
+    rows = []
+    for i in range(m):
+        above = int(np.sum(lo > hi[i]))  # models whose whole interval lies above this one's
+        rows.append({"model": bt.models[i], "rating": round(float(rating[i]), 2),
+                     "ci": [round(float(lo[i]), 2), round(float(hi[i]), 2)], "rank": 1 + above,
+                     "battles": int(n[i]), "wins": round(float(wins[i] - 0.5 * ties[i]), 2),
+                     "ties": int(ties[i]), "losses": round(float(n[i] - wins[i] - 0.5 * ties[i]), 2),
+                     "win_rate": round(float(wins[i] / n[i]), 4) if n[i] else None})
+    rows.sort(key=lambda r: -r["rating"])
+    return {"models": rows, "position_advantage": {
+        "elo": round(float(SCALE * advantage), 2),
+        "ci": [round(float(x), 2) for x in np.percentile(SCALE * boot_adv, [2.5, 97.5])] if boot_adv.size else None}}
+
+
+def _matrices(bt: Battles, theta: np.ndarray) -> dict[str, Any]:
+    """Observed (ties as halves) and fitted win rates of the row model against the column model."""
+    m = len(bt.models)
+    wins = np.zeros((m, m))
+    n = np.zeros((m, m))
+    np.add.at(wins, (bt.a, bt.b), bt.score)
+    np.add.at(wins, (bt.b, bt.a), 1.0 - bt.score)
+    np.add.at(n, (bt.a, bt.b), 1.0)
+    np.add.at(n, (bt.b, bt.a), 1.0)
+    observed = np.where(n > 0, wins / np.maximum(n, 1.0), np.nan)
+    fitted = 1.0 / (1.0 + np.exp(theta[None, :] - theta[:, None]))
+    np.fill_diagonal(fitted, np.nan)
+    as_list = lambda x: [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in x]  # noqa: E731
+    return {"models": list(bt.models), "observed": as_list(observed), "fitted": as_list(fitted),
+            "battles": n.astype(int).tolist()}
+
+
+def _pairs(bt: Battles) -> list[dict[str, Any]]:
+    """Battles per model pair with wins and ties."""
+    m = max(len(bt.models), 1)
+    key = bt.a * m + bt.b
+    size = m * m
+    count = np.bincount(key, minlength=size)
+    a_wins = np.bincount(key, weights=bt.score == 1.0, minlength=size)
+    b_wins = np.bincount(key, weights=bt.score == 0.0, minlength=size)
+    return [{"a": bt.models[k // m], "b": bt.models[k % m], "battles": int(count[k]), "a_wins": int(a_wins[k]),
+             "b_wins": int(b_wins[k]), "ties": int(count[k] - a_wins[k] - b_wins[k])} for k in np.flatnonzero(count)]
+
+
+def wilson(successes: float, n: float, z: float = 1.959964) -> list[float] | None:
+    """Wilson score 95% interval of a proportion (None without trials)."""
+    if n <= 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(centre - half, 4), round(centre + half, 4)]
+
+
+def position_bias(bt: Battles) -> dict[str, Any]:
+    """How often the model shown first (left) wins a battle, against 50%, over the battles that recorded it.
+
+    Ties are counted apart; the rate and its Wilson interval are over the decided battles.
+    """
+    known = bt.order != 0
+    if not known.any():
+        return {"available": False, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
+                "message": "no answer records the order its responses were shown in, so position bias "
+                           "cannot be measured (it is not guessed)"}
+    first = np.where(bt.order[known] == 1, bt.score[known], 1.0 - bt.score[known])  # the first shown's share
+    wins, losses, ties = int((first == 1.0).sum()), int((first == 0.0).sum()), int((first == 0.5).sum())
+    decided = wins + losses
+    return {"available": True, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
+            "battles": int(known.sum()), "ties": ties, "first_wins": wins, "first_losses": losses,
+            "first_win_rate": round(wins / decided, 4) if decided else None, "ci": wilson(wins, decided),
+            "against": 0.5}
+
+
+def _mean_ratings(rankings: Sequence[Mapping[str, Any]], models: list[str], prompts: dict[Hashable, int],
+                  n_boot: int, rng: np.random.Generator) -> dict[str, Any] | None:
+    """Each model's mean rating with a bootstrap interval over prompts (None when nobody rated)."""
+    unit, column, value = [], [], []
+    index = {m: i for i, m in enumerate(models)}
+    for i, item in enumerate(rankings):
+        ratings, owner = item.get("ratings"), item.get("models")
+        if not isinstance(ratings, Mapping) or not isinstance(owner, Mapping):
+            continue
+        p = prompts.get(item.get("prompt", i), len(prompts))
+        for rid, r in ratings.items():
+            if rid in owner and isinstance(r, (int, float)) and not isinstance(r, bool) and str(owner[rid]) in index:
+                unit.append(p)
+                column.append(index[str(owner[rid])])
+                value.append((float(r), 1.0))
+    if not unit:
+        return None
+    u, c, v = np.asarray(unit), np.asarray(column), np.asarray(value)
+    sums = np.zeros((len(models), 2))
+    np.add.at(sums, c, v)
+    boot = np.concatenate(list(_resampled_sums(u, c, v, max(len(prompts), int(u.max()) + 1), len(models), n_boot,
+                                               rng)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = boot[:, :, 0] / boot[:, :, 1]
+    out = {}
+    for i, m in enumerate(models):
+        if sums[i, 1] == 0:
+            continue
+        finite = means[:, i][np.isfinite(means[:, i])]
+        ci = np.percentile(finite, [2.5, 97.5]) if finite.size else [np.nan, np.nan]
+        out[m] = {"mean": round(float(sums[i, 0] / sums[i, 1]), 3), "n": int(sums[i, 1]),
+                  "ci": [round(float(ci[0]), 3), round(float(ci[1]), 3)]}
+    return out
+
+
+def _board(bt: Battles, n_bootstrap: int, rng: np.random.Generator, anchor: str | None) -> dict[str, Any]:
+    """Fit, bootstrap and summarise one set of battles."""
+    col, a, b, side = _column_index(bt)
+    n_cols, m = a.size, len(bt.models)
+    wins = np.bincount(col, weights=bt.score, minlength=n_cols)
+    count = np.bincount(col, minlength=n_cols).astype(np.float64)
+    use_side = bool((side != 0).any())
+    theta, adv = fit(Columns(a, b, side, wins, count), m, use_side)
+    start = np.r_[theta[0], adv] if use_side else theta[0]
+    boot_theta, boot_adv = [], []
+    values = np.stack([bt.score, np.ones(bt.score.size)], axis=1)
+    for sums in _resampled_sums(bt.prompt, col, values, len(bt.prompts), n_cols, n_bootstrap, rng):
+        th, ad = fit(Columns(a, b, side, sums[:, :, 0], sums[:, :, 1]), m, use_side, start)
+        boot_theta.append(th)
+        boot_adv.append(ad)
+    bth = np.concatenate(boot_theta) if boot_theta else np.zeros((0, m))
+    bad = np.concatenate(boot_adv) if boot_adv else np.zeros(0)
+    out = _summary(bt, Columns(a, b, side, wins, count), theta[0], float(adv[0]), bth, bad, anchor)
+    if not use_side:
+        out["position_advantage"] = None
+    out["_theta"] = theta[0]
+    return out
+
+
+def compute(rankings: Iterable[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
+            breakdown: Sequence[str] | None = None, anchor: str | None = None) -> dict[str, Any]:
+    """The leaderboard of the models behind `rankings` (shape in the module docstring), JSON-serialisable.
+
+    `breakdown` names task data fields (e.g. ["category"]): each value gets its own leaderboard.
+    `anchor` pins that model at 1000 instead of the mean of all models.
+    """
+    items = list(rankings)
+    bt = battles(items)
+    result = from_battles(bt, n_bootstrap=n_bootstrap, seed=seed, anchor=anchor)
+    if bt.a.size:
+        rng = np.random.default_rng([seed, 1])
+        result["ratings"] = _mean_ratings(items, bt.models, {p: i for i, p in enumerate(bt.prompts)}, n_bootstrap,
+                                          rng)
+    for field_name in breakdown or ():
+        values: dict[str, list[Mapping[str, Any]]] = {}
+        for item in items:
+            data = item.get("data")
+            if isinstance(data, Mapping) and field_name in data:
+                values.setdefault(str(data[field_name]), []).append(item)
+        result["breakdown"][field_name] = {}
+        for value, subset in sorted(values.items()):
+            sub = battles(subset)
+            if sub.a.size:
+                part = from_battles(sub, n_bootstrap=n_bootstrap, seed=seed,
+                                    anchor=anchor if anchor in sub.models else None)
+                result["breakdown"][field_name][value] = {"battles": int(sub.a.size), "models": part["models"]}
+    return result
+
+
+def from_battles(bt: Battles, *, n_bootstrap: int = 1000, seed: int = 0, anchor: str | None = None
+                 ) -> dict[str, Any]:
+    """The leaderboard of battles already in arrays (compute without ratings and breakdowns)."""
+    if n_bootstrap < 0:
+        raise InvalidInput("n_bootstrap must be zero or more", field="n_bootstrap")
+    if anchor is not None and anchor not in bt.models:
+        raise InvalidInput(f"anchor {anchor!r} is not one of the models", field="anchor")
+    result: dict[str, Any] = {
+        "settings": {"n_bootstrap": n_bootstrap, "seed": seed, "scale": "1000 + 400 log10(odds)",
+                     "anchor": anchor or "mean of the models", "interval": "95% percentile bootstrap over prompts",
+                     "answers": bt.answers, "prompts": len(bt.prompts), "battles": int(bt.a.size)},
+        "models": [], "pairs": [], "win_rates": {}, "position_advantage": None, "position_bias": position_bias(bt),
+        "ratings": None, "breakdown": {}}
+    if bt.a.size == 0:
+        return result
+    board = _board(bt, n_bootstrap, np.random.default_rng(seed), anchor)
+    theta = board.pop("_theta")
+    result.update(board)
+    result["pairs"] = _pairs(bt)
+    result["win_rates"] = _matrices(bt, theta)
+    return result

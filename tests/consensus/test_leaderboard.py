@@ -1,0 +1,153 @@
+"""The model leaderboard on tiny hand-checkable arenas, simulated arenas and its renderers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labeling.consensus import leaderboard, simulate
+from labeling.errors import InvalidInput
+
+
+def answer(prompt: object, ranking: list[list[str]], models: dict[str, str], **extra: object) -> dict:
+    """One annotator's ranking of one prompt's responses."""
+    return {"prompt": prompt, "ranking": ranking, "models": models, **extra}
+
+
+def tiny() -> list[dict]:
+    """A beats B three times, A and C tie once, B beats C twice; one task pits A against A."""
+    ab = {"x": "A", "y": "B"}
+    return [answer(1, [["x"], ["y"]], ab), answer(2, [["x"], ["y"]], ab), answer(3, [["y"], ["x"]], {"x": "B", "y": "A"}),
+            answer(4, [["x", "y"]], {"x": "A", "y": "C"}), answer(5, [["x"], ["y"]], {"x": "B", "y": "C"}),
+            answer(5, [["x"], ["y"]], {"x": "B", "y": "C"}), answer(6, [["x"], ["y"]], {"x": "A", "y": "A"})]
+
+
+def test_battles_are_counted_ties_are_half_wins_and_a_model_never_battles_itself() -> None:
+    result = leaderboard.compute(tiny(), n_bootstrap=50)
+    assert result["settings"]["battles"] == 6 and result["settings"]["answers"] == 7
+    assert result["settings"]["prompts"] == 6
+    models = {m["model"]: m for m in result["models"]}
+    assert (models["A"]["battles"], models["A"]["wins"], models["A"]["ties"], models["A"]["losses"]) == (4, 3, 1, 0)
+    assert (models["B"]["battles"], models["B"]["wins"], models["B"]["losses"]) == (5, 2, 3)
+    assert (models["C"]["battles"], models["C"]["ties"], models["C"]["losses"]) == (3, 1, 2)
+    assert models["A"]["win_rate"] == pytest.approx(3.5 / 4)
+    pairs = {(p["a"], p["b"]): p for p in result["pairs"]}
+    assert pairs[("A", "B")] == {"a": "A", "b": "B", "battles": 3, "a_wins": 3, "b_wins": 0, "ties": 0}
+    assert pairs[("A", "C")]["ties"] == 1
+    rates = result["win_rates"]
+    a, c = rates["models"].index("A"), rates["models"].index("C")
+    assert rates["observed"][a][c] == 0.5 and rates["observed"][c][a] == 0.5
+    assert rates["observed"][a][a] is None and rates["battles"][a][c] == 1
+    assert rates["fitted"][a][c] > 0.5  # A's other results lift it above C
+    json.dumps(result)
+
+
+def test_a_ranking_of_three_gives_three_battles_with_a_tie() -> None:
+    bt = leaderboard.battles([answer(1, [["p"], ["q", "r"]], {"p": "A", "q": "B", "r": "C"})])
+    got = {(bt.models[a], bt.models[b], s) for a, b, s in zip(bt.a, bt.b, bt.score)}
+    assert got == {("A", "B", 1.0), ("A", "C", 1.0), ("B", "C", 0.5)}
+
+
+def test_a_dominant_model_ranks_first_alone_and_ratings_centre_on_1000() -> None:
+    rng = np.random.default_rng(0)
+    items = []
+    for p in range(300):
+        other = rng.choice(["B", "C", "D"])
+        items.append(answer(p, [["x"], ["y"]] if rng.random() < 0.9 else [["y"], ["x"]], {"x": "A", "y": str(other)}))
+    for p in range(300, 600):
+        pair = rng.choice(["B", "C", "D"], 2, replace=False)
+        items.append(answer(p, [["x"], ["y"]] if rng.random() < 0.5 else [["y"], ["x"]],
+                            {"x": str(pair[0]), "y": str(pair[1])}))
+    result = leaderboard.compute(items, n_bootstrap=200)
+    top = result["models"][0]
+    assert top["model"] == "A" and top["rank"] == 1
+    assert all(m["rank"] == 2 for m in result["models"][1:])  # B, C, D cannot be told apart, A can
+    assert top["ci"][0] < top["rating"] < top["ci"][1]
+    assert np.mean([m["rating"] for m in result["models"]]) == pytest.approx(1000.0, abs=1e-6)
+    anchored = leaderboard.compute(items, n_bootstrap=20, anchor="B")
+    assert {m["model"]: m["rating"] for m in anchored["models"]}["B"] == pytest.approx(1000.0)
+
+
+def test_the_bootstrap_is_reproducible_for_a_seed() -> None:
+    items = tiny() * 5
+    first = leaderboard.compute(items, n_bootstrap=100, seed=3)
+    again = leaderboard.compute(items, n_bootstrap=100, seed=3)
+    assert first["models"] == again["models"]
+
+
+def test_position_bias_with_and_without_display_order() -> None:
+    plain = leaderboard.compute(tiny(), n_bootstrap=10)
+    assert plain["position_bias"]["available"] is False
+    assert "cannot be measured" in plain["position_bias"]["message"]
+    assert plain["position_advantage"] is None
+    assert "Position bias: not measured" in leaderboard.markdown(plain)
+    rng = np.random.default_rng(1)
+    items = []
+    for p in range(1000):
+        pair = rng.choice(["A", "B", "C"], 2, replace=False)
+        shown = ["x", "y"] if rng.random() < 0.5 else ["y", "x"]
+        first_wins = rng.random() < 0.7  # annotators favour whatever they see first
+        winner = shown[0] if first_wins else shown[1]
+        loser = shown[1] if first_wins else shown[0]
+        items.append(answer(p, [[winner], [loser]], {"x": str(pair[0]), "y": str(pair[1])}, shown=shown))
+    items.append(answer(2000, [["x"], ["y"]], {"x": "A", "y": "B"}))  # one answer without order
+    result = leaderboard.compute(items, n_bootstrap=50)
+    bias = result["position_bias"]
+    assert bias["available"] and bias["answers"] == 1001 and bias["answers_with_order"] == 1000
+    assert bias["battles"] == 1000 and bias["ci"][0] > 0.5
+    assert bias["first_win_rate"] == pytest.approx(0.7, abs=0.04)
+    assert result["position_advantage"]["ci"][0] > 0  # the fit carries the advantage, not the models
+    assert max(abs(m["rating"] - 1000.0) for m in result["models"]) < 40
+
+
+def test_mean_ratings_and_breakdown() -> None:
+    items = [answer(p, [["x"], ["y"]], {"x": "A", "y": "B"}, ratings={"x": 6 + p % 2, "y": 2},
+                    data={"category": "code" if p % 3 else "chat"}) for p in range(30)]
+    result = leaderboard.compute(items, n_bootstrap=100, breakdown=["category"])
+    assert result["ratings"]["B"] == {"mean": 2.0, "n": 30, "ci": [2.0, 2.0]}
+    assert result["ratings"]["A"]["ci"][0] <= result["ratings"]["A"]["mean"] == 6.5 <= result["ratings"]["A"]["ci"][1]
+    parts = result["breakdown"]["category"]
+    assert set(parts) == {"chat", "code"} and parts["chat"]["battles"] == 10 and parts["code"]["battles"] == 20
+    assert parts["code"]["models"][0]["model"] == "A"
+
+
+def test_markdown_table_shape_and_files_written(tmp_path: Path) -> None:
+    result = leaderboard.compute(tiny(), n_bootstrap=30)
+    text = leaderboard.markdown(result)
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(table) == 2 + 3  # header, separator, one row per model
+    assert all(line.count("|") == 10 for line in table)
+    assert table[2].startswith("| 1 | A |")
+    paths = leaderboard.write_outputs(result, str(tmp_path / "out"))
+    assert [Path(p).name for p in paths] == ["leaderboard.json", "leaderboard.md", "ratings.png", "win_rates.png"]
+    for p in paths:
+        assert Path(p).stat().st_size > 0
+    assert Path(paths[2]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(Path(paths[0]).read_text())["models"] == result["models"]
+
+
+def test_empty_and_bad_input() -> None:
+    empty = leaderboard.compute([], n_bootstrap=10)
+    assert empty["models"] == [] and empty["position_bias"]["available"] is False
+    with pytest.raises(InvalidInput) as err:
+        leaderboard.compute([{"ranking": "x", "models": {}}])
+    assert err.value.field == "rankings[0].ranking"
+    with pytest.raises(InvalidInput):
+        leaderboard.compute([{"ranking": [["x"]]}])
+    with pytest.raises(InvalidInput):
+        leaderboard.compute(tiny(), anchor="Z")
+
+
+def test_intervals_cover_the_estimand_of_simulated_arenas() -> None:
+    covered = total = 0
+    for seed in range(12):
+        arena = simulate.arena(seed, 8, 1500)
+        result = leaderboard.from_battles(arena.battles, n_bootstrap=200, seed=seed)
+        for m in result["models"]:
+            target = leaderboard.BASE + leaderboard.SCALE * arena.estimand[arena.battles.models.index(m["model"])]
+            covered += m["ci"][0] <= target <= m["ci"][1]
+            total += 1
+    assert 0.85 <= covered / total <= 1.0  # 95% nominal; benchmarks/leaderboard.py measures it properly
