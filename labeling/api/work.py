@@ -52,6 +52,8 @@ async def next_task(request: Request, caller: web.Caller) -> Response:
 
 def _prefer_task(request: Request) -> int | None:
     """?prefer_task=ID: the task this worker just released (a reload of the labeling page) is leased again first."""
+    if not request.scope["query_string"]:  # the usual call: no query string to parse
+        return None
     raw = request.query_params.get("prefer_task")
     if raw is None:
         return None
