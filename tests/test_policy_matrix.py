@@ -106,6 +106,11 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/console"): CONSOLE_LIST,
     ("GET", "/console/projects"): CONSOLE_LIST,
     ("GET", "/console/projects/{project_id}"): CONSOLE_PROJECT,
+    ("GET", "/console/projects/new"): CONSOLE_LIST,
+    ("POST", "/console/preview"): CONSOLE_LIST,
+    ("GET", "/console/projects/{project_id}/settings"): CONSOLE_PROJECT,
+    ("GET", "/console/projects/{project_id}/import"): CONSOLE_PROJECT,
+    ("GET", "/console/projects/{project_id}/export"): CONSOLE_PROJECT,
     # -- results and task pages (review)
 
     # -- quality and people (firsthour)
@@ -229,6 +234,7 @@ def request_for(method: str, path: str, world: World) -> dict:
         ("PUT", "/api/annotations/{annotation_id}"): {"answer": {"label": "b"}},
         ("POST", "/api/teams"): {"name": unique},
         ("POST", "/api/teams/{team_id}/members"): {"workers": [ids["worker_id"]]},
+        ("POST", "/console/preview"): {"instructions": "**read** this"},
     }
     if (method, path) in bodies:
         kwargs["json"] = bodies[(method, path)]

@@ -64,5 +64,7 @@ def tabs() -> tuple[frame.Tab, ...]:
 
 def routes() -> list[BaseRoute]:
     """The console's routes (one Route per path, each method with its policy action)."""
-    entries = [entry for module in modules() for entry in module.PAGES]
+    # A literal segment wins over a parameter (/console/projects/new before /console/projects/{project_id}):
+    # paths with fewer parameters come first (a stable sort keeps each module's order otherwise).
+    entries = sorted((entry for module in modules() for entry in module.PAGES), key=lambda e: e[1].count("{"))
     return web.method_routes((path, method, handler) for method, path, handler in entries)

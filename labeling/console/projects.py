@@ -56,7 +56,8 @@ async def projects_page(request: Request, caller: web.Caller) -> Response:
         rows = (await conn.execute(query)).all()
         counts = await progress(conn, [r.id for r in rows])
     items = [{"row": r, "status": ProjectStatus(r.status).name, "progress": counts.get(r.id, EMPTY)} for r in rows]
-    return frame.render(request, caller, "console/projects.html", {"items": items, "limit": LIST_LIMIT})
+    return frame.render(request, caller, "console/projects.html", {"items": items, "limit": LIST_LIMIT,
+                                                                        "new_project_url": "/console/projects/new"})
 
 
 PAGES = [

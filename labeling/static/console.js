@@ -69,17 +69,17 @@
       name), else in the form's general status line; focuses the field. Returns the element it used. */
   function showError(root, error, fallback) {
     var name = (error && error.field) || "";
-    var base = name.split(/[.\[]/)[0];
     var wrap = null;
-    [name, base].some(function (key) {
-      if (!key) return false;
-      wrap = root.querySelector('[data-field="' + CSS.escape(key) + '"]');
+    /* the field, then each shorter path: labels[2].hotkey, labels[2], labels */
+    while (name && !wrap) {
+      wrap = root.querySelector('[data-field="' + CSS.escape(name) + '"]');
       if (!wrap) {
-        var input = root.querySelector('[name="' + CSS.escape(key) + '"]');
-        wrap = input ? (input.closest(".field") || input.parentElement) : null;
+        var input = root.querySelector('[name="' + CSS.escape(name) + '"]');
+        wrap = input ? (input.closest("[data-field]") || input.parentElement) : null;
       }
-      return !!wrap;
-    });
+      var shorter = name.replace(/(\.[^.\[]*|\[[0-9]+\])$/, "");
+      name = shorter === name ? "" : shorter;
+    }
     var message = (error && error.message) || "something went wrong";
     if (!wrap) {
       if (fallback) { fallback.textContent = message; fallback.hidden = false; fallback.classList.add("error"); }
