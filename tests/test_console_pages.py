@@ -89,3 +89,61 @@ async def test_tabs_show_only_pages_that_exist(client, requester, new_project):
     paths = _paths(client)
     for tab in console.tabs():
         assert "/console/projects/{project_id}" + (f"/{tab.suffix}" if tab.suffix else "") in paths
+
+
+async def test_projects_page_shows_last_activity_and_agreement_after_a_consensus_run(client, requester, new_project,
+                                                                                     make_user):
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    for _ in range(2):
+        _, worker = await make_user("worker")
+        for _ in range(2):
+            lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+            await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                              headers=bearer(worker))
+    page = html(await client.get("/console/projects", headers=bearer(requester)))
+    row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'data-stat="activity"><time datetime="\d{4}-\d\d-\d\dT', row)
+    assert re.search(r'data-stat="agreement"><span class="muted">', row)  # no consensus run yet
+    r = await client.post(f"/api/projects/{project['id']}/consensus", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    page = html(await client.get("/console/projects", headers=bearer(requester)))
+    row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'data-stat="agreement">100%<', row)  # both workers agreed on both tasks
+
+
+async def test_settings_form_shows_the_stored_settings(client, requester, new_project):
+    project = await new_project(labels=[{"name": "pos", "color": "#1b8a3a", "hotkey": "p"}, "neg"],
+                                redundancy={"min": 2, "max": 5, "target_confidence": 0.9}, lease_seconds=120,
+                                edit_window=15, instructions="**bold** <script>")
+    page = html(await client.get(f"/console/projects/{project['id']}/settings", headers=bearer(requester)))
+    assert 'value="pos" readonly' in page and 'value="#1b8a3a"' in page and 'value="p"' in page
+    assert 'id="f-rmax" min="1" max="100" value="5"' in page and 'value="120"' in page
+    assert 'value="minutes" selected' in page and 'id="f-edit-minutes" min="1" value="15"' in page
+    assert "<strong>bold</strong> &lt;script&gt;" in page  # the preview, rendered as the worker page renders it
+    assert 'aria-current="page">Settings<' in page.replace("\n", "")
+
+
+async def test_preview_renders_instructions_like_the_worker_page(client, requester):
+    from labeling.worker_ui import markup
+
+    text = "# Title\n- **a** <b>\n- [x](https://example.com)"
+    r = await client.post("/console/preview", json={"instructions": text}, headers=bearer(requester))
+    assert r.status_code == 200 and r.text == str(markup.render(text))
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+    r = await client.post("/console/preview", json={"instructions": 3}, headers=bearer(requester))
+    assert r.status_code == 400 and "instructions: Input should be a valid string" in r.text
+
+
+async def test_export_page_offers_only_the_task_types_formats(client, requester, new_project):
+    from labeling import tasktypes
+
+    project = await new_project(task_type="named_entities", labels=["PER"])
+    page = html(await client.get(f"/console/projects/{project['id']}/export", headers=bearer(requester)))
+    offered = re.findall(r'name="format" value="([a-z]+)"', page)
+    assert offered == list(tasktypes.get("named_entities").formats) and "conll" in offered and "coco" not in offered
+
+
+async def test_import_page_names_the_fields_the_task_type_needs(client, requester, new_project):
+    project = await new_project(task_type="preference_ranking")
+    page = html(await client.get(f"/console/projects/{project['id']}/import", headers=bearer(requester)))
+    assert 'data-fields="prompt,responses"' in page and 'data-image="false"' in page

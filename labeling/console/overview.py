@@ -17,8 +17,9 @@ async def overview(request: Request, caller: web.Caller) -> Response:
     async with web.state(request).db.read() as conn:
         row = await frame.project_for(request, caller, conn)
         counts = (await listing.progress(conn, [row.id])).get(row.id, listing.EMPTY)
+        figures = (await listing.standing(conn, [row.id])).get(row.id, listing.NO_STANDING)
     return frame.render(request, caller, "console/overview.html", {
-        "progress": counts, "status": ProjectStatus(row.status).name, "settings": projects.public(row)},
+        "progress": counts, **figures, "status": ProjectStatus(row.status).name, "settings": projects.public(row)},
         project=row, tab="overview")
 
 

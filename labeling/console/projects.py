@@ -1,16 +1,17 @@
-"""/console and /console/projects: every project the caller may see with its progress, from the stored counters
-(project_counters: at most N_COUNTER_SHARDS small rows per project; no page counts tasks, annotations or
-assignments)."""
+"""/console and /console/projects: every project the caller may see with its progress, from stored bookkeeping only:
+the progress counters (project_counters: at most N_COUNTER_SHARDS small rows per project) and the workers' standing
+(project_workers: one row per worker of a project, with its last activity and its agreement with consensus as of
+the last consensus run). No page counts tasks, annotations or assignments."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from labeling import membership, models, queue, web
+from labeling import membership, models, queue, schemas, web
 from labeling.console import frame
 from labeling.models import ProjectStatus
 
@@ -38,6 +39,22 @@ def shape(values: dict) -> dict:
 
 
 EMPTY = shape({c: 0 for c in queue.COUNTERS})
+NO_STANDING = {"activity": None, "agreement": None}
+
+
+async def standing(conn: Any, project_ids: list[int]) -> dict[int, dict]:
+    """Each project's last worker activity and its workers' agreement with consensus (weighted by their answers),
+    from project_workers in one grouped read."""
+    pw = models.project_workers
+    weighted = func.sum(case((pw.c.agreement.is_not(None), pw.c.agreement * pw.c.n_annotations), else_=0.0))
+    weight = func.sum(case((pw.c.agreement.is_not(None), pw.c.n_annotations), else_=0))
+    query = (select(pw.c.project_id, func.max(pw.c.updated_at), weighted, weight)
+             .where(pw.c.project_id.in_(project_ids)).group_by(pw.c.project_id))
+    out = {}
+    for project_id, last, total, n in (await conn.execute(query)).all() if project_ids else []:
+        out[project_id] = {"activity": schemas.iso(last) if last else None,
+                           "agreement": float(total) / float(n) if n else None}
+    return out
 
 
 @frame.page("console.projects")
@@ -54,8 +71,10 @@ async def projects_page(request: Request, caller: web.Caller) -> Response:
              .where(membership.visible_projects(caller.who)).order_by(p.c.id.desc()).limit(LIST_LIMIT))
     async with web.state(request).db.read() as conn:
         rows = (await conn.execute(query)).all()
-        counts = await progress(conn, [r.id for r in rows])
-    items = [{"row": r, "status": ProjectStatus(r.status).name, "progress": counts.get(r.id, EMPTY)} for r in rows]
+        ids = [r.id for r in rows]
+        counts, figures = await progress(conn, ids), await standing(conn, ids)
+    items = [{"row": r, "status": ProjectStatus(r.status).name, "progress": counts.get(r.id, EMPTY),
+              **figures.get(r.id, NO_STANDING)} for r in rows]
     return frame.render(request, caller, "console/projects.html", {"items": items, "limit": LIST_LIMIT,
                                                                         "new_project_url": "/console/projects/new"})
 

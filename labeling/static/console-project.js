@@ -26,6 +26,9 @@
   function renumber() {
     Array.prototype.forEach.call(rows.querySelectorAll(".label-row"), function (row, i) {
       row.setAttribute("data-field", "labels[" + i + "]");
+      row.querySelector(".label-name").setAttribute("data-field", "labels[" + i + "].name");
+      row.querySelector(".label-color").setAttribute("data-field", "labels[" + i + "].color");
+      row.querySelector(".label-hotkey").setAttribute("data-field", "labels[" + i + "].hotkey");
     });
   }
   function addLabel(name) {
@@ -82,6 +85,7 @@
     $("reserved-keys").textContent = "Keys the labeling page already uses: " +
       option.getAttribute("data-reserved").split("").join(" ") + "." + (needs ? "" : " This task type needs no labels.");
   }
+  renumber();
   taskType.addEventListener("change", showTaskType);
   showTaskType();
   function radio(name) {

@@ -81,9 +81,17 @@
       name = shorter === name ? "" : shorter;
     }
     var message = (error && error.message) || "something went wrong";
+    if (error && error.field && message.indexOf(error.field + ": ") === 0 && wrap) {
+      message = message.slice(error.field.length + 2);  /* beside its input, the field's name is said already */
+    }
     if (!wrap) {
       if (fallback) { fallback.textContent = message; fallback.hidden = false; fallback.classList.add("error"); }
       return fallback;
+    }
+    var control = null;
+    if (wrap.matches("input, select, textarea")) {  /* the field is one input (a label's hotkey): mark it */
+      control = wrap;
+      wrap = wrap.parentElement;
     }
     wrap.classList.add("has-error");
     var p = document.createElement("p");
@@ -92,7 +100,7 @@
     p.setAttribute("role", "alert");
     p.textContent = message;
     wrap.appendChild(p);
-    var control = wrap.querySelector("input, select, textarea");
+    control = control || wrap.querySelector("input, select, textarea");
     if (control) {
       control.setAttribute("aria-invalid", "true");
       control.focus();
