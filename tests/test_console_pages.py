@@ -147,3 +147,12 @@ async def test_import_page_names_the_fields_the_task_type_needs(client, requeste
     project = await new_project(task_type="preference_ranking")
     page = html(await client.get(f"/console/projects/{project['id']}/import", headers=bearer(requester)))
     assert 'data-fields="prompt,responses"' in page and 'data-image="false"' in page
+
+
+async def test_the_nav_links_to_people_only_when_that_page_exists(client, admin, requester):
+    from labeling import console
+
+    built = "/console/people" in console.paths()
+    admin_page = html(await client.get("/console/projects", headers=bearer(admin)))
+    assert ('href="/console/people"' in admin_page) == built
+    assert 'href="/console/people"' not in html(await client.get("/console/projects", headers=bearer(requester)))

@@ -62,6 +62,12 @@ def tabs() -> tuple[frame.Tab, ...]:
     return tuple(sorted(out, key=lambda t: (t.order, t.key)))
 
 
+@functools.cache
+def paths() -> frozenset[str]:
+    """Every console page's path (the nav links only to pages that exist: People once its module is there)."""
+    return frozenset(path for module in modules() for _, path, _ in module.PAGES)
+
+
 def routes() -> list[BaseRoute]:
     """The console's routes (one Route per path, each method with its policy action)."""
     # A literal segment wins over a parameter (/console/projects/new before /console/projects/{project_id}):

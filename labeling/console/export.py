@@ -13,9 +13,10 @@ from labeling.export import cli as export_cli
 from labeling.export import formats, options
 
 CHOICES = {"pairs": options.PAIRS, "margin": options.MARGINS, "kto_source": options.KTO_SOURCES}
-PLACEHOLDERS = {"split": "train=0.8,validation=0.1,test=0.1", "seed": "0", "min_confidence": "0.8",
-                "since": "2026-01-31T12:00:00Z", "label_attribute": "", "min_margin": "0.1", "good_rating": "5",
-                "bad_rating": "3", "good_rank": "1", "bad_rank": "1"}
+PLACEHOLDERS = {"split": "e.g. train=0.8,validation=0.1,test=0.1", "seed": "0 (the default)",
+                "min_confidence": "e.g. 0.8", "since": "e.g. 2026-01-31T12:00:00Z", "label_attribute": "",
+                "min_margin": "e.g. 0.1", "good_rating": "5 (the default)", "bad_rating": "3 (the default)",
+                "good_rank": "1 (the default)", "bad_rank": "1 (the default)"}
 
 
 def option_list() -> list[dict]:

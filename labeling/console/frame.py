@@ -64,7 +64,10 @@ def render(request: Request, caller: web.Caller, template: str, context: dict | 
     user = caller.who
     if request.session.get(WORKER_VIEW):
         request.session.pop(WORKER_VIEW)  # the person chose the console again: "/" brings them here
+    from labeling import console
+
     ctx = {"user": user, "is_admin": user.role is Role.admin, "project": project, "tab": tab,
+           "people_page": "/console/people" in console.paths(),
            "tabs": project_tabs(project) if project is not None else [], "nav": _nav(request, tab, project),
            **(context or {})}
     return pages.render(request, template, ctx, status_code=status_code)

@@ -91,6 +91,8 @@ def shoot(base: str, user: dict, project_id: int, out: Path) -> None:
             page.check('input[name="card"]')
             page.fill("#o-split", "train=0.8,test=0.2")
             page.screenshot(path=str(out / f"console-export-{size}.png"), full_page=True)
+            page.goto("/?view=worker")
+            page.screenshot(path=str(out / f"console-worker-view-{size}.png"), full_page=True)
             context.close()
         browser.close()
 
