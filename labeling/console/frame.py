@@ -9,7 +9,8 @@ from typing import Any, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import membership, web
+from labeling import web
+from labeling.api.projects import project_for  # noqa: F401  # the page's project, once the policy allows it (else 404)
 from labeling.models import Role
 from labeling.worker_ui import pages
 from labeling.worker_ui.routes import WORKER_VIEW
@@ -43,13 +44,6 @@ def project_url(project_id: int, suffix: str = "") -> str:
     return f"/console/projects/{project_id}" + (f"/{suffix}" if suffix else "")
 
 
-async def project_for(request: Request, caller: web.Caller, conn: Any) -> Any:
-    """The page's project once the policy allows the caller's action on it (NotFound: the 404 page otherwise)."""
-    row, seen = await membership.project(conn, caller.who, web.path_int(request, "project_id"))
-    caller.check(seen)
-    return row
-
-
 def project_tabs(row: Any) -> list[dict]:
     """The tabs this project shows, with their URLs."""
     from labeling import console
@@ -68,11 +62,11 @@ def render(request: Request, caller: web.Caller, template: str, context: dict | 
 
     ctx = {"user": user, "is_admin": user.role is Role.admin, "project": project, "tab": tab,
            "people_page": "/console/people" in console.paths(),
-           "tabs": project_tabs(project) if project is not None else [], "nav": _nav(request, tab, project),
+           "tabs": project_tabs(project) if project is not None else [], "nav": _nav(request),
            **(context or {})}
     return pages.render(request, template, ctx, status_code=status_code)
 
 
-def _nav(request: Request, tab: str | None, project: Any) -> str:
+def _nav(request: Request) -> str:
     """Which nav entry is current: people, or projects (every project page too)."""
     return "people" if request.url.path.startswith("/console/people") else "projects"

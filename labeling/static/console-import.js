@@ -86,18 +86,23 @@
     if (others.length > 1) { show("error", "Drop one task file at a time."); return; }
     var file = others[0];
     if (kind(file) === "csv") { file.text().then(function (text) { mapCsv(file.name, text); }); return; }
-    sendTasks(file, kind(file) === "jsonl" ? "application/x-ndjson" : "application/json", file.name, null);
+    if (kind(file) === "jsonl") { sendTasks(file, "application/x-ndjson", file.name, null); return; }
+    file.text().then(function (text) { sendTasks(file, "application/json", file.name, {elements: elementLines(text)}); });
   }
 
   /* ---- sending tasks ------------------------------------------------------------------- */
   function describe(error, name, lineMap) {
     var message = error.message || "the import failed";
-    if (error.line && lineMap) {  /* a JSON Lines line we made from a CSV row: name the CSV file's line */
-      var line = lineMap[error.line - 1];
+    if (error.line && lineMap && lineMap.csv) {  /* a JSON Lines line we made from a CSV row: the CSV file's line */
+      var line = lineMap.csv[error.line - 1];
       return name + ", line " + line + ": " + message.replace(/^line [0-9]+: /, "") + " — nothing was stored.";
     }
     if (error.line) return name + ", line " + error.line + ": " + message.replace(/^line [0-9]+: /, "") + " — nothing was stored.";
-    if (error.index !== undefined) return name + ", task " + (error.index + 1) + " (" + message + ") — nothing was stored.";
+    if (error.index !== undefined) {
+      var at = lineMap && lineMap.elements && lineMap.elements[error.index];
+      return name + (at ? ", line " + at : "") + ", task " + (error.index + 1) + ": " +
+        message.replace(/^tasks\[[0-9]+\][.:]? ?/, "") + " — nothing was stored.";
+    }
     return name + ": " + message + " — nothing was stored.";
   }
   function sendTasks(body, contentType, name, lineMap) {
@@ -113,6 +118,26 @@
       else created(r.data.created, name);
       return r;
     });
+  }
+
+  /** The line each element of a JSON array starts on (so an error about tasks[i] can name its line). */
+  function elementLines(text) {
+    var lines = [], depth = 0, line = 1, inString = false, expecting = false, i, c;
+    for (i = 0; i < text.length; i++) {
+      c = text[i];
+      if (c === "\n") line++;
+      if (inString) {
+        if (c === "\\") i++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (expecting && !/\s/.test(c)) { lines.push(line); expecting = false; }
+      if (c === '"') inString = true;
+      else if (c === "[" || c === "{") { depth++; if (depth === 1 && c === "[") expecting = true; }
+      else if (c === "]" || c === "}") depth--;
+      else if (c === "," && depth === 1) expecting = true;
+    }
+    return lines;
   }
 
   /* ---- CSV --------------------------------------------------------------------------- */
@@ -223,7 +248,7 @@
       lineMap.push(row.line);
     }
     var name = csv.name;
-    sendTasks(new Blob([lines.join("\n") + "\n"], {type: "application/x-ndjson"}), "application/x-ndjson", name, lineMap)
+    sendTasks(new Blob([lines.join("\n") + "\n"], {type: "application/x-ndjson"}), "application/x-ndjson", name, {csv: lineMap})
       .then(function (r) { if (!r.error) { mapping.hidden = true; csv = null; } });
   });
 

@@ -151,3 +151,46 @@ def test_images_are_uploaded_with_progress_and_become_tasks(server, new_page):  
     expect(page.locator(".import-ok")).to_have_text("Imported 5 tasks from 5 images.")
     assert _count_tasks(server, project_id) == 5
     expect(page.locator("#upload-progress")).to_be_hidden()
+
+
+def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_page):  # noqa: ANN001
+    requester = server.user("requester")
+    worker = server.user("worker")
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"topics {uuid.uuid4().hex[:6]}", "task_type": "text_multilabel",
+                                          "labels": ["sports", "politics"]})
+        assert r.status_code == 201, r.text
+        project_id = r.json()["id"]
+    page = new_page(DESKTOP)
+    sign_in(page, requester, f"/console/projects/{project_id}/settings")
+    expect(page.locator('nav.tabs a[aria-current="page"]')).to_have_text("Settings")
+
+    # A JSON array whose second task lacks its text: the file's line and the task are named, nothing is stored.
+    page.click('nav.tabs a[data-tab="import"]')
+    text = '[\n  {"data": {"text": "one"}},\n\n  {"data": {"txt": "two"}}\n]\n'
+    _drop(page, "tasks.json", text, "application/json")
+    expect(page.locator(".import-error")).to_contain_text("tasks.json, line 4, task 2")
+    assert _count_tasks(server, project_id) == 0
+    page.click('nav.tabs a[data-tab="settings"]')
+
+    # A new label with a hotkey the page already uses: the error is beside that label's hotkey.
+    page.click("#add-label")
+    page.locator(".label-row .label-name").nth(2).fill("weather")
+    page.locator(".label-row .label-hotkey").nth(2).fill("s")
+    page.check('input[name="all_workers"][value="false"]')
+    page.fill("#f-workers", "nobody-by-this-name")
+    page.click("#save")
+    hotkey = page.locator(".label-row").nth(2).locator(".label-hotkey")
+    expect(hotkey).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".label-row").nth(2).locator(".field-error")).to_contain_text("is a key of the labeling page")
+    page.locator(".label-row .label-hotkey").nth(2).fill("w")
+    page.click("#save")
+    expect(page.locator('[data-field="workers"] .field-error')).to_contain_text("nobody-by-this-name")
+    page.fill("#f-workers", worker["username"])
+    page.click("#save")
+    expect(page.locator("#form-status")).to_have_text("Saved.")
+    with server.client(requester["token"]) as c:
+        project = c.get(f"/api/projects/{project_id}").json()
+        pool = c.get(f"/api/projects/{project_id}/pool").json()
+    assert project["labels"] == ["sports", "politics", {"name": "weather", "hotkey": "w"}]
+    assert pool["all_workers"] is False and [w["username"] for w in pool["workers"]] == [worker["username"]]
