@@ -40,10 +40,12 @@ def _label_columns(task_type: str, labels: list) -> dict:
     if spec.needs_labels and not labels:
         raise InvalidInput(f"labels: a {task_type} project needs at least one label", field="labels")
     styles = schemas.label_styles(labels)
+    names = schemas.label_names(labels)
     for name, style in styles.items():
         if style.get("hotkey") and style["hotkey"] in spec.reserved_keys:
-            raise InvalidInput(f"labels: the hotkey {style['hotkey']!r} of {name!r} is a key of the labeling page "
-                               f"(taken: {' '.join(spec.reserved_keys)})", field="labels")
+            where = f"labels[{names.index(name)}].hotkey"
+            raise InvalidInput(f"{where}: the hotkey {style['hotkey']!r} of {name!r} is a key of the labeling page "
+                               f"(taken: {' '.join(spec.reserved_keys)})", field=where)
     return {"labels": schemas.label_names(labels), "label_styles": styles}
 
 

@@ -239,6 +239,12 @@ class ProjectCreate(ProjectBase):
     status: StatusName = Field(default="active", description="Only an active project hands out tasks")
 
 
+class InstructionsPreview(_Strict):
+    """POST /console/preview: instructions to render as the worker page shows them."""
+
+    instructions: Instructions
+
+
 class ProjectUpdate(_Strict):
     """PATCH /api/projects/{id}: any subset of the settings (task_type cannot change); none of them null."""
 

@@ -1,0 +1,297 @@
+/* The import page: files dropped or chosen go to the import API (all or nothing); CSV is read here, its columns
+   mapped to data fields, and sent as JSON Lines (a bad row is named by its line in the CSV file); images go to the
+   media upload API in batches (progress bar), then become tasks in one import. */
+(function () {
+  "use strict";
+  var root = document.getElementById("import");
+  if (!root) return;
+  var projectId = root.getAttribute("data-project-id");
+  var fields = root.getAttribute("data-fields").split(",").filter(Boolean);
+  var acceptsImages = root.getAttribute("data-image") === "true";
+  var batchBytes = Number(root.getAttribute("data-batch-bytes"));
+  var zone = document.getElementById("dropzone");
+  var input = document.getElementById("file-input");
+  var result = document.getElementById("import-result");
+  var progress = document.getElementById("upload-progress");
+  var bar = document.getElementById("upload-bar");
+  var busy = false;
+  var tasksUrl = "/api/projects/" + projectId + "/tasks";
+
+  function show(kind, html) {
+    var p = document.createElement("p");
+    p.className = kind === "ok" ? "notice import-ok" : "error import-error";
+    p.setAttribute("role", kind === "ok" ? "status" : "alert");
+    p.textContent = html;
+    result.textContent = "";
+    result.appendChild(p);
+  }
+  function created(n, what) {
+    show("ok", "Imported " + n.toLocaleString() + " task" + (n === 1 ? "" : "s") + " from " + what + ".");
+  }
+  function setProgress(done, total, label) {
+    progress.hidden = false;
+    bar.max = Math.max(total, 1);
+    bar.value = done;
+    document.getElementById("upload-label").textContent = label;
+  }
+
+  /* ---- choosing files -------------------------------------------------------------------- */
+  zone.addEventListener("click", function () { if (!busy) input.click(); });
+  zone.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); if (!busy) input.click(); }
+  });
+  ["dragenter", "dragover"].forEach(function (type) {
+    zone.addEventListener(type, function (e) { e.preventDefault(); zone.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (type) {
+    zone.addEventListener(type, function () { zone.classList.remove("over"); });
+  });
+  zone.addEventListener("drop", function (e) {
+    e.preventDefault();
+    if (!busy) take(Array.prototype.slice.call(e.dataTransfer.files));
+  });
+  input.addEventListener("change", function () {
+    take(Array.prototype.slice.call(input.files));
+    input.value = "";
+  });
+
+  function kind(file) {
+    var name = file.name.toLowerCase();
+    if (/\.csv$/.test(name)) return "csv";
+    if (/\.(jsonl|ndjson)$/.test(name)) return "jsonl";
+    if (/\.json$/.test(name)) return "json";
+    if (/^image\//.test(file.type) || /\.(png|jpe?g|gif|webp|bmp|tiff?)$/.test(name)) return "image";
+    return null;
+  }
+
+  function take(files) {
+    if (!files.length) return;
+    result.textContent = "";
+    var images = files.filter(function (f) { return kind(f) === "image"; });
+    var others = files.filter(function (f) { return kind(f) !== "image"; });
+    var unknown = others.filter(function (f) { return kind(f) === null; });
+    if (unknown.length) {
+      show("error", unknown[0].name + ": not a JSON, JSON Lines, CSV" + (acceptsImages ? " or image" : "") + " file.");
+      return;
+    }
+    if (images.length && !acceptsImages) {
+      show("error", images[0].name + ": this project's tasks are text; images go to image projects.");
+      return;
+    }
+    if (images.length && others.length) {
+      show("error", "Drop task files and images separately.");
+      return;
+    }
+    if (images.length) { uploadImages(images); return; }
+    if (others.length > 1) { show("error", "Drop one task file at a time."); return; }
+    var file = others[0];
+    if (kind(file) === "csv") { file.text().then(function (text) { mapCsv(file.name, text); }); return; }
+    if (kind(file) === "jsonl") { sendTasks(file, "application/x-ndjson", file.name, null); return; }
+    file.text().then(function (text) { sendTasks(file, "application/json", file.name, {elements: elementLines(text)}); });
+  }
+
+  /* ---- sending tasks ------------------------------------------------------------------- */
+  function describe(error, name, lineMap) {
+    var message = error.message || "the import failed";
+    if (error.line && lineMap && lineMap.csv) {  /* a JSON Lines line we made from a CSV row: the CSV file's line */
+      var line = lineMap.csv[error.line - 1];
+      return name + ", line " + line + ": " + message.replace(/^line [0-9]+: /, "") + " — nothing was stored.";
+    }
+    if (error.line) return name + ", line " + error.line + ": " + message.replace(/^line [0-9]+: /, "") + " — nothing was stored.";
+    if (error.index !== undefined) {
+      var at = lineMap && lineMap.elements && lineMap.elements[error.index];
+      return name + (at ? ", line " + at : "") + ", task " + (error.index + 1) + ": " +
+        message.replace(/^tasks\[[0-9]+\][.:]? ?/, "") + " — nothing was stored.";
+    }
+    return name + ": " + message + " — nothing was stored.";
+  }
+  function sendTasks(body, contentType, name, lineMap) {
+    busy = true;
+    var size = body.size || body.length || 0;
+    setProgress(0, size, "Uploading " + name + "…");
+    return Console.upload("POST", tasksUrl, body, contentType, function (loaded, total) {
+      setProgress(loaded, total, loaded < total ? "Uploading " + name + "…" : "Checking the tasks…");
+    }).then(function (r) {
+      busy = false;
+      progress.hidden = true;
+      if (r.error) show("error", describe(r.error, name, lineMap));
+      else created(r.data.created, name);
+      return r;
+    });
+  }
+
+  /** The line each element of a JSON array starts on (so an error about tasks[i] can name its line). */
+  function elementLines(text) {
+    var lines = [], depth = 0, line = 1, inString = false, expecting = false, i, c;
+    for (i = 0; i < text.length; i++) {
+      c = text[i];
+      if (c === "\n") line++;
+      if (inString) {
+        if (c === "\\") i++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (expecting && !/\s/.test(c)) { lines.push(line); expecting = false; }
+      if (c === '"') inString = true;
+      else if (c === "[" || c === "{") { depth++; if (depth === 1 && c === "[") expecting = true; }
+      else if (c === "]" || c === "}") depth--;
+      else if (c === "," && depth === 1) expecting = true;
+    }
+    return lines;
+  }
+
+  /* ---- CSV --------------------------------------------------------------------------- */
+  /** RFC 4180 CSV: rows of cells, with the file line each row starts on. */
+  function parseCsv(text) {
+    var rows = [], row = [], cell = "", quoted = false, line = 1, rowLine = 1, i = 0, c;
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    for (; i < text.length; i++) {
+      c = text[i];
+      if (quoted) {
+        if (c === '"') {
+          if (text[i + 1] === '"') { cell += '"'; i++; } else quoted = false;
+        } else {
+          if (c === "\n") line++;
+          cell += c;
+        }
+      } else if (c === '"') {
+        quoted = true;
+      } else if (c === ",") {
+        row.push(cell); cell = "";
+      } else if (c === "\n" || c === "\r") {
+        if (c === "\r" && text[i + 1] === "\n") i++;
+        row.push(cell); cell = "";
+        rows.push({cells: row, line: rowLine});
+        row = []; line++; rowLine = line;
+      } else {
+        cell += c;
+      }
+    }
+    if (cell !== "" || row.length) { row.push(cell); rows.push({cells: row, line: rowLine}); }
+    return rows.filter(function (r) { return !(r.cells.length === 1 && r.cells[0].trim() === ""); });
+  }
+
+  var csv = null;
+  var mapping = document.getElementById("csv-mapping");
+  function mapCsv(name, text) {
+    var rows = parseCsv(text);
+    if (rows.length < 2) { show("error", name + ": a CSV file needs a header row and at least one row of tasks."); return; }
+    csv = {name: name, header: rows[0].cells, rows: rows.slice(1)};
+    document.getElementById("csv-name").textContent = name;
+    document.getElementById("csv-count").textContent = csv.rows.length.toLocaleString() + " row" + (csv.rows.length === 1 ? "" : "s");
+    var tbody = mapping.querySelector("tbody");
+    tbody.textContent = "";
+    /* Guess each column's role; the fields the task type needs that no column is named after go, in order, to the
+       data columns whose names are not such fields. */
+    var names = csv.header.map(function (h) { return h.trim(); });
+    var missing = fields.filter(function (f) { return names.indexOf(f) < 0; });
+    var guesses = names.map(function (clean) {
+      if (/^(external_id|id)$/i.test(clean)) return {role: "external_id", field: clean};
+      if (/^priority$/i.test(clean)) return {role: "priority", field: clean};
+      if (/^gold$/i.test(clean)) return {role: "gold", field: clean};
+      if (fields.indexOf(clean) < 0 && missing.length) return {role: "data", field: missing.shift()};
+      return {role: "data", field: clean};
+    });
+    csv.header.forEach(function (column, i) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-column", i);
+      var guess = guesses[i].role, target = guesses[i].field;
+      var first = csv.rows[0].cells[i] === undefined ? "" : csv.rows[0].cells[i];
+      tr.innerHTML = '<th scope="row" data-label="Column"></th><td data-label="First value" class="sample"></td>' +
+        '<td data-label="Becomes"><select class="column-role" aria-label="What this column becomes">' +
+        '<option value="data">a data field</option><option value="external_id">the external id</option>' +
+        '<option value="priority">the priority</option><option value="gold">the gold answer (JSON)</option>' +
+        '<option value="skip">nothing (left out)</option></select></td>' +
+        '<td data-label="Field"><input type="text" class="column-field" aria-label="Data field name"></td>' +
+        '<td data-label="JSON"><input type="checkbox" class="column-json" aria-label="Cells are JSON"></td>';
+      tr.querySelector("th").textContent = column;
+      tr.querySelector(".sample").textContent = first.length > 60 ? first.slice(0, 60) + "…" : first;
+      tr.querySelector(".column-role").value = guess;
+      tr.querySelector(".column-field").value = target;
+      tr.querySelector(".column-field").disabled = guess !== "data";
+      tr.querySelector(".column-json").checked = /^\s*[\[{]/.test(first);
+      tbody.appendChild(tr);
+    });
+    mapping.hidden = false;
+    tbody.querySelector("select").focus();
+  }
+  mapping.addEventListener("change", function (e) {
+    if (!e.target.classList.contains("column-role")) return;
+    var tr = e.target.closest("tr");
+    tr.querySelector(".column-field").disabled = e.target.value !== "data";
+  });
+  document.getElementById("csv-cancel").addEventListener("click", function () { mapping.hidden = true; csv = null; });
+  document.getElementById("csv-import").addEventListener("click", function () {
+    if (!csv || busy) return;
+    var columns = Array.prototype.map.call(mapping.querySelectorAll("tbody tr"), function (tr) {
+      return {index: Number(tr.getAttribute("data-column")), role: tr.querySelector(".column-role").value,
+              field: tr.querySelector(".column-field").value.trim(), json: tr.querySelector(".column-json").checked};
+    });
+    var lines = [], lineMap = [];
+    for (var r = 0; r < csv.rows.length; r++) {
+      var row = csv.rows[r], task = {data: {}}, bad = null;
+      columns.forEach(function (col) {
+        if (bad || col.role === "skip") return;
+        var raw = row.cells[col.index] === undefined ? "" : row.cells[col.index];
+        var value = raw;
+        if (col.json || col.role === "gold") {
+          if (raw.trim() === "") return;
+          try { value = JSON.parse(raw); } catch (e) { bad = "column " + csv.header[col.index] + ": not valid JSON"; return; }
+        }
+        if (col.role === "data") { if (col.field) task.data[col.field] = value; }
+        else if (col.role === "priority") { if (raw.trim() !== "") task.priority = /^-?[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : raw; }
+        else if (col.role === "external_id") { if (raw !== "") task.external_id = raw; }
+        else task.gold = value;
+      });
+      if (bad) { show("error", csv.name + ", line " + row.line + ": " + bad + " — nothing was stored."); return; }
+      lines.push(JSON.stringify(task));
+      lineMap.push(row.line);
+    }
+    var name = csv.name;
+    sendTasks(new Blob([lines.join("\n") + "\n"], {type: "application/x-ndjson"}), "application/x-ndjson", name, {csv: lineMap})
+      .then(function (r) { if (!r.error) { mapping.hidden = true; csv = null; } });
+  });
+
+  /* ---- images ------------------------------------------------------------------------ */
+  function uploadImages(files) {
+    var batches = [], current = [], size = 0, total = 0;
+    files.forEach(function (f) {
+      if (current.length && (size + f.size > batchBytes || current.length >= 200)) { batches.push(current); current = []; size = 0; }
+      current.push(f); size += f.size; total += f.size;
+    });
+    if (current.length) batches.push(current);
+    busy = true;
+    var sent = 0, paths = [];
+    var label = "Uploading " + files.length + " image" + (files.length === 1 ? "" : "s") + "…";
+    setProgress(0, total, label);
+    var chain = Promise.resolve(null);
+    batches.forEach(function (batch) {
+      chain = chain.then(function (failed) {
+        if (failed) return failed;
+        var form = new FormData(), batchSize = 0;
+        batch.forEach(function (f) { form.append("file", f, f.name); batchSize += f.size; });
+        return Console.upload("POST", "/api/media", form, null, function (loaded, all) {
+          setProgress(sent + Math.min(batchSize, batchSize * loaded / all), total, label);
+        }).then(function (r) {
+          if (r.error) return r;
+          sent += batchSize;
+          setProgress(sent, total, label);
+          r.data.data.forEach(function (stored, i) { paths.push({image: stored.path, filename: batch[i].name}); });
+          return null;
+        });
+      });
+    });
+    chain.then(function (failed) {
+      if (failed) {
+        busy = false;
+        progress.hidden = true;
+        var error = failed.error;
+        show("error", (error.file ? error.file + ": " : "") + error.message + " — no tasks were stored.");
+        return;
+      }
+      setProgress(total, total, "Making the tasks…");
+      var body = JSON.stringify(paths.map(function (data) { return {data: data}; }));
+      sendTasks(body, "application/json", files.length + " image" + (files.length === 1 ? "" : "s"), null);
+    });
+  }
+})();

@@ -1,0 +1,190 @@
+/* The project form (new and settings): builds the JSON API's bodies, shows each error beside its input, and keeps
+   the instructions' preview live (rendered by the server with the worker page's renderer). */
+(function () {
+  "use strict";
+  var form = document.getElementById("project-form");
+  if (!form) return;
+  var isNew = form.getAttribute("data-mode") === "new";
+  var projectId = form.getAttribute("data-project-id");
+  var status = document.getElementById("form-status");
+  var rows = document.getElementById("label-rows");
+  var taskType = document.getElementById("f-task-type");
+
+  function $(id) { return document.getElementById(id); }
+  function num(id) {
+    var v = $(id).value.trim();
+    return v === "" ? null : Number(v);
+  }
+  function say(text, ok) {
+    status.textContent = text;
+    status.hidden = !text;
+    status.classList.toggle("ok", !!ok);
+    status.classList.toggle("error", !ok);
+  }
+
+  /* ---- labels --------------------------------------------------------------------------------- */
+  function renumber() {
+    Array.prototype.forEach.call(rows.querySelectorAll(".label-row"), function (row, i) {
+      row.setAttribute("data-field", "labels[" + i + "]");
+      row.querySelector(".label-name").setAttribute("data-field", "labels[" + i + "].name");
+      row.querySelector(".label-color").setAttribute("data-field", "labels[" + i + "].color");
+      row.querySelector(".label-hotkey").setAttribute("data-field", "labels[" + i + "].hotkey");
+    });
+  }
+  function addLabel(name) {
+    var node = $("label-row-template").content.firstElementChild.cloneNode(true);
+    rows.appendChild(node);
+    renumber();
+    var input = node.querySelector(".label-name");
+    if (name) input.value = name;
+    input.focus();
+  }
+  $("add-label").addEventListener("click", function () { addLabel(""); });
+  rows.addEventListener("click", function (e) {
+    var btn = e.target.closest(".label-remove");
+    if (!btn) return;
+    var row = btn.closest(".label-row");
+    var next = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    renumber();
+    if (next) next.querySelector(".label-name").focus(); else $("add-label").focus();
+  });
+  rows.addEventListener("input", function (e) {
+    if (e.target.classList.contains("label-color")) e.target.setAttribute("data-given", "true");
+  });
+  rows.addEventListener("keydown", function (e) {
+    /* Enter in a label's name adds the next label */
+    if (e.key === "Enter" && e.target.classList.contains("label-name")) {
+      e.preventDefault();
+      addLabel("");
+    }
+  });
+  function labels() {
+    var out = [];
+    rows.querySelectorAll(".label-row").forEach(function (row) {
+      var name = row.querySelector(".label-name").value.trim();
+      var color = row.querySelector(".label-color");
+      var hotkey = row.querySelector(".label-hotkey").value.trim();
+      if (!name && !hotkey && row.getAttribute("data-existing") !== "true") return;
+      var given = color.getAttribute("data-given") === "true";
+      if (!given && !hotkey) { out.push(name); return; }
+      var label = {name: name};
+      if (given) label.color = color.value;
+      if (hotkey) label.hotkey = hotkey;
+      out.push(label);
+    });
+    return out;
+  }
+
+  /* ---- task type, redundancy, edit window, pool --------------------------------------------- */
+  function showTaskType() {
+    var option = taskType.options[taskType.selectedIndex];
+    $("task-type-description").textContent = option.getAttribute("data-description");
+    var needs = option.getAttribute("data-needs-labels") === "true";
+    $("labels-field").classList.toggle("optional", !needs);
+    $("reserved-keys").textContent = "Keys the labeling page already uses: " +
+      option.getAttribute("data-reserved").split("").join(" ") + "." + (needs ? "" : " This task type needs no labels.");
+  }
+  renumber();
+  taskType.addEventListener("change", showTaskType);
+  showTaskType();
+  function radio(name) {
+    var checked = form.querySelector('input[name="' + name + '"]:checked');
+    return checked ? checked.value : null;
+  }
+  form.querySelectorAll('input[name="redundancy_kind"]').forEach(function (r) {
+    r.addEventListener("change", function () {
+      $("redundancy-fixed").hidden = radio("redundancy_kind") !== "fixed";
+      $("redundancy-adaptive").hidden = radio("redundancy_kind") !== "adaptive";
+    });
+  });
+  $("f-edit").addEventListener("change", function () { $("edit-minutes-wrap").hidden = $("f-edit").value !== "minutes"; });
+  form.querySelectorAll('input[name="all_workers"]').forEach(function (r) {
+    r.addEventListener("change", function () { $("pool-listed").hidden = radio("all_workers") === "true"; });
+  });
+
+  /* ---- live preview ------------------------------------------------------------------------- */
+  var previewTimer = null, previewSeq = 0;
+  $("f-instructions").addEventListener("input", function () {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(function () {
+      var seq = ++previewSeq;
+      fetch("/console/preview", {method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": Console.csrf(), "Accept": "text/html"},
+        body: JSON.stringify({instructions: $("f-instructions").value})
+      }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+        if (html !== null && seq === previewSeq) $("instructions-preview").innerHTML = html;  /* escaped by the server */
+      }, function () {});
+    }, 150);
+  });
+
+  /* ---- the bodies ------------------------------------------------------------------------- */
+  function body() {
+    var out = {
+      name: $("f-name").value.trim(), labels: labels(), instructions: $("f-instructions").value,
+      lease_seconds: num("f-lease"), gold_first_n: num("f-gold-first"), gold_fraction: num("f-gold-fraction"),
+      gold_min: num("f-gold-min"), gold_threshold: num("f-gold-threshold"), status: $("f-status").value
+    };
+    if (radio("redundancy_kind") === "adaptive") {
+      out.redundancy = {min: num("f-rmin"), max: num("f-rmax"), target_confidence: num("f-target")};
+    } else {
+      out.redundancy = num("f-redundancy");
+    }
+    out.edit_window = $("f-edit").value === "minutes" ? num("f-edit-minutes") : $("f-edit").value;
+    var options = $("f-options").value.trim();
+    try { out.options = options ? JSON.parse(options) : {}; }
+    catch (e) { return {error: {field: "options", message: "options: not valid JSON (" + e.message + ")"}}; }
+    if (isNew) out.task_type = taskType.value;
+    Object.keys(out).forEach(function (k) { if (out[k] === null) delete out[k]; });
+    return {body: out};
+  }
+  function poolBody() {
+    var all = radio("all_workers") === "true";
+    if (all) return {all_workers: true};
+    var workers = $("f-workers").value.split(",").map(function (s) { return s.trim(); }).filter(Boolean)
+      .map(function (s) { return /^[0-9]+$/.test(s) ? Number(s) : s; });
+    var teams = Array.prototype.map.call(form.querySelectorAll('input[name="teams"]:checked'),
+                                         function (c) { return Number(c.value); });
+    return {all_workers: false, workers: workers, teams: teams};
+  }
+
+  var saving = false, created = false;
+  function save() {
+    if (saving) return;
+    Console.clearErrors(form);
+    say("");
+    var built = body();
+    if (built.error) { Console.showError(form, built.error, status); return; }
+    saving = true;
+    $("save").disabled = true;
+    var first = isNew ? Console.api("POST", "/api/projects", built.body)
+                      : Console.api("PATCH", "/api/projects/" + projectId, built.body);
+    first.then(function (r) {
+      if (r.error) throw r;
+      if (isNew) {  /* from now on this form edits the project it made */
+        projectId = r.data.id;
+        isNew = false;
+        created = true;
+        form.setAttribute("data-mode", "edit");
+        form.setAttribute("data-project-id", projectId);
+        taskType.disabled = true;
+        $("save").textContent = "Save changes";
+      }
+      return Console.api("PUT", "/api/projects/" + projectId + "/pool", poolBody()).then(function (p) {
+        if (p.error) throw p;
+        if (created) window.location.assign("/console/projects/" + projectId + "/import");
+        else say("Saved.", true);
+      });
+    }).catch(function (r) {
+      if (created) say("The project was created; fix what is marked and save again.", false);
+      Console.showError(form, r && r.error ? r.error : {message: String(r)}, status);
+    }).then(function () {
+      saving = false;
+      $("save").disabled = false;
+    });
+  }
+  form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
+  form.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); save(); }
+  });
+})();

@@ -1,0 +1,196 @@
+"""The console end to end in Chromium against a real server (SQLite, or PostgreSQL with LABELING_TEST_DATABASE_URL):
+a requester signs in, creates a project (a field error shown first), imports a file with a bad line (the line
+named, nothing stored) then good files (JSON Lines dropped, CSV mapped), workers label through the API, the
+projects page shows the progress, and the export downloads with the consensus in it."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from tests.browser.support import DESKTOP, PHONE, png, sign_in
+
+
+def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
+    """Drop one file on the import page's drop zone, as a drag from the desktop does."""
+    transfer = page.evaluate_handle(
+        "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
+        " return dt; }", [name, text, mime])
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+
+
+def _count_tasks(server, project_id: int) -> int:  # noqa: ANN001
+    return server.query("SELECT count(*) AS n FROM tasks WHERE project_id = :p", p=project_id)[0]["n"]
+
+
+def _label(server, worker: dict, project_id: int, labels: list[str]) -> dict[int, str]:  # noqa: ANN001
+    """Answer one task per label through the API; returns the label given by task id."""
+    given = {}
+    with server.client(worker["token"]) as c:
+        for label in labels:
+            lease = c.post(f"/api/projects/{project_id}/next")
+            assert lease.status_code == 200, lease.text
+            r = c.post(f"/api/assignments/{lease.json()['assignment_id']}/submit", json={"answer": {"label": label}})
+            assert r.status_code == 201, r.text
+            given[lease.json()["task"]["id"]] = label
+    return given
+
+
+def test_requester_creates_imports_watches_and_exports(server, new_page, tmp_path):  # noqa: ANN001
+    requester = server.user("requester")
+    page = new_page(DESKTOP)
+    sign_in(page, requester, "/")
+    expect(page).to_have_url(re.compile(r"/console/projects$"))
+    expect(page.locator("#no-projects")).to_be_visible()
+
+    # Create: a lease of 0 seconds is the API's 400 naming lease_seconds, shown beside that input.
+    page.click("#new-project")
+    name = f"sentiment {uuid.uuid4().hex[:6]}"
+    page.fill("#f-name", name)
+    page.select_option("#f-task-type", "text_classification")
+    for i, label in enumerate(["positive", "negative"]):
+        page.click("#add-label")
+        page.locator(".label-row .label-name").nth(i).fill(label)
+    page.locator(".label-row .label-hotkey").nth(0).fill("p")
+    page.fill("#f-instructions", "Read the **whole** text.")
+    expect(page.locator("#instructions-preview strong")).to_have_text("whole")  # rendered by the worker renderer
+    page.fill("#f-lease", "0")
+    page.click("#save")
+    error = page.locator('[data-field="lease_seconds"] .field-error')
+    expect(error).to_contain_text("greater than or equal to 1")
+    expect(page.locator("#f-lease")).to_be_focused()
+    assert server.query("SELECT count(*) AS n FROM projects WHERE name = :n", n=name)[0]["n"] == 0
+    page.fill("#f-lease", "300")
+    page.click("#save")
+    expect(page).to_have_url(re.compile(r"/console/projects/\d+/import$"))
+    project_id = int(re.search(r"/projects/(\d+)/", page.url).group(1))
+    stored = server.query("SELECT lease_seconds, label_styles FROM projects WHERE id = :p", p=project_id)[0]
+    assert stored["lease_seconds"] == 300
+    styles = stored["label_styles"] if isinstance(stored["label_styles"], dict) else json.loads(stored["label_styles"])
+    assert styles == {"positive": {"hotkey": "p"}}
+
+    # Import: a JSON Lines file whose second line is not a task is refused whole, its line named.
+    bad = '{"data": {"text": "good"}}\n{"data": {"txet": "typo"}}\n{"data": {"text": "also good"}}\n'
+    _drop(page, "bad.jsonl", bad, "application/x-ndjson")
+    expect(page.locator(".import-error")).to_contain_text("bad.jsonl, line 2")
+    expect(page.locator(".import-error")).to_contain_text("nothing was stored")
+    assert _count_tasks(server, project_id) == 0
+    good = "".join(json.dumps({"data": {"text": f"text {i}"}, "external_id": f"j{i}"}) + "\n" for i in range(2))
+    _drop(page, "good.jsonl", good, "application/x-ndjson")
+    expect(page.locator(".import-ok")).to_have_text("Imported 2 tasks from good.jsonl.")
+
+    # CSV: its columns mapped to the data field; a bad row is named by its line in the CSV file.
+    csv_path = tmp_path / "more.csv"
+    csv_path.write_text('id,body,priority\nc1,"a text, with a comma",1\nc2,"two\nlines",x\n')
+    page.set_input_files("#file-input", str(csv_path))
+    expect(page.locator("#csv-mapping")).to_be_visible()
+    rows = page.locator("#csv-columns tbody tr")
+    expect(rows.nth(0).locator(".column-role")).to_have_value("external_id")
+    expect(rows.nth(1).locator(".column-field")).to_have_value("text")  # the field text_classification needs
+    page.click("#csv-import")
+    expect(page.locator(".import-error")).to_contain_text("more.csv, line 3")  # "x" is no priority
+    assert _count_tasks(server, project_id) == 2
+    rows.nth(2).locator(".column-role").select_option("skip")
+    page.click("#csv-import")
+    expect(page.locator(".import-ok")).to_have_text("Imported 2 tasks from more.csv.")
+    texts = {r["external_id"]: r["data"] for r in server.query(
+        "SELECT external_id, data FROM tasks WHERE project_id = :p", p=project_id)}
+    data = texts["c2"] if isinstance(texts["c2"], dict) else json.loads(texts["c2"])
+    assert data == {"text": "two\nlines"} and len(texts) == 4
+
+    # Workers label through the API; the projects page shows the progress from the stored counters.
+    worker = server.user("worker")
+    given = _label(server, worker, project_id, ["positive", "negative", "positive"])
+    page.click('.console-nav a:has-text("Projects")')
+    row = page.locator(f'tr[data-project-id="{project_id}"]')
+    expect(row.locator("progress")).to_have_attribute("value", "3")
+    expect(row.locator("progress")).to_have_attribute("max", "4")
+    expect(row.locator('[data-stat="annotations"]')).to_have_text("3")
+    expect(row.locator('[data-stat="done"]')).to_contain_text("3 / 4 tasks")
+
+    # Export: the format's options, the CLI and curl lines follow the choices; the download is the consensus.
+    row.locator("a.project-name").click()
+    page.click('nav.tabs a[data-tab="export"]')
+    page.check('input[name="format"][value="jsonl"]')
+    page.fill("#o-min_confidence", "0.5")
+    expect(page.locator("#cli-command")).to_have_text(f"labeling export {project_id} --format jsonl --min-confidence 0.5")
+    expect(page.locator("#curl-command")).to_contain_text(f"/api/projects/{project_id}/export?format=jsonl&min_confidence=0.5")
+    expect(page.locator('[data-option="label_attribute"]')).to_be_hidden()  # a manifest option
+    page.fill("#o-min_confidence", "2")
+    page.click("#download")
+    expect(page.locator('[data-field="min_confidence"] .field-error')).to_contain_text("min_confidence")
+    page.fill("#o-min_confidence", "")
+    with page.expect_download() as info:
+        page.click("#download")
+    path = info.value.path()
+    lines = [json.loads(line) for line in open(path, encoding="utf-8").read().splitlines()]
+    assert len(lines) == 3
+    assert {line["id"]: line["label"] for line in lines} == given  # one answer a task: the consensus is it
+    assert {line["text"] for line in lines} <= {"text 0", "text 1", "a text, with a comma", "two\nlines"}
+
+
+def test_images_are_uploaded_with_progress_and_become_tasks(server, new_page):  # noqa: ANN001
+    requester = server.user("requester")
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"pets {uuid.uuid4().hex[:6]}", "task_type": "image_classification",
+                                          "labels": ["cat", "dog"]})
+        assert r.status_code == 201, r.text
+        project_id = r.json()["id"]
+    other = server.user("requester")
+    page = new_page(PHONE)
+    sign_in(page, other, f"/console/projects/{project_id}/import")
+    expect(page.locator("h1")).to_have_text("Not found")  # another requester's project: a 404 page
+    page = new_page(PHONE)
+    sign_in(page, requester, f"/console/projects/{project_id}/import")
+    files = [{"name": f"img{i}.png", "mimeType": "image/png",
+              "buffer": png(40 + i, 30, [("rect", (2, 2, 20, 20), "red")])} for i in range(5)]
+    page.set_input_files("#file-input", files)
+    expect(page.locator(".import-ok")).to_have_text("Imported 5 tasks from 5 images.")
+    assert _count_tasks(server, project_id) == 5
+    expect(page.locator("#upload-progress")).to_be_hidden()
+
+
+def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_page):  # noqa: ANN001
+    requester = server.user("requester")
+    worker = server.user("worker")
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"topics {uuid.uuid4().hex[:6]}", "task_type": "text_multilabel",
+                                          "labels": ["sports", "politics"]})
+        assert r.status_code == 201, r.text
+        project_id = r.json()["id"]
+    page = new_page(DESKTOP)
+    sign_in(page, requester, f"/console/projects/{project_id}/settings")
+    expect(page.locator('nav.tabs a[aria-current="page"]')).to_have_text("Settings")
+
+    # A JSON array whose second task lacks its text: the file's line and the task are named, nothing is stored.
+    page.click('nav.tabs a[data-tab="import"]')
+    text = '[\n  {"data": {"text": "one"}},\n\n  {"data": {"txt": "two"}}\n]\n'
+    _drop(page, "tasks.json", text, "application/json")
+    expect(page.locator(".import-error")).to_contain_text("tasks.json, line 4, task 2")
+    assert _count_tasks(server, project_id) == 0
+    page.click('nav.tabs a[data-tab="settings"]')
+
+    # A new label with a hotkey the page already uses: the error is beside that label's hotkey.
+    page.click("#add-label")
+    page.locator(".label-row .label-name").nth(2).fill("weather")
+    page.locator(".label-row .label-hotkey").nth(2).fill("s")
+    page.check('input[name="all_workers"][value="false"]')
+    page.fill("#f-workers", "nobody-by-this-name")
+    page.click("#save")
+    hotkey = page.locator(".label-row").nth(2).locator(".label-hotkey")
+    expect(hotkey).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".label-row").nth(2).locator(".field-error")).to_contain_text("is a key of the labeling page")
+    page.locator(".label-row .label-hotkey").nth(2).fill("w")
+    page.click("#save")
+    expect(page.locator('[data-field="workers"] .field-error')).to_contain_text("nobody-by-this-name")
+    page.fill("#f-workers", worker["username"])
+    page.click("#save")
+    expect(page.locator("#form-status")).to_have_text("Saved.")
+    with server.client(requester["token"]) as c:
+        project = c.get(f"/api/projects/{project_id}").json()
+        pool = c.get(f"/api/projects/{project_id}/pool").json()
+    assert project["labels"] == ["sports", "politics", {"name": "weather", "hotkey": "w"}]
+    assert pool["all_workers"] is False and [w["username"] for w in pool["workers"]] == [worker["username"]]

@@ -1,0 +1,158 @@
+"""The console's HTML routes (labeling/console/): who may open which page, the projects list's progress from the
+stored counters, a 404 page for another requester's project, and "/" sending requesters to the console."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import bearer, text_tasks
+
+
+def html(response) -> str:  # noqa: ANN001
+    assert "text/html" in response.headers["content-type"], response.text[:200]
+    return response.text
+
+
+async def test_projects_page_shows_each_project_with_its_progress(client, requester, new_project, make_user):
+    project = await new_project(tasks=text_tasks(4))
+    _, worker = await make_user("worker")
+    for label in ("pos", "neg"):
+        lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": label}},
+                              headers=bearer(worker))
+        assert r.status_code == 201, r.text
+    page = html(await client.get("/console/projects", headers=bearer(requester)))
+    row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
+    assert project["name"] in row and "status-active" in row
+    assert 'value="2"' in row and 'max="4"' in row  # 2 of 4 tasks done (redundancy 1)
+    assert re.search(r'data-stat="annotations">\s*2<', row)
+
+
+async def test_another_requesters_project_is_a_404_page(client, new_project, make_user):
+    project = await new_project(name="secret plans")
+    _, other = await make_user("requester")
+    for path in ("", "/import", "/export", "/settings"):
+        r = await client.get(f"/console/projects/{project['id']}{path}", headers=bearer(other))
+        missing = await client.get(f"/console/projects/999999{path}", headers=bearer(other))
+        if r.status_code == 404 and path and "/console/projects/{project_id}" + path not in _paths(client):
+            continue  # a page not built on this branch
+        assert r.status_code == missing.status_code == 404, path
+        assert f"no project {project['id']}" in html(r) and project["name"] not in r.text
+
+
+def _paths(client) -> set[str]:  # noqa: ANN001
+    return {route.path for route in client._transport.app.routes}
+
+
+async def test_workers_get_403_and_visitors_go_to_sign_in(client, new_project, make_user):
+    project = await new_project()
+    _, worker = await make_user("worker")
+    r = await client.get(f"/console/projects/{project['id']}", headers=bearer(worker))
+    assert r.status_code == 403 and "Not allowed" in html(r)
+    r = await client.get("/console/projects")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/console/projects"
+
+
+async def test_home_sends_requesters_to_the_console_and_keeps_workers_home(client, requester, make_user):
+    r = await client.get("/", headers=bearer(requester))
+    assert r.status_code == 303 and r.headers["location"] == "/console/projects"
+    _, worker = await make_user("worker")
+    r = await client.get("/", headers=bearer(worker))
+    assert r.status_code == 200 and "Your projects" in r.text and 'id="to-console"' not in r.text
+
+
+async def test_a_requester_who_labels_switches_to_the_worker_view_and_back(client, make_user):
+    await make_user("requester", "switcher", password="a-long-password")
+    login = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    r = await client.post("/login", data={"username": "switcher", "password": "a-long-password",
+                                          "csrf_token": token, "next": "/"})
+    assert r.status_code == 303
+    assert (await client.get("/")).headers["location"] == "/console/projects"
+    console = html(await client.get("/console/projects"))
+    assert 'href="/?view=worker"' in console
+    worker_home = await client.get("/?view=worker")
+    assert worker_home.status_code == 200 and 'id="to-console"' in worker_home.text
+    assert (await client.get("/")).status_code == 200  # the choice stays for the session
+    await client.get("/console/projects")  # until the console is opened again
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_tabs_show_only_pages_that_exist(client, requester, new_project):
+    from labeling import console
+
+    project = await new_project()
+    page = html(await client.get(f"/console/projects/{project['id']}", headers=bearer(requester)))
+    shown = re.findall(r'data-tab="([a-z_]+)"', page)
+    assert shown and shown[0] == "overview"
+    assert set(shown) == {t.key for t in console.tabs() if t.shows(None) or t.key in shown}
+    paths = _paths(client)
+    for tab in console.tabs():
+        assert "/console/projects/{project_id}" + (f"/{tab.suffix}" if tab.suffix else "") in paths
+
+
+async def test_projects_page_shows_last_activity_and_agreement_after_a_consensus_run(client, requester, new_project,
+                                                                                     make_user):
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    for _ in range(2):
+        _, worker = await make_user("worker")
+        for _ in range(2):
+            lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+            await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                              headers=bearer(worker))
+    page = html(await client.get("/console/projects", headers=bearer(requester)))
+    row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'data-stat="activity"><time datetime="\d{4}-\d\d-\d\dT', row)
+    assert re.search(r'data-stat="agreement"><span class="muted">', row)  # no consensus run yet
+    r = await client.post(f"/api/projects/{project['id']}/consensus", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    page = html(await client.get("/console/projects", headers=bearer(requester)))
+    row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'data-stat="agreement">100%<', row)  # both workers agreed on both tasks
+
+
+async def test_settings_form_shows_the_stored_settings(client, requester, new_project):
+    project = await new_project(labels=[{"name": "pos", "color": "#1b8a3a", "hotkey": "p"}, "neg"],
+                                redundancy={"min": 2, "max": 5, "target_confidence": 0.9}, lease_seconds=120,
+                                edit_window=15, instructions="**bold** <script>")
+    page = html(await client.get(f"/console/projects/{project['id']}/settings", headers=bearer(requester)))
+    assert 'value="pos" readonly' in page and 'value="#1b8a3a"' in page and 'value="p"' in page
+    assert 'id="f-rmax" min="1" max="100" value="5"' in page and 'value="120"' in page
+    assert 'value="minutes" selected' in page and 'id="f-edit-minutes" min="1" value="15"' in page
+    assert "<strong>bold</strong> &lt;script&gt;" in page  # the preview, rendered as the worker page renders it
+    assert 'aria-current="page">Settings<' in page.replace("\n", "")
+
+
+async def test_preview_renders_instructions_like_the_worker_page(client, requester):
+    from labeling.worker_ui import markup
+
+    text = "# Title\n- **a** <b>\n- [x](https://example.com)"
+    r = await client.post("/console/preview", json={"instructions": text}, headers=bearer(requester))
+    assert r.status_code == 200 and r.text == str(markup.render(text))
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+    r = await client.post("/console/preview", json={"instructions": 3}, headers=bearer(requester))
+    assert r.status_code == 400 and "instructions: Input should be a valid string" in r.text
+
+
+async def test_export_page_offers_only_the_task_types_formats(client, requester, new_project):
+    from labeling import tasktypes
+
+    project = await new_project(task_type="named_entities", labels=["PER"])
+    page = html(await client.get(f"/console/projects/{project['id']}/export", headers=bearer(requester)))
+    offered = re.findall(r'name="format" value="([a-z]+)"', page)
+    assert offered == list(tasktypes.get("named_entities").formats) and "conll" in offered and "coco" not in offered
+
+
+async def test_import_page_names_the_fields_the_task_type_needs(client, requester, new_project):
+    project = await new_project(task_type="preference_ranking")
+    page = html(await client.get(f"/console/projects/{project['id']}/import", headers=bearer(requester)))
+    assert 'data-fields="prompt,responses"' in page and 'data-image="false"' in page
+
+
+async def test_the_nav_links_to_people_only_when_that_page_exists(client, admin, requester):
+    from labeling import console
+
+    built = "/console/people" in console.paths()
+    admin_page = html(await client.get("/console/projects", headers=bearer(admin)))
+    assert ('href="/console/people"' in admin_page) == built
+    assert 'href="/console/people"' not in html(await client.get("/console/projects", headers=bearer(requester)))
