@@ -360,6 +360,19 @@ class AnswerChange(_Strict):
     meta: AnswerMeta | None = None
 
 
+class OverrideBody(_Strict):
+    """POST /api/projects/{id}/tasks/{task_id}/override: the requester's own answer, checked as a worker's is."""
+
+    answer: Answer
+
+
+class ExcludeBody(_Strict):
+    """POST /api/projects/{id}/tasks/{task_id}/answers/{annotation_id}/exclude: leave the answer out of the
+    consensus (true, the default) or count it again (false)."""
+
+    excluded: bool = True
+
+
 class SkipReason(str, enum.Enum):
     """Why a worker skipped a task."""
 

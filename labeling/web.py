@@ -223,6 +223,13 @@ async def read_json(request: Request, limit: int | None = None) -> Any:
     return jsonio.loads(body)
 
 
+async def optional_json(request: Request, limit: int) -> Any:
+    """The JSON body, or {} when the request has none (an optional body)."""
+    if not int(request.headers.get("content-length") or 0) and "transfer-encoding" not in request.headers:
+        return {}
+    return await read_json(request, limit)
+
+
 def path_int(request: Request, name: str) -> int:
     """An id in the path: a positive 64-bit whole number written plainly, checked before any query; else a 404."""
     raw = request.path_params.get(name, "")
