@@ -111,6 +111,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/console/projects"): CONSOLE_LIST,
     ("GET", "/console/projects/{project_id}"): CONSOLE_PROJECT,
     # -- results and task pages (review)
+    ("GET", "/console/projects/{project_id}/results"): CONSOLE_PROJECT,
+    ("GET", "/console/projects/{project_id}/tasks/{task_id}"): CONSOLE_PROJECT,
 
     # -- quality and people (firsthour)
 
