@@ -200,3 +200,24 @@ async def test_gold_tasks_and_tasks_without_consensus(client, requester, new_pro
     rows = await _jsonl(client, requester, pid, include_open="true")
     assert rows[ids["o"]]["label"] == "neu" and rows[ids["o"]]["reviewed"] is True
 
+
+
+async def test_an_excluded_demonstration_leaves_the_sft_export(client, requester, new_project, make_user):
+    project = await project_with_answers(client, make_user, new_project, "demonstration", n=2)
+    pid = project["id"]
+
+    async def sft() -> list[str]:
+        r = await client.get(f"/api/projects/{pid}/export", params={"format": "sft", "include_open": "true"},
+                             headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        return sorted(json.loads(line)["completion"] for line in r.text.splitlines())
+
+    before = await sft()
+    assert len(before) == 6
+    task_id = (await _results(client, requester, pid)).popitem()[0]
+    detail = (await client.get(f"/api/projects/{pid}/tasks/{task_id}", headers=bearer(requester))).json()
+    rejected = detail["annotations"][1]
+    r = await client.post(_url(pid, task_id, f"answers/{rejected['id']}/exclude"), headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["changed"] is True
+    after = await sft()
+    assert len(after) == 5 and rejected["answer"]["text"] not in after

@@ -15,8 +15,7 @@ from labeling import label_styles, models, schemas, tasktypes, web
 from labeling.console import frame, results_rows
 from labeling.errors import InvalidInput
 
-SORT_NAMES = {"confidence": "Least confident first", "disagreement": "Most disagreement first",
-              "id": "Import order"}
+SORT_NAMES = {"confidence": "Least confident", "disagreement": "Most disputed", "id": "Import order"}
 
 
 def view_config(row: Any) -> dict:

@@ -67,7 +67,10 @@
     }
     if (family === "spans") {
       var spans = (value && value.spans) || [];
-      return V.chips(spans.map(function (s) { return s.label + ": " + Array.from(String(task.data.text)).slice(s.start, s.end).join(""); }));
+      var chars = Array.from(String(task.data.text || ""));
+      return L.el("span", {class: "label-chips"}, spans.map(function (s) {
+        return L.paint(L.el("span", {class: "label-chip", text: s.label + ": " + chars.slice(s.start, s.end).join("")}), s.label);
+      }));
     }
     return V.answer(config, task.data, value, {withData: false});
   }

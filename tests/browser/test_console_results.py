@@ -149,3 +149,39 @@ def test_override_exclude_and_block_change_the_consensus_and_the_export(new_page
     page.reload()
     expect(page.locator("#consensus-view .label-chip")).to_have_text("pos")
     expect(page.locator(".answer-card.excluded")).to_have_count(2)
+
+
+TEXT = "Ada Lovelace met Charles Babbage in London ."
+
+
+def test_spans_and_rankings_look_like_their_task_type(new_page, server):
+    spans = requester_project(server, "named_entities", [{"data": {"text": TEXT}, "external_id": "n1"}],
+                              ["PER", "LOC"], redundancy=2)
+    marked = {"spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 36, "end": 42, "label": "LOC"}]}
+    answer(server, spans, [marked, marked])
+    page = console(new_page, spans, "/results")
+    marks = page.locator("#results-table mark.view-span")
+    expect(marks).to_have_count(2)
+    expect(marks.nth(0)).to_have_text("Ada Lovelace")
+    expect(marks.nth(1)).to_have_text("London")
+    shoot(page, "results-spans-desktop")
+    page.locator("a.task-link").first.click()
+    expect(page.locator(".answer-card mark.view-span")).to_have_count(4)
+    shoot(page, "task-spans-desktop")
+
+    responses = [{"id": "a", "text": "Paris is the capital.", "model": "m1"},
+                 {"id": "b", "text": "I think it is Lyon.", "model": "m2"}]
+    ranking = requester_project(server, "preference_ranking", [{"data": {"prompt": "Capital of France?",
+                                                                           "responses": responses}}], [],
+                                redundancy=2)
+    answer(server, ranking, [{"ranking": [["a"], ["b"]], "rationale": "a is right"}, {"ranking": [["a"], ["b"]]}])
+    page = console(new_page, ranking, "/results")
+    items = page.locator("#results-table .rank-view .rank-model")
+    expect(items).to_have_text(["m1", "m2"])
+    shoot(page, "results-ranking-desktop")
+    page.locator("a.task-link").first.click()
+    expect(page.locator(".answer-card .rationale")).to_have_text(["“a is right”"])
+    shoot(page, "task-ranking-desktop")
+    phone = console(new_page, ranking, "/results", PHONE)
+    expect(phone.locator("#results-table .rank-view")).to_have_count(1)
+    shoot(phone, "results-ranking-phone")
