@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.conftest import bearer
-from tests.test_migration_0004 import ROWS, _move
+from tests.test_migration_0004 import ROWS, _move, to_head
 
 RESULT = ("INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, "
           "updated_at) VALUES (1, 1, '{\"label\": \"pos\"}', 0.75, 1, 'online', '{\"percent_agreement\": 1.0}', 5)")
@@ -23,12 +23,8 @@ async def test_upgrade_from_0004_keeps_every_row_and_reviews_work(db, client, ma
         for statement in [*ROWS, RESULT]:
             await conn.execute(text(statement))
         await conn.commit()
-        await conn.run_sync(_move, "head", True)
-        await conn.commit()
-        if db.engine.dialect.name == "postgresql":  # the rows above chose their ids
-            for table in ("users", "projects", "tasks", "assignments", "annotations"):
-                await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
-            await conn.commit()
+        await to_head(conn)
+        if db.engine.dialect.name == "postgresql":
             names = {r[0] for r in await conn.execute(text("SELECT indexname FROM pg_indexes"))}
         else:
             names = {r[0] for r in await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}

@@ -30,6 +30,17 @@ async def _jsonl(client, requester, pid: int, **params: str) -> dict[int, dict]:
     return {row["id"]: row for row in map(json.loads, r.text.splitlines())}
 
 
+async def _split_task(client, requester, new_project, make_user, prefix: str) -> tuple[int, int, dict]:  # noqa: ANN001
+    """One task answered pos, neg, neg by three workers: (project id, task id, the task's detail)."""
+    project = await new_project(tasks=[{"data": {"text": "x"}, "external_id": "x"}], redundancy=3,
+                                labels=["pos", "neg"])
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}, {"label": "neg"}], prefix)
+    task_id = (await _task_ids(client, requester, pid))["x"]
+    detail = (await client.get(f"/api/projects/{pid}/tasks/{task_id}", headers=bearer(requester))).json()
+    return pid, task_id, detail
+
+
 def _url(pid: int, task_id: int, action: str) -> str:
     return f"/api/projects/{pid}/tasks/{task_id}/{action}"
 
@@ -129,12 +140,7 @@ async def test_more_answers_reopens_one_task_until_its_next_answer(client, reque
 
 async def test_excluding_an_answer_changes_the_consensus_and_undo_restores_it(client, requester, new_project,
                                                                              make_user):
-    project = await new_project(tasks=[{"data": {"text": "x"}, "external_id": "x"}], redundancy=3,
-                                labels=["pos", "neg"])
-    pid = project["id"]
-    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}, {"label": "neg"}], "ex")
-    task_id = (await _task_ids(client, requester, pid))["x"]
-    detail = (await client.get(f"/api/projects/{pid}/tasks/{task_id}", headers=bearer(requester))).json()
+    pid, task_id, detail = await _split_task(client, requester, new_project, make_user, "ex")
     assert detail["consensus"]["answer"] == {"label": "neg"}
     negs = [a["id"] for a in detail["annotations"] if a["answer"] == {"label": "neg"}]
 
@@ -165,12 +171,7 @@ async def test_excluding_an_answer_changes_the_consensus_and_undo_restores_it(cl
 
 async def test_blocking_a_worker_takes_their_answers_out_of_consensus_at_once(client, requester, new_project,
                                                                             make_user):
-    project = await new_project(tasks=[{"data": {"text": "x"}, "external_id": "x"}], redundancy=3,
-                                labels=["pos", "neg"])
-    pid = project["id"]
-    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}, {"label": "neg"}], "bl")
-    task_id = (await _task_ids(client, requester, pid))["x"]
-    detail = (await client.get(f"/api/projects/{pid}/tasks/{task_id}", headers=bearer(requester))).json()
+    pid, task_id, detail = await _split_task(client, requester, new_project, make_user, "bl")
     negs = [a for a in detail["annotations"] if a["answer"] == {"label": "neg"}]
     for answer in negs:
         r = await client.post(f"/api/projects/{pid}/workers/{answer['worker_id']}/block", headers=bearer(requester))
