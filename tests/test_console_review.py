@@ -72,6 +72,17 @@ async def test_results_filters(client, requester, new_project, make_user):
     assert [(r["id"], r["review"], r["answer"]) for r in _rows(page)] == [(rows[0]["id"], "override", {"label": "pos"})]
     _, page = await _page(client, requester, pid, reported="true", sort="id")
     assert _rows(page) == []
+    r = await client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "cut o"}, "external_id": "cut"}],
+                          headers=bearer(requester))
+    _, worker = await make_user("worker", "reporter")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/report", json={"text": "the text is cut"},
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+    _, page = await _page(client, requester, pid, reported="true", sort="id")
+    assert [r["external_id"] for r in _rows(page)] == ["cut"]
+    _, page = await _page(client, requester, pid, reported="false", sort="id")
+    assert len(_rows(page)) == 6
 
 
 async def test_bad_filters_are_shown_beside_their_field(client, requester, new_project, make_user):

@@ -122,7 +122,7 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
         ident = r.c.task_id
         stmt = (select(*columns).select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
                 .where(r.c.project_id == project.id, key.is_not(None)))
-    conditions = _filters(dialect, spec, query, worker_id, agree)
+    conditions = _filters(dialect, spec, query, worker_id, agree, project.id)
     if query.after:
         value, after_id = decode_cursor(query.after)
         if key is None:
@@ -144,7 +144,7 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
 
 
 def _filters(dialect: str, spec: tasktypes.TaskTypeSpec, query: schemas.ResultsQuery, worker_id: int | None,
-             agree: Any) -> list[Any]:
+             agree: Any, project_id: int) -> list[Any]:
     t, r, v, a, reports = models.tasks, models.task_results, models.reviews, models.annotations, models.task_reports
     out: list[Any] = []
     if query.state is not None:
@@ -163,9 +163,10 @@ def _filters(dialect: str, spec: tasktypes.TaskTypeSpec, query: schemas.ResultsQ
         out.append(_label_filter(dialect, spec, query.label))
     if worker_id is not None:
         out.append(exists(select(a.c.id).where(a.c.task_id == t.c.id, a.c.worker_id == worker_id)))
-    if query.reported is not None:
-        has = exists(select(reports.c.id).where(reports.c.task_id == t.c.id))
-        out.append(has if query.reported else ~has)
+    if query.reported:  # the few reported tasks: looked up by id from the project's reports, not walked to
+        out.append(t.c.id.in_(select(reports.c.task_id).where(reports.c.project_id == project_id)))
+    elif query.reported is False:
+        out.append(~exists(select(reports.c.id).where(reports.c.task_id == t.c.id)))
     if query.reviewed is not None:
         out.append(v.c.id.is_not(None) if query.reviewed else v.c.id.is_(None))
     return out
