@@ -96,6 +96,13 @@ async def test_bad_filters_are_shown_beside_their_field(client, requester, new_p
         assert status == 400, params
         error = json.loads(re.search(r'id="results-data">(.*?)</script>', page, re.S).group(1))["error"]
         assert error["field"] == field, (params, error)
+    # Items (entity spans) are filtered by any item's label.
+    spans = await project_with_answers(client, make_user, new_project, "named_entities", n=2)
+    status, page = await _page(client, requester, spans["id"], label="LOC", sort="id")
+    assert status == 200 and len(_rows(page)) == 2
+    assert all("LOC" in {s["label"] for s in r["answer"]["spans"]} for r in _rows(page))
+    status, page = await _page(client, requester, spans["id"], label="ORG", sort="id")
+    assert status == 200 and _rows(page) == []
     # Ranking projects have no labels to filter by; demonstrations no confidence to sort by.
     ranking = await project_with_answers(client, make_user, new_project, "preference_ranking", n=2)
     status, page = await _page(client, requester, ranking["id"], label="a")

@@ -19,7 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, cast, exists, func, literal_column, select, tuple_
+from sqlalchemy import Float, cast, exists, func, literal, literal_column, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import jsonio, models, schemas, tasktypes
@@ -91,8 +92,7 @@ def _label_filter(dialect: str, spec: tasktypes.TaskTypeSpec, label: str) -> Any
         if shape == "one":
             return answer.op("->>")(literal_column("'label'")) == label
         probe = [label] if shape == "list" else [{"label": label}]
-        return answer.op("->")(literal_column(f"'{key}'")).op("@>")(cast(jsonio.dumps(probe),
-                                                                        models.JSONType))
+        return answer.op("->")(literal_column(f"'{key}'")).op("@>")(literal(probe, type_=JSONB))
     if shape == "one":
         return func.json_extract(answer, literal_column("'$.label'")) == label
     each = func.json_each(answer, literal_column(f"'$.{key}'")).table_valued("value").alias("item")
