@@ -12,6 +12,10 @@
     slot.replaceChildren(V.answer(config, row.data, row.answer, {thumb: true, withData: true, clip: true}));
   });
 
+  // On a phone the filters start folded (unless some are set), so the first tasks are on the first screen.
+  var box = document.getElementById("filters-box");
+  if (box && !box.hasAttribute("data-active") && window.matchMedia("(max-width: 760px)").matches) box.open = false;
+
   var error = payload.error;
   if (error && error.field) {
     var form = document.getElementById("filters");
