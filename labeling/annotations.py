@@ -86,7 +86,7 @@ def _judge(tx: Tx, project: Any, assignment: Any, raw_answer: Any) -> _Judged:
     """Validate the answer for this (read or remembered) assignment of a project the worker may answer in, and
     score it if the task is gold."""
     queue.check_status(project, "work.submit")
-    answer = _validated(tx, project, raw_answer, assignment.data)
+    answer = validated(tx, project, raw_answer, assignment.data)
     queue.check_live(assignment, time.time())
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:
@@ -94,7 +94,7 @@ def _judge(tx: Tx, project: Any, assignment: Any, raw_answer: Any) -> _Judged:
     return _Judged(project, answer, gold_score)
 
 
-def _validated(tx: Tx, project: Any, raw_answer: Any, data: dict) -> dict:
+def validated(tx: Tx, project: Any, raw_answer: Any, data: dict) -> dict:
     """The answer checked against its task type, the project's labels and options, and (bounding boxes) the size of
     its image, looked up only by the task types that check answers against it."""
     context = tasktypes.Context(labels=tuple(project.labels), options=project.options,
@@ -187,7 +187,7 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
                "final, and this one is"}.get(project.edit_window, "lets answers change only for "
                                                                    f"{project.edit_minutes} minutes")
         raise Conflict(f"this project {why}", field="annotation_id")
-    answer = _validated(tx, project, raw_answer, row.data)
+    answer = validated(tx, project, raw_answer, row.data)
     gold_score = consensus.gold_score(project.task_type, answer, row.gold) if row.is_gold and row.gold else None
     standing = queue.change_answer(tx, row, answer, meta, gold_score, now)
     complete = row.state == models.TaskState.complete
@@ -209,12 +209,15 @@ def _consensus(project: Any, rows: list[Any]) -> Any:
 
 
 def restate_task(tx: Tx, project: Any, task_id: int) -> None:
-    """Recompute the consensus of a complete task from its answers as they are now, and store it."""
+    """Recompute the consensus of a task from its counted answers as they are now, and store it (no counted
+    answers: no consensus)."""
     rows = queue.task_answers(tx, task_id)
     if rows:
         result = _consensus(project, rows)
         queue.restate(tx, project, task_id, queue.Outcome(result.answer, result.confidence, result.n_annotations,
                                                           result.details or {}))
+    else:
+        queue.drop_result(tx, task_id)
 
 
 def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters: Any = None) -> bool:
@@ -235,11 +238,22 @@ def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters:
                         shard=shard)
 
 
+def resettle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0) -> bool:
+    """After a task's counted answers changed without a new one (a worker blocked, an answer excluded or counted
+    again): complete it if it has the answers it needs, else keep its consensus over the answers left (none left:
+    no consensus) while it waits for more. True when the task became complete."""
+    if settle_task(tx, project, task_id, shard=shard):
+        return True
+    restate_task(tx, project, task_id)
+    return False
+
+
 def block_worker(tx: Tx, project: Any, worker_id: int) -> int:
-    """Stop a worker in a project (queue.block); a task with enough other answers is complete again at once."""
+    """Stop a worker in a project (queue.block); a task with enough other answers is complete again at once, the
+    others keep a consensus over the answers left until new ones come."""
     task_ids = queue.block(tx, project.id, worker_id)
     for task_id in task_ids:
-        settle_task(tx, project, task_id, shard=worker_id)
+        resettle_task(tx, project, task_id, shard=worker_id)
     return len(task_ids)
 
 

@@ -244,7 +244,11 @@ class TaskResult(SQLModel, table=True):
     """The consensus answer of a task, with its confidence."""
 
     __tablename__ = "task_results"
-    __table_args__ = (Index("ix_task_results_project", "project_id", "task_id"),)
+    # ix_task_results_confidence: the console's results page, least certain first (keyset on confidence, task).
+    # Migration 0005 also makes ix_task_results_agreement, an index on the expression of the agreement figure in
+    # `details` (per dialect, so not declared here): the results page sorted by disagreement.
+    __table_args__ = (Index("ix_task_results_project", "project_id", "task_id"),
+                      Index("ix_task_results_confidence", "project_id", "confidence", "task_id"))
     task_id: int = Field(sa_column=Column(BigID, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True))
     project_id: int = Field(sa_column=_fk("projects.id"))
     answer: dict | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
@@ -253,6 +257,32 @@ class TaskResult(SQLModel, table=True):
     method: str = Field(default="", max_length=40, nullable=False)
     details: dict = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     updated_at: float = Field(nullable=False)
+
+
+class ReviewKind(str, enum.Enum):
+    """What a requester did with a task's consensus."""
+
+    accept = "accept"  # the consensus is right as it is
+    override = "override"  # the requester's own answer replaces it (in /results and every export)
+
+
+class Review(SQLModel, table=True):
+    """A requester's review of a task's consensus: one per task (a later review replaces it; the audit log keeps
+    each)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("kind IN ('accept', 'override')", name="ck_review_kind"),
+        Index("ux_reviews_task", "task_id", unique=True),
+        Index("ix_reviews_project", "project_id", "task_id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
+    project_id: int = Field(sa_column=_fk("projects.id"))
+    task_id: int = Field(sa_column=_fk("tasks.id"))
+    reviewer_id: int = Field(sa_column=_fk("users.id", index=True))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    answer: dict | None = Field(default=None, sa_column=Column(JSONType, nullable=True))  # an override's answer
+    created_at: float = Field(nullable=False)
 
 
 class Media(SQLModel, table=True):
@@ -365,6 +395,7 @@ annotations = Annotation.__table__
 project_workers = ProjectWorker.__table__
 task_results = TaskResult.__table__
 task_reports = TaskReport.__table__
+reviews = Review.__table__
 media = Media.__table__
 teams = Team.__table__
 team_members = TeamMember.__table__

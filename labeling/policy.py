@@ -89,6 +89,10 @@ RULES: dict[str, Rule] = {
     "tasks.read": PROJECT_OWNER,  # one task with every answer, skip and problem report
     "results.read": PROJECT_OWNER,
     "quality.read": PROJECT_OWNER,
+    "task.accept": PROJECT_OWNER,  # a requester's review of a task's consensus (labeling/reviews.py)
+    "task.override": PROJECT_OWNER,
+    "task.more_answers": PROJECT_OWNER,
+    "answer.exclude": PROJECT_OWNER,  # one answer left out of its task's consensus, or counted again
     "consensus.recompute": PROJECT_OWNER,
     "worker.block": PROJECT_OWNER,
     "worker.unblock": PROJECT_OWNER,

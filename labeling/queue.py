@@ -661,6 +661,46 @@ def unblock(tx: Tx, project_id: int, worker_id: int) -> bool:
     return tx.run("queue.unblock_worker", {"project": project_id, "worker": worker_id, "now": time.time()}) > 0
 
 
+# ---- a requester's review: more answers, one answer left out ------------------------------------------------------
+
+def lock_task(tx: Tx, task_id: int) -> None:
+    """Hold a task for change until the transaction ends (PostgreSQL), so a concurrent settle waits and then sees
+    the change."""
+    tx.begin()
+    tx.one("queue.lock_task", {"task": task_id})
+
+
+def ask_more(tx: Tx, project_id: int, task: Any) -> None:
+    """One more answer wanted for a regular task (read by the caller as locked): it is open until it has it."""
+    tx.run("queue.ask_more", {"task": task.id})
+    if task.state == TaskState.complete:
+        _add_counts(tx, project_id, 0, n_complete=-1)
+
+
+def exclude_answer(tx: Tx, project_id: int, annotation_id: int, task: Any) -> bool:
+    """One answer leaves its task's consensus: the task counts it no more and is open again (it wants its
+    redundancy). False if the answer was already left out."""
+    if tx.run("queue.exclude_answer", {"annotation": annotation_id}) != 1:
+        return False
+    tx.run("queue.reopen_task", {"task": task.id})
+    if task.state == TaskState.complete:
+        _add_counts(tx, project_id, 0, n_complete=-1)
+    return True
+
+
+def include_answer(tx: Tx, annotation_id: int, task_id: int) -> bool:
+    """An excluded answer counts again; False if it was not excluded."""
+    if tx.run("queue.include_answer", {"annotation": annotation_id}) != 1:
+        return False
+    tx.run("queue.count_answer_back", {"task": task_id})
+    return True
+
+
+def drop_result(tx: Tx, task_id: int) -> None:
+    """A task without counted answers has no consensus."""
+    tx.run("queue.drop_result", {"task": task_id})
+
+
 # ---- taking work away: deactivation, archiving, deletion ------------------------------------------------------
 
 def _drop_leases(tx: Tx, rows: list[Any]) -> int:

@@ -366,6 +366,19 @@ class AnswerChange(_Strict):
     meta: AnswerMeta | None = None
 
 
+class OverrideBody(_Strict):
+    """POST /api/projects/{id}/tasks/{task_id}/override: the requester's own answer, checked as a worker's is."""
+
+    answer: Answer
+
+
+class ExcludeBody(_Strict):
+    """POST /api/projects/{id}/tasks/{task_id}/answers/{annotation_id}/exclude: leave the answer out of the
+    consensus (true, the default) or count it again (false)."""
+
+    excluded: bool = True
+
+
 class SkipReason(str, enum.Enum):
     """Why a worker skipped a task."""
 
@@ -434,6 +447,36 @@ class TaskListQuery(PageQuery):
 
     state: Literal["open", "complete"] | None = None
     gold: QueryBool | None = None
+
+
+def _fraction(value: Any) -> Any:
+    """A query parameter's number from 0 to 1, written plainly (0.25, .5, 1)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{0,3}(\.[0-9]{1,12})?", value) or value in ("", "."):
+            raise ValueError("must be a number from 0 to 1, like 0.5")
+        return float(value)
+    return value
+
+
+QueryFraction = Annotated[float, BeforeValidator(_fraction), Field(ge=0, le=1)]
+
+
+class ResultsQuery(_Strict):
+    """GET /console/projects/{id}/results: filters, the order (least certain or most disputed first, or import
+    order) and the keyset cursor of the page."""
+
+    sort: Literal["confidence", "disagreement", "id"] | None = None
+    state: Literal["open", "complete"] | None = None
+    confidence_min: QueryFraction | None = None
+    confidence_max: QueryFraction | None = None
+    agreement_min: QueryFraction | None = None
+    agreement_max: QueryFraction | None = None
+    gold: QueryBool | None = None
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    worker: str | None = Field(default=None, min_length=1, max_length=100, description="a worker's username")
+    reported: QueryBool | None = None
+    reviewed: QueryBool | None = None
+    after: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 # Parts of an error's location that name a branch of a union or a validator, not a field.

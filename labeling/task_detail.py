@@ -1,5 +1,6 @@
 """One task as its requester reviews it: its data, every answer with what the worker was shown, the skips with
-their reasons, the problem reports and the consensus. The requester console builds on this read."""
+their reasons, the problem reports, the consensus and the requester's review (labeling/reviews.py). The
+requester console builds on this read."""
 
 from __future__ import annotations
 
@@ -31,11 +32,17 @@ async def detail(conn: AsyncConnection, project_id: int, task_id: int) -> dict:
         select(r.c.id, r.c.worker_id, u.c.username, r.c.text, r.c.created_at)
         .join(u, u.c.id == r.c.worker_id).where(r.c.task_id == task_id).order_by(r.c.id))).all()
     result = (await conn.execute(select(tr).where(tr.c.task_id == task_id))).first()
+    v = models.reviews
+    review = (await conn.execute(select(v.c.kind, v.c.answer, v.c.created_at, u.c.username)
+                                 .join(u, u.c.id == v.c.reviewer_id).where(v.c.task_id == task_id))).first()
     return {
         **tasks.public(row),
         "consensus": None if result is None else {
             "answer": result.answer, "confidence": result.confidence, "n_annotations": result.n_annotations,
             "method": result.method, "updated_at": projects.iso(result.updated_at)},
+        "review": None if review is None else {
+            "kind": review.kind, "answer": review.answer, "reviewer": review.username,
+            "created_at": projects.iso(review.created_at)},
         "annotations": [_answer(x) for x in answers],
         "skips": [{"assignment_id": x.id, "worker_id": x.worker_id, "username": x.username, "reason": x.skip_reason,
                    "note": x.skip_note, "skipped_at": projects.iso(x.finished_at)} for x in skips],

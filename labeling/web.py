@@ -223,6 +223,13 @@ async def read_json(request: Request, limit: int | None = None) -> Any:
     return jsonio.loads(body)
 
 
+async def optional_json(request: Request, limit: int) -> Any:
+    """The JSON body, or {} when the request has none (an optional body)."""
+    if not int(request.headers.get("content-length") or 0) and "transfer-encoding" not in request.headers:
+        return {}
+    return await read_json(request, limit)
+
+
 def path_int(request: Request, name: str) -> int:
     """An id in the path: a positive 64-bit whole number written plainly, checked before any query; else a 404."""
     raw = request.path_params.get(name, "")
@@ -232,13 +239,14 @@ def path_int(request: Request, name: str) -> int:
     return int(raw)
 
 
-def query(request: Request, model: type[schemas.M]) -> schemas.M:
-    """The query parameters, checked against their model: unknown or repeated ones are refused too."""
+def query(request: Request, model: type[schemas.M], *, empty_is_none: bool = False) -> schemas.M:
+    """The query parameters, checked against their model: unknown or repeated ones are refused too.
+    `empty_is_none`: an empty value is no value (a page's filter form leaves unused fields empty)."""
     params = request.query_params
     for name in params:
         if len(params.getlist(name)) > 1:
             raise InvalidInput(f"{name}: given more than once", field=name)
-    return schemas.parse(model, dict(params))
+    return schemas.parse(model, {k: v for k, v in params.items() if not (empty_is_none and v == "")})
 
 
 def method_routes(entries: Iterable[tuple[str, str, Callable]]) -> list[Route]:

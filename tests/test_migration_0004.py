@@ -16,6 +16,16 @@ def _move(sync_conn, revision: str, up: bool) -> None:
     (command.upgrade if up else command.downgrade)(config, revision)
 
 
+async def to_head(conn) -> None:  # noqa: ANN001
+    """Upgrade to head; on PostgreSQL the id sequences then continue after the ids the rows chose."""
+    await conn.run_sync(_move, "head", True)
+    await conn.commit()
+    if conn.dialect.name == "postgresql":
+        for table in ("users", "projects", "tasks", "assignments", "annotations"):
+            await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
+        await conn.commit()
+
+
 ROWS = [
     "INSERT INTO users (id, username, role, token_hash, is_active, created_at) VALUES (1, 'req', 'requester', 'h1', true, 1)",
     "INSERT INTO users (id, username, role, token_hash, is_active, created_at) VALUES (2, 'ann', 'worker', 'h2', true, 1)",
@@ -47,12 +57,7 @@ async def test_upgrade_from_0001_keeps_every_row(db, client, make_user):
         for statement in ROWS:
             await conn.execute(text(statement))
         await conn.commit()
-        await conn.run_sync(_move, "head", True)
-        await conn.commit()
-        if db.engine.dialect.name == "postgresql":  # the rows above chose their ids
-            for table in ("users", "projects", "tasks", "assignments", "annotations"):
-                await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
-            await conn.commit()
+        await to_head(conn)
         project = (await conn.execute(text("SELECT * FROM projects"))).one()
         annotation = (await conn.execute(text("SELECT * FROM annotations"))).one()
         skipped = (await conn.execute(text("SELECT * FROM assignments WHERE id = 2"))).one()

@@ -21,18 +21,19 @@ async def test_migrations_match_the_models(db):
         assert await migrate.current_revision(conn) == migrate.head_revision()
     # Expression indexes cannot be compared by autogenerate; they are checked by name below.
     changes = [c for c in changes if not (isinstance(c, tuple) and c[0] in ("add_index", "remove_index")
-                                          and c[1].name == "ix_tasks_queue")]
+                                          and c[1].name in ("ix_tasks_queue", "ix_task_results_agreement"))]
     assert changes == [], changes
 
 
 async def test_queue_indexes_exist(db):
     def indexes(sync_conn):
         inspector = inspect(sync_conn)
-        return {i["name"] for t in ("tasks", "assignments") for i in inspector.get_indexes(t)}
+        return {i["name"] for t in ("tasks", "assignments", "task_results") for i in inspector.get_indexes(t)}
 
     async with db.read() as conn:
         names = await conn.run_sync(indexes)
-    assert {"ix_tasks_queue", "ix_assignments_live", "ix_assignments_worker_live", "ux_assignments_task_worker"} <= names
+    assert {"ix_tasks_queue", "ix_assignments_live", "ix_assignments_worker_live", "ux_assignments_task_worker",
+            "ix_task_results_confidence"} <= names
 
 
 async def test_downgrade_to_empty_and_up_again(db):

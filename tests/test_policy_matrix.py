@@ -73,6 +73,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/api/projects/{project_id}/tasks"): OWNER,
     ("GET", "/api/projects/{project_id}/results"): OWNER,
     ("GET", "/api/projects/{project_id}/quality"): OWNER,
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/accept"): OWNER,
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/override"): OWNER,
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/more-answers"): OWNER,
+    ("POST", "/api/projects/{project_id}/tasks/{task_id}/answers/{annotation_id}/exclude"): OWNER,
     ("POST", "/api/projects/{project_id}/consensus"): OWNER,
     ("POST", "/api/projects/{project_id}/workers/{worker_id}/block"): OWNER,
     ("POST", "/api/projects/{project_id}/workers/{worker_id}/unblock"): OWNER,
@@ -112,6 +116,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/console/projects/{project_id}/import"): CONSOLE_PROJECT,
     ("GET", "/console/projects/{project_id}/export"): CONSOLE_PROJECT,
     # -- results and task pages (review)
+    ("GET", "/console/projects/{project_id}/results"): CONSOLE_PROJECT,
+    ("GET", "/console/projects/{project_id}/tasks/{task_id}"): CONSOLE_PROJECT,
 
     # -- quality and people (firsthour)
 
@@ -199,7 +205,7 @@ async def build_world(db, settings, app) -> World:  # noqa: ANN001
         lease = queue.claim_next(tx, mem, project_id, people["worker_in"], 16)
         accounts.deactivate(tx, people["admin"], people["deactivated"].id)
         ids.update(project_id=project_id, project_name=body.name, assignment_id=lease.assignment_id,
-                   annotation_id=done.annotation_id,
+                   annotation_id=done.annotation_id, answered_task_id=done.task_id,
                    task_id=lease.task_id, team_id=team_id, user_id=people["target"].id,
                    worker_id=people["worker_in"].id, path=stored["path"])
         return World({**tokens, "none": None, "wrong": "lbl_" + "x" * 43}, ids)
@@ -216,6 +222,8 @@ def request_for(method: str, path: str, world: World) -> dict:
     """The URL and a valid body for a route, so an allowed caller gets past validation."""
     ids = world.ids
     url = path.replace("{path:path}", ids["path"])
+    if "{annotation_id}" in url and "{task_id}" in url:  # an answer of its task
+        url = url.replace("{task_id}", str(ids["answered_task_id"]))
     for name in ("project_id", "assignment_id", "annotation_id", "task_id", "team_id", "user_id", "worker_id",
                  "expires", "signature"):
         url = url.replace("{" + name + "}", str(ids[name]))
@@ -232,6 +240,7 @@ def request_for(method: str, path: str, world: World) -> dict:
         ("POST", "/api/assignments/{assignment_id}/submit"): {"answer": {"label": "a"}},
         ("POST", "/api/assignments/{assignment_id}/report"): {"text": "the image does not load"},
         ("PUT", "/api/annotations/{annotation_id}"): {"answer": {"label": "b"}},
+        ("POST", "/api/projects/{project_id}/tasks/{task_id}/override"): {"answer": {"label": "b"}},
         ("POST", "/api/teams"): {"name": unique},
         ("POST", "/api/teams/{team_id}/members"): {"workers": [ids["worker_id"]]},
         ("POST", "/console/preview"): {"instructions": "**read** this"},

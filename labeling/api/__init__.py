@@ -9,7 +9,7 @@ from typing import Any, Callable
 from starlette.routing import Route
 
 from labeling import schemas, web
-from labeling.api import access, export, media, projects, users, work
+from labeling.api import access, export, media, projects, reviews, users, work
 from labeling.export.options import NAMES as OPTION_NAMES
 
 
@@ -95,6 +95,14 @@ OPS: list[Op] = [
     Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, "work.renew", tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/results", projects.results, "results.read", query=PAGE, response="page",
        tags=("consensus",)),
+    Op("POST", "/api/projects/{project_id}/tasks/{task_id}/accept", reviews.accept, "task.accept",
+       tags=("reviews",)),
+    Op("POST", "/api/projects/{project_id}/tasks/{task_id}/override", reviews.override, "task.override",
+       body=schemas.OverrideBody, tags=("reviews",)),
+    Op("POST", "/api/projects/{project_id}/tasks/{task_id}/more-answers", reviews.more_answers, "task.more_answers",
+       tags=("reviews",)),
+    Op("POST", "/api/projects/{project_id}/tasks/{task_id}/answers/{annotation_id}/exclude", reviews.exclude,
+       "answer.exclude", body=schemas.ExcludeBody, body_required=False, tags=("reviews",)),
     Op("GET", "/api/projects/{project_id}/quality", projects.quality, "quality.read", tags=("consensus",)),
     Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, "consensus.recompute",
        body=schemas.RecomputeBody, body_required=False, tags=("consensus",)),

@@ -101,17 +101,23 @@ async def stored_results(conn: AsyncConnection, project_id: int) -> dict[int, An
 
 
 async def results_page(conn: AsyncConnection, project_id: int, cursor: str | None, limit: int) -> dict:
-    """A page of consensus results in task order: {task_id, external_id, answer, confidence, n_annotations}."""
-    tr, t = models.task_results, models.tasks
+    """A page of consensus results in task order: {task_id, external_id, answer, confidence, n_annotations, ...}.
+    A requester's override is the task's answer (`reviewed`, with the crowd's consensus kept as
+    `crowd_answer`); an accepted consensus is `reviewed` too."""
+    tr, t, v = models.task_results, models.tasks, models.reviews
     query = (select(tr.c.task_id, t.c.external_id, t.c.state, tr.c.answer, tr.c.confidence, tr.c.n_annotations,
-                    tr.c.method, tr.c.details)
-             .join(t, t.c.id == tr.c.task_id).where(tr.c.project_id == project_id)
+                    tr.c.method, tr.c.details, v.c.kind.label("review"), v.c.answer.label("review_answer"))
+             .join(t, t.c.id == tr.c.task_id).outerjoin(v, v.c.task_id == tr.c.task_id)
+             .where(tr.c.project_id == project_id)
              .order_by(tr.c.task_id).limit(limit + 1))
     after = paging.decode(cursor)
     if after is not None:
         query = query.where(tr.c.task_id > after)
     rows = (await conn.execute(query)).all()
-    data = [{"task_id": r.task_id, "external_id": r.external_id, "answer": r.answer, "confidence": r.confidence,
-             "n_annotations": r.n_annotations, "complete": r.state == 1, "method": r.method, "details": r.details}
+    data = [{"task_id": r.task_id, "external_id": r.external_id,
+             "answer": r.review_answer if r.review == models.ReviewKind.override.value else r.answer,
+             "confidence": r.confidence, "n_annotations": r.n_annotations, "complete": r.state == 1,
+             "method": r.method, "details": r.details, "reviewed": r.review is not None, "review": r.review,
+             "crowd_answer": r.answer}
             for r in rows]
     return paging.page(data, limit, key="task_id")

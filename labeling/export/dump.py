@@ -2,7 +2,7 @@
 
 A dump is JSON Lines: a header line, then one line per row, `{"table": NAME, "row": {...}}`, tables in the
 order their foreign keys need (users, projects, project counters, tasks, assignments, annotations, workers'
-standing, results). Users come without password or token hashes (a dump carries no secrets); progress
+standing, results, requesters' reviews). Users come without password or token hashes (a dump carries no secrets); progress
 counters as one total per project. Keys are sorted and nothing depends on the time of the dump, so dumping a
 restored database gives the same bytes (SQLite to PostgreSQL and back). `restore` writes it all in one
 transaction (all or nothing), bookkeeping rows through labeling/queue.py.
@@ -32,7 +32,8 @@ USER_COLUMNS = ("id", "username", "role", "is_active", "created_at")
 # Tables in restore order, with their keyset columns.
 TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (models.tasks, ("id",)), (models.assignments, ("id",)), (models.annotations, ("id",)),
-    (models.project_workers, ("project_id", "worker_id")), (models.task_results, ("task_id",)))
+    (models.project_workers, ("project_id", "worker_id")), (models.task_results, ("task_id",)),
+    (models.reviews, ("id",)))
 ORDER = ("users", "projects", "project_counters", *(t.name for t, _ in TABLES))
 
 
@@ -92,7 +93,8 @@ async def _chunks(conn: AsyncConnection, project_ids: list[int] | None, progress
         a, pw = models.assignments, models.project_workers
         user_filter = or_(u.c.id.in_(select(p.c.owner_id).where(p.c.id.in_(ids))),
                           u.c.id.in_(select(a.c.worker_id).where(a.c.project_id.in_(ids))),
-                          u.c.id.in_(select(pw.c.worker_id).where(pw.c.project_id.in_(ids))))
+                          u.c.id.in_(select(pw.c.worker_id).where(pw.c.project_id.in_(ids))),
+                          u.c.id.in_(select(models.reviews.c.reviewer_id).where(models.reviews.c.project_id.in_(ids))))
     yield _header("instance" if project_ids is None else "project", ids).encode()
     async for page in _keyset(conn, u, ("id",), user_filter, [u.c[c] for c in USER_COLUMNS]):
         yield b"".join(_line("users", row) for row in page)
@@ -208,14 +210,18 @@ class _Restore:
         else:
             encode = JSON_COLUMNS.get(table, ())
             for row in rows:
-                if "worker_id" in row:
-                    row["worker_id"] = self._worker(row["worker_id"])
+                for column in ("worker_id", "reviewer_id"):
+                    if column in row:
+                        row[column] = self._worker(row[column])
                 for name in encode:  # the restore statements take JSON columns as JSON text
                     if row.get(name) is not None:
                         row[name] = orjson.dumps(row[name]).decode()
             try:
                 with self.tx.isolated():
-                    queue.restore_rows(self.tx, table, rows)
+                    if table == "reviews":  # a requester's reviews: not queue bookkeeping
+                        self.tx.run_many("restore.insert_review", rows)
+                    else:
+                        queue.restore_rows(self.tx, table, rows)
             except Exception as exc:
                 if is_unique_violation(exc):
                     raise Conflict(f"line {first_line}: this database already has some of the dumped {table}; "

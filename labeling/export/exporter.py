@@ -13,7 +13,7 @@ import hmac
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-from sqlalchemy import BigInteger, Text, and_, bindparam, cast, false, func, null, or_, select
+from sqlalchemy import BigInteger, Text, and_, bindparam, case, cast, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, sqltx, tasktypes
@@ -47,15 +47,18 @@ DETAILS_FAMILIES = ("boxes", "spans", "multilabel")
 
 
 def consensus_columns(spec: tasktypes.TaskTypeSpec) -> list[Any]:
-    """A task's consensus as exports read it: its stored result. (A requester's review will override the
-    answer here, and set `reviewed`.)"""
-    r = models.task_results
-    details = (as_text(r.c.details, "c_details") if spec.family in DETAILS_FAMILIES
-               else null().label("c_details"))
+    """A task's consensus as exports read it: its stored result, or the requester's override (labeling/reviews.py:
+    their answer with confidence 1 and method "review", per-item details none) which the query joins as
+    `reviews`; `reviewed` when the task has a review (an override or an acceptance)."""
+    r, v = models.task_results, models.reviews
+    overridden = v.c.kind == models.ReviewKind.override.value
+    details = (case((overridden, null()), else_=cast(r.c.details, Text)).label("c_details")
+               if spec.family in DETAILS_FAMILIES else null().label("c_details"))
     agreement = (r.c.details[spec.agreement_key].as_float() if spec.agreement_key else null()).label("c_agreement")
-    return [as_text(r.c.answer, "c_answer"), r.c.confidence.label("c_confidence"), r.c.n_annotations.label("c_n"),
-            r.c.method.label("c_method"), details, agreement, r.c.updated_at.label("c_updated"),
-            false().label("reviewed")]
+    return [case((overridden, cast(v.c.answer, Text)), else_=cast(r.c.answer, Text)).label("c_answer"),
+            case((overridden, 1.0), else_=r.c.confidence).label("c_confidence"), r.c.n_annotations.label("c_n"),
+            case((overridden, "review"), else_=r.c.method).label("c_method"), details, agreement,
+            r.c.updated_at.label("c_updated"), v.c.id.is_not(None).label("reviewed")]
 
 
 def answers_query(first: int, last: int) -> Any:
@@ -78,7 +81,7 @@ def task_filter(project_id: int, options: Options) -> Any:
     if options.min_confidence is not None:
         regular.append(r.c.confidence >= options.min_confidence)
     if options.since is not None:
-        regular.append(r.c.updated_at > options.since)
+        regular.append(or_(r.c.updated_at > options.since, models.reviews.c.created_at > options.since))
     chosen = and_(*regular)
     if options.include_gold:
         gold = [t.c.is_gold.is_(True)]
@@ -96,7 +99,8 @@ def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec)
     # before the page again for each page.
     return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
                    t.c.n_done, *consensus_columns(spec))
-            .select_from(t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after)))
+            .select_from(t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after))
+                         .outerjoin(models.reviews, models.reviews.c.task_id == t.c.id))
             .where(task_filter(project_id, options), t.c.id > after)
             .order_by(t.c.id).limit(PAGE_SIZE))
 
@@ -133,7 +137,9 @@ class Export:
         async with self.db.read() as conn:
             if self.fmt.writer is None:
                 return int(await conn.scalar(select(func.count()).where(t.c.project_id == self.project.id)) or 0)
-            tasks = int(await conn.scalar(select(func.count()).select_from(t.outerjoin(r, r.c.task_id == t.c.id))
+            v = models.reviews
+            tasks = int(await conn.scalar(select(func.count()).select_from(t.outerjoin(r, r.c.task_id == t.c.id)
+                                                                           .outerjoin(v, v.c.task_id == t.c.id))
                                           .where(task_filter(self.project.id, self.options))) or 0)
         return tasks * sum(w.passes for w in formats.writers(self.fmt, self.ctx, self.folder, self.file_name))
 

@@ -288,6 +288,57 @@ UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE project_id = :project AND worker_id = :worker AND status = 0 /*leased*/
 RETURNING task_id
 
+-- ---- a requester's review of a task ----------------------------------------------------------------------------
+
+-- name: queue.ask_more
+-- One more answer wanted for this task (its requester asks): it is open again until it has it.
+UPDATE tasks SET needed = needed + 1, state = 0 /*open*/ WHERE id = :task AND is_gold = false
+
+-- name: queue.exclude_answer
+-- One answer leaves the task's consensus (its requester excludes it); gold answers are evidence, never counted.
+UPDATE annotations SET excluded = true WHERE id = :annotation AND excluded = false AND is_gold = false
+
+-- name: queue.include_answer
+-- An excluded answer counts again (an exclusion undone).
+UPDATE annotations SET excluded = false WHERE id = :annotation AND excluded = true AND is_gold = false
+
+-- name: queue.count_answer_back
+UPDATE tasks SET n_done = n_done + 1 WHERE id = :task
+
+-- name: reviews.task
+-- A task as a review needs it, with its stored consensus (if any) and its current review (if any).
+-- json: data, result_answer
+SELECT t.id, t.project_id, t.data, t.is_gold, t.state, t.n_done, t.needed, r.task_id AS result_task,
+       r.answer AS result_answer, r.confidence, v.kind AS review_kind
+FROM tasks t LEFT JOIN task_results r ON r.task_id = t.id LEFT JOIN reviews v ON v.task_id = t.id
+WHERE t.id = :task
+
+-- name: reviews.answer
+-- One answer of a task, with its worker's standing in the project.
+SELECT a.id, a.task_id, a.worker_id, a.is_gold, a.excluded, pw.blocked
+FROM annotations a LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
+WHERE a.id = :annotation
+
+-- name: reviews.put
+-- json_params: answer
+-- A task's review, replacing the one it had.
+INSERT INTO reviews (project_id, task_id, reviewer_id, kind, answer, created_at)
+VALUES (:project, :task, :reviewer, :kind, :answer, :now)
+ON CONFLICT (task_id) DO UPDATE SET reviewer_id = excluded.reviewer_id, kind = excluded.kind,
+    answer = excluded.answer, created_at = excluded.created_at
+RETURNING id
+
+-- name: reviews.drop
+DELETE FROM reviews WHERE task_id = :task
+
+-- name: reviews.drop_accept
+-- An acceptance is of the consensus as it was: when the task's answers change, it goes (an override stays).
+DELETE FROM reviews WHERE task_id = :task AND kind = 'accept'
+
+-- name: restore.insert_review
+INSERT INTO reviews (id, project_id, task_id, reviewer_id, kind, answer, created_at)
+VALUES (:id, :project_id, :task_id, :reviewer_id, :kind, :answer, :created_at)
+
 -- ---- problem reports -----------------------------------------------------------------------------------------
 
 -- name: reports.count_for_assignment

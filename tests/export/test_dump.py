@@ -46,6 +46,11 @@ async def _busy_project(client, requester, new_project, make_user) -> dict:  # n
     lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(late))).json()
     await client.post(f"/api/assignments/{lease['assignment_id']}/skip", headers=bearer(late))
     await client.post(f"/api/projects/{pid}/next", headers=bearer(late))  # a live lease stays
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    r = await client.post(f"/api/projects/{pid}/tasks/{results[0]['task_id']}/override",  # a requester's review
+                          json={"answer": {"ranking": [["c"], ["a", "b"]]}}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    await client.post(f"/api/projects/{pid}/tasks/{results[1]['task_id']}/accept", headers=bearer(requester))
     return project
 
 
@@ -61,7 +66,7 @@ async def test_a_dump_restored_into_the_other_database_dumps_back_equal(client, 
     assert all("password_hash" not in line and "token_hash" not in line for line in text_lines)
     tables = [line.split('"table":"')[1].split('"')[0] for line in text_lines[1:]]
     assert {"users", "projects", "project_counters", "tasks", "assignments", "annotations", "project_workers",
-            "task_results"} == set(tables)
+            "task_results", "reviews"} == set(tables)
     path = tmp_path / "project.jsonl"
     path.write_bytes(first)
     other = await _other_database(tmp_path)

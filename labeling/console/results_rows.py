@@ -1,0 +1,188 @@
+"""The results table's rows: one keyset page of a project's tasks with their consensus, filtered and ordered so
+the least certain (or most disputed) come first. Every order walks an index of migration 0005 or the tasks'
+(project, id) index from the cursor on and stops after a page; nothing counts the project's rows.
+
+| order | walks | rows |
+|---|---|---|
+| confidence (least first) | ix_task_results_confidence (project, confidence, task) | tasks with a consensus confidence |
+| disagreement (least agreement first) | ix_task_results_agreement (project, AGREEMENT, task) | tasks whose type keeps an agreement figure |
+| id (import order) | ix_tasks_project_id (project, id) | every task, open ones too |
+
+Filters are conditions on the walk (a confidence or agreement range bounds the walk of its own order). A filter
+that matches few rows makes a page read more of the index; the common ones (state, gold, a range) do not.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Float, cast, exists, func, literal, literal_column, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from labeling import jsonio, models, schemas, tasktypes
+from labeling.errors import InvalidInput
+
+PAGE = 50
+# Where each aggregation family keeps the labels of an answer: a single label, a list of labels, or items (boxes,
+# spans) each with a label. Families without labels (ranking, demonstration) have no label filter.
+LABEL_PLACES = {"classification": ("label", "one"), "multilabel": ("labels", "list"), "boxes": ("boxes", "items"),
+                "spans": ("spans", "items")}
+
+
+def agreement(dialect: str) -> Any:
+    """The agreement figure of a task's consensus details, written exactly as ix_task_results_agreement's
+    expression (migrations/versions/0005_reviews.py) so the planner walks that index."""
+    d = models.task_results.c.details
+    if dialect == "sqlite":
+        return func.coalesce(func.json_extract(d, literal_column("'$.percent_agreement'")),
+                             func.json_extract(d, literal_column("'$.agreement'")))
+    return func.coalesce(cast(d.op("->>")(literal_column("'percent_agreement'")), Float),
+                         cast(d.op("->>")(literal_column("'agreement'")), Float))
+
+
+def sorts(spec: tasktypes.TaskTypeSpec) -> tuple[str, ...]:
+    """The orders this task type's results have (its consensus must have a confidence, or an agreement figure)."""
+    if spec.family == "demonstration":
+        return ("id",)
+    return ("confidence", "disagreement", "id") if spec.agreement_key else ("confidence", "id")
+
+
+def encode_cursor(value: float | None, task_id: int) -> str:
+    """A cursor continuing after a row: its sort value and task id."""
+    return base64.urlsafe_b64encode(jsonio.dumps({"v": value, "id": task_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float | None, int]:
+    """(sort value, task id) a cursor continues after; InvalidInput naming `after` otherwise."""
+    try:
+        raw = jsonio.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value, task_id = raw["v"], raw["id"]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise ValueError
+        if isinstance(task_id, bool) or not isinstance(task_id, int) or task_id < 0:
+            raise ValueError
+        return (None if value is None else float(value)), task_id
+    except Exception:
+        raise InvalidInput("after is not a cursor this page made", field="after") from None
+
+
+@dataclass
+class Page:
+    """A page of rows (plain dicts) and the cursor of the next one (None on the last page)."""
+
+    rows: list[dict]
+    after: str | None
+    sort: str
+
+
+def _label_filter(dialect: str, spec: tasktypes.TaskTypeSpec, label: str) -> Any:
+    """Rows whose label (the override's, else the consensus') is or includes `label`."""
+    r, v = models.task_results, models.reviews
+    place = LABEL_PLACES.get(spec.family)
+    if place is None or not spec.needs_labels:
+        raise InvalidInput(f"{spec.display_name} answers have no labels to filter by", field="label")
+    key, shape = place
+    answer = func.coalesce(v.c.answer, r.c.answer)
+    if dialect == "postgresql":
+        if shape == "one":
+            return answer.op("->>")(literal_column("'label'")) == label
+        probe = [label] if shape == "list" else [{"label": label}]
+        return answer.op("->")(literal_column(f"'{key}'")).op("@>")(literal(probe, type_=JSONB))
+    if shape == "one":
+        return func.json_extract(answer, literal_column("'$.label'")) == label
+    each = func.json_each(answer, literal_column(f"'$.{key}'")).table_valued("value").alias("item")
+    value = each.c.value if shape == "list" else func.json_extract(each.c.value, literal_column("'$.label'"))
+    return exists(select(literal_column("1")).select_from(each).where(value == label))
+
+
+async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery, worker_id: int | None) -> Page:
+    """One page of the results table (PAGE rows) after the query's cursor."""
+    spec = tasktypes.get(project.task_type)
+    dialect = conn.dialect.name
+    sort = query.sort or sorts(spec)[0]
+    if sort not in sorts(spec):
+        raise InvalidInput(f"{spec.display_name} results cannot be sorted by {sort}; sort by "
+                           f"{', '.join(sorts(spec))}", field="sort")
+    t, r, v = models.tasks, models.task_results, models.reviews
+    agree = agreement(dialect)
+    columns = [t.c.id, t.c.external_id, t.c.data, t.c.gold, t.c.is_gold, t.c.state, t.c.n_done, t.c.needed,
+               r.c.answer, r.c.confidence, r.c.n_annotations, agree.label("agreement"), v.c.kind,
+               v.c.answer.label("review_answer")]
+    if sort == "id":
+        key, ident = None, t.c.id
+        stmt = (select(*columns).select_from(t.outerjoin(r, r.c.task_id == t.c.id).outerjoin(v, v.c.task_id == t.c.id))
+                .where(t.c.project_id == project.id))
+    else:
+        key = r.c.confidence if sort == "confidence" else agree
+        ident = r.c.task_id
+        stmt = (select(*columns).select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
+                .where(r.c.project_id == project.id, key.is_not(None)))
+    conditions = _filters(dialect, spec, query, worker_id, agree, project.id)
+    if query.after:
+        value, after_id = decode_cursor(query.after)
+        if key is None:
+            conditions.append(ident > after_id)
+        elif value is None:
+            raise InvalidInput("after is not a cursor of this order", field="after")
+        else:
+            conditions.append(tuple_(key, ident) > tuple_(value, after_id))
+    stmt = stmt.where(*conditions).order_by(*([key] if key is not None else []), ident).limit(PAGE + 1)
+    rows = (await conn.execute(stmt)).all()
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    after = None
+    if more:
+        last = rows[-1]
+        after = encode_cursor(None if key is None else (last.confidence if sort == "confidence" else last.agreement),
+                              last.id)
+    return Page([_row(x) for x in rows], after, sort)
+
+
+def _filters(dialect: str, spec: tasktypes.TaskTypeSpec, query: schemas.ResultsQuery, worker_id: int | None,
+             agree: Any, project_id: int) -> list[Any]:
+    t, r, v, a, reports = models.tasks, models.task_results, models.reviews, models.annotations, models.task_reports
+    out: list[Any] = []
+    if query.state is not None:
+        out.append(t.c.state == models.TaskState[query.state].value)
+    if query.gold is not None:
+        out.append(t.c.is_gold.is_(query.gold))
+    for low, high, column, name in ((query.confidence_min, query.confidence_max, r.c.confidence, "confidence"),
+                                    (query.agreement_min, query.agreement_max, agree, "agreement")):
+        if low is not None and high is not None and low > high:
+            raise InvalidInput(f"{name}_min is above {name}_max", field=f"{name}_min")
+        if low is not None:
+            out.append(column >= low)
+        if high is not None:
+            out.append(column <= high)
+    if query.label is not None:
+        out.append(_label_filter(dialect, spec, query.label))
+    if worker_id is not None:
+        out.append(exists(select(a.c.id).where(a.c.task_id == t.c.id, a.c.worker_id == worker_id)))
+    if query.reported:  # the few reported tasks: looked up by id from the project's reports, not walked to
+        out.append(t.c.id.in_(select(reports.c.task_id).where(reports.c.project_id == project_id)))
+    elif query.reported is False:
+        out.append(~exists(select(reports.c.id).where(reports.c.task_id == t.c.id)))
+    if query.reviewed is not None:
+        out.append(v.c.id.is_not(None) if query.reviewed else v.c.id.is_(None))
+    return out
+
+
+def _row(x: Any) -> dict:
+    """A row as the page's script reads it: the label shown is the gold answer, else the override, else the
+    consensus."""
+    if x.is_gold:
+        shown = x.gold
+    elif x.kind == models.ReviewKind.override.value:
+        shown = x.review_answer
+    else:
+        shown = x.answer
+    return {"id": x.id, "external_id": x.external_id, "data": x.data, "state": models.TaskState(x.state).name,
+            "gold": bool(x.is_gold), "n_done": x.n_done, "needed": x.needed, "answer": shown, "crowd": x.answer,
+            "confidence": x.confidence, "agreement": None if x.agreement is None else float(x.agreement),
+            "n_annotations": x.n_annotations, "review": x.kind}
+

@@ -1,0 +1,37 @@
+/* The results page: each row's consensus drawn by ConsoleViews from the rows the page carries (JSON), the filter
+   that failed marked beside its field, and J/K (or arrows) to move between tasks, Enter to open one. */
+(function () {
+  "use strict";
+  var L = window.Labeling, V = window.ConsoleViews;
+  var payload = JSON.parse(document.getElementById("results-data").textContent);
+  var config = payload.config;
+  L.setLabelStyles(config.label_styles);
+
+  document.querySelectorAll("[data-row]").forEach(function (slot) {
+    var row = payload.rows[Number(slot.dataset.row)];
+    slot.replaceChildren(V.answer(config, row.data, row.answer, {thumb: true, withData: true, clip: true}));
+  });
+
+  // On a phone the filters start folded (unless some are set), so the first tasks are on the first screen.
+  var box = document.getElementById("filters-box");
+  if (box && !box.hasAttribute("data-active") && window.matchMedia("(max-width: 760px)").matches) box.open = false;
+
+  var error = payload.error;
+  if (error && error.field) {
+    var form = document.getElementById("filters");
+    window.Console.showError(form, error, document.getElementById("filter-error"));
+  }
+
+  var links = Array.prototype.slice.call(document.querySelectorAll("#results-table a.task-link"));
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || !links.length) return;
+    var t = e.target;
+    if (t && /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) return;
+    var step = {j: 1, k: -1, ArrowDown: 0, ArrowUp: 0}[e.key];
+    if (step === undefined || (step === 0 && links.indexOf(t) < 0)) return;
+    if (step === 0) step = e.key === "ArrowDown" ? 1 : -1;
+    e.preventDefault();
+    var at = links.indexOf(document.activeElement);
+    links[Math.max(0, Math.min(links.length - 1, at < 0 ? 0 : at + step))].focus();
+  });
+})();

@@ -1,0 +1,168 @@
+/* The console's task page: the data with every worker's answer on it (a colour per worker, toggled), each answer
+   in its card, the consensus, and the review actions sent to the JSON API (Console.api, with the CSRF header).
+   The override editor is the worker page's component for the task type (its script registers with
+   Labeling.register, defined here before it loads), loaded with the shown label as its prefill. */
+(function () {
+  "use strict";
+  var L = window.Labeling, V = window.ConsoleViews, C = window.Console;
+  var $ = function (id) { return document.getElementById(id); };
+  var editor = null, editorReady = false;
+  L.register = function (module) { editor = module; };
+
+  var payload = JSON.parse($("task-data").textContent);
+  var config = payload.config, task = payload.task, family = config.family;
+  L.setLabelStyles(config.label_styles);
+  var api = "/api/projects/" + config.project_id + "/tasks/" + task.id;
+  var review = task.review, consensus = task.consensus;
+  var crowd = consensus ? consensus.answer : null;
+  var shown = task.gold || (review && review.kind === "override" ? review.answer : crowd);
+  var answers = task.annotations;
+
+  /* ---- the data, with the answers on it ----------------------------------------------------------- */
+  var layers = [{name: "consensus", boxes: shown ? shown.boxes : [], spans: shown ? shown.spans : []}];
+  answers.forEach(function (a, i) {
+    layers.push({name: a.username, color: V.workerColor(i), boxes: (a.answer || {}).boxes, spans: (a.answer || {}).spans});
+  });
+  var dataView = $("data-view");
+  if (family === "boxes") {
+    dataView.append(V.image(task.data.image, layers, false));
+    var toggles = $("layer-toggles");
+    layers.forEach(function (layer, i) {
+      var box = L.el("input", {type: "checkbox", checked: i === 0 || null, dataset: {layer: String(i)}});
+      var dot = L.el("span", {class: "swatch-dot"});
+      if (layer.color) dot.style.setProperty("--c", layer.color); else dot.style.setProperty("--c", "#444");
+      box.addEventListener("change", function () { showLayer(i, box.checked); });
+      toggles.append(L.el("label", {}, [box, dot, layer.name + " (" + (layer.boxes || []).length + ")"]));
+    });
+    var showLayer = function (i, on) {
+      dataView.querySelectorAll('.view-box[data-layer="' + i + '"]').forEach(function (b) { b.hidden = !on; });
+    };
+    // Boxes are drawn when the image loads; keep only the consensus shown until a worker's is asked for.
+    var img = dataView.querySelector("img");
+    var hideWorkers = function () { for (var i = 1; i < layers.length; i++) showLayer(i, false); };
+    img.addEventListener("load", function () { setTimeout(hideWorkers, 0); });
+    if (img.complete) hideWorkers();
+  } else if (family === "spans") {
+    dataView.append(V.spans(String(task.data.text || ""), [layers[0]], false));
+  } else if (family === "ranking") {
+    dataView.append(V.text(task.data.prompt));
+    dataView.append(L.el("ol", {class: "responses-view", type: "A"}, (task.data.responses || []).map(function (r) {
+      return L.el("li", {}, [L.el("strong", {text: r.model || String(r.id)}), L.el("br"), V.text(r.text)]);
+    })));
+  } else if (family === "demonstration") {
+    dataView.append(V.text(task.data.prompt));
+    if (task.data.system) dataView.append(L.el("p", {class: "muted small", text: "System: " + task.data.system}));
+  } else if (config.media === "image") {
+    dataView.append(V.image(task.data.image, [], false));
+  } else {
+    dataView.append(V.text(task.data.text));
+  }
+
+  /* ---- the consensus ------------------------------------------------------------------------------ */
+  function summary(value) {
+    if (family === "boxes") {
+      var boxes = (value && value.boxes) || [];
+      return L.el("div", {}, [L.el("span", {class: "muted", text: boxes.length + " box" + (boxes.length === 1 ? "" : "es") + " "}),
+                              V.chips(boxes.map(function (b) { return b.label; }))]);
+    }
+    if (family === "spans") {
+      var spans = (value && value.spans) || [];
+      var chars = Array.from(String(task.data.text || ""));
+      return L.el("span", {class: "label-chips"}, spans.map(function (s) {
+        return L.paint(L.el("span", {class: "label-chip", text: s.label + ": " + chars.slice(s.start, s.end).join("")}), s.label);
+      }));
+    }
+    return V.answer(config, task.data, value, {withData: false});
+  }
+  $("consensus-view").append(shown ? summary(shown) : L.el("p", {class: "muted", text: "No consensus yet: the task waits for its answers."}));
+  if (review && review.kind === "override" && crowd) {
+    $("crowd-view").append(L.el("p", {class: "muted small", text: "The crowd's consensus:"}), summary(crowd));
+  }
+
+  /* ---- each worker's answer ------------------------------------------------------------------------ */
+  document.querySelectorAll(".answer-card").forEach(function (card) {
+    var i = Number(card.dataset.index), a = answers[i], color = V.workerColor(i);
+    card.style.setProperty("--c", color);
+    var onData = family === "boxes" || family === "spans";
+    card.querySelector(".answer-slot").append(V.answer(config, task.data, a.answer,
+      {color: onData ? color : null, name: a.username, withData: onData, thumb: false}));
+    var button = card.querySelector(".exclude-btn");
+    if (button) {
+      button.addEventListener("click", function () {
+        act("POST", api + "/answers/" + a.id + "/exclude", {excluded: button.dataset.excluded === "true"}, button);
+      });
+    }
+  });
+
+  /* ---- actions -------------------------------------------------------------------------------------- */
+  var status = $("action-status");
+  function act(method, url, body, button) {
+    if (button) button.disabled = true;
+    status.hidden = false;
+    status.classList.remove("error");
+    status.textContent = "Saving…";
+    return C.api(method, url, body).then(function (res) {
+      if (res.error) {
+        status.textContent = res.error.message;
+        status.classList.add("error");
+        if (button) button.disabled = false;
+        return res;
+      }
+      status.textContent = "Saved.";
+      window.location.reload();
+      return res;
+    });
+  }
+  if ($("accept-btn")) $("accept-btn").addEventListener("click", function (e) { act("POST", api + "/accept", undefined, e.currentTarget); });
+  if ($("more-btn")) $("more-btn").addEventListener("click", function (e) { act("POST", api + "/more-answers", undefined, e.currentTarget); });
+
+  /* ---- the override editor ---------------------------------------------------------------------------- */
+  var editorBox = $("editor"), editorStatus = $("editor-status");
+  function editorMessage(text, kind) {
+    editorStatus.hidden = !text;
+    editorStatus.textContent = text || "";
+    editorStatus.classList.toggle("error", kind === "error");
+  }
+  function openEditor() {
+    if (!editor) { status.hidden = false; status.textContent = "The editor for this task type could not load."; return; }
+    editorBox.hidden = false;
+    $("override-btn").setAttribute("aria-expanded", "true");
+    if (!editorReady) {
+      editor.init({config: {project_id: config.project_id, task_type: config.task_type, labels: config.labels,
+                            label_styles: config.label_styles, options: config.options || {}}, message: editorMessage});
+      editorReady = true;
+    }
+    editor.load({id: task.id, data: task.data, predictions: shown, media: {}}, {seed: task.id});
+    editorBox.scrollIntoView({block: "start"});
+    var focus = editorBox.querySelector("textarea, .label-btn, button");
+    if (editor.focus) editor.focus(); else if (focus) focus.focus();
+  }
+  function closeEditor() {
+    editorBox.hidden = true;
+    $("override-btn").setAttribute("aria-expanded", "false");
+    $("override-btn").focus();
+  }
+  function saveOverride() {
+    var out = editor.answer();
+    if (out.error) { editorMessage(out.error, "error"); return; }
+    editorMessage("Saving…", "");
+    C.api("POST", api + "/override", {answer: out.answer}).then(function (res) {
+      if (res.error) { editorMessage(res.error.message, "error"); return; }
+      window.location.reload();
+    });
+  }
+  if (editorBox) {
+    $("override-btn").addEventListener("click", openEditor);
+    $("override-cancel").addEventListener("click", closeEditor);
+    $("override-save").addEventListener("click", saveOverride);
+    document.addEventListener("keydown", function (e) {
+      if (editorBox.hidden || e.defaultPrevented || e.isComposing) return;
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); saveOverride(); return; }
+      var t = e.target;
+      var typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+      if (e.key === "Escape" && !typing) { closeEditor(); return; }
+      if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (editor && editor.onKey && editor.onKey(e)) e.preventDefault();
+    });
+  }
+})();

@@ -1,0 +1,154 @@
+/* The console's answer views: a task's data and an answer (a consensus, an override, one worker's) drawn the way
+   its task type looks. Driven by the task type's spec as the page's config gives it: `media` (image or text) says
+   how the data looks, `family` (labeling/tasktypes: classification, multilabel, boxes, spans, ranking,
+   demonstration) the shape of an answer. Built from data with DOM APIs only (never HTML strings); positions are
+   set through the CSSOM (the CSP allows no style attributes). Needs js/widgets.js (Labeling.el, paint, mediaUrl).
+   window.ConsoleViews = {answer, image, chips, spans, ranking, text, workerColor}. */
+(function () {
+  "use strict";
+  var L = window.Labeling;
+  var el = L.el;
+
+  // Distinct colours for workers' answers side by side (colour-blind safe order, then more).
+  var WORKER_COLORS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7a5195", "#8c564b",
+                       "#3b7a57", "#b22222"];
+  function workerColor(i) { return WORKER_COLORS[i % WORKER_COLORS.length]; }
+
+  /** Label chips in the labels' colours. */
+  function chips(labels) {
+    if (!labels.length) return el("span", {class: "muted", text: "no label"});
+    return el("span", {class: "label-chips"}, labels.map(function (name) {
+      return L.paint(el("span", {class: "label-chip", text: name}), name);
+    }));
+  }
+
+  /** An image with box layers [{boxes, color?}] drawn at the image's pixel positions (percentages of its natural
+      size, so they stay right at any displayed size). `thumb`: a small one for a table row. */
+  function image(src, layers, thumb) {
+    var img = el("img", {alt: "Task image", loading: thumb ? "lazy" : null, class: "view-image"});
+    var frame = el("span", {class: "image-view" + (thumb ? " thumb" : "")}, [img]);
+    function draw() {
+      var w = img.naturalWidth, h = img.naturalHeight;
+      if (!w || !h) return;
+      frame.querySelectorAll(".view-box").forEach(function (n) { n.remove(); });
+      layers.forEach(function (layer, li) {
+        (layer.boxes || []).forEach(function (b) {
+          var box = el("span", {class: "view-box", title: b.label + (layer.name ? " · " + layer.name : ""),
+                                dataset: {layer: String(li), label: b.label}});
+          if (layer.color) {
+            box.style.setProperty("--c", layer.color);
+            box.style.setProperty("--on-c", "#fff");
+          } else {
+            L.paint(box, b.label);
+          }
+          box.style.left = (100 * b.x / w) + "%";
+          box.style.top = (100 * b.y / h) + "%";
+          box.style.width = (100 * b.w / w) + "%";
+          box.style.height = (100 * b.h / h) + "%";
+          if (!thumb) box.append(el("span", {class: "view-box-label", text: b.label}));
+          frame.append(box);
+        });
+      });
+      frame.dataset.drawn = "true";
+    }
+    img.addEventListener("load", draw);
+    img.addEventListener("error", function () { frame.classList.add("broken"); frame.title = "The image could not be loaded"; });
+    img.src = L.mediaUrl(src);
+    if (img.complete && img.naturalWidth) draw();
+    return frame;
+  }
+
+  /** A text with spans highlighted; layers [{spans, color?}] (several layers: each its own underline). */
+  function spans(text, layers, clip) {
+    var offsets = new L.Offsets(text);
+    var marks = [];
+    layers.forEach(function (layer, li) {
+      (layer.spans || []).forEach(function (s) {
+        marks.push({start: offsets.utf16(s.start), end: offsets.utf16(s.end), label: s.label, color: layer.color, li: li});
+      });
+    });
+    var cuts = [0, text.length];
+    marks.forEach(function (m) { cuts.push(m.start, m.end); });
+    cuts = Array.from(new Set(cuts)).filter(function (c) { return c >= 0 && c <= text.length; }).sort(function (a, b) { return a - b; });
+    var out = el("span", {class: "span-view" + (clip ? " clip" : "")});
+    for (var i = 0; i + 1 < cuts.length; i++) {
+      var a = cuts[i], b = cuts[i + 1];
+      var covering = marks.filter(function (m) { return m.start <= a && m.end >= b; });
+      var piece = text.slice(a, b);
+      if (!covering.length) { out.append(piece); continue; }
+      var m = covering[0];
+      var mark = el("mark", {class: "view-span", title: covering.map(function (c) { return c.label; }).join(", "),
+                             dataset: {label: m.label, layer: String(m.li)}, text: piece});
+      if (m.color) { mark.style.setProperty("--c", m.color); } else { L.paint(mark, m.label); }
+      out.append(mark);
+      var ends = marks.filter(function (c) { return c.end === b && covering.indexOf(c) >= 0; });
+      ends.forEach(function (c) {
+        var tag = el("span", {class: "view-span-tag", text: c.label});
+        if (c.color) tag.style.setProperty("--c", c.color); else L.paint(tag, c.label);
+        out.append(tag);
+      });
+    }
+    return out;
+  }
+
+  /** A ranking, best first, ties on one line: each response by its letter and model, with ratings if any. */
+  function ranking(data, answer, compact) {
+    var responses = (data && data.responses) || [];
+    var letters = {};
+    responses.forEach(function (r, i) { letters[String(r.id)] = {letter: String.fromCharCode(65 + i), r: r}; });
+    var ratings = (answer && answer.ratings) || {};
+    var list = el("ol", {class: "rank-view" + (compact ? " compact" : "")});
+    ((answer && answer.ranking) || []).forEach(function (tier) {
+      list.append(el("li", {}, tier.map(function (id, k) {
+        var known = letters[String(id)] || {letter: "?", r: {id: id}};
+        var rating = ratings[id];
+        var ratingText = rating === undefined ? "" : (typeof rating === "object" ? " ★" + rating.mean : " ★" + rating);
+        return el("span", {class: "rank-item", title: known.r.text || ""}, [
+          k ? el("span", {class: "tie", text: "="}) : null,
+          el("span", {class: "response-letter", text: known.letter}),
+          el("span", {class: "rank-model", text: known.r.model || String(id)}),
+          ratingText ? el("span", {class: "rank-rating", text: ratingText}) : null]);
+      })));
+    });
+    return list;
+  }
+
+  function text(value, clip) {
+    return el("span", {class: "text-view" + (clip ? " clip" : ""), text: value || ""});
+  }
+
+  /** The labels an answer holds, by its family. */
+  function labelsOf(family, answer) {
+    if (!answer) return [];
+    if (family === "classification") return answer.label ? [answer.label] : [];
+    if (family === "multilabel") return answer.labels || [];
+    return [];
+  }
+
+  /** The data with an answer on it, the way the task type looks. opts: {thumb, color, name, clip}. */
+  function answer(config, data, value, opts) {
+    opts = opts || {};
+    var family = config.family, parts = [];
+    if (family === "boxes") {
+      parts.push(image(data.image, [{boxes: value ? value.boxes : [], color: opts.color, name: opts.name}], opts.thumb));
+    } else if (family === "spans") {
+      parts.push(spans(String(data.text || ""), [{spans: value ? value.spans : [], color: opts.color}], opts.clip));
+    } else if (family === "ranking") {
+      if (opts.withData) parts.push(text(data.prompt, opts.clip));
+      parts.push(value ? ranking(data, value, opts.thumb) : el("span", {class: "muted", text: "no ranking yet"}));
+      if (value && value.rationale) parts.push(el("p", {class: "rationale", text: "“" + value.rationale + "”"}));
+    } else if (family === "demonstration") {
+      if (opts.withData) parts.push(text(data.prompt, opts.clip));
+      if (value && typeof value.text === "string") parts.push(text(value.text, opts.clip));
+      else if (!opts.withData) parts.push(el("span", {class: "muted", text: "demonstrations: see the task"}));
+    } else {
+      if (config.media === "image" && opts.withData !== false) parts.push(image(data.image, [], opts.thumb));
+      else if (opts.withData) parts.push(text(data.text, opts.clip));
+      parts.push(chips(labelsOf(family, value)));
+    }
+    return el("div", {class: "answer-view family-" + family}, parts);
+  }
+
+  window.ConsoleViews = {answer: answer, image: image, chips: chips, spans: spans, ranking: ranking, text: text,
+                         workerColor: workerColor, labelsOf: labelsOf};
+})();

@@ -1,0 +1,187 @@
+"""The console's results and task pages in Chromium, against a real server: workers label through the API, the
+requester reads the consensus (boxes drawn at the right pixel positions), overrides a label and downloads the
+export to read it, excludes an answer and blocks a worker and sees the consensus change.
+
+Screenshots of each page at 1280x800 and phone width are saved when LABELING_SCREENSHOTS names a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.support import DESKTOP, PHONE, png, sign_in
+
+W, H = 400, 300
+BOXES = [{"label": "car", "x": 40, "y": 30, "w": 200, "h": 150}, {"label": "person", "x": 300, "y": 190, "w": 80, "h": 90}]
+
+
+def shoot(page: Any, name: str) -> None:
+    folder = os.environ.get("LABELING_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def requester_project(server: Any, task_type: str, tasks: list[dict], labels: list[str], **settings: Any) -> dict:
+    """A project of a requester who can sign in (with a password)."""
+    requester = server.user("requester")
+    body = {"name": f"{task_type} {uuid.uuid4().hex[:8]}", "task_type": task_type, "labels": labels, **settings}
+    with server.client(requester["token"]) as c:
+        if task_type == "bounding_box":
+            r = c.post("/api/media", files={"file": ("shapes.png", png(W, H, [
+                ("rect", (40, 30, 240, 180), "#d62728"), ("ellipse", (300, 190, 380, 280), "#1f77b4")]), "image/png")})
+            image = r.json()["data"][0]["path"]
+            tasks = [{**t, "data": {"image": image}} for t in tasks]
+        r = c.post("/api/projects", json=body)
+        assert r.status_code == 201, r.text
+        project = r.json()
+        r = c.post(f"/api/projects/{project['id']}/tasks", json=tasks)
+        assert r.status_code == 201, r.text
+    return {**project, "requester": requester}
+
+
+def answer(server: Any, project: dict, answers: list[Any]) -> list[dict]:
+    """Each new worker answers every task it is given with its answer (a dict, or a function of the data)."""
+    workers = []
+    for given in answers:
+        worker = server.user("worker", password=None)
+        workers.append(worker)
+        with server.client(worker["token"]) as c:
+            while True:
+                r = c.post(f"/api/projects/{project['id']}/next")
+                if r.status_code == 204:
+                    break
+                lease = r.json()
+                body = given(lease["task"]["data"]) if callable(given) else given
+                s = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": body})
+                assert s.status_code == 201, s.text
+    return workers
+
+
+def console(new_page: Any, project: dict, path: str, viewport: dict = DESKTOP) -> Any:
+    page = new_page(viewport)
+    sign_in(page, project["requester"], f"/console/projects/{project['id']}{path}")
+    return page
+
+
+def test_results_draw_the_consensus_boxes_at_their_pixels(new_page, server):
+    project = requester_project(server, "bounding_box", [{"external_id": "b1"}], ["car", "person"], redundancy=3)
+    jitter = [{"boxes": [{**b, "x": b["x"] + d} for b in BOXES]} for d in (0, 1, -1)]
+    answer(server, project, jitter)
+    page = console(new_page, project, "/results")
+    thumb = page.locator("#results-table .image-view").first
+    expect(thumb).to_have_attribute("data-drawn", "true")
+    boxes = thumb.locator(".view-box")
+    expect(boxes).to_have_count(2)
+    img = thumb.locator("img").bounding_box()
+    scale = img["width"] / W
+    assert abs(img["height"] / H - scale) < 0.02 and scale < 1, "a thumbnail keeps the image's proportions"
+    for i, expected in enumerate(BOXES):
+        rect = boxes.nth(i).bounding_box()
+        for got, want in ((rect["x"] - img["x"], expected["x"]), (rect["y"] - img["y"], expected["y"]),
+                          (rect["width"], expected["w"]), (rect["height"], expected["h"])):
+            assert abs(got - want * scale) <= 1.5, (i, got, want * scale)
+    shoot(page, "results-boxes-desktop")
+    # The task page: the consensus, each worker's boxes in its own colour, shown on demand.
+    page.locator("a.task-link").first.click()
+    expect(page.locator(".answer-card")).to_have_count(3)
+    big = page.locator("#data-view .image-view")
+    expect(big).to_have_attribute("data-drawn", "true")
+    expect(big.locator('.view-box[data-layer="0"]:visible')).to_have_count(2)
+    expect(big.locator('.view-box[data-layer="2"]:visible')).to_have_count(0)
+    page.locator('#layer-toggles input[data-layer="2"]').check()
+    expect(big.locator('.view-box[data-layer="2"]:visible')).to_have_count(2)
+    colours = {page.locator(f".answer-card >> nth={i}").evaluate("e => getComputedStyle(e).borderTopColor")
+               for i in range(3)}
+    assert len(colours) == 3, colours
+    shoot(page, "task-boxes-desktop")
+    phone = console(new_page, project, "/results", PHONE)
+    expect(phone.locator("#results-table .image-view").first).to_have_attribute("data-drawn", "true")
+    shoot(phone, "results-boxes-phone")
+
+
+def test_override_exclude_and_block_change_the_consensus_and_the_export(new_page, server):
+    tasks = [{"data": {"text": f"review number {i}"}, "external_id": f"r{i}"} for i in range(2)]
+    project = requester_project(server, "text_classification", tasks, ["pos", "neg"], redundancy=3)
+    workers = answer(server, project, [{"label": "pos"}, {"label": "neg"}, {"label": "neg"}])
+    page = console(new_page, project, "/results")
+    expect(page.locator("#results-table tbody tr")).to_have_count(2)
+    expect(page.locator("#results-table .label-chip").first).to_have_text("neg")
+    shoot(page, "results-text-desktop")
+
+    # Override the first task with the requester's own label, in the worker page's own label picker.
+    page.locator("a.task-link").first.click()
+    task_id = int(page.url.rsplit("/", 1)[1])
+    page.locator("#override-btn").click()
+    expect(page.locator("#editor")).to_be_visible()
+    shoot(page, "task-override-desktop")
+    page.locator("#editor .label-btn", has_text="pos").click()
+    page.locator("#override-save").click()
+    expect(page.locator("#review-state .badge-override")).to_be_visible()
+    expect(page.locator("#consensus-view .label-chip")).to_have_text("pos")
+    download = page.request.get(f"/api/projects/{project['id']}/export?format=jsonl")
+    assert download.ok, download.text()
+    rows = {row["id"]: row for row in map(json.loads, download.text().splitlines())}
+    assert rows[task_id]["label"] == "pos" and rows[task_id]["reviewed"] is True
+
+    # Exclude one "neg" answer of the other task: its consensus is now a tie, and open again.
+    page.goto(f"/console/projects/{project['id']}/results?sort=id")
+    other = page.locator(f'#results-table tr:not([data-task-id="{task_id}"]) a.task-link')
+    other.click()
+    neg_card = page.locator(".answer-card", has_text=workers[1]["username"])
+    neg_card.locator(".exclude-btn").click()
+    expect(page.locator(".answer-card.excluded")).to_have_count(1)
+    expect(page.locator("#task-state")).to_have_text("open")
+    shoot(page, "task-excluded-desktop")
+    phone = new_page(PHONE)
+    sign_in(phone, project["requester"], page.url.replace(server.base_url, ""))
+    shoot(phone, "task-phone")
+
+    # Blocking the other "neg" worker leaves only the "pos" answer: the consensus follows.
+    with server.client(project["requester"]["token"]) as c:
+        r = c.post(f"/api/projects/{project['id']}/workers/{workers[2]['id']}/block")
+        assert r.status_code == 200, r.text
+    page.reload()
+    expect(page.locator("#consensus-view .label-chip")).to_have_text("pos")
+    expect(page.locator(".answer-card.excluded")).to_have_count(2)
+
+
+TEXT = "Ada Lovelace met Charles Babbage in London ."
+
+
+def test_spans_and_rankings_look_like_their_task_type(new_page, server):
+    spans = requester_project(server, "named_entities", [{"data": {"text": TEXT}, "external_id": "n1"}],
+                              ["PER", "LOC"], redundancy=2)
+    marked = {"spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 36, "end": 42, "label": "LOC"}]}
+    answer(server, spans, [marked, marked])
+    page = console(new_page, spans, "/results")
+    marks = page.locator("#results-table mark.view-span")
+    expect(marks).to_have_count(2)
+    expect(marks.nth(0)).to_have_text("Ada Lovelace")
+    expect(marks.nth(1)).to_have_text("London")
+    shoot(page, "results-spans-desktop")
+    page.locator("a.task-link").first.click()
+    expect(page.locator(".answer-card mark.view-span")).to_have_count(4)
+    shoot(page, "task-spans-desktop")
+
+    responses = [{"id": "a", "text": "Paris is the capital.", "model": "m1"},
+                 {"id": "b", "text": "I think it is Lyon.", "model": "m2"}]
+    ranking = requester_project(server, "preference_ranking", [{"data": {"prompt": "Capital of France?",
+                                                                           "responses": responses}}], [],
+                                redundancy=2)
+    answer(server, ranking, [{"ranking": [["a"], ["b"]], "rationale": "a is right"}, {"ranking": [["a"], ["b"]]}])
+    page = console(new_page, ranking, "/results")
+    items = page.locator("#results-table .rank-view .rank-model")
+    expect(items).to_have_text(["m1", "m2"])
+    shoot(page, "results-ranking-desktop")
+    page.locator("a.task-link").first.click()
+    expect(page.locator(".answer-card .rationale")).to_have_text(["“a is right”"])
+    shoot(page, "task-ranking-desktop")
+    phone = console(new_page, ranking, "/results", PHONE)
+    expect(phone.locator("#results-table .rank-view")).to_have_count(1)
+    shoot(phone, "results-ranking-phone")

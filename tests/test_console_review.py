@@ -1,0 +1,134 @@
+"""The console's results and task pages (labeling/console/results.py, task.py): filters, orders, keyset pages,
+bad filters named beside their field, and the task page's answers and actions, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.conftest import bearer
+from tests.export.helpers import answer_all, project_with_answers
+
+
+def _rows(page: str) -> list[dict]:
+    data = re.search(r'<script type="application/json" id="results-data">(.*?)</script>', page, re.S).group(1)
+    return json.loads(data)["rows"]
+
+
+async def _page(client, token, pid, **params) -> tuple[int, str]:  # noqa: ANN001
+    r = await client.get(f"/console/projects/{pid}/results", params=params, headers=bearer(token))
+    assert "text/html" in r.headers["content-type"]
+    return r.status_code, r.text
+
+
+async def _confident_project(client, requester, new_project, make_user) -> dict:  # noqa: ANN001
+    """Six text tasks answered by three workers: tasks with even stars split 2-1, odd ones agree 3-0."""
+    return await project_with_answers(client, make_user, new_project, "text_classification", n=6)
+
+
+async def test_results_page_orders_least_certain_first_and_pages_by_keyset(client, requester, new_project,
+                                                                          make_user):
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    status, page = await _page(client, requester, pid)
+    assert status == 200 and 'aria-current="page"' in page and 'data-tab="results"' in page
+    rows = _rows(page)
+    confidences = [r["confidence"] for r in rows]
+    assert len(rows) == 6 and confidences == sorted(confidences)
+    assert rows[0]["agreement"] < rows[-1]["agreement"]
+    _, page = await _page(client, requester, pid, sort="disagreement")
+    agreements = [r["agreement"] for r in _rows(page)]
+    assert agreements == sorted(agreements) and agreements[0] < 1.0
+    # Keyset pages: a cursor continues after the last row, in the same order.
+    from labeling.console import results_rows
+    cursor = results_rows.encode_cursor(rows[2]["confidence"], rows[2]["id"])
+    _, page = await _page(client, requester, pid, after=cursor)
+    assert [r["id"] for r in _rows(page)] == [r["id"] for r in rows[3:]]
+    _, page = await _page(client, requester, pid, sort="id")
+    assert [r["id"] for r in _rows(page)] == sorted(r["id"] for r in rows)
+
+
+async def test_results_filters(client, requester, new_project, make_user):
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    rows = _rows((await _page(client, requester, pid))[1])
+    low = [r["id"] for r in rows if r["confidence"] < rows[-1]["confidence"]]
+    _, page = await _page(client, requester, pid, confidence_max=str(rows[0]["confidence"]))
+    assert sorted(r["id"] for r in _rows(page)) == sorted(low)
+    _, page = await _page(client, requester, pid, agreement_min="1", sort="id")
+    assert all(r["agreement"] == 1.0 for r in _rows(page)) and len(_rows(page)) == 6 - len(low)
+    _, page = await _page(client, requester, pid, label="neg")
+    assert {r["answer"]["label"] for r in _rows(page)} == {"neg"}
+    _, page = await _page(client, requester, pid, state="open", sort="id")
+    assert _rows(page) == []
+    # A problem report and a review are filters too; a worker's answers too.
+    detail = (await client.get(f"/api/projects/{pid}/tasks/{rows[0]['id']}", headers=bearer(requester))).json()
+    worker = detail["annotations"][0]["username"]
+    _, page = await _page(client, requester, pid, worker=worker, sort="id")
+    assert len(_rows(page)) == 6
+    await client.post(f"/api/projects/{pid}/tasks/{rows[0]['id']}/override", json={"answer": {"label": "pos"}},
+                      headers=bearer(requester))
+    _, page = await _page(client, requester, pid, reviewed="true")
+    assert [(r["id"], r["review"], r["answer"]) for r in _rows(page)] == [(rows[0]["id"], "override", {"label": "pos"})]
+    _, page = await _page(client, requester, pid, reported="true", sort="id")
+    assert _rows(page) == []
+    r = await client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "cut o"}, "external_id": "cut"}],
+                          headers=bearer(requester))
+    _, worker = await make_user("worker", "reporter")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/report", json={"text": "the text is cut"},
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+    _, page = await _page(client, requester, pid, reported="true", sort="id")
+    assert [r["external_id"] for r in _rows(page)] == ["cut"]
+    _, page = await _page(client, requester, pid, reported="false", sort="id")
+    assert len(_rows(page)) == 6
+
+
+async def test_bad_filters_are_shown_beside_their_field(client, requester, new_project, make_user):
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    for params, field in (({"confidence_min": "2"}, "confidence_min"), ({"confidence_min": "x"}, "confidence_min"),
+                          ({"confidence_min": "0.9", "confidence_max": "0.1"}, "confidence_min"),
+                          ({"sort": "random"}, "sort"), ({"worker": "nobody"}, "worker"),
+                          ({"after": "garbage"}, "after"), ({"bogus": "1"}, "bogus")):
+        status, page = await _page(client, requester, pid, **params)
+        assert status == 400, params
+        error = json.loads(re.search(r'id="results-data">(.*?)</script>', page, re.S).group(1))["error"]
+        assert error["field"] == field, (params, error)
+    # Items (entity spans) are filtered by any item's label.
+    spans = await project_with_answers(client, make_user, new_project, "named_entities", n=2)
+    status, page = await _page(client, requester, spans["id"], label="LOC", sort="id")
+    assert status == 200 and len(_rows(page)) == 2
+    assert all("LOC" in {s["label"] for s in r["answer"]["spans"]} for r in _rows(page))
+    status, page = await _page(client, requester, spans["id"], label="ORG", sort="id")
+    assert status == 200 and _rows(page) == []
+    # Ranking projects have no labels to filter by; demonstrations no confidence to sort by.
+    ranking = await project_with_answers(client, make_user, new_project, "preference_ranking", n=2)
+    status, page = await _page(client, requester, ranking["id"], label="a")
+    assert status == 400
+    demo = await project_with_answers(client, make_user, new_project, "demonstration", n=2)
+    status, page = await _page(client, requester, demo["id"])
+    assert status == 200 and len(_rows(page)) == 2
+    status, page = await _page(client, requester, demo["id"], sort="confidence")
+    assert status == 400
+
+
+async def test_task_page_shows_every_answer_and_the_review(client, requester, new_project, make_user):
+    project = await new_project(tasks=[{"data": {"text": "x"}, "external_id": "x"}], redundancy=3,
+                                labels=["pos", "neg"])
+    pid = project["id"]
+    tokens = await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}, {"label": "neg"}], "tp")
+    del tokens
+    task_id = _rows((await _page(client, requester, pid))[1])[0]["id"]
+    await client.post(f"/api/projects/{pid}/tasks/{task_id}/override", json={"answer": {"label": "pos"}},
+                      headers=bearer(requester))
+    r = await client.get(f"/console/projects/{pid}/tasks/{task_id}", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert r.text.count('class="answer-card') == 3 and "overridden" in r.text and 'id="override-btn"' in r.text
+    assert 'id="subject-text"' in r.text  # the worker page's own editor for the task type
+    _, other = await make_user("requester")
+    r = await client.get(f"/console/projects/{pid}/tasks/{task_id}", headers=bearer(other))
+    assert r.status_code == 404
+    r = await client.get(f"/console/projects/{pid}/tasks/999999", headers=bearer(requester))
+    assert r.status_code == 404
