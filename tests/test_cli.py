@@ -123,8 +123,10 @@ def _free_port() -> int:
 def test_serve_demo_end_to_end(env, tmp_path):
     """The README's first command: serve the demo, then use the printed token over HTTP."""
     port = _free_port()
+    url = env.pop("LABELING_DATABASE_URL")  # given as --database instead
     proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "serve", "--demo", "--port", str(port),
-                             "--no-access-log"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--database", url, "--no-access-log"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []
         deadline = time.monotonic() + 60
@@ -137,8 +139,16 @@ def test_serve_demo_end_to_end(env, tmp_path):
                 break
         output = "".join(lines)
         token = re.search(r"Requester token: (\S+)", output).group(1)
+        requester_password = re.search(r"Requester login: demo-requester / (\S+)", output).group(1)
+        worker_token = re.search(r"Worker token: +(\S+)", output).group(1)
         assert re.search(r"Worker login: +demo-worker / \S+", output), output
-        assert "admin account" in output
+        assert "admin account" in output and re.search(r"Seeded \d+ answers", output), output
+        logins = Path(env["LABELING_DATA_DIR"]) / "demo-logins.env"
+        assert f". {logins.resolve()}" in output and oct(logins.stat().st_mode & 0o777) == "0o600"
+        variables = dict(line.split("#")[0].strip().split("=", 1) for line in logins.read_text().splitlines()
+                         if line and not line.startswith("#"))
+        assert variables["TOKEN"] == token and variables["WORKER"] == worker_token
+        assert variables["API"] == f"http://127.0.0.1:{port}/api" and variables["ADMIN"].startswith("lbl_")
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -159,6 +169,13 @@ def test_serve_demo_end_to_end(env, tmp_path):
         task = httpx.get(f"{base}/api/projects/{image_project['id']}/tasks", headers=headers).json()["data"][0]
         image = httpx.get(f"{base}/media/{task['data']['image']}", headers=headers)
         assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
+        assert httpx.get(f"{base}/api/projects/{image_project['id']}/results", headers=headers).json()["data"]
+        with httpx.Client(base_url=base) as browser:
+            form = browser.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            signed_in = browser.post("/login", data={"csrf_token": csrf, "username": "demo-requester",
+                                                     "password": requester_password, "next": "/"})
+            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
