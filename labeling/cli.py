@@ -226,7 +226,21 @@ def parser() -> argparse.ArgumentParser:
         aggregate_cli = None
     if aggregate_cli is not None:
         aggregate_cli.register(sub)
+    for name, command in sub.choices.items():
+        if name not in CREATES_DATABASE | NO_DATABASE:
+            _allow_new_database(command)
     return root
+
+
+def _allow_new_database(command: argparse.ArgumentParser) -> None:
+    """`--new-database` after the command too (`labeling users add bob --role worker --new-database`)."""
+    nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+    if nested:
+        for child in nested[0].choices.values():
+            _allow_new_database(child)
+        return
+    command.add_argument("--new-database", action="store_true", default=argparse.SUPPRESS,
+                         help="make a new, empty database if there is none (the data directory is printed)")
 
 
 def _debug() -> bool:

@@ -241,3 +241,43 @@ def test_every_command_says_where_its_data_is_and_refuses_a_new_empty_database(e
     monkeypatch.setenv("LABELING_DATA_DIR", "relative-data")
     code, _, err = run(capsys, "migrate")
     assert code == 0 and (tmp_path / "relative-data" / "labeling.db").is_file()
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", "p", "tasks.jsonl"], ["consensus", "p"], ["users", "add", "erin", "--role", "worker"],
+    ["export", "p", "--format", "jsonl", "-o", "out.jsonl"], ["export", "--all", "--format", "dump", "-o", "all.jsonl"],
+    ["backup", "copy.bak"]])
+def test_each_command_prints_its_absolute_data_directory_and_makes_no_database(argv, env, capsys, tmp_path,
+                                                                             monkeypatch):
+    work = tmp_path / "another-folder"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "tasks.jsonl").write_text('{"data": {"text": "a"}}\n')
+    monkeypatch.delenv("LABELING_DATA_DIR")  # the default, ./labeling-data
+    monkeypatch.delenv("LABELING_DATABASE_URL")
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    data_dir = work / "labeling-data"
+    assert code == 2 and f"labeling: data directory {data_dir} (database {data_dir / 'labeling.db'})" in err, err
+    assert "no labeling database at" in err or "no SQLite database at" in err, err
+    assert sorted(p.name for p in work.iterdir()) == ["tasks.jsonl"], "nothing made"
+
+
+def test_new_database_may_follow_the_command_and_aggregate_needs_no_database(env, capsys, tmp_path, monkeypatch):
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LABELING_DATA_DIR", "fresh")
+    monkeypatch.delenv("LABELING_DATABASE_URL")
+    code = cli.main(["users", "add", "erin", "--role", "worker", "--new-database"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "worker erin" in out and (tmp_path / "fresh" / "labeling.db").is_file()
+    assert f"labeling: data directory {tmp_path / 'fresh'}" in err
+    answers = tmp_path / "answers.csv"
+    answers.write_text("task,worker,label\n1,a,x\n1,b,x\n")
+    code = cli.main(["aggregate", "classification", str(answers), "-o", str(tmp_path / "out.csv")])
+    assert code == 0 and "data directory" not in capsys.readouterr().err
+    monkeypatch.setenv("LABELING_DATABASE_URL", "sqlite:///relative.db")
+    code = cli.main(["migrate"])
+    assert code == 0 and f"(database {tmp_path / 'relative.db'})" in capsys.readouterr().err
+    assert (tmp_path / "relative.db").is_file()
