@@ -90,3 +90,28 @@ async def test_the_demo_loads_whole_or_not_at_all(settings, db, monkeypatch):
         await demo.load(settings, db, resources.sample_tasks_dir())
     for table in ("projects", "tasks", "annotations", "assignments", "users"):
         assert await _count(db, f"SELECT count(*) FROM {table}") == 0, table
+
+
+async def test_quality_has_times_throughput_label_distribution_and_keeps_a_blocked_worker(settings, db, client):
+    info = await demo.load(settings, db, resources.sample_tasks_dir())
+    headers = bearer(info["requester_token"])
+    listed = (await client.get("/api/projects?limit=100", headers=headers)).json()["data"]
+    project = next(p for p in listed if p["task_type"] == "text_classification")
+    url = f"/api/projects/{project['id']}/quality"
+    quality = (await client.get(url, headers=headers)).json()
+    answers = quality["progress"]["annotations"]
+    assert sum(b["answers"] for b in quality["throughput"]["buckets"]) == answers > 0
+    assert all(isinstance(w["median_ms"], int) and w["median_ms"] > 0 for w in quality["workers"])
+    distribution = {d["label"]: d for d in quality["label_distribution"]}
+    assert list(distribution) == ["positive", "negative", "neutral"]
+    assert sum(d["answers"] for d in distribution.values()) == answers
+    assert sum(d["consensus"] for d in distribution.values()) == quality["progress"]["complete"] > 0
+    ben = next(w for w in quality["workers"] if w["username"] == "demo-ben")
+    r = await client.post(f"/api/projects/{project['id']}/workers/{ben['worker_id']}/block", headers=headers)
+    assert r.status_code == 200, r.text
+    quality = (await client.get(url, headers=headers)).json()
+    blocked = [w for w in quality["workers"] if w["username"] == "demo-ben"]
+    assert len(blocked) == 1 and blocked[0]["blocked"] is True and blocked[0]["n_answers"] == ben["n_answers"]
+    assert blocked[0]["n_annotations"] < ben["n_annotations"] == ben["n_answers"]
+    assert sum(b["answers"] for b in quality["throughput"]["buckets"]) == answers, "excluded answers still arrived"
+    assert sum(d["answers"] for d in quality["label_distribution"]) < answers, "only counted answers"
