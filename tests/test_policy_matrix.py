@@ -109,6 +109,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     # -- results and task pages (review)
 
     # -- quality and people (firsthour)
+    ("GET", "/console/projects/{project_id}/quality"): CONSOLE_PROJECT,
+    ("GET", "/console/people"): CONSOLE_ADMIN,
 
     # -- leaderboard
 
