@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import accounts, models, schemas, teams, web
+from labeling import accounts, models, paging, schemas, teams, web
 from labeling.console import frame
 
 USERS_PER_PAGE = 200
@@ -24,8 +24,8 @@ async def people_page(request: Request, caller: web.Caller) -> Response:
     """GET /console/people?cursor= (a page of users; the teams below)"""
     params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
-        users = await accounts.page(conn, params.cursor, USERS_PER_PAGE)
-        team_page = await teams.page(conn, caller.who, None, TEAMS_LIMIT)
+        users = await _newest_users(conn, params.cursor)
+        team_page = await _newest_teams(conn)
         members = await _members(conn, [t["id"] for t in team_page["data"]])
         owners = await _names(conn, {t["owner_id"] for t in team_page["data"]})
     team_list = [{**t, "owner": owners.get(t["owner_id"], f"#{t['owner_id']}"), "member_list": members[t["id"]]}
@@ -34,6 +34,26 @@ async def people_page(request: Request, caller: web.Caller) -> Response:
         "users": users["data"], "next_cursor": users["next"], "first_page": params.cursor is None,
         "teams": team_list, "more_teams": team_page["next"] is not None, "roles": ["worker", "requester", "admin"],
         "me": caller.who.id, "members_shown": MEMBERS_SHOWN})
+
+
+async def _newest_users(conn, cursor: str | None) -> dict:  # noqa: ANN001
+    """A page of users, newest first (the one just made is at the top): the API's shape of each."""
+    u = models.users
+    query = select(u).order_by(u.c.id.desc()).limit(USERS_PER_PAGE + 1)
+    before = paging.decode(cursor)
+    if before is not None:
+        query = query.where(u.c.id < before)
+    rows = (await conn.execute(query)).all()
+    return paging.page([accounts.public(r) for r in rows], USERS_PER_PAGE)
+
+
+async def _newest_teams(conn) -> dict:  # noqa: ANN001
+    """The newest teams (an admin sees every team), with their number of members."""
+    t, tm = models.teams, models.team_members
+    members = select(func.count()).select_from(tm).where(tm.c.team_id == t.c.id).scalar_subquery()
+    rows = (await conn.execute(select(t, members.label("n_members")).order_by(t.c.id.desc())
+                               .limit(TEAMS_LIMIT + 1))).all()
+    return paging.page([teams.public(r, r.n_members) for r in rows], TEAMS_LIMIT)
 
 
 async def _members(conn, team_ids: list[int]) -> dict[int, list[dict]]:  # noqa: ANN001
