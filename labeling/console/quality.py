@@ -17,7 +17,7 @@ from labeling.console import frame
 from labeling.consensus import runner
 
 CHART_WIDTH, CHART_HEIGHT = 720, 220
-CHART_PAD = {"left": 44, "right": 12, "top": 12, "bottom": 34}
+CHART_PAD = {"left": 44, "right": 12, "top": 18, "bottom": 34}
 BAR_MAX = 48  # a bar's widest (a chart of one or two buckets)
 HEAT_LEVELS = 5  # confusion cells are shaded in this many steps of their share of the row
 
