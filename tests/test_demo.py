@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import bearer
+from tests.conftest import bearer, sign_in_form
 
 from labeling import annotations, demo, resources
 
@@ -17,11 +15,7 @@ async def _count(db, sql: str) -> int:
         return int(await conn.scalar(text(sql)) or 0)
 
 
-async def _sign_in(client, username: str, password: str):
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    return await client.post("/login", data={"csrf_token": csrf, "username": username, "password": password,
-                                             "next": "/"})
+_sign_in = sign_in_form
 
 
 async def test_demo_logins_work_and_results_quality_and_rankings_are_not_empty(settings, db, client):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.conftest import bearer
+from tests.conftest import bearer, sign_in_form
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -39,10 +37,7 @@ async def test_the_api_answers_json_404_even_to_a_browser(client, requester, pat
 
 async def test_a_signed_in_browser_gets_the_page_with_its_menu(client, make_user):
     await make_user("requester", "rita", "a-long-password")
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    r = await client.post("/login", data={"csrf_token": csrf, "username": "rita", "password": "a-long-password",
-                                          "next": "/"})
+    r = await sign_in_form(client, "rita", "a-long-password")
     assert r.status_code == 303
     r = await client.get("/media/not-there.png", headers=HTML)
     assert _is_html_404(r, "/media/not-there.png") and "rita" in r.text
