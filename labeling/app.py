@@ -142,6 +142,16 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return await web.on_http_error(request, exc)
 
 
+async def on_labeling_error(request: Request, exc: Exception) -> Response:
+    """A domain error: JSON, but a browser asking for a page outside /api that is not there gets a page in words
+    (an expired signed image link opened in a tab, say)."""
+    from labeling.worker_ui import routes as ui_routes
+
+    if isinstance(exc, LabelingError) and web.status_for(exc) == 404 and ui_routes.wants_html(request):
+        return await ui_routes.not_found(request)
+    return await web.on_labeling_error(request, exc)
+
+
 def create_app(settings: Settings, database: Database | None = None) -> App:
     """The whole web app. Migrations are applied by the CLI (or tests) before serving, not here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +195,7 @@ def create_app(settings: Settings, database: Database | None = None) -> App:
              Middleware(CookieSessions, secret_key=key, session_cookie="labeling_session",
                         same_site="strict", https_only=settings.secure_cookies, max_age=auth.SESSION_SECONDS)]
     app = App(routes=routes, middleware=stack, lifespan=lifespan, exception_handlers={
-        LabelingError: web.on_labeling_error, HTTPException: on_http_error, Exception: web.on_unexpected},
+        LabelingError: on_labeling_error, HTTPException: on_http_error, Exception: web.on_unexpected},
         direct=api.direct_routes(), max_body_bytes=settings.max_body_bytes)
     app.state.labeling = state
     return app

@@ -33,9 +33,10 @@ async def _database(settings: Settings) -> AsyncIterator[Database]:
         await db.dispose()
 
 
-async def _startup(settings: Settings, demo: bool) -> list[str]:
+async def _startup(settings: Settings, demo: bool, api_url: str = "") -> list[str]:
     """Migrate, make sure an admin exists, load the demo; returns lines to print."""
     lines: list[str] = []
+    admin_token: str | None = None
     async with _database(settings) as db:
         if settings.admin_token:
             admin = await db.transact(lambda tx: auth.ensure_admin_token(tx, settings.admin_token))
@@ -46,16 +47,24 @@ async def _startup(settings: Settings, demo: bool) -> list[str]:
             async with db.read() as conn:
                 has_admin = await auth.any_admin(conn)
             if not has_admin:
-                _, token = await db.transact(lambda tx: accounts.create(tx, audit.CLI, auth.ADMIN_NAME, "admin", None))
-                lines.append(f"Created the admin account. Its API token (shown once): {token}")
+                _, admin_token = await db.transact(
+                    lambda tx: accounts.create(tx, audit.CLI, auth.ADMIN_NAME, "admin", None))
+                lines.append(f"Created the admin account. Its API token (shown once): {admin_token}")
         if demo:
             from labeling import demo as demo_mod
 
             info = await demo_mod.load(settings, db, resources.sample_tasks_dir())
             loaded = ", ".join(info["projects"]) or "already loaded"
-            lines += [f"Demo projects: {loaded}",
+            written = demo_mod.write_credentials(settings, info, admin_token, api_url)
+            lines += [f"Demo projects: {loaded}"]
+            if info["seeded_answers"]:
+                lines.append(f"Seeded {info['seeded_answers']} answers from {', '.join(demo_mod.SEEDERS)}")
+            lines += [f"Requester login: {info['requester']} / {info['requester_password']}",
+                      f"Requester token: {info['requester_token']}",
                       f"Worker login:    {info['worker']} / {info['worker_password']}",
-                      f"Requester token: {info['requester_token']}"]
+                      f"Worker token:    {info['worker_token']}",
+                      f"The same as shell variables (API, TOKEN, WORKER{', ADMIN' if admin_token else ''}): "
+                      f". {written}"]
     return lines
 
 
@@ -63,9 +72,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
-    for line in asyncio.run(_startup(settings, args.demo)):
+    for line in asyncio.run(_startup(settings, args.demo, f"http://{args.host}:{args.port}/api")):
         print(line, flush=True)
-    print(f"Serving on http://{args.host}:{args.port}/ (data in {settings.data_dir.resolve()})", flush=True)
+    print(f"Serving on http://{args.host}:{args.port}/ (data in {settings.data_dir.resolve()}, database "
+          f"{_where(settings)})", flush=True)
     uvicorn.run("labeling.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_level=args.log_level, access_log=args.access_log, proxy_headers=False)
     return 0
@@ -168,7 +178,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes")
-    serve.add_argument("--demo", action="store_true", help="load sample_tasks/ into demo projects")
+    serve.add_argument("--demo", action="store_true",
+                       help="load sample_tasks/ into demo projects, seed a few answers, print demo logins")
+    serve.add_argument("--database", metavar="URL", help="the database (default LABELING_DATABASE_URL, else SQLite "
+                                                        "in the data directory)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--no-access-log", dest="access_log", action="store_false")
     serve.set_defaults(func=cmd_serve)
@@ -213,7 +226,21 @@ def parser() -> argparse.ArgumentParser:
         aggregate_cli = None
     if aggregate_cli is not None:
         aggregate_cli.register(sub)
+    for name, command in sub.choices.items():
+        if name not in CREATES_DATABASE | NO_DATABASE:
+            _allow_new_database(command)
     return root
+
+
+def _allow_new_database(command: argparse.ArgumentParser) -> None:
+    """`--new-database` after the command too (`labeling users add bob --role worker --new-database`)."""
+    nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+    if nested:
+        for child in nested[0].choices.values():
+            _allow_new_database(child)
+        return
+    command.add_argument("--new-database", action="store_true", default=argparse.SUPPRESS,
+                         help="make a new, empty database if there is none (the data directory is printed)")
 
 
 def _debug() -> bool:
@@ -235,14 +262,20 @@ def _locate_data(args: argparse.Namespace) -> None:
     is, and refuse to make a new, empty database by accident (a command run from another folder)."""
     if args.command in NO_DATABASE:
         return
+    if getattr(args, "database", None):
+        os.environ["LABELING_DATABASE_URL"] = args.database
     settings = Settings.from_env()
     data_dir = settings.data_dir.resolve()
     os.environ["LABELING_DATA_DIR"] = str(data_dir)
+    url = os.environ.get("LABELING_DATABASE_URL", "")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):  # a relative SQLite file, made absolute
+        os.environ["LABELING_DATABASE_URL"] = "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
+    settings = Settings.from_env()
     if args.command != "serve":  # serve says it in its own words
-        print(f"labeling: data directory {data_dir}", file=sys.stderr)
+        print(f"labeling: data directory {data_dir} (database {_where(settings)})", file=sys.stderr)
     if args.command in CREATES_DATABASE or args.new_database:
         return
-    if asyncio.run(_is_empty(Settings.from_env())):
+    if asyncio.run(_is_empty(settings)):
         raise LabelingError(f"no labeling database at {_where(settings)}: run `labeling serve` or `labeling migrate` "
                             "there first, set LABELING_DATA_DIR or LABELING_DATABASE_URL, or pass --new-database")
 

@@ -115,6 +115,16 @@ def raw_writes(db: Database):  # noqa: ANN201
     return db.engine.begin()
 
 
+async def sign_in_form(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    """Sign in through the web form (GET /login for its CSRF token, then POST /login)."""
+    import re
+
+    form = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return await client.post("/login", data={"csrf_token": csrf, "username": username, "password": password,
+                                             "next": "/"})
+
+
 def bearer(token: str) -> dict:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}

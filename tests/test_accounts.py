@@ -9,7 +9,7 @@ import pytest
 
 from labeling import auth, cli
 from labeling.settings import Settings
-from tests.conftest import bearer, text_tasks
+from tests.conftest import bearer, sign_in_form, text_tasks
 
 
 async def test_admins_list_users_a_page_at_a_time(client, admin, make_user):
@@ -40,13 +40,7 @@ async def test_an_admin_rotates_anyones_token(client, admin, make_user):
     assert (await client.get("/api/users/me", headers=bearer(r.json()["token"]))).json()["id"] == user["id"]
 
 
-async def _sign_in(client, username: str, password: str):
-    import re
-
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    return await client.post("/login", data={"csrf_token": csrf, "username": username, "password": password,
-                                             "next": "/"})
+_sign_in = sign_in_form
 
 
 async def test_a_password_reset_ends_sessions_and_the_new_password_works(client, admin, make_user):

@@ -123,8 +123,10 @@ def _free_port() -> int:
 def test_serve_demo_end_to_end(env, tmp_path):
     """The README's first command: serve the demo, then use the printed token over HTTP."""
     port = _free_port()
+    url = env.pop("LABELING_DATABASE_URL")  # given as --database instead
     proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "serve", "--demo", "--port", str(port),
-                             "--no-access-log"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--database", url, "--no-access-log"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []
         deadline = time.monotonic() + 60
@@ -137,8 +139,16 @@ def test_serve_demo_end_to_end(env, tmp_path):
                 break
         output = "".join(lines)
         token = re.search(r"Requester token: (\S+)", output).group(1)
+        requester_password = re.search(r"Requester login: demo-requester / (\S+)", output).group(1)
+        worker_token = re.search(r"Worker token: +(\S+)", output).group(1)
         assert re.search(r"Worker login: +demo-worker / \S+", output), output
-        assert "admin account" in output
+        assert "admin account" in output and re.search(r"Seeded \d+ answers", output), output
+        logins = Path(env["LABELING_DATA_DIR"]) / "demo-logins.env"
+        assert f". {logins.resolve()}" in output and oct(logins.stat().st_mode & 0o777) == "0o600"
+        variables = dict(line.split("#")[0].strip().split("=", 1) for line in logins.read_text().splitlines()
+                         if line and not line.startswith("#"))
+        assert variables["TOKEN"] == token and variables["WORKER"] == worker_token
+        assert variables["API"] == f"http://127.0.0.1:{port}/api" and variables["ADMIN"].startswith("lbl_")
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -159,6 +169,13 @@ def test_serve_demo_end_to_end(env, tmp_path):
         task = httpx.get(f"{base}/api/projects/{image_project['id']}/tasks", headers=headers).json()["data"][0]
         image = httpx.get(f"{base}/media/{task['data']['image']}", headers=headers)
         assert image.status_code == 200 and image.content[:4] == b"\x89PNG"
+        assert httpx.get(f"{base}/api/projects/{image_project['id']}/results", headers=headers).json()["data"]
+        with httpx.Client(base_url=base) as browser:
+            form = browser.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            signed_in = browser.post("/login", data={"csrf_token": csrf, "username": "demo-requester",
+                                                     "password": requester_password, "next": "/"})
+            assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -224,3 +241,43 @@ def test_every_command_says_where_its_data_is_and_refuses_a_new_empty_database(e
     monkeypatch.setenv("LABELING_DATA_DIR", "relative-data")
     code, _, err = run(capsys, "migrate")
     assert code == 0 and (tmp_path / "relative-data" / "labeling.db").is_file()
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", "p", "tasks.jsonl"], ["consensus", "p"], ["users", "add", "erin", "--role", "worker"],
+    ["export", "p", "--format", "jsonl", "-o", "out.jsonl"], ["export", "--all", "--format", "dump", "-o", "all.jsonl"],
+    ["backup", "copy.bak"]])
+def test_each_command_prints_its_absolute_data_directory_and_makes_no_database(argv, env, capsys, tmp_path,
+                                                                             monkeypatch):
+    work = tmp_path / "another-folder"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "tasks.jsonl").write_text('{"data": {"text": "a"}}\n')
+    monkeypatch.delenv("LABELING_DATA_DIR")  # the default, ./labeling-data
+    monkeypatch.delenv("LABELING_DATABASE_URL")
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    data_dir = work / "labeling-data"
+    assert code == 2 and f"labeling: data directory {data_dir} (database {data_dir / 'labeling.db'})" in err, err
+    assert "no labeling database at" in err or "no SQLite database at" in err, err
+    assert sorted(p.name for p in work.iterdir()) == ["tasks.jsonl"], "nothing made"
+
+
+def test_new_database_may_follow_the_command_and_aggregate_needs_no_database(env, capsys, tmp_path, monkeypatch):
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LABELING_DATA_DIR", "fresh")
+    monkeypatch.delenv("LABELING_DATABASE_URL")
+    code = cli.main(["users", "add", "erin", "--role", "worker", "--new-database"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "worker erin" in out and (tmp_path / "fresh" / "labeling.db").is_file()
+    assert f"labeling: data directory {tmp_path / 'fresh'}" in err
+    answers = tmp_path / "answers.csv"
+    answers.write_text("task,worker,label\n1,a,x\n1,b,x\n")
+    code = cli.main(["aggregate", "classification", str(answers), "-o", str(tmp_path / "out.csv")])
+    assert code == 0 and "data directory" not in capsys.readouterr().err
+    monkeypatch.setenv("LABELING_DATABASE_URL", "sqlite:///relative.db")
+    code = cli.main(["migrate"])
+    assert code == 0 and f"(database {tmp_path / 'relative.db'})" in capsys.readouterr().err
+    assert (tmp_path / "relative.db").is_file()

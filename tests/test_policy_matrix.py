@@ -120,6 +120,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/console/projects/{project_id}/tasks/{task_id}"): CONSOLE_PROJECT,
 
     # -- quality and people (firsthour)
+    ("GET", "/console/projects/{project_id}/quality"): CONSOLE_PROJECT,
+    ("GET", "/console/people"): CONSOLE_ADMIN,
 
     # -- leaderboard
 

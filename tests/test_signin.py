@@ -10,7 +10,7 @@ import pytest
 
 from labeling import auth
 from labeling.throttle import Limit, Throttle
-from tests.conftest import bearer
+from tests.conftest import bearer, sign_in_form
 
 
 class Clock:
@@ -23,11 +23,7 @@ class Clock:
         return self.now
 
 
-async def _sign_in(client, username: str, password: str):
-    form = await client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    return await client.post("/login", data={"csrf_token": csrf, "username": username, "password": password,
-                                             "next": "/"})
+_sign_in = sign_in_form
 
 
 @pytest.fixture

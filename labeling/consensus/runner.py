@@ -17,18 +17,30 @@ from labeling.consensus import tasks as consensus_tasks
 READ_CHUNK = 20_000
 
 
-async def load_rows(conn: AsyncConnection, project_id: int) -> tuple[list[tuple[int, int, dict]], dict[int, dict]]:
-    """Every counted answer of a project as (task, worker, answer), plus the gold answers by task."""
+async def load_rows(conn: AsyncConnection, project_id: int, timing: list[tuple[int, int | None, float]] | None = None
+                    ) -> tuple[list[tuple[int, int, dict]], dict[int, dict]]:
+    """Every counted answer of a project as (task, worker, answer), plus the gold answers by task.
+
+    `timing`, a list, also receives (worker, duration_ms, created_at) of every answer, excluded ones included,
+    in the same pass over the answers."""
     ann, t = models.annotations, models.tasks
     rows: list[tuple[int, int, dict]] = []
     last = 0
+    columns = [ann.c.id, ann.c.task_id, ann.c.worker_id, ann.c.answer]
+    if timing is not None:
+        columns += [ann.c.excluded, ann.c.duration_ms, ann.c.created_at]
     while True:
-        chunk = (await conn.execute(select(ann.c.id, ann.c.task_id, ann.c.worker_id, ann.c.answer).where(and_(
-            ann.c.project_id == project_id, ann.c.excluded.is_(False), ann.c.id > last))
-            .order_by(ann.c.id).limit(READ_CHUNK))).all()
+        where = [ann.c.project_id == project_id, ann.c.id > last]
+        if timing is None:
+            where.append(ann.c.excluded.is_(False))
+        chunk = (await conn.execute(select(*columns).where(and_(*where)).order_by(ann.c.id).limit(READ_CHUNK))).all()
         if not chunk:
             break
-        rows.extend((r.task_id, r.worker_id, r.answer) for r in chunk)
+        if timing is None:
+            rows.extend((r.task_id, r.worker_id, r.answer) for r in chunk)
+        else:
+            rows.extend((r.task_id, r.worker_id, r.answer) for r in chunk if not r.excluded)
+            timing.extend((r.worker_id, r.duration_ms, r.created_at) for r in chunk)
         last = chunk[-1].id
     gold = {r.id: r.gold for r in (await conn.execute(select(t.c.id, t.c.gold).where(and_(
         t.c.project_id == project_id, t.c.gold.is_not(None))))).all()}
@@ -72,8 +84,10 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
 
 
 async def quality(conn: AsyncConnection, project: Any) -> dict:
-    """Agreement metrics, worker scores and confusion for a project (from stored results and answers)."""
-    rows, gold = await load_rows(conn, project.id)
+    """Agreement metrics, worker scores and confusion for a project (from stored results and answers), each
+    worker's median time per answer and the answers' throughput over time (read in the same pass)."""
+    timing: list[tuple[int, int | None, float]] = []
+    rows, gold = await load_rows(conn, project.id, timing)
     results = await stored_results(conn, project.id)
     report = await asyncio.to_thread(consensus_tasks.quality_report, project.task_type, rows, list(project.labels),
                                      gold, results)
@@ -81,14 +95,87 @@ async def quality(conn: AsyncConnection, project: Any) -> dict:
     standing = {r.worker_id: r for r in (await conn.execute(select(pw).where(pw.c.project_id == project.id))).all()}
     names = {r.id: r.username for r in (await conn.execute(select(models.users.c.id, models.users.c.username).where(
         models.users.c.id.in_(list(standing) or [0])))).all()}
-    for worker in report.get("workers", []):
+    medians, report["throughput"] = await asyncio.to_thread(timing_summary, timing)
+    totals: dict[int, int] = {}
+    for worker_id, _, _ in timing:
+        totals[worker_id] = totals.get(worker_id, 0) + 1
+    report["label_distribution"] = await asyncio.to_thread(label_distribution, rows, results, list(project.labels))
+    workers = report.setdefault("workers", [])
+    listed = {w["worker_id"] for w in workers}
+    for worker_id, row in standing.items():  # a blocked worker's answers leave the consensus, not the table
+        if worker_id not in listed and (row.n_annotations or row.n_skips or row.blocked):
+            workers.append({"worker_id": worker_id, "n_annotations": 0,
+                            "agreement_with_consensus": row.agreement, "skill": row.skill,
+                            "gold_accuracy": row.gold_score_sum / row.n_gold if row.n_gold else None,
+                            "gold_n": row.n_gold})
+    for worker in workers:
         row = standing.get(worker["worker_id"])
         worker["username"] = names.get(worker["worker_id"])
+        worker["n_answers"] = totals.get(worker["worker_id"], 0)  # excluded answers too (n_annotations: counted)
+        worker["median_ms"] = medians.get(worker["worker_id"])
         if row is not None:
             worker["blocked"] = bool(row.blocked)
             worker["skips"] = row.n_skips
     report["progress"] = await projects.counts(conn, project.id)
     return report
+
+
+def _labels_in(answer: Any) -> list[str]:
+    """The label names an answer gives: `label`, `labels`, and the `label` of each box or span."""
+    if not isinstance(answer, dict):
+        return []
+    out = [answer["label"]] if isinstance(answer.get("label"), str) else []
+    for value in answer.values():
+        if isinstance(value, list):
+            out += [v for v in value if isinstance(v, str)]
+            out += [v["label"] for v in value if isinstance(v, dict) and isinstance(v.get("label"), str)]
+    return out
+
+
+def label_distribution(rows: list[tuple[int, int, dict]], results: dict[int, Any], labels: list[str]) -> list[dict]:
+    """How often each label was given in the counted answers and in the consensus, in the project's label order
+    (empty for task types without labels)."""
+    if not labels:
+        return []
+    answers = dict.fromkeys(labels, 0)
+    consensus = dict.fromkeys(labels, 0)
+    for _, _, answer in rows:
+        for name in _labels_in(answer):
+            if name in answers:
+                answers[name] += 1
+    for result in results.values():
+        for name in _labels_in(result.answer):
+            if name in consensus:
+                consensus[name] += 1
+    return [{"label": name, "answers": answers[name], "consensus": consensus[name]} for name in labels]
+
+
+# Throughput buckets: the smallest of these that keeps the chart under THROUGHPUT_BUCKETS bars.
+BUCKET_SECONDS = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400)
+THROUGHPUT_BUCKETS = 60
+
+
+def timing_summary(timing: list[tuple[int, int | None, float]]) -> tuple[dict[int, int], dict]:
+    """Each worker's median duration_ms (answers that report one), and answers per time bucket, oldest first
+    (empty buckets included): {"bucket_seconds", "buckets": [{"start": unix seconds, "answers": n}]}."""
+    import statistics
+
+    durations: dict[int, list[int]] = {}
+    for worker_id, duration, _ in timing:
+        if duration is not None:
+            durations.setdefault(worker_id, []).append(duration)
+    medians = {w: int(statistics.median(d)) for w, d in durations.items()}
+    if not timing:
+        return medians, {"bucket_seconds": BUCKET_SECONDS[0], "buckets": []}
+    first = min(t for _, _, t in timing)
+    last = max(t for _, _, t in timing)
+    size = next((s for s in BUCKET_SECONDS if (last - first) / s < THROUGHPUT_BUCKETS), BUCKET_SECONDS[-1])
+    start = first - first % size
+    counts = [0] * (int((last - start) // size) + 1)
+    for _, _, t in timing:
+        counts[int((t - start) // size)] += 1
+    return medians, {"bucket_seconds": size,
+                     "buckets": [{"start": start + i * size, "answers": n} for i, n in enumerate(counts)]}
 
 
 async def stored_results(conn: AsyncConnection, project_id: int) -> dict[int, Any]:

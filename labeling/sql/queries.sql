@@ -544,3 +544,10 @@ ON CONFLICT (path_hash, project_id) DO NOTHING
 SELECT m.path FROM project_media m
 WHERE m.project_id = :project
   AND NOT EXISTS (SELECT 1 FROM project_media o WHERE o.path_hash = m.path_hash AND o.project_id <> :project)
+
+-- ---- demo ---------------------------------------------------------------------------------------------
+
+-- name: demo.task_for_seed
+-- json: gold, predictions
+-- What a seeded demo worker answers a task with (labeling/demo.py): its external id, gold and predictions.
+SELECT external_id, is_gold, gold, predictions FROM tasks WHERE id = :task

@@ -1,0 +1,126 @@
+/* The people page: every change through the JSON API (Console.api), errors beside their field, then the page again. */
+(function () {
+  "use strict";
+  var status = document.getElementById("people-status");
+
+  function say(text, ok) {
+    status.hidden = false;
+    status.className = "form-status " + (ok ? "ok" : "error");
+    status.textContent = text;
+  }
+
+  function again(text, secret) {
+    sessionStorage.setItem("people-status", JSON.stringify({text: text, secret: secret || null}));
+    location.reload();
+  }
+
+  function showSecret(title, value) {
+    document.getElementById("secret-title").textContent = title;
+    document.getElementById("secret-value").textContent = value;
+    document.getElementById("secret").hidden = false;
+  }
+
+  document.getElementById("secret-close").addEventListener("click", function () {
+    document.getElementById("secret-value").textContent = "";
+    document.getElementById("secret").hidden = true;
+  });
+
+  var kept = sessionStorage.getItem("people-status");
+  if (kept) {
+    sessionStorage.removeItem("people-status");
+    kept = JSON.parse(kept);
+    say(kept.text, true);
+    if (kept.secret) showSecret(kept.secret.title, kept.secret.value);
+  }
+
+  /** Submit a form's JSON to the API; errors beside the field the API names (or in the form's status line). */
+  function send(form, method, url, body, done) {
+    Console.clearErrors(form);
+    var line = form.querySelector(".form-status");
+    if (line) line.hidden = true;
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    Console.api(method, url, body).then(function (r) {
+      button.disabled = false;
+      if (r.error) { Console.showError(form, r.error, line || status); return; }
+      done(r.data);
+    });
+  }
+
+  function names(text) {
+    return text.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+  }
+
+  document.getElementById("new-user").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = e.target;
+    var body = {username: form.username.value.trim(), role: form.role.value};
+    if (form.password.value) body.password = form.password.value;
+    send(form, "POST", "/api/users", body, function (user) {
+      again("Created " + user.username + " (" + user.role + ").",
+            {title: "API token of " + user.username, value: user.token});
+    });
+  });
+
+  document.querySelectorAll("form.reset-password").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var who = form.closest("tr").getAttribute("data-username");
+      send(form, "POST", "/api/users/" + form.getAttribute("data-user-id") + "/password",
+           {password: form.password.value}, function () {
+        form.password.value = "";
+        form.closest("details").open = false;
+        say("New password set for " + who + "; their sessions ended.", true);
+      });
+    });
+  });
+
+  document.getElementById("users").addEventListener("click", function (e) {
+    var button = e.target.closest("button[data-action]");
+    if (!button) return;
+    var action = button.getAttribute("data-action");
+    var who = button.closest("tr").getAttribute("data-username");
+    if (action === "deactivate" && !window.confirm("Deactivate " + who + "? Their token and sessions stop working.")) return;
+    if (action === "token" && !window.confirm("Give " + who + " a new API token? The old one stops working.")) return;
+    button.disabled = true;
+    Console.api("POST", "/api/users/" + button.getAttribute("data-user-id") + "/" + action).then(function (r) {
+      button.disabled = false;
+      if (r.error) { say(who + ": " + r.error.message, false); return; }
+      if (action === "token") { showSecret("New API token of " + who, r.data.token); say("New token for " + who + ".", true); return; }
+      again(who + (action === "deactivate" ? " is deactivated." : " is active again."));
+    });
+  });
+
+  document.getElementById("new-team").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = e.target;
+    send(form, "POST", "/api/teams", {name: form.name.value.trim(), members: names(form.members.value)}, function (team) {
+      again("Created the team " + team.name + ".");
+    });
+  });
+
+  document.querySelectorAll("form.add-member").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var team = form.closest(".team").getAttribute("data-team-name");
+      send(form, "POST", "/api/teams/" + form.getAttribute("data-team-id") + "/members",
+           {workers: names(form.workers.value)}, function () {
+        again("Added " + names(form.workers.value).join(", ") + " to " + team + ".");
+      });
+    });
+  });
+
+  document.getElementById("teams").addEventListener("click", function (e) {
+    var button = e.target.closest("button.remove-member");
+    if (!button) return;
+    var team = button.closest(".team").getAttribute("data-team-name");
+    var who = button.closest("li").getAttribute("data-member");
+    button.disabled = true;
+    Console.api("DELETE", "/api/teams/" + button.getAttribute("data-team-id") + "/members/" + button.getAttribute("data-worker-id"))
+      .then(function (r) {
+        button.disabled = false;
+        if (r.error) { say(team + ": " + r.error.message, false); return; }
+        again("Removed " + who + " from " + team + ".");
+      });
+  });
+})();

@@ -1,0 +1,45 @@
+"""Unknown pages: a page in words (HTML 404) for a browser outside /api, JSON 404 under /api and for scripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import bearer, sign_in_form
+
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+JSON = {"Accept": "application/json"}
+
+
+def _is_html_404(r, path: str) -> bool:
+    return (r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+            and f"There is no page at {path}" in r.text and "<h1>Not found</h1>" in r.text
+            and "script-src" in r.headers["content-security-policy"])
+
+
+@pytest.mark.parametrize("path", ["/no-such-page", "/projects/abc", "/projects/1/nothing-here", "/static/nope.js",
+                                  "/signed-media/1/2/gone.png", "/console/nowhere/at/all"])
+async def test_a_browser_gets_an_html_404_outside_the_api(client, path):
+    r = await client.get(path, headers=HTML)
+    assert _is_html_404(r, path), (r.status_code, r.headers.get("content-type"), r.text[:200])
+    r = await client.get(path, headers=JSON)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/api/no-such-endpoint", "/api/projects/1/nothing", "/api/projects/abc"])
+async def test_the_api_answers_json_404_even_to_a_browser(client, requester, path):
+    for headers in ({**HTML, **bearer(requester)}, HTML if "projects" not in path else None):
+        if headers is None:
+            continue
+        r = await client.get(path, headers=headers)
+        assert r.status_code == 404 and r.headers["content-type"] == "application/json", (path, r.text[:200])
+        assert r.json()["error"]["code"] == "not_found"
+
+
+async def test_a_signed_in_browser_gets_the_page_with_its_menu(client, make_user):
+    await make_user("requester", "rita", "a-long-password")
+    r = await sign_in_form(client, "rita", "a-long-password")
+    assert r.status_code == 303
+    r = await client.get("/media/not-there.png", headers=HTML)
+    assert _is_html_404(r, "/media/not-there.png") and "rita" in r.text
+    r = await client.get("/media/not-there.png", headers={"Accept": "image/avif,image/webp,*/*"})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
