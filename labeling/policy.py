@@ -90,6 +90,7 @@ RULES: dict[str, Rule] = {
     "results.read": PROJECT_OWNER,
     "quality.read": PROJECT_OWNER,
     "consensus.recompute": PROJECT_OWNER,
+    "leaderboard.read": PROJECT_OWNER,  # the model leaderboard of one project, or of several (each must be theirs)
     "worker.block": PROJECT_OWNER,
     "worker.unblock": PROJECT_OWNER,
     "worker.answers.delete": PROJECT_OWNER,
