@@ -98,6 +98,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         if database is None:
             await db.dispose()
 
+    from labeling import console
     from labeling.worker_ui import routes as ui_routes
 
     # Every route but the static files is behind the policy gate with its action (web.route).
@@ -112,6 +113,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         ]),
         Mount("/static", app=Static(directory=str(resources.static_dir())), name="static"),
         *ui_routes.routes(),
+        *console.routes(),
     ]
     stack = [Middleware(middleware.SecurityHeaders),
              Middleware(middleware.BodyLimit, max_bytes=settings.max_body_bytes),

@@ -113,6 +113,10 @@ RULES: dict[str, Rule] = {
     "audit.read": _rule((REQUESTER,)),  # filtered: entries about a requester's projects and their own actions
     "page.home": SIGNED_IN,
     "page.label": WORK,
+    # The console (labeling/console/): every page under /console asks one of these.
+    "console.projects": _rule((REQUESTER,)),  # the projects list and a new project; lists filter to the caller's
+    "console.project": PROJECT_OWNER,  # every page of one project: overview, import, results, quality, export, ...
+    "console.people": ADMIN_ONLY,  # people and teams
 }
 
 

@@ -42,6 +42,9 @@ HOLDER = {**_BAD, "admin": 404, "owner": 404, "other": 404, "worker_in": OK, "wo
 TEAM_OWNER = OWNER
 PAGE_HOME = {**SIGNED_IN, "none": LOGIN}
 PAGE_LABEL = {**READ, "none": LOGIN}
+CONSOLE_LIST = {**REQUESTERS, "none": LOGIN}
+CONSOLE_PROJECT = {**OWNER, "none": LOGIN}
+CONSOLE_ADMIN = {**ADMINS, "none": LOGIN}
 
 MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/projects/{project_id}/next"): WORK,
@@ -100,6 +103,18 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
     ("GET", "/projects/{project_id}/label"): PAGE_LABEL,
+    # ---- console pages (labeling/console/): one block per module, so parallel branches merge cleanly ----
+    # projects.py, overview.py, new_project.py, import_.py, export.py, settings.py
+    ("GET", "/console"): CONSOLE_LIST,
+    ("GET", "/console/projects"): CONSOLE_LIST,
+    ("GET", "/console/projects/{project_id}"): CONSOLE_PROJECT,
+    # -- results and task pages (review)
+
+    # -- quality and people (firsthour)
+
+    # -- leaderboard
+
+    # ---- end of the console pages ----
 }
 
 

@@ -16,11 +16,13 @@ from starlette.routing import BaseRoute
 
 from labeling import auth, jsonio, label_styles, membership, paging, policy, projects, tasktypes, web, worker_stats
 from labeling.errors import Forbidden, LabelingError, Unauthenticated
+from labeling.models import Role
 from labeling.worker_ui import pages
 
 MAX_FORM_FIELDS = 10
 MAX_CREDENTIAL_CHARS = 1000
 MAX_FORM_BYTES = 64 * 1024
+WORKER_VIEW = "view"  # session key: a requester or admin who chose the worker view ("worker")
 
 Page = Callable[[Request, web.Caller], Awaitable[Response]]
 
@@ -159,8 +161,15 @@ async def logout(request: Request, caller: web.Caller) -> Response:
 
 @page("page.home")
 async def home(request: Request, caller: web.Caller) -> Response:
-    """GET /: the active projects this user may work on, with what is left for them and their own counts."""
+    """GET /: the active projects this user may work on, with what is left for them and their own counts. A
+    requester or admin goes to the console unless they chose the worker view (?view=worker, kept in the session
+    until they open the console again)."""
     user = caller.who
+    if user.role is not Role.worker:
+        if request.query_params.get("view") == "worker":
+            request.session[WORKER_VIEW] = "worker"
+        elif request.session.get(WORKER_VIEW) != "worker":
+            return RedirectResponse("/console/projects", status_code=303)
     async with web.state(request).db.read() as conn:
         listed = await projects.list_(conn, user, None, paging.MAX_LIMIT, working=True)
         counts = await worker_stats.for_projects(conn, user.id, [p["id"] for p in listed["data"]],
@@ -168,7 +177,7 @@ async def home(request: Request, caller: web.Caller) -> Response:
     rows = [{"project": p, "counts": counts[p["id"]]} for p in listed["data"]]
     # Work first: projects with tasks left for this worker, then finished ones, then stopped ones.
     rows.sort(key=lambda r: (r["counts"].blocked, r["counts"].left_for_worker == 0))
-    return pages.render(request, "home.html", {"user": user, "rows": rows})
+    return pages.render(request, "home.html", {"user": user, "rows": rows, "console": user.role is not Role.worker})
 
 
 def _options(spec: tasktypes.TaskTypeSpec, options: dict) -> dict:

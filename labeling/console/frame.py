@@ -1,0 +1,75 @@
+"""The console's frame: page decorator, project lookup, the tab registry's Tab, and rendering with the nav and the
+project header (see labeling/console/__init__.py for how to add a page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labeling import membership, web
+from labeling.models import Role
+from labeling.worker_ui import pages
+from labeling.worker_ui.routes import WORKER_VIEW
+from labeling.worker_ui.routes import page  # noqa: F401  # the same gate as the worker UI: login redirect, 403, 404
+
+
+def _always(row: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A tab of the project header: `suffix` is the path under /console/projects/{id} ("" for the overview);
+    `shows(row)` decides whether this project has it."""
+
+    key: str
+    title: str
+    suffix: str
+    order: int
+    accesskey: str | None = None
+    shows: Callable[[Any], bool] = field(default=_always, compare=False)
+
+
+def tab_path(tab: Tab) -> str:
+    """The route path of a tab's page."""
+    return "/console/projects/{project_id}" + (f"/{tab.suffix}" if tab.suffix else "")
+
+
+def project_url(project_id: int, suffix: str = "") -> str:
+    """The URL of a project's console page."""
+    return f"/console/projects/{project_id}" + (f"/{suffix}" if suffix else "")
+
+
+async def project_for(request: Request, caller: web.Caller, conn: Any) -> Any:
+    """The page's project once the policy allows the caller's action on it (NotFound: the 404 page otherwise)."""
+    row, seen = await membership.project(conn, caller.who, web.path_int(request, "project_id"))
+    caller.check(seen)
+    return row
+
+
+def project_tabs(row: Any) -> list[dict]:
+    """The tabs this project shows, with their URLs."""
+    from labeling import console
+
+    return [{"key": t.key, "title": t.title, "url": project_url(row.id, t.suffix), "accesskey": t.accesskey}
+            for t in console.tabs() if t.shows(row)]
+
+
+def render(request: Request, caller: web.Caller, template: str, context: dict | None = None, *,
+           project: Any = None, tab: str | None = None, status_code: int = 200) -> Response:
+    """A console page: the template with the signed-in user, the nav, and (for a project page) its header."""
+    user = caller.who
+    if request.session.get(WORKER_VIEW):
+        request.session.pop(WORKER_VIEW)  # the person chose the console again: "/" brings them here
+    ctx = {"user": user, "is_admin": user.role is Role.admin, "project": project, "tab": tab,
+           "tabs": project_tabs(project) if project is not None else [], "nav": _nav(request, tab, project),
+           **(context or {})}
+    return pages.render(request, template, ctx, status_code=status_code)
+
+
+def _nav(request: Request, tab: str | None, project: Any) -> str:
+    """Which nav entry is current: people, or projects (every project page too)."""
+    return "people" if request.url.path.startswith("/console/people") else "projects"

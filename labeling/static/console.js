@@ -1,0 +1,136 @@
+/* The console's shared script: the JSON API with the session's CSRF header, field errors beside their inputs,
+   small keyboard helpers. Page scripts use window.Console. No inline scripts (strict CSP), no libraries. */
+(function () {
+  "use strict";
+
+  function csrf() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  /** fetch() a JSON API route with the session cookie and CSRF header: resolves to {status, data, error}. */
+  function api(method, url, body, contentType) {
+    var headers = {"Accept": "application/json", "X-CSRF-Token": csrf()};
+    var init = {method: method, headers: headers, credentials: "same-origin"};
+    if (body !== undefined && body !== null) {
+      if (typeof body === "string" || body instanceof Blob || body instanceof FormData) {
+        if (contentType) headers["Content-Type"] = contentType;
+        init.body = body;
+      } else {
+        headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+    }
+    return fetch(url, init).then(function (response) {
+      return response.text().then(function (text) {
+        var parsed = null;
+        try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = null; }
+        var out = {status: response.status, data: null, error: null};
+        if (response.ok) out.data = parsed;
+        else out.error = (parsed && parsed.error) || {code: "http", message: "the server answered " + response.status, field: null};
+        return out;
+      });
+    }, function () {
+      return {status: 0, data: null, error: {code: "network", message: "the server could not be reached; check your connection", field: null}};
+    });
+  }
+
+  /** The same as api() with upload progress (XMLHttpRequest): onProgress(loaded, total). */
+  function upload(method, url, body, contentType, onProgress) {
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRF-Token", csrf());
+      if (contentType) xhr.setRequestHeader("Content-Type", contentType);
+      if (onProgress) xhr.upload.onprogress = function (e) { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+      xhr.onload = function () {
+        var parsed = null;
+        try { parsed = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch (e) { parsed = null; }
+        var ok = xhr.status >= 200 && xhr.status < 300;
+        resolve({status: xhr.status, data: ok ? parsed : null,
+                 error: ok ? null : ((parsed && parsed.error) || {code: "http", message: "the server answered " + xhr.status, field: null})});
+      };
+      xhr.onerror = function () {
+        resolve({status: 0, data: null, error: {code: "network", message: "the server could not be reached", field: null}});
+      };
+      xhr.send(body);
+    });
+  }
+
+  /** Remove the error messages a form shows. */
+  function clearErrors(root) {
+    root.querySelectorAll(".field-error[data-generated]").forEach(function (el) { el.remove(); });
+    root.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    root.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
+  /** Show an API error beside the input its `field` names (data-field on the .field wrapper, or an input's
+      name), else in the form's general status line; focuses the field. Returns the element it used. */
+  function showError(root, error, fallback) {
+    var name = (error && error.field) || "";
+    var base = name.split(/[.\[]/)[0];
+    var wrap = null;
+    [name, base].some(function (key) {
+      if (!key) return false;
+      wrap = root.querySelector('[data-field="' + CSS.escape(key) + '"]');
+      if (!wrap) {
+        var input = root.querySelector('[name="' + CSS.escape(key) + '"]');
+        wrap = input ? (input.closest(".field") || input.parentElement) : null;
+      }
+      return !!wrap;
+    });
+    var message = (error && error.message) || "something went wrong";
+    if (!wrap) {
+      if (fallback) { fallback.textContent = message; fallback.hidden = false; fallback.classList.add("error"); }
+      return fallback;
+    }
+    wrap.classList.add("has-error");
+    var p = document.createElement("p");
+    p.className = "field-error";
+    p.setAttribute("data-generated", "");
+    p.setAttribute("role", "alert");
+    p.textContent = message;
+    wrap.appendChild(p);
+    var control = wrap.querySelector("input, select, textarea");
+    if (control) {
+      control.setAttribute("aria-invalid", "true");
+      control.focus();
+    }
+    return p;
+  }
+
+  /** "/" focuses the page's first field (unless typing in one). */
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var first = document.querySelector("#console-main input:not([type=hidden]), #console-main select, #console-main textarea");
+    if (first) { e.preventDefault(); first.focus(); }
+  });
+
+  /** Times as "3 minutes ago" (the exact time stays in the title). */
+  function ago(iso) {
+    var then = Date.parse(iso);
+    if (isNaN(then)) return iso;
+    var s = Math.max(0, (Date.now() - then) / 1000);
+    if (s < 60) return "just now";
+    var units = [[86400 * 365, "year"], [86400 * 30, "month"], [86400, "day"], [3600, "hour"], [60, "minute"]];
+    for (var i = 0; i < units.length; i++) {
+      var n = Math.floor(s / units[i][0]);
+      if (n >= 1) return n + " " + units[i][1] + (n === 1 ? "" : "s") + " ago";
+    }
+    return "just now";
+  }
+  document.querySelectorAll("time.ago").forEach(function (el) {
+    el.title = new Date(el.getAttribute("datetime")).toLocaleString();
+    el.textContent = ago(el.getAttribute("datetime"));
+  });
+  /* label colours from data-color (no inline styles under the CSP) */
+  document.querySelectorAll("[data-color]").forEach(function (el) {
+    var c = el.getAttribute("data-color");
+    if (/^#[0-9a-fA-F]{3,8}$/.test(c)) el.style.setProperty("--chip", c);
+  });
+
+  window.Console = {api: api, upload: upload, clearErrors: clearErrors, showError: showError, csrf: csrf, ago: ago};
+})();
