@@ -211,3 +211,32 @@ async def test_cli_table_files_and_one_line_errors(client, db, new_project, make
         assert code != 0 and out == "" and one_line(err) and words in err, (argv, err)
         assert [line for line in err.splitlines() if "data directory" not in line][0].startswith("labeling: ")
     assert text and empty
+
+
+async def test_console_page_draws_the_board_without_inline_script_or_style(client, db, new_project, make_user,
+                                                                           requester):
+    import re
+
+    project = await arena(client, db, new_project, make_user, requester)
+    page = await client.get(f"/console/projects/{project['id']}/leaderboard", params={"bootstrap": 30},
+                            headers=bearer(requester))
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    html = page.text
+    assert len(re.findall(r'<g class="rating-row" data-model="', html)) == 3
+    assert len(re.findall(r'<tr data-model="', html)) == 3
+    assert len(re.findall(r'<g class="cell" ', html)) == 9
+    assert "1 answer has no display order (left out, not guessed)" in html
+    assert "4 excluded" in html and "4 answers of workers blocked" in html
+    assert not re.search(r"\sstyle=", html) and not re.search(r"<script(?![^>]*\ssrc=)", html)
+    assert 'data-tab="leaderboard"' in html
+    text = await new_project(name="texts")
+    overview = await client.get(f"/console/projects/{text['id']}", headers=bearer(requester))
+    assert 'data-tab="leaderboard"' not in overview.text
+    words = await client.get(f"/console/projects/{text['id']}/leaderboard", headers=bearer(requester))
+    assert words.status_code == 200 and "preference-ranking projects" in words.text and "<svg" not in words.text
+    empty = await new_project(name="empty", task_type="preference_ranking", labels=[], tasks=TASKS[:1])
+    none_yet = await client.get(f"/console/projects/{empty['id']}/leaderboard", headers=bearer(requester))
+    assert none_yet.status_code == 200 and "no battles yet" in none_yet.text
+    _, other = await make_user("requester", "not-the-owner")
+    theirs = await client.get(f"/console/projects/{project['id']}/leaderboard", headers=bearer(other))
+    assert theirs.status_code == 404 and project["name"] not in theirs.text

@@ -113,6 +113,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     # -- quality and people (firsthour)
 
     # -- leaderboard
+    ("GET", "/console/projects/{project_id}/leaderboard"): CONSOLE_PROJECT,
 
     # ---- end of the console pages ----
 }
