@@ -92,8 +92,30 @@ def _task_facts(data: dict, fields: Sequence[str]) -> tuple[dict[str, str], list
     return owner, [leaderboard.field_value(data.get(f)) for f in fields]
 
 
+def _add_page(log: BattleLog, page: list[Any], answers: list[Any], source: int) -> None:
+    """One page of tasks and their answers into the log (run in a worker thread: parsing is the work)."""
+    facts = {}
+    for task_id, data_text in page:
+        data = orjson.loads(data_text)
+        owner, values = _task_facts(data, log.fields)
+        facts[task_id] = (prompt_key(data, task_id), owner, values)
+    for task_id, answer_text, meta_text in answers:
+        fact = facts.get(task_id)
+        if fact is None:  # a task of another project, or a gold one
+            continue
+        answer = orjson.loads(answer_text)
+        meta = orjson.loads(meta_text) if meta_text else None
+        meta = meta if isinstance(meta, dict) else {}
+        ranking = answer.get("ranking") if isinstance(answer, dict) else None
+        if not isinstance(ranking, list):
+            continue
+        log.add(fact[0], ranking, fact[1], display_order(meta.get("shown_order"), meta.get("letters")),
+                answer.get("ratings"), fact[2], source)
+
+
 async def load_project(conn: AsyncConnection, log: BattleLog, project: Any) -> None:
-    """Stream a project's counted answers into the log, as a source of its own."""
+    """Stream a project's counted answers into the log, as a source of its own. Pages are parsed in a worker
+    thread, so a server's event loop keeps serving while a large project is read."""
     source = log.source(project.name)
     tasks_q, answers_q = _tasks_query(project.id), _answers_query()
     after = 0
@@ -101,24 +123,8 @@ async def load_project(conn: AsyncConnection, log: BattleLog, project: Any) -> N
         page = (await conn.execute(tasks_q, {"after": after})).all()
         if not page:
             return
-        facts = {}
-        for task_id, data_text in page:
-            data = orjson.loads(data_text)
-            owner, values = _task_facts(data, log.fields)
-            facts[task_id] = (prompt_key(data, task_id), owner, values)
-        result = await conn.execute(answers_q, {"first": page[0][0], "last": page[-1][0]})
-        for task_id, answer_text, meta_text in result:
-            fact = facts.get(task_id)
-            if fact is None:  # a task of another project, or a gold one
-                continue
-            answer = orjson.loads(answer_text)
-            meta = orjson.loads(meta_text) if meta_text else None
-            meta = meta if isinstance(meta, dict) else {}
-            ranking = answer.get("ranking") if isinstance(answer, dict) else None
-            if not isinstance(ranking, list):
-                continue
-            log.add(fact[0], ranking, fact[1], display_order(meta.get("shown_order"), meta.get("letters")),
-                    answer.get("ratings"), fact[2], source)
+        answers = (await conn.execute(answers_q, {"first": page[0][0], "last": page[-1][0]})).all()
+        await asyncio.to_thread(_add_page, log, page, answers, source)
         if len(page) < PAGE:
             return
         after = page[-1][0]
