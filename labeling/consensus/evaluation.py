@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, tasktypes
 from labeling.consensus import leaderboard
-from labeling.consensus.battle_log import BattleLog, display_order
+from labeling.consensus.battle_log import BattleLog, Battles, display_order
 from labeling.errors import Conflict, InvalidInput
 
 PAGE = 500  # tasks read at once
@@ -151,9 +151,9 @@ async def left_out(conn: AsyncConnection, project_id: int) -> dict[str, int]:
     return out
 
 
-def _per_project(log: BattleLog, projects: Sequence[Any], counts: list[dict[str, int]]) -> list[dict[str, Any]]:
+def _per_project(log: BattleLog, bt: Battles, projects: Sequence[Any], counts: list[dict[str, int]]
+                 ) -> list[dict[str, Any]]:
     """Each project's answers, battles, answers left out and position bias."""
-    bt = log.battles()
     sources = log.source_codes()
     out = []
     for s, (project, src) in enumerate(zip(projects, log.sources)):
@@ -185,5 +185,6 @@ async def board(db: Any, projects: Sequence[Any], *, by: Sequence[str] = (), n_b
         names = ", ".join(repr(p.name) for p in projects)
         raise Conflict(f"no battles yet in {names}: {log.answers} counted answers, none ranking responses of two "
                        "different models (responses carry a model in data.responses[].model)", field="project")
-    result = await asyncio.to_thread(leaderboard.from_log, log, n_bootstrap=n_bootstrap, seed=seed)
-    return {"projects": _per_project(log, projects, counts), **result}
+    bt = log.battles()
+    result = await asyncio.to_thread(leaderboard.from_log, log, n_bootstrap=n_bootstrap, seed=seed, bt=bt)
+    return {"projects": _per_project(log, bt, projects, counts), **result}

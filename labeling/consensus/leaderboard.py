@@ -359,11 +359,11 @@ def compute(rankings: Iterable[Mapping[str, Any]], *, n_bootstrap: int = 1000, s
     return from_log(log_of(rankings, breakdown or ()), n_bootstrap=n_bootstrap, seed=seed, anchor=anchor)
 
 
-def from_log(log: BattleLog, *, n_bootstrap: int = 1000, seed: int = 0, anchor: str | None = None
-             ) -> dict[str, Any]:
-    """The leaderboard of a BattleLog: the board, mean ratings, a breakdown per field of the log, and position
-    bias per source when the log has several."""
-    bt = log.battles()
+def from_log(log: BattleLog, *, n_bootstrap: int = 1000, seed: int = 0, anchor: str | None = None,
+             bt: Battles | None = None) -> dict[str, Any]:
+    """The leaderboard of a BattleLog: the board, mean ratings and a breakdown per field of the log (`bt`: its
+    battles() when the caller has them already)."""
+    bt = log.battles() if bt is None else bt
     result = from_battles(bt, n_bootstrap=n_bootstrap, seed=seed, anchor=anchor)
     if bt.a.size:
         result["ratings"] = _mean_ratings(log.ratings(), len(bt.prompts), n_bootstrap, np.random.default_rng([seed, 1]))
