@@ -67,8 +67,11 @@ class _Source:
 def display_order(shown: Any, letters: Any) -> dict[Hashable, int]:
     """Response id -> position shown (0 first or leftmost), from a shown order or else from the letters each
     response was shown under (A before B, Z before AA); empty when neither was recorded."""
-    if isinstance(shown, Sequence) and not isinstance(shown, (str, bytes)) and shown:
-        return {r: k for k, r in enumerate(shown) if isinstance(r, Hashable)}
+    if isinstance(shown, (list, tuple)) and shown:
+        try:
+            return {r: k for k, r in enumerate(shown)}
+        except TypeError:  # an unhashable entry: keep the others
+            return {r: k for k, r in enumerate(shown) if isinstance(r, Hashable)}
     if isinstance(letters, Mapping) and letters and all(isinstance(v, str) for v in letters.values()):
         ordered = sorted(letters, key=lambda rid: (len(letters[rid]), letters[rid]))
         return {r: k for k, r in enumerate(ordered)}
@@ -125,32 +128,46 @@ class BattleLog:
         self._answer_prompt.append(prompt)
         position = order or {}
         src.with_order += bool(position)
-        codes = [self._code(k, v) for k, v in enumerate(values)] if values else [-1] * len(self.fields)
-        flat = [(g, r, str(owner[r])) for g, group in enumerate(ranking) for r in group if owner.get(r) is not None]
-        made = 0
+        flat = []
+        for g, group in enumerate(ranking):
+            for r in group:
+                m = owner.get(r)
+                if m is not None:
+                    flat.append((g, r, m if type(m) is str else str(m)))
+        models = self.models
+        low: list[int] = []
+        high: list[int] = []
+        shares: list[float] = []
+        firsts: list[int] = []
         for x, (gx, rx, mx) in enumerate(flat):
+            cx = models.setdefault(mx, len(models))
+            px = position.get(rx)
             for gy, ry, my in flat[x + 1:]:
                 if mx == my:
                     continue  # one model against itself says nothing about models
-                cx = self.models.setdefault(mx, len(self.models))
-                cy = self.models.setdefault(my, len(self.models))
+                cy = models.setdefault(my, len(models))
                 share = 1.0 if gx < gy else 0.5  # flat is best first: x is ahead of y or tied with it
-                first = 0
-                if rx in position and ry in position:
-                    first = 1 if position[rx] < position[ry] else -1
-                if cx > cy:  # stored as (low code, high code)
-                    cx, cy, share, first = cy, cx, 1.0 - share, -first
-                self._prompt.append(prompt)
-                self._a.append(cx)
-                self._b.append(cy)
-                self._score.append(share)
-                self._order.append(first)
-                self._source.append(source)
-                for k, code in enumerate(codes):
-                    self._field[k].append(code)
-                    self.values_left_out[k] += code == -2
-                made += 1
-        src.without_models += len({m for _, _, m in flat}) < 2
+                py = position.get(ry)
+                first = 0 if px is None or py is None else (1 if px < py else -1)
+                if cx < cy:  # stored as (low code, high code)
+                    low.append(cx), high.append(cy), shares.append(share), firsts.append(first)
+                else:
+                    low.append(cy), high.append(cx), shares.append(1.0 - share), firsts.append(-first)
+        made = len(low)
+        if made:
+            self._a.extend(low)
+            self._b.extend(high)
+            self._score.extend(shares)
+            self._order.extend(firsts)
+            self._prompt.extend([prompt] * made)
+            self._source.extend([source] * made)
+            for k in range(len(self.fields)):
+                code = self._code(k, values[k] if k < len(values) else None)
+                self._field[k].extend([code] * made)
+                if code == -2:
+                    self.values_left_out[k] += made
+        else:
+            src.without_models += 1  # fewer than two models among the ranked responses
         if isinstance(ratings, Mapping):
             for rid, value in ratings.items():
                 model = owner.get(rid)
