@@ -1,4 +1,4 @@
-"""The `labeling` command: serve, migrate, import, export, backup, restore, consensus, users, aggregate."""
+"""The `labeling` command: serve, migrate, import, export, backup, restore, consensus, leaderboard, users, aggregate."""
 
 from __future__ import annotations
 
@@ -124,6 +124,27 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """Print a leaderboard of the models behind one or more preference projects; -o writes its files too."""
+    from labeling import projects
+    from labeling.consensus import evaluation, leaderboard
+
+    fields = evaluation.fields_of(args.by)
+
+    async def run() -> dict:
+        async with _database(_settings()) as db:
+            async with db.read() as conn:
+                found = [await projects.find(conn, ref) for ref in args.projects]
+            return await evaluation.board(db, found, by=fields, n_bootstrap=args.bootstrap, seed=args.seed)
+
+    result = asyncio.run(run())
+    print(leaderboard.markdown(result), end="")
+    if args.output:
+        for path in leaderboard.write_outputs(result, args.output):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     if args.password == "-":
         args.password = sys.stdin.readline().rstrip("\n")
@@ -207,6 +228,17 @@ def parser() -> argparse.ArgumentParser:
     cons.add_argument("project", metavar="PROJECT", help="project id or name")
     cons.add_argument("--method", default="auto", help="auto, majority, dawid-skene or one-coin (classification)")
     cons.set_defaults(func=cmd_consensus)
+
+    board = sub.add_parser("leaderboard", help="rank the models behind preference projects (Bradley-Terry, bootstrap "
+                                                "intervals over prompts); prints a Markdown table")
+    board.add_argument("projects", metavar="PROJECT", nargs="+", help="project ids or names (several are combined)")
+    board.add_argument("-o", "--output", metavar="DIR",
+                       help="also write leaderboard.json, leaderboard.md, ratings.png and win_rates.png here")
+    board.add_argument("--by", action="append", metavar="FIELD",
+                       help="a task data field to break the leaderboard down by, e.g. category (repeatable)")
+    board.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    board.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the bootstrap (default 0)")
+    board.set_defaults(func=cmd_leaderboard)
 
     users = sub.add_parser("users", help="manage accounts").add_subparsers(dest="users_command", required=True,
                                                                            metavar="ACTION")

@@ -94,6 +94,7 @@ RULES: dict[str, Rule] = {
     "task.more_answers": PROJECT_OWNER,
     "answer.exclude": PROJECT_OWNER,  # one answer left out of its task's consensus, or counted again
     "consensus.recompute": PROJECT_OWNER,
+    "leaderboard.read": PROJECT_OWNER,  # the model leaderboard of one project, or of several (each must be theirs)
     "worker.block": PROJECT_OWNER,
     "worker.unblock": PROJECT_OWNER,
     "worker.answers.delete": PROJECT_OWNER,

@@ -507,3 +507,167 @@ def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
         elif error.get("type") == "missing":
             message = "is required"
         raise InvalidInput(f"{field}: {message}", field=field) from None
+
+
+# ---- the model leaderboard (GET /api/projects/{id}/leaderboard, GET /api/leaderboard) ----------------------------
+
+MAX_LEADERBOARD_PROJECTS = 50
+
+
+class LeaderboardQuery(_Strict):
+    """?by=&bootstrap=&seed= of a leaderboard."""
+
+    by: str | None = Field(default=None, min_length=1, max_length=600, description=(
+        "task data fields to break the leaderboard down by, comma-separated (at most 5), e.g. category"))
+    bootstrap: QueryInt = Field(default=1000, ge=0, le=10_000, description="bootstrap resamples over prompts")
+    seed: QueryInt = Field(default=0, ge=0, le=2**32 - 1, description="seed of the bootstrap")
+
+
+def _project_ids(value: str) -> list[int]:
+    ids: list[int] = []
+    for part in value.split(","):
+        if not part.isascii() or not part.isdigit() or not 0 < int(part) <= jsonio.INT_LIMIT:
+            raise ValueError("must be project ids separated by commas, e.g. 1,2,3")
+        if int(part) not in ids:
+            ids.append(int(part))
+    if len(ids) > MAX_LEADERBOARD_PROJECTS:
+        raise ValueError(f"at most {MAX_LEADERBOARD_PROJECTS} projects")
+    return ids
+
+
+class CombinedLeaderboardQuery(LeaderboardQuery):
+    """GET /api/leaderboard?projects=1,2,3: one leaderboard over several of the caller's preference projects."""
+
+    projects: Annotated[str, AfterValidator(_project_ids)] = Field(
+        min_length=1, max_length=2000, description="project ids separated by commas; every one must be yours")
+
+
+class _Out(BaseModel):
+    """A response shape: unknown fields are a bug of the server (tests validate answers against it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Interval = Annotated[list[float], Field(min_length=2, max_length=2, description="[low, high], 95%")]
+
+
+class LeaderboardModel(_Out):
+    """One model's line: rating on the Elo-like scale with its interval, rank with ties, and its battles."""
+
+    model: str
+    rating: float
+    ci: Interval
+    rank: int = Field(description="1 + the number of models whose whole interval lies above this one's")
+    battles: int
+    wins: float
+    ties: int
+    losses: float
+    win_rate: float | None = Field(description="wins over battles, ties as halves")
+
+
+class LeaderboardPair(_Out):
+    """Battles between two models."""
+
+    a: str
+    b: str
+    battles: int
+    a_wins: int
+    b_wins: int
+    ties: int
+
+
+class WinRates(_Out):
+    """Row model's win rate against the column model (ties as halves), observed and fitted."""
+
+    models: list[str]
+    observed: list[list[float | None]]
+    fitted: list[list[float | None]]
+    battles: list[list[int]]
+
+
+class PositionAdvantage(_Out):
+    """The fitted first-shown advantage, in rating points (ratings are net of it)."""
+
+    elo: float
+    ci: Interval | None
+
+
+class PositionBias(_Out):
+    """How often the response shown first (left) wins, against 50%, from answers that recorded the display order."""
+
+    available: bool
+    answers: int
+    answers_with_order: int
+    answers_without_order: int
+    message: str | None = Field(default=None, description="e.g. how many answers have no display order")
+    battles: int | None = None
+    ties: int | None = None
+    first_wins: int | None = None
+    first_losses: int | None = None
+    first_win_rate: float | None = None
+    ci: Interval | None = None
+    against: float | None = None
+
+
+class MeanRating(_Out):
+    """A model's mean 1-7 rating with its bootstrap interval."""
+
+    mean: float
+    n: int
+    ci: Interval
+
+
+class LeaderboardSettings(_Out):
+    """How the leaderboard was computed and on what."""
+
+    n_bootstrap: int
+    seed: int
+    scale: str
+    anchor: str
+    interval: str
+    answers: int
+    prompts: int
+    battles: int
+
+
+class LeaderboardLeftOut(_Out):
+    """Answers not counted: on gold tasks, excluded, or of workers blocked in the project."""
+
+    gold_tasks: int
+    excluded: int
+    blocked_workers: int
+
+
+class LeaderboardProject(_Out):
+    """One project's share of the battles, what was left out, and its position bias."""
+
+    id: int
+    name: str
+    answers: int
+    battles: int
+    answers_without_two_models: int
+    left_out: LeaderboardLeftOut
+    position_bias: PositionBias
+
+
+class LeaderboardPart(_Out):
+    """The leaderboard of the battles of one value of a breakdown field."""
+
+    battles: int
+    prompts: int
+    models: list[LeaderboardModel]
+
+
+class Leaderboard(_Out):
+    """GET /api/projects/{id}/leaderboard and GET /api/leaderboard (the CLI's leaderboard.json)."""
+
+    projects: list[LeaderboardProject]
+    settings: LeaderboardSettings
+    models: list[LeaderboardModel]
+    pairs: list[LeaderboardPair]
+    win_rates: WinRates
+    position_advantage: PositionAdvantage | None
+    position_bias: PositionBias
+    ratings: dict[str, MeanRating] | None
+    breakdown: dict[str, dict[str, LeaderboardPart]]
+    breakdown_notes: dict[str, str]

@@ -90,6 +90,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/api/teams/{team_id}/members/{worker_id}"): TEAM_OWNER,
     ("GET", "/api/audit"): REQUESTERS,
     ("GET", "/api/projects/{project_id}/export"): OWNER,
+    ("GET", "/api/projects/{project_id}/leaderboard"): OWNER,
+    ("GET", "/api/leaderboard"): OWNER,
     ("GET", "/api/projects/{project_id}/tasks/{task_id}"): OWNER,
     ("GET", "/api/projects/{project_id}/my-answers"): WORK,
     ("GET", "/api/projects/{project_id}/progress"): WORK,
@@ -124,6 +126,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/console/people"): CONSOLE_ADMIN,
 
     # -- leaderboard
+    ("GET", "/console/projects/{project_id}/leaderboard"): CONSOLE_PROJECT,
 
     # ---- end of the console pages ----
 }
@@ -251,6 +254,7 @@ def request_for(method: str, path: str, world: World) -> dict:
         kwargs["json"] = bodies[(method, path)]
     params = {("DELETE", "/api/projects/{project_id}"): {"confirm": ids["project_name"]},
               ("GET", "/api/projects/{project_id}/export"): {"format": "jsonl"},
+              ("GET", "/api/leaderboard"): {"projects": str(ids["project_id"])},
               ("DELETE", "/api/projects/{project_id}/workers/{worker_id}/answers"): {"confirm": "true"}}
     if (method, path) in params:
         kwargs["params"] = params[(method, path)]

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from starlette.routing import Route
 
 from labeling import schemas, web
-from labeling.api import access, export, media, projects, reviews, users, work
+from labeling.api import access, export, leaderboard, media, projects, reviews, users, work
 from labeling.export.options import NAMES as OPTION_NAMES
 
 
@@ -46,6 +46,7 @@ IMPORT_BODY = {
 }
 PAGE = ("cursor", "limit")
 EXPORT_QUERY = ("format", *OPTION_NAMES)
+LEADERBOARD_QUERY = ("by", "bootstrap", "seed")
 
 OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/next", work.next_task, "work.next", query=("prefer_task",),
@@ -106,6 +107,10 @@ OPS: list[Op] = [
     Op("GET", "/api/projects/{project_id}/quality", projects.quality, "quality.read", tags=("consensus",)),
     Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, "consensus.recompute",
        body=schemas.RecomputeBody, body_required=False, tags=("consensus",)),
+    Op("GET", "/api/projects/{project_id}/leaderboard", leaderboard.project_leaderboard, "leaderboard.read",
+       query=LEADERBOARD_QUERY, tags=("evaluation",)),
+    Op("GET", "/api/leaderboard", leaderboard.combined_leaderboard, "leaderboard.read",
+       query=("projects", *LEADERBOARD_QUERY), tags=("evaluation",)),
     Op("GET", "/api/projects/{project_id}/export", export.export, "project.export", query=EXPORT_QUERY,
        response="file", tags=("export",)),
     Op("POST", "/api/projects/{project_id}/workers/{worker_id}/block", access.block_worker, "worker.block",

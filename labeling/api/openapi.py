@@ -41,7 +41,7 @@ def document() -> dict:
         params = [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
                   for name in re.findall(r"{(\w+)}", op.path)]
         params += [{"name": name, "in": "query", "required": False,
-                    "schema": {"type": "integer" if name in ("limit", "prefer_task") else "string"}}
+                    "schema": {"type": "integer" if name in ("limit", "prefer_task", "bootstrap", "seed") else "string"}}
                    for name in op.query]
         ok_schema = {"$ref": "#/components/schemas/Page"} if op.response == "page" else {"type": "object"}
         responses: dict[str, Any] = {str(op.status): {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}

@@ -21,6 +21,7 @@ resamples of the prompts, all fitted at once by batched Newton steps.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from labeling.consensus import leaderboard_report
+from labeling.consensus.battle_log import BattleLog, Battles, Ratings, display_order
 from labeling.errors import InvalidInput
 
 SCALE = 400.0 / math.log(10.0)  # Elo points per unit of log-odds
@@ -37,24 +39,10 @@ RIDGE = 1e-4  # a tiny pull to 0 keeps a model that won (or lost) every battle o
 NEWTON_STEPS = 30
 TOLERANCE = 1e-4  # log-odds: a hundredth of a rating point (float32 sums settle about ten times finer)
 CHUNK = 250  # resamples fitted at once (bounds memory: CHUNK x columns floats per array)
+BREAKDOWN_VALUES = 50  # a breakdown lists at most this many values of a field (those with the most battles)
 
 markdown = leaderboard_report.markdown
 write_outputs = leaderboard_report.write_outputs
-
-
-@dataclass
-class Battles:
-    """Battles as parallel arrays, plus the names behind the codes."""
-
-    prompt: np.ndarray  # prompt index of each battle
-    a: np.ndarray  # model codes, a < b
-    b: np.ndarray
-    score: np.ndarray  # a's share: 1 won, 0.5 tied, 0 lost
-    order: np.ndarray  # 1 when a was shown first, -1 when b was, 0 when not recorded
-    models: list[str]
-    prompts: list[Hashable]
-    answers: int
-    answers_with_order: int = 0  # answers that recorded the order their responses were shown in
 
 
 def _groups(ranking: Any, where: str) -> list[list[Hashable]]:
@@ -69,12 +57,22 @@ def _groups(ranking: Any, where: str) -> list[list[Hashable]]:
     return out
 
 
-def battles(rankings: Iterable[Mapping[str, Any]], models: Sequence[str] | None = None) -> Battles:
-    """Turn rankings into battles between models (see the module docstring for the input shape)."""
-    model_codes: dict[str, int] = {m: i for i, m in enumerate(models or [])}
+def field_value(value: Any) -> str | None:
+    """A task data field's value as a breakdown key: text as it is, anything else as compact JSON (at most
+    200 characters); None when the task has no such field."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text[:200]
+
+
+def log_of(rankings: Iterable[Mapping[str, Any]], fields: Sequence[str] = (), models: Sequence[str] | None = None
+           ) -> BattleLog:
+    """A BattleLog of rankings in the module docstring's shape."""
+    log = BattleLog(fields)
+    for m in models or []:
+        log.models.setdefault(m, len(log.models))
     prompt_codes: dict[Hashable, int] = {}
-    cols: list[list[float]] = [[], [], [], [], []]
-    n_answers = with_order = 0
     for i, item in enumerate(rankings):
         where = f"rankings[{i}]"
         if not isinstance(item, Mapping):
@@ -85,31 +83,15 @@ def battles(rankings: Iterable[Mapping[str, Any]], models: Sequence[str] | None 
             raise InvalidInput(f"{where}.models must map response ids to model names", field=f"{where}.models")
         prompt = item.get("prompt", i)
         p = prompt_codes.setdefault(prompt if isinstance(prompt, Hashable) else str(prompt), len(prompt_codes))
-        shown = item.get("shown")
-        position = {r: k for k, r in enumerate(shown)} if isinstance(shown, Sequence) and not isinstance(
-            shown, (str, bytes)) else {}
-        flat = [(g, r) for g, group in enumerate(groups) for r in group if r in owner]
-        n_answers += 1
-        with_order += bool(position)
-        for x, (gx, rx) in enumerate(flat):
-            for gy, ry in flat[x + 1:]:
-                mx, my = str(owner[rx]), str(owner[ry])
-                if mx == my:
-                    continue  # one model against itself says nothing about models
-                cx = model_codes.setdefault(mx, len(model_codes))
-                cy = model_codes.setdefault(my, len(model_codes))
-                share = 1.0 if gx < gy else 0.5  # flat is best first: x is ahead of y or tied with it
-                first = 0
-                if rx in position and ry in position:
-                    first = 1 if position[rx] < position[ry] else -1
-                if cx > cy:  # store as (low code, high code)
-                    cx, cy, share, first = cy, cx, 1.0 - share, -first
-                for col, value in zip(cols, (p, cx, cy, share, first)):
-                    col.append(value)
-    arr = [np.asarray(c) for c in cols]
-    return Battles(arr[0].astype(np.int64), arr[1].astype(np.int64), arr[2].astype(np.int64),
-                   arr[3].astype(np.float64), arr[4].astype(np.int64), list(model_codes), list(prompt_codes),
-                   n_answers, with_order)
+        data = item.get("data")
+        values = [field_value(data.get(f)) if isinstance(data, Mapping) else None for f in fields]
+        log.add(p, groups, owner, display_order(item.get("shown"), None), item.get("ratings"), values)
+    return log
+
+
+def battles(rankings: Iterable[Mapping[str, Any]], models: Sequence[str] | None = None) -> Battles:
+    """Turn rankings into battles between models (see the module docstring for the input shape)."""
+    return log_of(rankings, (), models).battles()
 
 
 @dataclass
@@ -296,54 +278,50 @@ def wilson(successes: float, n: float, z: float = 1.959964) -> list[float] | Non
 def position_bias(bt: Battles) -> dict[str, Any]:
     """How often the model shown first (left) wins a battle, against 50%, over the battles that recorded it.
 
-    Ties are counted apart; the rate and its Wilson interval are over the decided battles.
+    Ties are counted apart; the rate and its Wilson interval are over the decided battles. Answers without a
+    display order are counted and said to be left out, never guessed.
     """
+    missing = bt.answers - bt.answers_with_order
+    out: dict[str, Any] = {"available": False, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
+                           "answers_without_order": missing}
+    note = (f"{missing} answer{'s' if missing != 1 else ''} {'have' if missing != 1 else 'has'} no display order "
+            "(left out, not guessed)") if missing else None
     known = bt.order != 0
     if not known.any():
-        return {"available": False, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
-                "message": "no answer records the order its responses were shown in, so position bias "
-                           "cannot be measured (it is not guessed)"}
+        out["message"] = ("no answer records the order its responses were shown in, so position bias cannot be "
+                          "measured (it is not guessed)") if bt.answers_with_order == 0 else (
+            "no battle between two models has a recorded display order")
+        if note:
+            out["message"] += f"; {note}"
+        return out
     first = np.where(bt.order[known] == 1, bt.score[known], 1.0 - bt.score[known])  # the first shown's share
     wins, losses, ties = int((first == 1.0).sum()), int((first == 0.0).sum()), int((first == 0.5).sum())
     decided = wins + losses
-    return {"available": True, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
-            "battles": int(known.sum()), "ties": ties, "first_wins": wins, "first_losses": losses,
-            "first_win_rate": round(wins / decided, 4) if decided else None, "ci": wilson(wins, decided),
-            "against": 0.5}
+    out.update({"available": True, "battles": int(known.sum()), "ties": ties, "first_wins": wins,
+                "first_losses": losses, "first_win_rate": round(wins / decided, 4) if decided else None,
+                "ci": wilson(wins, decided), "against": 0.5, "message": note})
+    return out
 
 
-def _mean_ratings(rankings: Sequence[Mapping[str, Any]], models: list[str], prompts: dict[Hashable, int],
-                  n_boot: int, rng: np.random.Generator) -> dict[str, Any] | None:
+def _mean_ratings(r: Ratings, n_prompts: int, n_boot: int, rng: np.random.Generator) -> dict[str, Any] | None:
     """Each model's mean rating with a bootstrap interval over prompts (None when nobody rated)."""
-    unit, column, value = [], [], []
-    index = {m: i for i, m in enumerate(models)}
-    for i, item in enumerate(rankings):
-        ratings, owner = item.get("ratings"), item.get("models")
-        if not isinstance(ratings, Mapping) or not isinstance(owner, Mapping):
-            continue
-        p = prompts.get(item.get("prompt", i), len(prompts))
-        for rid, r in ratings.items():
-            if rid in owner and isinstance(r, (int, float)) and not isinstance(r, bool) and str(owner[rid]) in index:
-                unit.append(p)
-                column.append(index[str(owner[rid])])
-                value.append((float(r), 1.0))
-    if not unit:
+    if not r.value.size:
         return None
-    u, c, v = np.asarray(unit), np.asarray(column), np.asarray(value)
-    sums = np.zeros((len(models), 2))
-    np.add.at(sums, c, v)
-    boot = np.concatenate(list(_resampled_sums(u, c, v, max(len(prompts), int(u.max()) + 1), len(models), n_boot,
-                                               rng)))
+    m = len(r.models)
+    values = np.stack([r.value, np.ones(r.value.size)], axis=1)
+    sums = np.zeros((m, 2))
+    np.add.at(sums, r.model, values)
+    boot = list(_resampled_sums(r.prompt, r.model, values, max(n_prompts, int(r.prompt.max()) + 1), m, n_boot, rng))
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = boot[:, :, 0] / boot[:, :, 1]
+        means = np.concatenate(boot)[:, :, 0] / np.concatenate(boot)[:, :, 1] if boot else np.zeros((0, m))
     out = {}
-    for i, m in enumerate(models):
+    for i, name in enumerate(r.models):
         if sums[i, 1] == 0:
             continue
+        mean = float(sums[i, 0] / sums[i, 1])
         finite = means[:, i][np.isfinite(means[:, i])]
-        ci = np.percentile(finite, [2.5, 97.5]) if finite.size else [np.nan, np.nan]
-        out[m] = {"mean": round(float(sums[i, 0] / sums[i, 1]), 3), "n": int(sums[i, 1]),
-                  "ci": [round(float(ci[0]), 3), round(float(ci[1]), 3)]}
+        ci = np.percentile(finite, [2.5, 97.5]) if finite.size else [mean, mean]
+        out[name] = {"mean": round(mean, 3), "n": int(sums[i, 1]), "ci": [round(float(ci[0]), 3), round(float(ci[1]), 3)]}
     return out
 
 
@@ -378,26 +356,36 @@ def compute(rankings: Iterable[Mapping[str, Any]], *, n_bootstrap: int = 1000, s
     `breakdown` names task data fields (e.g. ["category"]): each value gets its own leaderboard.
     `anchor` pins that model at 1000 instead of the mean of all models.
     """
-    items = list(rankings)
-    bt = battles(items)
+    return from_log(log_of(rankings, breakdown or ()), n_bootstrap=n_bootstrap, seed=seed, anchor=anchor)
+
+
+def from_log(log: BattleLog, *, n_bootstrap: int = 1000, seed: int = 0, anchor: str | None = None,
+             bt: Battles | None = None) -> dict[str, Any]:
+    """The leaderboard of a BattleLog: the board, mean ratings and a breakdown per field of the log (`bt`: its
+    battles() when the caller has them already)."""
+    bt = log.battles() if bt is None else bt
     result = from_battles(bt, n_bootstrap=n_bootstrap, seed=seed, anchor=anchor)
     if bt.a.size:
-        rng = np.random.default_rng([seed, 1])
-        result["ratings"] = _mean_ratings(items, bt.models, {p: i for i, p in enumerate(bt.prompts)}, n_bootstrap,
-                                          rng)
-    for field_name in breakdown or ():
-        values: dict[str, list[Mapping[str, Any]]] = {}
-        for item in items:
-            data = item.get("data")
-            if isinstance(data, Mapping) and field_name in data:
-                values.setdefault(str(data[field_name]), []).append(item)
-        result["breakdown"][field_name] = {}
-        for value, subset in sorted(values.items()):
-            sub = battles(subset)
-            if sub.a.size:
-                part = from_battles(sub, n_bootstrap=n_bootstrap, seed=seed,
-                                    anchor=anchor if anchor in sub.models else None)
-                result["breakdown"][field_name][value] = {"battles": int(sub.a.size), "models": part["models"]}
+        result["ratings"] = _mean_ratings(log.ratings(), len(bt.prompts), n_bootstrap, np.random.default_rng([seed, 1]))
+    for k, field_name in enumerate(log.fields):
+        codes = log.field_codes(k)
+        names = list(log.values[k])
+        counts = np.bincount(codes[codes >= 0], minlength=len(names))
+        chosen = [int(c) for c in np.argsort(-counts, kind="stable")[:BREAKDOWN_VALUES] if counts[c]]
+        parts: dict[str, Any] = {}
+        for code in sorted(chosen, key=lambda c: names[c]):
+            sub = bt.subset(codes == code, 0, 0)
+            part = from_battles(sub, n_bootstrap=n_bootstrap, seed=seed,
+                                anchor=anchor if anchor in sub.models else None)
+            parts[names[code]] = {"battles": int(sub.a.size), "prompts": len(sub.prompts), "models": part["models"]}
+        result["breakdown"][field_name] = parts
+        no_value = int((codes == -1).sum())
+        unlisted = int(counts.sum() - counts[chosen].sum()) + log.values_left_out[k]
+        notes = ([f"{no_value} battles have no {field_name}"] if no_value else []) + (
+            [f"{unlisted} battles of further values are not listed (only the {BREAKDOWN_VALUES} values with the most "
+             "battles are)"] if unlisted else [])
+        if notes:
+            result["breakdown_notes"][field_name] = "; ".join(notes)
     return result
 
 
@@ -413,7 +401,7 @@ def from_battles(bt: Battles, *, n_bootstrap: int = 1000, seed: int = 0, anchor:
                      "anchor": anchor or "mean of the models", "interval": "95% percentile bootstrap over prompts",
                      "answers": bt.answers, "prompts": len(bt.prompts), "battles": int(bt.a.size)},
         "models": [], "pairs": [], "win_rates": {}, "position_advantage": None, "position_bias": position_bias(bt),
-        "ratings": None, "breakdown": {}}
+        "ratings": None, "breakdown": {}, "breakdown_notes": {}}
     if bt.a.size == 0:
         return result
     board = _board(bt, n_bootstrap, np.random.default_rng(seed), anchor)

@@ -24,29 +24,45 @@ def markdown(result: dict[str, Any]) -> str:
         shown = f"{mean['mean']:.2f} ({mean['ci'][0]:.2f} to {mean['ci'][1]:.2f})" if mean else "-"
         lines.append(f"| {m['rank']} | {m['model']} | {m['rating']:.0f} | {_interval(m['ci'])} | {m['battles']} | "
                      f"{m['wins']:g} | {m['ties']} | {m['losses']:g} | {shown} |")
-    bias = result["position_bias"]
     lines.append("")
-    if bias["available"]:
-        rate = bias["first_win_rate"]
-        lines.append(f"Position bias: the model shown first won {rate:.1%} of {bias['battles'] - bias['ties']} decided "
-                     f"battles (95% interval {bias['ci'][0]:.1%} to {bias['ci'][1]:.1%}; 50% is no bias), "
-                     f"{bias['ties']} ties, from the {bias['answers_with_order']} of {bias['answers']} answers that "
-                     "recorded the display order.")
-    else:
-        lines.append(f"Position bias: not measured. {bias['message'].capitalize()}.")
+    lines.append(_bias_line("Position bias", result["position_bias"]))
     adv = result.get("position_advantage")
     if adv:
-        lines.append(f"Fitted first-shown advantage: {adv['elo']:+.0f} rating points "
-                     f"(95% interval {adv['ci'][0]:+.0f} to {adv['ci'][1]:+.0f}); ratings are net of it.")
+        ci = f"95% interval {adv['ci'][0]:+.0f} to {adv['ci'][1]:+.0f}" if adv["ci"] else "no bootstrap"
+        lines.append(f"Fitted first-shown advantage: {adv['elo']:+.0f} rating points ({ci}); ratings are net of it.")
     s = result["settings"]
     lines.append(f"\n{s['battles']} battles from {s['answers']} answers on {s['prompts']} prompts; ratings "
                  f"{s['scale']}, centred on the {s['anchor']}; intervals: {s['interval']}, {s['n_bootstrap']} "
                  "resamples; rank = 1 + the number of models whose interval lies entirely above.")
+    projects = result.get("projects") or []
+    for project in projects:
+        out = project["left_out"]
+        lines.append(f"\nProject {project['name']} (id {project['id']}): {project['answers']} answers, "
+                     f"{project['battles']} battles; not counted: {out['gold_tasks']} answers on gold tasks, "
+                     f"{out['excluded']} excluded, {out['blocked_workers']} of workers blocked in the project.")
+        if len(projects) > 1:
+            lines.append(_bias_line("Its position bias", project["position_bias"]))
     for field_name, values in result.get("breakdown", {}).items():
         for value, part in values.items():
             lines.append(f"\n{field_name} = {value} ({part['battles']} battles): " + ", ".join(
                 f"{m['rank']}. {m['model']} {m['rating']:.0f} ({_interval(m['ci'])})" for m in part["models"]))
+        if result.get("breakdown_notes", {}).get(field_name):
+            lines.append(f"({result['breakdown_notes'][field_name]}.)")
     return "\n".join(lines) + "\n"
+
+
+def _bias_line(title: str, bias: dict[str, Any]) -> str:
+    """Position bias in one sentence, with how many answers had no display order."""
+    if not bias["available"]:
+        return f"{title}: not measured. {bias['message'][0].upper()}{bias['message'][1:]}."
+    rate = bias["first_win_rate"]
+    shown = "-" if rate is None else f"{rate:.1%}"
+    ci = bias["ci"]
+    interval = f"95% interval {ci[0]:.1%} to {ci[1]:.1%}" if ci else "no interval"
+    line = (f"{title}: the response shown first won {shown} of {bias['battles'] - bias['ties']} decided battles "
+            f"({interval}; 50% is no bias), {bias['ties']} ties, from the {bias['answers_with_order']} of "
+            f"{bias['answers']} answers that recorded the display order.")
+    return line + (f" {bias['message'][0].upper()}{bias['message'][1:]}." if bias.get("message") else "")
 
 
 def write_outputs(result: dict[str, Any], out_dir: str) -> list[str]:

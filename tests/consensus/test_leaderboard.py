@@ -151,3 +151,29 @@ def test_intervals_cover_the_estimand_of_simulated_arenas() -> None:
             covered += m["ci"][0] <= target <= m["ci"][1]
             total += 1
     assert 0.85 <= covered / total <= 1.0  # 95% nominal; benchmarks/leaderboard.py measures it properly
+
+
+def test_battle_log_display_order_subsets_and_capped_breakdowns() -> None:
+    from labeling.consensus.battle_log import BattleLog, display_order
+
+    assert display_order(["b", "a"], {"a": "A"}) == {"b": 0, "a": 1}  # the shown order wins over letters
+    assert display_order(None, {"x": "AA", "y": "Z", "z": "B"}) == {"z": 0, "y": 1, "x": 2}
+    assert display_order([], None) == {} and display_order(None, {"x": 3}) == {}
+    log = BattleLog(("category",), max_values=1)
+    owner = {"p": "A", "q": "B", "r": "C"}
+    assert log.add(10, [["p"], ["q", "r"]], owner, {"r": 0, "q": 1, "p": 2}, {"p": 7, "q": 1}, ["x"]) == 3
+    assert log.add(11, [["q"], ["r"]], owner, None, None, ["y"]) == 1  # a second value past max_values
+    assert log.add(12, [["p"], ["q"]], {"p": "A", "q": "A"}, None, {"p": 5}, [None]) == 0
+    bt = log.battles()
+    assert list(bt.prompts) == [10, 11, 12] and bt.answers == 3 and bt.answers_with_order == 1
+    assert log.values_left_out == [1] and list(log.field_codes(0)) == [0, 0, 0, -2]
+    sub = bt.subset(np.asarray(log.field_codes(0)) == -2, 1, 0)
+    assert sub.models == ["B", "C"] and list(sub.a) == [0] and list(sub.b) == [1] and len(sub.prompts) == 1
+    ratings = log.ratings()
+    assert ratings.models == ["A", "B"] and list(ratings.value) == [7.0, 1.0, 5.0]
+    assert list(ratings.prompt) == [0, 0, 2]
+    assert log.sources[0].without_models == 1  # the answer ranking two responses of one model
+    result = leaderboard.from_log(log, n_bootstrap=20)
+    assert result["breakdown_notes"]["category"] == (
+        "1 battles of further values are not listed (only the 50 values with the most battles are)")
+    assert set(result["breakdown"]["category"]) == {"x"}

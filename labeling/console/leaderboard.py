@@ -1,0 +1,127 @@
+"""/console/projects/{id}/leaderboard: the model leaderboard of a preference project, drawn as inline SVG (no
+script, no CDN: the charts are markup the server writes) beside its table, win-rate heat map and position bias."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from labeling import schemas, tasktypes, web
+from labeling.console import frame
+from labeling.consensus import evaluation
+from labeling.errors import Conflict
+
+CHART_WIDTH = 1000
+LABEL_WIDTH = 170  # left of the axis: model names
+ROW = 26
+CELL = 44
+
+
+def is_preference(row: Any) -> bool:
+    """Whether a project has a leaderboard: its task type ranks responses."""
+    return row is not None and tasktypes.get(row.task_type).family == "ranking"
+
+
+def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    """Round tick values covering lo..hi."""
+    span = max(hi - lo, 1e-9)
+    raw = span / n
+    step = 10 ** math.floor(math.log10(raw))
+    step *= next(m for m in (1, 2, 2.5, 5, 10) if step * m >= raw)
+    first = math.ceil(lo / step) * step
+    return [round(first + i * step, 6) for i in range(int((hi - first) / step) + 1)]
+
+
+def ratings_chart(models: list[dict]) -> dict:
+    """Geometry of the ratings chart: one row per model, a dot at its rating and a line over its interval."""
+    lows = [m["ci"][0] for m in models] + [m["rating"] for m in models]
+    highs = [m["ci"][1] for m in models] + [m["rating"] for m in models]
+    lo, hi = min(lows), max(highs)
+    pad = max((hi - lo) * 0.05, 5.0)
+    lo, hi = lo - pad, hi + pad
+    plot = CHART_WIDTH - LABEL_WIDTH - 20
+
+    def x(value: float) -> float:
+        return round(LABEL_WIDTH + (value - lo) / (hi - lo) * plot, 1)
+
+    rows = [{"model": m["model"], "rank": m["rank"], "y": 30 + i * ROW, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
+             "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"]} for i, m in enumerate(models)]
+    height = 30 + len(models) * ROW + 10
+    ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi)]
+    return {"width": CHART_WIDTH, "height": height, "rows": rows, "ticks": ticks, "left": LABEL_WIDTH,
+            "right": LABEL_WIDTH + plot, "axis_y": height - 6}
+
+
+def _fill(rate: float) -> str:
+    """Red (0) through white (0.5) to blue (1)."""
+    low, high, mid = (202, 0, 32), (5, 113, 176), (247, 247, 247)
+    t = abs(rate - 0.5) * 2
+    end = high if rate >= 0.5 else low
+    return "#" + "".join(f"{round(m + (e - m) * t):02x}" for m, e in zip(mid, end))
+
+
+def heat_map(result: dict) -> dict:
+    """Geometry of the observed win-rate heat map, models in leaderboard order (row model against column)."""
+    rates = result["win_rates"]
+    names = [m["model"] for m in result["models"]]
+    index = [rates["models"].index(n) for n in names]
+    cells = []
+    for r, i in enumerate(index):
+        for c, j in enumerate(index):
+            rate, n = rates["observed"][i][j], rates["battles"][i][j]
+            cell = {"x": LABEL_WIDTH + c * CELL, "y": 10 + r * CELL, "row": names[r], "col": names[c], "n": n}
+            if rate is None:
+                cell.update(fill="#eceef2", text="", title=f"{names[r]} vs {names[c]}: no battles")
+            else:
+                cell.update(fill=_fill(rate), text=f"{rate:.2f}", dark=abs(rate - 0.5) > 0.3,
+                            title=f"{names[r]} beat {names[c]} in {rate:.0%} of {n} battles (ties as halves)")
+            cells.append(cell)
+    size = len(names) * CELL
+    return {"cells": cells, "names": [{"name": n, "y": 10 + k * CELL + CELL / 2, "x": LABEL_WIDTH + k * CELL + CELL / 2}
+                                      for k, n in enumerate(names)],
+            "width": LABEL_WIDTH + size + 10, "height": 10 + size + 90, "cell": CELL, "left": LABEL_WIDTH,
+            "bottom": 10 + size}
+
+
+def bias_bar(bias: dict) -> dict | None:
+    """Geometry of the position-bias bar: 0-100% with the 50% line, the rate and its interval."""
+    if not bias.get("available") or bias.get("first_win_rate") is None or not bias.get("ci"):
+        return None
+    width = 360
+
+    def x(p: float) -> float:
+        return round(10 + p * (width - 20), 1)
+
+    return {"width": width, "x": x(bias["first_win_rate"]), "x_lo": x(bias["ci"][0]), "x_hi": x(bias["ci"][1]),
+            "x_mid": x(0.5), "left": x(0.0), "right": x(1.0)}
+
+
+@frame.page("console.project")
+async def leaderboard_page(request: Request, caller: web.Caller) -> Response:
+    """GET /console/projects/{project_id}/leaderboard?by=FIELD"""
+    app = web.state(request)
+    async with app.db.read() as conn:
+        row = await frame.project_for(request, caller, conn)
+    params = web.query(request, schemas.LeaderboardQuery)
+    by = evaluation.fields_of(params.by) if params.by else []
+    context: dict[str, Any] = {"by": params.by or "", "result": None, "empty": None}
+    if not is_preference(row):  # the tab is not shown; a typed URL gets words, not a chart
+        context["empty"] = (f"This is a {tasktypes.get(row.task_type).display_name.lower()} project: a leaderboard "
+                            "compares the models behind preference-ranking projects.")
+        return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard")
+    try:
+        result = await evaluation.board(app.db, [row], by=by, n_bootstrap=params.bootstrap, seed=params.seed)
+    except Conflict as exc:
+        context["empty"] = exc.message
+    else:
+        context.update(result=result, chart=ratings_chart(result["models"]), heat=heat_map(result),
+                       bias=result["position_bias"], bias_bar=bias_bar(result["position_bias"]),
+                       project_info=result["projects"][0], ratings=result.get("ratings") or {})
+    return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard")
+
+
+PAGES = [("GET", "/console/projects/{project_id}/leaderboard", leaderboard_page)]
+TABS = [frame.Tab("leaderboard", "Leaderboard", "leaderboard", order=50, accesskey="l", shows=is_preference)]

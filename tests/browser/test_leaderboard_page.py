@@ -1,0 +1,85 @@
+"""The console's Leaderboard tab in Chromium: the ratings chart (inline SVG), the table, the win-rate heat map and
+position bias, on a preference project answered through the API; no tab on other projects."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.browser.support import sign_in
+
+STRENGTH = {"alpha-large": 2.0, "beta-medium": 1.0, "gamma-small": 0.0, "delta-tiny": -1.0}
+
+
+def arena_tasks(n: int, rng: random.Random) -> list[dict]:
+    names = list(STRENGTH)
+    tasks = []
+    for i in range(n):
+        k = 3 if i % 4 == 0 else 2
+        models = rng.sample(names, k)
+        tasks.append({"data": {"prompt": f"prompt {i}", "category": ["code", "chat"][i % 2],
+                               "responses": [{"id": f"r{j}", "text": f"answer {j}", "model": m}
+                                             for j, m in enumerate(models)]}})
+    return tasks
+
+
+def answer_for(data: dict, rng: random.Random) -> dict:
+    """Best first by noisy strength; the order shown is recorded for most answers (not all)."""
+    scored = sorted(data["responses"], key=lambda r: -(STRENGTH[r["model"]] + rng.gauss(0, 1.0)))
+    shown = [r["id"] for r in data["responses"]]
+    rng.shuffle(shown)
+    body: dict = {"answer": {"ranking": [[r["id"]] for r in scored],
+                             "ratings": {r["id"]: 6 - i for i, r in enumerate(scored)}}}
+    if rng.random() < 0.8:
+        body["meta"] = {"shown_order": shown}
+    return body
+
+
+def test_the_leaderboard_tab_draws_chart_table_heat_map_and_bias(new_page, server):
+    rng = random.Random(7)
+    requester = server.user("requester")
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"arena {rng.random():.8f}", "task_type": "preference_ranking",
+                                          "labels": [], "redundancy": 2})
+        assert r.status_code == 201, r.text
+        project = r.json()
+        assert c.post(f"/api/projects/{project['id']}/tasks", json=arena_tasks(80, rng)).status_code == 201
+        text = c.post("/api/projects", json={"name": f"texts {rng.random():.8f}", "task_type": "text_classification",
+                                             "labels": ["a", "b"]}).json()
+    for _ in range(2):
+        worker = server.user("worker")
+        with server.client(worker["token"]) as c:
+            while True:
+                lease = c.post(f"/api/projects/{project['id']}/next")
+                if lease.status_code == 204:
+                    break
+                done = c.post(f"/api/assignments/{lease.json()['assignment_id']}/submit",
+                              json=answer_for(lease.json()["task"]["data"], rng))
+                assert done.status_code == 201, done.text
+
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/leaderboard")
+    page.goto(f"/console/projects/{project['id']}/leaderboard?by=category")
+    expect(page.locator('[data-tab="leaderboard"]')).to_have_attribute("aria-current", "page")
+    rows = page.locator("#ratings-chart .rating-row")
+    expect(rows).to_have_count(4)
+    assert rows.first.get_attribute("data-model") == "alpha-large"  # the strongest model comes first
+    table = page.locator("#leaderboard-table tbody tr")
+    expect(table).to_have_count(4)
+    expect(table.first.locator("th")).to_have_text("alpha-large")
+    expect(page.locator("#win-rate-map .cell")).to_have_count(16)
+    expect(page.locator("#bias-text")).to_contain_text("The response shown first (or on the left) won")
+    expect(page.locator("#bias-chart")).to_be_visible()
+    expect(page.locator("#bias-note")).to_contain_text("have no display order (left out, not guessed)")
+    expect(page.locator('.breakdown[data-field="category"] h4')).to_have_count(2)
+    box = page.locator("#ratings-chart").bounding_box()
+    assert box and box["width"] > 400 and box["height"] > 100  # drawn, not an empty frame
+    out = Path(os.environ.get("LABELING_SCREENSHOTS", "/tmp"))
+    page.screenshot(path=str(out / "console-leaderboard.png"), full_page=True)
+
+    page.goto(f"/console/projects/{text['id']}")
+    expect(page.locator('[data-tab="overview"]')).to_be_visible()
+    expect(page.locator('[data-tab="leaderboard"]')).to_have_count(0)
