@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -49,7 +50,7 @@ class Reader:
     async def all(self, statement: Statement, params: dict[str, Any] | None = None) -> list[Any]:
         """Every row of one run, as the driver gives them (indexable like tuples)."""
         if self._driver is None:
-            await self.conn.exec_driver_sql("SELECT 1")
+            await self.conn.execute(select(literal(1)))
             self._driver = (await self.conn.get_raw_connection()).driver_connection
         values = statement.values(params or {})
         if self.sqlite:
