@@ -26,7 +26,7 @@ from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
 from labeling.export.options import Options
 from labeling.export.rows import AnswerRow, Report, TaskRow, split_of
-from labeling.export.writer import Context, Writer, loads
+from labeling.export.writer import Context, ImageSize, Writer, loads
 
 PAGE_SIZE = 2000
 COMPLETE = models.TaskState.complete.value
@@ -113,9 +113,16 @@ def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec)
     after = bindparam("after", type_=BigInteger)
     # The keyset bounds the results too: PostgreSQL merge-joins them, and would otherwise walk every result
     # before the page again for each page.
+    joined = t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after))
+    sizes: list[Any] = []
+    if spec.media == "image":
+        # The size an upload recorded for the image (as a browser shows it: EXIF orientation applied).
+        m = models.media
+        joined = joined.outerjoin(m, m.c.path == t.c.data["image"].as_string())
+        sizes = [m.c.width.label("m_width"), m.c.height.label("m_height")]
     return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
-                   t.c.n_done, *consensus_columns(spec))
-            .select_from(t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after)))
+                   t.c.n_done, *consensus_columns(spec), *sizes)
+            .select_from(joined)
             .where(task_filter(project_id, options), t.c.id > after)
             .order_by(t.c.id).limit(PAGE_SIZE))
 
@@ -234,6 +241,9 @@ class Export:
                     fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, rows[-1][0]))
                 with paused_gc():
                     page = [self._row(row, answers) for row in rows]
+                    if self.spec.media == "image":
+                        self.images.recorded = {task.data.get("image"): ImageSize(row[14], row[15])
+                                                for row, task in zip(rows, page) if row[14] and row[15]}
                 yield page
                 if not more:
                     return
@@ -276,7 +286,7 @@ class Export:
         """A database row (tasks_query's columns, unpacked as a tuple) as a plain task row; a gold task's consensus
         is its gold answer."""
         (task_id, external_id, data, gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method, c_details,
-         agreement, updated, reviewed) = row
+         agreement, updated, reviewed) = row[:14]
         mine = None if answers is None else answers.get(task_id, [])
         if is_gold:
             answer, confidence, n, method = loads(gold), 1.0, n_done, "gold"
