@@ -208,6 +208,62 @@ PG_FILL = (
 )
 
 
+# The same project made by SQLite itself (a recursive series), with --sqlite-fill.
+SERIES = "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) "
+SQLITE_FILL = (
+    "INSERT INTO users (id, username, role, password_hash, token_hash, is_active, created_at) "
+    "SELECT 1, 'bench-requester', 'requester', NULL, 'r', 1, 1780000000 UNION ALL "
+    "SELECT g + 2, 'bench-worker-' || g, 'worker', NULL, 'w' || g, 1, 1780000000 "
+    "FROM (WITH RECURSIVE w(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM w WHERE g < 49) SELECT g FROM w)",
+    PG_FILL[1],
+    PG_FILL[2],
+    SERIES + "INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, state, "
+    "needed, n_done, n_leased, created_at) SELECT i, 1, json_object('prompt', 'Question ' || i || "
+    "': how would you explain topic ' || (i % 997) || ' to a newcomer?', 'responses', json_array("
+    "json_object('id', 'a', 'text', 'A first answer to question ' || i || ', short and plain.', "
+    "'model', 'model-a'), json_object('id', 'b', 'text', 'A second answer to question ' || i || "
+    "', with an example.', 'model', 'model-b'))), NULL, NULL, 0, 0, 'ext-' || i, 1, 3, 3, 0, "
+    "1780000000 + i * 0.001 FROM s",
+    SERIES + ", k(k) AS (VALUES (0), (1), (2)) "
+    "INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, "
+    "finished_at) SELECT 3 * (i - 1) + k + 1, 1, i, (i * 7 + k * 13) % 50 + 2, 1, 0, "
+    "1780000000 + i * 0.001 + k, 1780000600 + i * 0.001 + k, 1780000020 + i * 0.001 + k FROM s, k ORDER BY 1",
+    SERIES + ", k(k) AS (VALUES (0), (1), (2)) "
+    "INSERT INTO annotations (id, project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score, "
+    "excluded, idempotency_key, duration_ms, created_at) SELECT 3 * (i - 1) + k + 1, 1, i, "
+    "(i * 7 + k * 13) % 50 + 2, 3 * (i - 1) + k + 1, CASE WHEN k = 0 THEN json_object('ranking', "
+    "json('[[\"a\"], [\"b\"]]'), 'ratings', json_object('a', 1 + i % 7, 'b', 1 + (i * 3) % 7)) "
+    "WHEN (i * 31 + k * 17) % 10 < 7 THEN '{\"ranking\": [[\"a\"], [\"b\"]]}' "
+    "ELSE '{\"ranking\": [[\"b\"], [\"a\"]]}' END, 0, NULL, 0, NULL, 15000 + k, "
+    "1780000020 + i * 0.001 + k FROM s, k ORDER BY 1",
+    "INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold, gold_score_sum, "
+    "skill, agreement, blocked, updated_at) SELECT 1, id, 0, 0, 0, 0, 0, NULL, NULL, 0, 1780000000 "
+    "FROM users WHERE id > 1",
+    SERIES + "INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, "
+    "updated_at) SELECT i, 1, json_object('ranking', json('[[\"a\"], [\"b\"]]'), 'scores', "
+    "json('{\"a\": 0.3, \"b\": -0.3}'), 'pair_probabilities', json_array(json_object("
+    "'chosen', 'a', 'rejected', 'b', 'probability', 0.5 + (i % 45) / 100.0)), 'ratings', "
+    "json('{\"a\": {\"mean\": 5.0, \"median\": 5.0, \"n\": 1}, \"b\": {\"mean\": 3.0, \"median\": 3.0, "
+    "\"n\": 1}}')), 0.5 + (i % 45) / 100.0, 3, 'online', json_object('agreement', (i % 100) / 100.0), "
+    "1780000030 + i * 0.001 FROM s",
+)
+
+
+def fill_sqlite(path: Path, n: int, env: dict) -> float:
+    """Make the benchmark project in SQLite with recursive series; returns the seconds it took."""
+    import sqlite3
+
+    run(["migrate"], env)
+    started = time.perf_counter()
+    conn = sqlite3.connect(path)
+    with conn:
+        for statement in SQLITE_FILL:
+            conn.execute(statement, {"n": n})
+    conn.execute("ANALYZE")
+    conn.close()
+    return time.perf_counter() - started
+
+
 def fill_pg(url: str, n: int, env: dict) -> float:
     """Make the benchmark project in PostgreSQL with generate_series; returns the seconds it took."""
     from labeling.db import Database
@@ -229,10 +285,11 @@ def fill_pg(url: str, n: int, env: dict) -> float:
     return time.perf_counter() - started
 
 
-def build(n: int, work: Path, pg: str | None, reuse: bool = False, pg_fill: bool = False) -> dict:
+def build(n: int, work: Path, pg: str | None, reuse: bool = False, pg_fill: bool = False,
+          sqlite_fill: bool = False) -> dict:
     """A database holding the benchmark project; returns the environment for `labeling`."""
     dump = work / f"bench-{n}.jsonl"
-    if not dump.exists():
+    if not dump.exists() and not (pg_fill if pg else sqlite_fill):
         started = time.perf_counter()
         write_dump(dump, n)
         print(f"# wrote a dump of {n:,} tasks ({dump.stat().st_size / 1e6:,.0f} MB) in "
@@ -256,6 +313,11 @@ def build(n: int, work: Path, pg: str | None, reuse: bool = False, pg_fill: bool
         env["LABELING_DATABASE_URL"] = f"sqlite:///{data_dir / 'labeling.db'}"
         for suffix in ("", "-wal", "-shm"):
             Path(str(data_dir / "labeling.db") + suffix).unlink(missing_ok=True)
+        if sqlite_fill:
+            seconds = fill_sqlite(data_dir / "labeling.db", n, env)
+            print(f"# filled SQLite with {n:,} tasks and {6 * n:,} assignments and answers in {seconds:.0f} s",
+                  flush=True)
+            return env
     seconds, rss, _ = run(["restore", str(dump)], env)  # noqa: F841
     print(f"# restored {n:,} tasks and {6 * n:,} assignments and answers into "
           f"{'PostgreSQL' if pg else 'SQLite'} in {seconds:.0f} s ({rss:.0f} MB)", flush=True)
@@ -273,6 +335,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a database that already holds the project")
     parser.add_argument("--pg-fill", action="store_true", help="make PostgreSQL's project with generate_series "
                         "instead of restoring the dump (minutes instead of most of an hour here)")
+    parser.add_argument("--sqlite-fill", action="store_true", help="make SQLite's project with a recursive series "
+                        "instead of restoring the dump")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="labeling-export-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -283,7 +347,8 @@ def main() -> None:
           "peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for pg in backends:
-        envs = {n: build(n, work, pg, args.reuse) for n in args.tasks} if not pg else None
+        envs = {n: build(n, work, pg, args.reuse, sqlite_fill=args.sqlite_fill)
+                                for n in args.tasks} if not pg else None
         for n in args.tasks:
             env = envs[n] if envs else build(n, work, pg, args.reuse, args.pg_fill)
             for _ in range(args.rounds):

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import orjson
-from sqlalchemy import JSON, Table, Text, cast, func, or_, select, tuple_
+from sqlalchemy import JSON, Table, Text, and_, cast, func, or_, select, tuple_
+from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import auth, migrate, models, queue
@@ -29,12 +30,42 @@ VERSION = 1
 PAGE_SIZE = 5000
 BATCH = 2000
 USER_COLUMNS = ("id", "username", "role", "is_active", "created_at")
-# Tables in restore order, with their keyset columns.
+# Tables in restore order, with their keyset columns (users, projects and project counters come first, each its
+# own way).
+BEFORE_PROJECTS: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (models.teams, ("id",)), (models.team_members, ("team_id", "worker_id")))
 TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (models.pool_workers, ("project_id", "worker_id")), (models.pool_teams, ("project_id", "team_id")),
+    (models.project_media, ("project_id", "path_hash")), (models.media, ("path",)),
     (models.tasks, ("id",)), (models.assignments, ("id",)), (models.annotations, ("id",)),
-    (models.project_workers, ("project_id", "worker_id")), (models.task_results, ("task_id",)),
-    (models.reviews, ("id",)))
-ORDER = ("users", "projects", "project_counters", *(t.name for t, _ in TABLES))
+    (models.task_reports, ("id",)), (models.project_workers, ("project_id", "worker_id")),
+    (models.task_results, ("task_id",)), (models.reviews, ("id",)), (models.audit_log, ("id",)))
+ORDER = ("users", *(t.name for t, _ in BEFORE_PROJECTS), "projects", "project_counters", *(t.name for t, _ in TABLES))
+# What a dump leaves out, and why (tests/export/test_dump_coverage.py fails on a table or column that is neither
+# dumped nor listed here).
+EXCLUDED_TABLES = {
+    "sessions": "signed-in browsers: secrets (token hashes), and a restored instance signs everyone in again",
+    "auth_epoch": "this instance's revocation counter for its processes' caches, not data",
+}
+EXCLUDED_COLUMNS = {
+    "users": {"password_hash": "a secret: an admin sets a restored account's password",
+              "token_hash": "a secret: a restored account gets a new random token"},
+    "project_counters": {"shard": "counters are dumped as one total per project (restored into the first shard)"},
+}
+# Audit entries a dump leaves out: its own kind (an export is audited when it is asked for, so a dump that held
+# them would change with every dump, and an HTTP dump would differ from the same dump on the command line).
+EXCLUDED_AUDIT_ACTIONS = ("project.export",)
+# Columns added after the first dumps, with the value a dump without them restores (so older dumps still load).
+LATER_COLUMNS = {
+    "projects": {"label_styles": {}, "edit_window": "until_final", "edit_minutes": None, "status": 0,
+                 "pool_all": True},
+    "assignments": {"skip_reason": None, "skip_note": None},
+    "annotations": {"meta": None, "edited_at": None},
+}
+# Restore statements of the tables restored as they are (the queue's bookkeeping through labeling/queue.py).
+INSERTS = {"project_pool_workers": "restore.insert_pool_worker", "project_pool_teams": "restore.insert_pool_team",
+           "project_media": "restore.insert_project_media", "media": "restore.insert_media",
+           "task_reports": "restore.insert_task_report", "reviews": "restore.insert_review"}
 
 
 def _line(table: str, row: dict) -> bytes:
@@ -45,7 +76,7 @@ def _json_columns(table: Table) -> list[str]:
     return [c.name for c in table.c if isinstance(c.type, JSON)]
 
 
-JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES}
+JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES if t is not models.audit_log}
 
 
 def _header(scope: str, project_ids: list[int]) -> str:
@@ -82,22 +113,51 @@ async def _keyset(conn: AsyncConnection, table: Table, keys: tuple[str, ...], wh
             return
 
 
+def _scopes(ids: list[int] | None) -> dict[str, Any]:
+    """Which rows of each table a dump has: everything (ids None: the instance) or what the projects use."""
+    p, u, a = models.projects, models.users, models.assignments
+    pw, pt, tm, tr = models.project_workers, models.pool_teams, models.team_members, models.task_reports
+    not_exports = models.audit_log.c.action.not_in(EXCLUDED_AUDIT_ACTIONS)
+    if ids is None:
+        return {**{name: sqltrue() for name in ORDER}, "audit_log": not_exports}
+    teams = select(pt.c.team_id).where(pt.c.project_id.in_(ids))
+    scopes: dict[str, Any] = {t.name: t.c.project_id.in_(ids) for t, _ in TABLES if "project_id" in t.c}
+    # annotations: `project_id + 0` keeps SQLite (without statistics) from walking the (project, worker) index
+    # and sorting the project's every answer for each page; it walks the primary key instead.
+    scopes["annotations"] = (models.annotations.c.project_id + 0).in_(ids)
+    scopes["media"] = models.media.c.path.in_(select(models.project_media.c.path)
+                                              .where(models.project_media.c.project_id.in_(ids)))
+    scopes["teams"] = models.teams.c.id.in_(teams)
+    scopes["team_members"] = tm.c.team_id.in_(teams)
+    scopes["users"] = or_(u.c.id.in_(select(p.c.owner_id).where(p.c.id.in_(ids))),
+                          u.c.id.in_(select(a.c.worker_id).where(a.c.project_id.in_(ids))),
+                          u.c.id.in_(select(pw.c.worker_id).where(pw.c.project_id.in_(ids))),
+                          u.c.id.in_(select(models.pool_workers.c.worker_id)
+                                     .where(models.pool_workers.c.project_id.in_(ids))),
+                          u.c.id.in_(select(tm.c.worker_id).where(tm.c.team_id.in_(teams))),
+                          u.c.id.in_(select(models.teams.c.owner_id).where(models.teams.c.id.in_(teams))),
+                          u.c.id.in_(select(tr.c.worker_id).where(tr.c.project_id.in_(ids))),
+                          u.c.id.in_(select(models.reviews.c.reviewer_id)
+                                     .where(models.reviews.c.project_id.in_(ids))))
+    scopes["projects"] = p.c.id.in_(ids)
+    scopes["audit_log"] = and_(scopes["audit_log"], not_exports)
+    return scopes
+
+
 async def _chunks(conn: AsyncConnection, project_ids: list[int] | None, progress: Callable[[int], None]
                   ) -> AsyncIterator[bytes]:
     p, u = models.projects, models.users
     if project_ids is None:
         ids = [r[0] for r in (await conn.execute(select(p.c.id).order_by(p.c.id))).all()]
-        user_filter: Any = u.c.id.is_not(None)
     else:
         ids = project_ids
-        a, pw = models.assignments, models.project_workers
-        user_filter = or_(u.c.id.in_(select(p.c.owner_id).where(p.c.id.in_(ids))),
-                          u.c.id.in_(select(a.c.worker_id).where(a.c.project_id.in_(ids))),
-                          u.c.id.in_(select(pw.c.worker_id).where(pw.c.project_id.in_(ids))),
-                          u.c.id.in_(select(models.reviews.c.reviewer_id).where(models.reviews.c.project_id.in_(ids))))
+    scopes = _scopes(project_ids)
     yield _header("instance" if project_ids is None else "project", ids).encode()
-    async for page in _keyset(conn, u, ("id",), user_filter, [u.c[c] for c in USER_COLUMNS]):
+    async for page in _keyset(conn, u, ("id",), scopes["users"], [u.c[c] for c in USER_COLUMNS]):
         yield b"".join(_line("users", row) for row in page)
+    for table, keys in BEFORE_PROJECTS:
+        async for page in _keyset(conn, table, keys, scopes[table.name]):
+            yield b"".join(_line(table.name, row) for row in page)
     async for page in _keyset(conn, p, ("id",), p.c.id.in_(ids)):
         yield b"".join(_line("projects", row) for row in page)
     c = models.project_counters
@@ -107,10 +167,7 @@ async def _chunks(conn: AsyncConnection, project_ids: list[int] | None, progress
                                  .order_by(c.c.project_id))).mappings().all()
     yield b"".join(_line("project_counters", {k: int(v) for k, v in row.items()}) for row in totals)
     for table, keys in TABLES:
-        # annotations: `project_id + 0` keeps SQLite (without statistics) from walking the (project, worker)
-        # index and sorting the project's every answer for each page; it walks the primary key instead.
-        column = table.c.project_id + 0 if table is models.annotations else table.c.project_id
-        async for page in _keyset(conn, table, keys, column.in_(ids)):
+        async for page in _keyset(conn, table, keys, scopes[table.name]):
             if table is models.tasks:
                 progress(len(page))
             yield b"".join(_line(table.name, row) for row in page)
@@ -176,6 +233,7 @@ class _Restore:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
         self.users: dict[int, int] = {}  # dumped id -> id in this database
+        self.teams: dict[int, int] = {}  # the same for teams
         self.counts: dict[str, int] = {}
 
     def user(self, row: dict) -> None:
@@ -195,7 +253,35 @@ class _Restore:
         if taken is not None:
             raise Conflict(f"this database already has project {taken.id} ({taken.name!r}); restore into a database "
                            f"without the dumped projects", field="FILE")
-        self.tx.run("restore.insert_project", {**row, "owner_id": self._worker(row["owner_id"])})
+        self.tx.run("restore.insert_project", {**LATER_COLUMNS["projects"], **row,
+                                               "owner_id": self._worker(row["owner_id"])})
+
+    def team(self, row: dict) -> None:
+        """A team: the owner's team of the same name if there is one, else the dumped team (a new id if its id is
+        taken)."""
+        values = {**row, "owner_id": self._worker(row["owner_id"])}
+        existing = self.tx.scalar("restore.team_by_name", values)
+        if existing is not None:
+            self.teams[row["id"]] = existing
+        elif self.tx.one("restore.team_by_id", {"id": row["id"]}) is None:
+            self.tx.run("restore.insert_team", values)
+            self.teams[row["id"]] = row["id"]
+        else:
+            self.teams[row["id"]] = self.tx.scalar("restore.insert_new_team", values)
+
+    def audit(self, row: dict) -> None:
+        """An audit entry, its people as they are in this database; a new id if its id is taken (an instance's
+        own entries are not the dump's)."""
+        values = {**row, **{k: self.users.get(row[k], row[k]) for k in ("actor_id", "owner_id")
+                            if row.get(k) is not None}}
+        taken = self.tx.one("restore.audit_id_taken", {"id": row["id"]}) is not None
+        self.tx.run("restore.insert_new_audit" if taken else "restore.insert_audit", values)
+
+    def _team(self, team_id: int) -> int:
+        try:
+            return self.teams[team_id]
+        except KeyError:
+            raise InvalidInput(f"the dump refers to team {team_id}, which it does not contain", field="FILE") from None
 
     def _worker(self, user_id: int) -> int:
         try:
@@ -209,17 +295,30 @@ class _Restore:
                 queue.restore_counters(self.tx, row["project_id"], row)
         else:
             encode = JSON_COLUMNS.get(table, ())
-            for row in rows:
+            later = LATER_COLUMNS.get(table, {})
+            for i, row in enumerate(rows):
+                if later:
+                    rows[i] = row = {**later, **row}
                 for column in ("worker_id", "reviewer_id"):
                     if column in row:
                         row[column] = self._worker(row[column])
+                if "team_id" in row:
+                    row["team_id"] = self._team(row["team_id"])
                 for name in encode:  # the restore statements take JSON columns as JSON text
                     if row.get(name) is not None:
                         row[name] = orjson.dumps(row[name]).decode()
             try:
                 with self.tx.isolated():
-                    if table == "reviews":  # a requester's reviews: not queue bookkeeping
-                        self.tx.run_many("restore.insert_review", rows)
+                    if table == "teams":
+                        for row in rows:
+                            self.team(row)
+                    elif table == "team_members":
+                        self.tx.run_many("restore.insert_team_member", rows)
+                    elif table == "audit_log":
+                        for row in rows:
+                            self.audit(row)
+                    elif table in INSERTS:  # a requester's reviews among them: not queue bookkeeping
+                        self.tx.run_many(INSERTS[table], rows)
                     else:
                         queue.restore_rows(self.tx, table, rows)
             except Exception as exc:

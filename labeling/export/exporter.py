@@ -7,7 +7,9 @@ iterate `Export.chunks()`, so they give the same bytes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import hmac
 from pathlib import Path
@@ -19,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labeling import models, sqltx, tasktypes
 from labeling.consensus import answers as consensus_answers
 from labeling.db import Database
-from labeling.export import card, dump, formats
+from labeling.export import card, dump, formats, raw
 from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
 from labeling.export.options import Options
 from labeling.export.rows import AnswerRow, Report, TaskRow, split_of
-from labeling.export.writer import Context, Writer, loads
+from labeling.export.writer import Context, ImageSize, Writer, loads
 
 PAGE_SIZE = 2000
 COMPLETE = models.TaskState.complete.value
@@ -34,6 +36,23 @@ def pseudonym(secret: str, worker_id: int) -> str:
     """A worker's stable pseudonym: an HMAC of the id keyed by the instance's secret (never the id or name)."""
     digest = hmac.new(secret.encode(), f"labeling-export-worker:{worker_id}".encode(), hashlib.sha256).hexdigest()
     return "w_" + digest[:16]
+
+
+@contextlib.contextmanager
+def paused_gc() -> Any:
+    """The cycle collector held off while a page is turned into output (synchronous code, no await inside).
+    A page makes tens of thousands of containers that live until the page is written and are then freed by
+    their reference counts; they pushed the collector into full collections of the process's every object
+    (SQLAlchemy's, Pydantic's) about once a page: half an export's CPU time. Nothing leaks meanwhile: cycles
+    made in the pause are collected afterwards."""
+    if not gc.isenabled():  # someone else paused it: theirs to resume
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def as_text(column: Any, name: str) -> Any:
@@ -61,14 +80,14 @@ def consensus_columns(spec: tasktypes.TaskTypeSpec) -> list[Any]:
             r.c.updated_at.label("c_updated"), v.c.id.is_not(None).label("reviewed")]
 
 
-def answers_query(first: int, last: int) -> Any:
+def answers_query() -> Any:
     """Every answer of the tasks first..last (the annotations format shows them all; others use the counted).
     By task id range alone, so it walks ix_annotations_task (with the project too, SQLite without statistics
     walks the project's whole (project, worker) index for every page); the caller keeps its page's tasks."""
     a = models.annotations
     return (select(a.c.task_id, a.c.worker_id, as_text(a.c.answer, "answer"), a.c.created_at, a.c.duration_ms,
                    a.c.is_gold, a.c.gold_score, a.c.excluded)
-            .where(a.c.task_id >= first, a.c.task_id <= last)
+            .where(a.c.task_id >= bindparam("first", type_=BigInteger), a.c.task_id <= bindparam("last", type_=BigInteger))
             .order_by(a.c.task_id, a.c.id))
 
 
@@ -97,10 +116,17 @@ def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec)
     after = bindparam("after", type_=BigInteger)
     # The keyset bounds the results too: PostgreSQL merge-joins them, and would otherwise walk every result
     # before the page again for each page.
+    joined = (t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after))
+              .outerjoin(models.reviews, models.reviews.c.task_id == t.c.id))  # a requester's review (consensus_columns)
+    sizes: list[Any] = []
+    if spec.media == "image":
+        # The size an upload recorded for the image (as a browser shows it: EXIF orientation applied).
+        m = models.media
+        joined = joined.outerjoin(m, m.c.path == t.c.data["image"].as_string())
+        sizes = [m.c.width.label("m_width"), m.c.height.label("m_height")]
     return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
-                   t.c.n_done, *consensus_columns(spec))
-            .select_from(t.outerjoin(r, and_(r.c.task_id == t.c.id, r.c.task_id > after))
-                         .outerjoin(models.reviews, models.reviews.c.task_id == t.c.id))
+                   t.c.n_done, *consensus_columns(spec), *sizes)
+            .select_from(joined)
             .where(task_filter(project_id, options), t.c.id > after)
             .order_by(t.c.id).limit(PAGE_SIZE))
 
@@ -180,7 +206,8 @@ class Export:
                     row for row in page if split_of(row, options.split, options.seed, split_field) == writer.split]
                 if number == 0 and stats is not None and writer.observes:
                     stats.observe(rows)
-                writer.page(rows, number, sink)
+                with paused_gc():
+                    writer.page(rows, number, sink)
                 self._progress(len(page))
                 chunk = sink.take()
                 if chunk:
@@ -206,8 +233,10 @@ class Export:
     async def _pages(self, conn: AsyncConnection) -> AsyncIterator[list[TaskRow]]:
         """The export's task rows, a page at a time, in task id order. The next page is read while this one is
         written (the database works in its own thread or socket meanwhile)."""
-        query = tasks_query(self.project.id, self.options, self.spec)
-        fetch = asyncio.ensure_future(self._fetch(conn, query, 0))
+        reader = raw.Reader(conn)
+        query = reader.prepare(tasks_query(self.project.id, self.options, self.spec))
+        by_task = reader.prepare(answers_query()) if self.answers else None
+        fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, 0))
         try:
             while True:
                 rows, answers = await fetch
@@ -215,8 +244,13 @@ class Export:
                     return
                 more = len(rows) == PAGE_SIZE
                 if more:
-                    fetch = asyncio.ensure_future(self._fetch(conn, query, rows[-1][0]))
-                yield [self._row(row, answers) for row in rows]
+                    fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, rows[-1][0]))
+                with paused_gc():
+                    page = [self._row(row, answers) for row in rows]
+                    if self.spec.media == "image":
+                        self.images.recorded = {task.data.get("image"): ImageSize(row[14], row[15])
+                                                for row, task in zip(rows, page) if row[14] and row[15]}
+                yield page
                 if not more:
                     return
         finally:
@@ -224,17 +258,22 @@ class Export:
                 fetch.cancel()
                 await asyncio.gather(fetch, return_exceptions=True)
 
-    async def _fetch(self, conn: AsyncConnection, query: Any, after: int
+    async def _fetch(self, reader: raw.Reader, query: raw.Statement, answers: raw.Statement | None, after: int
                      ) -> tuple[list[Any], dict[int, list[AnswerRow]] | None]:
-        rows = (await conn.execute(query, {"after": after})).all()
-        if not rows or not self.answers:
+        rows = await reader.all(query, {"after": after})
+        if not rows or answers is None:
             return rows, None
-        return rows, await self._answers(conn, rows)
+        return rows, await self._answers(reader, answers, rows)
 
-    async def _answers(self, conn: AsyncConnection, rows: list[Any]) -> dict[int, list[AnswerRow]]:
-        # Rows are unpacked as tuples: a SQLAlchemy Row's attribute access costs several times a tuple's.
+    async def _answers(self, reader: raw.Reader, answers: raw.Statement, rows: list[Any]
+                       ) -> dict[int, list[AnswerRow]]:
+        # The driver's rows, unpacked as tuples: a SQLAlchemy Row's attribute access costs several times a tuple's.
         by_task: dict[int, list[AnswerRow]] = {row[0]: [] for row in rows}
-        result = await conn.execute(answers_query(rows[0][0], rows[-1][0]))
+        result = await reader.all(answers, {"first": rows[0][0], "last": rows[-1][0]})
+        with paused_gc():
+            return self._answer_rows(by_task, result)
+
+    def _answer_rows(self, by_task: dict[int, list[AnswerRow]], result: list[Any]) -> dict[int, list[AnswerRow]]:
         for task_id, worker_id, answer, created_at, duration_ms, is_gold, gold_score, excluded in result:
             mine = by_task.get(task_id)
             if mine is None:  # a task of another project, or one the export leaves out
@@ -253,7 +292,7 @@ class Export:
         """A database row (tasks_query's columns, unpacked as a tuple) as a plain task row; a gold task's consensus
         is its gold answer."""
         (task_id, external_id, data, gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method, c_details,
-         agreement, updated, reviewed) = row
+         agreement, updated, reviewed) = row[:14]
         mine = None if answers is None else answers.get(task_id, [])
         if is_gold:
             answer, confidence, n, method = loads(gold), 1.0, n_done, "gold"

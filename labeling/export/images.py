@@ -1,5 +1,7 @@
-"""Image sizes and files for exports: from the task's data (width and height), else the stored image's header
-(Pillow reads only the header), remembered for the export's length. An image elsewhere (an http URL) with no
+"""Image sizes and files for exports: from the task's data (width and height), else the size recorded when the
+image was uploaded or first imported (the media table, as a browser shows it: EXIF orientation applied; the
+exporter reads it with each page of tasks), else the stored image's header (Pillow reads only the header),
+remembered for the export's length. An image elsewhere (an http URL) with no
 size in its data has no known size: the writers report it."""
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Images:
     def __init__(self, media_dir: Path) -> None:
         self.media_dir = media_dir
         self._sizes: dict[str, ImageSize | None] = {}
+        self.recorded: dict[str, ImageSize] = {}  # the media table's sizes of the current page's images
 
     def file(self, data: dict) -> Path | None:
         """The stored file of the task's image, or None (an http URL, or missing)."""
@@ -37,13 +40,17 @@ class Images:
             return None
 
     def size(self, data: dict) -> ImageSize | None:
-        """The image's size: width and height in the data, else the stored file's header; None if unknown."""
+        """The image's size: width and height in the data, else the recorded size, else the stored file's header;
+        None if unknown."""
         width, height = _whole(data.get("width")), _whole(data.get("height"))
         if width and height:
             return ImageSize(width, height, _whole(data.get("depth")))
         ref = data.get("image")
         if not isinstance(ref, str):
             return None
+        recorded = self.recorded.get(ref)
+        if recorded is not None:
+            return recorded
         if ref in self._sizes:
             return self._sizes[ref]
         path = self.file(data)

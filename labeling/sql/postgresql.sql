@@ -219,13 +219,17 @@ SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users)
        setval(pg_get_serial_sequence('tasks', 'id'), (SELECT max(id) FROM tasks)),
        setval(pg_get_serial_sequence('assignments', 'id'), (SELECT max(id) FROM assignments)),
        setval(pg_get_serial_sequence('annotations', 'id'), (SELECT max(id) FROM annotations)),
-       setval(pg_get_serial_sequence('reviews', 'id'), (SELECT max(id) FROM reviews))
+       setval(pg_get_serial_sequence('reviews', 'id'), (SELECT max(id) FROM reviews)),
+       setval(pg_get_serial_sequence('teams', 'id'), (SELECT max(id) FROM teams)),
+       setval(pg_get_serial_sequence('task_reports', 'id'), (SELECT max(id) FROM task_reports)),
+       setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT max(id) FROM audit_log))
 
 -- name: restore.analyze
 -- A restored database gets its planner statistics at once: without them PostgreSQL estimates one row per table
 -- and plans an export's keyset page as a sort of every remaining row (autovacuum would analyze a minute later).
-ANALYZE users, projects, project_counters, tasks, assignments, annotations, project_workers, task_results,
-    reviews
+ANALYZE users, projects, project_counters, tasks, assignments, annotations, project_workers, task_results, teams,
+        team_members, project_pool_workers, project_pool_teams, project_media, media, task_reports, audit_log,
+        reviews
 
 -- name: membership.users_by_ids
 -- Up to 1,000 users by id (an array parameter).

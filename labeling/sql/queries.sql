@@ -370,13 +370,61 @@ RETURNING id
 SELECT id, name FROM projects WHERE id = :id OR name = :name
 
 -- name: restore.insert_project
--- json_params: labels, options
+-- json_params: labels, options, label_styles
 INSERT INTO projects (id, name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max,
                       target_confidence, lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold,
-                      options, created_at, updated_at)
+                      options, label_styles, edit_window, edit_minutes, created_at, updated_at, status, pool_all)
 VALUES (:id, :name, :owner_id, :task_type, :labels, :instructions, :redundancy_min, :redundancy_max,
         :target_confidence, :lease_seconds, :gold_first_n, :gold_fraction, :gold_min, :gold_threshold,
-        :options, :created_at, :updated_at)
+        :options, :label_styles, :edit_window, :edit_minutes, :created_at, :updated_at, :status, :pool_all)
+
+-- name: restore.team_by_name
+SELECT id FROM teams WHERE owner_id = :owner_id AND name = :name
+
+-- name: restore.team_by_id
+SELECT id FROM teams WHERE id = :id
+
+-- name: restore.insert_team
+INSERT INTO teams (id, name, owner_id, created_at) VALUES (:id, :name, :owner_id, :created_at)
+
+-- name: restore.insert_new_team
+INSERT INTO teams (name, owner_id, created_at) VALUES (:name, :owner_id, :created_at)
+RETURNING id
+
+-- name: restore.insert_team_member
+-- A member of a team that was already here may be one already.
+INSERT INTO team_members (team_id, worker_id) VALUES (:team_id, :worker_id) ON CONFLICT DO NOTHING
+
+-- name: restore.insert_pool_worker
+INSERT INTO project_pool_workers (project_id, worker_id) VALUES (:project_id, :worker_id)
+
+-- name: restore.insert_pool_team
+INSERT INTO project_pool_teams (project_id, team_id) VALUES (:project_id, :team_id)
+
+-- name: restore.insert_project_media
+INSERT INTO project_media (path_hash, project_id, path) VALUES (:path_hash, :project_id, :path)
+
+-- name: restore.insert_media
+-- An image's recorded size; one this database has already recorded for the path stays.
+INSERT INTO media (path, width, height, recorded_at) VALUES (:path, :width, :height, :recorded_at)
+ON CONFLICT (path) DO NOTHING
+
+-- name: restore.insert_task_report
+INSERT INTO task_reports (id, project_id, task_id, worker_id, assignment_id, text, created_at)
+VALUES (:id, :project_id, :task_id, :worker_id, :assignment_id, :text, :created_at)
+
+-- name: restore.audit_id_taken
+SELECT id FROM audit_log WHERE id = :id
+
+-- name: restore.insert_audit
+-- json_params: details
+INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, project_id, owner_id, details)
+VALUES (:id, :at, :actor_id, :actor, :action, :object_type, :object_id, :project_id, :owner_id, :details)
+
+-- name: restore.insert_new_audit
+-- json_params: details
+INSERT INTO audit_log (at, actor_id, actor, action, object_type, object_id, project_id, owner_id, details)
+VALUES (:at, :actor_id, :actor, :action, :object_type, :object_id, :project_id, :owner_id, :details)
 
 -- name: queue.restore_task
 INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
@@ -385,14 +433,16 @@ VALUES (:id, :project_id, :data, :gold, :predictions, :is_gold, :priority, :exte
         :n_leased, :created_at)
 
 -- name: queue.restore_assignment
-INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, finished_at)
-VALUES (:id, :project_id, :task_id, :worker_id, :status, :is_gold, :created_at, :expires_at, :finished_at)
+INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, finished_at,
+                         skip_reason, skip_note)
+VALUES (:id, :project_id, :task_id, :worker_id, :status, :is_gold, :created_at, :expires_at, :finished_at,
+        :skip_reason, :skip_note)
 
 -- name: queue.restore_annotation
 INSERT INTO annotations (id, project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score, excluded,
-                         idempotency_key, duration_ms, created_at)
+                         idempotency_key, duration_ms, meta, created_at, edited_at)
 VALUES (:id, :project_id, :task_id, :worker_id, :assignment_id, :answer, :is_gold, :gold_score, :excluded,
-        :idempotency_key, :duration_ms, :created_at)
+        :idempotency_key, :duration_ms, :meta, :created_at, :edited_at)
 
 -- name: queue.restore_worker
 INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold, gold_score_sum, skill,

@@ -66,7 +66,7 @@ async def test_a_dump_restored_into_the_other_database_dumps_back_equal(client, 
     assert all("password_hash" not in line and "token_hash" not in line for line in text_lines)
     tables = [line.split('"table":"')[1].split('"')[0] for line in text_lines[1:]]
     assert {"users", "projects", "project_counters", "tasks", "assignments", "annotations", "project_workers",
-            "task_results", "reviews"} == set(tables)
+            "task_results", "reviews", "audit_log"} == set(tables)
     path = tmp_path / "project.jsonl"
     path.write_bytes(first)
     other = await _other_database(tmp_path)

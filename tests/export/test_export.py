@@ -226,3 +226,47 @@ async def test_cli_standard_output_folders_default_names_and_progress(client, re
     progress.done(1000)
     assert "250 of 1,000 rows" in screen.getvalue() and "rows/s" in screen.getvalue() and "s left" in screen.getvalue()
     assert "1,000 rows in" in screen.getvalue()
+
+
+async def test_a_manifest_line_comes_back_with_every_input_key(client, requester, new_project, make_user):
+    lines = [{"source-ref": "https://img.example/a.jpg", "camera": "north", "taken": {"day": 3, "tags": ["wet"]},
+              "score": 0.25, "note": "çà 日本"},
+             {"source-ref": "https://img.example/b.jpg", "camera": "south", "extra-key": None}]
+    project = await new_project(task_type="image_classification", labels=["cat", "dog"], redundancy=1, tasks=lines)
+    await answer_all(client, make_user, project["id"], [{"label": "dog"}], "mani")
+    out = [json.loads(x) for x in (await get_export(client, requester, project["id"], format="manifest",
+                                                   label_attribute="animal")).text.splitlines()]
+    assert len(out) == 2
+    for line, got in zip(lines, out):
+        assert list(got)[0] == "source-ref"
+        assert {k: v for k, v in got.items() if not k.startswith("animal")} == line
+        assert got["animal-metadata"]["class-name"] == "dog" and got["animal"] == 1
+    texts = [{"source": "a review", "lang": "en", "stars": 4}]
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=1, tasks=texts)
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "manit")
+    got = json.loads((await get_export(client, requester, project["id"], format="manifest")).text)
+    assert {k: v for k, v in got.items() if k in texts[0]} == texts[0] and list(got)[0] == "source"
+
+
+async def test_image_sizes_come_from_the_upload_as_a_browser_shows_the_image(client, requester, new_project,
+                                                                             make_user, tmp_path):
+    # 300 x 200 pixels stored, EXIF orientation 6: shown (and boxed) as 200 x 300.
+    image = Image.new("RGB", (300, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes())
+    r = await client.post("/api/media", files={"file": ("turned.jpg", buffer.getvalue(), "image/jpeg")},
+                          headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    stored = r.json()["data"][0]
+    assert (stored["width"], stored["height"]) == (200, 300)
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1,
+                                tasks=[{"data": {"image": stored["path"]}}])
+    box = {"boxes": [{"label": "car", "x": 10, "y": 250, "w": 100, "h": 40}]}  # only fits the shown size
+    await answer_all(client, make_user, project["id"], [box], "turned")
+    line = json.loads((await get_export(client, requester, project["id"], format="manifest")).text)
+    value = next(v for k, v in line.items() if k != "source-ref" and not k.endswith("-metadata"))
+    assert value["image_size"] == [{"width": 200, "height": 300}]
+    coco = json.loads((await get_export(client, requester, project["id"], format="coco")).content)
+    assert (coco["images"][0]["width"], coco["images"][0]["height"]) == (200, 300)
