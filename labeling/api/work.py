@@ -42,22 +42,12 @@ async def next_task(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
     max_leases = app.settings.max_leases_per_worker
-    prefer = _prefer_task(request)
+    prefer = web.query(request, schemas.NextQuery).prefer_task if request.query_params else None
     lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, caller.who, max_leases,
                                                              prefer_task=prefer), per_statement=True)
     if lease is None:
         return Response(status_code=204)
     return web.ok(lease_public(lease, app.media_key))
-
-
-def _prefer_task(request: Request) -> int | None:
-    """?prefer_task=ID: the task this worker just released (a reload of the labeling page) is leased again first."""
-    raw = request.query_params.get("prefer_task")
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput("prefer_task must be a task id", field="prefer_task")
-    return int(raw)
 
 
 async def submit(request: Request, caller: web.Caller) -> Response:
