@@ -345,7 +345,8 @@ class TasksDelete(_Strict):
 
     task_ids: list[StrictInt] = Field(default_factory=list, max_length=MAX_REFS)
     external_ids: list[StrictStr] = Field(default_factory=list, max_length=MAX_REFS)
-    confirm: bool = Field(description="must be true: deleted tasks take their answers and results with them")
+    confirm: bool = Field(description="must be true: deleted tasks take their answers and results with them",
+                          json_schema_extra={"const": True})
 
 
 class SubmitBody(_Strict):
@@ -480,15 +481,16 @@ class UserListQuery(PageQuery):
 class AuditQuery(PageQuery):
     """GET /api/audit: a page, newest first, optionally about one project or of one action."""
 
-    project_id: Annotated[QueryInt, Field(ge=1, le=2**63 - 1, json_schema_extra={"format": "int64"})] | None = None
+    project_id: QueryInt | None = Field(default=None, ge=1, le=2**63 - 1, json_schema_extra={"format": "int64"})
     action: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class NextQuery(_Strict):
     """POST /api/projects/{id}/next?prefer_task=ID"""
 
-    prefer_task: Annotated[QueryInt, Field(ge=1, le=2**63 - 1, json_schema_extra={"format": "int64"}, description=(
-        "the task this worker just released: it is leased again first if it still needs this worker"))] | None = None
+    prefer_task: QueryInt | None = Field(default=None, ge=1, le=2**63 - 1, json_schema_extra={"format": "int64"},
+                                         description="the task this worker just released: it is leased again "
+                                                     "first if it still needs this worker")
 
 
 class ProjectDeleteQuery(_Strict):
@@ -500,7 +502,7 @@ class ProjectDeleteQuery(_Strict):
 class ConfirmQuery(_Strict):
     """?confirm=true: a destructive request says it means it."""
 
-    confirm: QueryBool = Field(description="must be true")
+    confirm: QueryBool = Field(description="must be true", json_schema_extra={"const": True})
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -33,12 +33,16 @@ REQUEST_HEADERS = {
 }
 
 
+# Pydantic leaves the bounds of an optional number read from text (schemas.QueryInt) under their Python names.
+BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
 def _lean(schema: dict) -> dict:
     """A query parameter's schema: no title, and no null branch (an absent parameter is how null is said)."""
-    schema = {k: v for k, v in schema.items() if k not in ("title", "default")}
+    schema = {BOUNDS.get(k, k): v for k, v in schema.items() if k not in ("title", "default")}
     branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
     if len(branches) == 1:
-        schema.update(branches[0])
+        schema.update({BOUNDS.get(k, k): v for k, v in branches[0].items()})
     elif branches:
         schema["anyOf"] = branches
     return schema
