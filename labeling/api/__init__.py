@@ -39,11 +39,12 @@ class Op:
     response_headers: dict[str, str] = field(default_factory=dict)
     no_content: tuple[int, ...] = ()
     errors: tuple[int, ...] = ()
+    refs: tuple[type, ...] = ()  # models a body given as a dict refers to (#/components/schemas/NAME)
 
 
 IMPORT_BODY = {
     "application/json": {"schema": {"type": "array", "maxItems": 100_000, "items": {"anyOf": [
-        schemas.TaskIn.model_json_schema(), schemas.BARE_TASK]}}},
+        {"$ref": "#/components/schemas/TaskIn"}, schemas.BARE_TASK]}}},
     "application/x-ndjson": {"schema": {"type": "string", "description": "JSON Lines, one task object a line"}},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": (
@@ -88,7 +89,7 @@ OPS: list[Op] = [
     Op("PUT", "/api/projects/{project_id}/pool", access.set_pool, "pool.update", body=S.PoolUpdate, response=S.Pool,
        tags=("access",)),
     Op("POST", "/api/projects/{project_id}/tasks", projects.import_tasks, "tasks.import", 201, IMPORT_BODY,
-       response=S.Imported, tags=("tasks",)),
+       response=S.Imported, refs=(S.TaskIn,), tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, "tasks.list", query=S.TaskListQuery,
        response=S.TaskPage, tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks/{task_id}", projects.get_task, "tasks.read", response=S.TaskDetail,

@@ -110,6 +110,8 @@ def document() -> dict:
         if op.body is not None and not isinstance(op.body, dict):
             body_key = shapes.ref("in", op.body)
         out_key = None if op.response is api.FILE else shapes.ref("out", op.response)
+        for model in op.refs:
+            shapes.ref("in", model)
         pending.append((op, body_key, out_key))
     by_key, defs = shapes.build()
 
