@@ -123,7 +123,8 @@ def document() -> dict:
         "info": {"title": "labeling", "version": labeling.__version__, "description": (
             "Self-hosted data labeling and human feedback: projects, tasks, a work queue, consensus. Every error "
             "has the one Error shape. A method a path does not have is answered 405 with an Allow header listing "
-            "those it has. Ids are positive 64-bit integers; an id out of range is a 404.")},
+            "those it has. Ids are positive 64-bit integers; an id out of range is a 404. No string, in a body or "
+            "a query, may hold a NUL character or a lone surrogate (neither database can store them): a 400.")},
         "paths": paths,
         "components": {
             "schemas": defs,
