@@ -1,9 +1,10 @@
 """The JSON API's route table: one list drives Starlette's routing, the access policy every route passes
 (each operation declares its action, labeling/policy.py) and /api/openapi.json (labeling/api/openapi.py).
 
-A new operation names its request body, query string and response with the Pydantic models of labeling/schemas.py:
-`Op("GET", "/api/x/{x_id}", handler, "x.read", response=schemas.X, query=schemas.XQuery)`; tests/test_openapi.py
-fails for an operation whose response is not typed, and checks real responses against the document."""
+A new operation names its request body and query string with the Pydantic models of labeling/schemas.py and its
+response with one of labeling/responses.py: `Op("GET", "/api/x/{x_id}", handler, "x.read", response=R.X,
+query=S.XQuery)`; tests/test_openapi.py fails for an operation whose response is not typed, and checks real
+responses against the document."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, Callable
 
 from starlette.routing import Route
 
-from labeling import schemas, web
+from labeling import responses, schemas, web
 from labeling.api import access, export, media, projects, users, work
 
 FILE = object()  # a download (the export): its media type depends on what was asked for
@@ -32,7 +33,7 @@ class Op:
     status: int = 200
     body: Any = None  # a Pydantic model, or {media type: {"schema": ...}}
     body_required: bool = True
-    response: Any = None  # a Pydantic model (labeling/schemas.py), a union of them, or FILE
+    response: Any = None  # a Pydantic model (labeling/responses.py), a union of them, or FILE
     query: type | None = None  # a Pydantic model of the query parameters
     tags: tuple[str, ...] = field(default=())
     request_headers: tuple[str, ...] = ()  # names in labeling/api/openapi.py REQUEST_HEADERS
@@ -53,91 +54,91 @@ IMPORT_BODY = {
 UPLOAD_BODY = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "images"}}}}}
 REPLAYED = {"Idempotent-Replayed": "true when this answers a retry with the Idempotency-Key of an earlier submit"}
-S = schemas
+S, R = schemas, responses
 
 OPS: list[Op] = [
-    Op("POST", "/api/projects/{project_id}/next", work.next_task, "work.next", query=S.NextQuery, response=S.Lease,
+    Op("POST", "/api/projects/{project_id}/next", work.next_task, "work.next", query=S.NextQuery, response=R.Lease,
        no_content=(204,), tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/submit", work.submit, "work.submit", 201, S.SubmitBody,
-       response=S.Submitted, request_headers=("Idempotency-Key",), response_headers=REPLAYED, tags=("queue",)),
-    Op("POST", "/api/users", users.create_user, "user.create", 201, S.UserCreate, response=S.UserCreated,
+       response=R.Submitted, request_headers=("Idempotency-Key",), response_headers=REPLAYED, tags=("queue",)),
+    Op("POST", "/api/users", users.create_user, "user.create", 201, S.UserCreate, response=R.UserCreated,
        tags=("users",)),
-    Op("GET", "/api/users", users.list_users, "user.list", query=S.UserListQuery, response=S.UserPage,
+    Op("GET", "/api/users", users.list_users, "user.list", query=S.UserListQuery, response=R.UserPage,
        tags=("users",)),
-    Op("GET", "/api/users/me", users.me, "user.me", response=S.Me, tags=("users",)),
-    Op("POST", "/api/users/me/token", users.rotate_my_token, "user.me.token", 201, response=S.Token, tags=("users",)),
-    Op("GET", "/api/users/{user_id}", users.get_user, "user.read", response=S.User, tags=("users",)),
-    Op("POST", "/api/users/{user_id}/token", users.rotate_token, "user.token", 201, response=S.Token,
+    Op("GET", "/api/users/me", users.me, "user.me", response=R.Me, tags=("users",)),
+    Op("POST", "/api/users/me/token", users.rotate_my_token, "user.me.token", 201, response=R.Token, tags=("users",)),
+    Op("GET", "/api/users/{user_id}", users.get_user, "user.read", response=R.User, tags=("users",)),
+    Op("POST", "/api/users/{user_id}/token", users.rotate_token, "user.token", 201, response=R.Token,
        tags=("users",)),
     Op("POST", "/api/users/{user_id}/password", users.reset_password, "user.password", body=S.PasswordReset,
-       response=S.PasswordResetDone, tags=("users",)),
-    Op("POST", "/api/users/{user_id}/deactivate", users.deactivate, "user.deactivate", response=S.UserDeactivated,
+       response=R.PasswordResetDone, tags=("users",)),
+    Op("POST", "/api/users/{user_id}/deactivate", users.deactivate, "user.deactivate", response=R.UserDeactivated,
        tags=("users",)),
-    Op("POST", "/api/users/{user_id}/reactivate", users.reactivate, "user.reactivate", response=S.User,
+    Op("POST", "/api/users/{user_id}/reactivate", users.reactivate, "user.reactivate", response=R.User,
        tags=("users",)),
-    Op("POST", "/api/projects", projects.create_project, "project.create", 201, S.ProjectCreate, response=S.Project,
+    Op("POST", "/api/projects", projects.create_project, "project.create", 201, S.ProjectCreate, response=R.Project,
        tags=("projects",)),
     Op("GET", "/api/projects", projects.list_projects, "project.list", query=S.ProjectListQuery,
-       response=S.ProjectPage, tags=("projects",)),
-    Op("GET", "/api/projects/{project_id}", projects.get_project, "project.read", response=S.ProjectView,
+       response=R.ProjectPage, tags=("projects",)),
+    Op("GET", "/api/projects/{project_id}", projects.get_project, "project.read", response=R.ProjectView,
        tags=("projects",)),
     Op("PATCH", "/api/projects/{project_id}", projects.update_project, "project.update", body=S.ProjectUpdate,
-       response=S.ProjectView, tags=("projects",)),
+       response=R.ProjectView, tags=("projects",)),
     Op("DELETE", "/api/projects/{project_id}", projects.delete_project, "project.delete", query=S.ProjectDeleteQuery,
-       response=S.ProjectDeleted, tags=("projects",)),
-    Op("GET", "/api/projects/{project_id}/pool", access.get_pool, "pool.read", response=S.Pool, tags=("access",)),
-    Op("PUT", "/api/projects/{project_id}/pool", access.set_pool, "pool.update", body=S.PoolUpdate, response=S.Pool,
+       response=R.ProjectDeleted, tags=("projects",)),
+    Op("GET", "/api/projects/{project_id}/pool", access.get_pool, "pool.read", response=R.Pool, tags=("access",)),
+    Op("PUT", "/api/projects/{project_id}/pool", access.set_pool, "pool.update", body=S.PoolUpdate, response=R.Pool,
        tags=("access",)),
     Op("POST", "/api/projects/{project_id}/tasks", projects.import_tasks, "tasks.import", 201, IMPORT_BODY,
-       response=S.Imported, refs=(S.TaskIn,), tags=("tasks",)),
+       response=R.Imported, refs=(S.TaskIn,), tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, "tasks.list", query=S.TaskListQuery,
-       response=S.TaskPage, tags=("tasks",)),
-    Op("GET", "/api/projects/{project_id}/tasks/{task_id}", projects.get_task, "tasks.read", response=S.TaskDetail,
+       response=R.TaskPage, tags=("tasks",)),
+    Op("GET", "/api/projects/{project_id}/tasks/{task_id}", projects.get_task, "tasks.read", response=R.TaskDetail,
        tags=("tasks",)),
     Op("DELETE", "/api/projects/{project_id}/tasks", projects.delete_tasks, "tasks.delete", body=S.TasksDelete,
-       response=S.TasksDeleted, tags=("tasks",)),
+       response=R.TasksDeleted, tags=("tasks",)),
     Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, "work.skip", body=S.SkipBody,
-       body_required=False, response=S.Skipped, tags=("queue",)),
+       body_required=False, response=R.Skipped, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/report", work.report, "work.report", 201, S.ReportBody,
-       response=S.Reported, tags=("queue",)),
+       response=R.Reported, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/my-answers", work.my_answers, "work.answers", query=S.PageQuery,
-       response=S.MyAnswerPage, tags=("queue",)),
+       response=R.MyAnswerPage, tags=("queue",)),
     Op("PUT", "/api/annotations/{annotation_id}", work.change_answer, "work.change", body=S.AnswerChange,
-       response=S.AnswerChanged, tags=("queue",)),
-    Op("GET", "/api/projects/{project_id}/progress", work.progress, "work.progress", response=S.WorkerProgress,
+       response=R.AnswerChanged, tags=("queue",)),
+    Op("GET", "/api/projects/{project_id}/progress", work.progress, "work.progress", response=R.WorkerProgress,
        tags=("queue",)),
-    Op("POST", "/api/assignments/{assignment_id}/release", work.release, "work.release", response=S.Released,
+    Op("POST", "/api/assignments/{assignment_id}/release", work.release, "work.release", response=R.Released,
        tags=("queue",)),
-    Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, "work.renew", response=S.Lease,
+    Op("POST", "/api/assignments/{assignment_id}/renew", work.renew, "work.renew", response=R.Lease,
        tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/results", projects.results, "results.read", query=S.PageQuery,
-       response=S.ResultPage, tags=("consensus",)),
-    Op("GET", "/api/projects/{project_id}/quality", projects.quality, "quality.read", response=S.Quality,
+       response=R.ResultPage, tags=("consensus",)),
+    Op("GET", "/api/projects/{project_id}/quality", projects.quality, "quality.read", response=R.Quality,
        tags=("consensus",)),
     Op("POST", "/api/projects/{project_id}/consensus", projects.recompute, "consensus.recompute",
-       body=S.RecomputeBody, body_required=False, response=S.Recomputed, tags=("consensus",)),
+       body=S.RecomputeBody, body_required=False, response=R.Recomputed, tags=("consensus",)),
     Op("GET", "/api/projects/{project_id}/export", export.export, "project.export", query=export.ExportQuery,
        response=FILE, tags=("export",)),
     Op("POST", "/api/projects/{project_id}/workers/{worker_id}/block", access.block_worker, "worker.block",
-       response=S.WorkerBlock, tags=("access",)),
+       response=R.WorkerBlock, tags=("access",)),
     Op("POST", "/api/projects/{project_id}/workers/{worker_id}/unblock", access.unblock_worker, "worker.unblock",
-       response=S.WorkerBlock, tags=("access",)),
+       response=R.WorkerBlock, tags=("access",)),
     Op("DELETE", "/api/projects/{project_id}/workers/{worker_id}/answers", access.remove_answers,
-       "worker.answers.delete", query=S.ConfirmQuery, response=S.AnswersRemoved, tags=("access",)),
-    Op("POST", "/api/teams", access.create_team, "team.create", 201, S.TeamCreate, response=S.Team,
+       "worker.answers.delete", query=S.ConfirmQuery, response=R.AnswersRemoved, tags=("access",)),
+    Op("POST", "/api/teams", access.create_team, "team.create", 201, S.TeamCreate, response=R.Team,
        tags=("access",)),
-    Op("GET", "/api/teams", access.list_teams, "team.list", query=S.PageQuery, response=S.TeamPage, tags=("access",)),
-    Op("GET", "/api/teams/{team_id}", access.get_team, "team.read", response=S.Team, tags=("access",)),
-    Op("DELETE", "/api/teams/{team_id}", access.delete_team, "team.delete", response=S.TeamDeleted, tags=("access",)),
+    Op("GET", "/api/teams", access.list_teams, "team.list", query=S.PageQuery, response=R.TeamPage, tags=("access",)),
+    Op("GET", "/api/teams/{team_id}", access.get_team, "team.read", response=R.Team, tags=("access",)),
+    Op("DELETE", "/api/teams/{team_id}", access.delete_team, "team.delete", response=R.TeamDeleted, tags=("access",)),
     Op("GET", "/api/teams/{team_id}/members", access.team_members, "team.read", query=S.PageQuery,
-       response=S.TeamMemberPage, tags=("access",)),
+       response=R.TeamMemberPage, tags=("access",)),
     Op("POST", "/api/teams/{team_id}/members", access.add_members, "team.update", body=S.TeamMembers,
-       response=S.MembersAdded, tags=("access",)),
+       response=R.MembersAdded, tags=("access",)),
     Op("DELETE", "/api/teams/{team_id}/members/{worker_id}", access.remove_member, "team.update",
-       response=S.MemberRemoved, tags=("access",)),
-    Op("GET", "/api/audit", access.audit_log, "audit.read", query=S.AuditQuery, response=S.AuditPage,
+       response=R.MemberRemoved, tags=("access",)),
+    Op("GET", "/api/audit", access.audit_log, "audit.read", query=S.AuditQuery, response=R.AuditPage,
        tags=("access",)),
-    Op("POST", "/api/media", media.upload, "media.upload", 201, UPLOAD_BODY, response=S.Uploaded, tags=("media",)),
+    Op("POST", "/api/media", media.upload, "media.upload", 201, UPLOAD_BODY, response=R.Uploaded, tags=("media",)),
 ]
 
 

@@ -1,8 +1,10 @@
 """GET /api/openapi.json: an OpenAPI 3.1 document built from the route table (labeling/api/__init__.py OPS) and the
-Pydantic models that validate each request and describe each response (labeling/schemas.py)."""
+Pydantic models that validate each request (labeling/schemas.py) and describe each response
+(labeling/responses.py)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -11,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import labeling
-from labeling import api, policy, schemas, web
+from labeling import api, policy, responses, web
 from labeling.models import Role
 
 REF = "#/components/schemas/{model}"
@@ -28,8 +30,8 @@ ERROR_WORDS = {
 # A request header an operation reads: its schema and words.
 REQUEST_HEADERS = {
     "Idempotency-Key": ({"type": "string", "minLength": 1, "maxLength": 200},
-                        "A retried submit with the same key answers the first submit's 201 again (with the header "
-                        "Idempotent-Replayed: true) instead of storing a second answer."),
+                        ("A retried submit with the same key answers the first submit's 201 again (with the header "
+                         "Idempotent-Replayed: true) instead of storing a second answer.")),
 }
 
 
@@ -103,7 +105,7 @@ def _content(schema: dict) -> dict:
 def document() -> dict:
     """The whole OpenAPI document."""
     shapes = _Schemas()
-    error_key = shapes.ref("out", schemas.Error)
+    error_key = shapes.ref("out", responses.Error)
     pending = []
     for op in api.OPS:
         body_key = None
@@ -140,17 +142,16 @@ def document() -> dict:
 
 def _operation(op: api.Op, body_key: Any, out_key: Any, by_key: dict) -> dict:
     doc = (op.handler.__doc__ or "").strip().splitlines()
-    error = by_key[("out", repr(schemas.Error))]
+    error = by_key[("out", repr(responses.Error))]
     params = [{"name": name, "in": "path", "required": True, "schema": ID_SCHEMA}
               for name in re.findall(r"{(\w+)}", op.path)]
     params += _query(op.query)
     params += [{"name": name, "in": "header", "required": False, "schema": REQUEST_HEADERS[name][0],
                 "description": REQUEST_HEADERS[name][1]} for name in op.request_headers]
     if op.response is api.FILE:
-        from labeling.api import export
         ok: dict[str, Any] = {
             "description": "the export, streamed (a zip when it is several files)",
-            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in export.MEDIA_TYPES},
+            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in api.export.MEDIA_TYPES},
             "headers": {"Content-Disposition": {"required": True, "description": "attachment; filename=\"...\"",
                                                 "schema": {"type": "string", "pattern": "^attachment; filename="}}}}
     else:
@@ -158,19 +159,19 @@ def _operation(op: api.Op, body_key: Any, out_key: Any, by_key: dict) -> dict:
     if op.response_headers:
         ok["headers"] = {name: {"schema": {"type": "string"}, "description": words}
                          for name, words in op.response_headers.items()}
-    responses: dict[str, Any] = {str(op.status): ok}
+    answers: dict[str, Any] = {str(op.status): ok}
     for code in op.no_content:
-        responses[str(code)] = {"description": "no content"}
+        answers[str(code)] = {"description": "no content"}
     for code in _error_statuses(op):
-        responses[str(code)] = {"description": ERROR_WORDS.get(code, "error"), "content": _content(error)}
+        answers[str(code)] = {"description": ERROR_WORDS.get(code, "error"), "content": _content(error)}
         if code == 401:
-            responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+            answers["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
         if code == 429:
-            responses["429"]["headers"] = {"Retry-After": {"required": True, "description": "seconds to wait",
+            answers["429"]["headers"] = {"Retry-After": {"required": True, "description": "seconds to wait",
                                                            "schema": {"type": "integer", "minimum": 0}}}
     operation: dict[str, Any] = {
         "operationId": op.handler.__name__, "summary": doc[0] if doc else op.path, "tags": list(op.tags),
-        "parameters": params, "responses": responses,
+        "parameters": params, "responses": answers,
         "security": [] if policy.rule(op.action).public else [{"bearer": []}],
         "description": who_may(op.action), "x-action": op.action,
     }
@@ -206,6 +207,12 @@ def who_may(action: str) -> str:
     return words + "."
 
 
+@functools.cache
+def _rendered() -> bytes:
+    """The document as JSON, made once per process (it only changes with the code)."""
+    return JSONResponse(document()).body
+
+
 async def openapi(request: Request, caller: web.Caller) -> Response:
     """GET /api/openapi.json"""
-    return JSONResponse(document())
+    return Response(_rendered(), media_type="application/json")
