@@ -10,11 +10,8 @@ a cursor on the pages the server issued); every other status it allows is the sa
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
@@ -22,12 +19,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from sqlalchemy import text
 
-from labeling import models
 from labeling.api import openapi
-from labeling.db import Database
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, fresh_database
 from tests.live import LiveServer
 
 EXAMPLES = int(os.environ.get("LABELING_SCHEMATHESIS_EXAMPLES", "20"))  # per operation and phase
@@ -79,21 +73,6 @@ class World:
         return self.tokens["requester"]
 
 
-def _database(tmp: Path, template: str) -> str:
-    if PG_URL:
-        async def truncate() -> None:
-            db = Database(PG_URL, pool_size=1)
-            async with db.engine.begin() as conn:
-                names = ", ".join(t.name for t in models.metadata.sorted_tables)
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            await db.dispose()
-
-        asyncio.run(truncate())
-        return PG_URL
-    shutil.copy(template, tmp / "labeling.db")
-    return f"sqlite:///{tmp / 'labeling.db'}"
-
-
 def _ok(response: httpx.Response) -> Any:
     assert response.status_code < 300, response.text
     return response.json() if response.content else None
@@ -102,7 +81,7 @@ def _ok(response: httpx.Response) -> Any:
 @pytest.fixture(scope="module")
 def world(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("schemathesis")
-    server = LiveServer(_database(tmp, _template), tmp / "data").start()
+    server = LiveServer(fresh_database(_template, tmp), tmp / "data").start()
     try:
         tokens = {"admin": server.admin_token, "requester": server.user("st-req", "requester"),
                   "worker": server.user("st-worker", "worker"), "spare": server.user("st-spare", "worker")}

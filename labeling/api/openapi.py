@@ -93,7 +93,7 @@ def _error_statuses(op: api.Op) -> list[int]:
         codes.add(404)
     if unsafe:
         codes.add(409)
-    if op.body is not None:
+    if unsafe or op.body is not None:  # any write may carry a body, and every body is counted against its cap
         codes.add(413)
     return sorted(codes | set(op.errors))
 
