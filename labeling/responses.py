@@ -40,7 +40,9 @@ class ErrorDetail(BaseModel):
                                   "internal")
     message: str
     field: str | None
-    line: int | None = Field(default=None, description="the line of an imported file at fault")
+    line: int | None = Field(default=None, ge=1, description="the line of an imported file at fault")
+    index: int | None = Field(default=None, ge=0, description="the index of an imported task at fault")
+    file: str | None = Field(default=None, description="the uploaded file at fault")
 
 
 class Error(Out):

@@ -103,6 +103,9 @@ def world(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield World(server.base_url, tokens, ids)
     finally:
         server.stop()
+        log = server.log.read_text(errors="replace") if server.log.exists() else ""
+        if "Traceback" in log:  # a 500 fails its test; its traceback is only in the server's log
+            print(f"\nthe server's log:\n{log[-6000:]}")
 
 
 def _has_nul(value: Any) -> bool:
