@@ -47,6 +47,9 @@ class _Strict(SQLModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+Strict = _Strict  # the base of request shapes declared beside their routes (labeling/api/export.py)
+
+
 def _cap(setting: str) -> int:
     """A size cap's declared default, for the document."""
     return int(getattr(DEFAULTS, setting))
@@ -348,7 +351,8 @@ class TasksDelete(_Strict):
 
     task_ids: list[StrictInt] = Field(default_factory=list, max_length=MAX_REFS)
     external_ids: list[StrictStr] = Field(default_factory=list, max_length=MAX_REFS)
-    confirm: bool = Field(description="must be true: deleted tasks take their answers and results with them")
+    confirm: bool = Field(description="must be true: deleted tasks take their answers and results with them",
+                          json_schema_extra={"const": True})
 
 
 class SubmitBody(_Strict):
@@ -671,3 +675,59 @@ class Leaderboard(_Out):
     ratings: dict[str, MeanRating] | None
     breakdown: dict[str, dict[str, LeaderboardPart]]
     breakdown_notes: dict[str, str]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Query strings the handlers read by hand (web.query reads the rest): their models document them.
+
+RoleName = Literal["admin", "requester", "worker"]
+JsonObject = dict[str, Any]
+
+
+class UserListQuery(PageQuery):
+    """GET /api/users: a page, optionally of one role, or only active (or deactivated) accounts."""
+
+    role: RoleName | None = None
+    active: QueryBool | None = None
+
+
+class AuditQuery(PageQuery):
+    """GET /api/audit: a page, newest first, optionally about one project or of one action."""
+
+    project_id: QueryInt | None = Field(default=None, ge=1, le=2**63 - 1, json_schema_extra={"format": "int64"})
+    action: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class NextQuery(_Strict):
+    """POST /api/projects/{id}/next?prefer_task=ID"""
+
+    prefer_task: QueryInt | None = Field(default=None, ge=1, le=2**63 - 1, json_schema_extra={"format": "int64"},
+                                         description="the task this worker just released: it is leased again "
+                                                     "first if it still needs this worker")
+
+
+class ProjectDeleteQuery(_Strict):
+    """DELETE /api/projects/{id}?confirm=NAME"""
+
+    confirm: str = Field(min_length=1, max_length=200, description="the project's name, to confirm")
+
+
+class ConfirmQuery(_Strict):
+    """?confirm=true: a destructive request says it means it."""
+
+    confirm: QueryBool = Field(description="must be true", json_schema_extra={"const": True})
+
+
+class TaskIn(_Strict):
+    """One task of an import (labeling/tasks.py checks it, with the project's task type)."""
+
+    data: JsonObject = Field(description="what the task type shows (see the task types)")
+    gold: JsonObject | None = Field(default=None, description="the known answer of a gold task")
+    predictions: JsonObject | None = Field(default=None, description="a model's answer, shown as a starting point")
+    priority: int = Field(default=0, ge=-(2**31 - 1), le=2**31 - 1, description="higher is served first")
+    external_id: str | None = Field(default=None, min_length=1, max_length=500,
+                                    description="your id for the task; unique in the project")
+
+
+BARE_TASK = {"type": "object", "not": {"required": ["data"]},
+             "description": "bare data, or a manifest line ({\"source-ref\": ...} or {\"source\": ...})"}

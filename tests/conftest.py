@@ -53,6 +53,11 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def database_url(_template: str, tmp_path: Path) -> str:
     """A fresh, migrated, empty database for one test."""
+    return fresh_database(_template, tmp_path)
+
+
+def fresh_database(template: str, tmp_path: Path) -> str:
+    """A migrated, empty database: the PostgreSQL test database truncated, or a copy of the SQLite template."""
     if PG_URL:
         async def truncate() -> None:
             db = Database(PG_URL, pool_size=1)
@@ -64,7 +69,7 @@ def database_url(_template: str, tmp_path: Path) -> str:
         asyncio.run(truncate())
         return PG_URL
     target = tmp_path / "labeling.db"
-    shutil.copy(_template, target)
+    shutil.copy(template, target)
     return f"sqlite:///{target}"
 
 

@@ -8,10 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import audit, membership, paging, people, schemas, teams, web
+from labeling import audit, membership, people, schemas, teams, web
 from labeling.api.projects import project_for
 from labeling.consensus import runner
-from labeling.errors import InvalidInput
 
 
 async def get_pool(request: Request, caller: web.Caller) -> Response:
@@ -32,10 +31,6 @@ async def set_pool(request: Request, caller: web.Caller) -> Response:
                                                          body.teams))
     async with app.db.read() as conn:
         return web.ok(await membership.pool(conn, await membership.load(conn, row.id)))
-
-
-def _confirmed(request: Request) -> bool:
-    return paging.flag(request.query_params.get("confirm"), "confirm") is True
 
 
 async def block_worker(request: Request, caller: web.Caller) -> Response:
@@ -63,7 +58,7 @@ async def remove_answers(request: Request, caller: web.Caller) -> Response:
     async with app.db.read() as conn:
         row = await project_for(request, caller, conn)
     worker_id = web.path_int(request, "worker_id")
-    confirm = _confirmed(request)
+    confirm = web.query(request, schemas.ConfirmQuery).confirm
     removed = await app.db.transact(
         lambda tx: people.remove_answers(tx, app.memory, caller.who, row.id, worker_id, confirm))
     # Consensus and worker skills as if the worker had never answered (its own transactions, audited).
@@ -89,9 +84,9 @@ async def create_team(request: Request, caller: web.Caller) -> Response:
 
 async def list_teams(request: Request, caller: web.Caller) -> Response:
     """GET /api/teams: your teams (every team, for an admin)."""
-    params = request.query_params
+    params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
-        return web.ok(await teams.page(conn, caller.who, params.get("cursor"), paging.limit(params.get("limit"))))
+        return web.ok(await teams.page(conn, caller.who, params.cursor, params.limit))
 
 
 async def get_team(request: Request, caller: web.Caller) -> Response:
@@ -102,10 +97,10 @@ async def get_team(request: Request, caller: web.Caller) -> Response:
 
 async def team_members(request: Request, caller: web.Caller) -> Response:
     """GET /api/teams/{id}/members: a page of its workers."""
-    params = request.query_params
+    params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
         row = await _team(request, caller, conn)
-        return web.ok(await teams.members_page(conn, row.id, params.get("cursor"), paging.limit(params.get("limit"))))
+        return web.ok(await teams.members_page(conn, row.id, params.cursor, params.limit))
 
 
 async def add_members(request: Request, caller: web.Caller) -> Response:
@@ -140,11 +135,7 @@ async def delete_team(request: Request, caller: web.Caller) -> Response:
 async def audit_log(request: Request, caller: web.Caller) -> Response:
     """GET /api/audit?project_id=&action=: newest first; an admin reads all, a requester their projects' and their
     own actions. Entries cannot be changed through the API."""
-    params = request.query_params
-    raw_project = params.get("project_id")
-    if raw_project and not raw_project.isdigit():
-        raise InvalidInput("project_id must be a number", field="project_id")
+    params = web.query(request, schemas.AuditQuery)
     async with web.state(request).db.read() as conn:
-        return web.ok(await audit.page(conn, caller.who, params.get("cursor"), paging.limit(params.get("limit")),
-                                       project_id=int(raw_project) if raw_project else None,
-                                       action=params.get("action") or None))
+        return web.ok(await audit.page(conn, caller.who, params.cursor, params.limit, project_id=params.project_id,
+                                       action=params.action))

@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from labeling import audit, web
+from labeling import audit, schemas, web
 from labeling.api import projects as projects_api
-from labeling.export import exporter, options
+from labeling.export import exporter, formats, options
+
+Flag = schemas.QueryBool | None
+
+
+class ExportQuery(schemas.Strict):
+    """GET /api/projects/{id}/export: the format and its options (labeling/export/options.py parses them, for the CLI
+    too; which formats and options a project takes depends on its task type)."""
+
+    format: Literal[tuple(formats.FORMATS)]  # type: ignore[valid-type]
+    split: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}=[0-9.]+(,[A-Za-z0-9][A-Za-z0-9_-]{0,63}=[0-9.]+)*$",
+                              description="NAME=SHARE,... whose shares add up to 1")
+    seed: schemas.QueryInt | None = Field(default=None, ge=0, le=2**63 - 1)
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    include_open: Flag = None
+    include_gold: Flag = None
+    since: str | None = Field(default=None, description="ISO 8601 time or Unix seconds")
+    card: Flag = None
+    label_attribute: str | None = Field(default=None, pattern=options.LABEL_ATTRIBUTE.pattern)
+    copy_images: Flag = None
+    pairs: Literal[options.PAIRS] | None = None  # type: ignore[valid-type]
+    min_margin: float | None = None
+    margin: Literal[options.MARGINS] | None = None  # type: ignore[valid-type]
+    conversational: Flag = None
+    kto_source: Literal[options.KTO_SOURCES] | None = None  # type: ignore[valid-type]
+    good_rating: float | None = Field(default=None, ge=1, le=7)
+    bad_rating: float | None = Field(default=None, ge=1, le=7)
+    good_rank: schemas.QueryInt | None = Field(default=None, ge=1, le=2**63 - 1)
+    bad_rank: schemas.QueryInt | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+MEDIA_TYPES = sorted({f.media_type.split(";")[0] for f in formats.FORMATS.values()} | {"application/zip"})
 
 
 async def export(request: Request, caller: web.Caller) -> Response:

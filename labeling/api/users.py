@@ -8,7 +8,7 @@ from typing import Any, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import accounts, auth, paging, policy, schemas, web
+from labeling import accounts, auth, policy, schemas, web
 from labeling.auth import Principal
 
 USER_BODY_BYTES = 64 * 1024
@@ -33,10 +33,9 @@ async def create_user(request: Request, caller: web.Caller) -> Response:
 
 async def list_users(request: Request, caller: web.Caller) -> Response:
     """GET /api/users?role=&active= (admin): every account, a page at a time."""
-    params = request.query_params
+    params = web.query(request, schemas.UserListQuery)
     async with web.state(request).db.read() as conn:
-        page = await accounts.page(conn, params.get("cursor"), paging.limit(params.get("limit")),
-                                   role=params.get("role") or None, active=paging.flag(params.get("active"), "active"))
+        page = await accounts.page(conn, params.cursor, params.limit, role=params.role, active=params.active)
     return web.ok(page)
 
 

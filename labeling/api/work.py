@@ -42,24 +42,12 @@ async def next_task(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
     max_leases = app.settings.max_leases_per_worker
-    prefer = _prefer_task(request)
+    prefer = web.query(request, schemas.NextQuery).prefer_task if request.scope["query_string"] else None
     lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, caller.who, max_leases,
                                                              prefer_task=prefer), per_statement=True)
     if lease is None:
         return Response(status_code=204)
     return web.ok(lease_public(lease, app.media_key))
-
-
-def _prefer_task(request: Request) -> int | None:
-    """?prefer_task=ID: the task this worker just released (a reload of the labeling page) is leased again first."""
-    if not request.scope["query_string"]:  # the usual call: no query string to parse
-        return None
-    raw = request.query_params.get("prefer_task")
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput("prefer_task must be a task id", field="prefer_task")
-    return int(raw)
 
 
 async def submit(request: Request, caller: web.Caller) -> Response:
@@ -79,10 +67,17 @@ async def submit(request: Request, caller: web.Caller) -> Response:
     return web.ok(submitted_public(result), status_code=201, headers=headers)
 
 
+async def _optional_json(request: Request, limit: int) -> object:
+    """The JSON body, or {} when the request has none (a skip from an older script)."""
+    if not int(request.headers.get("content-length") or 0) and "transfer-encoding" not in request.headers:
+        return {}
+    return await web.read_json(request, limit)
+
+
 async def skip(request: Request, caller: web.Caller) -> Response:
     """POST /api/assignments/{id}/skip {"reason"?, "note"?}: this worker will not see the task again."""
     assignment_id = web.path_int(request, "assignment_id")
-    body = schemas.parse(schemas.SkipBody, await web.optional_json(request, MAX_SMALL_BODY))
+    body = schemas.parse(schemas.SkipBody, await _optional_json(request, MAX_SMALL_BODY))
     app = web.state(request)
     reason = body.reason.value if body.reason is not None else None
     return web.ok(await app.db.transact(lambda tx: queue.skip(tx, app.memory, assignment_id, caller.who, reason,
