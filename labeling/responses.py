@@ -287,10 +287,20 @@ class ReportDetail(Out):
     created_at: Timestamp
 
 
+class TaskReview(Out):
+    """A requester's review of a task's consensus."""
+
+    kind: Literal["accept", "override"]
+    answer: JsonObject | None = Field(description="an override's answer")
+    reviewer: str
+    created_at: Timestamp
+
+
 class TaskDetail(Task):
-    """A task with every answer, skip and problem report, and its consensus."""
+    """A task with every answer, skip and problem report, its consensus and its review."""
 
     consensus: Consensus | None
+    review: TaskReview | None
     annotations: list[AnswerDetail]
     skips: list[SkipDetail]
     reports: list[ReportDetail]

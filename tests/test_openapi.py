@@ -171,6 +171,23 @@ async def test_real_responses_of_every_operation_conform(client: httpx.AsyncClie
     await call("GET", f"/api/projects/{pid}/tasks/{done['task_id']}", requester)
     await call("GET", f"/api/projects/{pid}/results", requester)
     await call("GET", f"/api/projects/{pid}/quality", requester)
+    task = f"/api/projects/{pid}/tasks/{done['task_id']}"
+    await call("POST", f"{task}/accept", requester)
+    await call("POST", f"{task}/override", requester, json={"answer": {"label": "a"}})
+    await call("POST", f"{task}/answers/{done['annotation_id']}/exclude", requester, json={"excluded": True})
+    await call("POST", f"{task}/answers/{done['annotation_id']}/exclude", requester, json={"excluded": False})
+    await call("POST", f"{task}/more-answers", requester)
+    ranked = (await call("POST", "/api/projects", requester, json={
+        "name": "models", "task_type": "preference_ranking"})).json()["id"]
+    responses = [{"id": "a", "text": "x", "model": "m1"}, {"id": "b", "text": "y", "model": "m2"}]
+    await call("POST", f"/api/projects/{ranked}/tasks", requester,
+               json=[{"data": {"prompt": f"p{i}", "responses": responses, "category": "c"}} for i in range(2)])
+    for _ in range(2):
+        lease = (await call("POST", f"/api/projects/{ranked}/next", worker)).json()
+        await call("POST", f"/api/assignments/{lease['assignment_id']}/submit", worker,
+                   json={"answer": {"ranking": [["a"], ["b"]]}})
+    await call("GET", f"/api/projects/{ranked}/leaderboard?by=category&bootstrap=50&seed=1", requester)
+    await call("GET", f"/api/leaderboard?projects={ranked},{ranked}&bootstrap=20", requester)
     await call("POST", f"/api/projects/{pid}/consensus", requester, json={"method": "majority"})
     await call("GET", f"/api/projects/{pid}/export?format=jsonl&include_open=true", requester)
     await call("POST", f"/api/projects/{pid}/workers/{wid}/block", requester)
