@@ -27,7 +27,7 @@ def tour_blocks() -> list[str]:
 
 def test_the_tour_has_the_blocks_this_test_expects():
     blocks = tour_blocks()
-    assert len(blocks) == 9 and blocks[0].lstrip().startswith("# `serve --demo` wrote")
+    assert len(blocks) == 10 and blocks[0].lstrip().startswith("# `serve --demo` wrote")
     assert "labeling export" in blocks[-1]
     first = (REPO / "README.md").read_text().splitlines()[3:5]
     assert first[0].startswith("pip install . && labeling serve --demo")
@@ -63,7 +63,7 @@ def test_the_readme_tour_runs_as_written(tmp_path, database_url):
             assert done.returncode == 0, f"block {number + 1} failed:\n{block}\n{done.stdout}\n{done.stderr}"
             assert '"error"' not in done.stdout, f"block {number + 1}:\n{block}\n{done.stdout}"
             outputs.append(done.stdout)
-    who, demo, _, imports, _, work_loop, progress, _, exports = outputs
+    who, demo, _, imports, _, work_loop, progress, _, board, exports = outputs
     assert '"username":"demo-requester"' in who
     projects, results, quality = _documents(demo)
     assert len(projects["data"]) == 8 and results["data"] and "confidence" in results["data"][0], demo
@@ -72,6 +72,10 @@ def test_the_readme_tour_runs_as_written(tmp_path, database_url):
     assert '"task_complete":false' in work_loop and '"status":"skipped"' in work_loop
     assert '"n_annotations"' in progress
     assert "the same bytes" in exports
+    assert "| rank |" in board.lower() or "| model" in board.lower(), board  # the CLI's Markdown table
+    ranked = _documents(board[board.index("{"):])
+    assert len(ranked) == 2 and all(len(doc["models"]) >= 2 for doc in ranked), board
+    assert (work / "leaderboard" / "leaderboard.json").is_file() and (work / "leaderboard" / "ratings.png").is_file()
     rows = (work / "reviews.jsonl").read_text().splitlines()
     assert rows and all("label" in json.loads(row) for row in rows)
     assert (work / "reviews" / "README.md").is_file()
