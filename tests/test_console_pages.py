@@ -154,5 +154,13 @@ async def test_the_nav_links_to_people_only_when_that_page_exists(client, admin,
 
     built = "/console/people" in console.paths()
     admin_page = html(await client.get("/console/projects", headers=bearer(admin)))
+    requester_page = html(await client.get("/console/projects", headers=bearer(requester)))
     assert ('href="/console/people"' in admin_page) == built
-    assert 'href="/console/people"' not in html(await client.get("/console/projects", headers=bearer(requester)))
+    assert 'href="/console/people"' not in requester_page
+
+
+async def test_admins_see_every_project_with_its_owner(client, admin, new_project):
+    project = await new_project()
+    page = html(await client.get("/console/projects", headers=bearer(admin)))
+    row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
+    assert '<span data-stat="owner">req</span>' in row

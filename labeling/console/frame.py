@@ -34,19 +34,19 @@ class Tab:
     shows: Callable[[Any], bool] = field(default=_always, compare=False)
 
 
+def project_url(project_id: int | str, suffix: str = "") -> str:
+    """The URL of a project's console page (with "{project_id}": its route's path)."""
+    return f"/console/projects/{project_id}" + (f"/{suffix}" if suffix else "")
+
+
 def tab_path(tab: Tab) -> str:
     """The route path of a tab's page."""
-    return "/console/projects/{project_id}" + (f"/{tab.suffix}" if tab.suffix else "")
-
-
-def project_url(project_id: int, suffix: str = "") -> str:
-    """The URL of a project's console page."""
-    return f"/console/projects/{project_id}" + (f"/{suffix}" if suffix else "")
+    return project_url("{project_id}", tab.suffix)
 
 
 def project_tabs(row: Any) -> list[dict]:
     """The tabs this project shows, with their URLs."""
-    from labeling import console
+    from labeling import console  # the package imports this module: asked at render time
 
     return [{"key": t.key, "title": t.title, "url": project_url(row.id, t.suffix), "accesskey": t.accesskey}
             for t in console.tabs() if t.shows(row)]
@@ -56,10 +56,10 @@ def render(request: Request, caller: web.Caller, template: str, context: dict | 
            project: Any = None, tab: str | None = None, status_code: int = 200) -> Response:
     """A console page: the template with the signed-in user, the nav, and (for a project page) its header."""
     user = caller.who
-    if request.session.get(WORKER_VIEW):
-        request.session.pop(WORKER_VIEW)  # the person chose the console again: "/" brings them here
     from labeling import console
 
+    if request.session.get(WORKER_VIEW):
+        request.session.pop(WORKER_VIEW)  # the person chose the console again: "/" brings them here
     ctx = {"user": user, "is_admin": user.role is Role.admin, "project": project, "tab": tab,
            "people_page": "/console/people" in console.paths(),
            "tabs": project_tabs(project) if project is not None else [], "nav": _nav(request),

@@ -57,6 +57,12 @@ async def standing(conn: Any, project_ids: list[int]) -> dict[int, dict]:
     return out
 
 
+async def _owners(conn: Any, user_ids: set[int]) -> dict[int, str]:
+    """Usernames of the projects' owners (an admin sees everyone's projects)."""
+    u = models.users
+    return dict((await conn.execute(select(u.c.id, u.c.username).where(u.c.id.in_(sorted(user_ids))))).all())
+
+
 @frame.page("console.projects")
 async def home(request: Request, caller: web.Caller) -> Response:
     """GET /console"""
@@ -73,8 +79,9 @@ async def projects_page(request: Request, caller: web.Caller) -> Response:
         rows = (await conn.execute(query)).all()
         ids = [r.id for r in rows]
         counts, figures = await progress(conn, ids), await standing(conn, ids)
+        owners = await _owners(conn, {r.owner_id for r in rows}) if caller.who.role is models.Role.admin else {}
     items = [{"row": r, "status": ProjectStatus(r.status).name, "progress": counts.get(r.id, EMPTY),
-              **figures.get(r.id, NO_STANDING)} for r in rows]
+              "owner": owners.get(r.owner_id), **figures.get(r.id, NO_STANDING)} for r in rows]
     return frame.render(request, caller, "console/projects.html", {"items": items, "limit": LIST_LIMIT,
                                                                         "new_project_url": "/console/projects/new"})
 

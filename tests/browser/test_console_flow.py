@@ -26,6 +26,15 @@ def _count_tasks(server, project_id: int) -> int:  # noqa: ANN001
     return server.query("SELECT count(*) AS n FROM tasks WHERE project_id = :p", p=project_id)[0]["n"]
 
 
+def _own_project(server, requester: dict, task_type: str, labels: list[str]) -> int:  # noqa: ANN001
+    """A project of this requester (who has a password, unlike server.project's); returns its id."""
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"{task_type} {uuid.uuid4().hex[:6]}", "task_type": task_type,
+                                          "labels": labels})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+
 def _label(server, worker: dict, project_id: int, labels: list[str]) -> dict[int, str]:  # noqa: ANN001
     """Answer one task per label through the API; returns the label given by task id."""
     given = {}
@@ -134,11 +143,7 @@ def test_requester_creates_imports_watches_and_exports(server, new_page, tmp_pat
 
 def test_images_are_uploaded_with_progress_and_become_tasks(server, new_page):  # noqa: ANN001
     requester = server.user("requester")
-    with server.client(requester["token"]) as c:
-        r = c.post("/api/projects", json={"name": f"pets {uuid.uuid4().hex[:6]}", "task_type": "image_classification",
-                                          "labels": ["cat", "dog"]})
-        assert r.status_code == 201, r.text
-        project_id = r.json()["id"]
+    project_id = _own_project(server, requester, "image_classification", ["cat", "dog"])
     other = server.user("requester")
     page = new_page(PHONE)
     sign_in(page, other, f"/console/projects/{project_id}/import")
@@ -156,11 +161,7 @@ def test_images_are_uploaded_with_progress_and_become_tasks(server, new_page):  
 def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_page):  # noqa: ANN001
     requester = server.user("requester")
     worker = server.user("worker")
-    with server.client(requester["token"]) as c:
-        r = c.post("/api/projects", json={"name": f"topics {uuid.uuid4().hex[:6]}", "task_type": "text_multilabel",
-                                          "labels": ["sports", "politics"]})
-        assert r.status_code == 201, r.text
-        project_id = r.json()["id"]
+    project_id = _own_project(server, requester, "text_multilabel", ["sports", "politics"])
     page = new_page(DESKTOP)
     sign_in(page, requester, f"/console/projects/{project_id}/settings")
     expect(page.locator('nav.tabs a[aria-current="page"]')).to_have_text("Settings")
