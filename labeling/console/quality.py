@@ -30,6 +30,7 @@ async def quality_page(request: Request, caller: web.Caller) -> Response:
         report = await runner.quality(conn, row)
     return frame.render(request, caller, "console/quality.html", {
         "report": report, "agreement": report.get("agreement") or {}, "workers": _workers(report),
+        "has_tau": any(w.get("kendall_tau") is not None for w in report.get("workers", [])),
         "confusion": _confusion(report.get("confusion")), "distribution": _distribution(report),
         "chart": throughput_chart(report.get("throughput") or {}),
     }, project=row, tab="quality")
