@@ -29,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import aiohttp
@@ -298,6 +299,35 @@ def _client_process(args: tuple) -> dict:
     return uvloop.run(client_loop(*args))
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants so far (Linux /proc)."""
+    parents, cpu = {}, {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in cpu:
+        p = pid
+        while p > 1 and p != root_pid:
+            p = parents.get(p, 0)
+        if p == root_pid:
+            total += cpu[pid]
+    return total
+
+
+def sample_server_cpu(pid: int, start_after: float, seconds: float, out: dict) -> None:
+    """The server's CPU seconds over a window inside the clients' measured one (for CPU per cycle)."""
+    time.sleep(start_after)
+    t0, c0 = time.monotonic(), tree_cpu_seconds(pid)
+    time.sleep(seconds)
+    out["cpu_seconds"], out["window_seconds"] = tree_cpu_seconds(pid) - c0, time.monotonic() - t0
+
+
 def pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -337,9 +367,14 @@ def main() -> None:
         n = max(1, args.client_processes)
         chunks = [tokens[i::n] for i in range(n)]
         rate_each = args.rate / n if args.rate else 0
+        cpu: dict = {}
+        sampler = threading.Thread(target=sample_server_cpu,
+                                   args=(proc.pid, args.warmup + 1.5, max(1.0, args.seconds - 2.5), cpu))
+        sampler.start()
         with mp.get_context("spawn").Pool(n) as pool:
             parts = pool.map(_client_process, [(base, project, chunk, args.seconds, args.warmup, rate_each, i,
                                                 args.client) for i, chunk in enumerate(chunks)])
+        sampler.join()
         merged = {k: sum((p[k] for p in parts), []) for k in ("next", "submit", "cycle", "errors")}
         result = {
             "database": "sqlite" if args.database == "sqlite" else "postgresql",
@@ -354,6 +389,9 @@ def main() -> None:
                for k in ("next", "submit", "cycle")},
             **setup_info,
         }
+        if cpu.get("window_seconds"):  # server CPU milliseconds per cycle, robust to other load on the machine
+            result["server_cpu_ms_per_cycle"] = round(
+                1000 * cpu["cpu_seconds"] / (result["cycles_per_second"] * cpu["window_seconds"]), 3)
         print(json.dumps(result))
     finally:
         proc.terminate()

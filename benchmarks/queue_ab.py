@@ -53,11 +53,14 @@ def main() -> None:
             results[name] = run(common, getattr(args, name), getattr(args, f"{name}_checkout").resolve())
             r = results[name]
             print(f"round {i + 1} {name}: {r['cycles_per_second']} cycles/s, cycle p50/p99 "
-                  f"{r['cycle_ms']['p50']}/{r['cycle_ms']['p99']} ms, errors {r['errors']}", flush=True)
+                  f"{r['cycle_ms']['p50']}/{r['cycle_ms']['p99']} ms, server CPU {r.get('server_cpu_ms_per_cycle')} ms/cycle, "
+                  f"errors {r['errors']}", flush=True)
         rounds.append(results)
     a = [r["a"]["cycles_per_second"] for r in rounds]
     b = [r["b"]["cycles_per_second"] for r in rounds]
     ratios = [y / x for x, y in zip(a, b)]
+    cpu_ratios = [r["b"]["server_cpu_ms_per_cycle"] / r["a"]["server_cpu_ms_per_cycle"] for r in rounds
+                  if r["a"].get("server_cpu_ms_per_cycle") and r["b"].get("server_cpu_ms_per_cycle")]
     print(json.dumps({
         "a": args.a, "b": args.b, "a_checkout": str(args.a_checkout), "b_checkout": str(args.b_checkout),
         "rounds": args.rounds,
@@ -65,6 +68,8 @@ def main() -> None:
         "a_median": statistics.median(a), "b_median": statistics.median(b),
         "b_over_a_per_round": [round(x, 3) for x in ratios], "b_over_a_median": round(statistics.median(ratios), 3),
         "rounds_b_faster": sum(x > 1 for x in ratios),
+        "b_over_a_server_cpu_per_cycle": [round(x, 3) for x in cpu_ratios],
+        "b_over_a_server_cpu_per_cycle_median": round(statistics.median(cpu_ratios), 3) if cpu_ratios else None,
         "a_p99_ms": [r["a"]["cycle_ms"]["p99"] for r in rounds], "b_p99_ms": [r["b"]["cycle_ms"]["p99"] for r in rounds],
         "errors": sum(r[k]["errors"] for r in rounds for k in ("a", "b")),
     }))

@@ -40,23 +40,33 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
+        if declared_too_large(scope, self.max_bytes):
             await _send_error(send, 413, too_large(self.max_bytes))
             return
-        received = 0
+        await self.app(scope, counted_receive(scope, receive, self.max_bytes), send)
 
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                limit = min(self.max_bytes, scope.get(BODY_LIMIT_KEY, self.max_bytes))
-                if received > limit:
-                    raise too_large(limit)
-            return message
 
-        await self.app(scope, counted, send)
+def declared_too_large(scope: Scope, max_bytes: int) -> bool:
+    """Whether the request declares a Content-Length above the cap (answered 413 before anything reads it)."""
+    declared = _content_length(scope)
+    return declared is not None and declared > max_bytes
+
+
+def counted_receive(scope: Scope, receive: Receive, max_bytes: int) -> Receive:
+    """`receive`, raising TooLarge as soon as the body read so far passes the cap (or a handler's smaller one)."""
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            limit = min(max_bytes, scope.get(BODY_LIMIT_KEY, max_bytes))
+            if received > limit:
+                raise too_large(limit)
+        return message
+
+    return counted
 
 
 class SecurityHeaders:
