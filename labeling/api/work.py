@@ -42,6 +42,7 @@ async def next_task(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
     max_leases = app.settings.max_leases_per_worker
+    # The usual call has no query string: nothing to parse.
     prefer = web.query(request, schemas.NextQuery).prefer_task if request.scope["query_string"] else None
     lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, caller.who, max_leases,
                                                              prefer_task=prefer), per_statement=True)
