@@ -543,7 +543,8 @@ class CombinedLeaderboardQuery(LeaderboardQuery):
     """GET /api/leaderboard?projects=1,2,3: one leaderboard over several of the caller's preference projects."""
 
     projects: Annotated[str, AfterValidator(_project_ids)] = Field(
-        min_length=1, max_length=2000, description="project ids separated by commas; every one must be yours")
+        min_length=1, max_length=2000, pattern=r"^[1-9][0-9]{0,18}(,[1-9][0-9]{0,18})*$",
+        description="project ids separated by commas; every one must be yours")
 
 
 class _Out(BaseModel):

@@ -52,6 +52,9 @@ STATE_DEPENDENT = {
     "POST /api/teams/{team_id}/members": "the workers named must exist",
     "DELETE /api/projects/{project_id}/tasks": "the tasks named must exist",
     "POST /api/media": "the files must be images",
+    "POST /api/projects/{project_id}/tasks/{task_id}/override": "the answer is checked against the task's type and data",
+    "GET /api/projects/{project_id}/leaderboard": "only a preference-ranking project has a leaderboard",
+    "GET /api/leaderboard": "the projects must be the caller's preference-ranking projects (ids below 2^63)",
 }
 ACCEPTED = (401, 403, 404, 409)  # schemathesis' default for valid data, besides 2xx (and 3xx, 429, 5xx: none here)
 WORKER_PATHS = ("/next", "/submit", "/skip", "/report", "/release", "/renew", "/my-answers", "/api/annotations/",
