@@ -71,7 +71,7 @@ FILL = (
     "skill, agreement, blocked, updated_at) SELECT 1, w + 2, 0, 0, 0, 0, 0, NULL, NULL, false, 1780000000 "
     "FROM {workers}",
     "INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at) "
-    "SELECT i, 1, {result_answer}, 0.34 + (i * 7919 % 6600) / 10000.0, 3, 'online', {result_details}, "
+    "SELECT i, 1, {result_answer}, 0.34 + ((i % 6600) * 7919 % 6600) / 10000.0, 3, 'online', {result_details}, "
     "1780000030 + i * 0.001 FROM {series}",
     "INSERT INTO task_reports (project_id, task_id, worker_id, assignment_id, text, created_at) "
     "SELECT 1, i, (i * 7) % 50 + 2, 3 * (i - 1) + 1, 'the text is cut off', 1780000040 FROM {series} "

@@ -15,7 +15,7 @@ from typing import Any
 
 from labeling import annotations, audit, membership, queue
 from labeling.auth import Principal
-from labeling.errors import Conflict, InvalidInput, NotFound
+from labeling.errors import Conflict, NotFound
 from labeling.models import ReviewKind, TaskState
 from labeling.sqltx import Tx
 

@@ -103,6 +103,13 @@ def test_results_draw_the_consensus_boxes_at_their_pixels(new_page, server):
     phone = console(new_page, project, "/results", PHONE)
     expect(phone.locator("#results-table .image-view").first).to_have_attribute("data-drawn", "true")
     shoot(phone, "results-boxes-phone")
+    # A bad filter is named beside its field, and nothing else is shown.
+    page.goto(f"/console/projects/{project['id']}/results?confidence_min=2")
+    error = page.locator('[data-field="confidence_min"] .field-error')
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("less than or equal to 1")
+    expect(page.locator("#results-table tbody tr.empty")).to_have_count(1)
+    shoot(page, "results-bad-filter-desktop")
 
 
 def test_override_exclude_and_block_change_the_consensus_and_the_export(new_page, server):
