@@ -117,7 +117,8 @@ def _charts(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
             for i, row in enumerate(grid):
                 for j, v in enumerate(row):
                     if v is not None:
-                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
+                        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                                color="white" if abs(v - 0.5) > 0.3 else "black")  # readable on dark cells
     ax.set_title("Observed win rates")
     fig.tight_layout()
     fig.savefig(heat_path, dpi=100)
