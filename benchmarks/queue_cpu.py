@@ -103,6 +103,8 @@ async def run(args: argparse.Namespace) -> dict:
     from labeling import auth
     if hasattr(auth, "ensure_admin_token"):
         await db.transact(lambda tx: auth.ensure_admin_token(tx, admin))
+    elif not hasattr(db, "write"):  # issue 9, before issue 11
+        await db.transact(lambda tx: auth.ensure_token_user(tx, admin))
     else:  # the code before issue 9
         async with db.write() as conn:
             await auth.ensure_token_user(conn, admin)
@@ -135,8 +137,14 @@ async def run(args: argparse.Namespace) -> dict:
         rng = random.Random(1)
 
         async def cycles(n: int) -> int:
+            if args.concurrency > 1:  # that many workers at once, the total split between them
+                parts = await asyncio.gather(*(one_by_one(n // args.concurrency, k) for k in range(args.concurrency)))
+                return sum(parts)
+            return await one_by_one(n, 0)
+
+        async def one_by_one(n: int, first: int) -> int:
             done = 0
-            for i in range(n):
+            for i in range(first, first + n):
                 token = tokens[i % len(tokens)]
                 status, lease = await c.json("POST", f"/api/projects/{project}/next", token)
                 if status != 200:
@@ -210,6 +218,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=64)
     ap.add_argument("--warmup", type=int, default=300, help="cycles before measuring")
     ap.add_argument("--cycles", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=1, help="workers cycling at once (1: one after the other)")
     ap.add_argument("--profile", help="write a cProfile of the measured cycles here")
     ap.add_argument("--ab", nargs=2, metavar=("A", "B"), help="two checkouts, alternated")
     ap.add_argument("--rounds", type=int, default=6)
