@@ -37,7 +37,7 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     page.select_option("#new-role", "worker")
     page.fill("#new-password", "short")
     page.click("#new-user button[type=submit]")
-    expect(page.locator('#new-user [data-field="password"] .field-error')).to_contain_text("password")
+    expect(page.locator('#new-user [data-field="password"] .field-error')).to_contain_text("8 characters")
     assert not server.query("SELECT id FROM users WHERE username = :u", u=name)
     page.fill("#new-password", "first-long-password")
     page.click("#new-user button[type=submit]")
