@@ -8,6 +8,9 @@ per second and the peak resident memory of that process (its own, from wait4).
     python benchmarks/export.py --tasks 100000 1000000                         # SQLite files in a temp folder
     python benchmarks/export.py --tasks 100000 --pg postgresql://postgres@127.0.0.1:5432/bench
     python benchmarks/export.py --formats jsonl --rounds 3                     # repeat, alternating sizes
+    python benchmarks/export.py --tasks 1000000 --sqlite-fill                  # SQLite made by SQL, in minutes
+
+Old and new code side by side on the databases this script built: benchmarks/export_ab.py.
 
 Targets (issue 10): >= 100,000 task rows/s to jsonl on SQLite (50,000 on PostgreSQL); peak memory under
 300 MB at 1,000,000 tasks and within 1.2x of the peak at 100,000.

@@ -242,11 +242,17 @@ class _Restore:
             self.users[row["id"]] = existing
             return
         values = {**{c: row[c] for c in USER_COLUMNS}, "token_hash": auth.hash_token(secrets.token_urlsafe(32))}
-        if self.tx.one("restore.user_by_id", {"id": row["id"]}) is None:
-            self.tx.run("restore.insert_user", values)
-            self.users[row["id"]] = row["id"]
+        self._insert(self.users, row["id"], values, "restore.user_by_id", "restore.insert_user",
+                     "restore.insert_new_user")
+
+    def _insert(self, ids: dict[int, int], dumped_id: int, values: dict, by_id: str, insert: str, insert_new: str
+                ) -> None:
+        """Insert a dumped row under its own id when that is free here, else under a new one; remember which."""
+        if self.tx.one(by_id, {"id": dumped_id}) is None:
+            self.tx.run(insert, values)
+            ids[dumped_id] = dumped_id
         else:
-            self.users[row["id"]] = self.tx.scalar("restore.insert_new_user", values)
+            ids[dumped_id] = self.tx.scalar(insert_new, values)
 
     def project(self, row: dict) -> None:
         taken = self.tx.one("restore.project_taken", {"id": row["id"], "name": row["name"]})
@@ -263,11 +269,9 @@ class _Restore:
         existing = self.tx.scalar("restore.team_by_name", values)
         if existing is not None:
             self.teams[row["id"]] = existing
-        elif self.tx.one("restore.team_by_id", {"id": row["id"]}) is None:
-            self.tx.run("restore.insert_team", values)
-            self.teams[row["id"]] = row["id"]
         else:
-            self.teams[row["id"]] = self.tx.scalar("restore.insert_new_team", values)
+            self._insert(self.teams, row["id"], values, "restore.team_by_id", "restore.insert_team",
+                         "restore.insert_new_team")
 
     def audit(self, row: dict) -> None:
         """An audit entry, its people as they are in this database; a new id if its id is taken (an instance's

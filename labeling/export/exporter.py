@@ -87,7 +87,8 @@ def answers_query() -> Any:
     a = models.annotations
     return (select(a.c.task_id, a.c.worker_id, as_text(a.c.answer, "answer"), a.c.created_at, a.c.duration_ms,
                    a.c.is_gold, a.c.gold_score, a.c.excluded)
-            .where(a.c.task_id >= bindparam("first", type_=BigInteger), a.c.task_id <= bindparam("last", type_=BigInteger))
+            .where(a.c.task_id >= bindparam("first", type_=BigInteger),
+                   a.c.task_id <= bindparam("last", type_=BigInteger))
             .order_by(a.c.task_id, a.c.id))
 
 

@@ -2,8 +2,9 @@
 (golden/instance.jsonl: ids and times fixed), equals the output recorded in golden/exports.json by the code
 before the exporter was rewritten for speed, on SQLite and on PostgreSQL.
 
-LABELING_GOLDEN=write rebuilds both files of SQLite (`write-postgresql`: PostgreSQL's outputs) (the dump through the API, its times then fixed); only do that when a
-format's output is meant to change, and read the diff.
+LABELING_GOLDEN=write rebuilds the dump (through the API, its times then fixed) and SQLite's outputs,
+LABELING_GOLDEN=write-postgresql PostgreSQL's outputs; only when a format's output is meant to change, and read
+the diff.
 """
 
 from __future__ import annotations
