@@ -174,7 +174,7 @@ def main() -> None:
                          "server's autovacuum is off, else never)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
-    args.preload, args.keep = False, False
+    args.preload, args.keep, args.pool = False, False, "all"  # what benchmarks/queue.py's setup reads
 
     data_dir = args.data_dir = Path(tempfile.mkdtemp(prefix="labeling-soak-"))
     if args.database != "sqlite":

@@ -1,0 +1,41 @@
+"""The benchmark scripts still run against today's code: each for a few seconds on SQLite, checked for a figure and no
+errors (never for a speed: the figures are the scripts' to print, not the suite's to judge)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import backend_name
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+pytestmark = pytest.mark.skipif(backend_name() != "sqlite", reason="the scripts reset a PostgreSQL database they are given")
+
+
+def _last_json(script: str, *args: str) -> dict:
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def test_the_queue_benchmark_runs():
+    result = _last_json("queue.py", "--tasks", "300", "--workers", "4", "--seconds", "1.5", "--warmup", "0.5",
+                        "--client-processes", "1")
+    assert result["errors"] == 0 and result["cycles"] > 0
+
+
+def test_the_soak_runs():
+    result = _last_json("soak.py", "--minutes", "0.1", "--tasks", "300", "--workers", "4", "--client-processes", "1")
+    assert result["errors"] == 0 and result["first_minute_cycles"] > 0
+
+
+def test_the_in_process_queue_benchmark_runs():
+    result = _last_json("queue_cpu.py", "--tasks", "200", "--workers", "4", "--warmup", "10", "--cycles", "40",
+                        "--concurrency", "4")
+    assert result["cycles"] == 40 and result["cpu_us_per_cycle"] > 0
