@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -33,7 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 if "PYTHONPATH" not in os.environ:  # this checkout's labeling (with --ab, PYTHONPATH names the checkout)
     sys.path.insert(0, str(HERE.parent))
-LABELS = ["positive", "negative", "neutral"]
+_spec = importlib.util.spec_from_file_location("bench_queue", HERE / "queue.py")
+bench = importlib.util.module_from_spec(_spec)  # the loopback benchmark's labels, tasks and database reset
+_spec.loader.exec_module(bench)  # type: ignore[union-attr]
 
 
 class Asgi:
@@ -125,11 +128,10 @@ async def run(args: argparse.Namespace) -> dict:
             _, r = await c.json("POST", "/api/users", admin, {"username": f"cpu-w{i}", "role": "worker"})
             tokens.append(r["token"])
         _, r = await c.json("POST", "/api/projects", requester, {
-            "name": "cpu", "task_type": "text_classification", "labels": LABELS, "redundancy": 3,
+            "name": "cpu", "task_type": "text_classification", "labels": bench.LABELS, "redundancy": 3,
             "lease_seconds": 300})
         project = r["id"]
-        lines = "\n".join(json.dumps({"data": {"text": f"review number {i}: it was fine I guess"},
-                                      "priority": i % 3}) for i in range(args.tasks))
+        lines = "\n".join(bench.task_line(i) for i in range(args.tasks))
         status, _ = await c.request("POST", f"/api/projects/{project}/tasks",
                                     {"authorization": f"Bearer {requester}",
                                      "content-type": "application/x-ndjson"}, lines.encode())
@@ -151,7 +153,7 @@ async def run(args: argparse.Namespace) -> dict:
                     continue
                 aid = lease["assignment_id"]
                 status, _ = await c.json("POST", f"/api/assignments/{aid}/submit", token,
-                                         {"answer": {"label": rng.choice(LABELS)}}, **{"idempotency-key": str(aid)})
+                                         {"answer": {"label": rng.choice(bench.LABELS)}}, **{"idempotency-key": str(aid)})
                 done += status == 201
             return done
 
@@ -181,14 +183,6 @@ async def run(args: argparse.Namespace) -> dict:
     finally:
         await events.put({"type": "lifespan.shutdown"})
         await asyncio.wait_for(life, 30)
-
-
-def reset_postgres(url: str) -> None:
-    from urllib.parse import urlparse
-    name = urlparse(url).path.lstrip("/")
-    admin = ["psql", url.rsplit("/", 1)[0] + "/postgres", "-qc"]
-    subprocess.run(admin + [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True)
-    subprocess.run(admin + [f'CREATE DATABASE "{name}"'], check=True)
 
 
 def ab(args: argparse.Namespace, passthrough: list[str]) -> None:
@@ -236,7 +230,7 @@ def main() -> None:
         ab(args, cleaned)
         return
     if args.database != "sqlite":
-        reset_postgres(args.database)
+        bench.reset_postgres(args.database)
     print(json.dumps(asyncio.run(run(args))))
 
 

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, compile_path
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -58,7 +58,7 @@ class App(Starlette):
         self.max_body_bytes = max_body_bytes
         self.direct: dict[str, list[tuple[re.Pattern, Callable]]] = {}
         for method, path, handler in direct:
-            pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
+            pattern, _, _ = compile_path(path)  # the router's own matching of the same path
             self.direct.setdefault(method, []).append((pattern, handler))
 
     def direct_handler(self, scope: Scope) -> Callable | None:
