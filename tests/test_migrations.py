@@ -95,3 +95,15 @@ async def test_a_database_at_the_newest_revision_is_left_alone(db, monkeypatch):
     assert calls == []
     await migrate.upgrade(db, migrate.head_revision())  # an explicit revision still goes through Alembic
     assert calls == (["schema change"] if db.is_sqlite else ["alembic"])
+
+
+async def test_sqlite_connections_keep_the_page_caches_they_are_given(db):
+    # The writer keeps a bigger page cache than the readers; neither grows with the database (soak: RSS).
+    if not db.is_sqlite:
+        pytest.skip("SQLite's page cache")
+    from labeling import sqltx
+
+    async with db.read() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA cache_size")).scalar() == -sqltx.READER_CACHE_KIB
+    assert await db.transact(lambda tx: tx.conn.execute("PRAGMA cache_size").fetchone()[0]) == -sqltx.WRITER_CACHE_KIB
+    assert sqltx.READER_CACHE_KIB < sqltx.WRITER_CACHE_KIB <= 16 * 1024
