@@ -74,3 +74,36 @@ async def test_a_table_rebuild_on_sqlite_keeps_the_rows_that_point_at_it(db, cli
     async with db.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(models.tasks)) == 1
         assert await conn.scalar(sa.text("PRAGMA foreign_keys")) == 1, "the keys are back on"
+
+
+async def test_a_database_at_the_newest_revision_is_left_alone(db, monkeypatch):
+    # Every command and server start calls upgrade(); at head it must not open a schema change (on SQLite that ends
+    # in a foreign-key check of every row: seconds at a million tasks) nor take PostgreSQL's migration lock.
+    async with db.read() as conn:
+        assert await migrate.current_revision(conn) == migrate.head_revision()
+    calls = []
+
+    async def schema_change(database, change):  # noqa: ANN001, ANN202
+        calls.append("schema change")
+
+    def alembic_upgrade(config, revision):  # noqa: ANN001, ANN202
+        calls.append("alembic")
+
+    monkeypatch.setattr(migrate, "run_sqlite_schema_change", schema_change)
+    monkeypatch.setattr(migrate.command, "upgrade", alembic_upgrade)
+    await migrate.upgrade(db)
+    assert calls == []
+    await migrate.upgrade(db, migrate.head_revision())  # an explicit revision still goes through Alembic
+    assert calls == (["schema change"] if db.is_sqlite else ["alembic"])
+
+
+async def test_sqlite_connections_keep_the_page_caches_they_are_given(db):
+    # The writer keeps a bigger page cache than the readers; neither grows with the database (soak: RSS).
+    if not db.is_sqlite:
+        pytest.skip("SQLite's page cache")
+    from labeling import sqltx
+
+    async with db.read() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA cache_size")).scalar() == -sqltx.READER_CACHE_KIB
+    assert await db.transact(lambda tx: tx.conn.execute("PRAGMA cache_size").fetchone()[0]) == -sqltx.WRITER_CACHE_KIB
+    assert sqltx.READER_CACHE_KIB < sqltx.WRITER_CACHE_KIB <= 16 * 1024

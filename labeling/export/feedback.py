@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow
-from labeling.export.writer import Writer, json_lines
+from labeling.export.writer import Writer
 
 TIES = "tied pairs (dropped)"
 BELOW = "pairs below min_margin or without a margin (dropped)"
@@ -98,8 +98,7 @@ class Preference(Writer):
                     "rejected": reply(bad.get("text", ""), options.conversational),
                     "chosen_model": good.get("model"), "rejected_model": bad.get("model"), "margin": margin,
                     "agreement": row.agreement, "n_annotators": row.n_annotations, "task_id": row.id})
-        sink.write(json_lines(records))
-        self.written += len(records)
+        self.emit(records, sink)
 
 
 class Kto(Writer):
@@ -121,8 +120,7 @@ class Kto(Writer):
                     continue
                 records.append({"prompt": prompt, "completion": reply(response.get("text", ""), options.conversational),
                               "label": label, "model": response.get("model"), "task_id": row.id})
-        sink.write(json_lines(records))
-        self.written += len(records)
+        self.emit(records, sink)
 
     def label(self, rid: str, position: dict[str, int], n_tiers: int, value: float | None, task_id: int
               ) -> bool | None:
@@ -170,8 +168,7 @@ class Ranking(Writer):
                 "ratings": [{"id": item, "mean": rating(ratings.get(item))} for tier in ranking for item in tier
                             if item in ratings],
                 "confidence": row.confidence, "agreement": row.agreement, "n_annotators": row.n_annotations})
-        sink.write(json_lines(records))
-        self.written += len(records)
+        self.emit(records, sink)
 
 
 class Sft(Writer):
@@ -190,5 +187,4 @@ class Sft(Writer):
                 else:
                     record = {"prompt": row.data.get("prompt", ""), "completion": text, "task_id": row.id}
                 records.append(record)
-        sink.write(json_lines(records))
-        self.written += len(records)
+        self.emit(records, sink)

@@ -8,7 +8,7 @@ from typing import Any
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, iso
-from labeling.export.writer import Context, Writer, json_lines
+from labeling.export.writer import Context, Writer
 
 
 def attribute(ctx: Context) -> str:
@@ -39,8 +39,7 @@ class Manifest(Writer):
         self.job = f"labeling-job/{self.ctx.slug}"
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
-        sink.write(json_lines([self.line(row) for row in rows]))
-        self.written += len(rows)
+        self.emit((self.line(row) for row in rows), sink)
 
     def line(self, row: TaskRow) -> dict:
         """One output line."""

@@ -6,36 +6,46 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any
+from typing import Any, Iterable
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, iso
-from labeling.export.writer import TASK_COLUMNS, Context, Writer, data_fields, dumps, json_lines
+from labeling.export.writer import TASK_COLUMNS, Context, Writer, data_fields, dumps
 
 RESERVED = frozenset(TASK_COLUMNS)
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
-def task_record(row: TaskRow, ctx: Context) -> dict:
+def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answer: dict | None, details: dict,
+           confidence: float | None, n_annotations: int, agreement: float | None, reviewed: Any) -> dict:
     """One task as a row: id, external id, its data fields, its consensus columns, then the figures."""
-    out: dict[str, Any] = {"id": row.id, "external_id": row.external_id}
-    data = row.data
+    out: dict[str, Any] = {"id": task_id, "external_id": external_id}
     out.update(data if RESERVED.isdisjoint(data) else data_fields(data, RESERVED))
-    out.update(ctx.spec.consensus_row(row.answer, row.details))
-    out["confidence"] = row.confidence
-    out["n_annotations"] = row.n_annotations
-    out["agreement"] = row.agreement
-    out["reviewed"] = row.reviewed
+    out.update(ctx.spec.consensus_row(answer, details))
+    out["confidence"] = confidence
+    out["n_annotations"] = n_annotations
+    out["agreement"] = agreement
+    out["reviewed"] = bool(reviewed)
     return out
+
+
+def task_record(row: TaskRow, ctx: Context) -> dict:
+    """A task row as a row of the table."""
+    return record(ctx, row.id, row.external_id, row.data, row.answer, row.details, row.confidence, row.n_annotations,
+                  row.agreement, row.reviewed)
 
 
 class Jsonl(Writer):
     """One JSON object per task a line."""
 
+    takes_records = True
+
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         ctx = self.ctx
-        sink.write(json_lines([task_record(row, ctx) for row in rows]))
-        self.written += len(rows)
+        self.records((task_record(row, ctx) for row in rows), sink)
+
+    def records(self, records: Iterable[dict], sink: Sink) -> None:
+        self.emit(records, sink)
 
 
 def header(ctx: Context) -> list[str]:
@@ -57,6 +67,8 @@ def cell(value: Any) -> Any:
 class Csv(Writer):
     """One task a row, nested values as JSON text; the header lists every data field of the export."""
 
+    takes_records = True
+
     def start(self, sink: Sink) -> None:
         super().start(sink)
         self.columns = header(self.ctx)
@@ -72,12 +84,17 @@ class Csv(Writer):
         return text
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
-        columns = self.columns
-        for row in rows:
-            record = task_record(row, self.ctx)
-            self._csv.writerow([cell(record.get(c)) for c in columns])
+        ctx = self.ctx
+        self.records((task_record(row, ctx) for row in rows), sink)
+
+    def records(self, records: Iterable[dict], sink: Sink) -> None:
+        columns, writerow = self.columns, self._csv.writerow
+        n = 0
+        for record in records:
+            writerow([cell(record.get(c)) for c in columns])
+            n += 1
         sink.write(self._take())
-        self.written += len(rows)
+        self.written += n
 
 
 class Annotations(Writer):
@@ -94,8 +111,7 @@ class Annotations(Writer):
                           "gold_score": a.gold_score, "excluded": a.excluded, **answer_row(a.answer),
                           "answer": a.answer}
                 records.append(record)
-        sink.write(json_lines(records))
-        self.written += len(records)
+        self.emit(records, sink)
 
 
 def entities(row: TaskRow) -> list[dict]:
@@ -115,9 +131,8 @@ class Spans(Writer):
     """Named entities as JSON Lines: the text and its entities (start, end, label, text, confidence)."""
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
-        sink.write(json_lines([{"id": row.id, "external_id": row.external_id, "text": row.data.get("text", ""),
-                                "entities": entities(row)} for row in rows]))
-        self.written += len(rows)
+        self.emit(({"id": row.id, "external_id": row.external_id, "text": row.data.get("text", ""),
+                    "entities": entities(row)} for row in rows), sink)
 
 
 def tokens(text: str) -> list[tuple[int, int]]:

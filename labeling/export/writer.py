@@ -13,7 +13,7 @@ import re
 import orjson
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from labeling import tasktypes
 from labeling.export.archive import Sink
@@ -80,14 +80,18 @@ def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def json_lines(records: list[Any]) -> bytes:
-    """JSON Lines of the records, as bytes (one join, no round trip through str)."""
-    if not records:
-        return b""
+def json_lines(records: Iterable[Any]) -> tuple[bytes, int]:
+    """JSON Lines of the records, as bytes, and how many. Each record is encoded as it comes (from a generator, each
+    is freed before the next is made: a page's records never all live at once), then one join."""
+    lines = list(map(_line, records))
+    return (b"\n".join(lines) + b"\n" if lines else b""), len(lines)
+
+
+def _line(record: Any) -> bytes:
     try:
-        return b"\n".join(map(orjson.dumps, records)) + b"\n"
+        return orjson.dumps(record)
     except TypeError:
-        return "".join(dumps(record) + "\n" for record in records).encode()
+        return dumps(record).encode()
 
 
 def loads(text: str | bytes | None) -> Any:
@@ -113,6 +117,9 @@ class Writer:
 
     passes = 1
     observes = True  # its rows are the export's rows (counted in the dataset card); a copy of images is not
+    # One output row per task, made by tabular.record from the task's columns alone: the exporter may hand such a
+    # writer those records (records()) made straight from the database rows, without task rows (jsonl, csv).
+    takes_records = False
 
     def __init__(self, ctx: Context, name: str, split: str | None = None) -> None:
         self.ctx = ctx
@@ -132,6 +139,16 @@ class Writer:
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         """Write one page of rows."""
         raise NotImplementedError
+
+    def records(self, records: Iterable[dict], sink: Sink) -> None:
+        """Write one page of tabular.record rows (writers that take records)."""
+        raise NotImplementedError
+
+    def emit(self, records: Iterable[Any], sink: Sink) -> None:
+        """Write records as JSON Lines and count them."""
+        data, n = json_lines(records)
+        sink.write(data)
+        self.written += n
 
     def finish(self, sink: Sink) -> None:
         """Close the output."""
