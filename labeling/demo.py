@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from labeling import accounts, annotations, audit, auth, jsonio, media, projects, queue, schemas, tasks
+from labeling.consensus import runner
 from labeling.db import Database
 from labeling.models import Role
 from labeling.settings import Settings
@@ -74,7 +75,14 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
                 "requester_token": tokens[REQUESTER], "worker": WORKER, "worker_password": passwords[WORKER],
                 "worker_token": tokens[WORKER], "projects": created, "seeded_answers": seeded}
 
-    return await db.transact(store)
+    info = await db.transact(store)
+    # Worker standing (agreement with consensus, skills) and the consensus of every answered task, as a requester's
+    # "Recompute" gives them, so the console's project list and quality pages show figures from the first look.
+    for name in info["projects"]:
+        async with db.read() as conn:
+            project = await projects.find(conn, name)
+        await runner.recompute_project(db, project, actor=audit.CLI)
+    return info
 
 
 def _seed(tx: Tx, mem: queue.Memory, project_id: int, plan: _Planned, seeders: list[auth.Principal], key: dict,

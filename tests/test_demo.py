@@ -57,6 +57,12 @@ async def test_demo_logins_work_and_results_quality_and_rankings_are_not_empty(s
         assert answer["duration_ms"] > 0
         orders.add(tuple(meta["shown_order"]))
     assert len(orders) > 1, "each worker saw the responses in its own order"
+    # The projects' consensus has been computed once: every worker of a project with an agreement figure has one,
+    # so the console's project list shows agreement from the first look.
+    assert await _count(db, "SELECT count(*) FROM audit_log WHERE action = 'project.recompute'") == 8
+    assert await _count(db, "SELECT count(*) FROM project_workers pw JOIN projects p ON p.id = pw.project_id "
+                            "WHERE p.task_type <> 'demonstration' AND pw.agreement IS NULL") == 0
+    assert await _count(db, "SELECT count(*) FROM project_workers WHERE agreement IS NOT NULL") >= 14
 
 
 async def test_a_second_start_loads_nothing_again_and_gives_fresh_logins(settings, db, client):
