@@ -4,6 +4,7 @@
     python benchmarks/queue_cpu.py --database postgresql://postgres@127.0.0.1/labeling_bench
     python benchmarks/queue_cpu.py --ab /tmp/base . --rounds 8       # two checkouts alternated (ABBA)
     python benchmarks/queue_cpu.py --profile /tmp/cycle.prof         # cProfile of the measured cycles
+    python benchmarks/queue_cpu.py --as-served --concurrency 64      # uvloop, the server's GIL switch and GC
 
 The app (create_app with every middleware) is called as an ASGI application from the same event loop: users,
 a text project and N tasks are set up through the API, then `--cycles` next+submit cycles run one after the
@@ -12,6 +13,9 @@ included; on PostgreSQL the database server's own CPU is not in it) per cycle. T
 the socket are left out, and nothing runs concurrently, so on a shared machine this moves by a few percent
 where the loopback benchmark (queue.py) moves by tens; it answers "did the code get more expensive", not
 "how fast is the server". `--ab` runs each checkout in its own subprocess, alternated round by round.
+`--as-served` runs the loop and the process as `labeling serve` does (uvloop, labeling.app's GIL switch
+interval, the start-up objects frozen out of the collector, its GC threshold): what a thread hand-off costs
+depends on the loop (a cross-thread wake-up per SQLite transaction cost far more on asyncio's own loop).
 """
 
 from __future__ import annotations
@@ -113,6 +117,14 @@ async def run(args: argparse.Namespace) -> dict:
             await auth.ensure_token_user(conn, admin)
     await db.dispose()
     app = create_app(settings)
+    if args.as_served:  # what labeling.app.app_from_env does after building the app
+        import gc
+
+        from labeling import app as app_module
+        sys.setswitchinterval(app_module.SERVER_SWITCH_INTERVAL)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(app_module.GC_THRESHOLD_0, 20, 20)
     events: asyncio.Queue = asyncio.Queue()
     started = asyncio.Event()
     life = asyncio.create_task(lifespan(app, events, started))
@@ -214,6 +226,8 @@ def main() -> None:
     ap.add_argument("--cycles", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=1, help="workers cycling at once (1: one after the other)")
     ap.add_argument("--profile", help="write a cProfile of the measured cycles here")
+    ap.add_argument("--as-served", action="store_true",
+                    help="uvloop, the server's GIL switch interval and GC settings (as `labeling serve`)")
     ap.add_argument("--ab", nargs=2, metavar=("A", "B"), help="two checkouts, alternated")
     ap.add_argument("--rounds", type=int, default=6)
     args, _ = ap.parse_known_args()
@@ -231,7 +245,12 @@ def main() -> None:
         return
     if args.database != "sqlite":
         bench.reset_postgres(args.database)
-    print(json.dumps(asyncio.run(run(args))))
+    if args.as_served:
+        import uvloop  # installed with uvicorn[standard]; the server runs on it
+
+        print(json.dumps(uvloop.run(run(args))))
+    else:
+        print(json.dumps(asyncio.run(run(args))))
 
 
 if __name__ == "__main__":

@@ -117,14 +117,16 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
         return None
     complete = False
     try:
-        with tx.isolated():
-            if gold_score is not None and not recorded.blocked and _below_threshold(project, recorded):
-                reopened = block_worker(tx, project, worker.id)
-                audit.record(tx, audit.SYSTEM, "worker.block", project=project, details={
-                    "worker_id": worker.id, "username": worker.username, "tasks_reopened": reopened,
-                    "reason": "gold accuracy below the project's threshold"})
-            elif not assignment.is_gold and recorded.task_ready:
-                complete = settle_task(tx, project, assignment.task_id, shard=worker.id, counters=recorded)
+        block = gold_score is not None and not recorded.blocked and _below_threshold(project, recorded)
+        if block or (not assignment.is_gold and recorded.task_ready):  # else nothing follows: no savepoint
+            with tx.isolated():
+                if block:
+                    reopened = block_worker(tx, project, worker.id)
+                    audit.record(tx, audit.SYSTEM, "worker.block", project=project, details={
+                        "worker_id": worker.id, "username": worker.username, "tasks_reopened": reopened,
+                        "reason": "gold accuracy below the project's threshold"})
+                else:
+                    complete = settle_task(tx, project, assignment.task_id, shard=worker.id, counters=recorded)
     except Exception:
         log.exception("answer %s stored; blocking or settling after it failed (left for the next settle)",
                       recorded.annotation_id)

@@ -61,35 +61,42 @@ class App(Starlette):
             pattern, _, _ = compile_path(path)  # the router's own matching of the same path
             self.direct.setdefault(method, []).append((pattern, handler))
 
-    def direct_handler(self, scope: Scope) -> Callable | None:
-        """The handler that serves this request directly, or None for the ordinary way."""
+    def direct_handler(self, scope: Scope) -> tuple[Callable, int | None] | None:
+        """(handler, declared Content-Length) of a request served directly, from one pass over its headers, or
+        None for the ordinary way."""
         routes = self.direct.get(scope.get("method", ""))
         if not routes or scope["type"] != "http" or scope.get("root_path"):
             return None
         bearer = False
+        length: int | None = None
+        seen_length = False
         for name, value in scope["headers"]:
             if name == b"cookie":
                 return None
             if name == b"authorization":
                 bearer = value[:7].lower() == b"bearer "
+            elif name == b"content-length" and not seen_length:  # the first, as middleware.BodyLimit reads it
+                seen_length = True
+                length = int(value) if value.isdigit() else None
         if not bearer:
             return None
         for pattern, handler in routes:
             match = pattern.match(scope["path"])
             if match is not None:
                 scope["path_params"] = match.groupdict()
-                return handler
+                return handler, length
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.direct_handler(scope) if scope["type"] == "http" else None
-        if handler is None:
+        found = self.direct_handler(scope) if scope["type"] == "http" else None
+        if found is None:
             await super().__call__(scope, receive, send)
             return
+        handler, declared = found
         scope["app"] = self
         request = Request(scope, middleware.counted_receive(scope, receive, self.max_body_bytes))
         try:
-            if middleware.declared_too_large(scope, self.max_body_bytes):
+            if declared is not None and declared > self.max_body_bytes:  # middleware.declared_too_large
                 raise middleware.too_large(self.max_body_bytes)
             response = await handler(request)
         except LabelingError as exc:
@@ -98,8 +105,9 @@ class App(Starlette):
             response = await on_http_error(request, exc)
         except Exception as exc:  # logged with its traceback, answered in words (as the stack's handler does)
             response = await web.on_unexpected(request, exc)
-        present = {name for name, _ in response.raw_headers}
-        response.raw_headers.extend(header for header in middleware.SECURITY_HEADERS if header[0] not in present)
+        for header in middleware.SECURITY_HEADERS:
+            if all(name != header[0] for name, _ in response.raw_headers):
+                response.raw_headers.append(header)
         await response(scope, receive, send)
 
 

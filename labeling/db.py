@@ -110,7 +110,7 @@ class Database:
         round trips of the queue's hot path; a retry never repeats a write that already committed.
         """
         if self._writer is not None:
-            return await asyncio.wrap_future(self._writer.submit(fn))
+            return await self._writer.submit_async(fn)
         for attempt in range(retries + 1):
             tx = None
             try:

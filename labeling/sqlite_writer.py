@@ -4,10 +4,16 @@ Every write of the process goes through here. Synchronous transactions (`submit`
 thread was busy run together inside one BEGIN IMMEDIATE ... COMMIT, each in its own SAVEPOINT, so a
 failing request rolls back only its own work and each transaction is answered only after the shared
 COMMIT has been made. Across processes, BEGIN IMMEDIATE and the busy timeout serialize writers.
+
+An async caller (`submit_async`, what `Database.transact` uses) gets an asyncio future of its own loop, and a
+batch answers all of a loop's jobs with one `call_soon_threadsafe`: one wake-up of the event loop per batch
+rather than a concurrent future, its condition lock and a wake-up per job (benchmarks/queue_cpu.py: that
+hand-off was the part of a queue cycle's CPU that grows with the number of requests in flight).
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import queue
 import sqlite3
@@ -25,6 +31,27 @@ _STOP = object()
 class _Job:
     fn: Callable[[sqltx.Tx], Any]
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+
+
+class _AsyncJob:
+    """A job whose answer goes to an asyncio future of `loop` (delivered with the rest of its batch)."""
+
+    __slots__ = ("fn", "future", "loop")
+
+    def __init__(self, fn: Callable[[sqltx.Tx], Any], future: asyncio.Future, loop: asyncio.AbstractEventLoop
+                 ) -> None:
+        self.fn, self.future, self.loop = fn, future, loop
+
+
+def _deliver(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    """In the event loop: answer each waiting future (one its caller gave up on, cancelled, is skipped)."""
+    for future, ok, value in outcomes:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class SqliteWriter:
@@ -48,6 +75,15 @@ class SqliteWriter:
         job = _Job(fn)
         self._jobs.put(job)
         return job.future
+
+    def submit_async(self, fn: Callable[[sqltx.Tx], Any]) -> asyncio.Future:
+        """Queue a transaction from a coroutine; the future (of the running loop) holds its result (or
+        exception) once committed."""
+        self._ensure_started()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put(_AsyncJob(fn, future, loop))
+        return future
 
     def close(self) -> None:
         """Finish queued work and stop the thread."""
@@ -79,7 +115,7 @@ class SqliteWriter:
         finally:
             conn.close()
 
-    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -99,11 +135,23 @@ class SqliteWriter:
         except BaseException as exc:  # noqa: BLE001 - the batch could not commit: every job fails
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            for job in batch:
-                job.future.set_exception(exc)
-            return
-        for job, (ok, value) in zip(batch, outcomes):
+            outcomes = [(False, exc)] * len(batch)
+        _answer(batch, outcomes)
+
+
+def _answer(batch: list[Any], outcomes: list[tuple[bool, Any]]) -> None:
+    """Hand each job its outcome: concurrent futures at once, asyncio ones in one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool, Any]]] = {}
+    for job, (ok, value) in zip(batch, outcomes):
+        if isinstance(job, _AsyncJob):
+            by_loop.setdefault(job.loop, []).append((job.future, ok, value))
+        elif job.future.set_running_or_notify_cancel():
             if ok:
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_deliver, answers)
+        except RuntimeError:  # the loop was closed meanwhile: nobody is waiting any more
+            pass

@@ -122,6 +122,21 @@ def _row_class(name: str, columns: tuple[str, ...]) -> type:
     return collections.namedtuple("Row_" + re.sub(r"\W", "_", name), columns, rename=True)
 
 
+_SHAPES: dict[str, tuple[Any, Any, list[int]]] = {}
+
+
+def _shape(query: Query, description: Any) -> tuple[Any, list[int]]:
+    """(row maker, positions of the JSON columns) of a statement's result, remembered while its description (the
+    columns it returns) stays the same: a comparison of tuples instead of a pass over the columns per statement."""
+    known = _SHAPES.get(query.name)
+    if known is None or known[0] != description:
+        columns = tuple(d[0] for d in description)
+        known = (description, _row_class(query.name, columns)._make,
+                 [i for i, column in enumerate(columns) if column in query.json_columns])
+        _SHAPES[query.name] = known
+    return known[1], known[2]
+
+
 class Row:
     """A result row with attribute access (for asyncpg records)."""
 
@@ -233,7 +248,12 @@ class SqliteTx(_Common):
     def _params(self, query: Query, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if not params or not query.json_params:
             return params or {}
-        return {k: (_json(v) if k in query.json_params and v is not None else v) for k, v in params.items()}
+        out = dict(params)  # the JSON parameters encoded, the rest as they are (one copy, not a pass over every key)
+        for name in query.json_params:
+            value = out.get(name)
+            if value is not None:
+                out[name] = _json(value)
+        return out
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run the statement and return its rows as named tuples (JSON columns decoded)."""
@@ -244,10 +264,9 @@ class SqliteTx(_Common):
         fetched = cursor.fetchall()
         if not fetched:
             return []
-        make = _row_class(query.name, tuple(d[0] for d in cursor.description))._make
-        if not query.json_columns:
+        make, positions = _shape(query, cursor.description)
+        if not positions:
             return [make(values) for values in fetched]
-        positions = [i for i, d in enumerate(cursor.description) if d[0] in query.json_columns]
         out = []
         for values in fetched:
             values = list(values)

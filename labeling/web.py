@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -332,3 +333,17 @@ def routes(entries: Iterable[tuple[str, str, Handler, str]]) -> list[Route]:
 def ok(data: Any, status_code: int = 200, headers: dict | None = None) -> JSONResponse:
     """A JSON response."""
     return JSONResponse(data, status_code=status_code, headers=headers)
+
+
+class _QuickJSON(JSONResponse):
+    """A JSONResponse rendered by orjson: the same compact UTF-8 JSON (a float may be spelled differently, 1e-05 as
+    0.00001) in a twentieth of the time, for content that is JSON both databases stored: string keys, 64-bit
+    integers, no NaN (labeling/jsonio.py refused them on the way in)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def ok_stored(data: Any, status_code: int = 200, headers: dict | None = None) -> JSONResponse:
+    """`ok` for the queue's two hot responses (a lease, a stored answer): about 2.6 us less per response."""
+    return _QuickJSON(data, status_code=status_code, headers=headers)

@@ -39,3 +39,6 @@ def test_the_in_process_queue_benchmark_runs():
     result = _last_json("queue_cpu.py", "--tasks", "200", "--workers", "4", "--warmup", "10", "--cycles", "40",
                         "--concurrency", "4")
     assert result["cycles"] == 40 and result["cpu_us_per_cycle"] > 0
+    served = _last_json("queue_cpu.py", "--tasks", "200", "--workers", "4", "--warmup", "10", "--cycles", "40",
+                        "--concurrency", "4", "--as-served")
+    assert served["cycles"] == 40 and served["cpu_us_per_cycle"] > 0

@@ -161,3 +161,36 @@ async def test_a_failing_transaction_stores_nothing(db):
     with pytest.raises(RuntimeError):
         await db.transact(work)
     assert await _count(db, models.users) == 0
+
+
+async def test_concurrent_transactions_each_get_their_own_answer(db):
+    """Many transactions in flight at once (SQLite: answered a batch at a time): each caller gets its own result or
+    its own error, a failing one undoes only itself, and a caller that gave up (cancelled) breaks nothing."""
+    import asyncio
+
+    from labeling import auth
+
+    def make(name: str, fail: bool):
+        def work(tx) -> str:
+            auth.create_user(tx, name, "worker")
+            if fail:
+                raise ValueError(name)
+            return name
+        return work
+
+    async def one(i: int) -> str:
+        return await db.transact(make(f"u{i}", fail=i % 5 == 0))
+
+    gone = asyncio.ensure_future(db.transact(make("cancelled", fail=False)))
+    await asyncio.sleep(0)  # its transaction is queued; its caller gives up before the answer comes
+    gone.cancel()
+    outcomes = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(40)), return_exceptions=True), 60)
+    for i, outcome in enumerate(outcomes):
+        if i % 5 == 0:
+            assert isinstance(outcome, ValueError) and str(outcome) == f"u{i}"
+        else:
+            assert outcome == f"u{i}"
+    assert await asyncio.wait_for(db.transact(make("after", fail=False)), 60) == "after"
+    async with db.read() as conn:
+        names = {r[0] for r in (await conn.execute(select(models.users.c.username))).all()}
+    assert names - {"cancelled"} == {f"u{i}" for i in range(40) if i % 5} | {"after"}

@@ -48,7 +48,7 @@ async def next_task(request: Request, caller: web.Caller) -> Response:
                                                              prefer_task=prefer), per_statement=True)
     if lease is None:
         return Response(status_code=204)
-    return web.ok(lease_public(lease, app.media_key))
+    return web.ok_stored(lease_public(lease, app.media_key))
 
 
 async def submit(request: Request, caller: web.Caller) -> Response:
@@ -65,7 +65,7 @@ async def submit(request: Request, caller: web.Caller) -> Response:
                                       body.meta.stored() if body.meta is not None else None),
         per_statement=True)
     headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-    return web.ok(submitted_public(result), status_code=201, headers=headers)
+    return web.ok_stored(submitted_public(result), status_code=201, headers=headers)
 
 
 async def _optional_json(request: Request, limit: int) -> object:
