@@ -389,7 +389,9 @@ def main() -> None:
                for k in ("next", "submit", "cycle")},
             **setup_info,
         }
-        if cpu.get("window_seconds"):  # server CPU milliseconds per cycle, robust to other load on the machine
+        if not merged["cycle"]:
+            result["note"] = "no cycle in the measured window: the queue ran out during the warm-up (give more --tasks)"
+        elif cpu.get("window_seconds"):  # server CPU milliseconds per cycle, robust to other load on the machine
             result["server_cpu_ms_per_cycle"] = round(
                 1000 * cpu["cpu_seconds"] / (result["cycles_per_second"] * cpu["window_seconds"]), 3)
         print(json.dumps(result))
