@@ -60,6 +60,12 @@ class Context:
         """The task type's spec."""
         return tasktypes.get(self.task_type)
 
+    @functools.cached_property
+    def reserved(self) -> frozenset[str]:
+        """Column names a data field may not take in a one-row-per-task table (it is written as data_<name>): ours
+        and the task type's consensus columns (a data field `label` would otherwise vanish under the consensus)."""
+        return frozenset(TASK_COLUMNS) | frozenset(self.spec.consensus_row(None, {}))
+
     @property
     def slug(self) -> str:
         """The project name as a file-name and attribute-safe slug."""

@@ -310,3 +310,30 @@ async def test_jsonl_and_csv_made_from_database_rows_equal_those_made_from_task_
     assert lines[1]["reviewed"] is True and lines[1]["big"] == 2**62 and "日本" in lines[1]["text"]
     assert [line["external_id"] for line in lines] == ["t0", "t1", "t2", "t3", "g", "open"]
     assert lines[4]["label"] == "neg" and lines[4]["confidence"] == 1.0 and lines[5]["label"] is None
+
+
+async def test_a_data_field_named_like_a_consensus_column_keeps_its_value_under_its_own_name(
+        client, requester, new_project, make_user, load, tmp_path):
+    # A task whose data already has a `label` (a model's guess, say) and a `scores` list: in jsonl and csv they are
+    # data_label / data_scores beside the consensus columns, never overwritten by them nor a second CSV column.
+    tasks = [{"data": {"text": f"review {i}", "label": "model-guess", "stars": i}, "external_id": f"t{i}"}
+             for i in range(3)]
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=1, tasks=tasks)
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "cols")
+    lines = [json.loads(x) for x in (await get_export(client, requester, project["id"], format="jsonl")).text.splitlines()]
+    assert [(x["data_label"], x["label"]) for x in lines] == [("model-guess", "pos")] * 3
+    r = await get_export(client, requester, project["id"], format="csv")
+    header = r.text.splitlines()[0].split(",")
+    assert len(header) == len(set(header)) and "data_label" in header and "label" in header
+    path = tmp_path / "t.csv"
+    path.write_bytes(r.content)
+    table = load("csv", data_files=str(path))["train"]
+    assert table["data_label"] == ["model-guess"] * 3 and table["label"] == ["pos"] * 3
+    ranking = await project_with_answers(client, make_user, new_project, "preference_ranking", n=2)
+    r = await client.post(f"/api/projects/{ranking['id']}/tasks", headers=bearer(requester), json=[
+        {"data": {"prompt": "p", "responses": [{"id": "a", "text": "x"}, {"id": "b", "text": "y"}],
+                  "scores": "theirs"}, "external_id": "with-scores"}])
+    assert r.status_code == 201, r.text
+    got = [json.loads(x) for x in (await get_export(client, requester, ranking["id"], format="jsonl",
+                                                    include_open="1")).text.splitlines()]
+    assert got[-1]["data_scores"] == "theirs" and got[-1]["scores"] is None
