@@ -77,7 +77,7 @@ class App(Starlette):
                 bearer = value[:7].lower() == b"bearer "
             elif name == b"content-length" and not seen_length:  # the first, as middleware.BodyLimit reads it
                 seen_length = True
-                length = int(value) if value.isdigit() else None
+                length = middleware.content_length(value)
         if not bearer:
             return None
         for pattern, handler in routes:
@@ -96,7 +96,7 @@ class App(Starlette):
         scope["app"] = self
         request = Request(scope, middleware.counted_receive(scope, receive, self.max_body_bytes))
         try:
-            if declared is not None and declared > self.max_body_bytes:  # middleware.declared_too_large
+            if middleware.length_over(declared, self.max_body_bytes):  # declared_too_large, from the same pass
                 raise middleware.too_large(self.max_body_bytes)
             response = await handler(request)
         except LabelingError as exc:

@@ -48,8 +48,17 @@ class BodyLimit:
 
 def declared_too_large(scope: Scope, max_bytes: int) -> bool:
     """Whether the request declares a Content-Length above the cap (answered 413 before anything reads it)."""
-    declared = _content_length(scope)
+    return length_over(_content_length(scope), max_bytes)
+
+
+def length_over(declared: int | None, max_bytes: int) -> bool:
+    """Whether a declared Content-Length (None: none, or not a number) is above the cap."""
     return declared is not None and declared > max_bytes
+
+
+def content_length(value: bytes) -> int | None:
+    """A Content-Length header's value as a number (None unless it is plain digits)."""
+    return int(value) if value.isdigit() else None
 
 
 def counted_receive(scope: Scope, receive: Receive, max_bytes: int) -> Receive:
@@ -94,7 +103,7 @@ class SecurityHeaders:
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
+            return content_length(value)
     return None
 
 

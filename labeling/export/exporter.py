@@ -202,7 +202,7 @@ class Export:
         writer.start(sink)
         # A one-row-per-task writer with nothing to route or count gets records made straight from the database rows
         # (no task rows in between: they cost jsonl and csv half their time).
-        direct = (writer.takes_records and writer.passes == 1 and writer.split is None and not self.answers
+        direct = (writer.takes_records and writer.split is None and not self.answers
                   and (stats is None or not writer.observes))
         for number in range(writer.passes):
             writer.begin_pass(number, sink)
