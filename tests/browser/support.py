@@ -116,13 +116,23 @@ def sign_in(page: Any, user: dict, next_path: str = "/") -> None:
     page.fill("#password", user["password"])
     page.click("#sign-in")
     expect(page).not_to_have_url(re.compile(r"/login"))
+    # The URL changes when the next page's response arrives; its stylesheets may still be loading, and a
+    # measurement taken then (a layout forced by script) sees the page unstyled.
+    page.wait_for_load_state("load")
 
 
-def label_page(new_page: Any, worker: dict, project: dict, viewport: dict = DESKTOP) -> Any:
-    """A signed-in page on a project's labeling page, its first task on screen (or a final state)."""
+def label_page(new_page: Any, worker: dict, project: dict, viewport: dict = DESKTOP,
+               routes: dict[str, Any] | None = None) -> Any:
+    """A signed-in page on a project's labeling page, its first task on screen (or a final state).
+
+    routes: {url glob: handler} set up before the first navigation: a route added to a page that is already
+    running did not always catch its next request in Chromium (CI saw a submit pass straight to the server).
+    """
     from playwright.sync_api import expect
 
     page = new_page(viewport)
+    for pattern, handler in (routes or {}).items():
+        page.route(pattern, handler)
     sign_in(page, worker, f"/projects/{project['id']}/label")
     expect(page.locator("body")).to_have_attribute("data-state", re.compile(r"^(working|empty|blocked|error)$"))
     return page
@@ -137,3 +147,25 @@ def png(width: int, height: int, shapes: list[tuple[str, tuple[int, int, int, in
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+WIDER_THAN_VIEWPORT = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.right > width + 0.5 && r.width > 0) {
+      wide.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+                (el.className && typeof el.className === "string" ? "." + el.className.trim().replace(/\\s+/g, ".") : "") +
+                " right=" + Math.round(r.right));
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, width: width, wide: wide.slice(0, 12)};
+}"""
+
+
+def assert_fits_the_width(page: Any) -> None:
+    """No sideways scrolling of the page; a failure names the elements that reach past the viewport's edge."""
+    page.wait_for_load_state("load")  # measured before the stylesheets have loaded, any page is too wide
+    found = page.evaluate(WIDER_THAN_VIEWPORT)
+    assert found["scrollWidth"] <= found["width"], f"sideways scrolling: {found}"

@@ -8,7 +8,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, sign_in
+from tests.browser.support import PHONE, assert_fits_the_width, sign_in
 
 
 def _row(page, username: str):
@@ -111,7 +111,7 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     phone = new_page(PHONE)
     sign_in(phone, admin, "/console/people")
     expect(phone.locator("#users")).to_be_visible()
-    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
+    assert_fits_the_width(phone)
     phone.screenshot(path=str(tmp_path / "people-phone.png"), full_page=True)
 
 

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PASSWORD, PHONE, sign_in
+from tests.browser.support import PASSWORD, PHONE, assert_fits_the_width, sign_in
 
 LABELS = ["cat", "dog", "bird"]
 # What each worker answers, task by task: ann and ben agree but on t4, cy disagrees more.
@@ -93,7 +93,7 @@ def test_the_quality_page_shows_the_matrix_and_workers_and_blocks_a_worker(new_p
     phone = new_page(PHONE)
     sign_in(phone, requester, url)
     expect(phone.locator("#workers")).to_be_visible()
-    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
+    assert_fits_the_width(phone)
     phone.screenshot(path=str(tmp_path / "quality-phone.png"), full_page=True)
 
 

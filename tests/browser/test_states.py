@@ -30,12 +30,10 @@ def test_lease_expired_keeps_the_work_and_try_again_saves_it(new_page, server, w
 def test_server_errors_are_shown_in_words_and_a_retry_stores_once(new_page, server, worker):
     project = server.project("text_classification", [{"data": {"text": "flaky"}, "external_id": "flaky"}],
                              labels=["a", "b"])
-    page = label_page(new_page, worker, project)
-    page.keyboard.press("1")
-    message = page.locator("#message")
-    # One route for the whole test, its behaviour switched by `mode`: unrouting and routing the same pattern
-    # again between steps raced in Playwright (a request stayed pending on the old handler).
-    mode = {"now": "502"}
+    # One route for the whole test, set up before the page loads, its behaviour switched by `mode`: unrouting
+    # and routing the same pattern again between steps raced in Playwright (a request stayed pending on the old
+    # handler), and a route added to the running page once let the first submit through to the server.
+    mode = {"now": "pass"}
 
     def handle(route):
         if mode["now"] == "502":
@@ -49,7 +47,10 @@ def test_server_errors_are_shown_in_words_and_a_retry_stores_once(new_page, serv
         else:
             route.continue_()
 
-    page.route("**/api/assignments/*/submit", handle)
+    page = label_page(new_page, worker, project, routes={"**/api/assignments/*/submit": handle})
+    page.keyboard.press("1")
+    message = page.locator("#message")
+    mode["now"] = "502"
     page.keyboard.press("Enter")
     expect(message).to_have_text(re.compile(r"The server had a problem \(error 502\)"), timeout=15_000)
 
