@@ -383,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="crowds crowd-kit's NoisyBradleyTerry runs on (minutes each; default 3)")
     parser.add_argument("--calibration", type=int, metavar="SEEDS", help="calibration tables, this many gold splits")
     parser.add_argument("--adaptive", type=int, metavar="SEEDS", help="adaptive redundancy, this many seeds per crowd")
+    parser.add_argument("--adaptive-gated", type=int, metavar="SEEDS",
+                        help="adaptive redundancy with the platform's gold gate (qualification and blocking)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
     ck = crowdkit_or_none() if args.crowdkit else None
@@ -408,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         report["calibration_synthetic"] = calibration_tables.synthetic_project(args.calibration)
     if args.adaptive:
         report["adaptive"] = redundancy.table(args.adaptive)
+    if args.adaptive_gated:
+        report["adaptive_gated"] = redundancy.gated_table(args.adaptive_gated)
     return tables.emit(report, args.json, print_tables)
 
 

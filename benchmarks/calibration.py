@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+import redundancy
 import tables
 
 from labeling.consensus import calibration, classification, simulate, tasks
@@ -144,3 +145,14 @@ def print_tables(report: dict[str, Any]) -> None:
              "per-task ECE"),
             ((r["crowd"], r["seed"], r["policy"], f"{r['answers']:,}", f"{r['share']:.0%}", f"{r['accuracy_final']:.4f}",
               f"{r['accuracy_online']:.4f}", f"{r['online_ece']:.3f}") for r in report["adaptive"])))
+    if report.get("adaptive_gated"):
+        gate = redundancy.Gate()
+        print(f"\nAdaptive redundancy with the gold gate (benchmarks/redundancy.py, simulate_gated_queue; "
+              f"{gate.n_gold} gold tasks, a worker's first {gate.first_n} tasks gold then {gate.fraction:.0%}, blocked "
+              f"below {gate.threshold:.0%} gold accuracy after {gate.min_n}), target 0.95, against a fixed 5:\n")
+        print(tables.markdown(
+            ("crowd", "seed", "policy", "answers", "share of fixed 5", "accuracy (final)", "accuracy (as completed)",
+             "per-task ECE", "gold answers", "answers of blocked workers", "blocked"),
+            ((r["crowd"], r["seed"], r["policy"], f"{r['answers']:,}", f"{r['share']:.0%}", f"{r['accuracy_final']:.4f}",
+              f"{r['accuracy_online']:.4f}", f"{r['online_ece']:.3f}", f"{r['gold_answers']:,}", f"{r['excluded']:,}",
+              r["blocked"]) for r in report["adaptive_gated"])))

@@ -98,6 +98,125 @@ def simulate_queue(crowd: simulate.Crowd, *, gold_share: float, redundancy_min: 
                    float(online_conf[regular].mean()))
 
 
+@dataclass
+class Gate:
+    """Gold as the platform serves it (README, gold tasks): a separate set of gold tasks; a worker's first
+    `first_n` claims are gold, then each claim is gold with probability `fraction`; a worker whose gold
+    accuracy is below `threshold` after `min_n` gold answers is blocked: no more tasks, their answers leave
+    every task (annotations.block_worker), and a task left short of its answers waits for new ones."""
+
+    n_gold: int = 100
+    first_n: int = 3
+    fraction: float = 0.05
+    min_n: int = 3
+    threshold: float = 0.5
+
+
+@dataclass
+class GatedOutcome(Outcome):
+    """Outcome plus what the gate cost: gold answers, answers of blocked workers (paid, not counted), blocks."""
+
+    gold_answers: int = 0
+    excluded_answers: int = 0
+    blocked: int = 0
+
+
+def simulate_gated_queue(crowd: simulate.Crowd, gate: Gate, *, redundancy_min: int, redundancy_max: int,
+                         target: float | None, recompute_every: int, seed: int) -> GatedOutcome:
+    """Run the queue over `crowd` with gold served and enforced as the platform does, until every task is
+    complete. `answers` counts every answer to a regular task, those of blocked workers included."""
+    rng = np.random.default_rng(seed)
+    n, k = crowd.n_tasks, crowd.n_classes
+    labels = [str(i) for i in range(k)]
+    gold_truth = rng.choice(k, gate.n_gold)
+    share = simulate.activity(crowd.n_workers, rng, 1.0)
+    cum = np.cumsum(crowd.confusion, axis=2)
+    needed = np.full(n, redundancy_min)
+    answers: list[dict[int, int]] = [{} for _ in range(n)]  # task -> {worker: label}, counted answers only
+    served: list[set[int]] = [set() for _ in range(n)]  # every worker a task was served to (never twice)
+    gold_seen: list[set[int]] = [set() for _ in range(crowd.n_workers)]
+    claims = np.zeros(crowd.n_workers, dtype=np.int64)
+    gold_n, gold_right = np.zeros(crowd.n_workers), np.zeros(crowd.n_workers)
+    blocked = np.zeros(crowd.n_workers, dtype=bool)
+    complete = np.zeros(n, dtype=bool)
+    online, online_conf = np.full(n, -1), np.zeros(n)
+    project_skill: dict[int, float] = {}
+    gold_answers = excluded = regular_answers = 0
+    open_tasks = list(range(n))
+
+    def skills_of(workers: list[int]) -> dict[int, float]:
+        return {w: s for w in workers if (s := _skill(w, project_skill, gold_n, gold_right)) is not None}
+
+    def settle(task: int) -> None:
+        """annotations.settle_task: complete, or one more answer wanted (adaptive)."""
+        workers, given = list(answers[task]), list(answers[task].values())
+        result = tasks.aggregate_task("text_classification", [{"label": labels[x]} for x in given], workers,
+                                      labels, skills_of(workers))
+        if target is not None and needed[task] < redundancy_max and result.confidence < target:
+            needed[task] += 1
+            return
+        complete[task] = True
+        online[task], online_conf[task] = labels.index(result.answer["label"]), result.confidence
+        open_tasks.remove(task)
+
+    gold_rows: list[tuple[int, int, dict]] = []  # gold tasks are numbered after the regular ones
+    gold = {n + g: {"label": labels[gold_truth[g]]} for g in range(gate.n_gold)}
+
+    def rows() -> list[tuple[int, int, dict]]:
+        """Every counted answer (runner.load_rows): regular and gold, blocked workers' left out."""
+        regular = [(t, w, {"label": labels[x]}) for t in range(n) for w, x in answers[t].items()]
+        return regular + [row for row in gold_rows if not blocked[row[1]]]
+
+    while open_tasks:
+        free = np.flatnonzero(~blocked)
+        if free.size == 0:
+            raise RuntimeError("every worker is blocked")
+        p = share[free] / share[free].sum()
+        worker = int(free[rng.choice(free.size, p=p)])
+        wants_gold = claims[worker] < gate.first_n or rng.random() < gate.fraction
+        claims[worker] += 1
+        if wants_gold and len(gold_seen[worker]) < gate.n_gold:
+            g = next(g for g in range(gate.n_gold) if g not in gold_seen[worker])
+            gold_seen[worker].add(g)
+            label = int((rng.random() > cum[worker, gold_truth[g], :-1]).sum())
+            gold_answers += 1
+            gold_rows.append((n + g, worker, {"label": labels[label]}))
+            gold_n[worker] += 1
+            gold_right[worker] += label == gold_truth[g]
+            if gold_n[worker] >= gate.min_n and gold_right[worker] / gold_n[worker] < gate.threshold:
+                blocked[worker] = True
+                for t in range(n):
+                    if worker in answers[t]:
+                        del answers[t][worker]
+                        excluded += 1
+                        if complete[t]:
+                            complete[t] = False
+                            open_tasks.append(t)
+                        if len(answers[t]) >= needed[t]:
+                            settle(t)
+                open_tasks.sort()
+            continue
+        task = next((t for t in open_tasks if len(answers[t]) < needed[t] and worker not in served[t]), None)
+        if task is None:
+            continue
+        label = int((rng.random() > cum[worker, crowd.truth[task], :-1]).sum())
+        served[task].add(worker)
+        answers[task][worker] = label
+        regular_answers += 1
+        if regular_answers % recompute_every == 0:
+            project_skill = tasks.aggregate_project("text_classification", rows(), labels, gold,
+                                                    method="dawid-skene").worker_skill
+        if len(answers[task]) >= needed[task]:
+            settle(task)
+    final = tasks.aggregate_project("text_classification", rows(), labels, gold, method="auto")
+    final_labels = np.array([labels.index(final.results[t].answer["label"]) for t in range(n)])
+    counts = np.array([len(answers[t]) for t in range(n)])
+    right = online == crowd.truth
+    return GatedOutcome(regular_answers, float((final_labels == crowd.truth).mean()), float(right.mean()),
+                        float(counts.mean()), calibration.ece(online_conf, right), float(online_conf.mean()),
+                        gold_answers, excluded, int(blocked.sum()))
+
+
 CROWDS = {  # kinds of workers (simulate.crowd), four balanced classes, 2,000 tasks, 80 workers
     "mostly reliable": {"reliable": 0.8, "idiosyncratic": 0.1, "spammer": 0.1},
     "mixed": {"reliable": 0.6, "idiosyncratic": 0.2, "spammer": 0.2},
@@ -120,4 +239,28 @@ def table(seeds: int, recompute_every: int = 1000) -> list[dict]:
                 rows.append({"crowd": name, "seed": seed, "policy": policy, "answers": out.answers,
                              "share": out.answers / fixed.answers, "accuracy_final": out.accuracy_final,
                              "accuracy_online": out.accuracy_online, "online_ece": out.online_ece})
+    return rows
+
+
+GATED_POLICIES = ("fixed 5", "adaptive 2-7")
+
+
+def gated_table(seeds: int, gate: Gate | None = None, recompute_every: int = 1000) -> list[dict]:
+    """fixed 5 against adaptive 2-7 with the platform's gold gate on both (the same crowd and arrivals)."""
+    gate = gate or Gate()
+    rows = []
+    for name, mix in CROWDS.items():
+        for seed in range(seeds):
+            crowd = simulate.crowd(seed, n_tasks=2000, n_workers=80, per_task=1, prior=(0.25,) * 4, mix=mix)
+            fixed = None
+            for policy in GATED_POLICIES:
+                low, high, target = POLICIES[policy]
+                out = simulate_gated_queue(crowd, gate, redundancy_min=low, redundancy_max=high, target=target,
+                                           recompute_every=recompute_every, seed=seed)
+                fixed = fixed or out
+                rows.append({"crowd": name, "seed": seed, "policy": policy, "answers": out.answers,
+                             "share": out.answers / fixed.answers, "accuracy_final": out.accuracy_final,
+                             "accuracy_online": out.accuracy_online, "online_ece": out.online_ece,
+                             "gold_answers": out.gold_answers, "excluded": out.excluded_answers,
+                             "blocked": out.blocked})
     return rows
