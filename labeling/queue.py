@@ -677,6 +677,16 @@ def ask_more(tx: Tx, project_id: int, task: Any) -> None:
         _add_counts(tx, project_id, 0, n_complete=-1)
 
 
+def complete_reviewed(tx: Tx, project_id: int, task: Any) -> bool:
+    """An open regular task (read by the caller as locked) whose consensus the requester overrode is complete: it
+    is counted done, asks for no more answers and its live leases go back. False if it was not open."""
+    if tx.run("queue.complete_reviewed", {"task": task.id}) != 1:
+        return False
+    _add_counts(tx, project_id, 0, n_complete=1)
+    _drop_leases(tx, tx.rows("queue.expire_task_leases", {"task": task.id, "now": time.time()}))
+    return True
+
+
 def exclude_answer(tx: Tx, project_id: int, annotation_id: int, task: Any) -> bool:
     """One answer leaves its task's consensus: the task counts it no more and is open again (it wants its
     redundancy). False if the answer was already left out."""

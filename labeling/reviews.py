@@ -3,8 +3,9 @@ answer, or leave one answer out of it (and undo that). Each is one transaction o
 
 A task has at most one review (a later one replaces it; the audit log keeps them all). An override is the task's
 label wherever consensus is read (/results, the console, every export), which also mark it `reviewed`; the
-crowd's consensus stays stored beside it. Changing a task's answers (more answers, an answer left out or counted
-again) drops an acceptance, which was of the consensus as it was; an override stays. Bookkeeping (the task's
+crowd's consensus stays stored beside it, and an open task is complete with it. Changing a task's answers (more
+answers, an answer left out or counted again) drops an acceptance, which was of the consensus as it was; an
+override stays. Bookkeeping (the task's
 state and counts, which answers count) is queue.py's; the consensus is settled again through annotations.py.
 """
 
@@ -56,12 +57,17 @@ def accept(tx: Tx, actor: Principal, project_id: int, task_id: int) -> dict:
 
 
 def override(tx: Tx, actor: Principal, project_id: int, task_id: int, raw_answer: Any) -> dict:
-    """The requester's own answer, checked as a worker's answer to the task is, replaces its consensus."""
+    """The requester's own answer, checked as a worker's answer to the task is, replaces its consensus. An open
+    task is complete with it: the requester has decided, so it asks no more answers of the crowd (and is in the
+    exports of completed tasks); asking for more answers reopens it."""
     project = membership.locked(tx, project_id)
     task = _task(tx, project, task_id)
     answer = annotations.validated(tx, project, raw_answer, task.data)
     _put(tx, actor, project, task_id, ReviewKind.override, answer)
-    audit.record(tx, actor, "task.override", project=project, details={"task_id": task_id})
+    completed = queue.complete_reviewed(tx, project.id, task)
+    if completed:  # the crowd's consensus over the answers it has, kept beside the override
+        annotations.restate_task(tx, project, task_id)
+    audit.record(tx, actor, "task.override", project=project, details={"task_id": task_id, "completed": completed})
     return {**_state(tx, project, task_id), "answer": answer}
 
 

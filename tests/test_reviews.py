@@ -194,12 +194,16 @@ async def test_gold_tasks_and_tasks_without_consensus(client, requester, new_pro
     assert r.status_code == 409 and r.json()["error"]["field"] == "task_id"
     r = await client.post(_url(pid, ids["o"], "accept"), headers=bearer(requester))
     assert r.status_code == 409 and "no consensus" in r.json()["error"]["message"]
-    # An open task may be overridden: the requester labels it themselves.
+    # A task without answers may be overridden: the requester labels it themselves, and it is complete.
     r = await client.post(_url(pid, ids["o"], "override"), json={"answer": {"label": "neu"}},
                           headers=bearer(requester))
-    assert r.status_code == 200 and r.json()["state"] == "open"
-    rows = await _jsonl(client, requester, pid, include_open="true")
+    assert r.status_code == 200 and r.json()["state"] == "complete"
+    rows = await _jsonl(client, requester, pid)
+    assert list(rows) == [ids["o"]]
     assert rows[ids["o"]]["label"] == "neu" and rows[ids["o"]]["reviewed"] is True
+    assert rows[ids["o"]]["n_annotations"] == 0
+    result = (await _results(client, requester, pid))[ids["o"]]
+    assert result["answer"] == {"label": "neu"} and result["complete"] and result["crowd_answer"] is None
 
 
 
@@ -222,3 +226,78 @@ async def test_an_excluded_demonstration_leaves_the_sft_export(client, requester
     assert r.status_code == 200 and r.json()["changed"] is True
     after = await sft()
     assert len(after) == 5 and rejected["answer"]["text"] not in after
+
+
+async def test_an_override_completes_an_open_task_and_takes_back_its_leases(client, requester, new_project, make_user):
+    project = await new_project(tasks=[{"data": {"text": "x"}, "external_id": "x"},
+                                       {"data": {"text": "y"}, "external_id": "y"}], redundancy=3,
+                                labels=["pos", "neg"])
+    pid = project["id"]
+    ids = await _task_ids(client, requester, pid)
+    _, first = await make_user("worker", "first-ov")
+    _, second = await make_user("worker", "second-ov")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(first))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "neg"}},
+                          headers=bearer(first))
+    assert r.status_code == 201, r.text
+    task_id = lease["task"]["id"]
+    held = (await client.post(f"/api/projects/{pid}/next", headers=bearer(second))).json()
+    assert held["task"]["id"] == task_id  # the queue serves the task with answers first
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["live_leases"] == 1 and progress["complete"] == 0
+
+    r = await client.post(_url(pid, task_id, "override"), json={"answer": {"label": "pos"}}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "complete" and r.json()["n_done"] == 1 and r.json()["review"] == "override"
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["live_leases"] == 0 and progress["complete"] == 1
+    # The lease it held is gone: the submit is refused and stores nothing; the task is not served again.
+    r = await client.post(f"/api/assignments/{held['assignment_id']}/submit", json={"answer": {"label": "neg"}},
+                          headers=bearer(second))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "lease_expired", r.text
+    r = await client.post(f"/api/assignments/{held['assignment_id']}/renew", headers=bearer(second))
+    assert r.status_code == 409, r.text
+    _, third = await make_user("worker", "third-ov")
+    for worker in (second, third):
+        lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+        assert lease["task"]["id"] == ids["y" if task_id == ids["x"] else "x"]
+        await client.post(f"/api/assignments/{lease['assignment_id']}/release", headers=bearer(worker))
+    # In the default export (completed tasks) with the requester's label; a second override changes nothing else.
+    rows = await _jsonl(client, requester, pid)
+    assert list(rows) == [task_id] and rows[task_id]["label"] == "pos" and rows[task_id]["reviewed"] is True
+    assert rows[task_id]["n_annotations"] == 1
+    r = await client.post(_url(pid, task_id, "override"), json={"answer": {"label": "neg"}}, headers=bearer(requester))
+    assert r.json()["state"] == "complete"
+    assert (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]["complete"] == 1
+    # Asking for more answers reopens it (and drops the override): it wants one more than it had.
+    r = await client.post(_url(pid, task_id, "more-answers"), headers=bearer(requester))
+    assert r.json()["state"] == "open" and r.json()["review"] is None
+    assert (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]["complete"] == 0
+
+
+async def test_results_pages_hold_overrides_of_tasks_the_crowd_has_not_answered(client, requester, new_project,
+                                                                                 make_user):
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}, "external_id": f"t{i}"} for i in range(5)],
+                                redundancy=1, labels=["pos", "neg"])
+    pid = project["id"]
+    ids = await _task_ids(client, requester, pid)
+    for name in ("t1", "t3"):  # overridden before anyone answered them: complete, never served
+        r = await client.post(_url(pid, ids[name], "override"), json={"answer": {"label": "pos"}},
+                              headers=bearer(requester))
+        assert r.json()["state"] == "complete"
+    await answer_all(client, make_user, pid, [{"label": "neg"}], "pages")
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get(f"/api/projects/{pid}/results", params=params, headers=bearer(requester))).json()
+        seen += page["data"]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert [row["task_id"] for row in seen] == sorted(ids.values())
+    by_name = {row["external_id"]: row for row in seen}
+    for name in ("t1", "t3"):
+        row = by_name[name]
+        assert row["answer"] == {"label": "pos"} and row["confidence"] == 1.0 and row["n_annotations"] == 0
+        assert row["crowd_answer"] is None and row["review"] == "override" and row["complete"]
+    assert {by_name[name]["answer"]["label"] for name in ("t0", "t2", "t4")} == {"neg"}

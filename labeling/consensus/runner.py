@@ -7,10 +7,11 @@ import asyncio
 import time
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Float, String, and_, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import annotations, audit, models, paging, projects, queue
+from labeling.models import JSONType
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus_tasks
 
@@ -189,22 +190,33 @@ async def stored_results(conn: AsyncConnection, project_id: int) -> dict[int, An
 
 async def results_page(conn: AsyncConnection, project_id: int, cursor: str | None, limit: int) -> dict:
     """A page of consensus results in task order: {task_id, external_id, answer, confidence, n_annotations, ...}.
-    A requester's override is the task's answer (`reviewed`, with the crowd's consensus kept as
-    `crowd_answer`); an accepted consensus is `reviewed` too."""
+    A requester's override is the task's answer, with confidence 1 (`reviewed`, the crowd's consensus kept as
+    `crowd_answer`), also on a task the crowd has not answered; an accepted consensus is `reviewed` too."""
     tr, t, v = models.task_results, models.tasks, models.reviews
-    query = (select(tr.c.task_id, t.c.external_id, t.c.state, tr.c.answer, tr.c.confidence, tr.c.n_annotations,
+    override = models.ReviewKind.override.value
+    after = paging.decode(cursor)
+    crowd = (select(tr.c.task_id, t.c.external_id, t.c.state, tr.c.answer, tr.c.confidence, tr.c.n_annotations,
                     tr.c.method, tr.c.details, v.c.kind.label("review"), v.c.answer.label("review_answer"))
              .join(t, t.c.id == tr.c.task_id).outerjoin(v, v.c.task_id == tr.c.task_id)
              .where(tr.c.project_id == project_id)
              .order_by(tr.c.task_id).limit(limit + 1))
-    after = paging.decode(cursor)
+    # Overrides of tasks without a consensus (no answers counted): the index on reviews (project, task) finds them.
+    alone = (select(v.c.task_id, t.c.external_id, t.c.state, literal(None, JSONType).label("answer"),
+                    literal(None, Float).label("confidence"), t.c.n_done.label("n_annotations"),
+                    literal(None, String).label("method"), literal(None, JSONType).label("details"),
+                    v.c.kind.label("review"), v.c.answer.label("review_answer"))
+             .join(t, t.c.id == v.c.task_id)
+             .where(v.c.project_id == project_id, v.c.kind == override,
+                    ~exists().where(tr.c.task_id == v.c.task_id))
+             .order_by(v.c.task_id).limit(limit + 1))
     if after is not None:
-        query = query.where(tr.c.task_id > after)
-    rows = (await conn.execute(query)).all()
+        crowd, alone = crowd.where(tr.c.task_id > after), alone.where(v.c.task_id > after)
+    rows = sorted([*(await conn.execute(crowd)).all(), *(await conn.execute(alone)).all()],
+                  key=lambda r: r.task_id)[:limit + 1]
     data = [{"task_id": r.task_id, "external_id": r.external_id,
-             "answer": r.review_answer if r.review == models.ReviewKind.override.value else r.answer,
-             "confidence": r.confidence, "n_annotations": r.n_annotations, "complete": r.state == 1,
-             "method": r.method, "details": r.details, "reviewed": r.review is not None, "review": r.review,
-             "crowd_answer": r.answer}
+             "answer": r.review_answer if r.review == override else r.answer,
+             "confidence": 1.0 if r.review == override else r.confidence, "n_annotations": r.n_annotations,
+             "complete": r.state == 1, "method": r.method, "details": r.details, "reviewed": r.review is not None,
+             "review": r.review, "crowd_answer": r.answer}
             for r in rows]
     return paging.page(data, limit, key="task_id")

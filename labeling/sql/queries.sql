@@ -294,6 +294,16 @@ RETURNING task_id
 -- One more answer wanted for this task (its requester asks): it is open again until it has it.
 UPDATE tasks SET needed = needed + 1, state = 0 /*open*/ WHERE id = :task AND is_gold = false
 
+-- name: queue.complete_reviewed
+-- A requester's override settles an open regular task: it is complete with the answers it has, and asks for no
+-- more.
+UPDATE tasks SET state = 1 /*complete*/ WHERE id = :task AND state = 0 /*open*/ AND is_gold = false
+
+-- name: queue.expire_task_leases
+-- The live leases of a task that needs no more answers go back now (their submits answer "expired").
+UPDATE assignments SET status = 3 /*expired*/, finished_at = :now WHERE task_id = :task AND status = 0 /*leased*/
+RETURNING task_id
+
 -- name: queue.exclude_answer
 -- One answer leaves the task's consensus (its requester excludes it); gold answers are evidence, never counted.
 UPDATE annotations SET excluded = true WHERE id = :annotation AND excluded = false AND is_gold = false
