@@ -492,8 +492,21 @@ class Confusion(Out):
     matrix: list[list[int]]
 
 
+class QualitySample(Out):
+    """The sample of tasks a large project's quality report was computed on."""
+
+    tasks: Count = Field(description="tasks in the sample (every n-th task id)")
+    of_tasks: Count
+    answers: Count = Field(description="answers to the sampled tasks")
+    of_answers: Count
+
+
 class Quality(Out):
-    """Agreement, the least agreed tasks, worker scores, confusion, progress."""
+    """Agreement, the least agreed tasks, worker scores, confusion, progress.
+
+    A project of more than 10,000 tasks is measured on a sample of about 10,000 of them (`sample`): agreement, the
+    least agreed tasks, the confusion matrix, the label distribution and median times are the sample's; workers'
+    answer counts, gold accuracy and skill are their whole record, and throughput is scaled to all answers."""
 
     agreement: Agreement
     tasks: dict[str, JsonObject] = Field(description="the least agreed tasks, by task id")
@@ -502,6 +515,7 @@ class Quality(Out):
     progress: Progress
     label_distribution: list[LabelCount]
     throughput: Throughput
+    sample: QualitySample | None = Field(None, description="null: computed on every task")
 
 
 class Recomputed(Out):

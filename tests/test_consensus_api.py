@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import bearer, raw_writes
+from tests.export.helpers import answer_all
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
 RANKING_DATA = {"prompt": "Say hi", "responses": [{"id": "a", "text": "hi"}, {"id": "b", "text": "hello"},
@@ -224,3 +225,34 @@ async def test_a_failed_settle_does_not_lose_a_stored_answer(client, db, request
     assert await annotations.settle_left_over(db) == 1
     progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
     assert progress["complete"] == 1 and progress["annotations"] == 2
+
+
+async def test_a_large_projects_quality_is_measured_on_a_sample_with_exact_counts(client, requester, new_project,
+                                                                                  make_user, monkeypatch):
+    from labeling.consensus import runner
+
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}, "external_id": f"t{i}"} for i in range(12)],
+                                redundancy=3, labels=["pos", "neg"])
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "pos"},
+                                              lambda d: {"label": "neg" if int(d["text"][1:]) % 2 else "pos"}],
+                     "sampled")
+    whole = (await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))).json()
+    assert whole["sample"] is None and sum(map(sum, whole["confusion"]["matrix"])) == 36
+
+    monkeypatch.setattr(runner, "QUALITY_SAMPLE_TASKS", 4)  # 12 tasks: every third task id
+    r = await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    report = r.json()
+    tasks = (await client.get(f"/api/projects/{pid}/tasks", params={"limit": 100}, headers=bearer(requester))).json()
+    sampled = [t["id"] for t in tasks["data"] if t["id"] % 3 == 0]
+    assert report["sample"] == {"tasks": len(sampled), "of_tasks": 12, "answers": 3 * len(sampled),
+                                "of_answers": 36}
+    assert sum(map(sum, report["confusion"]["matrix"])) == 3 * len(sampled)
+    assert sum(item["answers"] for item in report["label_distribution"]) == 3 * len(sampled)
+    assert sum(b["answers"] for b in report["throughput"]["buckets"]) == 36  # scaled to every answer
+    for worker in report["workers"]:  # a worker's record is whole: 12 answers each, not the sample's
+        assert worker["n_answers"] == 12 and worker["n_annotations"] == 12, worker
+    assert report["progress"] == whole["progress"]
+    page = await client.get(f"/console/projects/{pid}/quality", headers={**bearer(requester), "Accept": "text/html"})
+    assert page.status_code == 200 and f"sample of {len(sampled)} of" in page.text and "12 tasks" in page.text
