@@ -192,3 +192,22 @@ def test_spans_and_rankings_look_like_their_task_type(new_page, server):
     phone = console(new_page, ranking, "/results", PHONE)
     expect(phone.locator("#results-table .rank-view")).to_have_count(1)
     shoot(phone, "results-ranking-phone")
+
+
+def test_the_override_editor_of_a_box_task_shows_the_image_to_draw_on(new_page, server):
+    # On a wide screen the worker page's boxes take the height their page leaves them; in the task page's editor
+    # (a card in a page that scrolls) that height was nothing, and the image to draw on was a 0-pixel strip.
+    project = requester_project(server, "bounding_box", [{"external_id": "b1"}], ["car", "person"], redundancy=2)
+    answer(server, project, [{"boxes": BOXES}, {"boxes": BOXES}])
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    page.locator("#override-btn").click()
+    expect(page.locator("#editor")).to_be_visible()
+    expect(page.locator("#editor .bbox")).to_have_count(2)     # prefilled with the consensus
+    viewport = page.locator("#box-viewport").bounding_box()
+    assert viewport and viewport["height"] >= 300, f"the drawing area is {viewport}"
+    image = page.locator("#box-image").bounding_box()
+    assert image and image["y"] >= viewport["y"] and image["y"] + image["height"] <= viewport["y"] + viewport["height"] + 1
+    save = page.locator("#override-save").bounding_box()
+    assert save["y"] >= viewport["y"] + viewport["height"], "the save button sits below the image, not on it"
+    shoot(page, "task-override-boxes-desktop")
