@@ -181,7 +181,8 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
     for i, tid in enumerate(task_ids):
         choice = int(res.labels[i])
         details = {"votes": {labels[j]: int(c) for j, c in enumerate(counts[i]) if c},
-                   "posteriors": {labels[j]: round(float(p), 6) for j, p in enumerate(res.posteriors[i])}}
+                   "posteriors": {labels[j]: round(float(p), 6) for j, p in enumerate(res.posteriors[i])},
+                   "percent_agreement": ans.label_agreement(counts[i].tolist(), int(counts[i].sum()))}
         if gold_arr[i] >= 0:
             details["gold"] = True
         results[tid] = TaskConsensus({"label": labels[choice]}, float(res.confidence[i]), int(res.n_answers[i]),
@@ -205,12 +206,15 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
                 gold_arr[i] = 0
                 gold_arr[i, _label_codes(ans.labels_of(gold[tid], "gold"), labels, "gold")] = 1
     res = multilabel.aggregate_multilabel(t, w, chosen, len(task_ids), len(worker_ids), method=method, gold=gold_arr)
+    task_sets: list[list[list[int]]] = [[] for _ in task_ids]
+    for row, codes in zip(t.tolist(), sets):
+        task_sets[row].append(codes.tolist())
     results = {}
     for i, tid in enumerate(task_ids):
         picked = [labels[j] for j in np.flatnonzero(res.chosen[i])]
         probs = {labels[j]: round(float(p), 6) for j, p in enumerate(res.probabilities[i])}
         results[tid] = TaskConsensus({"labels": picked}, float(res.confidence[i]), int(res.n_answers[i]),
-                                     {"probabilities": probs})
+                                     {"probabilities": probs, "percent_agreement": ans.set_agreement(task_sets[i])})
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
     selection = None if method != "auto" else {"rule": "per label", "picked": dict(zip(labels, res.per_label))}
     return ProjectConsensus(results, skill, "per-label " + res.method + ("+gold" if gold_arr is not None else ""),

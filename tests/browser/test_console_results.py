@@ -192,3 +192,45 @@ def test_spans_and_rankings_look_like_their_task_type(new_page, server):
     phone = console(new_page, ranking, "/results", PHONE)
     expect(phone.locator("#results-table .rank-view")).to_have_count(1)
     shoot(phone, "results-ranking-phone")
+
+
+def test_the_override_editor_of_a_box_task_shows_the_image_to_draw_on(new_page, server):
+    # On a wide screen the worker page's boxes take the height their page leaves them; in the task page's editor
+    # (a card in a page that scrolls) that height was nothing, and the image to draw on was a 0-pixel strip.
+    project = requester_project(server, "bounding_box", [{"external_id": "b1"}], ["car", "person"], redundancy=2)
+    answer(server, project, [{"boxes": BOXES}, {"boxes": BOXES}])
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    page.locator("#override-btn").click()
+    expect(page.locator("#editor")).to_be_visible()
+    expect(page.locator("#editor .bbox")).to_have_count(2)     # prefilled with the consensus
+    viewport = page.locator("#box-viewport").bounding_box()
+    assert viewport and viewport["height"] >= 300, f"the drawing area is {viewport}"
+    image = page.locator("#box-image").bounding_box()
+    assert image and image["y"] >= viewport["y"] and image["y"] + image["height"] <= viewport["y"] + viewport["height"] + 1
+    save = page.locator("#override-save").bounding_box()
+    assert save["y"] >= viewport["y"] + viewport["height"], "the save button sits below the image, not on it"
+    shoot(page, "task-override-boxes-desktop")
+
+
+def test_agreement_stays_on_the_results_after_a_project_wide_recompute(new_page, server):
+    # The per-task consensus kept each task's agreement; the project-wide one (POST .../consensus, `labeling
+    # consensus`, the demo) dropped it: an Agreement column of dashes, and "Most disputed" listed no task.
+    tasks = [{"data": {"text": f"review {i}"}, "external_id": f"r{i}"} for i in range(2)]
+    project = requester_project(server, "text_classification", tasks, ["pos", "neg"], redundancy=3)
+    answer(server, project, [{"label": "pos"}, lambda d: {"label": "neg" if d["text"] == "review 0" else "pos"},
+                             {"label": "pos"}])
+    with server.client(project["requester"]["token"]) as c:
+        r = c.post(f"/api/projects/{project['id']}/consensus")
+        assert r.status_code == 200, r.text
+    page = console(new_page, project, "/results?sort=disagreement")
+    rows = page.locator("#results-table tbody tr[data-task-id]")
+    expect(rows).to_have_count(2)
+    expect(rows.locator('td[data-label="Agreement"]')).to_have_text(["0.33", "1.00"])  # review 0 is disputed
+    expect(rows.first.locator(".ext-id")).to_have_text("r0")
+    multi = requester_project(server, "text_multilabel", tasks, ["a", "b"], redundancy=2)
+    answer(server, multi, [{"labels": ["a"]}, {"labels": ["a", "b"]}])
+    with server.client(multi["requester"]["token"]) as c:
+        assert c.post(f"/api/projects/{multi['id']}/consensus").status_code == 200
+    page = console(new_page, multi, "/results?sort=disagreement")
+    expect(page.locator('#results-table tbody td[data-label="Agreement"]')).to_have_text(["0.50", "0.50"])

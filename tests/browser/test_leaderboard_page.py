@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in
+from tests.browser.support import PHONE, assert_fits_the_width, sign_in
 
 STRENGTH = {"alpha-large": 2.0, "beta-medium": 1.0, "gamma-small": 0.0, "delta-tiny": -1.0}
 
@@ -83,3 +83,29 @@ def test_the_leaderboard_tab_draws_chart_table_heat_map_and_bias(new_page, serve
     page.goto(f"/console/projects/{text['id']}")
     expect(page.locator('[data-tab="overview"]')).to_be_visible()
     expect(page.locator('[data-tab="leaderboard"]')).to_have_count(0)
+
+
+def test_the_ratings_chart_stays_readable_on_a_phone(new_page, server):
+    # Shrunk to a phone's width the 1000-unit chart drew its model names 4 pixels high; it now keeps a readable
+    # size and scrolls sideways inside its card, the page itself not.
+    rng = random.Random(3)
+    requester = server.user("requester")
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"arena {rng.random():.8f}", "task_type": "preference_ranking",
+                                          "labels": [], "redundancy": 1})
+        assert r.status_code == 201, r.text
+        project = r.json()
+        assert c.post(f"/api/projects/{project['id']}/tasks", json=arena_tasks(12, rng)).status_code == 201
+    worker = server.user("worker")
+    with server.client(worker["token"]) as c:
+        while (lease := c.post(f"/api/projects/{project['id']}/next")).status_code == 200:
+            done = c.post(f"/api/assignments/{lease.json()['assignment_id']}/submit",
+                          json=answer_for(lease.json()["task"]["data"], rng))
+            assert done.status_code == 201, done.text
+    page = new_page(PHONE)
+    sign_in(page, requester, f"/console/projects/{project['id']}/leaderboard")
+    name = page.locator("#ratings-chart .rating-row text").first
+    expect(name).to_be_visible()
+    height = name.evaluate("e => e.getBoundingClientRect().height")
+    assert height >= 11, f"a model's name is drawn {height:.1f} px high"
+    assert_fits_the_width(page)
