@@ -178,11 +178,15 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
                                 gold=gold_arr if (gold_arr >= 0).any() else None)
     counts = classification.vote_counts(t, codes, len(task_ids), k)
     results = {}
+    # ans.label_agreement for every task at once: agreeing pairs over all pairs (None below two answers)
+    n_pairs = counts.sum(axis=1) * (counts.sum(axis=1) - 1) // 2
+    agreeing = (counts * (counts - 1) // 2).sum(axis=1)
+    share = (agreeing / np.maximum(n_pairs, 1)).tolist()
     for i, tid in enumerate(task_ids):
         choice = int(res.labels[i])
         details = {"votes": {labels[j]: int(c) for j, c in enumerate(counts[i]) if c},
                    "posteriors": {labels[j]: round(float(p), 6) for j, p in enumerate(res.posteriors[i])},
-                   "percent_agreement": ans.label_agreement(counts[i].tolist(), int(counts[i].sum()))}
+                   "percent_agreement": share[i] if n_pairs[i] else None}
         if gold_arr[i] >= 0:
             details["gold"] = True
         results[tid] = TaskConsensus({"label": labels[choice]}, float(res.confidence[i]), int(res.n_answers[i]),
