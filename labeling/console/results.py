@@ -6,6 +6,7 @@ media the data's), never from its name."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -64,6 +65,7 @@ async def results(request: Request, caller: web.Caller) -> Response:
     kept = {k: v for k, v in filters.items() if k != "after"}
     return frame.render(request, caller, "console/results.html", {
         "rows": page.rows, "after": page.after, "sort": page.sort, "filters": kept, "error": error,
+        "import_order_query": urlencode({**kept, "sort": "id"}),
         "sorts": [(s, SORT_NAMES[s]) for s in results_rows.sorts(spec)], "paged": "after" in filters,
         "label_options": [("", "any")] + [(str(n), str(n)) for n in row.labels],
         "worker_options": [("", "anyone")] + [(n, n) for n in names],

@@ -74,7 +74,14 @@
     }
     return V.answer(config, task.data, value, {withData: false});
   }
-  $("consensus-view").append(shown ? summary(shown) : L.el("p", {class: "muted", text: "No consensus yet: the task waits for its answers."}));
+  function noConsensus() {
+    if (family === "demonstration") {
+      return "Demonstrations are not combined into one answer: each counted answer is an example of its own (below).";
+    }
+    if (task.state === "complete") return "No consensus: none of this task's answers counts.";
+    return "No consensus yet: the task waits for its answers.";
+  }
+  $("consensus-view").append(shown ? summary(shown) : L.el("p", {class: "muted", id: "no-consensus", text: noConsensus()}));
   if (review && review.kind === "override" && crowd) {
     $("crowd-view").append(L.el("p", {class: "muted small", text: "The crowd's consensus:"}), summary(crowd));
   }

@@ -7,6 +7,7 @@ Screenshots of each page at 1280x800 and phone width are saved when LABELING_SCR
 from __future__ import annotations
 
 import json
+import re
 import os
 import uuid
 from pathlib import Path
@@ -234,3 +235,40 @@ def test_agreement_stays_on_the_results_after_a_project_wide_recompute(new_page,
         assert c.post(f"/api/projects/{multi['id']}/consensus").status_code == 200
     page = console(new_page, multi, "/results?sort=disagreement")
     expect(page.locator('#results-table tbody td[data-label="Agreement"]')).to_have_text(["0.50", "0.50"])
+
+
+def test_a_gold_task_and_a_demonstration_say_what_they_are(new_page, server):
+    project = requester_project(server, "text_classification", [
+        {"data": {"text": "a check"}, "gold": {"label": "pos"}, "external_id": "g"},
+        {"data": {"text": "regular"}, "external_id": "r"}], ["pos", "neg"], redundancy=1, gold_first_n=1)
+    answer(server, project, [{"label": "neg"}])  # the gold task first, answered wrong, then the regular one
+    with server.client(project["requester"]["token"]) as c:
+        tasks = {t["external_id"]: t["id"] for t in c.get(f"/api/projects/{project['id']}/tasks").json()["data"]}
+    page = console(new_page, project, f"/tasks/{tasks['g']}")
+    expect(page.locator("#consensus-title")).to_have_text("Gold answer")
+    expect(page.locator("#consensus-view")).to_contain_text("pos")
+    expect(page.locator("#task-counts")).to_have_text(re.compile(r"^1 answer: each worker answers a gold task once"))
+    expect(page.locator(".answer-card header")).to_contain_text("scored 0.00 against the gold answer")
+    expect(page.locator("#accept-btn")).to_have_count(0)
+    page.goto(f"/console/projects/{project['id']}/tasks/{tasks['r']}")
+    expect(page.locator("#consensus-title")).to_have_text("Consensus")
+    expect(page.locator(".answer-card header")).to_contain_text("counted")
+
+    demo = requester_project(server, "demonstration", [{"data": {"prompt": "Say hello."}, "external_id": "d"}], [],
+                             redundancy=1)
+    answer(server, demo, [{"text": "Hello."}])
+    with server.client(demo["requester"]["token"]) as c:
+        task_id = c.get(f"/api/projects/{demo['id']}/tasks").json()["data"][0]["id"]
+    page = console(new_page, demo, f"/tasks/{task_id}")
+    expect(page.locator("#task-state")).to_have_text("complete")
+    expect(page.locator("#no-consensus")).to_have_text(re.compile("^Demonstrations are not combined"))
+
+
+def test_an_empty_ordered_page_points_to_the_tasks_without_a_consensus(new_page, server):
+    project = requester_project(server, "text_classification", [{"data": {"text": "waiting"}, "external_id": "w"}],
+                                ["pos", "neg"], redundancy=2)
+    page = console(new_page, project, "/results?state=open")
+    expect(page.locator("#results-table tbody tr.empty")).to_contain_text("tasks without one yet")
+    page.locator("#import-order-link").click()
+    expect(page).to_have_url(re.compile(r"sort=id"))
+    expect(page.locator("#results-table tbody tr:not(.empty)")).to_have_count(1)
