@@ -65,7 +65,7 @@ def override(tx: Tx, actor: Principal, project_id: int, task_id: int, raw_answer
     answer = annotations.validated(tx, project, raw_answer, task.data)
     _put(tx, actor, project, task_id, ReviewKind.override, answer)
     completed = queue.complete_reviewed(tx, project.id, task)
-    if completed:  # the crowd's consensus over the answers it has, kept beside the override
+    if completed and task.result_task is None:  # the crowd's consensus over its answers, kept beside the override
         annotations.restate_task(tx, project, task_id)
     audit.record(tx, actor, "task.override", project=project, details={"task_id": task_id, "completed": completed})
     return {**_state(tx, project, task_id), "answer": answer}

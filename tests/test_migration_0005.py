@@ -42,4 +42,6 @@ async def test_upgrade_from_0004_keeps_every_row_and_reviews_work(db, client, ma
     assert r.status_code == 200, r.text
     rows = (await client.get("/api/projects/1/results", headers=bearer(admin))).json()["data"]
     assert rows[0]["answer"] == {"label": "neg"} and rows[0]["crowd_answer"] == {"label": "pos"}
-    assert rows[0]["reviewed"] is True and rows[0]["confidence"] == 0.75
+    assert rows[0]["reviewed"] is True and rows[0]["confidence"] == 1.0  # the requester's label, as in exports
+    kept = (await client.get("/api/projects/1/tasks/1", headers=bearer(admin))).json()["consensus"]
+    assert kept["answer"] == {"label": "pos"} and kept["confidence"] == 0.75  # the crowd's, stored beside it
