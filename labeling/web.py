@@ -247,6 +247,7 @@ def query(request: Request, model: type[schemas.M], *, empty_is_none: bool = Fal
     for name in params:
         if len(params.getlist(name)) > 1:
             raise InvalidInput(f"{name}: given more than once", field=name)
+        jsonio.check_text(params[name], name)  # a NUL reaches PostgreSQL as a filter's parameter: its 500
     return schemas.parse(model, {k: v for k, v in params.items() if not (empty_is_none and v == "")})
 
 
