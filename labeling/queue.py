@@ -794,5 +794,7 @@ def restore_rows(tx: Tx, table: str, rows: list[dict]) -> None:
 
 
 def restore_counters(tx: Tx, project_id: int, totals: dict) -> None:
-    """A restored project's progress counters: the dumped totals, in its first shard."""
+    """A restored project's progress counters: the dumped totals, in its first shard (there even when all are 0,
+    as init_project made it: a project without tasks dumps back the same)."""
+    init_project(tx, project_id)
     _add_counts(tx, project_id, 0, **{c: int(totals.get(c, 0)) for c in COUNTERS})

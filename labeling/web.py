@@ -243,11 +243,18 @@ def path_int(request: Request, name: str) -> int:
 def query(request: Request, model: type[schemas.M], *, empty_is_none: bool = False) -> schemas.M:
     """The query parameters, checked against their model: unknown or repeated ones are refused too.
     `empty_is_none`: an empty value is no value (a page's filter form leaves unused fields empty)."""
+    params = single_params(request)
+    return schemas.parse(model, {k: v for k, v in params.items() if not (empty_is_none and v == "")})
+
+
+def single_params(request: Request) -> dict[str, str]:
+    """The query parameters by name, each given once and holding text both databases can store."""
     params = request.query_params
     for name in params:
         if len(params.getlist(name)) > 1:
             raise InvalidInput(f"{name}: given more than once", field=name)
-    return schemas.parse(model, {k: v for k, v in params.items() if not (empty_is_none and v == "")})
+        jsonio.check_text(params[name], name)  # a NUL reaches PostgreSQL as a filter's parameter: its 500
+    return dict(params)
 
 
 def method_routes(entries: Iterable[tuple[str, str, Callable]]) -> list[Route]:

@@ -238,6 +238,26 @@ async def test_query_parameters_are_strict(client, world, query, field):
         assert r.json()["error"]["field"] == field, (url, query, r.text)
 
 
+@pytest.mark.parametrize("query", ["action=%00", "action=audit%00x", "project_id=1&action=%00"])
+async def test_a_nul_in_a_free_text_query_parameter_is_a_400_on_both_databases(client, world, query):
+    r = await client.get(f"/api/audit?{query}", headers=bearer(world["requester"]))
+    assert r.status_code == 400, (query, r.status_code, r.text)
+    assert r.json()["error"]["field"] == "action"
+
+
+async def test_a_nul_in_a_console_filter_is_a_400_page_on_both_databases(client, make_user):
+    from tests.conftest import sign_in_form
+
+    _, token = await make_user("requester", "filterer", "a-long-password")
+    project = await client.post("/api/projects", json={"name": "f", "task_type": "text_classification",
+                                                       "labels": ["a", "b"]}, headers=bearer(token))
+    await sign_in_form(client, "filterer", "a-long-password")
+    for query, field in (("label=%00", "label"), ("worker=w%00", "worker"), ("label=a&worker=%00", "worker")):
+        r = await client.get(f"/console/projects/{project.json()['id']}/results?{query}")
+        assert r.status_code == 400 and "text/html" in r.headers["content-type"], (query, r.status_code, r.text[:300])
+        assert field in r.text
+
+
 async def test_lists_still_read_on_with_their_cursor(client, world):
     pid = world["project"]
     first = (await client.get(f"/api/projects/{pid}/tasks?limit=2&state=open&gold=false",

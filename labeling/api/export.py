@@ -49,7 +49,7 @@ async def export(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         project = await projects_api.project_for(request, caller, conn)
-    chosen = options.parse(dict(request.query_params))
+    chosen = options.parse(web.single_params(request))
     job = exporter.Export(app.db, project, chosen, media_dir=app.settings.media_dir, secret=app.secret_key)
     await app.db.transact(lambda tx: audit.record(tx, caller.who, "project.export", project=project,
                                                   details={"format": chosen.format, "via": "api"}))

@@ -39,6 +39,14 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
     """
     if not os.path.isfile(path):
         raise InvalidInput(f"{path}: no such file", field="file")
+    try:
+        return _read_columns(path, required, optional)
+    except UnicodeDecodeError as exc:  # a spreadsheet's UTF-16 or Latin-1 export
+        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8 CSV", field="file") from None
+
+
+def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -> dict[str, list[str]]:
+    """read_columns on a file that exists."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader([handle.readline()]), None)
         if not header:

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Table, Text, and_, cast, func, or_, select, tuple_
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import auth, migrate, models, queue
+from labeling import auth, jsonio, migrate, models, queue
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput
 from labeling.sqltx import Tx, is_unique_violation
@@ -77,6 +77,44 @@ def _json_columns(table: Table) -> list[str]:
 
 
 JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES if t is not models.audit_log}
+
+
+def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...] | None]:
+    """Each dumped column's Python types (None: any JSON value), None among them where the column is nullable."""
+    out: dict[str, tuple[type, ...] | None] = {}
+    for column in table.c:
+        if column.name in leave_out:
+            continue
+        if isinstance(column.type, JSON):
+            out[column.name] = None
+            continue
+        kind = column.type.python_type
+        kinds: tuple[type, ...] = (int, float) if kind is float else (kind,)
+        out[column.name] = kinds + ((type(None),) if column.nullable else ())
+    return out
+
+
+# What a dumped row of each table may hold: SQLite would store "high" in an integer column, PostgreSQL refuses it.
+VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t in
+               (models.users, *(t for t, _ in BEFORE_PROJECTS), models.projects, models.project_counters,
+                *(t for t, _ in TABLES))}
+
+
+def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
+    """Refuse a row with a column its table lacks, a value of the wrong type, or a string no database stores."""
+    types = VALUE_TYPES[table]
+    for name, value in row.items():
+        if name not in types:
+            raise InvalidInput(f"line {number}: {table} has no column {name!r}", field="FILE", line=number)
+        kinds = types[name]
+        if kinds is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            raise InvalidInput(f"line {number}: {table}.{name} must be {kinds[0].__name__}, got {value!r:.40}",
+                               field="FILE", line=number)
+    if b"\\u0000" in raw:  # orjson refuses lone surrogates itself
+        try:
+            jsonio.check_strings(row)
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {table}.{exc}", field="FILE", line=number) from None
 
 
 def _header(scope: str, project_ids: list[int]) -> str:
@@ -224,6 +262,7 @@ def _records(path: Path) -> Iterator[tuple[int, str, dict]]:
                 raise InvalidInput(f"line {number}: not a dump record", field="FILE", line=number) from None
             if table not in ORDER or not isinstance(row, dict):
                 raise InvalidInput(f"line {number}: unknown table {table!r}", field="FILE", line=number)
+            _check_row(number, table, row, raw)
             yield number, table, row
 
 
@@ -294,10 +333,7 @@ class _Restore:
             raise InvalidInput(f"the dump refers to user {user_id}, which it does not contain", field="FILE") from None
 
     def batch(self, table: str, rows: list[dict], first_line: int) -> None:
-        if table == "project_counters":
-            for row in rows:
-                queue.restore_counters(self.tx, row["project_id"], row)
-        else:
+        if table != "project_counters":
             encode = JSON_COLUMNS.get(table, ())
             later = LATER_COLUMNS.get(table, {})
             for i, row in enumerate(rows):
@@ -311,31 +347,35 @@ class _Restore:
                 for name in encode:  # the restore statements take JSON columns as JSON text
                     if row.get(name) is not None:
                         row[name] = orjson.dumps(row[name]).decode()
-            try:
-                with self.tx.isolated():
-                    if table == "teams":
-                        for row in rows:
-                            self.team(row)
-                    elif table == "team_members":
-                        self.tx.run_many("restore.insert_team_member", rows)
-                    elif table == "audit_log":
-                        for row in rows:
-                            self.audit(row)
-                    elif table in INSERTS:  # a requester's reviews among them: not queue bookkeeping
-                        self.tx.run_many(INSERTS[table], rows)
-                    else:
-                        queue.restore_rows(self.tx, table, rows)
-            except Exception as exc:
-                if is_unique_violation(exc):
-                    raise Conflict(f"line {first_line}: this database already has some of the dumped {table}; "
-                                   "restore into a database without them", field="FILE", line=first_line) from None
-                raise InvalidInput(f"line {first_line}: could not restore {table}: "
-                                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                                   field="FILE", line=first_line) from None
+        try:
+            with self.tx.isolated():
+                if table == "project_counters":  # of a project the dump holds (else a foreign key refuses it)
+                    for row in rows:
+                        queue.restore_counters(self.tx, row["project_id"], row)
+                elif table == "teams":
+                    for row in rows:
+                        self.team(row)
+                elif table == "team_members":
+                    self.tx.run_many("restore.insert_team_member", rows)
+                elif table == "audit_log":
+                    for row in rows:
+                        self.audit(row)
+                elif table in INSERTS:  # a requester's reviews among them: not queue bookkeeping
+                    self.tx.run_many(INSERTS[table], rows)
+                else:
+                    queue.restore_rows(self.tx, table, rows)
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise Conflict(f"line {first_line}: this database already has some of the dumped {table}; "
+                               "restore into a database without them", field="FILE", line=first_line) from None
+            raise InvalidInput(f"line {first_line}: could not restore {table}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                               field="FILE", line=first_line) from None
         self.counts[table] = self.counts.get(table, 0) + len(rows)
 
-    def run(self, path: Path) -> dict[str, int]:
+    def run(self, path: Path, header: dict) -> dict[str, int]:
         rows: list[dict] = []
+        restored: list[int] = []
         table, first_line, seen = "", 0, -1
         for number, name, row in _records(path):
             position = ORDER.index(name)
@@ -349,6 +389,7 @@ class _Restore:
                 continue
             if name == "projects":
                 self.project(row)
+                restored.append(row["id"])
                 self.counts["projects"] = self.counts.get("projects", 0) + 1
                 continue
             if rows and (name != table or len(rows) >= BATCH):
@@ -359,6 +400,9 @@ class _Restore:
             rows.append(row)
         if rows:
             self.batch(table, rows, first_line)
+        if restored != header.get("projects"):  # a file cut short (or edited) would be restored in part
+            raise InvalidInput(f"{path} holds projects {restored} where its header says {header.get('projects')}: "
+                               "it is cut short or was changed", field="FILE")
         if self.tx.dialect == "postgresql":
             self.tx.run("restore.sync_sequences")
             self.tx.run("restore.analyze")
@@ -367,5 +411,5 @@ class _Restore:
 
 async def restore(db: Database, path: Path) -> dict[str, int]:
     """Restore a dump into the database, all or nothing; returns the rows restored per table."""
-    read_header(path)
-    return await db.transact(lambda tx: _Restore(tx).run(path))
+    header = read_header(path)
+    return await db.transact(lambda tx: _Restore(tx).run(path, header))

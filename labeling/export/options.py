@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Mapping
 
+from labeling import jsonio
 from labeling.errors import InvalidInput
 
 SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -68,8 +69,15 @@ def _flag(name: str, raw: str) -> bool:
     raise InvalidInput(f"{name} must be true or false, got {raw!r}", field=name)
 
 
+def _plain(raw: str) -> bool:
+    """Written with ASCII digits and no underscores: Python's int() and float() also take "١" and "1_0"."""
+    return raw.isascii() and "_" not in raw
+
+
 def _number(name: str, raw: str, low: float | None = None, high: float | None = None) -> float:
     try:
+        if not _plain(raw):
+            raise ValueError(raw)
         value = float(raw)
     except ValueError:
         raise InvalidInput(f"{name} must be a number, got {raw!r}", field=name) from None
@@ -82,11 +90,13 @@ def _number(name: str, raw: str, low: float | None = None, high: float | None = 
 
 def _whole(name: str, raw: str, low: int) -> int:
     try:
+        if not _plain(raw) or len(raw.strip()) > 20:  # int() of thousands of digits is slow, then refused
+            raise ValueError(raw)
         value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number, got {raw!r}", field=name) from None
-    if value < low:
-        raise InvalidInput(f"{name} must be at least {low}, got {value}", field=name)
+        raise InvalidInput(f"{name} must be a whole number, got {raw[:40]!r}", field=name) from None
+    if not low <= value <= jsonio.INT_LIMIT:
+        raise InvalidInput(f"{name} must be from {low} to {jsonio.INT_LIMIT}, got {value}", field=name)
     return value
 
 
@@ -120,9 +130,13 @@ def parse_split(raw: str) -> tuple[Split, ...]:
 def parse_time(raw: str, name: str = "since") -> float:
     """An ISO 8601 time (UTC unless it says otherwise) or Unix seconds."""
     try:
-        return float(raw)
+        seconds = float(raw) if _plain(raw) else None
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        if not math.isfinite(seconds):  # NaN and infinity would pass or stop every row, said nowhere
+            raise InvalidInput(f"{name} must be a finite number of Unix seconds, got {raw!r}", field=name)
+        return seconds
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:

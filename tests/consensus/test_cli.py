@@ -90,6 +90,15 @@ def test_missing_file_and_unknown_method(tmp_path: Path) -> None:
         run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", "glad")
 
 
+@pytest.mark.parametrize("raw", [ANSWERS.encode("utf-16"), ANSWERS.encode() + "t4,a,caf\u00e9\n".encode("latin-1"),
+                                 b"task,worker,label\n" + b"t,w,x\n" * 50_000 + b"t,w,\xff\n"])
+def test_a_file_not_in_utf8_is_one_clear_error(tmp_path: Path, raw: bytes) -> None:
+    (tmp_path / "a.csv").write_bytes(raw)
+    with pytest.raises(InvalidInput, match="not UTF-8") as err:
+        run("aggregate", "classification", str(tmp_path / "a.csv"))
+    assert err.value.field == "file"
+
+
 def test_box_coordinates_must_be_numbers(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="line 2") as err:
         run("aggregate", "boxes", write(tmp_path / "b.csv", "task,worker,x,y,w,h\ni,a,left,0,1,1\n"))

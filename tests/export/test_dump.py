@@ -136,6 +136,52 @@ async def test_restore_is_all_or_nothing_and_refuses_what_is_not_a_dump(client, 
     assert dump.is_dump(path)
 
 
+async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, requester, new_project, make_user, db,
+                                                                     run_cli, tmp_path, capsys, monkeypatch):
+    await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    await new_project()  # no tasks: its counters are zeros
+    path = tmp_path / "all.jsonl"
+    assert await run_cli("export", "--all", "--format", "dump", "-o", str(path)) == 0
+    lines = path.read_text().splitlines(keepends=True)
+    second = next(i for i, line in enumerate(lines) if line.startswith('{"table":"projects"') and '"id":2,' in line)
+
+    def edited(table: str, old: str, new: str) -> str:
+        i = next(i for i, line in enumerate(lines) if line.startswith(f'{{"table":"{table}"') and old in line)
+        return "".join(lines[:i] + [lines[i].replace(old, new, 1)] + lines[i + 1:])
+
+    cases = {
+        "header only": lines[0],
+        "cut after the first project": "".join(lines[:second]),
+        "cut before the second project's counters": "".join(lines[:second] + lines[second + 1:]),
+        "a string in an integer column": edited("tasks", '"priority":0', '"priority":"high"'),
+        "a boolean for a number": edited("tasks", '"priority":0', '"priority":false'),
+        "a column the table lacks": edited("tasks", '"priority":0', '"priority":0,"x":1'),
+        "a NUL in a username": edited("users", '"username":"', '"username":"a\\u0000'),
+    }
+    if PG_URL:  # this test's database, emptied
+        async with raw_writes(db) as conn:
+            names = ", ".join(t.name for t in models.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    target = PG_URL or f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("LABELING_DATABASE_URL", target)
+    fresh = Database(target, pool_size=2)
+    try:
+        for name, content in cases.items():
+            bad = tmp_path / "bad.jsonl"
+            bad.write_text(content)
+            capsys.readouterr()
+            assert await run_cli("restore", str(bad)) == 2, name
+            err = capsys.readouterr().err
+            assert one_line(err) and "Traceback" not in err, (name, err)
+            async with fresh.read() as conn:
+                for table in (models.projects, models.users, models.tasks, models.project_counters):
+                    assert await conn.scalar(select(func.count()).select_from(table)) == 0, (name, table.name)
+        assert await run_cli("restore", str(path)) == 0
+        assert await _dump(fresh) == path.read_bytes()  # the project without tasks too
+    finally:
+        await fresh.dispose()
+
+
 async def test_cli_instance_dump_restores_into_an_empty_database(client, requester, new_project, make_user, db,
                                                                   run_cli, tmp_path, capsys, monkeypatch):
     await project_with_answers(client, make_user, new_project, "text_classification", n=2)

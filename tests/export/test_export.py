@@ -199,6 +199,28 @@ async def test_bad_requests_get_one_clear_error_and_nothing_is_written(
     assert existing.read_text().count("\n") == 2
 
 
+async def test_odd_option_values_and_repeated_options_are_400_naming_the_option(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pid = project["id"]
+    cases = [("since=nan", "since"), ("since=inf", "since"), ("since=-Infinity", "since"), ("since=1e999", "since"),
+             ("seed=%D9%A3", "seed"), ("seed=1_0", "seed"), ("seed=18446744073709551616", "seed"),
+             ("seed=" + "9" * 5000, "seed"), ("min_confidence=%D9%A0.5", "min_confidence"),
+             ("format=csv&format=jsonl", "format"), ("since=0&since=1", "since"), ("seed=1&seed=1", "seed"),
+             ("label_attribute=a%00", "label_attribute")]
+    for query, field in cases:
+        r = await client.get(f"/api/projects/{pid}/export?format=jsonl&{query}".replace("format=jsonl&format=",
+                                                                                          "format="),
+                             headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == field, (query, r.status_code, r.text[:300])
+    for argv in (["--since", "nan"], ["--seed", "١"], ["--since", "inf"]):
+        target = tmp_path / "never.jsonl"
+        assert await run_cli("export", str(pid), "--format", "jsonl", *argv, "-o", str(target)) == 2
+        assert one_line(capsys.readouterr().err) and not target.exists()
+    assert (await get_export(client, requester, pid, format="jsonl", since="1e9", seed="9223372036854775807")
+            ).status_code == 200
+
+
 async def test_cli_standard_output_folders_default_names_and_progress(client, requester, new_project, make_user,
                                                                       run_cli, tmp_path, capsysbinary, monkeypatch):
     from labeling.export.cli import Progress
