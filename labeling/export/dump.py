@@ -2,7 +2,8 @@
 
 A dump is JSON Lines: a header line, then one line per row, `{"table": NAME, "row": {...}}`, tables in the
 order their foreign keys need (users, projects, project counters, tasks, assignments, annotations, workers'
-standing, results, requesters' reviews). Users come without password or token hashes (a dump carries no secrets); progress
+standing, results, requesters' reviews), then an end line with the number of rows of each table (version 2), so
+a file cut short anywhere is refused, not restored in part (version 1 dumps, without it, still restore). Users come without password or token hashes (a dump carries no secrets); progress
 counters as one total per project. Keys are sorted and nothing depends on the time of the dump, so dumping a
 restored database gives the same bytes (SQLite to PostgreSQL and back). `restore` writes it all in one
 transaction (all or nothing), bookkeeping rows through labeling/queue.py.
@@ -26,7 +27,8 @@ from labeling.errors import Conflict, InvalidInput
 from labeling.sqltx import Tx, is_unique_violation
 
 KIND = "labeling-dump"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)  # version 1: no end line
 PAGE_SIZE = 5000
 BATCH = 2000
 USER_COLUMNS = ("id", "username", "role", "is_active", "created_at")
@@ -117,6 +119,10 @@ def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
             raise InvalidInput(f"line {number}: {table}.{exc}", field="FILE", line=number) from None
 
 
+def _end(counts: dict[str, int]) -> bytes:
+    return orjson.dumps({"end": {"rows": counts}}, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+
 def _header(scope: str, project_ids: list[int]) -> str:
     return json.dumps({"kind": KIND, "version": VERSION, "scope": scope, "projects": project_ids,
                        "schema": migrate.head_revision()}, sort_keys=True) + "\n"
@@ -190,25 +196,32 @@ async def _chunks(conn: AsyncConnection, project_ids: list[int] | None, progress
     else:
         ids = project_ids
     scopes = _scopes(project_ids)
+    counts: dict[str, int] = {}
+
+    def lines(table: str, rows: list[dict]) -> bytes:
+        counts[str(table)] = counts.get(str(table), 0) + len(rows)
+        return b"".join(_line(table, row) for row in rows)
+
     yield _header("instance" if project_ids is None else "project", ids).encode()
     async for page in _keyset(conn, u, ("id",), scopes["users"], [u.c[c] for c in USER_COLUMNS]):
-        yield b"".join(_line("users", row) for row in page)
+        yield lines("users", page)
     for table, keys in BEFORE_PROJECTS:
         async for page in _keyset(conn, table, keys, scopes[table.name]):
-            yield b"".join(_line(table.name, row) for row in page)
+            yield lines(table.name, page)
     async for page in _keyset(conn, p, ("id",), p.c.id.in_(ids)):
-        yield b"".join(_line("projects", row) for row in page)
+        yield lines("projects", page)
     c = models.project_counters
     totals = (await conn.execute(select(c.c.project_id, *[func.coalesce(func.sum(c.c[n]), 0).label(n)
                                                           for n in queue.COUNTERS])
                                  .where(c.c.project_id.in_(ids)).group_by(c.c.project_id)
                                  .order_by(c.c.project_id))).mappings().all()
-    yield b"".join(_line("project_counters", {k: int(v) for k, v in row.items()}) for row in totals)
+    yield lines("project_counters", [{k: int(v) for k, v in row.items()} for row in totals])
     for table, keys in TABLES:
         async for page in _keyset(conn, table, keys, scopes[table.name]):
             if table is models.tasks:
                 progress(len(page))
-            yield b"".join(_line(table.name, row) for row in page)
+            yield lines(table.name, page)
+    yield _end(counts)
 
 
 def project_chunks(conn: AsyncConnection, project_id: int, progress: Callable[[int], None]) -> AsyncIterator[bytes]:
@@ -233,9 +246,9 @@ def read_header(path: Path) -> dict:
         header = None
     if not isinstance(header, dict) or header.get("kind") != KIND:
         raise InvalidInput(f"{path} is not a labeling dump (its first line is not a dump header)", field="FILE")
-    if header.get("version") != VERSION:
-        raise InvalidInput(f"{path} is a version {header.get('version')} dump; this labeling reads version {VERSION}",
-                           field="FILE")
+    if header.get("version") not in READABLE:
+        raise InvalidInput(f"{path} is a version {header.get('version')} dump; this labeling reads versions "
+                           f"{', '.join(map(str, READABLE))}", field="FILE")
     return header
 
 
@@ -248,8 +261,11 @@ def is_dump(path: Path) -> bool:
     return True
 
 
-def _records(path: Path) -> Iterator[tuple[int, str, dict]]:
-    """(line number, table, row) of every line after the header."""
+def _records(path: Path, header: dict) -> Iterator[tuple[int, str, dict]]:
+    """(line number, table, row) of every line after the header; then, for a version 2 dump, the end line's row
+    counts checked against the rows read (a dump cut short at any line, or with lines taken out, is refused)."""
+    counts: dict[str, int] = {}
+    end: Any = None
     with path.open("rb") as handle:
         handle.readline()
         for number, raw in enumerate(handle, start=2):
@@ -257,13 +273,31 @@ def _records(path: Path) -> Iterator[tuple[int, str, dict]]:
                 continue
             try:
                 record = orjson.loads(raw)
+            except ValueError:
+                raise InvalidInput(f"line {number}: not a dump record", field="FILE", line=number) from None
+            if end is not None:
+                raise InvalidInput(f"line {number}: a line after the dump's end line", field="FILE", line=number)
+            if isinstance(record, dict) and "end" in record and header.get("version", 1) >= 2:
+                end = record["end"]
+                continue
+            try:
                 table, row = record["table"], record["row"]
-            except (ValueError, KeyError, TypeError):
+            except (KeyError, TypeError):
                 raise InvalidInput(f"line {number}: not a dump record", field="FILE", line=number) from None
             if table not in ORDER or not isinstance(row, dict):
                 raise InvalidInput(f"line {number}: unknown table {table!r}", field="FILE", line=number)
             _check_row(number, table, row, raw)
+            counts[table] = counts.get(table, 0) + 1
             yield number, table, row
+    if header.get("version", 1) < 2:
+        return
+    if end is None:
+        raise InvalidInput(f"{path} has no end line: the dump is cut short", field="FILE")
+    said = end.get("rows") if isinstance(end, dict) else None
+    if said != counts:
+        differ = sorted(t for t in set(counts) | set(said or {}) if (said or {}).get(t) != counts.get(t))
+        raise InvalidInput(f"{path} holds other row counts than its end line says ({', '.join(differ) or 'end line'}):"
+                           " it is cut short or was changed", field="FILE")
 
 
 class _Restore:
@@ -377,7 +411,7 @@ class _Restore:
         rows: list[dict] = []
         restored: list[int] = []
         table, first_line, seen = "", 0, -1
-        for number, name, row in _records(path):
+        for number, name, row in _records(path, header):
             position = ORDER.index(name)
             if position < seen:
                 raise InvalidInput(f"line {number}: {name} rows after {ORDER[seen]} rows (a dump's tables come in "

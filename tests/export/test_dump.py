@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pytest
@@ -64,9 +66,11 @@ async def test_a_dump_restored_into_the_other_database_dumps_back_equal(client, 
     assert http.content == first
     text_lines = first.decode().splitlines()
     assert all("password_hash" not in line and "token_hash" not in line for line in text_lines)
-    tables = [line.split('"table":"')[1].split('"')[0] for line in text_lines[1:]]
+    tables = [line.split('"table":"')[1].split('"')[0] for line in text_lines[1:-1]]
     assert {"users", "projects", "project_counters", "tasks", "assignments", "annotations", "project_workers",
             "task_results", "reviews", "audit_log"} == set(tables)
+    end = json.loads(text_lines[-1])["end"]  # the end line counts every table's rows
+    assert end["rows"] == {table: tables.count(table) for table in set(tables)}
     path = tmp_path / "project.jsonl"
     path.write_bytes(first)
     other = await _other_database(tmp_path)
@@ -157,7 +161,17 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         "a boolean for a number": edited("tasks", '"priority":0', '"priority":false'),
         "a column the table lacks": edited("tasks", '"priority":0', '"priority":0,"x":1'),
         "a NUL in a username": edited("users", '"username":"', '"username":"a\\u0000'),
+        # after every project: only the end line's counts can tell
+        "cut at a line break among the answers": "".join(
+            lines[:next(i for i, line in enumerate(lines) if line.startswith('{"table":"annotations"')) + 1]),
+        "without its end line": "".join(lines[:-1]),
+        "one answer taken out": "".join(
+            line for i, line in enumerate(lines)
+            if i != next(j for j, x in enumerate(lines) if x.startswith('{"table":"annotations"'))),
+        "a line after the end line": "".join(lines + [lines[-2]]),
+        "an end line that says other counts": "".join(lines[:-1] + [lines[-1].replace('"tasks":2', '"tasks":3')]),
     }
+    assert '"tasks":2' in lines[-1]
     if PG_URL:  # this test's database, emptied
         async with raw_writes(db) as conn:
             names = ", ".join(t.name for t in models.metadata.sorted_tables)
