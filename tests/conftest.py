@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -133,6 +133,19 @@ async def sign_in_form(client: httpx.AsyncClient, username: str, password: str) 
 def bearer(token: str) -> dict:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+async def every_page(client: Any, url: str, token: str, limit: int) -> list[dict]:
+    """The rows of every page of a keyset-paged list, following `next` from the first page."""
+    rows, cursor = [], None
+    while True:
+        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        r = await client.get(url, params=params, headers=bearer(token))
+        assert r.status_code == 200, r.text
+        rows += r.json()["data"]
+        cursor = r.json()["next"]
+        if not cursor:
+            return rows
 
 
 @pytest.fixture

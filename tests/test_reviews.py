@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 
-from tests.conftest import bearer
+from tests.conftest import bearer, every_page
 from tests.export.helpers import answer_all, project_with_answers
 
 
@@ -286,14 +286,7 @@ async def test_results_pages_hold_overrides_of_tasks_the_crowd_has_not_answered(
                               headers=bearer(requester))
         assert r.json()["state"] == "complete"
     await answer_all(client, make_user, pid, [{"label": "neg"}], "pages")
-    seen, cursor = [], None
-    while True:
-        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await client.get(f"/api/projects/{pid}/results", params=params, headers=bearer(requester))).json()
-        seen += page["data"]
-        cursor = page["next"]
-        if not cursor:
-            break
+    seen = await every_page(client, f"/api/projects/{pid}/results", requester, limit=2)
     assert [row["task_id"] for row in seen] == sorted(ids.values())
     by_name = {row["external_id"]: row for row in seen}
     for name in ("t1", "t3"):

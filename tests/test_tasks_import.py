@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from labeling import tasks as tasks_mod
-from tests.conftest import bearer
+from tests.conftest import bearer, every_page
 
 
 async def _count(client, requester, project_id) -> int:
@@ -22,14 +22,7 @@ async def test_json_lines_import_and_listing(client, requester, new_project):
     r = await client.post(f"/api/projects/{project['id']}/tasks", content=lines,
                           headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
     assert r.status_code == 201 and r.json() == {"created": 25}
-    got, cursor = [], None
-    while True:
-        params = {"limit": 10, **({"cursor": cursor} if cursor else {})}
-        page = (await client.get(f"/api/projects/{project['id']}/tasks", params=params, headers=bearer(requester))).json()
-        got += page["data"]
-        cursor = page["next"]
-        if not cursor:
-            break
+    got = await every_page(client, f"/api/projects/{project['id']}/tasks", requester, limit=10)
     assert [t["data"]["text"] for t in got] == [f"t{i}" for i in range(25)]
     assert got[4]["priority"] == 1 and got[0]["state"] == "open"
 

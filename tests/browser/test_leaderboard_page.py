@@ -38,27 +38,31 @@ def answer_for(data: dict, rng: random.Random) -> dict:
     return body
 
 
-def test_the_leaderboard_tab_draws_chart_table_heat_map_and_bias(new_page, server):
-    rng = random.Random(7)
+def ranked_arena(server, rng: random.Random, n_tasks: int, workers: int) -> tuple[dict, dict]:
+    """(requester, project): a preference project of n_tasks prompts, each ranked by `workers` new workers."""
     requester = server.user("requester")
     with server.client(requester["token"]) as c:
         r = c.post("/api/projects", json={"name": f"arena {rng.random():.8f}", "task_type": "preference_ranking",
-                                          "labels": [], "redundancy": 2})
+                                          "labels": [], "redundancy": workers})
         assert r.status_code == 201, r.text
         project = r.json()
-        assert c.post(f"/api/projects/{project['id']}/tasks", json=arena_tasks(80, rng)).status_code == 201
-        text = c.post("/api/projects", json={"name": f"texts {rng.random():.8f}", "task_type": "text_classification",
-                                             "labels": ["a", "b"]}).json()
-    for _ in range(2):
+        assert c.post(f"/api/projects/{project['id']}/tasks", json=arena_tasks(n_tasks, rng)).status_code == 201
+    for _ in range(workers):
         worker = server.user("worker")
         with server.client(worker["token"]) as c:
-            while True:
-                lease = c.post(f"/api/projects/{project['id']}/next")
-                if lease.status_code == 204:
-                    break
+            while (lease := c.post(f"/api/projects/{project['id']}/next")).status_code == 200:
                 done = c.post(f"/api/assignments/{lease.json()['assignment_id']}/submit",
                               json=answer_for(lease.json()["task"]["data"], rng))
                 assert done.status_code == 201, done.text
+    return requester, project
+
+
+def test_the_leaderboard_tab_draws_chart_table_heat_map_and_bias(new_page, server):
+    rng = random.Random(7)
+    requester, project = ranked_arena(server, rng, 80, 2)
+    with server.client(requester["token"]) as c:
+        text = c.post("/api/projects", json={"name": f"texts {rng.random():.8f}", "task_type": "text_classification",
+                                             "labels": ["a", "b"]}).json()
 
     page = new_page()
     sign_in(page, requester, f"/console/projects/{project['id']}/leaderboard")
@@ -89,19 +93,7 @@ def test_the_ratings_chart_stays_readable_on_a_phone(new_page, server):
     # Shrunk to a phone's width the 1000-unit chart drew its model names 4 pixels high; it now keeps a readable
     # size and scrolls sideways inside its card, the page itself not.
     rng = random.Random(3)
-    requester = server.user("requester")
-    with server.client(requester["token"]) as c:
-        r = c.post("/api/projects", json={"name": f"arena {rng.random():.8f}", "task_type": "preference_ranking",
-                                          "labels": [], "redundancy": 1})
-        assert r.status_code == 201, r.text
-        project = r.json()
-        assert c.post(f"/api/projects/{project['id']}/tasks", json=arena_tasks(12, rng)).status_code == 201
-    worker = server.user("worker")
-    with server.client(worker["token"]) as c:
-        while (lease := c.post(f"/api/projects/{project['id']}/next")).status_code == 200:
-            done = c.post(f"/api/assignments/{lease.json()['assignment_id']}/submit",
-                          json=answer_for(lease.json()["task"]["data"], rng))
-            assert done.status_code == 201, done.text
+    requester, project = ranked_arena(server, rng, 12, 1)
     page = new_page(PHONE)
     sign_in(page, requester, f"/console/projects/{project['id']}/leaderboard")
     name = page.locator("#ratings-chart .rating-row text").first
