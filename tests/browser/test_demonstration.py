@@ -40,3 +40,25 @@ def test_write_a_response_and_correct_a_draft(new_page, server, worker):
         "write": {"text": "Hello there!\nSecond line, with an s and a ? in it."},
         "draft": {"text": "Thanks a lot!"},
     }
+
+
+def test_a_lease_running_out_while_typing_leaves_the_keyboard_in_the_text_box(new_page, server, worker):
+    project = server.project("demonstration", [{"data": {"prompt": "Explain leases."}, "external_id": "typing"}],
+                             lease_seconds=3)
+    page = label_page(new_page, worker, project)
+    box = page.locator("#response")
+    expect(box).to_be_focused()
+    page.keyboard.type("A lease is ")
+    expect(page.locator("#banner")).to_contain_text("has run out", timeout=15_000)
+    # The banner offers Try again, but the keys being typed still belong to the text: an "s" is not Skip, a
+    # "z" not the earlier answers, a new line not the skip dialog's confirmation.
+    expect(box).to_be_focused()
+    page.keyboard.type("a loan of a task, so zero workers clash.\nIt ends.")
+    expect(page.locator("#skip-dialog")).not_to_be_visible()
+    expect(box).to_have_value("A lease is a loan of a task, so zero workers clash.\nIt ends.")
+    page.keyboard.press("Control+Enter")  # Try again: the lease is renewed
+    expect(page.locator("#banner")).to_be_hidden()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"typing": {"text": "A lease is a loan of a task, so zero workers clash.\nIt ends."}}
+    assert server.assignment_statuses(project["id"]) == {"typing": 1}

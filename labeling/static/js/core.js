@@ -92,7 +92,9 @@
     b.textContent = secondaryText || "";
     b.onclick = secondary || null;
     banner.hidden = false;
-    a.focus({preventScroll: true});
+    // A worker typing keeps the text box: keys meant for the text would otherwise become shortcuts (S skips, and
+    // Enter confirms it). Ctrl+Enter presses the banner's action from there.
+    if (!isTyping(document.activeElement)) a.focus({preventScroll: true});
   }
 
   function hideBanner() { $("banner").hidden = true; }
