@@ -26,7 +26,7 @@
       });
       context.replaceChildren();
       extras.forEach(function (k) {
-        context.append(L.el("dt", {text: k.replace(/_/g, " ")}), L.el("dd", {text: String(data[k])}));
+        context.append(L.el("dt", {text: k.replace(/_/g, " ")}), L.el("dd", {dir: "auto", text: String(data[k])}));
       });
       context.hidden = extras.length === 0;
       var prefilled = !!(p && typeof p.text === "string");

@@ -91,7 +91,7 @@
                            dataset: {dragId: id, chip: id}, title: "Response " + letterOf[id] + ": click to rank it next, or drag it to a place",
                            onclick: function () { if (!justDragged) tapChip(id); }}, [
       L.el("span", {class: "chip-letter", text: letterOf[id]}),
-      L.el("span", {class: "chip-text", text: r.text.slice(0, 60)}),
+      L.el("span", {class: "chip-text", dir: "auto", text: r.text.slice(0, 60)}),
     ]);
   }
 
@@ -149,7 +149,7 @@
         L.el("span", {class: "response-letter", text: letter(i)}),
         L.el("span", {class: "rank-status", text: "not ranked"}),
       ]),
-      L.el("div", {class: "response-text", text: r.text}),
+      L.el("div", {class: "response-text", dir: "auto", text: r.text}),
       rate,
     ]);
   }
