@@ -163,3 +163,22 @@ def test_after_a_submit_from_the_rationale_the_letters_rank_the_next_task(new_pa
     assert meta["shown_order"] == [by_letter[letter] for letter in "ABC"]
     assert meta["viewport"]["width"] == 1280 and meta["viewport"]["height"] == 800
     assert 0 <= meta["time_on_task_ms"] < 60_000 and meta["hidden_ms"] == 0
+
+
+def test_at_200_percent_zoom_the_ranking_panel_leaves_the_prompt_in_view(new_page, server, worker):
+    # A 1280x800 laptop at 200% zoom is a 640x400 window: a panel that sticks to the bottom would cover the prompt.
+    project = server.project("preference_ranking", [{"data": {"prompt": "Which is kinder?", "responses": [
+        {"id": "a", "text": "Thank you " * 40}, {"id": "b", "text": "Go away " * 40}]}}], instructions="")
+    page = label_page(new_page, worker, project, viewport={"width": 640, "height": 400})
+    prompt = page.locator("#prompt-text")
+    expect(prompt).to_have_text("Which is kinder?")
+    covered = prompt.evaluate("""el => { const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return el.contains(hit) ? null : (hit && (hit.id || hit.className)); }""")
+    assert covered is None, f"the prompt is covered by {covered}"
+    first, second = (page.locator("[data-card]").nth(i).get_attribute("data-card") for i in range(2))  # A and B
+    page.keyboard.press("b")
+    page.keyboard.press("a")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {None: {"ranking": [[second], [first]]}}
