@@ -182,3 +182,21 @@ def test_at_200_percent_zoom_the_ranking_panel_leaves_the_prompt_in_view(new_pag
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {None: {"ranking": [[second], [first]]}}
+
+
+def test_sixteen_responses_are_each_ranked_by_their_letter(new_page, server, worker):
+    # Letters run past H: I (instructions), S (skip), X and Z (earlier answers) are shortcuts, never a response's.
+    ids = [f"r{i}" for i in range(16)]
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "Pick the best.", "responses": responses(*ids)}, "external_id": "many"}])
+    page = label_page(new_page, worker, project)
+    letters = shown(page)
+    assert sorted(letters.values()) == sorted("ABCDEFGHJKLMNOPQ")
+    by_letter = sorted(ids, key=lambda rid: letters[rid])
+    for rid in by_letter:
+        page.keyboard.press(letters[rid].lower())
+    expect(page.locator("#tiers .tier")).to_have_count(16)
+    expect(page.locator("#skip-dialog")).not_to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["many"]["ranking"] == [[rid] for rid in by_letter]

@@ -9,7 +9,10 @@
   var shown = [], letterOf = {}, tiers = [], ratings = {}, selected = null, drag = null, justDragged = false;
 
   function ordinal(n) { return ORDINALS[n - 1] || n + "th"; }
-  function letter(i) { return String.fromCharCode(65 + i); }
+  // The page's own shortcuts (I instructions, S skip, X and Z earlier answers) are never a response's letter, so
+  // every response of the most a task may have (16) is ranked by its key.
+  var LETTERS = "ABCDEFGHJKLMNOPQRTUVWY";
+  function letter(i) { return i < LETTERS.length ? LETTERS.charAt(i) : String(i + 1); }
   function tierOf(id) {
     for (var k = 0; k < tiers.length; k++) if (tiers[k].indexOf(id) >= 0) return k;
     return -1;
@@ -222,8 +225,8 @@
   function onKey(e) {
     var key = e.key;
     if (key.length === 1 && /[a-z]/i.test(key) && !e.shiftKey) {
-      var i = key.toUpperCase().charCodeAt(0) - 65;
-      if (i < shown.length) {
+      var i = LETTERS.indexOf(key.toUpperCase());
+      if (i >= 0 && i < shown.length) {
         var id = shown[i].id;
         putAt(id, tiers.length); // next place (again: moved to the end)
         selected = id;
