@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import decimal
 import functools
 import json
+import math
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -171,7 +173,27 @@ class Tx(Protocol):
 
 
 def _json(value: Any) -> str:
+    text = _compact(value)
+    # PostgreSQL's jsonb keeps numbers as numeric and writes 1e+16 back as 10000000000000000, an integer: floats
+    # that JSON writes with a positive exponent are written in plain digits with ".0" instead (both databases).
+    return _plain_floats(value) if "e+" in text else text
+
+
+def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain_floats(value: Any) -> str:
+    """Compact JSON as _compact writes it, with every float in plain digits (a float stays a float through jsonb)."""
+    if isinstance(value, float):
+        text = repr(value)
+        return format(decimal.Decimal(text), "f") + ".0" if "e+" in text and math.isfinite(value) else _compact(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(_compact(k if isinstance(k, str) else next(iter(json.loads(_compact({k: 0})))))
+                              + ":" + _plain_floats(v) for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(map(_plain_floats, value)) + "]"
+    return _compact(value)
 
 
 class _Common:

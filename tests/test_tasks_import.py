@@ -184,3 +184,23 @@ async def test_a_taken_external_id_in_a_later_check_chunk_is_named(client, reque
     r = await client.post(url, json=batch, headers=bearer(requester))
     assert r.status_code == 400 and r.json()["error"]["index"] == 4 and "'e4'" in r.json()["error"]["message"]
     assert await _count(client, requester, project["id"]) == 1
+
+
+async def test_data_values_keep_their_json_types(client, requester, new_project):
+    """Every value comes back as it was imported, type included, on SQLite and PostgreSQL alike: strings that
+    look like numbers stay strings, and a float too large for plain digits stays a float (PostgreSQL's jsonb
+    writes 1e16 back as the integer 10000000000000000)."""
+    project = await new_project()
+    data = {"text": "x", "code": "007", "sci": "1e5", "nan": "NaN", "empty": "", "i": 7, "i64": 9007199254740993,
+            "f": 1.5, "whole": 100.0, "big": 1e16, "huge": 1.2345e300, "tiny": 1e-7, "neg": -2.5e20,
+            "nested": {"a": [1e22, {"b": "1e5"}], "d.e f": None}}
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=[{"data": data}], headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    got = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    assert got["data"] == data
+    assert {k: type(v) for k, v in got["data"].items()} == {k: type(v) for k, v in data.items()}
+    assert type(got["data"]["nested"]["a"][0]) is float
+    r = await client.get(f"/api/projects/{project['id']}/export", params={"format": "jsonl", "include_open": "1"},
+                         headers=bearer(requester))
+    row = json.loads(r.text)
+    assert {k: (row[k], type(row[k])) for k in data} == {k: (v, type(v)) for k, v in data.items()}

@@ -25,7 +25,10 @@ def input_line(row: TaskRow, ctx: Context) -> dict:
     key = "image" if spec.media == "image" else "text"
     if key in data:
         value = data.pop(key)
-        return {("source-ref" if spec.media == "image" else "source"): value, **data}
+        name = "source-ref" if spec.media == "image" else "source"
+        if name in data:  # a data field of the key's own name: kept as data_NAME, never in the text's place
+            data = {(f"data_{k}" if k == name else k): v for k, v in data.items()}
+        return {name: value, **data}
     return data
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from typing import Any, Iterable
 
 from labeling.export.archive import Sink
@@ -13,6 +14,7 @@ from labeling.export.rows import TaskRow, iso
 from labeling.export.writer import Context, Writer, data_fields, dumps
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+TOKEN_WORD = re.compile(r"\w")
 
 
 def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answer: dict | None, details: dict,
@@ -135,9 +137,28 @@ class Spans(Writer):
                     "entities": entities(row)} for row in rows), sink)
 
 
+ZWJ = "\u200d"
+
+
+def _joins(char: str) -> bool:
+    """A combining mark (a vowel sign, an accent, a variation selector), a joiner or an emoji skin tone: part of
+    the character before it, never a token of its own (\\w matches none of them)."""
+    return char == ZWJ or unicodedata.category(char)[0] == "M" or "\U0001F3FB" <= char <= "\U0001F3FF"
+
+
 def tokens(text: str) -> list[tuple[int, int]]:
-    """Word and punctuation tokens as (start, end) character offsets."""
-    return [m.span() for m in TOKEN.finditer(text)]
+    """Word and punctuation tokens as (start, end) character offsets; combining marks and joiners stay in the token
+    they follow, and a word after a mark or anything after a joiner continues it (as the labeling page's words do)."""
+    out: list[tuple[int, int]] = []
+    for match in TOKEN.finditer(text):
+        start, end = match.span()
+        before = text[start - 1] if start else ""
+        if out and out[-1][1] == start and (_joins(text[start]) or before == ZWJ or (
+                _joins(before) and TOKEN_WORD.match(text[start]))):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
 
 
 def bio(text: str, spans: list[dict]) -> tuple[list[tuple[str, str]], list[tuple[str, dict]]]:

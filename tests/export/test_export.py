@@ -270,6 +270,25 @@ async def test_a_manifest_line_comes_back_with_every_input_key(client, requester
     assert {k: v for k, v in got.items() if k in texts[0]} == texts[0] and list(got)[0] == "source"
 
 
+async def test_a_data_field_named_like_the_manifest_key_does_not_take_the_text_s_place(client, requester, new_project,
+                                                                                     make_user):
+    # A text task's data may have a field `source` of its own (where the review came from): the manifest line's
+    # `source` is still the text, and that field is kept as data_source (as jsonl keeps a `label` field).
+    tasks = [{"data": {"text": "Great value", "source": "amazon", "n": "007"}},
+             {"data": {"image": "https://img.example/a.jpg", "source-ref": "s3://old/a.jpg"}}]
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=1,
+                                tasks=tasks[:1])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "msrc")
+    r = await get_export(client, requester, project["id"], format="manifest", label_attribute="sentiment")
+    got = json.loads(r.text)
+    assert {k: v for k, v in got.items() if not k.startswith("sentiment")} == {
+        "source": "Great value", "data_source": "amazon", "n": "007"}
+    images = await new_project(task_type="image_classification", labels=["cat"], redundancy=1, tasks=tasks[1:])
+    await answer_all(client, make_user, images["id"], [{"label": "cat"}], "msrci")
+    got = json.loads((await get_export(client, requester, images["id"], format="manifest")).text)
+    assert got["source-ref"] == "https://img.example/a.jpg" and got["data_source-ref"] == "s3://old/a.jpg"
+
+
 async def test_image_sizes_come_from_the_upload_as_a_browser_shows_the_image(client, requester, new_project,
                                                                              make_user, tmp_path):
     # 300 x 200 pixels stored, EXIF orientation 6: shown (and boxed) as 200 x 300.

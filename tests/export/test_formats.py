@@ -175,6 +175,20 @@ def test_spans_and_conll_report_spans_off_token_boundaries():
     assert "'a Lov'" in writer.report.examples["spans not on token boundaries (left out of conll)"][0]
 
 
+def test_conll_keeps_combining_marks_and_joined_emoji_inside_their_token():
+    # A word with combining marks (Hindi's vowel signs and virama, an e with a combining acute) and an emoji joined
+    # by ZWJ are one token each, as the labeling page snaps them: never a mark or a joiner alone on a line.
+    c = ctx("named_entities", ("LANG", "PER"))
+    text = "\u0939\u093f\u0928\u094d\u0926\u0940 e\u0301mile \U0001F469\u200d\U0001F52C ok."
+    row = TaskRow(1, None, {"text": text}, {"spans": [{"start": 0, "end": 6, "label": "LANG"},
+                                                      {"start": 7, "end": 13, "label": "PER"}]}, 0.8, 3)
+    writer = tabular.Conll(c, "c")
+    out = render(writer, [row])
+    assert [line.rsplit(" ", 1) for line in out.splitlines() if line] == [
+        [text[0:6], "B-LANG"], [text[7:13], "B-PER"], [text[14:17], "O"], ["ok", "O"], [".", "O"]]
+    assert writer.report.counts == {}
+
+
 # ---- human feedback ----------------------------------------------------------------------------------------------
 
 def test_preference_pairs_modes_ties_margins_and_conversational():
