@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, iso
-from labeling.export.writer import Context, Writer, data_fields, dumps
+from labeling.export.writer import Context, Writer, data_fields, data_name, dumps
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 TOKEN_WORD = re.compile(r"\w")
@@ -21,8 +21,7 @@ def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answ
            confidence: float | None, n_annotations: int, agreement: float | None, reviewed: Any) -> dict:
     """One task as a row: id, external id, its data fields, its consensus columns, then the figures."""
     out: dict[str, Any] = {"id": task_id, "external_id": external_id}
-    reserved = ctx.reserved
-    out.update(data if reserved.isdisjoint(data) else data_fields(data, reserved))
+    out.update(data_fields(data, ctx.reserved))
     out.update(ctx.spec.consensus_row(answer, details))
     out["confidence"] = confidence
     out["n_annotations"] = n_annotations
@@ -52,7 +51,7 @@ class Jsonl(Writer):
 
 def header(ctx: Context) -> list[str]:
     """The CSV columns: ours, every data field of the export, the task type's consensus columns."""
-    fields = [f"data_{k}" if k in ctx.reserved else k for k in ctx.data_keys]
+    fields = [data_name(k, ctx.reserved) for k in ctx.data_keys]
     answer = list(ctx.spec.consensus_row(None, {}))
     return ["id", "external_id", *fields, *answer, "confidence", "n_annotations", "agreement", "reviewed"]
 

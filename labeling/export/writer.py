@@ -110,11 +110,27 @@ def loads(text: str | bytes | None) -> Any:
         return json.loads(text)
 
 
+def data_name(key: str, reserved: frozenset[str] | set[str]) -> str:
+    """A data field's column name: data_<name> for one named like a column of ours, and for one whose name starts
+    with data_ (so `label` and `data_label` in one task stay two columns: data_label and data_data_label). The
+    rule depends on the name alone, so every row of a streamed export names a field alike."""
+    return f"data_{key}" if key in reserved or key.startswith("data_") else key
+
+
+def _plain(data: dict, reserved: frozenset[str]) -> bool:
+    if not reserved.isdisjoint(data):
+        return False
+    for key in data:
+        if key.startswith("data_"):
+            return False
+    return True
+
+
 def data_fields(data: dict, reserved: frozenset[str]) -> dict:
-    """A task's data fields as columns; one named like a column of ours is renamed data_<name>."""
-    if reserved.isdisjoint(data):
+    """A task's data fields as columns, named by data_name."""
+    if _plain(data, reserved):
         return data
-    return {(f"data_{k}" if k in reserved else k): v for k, v in data.items()}
+    return {data_name(k, reserved): v for k, v in data.items()}
 
 
 class Writer:

@@ -357,19 +357,23 @@ async def test_a_data_field_named_like_a_consensus_column_keeps_its_value_under_
         client, requester, new_project, make_user, load, tmp_path):
     # A task whose data already has a `label` (a model's guess, say) and a `scores` list: in jsonl and csv they are
     # data_label / data_scores beside the consensus columns, never overwritten by them nor a second CSV column.
-    tasks = [{"data": {"text": f"review {i}", "label": "model-guess", "stars": i}, "external_id": f"t{i}"}
-             for i in range(3)]
+    # A field already named data_... is renamed too (data_data_label), in every row alike, so `label` and
+    # `data_label` in one task stay two columns.
+    tasks = [{"data": {"text": f"review {i}", "label": "model-guess", "stars": i,
+                       **({"data_label": "theirs"} if i == 1 else {})}, "external_id": f"t{i}"} for i in range(3)]
     project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=1, tasks=tasks)
     await answer_all(client, make_user, project["id"], [{"label": "pos"}], "cols")
     lines = [json.loads(x) for x in (await get_export(client, requester, project["id"], format="jsonl")).text.splitlines()]
     assert [(x["data_label"], x["label"]) for x in lines] == [("model-guess", "pos")] * 3
+    assert [x.get("data_data_label") for x in lines] == [None, "theirs", None]
     r = await get_export(client, requester, project["id"], format="csv")
     header = r.text.splitlines()[0].split(",")
-    assert len(header) == len(set(header)) and "data_label" in header and "label" in header
+    assert len(header) == len(set(header)) and {"data_label", "label", "data_data_label"} <= set(header)
     path = tmp_path / "t.csv"
     path.write_bytes(r.content)
     table = load("csv", data_files=str(path))["train"]
     assert table["data_label"] == ["model-guess"] * 3 and table["label"] == ["pos"] * 3
+    assert table["data_data_label"] == [None, "theirs", None]
     ranking = await project_with_answers(client, make_user, new_project, "preference_ranking", n=2)
     r = await client.post(f"/api/projects/{ranking['id']}/tasks", headers=bearer(requester), json=[
         {"data": {"prompt": "p", "responses": [{"id": "a", "text": "x"}, {"id": "b", "text": "y"}],
