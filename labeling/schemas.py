@@ -399,10 +399,16 @@ class SkipBody(_Strict):
     note: str | None = Field(default=None, max_length=500, description="the worker's words; needed for 'other'")
 
 
+# Every character Python's str.strip() takes away (str.isspace): a text of these alone is blank. Written out, not
+# as \s, so that the document's pattern means the same to every regex engine that reads it.
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+NOT_BLANK = f"[^{WHITESPACE}]"  # a pattern: at least one character that is not white space
+
+
 class ReportBody(_Strict):
     """POST /api/assignments/{id}/report: a problem with the task, in the worker's words."""
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK, description="not only white space")
 
 
 class RecomputeBody(_Strict):
@@ -510,6 +516,8 @@ def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
             message = "is not a known field"
         elif error.get("type") == "missing":
             message = "is required"
+        elif error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NOT_BLANK:
+            message = "must not be blank: say it in a few words"
         raise InvalidInput(f"{field}: {message}", field=field) from None
 
 

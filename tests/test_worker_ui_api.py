@@ -3,10 +3,12 @@ reports, a requester's view of one task, changing an answer, a reload's preferre
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
-from labeling import label_styles, models
+from labeling import label_styles, models, schemas
 from tests.conftest import bearer, text_tasks
 
 META = {"shown_order": ["b", "a"], "letters": {"b": "A", "a": "B"}, "time_on_task_ms": 5400, "hidden_ms": 1200,
@@ -140,7 +142,10 @@ async def test_skip_reasons_and_problem_reports_reach_the_requester(client, requ
     assert r.status_code == 200, "a skip without a body (older scripts) still works"
 
     report = f"/api/assignments/{leases[2]['assignment_id']}/report"
-    assert (await client.post(report, headers=bearer(workers[2]), json={"text": "  "})).status_code == 400
+    for blank in ("  ", "\r", "\x1c\u3000"):  # blank is what str.strip() takes away, as the document's pattern says
+        r = await client.post(report, headers=bearer(workers[2]), json={"text": blank})
+        assert r.status_code == 400 and r.json()["error"]["field"] == "text", r.text
+    assert re.search(schemas.NOT_BLANK, "\x1c\u3000 \r") is None and re.search(schemas.NOT_BLANK, " x ")
     assert (await client.post(report, headers=bearer(workers[2]), json={"text": "x" * 2001})).status_code == 400
     assert (await client.post(report, headers=bearer(workers[0]), json={"text": "mine?"})).status_code == 404
     r = await client.post(report, headers=bearer(workers[2]), json={"text": "The text is cut off."})
