@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -42,7 +43,7 @@ def ranked_arena(server, rng: random.Random, n_tasks: int, workers: int) -> tupl
     """(requester, project): a preference project of n_tasks prompts, each ranked by `workers` new workers."""
     requester = server.user("requester")
     with server.client(requester["token"]) as c:
-        r = c.post("/api/projects", json={"name": f"arena {rng.random():.8f}", "task_type": "preference_ranking",
+        r = c.post("/api/projects", json={"name": f"arena {uuid.uuid4().hex[:12]}", "task_type": "preference_ranking",
                                           "labels": [], "redundancy": workers})
         assert r.status_code == 201, r.text
         project = r.json()
@@ -61,7 +62,7 @@ def test_the_leaderboard_tab_draws_chart_table_heat_map_and_bias(new_page, serve
     rng = random.Random(7)
     requester, project = ranked_arena(server, rng, 80, 2)
     with server.client(requester["token"]) as c:
-        text = c.post("/api/projects", json={"name": f"texts {rng.random():.8f}", "task_type": "text_classification",
+        text = c.post("/api/projects", json={"name": f"texts {uuid.uuid4().hex[:12]}", "task_type": "text_classification",
                                              "labels": ["a", "b"]}).json()
 
     page = new_page()
