@@ -5,8 +5,8 @@ A task has at most one review (a later one replaces it; the audit log keeps them
 label wherever consensus is read (/results, the console, every export), which also mark it `reviewed`; the
 crowd's consensus stays stored beside it, and an open task is complete with it. Changing a task's answers (more
 answers, an answer left out or counted again) drops an acceptance, which was of the consensus as it was; an
-override stays. Bookkeeping (the task's
-state and counts, which answers count) is queue.py's; the consensus is settled again through annotations.py.
+override stays. Bookkeeping (the task's state and counts, which answers count) is queue.py's; the consensus is
+settled again through annotations.py.
 """
 
 from __future__ import annotations

@@ -188,9 +188,8 @@ def _plain_floats(value: Any) -> str:
     if isinstance(value, float):
         text = repr(value)
         return format(decimal.Decimal(text), "f") + ".0" if "e+" in text and math.isfinite(value) else _compact(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(_compact(k if isinstance(k, str) else next(iter(json.loads(_compact({k: 0})))))
-                              + ":" + _plain_floats(v) for k, v in value.items()) + "}"
+    if isinstance(value, dict):  # each key as _compact writes it ({1: 0} -> "1": the text between { and :0})
+        return "{" + ",".join(_compact({k: 0})[1:-2] + _plain_floats(v) for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(map(_plain_floats, value)) + "]"
     return _compact(value)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import Float, String, and_, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import annotations, audit, models, paging, projects, queue
-from labeling.models import JSONType
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus_tasks
+from labeling.models import JSONType
 
 READ_CHUNK = 20_000
 # The quality report of a project with more tasks than this is computed on a sample of about this many tasks
@@ -21,6 +21,11 @@ READ_CHUNK = 20_000
 # counts that the counters hold (answers per worker, skips, gold, progress) stay exact.
 QUALITY_SAMPLE_TASKS = 10_000
 SAMPLE_IDS_CHUNK = 500  # task ids per query when reading a sample's answers and results
+
+
+def _batches(task_ids: list[int]) -> Iterator[list[int]]:
+    """The ids SAMPLE_IDS_CHUNK at a time (one IN list per query)."""
+    return (task_ids[i:i + SAMPLE_IDS_CHUNK] for i in range(0, len(task_ids), SAMPLE_IDS_CHUNK))
 
 
 async def load_rows(conn: AsyncConnection, project_id: int, timing: list[tuple[int, int | None, float]] | None = None,
@@ -46,8 +51,7 @@ async def load_rows(conn: AsyncConnection, project_id: int, timing: list[tuple[i
     gold_of = select(t.c.id, t.c.gold).where(t.c.project_id == project_id, t.c.gold.is_not(None))
     if task_ids is not None:
         gold: dict[int, dict] = {}
-        for i in range(0, len(task_ids), SAMPLE_IDS_CHUNK):
-            ids = task_ids[i:i + SAMPLE_IDS_CHUNK]
+        for ids in _batches(task_ids):
             take((await conn.execute(select(*columns).where(ann.c.task_id.in_(ids), *counted)
                                      .order_by(ann.c.id))).all())
             gold.update((r.id, r.gold) for r in (await conn.execute(gold_of.where(t.c.id.in_(ids)))).all())
@@ -126,10 +130,11 @@ async def quality(conn: AsyncConnection, project: Any) -> dict:
         models.users.c.id.in_(list(standing) or [0])))).all()}
     medians, report["throughput"] = await asyncio.to_thread(timing_summary, timing)
     totals: dict[int, int] = {}
-    for worker_id, _, _ in timing:
-        totals[worker_id] = totals.get(worker_id, 0) + 1
     report["sample"] = None
-    if sample is not None:
+    if sample is None:
+        for worker_id, _, _ in timing:
+            totals[worker_id] = totals.get(worker_id, 0) + 1
+    else:
         # Agreement, the confusion matrix, the label distribution and the medians are the sample's; a worker's
         # answers and skips, gold accuracy and skill are their whole record; throughput is scaled up to the whole.
         scale = progress["annotations"] / max(len(timing), 1)
@@ -233,8 +238,7 @@ async def stored_results(conn: AsyncConnection, project_id: int, task_ids: list[
     if task_ids is None:
         rows = (await conn.execute(query)).all()
     else:
-        rows = [r for i in range(0, len(task_ids), SAMPLE_IDS_CHUNK)
-                for r in (await conn.execute(query.where(tr.c.task_id.in_(task_ids[i:i + SAMPLE_IDS_CHUNK])))).all()]
+        rows = [r for ids in _batches(task_ids) for r in (await conn.execute(query.where(tr.c.task_id.in_(ids)))).all()]
     return {r.task_id: consensus_tasks.TaskConsensus(answer=r.answer, confidence=r.confidence,
                                                      n_annotations=r.n_annotations, details=r.details or {})
             for r in rows}

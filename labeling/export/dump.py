@@ -3,10 +3,11 @@
 A dump is JSON Lines: a header line, then one line per row, `{"table": NAME, "row": {...}}`, tables in the
 order their foreign keys need (users, projects, project counters, tasks, assignments, annotations, workers'
 standing, results, requesters' reviews), then an end line with the number of rows of each table (version 2), so
-a file cut short anywhere is refused, not restored in part (version 1 dumps, without it, still restore). Users come without password or token hashes (a dump carries no secrets); progress
-counters as one total per project. Keys are sorted and nothing depends on the time of the dump, so dumping a
-restored database gives the same bytes (SQLite to PostgreSQL and back). `restore` writes it all in one
-transaction (all or nothing), bookkeeping rows through labeling/queue.py.
+a file cut short anywhere is refused, not restored in part (version 1 dumps, without it, still restore). Users
+come without password or token hashes (a dump carries no secrets); progress counters as one total per project.
+Keys are sorted and nothing depends on the time of the dump, so dumping a restored database gives the same bytes
+(SQLite to PostgreSQL and back). `restore` writes it all in one transaction (all or nothing), bookkeeping rows
+through labeling/queue.py.
 """
 
 from __future__ import annotations

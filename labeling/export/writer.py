@@ -117,7 +117,8 @@ def data_name(key: str, reserved: frozenset[str] | set[str]) -> str:
     return f"data_{key}" if key in reserved or key.startswith("data_") else key
 
 
-def _plain(data: dict, reserved: frozenset[str]) -> bool:
+def _kept_as_is(data: dict, reserved: frozenset[str]) -> bool:
+    """Whether data_name leaves every field's name as it is (most tasks: then no new dict per row)."""
     if not reserved.isdisjoint(data):
         return False
     for key in data:
@@ -128,7 +129,7 @@ def _plain(data: dict, reserved: frozenset[str]) -> bool:
 
 def data_fields(data: dict, reserved: frozenset[str]) -> dict:
     """A task's data fields as columns, named by data_name."""
-    if _plain(data, reserved):
+    if _kept_as_is(data, reserved):
         return data
     return {data_name(k, reserved): v for k, v in data.items()}
 
