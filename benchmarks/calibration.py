@@ -156,3 +156,11 @@ def print_tables(report: dict[str, Any]) -> None:
             ((r["crowd"], r["seed"], r["policy"], f"{r['answers']:,}", f"{r['share']:.0%}", f"{r['accuracy_final']:.4f}",
               f"{r['accuracy_online']:.4f}", f"{r['online_ece']:.3f}", f"{r['gold_answers']:,}", f"{r['excluded']:,}",
               r["blocked"]) for r in report["adaptive_gated"])))
+        print("\nMean over the runs (accuracy in points against fixed 5's; runs at least as accurate, at most 60% of "
+              "the answers, both):\n")
+        print(tables.markdown(
+            ("crowd", "policy", "runs", "share of fixed 5", "accuracy - fixed 5", "at least as accurate",
+             "at most 60%", "both"),
+            ((r["crowd"], r["policy"], r["runs"], f"{r['share']:.1%}", f"{100 * r['accuracy_vs_fixed']:+.2f}",
+              r["accuracy_at_least"], r["share_at_most_60"], r["both"])
+             for r in redundancy.gated_summary(report["adaptive_gated"]))))

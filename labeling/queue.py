@@ -677,6 +677,16 @@ def ask_more(tx: Tx, project_id: int, task: Any) -> None:
         _add_counts(tx, project_id, 0, n_complete=-1)
 
 
+def recheck(tx: Tx, project_id: int, doubted: list[tuple[int, int]], maximum: int) -> list[int]:
+    """Complete tasks of an adaptive project that the project consensus doubts, each given as (task id, the counted
+    answers that consensus read), want one more answer: those still as read, under `maximum` answers and not
+    reviewed reopen. Returns the reopened ids."""
+    reopened = [task_id for task_id, n in doubted
+                if tx.run("queue.recheck_task", {"task": task_id, "n": n, "max": maximum}) == 1]
+    _add_counts(tx, project_id, 0, n_complete=-len(reopened))
+    return reopened
+
+
 def complete_reviewed(tx: Tx, project_id: int, task: Any) -> bool:
     """An open regular task (read by the caller as locked) whose consensus the requester overrode is complete: it
     is counted done, asks for no more answers and its live leases go back. False if it was not open."""

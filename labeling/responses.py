@@ -525,6 +525,8 @@ class Recomputed(Out):
     annotations: Count
     workers: Count
     method: str
+    reopened: Count = Field(description="completed tasks of an adaptive project asked for one more answer, because "
+                                        "the project consensus names another answer or is far under the target")
     seconds: float = Field(ge=0)
 
 

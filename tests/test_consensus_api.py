@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from tests.conftest import bearer, raw_writes
+from labeling import models
+from tests.conftest import bearer, raw_writes, text_tasks
 from tests.export.helpers import answer_all
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
@@ -256,3 +258,63 @@ async def test_a_large_projects_quality_is_measured_on_a_sample_with_exact_count
     assert report["progress"] == whole["progress"]
     page = await client.get(f"/console/projects/{pid}/quality", headers={**bearer(requester), "Accept": "text/html"})
     assert page.status_code == 200 and f"sample of {len(sampled)} of" in page.text and "12 tasks" in page.text
+
+
+async def _answer(client, token, pid, label):
+    lease = await client.post(f"/api/projects/{pid}/next", headers=bearer(token))
+    assert lease.status_code == 200, lease.text
+    r = await client.post(f"/api/assignments/{lease.json()['assignment_id']}/submit", json={"answer": {"label": label}},
+                          headers=bearer(token))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _weighted_completion(client, db, new_project, make_user, max_answers=5):
+    """An adaptive task completed on one trusted worker's word against two others (skills set as a recompute
+    would have), which a majority-vote recompute overturns."""
+    project = await new_project(tasks=[{"data": {"text": "x"}, "external_id": "x"}],
+                                redundancy={"min": 3, "max": max_answers, "target_confidence": 0.8})
+    pid = project["id"]
+    people = [await make_user("worker", f"re{pid}w{i}") for i in range(5)]
+    assert (await _answer(client, people[0][1], pid, "pos"))["task_complete"] is False
+    assert (await _answer(client, people[1][1], pid, "neg"))["task_complete"] is False
+    await client.post(f"/api/projects/{pid}/next", headers=bearer(people[2][1]))  # its project row, then its skill
+    async with raw_writes(db) as conn:
+        for (user, _), skill in zip(people, (0.95, 0.55, 0.55)):
+            await conn.execute(sa.update(models.project_workers).where(
+                models.project_workers.c.project_id == pid, models.project_workers.c.worker_id == user["id"])
+                .values(skill=skill))
+    assert (await _answer(client, people[2][1], pid, "neg"))["task_complete"] is True
+    return pid, people
+
+
+async def test_a_recompute_asks_again_a_completed_adaptive_task_whose_answer_it_overturns(
+        client, db, requester, new_project, make_user):
+    pid, people = await _weighted_completion(client, db, new_project, make_user)
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert results[0]["answer"] == {"label": "pos"}, "the per-task consensus trusts the skilled worker"
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["reopened"] == 1, r.text
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 0 and progress["remaining"] == 1
+    assert (await _answer(client, people[3][1], pid, "neg"))["task_complete"] is True, "one more answer settles it"
+    again = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert again.json()["reopened"] == 0, "the answer now stands"
+    assert (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]["complete"] == 1
+
+
+async def test_a_recompute_leaves_reviewed_tasks_full_tasks_and_fixed_projects_complete(
+        client, db, requester, new_project, make_user):
+    pid, _ = await _weighted_completion(client, db, new_project, make_user, max_answers=3)
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert r.json()["reopened"] == 0, "a task at its maximum is not asked again"
+    pid, _ = await _weighted_completion(client, db, new_project, make_user)
+    task_id = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"][0]["task_id"]
+    assert (await client.post(f"/api/projects/{pid}/tasks/{task_id}/accept", headers=bearer(requester))).status_code == 200
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert r.json()["reopened"] == 0, "the requester's review stands"
+    fixed = await new_project(tasks=text_tasks(1), redundancy=3)
+    for i, label in enumerate(("pos", "neg", "neg")):
+        await _answer(client, (await make_user("worker", f"fx{fixed['id']}w{i}"))[1], fixed["id"], label)
+    r = await client.post(f"/api/projects/{fixed['id']}/consensus", headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["reopened"] == 0

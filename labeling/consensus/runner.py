@@ -96,7 +96,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     async with db.read() as conn:
         rows, gold = await load_rows(conn, project.id)
     if not rows:
-        return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "seconds": 0.0}
+        return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "reopened": 0, "seconds": 0.0}
 
     def compute() -> tuple[Any, dict]:
         outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method)
@@ -109,9 +109,40 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
                for task_id, res in outcome.results.items() if task_id not in gold}
     agreement = {w["worker_id"]: w.get("agreement_with_consensus") for w in report.get("workers", [])}
     skills = {worker_id: (float(skill), agreement.get(worker_id)) for worker_id, skill in outcome.worker_skill.items()}
-    await db.transact(lambda tx: queue.store_results(tx, project.id, regular, skills))
+    doubted: list[tuple[int, int]] = []
+    if consensus_tasks.rechecks(project.task_type, project.target_confidence, project.redundancy_min,
+                                project.redundancy_max):
+        async with db.read() as conn:
+            doubted = await doubted_tasks(conn, project, regular)
+
+    def write(tx: Any) -> list[int]:
+        queue.store_results(tx, project.id, regular, skills)
+        return queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
+
+    reopened = await db.transact(write)
     return {"tasks": len(regular), "annotations": len(rows), "workers": len({w for _, w, _ in rows}),
-            "method": outcome.method, "seconds": round(time.perf_counter() - started, 3)}
+            "method": outcome.method, "reopened": len(reopened), "seconds": round(time.perf_counter() - started, 3)}
+
+
+RESULTS_PAGE = 10_000  # stored results per query when comparing them with a new consensus
+
+
+async def doubted_tasks(conn: AsyncConnection, project: Any, outcomes: dict[int, Any]) -> list[tuple[int, int]]:
+    """(task id, counted answers) of the tasks whose new consensus doubts the stored one (consensus.tasks.doubts).
+    Reads the stored consensus a page at a time, so memory stays flat at any size."""
+    tr = models.task_results
+    doubted, last = [], -1
+    while True:
+        page = (await conn.execute(
+            select(tr.c.task_id, tr.c.answer).where(tr.c.project_id == project.id, tr.c.task_id > last)
+            .order_by(tr.c.task_id).limit(RESULTS_PAGE))).all()
+        for task_id, stored in page:
+            new = outcomes.get(task_id)
+            if new is not None and consensus_tasks.doubts(new, stored, float(project.target_confidence)):
+                doubted.append((task_id, new.n_annotations))
+        if len(page) < RESULTS_PAGE:
+            return doubted
+        last = page[-1][0]
 
 
 async def quality(conn: AsyncConnection, project: Any) -> dict:

@@ -55,6 +55,30 @@ def _label_codes(values: Sequence[str], labels: Sequence[str], where: str) -> np
     return out
 
 
+# Adaptive redundancy completes a task on its own consensus, with what each worker's skill was then. The
+# project-wide consensus knows more (every answer; for classification, each worker's full confusion) and is
+# calibrated against errors the crowd shares, so it is more cautious than the per-task one. It asks a completed
+# task again when it names another answer than the stored one, or when its error (1 - confidence) is more than
+# RECHECK_ERROR_RATIO times the error the target allows (runner.doubted_tasks; benchmarks/redundancy.py).
+RECHECK_ERROR_RATIO = 4.0
+RECHECK_FAMILIES = ("classification", "multilabel")
+
+
+def rechecks(task_type: str, target_confidence: float | None, redundancy_min: int, redundancy_max: int) -> bool:
+    """Whether a project-wide consensus may ask a project's completed tasks again (adaptive redundancy)."""
+    return (target_confidence is not None and redundancy_max > redundancy_min
+            and ans.kind(task_type) in RECHECK_FAMILIES)
+
+
+def doubts(new: Any, stored_answer: Any, target_confidence: float) -> bool:
+    """Whether a project consensus `new` (a TaskConsensus or what is stored of one: answer, confidence) doubts a
+    task's stored answer (see RECHECK_ERROR_RATIO)."""
+    if new.answer is None:
+        return False
+    floor = 1.0 - RECHECK_ERROR_RATIO * (1.0 - target_confidence)
+    return new.answer != stored_answer or (new.confidence is not None and new.confidence < floor)
+
+
 def aggregate_task(
     task_type: str,
     answers: list[dict],

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labeling import label_styles, models, schemas, tasktypes, web
+from labeling.consensus import tasks as consensus_tasks
 from labeling.console import frame, results_rows
 from labeling.errors import InvalidInput
 
@@ -71,6 +72,8 @@ async def results(request: Request, caller: web.Caller) -> Response:
         "worker_options": [("", "anyone")] + [(n, n) for n in names],
         "has_labels": spec.needs_labels and spec.family in results_rows.LABEL_PLACES,
         "config": view_config(row), "page_size": results_rows.PAGE,
+        "adaptive_recheck": consensus_tasks.rechecks(row.task_type, row.target_confidence, row.redundancy_min,
+                                                     row.redundancy_max),
     }, project=row, tab="results", status_code=400 if error else 200)
 
 

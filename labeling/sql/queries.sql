@@ -294,6 +294,14 @@ RETURNING task_id
 -- One more answer wanted for this task (its requester asks): it is open again until it has it.
 UPDATE tasks SET needed = needed + 1, state = 0 /*open*/ WHERE id = :task AND is_gold = false
 
+-- name: queue.recheck_task
+-- A complete task of an adaptive project that the project-wide consensus doubts (runner.recheck_doubted): one more
+-- answer wanted, when it has the :n counted answers that consensus read (nothing came or left since), is under
+-- the project's maximum and has no review from the requester.
+UPDATE tasks SET needed = n_done + 1, state = 0 /*open*/
+WHERE id = :task AND state = 1 /*complete*/ AND is_gold = false AND n_done = :n AND n_done < :max
+  AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.task_id = :task)
+
 -- name: queue.complete_reviewed
 -- A requester's override settles an open regular task: it is complete with the answers it has, and asks for no
 -- more.

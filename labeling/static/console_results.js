@@ -22,6 +22,31 @@
     window.Console.showError(form, error, document.getElementById("filter-error"));
   }
 
+  // Recompute consensus: the project-wide consensus (POST .../consensus); what it did is said, then the page
+  // shows the new results.
+  var recompute = document.getElementById("recompute-btn");
+  var said = document.getElementById("recompute-status");
+  if (recompute) recompute.addEventListener("click", function () {
+    recompute.disabled = true;
+    said.hidden = false;
+    said.classList.remove("error", "ok");
+    said.textContent = "Recomputing…";
+    window.Console.api("POST", "/api/projects/" + config.project_id + "/consensus", {}).then(function (res) {
+      recompute.disabled = false;
+      if (res.error) {
+        said.textContent = res.error.message;
+        said.classList.add("error");
+        return;
+      }
+      var d = res.data;
+      said.textContent = "Recomputed " + d.tasks + " task" + (d.tasks === 1 ? "" : "s") + " (" + d.method + ", " +
+        d.seconds + " s)." + (d.reopened ? " " + d.reopened + " completed task" + (d.reopened === 1 ? " wants" : "s want") +
+        " one more answer." : "") + " Showing the new results…";
+      said.classList.add("ok");
+      window.setTimeout(function () { window.location.reload(); }, 1200);
+    });
+  });
+
   var links = Array.prototype.slice.call(document.querySelectorAll("#results-table a.task-link"));
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || !links.length) return;

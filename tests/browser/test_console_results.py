@@ -274,3 +274,23 @@ def test_an_empty_ordered_page_points_to_the_tasks_without_a_consensus(new_page,
     page.locator("#import-order-link").click()
     expect(page).to_have_url(re.compile(r"sort=id"))
     expect(page.locator("#results-table tbody tr:not(.empty)")).to_have_count(1)
+
+
+def test_the_requester_recomputes_the_consensus_from_the_results_page(new_page, server):
+    tasks = [{"external_id": f"r{i}", "data": {"text": f"item {i}"}} for i in range(2)]
+    project = requester_project(server, "text_classification", tasks, ["pos", "neg"],
+                                redundancy={"min": 2, "max": 4, "target_confidence": 0.6})
+    answer(server, project, [{"label": "pos"}, {"label": "pos"}])
+    page = console(new_page, project, "/results")
+    expect(page.locator(".recompute-card")).to_contain_text("wants one more answer")  # adaptive: it says so
+    page.locator("#recompute-btn").click()
+    expect(page.locator("#recompute-status")).to_contain_text(re.compile(r"Recomputed 2 tasks \(\w[\w-]*, [\d.]+ s\)"))
+    page.wait_for_load_state("load")
+    expect(page.locator("#results-table tbody tr")).to_have_count(2)
+    shoot(page, "results-recompute")
+    fixed = requester_project(server, "text_classification", tasks[:1], ["pos", "neg"], redundancy=1)
+    page = console(new_page, fixed, "/results", PHONE)
+    expect(page.locator(".recompute-card")).not_to_contain_text("wants one more answer")
+    page.locator("#recompute-btn").click()
+    expect(page.locator("#recompute-status")).to_contain_text("Recomputed 0 tasks")
+    shoot(page, "results-recompute-phone")
