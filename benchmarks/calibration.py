@@ -50,7 +50,7 @@ def project(data: list[tuple[str, tuple, np.ndarray]], seeds: int) -> list[dict[
             "dataset": name, "accuracy": float(right.mean()), "raw_confidence": float(raw.confidence[known].mean()),
             "raw_ece": calibration.ece(raw.confidence[known], raw.labels[known] == truth[known]),
             "confidence": float(cal.confidence[known].mean()), "ece": calibration.ece(cal.confidence[known], right),
-            "rho": cal.calibration["rho"], "gold_ece": [], "gold_floor": [], "gold_raw_ece": []}
+            "rho": cal.calibration["rho"], "gold_ece": [], "gold_floor": [], "gold_raw_ece": [], "level_gap": []}
         for seed in range(seeds):
             given, test = _split(truth, 0.1, seed)
             res = calibration.consensus("dawid-skene", *args, gold=given, seed=seed)
@@ -58,10 +58,19 @@ def project(data: list[tuple[str, tuple, np.ndarray]], seeds: int) -> list[dict[
             row["gold_ece"].append(calibration.ece(res.confidence[test], res.labels[test] == truth[test]))
             row["gold_raw_ece"].append(calibration.ece(plain.confidence[test], plain.labels[test] == truth[test]))
             row["gold_floor"].append(_floor(res.confidence[test], rng))
+            # How far the accuracy on the given gold is from the accuracy on the rest (the no-gold labels): a
+            # confidence level learnt from that gold is off by this much, and ECE >= |mean confidence - accuracy|.
+            seen = given >= 0
+            row["level_gap"].append(abs(right_on(cal, truth, seen) - right_on(cal, truth, test)))
         row["gold_n"] = int(round(0.1 * known.sum()))
         rows.append(row)
         print(f"  calibration {name} done", file=sys.stderr)
     return rows
+
+
+def right_on(result: Any, truth: np.ndarray, mask: np.ndarray) -> float:
+    """Accuracy of `result`'s labels on the tasks of `mask`."""
+    return float((result.labels[mask] == truth[mask]).mean())
 
 
 def per_task(data: list[tuple[str, tuple, np.ndarray]]) -> list[dict[str, Any]]:
@@ -121,11 +130,14 @@ def print_tables(report: dict[str, Any]) -> None:
               "on that many tasks:\n")
         print(tables.markdown(
             ("dataset", "accuracy", "raw mean conf.", "raw ECE", "no gold: mean conf.", "no gold: ECE", "rho",
-             "10% gold (n)", "raw ECE, 10% gold", "ECE, 10% gold", "floor"),
+             "10% gold (n)", "raw ECE, 10% gold", "ECE, 10% gold", "floor", "level gap"),
             ((r["dataset"], f"{r['accuracy']:.3f}", f"{r['raw_confidence']:.3f}", f"{r['raw_ece']:.3f}",
               f"{r['confidence']:.3f}", f"{r['ece']:.3f}", f"{r['rho']:.2f}", r["gold_n"],
               f"{np.mean(r['gold_raw_ece']):.3f}", f"{np.mean(r['gold_ece']):.3f} ({np.max(r['gold_ece']):.3f})",
-              f"{np.mean(r['gold_floor']):.3f}") for r in report["calibration"])))
+              f"{np.mean(r['gold_floor']):.3f}", f"{np.mean(r['level_gap']):.3f}") for r in report["calibration"])))
+        print("\nlevel gap: |accuracy on the given 10% - accuracy on the other 90%| (the no-gold labels), mean over the "
+              "splits. A confidence level learnt from that gold is off by this much on the scored tasks, and no ECE is "
+              "below |mean confidence - accuracy|.")
     if report.get("calibration_synthetic"):
         print("\nSynthetic crowds (every task's truth known), ECE, mean over seeds:\n")
         print(tables.markdown(("crowd", "seeds", "raw posterior", "calibrated, no gold", "calibrated, 10% gold"), (

@@ -295,6 +295,9 @@ async def test_a_recompute_asks_again_a_completed_adaptive_task_whose_answer_it_
     assert results[0]["answer"] == {"label": "pos"}, "the per-task consensus trusts the skilled worker"
     r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
     assert r.status_code == 200 and r.json()["reopened"] == 1, r.text
+    task_id = results[0]["task_id"]
+    audit = (await client.get("/api/audit", params={"action": "project.recheck"}, headers=bearer(requester))).json()
+    assert [e["details"] for e in audit["data"]] == [{"reopened": 1, "task_ids": [task_id]}]
     progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
     assert progress["complete"] == 0 and progress["remaining"] == 1
     assert (await _answer(client, people[3][1], pid, "neg"))["task_complete"] is True, "one more answer settles it"

@@ -117,7 +117,11 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
 
     def write(tx: Any) -> list[int]:
         queue.store_results(tx, project.id, regular, skills)
-        return queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
+        reopened = queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
+        if reopened:
+            audit.record(tx, actor, "project.recheck", project=project,
+                         details={"reopened": len(reopened), "task_ids": reopened[:AUDITED_TASK_IDS]})
+        return reopened
 
     reopened = await db.transact(write)
     return {"tasks": len(regular), "annotations": len(rows), "workers": len({w for _, w, _ in rows}),
@@ -125,6 +129,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
 
 
 RESULTS_PAGE = 10_000  # stored results per query when comparing them with a new consensus
+AUDITED_TASK_IDS = 100  # the first task ids a recheck reopened, named in its audit entry
 
 
 async def doubted_tasks(conn: AsyncConnection, project: Any, outcomes: dict[int, Any]) -> list[tuple[int, int]]:
