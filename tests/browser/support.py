@@ -169,3 +169,18 @@ def assert_fits_the_width(page: Any) -> None:
     page.wait_for_load_state("load")  # measured before the stylesheets have loaded, any page is too wide
     found = page.evaluate(WIDER_THAN_VIEWPORT)
     assert found["scrollWidth"] <= found["width"], f"sideways scrolling: {found}"
+
+
+UNCOVERED = """el => {
+  const r = el.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+  if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) return `outside the window, at (${Math.round(x)}, ${Math.round(y)})`;
+  const hit = document.elementFromPoint(x, y);
+  return el.contains(hit) ? null : "covered by " + (hit ? hit.tagName.toLowerCase() + "#" + hit.id + "." + hit.className : "nothing");
+}"""
+
+
+def assert_in_view(locator: Any) -> None:
+    """The element's middle is in the window and nothing covers it: a click there reaches it without scrolling."""
+    problem = locator.evaluate(UNCOVERED)
+    assert problem is None, problem
+
