@@ -6,7 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, assert_fits_the_width, assert_in_view, label_page, png
+from tests.browser.support import (DESKTOP, LONG_TEXT, PHONE, assert_fits_the_width, assert_in_view, label_page, png,
+                                   scroll_to_the_end)
 
 SHAPES = ["circle", "square", "triangle"]
 
@@ -226,3 +227,29 @@ def test_on_a_phone_the_image_zooms_with_the_buttons_and_0_fits_it_again(new_pag
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {"big": {"label": "square"}}
 
+
+def test_a_very_long_text_scrolls_and_the_labels_stay_in_view(new_page, server, worker):
+    project = server.project("text_classification", [{"data": {"text": LONG_TEXT}, "external_id": f"long{i}"}
+                                                     for i in range(3)], labels=["pos", "neg"], instructions="")
+    for viewport, label in ((DESKTOP, "pos"), (PHONE, "neg")):
+        page = label_page(new_page, worker, project, viewport=viewport)
+        expect(page.locator("#subject-text")).to_contain_text("THE END")
+        scroll_to_the_end(page, "subject-text")
+        button = page.get_by_role("button", name=label)
+        assert_in_view(button)  # the worker read to the end and picks a label there, without scrolling back
+        button.click()
+        page.keyboard.press("Enter")
+        expect(page.locator("body")).to_have_attribute("data-state", "working")
+        expect(page.locator("#message")).to_have_text("Saved. Next task.")
+        page.context.close()
+
+    # A short window (a laptop at 200%): the labels do not cover the text, and the header keeps to one line.
+    page = label_page(new_page, worker, project, viewport={"width": 640, "height": 400})
+    text = page.locator("#subject-text")
+    top = text.bounding_box()
+    assert text.evaluate("(el, y) => el.contains(document.elementFromPoint(60, y))", top["y"] + 30)
+    assert page.locator(".topbar").bounding_box()["height"] < 60  # one line (three were 137 px)
+    page.get_by_role("button", name="neg").click()
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert sorted(a["label"] for a in server.answers(project["id"]).values()) == ["neg", "neg", "pos"]
