@@ -84,6 +84,18 @@ async def test_box_page_keys_are_not_hotkeys(client, requester):
     assert r.status_code == 400 and "'n'" in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("task_type", ["image_classification", "image_multilabel"])
+async def test_an_image_pages_fit_key_is_not_a_hotkey(client, requester, task_type):
+    """F fits a zoomed image again (the box page's key too), so no label may take it."""
+    r = await client.post("/api/projects", headers=bearer(requester), json={
+        "name": "images", "task_type": task_type, "labels": [{"name": "fox", "hotkey": "f"}]})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "labels[0].hotkey", r.text
+    assert "'f'" in r.json()["error"]["message"]
+    r = await client.post("/api/projects", headers=bearer(requester), json={
+        "name": "texts", "task_type": "text_classification", "labels": [{"name": "fox", "hotkey": "f"}]})
+    assert r.status_code == 201, r.text
+
+
 async def test_edit_window_settings(client, requester, new_project):
     assert (await new_project())["edit_window"] == "until_final"
     project = await new_project(edit_window=30)

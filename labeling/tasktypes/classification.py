@@ -38,7 +38,7 @@ IMAGE = TaskTypeSpec(
     "image_classification", "Image classification", "Pick one label for an image.", family="classification",
     media="image", template="label_classification.html", script="js/classify.js", needs_labels=True,
     validate_data=image_data, validate_answer=answer, order=1, consensus_row=label_row, answer_row=label_row,
-    agreement_key="percent_agreement", manifest_type="groundtruth/image-classification")
+    keys="f+-=_", agreement_key="percent_agreement", manifest_type="groundtruth/image-classification")
 TEXT = TaskTypeSpec(
     "text_classification", "Text classification", "Pick one label for a text.", family="classification",
     media="text", template="label_classification.html", script="js/classify.js", needs_labels=True,

@@ -27,7 +27,7 @@ IMAGE = TaskTypeSpec(
     "image_multilabel", "Image multi-label", "Pick every label that applies to an image.", family="multilabel",
     media="image", template="label_classification.html", script="js/classify.js", needs_labels=True,
     validate_data=image_data, validate_answer=answer, order=2, consensus_row=labels_row, answer_row=labels_row,
-    agreement_key="percent_agreement", manifest_type="groundtruth/image-classification-multilabel")
+    keys="f+-=_", agreement_key="percent_agreement", manifest_type="groundtruth/image-classification-multilabel")
 TEXT = TaskTypeSpec(
     "text_multilabel", "Text multi-label", "Pick every label that applies to a text.", family="multilabel",
     media="text", template="label_classification.html", script="js/classify.js", needs_labels=True,

@@ -169,3 +169,43 @@ def assert_fits_the_width(page: Any) -> None:
     page.wait_for_load_state("load")  # measured before the stylesheets have loaded, any page is too wide
     found = page.evaluate(WIDER_THAN_VIEWPORT)
     assert found["scrollWidth"] <= found["width"], f"sideways scrolling: {found}"
+
+
+UNCOVERED = """el => {
+  const r = el.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+  if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) return `outside the window, at (${Math.round(x)}, ${Math.round(y)})`;
+  const hit = document.elementFromPoint(x, y);
+  return el.contains(hit) ? null : "covered by " + (hit ? hit.tagName.toLowerCase() + "#" + hit.id + "." + hit.className : "nothing");
+}"""
+
+
+def assert_in_view(locator: Any) -> None:
+    """The element's middle is in the window and nothing covers it: a click there reaches it without scrolling."""
+    problem = locator.evaluate(UNCOVERED)
+    assert problem is None, problem
+
+
+# 50,000 characters, the last word END: a text far longer than any window.
+LONG_TEXT = ("The quick brown fox jumps over the lazy dog. " * 1200)[:50_000 - 8] + " THE END"
+
+END_IN_VIEW = """id => {
+  const el = document.getElementById(id), walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  let node = null;
+  while (walk.nextNode()) if (walk.currentNode.length >= 3) node = walk.currentNode;
+  const range = document.createRange();
+  range.setStart(node, node.length - 3);
+  range.setEnd(node, node.length);
+  const r = range.getBoundingClientRect();
+  return r.top >= 0 && r.bottom <= innerHeight && el.contains(document.elementFromPoint(r.left + 2, r.top + r.height / 2));
+}"""
+
+
+def scroll_to_the_end(page: Any, text_id: str) -> None:
+    """Scroll with the wheel over the text, as a worker does, until its last word is on screen."""
+    box = page.locator(f"#{text_id}").bounding_box()
+    page.mouse.move(box["x"] + 40, max(box["y"], 0) + 40)
+    for _ in range(100):  # a phone's narrow lines make 50,000 characters some 60,000 pixels tall
+        page.mouse.wheel(0, 5000)
+        if page.evaluate(END_IN_VIEW, text_id):
+            return
+    raise AssertionError(f"the end of #{text_id} never came into view")

@@ -6,7 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import label_page, png
+from tests.browser.support import (DESKTOP, LONG_TEXT, PHONE, assert_fits_the_width, assert_in_view, label_page, png,
+                                   scroll_to_the_end)
 
 SHAPES = ["circle", "square", "triangle"]
 
@@ -146,3 +147,109 @@ def test_many_labels_shift_digits_and_the_label_finder(new_page, server, worker)
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {"shift": {"label": "lynx"}, "find": {"label": "zebra"}}
+
+
+def _zoom(page) -> int:
+    return int(page.locator("#zoom-level").text_content().rstrip("%"))
+
+
+def _scroll(page) -> list[float]:
+    return page.locator("#image-frame").evaluate("v => [v.scrollLeft, v.scrollTop]")
+
+
+def test_a_large_image_zooms_and_pans_by_wheel_buttons_keys_and_drag(new_page, server, worker):
+    requester = server.user("requester", password=None)
+    big = server.upload_image(requester["token"], png(2400, 1600, [("ellipse", (100, 100, 700, 700), "#d62728")]))
+    tens = [f"label{i}" for i in range(1, 11)]  # ten labels: 0 is the tenth label's key, not a zoom key
+    project = server.project("image_classification", [{"data": {"image": big}, "external_id": "big"}], labels=tens)
+    page = label_page(new_page, worker, project)
+    page.wait_for_function("() => document.getElementById('subject-image').naturalWidth === 2400")
+    frame, stage = page.locator("#image-frame"), page.locator("#image-stage")
+    fitted = _zoom(page)
+    assert fitted < 100 and stage.bounding_box()["width"] <= frame.bounding_box()["width"]  # the whole image in view
+
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert _zoom(page) > fitted
+    assert stage.bounding_box()["width"] > frame.bounding_box()["width"]
+    page.keyboard.press("2")  # the labels' keys still pick labels while zoomed
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("label2")
+    page.keyboard.press("0")  # the tenth label, not a zoom reset
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("label10")
+    zoomed = _zoom(page)
+    assert zoomed > fitted
+
+    view = frame.bounding_box()
+    middle = (view["x"] + view["width"] / 2, view["y"] + view["height"] / 2)
+    start = _scroll(page)
+    page.mouse.move(*middle)
+    page.mouse.down()
+    page.mouse.move(middle[0] - 120, middle[1] - 80, steps=5)  # a drag moves the image
+    page.mouse.up()
+    dragged = _scroll(page)
+    assert dragged[0] > start[0] + 60 and dragged[1] > start[1] + 40, (start, dragged)
+    page.keyboard.press("ArrowLeft")  # so do the arrows
+    assert _scroll(page)[0] < dragged[0]
+
+    page.mouse.move(*middle)
+    page.mouse.wheel(0, -100)  # the wheel zooms in around the pointer
+    expect(page.locator("#zoom-level")).not_to_have_text(f"{zoomed}%")
+    assert _zoom(page) > zoomed
+    page.get_by_role("button", name="Zoom out").click()
+    page.keyboard.press("-")
+    assert _zoom(page) < zoomed
+    page.keyboard.press("f")  # back to the whole image
+    assert _zoom(page) == fitted
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"big": {"label": "label10"}}
+
+
+def test_on_a_phone_the_image_zooms_with_the_buttons_and_0_fits_it_again(new_page, server, worker):
+    requester = server.user("requester", password=None)
+    big = server.upload_image(requester["token"], png(2400, 1600, [("rect", (1800, 1200, 2300, 1500), "#1f77b4")]))
+    project = server.project("image_classification", [{"data": {"image": big}, "external_id": "big"}], labels=SHAPES)
+    page = label_page(new_page, worker, project, viewport=PHONE)
+    page.wait_for_function("() => document.getElementById('subject-image').naturalWidth === 2400")
+    fitted = _zoom(page)
+    for _ in range(3):
+        page.locator("#zoom-in").click()
+    assert _zoom(page) > fitted
+    frame = page.locator("#image-frame")
+    assert frame.evaluate("v => v.scrollWidth > v.clientWidth")  # the image scrolls in its frame...
+    assert_fits_the_width(page)                                   # ...not the page sideways
+    frame.evaluate("v => { v.scrollLeft = v.scrollWidth; v.scrollTop = v.scrollHeight; }")  # a finger's pan
+    assert_in_view(page.get_by_role("button", name="square"))
+    page.keyboard.press("0")  # three labels: 0 is free, and fits the image
+    assert _zoom(page) == fitted
+    page.get_by_role("button", name="square").click()
+    page.locator("#submit-btn").click()
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"big": {"label": "square"}}
+
+
+def test_a_very_long_text_scrolls_and_the_labels_stay_in_view(new_page, server, worker):
+    project = server.project("text_classification", [{"data": {"text": LONG_TEXT}, "external_id": f"long{i}"}
+                                                     for i in range(3)], labels=["pos", "neg"], instructions="")
+    for viewport, label in ((DESKTOP, "pos"), (PHONE, "neg")):
+        page = label_page(new_page, worker, project, viewport=viewport)
+        expect(page.locator("#subject-text")).to_contain_text("THE END")
+        scroll_to_the_end(page, "subject-text")
+        button = page.get_by_role("button", name=label)
+        assert_in_view(button)  # the worker read to the end and picks a label there, without scrolling back
+        button.click()
+        page.keyboard.press("Enter")
+        expect(page.locator("body")).to_have_attribute("data-state", "working")
+        expect(page.locator("#message")).to_have_text("Saved. Next task.")
+        page.context.close()
+
+    # A short window (a laptop at 200%): the labels do not cover the text, and the header keeps to one line.
+    page = label_page(new_page, worker, project, viewport={"width": 640, "height": 400})
+    text = page.locator("#subject-text")
+    top = text.bounding_box()
+    assert text.evaluate("(el, y) => el.contains(document.elementFromPoint(60, y))", top["y"] + 30)
+    assert page.locator(".topbar").bounding_box()["height"] < 60  # one line (three were 137 px)
+    page.get_by_role("button", name="neg").click()
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert sorted(a["label"] for a in server.answers(project["id"]).values()) == ["neg", "neg", "pos"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.support import label_page
+from tests.browser.support import DESKTOP, LONG_TEXT, PHONE, assert_in_view, label_page, scroll_to_the_end
 
 LABELS = ["PERSON", "ORG", "LOC"]
 TEXT = "😀 Zoë met José in Zürich 🇨🇭 with ACME Corp 🚀 today."
@@ -178,3 +178,20 @@ def test_overlaps_follow_the_project_and_tags_never_split_a_word(new_page, serve
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"])["o"] == {"spans": [{"start": 0, "end": 18, "label": "ORG"}]}
+
+
+def test_in_a_very_long_text_the_labels_stay_in_view_at_its_end(new_page, server, worker):
+    project = server.project("named_entities", [{"data": {"text": LONG_TEXT}, "external_id": f"long{i}"}
+                                                for i in range(2)], labels=LABELS, instructions="")
+    for done, viewport in enumerate((DESKTOP, PHONE), start=1):
+        page = label_page(new_page, worker, project, viewport=viewport)
+        scroll_to_the_end(page, "entity-text")
+        assert_in_view(page.locator("#labels .label-btn").nth(2))  # no scrolling back up to pick a label
+        page.keyboard.press("ArrowLeft")  # the last word...
+        page.keyboard.press("3")          # ...is a LOC
+        expect(page.locator("#entity-text .ent-tag")).to_have_count(1)
+        page.keyboard.press("Enter")
+        expect(page.locator("#done-count")).to_have_text(str(done))
+        page.context.close()
+    end = len(LONG_TEXT)
+    assert list(server.answers(project["id"]).values()) == [{"spans": [{"start": end - 3, "end": end, "label": "LOC"}]}] * 2

@@ -200,3 +200,39 @@ def test_sixteen_responses_are_each_ranked_by_their_letter(new_page, server, wor
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"])["many"]["ranking"] == [[rid] for rid in by_letter]
+
+
+def test_many_responses_show_their_keys_and_the_page_keys_stay_the_pages(new_page, server, worker):
+    ids = [f"r{i}" for i in range(16)]
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "Pick the best.", "responses": responses(*ids)}, "external_id": "many"}])
+    page = label_page(new_page, worker, project)
+    letters = shown(page)
+    by_letter = {letter: rid for rid, letter in letters.items()}
+    # Which keys rank: the letters in use, gaps and all, in the panel and in the help.
+    expect(page.locator("#rank-keys-hint")).to_have_text("A–H, J–Q")
+    expect(page.locator(f'[data-card="{by_letter["J"]}"] .response-head')).to_have_attribute(
+        "title", "Press J to put this response next in the ranking")
+    page.keyboard.press("?")
+    expect(page.locator("#rank-keys-help")).to_have_text("A–H, J–Q")
+    expect(page.locator("#help")).to_contain_text("The letters skip I, S, X and Z, which are keys of the page.")
+    page.keyboard.press("Escape")
+
+    instructions = page.locator("#instructions")
+    expect(instructions).to_have_attribute("open", "")
+    page.keyboard.press("i")  # the instructions, not a response
+    expect(instructions).not_to_have_attribute("open", "")
+    page.keyboard.press("s")  # skip asks why, not a response
+    expect(page.locator("#skip-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#tiers .tier")).to_have_count(0)
+
+    for letter in "QPONMLKJHGFEDCBA":
+        page.keyboard.press(letter.lower())
+    expect(page.locator("#tiers .tier")).to_have_count(16)
+    # Sixteen places show their letters only, and the panel leaves the responses above it in view.
+    expect(page.locator("#tiers .chip-text").first).to_be_hidden()
+    assert page.locator(".rank-panel").bounding_box()["height"] <= 800 / 2 + 1
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["many"]["ranking"] == [[by_letter[c]] for c in "QPONMLKJHGFEDCBA"]

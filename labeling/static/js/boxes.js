@@ -8,17 +8,16 @@
   var L = window.Labeling;
   var HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
   var MIN_DRAW_PX = 4; // a smaller drag on screen is a click, not a box
-  var ZOOM_STEP = 1.25, WHEEL_STEP = 1.15;
-  var ctx, labels, picker, viewport, stage, image, layer, list, countEl, noBoxes, targetEl, zoomEl, modeEl, crossX, crossY;
-  var boxes = [], selected = -1, currentLabel = null, resizing = false, spaceHeld = false;
-  var natural = {w: 0, h: 0}, scale = 1, fitMode = true, loaded = false, drag = null;
+  var ctx, labels, picker, view, viewport, stage, image, layer, list, countEl, noBoxes, targetEl, modeEl, crossX, crossY;
+  var boxes = [], selected = -1, currentLabel = null, resizing = false;
+  var natural = {w: 0, h: 0}, loaded = false, drag = null;
 
   function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
 
   /** Image pixel under a pointer event (clamped to the image). */
   function toImage(e) {
     var rect = stage.getBoundingClientRect();
-    return {x: clamp((e.clientX - rect.left) / scale, 0, natural.w), y: clamp((e.clientY - rect.top) / scale, 0, natural.h)};
+    return {x: clamp((e.clientX - rect.left) / view.scale, 0, natural.w), y: clamp((e.clientY - rect.top) / view.scale, 0, natural.h)};
   }
 
   function rounded(box) {
@@ -32,10 +31,10 @@
   /* ---- drawing the boxes on screen ---------------------------------------------------------- */
 
   function place(node, box) {
-    node.style.left = box.x * scale + "px";
-    node.style.top = box.y * scale + "px";
-    node.style.width = Math.max(1, box.w * scale) + "px";
-    node.style.height = Math.max(1, box.h * scale) + "px";
+    node.style.left = box.x * view.scale + "px";
+    node.style.top = box.y * view.scale + "px";
+    node.style.width = Math.max(1, box.w * view.scale) + "px";
+    node.style.height = Math.max(1, box.h * view.scale) + "px";
   }
 
   function boxNode(box, i) {
@@ -96,71 +95,21 @@
     ctx.message("Box deleted.", "");
   }
 
-  /* ---- zoom and pan ------------------------------------------------------------------------ */
-
-  function fitScale() {
-    var width = viewport.clientWidth - 8, height = viewport.clientHeight - 8;
-    if (!natural.w || !natural.h || width <= 0 || height <= 0) return 1;
-    return Math.min(width / natural.w, height / natural.h, 8);
-  }
-
-  function setScale(next) {
-    scale = clamp(next, 0.05, 32);
-    stage.style.width = natural.w * scale + "px";
-    stage.style.height = natural.h * scale + "px";
-    zoomEl.textContent = Math.round(scale * 100) + "%";
-    renderBoxes();
-  }
-
-  /** Zoom by `factor` keeping the image point under (clientX, clientY) where it is on screen. */
-  function zoomAt(factor, clientX, clientY) {
-    if (!loaded) return;
-    fitMode = false;
-    var before = stage.getBoundingClientRect();
-    var ix = (clientX - before.left) / scale, iy = (clientY - before.top) / scale;
-    setScale(scale * factor);
-    var after = stage.getBoundingClientRect();
-    viewport.scrollLeft += after.left + ix * scale - clientX;
-    viewport.scrollTop += after.top + iy * scale - clientY;
-  }
-
-  function zoom(factor) {
-    var rect = viewport.getBoundingClientRect();
-    zoomAt(factor, rect.left + rect.width / 2, rect.top + rect.height / 2);
-  }
-
-  function fit() { fitMode = true; setScale(fitScale()); }
-
   /* ---- the crosshair: where a box would start or end ---------------------------------------- */
 
   function crosshair(e) {
-    var show = loaded && e && (!drag || drag.mode === "draw") && !spaceHeld && !e.target.closest(".bbox");
+    var show = loaded && e && (!drag || drag.mode === "draw") && !view.spaceHeld && !view.pan && !e.target.closest(".bbox");
     crossX.hidden = crossY.hidden = !show;
     if (!show) return;
     var p = toImage(e);
-    crossX.style.top = p.y * scale + "px";
-    crossY.style.left = p.x * scale + "px";
+    crossX.style.top = p.y * view.scale + "px";
+    crossY.style.left = p.x * view.scale + "px";
   }
 
-  /* ---- mouse: draw, move, resize, pan ------------------------------------------------------ */
-
-  function startPan(e) {
-    drag = {mode: "pan", x: e.clientX, y: e.clientY, left: viewport.scrollLeft, top: viewport.scrollTop,
-            pointerId: e.pointerId};
-    viewport.setPointerCapture(e.pointerId);
-    viewport.classList.add("panning");
-    e.preventDefault();
-  }
-
-  function onViewportDown(e) {
-    if (drag || !loaded) return;
-    if (e.button === 1 || (e.button === 0 && spaceHeld)) startPan(e);
-  }
+  /* ---- mouse: draw, move, resize (the view pans: the middle button, Space+drag) ------------------ */
 
   function onPointerDown(e) {
-    if (!loaded || drag) return;
-    if (e.button === 1 || (e.button === 0 && spaceHeld)) { startPan(e); e.stopPropagation(); return; }
-    if (e.button !== 0) return;
+    if (!loaded || drag || e.button !== 0) return;
     var p = toImage(e);
     var handle = e.target.closest(".handle");
     var node = e.target.closest(".bbox");
@@ -180,13 +129,8 @@
   }
 
   function onPointerMove(e) {
-    if (drag && drag.mode === "pan" && e.pointerId === drag.pointerId) {
-      viewport.scrollLeft = drag.left - (e.clientX - drag.x);
-      viewport.scrollTop = drag.top - (e.clientY - drag.y);
-      return;
-    }
-    if (e.currentTarget === layer) crosshair(e);
-    if (!drag || e.pointerId !== drag.pointerId || e.currentTarget !== layer) return;
+    crosshair(e);
+    if (!drag || e.pointerId !== drag.pointerId) return;
     var p = toImage(e), box;
     if (drag.mode === "draw") {
       if (drag.index < 0) {
@@ -222,11 +166,6 @@
     if (!drag || e.pointerId !== drag.pointerId) return;
     var done = drag;
     drag = null;
-    if (done.mode === "pan") {
-      viewport.classList.remove("panning");
-      if (viewport.hasPointerCapture(e.pointerId)) viewport.releasePointerCapture(e.pointerId);
-      return;
-    }
     if (layer.hasPointerCapture(e.pointerId)) layer.releasePointerCapture(e.pointerId);
     if (done.mode === "draw" && done.index < 0) { select(-1); return; } // a click on the image: deselect
     var box = boxes[done.index];
@@ -244,7 +183,6 @@
     if (!drag) return false;
     var done = drag;
     drag = null;
-    if (done.mode === "pan") { viewport.classList.remove("panning"); return true; }
     if (done.mode === "draw" && done.index >= 0) boxes.splice(done.index, 1);
     else if (done.orig) boxes[done.index] = done.orig;
     selected = -1;
@@ -269,12 +207,12 @@
   /** A box from the keyboard: a quarter of the visible part of the image, in its middle, then arrows and R. */
   function addBox() {
     if (!loaded) return;
-    var rect = stage.getBoundingClientRect(), view = viewport.getBoundingClientRect();
-    var left = Math.max(rect.left, view.left), right = Math.min(rect.right, view.right);
-    var top = Math.max(rect.top, view.top), bottom = Math.min(rect.bottom, view.bottom);
-    var w = Math.max(1, (right - left) / scale / 2), h = Math.max(1, (bottom - top) / scale / 2);
-    var x = clamp(((left + right) / 2 - rect.left) / scale - w / 2, 0, natural.w - w);
-    var y = clamp(((top + bottom) / 2 - rect.top) / scale - h / 2, 0, natural.h - h);
+    var rect = stage.getBoundingClientRect(), shown = viewport.getBoundingClientRect();
+    var left = Math.max(rect.left, shown.left), right = Math.min(rect.right, shown.right);
+    var top = Math.max(rect.top, shown.top), bottom = Math.min(rect.bottom, shown.bottom);
+    var w = Math.max(1, (right - left) / view.scale / 2), h = Math.max(1, (bottom - top) / view.scale / 2);
+    var x = clamp(((left + right) / 2 - rect.left) / view.scale - w / 2, 0, natural.w - w);
+    var y = clamp(((top + bottom) / 2 - rect.top) / view.scale - h / 2, 0, natural.h - h);
     boxes.push({label: currentLabel, x: x, y: y, w: w, h: h});
     select(boxes.length - 1);
     ctx.message("Box " + boxes.length + " added as " + currentLabel + ": arrows move it, R resizes it, Esc lets it go.", "");
@@ -295,11 +233,8 @@
   function onKey(e) {
     if (picker.handleKey(e)) return true;
     var key = e.key;
-    if (key === " ") { spaceHeld = true; viewport.classList.add("can-pan"); crossX.hidden = crossY.hidden = true; return true; }
-    if (key === "Escape") { if (!cancelDrag()) select(-1); return true; }
-    if (key === "+" || key === "=") { zoom(ZOOM_STEP); return true; }
-    if (key === "-" || key === "_") { zoom(1 / ZOOM_STEP); return true; }
-    if (key === "f" || key === "F") { fit(); return true; }
+    if (key === "Escape") { if (!view.endPan() && !cancelDrag()) select(-1); return true; }
+    if (view.handleKey(e)) { if (view.spaceHeld) crossX.hidden = crossY.hidden = true; return true; }
     if (key === "b" || key === "B") { addBox(); return true; }
     if (!boxes.length) return false;
     if (key === "n" || key === "N") { select((selected + 1) % boxes.length); return true; }
@@ -330,7 +265,7 @@
       var x = clamp(b.x, 0, natural.w), y = clamp(b.y, 0, natural.h);
       return {label: b.label, x: x, y: y, w: clamp(b.w, 1, natural.w - x), h: clamp(b.h, 1, natural.h - y)};
     });
-    fit();
+    view.show(natural.w, natural.h);
     render();
   }
 
@@ -347,42 +282,26 @@
       countEl = document.getElementById("box-count");
       noBoxes = document.getElementById("no-boxes");
       targetEl = document.getElementById("label-target");
-      zoomEl = document.getElementById("zoom-level");
       modeEl = document.getElementById("box-mode");
       crossX = document.getElementById("crosshair-x");
       crossY = document.getElementById("crosshair-y");
       picker = new L.LabelPicker(document.getElementById("labels"), labels, pickLabel);
+      view = new L.ZoomView(viewport, stage, {toolbar: document.getElementById("zoom-bar"), onScale: renderBoxes,
+                                              spacePans: true});
       layer.addEventListener("pointerdown", onPointerDown);
       layer.addEventListener("pointermove", onPointerMove);
       layer.addEventListener("pointerup", onPointerUp);
       layer.addEventListener("pointerleave", function () { if (!drag) crossX.hidden = crossY.hidden = true; });
       layer.addEventListener("pointercancel", function () { cancelDrag(); });
-      viewport.addEventListener("pointerdown", onViewportDown);
-      viewport.addEventListener("pointermove", onPointerMove);
-      viewport.addEventListener("pointerup", onPointerUp);
-      viewport.addEventListener("auxclick", function (e) { if (e.button === 1) e.preventDefault(); });
-      document.addEventListener("keyup", function (e) {
-        if (e.key === " ") { spaceHeld = false; viewport.classList.remove("can-pan"); }
-      });
-      window.addEventListener("blur", function () { spaceHeld = false; viewport.classList.remove("can-pan"); });
       image.addEventListener("load", onImageLoad);
       image.addEventListener("error", function () {
         if (image.getAttribute("src")) ctx.message("The image could not be loaded. If it stays blank, skip the task (S).", "error");
       });
-      document.getElementById("zoom-in").addEventListener("click", function () { zoom(ZOOM_STEP); });
-      document.getElementById("zoom-out").addEventListener("click", function () { zoom(1 / ZOOM_STEP); });
-      document.getElementById("zoom-fit").addEventListener("click", fit);
-      viewport.addEventListener("wheel", function (e) { // the wheel zooms around the pointer
-        if (!loaded) return;
-        e.preventDefault();
-        zoomAt(e.deltaY < 0 ? WHEEL_STEP : 1 / WHEEL_STEP, e.clientX, e.clientY);
-      }, {passive: false});
-      // Refit when the space changes (window resized, instructions shown or hidden).
-      new ResizeObserver(function () { if (fitMode && loaded) fit(); }).observe(viewport);
     },
     load: function (task) {
       var p = task.predictions;
       loaded = false;
+      view.show(0, 0);
       drag = null;
       selected = -1;
       resizing = false;

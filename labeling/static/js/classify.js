@@ -1,8 +1,9 @@
-/* Image and text classification, single label or multi-label: number keys pick labels. */
+/* Image and text classification, single label or multi-label: number keys pick labels; an image zooms and pans
+ * (widgets.js ZoomView, as on the bounding-box page). */
 (function () {
   "use strict";
   var L = window.Labeling;
-  var labels = [], multi = false, selected = new Set(), picker = null, image = null, textBox = null, ctx = null;
+  var labels = [], multi = false, selected = new Set(), picker = null, image = null, view = null, textBox = null, ctx = null;
 
   function pick(label) {
     if (multi) {
@@ -25,6 +26,9 @@
       textBox = document.getElementById("subject-text");
       picker = new L.LabelPicker(document.getElementById("labels"), labels, pick);
       if (image) {
+        view = new L.ZoomView(document.getElementById("image-frame"), document.getElementById("image-stage"),
+                              {toolbar: document.getElementById("zoom-bar"), dragPans: true, arrowsPan: true});
+        image.addEventListener("load", function () { view.show(image.naturalWidth, image.naturalHeight); });
         image.addEventListener("error", function () {
           if (image.getAttribute("src")) ctx.message("The image could not be loaded. If it stays blank, skip the task (S).", "error");
         });
@@ -35,7 +39,9 @@
       var prefilled = false, p = task.predictions;
       if (image) {
         image.removeAttribute("src"); // never show the previous task's image while the next one loads
+        view.show(0, 0);
         image.src = L.mediaUrl(task.data.image);
+        if (image.complete && image.naturalWidth) view.show(image.naturalWidth, image.naturalHeight);
       } else {
         textBox.textContent = task.data.text;
       }
@@ -54,7 +60,8 @@
       if (!selected.size) return {error: "Pick a label first: click it or press its number key."};
       return {answer: {label: Array.from(selected)[0]}};
     },
-    onKey: function (e) { return picker.handleKey(e); },
+    // The labels' keys first: 0 fits the image only where no tenth label takes it.
+    onKey: function (e) { return picker.handleKey(e) || (view !== null && view.handleKey(e)); },
     meta: function () {
       if (!image || !image.naturalWidth) return {};
       return {image: {natural_width: image.naturalWidth, natural_height: image.naturalHeight}};

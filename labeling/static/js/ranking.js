@@ -13,6 +13,22 @@
   // every response of the most a task may have (16) is ranked by its key.
   var LETTERS = "ABCDEFGHJKLMNOPQRTUVWY";
   function letter(i) { return i < LETTERS.length ? LETTERS.charAt(i) : String(i + 1); }
+
+  /** The letters of the first n responses as keys, runs written as ranges: A–H, J–K. */
+  function keyList(n) {
+    var used = LETTERS.slice(0, Math.min(n, LETTERS.length)), runs = [], nodes = [];
+    for (var i = 0; i < used.length; i++) {
+      var run = runs[runs.length - 1];
+      if (run && used.charCodeAt(i) === run.charCodeAt(run.length - 1) + 1) runs[runs.length - 1] += used[i];
+      else runs.push(used[i]);
+    }
+    runs.forEach(function (r, k) {
+      if (k) nodes.push(", ");
+      if (r.length > 2) nodes.push(L.el("kbd", {text: r[0]}), "–", L.el("kbd", {text: r[r.length - 1]}));
+      else r.split("").forEach(function (c, j) { if (j) nodes.push(", "); nodes.push(L.el("kbd", {text: c})); });
+    });
+    return nodes;
+  }
   function tierOf(id) {
     for (var k = 0; k < tiers.length; k++) if (tiers[k].indexOf(id) >= 0) return k;
     return -1;
@@ -90,8 +106,9 @@
 
   function chip(id) {
     var r = byId(id);
+    var title = "Response " + letterOf[id] + " (" + r.text.slice(0, 80) + "): click to rank it next, or drag it to a place";
     return L.el("button", {type: "button", class: "chip" + (id === selected ? " selected" : ""),
-                           dataset: {dragId: id, chip: id}, title: "Response " + letterOf[id] + ": click to rank it next, or drag it to a place",
+                           dataset: {dragId: id, chip: id}, title: title,
                            onclick: function () { if (!justDragged) tapChip(id); }}, [
       L.el("span", {class: "chip-letter", text: letterOf[id]}),
       L.el("span", {class: "chip-text", dir: "auto", text: r.text.slice(0, 60)}),
@@ -148,6 +165,7 @@
     }
     return L.el("article", {class: "response", dataset: {card: r.id}}, [
       L.el("header", {class: "response-head", dataset: {dragId: r.id},
+                      title: i < LETTERS.length ? "Press " + letter(i) + " to put this response next in the ranking" : null,
                       onclick: function () { if (!justDragged) { selected = r.id; render(); } }}, [
         L.el("span", {class: "response-letter", text: letter(i)}),
         L.el("span", {class: "rank-status", text: "not ranked"}),
@@ -295,6 +313,10 @@
       cardsEl.replaceChildren.apply(cardsEl, shown.map(card));
       cardsEl.classList.toggle("stacked", shown.length > 3);
       cardsEl.style.setProperty("--columns", String(Math.min(shown.length, 3)));
+      tiersEl.closest(".rank-panel").classList.toggle("many", shown.length > 6);
+      document.querySelectorAll(".rank-keys").forEach(function (node) {
+        node.replaceChildren.apply(node, keyList(shown.length));
+      });
       tiers = [];
       ratings = {};
       selected = null;

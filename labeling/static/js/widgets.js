@@ -1,7 +1,8 @@
 /* labeling worker UI: small helpers the page and the task type modules share (vanilla JS, no build step).
  *
  * Elements built from data (never HTML strings), media URLs, a seeded shuffle, code point offsets, words of a
- * text, label colours and hotkeys, and the label picker. Loaded before core.js and the task type's script.
+ * text, label colours and hotkeys, the label picker, and an image's zoom and pan. Loaded before core.js and the
+ * task type's script.
  */
 (function () {
   "use strict";
@@ -194,6 +195,161 @@
     if (index < 0 || index >= this.labels.length) return false;
     this.onPick(this.labels[index], index);
     return true;
+  };
+
+  /* ---- an image under a zoom: fit, zoom, pan (image classification, bounding boxes) ----------- */
+
+  var ZOOM_STEP = 1.25, WHEEL_STEP = 1.15;
+
+  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+
+  /** A stage (the image and what is drawn over it) of natural size × scale in a scrolling viewport.
+   *
+   * The toolbar's [data-zoom=in|out|fit] buttons, the wheel (around the pointer) and handleKey's keys zoom; the
+   * middle button, Space+drag (options.spacePans) and, with options.dragPans, any mouse drag pan; a finger pans
+   * the viewport as it scrolls. While the image is fitted it stays fitted when the viewport changes size.
+   * options: {toolbar, onScale(scale): redraw what is over the image, dragPans, spacePans, arrowsPan}. */
+  L.ZoomView = function (viewport, stage, options) {
+    var self = this;
+    this.viewport = viewport;
+    this.stage = stage;
+    this.options = options || {};
+    this.natural = {w: 0, h: 0};
+    this.scale = 1;
+    this.fitted = true;
+    this.loaded = false;
+    this.spaceHeld = false;
+    this.pan = null;
+    var toolbar = this.options.toolbar;
+    this.levelEl = toolbar ? toolbar.querySelector('[data-zoom="level"]') : null;
+    if (toolbar) {
+      toolbar.addEventListener("click", function (e) {
+        var button = e.target.closest("button[data-zoom]");
+        if (!button) return;
+        // Clicked, not pressed from the keyboard: the keys go back to the task (Enter submits, not zooms again).
+        if (e.detail) button.blur();
+        if (button.dataset.zoom === "in") self.zoom(ZOOM_STEP);
+        else if (button.dataset.zoom === "out") self.zoom(1 / ZOOM_STEP);
+        else self.fit();
+      });
+    }
+    viewport.addEventListener("wheel", function (e) {
+      if (!self.loaded) return;
+      e.preventDefault();
+      self.zoomAt(e.deltaY < 0 ? WHEEL_STEP : 1 / WHEEL_STEP, e.clientX, e.clientY);
+    }, {passive: false});
+    // In the capture phase: a pan starts before what is drawn over the image (a box) sees the press.
+    viewport.addEventListener("pointerdown", function (e) { self.onPointerDown(e); }, true);
+    viewport.addEventListener("pointermove", function (e) { self.onPointerMove(e); });
+    viewport.addEventListener("pointerup", function (e) { self.endPan(e); });
+    viewport.addEventListener("pointercancel", function (e) { self.endPan(e); });
+    viewport.addEventListener("auxclick", function (e) { if (e.button === 1) e.preventDefault(); });
+    document.addEventListener("keyup", function (e) { if (e.key === " ") self.releaseSpace(); });
+    window.addEventListener("blur", function () { self.releaseSpace(); });
+    // Refit when the space changes (window resized, instructions shown or hidden).
+    new ResizeObserver(function () { if (self.fitted && self.loaded) self.fit(); }).observe(viewport);
+  };
+
+  /** Show an image of this natural size, fitted; show(0, 0) while the next one loads. */
+  L.ZoomView.prototype.show = function (width, height) {
+    this.natural = {w: width, h: height};
+    this.loaded = width > 0 && height > 0;
+    this.pan = null;
+    this.viewport.classList.remove("panning");
+    if (this.loaded) this.fit();
+  };
+
+  L.ZoomView.prototype.fitScale = function () {
+    var width = this.viewport.clientWidth - 8, height = this.viewport.clientHeight - 8;
+    if (!this.natural.w || !this.natural.h || width <= 0 || height <= 0) return 1;
+    return Math.min(width / this.natural.w, height / this.natural.h, 8);
+  };
+
+  L.ZoomView.prototype.setScale = function (next) {
+    this.scale = clamp(next, 0.05, 32);
+    this.stage.style.width = this.natural.w * this.scale + "px";
+    this.stage.style.height = this.natural.h * this.scale + "px";
+    if (this.levelEl) this.levelEl.textContent = Math.round(this.scale * 100) + "%";
+    // A zoomed image can be dragged around; a fitted one has nowhere to go.
+    this.viewport.classList.toggle("zoomed", !this.fitted);
+    if (this.options.onScale) this.options.onScale(this.scale);
+  };
+
+  /** Zoom by `factor` keeping the image point under (clientX, clientY) where it is on screen. */
+  L.ZoomView.prototype.zoomAt = function (factor, clientX, clientY) {
+    if (!this.loaded) return;
+    this.fitted = false;
+    var before = this.stage.getBoundingClientRect();
+    var ix = (clientX - before.left) / this.scale, iy = (clientY - before.top) / this.scale;
+    this.setScale(this.scale * factor);
+    var after = this.stage.getBoundingClientRect();
+    this.viewport.scrollLeft += after.left + ix * this.scale - clientX;
+    this.viewport.scrollTop += after.top + iy * this.scale - clientY;
+  };
+
+  /** Zoom around the middle of the view. */
+  L.ZoomView.prototype.zoom = function (factor) {
+    var rect = this.viewport.getBoundingClientRect();
+    this.zoomAt(factor, rect.left + rect.width / 2, rect.top + rect.height / 2);
+  };
+
+  L.ZoomView.prototype.fit = function () {
+    if (!this.loaded) return;
+    this.fitted = true;
+    this.setScale(this.fitScale());
+  };
+
+  L.ZoomView.prototype.onPointerDown = function (e) {
+    if (this.pan || !this.loaded) return;
+    var dragPans = this.options.dragPans && e.pointerType === "mouse" && e.button === 0;
+    if (!(e.button === 1 || (e.button === 0 && this.spaceHeld) || dragPans)) return;
+    this.pan = {x: e.clientX, y: e.clientY, left: this.viewport.scrollLeft, top: this.viewport.scrollTop,
+                pointerId: e.pointerId};
+    this.viewport.setPointerCapture(e.pointerId);
+    this.viewport.classList.add("panning");
+    e.preventDefault();
+    e.stopPropagation();
+  };
+
+  L.ZoomView.prototype.onPointerMove = function (e) {
+    if (!this.pan || e.pointerId !== this.pan.pointerId) return;
+    this.viewport.scrollLeft = this.pan.left - (e.clientX - this.pan.x);
+    this.viewport.scrollTop = this.pan.top - (e.clientY - this.pan.y);
+  };
+
+  /** End a pan (a pointer event that ends it, or none: Esc); true when there was one. */
+  L.ZoomView.prototype.endPan = function (e) {
+    if (!this.pan || (e && e.pointerId !== this.pan.pointerId)) return false;
+    if (this.viewport.hasPointerCapture(this.pan.pointerId)) this.viewport.releasePointerCapture(this.pan.pointerId);
+    this.pan = null;
+    this.viewport.classList.remove("panning");
+    return true;
+  };
+
+  L.ZoomView.prototype.releaseSpace = function () {
+    this.spaceHeld = false;
+    this.viewport.classList.remove("can-pan");
+  };
+
+  /** Handle a zoom key: + (or =) and - zoom, F fits (so does 0, when no label took it before); Space held lets
+   * a drag pan (options.spacePans); the arrows move a zoomed image (options.arrowsPan). True when it was one. */
+  L.ZoomView.prototype.handleKey = function (e) {
+    var key = e.key;
+    if (key === "+" || key === "=") { this.zoom(ZOOM_STEP); return true; }
+    if (key === "-" || key === "_") { this.zoom(1 / ZOOM_STEP); return true; }
+    if (key === "f" || key === "F" || key === "0") { this.fit(); return true; }
+    if (key === " " && this.options.spacePans) {
+      this.spaceHeld = true;
+      this.viewport.classList.add("can-pan");
+      return true;
+    }
+    var arrows = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1]}[key];
+    if (arrows && this.options.arrowsPan && !this.fitted && this.loaded) {
+      var share = e.shiftKey ? 0.5 : 0.15; // of the view
+      this.viewport.scrollBy(arrows[0] * this.viewport.clientWidth * share, arrows[1] * this.viewport.clientHeight * share);
+      return true;
+    }
+    return false;
   };
 
   /* ---- words of a text (named entities) ------------------------------------------------------ */
