@@ -119,8 +119,8 @@ def run_pairwise(args: argparse.Namespace) -> int:
         elif winner.strip().lower() == TIE:
             outcome[i] = 0.5
         else:
-            raise InvalidInput(f"{args.comparisons}: line {i + 2}: label {winner!r} is neither left, right nor "
-                               f"{TIE}", field="label")
+            raise InvalidInput(f"{args.comparisons}: line {cols.line(i)}: label {winner!r} is neither left, right "
+                               f"nor {TIE}", field="label", line=cols.line(i))
     if args.method == "bt":
         fit = ranking.bradley_terry(left_idx, right_idx, outcome, len(items), reg=args.reg)
     else:
@@ -146,7 +146,8 @@ def run_boxes(args: argparse.Namespace) -> int:
             try:
                 box[key] = float(cols[key][i])
             except ValueError:
-                raise InvalidInput(f"{args.boxes}: line {i + 2}: {key} must be a number", field=key) from None
+                raise InvalidInput(f"{args.boxes}: line {cols.line(i)}: {key} must be a number", field=key,
+                                   line=cols.line(i)) from None
         box["label"] = cols["label"][i] if has_label else None
         per_task.setdefault(task, {}).setdefault(worker, []).append(box)
     with _output(args.output) as out:
