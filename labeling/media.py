@@ -10,8 +10,6 @@ import hashlib
 import hmac
 import io
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -22,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import membership, models, policy
+from labeling import files, membership, models, policy
 from labeling.auth import Principal
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.sqltx import Tx
@@ -92,33 +90,23 @@ def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) 
 def place(media_dir: Path, relative: str, content: bytes) -> bool:
     """Put a file in the media folder unless it is there whole already; True when this call made it.
 
-    Written to a temporary name, flushed to disk, then linked to its final name (which fails if another request
-    made it meanwhile): a crash never leaves half an image under the final name, and a failed write leaves no
-    temporary file. A file of the wrong size under the name (cut short before this was so) is replaced."""
+    Written whole or not at all (labeling/files.py), and never over a file another request just made; a file of
+    the wrong size under the name (cut short by a crash before writes were flushed) is replaced."""
     target = media_dir / relative
     try:
+        size: int | None = target.stat().st_size
+    except FileNotFoundError:
+        size = None
+    if size == len(content):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        files.write(target, content, 0o600, exclusive=size is None)
+    except FileExistsError:  # another request made it meanwhile
         if target.stat().st_size == len(content):
             return False
-    except FileNotFoundError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            if target.stat().st_size == len(content):
-                return False
-            os.replace(tmp, target)
-            tmp = ""
-        return True
-    finally:
-        if tmp:
-            os.unlink(tmp)
+        files.write(target, content, 0o600)
+    return True
 
 
 def store_image(media_dir: Path, filename: str, content: bytes, max_bytes: int, max_pixels: int) -> dict:

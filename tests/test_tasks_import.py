@@ -252,7 +252,7 @@ async def test_a_refused_media_upload_leaves_no_file_and_an_image_shared_with_a_
 
 
 def test_a_failed_write_leaves_no_temporary_file_and_a_cut_short_image_is_rewritten(tmp_path, monkeypatch):
-    from labeling import media
+    from labeling import files, media
 
     upload = media.check_image("a.png", _png("red"), 10**6, 10**6)
     target = tmp_path / upload.path
@@ -266,7 +266,7 @@ def test_a_failed_write_leaves_no_temporary_file_and_a_cut_short_image_is_rewrit
         raise OSError(28, "No space left on device")
 
     other = media.check_image("b.png", _png("blue"), 10**6, 10**6)
-    monkeypatch.setattr(media.os, "fsync", full_disk)
+    monkeypatch.setattr(files.os, "fsync", full_disk)
     with pytest.raises(OSError):
         media.place(tmp_path, other.path, other.content)
     assert _files_under(tmp_path) == [upload.path]
