@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from labeling import files
 from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
 
@@ -55,15 +56,16 @@ def register(subparsers: Any) -> None:
 
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[IO[str]]:
-    """Open the output file, or standard output when no path is given."""
+    """The output file (written whole or not at all: a failure half-way leaves the old file, or none), or standard
+    output when no path is given."""
     if not path or path == "-":
         yield sys.stdout
         return
-    try:
-        handle = open(path, "w", newline="", encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}", field="output") from None
-    with handle:
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(files.replacing(path, newline=""))
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {path}: {exc.strerror}", field="output") from None
         yield handle
 
 

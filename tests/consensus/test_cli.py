@@ -200,3 +200,26 @@ def test_a_field_holding_a_form_feed_is_not_a_line_break(tmp_path: Path) -> None
 
     cols = csvio.read_columns(write(tmp_path / "a.csv", "task,worker,label\na,b,c\x0cd,e,f\n"), ("task", "worker"))
     assert cols["task"] == ["a"] and cols["worker"] == ["b"]
+
+
+def test_an_aggregate_that_fails_half_way_leaves_the_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labeling.consensus import boxes
+
+    text = "task,worker,x,y,w,h\ni1,a,0,0,10,10\ni2,a,0,0,10,10\n"
+    out = tmp_path / "out.csv"
+    out.write_text("an older result\n")
+    real, calls = boxes.aggregate_boxes, []
+
+    def second_fails(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("out of memory half-way")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(boxes, "aggregate_boxes", second_fails)
+    with pytest.raises(MemoryError):
+        run("aggregate", "boxes", write(tmp_path / "b.csv", text), "-o", str(out))
+    assert out.read_text() == "an older result\n" and sorted(p.name for p in tmp_path.iterdir()) == ["b.csv",
+                                                                                                      "out.csv"]
+    with pytest.raises(InvalidInput, match="cannot write"):
+        run("aggregate", "boxes", str(tmp_path / "b.csv"), "-o", str(tmp_path / "no-such-folder" / "o.csv"))

@@ -177,3 +177,24 @@ def test_battle_log_display_order_subsets_and_capped_breakdowns() -> None:
     assert result["breakdown_notes"]["category"] == (
         "1 battles of further values are not listed (only the 50 values with the most battles are)")
     assert set(result["breakdown"]["category"]) == {"x"}
+
+
+def test_a_chart_that_fails_half_way_leaves_the_older_report_s_image_whole(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    result = leaderboard.compute(tiny(), n_bootstrap=10)
+    paths = leaderboard.write_outputs(result, str(tmp_path))
+    before = Path(paths[3]).read_bytes()
+
+    def half(self, target, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        target.write(b"\x89PNG half") if hasattr(target, "write") else Path(target).write_bytes(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    real = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, target, **kw: (
+        real(self, target, **kw) if "ratings" in str(getattr(target, "name", target)) else half(self, target, **kw)))
+    with pytest.raises(OSError):
+        leaderboard.write_outputs(result, str(tmp_path))
+    assert Path(paths[3]).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(p).name for p in paths)
