@@ -78,7 +78,8 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
 def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -> Columns:
     """read_columns on a file that exists."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader([handle.readline()]), None)
+        head = csv.reader(iter(handle.readline, ""))  # a quoted header name may hold a line break too
+        header = next(head, None)
         if not header:
             raise InvalidInput(f"{path}: the file is empty (expected a header row with {','.join(required)})",
                                field="file")
@@ -89,7 +90,7 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
         wanted = list(required) + [name for name in optional if name in names]
         positions = [names.index(name) for name in wanted]
         columns = Columns(wanted)
-        line = 1  # lines read so far
+        line = head.line_num  # lines read so far
         while True:
             block = handle.read(BLOCK_CHARS)
             if not block:

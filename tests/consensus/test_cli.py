@@ -223,3 +223,9 @@ def test_an_aggregate_that_fails_half_way_leaves_the_old_output(tmp_path: Path, 
                                                                                                       "out.csv"]
     with pytest.raises(InvalidInput, match="cannot write"):
         run("aggregate", "boxes", str(tmp_path / "b.csv"), "-o", str(tmp_path / "no-such-folder" / "o.csv"))
+
+
+def test_a_header_name_holding_a_line_break_is_one_header_line(tmp_path: Path) -> None:
+    text = 'worker,left,right,"label\n(winner)",label\nw,A,B,x,A\nw,A,B,x,Z\n'
+    with pytest.raises(InvalidInput, match="line 4: label 'Z'"):
+        run("aggregate", "pairwise", write(tmp_path / "p.csv", text))
