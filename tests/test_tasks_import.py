@@ -283,3 +283,30 @@ async def test_an_import_whose_image_a_failing_import_took_away_puts_it_back(set
     (settings.media_dir / upload.path).unlink()  # first failed and discarded it before second committed
     second.ensure()
     assert (settings.media_dir / upload.path).read_bytes() == upload.content
+
+
+async def test_a_failed_request_keeps_an_image_it_made_that_another_request_recorded_meanwhile(settings, db):
+    from labeling import media
+
+    upload = media.check_image("a.png", _png("red"), 10**6, 10**6)
+    other = media.check_image("b.png", _png("blue"), 10**6, 10**6)
+    placed = media.Placed(settings.media_dir)
+    placed.place_all([upload, other])
+    await db.transact(lambda tx: media.record(tx, {upload.path: (40, 30)}))  # another request committed it
+    async with db.read() as conn:
+        await placed.discard(conn)
+    assert (settings.media_dir / upload.path).is_file() and not (settings.media_dir / other.path).exists()
+
+
+async def test_a_cleanup_that_fails_does_not_hide_why_the_import_was_refused(client, requester, new_project,
+                                                                           monkeypatch):
+    from labeling import media
+
+    async def broken(self, conn):  # noqa: ANN001, ANN202
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(media.Placed, "discard", broken)
+    project = await new_project(task_type="image_classification", labels=["cat"])
+    files = [("file", ("ok.png", _png("pink"), "image/png")), ("file", ("evil.png", b"nope", "image/png"))]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
+    assert r.status_code == 400 and "evil.png" in r.json()["error"]["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any, AsyncIterator
 
 from starlette.exceptions import HTTPException
@@ -15,6 +16,8 @@ from starlette.responses import FileResponse, Response
 from labeling import jsonio, media, tasks, web
 from labeling.errors import InvalidInput
 from labeling.settings import Settings
+
+log = logging.getLogger("labeling")
 
 MAX_FILES = 1000
 
@@ -74,8 +77,11 @@ async def placing(app: web.AppState) -> AsyncIterator[media.Placed]:
     try:
         yield placed
     except BaseException:
-        async with app.db.read() as conn:
-            await asyncio.shield(placed.discard(conn))
+        try:
+            async with app.db.read() as conn:
+                await asyncio.shield(placed.discard(conn))
+        except Exception as exc:  # the database may be why the request failed: its error is the one to answer
+            log.warning("could not take away the files of a failed upload %s: %s", placed.created, exc)
         raise
     await asyncio.to_thread(placed.ensure)
 
