@@ -20,7 +20,7 @@ from starlette.routing import Mount, compile_path
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from labeling import annotations, api, auth, media, middleware, resources, web
+from labeling import annotations, api, auth, files, media, middleware, resources, web
 from labeling.api import media as media_api
 from labeling.api import openapi
 from labeling.db import Database
@@ -116,13 +116,20 @@ def secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     path = settings.data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = None
+    if key:
+        return key
+    if key == "":  # an empty file, left by a crash mid-write before keys were written whole: never a key
+        path.unlink(missing_ok=True)
+    # Whole or not at all, readable by its owner only from its first byte, and never over the key another process
+    # starting at the same time wrote first: every process must sign with the same key.
+    with contextlib.suppress(FileExistsError):
+        files.write(path, secrets.token_urlsafe(48), 0o600, exclusive=True)
+    return path.read_text().strip()
 
 
 class Static(StaticFiles):

@@ -75,8 +75,14 @@ async def backup(settings: Settings, path: Path) -> str:
     if _dialect(settings) == "sqlite":
         await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)
         return f"backed up {_sqlite_path(settings)} to {path} (SQLite online backup)"
-    command = ["pg_dump", "--format=custom", "--no-owner", "--file", str(path), "--dbname", libpq_url(settings)]
-    await _run(command, settings, "pg_dump")
+    # Into a partial file moved in place when pg_dump succeeds: a failed dump never cuts short an older backup.
+    partial = path.with_name(path.name + ".partial")
+    command = ["pg_dump", "--format=custom", "--no-owner", "--file", str(partial), "--dbname", libpq_url(settings)]
+    try:
+        await _run(command, settings, "pg_dump", shown_as={str(partial): str(path)})
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return f"backed up the PostgreSQL database to {path} (pg_dump, custom format)"
 
 
@@ -85,17 +91,20 @@ def _sqlite_backup(source: Path, target: Path) -> None:
         raise InvalidInput(f"no SQLite database at {source}", field="LABELING_DATABASE_URL")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    src = sqlite3.connect(source, timeout=30)
     try:
-        dst = sqlite3.connect(partial)
+        src = sqlite3.connect(source, timeout=30)
         try:
-            src.backup(dst)  # all pages in one step: one read transaction, one consistent snapshot
-            dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+            dst = sqlite3.connect(partial)
+            try:
+                src.backup(dst)  # all pages in one step: one read transaction, one consistent snapshot
+                dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+            finally:
+                dst.close()
         finally:
-            dst.close()
+            src.close()
+        os.replace(partial, target)
     finally:
-        src.close()
-    os.replace(partial, target)
+        partial.unlink(missing_ok=True)  # a failed backup leaves no partial file
 
 
 async def restore(settings: Settings, path: Path, *, force: bool = False) -> str:
@@ -159,10 +168,12 @@ async def _has_projects(settings: Settings) -> bool:
         await db.dispose()
 
 
-async def _run(command: list[str], settings: Settings, program: str) -> None:
-    """Run a PostgreSQL client program; when it is not on PATH, say exactly what to run instead."""
+async def _run(command: list[str], settings: Settings, program: str, shown_as: dict[str, str] | None = None) -> None:
+    """Run a PostgreSQL client program; when it is not on PATH, say exactly what to run instead (`shown_as`: the
+    arguments to show in their place)."""
     password = make_url(settings.resolved_database_url).password
-    shown = [libpq_url(settings, hide_password=True) if part == libpq_url(settings) else part for part in command]
+    shown = [libpq_url(settings, hide_password=True) if part == libpq_url(settings) else (shown_as or {}).get(part, part)
+             for part in command]
     if shutil.which(program) is None:
         hint = " (with PGPASSWORD set to the database's password)" if password else ""
         raise ToolMissing(f"{program} is not on PATH; install PostgreSQL's client programs, or run{hint}: "

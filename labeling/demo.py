@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labeling import accounts, annotations, audit, auth, jsonio, media, projects, queue, schemas, tasks
+from labeling import accounts, annotations, audit, auth, files, jsonio, media, projects, queue, schemas, tasks
 from labeling.consensus import runner
 from labeling.db import Database
 from labeling.models import Role
@@ -148,9 +148,7 @@ def write_credentials(settings: Settings, info: dict, admin_token: str | None, a
     if admin_token:
         lines.append(f"ADMIN={admin_token}        # the admin")
     path = settings.data_dir / CREDENTIALS_FILE
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text("\n".join(lines) + "\n")
+    files.write(path, "\n".join(lines) + "\n", 0o600)  # whole, and never readable by others while written
     return path
 
 

@@ -8,6 +8,8 @@
   can make the parser recurse into a RecursionError;
 - strings, keys included, holding NUL (U+0000: PostgreSQL cannot store it in text or jsonb) or a lone
   surrogate (U+D800-U+DFFF: not Unicode text, so not UTF-8, and neither database takes it).
+- a key repeated in one object (`{"label": "a", "label": "b"}`): which value was meant is not known, and a
+  reader that kept the last one would silently drop the other.
 `-0.0` is read as `0.0` (PostgreSQL's numbers have no negative zero). Pure: no database, no web framework.
 """
 
@@ -51,6 +53,36 @@ class JsonError(InvalidInput):
 
 class _Refused(Exception):
     """Raised by a parse hook: the reason, located afterwards."""
+
+
+class _Repeated(Exception):
+    """Raised by the object hook on a key repeated in one object."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    """An object from its (key, value) pairs, refusing a repeated key (the C scanner builds the list; one call
+    and one dict per object, a few microseconds on a worker's answer)."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _Repeated
+    return value
+
+
+class _RepeatedIn(dict):
+    """An object of the locating parse; `repeated` is its first repeated key."""
+
+    repeated: str | None = None
+
+
+def _marked(pairs: list[tuple[str, Any]]) -> dict:
+    value = _RepeatedIn(pairs)
+    seen: set[str] = set()
+    for key, _ in pairs if len(value) != len(pairs) else ():
+        if key in seen:
+            value.repeated = key
+            break
+        seen.add(key)
+    return value
 
 
 class _Bad:
@@ -159,8 +191,8 @@ def _risky_numbers(raw: bytes) -> bool:
 
 _STRICT = {"parse_constant": _constant, "parse_float": _float, "parse_int": _int}
 # Built once: json.loads with hooks builds a decoder (and its scanner) on every call.
-_STRICT_DECODER = json.JSONDecoder(**_STRICT)
-_DECODER = json.JSONDecoder(parse_constant=_constant)
+_STRICT_DECODER = json.JSONDecoder(**_STRICT, object_pairs_hook=_object)
+_DECODER = json.JSONDecoder(parse_constant=_constant, object_pairs_hook=_object)
 
 
 def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, **extra: object) -> Any:
@@ -179,6 +211,9 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, **extra: object) -> 
         value = decoder.decode(text)
     except _Refused:
         _locate_number(text, extra)
+        raise AssertionError("unreachable") from None
+    except _Repeated:
+        _locate_repeated(text, extra)
         raise AssertionError("unreachable") from None
     except json.JSONDecodeError as exc:
         raise JsonError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})", lineno=exc.lineno,
@@ -205,6 +240,16 @@ def _locate_number(text: str, extra: dict) -> None:
     for path, item in _walk(value):
         if isinstance(item, _Bad):
             raise JsonError(item.reason, path, **extra)
+
+
+def _locate_repeated(text: str, extra: dict) -> None:
+    """Parse again marking objects with a repeated key, and raise naming the first one's path."""
+    value = json.loads(text, object_pairs_hook=_marked,
+                       **{name: (lambda literal: None) for name in _STRICT})  # numbers were not the problem
+    for path, item in _walk(value):
+        if isinstance(item, _RepeatedIn) and item.repeated is not None:
+            raise JsonError(f"the key {item.repeated!r} appears more than once in one object; send it once",
+                            [*path, item.repeated], **extra)
 
 
 def check_strings(value: Any, **extra: object) -> None:

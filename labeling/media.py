@@ -10,9 +10,8 @@ import hashlib
 import hmac
 import io
 import logging
-import os
-import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 from urllib.parse import quote, urlparse
@@ -21,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import membership, models, policy
+from labeling import files, membership, models, policy
 from labeling.auth import Principal
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.sqltx import Tx
@@ -50,9 +49,23 @@ def _shown_size(image: Image.Image) -> tuple[int, int]:
     return (height, width) if orientation in TURNED else (width, height)
 
 
-def store_image(media_dir: Path, filename: str, content: bytes, max_bytes: int, max_pixels: int) -> dict:
-    """Check that content is a real image of at most `max_pixels` and store it by content hash; returns
-    {path, width, height, filename} (the size as shown, EXIF orientation applied)."""
+@dataclass(frozen=True)
+class Upload:
+    """A checked image, not yet in the media folder: its media path (by content hash), shown size and bytes."""
+
+    path: str
+    width: int
+    height: int
+    filename: str
+    content: bytes = field(repr=False)
+
+    def public(self) -> dict:
+        """{path, width, height, filename}: what the API answers for an upload."""
+        return {"path": self.path, "width": self.width, "height": self.height, "filename": self.filename}
+
+
+def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) -> Upload:
+    """Check that content is a real image of at most `max_pixels`, without writing anything."""
     if len(content) > max_bytes:
         raise TooLarge(f"{filename}: larger than {max_bytes:,} bytes", field="file")
     if not content:
@@ -71,16 +84,75 @@ def store_image(media_dir: Path, filename: str, content: bytes, max_bytes: int, 
     if fmt not in FORMATS:
         raise InvalidInput(f"{filename}: {fmt} images are not accepted ({', '.join(FORMATS)})", field="file")
     digest = hashlib.sha256(content).hexdigest()
-    relative = PurePosixPath("uploads", digest[:2], digest + FORMATS[fmt])
+    return Upload(str(PurePosixPath(UPLOADS, digest[:2], digest + FORMATS[fmt])), width, height, filename, content)
+
+
+def place(media_dir: Path, relative: str, content: bytes) -> bool:
+    """Put a file in the media folder unless it is there whole already; True when this call made it.
+
+    Written whole or not at all (labeling/files.py), and never over a file another request just made; a file of
+    the wrong size under the name (cut short by a crash before writes were flushed) is replaced."""
     target = media_dir / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a crash never leaves half an image under the final name.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, target)
-    return {"path": str(relative), "width": width, "height": height, "filename": filename}
+    try:
+        size: int | None = target.stat().st_size
+    except FileNotFoundError:
+        size = None
+    if size == len(content):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        files.write(target, content, 0o600, exclusive=size is None)
+    except FileExistsError:  # another request made it meanwhile
+        if target.stat().st_size == len(content):
+            return False
+        files.write(target, content, 0o600)
+    return True
+
+
+def store_image(media_dir: Path, filename: str, content: bytes, max_bytes: int, max_pixels: int) -> dict:
+    """check_image, then place it by content hash; returns {path, width, height, filename} (the size as shown,
+    EXIF orientation applied)."""
+    upload = check_image(filename, content, max_bytes, max_pixels)
+    place(media_dir, upload.path, upload.content)
+    return upload.public()
+
+
+class Placed:
+    """The images one request puts in the media folder: all checked before the first is written, and taken away
+    again when the request fails, so a refused upload or import leaves no file behind."""
+
+    def __init__(self, media_dir: Path) -> None:
+        self.media_dir = media_dir
+        self.uploads: list[Upload] = []
+        self.created: list[str] = []
+
+    def place_all(self, uploads: Iterable[Upload]) -> None:
+        """Write the uploads (in a worker thread: file system calls)."""
+        for upload in uploads:
+            self.uploads.append(upload)
+            if place(self.media_dir, upload.path, upload.content):
+                self.created.append(upload.path)
+
+    async def discard(self, conn: AsyncConnection) -> None:
+        """After the request failed: delete the files it made, unless a request that committed meanwhile recorded
+        the same image (uploads are stored by content, so two requests may bring one file)."""
+        if not self.created:
+            return
+        recorded = {row[0] for row in (await conn.execute(
+            select(models.media.c.path).where(models.media.c.path.in_(self.created))))}
+        for path in self.created:
+            if path not in recorded:
+                try:
+                    (self.media_dir / path).unlink()
+                except FileNotFoundError:
+                    pass
+        self.created = []
+
+    def ensure(self) -> None:
+        """After the request committed: put back any of its images that a failing request with the same image
+        took away before this one recorded it."""
+        for upload in self.uploads:
+            place(self.media_dir, upload.path, upload.content)
 
 
 def resolve(media_dir: Path, relative: str) -> Path:

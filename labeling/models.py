@@ -150,6 +150,9 @@ class Task(SQLModel, table=True):
     is_gold: bool = Field(default=False, nullable=False)
     priority: int = Field(default=0, nullable=False)
     external_id: str | None = Field(default=None, max_length=500)
+    # The key a manifest line gave the image or text under ("source-ref" or "source"), so the manifest export
+    # gives the line back as it came; NULL for data.image / data.text (the export then uses the type's usual key).
+    source_key: str | None = Field(default=None, max_length=10)
     state: int = Field(default=TaskState.open, nullable=False)
     needed: int = Field(default=1, nullable=False)
     n_done: int = Field(default=0, nullable=False)

@@ -173,6 +173,7 @@ class NewTask:
     predictions: dict | None
     priority: int
     external_id: str | None
+    source_key: str | None = None  # the manifest key its image or text came under (tasktypes.manifest_key)
 
 
 def enqueue(tx: Tx, project: Any, tasks: Iterable[NewTask], now: float | None = None) -> int:
@@ -188,7 +189,7 @@ def enqueue(tx: Tx, project: Any, tasks: Iterable[NewTask], now: float | None = 
     for task in tasks:
         batch.append({"project": project.id, "data": task.data, "gold": task.gold, "predictions": task.predictions,
                       "is_gold": task.gold is not None, "priority": task.priority, "external_id": task.external_id,
-                      "needed": project.redundancy_min, "now": now})
+                      "source_key": task.source_key, "needed": project.redundancy_min, "now": now})
         total += 1
         gold += task.gold is not None
         if len(batch) == INSERT_CHUNK:

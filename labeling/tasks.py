@@ -87,6 +87,8 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
         raw_data = item["data"]
     else:  # a manifest line ({"source-ref": ...}, {"source": ...}) or bare data
         raw_data, item = item, {}
+    field = spec.manifest_field
+    source_key = tasktypes.manifest_key(raw_data, field) if field is not None else None
     data = spec.validate_data(raw_data, ctx)
     gold = spec.validate_answer(item["gold"], data, ctx) if item.get("gold") is not None else None
     predictions = spec.validate_answer(item["predictions"], data, ctx) if item.get("predictions") is not None else None
@@ -96,7 +98,7 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
     external_id = item.get("external_id")
     if external_id is not None and (not isinstance(external_id, str) or not 1 <= len(external_id) <= 500):
         raise InvalidInput("external_id must be a string of 1-500 characters", field="external_id")
-    return ParsedTask(data, gold, predictions, priority, external_id, where)
+    return ParsedTask(data, gold, predictions, priority, external_id, source_key=source_key, where=where)
 
 
 def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],

@@ -102,3 +102,28 @@ def test_backup_kinds(tmp_path: Path):
     (tmp_path / "c").write_bytes(b'{"kind": "dump"}\n')
     assert [backup.kind(tmp_path / n) for n in "abc"] == ["sqlite", "pg_dump", None]
     assert backup.kind(tmp_path / "missing") is None
+
+
+async def test_a_backup_that_fails_leaves_the_older_backup_and_no_partial_file(settings, db, tmp_path, monkeypatch):
+    (tmp_path / "backups").mkdir()
+    target = tmp_path / "backups" / "labeling.backup"
+    target.write_bytes(b"an older backup")
+    if PG_URL:
+        async def failing(command, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            Path(command[command.index("--file") + 1]).write_bytes(b"PGDMP cut short")
+            raise backup.LabelingError("pg_dump failed (1): connection lost", field="pg_dump")
+
+        monkeypatch.setattr(backup, "_run", failing)
+    else:
+        real = backup.sqlite3.connect
+
+        def failing(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if str(path).endswith(".partial"):
+                Path(path).write_bytes(b"SQLite format 3\x00 cut short")
+                raise backup.sqlite3.OperationalError("disk I/O error")
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(backup.sqlite3, "connect", failing)
+    with pytest.raises(Exception):
+        await backup.backup(settings, target)
+    assert target.read_bytes() == b"an older backup" and [p.name for p in target.parent.iterdir()] == [target.name]

@@ -96,3 +96,19 @@ async def test_wrong_path_parameters_and_methods(client, requester):
     for url in ("/api/assignments/abc/submit", "/api/projects/x/next"):
         r = await client.post(url, json={}, headers=bearer(requester))
         assert r.status_code in (400, 404), (url, r.text)
+
+
+async def test_a_repeated_key_in_a_body_is_a_400_naming_it_and_stores_nothing(client, db, requester, new_project,
+                                                                              make_user):
+    project = await new_project(tasks=text_tasks(2), redundancy=1)
+    _, worker = await make_user("worker", "twice-worker")
+    lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+    before = await _table_counts(db)
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", headers=bearer(worker),
+                          content=b'{"answer": {"label": "pos", "label": "neg"}}')
+    assert r.status_code == 400 and r.json()["error"]["field"] == "answer.label"
+    assert "'label'" in r.json()["error"]["message"]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", headers=bearer(requester),
+                          content=b'{"data": {"text": "a"}}\n{"data": {"text": "b"}, "data": {"text": "c"}}\n')
+    assert r.status_code == 400 and r.json()["error"]["field"] == "data" and "line 2" in r.json()["error"]["message"]
+    assert await _table_counts(db) == before

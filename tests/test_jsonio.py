@@ -74,3 +74,20 @@ def test_check_text_and_sizes():
         jsonio.check_text("a\x00", "username")
     assert exc.value.field == "username"
     assert jsonio.size({"a": "é"}) == len('{"a":"é"}'.encode())
+
+
+@pytest.mark.parametrize("text,field,key", [
+    ('{"label": "a", "label": "b"}', "label", "label"),
+    ('{"answer": {"label": "a", "x": 1, "label": "a"}}', "answer.label", "label"),
+    ('[{"data": {"text": "t"}}, {"data": {"text": "t", "text": "u"}}]', "[1].data.text", "text"),
+    ('{"a": {"b": 1}, "a": {"b": 2}}', "a", "a"),
+    ('{"o": {"odd key": 1, "odd key": [2]}}', 'o["odd key"]', "odd key"),
+])
+def test_a_key_repeated_in_one_object_is_refused_naming_it(text: str, field: str, key: str) -> None:
+    with pytest.raises(jsonio.JsonError) as err:
+        jsonio.loads(text)
+    assert err.value.field == field and repr(key) in err.value.message and "more than once" in err.value.message
+
+
+def test_the_same_key_in_different_objects_is_fine() -> None:
+    assert jsonio.loads('[{"a": 1, "b": {"a": 2}}, {"a": 3}]') == [{"a": 1, "b": {"a": 2}}, {"a": 3}]

@@ -204,3 +204,109 @@ async def test_data_values_keep_their_json_types(client, requester, new_project)
                          headers=bearer(requester))
     row = json.loads(r.text)
     assert {k: (row[k], type(row[k])) for k in data} == {k: (v, type(v)) for k, v in data.items()}
+
+
+def _files_under(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.mark.parametrize("bad", ["fake image", "bad task line", "external id taken"])
+async def test_a_refused_image_import_leaves_no_file_on_disk(client, requester, new_project, settings, bad):
+    project = await new_project(task_type="image_classification", labels=["cat"])
+    if bad == "external id taken":
+        r = await client.post(f"/api/projects/{project['id']}/tasks", headers=bearer(requester),
+                              json=[{"data": {"image": "https://img.example/a.png"}, "external_id": "x"}])
+        assert r.status_code == 201
+    before = _files_under(settings.media_dir)
+    files = [("file", ("ok.png", _png("green"), "image/png"))]
+    if bad == "fake image":
+        files.append(("file", ("evil.png", b"<?php echo 1; ?>", "image/png")))
+    elif bad == "bad task line":
+        files.append(("file", ("more.jsonl", b'{"data": {"image": "https://img.example/b.png"}, "priority": "x"}\n',
+                               "application/x-ndjson")))
+    else:
+        files.append(("file", ("more.jsonl", b'{"data": {"image": "https://img.example/b.png"}, "external_id": "x"}\n',
+                               "application/x-ndjson")))
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    assert await _count(client, requester, project["id"]) == (1 if bad == "external id taken" else 0)
+    assert _files_under(settings.media_dir) == before  # no image, no temporary file
+
+
+async def test_a_refused_media_upload_leaves_no_file_and_an_image_shared_with_a_stored_one_stays(
+        client, requester, new_project, settings):
+    kept = await client.post("/api/media", files=[("file", ("a.png", _png("red"), "image/png"))],
+                             headers=bearer(requester))
+    assert kept.status_code == 201
+    before = _files_under(settings.media_dir)
+    files = [("file", ("a.png", _png("red"), "image/png")), ("file", ("b.png", _png("blue"), "image/png")),
+             ("file", ("evil.png", b"GIF89a not really", "image/png"))]
+    r = await client.post("/api/media", files=files, headers=bearer(requester))
+    assert r.status_code == 400 and "evil.png" in r.json()["error"]["message"]
+    assert _files_under(settings.media_dir) == before
+    project = await new_project(task_type="image_classification", labels=["cat"])
+    files = [("file", ("a.png", _png("red"), "image/png")), ("file", ("evil.png", b"nope", "image/png"))]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
+    assert r.status_code == 400
+    assert _files_under(settings.media_dir) == before  # the image uploaded before is still there
+
+
+def test_a_failed_write_leaves_no_temporary_file_and_a_cut_short_image_is_rewritten(tmp_path, monkeypatch):
+    from labeling import files, media
+
+    upload = media.check_image("a.png", _png("red"), 10**6, 10**6)
+    target = tmp_path / upload.path
+    target.parent.mkdir(parents=True)
+    target.write_bytes(upload.content[:10])  # what a crash mid-write without flush could leave
+    assert media.place(tmp_path, upload.path, upload.content) is True
+    assert target.read_bytes() == upload.content
+    assert media.place(tmp_path, upload.path, upload.content) is False
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    other = media.check_image("b.png", _png("blue"), 10**6, 10**6)
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        media.place(tmp_path, other.path, other.content)
+    assert _files_under(tmp_path) == [upload.path]
+
+
+async def test_an_import_whose_image_a_failing_import_took_away_puts_it_back(settings):
+    from labeling import media
+
+    upload = media.check_image("a.png", _png("red"), 10**6, 10**6)
+    first, second = media.Placed(settings.media_dir), media.Placed(settings.media_dir)
+    first.place_all([upload])
+    second.place_all([upload])  # already there: not second's to take away
+    assert first.created == [upload.path] and second.created == []
+    (settings.media_dir / upload.path).unlink()  # first failed and discarded it before second committed
+    second.ensure()
+    assert (settings.media_dir / upload.path).read_bytes() == upload.content
+
+
+async def test_a_failed_request_keeps_an_image_it_made_that_another_request_recorded_meanwhile(settings, db):
+    from labeling import media
+
+    upload = media.check_image("a.png", _png("red"), 10**6, 10**6)
+    other = media.check_image("b.png", _png("blue"), 10**6, 10**6)
+    placed = media.Placed(settings.media_dir)
+    placed.place_all([upload, other])
+    await db.transact(lambda tx: media.record(tx, {upload.path: (40, 30)}))  # another request committed it
+    async with db.read() as conn:
+        await placed.discard(conn)
+    assert (settings.media_dir / upload.path).is_file() and not (settings.media_dir / other.path).exists()
+
+
+async def test_a_cleanup_that_fails_does_not_hide_why_the_import_was_refused(client, requester, new_project,
+                                                                           monkeypatch):
+    from labeling import media
+
+    async def broken(self, conn):  # noqa: ANN001, ANN202
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(media.Placed, "discard", broken)
+    project = await new_project(task_type="image_classification", labels=["cat"])
+    files = [("file", ("ok.png", _png("pink"), "image/png")), ("file", ("evil.png", b"nope", "image/png"))]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
+    assert r.status_code == 400 and "evil.png" in r.json()["error"]["message"]

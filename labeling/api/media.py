@@ -4,6 +4,8 @@ holder of a signed URL handed out with a task."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from typing import Any, AsyncIterator
 
 from starlette.exceptions import HTTPException
@@ -14,6 +16,8 @@ from starlette.responses import FileResponse, Response
 from labeling import jsonio, media, tasks, web
 from labeling.errors import InvalidInput
 from labeling.settings import Settings
+
+log = logging.getLogger("labeling")
 
 MAX_FILES = 1000
 
@@ -39,36 +43,59 @@ async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[st
         raise InvalidInput("the upload has no files", field="file")
 
 
-async def tasks_from_upload(request: Request, settings: Settings) -> tuple[list[tuple[str, Any]], media.Sizes]:
+async def tasks_from_upload(request: Request, settings: Settings,
+                            placed: media.Placed) -> tuple[list[tuple[str, Any]], media.Sizes]:
     """Multipart: each image file becomes a task; a .json/.jsonl file in the form is read as task lines.
-    Returns the items and the image sizes known so far (the uploads')."""
+    Every file is checked before the images are written (to `placed`, which takes them away again if the
+    import fails). Returns the items and the image sizes known so far (the uploads')."""
     items: list[tuple[str, Any]] = []
-    known: dict[str, tuple[int, int]] = {}
+    uploads: list[media.Upload] = []
     async for filename, content in _files(request, settings):
         lowered = filename.lower()
         if lowered.endswith((".json", ".jsonl", ".ndjson")):
             kind = "" if lowered.endswith(".json") else "ndjson"
             items.extend(await asyncio.to_thread(tasks.read_items, content, kind))  # off the event loop
             continue
-        stored = await _store(settings, filename, content)
-        known[stored["path"]] = (stored["width"], stored["height"])
-        items.append((f"file {filename}", {"data": {"image": stored["path"], "filename": filename}}))
-    return items, media.Sizes(settings.media_dir, known)
+        upload = await _check(settings, filename, content)
+        uploads.append(upload)
+        items.append((f"file {filename}", {"data": {"image": upload.path, "filename": filename}}))
+    await asyncio.to_thread(placed.place_all, uploads)
+    return items, media.Sizes(settings.media_dir, {u.path: (u.width, u.height) for u in uploads})
 
 
-async def _store(settings: Settings, filename: str, content: bytes) -> dict:
-    """Check and store an image in a worker thread: Pillow's decoding never holds up the event loop."""
-    return await asyncio.to_thread(media.store_image, settings.media_dir, filename, content, settings.media_max_bytes,
+async def _check(settings: Settings, filename: str, content: bytes) -> media.Upload:
+    """Check an image in a worker thread: Pillow's decoding never holds up the event loop."""
+    return await asyncio.to_thread(media.check_image, filename, content, settings.media_max_bytes,
                                    settings.media_max_pixels)
 
 
+@contextlib.asynccontextmanager
+async def placing(app: web.AppState) -> AsyncIterator[media.Placed]:
+    """The images a request writes: taken away if the request fails (an error, or the client gone), put back
+    if a failing request with the same image took them away before this one committed."""
+    placed = media.Placed(app.settings.media_dir)
+    try:
+        yield placed
+    except BaseException:
+        try:
+            async with app.db.read() as conn:
+                await asyncio.shield(placed.discard(conn))
+        except Exception as exc:  # the database may be why the request failed: its error is the one to answer
+            log.warning("could not take away the files of a failed upload %s: %s", placed.created, exc)
+        raise
+    await asyncio.to_thread(placed.ensure)
+
+
 async def upload(request: Request, caller: web.Caller) -> Response:
-    """POST /api/media: store images (their sizes recorded), answer their media paths (for tasks' data.image)."""
+    """POST /api/media: store images (their sizes recorded), answer their media paths (for tasks' data.image).
+    Every file is checked before any is written: a refused upload leaves nothing on disk."""
     app = web.state(request)
-    stored = [await _store(app.settings, name, content) async for name, content in _files(request, app.settings)]
-    sizes = {item["path"]: (item["width"], item["height"]) for item in stored}
-    await app.db.transact(lambda tx: media.record(tx, sizes))
-    return web.ok({"data": stored}, status_code=201)
+    uploads = [await _check(app.settings, name, content) async for name, content in _files(request, app.settings)]
+    async with placing(app) as placed:
+        await asyncio.to_thread(placed.place_all, uploads)
+        sizes = {item.path: (item.width, item.height) for item in uploads}
+        await app.db.transact(lambda tx: media.record(tx, sizes))
+    return web.ok({"data": [item.public() for item in uploads]}, status_code=201)
 
 
 HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}

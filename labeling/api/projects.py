@@ -84,17 +84,20 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
     content_type = request.headers.get("content-type", "")
     async with app.db.read() as conn:
         project = await project_for(request, caller, conn)
-    if content_type.startswith("multipart/form-data"):
-        items, sizes = await media_api.tasks_from_upload(request, app.settings)
-    else:
-        body = await web.read_body(request, app.settings.max_body_bytes)
-        items = await asyncio.to_thread(tasks.read_items, body, content_type)
-        sizes = media.Sizes(app.settings.media_dir)
-    # Off the event loop: a large import takes seconds to check (and image sizes are read from files).
-    parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels, app.settings.media_dir,
-                                     sizes=sizes, max_task_bytes=app.settings.max_task_bytes)
-    created = await app.db.transact(lambda tx: tasks.import_(
-        tx, caller.who, queue.load_project(tx, app.memory, project.id), parsed, sizes=sizes))
+    # Uploaded images are written before the tasks that show them are checked; a refused import takes them away.
+    async with media_api.placing(app) as placed:
+        if content_type.startswith("multipart/form-data"):
+            items, sizes = await media_api.tasks_from_upload(request, app.settings, placed)
+        else:
+            body = await web.read_body(request, app.settings.max_body_bytes)
+            items = await asyncio.to_thread(tasks.read_items, body, content_type)
+            sizes = media.Sizes(app.settings.media_dir)
+        # Off the event loop: a large import takes seconds to check (and image sizes are read from files).
+        parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels,
+                                         app.settings.media_dir, sizes=sizes,
+                                         max_task_bytes=app.settings.max_task_bytes)
+        created = await app.db.transact(lambda tx: tasks.import_(
+            tx, caller.who, queue.load_project(tx, app.memory, project.id), parsed, sizes=sizes))
     return web.ok({"created": created}, status_code=201)
 
 

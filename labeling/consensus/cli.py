@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from labeling import files
 from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
 
@@ -55,15 +56,16 @@ def register(subparsers: Any) -> None:
 
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[IO[str]]:
-    """Open the output file, or standard output when no path is given."""
+    """The output file (written whole or not at all: a failure half-way leaves the old file, or none), or standard
+    output when no path is given."""
     if not path or path == "-":
         yield sys.stdout
         return
-    try:
-        handle = open(path, "w", newline="", encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot write {path}: {exc.strerror}", field="output") from None
-    with handle:
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(files.replacing(path, newline=""))
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {path}: {exc.strerror}", field="output") from None
         yield handle
 
 
@@ -119,8 +121,8 @@ def run_pairwise(args: argparse.Namespace) -> int:
         elif winner.strip().lower() == TIE:
             outcome[i] = 0.5
         else:
-            raise InvalidInput(f"{args.comparisons}: line {i + 2}: label {winner!r} is neither left, right nor "
-                               f"{TIE}", field="label")
+            raise InvalidInput(f"{args.comparisons}: line {cols.line(i)}: label {winner!r} is neither left, right "
+                               f"nor {TIE}", field="label", line=cols.line(i))
     if args.method == "bt":
         fit = ranking.bradley_terry(left_idx, right_idx, outcome, len(items), reg=args.reg)
     else:
@@ -146,7 +148,8 @@ def run_boxes(args: argparse.Namespace) -> int:
             try:
                 box[key] = float(cols[key][i])
             except ValueError:
-                raise InvalidInput(f"{args.boxes}: line {i + 2}: {key} must be a number", field=key) from None
+                raise InvalidInput(f"{args.boxes}: line {cols.line(i)}: {key} must be a number", field=key,
+                                   line=cols.line(i)) from None
         box["label"] = cols["label"][i] if has_label else None
         per_task.setdefault(task, {}).setdefault(worker, []).append(box)
     with _output(args.output) as out:

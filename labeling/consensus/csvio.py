@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import itertools
 import operator
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,12 +31,41 @@ class EncodedAnswers:
 BLOCK_CHARS = 1 << 24  # read this much text at a time
 
 
-def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = ()) -> dict[str, list[str]]:
+@dataclass
+class RowLines:
+    """The line of the file where each row starts, kept as runs of consecutive lines (a run per block, and a new one
+    after a blank line or a quoted field holding a line break), so a million rows cost a few entries."""
+
+    rows: list[int] = field(default_factory=list)  # the first row of each run
+    lines: list[int] = field(default_factory=list)  # ...and its line
+
+    def add(self, row: int, line: int) -> None:
+        """Row `row` starts at line `line`."""
+        if not self.rows or row - self.rows[-1] != line - self.lines[-1]:
+            self.rows.append(row)
+            self.lines.append(line)
+
+    def __call__(self, row: int) -> int:
+        """The line (1 = the header) where row `row` (0 = the first after the header) starts."""
+        run = bisect.bisect_right(self.rows, row) - 1
+        return self.lines[run] + row - self.rows[run]
+
+
+class Columns(dict[str, list[str]]):
+    """{column: values} read from a CSV file, with `line(i)`: where row i starts in the file, for error messages."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        super().__init__((name, []) for name in names)
+        self.line = RowLines()
+
+
+def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = ()) -> Columns:
     """Read a CSV with a header row into {column: values}; raise InvalidInput for missing file/columns/rows.
 
-    The file is read in blocks. A block without quote characters, whose lines all have the header's
-    number of fields, is split directly (exactly what the csv module would return, but faster); any
-    other block and the rest of the file go through the csv module.
+    The file is read in blocks. A block without quote characters or carriage returns, whose lines all have
+    the header's number of fields, is split directly (exactly what the csv module would return, but faster);
+    any other block and the rest of the file go through the csv module. `Columns.line(i)` is the line where
+    row i starts (a quoted field may hold line breaks, so rows and lines differ).
     """
     if not os.path.isfile(path):
         raise InvalidInput(f"{path}: no such file", field="file")
@@ -45,10 +75,11 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
         raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8 CSV", field="file") from None
 
 
-def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -> dict[str, list[str]]:
+def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -> Columns:
     """read_columns on a file that exists."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader([handle.readline()]), None)
+        head = csv.reader(iter(handle.readline, ""))  # a quoted header name may hold a line break too
+        header = next(head, None)
         if not header:
             raise InvalidInput(f"{path}: the file is empty (expected a header row with {','.join(required)})",
                                field="file")
@@ -58,25 +89,38 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
                 raise InvalidInput(f"{path}: missing column {name!r} (header has {','.join(names)})", field=name)
         wanted = list(required) + [name for name in optional if name in names]
         positions = [names.index(name) for name in wanted]
-        columns: dict[str, list[str]] = {name: [] for name in wanted}
-        line = 1
+        columns = Columns(wanted)
+        line = head.line_num  # lines read so far
         while True:
             block = handle.read(BLOCK_CHARS)
             if not block:
                 break
             if not block.endswith("\n"):
                 block += handle.readline()
-            lines = [text for text in block.splitlines() if text]
+            # Split at "\n" alone: str.splitlines would also cut inside a field at \x0c, \x1c or U+2028.
+            split = block.split("\n")
+            if split[-1] == "":
+                split.pop()
+            lines = [text for text in split if text]
             if not lines:
-                line += block.count("\n")
+                line += len(split)
                 continue
-            if '"' not in block and set(map(operator.methodcaller("count", ","), lines)) <= {len(names) - 1}:
+            if ('"' not in block and "\r" not in block
+                    and set(map(operator.methodcaller("count", ","), lines)) <= {len(names) - 1}):
                 flat = ",".join(lines).split(",")
+                first = len(columns[wanted[0]])
                 for name, pos in zip(wanted, positions):
                     columns[name].extend(flat[pos::len(names)])
-                line += block.count("\n")
+                if len(lines) == len(split):
+                    columns.line.add(first, line + 1)
+                else:  # blank lines in the block: each row's own line
+                    rows = (number for number, text in enumerate(split, start=line + 1) if text)
+                    for row, number in enumerate(rows, start=first):
+                        columns.line.add(row, number)
+                line += len(split)
                 continue
-            _read_slow(itertools.chain(io.StringIO(block), handle), path, line, wanted, positions, columns)
+            _read_slow(itertools.chain(io.StringIO(block, newline=""), handle), path, line, wanted, positions,
+                       columns)
             break
     if not columns[wanted[0]]:
         raise InvalidInput(f"{path}: the file has a header but no rows", field="file")
@@ -84,19 +128,24 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
 
 
 def _read_slow(lines: Iterable[str], path: str, line: int, wanted: list[str], positions: list[int],
-               columns: dict[str, list[str]]) -> None:
-    """Parse the remaining lines with the csv module into `columns`, checking every row's width."""
+               columns: Columns) -> None:
+    """Parse the remaining lines with the csv module into `columns`, checking every row's width; `line` lines
+    were read before them."""
     width = max(positions) + 1
     reader = csv.reader(lines)
+    count = len(columns[wanted[0]])
+    start = line + 1  # where the next row starts: line_num counts the lines a row spans, not the rows
     for row in reader:
-        if not row:
-            continue
-        if len(row) < width:
-            missing = wanted[[p >= len(row) for p in positions].index(True)]
-            raise InvalidInput(f"{path}: line {line + reader.line_num} has {len(row)} fields, "
-                               f"expected at least {width}", field=missing)
-        for name, pos in zip(wanted, positions):
-            columns[name].append(row[pos])
+        if row:
+            if len(row) < width:
+                missing = wanted[[p >= len(row) for p in positions].index(True)]
+                raise InvalidInput(f"{path}: line {start} has {len(row)} fields, expected at least {width}",
+                                   field=missing, line=start)
+            for name, pos in zip(wanted, positions):
+                columns[name].append(row[pos])
+            columns.line.add(count, start)
+            count += 1
+        start = line + reader.line_num + 1
 
 
 def encode(values: Sequence[str], order: Iterable[str] | None = None) -> tuple[np.ndarray, list[str]]:

@@ -6,6 +6,7 @@ import json
 import os
 from typing import Any
 
+from labeling import files
 from labeling.errors import InvalidInput
 
 
@@ -73,10 +74,11 @@ def write_outputs(result: dict[str, Any], out_dir: str) -> list[str]:
         raise InvalidInput(f"cannot create {out_dir}: {exc.strerror}", field="output") from None
     paths = [os.path.join(out_dir, name) for name in ("leaderboard.json", "leaderboard.md", "ratings.png",
                                                       "win_rates.png")]
-    with open(paths[0], "w", encoding="utf-8") as handle:
+    # Each file whole or not at all: a failure half-way (a chart that cannot be drawn, a full disk) leaves no
+    # file cut short, and an older report's files are replaced only by whole new ones.
+    with files.replacing(paths[0]) as handle:
         json.dump(result, handle, indent=2)
-    with open(paths[1], "w", encoding="utf-8") as handle:
-        handle.write(markdown(result))
+    files.write(paths[1], markdown(result))
     _charts(result, paths[2], paths[3])
     return paths
 
@@ -100,7 +102,8 @@ def _charts(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
     ax.set_ylabel("rating (95% interval)")
     ax.set_title("Model ratings")
     fig.tight_layout()
-    fig.savefig(ratings_path, dpi=100)
+    with files.replacing(ratings_path, binary=True) as handle:
+        fig.savefig(handle, format="png", dpi=100)
     plt.close(fig)
 
     rates = result.get("win_rates") or {}
@@ -121,5 +124,6 @@ def _charts(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
                                 color="white" if abs(v - 0.5) > 0.3 else "black")  # readable on dark cells
     ax.set_title("Observed win rates")
     fig.tight_layout()
-    fig.savefig(heat_path, dpi=100)
+    with files.replacing(heat_path, binary=True) as handle:
+        fig.savefig(handle, format="png", dpi=100)
     plt.close(fig)

@@ -64,6 +64,7 @@ LATER_COLUMNS = {
                  "pool_all": True},
     "assignments": {"skip_reason": None, "skip_note": None},
     "annotations": {"meta": None, "edited_at": None},
+    "tasks": {"source_key": None},
 }
 # Restore statements of the tables restored as they are (the queue's bookkeeping through labeling/queue.py).
 INSERTS = {"project_pool_workers": "restore.insert_pool_worker", "project_pool_teams": "restore.insert_pool_team",

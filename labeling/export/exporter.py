@@ -126,7 +126,7 @@ def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec)
         joined = joined.outerjoin(m, m.c.path == t.c.data["image"].as_string())
         sizes = [m.c.width.label("m_width"), m.c.height.label("m_height")]
     return (select(t.c.id, t.c.external_id, as_text(t.c.data, "data"), as_text(t.c.gold, "gold"), t.c.is_gold,
-                   t.c.n_done, *consensus_columns(spec), *sizes)
+                   t.c.n_done, *consensus_columns(spec), t.c.source_key, *sizes)
             .select_from(joined)
             .where(task_filter(project_id, options), t.c.id > after)
             .order_by(t.c.id).limit(PAGE_SIZE))
@@ -262,8 +262,8 @@ class Export:
                     with paused_gc():
                         page = [self._row(row, answers) for row in rows]
                         if self.spec.media == "image":
-                            self.images.recorded = {task.data.get("image"): ImageSize(row[14], row[15])
-                                                    for row, task in zip(rows, page) if row[14] and row[15]}
+                            self.images.recorded = {task.data.get("image"): ImageSize(row[15], row[16])
+                                                    for row, task in zip(rows, page) if row[15] and row[16]}
                 yield page, rows
                 if not more:
                     return
@@ -305,20 +305,20 @@ class Export:
     def _row(self, row: Any, answers: dict[int, list[AnswerRow]] | None) -> TaskRow:
         """A database row (tasks_query's columns, unpacked as a tuple) as a plain task row."""
         (task_id, external_id, data, gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method, c_details,
-         agreement, updated, reviewed) = row[:14]
+         agreement, updated, reviewed, source_key) = row[:15]
         mine = None if answers is None else answers.get(task_id, [])
         answer, confidence, n, method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
         if agreement is None and mine is not None:
             agreement = _agreement(self.project.task_type, [a.answer for a in mine if not a.excluded])
         return TaskRow(task_id, external_id, loads(data), answer, confidence, n, agreement, bool(reviewed),
-                       bool(is_gold), method, loads(c_details) or {}, updated, mine)
+                       bool(is_gold), method, loads(c_details) or {}, updated, mine, source_key)
 
     def _records(self, rows: list[Any], ctx: Context) -> Iterator[dict]:
         """Database rows straight to tabular.record rows (what _row and tabular.task_record make, without task rows),
         one at a time: each is written and freed before the next is made."""
         record = tabular.record
         for (task_id, external_id, data, gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method, c_details,
-             agreement, _updated, reviewed, *_sizes) in rows:
+             agreement, _updated, reviewed, _source_key, *_sizes) in rows:
             answer, confidence, n, _method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
             yield record(ctx, task_id, external_id, loads(data), answer, loads(c_details) or {}, confidence, n,
                          agreement, reviewed)

@@ -1,6 +1,7 @@
 """`manifest`: the output manifest of managed ground-truth labeling services, so pipelines built on it keep
-working. Each line is the input line (`source-ref` for images, `source` for texts, every other data field kept)
-plus the label attribute and `ATTRIBUTE-metadata`."""
+working. Each line is the input line (the image or text under the key its manifest line gave it, else
+`source-ref` for images and `source` for texts; every other data field kept) plus the label attribute and
+`ATTRIBUTE-metadata`."""
 
 from __future__ import annotations
 
@@ -17,15 +18,15 @@ def attribute(ctx: Context) -> str:
 
 
 def input_line(row: TaskRow, ctx: Context) -> dict:
-    """The task's data as the manifest line it came from: the image or text under source-ref or source."""
-    spec = ctx.spec
+    """The task's data as the manifest line it came from: the image or text under the key it came under (a
+    manifest line's source-ref or source), else source-ref for images and source for texts."""
+    key = ctx.spec.manifest_field
     data = dict(row.data)
-    if spec.family in ("demonstration", "ranking"):
+    if key is None:
         return data
-    key = "image" if spec.media == "image" else "text"
     if key in data:
         value = data.pop(key)
-        name = "source-ref" if spec.media == "image" else "source"
+        name = row.source_key or ("source-ref" if key == "image" else "source")
         if name in data:  # a data field of the key's own name: kept as data_NAME, never in the text's place
             data = {(f"data_{k}" if k == name else k): v for k, v in data.items()}
         return {name: value, **data}

@@ -45,6 +45,7 @@ class TaskRow:
     details: dict = field(default_factory=dict)
     updated_at: float | None = None
     answers: list[AnswerRow] | None = None  # read only for the formats that need them
+    source_key: str | None = None  # the manifest key its image or text came under, if it came as a manifest line
 
 
 def iso(ts: float | None) -> str | None:

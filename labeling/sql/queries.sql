@@ -116,9 +116,10 @@ DELETE FROM sessions WHERE expires_at <= :now
 
 -- name: queue.insert_task
 -- json_params: data, gold, predictions
-INSERT INTO tasks (project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
-                   n_leased, created_at)
-VALUES (:project, :data, :gold, :predictions, :is_gold, :priority, :external_id, 0 /*open*/, :needed, 0, 0, :now)
+INSERT INTO tasks (project_id, data, gold, predictions, is_gold, priority, external_id, source_key, state, needed,
+                   n_done, n_leased, created_at)
+VALUES (:project, :data, :gold, :predictions, :is_gold, :priority, :external_id, :source_key, 0 /*open*/, :needed,
+        0, 0, :now)
 
 -- name: queue.task_payload
 -- json: data, predictions
@@ -445,10 +446,10 @@ INSERT INTO audit_log (at, actor_id, actor, action, object_type, object_id, proj
 VALUES (:at, :actor_id, :actor, :action, :object_type, :object_id, :project_id, :owner_id, :details)
 
 -- name: queue.restore_task
-INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, state, needed, n_done,
-                   n_leased, created_at)
-VALUES (:id, :project_id, :data, :gold, :predictions, :is_gold, :priority, :external_id, :state, :needed, :n_done,
-        :n_leased, :created_at)
+INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, source_key, state,
+                   needed, n_done, n_leased, created_at)
+VALUES (:id, :project_id, :data, :gold, :predictions, :is_gold, :priority, :external_id, :source_key, :state,
+        :needed, :n_done, :n_leased, :created_at)
 
 -- name: queue.restore_assignment
 INSERT INTO assignments (id, project_id, task_id, worker_id, status, is_gold, created_at, expires_at, finished_at,

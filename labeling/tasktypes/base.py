@@ -93,6 +93,12 @@ class TaskTypeSpec:
     # external id, else the task id.
     split_field: str | None = None
 
+    @property
+    def manifest_field(self) -> str | None:
+        """The data field a manifest line's source-ref or source fills ("image" or "text"); None for the types
+        whose data is a prompt (ranking, demonstration): their manifest line is their data as it is."""
+        return None if self.family in ("demonstration", "ranking") else self.media
+
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"task type {self.name}: unknown aggregation family {self.family!r}")
@@ -202,14 +208,26 @@ def require_int(value: Any, field: str, *, minimum: int | None = None, maximum: 
     return value
 
 
+# The keys of a manifest line, the usual one of the data's kind first: a line holding both gives an image its
+# source-ref (a reference to the object) and a text its source (the text itself); the other stays a data field.
+MANIFEST_KEYS = {"image": ("source-ref", "source"), "text": ("source", "source-ref")}
+
+
+def manifest_key(data: Any, key: str) -> str | None:
+    """The manifest key (source-ref or source) that data without `key` gives it under, or None."""
+    if isinstance(data, dict) and key not in data:
+        for alias in MANIFEST_KEYS[key]:
+            if alias in data:
+                return alias
+    return None
+
+
 def from_manifest(data: Any, key: str) -> Any:
     """Accept a manifest line ({"source-ref": ...} or {"source": ...}) as data for `key`."""
-    if isinstance(data, dict) and key not in data:
-        for alias in ("source-ref", "source"):
-            if alias in data:
-                data = dict(data)
-                data[key] = data.pop(alias)
-                break
+    alias = manifest_key(data, key)
+    if alias is not None:
+        data = dict(data)
+        data[key] = data.pop(alias)
     return data
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,86 @@ def test_auto_says_which_method_it_picked(tmp_path: Path, capsys: pytest.Capture
     assert picked in ("majority", "dawid-skene", "one-coin")
     assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--uncalibrated", "-o", str(out)) == 0
     assert "the raw posterior" in capsys.readouterr().err
+
+
+QUOTED = 'worker,left,right,label\nw,"A\nfirst line break",B,B\n\nw,"C\n\nmore",D,D\nw,E,F,G\n'
+
+
+@pytest.mark.parametrize("block", [64, 1 << 24])
+def test_pairwise_error_names_the_line_where_the_row_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            block: int) -> None:
+    # Rows 1-2 hold quoted line breaks and a blank line sits between them: the bad row is row 3, on line 8.
+    from labeling.consensus import csvio
+
+    monkeypatch.setattr(csvio, "BLOCK_CHARS", block)
+    with pytest.raises(InvalidInput, match="line 8: label 'G'") as err:
+        run("aggregate", "pairwise", write(tmp_path / "p.csv", QUOTED))
+    assert err.value.extra["line"] == 8
+
+
+def test_boxes_error_line_after_blank_lines_and_quoted_breaks(tmp_path: Path) -> None:
+    text = 'task,worker,x,y,w,h,label\n\ni,a,0,0,1,1,"two\nlines"\n\r\ni,b,0,0,1,1,car\ni,c,0,zero,1,1,car\n'
+    with pytest.raises(InvalidInput, match="line 7: y must be a number") as err:
+        run("aggregate", "boxes", write(tmp_path / "b.csv", text))
+    assert err.value.field == "y"
+    fast = 'task,worker,x,y,w,h\n\n\ni,a,0,0,1,1\n\ni,b,0,0,1,1\ni,c,0,no,1,1\n'
+    with pytest.raises(InvalidInput, match="line 7: y must be a number"):
+        run("aggregate", "boxes", write(tmp_path / "f.csv", fast))
+
+
+@pytest.mark.parametrize("block", [16, 64, 1 << 24])
+def test_every_row_knows_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    from labeling.consensus import csvio
+
+    monkeypatch.setattr(csvio, "BLOCK_CHARS", block)
+    lines = ["task,worker,label"]
+    for i in range(60):
+        if i % 7 == 3:
+            lines.append("")
+        lines.append(f'"t\n{i}",w,x' if i % 11 == 5 else f"t{i},w,x")
+    text = "\n".join(lines) + "\n"
+    cols = csvio.read_columns(write(tmp_path / "a.csv", text), ("task", "worker", "label"))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    starts, start = [], 2
+    for row in reader:
+        if row:
+            starts.append(start)
+        start = reader.line_num + 1
+    assert [cols.line(i) for i in range(len(cols["task"]))] == starts
+
+
+def test_a_field_holding_a_form_feed_is_not_a_line_break(tmp_path: Path) -> None:
+    from labeling.consensus import csvio
+
+    cols = csvio.read_columns(write(tmp_path / "a.csv", "task,worker,label\na,b,c\x0cd,e,f\n"), ("task", "worker"))
+    assert cols["task"] == ["a"] and cols["worker"] == ["b"]
+
+
+def test_an_aggregate_that_fails_half_way_leaves_the_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labeling.consensus import boxes
+
+    text = "task,worker,x,y,w,h\ni1,a,0,0,10,10\ni2,a,0,0,10,10\n"
+    out = tmp_path / "out.csv"
+    out.write_text("an older result\n")
+    real, calls = boxes.aggregate_boxes, []
+
+    def second_fails(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 2:
+            raise MemoryError("out of memory half-way")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(boxes, "aggregate_boxes", second_fails)
+    with pytest.raises(MemoryError):
+        run("aggregate", "boxes", write(tmp_path / "b.csv", text), "-o", str(out))
+    assert out.read_text() == "an older result\n" and sorted(p.name for p in tmp_path.iterdir()) == ["b.csv",
+                                                                                                      "out.csv"]
+    with pytest.raises(InvalidInput, match="cannot write"):
+        run("aggregate", "boxes", str(tmp_path / "b.csv"), "-o", str(tmp_path / "no-such-folder" / "o.csv"))
+
+
+def test_a_header_name_holding_a_line_break_is_one_header_line(tmp_path: Path) -> None:
+    text = 'worker,left,right,"label\n(winner)",label\nw,A,B,x,A\nw,A,B,x,Z\n'
+    with pytest.raises(InvalidInput, match="line 4: label 'Z'"):
+        run("aggregate", "pairwise", write(tmp_path / "p.csv", text))

@@ -198,3 +198,24 @@ def test_a_small_arena_with_perfect_records_keeps_ratings_that_follow_the_record
     assert all(400 < r < 1600 for r in rating.values()), rating
     assert all(400 < m["ci"][0] and m["ci"][1] < 1600 for m in result["models"])
     assert abs(result["position_advantage"]["elo"]) < 300
+
+
+def test_a_chart_that_fails_half_way_leaves_the_older_report_s_image_whole(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    result = leaderboard.compute(tiny(), n_bootstrap=10)
+    paths = leaderboard.write_outputs(result, str(tmp_path))
+    before = Path(paths[3]).read_bytes()
+
+    def half(self, target, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        target.write(b"\x89PNG half") if hasattr(target, "write") else Path(target).write_bytes(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    real = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, target, **kw: (
+        real(self, target, **kw) if "ratings" in str(getattr(target, "name", target)) else half(self, target, **kw)))
+    with pytest.raises(OSError):
+        leaderboard.write_outputs(result, str(tmp_path))
+    assert Path(paths[3]).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(p).name for p in paths)

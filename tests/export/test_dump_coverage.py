@@ -64,7 +64,8 @@ async def _fill_the_rest(db, project: dict) -> None:  # noqa: ANN001
         await conn.execute(update(models.project_counters).where(models.project_counters.c.project_id == pid).values(
             n_gold_tasks=1))
         await conn.execute(update(models.tasks).where(models.tasks.c.id == task).values(
-            predictions={"ranking": [["a"]]}, gold={"ranking": [["a"], ["b"]]}, is_gold=True, priority=5))
+            predictions={"ranking": [["a"]]}, gold={"ranking": [["a"], ["b"]]}, is_gold=True, priority=5,
+            source_key="source-ref"))
 
 
 async def test_every_table_and_column_is_dumped_or_excluded_with_a_reason(client, requester, new_project, make_user,

@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+import pytest
 from PIL import Image
 
 from tests.conftest import bearer, one_line
@@ -268,6 +269,34 @@ async def test_a_manifest_line_comes_back_with_every_input_key(client, requester
     await answer_all(client, make_user, project["id"], [{"label": "pos"}], "manit")
     got = json.loads((await get_export(client, requester, project["id"], format="manifest")).text)
     assert {k: v for k, v in got.items() if k in texts[0]} == texts[0] and list(got)[0] == "source"
+
+
+@pytest.mark.parametrize("task_type, lines", [
+    ("text_classification", [{"source-ref": "s3://bucket/review-1.txt", "lang": "en"},
+                             {"source": "inline text", "source-ref": "s3://bucket/copy.txt", "stars": 4},
+                             {"source": "plain", "n": "007"}]),
+    ("named_entities", [{"source-ref": "Ada met Bob .", "doc": 7}]),
+    ("image_classification", [{"source": "https://img.example/a.jpg", "camera": "north"},
+                              {"source-ref": "https://img.example/b.jpg", "source": "scanner 2"},
+                              {"source-ref": "https://img.example/c.jpg", "taken": {"day": 3}}]),
+    ("bounding_box", [{"source": "https://img.example/d.jpg", "width": 10, "height": 20}]),
+])
+async def test_a_manifest_line_comes_back_under_the_key_it_came_under(client, requester, new_project, make_user,
+                                                                     task_type, lines):
+    # A text under source-ref (or an image under source) is given back under that key, not the type's usual one;
+    # a line with both keys gives a text its source and an image its source-ref, the other kept as it was.
+    labels = ["PER"] if task_type == "named_entities" else ["cat", "dog"]
+    project = await new_project(task_type=task_type, labels=labels, redundancy=1, tasks=lines)
+    await answer_all(client, make_user, project["id"], [{"label": "dog"} if "classification" in task_type
+                                                        else {"spans": []} if task_type == "named_entities"
+                                                        else {"boxes": []}], "keys-" + task_type[:6])
+    out = [json.loads(x) for x in (await get_export(client, requester, project["id"], format="manifest",
+                                                   label_attribute="attr")).text.splitlines()]
+    assert [{k: v for k, v in got.items() if not k.startswith("attr")} for got in out] == lines
+    field = "image" if task_type in ("image_classification", "bounding_box") else "text"
+    tasks = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"]
+    keys = ("source-ref", "source") if field == "image" else ("source", "source-ref")
+    assert [t["data"][field] for t in tasks] == [next(line[k] for k in keys if k in line) for line in lines]
 
 
 async def test_a_data_field_named_like_the_manifest_key_does_not_take_the_text_s_place(client, requester, new_project,

@@ -1,0 +1,43 @@
+"""Files written whole or not at all: a temporary file beside the target, flushed to disk, then put in its place
+with one rename or link. A crash or an error never leaves half a file under the target's name, nor a temporary
+file behind (except after a crash: `.NAME.*.part` beside the target). Pure: no database, no web framework."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+
+@contextlib.contextmanager
+def replacing(path: Path | str, mode: int = 0o644, *, binary: bool = False, newline: str | None = None,
+              exclusive: bool = False) -> Iterator[IO]:
+    """Write `path` through a temporary file that takes its place when the block ends without an error.
+
+    `exclusive`: never replace an existing file (FileExistsError then, and the temporary file is dropped)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        os.fchmod(fd, mode)  # mkstemp makes it 0600; a secret stays 0600 from its first byte
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8",
+                                                                         "newline": newline})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if exclusive:
+            os.link(tmp, path)  # fails if the target exists: no other writer's file is replaced
+        else:
+            os.replace(tmp, path)
+            tmp = ""
+    finally:
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def write(path: Path | str, content: bytes | str, mode: int = 0o644, *, exclusive: bool = False) -> None:
+    """Write a whole file at once (see `replacing`)."""
+    with replacing(path, mode, binary=isinstance(content, bytes), exclusive=exclusive) as handle:
+        handle.write(content)
