@@ -90,8 +90,8 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
     field = spec.manifest_field
     source_key = tasktypes.manifest_key(raw_data, field) if field is not None else None
     data = spec.validate_data(raw_data, ctx)
-    gold = spec.validate_answer(item["gold"], data, ctx) if item.get("gold") is not None else None
-    predictions = spec.validate_answer(item["predictions"], data, ctx) if item.get("predictions") is not None else None
+    gold = _answer_field(spec, item, "gold", data, ctx)
+    predictions = _answer_field(spec, item, "predictions", data, ctx)
     priority = item.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > PRIORITY_LIMIT:
         raise InvalidInput("priority must be a whole number", field="priority")
@@ -163,6 +163,20 @@ def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[Parse
     created = store(tx, project, parsed, sizes)
     audit.record(tx, actor, "tasks.import", project=project, details={"created": created, "via": via})
     return created
+
+
+def _answer_field(spec: tasktypes.TaskTypeSpec, item: dict, key: str, data: dict, ctx: tasktypes.Context) -> Any:
+    """item[key] (gold or predictions) checked as an answer to the task; an error names `key`, not `answer`."""
+    if item.get(key) is None:
+        return None
+    try:
+        return spec.validate_answer(item[key], data, ctx)
+    except InvalidInput as exc:
+        field, message = exc.field or "answer", exc.message
+        if field == "answer" or field.startswith(("answer.", "answer[")):
+            field = key + field[len("answer"):]
+            message = message.replace(exc.field or "answer", field, 1) if exc.field else message
+        raise InvalidInput(message, field=field, **exc.extra) from None
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:

@@ -49,8 +49,9 @@ async def test_bad_line_is_named_and_nothing_is_stored(client, requester, new_pr
 
 
 @pytest.mark.parametrize("task,field", [
-    ({"data": {"text": "x"}, "gold": {"label": "nope"}}, "answer.label"),
-    ({"data": {"text": "x"}, "predictions": {"labels": ["pos"]}}, "answer.label"),
+    ({"data": {"text": "x"}, "gold": {"label": "nope"}}, "gold.label"),
+    ({"data": {"text": "x"}, "predictions": {"labels": ["pos"]}}, "predictions.label"),
+    ({"data": {"text": "x"}, "gold": "pos"}, "gold"),
     ({"data": {"text": "x"}, "priority": "high"}, "priority"),
     ({"data": {"text": "x"}, "colour": "red"}, "colour"),
     ({"data": {"text": ""}}, "data.text"),
@@ -62,6 +63,7 @@ async def test_bad_tasks_in_an_array_name_index_and_field(client, requester, new
                           headers=bearer(requester))
     assert r.status_code == 400, r.text
     assert r.json()["error"]["field"] == field and r.json()["error"]["index"] == 1
+    assert "answer" not in r.json()["error"]["message"], "gold and predictions are named as such"
     assert await _count(client, requester, project["id"]) == 0
 
 
