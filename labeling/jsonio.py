@@ -216,8 +216,11 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, **extra: object) -> 
         _locate_repeated(text, extra)
         raise AssertionError("unreachable") from None
     except json.JSONDecodeError as exc:
-        raise JsonError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})", lineno=exc.lineno,
-                        **extra) from None
+        if "\n" in text.rstrip("\r\n"):
+            where = f"at line {exc.lineno} column {exc.colno}"
+        else:  # one line (a JSON Lines line, whose number the caller gives): a second line number would mislead
+            where = f"at column {exc.colno}" if exc.lineno == 1 else "at the end of the line"
+        raise JsonError(f"not valid JSON ({exc.msg} {where})", lineno=exc.lineno, **extra) from None
     except RecursionError:  # cannot happen under max_depth; kept so that it can never become a 500
         raise JsonError(f"nested deeper than {max_depth} levels of arrays and objects", **extra) from None
     if _RISKY_ESCAPE.search(raw) or (isinstance(data, str) and _BAD_CHAR.search(data)):

@@ -72,6 +72,11 @@ async def test_invalid_json_line_is_reported(client, requester, new_project):
     r = await client.post(f"/api/projects/{project['id']}/tasks", content='{"data": {"text": "a"}}\n{oops\n',
                           headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
     assert r.status_code == 400 and r.json()["error"]["line"] == 2
+    message = r.json()["error"]["message"]
+    assert message.startswith("line 2: not valid JSON") and "line 1" not in message and "column 2" in message
+    r = await client.post(f"/api/projects/{project['id']}/tasks", content='{"data": {"text": "a"}}\n{"data": 1\n',
+                          headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
+    assert r.json()["error"]["message"].endswith("at the end of the line)"), "not a second, different line number"
 
 
 async def test_external_ids_must_be_unique(client, requester, new_project):
