@@ -184,13 +184,18 @@ def test_at_200_percent_zoom_the_ranking_panel_leaves_the_prompt_in_view(new_pag
     assert server.answers(project["id"]) == {None: {"ranking": [[second], [first]]}}
 
 
-def test_sixteen_responses_are_each_ranked_by_their_letter(new_page, server, worker):
-    # Letters run past H: I (instructions), S (skip), X and Z (earlier answers) are shortcuts, never a response's.
+def sixteen_responses(new_page, server, worker) -> tuple:
+    """A labeling page of one task with 16 responses: (page, project, response ids, each id's letter)."""
     ids = [f"r{i}" for i in range(16)]
     project = server.project("preference_ranking", [
         {"data": {"prompt": "Pick the best.", "responses": responses(*ids)}, "external_id": "many"}])
     page = label_page(new_page, worker, project)
-    letters = shown(page)
+    return page, project, ids, shown(page)
+
+
+def test_sixteen_responses_are_each_ranked_by_their_letter(new_page, server, worker):
+    # Letters run past H: I (instructions), S (skip), X and Z (earlier answers) are shortcuts, never a response's.
+    page, project, ids, letters = sixteen_responses(new_page, server, worker)
     assert sorted(letters.values()) == sorted("ABCDEFGHJKLMNOPQ")
     by_letter = sorted(ids, key=lambda rid: letters[rid])
     for rid in by_letter:
@@ -203,11 +208,7 @@ def test_sixteen_responses_are_each_ranked_by_their_letter(new_page, server, wor
 
 
 def test_many_responses_show_their_keys_and_the_page_keys_stay_the_pages(new_page, server, worker):
-    ids = [f"r{i}" for i in range(16)]
-    project = server.project("preference_ranking", [
-        {"data": {"prompt": "Pick the best.", "responses": responses(*ids)}, "external_id": "many"}])
-    page = label_page(new_page, worker, project)
-    letters = shown(page)
+    page, project, ids, letters = sixteen_responses(new_page, server, worker)
     by_letter = {letter: rid for rid, letter in letters.items()}
     # Which keys rank: the letters in use, gaps and all, in the panel and in the help.
     expect(page.locator("#rank-keys-hint")).to_have_text("A–H, J–Q")
