@@ -208,7 +208,7 @@ def test_sixteen_responses_are_each_ranked_by_their_letter(new_page, server, wor
 
 
 def test_many_responses_show_their_keys_and_the_page_keys_stay_the_pages(new_page, server, worker):
-    page, project, ids, letters = sixteen_responses(new_page, server, worker)
+    page, project, _, letters = sixteen_responses(new_page, server, worker)
     by_letter = {letter: rid for rid, letter in letters.items()}
     # Which keys rank: the letters in use, gaps and all, in the panel and in the help.
     expect(page.locator("#rank-keys-hint")).to_have_text("A–H, J–Q")
