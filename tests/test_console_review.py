@@ -132,3 +132,53 @@ async def test_task_page_shows_every_answer_and_the_review(client, requester, ne
     assert r.status_code == 404
     r = await client.get(f"/console/projects/{pid}/tasks/999999", headers=bearer(requester))
     assert r.status_code == 404
+
+
+async def test_an_override_has_confidence_1_in_the_results_order_filter_and_task_page(client, requester, new_project,
+                                                                                        make_user, monkeypatch):
+    """As in /results and the exports: an override is the requester's answer with confidence 1, so it leaves the top
+    of the least-confident order (keyset pages walk both the crowd's confidences and the overrides) and the
+    confidence filter; the crowd's consensus and its confidence stay visible as the crowd's."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    before = _rows((await _page(client, requester, pid))[1])
+    low = before[0]
+    assert low["confidence"] < 1.0
+    r = await client.post(f"/api/projects/{pid}/tasks/{low['id']}/override", json={"answer": {"label": "pos"}},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    api = {x["task_id"]: x for x in (await client.get(f"/api/projects/{pid}/results",
+                                                      headers=bearer(requester))).json()["data"]}
+    rows = _rows((await _page(client, requester, pid))[1])
+    assert [x["confidence"] for x in rows] == [api[x["id"]]["confidence"] for x in rows]
+    assert rows[-1]["id"] == low["id"] and rows[-1]["confidence"] == 1.0
+    assert rows[-1]["crowd_confidence"] == low["confidence"] and rows[-1]["review"] == "override"
+    expected = sorted((x["confidence"], x["id"]) for x in rows)
+    assert [(x["confidence"], x["id"]) for x in rows] == expected
+    # Keyset pages of two rows walk the same order, across the crowd's rows and the override.
+    from labeling.console import results_rows
+    monkeypatch.setattr(results_rows, "PAGE", 2)
+    walked, params = [], {}
+    for _ in range(10):
+        status, page = await _page(client, requester, pid, **params)
+        assert status == 200
+        walked += [(x["confidence"], x["id"]) for x in _rows(page)]
+        cursor = re.search(r'id="next-page"[^>]*href="\?([^"]*)"', page)
+        if cursor is None:
+            break
+        params = dict(p.split("=", 1) for p in cursor.group(1).replace("&amp;", "&").split("&"))
+    assert walked == expected
+    monkeypatch.setattr(results_rows, "PAGE", 50)
+    # The confidence filter reads the same figure, in every order.
+    for sort in ("confidence", "id"):
+        _, page = await _page(client, requester, pid, confidence_max=str(low["confidence"]), sort=sort)
+        assert low["id"] not in {x["id"] for x in _rows(page)}
+        _, page = await _page(client, requester, pid, confidence_min="1", sort=sort)
+        assert low["id"] in {x["id"] for x in _rows(page)}
+    status, page = await _page(client, requester, pid)
+    assert 'id="override-rule"' in page and "crowd %.2f" % low["confidence"] in page
+    # The task page: confidence 1, the requester's answer; the crowd's confidence and method kept as the crowd's.
+    r = await client.get(f"/console/projects/{pid}/tasks/{low['id']}", headers=bearer(requester))
+    assert re.search(r'id="consensus-confidence">1.00<', r.text)
+    assert re.search(r'id="consensus-method">the requester\'s answer<', r.text)
+    assert re.search(r'id="crowd-confidence">%.2f<' % low["confidence"], r.text)

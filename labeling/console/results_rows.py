@@ -4,9 +4,14 @@ the least certain (or most disputed) come first. Every order walks an index of m
 
 | order | walks | rows |
 |---|---|---|
-| confidence (least first) | ix_task_results_confidence (project, confidence, task) | tasks with a consensus confidence |
+| confidence (least first) | ix_task_results_confidence (project, confidence, task), and ix_reviews_project (project, task) for the overrides | tasks with a consensus confidence, and overridden tasks |
 | disagreement (least agreement first) | ix_task_results_agreement (project, AGREEMENT, task) | tasks whose type keeps an agreement figure |
 | id (import order) | ix_tasks_project_id (project, id) | every task, open ones too |
+
+A requester's override is the task's answer with confidence 1, as in /results and the exports: the confidence
+order walks the crowd's confidences of the tasks not overridden and the overridden tasks (confidence 1, by task id)
+side by side and merges them, so an override leaves the top of the review order; the confidence filter reads the
+same figure. Each row keeps the crowd's own confidence as `crowd_confidence`.
 
 Filters are conditions on the walk (a confidence or agreement range bounds the walk of its own order). A filter
 that matches few rows makes a page read more of the index; the common ones (state, gold, a range) do not.
@@ -19,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, cast, exists, func, literal, literal_column, select, tuple_
+from sqlalchemy import Float, case, cast, exists, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -100,6 +105,11 @@ def _label_filter(dialect: str, spec: tasktypes.TaskTypeSpec, label: str) -> Any
     return exists(select(literal_column("1")).select_from(each).where(value == label))
 
 
+def confidence(overridden: Any) -> Any:
+    """A task's confidence as /results gives it: 1 for an override (the requester's answer), else the crowd's."""
+    return case((overridden, literal(1.0, Float)), else_=models.task_results.c.confidence)
+
+
 async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery, worker_id: int | None) -> Page:
     """One page of the results table (PAGE rows) after the query's cursor."""
     spec = tasktypes.get(project.task_type)
@@ -110,48 +120,71 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
                            f"{', '.join(sorts(spec))}", field="sort")
     t, r, v = models.tasks, models.task_results, models.reviews
     agree = agreement(dialect)
-    columns = [t.c.id, t.c.external_id, t.c.data, t.c.gold, t.c.is_gold, t.c.state, t.c.n_done, t.c.needed,
-               r.c.answer, r.c.confidence, r.c.n_annotations, agree.label("agreement"), v.c.kind,
-               v.c.answer.label("review_answer")]
+    overridden = v.c.kind == models.ReviewKind.override.value
+    shown = confidence(overridden)
+
+    def columns(conf: Any) -> list[Any]:
+        return [t.c.id, t.c.external_id, t.c.data, t.c.gold, t.c.is_gold, t.c.state, t.c.n_done, t.c.needed,
+                r.c.answer, conf.label("confidence"), r.c.confidence.label("crowd_confidence"), r.c.n_annotations,
+                agree.label("agreement"), v.c.kind, v.c.answer.label("review_answer")]
+
+    cursor = decode_cursor(query.after) if query.after else None
+    if cursor is not None and sort != "id" and cursor[0] is None:
+        raise InvalidInput("after is not a cursor of this order", field="after")
     if sort == "id":
-        key, ident = None, t.c.id
-        stmt = (select(*columns).select_from(t.outerjoin(r, r.c.task_id == t.c.id).outerjoin(v, v.c.task_id == t.c.id))
-                .where(t.c.project_id == project.id))
+        stmt = (select(*columns(shown))
+                .select_from(t.outerjoin(r, r.c.task_id == t.c.id).outerjoin(v, v.c.task_id == t.c.id))
+                .where(t.c.project_id == project.id,
+                       *_filters(dialect, spec, query, worker_id, agree, shown, project.id)))
+        if cursor is not None:
+            stmt = stmt.where(t.c.id > cursor[1])
+        rows = list((await conn.execute(stmt.order_by(t.c.id).limit(PAGE + 1))).all())
+    elif sort == "disagreement":
+        stmt = (select(*columns(shown))
+                .select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
+                .where(r.c.project_id == project.id, agree.is_not(None),
+                       *_filters(dialect, spec, query, worker_id, agree, shown, project.id)))
+        if cursor is not None:
+            stmt = stmt.where(tuple_(agree, r.c.task_id) > tuple_(cursor[0], cursor[1]))
+        rows = list((await conn.execute(stmt.order_by(agree, r.c.task_id).limit(PAGE + 1))).all())
     else:
-        key = r.c.confidence if sort == "confidence" else agree
-        ident = r.c.task_id
-        stmt = (select(*columns).select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
-                .where(r.c.project_id == project.id, key.is_not(None)))
-    conditions = _filters(dialect, spec, query, worker_id, agree, project.id)
-    if query.after:
-        value, after_id = decode_cursor(query.after)
-        if key is None:
-            conditions.append(ident > after_id)
-        elif value is None:
-            raise InvalidInput("after is not a cursor of this order", field="after")
-        else:
-            conditions.append(tuple_(key, ident) > tuple_(value, after_id))
-    stmt = stmt.where(*conditions).order_by(*([key] if key is not None else []), ident).limit(PAGE + 1)
-    rows = (await conn.execute(stmt)).all()
+        # The crowd's confidences of the tasks not overridden, on ix_task_results_confidence ...
+        crowd = (select(*columns(r.c.confidence))
+                 .select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
+                 .where(r.c.project_id == project.id, r.c.confidence.is_not(None),
+                        or_(v.c.kind.is_(None), ~overridden),
+                        *_filters(dialect, spec, query, worker_id, agree, r.c.confidence, project.id)))
+        # ... and the overrides (confidence 1, in task order), on ix_reviews_project: merged, the order of both.
+        overrides = (select(*columns(literal(1.0, Float)))
+                     .select_from(v.join(t, t.c.id == v.c.task_id).outerjoin(r, r.c.task_id == v.c.task_id))
+                     .where(v.c.project_id == project.id, overridden,
+                            *_filters(dialect, spec, query, worker_id, agree, shown, project.id)))
+        if cursor is not None:
+            crowd = crowd.where(tuple_(r.c.confidence, r.c.task_id) > tuple_(cursor[0], cursor[1]))
+            if cursor[0] >= 1.0:
+                overrides = overrides.where(v.c.task_id > cursor[1])
+        rows = [*(await conn.execute(crowd.order_by(r.c.confidence, r.c.task_id).limit(PAGE + 1))).all(),
+                *(await conn.execute(overrides.order_by(v.c.task_id).limit(PAGE + 1))).all()]
+        rows.sort(key=lambda x: (x.confidence, x.id))
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     after = None
     if more:
         last = rows[-1]
-        after = encode_cursor(None if key is None else (last.confidence if sort == "confidence" else last.agreement),
+        after = encode_cursor({"id": None, "confidence": last.confidence, "disagreement": last.agreement}[sort],
                               last.id)
     return Page([_row(x) for x in rows], after, sort)
 
 
 def _filters(dialect: str, spec: tasktypes.TaskTypeSpec, query: schemas.ResultsQuery, worker_id: int | None,
-             agree: Any, project_id: int) -> list[Any]:
-    t, r, v, a, reports = models.tasks, models.task_results, models.reviews, models.annotations, models.task_reports
+             agree: Any, conf: Any, project_id: int) -> list[Any]:
+    t, v, a, reports = models.tasks, models.reviews, models.annotations, models.task_reports
     out: list[Any] = []
     if query.state is not None:
         out.append(t.c.state == models.TaskState[query.state].value)
     if query.gold is not None:
         out.append(t.c.is_gold.is_(query.gold))
-    for low, high, column, name in ((query.confidence_min, query.confidence_max, r.c.confidence, "confidence"),
+    for low, high, column, name in ((query.confidence_min, query.confidence_max, conf, "confidence"),
                                     (query.agreement_min, query.agreement_max, agree, "agreement")):
         if low is not None and high is not None and low > high:
             raise InvalidInput(f"{name}_min is above {name}_max", field=f"{name}_min")
@@ -183,6 +216,7 @@ def _row(x: Any) -> dict:
         shown = x.answer
     return {"id": x.id, "external_id": x.external_id, "data": x.data, "state": models.TaskState(x.state).name,
             "gold": bool(x.is_gold), "n_done": x.n_done, "needed": x.needed, "answer": shown, "crowd": x.answer,
-            "confidence": x.confidence, "agreement": None if x.agreement is None else float(x.agreement),
+            "confidence": None if x.confidence is None else float(x.confidence),
+            "crowd_confidence": x.crowd_confidence, "agreement": None if x.agreement is None else float(x.agreement),
             "n_annotations": x.n_annotations, "review": x.kind}
 
