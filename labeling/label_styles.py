@@ -2,7 +2,8 @@
 
 Pure: no database, no web. The default palette starts from the Okabe-Ito set (told apart with the common
 colour-vision deficiencies), darkened where needed so a stripe or an outline in it stands 3:1 against white; a
-label whose name is a colour word gets that colour, so "red" is never shown blue. A default is chosen by the
+label whose name is a colour word gets that colour, so "red" is never shown blue, and the common sentiment and
+polarity names get the colour people expect (positive green, negative red, neutral grey). A default is chosen by the
 label's name, not its place (the labels after it keep theirs when one is added), preferring a hue family no
 earlier label has. Text on a label's colour is black or white, whichever contrasts more.
 """
@@ -21,6 +22,14 @@ NAMED = {
     "purple": "#8e44ad", "violet": "#8e44ad", "pink": "#e377c2", "magenta": "#c2185b", "brown": "#8c564b",
     "black": "#222222", "white": "#f4f4f4", "grey": "#8a8a8a", "gray": "#8a8a8a", "cyan": "#17becf",
     "teal": "#00897b", "gold": "#d4a017", "navy": "#1f3a93",
+}
+
+# Sentiment and polarity names: their colour (from the palette, with its hue family) unless a label before them, or
+# one given that colour, has it already.
+POLARITY = {
+    **dict.fromkeys(("positive", "pos", "yes"), ("#009e73", 2)),
+    **dict.fromkeys(("negative", "neg", "no"), ("#b2182b", 1)),
+    **dict.fromkeys(("neutral", "neu", "other"), ("#4d4d4d", 5)),
 }
 
 
@@ -67,6 +76,9 @@ def effective(labels: Iterable[str], styles: Mapping[str, Mapping[str, Any]] | N
             color = expand(color)
         elif name.strip().lower() in NAMED:
             color = NAMED[name.strip().lower()]
+        elif POLARITY.get(name.strip().lower(), ("", 0))[0] not in taken | {""}:
+            color, family = POLARITY[name.strip().lower()]
+            families.add(family)
         else:
             color = _default(name, taken, families)
         taken.add(color)
