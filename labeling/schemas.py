@@ -24,6 +24,9 @@ DEFAULTS = Settings()  # the caps when no settings are given (and in the OpenAPI
 StatusName = Literal["active", "paused", "archived"]
 # A worker named by id or by username (teams, pools).
 WorkerRef = StrictInt | StrictStr
+LABEL_COLOR = r"^#(?:[0-9a-fA-F]{3}){1,2}$"
+LABEL_HOTKEY = r"^[A-Za-z]$"
+PROJECT_IDS = r"^[1-9][0-9]{0,18}(,[1-9][0-9]{0,18})*$"
 MAX_REFS = 10_000
 
 
@@ -71,8 +74,8 @@ class LabelSpec(_Strict):
     """A label with how the worker UI shows it: `{"name": "red", "color": "#d33", "hotkey": "r"}`."""
 
     name: str
-    color: str | None = Field(default=None, pattern=r"^#(?:[0-9a-fA-F]{3}){1,2}$", description="#rgb or #rrggbb")
-    hotkey: str | None = Field(default=None, pattern=r"^[A-Za-z]$", description="one letter")
+    color: str | None = Field(default=None, pattern=LABEL_COLOR, description="#rgb or #rrggbb")
+    hotkey: str | None = Field(default=None, pattern=LABEL_HOTKEY, description="one letter")
 
 
 Label = str | LabelSpec
@@ -493,6 +496,17 @@ class ResultsQuery(_Strict):
 _BRANCH = re.compile(r"^(?:[A-Z]\w*|int|float|str|bool|list|dict|constrained-.*|function-.*|.*\[.*)$")
 
 
+# What each pattern a field is checked against asks for, in plain words (pydantic would quote the regex).
+PATTERN_WORDS = {
+    NOT_BLANK: "must not be blank: say it in a few words",
+    USERNAME_RE.pattern: "must be 1-100 letters, digits or the characters _ . @ -, starting with a letter or digit "
+                         "(no spaces)",
+    LABEL_COLOR: "must be #rgb or #rrggbb",
+    LABEL_HOTKEY: "must be one letter",
+    PROJECT_IDS: "must be project ids separated by commas, e.g. 1,2,3",
+}
+
+
 def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
     """Validate body against model (size caps as `settings` sets them); the most specific problem becomes an
     InvalidInput naming its field (`redundancy.min`, `labels[2]`)."""
@@ -516,8 +530,9 @@ def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
             message = "is not a known field"
         elif error.get("type") == "missing":
             message = "is required"
-        elif error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NOT_BLANK:
-            message = "must not be blank: say it in a few words"
+        elif error.get("type") == "string_pattern_mismatch":
+            pattern = (error.get("ctx") or {}).get("pattern")
+            message = PATTERN_WORDS.get(pattern, message)
         raise InvalidInput(f"{field}: {message}", field=field) from None
 
 
@@ -551,7 +566,7 @@ class CombinedLeaderboardQuery(LeaderboardQuery):
     """GET /api/leaderboard?projects=1,2,3: one leaderboard over several of the caller's preference projects."""
 
     projects: Annotated[str, AfterValidator(_project_ids)] = Field(
-        min_length=1, max_length=2000, pattern=r"^[1-9][0-9]{0,18}(,[1-9][0-9]{0,18})*$",
+        min_length=1, max_length=2000, pattern=PROJECT_IDS,
         description="project ids separated by commas; every one must be yours")
 
 

@@ -124,3 +124,13 @@ def test_a_short_admin_token_is_refused_at_start_up_in_one_line(token, monkeypat
     assert cli.main(["migrate"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "LABELING_ADMIN_TOKEN must be at least 24 characters" in err
+
+
+@pytest.mark.parametrize("username", ["carl smith", "-carl", "carl!", "é" * 3])
+async def test_a_bad_username_is_refused_in_plain_words(client, admin, username):
+    """The pattern a username is checked against, said in words (not pydantic's quoted regex), field named."""
+    r = await client.post("/api/users", json={"username": username, "role": "worker", "password": "a-long-password"},
+                          headers=bearer(admin))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "username", r.text
+    message = r.json()["error"]["message"]
+    assert "letters, digits" in message and "pattern" not in message and "^" not in message, message

@@ -3,6 +3,12 @@
   "use strict";
   var status = document.getElementById("people-status");
 
+  /** A new action starts with no old message: "Created carl" must not stand beside the next form's errors. */
+  function unsay() {
+    status.hidden = true;
+    status.textContent = "";
+  }
+
   function say(text, ok) {
     status.hidden = false;
     status.className = "form-status " + (ok ? "ok" : "error");
@@ -36,6 +42,7 @@
   /** Submit a form's JSON to the API; errors beside the field the API names (or in the form's status line). */
   function send(form, method, url, body, done) {
     Console.clearErrors(form);
+    unsay();
     var line = form.querySelector(".form-status");
     if (line) line.hidden = true;
     var button = form.querySelector("button[type=submit]");
@@ -82,6 +89,7 @@
     var who = button.closest("tr").getAttribute("data-username");
     if (action === "deactivate" && !window.confirm("Deactivate " + who + "? Their token and sessions stop working.")) return;
     if (action === "token" && !window.confirm("Give " + who + " a new API token? The old one stops working.")) return;
+    unsay();
     button.disabled = true;
     Console.api("POST", "/api/users/" + button.getAttribute("data-user-id") + "/" + action).then(function (r) {
       button.disabled = false;
@@ -115,6 +123,7 @@
     if (!button) return;
     var team = button.closest(".team").getAttribute("data-team-name");
     var who = button.closest("li").getAttribute("data-member");
+    unsay();
     button.disabled = true;
     Console.api("DELETE", "/api/teams/" + button.getAttribute("data-team-id") + "/members/" + button.getAttribute("data-worker-id"))
       .then(function (r) {

@@ -48,6 +48,17 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
         assert c.get("/api/users/me").json()["username"] == name
     expect(_row(page, name).locator('[data-stat="status"]')).to_have_text("active")
 
+    # A new submit clears the old message; a username with a space is refused in plain words, beside its field.
+    page.fill("#new-username", "carl smith")
+    page.fill("#new-password", "a-long-password")
+    page.click("#new-user button[type=submit]")
+    error = page.locator('#new-user [data-field="username"] .field-error')
+    expect(error).to_contain_text("letters, digits")
+    expect(error).not_to_contain_text("pattern")
+    expect(page.locator("#people-status")).to_be_hidden()
+    page.fill("#new-username", "")
+    page.fill("#new-password", "")
+
     # Reset the password (a short one is refused beside its field), then sign in with the new one.
     row = _row(page, name)
     row.locator("summary").click()
