@@ -15,7 +15,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, png, sign_in
+from tests.browser.support import DESKTOP, PHONE, assert_fits_the_width, assert_in_view, png, sign_in
 
 W, H = 400, 300
 BOXES = [{"label": "car", "x": 40, "y": 30, "w": 200, "h": 150}, {"label": "person", "x": 300, "y": 190, "w": 80, "h": 90}]
@@ -294,3 +294,18 @@ def test_the_requester_recomputes_the_consensus_from_the_results_page(new_page, 
     page.locator("#recompute-btn").click()
     expect(page.locator("#recompute-status")).to_contain_text("Recomputed 0 tasks")
     shoot(page, "results-recompute-phone")
+
+
+def test_every_project_tab_is_in_sight_on_a_phone(new_page, server):
+    """At 390 px the tab bar wraps: Export, Leaderboard and Settings are on screen, not scrolled away to the side."""
+    task = {"prompt": "Say hi", "responses": [{"id": "a", "text": "hi", "model": "m1"},
+                                              {"id": "b", "text": "hello", "model": "m2"}]}
+    project = requester_project(server, "preference_ranking", [{"data": task}], [])
+    page = console(new_page, project, "", PHONE)
+    tabs = page.locator("nav.tabs a")
+    titles = tabs.all_text_contents()
+    assert {"Export", "Leaderboard", "Settings"} <= {t.strip() for t in titles}, titles
+    for i in range(tabs.count()):
+        assert_in_view(tabs.nth(i))
+    assert_fits_the_width(page)
+    shoot(page, "tabs-phone")
