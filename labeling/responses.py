@@ -443,6 +443,11 @@ class Agreement(Out):
     krippendorff_alpha: float | None
     fleiss_kappa: float | None
     percent_agreement: float | None
+    n_tasks: Count | None = Field(None, description="the regular tasks with 2 answers or more the figures are over")
+    gold_tasks_left_out: Count | None = Field(None, description="gold tasks with answers, left out of the figures")
+    fleiss_kappa_tasks: Count | None = Field(None, description=(
+        "classification: the tasks kappa is over, those with the most common number of answers"))
+    fleiss_kappa_answers: Count | None = Field(None, description="classification: that number of answers")
 
 
 class WorkerQuality(Out):

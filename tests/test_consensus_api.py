@@ -321,3 +321,22 @@ async def test_a_recompute_leaves_reviewed_tasks_full_tasks_and_fixed_projects_c
         await _answer(client, (await make_user("worker", f"fx{fixed['id']}w{i}"))[1], fixed["id"], label)
     r = await client.post(f"/api/projects/{fixed['id']}/consensus", headers=bearer(requester))
     assert r.status_code == 200 and r.json()["reopened"] == 0
+
+
+async def test_agreement_leaves_gold_tasks_out_and_says_which_tasks_kappa_covers(client, requester, new_project,
+                                                                                  make_user):
+    """Every regular task has 3 answers; the gold task, served to each worker once, has 4: Fleiss' kappa is over the
+    regular tasks (it was missing: the counts differed), and the quality page says which tasks it covers."""
+    tasks = [{"data": {"text": f"r{i}"}} for i in range(4)] + [{"data": {"text": "g"}, "gold": {"label": "pos"}}]
+    project = await new_project(labels=["pos", "neg"], redundancy=3, tasks=tasks, gold_first_n=1)
+    pid = project["id"]
+    answers = [{"label": "pos"}, {"label": "pos"},
+               lambda d: {"label": "neg" if d["text"] in ("r1", "r2") else "pos"}, {"label": "pos"}]
+    await answer_all(client, make_user, pid, answers, f"kappa{pid}")
+    agreement = (await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))).json()["agreement"]
+    assert agreement["fleiss_kappa"] is not None, agreement
+    assert (agreement["n_tasks"], agreement["gold_tasks_left_out"]) == (4, 1)
+    assert (agreement["fleiss_kappa_tasks"], agreement["fleiss_kappa_answers"]) == (4, 3)
+    page = (await client.get(f"/console/projects/{pid}/quality", headers=bearer(requester))).text
+    assert "Over the 4 regular tasks" in page and "the 1 gold task answered is left out" in page
+    assert "every one of them has 3" in page

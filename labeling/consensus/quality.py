@@ -36,17 +36,21 @@ def report(
     per_task = {t: ans.mean_pairwise(task_type, items) for t, items in by_task.items()}
     scored = sorted(((v, t) for t, v in per_task.items() if v is not None))
     tasks = {str(t): {"percent_agreement": _num(v), "n_annotations": len(by_task[t])} for v, t in scored[:LOWEST_TASKS]}
-    values = [v for v, _ in scored]
+    # The agreement figures are the workers' agreement on the regular tasks: a gold task is answered by each worker
+    # once, however many that is (its answers score the workers), so it would break Fleiss' equal-count rule.
+    regular = [row for row in rows if row[0] not in gold]
+    values = [v for t, v in per_task.items() if v is not None and t not in gold]
     agree: dict[str, Any] = {"krippendorff_alpha": None, "fleiss_kappa": None,
-                             "percent_agreement": _num(float(np.mean(values))) if values else None}
+                             "percent_agreement": _num(float(np.mean(values))) if values else None,
+                             "n_tasks": len(values), "gold_tasks_left_out": len(set(by_task) & set(gold))}
     confusion = None
     if family == "classification":
-        agree.update(_classification_agreement(rows, labels))
+        agree.update(_classification_agreement(regular, labels))
         confusion = _confusion(rows, labels, results)
     elif family == "multilabel":
-        agree.update(_multilabel_agreement(rows, labels))
+        agree.update(_multilabel_agreement(regular, labels))
     elif family == "ranking":
-        agree["krippendorff_alpha"] = _ranking_alpha(rows)
+        agree["krippendorff_alpha"] = _ranking_alpha(regular)
     return {"agreement": agree, "tasks": tasks, "workers": _workers(task_type, family, rows, gold, results, worker_skill),
             "confusion": confusion}
 
@@ -59,16 +63,23 @@ def _counts(task_ids: list[int], codes: list[int], n_values: int) -> np.ndarray:
 
 
 def _classification_agreement(rows: list[tuple[int, int, dict]], labels: list[str]) -> dict[str, Any]:
-    """Krippendorff's alpha (nominal) and, when every task has the same number of ratings, Fleiss' kappa."""
+    """Krippendorff's alpha (nominal) and Fleiss' kappa. Kappa needs the same number of answers on every task: it is
+    over the tasks with the most common number of answers (two or more; of two counts as common, the larger), and
+    says which (`fleiss_kappa_tasks` of them, `fleiss_kappa_answers` answers each)."""
+    out: dict[str, Any] = {"fleiss_kappa_tasks": 0, "fleiss_kappa_answers": None}
     lookup = {name: i for i, name in enumerate(labels)}
     pairs = [(t, lookup[a.get("label")]) for t, _, a in rows if a.get("label") in lookup]
     if not pairs:
-        return {}
+        return out
     counts = _counts([p[0] for p in pairs], [p[1] for p in pairs], len(labels))
-    out: dict[str, Any] = {"krippendorff_alpha": _num(agreement.krippendorff_alpha(counts, "nominal"))}
-    n = counts.sum(axis=1)
-    if n.size and np.all(n == n[0]) and n[0] >= 2:
-        out["fleiss_kappa"] = _num(agreement.fleiss_kappa(counts))
+    out["krippendorff_alpha"] = _num(agreement.krippendorff_alpha(counts, "nominal"))
+    n = counts.sum(axis=1).astype(np.int64)
+    sizes, tasks = np.unique(n[n >= 2], return_counts=True)
+    if sizes.size:
+        size = int(sizes[np.flatnonzero(tasks == tasks.max())[-1]])
+        chosen = counts[n == size]
+        out.update(fleiss_kappa=_num(agreement.fleiss_kappa(chosen)), fleiss_kappa_tasks=int(chosen.shape[0]),
+                   fleiss_kappa_answers=size)
     return out
 
 

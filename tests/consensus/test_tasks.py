@@ -142,3 +142,18 @@ def test_quality_report_for_rankings_and_uneven_tasks() -> None:
 def test_gold_score(task_type: str, answer: dict, gold: dict, expected: float | None) -> None:
     score = tasks.gold_score(task_type, answer, gold)
     assert score == (None if expected is None else pytest.approx(expected))
+
+
+def test_fleiss_kappa_is_over_the_regular_tasks_with_the_most_common_number_of_answers() -> None:
+    rows = classification_rows()  # 30 tasks, 3 answers each
+    rows += [(0, 4, {"label": "cat"})] + [(t, 4, {"label": "cat"}) for t in (2, 4)]  # 3 tasks with 4 answers
+    rows += [(100, w, {"label": "cat"}) for w in range(1, 6)]  # a gold task, 5 answers
+    report = tasks.quality_report("image_classification", rows, LABELS, {100: {"label": "cat"}}, {})
+    agreement = report["agreement"]
+    assert agreement["n_tasks"] == 30 and agreement["gold_tasks_left_out"] == 1
+    assert (agreement["fleiss_kappa_tasks"], agreement["fleiss_kappa_answers"]) == (27, 3)
+    assert agreement["fleiss_kappa"] is not None
+    # Of two counts equally common, the larger.
+    rows = [(t, w, {"label": "cat" if w != 3 else "dog"}) for t in range(4) for w in range(1, 3 + t % 2)]
+    agreement = tasks.quality_report("image_classification", rows, LABELS, {}, {})["agreement"]
+    assert (agreement["fleiss_kappa_tasks"], agreement["fleiss_kappa_answers"]) == (2, 3)
