@@ -180,5 +180,5 @@ async def test_an_override_has_confidence_1_in_the_results_order_filter_and_task
     # The task page: confidence 1, the requester's answer; the crowd's confidence and method kept as the crowd's.
     r = await client.get(f"/console/projects/{pid}/tasks/{low['id']}", headers=bearer(requester))
     assert re.search(r'id="consensus-confidence">1.00<', r.text)
-    assert re.search(r'id="consensus-method">the requester\'s answer<', r.text)
+    assert re.search(r'id="consensus-method">override<', r.text) and "with confidence 1 in results" in r.text
     assert re.search(r'id="crowd-confidence">%.2f<' % low["confidence"], r.text)
