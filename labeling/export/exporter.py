@@ -98,8 +98,8 @@ def task_filter(project_id: int, options: Options) -> Any:
     regular = [t.c.is_gold.is_(False)]
     if not options.include_open:
         regular.append(t.c.state == COMPLETE)
-    if options.min_confidence is not None:
-        regular.append(r.c.confidence >= options.min_confidence)
+    if options.min_confidence is not None:  # an override is the requester's answer: confidence 1, as exported
+        regular.append(or_(r.c.confidence >= options.min_confidence, models.reviews.c.kind == "override"))
     if options.since is not None:
         regular.append(or_(r.c.updated_at > options.since, models.reviews.c.created_at > options.since))
     chosen = and_(*regular)

@@ -161,6 +161,13 @@ async def test_filters_gold_open_confidence_and_since(client, requester, new_pro
     with_gold = (await get_export(client, requester, pid, format="jsonl", include_gold="1")).text.splitlines()
     assert json.loads(with_gold[-1])["label"] == "pos" and json.loads(with_gold[-1])["confidence"] == 1.0
     assert (await get_export(client, requester, pid, format="jsonl", min_confidence="0.99")).text == ""
+    # An override exports with confidence 1, so it passes any confidence floor.
+    r = await client.post(f"/api/projects/{pid}/tasks/{rows[0]['id']}/override", json={"answer": {"label": "neg"}},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    kept = [json.loads(x) for x in (await get_export(client, requester, pid, format="jsonl",
+                                                     min_confidence="0.99")).text.splitlines()]
+    assert [(x["id"], x["label"], x["confidence"]) for x in kept] == [(rows[0]["id"], "neg", 1.0)]
     assert (await get_export(client, requester, pid, format="jsonl", since="2999-01-01T00:00:00Z")).text == ""
     assert len((await get_export(client, requester, pid, format="jsonl", since="0")).text.splitlines()) == 4
 
