@@ -72,7 +72,7 @@ async def test_a_task_referring_to_a_media_file_records_its_size_at_import(clien
     bad_gold = [{"data": {"image": "shots/a.png"}, "gold": {"boxes": [{"label": "cat", "x": 0, "y": 0, "w": 66,
                                                                         "h": 10}]}}]
     r = await client.post(url, json=bad_gold, headers=bearer(requester))
-    assert r.status_code == 400 and r.json()["error"]["field"] == "answer.boxes[0].w", r.text
+    assert r.status_code == 400 and r.json()["error"]["field"] == "gold.boxes[0].w", r.text
     assert await _recorded(db) == {}, "a refused import records nothing"
     r = await client.post(url, json=[{"data": {"image": "shots/a.png"}}], headers=bearer(requester))
     assert r.status_code == 201, r.text
