@@ -208,19 +208,16 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, **extra: object) -> 
     try:
         if text.startswith("\ufeff"):  # what json.loads says of a text that still starts with a BOM
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        value = decoder.decode(text)
-    except _Refused:
-        _locate_number(text, extra)
-        raise AssertionError("unreachable") from None
-    except _Repeated:
-        _locate_repeated(text, extra)
-        raise AssertionError("unreachable") from None
+        try:
+            value = decoder.decode(text)
+        except _Refused:
+            _locate_number(text, extra)
+            raise AssertionError("unreachable") from None
+        except _Repeated:  # met as its object closed: the text may still be broken further on
+            _locate_repeated(text, extra)
+            raise AssertionError("unreachable") from None
     except json.JSONDecodeError as exc:
-        if "\n" in text.rstrip("\r\n"):
-            where = f"at line {exc.lineno} column {exc.colno}"
-        else:  # one line (a JSON Lines line, whose number the caller gives): a second line number would mislead
-            where = f"at column {exc.colno}" if exc.lineno == 1 else "at the end of the line"
-        raise JsonError(f"not valid JSON ({exc.msg} {where})", lineno=exc.lineno, **extra) from None
+        raise _syntax_error(exc, text, extra) from None
     except RecursionError:  # cannot happen under max_depth; kept so that it can never become a 500
         raise JsonError(f"nested deeper than {max_depth} levels of arrays and objects", **extra) from None
     if _RISKY_ESCAPE.search(raw) or (isinstance(data, str) and _BAD_CHAR.search(data)):
@@ -243,6 +240,15 @@ def _locate_number(text: str, extra: dict) -> None:
     for path, item in _walk(value):
         if isinstance(item, _Bad):
             raise JsonError(item.reason, path, **extra)
+
+
+def _syntax_error(exc: json.JSONDecodeError, text: str, extra: dict) -> JsonError:
+    """The error for a text that is not JSON: where, in words the caller's own line number does not contradict."""
+    if "\n" in text.rstrip("\r\n"):
+        where = f"at line {exc.lineno} column {exc.colno}"
+    else:  # one line (a JSON Lines line, whose number the caller gives): a second line number would mislead
+        where = f"at column {exc.colno}" if exc.lineno == 1 else "at the end of the line"
+    return JsonError(f"not valid JSON ({exc.msg} {where})", lineno=exc.lineno, **extra)
 
 
 def _locate_repeated(text: str, extra: dict) -> None:

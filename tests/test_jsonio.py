@@ -91,3 +91,11 @@ def test_a_key_repeated_in_one_object_is_refused_naming_it(text: str, field: str
 
 def test_the_same_key_in_different_objects_is_fine() -> None:
     assert jsonio.loads('[{"a": 1, "b": {"a": 2}}, {"a": 3}]') == [{"a": 1, "b": {"a": 2}}, {"a": 3}]
+
+
+@pytest.mark.parametrize("text", ['[{"a":1,"a":2}, ', '{"a":1,"a":2} x', '[{"a":1,"a":2}]]', '[{"a":1,"a":2},{"b":[1,2,}]',
+                                  '[1e999, {"a": 1,]'])
+def test_a_repeated_key_or_a_refused_number_in_a_broken_text_is_a_syntax_error(text: str) -> None:
+    # The repeat (or the number) is met first, and locating it parses the text again, which then breaks.
+    with pytest.raises(jsonio.JsonError, match="not valid JSON"):
+        jsonio.loads(text)
