@@ -165,6 +165,10 @@ def fit(cols: Columns, n_models: int, use_side: bool, start: np.ndarray | None =
         # strengths stay centred), so float32 rounding in the sums cannot send it wandering.
         hess[:, :n_models, :n_models] += 1.0
         step = np.clip(np.linalg.solve(hess, grad[:, :, None])[:, :, 0], -5.0, 5.0)
+        # The prior ties each strength to 0, not their differences: at the centred optimum its pulls do not sum
+        # to zero, and every step keeps a common shift that the centring takes back. Only the centred step moves
+        # the fit, so only it says whether the fit has settled.
+        step[:, :n_models] -= step[:, :n_models].mean(axis=1, keepdims=True)
         params += step
         params[:, :n_models] -= params[:, :n_models].mean(axis=1, keepdims=True)
         if np.abs(step).max(initial=0.0) < TOLERANCE:
