@@ -624,13 +624,14 @@ def settle(tx: Tx, project: Any, task_id: int, outcome: Outcome, *, needed: int,
     return True
 
 
-def store_results(tx: Tx, project_id: int, results: dict[int, Outcome], skills: dict[int, tuple[float, float | None]]
-                  ) -> None:
-    """A project-wide recompute: every task's consensus and every worker's (skill, agreement)."""
+def store_results(tx: Tx, project_id: int, results: dict[int, Outcome], skills: dict[int, tuple[float, float | None]],
+                  read_at: float) -> None:
+    """A project-wide recompute: every task's consensus and every worker's (skill, agreement). A task whose own
+    settle wrote a consensus after the recompute began reading (`read_at`) keeps that newer one."""
     now = time.time()
-    tx.run_many("queue.upsert_result", [
+    tx.run_many("queue.upsert_recomputed", [
         {"task": task_id, "project": project_id, "answer": o.answer, "confidence": o.confidence,
-         "n": o.n_annotations, "method": o.method, "details": o.details or {}, "now": now}
+         "n": o.n_annotations, "method": o.method, "details": o.details or {}, "now": now, "read_at": read_at}
         for task_id, o in results.items()])
     tx.run_many("queue.set_skill", [{"project": project_id, "worker": worker_id, "skill": skill, "agreement": agreement}
                                     for worker_id, (skill, agreement) in skills.items()])
@@ -678,12 +679,12 @@ def ask_more(tx: Tx, project_id: int, task: Any) -> None:
         _add_counts(tx, project_id, 0, n_complete=-1)
 
 
-def recheck(tx: Tx, project_id: int, doubted: list[tuple[int, int]], maximum: int) -> list[int]:
+def recheck(tx: Tx, project_id: int, doubted: list[tuple[int, int, float]], maximum: int) -> list[int]:
     """Complete tasks of an adaptive project that the project consensus doubts, each given as (task id, the counted
-    answers that consensus read), want one more answer: those still as read, under `maximum` answers and not
-    reviewed reopen. Returns the reopened ids."""
-    reopened = [task_id for task_id, n in doubted
-                if tx.run("queue.recheck_task", {"task": task_id, "n": n, "max": maximum}) == 1]
+    answers that consensus read, the updated_at of the stored consensus it compared), want one more answer: those
+    still as read, under `maximum` answers and not reviewed reopen. Returns the reopened ids."""
+    reopened = [task_id for task_id, n, stamp in doubted
+                if tx.run("queue.recheck_task", {"task": task_id, "n": n, "max": maximum, "stamp": stamp}) == 1]
     _add_counts(tx, project_id, 0, n_complete=-len(reopened))
     return reopened
 

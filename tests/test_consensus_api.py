@@ -340,3 +340,28 @@ async def test_agreement_leaves_gold_tasks_out_and_says_which_tasks_kappa_covers
     page = (await client.get(f"/console/projects/{pid}/quality", headers=bearer(requester))).text
     assert "Over the 4 regular tasks" in page and "the 1 gold task answered is left out" in page
     assert "every one of them has 3" in page
+
+
+async def test_a_recompute_leaves_a_task_that_settled_again_after_its_read_as_it_settled(
+        client, db, requester, new_project, make_user, monkeypatch):
+    """Between the recompute's read and its write, an answer leaves the task (its worker blocked) and another
+    comes: the task settles again. The recompute's stale consensus must neither overwrite that nor reopen it."""
+    from labeling.consensus import runner
+
+    pid, people = await _weighted_completion(client, db, new_project, make_user)  # pos (trusted), neg, neg: pos
+    read = runner.doubted_tasks
+
+    async def meanwhile(conn, project, outcomes):
+        doubted = await read(conn, project, outcomes)
+        assert doubted, "the majority recompute doubts the trusted worker's pos"
+        r = await client.post(f"/api/projects/{pid}/workers/{people[1][0]['id']}/block", headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        assert (await _answer(client, people[3][1], pid, "pos"))["task_complete"] is True
+        return doubted
+
+    monkeypatch.setattr(runner, "doubted_tasks", meanwhile)
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["reopened"] == 0, r.text
+    result = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"][0]
+    assert result["answer"] == {"label": "pos"} and result["n_annotations"] == 3, "the newer settle stands"
+    assert (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]["complete"] == 1

@@ -93,6 +93,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         return annotations.settle_ready(tx, mem, project.id)
 
     await db.transact(settle)
+    read_at = time.time()  # a settle after this may count answers the read below does not see
     async with db.read() as conn:
         rows, gold = await load_rows(conn, project.id)
     if not rows:
@@ -109,15 +110,15 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
                for task_id, res in outcome.results.items() if task_id not in gold}
     agreement = {w["worker_id"]: w.get("agreement_with_consensus") for w in report.get("workers", [])}
     skills = {worker_id: (float(skill), agreement.get(worker_id)) for worker_id, skill in outcome.worker_skill.items()}
-    doubted: list[tuple[int, int]] = []
+    doubted: list[tuple[int, int, float]] = []
     if consensus_tasks.rechecks(project.task_type, project.target_confidence, project.redundancy_min,
                                 project.redundancy_max):
         async with db.read() as conn:
             doubted = await doubted_tasks(conn, project, regular)
 
-    def write(tx: Any) -> list[int]:
-        queue.store_results(tx, project.id, regular, skills)
+    def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
         reopened = queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
+        queue.store_results(tx, project.id, regular, skills, read_at)
         if reopened:
             audit.record(tx, actor, "project.recheck", project=project,
                          details={"reopened": len(reopened), "task_ids": reopened[:AUDITED_TASK_IDS]})
@@ -132,19 +133,20 @@ RESULTS_PAGE = 10_000  # stored results per query when comparing them with a new
 AUDITED_TASK_IDS = 100  # the first task ids a recheck reopened, named in its audit entry
 
 
-async def doubted_tasks(conn: AsyncConnection, project: Any, outcomes: dict[int, Any]) -> list[tuple[int, int]]:
-    """(task id, counted answers) of the tasks whose new consensus doubts the stored one (consensus.tasks.doubts).
-    Reads the stored consensus a page at a time, so memory stays flat at any size."""
+async def doubted_tasks(conn: AsyncConnection, project: Any, outcomes: dict[int, Any]
+                        ) -> list[tuple[int, int, float]]:
+    """(task id, counted answers, the stored consensus's updated_at) of the tasks whose new consensus doubts the
+    stored one (consensus.tasks.doubts). Reads the stored consensus a page at a time: memory flat at any size."""
     tr = models.task_results
     doubted, last = [], -1
     while True:
         page = (await conn.execute(
-            select(tr.c.task_id, tr.c.answer).where(tr.c.project_id == project.id, tr.c.task_id > last)
+            select(tr.c.task_id, tr.c.answer, tr.c.updated_at).where(tr.c.project_id == project.id, tr.c.task_id > last)
             .order_by(tr.c.task_id).limit(RESULTS_PAGE))).all()
-        for task_id, stored in page:
+        for task_id, stored, stamp in page:
             new = outcomes.get(task_id)
             if new is not None and consensus_tasks.doubts(new, stored, float(project.target_confidence)):
-                doubted.append((task_id, new.n_annotations))
+                doubted.append((task_id, new.n_annotations, stamp))
         if len(page) < RESULTS_PAGE:
             return doubted
         last = page[-1][0]

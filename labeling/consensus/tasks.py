@@ -76,7 +76,17 @@ def doubts(new: Any, stored_answer: Any, target_confidence: float) -> bool:
     if new.answer is None:
         return False
     floor = 1.0 - RECHECK_ERROR_RATIO * (1.0 - target_confidence)
-    return new.answer != stored_answer or (new.confidence is not None and new.confidence < floor)
+    return not same_answer(new.answer, stored_answer) or (new.confidence is not None and new.confidence < floor)
+
+
+def same_answer(a: Any, b: Any) -> bool:
+    """Whether two consensus answers say the same: multilabel label lists as sets (their order follows the
+    project's labels, which a requester may reorder), everything else as it is."""
+    if isinstance(a, dict) and isinstance(b, dict) and isinstance(a.get("labels"), list) \
+            and isinstance(b.get("labels"), list):
+        return a.keys() == b.keys() and set(map(str, a["labels"])) == set(map(str, b["labels"])) \
+            and all(a[k] == b[k] for k in a if k != "labels")
+    return a == b
 
 
 def aggregate_task(

@@ -262,6 +262,17 @@ ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = exclu
     n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
     updated_at = excluded.updated_at
 
+-- name: queue.upsert_recomputed
+-- json_params: answer, details
+-- A project-wide recompute's consensus of a task, unless the task's own settle wrote a newer one after the
+-- recompute read its answers (:read_at): the newer one counts answers the recompute did not see.
+INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+VALUES (:task, :project, :answer, :confidence, :n, :method, :details, :now)
+ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+    n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+    updated_at = excluded.updated_at
+WHERE task_results.updated_at <= :read_at
+
 -- name: queue.set_skill
 UPDATE project_workers SET skill = :skill, agreement = :agreement WHERE project_id = :project AND worker_id = :worker
 
@@ -296,12 +307,14 @@ RETURNING task_id
 UPDATE tasks SET needed = needed + 1, state = 0 /*open*/ WHERE id = :task AND is_gold = false
 
 -- name: queue.recheck_task
--- A complete task of an adaptive project that the project-wide consensus doubts (runner.recheck_doubted): one more
--- answer wanted, when it has the :n counted answers that consensus read (nothing came or left since), is under
--- the project's maximum and has no review from the requester.
+-- A complete task of an adaptive project that the project-wide consensus doubts (runner.doubted_tasks): one more
+-- answer wanted, when its stored consensus is still the one that consensus compared (:stamp, its updated_at: a
+-- settle since, after an answer came or left, writes a new one), it has the :n counted answers read, is under the
+-- project's maximum and has no review from the requester.
 UPDATE tasks SET needed = n_done + 1, state = 0 /*open*/
 WHERE id = :task AND state = 1 /*complete*/ AND is_gold = false AND n_done = :n AND n_done < :max
   AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.task_id = :task)
+  AND EXISTS (SELECT 1 FROM task_results r WHERE r.task_id = :task AND r.updated_at = :stamp)
 
 -- name: queue.complete_reviewed
 -- A requester's override settles an open regular task: it is complete with the answers it has, and asks for no

@@ -157,3 +157,11 @@ def test_fleiss_kappa_is_over_the_regular_tasks_with_the_most_common_number_of_a
     rows = [(t, w, {"label": "cat" if w != 3 else "dog"}) for t in range(4) for w in range(1, 3 + t % 2)]
     agreement = tasks.quality_report("image_classification", rows, LABELS, {}, {})["agreement"]
     assert (agreement["fleiss_kappa_tasks"], agreement["fleiss_kappa_answers"]) == (2, 3)
+
+
+def test_a_recheck_compares_multilabel_answers_as_sets() -> None:
+    stored = {"labels": ["a", "b"]}
+    assert not tasks.doubts(tasks.TaskConsensus({"labels": ["b", "a"]}, 0.99, 3, {}), stored, 0.95)
+    assert tasks.doubts(tasks.TaskConsensus({"labels": ["a"]}, 0.99, 3, {}), stored, 0.95)
+    assert tasks.doubts(tasks.TaskConsensus({"labels": ["a", "b"]}, 0.7, 3, {}), stored, 0.95), "under 0.80"
+    assert not tasks.doubts(tasks.TaskConsensus({"label": "x"}, 0.85, 3, {}), {"label": "x"}, 0.95)
