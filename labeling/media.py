@@ -109,14 +109,6 @@ def place(media_dir: Path, relative: str, content: bytes) -> bool:
     return True
 
 
-def store_image(media_dir: Path, filename: str, content: bytes, max_bytes: int, max_pixels: int) -> dict:
-    """check_image, then place it by content hash; returns {path, width, height, filename} (the size as shown,
-    EXIF orientation applied)."""
-    upload = check_image(filename, content, max_bytes, max_pixels)
-    place(media_dir, upload.path, upload.content)
-    return upload.public()
-
-
 class Placed:
     """The images one request puts in the media folder: all checked before the first is written, and taken away
     again when the request fails, so a refused upload or import leaves no file behind."""

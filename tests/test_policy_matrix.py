@@ -186,8 +186,8 @@ def _png() -> bytes:
 async def build_world(db, settings, app) -> World:  # noqa: ANN001
     """Every caller and object of the matrix, made through the domain functions (fast, no HTTP)."""
     n = next(_worlds)
-    stored = media.store_image(settings.media_dir, "m.png", _png(), settings.media_max_bytes,
-                               settings.media_max_pixels)
+    image = media.check_image("m.png", _png(), settings.media_max_bytes, settings.media_max_pixels)
+    media.place(settings.media_dir, image.path, image.content)
 
     def make(tx):  # noqa: ANN001
         tokens, ids, people = {}, {}, {}
@@ -201,7 +201,7 @@ async def build_world(db, settings, app) -> World:  # noqa: ANN001
         project_id = projects.create(tx, owner, body)
         mem = app.state.labeling.memory
         tasks.store(tx, queue.load_project(tx, mem, project_id), [
-            tasks.ParsedTask({"image": stored["path"]}, None, None, 0, f"t{i}") for i in range(3)])
+            tasks.ParsedTask({"image": image.path}, None, None, 0, f"t{i}") for i in range(3)])
         membership.set_pool(tx, owner, project_id, False,
                             [people["worker_in"].id, people["deactivated"].id], [])
         team_id = teams.create(tx, owner, f"team {n}", [people["worker_in"].id])
@@ -212,7 +212,7 @@ async def build_world(db, settings, app) -> World:  # noqa: ANN001
         ids.update(project_id=project_id, project_name=body.name, assignment_id=lease.assignment_id,
                    annotation_id=done.annotation_id, answered_task_id=done.task_id,
                    task_id=lease.task_id, team_id=team_id, user_id=people["target"].id,
-                   worker_id=people["worker_in"].id, path=stored["path"])
+                   worker_id=people["worker_in"].id, path=image.path)
         return World({**tokens, "none": None, "wrong": "lbl_" + "x" * 43}, ids)
 
     world = await db.transact(make)
