@@ -172,10 +172,11 @@ def _answer_field(spec: tasktypes.TaskTypeSpec, item: dict, key: str, data: dict
     try:
         return spec.validate_answer(item[key], data, ctx)
     except InvalidInput as exc:
-        field, message = exc.field or "answer", exc.message
-        if field == "answer" or field.startswith(("answer.", "answer[")):
-            field = key + field[len("answer"):]
-            message = message.replace(exc.field or "answer", field, 1) if exc.field else message
+        named = exc.field or "answer"
+        if named != "answer" and not named.startswith(("answer.", "answer[")):
+            raise
+        field = key + named[len("answer"):]
+        message = exc.message.replace(named, field, 1) if exc.field else exc.message
         raise InvalidInput(message, field=field, **exc.extra) from None
 
 
