@@ -72,12 +72,14 @@ def effective(labels: Iterable[str], styles: Mapping[str, Mapping[str, Any]] | N
     for name in names:
         style = styles.get(name) or {}
         color = style.get("color")
+        word = name.strip().lower()
+        polar = POLARITY.get(word)
         if color:
             color = expand(color)
-        elif name.strip().lower() in NAMED:
-            color = NAMED[name.strip().lower()]
-        elif POLARITY.get(name.strip().lower(), ("", 0))[0] not in taken | {""}:
-            color, family = POLARITY[name.strip().lower()]
+        elif word in NAMED:
+            color = NAMED[word]
+        elif polar is not None and polar[0] not in taken:
+            color, family = polar
             families.add(family)
         else:
             color = _default(name, taken, families)
