@@ -240,3 +240,23 @@ async def test_console_page_draws_the_board_without_inline_script_or_style(clien
     _, other = await make_user("requester", "not-the-owner")
     theirs = await client.get(f"/console/projects/{project['id']}/leaderboard", headers=bearer(other))
     assert theirs.status_code == 404 and project["name"] not in theirs.text
+
+
+def test_console_heat_map_draws_the_highest_rated_models_and_says_so() -> None:
+    # One cell per pair grew without bound: 300 models made a 90,000-cell, 13,000-pixel map on every page view.
+    import numpy as np
+
+    from labeling.console import leaderboard as page
+    from labeling.consensus import leaderboard
+
+    rng = np.random.default_rng(0)
+    names = [f"m{i}" for i in range(page.HEAT_MODELS + 10)]
+    rankings = [{"prompt": i, "ranking": [["x"], ["y"]], "models": {"x": names[a], "y": names[b]}}
+                for i, (a, b) in enumerate(rng.choice(len(names), (4000, 2))) if a != b]
+    result = leaderboard.compute(rankings, n_bootstrap=0)
+    heat = page.heat_map(result)
+    assert (heat["shown"], heat["total"]) == (page.HEAT_MODELS, len(names))
+    assert len(heat["cells"]) == page.HEAT_MODELS ** 2
+    top = {m["model"] for m in result["models"][:page.HEAT_MODELS]}
+    assert {c["row"] for c in heat["cells"]} == top
+    assert len(page.ratings_chart(result["models"])["rows"]) == len(names)  # the ratings chart keeps them all

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from labeling import files
 from labeling.errors import InvalidInput
+
+
+CHART_MODELS = 60  # the charts draw at most this many models (the highest rated); the JSON and table have them all
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_MARKUP = re.compile(r"[\\|`*\[\]<>]")  # what could end a cell, or make a name a link, code, emphasis or HTML
+
+
+def _md(text: Any) -> str:
+    """Text for a Markdown table cell or line: control characters (line breaks) as spaces, and the characters
+    that could end a cell or turn a name into a link, code, emphasis or HTML escaped with a backslash, so a model
+    or project name shows as it is written."""
+    return _MARKUP.sub(r"\\\g<0>", _CONTROL.sub(" ", str(text)))
+
+
+def _tick(name: str, width: int = 40) -> str:
+    """A model name as a chart label: one line, at most `width` characters."""
+    name = _CONTROL.sub(" ", name)
+    return name if len(name) <= width else name[: width - 1] + "\u2026"
 
 
 def _interval(ci: list[float] | None) -> str:
@@ -23,7 +42,7 @@ def markdown(result: dict[str, Any]) -> str:
     for m in result["models"]:
         mean = ratings.get(m["model"])
         shown = f"{mean['mean']:.2f} ({mean['ci'][0]:.2f} to {mean['ci'][1]:.2f})" if mean else "-"
-        lines.append(f"| {m['rank']} | {m['model']} | {m['rating']:.0f} | {_interval(m['ci'])} | {m['battles']} | "
+        lines.append(f"| {m['rank']} | {_md(m['model'])} | {m['rating']:.0f} | {_interval(m['ci'])} | {m['battles']} | "
                      f"{m['wins']:g} | {m['ties']} | {m['losses']:g} | {shown} |")
     lines.append("")
     lines.append(_bias_line("Position bias", result["position_bias"]))
@@ -33,20 +52,20 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(f"Fitted first-shown advantage: {adv['elo']:+.0f} rating points ({ci}); ratings are net of it.")
     s = result["settings"]
     lines.append(f"\n{s['battles']} battles from {s['answers']} answers on {s['prompts']} prompts; ratings "
-                 f"{s['scale']}, centred on the {s['anchor']}; intervals: {s['interval']}, {s['n_bootstrap']} "
+                 f"{s['scale']}, centred on the {_md(s['anchor'])}; intervals: {s['interval']}, {s['n_bootstrap']} "
                  "resamples; rank = 1 + the number of models whose interval lies entirely above.")
     projects = result.get("projects") or []
     for project in projects:
         out = project["left_out"]
-        lines.append(f"\nProject {project['name']} (id {project['id']}): {project['answers']} answers, "
+        lines.append(f"\nProject {_md(project['name'])} (id {project['id']}): {project['answers']} answers, "
                      f"{project['battles']} battles; not counted: {out['gold_tasks']} answers on gold tasks, "
                      f"{out['excluded']} excluded, {out['blocked_workers']} of workers blocked in the project.")
         if len(projects) > 1:
             lines.append(_bias_line("Its position bias", project["position_bias"]))
     for field_name, values in result.get("breakdown", {}).items():
         for value, part in values.items():
-            lines.append(f"\n{field_name} = {value} ({part['battles']} battles): " + ", ".join(
-                f"{m['rank']}. {m['model']} {m['rating']:.0f} ({_interval(m['ci'])})" for m in part["models"]))
+            lines.append(f"\n{_md(field_name)} = {_md(value)} ({part['battles']} battles): " + ", ".join(
+                f"{m['rank']}. {_md(m['model'])} {m['rating']:.0f} ({_interval(m['ci'])})" for m in part["models"]))
         if result.get("breakdown_notes", {}).get(field_name):
             lines.append(f"({result['breakdown_notes'][field_name]}.)")
     return "\n".join(lines) + "\n"
@@ -88,19 +107,30 @@ def _charts(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server; must precede pyplot
+    # A model name is text, never mathtext: "$\\foo$" would otherwise be parsed (and fail to draw).
+    with matplotlib.rc_context({"text.parse_math": False}):
+        _draw(result, ratings_path, heat_path)
+
+
+def _draw(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
+    """Both charts, for at most CHART_MODELS models (the highest rated), so their size stays bounded."""
     from matplotlib import pyplot as plt
 
-    models = result["models"]
+    models = result["models"][:CHART_MODELS]
     names = [m["model"] for m in models]
+    labels = [_tick(n) for n in names]
+    of = f" (the {len(models)} highest rated of {len(result['models'])})" if len(result["models"]) > len(models) else ""
     fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(names) + 2.0), 4.0))
     if models:
         ratings = [m["rating"] for m in models]
-        lower = [m["rating"] - m["ci"][0] for m in models]
-        upper = [m["ci"][1] - m["rating"] for m in models]
+        # A percentile interval need not contain the fit on all data (few resamples, a skewed bootstrap):
+        # the bar then starts at the dot rather than making matplotlib refuse a negative length.
+        lower = [max(m["rating"] - m["ci"][0], 0.0) for m in models]
+        upper = [max(m["ci"][1] - m["rating"], 0.0) for m in models]
         ax.errorbar(range(len(names)), ratings, yerr=[lower, upper], fmt="o", capsize=3)
-        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_xticks(range(len(names)), labels, rotation=45, ha="right")
     ax.set_ylabel("rating (95% interval)")
-    ax.set_title("Model ratings")
+    ax.set_title("Model ratings" + of)
     fig.tight_layout()
     with files.replacing(ratings_path, binary=True) as handle:
         fig.savefig(handle, format="png", dpi=100)
@@ -114,15 +144,15 @@ def _charts(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
         shown = [[float("nan") if v is None else v for v in row] for row in grid]
         image = ax.imshow(shown, vmin=0.0, vmax=1.0, cmap="RdBu")
         fig.colorbar(image, ax=ax, label="row model's win rate (ties as halves)")
-        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-        ax.set_yticks(range(len(names)), names)
+        ax.set_xticks(range(len(names)), labels, rotation=45, ha="right")
+        ax.set_yticks(range(len(names)), labels)
         if len(names) <= 15:
             for i, row in enumerate(grid):
                 for j, v in enumerate(row):
                     if v is not None:
                         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
                                 color="white" if abs(v - 0.5) > 0.3 else "black")  # readable on dark cells
-    ax.set_title("Observed win rates")
+    ax.set_title("Observed win rates" + of)
     fig.tight_layout()
     with files.replacing(heat_path, binary=True) as handle:
         fig.savefig(handle, format="png", dpi=100)

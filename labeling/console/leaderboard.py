@@ -18,6 +18,7 @@ CHART_WIDTH = 1000
 LABEL_WIDTH = 170  # left of the axis: model names
 ROW = 26
 CELL = 44
+HEAT_MODELS = 40  # the heat map draws the highest-rated 40 (1,600 cells); the table and the JSON have every model
 
 
 def is_preference(row: Any) -> bool:
@@ -66,7 +67,7 @@ def _fill(rate: float) -> str:
 def heat_map(result: dict) -> dict:
     """Geometry of the observed win-rate heat map, models in leaderboard order (row model against column)."""
     rates = result["win_rates"]
-    names = [m["model"] for m in result["models"]]
+    names = [m["model"] for m in result["models"][:HEAT_MODELS]]
     index = [rates["models"].index(n) for n in names]
     cells = []
     for r, i in enumerate(index):
@@ -83,7 +84,7 @@ def heat_map(result: dict) -> dict:
     return {"cells": cells, "names": [{"name": n, "y": 10 + k * CELL + CELL / 2, "x": LABEL_WIDTH + k * CELL + CELL / 2}
                                       for k, n in enumerate(names)],
             "width": LABEL_WIDTH + size + 10, "height": 10 + size + 90, "cell": CELL, "left": LABEL_WIDTH,
-            "bottom": 10 + size}
+            "bottom": 10 + size, "shown": len(names), "total": len(result["models"])}
 
 
 def bias_bar(bias: dict) -> dict | None:

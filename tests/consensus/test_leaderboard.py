@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from labeling.consensus import leaderboard, simulate
+from labeling.consensus import leaderboard, leaderboard_report, simulate
 from labeling.errors import InvalidInput
 
 
@@ -127,6 +128,47 @@ def test_markdown_table_shape_and_files_written(tmp_path: Path) -> None:
         assert Path(p).stat().st_size > 0
     assert Path(paths[2]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(Path(paths[0]).read_text())["models"] == result["models"]
+
+
+HOSTILE = ["a|b", "c\nd", r"$\foo$", "$x^2$", "e\\|f", "<b>x</b>", "[x](javascript:y)", "`k`", "*m*"]
+
+
+def test_any_model_name_keeps_the_table_whole_and_the_charts_drawn(tmp_path: Path) -> None:
+    # Names are free text from task data: a | or a line break had split a row into more cells, and a name
+    # matplotlib reads as mathtext ("$\foo$") had made `leaderboard -o` fail with a parser error.
+    rng = np.random.default_rng(0)
+    rankings = []
+    for i in range(300):
+        a, b = rng.choice(len(HOSTILE), 2, replace=False)
+        rankings.append(answer(i, [["x"], ["y"]] if rng.random() < 0.6 else [["y"], ["x"]],
+                               {"x": HOSTILE[a], "y": HOSTILE[b]}, data={"category": HOSTILE[a]}))
+    result = leaderboard.compute(rankings, n_bootstrap=20, breakdown=["category"])
+    text = leaderboard.markdown(result)
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(table) == 2 + len(HOSTILE)
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == 10 for line in table)  # unescaped bars: the cell borders
+    assert "| a\\|b |" in text or " a\\|b |" in text and "c d" in text and "\\<b\\>x\\</b\\>" in text
+    assert "\\[x\\](javascript:y)" in text and "\n" + "d |" not in text
+    paths = leaderboard.write_outputs(result, str(tmp_path))
+    assert all(Path(p).stat().st_size > 0 for p in paths)
+
+
+def test_charts_of_many_models_draw_the_highest_rated(tmp_path: Path) -> None:
+    # A chart per model at a fixed size per model grew without bound (a 300-model heat map was 12,000 pixels
+    # square); the charts now draw the CHART_MODELS highest rated, the JSON and the table keep every model.
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    names = [f"model-{i}" for i in range(90)]
+    rankings = [answer(i, [["x"], ["y"]], {"x": names[a], "y": names[b]})
+                for i, (a, b) in enumerate(rng.choice(90, (3000, 2))) if a != b]
+    result = leaderboard.compute(rankings, n_bootstrap=5)
+    paths = leaderboard.write_outputs(result, str(tmp_path))
+    assert len(json.loads(Path(paths[0]).read_text())["models"]) == 90
+    assert sum(line.startswith("| ") for line in Path(paths[1]).read_text().splitlines()) == 1 + 90
+    for png in paths[2:]:
+        with Image.open(png) as image:
+            assert max(image.size) <= 100 * (0.45 * leaderboard_report.CHART_MODELS + 4)
 
 
 def test_empty_and_bad_input() -> None:
