@@ -246,8 +246,8 @@ def test_console_heat_map_draws_the_highest_rated_models_and_says_so() -> None:
     # One cell per pair grew without bound: 300 models made a 90,000-cell, 13,000-pixel map on every page view.
     import numpy as np
 
-    from labeling.console import leaderboard as page
     from labeling.consensus import leaderboard
+    from labeling.console import leaderboard as page
 
     rng = np.random.default_rng(0)
     names = [f"m{i}" for i in range(page.HEAT_MODELS + 10)]

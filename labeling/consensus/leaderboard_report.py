@@ -10,7 +10,6 @@ from typing import Any
 from labeling import files
 from labeling.errors import InvalidInput
 
-
 CHART_MODELS = 60  # the charts draw at most this many models (the highest rated); the JSON and table have them all
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MARKUP = re.compile(r"[\\|`*\[\]<>]")  # what could end a cell, or make a name a link, code, emphasis or HTML
