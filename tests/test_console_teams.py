@@ -167,3 +167,18 @@ def test_a_name_cursor_round_trips_and_a_forged_one_names_the_cursor():
         with pytest.raises(InvalidInput) as raised:
             paging.decode_name(bad)
         assert raised.value.field == "cursor"
+
+
+@pytest.mark.parametrize("raw", ["0", "abc", "-1", "1.5", "99999999999999999999999", "%00"])
+async def test_a_team_page_with_a_bad_id_is_a_404_page(client, requester, raw):
+    r = await client.get(f"/console/teams/{raw}", headers=bearer(requester))
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"], (raw, r.status_code, r.text[:200])
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "%00", paging.encode(3),
+                                    "eyJhZnRlcl9uYW1lIjogImFcdTAwMDAifQ",  # {"after_name": "a\u0000"}
+                                    "eyJhZnRlcl9uYW1lIjogIiJ9"])  # {"after_name": ""}
+async def test_a_team_page_with_a_forged_cursor_is_a_400_page_naming_it(client, requester, cursor):
+    team = await _team(client, requester, "crew")
+    r = await client.get(f"/console/teams/{team['id']}?cursor={cursor}", headers=bearer(requester))
+    assert r.status_code == 400 and "cursor" in html(r), (cursor, r.status_code, r.text[:300])
