@@ -64,6 +64,8 @@ async def test_an_admin_sees_every_team_with_its_owner(client, admin, requester,
     assert '<span data-stat="owner">rival</span>' in _row(page, theirs["id"])
     one = html(await client.get(f"/console/teams/{theirs['id']}", headers=bearer(admin)))
     assert "rival crew" in one and '<span data-stat="owner">rival</span>' in one
+    people = html(await client.get("/console/people", headers=bearer(admin)))
+    assert f'<a href="/console/teams/{theirs["id"]}">rival crew</a>' in people  # the people page links each team
 
 
 async def test_another_requesters_team_is_a_404_page_and_workers_get_403(client, requester, make_user):
