@@ -32,6 +32,25 @@ def decode(cursor: str | None) -> int | None:
         raise InvalidInput("cursor is not one this server issued", field="cursor") from None
 
 
+def encode_name(after: str) -> str:
+    """A cursor that continues after the row with this name (a list in name order, names unique)."""
+    return base64.urlsafe_b64encode(json.dumps({"after_name": after}).encode()).decode().rstrip("=")
+
+
+def decode_name(cursor: str | None) -> str | None:
+    """The name a cursor of encode_name continues after, or None for the first page."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))["after_name"]
+        if not isinstance(after, str) or not after:
+            raise ValueError
+        return after
+    except Exception:
+        raise InvalidInput("cursor is not one this server issued", field="cursor") from None
+
+
 def limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
     """A page size between 1 and MAX_LIMIT, written in plain digits (no sign, spaces, underscores or decimals)."""
     if raw is None or raw == "":

@@ -121,6 +121,8 @@ RULES: dict[str, Rule] = {
     "console.projects": _rule((REQUESTER,)),  # the projects list and a new project; lists filter to the caller's
     "console.project": PROJECT_OWNER,  # every page of one project: overview, import, results, quality, export, ...
     "console.people": ADMIN_ONLY,  # people and teams
+    "console.teams": _rule((REQUESTER,)),  # the teams list and a new team; the list filters to the caller's
+    "console.team": _rule((REQUESTER,), (OWNER,)),  # one team's page: its members, the pools that list it
 }
 
 

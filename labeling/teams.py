@@ -7,9 +7,10 @@ whose pool lists it (membership.touch), so the queue sees the change at the next
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import audit, membership, models, paging, policy, schemas
@@ -120,3 +121,68 @@ async def members_page(conn: AsyncConnection, team_id: int, cursor: str | None, 
         query = query.where(u.c.id > after)
     rows = (await conn.execute(query)).all()
     return paging.page([{"id": r.id, "username": r.username, "is_active": bool(r.is_active)} for r in rows], limit)
+
+
+def _visible(user: Principal) -> Any:
+    """The list counterpart of team.read: a requester's own teams, every team for an admin."""
+    t = models.teams
+    return t.c.owner_id == user.id if user.role is not Role.admin else true()
+
+
+async def newest_page(conn: AsyncConnection, user: Principal, cursor: str | None, limit: int) -> dict:
+    """A page of the teams `page` lists, newest first (the one just made on top): the console's order."""
+    t, tm = models.teams, models.team_members
+    members = select(func.count()).select_from(tm).where(tm.c.team_id == t.c.id).scalar_subquery()
+    query = (select(t, members.label("n_members")).where(_visible(user))
+             .order_by(t.c.id.desc()).limit(limit + 1))
+    before = paging.decode(cursor)
+    if before is not None:
+        query = query.where(t.c.id < before)
+    rows = (await conn.execute(query)).all()
+    return paging.page([public(r, r.n_members) for r in rows], limit)
+
+
+async def member_lists(conn: AsyncConnection, team_ids: list[int], shown: int) -> dict[int, list[dict]]:
+    """The first `shown` members (by username) of each listed team, in one read: {team_id: [{id, username,
+    is_active}]}."""
+    u, tm = models.users, models.team_members
+    out: dict[int, list[dict]] = defaultdict(list)
+    if not team_ids:
+        return out
+    ranked = (select(tm.c.team_id, u.c.id, u.c.username, u.c.is_active,
+                     func.row_number().over(partition_by=tm.c.team_id, order_by=u.c.username).label("n"))
+              .join(u, u.c.id == tm.c.worker_id).where(tm.c.team_id.in_(team_ids)).subquery())
+    rows = (await conn.execute(select(ranked).where(ranked.c.n <= shown)
+                               .order_by(ranked.c.team_id, ranked.c.username))).all()
+    for r in rows:
+        out[r.team_id].append({"id": r.id, "username": r.username, "is_active": bool(r.is_active)})
+    return out
+
+
+async def members_by_name(conn: AsyncConnection, team_id: int, cursor: str | None, limit: int) -> dict:
+    """A page of a team's members in username order (the console's): {id, username, is_active}; the cursor
+    continues after a username."""
+    u, tm = models.users, models.team_members
+    query = (select(u.c.id, u.c.username, u.c.is_active).join(tm, tm.c.worker_id == u.c.id)
+             .where(tm.c.team_id == team_id).order_by(u.c.username).limit(limit + 1))
+    after = paging.decode_name(cursor)
+    if after is not None:
+        query = query.where(u.c.username > after)
+    rows = (await conn.execute(query)).all()
+    data = [{"id": r.id, "username": r.username, "is_active": bool(r.is_active)} for r in rows[:limit]]
+    more = len(rows) > limit
+    return {"data": data, "next": paging.encode_name(data[-1]["username"]) if more and data else None}
+
+
+async def pools_listing(conn: AsyncConnection, user: Principal, team_ids: list[int]) -> dict[int, list[dict]]:
+    """The projects this user may see whose pool lists each team: {team_id: [{id, name}]} (by project id). An admin
+    may list a requester's team in another requester's pool: that project is not the team owner's to see."""
+    p, pt = models.projects, models.pool_teams
+    out: dict[int, list[dict]] = defaultdict(list)
+    if not team_ids:
+        return out
+    query = (select(pt.c.team_id, p.c.id, p.c.name).join(p, p.c.id == pt.c.project_id)
+             .where(pt.c.team_id.in_(team_ids), membership.visible_projects(user)).order_by(pt.c.team_id, p.c.id))
+    for r in (await conn.execute(query)).all():
+        out[r.team_id].append({"id": r.id, "name": r.name})
+    return out

@@ -45,6 +45,7 @@ PAGE_LABEL = {**READ, "none": LOGIN}
 CONSOLE_LIST = {**REQUESTERS, "none": LOGIN}
 CONSOLE_PROJECT = {**OWNER, "none": LOGIN}
 CONSOLE_ADMIN = {**ADMINS, "none": LOGIN}
+CONSOLE_TEAM = {**TEAM_OWNER, "none": LOGIN}
 
 MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/projects/{project_id}/next"): WORK,
@@ -127,6 +128,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
 
     # -- leaderboard
     ("GET", "/console/projects/{project_id}/leaderboard"): CONSOLE_PROJECT,
+
+    # -- teams (teams7)
+    ("GET", "/console/teams"): CONSOLE_LIST,
+    ("GET", "/console/teams/{team_id}"): CONSOLE_TEAM,
 
     # ---- end of the console pages ----
 }

@@ -16,10 +16,11 @@ defines `PAGES`), so a new page is a new file, never an edit of a shared list:
    project header and its tabs, the CSRF token (meta `csrf-token`, read by console.js `Console.api`) are added.
 3. **Policy action**: pages ask `policy.authorize` through `frame.page(action)` with a console action of
    labeling/policy.py RULES: `console.projects` (requesters and admins; lists filter to what the caller owns),
-   `console.project` (the project's owner and admins: every page under /console/projects/{id}), `console.people`
-   (admins). A worker gets 403; a visitor without credentials is sent to /login, as in the worker UI.
+   `console.project` (the project's owner and admins: every page under /console/projects/{id}), `console.teams`
+   and `console.team` (the teams list; one team's page: its owner and admins), `console.people` (admins). A worker
+   gets 403; a visitor without credentials is sent to /login, as in the worker UI.
 4. **Matrix entry**: one line per route in tests/test_policy_matrix.py MATRIX, in your module's block of the
-   console section (CONSOLE_LIST, CONSOLE_PROJECT or CONSOLE_ADMIN).
+   console section (CONSOLE_LIST, CONSOLE_PROJECT, CONSOLE_TEAM or CONSOLE_ADMIN).
 
 Tabs in order: Overview 0, Import 10, Results 20, Quality 30, Export 40, Leaderboard 50, Settings 90.
 Writes from console pages go through the JSON API (`Console.api` in console.js sends the CSRF header), so there

@@ -61,12 +61,15 @@ def render(request: Request, caller: web.Caller, template: str, context: dict | 
     if request.session.get(WORKER_VIEW):
         request.session.pop(WORKER_VIEW)  # the person chose the console again: "/" brings them here
     ctx = {"user": user, "is_admin": user.role is Role.admin, "project": project, "tab": tab,
-           "people_page": "/console/people" in console.paths(),
+           "people_page": "/console/people" in console.paths(), "teams_page": "/console/teams" in console.paths(),
            "tabs": project_tabs(project) if project is not None else [], "nav": _nav(request),
            **(context or {})}
     return pages.render(request, template, ctx, status_code=status_code)
 
 
 def _nav(request: Request) -> str:
-    """Which nav entry is current: people, or projects (every project page too)."""
-    return "people" if request.url.path.startswith("/console/people") else "projects"
+    """Which nav entry is current: people, teams, or projects (every project page too)."""
+    for entry in ("people", "teams"):
+        if request.url.path.startswith(f"/console/{entry}"):
+            return entry
+    return "projects"

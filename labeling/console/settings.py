@@ -40,6 +40,10 @@ def _form(settings: dict, pool: dict, team_list: list[dict], *, new: bool) -> di
                        "color_given": bool(given.get("color")), "hotkey": given.get("hotkey") or ""})
     edit = settings["edit_window"]
     listed_teams = {t["id"] for t in pool["teams"]}
+    offered = {t["id"] for t in team_list}
+    # A listed team the caller's list leaves out (past its first page, or put there by an admin) stays ticked, so
+    # saving the form never drops it unasked.
+    kept = [{**t, "members": None, "checked": True} for t in pool["teams"] if t["id"] not in offered]
     return {
         "new": new, "settings": settings, "labels": labels, "adaptive": adaptive,
         "fixed": redundancy if not adaptive else redundancy["min"],
@@ -48,7 +52,7 @@ def _form(settings: dict, pool: dict, team_list: list[dict], *, new: bool) -> di
         "edit_kind": "minutes" if isinstance(edit, int) else edit, "edit_minutes": edit if isinstance(edit, int) else 30,
         "options_json": jsonio.dumps(settings["options"] or {}),
         "pool": pool, "pool_workers": ", ".join(w["username"] for w in pool["workers"]),
-        "teams": [{**t, "checked": t["id"] in listed_teams} for t in team_list],
+        "teams": [{**t, "checked": t["id"] in listed_teams} for t in team_list] + kept,
         "task_types": task_types(),
     }
 

@@ -4,7 +4,7 @@
 
 Starts `labeling serve` on a fresh data dir, makes a requester with a project, tasks and a few answers through the
 API, signs in and saves one PNG per page and size (projects, new project with a field error, overview, settings,
-import with a bad line and the CSV mapping, export).
+import with a bad line and the CSV mapping, export, teams and one team).
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ def seed(base: str, admin: str) -> tuple[dict, int]:
         for i in range(12):
             lease = c.post(f"/api/projects/{project['id']}/next").json()
             c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "positive"}})
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}) as c:
+        c.post("/api/users", json={"username": "una", "role": "worker"})
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {requester['token']}"}) as c:
+        team = c.post("/api/teams", json={"name": "Review crew", "members": ["wim", "una"]}).json()
+        c.post("/api/teams", json={"name": "Night shift", "members": ["una"]})
+        c.put(f"/api/projects/{project['id']}/pool", json={"all_workers": False, "teams": [team["id"]]})
     return {**requester, "password": PASSWORD}, project["id"]
 
 
@@ -91,6 +97,10 @@ def shoot(base: str, user: dict, project_id: int, out: Path) -> None:
             page.check('input[name="card"]')
             page.fill("#o-split", "train=0.8,test=0.2")
             page.screenshot(path=str(out / f"console-export-{size}.png"), full_page=True)
+            page.goto("/console/teams")
+            page.screenshot(path=str(out / f"console-teams-{size}.png"), full_page=True)
+            page.click("a.team-name >> text=Review crew")
+            page.screenshot(path=str(out / f"console-team-{size}.png"), full_page=True)
             page.goto("/?view=worker")
             page.screenshot(path=str(out / f"console-worker-view-{size}.png"), full_page=True)
             context.close()
