@@ -233,3 +233,29 @@ async def test_an_override_is_settled_in_the_most_disputed_order_and_the_agreeme
         assert top["id"] in {x["id"] for x in _rows(page)}, sort
     _, page = await _page(client, requester, pid, sort="disagreement")
     assert re.search(r'class="[^"]*crowd-agreement"[^>]*>crowd %.2f<' % top["agreement"], page)
+
+
+async def test_an_override_counts_as_the_tasks_label_in_the_quality_label_distribution(client, requester, new_project,
+                                                                                        make_user):
+    """The quality report's label distribution counts each task's answer as /results gives it: an override's label,
+    not the crowd's (the answers column stays the workers')."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+
+    async def distribution() -> dict[str, tuple[int, int]]:
+        r = await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        return {d["label"]: (d["answers"], d["consensus"]) for d in r.json()["label_distribution"]}
+
+    before = await distribution()
+    api = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    task = next(x for x in api if x["answer"]["label"] == "neg")
+    r = await client.post(f"/api/projects/{pid}/tasks/{task['task_id']}/override", json={"answer": {"label": "pos"}},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    after = await distribution()
+    assert after["pos"] == (before["pos"][0], before["pos"][1] + 1)
+    assert after["neg"] == (before["neg"][0], before["neg"][1] - 1)
+    shown = [x["answer"]["label"] for x in (await client.get(f"/api/projects/{pid}/results",
+                                                             headers=bearer(requester))).json()["data"]]
+    assert {label: counts[1] for label, counts in after.items()} == {n: shown.count(n) for n in after}
