@@ -469,7 +469,8 @@ class WorkerQuality(Out):
 
 
 class LabelCount(Out):
-    """How often a label was given in the counted answers and in the consensus."""
+    """How often a label was given in the counted answers and in the tasks' answers (the consensus, or the
+    requester's override)."""
 
     label: str
     answers: Count

@@ -182,3 +182,80 @@ async def test_an_override_has_confidence_1_in_the_results_order_filter_and_task
     assert re.search(r'id="consensus-confidence">1.00<', r.text)
     assert re.search(r'id="consensus-method">override<', r.text) and "with confidence 1 in results" in r.text
     assert re.search(r'id="crowd-confidence">%.2f<' % low["confidence"], r.text)
+
+
+async def _walk(client, token, pid, key: str, **params) -> list[tuple[float, int]]:  # noqa: ANN001
+    """Every page of an order, following the page's own next link: (figure, task id) of each row in turn."""
+    walked = []
+    for _ in range(50):
+        status, page = await _page(client, token, pid, **params)
+        assert status == 200
+        walked += [(x[key], x["id"]) for x in _rows(page)]
+        cursor = re.search(r'id="next-page"[^>]*href="\?([^"]*)"', page)
+        if cursor is None:
+            return walked
+        params = dict(p.split("=", 1) for p in cursor.group(1).replace("&amp;", "&").split("&"))
+    raise AssertionError("the pages never ended")
+
+
+async def test_an_override_is_settled_in_the_most_disputed_order_and_the_agreement_filter(
+        client, requester, new_project, make_user, monkeypatch):
+    """An override is settled: agreement 1 in the most-disputed order (so it leaves the top for good) and in the
+    agreement filter, in every order; keyset pages over the merged walks visit every task exactly once, ties at 1
+    (the crowd's unanimous tasks and the overrides) in task order; the crowd's agreement stays beside it."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    before = _rows((await _page(client, requester, pid, sort="disagreement"))[1])
+    top = before[0]
+    assert top["agreement"] < 1.0 and len(before) == 6
+    r = await client.post(f"/api/projects/{pid}/tasks/{top['id']}/override", json={"answer": {"label": "pos"}},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    rows = _rows((await _page(client, requester, pid, sort="disagreement"))[1])
+    assert rows[0]["id"] != top["id"] and rows[0]["agreement"] < 1.0
+    moved = next(x for x in rows if x["id"] == top["id"])
+    assert moved["agreement"] == 1.0 and moved["crowd_agreement"] == top["agreement"]
+    expected = sorted((x["agreement"], x["id"]) for x in rows)
+    assert [(x["agreement"], x["id"]) for x in rows] == expected
+    assert sum(1 for a, _ in expected if a == 1.0) >= 2  # the override ties with the crowd's unanimous tasks
+    from labeling.console import results_rows
+    for size in (1, 2, 4):
+        monkeypatch.setattr(results_rows, "PAGE", size)
+        walked = await _walk(client, requester, pid, "agreement", sort="disagreement")
+        assert walked == expected, size
+        assert sorted(i for _, i in walked) == sorted(x["id"] for x in before)  # every task exactly once
+    monkeypatch.setattr(results_rows, "PAGE", 50)
+    # The agreement filter reads the same figure, in every order.
+    for sort in ("disagreement", "confidence", "id"):
+        _, page = await _page(client, requester, pid, agreement_max=str(top["agreement"]), sort=sort)
+        assert top["id"] not in {x["id"] for x in _rows(page)}, sort
+        _, page = await _page(client, requester, pid, agreement_min="1", sort=sort)
+        assert top["id"] in {x["id"] for x in _rows(page)}, sort
+    _, page = await _page(client, requester, pid, sort="disagreement")
+    assert re.search(r'class="[^"]*crowd-agreement"[^>]*>crowd %.2f<' % top["agreement"], page)
+
+
+async def test_an_override_counts_as_the_tasks_label_in_the_quality_label_distribution(client, requester, new_project,
+                                                                                        make_user):
+    """The quality report's label distribution counts each task's answer as /results gives it: an override's label,
+    not the crowd's (the answers column stays the workers')."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+
+    async def distribution() -> dict[str, tuple[int, int]]:
+        r = await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        return {d["label"]: (d["answers"], d["consensus"]) for d in r.json()["label_distribution"]}
+
+    before = await distribution()
+    api = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    task = next(x for x in api if x["answer"]["label"] == "neg")
+    r = await client.post(f"/api/projects/{pid}/tasks/{task['task_id']}/override", json={"answer": {"label": "pos"}},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    after = await distribution()
+    assert after["pos"] == (before["pos"][0], before["pos"][1] + 1)
+    assert after["neg"] == (before["neg"][0], before["neg"][1] - 1)
+    shown = [x["answer"]["label"] for x in (await client.get(f"/api/projects/{pid}/results",
+                                                             headers=bearer(requester))).json()["data"]]
+    assert {label: counts[1] for label, counts in after.items()} == {n: shown.count(n) for n in after}

@@ -181,7 +181,10 @@ async def quality(conn: AsyncConnection, project: Any) -> dict:
         report["sample"] = {"tasks": len(sample), "of_tasks": progress["tasks"], "answers": len(timing),
                             "of_answers": progress["annotations"]}
         totals = {worker_id: row.n_annotations for worker_id, row in standing.items()}
-    report["label_distribution"] = await asyncio.to_thread(label_distribution, rows, results, list(project.labels))
+    # The tasks' answers as /results and the exports give them: a requester's override is the task's label.
+    shown = {task_id: result.answer for task_id, result in results.items()}
+    shown.update(await overridden_answers(conn, project.id, sample))
+    report["label_distribution"] = await asyncio.to_thread(label_distribution, rows, shown, list(project.labels))
     workers = report.setdefault("workers", [])
     listed = {w["worker_id"] for w in workers}
     for worker_id, row in standing.items():  # a blocked worker's answers leave the consensus, not the table
@@ -222,9 +225,9 @@ def _labels_in(answer: Any) -> list[str]:
     return out
 
 
-def label_distribution(rows: list[tuple[int, int, dict]], results: dict[int, Any], labels: list[str]) -> list[dict]:
-    """How often each label was given in the counted answers and in the consensus, in the project's label order
-    (empty for task types without labels)."""
+def label_distribution(rows: list[tuple[int, int, dict]], shown: dict[int, Any], labels: list[str]) -> list[dict]:
+    """How often each label was given in the counted answers and in the tasks' answers (`shown`: the consensus, or
+    the requester's override), in the project's label order (empty for task types without labels)."""
     if not labels:
         return []
     answers = dict.fromkeys(labels, 0)
@@ -233,8 +236,8 @@ def label_distribution(rows: list[tuple[int, int, dict]], results: dict[int, Any
         for name in _labels_in(answer):
             if name in answers:
                 answers[name] += 1
-    for result in results.values():
-        for name in _labels_in(result.answer):
+    for answer in shown.values():
+        for name in _labels_in(answer):
             if name in consensus:
                 consensus[name] += 1
     return [{"label": name, "answers": answers[name], "consensus": consensus[name]} for name in labels]
@@ -280,6 +283,19 @@ async def stored_results(conn: AsyncConnection, project_id: int, task_ids: list[
     return {r.task_id: consensus_tasks.TaskConsensus(answer=r.answer, confidence=r.confidence,
                                                      n_annotations=r.n_annotations, details=r.details or {})
             for r in rows}
+
+
+async def overridden_answers(conn: AsyncConnection, project_id: int, task_ids: list[int] | None = None
+                             ) -> dict[int, Any]:
+    """The requester's answers of a project's overridden tasks (or of those of these tasks), by task id: read on
+    ix_reviews_project (a review a task, overrides a few)."""
+    v = models.reviews
+    query = select(v.c.task_id, v.c.answer).where(v.c.project_id == project_id,
+                                                  v.c.kind == models.ReviewKind.override.value)
+    if task_ids is None:
+        return {r.task_id: r.answer for r in (await conn.execute(query)).all()}
+    return {r.task_id: r.answer for ids in _batches(task_ids)
+            for r in (await conn.execute(query.where(v.c.task_id.in_(ids)))).all()}
 
 
 async def results_page(conn: AsyncConnection, project_id: int, cursor: str | None, limit: int) -> dict:

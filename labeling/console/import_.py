@@ -1,7 +1,9 @@
 """/console/projects/{id}/import: drop JSON, JSON Lines or CSV files (CSV columns mapped to data fields in the page)
 or image files; the page's script (labeling/static/console-import.js) sends them to the import API
-(POST /api/projects/{id}/tasks, all or nothing: a bad line is named and nothing is stored) and images first to the
-media upload API (POST /api/media), in batches with a progress bar."""
+(POST /api/projects/{id}/tasks, all or nothing: a bad line is named and nothing is stored). Images go to the same
+API as one multipart import, each image a task, with a progress bar: every image is checked before any is written
+and a refused import takes its images away again, so a refused drop leaves no file and no media row. A drop larger
+than one request may carry (the body limit, the form's file limit) goes in parts, one such import each."""
 
 from __future__ import annotations
 
@@ -11,11 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labeling import tasks, tasktypes, web
+from labeling.api import media as media_api
 from labeling.console import frame
 from labeling.errors import InvalidInput
-
-IMAGE_BATCH_BYTES = 8 * 1024 * 1024  # one upload request's images at most (several requests show progress)
-
 
 def data_fields(spec: tasktypes.TaskTypeSpec) -> list[str]:
     """The data fields a task of this type needs, asked of the spec itself: validate growing data and collect each
@@ -43,7 +43,7 @@ async def import_page(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     return frame.render(request, caller, "console/import.html", {
         "fields": data_fields(spec), "is_image": spec.media == "image", "max_tasks": tasks.MAX_TASKS_PER_IMPORT,
-        "batch_bytes": min(IMAGE_BATCH_BYTES, app.settings.max_body_bytes // 2),
+        "max_body_bytes": app.settings.max_body_bytes, "max_files": media_api.MAX_FILES,
         "media_max_bytes": app.settings.media_max_bytes}, project=row, tab="import")
 
 

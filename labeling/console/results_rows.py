@@ -5,13 +5,14 @@ the least certain (or most disputed) come first. Every order walks an index of m
 | order | walks | rows |
 |---|---|---|
 | confidence (least first) | ix_task_results_confidence (project, confidence, task), and ix_reviews_project (project, task) for the overrides | tasks with a consensus confidence, and overridden tasks |
-| disagreement (least agreement first) | ix_task_results_agreement (project, AGREEMENT, task) | tasks whose type keeps an agreement figure |
+| disagreement (least agreement first) | ix_task_results_agreement (project, AGREEMENT, task), and ix_reviews_project for the overrides | tasks whose type keeps an agreement figure, and overridden tasks |
 | id (import order) | ix_tasks_project_id (project, id) | every task, open ones too |
 
-A requester's override is the task's answer with confidence 1, as in /results and the exports: the confidence
-order walks the crowd's confidences of the tasks not overridden and the overridden tasks (confidence 1, by task id)
-side by side and merges them, so an override leaves the top of the review order; the confidence filter reads the
-same figure. Each row keeps the crowd's own confidence as `crowd_confidence`.
+A requester's override is the task's answer with confidence 1, as in /results and the exports, and it is settled:
+fully agreed (agreement 1). The confidence and disagreement orders walk the crowd's figures of the tasks not
+overridden and the overridden tasks (figure 1, by task id) side by side and merge them, so an override leaves the top
+of both review orders; the confidence and agreement filters read the same figures. Each row keeps the crowd's own
+figures as `crowd_confidence` and `crowd_agreement`.
 
 Filters are conditions on the walk (a confidence or agreement range bounds the walk of its own order). A filter
 that matches few rows makes a page read more of the index; the common ones (state, gold, a range) do not.
@@ -110,6 +111,25 @@ def confidence(overridden: Any) -> Any:
     return case((overridden, literal(1.0, Float)), else_=models.task_results.c.confidence)
 
 
+def settled_agreement(overridden: Any, agree: Any) -> Any:
+    """A task's agreement as the console orders and filters by it: 1 for an override (settled), else the crowd's."""
+    return case((overridden, literal(1.0, Float)), else_=agree)
+
+
+def _merge(crowd: list[Any], overrides: list[Any], key: str) -> list[Any]:
+    """The rows of a crowd walk and of an overrides walk (figure 1, by task id) in one order: (figure, task id)."""
+    return sorted([*crowd, *overrides], key=lambda x: (getattr(x, key), x.id))
+
+
+def _overrides_after(stmt: Any, cursor: tuple[float | None, int] | None) -> Any:
+    """The overrides walk (figure 1, by task id) continued after a cursor of its order."""
+    if cursor is None or cursor[0] is None or cursor[0] < 1.0:
+        return stmt
+    if cursor[0] > 1.0:  # no cursor of these orders is past 1; one that is leaves no override after it
+        return stmt.where(literal(False))
+    return stmt.where(models.reviews.c.task_id > cursor[1])
+
+
 async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery, worker_id: int | None) -> Page:
     """One page of the results table (PAGE rows) after the query's cursor."""
     spec = tasktypes.get(project.task_type)
@@ -121,51 +141,57 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
     t, r, v = models.tasks, models.task_results, models.reviews
     agree = agreement(dialect)
     overridden = v.c.kind == models.ReviewKind.override.value
-    shown = confidence(overridden)
+    not_overridden = or_(v.c.kind.is_(None), ~overridden)
+    shown, shown_agree = confidence(overridden), settled_agreement(overridden, agree)
+    one = literal(1.0, Float)
 
-    def columns(conf: Any) -> list[Any]:
+    def columns(conf: Any, agr: Any) -> list[Any]:
         return [t.c.id, t.c.external_id, t.c.data, t.c.gold, t.c.is_gold, t.c.state, t.c.n_done, t.c.needed,
                 r.c.answer, conf.label("confidence"), r.c.confidence.label("crowd_confidence"), r.c.n_annotations,
-                agree.label("agreement"), v.c.kind, v.c.answer.label("review_answer")]
+                agr.label("agreement"), agree.label("crowd_agreement"), v.c.kind, v.c.answer.label("review_answer")]
+
+    def filters(conf: Any, agr: Any) -> list[Any]:
+        return _filters(dialect, spec, query, worker_id, agr, conf, project.id)
+
+    def overrides_walk(conf: Any, agr: Any) -> Any:
+        """The overridden tasks (figure 1), on ix_reviews_project (project, task)."""
+        stmt = (select(*columns(conf, agr))
+                .select_from(v.join(t, t.c.id == v.c.task_id).outerjoin(r, r.c.task_id == v.c.task_id))
+                .where(v.c.project_id == project.id, overridden, *filters(conf, agr)))
+        return _overrides_after(stmt, cursor).order_by(v.c.task_id).limit(PAGE + 1)
 
     cursor = decode_cursor(query.after) if query.after else None
     if cursor is not None and sort != "id" and cursor[0] is None:
         raise InvalidInput("after is not a cursor of this order", field="after")
     if sort == "id":
-        stmt = (select(*columns(shown))
+        stmt = (select(*columns(shown, shown_agree))
                 .select_from(t.outerjoin(r, r.c.task_id == t.c.id).outerjoin(v, v.c.task_id == t.c.id))
-                .where(t.c.project_id == project.id,
-                       *_filters(dialect, spec, query, worker_id, agree, shown, project.id)))
+                .where(t.c.project_id == project.id, *filters(shown, shown_agree)))
         if cursor is not None:
             stmt = stmt.where(t.c.id > cursor[1])
         rows = list((await conn.execute(stmt.order_by(t.c.id).limit(PAGE + 1))).all())
     elif sort == "disagreement":
-        stmt = (select(*columns(shown))
-                .select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
-                .where(r.c.project_id == project.id, agree.is_not(None),
-                       *_filters(dialect, spec, query, worker_id, agree, shown, project.id)))
+        # The crowd's agreement of the tasks not overridden, on ix_task_results_agreement ...
+        crowd = (select(*columns(shown, agree))
+                 .select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
+                 .where(r.c.project_id == project.id, agree.is_not(None), not_overridden,
+                        *filters(shown, agree)))
         if cursor is not None:
-            stmt = stmt.where(tuple_(agree, r.c.task_id) > tuple_(cursor[0], cursor[1]))
-        rows = list((await conn.execute(stmt.order_by(agree, r.c.task_id).limit(PAGE + 1))).all())
+            crowd = crowd.where(tuple_(agree, r.c.task_id) > tuple_(cursor[0], cursor[1]))
+        # ... and the overrides (agreement 1: settled): merged, the order of both.
+        rows = _merge((await conn.execute(crowd.order_by(agree, r.c.task_id).limit(PAGE + 1))).all(),
+                      (await conn.execute(overrides_walk(one, one))).all(), "agreement")
     else:
         # The crowd's confidences of the tasks not overridden, on ix_task_results_confidence ...
-        crowd = (select(*columns(r.c.confidence))
+        crowd = (select(*columns(r.c.confidence, agree))
                  .select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
-                 .where(r.c.project_id == project.id, r.c.confidence.is_not(None),
-                        or_(v.c.kind.is_(None), ~overridden),
-                        *_filters(dialect, spec, query, worker_id, agree, r.c.confidence, project.id)))
-        # ... and the overrides (confidence 1, in task order), on ix_reviews_project: merged, the order of both.
-        overrides = (select(*columns(literal(1.0, Float)))
-                     .select_from(v.join(t, t.c.id == v.c.task_id).outerjoin(r, r.c.task_id == v.c.task_id))
-                     .where(v.c.project_id == project.id, overridden,
-                            *_filters(dialect, spec, query, worker_id, agree, shown, project.id)))
+                 .where(r.c.project_id == project.id, r.c.confidence.is_not(None), not_overridden,
+                        *filters(r.c.confidence, agree)))
         if cursor is not None:
             crowd = crowd.where(tuple_(r.c.confidence, r.c.task_id) > tuple_(cursor[0], cursor[1]))
-            if cursor[0] >= 1.0:
-                overrides = overrides.where(v.c.task_id > cursor[1])
-        rows = [*(await conn.execute(crowd.order_by(r.c.confidence, r.c.task_id).limit(PAGE + 1))).all(),
-                *(await conn.execute(overrides.order_by(v.c.task_id).limit(PAGE + 1))).all()]
-        rows.sort(key=lambda x: (x.confidence, x.id))
+        # ... and the overrides (confidence 1, in task order): merged, the order of both.
+        rows = _merge((await conn.execute(crowd.order_by(r.c.confidence, r.c.task_id).limit(PAGE + 1))).all(),
+                      (await conn.execute(overrides_walk(one, one))).all(), "confidence")
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     after = None
@@ -218,5 +244,6 @@ def _row(x: Any) -> dict:
             "gold": bool(x.is_gold), "n_done": x.n_done, "needed": x.needed, "answer": shown, "crowd": x.answer,
             "confidence": None if x.confidence is None else float(x.confidence),
             "crowd_confidence": x.crowd_confidence, "agreement": None if x.agreement is None else float(x.agreement),
+            "crowd_agreement": None if x.crowd_agreement is None else float(x.crowd_agreement),
             "n_annotations": x.n_annotations, "review": x.kind}
 

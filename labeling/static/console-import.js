@@ -1,6 +1,7 @@
 /* The import page: files dropped or chosen go to the import API (all or nothing); CSV is read here, its columns
    mapped to data fields, and sent as JSON Lines (a bad row is named by its line in the CSV file); images go to the
-   media upload API in batches (progress bar), then become tasks in one import. */
+   same API as one multipart import (progress bar), each image a task: the server checks every image before it
+   writes any and takes them away again if the import is refused, so a refused drop leaves nothing behind. */
 (function () {
   "use strict";
   var root = document.getElementById("import");
@@ -8,7 +9,6 @@
   var projectId = root.getAttribute("data-project-id");
   var fields = root.getAttribute("data-fields").split(",").filter(Boolean);
   var acceptsImages = root.getAttribute("data-image") === "true";
-  var batchBytes = Number(root.getAttribute("data-batch-bytes"));
   var zone = document.getElementById("dropzone");
   var input = document.getElementById("file-input");
   var result = document.getElementById("import-result");
@@ -253,45 +253,77 @@
   });
 
   /* ---- images ------------------------------------------------------------------------ */
-  function uploadImages(files) {
-    var batches = [], current = [], size = 0, total = 0;
+  var PART_HEADERS = 1024;  /* a file's multipart headers, above its name (generous) */
+  var BODY_MARGIN = 64 * 1024;
+
+  /** The drop cut into the fewest imports one request each may carry: at most data-max-files files and
+      data-max-body-bytes bytes (read when dropping). Almost every drop is one part; a larger one goes in parts. */
+  function parts(files) {
+    var maxFiles = Number(root.getAttribute("data-max-files"));
+    var maxBytes = Number(root.getAttribute("data-max-body-bytes")) - BODY_MARGIN;
+    var out = [], current = [], size = 0;
     files.forEach(function (f) {
-      if (current.length && (size + f.size > batchBytes || current.length >= 200)) { batches.push(current); current = []; size = 0; }
-      current.push(f); size += f.size; total += f.size;
+      var cost = f.size + PART_HEADERS + 3 * f.name.length;
+      if (current.length && (size + cost > maxBytes || current.length >= maxFiles)) { out.push(current); current = []; size = 0; }
+      current.push(f); size += cost;
     });
-    if (current.length) batches.push(current);
+    if (current.length) out.push(current);
+    return out;
+  }
+
+  function imagesText(n) { return n.toLocaleString() + " image" + (n === 1 ? "" : "s"); }
+
+  /** The server's error about an upload, naming its file. */
+  function imageError(error) {
+    var text = error.message || "the import failed";
+    if (error.file && text.indexOf(error.file) < 0) text = error.file + ": " + text;
+    return text;
+  }
+
+  function uploadImages(files) {
+    var maxImage = Number(root.getAttribute("data-max-image-bytes"));
+    var big = files.filter(function (f) { return f.size > maxImage; })[0];
+    if (big) {  /* the server would refuse it too: nothing is sent */
+      show("error", big.name + ": larger than " + maxImage.toLocaleString() + " bytes — nothing was stored.");
+      return;
+    }
+    var all = parts(files), total = 0, sent = 0, stored = 0, done = 0;
+    files.forEach(function (f) { total += f.size; });
     busy = true;
-    var sent = 0, paths = [];
-    var label = "Uploading " + files.length + " image" + (files.length === 1 ? "" : "s") + "…";
+    var label = "Uploading " + imagesText(files.length) + "…";
     setProgress(0, total, label);
     var chain = Promise.resolve(null);
-    batches.forEach(function (batch) {
+    all.forEach(function (part) {
       chain = chain.then(function (failed) {
         if (failed) return failed;
-        var form = new FormData(), batchSize = 0;
-        batch.forEach(function (f) { form.append("file", f, f.name); batchSize += f.size; });
-        return Console.upload("POST", "/api/media", form, null, function (loaded, all) {
-          setProgress(sent + Math.min(batchSize, batchSize * loaded / all), total, label);
+        var form = new FormData(), partSize = 0;
+        part.forEach(function (f) { form.append("file", f, f.name); partSize += f.size; });
+        return Console.upload("POST", tasksUrl, form, null, function (loaded, sending) {
+          setProgress(sent + Math.min(partSize, partSize * loaded / sending), total,
+                      loaded < sending ? label : "Making the tasks…");
         }).then(function (r) {
           if (r.error) return r;
-          sent += batchSize;
-          setProgress(sent, total, label);
-          r.data.data.forEach(function (stored, i) { paths.push({image: stored.path, filename: batch[i].name}); });
+          sent += partSize;
+          stored += r.data.created;
+          done += part.length;
           return null;
         });
       });
     });
     chain.then(function (failed) {
-      if (failed) {
-        busy = false;
-        progress.hidden = true;
-        var error = failed.error;
-        show("error", (error.file ? error.file + ": " : "") + error.message + " — no tasks were stored.");
-        return;
+      busy = false;
+      progress.hidden = true;
+      if (!failed) { created(stored, imagesText(files.length)); return; }
+      var text = imageError(failed.error);
+      if (failed.status === 0) {
+        show("error", text + " — the import may not have finished: look at the project's tasks before dropping again.");
+      } else if (!done) {
+        show("error", text + " — nothing was stored.");
+      } else {  /* a drop larger than one request: the parts before this one were imported, whole */
+        show("error", text + " — that image's part and the rest were not stored; " + stored.toLocaleString() +
+             " task" + (stored === 1 ? "" : "s") + " from the first " + done.toLocaleString() + " of " +
+             imagesText(files.length) + " were imported.");
       }
-      setProgress(total, total, "Making the tasks…");
-      var body = JSON.stringify(paths.map(function (data) { return {data: data}; }));
-      sendTasks(body, "application/json", files.length + " image" + (files.length === 1 ? "" : "s"), null);
     });
   }
 })();
