@@ -243,11 +243,14 @@ def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters:
 def resettle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0) -> bool:
     """After a task's counted answers changed without a new one (a worker blocked, an answer excluded or counted
     again): complete it if it has the answers it needs, else keep its consensus over the answers left (none left:
-    no consensus) while it waits for more. True when the task became complete."""
+    no consensus) while it waits for more. A task the requester overrode is complete whatever its answers: the
+    requester decided its label, and only asking for more answers (which drops the override) reopens it. True when
+    the task became complete."""
     if settle_task(tx, project, task_id, shard=shard):
         return True
     restate_task(tx, project, task_id)
-    return False
+    task = tx.one("reviews.task", {"task": task_id})
+    return task.review_kind == models.ReviewKind.override.value and queue.complete_reviewed(tx, project.id, task)
 
 
 def block_worker(tx: Tx, project: Any, worker_id: int) -> int:

@@ -4,8 +4,8 @@ answer, or leave one answer out of it (and undo that). Each is one transaction o
 A task has at most one review (a later one replaces it; the audit log keeps them all). An override is the task's
 label wherever consensus is read (/results, the console, every export), which also mark it `reviewed`; the
 crowd's consensus stays stored beside it, and an open task is complete with it. Changing a task's answers (more
-answers, an answer left out or counted again) drops an acceptance, which was of the consensus as it was; an
-override stays. Bookkeeping (the task's state and counts, which answers count) is queue.py's; the consensus is
+answers, an answer left out or counted again, a worker blocked) drops an acceptance, which was of the consensus as
+it was; an override stays, and its task stays complete. Bookkeeping (the task's state and counts, which answers count) is queue.py's; the consensus is
 settled again through annotations.py.
 """
 
@@ -86,7 +86,8 @@ def more_answers(tx: Tx, actor: Principal, project_id: int, task_id: int) -> dic
 def exclude(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, task_id: int, annotation_id: int,
             excluded: bool) -> dict:
     """Leave one answer of the task out of its consensus (excluded=True), or count it again (False); the
-    consensus is settled again over the answers that count, and the task wants its redundancy."""
+    consensus is settled again over the answers that count, and the task wants its redundancy (an overridden task
+    stays complete)."""
     locked = membership.locked(tx, project_id)
     project = queue.project_at(tx, mem, project_id, locked.updated_at)
     task = _task(tx, project, task_id)

@@ -184,6 +184,33 @@ async def test_blocking_a_worker_takes_their_answers_out_of_consensus_at_once(cl
     assert r.status_code == 409 and r.json()["error"]["field"] == "annotation_id"
 
 
+async def test_an_overridden_task_stays_complete_when_its_answers_change(client, requester, new_project, make_user):
+    # Leaving an answer out (or blocking its worker) had reopened an overridden task: it then wanted answers the
+    # requester had decided it did not need, and left the default export of completed tasks.
+    pid, task_id, detail = await _split_task(client, requester, new_project, make_user, "ovx")
+    r = await client.post(_url(pid, task_id, "override"), json={"answer": {"label": "pos"}}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["state"] == "complete"
+    negs = [a for a in detail["annotations"] if a["answer"] == {"label": "neg"}]
+    r = await client.post(_url(pid, task_id, f"answers/{negs[0]['id']}/exclude"), headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["changed"] is True
+    assert r.json()["state"] == "complete" and r.json()["review"] == "override"
+    r = await client.post(_url(pid, task_id, f"answers/{negs[0]['id']}/exclude"), json={"excluded": False},
+                          headers=bearer(requester))
+    assert r.json()["state"] == "complete" and r.json()["consensus"] == {"label": "neg"}
+    r = await client.post(f"/api/projects/{pid}/workers/{negs[1]['worker_id']}/block", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["complete"] == 1, progress
+    rows = await _jsonl(client, requester, pid)
+    assert list(rows) == [task_id] and rows[task_id]["label"] == "pos" and rows[task_id]["reviewed"] is True
+    # No worker is served it; asking for more answers still reopens it.
+    _, fresh = await make_user("worker", "ovx-fresh")
+    r = await client.post(f"/api/projects/{pid}/next", headers=bearer(fresh))
+    assert r.status_code == 204, r.text
+    r = await client.post(_url(pid, task_id, "more-answers"), headers=bearer(requester))
+    assert r.json()["state"] == "open" and r.json()["review"] is None
+
+
 async def test_gold_tasks_and_tasks_without_consensus(client, requester, new_project):
     project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}, "external_id": "g"},
                                        {"data": {"text": "o"}, "external_id": "o"}])
