@@ -191,7 +191,7 @@ NOT_BLANK = f"[^{WHITESPACE}]"  # a pattern: at least one character that is not 
 
 
 # A name shown as a link and typed back (CLI PROJECT, ?confirm=): one of white space alone would be invisible.
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK, description="not only white space")]
+Name = Annotated[str, Field(max_length=200, pattern=NOT_BLANK, description="not empty, nor only white space")]
 Redundancy = Annotated[int, Field(ge=1, le=100)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=7 * 86400)]
 GoldFirstN = Annotated[int, Field(ge=0, le=10_000, description="Gold tasks shown first to each worker")]
