@@ -193,9 +193,22 @@ def check_target(path: Path, force: bool) -> None:
         raise InvalidInput(f"no folder {path.parent} to write {path.name} into", field="output")
 
 
+def _contents(folder: Path) -> set[str]:
+    """Every file and folder under folder, as paths relative to it."""
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
+
+
 def replace(temporary: Path, target: Path) -> None:
-    """Put a finished file or folder in place of the target (the old one goes only once the new one is whole)."""
+    """Put a finished file or folder in place of the target (the old one goes only once the new one is whole).
+
+    An existing folder is replaced only when the export writes everything it holds (an earlier export of the
+    same shape, or an empty folder): `-o DATA_DIR --force` took the data directory, database and all, away."""
     if target.is_dir() and not target.is_symlink():
+        kept = _contents(target) - (_contents(temporary) if temporary.is_dir() else set())
+        if kept:
+            shown = ", ".join(sorted(kept)[:3]) + (f" and {len(kept) - 3:,} more" if len(kept) > 3 else "")
+            raise InvalidInput(f"{target} holds what this export does not write ({shown}), so --force does not "
+                               "replace it; remove it yourself or choose another -o", field="output")
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
         os.replace(temporary, target)

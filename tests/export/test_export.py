@@ -418,3 +418,33 @@ async def test_a_data_field_named_like_a_consensus_column_keeps_its_value_under_
     got = [json.loads(x) for x in (await get_export(client, requester, ranking["id"], format="jsonl",
                                                     include_open="1")).text.splitlines()]
     assert got[-1]["data_scores"] == "theirs" and got[-1]["scores"] is None
+
+
+async def test_force_never_replaces_a_folder_holding_what_the_export_does_not_write(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    """`labeling export P --format jsonl -o labeling-data --force` replaced the data directory, its database and
+    media with the export's README.md and train.jsonl (the command then failed, its database gone)."""
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pid = project["id"]
+    data = tmp_path / "labeling-data"
+    (data / "media" / "uploads").mkdir(parents=True)
+    (data / "labeling.db").write_bytes(b"precious")
+    (data / "media" / "uploads" / "a.png").write_bytes(b"png")
+    capsys.readouterr()
+    for target in (data, tmp_path / "labeling-data/"):
+        assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(target), "--force", "--quiet") == 2
+        err = capsys.readouterr().err
+        assert one_line(err) and "does not write (labeling.db, media, media/uploads and 1 more)" in err, err
+    assert (data / "labeling.db").read_bytes() == b"precious" and (data / "media/uploads/a.png").read_bytes() == b"png"
+    assert sorted(p.name for p in data.iterdir()) == ["labeling.db", "media"]
+    assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".*old*"))
+    zipped = tmp_path / "odd.zip"
+    zipped.mkdir()
+    (zipped / "keep.txt").write_text("mine")
+    assert await run_cli("export", str(pid), "--format", "jsonl", "--card", "-o", str(zipped), "--force") == 2
+    assert "keep.txt" in capsys.readouterr().err and (zipped / "keep.txt").read_text() == "mine"
+    again = tmp_path / "again"
+    for _ in range(2):  # an earlier export of the same shape is replaced
+        assert await run_cli("export", str(pid), "--format", "jsonl", "--split", "train=0.5,test=0.5", "-o",
+                             str(again), "--force", "--quiet") == 0
+    assert sorted(p.name for p in again.iterdir()) == ["README.md", "test.jsonl", "train.jsonl"]
