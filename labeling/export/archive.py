@@ -185,10 +185,31 @@ class FolderSink:
         self.close()
 
 
+# The first bytes of an SQLite database and of its write-ahead log: never an export's output.
+SQLITE_STARTS = (b"SQLite format 3\x00", b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
+def _sqlite_file(path: Path) -> bool:
+    """An SQLite database or its -wal/-shm/-journal: --force would put an export in place of a database."""
+    for candidate in (path, *(path.with_name(path.name[:-len(end)]) for end in ("-wal", "-shm", "-journal")
+                              if path.name.endswith(end))):
+        try:
+            with candidate.open("rb") as handle:
+                if handle.read(16).startswith(SQLITE_STARTS):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def check_target(path: Path, force: bool) -> None:
-    """Refuse to write over an existing file or folder unless forced (checked before anything is written)."""
+    """Refuse to write over an existing file or folder unless forced (checked before anything is written), and
+    over a database even when forced."""
     if (path.exists() or path.is_symlink()) and not force:
         raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
+    if path.is_file() and _sqlite_file(path):
+        raise InvalidInput(f"{path} is an SQLite database (or its journal), not an earlier export; --force does "
+                           "not replace it", field="output")
     if not path.parent.exists():
         raise InvalidInput(f"no folder {path.parent} to write {path.name} into", field="output")
 

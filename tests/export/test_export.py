@@ -448,3 +448,29 @@ async def test_force_never_replaces_a_folder_holding_what_the_export_does_not_wr
         assert await run_cli("export", str(pid), "--format", "jsonl", "--split", "train=0.5,test=0.5", "-o",
                              str(again), "--force", "--quiet") == 0
     assert sorted(p.name for p in again.iterdir()) == ["README.md", "test.jsonl", "train.jsonl"]
+
+
+async def test_force_never_replaces_an_sqlite_database_or_its_journal(client, requester, new_project, make_user,
+                                                                      run_cli, tmp_path, capsys):
+    """`export --all --format dump -o labeling-data/labeling.db --force` put the dump in place of the database."""
+    import sqlite3
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    (tmp_path / "other-data").mkdir()
+    database = tmp_path / "other-data" / "labeling.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE keep (x)")
+    wal = database.with_name("labeling.db-wal")
+    wal.write_bytes(b"\x37\x7f\x06\x82" + bytes(28))
+    shm = database.with_name("labeling.db-shm")
+    shm.write_bytes(bytes(32))
+    before = {p: p.read_bytes() for p in (database, wal, shm)}
+    capsys.readouterr()
+    for target in before:
+        assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(target), "--force") == 2
+        err = capsys.readouterr().err
+        assert one_line(err) and "is an SQLite database (or its journal), not an earlier export" in err, err
+    assert {p: p.read_bytes() for p in before} == before
+    plain = tmp_path / "old.jsonl"
+    plain.write_text("an earlier export")
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(plain), "--force") == 0
