@@ -205,6 +205,8 @@ def _sqlite_file(path: Path) -> bool:
 def check_target(path: Path, force: bool) -> None:
     """Refuse to write over an existing file or folder unless forced (checked before anything is written), and
     over a database even when forced."""
+    if not path.name:
+        raise InvalidInput(f"{path} cannot be replaced by an export; give a file or folder name", field="output")
     if (path.exists() or path.is_symlink()) and not force:
         raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
     if path.is_file() and _sqlite_file(path):

@@ -166,6 +166,8 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         return
     name = args.output or (job.file_name[:-4] if job.folder else job.file_name)
     target = Path(name.rstrip(os.sep) or name)
+    if target.name in ("", ".", ".."):  # `-o .`: the folder by its own name (its parent holds the partial copy)
+        target = target.resolve()
     as_folder = job.folder and not target.name.endswith(".zip")
     check_target(target, args.force)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")

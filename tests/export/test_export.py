@@ -421,7 +421,7 @@ async def test_a_data_field_named_like_a_consensus_column_keeps_its_value_under_
 
 
 async def test_force_never_replaces_a_folder_holding_what_the_export_does_not_write(
-        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys, monkeypatch):
     """`labeling export P --format jsonl -o labeling-data --force` replaced the data directory, its database and
     media with the export's README.md and train.jsonl (the command then failed, its database gone)."""
     project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
@@ -435,6 +435,11 @@ async def test_force_never_replaces_a_folder_holding_what_the_export_does_not_wr
         assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(target), "--force", "--quiet") == 2
         err = capsys.readouterr().err
         assert one_line(err) and "does not write (labeling.db, media, media/uploads and 1 more)" in err, err
+    monkeypatch.chdir(data)  # `-o .` is the folder by its name (it was "ValueError: PosixPath('.') has an empty name")
+    assert await run_cli("export", str(pid), "--format", "jsonl", "--card", "-o", ".", "--force", "--quiet") == 2
+    assert "labeling-data holds what this export does not write" in capsys.readouterr().err
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", "/", "--force", "--quiet") == 2
+    assert "/ cannot be replaced by an export; give a file or folder name" in capsys.readouterr().err
     assert (data / "labeling.db").read_bytes() == b"precious" and (data / "media/uploads/a.png").read_bytes() == b"png"
     assert sorted(p.name for p in data.iterdir()) == ["labeling.db", "media"]
     assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".*old*"))
