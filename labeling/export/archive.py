@@ -212,7 +212,7 @@ def check_target(path: Path, force: bool) -> None:
     if path.is_file() and _sqlite_file(path):
         raise InvalidInput(f"{path} is an SQLite database (or its journal), not an earlier export; --force does "
                            "not replace it", field="output")
-    if not path.parent.exists():
+    if not path.parent.is_dir():
         raise InvalidInput(f"no folder {path.parent} to write {path.name} into", field="output")
 
 

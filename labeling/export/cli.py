@@ -172,13 +172,18 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
     check_target(target, args.force)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
-        if as_folder:
-            partial.mkdir()
+        try:  # the hidden partial copy is ours: a folder that refuses it is named as the user gave it
+            handle = None if as_folder else partial.open("wb")
+            if as_folder:
+                partial.mkdir()
+        except OSError as exc:
+            raise InvalidInput(f"cannot write into {target.parent}: {exc.strerror}", field="output") from None
+        if handle is None:
             sink = FolderSink(partial)
             async for _ in job.chunks(sink):
                 pass
         else:
-            with partial.open("wb") as handle:
+            with handle:
                 await _write(job.chunks(), handle)
         replace(partial, target)
     finally:

@@ -440,6 +440,9 @@ async def test_force_never_replaces_a_folder_holding_what_the_export_does_not_wr
     assert "labeling-data holds what this export does not write" in capsys.readouterr().err
     assert await run_cli("export", str(pid), "--format", "jsonl", "-o", "/", "--force", "--quiet") == 2
     assert "/ cannot be replaced by an export; give a file or folder name" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x")  # was "[Errno 20] Not a directory: 'a-file/.x.jsonl.partial-PID'"
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(tmp_path / "a-file" / "x.jsonl")) == 2
+    assert capsys.readouterr().err.endswith(f"labeling: error: no folder {tmp_path / 'a-file'} to write x.jsonl into\n")
     assert (data / "labeling.db").read_bytes() == b"precious" and (data / "media/uploads/a.png").read_bytes() == b"png"
     assert sorted(p.name for p in data.iterdir()) == ["labeling.db", "media"]
     assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".*old*"))
