@@ -13,6 +13,7 @@ newest schema. `kind` tells a backup file from anything else (a logical dump has
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import shutil
@@ -73,6 +74,7 @@ async def backup(settings: Settings, path: Path) -> str:
         raise InvalidInput(f"{path} is a folder; give a file name", field="PATH")
     path.parent.mkdir(parents=True, exist_ok=True)
     if _dialect(settings) == "sqlite":
+        _not_the_database(_sqlite_path(settings), path)
         await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)
         return f"backed up {_sqlite_path(settings)} to {path} (SQLite online backup)"
     # Into a partial file moved in place when pg_dump succeeds: a failed dump never cuts short an older backup.
@@ -84,6 +86,18 @@ async def backup(settings: Settings, path: Path) -> str:
     finally:
         partial.unlink(missing_ok=True)
     return f"backed up the PostgreSQL database to {path} (pg_dump, custom format)"
+
+
+def _not_the_database(database: Path, target: Path) -> None:
+    """Refuse a backup onto the database itself or a file SQLite keeps beside it: the finished backup is moved
+    over the target, so the running server would go on writing to a file no longer there (lost at its restart)."""
+    for own in (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm", "-journal"))):
+        same = own.resolve() == target.resolve()
+        with contextlib.suppress(OSError):
+            same = same or own.samefile(target)  # a hard link or another path to it
+        if same:
+            raise InvalidInput(f"{target} is the database's own file ({own.name}); back it up to another file",
+                               field="PATH")
 
 
 def _sqlite_backup(source: Path, target: Path) -> None:

@@ -186,6 +186,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole(low: int, high: int, what: str):
+    """An argparse type: a whole number from low to high, or the usage line naming the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be from {low} to {high}, got {value}")
+        return value
+    return parse
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
     root = argparse.ArgumentParser(prog="labeling", description="Self-hosted data labeling and human feedback.",
@@ -197,8 +210,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="apply migrations and serve the app")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument("--port", type=_whole(1, 65535, "the port"), default=8000)
+    serve.add_argument("--workers", type=_whole(1, 1024, "the number of server processes"), default=1,
+                       help="server processes")
     serve.add_argument("--demo", action="store_true",
                        help="load sample_tasks/ into demo projects, seed a few answers, print demo logins")
     serve.add_argument("--database", metavar="URL", help="the database (default LABELING_DATABASE_URL, else SQLite "

@@ -184,7 +184,14 @@ Options = Annotated[dict[str, Any], AfterValidator(_options), Field(
     description="Free-form settings; at most LABELING_MAX_OPTIONS_BYTES as compact JSON.")]
 Answer = Annotated[dict[str, Any], AfterValidator(_answer), Field(
     description="The task type's answer (see the task types); at most LABELING_MAX_ANSWER_BYTES as compact JSON.")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Every character Python's str.strip() takes away (str.isspace): a text of these alone is blank. Written out, not
+# as \s, so that the document's pattern means the same to every regex engine that reads it.
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+NOT_BLANK = f"[^{WHITESPACE}]"  # a pattern: at least one character that is not white space
+
+
+# A name shown as a link and typed back (CLI PROJECT, ?confirm=): one of white space alone would be invisible.
+Name = Annotated[str, Field(max_length=200, pattern=NOT_BLANK, description="not empty, nor only white space")]
 Redundancy = Annotated[int, Field(ge=1, le=100)]
 LeaseSeconds = Annotated[int, Field(ge=1, le=7 * 86400)]
 GoldFirstN = Annotated[int, Field(ge=0, le=10_000, description="Gold tasks shown first to each worker")]
@@ -333,7 +340,7 @@ class PoolUpdate(_Strict):
 class TeamCreate(_Strict):
     """POST /api/teams"""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     members: list[WorkerRef] = Field(default_factory=list, max_length=MAX_REFS, description="worker ids or usernames")
 
 
@@ -400,12 +407,6 @@ class SkipBody(_Strict):
 
     reason: SkipReason | None = Field(default=None, strict=False)
     note: str | None = Field(default=None, max_length=500, description="the worker's words; needed for 'other'")
-
-
-# Every character Python's str.strip() takes away (str.isspace): a text of these alone is blank. Written out, not
-# as \s, so that the document's pattern means the same to every regex engine that reads it.
-WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-NOT_BLANK = f"[^{WHITESPACE}]"  # a pattern: at least one character that is not white space
 
 
 class ReportBody(_Strict):
@@ -498,7 +499,7 @@ _BRANCH = re.compile(r"^(?:[A-Z]\w*|int|float|str|bool|list|dict|constrained-.*|
 
 # What each pattern a field is checked against asks for, in plain words (pydantic would quote the regex).
 PATTERN_WORDS = {
-    NOT_BLANK: "must not be blank: say it in a few words",
+    NOT_BLANK: "must not be blank",
     USERNAME_RE.pattern: "must be 1-100 letters, digits or the characters _ . @ -, starting with a letter or digit "
                          "(no spaces)",
     LABEL_COLOR: "must be #rgb or #rrggbb",

@@ -127,3 +127,22 @@ async def test_a_backup_that_fails_leaves_the_older_backup_and_no_partial_file(s
     with pytest.raises(Exception):
         await backup.backup(settings, target)
     assert target.read_bytes() == b"an older backup" and [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's own files; pg_dump writes a file, never the database")
+async def test_a_backup_onto_the_database_itself_or_its_wal_is_refused_and_changes_nothing(settings, db, tmp_path):
+    """`labeling backup labeling-data/labeling.db` moved the backup over the live database file: a running server
+    went on writing to the old, unlinked file, and what it wrote was gone at its restart."""
+    database = Path(settings.resolved_database_url.split("///", 1)[1])
+    async with db.read() as conn:
+        await conn.execute(text("SELECT 1"))
+    inode = database.stat().st_ino
+    link = tmp_path / "another-name.db"
+    link.hardlink_to(database)
+    for target in (database, tmp_path / ".." / tmp_path.name / database.relative_to(tmp_path)
+                   if database.is_relative_to(tmp_path) else database,
+                   database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm"), link):
+        with pytest.raises(backup.InvalidInput, match="is the database's own file"):
+            await backup.backup(settings, target)
+    assert database.stat().st_ino == inode and not list(database.parent.glob("*.partial"))
+    assert "SQLite online backup" in await backup.backup(settings, tmp_path / "fine.db")

@@ -112,3 +112,25 @@ async def test_a_repeated_key_in_a_body_is_a_400_naming_it_and_stores_nothing(cl
                           content=b'{"data": {"text": "a"}}\n{"data": {"text": "b"}, "data": {"text": "c"}}\n')
     assert r.status_code == 400 and r.json()["error"]["field"] == "data" and "line 2" in r.json()["error"]["message"]
     assert await _table_counts(db) == before
+
+
+async def test_a_project_or_team_named_with_white_space_alone_is_a_400_and_changes_nothing(client, db, requester,
+                                                                                            new_project):
+    """A name of spaces was stored: an invisible link in the console's list, a name no one could type back; an empty
+    one (the console's form trims) was refused in pydantic's words ("String should have at least 1 character")."""
+    project = await new_project(tasks=text_tasks(1))
+    before = await _table_counts(db)
+    for method, url, body in [
+        ("POST", "/api/projects", {"name": "   ", "task_type": "text_classification", "labels": ["a"]}),
+        ("POST", "/api/projects", {"name": "\t\u3000\n", "task_type": "text_classification", "labels": ["a"]}),
+        ("PATCH", f"/api/projects/{project['id']}", {"name": " "}),
+        ("PATCH", f"/api/projects/{project['id']}", {"name": ""}),  # as the console's form sends it, trimmed
+        ("POST", "/api/teams", {"name": ""}),
+        ("POST", "/api/teams", {"name": "  "}),
+    ]:
+        r = await client.request(method, url, json=body, headers=bearer(requester))
+        assert r.status_code == 400, (url, body, r.text)
+        assert r.json()["error"] == {"code": "invalid", "message": "name: must not be blank", "field": "name"}
+    assert await _table_counts(db) == before
+    r = await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))
+    assert r.json()["name"] == project["name"]

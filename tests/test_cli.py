@@ -54,6 +54,30 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     assert code == 2 and one_line(err) and "username" in err
 
 
+@pytest.mark.parametrize("flag, value, says", [
+    ("--port", "99999", "the port must be from 1 to 65535, got 99999"),
+    ("--port", "-1", "the port must be from 1 to 65535, got -1"),
+    ("--port", "http", "the port must be a whole number, got 'http'"),
+    ("--workers", "0", "the number of server processes must be from 1 to 1024, got 0"),
+    ("--workers", "-3", "the number of server processes must be from 1 to 1024, got -3"),
+])
+def test_serve_refuses_a_port_or_process_count_it_cannot_use_before_touching_the_database(
+        flag, value, says, env, capsys, monkeypatch, tmp_path):
+    """`serve --port 99999` or `--workers 0` once started a server (migrating first); now a usage error."""
+    monkeypatch.setenv("LABELING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{tmp_path / 'data' / 'x.db'}")
+    import uvicorn
+
+    def started(*args, **kwargs):
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr(uvicorn, "run", started)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["serve", flag, value])
+    assert exc.value.code == 2 and says in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+
+
 def _project(env, capsys, tmp_path) -> str:
     from labeling import auth, projects, schemas
     from labeling.db import Database

@@ -67,6 +67,17 @@ async def test_bad_tasks_in_an_array_name_index_and_field(client, requester, new
     assert await _count(client, requester, project["id"]) == 0
 
 
+@pytest.mark.parametrize("priority", [2**31, -2**31, 2**40, 1.5, "high", True])
+async def test_a_priority_out_of_range_is_refused_with_the_range(client, requester, new_project, priority):
+    """A priority past 32 bits was refused as "not a whole number", which 2147483648 is."""
+    project = await new_project()
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=[{"data": {"text": "x"}, "priority": priority}],
+                          headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "priority"
+    assert "from -2,147,483,647 to 2,147,483,647, got " in r.json()["error"]["message"]
+    assert await _count(client, requester, project["id"]) == 0
+
+
 async def test_invalid_json_line_is_reported(client, requester, new_project):
     project = await new_project()
     r = await client.post(f"/api/projects/{project['id']}/tasks", content='{"data": {"text": "a"}}\n{oops\n',

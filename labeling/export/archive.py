@@ -185,17 +185,53 @@ class FolderSink:
         self.close()
 
 
+# The first bytes of an SQLite database and of its write-ahead log: never an export's output.
+SQLITE_STARTS = (b"SQLite format 3\x00", b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
+def _sqlite_file(path: Path) -> bool:
+    """An SQLite database or its -wal/-shm/-journal: --force would put an export in place of a database."""
+    for candidate in (path, *(path.with_name(path.name[:-len(end)]) for end in ("-wal", "-shm", "-journal")
+                              if path.name.endswith(end))):
+        try:
+            with candidate.open("rb") as handle:
+                if handle.read(16).startswith(SQLITE_STARTS):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def check_target(path: Path, force: bool) -> None:
-    """Refuse to write over an existing file or folder unless forced (checked before anything is written)."""
+    """Refuse to write over an existing file or folder unless forced (checked before anything is written), and
+    over a database even when forced."""
+    if not path.name:
+        raise InvalidInput(f"{path} cannot be replaced by an export; give a file or folder name", field="output")
     if (path.exists() or path.is_symlink()) and not force:
         raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
-    if not path.parent.exists():
+    if path.is_file() and _sqlite_file(path):
+        raise InvalidInput(f"{path} is an SQLite database (or its journal), not an earlier export; --force does "
+                           "not replace it", field="output")
+    if not path.parent.is_dir():
         raise InvalidInput(f"no folder {path.parent} to write {path.name} into", field="output")
 
 
+def _contents(folder: Path) -> set[str]:
+    """Every file and folder under folder, as paths relative to it."""
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
+
+
 def replace(temporary: Path, target: Path) -> None:
-    """Put a finished file or folder in place of the target (the old one goes only once the new one is whole)."""
+    """Put a finished file or folder in place of the target (the old one goes only once the new one is whole).
+
+    An existing folder is replaced only when the export writes everything it holds (an earlier export of the
+    same shape, or an empty folder): `-o DATA_DIR --force` took the data directory, database and all, away."""
     if target.is_dir() and not target.is_symlink():
+        kept = _contents(target) - (_contents(temporary) if temporary.is_dir() else set())
+        if kept:
+            shown = ", ".join(sorted(kept)[:3]) + (f" and {len(kept) - 3:,} more" if len(kept) > 3 else "")
+            raise InvalidInput(f"{target} holds what this export does not write ({shown}), so --force does not "
+                               "replace it; remove it yourself or choose another -o", field="output")
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
         os.replace(temporary, target)

@@ -166,17 +166,24 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         return
     name = args.output or (job.file_name[:-4] if job.folder else job.file_name)
     target = Path(name.rstrip(os.sep) or name)
+    if target.name in ("", ".", ".."):  # `-o .`: the folder by its own name (its parent holds the partial copy)
+        target = target.resolve()
     as_folder = job.folder and not target.name.endswith(".zip")
     check_target(target, args.force)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
-        if as_folder:
-            partial.mkdir()
+        try:  # the hidden partial copy is ours: a folder that refuses it is named as the user gave it
+            handle = None if as_folder else partial.open("wb")
+            if as_folder:
+                partial.mkdir()
+        except OSError as exc:
+            raise InvalidInput(f"cannot write into {target.parent}: {exc.strerror}", field="output") from None
+        if handle is None:
             sink = FolderSink(partial)
             async for _ in job.chunks(sink):
                 pass
         else:
-            with partial.open("wb") as handle:
+            with handle:
                 await _write(job.chunks(), handle)
         replace(partial, target)
     finally:

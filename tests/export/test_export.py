@@ -418,3 +418,67 @@ async def test_a_data_field_named_like_a_consensus_column_keeps_its_value_under_
     got = [json.loads(x) for x in (await get_export(client, requester, ranking["id"], format="jsonl",
                                                     include_open="1")).text.splitlines()]
     assert got[-1]["data_scores"] == "theirs" and got[-1]["scores"] is None
+
+
+async def test_force_never_replaces_a_folder_holding_what_the_export_does_not_write(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys, monkeypatch):
+    """`labeling export P --format jsonl -o labeling-data --force` replaced the data directory, its database and
+    media with the export's README.md and train.jsonl (the command then failed, its database gone)."""
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pid = project["id"]
+    data = tmp_path / "labeling-data"
+    (data / "media" / "uploads").mkdir(parents=True)
+    (data / "labeling.db").write_bytes(b"precious")
+    (data / "media" / "uploads" / "a.png").write_bytes(b"png")
+    capsys.readouterr()
+    for target in (data, tmp_path / "labeling-data/"):
+        assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(target), "--force", "--quiet") == 2
+        err = capsys.readouterr().err
+        assert one_line(err) and "does not write (labeling.db, media, media/uploads and 1 more)" in err, err
+    monkeypatch.chdir(data)  # `-o .` is the folder by its name (it was "ValueError: PosixPath('.') has an empty name")
+    assert await run_cli("export", str(pid), "--format", "jsonl", "--card", "-o", ".", "--force", "--quiet") == 2
+    assert "labeling-data holds what this export does not write" in capsys.readouterr().err
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", "/", "--force", "--quiet") == 2
+    assert "/ cannot be replaced by an export; give a file or folder name" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x")  # was "[Errno 20] Not a directory: 'a-file/.x.jsonl.partial-PID'"
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(tmp_path / "a-file" / "x.jsonl")) == 2
+    assert capsys.readouterr().err.endswith(f"labeling: error: no folder {tmp_path / 'a-file'} to write x.jsonl into\n")
+    assert (data / "labeling.db").read_bytes() == b"precious" and (data / "media/uploads/a.png").read_bytes() == b"png"
+    assert sorted(p.name for p in data.iterdir()) == ["labeling.db", "media"]
+    assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".*old*"))
+    zipped = tmp_path / "odd.zip"
+    zipped.mkdir()
+    (zipped / "keep.txt").write_text("mine")
+    assert await run_cli("export", str(pid), "--format", "jsonl", "--card", "-o", str(zipped), "--force") == 2
+    assert "keep.txt" in capsys.readouterr().err and (zipped / "keep.txt").read_text() == "mine"
+    again = tmp_path / "again"
+    for _ in range(2):  # an earlier export of the same shape is replaced
+        assert await run_cli("export", str(pid), "--format", "jsonl", "--split", "train=0.5,test=0.5", "-o",
+                             str(again), "--force", "--quiet") == 0
+    assert sorted(p.name for p in again.iterdir()) == ["README.md", "test.jsonl", "train.jsonl"]
+
+
+async def test_force_never_replaces_an_sqlite_database_or_its_journal(client, requester, new_project, make_user,
+                                                                      run_cli, tmp_path, capsys):
+    """`export --all --format dump -o labeling-data/labeling.db --force` put the dump in place of the database."""
+    import sqlite3
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    (tmp_path / "other-data").mkdir()
+    database = tmp_path / "other-data" / "labeling.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE keep (x)")
+    wal = database.with_name("labeling.db-wal")
+    wal.write_bytes(b"\x37\x7f\x06\x82" + bytes(28))
+    shm = database.with_name("labeling.db-shm")
+    shm.write_bytes(bytes(32))
+    before = {p: p.read_bytes() for p in (database, wal, shm)}
+    capsys.readouterr()
+    for target in before:
+        assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(target), "--force") == 2
+        err = capsys.readouterr().err
+        assert one_line(err) and "is an SQLite database (or its journal), not an earlier export" in err, err
+    assert {p: p.read_bytes() for p in before} == before
+    plain = tmp_path / "old.jsonl"
+    plain.write_text("an earlier export")
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(plain), "--force") == 0
