@@ -350,6 +350,7 @@ def _lease_for(tx: Tx, mem: Memory, project: Any, worker: Principal, n_claims: i
     kinds = ["regular"]
     if (project.gold_first_n or project.gold_fraction) and _wants_gold(project, n_claims, rng):
         kinds.insert(0, "gold")
+    params["mixed"] = n_claims >= project.gold_first_n  # mixed-in gold needs regular work left (queue.claim_gold)
     for kind in kinds:
         is_gold = kind == "gold"
         if tx.dialect == "postgresql":

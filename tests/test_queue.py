@@ -250,6 +250,39 @@ async def test_workers_below_the_gold_threshold_are_stopped_and_left_out(client,
     assert results == []
 
 
+async def test_mixed_in_gold_comes_only_while_the_worker_has_regular_work(client, requester, new_project, workers):
+    # Gold mixed into the stream had been served after a worker's regular work was done, whenever the draw asked
+    # for gold: the labeling page said "no more tasks", and "check again" then showed a task. The first
+    # gold_first_n gold tasks (a qualification) are served whatever is left.
+    gold = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(6)]
+    project = await new_project(tasks=gold + text_tasks(2), redundancy=1, gold_first_n=1, gold_fraction=0.0,
+                                gold_min=100)
+    pid = project["id"]
+    seen = []
+    while (r := await _next(client, workers[0], pid)).status_code == 200:
+        seen.append(r.json()["task"]["data"]["text"].split()[0])
+        await _submit(client, workers[0], r.json()["assignment_id"], {"label": "pos"})
+    assert seen == ["gold", "item", "item"]
+    # Every claim now asks for gold, and five gold tasks are left, but this worker's regular work is done.
+    r = await client.patch(f"/api/projects/{pid}", json={"gold_fraction": 1.0}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert [(await _next(client, workers[0], pid)).status_code for _ in range(5)] == [204] * 5
+    # Another worker, with the regular tasks still open to them (redundancy 1 is met, so none is): also none.
+    r = await _next(client, workers[1], pid)
+    assert r.status_code == 200 and r.json()["task"]["data"]["text"].startswith("gold")  # their qualification
+    await _submit(client, workers[1], r.json()["assignment_id"], {"label": "pos"})
+    assert (await _next(client, workers[1], pid)).status_code == 204
+    # More regular work brings the mixed-in gold back.
+    r = await client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "item new"}}], headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    r = await _next(client, workers[0], pid)
+    assert r.status_code == 200 and r.json()["task"]["data"]["text"].startswith("gold")
+    # A qualification is served with no regular work at all.
+    only_gold = await new_project(name="qualification", tasks=gold[:2], gold_first_n=2)
+    r = await _next(client, workers[2], only_gold["id"])
+    assert r.status_code == 200 and r.json()["task"]["data"]["text"].startswith("gold")
+
+
 async def test_adaptive_redundancy_collects_more_answers_until_confident(client, requester, new_project, workers):
     project = await new_project(tasks=text_tasks(1), redundancy={"min": 2, "max": 4, "target_confidence": 0.9})
     pid = project["id"]

@@ -94,6 +94,13 @@ candidate AS (
     SELECT t.id FROM tasks t
     WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0 /*open*/
       AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :worker)
+      -- Gold mixed into the work (gold_fraction, not the first gold_first_n) comes only while the worker has
+      -- regular work left: none once theirs is done, so "no more tasks" stays so.
+      AND (NOT CAST(:mixed AS boolean) OR EXISTS (
+           SELECT 1 FROM tasks r
+           WHERE r.project_id = :project AND r.is_gold = false AND r.state = 0 /*open*/
+             AND r.n_done + r.n_leased < r.needed
+             AND NOT EXISTS (SELECT 1 FROM assignments g WHERE g.task_id = r.id AND g.worker_id = :worker)))
       AND EXISTS (SELECT 1 FROM ok)
     ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1 FOR NO KEY UPDATE OF t),
 counted AS (
