@@ -53,6 +53,20 @@ async def test_workers_get_403_and_visitors_go_to_sign_in(client, new_project, m
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/console/projects"
 
 
+async def test_a_signed_in_user_refused_a_page_keeps_the_top_bar(client, make_user):
+    # The 403 page had no top bar: no way back to the console, no Sign out.
+    await make_user("requester", "refused", password="a-long-password")
+    login = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    r = await client.post("/login", data={"username": "refused", "password": "a-long-password",
+                                          "csrf_token": token, "next": "/"})
+    assert r.status_code == 303
+    r = await client.get("/console/people")
+    page = html(r)
+    assert r.status_code == 403 and "Not allowed" in page
+    assert "Sign out" in page and "refused" in page
+
+
 async def test_home_sends_requesters_to_the_console_and_keeps_workers_home(client, requester, make_user):
     r = await client.get("/", headers=bearer(requester))
     assert r.status_code == 303 and r.headers["location"] == "/console/projects"

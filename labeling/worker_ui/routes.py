@@ -43,7 +43,8 @@ async def _error_page(request: Request, exc: LabelingError) -> Response:
     status = web.status_for(exc)
     title = {401: "Not signed in", 403: "Not allowed", 404: "Not found"}.get(
         status, "Something went wrong")
-    user = None if isinstance(exc, (Forbidden, Unauthenticated)) else await web.session_user(request)
+    # A signed-in user refused a page (403) keeps the top bar: their way back and Sign out.
+    user = None if isinstance(exc, Unauthenticated) else await web.session_user(request)
     response = pages.render(request, "error.html", {"title": title, "message": exc.message, "user": user},
                             status_code=status)
     response.headers.update(web.error_headers(exc) or {})
