@@ -111,16 +111,21 @@ async def page(conn: AsyncConnection, user: Principal, cursor: str | None, limit
     return paging.page([public(r, r.n_members) for r in rows], limit)
 
 
-async def members_page(conn: AsyncConnection, team_id: int, cursor: str | None, limit: int) -> dict:
-    """A page of a team's members: {id, username, is_active}."""
+async def _members(conn: AsyncConnection, team_id: int, key: Any, after: Any, limit: int) -> list[dict]:
+    """Up to limit + 1 of a team's members ordered by `key` (a users column), after that key's value:
+    {id, username, is_active}."""
     u, tm = models.users, models.team_members
     query = (select(u.c.id, u.c.username, u.c.is_active).join(tm, tm.c.worker_id == u.c.id)
-             .where(tm.c.team_id == team_id).order_by(u.c.id).limit(limit + 1))
-    after = paging.decode(cursor)
+             .where(tm.c.team_id == team_id).order_by(key).limit(limit + 1))
     if after is not None:
-        query = query.where(u.c.id > after)
-    rows = (await conn.execute(query)).all()
-    return paging.page([{"id": r.id, "username": r.username, "is_active": bool(r.is_active)} for r in rows], limit)
+        query = query.where(key > after)
+    return [{"id": r.id, "username": r.username, "is_active": bool(r.is_active)}
+            for r in (await conn.execute(query)).all()]
+
+
+async def members_page(conn: AsyncConnection, team_id: int, cursor: str | None, limit: int) -> dict:
+    """A page of a team's members: {id, username, is_active}."""
+    return paging.page(await _members(conn, team_id, models.users.c.id, paging.decode(cursor), limit), limit)
 
 
 def _visible(user: Principal) -> Any:
@@ -162,16 +167,9 @@ async def member_lists(conn: AsyncConnection, team_ids: list[int], shown: int) -
 async def members_by_name(conn: AsyncConnection, team_id: int, cursor: str | None, limit: int) -> dict:
     """A page of a team's members in username order (the console's): {id, username, is_active}; the cursor
     continues after a username."""
-    u, tm = models.users, models.team_members
-    query = (select(u.c.id, u.c.username, u.c.is_active).join(tm, tm.c.worker_id == u.c.id)
-             .where(tm.c.team_id == team_id).order_by(u.c.username).limit(limit + 1))
-    after = paging.decode_name(cursor)
-    if after is not None:
-        query = query.where(u.c.username > after)
-    rows = (await conn.execute(query)).all()
-    data = [{"id": r.id, "username": r.username, "is_active": bool(r.is_active)} for r in rows[:limit]]
-    more = len(rows) > limit
-    return {"data": data, "next": paging.encode_name(data[-1]["username"]) if more and data else None}
+    rows = await _members(conn, team_id, models.users.c.username, paging.decode_name(cursor), limit)
+    data = rows[:limit]
+    return {"data": data, "next": paging.encode_name(data[-1]["username"]) if len(rows) > limit and data else None}
 
 
 async def pools_listing(conn: AsyncConnection, user: Principal, team_ids: list[int]) -> dict[int, list[dict]]:

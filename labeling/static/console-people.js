@@ -2,18 +2,8 @@
 (function () {
   "use strict";
   var status = document.getElementById("people-status");
-
-  /** A new action starts with no old message: "Created carl" must not stand beside the next form's errors. */
-  function unsay() {
-    status.hidden = true;
-    status.textContent = "";
-  }
-
-  function say(text, ok) {
-    status.hidden = false;
-    status.className = "form-status " + (ok ? "ok" : "error");
-    status.textContent = text;
-  }
+  var said = Console.statusLine(status);
+  var say = said.say, unsay = said.unsay;
 
   function again(text, secret) {
     sessionStorage.setItem("people-status", JSON.stringify({text: text, secret: secret || null}));

@@ -2,20 +2,10 @@
    then the page again with a line saying what was done. */
 (function () {
   "use strict";
-  var status = document.getElementById("teams-status");
   var KEY = "teams-status";
-
-  /** A new action starts with no old message: "Created …" must not stand beside the next form's errors. */
-  function unsay() {
-    status.hidden = true;
-    status.textContent = "";
-  }
-
-  function say(text, ok) {
-    status.hidden = false;
-    status.className = "form-status " + (ok ? "ok" : "error");
-    status.textContent = text;
-  }
+  var status = document.getElementById(KEY);
+  var said = Console.statusLine(status);
+  var say = said.say, unsay = said.unsay;
 
   /** Say `text` on the page that comes next: this one again, or `url`. */
   function again(text, url) {

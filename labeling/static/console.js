@@ -140,5 +140,22 @@
     if (/^#[0-9a-fA-F]{3,8}$/.test(c)) el.style.setProperty("--chip", c);
   });
 
-  window.Console = {api: api, upload: upload, clearErrors: clearErrors, showError: showError, csrf: csrf, ago: ago};
+  /** A page's status line: say(text, ok) shows a result or an error; unsay() clears it, so that a new action does
+      not start beside an old message ("Created carl" next to the next form's errors). */
+  function statusLine(el) {
+    return {
+      say: function (text, ok) {
+        el.hidden = false;
+        el.className = "form-status " + (ok ? "ok" : "error");
+        el.textContent = text;
+      },
+      unsay: function () {
+        el.hidden = true;
+        el.textContent = "";
+      }
+    };
+  }
+
+  window.Console = {api: api, upload: upload, clearErrors: clearErrors, showError: showError, csrf: csrf, ago: ago,
+                    statusLine: statusLine};
 })();
