@@ -8,6 +8,16 @@ import re
 from tests.conftest import bearer, text_tasks
 
 
+async def sign_in(client, make_user, name: str) -> None:  # noqa: ANN001
+    """A new requester signed in through the login form (a session cookie, as a browser has)."""
+    await make_user("requester", name, password="a-long-password")
+    login = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    r = await client.post("/login", data={"username": name, "password": "a-long-password",
+                                          "csrf_token": token, "next": "/"})
+    assert r.status_code == 303
+
+
 def html(response) -> str:  # noqa: ANN001
     assert "text/html" in response.headers["content-type"], response.text[:200]
     return response.text
@@ -55,12 +65,7 @@ async def test_workers_get_403_and_visitors_go_to_sign_in(client, new_project, m
 
 async def test_a_signed_in_user_refused_a_page_keeps_the_top_bar(client, make_user):
     # The 403 page had no top bar: no way back to the console, no Sign out.
-    await make_user("requester", "refused", password="a-long-password")
-    login = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
-    r = await client.post("/login", data={"username": "refused", "password": "a-long-password",
-                                          "csrf_token": token, "next": "/"})
-    assert r.status_code == 303
+    await sign_in(client, make_user, "refused")
     r = await client.get("/console/people")
     page = html(r)
     assert r.status_code == 403 and "Not allowed" in page
@@ -76,12 +81,7 @@ async def test_home_sends_requesters_to_the_console_and_keeps_workers_home(clien
 
 
 async def test_a_requester_who_labels_switches_to_the_worker_view_and_back(client, make_user):
-    await make_user("requester", "switcher", password="a-long-password")
-    login = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
-    r = await client.post("/login", data={"username": "switcher", "password": "a-long-password",
-                                          "csrf_token": token, "next": "/"})
-    assert r.status_code == 303
+    await sign_in(client, make_user, "switcher")
     assert (await client.get("/")).headers["location"] == "/console/projects"
     console = html(await client.get("/console/projects"))
     assert 'href="/?view=worker"' in console

@@ -29,20 +29,7 @@
     if (kept.secret) showSecret(kept.secret.title, kept.secret.value);
   }
 
-  /** Submit a form's JSON to the API; errors beside the field the API names (or in the form's status line). */
-  function send(form, method, url, body, done) {
-    Console.clearErrors(form);
-    unsay();
-    var line = form.querySelector(".form-status");
-    if (line) line.hidden = true;
-    var button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    Console.api(method, url, body).then(function (r) {
-      button.disabled = false;
-      if (r.error) { Console.showError(form, r.error, line || status); return; }
-      done(r.data);
-    });
-  }
+  var send = said.send;
 
   function names(text) {
     return text.split(",").map(function (s) { return s.trim(); }).filter(Boolean);

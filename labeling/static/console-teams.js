@@ -4,7 +4,7 @@
   "use strict";
   var KEY = "teams-status";
   var status = document.getElementById(KEY);
-  var said = Console.statusLine(status);
+  var said = Console.statusLine(status, plain);  // plain: a function declaration below, hoisted
   var say = said.say, unsay = said.unsay;
 
   /** Say `text` on the page that comes next: this one again, or `url`. */
@@ -30,20 +30,7 @@
     return m ? {code: error.code, field: error.field, message: m[1]} : error;
   }
 
-  /** Submit a form's JSON to the API; errors beside the field the API names (or in the form's status line). */
-  function send(form, method, url, body, done) {
-    Console.clearErrors(form);
-    unsay();
-    var line = form.querySelector(".form-status");
-    if (line) line.hidden = true;
-    var button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    Console.api(method, url, body).then(function (r) {
-      button.disabled = false;
-      if (r.error) { Console.showError(form, plain(r.error), line || status); return; }
-      done(r.data);
-    });
-  }
+  var send = said.send;
 
   function plural(n, word) {
     return n + " " + word + (n === 1 ? "" : "s");

@@ -141,18 +141,35 @@
   });
 
   /** A page's status line: say(text, ok) shows a result or an error; unsay() clears it, so that a new action does
-      not start beside an old message ("Created carl" next to the next form's errors). */
-  function statusLine(el) {
+      not start beside an old message ("Created carl" next to the next form's errors). send(form, method, url, body,
+      done) submits a form's JSON to the API: errors beside the field the API names (or in the form's own status
+      line, else the page's), each error through `mapError` first when given; done(data) on success. */
+  function statusLine(el, mapError) {
+    function unsay() {
+      el.hidden = true;
+      el.textContent = "";
+    }
+    function send(form, method, url, body, done) {
+      clearErrors(form);
+      unsay();
+      var line = form.querySelector(".form-status");
+      if (line) line.hidden = true;
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      api(method, url, body).then(function (r) {
+        button.disabled = false;
+        if (r.error) { showError(form, mapError ? mapError(r.error) : r.error, line || el); return; }
+        done(r.data);
+      });
+    }
     return {
       say: function (text, ok) {
         el.hidden = false;
         el.className = "form-status " + (ok ? "ok" : "error");
         el.textContent = text;
       },
-      unsay: function () {
-        el.hidden = true;
-        el.textContent = "";
-      }
+      unsay: unsay,
+      send: send
     };
   }
 
