@@ -58,13 +58,13 @@ def create(tx: Tx, actor: Principal, name: str, members: list[int | str]) -> int
 
 
 def add_members(tx: Tx, actor: Principal, team_id: int, members: list[int | str]) -> int:
-    """Add workers to a team (those already in it stay); returns how many were named."""
+    """Add workers to a team (those already in it stay); returns how many joined (not those already in it)."""
     team = _row(tx, team_id)
     worker_ids = membership.resolve_workers(tx, members, "workers")
-    tx.run_many("teams.add_member", [{"team": team_id, "worker": w} for w in worker_ids])
+    added = sum(tx.run("teams.add_member", {"team": team_id, "worker": w}) for w in worker_ids)
     tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
     _entry(tx, actor, "team.members_add", team, {"workers": audit.ids(worker_ids)})
-    return len(worker_ids)
+    return added
 
 
 def remove_member(tx: Tx, actor: Principal, team_id: int, worker_id: int) -> None:

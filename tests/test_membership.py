@@ -87,6 +87,10 @@ async def test_teams_put_their_members_in_a_pool_as_they_change(client, requeste
     r = await client.post(f"/api/teams/{tid}/members", json={"workers": [b["username"]]}, headers=bearer(requester))
     assert r.status_code == 200 and r.json()["added"] == 1
     assert (await _next(client, b_token, pid)).status_code == 200
+    # `added` counts who joined: a worker already in the team is not counted again.
+    r = await client.post(f"/api/teams/{tid}/members", json={"workers": [b["username"], a["id"]]},
+                          headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["added"] == 0
     members = (await client.get(f"/api/teams/{tid}/members", headers=bearer(requester))).json()["data"]
     assert [m["id"] for m in members] == sorted([a["id"], b["id"]])
 

@@ -64,8 +64,12 @@
       Console.showError(add, {field: "workers", message: "type the username of a worker to add"}, status);
       return;
     }
-    send(add, "POST", base + "/members", {workers: workers}, function () {
-      again("Added " + workers.join(", ") + " to " + teamName + ".");
+    send(add, "POST", base + "/members", {workers: workers}, function (data) {
+      var distinct = workers.filter(function (w, i) { return workers.indexOf(w) === i; });
+      var text = data.added === distinct.length ? "Added " + distinct.join(", ") + " to " + teamName + "."
+        : data.added === 0 ? (distinct.length === 1 ? distinct[0] + " is" : "They are all") + " already in " + teamName + "."
+        : "Added " + data.added + " of " + distinct.join(", ") + " to " + teamName + "; the others were already in it.";
+      again(text);
     });
   });
 

@@ -83,6 +83,9 @@ def test_a_requester_makes_a_team_uses_it_in_a_pool_and_deletes_it(new_page, ser
     page.fill("#add-workers", second["username"])
     page.click("#add")
     expect(page.locator("#teams-status")).to_have_text(f"Added {second['username']} to {team}.")
+    page.fill("#add-workers", second["username"])  # already in: said so, not "Added" again
+    page.click("#add")
+    expect(page.locator("#teams-status")).to_have_text(f"{second['username']} is already in {team}.")
     expect(page.locator('#team-facts [data-stat="members"]')).to_have_text("2 members")
     page.fill("#add-workers", requester["username"])
     page.click("#add")
