@@ -15,7 +15,9 @@ from tests.browser.support import DESKTOP, PHONE, png, sign_in
 
 
 def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
-    """Drop one file on the import page's drop zone, as a drag from the desktop does."""
+    """Drop one file on the import page's drop zone, as a drag from the desktop does (once the page's script has
+    loaded: a drop on the zone before its listener is there does nothing, as it would for a user)."""
+    page.wait_for_load_state("load")
     transfer = page.evaluate_handle(
         "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
         " return dt; }", [name, text, mime])
