@@ -106,14 +106,10 @@ def _label_filter(dialect: str, spec: tasktypes.TaskTypeSpec, label: str) -> Any
     return exists(select(literal_column("1")).select_from(each).where(value == label))
 
 
-def confidence(overridden: Any) -> Any:
-    """A task's confidence as /results gives it: 1 for an override (the requester's answer), else the crowd's."""
-    return case((overridden, literal(1.0, Float)), else_=models.task_results.c.confidence)
-
-
-def settled_agreement(overridden: Any, agree: Any) -> Any:
-    """A task's agreement as the console orders and filters by it: 1 for an override (settled), else the crowd's."""
-    return case((overridden, literal(1.0, Float)), else_=agree)
+def _settled(overridden: Any, figure: Any) -> Any:
+    """A task's confidence or agreement as /results gives it and the console orders and filters by it: 1 for an
+    override (the requester's answer, settled), else the crowd's `figure`."""
+    return case((overridden, literal(1.0, Float)), else_=figure)
 
 
 def _merge(crowd: list[Any], overrides: list[Any], key: str) -> list[Any]:
@@ -142,7 +138,7 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
     agree = agreement(dialect)
     overridden = v.c.kind == models.ReviewKind.override.value
     not_overridden = or_(v.c.kind.is_(None), ~overridden)
-    shown, shown_agree = confidence(overridden), settled_agreement(overridden, agree)
+    shown, shown_agree = _settled(overridden, r.c.confidence), _settled(overridden, agree)
     one = literal(1.0, Float)
 
     def columns(conf: Any, agr: Any) -> list[Any]:
@@ -170,28 +166,19 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
         if cursor is not None:
             stmt = stmt.where(t.c.id > cursor[1])
         rows = list((await conn.execute(stmt.order_by(t.c.id).limit(PAGE + 1))).all())
-    elif sort == "disagreement":
-        # The crowd's agreement of the tasks not overridden, on ix_task_results_agreement ...
-        crowd = (select(*columns(shown, agree))
-                 .select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
-                 .where(r.c.project_id == project.id, agree.is_not(None), not_overridden,
-                        *filters(shown, agree)))
-        if cursor is not None:
-            crowd = crowd.where(tuple_(agree, r.c.task_id) > tuple_(cursor[0], cursor[1]))
-        # ... and the overrides (agreement 1: settled): merged, the order of both.
-        rows = _merge((await conn.execute(crowd.order_by(agree, r.c.task_id).limit(PAGE + 1))).all(),
-                      (await conn.execute(overrides_walk(one, one))).all(), "agreement")
     else:
-        # The crowd's confidences of the tasks not overridden, on ix_task_results_confidence ...
+        # The crowd's figure (confidence, or agreement) of the tasks not overridden, on its index
+        # (ix_task_results_confidence, ix_task_results_agreement) ...
+        key, name = (agree, "agreement") if sort == "disagreement" else (r.c.confidence, "confidence")
         crowd = (select(*columns(r.c.confidence, agree))
                  .select_from(r.join(t, t.c.id == r.c.task_id).outerjoin(v, v.c.task_id == r.c.task_id))
-                 .where(r.c.project_id == project.id, r.c.confidence.is_not(None), not_overridden,
+                 .where(r.c.project_id == project.id, key.is_not(None), not_overridden,
                         *filters(r.c.confidence, agree)))
         if cursor is not None:
-            crowd = crowd.where(tuple_(r.c.confidence, r.c.task_id) > tuple_(cursor[0], cursor[1]))
-        # ... and the overrides (confidence 1, in task order): merged, the order of both.
-        rows = _merge((await conn.execute(crowd.order_by(r.c.confidence, r.c.task_id).limit(PAGE + 1))).all(),
-                      (await conn.execute(overrides_walk(one, one))).all(), "confidence")
+            crowd = crowd.where(tuple_(key, r.c.task_id) > tuple_(cursor[0], cursor[1]))
+        # ... and the overrides (figure 1: settled, in task order): merged, the order of both.
+        rows = _merge((await conn.execute(crowd.order_by(key, r.c.task_id).limit(PAGE + 1))).all(),
+                      (await conn.execute(overrides_walk(one, one))).all(), name)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     after = None
