@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 from labeling import jsonio
 from labeling.errors import InvalidInput
@@ -13,42 +15,44 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 
 
+def _encode(payload: dict) -> str:
+    """An opaque cursor holding `payload`."""
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None, key: str, valid: Callable[[Any], bool]) -> Any:
+    """The `key` value of a cursor from _encode (None for the first page); InvalidInput unless `valid` holds."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))[key]
+        if not valid(after):
+            raise ValueError
+        return after
+    except Exception:
+        raise InvalidInput("cursor is not one this server issued", field="cursor") from None
+
+
 def encode(after_id: int) -> str:
     """A cursor that continues after the row with this id."""
-    return base64.urlsafe_b64encode(json.dumps({"after": after_id}).encode()).decode().rstrip("=")
+    return _encode({"after": after_id})
 
 
 def decode(cursor: str | None) -> int | None:
     """The id a cursor continues after, or None for the first page."""
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
-        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= jsonio.INT_LIMIT:
-            raise ValueError
-        return after
-    except Exception:
-        raise InvalidInput("cursor is not one this server issued", field="cursor") from None
+    return _decode(cursor, "after", lambda after: not isinstance(after, bool) and isinstance(after, int)
+                   and 0 <= after <= jsonio.INT_LIMIT)
 
 
 def encode_name(after: str) -> str:
     """A cursor that continues after the row with this name (a list in name order, names unique)."""
-    return base64.urlsafe_b64encode(json.dumps({"after_name": after}).encode()).decode().rstrip("=")
+    return _encode({"after_name": after})
 
 
 def decode_name(cursor: str | None) -> str | None:
     """The name a cursor of encode_name continues after, or None for the first page."""
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        after = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))["after_name"]
-        if not isinstance(after, str) or not after:
-            raise ValueError
-        return after
-    except Exception:
-        raise InvalidInput("cursor is not one this server issued", field="cursor") from None
+    return _decode(cursor, "after_name", lambda after: isinstance(after, str) and bool(after))
 
 
 def limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
