@@ -94,6 +94,12 @@ async def get(conn: AsyncConnection, user_id: int) -> dict:
     return public(row)
 
 
+async def usernames(conn: AsyncConnection, user_ids: set[int]) -> dict[int, str]:
+    """The usernames of these users, by id (the console names teams' owners with them)."""
+    u = models.users
+    return dict((await conn.execute(select(u.c.id, u.c.username).where(u.c.id.in_(sorted(user_ids))))).all())
+
+
 async def page(conn: AsyncConnection, cursor: str | None, limit: int, *, role: str | None = None,
                active: bool | None = None) -> dict:
     """A page of users in id order, optionally of one role or only (in)active ones."""

@@ -25,7 +25,7 @@ async def people_page(request: Request, caller: web.Caller) -> Response:
         users = await _newest_users(conn, params.cursor)
         team_page = await teams.newest_page(conn, caller.who, None, TEAMS_LIMIT)  # an admin's: every team
         members = await teams.member_lists(conn, [t["id"] for t in team_page["data"]], MEMBERS_SHOWN)
-        owners = await _names(conn, {t["owner_id"] for t in team_page["data"]})
+        owners = await accounts.usernames(conn, {t["owner_id"] for t in team_page["data"]})
     team_list = [{**t, "owner": owners.get(t["owner_id"], f"#{t['owner_id']}"), "member_list": members[t["id"]]}
                  for t in team_page["data"]]
     return frame.render(request, caller, "console/people.html", {
@@ -43,12 +43,6 @@ async def _newest_users(conn, cursor: str | None) -> dict:  # noqa: ANN001
         query = query.where(u.c.id < before)
     rows = (await conn.execute(query)).all()
     return paging.page([accounts.public(r) for r in rows], USERS_PER_PAGE)
-
-
-async def _names(conn, user_ids: set[int]) -> dict[int, str]:  # noqa: ANN001
-    u = models.users
-    rows = (await conn.execute(select(u.c.id, u.c.username).where(u.c.id.in_(list(user_ids) or [0])))).all()
-    return {r.id: r.username for r in rows}
 
 
 PAGES = [("GET", "/console/people", people_page)]

@@ -6,25 +6,16 @@ console-teams.js, so there is one validation path and errors come back naming th
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import models, schemas, teams, web
+from labeling import accounts, schemas, teams, web
 from labeling.console import frame
 from labeling.models import Role
 
 TEAMS_PER_PAGE = 50
 MEMBERS_PREVIEW = 6  # members named per team on the list (the team's page lists them all)
 MEMBERS_PER_PAGE = 100
-
-
-async def _names(conn: Any, user_ids: set[int]) -> dict[int, str]:
-    """Usernames of the teams' owners (an admin sees everyone's teams)."""
-    u = models.users
-    return dict((await conn.execute(select(u.c.id, u.c.username).where(u.c.id.in_(sorted(user_ids))))).all())
 
 
 @frame.page("console.teams")
@@ -37,7 +28,7 @@ async def teams_page(request: Request, caller: web.Caller) -> Response:
         ids = [t["id"] for t in found["data"]]
         members = await teams.member_lists(conn, ids, MEMBERS_PREVIEW)
         pools = await teams.pools_listing(conn, caller.who, ids)
-        owners = await _names(conn, {t["owner_id"] for t in found["data"]}) if admin else {}
+        owners = await accounts.usernames(conn, {t["owner_id"] for t in found["data"]}) if admin else {}
     items = [{**t, "member_list": members[t["id"]], "pools": pools[t["id"]],
               "owner": owners.get(t["owner_id"]) if t["owner_id"] != caller.who.id else None}
              for t in found["data"]]
@@ -56,7 +47,7 @@ async def team_page(request: Request, caller: web.Caller) -> Response:
         team = await teams.get(conn, row)
         members = await teams.members_by_name(conn, row.id, params.cursor, MEMBERS_PER_PAGE)
         pools = (await teams.pools_listing(conn, caller.who, [row.id]))[row.id]
-        owner = (await _names(conn, {row.owner_id})).get(row.owner_id) if row.owner_id != caller.who.id else None
+        owner = (await accounts.usernames(conn, {row.owner_id})).get(row.owner_id) if row.owner_id != caller.who.id else None
     return frame.render(request, caller, "console/team.html", {
         "team": team, "owner": owner, "members": members["data"], "next_cursor": members["next"],
         "first_page": params.cursor is None, "per_page": MEMBERS_PER_PAGE, "pools": pools})
