@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from labeling import migrate, models
+from labeling import files, migrate, models
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput, LabelingError
 from labeling.settings import Settings
@@ -91,7 +91,7 @@ async def backup(settings: Settings, path: Path) -> str:
 def _not_the_database(database: Path, target: Path) -> None:
     """Refuse a backup onto the database itself or a file SQLite keeps beside it: the finished backup is moved
     over the target, so the running server would go on writing to a file no longer there (lost at its restart)."""
-    for own in (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm", "-journal"))):
+    for own in (database, *(database.with_name(database.name + end) for end in files.SQLITE_COMPANIONS)):
         same = own.resolve() == target.resolve()
         with contextlib.suppress(OSError):
             same = same or own.samefile(target)  # a hard link or another path to it

@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import IO, Iterator
 
 
+# The files SQLite keeps beside a database DB: DB-wal, DB-shm, DB-journal (none may be written over by an export
+# or a backup).
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
 @contextlib.contextmanager
 def replacing(path: Path | str, mode: int = 0o644, *, binary: bool = False, newline: str | None = None,
               exclusive: bool = False) -> Iterator[IO]:

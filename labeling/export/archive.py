@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from labeling import files
 from labeling.errors import InvalidInput
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -191,7 +192,7 @@ SQLITE_STARTS = (b"SQLite format 3\x00", b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83
 
 def _sqlite_file(path: Path) -> bool:
     """An SQLite database or its -wal/-shm/-journal: --force would put an export in place of a database."""
-    for candidate in (path, *(path.with_name(path.name[:-len(end)]) for end in ("-wal", "-shm", "-journal")
+    for candidate in (path, *(path.with_name(path.name[:-len(end)]) for end in files.SQLITE_COMPANIONS
                               if path.name.endswith(end))):
         try:
             with candidate.open("rb") as handle:
