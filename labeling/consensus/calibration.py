@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeling.consensus import classification
+from labeling.consensus import classification, small
 from labeling.errors import InvalidInput
 
 # Errors the whole crowd shares (ambiguous items, a class everyone over-uses, look-alike classes) are
@@ -40,6 +40,8 @@ HELDOUT_SAMPLE = 50_000  # about this many answers (all those of a sample of tas
 # about as much as the shared datasets' gold asks for) and these prior precisions for slope, intercept and
 # per-label offsets (labels need more gold than the common slope).
 GOLD_SLOPE = 0.3
+TASK_RHO_PRIOR = 10  # pseudo-tasks of independent answers behind the per-task path's held-out rho (task_correlation)
+TASK_RHO_SCALE = 0.5  # scale of the half-normal prior on the per-task path's gold-fitted rho
 GOLD_PENALTY = (1.0, 1.0, 4.0)
 _CLIP = 1e-6
 
@@ -346,7 +348,61 @@ def calibrate(res: classification.ClassificationResult, a: Answers, gold: np.nda
         conf[known] = 1.0
     res.posteriors, res.confidence, res.calibration = post, conf, info
     res.worker_skill = worker_skill(post, a)
+    if k > 1:
+        info["rho_task"], info["rho_task_from"] = task_correlation(res.worker_skill, a, gold if n_gold >= GOLD_MIN
+                                                                   else None, fitted_rho)
     return res
+
+
+def settle_correlation(info: dict | None, adaptive: bool) -> float:
+    """The rho a project's settles temper by (info: a result's `calibration`): task_correlation's, except that an
+    adaptive project takes only a gold-fitted one. There the held-out answers are biased: the extra answers go to
+    the tasks whose first answers disagreed, so their tasks look more correlated than the crowd is, and tempering
+    by that would ask every task for more answers."""
+    if not info or "rho_task" not in info or (adaptive and info.get("rho_task_from") != "gold"):
+        return 0.0
+    return float(info["rho_task"])
+
+
+def _one_coin_terms(skill: np.ndarray, a: Answers) -> np.ndarray:
+    """(n_tasks, K) one-coin log-likelihoods of each task's answers with the workers' skills, clipped as the
+    per-task path clips them (small.clip_skill): what small.posterior computes for one task."""
+    p = np.clip(skill, 1.0 / max(a.n_classes, 2), small.MAX_SKILL)[a.w]
+    return classification.one_coin_loglik(a.t, a.lab, p, a.n_tasks, a.n_classes, a.weight)
+
+
+def task_correlation(skill: np.ndarray, a: Answers, gold: np.ndarray | None, heldout_rho: float
+                     ) -> tuple[float, str]:
+    """(rho, "gold" or "held-out answers"): what the per-task path (small.py: one-coin with these skills, no prior)
+    tempers a task's evidence by, and what it was fitted on.
+
+    With gold (GOLD_MIN answered gold tasks or more): the rho under which that path's posteriors give the gold
+    labels the highest likelihood, so the errors the crowd shares count (they are what the gold sees and the
+    answers do not). Without: the held-out correlation of the project's method (`heldout_rho`), with no floor
+    for shared errors: the per-task confidence stops collecting answers, and on independent crowds the floor
+    would ask for answers that add nothing. Either fit is pulled towards independence (rho 0), so a project's first
+    few tasks cannot set a rho that makes every task wait for its maximum: the gold fit by a half-normal prior
+    (scale TASK_RHO_SCALE) on rho, the held-out one as if TASK_RHO_PRIOR more tasks had shown independent answers.
+    """
+    known = np.flatnonzero(((gold >= 0) if gold is not None else np.ones(a.n_tasks, dtype=bool)) & (a.distinct > 1))
+    if gold is None or known.size == 0:
+        return _shrunk(heldout_rho, int((a.distinct > 1).sum())), "held-out answers"
+    terms = _one_coin_terms(skill, a)[known]
+    terms -= terms.max(axis=1, keepdims=True)
+    spread = (a.distinct[known] - 1).astype(np.float64)
+    right = gold[known]
+
+    def score(rho: float) -> float:
+        scaled = terms / (1.0 + spread * rho)[:, None]
+        loglik = (scaled[np.arange(known.size), right] - np.log(np.exp(scaled).sum(axis=1))).sum()
+        return float(loglik - 0.5 * (rho / TASK_RHO_SCALE) ** 2)
+
+    return _best_rho(score)[0], "gold"
+
+
+def _shrunk(rho: float, n_tasks: int) -> float:
+    """A fitted rho pulled towards 0 by TASK_RHO_PRIOR pseudo-tasks (n_tasks: the tasks the fit saw)."""
+    return round(float(rho) * n_tasks / (n_tasks + TASK_RHO_PRIOR), 3)
 
 
 def worker_skill(post: np.ndarray, a: Answers, prior: float = 0.7, strength: float = 2.0) -> np.ndarray:

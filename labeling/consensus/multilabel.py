@@ -22,6 +22,7 @@ class MultilabelResult:
     worker_skill: np.ndarray  # (n_workers,) mean per-label accuracy
     method: str  # the method every label ran, or "mixed" when `auto` picked differently per label
     per_label: list[str]  # the method each label ran
+    task_correlation: float = 0.0  # mean over labels of calibration.settle_correlation (the per-task path's rho)
 
 
 def indicator(label_sets: Sequence[Sequence[int]], n_labels: int) -> np.ndarray:
@@ -45,11 +46,13 @@ def aggregate_multilabel(
     method: str = "auto",
     gold: np.ndarray | None = None,
     seed: int = 0,
+    adaptive: bool = False,
 ) -> MultilabelResult:
     """Aggregate (n_answers, n_labels) bool choices as one binary problem per label (own prior and confusions).
 
     Each label runs calibration.consensus: `auto` picks a method per label, confidences are calibrated.
-    `gold` is an (n_tasks, n_labels) int array of 1 / 0 / -1 (unknown).
+    `gold` is an (n_tasks, n_labels) int array of 1 / 0 / -1 (unknown). `adaptive`: the answers came from
+    adaptive redundancy (see calibration.settle_correlation).
     """
     chosen = np.asarray(chosen, dtype=bool)
     t = np.asarray(task_idx, dtype=np.int64)
@@ -66,6 +69,7 @@ def aggregate_multilabel(
     conf = np.zeros((n_tasks, n_labels))
     skill = np.zeros((n_workers, n_labels))
     picked: list[str] = []
+    rho: list[float] = []
     # One binary problem per label: each label keeps its own prevalence and worker confusions.
     for j in range(n_labels):
         res = calibration.consensus(method, t, w, chosen[:, j].astype(np.int64), n_tasks, n_workers, 2,
@@ -75,11 +79,13 @@ def aggregate_multilabel(
         conf[:, j] = res.confidence
         skill[:, j] = res.worker_skill
         picked.append(res.method)
+        rho.append(calibration.settle_correlation(res.calibration, adaptive))
     per_task = conf.mean(axis=1) if n_labels else np.ones(n_tasks)
     names = sorted(set(picked))
     return MultilabelResult(prob, decision, per_task, np.bincount(t, minlength=n_tasks),
                             skill.mean(axis=1) if n_labels else np.zeros(n_workers),
-                            names[0] if len(names) == 1 else "mixed" if names else method, picked)
+                            names[0] if len(names) == 1 else "mixed" if names else method, picked,
+                            round(float(np.mean(rho)), 3) if rho else 0.0)
 
 
 def jaccard(a: Sequence[object], b: Sequence[object]) -> float:

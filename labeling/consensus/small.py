@@ -6,7 +6,9 @@ handful of answers NumPy's per-call overhead dwarfs the arithmetic, so this is p
 
 The model is one-coin Dawid-Skene with the workers' known accuracies: the last project-wide estimate
 (calibration.worker_skill: the chance that one of the worker's answers is right under the project's
-calibrated consensus) or their gold accuracy. An accuracy counts only between chance (1/K) and MAX_SKILL:
+calibrated consensus) or their gold accuracy. Answers to one task are not independent (the errors a crowd
+shares): with the correlation rho the last project consensus measured (calibration.task_correlation), a
+task's evidence is divided by 1 + (n - 1) * rho, so n answers weigh as n / (1 + (n - 1) * rho) independent ones. An accuracy counts only between chance (1/K) and MAX_SKILL:
 a skill read off three gold answers can be 1.0, and one such worker must not settle a task alone.
 classification.one_coin_loglik is the same model over many tasks at once (tests/consensus/test_small.py
 compares the two); benchmarks/README.md (Calibration) has how honest its confidences are.
@@ -51,15 +53,19 @@ def clip_skill(skill: float, n_classes: int) -> float:
     return min(max(skill, 1.0 / max(n_classes, 2)), MAX_SKILL)
 
 
-def _terms(skills: Sequence[float], weights: Sequence[float] | None, n_classes: int) -> tuple[float, list[float]]:
+def _terms(skills: Sequence[float], weights: Sequence[float] | None, n_classes: int, correlation: float = 0.0
+           ) -> tuple[float, list[float]]:
     """One-coin log-likelihood pieces: the sum of every answer's log P(wrong label), and per answer the gain
-    log P(right) - log P(wrong) its label gets (each times the answer's weight)."""
+    log P(right) - log P(wrong) its label gets (each times the answer's weight), all divided by the design
+    effect 1 + (n - 1) * correlation of the task's n distinct workers."""
     spread = max(n_classes - 1, 1)
+    distinct = len(skills) if weights is None else sum(weights)  # weights 1/c per worker sum to one per worker
+    temper = 1.0 + max(distinct - 1.0, 0.0) * max(correlation, 0.0)
     base, gains = 0.0, []
     for i, skill in enumerate(skills):
         p = clip_skill(skill, n_classes)
         wrong = math.log((1.0 - p) / spread)
-        weight = 1.0 if weights is None else weights[i]
+        weight = (1.0 if weights is None else weights[i]) / temper
         base += weight * wrong
         gains.append(weight * (math.log(p) - wrong))
     return base, gains
@@ -74,15 +80,16 @@ def _normalise(loglik: Sequence[float]) -> list[float]:
 
 
 def posterior(codes: Sequence[int], n_classes: int, skills: Sequence[float] | None,
-              weights: Sequence[float] | None) -> list[float]:
-    """P(true class) for one task: votes smoothed by one pseudo-vote per class without skills, else one-coin."""
+              weights: Sequence[float] | None, correlation: float = 0.0) -> list[float]:
+    """P(true class) for one task: votes smoothed by one pseudo-vote per class without skills, else one-coin
+    (tempered by `correlation`, see the module docstring)."""
     if skills is None:
         counts = [1.0] * n_classes
         for i, code in enumerate(codes):
             counts[code] += 1.0 if weights is None else weights[i]
         total = sum(counts)
         return [c / total for c in counts]
-    base, gains = _terms(skills, weights, n_classes)
+    base, gains = _terms(skills, weights, n_classes, correlation)
     loglik = [base] * n_classes
     for code, gain in zip(codes, gains):
         loglik[code] += gain
@@ -96,8 +103,8 @@ def pick(post: Sequence[float], counts: Sequence[float]) -> int:
 
 
 def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[float] | None,
-                   worker_ids: Sequence[int] | None = None) -> tuple[dict, float, dict]:
-    """(answer, confidence, details) of one single-label task."""
+                   worker_ids: Sequence[int] | None = None, correlation: float = 0.0) -> tuple[dict, float, dict]:
+    """(answer, confidence, details) of one single-label task; `correlation` tempers skilled evidence."""
     lookup = {name: i for i, name in enumerate(labels)}
     codes = _codes([ans.label_of(a, f"answers[{i}]") for i, a in enumerate(answers)], lookup, labels)
     weights = _weights(worker_ids if worker_ids is not None else range(len(codes)))
@@ -105,7 +112,7 @@ def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequen
     counts = [0] * k
     for code in codes:
         counts[code] += 1
-    post = posterior(codes, k, skills, weights)
+    post = posterior(codes, k, skills, weights, correlation)
     choice = pick(post, counts)
     details = {"votes": {labels[i]: c for i, c in enumerate(counts) if c},
                "posteriors": {labels[i]: round(p, 6) for i, p in enumerate(post)},
@@ -114,7 +121,7 @@ def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequen
 
 
 def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[float] | None,
-               worker_ids: Sequence[int] | None = None) -> tuple[dict, float, dict]:
+               worker_ids: Sequence[int] | None = None, correlation: float = 0.0) -> tuple[dict, float, dict]:
     """(answer, confidence, details) of one multilabel task: a binary posterior per label, chosen above one half."""
     lookup = {name: i for i, name in enumerate(labels)}
     chosen_sets, name_sets = [], []
@@ -125,7 +132,7 @@ def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[f
     weights = _weights(worker_ids if worker_ids is not None else range(len(chosen_sets)))
     n = len(chosen_sets)
     if skills is not None:
-        base, gains = _terms(skills, weights, 2)  # the same for every label: computed once
+        base, gains = _terms(skills, weights, 2, correlation)  # the same for every label: computed once
     picked, probs, confs = [], {}, []
     for code, name in enumerate(labels):
         if skills is None:

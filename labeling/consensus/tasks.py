@@ -36,6 +36,9 @@ class ProjectConsensus:
     method: str  # the method that ran (the one `auto` picked), "+gold" when gold anchored it
     selection: dict | None = None  # classification and multilabel `auto`: the candidates' scores and the rule
     calibration: dict | None = None  # how the confidences were calibrated (crowd-only or on held-out gold)
+    # classification and multilabel: the answers' correlation the per-task path allows for until the next project
+    # consensus (calibration.settle_correlation; the project stores it, annotations settle with it)
+    task_correlation: float | None = None
 
 
 def _skills(worker_ids: Sequence[int], worker_skill: dict[int, float] | None) -> np.ndarray:
@@ -95,8 +98,10 @@ def aggregate_task(
     worker_ids: list[int],
     labels: list[str],
     worker_skill: dict[int, float] | None = None,
+    correlation: float = 0.0,
 ) -> TaskConsensus:
-    """Consensus of one task's answers; worker_skill (accuracy per worker) weights them when given."""
+    """Consensus of one task's answers; worker_skill (accuracy per worker) weights them when given, and a
+    classification or multilabel task's evidence is tempered by `correlation` (small.py)."""
     family = ans.kind(task_type)
     if len(answers) != len(worker_ids):
         raise InvalidInput("answers and worker_ids differ in length", field="worker_ids")
@@ -106,7 +111,7 @@ def aggregate_task(
     if family == "classification" or family == "multilabel":
         known = None if worker_skill is None else [float(worker_skill.get(w, DEFAULT_SKILL)) for w in worker_ids]
         run = small.classification if family == "classification" else small.multilabel
-        answer, confidence, details = run(answers, labels, known, worker_ids)
+        answer, confidence, details = run(answers, labels, known, worker_ids, correlation)
         return TaskConsensus(answer, confidence, n, details)
     weights = _skills(worker_ids, worker_skill)
     if family == "boxes":
@@ -139,16 +144,20 @@ def aggregate_project(
     labels: list[str],
     gold: dict[int, dict] | None = None,
     method: str = "auto",
+    adaptive: bool = False,
 ) -> ProjectConsensus:
-    """Consensus of every task from all (task_id, worker_id, answer) rows, learning worker skills on the way."""
+    """Consensus of every task from all (task_id, worker_id, answer) rows, learning worker skills on the way.
+
+    `adaptive`: the project collects answers by adaptive redundancy (its task_correlation then comes from gold
+    only: calibration.settle_correlation)."""
     family = ans.kind(task_type)
     if method not in PROJECT_METHODS:
         raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(PROJECT_METHODS)}", field="method")
     gold = gold or {}
     if family == "classification":
-        return _project_classification(rows, labels, gold, method)
+        return _project_classification(rows, labels, gold, method, adaptive)
     if family == "multilabel":
-        return _project_multilabel(rows, labels, gold, method)
+        return _project_multilabel(rows, labels, gold, method, adaptive)
     by_task: dict[int, list[tuple[int, dict]]] = {}
     for task_id, worker_id, answer in rows:
         by_task.setdefault(task_id, []).append((worker_id, answer))
@@ -199,7 +208,7 @@ def _encode_rows(rows: list[tuple[int, int, dict]]) -> tuple[np.ndarray, np.ndar
 
 
 def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str], gold: dict[int, dict],
-                            method: str) -> ProjectConsensus:
+                            method: str, adaptive: bool = False) -> ProjectConsensus:
     """Run the chosen classification method over all rows, gold-anchored when gold exists."""
     t, w, task_ids, worker_ids = _encode_rows(rows)
     codes = _label_codes([ans.label_of(a, f"rows[{i}].answer") for i, (_, _, a) in enumerate(rows)],
@@ -227,11 +236,11 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
                                      details)
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
     return ProjectConsensus(results, skill, res.method + ("+gold" if (gold_arr >= 0).any() else ""),
-                            res.selection, res.calibration)
+                            res.selection, res.calibration, calibration.settle_correlation(res.calibration, adaptive))
 
 
 def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], gold: dict[int, dict],
-                        method: str) -> ProjectConsensus:
+                        method: str, adaptive: bool = False) -> ProjectConsensus:
     """Per-label aggregation of multilabel rows, gold-anchored per label when gold exists."""
     t, w, task_ids, worker_ids = _encode_rows(rows)
     sets = [_label_codes(ans.labels_of(a, f"rows[{i}].answer"), labels, "rows") for i, (_, _, a) in enumerate(rows)]
@@ -243,7 +252,8 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
             if tid in gold:
                 gold_arr[i] = 0
                 gold_arr[i, _label_codes(ans.labels_of(gold[tid], "gold"), labels, "gold")] = 1
-    res = multilabel.aggregate_multilabel(t, w, chosen, len(task_ids), len(worker_ids), method=method, gold=gold_arr)
+    res = multilabel.aggregate_multilabel(t, w, chosen, len(task_ids), len(worker_ids), method=method, gold=gold_arr,
+                                          adaptive=adaptive)
     task_sets: list[list[list[int]]] = [[] for _ in task_ids]
     for row, codes in zip(t.tolist(), sets):
         task_sets[row].append(codes.tolist())
@@ -256,7 +266,7 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
     selection = None if method != "auto" else {"rule": "per label", "picked": dict(zip(labels, res.per_label))}
     return ProjectConsensus(results, skill, "per-label " + res.method + ("+gold" if gold_arr is not None else ""),
-                            selection)
+                            selection, task_correlation=res.task_correlation)
 
 
 def quality_report(

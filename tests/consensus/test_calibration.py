@@ -139,3 +139,52 @@ def test_auto_picks_full_confusions_when_workers_confuse_particular_grades() -> 
     assert res.method == "dawid-skene"
     other = classification.one_coin(crowd.task_idx, crowd.worker_idx, crowd.label_idx, *crowd.sizes)
     assert (res.labels == crowd.truth).mean() > (other.labels == crowd.truth).mean()
+
+
+def per_task_ece(crowd: simulate.Crowd, skill: np.ndarray, rho: float, scored: np.ndarray) -> float:
+    """ECE of the per-task path (tasks.aggregate_task over every answer) on the `scored` tasks."""
+    labels = [str(i) for i in range(crowd.n_classes)]
+    skills = {int(x): float(s) for x, s in enumerate(skill)}
+    conf, right = [], []
+    for task in np.flatnonzero(scored):
+        rows = np.flatnonzero(crowd.task_idx == task)
+        res = tasks.aggregate_task("text_classification", [{"label": labels[crowd.label_idx[i]]} for i in rows],
+                                   crowd.worker_idx[rows].tolist(), labels, skills, rho)
+        conf.append(res.confidence)
+        right.append(res.answer["label"] == labels[crowd.truth[task]])
+    return calibration.ece(np.array(conf), np.array(right))
+
+
+def test_the_per_task_correlation_is_fitted_on_gold_and_makes_settles_honest() -> None:
+    # Shared errors on misleading items: the per-task path, counting answers as independent, claims too much.
+    crowd = simulate.word_sense_crowd(3, hard=0.3, hard_pull=0.45, n_tasks=600)
+    args = (crowd.task_idx, crowd.worker_idx, crowd.label_idx, *crowd.sizes)
+    gold = some_gold(crowd, 0.15, seed=3)
+    res = calibration.consensus("dawid-skene", *args, gold=gold)
+    rho = res.calibration["rho_task"]
+    assert rho > 0.1 and res.calibration["rho_task_from"] == "gold"
+    assert calibration.settle_correlation(res.calibration, adaptive=True) == rho  # gold is unbiased by adaptivity
+    rest = gold < 0
+    assert per_task_ece(crowd, res.worker_skill, rho, rest) < per_task_ece(crowd, res.worker_skill, 0.0, rest) - 0.03
+
+
+def test_independent_answers_get_little_correlation_and_a_tiny_project_almost_none() -> None:
+    crowd = simulate.crowd(0, n_tasks=1500, n_workers=60, per_task=5, prior=(0.25,) * 4,
+                           mix={"reliable": 0.9, "spammer": 0.1})
+    args = (crowd.task_idx, crowd.worker_idx, crowd.label_idx, *crowd.sizes)
+    assert calibration.consensus("dawid-skene", *args, gold=some_gold(crowd, 0.1)).calibration["rho_task"] < 0.1
+    # Without gold: the held-out correlation, pulled towards 0 by TASK_RHO_PRIOR tasks. Three tasks split 2-1 each
+    # time: the held-out answers say "as good as one answer" (rho at its maximum), three tasks keep 3/13 of that.
+    t, w, lab = np.repeat(np.arange(3), 3), np.tile(np.arange(3), 3), np.array([1, 1, 0, 1, 1, 0, 0, 1, 1])
+    small_fit = calibration.consensus("majority", t, w, lab, 3, 3, 2)
+    assert small_fit.calibration["rho_heldout"] == calibration.RHO_MAX
+    assert small_fit.calibration["rho_task"] == pytest.approx(calibration.RHO_MAX * 3 / 13, abs=1e-3)
+    out = tasks.aggregate_project("text_classification", [(int(a), int(b), {"label": "xy"[c]})
+                                                          for a, b, c in zip(t, w, lab)], ["x", "y"], method="majority")
+    assert out.task_correlation == small_fit.calibration["rho_task"]
+    assert calibration.TASK_RHO_PRIOR == 10
+    # An adaptive project's extra answers go where the first ones disagreed: its held-out rho is not used.
+    adaptive = tasks.aggregate_project("text_classification", [(int(a), int(b), {"label": "xy"[c]})
+                                                               for a, b, c in zip(t, w, lab)], ["x", "y"],
+                                       method="majority", adaptive=True)
+    assert adaptive.task_correlation == 0.0

@@ -148,3 +148,30 @@ def _slow_mean_pairwise(task_type: str, answers: list[dict]) -> float | None:
             for i in range(len(answers)) for j in range(i + 1, len(answers))]
     vals = [v for v in vals if v is not None]
     return sum(vals) / len(vals) if vals else None
+
+
+def test_a_correlation_tempers_the_evidence_of_a_tasks_answers() -> None:
+    labels = ["a", "b", "c"]
+    answers = [{"label": x} for x in ("a", "a", "a", "b")]
+    workers, skills = [1, 2, 3, 4], {1: 0.8, 2: 0.8, 3: 0.8, 4: 0.8}
+    plain = tasks.aggregate_task("text_classification", answers, workers, labels, skills)
+    assert tasks.aggregate_task("text_classification", answers, workers, labels, skills, 0.0) == plain
+    tempered = tasks.aggregate_task("text_classification", answers, workers, labels, skills, 0.5)
+    # Four answers at rho 0.5 weigh as 4 / (1 + 3 * 0.5) = 1.6 independent ones: each log-odds term times 1 / 2.5.
+    gain = np.log(0.8) - np.log(0.1)
+    loglik = np.array([2 * gain, 0.0, -gain]) / 2.5
+    expected = np.exp(loglik - loglik.max()) / np.exp(loglik - loglik.max()).sum()
+    assert tempered.answer == plain.answer == {"label": "a"}
+    assert tempered.confidence == pytest.approx(expected[0], rel=1e-9) and tempered.confidence < plain.confidence
+    # A worker's two answers count as one worker: the design effect counts distinct workers.
+    twice = tasks.aggregate_task("text_classification", answers + [{"label": "a"}], workers + [1], labels, skills, 0.5)
+    assert twice.confidence < plain.confidence
+    assert tasks.aggregate_task("text_classification", answers[:1], workers[:1], labels, skills, 0.9).confidence == \
+        pytest.approx(tasks.aggregate_task("text_classification", answers[:1], workers[:1], labels, skills).confidence)
+    # Without skills (no project consensus yet) there is no correlation to allow for: the votes count as they are.
+    assert tasks.aggregate_task("text_classification", answers, workers, labels, None, 0.5) == \
+        tasks.aggregate_task("text_classification", answers, workers, labels, None)
+    multi = [{"labels": ["a"]}, {"labels": ["a"]}, {"labels": ["a", "b"]}]
+    loose = tasks.aggregate_task("text_multilabel", multi, [1, 2, 3], labels, skills)
+    tight = tasks.aggregate_task("text_multilabel", multi, [1, 2, 3], labels, skills, 0.5)
+    assert tight.answer == loose.answer and tight.confidence < loose.confidence
