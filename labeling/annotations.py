@@ -207,7 +207,7 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
 def _consensus(project: Any, rows: list[Any]) -> Any:
     skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
     return consensus.aggregate_task(project.task_type, [r.answer for r in rows], [r.worker_id for r in rows],
-                                    list(project.labels), skills)
+                                    list(project.labels), skills, project.answer_correlation or 0.0)
 
 
 def restate_task(tx: Tx, project: Any, task_id: int) -> None:

@@ -113,6 +113,10 @@ class Project(SQLModel, table=True):
                                                                        server_default=text("0")))
     # The worker pool: every worker (the default), or only those listed (project_pool_workers, project_pool_teams).
     pool_all: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    # The correlation between answers to one task that the last project consensus measured (classification and
+    # multilabel; calibration.task_correlation): the per-task consensus of every settle until the next one divides a
+    # task's evidence by 1 + (n - 1) * it. NULL before any project consensus (answers taken as independent).
+    answer_correlation: float | None = Field(default=None)
 
 
 class ProjectCounter(SQLModel, table=True):

@@ -533,6 +533,11 @@ class Recomputed(Out):
     method: str
     reopened: Count = Field(description="completed tasks of an adaptive project asked for one more answer, because "
                                         "the project consensus names another answer or is far under the target")
+    answer_correlation: float | None = Field(
+        None, ge=0, description="classification and multilabel: how correlated the answers to one task are (rho); "
+        "until the next recomputation, each settled task's confidence counts its n answers as n / (1 + (n - 1) * rho) "
+        "independent ones. Fitted on the gold tasks when at least 10 have answers, else on held-out answers; null "
+        "for other task types")
     seconds: float = Field(ge=0)
 
 

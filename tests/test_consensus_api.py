@@ -295,6 +295,7 @@ async def test_a_recompute_asks_again_a_completed_adaptive_task_whose_answer_it_
     assert results[0]["answer"] == {"label": "pos"}, "the per-task consensus trusts the skilled worker"
     r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
     assert r.status_code == 200 and r.json()["reopened"] == 1, r.text
+    assert r.json()["answer_correlation"] == 0.0, "an adaptive project without gold settles untempered"
     task_id = results[0]["task_id"]
     audit = (await client.get("/api/audit", params={"action": "project.recheck"}, headers=bearer(requester))).json()
     assert [e["details"] for e in audit["data"]] == [{"reopened": 1, "task_ids": [task_id]}]
@@ -365,3 +366,53 @@ async def test_a_recompute_leaves_a_task_that_settled_again_after_its_read_as_it
     result = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"][0]
     assert result["answer"] == {"label": "pos"} and result["n_annotations"] == 3, "the newer settle stands"
     assert (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]["complete"] == 1
+
+
+async def _answer_by(client, token, pid, pick):
+    """Lease the next task and answer it with pick(task data)."""
+    lease = await client.post(f"/api/projects/{pid}/next", headers=bearer(token))
+    assert lease.status_code == 200, lease.text
+    r = await client.post(f"/api/assignments/{lease.json()['assignment_id']}/submit",
+                          json={"answer": {"label": pick(lease.json()["task"]["data"])}}, headers=bearer(token))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_a_recompute_stores_the_answers_correlation_and_later_settles_temper_by_it(
+        client, db, requester, new_project, make_user):
+    from labeling.consensus import tasks as consensus_tasks
+
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}} for i in range(12)],
+                                redundancy=3, labels=["pos", "neg"])
+    pid = project["id"]
+    people = [await make_user("worker", f"rho{pid}w{i}") for i in range(3)]
+    for j, (_, token) in enumerate(people):  # every task splits 2-1: the answers agree less than skills predict
+        for _ in range(12):
+            await _answer_by(client, token, pid, lambda data, j=j: "neg" if (int(data["text"][1:]) + j) % 3 == 0 else "pos")
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    rho = r.json()["answer_correlation"]
+    assert rho is not None and rho > 0.2
+    async with db.engine.connect() as conn:
+        stored = (await conn.execute(sa.select(models.projects.c.answer_correlation)
+                                     .where(models.projects.c.id == pid))).scalar_one()
+        skills = dict((await conn.execute(sa.select(models.project_workers.c.worker_id, models.project_workers.c.skill)
+                                          .where(models.project_workers.c.project_id == pid))).all())
+    assert stored == pytest.approx(rho)
+    # A task settled after the recompute (by this same process, whose cached project row must see the new value).
+    r = await client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "t99"}, "external_id": "late"}],
+                          headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    for _, token in people:
+        await _answer_by(client, token, pid, lambda data: "pos")
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    settled = next(x for x in results if x["external_id"] == "late")
+    ids = [user["id"] for user, _ in people]
+    answers = [{"label": "pos"}] * 3
+
+    def expected(correlation: float) -> float:
+        return consensus_tasks.aggregate_task("text_classification", answers, ids, ["pos", "neg"], skills,
+                                              correlation).confidence
+
+    assert settled["confidence"] == pytest.approx(expected(rho), abs=1e-6)
+    assert settled["confidence"] < expected(0.0) - 0.01

@@ -97,10 +97,12 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     async with db.read() as conn:
         rows, gold = await load_rows(conn, project.id)
     if not rows:
-        return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "reopened": 0, "seconds": 0.0}
+        return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "reopened": 0, "answer_correlation": None,
+                "seconds": 0.0}
 
     def compute() -> tuple[Any, dict]:
-        outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method)
+        outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method,
+                                                    adaptive=project.target_confidence is not None)
         report = consensus_tasks.quality_report(project.task_type, rows, list(project.labels), gold, outcome.results)
         return outcome, report
 
@@ -119,6 +121,9 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
         reopened = queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
         queue.store_results(tx, project.id, regular, skills, read_at)
+        if outcome.task_correlation is not None:
+            tx.run("projects.set_correlation", {"project": project.id, "rho": outcome.task_correlation,
+                                                "now": time.time()})
         if reopened:
             audit.record(tx, actor, "project.recheck", project=project,
                          details={"reopened": len(reopened), "task_ids": reopened[:AUDITED_TASK_IDS]})
@@ -126,7 +131,8 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
 
     reopened = await db.transact(write)
     return {"tasks": len(regular), "annotations": len(rows), "workers": len({w for _, w, _ in rows}),
-            "method": outcome.method, "reopened": len(reopened), "seconds": round(time.perf_counter() - started, 3)}
+            "method": outcome.method, "reopened": len(reopened), "answer_correlation": outcome.task_correlation,
+            "seconds": round(time.perf_counter() - started, 3)}
 
 
 RESULTS_PAGE = 10_000  # stored results per query when comparing them with a new consensus

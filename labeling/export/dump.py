@@ -61,7 +61,7 @@ EXCLUDED_AUDIT_ACTIONS = ("project.export",)
 # Columns added after the first dumps, with the value a dump without them restores (so older dumps still load).
 LATER_COLUMNS = {
     "projects": {"label_styles": {}, "edit_window": "until_final", "edit_minutes": None, "status": 0,
-                 "pool_all": True},
+                 "pool_all": True, "answer_correlation": None},
     "assignments": {"skip_reason": None, "skip_note": None},
     "annotations": {"meta": None, "edited_at": None},
     "tasks": {"source_key": None},

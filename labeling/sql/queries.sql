@@ -405,10 +405,12 @@ SELECT id, name FROM projects WHERE id = :id OR name = :name
 -- json_params: labels, options, label_styles
 INSERT INTO projects (id, name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max,
                       target_confidence, lease_seconds, gold_first_n, gold_fraction, gold_min, gold_threshold,
-                      options, label_styles, edit_window, edit_minutes, created_at, updated_at, status, pool_all)
+                      options, label_styles, edit_window, edit_minutes, created_at, updated_at, status, pool_all,
+                      answer_correlation)
 VALUES (:id, :name, :owner_id, :task_type, :labels, :instructions, :redundancy_min, :redundancy_max,
         :target_confidence, :lease_seconds, :gold_first_n, :gold_fraction, :gold_min, :gold_threshold,
-        :options, :label_styles, :edit_window, :edit_minutes, :created_at, :updated_at, :status, :pool_all)
+        :options, :label_styles, :edit_window, :edit_minutes, :created_at, :updated_at, :status, :pool_all,
+        :answer_correlation)
 
 -- name: restore.team_by_name
 SELECT id FROM teams WHERE owner_id = :owner_id AND name = :name
@@ -510,6 +512,13 @@ VALUES (:at, :actor_id, :actor, :action, :object_type, :object_id, :project_id, 
 -- forward, also twice within one clock tick, so caches keyed on the version never miss a change.
 UPDATE projects SET updated_at = CASE WHEN :now > updated_at THEN :now ELSE updated_at + 0.001 END
 WHERE id = :project
+
+-- name: projects.set_correlation
+-- The answers' correlation a project consensus measured, kept for the per-task consensus of later settles; a change
+-- moves the version forward (as projects.touch) so every process's cached project row sees it.
+UPDATE projects SET answer_correlation = :rho,
+       updated_at = CASE WHEN :now > updated_at THEN :now ELSE updated_at + 0.001 END
+WHERE id = :project AND (answer_correlation IS NULL OR answer_correlation <> :rho)
 
 -- name: projects.touch_team
 -- projects.touch for every project whose pool lists the team.

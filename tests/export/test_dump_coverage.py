@@ -51,7 +51,7 @@ async def _fill_the_rest(db, project: dict) -> None:  # noqa: ANN001
         await conn.execute(update(models.projects).where(models.projects.c.id == pid).values(
             label_styles={"x": {"hotkey": "x"}}, edit_window="minutes", edit_minutes=15, status=1, pool_all=False,
             target_confidence=0.9, options={"license": "cc-by-4.0"}, labels=["good"], gold_first_n=2,
-            gold_fraction=0.1, gold_threshold=0.6))
+            gold_fraction=0.1, gold_threshold=0.6, answer_correlation=0.25))
         await conn.execute(update(models.assignments).where(models.assignments.c.id == skipped).values(
             skip_reason="other", skip_note="unreadable"))
         await conn.execute(update(models.assignments).where(models.assignments.c.id == assignment).values(
