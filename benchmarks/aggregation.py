@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.calibration:
         data = real_datasets(args.datasets)
         report["calibration"] = calibration_tables.project(data, args.calibration)
-        report["calibration_per_task"] = calibration_tables.per_task(data)
+        report["calibration_per_task"] = calibration_tables.per_task(data, args.calibration)
         report["calibration_synthetic"] = calibration_tables.synthetic_project(args.calibration)
     if args.adaptive:
         report["adaptive"] = redundancy.table(args.adaptive)

@@ -73,28 +73,49 @@ def right_on(result: Any, truth: np.ndarray, mask: np.ndarray) -> float:
     return float((result.labels[mask] == truth[mask]).mean())
 
 
-def per_task(data: list[tuple[str, tuple, np.ndarray]]) -> list[dict[str, Any]]:
-    """Per dataset: ECE of tasks.aggregate_task over each task's answers, skills from the project consensus."""
+def _per_task_confidences(args: tuple, fit: Any, correlation: float) -> tuple[np.ndarray, np.ndarray]:
+    """(label, confidence) per task from tasks.aggregate_task over all its answers, as a settle with every answer
+    would give them: skills from `fit` (a project consensus), evidence tempered by `correlation`."""
+    t, w, lab, n_tasks, n_workers, k = args
+    labels = [str(i) for i in range(k)]
+    by_task: list[list[int]] = [[] for _ in range(n_tasks)]
+    for i, task in enumerate(t.tolist()):
+        by_task[task].append(i)
+    skill = {int(x): float(s) for x, s in enumerate(fit.worker_skill)}
+    out, conf = np.full(n_tasks, -1), np.zeros(n_tasks)
+    for task, idx in enumerate(by_task):
+        if idx:
+            res = tasks.aggregate_task("text_classification", [{"label": labels[lab[i]]} for i in idx],
+                                       [int(w[i]) for i in idx], labels, skill, correlation)
+            out[task], conf[task] = int(res.answer["label"]), res.confidence
+    return out, conf
+
+
+def per_task(data: list[tuple[str, tuple, np.ndarray]], seeds: int) -> list[dict[str, Any]]:
+    """Per dataset: ECE of the per-task path over each task's answers, skills from the project consensus, with
+    its answers' correlation (calibration.task_correlation) and without: no gold, and 10% gold (`seeds` splits,
+    scored on the other 90%)."""
     rows = []
     for name, args, truth in data:
-        t, w, lab, n_tasks, n_workers, k = args
-        labels = [str(i) for i in range(k)]
+        t = args[0]
+        known = truth >= 0
         fit = calibration.consensus("dawid-skene", *args)
-        by_task: dict[int, list[int]] = {}
-        for i, task in enumerate(t.tolist()):
-            by_task.setdefault(task, []).append(i)
-        conf, right = [], []
-        skill = {int(x): float(s) for x, s in enumerate(fit.worker_skill)}
-        for task, idx in by_task.items():
-            if truth[task] < 0:
-                continue
-            res = tasks.aggregate_task("text_classification", [{"label": labels[lab[i]]} for i in idx],
-                                       [int(w[i]) for i in idx], labels, skill)
-            conf.append(res.confidence)
-            right.append(res.answer["label"] == labels[truth[task]])
-        c, r = np.array(conf), np.array(right)
-        rows.append({"dataset": name, "accuracy": float(r.mean()), "confidence": float(c.mean()),
-                     "ece": calibration.ece(c, r), "answers_per_task": float(t.size / max(len(by_task), 1))})
+        row: dict[str, Any] = {"dataset": name, "answers_per_task": float(t.size / max(args[3], 1)),
+                               "rho": fit.calibration["rho_task"], "gold_rho": [], "gold_ece": [], "gold_ece_plain": []}
+        for key, rho in (("plain", 0.0), ("tempered", fit.calibration["rho_task"])):
+            labels, conf = _per_task_confidences(args, fit, rho)
+            right = labels[known] == truth[known]
+            row[key] = {"accuracy": float(right.mean()), "confidence": float(conf[known].mean()),
+                        "ece": calibration.ece(conf[known], right)}
+        for seed in range(seeds):
+            given, test = _split(truth, 0.1, seed)
+            gfit = calibration.consensus("dawid-skene", *args, gold=given, seed=seed)
+            row["gold_rho"].append(gfit.calibration["rho_task"])
+            for key, rho in (("gold_ece_plain", 0.0), ("gold_ece", gfit.calibration["rho_task"])):
+                labels, conf = _per_task_confidences(args, gfit, rho)
+                row[key].append(calibration.ece(conf[test], labels[test] == truth[test]))
+        rows.append(row)
+        print(f"  per-task calibration {name} done", file=sys.stderr)
     return rows
 
 
@@ -144,11 +165,19 @@ def print_tables(report: dict[str, Any]) -> None:
             (r["crowd"], r["seeds"], f"{r['raw']:.3f}", f"{r['no_gold']:.3f}", f"{r['gold']:.3f}")
             for r in report["calibration_synthetic"])))
     if report.get("calibration_per_task"):
-        print("\nPer-task path (tasks.aggregate_task, every answer of the task, skills from the project consensus "
-              "without gold):\n")
-        print(tables.markdown(("dataset", "answers per task", "accuracy", "mean confidence", "ECE"), (
-            (r["dataset"], f"{r['answers_per_task']:.1f}", f"{r['accuracy']:.3f}", f"{r['confidence']:.3f}",
-             f"{r['ece']:.3f}") for r in report["calibration_per_task"])))
+        seeds = len(report["calibration_per_task"][0]["gold_ece"])
+        print("\nPer-task path (tasks.aggregate_task over every answer of the task, skills from the project consensus), "
+              "plain (answers independent) and tempered by the answers' correlation rho the project consensus stores "
+              f"(calibration.task_correlation). No gold: all answered gold tasks scored. 10% gold: mean (worst) over "
+              f"{seeds} splits, the rest scored:\n")
+        print(tables.markdown(
+            ("dataset", "answers per task", "accuracy", "plain: mean conf.", "plain: ECE", "rho", "tempered: mean conf.",
+             "tempered: ECE", "10% gold: rho", "10% gold: plain ECE", "10% gold: tempered ECE"),
+            ((r["dataset"], f"{r['answers_per_task']:.1f}", f"{r['plain']['accuracy']:.3f}",
+              f"{r['plain']['confidence']:.3f}", f"{r['plain']['ece']:.3f}", f"{r['rho']:.2f}",
+              f"{r['tempered']['confidence']:.3f}", f"{r['tempered']['ece']:.3f}", f"{np.mean(r['gold_rho']):.2f}",
+              f"{np.mean(r['gold_ece_plain']):.3f}",
+              f"{np.mean(r['gold_ece']):.3f} ({np.max(r['gold_ece']):.3f})") for r in report["calibration_per_task"])))
     if report.get("adaptive"):
         print("\nAdaptive redundancy (benchmarks/redundancy.py; target confidence 0.95, 5% gold tasks, project "
               "consensus every 1,000 answers and at the end), against a fixed 5 answers per task:\n")

@@ -6,7 +6,8 @@ a task has the answers it needs, it is settled as runner.settle_task does: tasks
 workers' current skills (the last project-wide estimate, else the gold accuracy once a worker has three
 gold answers), complete if the confidence reaches the target or the task has redundancy_max answers,
 else one more answer is wanted. Every `recompute_every` answers the requester runs the project consensus
-(tasks.aggregate_project, which also sets the skills), and once more at the end.
+(tasks.aggregate_project, which also sets the skills and the answers' correlation the per-task consensus tempers
+by, as the project stores it), and once more at the end.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def simulate_queue(crowd: simulate.Crowd, *, gold_share: float, redundancy_min: 
     online_conf = np.zeros(n)
     gold_n, gold_right = np.zeros(crowd.n_workers), np.zeros(crowd.n_workers)
     project_skill: dict[int, float] = {}
+    correlation = 0.0
     rows: list[tuple[int, int, dict]] = []
     open_tasks = list(range(n))
     while open_tasks:
@@ -73,13 +75,14 @@ def simulate_queue(crowd: simulate.Crowd, *, gold_share: float, redundancy_min: 
             gold_right[worker] += label == crowd.truth[task]
         if len(rows) % recompute_every == 0:
             gold = {t: {"label": labels[crowd.truth[t]]} for t in np.flatnonzero(is_gold)}
-            project_skill = tasks.aggregate_project("text_classification", rows, labels, gold,
-                                                    method="dawid-skene").worker_skill
+            interim = tasks.aggregate_project("text_classification", rows, labels, gold, method="dawid-skene",
+                                              adaptive=target is not None)
+            project_skill, correlation = interim.worker_skill, interim.task_correlation or 0.0
         if len(done_by[task]) < needed[task]:
             continue
         skills = {w: s for w in done_by[task] if (s := _skill(w, project_skill, gold_n, gold_right)) is not None}
         result = tasks.aggregate_task("text_classification", [{"label": labels[x]} for x in given[task]],
-                                      done_by[task], labels, skills)
+                                      done_by[task], labels, skills, correlation)
         if target is not None and needed[task] < redundancy_max and result.confidence < target:
             needed[task] += 1
             continue
@@ -122,13 +125,14 @@ class GatedOutcome(Outcome):
 
 
 def simulate_gated_queue(crowd: simulate.Crowd, gate: Gate, *, redundancy_min: int, redundancy_max: int,
-                         target: float | None, recompute_every: int, seed: int, recheck: bool = True
-                         ) -> GatedOutcome:
+                         target: float | None, recompute_every: int, seed: int, recheck: bool = True,
+                         tempered: bool = True) -> GatedOutcome:
     """Run the queue over `crowd` with gold served and enforced as the platform does, until every task is
     complete. `answers` counts every answer to a regular task, those of blocked workers included.
 
     With `recheck` (the platform's rule, runner.doubted_tasks), each project consensus asks again the complete
-    tasks it doubts; the requester runs it once more at the end until it reopens none."""
+    tasks it doubts; the requester runs it once more at the end until it reopens none. With `tempered` (the
+    platform's rule), settles temper by the answers' correlation the last project consensus measured."""
     rng = np.random.default_rng(seed)
     n, k = crowd.n_tasks, crowd.n_classes
     labels = [str(i) for i in range(k)]
@@ -146,6 +150,7 @@ def simulate_gated_queue(crowd: simulate.Crowd, gate: Gate, *, redundancy_min: i
     online, online_conf = np.full(n, -1), np.zeros(n)
     stored = np.full(n, -1)  # the stored consensus label: the last settle's or project consensus's
     project_skill: dict[int, float] = {}
+    correlation = 0.0
     gold_answers = excluded = regular_answers = 0
     open_tasks = list(range(n))
 
@@ -156,7 +161,7 @@ def simulate_gated_queue(crowd: simulate.Crowd, gate: Gate, *, redundancy_min: i
         """annotations.settle_task: complete, or one more answer wanted (adaptive)."""
         workers, given = list(answers[task]), list(answers[task].values())
         result = tasks.aggregate_task("text_classification", [{"label": labels[x]} for x in given], workers,
-                                      labels, skills_of(workers))
+                                      labels, skills_of(workers), correlation)
         stored[task] = labels.index(result.answer["label"])
         if target is not None and needed[task] < redundancy_max and result.confidence < target:
             needed[task] += 1
@@ -194,7 +199,7 @@ def simulate_gated_queue(crowd: simulate.Crowd, gate: Gate, *, redundancy_min: i
 
     def serve_one() -> None:
         """One claim of one arriving worker: a gold task, or the first open task it has not been served."""
-        nonlocal gold_answers, excluded, regular_answers, project_skill
+        nonlocal gold_answers, excluded, regular_answers, project_skill, correlation
         free = np.flatnonzero(~blocked)
         if free.size == 0:
             raise RuntimeError("every worker is blocked")
@@ -231,8 +236,10 @@ def simulate_gated_queue(crowd: simulate.Crowd, gate: Gate, *, redundancy_min: i
         answers[task][worker] = label
         regular_answers += 1
         if regular_answers % recompute_every == 0:
-            interim = tasks.aggregate_project("text_classification", rows(), labels, gold, method="dawid-skene")
+            interim = tasks.aggregate_project("text_classification", rows(), labels, gold, method="dawid-skene",
+                                              adaptive=target is not None)
             project_skill = interim.worker_skill
+            correlation = (interim.task_correlation or 0.0) if tempered else 0.0
             recheck_doubted(interim)
         if len(answers[task]) >= needed[task]:
             settle(task)
@@ -276,10 +283,12 @@ def table(seeds: int, recompute_every: int = 1000) -> list[dict]:
     return rows
 
 
-# name: (min, max, target, recheck): the platform's adaptive redundancy asks doubted tasks again (runner); the
-# last policy shows what that rule adds.
-GATED_POLICIES = {"fixed 5": (5, 5, None, False), "adaptive 2-7": (2, 7, 0.95, True),
-                  "adaptive 2-7, no recheck": (2, 7, 0.95, False)}
+# name: (min, max, target, recheck, tempered): the platform's adaptive redundancy asks doubted tasks again
+# (runner) and tempers each settle by the answers' correlation (small.py); the last two policies show what each
+# rule adds.
+GATED_POLICIES = {"fixed 5": (5, 5, None, False, True), "adaptive 2-7": (2, 7, 0.95, True, True),
+                  "adaptive 2-7, no recheck": (2, 7, 0.95, False, True),
+                  "adaptive 2-7, untempered": (2, 7, 0.95, True, False)}
 
 
 def gated_table(seeds: int, gate: Gate | None = None, recompute_every: int = 1000) -> list[dict]:
@@ -290,9 +299,10 @@ def gated_table(seeds: int, gate: Gate | None = None, recompute_every: int = 100
         for seed in range(seeds):
             crowd = simulate.crowd(seed, n_tasks=2000, n_workers=80, per_task=1, prior=(0.25,) * 4, mix=mix)
             fixed = None
-            for policy, (low, high, target, recheck) in GATED_POLICIES.items():
+            for policy, (low, high, target, recheck, tempered) in GATED_POLICIES.items():
                 out = simulate_gated_queue(crowd, gate, redundancy_min=low, redundancy_max=high, target=target,
-                                           recompute_every=recompute_every, seed=seed, recheck=recheck)
+                                           recompute_every=recompute_every, seed=seed, recheck=recheck,
+                                           tempered=tempered)
                 fixed = fixed or out
                 rows.append({"crowd": name, "seed": seed, "policy": policy, "answers": out.answers,
                              "share": out.answers / fixed.answers, "accuracy_final": out.accuracy_final,
