@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
 import orjson
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -229,6 +232,16 @@ async def optional_json(request: Request, limit: int) -> Any:
     if not int(request.headers.get("content-length") or 0) and "transfer-encoding" not in request.headers:
         return {}
     return await read_json(request, limit)
+
+
+async def read_form(request: Request, *, max_files: int, max_fields: int) -> FormData:
+    """The form body (urlencoded or multipart); a malformed one (a bad or missing boundary, a cut-off part, too
+    many fields or files) is an InvalidInput naming the body, so JSON routes and pages each answer it their way."""
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except (HTTPException, MultiPartException) as exc:  # Starlette's words for a malformed form (not a full disk)
+        detail = str(getattr(exc, "detail", None) or getattr(exc, "message", "")).rstrip(".")
+        raise InvalidInput(f"the form could not be read: {detail}", field="body") from None
 
 
 def path_int(request: Request, name: str) -> int:
