@@ -22,6 +22,7 @@ MAX_FILES = 1000
 
 async def _form(request: Request, settings: Settings) -> Any:
     # The body is counted as it streams in (middleware.BodyLimit): past the cap the parser stops with a 413.
+    web.check_media_type(request, ("multipart/form-data",), "files (multipart/form-data)")
     return await web.read_form(request, max_files=MAX_FILES, max_fields=MAX_FILES)
 
 
