@@ -43,6 +43,7 @@ JSON_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/pla
 AUTH_RECHECK_SECONDS = 2.0
 TOKEN_CACHE_SECONDS = 60.0
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_UNREAD = "the form could not be read: "  # how a malformed form's error begins (a page may say it its way)
 NO_BODY_BYTES = 64 * 1024  # what an operation without a body reads of one sent anyway, to name its fields
 ID_LIMIT = 2**63 - 1  # ids are 64-bit (BIGINT) on both databases
 _ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -288,7 +289,7 @@ async def read_form(request: Request, *, max_files: int, max_fields: int) -> For
         return await request.form(max_files=max_files, max_fields=max_fields)
     except (HTTPException, MultiPartException) as exc:  # Starlette's words for a malformed form (not a full disk)
         detail = str(getattr(exc, "detail", None) or getattr(exc, "message", "")).rstrip(".")
-        raise InvalidInput(f"the form could not be read: {detail}", field="body") from None
+        raise InvalidInput(f"{FORM_UNREAD}{detail}", field="body") from None
 
 
 def path_int(request: Request, name: str) -> int:

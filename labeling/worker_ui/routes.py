@@ -88,7 +88,7 @@ async def _form(request: Request) -> dict[str, str]:
     content_type, options = parse_options_header(request.headers.get("content-type"))
     if content_type == b"multipart/form-data" and options.get(b"boundary") and not body.rstrip().endswith(
             b"--" + options[b"boundary"] + b"--"):  # the parser takes a body cut off between parts as whole
-        raise InvalidInput("the form could not be read: it ends before its closing boundary", field="body")
+        raise InvalidInput(f"{web.FORM_UNREAD}it ends before its closing boundary", field="body")
     form = await web.read_form(request, max_files=0, max_fields=MAX_FORM_FIELDS)
     return {k: jsonio.check_text(v[:MAX_CREDENTIAL_CHARS], k) for k, v in form.items() if isinstance(v, str)}
 
@@ -123,9 +123,10 @@ async def login_submit(request: Request, caller: web.Caller) -> Response:
     try:
         form = await _form(request)
     except LabelingError as exc:  # a malformed or oversized form: the sign-in page says so, as for its other errors
+        why = exc.message.removeprefix(web.FORM_UNREAD)
         return pages.render(request, "login.html", {
-            "next": "/", "username": "", "error": f"This sign-in form could not be read ({exc.message}). "
-                                                  "Please sign in again."}, status_code=web.status_for(exc))
+            "next": "/", "username": "", "error": f"This sign-in form could not be read ({why}). Please sign in again."},
+            status_code=web.status_for(exc))
     next_url = safe_next(form.get("next"))
     username = form.get("username", "").strip()
     context = {"next": next_url, "username": username}
