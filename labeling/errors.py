@@ -63,6 +63,12 @@ class TooLarge(LabelingError):
     code = "too_large"
 
 
+class UnsupportedMediaType(LabelingError):
+    """The request body's Content-Type is not one this operation reads."""
+
+    code = "unsupported_media_type"
+
+
 class ProjectPaused(Conflict):
     """The project is paused: it serves no tasks until its requester makes it active again."""
 

@@ -514,9 +514,18 @@ def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, reason: str
 
 
 def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
-    """Hand the lease back as if it had never been taken (this worker may get the task again)."""
+    """Hand the lease back as if it had never been taken (this worker may get the task again).
+
+    The lease is deleted, so a second release finds nothing: a 404, as a DELETE repeated (the lease is not the
+    worker's either way), in words that say so; the same words for an id that was never theirs, so the answer
+    tells no one whether another worker holds it. A lease that was submitted, skipped or expired stays: a 409
+    naming its state, as a renew of one answers."""
     mem.memos.pop(assignment_id, None)
-    assignment, _ = held(tx, mem, assignment_id, worker, "work.release")
+    try:
+        assignment, _ = held(tx, mem, assignment_id, worker, "work.release")
+    except NotFound:
+        raise NotFound(f"no lease {assignment_id} of yours to release: a released lease is gone, so releasing it "
+                       "again finds nothing", field="assignment_id") from None
     if assignment.status != AssignmentStatus.leased:
         raise Conflict("only a live lease can be released; this one is "
                        f"{AssignmentStatus(assignment.status).name}", field="assignment_id")

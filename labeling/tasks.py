@@ -49,6 +49,12 @@ def _decoded(handle: Iterable[bytes]) -> Iterator[str]:
             raise InvalidInput(f"line {number}: not UTF-8 text", field="body", line=number) from None
 
 
+def is_lines(content_type: str) -> bool:
+    """Whether a media type says JSON Lines (application/x-ndjson, application/jsonl, ...)."""
+    content_type = content_type.lower()
+    return "ndjson" in content_type or "jsonl" in content_type or "json-lines" in content_type
+
+
 def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any]]:
     """Split a request body or file into (where, item): a JSON array, or JSON Lines."""
     try:
@@ -58,8 +64,7 @@ def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any
     stripped = text.lstrip()
     if not stripped:
         raise InvalidInput("no tasks given: the body is empty", field="body")
-    is_lines = "ndjson" in content_type or "jsonl" in content_type or "json-lines" in content_type
-    if not is_lines and stripped.startswith("["):
+    if not is_lines(content_type) and stripped.startswith("["):
         try:
             items = jsonio.loads(body)
         except jsonio.JsonError as exc:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
 import orjson
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,12 +24,16 @@ from labeling import auth, jsonio, middleware, policy, queue, schemas, throttle
 from labeling.auth import Principal
 from labeling.db import Database
 from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, TooLarge,
-                             Unauthenticated)
+                             Unauthenticated, UnsupportedMediaType)
 from labeling.settings import Settings
 
 log = logging.getLogger("labeling")
 
-STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413}
+STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413,
+          UnsupportedMediaType: 415}
+# The media types a JSON body may come under: JSON's own (and any +json), what a client sends that did not say
+# (curl -d: a form's type; fetch() with a string: text/plain), and no Content-Type at all.
+JSON_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain")
 # Who a token or session cookie belongs to is remembered per process, for speed. Every revocation (sign-out,
 # deactivation, a new token or password) moves the auth epoch in the database; each process reads it at most
 # every AUTH_RECHECK_SECONDS (one tiny query) and forgets everything when it moved. So a revoked credential
@@ -36,6 +43,8 @@ STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404
 AUTH_RECHECK_SECONDS = 2.0
 TOKEN_CACHE_SECONDS = 60.0
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_UNREAD = "the form could not be read: "  # how a malformed form's error begins (a page may say it its way)
+NO_BODY_BYTES = 64 * 1024  # what an operation without a body reads of one sent anyway, to name its fields
 ID_LIMIT = 2**63 - 1  # ids are 64-bit (BIGINT) on both databases
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 error_body = middleware.error_body
@@ -216,19 +225,71 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def media_type(request: Request) -> str:
+    """The body's media type, lower case, without its parameters ("" when the request names none)."""
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def check_media_type(request: Request, accepted: Iterable[str], words: str) -> str:
+    """The body's media type when `accepted` holds it (or none is named; `application/json` in `accepted` takes
+    every `+json` type too), else UnsupportedMediaType (a 415) saying what to send (`words`)."""
+    kind, accepted = media_type(request), tuple(accepted)
+    if not kind or kind in accepted or (kind.endswith("+json") and "application/json" in accepted):
+        return kind
+    raise UnsupportedMediaType(f"Content-Type {kind[:100]} is not accepted here; send {words}", field="Content-Type")
+
+
 async def read_json(request: Request, limit: int | None = None) -> Any:
-    """The body parsed as JSON both databases can store (labeling/jsonio.py), or a clear 400 naming the field."""
+    """The body parsed as JSON both databases can store (labeling/jsonio.py), or a clear 400 naming the field
+    (a 415 for a body sent as another media type: CSV, XML, a multipart form...)."""
+    check_media_type(request, JSON_TYPES, "JSON (Content-Type: application/json)")
     body = await read_body(request, limit or state(request).settings.max_body_bytes)
     if not body.strip():
         raise InvalidInput("the request body is empty; send JSON", field="body")
     return jsonio.loads(body)
 
 
+def has_body(request: Request) -> bool:
+    """Whether the request carries a body (a length above 0, or a chunked one)."""
+    declared = request.headers.get("content-length", "")
+    return (declared.isdigit() and int(declared) > 0) or "transfer-encoding" in request.headers
+
+
 async def optional_json(request: Request, limit: int) -> Any:
-    """The JSON body, or {} when the request has none (an optional body)."""
-    if not int(request.headers.get("content-length") or 0) and "transfer-encoding" not in request.headers:
+    """The JSON body, or {} when the request has none or a blank one (an optional body)."""
+    if not has_body(request):
         return {}
-    return await read_json(request, limit)
+    check_media_type(request, JSON_TYPES, "JSON (Content-Type: application/json)")
+    body = await read_body(request, limit)
+    return jsonio.loads(body) if body.strip() else {}
+
+
+def bodiless(fn: Handler) -> Handler:
+    """A write that takes no body: none, a blank one or `{}` is fine; a field in it is refused by name, as every
+    body's unknown fields are (schemas.parse), so a misspelt or misplaced option never passes unnoticed."""
+
+    @functools.wraps(fn)
+    async def handler(request: Request, caller: Caller) -> Response:
+        if has_body(request):  # the usual call has none: nothing to read
+            body = await optional_json(request, NO_BODY_BYTES)
+            if not isinstance(body, dict):
+                raise InvalidInput("this operation takes no body: send none, or {}", field="body")
+            for name in body:
+                raise InvalidInput(f"{name[:100]}: is not a known field (this operation takes no body)",
+                                   field=name[:100])
+        return await fn(request, caller)
+
+    return handler
+
+
+async def read_form(request: Request, *, max_files: int, max_fields: int) -> FormData:
+    """The form body (urlencoded or multipart); a malformed one (a bad or missing boundary, a cut-off part, too
+    many fields or files) is an InvalidInput naming the body, so JSON routes and pages each answer it their way."""
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except (HTTPException, MultiPartException) as exc:  # Starlette's words for a malformed form (not a full disk)
+        detail = str(getattr(exc, "detail", None) or getattr(exc, "message", "")).rstrip(".")
+        raise InvalidInput(f"{FORM_UNREAD}{detail}", field="body") from None
 
 
 def path_int(request: Request, name: str) -> int:

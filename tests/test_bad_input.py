@@ -134,3 +134,82 @@ async def test_a_project_or_team_named_with_white_space_alone_is_a_400_and_chang
     assert await _table_counts(db) == before
     r = await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))
     assert r.json()["name"] == project["name"]
+
+
+async def _every_write(client, requester: str, worker: str, admin: str, project: dict, make_user) -> list:
+    """(method, url, tokens to try, op) of every write of the API, its path filled with real ids of these users."""
+    from labeling import api
+
+    pid = project["id"]
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    done = (await client.post(f"/api/assignments/{lease['assignment_id']}/submit", headers=bearer(worker),
+                              json={"answer": {"label": "pos"}})).json()
+    held = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    me = (await client.get("/api/users/me", headers=bearer(worker))).json()
+    team = (await client.post("/api/teams", json={"name": "t"}, headers=bearer(requester))).json()
+    ids = {"project_id": pid, "task_id": done["task_id"], "assignment_id": held["assignment_id"],
+           "annotation_id": done["annotation_id"], "team_id": team["id"], "user_id": me["id"], "worker_id": me["id"]}
+    return [(op.method, op.path.format(**ids), (requester, worker, admin), op)
+            for op in api.OPS if op.method in ("POST", "PUT", "PATCH", "DELETE")]
+
+
+async def test_every_write_without_a_body_refuses_a_field_sent_anyway(client, db, admin, requester, new_project,
+                                                                      make_user):
+    """Every body's unknown field is a 400 naming it (schemas.parse); a write that takes no body (release, renew,
+    next, accept...) ignored one, so a misplaced option (`{"lease_seconds": 60}` to renew) passed unnoticed."""
+    project = await new_project(tasks=text_tasks(3), redundancy=1)
+    _, worker = await make_user("worker", "nobody-worker")
+    writes = [w for w in await _every_write(client, requester, worker, admin, project, make_user) if w[3].body is None]
+    assert len(writes) >= 10
+    before = await _table_counts(db)
+    for method, url, tokens, _ in writes:
+        for token in tokens:
+            r = await client.request(method, url, json={"lease_seconds": 60}, headers=bearer(token))
+            if r.status_code not in (401, 403):
+                break
+        assert r.status_code == 400, (method, url, r.status_code, r.text)
+        assert r.json()["error"]["field"] == "lease_seconds" and "not a known field" in r.json()["error"]["message"]
+        r = await client.request(method, url, content=b"[1]", headers=bearer(token))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "body", (method, url, r.text)
+    assert await _table_counts(db) == before
+    held = next(url for _, url, _, _ in writes if url.endswith("/renew"))
+    for body in ({"json": {}}, {"content": b" "}, {}):  # nothing, blank or {}: as before
+        r = await client.post(held, headers=bearer(worker), **body)
+        assert r.status_code == 200, (body, r.text)
+
+
+async def test_a_body_of_a_type_the_write_does_not_read_is_a_415_naming_what_it_reads(client, db, admin, requester,
+                                                                                       new_project, make_user):
+    """CSV posted to the tasks import was "not valid JSON"; JSON posted to the upload was "the upload has no files"."""
+    project = await new_project(tasks=text_tasks(3), redundancy=1)
+    _, worker = await make_user("worker", "typed-worker")
+    writes = await _every_write(client, requester, worker, admin, project, make_user)
+    before = await _table_counts(db)
+    for method, url, tokens, op in writes:
+        for kind in ("text/csv", "application/xml"):
+            for token in tokens:
+                r = await client.request(method, url, content=b"a,b\n1,2\n", headers={**bearer(token),
+                                                                                     "Content-Type": kind})
+                if r.status_code not in (401, 403):
+                    break
+            assert r.status_code == 415, (method, url, kind, r.status_code, r.text)
+            error = r.json()["error"]
+            assert error["code"] == "unsupported_media_type" and error["field"] == "Content-Type", error
+            assert kind in error["message"]
+            if url.endswith(f"/projects/{project['id']}/tasks") and method == "POST":
+                assert all(t in error["message"] for t in ("application/json", "application/x-ndjson",
+                                                          "multipart/form-data")), error
+            elif url.endswith("/api/media"):
+                assert "multipart/form-data" in error["message"], error
+            else:
+                assert "application/json" in error["message"], error
+    assert await _table_counts(db) == before
+    # What curl -d sends (a form's type), +json types and no type at all are still read as JSON.
+    tasks_url = f"/api/projects/{project['id']}/tasks"
+    for kind in ("application/x-www-form-urlencoded", "application/vnd.api+json", "text/plain", None):
+        headers = {**bearer(requester), **({"Content-Type": kind} if kind else {})}
+        r = await client.post(tasks_url, content=b'[{"data": {"text": "typed"}}]', headers=headers)
+        assert r.status_code == 201, (kind, r.text)
+    r = await client.post(tasks_url, content=b'{"data": {"text": "lines"}}\n', headers={
+        **bearer(requester), "Content-Type": "application/jsonl"})
+    assert r.status_code == 201, r.text

@@ -125,6 +125,29 @@ async def test_projects_page_shows_last_activity_and_agreement_after_a_consensus
     assert re.search(r'data-stat="agreement">100%<', row)  # both workers agreed on both tasks
 
 
+async def test_the_overviews_agreement_and_the_quality_pages_pairwise_agreement_each_say_what_they_measure(
+        client, requester, new_project, make_user):
+    """Two agreement figures with different numbers and no words: the overview's is the workers' agreement with the
+    consensus (stored at the last consensus run), the quality page's the mean share of agreeing pairs of answers."""
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    for label in ("pos", "neg"):
+        _, worker = await make_user("worker")
+        lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+        await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": label}},
+                          headers=bearer(worker))
+    base = f"/console/projects/{project['id']}"
+    overview = html(await client.get(base, headers=bearer(requester)))
+    assert re.search(r'<dt><abbr title="[^"]*answers that match their task.s consensus[^"]*last consensus run">'
+                     r'Agreement</abbr></dt>', overview), overview
+    caption = re.search(r'<p class="hint" id="agreement-means">(.*?)</p>', overview, re.S).group(1)
+    assert "consensus" in caption and "pairwise agreement is another figure" in caption
+    quality = html(await client.get(f"{base}/quality", headers=bearer(requester)))
+    assert re.search(r'<dt><abbr title="[^"]*share of pairs of answers that agree[^"]*">Pairwise agreement</abbr></dt>',
+                     quality)
+    caption = re.search(r'<p class="hint" id="pairwise-means">(.*?)</p>', quality, re.S).group(1)
+    assert "pairs of answers" in caption and "Overview's agreement is another figure" in caption
+
+
 async def test_settings_form_shows_the_stored_settings(client, requester, new_project):
     project = await new_project(labels=[{"name": "pos", "color": "#1b8a3a", "hotkey": "p"}, "neg"],
                                 redundancy={"min": 2, "max": 5, "target_confidence": 0.9}, lease_seconds=120,

@@ -80,6 +80,31 @@ async def test_released_lease_goes_back_to_the_queue(client, new_project, worker
     assert (await _next(client, workers[1], project["id"])).status_code == 200
 
 
+async def test_a_second_release_is_a_404_saying_the_lease_is_gone_and_a_used_lease_a_409_naming_its_state(
+        client, db, new_project, workers):
+    """Release deletes the lease (as if never taken): a second one, a retry after a lost answer say, finds nothing.
+    It answered "no assignment N of yours", which read like a wrong id; now it says the lease is gone, in words that
+    are the same for another worker's live lease (nothing revealed). A submitted or skipped lease is kept: 409."""
+    project = await new_project(tasks=text_tasks(3), redundancy=1)
+    lease = (await _next(client, workers[0], project["id"])).json()
+    url = f"/api/assignments/{lease['assignment_id']}/release"
+    assert (await client.post(url, headers=bearer(workers[0]))).status_code == 200
+    again = await client.post(url, headers=bearer(workers[0]))
+    assert again.status_code == 404, again.text
+    error = again.json()["error"]
+    assert error["field"] == "assignment_id" and "a released lease is gone" in error["message"], error
+    theirs = (await _next(client, workers[1], project["id"])).json()["assignment_id"]
+    for other in (theirs, 999999999):  # another worker's live lease, an id that never was: the same words
+        r = await client.post(f"/api/assignments/{other}/release", headers=bearer(workers[0]))
+        assert r.status_code == 404 and r.json()["error"]["message"] == error["message"].replace(
+            str(lease["assignment_id"]), str(other)), r.text
+    done = (await _next(client, workers[0], project["id"])).json()
+    assert (await _submit(client, workers[0], done["assignment_id"], {"label": "pos"})).status_code == 201
+    for action in ("release", "renew"):  # a used lease stays, with its state: 409 naming it, both ways
+        r = await client.post(f"/api/assignments/{done['assignment_id']}/{action}", headers=bearer(workers[0]))
+        assert r.status_code == 409 and "submitted" in r.json()["error"]["message"], (action, r.text)
+
+
 async def test_expired_lease_is_refused_and_reclaimed_by_the_next_claim(client, db, new_project, workers):
     project = await new_project(tasks=text_tasks(1), redundancy=1, lease_seconds=1)
     lease = (await _next(client, workers[0], project["id"])).json()

@@ -125,3 +125,39 @@ async def test_sign_out_ends_the_session_on_the_server(client, make_user):
     client.cookies.set("labeling_session", cookie)  # the cookie kept from before: its session is gone
     assert (await client.get("/api/users/me")).status_code == 401
     assert (await client.get("/")).status_code == 303
+
+
+MALFORMED_FORMS = {
+    "bad boundary": ("multipart/form-data; boundary=xyz", b"garbage"),
+    "no boundary": ("multipart/form-data", b"garbage"),
+    "cut-off part": ("multipart/form-data; boundary=xyz", b'--xyz\r\nContent-Disposition: form-data; name="userna'),
+    "a file": ("multipart/form-data; boundary=xyz",
+               b'--xyz\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nhi\r\n--xyz--\r\n'),
+    "too many fields": ("application/x-www-form-urlencoded", "&".join(f"f{i}=1" for i in range(20)).encode()),
+}
+
+
+@pytest.mark.parametrize("kind", MALFORMED_FORMS)
+async def test_a_malformed_sign_in_form_is_the_sign_in_page_with_an_error(client, kind):
+    content_type, body = MALFORMED_FORMS[kind]
+    await client.get("/login")  # a session with its CSRF token, as a browser has
+    r = await client.post("/login", content=body, headers={"Content-Type": content_type})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html"), (kind, r.status_code, r.text)
+    assert 'id="login-error"' in r.text and "could not be read" in r.text and 'name="password"' in r.text
+
+
+async def test_an_oversized_sign_in_form_is_the_sign_in_page_with_a_413(client):
+    r = await client.post("/login", content=b"username=" + b"a" * 70_000,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413 and 'id="login-error"' in r.text, r.text[:300]
+
+
+@pytest.mark.parametrize("kind", ["bad boundary", "no boundary", "too many fields"])
+async def test_a_malformed_sign_out_form_is_an_error_page(client, make_user, kind):
+    content_type, body = MALFORMED_FORMS[kind]
+    await make_user("worker", "leaver", password="the right password")
+    assert (await _sign_in(client, "leaver", "the right password")).status_code == 303
+    r = await client.post("/logout", content=body, headers={"Content-Type": content_type})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html"), (kind, r.status_code, r.text)
+    assert "could not be read" in r.text
+    assert (await client.get("/")).status_code == 200  # still signed in

@@ -156,12 +156,18 @@ OPS: list[Op] = [
 ]
 
 
+def _handler(op: Op) -> Callable:
+    """The operation's handler behind the policy gate; a write without a body refuses fields sent anyway."""
+    handler = web.bodiless(op.handler) if op.body is None and op.method in web.UNSAFE else op.handler
+    return web.guarded(op.action, handler)
+
+
 def direct_routes() -> list[tuple[str, str, Callable]]:
     """(method, path, handler behind the policy gate) of the queue calls the app may serve directly."""
-    return [(op.method, op.path, web.guarded(op.action, op.handler)) for op in OPS if op.direct]
+    return [(op.method, op.path, _handler(op)) for op in OPS if op.direct]
 
 
 def routes() -> list[Route]:
     """Starlette routes for every operation, each behind the policy: one Route per path, so a 405 lists every
     method the path has."""
-    return web.method_routes((op.path, op.method, web.guarded(op.action, op.handler)) for op in OPS)
+    return web.method_routes((op.path, op.method, _handler(op)) for op in OPS)

@@ -8,8 +8,6 @@ import contextlib
 import logging
 from typing import Any, AsyncIterator
 
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
@@ -24,11 +22,8 @@ MAX_FILES = 1000
 
 async def _form(request: Request, settings: Settings) -> Any:
     # The body is counted as it streams in (middleware.BodyLimit): past the cap the parser stops with a 413.
-    try:
-        return await request.form(max_files=MAX_FILES, max_fields=MAX_FILES)
-    except (HTTPException, MultiPartException) as exc:  # Starlette's word for a malformed upload (not a full disk)
-        detail = getattr(exc, "detail", None) or getattr(exc, "message", "")
-        raise InvalidInput(f"could not read the multipart upload: {detail}", field="body") from None
+    web.check_media_type(request, ("multipart/form-data",), "files (multipart/form-data)")
+    return await web.read_form(request, max_files=MAX_FILES, max_fields=MAX_FILES)
 
 
 async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[str, bytes]]:

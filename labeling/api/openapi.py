@@ -25,6 +25,7 @@ ERROR_WORDS = {
     404: "no such object, or not the caller's (existence is never revealed)",
     409: "conflicts with the current state (a name taken, a lease expired or used, a project paused or archived)",
     413: "the request body is larger than its cap (LABELING_MAX_BODY_BYTES or the field's cap)",
+    415: "the request body's Content-Type is not one this operation reads (the message names those it does)",
     500: "an unexpected error; the server log has the details",
 }
 # A request header an operation reads: its schema and words.
@@ -93,8 +94,8 @@ def _error_statuses(op: api.Op) -> list[int]:
         codes.add(404)
     if unsafe:
         codes.add(409)
-    if unsafe or op.body is not None:  # any write may carry a body, and every body is counted against its cap
-        codes.add(413)
+    if unsafe or op.body is not None:  # any write may carry a body: counted against its cap, of a type it reads
+        codes.update((413, 415))
     return sorted(codes | set(op.errors))
 
 

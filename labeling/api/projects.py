@@ -78,15 +78,21 @@ async def delete_project(request: Request, caller: web.Caller) -> Response:
     return web.ok({"deleted": {"project_id": row.id, "name": row.name, **sizes, "media_files": removed}})
 
 
+IMPORT_TYPES = ("a JSON array of tasks (application/json), JSON Lines (application/x-ndjson) or files "
+                "(multipart/form-data)")
+
+
 async def import_tasks(request: Request, caller: web.Caller) -> Response:
     """POST /api/projects/{id}/tasks: a JSON array, JSON Lines, or multipart image uploads; all or nothing."""
     app = web.state(request)
     content_type = request.headers.get("content-type", "")
     async with app.db.read() as conn:
         project = await project_for(request, caller, conn)
+    if not tasks.is_lines(content_type):
+        web.check_media_type(request, (*web.JSON_TYPES, "multipart/form-data"), IMPORT_TYPES)
     # Uploaded images are written before the tasks that show them are checked; a refused import takes them away.
     async with media_api.placing(app) as placed:
-        if content_type.startswith("multipart/form-data"):
+        if web.media_type(request) == "multipart/form-data":
             items, sizes = await media_api.tasks_from_upload(request, app.settings, placed)
         else:
             body = await web.read_body(request, app.settings.max_body_bytes)
@@ -151,7 +157,6 @@ async def recompute(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         project = await project_for(request, caller, conn)
-    raw = await web.read_body(request, RECOMPUTE_BODY_BYTES)
-    body = schemas.parse(schemas.RecomputeBody, jsonio.loads(raw) if raw.strip() else {})
+    body = schemas.parse(schemas.RecomputeBody, await web.optional_json(request, RECOMPUTE_BODY_BYTES))
     return web.ok(await runner.recompute_project(app.db, project, method=body.method, mem=app.memory,
                                                  actor=caller.who))

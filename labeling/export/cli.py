@@ -168,6 +168,10 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
     target = Path(name.rstrip(os.sep) or name)
     if target.name in ("", ".", ".."):  # `-o .`: the folder by its own name (its parent holds the partial copy)
         target = target.resolve()
+    if not job.folder and args.output and (args.output.endswith(os.sep) or target.is_dir()):
+        # A one-file export with no folder form (a dump) goes into the folder -o names, as `cp` puts a file: never
+        # in the folder's place (an empty folder was replaced by the file).
+        target = target / job.file_name
     as_folder = job.folder and not target.name.endswith(".zip")
     check_target(target, args.force)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")

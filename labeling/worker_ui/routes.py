@@ -10,12 +10,13 @@ import functools
 from typing import Awaitable, Callable
 from urllib.parse import quote
 
+from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from labeling import auth, jsonio, label_styles, membership, paging, policy, projects, tasktypes, web, worker_stats
-from labeling.errors import Forbidden, LabelingError, Unauthenticated
+from labeling.errors import Forbidden, InvalidInput, LabelingError, Unauthenticated
 from labeling.models import Role
 from labeling.worker_ui import pages
 
@@ -80,9 +81,15 @@ def page(action: str) -> Callable[[Page], Callable[[Request], Awaitable[Response
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """A small urlencoded form; a value neither database could store (a NUL) is a 400 naming its field."""
+    """A small urlencoded form; a malformed one, or a value neither database could store (a NUL), is an
+    InvalidInput (400) naming the body or the field."""
     web.limit_body(request, MAX_FORM_BYTES)
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    body = await request.body()  # small (MAX_FORM_BYTES): read whole, so a cut-off multipart body can be told
+    content_type, options = parse_options_header(request.headers.get("content-type"))
+    if content_type == b"multipart/form-data" and options.get(b"boundary") and not body.rstrip().endswith(
+            b"--" + options[b"boundary"] + b"--"):  # the parser takes a body cut off between parts as whole
+        raise InvalidInput(f"{web.FORM_UNREAD}it ends before its closing boundary", field="body")
+    form = await web.read_form(request, max_files=0, max_fields=MAX_FORM_FIELDS)
     return {k: jsonio.check_text(v[:MAX_CREDENTIAL_CHARS], k) for k, v in form.items() if isinstance(v, str)}
 
 
@@ -113,7 +120,13 @@ def _throttled(request: Request, context: dict, wait: int) -> Response:
 @page("session.sign_in")
 async def login_submit(request: Request, caller: web.Caller) -> Response:
     """POST /login: check the CSRF token, the throttle and the password, then start a fresh session."""
-    form = await _form(request)
+    try:
+        form = await _form(request)
+    except LabelingError as exc:  # a malformed or oversized form: the sign-in page says so, as for its other errors
+        why = exc.message.removeprefix(web.FORM_UNREAD)
+        return pages.render(request, "login.html", {
+            "next": "/", "username": "", "error": f"This sign-in form could not be read ({why}). Please sign in again."},
+            status_code=web.status_for(exc))
     next_url = safe_next(form.get("next"))
     username = form.get("username", "").strip()
     context = {"next": next_url, "username": username}

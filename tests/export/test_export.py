@@ -458,6 +458,33 @@ async def test_force_never_replaces_a_folder_holding_what_the_export_does_not_wr
     assert sorted(p.name for p in again.iterdir()) == ["README.md", "test.jsonl", "train.jsonl"]
 
 
+async def test_a_dump_into_an_existing_folder_goes_inside_it_never_in_its_place(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    """`export P --format dump -o EMPTY_DIR --force` replaced the empty folder with the dump file: a one-file
+    format with no folder form is written into the folder -o names, under its own file name."""
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pid = project["id"]
+    http = (await get_export(client, requester, pid, format="dump")).content
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    assert await run_cli("export", str(pid), "--format", "dump", "-o", str(folder), "--quiet") == 0  # no --force
+    assert await run_cli("export", str(pid), "--format", "dump", "-o", str(folder), "--force", "--quiet") == 0
+    capsys.readouterr()
+    assert folder.is_dir() and [p.name for p in folder.iterdir()] == [f"project-{pid}-dump.jsonl"]
+    assert (folder / f"project-{pid}-dump.jsonl").read_bytes() == http
+    assert await run_cli("export", str(pid), "--format", "dump", "-o", str(folder), "--quiet") == 2
+    err = capsys.readouterr().err  # the file in it is refused without --force, as any existing output is
+    assert one_line(err) and f"project-{pid}-dump.jsonl already exists; use --force" in err, err
+    everything = tmp_path / "all"
+    everything.mkdir()
+    assert await run_cli("export", "--all", "--format", "dump", "-o", str(everything) + "/", "--force", "--quiet") == 0
+    assert [p.name for p in everything.iterdir()] == ["labeling-dump.jsonl"]
+    assert await run_cli("export", str(pid), "--format", "dump", "-o", str(tmp_path / "missing") + "/") == 2
+    err = capsys.readouterr().err
+    assert one_line(err) and f"no folder {tmp_path / 'missing'} to write" in err, err
+    assert not (tmp_path / "missing").exists() and not list(tmp_path.glob(".*partial*"))
+
+
 async def test_force_never_replaces_an_sqlite_database_or_its_journal(client, requester, new_project, make_user,
                                                                       run_cli, tmp_path, capsys):
     """`export --all --format dump -o labeling-data/labeling.db --force` put the dump in place of the database."""
