@@ -55,6 +55,9 @@ async def test_upgrade_from_0006_keeps_every_project_and_a_consensus_run_stores_
         await conn.run_sync(_move, "0006", False)
         await conn.commit()
         down = await _projects(conn)
+        tasks_down = [tuple(r) for r in await conn.execute(text("SELECT id, data FROM tasks ORDER BY id"))]
+        answers_down = (await conn.execute(text("SELECT count(*) FROM annotations"))).scalar_one()
         await to_head(conn)
     assert stored == r.json()["answer_correlation"]
     assert [row[:10] for row in down] == [row[:10] for row in before]
+    assert tasks_down == [row[:2] for row in tasks_before] and answers_down == 3  # nothing cascaded away

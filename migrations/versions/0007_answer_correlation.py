@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('projects', schema=None) as batch_op:
-        batch_op.drop_column('answer_correlation')
+    # DROP COLUMN (SQLite 3.35+), not a batch copy: dropping the old projects table in a copy would cascade to every
+    # task of it.
+    op.drop_column('projects', 'answer_correlation')
