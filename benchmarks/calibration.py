@@ -50,12 +50,18 @@ def project(data: list[tuple[str, tuple, np.ndarray]], seeds: int) -> list[dict[
             "dataset": name, "accuracy": float(right.mean()), "raw_confidence": float(raw.confidence[known].mean()),
             "raw_ece": calibration.ece(raw.confidence[known], raw.labels[known] == truth[known]),
             "confidence": float(cal.confidence[known].mean()), "ece": calibration.ece(cal.confidence[known], right),
-            "rho": cal.calibration["rho"], "gold_ece": [], "gold_floor": [], "gold_raw_ece": [], "level_gap": []}
+            "rho": cal.calibration["rho"], "gold_ece": [], "gold_floor": [], "gold_raw_ece": [], "level_gap": [],
+            "level_error": []}
+        pooled: tuple[list, list] = ([], [])
         for seed in range(seeds):
             given, test = _split(truth, 0.1, seed)
             res = calibration.consensus("dawid-skene", *args, gold=given, seed=seed)
             plain = classification.dawid_skene(*args, gold=given)
-            row["gold_ece"].append(calibration.ece(res.confidence[test], res.labels[test] == truth[test]))
+            hit = res.labels[test] == truth[test]
+            row["gold_ece"].append(calibration.ece(res.confidence[test], hit))
+            row["level_error"].append(abs(float(res.confidence[test].mean() - hit.mean())))
+            pooled[0].append(res.confidence[test])
+            pooled[1].append(hit)
             row["gold_raw_ece"].append(calibration.ece(plain.confidence[test], plain.labels[test] == truth[test]))
             row["gold_floor"].append(_floor(res.confidence[test], rng))
             # How far the accuracy on the given gold is from the accuracy on the rest (the no-gold labels): a
@@ -63,6 +69,9 @@ def project(data: list[tuple[str, tuple, np.ndarray]], seeds: int) -> list[dict[
             seen = given >= 0
             row["level_gap"].append(abs(right_on(cal, truth, seen) - right_on(cal, truth, test)))
         row["gold_n"] = int(round(0.1 * known.sum()))
+        # Every split's scored tasks in one ECE: the calibration of the procedure over the draws of the gold (a
+        # split's level error, above or below, is the luck of its draw, and cancels here if the procedure is fair).
+        row["pooled_ece"] = calibration.ece(np.concatenate(pooled[0]), np.concatenate(pooled[1])) if seeds else 0.0
         rows.append(row)
         print(f"  calibration {name} done", file=sys.stderr)
     return rows
@@ -151,14 +160,18 @@ def print_tables(report: dict[str, Any]) -> None:
               "on that many tasks:\n")
         print(tables.markdown(
             ("dataset", "accuracy", "raw mean conf.", "raw ECE", "no gold: mean conf.", "no gold: ECE", "rho",
-             "10% gold (n)", "raw ECE, 10% gold", "ECE, 10% gold", "floor", "level gap"),
+             "10% gold (n)", "raw ECE, 10% gold", "ECE, 10% gold", "floor", "level gap", "level error",
+             "pooled ECE"),
             ((r["dataset"], f"{r['accuracy']:.3f}", f"{r['raw_confidence']:.3f}", f"{r['raw_ece']:.3f}",
               f"{r['confidence']:.3f}", f"{r['ece']:.3f}", f"{r['rho']:.2f}", r["gold_n"],
               f"{np.mean(r['gold_raw_ece']):.3f}", f"{np.mean(r['gold_ece']):.3f} ({np.max(r['gold_ece']):.3f})",
-              f"{np.mean(r['gold_floor']):.3f}", f"{np.mean(r['level_gap']):.3f}") for r in report["calibration"])))
+              f"{np.mean(r['gold_floor']):.3f}", f"{np.mean(r['level_gap']):.3f}", f"{np.mean(r['level_error']):.3f}",
+              f"{r['pooled_ece']:.3f}") for r in report["calibration"])))
         print("\nlevel gap: |accuracy on the given 10% - accuracy on the other 90%| (the no-gold labels), mean over the "
               "splits. A confidence level learnt from that gold is off by this much on the scored tasks, and no ECE is "
-              "below |mean confidence - accuracy|.")
+              "below |mean confidence - accuracy|. level error: |mean confidence - accuracy| on the scored tasks, mean "
+              "over the splits. pooled ECE: every split's scored tasks in one ECE (the procedure's calibration over the "
+              "draws of the gold).")
     if report.get("calibration_synthetic"):
         print("\nSynthetic crowds (every task's truth known), ECE, mean over seeds:\n")
         print(tables.markdown(("crowd", "seeds", "raw posterior", "calibrated, no gold", "calibrated, 10% gold"), (
