@@ -1,0 +1,49 @@
+"""Long names without spaces (a 100-character label, a 200-character external id, a 100-character username)
+wrap inside the console's pages instead of widening them past the window, on a desktop and on a phone."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.browser.support import DESKTOP, PHONE, assert_fits_the_width, sign_in
+
+LONG_LABEL = "L" * 100  # LABELING_MAX_LABEL_CHARS
+LONG_EXTERNAL_ID = "E" * 200
+
+
+def test_long_labels_ids_and_usernames_wrap_in_the_console(new_page, server):  # noqa: ANN001
+    project = server.project("text_classification",
+                             [{"data": {"text": "a review"}, "external_id": LONG_EXTERNAL_ID}],
+                             ["<b>ok</b>", LONG_LABEL], redundancy=1)
+    long_worker = {"username": ("w" + uuid.uuid4().hex * 4)[:100], "role": "worker", "password": "a-long-password"}
+    with server.client(server.admin_token) as c:
+        r = c.post("/api/users", json=long_worker)
+        assert r.status_code == 201, r.text
+        token = r.json()["token"]
+        r = c.post(f"/api/users/{project['requester']['id']}/password", json={"password": "a-long-password"})
+        assert r.status_code == 200, r.text
+    with server.client(token) as c:
+        lease = c.post(f"/api/projects/{project['id']}/next").json()
+        r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": LONG_LABEL}})
+        assert r.status_code == 201, r.text
+    task_id = lease["task"]["id"]
+    requester = {**project["requester"], "password": "a-long-password"}
+    admin = server.user("admin")
+    base = f"/console/projects/{project['id']}"
+    for viewport in (DESKTOP, PHONE):
+        page = new_page(viewport)
+        sign_in(page, requester, base)
+        for path in (base, f"{base}/results", f"{base}/tasks/{task_id}", f"{base}/quality"):
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            if "/quality" not in path:  # results and the task draw their answers with the page's script
+                page.locator(".label-chip, .chip-static").first.wait_for()
+            assert_fits_the_width(page)
+        page = new_page(viewport)
+        sign_in(page, admin, "/console/people")
+        # The users table may scroll sideways on a phone; on a desktop a long name must not push the actions away.
+        if viewport is DESKTOP:
+            row = page.locator(f'tr[data-username="{long_worker["username"]}"]')
+            right = row.locator("[data-action=deactivate]").evaluate("el => el.getBoundingClientRect().right")
+            assert right <= DESKTOP["width"], f"the Deactivate button is off the window, at x={right}"
+        assert_fits_the_width(page)
