@@ -259,3 +259,24 @@ async def test_an_override_counts_as_the_tasks_label_in_the_quality_label_distri
     shown = [x["answer"]["label"] for x in (await client.get(f"/api/projects/{pid}/results",
                                                              headers=bearer(requester))).json()["data"]]
     assert {label: counts[1] for label, counts in after.items()} == {n: shown.count(n) for n in after}
+
+
+async def test_the_caption_says_which_tasks_an_order_leaves_out_and_explains_overrides_only_when_shown(
+        client, requester, new_project, make_user):  # noqa: ANN001
+    """A consensus order lists only tasks with a consensus: with rows on the page, the caption says so and links
+    to import order (not only on an empty page); the override rule is said only when a row is overridden."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    _, page = await _page(client, requester, pid)
+    assert 'id="order-note"' in page and "sort=id" in re.search(r'id="order-note">(.*?)</span>', page, re.S).group(1)
+    assert 'id="override-rule"' not in page
+    _, page = await _page(client, requester, pid, sort="id")
+    assert 'id="order-note"' not in page
+    _, page = await _page(client, requester, pid, state="complete")
+    assert 'id="order-note"' not in page
+    low = _rows(page)[0]
+    r = await client.post(f"/api/projects/{pid}/tasks/{low['id']}/override", headers=bearer(requester),
+                          json={"answer": {"label": "pos"}})
+    assert r.status_code == 200, r.text
+    _, page = await _page(client, requester, pid)
+    assert "counts your answer, with confidence 1.00 and agreement 1.00" in page
