@@ -178,3 +178,17 @@ async def test_admins_see_every_project_with_its_owner(client, admin, new_projec
     page = html(await client.get("/console/projects", headers=bearer(admin)))
     row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
     assert '<span data-stat="owner">req</span>' in row
+
+
+async def test_a_new_project_says_it_has_no_tasks_and_no_consensus_yet(client, requester, new_project):
+    """An empty project's overview says so and links to Import (not a bare 0 / 0 and 0.0%); a quality page
+    without any consensus says so instead of drawing a matrix of zeros."""
+    empty = await new_project()
+    page = html(await client.get(f"/console/projects/{empty['id']}", headers=bearer(requester)))
+    assert 'id="no-tasks"' in page
+    assert re.search(rf'href="/console/projects/{empty["id"]}/import" id="no-tasks-import"', page)
+    page = html(await client.get(f"/console/projects/{empty['id']}/quality", headers=bearer(requester)))
+    assert 'id="no-confusion"' in page and 'id="confusion"' not in page
+    full = await new_project(tasks=text_tasks(1))
+    page = html(await client.get(f"/console/projects/{full['id']}", headers=bearer(requester)))
+    assert 'id="no-tasks"' not in page
