@@ -3,6 +3,7 @@ wrap inside the console's pages instead of widening them past the window, on a d
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from tests.browser.support import DESKTOP, PHONE, assert_fits_the_width, sign_in
@@ -39,6 +40,14 @@ def test_long_labels_ids_and_usernames_wrap_in_the_console(new_page, server):  #
             if "/quality" not in path:  # results and the task draw their answers with the page's script
                 page.locator(".label-chip, .chip-static").first.wait_for()
             assert_fits_the_width(page)
+        # An import refused for a duplicate external id quotes the id in its message.
+        page.goto(f"{base}/import")
+        page.locator("#dropzone").wait_for()
+        page.wait_for_load_state("load")
+        duplicate = json.dumps([{"data": {"text": "again"}, "external_id": LONG_EXTERNAL_ID}]).encode()
+        page.set_input_files("#file-input", {"name": "again.json", "mimeType": "application/json", "buffer": duplicate})
+        page.locator("#import-result .import-error").wait_for()
+        assert_fits_the_width(page)
         page = new_page(viewport)
         sign_in(page, admin, "/console/people")
         # The users table may scroll sideways on a phone; on a desktop a long name must not push the actions away.
