@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.browser.support import DESKTOP, PHONE, assert_fits_the_width, sign_in
+from tests.browser.support import DESKTOP, PHONE, assert_fits_the_width, label_page, sign_in
 
 LONG_LABEL = "L" * 100  # LABELING_MAX_LABEL_CHARS
 LONG_EXTERNAL_ID = "E" * 200
@@ -56,3 +56,42 @@ def test_long_labels_ids_and_usernames_wrap_in_the_console(new_page, server):  #
             right = row.locator("[data-action=deactivate]").evaluate("el => el.getBoundingClientRect().right")
             assert right <= DESKTOP["width"], f"the Deactivate button is off the window, at x={right}"
         assert_fits_the_width(page)
+
+
+def test_a_long_model_name_wraps_on_the_results_and_the_leaderboard(new_page, server):  # noqa: ANN001
+    model = "model-" + "m" * 194
+    task = {"data": {"prompt": "Which is better?", "responses": [{"id": "a", "text": "one", "model": model},
+                                                                  {"id": "b", "text": "two", "model": "small"}]}}
+    project = server.project("preference_ranking", [task], redundancy=1)
+    worker = server.user("worker")
+    with server.client(worker["token"]) as c:
+        lease = c.post(f"/api/projects/{project['id']}/next").json()
+        r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"ranking": [["a"], ["b"]]}})
+        assert r.status_code == 201, r.text
+    with server.client(server.admin_token) as c:
+        r = c.post(f"/api/users/{project['requester']['id']}/password", json={"password": "a-long-password"})
+        assert r.status_code == 200, r.text
+    requester = {**project["requester"], "password": "a-long-password"}
+    base = f"/console/projects/{project['id']}"
+    for viewport in (DESKTOP, PHONE):
+        page = new_page(viewport)
+        sign_in(page, requester, f"{base}/results")
+        page.locator(".rank-item").first.wait_for()
+        assert_fits_the_width(page)
+        page.goto(f"{base}/leaderboard")
+        page.locator("#leaderboard-table").wait_for()
+        assert_fits_the_width(page)
+
+
+def test_a_long_entity_label_stays_inside_the_text_on_a_phone(new_page, server, worker):  # noqa: ANN001
+    project = server.project("named_entities", [{"data": {"text": "Chloé Martin leads the desk in Paris."}}],
+                             ["N" * 100, "ORG"])
+    page = label_page(new_page, worker, project, PHONE)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("1")
+    tag = page.locator("#entity-text .ent-tag")
+    tag.wait_for()
+    box, text = tag.bounding_box(), page.locator("#entity-text").bounding_box()
+    assert box["x"] + box["width"] <= text["x"] + text["width"] + 1, (box, text)
+    assert page.locator("#entity-text .ent-label").get_attribute("title") == "N" * 100
+    assert_fits_the_width(page)
