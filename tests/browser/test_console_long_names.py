@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.browser.support import DESKTOP, PHONE, assert_fits_the_width, label_page, sign_in
+from tests.browser.support import DESKTOP, PHONE, assert_fits_the_width, label_page, png, sign_in
 
 LONG_LABEL = "L" * 100  # LABELING_MAX_LABEL_CHARS
 LONG_EXTERNAL_ID = "E" * 200
@@ -94,4 +94,24 @@ def test_a_long_entity_label_stays_inside_the_text_on_a_phone(new_page, server, 
     box, text = tag.bounding_box(), page.locator("#entity-text").bounding_box()
     assert box["x"] + box["width"] <= text["x"] + text["width"] + 1, (box, text)
     assert page.locator("#entity-text .ent-label").get_attribute("title") == "N" * 100
+    assert_fits_the_width(page)
+
+
+def test_a_long_box_label_is_cut_short_on_the_task_page(new_page, server):  # noqa: ANN001
+    requester = server.user("requester")
+    image = server.upload_image(requester["token"], png(400, 300))
+    project = server.project("bounding_box", [{"data": {"image": image}}], ["B" * 100], redundancy=1)
+    worker = server.user("worker")
+    with server.client(worker["token"]) as c:
+        lease = c.post(f"/api/projects/{project['id']}/next").json()
+        box = {"label": "B" * 100, "x": 200, "y": 10, "w": 40, "h": 30}
+        r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"boxes": [box]}})
+        assert r.status_code == 201, r.text
+    with server.client(server.admin_token) as c:
+        r = c.post(f"/api/users/{project['requester']['id']}/password", json={"password": "a-long-password"})
+        assert r.status_code == 200, r.text
+    page = new_page(PHONE)
+    sign_in(page, {**project["requester"], "password": "a-long-password"},
+            f"/console/projects/{project['id']}/tasks/{lease['task']['id']}")
+    page.locator(".view-box-label").first.wait_for()
     assert_fits_the_width(page)
