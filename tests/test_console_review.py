@@ -280,3 +280,17 @@ async def test_the_caption_says_which_tasks_an_order_leaves_out_and_explains_ove
     assert r.status_code == 200, r.text
     _, page = await _page(client, requester, pid)
     assert "counts your answer, with confidence 1.00 and agreement 1.00" in page
+
+
+async def test_the_task_page_says_what_its_consensus_figures_mean(client, requester, new_project, make_user):
+    """"online" and a bare 0.80 say nothing to a requester: the task page says what the method and the scale are."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    row = _rows((await _page(client, requester, pid))[1])[0]
+    r = await client.get(f"/console/projects/{pid}/tasks/{row['id']}", headers=bearer(requester))
+    note = re.search(r'id="method-note">(.*?)</p>', r.text, re.S)
+    assert note and "from 0 to 1" in note.group(1) and "last answer came in" in note.group(1), r.text[:300]
+    r = await client.post(f"/api/projects/{pid}/consensus", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    r = await client.get(f"/console/projects/{pid}/tasks/{row['id']}", headers=bearer(requester))
+    assert "project-wide" in re.search(r'id="method-note">(.*?)</p>', r.text, re.S).group(1)
