@@ -294,3 +294,11 @@ async def test_the_task_page_says_what_its_consensus_figures_mean(client, reques
     assert r.status_code == 200, r.text
     r = await client.get(f"/console/projects/{pid}/tasks/{row['id']}", headers=bearer(requester))
     assert "project-wide" in re.search(r'id="method-note">(.*?)</p>', r.text, re.S).group(1)
+
+
+async def test_the_results_columns_say_what_their_figures_are(client, requester, new_project, make_user):
+    project = await _confident_project(client, requester, new_project, make_user)
+    _, page = await _page(client, requester, project["id"])
+    head = re.search(r"<thead>(.*?)</thead>", page, re.S).group(1)
+    for column, words in (("Confidence", "from 0 to 1"), ("Agreement", "from 0 to 1"), ("Answers", "answers the task wants")):
+        assert re.search(rf'<abbr title="[^"]*{words}[^"]*">{column}</abbr>', head), column
