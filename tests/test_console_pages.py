@@ -192,3 +192,26 @@ async def test_a_new_project_says_it_has_no_tasks_and_no_consensus_yet(client, r
     full = await new_project(tasks=text_tasks(1))
     page = html(await client.get(f"/console/projects/{full['id']}", headers=bearer(requester)))
     assert 'id="no-tasks"' not in page
+
+
+async def test_every_access_key_of_a_page_is_listed_at_its_foot_and_used_once(client, requester, new_project,
+                                                                             make_user):
+    """The foot of each page lists its access keys (the nav's and tabs', and the page's own: New project, a
+    task's Accept, Override and More, the pagers); two controls of one page never share a key (Alt+E went to the
+    Export tab, never to the task page's Override)."""
+    from tests.export.helpers import project_with_answers
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pid = project["id"]
+    results = await client.get(f"/console/projects/{pid}/results", headers=bearer(requester))
+    task_id = re.search(r'data-task-id="(\d+)"', results.text).group(1)
+    r = await client.post("/api/teams", headers=bearer(requester), json={"name": "keys team"})
+    assert r.status_code == 201, r.text
+    for url in ("/console/projects", f"/console/projects/{pid}", f"/console/projects/{pid}/results",
+                f"/console/projects/{pid}/tasks/{task_id}", "/console/teams", f"/console/teams/{r.json()['id']}"):
+        page = html(await client.get(url, headers=bearer(requester)))
+        keys = re.findall(r'accesskey="(.)"', page)
+        assert len(keys) == len(set(keys)), (url, sorted(keys))
+        foot = re.search(r'<p class="hint" id="shortcuts">(.*?)</p>', page, re.S).group(1)
+        for key in keys:
+            assert f"<kbd>{key.upper()}</kbd>" in foot, (url, key, foot)
