@@ -115,3 +115,12 @@ def test_a_long_box_label_is_cut_short_on_the_task_page(new_page, server):  # no
             f"/console/projects/{project['id']}/tasks/{lease['task']['id']}")
     page.locator(".view-box-label").first.wait_for()
     assert_fits_the_width(page)
+
+
+def test_a_short_label_beside_a_long_one_keeps_its_own_height_on_a_phone(new_page, server, worker):  # noqa: ANN001
+    """Labels sit two to a row on a phone: beside a 100-character label, a short one stretched as tall and showed
+    its name in the middle of the tall button, out of the label box's sight."""
+    project = server.project("text_classification", [{"data": {"text": "a text"}}], ["short", "W" * 100])
+    page = label_page(new_page, worker, project, PHONE)
+    heights = page.locator("#labels .label-btn").evaluate_all("bs => bs.map(b => b.getBoundingClientRect().height)")
+    assert heights[0] < 60 < heights[1], heights
