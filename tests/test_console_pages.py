@@ -201,3 +201,40 @@ async def test_admins_see_every_project_with_its_owner(client, admin, new_projec
     page = html(await client.get("/console/projects", headers=bearer(admin)))
     row = re.search(rf'<tr data-project-id="{project["id"]}">(.*?)</tr>', page, re.S).group(1)
     assert '<span data-stat="owner">req</span>' in row
+
+
+async def test_a_new_project_says_it_has_no_tasks_and_no_consensus_yet(client, requester, new_project):
+    """An empty project's overview says so and links to Import (not a bare 0 / 0 and 0.0%); a quality page
+    without any consensus says so instead of drawing a matrix of zeros."""
+    empty = await new_project()
+    page = html(await client.get(f"/console/projects/{empty['id']}", headers=bearer(requester)))
+    assert 'id="no-tasks"' in page
+    assert re.search(rf'href="/console/projects/{empty["id"]}/import" id="no-tasks-import"', page)
+    page = html(await client.get(f"/console/projects/{empty['id']}/quality", headers=bearer(requester)))
+    assert 'id="no-confusion"' in page and 'id="confusion"' not in page
+    full = await new_project(tasks=text_tasks(1))
+    page = html(await client.get(f"/console/projects/{full['id']}", headers=bearer(requester)))
+    assert 'id="no-tasks"' not in page
+
+
+async def test_every_access_key_of_a_page_is_listed_at_its_foot_and_used_once(client, requester, new_project,
+                                                                             make_user):
+    """The foot of each page lists its access keys (the nav's and tabs', and the page's own: New project, a
+    task's Accept, Override and More, the pagers); two controls of one page never share a key (Alt+E went to the
+    Export tab, never to the task page's Override)."""
+    from tests.export.helpers import project_with_answers
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pid = project["id"]
+    results = await client.get(f"/console/projects/{pid}/results", headers=bearer(requester))
+    task_id = re.search(r'data-task-id="(\d+)"', results.text).group(1)
+    r = await client.post("/api/teams", headers=bearer(requester), json={"name": "keys team"})
+    assert r.status_code == 201, r.text
+    for url in ("/console/projects", f"/console/projects/{pid}", f"/console/projects/{pid}/results",
+                f"/console/projects/{pid}/tasks/{task_id}", "/console/teams", f"/console/teams/{r.json()['id']}"):
+        page = html(await client.get(url, headers=bearer(requester)))
+        keys = re.findall(r'accesskey="(.)"', page)
+        assert len(keys) == len(set(keys)), (url, sorted(keys))
+        foot = re.search(r'<p class="hint" id="shortcuts">(.*?)</p>', page, re.S).group(1)
+        for key in keys:
+            assert f"<kbd>{key.upper()}</kbd>" in foot, (url, key, foot)

@@ -259,3 +259,46 @@ async def test_an_override_counts_as_the_tasks_label_in_the_quality_label_distri
     shown = [x["answer"]["label"] for x in (await client.get(f"/api/projects/{pid}/results",
                                                              headers=bearer(requester))).json()["data"]]
     assert {label: counts[1] for label, counts in after.items()} == {n: shown.count(n) for n in after}
+
+
+async def test_the_caption_says_which_tasks_an_order_leaves_out_and_explains_overrides_only_when_shown(
+        client, requester, new_project, make_user):  # noqa: ANN001
+    """A consensus order lists only tasks with a consensus: with rows on the page, the caption says so and links
+    to import order (not only on an empty page); the override rule is said only when a row is overridden."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    _, page = await _page(client, requester, pid)
+    assert 'id="order-note"' in page and "sort=id" in re.search(r'id="order-note">(.*?)</span>', page, re.S).group(1)
+    assert 'id="override-rule"' not in page
+    _, page = await _page(client, requester, pid, sort="id")
+    assert 'id="order-note"' not in page
+    _, page = await _page(client, requester, pid, state="complete")
+    assert 'id="order-note"' not in page
+    low = _rows(page)[0]
+    r = await client.post(f"/api/projects/{pid}/tasks/{low['id']}/override", headers=bearer(requester),
+                          json={"answer": {"label": "pos"}})
+    assert r.status_code == 200, r.text
+    _, page = await _page(client, requester, pid)
+    assert "counts your answer, with confidence 1.00 and agreement 1.00" in page
+
+
+async def test_the_task_page_says_what_its_consensus_figures_mean(client, requester, new_project, make_user):
+    """"online" and a bare 0.80 say nothing to a requester: the task page says what the method and the scale are."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+    row = _rows((await _page(client, requester, pid))[1])[0]
+    r = await client.get(f"/console/projects/{pid}/tasks/{row['id']}", headers=bearer(requester))
+    note = re.search(r'id="method-note">(.*?)</p>', r.text, re.S)
+    assert note and "from 0 to 1" in note.group(1) and "last answer came in" in note.group(1), r.text[:300]
+    r = await client.post(f"/api/projects/{pid}/consensus", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    r = await client.get(f"/console/projects/{pid}/tasks/{row['id']}", headers=bearer(requester))
+    assert "project-wide" in re.search(r'id="method-note">(.*?)</p>', r.text, re.S).group(1)
+
+
+async def test_the_results_columns_say_what_their_figures_are(client, requester, new_project, make_user):
+    project = await _confident_project(client, requester, new_project, make_user)
+    _, page = await _page(client, requester, project["id"])
+    head = re.search(r"<thead>(.*?)</thead>", page, re.S).group(1)
+    for column, words in (("Confidence", "from 0 to 1"), ("Agreement", "from 0 to 1"), ("Answers", "answers the task wants")):
+        assert re.search(rf'<abbr title="[^"]*{words}[^"]*">{column}</abbr>', head), column

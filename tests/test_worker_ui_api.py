@@ -78,6 +78,14 @@ async def test_bad_label_styles_are_refused_naming_labels(client, requester, lab
     assert field_words in r.json()["error"]["message"]
 
 
+async def test_the_newer_answer_key_is_not_a_hotkey(client, requester):
+    """X goes to a newer answer while an earlier one is open: a label with that hotkey could not be picked there."""
+    r = await client.post("/api/projects", headers=bearer(requester), json={
+        "name": "texts", "task_type": "text_classification", "labels": [{"name": "fox", "hotkey": "x"}]})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "labels[0].hotkey", r.text
+    assert "'x'" in r.json()["error"]["message"]
+
+
 async def test_box_page_keys_are_not_hotkeys(client, requester):
     r = await client.post("/api/projects", headers=bearer(requester), json={
         "name": "boxes", "task_type": "bounding_box", "labels": [{"name": "car", "hotkey": "n"}]})

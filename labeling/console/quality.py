@@ -51,7 +51,7 @@ def _confusion(confusion: dict | None) -> dict | None:
         cells = [{"count": n, "heat": (0 if not n else max(1, round(HEAT_LEVELS * n / total))),
                   "diagonal": i == len(rows)} for i, n in enumerate(counts)]
         rows.append({"label": label, "cells": cells, "total": total})
-    return {"labels": confusion["labels"], "rows": rows}
+    return {"labels": confusion["labels"], "rows": rows, "empty": not any(r["total"] for r in rows)}
 
 
 def _distribution(report: dict) -> dict:

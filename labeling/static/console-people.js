@@ -13,7 +13,11 @@
   function showSecret(title, value) {
     document.getElementById("secret-title").textContent = title;
     document.getElementById("secret-value").textContent = value;
-    document.getElementById("secret").hidden = false;
+    var box = document.getElementById("secret");
+    box.hidden = false;
+    // It is shown once, at the top of the page: bring it into sight (a button far down the users list made it).
+    box.scrollIntoView({block: "nearest"});
+    box.focus({preventScroll: true});
   }
 
   document.getElementById("secret-close").addEventListener("click", function () {

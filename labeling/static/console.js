@@ -167,6 +167,9 @@
         el.hidden = false;
         el.className = "form-status " + (ok ? "ok" : "error");
         el.textContent = text;
+        // The line heads the page: a change made far down a list would otherwise answer out of sight.
+        var box = el.getBoundingClientRect();
+        if (box.top < 0 || box.bottom > window.innerHeight) el.scrollIntoView({block: "nearest"});
       },
       unsay: unsay,
       send: send

@@ -26,6 +26,14 @@
   // shows the new results.
   var recompute = document.getElementById("recompute-btn");
   var said = document.getElementById("recompute-status");
+  // What the recompute did stays said on the page it reloads (the reload came before it could be read).
+  var keptKey = "recomputed-" + config.project_id, kept = window.sessionStorage.getItem(keptKey);
+  if (kept && said) {
+    window.sessionStorage.removeItem(keptKey);
+    said.hidden = false;
+    said.textContent = kept;
+    said.classList.add("ok");
+  }
   if (recompute) recompute.addEventListener("click", function () {
     recompute.disabled = true;
     said.hidden = false;
@@ -39,10 +47,12 @@
         return;
       }
       var d = res.data;
-      said.textContent = "Recomputed " + d.tasks + " task" + (d.tasks === 1 ? "" : "s") + " (" + d.method + ", " +
+      var done = "Recomputed " + d.tasks + " task" + (d.tasks === 1 ? "" : "s") + " (" + d.method + ", " +
         d.seconds + " s)." + (d.reopened ? " " + d.reopened + " completed task" + (d.reopened === 1 ? " wants" : "s want") +
-        " one more answer." : "") + " Showing the new results…";
+        " one more answer." : "");
+      said.textContent = done + " Showing the new results…";
       said.classList.add("ok");
+      window.sessionStorage.setItem(keptKey, done);
       window.setTimeout(function () { window.location.reload(); }, 1200);
     });
   });

@@ -21,9 +21,10 @@ MAX_COORDINATE = 100_000
 
 # The aggregation families of labeling/consensus/: how a task type's answers become a consensus.
 FAMILIES = ("classification", "multilabel", "boxes", "spans", "ranking", "demonstration")
-# Keys the labeling page of every task type uses (skip, instructions, previous answer, help, label finder): a
-# label's hotkey may not be one of them, nor a digit (digits are the labels' numbers).
-PAGE_KEYS = "siz?/"
+# Keys the labeling page of every task type uses (skip, instructions, an older and a newer answer, help, label
+# finder): a label's hotkey may not be one of them, nor a digit (digits are the labels' numbers). X is taken only
+# while an earlier answer is open, and there it would win over a label's hotkey, so no label may have it.
+PAGE_KEYS = "sixz?/"
 # Exports every task type has (labeling export --format): one row per task, every answer, a lossless dump.
 COMMON_FORMATS = ("jsonl", "csv", "manifest", "annotations", "dump")
 

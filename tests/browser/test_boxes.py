@@ -202,3 +202,13 @@ def test_boxes_show_their_labels_own_colour(new_page, server, worker):
     assert page.locator("#box-list .swatch").evaluate("n => getComputedStyle(n).backgroundColor") == colour
     red = page.locator("#labels .label-btn").nth(1).evaluate("n => getComputedStyle(n).borderLeftColor")
     assert red == "rgb(214, 39, 40)", "a label called red is red"
+
+
+def test_a_long_label_is_cut_short_on_its_box_tag(new_page, server, worker):
+    """A 100-character label's tag stays about the box's width (it ran far past the image), cut with an ellipsis."""
+    project, page, screen, drag = _box_page(new_page, server, worker, labels=["L" * 100, "b"])
+    drag(screen(20, 20), screen(60, 50))                       # a small box near the image's left edge
+    tag = page.locator(".bbox .bbox-tag")
+    expect(tag).to_have_text("1 " + "L" * 100)
+    widths = tag.evaluate("t => [t.getBoundingClientRect().width, t.scrollWidth, t.parentElement.offsetWidth]")
+    assert widths[0] < 260 and widths[1] > widths[0], widths  # 14em of a .75rem text is 168 px

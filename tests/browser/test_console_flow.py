@@ -197,3 +197,18 @@ def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_pag
         pool = c.get(f"/api/projects/{project_id}/pool").json()
     assert project["labels"] == ["sports", "politics", {"name": "weather", "hotkey": "w"}]
     assert pool["all_workers"] is False and [w["username"] for w in pool["workers"]] == [worker["username"]]
+
+
+def test_copy_says_what_it_did_even_without_the_clipboard_api(server, new_page):  # noqa: ANN001
+    """Served over plain http from another machine, a page has no navigator.clipboard: Copy did nothing at all.
+    It now copies the selected command (or leaves it selected, and says so), and says Copy again afterwards."""
+    requester = server.user("requester")
+    project_id = _own_project(server, requester, "text_classification", ["a", "b"])
+    page = new_page(DESKTOP)
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined})")
+    sign_in(page, requester, f"/console/projects/{project_id}/export")
+    button = page.locator("button.copy").first
+    button.click()
+    expect(button).to_have_text(re.compile(r"^(Copied|Selected: press Ctrl\+C)$"))
+    assert page.evaluate("String(getSelection())") == page.locator("#cli-command").text_content()
+    expect(button).to_have_text("Copy", timeout=5000)

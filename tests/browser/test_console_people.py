@@ -132,3 +132,27 @@ def test_the_people_page_is_for_admins_only(new_page, server):
     sign_in(page, requester, "/console/projects")
     response = page.goto("/console/people")
     assert response.status == 403
+
+
+def test_a_new_token_and_a_reset_answer_in_sight_from_far_down_the_list(new_page, server):
+    """On a phone the users list is long: the token (shown once, at the top) and the reset's message come into
+    view instead of appearing out of sight."""
+    admin = server.user("admin")
+    worker = server.user("worker")
+    for _ in range(3):
+        server.user("worker")  # a list longer than the screen
+    page = new_page(PHONE)
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, admin, "/console/people")
+    row = _row(page, worker["username"])
+    row.scroll_into_view_if_needed()
+    row.locator("[data-action=token]").click()
+    expect(page.locator("#secret")).to_be_in_viewport()
+    expect(page.locator("#secret")).to_be_focused()
+    page.click("#secret-close")
+    row.scroll_into_view_if_needed()
+    row.locator("details.reset > summary").click()
+    row.locator("input[type=password]").fill("another-long-password")
+    row.locator("input[type=password]").press("Enter")
+    expect(page.locator("#people-status")).to_contain_text("New password set")
+    expect(page.locator("#people-status")).to_be_in_viewport()

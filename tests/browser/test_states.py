@@ -89,6 +89,27 @@ def test_a_worker_stopped_by_gold_tasks_sees_why_and_home_shows_the_counts(new_p
     expect(row.locator('[data-stat="left"]')).to_have_text("0")
 
 
+def test_a_project_paused_while_a_worker_labels_says_so_and_check_again_resumes(new_page, server, worker):
+    """A pause is the requester's choice, not an error: the page says the project is paused (not "Something went
+    wrong"), and Check again brings the next task once it is active again."""
+    project = server.project("text_classification", [{"data": {"text": f"item {i}"}, "external_id": f"t{i}"}
+                                                     for i in range(2)], labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    with server.client(project["requester"]["token"]) as c:
+        assert c.patch(f"/api/projects/{project['id']}", json={"status": "paused"}).status_code == 200
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")  # the lease held still takes the answer; the next claim meets the pause
+    expect(page.locator("#state-stopped")).to_be_visible()
+    expect(page.locator("#state-stopped-title")).to_have_text("This project is paused")
+    expect(page.locator("#state-error")).to_be_hidden()
+    expect(page.locator("#stopped-check")).to_be_focused()
+    with server.client(project["requester"]["token"]) as c:
+        assert c.patch(f"/api/projects/{project['id']}", json={"status": "active"}).status_code == 200
+    page.keyboard.press("Enter")
+    expect(page.locator("body")).to_have_attribute("data-state", "working")
+    assert len(server.answers(project["id"])) == 1
+
+
 def test_home_counts_what_is_left_for_this_worker(new_page, server, worker):
     project = server.project("text_classification", [
         {"data": {"text": f"item {i}"}, "external_id": f"t{i}", "priority": 10 - i} for i in range(4)

@@ -50,7 +50,7 @@
   var C = {state: "loading", current: null, lease: null, editing: null, draft: null, busy: false, timer: null,
            leaseEnd: 0, leaseTotal: 0, expiredShown: false, warned: false, pendingSubmit: false,
            counts: null, refreshAt: 0};
-  var STATES = ["loading", "empty", "blocked", "error"];
+  var STATES = ["loading", "empty", "blocked", "stopped", "error"];
 
   function setState(name) {
     C.state = name;
@@ -221,6 +221,19 @@
     setState("blocked");
   }
 
+  /** The project is paused or archived (its requester's choice, not an error): say so, and for a pause offer to
+   *  look again. */
+  function stopped(code) {
+    var paused = code === "project_paused";
+    $("state-stopped-title").textContent = paused ? "This project is paused" : "This project is archived";
+    $("state-stopped-text").textContent = paused
+      ? "It hands out no tasks until its requester makes it active again."
+      : "It is finished: it hands out no more tasks.";
+    $("stopped-check").hidden = !paused;
+    setState("stopped");
+    if (paused) $("stopped-check").focus({preventScroll: true});
+  }
+
   /** Ask for the next task; `preferTask` is the task this page held before a reload (leased again if it may be). */
   function loadNext(preferTask) {
     hideBanner();
@@ -239,6 +252,7 @@
       }
       if (r.status === 401) return signedOut();
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
+      if (r.error.code === "project_paused" || r.error.code === "project_archived") return stopped(r.error.code);
       $("state-error-retry").textContent = "Try again";
       $("state-error-retry").onclick = function () { loadNext(); };
       showError(r.error.message);
@@ -681,6 +695,7 @@
     $("report-form").addEventListener("submit", sendReport);
     $("report-cancel").addEventListener("click", function () { $("report-dialog").close(); });
     $("check-again").addEventListener("click", function () { loadNext(); });
+    $("stopped-check").addEventListener("click", function () { loadNext(); });
     $("help-open").addEventListener("click", openHelp);
     $("lease-extend").addEventListener("click", extendLease);
     $("state-error-retry").onclick = function () { loadNext(); };

@@ -112,7 +112,7 @@
   function tag(span, i, at) {
     return L.paint(L.el("span", {class: "ent-tag" + (i === selected ? " selected" : ""),
                                  contenteditable: "false", dataset: {at: at, span: i}}, [
-      L.el("span", {class: "ent-label", text: span.label}),
+      L.el("span", {class: "ent-label", text: span.label, title: span.label}),
       L.el("button", {type: "button", class: "ent-remove", tabindex: "-1", "aria-label": "Remove " + span.label + " entity",
                       title: "Remove", text: "×", dataset: {remove: i}}),
     ]), span.label);
