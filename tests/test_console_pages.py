@@ -238,3 +238,23 @@ async def test_every_access_key_of_a_page_is_listed_at_its_foot_and_used_once(cl
         foot = re.search(r'<p class="hint" id="shortcuts">(.*?)</p>', page, re.S).group(1)
         for key in keys:
             assert f"<kbd>{key.upper()}</kbd>" in foot, (url, key, foot)
+
+
+async def test_the_quality_page_shows_the_answers_correlation_once_a_consensus_run_stored_it(
+        client, db, requester, new_project):
+    import sqlalchemy as sa
+
+    from labeling import models
+    from tests.conftest import raw_writes
+
+    project = await new_project(tasks=text_tasks(2), redundancy=5)
+    base = f"/console/projects/{project['id']}/quality"
+    page = html(await client.get(base, headers=bearer(requester)))
+    assert 'data-stat="rho"' not in page and 'id="correlation-means"' not in page  # no consensus run yet
+    async with raw_writes(db) as conn:
+        await conn.execute(sa.update(models.projects).where(models.projects.c.id == project["id"])
+                           .values(answer_correlation=0.25))
+    page = html(await client.get(base, headers=bearer(requester)))
+    assert re.search(r'<dd data-stat="rho">0\.25</dd>', page)
+    caption = re.search(r'<p class="hint" id="correlation-means">(.*?)</p>', page, re.S).group(1)
+    assert re.search(r"counts its 5 answers\s+as 2\.5 independent ones", caption), caption  # 5 / (1 + 4 * 0.25)

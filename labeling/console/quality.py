@@ -32,8 +32,18 @@ async def quality_page(request: Request, caller: web.Caller) -> Response:
         "report": report, "agreement": report.get("agreement") or {}, "workers": _workers(report),
         "has_tau": any(w.get("kendall_tau") is not None for w in report.get("workers", [])),
         "confusion": _confusion(report.get("confusion")), "distribution": _distribution(report),
-        "chart": throughput_chart(report.get("throughput") or {}),
+        "chart": throughput_chart(report.get("throughput") or {}), "correlation": correlation(row),
     }, project=row, tab="quality")
+
+
+def correlation(row: Any) -> dict | None:
+    """The answers' correlation the last consensus run stored (projects.answer_correlation), with what it does to a
+    settled task's confidence at the project's most answers per task; None before any run."""
+    rho = getattr(row, "answer_correlation", None)
+    if rho is None:
+        return None
+    n = max(int(row.redundancy_max), 1)
+    return {"rho": float(rho), "answers": n, "independent": n / (1.0 + (n - 1) * float(rho))}
 
 
 def _workers(report: dict) -> list[dict]:
