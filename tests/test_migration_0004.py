@@ -50,6 +50,23 @@ ROWS = [
 ]
 
 
+# The tables ROWS fills (children first), emptied before a test seeds an older schema with them.
+SEEDED = ("task_results", "annotations", "assignments", "tasks", "project_workers", "project_counters", "projects",
+          "users")
+
+
+async def seed_at(conn, revision: str, *extra: str) -> None:  # noqa: ANN001
+    """Move the database down to `revision` and leave it holding ROWS (and `extra` statements): what a database of
+    that release holds (the downgrade drops what came after it)."""
+    await conn.run_sync(_move, revision, False)
+    await conn.commit()
+    for table in SEEDED:
+        await conn.execute(text(f"DELETE FROM {table}"))
+    for statement in [*ROWS, *extra]:
+        await conn.execute(text(statement))
+    await conn.commit()
+
+
 async def test_upgrade_from_0001_keeps_every_row(db, client, make_user):
     async with db.engine.connect() as conn:
         await conn.run_sync(_move, "0001", False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.conftest import bearer
-from tests.test_migration_0004 import ROWS, _move, to_head
+from tests.test_migration_0004 import seed_at, to_head
 
 RESULT = ("INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, "
           "updated_at) VALUES (1, 1, '{\"label\": \"pos\"}', 0.75, 1, 'online', '{\"percent_agreement\": 1.0}', 5)")
@@ -14,15 +14,7 @@ RESULT = ("INSERT INTO task_results (task_id, project_id, answer, confidence, n_
 
 async def test_upgrade_from_0004_keeps_every_row_and_reviews_work(db, client, make_user):
     async with db.engine.connect() as conn:
-        await conn.run_sync(_move, "0004", False)
-        await conn.commit()
-        # 0004 drops what came after it: start from the rows an 0004 database holds
-        for table in ("task_results", "annotations", "assignments", "tasks", "project_workers", "project_counters",
-                      "projects", "users"):
-            await conn.execute(text(f"DELETE FROM {table}"))
-        for statement in [*ROWS, RESULT]:
-            await conn.execute(text(statement))
-        await conn.commit()
+        await seed_at(conn, "0004", RESULT)
         await to_head(conn)
         if db.engine.dialect.name == "postgresql":
             names = {r[0] for r in await conn.execute(text("SELECT indexname FROM pg_indexes"))}

@@ -9,11 +9,8 @@ import json
 from sqlalchemy import text
 
 from tests.conftest import bearer
-from tests.test_migration_0004 import ROWS, _move, to_head
+from tests.test_migration_0004 import _move, seed_at, to_head
 from tests.test_migration_0005 import RESULT
-
-TABLES = ("task_results", "annotations", "assignments", "tasks", "project_workers", "project_counters", "projects",
-          "users")
 
 
 async def _rows(conn) -> list:  # noqa: ANN001
@@ -23,13 +20,7 @@ async def _rows(conn) -> list:  # noqa: ANN001
 
 async def test_upgrade_from_0005_keeps_every_task_and_new_imports_keep_their_manifest_key(db, client, make_user):
     async with db.engine.connect() as conn:
-        await conn.run_sync(_move, "0005", False)
-        await conn.commit()
-        for table in TABLES:
-            await conn.execute(text(f"DELETE FROM {table}"))
-        for statement in [*ROWS, RESULT]:
-            await conn.execute(text(statement))
-        await conn.commit()
+        await seed_at(conn, "0005", RESULT)
         before = await _rows(conn)
         await to_head(conn)
         after = await _rows(conn)

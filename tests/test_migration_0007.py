@@ -7,9 +7,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.conftest import bearer
-from tests.test_migration_0004 import ROWS, _move, to_head
+from tests.test_migration_0004 import _move, seed_at, to_head
 from tests.test_migration_0005 import RESULT
-from tests.test_migration_0006 import TABLES
 
 COLUMNS = ("id, name, owner_id, task_type, labels, instructions, redundancy_min, redundancy_max, lease_seconds, "
            "options, created_at, status")
@@ -22,13 +21,7 @@ async def _projects(conn) -> list:  # noqa: ANN001
 async def test_upgrade_from_0006_keeps_every_project_and_a_consensus_run_stores_the_correlation(
         db, client, make_user):
     async with db.engine.connect() as conn:
-        await conn.run_sync(_move, "0006", False)
-        await conn.commit()
-        for table in TABLES:
-            await conn.execute(text(f"DELETE FROM {table}"))
-        for statement in [*ROWS, RESULT]:
-            await conn.execute(text(statement))
-        await conn.commit()
+        await seed_at(conn, "0006", RESULT)
         before = await _projects(conn)
         tasks_before = [tuple(r) for r in await conn.execute(text("SELECT id, data, n_done FROM tasks ORDER BY id"))]
         await to_head(conn)

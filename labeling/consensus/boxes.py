@@ -107,7 +107,7 @@ def aggregate_boxes(
                 members.append([(int(wk), i)])
         centres = np.array([_mean_box(m, arrays, wts) for m in members]).reshape(-1, 4)
     total = wts.sum()
-    kept, details, dropped_support = [], [], []
+    kept, dropped_support = [], []
     for m, centre in zip(members, centres):
         support = float(sum(wts[wk] for wk, _ in m) / total)
         if support + 1e-9 < min_support:
