@@ -384,8 +384,8 @@ def task_correlation(skill: np.ndarray, a: Answers, gold: np.ndarray | None, hel
     few tasks cannot set a rho that makes every task wait for its maximum: the gold fit by a half-normal prior
     (scale TASK_RHO_SCALE) on rho, the held-out one as if TASK_RHO_PRIOR more tasks had shown independent answers.
     """
-    known = np.flatnonzero(((gold >= 0) if gold is not None else np.ones(a.n_tasks, dtype=bool)) & (a.distinct > 1))
-    if gold is None or known.size == 0:
+    known = np.flatnonzero((gold >= 0) & (a.distinct > 1)) if gold is not None else np.empty(0, dtype=np.int64)
+    if known.size == 0:  # no gold task with two workers or more says anything about rho
         return _shrunk(heldout_rho, int((a.distinct > 1).sum())), "held-out answers"
     terms = _one_coin_terms(skill, a)[known]
     terms -= terms.max(axis=1, keepdims=True)

@@ -6,10 +6,11 @@ handful of answers NumPy's per-call overhead dwarfs the arithmetic, so this is p
 
 The model is one-coin Dawid-Skene with the workers' known accuracies: the last project-wide estimate
 (calibration.worker_skill: the chance that one of the worker's answers is right under the project's
-calibrated consensus) or their gold accuracy. Answers to one task are not independent (the errors a crowd
-shares): with the correlation rho the last project consensus measured (calibration.task_correlation), a
-task's evidence is divided by 1 + (n - 1) * rho, so n answers weigh as n / (1 + (n - 1) * rho) independent ones. An accuracy counts only between chance (1/K) and MAX_SKILL:
-a skill read off three gold answers can be 1.0, and one such worker must not settle a task alone.
+calibrated consensus) or their gold accuracy. An accuracy counts only between chance (1/K) and MAX_SKILL:
+a skill read off three gold answers can be 1.0, and one such worker must not settle a task alone. Answers
+to one task are not independent (a crowd shares errors): with the correlation rho the last project consensus
+measured (calibration.task_correlation), a task's evidence is divided by 1 + (n - 1) * rho over its n
+distinct workers, so they weigh as n / (1 + (n - 1) * rho) independent answers.
 classification.one_coin_loglik is the same model over many tasks at once (tests/consensus/test_small.py
 compares the two); benchmarks/README.md (Calibration) has how honest its confidences are.
 """
