@@ -134,7 +134,7 @@ def label_page(new_page: Any, worker: dict, project: dict, viewport: dict = DESK
     for pattern, handler in (routes or {}).items():
         page.route(pattern, handler)
     sign_in(page, worker, f"/projects/{project['id']}/label")
-    expect(page.locator("body")).to_have_attribute("data-state", re.compile(r"^(working|empty|blocked|error)$"))
+    expect(page.locator("body")).to_have_attribute("data-state", re.compile(r"^(working|empty|blocked|stopped|error)$"))
     return page
 
 

@@ -27,8 +27,8 @@ def test_a_worker_sees_only_the_projects_of_their_pool_and_a_paused_one_says_so(
     with server.client(listed["requester"]["token"]) as c:
         assert c.patch(f"/api/projects/{listed['id']}", json={"status": "paused"}).status_code == 200
     page = label_page(new_page, worker, listed)
-    expect(page.locator("body")).to_have_attribute("data-state", "error")
-    expect(page.locator("#state-error")).to_contain_text(re.compile("is paused"))
+    expect(page.locator("body")).to_have_attribute("data-state", "stopped")  # the requester's choice, not an error
+    expect(page.locator("#state-stopped-title")).to_have_text("This project is paused")
 
 
 def test_too_many_wrong_passwords_get_a_clear_message(new_page, server):
