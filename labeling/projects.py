@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import annotations, audit, jsonio, label_styles, membership, models, paging, queue, schemas, tasktypes
+from labeling import (annotations, audit, jsonio, label_styles, membership, models, paging, policy, queue, schemas,
+                      tasktypes)
 from labeling.auth import Principal
 from labeling.errors import Conflict, InvalidInput, NotFound
 from labeling.models import ProjectStatus
@@ -173,8 +174,9 @@ async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limi
 
 def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
                     body: schemas.ProjectUpdate) -> None:
-    """Change settings in one transaction; labels may grow, and lose only a label nothing uses. When the minimum
-    redundancy changes, open tasks follow it, and those that now have all their answers are settled at once."""
+    """Change settings in one transaction; labels may grow, and lose only a label nothing uses. An archived project
+    changes only its status. When the minimum redundancy changes, open tasks follow it, and those that now have all
+    their answers are settled at once."""
     row = membership.locked(tx, project_id)
     values: dict[str, Any] = {}
     changes = body.model_dump(exclude_unset=True)
@@ -201,6 +203,10 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
     if not values:
         return
     merged = {key: values.get(key, getattr(row, key)) for key in SETTINGS}
+    if merged["status"] == row.status and any(merged[key] != getattr(row, key) for key in SETTINGS):
+        # Setting what is already set is no change; an archived project refuses any other until it is un-archived
+        # (in the same request, or before).
+        policy.check_status(row, "project.edit")
     if "labels" in values:
         _check_removed_labels(tx, row, values["labels"])
     if "name" in values:
