@@ -191,7 +191,7 @@ _LIVE = frozenset({ProjectStatus.active})
 _OPEN = frozenset({ProjectStatus.active, ProjectStatus.paused})
 WORK_STATUSES: dict[str, frozenset[ProjectStatus]] = {
     "work.next": _LIVE, "work.renew": _LIVE, "work.submit": _OPEN, "work.change": _OPEN,
-    "work.skip": _ANY, "work.release": _ANY,
+    "work.skip": _ANY, "work.release": _ANY, "work.report": _OPEN,
 }
 CONTENT_CHANGES = ("project.edit", "pool.update", "tasks.import", "tasks.delete", "task.accept", "task.override",
                    "task.more_answers", "answer.exclude", "consensus.recompute", "worker.block", "worker.unblock",

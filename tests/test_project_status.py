@@ -131,6 +131,22 @@ async def test_each_write_checks_the_status_again_in_its_own_transaction(client,
     assert await _counts(db) == before
 
 
+async def test_an_archived_project_takes_no_problem_report(client, requester, new_project, make_user):
+    project = await new_project(tasks=text_tasks(1), redundancy=1)
+    p = f"/api/projects/{project['id']}"
+    _, worker = await make_user("worker", "reporter")
+    lease = (await client.post(f"{p}/next", headers=bearer(worker))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+    url = f"/api/assignments/{lease['assignment_id']}/report"
+    assert (await client.patch(p, json={"status": "archived"}, headers=bearer(requester))).status_code == 200
+    r = await client.post(url, json={"text": "cut off"}, headers=bearer(worker))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "project_archived", r.text
+    assert (await client.patch(p, json={"status": "paused"}, headers=bearer(requester))).status_code == 200
+    assert (await client.post(url, json={"text": "cut off"}, headers=bearer(worker))).status_code == 201
+
+
 def test_every_project_write_of_the_api_has_a_status_rule():
     """A new write under /api/projects/{id} must say what an archived project answers: a rule in
     policy.STATUSES, or one of the writes every status allows (its status itself, its deletion)."""
