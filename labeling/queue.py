@@ -269,6 +269,14 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     if not rows or rows[0].n_claims is None or rows[0].blocked:
         return None
     live = [row for row in rows if row.lease_id is not None]
+    held = next((row for row in live if row.lease_project == project_id and row.lease_task == task_id), None)
+    if held is not None:
+        # Still the worker's: the page's release on leaving has not arrived. Handed back from this one read, as
+        # the ordinary claim would, but never past the moment it goes: a claim read afresh after it would hand
+        # out the queue's next task instead of this one.
+        project = project_at(tx, mem, project_id, rows[0].version)
+        admit(tx, mem, project, worker, "work.next")
+        return _handed_back(tx, project, held)
     if len(live) >= max_leases or any(row.lease_project == project_id for row in live):
         return None
     project = project_at(tx, mem, project_id, rows[0].version)

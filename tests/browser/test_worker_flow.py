@@ -258,7 +258,12 @@ def test_leaving_never_releases_a_lease_already_submitted_or_released(new_page, 
     expect(page.locator("body")).to_have_attribute("data-state", "working")
     expect(text).to_have_text("item 0")
     page.wait_for_timeout(500)
-    assert len(releases) == 1 and bad == [], (releases, bad)
+    # (the leaving page's own request is not always reported: what matters is that no release was refused)
+    assert len(releases) <= 1 and bad == [], (releases, bad)
+    live = server.query("SELECT count(*) AS n FROM assignments WHERE project_id = :p AND status = 0",
+                        p=project["id"])
+    assert live == [{"n": 1}]
+    seen = len(releases)
 
     # The page is left while its answer is on the way: nothing is handed back (the answer was stored).
     page.keyboard.press("1")
@@ -268,15 +273,15 @@ def test_leaving_never_releases_a_lease_already_submitted_or_released(new_page, 
     }""")
     expect(text).to_have_text("item 1")
     page.wait_for_timeout(300)
-    assert len(releases) == 1 and bad == [], (releases, bad)
+    assert len(releases) == seen and bad == [], (releases, bad)
     assert server.answers(project["id"]) == {"t0": {"label": "a"}}
 
     # Left twice (back from the page cache, then away again): the live lease goes back once.
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
     page.wait_for_timeout(300)
-    assert len(releases) == 2 and bad == [], (releases, bad)
+    assert len(releases) == seen + 1 and bad == [], (releases, bad)
     page.goto("/")
     expect(page.locator("#projects")).to_be_visible()
     page.wait_for_timeout(300)
-    assert len(releases) == 2 and bad == [], (releases, bad)
+    assert len(releases) == seen + 1 and bad == [], (releases, bad)

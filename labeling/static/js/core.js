@@ -450,14 +450,23 @@
     if (!held.released) {
       return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held.task); });
     }
-    return loadNext(held.task).then(function () {
-      // The same lease back: the release sent on leaving has not arrived yet. Hand it back now (it would
-      // otherwise be released under this page), then ask for the task again.
-      var lease = C.lease;
-      if (!lease || lease.assignmentId !== held.assignment) return;
-      lease.done = true;
-      setState("loading");
-      return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held.task); });
+    return comeBack(held, 8);
+  }
+
+  /** Ask for the held task again once the release sent on leaving has arrived: until then the queue hands back
+   *  the same lease, which that release would take away under this page. After a few tries (the release was
+   *  lost) the page hands it back itself. */
+  function comeBack(held, tries) {
+    return L.api("POST", "/api/projects/" + config.project_id + "/next?prefer_task=" + held.task).then(function (r) {
+      if (r.status !== 200 || r.data.assignment_id !== held.assignment) return loadNext(held.task);
+      if (tries > 0) {
+        return new Promise(function (resolve) { setTimeout(resolve, 250); }).then(function () {
+          return comeBack(held, tries - 1);
+        });
+      }
+      return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () {
+        return loadNext(held.task);
+      });
     });
   }
 
