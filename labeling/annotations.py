@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from labeling import audit, media, models, queue, tasktypes
+from labeling import audit, media, models, policy, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
 from labeling.errors import Conflict, LabelingError, NotFound, WorkerBlocked
@@ -85,7 +85,7 @@ def submit(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, raw
 def _judge(tx: Tx, project: Any, assignment: Any, raw_answer: Any) -> _Judged:
     """Validate the answer for this (read or remembered) assignment of a project the worker may answer in, and
     score it if the task is gold."""
-    queue.check_status(project, "work.submit")
+    policy.check_status(project, "work.submit")
     answer = validated(tx, project, raw_answer, assignment.data)
     queue.check_live(assignment, time.time())
     gold_score = None
@@ -179,7 +179,7 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
     row = queue.answer_to_change(tx, annotation_id, worker)
     project = queue.project_at(tx, mem, row.project_id, row.version)
     queue.admit(tx, mem, project, worker, "work.change", row)
-    queue.check_status(project, "work.change")
+    policy.check_status(project, "work.change")
     if row.blocked:
         raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so your answers "
                             "can no longer change", field="annotation_id")

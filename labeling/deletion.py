@@ -46,7 +46,7 @@ def delete_tasks(tx: Tx, actor: Principal, project_id: int, task_ids: list[int],
                            field="confirm")
     if not task_ids and not external_ids:
         raise InvalidInput("name the tasks to delete in task_ids or external_ids", field="task_ids")
-    row = membership.locked(tx, project_id)
+    row = membership.locked(tx, project_id, "tasks.delete")
     deleted = queue.delete_tasks(tx, project_id, tasks.ids_for(tx, project_id, task_ids, external_ids))
     audit.record(tx, actor, "tasks.delete", project=row, details={
         "deleted": deleted, "task_ids": audit.ids(task_ids), "external_ids": external_ids[:audit.MAX_DETAIL_IDS]})

@@ -62,12 +62,16 @@ def _listed_clause(project_id: Any, worker_id: int) -> ColumnElement[bool]:
         exists().where(pt.c.project_id == project_id, tm.c.team_id == pt.c.team_id, tm.c.worker_id == worker_id))
 
 
-def locked(tx: Tx, project_id: int) -> Any:
-    """The project row, held for change until the transaction ends (PostgreSQL), or NotFound. (This loader and
-    `load` live here, below labeling/projects.py, so that every module that changes a project can use them.)"""
+def locked(tx: Tx, project_id: int, action: str | None = None) -> Any:
+    """The project row, held for change until the transaction ends (PostgreSQL), or NotFound; with `action`, once
+    the project's status allows it (policy.check_status: an archived project's content does not change). (This
+    loader and `load` live here, below labeling/projects.py, so that every module that changes a project can use
+    them.)"""
     row = tx.one("projects.row_for_update", {"project": project_id})
     if row is None:
         raise NotFound(f"no project {project_id}", field="project_id")
+    if action is not None:
+        policy.check_status(row, action)
     return row
 
 
@@ -158,7 +162,7 @@ async def pool(conn: AsyncConnection, row: Any) -> dict:
 def set_pool(tx: Tx, actor: Principal, project_id: int, all_workers: bool, workers: list[int | str],
              teams: list[int]) -> None:
     """Replace a project's pool. Listed teams must be the actor's (any team, for an admin)."""
-    row = locked(tx, project_id)
+    row = locked(tx, project_id, "pool.update")
     if all_workers and (workers or teams):
         raise InvalidInput("workers: list workers or teams only with all_workers false",
                            field="workers" if workers else "teams")

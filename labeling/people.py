@@ -21,7 +21,7 @@ def _worker(tx: Tx, worker_id: int) -> Any:
 
 def block(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_id: int) -> dict:
     """Stop a worker in a project: their answers leave consensus, the tasks they counted in settle again."""
-    project = queue.project_at(tx, mem, project_id, membership.locked(tx, project_id).updated_at)
+    project = queue.project_at(tx, mem, project_id, membership.locked(tx, project_id, "worker.block").updated_at)
     worker = _worker(tx, worker_id)
     reopened = annotations.block_worker(tx, project, worker_id)
     audit.record(tx, actor, "worker.block", project=project, details={
@@ -31,7 +31,7 @@ def block(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_i
 
 def unblock(tx: Tx, actor: Principal, project_id: int, worker_id: int) -> dict:
     """Let a blocked worker work in the project again (their gold record starts afresh)."""
-    project = membership.locked(tx, project_id)
+    project = membership.locked(tx, project_id, "worker.unblock")
     worker = _worker(tx, worker_id)
     if not queue.unblock(tx, project_id, worker_id):
         raise Conflict(f"{worker.username} is not blocked in project {project_id}", field="worker_id")
@@ -46,7 +46,7 @@ def remove_answers(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int,
     counted in lose them (complete ones reopen). The caller then recomputes the project's consensus and skills."""
     if confirm is not True:
         raise InvalidInput("confirm must be true: the worker's answers are deleted for good", field="confirm")
-    project = membership.locked(tx, project_id)
+    project = membership.locked(tx, project_id, "worker.answers.delete")
     worker = _worker(tx, worker_id)
     reopened, deleted = queue.remove_worker(tx, project_id, worker_id)
     audit.record(tx, actor, "worker.answers_delete", project=project, details={

@@ -20,16 +20,21 @@ An action's rule names the roles that may ever do it and the relations to the ob
 Admins pass every rule except those that need a relation only a person can have (a lease is its holder's).
 The facts an object carries (owner, pool, who holds a lease) are read by the caller; the relation is decided
 here. Lists are filtered by the same rules in SQL (labeling/membership.py `visible_projects`, audit, teams).
+
+A project's status is the other half of what an action may do (`check_status`, 409): the queue asks it with the
+project row it has in memory, a project route (labeling/api/projects.py `project_for`) before it reads its body,
+and each write again with the row it locks (`membership.locked(tx, id, action)`), so a status change racing a
+write is seen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 from labeling.auth import Principal
-from labeling.errors import Forbidden, NotFound, Unauthenticated
-from labeling.models import Role
+from labeling.errors import Forbidden, NotFound, ProjectArchived, ProjectPaused, Unauthenticated
+from labeling.models import ProjectStatus, Role
 
 OWNER, MEMBER, HOLDER, VIEWER, SELF = "owner", "member", "holder", "viewer", "self"
 WORKER, REQUESTER = Role.worker, Role.requester
@@ -174,6 +179,43 @@ class User(NamedTuple):
 
 
 Object = Union[Project, Assignment, Team, Media, User]
+
+
+# What an action needs of the project's status (actions not listed need none: reads, a status change, deletion).
+# The queue: a paused project takes answers to the leases it handed out (and leases given back); an archived one
+# only takes leases given back. A requester's changes to a project's content: an archived project is read-only
+# until its status is set back to active or paused; a paused one may still be edited and imported into.
+# `project.edit` is a PATCH that changes more than the status (labeling/projects.py `update_settings`).
+_ANY = frozenset(ProjectStatus)
+_LIVE = frozenset({ProjectStatus.active})
+_OPEN = frozenset({ProjectStatus.active, ProjectStatus.paused})
+WORK_STATUSES: dict[str, frozenset[ProjectStatus]] = {
+    "work.next": _LIVE, "work.renew": _LIVE, "work.submit": _OPEN, "work.change": _OPEN,
+    "work.skip": _ANY, "work.release": _ANY, "work.report": _OPEN,
+}
+CONTENT_CHANGES = ("project.edit", "pool.update", "tasks.import", "tasks.delete", "task.accept", "task.override",
+                   "task.more_answers", "answer.exclude", "consensus.recompute", "worker.block", "worker.unblock",
+                   "worker.answers.delete")
+STATUSES: dict[str, frozenset[ProjectStatus]] = {**WORK_STATUSES, **dict.fromkeys(CONTENT_CHANGES, _OPEN)}
+_ACTIVE = int(ProjectStatus.active)
+
+
+def check_status(project: Any, action: str) -> None:
+    """ProjectPaused or ProjectArchived (409) unless the project's status allows the action (a project row)."""
+    if project.status == _ACTIVE:  # every action; the queue's hot path's only comparison
+        return
+    allowed = STATUSES.get(action)
+    status = ProjectStatus(project.status)
+    if allowed is None or status in allowed:
+        return
+    if action not in WORK_STATUSES:
+        raise ProjectArchived(f"project {project.id} is archived, so it is read-only: set its status back to active "
+                              "or paused first", field="status" if action == "project.edit" else "project_id")
+    if status is ProjectStatus.paused:
+        raise ProjectPaused(f"project {project.id} is paused: it hands out no tasks until its requester makes it "
+                            "active again", field="project_id")
+    raise ProjectArchived(f"project {project.id} is archived: it hands out no tasks and takes no answers",
+                          field="project_id")
 
 
 def rule(action: str) -> Rule:

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import annotations, audit, jsonio, label_styles, membership, models, paging, queue, schemas, tasktypes
+from labeling import (annotations, audit, jsonio, label_styles, membership, models, paging, policy, queue, schemas,
+                      tasktypes)
 from labeling.auth import Principal
 from labeling.errors import Conflict, InvalidInput, NotFound
 from labeling.models import ProjectStatus
@@ -68,6 +69,17 @@ def create(tx: Tx, owner: Principal, body: schemas.ProjectCreate, via: str = "ap
     audit.record(tx, owner, "project.create", project=membership.locked(tx, project_id),
                  details={"name": body.name, "task_type": body.task_type.value, "via": via})
     return project_id
+
+
+def _check_removed_labels(tx: Tx, row: Any, labels: list[str]) -> None:
+    """A label may leave a project only while no answer, gold answer, prediction, review or consensus names it."""
+    removed = [name for name in row.labels if name not in labels]
+    used = [name for name in removed if tx.scalar("projects.label_used", {"project": row.id, "label": name})]
+    if used:
+        words = ", ".join(repr(name) for name in used)
+        raise InvalidInput(f"labels: {words} {'is' if len(used) == 1 else 'are'} used by answers, gold answers, "
+                           "predictions, reviews or consensus here, so cannot be removed; add new labels instead",
+                           field="labels")
 
 
 def _check_name(tx: Tx, name: str, project_id: int) -> None:
@@ -162,8 +174,9 @@ async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limi
 
 def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
                     body: schemas.ProjectUpdate) -> None:
-    """Change settings in one transaction; labels may grow but not lose a label already used. When the minimum
-    redundancy changes, open tasks follow it, and those that now have all their answers are settled at once."""
+    """Change settings in one transaction; labels may grow, and lose only a label nothing uses. An archived project
+    changes only its status. When the minimum redundancy changes, open tasks follow it, and those that now have all
+    their answers are settled at once."""
     row = membership.locked(tx, project_id)
     values: dict[str, Any] = {}
     changes = body.model_dump(exclude_unset=True)
@@ -187,15 +200,17 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
         raise InvalidInput("status: must not be null", field="status")
     if "labels" in values:
         values.update(_label_columns(row.task_type, values["labels"]))
-        removed = set(row.labels) - set(values["labels"])
-        if removed:
-            raise InvalidInput(f"labels: cannot remove labels {sorted(removed)} (answers may use them); "
-                               "add new labels instead", field="labels")
     if not values:
         return
+    merged = {key: values.get(key, getattr(row, key)) for key in SETTINGS}
+    if merged["status"] == row.status and any(merged[key] != getattr(row, key) for key in SETTINGS):
+        # Setting what is already set is no change; an archived project refuses any other until it is un-archived
+        # (in the same request, or before).
+        policy.check_status(row, "project.edit")
+    if "labels" in values:
+        _check_removed_labels(tx, row, values["labels"])
     if "name" in values:
         _check_name(tx, values["name"], project_id)
-    merged = {key: values.get(key, getattr(row, key)) for key in SETTINGS}
     _named_write(tx, merged["name"], lambda: tx.run("projects.update", {**merged, "project": project_id,
                                                                         "now": time.time()}))
     if "redundancy_min" in values:

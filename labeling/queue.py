@@ -6,7 +6,7 @@ release, renew, expire, settle, reopen, block, unblock, and taking work away (a 
 project's leases, a deleted project or tasks, one worker's answers); its statements are the `queue.*` ones of
 labeling/sql/.
 Who may claim or answer is asked of labeling/policy.py (`admit`) with the project row the claim or submit already
-has in memory, and the project's status is checked the same way (`check_status`): no extra round trip.
+has in memory, and the project's status is checked the same way (`policy.check_status`): no extra round trip.
 A submitted answer goes along one line (labeling/annotations.py):
 
     API -> tasktypes (validate the answer) -> queue.record -> consensus (aggregate, pure) -> queue.settle
@@ -37,8 +37,8 @@ from typing import Any, Iterable
 
 from labeling import membership, policy
 from labeling.auth import Principal
-from labeling.errors import Conflict, InvalidInput, LeaseExpired, NotFound, ProjectArchived, ProjectPaused, WorkerBlocked
-from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, ProjectStatus, TaskState
+from labeling.errors import Conflict, InvalidInput, LeaseExpired, NotFound, WorkerBlocked
+from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, TaskState
 from labeling.sqltx import Tx, is_unique_violation
 
 COUNTERS = ("n_tasks", "n_gold_tasks", "n_complete", "n_annotations", "n_skips")
@@ -121,30 +121,6 @@ def admit(tx: Tx, mem: Memory, project: Any, user: Principal, action: str, assig
     seen = membership.tx_facts(tx, mem.listings, project, user)
     policy.authorize(user, action, seen if assignment is None else
                      policy.Assignment(assignment.id, assignment.worker_id, seen))
-
-
-# What each queue action needs of the project's status: a paused project takes answers to the leases it handed
-# out (and leases given back); an archived one only takes leases given back.
-_STATUSES = {
-    "work.next": {ProjectStatus.active}, "work.renew": {ProjectStatus.active},
-    "work.submit": {ProjectStatus.active, ProjectStatus.paused}, "work.change": {ProjectStatus.active, ProjectStatus.paused},
-    "work.skip": set(ProjectStatus), "work.release": set(ProjectStatus),
-}
-_ACTIVE = int(ProjectStatus.active)
-
-
-def check_status(project: Any, action: str) -> None:
-    """ProjectPaused or ProjectArchived (409) unless the project's status allows the action."""
-    if project.status == _ACTIVE:  # every action; the hot path's only comparison
-        return
-    status = ProjectStatus(project.status)
-    if status in _STATUSES[action]:
-        return
-    if status is ProjectStatus.paused:
-        raise ProjectPaused(f"project {project.id} is paused: it hands out no tasks until its requester makes it "
-                            "active again", field="project_id")
-    raise ProjectArchived(f"project {project.id} is archived: it hands out no tasks and takes no answers",
-                          field="project_id")
 
 
 def init_project(tx: Tx, project_id: int) -> None:
@@ -263,7 +239,7 @@ def claim_next(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_leas
             project = mem.projects.get((project_id, hint.version))
             if project is not None:
                 admit(tx, mem, project, worker, "work.next")
-                check_status(project, "work.next")
+                policy.check_status(project, "work.next")
                 found, lease = _lease_for(tx, mem, project, worker, hint.n_claims, hint.version, max_leases, now,
                                           rng, remembered=True)
                 if found is not None:
@@ -293,11 +269,19 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     if not rows or rows[0].n_claims is None or rows[0].blocked:
         return None
     live = [row for row in rows if row.lease_id is not None]
+    held = next((row for row in live if row.lease_project == project_id and row.lease_task == task_id), None)
+    if held is not None:
+        # Still the worker's: the page's release on leaving has not arrived. Handed back from this one read, as
+        # the ordinary claim would, but never past the moment it goes: a claim read afresh after it would hand
+        # out the queue's next task instead of this one.
+        project = project_at(tx, mem, project_id, rows[0].version)
+        admit(tx, mem, project, worker, "work.next")
+        return _handed_back(tx, project, held)
     if len(live) >= max_leases or any(row.lease_project == project_id for row in live):
         return None
     project = project_at(tx, mem, project_id, rows[0].version)
     admit(tx, mem, project, worker, "work.next")
-    check_status(project, "work.next")
+    policy.check_status(project, "work.next")
     expires = now + project.lease_seconds
     tx.begin()
     try:
@@ -330,7 +314,7 @@ def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_lea
     held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:  # handed back in a paused project too: it may still be answered
         return True, _handed_back(tx, project, held)
-    check_status(project, "work.next")
+    policy.check_status(project, "work.next")
     if len(live) >= max_leases:
         raise Conflict(f"you hold {len(live)} live leases, the most allowed; submit, skip or release one first",
                        field="assignment_id")
@@ -538,7 +522,7 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     """Extend a live lease, or take an expired one back if the task still needs this worker's answer."""
     now = time.time()
     assignment, project = held(tx, mem, assignment_id, worker, "work.renew")
-    check_status(project, "work.renew")
+    policy.check_status(project, "work.renew")
     _worker_row(tx, assignment.project_id, worker.id, now)
     if assignment.status in (AssignmentStatus.submitted, AssignmentStatus.skipped):
         raise Conflict(f"this assignment was already {AssignmentStatus(assignment.status).name}",

@@ -47,7 +47,7 @@ def _put(tx: Tx, actor: Principal, project: Any, task_id: int, kind: ReviewKind,
 
 def accept(tx: Tx, actor: Principal, project_id: int, task_id: int) -> dict:
     """The task's consensus is right as it is (it must have one)."""
-    project = membership.locked(tx, project_id)
+    project = membership.locked(tx, project_id, "task.accept")
     task = _task(tx, project, task_id)
     if task.result_task is None:
         raise Conflict(f"task {task_id} has no consensus yet to accept", field="task_id")
@@ -60,7 +60,7 @@ def override(tx: Tx, actor: Principal, project_id: int, task_id: int, raw_answer
     """The requester's own answer, checked as a worker's answer to the task is, replaces its consensus. An open
     task is complete with it: the requester has decided, so it asks no more answers of the crowd (and is in the
     exports of completed tasks); asking for more answers reopens it."""
-    project = membership.locked(tx, project_id)
+    project = membership.locked(tx, project_id, "task.override")
     task = _task(tx, project, task_id)
     answer = annotations.validated(tx, project, raw_answer, task.data)
     _put(tx, actor, project, task_id, ReviewKind.override, answer)
@@ -74,7 +74,7 @@ def override(tx: Tx, actor: Principal, project_id: int, task_id: int, raw_answer
 def more_answers(tx: Tx, actor: Principal, project_id: int, task_id: int) -> dict:
     """One more answer for this task: its redundancy goes up by one and it is open until the answer comes; the
     task's review goes (the crowd is asked again)."""
-    project = membership.locked(tx, project_id)
+    project = membership.locked(tx, project_id, "task.more_answers")
     task = _task(tx, project, task_id)
     queue.ask_more(tx, project.id, task)
     tx.run("reviews.drop", {"task": task_id})
@@ -88,7 +88,7 @@ def exclude(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, task_i
     """Leave one answer of the task out of its consensus (excluded=True), or count it again (False); the
     consensus is settled again over the answers that count, and the task wants its redundancy (an overridden task
     stays complete)."""
-    locked = membership.locked(tx, project_id)
+    locked = membership.locked(tx, project_id, "answer.exclude")
     project = queue.project_at(tx, mem, project_id, locked.updated_at)
     task = _task(tx, project, task_id)
     answer = tx.one("reviews.answer", {"annotation": annotation_id})

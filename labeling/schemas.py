@@ -91,7 +91,7 @@ def _label(value: Any, i: int) -> Label:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error.get("loc", ()))
-        message = "is not a known field" if error.get("type") == "extra_forbidden" else error.get("msg", "invalid")
+        message = words(error)
         if where == "color":
             message = "must be #rgb or #rrggbb"
         elif where == "hotkey":
@@ -521,20 +521,76 @@ def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
         error = max(first, key=lambda e: len(e.get("loc", ())))  # of a union's branches, the deepest went furthest
         field = jsonio.format_path(part for part in error.get("loc", ())
                                    if isinstance(part, int) or not _BRANCH.match(part)) or "body"
-        message = error.get("msg", "invalid value").removeprefix("Value error, ")
+        message = words(error)
         # A validator that names an item of its field (`labels[3] must be...`) names the field more exactly.
         deeper = re.match(re.escape(field) + r"((?:\[\d+\]|\.\w+)+)(?=[: ])", message)
         if deeper is not None:
             field = field + deeper.group(1)
             message = message[deeper.end():].lstrip(":").lstrip()
-        if error.get("type") == "extra_forbidden":
-            message = "is not a known field"
-        elif error.get("type") == "missing":
-            message = "is required"
-        elif error.get("type") == "string_pattern_mismatch":
-            pattern = (error.get("ctx") or {}).get("pattern")
-            message = PATTERN_WORDS.get(pattern, message)
         raise InvalidInput(f"{field}: {message}", field=field) from None
+
+
+def _number(value: Any) -> str:
+    """A bound as people write it: 1, not 1.0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}" if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+
+
+def _count(n: Any, thing: str) -> str:
+    return f"{_number(n)} {thing}{'' if n == 1 else 's'}"
+
+
+_KINDS = {  # pydantic's error types, in plain words (the field is named before them)
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float", "int_parsing_size"), "must be a whole number"),
+    **dict.fromkeys(("float_type", "float_parsing", "finite_number", "decimal_type", "decimal_parsing"),
+                    "must be a number"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "must be true or false"),
+    **dict.fromkeys(("string_type", "string_unicode", "str_type"), "must be text (a string)"),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type", "iterable_type"), "must be a list"),
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type", "dataclass_type"),
+                    "must be an object"),
+    "none_required": "must be null",
+    "extra_forbidden": "is not a known field",
+    "missing": "is required",
+}
+
+
+def words(error: Any) -> str:
+    """One pydantic error as the API says it: plain words about the value and what is allowed ("must be at most
+    1", "must be a whole number"), never the validation library's ("Input should be less than or equal to 1")."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind in _KINDS:
+        return _KINDS[kind]
+    if kind == "less_than_equal":
+        return f"must be at most {_number(ctx.get('le'))}"
+    if kind == "less_than":
+        return f"must be less than {_number(ctx.get('lt'))}"
+    if kind == "greater_than_equal":
+        return f"must be at least {_number(ctx.get('ge'))}"
+    if kind == "greater_than":
+        return f"must be more than {_number(ctx.get('gt'))}"
+    if kind == "multiple_of":
+        return f"must be a multiple of {_number(ctx.get('multiple_of'))}"
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"must be at least {_count(n, 'character')} long"
+    if kind == "string_too_long":
+        return f"must be at most {_count(ctx.get('max_length'), 'character')} long"
+    if kind in ("too_short", "too_long"):
+        thing = "entry" if ctx.get("field_type") == "Dictionary" else "item"
+        n = ctx.get("min_length" if kind == "too_short" else "max_length")
+        counted = _count(n, thing) if thing == "item" else f"{_number(n)} {'entry' if n == 1 else 'entries'}"
+        return f"must have {'at least' if kind == 'too_short' else 'at most'} {counted}"
+    if kind in ("literal_error", "enum"):
+        return f"must be {ctx.get('expected', 'one of the values allowed')}"
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern")
+        return PATTERN_WORDS.get(pattern, f"must match the pattern {pattern}")
+    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    # Anything else pydantic may say ("Input should be ...") in the same voice as the rest.
+    return re.sub(r"^(?:Input|String|List|Value|Dictionary|Object|Tuple|Set|Decimal|Number) should ", "must ", message)
 
 
 # ---- the model leaderboard (GET /api/projects/{id}/leaderboard, GET /api/leaderboard) ----------------------------

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import audit, jsonio, media, models, paging, queue, schemas, tasktypes
+from labeling import audit, jsonio, media, models, paging, policy, queue, schemas, tasktypes
 from labeling.auth import Principal
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.settings import Settings
@@ -165,7 +165,8 @@ async def import_file(db: Any, project: Any, path: Path, settings: Settings,
 
 def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[ParsedTask], via: str = "api",
             sizes: media.Sizes | None = None) -> int:
-    """store(), audited: the import and its entry commit together."""
+    """store(), audited: the import and its entry commit together; an archived project takes none."""
+    policy.check_status(project, "tasks.import")
     created = store(tx, project, parsed, sizes)
     audit.record(tx, actor, "tasks.import", project=project, details={"created": created, "via": via})
     return created

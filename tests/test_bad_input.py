@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from sqlalchemy import func, select
 
 from labeling import models
@@ -213,3 +214,63 @@ async def test_a_body_of_a_type_the_write_does_not_read_is_a_415_naming_what_it_
     r = await client.post(tasks_url, content=b'{"data": {"text": "lines"}}\n', headers={
         **bearer(requester), "Content-Type": "application/jsonl"})
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("method, url, body, field, message", [
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"],
+                               "redundancy": {"min": 1, "max": 3, "target_confidence": 2}},
+     "redundancy.target_confidence", "must be at most 1"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"],
+                               "redundancy": {"min": 1, "max": 3, "target_confidence": 0}},
+     "redundancy.target_confidence", "must be more than 0"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"], "lease_seconds": "x"},
+     "lease_seconds", "must be a whole number"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"], "redundancy": 101},
+     "redundancy", "must be at most 100"),
+    ("POST", "/api/projects", {"name": "p" * 201, "task_type": "text_classification", "labels": ["a"]},
+     "name", "must be at most 200 characters long"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"], "gold_fraction": "1"},
+     "gold_fraction", "must be a number"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"], "status": "gone"},
+     "status", "must be 'active', 'paused' or 'archived'"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": "a"},
+     "labels", "must be a list"),
+    ("POST", "/api/teams", {"name": "t", "members": "x"}, "members", "must be a list"),
+    ("GET", "/api/projects?limit=0", None, "limit", "must be at least 1"),
+    ("GET", "/api/projects?limit=x", None, "limit", "must be a whole number written in digits"),
+])
+async def test_field_errors_are_plain_words_naming_the_field(client, requester, method, url, body, field, message):
+    r = await client.request(method, url, json=body, headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["field"] == field and error["message"] == f"{field}: {message}", error
+
+
+def test_every_pydantic_error_kind_reads_as_plain_words():
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    from labeling import schemas
+
+    class Model(BaseModel):
+        model_config = ConfigDict(strict=True, extra="forbid")
+        n: int = Field(ge=0, le=1)
+        x: float = Field(gt=0, lt=1, multiple_of=0.25)
+        b: bool
+        s: str = Field(min_length=2, max_length=3)
+        items: list[int] = Field(min_length=1, max_length=2)
+        d: dict = Field(min_length=1)
+
+    bodies = [{"n": 5, "x": 0, "b": 1, "s": "", "items": [], "d": {}},
+              {"n": -1, "x": 2, "b": "t", "s": "abcd", "items": [1, 2, 3], "d": [], "z": 1},
+              {"n": 1.5, "x": 0.3, "s": 3, "items": "x"}]
+    said = []
+    for body in bodies:
+        with pytest.raises(ValidationError) as caught:
+            Model.model_validate(body)
+        said += [schemas.words(e) for e in caught.value.errors()]
+    assert all(w.startswith(("must ", "is ")) and "should" not in w and "Input" not in w for w in said), said
+    assert {"must be at most 1", "must be at least 0", "must be more than 0", "must be less than 1",
+            "must be a multiple of 0.25", "must be true or false", "must be at least 2 characters long",
+            "must be at most 3 characters long", "must have at least 1 item", "must have at most 2 items",
+            "must be an object", "is not a known field", "is required", "must be a whole number",
+            "must be text (a string)", "must be a list", "must have at least 1 entry"} <= set(said), said

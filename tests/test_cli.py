@@ -305,3 +305,26 @@ def test_new_database_may_follow_the_command_and_aggregate_needs_no_database(env
     code = cli.main(["migrate"])
     assert code == 0 and f"(database {tmp_path / 'relative.db'})" in capsys.readouterr().err
     assert (tmp_path / "relative.db").is_file()
+
+
+def test_an_archived_project_takes_no_import_and_no_recompute_from_the_cli(env, capsys, tmp_path):
+    from sqlalchemy import text
+
+    from labeling.db import Database
+    import asyncio
+
+    name = _project(env, capsys, tmp_path)
+
+    async def archive() -> None:
+        db = Database(env["LABELING_DATABASE_URL"])
+        async with db.engine.begin() as conn:
+            await conn.execute(text("UPDATE projects SET status = 2 WHERE name = :n"), {"n": name})
+        await db.dispose()
+
+    asyncio.run(archive())
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"data": {"text": "late"}}) + "\n")
+    for argv in (("import", name, str(good)), ("consensus", name)):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and one_line(err) and "set its status back to active or paused first" in err, (argv, err)
+    assert _count_rows(env, "tasks") == 0

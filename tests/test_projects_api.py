@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import bearer, text_tasks
+from tests.export.helpers import answer_all
 
 
 async def test_admin_creates_users_and_token_works(client, admin):
@@ -111,13 +112,13 @@ async def test_list_pages_with_cursor(client, requester, new_project):
 
 
 async def test_update_settings(client, requester, new_project):
-    project = await new_project(tasks=text_tasks(2))
+    project = await new_project(tasks=text_tasks(2, gold={"label": "neg"}))
     url = f"/api/projects/{project['id']}"
     r = await client.patch(url, json={"instructions": "new", "labels": ["pos", "neg", "neu", "mixed"],
                                       "lease_seconds": 30}, headers=bearer(requester))
     assert r.status_code == 200, r.text
     assert r.json()["labels"][-1] == "mixed" and r.json()["lease_seconds"] == 30
-    r = await client.patch(url, json={"labels": ["pos"]}, headers=bearer(requester))
+    r = await client.patch(url, json={"labels": ["pos"]}, headers=bearer(requester))  # the gold answers use neg
     assert r.status_code == 400 and r.json()["error"]["field"] == "labels"
     r = await client.patch(url, json={"task_type": "demonstration"}, headers=bearer(requester))
     assert r.status_code == 400 and r.json()["error"]["field"] == "task_type"
@@ -153,3 +154,42 @@ async def test_openapi_lists_every_operation(client):
     for op in api.OPS:
         assert op.method.lower() in doc["paths"][op.path], op.path
     assert "ProjectCreate" in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize("task_type, task", [
+    ("text_classification", {"data": {"text": "x"}, "gold": {"label": "b"}}),
+    ("text_classification", {"data": {"text": "x"}, "predictions": {"label": "b"}}),
+    ("text_multilabel", {"data": {"text": "x"}, "gold": {"labels": ["a", "b"]}}),
+    ("named_entities", {"data": {"text": "hello world"}, "gold": {"spans": [{"start": 0, "end": 5, "label": "b"}]}}),
+])
+async def test_a_label_leaves_a_project_only_while_nothing_uses_it(client, requester, new_project, task_type, task):
+    project = await new_project(task_type=task_type, labels=["a", "b", "c"])
+    url = f"/api/projects/{project['id']}"
+    # No task, no answer: any label may go.
+    r = await client.patch(url, json={"labels": ["a", "b"]}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["labels"] == ["a", "b"], r.text
+    r = await client.patch(url, json={"labels": ["a", "b", "c"]}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    r = await client.post(f"{url}/tasks", json=[task], headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    r = await client.patch(url, json={"labels": ["a", "c"]}, headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == "labels" and "'b' is used" in r.json()["error"]["message"]
+    assert (await client.get(url, headers=bearer(requester))).json()["labels"] == ["a", "b", "c"]
+    r = await client.patch(url, json={"labels": ["a", "b"]}, headers=bearer(requester))  # c is unused
+    assert r.status_code == 200 and r.json()["labels"] == ["a", "b"], r.text
+
+
+async def test_a_label_used_by_an_answer_or_an_override_stays(client, requester, new_project, make_user):
+    project = await new_project(tasks=text_tasks(1), redundancy=1, labels=["a", "b", "c", "d"])
+    url = f"/api/projects/{project['id']}"
+    await answer_all(client, make_user, project["id"], [{"label": "a"}], "labels")
+    task_id = (await client.get(f"{url}/tasks", headers=bearer(requester))).json()["data"][0]["id"]
+    r = await client.post(f"{url}/tasks/{task_id}/override", json={"answer": {"label": "b"}},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    for kept in (["b", "c", "d"], ["a", "c", "d"], ["c", "d"]):
+        r = await client.patch(url, json={"labels": kept}, headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "labels", r.text
+    r = await client.patch(url, json={"labels": ["a", "b", {"name": "d", "hotkey": "q"}]}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["labels"] == ["a", "b", {"name": "d", "hotkey": "q"}], r.text

@@ -286,6 +286,29 @@ async def test_a_reload_gets_the_released_task_back(client, requester, new_proje
     assert lease["task"]["data"] == {"text": "urgent"}, "never the same task twice; then the queue's order"
 
 
+async def test_a_reload_before_the_release_arrives_gets_the_same_lease_from_one_read(client, requester, new_project,
+                                                                                     workers, monkeypatch):
+    """The labeling page asks for its task again while the release it sent on leaving may still be on the way: the
+    lease it still holds comes back from the preferred claim's own read. It fell through to the ordinary claim, which
+    reads again: had the release landed in between, it handed out the queue's next task (the urgent one) instead."""
+    from labeling import queue
+
+    project = await new_project(tasks=text_tasks(2))
+    pid = project["id"]
+    first = await _lease(client, workers[0], pid)
+    r = await client.post(f"/api/projects/{pid}/tasks", headers=bearer(requester),
+                          json=[{"data": {"text": "urgent"}, "priority": 10}])
+    assert r.status_code == 201
+
+    def no_second_read(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise AssertionError("the preferred task's own lease should come back from the first read")
+
+    monkeypatch.setattr(queue, "_claim_once", no_second_read)
+    monkeypatch.setattr(queue, "_lease_for", no_second_read)
+    again = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]))
+    assert again["assignment_id"] == first["assignment_id"] and again["task"]["id"] == first["task"]["id"]
+
+
 async def test_progress_of_the_project_and_of_this_worker(client, new_project, workers):
     project = await new_project(tasks=text_tasks(3))
     lease = await _lease(client, workers[0], project["id"])

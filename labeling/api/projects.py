@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import deletion, jsonio, media, membership, projects, queue, schemas, task_detail, tasks, web
+from labeling import deletion, jsonio, media, membership, policy, projects, queue, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
 from labeling.consensus import runner
 
@@ -17,9 +17,12 @@ RECOMPUTE_BODY_BYTES = 64 * 1024
 
 
 async def project_for(request: Request, caller: web.Caller, conn: Any) -> Any:
-    """The route's project, once the policy allows the caller's action on it (404 otherwise)."""
+    """The route's project, once the policy allows the caller's action on it (404 otherwise) and the project's
+    status does (409: an archived project's content does not change), before the route reads its body. The write
+    checks the status again with the row it locks."""
     row, seen = await membership.project(conn, caller.who, web.path_int(request, "project_id"))
     caller.check(seen)
+    policy.check_status(row, caller.action)
     return row
 
 

@@ -16,6 +16,7 @@ from labeling import tasks, tasktypes, web
 from labeling.api import media as media_api
 from labeling.console import frame
 from labeling.errors import InvalidInput
+from labeling.models import ProjectStatus
 
 def data_fields(spec: tasktypes.TaskTypeSpec) -> list[str]:
     """The data fields a task of this type needs, asked of the spec itself: validate growing data and collect each
@@ -44,7 +45,8 @@ async def import_page(request: Request, caller: web.Caller) -> Response:
     return frame.render(request, caller, "console/import.html", {
         "fields": data_fields(spec), "is_image": spec.media == "image", "max_tasks": tasks.MAX_TASKS_PER_IMPORT,
         "max_body_bytes": app.settings.max_body_bytes, "max_files": media_api.MAX_FILES,
-        "media_max_bytes": app.settings.media_max_bytes}, project=row, tab="import")
+        "media_max_bytes": app.settings.media_max_bytes, "archived": row.status == ProjectStatus.archived},
+        project=row, tab="import")
 
 
 PAGES = [("GET", "/console/projects/{project_id}/import", import_page)]

@@ -6,6 +6,23 @@
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project FOR UPDATE
 
+-- name: projects.label_used
+-- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
+-- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
+WITH answers AS (
+    SELECT answer FROM annotations WHERE project_id = :project
+    UNION ALL SELECT gold FROM tasks WHERE project_id = :project AND gold IS NOT NULL
+    UNION ALL SELECT predictions FROM tasks WHERE project_id = :project AND predictions IS NOT NULL
+    UNION ALL SELECT answer FROM reviews WHERE project_id = :project AND answer IS NOT NULL
+    UNION ALL SELECT answer FROM task_results WHERE project_id = :project AND answer IS NOT NULL
+)
+SELECT 1 FROM answers
+WHERE answer->>'label' = CAST(:label AS text)
+   OR answer->'labels' @> jsonb_build_array(CAST(:label AS text))
+   OR answer->'boxes' @> jsonb_build_array(jsonb_build_object('label', CAST(:label AS text)))
+   OR answer->'spans' @> jsonb_build_array(jsonb_build_object('label', CAST(:label AS text)))
+LIMIT 1
+
 -- name: tasks.external_ids_taken
 -- The first of up to 1,000 external ids (an array parameter) already in the project.
 SELECT external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids) LIMIT 1

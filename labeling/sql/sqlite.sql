@@ -6,6 +6,23 @@
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project
 
+-- name: projects.label_used
+-- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
+-- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
+WITH answers AS (
+    SELECT answer FROM annotations WHERE project_id = :project
+    UNION ALL SELECT gold FROM tasks WHERE project_id = :project AND gold IS NOT NULL
+    UNION ALL SELECT predictions FROM tasks WHERE project_id = :project AND predictions IS NOT NULL
+    UNION ALL SELECT answer FROM reviews WHERE project_id = :project AND answer IS NOT NULL
+    UNION ALL SELECT answer FROM task_results WHERE project_id = :project AND answer IS NOT NULL
+)
+SELECT 1 FROM answers
+WHERE json_extract(answer, '$.label') = :label
+   OR EXISTS (SELECT 1 FROM json_each(answer, '$.labels') AS item WHERE item.value = :label)
+   OR EXISTS (SELECT 1 FROM json_each(answer, '$.boxes') AS item WHERE json_extract(item.value, '$.label') = :label)
+   OR EXISTS (SELECT 1 FROM json_each(answer, '$.spans') AS item WHERE json_extract(item.value, '$.label') = :label)
+LIMIT 1
+
 -- name: tasks.external_ids_taken
 -- json_params: ids
 -- The first of up to 1,000 external ids (a JSON array) already in the project.

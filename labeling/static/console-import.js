@@ -25,6 +25,13 @@
     result.textContent = "";
     result.appendChild(p);
   }
+  /* The project form sends a new project here: say that it was made (once; a reload says nothing). */
+  try {
+    if (sessionStorage.getItem("project-created") === projectId) {
+      sessionStorage.removeItem("project-created");
+      show("ok", "Project created. Add its tasks here.");
+    }
+  } catch (e) { /* storage disabled: nothing to say */ }
   function created(n, what) {
     show("ok", "Imported " + n.toLocaleString() + " task" + (n === 1 ? "" : "s") + " from " + what + ".");
   }

@@ -149,6 +149,15 @@
   }
 
   var saving = false, created = false;
+  var savedPool = isNew ? null : JSON.stringify(poolBody());  /* the pool as stored: unchanged, it is not sent */
+  function sendPool() {
+    var pool = poolBody();
+    if (!created && JSON.stringify(pool) === savedPool) return Promise.resolve({data: null, error: null});
+    return Console.api("PUT", "/api/projects/" + projectId + "/pool", pool).then(function (p) {
+      if (!p.error) savedPool = JSON.stringify(pool);
+      return p;
+    });
+  }
   function save() {
     if (saving) return;
     Console.clearErrors(form);
@@ -157,8 +166,15 @@
     if (built.error) { Console.showError(form, built.error, status); return; }
     saving = true;
     $("save").disabled = true;
-    var first = isNew ? Console.api("POST", "/api/projects", built.body)
-                      : Console.api("PATCH", "/api/projects/" + projectId, built.body);
+    /* An archived project changes nothing but its status: a pool change goes before archiving it, and after
+       un-archiving it (the PATCH first) */
+    var poolFirst = !isNew && built.body.status === "archived";
+    var before = poolFirst ? sendPool() : Promise.resolve({data: null, error: null});
+    var first = before.then(function (p) {
+      if (p.error) return p;
+      return isNew ? Console.api("POST", "/api/projects", built.body)
+                   : Console.api("PATCH", "/api/projects/" + projectId, built.body);
+    });
     first.then(function (r) {
       if (r.error) throw r;
       if (isNew) {  /* from now on this form edits the project it made */
@@ -170,9 +186,12 @@
         taskType.disabled = true;
         $("save").textContent = "Save changes";
       }
-      return Console.api("PUT", "/api/projects/" + projectId + "/pool", poolBody()).then(function (p) {
+      return (poolFirst ? Promise.resolve({data: null, error: null}) : sendPool()).then(function (p) {
         if (p.error) throw p;
-        if (created) window.location.assign("/console/projects/" + projectId + "/import");
+        if (created) {
+          try { sessionStorage.setItem("project-created", String(projectId)); } catch (e) { /* said nowhere */ }
+          window.location.assign("/console/projects/" + projectId + "/import");
+        }
         else say("Saved.", true);
       });
     }).catch(function (r) {

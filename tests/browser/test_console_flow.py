@@ -71,7 +71,7 @@ def test_requester_creates_imports_watches_and_exports(server, new_page, tmp_pat
     page.fill("#f-lease", "0")
     page.click("#save")
     error = page.locator('[data-field="lease_seconds"] .field-error')
-    expect(error).to_contain_text("greater than or equal to 1")
+    expect(error).to_have_text("must be at least 1")  # plain words, the field named by where it is shown
     expect(page.locator("#f-lease")).to_be_focused()
     assert server.query("SELECT count(*) AS n FROM projects WHERE name = :n", n=name)[0]["n"] == 0
     page.fill("#f-lease", "300")

@@ -110,7 +110,7 @@ def test_results_draw_the_consensus_boxes_at_their_pixels(new_page, server):
     page.goto(f"/console/projects/{project['id']}/results?confidence_min=2")
     error = page.locator('[data-field="confidence_min"] .field-error')
     expect(error).to_be_visible()
-    expect(error).to_contain_text("less than or equal to 1")
+    expect(error).to_contain_text("must be at most 1")
     expect(page.locator("#results-table tbody tr.empty")).to_have_count(1)
     shoot(page, "results-bad-filter-desktop")
 

@@ -195,3 +195,36 @@ def test_in_a_very_long_text_the_labels_stay_in_view_at_its_end(new_page, server
         page.context.close()
     end = len(LONG_TEXT)
     assert list(server.answers(project["id"]).values()) == [{"spans": [{"start": end - 3, "end": end, "label": "LOC"}]}] * 2
+
+
+# Every "(" that ends a text right before a key (an inline-block, which a line may break before): on the same line
+# as the key, as the words around it are.
+OPEN_PAREN_APART = """() => {
+    const apart = [];
+    for (const root of document.querySelectorAll('.hint, summary')) {
+        if (!root.getClientRects().length) continue;
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const next = n.nextSibling;
+            if (!n.data.endsWith('(') || !next || next.nodeName !== 'KBD') continue;
+            const range = document.createRange();
+            range.setStart(n, n.data.length - 1);
+            range.setEnd(n, n.data.length);
+            const a = range.getBoundingClientRect(), b = next.getBoundingClientRect();
+            if (Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2) > a.height / 2) apart.push(root.textContent);
+        }
+    }
+    return apart;
+}"""
+
+
+def test_the_hint_keeps_its_bracket_with_its_key_on_a_phone(new_page, server, worker):
+    """At 390 px the hint broke right after "(", the key it opens on the next line."""
+    project = server.project("named_entities", [{"data": {"text": "Ada Lovelace met Charles Babbage."}}],
+                             labels=["PER", "ORG"])
+    page = label_page(new_page, worker, project, PHONE)
+    hint = page.locator(".entities .subject .hint")
+    expect(hint).to_be_visible()
+    for width in range(300, 431, 5):  # whatever the width, never a line ending in "("
+        page.set_viewport_size({"width": width, "height": 844})
+        assert page.evaluate(OPEN_PAREN_APART) == [], width

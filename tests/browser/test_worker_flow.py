@@ -234,3 +234,54 @@ def test_an_unknown_page_is_a_page_in_words(new_page, server, worker):
     expect(page.locator("h1")).to_have_text("Not found")
     expect(page.locator(".error")).to_have_text(re.compile(r"There is no page at /projects/1/labl"))
     expect(page.locator("a.btn")).to_have_text("Back to your projects")
+
+
+def _watch(page) -> tuple[list[str], list[str]]:  # noqa: ANN001
+    """(release requests sent, 4xx/5xx answers and console errors seen) from now on."""
+    releases, bad = [], []
+    page.on("request", lambda r: releases.append(r.url) if r.url.endswith("/release") else None)
+    page.on("response", lambda r: bad.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: bad.append(m.text) if m.type == "error" else None)
+    return releases, bad
+
+
+def test_leaving_never_releases_a_lease_already_submitted_or_released(new_page, server, worker):
+    """The release sent on leaving answered 409 (a lease submitted while its answer was on the way) or 404 (a reload
+    released again what the leaving page had released) in the browser's console: it goes once, for a live lease."""
+    project = server.project("text_classification", _texts(3), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    text = page.locator("#subject-text")
+    expect(text).to_have_text("item 0")
+    releases, bad = _watch(page)
+
+    page.reload()                                                  # released on leaving, not again on coming back
+    expect(page.locator("body")).to_have_attribute("data-state", "working")
+    expect(text).to_have_text("item 0")
+    page.wait_for_timeout(500)
+    # (the leaving page's own request is not always reported: what matters is that no release was refused)
+    assert len(releases) <= 1 and bad == [], (releases, bad)
+    live = server.query("SELECT count(*) AS n FROM assignments WHERE project_id = :p AND status = 0",
+                        p=project["id"])
+    assert live == [{"n": 1}]
+    seen = len(releases)
+
+    # The page is left while its answer is on the way: nothing is handed back (the answer was stored).
+    page.keyboard.press("1")
+    page.evaluate("""() => {
+        document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+        window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}));
+    }""")
+    expect(text).to_have_text("item 1")
+    page.wait_for_timeout(300)
+    assert len(releases) == seen and bad == [], (releases, bad)
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}}
+
+    # Left twice (back from the page cache, then away again): the live lease goes back once.
+    page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
+    page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
+    page.wait_for_timeout(300)
+    assert len(releases) == seen + 1 and bad == [], (releases, bad)
+    page.goto("/")
+    expect(page.locator("#projects")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert len(releases) == seen + 1 and bad == [], (releases, bad)

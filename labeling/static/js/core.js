@@ -178,12 +178,14 @@
       if (r.status === 200) {
         hideBanner();
         startLease(r.data);
+        rememberLease(current);
         if (C.pendingSubmit) { C.pendingSubmit = false; submit(); }
         else message("Lease renewed: the task is yours again.", "ok");
         return;
       }
       if (r.status === 401) return signedOut();
       if (r.status === 409 || r.status === 404) {
+        current.done = true;  /* used or gone: nothing to hand back */
         showBanner("This task can no longer be saved: " + r.error.message + ". Your work on it is still shown; " +
           "go on when you are ready.", "Next task", loadNext);
         return;
@@ -198,7 +200,7 @@
     var current = C.lease;
     L.api("POST", "/api/assignments/" + current.assignmentId + "/renew").then(function (r) {
       if (current !== C.lease) return;
-      if (r.status === 200) { startLease(r.data); message("Lease extended.", "ok"); }
+      if (r.status === 200) { startLease(r.data); rememberLease(current); message("Lease extended.", "ok"); }
       else if (r.status === 401) signedOut();
       else message(r.error.message, "error");
     });
@@ -267,11 +269,11 @@
 
   function show(lease) {
     C.lease = C.current = shown({assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id)});
-    rememberLease(C.lease);
     L.setMediaUrls(lease.task.media);
     message("");
     present(lease.task, {assignmentId: lease.assignment_id}, false);
     startLease(lease);
+    rememberLease(C.lease);
   }
 
   /** Hand a task to the task type's module and give the keyboard to the task. */
@@ -338,11 +340,13 @@
     C.busy = true;
     setBusy(true);
     message("Saving…");
+    current.sending = true;  /* leaving the page now hands nothing back: the answer may already be stored */
     L.api("POST", "/api/assignments/" + current.assignmentId + "/submit",
           {answer: built.answer, duration_ms: round(performance.now() - current.shownAt), meta: collectMeta(current)},
           {"Idempotency-Key": current.key}).then(function (r) {
       C.busy = false;
       setBusy(false);
+      settled(current, r);
       if (current !== C.current) return;
       if (r.status === 201) {
         forgetLease();
@@ -360,9 +364,11 @@
     C.busy = true;
     setBusy(true);
     message("Skipping…");
+    current.sending = true;
     L.api("POST", "/api/assignments/" + current.assignmentId + "/skip", {reason: reason, note: note || null}).then(function (r) {
       C.busy = false;
       setBusy(false);
+      settled(current, r);
       if (current !== C.current) return;
       // 409: the lease had already expired or the task was submitted; either way, move on.
       if (r.status === 200 || r.status === 409) {
@@ -372,6 +378,15 @@
       }
       actionFailed(r, "skip");
     });
+  }
+
+  /** After a submit or skip: a lease that was used, or is gone, is done (nothing to hand back on leaving); one the
+   *  server did not take (a bad answer, no connection) is still the worker's. */
+  function settled(lease, r) {
+    lease.sending = false;
+    if (r.status === 200 || r.status === 201 || r.status === 404 || (r.status === 409 && r.error.code !== "lease_expired")) {
+      lease.done = true;
+    }
   }
 
   function actionFailed(r, action) {
@@ -397,9 +412,11 @@
 
   function leaseKey() { return "labeling.lease." + config.project_id + "." + config.user_id; }
 
-  function rememberLease(lease) {
-    try { sessionStorage.setItem(leaseKey(), JSON.stringify({assignment: lease.assignmentId, task: lease.task.id})); }
-    catch (err) { /* storage disabled: a reload gets the queue's next task */ }
+  function rememberLease(lease, released) {
+    try {
+      sessionStorage.setItem(leaseKey(), JSON.stringify({assignment: lease.assignmentId, task: lease.task.id,
+        until: Date.now() + leftSeconds() * 1000, released: !!released}));
+    } catch (err) { /* storage disabled: a reload gets the queue's next task */ }
   }
 
   function forgetLease() {
@@ -410,19 +427,47 @@
     try { return JSON.parse(sessionStorage.getItem(leaseKey()) || "null"); } catch (err) { return null; }
   }
 
+  /** Hand back the lease this page holds, once: never one it submitted or skipped (or is submitting or skipping),
+   *  released already, or that has run out (the queue takes that back itself), so leaving never answers 4xx. */
   function releaseOnLeave() {
-    if (!C.lease) return;
-    fetch("/api/assignments/" + C.lease.assignmentId + "/release", {
+    var lease = C.lease;
+    if (!lease || lease.done || lease.sending || leftSeconds() <= 0) return;
+    lease.done = true;
+    rememberLease(lease, true);
+    fetch("/api/assignments/" + lease.assignmentId + "/release", {
       method: "POST", keepalive: true, credentials: "same-origin",
       headers: {"Accept": "application/json", "X-CSRF-Token": csrf},
     }).catch(function () { /* the page is gone; the lease expires on its own */ });
   }
 
+  /** The page (loaded again, or back from the page cache) asks for the task it held first. A lease the page
+   *  handed back on leaving is not released again; one it could not (the page died) is, while it is live. */
   function start() {
     var held = rememberedLease();
     if (!held || typeof held.assignment !== "number") return loadNext();
     setState("loading");
-    L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held.task); });
+    if (!held.released && typeof held.until === "number" && held.until <= Date.now()) return loadNext(held.task);
+    if (!held.released) {
+      return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held.task); });
+    }
+    return comeBack(held, 8);
+  }
+
+  /** Ask for the held task again once the release sent on leaving has arrived: until then the queue hands back
+   *  the same lease, which that release would take away under this page. After a few tries (the release was
+   *  lost) the page hands it back itself. */
+  function comeBack(held, tries) {
+    return L.api("POST", "/api/projects/" + config.project_id + "/next?prefer_task=" + held.task).then(function (r) {
+      if (r.status !== 200 || r.data.assignment_id !== held.assignment) return loadNext(held.task);
+      if (tries > 0) {
+        return new Promise(function (resolve) { setTimeout(resolve, 250); }).then(function () {
+          return comeBack(held, tries - 1);
+        });
+      }
+      return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () {
+        return loadNext(held.task);
+      });
+    });
   }
 
   /* ---- progress ------------------------------------------------------------------------------ */
