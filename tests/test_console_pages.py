@@ -258,3 +258,19 @@ async def test_the_quality_page_shows_the_answers_correlation_once_a_consensus_r
     assert re.search(r'<dd data-stat="rho">0\.25</dd>', page)
     caption = re.search(r'<p class="hint" id="correlation-means">(.*?)</p>', page, re.S).group(1)
     assert re.search(r"counts its 5 answers\s+as 2\.5 independent ones", caption), caption  # 5 / (1 + 4 * 0.25)
+
+
+async def test_the_project_form_says_which_task_type_options_there_are(client, requester, new_project):
+    """The options field took JSON without a word on what it may hold; the hint names every option the code reads
+    (tasktypes/named_entities.py, the exports' license) with its values."""
+    from labeling.tasktypes import named_entities
+
+    project = await new_project()
+    for path in ("/console/projects/new", f"/console/projects/{project['id']}/settings"):
+        page = html(await client.get(path, headers=bearer(requester)))
+        hint = re.search(r'<p class="hint" id="options-hint">(.*?)</p>', page, re.S).group(1)
+        assert 'aria-describedby="options-hint"' in page
+        for key in ("license", *named_entities.DEFAULT_OPTIONS):
+            assert f"<code>{key}</code>" in hint, key
+        for value in (*named_entities.SPAN_UNITS, *named_entities.SPAN_OVERLAPS):
+            assert f"<code>&#34;{value}&#34;</code>" in hint or f'<code>"{value}"</code>' in hint, value
