@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from sqlalchemy import Float, String, and_, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import annotations, audit, models, paging, projects, queue
+from labeling import annotations, audit, membership, models, paging, projects, queue
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus_tasks
 from labeling.models import JSONType
@@ -89,6 +89,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     mem = mem or queue.Memory()
 
     def settle(tx: Any) -> int:  # tasks with all their answers are complete first
+        membership.locked(tx, project.id, "consensus.recompute")  # an archived project's results stay as they are
         audit.record(tx, actor, "project.recompute", project=project, details={"method": method})
         return annotations.settle_ready(tx, mem, project.id)
 
