@@ -262,14 +262,20 @@ async def test_a_changed_gold_answer_is_scored_again(client, new_project, worker
     assert standing.n_gold == 1 and standing.gold_score_sum == 1
 
 
-async def test_a_reload_gets_the_released_task_back(client, requester, new_project, workers, db):
+async def _leased_then_urgent(client, requester, new_project, worker):
+    """(project id, the worker's lease on its first task); meanwhile an urgent task arrived, which the queue would
+    hand out first."""
     project = await new_project(tasks=text_tasks(2))
     pid = project["id"]
-    first = await _lease(client, workers[0], pid)
-    # Meanwhile an urgent task arrives: the queue would hand it out first.
+    first = await _lease(client, worker, pid)
     r = await client.post(f"/api/projects/{pid}/tasks", headers=bearer(requester),
                           json=[{"data": {"text": "urgent"}, "priority": 10}])
     assert r.status_code == 201
+    return pid, first
+
+
+async def test_a_reload_gets_the_released_task_back(client, requester, new_project, workers, db):
+    pid, first = await _leased_then_urgent(client, requester, new_project, workers[0])
     r = await client.post(f"/api/assignments/{first['assignment_id']}/release", headers=bearer(workers[0]))
     assert r.status_code == 200
     assert (await _rows(db, models.tasks, id=first["task"]["id"]))[0].n_leased == 0, "released at once"
@@ -293,12 +299,7 @@ async def test_a_reload_before_the_release_arrives_gets_the_same_lease_from_one_
     reads again: had the release landed in between, it handed out the queue's next task (the urgent one) instead."""
     from labeling import queue
 
-    project = await new_project(tasks=text_tasks(2))
-    pid = project["id"]
-    first = await _lease(client, workers[0], pid)
-    r = await client.post(f"/api/projects/{pid}/tasks", headers=bearer(requester),
-                          json=[{"data": {"text": "urgent"}, "priority": 10}])
-    assert r.status_code == 201
+    pid, first = await _leased_then_urgent(client, requester, new_project, workers[0])
 
     def no_second_read(*args, **kwargs):  # noqa: ANN002, ANN003
         raise AssertionError("the preferred task's own lease should come back from the first read")
