@@ -86,7 +86,27 @@ def speed(rounds: int, n_bootstrap: int) -> dict[str, Any]:
                                       bt.order.tolist())]
     start = time.perf_counter()
     leaderboard.compute(dicts, n_bootstrap=n_bootstrap)
-    return {"million_seconds": times, "dicts_100k_seconds": time.perf_counter() - start}
+    dicts_seconds = time.perf_counter() - start
+    return {"million_seconds": times, "dicts_100k_seconds": dicts_seconds, **many_models(n_bootstrap)}
+
+
+def many_models(n_bootstrap: int, models: int = 300, battles: int = 100_000) -> dict[str, Any]:
+    """A board of many models as the server computes it (evaluation._from_log), then the same board asked again:
+    the second is remembered by the battle log's fingerprint, which is all it costs."""
+    from labeling.consensus import evaluation  # the database layer's entry point; imports SQLAlchemy
+
+    bt = simulate.arena(9, models, battles).battles
+    log = leaderboard.BattleLog(())
+    for p, a, b, s, o in zip(bt.prompt.tolist(), bt.a.tolist(), bt.b.tolist(), bt.score.tolist(), bt.order.tolist()):
+        ranking = [["x"], ["y"]] if s == 1.0 else [["y"], ["x"]] if s == 0.0 else [["x", "y"]]
+        log.add(p, ranking, {"x": bt.models[a], "y": bt.models[b]}, {"x": 0, "y": 1} if o == 1 else {"y": 0, "x": 1})
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        evaluation._from_log(log, log.battles(), n_bootstrap, 0)
+        times.append(time.perf_counter() - start)
+    return {"many_models": models, "many_battles": battles, "many_first_seconds": times[0],
+            "many_again_seconds": times[1]}
 
 
 def print_tables(report: dict[str, Any]) -> None:
@@ -106,6 +126,9 @@ def print_tables(report: dict[str, Any]) -> None:
         print(f"\n50 models, 1,000,000 battles, {report['bootstrap']} resamples: "
               + ", ".join(f"{t:.2f} s" for t in s["million_seconds"])
               + f"; from 100,000 answer dicts (battles built in Python): {s['dicts_100k_seconds']:.2f} s")
+        print(f"{s['many_models']} models, {s['many_battles']:,} battles, {report['bootstrap']} resamples, as the server "
+              f"computes a board: {s['many_first_seconds']:.2f} s; the same board asked again (remembered): "
+              f"{s['many_again_seconds'] * 1000:.0f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:

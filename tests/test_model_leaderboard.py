@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from labeling import cli, models, schemas
-from labeling.consensus import evaluation
+from labeling.consensus import evaluation, leaderboard
 from tests.conftest import bearer, one_line, raw_writes
 
 
@@ -102,6 +103,38 @@ async def test_battles_from_hand_made_answers(client, db, new_project, make_user
     assert code["battles"] == 6 and code["prompts"] == 2
     assert result["breakdown"]["category"]["chat"]["battles"] == 3
     assert result["breakdown_notes"] == {}
+
+
+async def test_a_board_is_remembered_until_its_answers_change(client, db, new_project, make_user, requester,
+                                                             monkeypatch):
+    monkeypatch.setattr(evaluation, "_boards", OrderedDict())
+    computed = []
+    real = leaderboard.from_log
+    monkeypatch.setattr(leaderboard, "from_log", lambda *a, **k: computed.append(1) or real(*a, **k))
+    project = await arena(client, db, new_project, make_user, requester)
+
+    async def board(seed: int = 0) -> dict:
+        async with db.read() as conn:
+            row = (await conn.execute(models.projects.select().where(models.projects.c.id == project["id"]))).one()
+        return await evaluation.board(db, [row], n_bootstrap=30, seed=seed)
+
+    first = await board()
+    assert await board() == first and len(computed) == 1  # the same answers: remembered
+    await board(seed=1)
+    assert len(computed) == 2  # another seed is another board
+    extra, more = await make_user("worker", "arena-more")
+    assert await answer_all(client, project["id"], more, lambda d: ANSWERS[d["prompt"]]) == 4
+    again = await board()
+    assert len(computed) == 3 and again["settings"]["battles"] == first["settings"]["battles"] + 9
+    by_model = {m["model"]: m["battles"] for m in again["models"]}
+    assert by_model["A"] == 14
+    excluded = await client.post(f"/api/projects/{project['id']}/workers/{extra['id']}/block",
+                                 headers=bearer(requester))
+    assert excluded.status_code == 200, excluded.text
+    back = await board()
+    assert len(computed) == 3  # back to the first answers: that board again, with this block counted
+    assert {**back, "projects": None} == {**first, "projects": None}
+    assert back["projects"][0]["left_out"]["excluded"] == first["projects"][0]["left_out"]["excluded"] + 4
 
 
 async def test_position_bias_from_the_recorded_display_order(client, db, new_project, make_user, requester):

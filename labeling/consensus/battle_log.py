@@ -10,6 +10,8 @@ only at the end, so no dictionary grows with the number of prompts.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from array import array
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -182,6 +184,19 @@ class BattleLog:
     def answers(self) -> int:
         """Answers added, over every source."""
         return sum(s.answers for s in self.sources)
+
+    def fingerprint(self) -> str:
+        """A digest of everything added (battles, ratings, breakdown codes, the names behind the codes and the
+        counts per source): two logs with the same fingerprint give the same leaderboard."""
+        digest = hashlib.sha256()
+        for buffer in (self._answer_prompt, self._prompt, self._a, self._b, self._source, self._score, self._order,
+                       *self._field, self._r_prompt, self._r_model, self._r_value):
+            digest.update(len(buffer).to_bytes(8, "little"))
+            digest.update(memoryview(buffer).cast("B"))
+        names = [list(self.fields), list(self.models), list(self.rated), [list(v) for v in self.values],
+                 self.values_left_out, [[s.name, s.answers, s.with_order, s.without_models] for s in self.sources]]
+        digest.update(json.dumps(names).encode())
+        return digest.hexdigest()
 
     def _prompt_keys(self) -> np.ndarray:
         return np.unique(np.frombuffer(self._answer_prompt, dtype=np.int64))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +30,9 @@ PAGE = 500  # tasks read at once
 MAX_BOOTSTRAP = 10_000
 MAX_FIELDS = 5
 MAX_FIELD_CHARS = 100
+BOARDS_KEPT = 4  # leaderboards remembered by their battle log's fingerprint (a few MB each with hundreds of models)
+_boards: OrderedDict[tuple[str, int, int], dict[str, Any]] = OrderedDict()
+_boards_lock = threading.Lock()  # boards are computed in worker threads
 
 
 def check_projects(projects: Sequence[Any]) -> None:
@@ -186,5 +191,24 @@ async def board(db: Any, projects: Sequence[Any], *, by: Sequence[str] = (), n_b
         raise Conflict(f"no battles yet in {names}: {log.answers} counted answers, none ranking responses of two "
                        "different models (responses carry a model in data.responses[].model)", field="project")
     bt = log.battles()
-    result = await asyncio.to_thread(leaderboard.from_log, log, n_bootstrap=n_bootstrap, seed=seed, bt=bt)
+    result = await asyncio.to_thread(_from_log, log, bt, n_bootstrap, seed)
     return {"projects": _per_project(log, bt, projects, counts), **result}
+
+
+def _from_log(log: BattleLog, bt: Battles, n_bootstrap: int, seed: int) -> dict[str, Any]:
+    """leaderboard.from_log, remembered for the last BOARDS_KEPT logs by their fingerprint: with hundreds of models
+    a board takes tens of seconds, and a console view, its reload and the API call that follows it ask for the
+    same one. Any new, changed or excluded answer changes the fingerprint (the fingerprint covers every battle,
+    rating and name), so a remembered board is never stale. The result is shared: callers copy before changing it."""
+    key = (log.fingerprint(), n_bootstrap, seed)
+    with _boards_lock:
+        hit = _boards.get(key)
+        if hit is not None:
+            _boards.move_to_end(key)
+            return hit
+    result = leaderboard.from_log(log, n_bootstrap=n_bootstrap, seed=seed, bt=bt)
+    with _boards_lock:
+        _boards[key] = result
+        while len(_boards) > BOARDS_KEPT:
+            _boards.popitem(last=False)
+    return result

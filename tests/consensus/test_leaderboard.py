@@ -221,6 +221,33 @@ def test_battle_log_display_order_subsets_and_capped_breakdowns() -> None:
     assert set(result["breakdown"]["category"]) == {"x"}
 
 
+def test_a_battle_log_s_fingerprint_changes_with_anything_a_board_reads() -> None:
+    from labeling.consensus.battle_log import BattleLog
+
+    owner = {"p": "A", "q": "B"}
+    answers = [(10, [["p"], ["q"]], owner, {"p": 0, "q": 1}, {"p": 6}, ["x"]),
+               (11, [["q", "p"]], owner, None, None, ["y"])]
+
+    def fingerprint(*changed: tuple) -> str:
+        log = BattleLog(("category",))
+        for answer in changed or answers:
+            log.add(*answer)
+        return log.fingerprint()
+
+    same = fingerprint()
+    assert fingerprint() == same
+    variants = [
+        [answers[0], (12, *answers[1][1:])],  # another prompt
+        [(10, [["q"], ["p"]], *answers[0][2:]), answers[1]],  # another winner
+        [(10, answers[0][1], {"p": "A", "q": "C"}, *answers[0][3:]), answers[1]],  # another model
+        [(10, *answers[0][1:3], {"p": 1, "q": 0}, *answers[0][4:]), answers[1]],  # another display order
+        [(10, *answers[0][1:4], {"p": 5}, ["x"]), answers[1]],  # another rating
+        [(10, *answers[0][1:5], ["z"]), answers[1]],  # another breakdown value
+        [answers[0], answers[1], (13, [["p"]], owner, None, None, [None])],  # one more answer, without a battle
+    ]
+    assert len({fingerprint(*v) for v in variants} | {same}) == len(variants) + 1
+
+
 def test_a_small_arena_with_perfect_records_keeps_ratings_that_follow_the_record() -> None:
     """The demo's shape: few prompts, one model losing every battle, order shown recorded. Ratings stay finite,
     follow the wins and losses, and the first-shown advantage stays near what the battles show."""
