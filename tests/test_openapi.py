@@ -182,6 +182,8 @@ async def test_real_responses_of_every_operation_conform(client: httpx.AsyncClie
     responses = [{"id": "a", "text": "x", "model": "m1"}, {"id": "b", "text": "y", "model": "m2"}]
     await call("POST", f"/api/projects/{ranked}/tasks", requester,
                json=[{"data": {"prompt": f"p{i}", "responses": responses, "category": "c"}} for i in range(2)])
+    for path in (f"/api/projects/{ranked}/leaderboard", f"/api/leaderboard?projects={ranked}"):
+        assert (await call("GET", path, requester)).status_code == 409  # no battles yet
     for _ in range(2):
         lease = (await call("POST", f"/api/projects/{ranked}/next", worker)).json()
         await call("POST", f"/api/assignments/{lease['assignment_id']}/submit", worker,

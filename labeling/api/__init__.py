@@ -150,9 +150,9 @@ OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/tasks/{task_id}/answers/{annotation_id}/exclude", reviews.exclude,
        "answer.exclude", body=S.ExcludeBody, body_required=False, response=R.Reviewed, tags=("reviews",)),
     Op("GET", "/api/projects/{project_id}/leaderboard", leaderboard.project_leaderboard, "leaderboard.read",
-       query=S.LeaderboardQuery, response=S.Leaderboard, tags=("evaluation",)),
+       query=S.LeaderboardQuery, response=S.Leaderboard, errors=(409,), tags=("evaluation",)),
     Op("GET", "/api/leaderboard", leaderboard.combined_leaderboard, "leaderboard.read",
-       query=S.CombinedLeaderboardQuery, response=S.Leaderboard, tags=("evaluation",)),
+       query=S.CombinedLeaderboardQuery, response=S.Leaderboard, errors=(409,), tags=("evaluation",)),
 ]
 
 
