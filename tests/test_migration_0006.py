@@ -31,7 +31,7 @@ async def test_upgrade_from_0005_keeps_every_task_and_new_imports_keep_their_man
     r = await client.post("/api/projects/1/tasks", headers=bearer(admin),
                           content=b'{"source-ref": "s3://bucket/review.txt", "lang": "en"}\n')
     assert r.status_code == 201, r.text
-    r = await client.get("/api/projects/1/export", params={"format": "manifest", "include_open": "1",
+    r = await client.get("/api/projects/1/export", params={"format": "manifest", "include_open": "true",
                                                             "label_attribute": "a"}, headers=bearer(admin))
     lines = [{k: v for k, v in json.loads(x).items() if not k.startswith("a")} for x in r.text.splitlines()]
     assert lines == [{"source": "hello"}, {"source": "bye"}, {"source-ref": "s3://bucket/review.txt", "lang": "en"}]

@@ -218,7 +218,7 @@ async def test_data_values_keep_their_json_types(client, requester, new_project)
     assert got["data"] == data
     assert {k: type(v) for k, v in got["data"].items()} == {k: type(v) for k, v in data.items()}
     assert type(got["data"]["nested"]["a"][0]) is float
-    r = await client.get(f"/api/projects/{project['id']}/export", params={"format": "jsonl", "include_open": "1"},
+    r = await client.get(f"/api/projects/{project['id']}/export", params={"format": "jsonl", "include_open": "true"},
                          headers=bearer(requester))
     row = json.loads(r.text)
     assert {k: (row[k], type(row[k])) for k in data} == {k: (v, type(v)) for k, v in data.items()}

@@ -61,11 +61,10 @@ NAMES = tuple(f for f in Options.__dataclass_fields__ if f not in ("format", "gi
 
 
 def _flag(name: str, raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in ("1", "true", "yes", "on", ""):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
+    """true or false, as every boolean query parameter of the API (schemas.QueryBool) and as the document says:
+    `?card=` or `?card=1` were taken as true here and refused everywhere else."""
+    if raw in ("true", "false"):
+        return raw == "true"
     raise InvalidInput(f"{name} must be true or false, got {raw!r}", field=name)
 
 

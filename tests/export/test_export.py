@@ -158,7 +158,7 @@ async def test_filters_gold_open_confidence_and_since(client, requester, new_pro
     await answer_all(client, make_user, pid, [{"label": "neg"}], "filters2")
     rows = [json.loads(x) for x in (await get_export(client, requester, pid, format="jsonl")).text.splitlines()]
     assert len(rows) == 4
-    with_gold = (await get_export(client, requester, pid, format="jsonl", include_gold="1")).text.splitlines()
+    with_gold = (await get_export(client, requester, pid, format="jsonl", include_gold="true")).text.splitlines()
     assert json.loads(with_gold[-1])["label"] == "pos" and json.loads(with_gold[-1])["confidence"] == 1.0
     assert (await get_export(client, requester, pid, format="jsonl", min_confidence="0.99")).text == ""
     # An override exports with confidence 1, so it passes any confidence floor.
@@ -215,7 +215,10 @@ async def test_odd_option_values_and_repeated_options_are_400_naming_the_option(
              ("seed=%D9%A3", "seed"), ("seed=1_0", "seed"), ("seed=18446744073709551616", "seed"),
              ("seed=" + "9" * 5000, "seed"), ("min_confidence=%D9%A0.5", "min_confidence"),
              ("format=csv&format=jsonl", "format"), ("since=0&since=1", "since"), ("seed=1&seed=1", "seed"),
-             ("label_attribute=a%00", "label_attribute")]
+             ("label_attribute=a%00", "label_attribute"),
+             # switches take true or false, as every boolean of the API and as the OpenAPI document says
+             ("card=", "card"), ("include_open=1", "include_open"), ("include_gold=yes", "include_gold"),
+             ("conversational=TRUE", "conversational"), ("copy_images=%20true", "copy_images")]
     for query, field in cases:
         r = await client.get(f"/api/projects/{pid}/export?format=jsonl&{query}".replace("format=jsonl&format=",
                                                                                           "format="),
@@ -371,8 +374,8 @@ async def test_jsonl_and_csv_made_from_database_rows_equal_those_made_from_task_
     assert r.status_code in (200, 201), r.text
     r = await client.post(f"/api/projects/{pid}/tasks/{done[1]}/accept", headers=bearer(requester))
     assert r.status_code in (200, 201), r.text
-    cases = [{"format": "jsonl"}, {"format": "csv"}, {"format": "jsonl", "include_open": "1", "include_gold": "1"},
-             {"format": "csv", "include_open": "1", "include_gold": "1"}, {"format": "jsonl", "min_confidence": "0.5"}]
+    cases = [{"format": "jsonl"}, {"format": "csv"}, {"format": "jsonl", "include_open": "true", "include_gold": "true"},
+             {"format": "csv", "include_open": "true", "include_gold": "true"}, {"format": "jsonl", "min_confidence": "0.5"}]
     direct = [(await get_export(client, requester, pid, **params)).content for params in cases]
     from labeling.export.writer import Writer
     from labeling.export import tabular
@@ -416,7 +419,7 @@ async def test_a_data_field_named_like_a_consensus_column_keeps_its_value_under_
                   "scores": "theirs"}, "external_id": "with-scores"}])
     assert r.status_code == 201, r.text
     got = [json.loads(x) for x in (await get_export(client, requester, ranking["id"], format="jsonl",
-                                                    include_open="1")).text.splitlines()]
+                                                    include_open="true")).text.splitlines()]
     assert got[-1]["data_scores"] == "theirs" and got[-1]["scores"] is None
 
 

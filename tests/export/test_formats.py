@@ -203,7 +203,7 @@ def test_preference_pairs_modes_ties_margins_and_conversational():
     for mode, expected in (("adjacent", 2), ("best-worst", 1)):
         opts = options.parse({"format": "preference", "pairs": mode})
         assert len(lines(render(feedback.Preference(Context("p", "preference_ranking", (), opts), "p"), [row]))) == expected
-    opts = options.parse({"format": "preference", "margin": "rating", "min_margin": "2.6", "conversational": "1"})
+    opts = options.parse({"format": "preference", "margin": "rating", "min_margin": "2.6", "conversational": "true"})
     writer = feedback.Preference(Context("p", "preference_ranking", (), opts), "p")
     tied = TaskRow(2, None, PREF_DATA, {"ranking": [["a", "b"], ["c"]]}, 0.6, 3)
     out = lines(render(writer, [row, tied]))

@@ -67,24 +67,24 @@ _: type[Sink] = FolderSink  # it is a Sink
 CASES: list[tuple[str, dict[str, str]]] = []
 for _type in ("image_classification", "image_multilabel", "bounding_box", "text_classification", "text_multilabel",
               "named_entities", "preference_ranking", "demonstration"):
-    CASES += [(_type, {"format": "jsonl"}), (_type, {"format": "jsonl", "include_open": "1", "include_gold": "1"}),
-              (_type, {"format": "csv", "include_open": "1", "include_gold": "1"}),
-              (_type, {"format": "manifest", "include_gold": "1"}), (_type, {"format": "annotations"}),
-              (_type, {"format": "annotations", "include_open": "1", "include_gold": "1"}),
+    CASES += [(_type, {"format": "jsonl"}), (_type, {"format": "jsonl", "include_open": "true", "include_gold": "true"}),
+              (_type, {"format": "csv", "include_open": "true", "include_gold": "true"}),
+              (_type, {"format": "manifest", "include_gold": "true"}), (_type, {"format": "annotations"}),
+              (_type, {"format": "annotations", "include_open": "true", "include_gold": "true"}),
               (_type, {"format": "dump"}), (_type, {"format": "jsonl", "split": "train=0.5,test=0.5", "seed": "3"}),
               (_type, {"format": "jsonl", "min_confidence": "0.6"})]
 CASES += [("image_multilabel", {"format": "manifest", "label_attribute": "tags"}),
-          ("bounding_box", {"format": "coco"}), ("bounding_box", {"format": "coco", "include_gold": "1"}),
+          ("bounding_box", {"format": "coco"}), ("bounding_box", {"format": "coco", "include_gold": "true"}),
           ("bounding_box", {"format": "yolo"}),
-          ("named_entities", {"format": "spans", "include_gold": "1"}), ("named_entities", {"format": "conll"}),
-          ("demonstration", {"format": "sft"}), ("demonstration", {"format": "sft", "conversational": "1"})]
-for _opts in ({}, {"pairs": "adjacent"}, {"pairs": "best-worst"}, {"conversational": "1"}, {"margin": "rating"},
-              {"min_margin": "0.6"}, {"include_open": "1", "include_gold": "1"}):
+          ("named_entities", {"format": "spans", "include_gold": "true"}), ("named_entities", {"format": "conll"}),
+          ("demonstration", {"format": "sft"}), ("demonstration", {"format": "sft", "conversational": "true"})]
+for _opts in ({}, {"pairs": "adjacent"}, {"pairs": "best-worst"}, {"conversational": "true"}, {"margin": "rating"},
+              {"min_margin": "0.6"}, {"include_open": "true", "include_gold": "true"}):
     CASES.append(("preference_ranking", {"format": "preference", **_opts}))
 for _opts in ({}, {"kto_source": "ranks"}, {"kto_source": "ratings", "good_rating": "4", "bad_rating": "2"},
-              {"conversational": "1"}):
+              {"conversational": "true"}):
     CASES.append(("preference_ranking", {"format": "kto", **_opts}))
-CASES.append(("preference_ranking", {"format": "ranking", "include_gold": "1"}))
+CASES.append(("preference_ranking", {"format": "ranking", "include_gold": "true"}))
 
 
 def case_name(task_type: str, params: dict[str, str]) -> str:
