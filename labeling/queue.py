@@ -538,15 +538,18 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
 
 # ---- a changed answer ---------------------------------------------------------------------------------------------
 
-def answer_to_change(tx: Tx, annotation_id: int, worker: Principal) -> Any:
-    """The worker's answer with its task's state and counts, the task locked until the transaction ends (so a
-    settle of the task waits and then sees the change); NotFound unless it is this worker's."""
+def answer_to_change(tx: Tx, annotation_id: int, worker: Principal) -> tuple[Any, Any]:
+    """(the worker's answer with its task's state and counts, its project's row), NotFound unless it is this
+    worker's. Held until the transaction ends: the project row (membership.shared), so its status, labels and edit
+    window stay as read until the change commits, then the task (so a settle of the task waits and then sees the
+    change), in the order every other write takes them."""
     tx.begin()
     row = tx.one("queue.answer_to_change", {"annotation": annotation_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no answer {annotation_id} of yours", field="annotation_id")
+    project = membership.shared(tx, row.project_id)
     tx.one("queue.lock_task", {"task": row.task_id})
-    return tx.one("queue.answer_to_change", {"annotation": annotation_id})  # as of the lock
+    return tx.one("queue.answer_to_change", {"annotation": annotation_id}), project  # as of the locks
 
 
 def change_answer(tx: Tx, row: Any, answer: dict, meta: dict | None, gold_score: float | None,

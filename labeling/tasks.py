@@ -11,9 +11,9 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import audit, jsonio, media, models, paging, policy, queue, schemas, tasktypes
+from labeling import audit, jsonio, media, membership, models, paging, queue, schemas, tasktypes
 from labeling.auth import Principal
-from labeling.errors import InvalidInput, NotFound, TooLarge
+from labeling.errors import Conflict, InvalidInput, NotFound, TooLarge
 from labeling.settings import Settings
 from labeling.sqltx import Tx
 
@@ -156,19 +156,38 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
 
 async def import_file(db: Any, project: Any, path: Path, settings: Settings,
                       actor: Principal | str = audit.CLI) -> int:
-    """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing."""
+    """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing. The
+    lines are checked against the project as held by that transaction (`membership.shared`), not as read before."""
     sizes = media.Sizes(settings.media_dir)
-    return await db.transact(lambda tx: import_(tx, actor, project, iter_validated(
-        file_items(path), project.task_type, project.labels, settings.media_dir, sizes=sizes,
-        max_task_bytes=settings.max_task_bytes), via=str(path.name), sizes=sizes))
+
+    def run(tx: Tx) -> int:
+        row = membership.shared(tx, project.id, "tasks.import")
+        parsed = iter_validated(file_items(path), row.task_type, row.labels, settings.media_dir, sizes=sizes,
+                                max_task_bytes=settings.max_task_bytes)
+        return _import_held(tx, actor, row, parsed, str(path.name), sizes)
+
+    return await db.transact(run)
 
 
 def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[ParsedTask], via: str = "api",
             sizes: media.Sizes | None = None) -> int:
-    """store(), audited: the import and its entry commit together; an archived project takes none."""
-    policy.check_status(project, "tasks.import")
-    created = store(tx, project, parsed, sizes)
-    audit.record(tx, actor, "tasks.import", project=project, details={"created": created, "via": via})
+    """store(), audited: the import and its entry commit together. `project` is the row the tasks were checked
+    against (read before this transaction); the project is held as it is now (`membership.shared`) until the import
+    commits, and that row decides: an archived project takes none, and tasks checked against a label the project
+    has lost meanwhile are refused (a 409: send them again), so a status or label change racing the import either
+    waits for it and sees its tasks, or comes first and is seen."""
+    row = membership.shared(tx, project.id, "tasks.import")
+    lost = [name for name in project.labels if name not in row.labels]
+    if lost:
+        raise Conflict(f"labels: {', '.join(repr(name) for name in lost)} left the project while the import was "
+                       "being checked; send it again", field="labels")
+    return _import_held(tx, actor, row, parsed, via, sizes)
+
+
+def _import_held(tx: Tx, actor: Principal | str, row: Any, parsed: Iterable[ParsedTask], via: str,
+                 sizes: media.Sizes | None) -> int:
+    created = store(tx, row, parsed, sizes)
+    audit.record(tx, actor, "tasks.import", project=row, details={"created": created, "via": via})
     return created
 
 

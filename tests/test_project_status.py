@@ -117,10 +117,10 @@ async def test_each_write_checks_the_status_again_in_its_own_transaction(client,
     write asks again with the row it locks."""
     ids = await _answered(client, requester, new_project, make_user)
     p = f"/api/projects/{ids['pid']}"
-    assert (await client.patch(p, json={"status": "archived"}, headers=bearer(requester))).status_code == 200
-    async with db.read() as conn:
+    async with db.read() as conn:  # the row as a route read it, active, before the archive
         row = (await conn.execute(select(models.projects).where(models.projects.c.id == ids["pid"]))).first()
         owner = (await conn.execute(select(models.users).where(models.users.c.id == row.owner_id))).first()
+    assert (await client.patch(p, json={"status": "archived"}, headers=bearer(requester))).status_code == 200
     actor = Principal(owner.id, owner.username, models.Role(owner.role))
     parsed = tasks.validate([("tasks[0]", {"data": {"text": "raced"}})], row.task_type, row.labels, None)
     before = await _counts(db)

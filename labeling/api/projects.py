@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import deletion, jsonio, media, membership, policy, projects, queue, schemas, task_detail, tasks, web
+from labeling import deletion, jsonio, media, membership, policy, projects, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
 from labeling.consensus import runner
 
@@ -105,8 +105,8 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
         parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels,
                                          app.settings.media_dir, sizes=sizes,
                                          max_task_bytes=app.settings.max_task_bytes)
-        created = await app.db.transact(lambda tx: tasks.import_(
-            tx, caller.who, queue.load_project(tx, app.memory, project.id), parsed, sizes=sizes))
+        # Checked against the project as read above; the import's transaction holds the row and asks it again.
+        created = await app.db.transact(lambda tx: tasks.import_(tx, caller.who, project, parsed, sizes=sizes))
     return web.ok({"created": created}, status_code=201)
 
 

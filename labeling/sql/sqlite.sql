@@ -6,6 +6,10 @@
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project
 
+-- name: projects.row_for_share
+-- json: labels, options, label_styles
+SELECT * FROM projects WHERE id = :project
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
