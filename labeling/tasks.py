@@ -164,29 +164,30 @@ async def import_file(db: Any, project: Any, path: Path, settings: Settings,
         row = membership.shared(tx, project.id, "tasks.import")
         parsed = iter_validated(file_items(path), row.task_type, row.labels, settings.media_dir, sizes=sizes,
                                 max_task_bytes=settings.max_task_bytes)
-        return _import_held(tx, actor, row, parsed, str(path.name), sizes)
+        return _import_held(tx, actor, row, parsed, str(path.name), sizes, settings.media_dir)
 
     return await db.transact(run)
 
 
 def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[ParsedTask], via: str = "api",
-            sizes: media.Sizes | None = None) -> int:
+            sizes: media.Sizes | None = None, uploads_in: Path | None = None,
+            brought: frozenset[str] = frozenset()) -> int:
     """store(), audited: the import and its entry commit together. `project` is the row the tasks were checked
     against (read before this transaction); the project is held as it is now (`membership.shared`) until the import
     commits, and that row decides: an archived project takes none, and tasks checked against a label the project
     has lost meanwhile are refused (a 409: send them again), so a status or label change racing the import either
-    waits for it and sees its tasks, or comes first and is seen."""
+    waits for it and sees its tasks, or comes first and is seen. `uploads_in`, `brought`: as for store()."""
     row = membership.shared(tx, project.id, "tasks.import")
     lost = [name for name in project.labels if name not in row.labels]
     if lost:
         raise Conflict(f"labels: {', '.join(repr(name) for name in lost)} left the project while the import was "
                        "being checked; send it again", field="labels")
-    return _import_held(tx, actor, row, parsed, via, sizes)
+    return _import_held(tx, actor, row, parsed, via, sizes, uploads_in, brought)
 
 
 def _import_held(tx: Tx, actor: Principal | str, row: Any, parsed: Iterable[ParsedTask], via: str,
-                 sizes: media.Sizes | None) -> int:
-    created = store(tx, row, parsed, sizes)
+                 sizes: media.Sizes | None, uploads_in: Path | None, brought: frozenset[str] = frozenset()) -> int:
+    created = store(tx, row, parsed, sizes, uploads_in, brought)
     audit.record(tx, actor, "tasks.import", project=row, details={"created": created, "via": via})
     return created
 
@@ -231,15 +232,39 @@ def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask]) -> Non
                            places[taken])
 
 
-def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes | None = None) -> int:
+def _check_uploads_kept(tx: Tx, media_dir: Path, shown: list[tuple[str, str]], held: list[bool],
+                        brought: frozenset[str]) -> None:
+    """The uploads (files under uploads/) that tasks name, each with where it came from, are still in the media
+    folder: checked while they are held against removal (a deleted project's unused uploads go once it commits),
+    so a file that went after the tasks were validated is refused as a missing file is. Those the import `brought`
+    along are put back after it commits (labeling/api/media.py `placing`) instead."""
+    uploads = [(where, ref) for where, ref in shown if media.is_upload(ref) and ref not in brought]
+    if not uploads:
+        return
+    if not held:
+        media.hold_uploads(tx)
+        held.append(True)
+    for where, ref in uploads:
+        if not (media_dir / ref).is_file():
+            raise _located(InvalidInput(f"data.image: no file {ref!r} in the media folder", field="data.image"),
+                           where)
+
+
+def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes | None = None,
+          uploads_in: Path | None = None, brought: frozenset[str] = frozenset()) -> int:
     """Enqueue validated tasks in the caller's transaction, their external ids checked against the project and the
     media-folder files they show recorded for the project, ID_CHECK_CHUNK at a time as they stream by, and record
-    the image sizes read meanwhile; returns how many."""
+    the image sizes read meanwhile; returns how many. `uploads_in`: the media folder, where the uploaded files the
+    tasks name must still be (but those the import `brought`, the images of a multipart import)."""
     spec = tasktypes.get(project.task_type)
+    held: list[bool] = []
 
     def passed(chunk: list[ParsedTask]) -> list[ParsedTask]:
         _check_external_ids(tx, project.id, chunk)
-        media.record_refs(tx, project.id, (ref for task in chunk for ref in spec.local_media(task.data)))
+        shown = [(task.where, ref) for task in chunk for ref in spec.local_media(task.data)]
+        if uploads_in is not None:
+            _check_uploads_kept(tx, uploads_in, shown, held, brought)
+        media.record_refs(tx, project.id, (ref for _, ref in shown))
         return chunk
 
     def checked() -> Iterator[ParsedTask]:

@@ -11,14 +11,16 @@ the other, the change first: the order the waiting gives on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.util import await_only
 
-from labeling import models, projects, queue, tasks
+from labeling import media, models, projects, queue, tasks
 from labeling.errors import ProjectArchived
 from tests.conftest import PG_URL, bearer, text_tasks
 
@@ -302,3 +304,64 @@ async def test_a_report_racing_an_archive_is_refused(client, db, requester, new_
     assert reported.status_code == 409 and _error(reported)["code"] == "project_archived", reported.text
     assert await _count(db, models.task_reports, project_id=pid) == 0
 
+
+# ---- a deleted project's uploads and imports naming them --------------------------------------------------------
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def _upload_shown_by_one_project(client, requester, new_project):  # noqa: ANN001, ANN202
+    """An uploaded image that only one project (to be deleted) shows, and another image project: (path, the
+    doomed project, the other)."""
+    path = (await client.post("/api/media", files={"file": ("r.png", _png(), "image/png")},
+                              headers=bearer(requester))).json()["data"][0]["path"]
+    doomed = await new_project(tasks=[{"data": {"image": path}}], task_type="image_classification", labels=["a"])
+    other = await new_project(task_type="image_classification", labels=["a"])
+    return path, doomed, other
+
+
+def _delete(client, requester: str, project: dict):  # noqa: ANN001, ANN202
+    return lambda: client.delete(f"/api/projects/{project['id']}", params={"confirm": project["name"]},
+                                 headers=bearer(requester))
+
+
+@pytest.mark.parametrize("kind", ["json", "multipart"])
+async def test_an_import_naming_an_upload_removed_meanwhile_stores_nothing(client, db, settings, requester,
+                                                                          new_project, monkeypatch, kind):
+    """Checked while the file was there; a deletion then removed it (no project showed it any more): the import
+    finds it gone, as it would have if it had come after (also a JSON Lines file in a multipart import)."""
+    path, doomed, other = await _upload_shown_by_one_project(client, requester, new_project)
+    between_check_and_write(monkeypatch, client, _delete(client, requester, doomed))
+    url, line = f"/api/projects/{other['id']}/tasks", {"data": {"image": path}}
+    if kind == "json":
+        r = await client.post(url, json=[line], headers=bearer(requester))
+    else:
+        r = await client.post(url, files={"file": ("t.jsonl", json.dumps(line).encode(), "application/octet-stream")},
+                              headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    where = "tasks[0]" if kind == "json" else "line 1"
+    assert _error(r)["field"] == "data.image" and _error(r)["message"].startswith(f"{where}: data.image: no file")
+    assert not (settings.media_dir / path).exists()
+    assert await _count(db, models.tasks, project_id=other["id"]) == 0
+    assert await _count(db, models.project_media) == 0
+
+
+async def test_an_import_in_flight_keeps_the_upload_it_names(client, db, settings, requester, new_project,
+                                                            monkeypatch):
+    """The other order: the import holds the uploads when the deletion's removal of unused files comes, which
+    waits for it and then sees the file used."""
+    path, doomed, other = await _upload_shown_by_one_project(client, requester, new_project)
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{other['id']}/tasks", json=[{"data": {"image": path}}],
+                           headers=bearer(requester))
+
+    imported, deleted = await race(db, monkeypatch, (media, "record_refs"), importing,
+                                   _delete(client, requester, doomed))
+    assert imported.status_code == 201, imported.text
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["media_files"] == 0, deleted.text
+    assert (settings.media_dir / path).exists()
+    assert await _count(db, models.project_media, project_id=other["id"]) == 1

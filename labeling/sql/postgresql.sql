@@ -304,3 +304,19 @@ DELETE FROM tasks WHERE project_id = :project AND id = ANY(:ids)
 
 -- name: tasks.ids_by_external
 SELECT id, external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids)
+
+-- ---- media ----------------------------------------------------------------------------------------------------
+
+-- name: media.shown
+-- Which of up to 1,000 files (their path_hash, an array parameter) some project's tasks show.
+SELECT DISTINCT path_hash FROM project_media WHERE path_hash = ANY(:hashes)
+
+-- name: media.hold_uploads
+-- Until the transaction ends, no unused upload is removed (media.hold_uploads_for_removal waits): taken by an
+-- import that names files under uploads/ before it checks they are still there. Imports do not wait for each other.
+SELECT 1 AS held FROM (SELECT pg_advisory_xact_lock_shared(7301512)) AS shared_hold
+
+-- name: media.hold_uploads_for_removal
+-- Until the transaction ends, no import that names files under uploads/ checks them (media.hold_uploads waits),
+-- and this waits for those in flight: their files are seen as used once they commit.
+SELECT 1 AS held FROM (SELECT pg_advisory_xact_lock(7301512)) AS sole_hold
