@@ -262,7 +262,8 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
                      now: float) -> Lease | None:
     """Lease one named task to this worker again, or None to let the ordinary claim decide (and say why not).
 
-    Only on a reload of the labeling page, so not the hot path: a few statements in one transaction.
+    Only on a reload of the labeling page, so not the hot path: a few statements in one transaction, which holds
+    the project row (membership.shared) at the version the claim's rules came from.
     """
     params = {"project": project_id, "worker": worker.id, "now": now, "task": task_id}
     rows = tx.rows("queue.claim_state", params)
@@ -284,6 +285,8 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     policy.check_status(project, "work.next")
     expires = now + project.lease_seconds
     tx.begin()
+    if membership.shared(tx, project_id).updated_at != rows[0].version:
+        return None  # changed since the read (an archive, a pool change): the ordinary claim reads it again
     try:
         with tx.isolated():
             row = tx.one("queue.claim_task", params)

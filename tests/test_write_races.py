@@ -239,6 +239,23 @@ async def test_a_claim_racing_an_archive_leaves_no_live_lease(client, db, reques
     assert await _count(db, models.assignments, project_id=pid, status=models.AssignmentStatus.leased.value) == 0
 
 
+async def test_a_reloaded_page_claiming_its_task_again_racing_an_archive_leaves_no_live_lease(
+        client, db, requester, new_project, make_user, monkeypatch):
+    pid, worker, lease = await _leased(client, make_user, new_project)
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/release", headers=bearer(worker))
+    assert r.status_code == 200, r.text  # released on leaving the page
+
+    def claiming():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/next", params={"prefer_task": lease["task"]["id"]},
+                           headers=bearer(worker))
+
+    archived, claimed = await race(db, monkeypatch, (queue, "release_project_leases"),
+                                   _archive(client, requester, pid), claiming)
+    assert archived.status_code == 200, archived.text
+    assert claimed.status_code == 409 and _error(claimed)["code"] == "project_archived", claimed.text
+    assert await _count(db, models.assignments, project_id=pid) == 0
+
+
 async def _answered(client, make_user, new_project, labels):  # noqa: ANN001, ANN202
     """A project whose answers may change until the task is final, one task answered once (of two wanted)."""
     pid, worker, lease = await _leased(client, make_user, new_project, labels=labels, redundancy=2,
