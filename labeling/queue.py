@@ -522,8 +522,13 @@ def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
 
 
 def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
-    """Extend a live lease, or take an expired one back if the task still needs this worker's answer."""
+    """Extend a live lease, or take an expired one back if the task still needs this worker's answer.
+
+    The project row is held (membership.shared) before the lease is locked, as every write takes them, so the status
+    asked is the one the renewal commits under: a pause racing it waits for it, or comes first and is seen.
+    """
     now = time.time()
+    membership.shared(tx, load_assignment(tx, assignment_id, lock=False).project_id)
     assignment, project = held(tx, mem, assignment_id, worker, "work.renew")
     policy.check_status(project, "work.renew")
     _worker_row(tx, assignment.project_id, worker.id, now)

@@ -256,6 +256,24 @@ async def test_a_reloaded_page_claiming_its_task_again_racing_an_archive_leaves_
     assert await _count(db, models.assignments, project_id=pid) == 0
 
 
+async def test_a_renewal_racing_a_pause_is_refused(client, db, requester, new_project, make_user, monkeypatch):
+    pid, worker, lease = await _leased(client, make_user, new_project)
+
+    def pausing():  # noqa: ANN202
+        return client.patch(f"/api/projects/{pid}", json={"status": "paused"}, headers=bearer(requester))
+
+    def renewing():  # noqa: ANN202
+        return client.post(f"/api/assignments/{lease['assignment_id']}/renew", headers=bearer(worker))
+
+    async with db.read() as conn:
+        expires = await conn.scalar(select(models.assignments.c.expires_at))
+    paused, renewed = await race(db, monkeypatch, (projects, "_named_write"), pausing, renewing)
+    assert paused.status_code == 200, paused.text
+    assert renewed.status_code == 409 and _error(renewed)["code"] == "project_paused", renewed.text
+    async with db.read() as conn:
+        assert await conn.scalar(select(models.assignments.c.expires_at)) == expires
+
+
 async def _answered(client, make_user, new_project, labels):  # noqa: ANN001, ANN202
     """A project whose answers may change until the task is final, one task answered once (of two wanted)."""
     pid, worker, lease = await _leased(client, make_user, new_project, labels=labels, redundancy=2,
