@@ -7,6 +7,8 @@ project's leases, a deleted project or tasks, one worker's answers); its stateme
 labeling/sql/.
 Who may claim or answer is asked of labeling/policy.py (`admit`) with the project row the claim or submit already
 has in memory, and the project's status is checked the same way (`policy.check_status`): no extra round trip.
+The statement that leases or records then holds the project row at that version (PostgreSQL KEY SHARE, which its
+foreign-key check takes anyway), so a change of the project racing it is seen one way or the other.
 A submitted answer goes along one line (labeling/annotations.py):
 
     API -> tasktypes (validate the answer) -> queue.record -> consensus (aggregate, pure) -> queue.settle
