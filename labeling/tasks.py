@@ -232,22 +232,23 @@ def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask]) -> Non
                            places[taken])
 
 
-def _check_uploads_kept(tx: Tx, media_dir: Path, shown: list[tuple[str, str]], held: list[bool],
-                        brought: frozenset[str]) -> None:
+def _check_uploads_kept(tx: Tx, media_dir: Path, shown: list[tuple[str, str]], held: bool,
+                        brought: frozenset[str]) -> bool:
     """The uploads (files under uploads/) that tasks name, each with where it came from, are still in the media
     folder: checked while they are held against removal (a deleted project's unused uploads go once it commits),
     so a file that went after the tasks were validated is refused as a missing file is. Those the import `brought`
-    along are put back after it commits (labeling/api/media.py `placing`) instead."""
+    along are put back after it commits (labeling/api/media.py `placing`) instead. Returns whether the uploads are
+    held (from the first task that names one on)."""
     uploads = [(where, ref) for where, ref in shown if media.is_upload(ref) and ref not in brought]
     if not uploads:
-        return
+        return held
     if not held:
         media.hold_uploads(tx)
-        held.append(True)
     for where, ref in uploads:
         if not (media_dir / ref).is_file():
             raise _located(InvalidInput(f"data.image: no file {ref!r} in the media folder", field="data.image"),
                            where)
+    return True
 
 
 def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes | None = None,
@@ -257,13 +258,14 @@ def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes
     the image sizes read meanwhile; returns how many. `uploads_in`: the media folder, where the uploaded files the
     tasks name must still be (but those the import `brought`, the images of a multipart import)."""
     spec = tasktypes.get(project.task_type)
-    held: list[bool] = []
+    held = False
 
     def passed(chunk: list[ParsedTask]) -> list[ParsedTask]:
+        nonlocal held
         _check_external_ids(tx, project.id, chunk)
         shown = [(task.where, ref) for task in chunk for ref in spec.local_media(task.data)]
         if uploads_in is not None:
-            _check_uploads_kept(tx, uploads_in, shown, held, brought)
+            held = _check_uploads_kept(tx, uploads_in, shown, held, brought)
         media.record_refs(tx, project.id, (ref for _, ref in shown))
         return chunk
 

@@ -54,7 +54,8 @@ async def _waiting_or_done(db, request: asyncio.Task) -> None:  # noqa: ANN001
         if request.done():
             return
         async with db.read() as conn:
-            if await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+            if await conn.scalar(text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                      "WHERE NOT l.granted AND a.datname = current_database()")):
                 return
         await asyncio.sleep(0.01)
     raise AssertionError("the racing request neither waited for a lock nor finished")
