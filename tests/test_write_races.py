@@ -385,6 +385,21 @@ async def test_an_import_naming_an_upload_removed_meanwhile_stores_nothing(clien
     assert await _count(db, models.project_media) == 0
 
 
+async def test_an_import_racing_its_projects_deletion_finds_no_project(client, db, requester, new_project,
+                                                                      monkeypatch):
+    project = await new_project(tasks=text_tasks(1))
+    pid = project["id"]
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "late"}}], headers=bearer(requester))
+
+    deleted, imported = await race(db, monkeypatch, (queue, "delete_project"), _delete(client, requester, project),
+                                   importing)
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["tasks"] == 1, deleted.text
+    assert imported.status_code == 404 and _error(imported)["field"] == "project_id", imported.text
+    assert await _count(db, models.tasks) == 0
+
+
 async def test_an_import_in_flight_keeps_the_upload_it_names(client, db, settings, requester, new_project,
                                                             monkeypatch):
     """The other order: the import holds the uploads when the deletion's removal of unused files comes, which
