@@ -21,8 +21,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.util import await_only
 
 from labeling import media, models, projects, queue, tasks
+from labeling.consensus import runner
 from labeling.errors import ProjectArchived
 from tests.conftest import PG_URL, bearer, text_tasks
+from tests.export.helpers import answer_all
 
 
 class Hold:
@@ -339,6 +341,42 @@ async def test_a_report_racing_an_archive_is_refused(client, db, requester, new_
     assert archived.status_code == 200, archived.text
     assert reported.status_code == 409 and _error(reported)["code"] == "project_archived", reported.text
     assert await _count(db, models.task_reports, project_id=pid) == 0
+
+
+# ---- a consensus recompute -----------------------------------------------------------------------------------------
+
+async def _results(db, pid: int) -> list[tuple]:
+    async with db.read() as conn:
+        results = (await conn.execute(select(models.task_results).where(models.task_results.c.project_id == pid)
+                                      .order_by(models.task_results.c.task_id))).all()
+        skills = (await conn.execute(select(models.project_workers.c.worker_id, models.project_workers.c.skill)
+                                     .where(models.project_workers.c.project_id == pid)
+                                     .order_by(models.project_workers.c.worker_id))).all()
+    return [tuple(r) for r in results] + [tuple(r) for r in skills]
+
+
+@pytest.mark.parametrize("change", [{"status": "archived"}, {"labels": ["pos", "neg", "neu", "new"]}])
+async def test_a_recompute_racing_a_change_of_the_project_writes_nothing(client, db, requester, new_project,
+                                                                         make_user, monkeypatch, change):
+    """The consensus is computed between two transactions (the computation holds no lock): an archive, or a change
+    of what it was computed with, that lands meanwhile is seen by the write, which stores nothing."""
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}], f"rc{pid}")
+    before = await _results(db, pid)
+    original = runner.load_rows
+
+    async def load_rows(*args: object) -> object:
+        out = await original(*args)
+        r = await client.patch(f"/api/projects/{pid}", json=change, headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        return out
+
+    monkeypatch.setattr(runner, "load_rows", load_rows)
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "dawid-skene"}, headers=bearer(requester))
+    assert r.status_code == 409, r.text
+    assert _error(r)["code"] == ("project_archived" if "status" in change else "conflict"), r.text
+    assert await _results(db, pid) == before
 
 
 # ---- a deleted project's uploads and imports naming them --------------------------------------------------------
