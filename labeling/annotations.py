@@ -176,8 +176,7 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
     """Replace one of this worker's answers while the project's edit window allows it; the task's consensus (when
     it has one, or all its answers) is recomputed with the new answer, and a gold answer is scored again."""
     now = time.time()
-    row = queue.answer_to_change(tx, annotation_id, worker)
-    project = queue.project_at(tx, mem, row.project_id, row.version)
+    row, project = queue.answer_to_change(tx, annotation_id, worker)
     queue.admit(tx, mem, project, worker, "work.change", row)
     policy.check_status(project, "work.change")
     if row.blocked:

@@ -7,35 +7,37 @@ Deleted tasks take their leases, answers and results, and the counters forget th
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from dataclasses import dataclass
 
-from labeling import audit, media, membership, models, queue, tasks
+from labeling import audit, media, membership, queue, tasks
 from labeling.auth import Principal
 from labeling.errors import InvalidInput
 from labeling.sqltx import Tx
 
 
-async def sizes(conn: AsyncConnection, project_id: int) -> dict:
-    """A project's task and answer counts (what a deletion takes), from its counters."""
-    c = models.project_counters
-    row = (await conn.execute(select(func.coalesce(func.sum(c.c.n_tasks), 0),
-                                     func.coalesce(func.sum(c.c.n_annotations), 0))
-                              .where(c.c.project_id == project_id))).first()
-    return {"tasks": int(row[0]), "annotations": int(row[1])}
+@dataclass(frozen=True)
+class Deleted:
+    """A deleted project: its name, what it took (its task and answer counts, read in the deletion's transaction)
+    and the media files it alone showed (to remove after the commit)."""
+
+    name: str
+    sizes: dict
+    unused: list[str]
 
 
-def delete_project(tx: Tx, actor: Principal, project_id: int, confirm: str | None, sizes: dict) -> list[str]:
-    """Delete a project whose name the caller repeats in `confirm`; returns the media files it alone showed (to
-    remove after the commit)."""
+def delete_project(tx: Tx, actor: Principal, project_id: int, confirm: str | None) -> Deleted:
+    """Delete a project whose name the caller repeats in `confirm`, with everything under it as it is once the row
+    is locked (an import racing the deletion has committed, or waits and then finds no project)."""
     row = membership.locked(tx, project_id)
     if confirm != row.name:
         raise InvalidInput(f"confirm must be the project's name, {row.name!r}, to delete it and everything under it",
                            field="confirm")
+    counts = tx.one("deletion.sizes", {"project": project_id})
+    sizes = {"tasks": int(counts.tasks), "annotations": int(counts.annotations)}
     unused = media.only_in_project(tx, project_id)
     queue.delete_project(tx, project_id)
     audit.record(tx, actor, "project.delete", project=row, details={"name": row.name, **sizes})
-    return unused
+    return Deleted(row.name, sizes, unused)
 
 
 def delete_tasks(tx: Tx, actor: Principal, project_id: int, task_ids: list[int], external_ids: list[str],

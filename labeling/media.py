@@ -218,16 +218,30 @@ def only_in_project(tx: Tx, project_id: int) -> list[str]:
     return [row.path for row in tx.rows("media.only_in_project", {"project": project_id})]
 
 
-async def remove_unused(conn: AsyncConnection, media_dir: Path, paths: list[str]) -> int:
+def is_upload(path: str) -> bool:
+    """Whether a media path is an uploaded file's (under uploads/: the only files the platform ever removes)."""
+    return PurePosixPath(path).parts[:1] == (UPLOADS,)
+
+
+def hold_uploads(tx: Tx) -> None:
+    """Keep unused uploads where they are until this transaction ends (an import checking the files it names)."""
+    tx.one("media.hold_uploads")
+
+
+def remove_unused(tx: Tx, media_dir: Path, paths: list[str]) -> int:
     """After a deletion commits: delete the uploaded files (under uploads/) that no project shows any more; files
-    an operator put in the media folder themselves stay. Returns how many were removed."""
+    an operator put in the media folder themselves stay. Returns how many were removed.
+
+    Run as a transaction of its own that holds the uploads against imports (media.hold_uploads_for_removal): an
+    import in flight that names one of the files has committed (and the file is kept) before this looks, and one
+    that comes later finds the file gone when it checks (tasks.store) and stores nothing."""
+    tx.one("media.hold_uploads_for_removal")
     removed = 0
-    candidates = [p for p in paths if PurePosixPath(p).parts[:1] == (UPLOADS,)]
-    pm = models.project_media
+    candidates = [p for p in paths if is_upload(p)]
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start:start + 1000]
         hashes = {path_hash(p): p for p in chunk}
-        used = {row[0] for row in (await conn.execute(select(pm.c.path_hash).where(pm.c.path_hash.in_(hashes))))}
+        used = {row.path_hash for row in tx.rows("media.shown", {"hashes": list(hashes)})}
         for digest, path in hashes.items():
             if digest in used:
                 continue  # shown again by a project imported meanwhile

@@ -7,6 +7,8 @@ project's leases, a deleted project or tasks, one worker's answers); its stateme
 labeling/sql/.
 Who may claim or answer is asked of labeling/policy.py (`admit`) with the project row the claim or submit already
 has in memory, and the project's status is checked the same way (`policy.check_status`): no extra round trip.
+The statement that leases or records then holds the project row at that version (PostgreSQL KEY SHARE, which its
+foreign-key check takes anyway), so a change of the project racing it is seen one way or the other.
 A submitted answer goes along one line (labeling/annotations.py):
 
     API -> tasktypes (validate the answer) -> queue.record -> consensus (aggregate, pure) -> queue.settle
@@ -262,7 +264,8 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
                      now: float) -> Lease | None:
     """Lease one named task to this worker again, or None to let the ordinary claim decide (and say why not).
 
-    Only on a reload of the labeling page, so not the hot path: a few statements in one transaction.
+    Only on a reload of the labeling page, so not the hot path: a few statements in one transaction, which holds
+    the project row (membership.shared) at the version the claim's rules came from.
     """
     params = {"project": project_id, "worker": worker.id, "now": now, "task": task_id}
     rows = tx.rows("queue.claim_state", params)
@@ -284,6 +287,8 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     policy.check_status(project, "work.next")
     expires = now + project.lease_seconds
     tx.begin()
+    if membership.shared(tx, project_id).updated_at != rows[0].version:
+        return None  # changed since the read (an archive, a pool change): the ordinary claim reads it again
     try:
         with tx.isolated():
             row = tx.one("queue.claim_task", params)
@@ -519,8 +524,13 @@ def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
 
 
 def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
-    """Extend a live lease, or take an expired one back if the task still needs this worker's answer."""
+    """Extend a live lease, or take an expired one back if the task still needs this worker's answer.
+
+    The project row is held (membership.shared) before the lease is locked, as every write takes them, so the status
+    asked is the one the renewal commits under: a pause racing it waits for it, or comes first and is seen.
+    """
     now = time.time()
+    membership.shared(tx, load_assignment(tx, assignment_id, lock=False).project_id)
     assignment, project = held(tx, mem, assignment_id, worker, "work.renew")
     policy.check_status(project, "work.renew")
     _worker_row(tx, assignment.project_id, worker.id, now)
@@ -538,15 +548,18 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
 
 # ---- a changed answer ---------------------------------------------------------------------------------------------
 
-def answer_to_change(tx: Tx, annotation_id: int, worker: Principal) -> Any:
-    """The worker's answer with its task's state and counts, the task locked until the transaction ends (so a
-    settle of the task waits and then sees the change); NotFound unless it is this worker's."""
+def answer_to_change(tx: Tx, annotation_id: int, worker: Principal) -> tuple[Any, Any]:
+    """(the worker's answer with its task's state and counts, its project's row), NotFound unless it is this
+    worker's. Held until the transaction ends: the project row (membership.shared), so its status, labels and edit
+    window stay as read until the change commits, then the task (so a settle of the task waits and then sees the
+    change), in the order every other write takes them."""
     tx.begin()
     row = tx.one("queue.answer_to_change", {"annotation": annotation_id})
     if row is None or row.worker_id != worker.id:
         raise NotFound(f"no answer {annotation_id} of yours", field="annotation_id")
+    project = membership.shared(tx, row.project_id)
     tx.one("queue.lock_task", {"task": row.task_id})
-    return tx.one("queue.answer_to_change", {"annotation": annotation_id})  # as of the lock
+    return tx.one("queue.answer_to_change", {"annotation": annotation_id}), project  # as of the locks
 
 
 def change_answer(tx: Tx, row: Any, answer: dict, meta: dict | None, gold_score: float | None,

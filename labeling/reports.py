@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from labeling import policy, queue
+from labeling import membership, queue
 from labeling.auth import Principal
 from labeling.errors import Conflict
 from labeling.sqltx import Tx
@@ -15,8 +15,10 @@ MAX_REPORTS_PER_ASSIGNMENT = 5
 
 def report(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, text: str) -> dict:
     """Store a report on the task of one of this worker's assignments (leased, answered or skipped)."""
-    assignment, project = queue.held(tx, mem, assignment_id, worker, "work.report", lock=False)
-    policy.check_status(project, "work.report")  # an archived project takes no more reports
+    assignment, _ = queue.held(tx, mem, assignment_id, worker, "work.report", lock=False)
+    # An archived project takes no more reports: asked of the row held until the report commits, so an archive
+    # racing it waits for it or is seen.
+    membership.shared(tx, assignment.project_id, "work.report")
     if tx.scalar("reports.count_for_assignment", {"assignment": assignment_id}) >= MAX_REPORTS_PER_ASSIGNMENT:
         raise Conflict(f"at most {MAX_REPORTS_PER_ASSIGNMENT} reports per task; the requester has yours",
                        field="assignment_id")

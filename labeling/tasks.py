@@ -11,9 +11,9 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import audit, jsonio, media, models, paging, policy, queue, schemas, tasktypes
+from labeling import audit, jsonio, media, membership, models, paging, queue, schemas, tasktypes
 from labeling.auth import Principal
-from labeling.errors import InvalidInput, NotFound, TooLarge
+from labeling.errors import Conflict, InvalidInput, NotFound, TooLarge
 from labeling.settings import Settings
 from labeling.sqltx import Tx
 
@@ -156,19 +156,39 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
 
 async def import_file(db: Any, project: Any, path: Path, settings: Settings,
                       actor: Principal | str = audit.CLI) -> int:
-    """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing."""
+    """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing. The
+    lines are checked against the project as held by that transaction (`membership.shared`), not as read before."""
     sizes = media.Sizes(settings.media_dir)
-    return await db.transact(lambda tx: import_(tx, actor, project, iter_validated(
-        file_items(path), project.task_type, project.labels, settings.media_dir, sizes=sizes,
-        max_task_bytes=settings.max_task_bytes), via=str(path.name), sizes=sizes))
+
+    def run(tx: Tx) -> int:
+        row = membership.shared(tx, project.id, "tasks.import")
+        parsed = iter_validated(file_items(path), row.task_type, row.labels, settings.media_dir, sizes=sizes,
+                                max_task_bytes=settings.max_task_bytes)
+        return _import_held(tx, actor, row, parsed, str(path.name), sizes, settings.media_dir)
+
+    return await db.transact(run)
 
 
 def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[ParsedTask], via: str = "api",
-            sizes: media.Sizes | None = None) -> int:
-    """store(), audited: the import and its entry commit together; an archived project takes none."""
-    policy.check_status(project, "tasks.import")
-    created = store(tx, project, parsed, sizes)
-    audit.record(tx, actor, "tasks.import", project=project, details={"created": created, "via": via})
+            sizes: media.Sizes | None = None, uploads_in: Path | None = None,
+            brought: frozenset[str] = frozenset()) -> int:
+    """store(), audited: the import and its entry commit together. `project` is the row the tasks were checked
+    against (read before this transaction); the project is held as it is now (`membership.shared`) until the import
+    commits, and that row decides: an archived project takes none, and tasks checked against a label the project
+    has lost meanwhile are refused (a 409: send them again), so a status or label change racing the import either
+    waits for it and sees its tasks, or comes first and is seen. `uploads_in`, `brought`: as for store()."""
+    row = membership.shared(tx, project.id, "tasks.import")
+    lost = [name for name in project.labels if name not in row.labels]
+    if lost:
+        raise Conflict(f"labels: {', '.join(repr(name) for name in lost)} left the project while the import was "
+                       "being checked; send it again", field="labels")
+    return _import_held(tx, actor, row, parsed, via, sizes, uploads_in, brought)
+
+
+def _import_held(tx: Tx, actor: Principal | str, row: Any, parsed: Iterable[ParsedTask], via: str,
+                 sizes: media.Sizes | None, uploads_in: Path | None, brought: frozenset[str] = frozenset()) -> int:
+    created = store(tx, row, parsed, sizes, uploads_in, brought)
+    audit.record(tx, actor, "tasks.import", project=row, details={"created": created, "via": via})
     return created
 
 
@@ -212,15 +232,41 @@ def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask]) -> Non
                            places[taken])
 
 
-def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes | None = None) -> int:
+def _check_uploads_kept(tx: Tx, media_dir: Path, shown: list[tuple[str, str]], held: bool,
+                        brought: frozenset[str]) -> bool:
+    """The uploads (files under uploads/) that tasks name, each with where it came from, are still in the media
+    folder: checked while they are held against removal (a deleted project's unused uploads go once it commits),
+    so a file that went after the tasks were validated is refused as a missing file is. Those the import `brought`
+    along are put back after it commits (labeling/api/media.py `placing`) instead. Returns whether the uploads are
+    held (from the first task that names one on)."""
+    uploads = [(where, ref) for where, ref in shown if media.is_upload(ref) and ref not in brought]
+    if not uploads:
+        return held
+    if not held:
+        media.hold_uploads(tx)
+    for where, ref in uploads:
+        if not (media_dir / ref).is_file():
+            raise _located(InvalidInput(f"data.image: no file {ref!r} in the media folder", field="data.image"),
+                           where)
+    return True
+
+
+def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes | None = None,
+          uploads_in: Path | None = None, brought: frozenset[str] = frozenset()) -> int:
     """Enqueue validated tasks in the caller's transaction, their external ids checked against the project and the
     media-folder files they show recorded for the project, ID_CHECK_CHUNK at a time as they stream by, and record
-    the image sizes read meanwhile; returns how many."""
+    the image sizes read meanwhile; returns how many. `uploads_in`: the media folder, where the uploaded files the
+    tasks name must still be (but those the import `brought`, the images of a multipart import)."""
     spec = tasktypes.get(project.task_type)
+    held = False
 
     def passed(chunk: list[ParsedTask]) -> list[ParsedTask]:
+        nonlocal held
         _check_external_ids(tx, project.id, chunk)
-        media.record_refs(tx, project.id, (ref for task in chunk for ref in spec.local_media(task.data)))
+        shown = [(task.where, ref) for task in chunk for ref in spec.local_media(task.data)]
+        if uploads_in is not None:
+            held = _check_uploads_kept(tx, uploads_in, shown, held, brought)
+        media.record_refs(tx, project.id, (ref for _, ref in shown))
         return chunk
 
     def checked() -> Iterator[ParsedTask]:

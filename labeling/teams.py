@@ -1,7 +1,9 @@
 """Teams: named groups of workers that requesters (and admins) list in their projects' pools.
 
 A team belongs to the user who made it. Changing its members, or deleting it, moves the version of every project
-whose pool lists it (membership.touch), so the queue sees the change at the next claim or submit.
+whose pool lists it (membership.touch), so the queue sees the change at the next claim or submit. An archived
+project's pool does not change (policy.CONTENT_CHANGES: pool.update), but a team it lists still may: the team is its
+owner's and other pools may list it, and an archived project hands out no work through it until un-archived.
 """
 
 from __future__ import annotations

@@ -117,10 +117,10 @@ async def test_each_write_checks_the_status_again_in_its_own_transaction(client,
     write asks again with the row it locks."""
     ids = await _answered(client, requester, new_project, make_user)
     p = f"/api/projects/{ids['pid']}"
-    assert (await client.patch(p, json={"status": "archived"}, headers=bearer(requester))).status_code == 200
-    async with db.read() as conn:
+    async with db.read() as conn:  # the row as a route read it, active, before the archive
         row = (await conn.execute(select(models.projects).where(models.projects.c.id == ids["pid"]))).first()
         owner = (await conn.execute(select(models.users).where(models.users.c.id == row.owner_id))).first()
+    assert (await client.patch(p, json={"status": "archived"}, headers=bearer(requester))).status_code == 200
     actor = Principal(owner.id, owner.username, models.Role(owner.role))
     parsed = tasks.validate([("tasks[0]", {"data": {"text": "raced"}})], row.task_type, row.labels, None)
     before = await _counts(db)
@@ -129,6 +129,30 @@ async def test_each_write_checks_the_status_again_in_its_own_transaction(client,
     with pytest.raises(ProjectArchived):
         await db.transact(lambda tx: reviews.accept(tx, actor, ids["pid"], ids["task_id"]))
     assert await _counts(db) == before
+
+
+async def test_a_team_an_archived_pool_lists_may_still_change(client, requester, new_project, make_user):
+    """A team is its owner's, and other pools may list it: an archived project's pool keeps listing it, and its
+    members may change (an archived project hands out no work, through the team or otherwise, until un-archived; a
+    409 here would leave the team frozen by every old project that lists it)."""
+    a, worker = await make_user("worker")
+    b, _ = await make_user("worker")
+    team = (await client.post("/api/teams", json={"name": "crew", "members": [a["id"]]},
+                              headers=bearer(requester))).json()
+    project = await new_project(tasks=text_tasks(1))
+    p = f"/api/projects/{project['id']}"
+    r = await client.put(f"{p}/pool", json={"all_workers": False, "teams": [team["id"]]}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert (await client.patch(p, json={"status": "archived"}, headers=bearer(requester))).status_code == 200
+    pool = (await client.get(f"{p}/pool", headers=bearer(requester))).json()
+    t = f"/api/teams/{team['id']}"
+    r = await client.post(f"{t}/members", json={"workers": [b["id"]]}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["added"] == 1, r.text
+    assert (await client.delete(f"{t}/members/{a['id']}", headers=bearer(requester))).status_code == 200
+    assert (await client.get(f"{p}/pool", headers=bearer(requester))).json() == pool  # it lists the team, as before
+    assert (await client.get(p, headers=bearer(requester))).json()["status"] == "archived"
+    assert (await client.post(f"{p}/next", headers=bearer(worker))).status_code == 404  # left the team
+    assert (await client.delete(t, headers=bearer(requester))).status_code == 200
 
 
 async def test_an_archived_project_takes_no_problem_report(client, requester, new_project, make_user):

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import deletion, jsonio, media, membership, policy, projects, queue, schemas, task_detail, tasks, web
+from labeling import deletion, jsonio, media, membership, policy, projects, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
 from labeling.consensus import runner
 
@@ -73,12 +73,11 @@ async def delete_project(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         row = await project_for(request, caller, conn)
-        sizes = await deletion.sizes(conn, row.id)
     confirm = request.query_params.get("confirm")
-    unused = await app.db.transact(lambda tx: deletion.delete_project(tx, caller.who, row.id, confirm, sizes))
-    async with app.db.read() as conn:  # only now that the deletion has committed
-        removed = await media.remove_unused(conn, app.settings.media_dir, unused)
-    return web.ok({"deleted": {"project_id": row.id, "name": row.name, **sizes, "media_files": removed}})
+    deleted = await app.db.transact(lambda tx: deletion.delete_project(tx, caller.who, row.id, confirm))
+    # Only now that the deletion has committed: a transaction of its own, which imports naming the files wait for
+    removed = await app.db.transact(lambda tx: media.remove_unused(tx, app.settings.media_dir, deleted.unused))
+    return web.ok({"deleted": {"project_id": row.id, "name": deleted.name, **deleted.sizes, "media_files": removed}})
 
 
 IMPORT_TYPES = ("a JSON array of tasks (application/json), JSON Lines (application/x-ndjson) or files "
@@ -105,8 +104,12 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
         parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels,
                                          app.settings.media_dir, sizes=sizes,
                                          max_task_bytes=app.settings.max_task_bytes)
-        created = await app.db.transact(lambda tx: tasks.import_(
-            tx, caller.who, queue.load_project(tx, app.memory, project.id), parsed, sizes=sizes))
+        # Checked against the project as read above; the import's transaction holds the row and asks it again.
+        # The uploads it names must still be there when it commits, but for the images it brings along: those
+        # `placing` puts back after the commit if a deletion took one meanwhile.
+        brought = frozenset(upload.path for upload in placed.uploads)
+        created = await app.db.transact(lambda tx: tasks.import_(tx, caller.who, project, parsed, sizes=sizes,
+                                                                 uploads_in=app.settings.media_dir, brought=brought))
     return web.ok({"created": created}, status_code=201)
 
 

@@ -12,10 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import annotations, audit, membership, models, paging, projects, queue
 from labeling.auth import Principal
+from labeling.errors import Conflict
 from labeling.consensus import tasks as consensus_tasks
 from labeling.models import JSONType
 
 READ_CHUNK = 20_000
+# The project's settings a recompute computes with: changed before it writes, it writes nothing (recompute again).
+COMPUTED_WITH = ("task_type", "labels", "target_confidence", "redundancy_min", "redundancy_max")
 # The quality report of a project with more tasks than this is computed on a sample of about this many tasks
 # (every n-th task id), so the page answers in about the same time at a million tasks as at twenty thousand;
 # counts that the counters hold (answers per worker, skips, gold, progress) stay exact.
@@ -88,12 +91,13 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     started = time.perf_counter()
     mem = mem or queue.Memory()
 
-    def settle(tx: Any) -> int:  # tasks with all their answers are complete first
-        membership.locked(tx, project.id, "consensus.recompute")  # an archived project's results stay as they are
-        audit.record(tx, actor, "project.recompute", project=project, details={"method": method})
-        return annotations.settle_ready(tx, mem, project.id)
+    def settle(tx: Any) -> Any:  # tasks with all their answers are complete first
+        row = membership.locked(tx, project.id, "consensus.recompute")  # an archived project's results stay as they are
+        audit.record(tx, actor, "project.recompute", project=row, details={"method": method})
+        annotations.settle_ready(tx, mem, project.id)
+        return row
 
-    await db.transact(settle)
+    project = await db.transact(settle)  # the settings computed with: the project as this transaction held it
     read_at = time.time()  # a settle after this may count answers the read below does not see
     async with db.read() as conn:
         rows, gold = await load_rows(conn, project.id)
@@ -120,6 +124,12 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
             doubted = await doubted_tasks(conn, project, regular)
 
     def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
+        # Asked again of the row held now: an archive, or a change of what the consensus was computed with, while it
+        # was computed leaves the results as they are.
+        row = membership.locked(tx, project.id, "consensus.recompute")
+        if any(getattr(row, key) != getattr(project, key) for key in COMPUTED_WITH):
+            raise Conflict("the project's labels or redundancy changed while its consensus was computed; "
+                           "recompute it again", field="project_id")
         reopened = queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
         queue.store_results(tx, project.id, regular, skills, read_at)
         if outcome.task_correlation is not None:

@@ -6,6 +6,13 @@
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project FOR UPDATE
 
+-- name: projects.row_for_share
+-- json: labels, options, label_styles
+-- The project row, held until the transaction ends against every change of the row (each takes it FOR UPDATE
+-- first: status, settings, labels, pool, deletion), but not against other writers that only read it: imports,
+-- reports, changed answers, and the foreign-key checks of every task, lease and answer inserted (KEY SHARE too).
+SELECT * FROM projects WHERE id = :project FOR KEY SHARE
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
@@ -47,16 +54,21 @@ RETURNING t.id AS task_id
 -- everything the claim's read established: the project is at the version the claim's rules came from, the
 -- worker is not blocked, holds no live lease in this project and fewer live leases than the cap, and (when the
 -- claim did not read: `remembered`) nothing in the project waits to be reclaimed, its own leases included.
+-- `project` holds the project row at that version (KEY SHARE, as the lease's foreign-key check would): an
+-- archive, a pool change or a settings change (each locks the row FOR UPDATE first) either waits for this claim
+-- and then sees its lease (an archive releases it), or commits first and this claim finds a new version.
 -- `ok` locks the worker's row in the project, so claims of one worker take turns; the claim counter must
 -- still hold the value this claim knew (a concurrent claim of the same worker changed it: this one leases
 -- nothing, and reads again). Then it locks the candidate (FOR NO KEY UPDATE, not FOR UPDATE, which would also
 -- block the foreign-key checks of every annotation and assignment inserted for it; other claims skip it),
 -- counts the worker's claim, counts the lease on the task and inserts the assignment.
-WITH ok AS (
+WITH project AS (
+    SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
+ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
       AND NOT pw.blocked
-      AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+      AND EXISTS (SELECT 1 FROM project)
       AND NOT EXISTS (SELECT 1 FROM assignments h
                       WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
                         AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
@@ -93,11 +105,13 @@ FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT 
 -- json: data, predictions, gold
 -- queue.lease_regular for a gold check: no redundancy cap (every worker may see each one once, in a per-worker
 -- order), so a locked candidate is waited for rather than skipped.
-WITH ok AS (
+WITH project AS (
+    SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
+ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
       AND NOT pw.blocked
-      AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+      AND EXISTS (SELECT 1 FROM project)
       AND NOT EXISTS (SELECT 1 FROM assignments h
                       WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
                         AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
@@ -154,13 +168,18 @@ WHERE a.id = :assignment FOR NO KEY UPDATE OF a
 -- json_params: answer, meta
 -- A submit in one statement: close the lease (only if it is still this worker's live lease on that task, and
 -- the project is at the version the answer was checked against), insert the annotation (left out of consensus
--- if the worker is blocked), and count it for the worker, the project and the task. The task row, the one
--- other workers' statements wait for, is locked last.
-WITH closed AS (
+-- if the worker is blocked), and count it for the worker, the project and the task. The project row is held
+-- (KEY SHARE, which the annotation's foreign-key check takes anyway) at that version: a change of the project
+-- (its status, its labels: each locks the row FOR UPDATE first) either waits for this answer and then sees it
+-- (a label's removal finds it used), or commits first and this statement, having waited, finds a new version
+-- and stores nothing (the submit reads again). The task row, the one other workers' statements wait for, is
+-- locked last.
+WITH project AS (
+    SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
+closed AS (
     UPDATE assignments SET status = 1 /*submitted*/, finished_at = :now
     WHERE id = :assignment AND worker_id = :worker AND task_id = :task AND project_id = :project
-      AND status = 0 /*leased*/ AND expires_at > :now
-      AND EXISTS (SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version)
+      AND status = 0 /*leased*/ AND expires_at > :now AND EXISTS (SELECT 1 FROM project)
     RETURNING id),
 ann AS (
     INSERT INTO annotations (project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score,
@@ -285,3 +304,19 @@ DELETE FROM tasks WHERE project_id = :project AND id = ANY(:ids)
 
 -- name: tasks.ids_by_external
 SELECT id, external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids)
+
+-- ---- media ----------------------------------------------------------------------------------------------------
+
+-- name: media.shown
+-- Which of up to 1,000 files (their path_hash, an array parameter) some project's tasks show.
+SELECT DISTINCT path_hash FROM project_media WHERE path_hash = ANY(:hashes)
+
+-- name: media.hold_uploads
+-- Until the transaction ends, no unused upload is removed (media.hold_uploads_for_removal waits): taken by an
+-- import that names files under uploads/ before it checks they are still there. Imports do not wait for each other.
+SELECT 1 AS held FROM (SELECT pg_advisory_xact_lock_shared(7301512)) AS shared_hold
+
+-- name: media.hold_uploads_for_removal
+-- Until the transaction ends, no import that names files under uploads/ checks them (media.hold_uploads waits),
+-- and this waits for those in flight: their files are seen as used once they commit.
+SELECT 1 AS held FROM (SELECT pg_advisory_xact_lock(7301512)) AS sole_hold

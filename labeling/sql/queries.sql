@@ -636,6 +636,11 @@ SELECT m.path FROM project_media m
 WHERE m.project_id = :project
   AND NOT EXISTS (SELECT 1 FROM project_media o WHERE o.path_hash = m.path_hash AND o.project_id <> :project)
 
+-- name: deletion.sizes
+-- A project's task and answer counts (what a deletion takes), from its counters.
+SELECT COALESCE(SUM(n_tasks), 0) AS tasks, COALESCE(SUM(n_annotations), 0) AS annotations
+FROM project_counters WHERE project_id = :project
+
 -- ---- demo ---------------------------------------------------------------------------------------------
 
 -- name: demo.task_for_seed

@@ -6,6 +6,10 @@
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project
 
+-- name: projects.row_for_share
+-- json: labels, options, label_styles
+SELECT * FROM projects WHERE id = :project
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
@@ -144,3 +148,18 @@ DELETE FROM tasks WHERE project_id = :project AND id IN (SELECT value FROM json_
 -- json_params: ids
 SELECT id, external_id FROM tasks
 WHERE project_id = :project AND external_id IN (SELECT value FROM json_each(:ids))
+
+-- ---- media ----------------------------------------------------------------------------------------------------
+
+-- name: media.shown
+-- json_params: hashes
+-- Which of up to 1,000 files (their path_hash, a JSON array) some project's tasks show.
+SELECT DISTINCT path_hash FROM project_media WHERE path_hash IN (SELECT value FROM json_each(:hashes))
+
+-- name: media.hold_uploads
+-- The single writer already keeps an import and a removal of unused uploads apart: nothing to hold.
+SELECT 1
+
+-- name: media.hold_uploads_for_removal
+-- As media.hold_uploads.
+SELECT 1
