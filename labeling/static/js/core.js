@@ -138,7 +138,7 @@
 
   function tick() {
     var lease = $("lease");
-    if (!C.lease || C.state !== "working" || C.editing) return;
+    if (!C.lease || C.lease.done || C.state !== "working" || C.editing) return;
     var left = leftSeconds();
     var warnAt = Math.min(60, C.leaseTotal * 0.2);
     var warn = left > 0 && left <= warnAt;
@@ -168,6 +168,19 @@
       "Try again", retryLease, "Skip to the next task", loadNext);
   }
 
+  /** The lease is used or gone: other workers took the task while it had run out, or it was answered, skipped or
+   *  handed back elsewhere (the same task open in another tab or window of this worker). Nothing here can be saved
+   *  or handed back, and its clock means nothing now. */
+  function leaseGone(error) {
+    if (C.lease) C.lease.done = true;
+    $("lease").hidden = true;
+    message("");
+    var elsewhere = error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
+      "skipped or left it)";
+    showBanner("This task can no longer be saved here: " + error.message + elsewhere + ". Your work on it is still " +
+      "shown; go on when you are ready.", "Next task", function () { loadNext(); });
+  }
+
   function retryLease() {
     if (C.busy || !C.lease) return;
     var current = C.lease;
@@ -185,12 +198,7 @@
         return;
       }
       if (r.status === 401) return signedOut();
-      if (r.status === 409 || r.status === 404) {
-        current.done = true;  /* used or gone: nothing to hand back */
-        showBanner("This task can no longer be saved: " + r.error.message + ". Your work on it is still shown; " +
-          "go on when you are ready.", "Next task", loadNext);
-        return;
-      }
+      if (r.status === 409 || r.status === 404) return leaseGone(r.error);
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
       showBanner(r.error.message, "Try again", retryLease, "Skip to the next task", loadNext);
     });
@@ -401,10 +409,7 @@
     if (r.status === 401) return signedOut();
     if (error.code === "lease_expired") return leaseExpired(action === "submit");
     if (error.code === "worker_blocked") return blocked(error.message);
-    if (r.status === 409 || r.status === 404) {
-      showBanner(error.message + ".", "Next task", function () { loadNext(); });
-      return;
-    }
+    if (r.status === 409 || r.status === 404) return leaseGone(error);
     if (r.status === 400) {
       message("The answer was not accepted: " + error.message + (error.field ? " (" + error.field + ")" : ""), "error");
       return;
