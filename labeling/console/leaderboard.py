@@ -17,6 +17,8 @@ from labeling.errors import Conflict
 CHART_WIDTH = 1000
 LABEL_WIDTH = 170  # left of the axis: model names
 ROW = 26
+NARROW_WIDTH = 360  # the phone's ratings chart: names above their lines, drawn at about its own size
+NARROW_ROW = 40
 CELL = 44
 HEAT_MODELS = 40  # the heat map draws the highest-rated 40 (1,600 cells); the table and the JSON have every model
 
@@ -36,24 +38,29 @@ def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return [round(first + i * step, 6) for i in range(int((hi - first) / step) + 1)]
 
 
-def ratings_chart(models: list[dict]) -> dict:
-    """Geometry of the ratings chart: one row per model, a dot at its rating and a line over its interval."""
+def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
+    """Geometry of the ratings chart: one row per model, a dot at its rating and a line over its interval.
+
+    narrow: the phone's chart, NARROW_WIDTH wide, each model's name above its line (the wide chart, shrunk to a
+    phone's width, drew its names 4 pixels high; kept at a readable size it scrolled sideways, its dots out of
+    sight)."""
     lows = [m["ci"][0] for m in models] + [m["rating"] for m in models]
     highs = [m["ci"][1] for m in models] + [m["rating"] for m in models]
     lo, hi = min(lows), max(highs)
     pad = max((hi - lo) * 0.05, 5.0)
     lo, hi = lo - pad, hi + pad
-    plot = CHART_WIDTH - LABEL_WIDTH - 20
+    width, left, row, top = (NARROW_WIDTH, 14, NARROW_ROW, 40) if narrow else (CHART_WIDTH, LABEL_WIDTH, ROW, 30)
+    plot = width - left - (14 if narrow else 20)
 
     def x(value: float) -> float:
-        return round(LABEL_WIDTH + (value - lo) / (hi - lo) * plot, 1)
+        return round(left + (value - lo) / (hi - lo) * plot, 1)
 
-    rows = [{"model": m["model"], "rank": m["rank"], "y": 30 + i * ROW, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
+    rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
              "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"]} for i, m in enumerate(models)]
-    height = 30 + len(models) * ROW + 10
-    ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi)]
-    return {"width": CHART_WIDTH, "height": height, "rows": rows, "ticks": ticks, "left": LABEL_WIDTH,
-            "right": LABEL_WIDTH + plot, "axis_y": height - 6}
+    height = top + len(models) * row + 10
+    ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi, 4 if narrow else 6)]
+    return {"width": width, "height": height, "rows": rows, "ticks": ticks, "left": left, "right": left + plot,
+            "axis_y": height - 6}
 
 
 def _fill(rate: float) -> str:
@@ -118,7 +125,8 @@ async def leaderboard_page(request: Request, caller: web.Caller) -> Response:
     except Conflict as exc:
         context["empty"] = exc.message
     else:
-        context.update(result=result, chart=ratings_chart(result["models"]), heat=heat_map(result),
+        context.update(result=result, chart=ratings_chart(result["models"]),
+                       narrow_chart=ratings_chart(result["models"], narrow=True), heat=heat_map(result),
                        bias=result["position_bias"], bias_bar=bias_bar(result["position_bias"]),
                        project_info=result["projects"][0], ratings=result.get("ratings") or {})
     return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard")
