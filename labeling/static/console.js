@@ -134,6 +134,36 @@
     el.title = new Date(el.getAttribute("datetime")).toLocaleString();
     el.textContent = ago(el.getAttribute("datetime"));
   });
+  /** A table wider than its box scrolls sideways in it (the quality page's confusion matrix on a phone): a line
+      above it says so, and it takes the keyboard's focus (the arrow keys scroll it) under a name, instead of being
+      cut at the box's edge without a sign. Measured again when the window changes size. */
+  function markScrolling() {
+    document.querySelectorAll("#console-main .table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(wrap).overflowX);
+      var hint = wrap.previousElementSibling;
+      if (!hint || !hint.classList.contains("scroll-hint")) {
+        if (!scrolls) return;
+        hint = document.createElement("p");
+        hint.className = "hint scroll-hint";
+        hint.id = "scroll-hint-" + document.querySelectorAll(".scroll-hint").length;
+        hint.textContent = "Wider than the screen: scroll the table sideways (or focus it and use the arrow keys) →";
+        wrap.parentNode.insertBefore(hint, wrap);
+      }
+      hint.hidden = !scrolls;
+      if (scrolls) {
+        var section = wrap.closest("section"), heading = section && section.querySelector("h2, h3");
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() : "Table") + ", scrolls sideways");
+        wrap.setAttribute("aria-describedby", hint.id);
+      } else {
+        ["tabindex", "role", "aria-label", "aria-describedby"].forEach(function (a) { wrap.removeAttribute(a); });
+      }
+    });
+  }
+  markScrolling();
+  window.addEventListener("resize", markScrolling);
+
   /* label colours from data-color (no inline styles under the CSP) */
   document.querySelectorAll("[data-color]").forEach(function (el) {
     var c = el.getAttribute("data-color");
