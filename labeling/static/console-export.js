@@ -75,36 +75,5 @@
     });
   });
 
-  /** The button says what happened for a moment, then is "Copy" again (the command may change meanwhile). */
-  function said(btn, text) {
-    btn.textContent = text;
-    clearTimeout(btn.sayTimer);
-    btn.sayTimer = setTimeout(function () { btn.textContent = "Copy"; }, 2500);
-  }
-
-  /** Without the clipboard API (a page served over plain http from another machine has none) or its permission:
-   *  select the command and copy the selection, or leave it selected for the user's own Ctrl+C. */
-  function selectAndCopy(btn, code) {
-    var range = document.createRange();
-    range.selectNodeContents(code);
-    var selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-    var done = false;
-    try { done = document.execCommand("copy"); } catch (e) { done = false; }
-    said(btn, done ? "Copied" : "Selected: press Ctrl+C");
-  }
-
-  document.querySelectorAll("button.copy").forEach(function (btn) {
-    btn.addEventListener("click", function () {
-      var code = document.getElementById(btn.getAttribute("data-copy"));
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(code.textContent).then(function () { said(btn, "Copied"); },
-                                                             function () { selectAndCopy(btn, code); });
-      } else {
-        selectAndCopy(btn, code);
-      }
-    });
-  });
   update();
 })();

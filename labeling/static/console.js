@@ -164,6 +164,37 @@
   markScrolling();
   window.addEventListener("resize", markScrolling);
 
+  /** Copy buttons (button.copy, data-copy="ID" of the element whose text they copy: the export's commands, a token
+      shown once). The button says what happened for a moment, then is "Copy" again (the text may change meanwhile).
+      Without the clipboard API (a page served over plain http from another machine has none) or its permission:
+      the text is selected and the selection copied, or left selected for the user's own Ctrl+C. */
+  function said(btn, text) {
+    btn.textContent = text;
+    clearTimeout(btn.sayTimer);
+    btn.sayTimer = setTimeout(function () { btn.textContent = "Copy"; }, 2500);
+  }
+  function selectAndCopy(btn, code) {
+    var range = document.createRange();
+    range.selectNodeContents(code);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (e) { done = false; }
+    said(btn, done ? "Copied" : "Selected: press Ctrl+C");
+  }
+  document.querySelectorAll("button.copy").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var code = document.getElementById(btn.getAttribute("data-copy"));
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(code.textContent).then(function () { said(btn, "Copied"); },
+                                                             function () { selectAndCopy(btn, code); });
+      } else {
+        selectAndCopy(btn, code);
+      }
+    });
+  });
+
   /* label colours from data-color (no inline styles under the CSP) */
   document.querySelectorAll("[data-color]").forEach(function (el) {
     var c = el.getAttribute("data-color");
