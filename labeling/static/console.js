@@ -81,9 +81,11 @@
       name = shorter === name ? "" : shorter;
     }
     var message = (error && error.message) || "something went wrong";
-    if (error && error.field && message.indexOf(error.field + ": ") === 0 && wrap) {
-      message = message.slice(error.field.length + 2);  /* beside its input, the field's name is said already */
-    }
+    /* beside its input, the field's name is said already, and so is a list's item by the name the message quotes
+       ("workers[1]: no worker 'bob'" is "no worker 'bob'" beside Workers) */
+    var item = error && error.field && wrap && message.indexOf(error.field) === 0 ?
+      message.slice(error.field.length).match(/^(\[[0-9]+\])?: ([\s\S]*)$/) : null;
+    if (item) message = item[2];
     if (!wrap) {
       if (fallback) { fallback.textContent = message; fallback.hidden = false; fallback.classList.add("error"); }
       return fallback;
@@ -204,8 +206,8 @@
   /** A page's status line: say(text, ok) shows a result or an error; unsay() clears it, so that a new action does
       not start beside an old message ("Created carl" next to the next form's errors). send(form, method, url, body,
       done) submits a form's JSON to the API: errors beside the field the API names (or in the form's own status
-      line, else the page's), each error through `mapError` first when given; done(data) on success. */
-  function statusLine(el, mapError) {
+      line, else the page's); done(data) on success. */
+  function statusLine(el) {
     function unsay() {
       el.hidden = true;
       el.textContent = "";
@@ -219,7 +221,7 @@
       button.disabled = true;
       api(method, url, body).then(function (r) {
         button.disabled = false;
-        if (r.error) { showError(form, mapError ? mapError(r.error) : r.error, line || el); return; }
+        if (r.error) { showError(form, r.error, line || el); return; }
         done(r.data);
       });
     }

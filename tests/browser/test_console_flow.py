@@ -188,7 +188,8 @@ def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_pag
     expect(page.locator(".label-row").nth(2).locator(".field-error")).to_contain_text("is a key of the labeling page")
     page.locator(".label-row .label-hotkey").nth(2).fill("w")
     page.click("#save")
-    expect(page.locator('[data-field="workers"] .field-error')).to_contain_text("nobody-by-this-name")
+    # in plain words beside the field: the name says which item, not the API's "workers[0]: "
+    expect(page.locator('[data-field="workers"] .field-error')).to_have_text("no worker 'nobody-by-this-name'")
     page.fill("#f-workers", worker["username"])
     page.click("#save")
     expect(page.locator("#form-status")).to_have_text("Saved.")
