@@ -12,7 +12,7 @@ from starlette.responses import Response
 from labeling import schemas, tasktypes, web
 from labeling.console import frame
 from labeling.consensus import evaluation
-from labeling.errors import Conflict
+from labeling.errors import Conflict, InvalidInput
 
 CHART_WIDTH = 1000
 LABEL_WIDTH = 170  # left of the axis: model names
@@ -113,13 +113,24 @@ async def leaderboard_page(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         row = await frame.project_for(request, caller, conn)
-    params = web.query(request, schemas.LeaderboardQuery)
-    by = evaluation.fields_of(params.by) if params.by else []
-    context: dict[str, Any] = {"by": params.by or "", "result": None, "empty": None}
+    # The breakdown form's error is shown beside its field, over the board without a breakdown (it was the error
+    # page, "Something went wrong", with no way back but to the projects; an empty field was one too).
+    error = None
+    try:
+        params = web.query(request, schemas.LeaderboardQuery, empty_is_none=True)
+        by = evaluation.fields_of(params.by) if params.by else []
+    except InvalidInput as exc:
+        message = str(exc)
+        error = {"field": exc.field, "message": message.removeprefix(f"{exc.field}: ")}
+        params, by = schemas.LeaderboardQuery(), []
+    context: dict[str, Any] = {"by": request.query_params.get("by", "") if error else params.by or "",
+                               "result": None, "empty": None, "error": error}
+    status = 400 if error else 200
     if not is_preference(row):  # the tab is not shown; a typed URL gets words, not a chart
         context["empty"] = (f"This is a {tasktypes.get(row.task_type).display_name.lower()} project: a leaderboard "
                             "compares the models behind preference-ranking projects.")
-        return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard")
+        return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard",
+                            status_code=status)
     try:
         result = await evaluation.board(app.db, [row], by=by, n_bootstrap=params.bootstrap, seed=params.seed)
     except Conflict as exc:
@@ -129,7 +140,8 @@ async def leaderboard_page(request: Request, caller: web.Caller) -> Response:
                        narrow_chart=ratings_chart(result["models"], narrow=True), heat=heat_map(result),
                        bias=result["position_bias"], bias_bar=bias_bar(result["position_bias"]),
                        project_info=result["projects"][0], ratings=result.get("ratings") or {})
-    return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard")
+    return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard",
+                        status_code=status)
 
 
 PAGES = [("GET", "/console/projects/{project_id}/leaderboard", leaderboard_page)]

@@ -117,3 +117,33 @@ def test_the_ratings_chart_fits_a_phone_and_stays_readable(new_page, server):
     page.set_viewport_size({"width": 1280, "height": 800})  # the wide chart again on a desktop
     expect(page.locator("#ratings-chart")).to_be_visible()
     expect(page.locator("#ratings-chart-narrow")).to_be_hidden()
+
+
+def test_a_bad_breakdown_is_said_beside_its_field_over_the_board(new_page, server):
+    # Six fields, or the field cleared to go back to the plain board, gave the error page ("Something went wrong:
+    # by: must not be empty") with no way back but to the projects list.
+    rng = random.Random(5)
+    requester, project = ranked_arena(server, rng, 12, 1)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/leaderboard")
+    page.fill("#by", "category")
+    page.press("#by", "Enter")
+    expect(page.locator('.breakdown[data-field="category"]')).to_be_visible()
+
+    page.fill("#by", "a,b,c,d,e,f")
+    with page.expect_navigation() as shown:
+        page.press("#by", "Enter")
+    assert shown.value.status == 400
+    expect(page.locator("#by-error")).to_have_text("at most 5 fields")
+    expect(page.locator("#by")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#by")).to_have_value("a,b,c,d,e,f")  # as typed, to be mended
+    expect(page.locator("#ratings-chart .rating-row")).to_have_count(4)  # the board, without a breakdown
+    expect(page.locator('[data-tab="leaderboard"]')).to_have_attribute("aria-current", "page")
+
+    page.fill("#by", "")  # no breakdown: the plain board, not an error
+    with page.expect_navigation() as shown:
+        page.press("#by", "Enter")
+    assert shown.value.status == 200
+    expect(page.locator("#by-error")).to_have_count(0)
+    expect(page.locator(".breakdown")).to_have_count(0)
+    expect(page.locator("#ratings-chart .rating-row")).to_have_count(4)
