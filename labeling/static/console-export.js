@@ -46,6 +46,23 @@
     document.getElementById("cli-command").textContent = cli;
     document.getElementById("curl-command").textContent =
       'curl -fOJ -H "Authorization: Bearer $TOKEN" \'' + window.location.origin + url + "'";
+    history.replaceState(null, "", "?" + query);  /* a reload (or the address, shared) keeps the choices */
+  }
+
+  /** The choices the page's address holds (this page's own, as update() wrote them): a reload lost them all. */
+  function restore() {
+    new URLSearchParams(window.location.search).forEach(function (value, name) {
+      if (name === "format") {
+        var radio = form.querySelector('input[name="format"][value="' + CSS.escape(value) + '"]');
+        if (radio) radio.checked = true;
+        return;
+      }
+      var wrap = form.querySelector('[data-option="' + CSS.escape(name) + '"]');
+      var control = wrap && wrap.querySelector("input, select");
+      if (!control) return;
+      if (control.type === "checkbox") control.checked = value === "true";
+      else control.value = value;
+    });
   }
   /* errors go as soon as the input changes (on input, not on change: a change event comes on blur, and a message
      removed then would move the Download button away from under the pointer) */
@@ -75,5 +92,6 @@
     });
   });
 
+  restore();
   update();
 })();

@@ -213,3 +213,21 @@ def test_copy_says_what_it_did_even_without_the_clipboard_api(server, new_page):
     expect(button).to_have_text(re.compile(r"^(Copied|Selected: press Ctrl\+C)$"))
     assert page.evaluate("String(getSelection())") == page.locator("#cli-command").text_content()
     expect(button).to_have_text("Copy", timeout=5000)
+
+
+def test_the_export_choices_stay_through_a_reload(server, new_page):  # noqa: ANN001
+    """A reload set the export page back to jsonl with no options: the choices live in the page's address."""
+    requester = server.user("requester")
+    project_id = _own_project(server, requester, "text_classification", ["a", "b"])
+    page = new_page(DESKTOP)
+    sign_in(page, requester, f"/console/projects/{project_id}/export")
+    page.check('input[name="format"][value="csv"]')
+    page.fill('[data-option="split"] input', "train=0.9,test=0.1")
+    page.check('[data-option="include_open"] input')
+    command = f"labeling export {project_id} --format csv --split train=0.9,test=0.1 --include-open"
+    expect(page.locator("#cli-command")).to_have_text(command)
+    page.reload()
+    expect(page.locator('input[name="format"][value="csv"]')).to_be_checked()
+    expect(page.locator('[data-option="split"] input')).to_have_value("train=0.9,test=0.1")
+    expect(page.locator("#cli-command")).to_have_text(command)
+    assert page.locator("#download").get_attribute("href").endswith("format=csv&split=train=0.9,test=0.1&include_open=true")
