@@ -231,3 +231,28 @@ def test_the_export_choices_stay_through_a_reload(server, new_page):  # noqa: AN
     expect(page.locator('[data-option="split"] input')).to_have_value("train=0.9,test=0.1")
     expect(page.locator("#cli-command")).to_have_text(command)
     assert page.locator("#download").get_attribute("href").endswith("format=csv&split=train=0.9,test=0.1&include_open=true")
+
+
+def test_leaving_the_project_form_with_changes_not_saved_asks_first(server, new_page):  # noqa: ANN001
+    """A reload or a click on a tab took a new project's written instructions away without a word."""
+    requester = server.user("requester")
+    page = new_page(DESKTOP)
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))  # dismissed: stay
+    sign_in(page, requester, "/console/projects/new")
+    page.click('.console-nav a[href="/console/teams"]')  # nothing typed yet: no question
+    expect(page).to_have_url(re.compile(r"/console/teams$"))
+    assert asked == []
+    page.goto("/console/projects/new")
+    page.fill("#f-instructions", "Read each review to the end before you choose.")
+    page.click('.console-nav a[href="/console/teams"]')
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    expect(page).to_have_url(re.compile(r"/console/projects/new$"))
+    expect(page.locator("#f-instructions")).to_have_value("Read each review to the end before you choose.")
+    page.fill("#f-name", f"asked {uuid.uuid4().hex[:6]}")  # saved: it goes on to Import without a question
+    page.click("#add-label")
+    page.locator(".label-row .label-name").first.fill("a")
+    page.click("#save")
+    expect(page).to_have_url(re.compile(r"/console/projects/\d+/import$"))
+    assert asked == ["beforeunload"]
