@@ -19,6 +19,7 @@ LABEL_WIDTH = 170  # left of the axis: model names
 ROW = 26
 NARROW_WIDTH = 360  # the phone's ratings chart: names above their lines, drawn at about its own size
 NARROW_ROW = 40
+NARROW_NAME_EMS = 19.0  # a name and its rating on one line of 14-unit text within the narrow chart
 CELL = 44
 HEAT_MODELS = 40  # the heat map draws the highest-rated 40 (1,600 cells); the table and the JSON have every model
 
@@ -36,6 +37,25 @@ def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     step *= next(m for m in (1, 2, 2.5, 5, 10) if step * m >= raw)
     first = math.ceil(lo / step) * step
     return [round(first + i * step, 6) for i in range(int((hi - first) / step) + 1)]
+
+
+def _em(ch: str) -> float:
+    """A glyph's rough width in ems in the UI's sans-serif font (wide m and W, narrow i and l)."""
+    if ch in "mwMW@%":
+        return 0.9
+    if ch in "il.,:;'|!ftjrI ()[]-":
+        return 0.35
+    return 0.72 if ch.isupper() or ch.isdigit() else 0.58
+
+
+def clip(text: str, ems: float) -> str:
+    """The text cut short with an ellipsis to about `ems` wide (a count of characters let 32 'm' run off)."""
+    width = 0.0
+    for i, ch in enumerate(text):
+        width += _em(ch)
+        if width > ems:
+            return text[:max(i - 1, 1)] + "…"
+    return text
 
 
 def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
@@ -56,7 +76,9 @@ def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
         return round(left + (value - lo) / (hi - lo) * plot, 1)
 
     rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
-             "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"]} for i, m in enumerate(models)]
+             "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"],
+             "name": clip(f"{m['rank']}. {m['model']}", NARROW_NAME_EMS) if narrow else None}
+            for i, m in enumerate(models)]
     height = top + len(models) * row + 10
     ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi, 4 if narrow else 6)]
     return {"width": width, "height": height, "rows": rows, "ticks": ticks, "left": left, "right": left + plot,
