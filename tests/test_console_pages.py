@@ -212,9 +212,15 @@ async def test_a_new_project_says_it_has_no_tasks_and_no_consensus_yet(client, r
     assert re.search(rf'href="/console/projects/{empty["id"]}/import" id="no-tasks-import"', page)
     page = html(await client.get(f"/console/projects/{empty['id']}/quality", headers=bearer(requester)))
     assert 'id="no-confusion"' in page and 'id="confusion"' not in page
+    # The results said "No tasks match these filters" with no filter set: there is no task to match.
+    page = html(await client.get(f"/console/projects/{empty['id']}/results", headers=bearer(requester)))
+    assert re.search(r'id="no-tasks">No tasks yet\. <a href="/console/projects/\d+/import">Import tasks</a>', page)
+    assert "match these filters" not in page
     full = await new_project(tasks=text_tasks(1))
     page = html(await client.get(f"/console/projects/{full['id']}", headers=bearer(requester)))
     assert 'id="no-tasks"' not in page
+    page = html(await client.get(f"/console/projects/{full['id']}/results", headers=bearer(requester)))
+    assert 'id="no-tasks"' not in page and "No tasks match these filters" in page  # one open task, no consensus
 
 
 async def test_every_access_key_of_a_page_is_listed_at_its_foot_and_used_once(client, requester, new_project,

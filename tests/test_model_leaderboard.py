@@ -256,6 +256,7 @@ async def test_console_page_draws_the_board_without_inline_script_or_style(clien
     assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
     html = page.text
     assert len(re.findall(r'<g class="rating-row" data-model="', html)) == 3
+    assert len(re.findall(r'<g class="rating-row narrow" data-model="', html)) == 3  # the phone's chart
     assert len(re.findall(r'<tr data-model="', html)) == 3
     assert len(re.findall(r'<g class="cell" ', html)) == 9
     assert "1 answer has no display order (left out, not guessed)" in html

@@ -12,11 +12,14 @@ from starlette.responses import Response
 from labeling import schemas, tasktypes, web
 from labeling.console import frame
 from labeling.consensus import evaluation
-from labeling.errors import Conflict
+from labeling.errors import Conflict, InvalidInput
 
 CHART_WIDTH = 1000
 LABEL_WIDTH = 170  # left of the axis: model names
 ROW = 26
+NARROW_WIDTH = 360  # the phone's ratings chart: names above their lines, drawn at about its own size
+NARROW_ROW = 40
+NARROW_NAME_EMS = 19.0  # a name and its rating on one line of 14-unit text within the narrow chart
 CELL = 44
 HEAT_MODELS = 40  # the heat map draws the highest-rated 40 (1,600 cells); the table and the JSON have every model
 
@@ -36,24 +39,50 @@ def _ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     return [round(first + i * step, 6) for i in range(int((hi - first) / step) + 1)]
 
 
-def ratings_chart(models: list[dict]) -> dict:
-    """Geometry of the ratings chart: one row per model, a dot at its rating and a line over its interval."""
+def _em(ch: str) -> float:
+    """A glyph's rough width in ems in the UI's sans-serif font (wide m and W, narrow i and l)."""
+    if ch in "mwMW@%":
+        return 0.9
+    if ch in "il.,:;'|!ftjrI ()[]-":
+        return 0.35
+    return 0.72 if ch.isupper() or ch.isdigit() else 0.58
+
+
+def clip(text: str, ems: float) -> str:
+    """The text cut short with an ellipsis to about `ems` wide (a count of characters let 32 'm' run off)."""
+    width = 0.0
+    for i, ch in enumerate(text):
+        width += _em(ch)
+        if width > ems:
+            return text[:max(i - 1, 1)] + "…"
+    return text
+
+
+def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
+    """Geometry of the ratings chart: one row per model, a dot at its rating and a line over its interval.
+
+    narrow: the phone's chart, NARROW_WIDTH wide, each model's name above its line (the wide chart, shrunk to a
+    phone's width, drew its names 4 pixels high; kept at a readable size it scrolled sideways, its dots out of
+    sight)."""
     lows = [m["ci"][0] for m in models] + [m["rating"] for m in models]
     highs = [m["ci"][1] for m in models] + [m["rating"] for m in models]
     lo, hi = min(lows), max(highs)
     pad = max((hi - lo) * 0.05, 5.0)
     lo, hi = lo - pad, hi + pad
-    plot = CHART_WIDTH - LABEL_WIDTH - 20
+    width, left, row, top = (NARROW_WIDTH, 14, NARROW_ROW, 40) if narrow else (CHART_WIDTH, LABEL_WIDTH, ROW, 30)
+    plot = width - left - (14 if narrow else 20)
 
     def x(value: float) -> float:
-        return round(LABEL_WIDTH + (value - lo) / (hi - lo) * plot, 1)
+        return round(left + (value - lo) / (hi - lo) * plot, 1)
 
-    rows = [{"model": m["model"], "rank": m["rank"], "y": 30 + i * ROW, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
-             "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"]} for i, m in enumerate(models)]
-    height = 30 + len(models) * ROW + 10
-    ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi)]
-    return {"width": CHART_WIDTH, "height": height, "rows": rows, "ticks": ticks, "left": LABEL_WIDTH,
-            "right": LABEL_WIDTH + plot, "axis_y": height - 6}
+    rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
+             "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"],
+             "name": clip(f"{m['rank']}. {m['model']}", NARROW_NAME_EMS) if narrow else None}
+            for i, m in enumerate(models)]
+    height = top + len(models) * row + 10
+    ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi, 4 if narrow else 6)]
+    return {"width": width, "height": height, "rows": rows, "ticks": ticks, "left": left, "right": left + plot,
+            "axis_y": height - 6}
 
 
 def _fill(rate: float) -> str:
@@ -106,22 +135,35 @@ async def leaderboard_page(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         row = await frame.project_for(request, caller, conn)
-    params = web.query(request, schemas.LeaderboardQuery)
-    by = evaluation.fields_of(params.by) if params.by else []
-    context: dict[str, Any] = {"by": params.by or "", "result": None, "empty": None}
+    # The breakdown form's error is shown beside its field, over the board without a breakdown (it was the error
+    # page, "Something went wrong", with no way back but to the projects; an empty field was one too).
+    error = None
+    try:
+        params = web.query(request, schemas.LeaderboardQuery, empty_is_none=True)
+        by = evaluation.fields_of(params.by) if params.by else []
+    except InvalidInput as exc:
+        message = str(exc)
+        error = {"field": exc.field, "message": message.removeprefix(f"{exc.field}: ")}
+        params, by = schemas.LeaderboardQuery(), []
+    context: dict[str, Any] = {"by": request.query_params.get("by", "") if error else params.by or "",
+                               "result": None, "empty": None, "error": error}
+    status = 400 if error else 200
     if not is_preference(row):  # the tab is not shown; a typed URL gets words, not a chart
         context["empty"] = (f"This is a {tasktypes.get(row.task_type).display_name.lower()} project: a leaderboard "
                             "compares the models behind preference-ranking projects.")
-        return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard")
+        return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard",
+                            status_code=status)
     try:
         result = await evaluation.board(app.db, [row], by=by, n_bootstrap=params.bootstrap, seed=params.seed)
     except Conflict as exc:
         context["empty"] = exc.message
     else:
-        context.update(result=result, chart=ratings_chart(result["models"]), heat=heat_map(result),
+        context.update(result=result, chart=ratings_chart(result["models"]),
+                       narrow_chart=ratings_chart(result["models"], narrow=True), heat=heat_map(result),
                        bias=result["position_bias"], bias_bar=bias_bar(result["position_bias"]),
                        project_info=result["projects"][0], ratings=result.get("ratings") or {})
-    return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard")
+    return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard",
+                        status_code=status)
 
 
 PAGES = [("GET", "/console/projects/{project_id}/leaderboard", leaderboard_page)]

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from labeling import label_styles, models, schemas, tasktypes, web
 from labeling.consensus import tasks as consensus_tasks
 from labeling.console import frame, results_rows
+from labeling.console import projects as listing
 from labeling.errors import InvalidInput
 
 SORT_NAMES = {"confidence": "Least confident", "disagreement": "Most disputed", "id": "Import order"}
@@ -63,9 +64,11 @@ async def results(request: Request, caller: web.Caller) -> Response:
         except InvalidInput as exc:
             error = {"field": exc.field, "message": str(exc)}
         names = await workers(conn, row.id)
+        counts = (await listing.progress(conn, [row.id])).get(row.id, listing.EMPTY)
     kept = {k: v for k, v in filters.items() if k != "after"}
     return frame.render(request, caller, "console/results.html", {
         "rows": page.rows, "after": page.after, "sort": page.sort, "filters": kept, "error": error,
+        "no_tasks": not counts["tasks"] + counts["gold_tasks"],
         "import_order_query": urlencode({**kept, "sort": "id"}),
         "sorts": [(s, SORT_NAMES[s]) for s in results_rows.sorts(spec)], "paged": "after" in filters,
         "label_options": [("", "any")] + [(str(n), str(n)) for n in row.labels],

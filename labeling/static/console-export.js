@@ -46,6 +46,23 @@
     document.getElementById("cli-command").textContent = cli;
     document.getElementById("curl-command").textContent =
       'curl -fOJ -H "Authorization: Bearer $TOKEN" \'' + window.location.origin + url + "'";
+    history.replaceState(null, "", "?" + query);  /* a reload (or the address, shared) keeps the choices */
+  }
+
+  /** The choices the page's address holds (this page's own, as update() wrote them): a reload lost them all. */
+  function restore() {
+    new URLSearchParams(window.location.search).forEach(function (value, name) {
+      if (name === "format") {
+        var radio = form.querySelector('input[name="format"][value="' + CSS.escape(value) + '"]');
+        if (radio) radio.checked = true;
+        return;
+      }
+      var wrap = form.querySelector('[data-option="' + CSS.escape(name) + '"]');
+      var control = wrap && wrap.querySelector("input, select");
+      if (!control) return;
+      if (control.type === "checkbox") control.checked = value === "true";
+      else control.value = value;
+    });
   }
   /* errors go as soon as the input changes (on input, not on change: a change event comes on blur, and a message
      removed then would move the Download button away from under the pointer) */
@@ -75,36 +92,6 @@
     });
   });
 
-  /** The button says what happened for a moment, then is "Copy" again (the command may change meanwhile). */
-  function said(btn, text) {
-    btn.textContent = text;
-    clearTimeout(btn.sayTimer);
-    btn.sayTimer = setTimeout(function () { btn.textContent = "Copy"; }, 2500);
-  }
-
-  /** Without the clipboard API (a page served over plain http from another machine has none) or its permission:
-   *  select the command and copy the selection, or leave it selected for the user's own Ctrl+C. */
-  function selectAndCopy(btn, code) {
-    var range = document.createRange();
-    range.selectNodeContents(code);
-    var selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-    var done = false;
-    try { done = document.execCommand("copy"); } catch (e) { done = false; }
-    said(btn, done ? "Copied" : "Selected: press Ctrl+C");
-  }
-
-  document.querySelectorAll("button.copy").forEach(function (btn) {
-    btn.addEventListener("click", function () {
-      var code = document.getElementById(btn.getAttribute("data-copy"));
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(code.textContent).then(function () { said(btn, "Copied"); },
-                                                             function () { selectAndCopy(btn, code); });
-      } else {
-        selectAndCopy(btn, code);
-      }
-    });
-  });
+  restore();
   update();
 })();

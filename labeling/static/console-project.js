@@ -192,7 +192,7 @@
           try { sessionStorage.setItem("project-created", String(projectId)); } catch (e) { /* said nowhere */ }
           window.location.assign("/console/projects/" + projectId + "/import");
         }
-        else say("Saved.", true);
+        else { unsaved = false; say("Saved.", true); }
       });
     }).catch(function (r) {
       if (created) say("The project was created; fix what is marked and save again.", false);
@@ -203,6 +203,15 @@
     });
   }
   form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
+  /* Leaving with changes not saved asks first (a reload or a tab clicked took a new project's instructions away) */
+  var unsaved = false;
+  form.addEventListener("input", function () { unsaved = true; });
+  form.addEventListener("change", function () { unsaved = true; });
+  window.addEventListener("beforeunload", function (e) {
+    if (!unsaved || created) return;
+    e.preventDefault();
+    e.returnValue = "";
+  });
   form.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); save(); }
   });

@@ -4,7 +4,7 @@
   "use strict";
   var KEY = "teams-status";
   var status = document.getElementById(KEY);
-  var said = Console.statusLine(status, plain);  // plain: a function declaration below, hoisted
+  var said = Console.statusLine(status);
   var say = said.say, unsay = said.unsay;
 
   /** Say `text` on the page that comes next: this one again, or `url`. */
@@ -22,12 +22,6 @@
   /** Usernames typed in a field, separated by commas or spaces (a username has neither). */
   function names(text) {
     return text.split(/[\s,]+/).filter(Boolean);
-  }
-
-  /** The API names the item of a list ("members[1]: no worker 'bob'"); beside the field, the name says which. */
-  function plain(error) {
-    var m = error && error.message && error.message.match(/^[a-z_]+\[[0-9]+\]: ([\s\S]*)$/);
-    return m ? {code: error.code, field: error.field, message: m[1]} : error;
   }
 
   var send = said.send;

@@ -81,9 +81,11 @@
       name = shorter === name ? "" : shorter;
     }
     var message = (error && error.message) || "something went wrong";
-    if (error && error.field && message.indexOf(error.field + ": ") === 0 && wrap) {
-      message = message.slice(error.field.length + 2);  /* beside its input, the field's name is said already */
-    }
+    /* beside its input, the field's name is said already, and so is a list's item by the name the message quotes
+       ("workers[1]: no worker 'bob'" is "no worker 'bob'" beside Workers) */
+    var item = error && error.field && wrap && message.indexOf(error.field) === 0 ?
+      message.slice(error.field.length).match(/^(\[[0-9]+\])?: ([\s\S]*)$/) : null;
+    if (item) message = item[2];
     if (!wrap) {
       if (fallback) { fallback.textContent = message; fallback.hidden = false; fallback.classList.add("error"); }
       return fallback;
@@ -134,6 +136,67 @@
     el.title = new Date(el.getAttribute("datetime")).toLocaleString();
     el.textContent = ago(el.getAttribute("datetime"));
   });
+  /** A table wider than its box scrolls sideways in it (the quality page's confusion matrix on a phone): a line
+      above it says so, and it takes the keyboard's focus (the arrow keys scroll it) under a name, instead of being
+      cut at the box's edge without a sign. Measured again when the window changes size. */
+  function markScrolling() {
+    document.querySelectorAll("#console-main .table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(wrap).overflowX);
+      var hint = wrap.previousElementSibling;
+      if (!hint || !hint.classList.contains("scroll-hint")) {
+        if (!scrolls) return;
+        hint = document.createElement("p");
+        hint.className = "hint scroll-hint";
+        hint.id = "scroll-hint-" + document.querySelectorAll(".scroll-hint").length;
+        hint.textContent = "Wider than the screen: scroll the table sideways (or focus it and use the arrow keys) →";
+        wrap.parentNode.insertBefore(hint, wrap);
+      }
+      hint.hidden = !scrolls;
+      if (scrolls) {
+        var section = wrap.closest("section"), heading = section && section.querySelector("h2, h3");
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() : "Table") + ", scrolls sideways");
+        wrap.setAttribute("aria-describedby", hint.id);
+      } else {
+        ["tabindex", "role", "aria-label", "aria-describedby"].forEach(function (a) { wrap.removeAttribute(a); });
+      }
+    });
+  }
+  markScrolling();
+  window.addEventListener("resize", markScrolling);
+
+  /** Copy buttons (button.copy, data-copy="ID" of the element whose text they copy: the export's commands, a token
+      shown once). The button says what happened for a moment, then is "Copy" again (the text may change meanwhile).
+      Without the clipboard API (a page served over plain http from another machine has none) or its permission:
+      the text is selected and the selection copied, or left selected for the user's own Ctrl+C. */
+  function said(btn, text) {
+    btn.textContent = text;
+    clearTimeout(btn.sayTimer);
+    btn.sayTimer = setTimeout(function () { btn.textContent = "Copy"; }, 2500);
+  }
+  function selectAndCopy(btn, code) {
+    var range = document.createRange();
+    range.selectNodeContents(code);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (e) { done = false; }
+    said(btn, done ? "Copied" : "Selected: press Ctrl+C");
+  }
+  document.querySelectorAll("button.copy").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var code = document.getElementById(btn.getAttribute("data-copy"));
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(code.textContent).then(function () { said(btn, "Copied"); },
+                                                             function () { selectAndCopy(btn, code); });
+      } else {
+        selectAndCopy(btn, code);
+      }
+    });
+  });
+
   /* label colours from data-color (no inline styles under the CSP) */
   document.querySelectorAll("[data-color]").forEach(function (el) {
     var c = el.getAttribute("data-color");
@@ -143,8 +206,8 @@
   /** A page's status line: say(text, ok) shows a result or an error; unsay() clears it, so that a new action does
       not start beside an old message ("Created carl" next to the next form's errors). send(form, method, url, body,
       done) submits a form's JSON to the API: errors beside the field the API names (or in the form's own status
-      line, else the page's), each error through `mapError` first when given; done(data) on success. */
-  function statusLine(el, mapError) {
+      line, else the page's); done(data) on success. */
+  function statusLine(el) {
     function unsay() {
       el.hidden = true;
       el.textContent = "";
@@ -158,7 +221,7 @@
       button.disabled = true;
       api(method, url, body).then(function (r) {
         button.disabled = false;
-        if (r.error) { showError(form, mapError ? mapError(r.error) : r.error, line || el); return; }
+        if (r.error) { showError(form, r.error, line || el); return; }
         done(r.data);
       });
     }

@@ -130,6 +130,18 @@
     editorStatus.textContent = text || "";
     editorStatus.classList.toggle("error", kind === "error");
   }
+  /** What the editor starts from, in an answer's shape: a ranking consensus rates each response with a summary
+      ({median, mean, ...}) where an answer has a whole number 1-7 (the summary went back as it was, so saving the
+      consensus unchanged was refused: "answer.ratings.a must be a whole number"); the median, rounded, is kept. */
+  function asAnswer(value) {
+    if (!value || !value.ratings || typeof value.ratings !== "object") return value;
+    var ratings = {};
+    Object.keys(value.ratings).forEach(function (id) {
+      var r = value.ratings[id], n = typeof r === "number" ? r : (r && typeof r.median === "number" ? r.median : null);
+      if (n !== null) ratings[id] = Math.min(7, Math.max(1, Math.round(n)));
+    });
+    return Object.assign({}, value, {ratings: ratings});
+  }
   function openEditor() {
     if (!editor) { status.hidden = false; status.textContent = "The editor for this task type could not load."; return; }
     editorBox.hidden = false;
@@ -139,7 +151,7 @@
                             label_styles: config.label_styles, options: config.options || {}}, message: editorMessage});
       editorReady = true;
     }
-    editor.load({id: task.id, data: task.data, predictions: shown, media: {}}, {seed: task.id});
+    editor.load({id: task.id, data: task.data, predictions: asAnswer(shown), media: {}}, {seed: task.id});
     editorBox.scrollIntoView({block: "start"});
     var focus = editorBox.querySelector("textarea, .label-btn, button");
     if (editor.focus) editor.focus(); else if (focus) focus.focus();

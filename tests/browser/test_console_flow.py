@@ -188,7 +188,8 @@ def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_pag
     expect(page.locator(".label-row").nth(2).locator(".field-error")).to_contain_text("is a key of the labeling page")
     page.locator(".label-row .label-hotkey").nth(2).fill("w")
     page.click("#save")
-    expect(page.locator('[data-field="workers"] .field-error')).to_contain_text("nobody-by-this-name")
+    # in plain words beside the field: the name says which item, not the API's "workers[0]: "
+    expect(page.locator('[data-field="workers"] .field-error')).to_have_text("no worker 'nobody-by-this-name'")
     page.fill("#f-workers", worker["username"])
     page.click("#save")
     expect(page.locator("#form-status")).to_have_text("Saved.")
@@ -212,3 +213,46 @@ def test_copy_says_what_it_did_even_without_the_clipboard_api(server, new_page):
     expect(button).to_have_text(re.compile(r"^(Copied|Selected: press Ctrl\+C)$"))
     assert page.evaluate("String(getSelection())") == page.locator("#cli-command").text_content()
     expect(button).to_have_text("Copy", timeout=5000)
+
+
+def test_the_export_choices_stay_through_a_reload(server, new_page):  # noqa: ANN001
+    """A reload set the export page back to jsonl with no options: the choices live in the page's address."""
+    requester = server.user("requester")
+    project_id = _own_project(server, requester, "text_classification", ["a", "b"])
+    page = new_page(DESKTOP)
+    sign_in(page, requester, f"/console/projects/{project_id}/export")
+    page.check('input[name="format"][value="csv"]')
+    page.fill('[data-option="split"] input', "train=0.9,test=0.1")
+    page.check('[data-option="include_open"] input')
+    command = f"labeling export {project_id} --format csv --split train=0.9,test=0.1 --include-open"
+    expect(page.locator("#cli-command")).to_have_text(command)
+    page.reload()
+    expect(page.locator('input[name="format"][value="csv"]')).to_be_checked()
+    expect(page.locator('[data-option="split"] input')).to_have_value("train=0.9,test=0.1")
+    expect(page.locator("#cli-command")).to_have_text(command)
+    assert page.locator("#download").get_attribute("href").endswith("format=csv&split=train=0.9,test=0.1&include_open=true")
+
+
+def test_leaving_the_project_form_with_changes_not_saved_asks_first(server, new_page):  # noqa: ANN001
+    """A reload or a click on a tab took a new project's written instructions away without a word."""
+    requester = server.user("requester")
+    page = new_page(DESKTOP)
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))  # dismissed: stay
+    sign_in(page, requester, "/console/projects/new")
+    page.click('.console-nav a[href="/console/teams"]')  # nothing typed yet: no question
+    expect(page).to_have_url(re.compile(r"/console/teams$"))
+    assert asked == []
+    page.goto("/console/projects/new")
+    page.fill("#f-instructions", "Read each review to the end before you choose.")
+    page.click('.console-nav a[href="/console/teams"]')
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    expect(page).to_have_url(re.compile(r"/console/projects/new$"))
+    expect(page.locator("#f-instructions")).to_have_value("Read each review to the end before you choose.")
+    page.fill("#f-name", f"asked {uuid.uuid4().hex[:6]}")  # saved: it goes on to Import without a question
+    page.click("#add-label")
+    page.locator(".label-row .label-name").first.fill("a")
+    page.click("#save")
+    expect(page).to_have_url(re.compile(r"/console/projects/\d+/import$"))
+    assert asked == ["beforeunload"]

@@ -100,6 +100,9 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     other = server.user("worker")
     team = f"team-{uuid.uuid4().hex[:8]}"
     page.fill("#team-name", team)
+    page.fill("#team-members", f"{name}, ghost-{team}")  # beside the field in plain words, not "members[1]: ..."
+    page.click("#new-team button[type=submit]")
+    expect(page.locator('#new-team [data-field="members"] .field-error')).to_have_text(f"no worker 'ghost-{team}'")
     page.fill("#team-members", name)
     page.click("#new-team button[type=submit]")
     card = page.locator(f'.team[data-team-name="{team}"]')
@@ -149,6 +152,11 @@ def test_a_new_token_and_a_reset_answer_in_sight_from_far_down_the_list(new_page
     row.locator("[data-action=token]").click()
     expect(page.locator("#secret")).to_be_in_viewport()
     expect(page.locator("#secret")).to_be_focused()
+    # "Shown once: copy it now", and a Copy button to do it with (on a phone, selecting 43 characters is fiddly).
+    copy = page.locator("#secret button.copy")
+    copy.click()
+    expect(copy).to_have_text(re.compile(r"^(Copied|Selected: press Ctrl\+C)$"))
+    expect(copy).to_have_text("Copy", timeout=5000)
     page.click("#secret-close")
     row.scroll_into_view_if_needed()
     row.locator("details.reset > summary").click()

@@ -131,3 +131,62 @@ def test_the_confusion_matrix_note_wraps_inside_its_card_on_a_phone(new_page, se
     card = phone.locator('section[aria-labelledby="confusion-heading"]').bounding_box()
     box = note.bounding_box()
     assert box["x"] + box["width"] <= card["x"] + card["width"], f"the note reaches past its card: {box} {card}"
+
+
+WHOLE_WORDS = """m => [...m.querySelectorAll('th.col-label')].filter(th => {
+  const range = document.createRange();
+  range.selectNodeContents(th);
+  return range.getClientRects().length > 1;
+}).map(th => th.textContent)"""
+
+
+def _answered(server, labels: list[str]) -> tuple[dict, dict]:
+    """(project, requester with a password): one answer per label, so every label is in the matrix."""
+    tasks = [{"data": {"text": f"review {i}"}} for i in range(len(labels))]
+    project = server.project("text_classification", tasks, labels, redundancy=1)
+    requester = project["requester"]
+    with server.client(server.admin_token) as c:
+        assert c.post(f"/api/users/{requester['id']}/password", json={"password": PASSWORD}).status_code == 200
+    worker = server.user("worker")
+    with server.client(worker["token"]) as c:
+        for label in labels:
+            lease = c.post(f"/api/projects/{project['id']}/next").json()
+            r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": label}})
+            assert r.status_code == 201, r.text
+    return project, {**requester, "password": PASSWORD}
+
+
+def test_on_a_phone_the_matrix_keeps_its_labels_whole_and_says_when_it_scrolls(new_page, server):
+    # Three labels of 8 letters were cut mid-word on a phone ("positiv-e") and the third pushed out of the card,
+    # which scrolled sideways without a sign, and without a way to scroll it from the keyboard.
+    project, requester = _answered(server, ["positive", "negative", "neutral"])
+    phone = new_page(PHONE)
+    sign_in(phone, requester, f"/console/projects/{project['id']}/quality")
+    matrix = phone.locator("#confusion")
+    expect(matrix.locator("th.col-label")).to_have_count(3)
+    assert matrix.evaluate(WHOLE_WORDS) == []
+    wrap = phone.locator(".table-wrap:has(#confusion)")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "three short labels fit a phone"
+    expect(phone.locator(".scroll-hint")).to_have_count(0)
+    assert wrap.get_attribute("tabindex") is None
+
+    labels = ["positive", "negative", "neutral", "mixed", "sarcastic", "unrelated", "question", "complaint"]
+    project, requester = _answered(server, labels)
+    phone = new_page(PHONE)
+    sign_in(phone, requester, f"/console/projects/{project['id']}/quality")
+    matrix = phone.locator("#confusion")
+    assert matrix.evaluate(WHOLE_WORDS) == []
+    wrap = phone.locator(".table-wrap:has(#confusion)")
+    hint = phone.locator(".scroll-hint")
+    expect(hint).to_be_visible()
+    expect(hint).to_have_text(re.compile("scroll the table sideways"))
+    assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("role") == "region"
+    assert wrap.get_attribute("aria-label") == "Confusion matrix, scrolls sideways"
+    wrap.focus()
+    phone.keyboard.press("ArrowRight")
+    for _ in range(50):  # (the page's CSP forbids wait_for_function's string evaluation)
+        if wrap.evaluate("w => w.scrollLeft") > 0:
+            break
+        phone.wait_for_timeout(50)
+    assert wrap.evaluate("w => w.scrollLeft") > 0, "the arrow key scrolls the focused table"
+    assert_fits_the_width(phone)  # the page itself never scrolls sideways

@@ -216,6 +216,29 @@ def test_the_override_editor_of_a_box_task_shows_the_image_to_draw_on(new_page, 
     shoot(page, "task-override-boxes-desktop")
 
 
+def test_a_rated_ranking_consensus_is_overridden_as_it_stands(new_page, server):
+    # A ranking consensus rates each response with a summary ({median, mean, ...}); the editor took it for the
+    # answer's 1-7 ratings, showed none of them and sent the summaries back: saving the consensus unchanged was
+    # refused with "answer.ratings.a must be a whole number". It starts from the rounded medians.
+    responses = [{"id": "a", "text": "first", "model": "m1"}, {"id": "b", "text": "second", "model": "m2"}]
+    project = requester_project(server, "preference_ranking", [{"data": {"prompt": "Pick one.", "responses": responses},
+                                                                "external_id": "p1"}], [], redundancy=2)
+    answer(server, project, [{"ranking": [["b"], ["a"]], "ratings": {"a": 2, "b": 6}},
+                             {"ranking": [["b"], ["a"]], "ratings": {"a": 3, "b": 6}}])
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    page.locator("#override-btn").click()
+    expect(page.locator("#editor")).to_be_visible()
+    expect(page.locator('#editor [data-card="b"] .rate[aria-pressed="true"]')).to_have_text("6")
+    expect(page.locator('#editor [data-card="a"] .rate[aria-pressed="true"]')).to_have_count(1)  # 2.5 -> 2 or 3
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#review-state .badge-override")).to_be_visible()
+    review = server.query("SELECT answer FROM reviews WHERE project_id = :p", p=project["id"])
+    stored = review[0]["answer"]
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored["ranking"] == [["b"], ["a"]] and stored["ratings"]["b"] == 6 and stored["ratings"]["a"] in (2, 3)
+
+
 def test_agreement_stays_on_the_results_after_a_project_wide_recompute(new_page, server):
     # The per-task consensus kept each task's agreement; the project-wide one (POST .../consensus, `labeling
     # consensus`, the demo) dropped it: an Agreement column of dashes, and "Most disputed" listed no task.

@@ -90,15 +90,60 @@ def test_the_leaderboard_tab_draws_chart_table_heat_map_and_bias(new_page, serve
     expect(page.locator('[data-tab="leaderboard"]')).to_have_count(0)
 
 
-def test_the_ratings_chart_stays_readable_on_a_phone(new_page, server):
-    # Shrunk to a phone's width the 1000-unit chart drew its model names 4 pixels high; it now keeps a readable
-    # size and scrolls sideways inside its card, the page itself not.
+def test_the_ratings_chart_fits_a_phone_and_stays_readable(new_page, server):
+    # Shrunk to a phone's width the 1000-unit chart drew its model names 4 pixels high; kept at a readable size it
+    # scrolled sideways in its card with no sign of it, the dots of the best models out of sight. On a phone a
+    # narrow chart (names above their lines) takes its place: every name and dot in the card, nothing to scroll.
     rng = random.Random(3)
     requester, project = ranked_arena(server, rng, 12, 1)
     page = new_page(PHONE)
     sign_in(page, requester, f"/console/projects/{project['id']}/leaderboard")
-    name = page.locator("#ratings-chart .rating-row text").first
-    expect(name).to_be_visible()
-    height = name.evaluate("e => e.getBoundingClientRect().height")
-    assert height >= 11, f"a model's name is drawn {height:.1f} px high"
+    expect(page.locator("#ratings-chart")).to_be_hidden()
+    rows = page.locator("#ratings-chart-narrow .rating-row")
+    expect(rows).to_have_count(4)
+    card = page.locator("#ratings-card").bounding_box()
+    for i in range(4):
+        name, dot = rows.nth(i).locator("text"), rows.nth(i).locator("circle")
+        expect(name).to_be_visible()
+        height = name.evaluate("e => e.getBoundingClientRect().height")
+        assert height >= 11, f"a model's name is drawn {height:.1f} px high"
+        for part in (name.bounding_box(), dot.bounding_box()):
+            assert card["x"] <= part["x"] and part["x"] + part["width"] <= card["x"] + card["width"], (part, card)
+    scrolls = page.evaluate("""() => [...document.querySelectorAll('#ratings-card *')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible').length""")
+    assert scrolls == 0
     assert_fits_the_width(page)
+
+    page.set_viewport_size({"width": 1280, "height": 800})  # the wide chart again on a desktop
+    expect(page.locator("#ratings-chart")).to_be_visible()
+    expect(page.locator("#ratings-chart-narrow")).to_be_hidden()
+
+
+def test_a_bad_breakdown_is_said_beside_its_field_over_the_board(new_page, server):
+    # Six fields, or the field cleared to go back to the plain board, gave the error page ("Something went wrong:
+    # by: must not be empty") with no way back but to the projects list.
+    rng = random.Random(5)
+    requester, project = ranked_arena(server, rng, 12, 1)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/leaderboard")
+    page.fill("#by", "category")
+    page.press("#by", "Enter")
+    expect(page.locator('.breakdown[data-field="category"]')).to_be_visible()
+
+    page.fill("#by", "a,b,c,d,e,f")
+    with page.expect_navigation() as shown:
+        page.press("#by", "Enter")
+    assert shown.value.status == 400
+    expect(page.locator("#by-error")).to_have_text("at most 5 fields")
+    expect(page.locator("#by")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#by")).to_have_value("a,b,c,d,e,f")  # as typed, to be mended
+    expect(page.locator("#ratings-chart .rating-row")).to_have_count(4)  # the board, without a breakdown
+    expect(page.locator('[data-tab="leaderboard"]')).to_have_attribute("aria-current", "page")
+
+    page.fill("#by", "")  # no breakdown: the plain board, not an error
+    with page.expect_navigation() as shown:
+        page.press("#by", "Enter")
+    assert shown.value.status == 200
+    expect(page.locator("#by-error")).to_have_count(0)
+    expect(page.locator(".breakdown")).to_have_count(0)
+    expect(page.locator("#ratings-chart .rating-row")).to_have_count(4)

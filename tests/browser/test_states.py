@@ -27,6 +27,57 @@ def test_lease_expired_keeps_the_work_and_try_again_saves_it(new_page, server, w
     assert server.answers(project["id"]) == {"slow": {"label": "b"}}
 
 
+def test_a_task_answered_in_another_tab_says_so_and_its_clock_stops(new_page, server, worker):
+    """Two tabs of one worker hold the same lease; the second to submit was told 'this assignment was already
+    submitted.' with 'Saving…' left beside it, and its lease clock ran on into 'The lease has run out: try again'
+    (a renew the server could only refuse)."""
+    project = server.project("text_classification", _texts(3), labels=["a", "b"], lease_seconds=4)
+    first = label_page(new_page, worker, project)
+    second = first.context.new_page()
+    second.goto(f"/projects/{project['id']}/label")
+    for page in (first, second):
+        expect(page.locator("#subject-text")).to_have_text("item 0")  # asking again while holding: the same lease
+    second.keyboard.press("2")
+    second.keyboard.press("Enter")
+    expect(second.locator("#subject-text")).to_have_text("item 1")
+
+    first.bring_to_front()
+    first.keyboard.press("1")
+    first.keyboard.press("Enter")
+    banner = first.locator("#banner")
+    expect(banner).to_contain_text("This task can no longer be saved here: this assignment was already submitted")
+    expect(banner).to_contain_text("another tab or window of yours")
+    expect(first.locator("#message")).to_have_text("")  # not 'Saving…'
+    expect(first.locator("#lease")).to_be_hidden()
+    first.wait_for_timeout(5000)  # past the lease's end: no 'has run out' offering to renew what is used
+    expect(banner).not_to_contain_text("run out")
+    first.locator("#banner-action").click()  # Next task (item 1's lease ran out in the other tab: not offered again)
+    expect(first.locator("body")).to_have_attribute("data-state", "working")
+    expect(first.locator("#subject-text")).not_to_have_text("item 0")
+    expect(first.locator("#lease")).to_be_visible()
+    assert server.answers(project["id"]) == {"t0": {"label": "b"}}
+
+
+def _texts(n: int) -> list[dict]:
+    return [{"data": {"text": f"item {i}"}, "external_id": f"t{i}", "priority": 10 - i} for i in range(n)]
+
+
+def test_a_reload_after_the_lease_ran_out_gets_the_task_back_with_its_work(new_page, server, worker):
+    """The queue offers no task again to the worker whose lease on it ran out: a reload after a break said "No more
+    tasks for you here" while the task waited for this worker. The page renews that lease first."""
+    project = server.project("text_classification", _texts(1), labels=["a", "b"], lease_seconds=2)
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("2")
+    expect(page.locator("#banner")).to_contain_text("has run out", timeout=15_000)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-state", "working")
+    expect(page.locator("#subject-text")).to_have_text("item 0")
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("b")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"t0": {"label": "b"}}
+
+
 def test_server_errors_are_shown_in_words_and_a_retry_stores_once(new_page, server, worker):
     project = server.project("text_classification", [{"data": {"text": "flaky"}, "external_id": "flaky"}],
                              labels=["a", "b"])

@@ -140,7 +140,8 @@ def test_leaving_the_page_releases_the_lease_and_a_reload_gets_the_task_back(new
     page.keyboard.press("2")
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-state", "working")
-    expect(page.locator("#subject-text")).to_have_text("item 0")   # the same task back
+    expect(page.locator("#subject-text")).to_have_text("item 0")   # the same task back, with its work
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("b")
     assert live() == [{"external_id": "t0", "n_leased": 1}]
     page.keyboard.press("1")
     page.keyboard.press("Enter")                                   # and its new lease takes the answer
@@ -157,6 +158,43 @@ def test_leaving_the_page_releases_the_lease_and_a_reload_gets_the_task_back(new
                             p=project["id"])
     assert n_leased == [{"n_leased": 0}]
     assert server.answers(project["id"]) == {"t0": {"label": "a"}}
+
+
+def test_a_reload_mid_task_keeps_the_work_done_on_it(new_page, server, worker):
+    """A reload gave the same task back without what the worker had done on it: a written response, the labels
+    ticked, a span marked, all gone. The page keeps it with the lease it remembers and shows it again."""
+    text = "Maria Gonzalez joined Northwind."
+    cases = [
+        (server.project("demonstration", [{"data": {"prompt": "Say hi."}, "external_id": "d"}]),
+         lambda page: page.keyboard.type("Hello there,\nfriend"), {"text": "Hello there,\nfriend"}),
+        (server.project("text_multilabel", [{"data": {"text": "x"}, "external_id": "m"}], labels=["a", "b", "c"]),
+         lambda page: [page.keyboard.press("1"), page.keyboard.press("3")], {"labels": ["a", "c"]}),
+        (server.project("named_entities", [{"data": {"text": text}, "external_id": "n"}], labels=["PER", "ORG"]),
+         lambda page: [page.keyboard.press("ArrowRight"), page.keyboard.press("Shift+ArrowRight"),
+                       page.keyboard.press("1")], {"spans": [{"start": 0, "end": 14, "label": "PER"}]}),
+    ]
+    page = new_page()
+    sign_in(page, worker)
+    for project, work, answer in cases:
+        page.goto(f"/projects/{project['id']}/label")
+        expect(page.locator("body")).to_have_attribute("data-state", "working")
+        work(page)
+        page.reload()
+        expect(page.locator("body")).to_have_attribute("data-state", "working")
+        expect(page.locator("#message")).to_have_text("Your work on this task is back, as you left it.")
+        expect(page.locator("#prefill-note")).to_be_hidden()  # the worker's own work, not a model's predictions
+        page.keyboard.press("Control+Enter")
+        expect(page.locator("#state-empty")).to_be_visible()
+        assert list(server.answers(project["id"]).values()) == [answer], project["task_type"]
+
+    # Nothing done: nothing said after a reload.
+    project = server.project("text_classification", _texts(1), labels=["a", "b"])
+    page.goto(f"/projects/{project['id']}/label")
+    expect(page.locator("#subject-text")).to_have_text("item 0")
+    page.reload()
+    expect(page.locator("#subject-text")).to_have_text("item 0")
+    expect(page.locator("#message")).to_have_text("")
+    expect(page.locator('#labels .label-btn[aria-pressed="true"]')).to_have_count(0)
 
 
 def test_progress_hotkeys_and_time_on_task_without_hidden_time(new_page, server, worker):

@@ -47,8 +47,9 @@
 
   // current: what the page shows and Submit saves, either the queue lease (C.lease) or, while the worker
   // changes an earlier answer, that answer (C.editing says which of the list of earlier answers).
-  var C = {state: "loading", current: null, lease: null, editing: null, draft: null, busy: false, timer: null,
-           leaseEnd: 0, leaseTotal: 0, expiredShown: false, warned: false, pendingSubmit: false,
+  // restore: {task, draft} the work on the task this page held before a reload, shown when that task comes back.
+  var C = {state: "loading", current: null, lease: null, editing: null, draft: null, restore: null, busy: false,
+           timer: null, leaseEnd: 0, leaseTotal: 0, expiredShown: false, warned: false, pendingSubmit: false,
            counts: null, refreshAt: 0};
   var STATES = ["loading", "empty", "blocked", "stopped", "error"];
 
@@ -137,7 +138,7 @@
 
   function tick() {
     var lease = $("lease");
-    if (!C.lease || C.state !== "working" || C.editing) return;
+    if (!C.lease || C.lease.done || C.state !== "working" || C.editing) return;
     var left = leftSeconds();
     var warnAt = Math.min(60, C.leaseTotal * 0.2);
     var warn = left > 0 && left <= warnAt;
@@ -167,6 +168,19 @@
       "Try again", retryLease, "Skip to the next task", loadNext);
   }
 
+  /** The lease is used or gone: other workers took the task while it had run out, or it was answered, skipped or
+   *  handed back elsewhere (the same task open in another tab or window of this worker). Nothing here can be saved
+   *  or handed back, and its clock means nothing now. */
+  function leaseGone(error) {
+    if (C.lease) C.lease.done = true;
+    $("lease").hidden = true;
+    message("");
+    var elsewhere = error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
+      "skipped or left it)";
+    showBanner("This task can no longer be saved here: " + error.message + elsewhere + ". Your work on it is still " +
+      "shown; go on when you are ready.", "Next task", function () { loadNext(); });
+  }
+
   function retryLease() {
     if (C.busy || !C.lease) return;
     var current = C.lease;
@@ -184,12 +198,7 @@
         return;
       }
       if (r.status === 401) return signedOut();
-      if (r.status === 409 || r.status === 404) {
-        current.done = true;  /* used or gone: nothing to hand back */
-        showBanner("This task can no longer be saved: " + r.error.message + ". Your work on it is still shown; " +
-          "go on when you are ready.", "Next task", loadNext);
-        return;
-      }
+      if (r.status === 409 || r.status === 404) return leaseGone(r.error);
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
       showBanner(r.error.message, "Try again", retryLease, "Skip to the next task", loadNext);
     });
@@ -270,10 +279,16 @@
   function show(lease) {
     C.lease = C.current = shown({assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id)});
     L.setMediaUrls(lease.task.media);
+    // The task this page held before a reload comes back with the work done on it (as an earlier answer's page
+    // keeps the current task's work: given to the module as its predictions).
+    var draft = C.restore && C.restore.task === lease.task.id ? C.restore.draft : null;
+    C.restore = null;
     message("");
-    present(lease.task, {assignmentId: lease.assignment_id}, false);
+    var task = draft ? Object.assign({}, lease.task, {predictions: draft}) : lease.task;
+    present(task, {assignmentId: lease.assignment_id}, !!draft);
     startLease(lease);
     rememberLease(C.lease);
+    if (draft) message("Your work on this task is back, as you left it.", "ok");
   }
 
   /** Hand a task to the task type's module and give the keyboard to the task. */
@@ -394,10 +409,7 @@
     if (r.status === 401) return signedOut();
     if (error.code === "lease_expired") return leaseExpired(action === "submit");
     if (error.code === "worker_blocked") return blocked(error.message);
-    if (r.status === 409 || r.status === 404) {
-      showBanner(error.message + ".", "Next task", function () { loadNext(); });
-      return;
-    }
+    if (r.status === 409 || r.status === 404) return leaseGone(error);
     if (r.status === 400) {
       message("The answer was not accepted: " + error.message + (error.field ? " (" + error.field + ")" : ""), "error");
       return;
@@ -412,10 +424,11 @@
 
   function leaseKey() { return "labeling.lease." + config.project_id + "." + config.user_id; }
 
-  function rememberLease(lease, released) {
+  /** draft: the answer as far as the worker got (leaving the page keeps it, and a reload shows it again). */
+  function rememberLease(lease, released, draft) {
     try {
       sessionStorage.setItem(leaseKey(), JSON.stringify({assignment: lease.assignmentId, task: lease.task.id,
-        until: Date.now() + leftSeconds() * 1000, released: !!released}));
+        until: Date.now() + leftSeconds() * 1000, released: !!released, draft: draft || null}));
     } catch (err) { /* storage disabled: a reload gets the queue's next task */ }
   }
 
@@ -427,13 +440,27 @@
     try { return JSON.parse(sessionStorage.getItem(leaseKey()) || "null"); } catch (err) { return null; }
   }
 
+  /** The answer as far as the worker got, if they did anything: not an empty one, nor the predictions as given. */
+  function worked(lease, answer) {
+    if (!answer) return null;
+    var some = Object.keys(answer).some(function (k) {
+      var v = answer[k];
+      if (v === null || v === "") return false;
+      return typeof v !== "object" || (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0);
+    });
+    return some && JSON.stringify(answer) !== JSON.stringify(lease.task.predictions || null) ? answer : null;
+  }
+
   /** Hand back the lease this page holds, once: never one it submitted or skipped (or is submitting or skipping),
-   *  released already, or that has run out (the queue takes that back itself), so leaving never answers 4xx. */
+   *  released already, or that has run out (the queue takes that back itself), so leaving never answers 4xx. The
+   *  work done on it is remembered with it. */
   function releaseOnLeave() {
     var lease = C.lease;
-    if (!lease || lease.done || lease.sending || leftSeconds() <= 0) return;
+    if (!lease || lease.done || lease.sending) return;
+    var draft = worked(lease, C.editing ? C.draft : buildAnswer().answer);
+    if (leftSeconds() <= 0) { rememberLease(lease, false, draft); return; }
     lease.done = true;
-    rememberLease(lease, true);
+    rememberLease(lease, true, draft);
     fetch("/api/assignments/" + lease.assignmentId + "/release", {
       method: "POST", keepalive: true, credentials: "same-origin",
       headers: {"Accept": "application/json", "X-CSRF-Token": csrf},
@@ -441,12 +468,18 @@
   }
 
   /** The page (loaded again, or back from the page cache) asks for the task it held first. A lease the page
-   *  handed back on leaving is not released again; one it could not (the page died) is, while it is live. */
+   *  handed back on leaving is not released again; one it could not (the page died) is, while it is live. One
+   *  that ran out is renewed first: the queue never offers a task again to the worker whose lease on it ran out
+   *  (a reload after a break said "No more tasks" while the task still waited for this worker's answer). */
   function start() {
     var held = rememberedLease();
     if (!held || typeof held.assignment !== "number") return loadNext();
+    C.restore = held.draft ? {task: held.task, draft: held.draft} : null;
     setState("loading");
-    if (!held.released && typeof held.until === "number" && held.until <= Date.now()) return loadNext(held.task);
+    if (!held.released && typeof held.until === "number" && held.until <= Date.now()) {
+      var renew = L.api("POST", "/api/assignments/" + held.assignment + "/renew");
+      return renew.then(function () { loadNext(held.task); });
+    }
     if (!held.released) {
       return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held.task); });
     }
