@@ -228,3 +228,47 @@ def test_the_hint_keeps_its_bracket_with_its_key_on_a_phone(new_page, server, wo
     for width in range(300, 431, 5):  # whatever the width, never a line ending in "("
         page.set_viewport_size({"width": width, "height": 844})
         assert page.evaluate(OPEN_PAREN_APART) == [], width
+
+
+SELECT_BY_TOUCH = """([start, end]) => {
+  const root = document.getElementById('entity-text');
+  const locate = (offset) => {
+    for (const seg of root.querySelectorAll('.seg')) {
+      const s = Number(seg.dataset.start), n = seg.textContent.length;
+      if (offset >= s && offset <= s + n) return [seg.firstChild, offset - s];
+    }
+    throw new Error('no segment holds ' + offset);
+  };
+  const range = document.createRange();
+  range.setStart(...locate(start));
+  range.setEnd(...locate(end));
+  const selection = document.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}"""
+
+
+def test_a_selection_made_by_touch_is_labelled_by_a_tap_on_a_label(new_page, server, worker):
+    """A phone selects text by a long press and the selection's handles, with no pointerup in the text, and a tap on a
+    label may clear the selection before the label's click: the words selected still get the label."""
+    project = server.project("named_entities", [{"data": {"text": SLOPPY}, "external_id": "t"}], labels=LABELS)
+    page = label_page(new_page, worker, project, PHONE)
+    root = page.locator("#entity-text")
+    start = SLOPPY.index("Northwind")
+    page.evaluate(SELECT_BY_TOUCH, [start, start + len("Northwind Analytics")])
+    expect(page.locator("#message")).to_contain_text("Selected “Northwind Analytics”")
+    page.evaluate("document.getSelection().removeAllRanges()")  # the tap on the label dismisses the selection
+    page.locator("#labels .label-btn", has_text="ORG").click()
+    expect(root.locator(".seg.ent")).to_have_text(["Northwind Analytics"])
+    # A selection dismissed by a tap anywhere else is gone: a label then asks for words first.
+    where = SLOPPY.index("Madrid")
+    page.evaluate(SELECT_BY_TOUCH, [where, where + len("Madrid")])
+    expect(page.locator("#message")).to_contain_text("Selected “Madrid”")
+    page.locator(".entities .subject .hint").click()
+    page.evaluate("document.getSelection().removeAllRanges()")
+    page.locator("#labels .label-btn", has_text="LOC").click()
+    expect(page.locator("#message")).to_contain_text("Select some words first")
+    expect(root.locator(".seg.ent")).to_have_text(["Northwind Analytics"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["t"] == {"spans": [span(SLOPPY, "Northwind Analytics", "ORG")]}

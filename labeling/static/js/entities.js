@@ -1,4 +1,4 @@
-/* Named entities: select words with the mouse or the keyboard, press a label key; spans are highlighted and listed.
+/* Named entities: select words with the mouse, a finger or the keyboard, press a label key; spans are highlighted and listed.
  *
  * A selection snaps to whole words (the project's `span_unit`: "word", the default, or "character"), without the
  * spaces and punctuation around it ("Madrid." gives "Madrid"). The arrow keys move over the words, Shift+arrows
@@ -10,7 +10,7 @@
   "use strict";
   var L = window.Labeling;
   var ctx, labels, picker, root, list, countEl, noSpans, unit = "word", overlap = "allow";
-  var text = "", offsets = null, tokens = [], spans = [], pending = null, selected = -1, cursor = null;
+  var text = "", offsets = null, tokens = [], spans = [], pending = null, selected = -1, cursor = null, touched = null;
 
   /* ---- from a DOM selection to offsets ------------------------------------------------------ */
 
@@ -141,6 +141,7 @@
   function select(i) {
     selected = i >= 0 && i < spans.length ? i : -1;
     pending = null;
+    touched = null;
     cursor = null;
     render();
   }
@@ -174,8 +175,28 @@
 
   /* ---- actions ------------------------------------------------------------------------------ */
 
+  /* A touch screen selects text without a pointerup in it (a long press, then the selection's handles), and a tap on a
+   * label may clear the browser's selection before the label's click: so the last selection made in the text is kept
+   * (`touched`, not drawn: drawing would take the handles away) until a press lands anywhere but on a label. */
+  function onSelectionChange() {
+    var range = selectionRange();
+    if (!range) return;
+    touched = range;
+    if (selected >= 0) { // new words are chosen: a label goes to them, not to the span chosen before (undrawn here)
+      selected = -1;
+      document.querySelectorAll(".entities .selected").forEach(function (node) { node.classList.remove("selected"); });
+      picker.setSelected(null);
+    }
+    ctx.message("Selected “" + text.slice(range.start, range.end) + "”: press a label key or tap a label.", "");
+  }
+
+  function onPointerDown(e) {
+    if (!e.target.closest("#labels")) touched = null;
+  }
+
   function pickLabel(label) {
-    var range = selectionRange() || pending;
+    var range = selectionRange() || pending || touched;
+    touched = null;
     if (range) {
       var replaced = clashes(range);
       spans = spans.filter(function (s) { return replaced.indexOf(s) < 0; });
@@ -196,7 +217,7 @@
       render();
       return;
     }
-    ctx.message("Select some words first (the mouse, or the arrow keys), then pick their label.", "warn");
+    ctx.message("Select some words first (the mouse, a finger, or the arrow keys), then pick their label.", "warn");
   }
 
   function showPending(range) {
@@ -283,6 +304,8 @@
       noSpans = document.getElementById("no-spans");
       picker = new L.LabelPicker(document.getElementById("labels"), labels, pickLabel);
       root.addEventListener("pointerup", onPointerUp);
+      document.addEventListener("selectionchange", onSelectionChange);
+      document.addEventListener("pointerdown", onPointerDown, true);
     },
     load: function (task) {
       text = task.data.text;
@@ -290,6 +313,7 @@
       tokens = L.tokens(text);
       selected = -1;
       pending = null;
+      touched = null;
       cursor = null;
       var p = task.predictions;
       spans = p && Array.isArray(p.spans) ? p.spans.map(function (s) {
