@@ -4,6 +4,7 @@ three demo workers through the queue (next, then submit, as the API does), all i
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -94,13 +95,14 @@ def _seed(tx: Tx, mem: queue.Memory, project_id: int, plan: _Planned, seeders: l
     needed = redundancy if isinstance(redundancy, int) else redundancy.min
     share = max(1, plan.n_tasks * needed // (2 * len(seeders)))
     answered = 0
+    rng = random.Random(project_id)  # which claims take gold: the same demo on every start and on both databases
     for rank, seeder in enumerate(seeders):
         instead = key["instead"].get(seeder.username, {})
         counted = 0
         for n in range(plan.n_tasks):
             if counted >= share:
                 break
-            lease = queue.claim_next(tx, mem, project_id, seeder, max_leases)
+            lease = queue.claim_next(tx, mem, project_id, seeder, max_leases, rng=rng)
             if lease is None:
                 break
             row = tx.one("demo.task_for_seed", {"task": lease.task_id})

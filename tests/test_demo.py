@@ -20,7 +20,9 @@ _sign_in = sign_in_form
 
 async def test_demo_logins_work_and_results_quality_and_rankings_are_not_empty(settings, db, client):
     info = await demo.load(settings, db, resources.sample_tasks_dir())
-    assert len(info["projects"]) == 8 and info["seeded_answers"] > 0
+    # The same demo on every start and on both databases (which claims take gold is seeded per project; it drew
+    # from the process's random numbers, 143 to 152 answers from one start to the next). Change with sample_tasks/.
+    assert len(info["projects"]) == 8 and info["seeded_answers"] == 148
     for name in ("requester", "worker"):
         r = await client.get("/api/users/me", headers=bearer(info[f"{name}_token"]))
         assert r.status_code == 200 and r.json()["username"] == info[name]
