@@ -328,3 +328,35 @@ def test_an_archived_project_takes_no_import_and_no_recompute_from_the_cli(env, 
         code, out, err = run(capsys, *argv)
         assert code == 2 and one_line(err) and "set its status back to active or paused first" in err, (argv, err)
     assert _count_rows(env, "tasks") == 0
+
+
+def test_import_reads_gzip_and_arrays_whatever_the_file_is_called(env, capsys, tmp_path):
+    import gzip
+
+    name = _project(env, capsys, tmp_path)
+    lines = b"".join(json.dumps({"data": {"text": f"t{i}"}}).encode() + b"\n" for i in range(200))
+    (tmp_path / "tasks.jsonl.gz").write_bytes(gzip.compress(lines))
+    (tmp_path / "packed.jsonl").write_bytes(gzip.compress(lines[:100]))  # gzip under a plain name
+    (tmp_path / "TASKS.JSON").write_text('[\n  {"data": {"text": "a"}}\n]\n')  # upper-case .json
+    (tmp_path / "pretty.jsonl").write_text('\ufeff\n[\n  {"data": {"text": "b"}},\n  {"data": {"text": "c"}}\n]\n')
+    (tmp_path / "array.json.gz").write_bytes(gzip.compress(b'[{"data": {"text": "d"}}]'))
+    expected = {"tasks.jsonl.gz": 200, "packed.jsonl": lines[:100].count(b"\n"), "TASKS.JSON": 1,
+                "pretty.jsonl": 2, "array.json.gz": 1}
+    for file, n in expected.items():
+        code, out, err = run(capsys, "import", name, str(tmp_path / file))
+        assert code == 0 and f"imported {n} tasks" in out, (file, err)
+    assert _count_rows(env, "tasks") == sum(expected.values())
+
+
+def test_a_damaged_gzip_or_a_table_is_one_line_and_stores_nothing(env, capsys, tmp_path):
+    import gzip
+
+    name = _project(env, capsys, tmp_path)
+    packed = gzip.compress(b"".join(json.dumps({"data": {"text": f"t{i}"}}).encode() + b"\n" for i in range(5000)))
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[:len(packed) // 2])
+    code, _, err = run(capsys, "import", name, str(tmp_path / "cut.jsonl.gz"))
+    assert code == 2 and one_line(err) and "the gzip file is damaged or cut short" in err and "line " in err, err
+    (tmp_path / "tasks.csv").write_text("text\nhello\n")
+    code, _, err = run(capsys, "import", name, str(tmp_path / "tasks.csv"))
+    assert code == 2 and one_line(err) and "not CSV" in err, err
+    assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
