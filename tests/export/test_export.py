@@ -509,3 +509,14 @@ async def test_force_never_replaces_an_sqlite_database_or_its_journal(client, re
     plain = tmp_path / "old.jsonl"
     plain.write_text("an earlier export")
     assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(plain), "--force") == 0
+
+
+async def test_the_card_of_a_project_without_consensus_says_so_without_a_time_zone(client, requester, new_project,
+                                                                                    run_cli, tmp_path):
+    project = await new_project(tasks=[{"data": {"text": "ünïcode"}}])
+    folder = tmp_path / "with space" / "card"
+    folder.parent.mkdir()
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--card",
+                         "-o", str(folder)) == 0
+    card = (folder / "README.md").read_text()
+    assert "- data as of: no consensus yet\n" in card  # it was "no consensus yet (UTC)"
