@@ -105,8 +105,13 @@ VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t i
 
 
 def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
-    """Refuse a row with a column its table lacks, a value of the wrong type, or a string no database stores."""
+    """Refuse a row with a column its table lacks, one without a column of its table (but those LATER_COLUMNS
+    fill), a value of the wrong type, or a string no database stores."""
     types = VALUE_TYPES[table]
+    if len(row) < len(types):  # else each database's own words for the missing value, or none at all
+        missing = sorted(types.keys() - row.keys() - LATER_COLUMNS.get(table, {}).keys())
+        if missing:
+            raise InvalidInput(f"line {number}: the {table} row has no {missing[0]!r}", field="FILE", line=number)
     for name, value in row.items():
         if name not in types:
             raise InvalidInput(f"line {number}: {table} has no column {name!r}", field="FILE", line=number)

@@ -190,6 +190,10 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
             async with fresh.read() as conn:
                 for table in (models.projects, models.users, models.tasks, models.project_counters):
                     assert await conn.scalar(select(func.count()).select_from(table)) == 0, (name, table.name)
+        # A column left out is named (it was each database's own words: a binding parameter, or a bare KeyError).
+        bad.write_text(edited("tasks", '"priority":0,', ""))
+        assert await run_cli("restore", str(bad)) == 2
+        assert "the tasks row has no 'priority'" in capsys.readouterr().err
         assert await run_cli("restore", str(path)) == 0
         assert await _dump(fresh) == path.read_bytes()  # the project without tasks too
     finally:
