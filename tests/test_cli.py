@@ -360,3 +360,15 @@ def test_a_damaged_gzip_or_a_table_is_one_line_and_stores_nothing(env, capsys, t
     code, _, err = run(capsys, "import", name, str(tmp_path / "tasks.csv"))
     assert code == 2 and one_line(err) and "not CSV" in err, err
     assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message(tmp_path):
+    rows = "".join(f"t{i},w{i % 7},{'xy'[i % 2]}\n" for i in range(50_000))
+    (tmp_path / "a.csv").write_text("task,worker,label\n" + rows)
+    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "aggregate", "classification",
+                             str(tmp_path / "a.csv"), "--method", "majority"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout.read(10)  # `| head -c 10`
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and "Broken pipe" not in err and "error" not in err, err
