@@ -225,15 +225,31 @@ def _answer_field(spec: tasktypes.TaskTypeSpec, item: dict, key: str, data: dict
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:
-    """The error prefixed with where it happened: "line N", "tasks[i]" or "file NAME" (an uploaded image)."""
+    """The error prefixed with where it happened: "line N", "tasks[i]", "file NAME" (an uploaded image), or
+    "NAME: line N" / "NAME: tasks[i]" (a line of one of the task files of an upload)."""
     extra = dict(exc.extra)
-    if where.startswith("line "):
-        extra["line"] = int(where.split()[1])
-    elif where.startswith("tasks["):
-        extra["index"] = int(where[where.index("[") + 1:-1])
-    elif where.startswith("file "):
-        extra["file"] = where[len("file "):]
+    place = where
+    name, sep, last = where.rpartition(": ")
+    if sep and last.startswith(("line ", "tasks[")):
+        extra["file"], place = name, last
+    if place.startswith("line "):
+        extra["line"] = int(place.split()[1])
+    elif place.startswith("tasks["):
+        extra["index"] = int(place[place.index("[") + 1:-1])
+    elif place.startswith("file "):
+        extra["file"] = place[len("file "):]
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
+
+
+def file_part_items(filename: str, content: bytes) -> list[tuple[str, Any]]:
+    """The items of one task file of a multipart upload, each placed in that file ("NAME: line N"): with two
+    files in one upload, "line 2" alone does not say which."""
+    kind = "" if filename.lower().endswith(".json") else "ndjson"
+    try:
+        items = read_items(content, kind)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{filename}: {exc.message}", field=exc.field, **{**exc.extra, "file": filename}) from None
+    return [(f"{filename}: {where}", item) for where, item in items]
 
 
 ID_CHECK_CHUNK = 1000  # external ids checked against the project per query

@@ -355,3 +355,21 @@ async def test_a_table_uploaded_to_a_text_project_is_not_called_a_bad_image(clie
     error = r.json()["error"]
     assert error["file"] == "t.csv" and "image" not in error["message"] and ".jsonl" in error["message"]
     assert await _count(client, requester, project["id"]) == 0
+
+
+async def test_a_bad_line_in_one_of_two_uploaded_task_files_names_the_file(client, requester, new_project):
+    project = await new_project()
+    url = f"/api/projects/{project['id']}/tasks"
+    good = b'{"data": {"text": "a"}}\n{"data": {"text": "b"}}\n'
+    for second, words, place in [
+            (b'{"data": {"text": "c"}}\n{"data": {"text": 5}}\n', "b.jsonl: line 2: data.text", {"line": 2}),
+            (b'[{"data": {"text": "c"}}, {"data": {}}]', "b.json: tasks[1]: data.text", {"index": 1}),
+            (b'{"data": {"text": "c"}}\n{"data": ', "b.jsonl: line 2: not valid JSON", {"line": 2})]:
+        name = "b.json" if second.startswith(b"[") else "b.jsonl"
+        files = [("file", ("a.jsonl", good, "application/x-ndjson")), ("file", (name, second, "application/json"))]
+        r = await client.post(url, files=files, headers=bearer(requester))
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error["message"].startswith(words) and error["file"] == name, error
+        assert {key: error[key] for key in place} == place
+    assert await _count(client, requester, project["id"]) == 0
