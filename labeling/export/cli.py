@@ -173,7 +173,7 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         # in the folder's place (an empty folder was replaced by the file).
         target = target / job.file_name
     as_folder = job.folder and not target.name.endswith(".zip")
-    check_target(target, args.force)
+    check_target(target, args.force, folder=as_folder)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         try:  # the hidden partial copy is ours: a folder that refuses it is named as the user gave it

@@ -520,3 +520,17 @@ async def test_the_card_of_a_project_without_consensus_says_so_without_a_time_zo
                          "-o", str(folder)) == 0
     card = (folder / "README.md").read_text()
     assert "- data as of: no consensus yet\n" in card  # it was "no consensus yet (UTC)"
+
+
+async def test_a_folder_export_forced_over_a_file_is_one_line_and_leaves_it(client, requester, new_project, run_cli,
+                                                                             tmp_path, capsys, monkeypatch):
+    project = await new_project(tasks=[{"data": {"text": "a"}}])
+    target = tmp_path / "out"
+    target.write_text("keep")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--split",
+                         "train=0.5,test=0.5", "-o", "out", "--force") == 2
+    err = capsys.readouterr().err
+    assert one_line(err) and "out is a file and this export is a folder" in err, err  # was "[Errno 20] Not a dir"
+    assert target.read_text() == "keep" and not [p for p in tmp_path.iterdir() if "partial" in p.name]
