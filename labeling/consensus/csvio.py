@@ -134,6 +134,10 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
             break
     if not columns[wanted[0]]:
         raise InvalidInput(f"{path}: the file has a header but no rows", field="file")
+    for name in wanted:  # " pos" after a comma is "pos", as the header's names and a project's labels are
+        values = columns[name]
+        if any(value != value.strip() for value in set(values)):
+            values[:] = [value.strip() for value in values]
     _check_filled(path, required, columns)
     return columns
 
@@ -144,8 +148,8 @@ def _check_filled(path: str, required: Sequence[str], columns: Columns) -> None:
     empty = []
     for name in required:
         values = columns[name]
-        if any(not value.strip() for value in set(values)):
-            empty.append((next(i for i, value in enumerate(values) if not value.strip()), name))
+        if "" in values:
+            empty.append((values.index(""), name))
     if empty:
         row, name = min(empty)
         raise InvalidInput(f"{path}: line {columns.line(row)}: {name} is empty", field=name, line=columns.line(row))

@@ -332,3 +332,15 @@ def test_box_iou_must_be_above_0_and_at_most_1(tmp_path: Path, iou: str) -> None
     with pytest.raises(InvalidInput, match="iou must be") as err:
         run("aggregate", "boxes", write(tmp_path / "b.csv", "task,worker,x,y,w,h\ni,a,0,0,5,5\n"), "--iou", iou)
     assert err.value.field == "iou"
+
+
+def test_spaces_around_a_value_are_not_part_of_it(tmp_path: Path) -> None:
+    # "t1, w2, x" (a space after each comma) named a second worker " w2" and a third label " x"; the header's names
+    # were stripped already, and a project's labels are too.
+    out = tmp_path / "out.csv"
+    text = "task, worker, label\nt1,w1,x\nt1, w2, x\nt1,w3 ,y\nt2, w1,y\n"
+    assert run("aggregate", "classification", write(tmp_path / "a.csv", text), "--method", "majority",
+               "-o", str(out)) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["task"], r["label"]) for r in rows] == [("t1", "x"), ("t2", "y")]
+    assert float(rows[0]["confidence"]) > 0.5
