@@ -41,8 +41,8 @@ async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[st
 
 async def tasks_from_upload(request: Request, settings: Settings, placed: media.Placed,
                             task_type: str) -> tuple[list[tuple[str, Any]], media.Sizes]:
-    """Multipart: each image file becomes a task (refused later by a project whose tasks are texts); a .json/.jsonl file in
-    the form is read as task lines. Every file is checked before the images are written (to `placed`, which
+    """Multipart: each image file becomes a task (refused later by a project whose tasks are texts); a .json/.jsonl
+    file in the form is read as task lines. Every file is checked before the images are written (to `placed`, which
     takes them away again if the import fails). Returns the items and the image sizes known so far (the uploads')."""
     items: list[tuple[str, Any]] = []
     uploads: list[media.Upload] = []
