@@ -349,8 +349,8 @@ async def test_a_compressed_import_is_refused_by_name(client, requester, new_pro
 
 async def test_a_table_uploaded_to_a_text_project_is_not_called_a_bad_image(client, requester, new_project):
     project = await new_project()
-    r = await client.post(f"/api/projects/{project['id']}/tasks", files=[("file", ("t.csv", b"text\nhi\n", "text/csv"))],
-                          headers=bearer(requester))
+    r = await client.post(f"/api/projects/{project['id']}/tasks", headers=bearer(requester),
+                          files=[("file", ("t.csv", b"text\nhi\n", "text/csv"))])
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert error["file"] == "t.csv" and "image" not in error["message"] and ".jsonl" in error["message"]
