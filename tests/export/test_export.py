@@ -534,3 +534,18 @@ async def test_a_folder_export_forced_over_a_file_is_one_line_and_leaves_it(clie
     err = capsys.readouterr().err
     assert one_line(err) and "out is a file and this export is a folder" in err, err  # was "[Errno 20] Not a dir"
     assert target.read_text() == "keep" and not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+async def test_a_one_file_export_is_not_written_under_a_zip_name(client, requester, new_project, run_cli, tmp_path,
+                                                                 capsys):
+    project = await new_project(tasks=[{"data": {"text": "a"}}])
+    for argv, words in [(["--format", "jsonl"], "one .jsonl file; name it .jsonl, or add --card"),
+                        (["--format", "dump"], "one .jsonl file; name it .jsonl\n")]:
+        capsys.readouterr()
+        assert await run_cli("export", str(project["id"]), *argv, "--include-open" if "jsonl" in argv else "--quiet",
+                             "-o", str(tmp_path / "x.zip")) == 2  # it wrote JSON Lines named x.zip
+        err = capsys.readouterr().err
+        assert one_line(err) and words in err and not (tmp_path / "x.zip").exists(), err
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--card",
+                         "-o", str(tmp_path / "x.zip")) == 0
+    assert zipfile.is_zipfile(tmp_path / "x.zip")
