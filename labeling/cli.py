@@ -130,6 +130,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from labeling.consensus import evaluation, leaderboard
 
     fields = evaluation.fields_of(args.by)
+    if args.output:
+        leaderboard.check_output(args.output)
 
     async def run() -> dict:
         async with _database(_settings()) as db:

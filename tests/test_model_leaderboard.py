@@ -210,7 +210,8 @@ async def test_cli_table_files_and_one_line_errors(client, db, new_project, make
     empty = await new_project(name="empty", task_type="preference_ranking", labels=[], tasks=TASKS[:1])
     for argv, words in ((["nope"], "no project with id or name 'nope'"), (["texts"], "preference-ranking"),
                         (["empty"], "no battles yet"), (["arena", "--bootstrap", "-1"], "bootstrap"),
-                        (["arena", "--by", ""], "by:")):
+                        (["arena", "--by", ""], "by:"),
+                        (["arena", "-o", str(tmp_path / "out" / "leaderboard.md")], "is a file; -o names a folder")):
         code, out, err = await run_cli(capsys, "leaderboard", *argv)
         assert code != 0 and out == "" and one_line(err) and words in err, (argv, err)
         assert [line for line in err.splitlines() if "data directory" not in line][0].startswith("labeling: ")
