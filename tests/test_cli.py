@@ -372,3 +372,15 @@ def test_a_reader_that_leaves_early_gets_no_error_message(tmp_path):
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait() == 141 and "Broken pipe" not in err and "error" not in err, err
+
+
+def test_an_unknown_consensus_method_is_refused_before_anything_is_recorded(env, capsys, tmp_path):
+    name = _project(env, capsys, tmp_path)
+    for tasks in (0, 3):  # an empty project said "method": "glad"; one with tasks audited the recompute, then failed
+        if tasks:
+            (tmp_path / "t.jsonl").write_text("".join(json.dumps({"data": {"text": f"t{i}"}}) + "\n"
+                                                      for i in range(tasks)))
+            assert run(capsys, "import", name, str(tmp_path / "t.jsonl"))[0] == 0
+        code, out, err = run(capsys, "consensus", name, "--method", "glad")
+        assert code == 2 and out == "" and one_line(err) and "unknown method 'glad'" in err, err
+    assert _count_rows(env, "audit_log", "count(*) FILTER (WHERE action = 'project.recompute')") == 0
