@@ -156,9 +156,14 @@ async def restore(settings: Settings, path: Path, *, force: bool = False) -> str
 def _sqlite_restore(source: Path, target: Path) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
-        if src.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        try:
+            checked = src.execute("PRAGMA quick_check").fetchone()[0]
+            labeling = src.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone()
+        except sqlite3.DatabaseError as exc:  # a file cut short: its pages cannot even be checked
+            raise InvalidInput(f"{source} is damaged ({exc}); nothing was restored", field="PATH") from None
+        if checked != "ok":
             raise InvalidInput(f"{source} is damaged (SQLite's quick_check failed)", field="PATH")
-        if src.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone() is None:
+        if labeling is None:
             raise InvalidInput(f"{source} is a SQLite file but not a labeling database", field="PATH")
         target.parent.mkdir(parents=True, exist_ok=True)
         dst = sqlite3.connect(target, timeout=30)

@@ -130,6 +130,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from labeling.consensus import evaluation, leaderboard
 
     fields = evaluation.fields_of(args.by)
+    if args.output:
+        leaderboard.check_output(args.output)
 
     async def run() -> dict:
         async with _database(_settings()) as db:
@@ -357,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of standard output left (`| head`): as other tools, stop without a word
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 141
     except (OSError, ConnectionError) as exc:
         print(f"labeling: error: {exc}", file=sys.stderr)
         return 1

@@ -3,7 +3,9 @@ and read."""
 
 from __future__ import annotations
 
+import gzip
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -20,6 +22,8 @@ from labeling.sqltx import Tx
 MAX_TASKS_PER_IMPORT = 100_000  # per API request; files (labeling import) have no limit
 TASK_KEYS = {"data", "gold", "predictions", "priority", "external_id"}
 PRIORITY_LIMIT = 2**31 - 1
+GZIP_MAGIC = b"\x1f\x8b"
+TABLE_SUFFIXES = (".csv", ".tsv")  # task files `labeling import` does not read (the console maps their columns)
 DEFAULT_MAX_TASK_BYTES = Settings().max_task_bytes
 
 
@@ -57,6 +61,8 @@ def is_lines(content_type: str) -> bool:
 
 def read_items(body: bytes | str, content_type: str = "") -> list[tuple[str, Any]]:
     """Split a request body or file into (where, item): a JSON array, or JSON Lines."""
+    if isinstance(body, bytes) and body.startswith(GZIP_MAGIC):
+        raise InvalidInput("the tasks are gzip-compressed; send them uncompressed", field="body")
     try:
         text = body.decode("utf-8-sig") if isinstance(body, bytes) else body
     except UnicodeDecodeError:
@@ -146,12 +152,43 @@ def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[
 
 
 def file_items(path: Path) -> Iterator[tuple[str, Any]]:
-    """The items of a task file, streamed: JSON Lines (one task a line), or a JSON array (.json)."""
-    if path.suffix == ".json":
-        yield from read_items(path.read_bytes(), "")
-        return
-    with path.open("rb") as handle:
-        yield from _lines(_decoded(handle))
+    """The items of a task file, streamed: JSON Lines (one task a line), or a JSON array (a .json file, or any
+    file whose text starts with "["); gzip-compressed or not, whatever its name says."""
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(TABLE_SUFFIXES):
+        raise InvalidInput(f"{path.name}: labeling import reads JSON Lines or a JSON array, not {name[-3:].upper()}; "
+                           "import a table on the console's Import page, which maps its columns", field="FILE")
+    with path.open("rb") as raw:
+        packed = raw.read(2) == GZIP_MAGIC
+    with (gzip.open(path, "rb") if packed else path.open("rb")) as handle:
+        if name.endswith(".json") or _starts_an_array(_unpacked(handle, packed)):
+            handle.seek(0)
+            yield from read_items(b"".join(_unpacked(handle, packed)), "")
+            return
+        handle.seek(0)
+        yield from _lines(_decoded(_unpacked(handle, packed)))
+
+
+def _unpacked(handle: Any, packed: bool) -> Iterator[bytes]:
+    """The lines of a file; a damaged or cut-off gzip file is an InvalidInput naming the line it breaks off at."""
+    number = 0
+    try:
+        for number, line in enumerate(handle, start=1):  # noqa: B007 - the count is for the message
+            yield line
+    except (OSError, EOFError, zlib.error) as exc:
+        if not packed:
+            raise
+        raise InvalidInput(f"line {number + 1}: the gzip file is damaged or cut short ({exc})", field="FILE",
+                           line=number + 1) from None
+
+
+def _starts_an_array(lines: Iterator[bytes]) -> bool:
+    """Whether the first character that is not blank (nor a BOM) is "[": a JSON array, perhaps over many lines."""
+    for line in lines:
+        text = line.removeprefix(b"\xef\xbb\xbf").strip()
+        if text:
+            return text.startswith(b"[")
+    return False
 
 
 async def import_file(db: Any, project: Any, path: Path, settings: Settings,
@@ -208,15 +245,31 @@ def _answer_field(spec: tasktypes.TaskTypeSpec, item: dict, key: str, data: dict
 
 
 def _located(exc: InvalidInput, where: str) -> InvalidInput:
-    """The error prefixed with where it happened: "line N", "tasks[i]" or "file NAME" (an uploaded image)."""
+    """The error prefixed with where it happened: "line N", "tasks[i]", "file NAME" (an uploaded image), or
+    "NAME: line N" / "NAME: tasks[i]" (a line of one of the task files of an upload)."""
     extra = dict(exc.extra)
-    if where.startswith("line "):
-        extra["line"] = int(where.split()[1])
-    elif where.startswith("tasks["):
-        extra["index"] = int(where[where.index("[") + 1:-1])
-    elif where.startswith("file "):
-        extra["file"] = where[len("file "):]
+    place = where
+    name, sep, last = where.rpartition(": ")
+    if sep and last.startswith(("line ", "tasks[")):
+        extra["file"], place = name, last
+    if place.startswith("line "):
+        extra["line"] = int(place.split()[1])
+    elif place.startswith("tasks["):
+        extra["index"] = int(place[place.index("[") + 1:-1])
+    elif place.startswith("file "):
+        extra["file"] = place[len("file "):]
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
+
+
+def file_part_items(filename: str, content: bytes) -> list[tuple[str, Any]]:
+    """The items of one task file of a multipart upload, each placed in that file ("NAME: line N"): with two
+    files in one upload, "line 2" alone does not say which."""
+    kind = "" if filename.lower().endswith(".json") else "ndjson"
+    try:
+        items = read_items(content, kind)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{filename}: {exc.message}", field=exc.field, **{**exc.extra, "file": filename}) from None
+    return [(f"{filename}: {where}", item) for where, item in items]
 
 
 ID_CHECK_CHUNK = 1000  # external ids checked against the project per query

@@ -213,8 +213,18 @@ def limit_body(request: Request, limit: int) -> None:
     request.scope[middleware.BODY_LIMIT_KEY] = limit
 
 
+def check_content_encoding(request: Request) -> None:
+    """A body the server would have to decompress (Content-Encoding gzip...) is a 415 naming the header: it is
+    never decoded, and read as it is it would only be "not UTF-8 text" or "not an image"."""
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaType(f"Content-Encoding {encoding[:100]} is not accepted here; send the body "
+                                   "uncompressed", field="Content-Encoding")
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing more than `limit` bytes without reading it all."""
+    check_content_encoding(request)
     limit_body(request, limit)
     chunks, size = [], 0
     async for chunk in request.stream():

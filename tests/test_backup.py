@@ -75,6 +75,12 @@ async def test_restore_refuses_what_it_cannot_restore(settings, db, tmp_path, ne
         with pytest.raises(backup.Conflict) as conflict:
             await backup.restore(settings, mine)
         assert "--force" in conflict.value.message
+        cut = tmp_path / "cut.backup"  # a copy cut short: it was "DatabaseError: database disk image is malformed"
+        cut.write_bytes(mine.read_bytes()[:mine.stat().st_size // 3])
+        with pytest.raises(backup.InvalidInput, match="cut.backup is damaged"):
+            await backup.restore(settings, cut, force=True)
+        async with db.read() as conn:
+            assert await conn.scalar(text("SELECT count(*) FROM projects")) == 1  # nothing replaced
 
 
 def test_the_cli_says_exactly_what_to_run_without_pg_dump(settings, tmp_path, monkeypatch, capsys):

@@ -328,3 +328,59 @@ def test_an_archived_project_takes_no_import_and_no_recompute_from_the_cli(env, 
         code, out, err = run(capsys, *argv)
         assert code == 2 and one_line(err) and "set its status back to active or paused first" in err, (argv, err)
     assert _count_rows(env, "tasks") == 0
+
+
+def test_import_reads_gzip_and_arrays_whatever_the_file_is_called(env, capsys, tmp_path):
+    import gzip
+
+    name = _project(env, capsys, tmp_path)
+    lines = b"".join(json.dumps({"data": {"text": f"t{i}"}}).encode() + b"\n" for i in range(200))
+    (tmp_path / "tasks.jsonl.gz").write_bytes(gzip.compress(lines))
+    (tmp_path / "packed.jsonl").write_bytes(gzip.compress(lines[:100]))  # gzip under a plain name
+    (tmp_path / "TASKS.JSON").write_text('[\n  {"data": {"text": "a"}}\n]\n')  # upper-case .json
+    (tmp_path / "pretty.jsonl").write_text('\ufeff\n[\n  {"data": {"text": "b"}},\n  {"data": {"text": "c"}}\n]\n')
+    (tmp_path / "array.json.gz").write_bytes(gzip.compress(b'[{"data": {"text": "d"}}]'))
+    expected = {"tasks.jsonl.gz": 200, "packed.jsonl": lines[:100].count(b"\n"), "TASKS.JSON": 1,
+                "pretty.jsonl": 2, "array.json.gz": 1}
+    for file, n in expected.items():
+        code, out, err = run(capsys, "import", name, str(tmp_path / file))
+        assert code == 0 and f"imported {n} tasks" in out, (file, err)
+    assert _count_rows(env, "tasks") == sum(expected.values())
+
+
+def test_a_damaged_gzip_or_a_table_is_one_line_and_stores_nothing(env, capsys, tmp_path):
+    import gzip
+
+    name = _project(env, capsys, tmp_path)
+    packed = gzip.compress(b"".join(json.dumps({"data": {"text": f"t{i}"}}).encode() + b"\n" for i in range(5000)))
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[:len(packed) // 2])
+    code, _, err = run(capsys, "import", name, str(tmp_path / "cut.jsonl.gz"))
+    assert code == 2 and one_line(err) and "the gzip file is damaged or cut short" in err and "line " in err, err
+    (tmp_path / "tasks.csv").write_text("text\nhello\n")
+    code, _, err = run(capsys, "import", name, str(tmp_path / "tasks.csv"))
+    assert code == 2 and one_line(err) and "not CSV" in err, err
+    assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message(tmp_path):
+    rows = "".join(f"t{i},w{i % 7},{'xy'[i % 2]}\n" for i in range(50_000))
+    (tmp_path / "a.csv").write_text("task,worker,label\n" + rows)
+    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "aggregate", "classification",
+                             str(tmp_path / "a.csv"), "--method", "majority"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout.read(10)  # `| head -c 10`
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and "Broken pipe" not in err and "error" not in err, err
+
+
+def test_an_unknown_consensus_method_is_refused_before_anything_is_recorded(env, capsys, tmp_path):
+    name = _project(env, capsys, tmp_path)
+    for tasks in (0, 3):  # an empty project said "method": "glad"; one with tasks audited the recompute, then failed
+        if tasks:
+            (tmp_path / "t.jsonl").write_text("".join(json.dumps({"data": {"text": f"t{i}"}}) + "\n"
+                                                      for i in range(tasks)))
+            assert run(capsys, "import", name, str(tmp_path / "t.jsonl"))[0] == 0
+        code, out, err = run(capsys, "consensus", name, "--method", "glad")
+        assert code == 2 and out == "" and one_line(err) and "unknown method 'glad'" in err, err
+    assert _count_rows(env, "audit_log", "count(*) FILTER (WHERE action = 'project.recompute')") == 0

@@ -235,11 +235,16 @@ async def test_cli_table_files_and_one_line_errors(client, db, new_project, make
     for name in ("ratings.png", "win_rates.png"):
         assert (tmp_path / "out" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "out" / "leaderboard.md").read_text() == out
+    # The project named twice (by name and by id) counts once, as in the API's ?projects=1,1.
+    code, twice, err = await run_cli(capsys, "leaderboard", "arena", str(project["id"]), "--bootstrap", "40",
+                                     "--by", "category")
+    assert code == 0 and twice == out, err
     text = await new_project(name="texts")
     empty = await new_project(name="empty", task_type="preference_ranking", labels=[], tasks=TASKS[:1])
     for argv, words in ((["nope"], "no project with id or name 'nope'"), (["texts"], "preference-ranking"),
                         (["empty"], "no battles yet"), (["arena", "--bootstrap", "-1"], "bootstrap"),
-                        (["arena", "--by", ""], "by:")):
+                        (["arena", "--by", ""], "by:"),
+                        (["arena", "-o", str(tmp_path / "out" / "leaderboard.md")], "is a file; -o names a folder")):
         code, out, err = await run_cli(capsys, "leaderboard", *argv)
         assert code != 0 and out == "" and one_line(err) and words in err, (argv, err)
         assert [line for line in err.splitlines() if "data directory" not in line][0].startswith("labeling: ")

@@ -328,3 +328,48 @@ async def test_a_cleanup_that_fails_does_not_hide_why_the_import_was_refused(cli
     files = [("file", ("ok.png", _png("pink"), "image/png")), ("file", ("evil.png", b"nope", "image/png"))]
     r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
     assert r.status_code == 400 and "evil.png" in r.json()["error"]["message"]
+
+
+async def test_a_compressed_import_is_refused_by_name(client, requester, new_project):
+    import gzip
+
+    project = await new_project()
+    url = f"/api/projects/{project['id']}/tasks"
+    packed = gzip.compress(b'[{"data": {"text": "a"}}]')
+    r = await client.post(url, content=packed, headers={**bearer(requester), "Content-Type": "application/json",
+                                                        "Content-Encoding": "gzip"})
+    assert r.status_code == 415 and r.json()["error"]["field"] == "Content-Encoding", r.text
+    r = await client.post(url, content=packed, headers={**bearer(requester), "Content-Type": "application/json"})
+    assert r.status_code == 400 and "gzip-compressed" in r.json()["error"]["message"], r.text
+    r = await client.post(url, files=[("file", ("t.jsonl.gz", packed, "application/gzip"))], headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["file"] == "t.jsonl.gz", r.text
+    assert "compressed" in r.json()["error"]["message"]
+    assert await _count(client, requester, project["id"]) == 0
+
+
+async def test_a_table_uploaded_to_a_text_project_is_not_called_a_bad_image(client, requester, new_project):
+    project = await new_project()
+    r = await client.post(f"/api/projects/{project['id']}/tasks", headers=bearer(requester),
+                          files=[("file", ("t.csv", b"text\nhi\n", "text/csv"))])
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["file"] == "t.csv" and "image" not in error["message"] and ".jsonl" in error["message"]
+    assert await _count(client, requester, project["id"]) == 0
+
+
+async def test_a_bad_line_in_one_of_two_uploaded_task_files_names_the_file(client, requester, new_project):
+    project = await new_project()
+    url = f"/api/projects/{project['id']}/tasks"
+    good = b'{"data": {"text": "a"}}\n{"data": {"text": "b"}}\n'
+    for second, words, place in [
+            (b'{"data": {"text": "c"}}\n{"data": {"text": 5}}\n', "b.jsonl: line 2: data.text", {"line": 2}),
+            (b'[{"data": {"text": "c"}}, {"data": {}}]', "b.json: tasks[1]: data.text", {"index": 1}),
+            (b'{"data": {"text": "c"}}\n{"data": ', "b.jsonl: line 2: not valid JSON", {"line": 2})]:
+        name = "b.json" if second.startswith(b"[") else "b.jsonl"
+        files = [("file", ("a.jsonl", good, "application/x-ndjson")), ("file", (name, second, "application/json"))]
+        r = await client.post(url, files=files, headers=bearer(requester))
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error["message"].startswith(words) and error["file"] == name, error
+        assert {key: error[key] for key in place} == place
+    assert await _count(client, requester, project["id"]) == 0

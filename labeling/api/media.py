@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from labeling import jsonio, media, tasks, web
+from labeling import jsonio, media, tasks, tasktypes, web
 from labeling.errors import InvalidInput
 from labeling.settings import Settings
 
@@ -23,6 +23,7 @@ MAX_FILES = 1000
 async def _form(request: Request, settings: Settings) -> Any:
     # The body is counted as it streams in (middleware.BodyLimit): past the cap the parser stops with a 413.
     web.check_media_type(request, ("multipart/form-data",), "files (multipart/form-data)")
+    web.check_content_encoding(request)
     return await web.read_form(request, max_files=MAX_FILES, max_fields=MAX_FILES)
 
 
@@ -38,20 +39,30 @@ async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[st
         raise InvalidInput("the upload has no files", field="file")
 
 
-async def tasks_from_upload(request: Request, settings: Settings,
-                            placed: media.Placed) -> tuple[list[tuple[str, Any]], media.Sizes]:
-    """Multipart: each image file becomes a task; a .json/.jsonl file in the form is read as task lines.
-    Every file is checked before the images are written (to `placed`, which takes them away again if the
-    import fails). Returns the items and the image sizes known so far (the uploads')."""
+async def tasks_from_upload(request: Request, settings: Settings, placed: media.Placed,
+                            task_type: str) -> tuple[list[tuple[str, Any]], media.Sizes]:
+    """Multipart: each image file becomes a task (refused later by a project whose tasks are texts); a .json/.jsonl
+    file in the form is read as task lines. Every file is checked before the images are written (to `placed`, which
+    takes them away again if the import fails). Returns the items and the image sizes known so far (the uploads')."""
     items: list[tuple[str, Any]] = []
     uploads: list[media.Upload] = []
+    images = tasktypes.get(task_type).media == "image"
     async for filename, content in _files(request, settings):
         lowered = filename.lower()
         if lowered.endswith((".json", ".jsonl", ".ndjson")):
-            kind = "" if lowered.endswith(".json") else "ndjson"
-            items.extend(await asyncio.to_thread(tasks.read_items, content, kind))  # off the event loop
+            items.extend(await asyncio.to_thread(tasks.file_part_items, filename, content))  # off the event loop
             continue
-        upload = await _check(settings, filename, content)
+        if content.startswith(tasks.GZIP_MAGIC):  # else "not an image Pillow can read"
+            raise InvalidInput(f"{filename}: a compressed file; upload the task file or image itself", field="file",
+                               file=filename)
+        try:
+            upload = await _check(settings, filename, content)
+        except InvalidInput:
+            if images:
+                raise
+            # A CSV or other file sent to a project whose tasks are no images: not "not an image".
+            raise InvalidInput(f"{filename}: a {task_type} project takes task files here (.json, .jsonl or "
+                               ".ndjson)", field="file", file=filename) from None
         uploads.append(upload)
         items.append((f"file {filename}", {"data": {"image": upload.path, "filename": filename}}))
     await asyncio.to_thread(placed.place_all, uploads)

@@ -95,7 +95,8 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
     # Uploaded images are written before the tasks that show them are checked; a refused import takes them away.
     async with media_api.placing(app) as placed:
         if web.media_type(request) == "multipart/form-data":
-            items, sizes = await media_api.tasks_from_upload(request, app.settings, placed)
+            items, sizes = await media_api.tasks_from_upload(request, app.settings, placed,
+                                                                  project.task_type)
         else:
             body = await web.read_body(request, app.settings.max_body_bytes)
             items = await asyncio.to_thread(tasks.read_items, body, content_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import math
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
@@ -74,6 +75,11 @@ def run_classification(args: argparse.Namespace) -> int:
     gold = csvio.read_gold(args.gold) if args.gold else {}
     data = csvio.read_answers(args.answers, set(gold.values()))
     gold_arr = csvio.gold_array(gold, data.tasks, data.labels) if gold else None
+    unanswered = gold.keys() - set(data.tasks)
+    if unanswered:  # ids spelled differently in the two files anchor nothing: say so rather than ignore them
+        example = ", ".join(repr(task) for task in sorted(unanswered)[:3])
+        print(f"gold: {len(unanswered)} of {len(gold)} gold tasks are not in {args.answers} and anchor nothing "
+              f"(e.g. {example})", file=sys.stderr)
     result = calibration.consensus(args.method, data.task_idx, data.worker_idx, data.label_idx, len(data.tasks),
                                    len(data.workers), len(data.labels), gold=gold_arr, seed=args.seed,
                                    calibrated=not args.uncalibrated)
@@ -114,6 +120,12 @@ def run_pairwise(args: argparse.Namespace) -> int:
     worker_idx, workers = csvio.encode(cols["worker"])
     outcome = np.empty(len(cols["label"]))
     for i, (left, right, winner) in enumerate(zip(cols["left"], cols["right"], cols["label"])):
+        if left == right:
+            raise InvalidInput(f"{args.comparisons}: line {cols.line(i)}: {left!r} is compared with itself",
+                               field="right", line=cols.line(i))
+        if winner in (left, right) and winner.strip().lower() == TIE:
+            raise InvalidInput(f"{args.comparisons}: line {cols.line(i)}: label {winner!r} names an item and a tie "
+                               "alike; rename the item", field="label", line=cols.line(i))
         if winner == left:
             outcome[i] = 1.0
         elif winner == right:
@@ -129,27 +141,37 @@ def run_pairwise(args: argparse.Namespace) -> int:
         fit = ranking.noisy_bradley_terry(left_idx, right_idx, outcome, len(items), worker_idx, len(workers),
                                           reg=args.reg)
     order = np.argsort(-fit.scores, kind="stable")
+    shown = [f"{fit.scores[i]:.6f}" for i in order]
     with _output(args.output) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(("item", "score", "rank"))
-        for rank, i in enumerate(order, start=1):
-            writer.writerow((items[i], f"{fit.scores[i]:.6f}", rank))
+        rank = 1
+        for n, (i, score) in enumerate(zip(order, shown)):
+            if n and score != shown[n - 1]:  # items the scores cannot tell apart share a rank
+                rank = n + 1
+            writer.writerow((items[i], score, rank))
     return 0
 
 
 def run_boxes(args: argparse.Namespace) -> int:
     """Match and average task,worker,x,y,w,h(,label) boxes per task and write the kept boxes."""
     cols = csvio.read_columns(args.boxes, ("task", "worker", "x", "y", "w", "h"), ("label",))
+    if not 0.0 < args.iou <= 1.0:
+        raise InvalidInput(f"iou must be a number above 0 and at most 1, got {args.iou}", field="iou")
     has_label = "label" in cols
     per_task: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for i, (task, worker) in enumerate(zip(cols["task"], cols["worker"])):
         box: dict[str, Any] = {}
         for key in ("x", "y", "w", "h"):
+            text = cols[key][i]
             try:
-                box[key] = float(cols[key][i])
+                box[key] = float(text) if "_" not in text else math.nan  # float() would read 1_0 as 10
             except ValueError:
-                raise InvalidInput(f"{args.boxes}: line {cols.line(i)}: {key} must be a number", field=key,
-                                   line=cols.line(i)) from None
+                box[key] = math.nan
+            if not math.isfinite(box[key]) or (key in ("w", "h") and box[key] <= 0):  # as a worker's boxes
+                need = "a number above 0" if key in ("w", "h") else "a number"
+                raise InvalidInput(f"{args.boxes}: line {cols.line(i)}: {key} must be {need}, got {text!r:.40}",
+                                   field=key, line=cols.line(i))
         box["label"] = cols["label"][i] if has_label else None
         per_task.setdefault(task, {}).setdefault(worker, []).append(box)
     with _output(args.output) as out:

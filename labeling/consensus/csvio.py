@@ -67,6 +67,8 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
     any other block and the rest of the file go through the csv module. `Columns.line(i)` is the line where
     row i starts (a quoted field may hold line breaks, so rows and lines differ).
     """
+    if os.path.isdir(path):
+        raise InvalidInput(f"{path}: a folder, not a CSV file", field="file")
     if not os.path.isfile(path):
         raise InvalidInput(f"{path}: no such file", field="file")
     try:
@@ -78,7 +80,11 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
 def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -> Columns:
     """read_columns on a file that exists."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        head = csv.reader(iter(handle.readline, ""))  # a quoted header name may hold a line break too
+        first = handle.readline()
+        # A tab-separated file (a spreadsheet's "TSV" export) is read the same way, by its header line.
+        sep = "\t" if path.lower().endswith(".tsv") or ("\t" in first and "," not in first) else ","
+        handle.seek(0)
+        head = csv.reader(iter(handle.readline, ""), delimiter=sep)  # a quoted header name may hold a line break
         header = next(head, None)
         if not header:
             raise InvalidInput(f"{path}: the file is empty (expected a header row with {','.join(required)})",
@@ -86,8 +92,12 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
         names = [name.strip() for name in header]
         for name in required:
             if name not in names:
-                raise InvalidInput(f"{path}: missing column {name!r} (header has {','.join(names)})", field=name)
+                raise InvalidInput(f"{path}: missing column {name!r} (header has {sep.join(names)})", field=name)
         wanted = list(required) + [name for name in optional if name in names]
+        for name in wanted:
+            if names.count(name) > 1:  # which of the two was meant is not known
+                raise InvalidInput(f"{path}: the header names column {name!r} {names.count(name)} times; name it once",
+                                   field=name)
         positions = [names.index(name) for name in wanted]
         columns = Columns(wanted)
         line = head.line_num  # lines read so far
@@ -106,8 +116,8 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
                 line += len(split)
                 continue
             if ('"' not in block and "\r" not in block
-                    and set(map(operator.methodcaller("count", ","), lines)) <= {len(names) - 1}):
-                flat = ",".join(lines).split(",")
+                    and set(map(operator.methodcaller("count", sep), lines)) <= {len(names) - 1}):
+                flat = sep.join(lines).split(sep)
                 first = len(columns[wanted[0]])
                 for name, pos in zip(wanted, positions):
                     columns[name].extend(flat[pos::len(names)])
@@ -120,19 +130,37 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
                 line += len(split)
                 continue
             _read_slow(itertools.chain(io.StringIO(block, newline=""), handle), path, line, wanted, positions,
-                       columns)
+                       columns, len(names), sep)
             break
     if not columns[wanted[0]]:
         raise InvalidInput(f"{path}: the file has a header but no rows", field="file")
+    for name in wanted:  # " pos" after a comma is "pos", as the header's names and a project's labels are
+        values = columns[name]
+        if any(value != value.strip() for value in set(values)):
+            values[:] = [value.strip() for value in values]
+    _check_filled(path, required, columns)
     return columns
 
 
+def _check_filled(path: str, required: Sequence[str], columns: Columns) -> None:
+    """Every required column has a value in every row (an empty task, worker or label would be aggregated as one);
+    else InvalidInput naming the first row that lacks one."""
+    empty = []
+    for name in required:
+        values = columns[name]
+        if "" in values:
+            empty.append((values.index(""), name))
+    if empty:
+        row, name = min(empty)
+        raise InvalidInput(f"{path}: line {columns.line(row)}: {name} is empty", field=name, line=columns.line(row))
+
+
 def _read_slow(lines: Iterable[str], path: str, line: int, wanted: list[str], positions: list[int],
-               columns: Columns) -> None:
+               columns: Columns, n_names: int, sep: str) -> None:
     """Parse the remaining lines with the csv module into `columns`, checking every row's width; `line` lines
     were read before them."""
     width = max(positions) + 1
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, delimiter=sep)
     count = len(columns[wanted[0]])
     start = line + 1  # where the next row starts: line_num counts the lines a row spans, not the rows
     for row in reader:
@@ -141,6 +169,10 @@ def _read_slow(lines: Iterable[str], path: str, line: int, wanted: list[str], po
                 missing = wanted[[p >= len(row) for p in positions].index(True)]
                 raise InvalidInput(f"{path}: line {start} has {len(row)} fields, expected at least {width}",
                                    field=missing, line=start)
+            if len(row) > n_names:  # an unquoted separator inside a value would shift or cut it
+                what = "tab" if sep == "\t" else "comma"
+                raise InvalidInput(f"{path}: line {start} has {len(row)} fields, the header {n_names} (quote a value "
+                                   f"that holds a {what})", field="file", line=start)
             for name, pos in zip(wanted, positions):
                 columns[name].append(row[pos])
             columns.line.add(count, start)
@@ -178,12 +210,20 @@ def read_answers(path: str, extra_labels: Iterable[str] = ()) -> EncodedAnswers:
 
 
 def read_gold(path: str) -> dict[str, str]:
-    """Read task,label rows into {task: label} (the last row wins for a repeated task)."""
+    """Read task,label rows into {task: label}; a task repeated with the same label is one, with another an error."""
     cols = read_columns(path, ("task", "label"))
-    return dict(zip(cols["task"], cols["label"]))
+    gold: dict[str, str] = {}
+    first: dict[str, int] = {}
+    for i, (task, label) in enumerate(zip(cols["task"], cols["label"])):
+        if gold.setdefault(task, label) != label:
+            raise InvalidInput(f"{path}: line {cols.line(i)}: task {task!r} has gold label {label!r}, but line "
+                               f"{cols.line(first[task])} gave it {gold[task]!r}", field="label", line=cols.line(i))
+        first.setdefault(task, i)
+    return gold
 
 
 def gold_array(gold: dict[str, str], tasks: Sequence[str], labels: Sequence[str]) -> np.ndarray:
     """Gold label code per task (-1 where unknown or the label is not among `labels`)."""
     lookup = {name: i for i, name in enumerate(labels)}
-    return np.fromiter((lookup.get(gold.get(task, ""), -1) for task in tasks), dtype=np.int64, count=len(tasks))
+    return np.fromiter((lookup.get(gold[task], -1) if task in gold else -1 for task in tasks), dtype=np.int64,
+                       count=len(tasks))

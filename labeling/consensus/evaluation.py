@@ -175,6 +175,7 @@ async def board(db: Any, projects: Sequence[Any], *, by: Sequence[str] = (), n_b
 
     Raises InvalidInput for a project that is not a preference project or a bad setting, Conflict when the
     projects have no battles yet."""
+    projects = list({project.id: project for project in projects}.values())  # one named twice counts once
     check_projects(projects)
     if not 0 <= n_bootstrap <= MAX_BOOTSTRAP:
         raise InvalidInput(f"bootstrap must be 0 to {MAX_BOOTSTRAP}", field="bootstrap")

@@ -47,6 +47,7 @@ BREAKDOWN_VALUES = 50  # a breakdown lists at most this many values of a field (
 
 markdown = leaderboard_report.markdown
 write_outputs = leaderboard_report.write_outputs
+check_output = leaderboard_report.check_output
 
 
 def _groups(ranking: Any, where: str) -> list[list[Hashable]]:

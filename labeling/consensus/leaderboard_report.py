@@ -84,8 +84,15 @@ def _bias_line(title: str, bias: dict[str, Any]) -> str:
     return line + (f" {bias['message'][0].upper()}{bias['message'][1:]}." if bias.get("message") else "")
 
 
+def check_output(out_dir: str) -> None:
+    """Refuse an -o that names a file before any work is done (the table was printed, then "File exists")."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise InvalidInput(f"{out_dir} is a file; -o names a folder for the report's files", field="output")
+
+
 def write_outputs(result: dict[str, Any], out_dir: str) -> list[str]:
     """Write leaderboard.json, leaderboard.md, ratings.png and win_rates.png into out_dir; return the paths."""
+    check_output(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:

@@ -203,9 +203,9 @@ def _sqlite_file(path: Path) -> bool:
     return False
 
 
-def check_target(path: Path, force: bool) -> None:
-    """Refuse to write over an existing file or folder unless forced (checked before anything is written), and
-    over a database even when forced."""
+def check_target(path: Path, force: bool, folder: bool = False) -> None:
+    """Refuse to write over an existing file or folder unless forced (checked before anything is written), over
+    a database even when forced, and a folder export over a file (nothing could put the folder in its place)."""
     if not path.name:
         raise InvalidInput(f"{path} cannot be replaced by an export; give a file or folder name", field="output")
     if (path.exists() or path.is_symlink()) and not force:
@@ -215,6 +215,9 @@ def check_target(path: Path, force: bool) -> None:
                            "not replace it", field="output")
     if not path.parent.is_dir():
         raise InvalidInput(f"no folder {path.parent} to write {path.name} into", field="output")
+    if folder and path.exists() and not path.is_dir():
+        raise InvalidInput(f"{path} is a file and this export is a folder; choose another -o, or NAME.zip for one "
+                           "file", field="output")
 
 
 def _contents(folder: Path) -> set[str]:

@@ -136,7 +136,7 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
                                                 else "not defined for this task type or these answers")
         + (f"; mean per-task agreement {mean_agreement}" if mean_agreement is not None else ""),
         "- aggregation: " + (", ".join(f"{m} ({n:,} tasks)" for m, n in stats.methods.most_common()) or "none"),
-        f"- data as of: {iso(stats.as_of) or 'no consensus yet'} (UTC)",
+        f"- data as of: {iso(stats.as_of) + ' (UTC)' if stats.as_of else 'no consensus yet'}",
         f"- license: {ctx.license or 'not set by the project'}",
     ]
     if stats.labels:

@@ -173,7 +173,12 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         # in the folder's place (an empty folder was replaced by the file).
         target = target / job.file_name
     as_folder = job.folder and not target.name.endswith(".zip")
-    check_target(target, args.force)
+    if not job.folder and target.name.lower().endswith(".zip"):  # it would be a plain file named .zip
+        kind = Path(job.file_name).suffix
+        card = "" if job.file_name.endswith("dump.jsonl") else ", or add --card for a zip of it with a dataset card"
+        raise InvalidInput(f"{target} would not be a zip: this export is one {kind} file; name it {kind}{card}",
+                           field="output")
+    check_target(target, args.force, folder=as_folder)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         try:  # the hidden partial copy is ours: a folder that refuses it is named as the user gave it

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Table, Text, and_, cast, func, or_, select, tuple_
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import auth, jsonio, migrate, models, queue
+from labeling import auth, jsonio, migrate, models, queue, tasktypes
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput
 from labeling.sqltx import Tx, is_unique_violation
@@ -83,17 +83,23 @@ def _json_columns(table: Table) -> list[str]:
 JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES if t is not models.audit_log}
 
 
-def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...] | None]:
-    """Each dumped column's Python types (None: any JSON value), None among them where the column is nullable."""
-    out: dict[str, tuple[type, ...] | None] = {}
+# The JSON columns that hold an array; every other one holds an object (a task's data, an answer, details...):
+# a dump that put a string there restored, and then every export and recompute of its project failed.
+JSON_ARRAYS = {("projects", "labels")}
+KIND_WORDS = {dict: "a JSON object", list: "a JSON array"}
+
+
+def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...]]:
+    """Each dumped column's Python types, None among them where the column is nullable."""
+    out: dict[str, tuple[type, ...]] = {}
     for column in table.c:
         if column.name in leave_out:
             continue
         if isinstance(column.type, JSON):
-            out[column.name] = None
-            continue
-        kind = column.type.python_type
-        kinds: tuple[type, ...] = (int, float) if kind is float else (kind,)
+            kinds: tuple[type, ...] = (list,) if (table.name, column.name) in JSON_ARRAYS else (dict,)
+        else:
+            kind = column.type.python_type
+            kinds = (int, float) if kind is float else (kind,)
         out[column.name] = kinds + ((type(None),) if column.nullable else ())
     return out
 
@@ -105,15 +111,26 @@ VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t i
 
 
 def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
-    """Refuse a row with a column its table lacks, a value of the wrong type, or a string no database stores."""
+    """Refuse a row with a column its table lacks, one without a column of its table (but those LATER_COLUMNS
+    fill), a value of the wrong type, or a string no database stores."""
     types = VALUE_TYPES[table]
+    if len(row) < len(types):  # else each database's own words for the missing value, or none at all
+        missing = sorted(types.keys() - row.keys() - LATER_COLUMNS.get(table, {}).keys())
+        if missing:
+            raise InvalidInput(f"line {number}: the {table} row has no {missing[0]!r}", field="FILE", line=number)
     for name, value in row.items():
         if name not in types:
             raise InvalidInput(f"line {number}: {table} has no column {name!r}", field="FILE", line=number)
         kinds = types[name]
-        if kinds is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
-            raise InvalidInput(f"line {number}: {table}.{name} must be {kinds[0].__name__}, got {value!r:.40}",
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise InvalidInput(f"line {number}: {table}.{name} must be {KIND_WORDS.get(kinds[0], kinds[0].__name__)}"
+                               f", got {value!r:.40}", field="FILE", line=number)
+    if table == "projects":  # what every reader of the project takes for granted
+        if row.get("task_type") not in tasktypes.REGISTRY:
+            raise InvalidInput(f"line {number}: projects.task_type {row.get('task_type')!r:.40} is no task type",
                                field="FILE", line=number)
+        if not all(isinstance(label, str) for label in row.get("labels", ())):
+            raise InvalidInput(f"line {number}: projects.labels must be strings", field="FILE", line=number)
     if b"\\u0000" in raw:  # orjson refuses lone surrogates itself
         try:
             jsonio.check_strings(row)

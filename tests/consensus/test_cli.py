@@ -198,7 +198,7 @@ def test_every_row_knows_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_a_field_holding_a_form_feed_is_not_a_line_break(tmp_path: Path) -> None:
     from labeling.consensus import csvio
 
-    cols = csvio.read_columns(write(tmp_path / "a.csv", "task,worker,label\na,b,c\x0cd,e,f\n"), ("task", "worker"))
+    cols = csvio.read_columns(write(tmp_path / "a.csv", "task,worker,label\na,b,c\x0cd\n"), ("task", "worker"))
     assert cols["task"] == ["a"] and cols["worker"] == ["b"]
 
 
@@ -229,3 +229,118 @@ def test_a_header_name_holding_a_line_break_is_one_header_line(tmp_path: Path) -
     text = 'worker,left,right,"label\n(winner)",label\nw,A,B,x,A\nw,A,B,x,Z\n'
     with pytest.raises(InvalidInput, match="line 4: label 'Z'"):
         run("aggregate", "pairwise", write(tmp_path / "p.csv", text))
+
+
+# Held-out shapes of crowd files: each was read without a word before (a wrong answer, or a traceback).
+
+
+def test_an_empty_gold_label_is_refused_and_never_becomes_every_tasks_gold(tmp_path: Path) -> None:
+    from labeling.consensus import csvio
+
+    with pytest.raises(InvalidInput, match="g.csv: line 2: label is empty") as err:
+        run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--gold",
+            write(tmp_path / "g.csv", "task,label\nt1,\n"))
+    assert err.value.field == "label" and err.value.extra["line"] == 2
+    # A task without gold is unknown (-1), also when "" is a label: it was looked up as the gold label "".
+    assert csvio.gold_array({"t1": "x"}, ["t1", "t2"], ["", "x"]).tolist() == [1, -1]
+
+
+def test_a_task_given_two_gold_labels_is_refused(tmp_path: Path) -> None:
+    gold = write(tmp_path / "g.csv", "task,label\nt1,x\nt2,y\nt1,x\nt1,y\n")
+    with pytest.raises(InvalidInput, match="line 5: task 't1' has gold label 'y', but line 2 gave it 'x'"):
+        run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--gold", gold)
+
+
+def test_gold_tasks_missing_from_the_answers_are_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gold = write(tmp_path / "g.csv", "task,label\nT1,x\nt2,y\n")
+    assert run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--gold", gold) == 0
+    assert "1 of 2 gold tasks are not in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, line, field", [
+    ("task,worker,label\nt1,w1,x\nt1,w2,\nt2,,y\n,w1,x\n", 3, "label"),
+    ("task,worker,label\nt1,w1,x\nt2, ,y\n", 3, "worker"),
+    ('task,worker,label\n"t\n1",w1,x\n"",w2,y\n', 4, "task"),
+])
+def test_an_empty_task_worker_or_label_is_refused(tmp_path: Path, text: str, line: int, field: str) -> None:
+    with pytest.raises(InvalidInput, match=f"line {line}: {field} is empty") as err:
+        run("aggregate", "classification", write(tmp_path / "a.csv", text))
+    assert err.value.field == field
+
+
+def test_a_row_wider_than_the_header_is_refused(tmp_path: Path) -> None:
+    # An unquoted comma in a label used to cut it ("cats, dogs" read as "cats") without a word.
+    with pytest.raises(InvalidInput, match="line 3 has 4 fields, the header 3"):
+        run("aggregate", "classification", write(tmp_path / "a.csv", "task,worker,label\nt0,w,x\nt1,w,cats, dogs\n"))
+
+
+def test_a_column_named_twice_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="names column 'label' 2 times") as err:
+        run("aggregate", "classification", write(tmp_path / "a.csv", "task,worker,label,label\nt,w,x,y\n"))
+    assert err.value.field == "label"
+
+
+def test_tab_separated_files_with_a_bom_and_crlf_are_read(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    text = "\ufefftask\tworker\tlabel\r\n" + ANSWERS.split("\n", 1)[1].replace(",", "\t").replace("\n", "\r\n")
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8", newline="")
+    assert run("aggregate", "classification", str(tmp_path / "a.txt"), "--method", "majority", "-o", str(out)) == 0
+    assert [r["label"] for r in csv.DictReader(out.open())] == ["x", "y", "x"]
+    with pytest.raises(InvalidInput, match="line 3 has 4 fields, the header 3 \\(quote a value that holds a tab"):
+        run("aggregate", "classification", write(tmp_path / "b.tsv", "task\tworker\tlabel\nt\tw\tx\nt\tw\tx\ty\n"))
+
+
+def test_a_folder_is_not_a_csv_file(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="a folder, not a CSV file"):
+        run("aggregate", "classification", str(tmp_path))
+
+
+def test_pairwise_refuses_self_comparisons_and_an_item_named_tie(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="line 3: 'A' is compared with itself"):
+        run("aggregate", "pairwise", write(tmp_path / "p.csv", "worker,left,right,label\nw,A,B,A\nw,A,A,A\n"))
+    with pytest.raises(InvalidInput, match="line 2: label 'Tie' names an item and a tie alike"):
+        run("aggregate", "pairwise", write(tmp_path / "q.csv", "worker,left,right,label\nw,Tie,B,Tie\n"))
+
+
+@pytest.mark.parametrize("reg", ["nan", "inf"])
+def test_pairwise_reg_must_be_a_positive_number(tmp_path: Path, reg: str) -> None:
+    with pytest.raises(InvalidInput, match="reg must be a positive number") as err:
+        run("aggregate", "pairwise", write(tmp_path / "p.csv", "worker,left,right,label\nw,A,B,A\n"), "--reg", reg)
+    assert err.value.field == "reg"
+
+
+def test_pairwise_items_with_equal_scores_share_a_rank(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    src = write(tmp_path / "t.csv", "worker,left,right,label\nw,A,B,tie\nv,B,A,tie\n")
+    assert run("aggregate", "pairwise", src, "-o", str(out)) == 0
+    assert [(r["item"], r["rank"]) for r in csv.DictReader(out.open())] == [("A", "1"), ("B", "1")]
+
+
+@pytest.mark.parametrize("value, key", [("nan", "x"), ("inf", "y"), ("1e400", "x"), ("1_0", "x"), ("-3", "w"),
+                                        ("0", "h")])
+def test_box_coordinates_must_be_finite_and_sizes_positive(tmp_path: Path, value: str, key: str) -> None:
+    row = {"x": "0", "y": "0", "w": "5", "h": "5", key: value}
+    text = f"task,worker,x,y,w,h\ni,a,0,0,5,5\ni,b,{row['x']},{row['y']},{row['w']},{row['h']}\n"
+    out = tmp_path / "out.csv"
+    with pytest.raises(InvalidInput, match=f"line 3: {key} must be") as err:
+        run("aggregate", "boxes", write(tmp_path / "b.csv", text), "-o", str(out))
+    assert err.value.field == key and not out.exists()
+
+
+@pytest.mark.parametrize("iou", ["0", "1.5", "nan", "-1"])
+def test_box_iou_must_be_above_0_and_at_most_1(tmp_path: Path, iou: str) -> None:
+    with pytest.raises(InvalidInput, match="iou must be") as err:
+        run("aggregate", "boxes", write(tmp_path / "b.csv", "task,worker,x,y,w,h\ni,a,0,0,5,5\n"), "--iou", iou)
+    assert err.value.field == "iou"
+
+
+def test_spaces_around_a_value_are_not_part_of_it(tmp_path: Path) -> None:
+    # "t1, w2, x" (a space after each comma) named a second worker " w2" and a third label " x"; the header's names
+    # were stripped already, and a project's labels are too.
+    out = tmp_path / "out.csv"
+    text = "task, worker, label\nt1,w1,x\nt1, w2, x\nt1,w3 ,y\nt2, w1,y\n"
+    assert run("aggregate", "classification", write(tmp_path / "a.csv", text), "--method", "majority",
+               "-o", str(out)) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["task"], r["label"]) for r in rows] == [("t1", "x"), ("t2", "y")]
+    assert float(rows[0]["confidence"]) > 0.5

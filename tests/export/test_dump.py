@@ -153,8 +153,20 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         i = next(i for i, line in enumerate(lines) if line.startswith(f'{{"table":"{table}"') and old in line)
         return "".join(lines[:i] + [lines[i].replace(old, new, 1)] + lines[i + 1:])
 
+    def reshaped(table: str, column: str, value: object) -> str:
+        i = next(i for i, line in enumerate(lines) if line.startswith(f'{{"table":"{table}"'))
+        record = json.loads(lines[i])
+        record["row"][column] = value
+        return "".join(lines[:i] + [json.dumps(record) + "\n"] + lines[i + 1:])
+
     cases = {
         "header only": lines[0],
+        # JSON values of the wrong shape restored, then broke every export and recompute of the project
+        "a task's data that is no object": reshaped("tasks", "data", "just a string"),
+        "an answer that is no object": reshaped("annotations", "answer", [1, 2]),
+        "a consensus that is no object": reshaped("task_results", "answer", "pos"),
+        "a project of no task type": reshaped("projects", "task_type", "nope"),
+        "labels that are no strings": reshaped("projects", "labels", [1, 2]),
         "cut after the first project": "".join(lines[:second]),
         "cut before the second project's counters": "".join(lines[:second] + lines[second + 1:]),
         "a string in an integer column": edited("tasks", '"priority":0', '"priority":"high"'),
@@ -190,6 +202,10 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
             async with fresh.read() as conn:
                 for table in (models.projects, models.users, models.tasks, models.project_counters):
                     assert await conn.scalar(select(func.count()).select_from(table)) == 0, (name, table.name)
+        # A column left out is named (it was each database's own words: a binding parameter, or a bare KeyError).
+        bad.write_text(edited("tasks", '"priority":0,', ""))
+        assert await run_cli("restore", str(bad)) == 2
+        assert "the tasks row has no 'priority'" in capsys.readouterr().err
         assert await run_cli("restore", str(path)) == 0
         assert await _dump(fresh) == path.read_bytes()  # the project without tasks too
     finally:

@@ -512,3 +512,43 @@ async def test_force_never_replaces_an_sqlite_database_or_its_journal(client, re
     plain = tmp_path / "old.jsonl"
     plain.write_text("an earlier export")
     assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(plain), "--force") == 0
+
+
+async def test_the_card_of_a_project_without_consensus_says_so_without_a_time_zone(client, requester, new_project,
+                                                                                    run_cli, tmp_path):
+    project = await new_project(tasks=[{"data": {"text": "ünïcode"}}])
+    folder = tmp_path / "with space" / "card"
+    folder.parent.mkdir()
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--card",
+                         "-o", str(folder)) == 0
+    card = (folder / "README.md").read_text()
+    assert "- data as of: no consensus yet\n" in card  # it was "no consensus yet (UTC)"
+
+
+async def test_a_folder_export_forced_over_a_file_is_one_line_and_leaves_it(client, requester, new_project, run_cli,
+                                                                             tmp_path, capsys, monkeypatch):
+    project = await new_project(tasks=[{"data": {"text": "a"}}])
+    target = tmp_path / "out"
+    target.write_text("keep")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--split",
+                         "train=0.5,test=0.5", "-o", "out", "--force") == 2
+    err = capsys.readouterr().err
+    assert one_line(err) and "out is a file and this export is a folder" in err, err  # was "[Errno 20] Not a dir"
+    assert target.read_text() == "keep" and not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+async def test_a_one_file_export_is_not_written_under_a_zip_name(client, requester, new_project, run_cli, tmp_path,
+                                                                 capsys):
+    project = await new_project(tasks=[{"data": {"text": "a"}}])
+    for argv, words in [(["--format", "jsonl"], "one .jsonl file; name it .jsonl, or add --card"),
+                        (["--format", "dump"], "one .jsonl file; name it .jsonl\n")]:
+        capsys.readouterr()
+        assert await run_cli("export", str(project["id"]), *argv, "--include-open" if "jsonl" in argv else "--quiet",
+                             "-o", str(tmp_path / "x.zip")) == 2  # it wrote JSON Lines named x.zip
+        err = capsys.readouterr().err
+        assert one_line(err) and words in err and not (tmp_path / "x.zip").exists(), err
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--card",
+                         "-o", str(tmp_path / "x.zip")) == 0
+    assert zipfile.is_zipfile(tmp_path / "x.zip")
