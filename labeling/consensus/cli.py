@@ -108,7 +108,9 @@ def describe(result: classification.ClassificationResult) -> str:
         return line + "; confidence: the raw posterior"
     if cal["kind"] == "gold":
         return line + f"; confidence calibrated on {cal['n_gold']} held-out gold tasks"
-    return line + f"; confidence calibrated on the crowd alone (answers correlated at rho {cal['rho']:.2f})"
+    # rho is a design effect, not a correlation coefficient: with the floor for shared errors it can pass 1
+    return line + (f"; confidence calibrated on the crowd alone (a task's n answers count as n / (1 + (n - 1) x "
+                   f"{cal['rho']:.2f}) independent ones)")
 
 
 def run_pairwise(args: argparse.Namespace) -> int:

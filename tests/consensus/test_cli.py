@@ -141,7 +141,7 @@ def test_auto_says_which_method_it_picked(tmp_path: Path, capsys: pytest.Capture
     assert run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", "auto", "-o", str(out)) == 0
     message = capsys.readouterr().err
     assert message.startswith("method: ") and "auto, by held-out answers" in message
-    assert "confidence calibrated on the crowd alone" in message
+    assert "confidence calibrated on the crowd alone (a task's n answers count as n / (1 + (n - 1) x " in message
     picked = message.split()[1]
     assert picked in ("majority", "dawid-skene", "one-coin")
     assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--uncalibrated", "-o", str(out)) == 0
