@@ -416,3 +416,21 @@ async def test_a_recompute_stores_the_answers_correlation_and_later_settles_temp
 
     assert settled["confidence"] == pytest.approx(expected(rho), abs=1e-6)
     assert settled["confidence"] < expected(0.0) - 0.01
+
+
+@pytest.mark.parametrize("task_type,own", [("preference_ranking", "bradley-terry"), ("bounding_box", "weighted-boxes"),
+                                           ("named_entities", "weighted-spans"), ("demonstration", "none")])
+async def test_a_method_a_project_does_not_take_is_refused_before_anything_is_recorded(client, db, new_project,
+                                                                                        requester, task_type, own):
+    """Ranking, boxes, spans and demonstrations have one consensus method each: naming another ran theirs anyway."""
+    pid = (await new_project(task_type=task_type, labels=["a"] if task_type in ("bounding_box", "named_entities")
+                             else []))["id"]
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "method", r.text
+    assert own in r.json()["error"]["message"] and "must be auto" in r.json()["error"]["message"]
+    async with db.read() as conn:
+        audited = await conn.scalar(sa.select(sa.func.count()).select_from(models.audit_log)
+                                    .where(models.audit_log.c.action == "project.recompute"))
+    assert audited == 0
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "auto"}, headers=bearer(requester))
+    assert r.status_code == 200, r.text  # auto: its own method (no answers yet: nothing to run)

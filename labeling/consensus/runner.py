@@ -14,7 +14,6 @@ from labeling import annotations, audit, membership, models, paging, projects, q
 from labeling.auth import Principal
 from labeling.errors import Conflict
 from labeling.consensus import tasks as consensus_tasks
-from labeling.errors import InvalidInput
 from labeling.models import JSONType
 
 READ_CHUNK = 20_000
@@ -89,9 +88,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     Reads in one snapshot, computes in a worker thread (the event loop keeps serving), then writes the
     results in one short transaction, so the queue is never held up by the computation.
     """
-    if method not in consensus_tasks.PROJECT_METHODS:  # before the audited settle below commits anything
-        raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(consensus_tasks.PROJECT_METHODS)}",
-                           field="method")
+    consensus_tasks.check_method(project.task_type, method)  # before the audited settle below commits anything
     started = time.perf_counter()
     mem = mem or queue.Memory()
 

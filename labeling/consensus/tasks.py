@@ -138,6 +138,21 @@ def _ranking_task(answers: list[dict], weights: np.ndarray, n: int) -> TaskConse
     return TaskConsensus(answer, cons.confidence, n, {"agreement": cons.agreement})
 
 
+ONE_METHOD = {"boxes": "weighted-boxes", "spans": "weighted-spans", "ranking": "bradley-terry", "demonstration": "none"}
+
+
+def check_method(task_type: str, method: str) -> None:
+    """InvalidInput unless `method` is one a project of this task type takes: any of PROJECT_METHODS for labels
+    (classification, multilabel), only "auto" for the types with a single method of their own (it was run
+    whatever the method said)."""
+    if method not in PROJECT_METHODS:
+        raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(PROJECT_METHODS)}", field="method")
+    own = ONE_METHOD.get(ans.kind(task_type))
+    if own is not None and method != "auto":
+        raise InvalidInput(f"a {task_type} project has one consensus method ({own}): method must be auto, not "
+                           f"{method!r}", field="method")
+
+
 def aggregate_project(
     task_type: str,
     rows: list[tuple[int, int, dict]],
@@ -151,8 +166,7 @@ def aggregate_project(
     `adaptive`: the project collects answers by adaptive redundancy (its task_correlation then comes from gold
     only: calibration.settle_correlation)."""
     family = ans.kind(task_type)
-    if method not in PROJECT_METHODS:
-        raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(PROJECT_METHODS)}", field="method")
+    check_method(task_type, method)
     gold = gold or {}
     if family == "classification":
         return _project_classification(rows, labels, gold, method, adaptive)
@@ -163,15 +177,14 @@ def aggregate_project(
         by_task.setdefault(task_id, []).append((worker_id, answer))
     if family == "demonstration":
         results = {t: TaskConsensus(None, None, len(items), {}) for t, items in by_task.items()}
-        return ProjectConsensus(results, {}, "none")
+        return ProjectConsensus(results, {}, ONE_METHOD[family])
     # Two passes: equal weights first, then weights = each worker's agreement with that consensus (and gold).
     first = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels)
              for t, items in by_task.items()}
     skill = estimate_skills(task_type, rows, first, gold)
     results = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels, skill)
                for t, items in by_task.items()}
-    names = {"boxes": "weighted-boxes", "spans": "weighted-spans", "ranking": "bradley-terry"}
-    return ProjectConsensus(results, skill, names[family])
+    return ProjectConsensus(results, skill, ONE_METHOD[family])
 
 
 def estimate_skills(task_type: str, rows: list[tuple[int, int, dict]], results: dict[int, TaskConsensus],
