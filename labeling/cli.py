@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import AsyncIterator, Sequence
@@ -368,9 +369,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # database unreachable and the like: one line, not a traceback
         if _debug():
             raise
-        print(f"labeling: error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-              file=sys.stderr)
+        print(f"labeling: error: {_said(exc)}", file=sys.stderr)
         return 1
+
+
+def _said(exc: Exception) -> str:
+    """An unexpected error in one line: a database's own words without SQLAlchemy's wrapping (the driver's class
+    names and a link to its documentation), anything else with its type."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        words = str(exc.orig).splitlines()[0] if str(exc.orig) else type(exc.orig).__name__
+        return "the database says: " + re.sub(r"^<class '[\w.]+'>: ", "", words)
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 if __name__ == "__main__":

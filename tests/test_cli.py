@@ -384,3 +384,12 @@ def test_an_unknown_consensus_method_is_refused_before_anything_is_recorded(env,
         code, out, err = run(capsys, "consensus", name, "--method", "glad")
         assert code == 2 and out == "" and one_line(err) and "unknown method 'glad'" in err, err
     assert _count_rows(env, "audit_log", "count(*) FILTER (WHERE action = 'project.recompute')") == 0
+
+
+def test_a_database_error_is_said_in_the_database_s_own_words():
+    from sqlalchemy.exc import DBAPIError
+
+    wrapped = DBAPIError("SELECT 1", {}, Exception(
+        "<class 'asyncpg.exceptions.InvalidCatalogNameError'>: database \"nosuchdb\" does not exist\nHINT: ..."))
+    assert cli._said(wrapped) == 'the database says: database "nosuchdb" does not exist'
+    assert cli._said(RuntimeError("first line\nsecond")) == "RuntimeError: first line"
