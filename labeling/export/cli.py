@@ -141,7 +141,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                                                           details={"format": opts.format, "via": "cli"}))
             if progress is not None:
                 progress.done(job.rows_read)
-            return job.rows_read, job.report.lines()
+            lines = job.report.lines()
+            if not args.all and job.written and not sum(job.written.values()):
+                lines.append("no records: the export is empty (a dataset library cannot load an empty file); only "
+                             "tasks with their consensus are exported unless --include-open is given")
+            return job.rows_read, lines
 
     # This process runs one export and nothing else: the cycle collector stays off for it, not only while a page
     # is written (exporter.paused_gc), since the rows the driver makes between pages set it off too. What an

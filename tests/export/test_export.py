@@ -552,3 +552,13 @@ async def test_a_one_file_export_is_not_written_under_a_zip_name(client, request
     assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--card",
                          "-o", str(tmp_path / "x.zip")) == 0
     assert zipfile.is_zipfile(tmp_path / "x.zip")
+
+
+async def test_an_empty_export_says_so(client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    waiting = await new_project(tasks=[{"data": {"text": "no answers yet"}}])
+    assert await run_cli("export", str(waiting["id"]), "--format", "jsonl", "-o", str(tmp_path / "e.jsonl")) == 0
+    assert (tmp_path / "e.jsonl").read_bytes() == b""
+    assert "labeling: note: no records: the export is empty" in capsys.readouterr().err
+    done = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    assert await run_cli("export", str(done["id"]), "--format", "jsonl", "-o", str(tmp_path / "d.jsonl")) == 0
+    assert "no records" not in capsys.readouterr().err
