@@ -63,20 +63,27 @@ async def _waiting_or_done(db, request: asyncio.Task) -> None:  # noqa: ANN001
     raise AssertionError("the racing request neither waited for a lock nor finished")
 
 
-async def race(db, monkeypatch, where: tuple[object, str], change, racing):  # noqa: ANN001, ANN201
+async def race(db, monkeypatch, where: tuple[object, str], change, racing, *, held=None):  # noqa: ANN001, ANN201
     """Run `change()` (a request) and, while it holds its lock (PostgreSQL) or after it (SQLite), `racing()`; both
-    responses."""
+    responses. `held(racing)`, on PostgreSQL, looks at the racing request while the change is still held. The change
+    is let go also when the race fails, so a failing test ends instead of holding its transaction open."""
     hold = Hold(monkeypatch, *where) if PG_URL else None
     first = asyncio.ensure_future(change())
-    if hold is None:
-        await first
-    else:
-        await asyncio.wait([first, asyncio.ensure_future(hold.reached.wait())], return_when=asyncio.FIRST_COMPLETED)
-        assert hold.reached.is_set(), (await first).text
-    second = asyncio.ensure_future(racing())
-    if hold is not None:
-        await _waiting_or_done(db, second)
-        hold.release()
+    try:
+        if hold is None:
+            await first
+        else:
+            await asyncio.wait([first, asyncio.ensure_future(hold.reached.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
+            assert hold.reached.is_set(), (await first).text
+        second = asyncio.ensure_future(racing())
+        if hold is not None:
+            await _waiting_or_done(db, second)
+            if held is not None:
+                await held(second)
+    finally:
+        if hold is not None:
+            hold.release()
     return await first, await second
 
 
@@ -377,6 +384,50 @@ async def test_a_recompute_racing_a_change_of_the_project_writes_nothing(client,
     assert r.status_code == 409, r.text
     assert _error(r)["code"] == ("project_archived" if "status" in change else "conflict"), r.text
     assert await _results(db, pid) == before
+
+
+async def _recompute_holding_the_project(client, db, requester, new_project, make_user):  # noqa: ANN001, ANN202
+    """A project whose two tasks are answered (a recompute has something to write) and a third waits for a worker."""
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}], f"rc{pid}")
+    r = await client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "more"}}], headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    return pid, lambda: client.post(f"/api/projects/{pid}/consensus", json={"method": "dawid-skene"},
+                                    headers=bearer(requester))
+
+
+async def test_a_recompute_writing_its_results_holds_up_no_claim(client, db, requester, new_project, make_user,
+                                                                 monkeypatch):
+    """The recompute's write holds the project row against changes of it as an import does (KEY SHARE), not against
+    the queue: a claim while the results are being written is served at once (FOR UPDATE kept every claim and submit
+    of the project waiting until all of them were written)."""
+    pid, recomputing = await _recompute_holding_the_project(client, db, requester, new_project, make_user)
+    _, worker = await make_user("worker")
+
+    async def served_meanwhile(claim: asyncio.Task) -> None:
+        assert claim.done(), "the claim waited for the recompute's write"
+
+    recomputed, claimed = await race(db, monkeypatch, (queue, "store_results"), recomputing,
+                                     lambda: client.post(f"/api/projects/{pid}/next", headers=bearer(worker)),
+                                     held=served_meanwhile)
+    assert recomputed.status_code == 200, recomputed.text
+    assert claimed.status_code == 200 and claimed.json()["task"]["data"] == {"text": "more"}, claimed.text
+
+
+async def test_an_archive_racing_a_recompute_write_waits_for_its_results(client, db, requester, new_project,
+                                                                         make_user, monkeypatch):
+    """The other order of the race above: the write holds the row when the archive comes, which waits for it (the
+    write moving the project's version meanwhile, its answers' correlation, is no deadlock) and then archives."""
+    pid, recomputing = await _recompute_holding_the_project(client, db, requester, new_project, make_user)
+    recomputed, archived = await race(db, monkeypatch, (queue, "store_results"), recomputing,
+                                      _archive(client, requester, pid))
+    assert recomputed.status_code == 200 and recomputed.json()["tasks"] == 2, recomputed.text
+    assert archived.status_code == 200 and archived.json()["status"] == "archived", archived.text
+    async with db.read() as conn:
+        assert await conn.scalar(select(models.projects.c.answer_correlation)) == \
+            recomputed.json()["answer_correlation"]
+    assert await _count(db, models.task_results, method="dawid-skene") == 2
 
 
 # ---- a deleted project's uploads and imports naming them --------------------------------------------------------
