@@ -20,7 +20,7 @@ from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.util import await_only
 
-from labeling import media, models, projects, queue, tasks
+from labeling import media, membership, models, projects, queue, tasks
 from labeling.consensus import runner
 from labeling.errors import ProjectArchived
 from tests.conftest import PG_URL, bearer, text_tasks
@@ -347,6 +347,29 @@ async def test_a_report_racing_an_archive_is_refused(client, db, requester, new_
                                     _archive(client, requester, pid), reporting)
     assert archived.status_code == 200, archived.text
     assert reported.status_code == 409 and _error(reported)["code"] == "project_archived", reported.text
+    assert await _count(db, models.task_reports, project_id=pid) == 0
+
+
+async def test_a_report_racing_its_workers_removal_from_the_pool_is_not_theirs(client, db, requester, new_project,
+                                                                              make_user, monkeypatch):
+    """Who may report is asked of the project row the report holds, not of the version its assignment was read at:
+    a pool change that leaves the worker out, racing the report, is seen (404, as on SQLite, where it comes first)."""
+    pid, worker, lease = await _leased(client, make_user, new_project)
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+
+    def leaving_out():  # noqa: ANN202
+        return client.put(f"/api/projects/{pid}/pool", json={"all_workers": False, "workers": []},
+                          headers=bearer(requester))
+
+    def reporting():  # noqa: ANN202
+        return client.post(f"/api/assignments/{lease['assignment_id']}/report", json={"text": "cut off"},
+                           headers=bearer(worker))
+
+    changed, reported = await race(db, monkeypatch, (membership, "touch"), leaving_out, reporting)
+    assert changed.status_code == 200, changed.text
+    assert reported.status_code == 404, reported.text
     assert await _count(db, models.task_reports, project_id=pid) == 0
 
 
