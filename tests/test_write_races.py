@@ -528,3 +528,24 @@ async def test_an_import_in_flight_keeps_the_upload_it_names(client, db, setting
     assert deleted.status_code == 200 and deleted.json()["deleted"]["media_files"] == 0, deleted.text
     assert (settings.media_dir / path).exists()
     assert await _count(db, models.project_media, project_id=other["id"]) == 1
+
+
+async def test_deleting_a_project_without_uploads_waits_for_no_import(client, db, requester, new_project,
+                                                                      monkeypatch):
+    """Only a deletion with uploads to remove holds them against imports: a project of texts is deleted while an
+    import naming an upload (of another project) is in flight, without waiting for it (nor making imports that
+    come meanwhile wait behind it)."""
+    path, _, other = await _upload_shown_by_one_project(client, requester, new_project)
+    texts = await new_project(tasks=text_tasks(1))
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{other['id']}/tasks", json=[{"data": {"image": path}}],
+                           headers=bearer(requester))
+
+    async def deleted_meanwhile(deletion: asyncio.Task) -> None:
+        assert deletion.done(), "the deletion waited for an import in another project"
+
+    imported, deleted = await race(db, monkeypatch, (media, "record_refs"), importing,
+                                   _delete(client, requester, texts), held=deleted_meanwhile)
+    assert imported.status_code == 201, imported.text
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["media_files"] == 0, deleted.text
