@@ -549,3 +549,24 @@ async def test_deleting_a_project_without_uploads_waits_for_no_import(client, db
                                    _delete(client, requester, texts), held=deleted_meanwhile)
     assert imported.status_code == 201, imported.text
     assert deleted.status_code == 200 and deleted.json()["deleted"]["media_files"] == 0, deleted.text
+
+
+async def test_an_import_bringing_an_image_a_deletion_is_removing_keeps_it(client, db, settings, requester,
+                                                                          new_project, monkeypatch):
+    """A multipart import brings along the very image a deletion is removing (uploads are stored by content): the
+    import waits for the removal, then puts the file back and commits, so the image its task shows is there. Not
+    held, it committed and found the file still there between the removal's look (unused) and its unlink."""
+    path, doomed, other = await _upload_shown_by_one_project(client, requester, new_project)
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{other['id']}/tasks", files={"file": ("again.png", _png(), "image/png")},
+                           headers=bearer(requester))
+
+    deleted, imported = await race(db, monkeypatch, (media, "resolve"), _delete(client, requester, doomed),
+                                   importing)
+    assert deleted.status_code == 200, deleted.text
+    assert imported.status_code == 201 and imported.json()["created"] == 1, imported.text
+    async with db.read() as conn:
+        shown = await conn.scalar(select(models.tasks.c.data).where(models.tasks.c.project_id == other["id"]))
+    assert shown["image"] == path
+    assert (settings.media_dir / path).exists()
