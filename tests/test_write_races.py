@@ -373,6 +373,27 @@ async def test_a_report_racing_its_workers_removal_from_the_pool_is_not_theirs(c
     assert await _count(db, models.task_reports, project_id=pid) == 0
 
 
+@pytest.mark.parametrize("action", ["skip", "release"])
+async def test_a_lease_given_back_racing_its_workers_removal_from_the_pool_is_not_theirs(
+        client, db, requester, new_project, make_user, monkeypatch, action):
+    """A skip or a release asks who may give the lease back of the project row it holds, as a renewal does: a pool
+    change leaving the worker out, racing it, is seen (404, as on SQLite, where it comes first) and the lease stays
+    as it was, to expire."""
+    pid, worker, lease = await _leased(client, make_user, new_project)
+
+    def leaving_out():  # noqa: ANN202
+        return client.put(f"/api/projects/{pid}/pool", json={"all_workers": False, "workers": []},
+                          headers=bearer(requester))
+
+    def giving_back():  # noqa: ANN202
+        return client.post(f"/api/assignments/{lease['assignment_id']}/{action}", headers=bearer(worker))
+
+    changed, given = await race(db, monkeypatch, (membership, "touch"), leaving_out, giving_back)
+    assert changed.status_code == 200, changed.text
+    assert given.status_code == 404, given.text
+    assert await _count(db, models.assignments, project_id=pid, status=models.AssignmentStatus.leased.value) == 1
+
+
 # ---- a consensus recompute -----------------------------------------------------------------------------------------
 
 async def _results(db, pid: int) -> list[tuple]:
