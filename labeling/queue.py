@@ -260,6 +260,10 @@ def _handed_back(tx: Tx, project: Any, held: Any) -> Lease:
                  project.task_type)
 
 
+class _Blocked(Exception):
+    """A claim found the worker blocked in the statement that counts it: what it leased is undone."""
+
+
 def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, task_id: int, max_leases: int,
                      now: float) -> Lease | None:
     """Lease one named task to this worker again, or None to let the ordinary claim decide (and say why not).
@@ -296,7 +300,12 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
                 return None
             assignment_id = tx.scalar("queue.insert_lease", {**params, "is_gold": bool(row.is_gold),
                                                              "expires": expires})
-            tx.run("queue.count_claim", params)
+            if tx.run("queue.count_claim", params) != 1:
+                # Blocked since the read (a block moves no version, so the check above passed): undone, and the
+                # ordinary claim says so.
+                raise _Blocked
+    except _Blocked:
+        return None
     except Exception as exc:
         if is_unique_violation(exc):  # a concurrent claim of this worker took it first
             return None

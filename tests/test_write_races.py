@@ -266,6 +266,31 @@ async def test_a_reloaded_page_claiming_its_task_again_racing_an_archive_leaves_
     assert await _count(db, models.assignments, project_id=pid) == 0
 
 
+async def test_a_reloaded_page_claiming_its_task_again_racing_the_workers_block_leases_nothing(
+        client, db, requester, new_project, make_user, monkeypatch):
+    """A block moves no project version: the claim of the named task asks the worker's standing again in the
+    statement that counts the claim, so a block racing it is seen (403, as on SQLite, where it comes first), or
+    waits for it and then takes the lease back."""
+    project = await new_project(tasks=text_tasks(1))
+    pid = project["id"]
+    user, worker = await make_user("worker")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/release", headers=bearer(worker))
+    assert r.status_code == 200, r.text  # released on leaving the page
+
+    def blocking():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/workers/{user['id']}/block", headers=bearer(requester))
+
+    def claiming():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/next", params={"prefer_task": lease["task"]["id"]},
+                           headers=bearer(worker))
+
+    blocked, claimed = await race(db, monkeypatch, (queue, "block"), blocking, claiming)
+    assert blocked.status_code == 200, blocked.text
+    assert claimed.status_code == 403 and _error(claimed)["code"] == "worker_blocked", claimed.text
+    assert await _count(db, models.assignments, project_id=pid, status=models.AssignmentStatus.leased.value) == 0
+
+
 async def test_a_renewal_racing_a_pause_is_refused(client, db, requester, new_project, make_user, monkeypatch):
     pid, worker, lease = await _leased(client, make_user, new_project)
 
