@@ -203,6 +203,26 @@ async def test_an_import_in_flight_holds_the_project_against_a_label_removal(cli
     assert view["labels"] == ["pos", "neg", "kept"]
 
 
+async def test_an_import_in_flight_holds_up_no_claim(client, db, requester, new_project, make_user, monkeypatch):
+    """An import holds its project row against changes of the project only (KEY SHARE): a claim while a long import
+    is being stored is served at once."""
+    project = await new_project(tasks=text_tasks(1))
+    pid = project["id"]
+    _, worker = await make_user("worker")
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "late"}}], headers=bearer(requester))
+
+    async def served_meanwhile(claim: asyncio.Task) -> None:
+        assert claim.done(), "the claim waited for the import"
+
+    imported, claimed = await race(db, monkeypatch, (queue, "enqueue"), importing,
+                                   lambda: client.post(f"/api/projects/{pid}/next", headers=bearer(worker)),
+                                   held=served_meanwhile)
+    assert imported.status_code == 201, imported.text
+    assert claimed.status_code == 200, claimed.text
+
+
 # ---- the queue: claims, submits, changed answers, reports -----------------------------------------------------------
 
 async def _leased(client, make_user, new_project, **settings):  # noqa: ANN001, ANN202
