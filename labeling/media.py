@@ -234,10 +234,14 @@ def remove_unused(tx: Tx, media_dir: Path, paths: list[str]) -> int:
 
     Run as a transaction of its own that holds the uploads against imports (media.hold_uploads_for_removal): an
     import in flight that names one of the files has committed (and the file is kept) before this looks, and one
-    that comes later finds the file gone when it checks (tasks.store) and stores nothing."""
+    that comes later finds the file gone when it checks (tasks.store) and stores nothing. With no upload to remove
+    (a project of texts, or of files an operator put there), nothing is held: imports in flight elsewhere are not
+    waited for, nor made to wait."""
+    candidates = [p for p in paths if is_upload(p)]
+    if not candidates:
+        return 0
     tx.one("media.hold_uploads_for_removal")
     removed = 0
-    candidates = [p for p in paths if is_upload(p)]
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start:start + 1000]
         hashes = {path_hash(p): p for p in chunk}

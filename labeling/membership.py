@@ -76,11 +76,11 @@ def locked(tx: Tx, project_id: int, action: str | None = None) -> Any:
 
 
 def shared(tx: Tx, project_id: int, action: str | None = None) -> Any:
-    """`locked`, for a write that adds to a project without changing its row (an import, a report, a changed answer):
-    the row is held until the transaction ends against every change of it (a status, settings, labels or pool
-    change, a deletion: each takes `locked` first), but not against other such writes (PostgreSQL KEY SHARE, which
-    the foreign-key checks of the rows it inserts take anyway), so the write sees the project as it stays until it
-    commits."""
+    """`locked`, for a write that adds to a project without changing its row (an import, a report, a changed answer,
+    a recompute's results): the row is held until the transaction ends against every change of it (a status,
+    settings, labels or pool change, a deletion: each takes `locked` first), but not against other such writes nor
+    the queue (PostgreSQL KEY SHARE, which the foreign-key checks of the rows it inserts take anyway), so the write
+    sees the project as it stays until it commits."""
     row = tx.one("projects.row_for_share", {"project": project_id})
     if row is None:
         raise NotFound(f"no project {project_id}", field="project_id")

@@ -24,10 +24,11 @@ here. Lists are filtered by the same rules in SQL (labeling/membership.py `visib
 A project's status is the other half of what an action may do (`check_status`, 409): the queue asks it with the
 project row it has in memory, a project route (labeling/api/projects.py `project_for`) before it reads its body,
 and each write again with the row its transaction holds until it commits: `membership.locked(tx, id, action)` for
-a write that changes the project (its status, settings, pool; reviews, recompute, deletions), `membership.shared`
-for one that only adds to it (an import, a report, a changed answer, a renewal), and the claim's and the submit's
-own statement holds it at the version their rules came from. So a status, label or pool change racing a write
-either waits for it and sees what it stored, or commits first and is seen.
+a write that changes the project (its status, settings, pool; reviews, a recompute's settle, deletions),
+`membership.shared` for one that only adds to it (an import, a report, a changed answer, a renewal, a recompute's
+results), and the claim's and the submit's own statement holds it at the version their rules came from. So a
+status, label or pool change racing a write either waits for it and sees what it stored, or commits first and is
+seen.
 """
 
 from __future__ import annotations

@@ -260,6 +260,10 @@ def _handed_back(tx: Tx, project: Any, held: Any) -> Lease:
                  project.task_type)
 
 
+class _Blocked(Exception):
+    """A claim found the worker blocked in the statement that counts it: what it leased is undone."""
+
+
 def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, task_id: int, max_leases: int,
                      now: float) -> Lease | None:
     """Lease one named task to this worker again, or None to let the ordinary claim decide (and say why not).
@@ -296,7 +300,12 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
                 return None
             assignment_id = tx.scalar("queue.insert_lease", {**params, "is_gold": bool(row.is_gold),
                                                              "expires": expires})
-            tx.run("queue.count_claim", params)
+            if tx.run("queue.count_claim", params) != 1:
+                # Blocked since the read (a block moves no version, so the check above passed): undone, and the
+                # ordinary claim says so.
+                raise _Blocked
+    except _Blocked:
+        return None
     except Exception as exc:
         if is_unique_violation(exc):  # a concurrent claim of this worker took it first
             return None
@@ -388,6 +397,14 @@ def held(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, action: str
     project = project_at(tx, mem, assignment.project_id, assignment.version)
     admit(tx, mem, project, worker, action, assignment)
     return assignment, project
+
+
+def held_in_project(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, action: str) -> tuple[Any, Any]:
+    """`held`, with the project row held first (membership.shared, before the lease is locked: the order every write
+    takes them), so the policy is asked of the project as it stays until the write commits: a pool or status change
+    racing a renewal, skip or release waits for it, or comes first and is seen."""
+    membership.shared(tx, load_assignment(tx, assignment_id, lock=False).project_id)
+    return held(tx, mem, assignment_id, worker, action)
 
 
 def take_memo(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Memo | None:
@@ -488,7 +505,7 @@ def skip(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, reason: str
     if reason == "other" and note is None:
         raise InvalidInput("note: say in a few words why you skip, for the reason 'other'", field="note")
     mem.memos.pop(assignment_id, None)
-    assignment, _ = held(tx, mem, assignment_id, worker, "work.skip")
+    assignment, _ = held_in_project(tx, mem, assignment_id, worker, "work.skip")
     if assignment.status == AssignmentStatus.submitted:
         raise Conflict("this assignment was already submitted", field="assignment_id")
     if assignment.status == AssignmentStatus.expired:
@@ -511,7 +528,7 @@ def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
     naming its state, as a renew of one answers."""
     mem.memos.pop(assignment_id, None)
     try:
-        assignment, _ = held(tx, mem, assignment_id, worker, "work.release")
+        assignment, _ = held_in_project(tx, mem, assignment_id, worker, "work.release")
     except NotFound:
         raise NotFound(f"no lease {assignment_id} of yours to release: a released lease is gone, so releasing it "
                        "again finds nothing", field="assignment_id") from None
@@ -526,12 +543,11 @@ def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
 def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     """Extend a live lease, or take an expired one back if the task still needs this worker's answer.
 
-    The project row is held (membership.shared) before the lease is locked, as every write takes them, so the status
-    asked is the one the renewal commits under: a pause racing it waits for it, or comes first and is seen.
+    The project row is held (`held_in_project`), so the status asked is the one the renewal commits under: a pause
+    racing it waits for it, or comes first and is seen.
     """
     now = time.time()
-    membership.shared(tx, load_assignment(tx, assignment_id, lock=False).project_id)
-    assignment, project = held(tx, mem, assignment_id, worker, "work.renew")
+    assignment, project = held_in_project(tx, mem, assignment_id, worker, "work.renew")
     policy.check_status(project, "work.renew")
     _worker_row(tx, assignment.project_id, worker.id, now)
     if assignment.status in (AssignmentStatus.submitted, AssignmentStatus.skipped):

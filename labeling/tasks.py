@@ -290,14 +290,17 @@ def _check_uploads_kept(tx: Tx, media_dir: Path, shown: list[tuple[str, str]], h
     """The uploads (files under uploads/) that tasks name, each with where it came from, are still in the media
     folder: checked while they are held against removal (a deleted project's unused uploads go once it commits),
     so a file that went after the tasks were validated is refused as a missing file is. Those the import `brought`
-    along are put back after it commits (labeling/api/media.py `placing`) instead. Returns whether the uploads are
-    held (from the first task that names one on)."""
-    uploads = [(where, ref) for where, ref in shown if media.is_upload(ref) and ref not in brought]
+    along are held too but not checked: they are put back after it commits (labeling/api/media.py `placing`), which
+    only holding them orders after a removal that found them unused (else the removal could unlink one after that).
+    Returns whether the uploads are held (from the first task that names one on)."""
+    uploads = [(where, ref) for where, ref in shown if media.is_upload(ref)]
     if not uploads:
         return held
     if not held:
         media.hold_uploads(tx)
     for where, ref in uploads:
+        if ref in brought:
+            continue
         if not (media_dir / ref).is_file():
             raise _located(InvalidInput(f"data.image: no file {ref!r} in the media folder", field="data.image"),
                            where)

@@ -20,7 +20,7 @@ from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.util import await_only
 
-from labeling import media, models, projects, queue, tasks
+from labeling import media, membership, models, projects, queue, tasks
 from labeling.consensus import runner
 from labeling.errors import ProjectArchived
 from tests.conftest import PG_URL, bearer, text_tasks
@@ -63,20 +63,27 @@ async def _waiting_or_done(db, request: asyncio.Task) -> None:  # noqa: ANN001
     raise AssertionError("the racing request neither waited for a lock nor finished")
 
 
-async def race(db, monkeypatch, where: tuple[object, str], change, racing):  # noqa: ANN001, ANN201
+async def race(db, monkeypatch, where: tuple[object, str], change, racing, *, held=None):  # noqa: ANN001, ANN201
     """Run `change()` (a request) and, while it holds its lock (PostgreSQL) or after it (SQLite), `racing()`; both
-    responses."""
+    responses. `held(racing)`, on PostgreSQL, looks at the racing request while the change is still held. The change
+    is let go also when the race fails, so a failing test ends instead of holding its transaction open."""
     hold = Hold(monkeypatch, *where) if PG_URL else None
     first = asyncio.ensure_future(change())
-    if hold is None:
-        await first
-    else:
-        await asyncio.wait([first, asyncio.ensure_future(hold.reached.wait())], return_when=asyncio.FIRST_COMPLETED)
-        assert hold.reached.is_set(), (await first).text
-    second = asyncio.ensure_future(racing())
-    if hold is not None:
-        await _waiting_or_done(db, second)
-        hold.release()
+    try:
+        if hold is None:
+            await first
+        else:
+            await asyncio.wait([first, asyncio.ensure_future(hold.reached.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
+            assert hold.reached.is_set(), (await first).text
+        second = asyncio.ensure_future(racing())
+        if hold is not None:
+            await _waiting_or_done(db, second)
+            if held is not None:
+                await held(second)
+    finally:
+        if hold is not None:
+            hold.release()
     return await first, await second
 
 
@@ -196,6 +203,26 @@ async def test_an_import_in_flight_holds_the_project_against_a_label_removal(cli
     assert view["labels"] == ["pos", "neg", "kept"]
 
 
+async def test_an_import_in_flight_holds_up_no_claim(client, db, requester, new_project, make_user, monkeypatch):
+    """An import holds its project row against changes of the project only (KEY SHARE): a claim while a long import
+    is being stored is served at once."""
+    project = await new_project(tasks=text_tasks(1))
+    pid = project["id"]
+    _, worker = await make_user("worker")
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "late"}}], headers=bearer(requester))
+
+    async def served_meanwhile(claim: asyncio.Task) -> None:
+        assert claim.done(), "the claim waited for the import"
+
+    imported, claimed = await race(db, monkeypatch, (queue, "enqueue"), importing,
+                                   lambda: client.post(f"/api/projects/{pid}/next", headers=bearer(worker)),
+                                   held=served_meanwhile)
+    assert imported.status_code == 201, imported.text
+    assert claimed.status_code == 200, claimed.text
+
+
 # ---- the queue: claims, submits, changed answers, reports -----------------------------------------------------------
 
 async def _leased(client, make_user, new_project, **settings):  # noqa: ANN001, ANN202
@@ -257,6 +284,31 @@ async def test_a_reloaded_page_claiming_its_task_again_racing_an_archive_leaves_
     assert archived.status_code == 200, archived.text
     assert claimed.status_code == 409 and _error(claimed)["code"] == "project_archived", claimed.text
     assert await _count(db, models.assignments, project_id=pid) == 0
+
+
+async def test_a_reloaded_page_claiming_its_task_again_racing_the_workers_block_leases_nothing(
+        client, db, requester, new_project, make_user, monkeypatch):
+    """A block moves no project version: the claim of the named task asks the worker's standing again in the
+    statement that counts the claim, so a block racing it is seen (403, as on SQLite, where it comes first), or
+    waits for it and then takes the lease back."""
+    project = await new_project(tasks=text_tasks(1))
+    pid = project["id"]
+    user, worker = await make_user("worker")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/release", headers=bearer(worker))
+    assert r.status_code == 200, r.text  # released on leaving the page
+
+    def blocking():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/workers/{user['id']}/block", headers=bearer(requester))
+
+    def claiming():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/next", params={"prefer_task": lease["task"]["id"]},
+                           headers=bearer(worker))
+
+    blocked, claimed = await race(db, monkeypatch, (queue, "block"), blocking, claiming)
+    assert blocked.status_code == 200, blocked.text
+    assert claimed.status_code == 403 and _error(claimed)["code"] == "worker_blocked", claimed.text
+    assert await _count(db, models.assignments, project_id=pid, status=models.AssignmentStatus.leased.value) == 0
 
 
 async def test_a_renewal_racing_a_pause_is_refused(client, db, requester, new_project, make_user, monkeypatch):
@@ -343,6 +395,50 @@ async def test_a_report_racing_an_archive_is_refused(client, db, requester, new_
     assert await _count(db, models.task_reports, project_id=pid) == 0
 
 
+async def test_a_report_racing_its_workers_removal_from_the_pool_is_not_theirs(client, db, requester, new_project,
+                                                                              make_user, monkeypatch):
+    """Who may report is asked of the project row the report holds, not of the version its assignment was read at:
+    a pool change that leaves the worker out, racing the report, is seen (404, as on SQLite, where it comes first)."""
+    pid, worker, lease = await _leased(client, make_user, new_project)
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+
+    def leaving_out():  # noqa: ANN202
+        return client.put(f"/api/projects/{pid}/pool", json={"all_workers": False, "workers": []},
+                          headers=bearer(requester))
+
+    def reporting():  # noqa: ANN202
+        return client.post(f"/api/assignments/{lease['assignment_id']}/report", json={"text": "cut off"},
+                           headers=bearer(worker))
+
+    changed, reported = await race(db, monkeypatch, (membership, "touch"), leaving_out, reporting)
+    assert changed.status_code == 200, changed.text
+    assert reported.status_code == 404, reported.text
+    assert await _count(db, models.task_reports, project_id=pid) == 0
+
+
+@pytest.mark.parametrize("action", ["skip", "release"])
+async def test_a_lease_given_back_racing_its_workers_removal_from_the_pool_is_not_theirs(
+        client, db, requester, new_project, make_user, monkeypatch, action):
+    """A skip or a release asks who may give the lease back of the project row it holds, as a renewal does: a pool
+    change leaving the worker out, racing it, is seen (404, as on SQLite, where it comes first) and the lease stays
+    as it was, to expire."""
+    pid, worker, lease = await _leased(client, make_user, new_project)
+
+    def leaving_out():  # noqa: ANN202
+        return client.put(f"/api/projects/{pid}/pool", json={"all_workers": False, "workers": []},
+                          headers=bearer(requester))
+
+    def giving_back():  # noqa: ANN202
+        return client.post(f"/api/assignments/{lease['assignment_id']}/{action}", headers=bearer(worker))
+
+    changed, given = await race(db, monkeypatch, (membership, "touch"), leaving_out, giving_back)
+    assert changed.status_code == 200, changed.text
+    assert given.status_code == 404, given.text
+    assert await _count(db, models.assignments, project_id=pid, status=models.AssignmentStatus.leased.value) == 1
+
+
 # ---- a consensus recompute -----------------------------------------------------------------------------------------
 
 async def _results(db, pid: int) -> list[tuple]:
@@ -377,6 +473,50 @@ async def test_a_recompute_racing_a_change_of_the_project_writes_nothing(client,
     assert r.status_code == 409, r.text
     assert _error(r)["code"] == ("project_archived" if "status" in change else "conflict"), r.text
     assert await _results(db, pid) == before
+
+
+async def _recompute_holding_the_project(client, db, requester, new_project, make_user):  # noqa: ANN001, ANN202
+    """A project whose two tasks are answered (a recompute has something to write) and a third waits for a worker."""
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}], f"rc{pid}")
+    r = await client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": "more"}}], headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    return pid, lambda: client.post(f"/api/projects/{pid}/consensus", json={"method": "dawid-skene"},
+                                    headers=bearer(requester))
+
+
+async def test_a_recompute_writing_its_results_holds_up_no_claim(client, db, requester, new_project, make_user,
+                                                                 monkeypatch):
+    """The recompute's write holds the project row against changes of it as an import does (KEY SHARE), not against
+    the queue: a claim while the results are being written is served at once (FOR UPDATE kept every claim and submit
+    of the project waiting until all of them were written)."""
+    pid, recomputing = await _recompute_holding_the_project(client, db, requester, new_project, make_user)
+    _, worker = await make_user("worker")
+
+    async def served_meanwhile(claim: asyncio.Task) -> None:
+        assert claim.done(), "the claim waited for the recompute's write"
+
+    recomputed, claimed = await race(db, monkeypatch, (queue, "store_results"), recomputing,
+                                     lambda: client.post(f"/api/projects/{pid}/next", headers=bearer(worker)),
+                                     held=served_meanwhile)
+    assert recomputed.status_code == 200, recomputed.text
+    assert claimed.status_code == 200 and claimed.json()["task"]["data"] == {"text": "more"}, claimed.text
+
+
+async def test_an_archive_racing_a_recompute_write_waits_for_its_results(client, db, requester, new_project,
+                                                                         make_user, monkeypatch):
+    """The other order of the race above: the write holds the row when the archive comes, which waits for it (the
+    write moving the project's version meanwhile, its answers' correlation, is no deadlock) and then archives."""
+    pid, recomputing = await _recompute_holding_the_project(client, db, requester, new_project, make_user)
+    recomputed, archived = await race(db, monkeypatch, (queue, "store_results"), recomputing,
+                                      _archive(client, requester, pid))
+    assert recomputed.status_code == 200 and recomputed.json()["tasks"] == 2, recomputed.text
+    assert archived.status_code == 200 and archived.json()["status"] == "archived", archived.text
+    async with db.read() as conn:
+        assert await conn.scalar(select(models.projects.c.answer_correlation)) == \
+            recomputed.json()["answer_correlation"]
+    assert await _count(db, models.task_results, method="dawid-skene") == 2
 
 
 # ---- a deleted project's uploads and imports naming them --------------------------------------------------------
@@ -454,3 +594,45 @@ async def test_an_import_in_flight_keeps_the_upload_it_names(client, db, setting
     assert deleted.status_code == 200 and deleted.json()["deleted"]["media_files"] == 0, deleted.text
     assert (settings.media_dir / path).exists()
     assert await _count(db, models.project_media, project_id=other["id"]) == 1
+
+
+async def test_deleting_a_project_without_uploads_waits_for_no_import(client, db, requester, new_project,
+                                                                      monkeypatch):
+    """Only a deletion with uploads to remove holds them against imports: a project of texts is deleted while an
+    import naming an upload (of another project) is in flight, without waiting for it (nor making imports that
+    come meanwhile wait behind it)."""
+    path, _, other = await _upload_shown_by_one_project(client, requester, new_project)
+    texts = await new_project(tasks=text_tasks(1))
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{other['id']}/tasks", json=[{"data": {"image": path}}],
+                           headers=bearer(requester))
+
+    async def deleted_meanwhile(deletion: asyncio.Task) -> None:
+        assert deletion.done(), "the deletion waited for an import in another project"
+
+    imported, deleted = await race(db, monkeypatch, (media, "record_refs"), importing,
+                                   _delete(client, requester, texts), held=deleted_meanwhile)
+    assert imported.status_code == 201, imported.text
+    assert deleted.status_code == 200 and deleted.json()["deleted"]["media_files"] == 0, deleted.text
+
+
+async def test_an_import_bringing_an_image_a_deletion_is_removing_keeps_it(client, db, settings, requester,
+                                                                          new_project, monkeypatch):
+    """A multipart import brings along the very image a deletion is removing (uploads are stored by content): the
+    import waits for the removal, then puts the file back and commits, so the image its task shows is there. Not
+    held, it committed and found the file still there between the removal's look (unused) and its unlink."""
+    path, doomed, other = await _upload_shown_by_one_project(client, requester, new_project)
+
+    def importing():  # noqa: ANN202
+        return client.post(f"/api/projects/{other['id']}/tasks", files={"file": ("again.png", _png(), "image/png")},
+                           headers=bearer(requester))
+
+    deleted, imported = await race(db, monkeypatch, (media, "resolve"), _delete(client, requester, doomed),
+                                   importing)
+    assert deleted.status_code == 200, deleted.text
+    assert imported.status_code == 201 and imported.json()["created"] == 1, imported.text
+    async with db.read() as conn:
+        shown = await conn.scalar(select(models.tasks.c.data).where(models.tasks.c.project_id == other["id"]))
+    assert shown["image"] == path
+    assert (settings.media_dir / path).exists()

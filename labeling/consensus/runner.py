@@ -126,8 +126,10 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
 
     def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
         # Asked again of the row held now: an archive, or a change of what the consensus was computed with, while it
-        # was computed leaves the results as they are.
-        row = membership.locked(tx, project.id, "consensus.recompute")
+        # was computed leaves the results as they are. Held against changes of the project only (membership.shared),
+        # as an import holds it: FOR UPDATE would keep every claim and submit of the project waiting until all of
+        # the results are written.
+        row = membership.shared(tx, project.id, "consensus.recompute")
         if any(getattr(row, key) != getattr(project, key) for key in COMPUTED_WITH):
             raise Conflict("the project's labels or redundancy changed while its consensus was computed; "
                            "recompute it again", field="project_id")

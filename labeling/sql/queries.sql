@@ -172,7 +172,9 @@ VALUES (:project, :task, :worker, 0 /*leased*/, :is_gold, :now, :expires)
 RETURNING id
 
 -- name: queue.count_claim
-UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker
+-- Only while the worker is not blocked here: a claim that read its standing before a block (which moves no project
+-- version) counts nothing, and leases nothing.
+UPDATE project_workers SET n_claims = n_claims + 1 WHERE project_id = :project AND worker_id = :worker AND NOT blocked
 
 -- ---- an assignment and its lease --------------------------------------------------------------------------
 
