@@ -95,7 +95,8 @@ def between_check_and_write(monkeypatch, client, change) -> None:  # noqa: ANN00
 
     def validate(*args: object, **kwargs: object) -> object:
         out = original(*args, **kwargs)
-        response = asyncio.run_coroutine_threadsafe(change(), loop).result()
+        # a change that blocked fails the test instead of hanging it
+        response = asyncio.run_coroutine_threadsafe(change(), loop).result(timeout=30)
         assert response.status_code == 200, response.text
         return out
 
