@@ -555,7 +555,10 @@ class AnswersRemoved(Out):
     worker_id: Id
     answers_deleted: Count
     tasks_reopened: Count
-    consensus: Recomputed
+    consensus: Recomputed | None = Field(description="the recompute without them; null when it could not run")
+    consensus_not_recomputed: str | None = Field(
+        description="why the consensus was not recomputed (the project was archived or changed meanwhile: recompute "
+                    "it when it takes it); null when it was")
 
 
 class Team(Out):

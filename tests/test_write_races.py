@@ -637,3 +637,29 @@ async def test_an_import_bringing_an_image_a_deletion_is_removing_keeps_it(clien
         shown = await conn.scalar(select(models.tasks.c.data).where(models.tasks.c.project_id == other["id"]))
     assert shown["image"] == path
     assert (settings.media_dir / path).exists()
+
+
+async def test_removing_a_worker_s_answers_says_when_the_project_changed_before_the_recompute(
+        client, db, requester, new_project, make_user, monkeypatch):
+    """The removal commits, then the recompute runs: an archive landing between them leaves the removal standing, and
+    the answer says so (200, the consensus not recomputed and why) instead of a 409 for a removal that happened."""
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}], f"rm{pid}")
+    async with db.read() as conn:
+        leaver = (await conn.execute(select(models.users.c.id).where(models.users.c.username == f"rm{pid}-w0"))).scalar()
+    original = runner.recompute_project
+
+    async def recompute_project(*args: object, **kwargs: object) -> object:
+        r = await client.patch(f"/api/projects/{pid}", json={"status": "archived"}, headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "recompute_project", recompute_project)
+    r = await client.delete(f"/api/projects/{pid}/workers/{leaver}/answers", params={"confirm": "true"},
+                            headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["answers_deleted"] == 2 and body["consensus"] is None
+    assert "archived" in body["consensus_not_recomputed"] and "answers are removed" in body["consensus_not_recomputed"]
+    assert await _count(db, models.annotations, worker_id=leaver) == 0

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from labeling import audit, membership, people, schemas, teams, web
 from labeling.api.projects import project_for
 from labeling.consensus import runner
+from labeling.errors import Conflict
 
 
 async def get_pool(request: Request, caller: web.Caller) -> Response:
@@ -61,9 +62,14 @@ async def remove_answers(request: Request, caller: web.Caller) -> Response:
     confirm = web.query(request, schemas.ConfirmQuery).confirm
     removed = await app.db.transact(
         lambda tx: people.remove_answers(tx, app.memory, caller.who, row.id, worker_id, confirm))
-    # Consensus and worker skills as if the worker had never answered (its own transactions, audited).
-    consensus = await runner.recompute_project(app.db, row, mem=app.memory, actor=caller.who)
-    return web.ok({**removed, "consensus": consensus})
+    # Consensus and worker skills as if the worker had never answered (its own transactions, audited). The removal
+    # has committed: a project archived or changed before the recompute could write is said, not answered with a 409.
+    try:
+        consensus = await runner.recompute_project(app.db, row, mem=app.memory, actor=caller.who)
+    except Conflict as exc:
+        return web.ok({**removed, "consensus": None,
+                       "consensus_not_recomputed": f"{exc.message} (the answers are removed)"})
+    return web.ok({**removed, "consensus": consensus, "consensus_not_recomputed": None})
 
 
 async def _team(request: Request, caller: web.Caller, conn: Any) -> Any:
