@@ -67,7 +67,11 @@ def locked(tx: Tx, project_id: int, action: str | None = None) -> Any:
     the project's status allows it (policy.check_status: an archived project's content does not change). (This
     loader and `load` live here, below labeling/projects.py, so that every module that changes a project can use
     them.)"""
-    row = tx.one("projects.row_for_update", {"project": project_id})
+    return _held(tx, "projects.row_for_update", project_id, action)
+
+
+def _held(tx: Tx, statement: str, project_id: int, action: str | None) -> Any:
+    row = tx.one(statement, {"project": project_id})
     if row is None:
         raise NotFound(f"no project {project_id}", field="project_id")
     if action is not None:
@@ -81,12 +85,7 @@ def shared(tx: Tx, project_id: int, action: str | None = None) -> Any:
     settings, labels or pool change, a deletion: each takes `locked` first), but not against other such writes nor
     the queue (PostgreSQL KEY SHARE, which the foreign-key checks of the rows it inserts take anyway), so the write
     sees the project as it stays until it commits."""
-    row = tx.one("projects.row_for_share", {"project": project_id})
-    if row is None:
-        raise NotFound(f"no project {project_id}", field="project_id")
-    if action is not None:
-        policy.check_status(row, action)
-    return row
+    return _held(tx, "projects.row_for_share", project_id, action)
 
 
 async def load(conn: AsyncConnection, project_id: int) -> Any:

@@ -112,19 +112,9 @@ def test_the_confusion_matrix_note_wraps_inside_its_card_on_a_phone(new_page, se
     # The note was the table's caption: as wide as the matrix, which scrolls sideways on a phone, so the note's
     # lines were cut at the card's edge ("...whose consensus is the ro").
     labels = ["positive", "negative", "neutral", "mixed"]
-    tasks = [{"data": {"text": f"review {i}"}} for i in range(4)]
-    project = server.project("text_classification", tasks, labels, redundancy=1)
-    requester = project["requester"]
-    with server.client(server.admin_token) as c:
-        assert c.post(f"/api/users/{requester['id']}/password", json={"password": PASSWORD}).status_code == 200
-    worker = server.user("worker")
-    with server.client(worker["token"]) as c:
-        for label in labels:
-            lease = c.post(f"/api/projects/{project['id']}/next").json()
-            r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": label}})
-            assert r.status_code == 201, r.text
+    project, requester = _answered(server, labels)
     phone = new_page(PHONE)
-    sign_in(phone, {**requester, "password": PASSWORD}, f"/console/projects/{project['id']}/quality")
+    sign_in(phone, requester, f"/console/projects/{project['id']}/quality")
     expect(phone.locator("#confusion th.col-label")).to_have_text(labels)
     note = phone.get_by_text("How often workers answered each label")
     expect(note).to_be_visible()
