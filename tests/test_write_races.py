@@ -557,7 +557,7 @@ async def test_an_import_naming_an_upload_removed_meanwhile_stores_nothing(clien
         r = await client.post(url, files={"file": ("t.jsonl", json.dumps(line).encode(), "application/octet-stream")},
                               headers=bearer(requester))
     assert r.status_code == 400, r.text
-    where = "tasks[0]" if kind == "json" else "line 1"
+    where = "tasks[0]" if kind == "json" else "t.jsonl: line 1"  # a multipart import names its file
     assert _error(r)["field"] == "data.image" and _error(r)["message"].startswith(f"{where}: data.image: no file")
     assert not (settings.media_dir / path).exists()
     assert await _count(db, models.tasks, project_id=other["id"]) == 0
