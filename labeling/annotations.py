@@ -265,7 +265,23 @@ def settle_ready(tx: Tx, mem: queue.Memory, project_id: int) -> int:
     """Settle every open task of a project that already has the answers it needs (after its redundancy went
     down, or left over by a server that stopped, or a settle that failed, after a task's last answer)."""
     project = queue.load_project(tx, mem, project_id)
+    _blocks_left_over(tx, project)
     return sum(settle_task(tx, project, task_id) for task_id in queue.ready_tasks(tx, project_id))
+
+
+def _blocks_left_over(tx: Tx, project: Any) -> None:
+    """Block the workers whose gold accuracy calls for it but who are not blocked: the block after a gold answer
+    runs once the answer is stored, and one that failed there (logged, see _store) would otherwise wait for the
+    worker's next gold answer. An archived project's standings stay as they are."""
+    if project.gold_threshold <= 0 or project.status == models.ProjectStatus.archived:
+        return
+    due = tx.rows("queue.workers_due_a_block", {"project": project.id, "gold_min": project.gold_min,
+                                                 "threshold": project.gold_threshold})
+    for worker in due:
+        reopened = block_worker(tx, project, worker.worker_id)
+        audit.record(tx, audit.SYSTEM, "worker.block", project=project, details={
+            "worker_id": worker.worker_id, "username": worker.username, "tasks_reopened": reopened,
+            "reason": "gold accuracy below the project's threshold (made up by the settle sweep)"})
 
 
 async def settle_left_over(db: Any, mem: queue.Memory | None = None) -> int:

@@ -391,3 +391,32 @@ async def test_an_answer_is_judged_by_the_project_as_it_is_when_submitted(client
     assert (await _submit(client, workers[1], lease["assignment_id"], {"label": "neg"})).status_code == 201
     r = await _next(client, workers[1], strict["id"])
     assert r.status_code == 403, "the threshold raised after the lease was handed out applies to its answer"
+
+
+async def test_a_block_that_failed_after_its_gold_answer_is_made_up_by_the_settle_sweep(client, db, requester,
+                                                                                       new_project, workers,
+                                                                                       monkeypatch):
+    from labeling import annotations
+
+    gold = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(2)]
+    project = await new_project(tasks=gold + text_tasks(2), redundancy=1, gold_first_n=2, gold_min=2,
+                                gold_threshold=0.6)
+    pid, bad = project["id"], workers[0]
+    real = annotations.block_worker
+    monkeypatch.setattr(annotations, "block_worker", lambda *a: (_ for _ in ()).throw(RuntimeError("deadlock")))
+    for _ in range(2):  # two wrong gold answers: the block they call for fails (logged, the answers kept)
+        lease = (await _next(client, bad, pid)).json()
+        assert (await _submit(client, bad, lease["assignment_id"], {"label": "neg"})).status_code == 201
+    monkeypatch.setattr(annotations, "block_worker", real)
+    assert (await _next(client, bad, pid)).status_code == 200  # not blocked yet: the regular task is leased
+    await annotations.settle_left_over(db)
+    r = await _next(client, bad, pid)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "worker_blocked", r.text
+    async with db.read() as conn:
+        reasons = (await conn.execute(select(models.audit_log.c.details).where(
+            models.audit_log.c.action == "worker.block", models.audit_log.c.project_id == pid))).scalars().all()
+    assert [d["reason"] for d in reasons] == ["gold accuracy below the project's threshold (made up by the settle sweep)"]
+    await annotations.settle_left_over(db)  # once blocked, the sweep leaves the worker be
+    async with db.read() as conn:
+        assert await conn.scalar(select(func.count()).select_from(models.audit_log).where(
+            models.audit_log.c.action == "worker.block")) == 1

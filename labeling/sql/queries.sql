@@ -256,6 +256,16 @@ SELECT id FROM tasks
 WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false AND n_done > 0 AND n_done >= needed
 ORDER BY id
 
+-- name: queue.workers_due_a_block
+-- Workers whose gold accuracy is below the project's threshold (after at least its minimum of gold answers) and who
+-- are not blocked: the block a gold answer calls for runs after the answer is stored, and one that failed there (a
+-- deadlock, say) is made up by the sweep.
+SELECT pw.worker_id, u.username FROM project_workers pw JOIN users u ON u.id = pw.worker_id
+WHERE pw.project_id = :project AND NOT pw.blocked AND pw.n_gold > 0 AND pw.n_gold >= :gold_min
+  AND pw.gold_score_sum / :threshold < pw.n_gold  -- accuracy below :threshold (above 0); written so that PostgreSQL
+                                                 -- takes :threshold for a float, as the column it divides
+ORDER BY pw.worker_id
+
 -- name: queue.upsert_result
 -- json_params: answer, details
 INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
