@@ -1,5 +1,6 @@
 """The README's tour, run as written: its shell blocks, in order, with bash, against `labeling serve --demo`
-started in a fresh folder (the checkout's sample_tasks/ beside it, as in the checkout)."""
+started in a fresh folder (the checkout's sample_tasks/ beside it, as in the checkout), then its python block that
+loads the exports with `datasets`."""
 
 from __future__ import annotations
 
@@ -19,10 +20,19 @@ from tests.servers import ServerProcess
 REPO = Path(__file__).resolve().parent.parent
 
 
+def readme_blocks(language: str) -> list[str]:
+    """The README's fenced blocks in one language, in order."""
+    return re.findall(rf"^```{language}\n(.*?)^```$", (REPO / "README.md").read_text(), flags=re.S | re.M)
+
+
 def tour_blocks() -> list[str]:
     """Every ```bash block of the README but the first (installing and starting it), in order."""
-    blocks = re.findall(r"^```bash\n(.*?)^```$", (REPO / "README.md").read_text(), flags=re.S | re.M)
-    return blocks[1:]
+    return readme_blocks("bash")[1:]
+
+
+def dataset_blocks() -> list[str]:
+    """The ```python blocks that load an export with `datasets`: run after the tour, in its folder."""
+    return [block for block in readme_blocks("python") if block.startswith("import datasets\n")]
 
 
 def test_the_tour_has_the_blocks_this_test_expects():
@@ -32,6 +42,7 @@ def test_the_tour_has_the_blocks_this_test_expects():
     first = (REPO / "README.md").read_text().splitlines()[3:5]
     assert first[0].startswith("pip install . && labeling serve --demo")
     assert first[1].startswith("pip install -e '.[test]' && python -m pytest")
+    assert len(dataset_blocks()) == 1 and "reviews.jsonl" in dataset_blocks()[0]
 
 
 @pytest.mark.slow
@@ -63,6 +74,15 @@ def test_the_readme_tour_runs_as_written(tmp_path, database_url):
             assert done.returncode == 0, f"block {number + 1} failed:\n{block}\n{done.stdout}\n{done.stderr}"
             assert '"error"' not in done.stdout, f"block {number + 1}:\n{block}\n{done.stdout}"
             outputs.append(done.stdout)
+        # the python block after the exports, as written, then what it loaded (offline: a local file needs no hub)
+        check = ('\nassert reviews["train"].num_rows == len(open("reviews.jsonl").readlines()) > 0, reviews'
+                 '\nassert "train" in splits and "label" in splits["train"].column_names, splits'
+                 '\nassert datasets.load_dataset("csv", data_files="reviews.csv")["train"].num_rows'
+                 ' == reviews["train"].num_rows\n')
+        loaded = subprocess.run([sys.executable, "-c", dataset_blocks()[0] + check], cwd=work, timeout=300,
+                                env={**env, "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_OFFLINE": "1",
+                                     "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+        assert loaded.returncode == 0, f"{dataset_blocks()[0]}\n{loaded.stderr[-3000:]}"
     who, demo, _, imports, _, work_loop, progress, _, board, exports = outputs
     assert '"username":"demo-requester"' in who
     projects, results, quality = _documents(demo)
