@@ -200,7 +200,7 @@ def csrf_token(request: Request) -> str:
 def check_csrf(request: Request, presented: str | None) -> None:
     """Refuse a cookie-authenticated write whose CSRF token is missing or wrong."""
     expected = request.session.get("csrf")
-    if not expected or not presented or not secrets.compare_digest(str(expected), str(presented)):
+    if not expected or not presented or not auth.same_secret(str(expected), str(presented)):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again", field="csrf_token")
 
 
@@ -208,7 +208,7 @@ def limit_body(request: Request, limit: int) -> None:
     """Cap this request's body at `limit` bytes (below LABELING_MAX_BODY_BYTES), however it is read: a declared
     length above it is refused now, and middleware.BodyLimit stops the stream once it passes it."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and auth.is_number(declared) and int(declared) > limit:
         raise middleware.too_large(limit)
     request.scope[middleware.BODY_LIMIT_KEY] = limit
 
@@ -262,7 +262,7 @@ async def read_json(request: Request, limit: int | None = None) -> Any:
 def has_body(request: Request) -> bool:
     """Whether the request carries a body (a length above 0, or a chunked one)."""
     declared = request.headers.get("content-length", "")
-    return (declared.isdigit() and int(declared) > 0) or "transfer-encoding" in request.headers
+    return (auth.is_number(declared) and int(declared) > 0) or "transfer-encoding" in request.headers
 
 
 async def optional_json(request: Request, limit: int) -> Any:

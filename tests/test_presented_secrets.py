@@ -1,0 +1,55 @@
+"""Secrets a client presents (CSRF tokens in a header or a form, signed media URLs) may hold any character: a wrong
+one is the same 403 or 404 as any other wrong one, never a 500 (hmac.compare_digest refuses non-ASCII text)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from labeling import auth, media
+from tests.conftest import sign_in_form
+
+# Header and form values as a client may send them: UTF-8, a lone Latin-1 byte, a digit int() refuses.
+ODD = ["é", "\u2603", "²", "\U0001f600"]
+
+
+def test_same_secret_and_is_number_take_any_text():
+    assert auth.same_secret("abc", "abc") and not auth.same_secret("abc", "é") and not auth.same_secret("é", "abc")
+    assert auth.same_secret("é", "é") and not auth.same_secret("abc", "\udc80")
+    assert auth.is_number("123") and not auth.is_number("²") and not auth.is_number("١٢") and not auth.is_number("")
+
+
+async def _signed_in(client, make_user) -> str:
+    """Sign a worker in through the form; the page's CSRF token."""
+    await make_user("worker", "oddity", password="the right password")
+    assert (await sign_in_form(client, "oddity", "the right password")).status_code == 303
+    page = await client.get("/")
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+@pytest.mark.parametrize("odd", ODD)
+async def test_a_csrf_header_with_any_character_is_a_403_naming_it(client, make_user, odd):
+    await _signed_in(client, make_user)
+    r = await client.post("/api/projects/1/next", headers={"X-CSRF-Token": odd.encode()})
+    assert r.status_code == 403 and r.json()["error"]["field"] == "csrf_token", (r.status_code, r.text)
+
+
+@pytest.mark.parametrize("odd", ODD)
+async def test_a_sign_in_or_sign_out_form_whose_csrf_token_has_any_character_is_a_403_page(client, make_user, odd):
+    await client.get("/login")  # a session with its CSRF token, as a browser has
+    r = await client.post("/login", data={"csrf_token": odd, "username": "x", "password": "y", "next": "/"})
+    assert r.status_code == 403 and "had expired" in r.text, (r.status_code, r.text[:300])
+    await _signed_in(client, make_user)
+    r = await client.post("/logout", data={"csrf_token": odd})
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html"), (r.status_code, r.text[:300])
+    assert (await client.get("/")).status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("expires, signature", [
+    ("9999999999", "%C3%A9"), ("9999999999", "%E2%98%83"), ("%C2%B2", "abc"), ("%D9%A1%D9%A2", "abc")])
+async def test_a_signed_media_url_with_any_character_is_a_404(client, settings, expires, signature):
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    (settings.media_dir / "x.png").write_bytes(b"not really")
+    r = await client.get(f"{media.SIGNED_PREFIX}/{expires}/{signature}/x.png")
+    assert r.status_code == 404 and r.json()["error"]["field"] == "path", (r.status_code, r.text)
