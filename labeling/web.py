@@ -116,7 +116,10 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 async def principal(request: Request) -> Principal:
     """The user of this request: a Bearer token, or the browser's session cookie (with CSRF for writes)."""
-    header = request.headers.get("authorization", "")
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:  # a proxy may pass on either: who this is must not depend on which one is read
+        raise Unauthenticated("send one Authorization header, not several", field="Authorization")
+    header = headers[0] if headers else ""
     app = state(request)
     if header:
         scheme, _, token = header.partition(" ")

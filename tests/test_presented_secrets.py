@@ -8,7 +8,7 @@ import re
 import pytest
 
 from labeling import auth, media
-from tests.conftest import sign_in_form
+from tests.conftest import sign_in_form, text_tasks
 
 # Header and form values as a client may send them: UTF-8, a lone Latin-1 byte, a digit int() refuses.
 ODD = ["é", "\u2603", "²", "\U0001f600"]
@@ -53,3 +53,17 @@ async def test_a_signed_media_url_with_any_character_is_a_404(client, settings, 
     (settings.media_dir / "x.png").write_bytes(b"not really")
     r = await client.get(f"{media.SIGNED_PREFIX}/{expires}/{signature}/x.png")
     assert r.status_code == 404 and r.json()["error"]["field"] == "path", (r.status_code, r.text)
+
+
+@pytest.mark.parametrize("first, second", [("good", "bad"), ("bad", "good"), ("good", "good"), ("basic", "good")])
+async def test_two_authorization_headers_are_a_401_naming_it_whichever_is_valid(client, make_user, new_project,
+                                                                                 first, second):
+    project = (await new_project(tasks=text_tasks(2)))["id"]
+    _, worker = await make_user("worker")
+    values = {"good": f"Bearer {worker}", "bad": "Bearer lbl_nobody", "basic": "Basic eDp5"}
+    headers = [("Authorization", values[first]), ("Authorization", values[second])]
+    for method, url in [("GET", "/api/users/me"), ("POST", f"/api/projects/{project}/next"), ("GET", "/")]:
+        r = await client.request(method, url, headers=headers)  # the queue's direct way, the stack, a page
+        assert r.status_code == 401, (method, url, r.status_code, r.text[:200])
+        if url.startswith("/api/"):
+            assert r.json()["error"]["field"] == "Authorization" and "one Authorization" in r.json()["error"]["message"]
