@@ -94,11 +94,6 @@ def same_secret(expected: str, presented: str) -> bool:
     return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass"))
 
 
-def is_number(text: str) -> bool:
-    """Whether text is plain ASCII digits: str.isdigit() also takes '²' and other digits int() refuses."""
-    return text.isascii() and text.isdigit()
-
-
 def new_token() -> str:
     """A fresh API token (shown once; only its hash is stored)."""
     return "lbl_" + secrets.token_urlsafe(32)

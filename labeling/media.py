@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import auth, files, membership, models, policy
+from labeling import auth, files, jsonio, membership, models, policy
 from labeling.auth import Principal
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.sqltx import Tx
@@ -289,10 +289,10 @@ def signed_url(key: bytes, path: str, now: float | None = None) -> str:
 def check_signature(key: bytes, expires: str, signature: str, path: str, now: float | None = None) -> int:
     """Seconds the signed URL stays valid, or NotFound (expired or forged: the same answer as no file)."""
     now = time.time() if now is None else now
-    if not auth.is_number(expires) or int(expires) <= now or not auth.same_secret(
-            _signature(key, int(expires), path), signature):
+    until = jsonio.whole_number(expires)
+    if until is None or until <= now or not auth.same_secret(_signature(key, until, path), signature):
         raise NotFound(f"no media file {path!r}", field="path")
-    return int(expires) - int(now)
+    return until - int(now)
 
 
 def signed_urls(key: bytes, refs: Iterable[str], now: float | None = None) -> dict[str, str]:

@@ -211,7 +211,7 @@ def limit_body(request: Request, limit: int) -> None:
     """Cap this request's body at `limit` bytes (below LABELING_MAX_BODY_BYTES), however it is read: a declared
     length above it is refused now, and middleware.BodyLimit stops the stream once it passes it."""
     declared = request.headers.get("content-length")
-    if declared and auth.is_number(declared) and int(declared) > limit:
+    if middleware.length_over(jsonio.whole_number(declared or ""), limit):
         raise middleware.too_large(limit)
     request.scope[middleware.BODY_LIMIT_KEY] = limit
 
@@ -265,7 +265,7 @@ async def read_json(request: Request, limit: int | None = None) -> Any:
 def has_body(request: Request) -> bool:
     """Whether the request carries a body (a length above 0, or a chunked one)."""
     declared = request.headers.get("content-length", "")
-    return (auth.is_number(declared) and int(declared) > 0) or "transfer-encoding" in request.headers
+    return (jsonio.whole_number(declared) or 0) > 0 or "transfer-encoding" in request.headers
 
 
 async def optional_json(request: Request, limit: int) -> Any:

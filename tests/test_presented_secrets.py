@@ -7,17 +7,19 @@ import re
 
 import pytest
 
-from labeling import auth, media
-from tests.conftest import sign_in_form, text_tasks
+from labeling import auth, jsonio, media
+from tests.conftest import bearer, sign_in_form, text_tasks
 
 # Header and form values as a client may send them: UTF-8, a lone Latin-1 byte, a digit int() refuses.
 ODD = ["é", "\u2603", "²", "\U0001f600"]
 
 
-def test_same_secret_and_is_number_take_any_text():
+def test_same_secret_and_whole_number_take_any_text():
     assert auth.same_secret("abc", "abc") and not auth.same_secret("abc", "é") and not auth.same_secret("é", "abc")
     assert auth.same_secret("é", "é") and not auth.same_secret("abc", "\udc80")
-    assert auth.is_number("123") and not auth.is_number("²") and not auth.is_number("١٢") and not auth.is_number("")
+    assert [jsonio.whole_number(text) for text in ("123", "²", "١٢", "", "-1", " 1", b"007", b"\xb2", b"0")] == [
+        123, None, None, None, None, None, 7, None, 0]
+    assert jsonio.whole_number("0" * 5000 + "2") == 2 and jsonio.whole_number("9" * 5000) == jsonio.INT_LIMIT + 1
 
 
 async def _signed_in(client, make_user) -> str:
@@ -47,7 +49,8 @@ async def test_a_sign_in_or_sign_out_form_whose_csrf_token_has_any_character_is_
 
 
 @pytest.mark.parametrize("expires, signature", [
-    ("9999999999", "%C3%A9"), ("9999999999", "%E2%98%83"), ("%C2%B2", "abc"), ("%D9%A1%D9%A2", "abc")])
+    ("9999999999", "%C3%A9"), ("9999999999", "%E2%98%83"), ("%C2%B2", "abc"), ("%D9%A1%D9%A2", "abc"),
+    ("9" * 5000, "abc"), ("0" * 5000 + "9999999999", "abc")])
 async def test_a_signed_media_url_with_any_character_is_a_404(client, settings, expires, signature):
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     (settings.media_dir / "x.png").write_bytes(b"not really")
@@ -67,3 +70,16 @@ async def test_two_authorization_headers_are_a_401_naming_it_whichever_is_valid(
         assert r.status_code == 401, (method, url, r.status_code, r.text[:200])
         if url.startswith("/api/"):
             assert r.json()["error"]["field"] == "Authorization" and "one Authorization" in r.json()["error"]["message"]
+
+
+async def test_a_content_length_of_five_thousand_digits_is_read_as_its_number(client, make_user, new_project):
+    project = (await new_project(tasks=text_tasks(2)))["id"]
+    _, worker = await make_user("worker")
+    zeros = "0" * 5000
+    for url, body in [(f"/api/projects/{project}/next", b"{}"), ("/api/projects", b"{}")]:  # direct, and the stack
+        r = await client.post(url, content=body, headers={**bearer(worker), "Content-Type": "application/json",
+                                                          "Content-Length": zeros + "2"})
+        assert r.status_code in (200, 403), (url, r.status_code, r.text[:200])
+        r = await client.post(url, content=body, headers={**bearer(worker), "Content-Type": "application/json",
+                                                          "Content-Length": zeros + "9" * 30})
+        assert r.status_code == 413 and r.json()["error"]["field"] == "body", (url, r.status_code, r.text[:200])
