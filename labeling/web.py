@@ -16,7 +16,7 @@ import orjson
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -103,6 +103,14 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     name, message = words.get(code, ("error", str(getattr(exc, "detail", "error"))))
     return JSONResponse({"error": {"code": name, "message": message, "field": None}}, status_code=code,
                         headers=getattr(exc, "headers", None))  # a 405's Allow
+
+
+async def on_client_gone(request: Request, exc: Exception) -> Response:
+    """A client that went away before sending its whole body (cut off, or too slow for the server): nobody reads
+    this answer, and it is no server fault, so no traceback in the log."""
+    log.info("the client went away before sending the whole body of %s %s", request.method, request.url.path)
+    return JSONResponse({"error": {"code": "client_disconnected", "message": "the connection closed before the "
+                                   "whole request body arrived", "field": "body"}}, status_code=400)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -83,3 +83,34 @@ async def test_a_content_length_of_five_thousand_digits_is_read_as_its_number(cl
         r = await client.post(url, content=body, headers={**bearer(worker), "Content-Type": "application/json",
                                                           "Content-Length": zeros + "9" * 30})
         assert r.status_code == 413 and r.json()["error"]["field"] == "body", (url, r.status_code, r.text[:200])
+
+
+async def _gone_mid_body(app, method: str, path: str, token: str) -> list[dict]:
+    """Call the app as uvicorn does for a client that declares a body and goes away before sending it all."""
+    sent: list[dict] = []
+    parts = iter([{"type": "http.request", "body": b'{"na', "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive() -> dict:
+        return next(parts, {"type": "http.disconnect"})
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "server": ("testserver", 80), "client": ("127.0.0.1", 5000),
+             "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {token}".encode()),
+                         (b"content-type", b"application/json"), (b"content-length", b"100")]}
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_a_client_gone_mid_body_is_no_server_error_in_the_log(app, make_user, new_project, requester, caplog):
+    project = (await new_project(tasks=text_tasks(2)))["id"]
+    _, worker = await make_user("worker")
+    for method, path, token in [("POST", "/api/projects", requester),  # the stack
+                                ("POST", f"/api/projects/{project}/next", worker)]:  # the queue's direct way
+        caplog.clear()
+        sent = await _gone_mid_body(app, method, path, token)
+        assert sent[0]["status"] == 400, (path, sent[0])
+        assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], (path, caplog.text[:500])
