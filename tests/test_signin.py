@@ -185,7 +185,6 @@ async def test_a_crowd_of_guesses_sent_at_once_gets_no_more_checks_than_guesses_
     async def held_login(read, gate, username, password):  # every check waits until all guesses have arrived
         checked.append(username)
         await release.wait()
-        return None
 
     monkeypatch.setattr(auth, "login", held_login)
     page = await client.get("/login")  # one session and CSRF token for the whole crowd
