@@ -151,11 +151,10 @@ def resolve(media_dir: Path, relative: str) -> Path:
     """The file for a media path, refusing anything outside the media folder."""
     if "\x00" in relative:
         raise NotFound("no media file with a NUL in its name", field="path")
-    root = media_dir.resolve()
-    candidate = (root / relative).resolve()
-    if root not in candidate.parents or not candidate.is_file():
+    found = files.inside(media_dir, relative)
+    if found is None:
         raise NotFound(f"no media file {relative!r}", field="path")
-    return candidate
+    return found
 
 
 def read_size(path: Path) -> tuple[int, int] | None:
