@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, compile_path
 from starlette.staticfiles import StaticFiles
@@ -103,6 +103,8 @@ class App(Starlette):
             response = await web.on_labeling_error(request, exc)
         except HTTPException as exc:
             response = await on_http_error(request, exc)
+        except ClientDisconnect as exc:
+            response = await web.on_client_gone(request, exc)
         except Exception as exc:  # logged with its traceback, answered in words (as the stack's handler does)
             response = await web.on_unexpected(request, exc)
         for header in middleware.SECURITY_HEADERS:
@@ -210,7 +212,8 @@ def create_app(settings: Settings, database: Database | None = None) -> App:
              Middleware(CookieSessions, secret_key=key, session_cookie="labeling_session",
                         same_site="strict", https_only=settings.secure_cookies, max_age=auth.SESSION_SECONDS)]
     app = App(routes=routes, middleware=stack, lifespan=lifespan, exception_handlers={
-        LabelingError: on_labeling_error, HTTPException: on_http_error, Exception: web.on_unexpected},
+        LabelingError: on_labeling_error, HTTPException: on_http_error, ClientDisconnect: web.on_client_gone,
+        Exception: web.on_unexpected},
         direct=api.direct_routes(), max_body_bytes=settings.max_body_bytes)
     app.state.labeling = state
     return app

@@ -86,6 +86,14 @@ class PasswordGate:
         return None if password is None else await self.run(password_hash, password)
 
 
+def same_secret(expected: str, presented: str) -> bool:
+    """Constant-time comparison of a secret the client presents (a CSRF token, a URL signature) with the right one.
+
+    Compared as UTF-8 bytes: hmac.compare_digest refuses a str with a non-ASCII character (a TypeError, a 500),
+    and a header, form field or path may carry any character."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass"))
+
+
 def new_token() -> str:
     """A fresh API token (shown once; only its hash is stored)."""
     return "lbl_" + secrets.token_urlsafe(32)

@@ -16,6 +16,16 @@ from typing import IO, Iterator
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
+def inside(root: Path, relative: str) -> Path | None:
+    """The regular file `relative` names under `root`, symbolic links followed, or None when there is none or it
+    lies outside `root` (a `..`, or a link out of it): what serving a file may read, and so what naming one needs."""
+    if "\x00" in relative:
+        return None
+    base = root.resolve()
+    candidate = (base / relative).resolve()
+    return candidate if base in candidate.parents and candidate.is_file() else None
+
+
 @contextlib.contextmanager
 def replacing(path: Path | str, mode: int = 0o644, *, binary: bool = False, newline: str | None = None,
               exclusive: bool = False) -> Iterator[IO]:

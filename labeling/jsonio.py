@@ -26,6 +26,17 @@ from labeling.errors import InvalidInput
 MAX_DEPTH = 64
 INT_LIMIT = 2**63 - 1
 
+
+def whole_number(text: str | bytes) -> int | None:
+    """Plain ASCII digits (leading zeros allowed) as a number, else None. str.isdigit() also takes '²' and other
+    digits int() refuses, and int() refuses more than 4,300 digits: a number past INT_LIMIT is INT_LIMIT + 1."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    significant = text.lstrip("0" if isinstance(text, str) else b"0")
+    if not significant:
+        return 0
+    return int(significant) if len(significant) <= 19 else INT_LIMIT + 1
+
 # Escapes that hide a quote or a backslash, removed before strings are told from the rest.
 _ESCAPES = (b"\\\\", b"\\\"")
 _STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')  # every byte but brackets and quotes (deleted)

@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import files, membership, models, policy
+from labeling import auth, files, jsonio, membership, models, policy
 from labeling.auth import Principal
 from labeling.errors import InvalidInput, NotFound, TooLarge
 from labeling.sqltx import Tx
@@ -151,11 +151,10 @@ def resolve(media_dir: Path, relative: str) -> Path:
     """The file for a media path, refusing anything outside the media folder."""
     if "\x00" in relative:
         raise NotFound("no media file with a NUL in its name", field="path")
-    root = media_dir.resolve()
-    candidate = (root / relative).resolve()
-    if root not in candidate.parents or not candidate.is_file():
+    found = files.inside(media_dir, relative)
+    if found is None:
         raise NotFound(f"no media file {relative!r}", field="path")
-    return candidate
+    return found
 
 
 def read_size(path: Path) -> tuple[int, int] | None:
@@ -289,10 +288,10 @@ def signed_url(key: bytes, path: str, now: float | None = None) -> str:
 def check_signature(key: bytes, expires: str, signature: str, path: str, now: float | None = None) -> int:
     """Seconds the signed URL stays valid, or NotFound (expired or forged: the same answer as no file)."""
     now = time.time() if now is None else now
-    if not expires.isdigit() or int(expires) <= now or not hmac.compare_digest(
-            _signature(key, int(expires), path), signature):
+    until = jsonio.whole_number(expires)
+    if until is None or until <= now or not auth.same_secret(_signature(key, until, path), signature):
         raise NotFound(f"no media file {path!r}", field="path")
-    return int(expires) - int(now)
+    return until - int(now)
 
 
 def signed_urls(key: bytes, refs: Iterable[str], now: float | None = None) -> dict[str, str]:

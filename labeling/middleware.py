@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from labeling import jsonio
 from labeling.errors import LabelingError, TooLarge
 
 # A handler that wants a smaller cap than LABELING_MAX_BODY_BYTES for its body puts it here (web.limit_body).
@@ -57,8 +58,8 @@ def length_over(declared: int | None, max_bytes: int) -> bool:
 
 
 def content_length(value: bytes) -> int | None:
-    """A Content-Length header's value as a number (None unless it is plain digits)."""
-    return int(value) if value.isdigit() else None
+    """A Content-Length header's value as a number (None unless it is plain digits; 5,000 leading zeros too)."""
+    return jsonio.whole_number(value)
 
 
 def counted_receive(scope: Scope, receive: Receive, max_bytes: int) -> Receive:

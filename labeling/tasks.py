@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import audit, jsonio, media, membership, models, paging, queue, schemas, tasktypes
+from labeling import audit, files, jsonio, media, membership, models, paging, queue, schemas, tasktypes
 from labeling.auth import Principal
 from labeling.errors import Conflict, InvalidInput, NotFound, TooLarge
 from labeling.settings import Settings
@@ -301,7 +301,7 @@ def _check_uploads_kept(tx: Tx, media_dir: Path, shown: list[tuple[str, str]], h
     for where, ref in uploads:
         if ref in brought:
             continue
-        if not (media_dir / ref).is_file():
+        if files.inside(media_dir, ref) is None:
             raise _located(InvalidInput(f"data.image: no file {ref!r} in the media folder", field="data.image"),
                            where)
     return True

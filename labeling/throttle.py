@@ -5,7 +5,9 @@ that reaches the allowance, and every one after it while the window still holds 
 that doubles each time (`base`, 2x`base`, 4x`base`, ... up to `cap`); for an address, the back-off also lasts
 until the window holds fewer than `allowance` failures again (a rate: never more than 50 failures a minute).
 Attempts during a back-off are refused without checking the password (cheap, and they do not count as
-failures, so they never lengthen it). A success
+failures, so they never lengthen it). A check still under way counts as a failure until it ends (`started`,
+`finished`): a crowd of guesses sent at once, all arriving before the first is answered, gets no more checks
+than guesses sent one after another would. A success
 clears the username's record; a key that stays quiet for a window is forgotten. The cap means nobody is locked
 out for longer than `cap` seconds at a time, whoever keeps guessing.
 
@@ -55,6 +57,7 @@ class Throttle:
         self.limits = {"user": per_username, "addr": per_address}
         self.clock = clock
         self._records: dict[tuple[str, str], _Record] = {}
+        self._under_way: dict[tuple[str, str], int] = {}
 
     @staticmethod
     def _keys(username: str, address: str) -> list[tuple[str, str]]:
@@ -68,7 +71,27 @@ class Throttle:
             record = self._records.get(key)
             if record is not None:
                 wait = max(wait, record.blocked_until - now)
+            under_way = self._under_way.get(key, 0)
+            if under_way:
+                limit = self.limits[key[0]]
+                recent = sum(1 for at in record.failures if at > now - limit.window) if record else 0
+                if recent + under_way >= limit.allowance:
+                    wait = max(wait, limit.base)  # as if those checks had failed: the first back-off
         return math.ceil(wait) if wait > 0 else 0
+
+    def started(self, username: str, address: str) -> None:
+        """A password check for this username from this address begins (counted until `finished`)."""
+        for key in self._keys(username, address):
+            self._under_way[key] = self._under_way.get(key, 0) + 1
+
+    def finished(self, username: str, address: str) -> None:
+        """The password check `started` ended (call it before `failed` or `succeeded`, whatever happened)."""
+        for key in self._keys(username, address):
+            left = self._under_way.get(key, 0) - 1
+            if left > 0:
+                self._under_way[key] = left
+            else:
+                self._under_way.pop(key, None)
 
     def failed(self, username: str, address: str) -> None:
         """Count a failed sign-in against both keys; past the allowance, start or lengthen the back-off."""

@@ -105,6 +105,14 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
                         headers=getattr(exc, "headers", None))  # a 405's Allow
 
 
+async def on_client_gone(request: Request, exc: Exception) -> Response:
+    """A client that went away before sending its whole body (cut off, or too slow for the server): nobody reads
+    this answer, and it is no server fault, so no traceback in the log."""
+    log.info("the client went away before sending the whole body of %s %s", request.method, request.url.path)
+    return JSONResponse({"error": {"code": "client_disconnected", "message": "the connection closed before the "
+                                   "whole request body arrived", "field": "body"}}, status_code=400)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """Anything else is logged with its traceback and answered in words, never with a traceback."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -116,7 +124,10 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 async def principal(request: Request) -> Principal:
     """The user of this request: a Bearer token, or the browser's session cookie (with CSRF for writes)."""
-    header = request.headers.get("authorization", "")
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:  # a proxy may pass on either: who this is must not depend on which one is read
+        raise Unauthenticated("send one Authorization header, not several", field="Authorization")
+    header = headers[0] if headers else ""
     app = state(request)
     if header:
         scheme, _, token = header.partition(" ")
@@ -200,7 +211,7 @@ def csrf_token(request: Request) -> str:
 def check_csrf(request: Request, presented: str | None) -> None:
     """Refuse a cookie-authenticated write whose CSRF token is missing or wrong."""
     expected = request.session.get("csrf")
-    if not expected or not presented or not secrets.compare_digest(str(expected), str(presented)):
+    if not expected or not presented or not auth.same_secret(str(expected), str(presented)):
         raise Forbidden("missing or wrong CSRF token; reload the page and try again", field="csrf_token")
 
 
@@ -208,7 +219,7 @@ def limit_body(request: Request, limit: int) -> None:
     """Cap this request's body at `limit` bytes (below LABELING_MAX_BODY_BYTES), however it is read: a declared
     length above it is refused now, and middleware.BodyLimit stops the stream once it passes it."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if middleware.length_over(jsonio.whole_number(declared or ""), limit):
         raise middleware.too_large(limit)
     request.scope[middleware.BODY_LIMIT_KEY] = limit
 
@@ -262,7 +273,7 @@ async def read_json(request: Request, limit: int | None = None) -> Any:
 def has_body(request: Request) -> bool:
     """Whether the request carries a body (a length above 0, or a chunked one)."""
     declared = request.headers.get("content-length", "")
-    return (declared.isdigit() and int(declared) > 0) or "transfer-encoding" in request.headers
+    return (jsonio.whole_number(declared) or 0) > 0 or "transfer-encoding" in request.headers
 
 
 async def optional_json(request: Request, limit: int) -> Any:

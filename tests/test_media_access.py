@@ -70,3 +70,23 @@ async def test_a_task_comes_with_short_lived_signed_urls_for_its_images(client, 
         media.check_signature(app.state.labeling.media_key, expires, signature, path, now=int(expires) + 1)
     text = await new_project(tasks=text_tasks(1))
     assert "media" not in (await client.post(f"/api/projects/{text['id']}/next", headers=bearer(worker))).json()["task"]
+
+
+@pytest.mark.parametrize("task_type", ["image_classification", "bounding_box"])
+async def test_a_link_out_of_the_media_folder_is_no_file_when_named_in_a_task(client, requester, new_project,
+                                                                            settings, tmp_path, task_type):
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(_png("red"))
+    (settings.media_dir / "ops").mkdir(parents=True, exist_ok=True)
+    (settings.media_dir / "ops" / "out.png").symlink_to(outside)  # served as 404: so naming it is refused too
+    (settings.media_dir / "ops" / "real.png").write_bytes(_png("blue"))
+    (settings.media_dir / "ops" / "in.png").symlink_to(settings.media_dir / "ops" / "real.png")
+    project = await new_project(task_type=task_type, labels=["a"])
+    url = f"/api/projects/{project['id']}/tasks"
+    r = await client.post(url, json=[{"data": {"image": "ops/out.png"}}], headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "data.image", r.text
+    assert "no file 'ops/out.png'" in r.json()["error"]["message"]
+    assert (await client.get("/media/ops/out.png", headers=bearer(requester))).status_code == 404
+    r = await client.post(url, json=[{"data": {"image": "ops/in.png"}}], headers=bearer(requester))
+    assert r.status_code == 201, r.text  # a link that stays inside is a file like any other
+    assert (await client.get("/media/ops/in.png", headers=bearer(requester))).status_code == 200

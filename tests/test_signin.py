@@ -3,13 +3,14 @@ loop, an unknown username costing what a known one costs, and sign-out ending th
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 
 import pytest
 
 from labeling import auth
-from labeling.throttle import Limit, Throttle
+from labeling.throttle import PER_USERNAME, Limit, Throttle
 from tests.conftest import bearer, sign_in_form
 
 
@@ -61,6 +62,19 @@ def test_the_throttle_backs_off_more_each_time_and_forgets_a_quiet_key():
     throttle.succeeded("ANN")
     assert throttle.retry_after("ann", "10.0.0.1") == 0
 
+
+
+def test_checks_under_way_count_against_the_allowance_until_they_end():
+    throttle = Throttle(clock=Clock())
+    for _ in range(PER_USERNAME.allowance):
+        assert throttle.retry_after("ann", "10.0.0.1") == 0
+        throttle.started("ann", "10.0.0.1")
+    assert throttle.retry_after("ANN", "10.0.0.2") == 1  # the username's five checks are under way
+    assert throttle.retry_after("bob", "10.0.0.1") == 0  # the address allows fifty
+    for _ in range(PER_USERNAME.allowance):
+        throttle.finished("ann", "10.0.0.1")
+        throttle.succeeded("ann")
+    assert throttle.retry_after("ann", "10.0.0.1") == 0
 
 async def test_the_51st_wrong_password_in_a_minute_is_refused_and_the_right_one_works_after_the_back_off(
         client, make_user, clock, quick_wrong_guesses):
@@ -161,3 +175,29 @@ async def test_a_malformed_sign_out_form_is_an_error_page(client, make_user, kin
     assert r.status_code == 400 and r.headers["content-type"].startswith("text/html"), (kind, r.status_code, r.text)
     assert "could not be read" in r.text
     assert (await client.get("/")).status_code == 200  # still signed in
+
+
+async def test_a_crowd_of_guesses_sent_at_once_gets_no_more_checks_than_guesses_sent_in_turn(client, make_user,
+                                                                                             monkeypatch):
+    await make_user("worker", "crowded", password="the right password")
+    release, checked = asyncio.Event(), []
+
+    async def held_login(read, gate, username, password):  # every check waits until all guesses have arrived
+        checked.append(username)
+        await release.wait()
+
+    monkeypatch.setattr(auth, "login", held_login)
+    page = await client.get("/login")  # one session and CSRF token for the whole crowd
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    guesses = [asyncio.create_task(client.post("/login", data={
+        "csrf_token": csrf, "username": "crowded", "password": f"guess {i}"})) for i in range(12)]
+
+    async def all_arrived() -> None:
+        while len(checked) + sum(task.done() for task in guesses) < len(guesses):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(all_arrived(), 60)
+    release.set()
+    statuses = sorted(r.status_code for r in await asyncio.gather(*guesses))
+    assert len(checked) == PER_USERNAME.allowance, statuses  # five checks, as five guesses in turn
+    assert statuses == [401] * 5 + [429] * 7

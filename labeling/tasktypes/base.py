@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 from urllib.parse import urlparse
 
+from labeling import files
 from labeling.errors import InvalidInput
 
 MAX_TEXT_CHARS = 1_000_000
@@ -248,6 +249,6 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     path = PurePosixPath(ref)
     if path.is_absolute() or ".." in path.parts or "\\" in ref:
         raise InvalidInput(f"{field} must be a path relative to the media folder, got {ref!r}", field=field)
-    if ctx.media_dir is not None and not (ctx.media_dir / path).is_file():
+    if ctx.media_dir is not None and files.inside(ctx.media_dir, ref) is None:  # what /media/{path} would serve
         raise InvalidInput(f"{field}: no file {ref!r} in the media folder", field=field)
     return ref

@@ -142,7 +142,11 @@ async def login_submit(request: Request, caller: web.Caller) -> Response:
     wait = app.throttle.retry_after(username, address)
     if wait:
         return _throttled(request, context, wait)
-    user = await auth.login(app.db.read, app.gate, username, form["password"])
+    app.throttle.started(username, address)  # checks under way count: a crowd sent at once gets no more
+    try:
+        user = await auth.login(app.db.read, app.gate, username, form["password"])
+    finally:
+        app.throttle.finished(username, address)
     if user is None:
         app.throttle.failed(username, address)
         return pages.render(request, "login.html", {
