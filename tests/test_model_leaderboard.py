@@ -273,6 +273,10 @@ async def test_console_page_draws_the_board_without_inline_script_or_style(clien
     assert 'data-tab="leaderboard"' not in overview.text
     words = await client.get(f"/console/projects/{text['id']}/leaderboard", headers=bearer(requester))
     assert words.status_code == 200 and "preference-ranking projects" in words.text and "<svg" not in words.text
+    assert "This is a text classification project" in words.text
+    pictures = await new_project(name="pictures", task_type="image_classification")
+    words = await client.get(f"/console/projects/{pictures['id']}/leaderboard", headers=bearer(requester))
+    assert "This is an image classification project" in words.text  # was "a image classification"
     empty = await new_project(name="empty", task_type="preference_ranking", labels=[], tasks=TASKS[:1])
     none_yet = await client.get(f"/console/projects/{empty['id']}/leaderboard", headers=bearer(requester))
     assert none_yet.status_code == 200 and "no battles yet" in none_yet.text

@@ -24,6 +24,11 @@ CELL = 44
 HEAT_MODELS = 40  # the heat map draws the highest-rated 40 (1,600 cells); the table and the JSON have every model
 
 
+def _article(noun: str) -> str:
+    """'an image classification', 'a text classification'."""
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def is_preference(row: Any) -> bool:
     """Whether a project has a leaderboard: its task type ranks responses."""
     return row is not None and tasktypes.get(row.task_type).family == "ranking"
@@ -149,7 +154,7 @@ async def leaderboard_page(request: Request, caller: web.Caller) -> Response:
                                "result": None, "empty": None, "error": error}
     status = 400 if error else 200
     if not is_preference(row):  # the tab is not shown; a typed URL gets words, not a chart
-        context["empty"] = (f"This is a {tasktypes.get(row.task_type).display_name.lower()} project: a leaderboard "
+        context["empty"] = (f"This is {_article(tasktypes.get(row.task_type).display_name.lower())} project: a leaderboard "
                             "compares the models behind preference-ranking projects.")
         return frame.render(request, caller, "console/leaderboard.html", context, project=row, tab="leaderboard",
                             status_code=status)

@@ -4,6 +4,7 @@ the deterministic split of a row, and the report of what an export left out."""
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -12,6 +13,8 @@ from typing import Any
 from labeling.export.options import Split
 
 EXAMPLES = 5  # named examples kept per reason in a report
+# The plural nouns the reasons count ("1 responses without a rating" read wrong).
+SINGULAR = re.compile(r"\b(responses|pairs|lines|images|boxes|spans|tasks|answers|tokens)\b")
 
 
 @dataclass(slots=True)
@@ -106,9 +109,11 @@ class Report:
             kept.extend(other.examples.get(reason, [])[:max(EXAMPLES - len(kept), 0)])
 
     def lines(self) -> list[str]:
-        """One line per reason: the count and the first examples."""
+        """One line per reason: the count and the first examples (a reason's first plural noun said once for 1)."""
         out = []
         for reason, n in self.counts.items():
             named = self.examples.get(reason)
-            out.append(f"{n:,} {reason}" + (f" (e.g. {', '.join(named)})" if named else ""))
+            said = SINGULAR.sub(lambda m: m.group(1)[:-2] if m.group(1) == "boxes" else m.group(1)[:-1], reason,
+                                count=1) if n == 1 else reason
+            out.append(f"{n:,} {said}" + (f" (e.g. {', '.join(named)})" if named else ""))
         return out

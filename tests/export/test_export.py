@@ -140,7 +140,7 @@ async def test_coco_from_stored_images_equals_the_consensus_boxes(client, reques
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         names = z.namelist()
         assert "annotations/instances_train.json" in names and "images/train/1.png" in names
-        assert "images whose size is not known" in z.read("README.md").decode()
+        assert "1 image whose size is not known" in z.read("README.md").decode()
     r = await get_export(client, requester, project["id"], format="yolo")
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         assert "data.yaml" in z.namelist() and "labels/train/1.txt" in z.namelist()

@@ -368,3 +368,14 @@ def test_the_readme_documents_every_format_and_option():
         assert f"`{name}`" in section, name
     for name in options.NAMES:
         assert f"--{name.replace('_', '-')}" in section, name
+
+
+def test_a_report_counts_one_in_the_singular():
+    from labeling.export.rows import Report
+
+    report = Report()
+    report.add("responses without a rating (left out)", "task 1")
+    report.add("tied pairs (dropped)", "task 2", 2)
+    report.add("boxes clipped to their image", "task 3")
+    assert report.lines() == ["1 response without a rating (left out) (e.g. task 1)",
+                              "2 tied pairs (dropped) (e.g. task 2)", "1 box clipped to their image (e.g. task 3)"]
