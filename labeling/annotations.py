@@ -275,9 +275,7 @@ def _blocks_left_over(tx: Tx, project: Any) -> None:
     worker's next gold answer. An archived project's standings stay as they are."""
     if project.gold_threshold <= 0 or project.status == models.ProjectStatus.archived:
         return
-    due = tx.rows("queue.workers_due_a_block", {"project": project.id, "gold_min": project.gold_min,
-                                                 "threshold": project.gold_threshold})
-    for worker in due:
+    for worker in queue.workers_due_a_block(tx, project):
         reopened = block_worker(tx, project, worker.worker_id)
         audit.record(tx, audit.SYSTEM, "worker.block", project=project, details={
             "worker_id": worker.worker_id, "username": worker.username, "tasks_reopened": reopened,

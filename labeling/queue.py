@@ -680,6 +680,13 @@ def block(tx: Tx, project_id: int, worker_id: int) -> list[int]:
     return task_ids
 
 
+def workers_due_a_block(tx: Tx, project: Any) -> list[Any]:
+    """(worker_id, username) of the workers whose gold accuracy is below the project's threshold (above 0) and who
+    are not blocked (annotations._blocks_left_over)."""
+    return tx.rows("queue.workers_due_a_block", {"project": project.id, "gold_min": project.gold_min,
+                                                 "threshold": project.gold_threshold})
+
+
 def unblock(tx: Tx, project_id: int, worker_id: int) -> bool:
     """Let a blocked worker work in the project again, with a fresh gold record; False if they were not blocked.
     Their answers left out while blocked stay out of consensus."""

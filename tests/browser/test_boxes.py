@@ -210,5 +210,8 @@ def test_a_long_label_is_cut_short_on_its_box_tag(new_page, server, worker):
     drag(screen(20, 20), screen(60, 50))                       # a small box near the image's left edge
     tag = page.locator(".bbox .bbox-tag")
     expect(tag).to_have_text("1 " + "L" * 100)
+    page.wait_for_function("() => { const t = document.querySelector('.bbox .bbox-tag'); "
+                           "return t !== null && t.getBoundingClientRect().width > 0; }", timeout=10_000)
+    # ^ laid out: a loaded machine measured the tag at 0 once, its text already in place
     widths = tag.evaluate("t => [t.getBoundingClientRect().width, t.scrollWidth, t.parentElement.offsetWidth]")
     assert widths[0] < 260 and widths[1] > widths[0], widths  # 14em of a .75rem text is 168 px
