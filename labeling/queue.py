@@ -399,12 +399,13 @@ def held(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, action: str
     return assignment, project
 
 
-def held_in_project(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, action: str) -> tuple[Any, Any]:
+def held_in_project(tx: Tx, mem: Memory, assignment_id: int, worker: Principal, action: str, lock: bool = True
+                    ) -> tuple[Any, Any]:
     """`held`, with the project row held first (membership.shared, before the lease is locked: the order every write
     takes them), so the policy is asked of the project as it stays until the write commits: a pool or status change
-    racing a renewal, skip or release waits for it, or comes first and is seen."""
+    racing a renewal, skip, release or report waits for it, or comes first and is seen."""
     membership.shared(tx, load_assignment(tx, assignment_id, lock=False).project_id)
-    return held(tx, mem, assignment_id, worker, action)
+    return held(tx, mem, assignment_id, worker, action, lock)
 
 
 def take_memo(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Memo | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from labeling import membership, policy, queue
+from labeling import policy, queue
 from labeling.auth import Principal
 from labeling.errors import Conflict
 from labeling.sqltx import Tx
@@ -15,14 +15,10 @@ MAX_REPORTS_PER_ASSIGNMENT = 5
 
 def report(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, text: str) -> dict:
     """Store a report on the task of one of this worker's assignments (leased, answered or skipped)."""
-    assignment, _ = queue.held(tx, mem, assignment_id, worker, "work.report", lock=False)
     # Who may report, and whether the project takes reports (an archived one does not), are asked of the row held
-    # until the report commits, so a pool or status change racing it waits for it or is seen: the policy is asked
-    # again when the project changed since the assignment was read.
-    row = membership.shared(tx, assignment.project_id)
-    if row.updated_at != assignment.version:
-        queue.admit(tx, mem, row, worker, "work.report", assignment)
-    policy.check_status(row, "work.report")
+    # until the report commits, so a pool or status change racing it waits for it or is seen.
+    assignment, project = queue.held_in_project(tx, mem, assignment_id, worker, "work.report", lock=False)
+    policy.check_status(project, "work.report")
     if tx.scalar("reports.count_for_assignment", {"assignment": assignment_id}) >= MAX_REPORTS_PER_ASSIGNMENT:
         raise Conflict(f"at most {MAX_REPORTS_PER_ASSIGNMENT} reports per task; the requester has yours",
                        field="assignment_id")
