@@ -232,8 +232,9 @@ async def find(conn: AsyncConnection, ref: str) -> Any:
     """A project by id or by name (the CLI's PROJECT argument)."""
     if jsonio.text_problem(ref) is not None:
         raise NotFound(f"no project with id or name {ref!r}", field="project")
-    if ref.isascii() and ref.isdigit() and 0 < int(ref) <= jsonio.INT_LIMIT:
-        row = (await conn.execute(select(models.projects).where(models.projects.c.id == int(ref)))).first()
+    number = jsonio.whole_number(ref)
+    if number is not None and 0 < number <= jsonio.INT_LIMIT:
+        row = (await conn.execute(select(models.projects).where(models.projects.c.id == number))).first()
         if row is not None:
             return row
     row = (await conn.execute(select(models.projects).where(models.projects.c.name == ref))).first()

@@ -610,10 +610,11 @@ class LeaderboardQuery(_Strict):
 def _project_ids(value: str) -> list[int]:
     ids: list[int] = []
     for part in value.split(","):
-        if not part.isascii() or not part.isdigit() or not 0 < int(part) <= jsonio.INT_LIMIT:
+        number = jsonio.whole_number(part)
+        if number is None or not 0 < number <= jsonio.INT_LIMIT:
             raise ValueError("must be project ids separated by commas, e.g. 1,2,3")
-        if int(part) not in ids:
-            ids.append(int(part))
+        if number not in ids:
+            ids.append(number)
     if len(ids) > MAX_LEADERBOARD_PROJECTS:
         raise ValueError(f"at most {MAX_LEADERBOARD_PROJECTS} projects")
     return ids
