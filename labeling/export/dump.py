@@ -319,6 +319,11 @@ def _records(path: Path, header: dict) -> Iterator[tuple[int, str, dict]]:
                            " it is cut short or was changed", field="FILE")
 
 
+# The columns a task type checks, and as what: a task's data, an answer to it, or its consensus.
+RULED = {"tasks": {"data": "data", "gold": "answer", "predictions": "answer"}, "annotations": {"answer": "answer"},
+         "task_results": {"answer": "consensus"}, "reviews": {"answer": "answer"}}
+
+
 class _Restore:
     """One restore: users matched by name, every other row inserted with its id, in one transaction."""
 
@@ -327,6 +332,7 @@ class _Restore:
         self.users: dict[int, int] = {}  # dumped id -> id in this database
         self.teams: dict[int, int] = {}  # the same for teams
         self.counts: dict[str, int] = {}
+        self.rules: dict[int, tuple[tasktypes.TaskTypeSpec, tasktypes.Context]] = {}  # per dumped project
 
     def user(self, row: dict) -> None:
         existing = self.tx.scalar("auth.user_id_by_name", {"username": row["username"]})
@@ -353,6 +359,39 @@ class _Restore:
                            f"without the dumped projects", field="FILE")
         self.tx.run("restore.insert_project", {**LATER_COLUMNS["projects"], **row,
                                                "owner_id": self._worker(row["owner_id"])})
+        # Answers are checked without the project's options: an option changed after answers were given (spans
+        # may no longer overlap) holds for new answers only.
+        self.rules[row["id"]] = (tasktypes.get(row["task_type"]), tasktypes.Context(labels=tuple(row["labels"])))
+
+    def follow_rules(self, table: str, rows: list[dict], numbers: list[int]) -> None:
+        """Refuse a task whose data, or an answer, gold, prediction, consensus or override whose value, breaks its
+        task type's rules (an edited dump: every export and recompute of the project would fail on it)."""
+        if table not in RULED:
+            return
+        if table == "tasks":
+            data = {row["id"]: row["data"] for row in rows}
+        else:
+            ids = sorted({row["task_id"] for row in rows})
+            data = {r.id: r.data for r in self.tx.rows("restore.task_data", {"ids": ids})}
+        for number, row in zip(numbers, rows):
+            rules, task = self.rules.get(row["project_id"]), data.get(row["id"] if table == "tasks" else row["task_id"])
+            if rules is None or task is None:
+                continue  # not a task of a dumped project: the foreign key refuses it
+            spec, ctx = rules
+            for column, check in RULED[table].items():
+                value = row.get(column)
+                if value is None:
+                    continue
+                try:
+                    if check == "data":
+                        spec.validate_data(value, ctx)
+                    elif check == "consensus":
+                        spec.check_consensus(value, task, ctx)
+                    else:
+                        spec.validate_answer(value, task, ctx)
+                except InvalidInput as exc:
+                    raise InvalidInput(f"line {number}: {table}.{column} does not fit the task type ({spec.name}): "
+                                       f"{exc.message}", field="FILE", line=number) from None
 
     def team(self, row: dict) -> None:
         """A team: the owner's team of the same name if there is one, else the dumped team (a new id if its id is
@@ -385,7 +424,9 @@ class _Restore:
         except KeyError:
             raise InvalidInput(f"the dump refers to user {user_id}, which it does not contain", field="FILE") from None
 
-    def batch(self, table: str, rows: list[dict], first_line: int) -> None:
+    def batch(self, table: str, rows: list[dict], numbers: list[int]) -> None:
+        first_line = numbers[0]
+        self.follow_rules(table, rows, numbers)
         if table != "project_counters":
             encode = JSON_COLUMNS.get(table, ())
             later = LATER_COLUMNS.get(table, {})
@@ -428,8 +469,9 @@ class _Restore:
 
     def run(self, path: Path, header: dict) -> dict[str, int]:
         rows: list[dict] = []
+        numbers: list[int] = []
         restored: list[int] = []
-        table, first_line, seen = "", 0, -1
+        table, seen = "", -1
         for number, name, row in _records(path, header):
             position = ORDER.index(name)
             if position < seen:
@@ -446,13 +488,13 @@ class _Restore:
                 self.counts["projects"] = self.counts.get("projects", 0) + 1
                 continue
             if rows and (name != table or len(rows) >= BATCH):
-                self.batch(table, rows, first_line)
-                rows = []
-            if not rows:
-                table, first_line = name, number
+                self.batch(table, rows, numbers)
+                rows, numbers = [], []
+            table = name
             rows.append(row)
+            numbers.append(number)
         if rows:
-            self.batch(table, rows, first_line)
+            self.batch(table, rows, numbers)
         if restored != header.get("projects"):  # a file cut short (or edited) would be restored in part
             raise InvalidInput(f"{path} holds projects {restored} where its header says {header.get('projects')}: "
                                "it is cut short or was changed", field="FILE")

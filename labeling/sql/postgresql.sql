@@ -281,6 +281,11 @@ SELECT id, username, role FROM users WHERE id = ANY(:ids)
 -- name: membership.users_by_names
 SELECT id, username, role FROM users WHERE username = ANY(:names)
 
+-- name: restore.task_data
+-- json: data
+-- The data of restored tasks by id (an array), to check the answers to them against their task type.
+SELECT id, project_id, data FROM tasks WHERE id = ANY(:ids)
+
 -- name: queue.tasks_in
 -- Up to 1,000 of a project's tasks by id (an array), with what deleting them takes from the counters.
 SELECT id, is_gold, state FROM tasks WHERE project_id = :project AND id = ANY(:ids)

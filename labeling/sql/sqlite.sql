@@ -120,6 +120,12 @@ SELECT id, username, role FROM users WHERE id IN (SELECT value FROM json_each(:i
 -- json_params: names
 SELECT id, username, role FROM users WHERE username IN (SELECT value FROM json_each(:names))
 
+-- name: restore.task_data
+-- json_params: ids
+-- json: data
+-- The data of restored tasks by id (a JSON array), to check the answers to them against their task type.
+SELECT id, project_id, data FROM tasks WHERE id IN (SELECT value FROM json_each(:ids))
+
 -- name: queue.tasks_in
 -- json_params: ids
 -- Up to 1,000 of a project's tasks by id (a JSON array), with what deleting them takes from the counters.

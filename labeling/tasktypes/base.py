@@ -84,6 +84,8 @@ class TaskTypeSpec:
     # with Ctrl+Enter; `keys` are the page's own keys, which labels' hotkeys may not take.
     text_first: bool = False
     keys: str = ""
+    # Checks a stored consensus answer (a dump being restored); None: it has an answer's shape (validate_answer).
+    validate_consensus: Callable[[Any, dict, "Context"], dict] | None = None
     # Checks the project options this task type reads (e.g. how entity spans snap), and fills their defaults.
     validate_options: Callable[[dict], dict] = no_options
     # The key of the consensus details holding the task's agreement (mean pairwise agreement of its answers);
@@ -106,6 +108,10 @@ class TaskTypeSpec:
             raise ValueError(f"task type {self.name}: unknown aggregation family {self.family!r}")
         if self.media not in ("image", "text"):
             raise ValueError(f"task type {self.name}: media must be image or text")
+
+    def check_consensus(self, value: Any, data: dict, ctx: Context) -> dict:
+        """A stored consensus answer checked against the task (InvalidInput naming what is wrong)."""
+        return (self.validate_consensus or self.validate_answer)(value, data, ctx)
 
     @property
     def reserved_keys(self) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from labeling.errors import InvalidInput
 from labeling.tasktypes.base import (COMMON_FORMATS, MAX_ID_CHARS, Context, TaskTypeSpec, require_dict, require_int,
-                                     require_keys, require_text)
+                                     require_keys, require_number, require_text)
 
 MAX_RESPONSES = 16
 
@@ -83,6 +83,36 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return result
 
 
+def consensus(value: Any, data: dict, ctx: Context) -> dict:
+    """A stored consensus: an answer's ranking, with the Bradley-Terry scores, the pair probabilities and the
+    rating summaries (consensus.tasks) the engine adds."""
+    value = require_dict(value, "answer")
+    require_keys(value, "answer", {"ranking", "scores", "pair_probabilities", "ratings"}, {"ranking"})
+    answer({"ranking": value["ranking"]}, data, ctx)
+    ids = {r["id"] for r in data["responses"]}
+    for rid, score in require_dict(value.get("scores") or {}, "answer.scores").items():
+        if rid not in ids:
+            raise InvalidInput(f"answer.scores names {rid!r:.40}, not a response of this task", field="answer.scores")
+        require_number(score, f"answer.scores.{rid}")
+    pairs = value.get("pair_probabilities") or []
+    if not isinstance(pairs, list):
+        raise InvalidInput("answer.pair_probabilities must be a list", field="answer.pair_probabilities")
+    for i, pair in enumerate(pairs):
+        field = f"answer.pair_probabilities[{i}]"
+        pair = require_dict(pair, field)
+        require_keys(pair, field, {"chosen", "rejected", "probability"}, {"chosen", "rejected", "probability"})
+        if pair["chosen"] not in ids or pair["rejected"] not in ids:
+            raise InvalidInput(f"{field} names a response this task does not have", field=field)
+        require_number(pair["probability"], f"{field}.probability", minimum=0.0, maximum=1.0)
+    for rid, summary in require_dict(value.get("ratings") or {}, "answer.ratings").items():
+        summary = require_dict(summary, f"answer.ratings.{rid:.40}")
+        if rid not in ids or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                                     for v in summary.values()):
+            raise InvalidInput(f"answer.ratings.{rid:.40} must be a rating summary of a response",
+                               field="answer.ratings")
+    return value
+
+
 def _by_id(mapping: Any, value: str) -> list[dict] | None:
     """A mapping keyed by response id as a list of {"id", value} (a column whose keys vary row to row has no
     single type for datasets)."""
@@ -109,4 +139,4 @@ SPECS = (TaskTypeSpec(
     "Rank model responses to a prompt, best first (ties allowed), with optional ratings.", family="ranking",
     media="text", template="label_ranking.html", script="js/ranking.js", needs_labels=False, validate_data=data_,
     validate_answer=answer, formats=(*COMMON_FORMATS, "preference", "kto", "ranking"), order=7,
-    consensus_row=consensus_row, answer_row=answer_row, agreement_key="agreement", split_field="prompt"),)
+    consensus_row=consensus_row, answer_row=answer_row, validate_consensus=consensus, agreement_key="agreement", split_field="prompt"),)

@@ -235,3 +235,71 @@ async def test_cli_instance_dump_restores_into_an_empty_database(client, request
         assert user["id"] > max(row.id for row in users)
     finally:
         await fresh.dispose()
+
+
+async def test_a_dump_whose_values_break_their_task_type_restores_nothing(client, requester, new_project, make_user,
+                                                                          db, run_cli, tmp_path, capsys, monkeypatch):
+    """Values of the right JSON shape that break the task type (a label the project lacks, a ranking of responses
+    the task lacks, a span past its text) used to restore, and every export and recompute of the project then
+    ended in a TypeError. A restore now checks each against the task, as an import and a submit do."""
+    await _busy_project(client, requester, new_project, make_user)  # rankings, their consensus and a review
+    await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    await project_with_answers(client, make_user, new_project, "named_entities", n=2)
+    path = tmp_path / "all.jsonl"
+    assert await run_cli("export", "--all", "--format", "dump", "-o", str(path)) == 0
+    lines = path.read_text().splitlines(keepends=True)
+
+    def changed(table: str, task_type_test: str, change) -> tuple[str, int]:  # noqa: ANN001
+        i = next(i for i, line in enumerate(lines) if line.startswith(f'{{"table":"{table}"')
+                 and task_type_test in line)
+        record = json.loads(lines[i])
+        change(record["row"])
+        return "".join(lines[:i] + [json.dumps(record) + "\n"] + lines[i + 1:]), i + 1
+
+    def put(column: str, *path: object, value: object):  # noqa: ANN202
+        def change(row: dict) -> None:
+            target = row[column]
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        return change
+
+    cases = {
+        "a task without its responses": ("tasks.data", *changed("tasks", '"responses"', put("data", "responses", value=[]))),
+        "a label the project lacks": ("annotations.answer", *changed("annotations", '"label"',
+                                                                     put("answer", "label", value="maybe"))),
+        "a ranking of a response the task lacks": ("annotations.answer", *changed(
+            "annotations", '"ranking"', put("answer", "ranking", value=[["a"], ["b"], ["zz"]]))),
+        "a span past its text": ("annotations.answer", *changed("annotations", '"spans"',
+                                                                put("answer", "spans", 0, "end", value=500))),
+        "a consensus label the project lacks": ("task_results.answer", *changed(
+            "task_results", '"label"', put("answer", "label", value="maybe"))),
+        "a consensus's pair of responses the task lacks": ("task_results.answer", *changed(
+            "task_results", '"pair_probabilities"', put("answer", "pair_probabilities", 0, "chosen", value="zz"))),
+        "a consensus's score that is no number": ("task_results.answer", *changed(
+            "task_results", '"scores"', put("answer", "scores", "a", value="high"))),
+        "a review's override of a response the task lacks": ("reviews.answer", *changed(
+            "reviews", '"override"', put("answer", "ranking", value=[["zz"]]))),
+    }
+    if PG_URL:  # this test's database, emptied
+        async with raw_writes(db) as conn:
+            names = ", ".join(t.name for t in models.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    target = PG_URL or f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("LABELING_DATABASE_URL", target)
+    fresh = Database(target, pool_size=2)
+    try:
+        for name, (column, content, number) in cases.items():
+            bad = tmp_path / "bad.jsonl"
+            bad.write_text(content)
+            capsys.readouterr()
+            assert await run_cli("restore", str(bad)) == 2, name
+            err = capsys.readouterr().err
+            assert one_line(err) and f"line {number}: {column} does not fit the task type" in err, (name, err)
+            async with fresh.read() as conn:
+                for table in (models.projects, models.users, models.tasks):
+                    assert await conn.scalar(select(func.count()).select_from(table)) == 0, (name, table.name)
+        assert await run_cli("restore", str(path)) == 0  # as dumped, every value fits
+        assert await _dump(fresh) == path.read_bytes()
+    finally:
+        await fresh.dispose()

@@ -64,7 +64,7 @@ async def _fill_the_rest(db, project: dict) -> None:  # noqa: ANN001
         await conn.execute(update(models.project_counters).where(models.project_counters.c.project_id == pid).values(
             n_gold_tasks=1))
         await conn.execute(update(models.tasks).where(models.tasks.c.id == task).values(
-            predictions={"ranking": [["a"]]}, gold={"ranking": [["a"], ["b"]]}, is_gold=True, priority=5,
+            predictions={"ranking": [["a"], ["b", "c"]]}, gold={"ranking": [["a"], ["b"], ["c"]]}, is_gold=True, priority=5,
             source_key="source-ref"))
 
 
