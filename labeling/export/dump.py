@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import orjson
-from sqlalchemy import JSON, Table, Text, and_, cast, func, or_, select, tuple_
+from sqlalchemy import JSON, BigInteger, Integer, String, Table, Text, and_, cast, func, or_, select, tuple_
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -86,7 +86,8 @@ JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES if t is not m
 # The JSON columns that hold an array; every other one holds an object (a task's data, an answer, details...):
 # a dump that put a string there restored, and then every export and recompute of its project failed.
 JSON_ARRAYS = {("projects", "labels")}
-KIND_WORDS = {dict: "a JSON object", list: "a JSON array"}
+KIND_WORDS = {dict: "a JSON object", list: "a JSON array", int: "a whole number", float: "a number", str: "a string",
+              bool: "true or false"}
 
 
 def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...]]:
@@ -104,10 +105,24 @@ def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...
     return out
 
 
+def _value_bounds(table: Table) -> dict[str, tuple[int, int] | int]:
+    """Each integer column's range and each string column's length limit, as PostgreSQL enforces them (SQLite
+    stores a longer string, and a larger number up to 64 bits, where PostgreSQL refuses the row)."""
+    out: dict[str, tuple[int, int] | int] = {}
+    for column in table.c:
+        if isinstance(column.type, Integer):
+            bits = 63 if isinstance(column.type, BigInteger) else 31
+            out[column.name] = (-(2 ** bits), 2 ** bits - 1)
+        elif isinstance(column.type, String) and column.type.length:
+            out[column.name] = column.type.length
+    return out
+
+
 # What a dumped row of each table may hold: SQLite would store "high" in an integer column, PostgreSQL refuses it.
-VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t in
-               (models.users, *(t for t, _ in BEFORE_PROJECTS), models.projects, models.project_counters,
-                *(t for t, _ in TABLES))}
+DUMPED = (models.users, *(t for t, _ in BEFORE_PROJECTS), models.projects, models.project_counters,
+          *(t for t, _ in TABLES))
+VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t in DUMPED}
+VALUE_BOUNDS = {t.name: _value_bounds(t) for t in DUMPED}
 
 
 def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
@@ -122,9 +137,17 @@ def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
         if name not in types:
             raise InvalidInput(f"line {number}: {table} has no column {name!r}", field="FILE", line=number)
         kinds = types[name]
+        bound = VALUE_BOUNDS[table].get(name)
+        if (isinstance(bound, tuple) and isinstance(value, (int, float)) and not bound[0] <= value <= bound[1]
+                and (isinstance(value, int) or value.is_integer())):  # past 64 bits, a whole number reads as a float
+            raise InvalidInput(f"line {number}: {table}.{name} must be a whole number from {bound[0]:,} to "
+                               f"{bound[1]:,}, got {value!r:.40}", field="FILE", line=number)
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             raise InvalidInput(f"line {number}: {table}.{name} must be {KIND_WORDS.get(kinds[0], kinds[0].__name__)}"
                                f", got {value!r:.40}", field="FILE", line=number)
+        if isinstance(bound, int) and isinstance(value, str) and len(value) > bound:
+            raise InvalidInput(f"line {number}: {table}.{name} must be at most {bound:,} characters, got "
+                               f"{len(value):,}", field="FILE", line=number)
     if table == "projects":  # what every reader of the project takes for granted
         if row.get("task_type") not in tasktypes.REGISTRY:
             raise InvalidInput(f"line {number}: projects.task_type {row.get('task_type')!r:.40} is no task type",
