@@ -31,7 +31,7 @@ from sqlalchemy import select
 from labeling import audit, media, models, policy, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
-from labeling.errors import Conflict, LabelingError, NotFound, WorkerBlocked
+from labeling.errors import Conflict, LabelingError, NotFound
 from labeling.sqltx import Tx
 
 SUBMIT_ATTEMPTS = 3
@@ -117,7 +117,7 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
         return None
     complete = False
     try:
-        block = gold_score is not None and not recorded.blocked and _below_threshold(project, recorded)
+        block = gold_score is not None and not recorded.blocked and queue.below_threshold(project, recorded)
         if block or (not assignment.is_gold and recorded.task_ready):  # else nothing follows: no savepoint
             with tx.isolated():
                 if block:
@@ -132,12 +132,6 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
                       recorded.annotation_id)
         complete = False
     return queue.Submitted(recorded.annotation_id, assignment.id, assignment.task_id, now, task_complete=complete)
-
-
-def _below_threshold(project: Any, standing: Any) -> bool:
-    if project.gold_threshold <= 0 or standing.n_gold < project.gold_min:
-        return False
-    return standing.gold_score_sum / standing.n_gold < project.gold_threshold
 
 
 def _skill(row: Any) -> float | None:
@@ -180,8 +174,7 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
     queue.admit(tx, mem, project, worker, "work.change", row)
     policy.check_status(project, "work.change")
     if row.blocked:
-        raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so your answers "
-                            "can no longer change", field="annotation_id")
+        raise queue.blocked(tx, project, worker.id, "your answers can no longer change", "annotation_id")
     until = editable_until(project, row.created_at, row.state)
     if until is None or until <= now:
         why = {"off": "does not let answers change", "until_final": "lets answers change only until the task is "
@@ -193,7 +186,7 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
     standing = queue.change_answer(tx, row, answer, meta, gold_score, now)
     complete = row.state == models.TaskState.complete
     if standing is not None:
-        if not standing.blocked and _below_threshold(project, standing):
+        if not standing.blocked and queue.below_threshold(project, standing):
             block_worker(tx, project, worker.id)
     elif not row.excluded and not row.is_gold:
         if complete:

@@ -192,16 +192,32 @@ class Lease:
     task_type: str = ""
 
 
-def _check_standing(standing: Any) -> Any:
+def below_threshold(project: Any, standing: Any) -> bool:
+    """Whether a worker's gold record (n_gold, gold_score_sum) calls for a block in the project."""
+    if project.gold_threshold <= 0 or standing.n_gold < project.gold_min:
+        return False
+    return standing.gold_score_sum / standing.n_gold < project.gold_threshold
+
+
+def blocked(tx: Tx, project: Any, worker_id: int, then: str, field: str) -> WorkerBlocked:
+    """The error of a worker blocked in the project, saying why: their gold record, or (a requester's block, which
+    needs no gold record) the requester."""
+    row = tx.one("queue.worker_row", {"project": project.id, "worker": worker_id})
+    why = ("your gold-task accuracy in this project is below its threshold" if row is not None
+           and below_threshold(project, row) else "the project's requester has stopped your work in it")
+    return WorkerBlocked(f"{why}, so {then}", field=field)
+
+
+def _check_standing(tx: Tx, project: Any, worker_id: int, standing: Any) -> Any:
     if standing.blocked:
-        raise WorkerBlocked("your gold-task accuracy in this project is below its threshold, so it gives you "
-                            "no more tasks", field="project_id")
+        raise blocked(tx, project, worker_id, "it gives you no more tasks", "project_id")
     return standing
 
 
-def _worker_row(tx: Tx, project_id: int, worker_id: int, now: float) -> Any:
-    params = {"project": project_id, "worker": worker_id, "now": now}
-    return _check_standing(tx.one("queue.worker_row", params) or tx.one("queue.new_worker_row", params))
+def _worker_row(tx: Tx, project: Any, worker_id: int, now: float) -> Any:
+    params = {"project": project.id, "worker": worker_id, "now": now}
+    return _check_standing(tx, project, worker_id,
+                           tx.one("queue.worker_row", params) or tx.one("queue.new_worker_row", params))
 
 
 def reclaim_expired(tx: Tx, project_id: int, now: float) -> int:
@@ -323,7 +339,8 @@ def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_lea
     state = rows[0]
     project = project_at(tx, mem, project_id, state.version)
     admit(tx, mem, project, worker, "work.next")
-    standing = _check_standing(state if state.n_claims is not None else tx.one("queue.new_worker_row", params))
+    standing = _check_standing(tx, project, worker.id,
+                               state if state.n_claims is not None else tx.one("queue.new_worker_row", params))
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:  # handed back in a paused project too: it may still be answered
@@ -550,7 +567,7 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     now = time.time()
     assignment, project = held_in_project(tx, mem, assignment_id, worker, "work.renew")
     policy.check_status(project, "work.renew")
-    _worker_row(tx, assignment.project_id, worker.id, now)
+    _worker_row(tx, project, worker.id, now)
     if assignment.status in (AssignmentStatus.submitted, AssignmentStatus.skipped):
         raise Conflict(f"this assignment was already {AssignmentStatus(assignment.status).name}",
                        field="assignment_id")

@@ -269,6 +269,7 @@ async def test_workers_below_the_gold_threshold_are_stopped_and_left_out(client,
     await _submit(client, bad, lease["assignment_id"], {"label": "neg"})
     r = await _next(client, bad, pid)
     assert r.status_code == 403 and r.json()["error"]["code"] == "worker_blocked"
+    assert r.json()["error"]["message"].startswith("your gold-task accuracy in this project is below its threshold")
     progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
     assert progress["complete"] == 0, "the blocked worker's answer no longer completes the task"
     results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
@@ -420,3 +421,23 @@ async def test_a_block_that_failed_after_its_gold_answer_is_made_up_by_the_settl
     async with db.read() as conn:
         assert await conn.scalar(select(func.count()).select_from(models.audit_log).where(
             models.audit_log.c.action == "worker.block")) == 1
+
+
+async def test_a_worker_the_requester_blocked_is_told_so_not_that_their_gold_accuracy_fell(client, requester,
+                                                                                              new_project, make_user):
+    """The message a blocked worker got always blamed their gold accuracy, even with a perfect gold record or none."""
+    project = await new_project(tasks=[{"data": {"text": "gold"}, "gold": {"label": "pos"}}] + text_tasks(3),
+                                redundancy=1, gold_first_n=1, gold_min=1, gold_threshold=0.5)
+    pid = project["id"]
+    perfect, perfect_token = await make_user("worker", "perfect")
+    fresh, fresh_token = await make_user("worker", "fresh")
+    lease = (await _next(client, perfect_token, pid)).json()
+    assert lease["task"]["data"]["text"] == "gold"
+    await _submit(client, perfect_token, lease["assignment_id"], {"label": "pos"})
+    for user, token in ((perfect, perfect_token), (fresh, fresh_token)):  # the second has no gold record at all
+        r = await client.post(f"/api/projects/{pid}/workers/{user['id']}/block", headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        r = await _next(client, token, pid)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "worker_blocked"
+        assert r.json()["error"]["message"] == ("the project's requester has stopped your work in it, so it gives you "
+                                                "no more tasks")
