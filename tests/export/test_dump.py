@@ -33,6 +33,17 @@ async def _dump(db: Database, project_id: int | None = None) -> bytes:
     return b"".join([chunk async for chunk in job.chunks()])
 
 
+async def _emptied(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """An empty database for the CLI's restore: this test's PostgreSQL database emptied, or a new SQLite file."""
+    if PG_URL:
+        async with raw_writes(db) as conn:
+            names = ", ".join(t.name for t in models.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    target = PG_URL or f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("LABELING_DATABASE_URL", target)
+    return Database(target, pool_size=2)
+
+
 async def _busy_project(client, requester, new_project, make_user) -> dict:  # noqa: ANN001
     """A project with answers, a skip, a live lease, a gold task and a blocked worker's standing."""
     project = await project_with_answers(client, make_user, new_project, "preference_ranking", n=4)
@@ -188,13 +199,7 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         "an end line that says other counts": "".join(lines[:-1] + [lines[-1].replace('"tasks":2', '"tasks":3')]),
     }
     assert '"tasks":2' in lines[-1]
-    if PG_URL:  # this test's database, emptied
-        async with raw_writes(db) as conn:
-            names = ", ".join(t.name for t in models.metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    target = PG_URL or f"sqlite:///{tmp_path / 'fresh.db'}"
-    monkeypatch.setenv("LABELING_DATABASE_URL", target)
-    fresh = Database(target, pool_size=2)
+    fresh = await _emptied(db, tmp_path, monkeypatch)
     try:
         for name, content in cases.items():
             bad = tmp_path / "bad.jsonl"
@@ -288,13 +293,7 @@ async def test_a_dump_whose_values_break_their_task_type_restores_nothing(client
         "a review's override of a response the task lacks": ("reviews.answer", *changed(
             "reviews", '"override"', put("answer", "ranking", value=[["zz"]]))),
     }
-    if PG_URL:  # this test's database, emptied
-        async with raw_writes(db) as conn:
-            names = ", ".join(t.name for t in models.metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    target = PG_URL or f"sqlite:///{tmp_path / 'fresh.db'}"
-    monkeypatch.setenv("LABELING_DATABASE_URL", target)
-    fresh = Database(target, pool_size=2)
+    fresh = await _emptied(db, tmp_path, monkeypatch)
     try:
         for name, (column, content, number) in cases.items():
             bad = tmp_path / "bad.jsonl"
