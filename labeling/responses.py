@@ -329,6 +329,8 @@ class Lease(Out):
     task: LeaseTask
     expires_at: Timestamp
     expires_in: float = Field(ge=0, description="seconds left")
+    resume: str = Field(description="give it back with `prefer_task` (`next?prefer_task=TASK&resume=VALUE`) to get "
+                                    "this task again after releasing the lease")
 
 
 class Submitted(Out):

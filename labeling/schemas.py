@@ -785,7 +785,9 @@ class NextQuery(_Strict):
 
     prefer_task: QueryInt | None = Field(default=None, ge=1, le=2**63 - 1, json_schema_extra={"format": "int64"},
                                          description="the task this worker just released: it is leased again "
-                                                     "first if it still needs this worker")
+                                                     "first if it still needs this worker (with `resume`)")
+    resume: str | None = Field(default=None, min_length=1, max_length=64,
+                               description="the `resume` value of the worker's lease on `prefer_task`")
 
 
 class ProjectDeleteQuery(_Strict):

@@ -163,8 +163,11 @@ async def test_real_responses_of_every_operation_conform(client: httpx.AsyncClie
     second = (await call("POST", f"/api/projects/{pid}/next", worker)).json()["assignment_id"]
     await call("POST", f"/api/assignments/{second}/report", worker, json={"text": "unclear"})
     await call("POST", f"/api/assignments/{second}/skip", worker, json={"reason": "unclear"})
-    third = (await call("POST", f"/api/projects/{pid}/next?prefer_task=1", worker)).json()["assignment_id"]
-    await call("POST", f"/api/assignments/{third}/release", worker)
+    third = (await call("POST", f"/api/projects/{pid}/next", worker)).json()
+    await call("POST", f"/api/assignments/{third['assignment_id']}/release", worker)
+    again = (await call("POST", f"/api/projects/{pid}/next?prefer_task={third['task']['id']}&resume={third['resume']}",
+                        worker)).json()["assignment_id"]
+    await call("POST", f"/api/assignments/{again}/release", worker)
     await call("GET", f"/api/projects/{pid}/my-answers?limit=10", worker)
     await call("PUT", f"/api/annotations/{done['annotation_id']}", worker, json={"answer": {"label": "b"}})
     await call("GET", f"/api/projects/{pid}/progress", worker)

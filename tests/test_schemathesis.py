@@ -44,6 +44,7 @@ STATE_DEPENDENT = {
     "POST /api/projects/{project_id}/tasks": "task data is checked against the project's task type",
     "GET /api/projects/{project_id}/export": "the formats and options a project takes depend on its task type",
     "POST /api/projects/{project_id}/consensus": "the methods a project takes depend on its task type",
+    "POST /api/projects/{project_id}/next": "prefer_task needs the resume value of the worker's own lease on it",
     "POST /api/assignments/{assignment_id}/submit": "the answer is checked against the task's type and data",
     "PUT /api/annotations/{annotation_id}": "the answer is checked against the task's type and data",
     "POST /api/assignments/{assignment_id}/skip": "a skip for 'other' needs a note",

@@ -279,17 +279,35 @@ async def test_a_reload_gets_the_released_task_back(client, requester, new_proje
     r = await client.post(f"/api/assignments/{first['assignment_id']}/release", headers=bearer(workers[0]))
     assert r.status_code == 200
     assert (await _rows(db, models.tasks, id=first["task"]["id"]))[0].n_leased == 0, "released at once"
-    again = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]))
-    assert again["task"]["id"] == first["task"]["id"]
+    again = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]), resume=first["resume"])
+    assert again["task"]["id"] == first["task"]["id"] and again["resume"] == first["resume"]
     (task,) = await _rows(db, models.tasks, id=first["task"]["id"])
     assert task.n_leased == 1
-    # A preference that cannot be had (this worker holds a lease, or the task is not theirs to take) is ignored.
-    assert (await _lease(client, workers[0], pid, prefer_task="999999"))["assignment_id"] == again["assignment_id"]
     r = await client.post(f"/api/projects/{pid}/next", headers=bearer(workers[0]), params={"prefer_task": "x"})
     assert r.status_code == 400 and r.json()["error"]["field"] == "prefer_task"
     assert (await _submit(client, workers[0], again, {"label": "pos"})).status_code == 201
-    lease = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]))
+    lease = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]), resume=first["resume"])
     assert lease["task"]["data"] == {"text": "urgent"}, "never the same task twice; then the queue's order"
+
+
+async def test_a_worker_asks_first_only_for_a_task_the_queue_leased_them(client, requester, new_project, workers):
+    """prefer_task took any open task's id: a worker could pick the gold tasks of a project that mixes in none,
+    or the task a friend is given. It now needs the resume value of the worker's own lease on that task."""
+    project = await new_project(tasks=[{"data": {"text": "gold"}, "gold": {"label": "pos"}}] + text_tasks(2),
+                                redundancy=2, gold_first_n=0, gold_fraction=0.0)
+    pid = project["id"]
+    gold_id = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"][0]["id"]
+    mine = await _lease(client, workers[0], pid)
+    theirs = await _lease(client, workers[1], pid)
+    assert (await client.post(f"/api/assignments/{mine['assignment_id']}/release",
+                              headers=bearer(workers[0]))).status_code == 200
+    for params in ({"prefer_task": gold_id}, {"prefer_task": gold_id, "resume": mine["resume"]},
+                   {"prefer_task": theirs["task"]["id"], "resume": theirs["resume"]},  # another worker's value
+                   {"prefer_task": mine["task"]["id"], "resume": "0" * 32}, {"resume": mine["resume"]}):
+        r = await client.post(f"/api/projects/{pid}/next", headers=bearer(workers[0]), params=params)
+        assert r.status_code == 400 and r.json()["error"]["field"] == "resume", (params, r.text)
+    lease = await _lease(client, workers[0], pid, prefer_task=mine["task"]["id"], resume=mine["resume"])
+    assert lease["task"]["id"] == mine["task"]["id"]
 
 
 async def test_a_reload_before_the_release_arrives_gets_the_same_lease_from_one_read(client, requester, new_project,
@@ -306,7 +324,7 @@ async def test_a_reload_before_the_release_arrives_gets_the_same_lease_from_one_
 
     monkeypatch.setattr(queue, "_claim_once", no_second_read)
     monkeypatch.setattr(queue, "_lease_for", no_second_read)
-    again = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]))
+    again = await _lease(client, workers[0], pid, prefer_task=str(first["task"]["id"]), resume=first["resume"])
     assert again["assignment_id"] == first["assignment_id"] and again["task"]["id"] == first["task"]["id"]
 
 

@@ -277,8 +277,8 @@ async def test_a_reloaded_page_claiming_its_task_again_racing_an_archive_leaves_
     assert r.status_code == 200, r.text  # released on leaving the page
 
     def claiming():  # noqa: ANN202
-        return client.post(f"/api/projects/{pid}/next", params={"prefer_task": lease["task"]["id"]},
-                           headers=bearer(worker))
+        return client.post(f"/api/projects/{pid}/next",
+                           params={"prefer_task": lease["task"]["id"], "resume": lease["resume"]}, headers=bearer(worker))
 
     archived, claimed = await race(db, monkeypatch, (queue, "release_project_leases"),
                                    _archive(client, requester, pid), claiming)
@@ -303,8 +303,8 @@ async def test_a_reloaded_page_claiming_its_task_again_racing_the_workers_block_
         return client.post(f"/api/projects/{pid}/workers/{user['id']}/block", headers=bearer(requester))
 
     def claiming():  # noqa: ANN202
-        return client.post(f"/api/projects/{pid}/next", params={"prefer_task": lease["task"]["id"]},
-                           headers=bearer(worker))
+        return client.post(f"/api/projects/{pid}/next",
+                           params={"prefer_task": lease["task"]["id"], "resume": lease["resume"]}, headers=bearer(worker))
 
     blocked, claimed = await race(db, monkeypatch, (queue, "block"), blocking, claiming)
     assert blocked.status_code == 200, blocked.text

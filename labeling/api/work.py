@@ -4,12 +4,14 @@ the policy with the project it already has in memory): no extra round trip."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import annotations, media, queue, reports, schemas, tasktypes, web, worker_answers, worker_stats
+from labeling import annotations, auth, media, queue, reports, schemas, tasktypes, web, worker_answers, worker_stats
 from labeling.api import projects as projects_api
 from labeling.errors import InvalidInput
 
@@ -17,7 +19,29 @@ MAX_SMALL_BODY = 64 * 1024
 SUBMIT_OVERHEAD_BYTES = 64 * 1024  # a submit's body: its answer (LABELING_MAX_ANSWER_BYTES) and a little more
 
 
-def lease_public(lease: queue.Lease, media_key: bytes) -> dict:
+def resume_value(media_key: bytes, worker_id: int, task_id: int) -> str:
+    """What gives a released task back to its worker (`?prefer_task=ID&resume=VALUE`): a signature of the worker and
+    the task, so a worker can ask again only for a task the queue once leased them, never pick one (a gold task, a
+    friend's task) by its id."""
+    return hmac.new(media_key, f"resume {worker_id} {task_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def preferred_task(request: Request, app: web.AppState, worker_id: int) -> int | None:
+    """The task a claim asks for first (`prefer_task`), checked against its `resume` value."""
+    if not request.scope["query_string"]:  # the usual call: nothing to parse
+        return None
+    query = web.query(request, schemas.NextQuery)
+    if query.prefer_task is None:
+        if query.resume is not None:
+            raise InvalidInput("resume goes with prefer_task, the task it gives back", field="resume")
+        return None
+    if query.resume is None or not auth.same_secret(resume_value(app.media_key, worker_id, query.prefer_task),
+                                                    query.resume):
+        raise InvalidInput("prefer_task needs resume: the resume value of your lease on that task", field="resume")
+    return query.prefer_task
+
+
+def lease_public(lease: queue.Lease, media_key: bytes, worker_id: int) -> dict:
     """The API shape of a lease: gold or not is never revealed; files of the media folder come with short-lived
     signed URLs (`task.media`, by the reference in the data), so a browser loads them without a lookup."""
     task: dict = {"id": lease.task_id, "data": lease.data}
@@ -28,7 +52,8 @@ def lease_public(lease: queue.Lease, media_key: bytes) -> dict:
     if refs:
         task["media"] = media.signed_urls(media_key, refs)
     return {"assignment_id": lease.assignment_id, "task": task, "expires_at": schemas.iso(lease.expires_at),
-            "expires_in": max(0.0, round(lease.expires_at - time.time(), 3))}
+            "expires_in": max(0.0, round(lease.expires_at - time.time(), 3)),
+            "resume": resume_value(media_key, worker_id, lease.task_id)}
 
 
 def submitted_public(done: queue.Submitted) -> dict:
@@ -42,13 +67,12 @@ async def next_task(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     project_id = web.path_int(request, "project_id")
     max_leases = app.settings.max_leases_per_worker
-    # The usual call has no query string: nothing to parse.
-    prefer = web.query(request, schemas.NextQuery).prefer_task if request.scope["query_string"] else None
+    prefer = preferred_task(request, app, caller.who.id)
     lease = await app.db.transact(lambda tx: queue.claim_next(tx, app.memory, project_id, caller.who, max_leases,
                                                              prefer_task=prefer), per_statement=True)
     if lease is None:
         return Response(status_code=204)
-    return web.ok_stored(lease_public(lease, app.media_key))
+    return web.ok_stored(lease_public(lease, app.media_key, caller.who.id))
 
 
 async def submit(request: Request, caller: web.Caller) -> Response:
@@ -129,4 +153,4 @@ async def renew(request: Request, caller: web.Caller) -> Response:
     assignment_id = web.path_int(request, "assignment_id")
     app = web.state(request)
     lease = await app.db.transact(lambda tx: queue.renew(tx, app.memory, assignment_id, caller.who))
-    return web.ok(lease_public(lease, app.media_key))
+    return web.ok(lease_public(lease, app.media_key, caller.who.id))

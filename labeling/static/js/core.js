@@ -245,13 +245,20 @@
     if (paused) $("stopped-check").focus({preventScroll: true});
   }
 
-  /** Ask for the next task; `preferTask` is the task this page held before a reload (leased again if it may be). */
-  function loadNext(preferTask) {
+  /** The query asking the queue for the task this page held first, with its lease's resume value; "" for none. */
+  function preferQuery(held) {
+    if (!held || typeof held.task !== "number" || typeof held.resume !== "string") return "";
+    return "?prefer_task=" + held.task + "&resume=" + encodeURIComponent(held.resume);
+  }
+
+  /** Ask for the next task; `held` is the task this page held before a reload ({task, resume}: leased again if it
+   *  may be; its lease's resume value shows the queue it was this worker's). */
+  function loadNext(held) {
     hideBanner();
     C.current = C.lease = null;
     C.pendingSubmit = false;
     setState("loading");
-    var query = typeof preferTask === "number" ? "?prefer_task=" + preferTask : "";
+    var query = preferQuery(held);
     return L.api("POST", "/api/projects/" + config.project_id + "/next" + query).then(function (r) {
       if (r.status === 200) return show(r.data);
       forgetLease();
@@ -277,7 +284,8 @@
   }
 
   function show(lease) {
-    C.lease = C.current = shown({assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id)});
+    C.lease = C.current = shown({assignmentId: lease.assignment_id, task: lease.task, key: newKey(lease.assignment_id),
+                                 resume: lease.resume});
     L.setMediaUrls(lease.task.media);
     // The task this page held before a reload comes back with the work done on it (as an earlier answer's page
     // keeps the current task's work: given to the module as its predictions).
@@ -428,7 +436,7 @@
   function rememberLease(lease, released, draft) {
     try {
       sessionStorage.setItem(leaseKey(), JSON.stringify({assignment: lease.assignmentId, task: lease.task.id,
-        until: Date.now() + leftSeconds() * 1000, released: !!released, draft: draft || null}));
+        resume: lease.resume, until: Date.now() + leftSeconds() * 1000, released: !!released, draft: draft || null}));
     } catch (err) { /* storage disabled: a reload gets the queue's next task */ }
   }
 
@@ -478,10 +486,10 @@
     setState("loading");
     if (!held.released && typeof held.until === "number" && held.until <= Date.now()) {
       var renew = L.api("POST", "/api/assignments/" + held.assignment + "/renew");
-      return renew.then(function () { loadNext(held.task); });
+      return renew.then(function () { loadNext(held); });
     }
     if (!held.released) {
-      return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held.task); });
+      return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () { loadNext(held); });
     }
     return comeBack(held, 8);
   }
@@ -490,15 +498,17 @@
    *  the same lease, which that release would take away under this page. After a few tries (the release was
    *  lost) the page hands it back itself. */
   function comeBack(held, tries) {
-    return L.api("POST", "/api/projects/" + config.project_id + "/next?prefer_task=" + held.task).then(function (r) {
-      if (r.status !== 200 || r.data.assignment_id !== held.assignment) return loadNext(held.task);
+    var query = preferQuery(held);
+    if (!query) return loadNext();
+    return L.api("POST", "/api/projects/" + config.project_id + "/next" + query).then(function (r) {
+      if (r.status !== 200 || r.data.assignment_id !== held.assignment) return loadNext(held);
       if (tries > 0) {
         return new Promise(function (resolve) { setTimeout(resolve, 250); }).then(function () {
           return comeBack(held, tries - 1);
         });
       }
       return L.api("POST", "/api/assignments/" + held.assignment + "/release").then(function () {
-        return loadNext(held.task);
+        return loadNext(held);
       });
     });
   }
