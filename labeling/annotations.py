@@ -7,7 +7,7 @@
       -> queue.settle: complete the task or want one more answer              (the owner of bookkeeping)
 
 A worker may change an answer while the project's edit window allows it (`change`): the new answer replaces the
-old one in the task's consensus, which is recomputed, and a gold answer is scored again.
+old one in the task's consensus, which is recomputed; a gold answer keeps the score of the answer first given.
 
 Blocking a worker (gold accuracy below the threshold) is queue.block, then a settle of every task it reopened.
 The answer is stored before anything after it runs: if blocking or settling fails, that part alone is undone
@@ -168,7 +168,7 @@ class Changed:
 def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw_answer: Any,
            meta: dict | None = None) -> Changed:
     """Replace one of this worker's answers while the project's edit window allows it; the task's consensus (when
-    it has one, or all its answers) is recomputed with the new answer, and a gold answer is scored again."""
+    it has one, or all its answers) is recomputed with the new answer; a gold answer keeps its first score."""
     now = time.time()
     row, project = queue.answer_to_change(tx, annotation_id, worker)
     queue.admit(tx, mem, project, worker, "work.change", row)
@@ -182,13 +182,9 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
                                                                    f"{project.edit_minutes} minutes")
         raise Conflict(f"this project {why}", field="annotation_id")
     answer = validated(tx, project, raw_answer, row.data)
-    gold_score = consensus.gold_score(project.task_type, answer, row.gold) if row.is_gold and row.gold else None
-    standing = queue.change_answer(tx, row, answer, meta, gold_score, now)
+    queue.change_answer(tx, row, answer, meta, now)
     complete = row.state == models.TaskState.complete
-    if standing is not None:
-        if not standing.blocked and queue.below_threshold(project, standing):
-            block_worker(tx, project, worker.id)
-    elif not row.excluded and not row.is_gold:
+    if not row.excluded and not row.is_gold:
         if complete:
             restate_task(tx, project, row.task_id)
         elif row.n_done >= row.needed:  # every answer is in but the task was not settled yet: settle it now

@@ -596,16 +596,11 @@ def answer_to_change(tx: Tx, annotation_id: int, worker: Principal) -> tuple[Any
     return tx.one("queue.answer_to_change", {"annotation": annotation_id}), project  # as of the locks
 
 
-def change_answer(tx: Tx, row: Any, answer: dict, meta: dict | None, gold_score: float | None,
-                  now: float) -> Any:
-    """Replace a worker's answer (read by answer_to_change); a gold answer's new score replaces its old one in the
-    worker's tally. Returns the worker's standing after it for a gold answer (n_gold, gold_score_sum, blocked)."""
+def change_answer(tx: Tx, row: Any, answer: dict, meta: dict | None, now: float) -> None:
+    """Replace a worker's answer (read by answer_to_change). A gold answer keeps the score of the answer first given:
+    a worker sees their gold accuracy, so a new score would let them mend the answers it shows were wrong."""
     tx.run("queue.change_answer", {"annotation": row.id, "worker": row.worker_id, "answer": answer, "meta": meta,
-                                   "gold_score": gold_score, "now": now})
-    if gold_score is None:
-        return None
-    return tx.one("queue.rescore_gold", {"project": row.project_id, "worker": row.worker_id, "now": now,
-                                         "delta": gold_score - (row.gold_score or 0.0)})
+                                   "now": now})
 
 
 def restate(tx: Tx, project: Any, task_id: int, outcome: "Outcome") -> None:

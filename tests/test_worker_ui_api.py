@@ -251,15 +251,21 @@ async def test_within_minutes_a_final_task_is_recomputed_and_off_means_off(clien
     assert r.status_code == 409 and "does not let answers change" in r.json()["error"]["message"]
 
 
-async def test_a_changed_gold_answer_is_scored_again(client, new_project, workers, db):
+async def test_a_changed_gold_answer_keeps_its_first_score(client, new_project, workers, db):
+    """A changed gold answer was scored again: the progress a worker sees showed their gold accuracy fall after a
+    wrong gold answer, and changing that answer mended it."""
     project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}}], gold_first_n=1)
     lease = await _lease(client, workers[0], project["id"])
     annotation = (await _submit(client, workers[0], lease, {"label": "neg"})).json()["annotation_id"]
-    (standing,) = await _rows(db, models.project_workers, project_id=project["id"])
-    assert standing.n_gold == 1 and standing.gold_score_sum == 0
+    progress = (await client.get(f"/api/projects/{project['id']}/progress", headers=bearer(workers[0]))).json()
+    assert progress["worker"]["n_gold"] == 1 and progress["worker"]["gold_accuracy"] == 0
     assert (await _change(client, workers[0], annotation, {"label": "pos"})).status_code == 200
     (standing,) = await _rows(db, models.project_workers, project_id=project["id"])
-    assert standing.n_gold == 1 and standing.gold_score_sum == 1
+    assert standing.n_gold == 1 and standing.gold_score_sum == 0
+    (stored,) = await _rows(db, models.annotations, id=annotation)
+    assert stored.answer == {"label": "pos"} and stored.gold_score == 0
+    progress = (await client.get(f"/api/projects/{project['id']}/progress", headers=bearer(workers[0]))).json()
+    assert progress["worker"]["gold_accuracy"] == 0
 
 
 async def _leased_then_urgent(client, requester, new_project, worker):

@@ -228,14 +228,9 @@ WHERE a.id = :annotation
 
 -- name: queue.change_answer
 -- json_params: answer, meta
-UPDATE annotations SET answer = :answer, meta = :meta, gold_score = :gold_score, edited_at = :now
+-- A gold answer keeps its score (and the worker's gold tally) from the answer first given.
+UPDATE annotations SET answer = :answer, meta = :meta, edited_at = :now
 WHERE id = :annotation AND worker_id = :worker
-
--- name: queue.rescore_gold
--- A gold answer changed: the worker's gold tally follows its new score.
-UPDATE project_workers SET gold_score_sum = gold_score_sum + :delta, updated_at = :now
-WHERE project_id = :project AND worker_id = :worker
-RETURNING n_gold, gold_score_sum, blocked
 
 -- ---- settling a task ---------------------------------------------------------------------------------------
 
