@@ -79,7 +79,10 @@ def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) 
                            f"(LABELING_MEDIA_MAX_PIXELS) or a side over {MAX_COORDINATE:,}", field="file")
         with Image.open(io.BytesIO(content)) as image:  # verify() must come first on an image: a second opening
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # too many pixels for Pillow even to open: more than the cap, said so
+        limit = min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS)
+        raise TooLarge(f"{filename}: more than {limit:,} pixels (LABELING_MEDIA_MAX_PIXELS)", field="file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InvalidInput(f"{filename}: not an image Pillow can read", field="file") from None
     if fmt not in FORMATS:
         raise InvalidInput(f"{filename}: {fmt} images are not accepted ({', '.join(FORMATS)})", field="file")

@@ -280,3 +280,27 @@ async def test_the_project_form_says_which_task_type_options_there_are(client, r
             assert f"<code>{key}</code>" in hint, key
         for value in (*named_entities.SPAN_UNITS, *named_entities.SPAN_OVERLAPS):
             assert f"<code>&#34;{value}&#34;</code>" in hint or f'<code>"{value}"</code>' in hint, value
+
+
+async def test_no_form_sends_its_fields_in_the_address_before_its_script_runs(client, admin, requester, new_project):
+    """A console form is sent by its page's script; submitted before the script ran (a slow or failed load) it went
+    by GET, and a new user's password landed in the address bar, the history and the server's access log. Every
+    form names its method, and one holding a password posts."""
+    project = await new_project()
+    team = (await client.post("/api/teams", json={"name": "crew"}, headers=bearer(requester))).json()
+    pages = ["/console/people", "/console/teams", f"/console/teams/{team['id']}", "/console/projects",
+             "/console/projects/new", f"/console/projects/{project['id']}/settings",
+             f"/console/projects/{project['id']}/export", f"/console/projects/{project['id']}/results",
+             f"/console/projects/{project['id']}/quality", f"/console/projects/{project['id']}/import", "/login"]
+    forms = passwords = 0
+    for path in pages:
+        page = html(await client.get(path, headers=bearer(admin)))
+        for form in re.findall(r"<form\b.*?</form>", page, re.S):
+            tag = re.match(r"<form\b[^>]*>", form).group(0)
+            method = re.search(r'\smethod="(get|post|dialog)"', tag)
+            assert method is not None, (path, tag)
+            forms += 1
+            if 'type="password"' in form:
+                passwords += 1
+                assert method.group(1) == "post", (path, tag)
+    assert forms >= len(pages) and passwords >= 3  # sign-in, a new user, a reset of the admin's password

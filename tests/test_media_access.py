@@ -90,3 +90,37 @@ async def test_a_link_out_of_the_media_folder_is_no_file_when_named_in_a_task(cl
     r = await client.post(url, json=[{"data": {"image": "ops/in.png"}}], headers=bearer(requester))
     assert r.status_code == 201, r.text  # a link that stays inside is a file like any other
     assert (await client.get("/media/ops/in.png", headers=bearer(requester))).status_code == 200
+
+
+async def test_a_media_file_is_served_as_an_image_or_a_download_never_as_a_page(client, requester, new_project,
+                                                                                settings, make_user):
+    """An .html or .svg an operator put in the media folder, named by a task: opened in a tab it runs no script and
+    shows no page under this origin (no form to steal a password, no redirect elsewhere)."""
+    shelf = settings.media_dir / "shelf"
+    shelf.mkdir(parents=True)
+    page = b'<meta http-equiv="refresh" content="0;url=https://evil.example/"><form action="https://evil.example/">'
+    (shelf / "page.html").write_bytes(page)
+    (shelf / "notes.txt").write_bytes(b"<script>window.pwned = 1</script>")
+    (shelf / "drawing.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" onload="window.pwned = 1"/>')
+    (shelf / "photo.png").write_bytes(_png("red"))
+    names = ("page.html", "notes.txt", "drawing.svg", "photo.png")
+    project = await new_project(tasks=[{"data": {"image": f"shelf/{name}"}} for name in names],
+                                task_type="image_classification", labels=["x"])
+    _, worker = await make_user("worker")
+    signed: dict[str, str] = {}
+    for _ in names:
+        lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+        signed.update(lease["task"]["media"])
+        await client.post(f"/api/assignments/{lease['assignment_id']}/skip", headers=bearer(worker))
+    assert set(signed) == {f"shelf/{name}" for name in names}
+    for name, kind, download in (("page.html", "application/octet-stream", True),
+                                 ("notes.txt", "application/octet-stream", True),
+                                 ("drawing.svg", "image/svg+xml", False), ("photo.png", "image/png", False)):
+        for r in (await client.get(f"/media/shelf/{name}", headers=bearer(requester)),
+                  await client.get(signed[f"shelf/{name}"])):
+            assert r.status_code == 200, (name, r.status_code)
+            assert r.headers["content-type"] == kind, (name, r.headers["content-type"])
+            assert r.headers.get("content-disposition", "").startswith("attachment") is download, name
+            policy = [d.strip() for d in r.headers["content-security-policy"].split(";")]
+            assert "sandbox" in policy and "default-src 'none'" in policy, name
+            assert r.headers["x-content-type-options"] == "nosniff"

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import struct
+import zlib
 
 import httpx
+import pytest
 from PIL import Image
 from sqlalchemy import select
 
@@ -94,6 +97,28 @@ async def test_exif_orientation_swaps_the_recorded_size(client, db, requester):
                           headers=bearer(requester))
     assert r.status_code == 201 and (r.json()["data"][0]["width"], r.json()["data"][0]["height"]) == (30, 40)
     assert list((await _recorded(db)).values()) == [(30, 40)]
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares a size and holds almost nothing (a decompression bomb's shape)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("route", ["media", "tasks"])
+async def test_an_image_too_large_for_pillow_to_open_is_a_413_naming_the_cap(client, db, requester, new_project, route):
+    """10 gigapixels declared in a few bytes: it was "not an image Pillow can read" (400), though it is one."""
+    project = await new_project(task_type="image_classification", labels=["x"])
+    url = "/api/media" if route == "media" else f"/api/projects/{project['id']}/tasks"
+    r = await client.post(url, files=[("file", ("bomb.png", _png_header(100_000, 100_000), "image/png"))],
+                          headers=bearer(requester))
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["field"] == "file" and "LABELING_MEDIA_MAX_PIXELS" in r.json()["error"]["message"]
+    assert r.json()["error"]["message"].startswith("bomb.png: more than 50,000,000 pixels")
+    assert await _recorded(db) == {}
 
 
 async def test_the_pixel_cap_refuses_large_images(client, settings, db, requester):

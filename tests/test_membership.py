@@ -3,6 +3,9 @@ change reaches the queue of this process and of another one."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import httpx
 import pytest
 
@@ -70,6 +73,23 @@ async def test_workers_see_only_what_labeling_needs(client, requester, new_proje
         assert (await client.get(f"/api/projects/{project['id']}/{path}", headers=bearer(token))).status_code == 403
     full = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()
     assert full["gold_threshold"] == 0.5 and "progress" in full
+
+
+@pytest.mark.parametrize(("task_type", "page_options"), [
+    ("text_classification", {}), ("named_entities", {"span_unit": "character", "span_overlap": "allow"})])
+async def test_the_labeling_page_gives_workers_only_the_options_it_reads(client, new_project, crew, task_type,
+                                                                          page_options):
+    """A requester's own options (a license, notes on a client) stay out of the worker's page, as out of the API."""
+    _, token = crew[0]
+    own = {"license": "cc-by-4.0", "client_notes": "Acme pays 3 cents a task"}
+    project = await new_project(task_type=task_type, options={**own, **({"span_unit": "character"} if page_options
+                                                                          else {})})
+    page = await client.get(f"/projects/{project['id']}/label", headers=bearer(token))
+    assert page.status_code == 200
+    config = json.loads(re.search(r'<script type="application/json" id="label-config">(.*?)</script>', page.text,
+                                  re.S).group(1))
+    assert config["options"] == page_options
+    assert "Acme" not in page.text and "cc-by-4.0" not in page.text
 
 
 async def test_teams_put_their_members_in_a_pool_as_they_change(client, requester, new_project, crew):

@@ -4,12 +4,15 @@ loop, an unknown username costing what a known one costs, and sign-out ending th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import threading
 
+import httpx
 import pytest
 
 from labeling import auth
+from labeling.app import create_app
 from labeling.throttle import PER_USERNAME, Limit, Throttle
 from tests.conftest import bearer, sign_in_form
 
@@ -139,6 +142,23 @@ async def test_sign_out_ends_the_session_on_the_server(client, make_user):
     client.cookies.set("labeling_session", cookie)  # the cookie kept from before: its session is gone
     assert (await client.get("/api/users/me")).status_code == 401
     assert (await client.get("/")).status_code == 303
+
+
+@pytest.mark.parametrize("secure", [False, True])
+async def test_the_session_cookie_is_http_only_same_site_strict_and_secure_when_told(settings, db, make_user, secure):
+    """Script never reads the session, another site never sends it, and behind HTTPS it never goes over plain http
+    (LABELING_SECURE_COOKIES=1)."""
+    app = create_app(dataclasses.replace(settings, secure_cookies=secure), db)
+    await make_user("worker", "cookie", password="the right password")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://t") as client:
+        r = await _sign_in(client, "cookie", "the right password")
+    assert r.status_code == 303
+    (cookie,) = [value for name, value in r.headers.multi_items() if name == "set-cookie"]
+    attributes = {part.strip().partition("=")[0].lower(): part.strip().partition("=")[2]
+                  for part in cookie.split(";")[1:]}
+    assert cookie.startswith("labeling_session=") and attributes["path"] == "/"
+    assert "httponly" in attributes and attributes["samesite"] == "strict"
+    assert ("secure" in attributes) is secure
 
 
 MALFORMED_FORMS = {

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mimetypes
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 from starlette.requests import Request
@@ -104,7 +106,18 @@ async def upload(request: Request, caller: web.Caller) -> Response:
     return web.ok({"data": [item.public() for item in uploads]}, status_code=201)
 
 
-HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+# A media file is an image, never a page of this site: opened in a tab it runs nothing and reaches nothing (an SVG's
+# scripts, a form), and a file that is no image by its name (an .html or .txt an operator put in the media folder,
+# which a task may name) is a download, not a page: no link, redirect or form of it shows under this origin.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+def _file(path: Path, cache_control: str) -> FileResponse:
+    """The response serving one media file (`path` resolved inside the media folder)."""
+    headers = {"Cache-Control": cache_control, "Content-Security-Policy": CSP}
+    if (mimetypes.guess_type(path.name)[0] or "").startswith("image/"):
+        return FileResponse(path, headers=headers)
+    return FileResponse(path, headers=headers, media_type="application/octet-stream", filename=path.name)
 
 
 async def serve(request: Request, caller: web.Caller) -> Response:
@@ -113,8 +126,7 @@ async def serve(request: Request, caller: web.Caller) -> Response:
     path = request.path_params["path"]
     async with app.db.read() as conn:
         caller.check(await media.facts(conn, caller.who, path))
-    return FileResponse(media.resolve(app.settings.media_dir, path),
-                        headers={"Cache-Control": "private, max-age=3600", **HEADERS})
+    return _file(media.resolve(app.settings.media_dir, path), "private, max-age=3600")
 
 
 async def serve_signed(request: Request, caller: web.Caller) -> Response:
@@ -122,5 +134,4 @@ async def serve_signed(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     params = request.path_params
     seconds = media.check_signature(app.media_key, params["expires"], params["signature"], params["path"])
-    return FileResponse(media.resolve(app.settings.media_dir, params["path"]),
-                        headers={"Cache-Control": f"private, max-age={seconds}", **HEADERS})
+    return _file(media.resolve(app.settings.media_dir, params["path"]), f"private, max-age={seconds}")

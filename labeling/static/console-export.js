@@ -44,8 +44,9 @@
       cli += isSwitch ? " " + flag : " " + flag + " " + quote(p[1]);
     });
     document.getElementById("cli-command").textContent = cli;
+    /* quoted as the CLI's values are: an option taken from the address may hold a ' (which a URL keeps as it is) */
     document.getElementById("curl-command").textContent =
-      'curl -fOJ -H "Authorization: Bearer $TOKEN" \'' + window.location.origin + url + "'";
+      'curl -fOJ -H "Authorization: Bearer $TOKEN" ' + quote(window.location.origin + url);
     history.replaceState(null, "", "?" + query);  /* a reload (or the address, shared) keeps the choices */
   }
 

@@ -88,6 +88,9 @@ class TaskTypeSpec:
     validate_consensus: Callable[[Any, dict, "Context"], dict] | None = None
     # Checks the project options this task type reads (e.g. how entity spans snap), and fills their defaults.
     validate_options: Callable[[dict], dict] = no_options
+    # The options its worker page reads: the only ones the page is given (the others are the requester's own, such
+    # as a license or notes, which workers never see).
+    page_options: tuple[str, ...] = ()
     # The key of the consensus details holding the task's agreement (mean pairwise agreement of its answers);
     # None: exports compute it from the answers.
     agreement_key: str | None = None

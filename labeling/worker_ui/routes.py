@@ -199,11 +199,13 @@ async def home(request: Request, caller: web.Caller) -> Response:
 
 
 def _options(spec: tasktypes.TaskTypeSpec, options: dict) -> dict:
-    """The project's options with the task type's defaults (a project older than an option has none set)."""
+    """The options the task type's page reads, with their defaults (a project older than an option has none set);
+    the project's other options are the requester's and stay out of the worker's page, as out of the API's."""
     try:
-        return spec.validate_options(dict(options or {}))
+        filled = spec.validate_options(dict(options or {}))
     except LabelingError:
-        return dict(options or {})
+        filled = dict(options or {})
+    return {key: filled[key] for key in spec.page_options if key in filled}
 
 
 @page("page.label")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import uuid
+from urllib.parse import quote
 
 from playwright.sync_api import expect
 
@@ -231,6 +233,22 @@ def test_the_export_choices_stay_through_a_reload(server, new_page):  # noqa: AN
     expect(page.locator('[data-option="split"] input')).to_have_value("train=0.9,test=0.1")
     expect(page.locator("#cli-command")).to_have_text(command)
     assert page.locator("#download").get_attribute("href").endswith("format=csv&split=train=0.9,test=0.1&include_open=true")
+
+
+def test_the_curl_line_holds_the_download_url_as_one_word_whatever_the_address_holds(server, new_page):  # noqa: ANN001
+    """An option taken from the page's address (a link someone sent) with a ' in it broke out of the curl line's
+    quotes: pasted into a shell, the rest of the URL was read as shell syntax."""
+    requester = server.user("requester")
+    project_id = _own_project(server, requester, "text_classification", ["a", "b"])
+    since = "x'&touch pwned&'"
+    page = new_page(DESKTOP)
+    sign_in(page, requester, f"/console/projects/{project_id}/export")
+    page.goto(f"/console/projects/{project_id}/export?format=jsonl&since={quote(since, safe='')}")
+    expect(page.locator('[data-option="since"] input')).to_have_value(since)
+    curl = shlex.split(page.locator("#curl-command").text_content())
+    assert curl == ["curl", "-fOJ", "-H", "Authorization: Bearer $TOKEN",
+                    server.base_url + page.locator("#download").get_attribute("href")]
+    assert shlex.split(page.locator("#cli-command").text_content())[-2:] == ["--since", since]
 
 
 def test_leaving_the_project_form_with_changes_not_saved_asks_first(server, new_page):  # noqa: ANN001
