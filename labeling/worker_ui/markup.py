@@ -13,21 +13,29 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _ITALIC = re.compile(r"(?<![\w*])[*_](?=\S)([^*_\n]+?)(?<=\S)[*_](?![\w*])")
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+_KEPT = re.compile(r"\x00(\d+)\x00")  # a placeholder of a span kept from the other rules
+
+
+def _emphasis(text: str) -> str:
+    return _ITALIC.sub(r"<em>\1</em>", _BOLD.sub(r"<strong>\1</strong>", text))
 
 
 def _inline(escaped: str) -> str:
-    """Inline spans over already-escaped text; code spans are protected from the other rules."""
-    codes: list[str] = []
+    """Inline spans over already-escaped text; code spans and link addresses are protected from the other rules
+    (a ** or _ in an address stays in it, not a tag inside the href)."""
+    kept: list[str] = []
 
-    def keep(match: re.Match[str]) -> str:
-        codes.append(f"<code>{match.group(1)}</code>")
-        return f"\x00{len(codes) - 1}\x00"
+    def keep(html: str) -> str:
+        kept.append(html)
+        return f"\x00{len(kept) - 1}\x00"
 
-    text = _CODE.sub(keep, escaped)
-    text = _LINK.sub(r'<a href="\2" rel="noopener noreferrer" target="_blank">\1</a>', text)
-    text = _BOLD.sub(r"<strong>\1</strong>", text)
-    text = _ITALIC.sub(r"<em>\1</em>", text)
-    return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], text)
+    text = _CODE.sub(lambda m: keep(f"<code>{m.group(1)}</code>"), escaped)
+    text = _LINK.sub(lambda m: keep(f'<a href="{m.group(2)}" rel="noopener noreferrer" target="_blank">'
+                                    f"{_emphasis(m.group(1))}</a>"), text)
+    def put_back(match: re.Match[str]) -> str:  # a link's text may hold a code span: put back in it too
+        return _KEPT.sub(put_back, kept[int(match.group(1))])
+
+    return _KEPT.sub(put_back, _emphasis(text))
 
 
 def render(source: str | None) -> Markup:
@@ -48,7 +56,7 @@ def render(source: str | None) -> Markup:
             list_tag = ""
 
     for raw in (source or "").replace("\r\n", "\n").split("\n"):
-        line = _inline(str(escape(raw.rstrip())))
+        line = _inline(str(escape(raw.rstrip().replace("\x00", "\ufffd"))))  # NUL marks kept spans
         heading, bullet, numbered = _HEADING.match(line), _BULLET.match(line), _NUMBERED.match(line)
         if not line.strip():
             flush()

@@ -51,6 +51,14 @@ def test_instructions_markup_is_escaped_first():
     assert "<ol><li>one</li><li>two</li></ol>" in html
 
 
+def test_instructions_emphasis_stays_out_of_link_addresses():
+    """A ** or _ pair in a link's address became a <strong> or <em> tag inside its href."""
+    html = markup.render("See [the **guide** and `run`](https://e.com/**x**/_y_) and *this*.")
+    assert ('<a href="https://e.com/**x**/_y_" rel="noopener noreferrer" target="_blank">the <strong>guide</strong> '
+            "and <code>run</code></a>") in html and "<em>this</em>" in html
+    assert "\ufffd" in markup.render("a NUL \x00 and \x000\x00 are no kept span")
+
+
 def test_sign_in_only_returns_to_local_pages():
     assert safe_next("/projects/3/label?x=1") == "/projects/3/label?x=1"
     for bad in (None, "", "https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
