@@ -421,3 +421,10 @@ project_media = ProjectMedia.__table__
 sessions = Session.__table__
 auth_epoch = AuthEpoch.__table__
 audit_log = AuditEntry.__table__
+
+# Tables whose rows clients know by a surrogate id: an id is never given twice. PostgreSQL's sequences never go back;
+# SQLite without AUTOINCREMENT gives the highest id plus one, so deleting the newest row (a released lease, a deleted
+# task, team or project) handed its id to the next row, and a request naming the old one reached the new one.
+NEVER_REUSED_IDS = (users, projects, tasks, assignments, annotations, task_reports, reviews, teams, sessions, audit_log)
+for _table in NEVER_REUSED_IDS:
+    _table.dialect_kwargs["sqlite_autoincrement"] = True
