@@ -179,6 +179,23 @@ def _json(value: Any) -> str:
     return _plain_floats(value) if "e+" in text else text
 
 
+def _jsonb_order(value: Any) -> Any:
+    """`value` with every object's keys in the order PostgreSQL's jsonb keeps them (shorter keys first, then by their
+    UTF-8 bytes): SQLite stores JSON as written, so a task's data, an answer or a consensus read back, listed and
+    exported with its keys in another order on each database. One order on both: jsonb's, which cannot keep the
+    order a client sent."""
+    if isinstance(value, dict):
+        return {key: _jsonb_order(value[key]) for key in sorted(value, key=_jsonb_key)}
+    if isinstance(value, list):
+        return [_jsonb_order(item) for item in value]
+    return value
+
+
+def _jsonb_key(key: Any) -> tuple[int, bytes]:
+    text = (key if isinstance(key, str) else _compact(key)).encode("utf-8")  # a key as JSON writes it
+    return len(text), text
+
+
 def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -273,7 +290,7 @@ class SqliteTx(_Common):
         for name in query.json_params:
             value = out.get(name)
             if value is not None:
-                out[name] = _json(value)
+                out[name] = _json(_jsonb_order(value))
         return out
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:

@@ -128,6 +128,19 @@ async def test_ratings_and_scores_are_listed_best_first_on_both_databases(client
     assert consensus["ranking"] == ranking and [s["id"] for s in consensus["scores"]] == ["zz", "Zz", "a"]
 
 
+async def test_stored_objects_keep_one_key_order_on_both_databases(client, requester, new_project, make_user):
+    """Task data and answers come back with their keys in one order on both databases: PostgreSQL's jsonb order
+    (shorter keys first, then by their bytes), which SQLite now stores too; it stored them as sent, so the API and
+    every export gave another order on each database."""
+    data = {"stars": 4, "text": "fine", "Ünï": {"zz": 1, "b": 2, "aa": 3}}
+    project = await new_project(tasks=[{"data": data, "external_id": "k"}], labels=["pos", "neg"])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "keys")
+    task = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    assert list(task["data"]) == ["text", "stars", "Ünï"] and list(task["data"]["Ünï"]) == ["b", "aa", "zz"]
+    line = (await get_export(client, requester, project["id"], format="jsonl")).text
+    assert line.startswith('{"id":') and '"external_id":"k","text":"fine","stars":4,"Ünï":{"b":2,"aa":3,"zz":1}' in line
+
+
 async def test_coco_from_stored_images_equals_the_consensus_boxes(client, requester, new_project, make_user,
                                                                   settings, tmp_path):
     from pycocotools.coco import COCO
