@@ -7,8 +7,10 @@ AUTOINCREMENT on SQLite, keeping every row."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
+from labeling import migrate
 from tests.conftest import bearer, text_tasks
 from tests.test_migration_0004 import _move, seed_at, to_head
 
@@ -68,3 +70,27 @@ async def test_upgrade_from_0008_keeps_every_row_and_ids_go_on_after_the_highest
     assert new_id > 2 and [r[0] for r in down["tasks"]] == [1, new_id]
     kept = ("users", "projects", "annotations")  # the deleted task took its assignment along
     assert {t: down[t] for t in kept} == {t: before[t] for t in kept}
+
+
+async def test_the_rebuild_refuses_to_run_with_foreign_keys_on(db, client, new_project):
+    """Dropping the old table with foreign keys on would delete every row pointing at it (a project's tasks): Alembic
+    run on a connection that has them on (not through labeling migrate) is refused, and nothing is lost."""
+    if not db.is_sqlite:
+        pytest.skip("the rebuild is SQLite's")
+    from alembic import command
+
+    await new_project(tasks=text_tasks(3))
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_move, "0008", False)
+
+        def upgrade_with_keys_on(sync_conn) -> None:  # noqa: ANN001
+            config = migrate.alembic_config()
+            config.attributes["connection"] = sync_conn
+            command.upgrade(config, "head")
+
+        with pytest.raises(RuntimeError, match="foreign keys off"):
+            await conn.run_sync(upgrade_with_keys_on)
+        await conn.rollback()
+        assert (await conn.execute(text("SELECT count(*) FROM tasks"))).scalar_one() == 3
+        await to_head(conn)
+        assert (await conn.execute(text("SELECT count(*) FROM tasks"))).scalar_one() == 3
