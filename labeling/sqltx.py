@@ -185,10 +185,14 @@ def _jsonb_order(value: Any) -> Any:
     exported with its keys in another order on each database. One order on both: jsonb's, which cannot keep the
     order a client sent."""
     if isinstance(value, dict):
-        return {key: _jsonb_order(value[key]) for key in sorted(value, key=_jsonb_key)}
+        keys = sorted(value, key=_jsonb_key) if len(value) > 1 else value
+        return {key: _jsonb_order(value[key]) if isinstance(value[key], _CONTAINERS) else value[key] for key in keys}
     if isinstance(value, list):
-        return [_jsonb_order(item) for item in value]
+        return [_jsonb_order(item) if isinstance(item, _CONTAINERS) else item for item in value]
     return value
+
+
+_CONTAINERS = (dict, list)
 
 
 def _jsonb_key(key: Any) -> tuple[int, bytes]:
