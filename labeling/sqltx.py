@@ -179,20 +179,20 @@ def _json(value: Any) -> str:
     return _plain_floats(value) if "e+" in text else text
 
 
+_CONTAINERS = (dict, list)
+
+
 def _jsonb_order(value: Any) -> Any:
     """`value` with every object's keys in the order PostgreSQL's jsonb keeps them (shorter keys first, then by their
-    UTF-8 bytes): SQLite stores JSON as written, so a task's data, an answer or a consensus read back, listed and
-    exported with its keys in another order on each database. One order on both: jsonb's, which cannot keep the
-    order a client sent."""
+    UTF-8 bytes), for SQLite: storing JSON as written, it read a task's data, an answer or a consensus back, listed
+    and exported it with its keys in another order than PostgreSQL. One order on both: jsonb's (it cannot keep the
+    order a client sent)."""
     if isinstance(value, dict):
         keys = sorted(value, key=_jsonb_key) if len(value) > 1 else value
         return {key: _jsonb_order(value[key]) if isinstance(value[key], _CONTAINERS) else value[key] for key in keys}
     if isinstance(value, list):
         return [_jsonb_order(item) if isinstance(item, _CONTAINERS) else item for item in value]
     return value
-
-
-_CONTAINERS = (dict, list)
 
 
 def _jsonb_key(key: Any) -> tuple[int, bytes]:
