@@ -19,6 +19,15 @@ BigID = BigInteger().with_variant(Integer, "sqlite")
 # none_as_null: a Python None is SQL NULL (not the JSON text "null"), so IS NULL filters work.
 JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
+
+def name_text(length: int) -> String:
+    """VARCHAR(length) compared and sorted by code point on SQLite and on PostgreSQL: the type of the names lists are
+    ordered by and keyset cursors compare. SQLite compares text as bytes (BINARY); PostgreSQL would use the database's
+    locale, where en_US puts 'amy' before 'Amy' before 'eva' and SQLite puts 'Amy' and 'Eva' before 'amy'. Its "C"
+    collation compares the UTF-8 bytes too. Equality (uniqueness) is the same either way: byte for byte."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 # Project progress counters are spread over up to this many rows (made on first use), so concurrent submits
 # neither queue on one row lock nor pile up dead row versions of one row on PostgreSQL.
 N_COUNTER_SHARDS = 64
@@ -66,7 +75,7 @@ class User(SQLModel, table=True):
 
     __tablename__ = "users"
     id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
-    username: str = Field(max_length=100, sa_column_kwargs={"unique": True}, nullable=False)
+    username: str = Field(sa_column=Column(name_text(100), unique=True, nullable=False))
     role: str = Field(max_length=20, nullable=False)
     password_hash: str | None = Field(default=None, max_length=300)
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
@@ -83,7 +92,7 @@ class Project(SQLModel, table=True):
         CheckConstraint("lease_seconds >= 1", name="ck_project_lease"),
     )
     id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
-    name: str = Field(max_length=200, sa_column_kwargs={"unique": True}, nullable=False)
+    name: str = Field(sa_column=Column(name_text(200), unique=True, nullable=False))
     owner_id: int = Field(sa_column=_fk("users.id", index=True))
     task_type: str = Field(max_length=40, nullable=False)
     labels: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
@@ -309,7 +318,7 @@ class Team(SQLModel, table=True):
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_teams_owner_name"),)
     id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
-    name: str = Field(max_length=200, nullable=False)
+    name: str = Field(sa_column=Column(name_text(200), nullable=False))
     owner_id: int = Field(sa_column=_fk("users.id"))
     created_at: float = Field(nullable=False)
 
@@ -412,3 +421,10 @@ project_media = ProjectMedia.__table__
 sessions = Session.__table__
 auth_epoch = AuthEpoch.__table__
 audit_log = AuditEntry.__table__
+
+# Tables whose rows clients know by a surrogate id: an id is never given twice. PostgreSQL's sequences never go back;
+# SQLite without AUTOINCREMENT gives the highest id plus one, so deleting the newest row (a released lease, a deleted
+# task, team or project) handed its id to the next row, and a request naming the old one reached the new one.
+NEVER_REUSED_IDS = (users, projects, tasks, assignments, annotations, task_reports, reviews, teams, sessions, audit_log)
+for _table in NEVER_REUSED_IDS:
+    _table.dialect_kwargs["sqlite_autoincrement"] = True

@@ -844,7 +844,8 @@ RESTORED = {"tasks": "queue.restore_task", "assignments": "queue.restore_assignm
 
 
 def restore_rows(tx: Tx, table: str, rows: list[dict]) -> None:
-    """Insert dumped bookkeeping rows of one table as they are (ids included; JSON columns as JSON text)."""
+    """Insert dumped bookkeeping rows of one table as they are (ids included; JSON columns as values, which the Tx
+    encodes as it encodes every write's)."""
     tx.run_many(RESTORED[table], rows)
 
 

@@ -179,6 +179,27 @@ def _json(value: Any) -> str:
     return _plain_floats(value) if "e+" in text else text
 
 
+_CONTAINERS = (dict, list)
+
+
+def _jsonb_order(value: Any) -> Any:
+    """`value` with every object's keys in the order PostgreSQL's jsonb keeps them (shorter keys first, then by their
+    UTF-8 bytes), for SQLite: storing JSON as written, it read a task's data, an answer or a consensus back, listed
+    and exported it with its keys in another order than PostgreSQL. One order on both: jsonb's (it cannot keep the
+    order a client sent)."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=_jsonb_key) if len(value) > 1 else value
+        return {key: _jsonb_order(value[key]) if isinstance(value[key], _CONTAINERS) else value[key] for key in keys}
+    if isinstance(value, list):
+        return [_jsonb_order(item) if isinstance(item, _CONTAINERS) else item for item in value]
+    return value
+
+
+def _jsonb_key(key: Any) -> tuple[int, bytes]:
+    text = (key if isinstance(key, str) else _compact(key)).encode("utf-8")  # a key as JSON writes it
+    return len(text), text
+
+
 def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -273,7 +294,7 @@ class SqliteTx(_Common):
         for name in query.json_params:
             value = out.get(name)
             if value is not None:
-                out[name] = _json(value)
+                out[name] = _json(_jsonb_order(value))
         return out
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:

@@ -6,23 +6,17 @@ from __future__ import annotations
 import json
 import time
 
-from alembic import command
 from sqlalchemy import text
 
-from labeling import auth, media, migrate
+from labeling import auth, media
 from tests.conftest import bearer
-
-
-def _alembic(sync_conn, revision: str, up: bool) -> None:  # noqa: ANN001
-    config = migrate.alembic_config()
-    config.attributes["connection"] = sync_conn
-    (command.upgrade if up else command.downgrade)(config, revision)
+from tests.test_migration_0004 import _move
 
 
 async def test_an_upgrade_from_0001_keeps_everything_and_opens_projects_to_all_workers(db, client):
     async with db.engine.connect() as conn:
-        await conn.run_sync(_alembic, "base", False)
-        await conn.run_sync(_alembic, "0001", True)
+        await conn.run_sync(_move, "base", False)
+        await conn.run_sync(_move, "0001", True)
         await conn.commit()
     now = time.time()
     users = [("old-requester", "requester", "lbl_old_requester"), ("old-worker", "worker", "lbl_old_worker")]
@@ -51,7 +45,7 @@ async def test_an_upgrade_from_0001_keeps_everything_and_opens_projects_to_all_w
                                 "n_annotations, n_skips) VALUES (:p, 0, 4, 0, 0, 0, 0)"), {"p": images})
 
     async with db.engine.connect() as conn:
-        await conn.run_sync(_alembic, "head", True)
+        await conn.run_sync(_move, "head", True)
         await conn.commit()
 
     async with db.read() as conn:

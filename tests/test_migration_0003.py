@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import func, inspect, select
 
-from labeling import migrate, models
+from labeling import models
 from tests.conftest import bearer, text_tasks
-
-
-def _to(sync_conn, revision: str, up: bool) -> None:
-    config = migrate.alembic_config()
-    config.attributes["connection"] = sync_conn
-    (command.upgrade if up else command.downgrade)(config, revision)
+from tests.test_migration_0004 import _move
 
 
 async def test_upgrade_to_0003_keeps_the_data_and_adds_media(db, client, requester, new_project):
     project = await new_project(tasks=text_tasks(4))
     async with db.engine.connect() as conn:
-        await conn.run_sync(_to, "0001", False)
+        await conn.run_sync(_move, "0001", False)
         await conn.commit()
         assert "media" not in await conn.run_sync(lambda c: inspect(c).get_table_names())
-        await conn.run_sync(_to, "head", True)
+        await conn.run_sync(_move, "head", True)
         await conn.commit()
         assert "media" in await conn.run_sync(lambda c: inspect(c).get_table_names())
     async with db.read() as conn:

@@ -8,12 +8,28 @@ from labeling import migrate
 from tests.conftest import bearer
 
 
-def _move(sync_conn, revision: str, up: bool) -> None:
+def _move(sync_conn, revision: str, up: bool) -> None:  # noqa: ANN001
+    """Alembic up or down to `revision`; on SQLite with foreign keys off, as labeling.migrate runs migrations (a
+    table rebuilt with them on takes every row pointing at it along when the old table is dropped)."""
     from alembic import command
 
-    config = migrate.alembic_config()
-    config.attributes["connection"] = sync_conn
-    (command.upgrade if up else command.downgrade)(config, revision)
+    sqlite = sync_conn.dialect.name == "sqlite"
+    if sqlite:
+        _foreign_keys(sync_conn, "OFF")
+    try:
+        config = migrate.alembic_config()
+        config.attributes["connection"] = sync_conn
+        (command.upgrade if up else command.downgrade)(config, revision)
+    finally:
+        if sqlite:
+            _foreign_keys(sync_conn, "ON")
+
+
+def _foreign_keys(sync_conn, state: str) -> None:  # noqa: ANN001
+    sync_conn.commit()  # the pragma does nothing inside a transaction
+    cursor = sync_conn.connection.dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA foreign_keys = {state}")
+    cursor.close()
 
 
 async def to_head(conn) -> None:  # noqa: ANN001

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import inspect
 
 from labeling import migrate, models
+from tests.test_migration_0004 import _move
 
 
 async def test_migrations_match_the_models(db):
@@ -37,19 +38,12 @@ async def test_queue_indexes_exist(db):
 
 
 async def test_downgrade_to_empty_and_up_again(db):
-    from alembic import command
-
-    def run(sync_conn, revision, up):
-        config = migrate.alembic_config()
-        config.attributes["connection"] = sync_conn
-        (command.upgrade if up else command.downgrade)(config, revision)
-
     async with db.engine.connect() as conn:
-        await conn.run_sync(run, "base", False)
+        await conn.run_sync(_move, "base", False)
         await conn.commit()
         tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert set(tables) <= {"alembic_version"}
-        await conn.run_sync(run, "head", True)
+        await conn.run_sync(_move, "head", True)
         await conn.commit()
         tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert {t.name for t in models.metadata.sorted_tables} <= set(tables)

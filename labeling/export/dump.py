@@ -80,9 +80,6 @@ def _json_columns(table: Table) -> list[str]:
     return [c.name for c in table.c if isinstance(c.type, JSON)]
 
 
-JSON_COLUMNS = {t.name: tuple(_json_columns(t)) for t, _ in TABLES if t is not models.audit_log}
-
-
 # The JSON columns that hold an array; every other one holds an object (a task's data, an answer, details...):
 # a dump that put a string there restored, and then every export and recompute of its project failed.
 JSON_ARRAYS = {("projects", "labels")}
@@ -451,7 +448,6 @@ class _Restore:
         first_line = numbers[0]
         self.follow_rules(table, rows, numbers)
         if table != "project_counters":
-            encode = JSON_COLUMNS.get(table, ())
             later = LATER_COLUMNS.get(table, {})
             for i, row in enumerate(rows):
                 if later:
@@ -461,9 +457,6 @@ class _Restore:
                         row[column] = self._worker(row[column])
                 if "team_id" in row:
                     row["team_id"] = self._team(row["team_id"])
-                for name in encode:  # the restore statements take JSON columns as JSON text
-                    if row.get(name) is not None:
-                        row[name] = orjson.dumps(row[name]).decode()
         try:
             with self.tx.isolated():
                 if table == "project_counters":  # of a project the dump holds (else a foreign key refuses it)

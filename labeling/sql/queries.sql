@@ -375,6 +375,7 @@ DELETE FROM reviews WHERE task_id = :task
 DELETE FROM reviews WHERE task_id = :task AND kind = 'accept'
 
 -- name: restore.insert_review
+-- json_params: answer
 INSERT INTO reviews (id, project_id, task_id, reviewer_id, kind, answer, created_at)
 VALUES (:id, :project_id, :task_id, :reviewer_id, :kind, :answer, :created_at)
 
@@ -390,7 +391,7 @@ RETURNING id
 
 -- ---- restoring a dump (labeling/export/dump.py; bookkeeping rows through labeling/queue.py) ------------------
 -- A dump's rows arrive whole, with their ids: the one case where bookkeeping rows are inserted as they are.
--- The queue.restore_* statements take JSON columns as JSON text (the restore encodes them, with orjson).
+-- Their JSON parameters are encoded as every write's are (labeling/sqltx.py): the dump's floats stay floats.
 
 -- name: restore.user_by_id
 SELECT id, username FROM users WHERE id = :id
@@ -468,6 +469,7 @@ INSERT INTO audit_log (at, actor_id, actor, action, object_type, object_id, proj
 VALUES (:at, :actor_id, :actor, :action, :object_type, :object_id, :project_id, :owner_id, :details)
 
 -- name: queue.restore_task
+-- json_params: data, gold, predictions
 INSERT INTO tasks (id, project_id, data, gold, predictions, is_gold, priority, external_id, source_key, state,
                    needed, n_done, n_leased, created_at)
 VALUES (:id, :project_id, :data, :gold, :predictions, :is_gold, :priority, :external_id, :source_key, :state,
@@ -480,6 +482,7 @@ VALUES (:id, :project_id, :task_id, :worker_id, :status, :is_gold, :created_at, 
         :skip_reason, :skip_note)
 
 -- name: queue.restore_annotation
+-- json_params: answer, meta
 INSERT INTO annotations (id, project_id, task_id, worker_id, assignment_id, answer, is_gold, gold_score, excluded,
                          idempotency_key, duration_ms, meta, created_at, edited_at)
 VALUES (:id, :project_id, :task_id, :worker_id, :assignment_id, :answer, :is_gold, :gold_score, :excluded,
@@ -492,6 +495,7 @@ VALUES (:project_id, :worker_id, :n_claims, :n_annotations, :n_skips, :n_gold, :
         :blocked, :updated_at)
 
 -- name: queue.restore_result
+-- json_params: answer, details
 INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
 VALUES (:task_id, :project_id, :answer, :confidence, :n_annotations, :method, :details, :updated_at)
 

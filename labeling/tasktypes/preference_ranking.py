@@ -113,25 +113,31 @@ def consensus(value: Any, data: dict, ctx: Context) -> dict:
     return value
 
 
-def _by_id(mapping: Any, value: str) -> list[dict] | None:
-    """A mapping keyed by response id as a list of {"id", value} (a column whose keys vary row to row has no
-    single type for datasets)."""
+def _by_id(answer: dict, key: str, value: str) -> list[dict] | None:
+    """The answer's mapping under `key`, keyed by response id, as a list of {"id", value} (a column whose keys vary
+    row to row has no single type for datasets), in the answer's ranking order, best first. Not in the mapping's
+    own order: PostgreSQL's jsonb keeps an object's keys in its own order (shorter keys first), SQLite as written."""
+    mapping = answer.get(key)
     if not isinstance(mapping, dict):
         return None
-    return [{"id": str(rid), value: item} for rid, item in mapping.items()]
+    ranked = [str(rid) for tier in answer.get("ranking") or () if isinstance(tier, list) for rid in tier]
+    order = {rid: n for n, rid in enumerate(dict.fromkeys(ranked))}
+    ids = sorted(mapping, key=lambda rid: (order.get(rid, len(order)), rid))  # unranked ids (none in a valid answer)
+    return [{"id": rid, value: mapping[rid]} for rid in ids]
 
 
 def answer_row(answer: dict | None) -> dict:
-    """Export columns of an answer: the ranking, the ratings as a list and the rationale."""
+    """Export columns of an answer: the ranking, the ratings as a list (best first) and the rationale."""
     answer = answer or {}
-    return {"ranking": answer.get("ranking"), "ratings": _by_id(answer.get("ratings"), "rating"),
+    return {"ranking": answer.get("ranking"), "ratings": _by_id(answer, "ratings", "rating"),
             "rationale": answer.get("rationale")}
 
 
 def consensus_row(answer: dict | None, details: dict) -> dict:
-    """Export columns of a consensus: the best-first ranking (ties share a list) and the Bradley-Terry scores."""
+    """Export columns of a consensus: the best-first ranking (ties share a list) and the Bradley-Terry scores in
+    that order."""
     answer = answer or {}
-    return {"ranking": answer.get("ranking"), "scores": _by_id(answer.get("scores"), "score")}
+    return {"ranking": answer.get("ranking"), "scores": _by_id(answer, "scores", "score")}
 
 
 SPECS = (TaskTypeSpec(

@@ -309,3 +309,31 @@ async def test_a_dump_whose_values_break_their_task_type_restores_nothing(client
         assert await _dump(fresh) == path.read_bytes()
     finally:
         await fresh.dispose()
+
+
+async def test_a_restore_keeps_floats_floats_and_one_key_order(client, requester, new_project, make_user, db,
+                                                              tmp_path):
+    """A restore writes JSON columns as every other write does (labeling/sqltx.py): a float JSON writes with an
+    exponent (1e+16) stays a float; PostgreSQL's jsonb made the restore's 1e+16 the integer 10000000000000000 (and
+    1.5e+300 a 301-digit integer), so the restored project exported and dumped otherwise than before. Keys come in
+    jsonb's order on SQLite too (it kept the dump's alphabetical order)."""
+    data = {"text": "big", "mass": 1e16, "abcde": [1.5e300, {"zz": 2.5e22, "b": 1}]}
+    project = await new_project(tasks=[{"data": data, "gold": {"label": "pos"}, "external_id": "f"}],
+                                labels=["pos", "neg"])
+    before = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"]
+    exported = (await client.get(f"/api/projects/{project['id']}/export", headers=bearer(requester),
+                                 params={"format": "jsonl", "include_gold": "true"})).content
+    whole = await _dump(db)
+    (tmp_path / "whole.jsonl").write_bytes(whole)
+    async with raw_writes(db) as conn:
+        for table in reversed(models.metadata.sorted_tables):
+            await conn.execute(table.delete())
+    await dump.restore(db, tmp_path / "whole.jsonl")
+    after = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"]
+    assert after == before and after[0]["data"] == data
+    assert isinstance(after[0]["data"]["mass"], float) and isinstance(after[0]["data"]["abcde"][1]["zz"], float)
+    assert list(after[0]["data"]) == list(before[0]["data"]) == ["mass", "text", "abcde"]
+    assert list(after[0]["data"]) == list(before[0]["data"]) == ["mass", "text", "abcde"]
+    again = (await client.get(f"/api/projects/{project['id']}/export", headers=bearer(requester),
+                              params={"format": "jsonl", "include_gold": "true"})).content
+    assert again == exported and await _dump(db) == whole

@@ -111,6 +111,36 @@ async def test_annotations_show_every_answer_with_stable_pseudonyms(client, requ
     assert {"created_at", "duration_ms", "gold", "excluded", "task_id"} <= set(rows[0])
 
 
+async def test_ratings_and_scores_are_listed_best_first_on_both_databases(client, requester, new_project, make_user):
+    """The ratings of an answer and the scores of a consensus, stored as objects keyed by response id, are listed in
+    the ranking's order: PostgreSQL's jsonb keeps keys shorter first ('a', 'Zz', 'zz'), SQLite as the worker sent
+    them ('zz', 'a', 'Zz'), so the lists came in one order on each (jsonl, csv, manifest and annotations)."""
+    responses = [{"id": rid, "text": f"answer {rid}"} for rid in ("a", "zz", "Zz")]
+    project = await new_project(task_type="preference_ranking", labels=[], tasks=[
+        {"data": {"prompt": "p", "responses": responses}, "external_id": "r"}])
+    ranking = [["zz"], ["Zz"], ["a"]]
+    await answer_all(client, make_user, project["id"], [
+        {"ranking": ranking, "ratings": {"zz": 7, "a": 1, "Zz": 4}}], "best-first")
+    rows = (await get_export(client, requester, project["id"], format="annotations")).text.splitlines()
+    assert json.loads(rows[0])["ratings"] == [{"id": "zz", "rating": 7}, {"id": "Zz", "rating": 4},
+                                              {"id": "a", "rating": 1}]
+    consensus = json.loads((await get_export(client, requester, project["id"], format="jsonl")).text)
+    assert consensus["ranking"] == ranking and [s["id"] for s in consensus["scores"]] == ["zz", "Zz", "a"]
+
+
+async def test_stored_objects_keep_one_key_order_on_both_databases(client, requester, new_project, make_user):
+    """Task data and answers come back with their keys in one order on both databases: PostgreSQL's jsonb order
+    (shorter keys first, then by their bytes), which SQLite now stores too; it stored them as sent, so the API and
+    every export gave another order on each database."""
+    data = {"stars": 4, "text": "fine", "Ünï": {"zz": 1, "b": 2, "aa": 3}}
+    project = await new_project(tasks=[{"data": data, "external_id": "k"}], labels=["pos", "neg"])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "keys")
+    task = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    assert list(task["data"]) == ["text", "stars", "Ünï"] and list(task["data"]["Ünï"]) == ["b", "aa", "zz"]
+    line = (await get_export(client, requester, project["id"], format="jsonl")).text
+    assert line.startswith('{"id":') and '"external_id":"k","text":"fine","stars":4,"Ünï":{"b":2,"aa":3,"zz":1}' in line
+
+
 async def test_coco_from_stored_images_equals_the_consensus_boxes(client, requester, new_project, make_user,
                                                                   settings, tmp_path):
     from pycocotools.coco import COCO
