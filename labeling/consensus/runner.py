@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any, Iterator
 
-from sqlalchemy import Float, String, and_, exists, literal, select
+from sqlalchemy import Float, String, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import annotations, audit, membership, models, paging, projects, queue
@@ -16,7 +16,7 @@ from labeling.errors import Conflict
 from labeling.consensus import tasks as consensus_tasks
 from labeling.models import JSONType
 
-READ_CHUNK = 20_000
+READ_TASKS = 5_000  # tasks whose answers one query reads
 # The project's settings a recompute computes with: changed before it writes, it writes nothing (recompute again).
 COMPUTED_WITH = ("task_type", "labels", "target_confidence", "redundancy_min", "redundancy_max")
 # The quality report of a project with more tasks than this is computed on a sample of about this many tasks
@@ -60,13 +60,19 @@ async def load_rows(conn: AsyncConnection, project_id: int, timing: list[tuple[i
             gold.update((r.id, r.gold) for r in (await conn.execute(gold_of.where(t.c.id.in_(ids)))).all())
         return rows, gold
     last = 0
-    while True:
-        where = [ann.c.project_id == project_id, ann.c.id > last, *counted]
-        chunk = (await conn.execute(select(*columns).where(and_(*where)).order_by(ann.c.id).limit(READ_CHUNK))).all()
-        if not chunk:
+    while True:  # a page of the project's tasks, then their answers by task id range (as the exporter reads them)
+        ids = (await conn.execute(select(t.c.id).where(t.c.project_id == project_id, t.c.id > last)
+                                  .order_by(t.c.id).limit(READ_TASKS))).scalars().all()
+        if not ids:
             break
-        take(chunk)
-        last = chunk[-1].id
+        # The range alone walks ix_annotations_task; with the project in the condition too, SQLite walked the project's
+        # whole (project, worker) index and sorted it for every page: minutes at 600,000 answers. Another project's
+        # tasks inside the range are dropped here.
+        mine = set(ids)
+        chunk = (await conn.execute(select(*columns).where(ann.c.task_id.between(ids[0], ids[-1]), *counted)
+                                    .order_by(ann.c.task_id, ann.c.id))).all()
+        take([r for r in chunk if r.task_id in mine])
+        last = ids[-1]
     return rows, {r.id: r.gold for r in (await conn.execute(gold_of)).all()}
 
 
@@ -106,17 +112,16 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "reopened": 0, "answer_correlation": None,
                 "seconds": 0.0}
 
-    def compute() -> tuple[Any, dict]:
+    def compute() -> tuple[Any, list[dict]]:
         outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method,
                                                     adaptive=project.target_confidence is not None)
-        report = consensus_tasks.quality_report(project.task_type, rows, list(project.labels), gold, outcome.results)
-        return outcome, report
+        return outcome, consensus_tasks.worker_quality(project.task_type, rows, gold, outcome.results)
 
-    outcome, report = await asyncio.to_thread(compute)
+    outcome, workers = await asyncio.to_thread(compute)
     regular = {task_id: queue.Outcome(res.answer, res.confidence, res.n_annotations, res.details or {},
                                       outcome.method)
                for task_id, res in outcome.results.items() if task_id not in gold}
-    agreement = {w["worker_id"]: w.get("agreement_with_consensus") for w in report.get("workers", [])}
+    agreement = {w["worker_id"]: w.get("agreement_with_consensus") for w in workers}
     skills = {worker_id: (float(skill), agreement.get(worker_id)) for worker_id, skill in outcome.worker_skill.items()}
     doubted: list[tuple[int, int, float]] = []
     if consensus_tasks.rechecks(project.task_type, project.target_confidence, project.redundancy_min,
