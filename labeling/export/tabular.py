@@ -20,8 +20,9 @@ SPACED_LABELS = "labels with spaces (written with _ in conll, whose columns are 
 
 
 def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answer: dict | None, details: dict,
-           confidence: float | None, n_annotations: int, agreement: float | None, reviewed: Any) -> dict:
-    """One task as a row: id, external id, its data fields, its consensus columns, then the figures."""
+           confidence: float | None, n_annotations: int, agreement: float | None, reviewed: Any, is_gold: Any) -> dict:
+    """One task as a row: id, external id, its data fields, its consensus columns, then the figures (and whether it
+    is a gold task, when the export has them)."""
     out: dict[str, Any] = {"id": task_id, "external_id": external_id}
     out.update(data_fields(data, ctx.reserved))
     out.update(ctx.spec.consensus_row(answer, details))
@@ -29,13 +30,15 @@ def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answ
     out["n_annotations"] = n_annotations
     out["agreement"] = agreement
     out["reviewed"] = bool(reviewed)
+    if ctx.options.include_gold:
+        out["gold"] = bool(is_gold)
     return out
 
 
 def task_record(row: TaskRow, ctx: Context) -> dict:
     """A task row as a row of the table."""
     return record(ctx, row.id, row.external_id, row.data, row.answer, row.details, row.confidence, row.n_annotations,
-                  row.agreement, row.reviewed)
+                  row.agreement, row.reviewed, row.is_gold)
 
 
 class Jsonl(Writer):
@@ -55,7 +58,8 @@ def header(ctx: Context) -> list[str]:
     """The CSV columns: ours, every data field of the export, the task type's consensus columns."""
     fields = [data_name(k, ctx.reserved) for k in ctx.data_keys]
     answer = list(ctx.spec.consensus_row(None, {}))
-    return ["id", "external_id", *fields, *answer, "confidence", "n_annotations", "agreement", "reviewed"]
+    return ["id", "external_id", *fields, *answer, "confidence", "n_annotations", "agreement", "reviewed",
+            *ctx.gold_column]
 
 
 def cell(value: Any) -> Any:
