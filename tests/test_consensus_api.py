@@ -472,3 +472,30 @@ async def test_a_recompute_reads_a_projects_answers_by_task_range_without_sortin
                 plan = " ".join(row[-1] for row in (await conn.exec_driver_sql(
                     "EXPLAIN QUERY PLAN " + statement, parameters)).all())
                 assert "TEMP B-TREE" not in plan and "ix_annotations_project_worker" not in plan, plan
+
+
+async def test_a_recompute_writes_its_results_a_part_at_a_time(
+        client, db, requester, new_project, make_user, monkeypatch):
+    # On SQLite every claim and submit waits for the one writer: 200,000 results written in one transaction held the
+    # queue of every project up for 7-13 s. Parts of two tasks here.
+    from labeling import queue
+    from labeling.consensus import runner
+
+    monkeypatch.setattr(runner, "WRITE_TASKS", 2)
+    project = await new_project(labels=["pos", "neg"], redundancy=2, tasks=text_tasks(5))
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}], "parts")
+    written: list[int] = []
+    store = queue.store_results
+
+    def counted(tx, project_id, results, skills, read_at):  # noqa: ANN001
+        written.append(len(results))
+        store(tx, project_id, results, skills, read_at)
+
+    monkeypatch.setattr(queue, "store_results", counted)
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["tasks"] == 5
+    assert written == [2, 2, 1]
+    methods = {res["method"] for res in
+               (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]}
+    assert methods == {"majority"}

@@ -129,7 +129,14 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         async with db.read() as conn:
             doubted = await doubted_tasks(conn, project, regular)
 
-    def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
+    # The results go in transactions of WRITE_TASKS tasks: on SQLite every claim and submit of every project waits for
+    # the one writer, and 200,000 results in one transaction held them up for 7-13 s. Each one asks the project row
+    # again, so an archive or a change of the settings stops the writing there (tasks already written keep a consensus
+    # that was right for the project as it then was); a task settled since the read keeps its newer consensus.
+    items = list(regular.items())
+    parts = [dict(items[i:i + WRITE_TASKS]) for i in range(0, len(items), WRITE_TASKS)] or [{}]
+
+    def still_computed_with(tx: Any) -> None:
         # Asked again of the row held now: an archive, or a change of what the consensus was computed with, while it
         # was computed leaves the results as they are. Held against changes of the project only (membership.shared),
         # as an import holds it: FOR UPDATE would keep every claim and submit of the project waiting until all of
@@ -138,8 +145,11 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         if any(getattr(row, key) != getattr(project, key) for key in COMPUTED_WITH):
             raise Conflict("the project's labels or redundancy changed while its consensus was computed; "
                            "recompute it again", field="project_id")
+
+    def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
+        still_computed_with(tx)
         reopened = queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
-        queue.store_results(tx, project.id, regular, skills, read_at)
+        queue.store_results(tx, project.id, parts[0], skills, read_at)
         if outcome.task_correlation is not None:
             tx.run("projects.set_correlation", {"project": project.id, "rho": outcome.task_correlation,
                                                 "now": time.time()})
@@ -148,13 +158,22 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
                          details={"reopened": len(reopened), "task_ids": reopened[:AUDITED_TASK_IDS]})
         return reopened
 
+    def write_part(part: dict[int, Any]) -> Any:
+        def run(tx: Any) -> None:
+            still_computed_with(tx)
+            queue.store_results(tx, project.id, part, {}, read_at)
+        return run
+
     reopened = await db.transact(write)
+    for part in parts[1:]:
+        await db.transact(write_part(part))
     return {"tasks": len(regular), "annotations": len(rows), "workers": len({w for _, w, _ in rows}),
             "method": outcome.method, "reopened": len(reopened), "answer_correlation": outcome.task_correlation,
             "seconds": round(time.perf_counter() - started, 3)}
 
 
 RESULTS_PAGE = 10_000  # stored results per query when comparing them with a new consensus
+WRITE_TASKS = 5_000  # task results a recompute writes per transaction
 AUDITED_TASK_IDS = 100  # the first task ids a recheck reopened, named in its audit entry
 
 
