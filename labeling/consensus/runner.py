@@ -92,7 +92,8 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     """Re-estimate worker skills over the whole project and rewrite every task's consensus (audited).
 
     Reads in one snapshot, computes in a worker thread (the event loop keeps serving), then writes the
-    results in one short transaction, so the queue is never held up by the computation.
+    results in short transactions of WRITE_TASKS tasks, so the queue is never held up by the computation or by
+    the writing.
     """
     consensus_tasks.check_method(project.task_type, method)  # before the audited settle below commits anything
     started = time.perf_counter()
