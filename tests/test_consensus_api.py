@@ -453,7 +453,7 @@ async def test_a_recompute_reads_a_projects_answers_by_task_range_without_sortin
         await answer_all(client, make_user, project["id"], [{"label": "pos"}, {"label": "neg"}], f"p{project['id']}")
     sent: list[tuple[str, object]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def record(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("SELECT") and "FROM annotations" in statement:
             sent.append((statement, parameters))
 
@@ -488,7 +488,7 @@ async def test_a_recompute_writes_its_results_a_part_at_a_time(
     written: list[int] = []
     store = queue.store_results
 
-    def counted(tx, project_id, results, skills, read_at):  # noqa: ANN001
+    def counted(tx, project_id, results, skills, read_at):
         written.append(len(results))
         store(tx, project_id, results, skills, read_at)
 
