@@ -555,6 +555,8 @@ def release(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> dict:
                        f"{AssignmentStatus(assignment.status).name}", field="assignment_id")
     tx.run("queue.delete_lease", {"assignment": assignment_id, "worker": worker.id})
     tx.run("queue.lease_dropped", {"task": assignment.task_id})
+    tx.run("queue.uncount_claim", {"project": assignment.project_id, "worker": worker.id})
+    mem.hints.pop((assignment.project_id, worker.id), None)  # its claim count moved back
     return {"assignment_id": assignment_id, "status": "released"}
 
 

@@ -248,6 +248,26 @@ async def test_gold_tasks_come_first_and_score_workers(client, db, requester, ne
     assert me["gold_accuracy"] == 1.0
 
 
+async def test_a_released_gold_task_does_not_use_up_the_qualification(client, new_project, workers):
+    # Release is "as if never taken": the labeling page releases on leaving and takes the task back on a reload, and
+    # neither may cost the worker a gold task of the first gold_first_n.
+    gold = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(2)]
+    project = await new_project(tasks=gold + text_tasks(3), redundancy=1, gold_first_n=2)
+    pid = project["id"]
+    for _ in range(2):  # taken and handed back twice: as many claims as the qualification has gold tasks
+        lease = (await _next(client, workers[0], pid)).json()
+        assert lease["task"]["data"]["text"].startswith("gold")
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/release", headers=bearer(workers[0]))
+        assert r.status_code == 200
+    seen = []
+    for _ in range(2):
+        lease = (await _next(client, workers[0], pid)).json()
+        seen.append(lease["task"]["data"]["text"])
+        assert (await _submit(client, workers[0], lease["assignment_id"], {"label": "pos"})).status_code == 201
+    assert sorted(seen) == ["gold 0", "gold 1"]
+    assert (await _next(client, workers[0], pid)).json()["task"]["data"]["text"].startswith("item")
+
+
 async def test_workers_below_the_gold_threshold_are_stopped_and_left_out(client, db, requester, new_project, workers):
     gold = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(3)]
     project = await new_project(tasks=gold + text_tasks(2), redundancy=1, gold_first_n=1, gold_fraction=0.0,

@@ -138,6 +138,13 @@ def _versus_consensus(task_type: str, family: str, answer: dict, cons: dict) -> 
     return {"agreement": ans.similarity(task_type, answer, cons)}
 
 
+def workers(task_type: str, rows: list[tuple[int, int, dict]], gold: dict[int, dict], results: dict[int, Any]
+            ) -> list[dict[str, Any]]:
+    """The report's per-worker entries alone (a project recompute stores each worker's agreement with consensus and
+    needs none of the agreement statistics, which cost most of the report at hundreds of thousands of answers)."""
+    return _workers(task_type, ans.kind(task_type), rows, gold, results, None)
+
+
 def _workers(task_type: str, family: str, rows: list[tuple[int, int, dict]], gold: dict[int, dict],
              results: dict[int, Any], worker_skill: dict[int, float] | None) -> list[dict[str, Any]]:
     """One entry per worker: answers, agreement with consensus, gold accuracy and skill."""

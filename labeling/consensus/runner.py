@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any, Iterator
 
-from sqlalchemy import Float, String, and_, exists, literal, select
+from sqlalchemy import Float, String, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import annotations, audit, membership, models, paging, projects, queue
@@ -16,7 +16,7 @@ from labeling.errors import Conflict
 from labeling.consensus import tasks as consensus_tasks
 from labeling.models import JSONType
 
-READ_CHUNK = 20_000
+READ_TASKS = 5_000  # tasks whose answers one query reads
 # The project's settings a recompute computes with: changed before it writes, it writes nothing (recompute again).
 COMPUTED_WITH = ("task_type", "labels", "target_confidence", "redundancy_min", "redundancy_max")
 # The quality report of a project with more tasks than this is computed on a sample of about this many tasks
@@ -60,13 +60,19 @@ async def load_rows(conn: AsyncConnection, project_id: int, timing: list[tuple[i
             gold.update((r.id, r.gold) for r in (await conn.execute(gold_of.where(t.c.id.in_(ids)))).all())
         return rows, gold
     last = 0
-    while True:
-        where = [ann.c.project_id == project_id, ann.c.id > last, *counted]
-        chunk = (await conn.execute(select(*columns).where(and_(*where)).order_by(ann.c.id).limit(READ_CHUNK))).all()
-        if not chunk:
+    while True:  # a page of the project's tasks, then their answers by task id range (as the exporter reads them)
+        ids = (await conn.execute(select(t.c.id).where(t.c.project_id == project_id, t.c.id > last)
+                                  .order_by(t.c.id).limit(READ_TASKS))).scalars().all()
+        if not ids:
             break
-        take(chunk)
-        last = chunk[-1].id
+        # The range alone walks ix_annotations_task; with the project in the condition too, SQLite walked the project's
+        # whole (project, worker) index and sorted it for every page: minutes at 600,000 answers. Another project's
+        # tasks inside the range are dropped here.
+        mine = set(ids)
+        chunk = (await conn.execute(select(*columns).where(ann.c.task_id.between(ids[0], ids[-1]), *counted)
+                                    .order_by(ann.c.task_id, ann.c.id))).all()
+        take([r for r in chunk if r.task_id in mine])
+        last = ids[-1]
     return rows, {r.id: r.gold for r in (await conn.execute(gold_of)).all()}
 
 
@@ -86,7 +92,8 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
     """Re-estimate worker skills over the whole project and rewrite every task's consensus (audited).
 
     Reads in one snapshot, computes in a worker thread (the event loop keeps serving), then writes the
-    results in one short transaction, so the queue is never held up by the computation.
+    results in short transactions of WRITE_TASKS tasks, so the queue is never held up by the computation or by
+    the writing.
     """
     consensus_tasks.check_method(project.task_type, method)  # before the audited settle below commits anything
     started = time.perf_counter()
@@ -106,17 +113,16 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "reopened": 0, "answer_correlation": None,
                 "seconds": 0.0}
 
-    def compute() -> tuple[Any, dict]:
+    def compute() -> tuple[Any, list[dict]]:
         outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method,
                                                     adaptive=project.target_confidence is not None)
-        report = consensus_tasks.quality_report(project.task_type, rows, list(project.labels), gold, outcome.results)
-        return outcome, report
+        return outcome, consensus_tasks.worker_quality(project.task_type, rows, gold, outcome.results)
 
-    outcome, report = await asyncio.to_thread(compute)
+    outcome, workers = await asyncio.to_thread(compute)
     regular = {task_id: queue.Outcome(res.answer, res.confidence, res.n_annotations, res.details or {},
                                       outcome.method)
                for task_id, res in outcome.results.items() if task_id not in gold}
-    agreement = {w["worker_id"]: w.get("agreement_with_consensus") for w in report.get("workers", [])}
+    agreement = {w["worker_id"]: w.get("agreement_with_consensus") for w in workers}
     skills = {worker_id: (float(skill), agreement.get(worker_id)) for worker_id, skill in outcome.worker_skill.items()}
     doubted: list[tuple[int, int, float]] = []
     if consensus_tasks.rechecks(project.task_type, project.target_confidence, project.redundancy_min,
@@ -124,7 +130,14 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         async with db.read() as conn:
             doubted = await doubted_tasks(conn, project, regular)
 
-    def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
+    # The results go in transactions of WRITE_TASKS tasks: on SQLite every claim and submit of every project waits for
+    # the one writer, and 200,000 results in one transaction held them up for 7-13 s. Each one asks the project row
+    # again, so an archive or a change of the settings stops the writing there (tasks already written keep a consensus
+    # that was right for the project as it then was); a task settled since the read keeps its newer consensus.
+    items = list(regular.items())
+    parts = [dict(items[i:i + WRITE_TASKS]) for i in range(0, len(items), WRITE_TASKS)] or [{}]
+
+    def still_computed_with(tx: Any) -> None:
         # Asked again of the row held now: an archive, or a change of what the consensus was computed with, while it
         # was computed leaves the results as they are. Held against changes of the project only (membership.shared),
         # as an import holds it: FOR UPDATE would keep every claim and submit of the project waiting until all of
@@ -133,8 +146,11 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         if any(getattr(row, key) != getattr(project, key) for key in COMPUTED_WITH):
             raise Conflict("the project's labels or redundancy changed while its consensus was computed; "
                            "recompute it again", field="project_id")
+
+    def write(tx: Any) -> list[int]:  # the recheck first: it compares the stored consensus the read saw
+        still_computed_with(tx)
         reopened = queue.recheck(tx, project.id, doubted, project.redundancy_max) if doubted else []
-        queue.store_results(tx, project.id, regular, skills, read_at)
+        queue.store_results(tx, project.id, parts[0], skills, read_at)
         if outcome.task_correlation is not None:
             tx.run("projects.set_correlation", {"project": project.id, "rho": outcome.task_correlation,
                                                 "now": time.time()})
@@ -143,13 +159,22 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
                          details={"reopened": len(reopened), "task_ids": reopened[:AUDITED_TASK_IDS]})
         return reopened
 
+    def write_part(part: dict[int, Any]) -> Any:
+        def run(tx: Any) -> None:
+            still_computed_with(tx)
+            queue.store_results(tx, project.id, part, {}, read_at)
+        return run
+
     reopened = await db.transact(write)
+    for part in parts[1:]:
+        await db.transact(write_part(part))
     return {"tasks": len(regular), "annotations": len(rows), "workers": len({w for _, w, _ in rows}),
             "method": outcome.method, "reopened": len(reopened), "answer_correlation": outcome.task_correlation,
             "seconds": round(time.perf_counter() - started, 3)}
 
 
 RESULTS_PAGE = 10_000  # stored results per query when comparing them with a new consensus
+WRITE_TASKS = 5_000  # task results a recompute writes per transaction
 AUDITED_TASK_IDS = 100  # the first task ids a recheck reopened, named in its audit entry
 
 

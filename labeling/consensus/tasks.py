@@ -293,3 +293,9 @@ def quality_report(
     """Agreement, per-task and per-worker quality and (classification) confusion, JSON-serialisable."""
     return quality.report(task_type, rows, labels, gold or {}, results, worker_skill)
 
+
+def worker_quality(task_type: str, rows: list[tuple[int, int, dict]], gold: dict[int, dict] | None,
+                   results: dict[int, TaskConsensus]) -> list[dict[str, Any]]:
+    """quality_report's "workers" alone: answers, agreement with consensus, gold accuracy and skill per worker."""
+    return quality.workers(task_type, rows, gold or {}, results)
+

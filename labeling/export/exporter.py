@@ -321,7 +321,7 @@ class Export:
              agreement, _updated, reviewed, _source_key, *_sizes) in rows:
             answer, confidence, n, _method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
             yield record(ctx, task_id, external_id, loads(data), answer, loads(c_details) or {}, confidence, n,
-                         agreement, reviewed)
+                         agreement, reviewed, is_gold)
 
 
 def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence: float | None, c_n: int | None,

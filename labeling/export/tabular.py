@@ -15,11 +15,14 @@ from labeling.export.writer import Context, Writer, data_fields, data_name, dump
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 TOKEN_WORD = re.compile(r"\w")
+SPACES = re.compile(r"\s+")
+SPACED_LABELS = "labels with spaces (written with _ in conll, whose columns are separated by whitespace)"
 
 
 def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answer: dict | None, details: dict,
-           confidence: float | None, n_annotations: int, agreement: float | None, reviewed: Any) -> dict:
-    """One task as a row: id, external id, its data fields, its consensus columns, then the figures."""
+           confidence: float | None, n_annotations: int, agreement: float | None, reviewed: Any, is_gold: Any) -> dict:
+    """One task as a row: id, external id, its data fields, its consensus columns, then the figures (and whether it
+    is a gold task, when the export has them)."""
     out: dict[str, Any] = {"id": task_id, "external_id": external_id}
     out.update(data_fields(data, ctx.reserved))
     out.update(ctx.spec.consensus_row(answer, details))
@@ -27,13 +30,15 @@ def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answ
     out["n_annotations"] = n_annotations
     out["agreement"] = agreement
     out["reviewed"] = bool(reviewed)
+    if ctx.options.include_gold:
+        out["gold"] = bool(is_gold)
     return out
 
 
 def task_record(row: TaskRow, ctx: Context) -> dict:
     """A task row as a row of the table."""
     return record(ctx, row.id, row.external_id, row.data, row.answer, row.details, row.confidence, row.n_annotations,
-                  row.agreement, row.reviewed)
+                  row.agreement, row.reviewed, row.is_gold)
 
 
 class Jsonl(Writer):
@@ -53,7 +58,8 @@ def header(ctx: Context) -> list[str]:
     """The CSV columns: ours, every data field of the export, the task type's consensus columns."""
     fields = [data_name(k, ctx.reserved) for k in ctx.data_keys]
     answer = list(ctx.spec.consensus_row(None, {}))
-    return ["id", "external_id", *fields, *answer, "confidence", "n_annotations", "agreement", "reviewed"]
+    return ["id", "external_id", *fields, *answer, "confidence", "n_annotations", "agreement", "reviewed",
+            *ctx.gold_column]
 
 
 def cell(value: Any) -> Any:
@@ -176,22 +182,33 @@ def bio(text: str, spans: list[dict]) -> tuple[list[tuple[str, str]], list[tuple
         if any(tag != "O" for tag in tags[first:last + 1]):
             dropped.append(("overlapping spans (left out of conll)", span))
             continue
-        tags[first] = f"B-{span['label']}"
+        label = SPACES.sub("_", span["label"])  # a tag with a space would read as two columns
+        tags[first] = f"B-{label}"
         for i in range(first + 1, last + 1):
-            tags[i] = f"I-{span['label']}"
+            tags[i] = f"I-{label}"
     return [(text[s:e], tag) for (s, e), tag in zip(toks, tags)], dropped
 
 
 class Conll(Writer):
     """CoNLL: one token and its BIO tag a line, a blank line between documents."""
 
+    spaced: set[str]
+
+    def start(self, sink: Sink) -> None:
+        super().start(sink)
+        self.spaced = set()  # labels with spaces already reported
+
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         out = []
         for row in rows:
             text = row.data.get("text", "")
-            pairs, dropped = bio(text, list((row.answer or {}).get("spans") or []))
+            spans = list((row.answer or {}).get("spans") or [])
+            pairs, dropped = bio(text, spans)
             for reason, span in dropped:
                 self.report.add(reason, f"task {row.id} {text[span['start']:span['end']]!r}")
+            for label in {span["label"] for span in spans if SPACES.search(span["label"])} - self.spaced:
+                self.spaced.add(label)
+                self.report.add(SPACED_LABELS, f"{label!r} as {SPACES.sub('_', label)!r}")
             out.extend(f"{token} {tag}\n" for token, tag in pairs)
             out.append("\n")
         sink.write("".join(out))

@@ -64,7 +64,12 @@ class Context:
     def reserved(self) -> frozenset[str]:
         """Column names a data field may not take in a one-row-per-task table (it is written as data_<name>): ours
         and the task type's consensus columns (a data field `label` would otherwise vanish under the consensus)."""
-        return frozenset(TASK_COLUMNS) | frozenset(self.spec.consensus_row(None, {}))
+        return frozenset(TASK_COLUMNS) | frozenset(self.spec.consensus_row(None, {})) | frozenset(self.gold_column)
+
+    @property
+    def gold_column(self) -> tuple[str, ...]:
+        """The `gold` column (is the row a gold task's?) of an export that has gold tasks (--include-gold)."""
+        return ("gold",) if self.options.include_gold else ()
 
     @property
     def slug(self) -> str:

@@ -205,6 +205,11 @@ WHERE project_id = :project AND worker_id = :worker
 -- name: queue.delete_lease
 DELETE FROM assignments WHERE id = :assignment AND worker_id = :worker AND status = 0 /*leased*/
 
+-- name: queue.uncount_claim
+-- A released lease was never taken: its claim leaves the worker's count, so a gold qualification (the first
+-- gold_first_n claims) still serves as many gold tasks, the released one included.
+UPDATE project_workers SET n_claims = n_claims - 1 WHERE project_id = :project AND worker_id = :worker AND n_claims > 0
+
 -- name: queue.extend_lease
 UPDATE assignments SET status = 0 /*leased*/, expires_at = :expires, finished_at = NULL
 WHERE id = :assignment AND worker_id = :worker AND status IN (0 /*leased*/, 3 /*expired*/)

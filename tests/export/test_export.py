@@ -202,6 +202,26 @@ async def test_filters_gold_open_confidence_and_since(client, requester, new_pro
     assert len((await get_export(client, requester, pid, format="jsonl", since="0")).text.splitlines()) == 4
 
 
+async def test_an_export_with_gold_tasks_says_which_rows_are_gold(client, requester, new_project, make_user):
+    # A gold answer exports with confidence 1, as an override does: without a column saying so, a gold task could not
+    # be held out of training. A data field named gold is then written as data_gold.
+    tasks = [{"data": {"text": "t0", "gold": "no"}}, {"data": {"text": "g"}, "gold": {"label": "pos"}}]
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=1, tasks=tasks)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "neg"}], "goldcol")
+    for extra in ({}, {"split": "train=1"}):  # rows made straight from the database, and through task rows
+        text = (await get_export(client, requester, pid, format="jsonl", include_gold="true", **extra)).content
+        if extra:
+            with zipfile.ZipFile(io.BytesIO(text)) as z:
+                text = z.read("train.jsonl")
+        rows = [json.loads(x) for x in text.decode().splitlines()]
+        assert [(r["text"], r.get("data_gold"), r["gold"]) for r in rows] == [("t0", "no", False), ("g", None, True)]
+    table = (await get_export(client, requester, pid, format="csv", include_gold="true")).text.splitlines()
+    assert table[0].endswith(",reviewed,gold") and table[1].endswith(",False") and table[2].endswith(",True")
+    plain = json.loads((await get_export(client, requester, pid, format="jsonl")).text.splitlines()[0])
+    assert plain["gold"] == "no" and "data_gold" not in plain  # no gold column without gold tasks: the data's own
+
+
 async def test_bad_requests_get_one_clear_error_and_nothing_is_written(
         client, requester, new_project, make_user, run_cli, tmp_path, capsys):
     project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)

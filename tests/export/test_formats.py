@@ -189,6 +189,21 @@ def test_conll_keeps_combining_marks_and_joined_emoji_inside_their_token():
     assert writer.report.counts == {}
 
 
+def test_conll_writes_a_label_with_spaces_as_one_column_and_says_so():
+    # A CoNLL line is whitespace-separated columns: "B-LOC, place" would read as the tag "B-LOC," and a third column.
+    c = ctx("named_entities", ("LOC, place", "PER"))
+    row = TaskRow(1, None, {"text": "S\u00e3o Paulo and Zo\u00eb"}, {"spans": [
+        {"start": 0, "end": 9, "label": "LOC, place"}, {"start": 14, "end": 17, "label": "PER"}]}, 0.8, 3)
+    writer = tabular.Conll(c, "c")
+    out = render(writer, [row, row])
+    assert [line.split() for line in out.splitlines() if line][:5] == [
+        ["S\u00e3o", "B-LOC,_place"], ["Paulo", "I-LOC,_place"], ["and", "O"], ["Zo\u00eb", "B-PER"],
+        ["S\u00e3o", "B-LOC,_place"]]
+    reason = "labels with spaces (written with _ in conll, whose columns are separated by whitespace)"
+    assert writer.report.counts == {reason: 1}
+    assert writer.report.lines() == [f"1 label{reason[6:]} (e.g. 'LOC, place' as 'LOC,_place')"]
+
+
 # ---- human feedback ----------------------------------------------------------------------------------------------
 
 def test_preference_pairs_modes_ties_margins_and_conversational():
