@@ -346,6 +346,13 @@
     try { return impl.answer(); } catch (err) { return {error: err.message}; }
   }
 
+  /** The work on the task as far as it goes, kept while the worker looks at earlier answers or reloads: the task
+   *  type's draft where work not finished is no answer yet (a ranking of some responses), else its answer. */
+  function buildDraft() {
+    if (!impl.draft) return buildAnswer().answer || null;
+    try { return impl.draft(); } catch (err) { return null; }
+  }
+
   function submit() {
     if (C.state !== "working" || C.busy || !C.current) return;
     if (C.editing) { saveChange(); return; }
@@ -457,7 +464,7 @@
   function releaseOnLeave() {
     var lease = C.lease;
     if (!lease || lease.done || lease.sending) return;
-    var draft = worked(lease, C.editing ? C.draft : buildAnswer().answer);
+    var draft = worked(lease, C.editing ? C.draft : buildDraft());
     if (leftSeconds() <= 0) { rememberLease(lease, false, draft); return; }
     lease.done = true;
     rememberLease(lease, true, draft);
@@ -603,7 +610,7 @@
   function older() {
     if (C.busy || (C.state !== "working" && C.state !== "empty")) return;
     if (C.editing) { openAnswer(C.editing.index + 1); return; }
-    if (C.lease) { var built = buildAnswer(); C.draft = built.answer || null; }
+    if (C.lease) C.draft = buildDraft();
     C.busy = true;
     L.api("GET", "/api/projects/" + config.project_id + "/my-answers?limit=200").then(function (r) {
       C.busy = false;
@@ -735,7 +742,7 @@
 
   /* ---- start ------------------------------------------------------------------------------- */
 
-  /** Called by the task type's script: {init, load, answer, onKey?, clear?, focus?, meta?}. */
+  /** Called by the task type's script: {init, load, answer, draft?, onKey?, clear?, focus?, meta?}. */
   L.register = function (module) { impl = module; };
 
   function rememberInstructions() {

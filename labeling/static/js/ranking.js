@@ -182,6 +182,14 @@
     ctx.message(ratings[id] ? "Rated " + letterOf[id] + ": " + value + " of 7." : "Rating of " + letterOf[id] + " cleared.", "");
   }
 
+  /** The ranking, ratings and rationale as far as they go. */
+  function sofar() {
+    var answer = {ranking: tiers.map(function (t) { return t.slice(); })};
+    if (Object.keys(ratings).length) answer.ratings = Object.assign({}, ratings);
+    if (rationale.value.trim()) answer.rationale = rationale.value.trim();
+    return answer;
+  }
+
   /* ---- dragging (pointer events: works with a mouse, a pen or a finger) ------------------- */
 
   function dropTarget(x, y) {
@@ -338,11 +346,10 @@
         return {error: "Rank every response first: " + rest.map(function (r) { return letterOf[r.id]; }).join(", ") +
                        (rest.length === 1 ? " is" : " are") + " not ranked yet."};
       }
-      var answer = {ranking: tiers.map(function (t) { return t.slice(); })};
-      if (Object.keys(ratings).length) answer.ratings = Object.assign({}, ratings);
-      if (rationale.value.trim()) answer.rationale = rationale.value.trim();
-      return {answer: answer};
+      return {answer: sofar()};
     },
+    /** A ranking not finished yet is no answer, but it is work to keep over a reload (load takes it back). */
+    draft: sofar,
     onKey: onKey,
     /** The order the responses were shown in and their letters: rationales say "B", position bias needs both. */
     meta: function () {
