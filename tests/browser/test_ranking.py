@@ -286,3 +286,21 @@ def test_a_ranking_not_finished_comes_back_after_a_reload_and_after_earlier_answ
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"])["partial"] == {
         "ranking": [["r3"], ["r1"], ["r2"]], "ratings": {"r3": 6, "r1": 2}, "rationale": "r3 says why"}
+
+
+def test_a_tie_that_cannot_be_made_says_why(new_page, server, worker):
+    """`=` on the best response, or on one not ranked yet, warned, and the ranking's summary took the warning's
+    place at once: the worker saw "Ranking: A" and no word of why nothing happened."""
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "Which?", "responses": responses("r1", "r2")}, "external_id": "tie"}])
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("a")
+    page.keyboard.press("=")
+    expect(page.locator("#message")).to_have_text("The best response has nothing above it to tie with.")
+    expect(page.locator("#message")).to_have_class("message warn")
+    page.keyboard.press("ArrowRight")  # B, not ranked yet
+    page.keyboard.press("=")
+    expect(page.locator("#message")).to_have_text("Rank the response first, then tie it.")
+    page.keyboard.press("b")
+    page.keyboard.press("=")
+    expect(page.locator("#message")).to_have_text("Ranking: A = B")

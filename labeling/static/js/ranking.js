@@ -77,10 +77,11 @@
     tiers[direction < 0 ? k - 1 : k].push(id);
   }
 
-  /** "=": tie with the place above; pressed again (now tied), its own place just below the group. */
+  /** "=": tie with the place above; pressed again (now tied), its own place just below the group. False when
+   *  nothing changed, and the worker is told why. */
   function toggleTie(id) {
     var k = tierOf(id);
-    if (k < 0) { ctx.message("Rank the response first, then tie it.", "warn"); return; }
+    if (k < 0) { ctx.message("Rank the response first, then tie it.", "warn"); return false; }
     if (tiers[k].length > 1) {
       tiers[k].splice(tiers[k].indexOf(id), 1);
       tiers.splice(k + 1, 0, [id]);
@@ -89,7 +90,9 @@
       tiers[k - 1].push(id);
     } else {
       ctx.message("The best response has nothing above it to tie with.", "warn");
+      return false;
     }
+    return true;
   }
 
   function describe() {
@@ -269,7 +272,7 @@
       return true;
     }
     if (key === "=" || key === "+") {
-      if (selected !== null) { toggleTie(selected); changed(); }
+      if (selected !== null && toggleTie(selected)) changed(); // else its warning stays said
       return true;
     }
     if ((key === "ArrowUp" || key === "ArrowDown") && selected !== null) {
