@@ -89,6 +89,12 @@ def test_server_errors_are_shown_in_words_and_a_retry_stores_once(new_page, serv
     def handle(route):
         if mode["now"] == "502":
             route.fulfill(status=502, body="<html>Bad gateway</html>", content_type="text/html")
+        elif mode["now"] == "500":  # the server's own 500, whose words are for its operator
+            route.fulfill(status=500, content_type="application/json", body=json.dumps({"error": {
+                "code": "internal", "message": "internal server error; the server log has details", "field": None}}))
+        elif mode["now"] == "429":  # an API error in the API's words: lower case, no full stop
+            route.fulfill(status=429, content_type="application/json", body=json.dumps({"error": {
+                "code": "throttled", "message": "too many requests", "field": None}}))
         elif mode["now"] == "abort":
             route.abort()
         elif mode["now"] == "tamper":  # the real server's own 400, in its own words
@@ -103,11 +109,20 @@ def test_server_errors_are_shown_in_words_and_a_retry_stores_once(new_page, serv
     message = page.locator("#message")
     mode["now"] = "502"
     page.keyboard.press("Enter")
-    expect(message).to_have_text(re.compile(r"The server had a problem \(error 502\)"), timeout=15_000)
+    expect(message).to_have_text("The server had a problem (error 502). Press Enter to try again.", timeout=15_000)
+
+    mode["now"] = "500"  # said "internal server error; the server log has details Press Enter to try again."
+    page.keyboard.press("Enter")
+    expect(message).to_have_text("The server had a problem (error 500). Press Enter to try again.", timeout=15_000)
+
+    mode["now"] = "429"
+    page.keyboard.press("Enter")
+    expect(message).to_have_text("Too many requests. Press Enter to try again.", timeout=15_000)
 
     mode["now"] = "abort"
     page.keyboard.press("Enter")
-    expect(message).to_have_text(re.compile("Could not reach the server"), timeout=15_000)
+    expect(message).to_have_text("Could not reach the server: check your connection. Press Enter to try again.",
+                                 timeout=15_000)
 
     mode["now"] = "tamper"
     page.keyboard.press("Enter")

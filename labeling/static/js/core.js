@@ -16,9 +16,15 @@
   /* ---- talking to the API -------------------------------------------------------------------- */
 
   function describeStatus(status) {
-    if (status >= 500) return "The server had a problem (error " + status + "). Wait a moment, then try again.";
+    if (status >= 500) return "The server had a problem (error " + status + ").";
     if (status === 413) return "The answer is too large for the server to accept.";
     return "The server refused the request (error " + status + ").";
+  }
+
+  /** The API's words (lower case, no full stop: written for scripts) as a sentence of the page. */
+  function sentence(text) {
+    text = String(text).trim();
+    return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?)]$/.test(text) ? "" : ".");
   }
 
   /** fetch() with the session cookie and CSRF header; resolves to {status, data} or {status, error}. */
@@ -34,12 +40,13 @@
       var parsed = res.status !== 204 && isJson ? res.json().catch(function () { return null; }) : Promise.resolve(null);
       return parsed.then(function (data) {
         if (res.ok) return {status: res.status, data: data};
-        var error = data && data.error ? data.error : {code: "http_" + res.status, message: describeStatus(res.status)};
-        if (!error.message) error.message = describeStatus(res.status);
+        var error = data && data.error ? data.error : {code: "http_" + res.status, message: ""};
+        // A server error's own words ("internal server error; the server log has details") are the operator's.
+        if (!error.message || res.status >= 500) error.message = describeStatus(res.status);
         return {status: res.status, error: error};
       });
     }, function () {
-      return {status: 0, error: {code: "network", message: "Could not reach the server. Check your connection, then try again."}};
+      return {status: 0, error: {code: "network", message: "Could not reach the server: check your connection."}};
     });
   };
 
@@ -200,7 +207,7 @@
       if (r.status === 401) return signedOut();
       if (r.status === 409 || r.status === 404) return leaseGone(r.error);
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
-      showBanner(r.error.message, "Try again", retryLease, "Skip to the next task", loadNext);
+      showBanner(sentence(r.error.message), "Try again", retryLease, "Skip to the next task", loadNext);
     });
   }
 
@@ -211,7 +218,7 @@
       if (current !== C.lease) return;
       if (r.status === 200) { startLease(r.data); rememberLease(current); message("Lease extended.", "ok"); }
       else if (r.status === 401) signedOut();
-      else message(r.error.message, "error");
+      else message(sentence(r.error.message), "error");
     });
   }
 
@@ -266,7 +273,7 @@
       if (r.error.code === "project_paused" || r.error.code === "project_archived") return stopped(r.error.code);
       $("state-error-retry").textContent = "Try again";
       $("state-error-retry").onclick = function () { loadNext(); };
-      showError(r.error.message);
+      showError(sentence(r.error.message));
     });
   }
 
@@ -421,7 +428,7 @@
       message("The answer was not accepted: " + error.message + (error.field ? " (" + error.field + ")" : ""), "error");
       return;
     }
-    message(error.message + " Press " + (action === "submit" ? "Enter" : "S") + " to try again.", "error");
+    message(sentence(error.message) + " Press " + (action === "submit" ? "Enter" : "S") + " to try again.", "error");
   }
 
   /* ---- leaving the page and coming back ------------------------------------------------------- */
@@ -615,7 +622,7 @@
     L.api("GET", "/api/projects/" + config.project_id + "/my-answers?limit=200").then(function (r) {
       C.busy = false;
       if (r.status === 401) return signedOut();
-      if (r.status !== 200) { message(r.error.message, "error"); return; }
+      if (r.status !== 200) { message(sentence(r.error.message), "error"); return; }
       if (!r.data.data.length) { message("You have no earlier answers in this project yet.", "warn"); return; }
       C.editing = {list: r.data.data, index: -1};
       openAnswer(0);
