@@ -233,3 +233,29 @@ def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(new_pag
             assert page.evaluate(main_overflow) <= 0, f"{project['task_type']} main overflows at {viewport}"
             expect(page.locator("#submit-btn")).to_be_in_viewport()
             expect(page.locator("#skip-btn")).to_be_in_viewport()
+
+
+def test_while_an_answer_is_saving_the_task_stays_as_it_was_sent(new_page, server, worker):
+    """On a slow network, a label pressed (or clicked) while the answer was on its way showed as chosen, with
+    "Selected: b. Press Enter to submit.", and then "Saved." stored the first one. A second Enter, a click on
+    Submit and a double click send nothing more."""
+    project = server.project("text_classification", [{"data": {"text": "slow"}, "external_id": "slow"}],
+                             labels=["a", "b"])
+    held = []
+    page = label_page(new_page, worker, project,
+                      routes={"**/api/assignments/*/submit": lambda route: held.append(route)})
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_have_text("Saving…")
+    page.keyboard.press("2")
+    page.locator("#labels .label-btn").nth(1).click(force=True)  # under pointer-events: none, the click is nobody's
+    page.keyboard.press("Enter")
+    page.locator("#submit-btn").dblclick(force=True)
+    expect(page.locator('#labels .label-btn[aria-pressed="true"]')).to_have_count(1)
+    expect(page.locator('#labels .label-btn[aria-pressed="true"]')).to_contain_text("a")
+    expect(page.locator("#message")).to_have_text("Saving…")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert len(held) == 1
+    assert server.answers(project["id"]) == {"slow": {"label": "a"}}

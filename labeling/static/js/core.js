@@ -75,6 +75,9 @@
   }
 
   function setBusy(busy) {
+    // While an answer is on its way the task stays as it was sent: a label picked then would show an answer that
+    // is not the one saved.
+    $("work").classList.toggle("is-busy", busy);
     $("submit-btn").disabled = busy || !!(C.current && C.current.readOnly);
     $("skip-btn").disabled = busy;
     $("report-btn").disabled = busy;
@@ -743,6 +746,7 @@
     if (e.key === "Enter") { e.preventDefault(); if (!e.repeat) submit(); return; }
     if (!$("banner").hidden && e.key === "Escape") return;
     if ((e.key === "s" || e.key === "S") && !C.editing) { e.preventDefault(); openSkip(); return; }
+    if (C.busy) { e.preventDefault(); return; }
     if (impl.onKey && impl.onKey(e)) { e.preventDefault(); return; }
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
   }
