@@ -209,3 +209,19 @@ def scroll_to_the_end(page: Any, text_id: str) -> None:
         if page.evaluate(END_IN_VIEW, text_id):
             return
     raise AssertionError(f"the end of #{text_id} never came into view")
+
+
+CONTRAST = """el => {
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = c => c.slice(0, 3).map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+                               .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = el;  // the first opaque background at or above the element
+  while (back.parentElement && (rgb(getComputedStyle(back).backgroundColor)[3] ?? 1) < 1) back = back.parentElement;
+  const a = lum(rgb(getComputedStyle(el).color)), b = lum(rgb(getComputedStyle(back).backgroundColor));
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def contrast(locator: Any) -> float:
+    """The WCAG contrast ratio of an element's text colour on its background, from the computed styles."""
+    return locator.evaluate(CONTRAST)
