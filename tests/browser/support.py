@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+ZOOMED = {"width": 640, "height": 400}  # a 1280x800 laptop at 200% zoom
 PASSWORD = "correct horse battery"
 
 

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, label_page, png, sign_in
+from tests.browser.support import DESKTOP, PHONE, ZOOMED, label_page, png, sign_in
 
 
 def test_lease_expired_keeps_the_work_and_try_again_saves_it(new_page, server, worker):
@@ -219,8 +219,9 @@ def _all_types(server) -> list[dict]:
 
 
 def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(new_page, server, worker):
+    # At 200% zoom the home page's table needed some 890px: its last columns, Start among them, were off screen.
     projects = _all_types(server)
-    for viewport in (PHONE, DESKTOP):
+    for viewport in (PHONE, DESKTOP, ZOOMED):
         page = new_page(viewport)
         sign_in(page, worker)
         overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
