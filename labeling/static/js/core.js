@@ -547,10 +547,20 @@
 
   /* ---- skip with a reason, report a problem ---------------------------------------------------- */
 
+  /** A dialog's text box said to be missing (shown, tied to the box for screen readers, the box focused), or not. */
+  function boxError(box, error, shown) {
+    error.hidden = !shown;
+    if (!shown) { box.removeAttribute("aria-invalid"); box.removeAttribute("aria-describedby"); return; }
+    box.setAttribute("aria-invalid", "true");
+    box.setAttribute("aria-describedby", error.id);
+    box.focus();
+  }
+
   function openSkip() {
     if (C.state !== "working" || C.busy || !C.lease || C.editing) return;
     var dialog = $("skip-dialog");
     $("skip-note").value = "";
+    boxError($("skip-note"), $("skip-error"), false);
     dialog.showModal();
     var checked = dialog.querySelector("input[name=reason]:checked") || dialog.querySelector("input[name=reason]");
     checked.checked = true;
@@ -562,12 +572,8 @@
     var dialog = $("skip-dialog");
     var reason = (dialog.querySelector("input[name=reason]:checked") || {}).value;
     var note = $("skip-note").value.trim();
-    if (reason === "other" && !note) {
-      $("skip-error").hidden = false;
-      $("skip-note").focus();
-      return;
-    }
-    $("skip-error").hidden = true;
+    boxError($("skip-note"), $("skip-error"), reason === "other" && !note);
+    if (reason === "other" && !note) return;
     dialog.close();
     skip(reason, note);
   }
@@ -590,7 +596,7 @@
     var target = C.current;
     if (C.state !== "working" || !target) return;
     $("report-text").value = "";
-    $("report-error").hidden = true;
+    boxError($("report-text"), $("report-error"), false);
     $("report-dialog").showModal();
     $("report-text").focus();
   }
@@ -598,7 +604,7 @@
   function sendReport(e) {
     e.preventDefault();
     var target = C.current, text = $("report-text").value.trim();
-    if (!text) { $("report-error").hidden = false; $("report-text").focus(); return; }
+    if (!text) { boxError($("report-text"), $("report-error"), true); return; }
     $("report-dialog").close();
     L.api("POST", "/api/assignments/" + target.assignmentId + "/report", {text: text}).then(function (r) {
       if (r.status === 201) message("Thank you: the requester will see your report. You may still answer or skip the task.", "ok");
@@ -737,7 +743,8 @@
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    // Buttons of the header, banners and state panels keep their native Enter and Space.
+    // Buttons of the header, banners, state panels and action bar keep their native Enter and Space (a worker who
+    // moved the focus to Skip with Tab means Skip, not Submit).
     if ((e.key === "Enter" || e.key === " ") && e.target.closest && e.target.closest("[data-native-keys]")) return;
     if (e.key === "?") { e.preventDefault(); openHelp(); return; }
     if (e.key === "z" || e.key === "Z") { e.preventDefault(); if (e.shiftKey) newer(); else older(); return; }
@@ -790,6 +797,13 @@
     $("skip-cancel").addEventListener("click", function () { $("skip-dialog").close(); });
     $("report-form").addEventListener("submit", sendReport);
     $("report-cancel").addEventListener("click", function () { $("report-dialog").close(); });
+    // A dialog opened from the action bar gives the keys back to the task when it closes, not to its button: those
+    // keep their own Enter, which would open the dialog again instead of submitting.
+    ["skip-dialog", "report-dialog", "help"].forEach(function (id) {
+      $(id).addEventListener("close", function () {
+        if (C.state === "working" && $("actionbar").contains(document.activeElement)) focusTask();
+      });
+    });
     $("check-again").addEventListener("click", function () { loadNext(); });
     $("stopped-check").addEventListener("click", function () { loadNext(); });
     $("help-open").addEventListener("click", openHelp);
