@@ -3,6 +3,7 @@ reloading, progress, label hotkeys, time on task, phone screens, the submit key,
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -131,7 +132,7 @@ def test_a_dialog_error_is_said_and_tied_to_its_box_and_the_page_has_headings_in
     headings = page.eval_on_selector_all("h1, h2, h3, h4", "els => els.filter(e => !e.closest('dialog'))"
                                          ".filter(e => e.getClientRects().length).map(e => e.tagName)")
     assert headings[0] == "H1" and headings.count("H1") == 1, headings
-    assert all(int(b[1]) <= int(a[1]) + 1 for a, b in zip(headings, headings[1:])), headings
+    assert all(int(b[1]) <= int(a[1]) + 1 for a, b in itertools.pairwise(headings)), headings
     expect(page.get_by_role("heading", level=1)).to_have_text(project["name"])
 
     for opens, box, error in (("s", "#skip-note", "#skip-error"), ("Tab to Report", "#report-text", "#report-error")):
