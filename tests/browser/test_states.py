@@ -260,3 +260,24 @@ def test_while_an_answer_is_saving_the_task_stays_as_it_was_sent(new_page, serve
     expect(page.locator("#state-empty")).to_be_visible()
     assert len(held) == 1
     assert server.answers(project["id"]) == {"slow": {"label": "a"}}
+
+
+def test_a_submit_the_server_never_answers_is_given_up_in_words_and_tried_again(new_page, server, worker):
+    """A request left hanging (a proxy, a stuck server) kept "Saving…" and a disabled Submit on screen for good,
+    with no way on but a reload. It is given up after a while (here shortened), said, and Enter tries again."""
+    project = server.project("text_classification", [{"data": {"text": "hung"}, "external_id": "hung"}],
+                             labels=["a", "b"])
+    held = []
+    page = label_page(new_page, worker, project,
+                      routes={"**/api/assignments/*/submit": lambda route: held.append(route)})
+    page.evaluate("() => { window.Labeling.timeoutMs = 2000; }")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_have_text("The server did not answer in 2 seconds. Press Enter to try again.")
+    expect(page.locator("#submit-btn")).to_be_enabled()
+    page.evaluate("() => { window.Labeling.timeoutMs = 30000; }")
+    held.pop().continue_()  # let go: whether or not it reaches the server, the retry's Idempotency-Key is the same
+    page.keyboard.press("Enter")
+    held.pop().continue_()
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"hung": {"label": "b"}}

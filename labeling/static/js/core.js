@@ -27,15 +27,21 @@
     return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?)]$/.test(text) ? "" : ".");
   }
 
+  // A request the server never answers (a proxy or a server that hangs) left "Saving…" on screen for good, Submit
+  // disabled: after this long it is given up, said, and may be tried again (a submit keeps its Idempotency-Key).
+  L.timeoutMs = 30000;
+
   /** fetch() with the session cookie and CSRF header; resolves to {status, data} or {status, error}. */
   L.api = function (method, path, body, headers) {
     var h = {"Accept": "application/json", "X-CSRF-Token": csrf};
     if (body !== undefined) h["Content-Type"] = "application/json";
     Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
+    var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, L.timeoutMs);
     return fetch(path, {
-      method: method, credentials: "same-origin", headers: h,
+      method: method, credentials: "same-origin", headers: h, signal: abort.signal,
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then(function (res) {
+      clearTimeout(timer);
       var isJson = (res.headers.get("content-type") || "").indexOf("json") >= 0;
       var parsed = res.status !== 204 && isJson ? res.json().catch(function () { return null; }) : Promise.resolve(null);
       return parsed.then(function (data) {
@@ -46,6 +52,11 @@
         return {status: res.status, error: error};
       });
     }, function () {
+      clearTimeout(timer);
+      if (abort.signal.aborted) {
+        return {status: 0, error: {code: "timeout", message: "The server did not answer in " +
+                                   Math.round(L.timeoutMs / 1000) + " seconds."}};
+      }
       return {status: 0, error: {code: "network", message: "Could not reach the server: check your connection."}};
     });
   };
