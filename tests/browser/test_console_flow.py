@@ -11,7 +11,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, png, sign_in
+from tests.browser.support import DESKTOP, PHONE, contrast, png, sign_in
 
 
 def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
@@ -287,3 +287,17 @@ def test_a_field_error_is_tied_to_its_input_and_the_keyboard_goes_to_the_fix(ser
     page.fill("#f-lease", "30")
     page.keyboard.press("Control+Enter")
     expect(page).to_have_url(re.compile(r"/console/projects/\d+/import$"))
+
+
+def test_the_consoles_focus_ring_stands_out_in_the_top_bar_and_on_the_page(server, new_page):  # noqa: ANN001
+    """The console's focus ring was 2.5:1 on the page, and the top bar's Sign out button (not a link) had the
+    page's dark blue ring on the dark bar: under the 3:1 a focus indicator needs (WCAG 1.4.11)."""
+    requester = server.user("requester")
+    page = new_page(DESKTOP)
+    sign_in(page, requester, "/console/projects/new")
+    for selector in ('.console-nav a[href="/console/projects"]', "#sign-out", "#f-name", "#add-label", "#save"):
+        page.locator(selector).focus()
+        page.keyboard.press("Shift+Tab")  # focused from the keyboard: the ring shows (:focus-visible)
+        page.keyboard.press("Tab")
+        expect(page.locator(selector)).to_be_focused()
+        assert contrast(page.locator(selector), ring=True) >= 3, selector

@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, label_page, png, sign_in
+from tests.browser.support import PHONE, contrast, label_page, png, sign_in
 
 
 def _meta(value):
@@ -157,6 +157,25 @@ def test_a_dialog_error_is_said_and_tied_to_its_box_and_the_page_has_headings_in
     expect(page.locator("#skip-note")).not_to_have_attribute("aria-invalid", "true")
     page.keyboard.press("Escape")
     expect(page.locator("dialog[open]")).to_have_count(0)
+
+
+def test_the_focus_ring_stands_out_from_what_is_around_it(new_page, server, worker):
+    """A keyboard's focus showed as a pale ring, 2.2:1 on the white page, and 1.5:1 in the dark top bar (the help
+    button, Sign out): under the 3:1 a focus indicator needs (WCAG 1.4.11)."""
+    project = server.project("text_classification", _texts(1), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    for selector in ("#help-open", "#sign-out", "#labels .label-btn >> nth=0", "#skip-btn", "#submit-btn"):
+        page.locator(selector).focus()
+        page.keyboard.press("Shift+Tab")  # focused from the keyboard: the ring shows (:focus-visible)
+        page.keyboard.press("Tab")
+        expect(page.locator(selector)).to_be_focused()
+        assert contrast(page.locator(selector), ring=True) >= 3, selector
+    page.goto("/")
+    start = page.locator(f'tr[data-project-id="{project["id"]}"] a.btn')
+    start.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    assert contrast(start, ring=True) >= 3
 
 
 def test_enter_on_a_button_of_the_action_bar_presses_it_and_a_closed_dialog_gives_the_keys_back(new_page, server,
