@@ -558,6 +558,23 @@
 
   /* ---- skip with a reason, report a problem ---------------------------------------------------- */
 
+  /** Open a dialog, remembering what had the focus: the element the dialog gives it back to. */
+  function showDialog(dialog) {
+    dialog.opener = document.activeElement;
+    dialog.showModal();
+  }
+
+  /** A dialog opened from the action bar gives the keys back to the task when it closes, not to its button: those
+   *  keep their own Enter, which would open the dialog again instead of submitting. (Checked against the opener: the
+   *  close event comes after the focus may have moved on.) */
+  function dialogClosed(dialog) {
+    var opener = dialog.opener;
+    dialog.opener = null;
+    if (C.state === "working" && opener && document.activeElement === opener && $("actionbar").contains(opener)) {
+      focusTask();
+    }
+  }
+
   /** A dialog's text box said to be missing (shown, tied to the box for screen readers, the box focused), or not. */
   function boxError(box, error, shown) {
     error.hidden = !shown;
@@ -572,7 +589,7 @@
     var dialog = $("skip-dialog");
     $("skip-note").value = "";
     boxError($("skip-note"), $("skip-error"), false);
-    dialog.showModal();
+    showDialog(dialog);
     var checked = dialog.querySelector("input[name=reason]:checked") || dialog.querySelector("input[name=reason]");
     checked.checked = true;
     checked.focus();
@@ -608,7 +625,7 @@
     if (C.state !== "working" || !target) return;
     $("report-text").value = "";
     boxError($("report-text"), $("report-error"), false);
-    $("report-dialog").showModal();
+    showDialog($("report-dialog"));
     $("report-text").focus();
   }
 
@@ -733,7 +750,7 @@
 
   function openHelp() {
     var dialog = $("help");
-    if (!dialog.open) dialog.showModal();
+    if (!dialog.open) showDialog(dialog);
   }
 
   function onKeyDown(e) {
@@ -808,12 +825,8 @@
     $("skip-cancel").addEventListener("click", function () { $("skip-dialog").close(); });
     $("report-form").addEventListener("submit", sendReport);
     $("report-cancel").addEventListener("click", function () { $("report-dialog").close(); });
-    // A dialog opened from the action bar gives the keys back to the task when it closes, not to its button: those
-    // keep their own Enter, which would open the dialog again instead of submitting.
     ["skip-dialog", "report-dialog", "help"].forEach(function (id) {
-      $(id).addEventListener("close", function () {
-        if (C.state === "working" && $("actionbar").contains(document.activeElement)) focusTask();
-      });
+      $(id).addEventListener("close", function (e) { dialogClosed(e.target); });
     });
     $("check-again").addEventListener("click", function () { loadNext(); });
     $("stopped-check").addEventListener("click", function () { loadNext(); });
