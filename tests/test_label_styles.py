@@ -28,3 +28,14 @@ def test_other_names_keep_their_colours():
     # The colours these names had before polarity names got theirs (by the hash of the name).
     assert _colors(["cat", "dog", "bird"]) == {"cat": "#cc79a7", "dog": "#0072b2", "bird": "#d55e00"}
     assert _colors(["red", "plain"])["red"] == label_styles.NAMED["red"]
+
+
+def test_text_on_any_label_colour_reads_at_wcag_aa():
+    """Label names and span tags sat in #111111 on the palette's green (4.47:1) and teal (4.18:1)."""
+    def ratio(a: str, b: str) -> float:
+        high, low = sorted((label_styles.luminance(a), label_styles.luminance(b)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    sweep = [f"#{r:x}{g:x}{b:x}" for r in range(16) for g in range(16) for b in range(16)]
+    for color in [*label_styles.PALETTE, *label_styles.NAMED.values(), *sweep]:
+        assert ratio(label_styles.text_on(color), color) >= 4.5, color

@@ -48,7 +48,7 @@ async def test_labels_with_colours_and_hotkeys_round_trip(client, requester, new
     styles = {s["name"]: s for s in project["label_styles"]}
     assert styles["red"]["color"] == "#dd3333" and styles["red"]["hotkey"] == "r"
     assert styles["blue"]["color"] == label_styles.NAMED["blue"], "a colour word gets its own colour"
-    assert styles["mint"]["text_color"] == "#111111" and styles["blue"]["text_color"] == "#ffffff"
+    assert styles["mint"]["text_color"] == "#000000" and styles["blue"]["text_color"] == "#ffffff"
     assert styles["plain"]["color"] in label_styles.PALETTE and styles["plain"]["hotkey"] is None
     (row,) = await _rows(db, models.projects, id=project["id"])
     assert row.labels == ["plain", "red", "blue", "mint"], "projects.labels stays a list of names"

@@ -58,12 +58,20 @@
     });
   }
 
-  /** Remove the error messages a form shows. */
+  /** Remove the error messages a form shows, and their ties to the inputs they named. */
   function clearErrors(root) {
-    root.querySelectorAll(".field-error[data-generated]").forEach(function (el) { el.remove(); });
+    root.querySelectorAll(".field-error[data-generated]").forEach(function (el) {
+      root.querySelectorAll('[aria-describedby~="' + el.id + '"]').forEach(function (control) {
+        var rest = control.getAttribute("aria-describedby").split(/\s+/).filter(function (id) { return id !== el.id; });
+        if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
+        else control.removeAttribute("aria-describedby");
+      });
+      el.remove();
+    });
     root.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
     root.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
   }
+  var errorCount = 0;
 
   /** Show an API error beside the input its `field` names (data-field on the .field wrapper, or an input's
       name), else in the form's general status line; focuses the field. Returns the element it used. */
@@ -100,12 +108,18 @@
     p.className = "field-error";
     p.setAttribute("data-generated", "");
     p.setAttribute("role", "alert");
+    p.id = "field-error-" + (++errorCount);
     p.textContent = message;
     wrap.appendChild(p);
     control = control || wrap.querySelector("input, select, textarea");
-    if (control) {
-      control.setAttribute("aria-invalid", "true");
-      control.focus();
+    if (control) control.setAttribute("aria-invalid", "true");
+    /* a field with no input yet (no labels): the keyboard goes to where the fix starts, "+ Add label" */
+    var target = control || wrap.querySelector("button");
+    if (target) {
+      /* said with the input each time it takes the focus, not only once as the alert */
+      var described = target.getAttribute("aria-describedby");
+      target.setAttribute("aria-describedby", (described ? described + " " : "") + p.id);
+      target.focus();
     }
     return p;
   }

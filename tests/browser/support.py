@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+ZOOMED = {"width": 640, "height": 400}  # a 1280x800 laptop at 200% zoom
 PASSWORD = "correct horse battery"
 
 
@@ -209,3 +210,23 @@ def scroll_to_the_end(page: Any, text_id: str) -> None:
         if page.evaluate(END_IN_VIEW, text_id):
             return
     raise AssertionError(f"the end of #{text_id} never came into view")
+
+
+CONTRAST = """(el, ring) => {
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = c => c.slice(0, 3).map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+                               .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  // the first opaque background behind the text (the element's own) or behind the focus ring (around the element)
+  let back = ring ? el.parentElement : el;
+  while (back.parentElement && (rgb(getComputedStyle(back).backgroundColor)[3] ?? 1) < 1) back = back.parentElement;
+  const b = rgb(getComputedStyle(back).backgroundColor), f = rgb(getComputedStyle(el)[ring ? "outlineColor" : "color"]);
+  const alpha = f[3] ?? 1, seen = f.slice(0, 3).map((v, i) => v * alpha + b[i] * (1 - alpha));
+  const x = lum(seen), y = lum(b);
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+}"""
+
+
+def contrast(locator: Any, ring: bool = False) -> float:
+    """The WCAG contrast ratio, from the computed styles, of an element's text colour on its background, or with
+    ring=True of its outline (its focus ring) on the background around it."""
+    return locator.evaluate(CONTRAST, ring)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, png, sign_in
+from tests.browser.support import DESKTOP, PHONE, contrast, png, sign_in
 
 
 def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
@@ -274,3 +274,48 @@ def test_leaving_the_project_form_with_changes_not_saved_asks_first(server, new_
     page.click("#save")
     expect(page).to_have_url(re.compile(r"/console/projects/\d+/import$"))
     assert asked == ["beforeunload"]
+
+
+def test_a_field_error_is_tied_to_its_input_and_the_keyboard_goes_to_the_fix(server, new_page):  # noqa: ANN001
+    """A field's error was said once (role=alert) but not tied to its input, so a screen reader coming back to the
+    input did not say it; an error of a field with no input yet (a project without labels) left the keyboard in
+    the Name box, far from "+ Add label"."""
+    requester = server.user("requester")
+    page = new_page(DESKTOP)
+    sign_in(page, requester, "/console/projects/new")
+    page.keyboard.press("/")  # the first field, Name
+    page.keyboard.type(f"keys {uuid.uuid4().hex[:6]}")
+    page.keyboard.press("Control+Enter")
+    error = page.locator('[data-field="labels"] .field-error')
+    expect(error).to_contain_text("at least one label")
+    add = page.locator("#add-label")
+    expect(add).to_be_focused()
+    expect(add).to_have_attribute("aria-describedby", error.get_attribute("id"))
+    page.keyboard.press("Enter")  # a label row, its name box focused
+    page.keyboard.type("yes")
+    page.fill("#f-lease", "0")
+    page.keyboard.press("Control+Enter")
+    lease = page.locator("#f-lease")
+    error = page.locator('[data-field="lease_seconds"] .field-error')
+    expect(error).to_have_text("must be at least 1")
+    expect(lease).to_be_focused()
+    expect(lease).to_have_attribute("aria-invalid", "true")
+    expect(lease).to_have_attribute("aria-describedby", error.get_attribute("id"))
+    expect(add).not_to_have_attribute("aria-describedby", re.compile("."))  # the old error went with its tie
+    page.fill("#f-lease", "30")
+    page.keyboard.press("Control+Enter")
+    expect(page).to_have_url(re.compile(r"/console/projects/\d+/import$"))
+
+
+def test_the_consoles_focus_ring_stands_out_in_the_top_bar_and_on_the_page(server, new_page):  # noqa: ANN001
+    """The console's focus ring was 2.5:1 on the page, and the top bar's Sign out button (not a link) had the
+    page's dark blue ring on the dark bar: under the 3:1 a focus indicator needs (WCAG 1.4.11)."""
+    requester = server.user("requester")
+    page = new_page(DESKTOP)
+    sign_in(page, requester, "/console/projects/new")
+    for selector in ('.console-nav a[href="/console/projects"]', "#sign-out", "#f-name", "#add-label", "#save"):
+        page.locator(selector).focus()
+        page.keyboard.press("Shift+Tab")  # focused from the keyboard: the ring shows (:focus-visible)
+        page.keyboard.press("Tab")
+        expect(page.locator(selector)).to_be_focused()
+        assert contrast(page.locator(selector), ring=True) >= 3, selector

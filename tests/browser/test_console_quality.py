@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PASSWORD, PHONE, assert_fits_the_width, sign_in
+from tests.browser.support import PASSWORD, PHONE, assert_fits_the_width, contrast, sign_in
 
 LABELS = ["cat", "dog", "bird"]
 # What each worker answers, task by task: ann and ben agree but on t4, cy disagrees more.
@@ -95,6 +95,19 @@ def test_the_quality_page_shows_the_matrix_and_workers_and_blocks_a_worker(new_p
     expect(phone.locator("#workers")).to_be_visible()
     assert_fits_the_width(phone)
     phone.screenshot(path=str(tmp_path / "quality-phone.png"), full_page=True)
+
+
+def test_every_shade_of_the_confusion_matrix_keeps_its_count_readable(new_page, server):
+    """The fourth of five shades had white counts on a mid blue: a contrast of 2.5, under WCAG AA's 4.5."""
+    project, requester, _ = _labelled_project(server)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/quality")
+    cell = page.locator("#confusion tbody td").first
+    for level in range(6):
+        cell.evaluate("(td, level) => { td.className = 'heat-' + level; }", level)
+        assert contrast(cell) >= 4.5, f"heat-{level}: {contrast(cell):.2f}"
+        cell.evaluate("td => td.classList.add('diagonal')")  # bold, in an outline
+        assert contrast(cell) >= 4.5, f"heat-{level} diagonal: {contrast(cell):.2f}"
 
 
 def test_a_project_without_answers_says_so(new_page, server):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import expect
 
@@ -237,3 +238,69 @@ def test_many_responses_show_their_keys_and_the_page_keys_stay_the_pages(new_pag
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"])["many"]["ranking"] == [[by_letter[c]] for c in "QPONMLKJHGFEDCBA"]
+
+
+def test_a_ranking_not_finished_comes_back_after_a_reload_and_after_earlier_answers(new_page, server, worker):
+    """A reload gave a ranking task back with nothing ranked: a ranking of some of the responses is no answer yet,
+    and only answers were kept. Its places, ratings and rationale come back, as other task types' work does."""
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "Earlier?", "responses": responses("e", "f")}, "external_id": "earlier", "priority": 1},
+        {"data": {"prompt": "Which?", "responses": responses("r1", "r2", "r3")}, "external_id": "partial"},
+    ])
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    expect(page.locator("#prompt-text")).to_have_text("Which?")
+    letters = shown(page)
+    page.keyboard.press(letters["r3"].lower())  # r3 1st, rated 6; r1 rated 2 and not ranked; r2 not touched
+    page.keyboard.press("6")
+    for _ in range((ord(letters["r1"]) - ord(letters["r3"])) % 3):  # from r3 to r1, selecting the next one
+        page.keyboard.press("ArrowRight")
+    expect(page.locator('[data-card="r1"]')).to_have_class(re.compile(r"\bselected\b"))
+    page.keyboard.press("2")
+    page.locator("#rationale").fill("r3 says why")
+
+    def kept() -> None:
+        expect(page.locator('[data-card="r3"] .rank-status')).to_have_text("1st")
+        expect(page.locator("#pool-items .chip")).to_have_count(2)
+        expect(page.locator('[data-card="r3"] .rate[aria-pressed="true"]')).to_have_text("6")
+        expect(page.locator('[data-card="r1"] .rate[aria-pressed="true"]')).to_have_text("2")
+        expect(page.locator('[data-card="r2"] .rate[aria-pressed="true"]')).to_have_count(0)
+        expect(page.locator("#rationale")).to_have_value("r3 says why")
+
+    page.locator("#rationale").press("Escape")
+    page.keyboard.press("z")  # an earlier answer, and back to the task
+    expect(page.locator("#prompt-text")).to_have_text("Earlier?")
+    page.keyboard.press("x")
+    expect(page.locator("#prompt-text")).to_have_text("Which?")
+    kept()
+    page.reload()
+    expect(page.locator("#message")).to_have_text("Your work on this task is back, as you left it.")
+    kept()
+    expect(page.locator("#prefill-note")).to_be_hidden()
+    assert shown(page) == letters
+    page.keyboard.press(letters["r1"].lower())
+    page.keyboard.press(letters["r2"].lower())
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["partial"] == {
+        "ranking": [["r3"], ["r1"], ["r2"]], "ratings": {"r3": 6, "r1": 2}, "rationale": "r3 says why"}
+
+
+def test_a_tie_that_cannot_be_made_says_why(new_page, server, worker):
+    """`=` on the best response, or on one not ranked yet, warned, and the ranking's summary took the warning's
+    place at once: the worker saw "Ranking: A" and no word of why nothing happened."""
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "Which?", "responses": responses("r1", "r2")}, "external_id": "tie"}])
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("a")
+    page.keyboard.press("=")
+    expect(page.locator("#message")).to_have_text("The best response has nothing above it to tie with.")
+    expect(page.locator("#message")).to_have_class("message warn")
+    page.keyboard.press("ArrowRight")  # B, not ranked yet
+    page.keyboard.press("=")
+    expect(page.locator("#message")).to_have_text("Rank the response first, then tie it.")
+    page.keyboard.press("b")
+    page.keyboard.press("=")
+    expect(page.locator("#message")).to_have_text("Ranking: A = B")

@@ -3,12 +3,13 @@ reloading, progress, label hotkeys, time on task, phone screens, the submit key,
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, label_page, png, sign_in
+from tests.browser.support import PHONE, contrast, label_page, png, sign_in
 
 
 def _meta(value):
@@ -120,6 +121,105 @@ def test_skip_asks_why_by_keys_and_by_mouse_and_the_requester_sees_it(new_page, 
         task = c.get(f"/api/projects/{project['id']}/tasks/{task_id}").json()
     assert [r["text"] for r in task["reports"]] == ["The text is cut off after two words."]
     assert task["n_annotations"] == 1 and task["annotations"][0]["answer"] == {"label": "a"}
+
+
+def test_a_dialog_error_is_said_and_tied_to_its_box_and_the_page_has_headings_in_order(new_page, server, worker):
+    """By keyboard alone. "Other" without words, a report without words: the error appeared, but nothing said it
+    (no alert) or tied it to its box (no aria-invalid, no aria-describedby); opened again, the skip dialog still
+    showed the old error. And the labeling page had no h1: its headings began at h2."""
+    project = server.project("text_classification", _texts(1), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    headings = page.eval_on_selector_all("h1, h2, h3, h4", "els => els.filter(e => !e.closest('dialog'))"
+                                         ".filter(e => e.getClientRects().length).map(e => e.tagName)")
+    assert headings[0] == "H1" and headings.count("H1") == 1, headings
+    assert all(int(b[1]) <= int(a[1]) + 1 for a, b in itertools.pairwise(headings)), headings
+    expect(page.get_by_role("heading", level=1)).to_have_text(project["name"])
+
+    for opens, box, error in (("s", "#skip-note", "#skip-error"), ("Tab to Report", "#report-text", "#report-error")):
+        if opens == "s":
+            page.keyboard.press("s")
+            page.keyboard.press("4")  # Other, the focus in its box
+            page.keyboard.press("Enter")  # no words
+        else:
+            page.locator("#report-btn").focus()
+            page.keyboard.press("Enter")  # the report dialog, its box focused
+            page.keyboard.press("Tab")  # Cancel
+            page.keyboard.press("Tab")  # Send
+            page.keyboard.press("Enter")  # no words
+        expect(page.locator(error)).to_be_visible()
+        expect(page.locator(error)).to_have_attribute("role", "alert")
+        expect(page.locator(box)).to_be_focused()
+        expect(page.locator(box)).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(box)).to_have_attribute("aria-describedby", error[1:])
+        page.keyboard.press("Escape")
+    page.keyboard.press("s")
+    expect(page.locator("#skip-error")).to_be_hidden()  # a new start, without the old error
+    expect(page.locator("#skip-note")).not_to_have_attribute("aria-invalid", "true")
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+
+
+def test_the_focus_ring_stands_out_from_what_is_around_it(new_page, server, worker):
+    """A keyboard's focus showed as a pale ring, 2.2:1 on the white page, and 1.5:1 in the dark top bar (the help
+    button, Sign out): under the 3:1 a focus indicator needs (WCAG 1.4.11)."""
+    project = server.project("text_classification", _texts(1), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    for selector in ("#help-open", "#sign-out", "#labels .label-btn >> nth=0", "#skip-btn", "#submit-btn"):
+        page.locator(selector).focus()
+        page.keyboard.press("Shift+Tab")  # focused from the keyboard: the ring shows (:focus-visible)
+        page.keyboard.press("Tab")
+        expect(page.locator(selector)).to_be_focused()
+        assert contrast(page.locator(selector), ring=True) >= 3, selector
+    page.goto("/")
+    start = page.locator(f'tr[data-project-id="{project["id"]}"] a.btn')
+    start.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    assert contrast(start, ring=True) >= 3
+
+
+def test_enter_on_a_button_of_the_action_bar_presses_it_and_a_closed_dialog_gives_the_keys_back(new_page, server,
+                                                                                               worker):
+    """A worker who moved the focus to Skip (or Report, or Previous) with Tab and pressed Enter submitted the task
+    instead, under the focus ring of Skip. And a dialog opened with the mouse gave the focus back to its button on
+    closing, where Enter would open it again."""
+    project = server.project("text_classification", _texts(3), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+
+    def tab_to(selector: str) -> None:
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            if page.evaluate("s => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    page.keyboard.press("1")
+    for button, dialog in (("#skip-btn", "#skip-dialog"), ("#report-btn", "#report-dialog")):
+        tab_to(button)
+        page.keyboard.press("Enter")
+        expect(page.locator(dialog)).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator(dialog)).to_be_hidden()
+        expect(page.locator("#work")).to_be_focused()  # the keys are the task's again
+    expect(page.locator("#subject-text")).to_have_text("item 0")
+    page.locator("#skip-btn").click()
+    page.locator("#skip-cancel").click()
+    expect(page.locator("#work")).to_be_focused()
+    page.keyboard.press("Enter")  # submits "a", as the worker chose before all this
+    expect(page.locator("#subject-text")).to_have_text("item 1")
+    tab_to("#previous-btn")
+    page.keyboard.press("Enter")
+    expect(page.locator("#editbar")).to_be_visible()  # the earlier answer, to change it
+    page.keyboard.press("x")
+    expect(page.locator("#subject-text")).to_have_text("item 1")
+    # A dialog's close event comes after it is gone: a focus moved on meanwhile (to Report) stays where it went.
+    page.keyboard.press("s")
+    page.evaluate("() => { document.getElementById('skip-dialog').close(); "
+                  "document.getElementById('report-btn').focus(); }")
+    page.keyboard.press("Enter")
+    expect(page.locator("#report-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}}
 
 
 def test_leaving_the_page_releases_the_lease_and_a_reload_gets_the_task_back(new_page, server, worker):

@@ -16,30 +16,48 @@
   /* ---- talking to the API -------------------------------------------------------------------- */
 
   function describeStatus(status) {
-    if (status >= 500) return "The server had a problem (error " + status + "). Wait a moment, then try again.";
+    if (status >= 500) return "The server had a problem (error " + status + ").";
     if (status === 413) return "The answer is too large for the server to accept.";
     return "The server refused the request (error " + status + ").";
   }
+
+  /** The API's words (lower case, no full stop: written for scripts) as a sentence of the page. */
+  function sentence(text) {
+    text = String(text).trim();
+    return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?)]$/.test(text) ? "" : ".");
+  }
+
+  // A request the server never answers (a proxy or a server that hangs) left "Saving…" on screen for good, Submit
+  // disabled: after this long it is given up, said, and may be tried again (a submit keeps its Idempotency-Key).
+  L.timeoutMs = 30000;
 
   /** fetch() with the session cookie and CSRF header; resolves to {status, data} or {status, error}. */
   L.api = function (method, path, body, headers) {
     var h = {"Accept": "application/json", "X-CSRF-Token": csrf};
     if (body !== undefined) h["Content-Type"] = "application/json";
     Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
+    var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, L.timeoutMs);
     return fetch(path, {
-      method: method, credentials: "same-origin", headers: h,
+      method: method, credentials: "same-origin", headers: h, signal: abort.signal,
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then(function (res) {
+      clearTimeout(timer);
       var isJson = (res.headers.get("content-type") || "").indexOf("json") >= 0;
       var parsed = res.status !== 204 && isJson ? res.json().catch(function () { return null; }) : Promise.resolve(null);
       return parsed.then(function (data) {
         if (res.ok) return {status: res.status, data: data};
-        var error = data && data.error ? data.error : {code: "http_" + res.status, message: describeStatus(res.status)};
-        if (!error.message) error.message = describeStatus(res.status);
+        var error = data && data.error ? data.error : {code: "http_" + res.status, message: ""};
+        // A server error's own words ("internal server error; the server log has details") are the operator's.
+        if (!error.message || res.status >= 500) error.message = describeStatus(res.status);
         return {status: res.status, error: error};
       });
     }, function () {
-      return {status: 0, error: {code: "network", message: "Could not reach the server. Check your connection, then try again."}};
+      clearTimeout(timer);
+      if (abort.signal.aborted) {
+        return {status: 0, error: {code: "timeout", message: "The server did not answer in " +
+                                   Math.round(L.timeoutMs / 1000) + " seconds."}};
+      }
+      return {status: 0, error: {code: "network", message: "Could not reach the server: check your connection."}};
     });
   };
 
@@ -68,6 +86,9 @@
   }
 
   function setBusy(busy) {
+    // While an answer is on its way the task stays as it was sent: a label picked then would show an answer that
+    // is not the one saved.
+    $("work").classList.toggle("is-busy", busy);
     $("submit-btn").disabled = busy || !!(C.current && C.current.readOnly);
     $("skip-btn").disabled = busy;
     $("report-btn").disabled = busy;
@@ -200,7 +221,7 @@
       if (r.status === 401) return signedOut();
       if (r.status === 409 || r.status === 404) return leaseGone(r.error);
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
-      showBanner(r.error.message, "Try again", retryLease, "Skip to the next task", loadNext);
+      showBanner(sentence(r.error.message), "Try again", retryLease, "Skip to the next task", loadNext);
     });
   }
 
@@ -211,7 +232,7 @@
       if (current !== C.lease) return;
       if (r.status === 200) { startLease(r.data); rememberLease(current); message("Lease extended.", "ok"); }
       else if (r.status === 401) signedOut();
-      else message(r.error.message, "error");
+      else message(sentence(r.error.message), "error");
     });
   }
 
@@ -273,7 +294,7 @@
       if (r.error.code === "project_paused" || r.error.code === "project_archived") return stopped(r.error.code);
       $("state-error-retry").textContent = "Try again";
       $("state-error-retry").onclick = function () { loadNext(); };
-      showError(r.error.message);
+      showError(sentence(r.error.message));
     });
   }
 
@@ -354,6 +375,13 @@
     try { return impl.answer(); } catch (err) { return {error: err.message}; }
   }
 
+  /** The work on the task as far as it goes, kept while the worker looks at earlier answers or reloads: the task
+   *  type's draft where work not finished is no answer yet (a ranking of some responses), else its answer. */
+  function buildDraft() {
+    if (!impl.draft) return buildAnswer().answer || null;
+    try { return impl.draft(); } catch (err) { return null; }
+  }
+
   function submit() {
     if (C.state !== "working" || C.busy || !C.current) return;
     if (C.editing) { saveChange(); return; }
@@ -422,7 +450,7 @@
       message("The answer was not accepted: " + error.message + (error.field ? " (" + error.field + ")" : ""), "error");
       return;
     }
-    message(error.message + " Press " + (action === "submit" ? "Enter" : "S") + " to try again.", "error");
+    message(sentence(error.message) + " Press " + (action === "submit" ? "Enter" : "S") + " to try again.", "error");
   }
 
   /* ---- leaving the page and coming back ------------------------------------------------------- */
@@ -465,7 +493,7 @@
   function releaseOnLeave() {
     var lease = C.lease;
     if (!lease || lease.done || lease.sending) return;
-    var draft = worked(lease, C.editing ? C.draft : buildAnswer().answer);
+    var draft = worked(lease, C.editing ? C.draft : buildDraft());
     if (leftSeconds() <= 0) { rememberLease(lease, false, draft); return; }
     lease.done = true;
     rememberLease(lease, true, draft);
@@ -540,11 +568,38 @@
 
   /* ---- skip with a reason, report a problem ---------------------------------------------------- */
 
+  /** Open a dialog, remembering what had the focus: the element the dialog gives it back to. */
+  function showDialog(dialog) {
+    dialog.opener = document.activeElement;
+    dialog.showModal();
+  }
+
+  /** A dialog opened from the action bar gives the keys back to the task when it closes, not to its button: those
+   *  keep their own Enter, which would open the dialog again instead of submitting. (Checked against the opener: the
+   *  close event comes after the focus may have moved on.) */
+  function dialogClosed(dialog) {
+    var opener = dialog.opener;
+    dialog.opener = null;
+    if (C.state === "working" && opener && document.activeElement === opener && $("actionbar").contains(opener)) {
+      focusTask();
+    }
+  }
+
+  /** A dialog's text box said to be missing (shown, tied to the box for screen readers, the box focused), or not. */
+  function boxError(box, error, shown) {
+    error.hidden = !shown;
+    if (!shown) { box.removeAttribute("aria-invalid"); box.removeAttribute("aria-describedby"); return; }
+    box.setAttribute("aria-invalid", "true");
+    box.setAttribute("aria-describedby", error.id);
+    box.focus();
+  }
+
   function openSkip() {
     if (C.state !== "working" || C.busy || !C.lease || C.editing) return;
     var dialog = $("skip-dialog");
     $("skip-note").value = "";
-    dialog.showModal();
+    boxError($("skip-note"), $("skip-error"), false);
+    showDialog(dialog);
     var checked = dialog.querySelector("input[name=reason]:checked") || dialog.querySelector("input[name=reason]");
     checked.checked = true;
     checked.focus();
@@ -555,12 +610,8 @@
     var dialog = $("skip-dialog");
     var reason = (dialog.querySelector("input[name=reason]:checked") || {}).value;
     var note = $("skip-note").value.trim();
-    if (reason === "other" && !note) {
-      $("skip-error").hidden = false;
-      $("skip-note").focus();
-      return;
-    }
-    $("skip-error").hidden = true;
+    boxError($("skip-note"), $("skip-error"), reason === "other" && !note);
+    if (reason === "other" && !note) return;
     dialog.close();
     skip(reason, note);
   }
@@ -583,15 +634,15 @@
     var target = C.current;
     if (C.state !== "working" || !target) return;
     $("report-text").value = "";
-    $("report-error").hidden = true;
-    $("report-dialog").showModal();
+    boxError($("report-text"), $("report-error"), false);
+    showDialog($("report-dialog"));
     $("report-text").focus();
   }
 
   function sendReport(e) {
     e.preventDefault();
     var target = C.current, text = $("report-text").value.trim();
-    if (!text) { $("report-error").hidden = false; $("report-text").focus(); return; }
+    if (!text) { boxError($("report-text"), $("report-error"), true); return; }
     $("report-dialog").close();
     L.api("POST", "/api/assignments/" + target.assignmentId + "/report", {text: text}).then(function (r) {
       if (r.status === 201) message("Thank you: the requester will see your report. You may still answer or skip the task.", "ok");
@@ -613,12 +664,12 @@
   function older() {
     if (C.busy || (C.state !== "working" && C.state !== "empty")) return;
     if (C.editing) { openAnswer(C.editing.index + 1); return; }
-    if (C.lease) { var built = buildAnswer(); C.draft = built.answer || null; }
+    if (C.lease) C.draft = buildDraft();
     C.busy = true;
     L.api("GET", "/api/projects/" + config.project_id + "/my-answers?limit=200").then(function (r) {
       C.busy = false;
       if (r.status === 401) return signedOut();
-      if (r.status !== 200) { message(r.error.message, "error"); return; }
+      if (r.status !== 200) { message(sentence(r.error.message), "error"); return; }
       if (!r.data.data.length) { message("You have no earlier answers in this project yet.", "warn"); return; }
       C.editing = {list: r.data.data, index: -1};
       openAnswer(0);
@@ -709,7 +760,7 @@
 
   function openHelp() {
     var dialog = $("help");
-    if (!dialog.open) dialog.showModal();
+    if (!dialog.open) showDialog(dialog);
   }
 
   function onKeyDown(e) {
@@ -730,7 +781,8 @@
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    // Buttons of the header, banners and state panels keep their native Enter and Space.
+    // Buttons of the header, banners, state panels and action bar keep their native Enter and Space (a worker who
+    // moved the focus to Skip with Tab means Skip, not Submit).
     if ((e.key === "Enter" || e.key === " ") && e.target.closest && e.target.closest("[data-native-keys]")) return;
     if (e.key === "?") { e.preventDefault(); openHelp(); return; }
     if (e.key === "z" || e.key === "Z") { e.preventDefault(); if (e.shiftKey) newer(); else older(); return; }
@@ -739,13 +791,14 @@
     if (e.key === "Enter") { e.preventDefault(); if (!e.repeat) submit(); return; }
     if (!$("banner").hidden && e.key === "Escape") return;
     if ((e.key === "s" || e.key === "S") && !C.editing) { e.preventDefault(); openSkip(); return; }
+    if (C.busy) { e.preventDefault(); return; }
     if (impl.onKey && impl.onKey(e)) { e.preventDefault(); return; }
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
   }
 
   /* ---- start ------------------------------------------------------------------------------- */
 
-  /** Called by the task type's script: {init, load, answer, onKey?, clear?, focus?, meta?}. */
+  /** Called by the task type's script: {init, load, answer, draft?, onKey?, clear?, focus?, meta?}. */
   L.register = function (module) { impl = module; };
 
   function rememberInstructions() {
@@ -782,6 +835,9 @@
     $("skip-cancel").addEventListener("click", function () { $("skip-dialog").close(); });
     $("report-form").addEventListener("submit", sendReport);
     $("report-cancel").addEventListener("click", function () { $("report-dialog").close(); });
+    ["skip-dialog", "report-dialog", "help"].forEach(function (id) {
+      $(id).addEventListener("close", function (e) { dialogClosed(e.target); });
+    });
     $("check-again").addEventListener("click", function () { loadNext(); });
     $("stopped-check").addEventListener("click", function () { loadNext(); });
     $("help-open").addEventListener("click", openHelp);

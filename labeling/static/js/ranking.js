@@ -77,10 +77,11 @@
     tiers[direction < 0 ? k - 1 : k].push(id);
   }
 
-  /** "=": tie with the place above; pressed again (now tied), its own place just below the group. */
+  /** "=": tie with the place above; pressed again (now tied), its own place just below the group. False when
+   *  nothing changed, and the worker is told why. */
   function toggleTie(id) {
     var k = tierOf(id);
-    if (k < 0) { ctx.message("Rank the response first, then tie it.", "warn"); return; }
+    if (k < 0) { ctx.message("Rank the response first, then tie it.", "warn"); return false; }
     if (tiers[k].length > 1) {
       tiers[k].splice(tiers[k].indexOf(id), 1);
       tiers.splice(k + 1, 0, [id]);
@@ -89,7 +90,9 @@
       tiers[k - 1].push(id);
     } else {
       ctx.message("The best response has nothing above it to tie with.", "warn");
+      return false;
     }
+    return true;
   }
 
   function describe() {
@@ -182,6 +185,14 @@
     ctx.message(ratings[id] ? "Rated " + letterOf[id] + ": " + value + " of 7." : "Rating of " + letterOf[id] + " cleared.", "");
   }
 
+  /** The ranking, ratings and rationale as far as they go. */
+  function sofar() {
+    var answer = {ranking: tiers.map(function (t) { return t.slice(); })};
+    if (Object.keys(ratings).length) answer.ratings = Object.assign({}, ratings);
+    if (rationale.value.trim()) answer.rationale = rationale.value.trim();
+    return answer;
+  }
+
   /* ---- dragging (pointer events: works with a mouse, a pen or a finger) ------------------- */
 
   function dropTarget(x, y) {
@@ -261,7 +272,7 @@
       return true;
     }
     if (key === "=" || key === "+") {
-      if (selected !== null) { toggleTie(selected); changed(); }
+      if (selected !== null && toggleTie(selected)) changed(); // else its warning stays said
       return true;
     }
     if ((key === "ArrowUp" || key === "ArrowDown") && selected !== null) {
@@ -338,11 +349,10 @@
         return {error: "Rank every response first: " + rest.map(function (r) { return letterOf[r.id]; }).join(", ") +
                        (rest.length === 1 ? " is" : " are") + " not ranked yet."};
       }
-      var answer = {ranking: tiers.map(function (t) { return t.slice(); })};
-      if (Object.keys(ratings).length) answer.ratings = Object.assign({}, ratings);
-      if (rationale.value.trim()) answer.rationale = rationale.value.trim();
-      return {answer: answer};
+      return {answer: sofar()};
     },
+    /** A ranking not finished yet is no answer, but it is work to keep over a reload (load takes it back). */
+    draft: sofar,
     onKey: onKey,
     /** The order the responses were shown in and their letters: rationales say "B", position bias needs both. */
     meta: function () {
