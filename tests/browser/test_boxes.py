@@ -207,10 +207,14 @@ def test_boxes_show_their_labels_own_colour(new_page, server, worker):
 def test_a_long_label_is_cut_short_on_its_box_tag(new_page, server, worker):
     """A 100-character label's tag stays about the box's width (it ran far past the image), cut with an ellipsis."""
     project, page, screen, drag = _box_page(new_page, server, worker, labels=["L" * 100, "b"])
+    expect(page.locator("body")).to_have_attribute("data-state", "working")
     drag(screen(20, 20), screen(60, 50))                       # a small box near the image's left edge
     tag = page.locator(".bbox .bbox-tag")
     expect(tag).to_have_text("1 " + "L" * 100)
-    measure = "t => [t.getBoundingClientRect().width, t.scrollWidth, t.parentElement.offsetWidth]"
+    expect(tag).to_be_visible()
+    # CI measured [0, 0, 0] once (the box's parent hidden): the page's state and message say why, if it happens again
+    measure = ("t => [t.getBoundingClientRect().width, t.scrollWidth, t.parentElement.offsetWidth, "
+               "document.body.dataset.state, document.getElementById('message').textContent]")
     try:  # wait until laid out and cut: a loaded machine measured the tag mid-layout (at 0) with its text in place
         page.wait_for_function("() => { const t = document.querySelector('.bbox .bbox-tag'); if (t === null) return false;"
                                " const w = t.getBoundingClientRect().width; return w > 0 && w < 260 && t.scrollWidth > w; }",
