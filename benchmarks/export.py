@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 # This folder's queue.py would stand in for the standard library's queue module (aiosqlite imports it).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
@@ -44,35 +45,57 @@ def _line(table: str, row: dict) -> str:
     return '{"table":"' + table + '","row":' + orjson.dumps(row).decode() + "}\n"
 
 
+def write_people(out: Any, now: float, workers: int = WORKERS) -> None:
+    """A one-project dump's header and its people: the requester (user 1) and the workers (users 2...)."""
+    out.write(json.dumps({"kind": "labeling-dump", "version": 1, "scope": "project", "projects": [1],
+                          "schema": "0001"}) + "\n")
+    out.write(_line("users", {"id": 1, "username": "bench-requester", "role": "requester", "is_active": True,
+                              "created_at": now}))
+    for w in range(workers):
+        out.write(_line("users", {"id": w + 2, "username": f"bench-worker-{w}", "role": "worker",
+                                  "is_active": True, "created_at": now}))
+
+
+def write_standing(out: Any, now: float, workers: int = WORKERS) -> None:
+    """Each worker's standing in project 1, before any recompute."""
+    for w in range(workers):
+        out.write(_line("project_workers", {"project_id": 1, "worker_id": w + 2, "n_claims": 0, "n_annotations": 0,
+                                            "n_skips": 0, "n_gold": 0, "gold_score_sum": 0.0, "skill": None,
+                                            "agreement": None, "blocked": False, "updated_at": now}))
+
+
+def write_project(out: Any, now: float, n_tasks: int, name: str, task_type: str, labels: list[str],
+                  instructions: str) -> None:
+    """Project 1 of user 1, its n_tasks tasks complete with 3 answers each, and its counters."""
+    out.write(_line("projects", {
+        "id": 1, "name": name, "owner_id": 1, "task_type": task_type, "labels": labels, "instructions": instructions,
+        "redundancy_min": 3, "redundancy_max": 3, "target_confidence": None, "lease_seconds": 600, "gold_first_n": 0,
+        "gold_fraction": 0.0, "gold_min": 5, "gold_threshold": 0.0, "options": {}, "created_at": now,
+        "updated_at": now}))
+    out.write(_line("project_counters", {"project_id": 1, "n_tasks": n_tasks, "n_gold_tasks": 0,
+                                         "n_complete": n_tasks, "n_annotations": 3 * n_tasks, "n_skips": 0}))
+
+
+def task_line(i: int, now: float, data: dict) -> str:
+    """Task i of project 1, complete with its 3 answers."""
+    return _line("tasks", {"id": i, "project_id": 1, "external_id": f"ext-{i}", "is_gold": False, "priority": 0,
+                           "state": 1, "needed": 3, "n_done": 3, "n_leased": 0, "created_at": now + i * 1e-3,
+                           "gold": None, "predictions": None, "data": data})
+
+
 def write_dump(path: Path, n_tasks: int, seed: int = 0) -> None:
     """A dump of one preference project of n_tasks tasks, each answered by 3 of WORKERS workers."""
     rng = random.Random(seed)
     now = 1_780_000_000.0
     with path.open("w") as out:
-        out.write(json.dumps({"kind": "labeling-dump", "version": 1, "scope": "project", "projects": [1],
-                              "schema": "0001"}) + "\n")
-        out.write(_line("users", {"id": 1, "username": "bench-requester", "role": "requester", "is_active": True,
-                                  "created_at": now}))
-        for w in range(WORKERS):
-            out.write(_line("users", {"id": w + 2, "username": f"bench-worker-{w}", "role": "worker",
-                                      "is_active": True, "created_at": now}))
-        out.write(_line("projects", {
-            "id": 1, "name": "bench-preferences", "owner_id": 1, "task_type": "preference_ranking", "labels": [],
-            "instructions": "Pick the better answer.", "redundancy_min": 3, "redundancy_max": 3,
-            "target_confidence": None, "lease_seconds": 600, "gold_first_n": 0, "gold_fraction": 0.0,
-            "gold_min": 5, "gold_threshold": 0.0, "options": {}, "created_at": now, "updated_at": now}))
-        out.write(_line("project_counters", {"project_id": 1, "n_tasks": n_tasks, "n_gold_tasks": 0,
-                                             "n_complete": n_tasks, "n_annotations": 3 * n_tasks, "n_skips": 0}))
+        write_people(out, now)
+        write_project(out, now, n_tasks, "bench-preferences", "preference_ranking", [], "Pick the better answer.")
         for i in range(1, n_tasks + 1):
-            out.write(_line("tasks", {
-                "id": i, "project_id": 1, "external_id": f"ext-{i}", "is_gold": False, "priority": 0, "state": 1,
-                "needed": 3, "n_done": 3, "n_leased": 0, "created_at": now + i * 1e-3, "gold": None,
-                "predictions": None,
-                "data": {"prompt": f"Question {i}: how would you explain topic {i % 997} to a newcomer?",
-                         "responses": [{"id": "a", "text": f"A first answer to question {i}, short and plain.",
-                                        "model": "model-a"},
-                                       {"id": "b", "text": f"A second answer to question {i}, with an example.",
-                                        "model": "model-b"}]}}))
+            out.write(task_line(i, now, {
+                "prompt": f"Question {i}: how would you explain topic {i % 997} to a newcomer?",
+                "responses": [{"id": "a", "text": f"A first answer to question {i}, short and plain.", "model": "model-a"},
+                              {"id": "b", "text": f"A second answer to question {i}, with an example.",
+                               "model": "model-b"}]}))
         for table in ("assignments", "annotations"):
             for i in range(1, n_tasks + 1):
                 for k in range(3):
@@ -92,11 +115,7 @@ def write_dump(path: Path, n_tasks: int, seed: int = 0) -> None:
                                                 "assignment_id": ident, "answer": answer, "is_gold": False,
                                                 "gold_score": None, "excluded": False, "idempotency_key": None,
                                                 "duration_ms": 15000 + k, "created_at": at + 20}))
-        for w in range(WORKERS):
-            out.write(_line("project_workers", {"project_id": 1, "worker_id": w + 2, "n_claims": 0,
-                                                "n_annotations": 0, "n_skips": 0, "n_gold": 0,
-                                                "gold_score_sum": 0.0, "skill": None, "agreement": None,
-                                                "blocked": False, "updated_at": now}))
+        write_standing(out, now)
         for i in range(1, n_tasks + 1):
             p = round(0.5 + rng.random() * 0.45, 6)
             out.write(_line("task_results", {

@@ -27,9 +27,9 @@ from sqlalchemy import text
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from export import _line, reset_pg, run  # noqa: E402  (this folder's export.py)
+from export import (WORKERS, _line, reset_pg, run, task_line, write_people, write_project,  # noqa: E402
+                    write_standing)
 
-WORKERS = 50
 LABELS = ("pos", "neg", "neutral")
 
 
@@ -40,25 +40,11 @@ def write_dump(path: Path, n_tasks: int, seed: int = 0) -> list[str]:
     truth = [rng.choice(LABELS) for _ in range(n_tasks)]
     now = 1_780_000_000.0
     with path.open("w") as out:
-        out.write(json.dumps({"kind": "labeling-dump", "version": 1, "scope": "project", "projects": [1],
-                              "schema": "0001"}) + "\n")
-        out.write(_line("users", {"id": 1, "username": "bench-requester", "role": "requester", "is_active": True,
-                                  "created_at": now}))
-        for w in range(WORKERS):
-            out.write(_line("users", {"id": w + 2, "username": f"bench-worker-{w}", "role": "worker",
-                                      "is_active": True, "created_at": now}))
-        out.write(_line("projects", {
-            "id": 1, "name": "bench-classification", "owner_id": 1, "task_type": "text_classification",
-            "labels": list(LABELS), "instructions": "Pick the sentiment.", "redundancy_min": 3, "redundancy_max": 3,
-            "target_confidence": None, "lease_seconds": 600, "gold_first_n": 0, "gold_fraction": 0.0,
-            "gold_min": 5, "gold_threshold": 0.0, "options": {}, "created_at": now, "updated_at": now}))
-        out.write(_line("project_counters", {"project_id": 1, "n_tasks": n_tasks, "n_gold_tasks": 0,
-                                             "n_complete": n_tasks, "n_annotations": 3 * n_tasks, "n_skips": 0}))
+        write_people(out, now)
+        write_project(out, now, n_tasks, "bench-classification", "text_classification", list(LABELS),
+                      "Pick the sentiment.")
         for i in range(1, n_tasks + 1):
-            out.write(_line("tasks", {
-                "id": i, "project_id": 1, "external_id": f"ext-{i}", "is_gold": False, "priority": 0, "state": 1,
-                "needed": 3, "n_done": 3, "n_leased": 0, "created_at": now + i * 1e-3, "gold": None,
-                "predictions": None, "data": {"text": f"Review {i}: the product did what it said, mostly."}}))
+            out.write(task_line(i, now, {"text": f"Review {i}: the product did what it said, mostly."}))
         workers = [[(i * 7 + k * 13) % WORKERS for k in range(3)] for i in range(1, n_tasks + 1)]
         for table in ("assignments", "annotations"):
             for i in range(1, n_tasks + 1):
@@ -75,11 +61,7 @@ def write_dump(path: Path, n_tasks: int, seed: int = 0) -> list[str]:
                                             "assignment_id": ident, "answer": {"label": label}, "is_gold": False,
                                             "gold_score": None, "excluded": False, "idempotency_key": None,
                                             "duration_ms": 9000 + k, "created_at": at + 20}))
-        for w in range(WORKERS):
-            out.write(_line("project_workers", {"project_id": 1, "worker_id": w + 2, "n_claims": 0,
-                                                "n_annotations": 0, "n_skips": 0, "n_gold": 0,
-                                                "gold_score_sum": 0.0, "skill": None, "agreement": None,
-                                                "blocked": False, "updated_at": now}))
+        write_standing(out, now)
         for i in range(1, n_tasks + 1):  # the per-task consensus a settle left, which the recompute replaces
             out.write(_line("task_results", {
                 "task_id": i, "project_id": 1, "confidence": 0.5, "n_annotations": 3, "method": "majority",

@@ -230,3 +230,16 @@ def contrast(locator: Any, ring: bool = False) -> float:
     """The WCAG contrast ratio, from the computed styles, of an element's text colour on its background, or with
     ring=True of its outline (its focus ring) on the background around it."""
     return locator.evaluate(CONTRAST, ring)
+
+
+def focus_rings_stand_out(page: Any, selectors: tuple[str, ...]) -> None:
+    """Each element, focused from the keyboard (so its :focus-visible ring shows), has a ring of at least 3:1 on
+    what is around it (WCAG 1.4.11)."""
+    from playwright.sync_api import expect
+
+    for selector in selectors:
+        page.locator(selector).focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        expect(page.locator(selector)).to_be_focused()
+        assert contrast(page.locator(selector), ring=True) >= 3, selector

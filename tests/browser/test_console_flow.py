@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, contrast, png, sign_in
+from tests.browser.support import DESKTOP, PHONE, focus_rings_stand_out, png, sign_in
 
 
 def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
@@ -313,9 +313,5 @@ def test_the_consoles_focus_ring_stands_out_in_the_top_bar_and_on_the_page(serve
     requester = server.user("requester")
     page = new_page(DESKTOP)
     sign_in(page, requester, "/console/projects/new")
-    for selector in ('.console-nav a[href="/console/projects"]', "#sign-out", "#f-name", "#add-label", "#save"):
-        page.locator(selector).focus()
-        page.keyboard.press("Shift+Tab")  # focused from the keyboard: the ring shows (:focus-visible)
-        page.keyboard.press("Tab")
-        expect(page.locator(selector)).to_be_focused()
-        assert contrast(page.locator(selector), ring=True) >= 3, selector
+    focus_rings_stand_out(page, ('.console-nav a[href="/console/projects"]', "#sign-out", "#f-name", "#add-label",
+                                 "#save"))

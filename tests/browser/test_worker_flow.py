@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, contrast, label_page, png, sign_in
+from tests.browser.support import PHONE, contrast, focus_rings_stand_out, label_page, png, sign_in
 
 
 def _meta(value):
@@ -164,12 +164,7 @@ def test_the_focus_ring_stands_out_from_what_is_around_it(new_page, server, work
     button, Sign out): under the 3:1 a focus indicator needs (WCAG 1.4.11)."""
     project = server.project("text_classification", _texts(1), labels=["a", "b"])
     page = label_page(new_page, worker, project)
-    for selector in ("#help-open", "#sign-out", "#labels .label-btn >> nth=0", "#skip-btn", "#submit-btn"):
-        page.locator(selector).focus()
-        page.keyboard.press("Shift+Tab")  # focused from the keyboard: the ring shows (:focus-visible)
-        page.keyboard.press("Tab")
-        expect(page.locator(selector)).to_be_focused()
-        assert contrast(page.locator(selector), ring=True) >= 3, selector
+    focus_rings_stand_out(page, ("#help-open", "#sign-out", "#labels .label-btn >> nth=0", "#skip-btn", "#submit-btn"))
     page.goto("/")
     start = page.locator(f'tr[data-project-id="{project["id"]}"] a.btn')
     start.focus()
