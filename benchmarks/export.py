@@ -93,7 +93,8 @@ def write_dump(path: Path, n_tasks: int, seed: int = 0) -> None:
         for i in range(1, n_tasks + 1):
             out.write(task_line(i, now, {
                 "prompt": f"Question {i}: how would you explain topic {i % 997} to a newcomer?",
-                "responses": [{"id": "a", "text": f"A first answer to question {i}, short and plain.", "model": "model-a"},
+                "responses": [{"id": "a", "text": f"A first answer to question {i}, short and plain.",
+                               "model": "model-a"},
                               {"id": "b", "text": f"A second answer to question {i}, with an example.",
                                "model": "model-b"}]}))
         for table in ("assignments", "annotations"):
