@@ -20,6 +20,8 @@ def close_to(box: dict, label: str, x: float, y: float, w: float, h: float, tole
 def _pointer(page):
     """screen(x, y): where an image pixel is on the page; drag(start, end, button): press, move, release."""
     page.wait_for_function("() => document.getElementById('box-image').naturalWidth === 400")
+    # and shown at its size (the image's load handler sizes the stage after naturalWidth is known)
+    page.wait_for_function("() => document.getElementById('box-stage').getBoundingClientRect().width > 0")
     stage = page.locator("#box-stage")
 
     def screen(x: float, y: float) -> tuple[float, float]:
