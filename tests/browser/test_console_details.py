@@ -105,7 +105,8 @@ def test_a_name_is_counted_in_characters_as_the_api_counts_them(new_page, server
     project_id = _own_project(server, requester, "text_classification", ["a"])
     page = new_page(DESKTOP)
     sign_in(page, requester, f"/console/projects/{project_id}/settings")
-    name = "n" * 198 + "🙂" + "e"  # 200 characters, 201 UTF-16 units
+    # 200 characters, 201 UTF-16 units; unique (project names are), so a database kept from a run before takes it too
+    name = uuid.uuid4().hex[:8] + "n" * 190 + "🙂" + "e"
     page.fill("#f-name", "")
     page.locator("#f-name").press_sequentially(name[:190])
     page.locator("#f-name").press_sequentially(name[190:] + "xyz")  # past the limit: what fits is kept
