@@ -30,8 +30,7 @@ def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answ
     out["n_annotations"] = n_annotations
     out["agreement"] = agreement
     out["reviewed"] = bool(reviewed)
-    if ctx.options.include_gold:
-        out["gold"] = bool(is_gold)
+    out.update(dict.fromkeys(ctx.gold_column, bool(is_gold)))
     return out
 
 

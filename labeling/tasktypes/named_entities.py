@@ -77,5 +77,6 @@ SPECS = (TaskTypeSpec(
     "named_entities", "Named entities", "Mark entity spans in a text and label them.", family="spans",
     media="text", template="label_entities.html", script="js/entities.js", needs_labels=True, validate_data=text_data,
     validate_answer=answer, formats=(*COMMON_FORMATS, "spans", "conll"), order=6, keys="np",
-    validate_options=options, page_options=tuple(DEFAULT_OPTIONS), consensus_row=consensus_spans_row, answer_row=spans_row,
+    validate_options=options, page_options=tuple(DEFAULT_OPTIONS), consensus_row=consensus_spans_row,
+    answer_row=spans_row,
     manifest_type="groundtruth/text-span"),)

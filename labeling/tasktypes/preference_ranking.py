@@ -105,11 +105,11 @@ def consensus(value: Any, data: dict, ctx: Context) -> dict:
             raise InvalidInput(f"{field} names a response this task does not have", field=field)
         require_number(pair["probability"], f"{field}.probability", minimum=0.0, maximum=1.0)
     for rid, summary in require_dict(value.get("ratings") or {}, "answer.ratings").items():
-        summary = require_dict(summary, f"answer.ratings.{rid:.40}")
-        if rid not in ids or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-                                     for v in summary.values()):
-            raise InvalidInput(f"answer.ratings.{rid:.40} must be a rating summary of a response",
-                               field="answer.ratings")
+        if rid not in ids:
+            raise InvalidInput(f"answer.ratings names {rid!r:.40}, not a response of this task", field="answer.ratings")
+        for name, figure in require_dict(summary, f"answer.ratings.{rid}").items():
+            if figure is not None:  # a summary of no ratings has no median, mean...
+                require_number(figure, f"answer.ratings.{rid}.{name}")
     return value
 
 
@@ -145,4 +145,5 @@ SPECS = (TaskTypeSpec(
     "Rank model responses to a prompt, best first (ties allowed), with optional ratings.", family="ranking",
     media="text", template="label_ranking.html", script="js/ranking.js", needs_labels=False, validate_data=data_,
     validate_answer=answer, formats=(*COMMON_FORMATS, "preference", "kto", "ranking"), order=7,
-    consensus_row=consensus_row, answer_row=answer_row, validate_consensus=consensus, agreement_key="agreement", split_field="prompt"),)
+    consensus_row=consensus_row, answer_row=answer_row, validate_consensus=consensus, agreement_key="agreement",
+    split_field="prompt"),)

@@ -32,6 +32,7 @@ def _inline(escaped: str) -> str:
     text = _CODE.sub(lambda m: keep(f"<code>{m.group(1)}</code>"), escaped)
     text = _LINK.sub(lambda m: keep(f'<a href="{m.group(2)}" rel="noopener noreferrer" target="_blank">'
                                     f"{_emphasis(m.group(1))}</a>"), text)
+
     def put_back(match: re.Match[str]) -> str:  # a link's text may hold a code span: put back in it too
         return _KEPT.sub(put_back, kept[int(match.group(1))])
 

@@ -290,6 +290,8 @@ async def test_a_dump_whose_values_break_their_task_type_restores_nothing(client
             "task_results", '"pair_probabilities"', put("answer", "pair_probabilities", 0, "chosen", value="zz"))),
         "a consensus's score that is no number": ("task_results.answer", *changed(
             "task_results", '"scores"', put("answer", "scores", "a", value="high"))),
+        "a consensus's rating summary that is no number": ("task_results.answer", *changed(
+            "task_results", '"mean"', put("answer", "ratings", "a", "mean", value="high"))),
         "a review's override of a response the task lacks": ("reviews.answer", *changed(
             "reviews", '"override"', put("answer", "ranking", value=[["zz"]]))),
     }
