@@ -499,3 +499,39 @@ async def test_a_recompute_writes_its_results_a_part_at_a_time(
     methods = {res["method"] for res in
                (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]}
     assert methods == {"majority"}
+
+
+@pytest.mark.parametrize("method", ["majority", "dawid-skene"])
+async def test_the_cli_given_a_projects_labels_agrees_with_its_recompute(client, db, requester, new_project,
+                                                                         make_user, tmp_path, method):
+    """`labeling aggregate classification --labels` in the project's label order (a label no one chose among them)
+    gives the project's labels and confidences, ties included."""
+    import csv
+
+    from tests.consensus.test_cli import run
+
+    labels = ["pos", "neg", "meh"]
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}} for i in range(10)], redundancy=2, labels=labels)
+    pid = project["id"]
+    people = [await make_user("worker", f"cli{pid}w{i}") for i in range(2)]
+    for j, (_, token) in enumerate(people):  # tasks 0-4 tie 1-1 (pos against neg), 5-9 agree
+        for _ in range(10):
+            await _answer_by(client, token, pid,
+                             lambda data, j=j: ("pos", "neg")[j] if int(data["text"][1:]) < 5 else "neg")
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": method}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    a = models.annotations.c
+    async with db.engine.connect() as conn:
+        stored = (await conn.execute(sa.select(a.task_id, a.worker_id, a.answer)
+                                     .where(a.project_id == pid))).all()
+    rows = sorted((task, worker, answer["label"]) for task, worker, answer in stored)
+    with (tmp_path / "a.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("task", "worker", "label"), *rows])
+    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--method", method,
+               "--labels", ",".join(labels), "-o", str(tmp_path / "out.csv")) == 0
+    cli = {int(r["task"]): (r["label"], float(r["confidence"])) for r in csv.DictReader((tmp_path / "out.csv").open())}
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    project_view = {r["task_id"]: (r["answer"]["label"], r["confidence"]) for r in results}
+    assert {t: label for t, (label, _) in cli.items()} == {t: label for t, (label, _) in project_view.items()}
+    for task, (_, confidence) in cli.items():
+        assert confidence == pytest.approx(project_view[task][1], abs=2e-6)
