@@ -1,5 +1,5 @@
 """Dawid-Skene's worker tables: an older commit's engine against this checkout's, alternated, on crowds of few and
-of many labels. Prints, per crowd, the seconds of each (median over rounds, and the median per-round ratio new/old),
+of many labels. Prints, per crowd, the CPU seconds of each (median over rounds, and the median per-round ratio new/old),
 the peak memory of one fit (tracemalloc: NumPy's arrays included) and whether the posteriors agree.
 
     python benchmarks/labels_ab.py --base 4890292              # the commit before the tables were held sparse
@@ -56,9 +56,10 @@ def load_old(base: str) -> object:
 
 
 def fit(module: object, args: tuple) -> tuple[float, object]:
-    started = time.perf_counter()
+    """CPU seconds of one fit (steadier than wall time on a shared machine; NumPy runs single-threaded here)."""
+    started = time.process_time()
     res = module.dawid_skene(*args)  # type: ignore[attr-defined]
-    return time.perf_counter() - started, res
+    return time.process_time() - started, res
 
 
 def peak_mb(module: object, args: tuple) -> float:
@@ -113,7 +114,7 @@ def main() -> None:
             row["old"] = f"skipped: its tables need {dense_gb:.1f} GB a copy"
         print(json.dumps(row), flush=True)
         summary.append(row)
-    print("| crowd | answers | workers | labels | old s | new s | new/old (median of rounds) | old peak MB | "
+    print("| crowd | answers | workers | labels | old CPU s | new CPU s | new/old (median of rounds) | old peak MB | "
           "new peak MB | max posterior difference |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for row in summary:
