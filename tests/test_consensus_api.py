@@ -535,3 +535,47 @@ async def test_the_cli_given_a_projects_labels_agrees_with_its_recompute(client,
     assert {t: label for t, (label, _) in cli.items()} == {t: label for t, (label, _) in project_view.items()}
     for task, (_, confidence) in cli.items():
         assert confidence == pytest.approx(project_view[task][1], abs=2e-6)
+
+
+@pytest.mark.parametrize("task_type", ["text_classification", "text_multilabel"])
+async def test_a_consensus_of_many_labels_keeps_only_the_likely_ones_in_its_details(client, db, requester, new_project,
+                                                                                   make_user, task_type):
+    """With 40 labels, a task's details name the labels of probability 0.001 or more (a 1,000-label project stored
+    a thousand near-zero numbers in every task's consensus); with 20 or fewer, every label, as before."""
+    from labeling.consensus import small
+
+    labels = [f"tag{i:02d}" for i in range(40)]
+    key, answer_of = (("posteriors", lambda lab: {"label": lab}) if task_type == "text_classification"
+                      else ("probabilities", lambda lab: {"labels": [lab]}))
+    project = await new_project(task_type=task_type, labels=labels, redundancy=3, tasks=text_tasks(1))
+    pid = project["id"]
+    for i, label in enumerate(["tag03", "tag03", "tag07"]):
+        _, token = await make_user("worker", f"many{pid}{task_type}{i}")
+        lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).json()
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer_of(label)},
+                              headers=bearer(token))
+        assert r.status_code == 201, r.text
+    for when in ("settled", "recomputed"):
+        if when == "recomputed":
+            r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "auto"}, headers=bearer(requester))
+            assert r.status_code == 200, r.text
+        async with db.engine.connect() as conn:
+            details = (await conn.execute(sa.select(models.task_results.c.details)
+                                          .where(models.task_results.c.project_id == pid))).scalar_one()
+        kept = details[key]
+        if task_type == "text_multilabel":  # the labels some answer chose; the others are each at most the max
+            assert set(kept) == {"tag03", "tag07"} and details["other_labels_max"] < min(kept.values()), details
+            continue
+        assert {"tag03", "tag07"} <= set(kept), (when, kept)
+        assert min(kept.values()) >= small.PROBABILITY_FLOOR, (when, kept)
+        if when == "settled":  # (a recompute of one task tempers its evidence: every label keeps about 0.008)
+            assert len(kept) < len(labels) and details["other_labels_max"] < small.PROBABILITY_FLOOR, details
+    few = await new_project(task_type=task_type, labels=labels[:5], redundancy=1, tasks=text_tasks(1))
+    _, token = await make_user("worker", f"few{pid}{task_type}")
+    lease = (await client.post(f"/api/projects/{few['id']}/next", headers=bearer(token))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer_of("tag01")},
+                      headers=bearer(token))
+    async with db.engine.connect() as conn:
+        details = (await conn.execute(sa.select(models.task_results.c.details)
+                                      .where(models.task_results.c.project_id == few["id"]))).scalar_one()
+    assert set(details[key]) == set(labels[:5]) and "other_labels_max" not in details
