@@ -290,6 +290,10 @@ UPDATE project_workers SET skill = :skill, agreement = :agreement WHERE project_
 
 -- ---- blocking a worker ----------------------------------------------------------------------------------------
 
+-- name: people.standing
+-- Whether a user has a standing in the project (claimed, answered or was blocked there): who may be named as its worker.
+SELECT 1 AS found FROM project_workers WHERE project_id = :project AND worker_id = :worker
+
 -- name: queue.block_worker
 UPDATE project_workers SET blocked = true, updated_at = :now WHERE project_id = :project AND worker_id = :worker
 
