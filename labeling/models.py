@@ -359,6 +359,17 @@ class ProjectMedia(SQLModel, table=True):
     path: str = Field(nullable=False)
 
 
+class MediaUploader(SQLModel, table=True):
+    """Who uploaded a file of the media folder (POST /api/media or an import's images): an upload is its uploader's
+    to name in tasks (policy media.name). Uploads are stored by content, so one file may have several uploaders."""
+
+    __tablename__ = "media_uploaders"
+    path_hash: str = Field(sa_column=Column(String(64), primary_key=True))  # as project_media's
+    user_id: int = Field(sa_column=Column(BigID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True))
+    path: str = Field(sa_column=Column(String(1024), nullable=False))
+    uploaded_at: float = Field(nullable=False)
+
+
 class Session(SQLModel, table=True):
     """A signed-in browser: the cookie carries its random id, only the hash is stored; sign-out deletes it."""
 
@@ -418,6 +429,7 @@ team_members = TeamMember.__table__
 pool_workers = PoolWorker.__table__
 pool_teams = PoolTeam.__table__
 project_media = ProjectMedia.__table__
+media_uploaders = MediaUploader.__table__
 sessions = Session.__table__
 auth_epoch = AuthEpoch.__table__
 audit_log = AuditEntry.__table__

@@ -3,6 +3,11 @@ What is not the caller's gets the answer a missing one gets (status and body ali
 
 from __future__ import annotations
 
+import io
+import json
+
+from PIL import Image
+
 from tests.conftest import bearer, text_tasks
 
 
@@ -63,3 +68,94 @@ async def test_a_project_s_worker_routes_know_no_account_that_never_worked_there
                               headers=bearer(requester))).status_code == 201
     r = await client.delete(f"/api/projects/{pid}/workers/{me['id']}/answers?confirm=true", headers=bearer(requester))
     assert r.status_code == 200 and r.json()["answers_deleted"] == 1, r.text
+
+
+# ---- media-folder files named in tasks ------------------------------------------------------------------------------
+
+def _png(color: str, size: tuple[int, int] = (12, 9)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _put(settings, path: str, content: bytes) -> None:  # noqa: ANN001
+    target = settings.media_dir / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+
+
+async def _import(client, token: str, project_id: int, body, **kw):  # noqa: ANN001, ANN202
+    if isinstance(body, list):
+        kw["json"] = body
+    return await client.post(f"/api/projects/{project_id}/tasks", headers=bearer(token), **kw)
+
+
+async def test_a_requester_names_only_shared_files_and_their_own_folder_and_the_rest_reads_as_missing(
+        client, make_user, admin, settings):
+    (_, alice), (_, bob) = await make_user("requester", "alice"), await make_user("requester", "bob")
+    _put(settings, "requesters/bob/secret.png", _png("red", (640, 480)))
+    _put(settings, "requesters/alice/mine.png", _png("blue"))
+    _put(settings, "shared/common.png", _png("green"))
+    _put(settings, "loose.png", _png("white"))  # an operator's file outside both: nobody's to name
+    boxes = (await client.post("/api/projects", json={"name": "boxes", "task_type": "bounding_box", "labels": ["x"]},
+                               headers=bearer(alice))).json()["id"]
+    gold = {"boxes": [{"label": "x", "x": 0, "y": 0, "w": 600, "h": 5}]}  # fits bob's image, not alice's uploads
+
+    async def refused(path: str, missing: str, shape=lambda p: [{"data": {"image": p}, "gold": gold}]):  # noqa: ANN001
+        there = await _import(client, alice, boxes, shape(path))
+        gone = await _import(client, alice, boxes, shape(missing))
+        assert there.status_code == gone.status_code == 400, there.text
+        assert _same_but_ref(there.json(), gone.json(), path, missing), (there.text, gone.text)
+        assert there.json()["error"]["field"] == "data.image" and "requesters/alice/" in there.text
+
+    await refused("requesters/bob/secret.png", "requesters/bob/nothing.png")  # not even its size shows (gold)
+    await refused("loose.png", "nothing.png")
+    await refused("requesters/bob/secret.png", "requesters/bob/nothing.png",
+                  lambda p: [{"source-ref": p}])  # a manifest line
+    lines = lambda p: {"files": [("file", ("t.jsonl", json.dumps({"data": {"image": p}}).encode(),  # noqa: E731
+                                           "application/x-ndjson"))]}
+    there = await _import(client, alice, boxes, None, **lines("requesters/bob/secret.png"))
+    gone = await _import(client, alice, boxes, None, **lines("requesters/bob/nothing.png"))
+    assert there.status_code == gone.status_code == 400 and _same_but_ref(
+        there.json(), gone.json(), "requesters/bob/secret.png", "requesters/bob/nothing.png"), there.text
+    assert (await client.get("/media/requesters/bob/secret.png", headers=bearer(alice))).status_code == 404
+
+    for path in ("shared/common.png", "requesters/alice/mine.png", "./shared//common.png"):
+        r = await _import(client, alice, boxes, [{"data": {"image": path}}])
+        assert r.status_code == 201, (path, r.text)
+    bobs = (await client.post("/api/projects", json={"name": "b", "task_type": "image_classification",
+                                                     "labels": ["x"]}, headers=bearer(bob))).json()["id"]
+    assert (await _import(client, bob, bobs, [{"source-ref": "requesters/bob/secret.png"}])).status_code == 201
+    # An admin (the operator's account) names any file, in anyone's project; so does `labeling import`.
+    r = await _import(client, admin, boxes, [{"data": {"image": "loose.png"}}])
+    assert r.status_code == 201, r.text
+    # ... and what a project of alice's shows is hers to name again (so do tasks stored before this rule).
+    r = await _import(client, alice, boxes, [{"data": {"image": "loose.png"}}])
+    assert r.status_code == 201, r.text
+    assert (await _import(client, bob, bobs, [{"data": {"image": "loose.png"}}])).status_code == 400
+
+
+async def test_an_upload_is_its_uploader_s_to_name(client, make_user, settings):
+    (_, alice), (_, bob) = await make_user("requester", "alice"), await make_user("requester", "bob")
+    r = await client.post("/api/media", files={"file": ("x.png", _png("red"), "image/png")}, headers=bearer(bob))
+    path = r.json()["data"][0]["path"]
+    never = path.replace(path.rsplit("/", 1)[1][:8], "00000000")  # an upload path no content has here
+    project = (await client.post("/api/projects", json={"name": "a", "task_type": "image_classification",
+                                                        "labels": ["x"]}, headers=bearer(alice))).json()["id"]
+    there = await _import(client, alice, project, [{"data": {"image": path}}])
+    gone = await _import(client, alice, project, [{"data": {"image": never}}])
+    assert there.status_code == gone.status_code == 400, there.text
+    assert _same_but_ref(there.json(), gone.json(), path, never)  # who holds which content is not told
+    # Alice uploading the same image makes it hers too (the same file: uploads are stored by content).
+    r = await client.post("/api/media", files={"file": ("y.png", _png("red"), "image/png")}, headers=bearer(alice))
+    assert r.json()["data"][0]["path"] == path
+    assert (await _import(client, alice, project, [{"data": {"image": path}}])).status_code == 201
+    # An image uploaded with an import is the importer's to name again.
+    r = await _import(client, alice, project, None, files={"file": ("z.png", _png("blue"), "image/png")})
+    assert r.status_code == 201, r.text
+    tasks = (await client.get(f"/api/projects/{project}/tasks", headers=bearer(alice))).json()["data"]
+    uploaded = tasks[-1]["data"]["image"]
+    assert (await _import(client, alice, project, [{"data": {"image": uploaded}}])).status_code == 201
+    bobs = (await client.post("/api/projects", json={"name": "b", "task_type": "image_classification",
+                                                     "labels": ["x"]}, headers=bearer(bob))).json()["id"]
+    assert (await _import(client, bob, bobs, [{"data": {"image": uploaded}}])).status_code == 400

@@ -291,7 +291,8 @@ UPDATE project_workers SET skill = :skill, agreement = :agreement WHERE project_
 -- ---- blocking a worker ----------------------------------------------------------------------------------------
 
 -- name: people.standing
--- Whether a user has a standing in the project (claimed, answered or was blocked there): who may be named as its worker.
+-- Whether a user has a standing in the project (claimed, answered or was blocked there): who may be named as its
+-- worker.
 SELECT 1 AS found FROM project_workers WHERE project_id = :project AND worker_id = :worker
 
 -- name: queue.block_worker
@@ -649,6 +650,11 @@ WHERE project_id = :project AND worker_id = :worker
 -- A project's tasks show this file of the media folder (who may see the file follows who may see the project).
 INSERT INTO project_media (path_hash, project_id, path) VALUES (:hash, :project, :path)
 ON CONFLICT (path_hash, project_id) DO NOTHING
+
+-- name: media.add_uploader
+-- Who uploaded a file (an upload is its uploader's to name in tasks; the same content uploaded again adds nobody).
+INSERT INTO media_uploaders (path_hash, user_id, path, uploaded_at) VALUES (:hash, :user, :path, :now)
+ON CONFLICT (path_hash, user_id) DO NOTHING
 
 -- name: media.only_in_project
 -- The files no other project shows: a deleted project leaves them unused.
