@@ -90,9 +90,12 @@ class Project(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("redundancy_min >= 1 AND redundancy_max >= redundancy_min", name="ck_project_redundancy"),
         CheckConstraint("lease_seconds >= 1", name="ck_project_lease"),
+        # A name is unique among its owner's projects only: one instance-wide would tell a requester that another
+        # requester has a project of that name (a 409 on theirs).
+        UniqueConstraint("owner_id", "name", name="uq_projects_owner_name"),
     )
     id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
-    name: str = Field(sa_column=Column(name_text(200), unique=True, nullable=False))
+    name: str = Field(sa_column=Column(name_text(200), nullable=False))
     owner_id: int = Field(sa_column=_fk("users.id", index=True))
     task_type: str = Field(max_length=40, nullable=False)
     labels: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))

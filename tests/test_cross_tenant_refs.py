@@ -159,3 +159,37 @@ async def test_an_upload_is_its_uploader_s_to_name(client, make_user, settings):
     bobs = (await client.post("/api/projects", json={"name": "b", "task_type": "image_classification",
                                                      "labels": ["x"]}, headers=bearer(bob))).json()["id"]
     assert (await _import(client, bob, bobs, [{"data": {"image": uploaded}}])).status_code == 400
+
+
+# ---- project names ---------------------------------------------------------------------------------------------
+
+async def test_a_project_name_another_requester_uses_is_free_for_you(client, make_user, db):
+    from labeling import projects
+    from labeling.errors import InvalidInput
+
+    (_, alice), (_, bob) = await make_user("requester", "alice"), await make_user("requester", "bob")
+
+    async def create(token: str, name: str):  # noqa: ANN202
+        return await client.post("/api/projects", json={"name": name, "task_type": "text_classification",
+                                                        "labels": ["x"]}, headers=bearer(token))
+
+    bobs = (await create(bob, "launch plan")).json()
+    theirs, nobodys = await create(alice, "launch plan"), await create(alice, "nobody's name")
+    assert theirs.status_code == nobodys.status_code == 201, theirs.text  # bob's name is not told
+    again = await create(alice, "launch plan")  # one's own names stay unique
+    assert again.status_code == 409 and again.json()["error"]["field"] == "name", again.text
+    other = (await create(alice, "draft")).json()
+    r = await client.patch(f"/api/projects/{other['id']}", json={"name": "nobody's name"}, headers=bearer(alice))
+    assert r.status_code == 409, r.text
+    r = await client.patch(f"/api/projects/{bobs['id']}", json={"name": "nobody's name"}, headers=bearer(bob))
+    assert r.status_code == 200, r.text  # alice's name, now bob's too
+    # The command line (the operator's) names a shared name's projects by id.
+    async with db.read() as conn:
+        try:
+            await projects.find(conn, "nobody's name")
+        except InvalidInput as exc:
+            assert exc.field == "project" and f"ids {bobs['id']}, {nobodys.json()['id']}" in exc.message, exc.message
+        else:
+            raise AssertionError("an ambiguous name was taken")
+        assert (await projects.find(conn, str(bobs["id"]))).owner_id == bobs["owner_id"]
+        assert (await projects.find(conn, "draft")).id == other["id"]

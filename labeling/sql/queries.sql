@@ -21,7 +21,8 @@ SELECT * FROM projects WHERE id = :project
 SELECT updated_at FROM projects WHERE id = :project
 
 -- name: projects.name_taken
-SELECT id FROM projects WHERE name = :name AND id <> :project
+-- Another project of the same owner with this name (names are unique per owner).
+SELECT id FROM projects WHERE owner_id = :owner AND name = :name AND id <> :project
 
 -- name: projects.insert
 -- json_params: labels, options, label_styles
