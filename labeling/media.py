@@ -267,9 +267,9 @@ async def nameable(conn: AsyncConnection, user: Principal, refs: Iterable[str],
     return Nameable(user, (wanted[h] for h in found), brought)
 
 
-def only_in_project(tx: Tx, project_id: int) -> list[str]:
-    """The files that no other project shows (read before deleting a project)."""
-    return [row.path for row in tx.rows("media.only_in_project", {"project": project_id})]
+def only_in_project(tx: Tx, project_id: int, owner_id: int) -> list[str]:
+    """The files that no other project of the same owner shows (read before deleting a project)."""
+    return [row.path for row in tx.rows("media.only_in_project", {"project": project_id, "owner": owner_id})]
 
 
 def is_upload(path: str) -> bool:
@@ -282,9 +282,11 @@ def hold_uploads(tx: Tx) -> None:
     tx.one("media.hold_uploads")
 
 
-def remove_unused(tx: Tx, media_dir: Path, paths: list[str]) -> int:
+def remove_unused(tx: Tx, media_dir: Path, paths: list[str], owner_id: int) -> int:
     """After a deletion commits: delete the uploaded files (under uploads/) that no project shows any more; files
-    an operator put in the media folder themselves stay. Returns how many were removed.
+    an operator put in the media folder themselves stay. Returns how many of the uploads no project of `owner_id`
+    shows any more: those it freed, removed from disk unless another owner's project shows the same image (uploads
+    are stored by content), which the count never tells the owner.
 
     Run as a transaction of its own that holds the uploads against imports (media.hold_uploads_for_removal): an
     import in flight that names one of the files has committed (and the file is kept) before this looks, and one
@@ -295,20 +297,22 @@ def remove_unused(tx: Tx, media_dir: Path, paths: list[str]) -> int:
     if not candidates:
         return 0
     tx.one("media.hold_uploads_for_removal")
-    removed = 0
+    freed = 0
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start:start + 1000]
         hashes = {path_hash(p): p for p in chunk}
-        used = {row.path_hash for row in tx.rows("media.shown", {"hashes": list(hashes)})}
+        used = {row.path_hash: bool(row.by_owner)
+                for row in tx.rows("media.shown", {"hashes": list(hashes), "owner": owner_id})}
         for digest, path in hashes.items():
+            if not used.get(digest, False):
+                freed += 1
             if digest in used:
-                continue  # shown again by a project imported meanwhile
+                continue  # shown by another owner's project, or again by a project imported meanwhile
             try:
                 resolve(media_dir, path).unlink()
-                removed += 1
             except (NotFound, OSError) as exc:
                 log.warning("could not remove unused media file %s: %s", path, exc)
-    return removed
+    return freed
 
 
 async def facts(conn: AsyncConnection, user: Principal, path: str) -> policy.Media:

@@ -193,3 +193,33 @@ async def test_a_project_name_another_requester_uses_is_free_for_you(client, mak
             raise AssertionError("an ambiguous name was taken")
         assert (await projects.find(conn, str(bobs["id"]))).owner_id == bobs["owner_id"]
         assert (await projects.find(conn, "draft")).id == other["id"]
+
+
+async def test_deleting_a_project_does_not_tell_whether_another_requester_shows_the_same_upload(client, make_user,
+                                                                                                settings):
+    (_, alice), (_, bob) = await make_user("requester", "alice"), await make_user("requester", "bob")
+    image = _png("red")
+
+    async def project_showing(token: str, name: str) -> tuple[dict, str]:
+        path = (await client.post("/api/media", files={"file": ("x.png", image, "image/png")},
+                                  headers=bearer(token))).json()["data"][0]["path"]
+        created = (await client.post("/api/projects", json={"name": name, "task_type": "image_classification",
+                                                            "labels": ["x"]}, headers=bearer(token))).json()
+        assert (await _import(client, token, created["id"], [{"data": {"image": path}}])).status_code == 201
+        return created, path
+
+    async def delete(token: str, project: dict) -> dict:
+        r = await client.delete(f"/api/projects/{project['id']}", params={"confirm": project["name"]},
+                                headers=bearer(token))
+        assert r.status_code == 200, r.text
+        return {k: v for k, v in r.json()["deleted"].items() if k not in ("project_id", "name")}
+
+    alone, path = await project_showing(alice, "alone")
+    assert await delete(alice, alone) == {"tasks": 1, "annotations": 0, "media_files": 1}
+    assert not (settings.media_dir / path).exists()
+    beside, _ = await project_showing(alice, "beside")
+    bobs, _ = await project_showing(bob, "bob's")
+    assert await delete(alice, beside) == {"tasks": 1, "annotations": 0, "media_files": 1}  # the same answer
+    assert (settings.media_dir / path).exists()  # bob's project still shows it
+    assert (await client.get(f"/media/{path}", headers=bearer(bob))).status_code == 200
+    assert bobs

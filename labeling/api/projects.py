@@ -76,7 +76,8 @@ async def delete_project(request: Request, caller: web.Caller) -> Response:
     confirm = request.query_params.get("confirm")
     deleted = await app.db.transact(lambda tx: deletion.delete_project(tx, caller.who, row.id, confirm))
     # Only now that the deletion has committed: a transaction of its own, which imports naming the files wait for
-    removed = await app.db.transact(lambda tx: media.remove_unused(tx, app.settings.media_dir, deleted.unused))
+    removed = await app.db.transact(lambda tx: media.remove_unused(tx, app.settings.media_dir, deleted.unused,
+                                                                   deleted.owner_id))
     return web.ok({"deleted": {"project_id": row.id, "name": deleted.name, **deleted.sizes, "media_files": removed}})
 
 

@@ -658,10 +658,12 @@ INSERT INTO media_uploaders (path_hash, user_id, path, uploaded_at) VALUES (:has
 ON CONFLICT (path_hash, user_id) DO NOTHING
 
 -- name: media.only_in_project
--- The files no other project shows: a deleted project leaves them unused.
+-- The files no other project of the same owner shows: a deleted project leaves them unused by its owner (whether
+-- another owner's project shows one is asked after the deletion, by media.shown, and never told).
 SELECT m.path FROM project_media m
 WHERE m.project_id = :project
-  AND NOT EXISTS (SELECT 1 FROM project_media o WHERE o.path_hash = m.path_hash AND o.project_id <> :project)
+  AND NOT EXISTS (SELECT 1 FROM project_media o JOIN projects op ON op.id = o.project_id
+                  WHERE o.path_hash = m.path_hash AND o.project_id <> :project AND op.owner_id = :owner)
 
 -- name: deletion.sizes
 -- A project's task and answer counts (what a deletion takes), from its counters.
