@@ -183,7 +183,8 @@ class ProjectDeletedCounts(Out):
     name: str
     tasks: Count
     annotations: Count
-    media_files: Count
+    media_files: Count = Field(description="uploaded images no other project of the owner shows (they leave the "
+                                           "disk unless another owner's project shows the same image: not told)")
 
 
 class ProjectDeleted(Out):
