@@ -1,0 +1,49 @@
+"""Exports of hostile text (astral characters, controls, line breaks, formulas, numeric-looking text) loaded as
+training code loads them: datasets, pandas, the csv module, PyYAML, pycocotools; the same on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from labeling.errors import InvalidInput
+from labeling.export import formats
+from tests.conftest import bearer, one_line
+from tests.export.helpers import answer_all
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# Text a CSV reader, a YAML reader or a spreadsheet may take for something else.
+HOSTILE = ["😀 astral 𝔘𝔫𝔦", "e\u0301 combining", "שלום RTL مرحبا \u202e", "👨\u200d👩\u200d👧 zwj",
+           "ctrl \x01\x1b\x7f\x85 \u2028 \u2029 \x0b\x0c", "cr\rlf\ncrlf\r\n", "tab\t", 'quote " \' \\ \\n', "=1+2",
+           "+cmd", "-3", "@SUM(A1)", "", "007", "1e5", "NaN", "null", "NA", "true", " padded ", "long " + "x" * 100_000]
+# Labels and a project name a YAML reader refuses (DEL, C1 controls) or changes (U+2028 and NEL are line breaks).
+YAML_HOSTILE = ["car 😀", "a,b: c", "line\u2028sep", "del\x7f", "nel\x85x", "c1\x9b", "tab\tx", "q\"'\\", "# hash",
+                "- dash", "nl\nx"]
+
+
+async def get_export(client, token: str, pid: int, **params: str):  # noqa: ANN001, ANN201
+    r = await client.get(f"/api/projects/{pid}/export", params=params, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    return r
+
+
+async def test_a_score_rounded_to_negative_zero_exports_as_0_on_both_databases(client, requester, new_project,
+                                                                              make_user, load, tmp_path):
+    responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
+    project = await new_project(task_type="preference_ranking", labels=[],
+                                tasks=[{"data": {"prompt": "p", "responses": responses}}])
+    await answer_all(client, make_user, project["id"], [{"ranking": [["a"], ["b"], ["c"]]}], f"z{project['id']}")
+    r = await get_export(client, requester, project["id"], format="ranking")
+    # the middle of three has a fitted score of a tiny negative, rounded to -0.0: PostgreSQL's jsonb stores 0.0
+    assert b"-0.0" not in r.content
+    (tmp_path / "r.jsonl").write_bytes(r.content)
+    scores = load("json", data_files=str(tmp_path / "r.jsonl"))["train"]["scores"][0]
+    assert [math.copysign(1, s["score"]) for s in scores] == [1, 1, -1]
