@@ -5,15 +5,13 @@ as the rows stream by (Krippendorff's alpha from coincidence matrices added up),
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from typing import Any
 
 import numpy as np
 
 from labeling.consensus import agreement
 from labeling.export.rows import Report, TaskRow, iso
-from labeling.export.writer import Context
+from labeling.export.writer import Context, yaml_string
 
 MAX_RANK_POSITIONS = 16  # preference tasks have at most this many responses, so this many tiers
 
@@ -102,9 +100,9 @@ class Stats:
         return None if np.isnan(value) else round(value, 4)
 
 
-def _yaml(value: Any) -> str:
-    """A YAML scalar (JSON's double-quoted strings are YAML's too)."""
-    return json.dumps(value, ensure_ascii=False)
+def _yaml(value: str) -> str:
+    """A YAML scalar: a double-quoted string (datasets reads the header with a YAML reader)."""
+    return yaml_string(value)
 
 
 def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tuple[str, int]], stats: Stats,

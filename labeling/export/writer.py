@@ -91,6 +91,17 @@ def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# What JSON leaves as it is but YAML may not hold as it is: DEL, the C1 controls (a YAML reader refuses them, and
+# with them the whole file), NEL, U+2028 and U+2029 (line breaks to YAML 1.1, folded to a space inside a quoted
+# string), U+FFFE and U+FFFF.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+
+
+def yaml_string(text: str) -> str:
+    """A YAML double-quoted scalar that reads back as `text`, whatever it holds (JSON's escapes are YAML's too)."""
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+
+
 def json_lines(records: Iterable[Any]) -> tuple[bytes, int]:
     """JSON Lines of the records, as bytes, and how many. Each record is encoded as it comes (from a generator, each
     is freed before the next is made: a page's records never all live at once), then one join."""

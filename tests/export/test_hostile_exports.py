@@ -35,6 +35,36 @@ async def get_export(client, token: str, pid: int, **params: str):  # noqa: ANN0
     return r
 
 
+async def test_yolo_data_yaml_and_the_card_header_read_back_every_label_and_the_name(
+        client, requester, new_project, make_user, settings, load, tmp_path):
+    (settings.media_dir / "shots").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shots" / "0.png")
+    name = "Boxes\nnames: [x]\u2028evil: 1 \x7f\x85 # 😀"
+    project = await new_project(task_type="bounding_box", labels=YAML_HOSTILE, name=name,
+                                tasks=[{"data": {"image": "shots/0.png"}}])
+    pid = project["id"]
+    # a box on each edge of the image (clipped to nothing by none of them)
+    edges = [(0, 0, 100, 50), (99, 49, 1, 1), (0, 49, 1, 1), (99, 0, 1, 1)]
+    boxes = [{"label": YAML_HOSTILE[i], "x": x, "y": y, "w": w, "h": h} for i, (x, y, w, h) in enumerate(edges)]
+    await answer_all(client, make_user, pid, [{"boxes": boxes}], f"y{pid}")
+    r = await get_export(client, requester, pid, format="yolo")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        text = z.read("data.yaml").decode()
+        labels = z.read("labels/train/1.txt").decode().splitlines()
+    data = yaml.safe_load(text)
+    assert data == {"train": "images/train", "val": "images/train", "nc": len(YAML_HOSTILE),
+                    "names": dict(enumerate(YAML_HOSTILE))}
+    assert sorted(labels) == ["0 0.500000 0.500000 1.000000 1.000000", "1 0.995000 0.990000 0.010000 0.020000",
+                      "2 0.005000 0.990000 0.010000 0.020000", "3 0.995000 0.010000 0.010000 0.020000"]
+    r = await get_export(client, requester, pid, format="jsonl", card="true")
+    folder = tmp_path / "card"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(folder)
+    header = (folder / "README.md").read_text(encoding="utf-8").split("---\n")[1]
+    assert yaml.safe_load(header)["pretty_name"] == name
+    assert load(str(folder))["train"].num_rows == 1
+
+
 async def test_a_score_rounded_to_negative_zero_exports_as_0_on_both_databases(client, requester, new_project,
                                                                               make_user, load, tmp_path):
     responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
