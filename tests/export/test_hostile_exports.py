@@ -65,6 +65,52 @@ async def test_yolo_data_yaml_and_the_card_header_read_back_every_label_and_the_
     assert load(str(folder))["train"].num_rows == 1
 
 
+async def test_the_requester_s_answer_has_its_boxes_and_spans_at_confidence_1_in_every_format(
+        client, requester, new_project, make_user, settings, tmp_path):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    (settings.media_dir / "shots").mkdir(parents=True)
+    for i in range(2):
+        Image.new("RGB", (100, 50)).save(settings.media_dir / "shots" / f"{i}.png")
+    project = await new_project(task_type="bounding_box", labels=["car"], gold_first_n=0, tasks=[
+        {"data": {"image": "shots/0.png"}}, {"data": {"image": "shots/1.png"}, "gold": {"boxes": [
+            {"label": "car", "x": 0, "y": 0, "w": 100, "h": 50}]}}])
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}], f"o{pid}")
+    tasks = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"]
+    regular = next(t["id"] for t in tasks if t["data"]["image"] == "shots/0.png")
+    r = await client.post(f"/api/projects/{pid}/tasks/{regular}/override", headers=bearer(requester),
+                          json={"answer": {"boxes": [{"label": "car", "x": 2, "y": 2, "w": 5, "h": 5}]}})
+    assert r.status_code == 200, r.text
+    coco = await get_export(client, requester, pid, format="coco", include_gold="true")
+    assert [a["score"] for a in coco.json()["annotations"]] == [1.0, 1.0]
+    path = tmp_path / "coco.json"
+    path.write_bytes(coco.content)
+    truth = COCO(str(path))  # the export as detections too (scored against itself): every score must be a number
+    evaluation = COCOeval(truth, truth.loadRes([dict(a) for a in coco.json()["annotations"]]), "bbox")
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    assert evaluation.stats[0] == 1.0
+    rows = [json.loads(line) for line in (await get_export(client, requester, pid, format="jsonl",
+                                                           include_gold="true")).text.splitlines()]
+    assert [box["confidence"] for row in rows for box in row["boxes"]] == [1.0, 1.0]
+    manifest = [json.loads(line) for line in (await get_export(client, requester, pid, format="manifest",
+                                                               include_gold="true")).text.splitlines()]
+    assert [o["confidence"] for line in manifest for o in line["project-1-metadata"]["objects"]] == [1.0, 1.0]
+
+    spans = await new_project(task_type="named_entities", labels=["P"], tasks=[{"data": {"text": "Ada met Bob"}}])
+    await answer_all(client, make_user, spans["id"], [{"spans": [{"start": 0, "end": 3, "label": "P"}]}], f"s{pid}")
+    task = (await client.get(f"/api/projects/{spans['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    r = await client.post(f"/api/projects/{spans['id']}/tasks/{task['id']}/override", headers=bearer(requester),
+                          json={"answer": {"spans": [{"start": 8, "end": 11, "label": "P"}]}})
+    assert r.status_code == 200, r.text
+    for fmt, key in (("jsonl", "spans"), ("spans", "entities")):
+        row = (await get_export(client, requester, spans["id"], format=fmt)).json()
+        assert [s["confidence"] for s in row[key]] == [1.0], fmt
+
+
 async def test_a_score_rounded_to_negative_zero_exports_as_0_on_both_databases(client, requester, new_project,
                                                                               make_user, load, tmp_path):
     responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
