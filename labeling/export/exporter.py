@@ -141,7 +141,7 @@ class Export:
         self.project = project
         self.options = options
         self.fmt = formats.get(options.format, project.task_type)
-        formats.check(self.fmt, options)
+        formats.check(self.fmt, options, project.task_type)
         self.secret = secret
         self.images = Images(media_dir)
         self.ctx = Context(project.name, project.task_type, tuple(project.labels or ()), options,

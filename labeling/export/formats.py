@@ -71,12 +71,21 @@ def get(name: str, task_type: str) -> Format:
     return FORMATS[name]
 
 
-def check(fmt: Format, options: Options) -> None:
-    """Refuse options the format does not take, naming the ones it does."""
+# Families whose consensus has no confidence (a demonstration is a text written by each worker, not a vote).
+NO_CONFIDENCE = ("demonstration",)
+
+
+def check(fmt: Format, options: Options, task_type: str | None = None) -> None:
+    """Refuse options the format does not take, naming the ones it does, and min_confidence where the project's
+    tasks have no confidence (it kept none of them, even at 0, and said nothing)."""
     takes = set() if fmt.writer is None else COMMON | fmt.options
     for name in sorted(options.given - takes):
         accepted = ", ".join(sorted(takes)) or "none"
         raise InvalidInput(f"option {name} does not apply to format {fmt.name} (its options: {accepted})", field=name)
+    if (options.min_confidence is not None and task_type is not None
+            and tasktypes.get(task_type).family in NO_CONFIDENCE):
+        raise InvalidInput(f"min_confidence does not apply to a {task_type} project: its tasks have no consensus "
+                           "confidence", field="min_confidence")
 
 
 def is_folder(fmt: Format, options: Options) -> bool:

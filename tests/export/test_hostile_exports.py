@@ -123,3 +123,20 @@ async def test_a_score_rounded_to_negative_zero_exports_as_0_on_both_databases(c
     (tmp_path / "r.jsonl").write_bytes(r.content)
     scores = load("json", data_files=str(tmp_path / "r.jsonl"))["train"]["scores"][0]
     assert [math.copysign(1, s["score"]) for s in scores] == [1, 1, -1]
+
+
+async def test_min_confidence_is_refused_where_tasks_have_no_confidence(client, requester, new_project, make_user,
+                                                                         run_cli, tmp_path, capsys):
+    project = await new_project(task_type="demonstration", labels=[], tasks=[{"data": {"prompt": "p"}}])
+    await answer_all(client, make_user, project["id"], [{"text": "t"}], f"m{project['id']}")
+    for fmt in ("jsonl", "sft", "annotations"):
+        r = await client.get(f"/api/projects/{project['id']}/export", params={"format": fmt, "min_confidence": "0"},
+                             headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "min_confidence", r.text
+    capsys.readouterr()
+    target = tmp_path / "sft.jsonl"
+    assert await run_cli("export", str(project["id"]), "--format", "sft", "--min-confidence", "0", "-o",
+                         str(target)) == 2
+    assert one_line(capsys.readouterr().err) and not target.exists()
+    assert await run_cli("export", str(project["id"]), "--format", "sft", "-o", str(target)) == 0
+    assert len(target.read_text().splitlines()) == 1
