@@ -140,3 +140,38 @@ async def test_min_confidence_is_refused_where_tasks_have_no_confidence(client, 
     assert one_line(capsys.readouterr().err) and not target.exists()
     assert await run_cli("export", str(project["id"]), "--format", "sft", "-o", str(target)) == 0
     assert len(target.read_text().splitlines()) == 1
+
+
+def test_every_format_refuses_an_output_named_as_another_kind_of_file():
+    for fmt in formats.FORMATS.values():
+        if fmt.writer is not None and fmt.name == "yolo":
+            formats.check_output_name(fmt, "boxes.zip", folder=True)
+            with pytest.raises(InvalidInput, match="several files"):
+                formats.check_output_name(fmt, "boxes.json", folder=True)
+            continue
+        for name in (f"out{fmt.suffixes[0]}", "out.txt", "out", f"OUT{fmt.suffixes[0].upper()}"):
+            formats.check_output_name(fmt, name, folder=False)
+        for wrong in {".csv", ".jsonl", ".json", ".conll", ".parquet", ".gz"} - set(fmt.suffixes):
+            with pytest.raises(InvalidInput, match=f"is named as a {wrong} file") as error:
+                formats.check_output_name(fmt, f"out{wrong}", folder=False)
+            assert error.value.field == "output" and fmt.suffixes[0] in str(error.value)
+        with pytest.raises(InvalidInput, match="several files"):
+            formats.check_output_name(fmt, f"out{fmt.suffixes[0]}", folder=True)
+
+
+async def test_the_cli_refuses_an_output_whose_name_disagrees_with_the_format(client, requester, new_project,
+                                                                              make_user, run_cli, tmp_path, capsys):
+    project = await new_project(tasks=[{"data": {"text": "x"}}])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], f"n{project['id']}")
+    pid = str(project["id"])
+    capsys.readouterr()
+    for argv, name in ((["--format", "annotations"], "x.csv"), (["--format", "csv"], "x.jsonl"),
+                       (["--format", "jsonl", "--card"], "x.csv"), (["--format", "dump"], "x.csv")):
+        assert await run_cli("export", pid, *argv, "-o", str(tmp_path / name)) == 2, argv
+        err = capsys.readouterr().err
+        assert one_line(err) and f"{name} is named as a" in err, err
+        assert not (tmp_path / name).exists() and not list(tmp_path.glob(".x.*"))
+    for argv, name in ((["--format", "annotations"], "x.ndjson"), (["--format", "csv"], "x.txt"),
+                       (["--format", "jsonl", "--card"], "x.zip"), (["--format", "manifest"], "x.manifest")):
+        assert await run_cli("export", pid, *argv, "-o", str(tmp_path / name), "--quiet") == 0, argv
+        assert (tmp_path / name).exists()
