@@ -105,6 +105,12 @@ def _yaml(value: str) -> str:
     return yaml_string(value)
 
 
+# Where a user opening a CSV export reads first: its cells are training data, written as stored, never altered.
+CSV_INJECTION = ("", ("Cells are the data as stored. A text that begins with `=`, `+`, `-` or `@` is a formula to a "
+                       "spreadsheet program (CSV injection): open these files as data (a spreadsheet's import as text, "
+                       "or a CSV reader), not by double-clicking them."))
+
+
 def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tuple[str, int]], stats: Stats,
            report: Report, redundancy: str) -> str:
     """The README.md text. `files` maps each split to (its data file, its rows)."""
@@ -126,6 +132,7 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
            else "."),
         "", "## Contents", "", "| split | file | rows |", "|---|---|---|",
         *[f"| {split} | `{path}` | {rows:,} |" for split, (path, rows) in files.items()],
+        *(CSV_INJECTION if fmt_name == "csv" else ()),
         "", "## Annotation", "",
         f"- tasks: {stats.tasks:,}; answers: {stats.answers:,}; annotators: {len(stats.workers):,}",
         f"- redundancy: {redundancy}; mean answers per task: "

@@ -35,6 +35,41 @@ async def get_export(client, token: str, pid: int, **params: str):  # noqa: ANN0
     return r
 
 
+async def test_csv_and_jsonl_give_back_every_hostile_text_with_the_readers_the_readme_names(
+        client, requester, new_project, make_user, run_cli, load, tmp_path):
+    tasks = [{"data": {"text": t or "(empty)", "meta": t}, "external_id": f"{i}:{t[:20]}"}
+             for i, t in enumerate(HOSTILE)]
+    project = await new_project(task_type="text_classification", labels=["a b", "=x"], tasks=tasks)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "=x"}], f"h{pid}")
+    path = tmp_path / "out.csv"
+    assert await run_cli("export", str(pid), "--format", "csv", "-o", str(path)) == 0
+    assert path.read_bytes() == (await get_export(client, requester, pid, format="csv")).content
+    import pandas
+
+    # The README's recipe: every text comes back as it was (the formulas too: the data is never altered).
+    table = pandas.read_csv(path, dtype=str, keep_default_na=False)
+    assert "keep_default_na=False" in README.read_text()
+    assert len(table) == len(HOSTILE) and sorted(table["meta"]) == sorted(HOSTILE)
+    assert sorted(table["external_id"]) == sorted(t["external_id"] for t in tasks)
+    assert set(table["label"]) == {"=x"}
+    with path.open(encoding="utf-8", newline="") as handle:  # as the csv module's documentation opens a file
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["meta"] for r in rows) == sorted(HOSTILE)
+    import datasets
+
+    columns = datasets.Features({name: datasets.Value("string") for name in table.columns})
+    data = load("csv", data_files=str(path), features=columns, keep_default_na=False)["train"]
+    assert sorted(data["meta"]) == sorted(HOSTILE)
+    jsonl = tmp_path / "out.jsonl"
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(jsonl)) == 0
+    data = load("json", data_files=str(jsonl))["train"]
+    assert sorted(data["meta"]) == sorted(HOSTILE) and sorted(data["external_id"]) == sorted(table["external_id"])
+    card = await get_export(client, requester, pid, format="csv", card="true")
+    with zipfile.ZipFile(io.BytesIO(card.content)) as z:
+        assert "CSV injection" in z.read("README.md").decode()
+
+
 async def test_yolo_data_yaml_and_the_card_header_read_back_every_label_and_the_name(
         client, requester, new_project, make_user, settings, load, tmp_path):
     (settings.media_dir / "shots").mkdir(parents=True)
