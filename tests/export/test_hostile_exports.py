@@ -210,3 +210,20 @@ async def test_the_cli_refuses_an_output_whose_name_disagrees_with_the_format(cl
                        (["--format", "jsonl", "--card"], "x.zip"), (["--format", "manifest"], "x.manifest")):
         assert await run_cli("export", pid, *argv, "-o", str(tmp_path / name), "--quiet") == 0, argv
         assert (tmp_path / name).exists()
+
+
+async def test_a_data_field_only_late_tasks_have_loads_as_the_readme_says(client, requester, new_project, load,
+                                                                         tmp_path):
+    import datasets
+
+    tasks = [{"data": {"text": f"{i} " + "x" * 100_000}} for i in range(110)]
+    tasks.append({"data": {"text": "late", "note": "n"}})
+    project = await new_project(tasks=tasks)
+    path = tmp_path / "late.jsonl"
+    path.write_bytes((await get_export(client, requester, project["id"], format="jsonl", include_open="true")).content)
+    assert path.stat().st_size > 10 << 20
+    with pytest.raises(datasets.exceptions.DatasetGenerationError):  # the first 10 MB fixed the columns
+        load("json", data_files=str(path))
+    assert "chunksize=1 << 30" in README.read_text()
+    data = load("json", data_files=str(path), chunksize=1 << 30)["train"]
+    assert data.num_rows == 111 and data["note"][-1] == "n" and data["note"][0] is None
