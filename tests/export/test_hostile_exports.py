@@ -227,3 +227,16 @@ async def test_a_data_field_only_late_tasks_have_loads_as_the_readme_says(client
     assert "chunksize=1 << 30" in README.read_text()
     data = load("json", data_files=str(path), chunksize=1 << 30)["train"]
     assert data.num_rows == 111 and data["note"][-1] == "n" and data["note"][0] is None
+
+
+@pytest.mark.parametrize(("name", "attribute"), [
+    ("Source", "source-labels"), ("Source Ref", "source-ref-labels"), ("Photo Ref", "photo-ref-labels"),
+    ("Run metadata", "run-metadata-labels"), ("x" * 200, "x" * 120)])
+async def test_the_default_label_attribute_never_takes_the_text_s_key_nor_a_reserved_ending(
+        client, requester, new_project, make_user, load, tmp_path, name, attribute):
+    project = await new_project(name=name, labels=["a"], tasks=[{"data": {"text": "hello"}}])
+    await answer_all(client, make_user, project["id"], [{"label": "a"}], f"l{project['id']}")
+    path = tmp_path / "out.manifest"
+    path.write_bytes((await get_export(client, requester, project["id"], format="manifest")).content)
+    line = load("json", data_files=str(path))["train"][0]
+    assert line["source"] == "hello" and line[attribute] == 0 and line[f"{attribute}-metadata"]["class-name"] == "a"
