@@ -25,7 +25,7 @@ from labeling.export import card, dump, formats, raw, tabular
 from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
 from labeling.export.options import Options
-from labeling.export.rows import AnswerRow, Report, TaskRow, split_of
+from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, split_of
 from labeling.export.writer import Context, ImageSize, Writer, loads
 
 PAGE_SIZE = 2000
@@ -332,8 +332,6 @@ def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence
     return loads(c_answer), c_confidence, c_n or 0, c_method or ""
 
 
-# Consensus methods whose answer is the requester's own (a gold task's gold answer, an override): confidence 1.
-REQUESTERS = ("gold", "review")
 ITEMS = ("boxes", "spans")  # the answers made of items, each with its own confidence in the consensus details
 
 

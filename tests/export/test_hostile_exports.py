@@ -240,3 +240,32 @@ async def test_the_default_label_attribute_never_takes_the_text_s_key_nor_a_rese
     path.write_bytes((await get_export(client, requester, project["id"], format="manifest")).content)
     line = load("json", data_files=str(path))["train"][0]
     assert line["source"] == "hello" and line[attribute] == 0 and line[f"{attribute}-metadata"]["class-name"] == "a"
+
+
+async def test_an_override_is_the_requester_s_certain_answer_in_preference_pairs_and_sft(
+        client, requester, new_project, make_user, load, tmp_path):
+    responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
+    ranked = await new_project(task_type="preference_ranking", labels=[],
+                               tasks=[{"data": {"prompt": "p", "responses": responses}}])
+    await answer_all(client, make_user, ranked["id"], [{"ranking": [["a"], ["b"], ["c"]]}], f"r{ranked['id']}")
+    task = (await client.get(f"/api/projects/{ranked['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    r = await client.post(f"/api/projects/{ranked['id']}/tasks/{task['id']}/override", headers=bearer(requester),
+                          json={"answer": {"ranking": [["c"], ["a", "b"]]}})
+    assert r.status_code == 200, r.text
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes((await get_export(client, requester, ranked["id"], format="preference", min_margin="0.5")).content)
+    pairs = load("json", data_files=str(path))["train"]  # TRL's columns: the requester's pairs, none dropped
+    assert [(p["chosen"], p["rejected"], p["margin"]) for p in pairs] == [("answer c", "answer a", 1.0),
+                                                                            ("answer c", "answer b", 1.0)]
+
+    written = await new_project(task_type="demonstration", labels=[], redundancy=2,
+                                tasks=[{"data": {"prompt": "p"}}, {"data": {"prompt": "q"}}])
+    await answer_all(client, make_user, written["id"], [{"text": "one"}, {"text": "two"}], f"d{written['id']}")
+    first = (await client.get(f"/api/projects/{written['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    r = await client.post(f"/api/projects/{written['id']}/tasks/{first['id']}/override", headers=bearer(requester),
+                          json={"answer": {"text": "the requester's"}})
+    assert r.status_code == 200, r.text
+    path = tmp_path / "sft.jsonl"
+    path.write_bytes((await get_export(client, requester, written["id"], format="sft")).content)
+    rows = load("json", data_files=str(path))["train"]
+    assert sorted(zip(rows["prompt"], rows["completion"])) == [("p", "the requester's"), ("q", "one"), ("q", "two")]
