@@ -82,6 +82,8 @@ class Manifest(Writer):
                                             for n in labels if n in self.class_ids}}
         if family == "boxes":
             return self.boxes(row, answer)
+        if family == "demonstration":  # its workers' texts have no consensus: only the requester's has an answer
+            return dict(answer), {"confidence": row.confidence}
         if family == "spans":
             scored = (row.details or {}).get("spans") or []
             spans = answer.get("spans") or []

@@ -269,3 +269,21 @@ async def test_an_override_is_the_requester_s_certain_answer_in_preference_pairs
     path.write_bytes((await get_export(client, requester, written["id"], format="sft")).content)
     rows = load("json", data_files=str(path))["train"]
     assert sorted(zip(rows["prompt"], rows["completion"])) == [("p", "the requester's"), ("q", "one"), ("q", "two")]
+
+
+async def test_a_demonstration_manifest_line_has_the_requester_s_text(client, requester, new_project, make_user,
+                                                                       load, tmp_path):
+    project = await new_project(task_type="demonstration", labels=[], tasks=[
+        {"data": {"prompt": "p"}}, {"data": {"prompt": "q"}}, {"data": {"prompt": "g"}, "gold": {"text": "gold's"}}])
+    await answer_all(client, make_user, project["id"], [{"text": "worker's"}], f"m{project['id']}")
+    tasks = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"]
+    first = next(t["id"] for t in tasks if t["data"]["prompt"] == "p")
+    r = await client.post(f"/api/projects/{project['id']}/tasks/{first}/override", headers=bearer(requester),
+                          json={"answer": {"text": "the requester's"}})
+    assert r.status_code == 200, r.text
+    path = tmp_path / "out.manifest"
+    path.write_bytes((await get_export(client, requester, project["id"], format="manifest",
+                                       include_gold="true")).content)
+    lines = load("json", data_files=str(path))["train"]
+    assert {line["prompt"]: line["project-1"] for line in lines} == {
+        "p": {"text": "the requester's"}, "q": None, "g": {"text": "gold's"}}
