@@ -5,6 +5,7 @@ as the rows stream by (Krippendorff's alpha from coincidence matrices added up),
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
@@ -111,6 +112,14 @@ CSV_INJECTION = ("", ("Cells are the data as stored. A text that begins with `=`
                        "or a CSV reader), not by double-clicking them."))
 
 
+_BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")  # what str.splitlines breaks a line at
+
+
+def _md(text: str) -> str:
+    """Text for one Markdown heading or table cell: a line break would end it, and a `|` its cell."""
+    return _BREAKS.sub(" ", text).replace("\\", "\\\\").replace("|", "\\|")
+
+
 def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tuple[str, int]], stats: Stats,
            report: Report, redundancy: str) -> str:
     """The README.md text. `files` maps each split to (its data file, its rows)."""
@@ -126,7 +135,7 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
     alpha = stats.alpha()
     mean_agreement = round(stats.agreement_sum / stats.agreement_n, 4) if stats.agreement_n else None
     body = [
-        f"# {ctx.project_name}", "",
+        f"# {_md(ctx.project_name)}", "",
         f"A `{ctx.task_type}` dataset exported from labeling as `{fmt_name}`"
         + (f" (load it with `datasets.load_dataset(\"{loader}\", ...)` or `datasets.load_dataset(DIR)`)." if loader
            else "."),
@@ -146,9 +155,9 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
     ]
     if stats.labels:
         body += ["", "## Labels", "", "| label | count |", "|---|---|",
-                 *[f"| {label} | {n:,} |" for label, n in stats.labels.most_common()]]
+                 *[f"| {_md(label)} | {n:,} |" for label, n in stats.labels.most_common()]]
     body += ["", "## Instructions workers saw", ""]
     body += [f"> {line}" if line else ">" for line in (ctx.instructions or "(none)").splitlines()]
     if report.counts:
-        body += ["", "## Left out or changed", "", *[f"- {line}" for line in report.lines()]]
+        body += ["", "## Left out or changed", "", *[f"- {_BREAKS.sub(' ', line)}" for line in report.lines()]]
     return "\n".join(head + [""] + body) + "\n"

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -287,3 +288,21 @@ async def test_a_demonstration_manifest_line_has_the_requester_s_text(client, re
     lines = load("json", data_files=str(path))["train"]
     assert {line["prompt"]: line["project-1"] for line in lines} == {
         "p": {"text": "the requester's"}, "q": None, "g": {"text": "gold's"}}
+
+
+async def test_the_card_keeps_its_headings_and_tables_whole_whatever_the_labels_and_name(
+        client, requester, new_project, make_user, tmp_path):
+    labels = ["a|b", "two\nlines", "back\\slash", "sep\u2028x"]
+    project = await new_project(name="My\nproject | one", labels=labels, tasks=[
+        {"data": {"text": f"t{i}"}} for i in range(4)])
+    await answer_all(client, make_user, project["id"], [lambda d: {"label": labels[int(d["text"][1])]}],
+                     f"c{project['id']}")
+    r = await get_export(client, requester, project["id"], format="jsonl", card="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        card = z.read("README.md").decode()
+    body = card.split("---\n", 2)[2]
+    assert "\n# My project \\| one\n" in body
+    table = body.split("## Labels\n\n")[1].split("\n\n")[0].splitlines()
+    assert len(table) == 2 + len(labels)
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == 3 for line in table)  # unescaped bars: the cell borders
+    assert "| a\\|b | 1 |" in table and "| back\\\\slash | 1 |" in table and "| two lines | 1 |" in table
