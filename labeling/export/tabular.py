@@ -17,6 +17,7 @@ TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 TOKEN_WORD = re.compile(r"\w")
 SPACES = re.compile(r"\s+")
 SPACED_LABELS = "labels with spaces (written with _ in conll, whose columns are separated by whitespace)"
+ALIKE_LABELS = "labels that conll writes as one tag (their spans cannot be told apart there)"
 
 
 def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answer: dict | None, details: dict,
@@ -196,6 +197,12 @@ class Conll(Writer):
     def start(self, sink: Sink) -> None:
         super().start(sink)
         self.spaced = set()  # labels with spaces already reported
+        alike: dict[str, list[str]] = {}
+        for label in self.ctx.labels:
+            alike.setdefault(SPACES.sub("_", label), []).append(label)
+        for tag, labels in alike.items():  # "A B" and "A_B" would be one tag: said, as the file cannot tell them
+            if len(labels) > 1:
+                self.report.add(ALIKE_LABELS, f"{' and '.join(map(repr, labels))} as {tag!r}", len(labels))
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         out = []

@@ -306,3 +306,40 @@ async def test_the_card_keeps_its_headings_and_tables_whole_whatever_the_labels_
     assert len(table) == 2 + len(labels)
     assert all(len(re.findall(r"(?<!\\)\|", line)) == 3 for line in table)  # unescaped bars: the cell borders
     assert "| a\\|b | 1 |" in table and "| back\\\\slash | 1 |" in table and "| two lines | 1 |" in table
+
+
+def read_conll(text: str) -> list[list[tuple[str, str]]]:
+    """CoNLL as its readers take it: a token and its tag a line, columns split at white space, blank lines between
+    documents."""
+    documents: list[list[tuple[str, str]]] = [[]]
+    for line in text.split("\n"):
+        if line:
+            token, tag = line.split()
+            documents[-1].append((token, tag))
+        elif documents[-1]:
+            documents.append([])
+    return [d for d in documents if d]
+
+
+async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become_one_tag(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    texts = ["😀 Ada\u2028Lovelace\x85met\x0bBob\x0c.\x1cEnd", "a\u00a0b\u200bc \u200f\u202eRTL ש", "x\r\ny\rz\n\nw",
+             "👨\u200d👩\u200d👧 fam e\u0301\u0301 Z", "tab\tsep \"q\" \\ =1 -2 +3 @4", "𝔘𝔫𝔦 𝔘"]
+    labels = ["A B", "A_B", "ünï 😀"]
+    project = await new_project(task_type="named_entities", labels=labels, options={"span_unit": "character"},
+                                tasks=[{"data": {"text": t}} for t in texts])
+
+    def spans(data: dict) -> dict:  # the first and the last word of the text, at its very start and end
+        words = [m.span() for m in re.finditer(r"\S+", data["text"])]
+        return {"spans": [{"start": words[0][0], "end": words[0][1], "label": "A B"},
+                          {"start": words[-1][0], "end": words[-1][1], "label": "A_B"}]}
+    await answer_all(client, make_user, project["id"], [spans], f"c{project['id']}")
+    path = tmp_path / "out.conll"
+    capsys.readouterr()
+    assert await run_cli("export", str(project["id"]), "--format", "conll", "-o", str(path)) == 0
+    assert "2 labels that conll writes as one tag" in capsys.readouterr().err
+    documents = read_conll(path.read_text(encoding="utf-8"))
+    assert len(documents) == len(texts)
+    for document, text in zip(documents, texts):
+        assert "".join(token for token, _ in document) == re.sub(r"\s", "", text)
+        assert document[0][1] == "B-A_B" and document[-1][1] in ("B-A_B", "I-A_B")
