@@ -10,8 +10,8 @@ import unicodedata
 from typing import Any, Iterable
 
 from labeling.export.archive import Sink
-from labeling.export.rows import TaskRow, iso
-from labeling.export.writer import Context, Writer, data_fields, data_name, dumps
+from labeling.export.rows import Report, TaskRow, iso
+from labeling.export.writer import NO_CONSENSUS, Context, Writer, data_fields, data_name, dumps
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 TOKEN_WORD = re.compile(r"\w")
@@ -139,7 +139,15 @@ class Spans(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         self.emit(({"id": row.id, "external_id": row.external_id, "text": row.data.get("text", ""),
-                    "entities": entities(row)} for row in rows), sink)
+                    "entities": entities(row)} for row in labeled(rows, self.report)), sink)
+
+
+def labeled(rows: list[TaskRow], report: Report) -> list[TaskRow]:
+    """The rows with a consensus; the others counted (spans and conll cannot say "not labeled yet")."""
+    out = [row for row in rows if row.answer is not None]
+    if len(out) < len(rows):
+        report.add(NO_CONSENSUS, None, len(rows) - len(out))
+    return out
 
 
 ZWJ = "\u200d"
@@ -206,6 +214,7 @@ class Conll(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         out = []
+        rows = labeled(rows, self.report)
         for row in rows:
             text = row.data.get("text", "")
             spans = list((row.answer or {}).get("spans") or [])

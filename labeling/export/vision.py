@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, split_of
-from labeling.export.writer import Context, ImageSize, Writer, dumps, yaml_string
+from labeling.export.writer import NO_CONSENSUS, Context, ImageSize, Writer, dumps, yaml_string
 
 NO_SIZE = "images whose size is not known (left out)"
 NO_FILE = "images not in the media folder, so not copied (left out)"
@@ -38,6 +38,8 @@ class CopyImages(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         for row in rows:
+            if row.answer is None:  # left out of the annotations too (counted there)
+                continue
             path = self.ctx.image_file(row.data)
             if path is None:
                 self.report.add(NO_FILE, row.data.get("image", row.id))
@@ -92,6 +94,10 @@ class Coco(Writer):
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         items = []
         for row in rows:
+            if row.answer is None:
+                if number == 0:
+                    self.report.add(NO_CONSENSUS, f"task {row.id}")
+                continue
             size = self._size(row, count=number == 0)
             if size is None:
                 continue
@@ -133,6 +139,9 @@ class Yolo(Writer):
         options, spec = self.ctx.options, self.ctx.spec
         class_ids = {label: i for i, label in enumerate(self.ctx.labels)}
         for row in rows:
+            if row.answer is None:
+                self.report.add(NO_CONSENSUS, f"task {row.id}")
+                continue
             split = split_of(row, options.split, options.seed, spec.split_field) or "train"
             size = self.ctx.image_size(row.data)
             path = self.ctx.image_file(row.data)

@@ -20,6 +20,10 @@ from labeling.export.archive import Sink
 from labeling.export.options import Options
 from labeling.export.rows import Report, TaskRow
 
+# Formats whose file has no room for "not labeled yet" (COCO, YOLO, spans, CoNLL): a task without a consensus
+# (--include-open) would read as one labeled with no boxes or no entities, a negative to train on. They leave it out.
+NO_CONSENSUS = "tasks without a consensus yet (left out: without boxes or spans they would read as labeled empty)"
+
 # Columns every task row has; a data field of the same name is written as data_<name>.
 TASK_COLUMNS = ("id", "external_id", "confidence", "n_annotations", "agreement", "reviewed")
 

@@ -343,3 +343,39 @@ async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become
     for document, text in zip(documents, texts):
         assert "".join(token for token, _ in document) == re.sub(r"\s", "", text)
         assert document[0][1] == "B-A_B" and document[-1][1] in ("B-A_B", "I-A_B")
+
+
+async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
+        client, requester, new_project, make_user, settings, load, tmp_path):
+    from pycocotools.coco import COCO
+
+    (settings.media_dir / "shots").mkdir(parents=True)
+    for i in range(2):
+        Image.new("RGB", (100, 50)).save(settings.media_dir / "shots" / f"{i}.png")
+    boxes = await new_project(task_type="bounding_box", labels=["car"], redundancy=2,
+                              tasks=[{"data": {"image": f"shots/{i}.png"}} for i in range(2)])
+    box = {"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}
+    await answer_all(client, make_user, boxes["id"], [box, box], f"b{boxes['id']}")
+    _, late = await make_user("worker", f"late{boxes['id']}")  # a third task, answered by one worker of two
+    r = await client.post(f"/api/projects/{boxes['id']}/tasks", json=[{"data": {"image": "shots/0.png"}}],
+                          headers=bearer(requester))
+    assert r.status_code == 201
+    lease = (await client.post(f"/api/projects/{boxes['id']}/next", headers=bearer(late))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": box}, headers=bearer(late))
+    path = tmp_path / "coco.json"
+    path.write_bytes((await get_export(client, requester, boxes["id"], format="coco", include_open="true")).content)
+    assert len(COCO(str(path)).getImgIds()) == 2  # the open task is no image without objects
+    r = await get_export(client, requester, boxes["id"], format="yolo", include_open="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert len([n for n in z.namelist() if n.startswith("labels/")]) == 2
+        assert "1 task without a consensus yet" in z.read("README.md").decode()
+
+    spans = await new_project(task_type="named_entities", labels=["P"], redundancy=2,
+                              tasks=[{"data": {"text": "Ada met Bob"}}, {"data": {"text": "Nobody here"}}])
+    lease = (await client.post(f"/api/projects/{spans['id']}/next", headers=bearer(late))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/submit", headers=bearer(late),
+                      json={"answer": {"spans": []}})
+    assert not (await get_export(client, requester, spans["id"], format="conll", include_open="true")).content
+    await answer_all(client, make_user, spans["id"], [{"spans": []}] * 2, f"s{spans['id']}")
+    conll = await get_export(client, requester, spans["id"], format="conll", include_open="true")
+    assert len(read_conll(conll.text)) == 2  # labeled with no entities: now they are negatives
