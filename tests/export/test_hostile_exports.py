@@ -322,7 +322,7 @@ def read_conll(text: str) -> list[list[tuple[str, str]]]:
 
 
 async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become_one_tag(
-        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+        client, requester, new_project, make_user, run_cli, load, tmp_path, capsys):
     texts = ["😀 Ada\u2028Lovelace\x85met\x0bBob\x0c.\x1cEnd", "a\u00a0b\u200bc \u200f\u202eRTL ש", "x\r\ny\rz\n\nw",
              "👨\u200d👩\u200d👧 fam e\u0301\u0301 Z", "tab\tsep \"q\" \\ =1 -2 +3 @4", "𝔘𝔫𝔦 𝔘"]
     labels = ["A B", "A_B", "ünï 😀"]
@@ -343,6 +343,13 @@ async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become
     for document, text in zip(documents, texts):
         assert "".join(token for token, _ in document) == re.sub(r"\s", "", text)
         assert document[0][1] == "B-A_B" and document[-1][1] in ("B-A_B", "I-A_B")
+    path = tmp_path / "spans.jsonl"  # offsets in code points: Python's slices give each span's text back
+    path.write_bytes((await get_export(client, requester, project["id"], format="spans")).content)
+    rows = load("json", data_files=str(path))["train"]
+    for row, text in zip(rows, texts):
+        words = re.findall(r"\S+", text)
+        assert row["text"] == text and [e["text"] for e in row["entities"]] == [words[0], words[-1]]
+        assert all(text[e["start"]:e["end"]] == e["text"] for e in row["entities"])
 
 
 async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
