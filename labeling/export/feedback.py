@@ -12,7 +12,10 @@ from labeling.export.rows import TaskRow
 from labeling.export.writer import Writer
 
 TIES = "tied pairs (dropped)"
-BELOW = "pairs below min_margin or without a margin (dropped)"
+BELOW = "pairs below min_margin (dropped)"
+# TRL's reward trainer reads a `margin` column as a number for each pair (a null one stops its collator): a pair
+# whose margin is not known (--margin rating, a response without a rating) is no row of a TRL preference file.
+NO_MARGIN = "pairs without a margin: a response without a rating (dropped)"
 
 
 def prompt_of(row: TaskRow, conversational: bool) -> Any:
@@ -89,7 +92,10 @@ class Preference(Writer):
                     margin = None if high is None or low is None else high - low
                 else:
                     margin = 1.0 if row.by_requester else probabilities.get((chosen, rejected))
-                if options.min_margin is not None and (margin is None or margin < options.min_margin):
+                if margin is None:
+                    self.report.add(NO_MARGIN, f"task {row.id}")
+                    continue
+                if options.min_margin is not None and margin < options.min_margin:
                     self.report.add(BELOW, f"task {row.id}")
                     continue
                 good, bad = by_id.get(chosen, {}), by_id.get(rejected, {})

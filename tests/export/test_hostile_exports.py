@@ -386,3 +386,21 @@ async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
     await answer_all(client, make_user, spans["id"], [{"spans": []}] * 2, f"s{spans['id']}")
     conll = await get_export(client, requester, spans["id"], format="conll", include_open="true")
     assert len(read_conll(conll.text)) == 2  # labeled with no entities: now they are negatives
+
+
+async def test_every_preference_pair_has_a_margin_as_trl_s_reward_trainer_reads_it(
+        client, requester, new_project, make_user, run_cli, load, tmp_path, capsys):
+    responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
+    project = await new_project(task_type="preference_ranking", labels=[], tasks=[
+        {"data": {"prompt": p, "responses": responses}} for p in ("rated", "unrated")])
+    answers = {"rated": {"ranking": [["a"], ["b"], ["c"]], "ratings": {"a": 7, "b": 4, "c": 1}},
+               "unrated": {"ranking": [["a"], ["b"], ["c"]], "ratings": {"a": 6}}}
+    await answer_all(client, make_user, project["id"], [lambda d: answers[d["prompt"]]], f"p{project['id']}")
+    path = tmp_path / "pairs.jsonl"
+    capsys.readouterr()
+    assert await run_cli("export", str(project["id"]), "--format", "preference", "--margin", "rating",
+                         "-o", str(path)) == 0
+    assert "3 pairs without a margin" in capsys.readouterr().err
+    pairs = load("json", data_files=str(path))["train"]
+    # TRL's reward trainer makes a float tensor of a `margin` column: a null one stops it
+    assert pairs["prompt"] == ["rated"] * 3 and pairs["margin"] == [3.0, 6.0, 3.0]
