@@ -73,11 +73,11 @@ async def test_csv_and_jsonl_give_back_every_hostile_text_with_the_readers_the_r
 
 async def test_yolo_data_yaml_and_the_card_header_read_back_every_label_and_the_name(
         client, requester, new_project, make_user, settings, load, tmp_path):
-    (settings.media_dir / "shots").mkdir(parents=True)
-    Image.new("RGB", (100, 50)).save(settings.media_dir / "shots" / "0.png")
+    (settings.media_dir / "shared" / "shots").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "shots" / "0.png")
     name = "Boxes\nnames: [x]\u2028evil: 1 \x7f\x85 # 😀"
     project = await new_project(task_type="bounding_box", labels=YAML_HOSTILE, name=name,
-                                tasks=[{"data": {"image": "shots/0.png"}}])
+                                tasks=[{"data": {"image": "shared/shots/0.png"}}])
     pid = project["id"]
     # a box on each edge of the image (clipped to nothing by none of them)
     edges = [(0, 0, 100, 50), (99, 49, 1, 1), (0, 49, 1, 1), (99, 0, 1, 1)]
@@ -106,16 +106,16 @@ async def test_the_requester_s_answer_has_its_boxes_and_spans_at_confidence_1_in
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    (settings.media_dir / "shots").mkdir(parents=True)
+    (settings.media_dir / "shared" / "shots").mkdir(parents=True)
     for i in range(2):
-        Image.new("RGB", (100, 50)).save(settings.media_dir / "shots" / f"{i}.png")
+        Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "shots" / f"{i}.png")
     project = await new_project(task_type="bounding_box", labels=["car"], gold_first_n=0, tasks=[
-        {"data": {"image": "shots/0.png"}}, {"data": {"image": "shots/1.png"}, "gold": {"boxes": [
+        {"data": {"image": "shared/shots/0.png"}}, {"data": {"image": "shared/shots/1.png"}, "gold": {"boxes": [
             {"label": "car", "x": 0, "y": 0, "w": 100, "h": 50}]}}])
     pid = project["id"]
     await answer_all(client, make_user, pid, [{"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}], f"o{pid}")
     tasks = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"]
-    regular = next(t["id"] for t in tasks if t["data"]["image"] == "shots/0.png")
+    regular = next(t["id"] for t in tasks if t["data"]["image"] == "shared/shots/0.png")
     r = await client.post(f"/api/projects/{pid}/tasks/{regular}/override", headers=bearer(requester),
                           json={"answer": {"boxes": [{"label": "car", "x": 2, "y": 2, "w": 5, "h": 5}]}})
     assert r.status_code == 200, r.text
@@ -356,15 +356,15 @@ async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
         client, requester, new_project, make_user, settings, load, tmp_path):
     from pycocotools.coco import COCO
 
-    (settings.media_dir / "shots").mkdir(parents=True)
+    (settings.media_dir / "shared" / "shots").mkdir(parents=True)
     for i in range(2):
-        Image.new("RGB", (100, 50)).save(settings.media_dir / "shots" / f"{i}.png")
+        Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "shots" / f"{i}.png")
     boxes = await new_project(task_type="bounding_box", labels=["car"], redundancy=2,
-                              tasks=[{"data": {"image": f"shots/{i}.png"}} for i in range(2)])
+                              tasks=[{"data": {"image": f"shared/shots/{i}.png"}} for i in range(2)])
     box = {"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}
     await answer_all(client, make_user, boxes["id"], [box, box], f"b{boxes['id']}")
     _, late = await make_user("worker", f"late{boxes['id']}")  # a third task, answered by one worker of two
-    r = await client.post(f"/api/projects/{boxes['id']}/tasks", json=[{"data": {"image": "shots/0.png"}}],
+    r = await client.post(f"/api/projects/{boxes['id']}/tasks", json=[{"data": {"image": "shared/shots/0.png"}}],
                           headers=bearer(requester))
     assert r.status_code == 201
     lease = (await client.post(f"/api/projects/{boxes['id']}/next", headers=bearer(late))).json()
