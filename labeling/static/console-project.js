@@ -165,7 +165,7 @@
     var built = body();
     if (built.error) { Console.showError(form, built.error, status); return; }
     saving = true;
-    $("save").disabled = true;
+    Console.busy(form, true);
     /* An archived project changes nothing but its status: a pool change goes before archiving it, and after
        un-archiving it (the PATCH first) */
     var poolFirst = !isNew && built.body.status === "archived";
@@ -183,7 +183,7 @@
         created = true;
         form.setAttribute("data-mode", "edit");
         form.setAttribute("data-project-id", projectId);
-        taskType.disabled = true;
+        taskType.removeAttribute("data-busy");  /* stays disabled once the form is done saving */
         $("save").textContent = "Save changes";
       }
       return (poolFirst ? Promise.resolve({data: null, error: null}) : sendPool()).then(function (p) {
@@ -191,15 +191,19 @@
         if (created) {
           try { sessionStorage.setItem("project-created", String(projectId)); } catch (e) { /* said nowhere */ }
           window.location.assign("/console/projects/" + projectId + "/import");
+          return;  /* still busy while the next page loads: nothing typed now would be kept */
         }
         else { unsaved = false; say("Saved.", true); }
       });
     }).catch(function (r) {
+      saving = false;
+      Console.busy(form, false);  /* first: a disabled input could not take the focus the error gives it */
       if (created) say("The project was created; fix what is marked and save again.", false);
       Console.showError(form, r && r.error ? r.error : {message: String(r)}, status);
     }).then(function () {
+      if (!saving || created) return;  /* an error was handled above; a new project is on its way to Import */
       saving = false;
-      $("save").disabled = false;
+      Console.busy(form, false);
     });
   }
   form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
@@ -215,4 +219,31 @@
   form.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); save(); }
   });
+
+  /* ---- deleting (settings only): the typed name is the API's confirmation ---------------------------------- */
+  var deleting = $("delete-form");
+  if (deleting) {
+    deleting.addEventListener("submit", function (e) {
+      e.preventDefault();
+      Console.clearErrors(deleting);
+      Console.busy(deleting, true);
+      Console.api("DELETE", "/api/projects/" + projectId + "?confirm=" + encodeURIComponent($("f-confirm").value))
+        .then(function (r) {
+          if (r.error) {
+            Console.busy(deleting, false);
+            if (r.error.field === "confirm") {  /* said in the page's words, not the API's query parameter's */
+              r.error.message = $("f-confirm").value ? "that is not the project's name: type it exactly as shown"
+                                                     : "type the project's name to delete it";
+            }
+            Console.showError(deleting, r.error, status);
+            return;
+          }
+          var d = r.data.deleted;
+          Console.flash("Deleted the project " + d.name + ": " + d.tasks.toLocaleString() + " task" + (d.tasks === 1 ? "" : "s") +
+                        " and " + d.annotations.toLocaleString() + " answer" + (d.annotations === 1 ? "" : "s") + ".");
+          unsaved = false;  /* the settings' unsaved changes went with the project: no question on leaving */
+          window.location.assign("/console/projects");
+        });
+    });
+  }
 })();
