@@ -1,0 +1,251 @@
+"""What a walk through the console as a new requester found: headings that skipped a level, controls with one
+name for different things, forms that stayed editable while saving, CSV rows cut silently, no way to delete a
+project from the console, and the keyboard's focus lost after blocking a worker."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from tests.browser.support import DESKTOP, PASSWORD, PHONE, assert_fits_the_width, sign_in
+
+# Every heading's level, in document order, and the first one that skips a level (h1 then h3).
+HEADING_SKIP = """() => {
+  let last = 0;
+  for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+    const level = Number(h.tagName[1]);
+    if (level > last + 1) return h.tagName + ' "' + h.textContent.trim() + '" after h' + last;
+    last = level;
+  }
+  return null;
+}"""
+
+# Links whose text (as a screen reader's list of links gives it) is the same but go to different places; and
+# buttons of the same name in different rows or cards (a screen reader's "Block, button" three times).
+SAME_NAMES = """() => {
+  const name = el => (el.getAttribute('aria-label') || el.textContent).replace(/\\s+/g, ' ').trim();
+  const links = {}, buttons = {}, out = [];
+  for (const a of document.querySelectorAll('a[href]')) (links[name(a)] ??= new Set()).add(a.getAttribute('href'));
+  for (const b of document.querySelectorAll('button, summary')) (buttons[name(b)] ??= []).push(b);
+  for (const [n, hrefs] of Object.entries(links)) if (hrefs.size > 1) out.push('link ' + n);
+  for (const [n, list] of Object.entries(buttons)) if (list.length > 1) out.push('button ' + n);
+  return out;
+}"""
+
+
+def _requester_project(server, task_type: str = "text_classification", labels: list[str] | None = None,
+                       tasks: list[dict] | None = None, **settings) -> tuple[dict, dict]:  # noqa: ANN001, ANN003
+    """A requester with a password and a project of theirs (with these tasks)."""
+    requester = server.user("requester")
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"{task_type} {uuid.uuid4().hex[:8]}", "task_type": task_type,
+                                          "labels": ["pos", "neg"] if labels is None else labels, **settings})
+        assert r.status_code == 201, r.text
+        project = r.json()
+        if tasks:
+            r = c.post(f"/api/projects/{project['id']}/tasks", json=tasks)
+            assert r.status_code == 201, r.text
+    return requester, project
+
+
+def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
+    page.wait_for_load_state("load")
+    transfer = page.evaluate_handle(
+        "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
+        " return dt; }", [name, text, mime])
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+
+
+def _stored_texts(server, project_id: int) -> list[str]:  # noqa: ANN001
+    rows = server.query("SELECT data FROM tasks WHERE project_id = :p ORDER BY id", p=project_id)
+    import json
+    return [(row["data"] if isinstance(row["data"], dict) else json.loads(row["data"]))["text"] for row in rows]
+
+
+def test_the_project_form_headings_go_in_order(new_page, server):  # noqa: ANN001
+    # "Workers see" (the instructions' preview) was an h3 right under the page's h1, new project or settings.
+    requester, project = _requester_project(server, instructions="# Steps\nRead it all.")
+    page = new_page()
+    sign_in(page, requester, "/console/projects/new")
+    expect(page.get_by_role("heading", name="Workers see")).to_be_visible()
+    assert page.evaluate(HEADING_SKIP) is None
+    page.goto(f"/console/projects/{project['id']}/settings")
+    expect(page.get_by_role("heading", name="Settings", level=2)).to_be_visible()
+    expect(page.locator("#instructions-preview h3")).to_have_text("Steps")  # the instructions' own heading
+    assert page.evaluate(HEADING_SKIP) is None
+    assert page.evaluate(SAME_NAMES) == []
+
+
+def test_the_worker_home_names_each_start_link_by_its_project(new_page, server):  # noqa: ANN001
+    # Two projects with work gave two links named "Start" to two places: a list of links said "Start, Start".
+    worker = server.user("worker")
+    names = []
+    for _ in range(2):
+        project = server.project("text_classification", [{"data": {"text": "x"}}], ["pos", "neg"])
+        names.append(project["name"])
+    page = new_page()
+    sign_in(page, worker, "/")
+    for name in names:
+        expect(page.get_by_role("link", name=f"Start {name}", exact=True)).to_be_visible()
+    expect(page.locator("a.btn", has_text="Start").first).to_have_text(re.compile(r"^Start"))
+    assert not [n for n in page.evaluate(SAME_NAMES) if n.startswith("link Start")]
+
+
+def test_a_console_form_is_read_only_while_it_saves(new_page, server):  # noqa: ANN001
+    # The text boxes stayed editable while a save was on its way: what was typed meanwhile was not sent, and the
+    # form then said "Saved." over it.
+    requester, project = _requester_project(server)
+    held = []
+    page = new_page()
+    page.route(f"**/api/projects/{project['id']}", lambda route: held.append(route)
+               if route.request.method == "PATCH" else route.continue_())
+    sign_in(page, requester, f"/console/projects/{project['id']}/settings")
+    page.fill("#f-instructions", "New instructions")
+    page.click("#save")
+    expect(page.locator("#project-form")).to_have_attribute("aria-busy", "true")
+    for box in ("#f-name", "#f-instructions", "#f-lease", ".label-hotkey >> nth=0"):
+        expect(page.locator(box)).not_to_be_editable()
+    for control in ("#f-status", "#add-label", "#save", 'input[name="all_workers"] >> nth=0'):
+        expect(page.locator(control)).to_be_disabled()
+    assert held, "the PATCH was not held"
+    held[0].continue_()
+    expect(page.locator("#form-status")).to_have_text("Saved.")
+    expect(page.locator("#project-form")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#f-name")).to_be_editable()
+    expect(page.locator("#f-status")).to_be_enabled()
+    expect(page.locator("#save")).to_be_focused()  # the keyboard goes on from where it was
+    expect(page.locator("#f-task-type")).to_be_disabled()  # disabled before the save: still so
+
+    # The teams page's forms (Console.statusLine's send) wait read-only too.
+    teams = new_page()
+    held_teams = []
+    teams.route("**/api/teams", lambda route: held_teams.append(route)
+                if route.request.method == "POST" else route.continue_())
+    sign_in(teams, requester, "/console/teams")
+    teams.fill("#team-name", f"crew {uuid.uuid4().hex[:6]}")
+    teams.click("#create-team")
+    expect(teams.locator("#team-name")).not_to_be_editable()
+    expect(teams.locator("#create-team")).to_be_disabled()
+    held_teams[0].continue_()
+    expect(teams.locator("#team-name")).to_be_editable()
+
+
+def test_a_new_projects_error_takes_the_focus_once_the_form_is_editable_again(new_page, server):  # noqa: ANN001
+    # The error's input must take the focus after the form is released: a disabled select cannot be focused.
+    requester = server.user("requester")
+    page = new_page()
+    sign_in(page, requester, "/console/projects/new")
+    page.fill("#f-name", f"p {uuid.uuid4().hex[:6]}")
+    page.select_option("#f-task-type", "text_classification")
+    page.click("#save")  # no labels
+    expect(page.locator('[data-field="labels"] .field-error')).to_be_visible()
+    expect(page.locator("#add-label")).to_be_focused()
+    expect(page.locator("#f-name")).to_be_editable()
+    expect(page.locator("#f-task-type")).to_be_enabled()
+
+
+def test_csv_rows_are_never_cut_or_run_together_and_tsv_is_read(new_page, server):  # noqa: ANN001
+    # A row with an unquoted comma stored "Broke" for "Broke, in a week"; a quote left open made the rest of the
+    # file one value; a .tsv file was "not a JSON, JSON Lines, CSV file" though the README says it is read.
+    requester, project = _requester_project(server)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/import")
+    result = page.locator("#import-result")
+    _drop(page, "r.csv", "id,text\nr1,Great value\nr2,Broke, in a week\n", "text/csv")
+    expect(result).to_have_text("r.csv, line 3: 3 values, but the header names 2 columns (a value with a comma in it "
+                                "needs quotes around it) — nothing was stored.")
+    expect(page.locator("#csv-mapping")).to_be_hidden()
+    _drop(page, "r.csv", 'id,text\nr1,"Arrived late\nr2,fine\n', "text/csv")
+    expect(result).to_have_text('r.csv, line 2: a quoted value is not closed (a " is missing) — nothing was stored.')
+    _drop(page, "r.csv", "text,text\na,b\n", "text/csv")
+    page.click("#csv-import")
+    expect(result).to_have_text("r.csv: columns text and text both become the data field text: rename one — nothing "
+                                "was stored.")
+    assert _stored_texts(server, project["id"]) == []
+
+    _drop(page, "r.tsv", 'id\ttext\nt1\tHello, world\nt2\tThe 5" screen\n', "text/tab-separated-values")
+    expect(page.locator("#csv-mapping")).to_be_visible()
+    page.click("#csv-import")
+    expect(result).to_have_text("Imported 2 tasks from r.tsv.")
+    assert _stored_texts(server, project["id"]) == ["Hello, world", 'The 5" screen']
+    _drop(page, "notes.txt", "x", "text/plain")
+    expect(result).to_have_text("notes.txt: not a JSON, JSON Lines, CSV or TSV file (the kind is told by the name's "
+                                "ending: .json, .jsonl, .csv, .tsv).")
+
+
+def test_a_project_is_deleted_from_its_settings_after_typing_its_name(new_page, server):  # noqa: ANN001
+    # The console had no way to delete a project: a requester had to find the API's DELETE ...?confirm=NAME.
+    requester, project = _requester_project(server, tasks=[{"data": {"text": "a"}}, {"data": {"text": "b"}}])
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/settings")
+    error = page.locator('[data-field="confirm"] .field-error')
+    page.click("#delete-project")
+    expect(error).to_have_text("type the project's name to delete it")
+    expect(page.locator("#f-confirm")).to_be_focused()
+    page.fill("#f-confirm", project["name"][:-1])
+    page.keyboard.press("Enter")
+    expect(error).to_have_text("that is not the project's name: type it exactly as shown")
+    assert server.query("SELECT count(*) AS n FROM projects WHERE id = :p", p=project["id"])[0]["n"] == 1
+    page.fill("#f-confirm", project["name"])
+    page.click("#delete-project")
+    expect(page).to_have_url(re.compile(r"/console/projects$"))
+    expect(page.locator("#page-status")).to_have_text(f"Deleted the project {project['name']}: 2 tasks and 0 answers.")
+    assert server.query("SELECT count(*) AS n FROM projects WHERE id = :p", p=project["id"])[0]["n"] == 0
+    page.reload()
+    expect(page.locator("#page-status")).to_be_hidden()  # said once
+
+    phone = new_page(PHONE)
+    other_requester, other = _requester_project(server)
+    sign_in(phone, other_requester, f"/console/projects/{other['id']}/settings")
+    expect(phone.locator("#delete-project")).to_be_visible()
+    assert_fits_the_width(phone)
+
+
+def test_block_buttons_name_their_worker_and_the_focus_comes_back_after_one(new_page, server):  # noqa: ANN001
+    # Each row's button was "Block": three in a row for three workers; and after blocking the page reloaded with
+    # the keyboard's focus at the top of the page.
+    requester, project = _requester_project(server, tasks=[{"data": {"text": f"t{i}"}} for i in range(2)],
+                                            redundancy=2)
+    workers = [server.user("worker") for _ in range(2)]
+    for worker in workers:
+        with server.client(worker["token"]) as c:
+            for _ in range(2):
+                lease = c.post(f"/api/projects/{project['id']}/next").json()
+                r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}})
+                assert r.status_code == 201, r.text
+    page = new_page(DESKTOP)
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, requester, f"/console/projects/{project['id']}/quality")
+    first = workers[0]["username"]
+    for worker in workers:
+        expect(page.get_by_role("button", name=f"Block {worker['username']}", exact=True)).to_be_visible()
+    assert page.evaluate(SAME_NAMES) == []
+    page.get_by_role("button", name=f"Block {first}", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#workers-status")).to_have_text(f"{first} is blocked.")
+    expect(page.get_by_role("button", name=f"Unblock {first}", exact=True)).to_be_focused()
+
+
+def test_review_and_account_buttons_name_what_they_act_on(new_page, server):  # noqa: ANN001
+    # A task's page had one "Exclude from consensus" per answer; People one "New token", "Deactivate", "Reset
+    # password" and "Save" per account, and one "Add" per team.
+    requester, project = _requester_project(server, tasks=[{"data": {"text": "t"}}], redundancy=2)
+    for _ in range(2):
+        worker = server.user("worker")
+        with server.client(worker["token"]) as c:
+            lease = c.post(f"/api/projects/{project['id']}/next").json()
+            c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "neg"}})
+    task_id = server.query("SELECT id FROM tasks WHERE project_id = :p", p=project["id"])[0]["id"]
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/tasks/{task_id}")
+    expect(page.locator(".exclude-btn")).to_have_count(2)
+    assert page.evaluate(SAME_NAMES) == []
+
+    admin = server.user("admin", password=PASSWORD)
+    people = new_page()
+    sign_in(people, admin, "/console/people")
+    expect(people.get_by_role("button", name=f"New token for {admin['username']}", exact=True)).to_be_visible()
+    assert not [n for n in people.evaluate(SAME_NAMES)
+                if re.match(r"button (New token|Deactivate|Reactivate|Reset password|Save|Add)$", n)]
