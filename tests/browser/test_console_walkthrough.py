@@ -249,3 +249,42 @@ def test_review_and_account_buttons_name_what_they_act_on(new_page, server):  # 
     expect(people.get_by_role("button", name=f"New token for {admin['username']}", exact=True)).to_be_visible()
     assert not [n for n in people.evaluate(SAME_NAMES)
                 if re.match(r"button (New token|Deactivate|Reactivate|Reset password|Save|Add)$", n)]
+
+
+def test_the_account_page_makes_a_new_api_token_shown_once(new_page, server):  # noqa: ANN001
+    # A requester who signs in with a password had no page for an API token: the Export page's curl line named
+    # $TOKEN and POST /api/users/me/token, which needs a token (or the browser's console) to call.
+    requester = server.user("requester")
+    page = new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, requester, "/console/projects")
+    page.click("#to-account")
+    expect(page).to_have_url(re.compile(r"/console/account$"))
+    expect(page.locator("#to-account")).to_have_attribute("aria-current", "page")
+    expect(page.locator('#who [data-stat="username"]')).to_have_text(requester["username"])
+    assert page.evaluate(HEADING_SKIP) is None
+    page.click("#new-token")
+    expect(page.locator("#secret")).to_be_focused()
+    token = page.locator("#secret-value").text_content()
+    expect(page.locator("#token-status")).to_have_text("New token made: the old one no longer works.")
+    with server.client(token) as c:
+        assert c.get("/api/users/me").json()["username"] == requester["username"]
+    with server.client(requester["token"]) as c:
+        assert c.get("/api/users/me").status_code == 401
+    page.click("#secret-close")
+    expect(page.locator("#secret")).to_be_hidden()
+    expect(page.locator("#secret-value")).to_have_text("")
+    expect(page.locator("#new-token")).to_be_focused()
+
+    phone = new_page(PHONE)
+    sign_in(phone, requester, "/console/account")
+    assert_fits_the_width(phone)
+    # the Export page's hint leads here
+    with server.client(token) as c:
+        project = c.post("/api/projects", json={"name": f"p {uuid.uuid4().hex[:8]}", "task_type": "demonstration"}).json()
+    worker = server.user("worker")
+    page.goto(f"/console/projects/{project['id']}/export")
+    expect(page.locator("#account-link")).to_have_attribute("href", "/console/account")
+    forbidden = new_page()
+    sign_in(forbidden, worker, "/")
+    assert forbidden.goto("/console/account").status == 403
