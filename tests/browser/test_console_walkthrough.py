@@ -288,3 +288,26 @@ def test_the_account_page_makes_a_new_api_token_shown_once(new_page, server):  #
     forbidden = new_page()
     sign_in(forbidden, worker, "/")
     assert forbidden.goto("/console/account").status == 403
+
+
+def test_the_export_page_says_when_there_is_nothing_to_export_and_when_a_download_starts(new_page, server):  # noqa: ANN001
+    # A new project's Download gave an empty file without a word, and a click showed nothing on the page while the
+    # export was checked (the browser's download appears elsewhere, if at all).
+    requester, project = _requester_project(server)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/export")
+    expect(page.locator("#nothing-to-export")).to_have_text(re.compile(r"^No tasks yet, so an export has no rows"))
+    with server.client(requester["token"]) as c:
+        assert c.post(f"/api/projects/{project['id']}/tasks", json=[{"data": {"text": "a"}}]).status_code == 201
+    page.reload()
+    expect(page.locator("#nothing-to-export")).to_contain_text("No task is complete yet (0 of 1)")
+    worker = server.user("worker")
+    with server.client(worker["token"]) as c:
+        lease = c.post(f"/api/projects/{project['id']}/next").json()
+        c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}})
+    page.reload()
+    expect(page.locator("#nothing-to-export")).to_have_count(0)
+    with page.expect_download() as info:
+        page.click("#download")
+    expect(page.locator("#export-started")).to_have_text(
+        f"Download started: {info.value.suggested_filename} (your browser saves it; see its downloads).")
