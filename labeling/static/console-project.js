@@ -158,6 +158,20 @@
       return p;
     });
   }
+  /* The project header (its name, its status badge) and the tab's title said the old values after a save: a
+     project just paused still read "active" until a reload. */
+  function showSaved(project) {
+    var badge = document.querySelector(".project-header .status");
+    if (badge && project.status) {
+      badge.textContent = project.status;
+      badge.className = "status status-" + project.status;
+    }
+    var heading = document.querySelector("#project-heading a");
+    if (heading && project.name && heading.textContent !== project.name) {
+      document.title = document.title.replace(" · " + heading.textContent + " · ", " · " + project.name + " · ");
+      heading.textContent = project.name;
+    }
+  }
   function save() {
     if (saving) return;
     Console.clearErrors(form);
@@ -193,7 +207,7 @@
           window.location.assign("/console/projects/" + projectId + "/import");
           return;  /* still busy while the next page loads: nothing typed now would be kept */
         }
-        else { unsaved = false; say("Saved.", true); }
+        else { unsaved = false; showSaved(r.data || built.body); say("Saved.", true); }
       });
     }).catch(function (r) {
       saving = false;

@@ -311,3 +311,46 @@ def test_the_export_page_says_when_there_is_nothing_to_export_and_when_a_downloa
         page.click("#download")
     expect(page.locator("#export-started")).to_have_text(
         f"Download started: {info.value.suggested_filename} (your browser saves it; see its downloads).")
+
+
+def test_review_actions_say_what_they_did_after_the_reload_with_the_focus_kept(new_page, server):  # noqa: ANN001
+    # Accept, Exclude, Override and Ask for one more answer reload the page: "Saved." went with the old page and
+    # the keyboard's focus fell to the top of the new one.
+    requester, project = _requester_project(server, tasks=[{"data": {"text": "t"}}], redundancy=2)
+    names = []
+    for _ in range(2):
+        worker = server.user("worker")
+        names.append(worker["username"])
+        with server.client(worker["token"]) as c:
+            lease = c.post(f"/api/projects/{project['id']}/next").json()
+            c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "neg"}})
+    task_id = server.query("SELECT id FROM tasks WHERE project_id = :p", p=project["id"])[0]["id"]
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/tasks/{task_id}")
+    status = page.locator("#action-status")
+    page.get_by_role("button", name=f"Exclude from consensus (the answer of {names[0]})").click()
+    expect(status).to_have_text(f"Left out of the consensus: the answer of {names[0]}.")
+    expect(page.get_by_role("button", name=f"Count again (the answer of {names[0]})")).to_be_focused()
+    page.click("#accept-btn")
+    expect(status).to_have_text("Accepted: the consensus is the task's label.")
+    expect(page.locator("#review-state")).to_be_focused()
+    expect(page.locator("#review-state")).to_contain_text("accepted")
+    page.reload()
+    expect(status).to_be_hidden()  # said once
+
+
+def test_the_project_header_follows_a_saved_status_and_name(new_page, server):  # noqa: ANN001
+    # After pausing (or archiving, or renaming) a project in Settings, "Saved." showed under a header that still
+    # said "active" and the old name until a reload.
+    requester, project = _requester_project(server)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/settings")
+    page.select_option("#f-status", "paused")
+    new_name = project["name"] + " v2"
+    page.fill("#f-name", new_name)
+    page.click("#save")
+    expect(page.locator("#form-status")).to_have_text("Saved.")
+    expect(page.locator(".project-header .status")).to_have_text("paused")
+    expect(page.locator(".project-header .status")).to_have_class("status status-paused")
+    expect(page.locator("#project-heading")).to_have_text(new_name)
+    expect(page).to_have_title(f"Settings · {new_name} · labeling")
