@@ -23,8 +23,17 @@
   }
 
   /* ---- labels --------------------------------------------------------------------------------- */
+  /* A new row's colour, hotkey and remove button were "Colour", "Hotkey" and "Remove this label" in every row: they
+     take the label's name as it is typed (or its place, while it has none) */
+  function nameRow(row, i) {
+    var name = row.querySelector(".label-name").value.trim() || "label " + (i + 1);
+    row.querySelector(".label-color").setAttribute("aria-label", "Colour of " + name);
+    row.querySelector(".label-hotkey").setAttribute("aria-label", "Hotkey of " + name);
+    row.querySelector(".label-remove").setAttribute("aria-label", "Remove " + name);
+  }
   function renumber() {
     Array.prototype.forEach.call(rows.querySelectorAll(".label-row"), function (row, i) {
+      nameRow(row, i);
       row.setAttribute("data-field", "labels[" + i + "]");
       row.querySelector(".label-name").setAttribute("data-field", "labels[" + i + "].name");
       row.querySelector(".label-color").setAttribute("data-field", "labels[" + i + "].color");
@@ -51,6 +60,10 @@
   });
   rows.addEventListener("input", function (e) {
     if (e.target.classList.contains("label-color")) e.target.setAttribute("data-given", "true");
+    if (e.target.classList.contains("label-name")) {
+      var row = e.target.closest(".label-row");
+      nameRow(row, Array.prototype.indexOf.call(rows.children, row));
+    }
   });
   rows.addEventListener("keydown", function (e) {
     /* Enter in a label's name adds the next label */

@@ -9,7 +9,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PASSWORD, PHONE, assert_fits_the_width, sign_in
+from tests.browser.support import DESKTOP, PASSWORD, PHONE, assert_fits_the_width, focus_rings_stand_out, sign_in
 
 # Every heading's level, in document order, and the first one that skips a level (h1 then h3).
 HEADING_SKIP = """() => {
@@ -188,6 +188,7 @@ def test_a_project_is_deleted_from_its_settings_after_typing_its_name(new_page, 
     page.keyboard.press("Enter")
     expect(error).to_have_text("that is not the project's name: type it exactly as shown")
     assert server.query("SELECT count(*) AS n FROM projects WHERE id = :p", p=project["id"])[0]["n"] == 1
+    focus_rings_stand_out(page, ("#f-confirm", "#delete-project"))
     page.fill("#f-confirm", project["name"])
     page.click("#delete-project")
     expect(page).to_have_url(re.compile(r"/console/projects$"))
@@ -263,6 +264,7 @@ def test_the_account_page_makes_a_new_api_token_shown_once(new_page, server):  #
     expect(page.locator("#to-account")).to_have_attribute("aria-current", "page")
     expect(page.locator('#who [data-stat="username"]')).to_have_text(requester["username"])
     assert page.evaluate(HEADING_SKIP) is None
+    focus_rings_stand_out(page, ("#to-account", "#new-token"))
     page.click("#new-token")
     expect(page.locator("#secret")).to_be_focused()
     token = page.locator("#secret-value").text_content()
@@ -354,3 +356,20 @@ def test_the_project_header_follows_a_saved_status_and_name(new_page, server):  
     expect(page.locator(".project-header .status")).to_have_class("status status-paused")
     expect(page.locator("#project-heading")).to_have_text(new_name)
     expect(page).to_have_title(f"Settings · {new_name} · labeling")
+
+
+def test_each_new_label_rows_controls_are_named_by_its_label(new_page, server):  # noqa: ANN001
+    # New rows' controls were "Colour", "Hotkey" and "Remove this label" in every row.
+    requester = server.user("requester")
+    page = new_page()
+    sign_in(page, requester, "/console/projects/new")
+    page.click("#add-label")
+    page.keyboard.type("cat")
+    page.keyboard.press("Enter")  # the next label's row
+    expect(page.get_by_role("button", name="Remove label 2", exact=True)).to_be_visible()
+    page.keyboard.type("dog")
+    for name in ("cat", "dog"):
+        expect(page.get_by_role("button", name=f"Remove {name}", exact=True)).to_be_visible()
+        expect(page.get_by_label(f"Hotkey of {name}", exact=True)).to_be_visible()
+        expect(page.get_by_label(f"Colour of {name}", exact=True)).to_be_visible()
+    assert page.evaluate(SAME_NAMES) == []
