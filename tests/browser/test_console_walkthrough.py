@@ -373,3 +373,15 @@ def test_each_new_label_rows_controls_are_named_by_its_label(new_page, server): 
         expect(page.get_by_label(f"Hotkey of {name}", exact=True)).to_be_visible()
         expect(page.get_by_label(f"Colour of {name}", exact=True)).to_be_visible()
     assert page.evaluate(SAME_NAMES) == []
+
+
+def test_after_recomputing_the_focus_is_back_on_the_button(new_page, server):  # noqa: ANN001
+    # Recompute consensus reloads the page to show the new results: the keyboard's focus fell to its top.
+    requester, project = _requester_project(server, tasks=[{"data": {"text": "t"}}])
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/results")
+    page.locator("#recompute-btn").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#recompute-status")).to_have_text(re.compile(r"^Recomputed \d+ tasks?"))
+    expect(page.locator("#recompute-status")).not_to_contain_text("Showing the new results")  # the reloaded page
+    expect(page.locator("#recompute-btn")).to_be_focused()
