@@ -126,7 +126,13 @@
         headers: {"Content-Type": "application/json", "X-CSRF-Token": Console.csrf(), "Accept": "text/html"},
         body: JSON.stringify({instructions: $("f-instructions").value})
       }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
-        if (html !== null && seq === previewSeq) $("instructions-preview").innerHTML = html;  /* escaped by the server */
+        if (html === null || seq !== previewSeq) return;
+        if (html.trim()) { $("instructions-preview").innerHTML = html; return; }  /* escaped by the server */
+        var none = document.createElement("p");  /* an empty preview said nothing: was it loading, or broken? */
+        none.className = "muted";
+        none.id = "no-instructions";
+        none.textContent = "No instructions: workers see only the task and its labels.";
+        $("instructions-preview").replaceChildren(none);
       }, function () {});
     }, 150);
   });

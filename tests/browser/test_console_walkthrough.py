@@ -71,6 +71,12 @@ def test_the_project_form_headings_go_in_order(new_page, server):  # noqa: ANN00
     sign_in(page, requester, "/console/projects/new")
     expect(page.get_by_role("heading", name="Workers see")).to_be_visible()
     assert page.evaluate(HEADING_SKIP) is None
+    # an empty preview said nothing (loading? broken?): it says there are no instructions, also once cleared
+    expect(page.locator("#no-instructions")).to_have_text("No instructions: workers see only the task and its labels.")
+    page.fill("#f-instructions", "**Read**")
+    expect(page.locator("#instructions-preview strong")).to_have_text("Read")
+    page.fill("#f-instructions", "")
+    expect(page.locator("#no-instructions")).to_be_visible()
     page.goto(f"/console/projects/{project['id']}/settings")
     expect(page.get_by_role("heading", name="Settings", level=2)).to_be_visible()
     expect(page.locator("#instructions-preview h3")).to_have_text("Steps")  # the instructions' own heading
