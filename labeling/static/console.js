@@ -275,7 +275,14 @@
         if (box.top < 0 || box.bottom > window.innerHeight) el.scrollIntoView({block: "nearest"});
       },
       unsay: unsay,
-      send: send
+      send: send,
+      /* said on the page an action reloaded (or led to): the line takes the keyboard's focus, which the reload left
+         at the top of the page, so the next Tab goes on from what was done and a screen reader reads it */
+      announce: function (text, ok) {
+        this.say(text, ok);
+        el.tabIndex = -1;
+        el.focus({preventScroll: true});
+      }
     };
   }
 
@@ -289,7 +296,7 @@
     try {
       var flashed = sessionStorage.getItem("console-flash");
       sessionStorage.removeItem("console-flash");
-      if (flashed) statusLine(pageStatus).say(flashed, true);
+      if (flashed) statusLine(pageStatus).announce(flashed, true);
     } catch (e) { /* storage disabled */ }
   }
 

@@ -135,7 +135,9 @@ def test_a_console_form_is_read_only_while_it_saves(new_page, server):  # noqa: 
     expect(teams.locator("#team-name")).not_to_be_editable()
     expect(teams.locator("#create-team")).to_be_disabled()
     held_teams[0].continue_()
-    expect(teams.locator("#team-name")).to_be_editable()
+    # the page reloads with the new team: the line saying so has the focus, not the top of the page
+    expect(teams.locator("#teams-status")).to_have_text(re.compile(r"^Created the team crew "))
+    expect(teams.locator("#teams-status")).to_be_focused()
 
 
 def test_a_new_projects_error_takes_the_focus_once_the_form_is_editable_again(new_page, server):  # noqa: ANN001
@@ -199,6 +201,7 @@ def test_a_project_is_deleted_from_its_settings_after_typing_its_name(new_page, 
     page.click("#delete-project")
     expect(page).to_have_url(re.compile(r"/console/projects$"))
     expect(page.locator("#page-status")).to_have_text(f"Deleted the project {project['name']}: 2 tasks and 0 answers.")
+    expect(page.locator("#page-status")).to_be_focused()
     assert server.query("SELECT count(*) AS n FROM projects WHERE id = :p", p=project["id"])[0]["n"] == 0
     page.reload()
     expect(page.locator("#page-status")).to_be_hidden()  # said once
