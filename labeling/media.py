@@ -84,7 +84,9 @@ def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) 
         limit = min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS)
         raise TooLarge(f"{filename}: more than {limit:,} pixels (LABELING_MEDIA_MAX_PIXELS)", field="file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidInput(f"{filename}: not an image Pillow can read", field="file") from None
+        # said in the uploader's words (it named the library that reads images): which kinds are read
+        raise InvalidInput(f"{filename}: not an image this server can read ({', '.join(FORMATS)}), or a damaged one",
+                           field="file") from None
     if fmt not in FORMATS:
         raise InvalidInput(f"{filename}: {fmt} images are not accepted ({', '.join(FORMATS)})", field="file")
     digest = hashlib.sha256(content).hexdigest()

@@ -356,3 +356,14 @@ async def test_the_quality_page_of_a_project_with_a_thousand_labels_stays_a_page
     assert re.search(r"<summary>984 labels are in no answer and no consensus yet</summary>", page)
     report = (await client.get(f"/api/projects/{project['id']}/quality", headers=bearer(requester))).json()
     assert len(report["confusion"]["labels"]) == 1000  # the API keeps it whole
+
+
+async def test_the_quality_page_says_why_alpha_is_missing(client, requester, new_project):
+    # Krippendorff's alpha showed "–" on a boxes, entities or demonstration project (and on a project without two
+    # answers to a task) beside "Alpha and kappa: 1 is perfect agreement", with no word of why.
+    boxes = await new_project(task_type="bounding_box", labels=["car"])
+    page = html(await client.get(f"/console/projects/{boxes['id']}/quality", headers=bearer(requester)))
+    assert re.search(r"alpha is measured on label and ranking projects: for\s+bounding boxes, the pairwise", page)
+    labels = await new_project(tasks=text_tasks(2))
+    page = html(await client.get(f"/console/projects/{labels['id']}/quality", headers=bearer(requester)))
+    assert "Alpha needs tasks with two answers or more: none yet." in page

@@ -134,3 +134,13 @@ async def test_the_pixel_cap_refuses_large_images(client, settings, db, requeste
                          headers=bearer(requester))
         assert r.status_code == 201
     assert list((await _recorded(db)).values()) == [(20, 30)]
+
+
+async def test_a_file_that_is_no_image_is_named_with_the_kinds_that_are_read(client, requester):
+    # The message named the library ("not an image Pillow can read"), not what the uploader may send.
+    r = await client.post("/api/media", files=[("file", ("notes.png", b"just some text", "image/png"))],
+                          headers=bearer(requester))
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == ("notes.png: not an image this server can read (PNG, JPEG, GIF, WEBP, BMP, "
+                                            "TIFF), or a damaged one")
+    assert "Pillow" not in r.text

@@ -55,7 +55,7 @@ async def tasks_from_upload(request: Request, settings: Settings, placed: media.
         if lowered.endswith((".json", ".jsonl", ".ndjson")):
             items.extend(await asyncio.to_thread(tasks.file_part_items, filename, content))  # off the event loop
             continue
-        if content.startswith(tasks.GZIP_MAGIC):  # else "not an image Pillow can read"
+        if content.startswith(tasks.GZIP_MAGIC):  # else "not an image this server can read"
             raise InvalidInput(f"{filename}: a compressed file; upload the task file or image itself", field="file",
                                file=filename)
         try:

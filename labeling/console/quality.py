@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import web
+from labeling import tasktypes, web
 from labeling.console import frame
 from labeling.consensus import runner
 
@@ -36,6 +36,8 @@ async def quality_page(request: Request, caller: web.Caller) -> Response:
         "has_tau": any(w.get("kendall_tau") is not None for w in report.get("workers", [])),
         "confusion": _confusion(report.get("confusion")), "distribution": _distribution(report),
         "chart": throughput_chart(report.get("throughput") or {}), "correlation": correlation(row),
+        # Krippendorff's alpha is measured on label and ranking projects (labeling/consensus/quality.py)
+        "alpha_applies": tasktypes.get(row.task_type).family in ("classification", "multilabel", "ranking"),
     }, project=row, tab="quality")
 
 
