@@ -72,6 +72,37 @@
       addLabel("");
     }
   });
+  /* Pasting several lines into a label's name adds one label a line (a project may have 1,000 labels; one click
+     each was the only way). Names already in the form are not added twice; blank lines are skipped. */
+  rows.addEventListener("paste", function (e) {
+    var input = e.target;
+    if (!input.classList.contains("label-name") || input.readOnly) return;
+    var text = (e.clipboardData || window.clipboardData).getData("text") || "";
+    var lines = text.split(/\r\n|\r|\n/).map(function (l) { return l.trim(); }).filter(Boolean);
+    if (lines.length < 2) return;
+    e.preventDefault();
+    var have = {};
+    rows.querySelectorAll(".label-name").forEach(function (el) { if (el !== input && el.value.trim()) have[el.value.trim()] = true; });
+    var fresh = lines.filter(function (name) {
+      if (have[name]) return false;
+      have[name] = true;
+      return true;
+    });
+    if (!fresh.length) { say("Every pasted label is already in the list.", false); return; }
+    input.value = fresh[0];
+    var row = input.closest(".label-row");
+    nameRow(row, Array.prototype.indexOf.call(rows.children, row));
+    fresh.slice(1).forEach(function (name) {
+      var node = $("label-row-template").content.firstElementChild.cloneNode(true);
+      node.querySelector(".label-name").value = name;
+      rows.appendChild(node);
+    });
+    renumber();
+    var skipped = lines.length - fresh.length;
+    say("Added " + fresh.length + " labels from the pasted lines" +
+        (skipped ? " (" + skipped + " already in the list or given twice, left out)" : "") + ".", true);
+    rows.lastElementChild.querySelector(".label-name").focus();
+  });
   function labels() {
     var out = [];
     rows.querySelectorAll(".label-row").forEach(function (row) {

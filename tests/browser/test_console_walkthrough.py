@@ -394,3 +394,32 @@ def test_after_recomputing_the_focus_is_back_on_the_button(new_page, server):  #
     expect(page.locator("#recompute-status")).to_have_text(re.compile(r"^Recomputed \d+ tasks?"))
     expect(page.locator("#recompute-status")).not_to_contain_text("Showing the new results")  # the reloaded page
     expect(page.locator("#recompute-btn")).to_be_focused()
+
+
+def test_pasting_a_list_into_a_label_name_adds_a_label_a_line(new_page, server):  # noqa: ANN001
+    # A project may have 1,000 labels, and "+ Add label" and a name one at a time was the only way in.
+    requester = server.user("requester")
+    page = new_page()
+    sign_in(page, requester, "/console/projects/new")
+    name = f"birds {uuid.uuid4().hex[:8]}"
+    page.fill("#f-name", name)
+    page.click("#add-label")
+    page.keyboard.type("owl")
+    page.keyboard.press("Enter")
+    pasted = "\r\n".join(["heron", "owl", "", f"species {'x' * 3}", *[f"finch {i}" for i in range(60)], "heron"])
+    page.evaluate("""text => {
+        const dt = new DataTransfer(); dt.setData('text/plain', text);
+        document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true,
+                                                                       cancelable: true}));
+    }""", pasted)
+    expect(page.locator("#form-status")).to_have_text(
+        "Added 62 labels from the pasted lines (2 already in the list or given twice, left out).")
+    names = page.locator("#label-rows .label-name")
+    expect(names).to_have_count(63)
+    assert names.evaluate_all("els => els.map(e => e.value)")[:4] == ["owl", "heron", "species xxx", "finch 0"]
+    expect(page.locator("#label-rows .label-name").last).to_be_focused()
+    page.click("#save")
+    page.wait_for_url(re.compile(r"/console/projects/\d+/import$"))  # a new project goes on to its Import page
+    with server.client(requester["token"]) as c:
+        project = next(p for p in c.get("/api/projects").json()["data"] if p["name"] == name)
+    assert project["labels"][:3] == ["owl", "heron", "species xxx"] and len(project["labels"]) == 63
