@@ -4,7 +4,10 @@ height in its data) is left out and reported, never guessed."""
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import io
+from pathlib import Path, PurePosixPath
+
+from PIL import Image
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, split_of
@@ -12,11 +15,35 @@ from labeling.export.writer import NO_CONSENSUS, Context, ImageSize, Writer, dum
 
 NO_SIZE = "images whose size is not known (left out)"
 NO_FILE = "images not in the media folder, so not copied (left out)"
+# The extensions YOLO trainers read (Ultralytics' IMG_FORMATS): a file under any other name (GIF, or a media-folder
+# file without an extension) is passed over by them without a word, its labels with it.
+YOLO_READS = frozenset((".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm", ".heic"))
+SUFFIX_OF = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "MPO": ".jpg"}
+RENAMED = "images named by their format, as YOLO trainers read only known extensions"
+CONVERTED = "images converted to PNG (their first frame), as YOLO trainers read no such format"
+UNREADABLE = "images that could not be read to be named or converted (left out)"
 
 
 def file_name(row: TaskRow) -> str:
     """The image's name in the export: the task id and the image's own extension."""
     return f"{row.id}{PurePosixPath(str(row.data.get('image', ''))).suffix.lower()}"
+
+
+def yolo_image(path: Path) -> tuple[str, bytes | None, str | None]:
+    """(the extension a YOLO trainer reads the file under, PNG bytes to write instead of the file (None: copy it as
+    it is), what was done (RENAMED, CONVERTED, or None)). Raises OSError or ValueError when Pillow cannot read it."""
+    suffix = path.suffix.lower()
+    if suffix in YOLO_READS:
+        return suffix, None, None
+    with Image.open(path) as image:  # the header only, unless it must be converted
+        fmt = image.format
+        if fmt in SUFFIX_OF:
+            return SUFFIX_OF[fmt], None, RENAMED
+        image.seek(0)
+        frame = image.convert("RGBA" if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA") else "RGB")
+    out = io.BytesIO()
+    frame.save(out, "PNG")
+    return ".png", out.getvalue(), CONVERTED
 
 
 def box_confidences(row: TaskRow) -> list[float | None]:
@@ -162,9 +189,21 @@ class Yolo(Writer):
                 lines.append(f"{class_ids.get(box['label'], -1)} {(x0 + x1) / 2 / size.width:.6f} "
                              f"{(y0 + y1) / 2 / size.height:.6f} {(x1 - x0) / size.width:.6f} "
                              f"{(y1 - y0) / size.height:.6f}\n")
-            name = file_name(row)
-            sink.copy(f"images/{split}/{name}", path)
-            sink.open(f"labels/{split}/{PurePosixPath(name).stem}.txt")
+            try:
+                suffix, converted, done = yolo_image(path)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                self.report.add(UNREADABLE, row.data.get("image", row.id))
+                continue
+            if done is not None:
+                self.report.add(done, row.data.get("image", row.id))
+            name = f"{row.id}{suffix}"
+            if converted is None:
+                sink.copy(f"images/{split}/{name}", path)
+            else:
+                sink.open(f"images/{split}/{name}")
+                sink.write(converted)
+                sink.close()
+            sink.open(f"labels/{split}/{row.id}.txt")
             sink.write("".join(lines))
             sink.close()
             self.written += 1

@@ -306,6 +306,40 @@ def test_yolo_writes_labels_images_and_data_yaml(tmp_path):
     assert writer.report.counts == {vision.NO_SIZE: 2}
 
 
+def test_yolo_names_every_image_as_trainers_read_it_and_converts_what_they_cannot(tmp_path):
+    """YOLO trainers (Ultralytics) pass over files whose extension is not an image format they read, with their
+    labels: a GIF upload, or a media-folder file without an extension, was copied under a name no trainer reads."""
+    from PIL import Image
+
+    files = {"anim.gif": tmp_path / "anim.gif", "shared/scan": tmp_path / "scan", "photo.JPEG": tmp_path / "p.JPEG",
+             "broken.gif": tmp_path / "broken.gif"}
+    frames = [Image.new("P", (20, 10), i) for i in (1, 2)]
+    frames[0].save(files["anim.gif"], save_all=True, append_images=frames[1:], transparency=1)
+    Image.new("RGB", (20, 10), "red").save(files["shared/scan"], "PNG")  # a PNG under a name without extension
+    Image.new("RGB", (20, 10), "blue").save(files["photo.JPEG"], "JPEG")
+    files["broken.gif"].write_bytes(b"GIF89a broken")
+    answer = {"boxes": [{"label": "car", "x": 2.0, "y": 2.0, "w": 10.0, "h": 5.0}]}
+    rows = [TaskRow(i, None, {"image": ref}, answer, 0.9, 3) for i, ref in enumerate(files, 1)]
+    c = Context("p", "bounding_box", ("car",), options.parse({"format": "yolo"}),
+                image_size=lambda d: ImageSize(20, 10), image_file=lambda d: files[d["image"]])
+    sink = archive.FolderSink(tmp_path / "out")
+    writer = vision.Yolo(c, "")
+    writer.start(sink)
+    writer.page(rows, 0, sink)
+    writer.finish(sink)
+    sink.finish()
+    images = tmp_path / "out/images/train"
+    assert sorted(p.name for p in images.iterdir()) == ["1.png", "2.png", "3.jpeg"]
+    assert sorted(p.name for p in (tmp_path / "out/labels/train").iterdir()) == ["1.txt", "2.txt", "3.txt"]
+    with Image.open(images / "1.png") as first:  # the GIF's first frame, its transparency kept
+        assert first.format == "PNG" and first.mode == "RGBA" and first.size == (20, 10)
+    assert (images / "2.png").read_bytes() == files["shared/scan"].read_bytes()  # named, not converted
+    assert (images / "3.jpeg").read_bytes() == files["photo.JPEG"].read_bytes()
+    assert {p.suffix for p in images.iterdir()} <= vision.YOLO_READS
+    assert writer.report.counts == {vision.CONVERTED: 1, vision.RENAMED: 1, vision.UNREADABLE: 1}
+    assert writer.report.examples[vision.UNREADABLE] == ["broken.gif"]
+
+
 # ---- the zip and the card ------------------------------------------------------------------------------------------
 
 def test_zip_sink_streams_a_valid_deterministic_archive(tmp_path):
