@@ -17,7 +17,7 @@ class MultilabelResult:
 
     probabilities: np.ndarray  # (n_tasks, n_labels)
     chosen: np.ndarray  # (n_tasks, n_labels) bool
-    confidence: np.ndarray  # (n_tasks,) mean over labels of the posterior of the decision taken
+    confidence: np.ndarray  # (n_tasks,) that the label set is right (set_confidences: labels in play)
     n_answers: np.ndarray  # (n_tasks,)
     worker_skill: np.ndarray  # (n_workers,) mean per-label accuracy
     method: str  # the method every label ran, or "mixed" when `auto` picked differently per label
@@ -34,6 +34,26 @@ def indicator(label_sets: Sequence[Sequence[int]], n_labels: int) -> np.ndarray:
     out = np.zeros((len(label_sets), n_labels), dtype=bool)
     out[np.repeat(np.arange(len(label_sets)), lengths), flat] = True
     return out
+
+
+def in_play(task_idx: np.ndarray, chosen: np.ndarray, n_tasks: int) -> np.ndarray:
+    """(n_tasks, n_labels) bool: the labels some answer of the task chose."""
+    out = np.zeros((n_tasks, chosen.shape[1]), dtype=bool)
+    if task_idx.size:
+        order = np.argsort(task_idx, kind="stable")
+        ordered = task_idx[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        out[ordered[starts]] = np.logical_or.reduceat(chosen[order], starts, axis=0)
+    return out
+
+
+def set_confidences(conf: np.ndarray, play: np.ndarray) -> np.ndarray:
+    """Each task's confidence that its label set is right (small.set_confidence, for every task at once): the
+    product of the per-label confidences over the labels in play, or their least where none is."""
+    if conf.shape[1] == 0:
+        return np.ones(conf.shape[0])
+    product = np.exp(np.where(play, np.log(np.maximum(conf, 1e-300)), 0.0).sum(axis=1))
+    return np.where(play.any(axis=1), product, conf.min(axis=1))
 
 
 def aggregate_multilabel(
@@ -80,7 +100,7 @@ def aggregate_multilabel(
         skill[:, j] = res.worker_skill
         picked.append(res.method)
         rho.append(calibration.settle_correlation(res.calibration, adaptive))
-    per_task = conf.mean(axis=1) if n_labels else np.ones(n_tasks)
+    per_task = set_confidences(conf, in_play(t, chosen, n_tasks) | decision)
     names = sorted(set(picked))
     return MultilabelResult(prob, decision, per_task, np.bincount(t, minlength=n_tasks),
                             skill.mean(axis=1) if n_labels else np.zeros(n_workers),

@@ -123,6 +123,22 @@ def by_label(labels: Sequence[str], values: Sequence[float], details: dict, key:
         details["other_labels_max"] = round(max(rest), 6)
 
 
+def set_confidence(confs: Sequence[float], in_play: Iterable[int]) -> float:
+    """A multi-label task's confidence: the probability that its label set is right, as the product of each label's
+    confidence over the labels in play (chosen by some answer, or in the consensus); the labels no answer chose
+    count as absent. The mean over every label (what it was) read 0.97 for three answers split on one label of
+    ten (0.79 now), and 0.98 with 1,000 labels: adaptive redundancy stopped at once. With no
+    label in play (every answer the empty set), the least confidence of any label (the one likeliest to be
+    missing), which labels no answer could have chosen do not lower."""
+    product, seen = 1.0, False
+    for i in in_play:
+        product *= confs[i]
+        seen = True
+    if seen:
+        return product
+    return min(confs) if confs else 1.0
+
+
 def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[float] | None,
                    worker_ids: Sequence[int] | None = None, correlation: float = 0.0) -> tuple[dict, float, dict]:
     """(answer, confidence, details) of one single-label task; `correlation` tempers skilled evidence."""
@@ -176,8 +192,9 @@ def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[f
         confs.append(max(p_no, p_yes))
         if p_yes > 0.5:
             picked.append(name)
-    confidence = sum(confs) / len(confs) if confs else 1.0
+    in_play = set().union(*chosen_sets) | {lookup[name] for name in picked}
+    confidence = set_confidence(confs, in_play)
     details: dict = {}
-    by_label(labels, list(probs.values()), details, "probabilities", set().union(*chosen_sets))
+    by_label(labels, list(probs.values()), details, "probabilities", in_play)
     details["percent_agreement"] = ans.set_agreement(name_sets)
     return {"labels": picked}, confidence, details

@@ -72,13 +72,17 @@ def test_multilabel_matches_the_batch_model_on_random_tasks() -> None:
         skills = random_skills(rng, workers)
         result = tasks.aggregate_task("image_multilabel", answers, workers, labels, skills)
         known = None if skills is None else [skills.get(w, tasks.DEFAULT_SKILL) for w in workers]
-        confs = []
+        confs, in_play = [], []
         for name in labels:
             post = batch_posterior([int(name in a["labels"]) for a in answers], workers, 2, known)
             assert result.details["probabilities"][name] == pytest.approx(post[1], abs=2e-6)
             assert (name in result.answer["labels"]) == (post[1] > 0.5) or abs(post[1] - 0.5) < 1e-9
             confs.append(post.max())
-        assert result.confidence == pytest.approx(float(np.mean(confs)) if confs else 1.0, rel=1e-9)
+            if any(name in a["labels"] for a in answers) or name in result.answer["labels"]:
+                in_play.append(post.max())
+        # the label set's confidence: the product over the labels in play, the least where no label is
+        expected = float(np.prod(in_play)) if in_play else min(confs) if confs else 1.0
+        assert result.confidence == pytest.approx(expected, rel=1e-9)
 
 
 def test_a_tie_goes_to_more_votes_then_to_the_first_label() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from labeling.consensus import tasks
@@ -165,3 +166,37 @@ def test_a_recheck_compares_multilabel_answers_as_sets() -> None:
     assert tasks.doubts(tasks.TaskConsensus({"labels": ["a"]}, 0.99, 3, {}), stored, 0.95)
     assert tasks.doubts(tasks.TaskConsensus({"labels": ["a", "b"]}, 0.7, 3, {}), stored, 0.95), "under 0.80"
     assert not tasks.doubts(tasks.TaskConsensus({"label": "x"}, 0.85, 3, {}), {"label": "x"}, 0.95)
+
+
+def test_a_multilabel_confidence_is_that_of_its_label_set_whatever_the_labels_no_one_chose() -> None:
+    """Three answers split on one label of ten: the set is uncertain (the mean over every label said 0.97, and
+    0.98 with 1,000 labels, so adaptive redundancy stopped at once). Labels no answer chose change nothing."""
+    answers = [{"labels": ["a"]}, {"labels": ["a", "b"]}, {"labels": ["a"]}]
+    few = tasks.aggregate_task("text_multilabel", answers, [1, 2, 3], ["a", "b"] + [f"x{i}" for i in range(8)],
+                               {1: 0.8, 2: 0.8, 3: 0.8})
+    many = tasks.aggregate_task("text_multilabel", answers, [1, 2, 3], ["a", "b"] + [f"x{i}" for i in range(998)],
+                                {1: 0.8, 2: 0.8, 3: 0.8})
+    p = few.details["probabilities"]
+    assert few.answer == {"labels": ["a"]} and few.confidence == pytest.approx(p["a"] * (1 - p["b"]))
+    assert few.confidence < 0.9 and many.confidence == pytest.approx(few.confidence)
+    empty = tasks.aggregate_task("text_multilabel", [{"labels": []}] * 3, [1, 2, 3], ["a", "b"], {1: 0.8, 2: 0.8, 3: 0.8})
+    assert empty.answer == {"labels": []} and empty.confidence == pytest.approx(1 - empty.details["probabilities"]["a"])
+
+
+def test_a_multilabel_project_s_confidences_ignore_labels_no_answer_chose() -> None:
+    from labeling.consensus import multilabel
+
+    rng = np.random.default_rng(4)
+    n_tasks, n_workers, n_labels = 200, 12, 4
+    truth = rng.random((n_tasks, n_labels)) < 0.3
+    t = np.repeat(np.arange(n_tasks), 3)
+    w = np.concatenate([rng.choice(n_workers, 3, replace=False) for _ in range(n_tasks)])
+    chosen = np.where(rng.random((t.size, n_labels)) < 0.85, truth[t], ~truth[t])
+    base = multilabel.aggregate_multilabel(t, w, chosen, n_tasks, n_workers)
+    padded = multilabel.aggregate_multilabel(t, w, np.hstack([chosen, np.zeros((t.size, 30), bool)]), n_tasks,
+                                             n_workers)
+    assert padded.confidence == pytest.approx(base.confidence)
+    play = multilabel.in_play(t, chosen, n_tasks) | base.chosen
+    row = int(np.flatnonzero(play.sum(axis=1) == 2)[0])
+    per_label = np.maximum(base.probabilities[row], 1 - base.probabilities[row])
+    assert base.confidence[row] == pytest.approx(float(np.prod(per_label[play[row]])))
