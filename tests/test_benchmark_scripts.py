@@ -50,3 +50,8 @@ def test_the_worker_tables_benchmark_runs():
     # 4890292: the last commit whose Dawid-Skene held dense (workers, K, K) tables
     result = _last_json("labels_ab.py", "--base", "4890292", "--rounds", "1", "--crowds", "relevance-5")
     assert result["answers"] == 16_200 and result["max_posterior_difference"] < 1e-9
+
+
+def test_the_multilabel_calibration_benchmark_runs():
+    result = _last_json("multilabel_calibration.py", "--tasks", "150")
+    assert result["path"] == "per task" and result["labels"] == 50 and 0.0 <= result["ece"] <= 1.0
