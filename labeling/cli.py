@@ -10,7 +10,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import AsyncIterator, Sequence
+from typing import AsyncIterator, NoReturn, Sequence
 
 from labeling import __version__, accounts, audit, auth, migrate, resources, settings as settings_mod
 from labeling.db import Database
@@ -202,10 +202,18 @@ def _whole(low: int, high: int, what: str):
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line on standard error (the usage text is what --help is for), exit status 2. Every
+    subcommand's parser is one of these too (add_subparsers makes its parsers of the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
-    root = argparse.ArgumentParser(prog="labeling", description="Self-hosted data labeling and human feedback.",
-                                   epilog="Settings: " + "; ".join(d.env for d in settings_mod.DECLARED))
+    root = _Parser(prog="labeling", description="Self-hosted data labeling and human feedback.",
+                   epilog="Settings: " + "; ".join(d.env for d in settings_mod.DECLARED))
     root.add_argument("--version", action="version", version=f"labeling {__version__}")
     root.add_argument("--new-database", action="store_true",
                       help="let a command other than serve, migrate and restore make a new, empty database")

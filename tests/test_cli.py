@@ -393,3 +393,17 @@ def test_a_database_error_is_said_in_the_database_s_own_words():
         "<class 'asyncpg.exceptions.InvalidCatalogNameError'>: database \"nosuchdb\" does not exist\nHINT: ..."))
     assert cli._said(wrapped) == 'the database says: database "nosuchdb" does not exist'
     assert cli._said(RuntimeError("first line\nsecond")) == "RuntimeError: first line"
+
+
+@pytest.mark.parametrize("argv", [["nosuch"], ["export"], ["export", "1", "--format"], ["users"], ["users", "add"],
+                                  ["aggregate"], ["aggregate", "classification"], ["aggregate", "pairwise", "x", "--reg",
+                                                                                   "soft"],
+                                  ["leaderboard"], ["consensus"], ["serve", "--port", "http"],
+                                  ["import"], ["restore"], ["--no-such-flag"]])
+def test_a_usage_error_is_one_line_naming_its_command_and_where_help_is(argv, capsys):
+    """argparse printed its usage text (up to 12 lines for export) before the error; an error is one line."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1, err
+    assert re.match(r"labeling( [a-z]+)*: error: .+ \(see labeling( [a-z]+)* --help\)\n$", err), err
