@@ -13,6 +13,18 @@ SELECT * FROM projects WHERE id = :project FOR UPDATE
 -- reports, changed answers, and the foreign-key checks of every task, lease and answer inserted (KEY SHARE too).
 SELECT * FROM projects WHERE id = :project FOR KEY SHARE
 
+-- name: teams.row_for_update
+-- A team, held against every change of it until the transaction ends: a deletion (two at once take turns, and the
+-- second finds it gone).
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team FOR UPDATE
+
+-- name: teams.row_for_share
+-- A team, held against its deletion until the transaction ends (KEY SHARE, which the foreign-key check of a member or
+-- pool row inserted takes anyway, but only at the insert: a deletion committed after this read and before it made
+-- that insert fail): a write that adds the team to a pool or changes its members, racing the deletion, either comes
+-- first (the deletion waits, then takes those rows with the team) or finds the team gone.
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team FOR KEY SHARE
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.

@@ -10,6 +10,12 @@ SELECT * FROM projects WHERE id = :project
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project
 
+-- name: teams.row_for_update
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
+
+-- name: teams.row_for_share
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.

@@ -1,0 +1,86 @@
+"""Two writes on the same thing at once give what one after the other would: never a 500 from a constraint the
+first write's commit broke under the second, never a stored state no order of the two gives.
+
+The races are made to happen in one order with tests/test_write_races.py's `race`: on PostgreSQL the first write is
+held inside its transaction (its locks taken, not yet committed) while the second runs up to the lock it waits for;
+SQLite's single writer runs them one after the other, the first first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.util import await_only
+
+from labeling import accounts, annotations, models, reports, tasks, teams
+from labeling.consensus import runner
+from tests.conftest import PG_URL, bearer, text_tasks
+from tests.export.helpers import answer_all
+from tests.test_write_races import (Hold, _count, _delete, _error, _png, _upload_shown_by_one_project,
+                                    _waiting_or_done, race)
+
+
+async def _audited(db, action: str) -> int:  # noqa: ANN001
+    return await _count(db, models.audit_log, action=action)
+
+
+# ---- teams ----------------------------------------------------------------------------------------------------------
+
+async def _team(client, requester: str, members: list[int]) -> int:  # noqa: ANN001
+    r = await client.post("/api/teams", json={"name": "crew", "members": members}, headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _deleting(client, requester: str, team_id: int):  # noqa: ANN001, ANN202
+    return lambda: client.delete(f"/api/teams/{team_id}", headers=bearer(requester))
+
+
+async def test_a_pool_listing_a_team_deleted_meanwhile_is_told_it_is_gone(client, db, requester, new_project,
+                                                                        make_user, monkeypatch):
+    """The pool change read the team before the deletion committed, then inserted its pool row: a foreign-key
+    violation (500) on PostgreSQL. It now holds the team against the deletion as it reads it, so it waits and finds
+    no team (400), as it does after the deletion."""
+    worker, _ = await make_user("worker")
+    team_id = await _team(client, requester, [worker["id"]])
+    pid = (await new_project())["id"]
+
+    def pooling():  # noqa: ANN202
+        return client.put(f"/api/projects/{pid}/pool", json={"all_workers": False, "teams": [team_id]},
+                          headers=bearer(requester))
+
+    deleted, pooled = await race(db, monkeypatch, (teams, "delete"), _deleting(client, requester, team_id), pooling)
+    assert deleted.status_code == 200, deleted.text
+    assert pooled.status_code == 400 and _error(pooled)["field"] == "teams", pooled.text
+    pool = (await client.get(f"/api/projects/{pid}/pool", headers=bearer(requester))).json()
+    assert pool["all_workers"] is True and pool["teams"] == []
+
+
+async def test_members_added_to_a_team_deleted_meanwhile_find_no_team(client, db, requester, make_user,
+                                                                     monkeypatch):
+    worker, _ = await make_user("worker")
+    team_id = await _team(client, requester, [])
+
+    def adding():  # noqa: ANN202
+        return client.post(f"/api/teams/{team_id}/members", json={"workers": [worker["id"]]},
+                           headers=bearer(requester))
+
+    deleted, added = await race(db, monkeypatch, (teams, "delete"), _deleting(client, requester, team_id), adding)
+    assert deleted.status_code == 200, deleted.text
+    assert added.status_code == 404 and _error(added)["field"] == "team_id", added.text
+    assert await _count(db, models.team_members) == 0
+
+
+async def test_a_team_deleted_twice_at_once_is_deleted_once(client, db, requester, monkeypatch):
+    """The second deletion read the team before the first committed: both answered 200 and the audit log said the
+    team was deleted twice. The second now waits for the first and finds no team."""
+    team_id = await _team(client, requester, [])
+    first, second = await race(db, monkeypatch, (teams, "delete"), _deleting(client, requester, team_id),
+                               _deleting(client, requester, team_id))
+    assert first.status_code == 200, first.text
+    assert second.status_code == 404 and _error(second)["field"] == "team_id", second.text
+    assert await _audited(db, "team.delete") == 1
