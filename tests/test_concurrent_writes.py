@@ -84,3 +84,31 @@ async def test_a_team_deleted_twice_at_once_is_deleted_once(client, db, requeste
     assert first.status_code == 200, first.text
     assert second.status_code == 404 and _error(second)["field"] == "team_id", second.text
     assert await _audited(db, "team.delete") == 1
+
+
+# ---- imports ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["json", "jsonl"])
+async def test_two_imports_of_one_external_id_at_once_refuse_the_second(client, db, requester, new_project,
+                                                                        monkeypatch, kind):
+    """Both found the id free and both inserted it: the second failed on the unique index (a 500 on PostgreSQL).
+    The second now checks the ids once the first has committed, and is told the id is taken, naming its line."""
+    pid = (await new_project())["id"]
+    lines = [{"data": {"text": "a"}, "external_id": "fresh"}, {"data": {"text": "b"}, "external_id": "same"}]
+
+    def importing(items):  # noqa: ANN001, ANN202
+        if kind == "json":
+            return lambda: client.post(f"/api/projects/{pid}/tasks", json=items, headers=bearer(requester))
+        return lambda: client.post(f"/api/projects/{pid}/tasks", content="\n".join(json.dumps(t) for t in items),
+                                   headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
+
+    first, second = await race(db, monkeypatch, (tasks, "store"), importing([{"data": {"text": "c"},
+                                                                              "external_id": "same"}]),
+                               importing(lines))
+    assert first.status_code == 201, first.text
+    where = "tasks[1]" if kind == "json" else "line 2"
+    assert second.status_code == 400 and _error(second)["field"] == "external_id", second.text
+    assert _error(second)["message"] == f"{where}: external_id 'same' is already in the project", second.text
+    assert await _count(db, models.tasks, project_id=pid) == 1
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["tasks"] == 1

@@ -46,6 +46,13 @@ LIMIT 1
 -- The first of up to 1,000 external ids (an array parameter) already in the project.
 SELECT external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids) LIMIT 1
 
+-- name: tasks.hold_external_ids
+-- Until the transaction ends, no other import into the project checks external ids (this waits for one in flight,
+-- which has then committed its tasks): taken by an import that brings external ids before it checks them, so two
+-- imports of one id at once take turns and the second is told the id is taken, as it would be after the first.
+-- Imports without external ids, claims and submits do not wait.
+SELECT 1 AS held FROM (SELECT pg_advisory_xact_lock(7302, CAST(:project % 2147483647 AS integer))) AS id_hold
+
 -- name: queue.reclaim_expired
 -- One reclaimer at a time per project (the others skip the step); rows it cannot lock are skipped.
 WITH expired AS (

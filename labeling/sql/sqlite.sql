@@ -39,6 +39,10 @@ LIMIT 1
 SELECT external_id FROM tasks
 WHERE project_id = :project AND external_id IN (SELECT value FROM json_each(:ids)) LIMIT 1
 
+-- name: tasks.hold_external_ids
+-- The single writer already keeps two imports apart: nothing to hold.
+SELECT 1
+
 -- name: queue.reclaim_expired
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE project_id = :project AND status = 0 /*leased*/ AND expires_at <= :now
