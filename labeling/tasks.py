@@ -115,14 +115,16 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
 
 def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
                    media_dir: Path | None = None, limit: int | None = None, *, sizes: media.Sizes | None = None,
-                   max_task_bytes: int = DEFAULT_MAX_TASK_BYTES) -> Iterator[ParsedTask]:
+                   max_task_bytes: int = DEFAULT_MAX_TASK_BYTES,
+                   brought: frozenset[str] = frozenset()) -> Iterator[ParsedTask]:
     """Validate items one by one (at most `limit`); the first bad one raises InvalidInput naming its place and field.
 
     Image sizes come from `sizes` (read from the media folder when first needed: its `new` ones are then
-    for media.record).
+    for media.record). `brought`: the media paths of the images the import brings along, there when it commits
+    whatever happens to the files meanwhile (a removal of unused uploads), so not looked for in the media folder.
     """
     spec = tasktypes.get(task_type)
-    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes)
+    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes, brought=brought)
     seen_ids: dict[str, str] = {}
     count = 0
     for where, item in items:
@@ -145,10 +147,10 @@ def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Ite
 
 def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
              media_dir: Path | None = None, *, sizes: media.Sizes | None = None,
-             max_task_bytes: int = DEFAULT_MAX_TASK_BYTES) -> list[ParsedTask]:
+             max_task_bytes: int = DEFAULT_MAX_TASK_BYTES, brought: frozenset[str] = frozenset()) -> list[ParsedTask]:
     """Validate a request's tasks (at most MAX_TASKS_PER_IMPORT); all of them, or an error naming the first bad one."""
     return list(iter_validated(items, task_type, labels, media_dir, limit=MAX_TASKS_PER_IMPORT, sizes=sizes,
-                               max_task_bytes=max_task_bytes))
+                               max_task_bytes=max_task_bytes, brought=brought))
 
 
 def file_items(path: Path) -> Iterator[tuple[str, Any]]:

@@ -112,3 +112,28 @@ async def test_two_imports_of_one_external_id_at_once_refuse_the_second(client, 
     assert await _count(db, models.tasks, project_id=pid) == 1
     progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
     assert progress["tasks"] == 1
+
+
+async def test_a_multipart_import_keeps_its_image_removed_before_it_was_checked(client, db, settings, requester,
+                                                                               new_project, monkeypatch):
+    """The import put its image in the media folder (already there: another project showed it), and a deletion of
+    that project removed the file, unused, before the import's tasks were checked: "no file" (400), although the
+    import brings that very image and puts it back once it commits (tests/test_write_races.py covers a removal
+    after the check). Either order of the two, one after the other, stores the task with its image."""
+    path, doomed, other = await _upload_shown_by_one_project(client, requester, new_project)
+    loop = asyncio.get_running_loop()
+    original = tasks.validate
+
+    def validate(*args: object, **kwargs: object) -> object:
+        deleted = asyncio.run_coroutine_threadsafe(_delete(client, requester, doomed)(), loop).result(timeout=30)
+        assert deleted.status_code == 200 and deleted.json()["deleted"]["media_files"] == 1, deleted.text
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "validate", validate)
+    r = await client.post(f"/api/projects/{other['id']}/tasks", files={"file": ("again.png", _png(), "image/png")},
+                          headers=bearer(requester))
+    assert r.status_code == 201 and r.json()["created"] == 1, r.text
+    assert (settings.media_dir / path).exists()
+    async with db.read() as conn:
+        shown = await conn.scalar(select(models.tasks.c.data).where(models.tasks.c.project_id == other["id"]))
+    assert shown["image"] == path

@@ -145,6 +145,9 @@ class Context:
     media_dir: Path | None = None
     options: Any = None  # the project's options (a mapping), for task types that read them
     image_size: ImageSize | None = None
+    # Media paths the import brings along (its uploaded images): in the media folder when it commits (put back by
+    # labeling/api/media.py `placing` if a deletion's removal of unused uploads took one meanwhile), so not looked for.
+    brought: frozenset[str] = frozenset()
 
 
 def require_dict(value: Any, field: str) -> dict:
@@ -258,6 +261,7 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     path = PurePosixPath(ref)
     if path.is_absolute() or ".." in path.parts or "\\" in ref:
         raise InvalidInput(f"{field} must be a path relative to the media folder, got {ref!r}", field=field)
-    if ctx.media_dir is not None and files.inside(ctx.media_dir, ref) is None:  # what /media/{path} would serve
+    if ctx.media_dir is not None and ref not in ctx.brought and files.inside(ctx.media_dir, ref) is None:
+        # (what /media/{path} would serve)
         raise InvalidInput(f"{field}: no file {ref!r} in the media folder", field=field)
     return ref
