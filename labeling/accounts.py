@@ -25,8 +25,10 @@ def public(row: Any) -> dict:
             "created_at": schemas.iso(row.created_at)}
 
 
-def _row(tx: Tx, user_id: int) -> Any:
-    row = tx.one("auth.user", {"user": user_id})
+def _row(tx: Tx, user_id: int, statement: str = "auth.user_for_update") -> Any:
+    """The user, held against other changes of the account until the transaction ends (PostgreSQL), or NotFound:
+    a change decides on the account as it stays (two deactivations at once did both, audited twice)."""
+    row = tx.one(statement, {"user": user_id})
     if row is None:
         raise NotFound(f"no user {user_id}", field="user_id")
     return row
@@ -41,7 +43,7 @@ def create(tx: Tx, actor: Principal | str, username: str, role: Role | str,
            password_hash: str | None) -> tuple[dict, str]:
     """A new account (auth.create_user), audited; returns (public user, API token)."""
     created, token = auth.create_user(tx, username, role, password_hash=password_hash)
-    _entry(tx, actor, "user.create", _row(tx, created["id"]))
+    _entry(tx, actor, "user.create", _row(tx, created["id"], "auth.user"))
     return created, token
 
 

@@ -137,3 +137,23 @@ async def test_a_multipart_import_keeps_its_image_removed_before_it_was_checked(
     async with db.read() as conn:
         shown = await conn.scalar(select(models.tasks.c.data).where(models.tasks.c.project_id == other["id"]))
     assert shown["image"] == path
+
+
+# ---- accounts -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("action", ["deactivate", "reactivate"])
+async def test_an_account_switched_twice_at_once_is_switched_once(client, db, admin, make_user, monkeypatch, action):
+    """Both read the account as it was and both changed it: two audit entries (and, for a deactivation, its leases
+    released twice over) where one after the other the second finds it done. The second now waits for the first."""
+    user, _ = await make_user("worker")
+    if action == "reactivate":
+        r = await client.post(f"/api/users/{user['id']}/deactivate", headers=bearer(admin))
+        assert r.status_code == 200, r.text
+
+    def switching():  # noqa: ANN202
+        return client.post(f"/api/users/{user['id']}/{action}", headers=bearer(admin))
+
+    first, second = await race(db, monkeypatch, (accounts, action), switching, switching)
+    assert first.status_code == 200 and second.status_code == 200, (first.text, second.text)
+    assert first.json()["is_active"] is second.json()["is_active"] is (action == "reactivate")
+    assert await _audited(db, f"user.{action}") == 1
