@@ -157,3 +157,25 @@ async def test_an_account_switched_twice_at_once_is_switched_once(client, db, ad
     assert first.status_code == 200 and second.status_code == 200, (first.text, second.text)
     assert first.json()["is_active"] is second.json()["is_active"] is (action == "reactivate")
     assert await _audited(db, f"user.{action}") == 1
+
+
+# ---- problem reports ------------------------------------------------------------------------------------------------
+
+async def test_reports_at_once_never_pass_the_cap(client, db, new_project, make_user, monkeypatch):
+    """Each report counted those before it without holding the assignment: reports at once all found room under
+    MAX_REPORTS_PER_ASSIGNMENT and all were stored. They now take turns on the assignment."""
+    pid = (await new_project(tasks=text_tasks(1)))["id"]
+    _, worker = await make_user("worker")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    url = f"/api/assignments/{lease['assignment_id']}/report"
+    for _ in range(reports.MAX_REPORTS_PER_ASSIGNMENT - 1):
+        r = await client.post(url, json={"text": "cut off"}, headers=bearer(worker))
+        assert r.status_code == 201, r.text
+
+    def reporting():  # noqa: ANN202
+        return client.post(url, json={"text": "still cut off"}, headers=bearer(worker))
+
+    last, over = await race(db, monkeypatch, (reports, "report"), reporting, reporting)
+    assert last.status_code == 201, last.text
+    assert over.status_code == 409 and _error(over)["field"] == "assignment_id", over.text
+    assert await _count(db, models.task_reports, project_id=pid) == reports.MAX_REPORTS_PER_ASSIGNMENT
