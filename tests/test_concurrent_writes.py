@@ -179,3 +179,30 @@ async def test_reports_at_once_never_pass_the_cap(client, db, new_project, make_
     assert last.status_code == 201, last.text
     assert over.status_code == 409 and _error(over)["field"] == "assignment_id", over.text
     assert await _count(db, models.task_reports, project_id=pid) == reports.MAX_REPORTS_PER_ASSIGNMENT
+
+
+# ---- a consensus recompute ------------------------------------------------------------------------------------------
+
+async def test_a_recompute_writes_no_result_for_a_task_deleted_while_it_computed(client, db, requester, new_project,
+                                                                               make_user, monkeypatch):
+    """The recompute read the answers, the requester deleted a task, and the recompute wrote a result for it: a
+    foreign-key violation (500) on both databases. Deleted tasks now get none; the others get theirs."""
+    project = await new_project(tasks=text_tasks(3), redundancy=2)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "pos"}, {"label": "neg"}], f"del{pid}")
+    original = runner.load_rows
+
+    async def load_rows(*args: object) -> object:
+        out = await original(*args)
+        r = await client.request("DELETE", f"/api/projects/{pid}/tasks", json={"external_ids": ["t0"], "confirm": True},
+                                 headers=bearer(requester))
+        assert r.status_code == 200 and r.json()["deleted"] == 1, r.text
+        return out
+
+    monkeypatch.setattr(runner, "load_rows", load_rows)
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "dawid-skene"}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    async with db.read() as conn:
+        written = (await conn.execute(select(models.task_results.c.method).join(
+            models.tasks, models.tasks.c.id == models.task_results.c.task_id))).scalars().all()
+    assert await _count(db, models.task_results) == 2 and written == ["dawid-skene"] * 2

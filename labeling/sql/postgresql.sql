@@ -58,6 +58,21 @@ SELECT external_id FROM tasks WHERE project_id = :project AND external_id = ANY(
 -- Imports without external ids, claims and submits do not wait.
 SELECT 1 AS held FROM (SELECT pg_advisory_xact_lock(7302, CAST(:project % 2147483647 AS integer))) AS id_hold
 
+-- name: queue.upsert_recomputed
+-- json_params: answer, details
+-- A project-wide recompute's consensus of a task, unless the task's own settle wrote a newer one after the
+-- recompute read its answers (:read_at): the newer one counts answers the recompute did not see. A task deleted
+-- since the read gets none (its result row would break the foreign key: a 500); the write holds the project row
+-- (membership.shared), so a deletion of tasks (which locks it first) has committed before this runs, or waits.
+INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+SELECT CAST(:task AS bigint), CAST(:project AS bigint), CAST(:answer AS jsonb), CAST(:confidence AS double precision),
+       CAST(:n AS integer), CAST(:method AS varchar), CAST(:details AS jsonb), CAST(:now AS double precision)
+FROM tasks WHERE id = :task
+ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+    n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+    updated_at = excluded.updated_at
+WHERE task_results.updated_at <= :read_at
+
 -- name: queue.reclaim_expired
 -- One reclaimer at a time per project (the others skip the step); rows it cannot lock are skipped.
 WITH expired AS (

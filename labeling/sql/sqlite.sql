@@ -46,6 +46,16 @@ WHERE project_id = :project AND external_id IN (SELECT value FROM json_each(:ids
 -- The single writer already keeps two imports apart: nothing to hold.
 SELECT 1
 
+-- name: queue.upsert_recomputed
+-- json_params: answer, details
+-- As PostgreSQL's: none for a task deleted since the recompute read its answers.
+INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+SELECT :task, :project, :answer, :confidence, :n, :method, :details, :now FROM tasks WHERE id = :task
+ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+    n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+    updated_at = excluded.updated_at
+WHERE task_results.updated_at <= :read_at
+
 -- name: queue.reclaim_expired
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE project_id = :project AND status = 0 /*leased*/ AND expires_at <= :now
