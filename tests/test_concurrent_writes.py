@@ -206,3 +206,47 @@ async def test_a_recompute_writes_no_result_for_a_task_deleted_while_it_computed
         written = (await conn.execute(select(models.task_results.c.method).join(
             models.tasks, models.tasks.c.id == models.task_results.c.task_id))).scalars().all()
     assert await _count(db, models.task_results) == 2 and written == ["dawid-skene"] * 2
+
+
+# ---- a submit's settle and a change of its project ----------------------------------------------------------------
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite's single writer runs one after the other: no lock is ever waited for")
+async def test_a_settle_racing_a_deletion_of_its_task_waits_for_it_instead_of_deadlocking(
+        client, db, requester, new_project, make_user, monkeypatch, caplog):
+    """The answer is stored; its settle then locked the task and waited for the project row, which a deletion of
+    the task held while it waited for the task: a deadlock, the settle its victim (logged with a traceback, the task
+    left for the sweep). The settle now holds the project row first, as the submit's statement does."""
+    project = await new_project(tasks=text_tasks(1), redundancy=1)
+    pid = project["id"]
+    _, worker = await make_user("worker")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+    hold = Hold(monkeypatch, tasks, "ids_for")  # the deletion holds the project row, not yet its tasks
+    original = annotations.settle_task
+    started: list[asyncio.Future] = []
+
+    async def release_once_the_settle_waits() -> None:
+        never = asyncio.ensure_future(asyncio.Event().wait())  # returns once a lock is waited for, only then
+        try:
+            await _waiting_or_done(db, never)
+        finally:
+            never.cancel()
+            hold.release()
+
+    def settle_task(*args: object, **kwargs: object) -> object:
+        started.append(asyncio.ensure_future(client.request(
+            "DELETE", f"/api/projects/{pid}/tasks", json={"external_ids": ["t0"], "confirm": True},
+            headers=bearer(requester))))
+        await_only(hold.reached.wait())
+        started.append(asyncio.ensure_future(release_once_the_settle_waits()))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(annotations, "settle_task", settle_task)
+    with caplog.at_level(logging.ERROR, logger="labeling"):
+        submitted = await client.post(f"/api/assignments/{lease['assignment_id']}/submit",
+                                      json={"answer": {"label": "pos"}}, headers=bearer(worker))
+        deleted = await started[0]
+        await started[1]
+    assert submitted.status_code == 201, submitted.text
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == 1, deleted.text
+    assert not [r for r in caplog.records if "settling after it failed" in r.getMessage()], caplog.text
+    assert await _count(db, models.tasks, project_id=pid) == 0

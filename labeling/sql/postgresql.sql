@@ -252,10 +252,15 @@ FROM ann, task, standing
 -- what the settle read and aggregated (still open, still wanting `needed`, with all of those answers in and
 -- exactly the `answers` counted that went into the result; a settle that raced a blocked worker's answers
 -- leaving, or another settle, changes nothing), the project's counter, and the result, written only if the
--- task changed.
-WITH changed AS (
+-- task changed. The project row is held first (KEY SHARE, as queue.record_annotation holds it), before the task
+-- row: a change of the project locks the project and then its tasks (a deletion of tasks, a new redundancy), so a
+-- settle that locked the task and then waited for the project (the result's foreign-key check) was a deadlock,
+-- its task left for the sweep.
+WITH project AS (SELECT 1 FROM projects WHERE id = :project FOR KEY SHARE),
+changed AS (
     UPDATE tasks SET state = 1 /*complete*/
     WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+      AND EXISTS (SELECT 1 FROM project)
     RETURNING id),
 result AS (
     INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
@@ -275,9 +280,11 @@ SELECT count(*) AS n FROM changed
 -- json_params: answer, details
 -- Adaptive redundancy: not confident enough yet, one more answer wanted (guarded as queue.complete_task), and
 -- the result so far, written only if the task changed.
-WITH changed AS (
+WITH project AS (SELECT 1 FROM projects WHERE id = :project FOR KEY SHARE),
+changed AS (
     UPDATE tasks SET needed = needed + 1
     WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+      AND EXISTS (SELECT 1 FROM project)
     RETURNING id),
 result AS (
     INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
