@@ -250,3 +250,26 @@ async def test_a_settle_racing_a_deletion_of_its_task_waits_for_it_instead_of_de
     assert deleted.status_code == 200 and deleted.json()["deleted"] == 1, deleted.text
     assert not [r for r in caplog.records if "settling after it failed" in r.getMessage()], caplog.text
     assert await _count(db, models.tasks, project_id=pid) == 0
+
+
+async def test_the_settle_sweep_passes_over_a_project_deleted_after_it_listed_it(client, db, requester, new_project,
+                                                                              monkeypatch, caplog):
+    """The sweep each server process runs lists the projects, then settles each in a transaction of its own: one
+    deleted in between was logged as an error with a traceback ("could not settle the left-over tasks")."""
+    doomed = await new_project(tasks=text_tasks(1))
+    kept = await new_project(tasks=text_tasks(1))
+    original = db.transact
+    deleted: list[int] = []
+
+    async def transact(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if not deleted:  # the sweep's first transaction: the deletion commits first (through the same database)
+            deleted.append(doomed["id"])
+            r = await _delete(client, requester, doomed)()
+            assert r.status_code == 200, r.text
+        return await original(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db, "transact", transact)
+    with caplog.at_level(logging.ERROR, logger="labeling"):
+        assert await annotations.settle_left_over(db) == 0
+    assert deleted and not caplog.records, caplog.text
+    assert await _count(db, models.projects, id=kept["id"]) == 1
