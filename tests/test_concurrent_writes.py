@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.util import await_only
 
-from labeling import accounts, annotations, models, reports, tasks, teams
+from labeling import accounts, annotations, audit, auth, cli, models, reports, tasks, teams
 from labeling.consensus import runner
+from labeling.errors import Conflict
+from labeling.settings import Settings
 from tests.conftest import PG_URL, bearer, text_tasks
 from tests.export.helpers import answer_all
 from tests.test_write_races import (Hold, _count, _delete, _error, _png, _upload_shown_by_one_project,
@@ -273,3 +276,33 @@ async def test_the_settle_sweep_passes_over_a_project_deleted_after_it_listed_it
         assert await annotations.settle_left_over(db) == 0
     assert deleted and not caplog.records, caplog.text
     assert await _count(db, models.projects, id=kept["id"]) == 1
+
+
+# ---- first start --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("made_meanwhile", ["admin", "worker"])
+async def test_a_first_start_racing_another_one_uses_the_admin_it_made(settings, db, monkeypatch, made_meanwhile):
+    """Two server processes starting at once on a new database without LABELING_ADMIN_TOKEN both found no admin and
+    both made one: the second failed to start ("a user named 'admin' already exists"). It now starts, printing no
+    token (the other printed it); a user named admin who is no admin still stops the start, as before."""
+    monkeypatch.setenv("LABELING_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("LABELING_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.delenv("LABELING_ADMIN_TOKEN", raising=False)
+    original = auth.any_admin
+    looked: list[bool] = []
+
+    async def any_admin(conn):  # noqa: ANN001, ANN202
+        if not looked:  # the other process makes its user just after this one looked
+            looked.append(await original(conn))
+            await db.transact(lambda tx: accounts.create(tx, audit.CLI, auth.ADMIN_NAME, made_meanwhile, None))
+            return looked[0]
+        return await original(conn)
+
+    monkeypatch.setattr(auth, "any_admin", any_admin)
+    if made_meanwhile == "admin":
+        lines = await cli._startup(Settings.from_env(dict(os.environ)), False)
+        assert looked == [False] and not any("Created the admin" in line for line in lines), lines
+    else:
+        with pytest.raises(Conflict, match="a user named 'admin' already exists"):
+            await cli._startup(Settings.from_env(dict(os.environ)), False)
+    assert await _count(db, models.users) == 1
