@@ -162,6 +162,29 @@ async def test_an_account_switched_twice_at_once_is_switched_once(client, db, ad
     assert await _audited(db, f"user.{action}") == 1
 
 
+async def test_two_rotations_of_ones_own_token_at_once_never_answer_a_dead_token(client, db, make_user, monkeypatch):
+    """Both passed sign-in with the old token; the first to commit replaced it and the other then replaced that, so
+    the first 201 carried a token that no longer worked. The second is now refused (401), as after the first."""
+    _, token = await make_user("worker")
+    original = db.transact
+    other: list = []
+
+    async def transact(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if not other:  # signed in already; another rotation with the same token commits before this one
+            other.append(None)
+            other[0] = await client.post("/api/users/me/token", headers=bearer(token))
+        return await original(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db, "transact", transact)
+    late = await client.post("/api/users/me/token", headers=bearer(token))
+    first = other[0]
+    assert first.status_code == 201, first.text
+    assert late.status_code == 401 and _error(late)["field"] == "Authorization", late.text
+    me = await client.get("/api/users/me", headers=bearer(first.json()["token"]))
+    assert me.status_code == 200, me.text
+    assert await _audited(db, "user.token_rotate") == 1
+
+
 # ---- problem reports ------------------------------------------------------------------------------------------------
 
 async def test_reports_at_once_never_pass_the_cap(client, db, new_project, make_user, monkeypatch):

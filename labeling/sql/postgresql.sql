@@ -28,7 +28,7 @@ SELECT id, name, owner_id, created_at FROM teams WHERE id = :team FOR KEY SHARE
 -- name: auth.user_for_update
 -- A user, held against every other change of the account until the transaction ends: two deactivations (or
 -- reactivations, token rotations, password resets) at once take turns, and the second sees what the first did.
-SELECT id, username, role, is_active, created_at FROM users WHERE id = :user FOR UPDATE
+SELECT id, username, role, is_active, created_at, token_hash FROM users WHERE id = :user FOR UPDATE
 
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in

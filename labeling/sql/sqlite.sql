@@ -17,7 +17,7 @@ SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
 SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
 
 -- name: auth.user_for_update
-SELECT id, username, role, is_active, created_at FROM users WHERE id = :user
+SELECT id, username, role, is_active, created_at, token_hash FROM users WHERE id = :user
 
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
