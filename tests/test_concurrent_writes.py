@@ -21,7 +21,7 @@ from labeling import accounts, annotations, audit, auth, cli, models, reports, t
 from labeling.consensus import runner
 from labeling.errors import Conflict
 from labeling.settings import Settings
-from tests.conftest import PG_URL, bearer, text_tasks
+from tests.conftest import PG_URL, bearer, sign_in_form, text_tasks
 from tests.export.helpers import answer_all
 from tests.test_write_races import (Hold, _count, _delete, _error, _png, _upload_shown_by_one_project,
                                     _waiting_or_done, race)
@@ -183,6 +183,29 @@ async def test_two_rotations_of_ones_own_token_at_once_never_answer_a_dead_token
     me = await client.get("/api/users/me", headers=bearer(first.json()["token"]))
     assert me.status_code == 200, me.text
     assert await _audited(db, "user.token_rotate") == 1
+
+
+@pytest.mark.parametrize("change", ["password", "deactivate"])
+async def test_a_sign_in_checked_before_a_password_reset_starts_no_session(client, db, admin, make_user, monkeypatch,
+                                                                           change):
+    """The password was checked (slowly, off the database) and then the admin reset it, which ended the user's
+    sessions; the sign-in then started a new one, which outlived the reset: the old password still gave a working
+    session. The session is now started only if the password checked is still the user's (and the user active)."""
+    user, _ = await make_user("worker", "signer", password="the-old-password")
+    original = auth.login
+
+    async def login(*args: object) -> object:
+        out = await original(*args)
+        body = {"json": {"password": "the-new-password"}} if change == "password" else {}
+        r = await client.post(f"/api/users/{user['id']}/{change}", headers=bearer(admin), **body)
+        assert r.status_code == 200, r.text
+        return out
+
+    monkeypatch.setattr(auth, "login", login)
+    r = await sign_in_form(client, "signer", "the-old-password")
+    assert r.status_code == 401 and "Wrong username or password" in r.text, r.text
+    assert (await client.get("/api/users/me")).status_code == 401
+    assert await _count(db, models.sessions) == 0
 
 
 # ---- problem reports ------------------------------------------------------------------------------------------------

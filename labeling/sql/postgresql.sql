@@ -30,6 +30,12 @@ SELECT id, name, owner_id, created_at FROM teams WHERE id = :team FOR KEY SHARE
 -- reactivations, token rotations, password resets) at once take turns, and the second sees what the first did.
 SELECT id, username, role, is_active, created_at, token_hash FROM users WHERE id = :user FOR UPDATE
 
+-- name: auth.user_for_session
+-- A signing-in user's password hash and standing, held until the session is stored against a password reset or a
+-- deactivation (each updates the row, which FOR SHARE waits for and then sees): a reset committed during the
+-- password check is seen, and one that comes after ends this session with the others.
+SELECT password_hash, is_active FROM users WHERE id = :user FOR SHARE
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.

@@ -19,6 +19,9 @@ SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
 -- name: auth.user_for_update
 SELECT id, username, role, is_active, created_at, token_hash FROM users WHERE id = :user
 
+-- name: auth.user_for_session
+SELECT password_hash, is_active FROM users WHERE id = :user
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
