@@ -26,5 +26,5 @@ def test_two_migrations_of_one_new_file_at_once_both_succeed(tmp_path: Path):
         runs = [subprocess.Popen([sys.executable, "-m", "labeling.cli", "migrate"], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
         for run in runs:
-            out, err = run.communicate(timeout=120)
+            _, err = run.communicate(timeout=120)
             assert run.returncode == 0, err
