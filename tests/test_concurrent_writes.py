@@ -14,14 +14,16 @@ import logging
 import os
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.util import await_only
 
 from labeling import accounts, annotations, audit, auth, cli, models, reports, tasks, teams
 from labeling.consensus import runner
+from labeling.export import dump
 from labeling.errors import Conflict
 from labeling.settings import Settings
 from tests.conftest import PG_URL, bearer, sign_in_form, text_tasks
+from tests.export.test_dump import _dump
 from tests.export.helpers import answer_all
 from tests.test_write_races import (Hold, _count, _delete, _error, _png, _upload_shown_by_one_project,
                                     _waiting_or_done, race)
@@ -352,3 +354,27 @@ async def test_a_first_start_racing_another_one_uses_the_admin_it_made(settings,
         with pytest.raises(Conflict, match="a user named 'admin' already exists"):
             await cli._startup(Settings.from_env(dict(os.environ)), False)
     assert await _count(db, models.users) == 1
+
+
+# ---- a restore beside other writes --------------------------------------------------------------------------------
+
+async def test_a_restore_never_moves_an_id_sequence_back(client, db, requester, new_project, tmp_path):
+    """A restore inserts rows with their dumped ids, then sets each id sequence after the largest id: set to that
+    alone, a sequence handed out before (ids of rows since deleted, or of an import in flight beside the restore) went
+    back, and the next rows got those ids again (or, in flight, broke the primary key: a 500). Here the ids of a
+    deleted project and its tasks were given again."""
+    first = await new_project(tasks=text_tasks(2))
+    path = tmp_path / "first.jsonl"
+    path.write_bytes(await _dump(db, first["id"]))
+    for project in (first, await new_project(tasks=text_tasks(3))):  # the second's ids come after the first's
+        r = await _delete(client, requester, project)()
+        assert r.status_code == 200, r.text
+    async with db.read() as conn:
+        highest = {table: await conn.scalar(select(func.max(table.c.id)).select_from(table))
+                   for table in (models.projects, models.tasks)}
+    assert highest == {models.projects: None, models.tasks: None}  # both gone, their ids never to be given again
+    await dump.restore(db, path)
+    later = await new_project(tasks=text_tasks(1))
+    async with db.read() as conn:
+        task_id = await conn.scalar(select(models.tasks.c.id).where(models.tasks.c.project_id == later["id"]))
+    assert later["id"] == 3 and task_id == 6, (later["id"], task_id)  # after the deleted second project's 2 and 5

@@ -307,17 +307,28 @@ SELECT count(*) AS n FROM changed
 SELECT DISTINCT jsonb_object_keys(data) AS key FROM tasks WHERE project_id = :project
 
 -- name: restore.sync_sequences
--- After rows were inserted with their ids, the id sequences continue after the largest (setval ignores NULL:
--- an empty table keeps its sequence).
-SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users)),
-       setval(pg_get_serial_sequence('projects', 'id'), (SELECT max(id) FROM projects)),
-       setval(pg_get_serial_sequence('tasks', 'id'), (SELECT max(id) FROM tasks)),
-       setval(pg_get_serial_sequence('assignments', 'id'), (SELECT max(id) FROM assignments)),
-       setval(pg_get_serial_sequence('annotations', 'id'), (SELECT max(id) FROM annotations)),
-       setval(pg_get_serial_sequence('reviews', 'id'), (SELECT max(id) FROM reviews)),
-       setval(pg_get_serial_sequence('teams', 'id'), (SELECT max(id) FROM teams)),
-       setval(pg_get_serial_sequence('task_reports', 'id'), (SELECT max(id) FROM task_reports)),
-       setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT max(id) FROM audit_log))
+-- After rows were inserted with their ids, the id sequences continue after the largest, never before where they
+-- were (setval ignores NULL: an empty table keeps its sequence). Set to the largest id alone, a sequence went back
+-- below ids it had handed out: to rows deleted since (their ids were given again: NEVER_REUSED_IDS), and to rows
+-- of transactions in flight beside the restore (the next ones broke the primary key).
+SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST((SELECT max(id) FROM users),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('users', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('projects', 'id'), GREATEST((SELECT max(id) FROM projects),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('projects', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('tasks', 'id'), GREATEST((SELECT max(id) FROM tasks),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('tasks', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('assignments', 'id'), GREATEST((SELECT max(id) FROM assignments),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('assignments', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('annotations', 'id'), GREATEST((SELECT max(id) FROM annotations),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('annotations', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('reviews', 'id'), GREATEST((SELECT max(id) FROM reviews),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('reviews', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('teams', 'id'), GREATEST((SELECT max(id) FROM teams),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('teams', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('task_reports', 'id'), GREATEST((SELECT max(id) FROM task_reports),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('task_reports', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('audit_log', 'id'), GREATEST((SELECT max(id) FROM audit_log),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('audit_log', 'id') AS regclass))))
 
 -- name: restore.analyze
 -- A restored database gets its planner statistics at once: without them PostgreSQL estimates one row per table
