@@ -17,10 +17,12 @@ from labeling.sqltx import Tx
 
 @dataclass(frozen=True)
 class Deleted:
-    """A deleted project: its name, what it took (its task and answer counts, read in the deletion's transaction)
-    and the media files it alone showed (to remove after the commit)."""
+    """A deleted project: its name, owner, what it took (its task and answer counts, read in the deletion's
+    transaction) and the media files no other project of its owner showed (to remove after the commit, unless
+    another owner's project shows them)."""
 
     name: str
+    owner_id: int
     sizes: dict
     unused: list[str]
 
@@ -34,10 +36,10 @@ def delete_project(tx: Tx, actor: Principal, project_id: int, confirm: str | Non
                            field="confirm")
     counts = tx.one("deletion.sizes", {"project": project_id})
     sizes = {"tasks": int(counts.tasks), "annotations": int(counts.annotations)}
-    unused = media.only_in_project(tx, project_id)
+    unused = media.only_in_project(tx, project_id, row.owner_id)
     queue.delete_project(tx, project_id)
     audit.record(tx, actor, "project.delete", project=row, details={"name": row.name, **sizes})
-    return Deleted(row.name, sizes, unused)
+    return Deleted(row.name, row.owner_id, sizes, unused)
 
 
 def delete_tasks(tx: Tx, actor: Principal, project_id: int, task_ids: list[int], external_ids: list[str],

@@ -65,14 +65,16 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
         mem = queue.Memory()
         created, seeded = [], 0
         for plan in planned:
-            if tx.scalar("projects.name_taken", {"name": plan.body.name, "project": 0}) is not None:
+            if tx.scalar("projects.name_taken", {"name": plan.body.name, "owner": people[REQUESTER].id,
+                                                 "project": 0}) is not None:
                 continue
             project_id = projects.create(tx, people[REQUESTER], plan.body, via="demo")
             tasks.import_(tx, audit.CLI, queue.load_project(tx, mem, project_id), plan.parsed, via="demo")
             created.append(plan.body.name)
             seeded += _seed(tx, mem, project_id, plan, seeders, key, settings.max_leases_per_worker)
         media.record(tx, sizes.new)
-        return {"requester": REQUESTER, "requester_password": passwords[REQUESTER],
+        return {"requester": REQUESTER, "requester_id": people[REQUESTER].id,
+                "requester_password": passwords[REQUESTER],
                 "requester_token": tokens[REQUESTER], "worker": WORKER, "worker_password": passwords[WORKER],
                 "worker_token": tokens[WORKER], "projects": created, "seeded_answers": seeded}
 
@@ -81,7 +83,7 @@ async def load(settings: Settings, db: Database, sample_dir: Path) -> dict:
     # "Recompute" gives them, so the console's project list and quality pages show figures from the first look.
     for name in info["projects"]:
         async with db.read() as conn:
-            project = await projects.find(conn, name)
+            project = await projects.find(conn, name, owner_id=info["requester_id"])
         await runner.recompute_project(db, project, actor=audit.CLI)
     return info
 

@@ -33,6 +33,7 @@ UPLOADS = "uploads"  # where uploaded images are stored; only these are ever del
 SIGNED_SECONDS = 600
 SIGNED_BUCKET = 600
 SIGNED_PREFIX = "/signed-media"
+LOOKUP_CHUNK = 1000  # media paths looked up per query
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 EXIF_ORIENTATION = 0x0112
@@ -83,7 +84,9 @@ def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) 
         limit = min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS)
         raise TooLarge(f"{filename}: more than {limit:,} pixels (LABELING_MEDIA_MAX_PIXELS)", field="file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidInput(f"{filename}: not an image Pillow can read", field="file") from None
+        # said in the uploader's words (it named the library that reads images): which kinds are read
+        raise InvalidInput(f"{filename}: not an image this server can read ({', '.join(FORMATS)}), or a damaged one",
+                           field="file") from None
     if fmt not in FORMATS:
         raise InvalidInput(f"{filename}: {fmt} images are not accepted ({', '.join(FORMATS)})", field="file")
     digest = hashlib.sha256(content).hexdigest()
@@ -215,9 +218,60 @@ def record_refs(tx: Tx, project_id: int, paths: Iterable[str]) -> None:
     tx.run_many("media.add_ref", [{"hash": path_hash(p), "project": project_id, "path": p} for p in sorted(set(paths))])
 
 
-def only_in_project(tx: Tx, project_id: int) -> list[str]:
-    """The files that no other project shows (read before deleting a project)."""
-    return [row.path for row in tx.rows("media.only_in_project", {"project": project_id})]
+def record_uploader(tx: Tx, user_id: int, paths: Iterable[str]) -> None:
+    """Note that this user uploaded these files: each is theirs to name in tasks (policy media.name)."""
+    now = time.time()
+    tx.run_many("media.add_uploader", [{"hash": path_hash(p), "user": user_id, "path": p, "now": now}
+                                       for p in sorted(set(paths))])
+
+
+class Nameable:
+    """Which media-folder files one import may name in its tasks' data (policy media.name), for validation
+    (labeling/tasktypes/base.py `check_image_ref`): decided by the path's folder, by what the database recorded as
+    the principal's (read before validation by `nameable`), and the images the import itself brings. A file that is
+    not nameable is answered as a missing one, so an import never tells whether another's file exists."""
+
+    def __init__(self, user: Principal, recorded: Iterable[str] = (), brought: Iterable[str] = ()) -> None:
+        self.user = user
+        self.recorded = frozenset(recorded)
+        self.brought = frozenset(brought)
+
+    def __call__(self, ref: str) -> bool:
+        if ref in self.brought:
+            return True
+        owners = frozenset({self.user.id}) if ref in self.recorded else frozenset()
+        return policy.can(self.user, "media.name", policy.Media(ref, (), owners))
+
+    def hint(self) -> str:
+        """Where this user's nameable files are, for the error a missing (or not nameable) file gets."""
+        return (f"a requester names files under {policy.SHARED_FOLDER}/ or {policy.REQUESTERS_FOLDER}/"
+                f"{self.user.username}/, their uploads, and files their projects already show")
+
+
+async def nameable(conn: AsyncConnection, user: Principal, refs: Iterable[str],
+                   brought: Iterable[str] = ()) -> Nameable | None:
+    """What an import by this user may name among the media paths `refs` its tasks give: None when the user may
+    name every file (an admin); otherwise a Nameable that knows which of `refs` the database records as the user's
+    (uploaded by them, or shown by a project they own). A path's folder needs no lookup."""
+    if not policy.needs_relation(user, "media.name"):  # an admin
+        return None
+    pm, p, mu = models.project_media, models.projects, models.media_uploaders
+    wanted = {path_hash(ref): ref for ref in refs
+              if not urlparse(ref).scheme and policy.media_folder_relation(user, ref) is None}
+    hashes = sorted(wanted)
+    found: set[str] = set()
+    for start in range(0, len(hashes), LOOKUP_CHUNK):
+        chunk = hashes[start:start + LOOKUP_CHUNK]
+        shown = select(pm.c.path_hash).join(p, p.c.id == pm.c.project_id).where(
+            pm.c.path_hash.in_(chunk), p.c.owner_id == user.id)
+        uploaded = select(mu.c.path_hash).where(mu.c.path_hash.in_(chunk), mu.c.user_id == user.id)
+        found.update(row[0] for row in await conn.execute(shown.union(uploaded)))
+    return Nameable(user, (wanted[h] for h in found), brought)
+
+
+def only_in_project(tx: Tx, project_id: int, owner_id: int) -> list[str]:
+    """The files that no other project of the same owner shows (read before deleting a project)."""
+    return [row.path for row in tx.rows("media.only_in_project", {"project": project_id, "owner": owner_id})]
 
 
 def is_upload(path: str) -> bool:
@@ -230,9 +284,11 @@ def hold_uploads(tx: Tx) -> None:
     tx.one("media.hold_uploads")
 
 
-def remove_unused(tx: Tx, media_dir: Path, paths: list[str]) -> int:
+def remove_unused(tx: Tx, media_dir: Path, paths: list[str], owner_id: int) -> int:
     """After a deletion commits: delete the uploaded files (under uploads/) that no project shows any more; files
-    an operator put in the media folder themselves stay. Returns how many were removed.
+    an operator put in the media folder themselves stay. Returns how many of the uploads no project of `owner_id`
+    shows any more: those it freed, removed from disk unless another owner's project shows the same image (uploads
+    are stored by content), which the count never tells the owner.
 
     Run as a transaction of its own that holds the uploads against imports (media.hold_uploads_for_removal): an
     import in flight that names one of the files has committed (and the file is kept) before this looks, and one
@@ -243,20 +299,22 @@ def remove_unused(tx: Tx, media_dir: Path, paths: list[str]) -> int:
     if not candidates:
         return 0
     tx.one("media.hold_uploads_for_removal")
-    removed = 0
+    freed = 0
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start:start + 1000]
         hashes = {path_hash(p): p for p in chunk}
-        used = {row.path_hash for row in tx.rows("media.shown", {"hashes": list(hashes)})}
+        used = {row.path_hash: bool(row.by_owner)
+                for row in tx.rows("media.shown", {"hashes": list(hashes), "owner": owner_id})}
         for digest, path in hashes.items():
+            if not used.get(digest, False):
+                freed += 1
             if digest in used:
-                continue  # shown again by a project imported meanwhile
+                continue  # shown by another owner's project, or again by a project imported meanwhile
             try:
                 resolve(media_dir, path).unlink()
-                removed += 1
             except (NotFound, OSError) as exc:
                 log.warning("could not remove unused media file %s: %s", path, exc)
-    return removed
+    return freed
 
 
 async def facts(conn: AsyncConnection, user: Principal, path: str) -> policy.Media:

@@ -130,8 +130,12 @@ def _chunks(values: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
         yield values[start:start + size]
 
 
-def resolve_workers(tx: Tx, refs: list[int | str], field_name: str) -> list[int]:
-    """Worker ids for a list of ids and usernames; InvalidInput naming the first that is not a worker."""
+def resolve_workers(tx: Tx, actor: Principal, refs: list[int | str], field_name: str) -> list[int]:
+    """Worker ids for a list of ids and usernames; InvalidInput naming the first that is not a worker.
+
+    Workers are the crowd every requester may list, but requesters and admins are not theirs to find: an account
+    that is no worker gets the words a missing one gets ("no worker 'bob'"), unless it is the actor's own or the
+    actor is an admin (who may read every account), who are told its role."""
     if len(refs) > MAX_REFS:
         raise InvalidInput(f"{field_name}: at most {MAX_REFS:,} at once", field=field_name)
     ids = sorted({r for r in refs if isinstance(r, int)})
@@ -144,10 +148,11 @@ def resolve_workers(tx: Tx, refs: list[int | str], field_name: str) -> list[int]
     out: list[int] = []
     for index, ref in enumerate(refs):
         row = found.get(ref)
-        if row is None:
+        if row is None or (row.role != Role.worker.value and row.id != actor.id and actor.role is not Role.admin):
             raise InvalidInput(f"{field_name}[{index}]: no worker {ref!r}", field=field_name)
         if row.role != Role.worker.value:
-            raise InvalidInput(f"{field_name}[{index}]: {row.username} is a {row.role}, not a worker",
+            article = "an" if row.role.startswith(("a", "e", "i", "o", "u")) else "a"
+            raise InvalidInput(f"{field_name}[{index}]: {row.username} is {article} {row.role}, not a worker",
                                field=field_name)
         out.append(row.id)
     return sorted(set(out))
@@ -179,7 +184,7 @@ def set_pool(tx: Tx, actor: Principal, project_id: int, all_workers: bool, worke
     if all_workers and (workers or teams):
         raise InvalidInput("workers: list workers or teams only with all_workers false",
                            field="workers" if workers else "teams")
-    worker_ids = resolve_workers(tx, workers, "workers")
+    worker_ids = resolve_workers(tx, actor, workers, "workers")
     if len(teams) > MAX_REFS:
         raise InvalidInput(f"teams: at most {MAX_REFS:,} at once", field="teams")
     for index, team_id in enumerate(teams):

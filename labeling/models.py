@@ -90,9 +90,12 @@ class Project(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("redundancy_min >= 1 AND redundancy_max >= redundancy_min", name="ck_project_redundancy"),
         CheckConstraint("lease_seconds >= 1", name="ck_project_lease"),
+        # A name is unique among its owner's projects only: one instance-wide would tell a requester that another
+        # requester has a project of that name (a 409 on theirs).
+        UniqueConstraint("owner_id", "name", name="uq_projects_owner_name"),
     )
     id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
-    name: str = Field(sa_column=Column(name_text(200), unique=True, nullable=False))
+    name: str = Field(sa_column=Column(name_text(200), nullable=False))
     owner_id: int = Field(sa_column=_fk("users.id", index=True))
     task_type: str = Field(max_length=40, nullable=False)
     labels: list = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
@@ -359,6 +362,17 @@ class ProjectMedia(SQLModel, table=True):
     path: str = Field(nullable=False)
 
 
+class MediaUploader(SQLModel, table=True):
+    """Who uploaded a file of the media folder (POST /api/media or an import's images): an upload is its uploader's
+    to name in tasks (policy media.name). Uploads are stored by content, so one file may have several uploaders."""
+
+    __tablename__ = "media_uploaders"
+    path_hash: str = Field(sa_column=Column(String(64), primary_key=True))  # as project_media's
+    user_id: int = Field(sa_column=Column(BigID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True))
+    path: str = Field(sa_column=Column(String(1024), nullable=False))
+    uploaded_at: float = Field(nullable=False)
+
+
 class Session(SQLModel, table=True):
     """A signed-in browser: the cookie carries its random id, only the hash is stored; sign-out deletes it."""
 
@@ -418,6 +432,7 @@ team_members = TeamMember.__table__
 pool_workers = PoolWorker.__table__
 pool_teams = PoolTeam.__table__
 project_media = ProjectMedia.__table__
+media_uploaders = MediaUploader.__table__
 sessions = Session.__table__
 auth_epoch = AuthEpoch.__table__
 audit_log = AuditEntry.__table__

@@ -9,12 +9,17 @@ from typing import Any
 from labeling import annotations, audit, membership, queue
 from labeling.auth import Principal
 from labeling.errors import Conflict, InvalidInput, NotFound
+from labeling.models import Role
 from labeling.sqltx import Tx
 
 
-def _worker(tx: Tx, worker_id: int) -> Any:
+def _worker(tx: Tx, project_id: int, worker_id: int) -> Any:
+    """The account a route names as a project's worker: a worker, or anyone with a standing in the project (its
+    owner or an admin who labeled it). Another account (a requester, an admin) is not the requester's to find: it
+    gets the words a missing one gets, and is never blocked nor named in the audit log."""
     row = tx.one("auth.user", {"user": worker_id})
-    if row is None:
+    if row is None or (row.role != Role.worker.value
+                       and tx.one("people.standing", {"project": project_id, "worker": worker_id}) is None):
         raise NotFound(f"no worker {worker_id}", field="worker_id")
     return row
 
@@ -22,7 +27,7 @@ def _worker(tx: Tx, worker_id: int) -> Any:
 def block(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_id: int) -> dict:
     """Stop a worker in a project: their answers leave consensus, the tasks they counted in settle again."""
     project = queue.project_at(tx, mem, project_id, membership.locked(tx, project_id, "worker.block").updated_at)
-    worker = _worker(tx, worker_id)
+    worker = _worker(tx, project_id, worker_id)
     reopened = annotations.block_worker(tx, project, worker_id)
     audit.record(tx, actor, "worker.block", project=project, details={
         "worker_id": worker_id, "username": worker.username, "tasks_reopened": reopened})
@@ -32,7 +37,7 @@ def block(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_i
 def unblock(tx: Tx, actor: Principal, project_id: int, worker_id: int) -> dict:
     """Let a blocked worker work in the project again (their gold record starts afresh)."""
     project = membership.locked(tx, project_id, "worker.unblock")
-    worker = _worker(tx, worker_id)
+    worker = _worker(tx, project_id, worker_id)
     if not queue.unblock(tx, project_id, worker_id):
         raise Conflict(f"{worker.username} is not blocked in project {project_id}", field="worker_id")
     audit.record(tx, actor, "worker.unblock", project=project, details={"worker_id": worker_id,
@@ -47,7 +52,7 @@ def remove_answers(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int,
     if confirm is not True:
         raise InvalidInput("confirm must be true: the worker's answers are deleted for good", field="confirm")
     project = membership.locked(tx, project_id, "worker.answers.delete")
-    worker = _worker(tx, worker_id)
+    worker = _worker(tx, project_id, worker_id)
     reopened, deleted = queue.remove_worker(tx, project_id, worker_id)
     audit.record(tx, actor, "worker.answers_delete", project=project, details={
         "worker_id": worker_id, "username": worker.username, "answers_deleted": deleted,

@@ -11,10 +11,12 @@ An action's rule names the roles that may ever do it and the relations to the ob
 
 | relation | holds when |
 |---|---|
-| owner   | the principal owns the project or the team |
+| owner   | the principal owns the project or the team; a media file under requesters/USERNAME/ (theirs), one they
+            uploaded, or one a project of theirs already shows |
 | member  | the principal is a worker in the project's pool (all workers, or listed directly or through a team) |
 | holder  | the lease is the principal's, in a project they may still work on (owner, member or admin) |
 | viewer  | the media file is shown by a project the principal owns or is a member of |
+| shared  | the media file is under the media folder's shared/ folder (every requester may name it in tasks) |
 | self    | the user object is the principal |
 
 Admins pass every rule except those that need a relation only a person can have (a lease is its holder's).
@@ -34,13 +36,14 @@ seen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any, NamedTuple, Union
 
 from labeling.auth import Principal
 from labeling.errors import Forbidden, NotFound, ProjectArchived, ProjectPaused, Unauthenticated
 from labeling.models import ProjectStatus, Role
 
-OWNER, MEMBER, HOLDER, VIEWER, SELF = "owner", "member", "holder", "viewer", "self"
+OWNER, MEMBER, HOLDER, VIEWER, SHARED, SELF = "owner", "member", "holder", "viewer", "shared", "self"
 WORKER, REQUESTER = Role.worker, Role.requester
 
 
@@ -118,6 +121,9 @@ RULES: dict[str, Rule] = {
     "work.progress": WORK,
     "media.upload": _rule((REQUESTER,)),
     "media.read": _rule((WORKER, REQUESTER), (VIEWER,)),
+    # A media-folder file named in a task's data (an import): the requester's own (their folder, their uploads, what
+    # their projects show) or a shared one. An admin names any; so does the operator's command line (no principal).
+    "media.name": _rule((REQUESTER,), (OWNER, SHARED)),
     "team.create": _rule((REQUESTER,)),
     "team.list": _rule((REQUESTER,)),  # filtered: a requester's own teams
     "team.read": _rule((REQUESTER,), (OWNER,)),
@@ -168,11 +174,29 @@ class Team(NamedTuple):
 
 
 class Media(NamedTuple):
-    """A file of the media folder and the projects whose tasks show it."""
+    """A file of the media folder, the projects whose tasks show it (for media.read), and the users whose record
+    makes it theirs: they uploaded it, or a project of theirs shows it (for media.name; the caller may read only
+    whether the principal is among them)."""
 
     path: str
-    projects: tuple[Project, ...]
+    projects: tuple[Project, ...] = ()
+    owners: frozenset[int] = frozenset()
     kind = "media"
+
+
+SHARED_FOLDER = "shared"  # files of the media folder every requester may name in tasks
+REQUESTERS_FOLDER = "requesters"  # requesters/USERNAME/: the files of the media folder only USERNAME may name
+
+
+def media_folder_relation(principal: Principal, path: str) -> str | None:
+    """What a media path's folder makes it to the principal: SHARED (shared/...), OWNER (requesters/THEIRS/...),
+    or None. The path is one a task names: relative, without "..", "." or empty parts counted (PurePosixPath)."""
+    parts = PurePosixPath(path).parts
+    if len(parts) >= 2 and parts[0] == SHARED_FOLDER:
+        return SHARED
+    if len(parts) >= 3 and parts[0] == REQUESTERS_FOLDER and parts[1] == principal.username:
+        return OWNER
+    return None
 
 
 class User(NamedTuple):
@@ -235,6 +259,15 @@ def needs_listing(principal: Principal | None, pool_all: bool) -> bool:
     return principal is not None and principal.role is Role.worker and not pool_all
 
 
+def needs_relation(principal: Principal | None, action: str) -> bool:
+    """Whether deciding the action for this principal depends on the object (False for an admin where admins pass
+    every object, and for an action that needs none): lets a caller skip reading facts nobody will ask about."""
+    found = rule(action)
+    if found.public or not found.relations:
+        return False
+    return not (principal is not None and principal.role is Role.admin and found.admin)
+
+
 def relations(principal: Principal, obj: Object) -> set[str]:
     """The principal's relations to an object."""
     if isinstance(obj, Project):
@@ -250,8 +283,15 @@ def relations(principal: Principal, obj: Object) -> set[str]:
     if isinstance(obj, Team):
         return {OWNER} if obj.owner_id == principal.id else set()
     if isinstance(obj, Media):
-        seen = any(relations(principal, project) & {OWNER, MEMBER} for project in obj.projects)
-        return {VIEWER} if seen else set()
+        found = set()
+        if any(relations(principal, project) & {OWNER, MEMBER} for project in obj.projects):
+            found.add(VIEWER)
+        if principal.id in obj.owners:
+            found.add(OWNER)
+        folder = media_folder_relation(principal, obj.path)
+        if folder is not None:
+            found.add(folder)
+        return found
     if isinstance(obj, User):
         return {SELF} if obj.id == principal.id else set()
     raise TypeError(f"the policy knows no object {obj!r}")

@@ -17,6 +17,7 @@ from labeling.models import ProjectStatus
 from labeling.sqltx import Tx, is_unique_violation
 
 COUNTERS = queue.COUNTERS
+AMBIGUOUS_SHOWN = 10  # project ids a CLI error lists for a name several owners use
 SETTINGS = ("name", "labels", "instructions", "redundancy_min", "redundancy_max", "target_confidence",
             "lease_seconds", "gold_first_n", "gold_fraction", "gold_min", "gold_threshold", "options", "label_styles",
             "edit_window", "edit_minutes", "status")
@@ -57,7 +58,7 @@ def _options(task_type: str, options: dict) -> dict:
 def create(tx: Tx, owner: Principal, body: schemas.ProjectCreate, via: str = "api") -> int:
     """Insert a project (and its first counter row), active with the all-workers pool unless told; returns its id."""
     task_type = body.task_type.value
-    _check_name(tx, body.name, 0)
+    _check_name(tx, body.name, owner.id, 0)
     values = {"name": body.name, "owner": owner.id, "task_type": task_type,
               "instructions": body.instructions, "lease_seconds": body.lease_seconds,
               "gold_first_n": body.gold_first_n, "gold_fraction": body.gold_fraction, "gold_min": body.gold_min,
@@ -82,8 +83,9 @@ def _check_removed_labels(tx: Tx, row: Any, labels: list[str]) -> None:
                            field="labels")
 
 
-def _check_name(tx: Tx, name: str, project_id: int) -> None:
-    if tx.scalar("projects.name_taken", {"name": name, "project": project_id}) is not None:
+def _check_name(tx: Tx, name: str, owner_id: int, project_id: int) -> None:
+    """A name is unique among its owner's projects (only theirs: another requester's names are not told)."""
+    if tx.scalar("projects.name_taken", {"name": name, "owner": owner_id, "project": project_id}) is not None:
         raise Conflict(f"a project named {name!r} already exists", field="name")
 
 
@@ -210,7 +212,7 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
     if "labels" in values:
         _check_removed_labels(tx, row, values["labels"])
     if "name" in values:
-        _check_name(tx, values["name"], project_id)
+        _check_name(tx, values["name"], row.owner_id, project_id)
     _named_write(tx, merged["name"], lambda: tx.run("projects.update", {**merged, "project": project_id,
                                                                         "now": time.time()}))
     if "redundancy_min" in values:
@@ -228,16 +230,24 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
             "leases_released": released})
 
 
-async def find(conn: AsyncConnection, ref: str) -> Any:
-    """A project by id or by name (the CLI's PROJECT argument)."""
+async def find(conn: AsyncConnection, ref: str, owner_id: int | None = None) -> Any:
+    """A project by id or by name (the CLI's PROJECT argument; `owner_id`: among that user's projects only). Names
+    are unique per owner, so a name two owners use is refused, naming the ids to give instead."""
     if jsonio.text_problem(ref) is not None:
         raise NotFound(f"no project with id or name {ref!r}", field="project")
+    p = models.projects
     number = jsonio.whole_number(ref)
     if number is not None and 0 < number <= jsonio.INT_LIMIT:
-        row = (await conn.execute(select(models.projects).where(models.projects.c.id == number))).first()
+        query = select(p).where(p.c.id == number)
+        row = (await conn.execute(query if owner_id is None else query.where(p.c.owner_id == owner_id))).first()
         if row is not None:
             return row
-    row = (await conn.execute(select(models.projects).where(models.projects.c.name == ref))).first()
-    if row is None:
+    query = select(p).where(p.c.name == ref).order_by(p.c.id).limit(AMBIGUOUS_SHOWN + 1)
+    rows = (await conn.execute(query if owner_id is None else query.where(p.c.owner_id == owner_id))).all()
+    if not rows:
         raise NotFound(f"no project with id or name {ref!r}", field="project")
-    return row
+    if len(rows) > 1:
+        ids = ", ".join(str(row.id) for row in rows[:AMBIGUOUS_SHOWN])
+        ids += ", ..." if len(rows) > AMBIGUOUS_SHOWN else ""
+        raise InvalidInput(f"several projects are named {ref!r} (ids {ids}): give the project's id", field="project")
+    return rows[0]

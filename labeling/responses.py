@@ -183,7 +183,8 @@ class ProjectDeletedCounts(Out):
     name: str
     tasks: Count
     annotations: Count
-    media_files: Count
+    media_files: Count = Field(description="uploaded images no other project of the owner shows (they leave the "
+                                           "disk unless another owner's project shows the same image: not told)")
 
 
 class ProjectDeleted(Out):
@@ -428,7 +429,10 @@ class Result(Out):
     n_annotations: Count
     complete: bool
     method: str | None
-    details: JsonObject | None = Field(description="the method's evidence: votes, posteriors, agreement...")
+    details: JsonObject | None = Field(description=(
+        "the method's evidence: votes, posteriors (multi-label: probabilities), agreement...; with more than 20 "
+        "labels, only the labels in play (voted for or of probability 0.001 or more; multi-label: chosen by some "
+        "answer) and other_labels_max, the largest value left out"))
     reviewed: bool = Field(description="a requester accepted or overrode this consensus")
     review: Literal["accept", "override"] | None
     crowd_answer: JsonObject | None = Field(description="the workers' consensus (`answer` is the override, if any)")

@@ -175,9 +175,25 @@ class Tx(Protocol):
 
 def _json(value: Any) -> str:
     text = _compact(value)
+    if "-0.0" in text:
+        # jsonb's numeric has no negative zero: PostgreSQL stores -0.0 (a score rounded from a tiny negative) as
+        # 0.0, SQLite kept it, and the exports of the two databases differed. 0.0 on both.
+        value = _no_negative_zero(value)
+        text = _compact(value)
     # PostgreSQL's jsonb keeps numbers as numeric and writes 1e+16 back as 10000000000000000, an integer: floats
     # that JSON writes with a positive exponent are written in plain digits with ".0" instead (both databases).
     return _plain_floats(value) if "e+" in text else text
+
+
+def _no_negative_zero(value: Any) -> Any:
+    """`value` with every -0.0 as 0.0 (the text "-0.0" may also be in a string: only floats change)."""
+    if isinstance(value, float):
+        return value + 0.0
+    if isinstance(value, dict):
+        return {key: _no_negative_zero(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_negative_zero(item) for item in value]
+    return value
 
 
 _CONTAINERS = (dict, list)

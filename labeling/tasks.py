@@ -116,15 +116,18 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
 def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
                    media_dir: Path | None = None, limit: int | None = None, *, sizes: media.Sizes | None = None,
                    max_task_bytes: int = DEFAULT_MAX_TASK_BYTES,
+                   may_name: media.Nameable | None = None,
                    brought: frozenset[str] = frozenset()) -> Iterator[ParsedTask]:
     """Validate items one by one (at most `limit`); the first bad one raises InvalidInput naming its place and field.
 
     Image sizes come from `sizes` (read from the media folder when first needed: its `new` ones are then
-    for media.record). `brought`: the media paths of the images the import brings along, there when it commits
-    whatever happens to the files meanwhile (a removal of unused uploads), so not looked for in the media folder.
+    for media.record). `may_name`: the media-folder files the importer may name (None: any; see `named_media`).
+    `brought`: the media paths of the images the import brings along, there when it commits whatever happens to
+    the files meanwhile (a removal of unused uploads), so not looked for in the media folder.
     """
     spec = tasktypes.get(task_type)
-    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes, brought=brought)
+    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes, may_name=may_name,
+                            brought=brought)
     seen_ids: dict[str, str] = {}
     count = 0
     for where, item in items:
@@ -147,10 +150,28 @@ def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Ite
 
 def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
              media_dir: Path | None = None, *, sizes: media.Sizes | None = None,
-             max_task_bytes: int = DEFAULT_MAX_TASK_BYTES, brought: frozenset[str] = frozenset()) -> list[ParsedTask]:
+             max_task_bytes: int = DEFAULT_MAX_TASK_BYTES, may_name: media.Nameable | None = None,
+             brought: frozenset[str] = frozenset()) -> list[ParsedTask]:
     """Validate a request's tasks (at most MAX_TASKS_PER_IMPORT); all of them, or an error naming the first bad one."""
     return list(iter_validated(items, task_type, labels, media_dir, limit=MAX_TASKS_PER_IMPORT, sizes=sizes,
-                               max_task_bytes=max_task_bytes, brought=brought))
+                               max_task_bytes=max_task_bytes, may_name=may_name, brought=brought))
+
+
+def named_media(items: Iterable[tuple[str, Any]], task_type: str) -> set[str]:
+    """The media paths the items' data name, read as `_one` and the task type read them (`data.image`, or a manifest
+    line's source-ref), before validation: what `media.nameable` looks up. A path missed here is not nameable, so
+    reads as a missing file: never more access, only a refusal."""
+    spec = tasktypes.get(task_type)
+    if spec.manifest_field != "image":
+        return set()
+    found = set()
+    for _, item in items:
+        raw = item["data"] if isinstance(item, dict) and "data" in item else item
+        data = tasktypes.from_manifest(raw, "image")
+        ref = data.get("image") if isinstance(data, dict) else None
+        if isinstance(ref, str):
+            found.add(ref)
+    return found
 
 
 def file_items(path: Path) -> Iterator[tuple[str, Any]]:
@@ -221,6 +242,8 @@ def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[Parse
     if lost:
         raise Conflict(f"labels: {', '.join(repr(name) for name in lost)} left the project while the import was "
                        "being checked; send it again", field="labels")
+    if brought and isinstance(actor, Principal):
+        media.record_uploader(tx, actor.id, brought)  # the images it uploaded are the importer's to name again
     return _import_held(tx, actor, row, parsed, via, sizes, uploads_in, brought)
 
 

@@ -48,7 +48,7 @@ def create(tx: Tx, actor: Principal, name: str, members: list[int | str]) -> int
     """A new team of the actor's with these workers; returns its id."""
     if tx.scalar("teams.id_by_name", {"owner": actor.id, "name": name}) is not None:
         raise Conflict(f"you already have a team named {name!r}", field="name")
-    worker_ids = membership.resolve_workers(tx, members, "members")
+    worker_ids = membership.resolve_workers(tx, actor, members, "members")
     try:
         with tx.isolated():
             team_id = tx.scalar("teams.insert", {"name": name, "owner": actor.id, "now": time.time()})
@@ -64,7 +64,7 @@ def create(tx: Tx, actor: Principal, name: str, members: list[int | str]) -> int
 def add_members(tx: Tx, actor: Principal, team_id: int, members: list[int | str]) -> int:
     """Add workers to a team (those already in it stay); returns how many joined (not those already in it)."""
     team = _row(tx, team_id, "teams.row_for_share")
-    worker_ids = membership.resolve_workers(tx, members, "workers")
+    worker_ids = membership.resolve_workers(tx, actor, members, "workers")
     added = sum(tx.run("teams.add_member", {"team": team_id, "worker": w}) for w in worker_ids)
     tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
     _entry(tx, actor, "team.members_add", team, {"workers": audit.ids(worker_ids)})

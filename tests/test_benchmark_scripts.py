@@ -44,3 +44,9 @@ def test_the_in_process_queue_benchmark_runs():
     served = _last_json("queue_cpu.py", "--tasks", "200", "--workers", "4", "--warmup", "10", "--cycles", "40",
                         "--concurrency", "4", "--as-served")
     assert served["cycles"] == 40 and served["cpu_us_per_cycle"] > 0
+
+
+def test_the_worker_tables_benchmark_runs():
+    # 4890292: the last commit whose Dawid-Skene held dense (workers, K, K) tables
+    result = _last_json("labels_ab.py", "--base", "4890292", "--rounds", "1", "--crowds", "relevance-5")
+    assert result["answers"] == 16_200 and result["max_posterior_difference"] < 1e-9

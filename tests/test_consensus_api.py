@@ -499,3 +499,83 @@ async def test_a_recompute_writes_its_results_a_part_at_a_time(
     methods = {res["method"] for res in
                (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]}
     assert methods == {"majority"}
+
+
+@pytest.mark.parametrize("method", ["majority", "dawid-skene"])
+async def test_the_cli_given_a_projects_labels_agrees_with_its_recompute(client, db, requester, new_project,
+                                                                         make_user, tmp_path, method):
+    """`labeling aggregate classification --labels` in the project's label order (a label no one chose among them)
+    gives the project's labels and confidences, ties included."""
+    import csv
+
+    from tests.consensus.test_cli import run
+
+    labels = ["pos", "neg", "meh"]
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}} for i in range(10)], redundancy=2, labels=labels)
+    pid = project["id"]
+    people = [await make_user("worker", f"cli{pid}w{i}") for i in range(2)]
+    for j, (_, token) in enumerate(people):  # tasks 0-4 tie 1-1 (pos against neg), 5-9 agree
+        for _ in range(10):
+            await _answer_by(client, token, pid,
+                             lambda data, j=j: ("pos", "neg")[j] if int(data["text"][1:]) < 5 else "neg")
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": method}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    a = models.annotations.c
+    async with db.engine.connect() as conn:
+        stored = (await conn.execute(sa.select(a.task_id, a.worker_id, a.answer)
+                                     .where(a.project_id == pid))).all()
+    rows = sorted((task, worker, answer["label"]) for task, worker, answer in stored)
+    with (tmp_path / "a.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("task", "worker", "label"), *rows])
+    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--method", method,
+               "--labels", ",".join(labels), "-o", str(tmp_path / "out.csv")) == 0
+    cli = {int(r["task"]): (r["label"], float(r["confidence"])) for r in csv.DictReader((tmp_path / "out.csv").open())}
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    project_view = {r["task_id"]: (r["answer"]["label"], r["confidence"]) for r in results}
+    assert {t: label for t, (label, _) in cli.items()} == {t: label for t, (label, _) in project_view.items()}
+    for task, (_, confidence) in cli.items():
+        assert confidence == pytest.approx(project_view[task][1], abs=2e-6)
+
+
+@pytest.mark.parametrize("task_type", ["text_classification", "text_multilabel"])
+async def test_a_consensus_of_many_labels_keeps_only_the_likely_ones_in_its_details(client, db, requester, new_project,
+                                                                                   make_user, task_type):
+    """With 40 labels, a task's details name the labels of probability 0.001 or more (a 1,000-label project stored
+    a thousand near-zero numbers in every task's consensus); with 20 or fewer, every label, as before."""
+    from labeling.consensus import small
+
+    labels = [f"tag{i:02d}" for i in range(40)]
+    key, answer_of = (("posteriors", lambda lab: {"label": lab}) if task_type == "text_classification"
+                      else ("probabilities", lambda lab: {"labels": [lab]}))
+    project = await new_project(task_type=task_type, labels=labels, redundancy=3, tasks=text_tasks(1))
+    pid = project["id"]
+    for i, label in enumerate(["tag03", "tag03", "tag07"]):
+        _, token = await make_user("worker", f"many{pid}{task_type}{i}")
+        lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).json()
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer_of(label)},
+                              headers=bearer(token))
+        assert r.status_code == 201, r.text
+    for when in ("settled", "recomputed"):
+        if when == "recomputed":
+            r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "auto"}, headers=bearer(requester))
+            assert r.status_code == 200, r.text
+        async with db.engine.connect() as conn:
+            details = (await conn.execute(sa.select(models.task_results.c.details)
+                                          .where(models.task_results.c.project_id == pid))).scalar_one()
+        kept = details[key]
+        if task_type == "text_multilabel":  # the labels some answer chose; the others are each at most the max
+            assert set(kept) == {"tag03", "tag07"} and details["other_labels_max"] < min(kept.values()), details
+            continue
+        assert {"tag03", "tag07"} <= set(kept), (when, kept)
+        assert min(kept.values()) >= small.PROBABILITY_FLOOR, (when, kept)
+        if when == "settled":  # (a recompute of one task tempers its evidence: every label keeps about 0.008)
+            assert len(kept) < len(labels) and details["other_labels_max"] < small.PROBABILITY_FLOOR, details
+    few = await new_project(task_type=task_type, labels=labels[:5], redundancy=1, tasks=text_tasks(1))
+    _, token = await make_user("worker", f"few{pid}{task_type}")
+    lease = (await client.post(f"/api/projects/{few['id']}/next", headers=bearer(token))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer_of("tag01")},
+                      headers=bearer(token))
+    async with db.engine.connect() as conn:
+        details = (await conn.execute(sa.select(models.task_results.c.details)
+                                      .where(models.task_results.c.project_id == few["id"]))).scalar_one()
+    assert set(details[key]) == set(labels[:5]) and "other_labels_max" not in details

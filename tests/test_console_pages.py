@@ -304,3 +304,66 @@ async def test_no_form_sends_its_fields_in_the_address_before_its_script_runs(cl
                 passwords += 1
                 assert method.group(1) == "post", (path, tag)
     assert forms >= len(pages) and passwords >= 3  # sign-in, a new user, a reset of the admin's password
+
+
+def test_a_confusion_matrix_of_many_labels_shows_the_most_used_and_sums_the_rest():
+    """30 labels: the page keeps the 24 most used and folds 6 into "(other labels)", every count kept somewhere."""
+    from labeling.console import quality
+
+    labels = [f"l{i:02d}" for i in range(30)]
+    matrix = [[0] * 30 for _ in range(30)]
+    for i in range(30):
+        matrix[i][i] = 100 - 2 * i  # l00 the most used, l29 the least
+    matrix[28][29], matrix[29][28], matrix[3][29], matrix[29][3] = 3, 2, 4, 1  # two folded labels confused
+    shown = quality._confusion({"labels": labels, "matrix": matrix})
+    assert shown["labels"] == labels[:24] + ["(other labels)"] and shown["hidden"] == 6 and shown["n_labels"] == 30
+    counts = [[c["count"] for c in r["cells"]] for r in shown["rows"]]
+    assert sum(map(sum, counts)) == sum(map(sum, matrix))
+    assert counts[24][24] == sum(100 - 2 * i for i in range(24, 30)) + 3 + 2  # within the folded labels
+    assert counts[3][24] == 4 and counts[24][3] == 1
+    assert [c["diagonal"] for c in shown["rows"][24]["cells"]] == [False] * 25  # no diagonal in the folded row
+    assert shown["rows"][5]["cells"][5]["diagonal"]
+    assert shown["pairs"] == [{"consensus": "l03", "answer": "l29", "count": 4},
+                              {"consensus": "l28", "answer": "l29", "count": 3},
+                              {"consensus": "l29", "answer": "l28", "count": 2},
+                              {"consensus": "l29", "answer": "l03", "count": 1}]
+    few = quality._confusion({"labels": labels[:3], "matrix": [[1, 2, 0], [0, 3, 0], [0, 0, 4]]})
+    assert few["hidden"] == 0 and few["labels"] == labels[:3] and few["pairs"] == [
+        {"consensus": "l00", "answer": "l01", "count": 2}]
+
+
+async def test_the_quality_page_of_a_project_with_a_thousand_labels_stays_a_page(client, requester, new_project,
+                                                                                make_user):
+    labels = [f"species {i:03d}" for i in range(1000)]
+    project = await new_project(labels=labels, redundancy=2, tasks=text_tasks(12))
+    people = [await make_user("worker", f"thousand{project['id']}w{i}") for i in range(2)]
+    for j, (_, token) in enumerate(people):
+        for i in range(12):
+            lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(token))).json()
+            label = labels[7 * i + (j if i % 3 == 0 else 0)]  # a third of the tasks split between two labels
+            r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit",
+                                  json={"answer": {"label": label}}, headers=bearer(token))
+            assert r.status_code == 201, r.text
+    page = html(await client.get(f"/console/projects/{project['id']}/quality", headers=bearer(requester)))
+    assert len(page) < 300_000  # the whole matrix: a million cells
+    matrix = re.search(r'<table class="confusion" id="confusion">(.*?)</table>', page, re.S).group(1)
+    assert matrix.count('<th scope="col" class="col-label">') == 25 and "(other labels)" in matrix
+    assert re.search(r"The 24 most used of the project.s 1,000 labels are shown; the other\s+976 are summed", page)
+    assert f"GET /api/projects/{project['id']}/quality" in page
+    confusions = re.search(r'<ol class="confusions" id="confusions"[^>]*>(.*?)</ol>', page, re.S).group(1)
+    assert confusions.count("<li>") == 4  # tasks 0, 3, 6, 9: one answer each way off the consensus
+    assert re.search(r'<tr data-label-name="species 007">', page) and 'data-label-name="species 002"' not in page
+    assert re.search(r"<summary>984 labels are in no answer and no consensus yet</summary>", page)
+    report = (await client.get(f"/api/projects/{project['id']}/quality", headers=bearer(requester))).json()
+    assert len(report["confusion"]["labels"]) == 1000  # the API keeps it whole
+
+
+async def test_the_quality_page_says_why_alpha_is_missing(client, requester, new_project):
+    # Krippendorff's alpha showed "–" on a boxes, entities or demonstration project (and on a project without two
+    # answers to a task) beside "Alpha and kappa: 1 is perfect agreement", with no word of why.
+    boxes = await new_project(task_type="bounding_box", labels=["car"])
+    page = html(await client.get(f"/console/projects/{boxes['id']}/quality", headers=bearer(requester)))
+    assert re.search(r"alpha is measured on label and ranking projects: for\s+bounding boxes, the pairwise", page)
+    labels = await new_project(tasks=text_tasks(2))
+    page = html(await client.get(f"/console/projects/{labels['id']}/quality", headers=bearer(requester)))
+    assert "Alpha needs tasks with two answers or more: none yet." in page

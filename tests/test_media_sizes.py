@@ -69,17 +69,17 @@ async def test_an_upload_records_its_size_and_boxes_must_stay_inside(client, db,
 async def test_a_task_referring_to_a_media_file_records_its_size_at_import(client, db, requester, new_project,
                                                                            settings):
     project = await new_project(task_type="bounding_box", labels=["cat"])
-    (settings.media_dir / "shots").mkdir(parents=True)
-    (settings.media_dir / "shots" / "a.png").write_bytes(_image((64, 48)))
+    (settings.media_dir / "shared" / "shots").mkdir(parents=True)
+    (settings.media_dir / "shared" / "shots" / "a.png").write_bytes(_image((64, 48)))
     url = f"/api/projects/{project['id']}/tasks"
-    bad_gold = [{"data": {"image": "shots/a.png"}, "gold": {"boxes": [{"label": "cat", "x": 0, "y": 0, "w": 66,
+    bad_gold = [{"data": {"image": "shared/shots/a.png"}, "gold": {"boxes": [{"label": "cat", "x": 0, "y": 0, "w": 66,
                                                                         "h": 10}]}}]
     r = await client.post(url, json=bad_gold, headers=bearer(requester))
     assert r.status_code == 400 and r.json()["error"]["field"] == "gold.boxes[0].w", r.text
     assert await _recorded(db) == {}, "a refused import records nothing"
-    r = await client.post(url, json=[{"data": {"image": "shots/a.png"}}], headers=bearer(requester))
+    r = await client.post(url, json=[{"data": {"image": "shared/shots/a.png"}}], headers=bearer(requester))
     assert r.status_code == 201, r.text
-    assert await _recorded(db) == {"shots/a.png": (64, 48)}
+    assert await _recorded(db) == {"shared/shots/a.png": (64, 48)}
 
 
 async def test_an_image_behind_a_url_only_has_the_coordinate_cap(client, requester, new_project, make_user):
@@ -134,3 +134,13 @@ async def test_the_pixel_cap_refuses_large_images(client, settings, db, requeste
                          headers=bearer(requester))
         assert r.status_code == 201
     assert list((await _recorded(db)).values()) == [(20, 30)]
+
+
+async def test_a_file_that_is_no_image_is_named_with_the_kinds_that_are_read(client, requester):
+    # The message named the library ("not an image Pillow can read"), not what the uploader may send.
+    r = await client.post("/api/media", files=[("file", ("notes.png", b"just some text", "image/png"))],
+                          headers=bearer(requester))
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == ("notes.png: not an image this server can read (PNG, JPEG, GIF, WEBP, BMP, "
+                                            "TIFF), or a damaged one")
+    assert "Pillow" not in r.text

@@ -274,6 +274,8 @@ async def test_console_page_draws_the_board_without_inline_script_or_style(clien
     words = await client.get(f"/console/projects/{text['id']}/leaderboard", headers=bearer(requester))
     assert words.status_code == 200 and "preference-ranking projects" in words.text and "<svg" not in words.text
     assert "This is a text classification project" in words.text
+    # no "Break down by task data field" form where there is no board to break down (it did nothing there)
+    assert 'id="breakdown-form"' not in words.text and 'id="breakdown-form"' in html
     pictures = await new_project(name="pictures", task_type="image_classification")
     words = await client.get(f"/console/projects/{pictures['id']}/leaderboard", headers=bearer(requester))
     assert "This is an image classification project" in words.text  # was "a image classification"

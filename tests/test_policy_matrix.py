@@ -129,6 +129,9 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     # -- leaderboard
     ("GET", "/console/projects/{project_id}/leaderboard"): CONSOLE_PROJECT,
 
+    # -- account (console12)
+    ("GET", "/console/account"): CONSOLE_LIST,
+
     # -- teams (teams7)
     ("GET", "/console/teams"): CONSOLE_LIST,
     ("GET", "/console/teams/{team_id}"): CONSOLE_TEAM,

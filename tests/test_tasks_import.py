@@ -160,11 +160,13 @@ async def test_a_fake_image_upload_is_refused_and_nothing_stored(client, request
 
 async def test_relative_image_paths_must_exist_in_media(client, requester, new_project, settings):
     project = await new_project(task_type="image_classification", labels=["cat"])
-    (settings.media_dir / "pics").mkdir(parents=True)
-    (settings.media_dir / "pics" / "one.png").write_bytes(_png())
+    (settings.media_dir / "requesters" / "req" / "pics").mkdir(parents=True)
+    (settings.media_dir / "requesters" / "req" / "pics" / "one.png").write_bytes(_png())
     url = f"/api/projects/{project['id']}/tasks"
-    assert (await client.post(url, json=[{"data": {"image": "pics/one.png"}}], headers=bearer(requester))).status_code == 201
-    r = await client.post(url, json=[{"data": {"image": "pics/missing.png"}}], headers=bearer(requester))
+    r = await client.post(url, json=[{"data": {"image": "requesters/req/pics/one.png"}}], headers=bearer(requester))
+    assert r.status_code == 201, r.text  # the requester's own folder
+    r = await client.post(url, json=[{"data": {"image": "requesters/req/pics/missing.png"}}],
+                          headers=bearer(requester))
     assert r.status_code == 400 and r.json()["error"]["field"] == "data.image"
     r = await client.post(url, json=[{"data": {"image": "../secret.png"}}], headers=bearer(requester))
     assert r.status_code == 400

@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, Response
 from labeling import jsonio, media, tasks, tasktypes, web
 from labeling.errors import InvalidInput
 from labeling.settings import Settings
+from labeling.sqltx import Tx
 
 log = logging.getLogger("labeling")
 
@@ -54,7 +55,7 @@ async def tasks_from_upload(request: Request, settings: Settings, placed: media.
         if lowered.endswith((".json", ".jsonl", ".ndjson")):
             items.extend(await asyncio.to_thread(tasks.file_part_items, filename, content))  # off the event loop
             continue
-        if content.startswith(tasks.GZIP_MAGIC):  # else "not an image Pillow can read"
+        if content.startswith(tasks.GZIP_MAGIC):  # else "not an image this server can read"
             raise InvalidInput(f"{filename}: a compressed file; upload the task file or image itself", field="file",
                                file=filename)
         try:
@@ -102,7 +103,12 @@ async def upload(request: Request, caller: web.Caller) -> Response:
     async with placing(app) as placed:
         await asyncio.to_thread(placed.place_all, uploads)
         sizes = {item.path: (item.width, item.height) for item in uploads}
-        await app.db.transact(lambda tx: media.record(tx, sizes))
+
+        def record(tx: Tx) -> None:
+            media.record(tx, sizes)
+            media.record_uploader(tx, caller.who.id, sizes)  # theirs to name in tasks
+
+        await app.db.transact(record)
     return web.ok({"data": [item.public() for item in uploads]}, status_code=201)
 
 

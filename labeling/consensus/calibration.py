@@ -115,7 +115,7 @@ def answer_terms(res: classification.ClassificationResult, a: Answers, gold: np.
         terms[rows, a.lab] = np.log(p)
         return terms
     if not leave_out or res.counts is None:
-        return np.log(np.maximum(_by_answer(res.confusion, a), 1e-300))
+        return np.log(np.maximum(res.confusion.at(a.w, a.lab), 1e-300))
     weight = a.weight * _fitted(a, gold)  # what this answer added to its worker's counts
     own = res.posteriors[a.t] * weight[:, None]  # per true class
     if res.method == "one-coin":
@@ -124,15 +124,9 @@ def answer_terms(res: classification.ClassificationResult, a: Answers, gold: np.
         terms = np.repeat(np.log((1.0 - skill) / max(k - 1, 1))[:, None], k, axis=1)
         terms[rows, a.lab] = np.log(skill)
         return terms
-    cell = _by_answer(res.counts, a)  # (n_answers, K): counts of the answered label in every true row
-    row = res.counts.sum(axis=2)[a.w]
+    cell = res.counts.at(a.w, a.lab)  # (n_answers, K): counts of the answered label in every true row
+    row = res.counts.row_sums()[a.w]
     return np.log(np.maximum(cell - own, 1e-10) / np.maximum(row - own, 1e-10))
-
-
-def _by_answer(per_worker: np.ndarray, a: Answers) -> np.ndarray:
-    """(n_answers, K) rows m[worker, :, answered label] of a (n_workers, K, K) array, as one contiguous take."""
-    k = per_worker.shape[1]
-    return per_worker.transpose(0, 2, 1).reshape(-1, k)[a.w * k + a.lab]
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -29,15 +29,103 @@ class ClassificationResult:
     n_answers: np.ndarray  # (n_tasks,) answers counted per task
     method: str
     worker_skill: np.ndarray | None = None  # (n_workers,) estimated accuracy
-    confusion: np.ndarray | None = None  # (n_workers, true K, answered K), rows sum to 1
+    confusion: Confusions | None = None  # each worker's (true K, answered K) table, rows sum to 1
     priors: np.ndarray | None = None  # (n_classes,) class prevalence
     n_iter: int = 0
     converged: bool = True
-    # The last M-step's expected counts with the prior's pseudo-counts (Dawid-Skene: (n_workers, K, K);
+    # The last M-step's expected counts with the prior's pseudo-counts (Dawid-Skene: a WorkerTables of counts;
     # one-coin: (n_workers, 2) right and total), so held-out scores can take one task's share back out.
-    counts: np.ndarray | None = None
+    counts: WorkerTables | np.ndarray | None = None
     calibration: dict | None = None  # how `confidence` was calibrated (see calibration.calibrate)
     selection: dict | None = None  # which method `auto` picked and why (see calibration.choose)
+
+
+class Confusions:
+    """Each worker's confusion table m[worker, true j, answered l], read where answers need it.
+
+    A dense (n_workers, K, K) array grows as workers x labels squared: 600 workers and 1,000 labels are 4.8 GB a
+    copy. These classes hold what the tables share and what each worker's answers add, so their size follows the
+    answers; `dense()` builds the whole array (for small problems and tests)."""
+
+    n_workers: int
+    k: int
+
+    def at(self, worker: np.ndarray, label: np.ndarray) -> np.ndarray:
+        """(n, K): m[worker[i], :, label[i]] for each i."""
+        raise NotImplementedError
+
+    def diagonal(self) -> np.ndarray:
+        """(n_workers, K): m[w, j, j]."""
+        raise NotImplementedError
+
+    def dense(self) -> np.ndarray:
+        """(n_workers, K, K): the whole tables."""
+        labels = np.arange(self.k)
+        out = np.empty((self.n_workers, self.k, self.k))
+        for w in range(self.n_workers):
+            out[w] = self.at(np.full(self.k, w), labels).T
+        return out
+
+
+class WorkerTables(Confusions):
+    """Per-worker tables that equal a shared `base` (K, K) except in the (worker, answered label) cells some answer
+    fell in (`cells`, sorted flat codes worker * K + label), whose columns are the rows of `own` (n_cells, K): own[c]
+    is m[worker, :, label] of cell c. With `rows` (n_workers, K), the tables are divided row by row by it (counts ->
+    probabilities); without, they are as held."""
+
+    def __init__(self, base: np.ndarray, cells: np.ndarray, own: np.ndarray, n_workers: int,
+                 rows: np.ndarray | None = None) -> None:
+        self.base, self.cells, self.own, self.rows = base, cells, own, rows
+        self.n_workers, self.k = n_workers, base.shape[0]
+
+    def _raw_at(self, worker: np.ndarray, label: np.ndarray) -> np.ndarray:
+        code = np.asarray(worker, dtype=np.int64) * self.k + np.asarray(label, dtype=np.int64)
+        pos = np.searchsorted(self.cells, code)
+        found = pos < self.cells.size
+        found[found] = self.cells[pos[found]] == code[found]
+        out = self.base.T[label]
+        out[found] = self.own[pos[found]]
+        return out
+
+    def at(self, worker: np.ndarray, label: np.ndarray) -> np.ndarray:
+        raw = self._raw_at(worker, label)
+        return raw if self.rows is None else raw / self.rows[worker]
+
+    def row_sums(self) -> np.ndarray:
+        """(n_workers, K): the sum of each row of each table, as held (before any division)."""
+        sums = np.repeat(self.base.sum(axis=1)[None, :], self.n_workers, axis=0)
+        if self.cells.size:
+            workers, labels = self.cells // self.k, self.cells % self.k
+            starts = np.flatnonzero(np.r_[True, workers[1:] != workers[:-1]])
+            sums[workers[starts]] += np.add.reduceat(self.own - self.base.T[labels], starts, axis=0)
+        return sums
+
+    def divided(self, rows: np.ndarray) -> WorkerTables:
+        """The same tables divided row by row by `rows` (n_workers, K)."""
+        return WorkerTables(self.base, self.cells, self.own, self.n_workers, rows)
+
+    def diagonal(self) -> np.ndarray:
+        diag = np.repeat(np.diag(self.base)[None, :], self.n_workers, axis=0)
+        if self.cells.size:
+            workers, labels = self.cells // self.k, self.cells % self.k
+            diag[workers, labels] = self.own[np.arange(self.cells.size), labels]
+        return diag if self.rows is None else diag / self.rows
+
+
+class OneCoinTables(Confusions):
+    """One-coin tables: `skill` (n_workers,) on the diagonal, the rest of each row spread evenly."""
+
+    def __init__(self, skill: np.ndarray, k: int) -> None:
+        self.skill, self.n_workers, self.k = skill, skill.size, k
+
+    def at(self, worker: np.ndarray, label: np.ndarray) -> np.ndarray:
+        off = (1.0 - self.skill[worker]) / max(self.k - 1, 1)
+        out = np.repeat(off[:, None], self.k, axis=1)
+        out[np.arange(len(out)), label] = self.skill[worker]
+        return out
+
+    def diagonal(self) -> np.ndarray:
+        return np.repeat(self.skill[:, None], self.k, axis=1)
 
 
 def _as_index(values: np.ndarray, size: int, field: str) -> np.ndarray:
@@ -101,6 +189,16 @@ def answer_weights(
     weights = np.empty(key.size)
     weights[order] = np.repeat(1.0 / repeats, repeats)
     return weights, np.bincount(ordered[starts] // n_workers, minlength=n_tasks)
+
+
+def _cells_of(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct codes, sorted; each code's position among them)."""
+    if n_codes <= max(4 * codes.size, 1 << 20):  # a table of every code: linear, no sort
+        present = np.zeros(n_codes, dtype=bool)
+        present[codes] = True
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[codes]
+    cells, position = np.unique(codes, return_inverse=True)
+    return cells, position.reshape(-1)
 
 
 def break_ties(scores: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -248,50 +346,65 @@ def dawid_skene(
     post_t = np.ascontiguousarray(_vote_shares(t, lab, n_tasks, k, dup_w, 0.0, g).T)
     if g is not None and (g >= 0).any():
         post_t[:, g < 0] = 0.0  # first M-step from gold alone, so gold (not the majority) sets the skills
-    wl = w * k + lab  # which (worker, answered label) cell each answer feeds
-    cells = n_workers * k
+    # The (worker, answered label) cells some answer fell in, and each answer's cell among them: the tables are
+    # held there and in a base every worker shares, never as (n_workers, K, K), which grows as labels squared.
+    cells, u_of = _cells_of(w * k + lab, n_workers * k)
+    u_workers, u_labels = cells // k, cells % k
+    worker_starts = np.flatnonzero(np.r_[True, u_workers[1:] != u_workers[:-1]]) if cells.size else cells
+    pool_index = (u_labels[:, None] * k + np.arange(k)[None, :]).ravel()  # (answered l, true j) of own's values
     # The M-step's answers (those of fitted tasks) grouped by cell once, so each M-step sums contiguous
     # runs (reduceat beats bincount here).
     fit_rows = None if all_fitted else np.flatnonzero(fitted[t])
-    m_wl = wl if fit_rows is None else wl[fit_rows]
+    m_u = u_of if fit_rows is None else u_of[fit_rows]
     m_w = dup_w if dup_w is None or fit_rows is None else dup_w[fit_rows]
-    by_cell = np.argsort(m_wl.astype(np.uint16 if cells <= 65535 else np.int64), kind="stable")  # radix if small
+    by_cell = np.argsort(m_u.astype(np.uint16 if cells.size <= 65535 else np.int64), kind="stable")  # radix if small
     t_by_cell = (t if fit_rows is None else t[fit_rows])[by_cell]
     w_by_cell = None if m_w is None else m_w[by_cell]
-    run_starts = np.flatnonzero(np.r_[True, m_wl[by_cell][1:] != m_wl[by_cell][:-1]]) if m_wl.size else by_cell
-    run_cells = m_wl[by_cell][run_starts]
+    run_starts = np.flatnonzero(np.r_[True, m_u[by_cell][1:] != m_u[by_cell][:-1]]) if m_u.size else by_cell
+    run_cells = m_u[by_cell][run_starts]
     e_weight = float(t.size if fit_rows is None else fit_rows.size) if m_w is None else float(m_w.sum())
     pseudo = np.full((k, k), smoothing) + np.eye(k) * diagonal_prior
     n_iter, converged, last_fit = 0, False, -np.inf
     for n_iter in range(1, max_iter + 1):
-        # M-step: expected counts conf[w, true j, answered l] = sum of P(task = j) over w's l-answers.
-        flat = np.zeros((k, cells))
-        if m_wl.size:
-            for j in range(k):
-                gathered = post_t[j][t_by_cell]
-                if w_by_cell is not None:
-                    gathered *= w_by_cell
-                flat[j, run_cells] = np.add.reduceat(gathered, run_starts)
-        counts = flat.reshape(k, n_workers, k).transpose(1, 0, 2).copy()
+        # M-step: expected counts conf[w, true j, answered l] = sum of P(task = j) over w's l-answers, in the
+        # cells answers fell in (`own`, (cells, K)); every other cell holds the prior alone (`base`).
+        sums = np.empty((k, run_cells.size))
+        for j in range(k if m_u.size else 0):
+            gathered = post_t[j][t_by_cell]
+            if w_by_cell is not None:
+                gathered *= w_by_cell
+            sums[j] = np.add.reduceat(gathered, run_starts)
+        own = np.zeros((cells.size, k))
+        own[run_cells] = sums.T
         # The prior's weight on row j follows class j's share (k pseudo-rows split by prevalence, as in
         # BDeu), so a rare class's row is not swamped by pseudo-counts it has little data to outweigh.
         # einsum beats a boolean gather here and, unlike a BLAS product, never wakes up threads.
         mass = post_t.sum(axis=1) if all_fitted else np.einsum("kn,n->k", post_t, fit_mask)
         total_mass = float(mass.sum())
         scale = (k * mass / total_mass)[:, None] if total_mass > 0 else np.ones((k, 1))
-        counts += pseudo * scale
-        pooled = counts.sum(axis=0)
-        if pooled_prior > 0:
-            counts += pooled_prior * scale * pooled / np.maximum(pooled.sum(axis=1, keepdims=True), 1e-12)
-        np.maximum(counts, 1e-10, out=counts)  # without smoothing, an unseen row becomes uniform
-        confusion = counts / counts.sum(axis=2, keepdims=True)
-        last_counts = counts
+        base = pseudo * scale
+        if pooled_prior > 0:  # the crowd's pooled table: every worker's counts, prior included, summed
+            pooled = n_workers * base + np.bincount(pool_index, weights=own.ravel(), minlength=k * k).reshape(k, k).T
+            base = base + pooled_prior * scale * pooled / np.maximum(pooled.sum(axis=1, keepdims=True), 1e-12)
+        seen = np.add.reduceat(own, worker_starts, axis=0) if cells.size else own  # each worker's rows, observed
+        own += base.T[u_labels]
+        np.maximum(own, 1e-10, out=own)  # without smoothing, an unseen row becomes uniform
+        counts = WorkerTables(np.maximum(base, 1e-10), cells, own, n_workers)
+        if (base >= 1e-10).all():  # nothing was raised: a row is the prior's row plus what its worker was seen doing
+            rows = np.repeat(counts.base.sum(axis=1)[None, :], n_workers, axis=0)
+            rows[u_workers[worker_starts]] += seen
+        else:
+            rows = counts.row_sums()
+        confusion = counts.divided(rows)
         priors = (mass + 1.0) / (fitted.sum() + k)
         # E-step: log P(task = j) = log prior_j + sum over its answers of log conf[w, j, l].
-        log_conf = np.log(np.maximum(confusion, _TINY)).transpose(1, 0, 2).reshape(k, cells)
+        log_conf = rows[u_workers]
+        np.divide(own, log_conf, out=log_conf)
+        np.log(np.maximum(log_conf, _TINY, out=log_conf), out=log_conf)
+        log_conf = np.ascontiguousarray(log_conf.T)  # (K, cells): one contiguous row per true class
         loglik = np.empty((k, n_tasks))
         for j in range(k):
-            per_answer = log_conf[j][wl]
+            per_answer = log_conf[j][u_of]
             if dup_w is not None:
                 per_answer *= dup_w
             loglik[j] = np.bincount(t, weights=per_answer, minlength=n_tasks)
@@ -305,18 +418,18 @@ def dawid_skene(
         log_total = np.log(total) + top
         fit = float(log_total.sum() if all_fitted else log_total.sum(where=fitted)) / max(e_weight, 1e-12)
         if g is not None:
-            rows = np.flatnonzero(g >= 0)
-            post_t[:, rows] = 0.0
-            post_t[g[rows], rows] = 1.0
+            rows_g = np.flatnonzero(g >= 0)
+            post_t[:, rows_g] = 0.0
+            post_t[g[rows_g], rows_g] = 1.0
         if fit - last_fit < tol:
             converged = True
             break
         last_fit = fit
     post = np.ascontiguousarray(post_t.T)
     post[~answered] = priors
-    skill = np.einsum("j,wjj->w", priors, confusion)
+    skill = confusion.diagonal() @ priors
     return _finish(post, n_answers, "dawid-skene", seed, worker_skill=skill, confusion=confusion,
-                   priors=priors, n_iter=n_iter, converged=converged, counts=last_counts)
+                   priors=priors, n_iter=n_iter, converged=converged, counts=counts)
 
 
 def one_coin(
@@ -375,10 +488,7 @@ def one_coin(
         last_fit = fit
     priors = (post[fitted].sum(axis=0) + 1.0) / (fitted.sum() + k)
     post[~answered] = priors
-    off = (1.0 - skill) / max(k - 1, 1)
-    confusion = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
-    confusion[:, np.arange(k), np.arange(k)] = skill[:, None]
-    return _finish(post, n_answers, "one-coin", seed, worker_skill=skill, confusion=confusion,
+    return _finish(post, n_answers, "one-coin", seed, worker_skill=skill, confusion=OneCoinTables(skill, k),
                    priors=priors, n_iter=n_iter, converged=converged, counts=np.stack([right, seen], axis=1))
 
 

@@ -34,6 +34,10 @@ def register(subparsers: Any) -> None:
     cls.add_argument("--uncalibrated", action="store_true",
                      help="write the method's raw posterior as the confidence instead of the calibrated one")
     cls.add_argument("--gold", metavar="GOLD.csv", help="known labels (task,label) that anchor worker skills")
+    cls.add_argument("--labels", metavar="A,B,...",
+                     help="the label set in its order, as a project's labels (a label no one chose still counts; "
+                          "an equal vote goes to the first; an answer with another label is an error). Default: "
+                          "the labels answered, in numeric order when all are numbers, else text order")
     cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties (default 0)")
     cls.add_argument("-o", "--output", metavar="OUT.csv", help="write task,label,confidence here")
     cls.set_defaults(func=run_classification)
@@ -72,8 +76,9 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 def run_classification(args: argparse.Namespace) -> int:
     """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
-    gold = csvio.read_gold(args.gold) if args.gold else {}
-    data = csvio.read_answers(args.answers, set(gold.values()))
+    labels = csvio.parse_labels(args.labels) if args.labels is not None else None
+    gold = csvio.read_gold(args.gold, labels) if args.gold else {}
+    data = csvio.read_answers(args.answers, set(gold.values()), labels)
     gold_arr = csvio.gold_array(gold, data.tasks, data.labels) if gold else None
     unanswered = gold.keys() - set(data.tasks)
     if unanswered:  # ids spelled differently in the two files anchor nothing: say so rather than ignore them

@@ -199,22 +199,48 @@ def label_order(values: Iterable[str]) -> list[str]:
         return sorted(unique)
 
 
-def read_answers(path: str, extra_labels: Iterable[str] = ()) -> EncodedAnswers:
-    """Read task,worker,label rows into codes; `extra_labels` (e.g. from gold) join the label set."""
+def parse_labels(text: str) -> list[str]:
+    """A label set given on the command line (`a,b,c`: spaces around a name are not part of it), in its order."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise InvalidInput(f"--labels {text!r}: a label name is empty", field="labels")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InvalidInput(f"--labels {text!r}: {twice[0]!r} is named twice", field="labels")
+    return names
+
+
+def read_answers(path: str, extra_labels: Iterable[str] = (), labels: Sequence[str] | None = None) -> EncodedAnswers:
+    """Read task,worker,label rows into codes; `extra_labels` (e.g. from gold) join the label set. `labels`, when
+    given, is the whole label set in its order (ties break towards the first, as a project's label order does): a
+    label outside it is an error naming its line."""
     cols = read_columns(path, ("task", "worker", "label"))
-    labels = label_order(list(set(cols["label"])) + list(extra_labels))
+    if labels is not None:
+        known = set(labels)
+        for i, label in enumerate(cols["label"]):
+            if label not in known:
+                raise InvalidInput(f"{path}: line {cols.line(i)}: label {label!r} is not one of --labels",
+                                   field="label", line=cols.line(i))
+        labels = list(labels)
+    else:
+        labels = label_order(list(set(cols["label"])) + list(extra_labels))
     task_idx, tasks = encode(cols["task"])
     worker_idx, workers = encode(cols["worker"])
     label_idx, labels = encode(cols["label"], labels)
     return EncodedAnswers(task_idx, worker_idx, label_idx, tasks, workers, labels)
 
 
-def read_gold(path: str) -> dict[str, str]:
-    """Read task,label rows into {task: label}; a task repeated with the same label is one, with another an error."""
+def read_gold(path: str, labels: Sequence[str] | None = None) -> dict[str, str]:
+    """Read task,label rows into {task: label}; a task repeated with the same label is one, with another an error,
+    as is a label outside `labels` when it is given."""
     cols = read_columns(path, ("task", "label"))
     gold: dict[str, str] = {}
     first: dict[str, int] = {}
+    known = set(labels) if labels is not None else None
     for i, (task, label) in enumerate(zip(cols["task"], cols["label"])):
+        if known is not None and label not in known:
+            raise InvalidInput(f"{path}: line {cols.line(i)}: gold label {label!r} is not one of --labels",
+                               field="label", line=cols.line(i))
         if gold.setdefault(task, label) != label:
             raise InvalidInput(f"{path}: line {cols.line(i)}: task {task!r} has gold label {label!r}, but line "
                                f"{cols.line(first[task])} gave it {gold[task]!r}", field="label", line=cols.line(i))

@@ -18,7 +18,7 @@ compares the two); benchmarks/README.md (Calibration) has how honest its confide
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from labeling.consensus import answers as ans
@@ -103,6 +103,26 @@ def pick(post: Sequence[float], counts: Sequence[float]) -> int:
     return min((i for i, p in enumerate(post) if p >= best - 1e-12), key=lambda i: -counts[i])
 
 
+MANY_LABELS = 20  # with more labels than this, a task's details name only the labels in play
+PROBABILITY_FLOOR = 0.001  # ... for a single label: those voted for or of at least this probability
+
+
+def by_label(labels: Sequence[str], values: Sequence[float], details: dict, key: str,
+             in_play: Iterable[int] | None = None) -> None:
+    """details[key] = {label: value rounded to 6 places}: every label's, or, past MANY_LABELS labels, only those in
+    play: the codes `in_play` (a multi-label task: the labels some answer chose), else those of at least
+    PROBABILITY_FLOOR; then details["other_labels_max"] is the largest value left out. A 1,000-label project stored a
+    thousand numbers in every task's consensus (13 KB a task), nearly all of them the same small one."""
+    if len(labels) <= MANY_LABELS:
+        details[key] = {name: round(float(p), 6) for name, p in zip(labels, values)}
+        return
+    keep = set(in_play) if in_play is not None else {i for i, p in enumerate(values) if p >= PROBABILITY_FLOOR}
+    details[key] = {labels[i]: round(float(values[i]), 6) for i in sorted(keep)}
+    rest = [float(p) for i, p in enumerate(values) if i not in keep]
+    if rest:
+        details["other_labels_max"] = round(max(rest), 6)
+
+
 def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[float] | None,
                    worker_ids: Sequence[int] | None = None, correlation: float = 0.0) -> tuple[dict, float, dict]:
     """(answer, confidence, details) of one single-label task; `correlation` tempers skilled evidence."""
@@ -115,9 +135,9 @@ def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequen
         counts[code] += 1
     post = posterior(codes, k, skills, weights, correlation)
     choice = pick(post, counts)
-    details = {"votes": {labels[i]: c for i, c in enumerate(counts) if c},
-               "posteriors": {labels[i]: round(p, 6) for i, p in enumerate(post)},
-               "percent_agreement": ans.label_agreement(counts, len(codes))}
+    details = {"votes": {labels[i]: c for i, c in enumerate(counts) if c}}
+    by_label(labels, post, details, "posteriors", None)
+    details["percent_agreement"] = ans.label_agreement(counts, len(codes))
     return {"label": labels[choice]}, post[choice], details
 
 
@@ -152,9 +172,12 @@ def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[f
             top = max(no_ll, yes_ll)  # a two-way softmax, inline: this loop runs once per label per submit
             e_no, e_yes = math.exp(no_ll - top), math.exp(yes_ll - top)
             p_no, p_yes = e_no / (e_no + e_yes), e_yes / (e_no + e_yes)
-        probs[name] = round(p_yes, 6)
+        probs[name] = p_yes
         confs.append(max(p_no, p_yes))
         if p_yes > 0.5:
             picked.append(name)
     confidence = sum(confs) / len(confs) if confs else 1.0
-    return {"labels": picked}, confidence, {"probabilities": probs, "percent_agreement": ans.set_agreement(name_sets)}
+    details: dict = {}
+    by_label(labels, list(probs.values()), details, "probabilities", set().union(*chosen_sets))
+    details["percent_agreement"] = ans.set_agreement(name_sets)
+    return {"labels": picked}, confidence, details

@@ -240,9 +240,9 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
     share = (agreeing / np.maximum(n_pairs, 1)).tolist()
     for i, tid in enumerate(task_ids):
         choice = int(res.labels[i])
-        details = {"votes": {labels[j]: int(c) for j, c in enumerate(counts[i]) if c},
-                   "posteriors": {labels[j]: round(float(p), 6) for j, p in enumerate(res.posteriors[i])},
-                   "percent_agreement": share[i] if n_pairs[i] else None}
+        details = {"votes": {labels[j]: int(c) for j, c in enumerate(counts[i]) if c}}
+        small.by_label(labels, res.posteriors[i], details, "posteriors")
+        details["percent_agreement"] = share[i] if n_pairs[i] else None
         if gold_arr[i] >= 0:
             details["gold"] = True
         results[tid] = TaskConsensus({"label": labels[choice]}, float(res.confidence[i]), int(res.n_answers[i]),
@@ -273,9 +273,11 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
     results = {}
     for i, tid in enumerate(task_ids):
         picked = [labels[j] for j in np.flatnonzero(res.chosen[i])]
-        probs = {labels[j]: round(float(p), 6) for j, p in enumerate(res.probabilities[i])}
-        results[tid] = TaskConsensus({"labels": picked}, float(res.confidence[i]), int(res.n_answers[i]),
-                                     {"probabilities": probs, "percent_agreement": ans.set_agreement(task_sets[i])})
+        details: dict = {}
+        small.by_label(labels, res.probabilities[i], details, "probabilities",
+                       {code for codes in task_sets[i] for code in codes})
+        details["percent_agreement"] = ans.set_agreement(task_sets[i])
+        results[tid] = TaskConsensus({"labels": picked}, float(res.confidence[i]), int(res.n_answers[i]), details)
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
     selection = None if method != "auto" else {"rule": "per label", "picked": dict(zip(labels, res.per_label))}
     return ProjectConsensus(results, skill, "per-label " + res.method + ("+gold" if gold_arr is not None else ""),

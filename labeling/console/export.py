@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from labeling import tasktypes, web
 from labeling.console import frame
+from labeling.console import projects as listing
 from labeling.export import cli as export_cli
 from labeling.export import formats, options
 
@@ -37,11 +38,12 @@ async def export_page(request: Request, caller: web.Caller) -> Response:
     """GET /console/projects/{project_id}/export"""
     async with web.state(request).db.read() as conn:
         row = await frame.project_for(request, caller, conn)
+        counts = (await listing.progress(conn, [row.id])).get(row.id, listing.EMPTY)
     spec = tasktypes.get(row.task_type)
     allowed = [formats.FORMATS[name] for name in spec.formats]
     takes = {f.name: sorted(set() if f.writer is None else formats.COMMON | f.options) for f in allowed}
     return frame.render(request, caller, "console/export.html", {
-        "formats": allowed, "takes": takes, "options": option_list()}, project=row, tab="export")
+        "formats": allowed, "takes": takes, "options": option_list(), "progress": counts}, project=row, tab="export")
 
 
 PAGES = [("GET", "/console/projects/{project_id}/export", export_page)]

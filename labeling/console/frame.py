@@ -62,14 +62,15 @@ def render(request: Request, caller: web.Caller, template: str, context: dict | 
         request.session.pop(WORKER_VIEW)  # the person chose the console again: "/" brings them here
     ctx = {"user": user, "is_admin": user.role is Role.admin, "project": project, "tab": tab,
            "people_page": "/console/people" in console.paths(), "teams_page": "/console/teams" in console.paths(),
+           "account_page": "/console/account" in console.paths(),
            "tabs": project_tabs(project) if project is not None else [], "nav": _nav(request),
            **(context or {})}
     return pages.render(request, template, ctx, status_code=status_code)
 
 
 def _nav(request: Request) -> str:
-    """Which nav entry is current: people, teams, or projects (every project page too)."""
-    for entry in ("people", "teams"):
+    """Which nav entry is current: people, teams, account, or projects (every project page too)."""
+    for entry in ("people", "teams", "account"):
         if request.url.path.startswith(f"/console/{entry}"):
             return entry
     return "projects"

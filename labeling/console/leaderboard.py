@@ -151,7 +151,7 @@ async def leaderboard_page(request: Request, caller: web.Caller) -> Response:
         error = {"field": exc.field, "message": message.removeprefix(f"{exc.field}: ")}
         params, by = schemas.LeaderboardQuery(), []
     context: dict[str, Any] = {"by": request.query_params.get("by", "") if error else params.by or "",
-                               "result": None, "empty": None, "error": error}
+                               "result": None, "empty": None, "error": error, "breaks_down": is_preference(row)}
     status = 400 if error else 200
     if not is_preference(row):  # the tab is not shown; a typed URL gets words, not a chart
         context["empty"] = (f"This is {_article(tasktypes.get(row.task_type).display_name.lower())} project: a leaderboard "

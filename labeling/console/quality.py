@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import web
+from labeling import tasktypes, web
 from labeling.console import frame
 from labeling.consensus import runner
 
@@ -20,6 +20,9 @@ CHART_WIDTH, CHART_HEIGHT = 720, 220
 CHART_PAD = {"left": 44, "right": 12, "top": 18, "bottom": 34}
 BAR_MAX = 48  # a bar's widest (a chart of one or two buckets)
 HEAT_LEVELS = 5  # confusion cells are shaded in this many steps of their share of the row
+CONFUSION_LABELS = 25  # at most this many rows and columns of the confusion matrix on the page, "other" included
+OTHER_LABELS = "(other labels)"  # the row and column that sum the labels left off
+TOP_CONFUSIONS = 10  # the most common (consensus, answer) pairs listed under the matrix
 
 
 @frame.page("console.project")
@@ -33,6 +36,8 @@ async def quality_page(request: Request, caller: web.Caller) -> Response:
         "has_tau": any(w.get("kendall_tau") is not None for w in report.get("workers", [])),
         "confusion": _confusion(report.get("confusion")), "distribution": _distribution(report),
         "chart": throughput_chart(report.get("throughput") or {}), "correlation": correlation(row),
+        # Krippendorff's alpha is measured on label and ranking projects (labeling/consensus/quality.py)
+        "alpha_applies": tasktypes.get(row.task_type).family in ("classification", "multilabel", "ranking"),
     }, project=row, tab="quality")
 
 
@@ -52,22 +57,44 @@ def _workers(report: dict) -> list[dict]:
 
 
 def _confusion(confusion: dict | None) -> dict | None:
-    """Rows (consensus) with each cell's count and shade: its share of the row in HEAT_LEVELS steps."""
+    """Rows (consensus) with each cell's count and shade: its share of the row in HEAT_LEVELS steps.
+
+    With more than CONFUSION_LABELS labels, the page shows the most used of them (by consensus and answers) and sums
+    the rest into an "other" row and column: a project may have 1,000 labels, whose whole matrix (a million cells)
+    no page can show; the API's report keeps it whole. The most common confusions, over all labels, are listed."""
     if not confusion or not confusion.get("labels"):
         return None
+    labels, matrix = list(confusion["labels"]), [list(r) for r in confusion["matrix"]]
+    pairs = sorted(((n, a, b) for a, row in zip(labels, matrix) for b, n in zip(labels, row) if n and a != b),
+                   key=lambda c: (-c[0], labels.index(c[1]), labels.index(c[2])))[:TOP_CONFUSIONS]
+    shown_labels, hidden = labels, 0
+    if len(labels) > CONFUSION_LABELS:
+        use = [sum(matrix[i]) + sum(r[i] for r in matrix) for i in range(len(labels))]
+        keep = sorted(sorted(range(len(labels)), key=lambda i: (-use[i], i))[:CONFUSION_LABELS - 1])
+        rest = [i for i in range(len(labels)) if i not in set(keep)]
+        hidden = len(rest)
+        folded = [[matrix[i][j] for j in keep] + [sum(matrix[i][j] for j in rest)] for i in keep]
+        folded.append([sum(matrix[i][j] for i in rest) for j in keep] + [sum(matrix[i][j] for i in rest for j in rest)])
+        shown_labels, matrix = [labels[i] for i in keep] + [OTHER_LABELS], folded
     rows = []
-    for label, counts in zip(confusion["labels"], confusion["matrix"]):
+    for r, (label, counts) in enumerate(zip(shown_labels, matrix)):
         total = sum(counts)
+        folded = hidden and r == len(shown_labels) - 1  # the "other" row: its diagonal cell mixes labels
         cells = [{"count": n, "heat": (0 if not n else max(1, round(HEAT_LEVELS * n / total))),
-                  "diagonal": i == len(rows)} for i, n in enumerate(counts)]
+                  "diagonal": i == r and not folded} for i, n in enumerate(counts)]
         rows.append({"label": label, "cells": cells, "total": total})
-    return {"labels": confusion["labels"], "rows": rows, "empty": not any(r["total"] for r in rows)}
+    return {"labels": shown_labels, "rows": rows, "empty": not any(r["total"] for r in rows), "hidden": hidden,
+            "n_labels": len(labels),
+            "pairs": [{"consensus": a, "answer": b, "count": n} for n, a, b in pairs]}
 
 
 def _distribution(report: dict) -> dict:
+    """The labels in some answer or consensus, with bars; the others only named (a project may have 1,000)."""
     items = report.get("label_distribution") or []
     top = max([1] + [max(d["answers"], d["consensus"]) for d in items])
-    return {"items": items, "max": top}
+    used = [d for d in items if d["answers"] or d["consensus"]]
+    return {"items": items, "used": used, "unused": [d["label"] for d in items if not (d["answers"] or d["consensus"])],
+            "max": top}
 
 
 def _when(ts: float, size: int) -> str:

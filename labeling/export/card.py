@@ -5,15 +5,14 @@ as the rows stream by (Krippendorff's alpha from coincidence matrices added up),
 
 from __future__ import annotations
 
-import json
+import re
 from collections import Counter
-from typing import Any
 
 import numpy as np
 
 from labeling.consensus import agreement
 from labeling.export.rows import Report, TaskRow, iso
-from labeling.export.writer import Context
+from labeling.export.writer import Context, yaml_string
 
 MAX_RANK_POSITIONS = 16  # preference tasks have at most this many responses, so this many tiers
 
@@ -102,9 +101,23 @@ class Stats:
         return None if np.isnan(value) else round(value, 4)
 
 
-def _yaml(value: Any) -> str:
-    """A YAML scalar (JSON's double-quoted strings are YAML's too)."""
-    return json.dumps(value, ensure_ascii=False)
+def _yaml(value: str) -> str:
+    """A YAML scalar: a double-quoted string (datasets reads the header with a YAML reader)."""
+    return yaml_string(value)
+
+
+# Where a user opening a CSV export reads first: its cells are training data, written as stored, never altered.
+CSV_INJECTION = ("", ("Cells are the data as stored. A text that begins with `=`, `+`, `-` or `@` is a formula to a "
+                       "spreadsheet program (CSV injection): open these files as data (a spreadsheet's import as text, "
+                       "or a CSV reader), not by double-clicking them."))
+
+
+_BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")  # what str.splitlines breaks a line at
+
+
+def _md(text: str) -> str:
+    """Text for one Markdown heading or table cell: a line break would end it, and a `|` its cell."""
+    return _BREAKS.sub(" ", text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tuple[str, int]], stats: Stats,
@@ -122,12 +135,13 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
     alpha = stats.alpha()
     mean_agreement = round(stats.agreement_sum / stats.agreement_n, 4) if stats.agreement_n else None
     body = [
-        f"# {ctx.project_name}", "",
+        f"# {_md(ctx.project_name)}", "",
         f"A `{ctx.task_type}` dataset exported from labeling as `{fmt_name}`"
         + (f" (load it with `datasets.load_dataset(\"{loader}\", ...)` or `datasets.load_dataset(DIR)`)." if loader
            else "."),
         "", "## Contents", "", "| split | file | rows |", "|---|---|---|",
         *[f"| {split} | `{path}` | {rows:,} |" for split, (path, rows) in files.items()],
+        *(CSV_INJECTION if fmt_name == "csv" else ()),
         "", "## Annotation", "",
         f"- tasks: {stats.tasks:,}; answers: {stats.answers:,}; annotators: {len(stats.workers):,}",
         f"- redundancy: {redundancy}; mean answers per task: "
@@ -141,9 +155,9 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
     ]
     if stats.labels:
         body += ["", "## Labels", "", "| label | count |", "|---|---|",
-                 *[f"| {label} | {n:,} |" for label, n in stats.labels.most_common()]]
+                 *[f"| {_md(label)} | {n:,} |" for label, n in stats.labels.most_common()]]
     body += ["", "## Instructions workers saw", ""]
     body += [f"> {line}" if line else ">" for line in (ctx.instructions or "(none)").splitlines()]
     if report.counts:
-        body += ["", "## Left out or changed", "", *[f"- {line}" for line in report.lines()]]
+        body += ["", "## Left out or changed", "", *[f"- {_BREAKS.sub(' ', line)}" for line in report.lines()]]
     return "\n".join(head + [""] + body) + "\n"

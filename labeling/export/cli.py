@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, AsyncIterator
 
 from labeling.errors import InvalidInput
-from labeling.export import dump, options as options_mod
+from labeling.export import dump, formats, options as options_mod
 from labeling.export.archive import FolderSink, check_target, replace
 from labeling.export.rows import Report
 
@@ -182,6 +182,8 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         card = "" if job.file_name.endswith("dump.jsonl") else ", or add --card for a zip of it with a dataset card"
         raise InvalidInput(f"{target} would not be a zip: this export is one {kind} file; name it {kind}{card}",
                            field="output")
+    if args.output:
+        formats.check_output_name(job.fmt, target.name, job.folder)
     check_target(target, args.force, folder=as_folder)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
@@ -211,6 +213,7 @@ class _Instance:
 
     folder = False
     file_name = "labeling-dump.jsonl"
+    fmt = formats.FORMATS["dump"]
 
     def __init__(self, db: Any) -> None:
         self.db = db

@@ -49,6 +49,9 @@ ORDER = ("users", *(t.name for t, _ in BEFORE_PROJECTS), "projects", "project_co
 EXCLUDED_TABLES = {
     "sessions": "signed-in browsers: secrets (token hashes), and a restored instance signs everyone in again",
     "auth_epoch": "this instance's revocation counter for its processes' caches, not data",
+    "media_uploaders": "who uploaded which file, so it is theirs to name in new tasks: a dump holds no media files; "
+                       "the restored tasks' files are named by their projects (project_media), an upload again by "
+                       "uploading it again",
 }
 EXCLUDED_COLUMNS = {
     "users": {"password_hash": "a secret: an admin sets a restored account's password",

@@ -25,7 +25,7 @@ from labeling.export import card, dump, formats, raw, tabular
 from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
 from labeling.export.options import Options
-from labeling.export.rows import AnswerRow, Report, TaskRow, split_of
+from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, split_of
 from labeling.export.writer import Context, ImageSize, Writer, loads
 
 PAGE_SIZE = 2000
@@ -141,7 +141,7 @@ class Export:
         self.project = project
         self.options = options
         self.fmt = formats.get(options.format, project.task_type)
-        formats.check(self.fmt, options)
+        formats.check(self.fmt, options, project.task_type)
         self.secret = secret
         self.images = Images(media_dir)
         self.ctx = Context(project.name, project.task_type, tuple(project.labels or ()), options,
@@ -311,7 +311,7 @@ class Export:
         if agreement is None and mine is not None:
             agreement = _agreement(self.project.task_type, [a.answer for a in mine if not a.excluded])
         return TaskRow(task_id, external_id, loads(data), answer, confidence, n, agreement, bool(reviewed),
-                       bool(is_gold), method, loads(c_details) or {}, updated, mine, source_key)
+                       bool(is_gold), method, _details(answer, method, c_details), updated, mine, source_key)
 
     def _records(self, rows: list[Any], ctx: Context) -> Iterator[dict]:
         """Database rows straight to tabular.record rows (what _row and tabular.task_record make, without task rows),
@@ -319,9 +319,9 @@ class Export:
         record = tabular.record
         for (task_id, external_id, data, gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method, c_details,
              agreement, _updated, reviewed, _source_key, *_sizes) in rows:
-            answer, confidence, n, _method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
-            yield record(ctx, task_id, external_id, loads(data), answer, loads(c_details) or {}, confidence, n,
-                         agreement, reviewed, is_gold)
+            answer, confidence, n, method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
+            yield record(ctx, task_id, external_id, loads(data), answer, _details(answer, method, c_details),
+                         confidence, n, agreement, reviewed, is_gold)
 
 
 def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence: float | None, c_n: int | None,
@@ -330,6 +330,17 @@ def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence
     if is_gold:
         return loads(gold), 1.0, n_done, "gold"
     return loads(c_answer), c_confidence, c_n or 0, c_method or ""
+
+
+ITEMS = ("boxes", "spans")  # the answers made of items, each with its own confidence in the consensus details
+
+
+def _details(answer: Any, method: str, c_details: Any) -> dict:
+    """The consensus details; for the requester's answer, which has none stored, each box or span at confidence 1
+    as the task is (every format said otherwise: null in jsonl and COCO's score, 1.0 in the manifest)."""
+    if method not in REQUESTERS or not isinstance(answer, dict):
+        return loads(c_details) or {}
+    return {key: [{"confidence": 1.0} for _ in answer[key]] for key in ITEMS if isinstance(answer.get(key), list)}
 
 
 def _agreement(task_type: str, answers: list[dict]) -> float | None:

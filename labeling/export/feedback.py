@@ -12,7 +12,10 @@ from labeling.export.rows import TaskRow
 from labeling.export.writer import Writer
 
 TIES = "tied pairs (dropped)"
-BELOW = "pairs below min_margin or without a margin (dropped)"
+BELOW = "pairs below min_margin (dropped)"
+# TRL's reward trainer reads a `margin` column as a number for each pair (a null one stops its collator): a pair
+# whose margin is not known (--margin rating, a response without a rating) is no row of a TRL preference file.
+NO_MARGIN = "pairs without a margin: a response without a rating (dropped)"
 
 
 def prompt_of(row: TaskRow, conversational: bool) -> Any:
@@ -88,8 +91,11 @@ class Preference(Writer):
                     high, low = rating(ratings.get(chosen)), rating(ratings.get(rejected))
                     margin = None if high is None or low is None else high - low
                 else:
-                    margin = 1.0 if row.is_gold else probabilities.get((chosen, rejected))
-                if options.min_margin is not None and (margin is None or margin < options.min_margin):
+                    margin = 1.0 if row.by_requester else probabilities.get((chosen, rejected))
+                if margin is None:
+                    self.report.add(NO_MARGIN, f"task {row.id}")
+                    continue
+                if options.min_margin is not None and margin < options.min_margin:
                     self.report.add(BELOW, f"task {row.id}")
                     continue
                 good, bad = by_id.get(chosen, {}), by_id.get(rejected, {})
@@ -173,13 +179,14 @@ class Ranking(Writer):
 
 class Sft(Writer):
     """Supervised fine-tuning rows: each counted demonstration its own row (prompt, completion), or
-    `messages` with --conversational; a gold task gives its gold demonstration."""
+    `messages` with --conversational; a gold task gives its gold demonstration, and an overridden one the
+    requester's (in place of its answers, as an override replaces the consensus in every export)."""
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         conversational = self.ctx.options.conversational
         records = []
         for row in rows:
-            texts = ([str((row.answer or {}).get("text", ""))] if row.is_gold else
+            texts = ([str((row.answer or {}).get("text", ""))] if row.by_requester else
                      [str(a.answer.get("text", "")) for a in row.answers or () if not a.excluded])
             for text in texts:
                 if conversational:

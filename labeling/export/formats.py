@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from labeling import tasktypes
 from labeling.errors import InvalidInput
@@ -26,6 +27,33 @@ class Format:
     options: frozenset[str] = frozenset()  # besides COMMON
     answers: bool = False  # it needs every task's answers
     loader: str | None = None  # the `datasets` builder that reads its files (named in the dataset card)
+
+    @property
+    def kind(self) -> str:
+        """What its data file is, in words (an output named for another kind is refused)."""
+        return KINDS[self.extension][0]
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The file name extensions its data file may have: its own first, then those its readers take as well."""
+        return KINDS[self.extension][1]
+
+
+JSON_LINES = (".jsonl", ".ndjson", ".jsonlines", ".json")  # datasets' json builder reads JSON Lines under each
+# A format's own extension -> (what its file is, the extensions a file of it may be named with).
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    ".jsonl": ("JSON Lines", JSON_LINES),
+    ".manifest": ("JSON Lines", (".manifest", *JSON_LINES)),
+    ".csv": ("CSV", (".csv",)),
+    ".json": ("one JSON document", (".json",)),
+    ".conll": ("CoNLL text", (".conll", ".bio", ".iob", ".iob2")),
+    ".txt": ("a folder", ()),
+}
+# Extensions that promise a reader a kind of file: an output named with one of them must be of that kind (an
+# export written as x.csv that is JSON Lines reads as one broken column). Others (.txt, .out, none) are anyone's.
+KNOWN_SUFFIXES = frozenset({suffix for _, suffixes in KINDS.values() for suffix in suffixes} | {
+    ".zip", ".tsv", ".conllu", ".parquet", ".arrow", ".feather", ".yaml", ".yml", ".xlsx", ".xls", ".ods",
+    ".xml", ".html", ".md", ".gz", ".bz2", ".xz", ".zst", ".tar", ".tgz", ".pkl", ".pickle", ".npy", ".npz"})
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
@@ -71,12 +99,21 @@ def get(name: str, task_type: str) -> Format:
     return FORMATS[name]
 
 
-def check(fmt: Format, options: Options) -> None:
-    """Refuse options the format does not take, naming the ones it does."""
+# Families whose consensus has no confidence (a demonstration is a text written by each worker, not a vote).
+NO_CONFIDENCE = ("demonstration",)
+
+
+def check(fmt: Format, options: Options, task_type: str | None = None) -> None:
+    """Refuse options the format does not take, naming the ones it does, and min_confidence where the project's
+    tasks have no confidence (it kept none of them, even at 0, and said nothing)."""
     takes = set() if fmt.writer is None else COMMON | fmt.options
     for name in sorted(options.given - takes):
         accepted = ", ".join(sorted(takes)) or "none"
         raise InvalidInput(f"option {name} does not apply to format {fmt.name} (its options: {accepted})", field=name)
+    if (options.min_confidence is not None and task_type is not None
+            and tasktypes.get(task_type).family in NO_CONFIDENCE):
+        raise InvalidInput(f"min_confidence does not apply to a {task_type} project: its tasks have no consensus "
+                           "confidence", field="min_confidence")
 
 
 def is_folder(fmt: Format, options: Options) -> bool:
@@ -108,6 +145,21 @@ def writers(fmt: Format, ctx: Context, folder: bool, file_name: str) -> list[Wri
         else:
             out.append(fmt.writer(ctx, f"{split}{fmt.extension}", only))
     return out
+
+
+def check_output_name(fmt: Format, name: str, folder: bool) -> None:
+    """Refuse an output whose name says it is another kind of file than the export writes (-o x.csv of a JSON Lines
+    export, or of a folder); a name with an extension no reader relies on is taken as it is."""
+    suffix = PurePosixPath(name.lower()).suffix
+    if suffix not in KNOWN_SUFFIXES or (folder and suffix == ".zip"):
+        return
+    if folder:
+        raise InvalidInput(f"{name} is named as a {suffix} file, but this export is several files: name a folder, "
+                           "or FILE.zip", field="output")
+    if suffix not in fmt.suffixes:
+        other = f" (or {', '.join(fmt.suffixes[1:])})" if len(fmt.suffixes) > 1 else ""
+        raise InvalidInput(f"{name} is named as a {suffix} file, but the {fmt.name} export is {fmt.kind}: name it "
+                           f"{fmt.suffixes[0]}{other}", field="output")
 
 
 def file_name(fmt: Format, ctx: Context, folder: bool) -> str:

@@ -13,8 +13,15 @@ from labeling.export.writer import Context, Writer
 
 
 def attribute(ctx: Context) -> str:
-    """The label attribute: --label-attribute, or the project name as a slug."""
-    return ctx.options.label_attribute or ctx.slug
+    """The label attribute: --label-attribute, or the project name as a slug held to the rules a given one is: never
+    the input's own key (a project named "Source" wrote its label over each line's text), nor ending in -ref (a
+    reference to a file to the services) or -metadata, and at most 127 characters."""
+    if ctx.options.label_attribute:
+        return ctx.options.label_attribute
+    name = ctx.slug[:120].rstrip("-")
+    if name in ("source", "source-ref") or name.endswith(("-ref", "-metadata")):
+        name += "-labels"
+    return name
 
 
 def input_line(row: TaskRow, ctx: Context) -> dict:
@@ -75,6 +82,8 @@ class Manifest(Writer):
                                             for n in labels if n in self.class_ids}}
         if family == "boxes":
             return self.boxes(row, answer)
+        if family == "demonstration":  # its workers' texts have no consensus: only the requester's has an answer
+            return dict(answer), {"confidence": row.confidence}
         if family == "spans":
             scored = (row.details or {}).get("spans") or []
             spans = answer.get("spans") or []

@@ -17,6 +17,10 @@ EXAMPLES = 5  # named examples kept per reason in a report
 SINGULAR = re.compile(r"\b(responses|pairs|lines|images|boxes|spans|tasks|answers|tokens|labels)\b")
 
 
+# The consensus methods of the requester's own answer: a gold task's gold answer, a review's override.
+REQUESTERS = ("gold", "review")
+
+
 @dataclass(slots=True)
 class AnswerRow:
     """One worker's answer, as exports show it: the worker only as a pseudonym."""
@@ -49,6 +53,12 @@ class TaskRow:
     updated_at: float | None = None
     answers: list[AnswerRow] | None = None  # read only for the formats that need them
     source_key: str | None = None  # the manifest key its image or text came under, if it came as a manifest line
+
+    @property
+    def by_requester(self) -> bool:
+        """Whether its consensus is the requester's own answer (a gold task's, an override): certain, in every
+        format (confidence 1, margin 1) and in place of the workers' answers."""
+        return self.method in REQUESTERS
 
 
 def iso(ts: float | None) -> str | None:

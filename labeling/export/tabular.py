@@ -10,13 +10,14 @@ import unicodedata
 from typing import Any, Iterable
 
 from labeling.export.archive import Sink
-from labeling.export.rows import TaskRow, iso
-from labeling.export.writer import Context, Writer, data_fields, data_name, dumps
+from labeling.export.rows import Report, TaskRow, iso
+from labeling.export.writer import NO_CONSENSUS, Context, Writer, data_fields, data_name, dumps
 
 TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 TOKEN_WORD = re.compile(r"\w")
 SPACES = re.compile(r"\s+")
 SPACED_LABELS = "labels with spaces (written with _ in conll, whose columns are separated by whitespace)"
+ALIKE_LABELS = "labels that conll writes as one tag (their spans cannot be told apart there)"
 
 
 def record(ctx: Context, task_id: int, external_id: str | None, data: dict, answer: dict | None, details: dict,
@@ -138,7 +139,15 @@ class Spans(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         self.emit(({"id": row.id, "external_id": row.external_id, "text": row.data.get("text", ""),
-                    "entities": entities(row)} for row in rows), sink)
+                    "entities": entities(row)} for row in labeled(rows, self.report)), sink)
+
+
+def labeled(rows: list[TaskRow], report: Report) -> list[TaskRow]:
+    """The rows with a consensus; the others counted (spans and conll cannot say "not labeled yet")."""
+    out = [row for row in rows if row.answer is not None]
+    if len(out) < len(rows):
+        report.add(NO_CONSENSUS, None, len(rows) - len(out))
+    return out
 
 
 ZWJ = "\u200d"
@@ -196,9 +205,16 @@ class Conll(Writer):
     def start(self, sink: Sink) -> None:
         super().start(sink)
         self.spaced = set()  # labels with spaces already reported
+        alike: dict[str, list[str]] = {}
+        for label in self.ctx.labels:
+            alike.setdefault(SPACES.sub("_", label), []).append(label)
+        for tag, labels in alike.items():  # "A B" and "A_B" would be one tag: said, as the file cannot tell them
+            if len(labels) > 1:
+                self.report.add(ALIKE_LABELS, f"{' and '.join(map(repr, labels))} as {tag!r}", len(labels))
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         out = []
+        rows = labeled(rows, self.report)
         for row in rows:
             text = row.data.get("text", "")
             spans = list((row.answer or {}).get("spans") or [])

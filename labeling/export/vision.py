@@ -4,12 +4,11 @@ height in its data) is left out and reported, never guessed."""
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePosixPath
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, split_of
-from labeling.export.writer import Context, ImageSize, Writer, dumps
+from labeling.export.writer import NO_CONSENSUS, Context, ImageSize, Writer, dumps, yaml_string
 
 NO_SIZE = "images whose size is not known (left out)"
 NO_FILE = "images not in the media folder, so not copied (left out)"
@@ -39,6 +38,8 @@ class CopyImages(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         for row in rows:
+            if row.answer is None:  # left out of the annotations too (counted there)
+                continue
             path = self.ctx.image_file(row.data)
             if path is None:
                 self.report.add(NO_FILE, row.data.get("image", row.id))
@@ -93,6 +94,10 @@ class Coco(Writer):
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         items = []
         for row in rows:
+            if row.answer is None:
+                if number == 0:
+                    self.report.add(NO_CONSENSUS, f"task {row.id}")
+                continue
             size = self._size(row, count=number == 0)
             if size is None:
                 continue
@@ -134,6 +139,9 @@ class Yolo(Writer):
         options, spec = self.ctx.options, self.ctx.spec
         class_ids = {label: i for i, label in enumerate(self.ctx.labels)}
         for row in rows:
+            if row.answer is None:
+                self.report.add(NO_CONSENSUS, f"task {row.id}")
+                continue
             split = split_of(row, options.split, options.seed, spec.split_field) or "train"
             size = self.ctx.image_size(row.data)
             path = self.ctx.image_file(row.data)
@@ -163,14 +171,15 @@ class Yolo(Writer):
             self.by_split[split] = self.by_split.get(split, 0) + 1
 
     def finish(self, sink: Sink) -> None:
-        lines = [f"# YOLO dataset: {self.ctx.project_name} (labeling export)\n"]
+        # The name escaped as in a quoted string: a line break in it would end the comment and start YAML.
+        lines = [f"# YOLO dataset: {yaml_string(self.ctx.project_name)[1:-1]} (labeling export)\n"]
         keys = {yaml_name(s): s for s in self.splits}
         keys.setdefault("val", self.splits[0])
         for key, split in keys.items():
-            lines.append(f"{key}: {json.dumps(f'images/{split}')}\n")
+            lines.append(f"{key}: {yaml_string(f'images/{split}')}\n")
         lines.append(f"nc: {len(self.ctx.labels)}\n")
         lines.append("names:\n")
-        lines.extend(f"  {i}: {json.dumps(label, ensure_ascii=False)}\n" for i, label in enumerate(self.ctx.labels))
+        lines.extend(f"  {i}: {yaml_string(label)}\n" for i, label in enumerate(self.ctx.labels))
         sink.open("data.yaml")
         sink.write("".join(lines))
         sink.close()

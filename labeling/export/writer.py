@@ -20,6 +20,10 @@ from labeling.export.archive import Sink
 from labeling.export.options import Options
 from labeling.export.rows import Report, TaskRow
 
+# Formats whose file has no room for "not labeled yet" (COCO, YOLO, spans, CoNLL): a task without a consensus
+# (--include-open) would read as one labeled with no boxes or no entities, a negative to train on. They leave it out.
+NO_CONSENSUS = "tasks without a consensus yet (left out: without boxes or spans they would read as labeled empty)"
+
 # Columns every task row has; a data field of the same name is written as data_<name>.
 TASK_COLUMNS = ("id", "external_id", "confidence", "n_annotations", "agreement", "reviewed")
 
@@ -89,6 +93,17 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# What JSON leaves as it is but YAML may not hold as it is: DEL, the C1 controls (a YAML reader refuses them, and
+# with them the whole file), NEL, U+2028 and U+2029 (line breaks to YAML 1.1, folded to a space inside a quoted
+# string), U+FFFE and U+FFFF.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+
+
+def yaml_string(text: str) -> str:
+    """A YAML double-quoted scalar that reads back as `text`, whatever it holds (JSON's escapes are YAML's too)."""
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def json_lines(records: Iterable[Any]) -> tuple[bytes, int]:

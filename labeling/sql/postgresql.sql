@@ -376,8 +376,11 @@ SELECT id, external_id FROM tasks WHERE project_id = :project AND external_id = 
 -- ---- media ----------------------------------------------------------------------------------------------------
 
 -- name: media.shown
--- Which of up to 1,000 files (their path_hash, an array parameter) some project's tasks show.
-SELECT DISTINCT path_hash FROM project_media WHERE path_hash = ANY(:hashes)
+-- Which of up to 1,000 files (their path_hash, an array parameter) some project's tasks show, and whether a project
+-- of this owner is among them.
+SELECT pm.path_hash, bool_or(p.owner_id = :owner) AS by_owner
+FROM project_media pm JOIN projects p ON p.id = pm.project_id
+WHERE pm.path_hash = ANY(:hashes) GROUP BY pm.path_hash
 
 -- name: media.hold_uploads
 -- Until the transaction ends, no unused upload is removed (media.hold_uploads_for_removal waits): taken by an

@@ -21,7 +21,8 @@ SELECT * FROM projects WHERE id = :project
 SELECT updated_at FROM projects WHERE id = :project
 
 -- name: projects.name_taken
-SELECT id FROM projects WHERE name = :name AND id <> :project
+-- Another project of the same owner with this name (names are unique per owner).
+SELECT id FROM projects WHERE owner_id = :owner AND name = :name AND id <> :project
 
 -- name: projects.insert
 -- json_params: labels, options, label_styles
@@ -278,6 +279,11 @@ ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = exclu
 UPDATE project_workers SET skill = :skill, agreement = :agreement WHERE project_id = :project AND worker_id = :worker
 
 -- ---- blocking a worker ----------------------------------------------------------------------------------------
+
+-- name: people.standing
+-- Whether a user has a standing in the project (claimed, answered or was blocked there): who may be named as its
+-- worker.
+SELECT 1 AS found FROM project_workers WHERE project_id = :project AND worker_id = :worker
 
 -- name: queue.block_worker
 UPDATE project_workers SET blocked = true, updated_at = :now WHERE project_id = :project AND worker_id = :worker
@@ -635,11 +641,18 @@ WHERE project_id = :project AND worker_id = :worker
 INSERT INTO project_media (path_hash, project_id, path) VALUES (:hash, :project, :path)
 ON CONFLICT (path_hash, project_id) DO NOTHING
 
+-- name: media.add_uploader
+-- Who uploaded a file (an upload is its uploader's to name in tasks; the same content uploaded again adds nobody).
+INSERT INTO media_uploaders (path_hash, user_id, path, uploaded_at) VALUES (:hash, :user, :path, :now)
+ON CONFLICT (path_hash, user_id) DO NOTHING
+
 -- name: media.only_in_project
--- The files no other project shows: a deleted project leaves them unused.
+-- The files no other project of the same owner shows: a deleted project leaves them unused by its owner (whether
+-- another owner's project shows one is asked after the deletion, by media.shown, and never told).
 SELECT m.path FROM project_media m
 WHERE m.project_id = :project
-  AND NOT EXISTS (SELECT 1 FROM project_media o WHERE o.path_hash = m.path_hash AND o.project_id <> :project)
+  AND NOT EXISTS (SELECT 1 FROM project_media o JOIN projects op ON op.id = o.project_id
+                  WHERE o.path_hash = m.path_hash AND o.project_id <> :project AND op.owner_id = :owner)
 
 -- name: deletion.sizes
 -- A project's task and answer counts (what a deletion takes), from its counters.

@@ -185,8 +185,11 @@ WHERE project_id = :project AND external_id IN (SELECT value FROM json_each(:ids
 
 -- name: media.shown
 -- json_params: hashes
--- Which of up to 1,000 files (their path_hash, a JSON array) some project's tasks show.
-SELECT DISTINCT path_hash FROM project_media WHERE path_hash IN (SELECT value FROM json_each(:hashes))
+-- Which of up to 1,000 files (their path_hash, a JSON array) some project's tasks show, and whether a project of
+-- this owner is among them.
+SELECT pm.path_hash, max(p.owner_id = :owner) AS by_owner
+FROM project_media pm JOIN projects p ON p.id = pm.project_id
+WHERE pm.path_hash IN (SELECT value FROM json_each(:hashes)) GROUP BY pm.path_hash
 
 -- name: media.hold_uploads
 -- The single writer already keeps an import and a removal of unused uploads apart: nothing to hold.

@@ -67,7 +67,8 @@
   }
   /* errors go as soon as the input changes (on input, not on change: a change event comes on blur, and a message
      removed then would move the Download button away from under the pointer) */
-  form.addEventListener("input", function () { Console.clearErrors(form); status.hidden = true; update(); });
+  form.addEventListener("input", function () { Console.clearErrors(form); status.hidden = true;
+    document.getElementById("export-started").hidden = true; update(); });
   form.addEventListener("change", update);
   form.addEventListener("submit", function (e) { e.preventDefault(); link.click(); });
 
@@ -78,17 +79,25 @@
     var url = link.href;
     Console.clearErrors(form);
     status.hidden = true;
+    /* the check takes a moment on a large project and the browser's download shows elsewhere: said here */
+    var started = document.getElementById("export-started");
+    started.textContent = "Preparing the download…";
+    started.hidden = false;
     var controller = new AbortController();
     fetch(url, {credentials: "same-origin", signal: controller.signal}).then(function (r) {
       if (r.ok) {
+        var name = /filename="?([^";]+)"?/.exec(r.headers.get("Content-Disposition") || "");
         controller.abort();
         window.location.assign(url);  /* an attachment: the browser downloads it and stays on this page */
+        started.textContent = "Download started" + (name ? ": " + name[1] : "") + " (your browser saves it; see its downloads).";
         return;
       }
+      started.hidden = true;
       return r.json().then(function (body) {
         Console.showError(form, body.error || {message: "the export failed (" + r.status + ")"}, status);
       }, function () { Console.showError(form, {message: "the export failed (" + r.status + ")"}, status); });
     }, function () {
+      started.hidden = true;
       Console.showError(form, {message: "the server could not be reached"}, status);
     });
   });

@@ -64,7 +64,7 @@
 
   function kind(file) {
     var name = file.name.toLowerCase();
-    if (/\.csv$/.test(name)) return "csv";
+    if (/\.(csv|tsv|tab)$/.test(name)) return "csv";  /* a table: TSV is CSV with tabs (parseCsv) */
     if (/\.(jsonl|ndjson)$/.test(name)) return "jsonl";
     if (/\.json$/.test(name)) return "json";
     if (/^image\//.test(file.type) || /\.(png|jpe?g|gif|webp|bmp|tiff?)$/.test(name)) return "image";
@@ -78,7 +78,8 @@
     var others = files.filter(function (f) { return kind(f) !== "image"; });
     var unknown = others.filter(function (f) { return kind(f) === null; });
     if (unknown.length) {
-      show("error", unknown[0].name + ": not a JSON, JSON Lines, CSV" + (acceptsImages ? " or image" : "") + " file.");
+      show("error", unknown[0].name + ": not a JSON, JSON Lines, CSV or TSV" + (acceptsImages ? " file, nor an image" : " file") +
+           " (the kind is told by the name's ending: .json, .jsonl, .csv, .tsv" + (acceptsImages ? ", .png, .jpg…" : "") + ").");
       return;
     }
     if (images.length && !acceptsImages) {
@@ -148,10 +149,15 @@
   }
 
   /* ---- CSV --------------------------------------------------------------------------- */
-  /** RFC 4180 CSV: rows of cells, with the file line each row starts on. */
-  function parseCsv(text) {
-    var rows = [], row = [], cell = "", quoted = false, line = 1, rowLine = 1, i = 0, c;
+  /** RFC 4180 CSV (or TSV: the same with tabs): {rows: [{cells, line}], error, sep}, each row with the file line it
+      starts on. The separator is a tab for a file named .tsv or .tab, or whose header has tabs and no commas (as
+      `labeling aggregate` reads tables). A quote left open is an error naming the line it opened on (else the rest
+      of the file would be one value, silently). */
+  function parseCsv(name, text) {
+    var rows = [], row = [], cell = "", quoted = false, line = 1, rowLine = 1, quoteLine = 0, i = 0, c;
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    var header = text.split(/\r?\n/, 1)[0];
+    var sep = /\.(tsv|tab)$/i.test(name) || (header.indexOf("\t") >= 0 && header.indexOf(",") < 0) ? "\t" : ",";
     for (; i < text.length; i++) {
       c = text[i];
       if (quoted) {
@@ -161,9 +167,10 @@
           if (c === "\n") line++;
           cell += c;
         }
-      } else if (c === '"') {
-        quoted = true;
-      } else if (c === ",") {
+      } else if (c === '"' && cell === "" && (i === 0 || /[\r\n]/.test(text[i - 1]) || text[i - 1] === sep)) {
+        quoted = true;  /* only at a value's start: a quote inside one (a 5" screen) is a character of it */
+        quoteLine = line;
+      } else if (c === sep) {
         row.push(cell); cell = "";
       } else if (c === "\n" || c === "\r") {
         if (c === "\r" && text[i + 1] === "\n") i++;
@@ -174,15 +181,27 @@
         cell += c;
       }
     }
+    if (quoted) return {rows: [], error: "line " + quoteLine + ": a quoted value is not closed (a \" is missing)"};
     if (cell !== "" || row.length) { row.push(cell); rows.push({cells: row, line: rowLine}); }
-    return rows.filter(function (r) { return !(r.cells.length === 1 && r.cells[0].trim() === ""); });
+    return {rows: rows.filter(function (r) { return !(r.cells.length === 1 && r.cells[0].trim() === ""); }), error: null,
+            sep: sep === "\t" ? "tab" : "comma"};
   }
 
   var csv = null;
   var mapping = document.getElementById("csv-mapping");
   function mapCsv(name, text) {
-    var rows = parseCsv(text);
+    var parsed = parseCsv(name, text), rows = parsed.rows;
+    if (parsed.error) { show("error", name + ", " + parsed.error + " — nothing was stored."); return; }
     if (rows.length < 2) { show("error", name + ": a CSV file needs a header row and at least one row of tasks."); return; }
+    /* a row longer than the header has a value with the separator in it, unquoted: its cells would shift */
+    var width = rows[0].cells.length;
+    var long = rows.filter(function (r) { return r.cells.length > width; })[0];
+    if (long) {
+      show("error", name + ", line " + long.line + ": " + long.cells.length + " values, but the header names " + width +
+           " column" + (width === 1 ? "" : "s") + " (a value with a " + parsed.sep + " in it needs quotes around it)" +
+           " — nothing was stored.");
+      return;
+    }
     csv = {name: name, header: rows[0].cells, rows: rows.slice(1)};
     document.getElementById("csv-name").textContent = name;
     document.getElementById("csv-count").textContent = csv.rows.length.toLocaleString() + " row" + (csv.rows.length === 1 ? "" : "s");
@@ -234,6 +253,15 @@
       return {index: Number(tr.getAttribute("data-column")), role: tr.querySelector(".column-role").value,
               field: tr.querySelector(".column-field").value.trim(), json: tr.querySelector(".column-json").checked};
     });
+    /* two columns into one field would keep only the last one's value; a data column without a field none */
+    var seen = {}, clash = null;
+    columns.forEach(function (col) {
+      if (clash || col.role !== "data") return;
+      if (!col.field) clash = "column " + csv.header[col.index] + " becomes a data field without a name: name it, or make it “nothing (left out)”";
+      else if (seen[col.field] !== undefined) clash = "columns " + csv.header[seen[col.field]] + " and " + csv.header[col.index] + " both become the data field " + col.field + ": rename one";
+      else seen[col.field] = col.index;
+    });
+    if (clash) { show("error", csv.name + ": " + clash + " — nothing was stored."); return; }
     var lines = [], lineMap = [];
     for (var r = 0; r < csv.rows.length; r++) {
       var row = csv.rows[r], task = {data: {}}, bad = null;
@@ -255,8 +283,12 @@
       lineMap.push(row.line);
     }
     var name = csv.name;
+    Console.busy(mapping, true);  /* the mapping is what is being sent: it waits, read-only, for the answer */
     sendTasks(new Blob([lines.join("\n") + "\n"], {type: "application/x-ndjson"}), "application/x-ndjson", name, {csv: lineMap})
-      .then(function (r) { if (!r.error) { mapping.hidden = true; csv = null; } });
+      .then(function (r) {
+        Console.busy(mapping, false);
+        if (!r.error) { mapping.hidden = true; csv = null; }
+      });
   });
 
   /* ---- images ------------------------------------------------------------------------ */

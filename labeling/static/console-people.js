@@ -23,14 +23,16 @@
   document.getElementById("secret-close").addEventListener("click", function () {
     document.getElementById("secret-value").textContent = "";
     document.getElementById("secret").hidden = true;
+    status.tabIndex = -1;  /* the focus was in the box just hidden: it goes to the line that says what was done */
+    status.focus();
   });
 
   var kept = sessionStorage.getItem("people-status");
   if (kept) {
     sessionStorage.removeItem("people-status");
     kept = JSON.parse(kept);
-    say(kept.text, true);
-    if (kept.secret) showSecret(kept.secret.title, kept.secret.value);
+    said.announce(kept.text, true);
+    if (kept.secret) showSecret(kept.secret.title, kept.secret.value);  /* then the secret has the focus */
   }
 
   var send = said.send;

@@ -23,8 +23,17 @@
   }
 
   /* ---- labels --------------------------------------------------------------------------------- */
+  /* A new row's colour, hotkey and remove button were "Colour", "Hotkey" and "Remove this label" in every row: they
+     take the label's name as it is typed (or its place, while it has none) */
+  function nameRow(row, i) {
+    var name = row.querySelector(".label-name").value.trim() || "label " + (i + 1);
+    row.querySelector(".label-color").setAttribute("aria-label", "Colour of " + name);
+    row.querySelector(".label-hotkey").setAttribute("aria-label", "Hotkey of " + name);
+    row.querySelector(".label-remove").setAttribute("aria-label", "Remove " + name);
+  }
   function renumber() {
     Array.prototype.forEach.call(rows.querySelectorAll(".label-row"), function (row, i) {
+      nameRow(row, i);
       row.setAttribute("data-field", "labels[" + i + "]");
       row.querySelector(".label-name").setAttribute("data-field", "labels[" + i + "].name");
       row.querySelector(".label-color").setAttribute("data-field", "labels[" + i + "].color");
@@ -51,6 +60,10 @@
   });
   rows.addEventListener("input", function (e) {
     if (e.target.classList.contains("label-color")) e.target.setAttribute("data-given", "true");
+    if (e.target.classList.contains("label-name")) {
+      var row = e.target.closest(".label-row");
+      nameRow(row, Array.prototype.indexOf.call(rows.children, row));
+    }
   });
   rows.addEventListener("keydown", function (e) {
     /* Enter in a label's name adds the next label */
@@ -113,7 +126,13 @@
         headers: {"Content-Type": "application/json", "X-CSRF-Token": Console.csrf(), "Accept": "text/html"},
         body: JSON.stringify({instructions: $("f-instructions").value})
       }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
-        if (html !== null && seq === previewSeq) $("instructions-preview").innerHTML = html;  /* escaped by the server */
+        if (html === null || seq !== previewSeq) return;
+        if (html.trim()) { $("instructions-preview").innerHTML = html; return; }  /* escaped by the server */
+        var none = document.createElement("p");  /* an empty preview said nothing: was it loading, or broken? */
+        none.className = "muted";
+        none.id = "no-instructions";
+        none.textContent = "No instructions: workers see only the task and its labels.";
+        $("instructions-preview").replaceChildren(none);
       }, function () {});
     }, 150);
   });
@@ -158,6 +177,20 @@
       return p;
     });
   }
+  /* The project header (its name, its status badge) and the tab's title said the old values after a save: a
+     project just paused still read "active" until a reload. */
+  function showSaved(project) {
+    var badge = document.querySelector(".project-header .status");
+    if (badge && project.status) {
+      badge.textContent = project.status;
+      badge.className = "status status-" + project.status;
+    }
+    var heading = document.querySelector("#project-heading a");
+    if (heading && project.name && heading.textContent !== project.name) {
+      document.title = document.title.replace(" · " + heading.textContent + " · ", " · " + project.name + " · ");
+      heading.textContent = project.name;
+    }
+  }
   function save() {
     if (saving) return;
     Console.clearErrors(form);
@@ -165,7 +198,7 @@
     var built = body();
     if (built.error) { Console.showError(form, built.error, status); return; }
     saving = true;
-    $("save").disabled = true;
+    Console.busy(form, true);
     /* An archived project changes nothing but its status: a pool change goes before archiving it, and after
        un-archiving it (the PATCH first) */
     var poolFirst = !isNew && built.body.status === "archived";
@@ -183,7 +216,7 @@
         created = true;
         form.setAttribute("data-mode", "edit");
         form.setAttribute("data-project-id", projectId);
-        taskType.disabled = true;
+        taskType.removeAttribute("data-busy");  /* stays disabled once the form is done saving */
         $("save").textContent = "Save changes";
       }
       return (poolFirst ? Promise.resolve({data: null, error: null}) : sendPool()).then(function (p) {
@@ -191,15 +224,19 @@
         if (created) {
           try { sessionStorage.setItem("project-created", String(projectId)); } catch (e) { /* said nowhere */ }
           window.location.assign("/console/projects/" + projectId + "/import");
+          return;  /* still busy while the next page loads: nothing typed now would be kept */
         }
-        else { unsaved = false; say("Saved.", true); }
+        else { unsaved = false; showSaved(r.data || built.body); say("Saved.", true); }
       });
     }).catch(function (r) {
+      saving = false;
+      Console.busy(form, false);  /* first: a disabled input could not take the focus the error gives it */
       if (created) say("The project was created; fix what is marked and save again.", false);
       Console.showError(form, r && r.error ? r.error : {message: String(r)}, status);
     }).then(function () {
+      if (!saving || created) return;  /* an error was handled above; a new project is on its way to Import */
       saving = false;
-      $("save").disabled = false;
+      Console.busy(form, false);
     });
   }
   form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
@@ -215,4 +252,31 @@
   form.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); save(); }
   });
+
+  /* ---- deleting (settings only): the typed name is the API's confirmation ---------------------------------- */
+  var deleting = $("delete-form");
+  if (deleting) {
+    deleting.addEventListener("submit", function (e) {
+      e.preventDefault();
+      Console.clearErrors(deleting);
+      Console.busy(deleting, true);
+      Console.api("DELETE", "/api/projects/" + projectId + "?confirm=" + encodeURIComponent($("f-confirm").value))
+        .then(function (r) {
+          if (r.error) {
+            Console.busy(deleting, false);
+            if (r.error.field === "confirm") {  /* said in the page's words, not the API's query parameter's */
+              r.error.message = $("f-confirm").value ? "that is not the project's name: type it exactly as shown"
+                                                     : "type the project's name to delete it";
+            }
+            Console.showError(deleting, r.error, status);
+            return;
+          }
+          var d = r.data.deleted;
+          Console.flash("Deleted the project " + d.name + ": " + d.tasks.toLocaleString() + " task" + (d.tasks === 1 ? "" : "s") +
+                        " and " + d.annotations.toLocaleString() + " answer" + (d.annotations === 1 ? "" : "s") + ".");
+          unsaved = false;  /* the settings' unsaved changes went with the project: no question on leaving */
+          window.location.assign("/console/projects");
+        });
+    });
+  }
 })();

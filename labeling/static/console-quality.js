@@ -24,6 +24,7 @@
           return;
         }
         sessionStorage.setItem("quality-status", who + (action === "block" ? " is blocked." : " may work again."));
+        sessionStorage.setItem("quality-worker", button.getAttribute("data-worker-id"));
         location.reload();
       });
   });
@@ -34,5 +35,9 @@
     status.hidden = false;
     status.className = "form-status ok";
     status.textContent = done;
+    /* the keyboard goes on where it was: the worker's row now holds the other button (Unblock for Block) */
+    var again = table.querySelector('button[data-worker-id="' + CSS.escape(sessionStorage.getItem("quality-worker") || "") + '"]');
+    if (again) again.focus();
   }
+  sessionStorage.removeItem("quality-worker");
 })();

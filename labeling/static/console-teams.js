@@ -16,7 +16,7 @@
   var kept = sessionStorage.getItem(KEY);
   if (kept) {
     sessionStorage.removeItem(KEY);
-    say(kept, true);
+    said.announce(kept, true);
   }
 
   /** Usernames typed in a field, separated by commas or spaces (a username has neither). */

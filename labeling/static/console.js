@@ -124,6 +124,33 @@
     return p;
   }
 
+  /** A form while it is being saved: busy(form, true) makes its text boxes read-only (the focus stays where it is:
+      a disabled box would drop it) and its other controls disabled, so that nothing typed meanwhile is lost or
+      left out of what was sent; busy(form, false) gives back exactly what it took, and the keyboard's focus if
+      it fell to the page's body (a disabled Save button loses it). */
+  var TEXTLIKE = /^(text|search|email|url|tel|password|number|date|datetime-local|time|month|week)$/;
+  function busy(form, on) {
+    if (on) {
+      form.setAttribute("aria-busy", "true");
+      form.busyFocus = document.activeElement;
+      form.querySelectorAll("input, textarea, select, button").forEach(function (el) {
+        if (el.type === "hidden") return;
+        var text = el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && TEXTLIKE.test(el.type));
+        if (text && !el.readOnly) { el.readOnly = true; el.setAttribute("data-busy", "readonly"); }
+        else if (!text && !el.disabled) { el.disabled = true; el.setAttribute("data-busy", "disabled"); }
+      });
+      return;
+    }
+    form.removeAttribute("aria-busy");
+    form.querySelectorAll("[data-busy]").forEach(function (el) {
+      if (el.getAttribute("data-busy") === "readonly") el.readOnly = false; else el.disabled = false;
+      el.removeAttribute("data-busy");
+    });
+    var was = form.busyFocus;
+    form.busyFocus = null;
+    if (was && was.isConnected && (!document.activeElement || document.activeElement === document.body)) was.focus();
+  }
+
   /** "/" focuses the page's first field (unless typing in one). */
   document.addEventListener("keydown", function (e) {
     if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -231,10 +258,9 @@
       unsay();
       var line = form.querySelector(".form-status");
       if (line) line.hidden = true;
-      var button = form.querySelector("button[type=submit]");
-      button.disabled = true;
+      busy(form, true);
       api(method, url, body).then(function (r) {
-        button.disabled = false;
+        busy(form, false);
         if (r.error) { showError(form, r.error, line || el); return; }
         done(r.data);
       });
@@ -249,10 +275,31 @@
         if (box.top < 0 || box.bottom > window.innerHeight) el.scrollIntoView({block: "nearest"});
       },
       unsay: unsay,
-      send: send
+      send: send,
+      /* said on the page an action reloaded (or led to): the line takes the keyboard's focus, which the reload left
+         at the top of the page, so the next Tab goes on from what was done and a screen reader reads it */
+      announce: function (text, ok) {
+        this.say(text, ok);
+        el.tabIndex = -1;
+        el.focus({preventScroll: true});
+      }
     };
   }
 
+  /** A message for the next page (a deleted project's, said on the projects page it lands on): flash(text) keeps
+      it for the next page with a #page-status line, which shows it once (a reload says nothing). */
+  function flash(text) {
+    try { sessionStorage.setItem("console-flash", text); } catch (e) { /* storage disabled: said nowhere */ }
+  }
+  var pageStatus = document.getElementById("page-status");
+  if (pageStatus) {
+    try {
+      var flashed = sessionStorage.getItem("console-flash");
+      sessionStorage.removeItem("console-flash");
+      if (flashed) statusLine(pageStatus).announce(flashed, true);
+    } catch (e) { /* storage disabled */ }
+  }
+
   window.Console = {api: api, upload: upload, clearErrors: clearErrors, showError: showError, csrf: csrf, ago: ago,
-                    statusLine: statusLine};
+                    statusLine: statusLine, busy: busy, flash: flash};
 })();

@@ -33,6 +33,7 @@
     said.hidden = false;
     said.textContent = kept;
     said.classList.add("ok");
+    if (recompute) recompute.focus();  /* the reload put the keyboard at the top; it goes on where it was */
   }
   if (recompute) recompute.addEventListener("click", function () {
     recompute.disabled = true;

@@ -96,14 +96,39 @@
     var button = card.querySelector(".exclude-btn");
     if (button) {
       button.addEventListener("click", function () {
-        act("POST", api + "/answers/" + a.id + "/exclude", {excluded: button.dataset.excluded === "true"}, button);
+        var excluding = button.dataset.excluded === "true";
+        act("POST", api + "/answers/" + a.id + "/exclude", {excluded: excluding}, button,
+            {text: (excluding ? "Left out of the consensus: " : "Counted in the consensus again: ") + "the answer of " +
+                   a.username + ".", focus: "answer-" + a.id});
       });
     }
   });
 
   /* ---- actions -------------------------------------------------------------------------------------- */
   var status = $("action-status");
-  function act(method, url, body, button) {
+  /* Each action reloads the page (its figures all change): what was done is said after the reload, and the
+     keyboard's focus goes back to where it was (the review's state, or the answer's button) instead of the top. */
+  function remember(done) {
+    try { sessionStorage.setItem("task-done", JSON.stringify({task: task.id, text: done.text, focus: done.focus})); }
+    catch (e) { /* storage disabled: the page shows the new state, unsaid */ }
+  }
+  (function said() {
+    var done = null;
+    try { done = JSON.parse(sessionStorage.getItem("task-done") || "null"); sessionStorage.removeItem("task-done"); }
+    catch (e) { done = null; }
+    if (!done || done.task !== task.id) return;
+    status.hidden = false;
+    status.classList.remove("error");
+    status.textContent = done.text;
+    var target = done.focus && done.focus.indexOf("answer-") === 0
+      ? document.querySelector('.answer-card[data-annotation-id="' + done.focus.slice(7) + '"] .exclude-btn')
+      : $("review-state") || $("more-btn");
+    if (target) {
+      if (!target.matches("button")) target.tabIndex = -1;
+      target.focus();
+    }
+  })();
+  function act(method, url, body, button, done) {
     if (button) button.disabled = true;
     status.hidden = false;
     status.classList.remove("error");
@@ -116,12 +141,17 @@
         return res;
       }
       status.textContent = "Saved.";
+      if (done) remember(done);
       window.location.reload();
       return res;
     });
   }
-  if ($("accept-btn")) $("accept-btn").addEventListener("click", function (e) { act("POST", api + "/accept", undefined, e.currentTarget); });
-  if ($("more-btn")) $("more-btn").addEventListener("click", function (e) { act("POST", api + "/more-answers", undefined, e.currentTarget); });
+  if ($("accept-btn")) $("accept-btn").addEventListener("click", function (e) {
+    act("POST", api + "/accept", undefined, e.currentTarget, {text: "Accepted: the consensus is the task's label.", focus: "review"});
+  });
+  if ($("more-btn")) $("more-btn").addEventListener("click", function (e) {
+    act("POST", api + "/more-answers", undefined, e.currentTarget, {text: "Asked for one more answer: the task is open again.", focus: "review"});
+  });
 
   /* ---- the override editor ---------------------------------------------------------------------------- */
   var editorBox = $("editor"), editorStatus = $("editor-status");
@@ -167,6 +197,7 @@
     editorMessage("Saving…", "");
     C.api("POST", api + "/override", {answer: out.answer}).then(function (res) {
       if (res.error) { editorMessage(res.error.message, "error"); return; }
+      remember({text: "Overridden: your answer is the task's label.", focus: "review"});
       window.location.reload();
     });
   }

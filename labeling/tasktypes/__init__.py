@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 
 from labeling.errors import InvalidInput
-from labeling.tasktypes.base import Context, TaskTypeSpec, manifest_key
+from labeling.tasktypes.base import Context, TaskTypeSpec, from_manifest, manifest_key
 
 
 def _discover() -> dict[str, TaskTypeSpec]:
@@ -30,7 +30,7 @@ REGISTRY: dict[str, TaskTypeSpec] = _discover()
 # The task types as an enum (the API's `task_type`): its members are the registry's names.
 TaskType = enum.Enum("TaskType", {name: name for name in REGISTRY}, type=str)  # type: ignore[misc]
 
-__all__ = ["REGISTRY", "Context", "TaskType", "TaskTypeSpec", "get", "manifest_key"]
+__all__ = ["REGISTRY", "Context", "TaskType", "TaskTypeSpec", "from_manifest", "get", "manifest_key"]
 
 
 def get(name: str, field: str = "task_type") -> TaskTypeSpec:

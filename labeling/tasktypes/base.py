@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 from urllib.parse import urlparse
 
 from labeling import files
@@ -134,6 +134,12 @@ class TaskTypeSpec:
 
 # An image's (width, height) as shown, by its reference in the task's data; None when it is not known.
 ImageSize = Callable[[str], tuple[int, int] | None]
+class MayName(Protocol):
+    """Whether a media path may be named by the one importing, and where their files are (for the error)."""
+
+    def __call__(self, ref: str) -> bool: ...
+
+    def hint(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,9 @@ class Context:
     media_dir: Path | None = None
     options: Any = None  # the project's options (a mapping), for task types that read them
     image_size: ImageSize | None = None
+    # Which files of the media folder the importer may name (labeling.media.Nameable); None: any (an admin, the
+    # operator's command line). One that may not be named is answered as a missing file.
+    may_name: MayName | None = None
     # Media paths the import brings along (its uploaded images): in the media folder when it commits (put back by
     # labeling/api/media.py `placing` if a deletion's removal of unused uploads took one meanwhile), so not looked for.
     brought: frozenset[str] = frozenset()
@@ -261,7 +270,12 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     path = PurePosixPath(ref)
     if path.is_absolute() or ".." in path.parts or "\\" in ref:
         raise InvalidInput(f"{field} must be a path relative to the media folder, got {ref!r}", field=field)
-    if ctx.media_dir is not None and ref not in ctx.brought and files.inside(ctx.media_dir, ref) is None:
-        # (what /media/{path} would serve)
-        raise InvalidInput(f"{field}: no file {ref!r} in the media folder", field=field)
+    # What /media/{path} would serve, and the importer may name: a file that is another's reads as a missing one
+    # (same status, field and words), so an import never tells whether it exists. An image the import brings is
+    # not looked for: it is there when the import commits (`brought`).
+    named = ctx.may_name is None or ctx.may_name(ref)
+    missing = ctx.media_dir is not None and ref not in ctx.brought and files.inside(ctx.media_dir, ref) is None
+    if not named or missing:
+        hint = f" ({ctx.may_name.hint()})" if ctx.may_name is not None else ""
+        raise InvalidInput(f"{field}: no file {ref!r} in the media folder{hint}", field=field)
     return ref

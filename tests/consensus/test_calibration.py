@@ -113,7 +113,7 @@ def test_held_out_scores_punish_a_model_that_echoes_sparse_workers() -> None:
     a = calibration.Answers.make(t, w, lab, n, int(w.max()) + 1, k)
     fits = {m: classification.aggregate(m, t, w, lab, n, int(w.max()) + 1, k) for m in classification.METHODS}
     held = {m: calibration.heldout_score(r, a) for m, r in fits.items()}
-    in_sample = {m: float(np.log(np.maximum((r.posteriors[t] * r.confusion[w, :, lab]).sum(axis=1), 1e-300)).mean())
+    in_sample = {m: float(np.log(np.maximum((r.posteriors[t] * r.confusion.at(w, lab)).sum(axis=1), 1e-300)).mean())
                  for m, r in fits.items() if m != "majority"}
     assert in_sample["one-coin"] > held["one-coin"] + 0.1  # its fit flatters itself
     assert held["majority"] > held["one-coin"]

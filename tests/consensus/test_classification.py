@@ -74,8 +74,8 @@ def test_dawid_skene_trusts_one_reliable_worker_over_two_learnable_adversaries()
     assert both.sum() > 50
     assert (mv.labels[both] == truth[both]).mean() < 0.3
     assert (ds.labels[both] == truth[both]).mean() > 0.85
-    assert ds.confusion.shape == (6, 2, 2)
-    assert ds.confusion[4, 0, 1] > 0.8  # an adversary answers 1 when the truth is 0
+    assert ds.confusion.dense().shape == (6, 2, 2)
+    assert ds.confusion.dense()[4, 0, 1] > 0.8  # an adversary answers 1 when the truth is 0
     assert ds.worker_skill[adversaries].max() < 0.2 < 0.8 < ds.worker_skill[reliable].min()
     assert ds.confidence == pytest.approx(ds.posteriors.max(axis=1))
 
@@ -197,13 +197,13 @@ def test_tasks_with_one_worker_do_not_shape_that_workers_confusion() -> None:
     fitted = C.dawid_skene(tt, ww, ll, 600, 4, 2)
     echoed = C.dawid_skene(tt, ww, ll, 600, 4, 2, min_workers=1)
     shared_only = C.dawid_skene(np.r_[t, shared], np.r_[w, np.full(100, 3)], np.r_[lab, lab3[:100]], 400, 4, 2)
-    assert fitted.confusion[3] == pytest.approx(shared_only.confusion[3], abs=0.02)
-    assert echoed.confusion[3, 0, 1] > fitted.confusion[3, 0, 1] + 0.1  # self-confirmation when they count
+    assert fitted.confusion.dense()[3] == pytest.approx(shared_only.confusion.dense()[3], abs=0.02)
+    assert echoed.confusion.dense()[3, 0, 1] > fitted.confusion.dense()[3, 0, 1] + 0.1  # self-confirmation when they count
     assert (fitted.labels[solo_t] == 1).all()  # one answer and nothing against it: the answer stands
     gold = np.full(600, -1)
     gold[400:450] = 0  # gold tasks shape the confusion even with a single worker
     anchored = C.dawid_skene(tt, ww, ll, 600, 4, 2, gold=gold)
-    assert anchored.confusion[3, 0, 1] > fitted.confusion[3, 0, 1] + 0.1
+    assert anchored.confusion.dense()[3, 0, 1] > fitted.confusion.dense()[3, 0, 1] + 0.1
 
 
 def test_dawid_skene_meets_crowdkit_on_s_adult() -> None:
@@ -211,3 +211,60 @@ def test_dawid_skene_meets_crowdkit_on_s_adult() -> None:
     ds = C.dawid_skene(data.task_idx, data.worker_idx, data.label_idx, *n)
     known = g >= 0
     assert (ds.labels[known] == g[known]).sum() >= 255  # crowd-kit 1.4.2's DawidSkene: 255 of 333
+
+
+def _tables_reference(t, w, lab, post, n_workers, k, smoothing=0.1, diagonal_prior=1.0, pooled_prior=1.0):
+    """Dawid-Skene's M-step as dense (n_workers, K, K) arrays, written plainly: what the tables must equal."""
+    counts = np.zeros((n_workers, k, k))
+    for task, worker, label in zip(t, w, lab):
+        counts[worker, :, label] += post[task]
+    mass = post.sum(axis=0)
+    scale = (k * mass / mass.sum())[:, None]
+    counts += (np.full((k, k), smoothing) + np.eye(k) * diagonal_prior) * scale
+    pooled = counts.sum(axis=0)
+    counts += pooled_prior * scale * pooled / pooled.sum(axis=1, keepdims=True)
+    return counts, counts / counts.sum(axis=2, keepdims=True)
+
+
+def test_the_worker_tables_equal_dense_ones_and_read_the_same_every_way():
+    """The tables are held as a shared base plus the cells answers fell in; read any way, they are the dense
+    tables a plain M-step gives (here after one step from the majority vote: max_iter=1)."""
+    rng = np.random.default_rng(5)
+    n_tasks, n_workers, k = 40, 7, 4
+    t = np.repeat(np.arange(n_tasks), 3)
+    w = np.concatenate([rng.choice(n_workers - 1, 3, replace=False) for _ in range(n_tasks)])  # worker 6 answers none
+    lab = rng.integers(0, k, t.size)
+    res = C.dawid_skene(t, w, lab, n_tasks, n_workers, k, max_iter=1)
+    start = C.majority_vote(t, w, lab, n_tasks, n_workers, k, smoothing=0.0).posteriors
+    counts, confusion = _tables_reference(t, w, lab, start, n_workers, k)
+    assert res.counts.dense() == pytest.approx(counts)
+    assert res.confusion.dense() == pytest.approx(confusion)
+    assert res.counts.row_sums() == pytest.approx(counts.sum(axis=2))
+    assert res.confusion.diagonal() == pytest.approx(np.einsum("wjj->wj", confusion))
+    pick_w, pick_l = rng.integers(0, n_workers, 50), rng.integers(0, k, 50)
+    assert res.confusion.at(pick_w, pick_l) == pytest.approx(confusion[pick_w, :, pick_l])
+    assert res.confusion.dense()[6] == pytest.approx(confusion[6])  # a worker with no answers: the prior's rows
+
+
+def test_many_labels_and_many_workers_never_build_workers_x_labels_squared():
+    """1,000 labels and 2,000 workers: dense per-worker tables would be 16 GB a copy. The engine's memory follows
+    the answers (here a few MB), every method and the calibration included."""
+    import tracemalloc
+
+    from labeling.consensus import calibration
+
+    rng = np.random.default_rng(0)
+    n_tasks, n_workers, k = 300, 2_000, 1_000
+    truth = rng.integers(0, k, n_tasks)
+    t = np.repeat(np.arange(n_tasks), 3)
+    w = rng.integers(0, n_workers, t.size)
+    lab = np.where(rng.random(t.size) < 0.8, truth[t], rng.integers(0, k, t.size))
+    tracemalloc.start()
+    try:
+        for method in ("auto", "dawid-skene", "one-coin"):
+            res = calibration.consensus(method, t, w, lab, n_tasks, n_workers, k)
+            assert (res.labels == truth).mean() > 0.8
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 600e6, f"peak {peak / 1e6:.0f} MB"

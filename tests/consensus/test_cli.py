@@ -344,3 +344,36 @@ def test_spaces_around_a_value_are_not_part_of_it(tmp_path: Path) -> None:
     rows = list(csv.DictReader(out.open()))
     assert [(r["task"], r["label"]) for r in rows] == [("t1", "x"), ("t2", "y")]
     assert float(rows[0]["confidence"]) > 0.5
+
+
+TIED = "task,worker,label\nt1,a,x\nt1,b,y\nt2,a,y\nt2,b,x\nt3,a,x\nt3,b,x\n"
+
+
+def test_labels_set_the_order_ties_break_in_and_may_name_a_label_no_one_chose(tmp_path: Path) -> None:
+    answers = write(tmp_path / "a.csv", TIED)
+    picked = {}
+    for order in ("x,y", "y,x", " y , x ,z"):
+        out = tmp_path / "out.csv"
+        assert run("aggregate", "classification", answers, "--method", "majority", "--labels", order,
+                   "-o", str(out)) == 0
+        picked[order] = [(r["task"], r["label"], r["confidence"]) for r in csv.DictReader(out.open())]
+    # a tie is broken by seeded noise over the label columns: the order of the columns decides it
+    assert picked["x,y"] != picked["y,x"]
+    assert [label for _, label, _ in picked["x,y"]][2] == "x"
+    # a third label no one chose is a class of its own: the unanimous task's confidence is not the 2-class one
+    assert picked[" y , x ,z"][2][2] != picked["y,x"][2][2]
+
+
+@pytest.mark.parametrize("labels, answers, gold, message", [
+    ("x", TIED, None, r"a\.csv: line 3: label 'y' is not one of --labels"),
+    ("x,y", TIED, "task,label\nt1,x\nt2,q\n", r"g\.csv: line 3: gold label 'q' is not one of --labels"),
+    ("x,,y", TIED, None, "a label name is empty"),
+    ("x,y,x", TIED, None, "'x' is named twice"),
+])
+def test_labels_refuse_what_falls_outside_them(tmp_path: Path, labels: str, answers: str, gold: str | None,
+                                               message: str) -> None:
+    argv = ["aggregate", "classification", write(tmp_path / "a.csv", answers), "--labels", labels]
+    if gold is not None:
+        argv += ["--gold", write(tmp_path / "g.csv", gold)]
+    with pytest.raises(InvalidInput, match=message):
+        run(*argv)

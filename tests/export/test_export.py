@@ -145,11 +145,11 @@ async def test_coco_from_stored_images_equals_the_consensus_boxes(client, reques
                                                                   settings, tmp_path):
     from pycocotools.coco import COCO
 
-    media = settings.media_dir
+    media = settings.media_dir / "shared"  # files the operator shares with every requester
     (media / "shots").mkdir(parents=True)
     for i in range(3):
         Image.new("RGB", (320 + i, 240)).save(media / "shots" / f"{i}.png")
-    tasks = [{"data": {"image": f"shots/{i}.png"}} for i in range(3)] + [{"data": {"image": "https://h/x.png"}}]
+    tasks = [{"data": {"image": f"shared/shots/{i}.png"}} for i in range(3)] + [{"data": {"image": "https://h/x.png"}}]
     project = await new_project(task_type="bounding_box", labels=["car", "bus"], redundancy=2, tasks=tasks)
     box = {"boxes": [{"label": "car", "x": 10, "y": 20, "w": 30, "h": 40}, {"label": "bus", "x": 100, "y": 50,
                                                                             "w": 60, "h": 30}]}

@@ -225,8 +225,8 @@ def test_preference_pairs_modes_ties_margins_and_conversational():
     assert [(r["chosen"][0]["content"], r["margin"]) for r in out] == [("hello", 4.5)]
     assert out[0]["prompt"] == [{"role": "user", "content": "Say hi"}]
     assert out[0]["rejected"] == [{"role": "assistant", "content": "go away"}]
-    assert writer.report.counts == {"pairs below min_margin or without a margin (dropped)": 4,
-                                    "tied pairs (dropped)": 1}
+    assert writer.report.counts == {"pairs below min_margin (dropped)": 2, "tied pairs (dropped)": 1,
+                                    "pairs without a margin: a response without a rating (dropped)": 2}
     assert c.spec.split_field == "prompt"
 
 

@@ -72,7 +72,7 @@ for _type in ("image_classification", "image_multilabel", "bounding_box", "text_
               (_type, {"format": "manifest", "include_gold": "true"}), (_type, {"format": "annotations"}),
               (_type, {"format": "annotations", "include_open": "true", "include_gold": "true"}),
               (_type, {"format": "dump"}), (_type, {"format": "jsonl", "split": "train=0.5,test=0.5", "seed": "3"}),
-              (_type, {"format": "jsonl", "min_confidence": "0.6"})]
+              *([(_type, {"format": "jsonl", "min_confidence": "0.6"})] if _type != "demonstration" else [])]
 CASES += [("image_multilabel", {"format": "manifest", "label_attribute": "tags"}),
           ("bounding_box", {"format": "coco"}), ("bounding_box", {"format": "coco", "include_gold": "true"}),
           ("bounding_box", {"format": "yolo"}),

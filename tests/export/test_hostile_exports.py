@@ -1,0 +1,406 @@
+"""Exports of hostile text (astral characters, controls, line breaks, formulas, numeric-looking text) loaded as
+training code loads them: datasets, pandas, the csv module, PyYAML, pycocotools; the same on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from labeling.errors import InvalidInput
+from labeling.export import formats
+from tests.conftest import bearer, one_line
+from tests.export.helpers import answer_all
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# Text a CSV reader, a YAML reader or a spreadsheet may take for something else.
+HOSTILE = ["😀 astral 𝔘𝔫𝔦", "e\u0301 combining", "שלום RTL مرحبا \u202e", "👨\u200d👩\u200d👧 zwj",
+           "ctrl \x01\x1b\x7f\x85 \u2028 \u2029 \x0b\x0c", "cr\rlf\ncrlf\r\n", "tab\t", 'quote " \' \\ \\n', "=1+2",
+           "+cmd", "-3", "@SUM(A1)", "", "007", "1e5", "NaN", "null", "NA", "true", " padded ", "long " + "x" * 100_000]
+# Labels and a project name a YAML reader refuses (DEL, C1 controls) or changes (U+2028 and NEL are line breaks).
+YAML_HOSTILE = ["car 😀", "a,b: c", "line\u2028sep", "del\x7f", "nel\x85x", "c1\x9b", "tab\tx", "q\"'\\", "# hash",
+                "- dash", "nl\nx"]
+
+
+async def get_export(client, token: str, pid: int, **params: str):  # noqa: ANN001, ANN201
+    r = await client.get(f"/api/projects/{pid}/export", params=params, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    return r
+
+
+async def test_csv_and_jsonl_give_back_every_hostile_text_with_the_readers_the_readme_names(
+        client, requester, new_project, make_user, run_cli, load, tmp_path):
+    tasks = [{"data": {"text": t or "(empty)", "meta": t}, "external_id": f"{i}:{t[:20]}"}
+             for i, t in enumerate(HOSTILE)]
+    project = await new_project(task_type="text_classification", labels=["a b", "=x"], tasks=tasks)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "=x"}], f"h{pid}")
+    path = tmp_path / "out.csv"
+    assert await run_cli("export", str(pid), "--format", "csv", "-o", str(path)) == 0
+    assert path.read_bytes() == (await get_export(client, requester, pid, format="csv")).content
+    import pandas
+
+    # The README's recipe: every text comes back as it was (the formulas too: the data is never altered).
+    table = pandas.read_csv(path, dtype=str, keep_default_na=False)
+    assert "keep_default_na=False" in README.read_text()
+    assert len(table) == len(HOSTILE) and sorted(table["meta"]) == sorted(HOSTILE)
+    assert sorted(table["external_id"]) == sorted(t["external_id"] for t in tasks)
+    assert set(table["label"]) == {"=x"}
+    with path.open(encoding="utf-8", newline="") as handle:  # as the csv module's documentation opens a file
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["meta"] for r in rows) == sorted(HOSTILE)
+    import datasets
+
+    columns = datasets.Features({name: datasets.Value("string") for name in table.columns})
+    data = load("csv", data_files=str(path), features=columns, keep_default_na=False)["train"]
+    assert sorted(data["meta"]) == sorted(HOSTILE)
+    jsonl = tmp_path / "out.jsonl"
+    assert await run_cli("export", str(pid), "--format", "jsonl", "-o", str(jsonl)) == 0
+    data = load("json", data_files=str(jsonl))["train"]
+    assert sorted(data["meta"]) == sorted(HOSTILE) and sorted(data["external_id"]) == sorted(table["external_id"])
+    card = await get_export(client, requester, pid, format="csv", card="true")
+    with zipfile.ZipFile(io.BytesIO(card.content)) as z:
+        assert "CSV injection" in z.read("README.md").decode()
+
+
+async def test_yolo_data_yaml_and_the_card_header_read_back_every_label_and_the_name(
+        client, requester, new_project, make_user, settings, load, tmp_path):
+    (settings.media_dir / "shared" / "shots").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "shots" / "0.png")
+    name = "Boxes\nnames: [x]\u2028evil: 1 \x7f\x85 # 😀"
+    project = await new_project(task_type="bounding_box", labels=YAML_HOSTILE, name=name,
+                                tasks=[{"data": {"image": "shared/shots/0.png"}}])
+    pid = project["id"]
+    # a box on each edge of the image (clipped to nothing by none of them)
+    edges = [(0, 0, 100, 50), (99, 49, 1, 1), (0, 49, 1, 1), (99, 0, 1, 1)]
+    boxes = [{"label": YAML_HOSTILE[i], "x": x, "y": y, "w": w, "h": h} for i, (x, y, w, h) in enumerate(edges)]
+    await answer_all(client, make_user, pid, [{"boxes": boxes}], f"y{pid}")
+    r = await get_export(client, requester, pid, format="yolo")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        text = z.read("data.yaml").decode()
+        labels = z.read("labels/train/1.txt").decode().splitlines()
+    data = yaml.safe_load(text)
+    assert data == {"train": "images/train", "val": "images/train", "nc": len(YAML_HOSTILE),
+                    "names": dict(enumerate(YAML_HOSTILE))}
+    assert sorted(labels) == ["0 0.500000 0.500000 1.000000 1.000000", "1 0.995000 0.990000 0.010000 0.020000",
+                      "2 0.005000 0.990000 0.010000 0.020000", "3 0.995000 0.010000 0.010000 0.020000"]
+    r = await get_export(client, requester, pid, format="jsonl", card="true")
+    folder = tmp_path / "card"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(folder)
+    header = (folder / "README.md").read_text(encoding="utf-8").split("---\n")[1]
+    assert yaml.safe_load(header)["pretty_name"] == name
+    assert load(str(folder))["train"].num_rows == 1
+
+
+async def test_the_requester_s_answer_has_its_boxes_and_spans_at_confidence_1_in_every_format(
+        client, requester, new_project, make_user, settings, tmp_path):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    (settings.media_dir / "shared" / "shots").mkdir(parents=True)
+    for i in range(2):
+        Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "shots" / f"{i}.png")
+    project = await new_project(task_type="bounding_box", labels=["car"], gold_first_n=0, tasks=[
+        {"data": {"image": "shared/shots/0.png"}}, {"data": {"image": "shared/shots/1.png"}, "gold": {"boxes": [
+            {"label": "car", "x": 0, "y": 0, "w": 100, "h": 50}]}}])
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}], f"o{pid}")
+    tasks = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"]
+    regular = next(t["id"] for t in tasks if t["data"]["image"] == "shared/shots/0.png")
+    r = await client.post(f"/api/projects/{pid}/tasks/{regular}/override", headers=bearer(requester),
+                          json={"answer": {"boxes": [{"label": "car", "x": 2, "y": 2, "w": 5, "h": 5}]}})
+    assert r.status_code == 200, r.text
+    coco = await get_export(client, requester, pid, format="coco", include_gold="true")
+    assert [a["score"] for a in coco.json()["annotations"]] == [1.0, 1.0]
+    path = tmp_path / "coco.json"
+    path.write_bytes(coco.content)
+    truth = COCO(str(path))  # the export as detections too (scored against itself): every score must be a number
+    evaluation = COCOeval(truth, truth.loadRes([dict(a) for a in coco.json()["annotations"]]), "bbox")
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    assert evaluation.stats[0] == 1.0
+    rows = [json.loads(line) for line in (await get_export(client, requester, pid, format="jsonl",
+                                                           include_gold="true")).text.splitlines()]
+    assert [box["confidence"] for row in rows for box in row["boxes"]] == [1.0, 1.0]
+    manifest = [json.loads(line) for line in (await get_export(client, requester, pid, format="manifest",
+                                                               include_gold="true")).text.splitlines()]
+    assert [o["confidence"] for line in manifest for o in line["project-1-metadata"]["objects"]] == [1.0, 1.0]
+
+    spans = await new_project(task_type="named_entities", labels=["P"], tasks=[{"data": {"text": "Ada met Bob"}}])
+    await answer_all(client, make_user, spans["id"], [{"spans": [{"start": 0, "end": 3, "label": "P"}]}], f"s{pid}")
+    task = (await client.get(f"/api/projects/{spans['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    r = await client.post(f"/api/projects/{spans['id']}/tasks/{task['id']}/override", headers=bearer(requester),
+                          json={"answer": {"spans": [{"start": 8, "end": 11, "label": "P"}]}})
+    assert r.status_code == 200, r.text
+    for fmt, key in (("jsonl", "spans"), ("spans", "entities")):
+        row = (await get_export(client, requester, spans["id"], format=fmt)).json()
+        assert [s["confidence"] for s in row[key]] == [1.0], fmt
+
+
+async def test_a_score_rounded_to_negative_zero_exports_as_0_on_both_databases(client, requester, new_project,
+                                                                              make_user, load, tmp_path):
+    responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
+    project = await new_project(task_type="preference_ranking", labels=[],
+                                tasks=[{"data": {"prompt": "p", "responses": responses}}])
+    await answer_all(client, make_user, project["id"], [{"ranking": [["a"], ["b"], ["c"]]}], f"z{project['id']}")
+    r = await get_export(client, requester, project["id"], format="ranking")
+    # the middle of three has a fitted score of a tiny negative, rounded to -0.0: PostgreSQL's jsonb stores 0.0
+    assert b"-0.0" not in r.content
+    (tmp_path / "r.jsonl").write_bytes(r.content)
+    scores = load("json", data_files=str(tmp_path / "r.jsonl"))["train"]["scores"][0]
+    assert [math.copysign(1, s["score"]) for s in scores] == [1, 1, -1]
+
+
+async def test_min_confidence_is_refused_where_tasks_have_no_confidence(client, requester, new_project, make_user,
+                                                                         run_cli, tmp_path, capsys):
+    project = await new_project(task_type="demonstration", labels=[], tasks=[{"data": {"prompt": "p"}}])
+    await answer_all(client, make_user, project["id"], [{"text": "t"}], f"m{project['id']}")
+    for fmt in ("jsonl", "sft", "annotations"):
+        r = await client.get(f"/api/projects/{project['id']}/export", params={"format": fmt, "min_confidence": "0"},
+                             headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "min_confidence", r.text
+    capsys.readouterr()
+    target = tmp_path / "sft.jsonl"
+    assert await run_cli("export", str(project["id"]), "--format", "sft", "--min-confidence", "0", "-o",
+                         str(target)) == 2
+    assert one_line(capsys.readouterr().err) and not target.exists()
+    assert await run_cli("export", str(project["id"]), "--format", "sft", "-o", str(target)) == 0
+    assert len(target.read_text().splitlines()) == 1
+
+
+def test_every_format_refuses_an_output_named_as_another_kind_of_file():
+    for fmt in formats.FORMATS.values():
+        if fmt.writer is not None and fmt.name == "yolo":
+            formats.check_output_name(fmt, "boxes.zip", folder=True)
+            with pytest.raises(InvalidInput, match="several files"):
+                formats.check_output_name(fmt, "boxes.json", folder=True)
+            continue
+        for name in (f"out{fmt.suffixes[0]}", "out.txt", "out", f"OUT{fmt.suffixes[0].upper()}"):
+            formats.check_output_name(fmt, name, folder=False)
+        for wrong in {".csv", ".jsonl", ".json", ".conll", ".parquet", ".gz"} - set(fmt.suffixes):
+            with pytest.raises(InvalidInput, match=f"is named as a {wrong} file") as error:
+                formats.check_output_name(fmt, f"out{wrong}", folder=False)
+            assert error.value.field == "output" and fmt.suffixes[0] in str(error.value)
+        with pytest.raises(InvalidInput, match="several files"):
+            formats.check_output_name(fmt, f"out{fmt.suffixes[0]}", folder=True)
+
+
+async def test_the_cli_refuses_an_output_whose_name_disagrees_with_the_format(client, requester, new_project,
+                                                                              make_user, run_cli, tmp_path, capsys):
+    project = await new_project(tasks=[{"data": {"text": "x"}}])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], f"n{project['id']}")
+    pid = str(project["id"])
+    capsys.readouterr()
+    for argv, name in ((["--format", "annotations"], "x.csv"), (["--format", "csv"], "x.jsonl"),
+                       (["--format", "jsonl", "--card"], "x.csv"), (["--format", "dump"], "x.csv")):
+        assert await run_cli("export", pid, *argv, "-o", str(tmp_path / name)) == 2, argv
+        err = capsys.readouterr().err
+        assert one_line(err) and f"{name} is named as a" in err, err
+        assert not (tmp_path / name).exists() and not list(tmp_path.glob(".x.*"))
+    for argv, name in ((["--format", "annotations"], "x.ndjson"), (["--format", "csv"], "x.txt"),
+                       (["--format", "jsonl", "--card"], "x.zip"), (["--format", "manifest"], "x.manifest")):
+        assert await run_cli("export", pid, *argv, "-o", str(tmp_path / name), "--quiet") == 0, argv
+        assert (tmp_path / name).exists()
+
+
+async def test_a_data_field_only_late_tasks_have_loads_as_the_readme_says(client, requester, new_project, load,
+                                                                         tmp_path):
+    import datasets
+
+    tasks = [{"data": {"text": f"{i} " + "x" * 100_000}} for i in range(110)]
+    tasks.append({"data": {"text": "late", "note": "n"}})
+    project = await new_project(tasks=tasks)
+    path = tmp_path / "late.jsonl"
+    path.write_bytes((await get_export(client, requester, project["id"], format="jsonl", include_open="true")).content)
+    assert path.stat().st_size > 10 << 20
+    with pytest.raises(datasets.exceptions.DatasetGenerationError):  # the first 10 MB fixed the columns
+        load("json", data_files=str(path))
+    assert "chunksize=1 << 30" in README.read_text()
+    data = load("json", data_files=str(path), chunksize=1 << 30)["train"]
+    assert data.num_rows == 111 and data["note"][-1] == "n" and data["note"][0] is None
+
+
+@pytest.mark.parametrize(("name", "attribute"), [
+    ("Source", "source-labels"), ("Source Ref", "source-ref-labels"), ("Photo Ref", "photo-ref-labels"),
+    ("Run metadata", "run-metadata-labels"), ("x" * 200, "x" * 120)])
+async def test_the_default_label_attribute_never_takes_the_text_s_key_nor_a_reserved_ending(
+        client, requester, new_project, make_user, load, tmp_path, name, attribute):
+    project = await new_project(name=name, labels=["a"], tasks=[{"data": {"text": "hello"}}])
+    await answer_all(client, make_user, project["id"], [{"label": "a"}], f"l{project['id']}")
+    path = tmp_path / "out.manifest"
+    path.write_bytes((await get_export(client, requester, project["id"], format="manifest")).content)
+    line = load("json", data_files=str(path))["train"][0]
+    assert line["source"] == "hello" and line[attribute] == 0 and line[f"{attribute}-metadata"]["class-name"] == "a"
+
+
+async def test_an_override_is_the_requester_s_certain_answer_in_preference_pairs_and_sft(
+        client, requester, new_project, make_user, load, tmp_path):
+    responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
+    ranked = await new_project(task_type="preference_ranking", labels=[],
+                               tasks=[{"data": {"prompt": "p", "responses": responses}}])
+    await answer_all(client, make_user, ranked["id"], [{"ranking": [["a"], ["b"], ["c"]]}], f"r{ranked['id']}")
+    task = (await client.get(f"/api/projects/{ranked['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    r = await client.post(f"/api/projects/{ranked['id']}/tasks/{task['id']}/override", headers=bearer(requester),
+                          json={"answer": {"ranking": [["c"], ["a", "b"]]}})
+    assert r.status_code == 200, r.text
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes((await get_export(client, requester, ranked["id"], format="preference", min_margin="0.5")).content)
+    pairs = load("json", data_files=str(path))["train"]  # TRL's columns: the requester's pairs, none dropped
+    assert [(p["chosen"], p["rejected"], p["margin"]) for p in pairs] == [("answer c", "answer a", 1.0),
+                                                                            ("answer c", "answer b", 1.0)]
+
+    written = await new_project(task_type="demonstration", labels=[], redundancy=2,
+                                tasks=[{"data": {"prompt": "p"}}, {"data": {"prompt": "q"}}])
+    await answer_all(client, make_user, written["id"], [{"text": "one"}, {"text": "two"}], f"d{written['id']}")
+    first = (await client.get(f"/api/projects/{written['id']}/tasks", headers=bearer(requester))).json()["data"][0]
+    r = await client.post(f"/api/projects/{written['id']}/tasks/{first['id']}/override", headers=bearer(requester),
+                          json={"answer": {"text": "the requester's"}})
+    assert r.status_code == 200, r.text
+    path = tmp_path / "sft.jsonl"
+    path.write_bytes((await get_export(client, requester, written["id"], format="sft")).content)
+    rows = load("json", data_files=str(path))["train"]
+    assert sorted(zip(rows["prompt"], rows["completion"])) == [("p", "the requester's"), ("q", "one"), ("q", "two")]
+
+
+async def test_a_demonstration_manifest_line_has_the_requester_s_text(client, requester, new_project, make_user,
+                                                                       load, tmp_path):
+    project = await new_project(task_type="demonstration", labels=[], tasks=[
+        {"data": {"prompt": "p"}}, {"data": {"prompt": "q"}}, {"data": {"prompt": "g"}, "gold": {"text": "gold's"}}])
+    await answer_all(client, make_user, project["id"], [{"text": "worker's"}], f"m{project['id']}")
+    tasks = (await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))).json()["data"]
+    first = next(t["id"] for t in tasks if t["data"]["prompt"] == "p")
+    r = await client.post(f"/api/projects/{project['id']}/tasks/{first}/override", headers=bearer(requester),
+                          json={"answer": {"text": "the requester's"}})
+    assert r.status_code == 200, r.text
+    path = tmp_path / "out.manifest"
+    path.write_bytes((await get_export(client, requester, project["id"], format="manifest",
+                                       include_gold="true")).content)
+    lines = load("json", data_files=str(path))["train"]
+    assert {line["prompt"]: line["project-1"] for line in lines} == {
+        "p": {"text": "the requester's"}, "q": None, "g": {"text": "gold's"}}
+
+
+async def test_the_card_keeps_its_headings_and_tables_whole_whatever_the_labels_and_name(
+        client, requester, new_project, make_user, tmp_path):
+    labels = ["a|b", "two\nlines", "back\\slash", "sep\u2028x"]
+    project = await new_project(name="My\nproject | one", labels=labels, tasks=[
+        {"data": {"text": f"t{i}"}} for i in range(4)])
+    await answer_all(client, make_user, project["id"], [lambda d: {"label": labels[int(d["text"][1])]}],
+                     f"c{project['id']}")
+    r = await get_export(client, requester, project["id"], format="jsonl", card="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        card = z.read("README.md").decode()
+    body = card.split("---\n", 2)[2]
+    assert "\n# My project \\| one\n" in body
+    table = body.split("## Labels\n\n")[1].split("\n\n")[0].splitlines()
+    assert len(table) == 2 + len(labels)
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == 3 for line in table)  # unescaped bars: the cell borders
+    assert "| a\\|b | 1 |" in table and "| back\\\\slash | 1 |" in table and "| two lines | 1 |" in table
+
+
+def read_conll(text: str) -> list[list[tuple[str, str]]]:
+    """CoNLL as its readers take it: a token and its tag a line, columns split at white space, blank lines between
+    documents."""
+    documents: list[list[tuple[str, str]]] = [[]]
+    for line in text.split("\n"):
+        if line:
+            token, tag = line.split()
+            documents[-1].append((token, tag))
+        elif documents[-1]:
+            documents.append([])
+    return [d for d in documents if d]
+
+
+async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become_one_tag(
+        client, requester, new_project, make_user, run_cli, load, tmp_path, capsys):
+    texts = ["😀 Ada\u2028Lovelace\x85met\x0bBob\x0c.\x1cEnd", "a\u00a0b\u200bc \u200f\u202eRTL ש", "x\r\ny\rz\n\nw",
+             "👨\u200d👩\u200d👧 fam e\u0301\u0301 Z", "tab\tsep \"q\" \\ =1 -2 +3 @4", "𝔘𝔫𝔦 𝔘"]
+    labels = ["A B", "A_B", "ünï 😀"]
+    project = await new_project(task_type="named_entities", labels=labels, options={"span_unit": "character"},
+                                tasks=[{"data": {"text": t}} for t in texts])
+
+    def spans(data: dict) -> dict:  # the first and the last word of the text, at its very start and end
+        words = [m.span() for m in re.finditer(r"\S+", data["text"])]
+        return {"spans": [{"start": words[0][0], "end": words[0][1], "label": "A B"},
+                          {"start": words[-1][0], "end": words[-1][1], "label": "A_B"}]}
+    await answer_all(client, make_user, project["id"], [spans], f"c{project['id']}")
+    path = tmp_path / "out.conll"
+    capsys.readouterr()
+    assert await run_cli("export", str(project["id"]), "--format", "conll", "-o", str(path)) == 0
+    assert "2 labels that conll writes as one tag" in capsys.readouterr().err
+    documents = read_conll(path.read_text(encoding="utf-8"))
+    assert len(documents) == len(texts)
+    for document, text in zip(documents, texts):
+        assert "".join(token for token, _ in document) == re.sub(r"\s", "", text)
+        assert document[0][1] == "B-A_B" and document[-1][1] in ("B-A_B", "I-A_B")
+    path = tmp_path / "spans.jsonl"  # offsets in code points: Python's slices give each span's text back
+    path.write_bytes((await get_export(client, requester, project["id"], format="spans")).content)
+    rows = load("json", data_files=str(path))["train"]
+    for row, text in zip(rows, texts):
+        words = re.findall(r"\S+", text)
+        assert row["text"] == text and [e["text"] for e in row["entities"]] == [words[0], words[-1]]
+        assert all(text[e["start"]:e["end"]] == e["text"] for e in row["entities"])
+
+
+async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
+        client, requester, new_project, make_user, settings, load, tmp_path):
+    from pycocotools.coco import COCO
+
+    (settings.media_dir / "shared" / "shots").mkdir(parents=True)
+    for i in range(2):
+        Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "shots" / f"{i}.png")
+    boxes = await new_project(task_type="bounding_box", labels=["car"], redundancy=2,
+                              tasks=[{"data": {"image": f"shared/shots/{i}.png"}} for i in range(2)])
+    box = {"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}
+    await answer_all(client, make_user, boxes["id"], [box, box], f"b{boxes['id']}")
+    _, late = await make_user("worker", f"late{boxes['id']}")  # a third task, answered by one worker of two
+    r = await client.post(f"/api/projects/{boxes['id']}/tasks", json=[{"data": {"image": "shared/shots/0.png"}}],
+                          headers=bearer(requester))
+    assert r.status_code == 201
+    lease = (await client.post(f"/api/projects/{boxes['id']}/next", headers=bearer(late))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": box}, headers=bearer(late))
+    path = tmp_path / "coco.json"
+    path.write_bytes((await get_export(client, requester, boxes["id"], format="coco", include_open="true")).content)
+    assert len(COCO(str(path)).getImgIds()) == 2  # the open task is no image without objects
+    r = await get_export(client, requester, boxes["id"], format="yolo", include_open="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert len([n for n in z.namelist() if n.startswith("labels/")]) == 2
+        assert "1 task without a consensus yet" in z.read("README.md").decode()
+
+    spans = await new_project(task_type="named_entities", labels=["P"], redundancy=2,
+                              tasks=[{"data": {"text": "Ada met Bob"}}, {"data": {"text": "Nobody here"}}])
+    lease = (await client.post(f"/api/projects/{spans['id']}/next", headers=bearer(late))).json()
+    await client.post(f"/api/assignments/{lease['assignment_id']}/submit", headers=bearer(late),
+                      json={"answer": {"spans": []}})
+    assert not (await get_export(client, requester, spans["id"], format="conll", include_open="true")).content
+    await answer_all(client, make_user, spans["id"], [{"spans": []}] * 2, f"s{spans['id']}")
+    conll = await get_export(client, requester, spans["id"], format="conll", include_open="true")
+    assert len(read_conll(conll.text)) == 2  # labeled with no entities: now they are negatives
+
+
+async def test_every_preference_pair_has_a_margin_as_trl_s_reward_trainer_reads_it(
+        client, requester, new_project, make_user, run_cli, load, tmp_path, capsys):
+    responses = [{"id": i, "text": f"answer {i}"} for i in "abc"]
+    project = await new_project(task_type="preference_ranking", labels=[], tasks=[
+        {"data": {"prompt": p, "responses": responses}} for p in ("rated", "unrated")])
+    answers = {"rated": {"ranking": [["a"], ["b"], ["c"]], "ratings": {"a": 7, "b": 4, "c": 1}},
+               "unrated": {"ranking": [["a"], ["b"], ["c"]], "ratings": {"a": 6}}}
+    await answer_all(client, make_user, project["id"], [lambda d: answers[d["prompt"]]], f"p{project['id']}")
+    path = tmp_path / "pairs.jsonl"
+    capsys.readouterr()
+    assert await run_cli("export", str(project["id"]), "--format", "preference", "--margin", "rating",
+                         "-o", str(path)) == 0
+    assert "3 pairs without a margin" in capsys.readouterr().err
+    pairs = load("json", data_files=str(path))["train"]
+    # TRL's reward trainer makes a float tensor of a `margin` column: a null one stops it
+    assert pairs["prompt"] == ["rated"] * 3 and pairs["margin"] == [3.0, 6.0, 3.0]
