@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import audit, auth, models, paging, queue, schemas
 from labeling.auth import Principal
-from labeling.errors import Conflict, NotFound
+from labeling.errors import Conflict, NotFound, Unauthenticated
 from labeling.models import Role
 from labeling.sqltx import Tx
 
@@ -25,8 +25,10 @@ def public(row: Any) -> dict:
             "created_at": schemas.iso(row.created_at)}
 
 
-def _row(tx: Tx, user_id: int) -> Any:
-    row = tx.one("auth.user", {"user": user_id})
+def _row(tx: Tx, user_id: int, statement: str = "auth.user_for_update") -> Any:
+    """The user, held against other changes of the account until the transaction ends (PostgreSQL), or NotFound:
+    a change decides on the account as it stays (two deactivations at once did both, audited twice)."""
+    row = tx.one(statement, {"user": user_id})
     if row is None:
         raise NotFound(f"no user {user_id}", field="user_id")
     return row
@@ -41,13 +43,18 @@ def create(tx: Tx, actor: Principal | str, username: str, role: Role | str,
            password_hash: str | None) -> tuple[dict, str]:
     """A new account (auth.create_user), audited; returns (public user, API token)."""
     created, token = auth.create_user(tx, username, role, password_hash=password_hash)
-    _entry(tx, actor, "user.create", _row(tx, created["id"]))
+    _entry(tx, actor, "user.create", _row(tx, created["id"], "auth.user"))
     return created, token
 
 
-def rotate_token(tx: Tx, actor: Principal, user_id: int) -> str:
-    """A new API token for a user (an admin for anyone, anyone for themselves); the old one stops working."""
+def rotate_token(tx: Tx, actor: Principal, user_id: int, presented_hash: str | None = None) -> str:
+    """A new API token for a user (an admin for anyone, anyone for themselves); the old one stops working.
+    `presented_hash`: the hash of the token a user rotating their own token signed in with, which must still be
+    theirs: two rotations with one token at once both passed sign-in, and the first to commit left the other's
+    new token dead although it answered 201 (one after the other, the second is refused: its token is gone)."""
     row = _row(tx, user_id)
+    if presented_hash is not None and row.token_hash != presented_hash:
+        raise Unauthenticated("the API token is not valid", field="Authorization")
     token = auth.rotate_token(tx, user_id)
     _entry(tx, actor, "user.token_rotate", row)
     return token

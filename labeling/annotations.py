@@ -280,6 +280,8 @@ async def settle_left_over(db: Any, mem: queue.Memory | None = None) -> int:
     for project_id in project_ids:
         try:
             settled += await db.transact(lambda tx, pid=project_id: settle_ready(tx, mem, pid))
+        except NotFound:  # deleted since it was listed: nothing left to settle, and nothing went wrong
+            continue
         except Exception:  # one project's trouble does not keep the others unsettled
             log.exception("could not settle the left-over tasks of project %s", project_id)
     return settled

@@ -206,9 +206,16 @@ async def epoch(conn: AsyncConnection) -> int:
 
 # ---- sessions --------------------------------------------------------------------------------------------------
 
-def start_session(tx: Tx, user_id: int, now: float | None = None) -> str:
-    """A new session for a signed-in browser; returns its id for the cookie (only its hash is stored)."""
+def start_session(tx: Tx, user_id: int, password_hash: str, now: float | None = None) -> str | None:
+    """A new session for a browser whose password matched `password_hash`; returns its id for the cookie (only its
+    hash is stored), or None when that is no longer the user's password or the user was deactivated meanwhile: a
+    reset or deactivation that committed during the (slow) password check ended the user's sessions, and a session
+    started after it signed in with a password that no longer works (one after the other, the sign-in fails). The
+    user row is held against such a change until the session is stored (PostgreSQL: FOR SHARE)."""
     now = time.time() if now is None else now
+    user = tx.one("auth.user_for_session", {"user": user_id})
+    if user is None or not user.is_active or user.password_hash != password_hash:
+        return None
     session_id = secrets.token_urlsafe(32)
     tx.run("auth.delete_expired_sessions", {"now": now})
     tx.run("auth.insert_session", {"token_hash": hash_token(session_id), "user": user_id, "now": now,
@@ -253,14 +260,16 @@ async def principal_for_session(conn: AsyncConnection, session_id: str, now: flo
     return Principal(row.id, row.username, Role(row.role)) if row else None
 
 
-async def login(conn_factory: Callable[[], Any], gate: PasswordGate, username: str, password: str) -> Principal | None:
-    """The user if username and password match, else None. An unknown or deactivated user, or one without a
-    password, costs one password check like anyone else (DUMMY_HASH), so the answer and its timing say nothing.
-    The database is read first and let go before the (slow) check."""
+async def login(conn_factory: Callable[[], Any], gate: PasswordGate, username: str,
+                password: str) -> tuple[Principal, str] | None:
+    """The user and the password hash their password matched, if username and password match, else None. An unknown
+    or deactivated user, or one without a password, costs one password check like anyone else (DUMMY_HASH), so the
+    answer and its timing say nothing. The database is read first and let go before the (slow) check: the session
+    is then started only if that hash is still the user's (start_session)."""
     async with conn_factory() as conn:
         row = (await conn.execute(select(models.users.c.id, models.users.c.username, models.users.c.role,
                                          models.users.c.password_hash, models.users.c.is_active)
                                   .where(models.users.c.username == username))).first()
     usable = row is not None and row.is_active
     matched = await gate.verify(password, row.password_hash if usable else None)
-    return Principal(row.id, row.username, Role(row.role)) if usable and matched else None
+    return (Principal(row.id, row.username, Role(row.role)), row.password_hash) if usable and matched else None

@@ -14,7 +14,7 @@ from typing import AsyncIterator, NoReturn, Sequence
 
 from labeling import __version__, accounts, audit, auth, migrate, resources, settings as settings_mod
 from labeling.db import Database
-from labeling.errors import LabelingError
+from labeling.errors import Conflict, LabelingError
 from labeling.settings import Settings
 
 
@@ -48,9 +48,15 @@ async def _startup(settings: Settings, demo: bool, api_url: str = "") -> list[st
             async with db.read() as conn:
                 has_admin = await auth.any_admin(conn)
             if not has_admin:
-                _, admin_token = await db.transact(
-                    lambda tx: accounts.create(tx, audit.CLI, auth.ADMIN_NAME, "admin", None))
-                lines.append(f"Created the admin account. Its API token (shown once): {admin_token}")
+                try:
+                    _, admin_token = await db.transact(
+                        lambda tx: accounts.create(tx, audit.CLI, auth.ADMIN_NAME, "admin", None))
+                    lines.append(f"Created the admin account. Its API token (shown once): {admin_token}")
+                except Conflict:
+                    async with db.read() as conn:
+                        if not await auth.any_admin(conn):  # a user named admin who is no admin: say so
+                            raise
+                    # else another process starting at the same moment made the admin (and printed its token)
         if demo:
             from labeling import demo as demo_mod
 

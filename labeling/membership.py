@@ -188,7 +188,7 @@ def set_pool(tx: Tx, actor: Principal, project_id: int, all_workers: bool, worke
     if len(teams) > MAX_REFS:
         raise InvalidInput(f"teams: at most {MAX_REFS:,} at once", field="teams")
     for index, team_id in enumerate(teams):
-        team = tx.one("teams.row", {"team": team_id})
+        team = tx.one("teams.row_for_share", {"team": team_id})  # a deletion racing this waits, or is seen
         if team is None or not policy.can(actor, "team.read", policy.Team(team.id, team.owner_id)):
             raise InvalidInput(f"teams[{index}]: no team {team_id}", field="teams")
     tx.run("membership.clear_pool_workers", {"project": project_id})

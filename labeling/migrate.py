@@ -57,6 +57,10 @@ async def run_sqlite_schema_change(database: db.Database, change: Callable[[Any]
     async with database.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
         await raw.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: sent before any BEGIN
+        # BEGIN IMMEDIATE: a second process migrating the same file at once waits (busy timeout) and then finds the
+        # schema at the newest revision. A deferred BEGIN read first, and two such transactions each waiting to
+        # write is a deadlock SQLite answers at once with "database is locked": one of the processes failed to start.
+        await conn.execution_options(sqlite_begin="IMMEDIATE")
         try:
             await conn.run_sync(change)
             await conn.commit()

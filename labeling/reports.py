@@ -16,8 +16,10 @@ MAX_REPORTS_PER_ASSIGNMENT = 5
 def report(tx: Tx, mem: queue.Memory, assignment_id: int, worker: Principal, text: str) -> dict:
     """Store a report on the task of one of this worker's assignments (leased, answered or skipped)."""
     # Who may report, and whether the project takes reports (an archived one does not), are asked of the row held
-    # until the report commits, so a pool or status change racing it waits for it or is seen.
-    assignment, project = queue.held_in_project(tx, mem, assignment_id, worker, "work.report", lock=False)
+    # until the report commits, so a pool or status change racing it waits for it or is seen. The assignment is held
+    # too, so reports on it take turns and each counts those before it: read unheld, several at once each found
+    # room under the cap and all were stored.
+    assignment, project = queue.held_in_project(tx, mem, assignment_id, worker, "work.report")
     policy.check_status(project, "work.report")
     if tx.scalar("reports.count_for_assignment", {"assignment": assignment_id}) >= MAX_REPORTS_PER_ASSIGNMENT:
         raise Conflict(f"at most {MAX_REPORTS_PER_ASSIGNMENT} reports per task; the requester has yours",

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Protocol
@@ -456,7 +457,25 @@ READER_CACHE_KIB = 2 * 1024
 def sqlite_pragmas(cursor: Any, cache_kib: int = READER_CACHE_KIB) -> None:
     """Apply SQLITE_PRAGMAS and a page cache of cache_kib on a fresh DB-API connection (or its cursor)."""
     for pragma in (*SQLITE_PRAGMAS, f"cache_size = -{cache_kib}"):
-        cursor.execute(f"PRAGMA {pragma}")
+        if pragma.startswith("journal_mode"):
+            _journal_mode(cursor, pragma)
+        else:
+            cursor.execute(f"PRAGMA {pragma}")
+
+
+def _journal_mode(cursor: Any, pragma: str) -> None:
+    """Set the journal mode, waiting as the busy timeout would: SQLite answers "database is locked" at once, without
+    its busy handler, when another process holds the file while it changes a new database's mode (two processes
+    starting on one new file: one of them failed)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute(f"PRAGMA {pragma}")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def open_sqlite(path: str) -> sqlite3.Connection:

@@ -116,14 +116,18 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
 def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
                    media_dir: Path | None = None, limit: int | None = None, *, sizes: media.Sizes | None = None,
                    max_task_bytes: int = DEFAULT_MAX_TASK_BYTES,
-                   may_name: media.Nameable | None = None) -> Iterator[ParsedTask]:
+                   may_name: media.Nameable | None = None,
+                   brought: frozenset[str] = frozenset()) -> Iterator[ParsedTask]:
     """Validate items one by one (at most `limit`); the first bad one raises InvalidInput naming its place and field.
 
     Image sizes come from `sizes` (read from the media folder when first needed: its `new` ones are then
     for media.record). `may_name`: the media-folder files the importer may name (None: any; see `named_media`).
+    `brought`: the media paths of the images the import brings along, there when it commits whatever happens to
+    the files meanwhile (a removal of unused uploads), so not looked for in the media folder.
     """
     spec = tasktypes.get(task_type)
-    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes, may_name=may_name)
+    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes, may_name=may_name,
+                            brought=brought)
     seen_ids: dict[str, str] = {}
     count = 0
     for where, item in items:
@@ -146,10 +150,11 @@ def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Ite
 
 def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
              media_dir: Path | None = None, *, sizes: media.Sizes | None = None,
-             max_task_bytes: int = DEFAULT_MAX_TASK_BYTES, may_name: media.Nameable | None = None) -> list[ParsedTask]:
+             max_task_bytes: int = DEFAULT_MAX_TASK_BYTES, may_name: media.Nameable | None = None,
+             brought: frozenset[str] = frozenset()) -> list[ParsedTask]:
     """Validate a request's tasks (at most MAX_TASKS_PER_IMPORT); all of them, or an error naming the first bad one."""
     return list(iter_validated(items, task_type, labels, media_dir, limit=MAX_TASKS_PER_IMPORT, sizes=sizes,
-                               max_task_bytes=max_task_bytes, may_name=may_name))
+                               max_task_bytes=max_task_bytes, may_name=may_name, brought=brought))
 
 
 def named_media(items: Iterable[tuple[str, Any]], task_type: str) -> set[str]:
@@ -295,14 +300,21 @@ def file_part_items(filename: str, content: bytes) -> list[tuple[str, Any]]:
 ID_CHECK_CHUNK = 1000  # external ids checked against the project per query
 
 
-def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask]) -> None:
-    """Refuse a task whose external id is already in the project, naming where the first one came from."""
+def _check_external_ids(tx: Tx, project_id: int, chunk: list[ParsedTask], held: bool) -> bool:
+    """Refuse a task whose external id is already in the project, naming where the first one came from. The ids are
+    checked while held against other imports into the project (tasks.hold_external_ids, from the first chunk that
+    has one on; `held`: already), which could otherwise both find an id free and both insert it: the second then
+    failed on the unique index (a 500) instead of being told. Returns whether they are held."""
     places = {task.external_id: task.where for task in chunk if task.external_id is not None}
     if places:
+        if not held:
+            tx.one("tasks.hold_external_ids", {"project": project_id})
+            held = True
         taken = tx.scalar("tasks.external_ids_taken", {"project": project_id, "ids": list(places)})
         if taken is not None:
             raise _located(InvalidInput(f"external_id {taken!r} is already in the project", field="external_id"),
                            places[taken])
+    return held
 
 
 def _check_uploads_kept(tx: Tx, media_dir: Path, shown: list[tuple[str, str]], held: bool,
@@ -334,11 +346,11 @@ def store(tx: Tx, project: Any, parsed: Iterable[ParsedTask], sizes: media.Sizes
     the image sizes read meanwhile; returns how many. `uploads_in`: the media folder, where the uploaded files the
     tasks name must still be (but those the import `brought`, the images of a multipart import)."""
     spec = tasktypes.get(project.task_type)
-    held = False
+    held = ids_held = False
 
     def passed(chunk: list[ParsedTask]) -> list[ParsedTask]:
-        nonlocal held
-        _check_external_ids(tx, project.id, chunk)
+        nonlocal held, ids_held
+        ids_held = _check_external_ids(tx, project.id, chunk, ids_held)
         shown = [(task.where, ref) for task in chunk for ref in spec.local_media(task.data)]
         if uploads_in is not None:
             held = _check_uploads_kept(tx, uploads_in, shown, held, brought)

@@ -30,8 +30,10 @@ async def load(conn: AsyncConnection, team_id: int) -> tuple[Any, policy.Team]:
     return row, policy.Team(row.id, row.owner_id)
 
 
-def _row(tx: Tx, team_id: int) -> Any:
-    row = tx.one("teams.row", {"team": team_id})
+def _row(tx: Tx, team_id: int, statement: str = "teams.row") -> Any:
+    """The team row read by `statement` (teams.row_for_share holds it against a deletion, teams.row_for_update
+    against any change), or NotFound."""
+    row = tx.one(statement, {"team": team_id})
     if row is None:
         raise NotFound(f"no team {team_id}", field="team_id")
     return row
@@ -61,7 +63,7 @@ def create(tx: Tx, actor: Principal, name: str, members: list[int | str]) -> int
 
 def add_members(tx: Tx, actor: Principal, team_id: int, members: list[int | str]) -> int:
     """Add workers to a team (those already in it stay); returns how many joined (not those already in it)."""
-    team = _row(tx, team_id)
+    team = _row(tx, team_id, "teams.row_for_share")
     worker_ids = membership.resolve_workers(tx, actor, members, "workers")
     added = sum(tx.run("teams.add_member", {"team": team_id, "worker": w}) for w in worker_ids)
     tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
@@ -71,7 +73,7 @@ def add_members(tx: Tx, actor: Principal, team_id: int, members: list[int | str]
 
 def remove_member(tx: Tx, actor: Principal, team_id: int, worker_id: int) -> None:
     """Take a worker out of a team (NotFound if they were not in it)."""
-    team = _row(tx, team_id)
+    team = _row(tx, team_id, "teams.row_for_share")
     if tx.run("teams.remove_member", {"team": team_id, "worker": worker_id}) == 0:
         raise NotFound(f"worker {worker_id} is not in team {team_id}", field="worker_id")
     tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
@@ -80,7 +82,7 @@ def remove_member(tx: Tx, actor: Principal, team_id: int, worker_id: int) -> Non
 
 def delete(tx: Tx, actor: Principal, team_id: int) -> None:
     """Delete a team; the pools that listed it no longer do."""
-    team = _row(tx, team_id)
+    team = _row(tx, team_id, "teams.row_for_update")
     tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
     tx.run("teams.delete", {"team": team_id})
     _entry(tx, actor, "team.delete", team, {})

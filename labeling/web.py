@@ -122,6 +122,15 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
                         headers={name.decode(): value.decode() for name, value in middleware.SECURITY_HEADERS})
 
 
+def bearer_token(request: Request) -> str | None:
+    """The API token of the request's Authorization header, if it has one (principal() has checked its form)."""
+    headers = request.headers.getlist("authorization")
+    if len(headers) != 1:
+        return None
+    scheme, _, token = headers[0].partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 async def principal(request: Request) -> Principal:
     """The user of this request: a Bearer token, or the browser's session cookie (with CSRF for writes)."""
     headers = request.headers.getlist("authorization")

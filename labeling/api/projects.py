@@ -103,17 +103,19 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
             items = await asyncio.to_thread(tasks.read_items, body, content_type)
             sizes = media.Sizes(app.settings.media_dir)
         # The media-folder files the tasks may name (policy media.name): what the database records as the
-        # caller's among those they name, and the images this import brings.
+        # caller's among those they name, and the images this import brings. Those must be there, now and when it
+        # commits, but for the images it brings along: `placing` puts them back after the commit if a deletion's
+        # removal of unused uploads took one meanwhile (also before they are checked here: a removal between their
+        # placing and this check made them "no file").
         brought = frozenset(upload.path for upload in placed.uploads)
         async with app.db.read() as conn:
             may_name = await media.nameable(conn, caller.who, tasks.named_media(items, project.task_type), brought)
         # Off the event loop: a large import takes seconds to check (and image sizes are read from files).
         parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels,
                                          app.settings.media_dir, sizes=sizes,
-                                         max_task_bytes=app.settings.max_task_bytes, may_name=may_name)
+                                         max_task_bytes=app.settings.max_task_bytes, may_name=may_name,
+                                         brought=brought)
         # Checked against the project as read above; the import's transaction holds the row and asks it again.
-        # The uploads it names must still be there when it commits, but for the images it brings along: those
-        # `placing` puts back after the commit if a deletion took one meanwhile.
         created = await app.db.transact(lambda tx: tasks.import_(tx, caller.who, project, parsed, sizes=sizes,
                                                                  uploads_in=app.settings.media_dir, brought=brought))
     return web.ok({"created": created}, status_code=201)

@@ -55,7 +55,9 @@ async def me(request: Request, caller: web.Caller) -> Response:
 async def rotate_my_token(request: Request, caller: web.Caller) -> Response:
     """POST /api/users/me/token: a new API token for yourself; the old one stops working."""
     app, user = web.state(request), caller.who
-    token = await app.db.transact(lambda tx: accounts.rotate_token(tx, user, user.id))
+    presented = web.bearer_token(request)  # None: signed in with a session, which a rotation leaves standing
+    presented_hash = auth.hash_token(presented) if presented is not None else None
+    token = await app.db.transact(lambda tx: accounts.rotate_token(tx, user, user.id, presented_hash))
     app.forget_credentials()
     return web.ok({"id": user.id, "username": user.username, "token": token}, status_code=201)
 

@@ -13,6 +13,29 @@ SELECT * FROM projects WHERE id = :project FOR UPDATE
 -- reports, changed answers, and the foreign-key checks of every task, lease and answer inserted (KEY SHARE too).
 SELECT * FROM projects WHERE id = :project FOR KEY SHARE
 
+-- name: teams.row_for_update
+-- A team, held against every change of it until the transaction ends: a deletion (two at once take turns, and the
+-- second finds it gone).
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team FOR UPDATE
+
+-- name: teams.row_for_share
+-- A team, held against its deletion until the transaction ends (KEY SHARE, which the foreign-key check of a member or
+-- pool row inserted takes anyway, but only at the insert: a deletion committed after this read and before it made
+-- that insert fail): a write that adds the team to a pool or changes its members, racing the deletion, either comes
+-- first (the deletion waits, then takes those rows with the team) or finds the team gone.
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team FOR KEY SHARE
+
+-- name: auth.user_for_update
+-- A user, held against every other change of the account until the transaction ends: two deactivations (or
+-- reactivations, token rotations, password resets) at once take turns, and the second sees what the first did.
+SELECT id, username, role, is_active, created_at, token_hash FROM users WHERE id = :user FOR UPDATE
+
+-- name: auth.user_for_session
+-- A signing-in user's password hash and standing, held until the session is stored against a password reset or a
+-- deactivation (each updates the row, which FOR SHARE waits for and then sees): a reset committed during the
+-- password check is seen, and one that comes after ends this session with the others.
+SELECT password_hash, is_active FROM users WHERE id = :user FOR SHARE
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
@@ -33,6 +56,28 @@ LIMIT 1
 -- name: tasks.external_ids_taken
 -- The first of up to 1,000 external ids (an array parameter) already in the project.
 SELECT external_id FROM tasks WHERE project_id = :project AND external_id = ANY(:ids) LIMIT 1
+
+-- name: tasks.hold_external_ids
+-- Until the transaction ends, no other import into the project checks external ids (this waits for one in flight,
+-- which has then committed its tasks): taken by an import that brings external ids before it checks them, so two
+-- imports of one id at once take turns and the second is told the id is taken, as it would be after the first.
+-- Imports without external ids, claims and submits do not wait.
+SELECT 1 AS held FROM (SELECT pg_advisory_xact_lock(7302, CAST(:project % 2147483647 AS integer))) AS id_hold
+
+-- name: queue.upsert_recomputed
+-- json_params: answer, details
+-- A project-wide recompute's consensus of a task, unless the task's own settle wrote a newer one after the
+-- recompute read its answers (:read_at): the newer one counts answers the recompute did not see. A task deleted
+-- since the read gets none (its result row would break the foreign key: a 500); the write holds the project row
+-- (membership.shared), so a deletion of tasks (which locks it first) has committed before this runs, or waits.
+INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+SELECT CAST(:task AS bigint), CAST(:project AS bigint), CAST(:answer AS jsonb), CAST(:confidence AS double precision),
+       CAST(:n AS integer), CAST(:method AS varchar), CAST(:details AS jsonb), CAST(:now AS double precision)
+FROM tasks WHERE id = :task
+ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+    n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+    updated_at = excluded.updated_at
+WHERE task_results.updated_at <= :read_at
 
 -- name: queue.reclaim_expired
 -- One reclaimer at a time per project (the others skip the step); rows it cannot lock are skipped.
@@ -213,10 +258,15 @@ FROM ann, task, standing
 -- what the settle read and aggregated (still open, still wanting `needed`, with all of those answers in and
 -- exactly the `answers` counted that went into the result; a settle that raced a blocked worker's answers
 -- leaving, or another settle, changes nothing), the project's counter, and the result, written only if the
--- task changed.
-WITH changed AS (
+-- task changed. The project row is held first (KEY SHARE, as queue.record_annotation holds it), before the task
+-- row: a change of the project locks the project and then its tasks (a deletion of tasks, a new redundancy), so a
+-- settle that locked the task and then waited for the project (the result's foreign-key check) was a deadlock,
+-- its task left for the sweep.
+WITH project AS (SELECT 1 FROM projects WHERE id = :project FOR KEY SHARE),
+changed AS (
     UPDATE tasks SET state = 1 /*complete*/
     WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+      AND EXISTS (SELECT 1 FROM project)
     RETURNING id),
 result AS (
     INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
@@ -236,9 +286,11 @@ SELECT count(*) AS n FROM changed
 -- json_params: answer, details
 -- Adaptive redundancy: not confident enough yet, one more answer wanted (guarded as queue.complete_task), and
 -- the result so far, written only if the task changed.
-WITH changed AS (
+WITH project AS (SELECT 1 FROM projects WHERE id = :project FOR KEY SHARE),
+changed AS (
     UPDATE tasks SET needed = needed + 1
     WHERE id = :task AND state = 0 /*open*/ AND needed = :needed AND n_done >= needed AND n_done = :answers
+      AND EXISTS (SELECT 1 FROM project)
     RETURNING id),
 result AS (
     INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
@@ -255,17 +307,28 @@ SELECT count(*) AS n FROM changed
 SELECT DISTINCT jsonb_object_keys(data) AS key FROM tasks WHERE project_id = :project
 
 -- name: restore.sync_sequences
--- After rows were inserted with their ids, the id sequences continue after the largest (setval ignores NULL:
--- an empty table keeps its sequence).
-SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users)),
-       setval(pg_get_serial_sequence('projects', 'id'), (SELECT max(id) FROM projects)),
-       setval(pg_get_serial_sequence('tasks', 'id'), (SELECT max(id) FROM tasks)),
-       setval(pg_get_serial_sequence('assignments', 'id'), (SELECT max(id) FROM assignments)),
-       setval(pg_get_serial_sequence('annotations', 'id'), (SELECT max(id) FROM annotations)),
-       setval(pg_get_serial_sequence('reviews', 'id'), (SELECT max(id) FROM reviews)),
-       setval(pg_get_serial_sequence('teams', 'id'), (SELECT max(id) FROM teams)),
-       setval(pg_get_serial_sequence('task_reports', 'id'), (SELECT max(id) FROM task_reports)),
-       setval(pg_get_serial_sequence('audit_log', 'id'), (SELECT max(id) FROM audit_log))
+-- After rows were inserted with their ids, the id sequences continue after the largest, never before where they
+-- were (setval ignores NULL: an empty table keeps its sequence). Set to the largest id alone, a sequence went back
+-- below ids it had handed out: to rows deleted since (their ids were given again: NEVER_REUSED_IDS), and to rows
+-- of transactions in flight beside the restore (the next ones broke the primary key).
+SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST((SELECT max(id) FROM users),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('users', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('projects', 'id'), GREATEST((SELECT max(id) FROM projects),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('projects', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('tasks', 'id'), GREATEST((SELECT max(id) FROM tasks),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('tasks', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('assignments', 'id'), GREATEST((SELECT max(id) FROM assignments),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('assignments', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('annotations', 'id'), GREATEST((SELECT max(id) FROM annotations),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('annotations', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('reviews', 'id'), GREATEST((SELECT max(id) FROM reviews),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('reviews', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('teams', 'id'), GREATEST((SELECT max(id) FROM teams),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('teams', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('task_reports', 'id'), GREATEST((SELECT max(id) FROM task_reports),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('task_reports', 'id') AS regclass)))),
+       setval(pg_get_serial_sequence('audit_log', 'id'), GREATEST((SELECT max(id) FROM audit_log),
+              pg_sequence_last_value(CAST(pg_get_serial_sequence('audit_log', 'id') AS regclass))))
 
 -- name: restore.analyze
 -- A restored database gets its planner statistics at once: without them PostgreSQL estimates one row per table

@@ -275,17 +275,6 @@ ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = exclu
     n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
     updated_at = excluded.updated_at
 
--- name: queue.upsert_recomputed
--- json_params: answer, details
--- A project-wide recompute's consensus of a task, unless the task's own settle wrote a newer one after the
--- recompute read its answers (:read_at): the newer one counts answers the recompute did not see.
-INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
-VALUES (:task, :project, :answer, :confidence, :n, :method, :details, :now)
-ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
-    n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
-    updated_at = excluded.updated_at
-WHERE task_results.updated_at <= :read_at
-
 -- name: queue.set_skill
 UPDATE project_workers SET skill = :skill, agreement = :agreement WHERE project_id = :project AND worker_id = :worker
 

@@ -10,6 +10,18 @@ SELECT * FROM projects WHERE id = :project
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project
 
+-- name: teams.row_for_update
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
+
+-- name: teams.row_for_share
+SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
+
+-- name: auth.user_for_update
+SELECT id, username, role, is_active, created_at, token_hash FROM users WHERE id = :user
+
+-- name: auth.user_for_session
+SELECT password_hash, is_active FROM users WHERE id = :user
+
 -- name: projects.label_used
 -- Whether any answer, gold answer, prediction, review or consensus of the project names the label (as `label`, in
 -- `labels`, or as the label of one of its `boxes` or `spans`): a label may leave a project only when none does.
@@ -32,6 +44,20 @@ LIMIT 1
 -- The first of up to 1,000 external ids (a JSON array) already in the project.
 SELECT external_id FROM tasks
 WHERE project_id = :project AND external_id IN (SELECT value FROM json_each(:ids)) LIMIT 1
+
+-- name: tasks.hold_external_ids
+-- The single writer already keeps two imports apart: nothing to hold.
+SELECT 1
+
+-- name: queue.upsert_recomputed
+-- json_params: answer, details
+-- As PostgreSQL's: none for a task deleted since the recompute read its answers.
+INSERT INTO task_results (task_id, project_id, answer, confidence, n_annotations, method, details, updated_at)
+SELECT :task, :project, :answer, :confidence, :n, :method, :details, :now FROM tasks WHERE id = :task
+ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = excluded.confidence,
+    n_annotations = excluded.n_annotations, method = excluded.method, details = excluded.details,
+    updated_at = excluded.updated_at
+WHERE task_results.updated_at <= :read_at
 
 -- name: queue.reclaim_expired
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now

@@ -154,6 +154,9 @@ class Context:
     # Which files of the media folder the importer may name (labeling.media.Nameable); None: any (an admin, the
     # operator's command line). One that may not be named is answered as a missing file.
     may_name: MayName | None = None
+    # Media paths the import brings along (its uploaded images): in the media folder when it commits (put back by
+    # labeling/api/media.py `placing` if a deletion's removal of unused uploads took one meanwhile), so not looked for.
+    brought: frozenset[str] = frozenset()
 
 
 def require_dict(value: Any, field: str) -> dict:
@@ -268,9 +271,11 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     if path.is_absolute() or ".." in path.parts or "\\" in ref:
         raise InvalidInput(f"{field} must be a path relative to the media folder, got {ref!r}", field=field)
     # What /media/{path} would serve, and the importer may name: a file that is another's reads as a missing one
-    # (same status, field and words), so an import never tells whether it exists.
+    # (same status, field and words), so an import never tells whether it exists. An image the import brings is
+    # not looked for: it is there when the import commits (`brought`).
     named = ctx.may_name is None or ctx.may_name(ref)
-    if not named or (ctx.media_dir is not None and files.inside(ctx.media_dir, ref) is None):
+    missing = ctx.media_dir is not None and ref not in ctx.brought and files.inside(ctx.media_dir, ref) is None
+    if not named or missing:
         hint = f" ({ctx.may_name.hint()})" if ctx.may_name is not None else ""
         raise InvalidInput(f"{field}: no file {ref!r} in the media folder{hint}", field=field)
     return ref

@@ -144,15 +144,18 @@ async def login_submit(request: Request, caller: web.Caller) -> Response:
         return _throttled(request, context, wait)
     app.throttle.started(username, address)  # checks under way count: a crowd sent at once gets no more
     try:
-        user = await auth.login(app.db.read, app.gate, username, form["password"])
+        signed_in = await auth.login(app.db.read, app.gate, username, form["password"])
+        session_id = None
+        if signed_in is not None:  # a reset or deactivation meanwhile: refused, as if it had come first
+            user, matched = signed_in
+            session_id = await app.db.transact(lambda tx: auth.start_session(tx, user.id, matched))
     finally:
         app.throttle.finished(username, address)
-    if user is None:
+    if session_id is None:
         app.throttle.failed(username, address)
         return pages.render(request, "login.html", {
             **context, "error": "Wrong username or password. Check both and try again."}, status_code=401)
     app.throttle.succeeded(username)
-    session_id = await app.db.transact(lambda tx: auth.start_session(tx, user.id))
     request.session.clear()  # a new session on sign-in: no fixation
     request.session["sid"] = session_id
     web.csrf_token(request)
