@@ -117,17 +117,19 @@ def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Ite
                    media_dir: Path | None = None, limit: int | None = None, *, sizes: media.Sizes | None = None,
                    max_task_bytes: int = DEFAULT_MAX_TASK_BYTES,
                    may_name: media.Nameable | None = None,
-                   brought: frozenset[str] = frozenset()) -> Iterator[ParsedTask]:
+                   brought: frozenset[str] = frozenset(), options: dict | None = None) -> Iterator[ParsedTask]:
     """Validate items one by one (at most `limit`); the first bad one raises InvalidInput naming its place and field.
 
     Image sizes come from `sizes` (read from the media folder when first needed: its `new` ones are then
     for media.record). `may_name`: the media-folder files the importer may name (None: any; see `named_media`).
     `brought`: the media paths of the images the import brings along, there when it commits whatever happens to
-    the files meanwhile (a removal of unused uploads), so not looked for in the media folder.
+    the files meanwhile (a removal of unused uploads), so not looked for in the media folder. `options`: the
+    project's, which gold answers and predictions are checked against as a worker's answer is (named entities:
+    span_unit, span_overlap).
     """
     spec = tasktypes.get(task_type)
-    ctx = tasktypes.Context(labels=tuple(labels), media_dir=media_dir, image_size=sizes, may_name=may_name,
-                            brought=brought)
+    ctx = tasktypes.Context(labels=tuple(labels), options=options, media_dir=media_dir, image_size=sizes,
+                            may_name=may_name, brought=brought)
     seen_ids: dict[str, str] = {}
     count = 0
     for where, item in items:
@@ -151,10 +153,10 @@ def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Ite
 def validate(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
              media_dir: Path | None = None, *, sizes: media.Sizes | None = None,
              max_task_bytes: int = DEFAULT_MAX_TASK_BYTES, may_name: media.Nameable | None = None,
-             brought: frozenset[str] = frozenset()) -> list[ParsedTask]:
+             brought: frozenset[str] = frozenset(), options: dict | None = None) -> list[ParsedTask]:
     """Validate a request's tasks (at most MAX_TASKS_PER_IMPORT); all of them, or an error naming the first bad one."""
     return list(iter_validated(items, task_type, labels, media_dir, limit=MAX_TASKS_PER_IMPORT, sizes=sizes,
-                               max_task_bytes=max_task_bytes, may_name=may_name, brought=brought))
+                               max_task_bytes=max_task_bytes, may_name=may_name, brought=brought, options=options))
 
 
 def named_media(items: Iterable[tuple[str, Any]], task_type: str) -> set[str]:
@@ -223,7 +225,7 @@ async def import_file(db: Any, project: Any, path: Path, settings: Settings,
     def run(tx: Tx) -> int:
         row = membership.shared(tx, project.id, "tasks.import")
         parsed = iter_validated(file_items(path), row.task_type, row.labels, settings.media_dir, sizes=sizes,
-                                max_task_bytes=settings.max_task_bytes)
+                                max_task_bytes=settings.max_task_bytes, options=row.options)
         return _import_held(tx, actor, row, parsed, str(path.name), sizes, settings.media_dir)
 
     return await db.transact(run)

@@ -375,3 +375,27 @@ async def test_a_bad_line_in_one_of_two_uploaded_task_files_names_the_file(clien
         assert error["message"].startswith(words) and error["file"] == name, error
         assert {key: error[key] for key in place} == place
     assert await _count(client, requester, project["id"]) == 0
+
+
+@pytest.mark.parametrize("key", ["gold", "predictions"])
+async def test_gold_and_predictions_keep_to_the_projects_span_overlap_as_answers_do(client, db, requester, new_project,
+                                                                                   key, tmp_path, monkeypatch):
+    """A worker's answer in a project with span_overlap "none" may not overlap; gold and predictions were checked
+    without the project's options, so overlapping gold imported (and scored workers against what they cannot give)."""
+    text = "Ada Lovelace met Charles Babbage."
+    crossing = {"spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 4, "end": 16, "label": "PER"}]}
+    nested = {"spans": [{"start": 0, "end": 12, "label": "PER"}, {"start": 4, "end": 12, "label": "PER"}]}
+    strict = await new_project(task_type="named_entities", labels=["PER"], options={"span_overlap": "none"})
+    r = await client.post(f"/api/projects/{strict['id']}/tasks", headers=bearer(requester),
+                          json=[{"data": {"text": text}}, {"data": {"text": text}, key: crossing}])
+    assert r.status_code == 400 and r.json()["error"]["field"].startswith(f"{key}.spans"), r.text
+    assert "tasks[1]" in r.json()["error"]["message"]
+    listed = await client.get(f"/api/projects/{strict['id']}/tasks", headers=bearer(requester))
+    assert listed.json()["data"] == []  # nothing stored
+    loose = await new_project(task_type="named_entities", labels=["PER"], options={"span_overlap": "nested"})
+    r = await client.post(f"/api/projects/{loose['id']}/tasks", headers=bearer(requester),
+                          json=[{"data": {"text": text}, key: nested}])
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/api/projects/{loose['id']}/tasks", headers=bearer(requester),
+                          json=[{"data": {"text": text}, key: crossing}])
+    assert r.status_code == 400 and r.json()["error"]["field"].startswith(f"{key}.spans"), r.text

@@ -114,7 +114,7 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
         parsed = await asyncio.to_thread(tasks.validate, items, project.task_type, project.labels,
                                          app.settings.media_dir, sizes=sizes,
                                          max_task_bytes=app.settings.max_task_bytes, may_name=may_name,
-                                         brought=brought)
+                                         brought=brought, options=project.options)
         # Checked against the project as read above; the import's transaction holds the row and asks it again.
         created = await app.db.transact(lambda tx: tasks.import_(tx, caller.who, project, parsed, sizes=sizes,
                                                                  uploads_in=app.settings.media_dir, brought=brought))
