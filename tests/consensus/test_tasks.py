@@ -217,3 +217,14 @@ def test_a_project_consensus_of_many_labels_keeps_every_voted_label():
         assert set(result.details["votes"]) <= set(posteriors), result.details
         below += min(posteriors.values()) < small.PROBABILITY_FLOOR
     assert below  # a voted label under the floor was kept
+
+
+def test_a_multilabel_project_consensus_of_many_labels_keeps_its_own_labels_in_its_details():
+    """Past 20 labels the details keep the labels in play: chosen by some answer, or in the consensus. A gold label
+    no answer chose is the task's consensus: it was left out of `probabilities` (empty, other_labels_max 1.0)."""
+    labels = [f"l{i:02d}" for i in range(25)]
+    rows = [(t, w, {"labels": ["l01"]}) for t in range(20) for w in (1, 2, 3)]
+    rows += [(99, w, {"labels": []}) for w in (1, 2, 3)]
+    result = tasks.aggregate_project("text_multilabel", rows, labels, {99: {"labels": ["l00"]}}).results[99]
+    assert result.answer == {"labels": ["l00"]}
+    assert result.details["probabilities"] == {"l00": 1.0} and result.details["other_labels_max"] < 0.5
