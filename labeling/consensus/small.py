@@ -110,10 +110,10 @@ PROBABILITY_FLOOR = 0.001  # ... for a single label: those voted for or of at le
 def by_label(labels: Sequence[str], values: Sequence[float], details: dict, key: str, in_play: Iterable[int] = (),
              floor: float | None = PROBABILITY_FLOOR) -> None:
     """details[key] = {label: value rounded to 6 places}: every label's, or, past MANY_LABELS labels, only those in
-    play: the codes `in_play` (those voted for; a multi-label task: the labels some answer chose) and, unless `floor`
-    is None, those of at least `floor`; then details["other_labels_max"] is the largest value left out. A 1,000-label
-    project stored a thousand numbers in every task's consensus (13 KB a task), nearly all of them the same small
-    one."""
+    play: the codes `in_play` (those voted for; a multi-label task: the labels some answer or the consensus chose)
+    and, unless `floor` is None, those of at least `floor`; then details["other_labels_max"] is the largest value
+    left out. A 1,000-label project stored a thousand numbers in every task's consensus (13 KB a task), nearly all
+    of them the same small one."""
     if len(labels) <= MANY_LABELS:
         details[key] = {name: round(float(p), 6) for name, p in zip(labels, values)}
         return
