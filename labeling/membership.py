@@ -148,7 +148,8 @@ def resolve_workers(tx: Tx, actor: Principal, refs: list[int | str], field_name:
     out: list[int] = []
     for index, ref in enumerate(refs):
         row = found.get(ref)
-        if row is None or (row.role != Role.worker.value and row.id != actor.id and actor.role is not Role.admin):
+        if row is None or (row.role != Role.worker.value
+                           and not policy.can(actor, "user.role", policy.User(row.id))):
             raise InvalidInput(f"{field_name}[{index}]: no worker {ref!r}", field=field_name)
         if row.role != Role.worker.value:
             article = "an" if row.role.startswith(("a", "e", "i", "o", "u")) else "a"

@@ -85,6 +85,9 @@ RULES: dict[str, Rule] = {
     "user.token": ADMIN_ONLY,
     "user.password": ADMIN_ONLY,
     "user.deactivate": ADMIN_ONLY,
+    # What kind of account a user that is no worker is (a requester, an admin), when a request names it as a worker:
+    # one's own, or any for an admin; to another requester it is as missing as an unknown name.
+    "user.role": _rule((REQUESTER,), (SELF,)),
     "user.reactivate": ADMIN_ONLY,
     "project.create": _rule((REQUESTER,)),
     "project.list": SIGNED_IN,  # filtered: what the principal may read

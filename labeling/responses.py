@@ -432,7 +432,7 @@ class Result(Out):
     details: JsonObject | None = Field(description=(
         "the method's evidence: votes, posteriors (multi-label: probabilities), agreement...; with more than 20 "
         "labels, only the labels in play (voted for or of probability 0.001 or more; multi-label: chosen by some "
-        "answer) and other_labels_max, the largest value left out"))
+        "answer or in the consensus) and other_labels_max, the largest value left out"))
     reviewed: bool = Field(description="a requester accepted or overrode this consensus")
     review: Literal["accept", "override"] | None
     crowd_answer: JsonObject | None = Field(description="the workers' consensus (`answer` is the override, if any)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import bearer
 from tests.test_migration_0004 import _move, seed_at, to_head
@@ -36,6 +37,12 @@ async def test_upgrade_from_0010_keeps_every_project_and_names_become_per_owner(
     assert (await client.post("/api/projects", json=body, headers=bearer(owner))).status_code == 409
     theirs = await client.post("/api/projects", json=body, headers=bearer(other))
     assert theirs.status_code == 201, theirs.text
+    mine = await client.post("/api/projects", json={**body, "name": "new"}, headers=bearer(owner))
+    assert mine.status_code == 201, mine.text
+    async with db.engine.connect() as conn:  # the database holds names unique per owner, not only the API's check
+        with pytest.raises(IntegrityError):
+            await conn.execute(text("UPDATE projects SET name = 'old' WHERE id = :id"), {"id": mine.json()["id"]})
+        await conn.rollback()
     r = await client.get("/api/projects/1", headers=bearer(owner))
     assert r.status_code == 200 and r.json()["progress"]["tasks"] == 2, r.text
 

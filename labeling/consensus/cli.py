@@ -35,9 +35,11 @@ def register(subparsers: Any) -> None:
                      help="write the method's raw posterior as the confidence instead of the calibrated one")
     cls.add_argument("--gold", metavar="GOLD.csv", help="known labels (task,label) that anchor worker skills")
     cls.add_argument("--labels", metavar="A,B,...",
-                     help="the label set in its order, as a project's labels (a label no one chose still counts; "
-                          "an equal vote goes to the first; an answer with another label is an error). Default: "
-                          "the labels answered, in numeric order when all are numbers, else text order")
+                     help="the label set in its order, as a project's labels, one CSV line (\"red, dark\",blue for a "
+                          "label with a comma); a label no one chose still counts, an equal vote is broken by --seed "
+                          "over the labels in this order as the project's recompute breaks it, and an answer with "
+                          "another label is an error. Default: the labels answered, in numeric order when all are "
+                          "numbers, else text order")
     cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties (default 0)")
     cls.add_argument("-o", "--output", metavar="OUT.csv", help="write task,label,confidence here")
     cls.set_defaults(func=run_classification)

@@ -200,8 +200,13 @@ def label_order(values: Iterable[str]) -> list[str]:
 
 
 def parse_labels(text: str) -> list[str]:
-    """A label set given on the command line (`a,b,c`: spaces around a name are not part of it), in its order."""
-    names = [name.strip() for name in text.split(",")]
+    """A label set given on the command line as one CSV line (`a,b,c`; `"red, dark",blue` for a label that holds a
+    comma, as an answers file quotes it; spaces around a name are not part of it), in its order."""
+    try:
+        fields = next(csv.reader([text], skipinitialspace=True, strict=True), None) or [""]
+    except csv.Error as exc:
+        raise InvalidInput(f"--labels {text!r}: not one CSV line ({exc})", field="labels") from None
+    names = [name.strip() for name in fields]
     if not all(names):
         raise InvalidInput(f"--labels {text!r}: a label name is empty", field="labels")
     twice = sorted({name for name in names if names.count(name) > 1})
@@ -212,8 +217,8 @@ def parse_labels(text: str) -> list[str]:
 
 def read_answers(path: str, extra_labels: Iterable[str] = (), labels: Sequence[str] | None = None) -> EncodedAnswers:
     """Read task,worker,label rows into codes; `extra_labels` (e.g. from gold) join the label set. `labels`, when
-    given, is the whole label set in its order (ties break towards the first, as a project's label order does): a
-    label outside it is an error naming its line."""
+    given, is the whole label set in its order (the columns of the posteriors, as a project's labels are): a label
+    outside it is an error naming its line."""
     cols = read_columns(path, ("task", "worker", "label"))
     if labels is not None:
         known = set(labels)

@@ -13,6 +13,9 @@ from labeling.consensus import answers as ans
 LOWEST_TASKS = 50  # the report lists this many lowest-agreement tasks
 
 
+# The families Krippendorff's alpha is measured on (the console's quality page says why it is missing elsewhere).
+ALPHA_FAMILIES = ("classification", "multilabel", "ranking")
+
 def _num(value: float | None) -> float | None:
     """A JSON-safe rounded number (None for missing or nan)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

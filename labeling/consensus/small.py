@@ -107,16 +107,19 @@ MANY_LABELS = 20  # with more labels than this, a task's details name only the l
 PROBABILITY_FLOOR = 0.001  # ... for a single label: those voted for or of at least this probability
 
 
-def by_label(labels: Sequence[str], values: Sequence[float], details: dict, key: str,
-             in_play: Iterable[int] | None = None) -> None:
+def by_label(labels: Sequence[str], values: Sequence[float], details: dict, key: str, in_play: Iterable[int] = (),
+             floor: float | None = PROBABILITY_FLOOR) -> None:
     """details[key] = {label: value rounded to 6 places}: every label's, or, past MANY_LABELS labels, only those in
-    play: the codes `in_play` (a multi-label task: the labels some answer chose), else those of at least
-    PROBABILITY_FLOOR; then details["other_labels_max"] is the largest value left out. A 1,000-label project stored a
-    thousand numbers in every task's consensus (13 KB a task), nearly all of them the same small one."""
+    play: the codes `in_play` (those voted for; a multi-label task: the labels some answer or the consensus chose)
+    and, unless `floor` is None, those of at least `floor`; then details["other_labels_max"] is the largest value
+    left out. A 1,000-label project stored a thousand numbers in every task's consensus (13 KB a task), nearly all
+    of them the same small one."""
     if len(labels) <= MANY_LABELS:
         details[key] = {name: round(float(p), 6) for name, p in zip(labels, values)}
         return
-    keep = set(in_play) if in_play is not None else {i for i, p in enumerate(values) if p >= PROBABILITY_FLOOR}
+    keep = set(in_play)
+    if floor is not None:
+        keep.update(i for i, p in enumerate(values) if p >= floor)
     details[key] = {labels[i]: round(float(values[i]), 6) for i in sorted(keep)}
     rest = [float(p) for i, p in enumerate(values) if i not in keep]
     if rest:
@@ -152,7 +155,7 @@ def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequen
     post = posterior(codes, k, skills, weights, correlation)
     choice = pick(post, counts)
     details = {"votes": {labels[i]: c for i, c in enumerate(counts) if c}}
-    by_label(labels, post, details, "posteriors", None)
+    by_label(labels, post, details, "posteriors", set(codes))
     details["percent_agreement"] = ans.label_agreement(counts, len(codes))
     return {"label": labels[choice]}, post[choice], details
 
@@ -195,6 +198,6 @@ def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[f
     in_play = set().union(*chosen_sets) | {lookup[name] for name in picked}
     confidence = set_confidence(confs, in_play)
     details: dict = {}
-    by_label(labels, list(probs.values()), details, "probabilities", in_play)
+    by_label(labels, list(probs.values()), details, "probabilities", in_play, floor=None)
     details["percent_agreement"] = ans.set_agreement(name_sets)
     return {"labels": picked}, confidence, details

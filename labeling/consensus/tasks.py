@@ -241,7 +241,7 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
     for i, tid in enumerate(task_ids):
         choice = int(res.labels[i])
         details = {"votes": {labels[j]: int(c) for j, c in enumerate(counts[i]) if c}}
-        small.by_label(labels, res.posteriors[i], details, "posteriors")
+        small.by_label(labels, res.posteriors[i], details, "posteriors", np.flatnonzero(counts[i]).tolist())
         details["percent_agreement"] = share[i] if n_pairs[i] else None
         if gold_arr[i] >= 0:
             details["gold"] = True
@@ -274,8 +274,8 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
     for i, tid in enumerate(task_ids):
         picked = [labels[j] for j in np.flatnonzero(res.chosen[i])]
         details: dict = {}
-        small.by_label(labels, res.probabilities[i], details, "probabilities",
-                       {code for codes in task_sets[i] for code in codes})
+        in_play = {code for codes in task_sets[i] for code in codes} | set(np.flatnonzero(res.chosen[i]).tolist())
+        small.by_label(labels, res.probabilities[i], details, "probabilities", in_play, floor=None)
         details["percent_agreement"] = ans.set_agreement(task_sets[i])
         results[tid] = TaskConsensus({"labels": picked}, float(res.confidence[i]), int(res.n_answers[i]), details)
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}

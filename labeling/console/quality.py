@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from labeling import tasktypes, web
 from labeling.console import frame
-from labeling.consensus import runner
+from labeling.consensus import quality as quality_report, runner
 
 CHART_WIDTH, CHART_HEIGHT = 720, 220
 CHART_PAD = {"left": 44, "right": 12, "top": 18, "bottom": 34}
@@ -36,8 +36,7 @@ async def quality_page(request: Request, caller: web.Caller) -> Response:
         "has_tau": any(w.get("kendall_tau") is not None for w in report.get("workers", [])),
         "confusion": _confusion(report.get("confusion")), "distribution": _distribution(report),
         "chart": throughput_chart(report.get("throughput") or {}), "correlation": correlation(row),
-        # Krippendorff's alpha is measured on label and ranking projects (labeling/consensus/quality.py)
-        "alpha_applies": tasktypes.get(row.task_type).family in ("classification", "multilabel", "ranking"),
+        "alpha_applies": tasktypes.get(row.task_type).family in quality_report.ALPHA_FAMILIES,
     }, project=row, tab="quality")
 
 

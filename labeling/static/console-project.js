@@ -81,18 +81,23 @@
     var lines = text.split(/\r\n|\r|\n/).map(function (l) { return l.trim(); }).filter(Boolean);
     if (lines.length < 2) return;
     e.preventDefault();
+    /* A name already typed in the field stays (a paste replaced it: a label of a project in use was renamed, so
+       removed, without a word); the lines then become new labels after the list's last one. */
+    var own = input.value.trim();
     var have = {};
-    rows.querySelectorAll(".label-name").forEach(function (el) { if (el !== input && el.value.trim()) have[el.value.trim()] = true; });
+    rows.querySelectorAll(".label-name").forEach(function (el) { if (el.value.trim()) have[el.value.trim()] = true; });
     var fresh = lines.filter(function (name) {
       if (have[name]) return false;
       have[name] = true;
       return true;
     });
     if (!fresh.length) { say("Every pasted label is already in the list.", false); return; }
-    input.value = fresh[0];
-    var row = input.closest(".label-row");
-    nameRow(row, Array.prototype.indexOf.call(rows.children, row));
-    fresh.slice(1).forEach(function (name) {
+    if (!own) {
+      input.value = fresh[0];
+      var row = input.closest(".label-row");
+      nameRow(row, Array.prototype.indexOf.call(rows.children, row));
+    }
+    fresh.slice(own ? 0 : 1).forEach(function (name) {
       var node = $("label-row-template").content.firstElementChild.cloneNode(true);
       node.querySelector(".label-name").value = name;
       rows.appendChild(node);

@@ -423,3 +423,23 @@ def test_pasting_a_list_into_a_label_name_adds_a_label_a_line(new_page, server):
     with server.client(requester["token"]) as c:
         project = next(p for p in c.get("/api/projects").json()["data"] if p["name"] == name)
     assert project["labels"][:3] == ["owl", "heron", "species xxx"] and len(project["labels"]) == 63
+
+
+def test_pasting_a_list_into_a_named_label_keeps_its_name(new_page, server):  # noqa: ANN001
+    # The first pasted line took the place of the name already in the field: "owl" was gone without a word (on a
+    # project's Settings, a label renamed so is a label removed).
+    requester = server.user("requester")
+    page = new_page()
+    sign_in(page, requester, "/console/projects/new")
+    page.click("#add-label")
+    page.keyboard.type("owl")
+    page.evaluate("""text => {
+        const dt = new DataTransfer(); dt.setData('text/plain', text);
+        document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true,
+                                                                       cancelable: true}));
+    }""", "heron\nowl\nkite")
+    expect(page.locator("#form-status")).to_have_text(
+        "Added 2 labels from the pasted lines (1 already in the list or given twice, left out).")
+    names = page.locator("#label-rows .label-name")
+    expect(names).to_have_count(3)
+    assert names.evaluate_all("els => els.map(e => e.value)") == ["owl", "heron", "kite"]

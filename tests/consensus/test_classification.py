@@ -268,3 +268,37 @@ def test_many_labels_and_many_workers_never_build_workers_x_labels_squared():
     finally:
         tracemalloc.stop()
     assert peak < 600e6, f"peak {peak / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("smoothing, diagonal_prior, pooled_prior", [(0.0, 0.0, 0.0), (0.0, 0.0, 1.0), (0.0, 1.0, 0.0)])
+def test_the_worker_tables_equal_dense_ones_without_a_prior_and_with_tasks_left_out_of_the_fit(
+        smoothing, diagonal_prior, pooled_prior):
+    """With a zero prior every cell is clamped to 1e-10 (an unseen row becomes uniform), where the tables' shared base
+    is raised too and a row's sum is no longer the prior's plus what its worker was seen doing; tasks one worker
+    answered (min_workers=2) add nothing to the counts. Read any way, the tables are the plain dense ones."""
+    rng = np.random.default_rng(11)
+    n_tasks, n_workers, k = 50, 6, 4
+    t = np.r_[np.repeat(np.arange(40), 2), np.arange(40, 50)]  # tasks 40-49: one answer each, not fitted
+    w = np.r_[np.concatenate([rng.choice(n_workers - 1, 2, replace=False) for _ in range(40)]), rng.integers(0, 5, 10)]
+    lab = rng.integers(0, k - 1, t.size)  # label 3 is never answered: its column holds the prior (or the clamp) only
+    res = C.dawid_skene(t, w, lab, n_tasks, n_workers, k, smoothing=smoothing, diagonal_prior=diagonal_prior,
+                        pooled_prior=pooled_prior, max_iter=1)
+    start = C.majority_vote(t, w, lab, n_tasks, n_workers, k, smoothing=0.0).posteriors
+    fitted = t < 40
+    counts = np.zeros((n_workers, k, k))
+    for task, worker, label in zip(t[fitted], w[fitted], lab[fitted]):
+        counts[worker, :, label] += start[task]
+    mass = start[:40].sum(axis=0)
+    scale = (k * mass / mass.sum())[:, None]
+    counts += (np.full((k, k), smoothing) + np.eye(k) * diagonal_prior) * scale
+    pooled = counts.sum(axis=0)
+    counts += pooled_prior * scale * pooled / np.maximum(pooled.sum(axis=1, keepdims=True), 1e-12)
+    counts = np.maximum(counts, 1e-10)
+    confusion = counts / counts.sum(axis=2, keepdims=True)
+    assert res.counts.dense() == pytest.approx(counts, rel=1e-12, abs=1e-20)
+    assert res.counts.row_sums() == pytest.approx(counts.sum(axis=2), rel=1e-12, abs=1e-20)
+    assert res.confusion.dense() == pytest.approx(confusion, rel=1e-9)
+    assert res.confusion.diagonal() == pytest.approx(np.einsum("wjj->wj", confusion), rel=1e-9)
+    if smoothing == diagonal_prior == pooled_prior == 0:  # no answers, no prior: uniform rows
+        assert res.confusion.dense()[5] == pytest.approx(np.full((k, k), 1 / k))
+    assert res.worker_skill == pytest.approx(np.einsum("wjj,j->w", confusion, res.priors), rel=1e-9)

@@ -369,6 +369,8 @@ def test_labels_set_the_order_ties_break_in_and_may_name_a_label_no_one_chose(tm
     ("x,y", TIED, "task,label\nt1,x\nt2,q\n", r"g\.csv: line 3: gold label 'q' is not one of --labels"),
     ("x,,y", TIED, None, "a label name is empty"),
     ("x,y,x", TIED, None, "'x' is named twice"),
+    ("", TIED, None, "a label name is empty"),
+    ('x,"y', TIED, None, "not one CSV line"),
 ])
 def test_labels_refuse_what_falls_outside_them(tmp_path: Path, labels: str, answers: str, gold: str | None,
                                                message: str) -> None:
@@ -377,3 +379,16 @@ def test_labels_refuse_what_falls_outside_them(tmp_path: Path, labels: str, answ
         argv += ["--gold", write(tmp_path / "g.csv", gold)]
     with pytest.raises(InvalidInput, match=message):
         run(*argv)
+
+
+def test_labels_may_hold_a_comma_written_as_a_quoted_csv_field(tmp_path: Path) -> None:
+    """A project's label may hold a comma ("red, dark"): --labels reads one CSV line, so such a label is given
+    quoted, as the answers file gives it; it split in two before (and every answer with it was refused)."""
+    answers = write(tmp_path / "a.csv", 'task,worker,label\nt1,a,"red, dark"\nt1,b,"red, dark"\nt2,a,blue\n')
+    out = tmp_path / "out.csv"
+    assert run("aggregate", "classification", answers, "--method", "majority", "--labels", ' "red, dark", blue ,x',
+               "-o", str(out)) == 0
+    assert [(r["task"], r["label"]) for r in csv.DictReader(out.open())] == [("t1", "red, dark"), ("t2", "blue")]
+    from labeling.consensus import csvio
+
+    assert csvio.parse_labels('a,"b ""c"", d",e') == ["a", 'b "c", d', "e"]

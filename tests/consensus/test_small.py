@@ -179,3 +179,15 @@ def test_a_correlation_tempers_the_evidence_of_a_tasks_answers() -> None:
     loose = tasks.aggregate_task("text_multilabel", multi, [1, 2, 3], labels, skills)
     tight = tasks.aggregate_task("text_multilabel", multi, [1, 2, 3], labels, skills, 0.5)
     assert tight.answer == loose.answer and tight.confidence < loose.confidence
+
+
+def test_many_labels_keep_every_voted_label_in_the_posteriors_however_unlikely():
+    """Past MANY_LABELS labels the details keep the labels in play: those voted for and those of probability
+    PROBABILITY_FLOOR or more. A label one weak worker chose against three skilled ones has a posterior far below
+    the floor, but it was voted for: it stays (it was dropped, so `votes` named a label `posteriors` did not)."""
+    labels = [f"tag{i:02d}" for i in range(25)]
+    answers = [{"label": "tag01"}] * 3 + [{"label": "tag02"}]
+    _, _, details = small.classification(answers, labels, [0.99, 0.99, 0.99, 0.05], worker_ids=[1, 2, 3, 4])
+    assert details["posteriors"]["tag02"] < small.PROBABILITY_FLOOR
+    assert set(details["votes"]) <= set(details["posteriors"]) == {"tag01", "tag02"}
+    assert details["other_labels_max"] < small.PROBABILITY_FLOOR

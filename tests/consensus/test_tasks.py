@@ -200,3 +200,31 @@ def test_a_multilabel_project_s_confidences_ignore_labels_no_answer_chose() -> N
     row = int(np.flatnonzero(play.sum(axis=1) == 2)[0])
     per_label = np.maximum(base.probabilities[row], 1 - base.probabilities[row])
     assert base.confidence[row] == pytest.approx(float(np.prod(per_label[play[row]])))
+
+
+def test_a_project_consensus_of_many_labels_keeps_every_voted_label():
+    """Past 20 labels a task's posteriors keep the labels voted for, however unlikely, with those of probability
+    0.001 or more: three workers who agree outweigh a fourth who never does (one-coin) by far more than the floor."""
+    from labeling.consensus import small
+
+    labels = [f"tag{i:02d}" for i in range(25)]
+    rows = [(t, w, {"label": labels[t % 3]}) for t in range(60) for w in (1, 2, 3)]
+    rows += [(t, 4, {"label": labels[3 + t % 20]}) for t in range(60)]
+    out = tasks.aggregate_project("text_classification", rows, labels, method="one-coin")
+    below = 0
+    for result in out.results.values():
+        posteriors = result.details["posteriors"]
+        assert set(result.details["votes"]) <= set(posteriors), result.details
+        below += min(posteriors.values()) < small.PROBABILITY_FLOOR
+    assert below  # a voted label under the floor was kept
+
+
+def test_a_multilabel_project_consensus_of_many_labels_keeps_its_own_labels_in_its_details():
+    """Past 20 labels the details keep the labels in play: chosen by some answer, or in the consensus. A gold label
+    no answer chose is the task's consensus: it was left out of `probabilities` (empty, other_labels_max 1.0)."""
+    labels = [f"l{i:02d}" for i in range(25)]
+    rows = [(t, w, {"labels": ["l01"]}) for t in range(20) for w in (1, 2, 3)]
+    rows += [(99, w, {"labels": []}) for w in (1, 2, 3)]
+    result = tasks.aggregate_project("text_multilabel", rows, labels, {99: {"labels": ["l00"]}}).results[99]
+    assert result.answer == {"labels": ["l00"]}
+    assert result.details["probabilities"] == {"l00": 1.0} and result.details["other_labels_max"] < 0.5
