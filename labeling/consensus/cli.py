@@ -37,8 +37,7 @@ def register(subparsers: Any) -> None:
     cls.add_argument("--labels", metavar="A,B,...",
                      help="the label set in its order, as a project's labels (a label no one chose still counts; "
                           "an equal vote goes to the first; an answer with another label is an error). Default: "
-                          "the labels answered, in numeric order when all are numbers, else text order. One CSV record: "
-                          'quote a label holding a comma, a,"b,c"')
+                          "the labels answered, in numeric order when all are numbers, else text order")
     cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties (default 0)")
     cls.add_argument("-o", "--output", metavar="OUT.csv", help="write task,label,confidence here")
     cls.set_defaults(func=run_classification)

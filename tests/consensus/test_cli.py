@@ -364,24 +364,11 @@ def test_labels_set_the_order_ties_break_in_and_may_name_a_label_no_one_chose(tm
     assert picked[" y , x ,z"][2][2] != picked["y,x"][2][2]
 
 
-def test_labels_may_hold_a_comma_in_double_quotes(tmp_path: Path) -> None:
-    """A project's label may hold a comma ("b,c"); --labels was split at every comma, so no label set could name it
-    and every answer with it was refused. --labels is one CSV record: a,"b,c"."""
-    answers = write(tmp_path / "a.csv", 'task,worker,label\nt1,w1,"b,c"\nt1,w2,"b,c"\nt2,w1,a\n')
-    for labels in ('a,"b,c"', ' a , "b,c" '):
-        out = tmp_path / "out.csv"
-        assert run("aggregate", "classification", answers, "--method", "majority", "--labels", labels,
-                   "-o", str(out)) == 0
-        assert [(r["task"], r["label"]) for r in csv.DictReader(out.open())] == [("t1", "b,c"), ("t2", "a")]
-
-
 @pytest.mark.parametrize("labels, answers, gold, message", [
     ("x", TIED, None, r"a\.csv: line 3: label 'y' is not one of --labels"),
     ("x,y", TIED, "task,label\nt1,x\nt2,q\n", r"g\.csv: line 3: gold label 'q' is not one of --labels"),
     ("x,,y", TIED, None, "a label name is empty"),
     ("x,y,x", TIED, None, "'x' is named twice"),
-    ('x,"y', TIED, None, "a double quote is not closed"),
-    ("x\ny", TIED, None, "a label holds a line break"),
 ])
 def test_labels_refuse_what_falls_outside_them(tmp_path: Path, labels: str, answers: str, gold: str | None,
                                                message: str) -> None:
