@@ -106,7 +106,7 @@ def hash_token(token: str) -> str:
 
 def check_username(username: object) -> str:
     """Fail unless username is 1-100 characters of letters, digits and _.@-."""
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
         raise InvalidInput("username must be 1-100 letters, digits or _.@- (starting with a letter or digit)",
                            field="username")
     return username

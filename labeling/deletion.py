@@ -7,6 +7,7 @@ Deleted tasks take their leases, answers and results, and the counters forget th
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from labeling import audit, media, membership, queue, tasks
@@ -27,11 +28,17 @@ class Deleted:
     unused: list[str]
 
 
+def _as_typed(name: str) -> str:
+    """A name as a person reads it off the page and types it back: a page shows a run of white space (a line break,
+    a no-break space) as one space, and a keyboard types composed letters (NFC: é, not e and a combining accent)."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
 def delete_project(tx: Tx, actor: Principal, project_id: int, confirm: str | None) -> Deleted:
     """Delete a project whose name the caller repeats in `confirm`, with everything under it as it is once the row
     is locked (an import racing the deletion has committed, or waits and then finds no project)."""
     row = membership.locked(tx, project_id)
-    if confirm != row.name:
+    if confirm is None or _as_typed(confirm) != _as_typed(row.name):
         raise InvalidInput(f"confirm must be the project's name, {row.name!r}, to delete it and everything under it",
                            field="confirm")
     counts = tx.one("deletion.sizes", {"project": project_id})

@@ -22,8 +22,11 @@ def inside(root: Path, relative: str) -> Path | None:
     if "\x00" in relative:
         return None
     base = root.resolve()
-    candidate = (base / relative).resolve()
-    return candidate if base in candidate.parents and candidate.is_file() else None
+    try:
+        candidate = (base / relative).resolve()
+        return candidate if base in candidate.parents and candidate.is_file() else None
+    except OSError:  # a name the file system cannot hold (a part over 255 bytes) or reach: no such file
+        return None
 
 
 @contextlib.contextmanager

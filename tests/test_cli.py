@@ -52,6 +52,9 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     assert exc.value.code == 2 and "invalid choice: 'boss'" in capsys.readouterr().err
     code, _, err = run(capsys, "users", "add", "bad name!", "--role", "worker")
     assert code == 2 and one_line(err) and "username" in err
+    # A regex's $ matches before a final line break: "bob\n" was created as an account beside "bob".
+    code, out, err = run(capsys, "users", "add", "bob\n", "--role", "requester")
+    assert code == 2 and not out and one_line(err) and "username" in err
 
 
 @pytest.mark.parametrize("flag, value, says", [

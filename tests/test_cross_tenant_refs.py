@@ -120,7 +120,7 @@ async def test_a_requester_names_only_shared_files_and_their_own_folder_and_the_
         there.json(), gone.json(), "requesters/bob/secret.png", "requesters/bob/nothing.png"), there.text
     assert (await client.get("/media/requesters/bob/secret.png", headers=bearer(alice))).status_code == 404
 
-    for path in ("shared/common.png", "requesters/alice/mine.png", "./shared//common.png"):
+    for path in ("shared/common.png", "requesters/alice/mine.png"):
         r = await _import(client, alice, boxes, [{"data": {"image": path}}])
         assert r.status_code == 201, (path, r.text)
     bobs = (await client.post("/api/projects", json={"name": "b", "task_type": "image_classification",
@@ -159,6 +159,28 @@ async def test_an_upload_is_its_uploader_s_to_name(client, make_user, settings):
     bobs = (await client.post("/api/projects", json={"name": "b", "task_type": "image_classification",
                                                      "labels": ["x"]}, headers=bearer(bob))).json()["id"]
     assert (await _import(client, bob, bobs, [{"data": {"image": uploaded}}])).status_code == 400
+
+
+async def test_a_media_path_is_named_one_way_the_way_it_is_served(client, make_user, settings):
+    """./shared//x.png was stored as it was written: its signed URL (an HTTP client drops ./) and /media/ found no
+    file, so the task's image was never shown. Such a path is refused, naming the way to write it."""
+    (_, alice), (_, worker) = await make_user("requester", "alice"), await make_user("worker", "w")
+    _put(settings, "shared/common.png", _png("green"))
+    project = (await client.post("/api/projects", json={"name": "a", "task_type": "image_classification",
+                                                        "labels": ["x"], "redundancy": 1},
+                                 headers=bearer(alice))).json()["id"]
+    for path in ("./shared//common.png", "shared//common.png", "shared/./common.png", "shared/common.png/",
+                 "./requesters/bob/x.png"):
+        for body in ([{"data": {"image": path}}], [{"source-ref": path}]):
+            r = await _import(client, alice, project, body)
+            assert r.status_code == 400 and r.json()["error"]["field"] == "data.image", (path, r.text)
+            assert "without ./, // or a final /" in r.json()["error"]["message"], r.text
+    tasks = (await client.get(f"/api/projects/{project}/tasks", headers=bearer(alice))).json()["data"]
+    assert tasks == []
+    assert (await _import(client, alice, project, [{"data": {"image": "shared/common.png"}}])).status_code == 201
+    lease = (await client.post(f"/api/projects/{project}/next", headers=bearer(worker))).json()
+    for url in lease["task"]["media"].values():
+        assert (await client.get(url)).status_code == 200, url
 
 
 # ---- project names ---------------------------------------------------------------------------------------------

@@ -125,3 +125,20 @@ async def test_a_media_file_is_served_as_an_image_or_a_download_never_as_a_page(
             policy = [d.strip() for d in r.headers["content-security-policy"].split(";")]
             assert "sandbox" in policy and "default-src 'none'" in policy, name
             assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_media_name_the_file_system_cannot_hold_is_no_such_file(client, admin, new_project, settings):
+    """A part of a path over 255 bytes (within the 1,024 a path may have) made the file system refuse the name:
+    an admin's GET /media/... and import naming it were 500s (OSError: File name too long); now the 404 and 400 of a
+    missing file."""
+    (settings.media_dir / "shared").mkdir(parents=True, exist_ok=True)
+    long_part = "b" * 300
+    for path in (f"{long_part}/x.png", f"shared/{long_part}.png", "a" * 1000):
+        r = await client.get(f"/media/{path}", headers=bearer(admin))
+        assert r.status_code == 404 and r.json()["error"]["field"] == "path", (path, r.text)
+    project = await new_project(task_type="image_classification", labels=["x"])
+    for path in (f"{long_part}/x.png", f"shared/{long_part}/x.png"):
+        r = await client.post(f"/api/projects/{project['id']}/tasks", json=[{"data": {"image": path}}],
+                              headers=bearer(admin))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "data.image", (path, r.text)
+        assert "no file" in r.json()["error"]["message"]

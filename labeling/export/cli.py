@@ -182,7 +182,8 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         card = "" if job.file_name.endswith("dump.jsonl") else ", or add --card for a zip of it with a dataset card"
         raise InvalidInput(f"{target} would not be a zip: this export is one {kind} file; name it {kind}{card}",
                            field="output")
-    if args.output:
+    named_folder = bool(args.output) and (args.output.endswith(os.sep) or Path(args.output).is_dir())
+    if args.output and not (as_folder and named_folder):  # a folder -o names as one (DIR/, or one there) is no file
         formats.check_output_name(job.fmt, target.name, job.folder)
     check_target(target, args.force, folder=as_folder)
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")

@@ -376,12 +376,13 @@ class _Restore:
             ids[dumped_id] = self.tx.scalar(insert_new, values)
 
     def project(self, row: dict) -> None:
-        taken = self.tx.one("restore.project_taken", {"id": row["id"], "name": row["name"]})
+        owner = self._worker(row["owner_id"])
+        # A name is unique per owner (two requesters may each have a project 'plan', and so may their dump).
+        taken = self.tx.one("restore.project_taken", {"id": row["id"], "name": row["name"], "owner": owner})
         if taken is not None:
             raise Conflict(f"this database already has project {taken.id} ({taken.name!r}); restore into a database "
                            f"without the dumped projects", field="FILE")
-        self.tx.run("restore.insert_project", {**LATER_COLUMNS["projects"], **row,
-                                               "owner_id": self._worker(row["owner_id"])})
+        self.tx.run("restore.insert_project", {**LATER_COLUMNS["projects"], **row, "owner_id": owner})
         # Answers are checked without the project's options: an option changed after answers were given (spans
         # may no longer overlap) holds for new answers only.
         self.rules[row["id"]] = (tasktypes.get(row["task_type"]), tasktypes.Context(labels=tuple(row["labels"])))

@@ -111,7 +111,7 @@ def parse_split(raw: str) -> tuple[Split, ...]:
     for part in raw.split(","):
         name, sep, share = part.strip().partition("=")
         name = name.strip()
-        if not sep or not SPLIT_NAME.match(name):
+        if not sep or not SPLIT_NAME.fullmatch(name):
             raise InvalidInput(f"split must be NAME=SHARE,... (e.g. train=0.8,validation=0.1,test=0.1), got {raw!r}",
                                field="split")
         value = _number("split", share.strip(), 0.0, 1.0)
@@ -172,7 +172,7 @@ def parse(params: Mapping[str, str]) -> Options:
         elif name == "since":
             values[name] = parse_time(raw)
         elif name == "label_attribute":
-            if not LABEL_ATTRIBUTE.match(raw) or raw.endswith(("-metadata", "-ref")):
+            if not LABEL_ATTRIBUTE.fullmatch(raw) or raw.endswith(("-metadata", "-ref")):
                 raise InvalidInput("label_attribute must be letters, digits and dashes, not ending in -metadata or "
                                    f"-ref, got {raw!r}", field=name)
             values[name] = raw

@@ -407,7 +407,7 @@ VALUES (:username, :role, NULL, :token_hash, :is_active, :created_at)
 RETURNING id
 
 -- name: restore.project_taken
-SELECT id, name FROM projects WHERE id = :id OR name = :name
+SELECT id, name FROM projects WHERE id = :id OR (name = :name AND owner_id = :owner)
 
 -- name: restore.insert_project
 -- json_params: labels, options, label_styles

@@ -270,6 +270,11 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     path = PurePosixPath(ref)
     if path.is_absolute() or ".." in path.parts or "\\" in ref:
         raise InvalidInput(f"{field} must be a path relative to the media folder, got {ref!r}", field=field)
+    if str(path) != ref:
+        # ./a, a//b, a/./b, a/ name a file under a second name: stored so, no signed URL or /media/{path} finds it
+        # (an HTTP client drops a URL's ./), so the image is never shown. Said before whose the file is is asked.
+        raise InvalidInput(f"{field}: write the media path {ref!r} as {str(path)!r} (without ./, // or a final /)",
+                           field=field)
     # What /media/{path} would serve, and the importer may name: a file that is another's reads as a missing one
     # (same status, field and words), so an import never tells whether it exists. An image the import brings is
     # not looked for: it is there when the import commits (`brought`).

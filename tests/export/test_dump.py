@@ -339,3 +339,28 @@ async def test_a_restore_keeps_floats_floats_and_one_key_order(client, requester
     again = (await client.get(f"/api/projects/{project['id']}/export", headers=bearer(requester),
                               params={"format": "jsonl", "include_gold": "true"})).content
     assert again == exported and await _dump(db) == whole
+
+
+async def test_a_dump_whose_requesters_share_a_project_name_restores(client, make_user, db, run_cli, tmp_path,
+                                                                     monkeypatch, capsys):
+    """Names are unique per owner (migration 0011): two requesters may each have a project 'plan'. Restoring such an
+    instance's dump into an empty database refused the second as 'this database already has project 1 ('plan')',
+    the first one it had just restored. A project of the same owner and name (or id) there is still refused."""
+    ids = []
+    for owner in ("alice", "bob"):
+        _, token = await make_user("requester", owner)
+        r = await client.post("/api/projects", json={"name": "plan", "task_type": "text_classification",
+                                                     "labels": ["x"]}, headers=bearer(token))
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    path = tmp_path / "whole.jsonl"
+    assert await run_cli("export", "--all", "--format", "dump", "-o", str(path)) == 0
+    whole = await _dump(db)
+    fresh = await _emptied(db, tmp_path, monkeypatch)
+    capsys.readouterr()
+    assert await run_cli("restore", str(path)) == 0, capsys.readouterr().err
+    assert await _dump(fresh) == whole
+    capsys.readouterr()
+    assert await run_cli("restore", str(path)) == 2  # everything is there now
+    assert "already has project" in capsys.readouterr().err
+    await fresh.dispose()

@@ -55,6 +55,7 @@ def lines(text: str) -> list[dict]:
     ({"format": "jsonl", "include_open": "maybe"}, "include_open"),
     ({"format": "preference", "pairs": "some"}, "pairs"),
     ({"format": "manifest", "label_attribute": "x-metadata"}, "label_attribute"),
+    ({"format": "manifest", "label_attribute": "tags\n"}, "label_attribute"),  # a regex's $ took a final \n
     ({"format": "kto", "good_rating": "3", "bad_rating": "4"}, "bad_rating"),
 ])
 def test_bad_options_name_their_field(params, field):

@@ -404,3 +404,23 @@ async def test_every_preference_pair_has_a_margin_as_trl_s_reward_trainer_reads_
     pairs = load("json", data_files=str(path))["train"]
     # TRL's reward trainer makes a float tensor of a `margin` column: a null one stops it
     assert pairs["prompt"] == ["rated"] * 3 and pairs["margin"] == [3.0, 6.0, 3.0]
+
+
+async def test_a_folder_named_with_a_file_s_extension_is_still_a_folder(client, requester, new_project, make_user,
+                                                                         run_cli, tmp_path, capsys):
+    """-o x.jsonl/ (or an existing folder x.jsonl) asks for a folder with a card: the name check took it for a file
+    ("x.jsonl is named as a .jsonl file, but this export is several files") and refused it."""
+    project = await new_project(tasks=[{"data": {"text": "x"}}])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], f"n{project['id']}")
+    pid = str(project["id"])
+    (tmp_path / "there.csv").mkdir()
+    for argv, output in ((["--format", "jsonl"], f"{tmp_path / 'out.jsonl'}/"),
+                         (["--format", "jsonl", "--force"], str(tmp_path / "there.csv")),
+                         (["--format", "csv", "--split", "train=0.5,test=0.5"], f"{tmp_path / 'split.csv'}/")):
+        capsys.readouterr()
+        assert await run_cli("export", pid, *argv, "-o", output, "--quiet") == 0, capsys.readouterr().err
+        assert (Path(output) / "README.md").is_file(), output
+    capsys.readouterr()
+    assert await run_cli("export", pid, "--format", "jsonl", "--split", "train=0.5,test=0.5", "-o",
+                         str(tmp_path / "file.csv")) == 2  # no folder named: a name for a file of another kind
+    assert "is named as a .csv file" in capsys.readouterr().err and not (tmp_path / "file.csv").exists()
