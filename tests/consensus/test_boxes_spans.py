@@ -84,3 +84,42 @@ def test_span_f1_and_errors() -> None:
         spans.aggregate_spans([[{"start": 5, "end": 2, "label": "X"}]])
     with pytest.raises(InvalidInput):
         spans.aggregate_spans([[span(0, 1)]], mode="fuzzy")
+
+
+def _many_spans(n_workers: int, n_spans: int) -> list[list[dict]]:
+    """Each worker marks n_spans short spans along a long text, a little off the others' boundaries."""
+    return [[{"start": 20 * i + (i + w) % 3, "end": 20 * i + 8 + (i * w) % 3, "label": f"L{i % 4}"}
+             for i in range(n_spans)] for w in range(n_workers)]
+
+
+def test_span_voting_compares_each_span_with_the_groups_it_overlaps_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text with hundreds of spans per answer: a span was compared with every group made so far (and each group's
+    representative recomputed each time), quadratic work that took minutes a submit at a few thousand spans."""
+    calls = {"overlap": 0}
+    real = spans.overlap
+
+    def counted(a: spans.Span, b: spans.Span) -> float:
+        calls["overlap"] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(spans, "overlap", counted)
+    answers = _many_spans(3, 300)
+    result = spans.aggregate_spans(answers)
+    assert len(result.spans) == 300
+    # a few comparisons per span (its group's members, the representative's medoid), not one per group
+    assert calls["overlap"] < 20 * 3 * 300, calls["overlap"]
+
+
+def test_keeping_the_best_spans_looks_up_each_against_the_kept_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_resolve compared each candidate with every span kept before it: quadratic in the spans of one text."""
+    calls = {"overlap": 0}
+    real = spans.overlap
+
+    def counted(a: spans.Span, b: spans.Span) -> float:
+        calls["overlap"] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(spans, "overlap", counted)
+    result = spans.aggregate_spans(_many_spans(1, 2000), mode="exact")
+    assert len(result.spans) == 2000
+    assert calls["overlap"] < 2000, calls["overlap"]
