@@ -123,3 +123,23 @@ def test_keeping_the_best_spans_looks_up_each_against_the_kept_ones(monkeypatch:
     result = spans.aggregate_spans(_many_spans(1, 2000), mode="exact")
     assert len(result.spans) == 2000
     assert calls["overlap"] < 2000, calls["overlap"]
+
+
+def test_box_matching_holds_a_bounded_block_of_ious_however_many_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several workers' 1,000 boxes (the most an answer may have) on one image: each worker's boxes were matched
+    against every cluster as whole matrices (10 workers: 15 s and 630 MB a submit); now a block of IoUs at a time."""
+    largest = {"cells": 0}
+    real = boxes.iou_matrix
+
+    def measured(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = real(a, b)
+        largest["cells"] = max(largest["cells"], out.size)
+        return out
+
+    monkeypatch.setattr(boxes, "iou_matrix", measured)
+    answers = [[box((i % 40) * 50 + w * 9, (i // 40) * 50, w=4, h=4) for i in range(1000)] for w in range(4)]
+    answers.append([box((i % 40) * 50, (i // 40) * 50, w=4, h=4) for i in range(1000)])  # agrees with worker 0
+    result = boxes.aggregate_boxes(answers, min_support=0.4)
+    assert len(result.boxes) == 1000 and result.n_dropped == 3000
+    assert result.box_details[0]["n_workers"] == 2
+    assert largest["cells"] <= 1_100_000, largest["cells"]  # boxes.PAIR_BLOCK and a row, not 1,000 x 4,000
