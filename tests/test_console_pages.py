@@ -367,3 +367,31 @@ async def test_the_quality_page_says_why_alpha_is_missing(client, requester, new
     labels = await new_project(tasks=text_tasks(2))
     page = html(await client.get(f"/console/projects/{labels['id']}/quality", headers=bearer(requester)))
     assert "Alpha needs tasks with two answers or more: none yet." in page
+
+
+async def test_the_quality_pages_worker_table_comes_a_page_at_a_time(client, requester, new_project, make_user):
+    """A project with thousands of workers put every one in the worker table (2,000 workers: a 2 MB page); now 100
+    rows a page, most answers first, with links on and back, and the API's report still names every worker."""
+    project = await new_project(tasks=text_tasks(106))
+    for i in range(105):
+        _, token = await make_user("worker", f"crowd{project['id']}w{i:03d}")
+        for _ in range(1 if i else 2):  # the first worker answers twice: the top row
+            lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(token))).json()
+            r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit",
+                                  json={"answer": {"label": "pos"}}, headers=bearer(token))
+            assert r.status_code == 201, r.text
+    base = f"/console/projects/{project['id']}/quality"
+    page = html(await client.get(base, headers=bearer(requester)))
+    rows = re.findall(r'<tr data-worker-id="\d+" data-username="([^"]+)">', page)
+    assert len(rows) == 100 and rows[0] == f"crowd{project['id']}w000"
+    assert re.search(r"Workers 1–100 of 105, most answers first", page) and 'id="previous-workers"' not in page
+    following = re.search(r'<a href="\?cursor=([^"#]+)#workers-heading" id="next-workers">', page).group(1)
+    second = html(await client.get(f"{base}?cursor={following}", headers=bearer(requester)))
+    more = re.findall(r'<tr data-worker-id="\d+" data-username="([^"]+)">', second)
+    assert len(more) == 5 and not set(more) & set(rows)
+    assert re.search(r"Workers 101–105 of 105", second) and 'id="next-workers"' not in second
+    assert re.search(r'<a href="\?#workers-heading" id="previous-workers">', second)
+    bad = await client.get(f"{base}?cursor=nonsense", headers=bearer(requester))
+    assert bad.status_code == 400 and "cursor" in bad.text
+    report = (await client.get(f"/api/projects/{project['id']}/quality", headers=bearer(requester))).json()
+    assert len(report["workers"]) == 105
