@@ -395,3 +395,32 @@ async def test_the_quality_pages_worker_table_comes_a_page_at_a_time(client, req
     assert bad.status_code == 400 and "cursor" in bad.text
     report = (await client.get(f"/api/projects/{project['id']}/quality", headers=bearer(requester))).json()
     assert len(report["workers"]) == 105
+
+
+async def test_the_results_page_carries_the_start_of_each_task_not_all_of_it(client, requester, new_project,
+                                                                            make_user):
+    """A row carried its task's whole data (every field, a text up to 8 MiB) and its consensus twice with every span:
+    one task of a 1,000,000-character text with 20,000 spans made a 2.9 MB results page (DOM of 40,000 elements,
+    6 s to draw). Now a row carries the fields its view draws, texts cut to 2,000 characters and the spans in them."""
+    import json
+
+    text = "Ada Lovelace met Charles Babbage. " * 3000  # 102,000 characters
+    wide = {f"field{i}": "x" * 50 for i in range(2000)}  # data fields no row shows
+    project = await new_project(task_type="named_entities", labels=["PER", "ORG"],
+                                tasks=[{"data": {"text": text, **wide}}])
+    _, worker = await make_user("worker", f"spanner{project['id']}")
+    spans = [{"start": 34 * i, "end": 34 * i + 12, "label": "PER"} for i in range(3000)]
+    lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"spans": spans}},
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+    page = html(await client.get(f"/console/projects/{project['id']}/results", headers=bearer(requester)))
+    assert len(page) < 60_000, len(page)
+    payload = json.loads(re.search(r'<script type="application/json" id="results-data">(.*?)</script>', page,
+                                   re.S).group(1))
+    row = payload["rows"][0]
+    assert row["data"] == {"text": text[:2000]} and "crowd" not in row
+    assert row["answer"]["spans"] == [s for s in spans if s["start"] < 2000][:200]
+    assert len(row["answer"]["spans"]) == 59  # 0, 34, ... 1,972
+    whole = (await client.get(f"/api/projects/{project['id']}/results", headers=bearer(requester))).json()
+    assert len(whole["data"][0]["answer"]["spans"]) == 3000  # the API keeps the whole answer
