@@ -393,3 +393,60 @@ async def test_the_quality_page_says_why_alpha_is_missing(client, requester, new
     labels = await new_project(tasks=text_tasks(2))
     page = html(await client.get(f"/console/projects/{labels['id']}/quality", headers=bearer(requester)))
     assert "Alpha needs tasks with two answers or more: none yet." in page
+
+
+async def test_the_quality_pages_worker_table_comes_a_page_at_a_time(client, requester, new_project, make_user):
+    """A project with thousands of workers put every one in the worker table (2,000 workers: a 2 MB page); now 100
+    rows a page, most answers first, with links on and back, and the API's report still names every worker."""
+    project = await new_project(tasks=text_tasks(106))
+    for i in range(105):
+        _, token = await make_user("worker", f"crowd{project['id']}w{i:03d}")
+        for _ in range(1 if i else 2):  # the first worker answers twice: the top row
+            lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(token))).json()
+            r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit",
+                                  json={"answer": {"label": "pos"}}, headers=bearer(token))
+            assert r.status_code == 201, r.text
+    base = f"/console/projects/{project['id']}/quality"
+    page = html(await client.get(base, headers=bearer(requester)))
+    rows = re.findall(r'<tr data-worker-id="\d+" data-username="([^"]+)">', page)
+    assert len(rows) == 100 and rows[0] == f"crowd{project['id']}w000"
+    assert re.search(r"Workers 1–100 of 105, most answers first", page) and 'id="previous-workers"' not in page
+    following = re.search(r'<a href="\?cursor=([^"#]+)#workers-heading" id="next-workers">', page).group(1)
+    second = html(await client.get(f"{base}?cursor={following}", headers=bearer(requester)))
+    more = re.findall(r'<tr data-worker-id="\d+" data-username="([^"]+)">', second)
+    assert len(more) == 5 and not set(more) & set(rows)
+    assert re.search(r"Workers 101–105 of 105", second) and 'id="next-workers"' not in second
+    assert re.search(r'<a href="\?#workers-heading" id="previous-workers">', second)
+    bad = await client.get(f"{base}?cursor=nonsense", headers=bearer(requester))
+    assert bad.status_code == 400 and "cursor" in bad.text
+    report = (await client.get(f"/api/projects/{project['id']}/quality", headers=bearer(requester))).json()
+    assert len(report["workers"]) == 105
+
+
+async def test_the_results_page_carries_the_start_of_each_task_not_all_of_it(client, requester, new_project,
+                                                                            make_user):
+    """A row carried its task's whole data (every field, a text up to 8 MiB) and its consensus twice with every span:
+    one task of a 1,000,000-character text with 20,000 spans made a 2.9 MB results page (DOM of 40,000 elements,
+    6 s to draw). Now a row carries the fields its view draws, texts cut to 2,000 characters and the spans in them."""
+    import json
+
+    text = "Ada Lovelace met Charles Babbage. " * 3000  # 102,000 characters
+    wide = {f"field{i}": "x" * 50 for i in range(2000)}  # data fields no row shows
+    project = await new_project(task_type="named_entities", labels=["PER", "ORG"],
+                                tasks=[{"data": {"text": text, **wide}}])
+    _, worker = await make_user("worker", f"spanner{project['id']}")
+    spans = [{"start": 34 * i, "end": 34 * i + 12, "label": "PER"} for i in range(3000)]
+    lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"spans": spans}},
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+    page = html(await client.get(f"/console/projects/{project['id']}/results", headers=bearer(requester)))
+    assert len(page) < 60_000, len(page)
+    payload = json.loads(re.search(r'<script type="application/json" id="results-data">(.*?)</script>', page,
+                                   re.S).group(1))
+    row = payload["rows"][0]
+    assert row["data"] == {"text": text[:2000]} and "crowd" not in row
+    assert row["answer"]["spans"] == [s for s in spans if s["start"] < 2000][:200]
+    assert len(row["answer"]["spans"]) == 59  # 0, 34, ... 1,972
+    whole = (await client.get(f"/api/projects/{project['id']}/results", headers=bearer(requester))).json()
+    assert len(whole["data"][0]["answer"]["spans"]) == 3000  # the API keeps the whole answer

@@ -66,6 +66,39 @@ def greedy_match(score: np.ndarray, threshold: float, bonus: np.ndarray | None =
     return pairs
 
 
+def _greedy(rows: np.ndarray, cols: np.ndarray, rank: np.ndarray) -> list[tuple[int, int]]:
+    """One-to-one pairs from candidate (row, col) pairs in row-major order, highest rank first (ties: that order)."""
+    used_r: set[int] = set()
+    used_c: set[int] = set()
+    pairs = []
+    for k in np.argsort(-rank, kind="stable"):
+        r, c = int(rows[k]), int(cols[k])
+        if r not in used_r and c not in used_c:
+            used_r.add(r)
+            used_c.add(c)
+            pairs.append((r, c))
+    return pairs
+
+
+PAIR_BLOCK = 1 << 20  # most IoU cells computed at once when matching a worker's boxes with the clusters
+
+
+def close_pairs(a: np.ndarray, b: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, IoU) of the pairs of boxes of `a` and `b` with IoU >= threshold, in row-major order; computed a
+    block of rows at a time, so memory stays near PAIR_BLOCK cells however many boxes and clusters there are."""
+    step = max(1, PAIR_BLOCK // max(1, b.shape[0]))
+    rows, cols, values = [], [], []
+    for start in range(0, a.shape[0], step):
+        iou = iou_matrix(a[start:start + step], b)
+        r, c = np.nonzero(iou >= threshold)
+        rows.append(r + start)
+        cols.append(c)
+        values.append(iou[r, c])
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
+
+
 def _labels(boxes: Sequence[Mapping[str, object]]) -> list[object]:
     """The label of each box (None when absent)."""
     return [box.get("label") for box in boxes]
@@ -90,22 +123,36 @@ def aggregate_boxes(
     labels = [_labels(a) for a in answers]
     members: list[list[tuple[int, int]]] = []  # cluster -> [(worker, box)]
     centres = np.empty((0, 4))
+    cluster_labels: list[object] = []
+    # Each worker's boxes against the clusters so far: only pairs that can match (IoU >= threshold) are kept, and
+    # only the clusters a worker joined or made are recomputed; the whole (boxes x clusters) matrices, twice over
+    # in Python lists, took 15 s and 630 MB for 10 workers' 1,000 boxes each on one image.
     for wk in np.argsort(-wts, kind="stable"):
         mine = arrays[wk]
         if mine.shape[0] == 0:
             continue
-        iou = iou_matrix(mine, centres)
-        cluster_labels = [_cluster_label(m, labels, wts) for m in members]
-        same = np.array([[lab == cl for cl in cluster_labels] for lab in labels[wk]],
-                        dtype=np.float64).reshape(iou.shape)
+        rows, cols, score = close_pairs(mine, centres, iou_threshold)
+        mine_labels = labels[wk]
+        same = np.array([mine_labels[r] == cluster_labels[c] for r, c in zip(rows.tolist(), cols.tolist())],
+                        dtype=np.float64)
         matched = set()
-        for i, c in greedy_match(iou, iou_threshold, same):
+        changed = []
+        for i, c in _greedy(rows, cols, score + same * 2.0):
             members[c].append((int(wk), i))
             matched.add(i)
+            changed.append(c)
+        first_new = len(members)
         for i in range(mine.shape[0]):
             if i not in matched:
                 members.append([(int(wk), i)])
-        centres = np.array([_mean_box(m, arrays, wts) for m in members]).reshape(-1, 4)
+        grown = np.empty((len(members), 4))
+        grown[:first_new] = centres
+        for c in changed + list(range(first_new, len(members))):
+            grown[c] = _mean_box(members[c], arrays, wts)
+        centres = grown
+        cluster_labels.extend([None] * (len(members) - first_new))
+        for c in changed + list(range(first_new, len(members))):
+            cluster_labels[c] = _cluster_label(members[c], labels, wts)
     total = wts.sum()
     kept, dropped_support = [], []
     for m, centre in zip(members, centres):
@@ -151,10 +198,13 @@ def box_f1(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping[s
         return 1.0
     if not answer or not reference:
         return 0.0
-    iou = iou_matrix(box_array(answer), box_array(reference))
+    # only pairs that can match (IoU >= threshold), a block at a time: one answer's 1,000 boxes against the consensus
+    # made a million-cell matrix and a million label comparisons in Python, for every answer of a quality report or
+    # an export
+    rows, cols, score = close_pairs(box_array(answer), box_array(reference), max(iou_threshold, 1e-12))
     la, lr = _labels(answer), _labels(reference)
-    same = np.array([[x == y for y in lr] for x in la])
-    hits = len(greedy_match(np.where(same, iou, 0.0), max(iou_threshold, 1e-12)))
+    same = np.array([la[r] == lr[c] for r, c in zip(rows.tolist(), cols.tolist())], dtype=bool)
+    hits = len(_greedy(rows[same], cols[same], score[same])) if same.size else 0
     return 2.0 * hits / (len(answer) + len(reference))
 
 
@@ -164,6 +214,7 @@ def mean_iou(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping
         return 1.0
     if not answer or not reference:
         return 0.0
-    iou = iou_matrix(box_array(answer), box_array(reference))
-    pairs = greedy_match(iou, 1e-12)
-    return float(sum(iou[r, c] for r, c in pairs) / max(len(answer), len(reference)))
+    rows, cols, score = close_pairs(box_array(answer), box_array(reference), 1e-12)
+    at = {(int(r), int(c)): float(v) for r, c, v in zip(rows, cols, score)}
+    pairs = _greedy(rows, cols, score)
+    return float(sum(at[pair] for pair in pairs) / max(len(answer), len(reference)))

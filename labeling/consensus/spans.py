@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from labeling.errors import InvalidInput
@@ -45,10 +46,71 @@ def overlap(a: Span, b: Span) -> float:
 def _resolve(candidates: list[tuple[float, Span, dict[str, float]]]) -> list[tuple[float, Span, dict[str, float]]]:
     """Keep the best-supported spans that do not overlap a better one; return them in text order."""
     chosen: list[tuple[float, Span, dict[str, float]]] = []
+    # The kept spans never overlap, so in start order their ends rise too: a new span overlaps one of them only if
+    # it overlaps the last kept span starting before its end (one look-up, not one per kept span).
+    starts: list[int] = []
+    ends: list[int] = []
     for cand in sorted(candidates, key=lambda c: (-c[0], -(c[1][1] - c[1][0]), c[1][0])):
-        if all(overlap(cand[1], other[1]) == 0.0 for other in chosen):
-            chosen.append(cand)
+        start, end = cand[1][0], cand[1][1]
+        k = bisect.bisect_left(starts, end)
+        if k and ends[k - 1] > start:
+            continue
+        starts.insert(k, start)
+        ends.insert(k, end)
+        chosen.append(cand)
     return sorted(chosen, key=lambda c: (c[1][0], c[1][1]))
+
+
+class _Representatives:
+    """The groups' representative spans, found by overlap. A representative is always one of the answers' spans, so
+    a max-end segment tree over all of them, sorted by start, finds the groups whose representative overlaps a span
+    in log n steps per group found; asking every group (and recomputing its representative) made one text with a
+    few thousand spans per answer take minutes to settle."""
+
+    def __init__(self, spans: Iterable[Span]) -> None:
+        self.order = sorted({(s[0], s[1]) for s in spans})
+        self.index = {se: i for i, se in enumerate(self.order)}
+        self.starts = [s for s, _ in self.order]
+        self.size = 1
+        while self.size < len(self.order):
+            self.size *= 2
+        self.max_end = [-1] * (2 * self.size)  # per node: the largest end of a representative under it, -1 if none
+        self.groups: list[set[int]] = [set() for _ in self.order]  # per (start, end): the groups it represents
+
+    def _set(self, i: int) -> None:
+        node = self.size + i
+        self.max_end[node] = self.order[i][1] if self.groups[i] else -1
+        node //= 2
+        while node:
+            self.max_end[node] = max(self.max_end[2 * node], self.max_end[2 * node + 1])
+            node //= 2
+
+    def add(self, group: int, span: Span) -> None:
+        i = self.index[(span[0], span[1])]
+        self.groups[i].add(group)
+        self._set(i)
+
+    def remove(self, group: int, span: Span) -> None:
+        i = self.index[(span[0], span[1])]
+        self.groups[i].discard(group)
+        self._set(i)
+
+    def overlapping(self, start: int, end: int) -> set[int]:
+        """The groups whose representative overlaps [start, end)."""
+        limit = bisect.bisect_left(self.starts, end)  # representatives starting before `end`
+        found: set[int] = set()
+        stack = [(1, 0, self.size)]
+        while stack:
+            node, lo, hi = stack.pop()
+            if lo >= limit or self.max_end[node] <= start:
+                continue
+            if node >= self.size:
+                found.update(self.groups[lo])
+                continue
+            mid = (lo + hi) // 2
+            stack.append((2 * node, lo, mid))
+            stack.append((2 * node + 1, mid, hi))
+        return found
 
 
 def aggregate_spans(
@@ -95,27 +157,33 @@ def _overlap_candidates(
 ) -> list[tuple[float, Span, dict[str, float]]]:
     """Group overlapping spans across workers (at most one per worker) and score each group."""
     groups: list[list[tuple[int, Span]]] = []
+    reps: list[Span] = []  # each group's _group_span, kept up to date as members join
+    index = _Representatives(span for spans in sets for span in spans)
     order = sorted(range(len(sets)), key=lambda wk: -wts[wk])
     for wk in order:
         taken: set[int] = set()
         for span in sorted(sets[wk]):
             best, best_score = -1, 0.0
-            for g, members in enumerate(groups):
-                if g in taken:
-                    continue
+            # only groups whose representative overlaps the span may take it; first-made wins a tie, as before
+            for g in sorted(index.overlapping(span[0], span[1]) - taken):
+                members = groups[g]
                 score = max(overlap(span, other) for _, other in members)
                 score += 1.0 if any(other[2] == span[2] for _, other in members) else 0.0
-                if overlap(span, _group_span(members, wts, exact)) > 0 and score > best_score:
+                if score > best_score:
                     best, best_score = g, score
             if best >= 0:
                 groups[best].append((wk, span))
                 taken.add(best)
+                index.remove(best, reps[best])
+                reps[best] = _group_span(groups[best], wts, exact)
+                index.add(best, reps[best])
             else:
                 groups.append([(wk, span)])
+                reps.append(span)
+                index.add(len(groups) - 1, span)
                 taken.add(len(groups) - 1)
     out = []
-    for members in groups:
-        span = _group_span(members, wts, exact)
+    for members, span in zip(groups, reps):
         agreeing = [(wts[wk], overlap(s, span)) for wk, s in members if s[2] == span[2]]
         label_w = sum(w for w, _ in agreeing)
         support = label_w / total

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import tasktypes, web
+from labeling import paging, schemas, tasktypes, web
 from labeling.console import frame
 from labeling.consensus import quality as quality_report, runner
 
@@ -24,16 +24,19 @@ HEAT_LEVELS = 5  # confusion cells are shaded in this many steps of their share 
 CONFUSION_LABELS = 25  # at most this many rows and columns of the confusion matrix on the page, "other" included
 OTHER_LABELS = "(other labels)"  # the row and column that sum the labels left off
 TOP_CONFUSIONS = 10  # the most common (consensus, answer) pairs listed under the matrix
+WORKERS_PER_PAGE = 100  # rows of the worker table a page shows (a project may have thousands of workers)
 
 
 @frame.page("console.project")
 async def quality_page(request: Request, caller: web.Caller) -> Response:
-    """GET /console/projects/{project_id}/quality"""
+    """GET /console/projects/{project_id}/quality?cursor= (a page of the worker table)"""
+    params = web.query(request, schemas.PageQuery)
     async with web.state(request).db.read() as conn:
         row = await frame.project_for(request, caller, conn)
         report = await runner.quality(conn, row)
+    table = worker_page(report, params.cursor)
     return frame.render(request, caller, "console/quality.html", {
-        "report": report, "agreement": report.get("agreement") or {}, "workers": _workers(report),
+        "report": report, "agreement": report.get("agreement") or {}, "workers": table["rows"], "worker_table": table,
         "has_tau": any(w.get("kendall_tau") is not None for w in report.get("workers", [])),
         "confusion": _confusion(report.get("confusion")), "distribution": _distribution(report),
         "chart": throughput_chart(report.get("throughput") or {}), "correlation": correlation(row),
@@ -51,9 +54,17 @@ def correlation(row: Any) -> dict | None:
     return {"rho": float(rho), "answers": n, "independent": n / (1.0 + (n - 1) * float(rho))}
 
 
-def _workers(report: dict) -> list[dict]:
-    """The worker table, most answers first."""
-    return sorted(report.get("workers", []), key=lambda w: (-(w.get("n_answers") or 0), w.get("username") or ""))
+def worker_page(report: dict, cursor: str | None) -> dict:
+    """One page of the worker table, most answers first: WORKERS_PER_PAGE rows from the cursor's place (a cursor
+    holds how many rows the pages before showed). Every worker on one page made a 2 MB page at 2,000 workers."""
+    everyone = sorted(report.get("workers", []),
+                      key=lambda w: (-(w.get("n_answers") or 0), w.get("username") or "", w.get("worker_id") or 0))
+    start = min(paging.decode(cursor) or 0, len(everyone))
+    end = start + WORKERS_PER_PAGE
+    return {"rows": everyone[start:end], "first": start + 1, "last": min(end, len(everyone)), "total": len(everyone),
+            "next": paging.encode(end) if end < len(everyone) else None,
+            # the page before ("" when that is the first page, which takes no cursor); None on the first page
+            "previous": None if start == 0 else paging.encode(start - WORKERS_PER_PAGE) if start > WORKERS_PER_PAGE else ""}
 
 
 def _confusion(confusion: dict | None) -> dict | None:

@@ -19,6 +19,12 @@ from labeling.console import projects as listing
 from labeling.errors import InvalidInput
 
 SORT_NAMES = {"confidence": "Least confident", "disagreement": "Most disputed", "id": "Import order"}
+# A row shows the start of its task, clipped to three lines: it carries no more than that. Whole rows (every data
+# field, an 8 MiB text, the consensus twice with all of its spans) made one task's row 2.9 MB, a page up to 50 times
+# that, and the page's script drew every span of every text.
+VIEW_FIELDS = ("text", "image", "prompt", "responses")  # the data the row's view draws (console_views.js)
+PREVIEW_CHARS = 2000  # of a text, a prompt, a response or a written answer
+PREVIEW_ITEMS = 200  # spans, boxes or labels of an answer
 
 
 def view_config(row: Any) -> dict:
@@ -67,7 +73,7 @@ async def results(request: Request, caller: web.Caller) -> Response:
         counts = (await listing.progress(conn, [row.id])).get(row.id, listing.EMPTY)
     kept = {k: v for k, v in filters.items() if k != "after"}
     return frame.render(request, caller, "console/results.html", {
-        "rows": page.rows, "after": page.after, "sort": page.sort, "filters": kept, "error": error,
+        "rows": [preview(r) for r in page.rows], "after": page.after, "sort": page.sort, "filters": kept, "error": error,
         "no_tasks": not counts["tasks"] + counts["gold_tasks"],
         "import_order_query": urlencode({**kept, "sort": "id"}),
         "sorts": [(s, SORT_NAMES[s]) for s in results_rows.sorts(spec)], "paged": "after" in filters,
@@ -78,6 +84,34 @@ async def results(request: Request, caller: web.Caller) -> Response:
         "adaptive_recheck": consensus_tasks.rechecks(row.task_type, row.target_confidence, row.redundancy_min,
                                                      row.redundancy_max),
     }, project=row, tab="results", status_code=400 if error else 200)
+
+
+def _clip(value: Any) -> Any:
+    return value[:PREVIEW_CHARS] if isinstance(value, str) else value
+
+
+def preview(row: dict) -> dict:
+    """What the page carries of a row: the data fields its view draws, texts cut to PREVIEW_CHARS (the spans in the
+    cut, ends clipped to it) and at most PREVIEW_ITEMS spans, boxes or labels of the answer shown."""
+    data = row.get("data") if isinstance(row.get("data"), dict) else {}
+    small = {k: _clip(data[k]) for k in VIEW_FIELDS if k in data}
+    if isinstance(small.get("responses"), list):
+        small["responses"] = [{**r, "text": _clip(r.get("text"))} if isinstance(r, dict) else r
+                              for r in small["responses"]]
+    answer = row.get("answer")
+    if isinstance(answer, dict):
+        answer = dict(answer)
+        if isinstance(answer.get("text"), str):
+            answer["text"] = _clip(answer["text"])
+        cut = len(small["text"]) if isinstance(small.get("text"), str) else None
+        if isinstance(answer.get("spans"), list) and cut is not None:
+            answer["spans"] = [{**sp, "end": min(sp["end"], cut)} for sp in answer["spans"]
+                               if isinstance(sp, dict) and isinstance(sp.get("start"), int)
+                               and isinstance(sp.get("end"), int) and sp["start"] < cut]
+        for key in ("spans", "boxes", "labels"):
+            if isinstance(answer.get(key), list) and len(answer[key]) > PREVIEW_ITEMS:
+                answer[key] = answer[key][:PREVIEW_ITEMS]
+    return {**{k: v for k, v in row.items() if k != "crowd"}, "data": small, "answer": answer}
 
 
 PAGES = [("GET", "/console/projects/{project_id}/results", results)]

@@ -71,9 +71,21 @@
     marks.forEach(function (m) { cuts.push(m.start, m.end); });
     cuts = Array.from(new Set(cuts)).filter(function (c) { return c >= 0 && c <= text.length; }).sort(function (a, b) { return a - b; });
     var out = el("span", {class: "span-view" + (clip ? " clip" : "")});
+    // A sweep over the cuts: the marks covering a piece are those begun and not yet ended (kept in marks order), so
+    // a text is drawn in one pass; asking every mark at every cut took 29 s for 3 answers of 20,000 spans.
+    var byStart = marks.map(function (m, k) { return k; })
+      .sort(function (x, y) { return marks[x].start - marks[y].start || x - y; });
+    var active = [], next = 0;
     for (var i = 0; i + 1 < cuts.length; i++) {
       var a = cuts[i], b = cuts[i + 1];
-      var covering = marks.filter(function (m) { return m.start <= a && m.end >= b; });
+      while (next < byStart.length && marks[byStart[next]].start <= a) {
+        var k = byStart[next++], lo = 0, hi = active.length;
+        while (lo < hi) { var mid = (lo + hi) >> 1; if (active[mid] < k) lo = mid + 1; else hi = mid; }
+        active.splice(lo, 0, k);
+      }
+      active = active.filter(function (k) { return marks[k].end > a; });
+      // a mark covers [a, b) when it starts by a and ends after a: b is the next cut, so it ends at b or later
+      var covering = active.map(function (k) { return marks[k]; });
       var piece = text.slice(a, b);
       if (!covering.length) { out.append(piece); continue; }
       var m = covering[0];
@@ -81,7 +93,7 @@
                              dataset: {label: m.label, layer: String(m.li)}, text: piece});
       if (m.color) { mark.style.setProperty("--c", m.color); } else { L.paint(mark, m.label); }
       out.append(mark);
-      var ends = marks.filter(function (c) { return c.end === b && covering.indexOf(c) >= 0; });
+      var ends = covering.filter(function (c) { return c.end === b; });
       ends.forEach(function (c) {
         var tag = el("span", {class: "view-span-tag", text: c.label});
         if (c.color) tag.style.setProperty("--c", c.color); else L.paint(tag, c.label);

@@ -84,3 +84,86 @@ def test_span_f1_and_errors() -> None:
         spans.aggregate_spans([[{"start": 5, "end": 2, "label": "X"}]])
     with pytest.raises(InvalidInput):
         spans.aggregate_spans([[span(0, 1)]], mode="fuzzy")
+
+
+def _many_spans(n_workers: int, n_spans: int) -> list[list[dict]]:
+    """Each worker marks n_spans short spans along a long text, a little off the others' boundaries."""
+    return [[{"start": 20 * i + (i + w) % 3, "end": 20 * i + 8 + (i * w) % 3, "label": f"L{i % 4}"}
+             for i in range(n_spans)] for w in range(n_workers)]
+
+
+def test_span_voting_compares_each_span_with_the_groups_it_overlaps_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text with hundreds of spans per answer: a span was compared with every group made so far (and each group's
+    representative recomputed each time), quadratic work that took minutes a submit at a few thousand spans."""
+    calls = {"overlap": 0}
+    real = spans.overlap
+
+    def counted(a: spans.Span, b: spans.Span) -> float:
+        calls["overlap"] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(spans, "overlap", counted)
+    answers = _many_spans(3, 300)
+    result = spans.aggregate_spans(answers)
+    assert len(result.spans) == 300
+    # a few comparisons per span (its group's members, the representative's medoid), not one per group
+    assert calls["overlap"] < 20 * 3 * 300, calls["overlap"]
+
+
+def test_keeping_the_best_spans_looks_up_each_against_the_kept_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_resolve compared each candidate with every span kept before it: quadratic in the spans of one text."""
+    calls = {"overlap": 0}
+    real = spans.overlap
+
+    def counted(a: spans.Span, b: spans.Span) -> float:
+        calls["overlap"] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(spans, "overlap", counted)
+    result = spans.aggregate_spans(_many_spans(1, 2000), mode="exact")
+    assert len(result.spans) == 2000
+    assert calls["overlap"] < 2000, calls["overlap"]
+
+
+def test_box_matching_holds_a_bounded_block_of_ious_however_many_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several workers' 1,000 boxes (the most an answer may have) on one image: each worker's boxes were matched
+    against every cluster as whole matrices (10 workers: 15 s and 630 MB a submit); now a block of IoUs at a time."""
+    largest = {"cells": 0}
+    real = boxes.iou_matrix
+
+    def measured(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = real(a, b)
+        largest["cells"] = max(largest["cells"], out.size)
+        return out
+
+    monkeypatch.setattr(boxes, "iou_matrix", measured)
+    answers = [[box((i % 40) * 50 + w * 9, (i // 40) * 50, w=4, h=4) for i in range(1000)] for w in range(4)]
+    answers.append([box((i % 40) * 50, (i // 40) * 50, w=4, h=4) for i in range(1000)])  # agrees with worker 0
+    result = boxes.aggregate_boxes(answers, min_support=0.4)
+    assert len(result.boxes) == 1000 and result.n_dropped == 3000
+    assert result.box_details[0]["n_workers"] == 2
+    assert largest["cells"] <= 1_100_000, largest["cells"]  # boxes.PAIR_BLOCK and a row, not 1,000 x 4,000
+
+
+class CountedLabel(str):
+    """A label that counts how often it is compared."""
+
+    compared = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountedLabel.compared += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_scoring_an_answer_of_a_thousand_boxes_compares_labels_of_close_boxes_only() -> None:
+    """box_f1 (agreement in the quality report, exports' per-answer scores) compared the label of every box with every
+    reference box: a million comparisons in Python per answer of 1,000 boxes (0.7 s), for each answer of a project."""
+    grid = [(20.0 * (i % 40), 20.0 * (i // 40)) for i in range(1000)]
+    answer = [box(x, y, label=CountedLabel("car")) for x, y in grid]
+    reference = [box(x + 1, y, label=CountedLabel("car" if i % 2 else "bus")) for i, (x, y) in enumerate(grid)]
+    CountedLabel.compared = 0
+    assert boxes.box_f1(answer, reference) == pytest.approx(0.5)
+    assert CountedLabel.compared <= 2000, CountedLabel.compared
+    assert boxes.mean_iou(answer, reference) == pytest.approx(90 / 110)
