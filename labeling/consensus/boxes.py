@@ -53,17 +53,7 @@ def greedy_match(score: np.ndarray, threshold: float, bonus: np.ndarray | None =
         return []
     rank = score + (0.0 if bonus is None else bonus * 2.0)
     rows, cols = np.nonzero(score >= threshold)
-    order = np.argsort(-rank[rows, cols], kind="stable")
-    used_r: set[int] = set()
-    used_c: set[int] = set()
-    pairs = []
-    for k in order:
-        r, c = int(rows[k]), int(cols[k])
-        if r not in used_r and c not in used_c:
-            used_r.add(r)
-            used_c.add(c)
-            pairs.append((r, c))
-    return pairs
+    return _greedy(rows, cols, rank[rows, cols])
 
 
 def _greedy(rows: np.ndarray, cols: np.ndarray, rank: np.ndarray) -> list[tuple[int, int]]:
