@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any, Callable
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import db, resources
@@ -37,7 +41,8 @@ async def upgrade(database: db.Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     if database.is_sqlite:
-        await run_sqlite_schema_change(database, _upgrade)
+        async with _one_sqlite_migrator(database):
+            await run_sqlite_schema_change(database, _upgrade)
     else:
         async with database.engine.connect() as conn:
             # One migrator at a time when several server processes start together.
@@ -48,6 +53,28 @@ async def upgrade(database: db.Database, revision: str = "head") -> None:
             finally:
                 await conn.exec_driver_sql("SELECT pg_advisory_unlock(74657301)")
                 await conn.commit()
+
+
+@contextlib.asynccontextmanager
+async def _one_sqlite_migrator(database: db.Database) -> AsyncIterator[None]:
+    """One process at a time migrates a SQLite file: an exclusive lock on FILE.migrate-lock, held until its
+    migrations are committed, so a second `labeling` command or server started at once finds the schema done.
+    (BEGIN IMMEDIATE alone let a second process read the revision between two steps of the first: "expected to
+    match one row when updating '0007' to '0008'; 0 found".) PostgreSQL migrators take an advisory lock instead."""
+    path = make_url(database.url).database
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): BEGIN IMMEDIATE alone
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is None or not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a") as lock:
+        await asyncio.to_thread(fcntl.flock, lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 async def run_sqlite_schema_change(database: db.Database, change: Callable[[Any], None]) -> None:
