@@ -47,27 +47,19 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
-def greedy_match(score: np.ndarray, threshold: float, bonus: np.ndarray | None = None) -> list[tuple[int, int]]:
-    """One-to-one pairs (row, col) with score >= threshold, best first; `bonus` ranks pairs ahead (same label)."""
-    if score.size == 0:
-        return []
-    rank = score + (0.0 if bonus is None else bonus * 2.0)
-    rows, cols = np.nonzero(score >= threshold)
-    return _greedy(rows, cols, rank[rows, cols])
-
-
-def _greedy(rows: np.ndarray, cols: np.ndarray, rank: np.ndarray) -> list[tuple[int, int]]:
-    """One-to-one pairs from candidate (row, col) pairs in row-major order, highest rank first (ties: that order)."""
+def greedy_pairs(rows: np.ndarray, cols: np.ndarray, rank: np.ndarray) -> list[int]:
+    """The indices k of one-to-one pairs (rows[k], cols[k]) among candidate pairs in row-major order, taken highest
+    rank first (ties: that order)."""
     used_r: set[int] = set()
     used_c: set[int] = set()
-    pairs = []
-    for k in np.argsort(-rank, kind="stable"):
+    taken = []
+    for k in np.argsort(-rank, kind="stable").tolist():
         r, c = int(rows[k]), int(cols[k])
         if r not in used_r and c not in used_c:
             used_r.add(r)
             used_c.add(c)
-            pairs.append((r, c))
-    return pairs
+            taken.append(k)
+    return taken
 
 
 PAIR_BLOCK = 1 << 20  # most IoU cells computed at once when matching a worker's boxes with the clusters
@@ -127,7 +119,8 @@ def aggregate_boxes(
                         dtype=np.float64)
         matched = set()
         changed = []
-        for i, c in _greedy(rows, cols, score + same * 2.0):
+        for k in greedy_pairs(rows, cols, score + same * 2.0):
+            i, c = int(rows[k]), int(cols[k])
             members[c].append((int(wk), i))
             matched.add(i)
             changed.append(c)
@@ -137,12 +130,11 @@ def aggregate_boxes(
                 members.append([(int(wk), i)])
         grown = np.empty((len(members), 4))
         grown[:first_new] = centres
-        for c in changed + list(range(first_new, len(members))):
-            grown[c] = _mean_box(members[c], arrays, wts)
-        centres = grown
         cluster_labels.extend([None] * (len(members) - first_new))
-        for c in changed + list(range(first_new, len(members))):
+        for c in changed + list(range(first_new, len(members))):  # the clusters joined or made: their centre, label
+            grown[c] = _mean_box(members[c], arrays, wts)
             cluster_labels[c] = _cluster_label(members[c], labels, wts)
+        centres = grown
     total = wts.sum()
     kept, dropped_support = [], []
     for m, centre in zip(members, centres):
@@ -194,7 +186,7 @@ def box_f1(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping[s
     rows, cols, score = close_pairs(box_array(answer), box_array(reference), max(iou_threshold, 1e-12))
     la, lr = _labels(answer), _labels(reference)
     same = np.array([la[r] == lr[c] for r, c in zip(rows.tolist(), cols.tolist())], dtype=bool)
-    hits = len(_greedy(rows[same], cols[same], score[same])) if same.size else 0
+    hits = len(greedy_pairs(rows[same], cols[same], score[same])) if same.size else 0
     return 2.0 * hits / (len(answer) + len(reference))
 
 
@@ -205,6 +197,4 @@ def mean_iou(answer: Sequence[Mapping[str, object]], reference: Sequence[Mapping
     if not answer or not reference:
         return 0.0
     rows, cols, score = close_pairs(box_array(answer), box_array(reference), 1e-12)
-    at = {(int(r), int(c)): float(v) for r, c, v in zip(rows, cols, score)}
-    pairs = _greedy(rows, cols, score)
-    return float(sum(at[pair] for pair in pairs) / max(len(answer), len(reference)))
+    return float(sum(float(score[k]) for k in greedy_pairs(rows, cols, score)) / max(len(answer), len(reference)))
