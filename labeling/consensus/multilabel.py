@@ -23,6 +23,7 @@ class MultilabelResult:
     method: str  # the method every label ran, or "mixed" when `auto` picked differently per label
     per_label: list[str]  # the method each label ran
     task_correlation: float = 0.0  # mean over labels of calibration.settle_correlation (the per-task path's rho)
+    in_play: np.ndarray | None = None  # (n_tasks, n_labels) bool: chosen by some answer of the task, or decided
 
 
 def indicator(label_sets: Sequence[Sequence[int]], n_labels: int) -> np.ndarray:
@@ -107,12 +108,13 @@ def aggregate_multilabel(
         skill[:, j] = res.worker_skill
         picked.append(res.method)
         rho.append(calibration.settle_correlation(res.calibration, adaptive))
-    per_task = set_confidences(conf, in_play(t, chosen, n_tasks) | decision)
+    play = in_play(t, chosen, n_tasks) | decision
+    per_task = set_confidences(conf, play)
     names = sorted(set(picked))
     return MultilabelResult(prob, decision, per_task, np.bincount(t, minlength=n_tasks),
                             skill.mean(axis=1) if n_labels else np.zeros(n_workers),
                             names[0] if len(names) == 1 else "mixed" if names else method, picked,
-                            round(float(np.mean(rho)), 3) if rho else 0.0)
+                            round(float(np.mean(rho)), 3) if rho else 0.0, play)
 
 
 def jaccard(a: Sequence[object], b: Sequence[object]) -> float:

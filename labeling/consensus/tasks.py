@@ -274,8 +274,8 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
     for i, tid in enumerate(task_ids):
         picked = [labels[j] for j in np.flatnonzero(res.chosen[i])]
         details: dict = {}
-        in_play = {code for codes in task_sets[i] for code in codes} | set(np.flatnonzero(res.chosen[i]).tolist())
-        small.by_label(labels, res.probabilities[i], details, "probabilities", in_play, floor=None)
+        small.by_label(labels, res.probabilities[i], details, "probabilities", np.flatnonzero(res.in_play[i]).tolist(),
+                       floor=None)
         details["percent_agreement"] = ans.set_agreement(task_sets[i])
         results[tid] = TaskConsensus({"labels": picked}, float(res.confidence[i]), int(res.n_answers[i]), details)
     skill = {wid: round(float(s), 6) for wid, s in zip(worker_ids, res.worker_skill)}
