@@ -164,15 +164,14 @@ def named_media(items: Iterable[tuple[str, Any]], task_type: str) -> set[str]:
     line's source-ref), before validation: what `media.nameable` looks up. A path missed here is not nameable, so
     reads as a missing file: never more access, only a refusal."""
     spec = tasktypes.get(task_type)
-    if spec.manifest_field != "image":
+    if spec.media != "image":
         return set()
-    found = set()
+    found: set[str] = set()
     for _, item in items:
         raw = item["data"] if isinstance(item, dict) and "data" in item else item
         data = tasktypes.from_manifest(raw, "image")
-        ref = data.get("image") if isinstance(data, dict) else None
-        if isinstance(ref, str):
-            found.add(ref)
+        if isinstance(data, dict):
+            found.update(spec.local_media(data))
     return found
 
 
