@@ -75,7 +75,7 @@ def _confusion(confusion: dict | None) -> dict | None:
     no page can show; the API's report keeps it whole. The most common confusions, over all labels, are listed."""
     if not confusion or not confusion.get("labels"):
         return None
-    labels, matrix = list(confusion["labels"]), [list(r) for r in confusion["matrix"]]
+    labels, matrix = list(confusion["labels"]), confusion["matrix"]
     # By label position, not labels.index (a scan of the labels for each of up to a million pairs: seconds of the
     # event loop's time for one page of a 1,000-label project); only the few listed are kept in order.
     top = heapq.nsmallest(TOP_CONFUSIONS, ((-n, i, j) for i, row in enumerate(matrix)
@@ -83,7 +83,7 @@ def _confusion(confusion: dict | None) -> dict | None:
     pairs = [(-negative, labels[i], labels[j]) for negative, i, j in top]
     shown_labels, hidden = labels, 0
     if len(labels) > CONFUSION_LABELS:
-        use = [sum(matrix[i]) + sum(r[i] for r in matrix) for i in range(len(labels))]
+        use = [sum(row) + sum(column) for row, column in zip(matrix, zip(*matrix))]  # as consensus and as answer
         keep = sorted(sorted(range(len(labels)), key=lambda i: (-use[i], i))[:CONFUSION_LABELS - 1])
         kept = set(keep)
         rest = [i for i in range(len(labels)) if i not in kept]
@@ -94,9 +94,9 @@ def _confusion(confusion: dict | None) -> dict | None:
     rows = []
     for r, (label, counts) in enumerate(zip(shown_labels, matrix)):
         total = sum(counts)
-        folded = hidden and r == len(shown_labels) - 1  # the "other" row: its diagonal cell mixes labels
+        other_row = hidden and r == len(shown_labels) - 1  # the "other" row: its diagonal cell mixes labels
         cells = [{"count": n, "heat": (0 if not n else max(1, round(HEAT_LEVELS * n / total))),
-                  "diagonal": i == r and not folded} for i, n in enumerate(counts)]
+                  "diagonal": i == r and not other_row} for i, n in enumerate(counts)]
         rows.append({"label": label, "cells": cells, "total": total})
     return {"labels": shown_labels, "rows": rows, "empty": not any(r["total"] for r in rows), "hidden": hidden,
             "n_labels": len(labels),

@@ -39,7 +39,6 @@ def yolo_image(path: Path) -> tuple[str, bytes | None, str | None]:
         fmt = image.format
         if fmt in SUFFIX_OF:
             return SUFFIX_OF[fmt], None, RENAMED
-        image.seek(0)
         frame = image.convert("RGBA" if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA") else "RGB")
     out = io.BytesIO()
     frame.save(out, "PNG")
