@@ -58,6 +58,15 @@ def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
 
 
+def _paste(page, text: str) -> None:  # noqa: ANN001
+    """Paste `text` into the focused element, as a clipboard paste does."""
+    page.evaluate("""text => {
+        const dt = new DataTransfer(); dt.setData('text/plain', text);
+        document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true,
+                                                                       cancelable: true}));
+    }""", text)
+
+
 def _stored_texts(server, project_id: int) -> list[str]:  # noqa: ANN001
     rows = server.query("SELECT data FROM tasks WHERE project_id = :p ORDER BY id", p=project_id)
     import json
@@ -407,11 +416,7 @@ def test_pasting_a_list_into_a_label_name_adds_a_label_a_line(new_page, server):
     page.keyboard.type("owl")
     page.keyboard.press("Enter")
     pasted = "\r\n".join(["heron", "owl", "", f"species {'x' * 3}", *[f"finch {i}" for i in range(60)], "heron"])
-    page.evaluate("""text => {
-        const dt = new DataTransfer(); dt.setData('text/plain', text);
-        document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true,
-                                                                       cancelable: true}));
-    }""", pasted)
+    _paste(page, pasted)
     expect(page.locator("#form-status")).to_have_text(
         "Added 62 labels from the pasted lines (2 already in the list or given twice, left out).")
     names = page.locator("#label-rows .label-name")
@@ -433,11 +438,7 @@ def test_pasting_a_list_into_a_named_label_keeps_its_name(new_page, server):  # 
     sign_in(page, requester, "/console/projects/new")
     page.click("#add-label")
     page.keyboard.type("owl")
-    page.evaluate("""text => {
-        const dt = new DataTransfer(); dt.setData('text/plain', text);
-        document.activeElement.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true,
-                                                                       cancelable: true}));
-    }""", "heron\nowl\nkite")
+    _paste(page, "heron\nowl\nkite")
     expect(page.locator("#form-status")).to_have_text(
         "Added 2 labels from the pasted lines (1 already in the list or given twice, left out).")
     names = page.locator("#label-rows .label-name")
