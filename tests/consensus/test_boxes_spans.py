@@ -92,9 +92,8 @@ def _many_spans(n_workers: int, n_spans: int) -> list[list[dict]]:
              for i in range(n_spans)] for w in range(n_workers)]
 
 
-def test_span_voting_compares_each_span_with_the_groups_it_overlaps_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A text with hundreds of spans per answer: a span was compared with every group made so far (and each group's
-    representative recomputed each time), quadratic work that took minutes a submit at a few thousand spans."""
+def _count_overlaps(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count the calls of spans.overlap from now on: {"overlap": n}."""
     calls = {"overlap": 0}
     real = spans.overlap
 
@@ -103,6 +102,13 @@ def test_span_voting_compares_each_span_with_the_groups_it_overlaps_only(monkeyp
         return real(a, b)
 
     monkeypatch.setattr(spans, "overlap", counted)
+    return calls
+
+
+def test_span_voting_compares_each_span_with_the_groups_it_overlaps_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text with hundreds of spans per answer: a span was compared with every group made so far (and each group's
+    representative recomputed each time), quadratic work that took minutes a submit at a few thousand spans."""
+    calls = _count_overlaps(monkeypatch)
     answers = _many_spans(3, 300)
     result = spans.aggregate_spans(answers)
     assert len(result.spans) == 300
@@ -112,14 +118,7 @@ def test_span_voting_compares_each_span_with_the_groups_it_overlaps_only(monkeyp
 
 def test_keeping_the_best_spans_looks_up_each_against_the_kept_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     """_resolve compared each candidate with every span kept before it: quadratic in the spans of one text."""
-    calls = {"overlap": 0}
-    real = spans.overlap
-
-    def counted(a: spans.Span, b: spans.Span) -> float:
-        calls["overlap"] += 1
-        return real(a, b)
-
-    monkeypatch.setattr(spans, "overlap", counted)
+    calls = _count_overlaps(monkeypatch)
     result = spans.aggregate_spans(_many_spans(1, 2000), mode="exact")
     assert len(result.spans) == 2000
     assert calls["overlap"] < 2000, calls["overlap"]
