@@ -192,10 +192,10 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
     return Changed(annotation_id, row.task_id, now, complete)
 
 
-def _consensus(project: Any, rows: list[Any]) -> Any:
+def _consensus(project: Any, task_id: int, rows: list[Any]) -> Any:
     skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
     return consensus.aggregate_task(project.task_type, [r.answer for r in rows], [r.worker_id for r in rows],
-                                    list(project.labels), skills, project.answer_correlation or 0.0)
+                                    list(project.labels), skills, project.answer_correlation or 0.0, task_id)
 
 
 def restate_task(tx: Tx, project: Any, task_id: int) -> None:
@@ -203,7 +203,7 @@ def restate_task(tx: Tx, project: Any, task_id: int) -> None:
     answers: no consensus)."""
     rows = queue.task_answers(tx, task_id)
     if rows:
-        result = _consensus(project, rows)
+        result = _consensus(project, task_id, rows)
         queue.restate(tx, project, task_id, queue.Outcome(result.answer, result.confidence, result.n_annotations,
                                                           result.details or {}))
     else:
@@ -220,7 +220,7 @@ def settle_task(tx: Tx, project: Any, task_id: int, *, shard: int = 0, counters:
     task = counters if counters is not None else queue.task_counts(tx, task_id)
     if not rows or task is None or task.n_done < task.needed:
         return False
-    result = _consensus(project, rows)
+    result = _consensus(project, task_id, rows)
     one_more = project.target_confidence is not None and task.needed < project.redundancy_max and (
         result.confidence is None or result.confidence < project.target_confidence)
     outcome = queue.Outcome(result.answer, result.confidence, result.n_annotations, result.details or {})

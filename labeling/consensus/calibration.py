@@ -12,7 +12,7 @@ fitted on them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -435,10 +435,12 @@ def choose(fits: dict[str, classification.ClassificationResult], a: Answers, gol
 
 def consensus(method: str, task_idx: np.ndarray, worker_idx: np.ndarray, label_idx: np.ndarray, n_tasks: int,
               n_workers: int, n_classes: int, *, gold: np.ndarray | None = None, seed: int = 0,
-              calibrated: bool = True) -> classification.ClassificationResult:
+              calibrated: bool = True, tie_keys: Sequence[object] | None = None) -> classification.ClassificationResult:
     """Run `method` ("auto" picks one, see choose) and calibrate its confidences (see calibrate).
 
     The project path and `labeling aggregate` use this; classification.aggregate stays the raw method.
+    `tie_keys` (the task ids, one per task): a tied task's label is then decided by its id and the seed
+    (classification.break_ties), as its settle decides it, not by its position among the tasks.
     """
     if method != "auto" and method not in classification.METHODS:
         names = ", ".join(("auto",) + tuple(classification.METHODS))
@@ -457,6 +459,9 @@ def consensus(method: str, task_idx: np.ndarray, worker_idx: np.ndarray, label_i
         method, selection, held = choose(fits, a, g, {name: refit_of(name) for name in names}, seed)
     res = fits[method]
     res.selection = selection
+    if tie_keys is not None:
+        res.labels = classification.break_ties(res.posteriors, seed, tie_keys)
+        res.confidence = res.posteriors[np.arange(n_tasks), res.labels]
     if calibrated:
         calibrate(res, a, g, refit_of(method), held, seed)
     return res

@@ -9,6 +9,8 @@ each of its c answers weighs 1/c); duplicates="keep" counts every row as an inde
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,14 +203,39 @@ def _cells_of(codes: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
     return cells, position.reshape(-1)
 
 
-def break_ties(scores: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Argmax per row; ties (within 1e-12) are broken at random, reproducibly for a given seed."""
+def break_ties(scores: np.ndarray, seed: int = 0, keys: Sequence[object] | None = None) -> np.ndarray:
+    """Argmax per row; ties (within 1e-12) are broken at random, reproducibly for a given seed: by each row's
+    position, or, given `keys` (one per row: the task ids), by tie_noise of the row's key, so that a task's tie
+    goes the same way whatever other tasks are aggregated with it, and as its settle breaks it (small.pick)."""
     if scores.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
     best = scores.max(axis=1, keepdims=True)
     tied = scores >= best - 1e-12
-    noise = np.random.default_rng(seed).random(scores.shape)
-    return np.where(tied, noise, -1.0).argmax(axis=1)
+    if keys is None:
+        noise = np.random.default_rng(seed).random(scores.shape)
+        return np.where(tied, noise, -1.0).argmax(axis=1)
+    labels = tied.argmax(axis=1)
+    rows = np.flatnonzero(tied.sum(axis=1) > 1)
+    if rows.size:
+        noise = tie_noise([keys[r] for r in rows], scores.shape[1], seed)
+        labels[rows] = np.where(tied[rows], noise, -1.0).argmax(axis=1)
+    return labels
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def tie_noise(keys: Sequence[object], n_labels: int, seed: int = 0) -> np.ndarray:
+    """(len(keys), n_labels) numbers in [0, 1), each fixed by the key (as text: task 7 and "7" are one key), the
+    label's position and the seed: a hash (BLAKE2b of seed and key, then splitmix64 per label), not a random
+    stream, so the same task breaks the same tie the same way in every run, process and database."""
+    base = np.fromiter((int.from_bytes(hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest(), "little")
+                        for key in keys), dtype=np.uint64, count=len(keys))
+    x = base[:, None] + np.arange(1, n_labels + 1, dtype=np.uint64)[None, :] * _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 def _clamp_gold(post: np.ndarray, gold: np.ndarray | None) -> None:

@@ -36,11 +36,11 @@ def register(subparsers: Any) -> None:
     cls.add_argument("--gold", metavar="GOLD.csv", help="known labels (task,label) that anchor worker skills")
     cls.add_argument("--labels", metavar="A,B,...",
                      help="the label set in its order, as a project's labels, one CSV line (\"red, dark\",blue for a "
-                          "label with a comma); a label no one chose still counts, an equal vote is broken by --seed "
-                          "over the labels in this order as the project's recompute breaks it, and an answer with "
-                          "another label is an error. Default: the labels answered, in numeric order when all are "
-                          "numbers, else text order")
-    cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties (default 0)")
+                          "label with a comma); a label no one chose still counts, an equal vote is broken by the "
+                          "task and --seed over the labels in this order as the project's recompute breaks it, and an "
+                          "answer with another label is an error. Default: the labels answered, in numeric order when "
+                          "all are numbers, else text order")
+    cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties, with each task's id (default 0)")
     cls.add_argument("-o", "--output", metavar="OUT.csv", help="write task,label,confidence here")
     cls.set_defaults(func=run_classification)
 
@@ -89,7 +89,7 @@ def run_classification(args: argparse.Namespace) -> int:
               f"(e.g. {example})", file=sys.stderr)
     result = calibration.consensus(args.method, data.task_idx, data.worker_idx, data.label_idx, len(data.tasks),
                                    len(data.workers), len(data.labels), gold=gold_arr, seed=args.seed,
-                                   calibrated=not args.uncalibrated)
+                                   calibrated=not args.uncalibrated, tie_keys=data.tasks)
     print(describe(result), file=sys.stderr)
     label_names = np.array(data.labels, dtype=object)[result.labels]
     conf = np.char.mod("%.6f", result.confidence)

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from labeling.consensus import answers as ans
+from labeling.consensus.classification import tie_noise
 from labeling.errors import InvalidInput
 
 MAX_SKILL = 0.95
@@ -97,10 +98,16 @@ def posterior(codes: Sequence[int], n_classes: int, skills: Sequence[float] | No
     return _normalise(loglik)
 
 
-def pick(post: Sequence[float], counts: Sequence[float]) -> int:
-    """The most probable label; a tie (within 1e-12) goes to more votes, then to the first label."""
+def pick(post: Sequence[float], key: object = None) -> int:
+    """The most probable label; a tie (within 1e-12) is broken by the task's id `key` as the project's recompute
+    breaks it (classification.break_ties: seed 0), so that a recompute over the same answers keeps the label;
+    without a key, the first of the tied labels."""
     best = max(post)
-    return min((i for i, p in enumerate(post) if p >= best - 1e-12), key=lambda i: -counts[i])
+    tied = [i for i, p in enumerate(post) if p >= best - 1e-12]
+    if len(tied) == 1 or key is None:
+        return tied[0]
+    noise = tie_noise([key], len(post))[0]
+    return max(tied, key=lambda i: noise[i])
 
 
 MANY_LABELS = 20  # with more labels than this, a task's details name only the labels in play
@@ -143,8 +150,10 @@ def set_confidence(confs: Sequence[float], in_play: Iterable[int]) -> float:
 
 
 def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[float] | None,
-                   worker_ids: Sequence[int] | None = None, correlation: float = 0.0) -> tuple[dict, float, dict]:
-    """(answer, confidence, details) of one single-label task; `correlation` tempers skilled evidence."""
+                   worker_ids: Sequence[int] | None = None, correlation: float = 0.0,
+                   key: object = None) -> tuple[dict, float, dict]:
+    """(answer, confidence, details) of one single-label task; `correlation` tempers skilled evidence; `key`, the
+    task's id, breaks a tie (pick)."""
     lookup = {name: i for i, name in enumerate(labels)}
     codes = _codes([ans.label_of(a, f"answers[{i}]") for i, a in enumerate(answers)], lookup, labels)
     weights = _weights(worker_ids if worker_ids is not None else range(len(codes)))
@@ -153,7 +162,7 @@ def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequen
     for code in codes:
         counts[code] += 1
     post = posterior(codes, k, skills, weights, correlation)
-    choice = pick(post, counts)
+    choice = pick(post, key)
     details = {"votes": {labels[i]: c for i, c in enumerate(counts) if c}}
     by_label(labels, post, details, "posteriors", set(codes))
     details["percent_agreement"] = ans.label_agreement(counts, len(codes))

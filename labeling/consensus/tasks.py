@@ -99,9 +99,11 @@ def aggregate_task(
     labels: list[str],
     worker_skill: dict[int, float] | None = None,
     correlation: float = 0.0,
+    task_id: int | None = None,
 ) -> TaskConsensus:
     """Consensus of one task's answers; worker_skill (accuracy per worker) weights them when given, and a
-    classification or multilabel task's evidence is tempered by `correlation` (small.py)."""
+    classification or multilabel task's evidence is tempered by `correlation` (small.py). `task_id` breaks a
+    classification tie as the project's recompute breaks it (small.pick)."""
     family = ans.kind(task_type)
     if len(answers) != len(worker_ids):
         raise InvalidInput("answers and worker_ids differ in length", field="worker_ids")
@@ -110,8 +112,11 @@ def aggregate_task(
         return TaskConsensus(None, None, n, {})
     if family == "classification" or family == "multilabel":
         known = None if worker_skill is None else [float(worker_skill.get(w, DEFAULT_SKILL)) for w in worker_ids]
-        run = small.classification if family == "classification" else small.multilabel
-        answer, confidence, details = run(answers, labels, known, worker_ids, correlation)
+        if family == "classification":
+            answer, confidence, details = small.classification(answers, labels, known, worker_ids, correlation,
+                                                               task_id)
+        else:
+            answer, confidence, details = small.multilabel(answers, labels, known, worker_ids, correlation)
         return TaskConsensus(answer, confidence, n, details)
     weights = _skills(worker_ids, worker_skill)
     if family == "boxes":
@@ -231,7 +236,7 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
     gold_arr = np.array([lookup.get(ans.label_of(gold[tid], "gold"), -1) if tid in gold else -1
                          for tid in task_ids], dtype=np.int64)
     res = calibration.consensus(method, t, w, codes, len(task_ids), len(worker_ids), k,
-                                gold=gold_arr if (gold_arr >= 0).any() else None)
+                                gold=gold_arr if (gold_arr >= 0).any() else None, tie_keys=task_ids)
     counts = classification.vote_counts(t, codes, len(task_ids), k)
     results = {}
     # ans.label_agreement for every task at once: agreeing pairs over all pairs (None below two answers)

@@ -85,12 +85,33 @@ def test_multilabel_matches_the_batch_model_on_random_tasks() -> None:
         assert result.confidence == pytest.approx(expected, rel=1e-9)
 
 
-def test_a_tie_goes_to_more_votes_then_to_the_first_label() -> None:
+def test_a_tie_is_broken_by_the_tasks_id_as_a_recompute_breaks_it() -> None:
     labels = ["a", "b", "c", "d", "e"]
     for pair in [("a", "b"), ("c", "e"), ("b", "d"), ("e", "a")]:
+        for task_id in range(30):
+            result = tasks.aggregate_task("image_classification", [{"label": x} for x in pair], [1, 2], labels, {},
+                                          task_id=task_id)
+            post = [1.0 if name in pair else 0.0 for name in labels]
+            recompute = classification.break_ties(np.array([post]), 0, [task_id])[0]
+            assert result.answer == {"label": labels[recompute]}
+        # without an id (a one-off aggregation), the first of the tied labels
         result = tasks.aggregate_task("image_classification", [{"label": x} for x in pair], [1, 2], labels, {})
         assert result.answer == {"label": min(pair, key=labels.index)}
-    assert small.pick([0.5, 0.5], [2, 1]) == 0 and small.pick([0.5, 0.5], [1, 2]) == 1
+    assert {small.pick([0.5, 0.5], key) for key in range(30)} == {0, 1}
+    assert small.pick([0.6, 0.4], 3) == 0 and small.pick([0.4, 0.6], 3) == 1
+
+
+def test_tie_noise_is_fixed_by_key_seed_and_label_alone() -> None:
+    noise = classification.tie_noise([7, "7", 8], 4)
+    assert (noise[0] == noise[1]).all() and not (noise[0] == noise[2]).all()
+    assert ((noise >= 0) & (noise < 1)).all() and len(set(noise[0].tolist())) == 4
+    assert not (classification.tie_noise([7], 4, seed=1) == noise[0]).all()
+    # a task's tie goes the same way whatever rows come before it
+    scores = np.array([[0.5, 0.5, 0.0]] * 50)
+    alone = [int(classification.break_ties(scores[:1], 0, [k])[0]) for k in range(50)]
+    assert classification.break_ties(scores, 0, list(range(50))).tolist() == alone
+    assert classification.break_ties(scores[::-1], 0, list(range(50))[::-1]).tolist() == alone[::-1]
+    assert set(alone) == {0, 1}
 
 
 def test_one_worker_with_perfect_gold_does_not_settle_a_task_alone() -> None:
