@@ -68,12 +68,15 @@ def aggregate_multilabel(
     gold: np.ndarray | None = None,
     seed: int = 0,
     adaptive: bool = False,
+    tie_keys: Sequence[object] | None = None,
 ) -> MultilabelResult:
     """Aggregate (n_answers, n_labels) bool choices as one binary problem per label (own prior and confusions).
 
     Each label runs calibration.consensus: `auto` picks a method per label, confidences are calibrated.
     `gold` is an (n_tasks, n_labels) int array of 1 / 0 / -1 (unknown). `adaptive`: the answers came from
-    adaptive redundancy (see calibration.settle_correlation).
+    adaptive redundancy (see calibration.settle_correlation). `tie_keys` (the task ids): a label as likely in as
+    out is decided by the task's id, as the settle decides it (small.multilabel); one draw per task, so a task's
+    tied labels go in or out together (the answers [a] and [b]: both, or neither).
     """
     chosen = np.asarray(chosen, dtype=bool)
     t = np.asarray(task_idx, dtype=np.int64)
@@ -101,7 +104,8 @@ def aggregate_multilabel(
         res = solved.get(key)
         if res is None:
             res = solved[key] = calibration.consensus(method, t, w, column, n_tasks, n_workers, 2,
-                                                      gold=None if gold is None else gold[:, j], seed=seed)
+                                                      gold=None if gold is None else gold[:, j], seed=seed,
+                                                      tie_keys=tie_keys)
         prob[:, j] = res.posteriors[:, 1]
         decision[:, j] = res.labels.astype(bool)
         conf[:, j] = res.confidence

@@ -170,8 +170,11 @@ def classification(answers: Sequence[Any], labels: Sequence[str], skills: Sequen
 
 
 def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[float] | None,
-               worker_ids: Sequence[int] | None = None, correlation: float = 0.0) -> tuple[dict, float, dict]:
-    """(answer, confidence, details) of one multilabel task: a binary posterior per label, chosen above one half."""
+               worker_ids: Sequence[int] | None = None, correlation: float = 0.0,
+               key: object = None) -> tuple[dict, float, dict]:
+    """(answer, confidence, details) of one multilabel task: a binary posterior per label, chosen above one half;
+    at one half, as pick decides [no, yes] by the task's id `key` (the same draw for every label of the task, as the
+    recompute's multilabel.aggregate_multilabel)."""
     lookup = {name: i for i, name in enumerate(labels)}
     chosen_sets, name_sets = [], []
     for i, a in enumerate(answers):
@@ -202,7 +205,7 @@ def multilabel(answers: Sequence[Any], labels: Sequence[str], skills: Sequence[f
             p_no, p_yes = e_no / (e_no + e_yes), e_yes / (e_no + e_yes)
         probs[name] = p_yes
         confs.append(max(p_no, p_yes))
-        if p_yes > 0.5:
+        if pick((p_no, p_yes), key) == 1:
             picked.append(name)
     in_play = set().union(*chosen_sets) | {lookup[name] for name in picked}
     confidence = set_confidence(confs, in_play)

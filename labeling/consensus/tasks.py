@@ -103,7 +103,7 @@ def aggregate_task(
 ) -> TaskConsensus:
     """Consensus of one task's answers; worker_skill (accuracy per worker) weights them when given, and a
     classification or multilabel task's evidence is tempered by `correlation` (small.py). `task_id` breaks a
-    classification tie as the project's recompute breaks it (small.pick)."""
+    tie as the project's recompute breaks it (small.pick)."""
     family = ans.kind(task_type)
     if len(answers) != len(worker_ids):
         raise InvalidInput("answers and worker_ids differ in length", field="worker_ids")
@@ -116,7 +116,7 @@ def aggregate_task(
             answer, confidence, details = small.classification(answers, labels, known, worker_ids, correlation,
                                                                task_id)
         else:
-            answer, confidence, details = small.multilabel(answers, labels, known, worker_ids, correlation)
+            answer, confidence, details = small.multilabel(answers, labels, known, worker_ids, correlation, task_id)
         return TaskConsensus(answer, confidence, n, details)
     weights = _skills(worker_ids, worker_skill)
     if family == "boxes":
@@ -271,7 +271,7 @@ def _project_multilabel(rows: list[tuple[int, int, dict]], labels: list[str], go
                 gold_arr[i] = 0
                 gold_arr[i, _label_codes(ans.labels_of(gold[tid], "gold"), labels, "gold")] = 1
     res = multilabel.aggregate_multilabel(t, w, chosen, len(task_ids), len(worker_ids), method=method, gold=gold_arr,
-                                          adaptive=adaptive)
+                                          adaptive=adaptive, tie_keys=task_ids)
     task_sets: list[list[list[int]]] = [[] for _ in task_ids]
     for row, codes in zip(t.tolist(), sets):
         task_sets[row].append(codes.tolist())
