@@ -228,7 +228,7 @@ def main() -> None:
     backend = "PostgreSQL" if args.pg else "SQLite"
     print(f"\n{backend}, {args.tasks:,} tasks, {3 * args.tasks:,} answers, {args.loads} loads per page "
           f"(server-side, in process)\n")
-    print(f"| page | p50 ms | p95 ms | statements |\n|---|---:|---:|---:|")
+    print("| page | p50 ms | p95 ms | statements |\n|---|---:|---:|---:|")
     for name, figures in results.items():
         print(f"| {name} | {figures['p50']:.1f} | {figures['p95']:.1f} | {figures['statements']} |")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from labeling import deletion, jsonio, media, membership, policy, projects, schemas, task_detail, tasks, web
+from labeling import deletion, media, membership, policy, projects, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
 from labeling.consensus import runner
 
