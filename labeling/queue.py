@@ -629,7 +629,7 @@ def ready_tasks(tx: Tx, project_id: int) -> list[int]:
     return [row.id for row in tx.rows("queue.tasks_ready", {"project": project_id})]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """A task's consensus as the settle stores it."""
 

@@ -621,3 +621,27 @@ async def test_a_consensus_of_many_labels_keeps_only_the_likely_ones_in_its_deta
         details = (await conn.execute(sa.select(models.task_results.c.details)
                                       .where(models.task_results.c.project_id == few["id"]))).scalar_one()
     assert set(details[key]) == set(labels[:5]) and "other_labels_max" not in details
+
+
+@pytest.mark.parametrize("task_type, answer", [("text_classification", {"label": "pos"}),
+                                               ("text_multilabel", {"labels": ["pos", "meh"]})])
+async def test_a_recompute_holds_one_object_for_equal_label_answers(client, db, requester, new_project, make_user,
+                                                                    task_type, answer):
+    """A recompute holds every answer of the project: 400 bytes each when every `{"label": "pos"}` read was its own
+    dict (about 1.2 GB at 3,000,000 answers). Equal label answers are one object now, and so are the results'
+    answers and equal vote counts."""
+    from labeling.consensus import runner
+    from labeling.consensus import tasks as consensus_tasks
+
+    project = await new_project(task_type=task_type, tasks=[{"data": {"text": f"t{i}"}} for i in range(6)],
+                                redundancy=2, labels=["pos", "neg", "meh"])
+    await answer_all(client, make_user, project["id"], [answer, answer], f"share{project['id']}")
+    async with db.read() as conn:
+        rows, _ = await runner.load_rows(conn, project["id"])
+    assert len(rows) == 12 and all(a == answer for _, _, a in rows)
+    assert len({id(a) for _, _, a in rows}) == 1
+    if task_type == "text_classification":
+        results = consensus_tasks.aggregate_project(task_type, rows, ["pos", "neg", "meh"], method="majority").results
+        assert len({id(r.answer) for r in results.values()}) == 1
+        assert len({id(r.details["votes"]) for r in results.values()}) == 1
+        assert next(iter(results.values())).details["votes"] == {"pos": 2}

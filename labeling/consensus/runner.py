@@ -42,12 +42,13 @@ async def load_rows(conn: AsyncConnection, project_id: int, timing: list[tuple[i
     columns = [ann.c.id, ann.c.task_id, ann.c.worker_id, ann.c.answer]
     if timing is not None:
         columns += [ann.c.excluded, ann.c.duration_ms, ann.c.created_at]
+    seen: dict[tuple, dict] = {}
 
     def take(chunk: list[Any]) -> None:
         if timing is None:
-            rows.extend((r.task_id, r.worker_id, r.answer) for r in chunk)
+            rows.extend((r.task_id, r.worker_id, _shared(r.answer, seen)) for r in chunk)
         else:
-            rows.extend((r.task_id, r.worker_id, r.answer) for r in chunk if not r.excluded)
+            rows.extend((r.task_id, r.worker_id, _shared(r.answer, seen)) for r in chunk if not r.excluded)
             timing.extend((r.worker_id, r.duration_ms, r.created_at) for r in chunk)
 
     counted = [] if timing is not None else [ann.c.excluded.is_(False)]
@@ -74,6 +75,19 @@ async def load_rows(conn: AsyncConnection, project_id: int, timing: list[tuple[i
         take([r for r in chunk if r.task_id in mine])
         last = ids[-1]
     return rows, {r.id: r.gold for r in (await conn.execute(gold_of)).all()}
+
+
+def _shared(answer: Any, seen: dict[tuple, dict]) -> Any:
+    """One object for equal label answers: `{"label": "pos"}` read 3,000,000 times is one dict, not 3,000,000 (about
+    230 of the 400 bytes an answer held in a recompute's memory). A label (text) or a label list; other answers as
+    read. The rows are only read, never changed."""
+    if type(answer) is dict and len(answer) == 1:
+        ((key, value),) = answer.items()
+        if type(value) is str:
+            return seen.setdefault((key, value), answer)
+        if type(value) is list and all(type(v) is str for v in value):
+            return seen.setdefault((key, tuple(value)), answer)
+    return answer
 
 
 async def sample_tasks(conn: AsyncConnection, project_id: int, n_tasks: int) -> list[int] | None:
