@@ -149,7 +149,8 @@ FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT 
 -- name: queue.lease_gold
 -- json: data, predictions, gold
 -- queue.lease_regular for a gold check: no redundancy cap (every worker may see each one once, in a per-worker
--- order), so a locked candidate is waited for rather than skipped.
+-- order), so a locked candidate is waited for rather than skipped. The ids are reduced before they are multiplied:
+-- a restored dump's ids may be near 2**63, and the product of such an id was 'bigint out of range'.
 WITH project AS (
     SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
 ok AS (
@@ -178,7 +179,7 @@ candidate AS (
              AND r.n_done + r.n_leased < r.needed
              AND NOT EXISTS (SELECT 1 FROM assignments g WHERE g.task_id = r.id AND g.worker_id = :worker)))
       AND EXISTS (SELECT 1 FROM ok)
-    ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1 FOR NO KEY UPDATE OF t),
+    ORDER BY ((t.id % 1000003) * 7919 + (:worker % 1000003) * 104729) % 1000003 LIMIT 1 FOR NO KEY UPDATE OF t),
 counted AS (
     UPDATE project_workers pw SET n_claims = pw.n_claims + 1 FROM candidate
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims AND NOT pw.blocked

@@ -78,7 +78,8 @@ RETURNING id, data, predictions
 
 -- name: queue.claim_gold
 -- json: data, predictions
--- Gold checks have no redundancy cap: every worker may see each one once, in a per-worker order.
+-- Gold checks have no redundancy cap: every worker may see each one once, in a per-worker order. The ids are
+-- reduced before they are multiplied: a restored dump's ids may be near 2**63 (PostgreSQL refused the product).
 UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (
     SELECT t.id FROM tasks t
     WHERE t.project_id = :project AND t.is_gold = true AND t.state = 0 /*open*/
@@ -90,7 +91,7 @@ UPDATE tasks SET n_leased = n_leased + 1 WHERE id = (
            WHERE r.project_id = :project AND r.is_gold = false AND r.state = 0 /*open*/
              AND r.n_done + r.n_leased < r.needed
              AND NOT EXISTS (SELECT 1 FROM assignments g WHERE g.task_id = r.id AND g.worker_id = :worker)))
-    ORDER BY (t.id * 7919 + :worker * 104729) % 1000003 LIMIT 1)
+    ORDER BY ((t.id % 1000003) * 7919 + (:worker % 1000003) * 104729) % 1000003 LIMIT 1)
 RETURNING id, data, predictions
 
 -- name: queue.lock_task
