@@ -25,6 +25,7 @@ T = TypeVar("T")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1000
 SESSION_SECONDS = 14 * 86400
 ADMIN_NAME = "admin"  # the user whose API token LABELING_ADMIN_TOKEN is
 # A sign-in for an unknown user, a deactivated one or one without a password checks the password against this
@@ -121,9 +122,10 @@ def check_role(role: object) -> Role:
 
 
 def check_password(password: object) -> str:
-    """Fail unless the password is a string of at least MIN_PASSWORD characters."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters", field="password")
+    """Fail unless the password is a string of MIN_PASSWORD to MAX_PASSWORD characters (the API's schemas say the
+    same; `labeling users add` took any length)."""
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD:,} characters", field="password")
     return password
 
 

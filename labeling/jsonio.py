@@ -145,12 +145,15 @@ def _float(literal: str) -> float:
     return value + 0.0  # -0.0 becomes 0.0
 
 
+_INT_WORDS = f"integers must be within +/-{INT_LIMIT} (64 bits); send larger numbers as strings"
+
+
 def _int(literal: str) -> int:
     if len(literal) > 20:
-        raise _Refused("integers must fit in 64 bits; send larger numbers as strings")
+        raise _Refused(_INT_WORDS)
     value = int(literal)
     if abs(value) > INT_LIMIT:
-        raise _Refused("integers must fit in 64 bits; send larger numbers as strings")
+        raise _Refused(_INT_WORDS)
     return value
 
 

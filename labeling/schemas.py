@@ -12,7 +12,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from sqlmodel import SQLModel
 
 from labeling import jsonio, paging
-from labeling.auth import USERNAME_RE
+from labeling.auth import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
 from labeling.consensus.tasks import PROJECT_METHODS
 from labeling.errors import InvalidInput
 from labeling.models import ProjectStatus, Role
@@ -226,7 +226,7 @@ class UserCreate(_Strict):
 
     username: str = Field(min_length=1, max_length=100, pattern=USERNAME_RE.pattern)
     role: Role = Field(strict=False)
-    password: str | None = Field(default=None, min_length=8, max_length=1000)
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
 
 
 class ProjectBase(_Strict):
@@ -353,7 +353,7 @@ class TeamMembers(_Strict):
 class PasswordReset(_Strict):
     """POST /api/users/{id}/password"""
 
-    password: str = Field(min_length=8, max_length=1000)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
 
 
 class TasksDelete(_Strict):

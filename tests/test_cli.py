@@ -55,6 +55,12 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     # A regex's $ matches before a final line break: "bob\n" was created as an account beside "bob".
     code, out, err = run(capsys, "users", "add", "bob\n", "--role", "requester")
     assert code == 2 and not out and one_line(err) and "username" in err
+    # The API takes passwords of 8 to 1,000 characters; the command took any length above 8.
+    for password in ("short", "x" * 1001):
+        code, out, err = run(capsys, "users", "add", "carol", "--role", "worker", "--password", password)
+        assert code == 2 and not out and one_line(err) and "password must be 8 to 1,000 characters" in err
+    code, out, _ = run(capsys, "users", "add", "carol", "--role", "worker", "--password", "y" * 1000)
+    assert code == 0 and "worker carol" in out
 
 
 @pytest.mark.parametrize("flag, value, says", [

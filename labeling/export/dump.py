@@ -26,6 +26,7 @@ from labeling import auth, jsonio, migrate, models, queue, tasktypes
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput
 from labeling.sqltx import Tx, is_unique_violation
+from labeling.tasks import PRIORITY_LIMIT
 
 KIND = "labeling-dump"
 VERSION = 2
@@ -105,12 +106,18 @@ def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...
     return out
 
 
+# Columns whose values the API keeps narrower than the column's type: a restore takes what an import would.
+NARROWER = {("tasks", "priority"): (-PRIORITY_LIMIT, PRIORITY_LIMIT)}
+
+
 def _value_bounds(table: Table) -> dict[str, tuple[int, int] | int]:
     """Each integer column's range and each string column's length limit, as PostgreSQL enforces them (SQLite
     stores a longer string, and a larger number up to 64 bits, where PostgreSQL refuses the row)."""
     out: dict[str, tuple[int, int] | int] = {}
     for column in table.c:
-        if isinstance(column.type, Integer):
+        if (table.name, column.name) in NARROWER:
+            out[column.name] = NARROWER[table.name, column.name]
+        elif isinstance(column.type, Integer):
             bits = 63 if isinstance(column.type, BigInteger) else 31
             out[column.name] = (-(2 ** bits), 2 ** bits - 1)
         elif isinstance(column.type, String) and column.type.length:

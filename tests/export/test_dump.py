@@ -184,6 +184,8 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         "a boolean for a number": edited("tasks", '"priority":0', '"priority":false'),
         # SQLite stored a number past 32 bits where PostgreSQL refused it; past 64 bits, each said it its own way
         "a number past its column's range": edited("tasks", '"priority":0', f'"priority":{2 ** 40}'),
+        # the column holds -2**31, which no import or API call may give (the queue takes +/-(2**31 - 1))
+        "a priority the API refuses": edited("tasks", '"priority":0', f'"priority":{-2 ** 31}'),
         "a number past 64 bits": edited("tasks", '"priority":0', f'"priority":{2 ** 70}'),
         "a string past its column's length": edited("projects", '"edit_window":"', '"edit_window":"' + "x" * 30),
         "a column the table lacks": edited("tasks", '"priority":0', '"priority":0,"x":1'),
@@ -217,7 +219,7 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         assert "the tasks row has no 'priority'" in capsys.readouterr().err
         bad.write_text(cases["a number past 64 bits"])
         assert await run_cli("restore", str(bad)) == 2
-        assert "tasks.priority must be a whole number from -2,147,483,648 to 2,147,483,647" in capsys.readouterr().err
+        assert "tasks.priority must be a whole number from -2,147,483,647 to 2,147,483,647" in capsys.readouterr().err
         assert await run_cli("restore", str(path)) == 0
         assert await _dump(fresh) == path.read_bytes()  # the project without tasks too
     finally:
