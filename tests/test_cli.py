@@ -146,6 +146,16 @@ def test_every_cli_option_is_documented_in_the_readme():
     assert not missing, f"options the README does not name: {missing}"
 
 
+def test_serve_help_gives_the_defaults_the_readme_names(capsys):
+    readme = (REPO / "README.md").read_text()
+    assert "labeling serve [--host 127.0.0.1] [--port 8000]" in readme
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["serve", "--help"])
+    words = " ".join(capsys.readouterr().out.split())
+    for default in ("(default 127.0.0.1)", "(default 8000)", "(default 1)", "(default info)"):
+        assert default in words, default
+
+
 def test_settings_from_env_and_bad_values():
     from labeling.errors import InvalidInput
     from labeling.settings import Settings
