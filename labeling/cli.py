@@ -238,7 +238,8 @@ def parser() -> argparse.ArgumentParser:
                                                         "in the data directory)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                        help="the server log's level (default info)")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false", help="no line per request in the log")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false",
+                       help="no line per request in the log")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)
