@@ -229,7 +229,8 @@ async def test_a_body_of_a_type_the_write_does_not_read_is_a_415_naming_what_it_
     ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"], "redundancy": "3"},
      "redundancy", "must be a whole number"),
     *[("POST", "/api/projects",
-       {"name": "p", "task_type": "text_classification", "labels": ["a"], "edit_window": value}, "edit_window", "must be 'until_final', 'off' or a whole number of minutes from 1 to 10,080")
+       {"name": "p", "task_type": "text_classification", "labels": ["a"], "edit_window": value},
+       "edit_window", "must be 'until_final', 'off' or a whole number of minutes from 1 to 10,080")
       for value in ("sometimes", 1.5, 0, 10_081)],
     ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"], "lease_seconds": "x"},
      "lease_seconds", "must be a whole number"),
