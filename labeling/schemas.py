@@ -113,11 +113,14 @@ def check_labels(labels: list[Any], most: int | None = None, longest: int | None
             cleaned.append(label.model_copy(update={"name": label.name.strip(), "hotkey": hotkey}))
         else:
             cleaned.append(label.strip())
-    names = label_names(cleaned)
-    if any(not name or len(name) > longest for name in names):
-        raise ValueError(f"each label must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
-    if len(set(names)) != len(names):
-        raise ValueError("labels must be distinct")
+    first: dict[str, int] = {}
+    for i, name in enumerate(label_names(cleaned)):
+        if not name or len(name) > longest:
+            raise ValueError(f"labels[{i}] must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
+        if name in first:
+            raise ValueError(f"labels[{i}]: {name!r} repeats labels[{first[name]}] (spaces around a label are not "
+                             "part of it)")
+        first[name] = i
     hotkeys = [label.hotkey for label in cleaned if isinstance(label, LabelSpec) and label.hotkey]
     if len(set(hotkeys)) != len(hotkeys):
         raise ValueError("two labels have the same hotkey")
