@@ -15,14 +15,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, compile_path
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from labeling import annotations, api, auth, files, media, middleware, resources, web
 from labeling.api import media as media_api
-from labeling.api import openapi
 from labeling.db import Database
 from labeling.errors import LabelingError
 from labeling.settings import Settings
@@ -143,13 +142,6 @@ class Static(StaticFiles):
         return await super().get_response(path, scope)
 
 
-async def health(request: Request, caller: web.Caller) -> Response:
-    """GET /api/health: the server is up and the database answers."""
-    async with web.state(request).db.read() as conn:
-        await conn.exec_driver_sql("SELECT 1")
-    return JSONResponse({"status": "ok"})
-
-
 async def on_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors: an unknown page asked for by a browser is a page in words, the rest JSON."""
     from labeling.worker_ui import routes as ui_routes
@@ -197,8 +189,6 @@ def create_app(settings: Settings, database: Database | None = None) -> App:
     routes = [
         *api.routes(),  # the queue's routes come first: Starlette tries routes in order
         *web.routes([
-            ("GET", "/api/openapi.json", openapi.openapi, "openapi.read"),
-            ("GET", "/api/health", health, "health.read"),
             ("GET", "/media/{path:path}", media_api.serve, "media.read"),
             ("GET", media.SIGNED_PREFIX + "/{expires}/{signature}/{path:path}", media_api.serve_signed,
              "media.signed"),

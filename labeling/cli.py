@@ -222,20 +222,24 @@ def parser() -> argparse.ArgumentParser:
                    epilog="Settings: " + "; ".join(d.env for d in settings_mod.DECLARED))
     root.add_argument("--version", action="version", version=f"labeling {__version__}")
     root.add_argument("--new-database", action="store_true",
-                      help="let a command other than serve, migrate and restore make a new, empty database")
+                      help="let a command that reads the database (all but serve, migrate, backup, restore and "
+                           "aggregate) make a new, empty one")
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="apply migrations and serve the app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_whole(1, 65535, "the port"), default=8000)
-    serve.add_argument("--workers", type=_whole(1, 1024, "the number of server processes"), default=1,
-                       help="server processes")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_whole(1, 65535, "the port"), default=8000,
+                       help="the port to listen on (default 8000)")
+    serve.add_argument("--workers", type=_whole(1, 1024, "the number of server processes"), default=1, metavar="N",
+                       help="server processes (default 1)")
     serve.add_argument("--demo", action="store_true",
                        help="load sample_tasks/ into demo projects, seed a few answers, print demo logins")
     serve.add_argument("--database", metavar="URL", help="the database (default LABELING_DATABASE_URL, else SQLite "
                                                         "in the data directory)")
-    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                       help="the server log's level (default info)")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false",
+                       help="no line per request in the log")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)

@@ -667,3 +667,18 @@ class Reviewed(Out):
     annotation_id: Id | None = Field(None, description="an exclusion: the answer")
     excluded: bool | None = None
     changed: bool | None = Field(None, description="an exclusion: whether the answer's standing changed")
+
+
+class Health(Out):
+    """The server is up and its database answers."""
+
+    status: Literal["ok"]
+
+
+class OpenAPIDocument(Out):
+    """This OpenAPI 3.1 document."""
+
+    openapi: Literal["3.1.0"]
+    info: dict[str, Any]
+    paths: dict[str, dict[str, Any]]
+    components: dict[str, Any]

@@ -113,11 +113,14 @@ def check_labels(labels: list[Any], most: int | None = None, longest: int | None
             cleaned.append(label.model_copy(update={"name": label.name.strip(), "hotkey": hotkey}))
         else:
             cleaned.append(label.strip())
-    names = label_names(cleaned)
-    if any(not name or len(name) > longest for name in names):
-        raise ValueError(f"each label must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
-    if len(set(names)) != len(names):
-        raise ValueError("labels must be distinct")
+    first: dict[str, int] = {}
+    for i, name in enumerate(label_names(cleaned)):
+        if not name or len(name) > longest:
+            raise ValueError(f"labels[{i}] must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
+        if name in first:
+            raise ValueError(f"labels[{i}]: {name!r} repeats labels[{first[name]}] (spaces around a label are not "
+                             "part of it)")
+        first[name] = i
     hotkeys = [label.hotkey for label in cleaned if isinstance(label, LabelSpec) and label.hotkey]
     if len(set(hotkeys)) != len(hotkeys):
         raise ValueError("two labels have the same hotkey")
@@ -143,8 +146,10 @@ MAX_EDIT_MINUTES = 7 * 24 * 60
 
 
 def _edit_window(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_EDIT_MINUTES:
-        raise ValueError(f"edit_window in minutes must be from 1 to {MAX_EDIT_MINUTES}")
+    """Every form an edit window may take, in one message for any other value (a word, a fraction, a bound)."""
+    minutes = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_EDIT_MINUTES
+    if not minutes and value not in ("off", "until_final"):
+        raise ValueError(f"must be 'until_final', 'off' or a whole number of minutes from 1 to {MAX_EDIT_MINUTES:,}")
     return value
 
 
@@ -174,7 +179,7 @@ Labels = Annotated[list[Any], AfterValidator(_labels), Field(
         {"type": "string", "minLength": 1, "maxLength": _cap("max_label_chars")}, LabelSpec.model_json_schema()]}},
     description="Distinct labels, trimmed: names, or objects {name, color?, hotkey?}; at most LABELING_MAX_LABELS "
                 "of at most LABELING_MAX_LABEL_CHARS each.")]
-EditWindow = Annotated[Literal["off", "until_final"] | StrictInt, AfterValidator(_edit_window), Field(
+EditWindow = Annotated[Literal["off", "until_final"] | StrictInt, BeforeValidator(_edit_window), Field(
     description="How long workers may change their answers: 'off', 'until_final' (while the task is open) or "
                 "a number of minutes")]
 Instructions = Annotated[str, AfterValidator(_instructions), Field(
@@ -518,7 +523,7 @@ def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
     except ValidationError as exc:
         errors = exc.errors()
         first = [e for e in errors if e.get("loc", ())[:1] == errors[0].get("loc", ())[:1]]
-        error = max(first, key=lambda e: len(e.get("loc", ())))  # of a union's branches, the deepest went furthest
+        error = max(first, key=_went_furthest)
         field = jsonio.format_path(part for part in error.get("loc", ())
                                    if isinstance(part, int) or not _BRANCH.match(part)) or "body"
         message = words(error)
@@ -554,6 +559,15 @@ _KINDS = {  # pydantic's error types, in plain words (the field is named before 
     "extra_forbidden": "is not a known field",
     "missing": "is required",
 }
+# pydantic's error types for a value of another type than a field (or a union's branch) takes.
+_WRONG_TYPE = frozenset(kind for kind in _KINDS if kind.endswith(("_type", "_parsing")) or kind == "int_from_float")
+
+
+def _went_furthest(error: Any) -> tuple[int, bool]:
+    """Of a union's branches, the one that went furthest: the deepest error, and at one depth a branch whose type
+    the value has (`redundancy: {"min": 6, "max": 5}` is an object with a wrong bound, not a wrong whole number)."""
+    return len(error.get("loc", ())), error.get("type", "") not in _WRONG_TYPE
+
 
 
 def words(error: Any) -> str:

@@ -106,7 +106,7 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
     priority = item.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int) or abs(priority) > PRIORITY_LIMIT:
         raise InvalidInput(f"priority must be a whole number from {-PRIORITY_LIMIT:,} to {PRIORITY_LIMIT:,}, got "
-                           f"{priority!r:.40}", field="priority")
+                           f"{jsonio.dumps(priority):.40}", field="priority")
     external_id = item.get("external_id")
     if external_id is not None and (not isinstance(external_id, str) or not 1 <= len(external_id) <= 500):
         raise InvalidInput("external_id must be a string of 1-500 characters", field="external_id")

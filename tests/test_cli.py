@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -132,6 +133,33 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (REPO / "README.md").read_text()
     for name in (d.env for d in settings_mod.DECLARED):
         assert name in readme, f"{name} is not in the README"
+
+
+def _options(parser: argparse.ArgumentParser, command: str = "labeling") -> list[tuple[str, str]]:
+    """(command, --flag) of every option of a parser and its subcommands, --help left out."""
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                out += _options(child, f"{command} {name}")
+        out += [(command, flag) for flag in action.option_strings if flag.startswith("--") and flag != "--help"]
+    return out
+
+
+def test_every_cli_option_is_documented_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    missing = sorted({(command, flag) for command, flag in _options(cli.parser()) if flag not in readme})
+    assert not missing, f"options the README does not name: {missing}"
+
+
+def test_serve_help_gives_the_defaults_the_readme_names(capsys):
+    readme = (REPO / "README.md").read_text()
+    assert "labeling serve [--host 127.0.0.1] [--port 8000]" in readme
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["serve", "--help"])
+    words = " ".join(capsys.readouterr().out.split())
+    for default in ("(default 127.0.0.1)", "(default 8000)", "(default 1)", "(default info)"):
+        assert default in words, default
 
 
 def test_settings_from_env_and_bad_values():

@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 from PIL import Image
 from pydantic import BaseModel
 
-from labeling import api
+from labeling import api, cli
 from labeling.api import openapi
 from tests.conftest import bearer
 
@@ -53,6 +53,17 @@ def test_every_operation_has_a_typed_response(doc: dict) -> None:
         for code, response in responses.items():
             if code.startswith(("4", "5")):
                 assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_the_commands_it_names_for_a_token_exist(doc: dict, capsys: pytest.CaptureFixture) -> None:
+    """The bearer scheme says where tokens come from; a `labeling ...` command it names is a real one."""
+    words = doc["components"]["securitySchemes"]["bearer"]["description"]
+    commands = re.findall(r"\blabeling ([a-z-]+(?: [a-z-]+)?)", words)
+    assert commands
+    for command in commands:
+        with pytest.raises(SystemExit) as done:
+            cli.parser().parse_args([*command.split(), "--help"])
+        assert done.value.code == 0, f"`labeling {command}` is not a command"
 
 
 def test_constraints_are_in_the_document(doc: dict) -> None:
@@ -209,6 +220,8 @@ async def test_real_responses_of_every_operation_conform(client: httpx.AsyncClie
     await call("POST", "/api/media", requester, files={"file": ("a.png", _png(), "image/png")})
     await call("DELETE", f"/api/projects/{pid}/tasks", requester, json={"external_ids": ["e3"], "confirm": True})
     await call("DELETE", f"/api/projects/{pid}?confirm=p", requester)
+    await call("GET", "/api/health", requester)
+    await call("GET", "/api/openapi.json", requester)
     missing = {(op.method, op.path) for op in api.OPS} - call.succeeded
     assert not missing, f"operations this test does not exercise: {sorted(missing)}"
     # Errors have the one shape, with the statuses the document gives.

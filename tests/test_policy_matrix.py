@@ -174,6 +174,14 @@ async def test_every_openapi_operation_is_a_route(client, app):
     assert {(op.method, op.path) for op in api.OPS} <= routes
 
 
+async def test_the_openapi_document_describes_every_api_route(client, app):
+    """Every route under /api is in the document, /api/health and /api/openapi.json too, not only the OPS table."""
+    doc = (await client.get("/api/openapi.json")).json()
+    documented = {(method.upper(), path) for path, operations in doc["paths"].items() for method in operations}
+    api_routes = {(m, p) for m, p, _ in app_routes(app) if p.startswith("/api/")}
+    assert sorted(api_routes - documented) == []
+
+
 @dataclass
 class World:
     """One set of callers and objects: a listed pool, a team, a lease held by the pool worker, an image."""

@@ -73,7 +73,7 @@ async def test_adaptive_redundancy_round_trips(client, new_project):
     ({"task_type": "text_classification", "labels": ["a"]}, "name"),
     ({"name": "p", "task_type": "video", "labels": ["a"]}, "task_type"),
     ({"name": "p", "task_type": "text_classification"}, "labels"),
-    ({"name": "p", "task_type": "text_classification", "labels": ["a", "a"]}, "labels"),
+    ({"name": "p", "task_type": "text_classification", "labels": ["a", "a"]}, "labels[1]"),
     ({"name": "p", "task_type": "text_classification", "labels": ["a"], "redundancy": 0}, "redundancy"),
     ({"name": "p", "task_type": "text_classification", "labels": ["a"],
       "redundancy": {"min": 3, "max": 2, "target_confidence": 0.9}}, "redundancy"),

@@ -78,6 +78,15 @@ async def test_a_priority_out_of_range_is_refused_with_the_range(client, request
     assert await _count(client, requester, project["id"]) == 0
 
 
+@pytest.mark.parametrize("priority, said", [(None, "got null"), (True, "got true"), ("high", 'got "high"')])
+async def test_a_bad_priority_is_quoted_as_the_json_sent(client, requester, new_project, priority, said):
+    """The message quotes the value as JSON, as it was sent (null, true), not as Python writes it (None, True)."""
+    project = await new_project()
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=[{"data": {"text": "x"}, "priority": priority}],
+                          headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["message"].endswith(said), r.text
+
+
 async def test_invalid_json_line_is_reported(client, requester, new_project):
     project = await new_project()
     r = await client.post(f"/api/projects/{project['id']}/tasks", content='{"data": {"text": "a"}}\n{oops\n',

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from starlette.routing import Route
 
 from labeling import responses, schemas, web
-from labeling.api import access, export, leaderboard, media, projects, reviews, users, work
+from labeling.api import access, export, leaderboard, media, meta, openapi, projects, reviews, users, work
 
 FILE = object()  # a download (the export): its media type depends on what was asked for
 
@@ -153,6 +153,8 @@ OPS: list[Op] = [
        query=S.LeaderboardQuery, response=S.Leaderboard, errors=(409,), tags=("evaluation",)),
     Op("GET", "/api/leaderboard", leaderboard.combined_leaderboard, "leaderboard.read",
        query=S.CombinedLeaderboardQuery, response=S.Leaderboard, errors=(409,), tags=("evaluation",)),
+    Op("GET", "/api/health", meta.health, "health.read", response=R.Health, tags=("meta",)),
+    Op("GET", "/api/openapi.json", openapi.openapi, "openapi.read", response=R.OpenAPIDocument, tags=("meta",)),
 ]
 
 

@@ -135,7 +135,7 @@ def document() -> dict:
                 "description": "the path has no such method", "content": _content(by_key[error_key]),
                 "headers": {"Allow": {"description": "the methods the path has", "schema": {"type": "string"}}}}},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": (
-                "An API token (labeling create-user, POST /api/users, POST /api/users/me/token). A browser's session "
+                "An API token (labeling users add, POST /api/users, POST /api/users/me/token). A browser's session "
                 "cookie works too; its writes need the X-CSRF-Token header.")}},
         },
     }
