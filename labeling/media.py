@@ -35,7 +35,12 @@ SIGNED_BUCKET = 600
 SIGNED_PREFIX = "/signed-media"
 LOOKUP_CHUNK = 1000  # media paths looked up per query
 
-FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+# The formats of uploads, by Pillow's name, with the ending a file is stored under: those browsers show, for a worker
+# must see the image. MPO is a JPEG with more pictures after the first (phones' depth maps, HDR gain maps), shown as a
+# JPEG. TIFF is read by Pillow but shown by no browser except Safari: an upload of one made tasks nobody could see.
+FORMATS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp"}
+KINDS = "PNG, JPEG, GIF, WEBP, BMP"  # FORMATS as an uploader names them
+NOT_SHOWN = {"TIFF"}
 EXIF_ORIENTATION = 0x0112
 TURNED = {5, 6, 7, 8}  # EXIF orientations a browser shows turned a quarter: width and height swap
 
@@ -85,10 +90,11 @@ def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) 
         raise TooLarge(f"{filename}: more than {limit:,} pixels (LABELING_MEDIA_MAX_PIXELS)", field="file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         # said in the uploader's words (it named the library that reads images): which kinds are read
-        raise InvalidInput(f"{filename}: not an image this server can read ({', '.join(FORMATS)}), or a damaged one",
+        raise InvalidInput(f"{filename}: not an image this server can read ({KINDS}), or a damaged one",
                            field="file") from None
     if fmt not in FORMATS:
-        raise InvalidInput(f"{filename}: {fmt} images are not accepted ({', '.join(FORMATS)})", field="file")
+        why = ", as browsers do not show them" if fmt in NOT_SHOWN else ""
+        raise InvalidInput(f"{filename}: {fmt} images are not accepted{why} ({KINDS})", field="file")
     digest = hashlib.sha256(content).hexdigest()
     return Upload(str(PurePosixPath(UPLOADS, digest[:2], digest + FORMATS[fmt])), width, height, filename, content)
 
