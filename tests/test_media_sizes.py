@@ -99,6 +99,23 @@ async def test_exif_orientation_swaps_the_recorded_size(client, db, requester):
     assert list((await _recorded(db)).values()) == [(30, 40)]
 
 
+@pytest.mark.parametrize("fmt, shown", [("JPEG", (30, 40)), ("PNG", (30, 40)), ("WEBP", (40, 30))])
+async def test_the_recorded_size_is_the_one_the_browser_shows(client, db, requester, new_project, make_user, fmt,
+                                                              shown):
+    # Chromium turns a JPEG or a PNG by its EXIF orientation, never a WebP: a WebP's size was recorded turned, so a
+    # box a worker drew on its right part was refused as outside the picture (tests/browser/test_boxes.py checks the
+    # browser's side).
+    project = await new_project(task_type="bounding_box", labels=["cat"], redundancy=1)
+    files = [("file", ("turned", _image((40, 30), fmt, 6), "image/*"))]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    assert list((await _recorded(db)).values()) == [shown]
+    worker, lease = await _lease(client, make_user, project["id"])
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json=_box(0, 0, *shown),
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+
+
 def _png_header(width: int, height: int) -> bytes:
     """A PNG that declares a size and holds almost nothing (a decompression bomb's shape)."""
     def chunk(kind: bytes, data: bytes) -> bytes:

@@ -429,3 +429,18 @@ def test_a_report_counts_one_in_the_singular():
     report.add("boxes clipped to their image", "task 3")
     assert report.lines() == ["1 response without a rating (left out) (e.g. task 1)",
                               "2 tied pairs (dropped) (e.g. task 2)", "1 box clipped to their image (e.g. task 3)"]
+
+
+@pytest.mark.parametrize("fmt, shown", [("JPEG", (30, 40)), ("PNG", (30, 40)), ("WEBP", (40, 30))])
+def test_an_unrecorded_images_size_is_read_as_the_browser_shows_it(tmp_path: Path, fmt: str, shown: tuple) -> None:
+    # An image without a recorded size is measured from its file as uploads are (labeling/media.py): a JPEG turned by
+    # its EXIF orientation; the header's own size was taken, so COCO and YOLO sizes were in another frame than boxes.
+    from PIL import Image
+
+    from labeling.export.images import Images
+
+    image = Image.new("RGB", (40, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "turned", fmt, exif=exif)
+    assert Images(tmp_path).size({"image": "turned"}) == ImageSize(*shown, 3)
