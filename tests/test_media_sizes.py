@@ -174,7 +174,8 @@ async def test_a_phone_jpeg_with_more_pictures_is_a_jpeg(client, db, requester):
     # Pillow names a JPEG with a multi-picture block MPO; browsers show its first picture as any JPEG: it was refused.
     content = _mpo((30, 20))
     assert Image.open(io.BytesIO(content)).format == "MPO"
-    r = await client.post("/api/media", files=[("file", ("phone.jpg", content, "image/jpeg"))], headers=bearer(requester))
+    r = await client.post("/api/media", files=[("file", ("phone.jpg", content, "image/jpeg"))],
+                          headers=bearer(requester))
     assert r.status_code == 201, r.text
     path = r.json()["data"][0]["path"]
     assert path.endswith(".jpg")

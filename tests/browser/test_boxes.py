@@ -255,7 +255,8 @@ def test_an_images_recorded_size_is_the_size_the_browser_shows(new_page, server,
     shown, src = {}, ""
     for done in range(1, len(recorded) + 1):
         page.wait_for_function("""before => { const i = document.getElementById('box-image');
-                                              return i.src !== before && i.complete && i.naturalWidth > 0; }""", arg=src)
+                                              return i.src !== before && i.complete && i.naturalWidth > 0; }""",
+                               arg=src)
         src, width, height = page.evaluate("() => { const i = document.getElementById('box-image'); "
                                            "return [i.src, i.naturalWidth, i.naturalHeight]; }")
         shown[next(path for path in recorded if src.endswith(path))] = (width, height)

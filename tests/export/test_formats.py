@@ -242,6 +242,27 @@ def test_kto_labels_from_ratings_or_ranks():
     assert writer.report.counts == {"responses ranked in the middle, or both best and worst (left out)": 1}
 
 
+def test_responses_with_the_same_text_make_no_pair_and_no_contradicting_kto_rows():
+    # Two samples of a model often say the same: the pair (chosen == rejected) was written, and as KTO rows the one
+    # completion was both desirable and undesirable for the one prompt.
+    data = {"prompt": "Say hi", "responses": [{"id": "a", "text": "hello", "model": "m1"},
+                                              {"id": 1, "text": "hello", "model": "m2"},
+                                              {"id": "c", "text": "go away"}]}
+    answer = {"ranking": [["a"], ["1"], ["c"]], "pair_probabilities": [
+        {"chosen": "a", "rejected": "1", "probability": 0.6}, {"chosen": "a", "rejected": "c", "probability": 0.9},
+        {"chosen": "1", "rejected": "c", "probability": 0.8}]}
+    row = TaskRow(1, None, data, answer, 0.8, 3)
+    writer = feedback.Preference(ctx("preference_ranking"), "p")
+    assert [(r["chosen_model"], r["rejected"]) for r in lines(render(writer, [row]))] == [("m1", "go away"),
+                                                                                         ("m2", "go away")]
+    assert writer.report.counts == {"pairs whose chosen and rejected texts are the same (dropped)": 1}
+    opts = options.parse({"format": "kto", "kto_source": "ranks", "good_rank": "1", "bad_rank": "2"})
+    writer = feedback.Kto(Context("p", "preference_ranking", (), opts), "k")
+    assert [(r["completion"], r["label"]) for r in lines(render(writer, [row]))] == [("go away", False)]
+    assert writer.report.counts == {
+        "responses with the text of another response of the task labelled the other way (left out)": 2}
+
+
 def test_ranking_rows_and_sft_rows():
     out = lines(render(feedback.Ranking(ctx("preference_ranking"), "r"), [TaskRow(1, "e", PREF_DATA, PREF_ANSWER, 0.8, 3)]))
     assert out[0]["order"] == ["b", "a", "c"] and out[0]["ties"] is False
