@@ -126,6 +126,21 @@ def test_jsonl_and_csv_rows_rename_colliding_data_fields_and_keep_columns_stable
     assert text.splitlines()[2] == "2,,b,,,,,0,,False"
 
 
+def test_a_csv_row_holds_a_text_with_any_line_break():
+    # csv quotes only the characters of its own line end ("\n"): a lone CR (an old Mac file's line break) went out
+    # bare, and pandas, datasets and spreadsheets end a row there, so the task's row came back as two.
+    import pandas
+
+    texts = ["old\rmac", "dos\r\nline", "unix\nline", "cr at the end\r", "\rat the start", "form\ffeed\u2028ls"]
+    rows = [TaskRow(i, f"e{i}", {"text": text}, {"label": "pos"}, 0.9, 3, 1.0) for i, text in enumerate(texts)]
+    c = ctx("text_classification", ("pos",))
+    c = Context("p", "text_classification", ("pos",), c.options, data_keys=("text",))
+    out = render(tabular.Csv(c, "f.csv"), rows)
+    frame = pandas.read_csv(io.StringIO(out), keep_default_na=False)
+    assert list(frame["text"]) == texts and list(frame["id"]) == list(range(len(texts)))
+    assert out.endswith("False\n") and "\r\n" not in out.replace('\r\nline"', "")  # rows still end with "\n"
+
+
 def test_manifest_keeps_every_input_key_and_follows_the_output_manifest_shapes():
     c = ctx("image_classification", ("cat", "dog"))
     row = TaskRow(1, None, {"image": "s3://b/x.png", "camera": "front", "tags": [1]}, {"label": "dog"}, 0.8, 3,
