@@ -35,14 +35,24 @@ SIGNED_BUCKET = 600
 SIGNED_PREFIX = "/signed-media"
 LOOKUP_CHUNK = 1000  # media paths looked up per query
 
-FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+# The formats of uploads, by Pillow's name, with the ending a file is stored under: those browsers show, for a worker
+# must see the image. MPO is a JPEG with more pictures after the first (phones' depth maps, HDR gain maps), shown as a
+# JPEG. TIFF is read by Pillow but shown by no browser except Safari: an upload of one made tasks nobody could see.
+FORMATS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp"}
+KINDS = "PNG, JPEG, GIF, WEBP, BMP"  # FORMATS as an uploader names them
+NOT_SHOWN = {"TIFF"}
 EXIF_ORIENTATION = 0x0112
 TURNED = {5, 6, 7, 8}  # EXIF orientations a browser shows turned a quarter: width and height swap
+# The formats whose EXIF orientation a browser applies: Chromium turns a JPEG or a PNG, never a WebP (Pillow reads
+# a WebP's orientation all the same: recorded turned, a box drawn on its right part was refused as outside it).
+ORIENTED = {"JPEG", "MPO", "PNG"}
 
 
-def _shown_size(image: Image.Image) -> tuple[int, int]:
+def shown_size(image: Image.Image) -> tuple[int, int]:
     """Width and height as a browser shows the image (EXIF orientation applied), from the header alone."""
     width, height = image.size
+    if image.format not in ORIENTED:
+        return width, height
     try:
         orientation = image.getexif().get(EXIF_ORIENTATION)
     except Exception:  # a broken EXIF block: Pillow's many ways to fail on one; the raw size stands
@@ -74,7 +84,7 @@ def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) 
     try:
         with Image.open(io.BytesIO(content)) as image:
             fmt = image.format
-            width, height = _shown_size(image)
+            width, height = shown_size(image)
         if width * height > max_pixels or max(width, height) > MAX_COORDINATE:
             raise TooLarge(f"{filename}: {width}x{height} is more than {max_pixels:,} pixels "
                            f"(LABELING_MEDIA_MAX_PIXELS) or a side over {MAX_COORDINATE:,}", field="file")
@@ -85,10 +95,11 @@ def check_image(filename: str, content: bytes, max_bytes: int, max_pixels: int) 
         raise TooLarge(f"{filename}: more than {limit:,} pixels (LABELING_MEDIA_MAX_PIXELS)", field="file") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         # said in the uploader's words (it named the library that reads images): which kinds are read
-        raise InvalidInput(f"{filename}: not an image this server can read ({', '.join(FORMATS)}), or a damaged one",
+        raise InvalidInput(f"{filename}: not an image this server can read ({KINDS}), or a damaged one",
                            field="file") from None
     if fmt not in FORMATS:
-        raise InvalidInput(f"{filename}: {fmt} images are not accepted ({', '.join(FORMATS)})", field="file")
+        why = ", as browsers do not show them" if fmt in NOT_SHOWN else ""
+        raise InvalidInput(f"{filename}: {fmt} images are not accepted{why} ({KINDS})", field="file")
     digest = hashlib.sha256(content).hexdigest()
     return Upload(str(PurePosixPath(UPLOADS, digest[:2], digest + FORMATS[fmt])), width, height, filename, content)
 
@@ -167,7 +178,7 @@ def read_size(path: Path) -> tuple[int, int] | None:
     """The shown size of an image file from its header, or None if it is not an image Pillow can read."""
     try:
         with open(path, "rb") as handle, Image.open(handle) as image:
-            return _shown_size(image)
+            return shown_size(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
 

@@ -99,6 +99,23 @@ async def test_exif_orientation_swaps_the_recorded_size(client, db, requester):
     assert list((await _recorded(db)).values()) == [(30, 40)]
 
 
+@pytest.mark.parametrize("fmt, shown", [("JPEG", (30, 40)), ("PNG", (30, 40)), ("WEBP", (40, 30))])
+async def test_the_recorded_size_is_the_one_the_browser_shows(client, db, requester, new_project, make_user, fmt,
+                                                              shown):
+    # Chromium turns a JPEG or a PNG by its EXIF orientation, never a WebP: a WebP's size was recorded turned, so a
+    # box a worker drew on its right part was refused as outside the picture (tests/browser/test_boxes.py checks the
+    # browser's side).
+    project = await new_project(task_type="bounding_box", labels=["cat"], redundancy=1)
+    files = [("file", ("turned", _image((40, 30), fmt, 6), "image/*"))]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    assert list((await _recorded(db)).values()) == [shown]
+    worker, lease = await _lease(client, make_user, project["id"])
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json=_box(0, 0, *shown),
+                          headers=bearer(worker))
+    assert r.status_code == 201, r.text
+
+
 def _png_header(width: int, height: int) -> bytes:
     """A PNG that declares a size and holds almost nothing (a decompression bomb's shape)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -141,6 +158,36 @@ async def test_a_file_that_is_no_image_is_named_with_the_kinds_that_are_read(cli
     r = await client.post("/api/media", files=[("file", ("notes.png", b"just some text", "image/png"))],
                           headers=bearer(requester))
     assert r.status_code == 400
-    assert r.json()["error"]["message"] == ("notes.png: not an image this server can read (PNG, JPEG, GIF, WEBP, BMP, "
-                                            "TIFF), or a damaged one")
+    assert r.json()["error"]["message"] == ("notes.png: not an image this server can read (PNG, JPEG, GIF, WEBP, BMP), "
+                                            "or a damaged one")
     assert "Pillow" not in r.text
+
+
+def _mpo(size: tuple[int, int]) -> bytes:
+    """A JPEG with a second picture after the first (MPO): phones write depth maps and HDR gain maps so."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, "MPO", save_all=True, append_images=[Image.new("RGB", size, "blue")])
+    return buffer.getvalue()
+
+
+async def test_a_phone_jpeg_with_more_pictures_is_a_jpeg(client, db, requester):
+    # Pillow names a JPEG with a multi-picture block MPO; browsers show its first picture as any JPEG: it was refused.
+    content = _mpo((30, 20))
+    assert Image.open(io.BytesIO(content)).format == "MPO"
+    r = await client.post("/api/media", files=[("file", ("phone.jpg", content, "image/jpeg"))],
+                          headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    path = r.json()["data"][0]["path"]
+    assert path.endswith(".jpg")
+    assert await _recorded(db) == {path: (30, 20)}
+
+
+async def test_a_tiff_no_browser_shows_is_refused(client, db, requester):
+    # Pillow reads TIFF, but Chromium and Firefox show none: every task of such an upload was a blank for workers.
+    r = await client.post("/api/media", files=[("file", ("scan.tif", _image((30, 20), "TIFF"), "image/tiff"))],
+                          headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {"code": "invalid", "field": "file", "message":
+                                 "scan.tif: TIFF images are not accepted, as browsers do not show them (PNG, JPEG, "
+                                 "GIF, WEBP, BMP)"}
+    assert await _recorded(db) == {}

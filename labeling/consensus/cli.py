@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import math
 import sys
 from collections.abc import Iterator
@@ -94,7 +93,7 @@ def run_classification(args: argparse.Namespace) -> int:
     label_names = np.array(data.labels, dtype=object)[result.labels]
     conf = np.char.mod("%.6f", result.confidence)
     with _output(args.output) as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csvio.RowWriter(out)
         writer.writerow(("task", "label", "confidence"))
         writer.writerows(zip(data.tasks, label_names, conf))
     return 0
@@ -152,7 +151,7 @@ def run_pairwise(args: argparse.Namespace) -> int:
     order = np.argsort(-fit.scores, kind="stable")
     shown = [f"{fit.scores[i]:.6f}" for i in order]
     with _output(args.output) as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csvio.RowWriter(out)
         writer.writerow(("item", "score", "rank"))
         rank = 1
         for n, (i, score) in enumerate(zip(order, shown)):
@@ -184,7 +183,7 @@ def run_boxes(args: argparse.Namespace) -> int:
         box["label"] = cols["label"][i] if has_label else None
         per_task.setdefault(task, {}).setdefault(worker, []).append(box)
     with _output(args.output) as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csvio.RowWriter(out)
         writer.writerow(("task", "x", "y", "w", "h", "confidence") + (("label",) if has_label else ()))
         for task, workers in per_task.items():
             result = boxes.aggregate_boxes(list(workers.values()), iou_threshold=args.iou)

@@ -1,4 +1,5 @@
-"""Read answer CSV files into columns and integer codes (stdlib csv, streamed; no pandas)."""
+"""Read answer CSV files into columns and integer codes (stdlib csv, streamed; no pandas), and write CSV rows that
+every reader takes back whole (RowWriter)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,32 @@ import operator
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from labeling.errors import InvalidInput
+
+
+class RowWriter:
+    """csv.writer with rows ended by "\n" that quotes a value holding any line break. csv quotes only the characters
+    of its own line end: with "\n" a lone CR (an old Mac file's line break) went out bare, and pandas, datasets and
+    spreadsheets end a row there. Each row is written with "\r\n" (so both are quoted), its end then made "\n"."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self._row = io.StringIO()
+        self._csv = csv.writer(self._row, lineterminator="\r\n")
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._row.seek(0)
+        self._row.truncate()
+        self._csv.writerow(row)
+        self.out.write(self._row.getvalue()[:-2] + "\n")
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 @dataclass

@@ -16,6 +16,10 @@ BELOW = "pairs below min_margin (dropped)"
 # TRL's reward trainer reads a `margin` column as a number for each pair (a null one stops its collator): a pair
 # whose margin is not known (--margin rating, a response without a rating) is no row of a TRL preference file.
 NO_MARGIN = "pairs without a margin: a response without a rating (dropped)"
+# Two responses with the same text (two samples of one model often are): as a pair they teach nothing, and as KTO
+# rows the one completion would be both desirable and undesirable for the one prompt.
+SAME_PAIR = "pairs whose chosen and rejected texts are the same (dropped)"
+SAME_KTO = "responses with the text of another response of the task labelled the other way (left out)"
 
 
 def prompt_of(row: TaskRow, conversational: bool) -> Any:
@@ -87,6 +91,10 @@ class Preference(Writer):
             ratings = (row.answer or {}).get("ratings") or {}
             prompt = prompt_of(row, options.conversational)
             for chosen, rejected in candidate_pairs(ranking, options.pairs):
+                good, bad = by_id.get(chosen, {}), by_id.get(rejected, {})
+                if good.get("text", "") == bad.get("text", ""):
+                    self.report.add(SAME_PAIR, f"task {row.id}")
+                    continue
                 if options.margin == "rating":
                     high, low = rating(ratings.get(chosen)), rating(ratings.get(rejected))
                     margin = None if high is None or low is None else high - low
@@ -98,7 +106,6 @@ class Preference(Writer):
                 if options.min_margin is not None and margin < options.min_margin:
                     self.report.add(BELOW, f"task {row.id}")
                     continue
-                good, bad = by_id.get(chosen, {}), by_id.get(rejected, {})
                 records.append({
                     "prompt": prompt, "chosen": reply(good.get("text", ""), options.conversational),
                     "rejected": reply(bad.get("text", ""), options.conversational),
@@ -120,9 +127,14 @@ class Kto(Writer):
             ratings = (row.answer or {}).get("ratings") or {}
             position = {item: i for i, tier in enumerate(ranking) for item in tier}
             prompt = prompt_of(row, options.conversational)
-            for rid, response in responses(row).items():
-                label = self.label(rid, position, len(ranking), rating(ratings.get(rid)), row.id)
-                if label is None:
+            labels = {rid: self.label(rid, position, len(ranking), rating(ratings.get(rid)), row.id)
+                      for rid in responses(row)}
+            labelled = [(response, labels[rid]) for rid, response in responses(row).items() if labels[rid] is not None]
+            both = ({response.get("text", "") for response, label in labelled if label}
+                    & {response.get("text", "") for response, label in labelled if not label})
+            for response, label in labelled:
+                if response.get("text", "") in both:
+                    self.report.add(SAME_KTO, f"task {row.id}")
                     continue
                 records.append({"prompt": prompt, "completion": reply(response.get("text", ""), options.conversational),
                               "label": label, "model": response.get("model"), "task_id": row.id})

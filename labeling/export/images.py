@@ -1,7 +1,7 @@
 """Image sizes and files for exports: from the task's data (width and height), else the size recorded when the
 image was uploaded or first imported (the media table, as a browser shows it: EXIF orientation applied; the
-exporter reads it with each page of tasks), else the stored image's header (Pillow reads only the header),
-remembered for the export's length. An image elsewhere (an http URL) with no
+exporter reads it with each page of tasks), else the stored image's header read the same way (media.shown_size;
+Pillow reads only the header), remembered for the export's length. An image elsewhere (an http URL) with no
 size in its data has no known size: the writers report it."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Images:
         if path is not None:
             try:
                 with Image.open(path) as image:
-                    size = ImageSize(image.width, image.height, len(image.getbands()))
+                    size = ImageSize(*media.shown_size(image), len(image.getbands()))
             except (UnidentifiedImageError, OSError, ValueError):
                 size = None
         if len(self._sizes) >= CACHE_LIMIT:

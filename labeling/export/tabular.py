@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
 from typing import Any, Iterable
 
+from labeling.consensus import csvio
 from labeling.export.archive import Sink
 from labeling.export.rows import Report, TaskRow, iso
 from labeling.export.writer import NO_CONSENSUS, Context, Writer, data_fields, data_name, dumps
@@ -80,7 +80,7 @@ class Csv(Writer):
         super().start(sink)
         self.columns = header(self.ctx)
         self._buffer = io.StringIO()
-        self._csv = csv.writer(self._buffer, lineterminator="\n")
+        self._csv = csvio.RowWriter(self._buffer)
         self._csv.writerow(self.columns)
         sink.write(self._take())
 

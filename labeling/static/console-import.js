@@ -156,7 +156,7 @@
   function parseCsv(name, text) {
     var rows = [], row = [], cell = "", quoted = false, line = 1, rowLine = 1, quoteLine = 0, i = 0, c;
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    var header = text.split(/\r?\n/, 1)[0];
+    var header = text.split(/\r\n?|\n/, 1)[0];  /* a bare CR ends a line too (old Mac files), as below */
     var sep = /\.(tsv|tab)$/i.test(name) || (header.indexOf("\t") >= 0 && header.indexOf(",") < 0) ? "\t" : ",";
     for (; i < text.length; i++) {
       c = text[i];

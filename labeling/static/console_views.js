@@ -60,7 +60,7 @@
 
   /** A text with spans highlighted; layers [{spans, color?}] (several layers: each its own underline). */
   function spans(text, layers, clip) {
-    var offsets = new L.Offsets(text);
+    var offsets = new L.Offsets(text), shown = L.shown(text);
     var marks = [];
     layers.forEach(function (layer, li) {
       (layer.spans || []).forEach(function (s) {
@@ -86,7 +86,7 @@
       active = active.filter(function (k) { return marks[k].end > a; });
       // a mark covers [a, b) when it starts by a and ends after a: b is the next cut, so it ends at b or later
       var covering = active.map(function (k) { return marks[k]; });
-      var piece = text.slice(a, b);
+      var piece = shown.slice(a, b);
       if (!covering.length) { out.append(piece); continue; }
       var m = covering[0];
       var mark = el("mark", {class: "view-span", title: covering.map(function (c) { return c.label; }).join(", "),
@@ -126,7 +126,7 @@
   }
 
   function text(value, clip) {
-    return el("span", {class: "text-view" + (clip ? " clip" : ""), text: value || ""});
+    return el("span", {class: "text-view" + (clip ? " clip" : ""), text: L.shown(value)});
   }
 
   /** The labels an answer holds, by its family. */

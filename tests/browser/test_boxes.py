@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from tests.browser.support import label_page, png
@@ -225,3 +227,39 @@ def test_a_long_label_is_cut_short_on_its_box_tag(new_page, server, worker):
         pass  # the assertion below names the widths it found
     widths = tag.evaluate(measure)
     assert widths[0] < 260 and widths[1] > widths[0], widths  # 14em of a .75rem text is 168 px
+
+
+def _turned(fmt: str) -> bytes:
+    """A 40x30 image whose EXIF block says: turn it a quarter (orientation 6)."""
+    image = Image.new("RGB", (40, 30), (200, 30, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, exif=exif)
+    return buffer.getvalue()
+
+
+def test_an_images_recorded_size_is_the_size_the_browser_shows(new_page, server, worker):
+    # Boxes are checked against, and COCO and YOLO sizes are, the size recorded at upload: it must be the one the
+    # worker's browser draws, which turns a JPEG or a PNG by its EXIF orientation but not a WebP.
+    requester = server.user("requester", password=None)
+    recorded = {}
+    for fmt in ("JPEG", "PNG", "WEBP"):
+        with server.client(requester["token"]) as c:
+            r = c.post("/api/media", files={"file": (f"turned.{fmt.lower()}", _turned(fmt), "image/*")})
+        assert r.status_code == 201, r.text
+        upload = r.json()["data"][0]
+        recorded[upload["path"]] = (upload["width"], upload["height"])
+    project = server.project("bounding_box", [{"data": {"image": path}} for path in recorded], labels=SHAPES)
+    page = label_page(new_page, worker, project)
+    shown, src = {}, ""
+    for done in range(1, len(recorded) + 1):
+        page.wait_for_function("""before => { const i = document.getElementById('box-image');
+                                              return i.src !== before && i.complete && i.naturalWidth > 0; }""",
+                               arg=src)
+        src, width, height = page.evaluate("() => { const i = document.getElementById('box-image'); "
+                                           "return [i.src, i.naturalWidth, i.naturalHeight]; }")
+        shown[next(path for path in recorded if src.endswith(path))] = (width, height)
+        page.keyboard.press("Enter")
+        expect(page.locator("#done-count")).to_have_text(str(done))
+    assert shown == recorded

@@ -37,6 +37,19 @@ def test_classification_to_file(tmp_path: Path, method: str) -> None:
     assert all(0.0 < float(r["confidence"]) <= 1.0 for r in rows)
 
 
+def test_a_task_named_with_a_lone_cr_comes_back_whole(tmp_path: Path) -> None:
+    # The output's rows end with "\n", and csv quoted only that: a task or label holding a bare CR went out unquoted,
+    # and a reader (pandas, a spreadsheet) ended the row there.
+    import pandas
+
+    answers = tmp_path / "a.csv"
+    answers.write_bytes(b'task,worker,label\n"t\r1",a,"x\ry"\n"t\r1",b,"x\ry"\nt2,a,z\n')
+    out = tmp_path / "out.csv"
+    assert run("aggregate", "classification", str(answers), "-o", str(out)) == 0
+    frame = pandas.read_csv(out, keep_default_na=False)
+    assert [(r.task, r.label) for r in frame.itertuples()] == [("t\r1", "x\ry"), ("t2", "z")]
+
+
 def test_classification_to_stdout_with_gold_and_quoted_fields(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     answers = write(tmp_path / "a.csv", 'task,worker,label\n"t,1",a,x\n"t,1",b,y\nt2,a,y\n')
     gold = write(tmp_path / "g.csv", "task,label\n\"t,1\",y\n")

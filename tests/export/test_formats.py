@@ -126,6 +126,21 @@ def test_jsonl_and_csv_rows_rename_colliding_data_fields_and_keep_columns_stable
     assert text.splitlines()[2] == "2,,b,,,,,0,,False"
 
 
+def test_a_csv_row_holds_a_text_with_any_line_break():
+    # csv quotes only the characters of its own line end ("\n"): a lone CR (an old Mac file's line break) went out
+    # bare, and pandas, datasets and spreadsheets end a row there, so the task's row came back as two.
+    import pandas
+
+    texts = ["old\rmac", "dos\r\nline", "unix\nline", "cr at the end\r", "\rat the start", "form\ffeed\u2028ls"]
+    rows = [TaskRow(i, f"e{i}", {"text": text}, {"label": "pos"}, 0.9, 3, 1.0) for i, text in enumerate(texts)]
+    c = ctx("text_classification", ("pos",))
+    c = Context("p", "text_classification", ("pos",), c.options, data_keys=("text",))
+    out = render(tabular.Csv(c, "f.csv"), rows)
+    frame = pandas.read_csv(io.StringIO(out), keep_default_na=False)
+    assert list(frame["text"]) == texts and list(frame["id"]) == list(range(len(texts)))
+    assert out.endswith("False\n") and "\r\n" not in out.replace('\r\nline"', "")  # rows still end with "\n"
+
+
 def test_manifest_keeps_every_input_key_and_follows_the_output_manifest_shapes():
     c = ctx("image_classification", ("cat", "dog"))
     row = TaskRow(1, None, {"image": "s3://b/x.png", "camera": "front", "tags": [1]}, {"label": "dog"}, 0.8, 3,
@@ -240,6 +255,27 @@ def test_kto_labels_from_ratings_or_ranks():
     out = lines(render(writer, [row]))
     assert [(r["completion"][0]["content"], r["label"]) for r in out] == [("hello", True), ("go away", False)]
     assert writer.report.counts == {"responses ranked in the middle, or both best and worst (left out)": 1}
+
+
+def test_responses_with_the_same_text_make_no_pair_and_no_contradicting_kto_rows():
+    # Two samples of a model often say the same: the pair (chosen == rejected) was written, and as KTO rows the one
+    # completion was both desirable and undesirable for the one prompt.
+    data = {"prompt": "Say hi", "responses": [{"id": "a", "text": "hello", "model": "m1"},
+                                              {"id": 1, "text": "hello", "model": "m2"},
+                                              {"id": "c", "text": "go away"}]}
+    answer = {"ranking": [["a"], ["1"], ["c"]], "pair_probabilities": [
+        {"chosen": "a", "rejected": "1", "probability": 0.6}, {"chosen": "a", "rejected": "c", "probability": 0.9},
+        {"chosen": "1", "rejected": "c", "probability": 0.8}]}
+    row = TaskRow(1, None, data, answer, 0.8, 3)
+    writer = feedback.Preference(ctx("preference_ranking"), "p")
+    assert [(r["chosen_model"], r["rejected"]) for r in lines(render(writer, [row]))] == [("m1", "go away"),
+                                                                                         ("m2", "go away")]
+    assert writer.report.counts == {"pairs whose chosen and rejected texts are the same (dropped)": 1}
+    opts = options.parse({"format": "kto", "kto_source": "ranks", "good_rank": "1", "bad_rank": "2"})
+    writer = feedback.Kto(Context("p", "preference_ranking", (), opts), "k")
+    assert [(r["completion"], r["label"]) for r in lines(render(writer, [row]))] == [("go away", False)]
+    assert writer.report.counts == {
+        "responses with the text of another response of the task labelled the other way (left out)": 2}
 
 
 def test_ranking_rows_and_sft_rows():
@@ -429,3 +465,18 @@ def test_a_report_counts_one_in_the_singular():
     report.add("boxes clipped to their image", "task 3")
     assert report.lines() == ["1 response without a rating (left out) (e.g. task 1)",
                               "2 tied pairs (dropped) (e.g. task 2)", "1 box clipped to their image (e.g. task 3)"]
+
+
+@pytest.mark.parametrize("fmt, shown", [("JPEG", (30, 40)), ("PNG", (30, 40)), ("WEBP", (40, 30))])
+def test_an_unrecorded_images_size_is_read_as_the_browser_shows_it(tmp_path: Path, fmt: str, shown: tuple) -> None:
+    # An image without a recorded size is measured from its file as uploads are (labeling/media.py): a JPEG turned by
+    # its EXIF orientation; the header's own size was taken, so COCO and YOLO sizes were in another frame than boxes.
+    from PIL import Image
+
+    from labeling.export.images import Images
+
+    image = Image.new("RGB", (40, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "turned", fmt, exif=exif)
+    assert Images(tmp_path).size({"image": "turned"}) == ImageSize(*shown, 3)

@@ -43,7 +43,7 @@
         image.src = L.mediaUrl(task.data.image);
         if (image.complete && image.naturalWidth) view.show(image.naturalWidth, image.naturalHeight);
       } else {
-        textBox.textContent = task.data.text;
+        textBox.textContent = L.shown(task.data.text);
       }
       if (p && multi && Array.isArray(p.labels)) {
         p.labels.forEach(function (l) { if (labels.indexOf(l) >= 0) selected.add(l); });

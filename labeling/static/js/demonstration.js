@@ -19,14 +19,14 @@
     },
     load: function (task) {
       var data = task.data, p = task.predictions;
-      prompt.textContent = data.prompt;
+      prompt.textContent = L.shown(data.prompt);
       // Extra string fields (a system message, context, ...) are shown under the prompt as they are.
       var extras = Object.keys(data).filter(function (k) {
         return k !== "prompt" && (typeof data[k] === "string" || typeof data[k] === "number");
       });
       context.replaceChildren();
       extras.forEach(function (k) {
-        context.append(L.el("dt", {text: k.replace(/_/g, " ")}), L.el("dd", {dir: "auto", text: String(data[k])}));
+        context.append(L.el("dt", {text: k.replace(/_/g, " ")}), L.el("dd", {dir: "auto", text: L.shown(data[k])}));
       });
       context.hidden = extras.length === 0;
       var prefilled = !!(p && typeof p.text === "string");

@@ -10,7 +10,7 @@
   "use strict";
   var L = window.Labeling;
   var ctx, labels, picker, root, list, countEl, noSpans, unit = "word", overlap = "allow";
-  var text = "", offsets = null, tokens = [], spans = [], pending = null, selected = -1, cursor = null, touched = null;
+  var text = "", shown = "", offsets = null, tokens = [], spans = [], pending = null, selected = -1, cursor = null, touched = null;
 
   /* ---- from a DOM selection to offsets ------------------------------------------------------ */
 
@@ -101,7 +101,7 @@
       if (pending && pending.start <= a && pending.end >= b) cls += " pending";
       var props = {class: cls, dataset: {start: a}};
       if (covering.length) props.dataset.span = covering[0];
-      var seg = L.el("span", props, text.slice(a, b));
+      var seg = L.el("span", props, shown.slice(a, b));
       nodes.push(covering.length ? L.paint(seg, spans[covering[0]].label) : seg);
       spans.forEach(function (s, i) { if (places[i] === b) nodes.push(tag(s, i, b)); });
     }
@@ -309,6 +309,7 @@
     },
     load: function (task) {
       text = task.data.text;
+      shown = L.shown(text);
       offsets = new L.Offsets(text);
       tokens = L.tokens(text);
       selected = -1;
@@ -329,6 +330,6 @@
       })}};
     },
     onKey: onKey,
-    clear: function () { text = ""; offsets = new L.Offsets(""); tokens = []; spans = []; root.replaceChildren(); renderList(); },
+    clear: function () { text = ""; shown = ""; offsets = new L.Offsets(""); tokens = []; spans = []; root.replaceChildren(); renderList(); },
   });
 })();

@@ -173,7 +173,7 @@
         L.el("span", {class: "response-letter", text: letter(i)}),
         L.el("span", {class: "rank-status", text: "not ranked"}),
       ]),
-      L.el("div", {class: "response-text", dir: "auto", text: r.text}),
+      L.el("div", {class: "response-text", dir: "auto", text: L.shown(r.text)}),
       rate,
     ]);
   }
@@ -320,7 +320,7 @@
       shown = L.shuffled(responses, info.seed);
       letterOf = {};
       shown.forEach(function (r, i) { letterOf[r.id] = letter(i); });
-      promptEl.textContent = task.data.prompt;
+      promptEl.textContent = L.shown(task.data.prompt);
       cardsEl.replaceChildren.apply(cardsEl, shown.map(card));
       cardsEl.classList.toggle("stacked", shown.length > 3);
       cardsEl.style.setProperty("--columns", String(Math.min(shown.length, 3)));

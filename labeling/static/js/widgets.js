@@ -65,6 +65,13 @@
     return out;
   };
 
+  /** A text as drawn: every line break Python counts (a lone CR, a form feed, NEL, Unicode's line and paragraph
+   * separators...) as a line feed, the one pre-wrap breaks a line at (Chromium draws a lone CR as nothing, gluing the
+   * words of two lines). One UTF-16 unit for one: an offset in the drawn text is the same offset in the text. */
+  L.shown = function (text) {
+    return text === undefined || text === null ? "" : String(text).replace(/\r(?!\n)|[\v\f\x1c-\x1e\x85\u2028\u2029]/g, "\n");
+  };
+
   /** Offsets in a text: the server counts code points (Python), JS strings count UTF-16 units. */
   L.Offsets = function (text) {
     this.text = text;
