@@ -195,6 +195,41 @@ def test_every_format_refuses_an_output_named_as_another_kind_of_file():
             formats.check_output_name(fmt, f"out{fmt.suffixes[0]}", folder=True)
 
 
+def test_an_output_name_ending_in_a_dot_or_a_space_is_refused_for_every_format():
+    # -o "x.csv." passed the check that refuses -o x.csv for a JSON Lines export: its extension was "" (and Windows
+    # saves it as x.csv). Any name ending so hides its extension; an upper-case or doubled one is still seen.
+    for fmt in formats.FORMATS.values():
+        folder, own = fmt.name == "yolo", (fmt.suffixes or (".zip",))[0]
+        for name in (f"out{own}.", f"out{own} ", "out.csv.", "out.csv. .", "out.", "out "):
+            with pytest.raises(InvalidInput, match="hides its extension") as error:
+                formats.check_output_name(fmt, name, folder=folder)
+            assert error.value.field == "output" and repr(name.rstrip(". ")) in str(error.value)
+        for wrong in (".CSV", ".Jsonl", ".csv.gz", ".jsonl.gz", ".json.zst"):
+            if wrong.lower() not in fmt.suffixes:
+                with pytest.raises(InvalidInput, match="is named as a"):
+                    formats.check_output_name(fmt, f"out{wrong}", folder=folder)
+    assert [formats.name_suffix(n) for n in ("a.CSV", "a.csv.", "a.csv .", "a.tar.GZ", "a", ".csv")] == [
+        ".csv", ".csv", ".csv", ".gz", "", ""]
+
+
+async def test_the_cli_reads_an_outputs_extension_in_any_case_and_past_trailing_dots(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    project = await new_project(tasks=[{"data": {"text": "x"}}])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], f"e{project['id']}")
+    pid, out = str(project["id"]), tmp_path / "out"
+    out.mkdir()
+    capsys.readouterr()
+    for argv, name in ((["--format", "jsonl"], "x.csv."), (["--format", "csv"], "x.csv "),
+                       (["--format", "jsonl", "--card"], "x.zip."), (["--format", "jsonl"], "x.ZIP")):
+        assert await run_cli("export", pid, *argv, "-o", str(out / name)) == 2, argv
+        err = capsys.readouterr().err
+        assert one_line(err) and ("hides its extension" in err or "would not be a zip" in err), err
+        assert not list(out.iterdir())
+    # A folder export named FILE.ZIP is a zip, as FILE.zip is (it was written as a folder named FILE.ZIP).
+    assert await run_cli("export", pid, "--format", "jsonl", "--card", "-o", str(out / "X.ZIP"), "--quiet") == 0
+    assert zipfile.is_zipfile(out / "X.ZIP")
+
+
 async def test_the_cli_refuses_an_output_whose_name_disagrees_with_the_format(client, requester, new_project,
                                                                               make_user, run_cli, tmp_path, capsys):
     project = await new_project(tasks=[{"data": {"text": "x"}}])
