@@ -16,7 +16,7 @@ import yaml
 from PIL import Image
 
 from labeling.errors import InvalidInput
-from labeling.export import formats
+from labeling.export import formats, tabular
 from tests.conftest import bearer, one_line
 from tests.export.helpers import answer_all
 
@@ -343,21 +343,8 @@ async def test_the_card_keeps_its_headings_and_tables_whole_whatever_the_labels_
     assert "| a\\|b | 1 |" in table and "| back\\\\slash | 1 |" in table and "| two lines | 1 |" in table
 
 
-def read_conll(text: str) -> list[list[tuple[str, str]]]:
-    """CoNLL as its readers take it: a token and its tag a line, columns split at white space, blank lines between
-    documents."""
-    documents: list[list[tuple[str, str]]] = [[]]
-    for line in text.split("\n"):
-        if line:
-            token, tag = line.split()
-            documents[-1].append((token, tag))
-        elif documents[-1]:
-            documents.append([])
-    return [d for d in documents if d]
-
-
 async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become_one_tag(
-        client, requester, new_project, make_user, run_cli, load, tmp_path, capsys):
+        client, requester, new_project, make_user, run_cli, load, read_conll, tmp_path, capsys):
     texts = ["😀 Ada\u2028Lovelace\x85met\x0bBob\x0c.\x1cEnd", "a\u00a0b\u200bc \u200f\u202eRTL ש", "x\r\ny\rz\n\nw",
              "👨\u200d👩\u200d👧 fam e\u0301\u0301 Z", "tab\tsep \"q\" \\ =1 -2 +3 @4", "𝔘𝔫𝔦 𝔘"]
     labels = ["A B", "A_B", "ünï 😀"]
@@ -373,9 +360,10 @@ async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become
     capsys.readouterr()
     assert await run_cli("export", str(project["id"]), "--format", "conll", "-o", str(path)) == 0
     assert "2 labels that conll writes as one tag" in capsys.readouterr().err
-    documents = read_conll(path.read_text(encoding="utf-8"))
+    documents = read_conll(path)  # nltk's reader: a sentence (a task) ends at a blank line
     assert len(documents) == len(texts)
     for document, text in zip(documents, texts):
+        assert [token for token, _ in document] == [text[s:e] for s, e in tabular.tokens(text)]
         assert "".join(token for token, _ in document) == re.sub(r"\s", "", text)
         assert document[0][1] == "B-A_B" and document[-1][1] in ("B-A_B", "I-A_B")
     path = tmp_path / "spans.jsonl"  # offsets in code points: Python's slices give each span's text back
@@ -388,7 +376,7 @@ async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become
 
 
 async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
-        client, requester, new_project, make_user, settings, load, tmp_path):
+        client, requester, new_project, make_user, settings, load, read_conll, tmp_path):
     from pycocotools.coco import COCO
 
     (settings.media_dir / "shared" / "shots").mkdir(parents=True)
@@ -420,7 +408,9 @@ async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
     assert not (await get_export(client, requester, spans["id"], format="conll", include_open="true")).content
     await answer_all(client, make_user, spans["id"], [{"spans": []}] * 2, f"s{spans['id']}")
     conll = await get_export(client, requester, spans["id"], format="conll", include_open="true")
-    assert len(read_conll(conll.text)) == 2  # labeled with no entities: now they are negatives
+    (tmp_path / "negatives.conll").write_bytes(conll.content)
+    assert read_conll(tmp_path / "negatives.conll") == [  # labeled with no entities: now they are negatives
+        [("Ada", "O"), ("met", "O"), ("Bob", "O")], [("Nobody", "O"), ("here", "O")]]
 
 
 async def test_every_preference_pair_has_a_margin_as_trl_s_reward_trainer_reads_it(
