@@ -3,7 +3,8 @@ span, answered by --answers workers (each answer every span, labels differing a 
 
 A real `labeling serve` on loopback (a fresh SQLite database in a temp folder) and Debian's Chromium through
 Playwright. The page is loaded --loads times; each load is timed from the navigation's start to the first frame
-drawn after the page's scripts ran (two animation frames), with the page's DOM size and HTML bytes. Then the first
+drawn after the page's scripts ran (two animation frames), and split: the server's whole answer (responseEnd), then
+the HTML parsed and the scripts run (to DOMContentLoaded); with the page's DOM size and HTML bytes. Then the first
 answer's drawing is opened (what a reviewer does to look at one answer on the text) and timed the same way.
 
     python benchmarks/task_page.py                        # 3 answers of 20,000 spans
@@ -91,12 +92,15 @@ def measure(base: str, username: str, path: str, loads: int) -> dict:
         page.fill("#password", PASSWORD)
         page.click("#sign-in")
         page.wait_for_load_state("load")
-        loads_ms, open_ms = [], []
+        loads_ms, open_ms, served_ms, scripts_ms = [], [], [], []
         elements = html_bytes = 0
         for _ in range(loads):
             response = page.goto(path, wait_until="load", timeout=600_000)
             html_bytes = len(response.body())
             loads_ms.append(page.evaluate(FIRST_FRAME))
+            timing = page.evaluate("() => performance.getEntriesByType('navigation')[0].toJSON()")
+            served_ms.append(timing["responseEnd"])  # the server's answer, whole
+            scripts_ms.append(timing["domContentLoadedEventEnd"] - timing["responseEnd"])  # parsed, scripts run
             elements = page.evaluate("() => document.getElementsByTagName('*').length")
             toggle = page.locator(".answer-card summary").first
             if toggle.count():  # a folded answer: open it, as a reviewer does, and time its drawing
@@ -105,6 +109,8 @@ def measure(base: str, username: str, path: str, loads: int) -> dict:
                 open_ms.append(page.evaluate(FIRST_FRAME) - began)
         browser.close()
     return {"load_ms_median": round(statistics.median(loads_ms)), "load_ms": [round(x) for x in loads_ms],
+            "served_ms_median": round(statistics.median(served_ms)),
+            "parse_and_scripts_ms_median": round(statistics.median(scripts_ms)),
             "open_one_answer_ms_median": round(statistics.median(open_ms)) if open_ms else None,
             "dom_elements": elements, "html_bytes": html_bytes}
 

@@ -21,7 +21,7 @@
   /* An answer of more spans or boxes than FOLD is folded: its counts by label and how many match the shown answer,
      drawn on the data only when opened (3 answers of 20,000 spans drawn whole: 180,000 elements, 19-38 s to show);
      the consensus lists its first CHIPS as chips and counts the rest (it is drawn on the data above). */
-  var FOLD = 300, CHIPS = 50;
+  var FOLD = 300, CHIPS = 50, MOST = 2000;  /* a text is drawn to past its first MOST spans; a button draws the rest */
 
   /* ---- the data, with the answers on it ----------------------------------------------------------- */
   var layers = [{name: "consensus", boxes: shown ? shown.boxes : [], spans: shown ? shown.spans : []}];
@@ -48,7 +48,7 @@
     img.addEventListener("load", function () { setTimeout(hideWorkers, 0); });
     if (img.complete) hideWorkers();
   } else if (family === "spans") {
-    dataView.append(V.spans(String(task.data.text || ""), [layers[0]], false));
+    dataView.append(V.spans(String(task.data.text || ""), [layers[0]], false, MOST));
   } else if (family === "ranking") {
     dataView.append(V.text(task.data.prompt));
     dataView.append(L.el("ol", {class: "responses-view", type: "A"}, (task.data.responses || []).map(function (r) {
@@ -124,7 +124,8 @@
     card.style.setProperty("--c", color);
     var onData = family === "boxes" || family === "spans";
     var draw = function () {
-      return V.answer(config, task.data, a.answer, {color: onData ? color : null, name: a.username, withData: onData, thumb: false});
+      return V.answer(config, task.data, a.answer, {color: onData ? color : null, name: a.username, withData: onData,
+                                                    thumb: false, most: MOST});
     };
     var items = onData && a.answer ? a.answer[family === "spans" ? "spans" : "boxes"] || [] : [];
     card.querySelector(".answer-slot").append(items.length > FOLD ? folded(items, draw) : draw());

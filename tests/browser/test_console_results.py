@@ -399,3 +399,14 @@ def test_a_task_page_folds_each_large_answer_and_draws_it_when_opened(new_page, 
     page.locator("a.task-link").first.click()
     expect(page.locator(".answer-card mark.view-span")).to_have_count(1)
     expect(page.locator(".answer-card details")).to_have_count(0)
+    # A text is drawn to past its first `most` spans (the page: 2,000), never cutting one; a button draws the rest.
+    page.evaluate("""([text, spans]) => {
+        const view = window.ConsoleViews.spans(text, [{spans: spans}], false, 100);
+        view.id = "partial"; document.getElementById("data-view").append(view);
+    }""", [text, spans(10)["spans"][::-1]])
+    partial = page.locator("#partial")
+    expect(partial.locator("mark.view-span")).to_have_count(100)
+    assert partial.locator("mark.view-span").last.text_content() == "w0099"
+    expect(partial.locator("button.show-rest")).to_have_text("Show the whole text (300 more spans)")
+    partial.locator("button.show-rest").click()
+    expect(page.locator("#data-view .span-view:focus mark.view-span")).to_have_count(400)
