@@ -67,6 +67,14 @@ def _paste(page, text: str) -> None:  # noqa: ANN001
     }""", text)
 
 
+def _import_page(new_page, server):  # noqa: ANN001, ANN202
+    """A requester's new project's Import page, signed in: (page, project, the result's locator)."""
+    requester, project = _requester_project(server)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/import")
+    return page, project, page.locator("#import-result")
+
+
 def _stored_texts(server, project_id: int) -> list[str]:  # noqa: ANN001
     rows = server.query("SELECT data FROM tasks WHERE project_id = :p ORDER BY id", p=project_id)
     import json
@@ -166,10 +174,7 @@ def test_a_new_projects_error_takes_the_focus_once_the_form_is_editable_again(ne
 def test_csv_rows_are_never_cut_or_run_together_and_tsv_is_read(new_page, server):  # noqa: ANN001
     # A row with an unquoted comma stored "Broke" for "Broke, in a week"; a quote left open made the rest of the
     # file one value; a .tsv file was "not a JSON, JSON Lines, CSV file" though the README says it is read.
-    requester, project = _requester_project(server)
-    page = new_page()
-    sign_in(page, requester, f"/console/projects/{project['id']}/import")
-    result = page.locator("#import-result")
+    page, project, result = _import_page(new_page, server)
     _drop(page, "r.csv", "id,text\nr1,Great value\nr2,Broke, in a week\n", "text/csv")
     expect(result).to_have_text("r.csv, line 3: 3 values, but the header names 2 columns (a value with a comma in it "
                                 "needs quotes around it) — nothing was stored.")
@@ -196,10 +201,7 @@ def test_csv_as_spreadsheets_and_hands_write_it_is_read_whole_and_errors_name_th
     # A one-column row of "" was dropped as a blank line (now an empty value, which the import refuses naming its
     # line); a lone CR (old Mac line ends) inside a quoted value was no line, so later errors named a line too early;
     # `a, "b,c"` (a space before the quote) read as three values; `"a"b` read as "ab".
-    requester, project = _requester_project(server)
-    page = new_page()
-    sign_in(page, requester, f"/console/projects/{project['id']}/import")
-    result = page.locator("#import-result")
+    page, project, result = _import_page(new_page, server)
     _drop(page, "one.csv", 'text\nfirst\n""\nlast\n', "text/csv")
     expect(page.locator("#csv-count")).to_have_text("3 rows")
     page.click("#csv-import")
