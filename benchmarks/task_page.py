@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -120,9 +121,13 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20_000, help="spans in each answer (words of the text)")
     parser.add_argument("--answers", type=int, default=3)
     parser.add_argument("--loads", type=int, default=3)
-    parser.add_argument("--port", type=int, default=8680)
+    parser.add_argument("--port", type=int, default=8680, help="the server's port (0: a free one)")
     args = parser.parse_args()
     admin = "lbl_bench_" + secrets.token_urlsafe(24)
+    if not args.port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory(prefix="task-page-bench-") as folder:
         server = start(Path(folder), args.port, admin)
         try:
