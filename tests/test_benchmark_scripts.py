@@ -55,3 +55,15 @@ def test_the_worker_tables_benchmark_runs():
 def test_the_multilabel_calibration_benchmark_runs():
     result = _last_json("multilabel_calibration.py", "--tasks", "150")
     assert result["path"] == "per task" and result["labels"] == 50 and 0.0 <= result["ece"] <= 1.0
+
+
+def test_the_quality_page_benchmark_runs():
+    result = _last_json("quality_page.py", "--labels", "40", "--label-chars", "20")
+    assert result["page_bytes"] > 0 and result["sections"]["label distribution, folded"] > 0
+
+
+def test_the_task_page_benchmark_runs():
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    result = _last_json("task_page.py", "--spans", "400", "--loads", "1", "--port", "0")
+    assert result["dom_elements"] > 0 and result["open_one_answer_ms_median"] is not None

@@ -384,6 +384,33 @@ async def test_the_quality_page_of_a_project_with_a_thousand_labels_stays_a_page
     assert len(report["confusion"]["labels"]) == 1000  # the API keeps it whole
 
 
+async def test_the_quality_pages_label_distribution_draws_bars_for_the_most_used_and_lists_the_rest(
+        client, requester, new_project, make_user):
+    """Every label in use was a table row with two bars (about 570 bytes a label of 100 characters), and every cell
+    of the confusion matrix named its two labels in a title, zeros too: a 1,000-label project's page was 743 kB of
+    them. Now the 25 most used labels have bars and the others in use are listed with their counts, folded; an
+    empty cell of the matrix has no title."""
+    labels = [f"label {i:02d} " + "x" * 91 for i in range(40)]
+    project = await new_project(labels=labels, tasks=text_tasks(40 + 10))
+    _, token = await make_user("worker", f"spread{project['id']}")
+    for i in range(50):  # label i once; labels 0-9 twice (the most used)
+        lease = (await client.post(f"/api/projects/{project['id']}/next", headers=bearer(token))).json()
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit",
+                              json={"answer": {"label": labels[i % 40]}}, headers=bearer(token))
+        assert r.status_code == 201, r.text
+    page = html(await client.get(f"/console/projects/{project['id']}/quality", headers=bearer(requester)))
+    barred = re.findall(r'<tr data-label-name="label (\d\d) x+">', page)
+    assert barred == [f"{i:02d}" for i in range(25)]  # the ten used twice, then the first 15 in the project's order
+    more = re.search(r'<details class="more-labels" id="more-labels">(.*?)</details>', page, re.S).group(1)
+    assert "<summary>15 more labels are in answers or a consensus, each less than those above</summary>" in more
+    assert re.findall(r"<tr><th scope=\"row\">label (\d\d) x+</th><td>1</td><td>1</td></tr>", more) == [
+        f"{i}" for i in range(25, 40)]
+    matrix = re.search(r'<table class="confusion" id="confusion">(.*?)</table>', page, re.S).group(1)
+    cells = re.findall(r"<td class=\"heat-\d[^\"]*\"( title=\"[^\"]*\")?>(\d+)</td>", matrix)
+    assert len(cells) == 25 * 25 and all(bool(title) == (count != "0") for title, count in cells)
+    assert sum(count != "0" for _, count in cells) == 25  # the diagonal: one answer per task, its own consensus
+
+
 async def test_the_quality_page_says_why_alpha_is_missing(client, requester, new_project):
     # Krippendorff's alpha showed "–" on a boxes, entities or demonstration project (and on a project without two
     # answers to a task) beside "Alpha and kappa: 1 is perfect agreement", with no word of why.

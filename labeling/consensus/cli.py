@@ -7,6 +7,7 @@ import contextlib
 import math
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from labeling import files
 from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
+from labeling.export import formats
 
 TIE = "tie"  # the label of a pairwise comparison that neither side won
 
@@ -67,6 +69,8 @@ def _output(path: str | None) -> Iterator[IO[str]]:
     if not path or path == "-":
         yield sys.stdout
         return
+    # -o x.jsonl (or x.csv.) would be a CSV file named as another kind, as `labeling export` refuses
+    formats.check_output_name(formats.FORMATS["csv"], Path(path).name, folder=False, what="the aggregate's output")
     with contextlib.ExitStack() as stack:
         try:
             handle = stack.enter_context(files.replacing(path, newline=""))

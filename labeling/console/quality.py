@@ -24,6 +24,7 @@ HEAT_LEVELS = 5  # confusion cells are shaded in this many steps of their share 
 CONFUSION_LABELS = 25  # at most this many rows and columns of the confusion matrix on the page, "other" included
 OTHER_LABELS = "(other labels)"  # the row and column that sum the labels left off
 TOP_CONFUSIONS = 10  # the most common (consensus, answer) pairs listed under the matrix
+DISTRIBUTION_BARS = 25  # labels of the distribution drawn with bars; the others in use are listed, folded
 WORKERS_PER_PAGE = 100  # rows of the worker table a page shows (a project may have thousands of workers)
 
 
@@ -104,12 +105,16 @@ def _confusion(confusion: dict | None) -> dict | None:
 
 
 def _distribution(report: dict) -> dict:
-    """The labels in some answer or consensus, with bars; the others only named (a project may have 1,000)."""
+    """The labels in some answer or consensus: the DISTRIBUTION_BARS most used with bars, in the project's order, the
+    other ones in use as plain counts (folded), the rest only named. Bars for every label of a 1,000-label project
+    were most of a 2 MB page."""
     items = report.get("label_distribution") or []
     top = max([1] + [max(d["answers"], d["consensus"]) for d in items])
-    used = [d for d in items if d["answers"] or d["consensus"]]
-    return {"items": items, "used": used, "unused": [d["label"] for d in items if not (d["answers"] or d["consensus"])],
-            "max": top}
+    used = [i for i, d in enumerate(items) if d["answers"] or d["consensus"]]
+    barred = set(sorted(used, key=lambda i: (-(items[i]["answers"] + items[i]["consensus"]), i))[:DISTRIBUTION_BARS])
+    return {"items": items, "used": [items[i] for i in used if i in barred],
+            "more": [items[i] for i in used if i not in barred],
+            "unused": [d["label"] for d in items if not (d["answers"] or d["consensus"])], "max": top}
 
 
 def _when(ts: float, size: int) -> str:

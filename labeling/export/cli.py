@@ -176,8 +176,8 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         # A one-file export with no folder form (a dump) goes into the folder -o names, as `cp` puts a file: never
         # in the folder's place (an empty folder was replaced by the file).
         target = target / job.file_name
-    as_folder = job.folder and not target.name.endswith(".zip")
-    if not job.folder and target.name.lower().endswith(".zip"):  # it would be a plain file named .zip
+    as_folder = job.folder and formats.name_suffix(target.name) != ".zip"
+    if not job.folder and formats.name_suffix(target.name) == ".zip":  # it would be a plain file named .zip
         kind = Path(job.file_name).suffix
         card = "" if job.file_name.endswith("dump.jsonl") else ", or add --card for a zip of it with a dataset card"
         raise InvalidInput(f"{target} would not be a zip: this export is one {kind} file; name it {kind}{card}",

@@ -147,10 +147,21 @@ def writers(fmt: Format, ctx: Context, folder: bool, file_name: str) -> list[Wri
     return out
 
 
-def check_output_name(fmt: Format, name: str, folder: bool) -> None:
+def name_suffix(name: str) -> str:
+    """A file name's extension as readers and file managers take it: in lower case (x.CSV is a CSV file), and
+    past trailing dots and spaces (Windows drops them: x.csv. is saved as x.csv)."""
+    return PurePosixPath(name.rstrip(". ").lower()).suffix
+
+
+def check_output_name(fmt: Format, name: str, folder: bool, what: str = "") -> None:
     """Refuse an output whose name says it is another kind of file than the export writes (-o x.csv of a JSON Lines
-    export, or of a folder); a name with an extension no reader relies on is taken as it is."""
-    suffix = PurePosixPath(name.lower()).suffix
+    export, or of a folder), or whose name ends in a dot or a space (which hide its extension: x.csv. passed as a
+    name with none); a name with an extension no reader relies on is taken as it is. `what`: the output, in words,
+    when it is not an export's."""
+    if name != name.rstrip(". "):
+        raise InvalidInput(f"{name!r} ends with {name[-1]!r}, which hides its extension (Windows drops it): name it "
+                           f"{name.rstrip('. ')!r}", field="output")
+    suffix = name_suffix(name)
     if suffix not in KNOWN_SUFFIXES or (folder and suffix == ".zip"):
         return
     if folder:
@@ -158,7 +169,7 @@ def check_output_name(fmt: Format, name: str, folder: bool) -> None:
                            "or FILE.zip", field="output")
     if suffix not in fmt.suffixes:
         other = f" (or {', '.join(fmt.suffixes[1:])})" if len(fmt.suffixes) > 1 else ""
-        raise InvalidInput(f"{name} is named as a {suffix} file, but the {fmt.name} export is {fmt.kind}: name it "
+        raise InvalidInput(f"{name} is named as a {suffix} file, but {what or f'the {fmt.name} export'} is {fmt.kind}: name it "
                            f"{fmt.suffixes[0]}{other}", field="output")
 
 

@@ -74,6 +74,7 @@
   function take(files) {
     if (!files.length) return;
     result.textContent = "";
+    closeMapping();  /* a file mapped before and not imported: Import would send it, not what was dropped now */
     var images = files.filter(function (f) { return kind(f) === "image"; });
     var others = files.filter(function (f) { return kind(f) !== "image"; });
     var unknown = others.filter(function (f) { return kind(f) === null; });
@@ -150,40 +151,60 @@
 
   /* ---- CSV --------------------------------------------------------------------------- */
   /** RFC 4180 CSV (or TSV: the same with tabs): {rows: [{cells, line}], error, sep}, each row with the file line it
-      starts on. The separator is a tab for a file named .tsv or .tab, or whose header has tabs and no commas (as
-      `labeling aggregate` reads tables). A quote left open is an error naming the line it opened on (else the rest
-      of the file would be one value, silently). */
+      starts on; a line ends at \r\n, \n or a lone \r (old Mac exports), inside a quoted value too, so errors name
+      the right line. The separator is a tab for a file named .tsv or .tab, or whose header has tabs and no commas
+      (as `labeling aggregate` reads tables). A value is quoted when a quote opens it, after spaces too (`a, "b,c"`
+      is written by hand for two values); after its closing quote only spaces may come before the separator, else
+      it is an error naming the line (a quote inside a quoted value is written twice), as is a quote left open
+      (else the rest of the file would be one value, silently). Blank lines are no rows, except between rows of a
+      one-column file, where a blank line is how a spreadsheet writes an empty value; a row of `""` is a value. */
   function parseCsv(name, text) {
-    var rows = [], row = [], cell = "", quoted = false, line = 1, rowLine = 1, quoteLine = 0, i = 0, c;
+    var rows = [], row = [], cell = "", quoted = false, closed = false, line = 1, rowLine = 1, quoteLine = 0;
+    var rowQuoted = false, i = 0, c, error = null;
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    var header = text.split(/\r\n?|\n/, 1)[0];  /* a bare CR ends a line too (old Mac files), as below */
+    var header = text.split(/\r\n|\r|\n/, 1)[0];  /* a bare CR ends a line too (old Mac files), as below */
     var sep = /\.(tsv|tab)$/i.test(name) || (header.indexOf("\t") >= 0 && header.indexOf(",") < 0) ? "\t" : ",";
-    for (; i < text.length; i++) {
+    function space(ch) { return (ch === " " || ch === "\t") && ch !== sep; }
+    for (; i < text.length && !error; i++) {
       c = text[i];
+      var crlf = c === "\r" && text[i + 1] === "\n";
       if (quoted) {
         if (c === '"') {
-          if (text[i + 1] === '"') { cell += '"'; i++; } else quoted = false;
+          if (text[i + 1] === '"') { cell += '"'; i++; } else { quoted = false; closed = true; }
         } else {
-          if (c === "\n") line++;
-          cell += c;
+          if (c === "\n" || c === "\r") line++;
+          cell += crlf ? "\r\n" : c;
+          if (crlf) i++;
         }
-      } else if (c === '"' && cell === "" && (i === 0 || /[\r\n]/.test(text[i - 1]) || text[i - 1] === sep)) {
-        quoted = true;  /* only at a value's start: a quote inside one (a 5" screen) is a character of it */
+      } else if (c === '"' && !closed && /^[ \t]*$/.test(cell)) {
+        quoted = true;  /* only at a value's start (spaces before it dropped): a quote inside one (a 5" screen) is a character of it */
+        rowQuoted = true;
         quoteLine = line;
+        cell = "";
       } else if (c === sep) {
-        row.push(cell); cell = "";
+        row.push(cell); cell = ""; closed = false;
       } else if (c === "\n" || c === "\r") {
-        if (c === "\r" && text[i + 1] === "\n") i++;
-        row.push(cell); cell = "";
-        rows.push({cells: row, line: rowLine});
-        row = []; line++; rowLine = line;
-      } else {
+        if (crlf) i++;
+        row.push(cell); cell = ""; closed = false;
+        rows.push({cells: row, line: rowLine, blank: !rowQuoted && row.length === 1 && row[0].trim() === ""});
+        row = []; rowQuoted = false; line++; rowLine = line;
+      } else if (closed && !space(c)) {
+        error = "line " + line + ": a quoted value is followed by " + (c === '"' ? "a quote" : "“" + c + "”") +
+          " (a \" inside a quoted value is written twice: \"\")";
+      } else if (!closed) {
         cell += c;
       }
     }
+    if (error) return {rows: [], error: error};
     if (quoted) return {rows: [], error: "line " + quoteLine + ": a quoted value is not closed (a \" is missing)"};
-    if (cell !== "" || row.length) { row.push(cell); rows.push({cells: row, line: rowLine}); }
-    return {rows: rows.filter(function (r) { return !(r.cells.length === 1 && r.cells[0].trim() === ""); }), error: null,
+    if (cell !== "" || row.length || rowQuoted) {
+      row.push(cell);
+      rows.push({cells: row, line: rowLine, blank: !rowQuoted && row.length === 1 && row[0].trim() === ""});
+    }
+    while (rows.length && rows[0].blank) rows.shift();
+    while (rows.length && rows[rows.length - 1].blank) rows.pop();
+    var oneColumn = rows.length && rows[0].cells.length === 1;
+    return {rows: rows.filter(function (r) { return oneColumn || !r.blank; }), error: null,
             sep: sep === "\t" ? "tab" : "comma"};
   }
 
@@ -246,7 +267,8 @@
     var tr = e.target.closest("tr");
     tr.querySelector(".column-field").disabled = e.target.value !== "data";
   });
-  document.getElementById("csv-cancel").addEventListener("click", function () { mapping.hidden = true; csv = null; });
+  function closeMapping() { mapping.hidden = true; csv = null; }
+  document.getElementById("csv-cancel").addEventListener("click", closeMapping);
   document.getElementById("csv-import").addEventListener("click", function () {
     if (!csv || busy) return;
     var columns = Array.prototype.map.call(mapping.querySelectorAll("tbody tr"), function (tr) {
@@ -287,7 +309,7 @@
     sendTasks(new Blob([lines.join("\n") + "\n"], {type: "application/x-ndjson"}), "application/x-ndjson", name, {csv: lineMap})
       .then(function (r) {
         Console.busy(mapping, false);
-        if (!r.error) { mapping.hidden = true; csv = null; }
+        if (!r.error) closeMapping();
       });
   });
 

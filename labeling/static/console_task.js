@@ -16,7 +16,12 @@
   var review = task.review, consensus = task.consensus;
   var crowd = consensus ? consensus.answer : null;
   var shown = task.gold || (review && review.kind === "override" ? review.answer : crowd);
+  var shownName = task.gold ? "the gold answer" : review && review.kind === "override" ? "the override" : "the consensus";
   var answers = task.annotations;
+  /* An answer of more spans or boxes than FOLD is folded: its counts by label and how many match the shown answer,
+     drawn on the data only when opened (3 answers of 20,000 spans drawn whole: 180,000 elements, 19-38 s to show);
+     the consensus lists its first CHIPS as chips and counts the rest (it is drawn on the data above). */
+  var FOLD = 300, CHIPS = 50, MOST = 2000;  /* a text is drawn to past its first MOST spans; a button draws the rest */
 
   /* ---- the data, with the answers on it ----------------------------------------------------------- */
   var layers = [{name: "consensus", boxes: shown ? shown.boxes : [], spans: shown ? shown.spans : []}];
@@ -43,7 +48,7 @@
     img.addEventListener("load", function () { setTimeout(hideWorkers, 0); });
     if (img.complete) hideWorkers();
   } else if (family === "spans") {
-    dataView.append(V.spans(String(task.data.text || ""), [layers[0]], false));
+    dataView.append(V.spans(String(task.data.text || ""), [layers[0]], false, MOST));
   } else if (family === "ranking") {
     dataView.append(V.text(task.data.prompt));
     dataView.append(L.el("ol", {class: "responses-view", type: "A"}, (task.data.responses || []).map(function (r) {
@@ -68,9 +73,13 @@
     if (family === "spans") {
       var spans = (value && value.spans) || [];
       var chars = Array.from(String(task.data.text || ""));
-      return L.el("span", {class: "label-chips"}, spans.map(function (s) {
+      var chips = L.el("span", {class: "label-chips"}, spans.slice(0, CHIPS).map(function (s) {
         return L.paint(L.el("span", {class: "label-chip", text: s.label + ": " + chars.slice(s.start, s.end).join("")}), s.label);
       }));
+      if (spans.length <= CHIPS) return chips;
+      return L.el("div", {}, [chips, L.el("p", {class: "muted small more-spans", text: "and " +
+        (spans.length - CHIPS).toLocaleString() + " more, on the text (" + spans.length.toLocaleString() + " spans: " +
+        byLabel(spans) + ")"})]);
     }
     return V.answer(config, task.data, value, {withData: false});
   }
@@ -87,12 +96,39 @@
   }
 
   /* ---- each worker's answer ------------------------------------------------------------------------ */
+  /** "PER 12,000 · LOC 8,000": how many of these spans or boxes have each label, most first. */
+  function byLabel(items) {
+    var counts = {};
+    items.forEach(function (x) { counts[x.label] = (counts[x.label] || 0) + 1; });
+    return Object.keys(counts).sort(function (x, y) { return counts[y] - counts[x] || (x < y ? -1 : 1); })
+      .map(function (label) { return label + " " + counts[label].toLocaleString(); }).join(" · ");
+  }
+  function itemKey(x) { return family === "spans" ? [x.start, x.end, x.label].join(":") : [x.label, x.x, x.y, x.w, x.h].join(":"); }
+  /** A large answer folded: what it holds, and its drawing made when first opened. */
+  function folded(items, draw) {
+    var same = {}, matching = 0, noun = family === "spans" ? "spans" : "boxes";
+    ((shown && shown[noun]) || []).forEach(function (x) { same[itemKey(x)] = true; });
+    items.forEach(function (x) { if (same[itemKey(x)]) matching++; });
+    var details = L.el("details", {class: "answer-fold"}, [L.el("summary", {text: "Show its " + noun + " on the " +
+      (family === "spans" ? "text" : "image")})]);
+    details.addEventListener("toggle", function () {
+      if (details.open && !details.dataset.drawn) { details.dataset.drawn = "true"; details.append(draw()); }
+    });
+    return L.el("div", {class: "answer-folded"}, [
+      L.el("p", {class: "fold-counts", text: items.length.toLocaleString() + " " + noun + ": " + byLabel(items)}),
+      L.el("p", {class: "muted small fold-match", text: shown ? matching.toLocaleString() + " of them as in " + shownName
+        : "No " + shownName.replace("the ", "") + " to compare with yet."}), details]);
+  }
   document.querySelectorAll(".answer-card").forEach(function (card) {
     var i = Number(card.dataset.index), a = answers[i], color = V.workerColor(i);
     card.style.setProperty("--c", color);
     var onData = family === "boxes" || family === "spans";
-    card.querySelector(".answer-slot").append(V.answer(config, task.data, a.answer,
-      {color: onData ? color : null, name: a.username, withData: onData, thumb: false}));
+    var draw = function () {
+      return V.answer(config, task.data, a.answer, {color: onData ? color : null, name: a.username, withData: onData,
+                                                    thumb: false, most: MOST});
+    };
+    var items = onData && a.answer ? a.answer[family === "spans" ? "spans" : "boxes"] || [] : [];
+    card.querySelector(".answer-slot").append(items.length > FOLD ? folded(items, draw) : draw());
     var button = card.querySelector(".exclude-btn");
     if (button) {
       button.addEventListener("click", function () {

@@ -357,3 +357,56 @@ def test_a_text_with_thousands_of_spans_is_drawn_in_one_sweep(new_page, server):
         return seen.n;
     }""")
     assert looked_at < 200_000, looked_at  # 8,000 cuts x 4,000 marks before
+
+
+def test_a_task_page_folds_each_large_answer_and_draws_it_when_opened(new_page, server):
+    """The task page drew every span of every answer on its own copy of the text (3 answers of 20,000 spans: 180,000
+    elements, 19-38 s before the first frame), and listed every consensus span as a chip. Now an answer of more than
+    300 spans shows its counts by label and how many match the consensus, and is drawn when opened; the consensus,
+    drawn on the text, lists its first 50 spans and counts the rest. A small answer is drawn as before."""
+    words = [f"w{i:04d}" for i in range(400)]
+    text = " ".join(words)
+
+    def spans(every: int) -> dict:  # every word a span: each `every`th one LOC, the others PER
+        return {"spans": [{"start": 6 * i, "end": 6 * i + 5, "label": "PER" if i % every else "LOC"}
+                          for i in range(400)]}
+    project = requester_project(server, "named_entities", [{"data": {"text": text}}], ["PER", "LOC"], redundancy=3)
+    answer(server, project, [spans(10), spans(10), spans(5)])
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    cards = page.locator(".answer-card")
+    expect(cards).to_have_count(3)
+    expect(page.locator("#data-view mark.view-span")).to_have_count(400)  # the consensus, on the text
+    expect(page.locator("#consensus-view .label-chip")).to_have_count(50)
+    expect(page.locator("#consensus-view .more-spans")).to_have_text("and 350 more, on the text (400 spans: PER 360 · "
+                                                                     "LOC 40)")
+    expect(page.locator(".answer-card mark.view-span")).to_have_count(0)  # folded: nothing drawn yet
+    expect(cards.nth(0).locator(".fold-counts")).to_have_text("400 spans: PER 360 · LOC 40")
+    expect(cards.nth(0).locator(".fold-match")).to_have_text("400 of them as in the consensus")
+    expect(cards.nth(2).locator(".fold-counts")).to_have_text("400 spans: PER 320 · LOC 80")
+    expect(cards.nth(2).locator(".fold-match")).to_have_text("360 of them as in the consensus")
+    cards.nth(2).locator("summary").click()
+    expect(cards.nth(2).locator("mark.view-span")).to_have_count(400)
+    expect(cards.nth(2).locator('mark.view-span[data-label="LOC"]')).to_have_count(80)
+    expect(cards.nth(0).locator("mark.view-span")).to_have_count(0)
+    cards.nth(2).locator("summary").click()  # closed and opened again: drawn once
+    cards.nth(2).locator("summary").click()
+    expect(cards.nth(2).locator("mark.view-span")).to_have_count(400)
+
+    small = requester_project(server, "named_entities", [{"data": {"text": TEXT}}], ["PER", "LOC"])
+    answer(server, small, [{"spans": [{"start": 0, "end": 12, "label": "PER"}]}])
+    page = console(new_page, small, "/results")
+    page.locator("a.task-link").first.click()
+    expect(page.locator(".answer-card mark.view-span")).to_have_count(1)
+    expect(page.locator(".answer-card details")).to_have_count(0)
+    # A text is drawn to past its first `most` spans (the page: 2,000), never cutting one; a button draws the rest.
+    page.evaluate("""([text, spans]) => {
+        const view = window.ConsoleViews.spans(text, [{spans: spans}], false, 100);
+        view.id = "partial"; document.getElementById("data-view").append(view);
+    }""", [text, spans(10)["spans"][::-1]])
+    partial = page.locator("#partial")
+    expect(partial.locator("mark.view-span")).to_have_count(100)
+    assert partial.locator("mark.view-span").last.text_content() == "w0099"
+    expect(partial.locator("button.show-rest")).to_have_text("Show the whole text (300 more spans)")
+    partial.locator("button.show-rest").click()
+    expect(page.locator("#data-view .span-view:focus mark.view-span")).to_have_count(400)

@@ -67,6 +67,14 @@ def _paste(page, text: str) -> None:  # noqa: ANN001
     }""", text)
 
 
+def _import_page(new_page, server):  # noqa: ANN001, ANN202
+    """A requester's new project's Import page, signed in: (page, project, the result's locator)."""
+    requester, project = _requester_project(server)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/import")
+    return page, project, page.locator("#import-result")
+
+
 def _stored_texts(server, project_id: int) -> list[str]:  # noqa: ANN001
     rows = server.query("SELECT data FROM tasks WHERE project_id = :p ORDER BY id", p=project_id)
     import json
@@ -166,10 +174,7 @@ def test_a_new_projects_error_takes_the_focus_once_the_form_is_editable_again(ne
 def test_csv_rows_are_never_cut_or_run_together_and_tsv_is_read(new_page, server):  # noqa: ANN001
     # A row with an unquoted comma stored "Broke" for "Broke, in a week"; a quote left open made the rest of the
     # file one value; a .tsv file was "not a JSON, JSON Lines, CSV file" though the README says it is read.
-    requester, project = _requester_project(server)
-    page = new_page()
-    sign_in(page, requester, f"/console/projects/{project['id']}/import")
-    result = page.locator("#import-result")
+    page, project, result = _import_page(new_page, server)
     _drop(page, "r.csv", "id,text\nr1,Great value\nr2,Broke, in a week\n", "text/csv")
     expect(result).to_have_text("r.csv, line 3: 3 values, but the header names 2 columns (a value with a comma in it "
                                 "needs quotes around it) — nothing was stored.")
@@ -190,6 +195,37 @@ def test_csv_rows_are_never_cut_or_run_together_and_tsv_is_read(new_page, server
     _drop(page, "notes.txt", "x", "text/plain")
     expect(result).to_have_text("notes.txt: not a JSON, JSON Lines, CSV or TSV file (the kind is told by the name's "
                                 "ending: .json, .jsonl, .csv, .tsv).")
+
+
+def test_csv_as_spreadsheets_and_hands_write_it_is_read_whole_and_errors_name_the_right_line(new_page, server):  # noqa: ANN001
+    # A one-column row of "" was dropped as a blank line (now an empty value, which the import refuses naming its
+    # line); a lone CR (old Mac line ends) inside a quoted value was no line, so later errors named a line too early;
+    # `a, "b,c"` (a space before the quote) read as three values; `"a"b` read as "ab".
+    page, project, result = _import_page(new_page, server)
+    _drop(page, "one.csv", 'text\nfirst\n""\nlast\n', "text/csv")
+    expect(page.locator("#csv-count")).to_have_text("3 rows")
+    page.click("#csv-import")
+    expect(result).to_have_text("one.csv, line 3: data.text must not be empty — nothing was stored.")
+    _drop(page, "gaps.csv", "text\nfirst\n\nlast\n\n", "text/csv")  # a spreadsheet's empty cell: a blank line
+    expect(page.locator("#csv-count")).to_have_text("3 rows")
+    page.click("#csv-import")
+    expect(result).to_have_text("gaps.csv, line 3: data.text must not be empty — nothing was stored.")
+    _drop(page, "mac.csv", 'id,text\r"r1","two\rlines"\rr2,"Broke, in\ra week"\rr3,Broke, in a week\r', "text/csv")
+    expect(result).to_have_text("mac.csv, line 6: 3 values, but the header names 2 columns (a value with a comma in "
+                                "it needs quotes around it) — nothing was stored.")
+    _drop(page, "mac.csv", 'id,text\r"r1","two\r\rlines"\rr2,"open\r', "text/csv")
+    expect(result).to_have_text('mac.csv, line 5: a quoted value is not closed (a " is missing) — nothing was stored.')
+    _drop(page, "stray.csv", 'id,text\nr1,"He said "hi" to me"\n', "text/csv")
+    expect(result).to_have_text('stray.csv, line 2: a quoted value is followed by “h” (a " inside a quoted value is '
+                                'written twice: "") — nothing was stored.')
+    assert _stored_texts(server, project["id"]) == []
+    expect(page.locator("#csv-mapping")).to_be_hidden()  # gaps.csv's stayed open: Import sent it, not stray.csv
+
+    _drop(page, "hand.csv", 'id, text\nr1, "Broke, in a week"\nr2, "Said ""fine"""  \r\nr3, plain\n', "text/csv")
+    expect(page.locator("#csv-count")).to_have_text("3 rows")
+    page.click("#csv-import")
+    expect(result).to_have_text("Imported 3 tasks from hand.csv.")
+    assert _stored_texts(server, project["id"]) == ["Broke, in a week", 'Said "fine"', " plain"]
 
 
 def test_a_project_is_deleted_from_its_settings_after_typing_its_name(new_page, server):  # noqa: ANN001

@@ -405,3 +405,15 @@ def test_labels_may_hold_a_comma_written_as_a_quoted_csv_field(tmp_path: Path) -
     from labeling.consensus import csvio
 
     assert csvio.parse_labels('a,"b ""c"", d",e') == ["a", 'b "c", d', "e"]
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.csv.", "out.csv ", "out.csv.gz"])
+def test_an_output_named_as_another_kind_of_file_than_csv_is_refused(tmp_path: Path, name: str) -> None:
+    # The aggregate writes CSV whatever -o says: -o out.jsonl was a CSV file named as JSON Lines (the export refuses
+    # such names; the aggregate did not check them).
+    with pytest.raises(InvalidInput) as error:
+        run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "-o", str(tmp_path / name))
+    message = str(error.value)
+    assert error.value.field == "output" and ("the aggregate's output is CSV" in message or "hides its" in message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
+    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "-o", str(tmp_path / "OUT.CSV")) == 0

@@ -1,4 +1,4 @@
-"""Export tests load what they export with the real readers (datasets, pycocotools), offline."""
+"""Export tests load what they export with the real readers (datasets, pycocotools, nltk), offline."""
 
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ def load(tmp_path: Path) -> Callable:
 
     def run(*args: object, **kwargs: object):  # noqa: ANN202
         return datasets.load_dataset(*args, cache_dir=str(tmp_path / "hf-cache"), **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def read_conll(monkeypatch: pytest.MonkeyPatch) -> Callable:
+    """read_conll(path) -> its sentences, each a list of (token, tag), as nltk's ConllCorpusReader reads a CoNLL file
+    of two columns (a word and its tag, which nltk calls pos); nltk reads only under its data paths, so the file's
+    folder is made one for the test."""
+    import nltk
+    from nltk.corpus.reader import ConllCorpusReader
+
+    def run(path: Path) -> list[list[tuple[str, str]]]:
+        monkeypatch.setattr(nltk.data, "path", [*nltk.data.path, str(path.parent)])
+        reader = ConllCorpusReader(str(path.parent), [path.name], columntypes=("words", "pos"), encoding="utf-8")
+        return [list(sentence) for sentence in reader.tagged_sents()]
 
     return run
 

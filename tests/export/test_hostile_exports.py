@@ -16,7 +16,7 @@ import yaml
 from PIL import Image
 
 from labeling.errors import InvalidInput
-from labeling.export import formats
+from labeling.export import formats, tabular
 from tests.conftest import bearer, one_line
 from tests.export.helpers import answer_all
 
@@ -195,6 +195,41 @@ def test_every_format_refuses_an_output_named_as_another_kind_of_file():
             formats.check_output_name(fmt, f"out{fmt.suffixes[0]}", folder=True)
 
 
+def test_an_output_name_ending_in_a_dot_or_a_space_is_refused_for_every_format():
+    # -o "x.csv." passed the check that refuses -o x.csv for a JSON Lines export: its extension was "" (and Windows
+    # saves it as x.csv). Any name ending so hides its extension; an upper-case or doubled one is still seen.
+    for fmt in formats.FORMATS.values():
+        folder, own = fmt.name == "yolo", (fmt.suffixes or (".zip",))[0]
+        for name in (f"out{own}.", f"out{own} ", "out.csv.", "out.csv. .", "out.", "out "):
+            with pytest.raises(InvalidInput, match="hides its extension") as error:
+                formats.check_output_name(fmt, name, folder=folder)
+            assert error.value.field == "output" and repr(name.rstrip(". ")) in str(error.value)
+        for wrong in (".CSV", ".Jsonl", ".csv.gz", ".jsonl.gz", ".json.zst"):
+            if wrong.lower() not in fmt.suffixes:
+                with pytest.raises(InvalidInput, match="is named as a"):
+                    formats.check_output_name(fmt, f"out{wrong}", folder=folder)
+    assert [formats.name_suffix(n) for n in ("a.CSV", "a.csv.", "a.csv .", "a.tar.GZ", "a", ".csv")] == [
+        ".csv", ".csv", ".csv", ".gz", "", ""]
+
+
+async def test_the_cli_reads_an_outputs_extension_in_any_case_and_past_trailing_dots(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    project = await new_project(tasks=[{"data": {"text": "x"}}])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], f"e{project['id']}")
+    pid, out = str(project["id"]), tmp_path / "out"
+    out.mkdir()
+    capsys.readouterr()
+    for argv, name in ((["--format", "jsonl"], "x.csv."), (["--format", "csv"], "x.csv "),
+                       (["--format", "jsonl", "--card"], "x.zip."), (["--format", "jsonl"], "x.ZIP")):
+        assert await run_cli("export", pid, *argv, "-o", str(out / name)) == 2, argv
+        err = capsys.readouterr().err
+        assert one_line(err) and ("hides its extension" in err or "would not be a zip" in err), err
+        assert not list(out.iterdir())
+    # A folder export named FILE.ZIP is a zip, as FILE.zip is (it was written as a folder named FILE.ZIP).
+    assert await run_cli("export", pid, "--format", "jsonl", "--card", "-o", str(out / "X.ZIP"), "--quiet") == 0
+    assert zipfile.is_zipfile(out / "X.ZIP")
+
+
 async def test_the_cli_refuses_an_output_whose_name_disagrees_with_the_format(client, requester, new_project,
                                                                               make_user, run_cli, tmp_path, capsys):
     project = await new_project(tasks=[{"data": {"text": "x"}}])
@@ -308,21 +343,8 @@ async def test_the_card_keeps_its_headings_and_tables_whole_whatever_the_labels_
     assert "| a\\|b | 1 |" in table and "| back\\\\slash | 1 |" in table and "| two lines | 1 |" in table
 
 
-def read_conll(text: str) -> list[list[tuple[str, str]]]:
-    """CoNLL as its readers take it: a token and its tag a line, columns split at white space, blank lines between
-    documents."""
-    documents: list[list[tuple[str, str]]] = [[]]
-    for line in text.split("\n"):
-        if line:
-            token, tag = line.split()
-            documents[-1].append((token, tag))
-        elif documents[-1]:
-            documents.append([])
-    return [d for d in documents if d]
-
-
 async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become_one_tag(
-        client, requester, new_project, make_user, run_cli, load, tmp_path, capsys):
+        client, requester, new_project, make_user, run_cli, load, read_conll, tmp_path, capsys):
     texts = ["😀 Ada\u2028Lovelace\x85met\x0bBob\x0c.\x1cEnd", "a\u00a0b\u200bc \u200f\u202eRTL ש", "x\r\ny\rz\n\nw",
              "👨\u200d👩\u200d👧 fam e\u0301\u0301 Z", "tab\tsep \"q\" \\ =1 -2 +3 @4", "𝔘𝔫𝔦 𝔘"]
     labels = ["A B", "A_B", "ünï 😀"]
@@ -338,9 +360,10 @@ async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become
     capsys.readouterr()
     assert await run_cli("export", str(project["id"]), "--format", "conll", "-o", str(path)) == 0
     assert "2 labels that conll writes as one tag" in capsys.readouterr().err
-    documents = read_conll(path.read_text(encoding="utf-8"))
+    documents = read_conll(path)  # nltk's reader: a sentence (a task) ends at a blank line
     assert len(documents) == len(texts)
     for document, text in zip(documents, texts):
+        assert [token for token, _ in document] == [text[s:e] for s, e in tabular.tokens(text)]
         assert "".join(token for token, _ in document) == re.sub(r"\s", "", text)
         assert document[0][1] == "B-A_B" and document[-1][1] in ("B-A_B", "I-A_B")
     path = tmp_path / "spans.jsonl"  # offsets in code points: Python's slices give each span's text back
@@ -353,7 +376,7 @@ async def test_conll_reads_back_one_document_a_task_and_says_which_labels_become
 
 
 async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
-        client, requester, new_project, make_user, settings, load, tmp_path):
+        client, requester, new_project, make_user, settings, load, read_conll, tmp_path):
     from pycocotools.coco import COCO
 
     (settings.media_dir / "shared" / "shots").mkdir(parents=True)
@@ -385,7 +408,9 @@ async def test_include_open_never_makes_an_unlabeled_task_a_negative_example(
     assert not (await get_export(client, requester, spans["id"], format="conll", include_open="true")).content
     await answer_all(client, make_user, spans["id"], [{"spans": []}] * 2, f"s{spans['id']}")
     conll = await get_export(client, requester, spans["id"], format="conll", include_open="true")
-    assert len(read_conll(conll.text)) == 2  # labeled with no entities: now they are negatives
+    (tmp_path / "negatives.conll").write_bytes(conll.content)
+    assert read_conll(tmp_path / "negatives.conll") == [  # labeled with no entities: now they are negatives
+        [("Ada", "O"), ("met", "O"), ("Bob", "O")], [("Nobody", "O"), ("here", "O")]]
 
 
 async def test_every_preference_pair_has_a_margin_as_trl_s_reward_trainer_reads_it(
