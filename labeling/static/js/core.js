@@ -772,6 +772,9 @@
     }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
+      // A key held down repeats: it would submit each next task as it comes (a model's draft, unread), or press the
+      // banner's action and then whatever comes after it.
+      if (e.repeat) return;
       if (!$("banner").hidden) { $("banner-action").click(); return; }
       submit();
       return;
