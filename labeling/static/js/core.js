@@ -127,14 +127,26 @@
     $("state-error-retry").focus({preventScroll: true});
   }
 
+  /** The session has ended (signed out in another tab, or the account's sessions ended). A lease on screen is still
+   *  this worker's on the server: its work stays shown, and is kept for the page after signing in again, which gets
+   *  the task back with it (as after a reload). */
   function signedOut() {
+    var lease = C.lease;
+    if (C.state === "working" && lease && !lease.done) {
+      lease.signedOut = true;  // no session to hand it back with, nor to renew it: its clock means nothing now
+      $("lease").hidden = true;
+      message("");
+      showBanner("You are signed out (in another tab or window, or your session ended). Your work on this task is " +
+        "kept: sign in again to save it.", "Sign in", toSignIn);
+      return;
+    }
     C.current = null;
     showError("Your session has ended. Sign in again to go on; nothing unsaved could be kept.");
     $("state-error-retry").textContent = "Sign in";
-    $("state-error-retry").onclick = function () {
-      location.href = "/login?next=" + encodeURIComponent(location.pathname);
-    };
+    $("state-error-retry").onclick = toSignIn;
   }
+
+  function toSignIn() { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
 
   /* ---- the lease countdown ----------------------------------------------------------------- */
 
@@ -159,7 +171,7 @@
 
   function tick() {
     var lease = $("lease");
-    if (!C.lease || C.lease.done || C.state !== "working" || C.editing) return;
+    if (!C.lease || C.lease.done || C.lease.signedOut || C.state !== "working" || C.editing) return;
     var left = leftSeconds();
     var warnAt = Math.min(60, C.leaseTotal * 0.2);
     var warn = left > 0 && left <= warnAt;
@@ -488,13 +500,13 @@
   }
 
   /** Hand back the lease this page holds, once: never one it submitted or skipped (or is submitting or skipping),
-   *  released already, or that has run out (the queue takes that back itself), so leaving never answers 4xx. The
-   *  work done on it is remembered with it. */
+   *  released already, that has run out (the queue takes that back itself), or held when the session ended (the page
+   *  after signing in hands it back), so leaving never answers 4xx. The work done on it is remembered with it. */
   function releaseOnLeave() {
     var lease = C.lease;
     if (!lease || lease.done || lease.sending) return;
     var draft = worked(lease, C.editing ? C.draft : buildDraft());
-    if (leftSeconds() <= 0) { rememberLease(lease, false, draft); return; }
+    if (leftSeconds() <= 0 || lease.signedOut) { rememberLease(lease, false, draft); return; }
     lease.done = true;
     rememberLease(lease, true, draft);
     fetch("/api/assignments/" + lease.assignmentId + "/release", {
