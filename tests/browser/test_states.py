@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import DESKTOP, PHONE, ZOOMED, label_page, png, sign_in
@@ -174,6 +175,37 @@ def test_a_project_paused_while_a_worker_labels_says_so_and_check_again_resumes(
     page.keyboard.press("Enter")
     expect(page.locator("body")).to_have_attribute("data-state", "working")
     assert len(server.answers(project["id"])) == 1
+
+
+@pytest.mark.parametrize("change", ["pool", "delete"])
+def test_a_project_closed_to_the_worker_mid_task_says_so_in_words(new_page, server, worker, change):
+    """Taken out of the pool, or the project deleted, while labeling: the submit said "no assignment 194 of yours
+    (another tab or window of yours may have answered ...)", and Next task "Something went wrong: No project 14."
+    with a Try again that could only fail again."""
+    project = server.project("text_classification", _texts(2), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    with server.client(project["requester"]["token"]) as c:
+        if change == "pool":
+            other = server.user("worker")
+            r = c.put(f"/api/projects/{project['id']}/pool", json={"all_workers": False, "workers": [other["id"]]})
+        else:
+            r = c.delete(f"/api/projects/{project['id']}", params={"confirm": project["name"]})
+        assert r.status_code == 200, r.text
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("This task can no longer be saved here: it is no longer yours")
+    expect(banner).to_contain_text("the requester removed it or closed the project to you")
+    expect(banner).not_to_contain_text("assignment")
+    expect(page.locator("#banner-action")).to_be_focused()
+    page.keyboard.press("Enter")  # Next task
+    expect(page.locator("#state-stopped")).to_be_visible()
+    expect(page.locator("#state-stopped-title")).to_have_text("This project is no longer open to you")
+    expect(page.locator("#state-error")).to_be_hidden()
+    expect(page.locator("#stopped-check")).to_be_hidden()
+    expect(page.locator("#stopped-home")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server.base_url}/")
 
 
 def test_home_counts_what_is_left_for_this_worker(new_page, server, worker):

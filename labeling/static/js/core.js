@@ -208,10 +208,13 @@
     if (C.lease) C.lease.done = true;
     $("lease").hidden = true;
     message("");
-    var elsewhere = error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
-      "skipped or left it)";
-    showBanner("This task can no longer be saved here: " + error.message + elsewhere + ". Your work on it is still " +
-      "shown; go on when you are ready.", "Next task", function () { loadNext(); });
+    // A lease not found says nothing of why ("no assignment 194 of yours"): the worker is told what may have happened.
+    var why = error.code === "not_found" ? "it is no longer yours (another tab or window of yours may have answered, " +
+      "skipped or left it, or the requester removed it or closed the project to you)"
+      : error.message + (error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
+        "skipped or left it)");
+    showBanner("This task can no longer be saved here: " + why + ". Your work on it is still shown; go on when you " +
+      "are ready.", "Next task", function () { loadNext(); });
   }
 
   function retryLease() {
@@ -265,17 +268,22 @@
     setState("blocked");
   }
 
-  /** The project is paused or archived (its requester's choice, not an error): say so, and for a pause offer to
-   *  look again. */
+  var STOPPED = {
+    project_paused: ["This project is paused", "It hands out no tasks until its requester makes it active again."],
+    project_archived: ["This project is archived", "It is finished: it hands out no more tasks."],
+    not_found: ["This project is no longer open to you",
+                "Its requester may have deleted it, or changed who may work on it. Your other projects are on your home page."],
+  };
+
+  /** The project is paused, archived, or no longer this worker's to see (its requester's choice, not an error): say
+   *  so, and for a pause offer to look again. */
   function stopped(code) {
     var paused = code === "project_paused";
-    $("state-stopped-title").textContent = paused ? "This project is paused" : "This project is archived";
-    $("state-stopped-text").textContent = paused
-      ? "It hands out no tasks until its requester makes it active again."
-      : "It is finished: it hands out no more tasks.";
+    $("state-stopped-title").textContent = STOPPED[code][0];
+    $("state-stopped-text").textContent = STOPPED[code][1];
     $("stopped-check").hidden = !paused;
     setState("stopped");
-    if (paused) $("stopped-check").focus({preventScroll: true});
+    $(paused ? "stopped-check" : "stopped-home").focus({preventScroll: true});
   }
 
   /** The query asking the queue for the task this page held first, with its lease's resume value; "" for none. */
@@ -303,7 +311,7 @@
       }
       if (r.status === 401) return signedOut();
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
-      if (r.error.code === "project_paused" || r.error.code === "project_archived") return stopped(r.error.code);
+      if (STOPPED[r.error.code]) return stopped(r.error.code);  // a project not found: deleted, or not open to me
       $("state-error-retry").textContent = "Try again";
       $("state-error-retry").onclick = function () { loadNext(); };
       showError(sentence(r.error.message));
