@@ -268,6 +268,40 @@ def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(new_pag
             expect(page.locator("#skip-btn")).to_be_in_viewport()
 
 
+CONTROL = re.compile(r'^\s*- (button|link|textbox|checkbox|radio|searchbox|combobox|img|progressbar|article)(?: "(.*?)")?')
+
+
+def _badly_named(snapshot: str) -> list[str]:
+    """The controls (and response cards) of an accessibility snapshot whose name says nothing: none, or no letter
+    nor digit in it ("?")."""
+    found = []
+    for line in snapshot.splitlines():
+        match = CONTROL.match(line)
+        if match and not re.search(r"\w", match.group(2) or ""):
+            found.append(line.strip())
+    return found
+
+
+def test_every_control_of_every_labeling_page_has_a_name_in_words(new_page, server, worker):
+    """The help button was read as "question mark, button", and a ranking's response cards were articles without a
+    name ("article" then the letter, its state and its whole text run together)."""
+    page = new_page()
+    sign_in(page, worker)
+    for project in _all_types(server):
+        page.goto(f"/projects/{project['id']}/label")
+        expect(page.locator("body")).to_have_attribute("data-state", "working")
+        assert _badly_named(page.locator("body").aria_snapshot()) == [], project["task_type"]
+        for key, dialog in (("?", "#help"), ("s", "#skip-dialog")):
+            page.locator("#work").focus()
+            page.keyboard.press(key)
+            expect(page.locator(dialog)).to_be_visible()
+            assert _badly_named(page.locator(dialog).aria_snapshot()) == [], (project["task_type"], dialog)
+            page.keyboard.press("Escape")
+        if project["task_type"] == "preference_ranking":
+            expect(page.get_by_role("article", name="Response A", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_visible()
+
+
 def test_while_an_answer_is_saving_the_task_stays_as_it_was_sent(new_page, server, worker):
     """On a slow network, a label pressed (or clicked) while the answer was on its way showed as chosen, with
     "Selected: b. Press Enter to submit.", and then "Saved." stored the first one. A second Enter, a click on
