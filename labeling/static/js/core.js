@@ -827,6 +827,11 @@
   function rememberInstructions() {
     var details = $("instructions");
     if (!details) return;
+    // Its summary keeps its own Enter and Space when reached with Tab (data-native-keys); clicked with the mouse it
+    // gives the keys back to the task, where Enter submits.
+    details.querySelector("summary").addEventListener("click", function (e) {
+      if (e.detail && C.state === "working") focusTask();
+    });
     var key = "labeling.instructions." + config.project_id;
     try {
       var kept = localStorage.getItem(key);
