@@ -807,6 +807,9 @@
     // Buttons of the header, banners, state panels and action bar keep their native Enter and Space (a worker who
     // moved the focus to Skip with Tab means Skip, not Submit).
     if ((e.key === "Enter" || e.key === " ") && e.target.closest && e.target.closest("[data-native-keys]")) return;
+    // So do the task's own buttons (a label, a rating, a box's Delete) reached with Tab: a click gives the keys back to
+    // the task (onWorkClick), so one that has the focus was chosen from the keyboard.
+    if ((e.key === "Enter" || e.key === " ") && e.target.matches && e.target.matches("#work button")) return;
     if (e.key === "?") { e.preventDefault(); openHelp(); return; }
     if (e.key === "z" || e.key === "Z") { e.preventDefault(); if (e.shiftKey) newer(); else older(); return; }
     if ((e.key === "x" || e.key === "X") && C.editing) { e.preventDefault(); newer(); return; }
@@ -817,6 +820,11 @@
     if (C.busy) { e.preventDefault(); return; }
     if (impl.onKey && impl.onKey(e)) { e.preventDefault(); return; }
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
+  }
+
+  /** A button of the task clicked (or tapped) keeps no focus: the keys go back to the task, where Enter submits. */
+  function onWorkClick(e) {
+    if (e.detail && C.state === "working" && e.target.closest && e.target.closest("button")) focusTask();
   }
 
   /* ---- start ------------------------------------------------------------------------------- */
@@ -872,6 +880,7 @@
     $("lease-extend").addEventListener("click", extendLease);
     $("state-error-retry").onclick = function () { loadNext(); };
     document.addEventListener("keydown", onKeyDown);
+    $("work").addEventListener("click", onWorkClick);
     document.addEventListener("visibilitychange", onVisibility);
     window.addEventListener("pagehide", releaseOnLeave);
     window.addEventListener("pageshow", function (e) { if (e.persisted) start(); }); // back from the page cache
