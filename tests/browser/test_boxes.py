@@ -6,7 +6,7 @@ import json
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
-from tests.browser.support import label_page, png
+from tests.browser.support import label_page, png, tab_to
 
 SHAPES = ["circle", "square", "triangle"]
 W, H = 400, 300
@@ -206,20 +206,13 @@ def test_enter_or_space_on_a_button_reached_with_tab_presses_it(new_page, server
     page.keyboard.press("Escape")
     expect(page.locator("#box-list .item")).to_have_count(2)
 
-    def tab_to(selector: str) -> None:
-        for _ in range(30):
-            page.keyboard.press("Tab")
-            if page.evaluate("s => document.activeElement.matches(s)", selector):
-                return
-        raise AssertionError(f"Tab never reached {selector}")
-
-    tab_to('#box-list button[aria-label="Delete box 2"]')
+    tab_to(page, '#box-list button[aria-label="Delete box 2"]')
     page.keyboard.press("Enter")
     expect(page.locator("#box-list .item")).to_have_count(1)
-    tab_to('#labels .label-btn[data-index="1"]')
+    tab_to(page, '#labels .label-btn[data-index="1"]')
     page.keyboard.press("Enter")
     expect(page.locator("#labels .label-btn").nth(1)).to_have_attribute("aria-pressed", "true")  # square, for new boxes
-    tab_to('#labels .label-btn[data-index="2"]')
+    tab_to(page, '#labels .label-btn[data-index="2"]')
     page.keyboard.press(" ")
     expect(page.locator("#labels .label-btn").nth(2)).to_have_attribute("aria-pressed", "true")  # triangle
     assert server.answers(project["id"]) == {}

@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, contrast, focus_rings_stand_out, label_page, png, sign_in
+from tests.browser.support import PHONE, contrast, focus_rings_stand_out, label_page, png, sign_in, tab_to
 
 
 def _meta(value):
@@ -181,16 +181,9 @@ def test_enter_on_a_button_of_the_action_bar_presses_it_and_a_closed_dialog_give
     project = server.project("text_classification", _texts(3), labels=["a", "b"])
     page = label_page(new_page, worker, project)
 
-    def tab_to(selector: str) -> None:
-        for _ in range(30):
-            page.keyboard.press("Tab")
-            if page.evaluate("s => document.activeElement.matches(s)", selector):
-                return
-        raise AssertionError(f"Tab never reached {selector}")
-
     page.keyboard.press("1")
     for button, dialog in (("#skip-btn", "#skip-dialog"), ("#report-btn", "#report-dialog")):
-        tab_to(button)
+        tab_to(page, button)
         page.keyboard.press("Enter")
         expect(page.locator(dialog)).to_be_visible()
         page.keyboard.press("Escape")
@@ -202,7 +195,7 @@ def test_enter_on_a_button_of_the_action_bar_presses_it_and_a_closed_dialog_give
     expect(page.locator("#work")).to_be_focused()
     page.keyboard.press("Enter")  # submits "a", as the worker chose before all this
     expect(page.locator("#subject-text")).to_have_text("item 1")
-    tab_to("#previous-btn")
+    tab_to(page, "#previous-btn")
     page.keyboard.press("Enter")
     expect(page.locator("#editbar")).to_be_visible()  # the earlier answer, to change it
     page.keyboard.press("x")
