@@ -244,3 +244,12 @@ def focus_rings_stand_out(page: Any, selectors: tuple[str, ...]) -> None:
         page.keyboard.press("Tab")
         expect(page.locator(selector)).to_be_focused()
         assert contrast(page.locator(selector), ring=True) >= 3, selector
+
+
+def tab_to(page: Any, selector: str) -> None:
+    """Press Tab until the element matching the CSS selector has the focus (at most 30 times)."""
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")

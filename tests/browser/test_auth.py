@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in
+from tests.browser.support import label_page, sign_in
 
 
 def test_wrong_password_shows_a_clear_message_then_sign_in_works(new_page, server, worker):
@@ -84,3 +84,38 @@ def test_requests_without_the_csrf_token_are_refused(new_page, server, worker):
     other.fill("#password", worker["password"])
     other.click("#sign-in")
     expect(other.locator("#login-error")).to_have_text(re.compile("expired"))
+
+
+def test_signed_out_in_another_tab_mid_task_keeps_the_work_through_signing_in_again(new_page, server, worker):
+    """A worker signed out in another tab, then submitted: the page hid the task behind "Your session has ended ...
+    nothing unsaved could be kept", so a long response written meanwhile looked lost. The work stays on screen, and
+    signing in again brings the task back with it, saved by the next submit."""
+    project = server.project("demonstration", [{"data": {"prompt": "Write a lot."}, "external_id": "long"},
+                                               {"data": {"prompt": "Another."}, "external_id": "other"}])
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#prompt-text")).to_have_text("Write a lot.")
+    page.keyboard.type("An answer that took ten minutes to write.")
+    other = page.context.new_page()
+    other.goto("/")
+    other.click("#sign-out")
+    expect(other.locator("#login-notice")).to_have_text("You have signed out.")
+    other.close()
+
+    page.keyboard.press("Control+Enter")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("You are signed out")
+    expect(banner).to_contain_text("Your work on this task is kept")
+    expect(page.locator("#response")).to_be_visible()
+    expect(page.locator("#response")).to_have_value("An answer that took ten minutes to write.")
+    expect(page.locator("#lease")).to_be_hidden()
+    page.keyboard.press("Control+Enter")  # from the text box: the banner's action, Sign in
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.fill("#username", worker["username"])
+    page.fill("#password", worker["password"])
+    page.click("#sign-in")
+    expect(page.locator("#prompt-text")).to_have_text("Write a lot.")
+    expect(page.locator("#response")).to_have_value("An answer that took ten minutes to write.")
+    expect(page.locator("#message")).to_have_text("Your work on this task is back, as you left it.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#prompt-text")).to_have_text("Another.")
+    assert server.answers(project["id"]) == {"long": {"text": "An answer that took ten minutes to write."}}

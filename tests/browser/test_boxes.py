@@ -8,7 +8,7 @@ import json
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
-from tests.browser.support import label_page, png
+from tests.browser.support import label_page, png, tab_to
 
 SHAPES = ["circle", "square", "triangle"]
 W, H = 400, 300
@@ -195,6 +195,34 @@ def test_a_box_drawn_and_adjusted_from_the_keyboard(new_page, server, worker):
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"])["b0"] == {"boxes": [{"label": "triangle", "x": 90, "y": 74, "w": 190,
                                                               "h": 151}]}
+
+
+def test_enter_or_space_on_a_button_reached_with_tab_presses_it(new_page, server, worker):
+    """A keyboard user who moved to a box's Delete button (or a label) with Tab and pressed Enter submitted the task
+    instead, the box still in it; Space on a label started a pan. A button clicked with the mouse keeps no focus:
+    Enter after it still submits."""
+    project, page, screen, drag = _box_page(new_page, server, worker, tasks=2)
+    page.keyboard.press("b")
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Escape")
+    expect(page.locator("#box-list .item")).to_have_count(2)
+
+    tab_to(page, '#box-list button[aria-label="Delete box 2"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#box-list .item")).to_have_count(1)
+    tab_to(page, '#labels .label-btn[data-index="1"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#labels .label-btn").nth(1)).to_have_attribute("aria-pressed", "true")  # square, for new boxes
+    tab_to(page, '#labels .label-btn[data-index="2"]')
+    page.keyboard.press(" ")
+    expect(page.locator("#labels .label-btn").nth(2)).to_have_attribute("aria-pressed", "true")  # triangle
+    assert server.answers(project["id"]) == {}
+    page.locator("#labels .label-btn").nth(0).click()  # with the mouse: the keys are the task's again
+    expect(page.locator("#work")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#box-list .item")).to_have_count(0)  # the next task
+    assert [b["label"] for b in server.answers(project["id"])["b0"]["boxes"]] == ["circle"]
 
 
 def test_boxes_show_their_labels_own_colour(new_page, server, worker):

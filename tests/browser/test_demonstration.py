@@ -62,3 +62,24 @@ def test_a_lease_running_out_while_typing_leaves_the_keyboard_in_the_text_box(ne
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {"typing": {"text": "A lease is a loan of a task, so zero workers clash.\nIt ends."}}
     assert server.assignment_statuses(project["id"]) == {"typing": 1}
+
+
+def test_holding_ctrl_enter_submits_one_task_not_the_next_ones_drafts(new_page, server, worker):
+    """Ctrl+Enter held down: its auto-repeat submitted every following task as it came, each with the model's draft
+    it was pre-filled with, unread (plain Enter's repeat was already ignored)."""
+    project = server.project("demonstration", [
+        {"data": {"prompt": f"Prompt {i}"}, "predictions": {"text": f"draft {i}"}, "external_id": f"t{i}",
+         "priority": 10 - i} for i in range(4)])
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#prompt-text")).to_have_text("Prompt 0")
+    page.keyboard.down("Control")
+    page.keyboard.down("Enter")
+    expect(page.locator("#prompt-text")).to_have_text("Prompt 1")
+    for _ in range(10):
+        page.keyboard.down("Enter")  # the key still held: repeats
+    page.keyboard.up("Enter")
+    page.keyboard.up("Control")
+    expect(page.locator("#prompt-text")).to_have_text("Prompt 1")
+    page.keyboard.press("Control+Enter")  # pressed again: the next one
+    expect(page.locator("#prompt-text")).to_have_text("Prompt 2")
+    assert server.answers(project["id"]) == {"t0": {"text": "draft 0"}, "t1": {"text": "draft 1"}}

@@ -272,3 +272,29 @@ def test_a_selection_made_by_touch_is_labelled_by_a_tap_on_a_label(new_page, ser
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"])["t"] == {"spans": [span(SLOPPY, "Northwind Analytics", "ORG")]}
+
+
+ON_WHITE = """(el, property) => {
+  const value = getComputedStyle(el)[property], rgb = value.match(/rgba?\\(([^)]*)\\)/)[1].split(',').map(Number);
+  const lum = rgb.slice(0, 3).map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+                             .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  return 1.05 / (lum + 0.05);
+}"""
+
+
+def test_a_pale_label_colour_still_marks_its_label_and_its_spans(new_page, server, worker):
+    """A requester's white or yellow label left no mark on the white page: the label's stripe, the entity's
+    underline, the list's swatch and the tag's edge were white on white (1:1) or yellow on white (1.07:1); they are
+    drawn in the colour darkened to 3:1 (WCAG 1.4.11), the fills keep the colour given."""
+    labels = [{"name": "snow", "color": "#fff"}, {"name": "lemon", "color": "#ffff00"}]
+    project = server.project("named_entities", [{"data": {"text": "Snow and lemon."}, "predictions": {"spans": [
+        {"start": 0, "end": 4, "label": "snow"}, {"start": 9, "end": 14, "label": "lemon"}]}}], labels=labels)
+    page = label_page(new_page, worker, project)
+    expect(page.locator(".ent-tag")).to_have_count(2)
+    marks = [(".label-btn", "borderLeftColor"), (".seg.ent", "boxShadow"), (".item .swatch", "borderTopColor"),
+             (".ent-tag", "boxShadow")]
+    for selector, style in marks:
+        for i in range(2):
+            mark = page.locator(selector).nth(i)
+            assert mark.evaluate(ON_WHITE, style) >= 3, (selector, i)
+    assert page.locator(".ent-tag").nth(1).evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 255, 0)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import DESKTOP, PHONE, ZOOMED, label_page, png, sign_in
@@ -176,6 +177,37 @@ def test_a_project_paused_while_a_worker_labels_says_so_and_check_again_resumes(
     assert len(server.answers(project["id"])) == 1
 
 
+@pytest.mark.parametrize("change", ["pool", "delete"])
+def test_a_project_closed_to_the_worker_mid_task_says_so_in_words(new_page, server, worker, change):
+    """Taken out of the pool, or the project deleted, while labeling: the submit said "no assignment 194 of yours
+    (another tab or window of yours may have answered ...)", and Next task "Something went wrong: No project 14."
+    with a Try again that could only fail again."""
+    project = server.project("text_classification", _texts(2), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    with server.client(project["requester"]["token"]) as c:
+        if change == "pool":
+            other = server.user("worker")
+            r = c.put(f"/api/projects/{project['id']}/pool", json={"all_workers": False, "workers": [other["id"]]})
+        else:
+            r = c.delete(f"/api/projects/{project['id']}", params={"confirm": project["name"]})
+        assert r.status_code == 200, r.text
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("This task can no longer be saved here: it is no longer yours")
+    expect(banner).to_contain_text("the requester removed it or closed the project to you")
+    expect(banner).not_to_contain_text("assignment")
+    expect(page.locator("#banner-action")).to_be_focused()
+    page.keyboard.press("Enter")  # Next task
+    expect(page.locator("#state-stopped")).to_be_visible()
+    expect(page.locator("#state-stopped-title")).to_have_text("This project is no longer open to you")
+    expect(page.locator("#state-error")).to_be_hidden()
+    expect(page.locator("#stopped-check")).to_be_hidden()
+    expect(page.locator("#stopped-home")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server.base_url}/")
+
+
 def test_home_counts_what_is_left_for_this_worker(new_page, server, worker):
     project = server.project("text_classification", [
         {"data": {"text": f"item {i}"}, "external_id": f"t{i}", "priority": 10 - i} for i in range(4)
@@ -234,6 +266,40 @@ def test_every_page_fits_a_phone_and_a_laptop_without_sideways_scrolling(new_pag
             assert page.evaluate(main_overflow) <= 0, f"{project['task_type']} main overflows at {viewport}"
             expect(page.locator("#submit-btn")).to_be_in_viewport()
             expect(page.locator("#skip-btn")).to_be_in_viewport()
+
+
+CONTROL = re.compile(r'^\s*- (button|link|textbox|checkbox|radio|searchbox|combobox|img|progressbar|article)(?: "(.*?)")?')
+
+
+def _badly_named(snapshot: str) -> list[str]:
+    """The controls (and response cards) of an accessibility snapshot whose name says nothing: none, or no letter
+    nor digit in it ("?")."""
+    found = []
+    for line in snapshot.splitlines():
+        match = CONTROL.match(line)
+        if match and not re.search(r"\w", match.group(2) or ""):
+            found.append(line.strip())
+    return found
+
+
+def test_every_control_of_every_labeling_page_has_a_name_in_words(new_page, server, worker):
+    """The help button was read as "question mark, button", and a ranking's response cards were articles without a
+    name ("article" then the letter, its state and its whole text run together)."""
+    page = new_page()
+    sign_in(page, worker)
+    for project in _all_types(server):
+        page.goto(f"/projects/{project['id']}/label")
+        expect(page.locator("body")).to_have_attribute("data-state", "working")
+        assert _badly_named(page.locator("body").aria_snapshot()) == [], project["task_type"]
+        for key, dialog in (("?", "#help"), ("s", "#skip-dialog")):
+            page.locator("#work").focus()
+            page.keyboard.press(key)
+            expect(page.locator(dialog)).to_be_visible()
+            assert _badly_named(page.locator(dialog).aria_snapshot()) == [], (project["task_type"], dialog)
+            page.keyboard.press("Escape")
+        if project["task_type"] == "preference_ranking":
+            expect(page.get_by_role("article", name="Response A", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Keyboard shortcuts")).to_be_visible()
 
 
 def test_while_an_answer_is_saving_the_task_stays_as_it_was_sent(new_page, server, worker):

@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PHONE, contrast, focus_rings_stand_out, label_page, png, sign_in
+from tests.browser.support import PHONE, contrast, focus_rings_stand_out, label_page, png, sign_in, tab_to
 
 
 def _meta(value):
@@ -181,16 +181,9 @@ def test_enter_on_a_button_of_the_action_bar_presses_it_and_a_closed_dialog_give
     project = server.project("text_classification", _texts(3), labels=["a", "b"])
     page = label_page(new_page, worker, project)
 
-    def tab_to(selector: str) -> None:
-        for _ in range(30):
-            page.keyboard.press("Tab")
-            if page.evaluate("s => document.activeElement.matches(s)", selector):
-                return
-        raise AssertionError(f"Tab never reached {selector}")
-
     page.keyboard.press("1")
     for button, dialog in (("#skip-btn", "#skip-dialog"), ("#report-btn", "#report-dialog")):
-        tab_to(button)
+        tab_to(page, button)
         page.keyboard.press("Enter")
         expect(page.locator(dialog)).to_be_visible()
         page.keyboard.press("Escape")
@@ -202,7 +195,7 @@ def test_enter_on_a_button_of_the_action_bar_presses_it_and_a_closed_dialog_give
     expect(page.locator("#work")).to_be_focused()
     page.keyboard.press("Enter")  # submits "a", as the worker chose before all this
     expect(page.locator("#subject-text")).to_have_text("item 1")
-    tab_to("#previous-btn")
+    tab_to(page, "#previous-btn")
     page.keyboard.press("Enter")
     expect(page.locator("#editbar")).to_be_visible()  # the earlier answer, to change it
     page.keyboard.press("x")
@@ -215,6 +208,33 @@ def test_enter_on_a_button_of_the_action_bar_presses_it_and_a_closed_dialog_give
     expect(page.locator("#report-dialog")).to_be_visible()
     page.keyboard.press("Escape")
     assert server.answers(project["id"]) == {"t0": {"label": "a"}}
+
+
+def test_enter_on_the_instructions_reached_with_tab_folds_them_and_submits_nothing(new_page, server, worker):
+    """Tab reaches the instructions' summary; Enter there, to fold or unfold them, submitted the task instead (its
+    answer chosen or not). Clicked with the mouse, the summary gives the keys back to the task: Enter submits."""
+    project = server.project("text_classification", _texts(2), labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    instructions, summary = page.locator("#instructions"), page.locator("#instructions summary")
+    expect(instructions).to_have_attribute("open", "")
+    page.keyboard.press("2")
+    summary.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # from the keyboard: its focus ring shows
+    expect(summary).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(instructions).not_to_have_attribute("open", "")
+    page.keyboard.press("Enter")
+    expect(instructions).to_have_attribute("open", "")
+    expect(page.locator("#subject-text")).to_have_text("item 0")
+    expect(page.locator("#message")).not_to_have_text("Saving…")
+    assert server.answers(project["id"]) == {}
+    summary.click()  # with the mouse: folds them, and the keys are the task's again
+    expect(instructions).not_to_have_attribute("open", "")
+    expect(page.locator("#work")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#subject-text")).to_have_text("item 1")
+    assert server.answers(project["id"]) == {"t0": {"label": "b"}}
 
 
 def test_leaving_the_page_releases_the_lease_and_a_reload_gets_the_task_back(new_page, server, worker):

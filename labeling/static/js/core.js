@@ -127,14 +127,26 @@
     $("state-error-retry").focus({preventScroll: true});
   }
 
+  /** The session has ended (signed out in another tab, or the account's sessions ended). A lease on screen is still
+   *  this worker's on the server: its work stays shown, and is kept for the page after signing in again, which gets
+   *  the task back with it (as after a reload). */
   function signedOut() {
+    var lease = C.lease;
+    if (C.state === "working" && lease && !lease.done) {
+      lease.signedOut = true;  // no session to hand it back with, nor to renew it: its clock means nothing now
+      $("lease").hidden = true;
+      message("");
+      showBanner("You are signed out (in another tab or window, or your session ended). Your work on this task is " +
+        "kept: sign in again to save it.", "Sign in", toSignIn);
+      return;
+    }
     C.current = null;
     showError("Your session has ended. Sign in again to go on; nothing unsaved could be kept.");
     $("state-error-retry").textContent = "Sign in";
-    $("state-error-retry").onclick = function () {
-      location.href = "/login?next=" + encodeURIComponent(location.pathname);
-    };
+    $("state-error-retry").onclick = toSignIn;
   }
+
+  function toSignIn() { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
 
   /* ---- the lease countdown ----------------------------------------------------------------- */
 
@@ -159,7 +171,7 @@
 
   function tick() {
     var lease = $("lease");
-    if (!C.lease || C.lease.done || C.state !== "working" || C.editing) return;
+    if (!C.lease || C.lease.done || C.lease.signedOut || C.state !== "working" || C.editing) return;
     var left = leftSeconds();
     var warnAt = Math.min(60, C.leaseTotal * 0.2);
     var warn = left > 0 && left <= warnAt;
@@ -196,10 +208,13 @@
     if (C.lease) C.lease.done = true;
     $("lease").hidden = true;
     message("");
-    var elsewhere = error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
-      "skipped or left it)";
-    showBanner("This task can no longer be saved here: " + error.message + elsewhere + ". Your work on it is still " +
-      "shown; go on when you are ready.", "Next task", function () { loadNext(); });
+    // A lease not found says nothing of why ("no assignment 194 of yours"): the worker is told what may have happened.
+    var why = error.code === "not_found" ? "it is no longer yours (another tab or window of yours may have answered, " +
+      "skipped or left it, or the requester removed it or closed the project to you)"
+      : error.message + (error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
+        "skipped or left it)");
+    showBanner("This task can no longer be saved here: " + why + ". Your work on it is still shown; go on when you " +
+      "are ready.", "Next task", function () { loadNext(); });
   }
 
   function retryLease() {
@@ -253,17 +268,22 @@
     setState("blocked");
   }
 
-  /** The project is paused or archived (its requester's choice, not an error): say so, and for a pause offer to
-   *  look again. */
+  var STOPPED = {
+    project_paused: ["This project is paused", "It hands out no tasks until its requester makes it active again."],
+    project_archived: ["This project is archived", "It is finished: it hands out no more tasks."],
+    not_found: ["This project is no longer open to you",
+                "Its requester may have deleted it, or changed who may work on it. Your other projects are on your home page."],
+  };
+
+  /** The project is paused, archived, or no longer this worker's to see (its requester's choice, not an error): say
+   *  so, and for a pause offer to look again. */
   function stopped(code) {
     var paused = code === "project_paused";
-    $("state-stopped-title").textContent = paused ? "This project is paused" : "This project is archived";
-    $("state-stopped-text").textContent = paused
-      ? "It hands out no tasks until its requester makes it active again."
-      : "It is finished: it hands out no more tasks.";
+    $("state-stopped-title").textContent = STOPPED[code][0];
+    $("state-stopped-text").textContent = STOPPED[code][1];
     $("stopped-check").hidden = !paused;
     setState("stopped");
-    if (paused) $("stopped-check").focus({preventScroll: true});
+    $(paused ? "stopped-check" : "stopped-home").focus({preventScroll: true});
   }
 
   /** The query asking the queue for the task this page held first, with its lease's resume value; "" for none. */
@@ -291,7 +311,7 @@
       }
       if (r.status === 401) return signedOut();
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
-      if (r.error.code === "project_paused" || r.error.code === "project_archived") return stopped(r.error.code);
+      if (STOPPED[r.error.code]) return stopped(r.error.code);  // a project not found: deleted, or not open to me
       $("state-error-retry").textContent = "Try again";
       $("state-error-retry").onclick = function () { loadNext(); };
       showError(sentence(r.error.message));
@@ -488,13 +508,13 @@
   }
 
   /** Hand back the lease this page holds, once: never one it submitted or skipped (or is submitting or skipping),
-   *  released already, or that has run out (the queue takes that back itself), so leaving never answers 4xx. The
-   *  work done on it is remembered with it. */
+   *  released already, that has run out (the queue takes that back itself), or held when the session ended (the page
+   *  after signing in hands it back), so leaving never answers 4xx. The work done on it is remembered with it. */
   function releaseOnLeave() {
     var lease = C.lease;
     if (!lease || lease.done || lease.sending) return;
     var draft = worked(lease, C.editing ? C.draft : buildDraft());
-    if (leftSeconds() <= 0) { rememberLease(lease, false, draft); return; }
+    if (leftSeconds() <= 0 || lease.signedOut) { rememberLease(lease, false, draft); return; }
     lease.done = true;
     rememberLease(lease, true, draft);
     fetch("/api/assignments/" + lease.assignmentId + "/release", {
@@ -772,6 +792,9 @@
     }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
+      // A key held down repeats: it would submit each next task as it comes (a model's draft, unread), or press the
+      // banner's action and then whatever comes after it.
+      if (e.repeat) return;
       if (!$("banner").hidden) { $("banner-action").click(); return; }
       submit();
       return;
@@ -784,6 +807,9 @@
     // Buttons of the header, banners, state panels and action bar keep their native Enter and Space (a worker who
     // moved the focus to Skip with Tab means Skip, not Submit).
     if ((e.key === "Enter" || e.key === " ") && e.target.closest && e.target.closest("[data-native-keys]")) return;
+    // So do the task's own buttons (a label, a rating, a box's Delete) reached with Tab: a click gives the keys back to
+    // the task (onWorkClick), so one that has the focus was chosen from the keyboard.
+    if ((e.key === "Enter" || e.key === " ") && e.target.matches && e.target.matches("#work button")) return;
     if (e.key === "?") { e.preventDefault(); openHelp(); return; }
     if (e.key === "z" || e.key === "Z") { e.preventDefault(); if (e.shiftKey) newer(); else older(); return; }
     if ((e.key === "x" || e.key === "X") && C.editing) { e.preventDefault(); newer(); return; }
@@ -796,6 +822,11 @@
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
   }
 
+  /** A button of the task clicked (or tapped) keeps no focus: the keys go back to the task, where Enter submits. */
+  function onWorkClick(e) {
+    if (e.detail && C.state === "working" && e.target.closest && e.target.closest("button")) focusTask();
+  }
+
   /* ---- start ------------------------------------------------------------------------------- */
 
   /** Called by the task type's script: {init, load, answer, draft?, onKey?, clear?, focus?, meta?}. */
@@ -804,6 +835,11 @@
   function rememberInstructions() {
     var details = $("instructions");
     if (!details) return;
+    // Its summary keeps its own Enter and Space when reached with Tab (data-native-keys); clicked with the mouse it
+    // gives the keys back to the task, where Enter submits.
+    details.querySelector("summary").addEventListener("click", function (e) {
+      if (e.detail && C.state === "working") focusTask();
+    });
     var key = "labeling.instructions." + config.project_id;
     try {
       var kept = localStorage.getItem(key);
@@ -844,6 +880,7 @@
     $("lease-extend").addEventListener("click", extendLease);
     $("state-error-retry").onclick = function () { loadNext(); };
     document.addEventListener("keydown", onKeyDown);
+    $("work").addEventListener("click", onWorkClick);
     document.addEventListener("visibilitychange", onVisibility);
     window.addEventListener("pagehide", releaseOnLeave);
     window.addEventListener("pageshow", function (e) { if (e.persisted) start(); }); // back from the page cache

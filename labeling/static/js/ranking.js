@@ -166,7 +166,7 @@
                                   title: v === 1 ? "1: very bad" : v === 7 ? "7: excellent" : String(v), text: String(v),
                                   onclick: (function (value) { return function () { rateResponse(r.id, value); }; })(v)}));
     }
-    return L.el("article", {class: "response", dataset: {card: r.id}}, [
+    return L.el("article", {class: "response", dataset: {card: r.id}, "aria-label": "Response " + letter(i)}, [
       L.el("header", {class: "response-head", dataset: {dragId: r.id},
                       title: i < LETTERS.length ? "Press " + letter(i) + " to put this response next in the ranking" : null,
                       onclick: function () { if (!justDragged) { selected = r.id; render(); } }}, [
