@@ -569,7 +569,6 @@ def _went_furthest(error: Any) -> tuple[int, bool]:
     return len(error.get("loc", ())), error.get("type", "") not in _WRONG_TYPE
 
 
-
 def words(error: Any) -> str:
     """One pydantic error as the API says it: plain words about the value and what is allowed ("must be at most
     1", "must be a whole number"), never the validation library's ("Input should be less than or equal to 1")."""

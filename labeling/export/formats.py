@@ -169,7 +169,8 @@ def check_output_name(fmt: Format, name: str, folder: bool, what: str = "") -> N
                            "or FILE.zip", field="output")
     if suffix not in fmt.suffixes:
         other = f" (or {', '.join(fmt.suffixes[1:])})" if len(fmt.suffixes) > 1 else ""
-        raise InvalidInput(f"{name} is named as a {suffix} file, but {what or f'the {fmt.name} export'} is {fmt.kind}: name it "
+        output = what or f"the {fmt.name} export"
+        raise InvalidInput(f"{name} is named as a {suffix} file, but {output} is {fmt.kind}: name it "
                            f"{fmt.suffixes[0]}{other}", field="output")
 
 
