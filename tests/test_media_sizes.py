@@ -105,7 +105,7 @@ async def test_the_recorded_size_is_the_one_the_browser_shows(client, db, reques
     # Chromium turns a JPEG or a PNG by its EXIF orientation, never a WebP: a WebP's size was recorded turned, so a
     # box a worker drew on its right part was refused as outside the picture (tests/browser/test_boxes.py checks the
     # browser's side).
-    project = await new_project(task_type="bounding_box", labels=["cat"], redundancy=1)
+    project = await new_project(task_type="bounding_box", labels=["cat"], redundancy=2)
     files = [("file", ("turned", _image((40, 30), fmt, 6), "image/*"))]
     r = await client.post(f"/api/projects/{project['id']}/tasks", files=files, headers=bearer(requester))
     assert r.status_code == 201, r.text
@@ -114,6 +114,23 @@ async def test_the_recorded_size_is_the_one_the_browser_shows(client, db, reques
     r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json=_box(0, 0, *shown),
                           headers=bearer(worker))
     assert r.status_code == 201, r.text
+    worker, lease = await _lease(client, make_user, project["id"])
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json=_box(shown[0] + 5, 0, 1, 1),
+                          headers=bearer(worker))
+    assert r.status_code == 400 and r.json()["error"]["message"].endswith(f"x must be at most {shown[0]}"), r.text
+
+
+def test_a_bound_is_said_as_people_write_it() -> None:
+    """A size given in a task's data as 21.0 (JSON writers often do) was said back as 'at most 21.0'."""
+    from labeling.errors import InvalidInput
+    from labeling.tasktypes.base import require_number
+
+    for bound, said in ((21.0, "21"), (21.5, "21.5"), (20000.0, "20,000"), (3, "3")):
+        with pytest.raises(InvalidInput) as caught:
+            require_number(100000, "x", maximum=bound)
+        assert str(caught.value).endswith(f"x must be at most {said}"), str(caught.value)
+    with pytest.raises(InvalidInput, match="x must be at least 2$"):
+        require_number(1, "x", minimum=2.0)
 
 
 def _png_header(width: int, height: int) -> bytes:

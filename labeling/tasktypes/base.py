@@ -214,10 +214,15 @@ def require_number(value: Any, field: str, *, minimum: float | None = None, posi
     if positive and value <= 0:
         raise InvalidInput(f"{field} must be greater than 0", field=field)
     if minimum is not None and value < minimum:
-        raise InvalidInput(f"{field} must be at least {minimum}", field=field)
+        raise InvalidInput(f"{field} must be at least {_plain(minimum)}", field=field)
     if maximum is not None and value > maximum:
-        raise InvalidInput(f"{field} must be at most {maximum:,}", field=field)
+        raise InvalidInput(f"{field} must be at most {_plain(maximum)}", field=field)
     return value
+
+
+def _plain(bound: float) -> str:
+    """A bound as people write it: an image 21 pixels wide is 21, not 21.0."""
+    return f"{int(bound):,}" if float(bound).is_integer() else f"{bound:,}"
 
 
 def require_int(value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:

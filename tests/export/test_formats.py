@@ -152,6 +152,9 @@ def test_manifest_keeps_every_input_key_and_follows_the_output_manifest_shapes()
     assert meta == {"class-name": "dog", "confidence": 0.8, "type": "groundtruth/image-classification",
                     "job-name": "labeling-job/my-project", "human-annotated": "yes",
                     "creation-date": "2018-10-20T01:46:40.500000"}
+    # an open task without a consensus (--include-open) was said to be human-annotated
+    open_line = lines(render(manifest.Manifest(c, "m"), [TaskRow(2, None, {"image": "y.png"}, None, None, 0)]))[0]
+    assert open_line["my-project"] is None and open_line["my-project-metadata"]["human-annotated"] == "no"
     c = Context("p", "text_multilabel", ("a", "b", "c"), options.parse({"format": "manifest", "label_attribute": "x"}))
     row = TaskRow(2, None, {"text": "hello"}, {"labels": ["a", "c"]}, 0.7, 3,
                   details={"probabilities": {"a": 0.9, "b": 0.1, "c": 0.6}})
