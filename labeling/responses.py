@@ -4,7 +4,7 @@ responses against it (tests/test_openapi.py, tests/test_schemathesis.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
