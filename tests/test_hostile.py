@@ -366,7 +366,7 @@ async def test_size_caps_on_options_instructions_labels_answers(client, db, worl
     url = f"/api/projects/{world['project']}"
     for body, field in [({"options": {"blob": "x" * (settings.max_options_bytes + 1)}}, "options"),
                         ({"instructions": "x" * (settings.max_instructions_chars + 1)}, "instructions"),
-                        ({"labels": ["pos", "neg", "neu", "x" * (settings.max_label_chars + 1)]}, "labels"),
+                        ({"labels": ["pos", "neg", "neu", "x" * (settings.max_label_chars + 1)]}, "labels[3]"),
                         ({"labels": [f"l{i}" for i in range(settings.max_labels + 1)]}, "labels")]:
         error = await _expect_refused(client, db, "PATCH", url, world["requester"], json.dumps(body).encode())
         assert error["field"] == field

@@ -69,7 +69,7 @@ async def test_labels_with_colours_and_hotkeys_round_trip(client, requester, new
     ([{"name": "a", "color": "red"}], "must be #rgb or #rrggbb"),
     ([{"name": "a", "hotkey": "x"}, {"name": "b", "hotkey": "X"}], "same hotkey"),
     ([{"name": "a", "size": 3}], "is not a known field"),
-    ([{"name": "a"}, "a"], "distinct"),
+    ([{"name": "a"}, "a"], "'a' repeats labels[0]"),
 ])
 async def test_bad_label_styles_are_refused_naming_labels(client, requester, labels, field_words):
     r = await client.post("/api/projects", headers=bearer(requester),
