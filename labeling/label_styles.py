@@ -68,8 +68,22 @@ def text_on(color: str) -> str:
     return "#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff"
 
 
+def edge_on_white(color: str) -> str:
+    """`color` darkened (scaled towards black in steps of 2%) until it stands 3:1 against white (WCAG 1.4.11), as
+    #rrggbb: a stripe, an outline or an underline drawn in it is seen on the page. The default palette is so already;
+    a colour a requester gave may not be (a white or yellow label left no mark at all)."""
+    rgb = [int(expand(color)[i:i + 2], 16) for i in (1, 3, 5)]
+    for step in range(51):
+        scaled = [round(v * (1 - step / 50)) for v in rgb]
+        shade = "#" + "".join(f"{v:02x}" for v in scaled)
+        if 1.05 / (luminance(shade) + 0.05) >= 3:
+            return shade
+    return "#000000"
+
+
 def effective(labels: Iterable[str], styles: Mapping[str, Mapping[str, Any]] | None) -> list[dict]:
-    """Every label with the colour, text colour and hotkey the worker UI shows: [{name, color, text_color, hotkey}]."""
+    """Every label with the colours and hotkey the worker UI shows: [{name, color, text_color, edge_color, hotkey}]:
+    its own colour, the text that reads on it, and the colour its marks on the white page are drawn in."""
     styles = styles or {}
     names = list(labels)
     taken = {expand(styles[n]["color"]) for n in names if (styles.get(n) or {}).get("color")}
@@ -90,7 +104,8 @@ def effective(labels: Iterable[str], styles: Mapping[str, Mapping[str, Any]] | N
         else:
             color = _default(name, taken, families)
         taken.add(color)
-        out.append({"name": name, "color": color, "text_color": text_on(color), "hotkey": style.get("hotkey")})
+        out.append({"name": name, "color": color, "text_color": text_on(color), "edge_color": edge_on_white(color),
+                    "hotkey": style.get("hotkey")})
     return out
 
 

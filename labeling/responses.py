@@ -109,6 +109,7 @@ class LabelStyle(Out):
     name: str
     color: str
     text_color: str
+    edge_color: str
     hotkey: str | None
 
 

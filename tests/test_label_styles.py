@@ -39,3 +39,20 @@ def test_text_on_any_label_colour_reads_at_wcag_aa():
     sweep = [f"#{r:x}{g:x}{b:x}" for r in range(16) for g in range(16) for b in range(16)]
     for color in [*label_styles.PALETTE, *label_styles.NAMED.values(), *sweep]:
         assert ratio(label_styles.text_on(color), color) >= 4.5, color
+
+
+def test_every_label_gets_an_edge_that_stands_3_to_1_on_white():
+    """The worker UI draws a label's stripe, underline and outline in its edge colour; the server chooses it (the
+    page darkened each colour in JS on every painted node). White and yellow labels left no mark on the page."""
+    def on_white(color: str) -> float:
+        return 1.05 / (label_styles.luminance(color) + 0.05)
+
+    sweep = [f"#{r:x}{g:x}{b:x}" for r in range(16) for g in range(16) for b in range(16)]
+    for color in [*label_styles.PALETTE, *label_styles.NAMED.values(), *sweep]:
+        edge = label_styles.edge_on_white(color)
+        assert on_white(edge) >= 3, (color, edge)
+    for color in label_styles.PALETTE:  # already 3:1: kept as they are
+        assert label_styles.edge_on_white(color) == color
+    styles = label_styles.effective(["snow", "cat"], {"snow": {"color": "#fff"}})
+    assert styles[0]["edge_color"] != "#ffffff" and on_white(styles[0]["edge_color"]) >= 3
+    assert styles[1]["edge_color"] == styles[1]["color"]

@@ -122,41 +122,22 @@
 
   /* ---- labels: colours and hotkeys --------------------------------------------------------- */
 
-  var styles = {}; // label name -> {color, text_color, hotkey}, from the page's config (the server chose them)
+  var styles = {}; // label name -> {color, text_color, edge_color, hotkey}, from the page's config (the server chose them)
 
-  /** Remember how the project's labels look: [{name, color, text_color, hotkey}]. */
+  /** Remember how the project's labels look: [{name, color, text_color, edge_color, hotkey}]. */
   L.setLabelStyles = function (list) {
     styles = {};
     (list || []).forEach(function (s) { styles[s.name] = s; });
   };
-  L.labelStyle = function (label) { return styles[label] || {color: "#7f7f7f", text_color: "#ffffff"}; };
-
-  function luminance(rgb) {
-    return rgb.reduce(function (sum, v, i) {
-      v /= 255;
-      return sum + [0.2126, 0.7152, 0.0722][i] * (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
-    }, 0);
-  }
-
-  /** A colour (#rgb or #rrggbb) darkened until it stands 3:1 against white (WCAG 1.4.11): a stripe, an outline or an
-   *  underline in it is seen on the page. The default palette is so already; a colour a requester gave may not be
-   *  (a white or yellow label left no mark at all). */
-  L.edgeColor = function (color) {
-    var hex = String(color || "").replace("#", "");
-    if (hex.length === 3) hex = hex.replace(/./g, "$&$&");
-    if (!/^[0-9a-f]{6}$/i.test(hex)) return color;
-    var rgb = [0, 2, 4].map(function (i) { return parseInt(hex.slice(i, i + 2), 16); });
-    for (var f = 1; f > 0 && 1.05 / (luminance(rgb.map(function (v) { return v * f; })) + 0.05) < 3; f -= 0.02) { /* darker */ }
-    return "rgb(" + rgb.map(function (v) { return Math.round(v * Math.max(f, 0)); }).join(", ") + ")";
-  };
+  L.labelStyle = function (label) { return styles[label] || {color: "#7f7f7f", text_color: "#ffffff", edge_color: "#7f7f7f"}; };
 
   /** Give a node its label's own colour (--c), the text colour that reads on it (--on-c) and the colour its marks on
-   *  the white page are drawn in (--edge). */
+   *  the white page are drawn in (--edge: darkened by the server until it stands 3:1 against white). */
   L.paint = function (node, label) {
     var style = L.labelStyle(label);
     node.style.setProperty("--c", style.color);
     node.style.setProperty("--on-c", style.text_color);
-    node.style.setProperty("--edge", L.edgeColor(style.color));
+    node.style.setProperty("--edge", style.edge_color || style.color);
     return node;
   };
 
