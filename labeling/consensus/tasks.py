@@ -250,8 +250,11 @@ def _project_classification(rows: list[tuple[int, int, dict]], labels: list[str]
     for i, tid in enumerate(task_ids):
         played = np.flatnonzero(counts[i]).tolist()
         cast = tuple(counts[i, played].tolist())
-        key = (*played, *cast)
-        details = {"votes": votes.get(key) or votes.setdefault(key, dict(zip((labels[j] for j in played), cast)))}
+        key = (tuple(played), cast)
+        shared = votes.get(key)
+        if shared is None:
+            shared = votes[key] = dict(zip((labels[j] for j in played), cast))
+        details = {"votes": shared}
         small.by_label(labels, res.posteriors[i], details, "posteriors", played)
         details["percent_agreement"] = share[i] if n_pairs[i] else None
         if gold_arr[i] >= 0:

@@ -127,9 +127,9 @@ class Kto(Writer):
             ratings = (row.answer or {}).get("ratings") or {}
             position = {item: i for i, tier in enumerate(ranking) for item in tier}
             prompt = prompt_of(row, options.conversational)
-            labels = {rid: self.label(rid, position, len(ranking), rating(ratings.get(rid)), row.id)
-                      for rid in responses(row)}
-            labelled = [(response, labels[rid]) for rid, response in responses(row).items() if labels[rid] is not None]
+            by_id = responses(row)
+            labels = {rid: self.label(rid, position, len(ranking), rating(ratings.get(rid)), row.id) for rid in by_id}
+            labelled = [(response, labels[rid]) for rid, response in by_id.items() if labels[rid] is not None]
             both = ({response.get("text", "") for response, label in labelled if label}
                     & {response.get("text", "") for response, label in labelled if not label})
             for response, label in labelled:
