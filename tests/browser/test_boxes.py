@@ -291,3 +291,36 @@ def test_an_images_recorded_size_is_the_size_the_browser_shows(new_page, server,
         page.keyboard.press("Enter")
         expect(page.locator("#done-count")).to_have_text(str(done))
     assert shown == recorded
+
+
+def test_ctrl_z_brings_back_a_deleted_box_and_undoes_a_run_of_arrow_moves_in_one_step(new_page, server, worker):
+    """No undo within a task: a box deleted by mistake had to be drawn again. Ctrl+Z undoes the last change of the
+    boxes (a run of arrow presses on one box is one change), Ctrl+Shift+Z and Ctrl+Y redo, and undo stops at the
+    boxes the task came with."""
+    project, page, screen, drag = _box_page(new_page, server, worker)
+    page.keyboard.press("Control+z")
+    expect(page.locator("#message")).to_have_text("Nothing to undo on this task.")
+    drag(screen(20, 20), screen(120, 90))                          # box 1
+    drag(screen(200, 150), screen(300, 250))                       # box 2
+    page.keyboard.press("n")                                       # box 1 selected, moved 3 px right in 3 presses
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Delete")                                  # box 1 deleted by mistake
+    expect(page.locator("#box-list .item")).to_have_count(1)
+    page.keyboard.press("Control+z")
+    expect(page.locator("#message")).to_have_text("Undone.")
+    expect(page.locator("#box-list .item")).to_have_count(2)
+    page.keyboard.press("Control+z")                               # the three arrow presses, as one step
+    expect(page.locator("#box-list .item").first).to_contain_text("at (20, 20)")
+    page.keyboard.press("Control+Shift+z")                         # redone
+    expect(page.locator("#message")).to_have_text("Redone.")
+    expect(page.locator("#box-list .item").first).to_contain_text("at (23, 20)")
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")                               # box 2 undrawn
+    expect(page.locator("#box-list .item")).to_have_count(1)
+    page.keyboard.press("Control+y")                               # and drawn again
+    expect(page.locator("#box-list .item")).to_have_count(2)
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    boxes = server.answers(project["id"])["b0"]["boxes"]
+    assert [(b["x"], b["y"]) for b in boxes] == [(20, 20), (200, 150)], boxes

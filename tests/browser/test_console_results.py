@@ -214,6 +214,11 @@ def test_the_override_editor_of_a_box_task_shows_the_image_to_draw_on(new_page, 
     save = page.locator("#override-save").bounding_box()
     assert save["y"] >= viewport["y"] + viewport["height"], "the save button sits below the image, not on it"
     shoot(page, "task-override-boxes-desktop")
+    page.keyboard.press("n")                                    # the worker page's keys, and its undo
+    page.keyboard.press("Delete")
+    expect(page.locator("#editor .bbox")).to_have_count(1)
+    page.keyboard.press("Control+z")
+    expect(page.locator("#editor .bbox")).to_have_count(2)
 
 
 def test_a_rated_ranking_consensus_is_overridden_as_it_stands(new_page, server):

@@ -298,3 +298,26 @@ def test_a_pale_label_colour_still_marks_its_label_and_its_spans(new_page, serve
             mark = page.locator(selector).nth(i)
             assert mark.evaluate(ON_WHITE, style) >= 3, (selector, i)
     assert page.locator(".ent-tag").nth(1).evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 255, 0)"
+
+
+def test_ctrl_z_undoes_a_removed_or_relabelled_entity(new_page, server, worker):
+    project = server.project("named_entities", [
+        {"data": {"text": SECOND}, "external_id": "u",
+         "predictions": {"spans": [span(SECOND, "Lisbon", "LOC")]}},
+    ], labels=LABELS)
+    page = label_page(new_page, worker, project)
+    expect(page.locator("#span-list .item")).to_have_count(1)
+    page.keyboard.press("n")
+    page.keyboard.press("2")                                           # relabelled ORG
+    page.keyboard.press("Delete")                                      # then removed
+    expect(page.locator("#span-list .item")).to_have_count(0)
+    page.keyboard.press("Control+z")
+    expect(page.locator("#span-list .item")).to_have_count(1)
+    expect(page.locator("#span-list .item strong")).to_have_text("ORG")
+    page.keyboard.press("Control+z")
+    expect(page.locator("#span-list .item strong")).to_have_text("LOC")
+    page.keyboard.press("Control+z")                                   # the spans the task came with: no further
+    expect(page.locator("#message")).to_have_text("Nothing to undo on this task.")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"])["u"] == {"spans": [span(SECOND, "Lisbon", "LOC")]}

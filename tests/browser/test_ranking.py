@@ -304,3 +304,28 @@ def test_a_tie_that_cannot_be_made_says_why(new_page, server, worker):
     page.keyboard.press("b")
     page.keyboard.press("=")
     expect(page.locator("#message")).to_have_text("Ranking: A = B")
+
+
+def test_ctrl_z_undoes_a_ranking_step_and_a_rating_but_not_the_typed_rationale(new_page, server, worker):
+    project = server.project("preference_ranking", [
+        {"data": {"prompt": "Which?", "responses": responses("p", "q", "r")}, "external_id": "u"},
+    ])
+    page = label_page(new_page, worker, project)
+    letters = shown(page)
+    by_letter = {letter: rid for rid, letter in letters.items()}
+    for key in "abc":
+        page.keyboard.press(key)
+    page.keyboard.press("=")                                   # C tied with B
+    page.keyboard.press("6")                                   # C rated 6
+    page.keyboard.press("Control+z")                           # the rating goes
+    page.keyboard.press("Control+z")                           # and the tie
+    expect(page.locator(f'[data-card="{by_letter["C"]}"] .rank-status')).to_have_text("3rd")
+    page.locator("#rationale").click()
+    page.keyboard.type("A reads best")
+    page.keyboard.press("Control+z")                           # in the text box: the browser's own undo of typing
+    page.keyboard.press("Escape")
+    expect(page.locator(f'[data-card="{by_letter["C"]}"] .rank-status')).to_have_text("3rd")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    answer = server.answers(project["id"])["u"]
+    assert answer["ranking"] == [[by_letter["A"]], [by_letter["B"]], [by_letter["C"]]] and "ratings" not in answer

@@ -10,7 +10,7 @@
   var MIN_DRAW_PX = 4; // a smaller drag on screen is a click, not a box
   var ctx, labels, picker, view, viewport, stage, image, layer, list, countEl, noBoxes, targetEl, modeEl, crossX, crossY;
   var boxes = [], selected = -1, currentLabel = null, resizing = false;
-  var natural = {w: 0, h: 0}, loaded = false, drag = null;
+  var natural = {w: 0, h: 0}, loaded = false, drag = null, history;
 
   function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
 
@@ -78,7 +78,13 @@
                                 "Box " + (selected + 1) + " selected") : "New boxes: " + currentLabel;
   }
 
-  function render() { renderBoxes(); renderList(); }
+  /** Redraw; a change of the boxes is a step Ctrl+Z undoes (`tag`: the arrow presses on one box are one step). */
+  function render(tag) { renderBoxes(); renderList(); history.commit(tag); }
+
+  function undo(redo) {
+    cancelDrag();
+    return history.step(redo);
+  }
 
   function select(i) {
     selected = i >= 0 && i < boxes.length ? i : -1;
@@ -92,7 +98,7 @@
     selected = -1; // a neighbour left selected would take the next number key meant for new boxes
     resizing = false;
     render();
-    ctx.message("Box deleted.", "");
+    ctx.message("Box deleted (Ctrl+Z brings it back).", "");
   }
 
   /* ---- the crosshair: where a box would start or end ---------------------------------------- */
@@ -227,7 +233,7 @@
       box.x = clamp(box.x + dx, 0, natural.w - box.w);
       box.y = clamp(box.y + dy, 0, natural.h - box.h);
     }
-    render();
+    render((resizing ? "resize " : "move ") + selected);
   }
 
   function onKey(e) {
@@ -267,6 +273,7 @@
     });
     view.show(natural.w, natural.h);
     render();
+    history.reset(); // the boxes as the task came (kept inside the image): where undo stops
   }
 
   L.register({
@@ -286,6 +293,12 @@
       crossX = document.getElementById("crosshair-x");
       crossY = document.getElementById("crosshair-y");
       picker = new L.LabelPicker(document.getElementById("labels"), labels, pickLabel);
+      history = new L.History(function () { return boxes; }, function (state) {
+        boxes = state;
+        selected = -1;
+        resizing = false;
+        render();
+      });
       view = new L.ZoomView(viewport, stage, {toolbar: document.getElementById("zoom-bar"), onScale: renderBoxes,
                                               spacePans: true});
       layer.addEventListener("pointerdown", onPointerDown);
@@ -309,6 +322,7 @@
         return {label: labels.indexOf(b.label) >= 0 ? b.label : labels[0], x: b.x, y: b.y, w: b.w, h: b.h};
       }) : [];
       layer.replaceChildren();
+      history.reset();
       crossX.hidden = crossY.hidden = true;
       image.removeAttribute("src");
       image.src = L.mediaUrl(task.data.image);
@@ -323,6 +337,7 @@
       return loaded ? {image: {natural_width: natural.w, natural_height: natural.h}} : {};
     },
     onKey: onKey,
-    clear: function () { boxes = []; selected = -1; layer.replaceChildren(); image.removeAttribute("src"); renderList(); },
+    undo: undo,
+    clear: function () { boxes = []; selected = -1; layer.replaceChildren(); image.removeAttribute("src"); renderList(); history.reset(); },
   });
 })();

@@ -803,6 +803,17 @@
       if (e.key === "Escape") e.target.blur();
       return;
     }
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && /^[zy]$/i.test(e.key)) {
+      // Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) the worker's edits to the task: a box deleted by mistake comes
+      // back. The browser's own undo has nothing to do outside a text field.
+      if (C.state !== "working" || !impl.undo) return;
+      e.preventDefault();
+      if (C.busy) return;
+      var redo = e.shiftKey || e.key === "y" || e.key === "Y";
+      if (impl.undo(redo)) message(redo ? "Redone." : "Undone.", "");
+      else message(redo ? "Nothing to redo." : "Nothing to undo on this task.", "");
+      return;
+    }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     // Buttons of the header, banners, state panels and action bar keep their native Enter and Space (a worker who
     // moved the focus to Skip with Tab means Skip, not Submit).
@@ -829,7 +840,7 @@
 
   /* ---- start ------------------------------------------------------------------------------- */
 
-  /** Called by the task type's script: {init, load, answer, draft?, onKey?, clear?, focus?, meta?}. */
+  /** Called by the task type's script: {init, load, answer, draft?, onKey?, undo?, clear?, focus?, meta?}. */
   L.register = function (module) { impl = module; };
 
   function rememberInstructions() {

@@ -11,6 +11,7 @@
   var L = window.Labeling;
   var ctx, labels, picker, root, list, countEl, noSpans, unit = "word", overlap = "allow";
   var text = "", shown = "", offsets = null, tokens = [], spans = [], pending = null, selected = -1, cursor = null, touched = null;
+  var history;
 
   /* ---- from a DOM selection to offsets ------------------------------------------------------ */
 
@@ -107,6 +108,7 @@
     }
     root.replaceChildren.apply(root, nodes);
     renderList();
+    history.commit(); // a change of the spans is a step Ctrl+Z undoes
   }
 
   function tag(span, i, at) {
@@ -303,6 +305,14 @@
       countEl = document.getElementById("span-count");
       noSpans = document.getElementById("no-spans");
       picker = new L.LabelPicker(document.getElementById("labels"), labels, pickLabel);
+      history = new L.History(function () { return spans; }, function (state) {
+        spans = state;
+        selected = -1;
+        pending = null;
+        touched = null;
+        cursor = null;
+        render();
+      });
       root.addEventListener("pointerup", onPointerUp);
       document.addEventListener("selectionchange", onSelectionChange);
       document.addEventListener("pointerdown", onPointerDown, true);
@@ -321,6 +331,7 @@
         return {start: offsets.utf16(s.start), end: offsets.utf16(s.end), label: s.label};
       }).filter(function (s) { return s.end > s.start && labels.indexOf(s.label) >= 0; }) : [];
       sortSpans();
+      history.reset();
       render();
       return spans.length > 0;
     },
@@ -330,6 +341,9 @@
       })}};
     },
     onKey: onKey,
-    clear: function () { text = ""; shown = ""; offsets = new L.Offsets(""); tokens = []; spans = []; root.replaceChildren(); renderList(); },
+    undo: function (redo) { return history.step(redo); },
+    clear: function () {
+      text = ""; shown = ""; offsets = new L.Offsets(""); tokens = []; spans = []; root.replaceChildren(); renderList(); history.reset();
+    },
   });
 })();

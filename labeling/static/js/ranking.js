@@ -6,7 +6,7 @@
   var L = window.Labeling;
   var ORDINALS = ["1st", "2nd", "3rd"];
   var ctx, promptEl, cardsEl, tiersEl, poolEl, rationale;
-  var shown = [], letterOf = {}, tiers = [], ratings = {}, selected = null, drag = null, justDragged = false;
+  var shown = [], letterOf = {}, tiers = [], ratings = {}, selected = null, drag = null, justDragged = false, history;
 
   function ordinal(n) { return ORDINALS[n - 1] || n + "th"; }
   // The page's own shortcuts (I instructions, S skip, X and Z earlier answers) are never a response's letter, so
@@ -155,6 +155,7 @@
         b.setAttribute("aria-pressed", String(ratings[r.id] === Number(b.dataset.value)));
       });
     });
+    history.commit(); // a change of the ranking or the ratings is a step Ctrl+Z undoes (the rationale has its own)
   }
 
   function card(r, i) {
@@ -305,6 +306,12 @@
       tiersEl = document.getElementById("tiers");
       poolEl = document.getElementById("pool-items");
       rationale = document.getElementById("rationale");
+      history = new L.History(function () { return {tiers: tiers, ratings: ratings}; }, function (state) {
+        tiers = state.tiers;
+        ratings = state.ratings;
+        selected = null;
+        render();
+      });
       var work = document.getElementById("work");
       work.addEventListener("pointerdown", onPointerDown);
       document.addEventListener("pointermove", onPointerMove);
@@ -340,6 +347,7 @@
       }
       if (p && p.ratings) Object.keys(p.ratings).forEach(function (id) { if (letterOf[id]) { ratings[id] = p.ratings[id]; prefilled = true; } });
       if (p && typeof p.rationale === "string") { rationale.value = p.rationale; prefilled = prefilled || !!p.rationale; }
+      history.reset();
       render();
       return prefilled;
     },
@@ -354,10 +362,13 @@
     /** A ranking not finished yet is no answer, but it is work to keep over a reload (load takes it back). */
     draft: sofar,
     onKey: onKey,
+    undo: function (redo) { return history.step(redo); },
     /** The order the responses were shown in and their letters: rationales say "B", position bias needs both. */
     meta: function () {
       return {shown_order: shown.map(function (r) { return r.id; }), letters: Object.assign({}, letterOf)};
     },
-    clear: function () { shown = []; tiers = []; cardsEl.replaceChildren(); tiersEl.replaceChildren(); poolEl.replaceChildren(); },
+    clear: function () {
+      shown = []; tiers = []; ratings = {}; cardsEl.replaceChildren(); tiersEl.replaceChildren(); poolEl.replaceChildren(); history.reset();
+    },
   });
 })();

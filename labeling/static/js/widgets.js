@@ -120,6 +120,46 @@
     return e.shiftKey ? index + 10 : index;
   };
 
+  /* ---- undo and redo within a task ---------------------------------------------------------- */
+
+  /** The steps of a worker's edits to one task (Ctrl+Z undoes one, Ctrl+Shift+Z or Ctrl+Y redoes it). `read` gives the
+   *  task's state as plain data, `write` puts an earlier one back (and redraws). The task type calls commit() after
+   *  it redraws: a step is kept only when the state changed, and edits with the same tag in a row (the arrow presses
+   *  that move one box) are one step. reset() when a task is shown: its first state is where undo stops. */
+  L.History = function (read, write, limit) {
+    this.read = read;
+    this.write = write;
+    this.limit = limit || 200;
+    this.reset();
+  };
+  L.History.prototype.reset = function () {
+    this.done = [];
+    this.undone = [];
+    this.current = JSON.stringify(this.read());
+    this.tag = null;
+  };
+  L.History.prototype.commit = function (tag) {
+    var now = JSON.stringify(this.read());
+    if (now === this.current) return;
+    if (!tag || tag !== this.tag) {
+      this.done.push(this.current);
+      if (this.done.length > this.limit) this.done.shift();
+    }
+    this.current = now;
+    this.tag = tag || null;
+    this.undone = [];
+  };
+  /** One step back (redo: forward); false when there is none. */
+  L.History.prototype.step = function (redo) {
+    var from = redo ? this.undone : this.done, to = redo ? this.done : this.undone;
+    if (!from.length) return false;
+    to.push(this.current);
+    this.current = from.pop();
+    this.tag = null;
+    this.write(JSON.parse(this.current));
+    return true;
+  };
+
   /* ---- labels: colours and hotkeys --------------------------------------------------------- */
 
   var styles = {}; // label name -> {color, text_color, edge_color, hotkey}, from the page's config (the server chose them)
