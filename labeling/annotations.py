@@ -31,7 +31,7 @@ from sqlalchemy import select
 from labeling import audit, media, models, policy, queue, tasktypes
 from labeling.auth import Principal
 from labeling.consensus import tasks as consensus
-from labeling.errors import Conflict, LabelingError, NotFound
+from labeling.errors import Conflict, LabelingError, LeaseExpired, NotFound
 from labeling.sqltx import Tx
 
 SUBMIT_ATTEMPTS = 3
@@ -87,7 +87,11 @@ def _judge(tx: Tx, project: Any, assignment: Any, raw_answer: Any) -> _Judged:
     score it if the task is gold."""
     policy.check_status(project, "work.submit")
     answer = validated(tx, project, raw_answer, assignment.data)
-    queue.check_live(assignment, time.time())
+    try:
+        queue.check_live(assignment, time.time())
+    except LeaseExpired:  # the block of a worker ends their leases: say the block, not the lease
+        queue.refuse_if_blocked(tx, project, assignment.worker_id, "this answer was not saved", "assignment_id")
+        raise
     gold_score = None
     if assignment.is_gold and assignment.gold is not None:
         gold_score = consensus.gold_score(project.task_type, answer, assignment.gold)

@@ -214,6 +214,14 @@ def _check_standing(tx: Tx, project: Any, worker_id: int, standing: Any) -> Any:
     return standing
 
 
+def refuse_if_blocked(tx: Tx, project: Any, worker_id: int, then: str, field: str) -> None:
+    """WorkerBlocked if the worker is blocked in the project. Asked where a lease was found gone: a block ends the
+    worker's leases, and "your lease ran out" would hide why."""
+    row = tx.one("queue.worker_row", {"project": project.id, "worker": worker_id})
+    if row is not None and row.blocked:
+        raise blocked(tx, project, worker_id, then, field)
+
+
 def _worker_row(tx: Tx, project: Any, worker_id: int, now: float) -> Any:
     params = {"project": project.id, "worker": worker_id, "now": now}
     return _check_standing(tx, project, worker_id,

@@ -461,3 +461,20 @@ async def test_a_worker_the_requester_blocked_is_told_so_not_that_their_gold_acc
         assert r.status_code == 403 and r.json()["error"]["code"] == "worker_blocked"
         assert r.json()["error"]["message"] == ("the project's requester has stopped your work in it, so it gives you "
                                                 "no more tasks")
+
+
+async def test_a_worker_blocked_mid_task_is_told_of_the_block_when_they_submit_not_that_the_lease_ran_out(
+        client, db, requester, new_project, make_user):
+    """A block ends the worker's leases; their submit was answered "the lease on this task expired", and only the
+    renewal that followed said why. The answer is not stored either way."""
+    project = await new_project(tasks=text_tasks(2), redundancy=1)
+    pid = project["id"]
+    user, token = await make_user("worker", "midtask")
+    lease = (await _next(client, token, pid)).json()
+    r = await client.post(f"/api/projects/{pid}/workers/{user['id']}/block", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    r = await _submit(client, token, lease["assignment_id"], {"label": "pos"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "worker_blocked", r.text
+    assert r.json()["error"]["message"] == ("the project's requester has stopped your work in it, so this answer was "
+                                            "not saved")
+    assert await _annotations(db) == 0
