@@ -61,6 +61,8 @@ def test_image_multilabel_toggles_with_number_keys(new_page, server, worker):
     page.keyboard.press("1")  # red off
     page.keyboard.press("2")  # green on
     page.keyboard.press("4")  # yellow on
+    page.keyboard.press("3")  # blue off...
+    page.keyboard.press("Control+z")  # ...undone
     expect(pressed).to_have_text(["green", "blue", "yellow"])
     page.keyboard.press("Enter")
     expect(page.locator("#prefill-note")).to_be_hidden()

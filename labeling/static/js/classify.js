@@ -4,6 +4,9 @@
   "use strict";
   var L = window.Labeling;
   var labels = [], multi = false, selected = new Set(), picker = null, image = null, view = null, textBox = null, ctx = null;
+  var history;
+
+  function chosen() { return labels.filter(function (l) { return selected.has(l); }); }
 
   function pick(label) {
     if (multi) {
@@ -12,8 +15,8 @@
       selected = new Set([label]);
     }
     picker.setSelected(selected);
-    ctx.message(multi ? (selected.size ? "Selected: " + labels.filter(function (l) { return selected.has(l); }).join(", ")
-                                       : "No label selected.")
+    history.commit();
+    ctx.message(multi ? (selected.size ? "Selected: " + chosen().join(", ") : "No label selected.")
                       : "Selected: " + label + ". Press Enter to submit.", "");
   }
 
@@ -25,6 +28,10 @@
       image = document.getElementById("subject-image");
       textBox = document.getElementById("subject-text");
       picker = new L.LabelPicker(document.getElementById("labels"), labels, pick);
+      history = new L.History(chosen, function (state) {
+        selected = new Set(state);
+        picker.setSelected(selected);
+      });
       if (image) {
         view = new L.ZoomView(document.getElementById("image-frame"), document.getElementById("image-stage"),
                               {toolbar: document.getElementById("zoom-bar"), dragPans: true, arrowsPan: true});
@@ -53,15 +60,17 @@
         prefilled = true;
       }
       picker.setSelected(selected);
+      history.reset();
       return prefilled;
     },
     answer: function () {
-      if (multi) return {answer: {labels: labels.filter(function (l) { return selected.has(l); })}};
+      if (multi) return {answer: {labels: chosen()}};
       if (!selected.size) return {error: "Pick a label first: click it or press its number key."};
       return {answer: {label: Array.from(selected)[0]}};
     },
     // The labels' keys first: 0 fits the image only where no tenth label takes it.
     onKey: function (e) { return picker.handleKey(e) || (view !== null && view.handleKey(e)); },
+    undo: function (redo) { return history.step(redo); },
     meta: function () {
       if (!image || !image.naturalWidth) return {};
       return {image: {natural_width: image.naturalWidth, natural_height: image.naturalHeight}};
