@@ -541,9 +541,10 @@ class Recomputed(Out):
     reopened: Count = Field(description="completed tasks of an adaptive project asked for one more answer, because "
                                         "the project consensus names another answer or is far under the target")
     answer_correlation: float | None = Field(
-        None, ge=0, description="classification and multilabel: how correlated the answers to one task are (rho); "
-        "until the next recomputation, each settled task's confidence counts its n answers as n / (1 + (n - 1) * rho) "
-        "independent ones. Fitted on the gold tasks when at least 10 have answers, else on held-out answers; null "
+        None, ge=0, description="classification and multilabel: how correlated the answers to one task are "
+        "(rho, a design effect's parameter from 0 to 1.5, not a correlation coefficient: above 1 counts n answers as "
+        "less than one); until the next recomputation, each settled task's confidence counts its n answers as "
+        "n / (1 + (n - 1) * rho) independent ones. Fitted on the gold tasks when at least 10 have answers, else on held-out answers; null "
         "for other task types")
     seconds: float = Field(ge=0)
 
