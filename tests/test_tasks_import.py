@@ -181,6 +181,30 @@ async def test_relative_image_paths_must_exist_in_media(client, requester, new_p
     assert r.status_code == 400
 
 
+async def test_a_media_folder_file_no_browser_shows_is_refused_by_name(client, requester, new_project, settings):
+    """An import named files of the media folder and checked only that they were there: a TIFF (or a HEIC photo, a
+    PDF) made tasks every worker saw blank. Said with the line and field, nothing stored; an upload of a TIFF was
+    refused already."""
+    project = await new_project(task_type="image_classification", labels=["cat"])
+    folder = settings.media_dir / "requesters" / "req" / "scans"
+    folder.mkdir(parents=True)
+    tiff = io.BytesIO()
+    Image.new("RGB", (8, 6)).save(tiff, "TIFF")
+    (folder / "page.png").write_bytes(tiff.getvalue())  # its name says PNG: its bytes are read
+    (folder / "photo.jpg").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")
+    (folder / "ok.png").write_bytes(_png())
+    url = f"/api/projects/{project['id']}/tasks"
+    for name, kind in (("page.png", "TIFF"), ("photo.jpg", "HEIC")):
+        body = [{"data": {"image": "requesters/req/scans/ok.png"}}, {"data": {"image": f"requesters/req/scans/{name}"}}]
+        r = await client.post(url, json=body, headers=bearer(requester))
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["field"] == "data.image"
+        assert r.json()["error"]["message"] == (f"tasks[1]: data.image: 'requesters/req/scans/{name}' is a {kind} file, "
+                                                "which browsers do not show as an image (give PNG, JPEG, GIF, WEBP "
+                                                "or BMP)")
+    assert await _count(client, requester, project["id"]) == 0
+
+
 async def test_media_upload_endpoint(client, requester):
     r = await client.post("/api/media", files=[("file", ("x.png", _png(), "image/png"))], headers=bearer(requester))
     assert r.status_code == 201

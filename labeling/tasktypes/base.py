@@ -284,8 +284,32 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     # (same status, field and words), so an import never tells whether it exists. An image the import brings is
     # not looked for: it is there when the import commits (`brought`).
     named = ctx.may_name is None or ctx.may_name(ref)
-    missing = ctx.media_dir is not None and ref not in ctx.brought and files.inside(ctx.media_dir, ref) is None
-    if not named or missing:
+    found = files.inside(ctx.media_dir, ref) if ctx.media_dir is not None and ref not in ctx.brought else None
+    if not named or (ctx.media_dir is not None and ref not in ctx.brought and found is None):
         hint = f" ({ctx.may_name.hint()})" if ctx.may_name is not None else ""
         raise InvalidInput(f"{field}: no file {ref!r} in the media folder{hint}", field=field)
+    kind = unshown_kind(found) if found is not None else None
+    if kind is not None:
+        raise InvalidInput(f"{field}: {ref!r} is a {kind} file, which browsers do not show as an image (give PNG, "
+                           f"JPEG, GIF, WEBP or BMP)", field=field)
     return ref
+
+
+# Kinds of file a browser does not show in an <img>, by their first bytes: a task naming one in the media folder
+# would be a blank for every worker (an upload of one is refused by media.check_image, which reads it whole).
+UNSHOWN_MAGIC = ((b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"8BPS", "Photoshop (PSD)"), (b"%PDF", "PDF"),
+                 (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"), (b"\xffO\xffQ", "JPEG 2000"))
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis")  # HEIC photos; AVIF (shown) has its own
+
+
+def unshown_kind(path: Path) -> str | None:
+    """The kind of a file no browser shows as an image (TIFF, PSD, PDF, JPEG 2000, HEIC), by its first bytes; None
+    for any other file, or one that cannot be read (a missing file is said apart)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return None
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "HEIC"
+    return next((kind for magic, kind in UNSHOWN_MAGIC if head.startswith(magic)), None)
