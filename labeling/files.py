@@ -21,10 +21,12 @@ def inside(root: Path, relative: str) -> Path | None:
     lies outside `root` (a `..`, or a link out of it): what serving a file may read, and so what naming one needs."""
     if "\x00" in relative:
         return None
-    base = root.resolve()
-    try:
-        candidate = (base / relative).resolve()
-        return candidate if base in candidate.parents and candidate.is_file() else None
+    try:  # os.path, not pathlib: an import of 200,000 image tasks asks this of each (pathlib took 200 us a call)
+        base = os.path.realpath(root)
+        candidate = os.path.realpath(os.path.join(base, relative))
+        if candidate.startswith(base.rstrip(os.sep) + os.sep) and os.path.isfile(candidate):
+            return Path(candidate)
+        return None
     except OSError:  # a name the file system cannot hold (a part over 255 bytes) or reach: no such file
         return None
 

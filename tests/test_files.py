@@ -80,3 +80,19 @@ def test_the_demo_logins_are_written_whole_and_private(tmp_path: Path, monkeypat
     with pytest.raises(OSError):
         demo.write_credentials(settings, {**info, "requester_token": "t3"}, None, "http://x/api")
     assert path.read_text() == before and os.listdir(settings.data_dir) == [path.name]
+
+
+def test_inside_finds_regular_files_under_the_root_only(tmp_path: Path) -> None:
+    root, sibling = tmp_path / "media", tmp_path / "media2"
+    (root / "a").mkdir(parents=True)
+    sibling.mkdir()
+    (root / "a" / "x.png").write_bytes(b"x")
+    (sibling / "y.png").write_bytes(b"y")
+    (root / "a" / "link.png").symlink_to(root / "a" / "x.png")
+    (root / "a" / "out.png").symlink_to(sibling / "y.png")
+    assert files.inside(root, "a/x.png") == (root / "a" / "x.png").resolve()
+    assert files.inside(root, "a/link.png") == (root / "a" / "x.png").resolve()  # a link inside, followed
+    for relative in ("a/out.png", "../media2/y.png", str(sibling / "y.png"), "a", "", ".", "a/missing.png",
+                     "a/x.png\x00", "a/" + "n" * 300 + ".png"):
+        assert files.inside(root, relative) is None, relative
+    assert files.inside(tmp_path / "nowhere", "a/x.png") is None
