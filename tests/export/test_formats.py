@@ -50,6 +50,8 @@ def lines(text: str) -> list[dict]:
     ({"format": "jsonl", "split": "train=0.8,test=0.1"}, "split"),
     ({"format": "jsonl", "split": "train=0.5,train=0.5"}, "split"),
     ({"format": "jsonl", "split": "train"}, "split"),
+    ({"format": "jsonl", "split": "train=0.5,hold-out=0.5"}, "split"),  # datasets reads no dash in a split name
+    ({"format": "jsonl", "split": "train=0.5,ALL=0.5"}, "split"),  # nor `all`, its word for every split
     ({"format": "jsonl", "min_confidence": "1.5"}, "min_confidence"),
     ({"format": "jsonl", "since": "yesterday"}, "since"),
     ({"format": "jsonl", "include_open": "maybe"}, "include_open"),

@@ -449,3 +449,21 @@ async def test_a_folder_named_with_a_file_s_extension_is_still_a_folder(client, 
     assert await run_cli("export", pid, "--format", "jsonl", "--split", "train=0.5,test=0.5", "-o",
                          str(tmp_path / "file.csv")) == 2  # no folder named: a name for a file of another kind
     assert "is named as a .csv file" in capsys.readouterr().err and not (tmp_path / "file.csv").exists()
+
+
+async def test_every_split_name_the_export_takes_loads_from_the_card_and_the_others_are_refused(
+        client, requester, new_project, make_user, load, tmp_path):
+    project = await new_project(task_type="text_classification", labels=["pos"], redundancy=1,
+                                tasks=[{"data": {"text": f"t{i}"}} for i in range(30)])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "splitnames")
+    r = await get_export(client, requester, project["id"], format="jsonl", split="Train_1=0.5,dev2=0.3,x=0.2")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(tmp_path / "card")
+    loaded = load(str(tmp_path / "card"))
+    assert {name: split.num_rows for name, split in loaded.items()} == {
+        name: len((tmp_path / "card" / f"{name}.jsonl").read_text().splitlines()) for name in ("Train_1", "dev2", "x")}
+    assert sum(split.num_rows for split in loaded.values()) == 30
+    for bad in ("hold-out", "all", "ALL"):  # datasets refuses a dash in a split name, and `all` (every split)
+        r = await client.get(f"/api/projects/{project['id']}/export", params={"format": "jsonl",
+                             "split": f"train=0.5,{bad}=0.5"}, headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "split" and bad in r.json()["error"]["message"]
