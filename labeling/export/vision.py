@@ -64,8 +64,8 @@ class CopyImages(Writer):
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         for row in rows:
-            if row.answer is None:  # left out of the annotations too (counted there)
-                continue
+            if row.answer is None or self.ctx.image_size(row.data) is None:  # left out of the annotations too
+                continue  # (counted there): an image file no annotation names
             path = self.ctx.image_file(row.data)
             if path is None:
                 self.report.add(NO_FILE, row.data.get("image", row.id))
@@ -125,8 +125,8 @@ class Coco(Writer):
                     self.report.add(NO_CONSENSUS, f"task {row.id}")
                 continue
             size = self._size(row, count=number == 0)
-            if size is None:
-                continue
+            if size is None or (self.copied and self.ctx.image_file(row.data) is None):
+                continue  # with the images copied, one not copied (CopyImages counts it) is no image of the file
             if number == 0:
                 name = file_name(row) if self.copied else str(row.data.get("image", ""))
                 image = {"id": row.id, "file_name": name, "width": size.width, "height": size.height}

@@ -177,6 +177,27 @@ async def test_coco_from_stored_images_equals_the_consensus_boxes(client, reques
         assert len(z.read("labels/train/1.txt").decode().splitlines()) == 2
 
 
+async def test_coco_with_its_images_names_only_images_it_holds(client, requester, new_project, make_user, settings,
+                                                                tmp_path):
+    from pycocotools.coco import COCO
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (50, 40)).save(settings.media_dir / "shared" / "a.png")
+    tasks = [{"data": {"image": "shared/a.png"}},  # an http image with its size: in COCO, but not copied
+             {"data": {"image": "https://example.org/b.jpg", "width": 60, "height": 30}}]
+    project = await new_project(task_type="bounding_box", labels=["x"], redundancy=1, tasks=tasks)
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "x", "x": 1, "y": 2, "w": 3, "h": 4}]}],
+                     "cocoimg")
+    r = await get_export(client, requester, project["id"], format="coco", copy_images="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(tmp_path / "out")
+    coco = COCO(str(tmp_path / "out" / "annotations" / "instances_train.json"))
+    held = sorted(p.name for p in (tmp_path / "out" / "images" / "train").iterdir())
+    assert sorted(image["file_name"] for image in coco.loadImgs(coco.getImgIds())) == held == ["1.png"]
+    assert [a["image_id"] for a in coco.loadAnns(coco.getAnnIds())] == [1]
+    assert "1 image not in the media folder, so not copied (left out)" in (tmp_path / "out" / "README.md").read_text()
+
+
 async def test_filters_gold_open_confidence_and_since(client, requester, new_project, make_user):
     tasks = [{"data": {"text": f"t{i}"}} for i in range(4)] + [{"data": {"text": "gold"}, "gold": {"label": "pos"}}]
     project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=2, tasks=tasks)
