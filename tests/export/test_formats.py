@@ -180,6 +180,18 @@ def test_manifest_keeps_every_input_key_and_follows_the_output_manifest_shapes()
     assert writer.report.counts == {"images whose size is not known (manifest lines without image_size)": 1}
 
 
+def test_manifest_boxes_keep_their_edges_to_the_pixel():
+    """A consensus of two answers sits on half pixels: each edge goes to its nearest pixel (halves up, as the labeling
+    page rounds), so left + width is the right edge rounded, and no box is 0 pixels wide."""
+    c = Context("p", "bounding_box", ("car",), options.parse({"format": "manifest"}),
+                image_size=lambda d: ImageSize(640, 480))
+    boxes = [(10.5, 20.5, 2.5, 3.5), (0.2, 0.4, 7.4999, 0.2), (1.0, 2.0, 3.0, 4.0)]
+    answer = {"boxes": [{"label": "car", "x": x, "y": y, "w": w, "h": h} for x, w, y, h in boxes]}
+    line = lines(render(manifest.Manifest(c, "m"), [TaskRow(1, None, {"image": "a.png"}, answer, 0.5, 2)]))[0]
+    got = [(a["left"], a["left"] + a["width"], a["top"], a["top"] + a["height"]) for a in line["p"]["annotations"]]
+    assert got == [(11, 31, 3, 6), (0, 1, 7, 8), (1, 3, 3, 7)]
+
+
 def test_spans_and_conll_report_spans_off_token_boundaries():
     c = ctx("named_entities", ("PER", "LOC"))
     text = "Ada Lovelace met Babbage in London."
