@@ -181,18 +181,23 @@ class Export:
             if self.fmt.name == "csv":
                 ctx = dataclasses.replace(ctx, data_keys=await data_keys(conn, self.project.id, ctx.spec))
             sink = sink or (ZipSink() if self.folder else StreamSink())
-            stats = card.Stats(ctx) if self.folder else None
-            outputs = formats.writers(self.fmt, ctx, self.folder, self.file_name)
-            for writer in outputs:
-                async for chunk in self._write(conn, writer, sink, stats):
-                    yield chunk
-            for writer in outputs:
-                self.report.merge(writer.report)
-            if stats is not None:
-                sink.open("README.md")
-                sink.write(card.render(ctx, self.fmt.name, self.fmt.loader, self._files(outputs), stats, self.report,
-                                       _redundancy(self.project)))
-                sink.close()
+            try:
+                stats = card.Stats(ctx) if self.folder else None
+                outputs = formats.writers(self.fmt, ctx, self.folder, self.file_name)
+                for writer in outputs:
+                    async for chunk in self._write(conn, writer, sink, stats):
+                        yield chunk
+                for writer in outputs:
+                    self.report.merge(writer.report)
+                if stats is not None:
+                    sink.open("README.md")
+                    sink.write(card.render(ctx, self.fmt.name, self.fmt.loader, self._files(outputs), stats,
+                                           self.report, _redundancy(self.project)))
+                    sink.close()
+            except BaseException:  # stopped (an error, a signal, a client gone): its open file or zip entry is
+                with contextlib.suppress(Exception):  # closed now, not by a finaliser that prints a traceback
+                    sink.finish()
+                raise
             sink.finish()
             yield sink.take()
 

@@ -633,3 +633,47 @@ async def test_an_empty_export_says_so(client, requester, new_project, make_user
     done = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
     assert await run_cli("export", str(done["id"]), "--format", "jsonl", "-o", str(tmp_path / "d.jsonl")) == 0
     assert "no records" not in capsys.readouterr().err
+
+
+# `labeling export` in its own process, stopped by SIGTERM once its first bytes are out: while the event loop waits
+# (a page being read), or while its own code runs.
+STOPPED_EXPORT = """
+import asyncio, os, signal, sys, threading
+from labeling import cli
+from labeling.export import exporter
+
+written = exporter.Export._write
+
+async def stopped(self, *args):
+    async for chunk in written(self, *args):
+        yield chunk
+        if sys.argv[1] == "waiting":
+            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            await asyncio.sleep(30)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+exporter.Export._write = stopped
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("when", ["waiting", "running"])
+async def test_an_export_stopped_by_sigterm_leaves_no_partial_file(client, requester, new_project, settings, tmp_path,
+                                                                   when):
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}} for i in range(3)])
+    env = {**os.environ, "LABELING_DATA_DIR": str(settings.data_dir), "LABELING_SECRET_KEY": "s",
+           "LABELING_DATABASE_URL": settings.resolved_database_url}
+    env.pop("LABELING_ADMIN_TOKEN", None)
+    out = tmp_path / "out"
+    out.mkdir()
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", STOPPED_EXPORT, when, "export", str(project["id"]), "--format", "jsonl",
+                         "--include-open", "--split", "a=0.5,b=0.5", "-o", str(out / "x.zip")],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert list(out.iterdir()) == []  # neither x.zip nor its hidden partial copy
