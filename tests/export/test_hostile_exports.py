@@ -467,3 +467,24 @@ async def test_every_split_name_the_export_takes_loads_from_the_card_and_the_oth
         r = await client.get(f"/api/projects/{project['id']}/export", params={"format": "jsonl",
                              "split": f"train=0.5,{bad}=0.5"}, headers=bearer(requester))
         assert r.status_code == 400 and r.json()["error"]["field"] == "split" and bad in r.json()["error"]["message"]
+
+
+async def test_box_coordinates_have_one_type_in_every_row_as_datasets_types_a_column_by_its_first_rows(
+        client, requester, new_project, make_user, load, tmp_path):
+    gold = {"boxes": [{"label": "car", "x": 1, "y": 2, "w": 3, "h": 4}]}  # the requester's whole pixels: integers
+    tasks = [{"data": {"image": "https://img.example/g.jpg", "width": 64, "height": 48}, "gold": gold},
+             *({"data": {"image": f"https://img.example/{i}.jpg", "width": 64, "height": 48}} for i in range(3))]
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=2, tasks=tasks, gold_first_n=0,
+                                gold_fraction=0)
+    await answer_all(client, make_user, project["id"], [
+        {"boxes": [{"label": "car", "x": 10, "y": 20, "w": 5, "h": 6}]},
+        {"boxes": [{"label": "car", "x": 11, "y": 20, "w": 5, "h": 7}]}], "boxtypes")  # a consensus of x 10.5
+    r = await client.post(f"/api/projects/{project['id']}/tasks/2/override", json={"answer": gold},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    rows = (await get_export(client, requester, project["id"], format="jsonl", include_gold="true")).text.splitlines()
+    path = tmp_path / "boxes.jsonl"  # the boxes column alone (json keeps 1 and 1.0 apart), read one row a part: the
+    path.write_text("".join(json.dumps({"boxes": json.loads(row)["boxes"]}) + "\n" for row in rows))  # first part,
+    boxes = load("json", data_files=str(path), chunksize=64)["train"]["boxes"]  # gold's, typed x as an integer
+    assert [[(b["x"], b["y"], b["w"], b["h"]) for b in task] for task in boxes] == [
+        [(1.0, 2.0, 3.0, 4.0)], [(1.0, 2.0, 3.0, 4.0)], [(10.5, 20.0, 5.0, 6.5)], [(10.5, 20.0, 5.0, 6.5)]]
