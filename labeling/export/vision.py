@@ -212,6 +212,8 @@ class Yolo(Writer):
         # The name escaped as in a quoted string: a line break in it would end the comment and start YAML.
         lines = [f"# YOLO dataset: {yaml_string(self.ctx.project_name)[1:-1]} (labeling export)\n"]
         keys = {yaml_name(s): s for s in self.splits}
+        if "train" not in keys:  # YOLO trainers refuse a data.yaml without train: (and val:): the first split
+            keys = {"train": self.splits[0], **keys}
         keys.setdefault("val", self.splits[0])
         for key, split in keys.items():
             lines.append(f"{key}: {yaml_string(f'images/{split}')}\n")

@@ -488,3 +488,28 @@ async def test_box_coordinates_have_one_type_in_every_row_as_datasets_types_a_co
     boxes = load("json", data_files=str(path), chunksize=64)["train"]["boxes"]  # gold's, typed x as an integer
     assert [[(b["x"], b["y"], b["w"], b["h"]) for b in task] for task in boxes] == [
         [(1.0, 2.0, 3.0, 4.0)], [(1.0, 2.0, 3.0, 4.0)], [(10.5, 20.0, 5.0, 6.5)], [(10.5, 20.0, 5.0, 6.5)]]
+
+
+def check_yolo_yaml(data: dict, names: list[str]) -> None:
+    """What Ultralytics' check_det_dataset asks of a data.yaml: train and val (or validation) keys, names and nc
+    agreeing."""
+    for key in ("train", "val"):
+        assert key in data or (key == "val" and "validation" in data), f"'{key}:' key missing"
+    assert data["nc"] == len(data["names"]) and [data["names"][i] for i in range(len(names))] == names
+
+
+@pytest.mark.parametrize("split", ["train=0.5,val=0.5", "dev=0.5,holdout=0.5", "test=0.5,validation=0.5"])
+async def test_a_yolo_data_yaml_has_the_train_and_val_keys_yolo_trainers_require_whatever_the_splits(
+        client, requester, new_project, make_user, settings, split):
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (20, 10)).save(settings.media_dir / "shared" / "0.png")
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1,
+                                tasks=[{"data": {"image": "shared/0.png"}, "external_id": f"e{i}"} for i in range(8)])
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "car", "x": 0, "y": 0, "w": 5, "h": 5}]}],
+                     "yolosplits")
+    r = await get_export(client, requester, project["id"], format="yolo", split=split)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        data = yaml.safe_load(z.read("data.yaml"))
+        folders = {name.rsplit("/", 1)[0] for name in z.namelist() if name.startswith("images/")}
+    check_yolo_yaml(data, ["car"])
+    assert {data["train"], data.get("val", data.get("validation"))} <= folders
