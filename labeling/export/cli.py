@@ -219,6 +219,8 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         else:
             with handle:
                 await _write(job.chunks(), handle)
+                handle.flush()  # on disk before it takes the name (labeling/files.py): else a power cut soon
+                os.fsync(handle.fileno())  # after could leave the name on an empty or cut file
         replace(partial, target)
     finally:
         if partial.is_dir():

@@ -677,3 +677,24 @@ async def test_an_export_stopped_by_sigterm_leaves_no_partial_file(client, reque
         env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
     assert list(out.iterdir()) == []  # neither x.zip nor its hidden partial copy
+
+
+async def test_an_export_file_is_on_disk_before_it_takes_its_name(client, requester, new_project, run_cli, tmp_path,
+                                                                 monkeypatch):
+    import os
+
+    project = await new_project(tasks=[{"data": {"text": "a"}}])
+    synced = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), os.path.getsize(f"/proc/self/fd/{fd}")))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    for name in ("x.jsonl", "x.zip"):
+        argv = ["--card"] if name.endswith(".zip") else []
+        assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", *argv,
+                             "-o", str(tmp_path / name)) == 0
+        ours = [(path, size) for path, size in synced if f".{name}.partial-" in path]
+        assert ours == [(ours[0][0], (tmp_path / name).stat().st_size)], synced  # the whole file, under its partial name
