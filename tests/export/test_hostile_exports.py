@@ -488,6 +488,18 @@ async def test_box_coordinates_have_one_type_in_every_row_as_datasets_types_a_co
     boxes = load("json", data_files=str(path), chunksize=64)["train"]["boxes"]  # gold's, typed x as an integer
     assert [[(b["x"], b["y"], b["w"], b["h"]) for b in task] for task in boxes] == [
         [(1.0, 2.0, 3.0, 4.0)], [(1.0, 2.0, 3.0, 4.0)], [(10.5, 20.0, 5.0, 6.5)], [(10.5, 20.0, 5.0, 6.5)]]
+    # Every answer's boxes too: the labeling page's whole pixels, then a script's fraction.
+    pid = project["id"]
+    _, token = await make_user("worker", "boxtypes-script")
+    await client.post(f"/api/projects/{pid}/tasks/4/more-answers", headers=bearer(requester))
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", headers=bearer(token),
+                          json={"answer": {"boxes": [{"label": "car", "x": 10.25, "y": 20, "w": 5, "h": 6}]}})
+    assert r.status_code == 201, r.text
+    rows = (await get_export(client, requester, pid, format="annotations", include_open="true")).text.splitlines()
+    path.write_text("".join(json.dumps({"boxes": json.loads(row)["boxes"]}) + "\n" for row in rows))
+    boxes = load("json", data_files=str(path), chunksize=64)["train"]["boxes"]
+    assert [task[0]["x"] for task in boxes] == [10.0, 11.0, 10.0, 11.0, 10.0, 11.0, 10.25]
 
 
 def check_yolo_yaml(data: dict, names: list[str]) -> None:
