@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, split_of
@@ -31,14 +31,20 @@ def file_name(row: TaskRow) -> str:
 
 def yolo_image(path: Path) -> tuple[str, bytes | None, str | None]:
     """(the extension a YOLO trainer reads the file under, PNG bytes to write instead of the file (None: copy it as
-    it is), what was done (RENAMED, CONVERTED, or None)). Raises OSError or ValueError when Pillow cannot read it."""
+    it is), what was done (RENAMED, CONVERTED, or None)). Raises OSError or ValueError when Pillow cannot read it.
+    A trainer picks files by their extension, then refuses one whose content is of another format (a GIF named
+    .png): both are checked."""
     suffix = path.suffix.lower()
-    if suffix in YOLO_READS:
-        return suffix, None, None
-    with Image.open(path) as image:  # the header only, unless it must be converted
+    try:
+        image = Image.open(path)  # the header only, unless it must be converted
+    except UnidentifiedImageError:  # a format the trainer reads and Pillow does not (HEIC, PFM): as it is
+        if suffix in YOLO_READS:
+            return suffix, None, None
+        raise
+    with image:
         fmt = image.format
         if fmt in SUFFIX_OF:
-            return SUFFIX_OF[fmt], None, RENAMED
+            return (suffix, None, None) if suffix in YOLO_READS else (SUFFIX_OF[fmt], None, RENAMED)
         frame = image.convert("RGBA" if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA") else "RGB")
     out = io.BytesIO()
     frame.save(out, "PNG")

@@ -525,3 +525,27 @@ async def test_a_yolo_data_yaml_has_the_train_and_val_keys_yolo_trainers_require
         folders = {name.rsplit("/", 1)[0] for name in z.namelist() if name.startswith("images/")}
     check_yolo_yaml(data, ["car"])
     assert {data["train"], data.get("val", data.get("validation"))} <= folders
+
+
+async def test_yolo_images_are_of_a_format_yolo_trainers_read_by_name_and_by_content(client, requester, new_project,
+                                                                                    make_user, settings):
+    # Ultralytics picks images by extension, then refuses one whose content is another format (its IMG_FORMATS).
+    img_formats = {"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm", "heic"}
+    shared = settings.media_dir / "shared"
+    shared.mkdir(parents=True)
+    Image.new("P", (30, 20)).save(shared / "gif-named.png", "GIF")  # an operator's file, misnamed
+    Image.new("RGB", (30, 20)).save(shared / "jpeg-named.png", "JPEG")  # misnamed, but of a format it reads
+    Image.new("RGB", (30, 20)).save(shared / "plain.png")
+    names = ["gif-named.png", "jpeg-named.png", "plain.png"]
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1,
+                                tasks=[{"data": {"image": f"shared/{name}"}} for name in names])
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}],
+                     "yoloformats")
+    r = await get_export(client, requester, project["id"], format="yolo")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        images = sorted(name for name in z.namelist() if name.startswith("images/"))
+        assert len(images) == 3 and all(z.read(f"labels/train/{Path(n).stem}.txt") for n in images)
+        for name in images:
+            with Image.open(io.BytesIO(z.read(name))) as image:
+                assert Path(name).suffix[1:] in img_formats and image.format.lower() in img_formats, (name, image.format)
+        assert "1 image converted to PNG" in z.read("README.md").decode()
