@@ -221,8 +221,13 @@ class Export:
                                 if split_of(row, options.split, options.seed, split_field) == writer.split]
                     if number == 0 and stats is not None and writer.observes:
                         stats.observe(page)
-                    with paused_gc():
-                        writer.page(page, number, sink)
+                    for part in ([[row] for row in page] if writer.copies_files else [page]):
+                        with paused_gc():
+                            writer.page(part, number, sink)
+                        if writer.copies_files:
+                            chunk = sink.take()
+                            if chunk:
+                                yield chunk
                 self._progress(len(rows))
                 chunk = sink.take()
                 if chunk:

@@ -64,6 +64,7 @@ class CopyImages(Writer):
     """The images of one split, copied as they are into images/SPLIT/ (COCO with --copy-images)."""
 
     observes = False
+    copies_files = True
 
     def start(self, sink: Sink) -> None:
         """Nothing to open: every image is its own file."""
@@ -161,6 +162,8 @@ def yaml_name(split: str) -> str:
 class Yolo(Writer):
     """YOLO: images/SPLIT/ID.ext and labels/SPLIT/ID.txt (class x_centre y_centre width height, normalised), and
     data.yaml naming the classes and the split folders."""
+
+    copies_files = True
 
     def start(self, sink: Sink) -> None:
         """Nothing to open: every image and label file is its own file."""

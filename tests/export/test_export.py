@@ -698,3 +698,31 @@ async def test_an_export_file_is_on_disk_before_it_takes_its_name(client, reques
                              "-o", str(tmp_path / name)) == 0
         ours = [(path, size) for path, size in synced if f".{name}.partial-" in path]
         assert ours == [(ours[0][0], (tmp_path / name).stat().st_size)], synced  # the whole file, under its partial name
+
+
+@pytest.mark.parametrize("params", [{"format": "yolo"}, {"format": "coco", "copy_images": "true"}])
+async def test_a_zip_of_images_streams_one_image_at_a_time(client, requester, new_project, make_user, settings, db,
+                                                            params):
+    import os
+
+    from sqlalchemy import select
+
+    from labeling import models
+    from labeling.export import exporter, options
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    for i in range(4):  # noise: as large in a zip as on disk
+        Image.frombytes("RGB", (100, 100), os.urandom(100 * 100 * 3)).save(settings.media_dir / "shared" / f"{i}.png")
+    size = (settings.media_dir / "shared" / "0.png").stat().st_size
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1,
+                                tasks=[{"data": {"image": f"shared/{i}.png"}} for i in range(4)])
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}],
+                     "zipstream")
+    async with db.read() as conn:
+        row = (await conn.execute(select(models.projects).where(models.projects.c.id == project["id"]))).first()
+    job = exporter.Export(db, row, options.parse(params), media_dir=settings.media_dir, secret="s")
+    chunks = [chunk async for chunk in job.chunks()]
+    # A page of 2,000 photos was held whole (gigabytes) before its first byte went out.
+    assert max(map(len, chunks)) < 1.5 * size < sum(map(len, chunks)) / 2
+    with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as z:
+        assert len([name for name in z.namelist() if name.startswith("images/")]) == 4
