@@ -726,3 +726,34 @@ async def test_a_zip_of_images_streams_one_image_at_a_time(client, requester, ne
     assert max(map(len, chunks)) < 1.5 * size < sum(map(len, chunks)) / 2
     with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as z:
         assert len([name for name in z.namelist() if name.startswith("images/")]) == 4
+
+
+async def test_pages_of_long_tasks_hold_fewer_tasks(client, requester, new_project, db, settings, monkeypatch, load,
+                                                    tmp_path):
+    from sqlalchemy import select
+
+    from labeling import models
+    from labeling.export import exporter, options
+
+    texts = ["x" * 500] * 40 + ["short"] * 100
+    project = await new_project(tasks=[{"data": {"text": t}} for t in texts])
+    async with db.read() as conn:
+        row = (await conn.execute(select(models.projects).where(models.projects.c.id == project["id"]))).first()
+
+    async def export() -> tuple[bytes, list[int]]:
+        job = exporter.Export(db, row, options.parse({"format": "jsonl", "include_open": "true"}),
+                              media_dir=settings.media_dir, secret="s")
+        seen: list[int] = []
+        job.on_rows = seen.append
+        data = b"".join([chunk async for chunk in job.chunks()])
+        return data, [b - a for a, b in zip([0, *seen], seen)]
+
+    whole, _ = await export()
+    monkeypatch.setattr(exporter, "PAGE_CHARS", 2000)  # three long tasks a page (with their JSON)
+    paged, pages = await export()
+    assert paged == whole and sum(pages) == len(texts)
+    # 16 first, then 3 long tasks a page, then pages growing 8-fold at most once the short tasks come.
+    assert pages[:3] == [16, 3, 3] and all(b <= 8 * a for a, b in zip(pages, pages[1:])) and max(pages) > 24, pages
+    path = tmp_path / "paged.jsonl"
+    path.write_bytes(paged)
+    assert load("json", data_files=str(path))["train"]["text"] == texts
