@@ -347,7 +347,7 @@ def next_limit(rows: list[Any], limit: int) -> int:
     """The next page's number of tasks: this page's, scaled to PAGE_CHARS of their text (data, gold, consensus and
     its details), between 1 and PAGE_SIZE, at most GROWTH times this page's."""
     chars = sum(len(row[2] or "") + len(row[3] or "") + len(row[6] or "") + len(row[10] or "") for row in rows)
-    return max(1, min(PAGE_SIZE, limit * GROWTH, limit * PAGE_CHARS // max(chars, 1)))
+    return raw.scaled_limit(limit, chars, PAGE_SIZE, PAGE_CHARS, GROWTH)
 
 
 def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence: float | None, c_n: int | None,
