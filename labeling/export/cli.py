@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import IO, Any, AsyncIterator
+from typing import IO, Any, AsyncIterator, Iterator
 
 from labeling.errors import InvalidInput
 from labeling.export import dump, formats, options as options_mod
@@ -153,13 +156,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _, report = asyncio.run(run())
+        with stopped_as_interrupted():
+            _, report = asyncio.run(run())
     finally:
         if was_enabled:
             gc.enable()
     for line in report:
         print(f"labeling: note: {line}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def stopped_as_interrupted() -> Iterator[None]:
+    """SIGTERM (a service manager's stop, `kill`, `timeout`) ends the export as Ctrl+C does: the hidden partial copy
+    is removed on the way out, where the signal's default ended the process at once and left it behind."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set a handler
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _deliver(job: Any, args: argparse.Namespace) -> None:
@@ -201,6 +219,8 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         else:
             with handle:
                 await _write(job.chunks(), handle)
+                handle.flush()  # on disk before it takes the name (labeling/files.py): else a power cut soon
+                os.fsync(handle.fileno())  # after could leave the name on an empty or cut file
         replace(partial, target)
     finally:
         if partial.is_dir():

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labeling import auth, jsonio, migrate, models, queue, tasktypes
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput
+from labeling.export import raw
 from labeling.sqltx import Tx, is_unique_violation
 from labeling.tasks import PRIORITY_LIMIT
 
@@ -32,6 +33,9 @@ KIND = "labeling-dump"
 VERSION = 2
 READABLE = (1, 2)  # version 1: no end line
 PAGE_SIZE = 5000
+# Rows of long JSON (tasks of a million characters) make shorter pages: see raw.scaled_limit.
+PAGE_CHARS = 16 << 20
+FIRST_PAGE = 16
 BATCH = 2000
 USER_COLUMNS = ("id", "username", "role", "is_active", "created_at")
 # Tables in restore order, with their keyset columns (users, projects and project counters come first, each its
@@ -184,26 +188,30 @@ async def _keyset(conn: AsyncConnection, table: Table, keys: tuple[str, ...], wh
     json_cols = set(_json_columns(table))
     # JSON columns travel as text and are decoded with orjson (several times faster than SQLAlchemy's json).
     picked = [cast(c, Text).label(c.name) if c.name in json_cols else c for c in (columns or table.c)]
-    query = select(*picked).where(where).order_by(*cols).limit(PAGE_SIZE)
+    query = select(*picked).where(where).order_by(*cols)
     last: tuple | None = None
+    limit = FIRST_PAGE
     while True:
-        page_query = query
+        page_query = query.limit(limit)
         if last is not None:
-            page_query = query.where(tuple_(*cols) > tuple_(*last) if len(cols) > 1 else cols[0] > last[0])
+            page_query = page_query.where(tuple_(*cols) > tuple_(*last) if len(cols) > 1 else cols[0] > last[0])
         result = await conn.execute(page_query)
         names = list(result.keys())
         rows = result.all()
         if not rows:
             return
         out = [dict(zip(names, r)) for r in rows]  # a Row's tuple is fast; its mapping view is not
+        chars = 0
         for row in out:
             for name in json_cols:
                 if row.get(name) is not None:
+                    chars += len(row[name])
                     row[name] = orjson.loads(row[name])
         yield out
         last = tuple(out[-1][k] for k in keys)
-        if len(rows) < PAGE_SIZE:
+        if len(rows) < limit:
             return
+        limit = raw.scaled_limit(limit, chars, PAGE_SIZE, PAGE_CHARS)
 
 
 def _scopes(ids: list[int] | None) -> dict[str, Any]:

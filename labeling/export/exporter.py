@@ -29,6 +29,13 @@ from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, split_o
 from labeling.export.writer import Context, ImageSize, Writer, loads
 
 PAGE_SIZE = 2000
+# The task text a page may hold, in characters: each page's number of tasks is the last one's scaled to it (at least
+# one, at most PAGE_SIZE, growing at most GROWTH-fold a page), from a first page of FIRST_PAGE tasks, so tasks of a
+# million characters do not make pages of gigabytes (600 such tasks were one page: 2.9 GB peak, now 0.3 GB), and short
+# tasks still come PAGE_SIZE at a time after the first pages.
+PAGE_CHARS = 16 << 20
+FIRST_PAGE = 16
+GROWTH = 8
 COMPLETE = models.TaskState.complete.value
 
 
@@ -129,7 +136,7 @@ def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec)
                    t.c.n_done, *consensus_columns(spec), t.c.source_key, *sizes)
             .select_from(joined)
             .where(task_filter(project_id, options), t.c.id > after)
-            .order_by(t.c.id).limit(PAGE_SIZE))
+            .order_by(t.c.id).limit(bindparam("limit", type_=BigInteger)))
 
 
 class Export:
@@ -181,18 +188,23 @@ class Export:
             if self.fmt.name == "csv":
                 ctx = dataclasses.replace(ctx, data_keys=await data_keys(conn, self.project.id, ctx.spec))
             sink = sink or (ZipSink() if self.folder else StreamSink())
-            stats = card.Stats(ctx) if self.folder else None
-            outputs = formats.writers(self.fmt, ctx, self.folder, self.file_name)
-            for writer in outputs:
-                async for chunk in self._write(conn, writer, sink, stats):
-                    yield chunk
-            for writer in outputs:
-                self.report.merge(writer.report)
-            if stats is not None:
-                sink.open("README.md")
-                sink.write(card.render(ctx, self.fmt.name, self.fmt.loader, self._files(outputs), stats, self.report,
-                                       _redundancy(self.project)))
-                sink.close()
+            try:
+                stats = card.Stats(ctx) if self.folder else None
+                outputs = formats.writers(self.fmt, ctx, self.folder, self.file_name)
+                for writer in outputs:
+                    async for chunk in self._write(conn, writer, sink, stats):
+                        yield chunk
+                for writer in outputs:
+                    self.report.merge(writer.report)
+                if stats is not None:
+                    sink.open("README.md")
+                    sink.write(card.render(ctx, self.fmt.name, self.fmt.loader, self._files(outputs), stats,
+                                           self.report, _redundancy(self.project)))
+                    sink.close()
+            except BaseException:  # stopped (an error, a signal, a client gone): its open file or zip entry is
+                with contextlib.suppress(Exception):  # closed now, not by a finaliser that prints a traceback
+                    sink.finish()
+                raise
             sink.finish()
             yield sink.take()
 
@@ -216,8 +228,13 @@ class Export:
                                 if split_of(row, options.split, options.seed, split_field) == writer.split]
                     if number == 0 and stats is not None and writer.observes:
                         stats.observe(page)
-                    with paused_gc():
-                        writer.page(page, number, sink)
+                    for part in ([[row] for row in page] if writer.copies_files else [page]):
+                        with paused_gc():
+                            writer.page(part, number, sink)
+                        if writer.copies_files:
+                            chunk = sink.take()
+                            if chunk:
+                                yield chunk
                 self._progress(len(rows))
                 chunk = sink.take()
                 if chunk:
@@ -248,15 +265,17 @@ class Export:
         reader = raw.Reader(conn)
         query = reader.prepare(tasks_query(self.project.id, self.options, self.spec))
         by_task = reader.prepare(answers_query()) if self.answers else None
-        fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, 0))
+        limit = FIRST_PAGE
+        fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, 0, limit))
         try:
             while True:
                 rows, answers = await fetch
                 if not rows:
                     return
-                more = len(rows) == PAGE_SIZE
+                more = len(rows) == limit
                 if more:
-                    fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, rows[-1][0]))
+                    limit = next_limit(rows, limit)
+                    fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, rows[-1][0], limit))
                 page: list[TaskRow] = []
                 if not direct:
                     with paused_gc():
@@ -272,9 +291,9 @@ class Export:
                 fetch.cancel()
                 await asyncio.gather(fetch, return_exceptions=True)
 
-    async def _fetch(self, reader: raw.Reader, query: raw.Statement, answers: raw.Statement | None, after: int
-                     ) -> tuple[list[Any], dict[int, list[AnswerRow]] | None]:
-        rows = await reader.all(query, {"after": after})
+    async def _fetch(self, reader: raw.Reader, query: raw.Statement, answers: raw.Statement | None, after: int,
+                     limit: int) -> tuple[list[Any], dict[int, list[AnswerRow]] | None]:
+        rows = await reader.all(query, {"after": after, "limit": limit})
         if not rows or answers is None:
             return rows, None
         return rows, await self._answers(reader, answers, rows)
@@ -322,6 +341,13 @@ class Export:
             answer, confidence, n, method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
             yield record(ctx, task_id, external_id, loads(data), answer, _details(answer, method, c_details),
                          confidence, n, agreement, reviewed, is_gold)
+
+
+def next_limit(rows: list[Any], limit: int) -> int:
+    """The next page's number of tasks: this page's, scaled to PAGE_CHARS of their text (data, gold, consensus and
+    its details), between 1 and PAGE_SIZE, at most GROWTH times this page's."""
+    chars = sum(len(row[2] or "") + len(row[3] or "") + len(row[6] or "") + len(row[10] or "") for row in rows)
+    return raw.scaled_limit(limit, chars, PAGE_SIZE, PAGE_CHARS, GROWTH)
 
 
 def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence: float | None, c_n: int | None,

@@ -5,6 +5,7 @@ working. Each line is the input line (the image or text under the key its manife
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from labeling.export.archive import Sink
@@ -38,6 +39,14 @@ def input_line(row: TaskRow, ctx: Context) -> dict:
             data = {(f"data_{k}" if k == name else k): v for k, v in data.items()}
         return {name: value, **data}
     return data
+
+
+def pixels(start: float, length: float) -> tuple[int, int]:
+    """One side of a box in whole pixels, as the labeling page draws boxes: each edge to its nearest pixel (halves
+    up), at least one pixel long. Rounding the start and the length each on its own (halves to even) moved the far
+    edge a pixel (x 10.5, w 20.5: 10 and 20, ending at 30, not 31) and made a box under half a pixel wide 0 wide."""
+    first = math.floor(start + 0.5)
+    return first, max(math.floor(start + length + 0.5) - first, 1)
 
 
 class Manifest(Writer):
@@ -106,8 +115,11 @@ class Manifest(Writer):
         else:
             value["image_size"] = [{"width": size.width, "height": size.height,
                                     **({"depth": size.depth} if size.depth is not None else {})}]
-        value["annotations"] = [{"class_id": self.class_ids.get(b["label"]), "left": round(b["x"]), "top": round(b["y"]),
-                                 "width": round(b["w"]), "height": round(b["h"])} for b in boxes]
+        value["annotations"] = []
+        for b in boxes:
+            (left, width), (top, height) = pixels(b["x"], b["w"]), pixels(b["y"], b["h"])
+            value["annotations"].append({"class_id": self.class_ids.get(b["label"]), "left": left, "top": top,
+                                         "width": width, "height": height})
         used = sorted({self.class_ids[b["label"]] for b in boxes if b["label"] in self.class_ids})
         confidences = [{"confidence": scored[i].get("confidence") if i < len(scored) and not row.is_gold else
                         (1.0 if row.is_gold else None)} for i in range(len(boxes))]

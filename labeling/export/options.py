@@ -11,7 +11,9 @@ from typing import Mapping
 from labeling import jsonio
 from labeling.errors import InvalidInput
 
-SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# A split name is a file name and a split of the dataset card, which `datasets` reads only as letters, digits and
+# underscores (no dash), and never `all` (its word for every split together).
+SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{0,63}$")
 LABEL_ATTRIBUTE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,126}$")
 PAIRS = ("all", "adjacent", "best-worst")
 MARGINS = ("probability", "rating")
@@ -111,9 +113,12 @@ def parse_split(raw: str) -> tuple[Split, ...]:
     for part in raw.split(","):
         name, sep, share = part.strip().partition("=")
         name = name.strip()
-        if not sep or not SPLIT_NAME.fullmatch(name):
+        if not sep:
             raise InvalidInput(f"split must be NAME=SHARE,... (e.g. train=0.8,validation=0.1,test=0.1), got {raw!r}",
                                field="split")
+        if not SPLIT_NAME.fullmatch(name) or name.lower() == "all":
+            raise InvalidInput(f"split name {name!r}: a split is named with letters, digits and _ (datasets reads no "
+                               "other), and not all (its word for every split)", field="split")
         value = _number("split", share.strip(), 0.0, 1.0)
         if value <= 0:
             raise InvalidInput(f"split {name} must have a share above 0", field="split")

@@ -56,3 +56,10 @@ class Reader:
         if self.sqlite:
             return list(await self._driver.execute_fetchall(statement.sql, values))
         return await self._driver.fetch(statement.sql, *values)
+
+
+def scaled_limit(limit: int, chars: int, most: int, budget: int, growth: int = 8) -> int:
+    """The next page's number of rows: this page's `limit` scaled to `budget` characters of its text (`chars`), at
+    least 1, at most `most` and `growth` times this page's: rows of a million characters each make short pages, not
+    pages of gigabytes, and short rows grow back to full pages."""
+    return max(1, min(most, limit * growth, limit * budget // max(chars, 1)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, split_of
@@ -31,14 +31,20 @@ def file_name(row: TaskRow) -> str:
 
 def yolo_image(path: Path) -> tuple[str, bytes | None, str | None]:
     """(the extension a YOLO trainer reads the file under, PNG bytes to write instead of the file (None: copy it as
-    it is), what was done (RENAMED, CONVERTED, or None)). Raises OSError or ValueError when Pillow cannot read it."""
+    it is), what was done (RENAMED, CONVERTED, or None)). Raises OSError or ValueError when Pillow cannot read it.
+    A trainer picks files by their extension, then refuses one whose content is of another format (a GIF named
+    .png): both are checked."""
     suffix = path.suffix.lower()
-    if suffix in YOLO_READS:
-        return suffix, None, None
-    with Image.open(path) as image:  # the header only, unless it must be converted
+    try:
+        image = Image.open(path)  # the header only, unless it must be converted
+    except UnidentifiedImageError:  # a format the trainer reads and Pillow does not (HEIC, PFM): as it is
+        if suffix in YOLO_READS:
+            return suffix, None, None
+        raise
+    with image:
         fmt = image.format
         if fmt in SUFFIX_OF:
-            return SUFFIX_OF[fmt], None, RENAMED
+            return (suffix, None, None) if suffix in YOLO_READS else (SUFFIX_OF[fmt], None, RENAMED)
         frame = image.convert("RGBA" if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA") else "RGB")
     out = io.BytesIO()
     frame.save(out, "PNG")
@@ -58,14 +64,15 @@ class CopyImages(Writer):
     """The images of one split, copied as they are into images/SPLIT/ (COCO with --copy-images)."""
 
     observes = False
+    copies_files = True
 
     def start(self, sink: Sink) -> None:
         """Nothing to open: every image is its own file."""
 
     def page(self, rows: list[TaskRow], number: int, sink: Sink) -> None:
         for row in rows:
-            if row.answer is None:  # left out of the annotations too (counted there)
-                continue
+            if row.answer is None or self.ctx.image_size(row.data) is None:  # left out of the annotations too
+                continue  # (counted there): an image file no annotation names
             path = self.ctx.image_file(row.data)
             if path is None:
                 self.report.add(NO_FILE, row.data.get("image", row.id))
@@ -125,8 +132,8 @@ class Coco(Writer):
                     self.report.add(NO_CONSENSUS, f"task {row.id}")
                 continue
             size = self._size(row, count=number == 0)
-            if size is None:
-                continue
+            if size is None or (self.copied and self.ctx.image_file(row.data) is None):
+                continue  # with the images copied, one not copied (CopyImages counts it) is no image of the file
             if number == 0:
                 name = file_name(row) if self.copied else str(row.data.get("image", ""))
                 image = {"id": row.id, "file_name": name, "width": size.width, "height": size.height}
@@ -155,6 +162,8 @@ def yaml_name(split: str) -> str:
 class Yolo(Writer):
     """YOLO: images/SPLIT/ID.ext and labels/SPLIT/ID.txt (class x_centre y_centre width height, normalised), and
     data.yaml naming the classes and the split folders."""
+
+    copies_files = True
 
     def start(self, sink: Sink) -> None:
         """Nothing to open: every image and label file is its own file."""
@@ -212,6 +221,8 @@ class Yolo(Writer):
         # The name escaped as in a quoted string: a line break in it would end the comment and start YAML.
         lines = [f"# YOLO dataset: {yaml_string(self.ctx.project_name)[1:-1]} (labeling export)\n"]
         keys = {yaml_name(s): s for s in self.splits}
+        if "train" not in keys:  # YOLO trainers refuse a data.yaml without train: (and val:): the first split
+            keys = {"train": self.splits[0], **keys}
         keys.setdefault("val", self.splits[0])
         for key, split in keys.items():
             lines.append(f"{key}: {yaml_string(f'images/{split}')}\n")

@@ -163,6 +163,9 @@ class Writer:
     # One output row per task, made by tabular.record from the task's columns alone: the exporter may hand such a
     # writer those records (records()) made straight from the database rows, without task rows (jsonl, csv).
     takes_records = False
+    # It copies a file per row (images): the exporter hands it one row at a time and drains the sink after each, so
+    # a zip holds one image in memory, not a page of them (2,000 photos: gigabytes).
+    copies_files = False
 
     def __init__(self, ctx: Context, name: str, split: str | None = None) -> None:
         self.ctx = ctx

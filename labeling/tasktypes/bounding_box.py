@@ -52,14 +52,27 @@ def answer(value: Any, data: dict, ctx: Context) -> dict:
     return {"boxes": checked}
 
 
+COORDINATES = ("x", "y", "w", "h")
+
+
+def floats(boxes: list[dict]) -> list[dict]:
+    """Boxes with float coordinates: one type in every row of an export (see consensus_boxes_row)."""
+    return [{**box, **{k: float(box[k]) for k in COORDINATES}} for box in boxes]
+
+
 def boxes_row(answer: dict | None) -> dict:
-    """Export columns of an answer: its boxes."""
-    return {"boxes": None if answer is None else list(answer.get("boxes", []))}
+    """Export columns of an answer: its boxes (the labeling page sends whole pixels, a script may send fractions)."""
+    return {"boxes": None if answer is None else floats(answer.get("boxes", []))}
 
 
 def consensus_boxes_row(answer: dict | None, details: dict) -> dict:
-    """Export columns of a consensus: its boxes, each with its own confidence (from the details)."""
-    return scored_items(answer, details, "boxes")
+    """Export columns of a consensus: its boxes, each with its own confidence (from the details), coordinates as
+    floats in every row: a consensus's are, a gold or overriding answer's whole pixels were integers, and a dataset
+    reader that typed the column by its first rows (datasets: the first 10 MB) then failed at the first fraction."""
+    row = scored_items(answer, details, "boxes")
+    if row["boxes"]:
+        row["boxes"] = floats(row["boxes"])
+    return row
 
 
 SPECS = (TaskTypeSpec(

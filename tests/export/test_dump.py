@@ -366,3 +366,16 @@ async def test_a_dump_whose_requesters_share_a_project_name_restores(client, mak
     assert await run_cli("restore", str(path)) == 2  # everything is there now
     assert "already has project" in capsys.readouterr().err
     await fresh.dispose()
+
+
+async def test_a_dump_reads_long_rows_in_short_pages_and_the_same_bytes(client, requester, new_project, db,
+                                                                         monkeypatch):
+    texts = ["x" * 500] * 40 + ["short"] * 100
+    project = await new_project(tasks=[{"data": {"text": t}} for t in texts])
+    whole = await _dump(db, project["id"])
+    monkeypatch.setattr(dump, "PAGE_CHARS", 2000)  # three long tasks a page
+    async with db.read() as conn:
+        pages = [len(page) async for page in dump._keyset(conn, models.tasks, ("id",),
+                                                           models.tasks.c.project_id == project["id"])]
+    assert sum(pages) == len(texts) and pages[:3] == [16, 3, 3] and max(pages) > 24, pages
+    assert await _dump(db, project["id"]) == whole

@@ -177,6 +177,27 @@ async def test_coco_from_stored_images_equals_the_consensus_boxes(client, reques
         assert len(z.read("labels/train/1.txt").decode().splitlines()) == 2
 
 
+async def test_coco_with_its_images_names_only_images_it_holds(client, requester, new_project, make_user, settings,
+                                                                tmp_path):
+    from pycocotools.coco import COCO
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (50, 40)).save(settings.media_dir / "shared" / "a.png")
+    tasks = [{"data": {"image": "shared/a.png"}},  # an http image with its size: in COCO, but not copied
+             {"data": {"image": "https://example.org/b.jpg", "width": 60, "height": 30}}]
+    project = await new_project(task_type="bounding_box", labels=["x"], redundancy=1, tasks=tasks)
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "x", "x": 1, "y": 2, "w": 3, "h": 4}]}],
+                     "cocoimg")
+    r = await get_export(client, requester, project["id"], format="coco", copy_images="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(tmp_path / "out")
+    coco = COCO(str(tmp_path / "out" / "annotations" / "instances_train.json"))
+    held = sorted(p.name for p in (tmp_path / "out" / "images" / "train").iterdir())
+    assert sorted(image["file_name"] for image in coco.loadImgs(coco.getImgIds())) == held == ["1.png"]
+    assert [a["image_id"] for a in coco.loadAnns(coco.getAnnIds())] == [1]
+    assert "1 image not in the media folder, so not copied (left out)" in (tmp_path / "out" / "README.md").read_text()
+
+
 async def test_filters_gold_open_confidence_and_since(client, requester, new_project, make_user):
     tasks = [{"data": {"text": f"t{i}"}} for i in range(4)] + [{"data": {"text": "gold"}, "gold": {"label": "pos"}}]
     project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=2, tasks=tasks)
@@ -612,3 +633,127 @@ async def test_an_empty_export_says_so(client, requester, new_project, make_user
     done = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
     assert await run_cli("export", str(done["id"]), "--format", "jsonl", "-o", str(tmp_path / "d.jsonl")) == 0
     assert "no records" not in capsys.readouterr().err
+
+
+# `labeling export` in its own process, stopped by SIGTERM once its first bytes are out: while the event loop waits
+# (a page being read), or while its own code runs.
+STOPPED_EXPORT = """
+import asyncio, os, signal, sys, threading
+from labeling import cli
+from labeling.export import exporter
+
+written = exporter.Export._write
+
+async def stopped(self, *args):
+    async for chunk in written(self, *args):
+        yield chunk
+        if sys.argv[1] == "waiting":
+            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            await asyncio.sleep(30)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+exporter.Export._write = stopped
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("when", ["waiting", "running"])
+async def test_an_export_stopped_by_sigterm_leaves_no_partial_file(client, requester, new_project, settings, tmp_path,
+                                                                   when):
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    project = await new_project(tasks=[{"data": {"text": f"t{i}"}} for i in range(3)])
+    env = {**os.environ, "LABELING_DATA_DIR": str(settings.data_dir), "LABELING_SECRET_KEY": "s",
+           "LABELING_DATABASE_URL": settings.resolved_database_url}
+    env.pop("LABELING_ADMIN_TOKEN", None)
+    out = tmp_path / "out"
+    out.mkdir()
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", STOPPED_EXPORT, when, "export", str(project["id"]), "--format", "jsonl",
+                         "--include-open", "--split", "a=0.5,b=0.5", "-o", str(out / "x.zip")],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert list(out.iterdir()) == []  # neither x.zip nor its hidden partial copy
+
+
+async def test_an_export_file_is_on_disk_before_it_takes_its_name(client, requester, new_project, run_cli, tmp_path,
+                                                                 monkeypatch):
+    import os
+
+    project = await new_project(tasks=[{"data": {"text": "a"}}])
+    synced = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), os.path.getsize(f"/proc/self/fd/{fd}")))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    for name in ("x.jsonl", "x.zip"):
+        argv = ["--card"] if name.endswith(".zip") else []
+        assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", *argv,
+                             "-o", str(tmp_path / name)) == 0
+        ours = [(path, size) for path, size in synced if f".{name}.partial-" in path]
+        assert ours == [(ours[0][0], (tmp_path / name).stat().st_size)], synced  # the whole file, under its partial name
+
+
+@pytest.mark.parametrize("params", [{"format": "yolo"}, {"format": "coco", "copy_images": "true"}])
+async def test_a_zip_of_images_streams_one_image_at_a_time(client, requester, new_project, make_user, settings, db,
+                                                            params):
+    import os
+
+    from sqlalchemy import select
+
+    from labeling import models
+    from labeling.export import exporter, options
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    for i in range(4):  # noise: as large in a zip as on disk
+        Image.frombytes("RGB", (100, 100), os.urandom(100 * 100 * 3)).save(settings.media_dir / "shared" / f"{i}.png")
+    size = (settings.media_dir / "shared" / "0.png").stat().st_size
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1,
+                                tasks=[{"data": {"image": f"shared/{i}.png"}} for i in range(4)])
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}],
+                     "zipstream")
+    async with db.read() as conn:
+        row = (await conn.execute(select(models.projects).where(models.projects.c.id == project["id"]))).first()
+    job = exporter.Export(db, row, options.parse(params), media_dir=settings.media_dir, secret="s")
+    chunks = [chunk async for chunk in job.chunks()]
+    # A page of 2,000 photos was held whole (gigabytes) before its first byte went out.
+    assert max(map(len, chunks)) < 1.5 * size < sum(map(len, chunks)) / 2
+    with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as z:
+        assert len([name for name in z.namelist() if name.startswith("images/")]) == 4
+
+
+async def test_pages_of_long_tasks_hold_fewer_tasks(client, requester, new_project, db, settings, monkeypatch, load,
+                                                    tmp_path):
+    from sqlalchemy import select
+
+    from labeling import models
+    from labeling.export import exporter, options
+
+    texts = ["x" * 500] * 40 + ["short"] * 100
+    project = await new_project(tasks=[{"data": {"text": t}} for t in texts])
+    async with db.read() as conn:
+        row = (await conn.execute(select(models.projects).where(models.projects.c.id == project["id"]))).first()
+
+    async def export() -> tuple[bytes, list[int]]:
+        job = exporter.Export(db, row, options.parse({"format": "jsonl", "include_open": "true"}),
+                              media_dir=settings.media_dir, secret="s")
+        seen: list[int] = []
+        job.on_rows = seen.append
+        data = b"".join([chunk async for chunk in job.chunks()])
+        return data, [b - a for a, b in zip([0, *seen], seen)]
+
+    whole, _ = await export()
+    monkeypatch.setattr(exporter, "PAGE_CHARS", 2000)  # three long tasks a page (with their JSON)
+    paged, pages = await export()
+    assert paged == whole and sum(pages) == len(texts)
+    # 16 first, then 3 long tasks a page, then pages growing 8-fold at most once the short tasks come.
+    assert pages[:3] == [16, 3, 3] and all(b <= 8 * a for a, b in zip(pages, pages[1:])) and max(pages) > 24, pages
+    path = tmp_path / "paged.jsonl"
+    path.write_bytes(paged)
+    assert load("json", data_files=str(path))["train"]["text"] == texts

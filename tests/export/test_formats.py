@@ -50,6 +50,8 @@ def lines(text: str) -> list[dict]:
     ({"format": "jsonl", "split": "train=0.8,test=0.1"}, "split"),
     ({"format": "jsonl", "split": "train=0.5,train=0.5"}, "split"),
     ({"format": "jsonl", "split": "train"}, "split"),
+    ({"format": "jsonl", "split": "train=0.5,hold-out=0.5"}, "split"),  # datasets reads no dash in a split name
+    ({"format": "jsonl", "split": "train=0.5,ALL=0.5"}, "split"),  # nor `all`, its word for every split
     ({"format": "jsonl", "min_confidence": "1.5"}, "min_confidence"),
     ({"format": "jsonl", "since": "yesterday"}, "since"),
     ({"format": "jsonl", "include_open": "maybe"}, "include_open"),
@@ -176,6 +178,18 @@ def test_manifest_keeps_every_input_key_and_follows_the_output_manifest_shapes()
     assert out[0]["p-metadata"]["objects"] == [{"confidence": 0.55}] and out[0]["p-metadata"]["class-map"] == {"1": "bus"}
     assert "image_size" not in out[1]["p"]
     assert writer.report.counts == {"images whose size is not known (manifest lines without image_size)": 1}
+
+
+def test_manifest_boxes_keep_their_edges_to_the_pixel():
+    """A consensus of two answers sits on half pixels: each edge goes to its nearest pixel (halves up, as the labeling
+    page rounds), so left + width is the right edge rounded, and no box is 0 pixels wide."""
+    c = Context("p", "bounding_box", ("car",), options.parse({"format": "manifest"}),
+                image_size=lambda d: ImageSize(640, 480))
+    boxes = [(10.5, 20.5, 2.5, 3.5), (0.2, 0.4, 7.4999, 0.2), (1.0, 2.0, 3.0, 4.0)]
+    answer = {"boxes": [{"label": "car", "x": x, "y": y, "w": w, "h": h} for x, w, y, h in boxes]}
+    line = lines(render(manifest.Manifest(c, "m"), [TaskRow(1, None, {"image": "a.png"}, answer, 0.5, 2)]))[0]
+    got = [(a["left"], a["left"] + a["width"], a["top"], a["top"] + a["height"]) for a in line["p"]["annotations"]]
+    assert got == [(11, 31, 3, 6), (0, 1, 7, 8), (1, 3, 3, 7)]
 
 
 def test_spans_and_conll_report_spans_off_token_boundaries():

@@ -449,3 +449,103 @@ async def test_a_folder_named_with_a_file_s_extension_is_still_a_folder(client, 
     assert await run_cli("export", pid, "--format", "jsonl", "--split", "train=0.5,test=0.5", "-o",
                          str(tmp_path / "file.csv")) == 2  # no folder named: a name for a file of another kind
     assert "is named as a .csv file" in capsys.readouterr().err and not (tmp_path / "file.csv").exists()
+
+
+async def test_every_split_name_the_export_takes_loads_from_the_card_and_the_others_are_refused(
+        client, requester, new_project, make_user, load, tmp_path):
+    project = await new_project(task_type="text_classification", labels=["pos"], redundancy=1,
+                                tasks=[{"data": {"text": f"t{i}"}} for i in range(30)])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "splitnames")
+    r = await get_export(client, requester, project["id"], format="jsonl", split="Train_1=0.5,dev2=0.3,x=0.2")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(tmp_path / "card")
+    loaded = load(str(tmp_path / "card"))
+    assert {name: split.num_rows for name, split in loaded.items()} == {
+        name: len((tmp_path / "card" / f"{name}.jsonl").read_text().splitlines()) for name in ("Train_1", "dev2", "x")}
+    assert sum(split.num_rows for split in loaded.values()) == 30
+    for bad in ("hold-out", "all", "ALL"):  # datasets refuses a dash in a split name, and `all` (every split)
+        r = await client.get(f"/api/projects/{project['id']}/export", params={"format": "jsonl",
+                             "split": f"train=0.5,{bad}=0.5"}, headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "split" and bad in r.json()["error"]["message"]
+
+
+async def test_box_coordinates_have_one_type_in_every_row_as_datasets_types_a_column_by_its_first_rows(
+        client, requester, new_project, make_user, load, tmp_path):
+    gold = {"boxes": [{"label": "car", "x": 1, "y": 2, "w": 3, "h": 4}]}  # the requester's whole pixels: integers
+    tasks = [{"data": {"image": "https://img.example/g.jpg", "width": 64, "height": 48}, "gold": gold},
+             *({"data": {"image": f"https://img.example/{i}.jpg", "width": 64, "height": 48}} for i in range(3))]
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=2, tasks=tasks, gold_first_n=0,
+                                gold_fraction=0)
+    await answer_all(client, make_user, project["id"], [
+        {"boxes": [{"label": "car", "x": 10, "y": 20, "w": 5, "h": 6}]},
+        {"boxes": [{"label": "car", "x": 11, "y": 20, "w": 5, "h": 7}]}], "boxtypes")  # a consensus of x 10.5
+    r = await client.post(f"/api/projects/{project['id']}/tasks/2/override", json={"answer": gold},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    rows = (await get_export(client, requester, project["id"], format="jsonl", include_gold="true")).text.splitlines()
+    path = tmp_path / "boxes.jsonl"  # the boxes column alone (json keeps 1 and 1.0 apart), read one row a part: the
+    path.write_text("".join(json.dumps({"boxes": json.loads(row)["boxes"]}) + "\n" for row in rows))  # first part,
+    boxes = load("json", data_files=str(path), chunksize=64)["train"]["boxes"]  # gold's, typed x as an integer
+    assert [[(b["x"], b["y"], b["w"], b["h"]) for b in task] for task in boxes] == [
+        [(1.0, 2.0, 3.0, 4.0)], [(1.0, 2.0, 3.0, 4.0)], [(10.5, 20.0, 5.0, 6.5)], [(10.5, 20.0, 5.0, 6.5)]]
+    # Every answer's boxes too: the labeling page's whole pixels, then a script's fraction.
+    pid = project["id"]
+    _, token = await make_user("worker", "boxtypes-script")
+    await client.post(f"/api/projects/{pid}/tasks/4/more-answers", headers=bearer(requester))
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).json()
+    r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", headers=bearer(token),
+                          json={"answer": {"boxes": [{"label": "car", "x": 10.25, "y": 20, "w": 5, "h": 6}]}})
+    assert r.status_code == 201, r.text
+    rows = (await get_export(client, requester, pid, format="annotations", include_open="true")).text.splitlines()
+    path.write_text("".join(json.dumps({"boxes": json.loads(row)["boxes"]}) + "\n" for row in rows))
+    boxes = load("json", data_files=str(path), chunksize=64)["train"]["boxes"]
+    assert [task[0]["x"] for task in boxes] == [10.0, 11.0, 10.0, 11.0, 10.0, 11.0, 10.25]
+
+
+def check_yolo_yaml(data: dict, names: list[str]) -> None:
+    """What Ultralytics' check_det_dataset asks of a data.yaml: train and val (or validation) keys, names and nc
+    agreeing."""
+    for key in ("train", "val"):
+        assert key in data or (key == "val" and "validation" in data), f"'{key}:' key missing"
+    assert data["nc"] == len(data["names"]) and [data["names"][i] for i in range(len(names))] == names
+
+
+@pytest.mark.parametrize("split", ["train=0.5,val=0.5", "dev=0.5,holdout=0.5", "test=0.5,validation=0.5"])
+async def test_a_yolo_data_yaml_has_the_train_and_val_keys_yolo_trainers_require_whatever_the_splits(
+        client, requester, new_project, make_user, settings, split):
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (20, 10)).save(settings.media_dir / "shared" / "0.png")
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1,
+                                tasks=[{"data": {"image": "shared/0.png"}, "external_id": f"e{i}"} for i in range(8)])
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "car", "x": 0, "y": 0, "w": 5, "h": 5}]}],
+                     "yolosplits")
+    r = await get_export(client, requester, project["id"], format="yolo", split=split)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        data = yaml.safe_load(z.read("data.yaml"))
+        folders = {name.rsplit("/", 1)[0] for name in z.namelist() if name.startswith("images/")}
+    check_yolo_yaml(data, ["car"])
+    assert {data["train"], data.get("val", data.get("validation"))} <= folders
+
+
+async def test_yolo_images_are_of_a_format_yolo_trainers_read_by_name_and_by_content(client, requester, new_project,
+                                                                                    make_user, settings):
+    # Ultralytics picks images by extension, then refuses one whose content is another format (its IMG_FORMATS).
+    img_formats = {"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm", "heic"}
+    shared = settings.media_dir / "shared"
+    shared.mkdir(parents=True)
+    Image.new("P", (30, 20)).save(shared / "gif-named.png", "GIF")  # an operator's file, misnamed
+    Image.new("RGB", (30, 20)).save(shared / "jpeg-named.png", "JPEG")  # misnamed, but of a format it reads
+    Image.new("RGB", (30, 20)).save(shared / "plain.png")
+    names = ["gif-named.png", "jpeg-named.png", "plain.png"]
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1,
+                                tasks=[{"data": {"image": f"shared/{name}"}} for name in names])
+    await answer_all(client, make_user, project["id"], [{"boxes": [{"label": "car", "x": 1, "y": 1, "w": 5, "h": 5}]}],
+                     "yoloformats")
+    r = await get_export(client, requester, project["id"], format="yolo")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        images = sorted(name for name in z.namelist() if name.startswith("images/"))
+        assert len(images) == 3 and all(z.read(f"labels/train/{Path(n).stem}.txt") for n in images)
+        for name in images:
+            with Image.open(io.BytesIO(z.read(name))) as image:
+                assert Path(name).suffix[1:] in img_formats and image.format.lower() in img_formats, (name, image.format)
+        assert "1 image converted to PNG" in z.read("README.md").decode()
