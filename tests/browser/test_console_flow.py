@@ -192,6 +192,9 @@ def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_pag
     page.click("#save")
     # in plain words beside the field: the name says which item, not the API's "workers[0]: "
     expect(page.locator('[data-field="workers"] .field-error')).to_have_text("no worker 'nobody-by-this-name'")
+    # the labels went in before the pool was refused: the form says so (it said nothing, as if nothing was saved)
+    expect(page.locator("#form-status")).to_have_text(
+        "The other settings were saved; who may work on it was not: fix what is marked and save again.")
     page.fill("#f-workers", worker["username"])
     page.click("#save")
     expect(page.locator("#form-status")).to_have_text("Saved.")
