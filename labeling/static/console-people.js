@@ -38,7 +38,7 @@
   var send = said.send;
 
   function names(text) {
-    return text.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+    return text.split(/[\s,]+/).filter(Boolean);  /* usernames have no spaces: either separates them, as on Teams */
   }
 
   document.getElementById("new-user").addEventListener("submit", function (e) {

@@ -196,7 +196,7 @@
   function poolBody() {
     var all = radio("all_workers") === "true";
     if (all) return {all_workers: true};
-    var workers = $("f-workers").value.split(",").map(function (s) { return s.trim(); }).filter(Boolean)
+    var workers = $("f-workers").value.split(/[\s,]+/).filter(Boolean)  /* commas or spaces, as on Teams */
       .map(function (s) { return /^[0-9]+$/.test(s) ? Number(s) : s; });
     var teams = Array.prototype.map.call(form.querySelectorAll('input[name="teams"]:checked'),
                                          function (c) { return Number(c.value); });

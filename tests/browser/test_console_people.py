@@ -100,7 +100,8 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     other = server.user("worker")
     team = f"team-{uuid.uuid4().hex[:8]}"
     page.fill("#team-name", team)
-    page.fill("#team-members", f"{name}, ghost-{team}")  # beside the field in plain words, not "members[1]: ..."
+    # beside the field in plain words, not "members[1]: ..."; spaces separate names too, as on the Teams page
+    page.fill("#team-members", f"{name} ghost-{team}")
     page.click("#new-team button[type=submit]")
     expect(page.locator('#new-team [data-field="members"] .field-error')).to_have_text(f"no worker 'ghost-{team}'")
     page.fill("#team-members", name)
