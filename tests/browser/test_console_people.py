@@ -31,6 +31,9 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     sign_in(page, admin, "/console/people")
     expect(page).to_have_url(re.compile(r"/console/people$"))
     name = f"ann-{uuid.uuid4().hex[:8]}"
+    # The inputs of a row line up, whatever their labels' length (a wrapped hint pushed its input down).
+    for row in (("#new-username", "#new-role", "#new-password"), ("#team-name", "#team-members")):
+        assert len({round(page.locator(s).bounding_box()["y"]) for s in row}) == 1, row
 
     # A password too short: the error beside the field, nobody made.
     page.fill("#new-username", name)
