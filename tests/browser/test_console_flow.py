@@ -169,6 +169,10 @@ def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_pag
     page = new_page(DESKTOP)
     sign_in(page, requester, f"/console/projects/{project_id}/settings")
     expect(page.locator('nav.tabs a[aria-current="page"]')).to_have_text("Settings")
+    # The gold settings' inputs line up in a narrower window, where a longer label wraps (it pushed its input down).
+    page.set_viewport_size({"width": 900, "height": 800})
+    assert len({round(page.locator(s).bounding_box()["y"]) for s in ("#f-gold-min", "#f-gold-threshold")}) == 1
+    page.set_viewport_size(DESKTOP)
 
     # A JSON array whose second task lacks its text: the file's line and the task are named, nothing is stored.
     page.click('nav.tabs a[data-tab="import"]')
