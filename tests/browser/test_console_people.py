@@ -132,6 +132,14 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     assert_fits_the_width(phone)
     phone.screenshot(path=str(tmp_path / "people-phone.png"), full_page=True)
 
+    # One's own reset ends this session too, and says so (it said "their sessions ended", as of someone else).
+    mine = _row(phone, admin["username"])
+    mine.locator("summary").click()
+    mine.locator("input[name=password]").fill("a-new-long-password")
+    mine.locator("form.reset-password button").click()
+    expect(phone.locator("#people-status")).to_have_text(
+        "Your new password is set and your sessions ended, this one too: sign in again with it.")
+
 
 def test_the_people_page_is_for_admins_only(new_page, server):
     requester = server.user("requester")
