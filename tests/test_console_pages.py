@@ -477,3 +477,15 @@ async def test_the_results_page_carries_the_start_of_each_task_not_all_of_it(cli
     assert len(row["answer"]["spans"]) == 59  # 0, 34, ... 1,972
     whole = (await client.get(f"/api/projects/{project['id']}/results", headers=bearer(requester))).json()
     assert len(whole["data"][0]["answer"]["spans"]) == 3000  # the API keeps the whole answer
+
+
+def test_the_import_page_has_a_gold_example_for_every_task_type():
+    """The import page names a gold answer's shape for a CSV gold cell that is not JSON: every task type has one."""
+    import json
+
+    from labeling import tasktypes
+    from labeling.console import import_
+
+    for spec in tasktypes.REGISTRY.values():
+        example = json.loads(import_.gold_example(spec, ["pos", "neg"]))
+        assert isinstance(example, dict) and example, spec.name

@@ -302,3 +302,28 @@ async def test_the_results_columns_say_what_their_figures_are(client, requester,
     head = re.search(r"<thead>(.*?)</thead>", page, re.S).group(1)
     for column, words in (("Confidence", "from 0 to 1"), ("Agreement", "from 0 to 1"), ("Answers", "answers the task wants")):
         assert re.search(rf'<abbr title="[^"]*{words}[^"]*">{column}</abbr>', head), column
+
+
+async def test_a_demonstration_task_page_speaks_of_responses_not_a_consensus_label(client, requester, new_project,
+                                                                                    make_user):
+    """A demonstration's answers are not combined: its review said "the consensus is the task's label" (accepted)
+    and "the label above is theirs, with confidence 1" (overridden), where there is neither."""
+    demo = await project_with_answers(client, make_user, new_project, "demonstration", n=1)
+    label = await project_with_answers(client, make_user, new_project, "text_classification", n=1)
+    pages = {}
+    for project, answer in ((demo, {"text": "The requester's own response."}), (label, {"label": "pos"})):
+        task_id = _rows((await _page(client, requester, project["id"], sort="id"))[1])[0]["id"]
+        page = f"/console/projects/{project['id']}/tasks/{task_id}"
+        before = (await client.get(page, headers=bearer(requester))).text
+        r = await client.post(f"/api/projects/{project['id']}/tasks/{task_id}/override", json={"answer": answer},
+                              headers=bearer(requester))
+        assert r.status_code in (200, 201), r.text
+        pages[project["task_type"]] = before, (await client.get(page, headers=bearer(requester))).text
+    before, after = pages["demonstration"]
+    assert 'data-accepted="Accepted: the task&#39;s counted answers are its examples."' in before
+    assert 'data-overridden="Overridden: your response is exported instead of the workers&#39; answers."' in before
+    assert "the response above is theirs, exported instead of the workers' answers (below)" in after
+    assert "label" not in re.search(r'id="review-state">(.*?)</p>', after, re.S).group(1)
+    before, after = pages["text_classification"]
+    assert 'data-accepted="Accepted: the consensus is the task&#39;s label."' in before
+    assert "the label above is theirs, with confidence 1" in after

@@ -7,6 +7,7 @@ than one request may carry (the body limit, the form's file limit) goes in parts
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -35,6 +36,18 @@ def data_fields(spec: tasktypes.TaskTypeSpec) -> list[str]:
     return list(data)
 
 
+def gold_example(spec: tasktypes.TaskTypeSpec, labels: list[str]) -> str:
+    """A gold answer of this task type as a CSV cell holds it (JSON), for the page to name when a cell is not JSON:
+    a plain label was refused as "not valid JSON" without a word of what to write instead."""
+    label = labels[0] if labels else "LABEL"
+    examples: dict[str, Any] = {
+        "classification": {"label": label}, "multilabel": {"labels": [label]},
+        "boxes": {"boxes": [{"label": label, "x": 10, "y": 10, "w": 50, "h": 40}]},
+        "spans": {"spans": [{"start": 0, "end": 5, "label": label}]},
+        "ranking": {"ranking": [["a"], ["b"]]}, "demonstration": {"text": "..."}}
+    return json.dumps(examples[spec.family], ensure_ascii=False)
+
+
 @frame.page("console.project")
 async def import_page(request: Request, caller: web.Caller) -> Response:
     """GET /console/projects/{project_id}/import"""
@@ -43,7 +56,7 @@ async def import_page(request: Request, caller: web.Caller) -> Response:
     spec = tasktypes.get(row.task_type)
     app = web.state(request)
     return frame.render(request, caller, "console/import.html", {
-        "fields": data_fields(spec), "is_image": spec.media == "image", "max_tasks": tasks.MAX_TASKS_PER_IMPORT,
+        "fields": data_fields(spec), "gold_example": gold_example(spec, list(row.labels)), "is_image": spec.media == "image", "max_tasks": tasks.MAX_TASKS_PER_IMPORT,
         "max_body_bytes": app.settings.max_body_bytes, "max_files": media_api.MAX_FILES,
         "media_max_bytes": app.settings.media_max_bytes, "archived": row.status == ProjectStatus.archived},
         project=row, tab="import")

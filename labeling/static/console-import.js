@@ -9,6 +9,7 @@
   var projectId = root.getAttribute("data-project-id");
   var fields = root.getAttribute("data-fields").split(",").filter(Boolean);
   var acceptsImages = root.getAttribute("data-image") === "true";
+  var goldExample = root.getAttribute("data-gold-example") || "";
   var zone = document.getElementById("dropzone");
   var input = document.getElementById("file-input");
   var result = document.getElementById("import-result");
@@ -293,7 +294,11 @@
         var value = raw;
         if (col.json || col.role === "gold") {
           if (raw.trim() === "") return;
-          try { value = JSON.parse(raw); } catch (e) { bad = "column " + csv.header[col.index] + ": not valid JSON"; return; }
+          try { value = JSON.parse(raw); } catch (e) {
+            bad = "column " + csv.header[col.index] + ": not valid JSON" + (col.role === "gold" && goldExample ?
+              " (a gold answer is the task's answer as JSON, such as " + goldExample + ")" : "");
+            return;
+          }
         }
         if (col.role === "data") { if (col.field) task.data[col.field] = value; }
         else if (col.role === "priority") { if (raw.trim() !== "") task.priority = /^-?[0-9]+$/.test(raw.trim()) ? Number(raw.trim()) : raw; }

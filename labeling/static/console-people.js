@@ -38,7 +38,7 @@
   var send = said.send;
 
   function names(text) {
-    return text.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+    return text.split(/[\s,]+/).filter(Boolean);  /* usernames have no spaces: either separates them, as on Teams */
   }
 
   document.getElementById("new-user").addEventListener("submit", function (e) {
@@ -56,11 +56,14 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var who = form.closest("tr").getAttribute("data-username");
+      var me = form.closest("tr").getAttribute("data-me") === "true";
       send(form, "POST", "/api/users/" + form.getAttribute("data-user-id") + "/password",
            {password: form.password.value}, function () {
         form.password.value = "";
         form.closest("details").open = false;
-        say("New password set for " + who + "; their sessions ended.", true);
+        /* one's own reset ends this session too: "their sessions ended" left the next click at the sign-in page */
+        say(me ? "Your new password is set and your sessions ended, this one too: sign in again with it."
+               : "New password set for " + who + "; their sessions ended.", true);
       });
     });
   });

@@ -196,7 +196,7 @@
   function poolBody() {
     var all = radio("all_workers") === "true";
     if (all) return {all_workers: true};
-    var workers = $("f-workers").value.split(",").map(function (s) { return s.trim(); }).filter(Boolean)
+    var workers = $("f-workers").value.split(/[\s,]+/).filter(Boolean)  /* commas or spaces, as on Teams */
       .map(function (s) { return /^[0-9]+$/.test(s) ? Number(s) : s; });
     var teams = Array.prototype.map.call(form.querySelectorAll('input[name="teams"]:checked'),
                                          function (c) { return Number(c.value); });
@@ -239,13 +239,17 @@
        un-archiving it (the PATCH first) */
     var poolFirst = !isNew && built.body.status === "archived";
     var before = poolFirst ? sendPool() : Promise.resolve({data: null, error: null});
+    var poolSaved = false;  /* an archived project's pool went first, and its settings may yet be refused */
     var first = before.then(function (p) {
       if (p.error) return p;
+      poolSaved = !!p.data;
       return isNew ? Console.api("POST", "/api/projects", built.body)
                    : Console.api("PATCH", "/api/projects/" + projectId, built.body);
     });
+    var patched = false;  /* the settings are saved and the pool, sent after them, may yet be refused */
     first.then(function (r) {
       if (r.error) throw r;
+      if (!isNew && !poolFirst) { patched = true; showSaved(r.data || built.body); }
       if (isNew) {  /* from now on this form edits the project it made */
         projectId = r.data.id;
         isNew = false;
@@ -268,6 +272,8 @@
       saving = false;
       Console.busy(form, false);  /* first: a disabled input could not take the focus the error gives it */
       if (created) say("The project was created; fix what is marked and save again.", false);
+      else if (poolSaved) say("Who may work on it was saved; the other settings were not: fix what is marked and save again.", false);
+      else if (patched) say("The other settings were saved; who may work on it was not: fix what is marked and save again.", false);
       Console.showError(form, r && r.error ? r.error : {message: String(r)}, status);
     }).then(function () {
       if (!saving || created) return;  /* an error was handled above; a new project is on its way to Import */

@@ -164,6 +164,11 @@
       target.focus();
     }
   })();
+  /** What a review action says once done, as the page words it for its task type. */
+  function said(action) {
+    var actions = document.querySelector(".review-actions");
+    return (actions && actions.getAttribute("data-" + action)) || "Saved.";
+  }
   function act(method, url, body, button, done) {
     if (button) button.disabled = true;
     status.hidden = false;
@@ -183,7 +188,7 @@
     });
   }
   if ($("accept-btn")) $("accept-btn").addEventListener("click", function (e) {
-    act("POST", api + "/accept", undefined, e.currentTarget, {text: "Accepted: the consensus is the task's label.", focus: "review"});
+    act("POST", api + "/accept", undefined, e.currentTarget, {text: said("accepted"), focus: "review"});
   });
   if ($("more-btn")) $("more-btn").addEventListener("click", function (e) {
     act("POST", api + "/more-answers", undefined, e.currentTarget, {text: "Asked for one more answer: the task is open again.", focus: "review"});
@@ -233,7 +238,7 @@
     editorMessage("Saving…", "");
     C.api("POST", api + "/override", {answer: out.answer}).then(function (res) {
       if (res.error) { editorMessage(res.error.message, "error"); return; }
-      remember({text: "Overridden: your answer is the task's label.", focus: "review"});
+      remember({text: said("overridden"), focus: "review"});
       window.location.reload();
     });
   }

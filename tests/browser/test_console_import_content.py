@@ -25,3 +25,16 @@ def test_a_tab_separated_table_with_mac_line_ends_keeps_its_columns(new_page, se
     rows = server.query("SELECT external_id, data FROM tasks WHERE project_id = :p", p=project["id"])
     assert {r["external_id"]: r["data"] if isinstance(r["data"], dict) else json.loads(r["data"]) for r in rows} == {
         "m1": {"text": "Paris, France"}, "m2": {"text": "Rome"}}
+
+
+def test_a_gold_cell_that_is_not_json_is_told_what_to_hold(new_page, server):
+    # A "gold" column is mapped to the gold answer, which is JSON: a plain label was refused as "not valid JSON"
+    # without a word of what to write instead.
+    project = server.project("text_classification", [], labels=["pos", "neg"])
+    page = new_page()
+    sign_in(page, server.user("admin"), f"/console/projects/{project['id']}/import")
+    _drop(page, "gold.csv", 'text,gold\nfine,\nbad,neg\n', "text/csv")
+    page.click("#csv-import")
+    expect(page.locator(".import-error")).to_have_text(
+        'gold.csv, line 3: column gold: not valid JSON (a gold answer is the task\'s answer as JSON, such as '
+        '{"label": "pos"}) — nothing was stored.')

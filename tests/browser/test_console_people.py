@@ -31,6 +31,9 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     sign_in(page, admin, "/console/people")
     expect(page).to_have_url(re.compile(r"/console/people$"))
     name = f"ann-{uuid.uuid4().hex[:8]}"
+    # The inputs of a row line up, whatever their labels' length (a wrapped hint pushed its input down).
+    for row in (("#new-username", "#new-role", "#new-password"), ("#team-name", "#team-members")):
+        assert len({round(page.locator(s).bounding_box()["y"]) for s in row}) == 1, row
 
     # A password too short: the error beside the field, nobody made.
     page.fill("#new-username", name)
@@ -100,7 +103,8 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     other = server.user("worker")
     team = f"team-{uuid.uuid4().hex[:8]}"
     page.fill("#team-name", team)
-    page.fill("#team-members", f"{name}, ghost-{team}")  # beside the field in plain words, not "members[1]: ..."
+    # beside the field in plain words, not "members[1]: ..."; spaces separate names too, as on the Teams page
+    page.fill("#team-members", f"{name} ghost-{team}")
     page.click("#new-team button[type=submit]")
     expect(page.locator('#new-team [data-field="members"] .field-error')).to_have_text(f"no worker 'ghost-{team}'")
     page.fill("#team-members", name)
@@ -127,6 +131,14 @@ def test_an_admin_manages_people_and_teams(new_page, server, tmp_path):
     expect(phone.locator("#users")).to_be_visible()
     assert_fits_the_width(phone)
     phone.screenshot(path=str(tmp_path / "people-phone.png"), full_page=True)
+
+    # One's own reset ends this session too, and says so (it said "their sessions ended", as of someone else).
+    mine = _row(phone, admin["username"])
+    mine.locator("summary").click()
+    mine.locator("input[name=password]").fill("a-new-long-password")
+    mine.locator("form.reset-password button").click()
+    expect(phone.locator("#people-status")).to_have_text(
+        "Your new password is set and your sessions ended, this one too: sign in again with it.")
 
 
 def test_the_people_page_is_for_admins_only(new_page, server):
