@@ -6,12 +6,13 @@ as the rows stream by (Krippendorff's alpha from coincidence matrices added up),
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 
 import numpy as np
 
 from labeling.consensus import agreement
-from labeling.export.rows import Report, TaskRow, iso
+from labeling.export.rows import Report, TaskRow
 from labeling.export.writer import Context, yaml_string
 
 MAX_RANK_POSITIONS = 16  # preference tasks have at most this many responses, so this many tiers
@@ -150,7 +151,7 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
                                                 else "not defined for this task type or these answers")
         + (f"; mean per-task agreement {mean_agreement}" if mean_agreement is not None else ""),
         "- aggregation: " + (", ".join(f"{m} ({n:,} tasks)" for m, n in stats.methods.most_common()) or "none"),
-        f"- data as of: {iso(stats.as_of) + ' (UTC)' if stats.as_of else 'no consensus yet'}",
+        f"- data as of: {_when(stats.as_of) if stats.as_of else 'no consensus yet'}",
         f"- license: {ctx.license or 'not set by the project'}",
     ]
     if stats.labels:
@@ -161,3 +162,8 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
     if report.counts:
         body += ["", "## Left out or changed", "", *[f"- {_BREAKS.sub(' ', line)}" for line in report.lines()]]
     return "\n".join(head + [""] + body) + "\n"
+
+
+def _when(ts: float) -> str:
+    """A time as a reader of the card reads it: to the second, in UTC (the API's ISO form had microseconds)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))

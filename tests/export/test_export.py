@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -57,6 +58,8 @@ async def test_dataset_card_folder_loads_with_its_splits(client, requester, new_
     card = (folder / "README.md").read_text()
     assert 'license: "cc-by-4.0"' in card and "Krippendorff's alpha" in card and "annotators: 3" in card
     assert "Read carefully." in card
+    # to the second, in UTC, as people read a time (it was the API's 2026-12-01T20:44:57.123456Z (UTC))
+    assert re.search(r"^- data as of: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", card, re.M), card
     data = load(str(folder))
     prompts = {split: set(data[split]["prompt"]) for split in data}
     assert sum(data[split].num_rows for split in data) == 12 * 3
