@@ -72,6 +72,8 @@ async def backup(settings: Settings, path: Path) -> str:
     path = Path(path)
     if path.exists() and path.is_dir():
         raise InvalidInput(f"{path} is a folder; give a file name", field="PATH")
+    if files.not_a_file(path):
+        raise InvalidInput(f"{path} is a device, a pipe or a socket, not a file; give a file name", field="PATH")
     path.parent.mkdir(parents=True, exist_ok=True)
     if _dialect(settings) == "sqlite":
         _not_the_database(_sqlite_path(settings), path)

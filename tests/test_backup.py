@@ -152,3 +152,19 @@ async def test_a_backup_onto_the_database_itself_or_its_wal_is_refused_and_chang
             await backup.backup(settings, target)
     assert database.stat().st_ino == inode and not list(database.parent.glob("*.partial"))
     assert "SQLite online backup" in await backup.backup(settings, tmp_path / "fine.db")
+
+
+async def test_a_backup_onto_a_device_or_a_pipe_is_refused_and_leaves_it(settings, db, tmp_path):
+    """`labeling backup /dev/null` renamed the backup over the device: as root, /dev/null became a regular file."""
+    import os
+    import stat
+
+    pipe, stdout = tmp_path / "pipe", tmp_path / "stdout"
+    os.mkfifo(pipe)
+    stdout.symlink_to("/proc/self/fd/1")
+    for target in (pipe, stdout):
+        with pytest.raises(backup.InvalidInput, match="is a device, a pipe or a socket, not a file"):
+            await backup.backup(settings, target)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and os.readlink(stdout) == "/proc/self/fd/1"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name in ("pipe", "stdout") or "partial" in p.name) == [
+        "pipe", "stdout"]
