@@ -432,6 +432,29 @@ def test_a_database_error_is_said_in_the_database_s_own_words():
     assert cli._said(RuntimeError("first line\nsecond")) == "RuntimeError: first line"
 
 
+@pytest.mark.parametrize("url,words", [
+    ("sqlite://", "names no database file"),
+    ("postgresql://u@127.0.0.1:1/x?sslmode=bogus", "sslmode='bogus' is not an SSL mode"),
+    ("postgresql://u@127.0.0.1:1/x?sslmode=require&sslmode=disable", "gives ssl more than once"),
+    ("postgresql://u@127.0.0.1:1/x?connect_timeout=3", "parameter 'connect_timeout' is not supported")])
+def test_a_database_url_the_driver_cannot_take_is_one_line_naming_the_setting(url, words, monkeypatch, tmp_path,
+                                                                                capsys):
+    """`?sslmode=require`, libpq's usual way, was a TypeError from asyncpg at the first connection, and `sqlite://`
+    one from SQLAlchemy's pool: a class name, exit status 1."""
+    monkeypatch.setenv("LABELING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LABELING_DATABASE_URL", url)
+    code, _, err = run(capsys, "migrate")
+    assert code == 2 and one_line(err) and words in err and "Error" not in err, err
+
+
+def test_libpq_s_sslmode_reaches_asyncpg_as_its_ssl():
+    from labeling.db import async_url
+
+    assert async_url("postgresql://u@h/d?sslmode=verify-full") == "postgresql+asyncpg://u@h/d?ssl=verify-full"
+    several = async_url("postgresql://u@/d?host=h1:5432&host=h2:5433&sslmode=prefer")  # SQLAlchemy's several hosts
+    assert several == "postgresql+asyncpg://u@/d?host=h1%3A5432&host=h2%3A5433&ssl=prefer"
+
+
 @pytest.mark.parametrize("argv", [["nosuch"], ["export"], ["export", "1", "--format"], ["users"], ["users", "add"],
                                   ["aggregate"], ["aggregate", "classification"], ["aggregate", "pairwise", "x", "--reg",
                                                                                    "soft"],
