@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Integer, String, Table, Text, and_, cast, func, or_, select, tuple_
+from sqlalchemy import (JSON, BigInteger, Integer, String, Table, Text, TypeDecorator, and_, cast, func, or_, select,
+                        tuple_)
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -91,6 +92,13 @@ KIND_WORDS = {dict: "a JSON object", list: "a JSON array", int: "a whole number"
               bool: "true or false"}
 
 
+def _stored(column: Any) -> Any:
+    """The type a column stores: SQLModel's text columns are AutoString, a TypeDecorator whose python_type is
+    `object` (any value passed, and SQLite stored the number -1 as a skip reason PostgreSQL refused) and which is no
+    String (a length limit went unchecked): its String."""
+    return column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+
+
 def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...]]:
     """Each dumped column's Python types, None among them where the column is nullable."""
     out: dict[str, tuple[type, ...]] = {}
@@ -100,7 +108,7 @@ def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...
         if isinstance(column.type, JSON):
             kinds: tuple[type, ...] = (list,) if (table.name, column.name) in JSON_ARRAYS else (dict,)
         else:
-            kind = column.type.python_type
+            kind = _stored(column).python_type
             kinds = (int, float) if kind is float else (kind,)
         out[column.name] = kinds + ((type(None),) if column.nullable else ())
     return out
@@ -117,11 +125,11 @@ def _value_bounds(table: Table) -> dict[str, tuple[int, int] | int]:
     for column in table.c:
         if (table.name, column.name) in NARROWER:
             out[column.name] = NARROWER[table.name, column.name]
-        elif isinstance(column.type, Integer):
-            bits = 63 if isinstance(column.type, BigInteger) else 31
+        elif isinstance(_stored(column), Integer):
+            bits = 63 if isinstance(_stored(column), BigInteger) else 31
             out[column.name] = (-(2 ** bits), 2 ** bits - 1)
-        elif isinstance(column.type, String) and column.type.length:
-            out[column.name] = column.type.length
+        elif isinstance(_stored(column), String) and _stored(column).length:
+            out[column.name] = _stored(column).length
     return out
 
 
@@ -150,7 +158,8 @@ def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
             raise InvalidInput(f"line {number}: {table}.{name} must be a whole number from {bound[0]:,} to "
                                f"{bound[1]:,}, got {value!r:.40}", field="FILE", line=number)
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            raise InvalidInput(f"line {number}: {table}.{name} must be {KIND_WORDS.get(kinds[0], kinds[0].__name__)}"
+            words = "a number" if float in kinds else KIND_WORDS.get(kinds[0], kinds[0].__name__)  # 1 or 0.5
+            raise InvalidInput(f"line {number}: {table}.{name} must be {words}"
                                f", got {value!r:.40}", field="FILE", line=number)
         if isinstance(bound, int) and isinstance(value, str) and len(value) > bound:
             raise InvalidInput(f"line {number}: {table}.{name} must be at most {bound:,} characters, got "
