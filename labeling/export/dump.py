@@ -12,6 +12,7 @@ through labeling/queue.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from pathlib import Path
@@ -23,7 +24,7 @@ from sqlalchemy import (JSON, BigInteger, Integer, String, Table, Text, TypeDeco
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import auth, jsonio, migrate, models, queue, tasktypes
+from labeling import auth, jsonio, migrate, models, queue, schemas, tasktypes
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput
 from labeling.sqltx import Tx, is_unique_violation
@@ -140,6 +141,13 @@ VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t i
 VALUE_BOUNDS = {t.name: _value_bounds(t) for t in DUMPED}
 
 
+# Columns holding one of a few values, each read back as an enum (an account of role 'god' could not sign in: a 500).
+ONE_OF: dict[str, dict[str, tuple[Any, ...]]] = {
+    "users": {"role": tuple(role.value for role in models.Role)},
+    "projects": {"status": tuple(status.value for status in models.ProjectStatus),
+                 "edit_window": ("until_final", "off", "minutes")}}
+
+
 def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
     """Refuse a row with a column its table lacks, one without a column of its table (but those LATER_COLUMNS
     fill), a value of the wrong type, or a string no database stores."""
@@ -164,7 +172,20 @@ def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
         if isinstance(bound, int) and isinstance(value, str) and len(value) > bound:
             raise InvalidInput(f"line {number}: {table}.{name} must be at most {bound:,} characters, got "
                                f"{len(value):,}", field="FILE", line=number)
+    for column, allowed in ONE_OF.get(table, {}).items():  # an account or project every page read then failed on
+        if column in row and row[column] not in allowed:
+            raise InvalidInput(f"line {number}: {table}.{column} must be one of {', '.join(map(repr, allowed))}, got "
+                               f"{row[column]!r:.40}", field="FILE", line=number)
     if table == "projects":  # what every reader of the project takes for granted
+        if row.get("edit_window") == "minutes" and not isinstance(row.get("edit_minutes"), int):
+            raise InvalidInput(f"line {number}: projects.edit_minutes must be a whole number when edit_window is "
+                               "'minutes'", field="FILE", line=number)
+        for name, style in (row.get("label_styles") or {}).items():
+            try:
+                schemas.LabelSpec.model_validate({**style, "name": name})
+            except (TypeError, ValueError):  # not a mapping, or not a colour and a hotkey
+                raise InvalidInput(f"line {number}: projects.label_styles[{name[:100]!r}] must be a label's colour "
+                                   "and hotkey", field="FILE", line=number) from None
         if row.get("task_type") not in tasktypes.REGISTRY:
             raise InvalidInput(f"line {number}: projects.task_type {row.get('task_type')!r:.40} is no task type",
                                field="FILE", line=number)
@@ -477,31 +498,41 @@ class _Restore:
                         row[column] = self._worker(row[column])
                 if "team_id" in row:
                     row["team_id"] = self._team(row["team_id"])
+        with self.refused(table, first_line):
+            if table == "project_counters":  # of a project the dump holds (else a foreign key refuses it)
+                for row in rows:
+                    queue.restore_counters(self.tx, row["project_id"], row)
+            elif table == "teams":
+                for row in rows:
+                    self.team(row)
+            elif table == "team_members":
+                self.tx.run_many("restore.insert_team_member", rows)
+            elif table == "audit_log":
+                for row in rows:
+                    self.audit(row)
+            elif table in INSERTS:  # a requester's reviews among them: not queue bookkeeping
+                self.tx.run_many(INSERTS[table], rows)
+            else:
+                queue.restore_rows(self.tx, table, rows)
+        self.counts[table] = self.counts.get(table, 0) + len(rows)
+
+    @contextlib.contextmanager
+    def refused(self, table: str, line: int) -> Iterator[None]:
+        """Writes the database may refuse (a check, a foreign key, a unique key): its refusal is an InvalidInput
+        naming the line (a Conflict for a row this database has), never the driver's exception (a user's row or a
+        project's was, a traceback's last line and exit status 1)."""
         try:
             with self.tx.isolated():
-                if table == "project_counters":  # of a project the dump holds (else a foreign key refuses it)
-                    for row in rows:
-                        queue.restore_counters(self.tx, row["project_id"], row)
-                elif table == "teams":
-                    for row in rows:
-                        self.team(row)
-                elif table == "team_members":
-                    self.tx.run_many("restore.insert_team_member", rows)
-                elif table == "audit_log":
-                    for row in rows:
-                        self.audit(row)
-                elif table in INSERTS:  # a requester's reviews among them: not queue bookkeeping
-                    self.tx.run_many(INSERTS[table], rows)
-                else:
-                    queue.restore_rows(self.tx, table, rows)
+                yield
+        except (InvalidInput, Conflict):
+            raise
         except Exception as exc:
             if is_unique_violation(exc):
-                raise Conflict(f"line {first_line}: this database already has some of the dumped {table}; "
-                               "restore into a database without them", field="FILE", line=first_line) from None
-            raise InvalidInput(f"line {first_line}: could not restore {table}: "
+                raise Conflict(f"line {line}: this database already has some of the dumped {table}; "
+                               "restore into a database without them", field="FILE", line=line) from None
+            raise InvalidInput(f"line {line}: could not restore {table}: "
                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                               field="FILE", line=first_line) from None
-        self.counts[table] = self.counts.get(table, 0) + len(rows)
+                               field="FILE", line=line) from None
 
     def run(self, path: Path, header: dict) -> dict[str, int]:
         rows: list[dict] = []
@@ -515,11 +546,13 @@ class _Restore:
                                    "the order it writes them)", field="FILE", line=number)
             seen = position
             if name == "users":
-                self.user(row)
+                with self.refused(name, number):
+                    self.user(row)
                 self.counts["users"] = self.counts.get("users", 0) + 1
                 continue
             if name == "projects":
-                self.project(row)
+                with self.refused(name, number):
+                    self.project(row)
                 restored.append(row["id"])
                 self.counts["projects"] = self.counts.get("projects", 0) + 1
                 continue

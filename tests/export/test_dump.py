@@ -194,6 +194,12 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         "a number in a text column": reshaped("annotations", "idempotency_key", -1),
         "a list in a text column": reshaped("tasks", "external_id", ["t0"]),
         "a string past a text column's length": reshaped("tasks", "external_id", "x" * 501),
+        # restored, then every page reading the account or project was a 500
+        "a role that is none": reshaped("users", "role", "god"),
+        "a project status that is none": reshaped("projects", "status", 7),
+        "a label style that is no colour or hotkey": reshaped("projects", "label_styles", {"pos": 5}),
+        # the project row's own check constraint: the driver's exception, exit status 1
+        "a redundancy the table's check refuses": reshaped("projects", "redundancy_min", -1),
         "a NUL in a username": edited("users", '"username":"', '"username":"a\\u0000'),
         # after every project: only the end line's counts can tell
         "cut at a line break among the answers": "".join(
@@ -226,7 +232,10 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         assert await run_cli("restore", str(bad)) == 2
         assert "tasks.priority must be a whole number from -2,147,483,647 to 2,147,483,647" in capsys.readouterr().err
         for case, words in (("a number in a text column", "annotations.idempotency_key must be a string, got -1"),
-                            ("a string past a text column's length", "tasks.external_id must be at most 500 characters")):
+                            ("a string past a text column's length", "tasks.external_id must be at most 500 characters"),
+                            ("a role that is none", "users.role must be one of 'admin', 'requester', 'worker'"),
+                            ("a label style that is no colour or hotkey", "projects.label_styles['pos'] must be a"),
+                            ("a redundancy the table's check refuses", "could not restore projects: ")):
             bad.write_text(cases[case])
             assert await run_cli("restore", str(bad)) == 2
             assert words in capsys.readouterr().err, case
