@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import orjson
-from sqlalchemy import (JSON, BigInteger, Integer, String, Table, Text, TypeDecorator, and_, cast, func, or_, select,
-                        tuple_)
+from sqlalchemy import (JSON, BigInteger, Float, Integer, String, Table, Text, TypeDecorator, and_, cast, func, or_,
+                        select, tuple_)
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -141,6 +141,10 @@ VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t i
 VALUE_BOUNDS = {t.name: _value_bounds(t) for t in DUMPED}
 
 
+# Times (Unix seconds) every page shows as a date: one past year 9999 restored, and each of them was a 500.
+MAX_TIME = 32503680000.0  # 3000-01-01
+TIME_COLUMNS = {t.name: {c.name for c in t.c if isinstance(_stored(c), Float)
+                         and (c.name == "at" or c.name.endswith("_at"))} for t in DUMPED}
 # Columns holding one of a few values, each read back as an enum (an account of role 'god' could not sign in: a 500).
 ONE_OF: dict[str, dict[str, tuple[Any, ...]]] = {
     "users": {"role": tuple(role.value for role in models.Role)},
@@ -169,6 +173,9 @@ def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
             words = "a number" if float in kinds else KIND_WORDS.get(kinds[0], kinds[0].__name__)  # 1 or 0.5
             raise InvalidInput(f"line {number}: {table}.{name} must be {words}"
                                f", got {value!r:.40}", field="FILE", line=number)
+        if name in TIME_COLUMNS[table] and value is not None and not 0 <= value <= MAX_TIME:
+            raise InvalidInput(f"line {number}: {table}.{name} must be a time from 1970 to 3000 (Unix seconds), got "
+                               f"{value!r:.40}", field="FILE", line=number)
         if isinstance(bound, int) and isinstance(value, str) and len(value) > bound:
             raise InvalidInput(f"line {number}: {table}.{name} must be at most {bound:,} characters, got "
                                f"{len(value):,}", field="FILE", line=number)

@@ -198,6 +198,8 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         "a role that is none": reshaped("users", "role", "god"),
         "a project status that is none": reshaped("projects", "status", 7),
         "a label style that is no colour or hotkey": reshaped("projects", "label_styles", {"pos": 5}),
+        "a time past year 9999": reshaped("annotations", "created_at", 2 ** 62),
+        "a time before 1970": reshaped("users", "created_at", -1e18),
         # the project row's own check constraint: the driver's exception, exit status 1
         "a redundancy the table's check refuses": reshaped("projects", "redundancy_min", -1),
         "a NUL in a username": edited("users", '"username":"', '"username":"a\\u0000'),
@@ -235,7 +237,8 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
                             ("a string past a text column's length", "tasks.external_id must be at most 500 characters"),
                             ("a role that is none", "users.role must be one of 'admin', 'requester', 'worker'"),
                             ("a label style that is no colour or hotkey", "projects.label_styles['pos'] must be a"),
-                            ("a redundancy the table's check refuses", "could not restore projects: ")):
+                            ("a redundancy the table's check refuses", "could not restore projects: "),
+                            ("a time past year 9999", "annotations.created_at must be a time from 1970 to 3000")):
             bad.write_text(cases[case])
             assert await run_cli("restore", str(bad)) == 2
             assert words in capsys.readouterr().err, case
