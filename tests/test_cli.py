@@ -64,6 +64,20 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     assert code == 0 and "worker carol" in out
 
 
+def test_users_add_refuses_a_password_no_api_call_could_give(env, capsys, monkeypatch):
+    """A byte that is not UTF-8 (read from an argument or standard input as a lone surrogate) was a UnicodeEncodeError
+    from the hash, exit status 1; a NUL made a password no sign-in form can send. The API refuses both."""
+    import io
+
+    for password, words in (("abcdefgh\udcff", "lone surrogate"), ("abc\x00defghij", "NUL character")):
+        code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", password)
+        assert code == 2 and not out and one_line(err) and f"password contains a {words}" in err, err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfeabcdefgh\n"), encoding="utf-8"))
+    code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", "-")
+    assert code == 2 and not out and one_line(err) and "password must be UTF-8 text" in err, err
+    assert _count_rows(env, "users", "count(*)") == 0
+
+
 @pytest.mark.parametrize("flag, value, says", [
     ("--port", "99999", "the port must be from 1 to 65535, got 99999"),
     ("--port", "-1", "the port must be from 1 to 65535, got -1"),
