@@ -270,9 +270,10 @@ async def test_an_export_never_replaces_a_device_a_pipe_or_standard_output(
     stdout.symlink_to("/proc/self/fd/1")  # what /dev/stdout is
     capsys.readouterr()
     for target in (pipe, stdout):
-        assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(target), "--force") == 2
-        err = capsys.readouterr().err
-        assert one_line(err) and "is a device, a pipe or a socket, not a file" in err, err
+        for force in (["--force"], []):  # without it, "use --force" would be no help
+            assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(target), *force) == 2
+            err = capsys.readouterr().err
+            assert one_line(err) and "is a device, a pipe or a socket, not a file" in err, err
     assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and os.readlink(stdout) == "/proc/self/fd/1"
     assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name]
 
