@@ -16,7 +16,7 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import models
+from labeling import jsonio, models
 from labeling.errors import Conflict, InvalidInput, NotFound
 from labeling.models import Role
 from labeling.sqltx import Tx, is_unique_violation
@@ -126,7 +126,9 @@ def check_password(password: object) -> str:
     same; `labeling users add` took any length)."""
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidInput(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD:,} characters", field="password")
-    return password
+    # as the API's JSON reader does: a byte that is not UTF-8 (`labeling users add --password -` reads it as a lone
+    # surrogate) failed in the hash, a UnicodeEncodeError, and a NUL made a password no sign-in form can send
+    return jsonio.check_text(password, "password")
 
 
 def password_hash(password: str | None) -> str | None:

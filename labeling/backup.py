@@ -72,7 +72,15 @@ async def backup(settings: Settings, path: Path) -> str:
     path = Path(path)
     if path.exists() and path.is_dir():
         raise InvalidInput(f"{path} is a folder; give a file name", field="PATH")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if files.not_a_file(path):
+        raise InvalidInput(f"{path} is a device, a pipe or a socket, not a file; give a file name", field="PATH")
+    try:  # said as the export says it (it was SQLite's "unable to open database file", or an errno, exit status 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.with_name(path.name + ".partial")  # where the copy is written first, beside PATH
+        probe.open("wb").close()
+        probe.unlink()
+    except OSError as exc:
+        raise InvalidInput(f"cannot write into {path.parent}: {exc.strerror}", field="PATH") from None
     if _dialect(settings) == "sqlite":
         _not_the_database(_sqlite_path(settings), path)
         await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)

@@ -156,7 +156,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 def cmd_users_add(args: argparse.Namespace) -> int:
     if args.password == "-":
-        args.password = sys.stdin.readline().rstrip("\n")
+        try:
+            args.password = sys.stdin.readline().rstrip("\n")
+        except UnicodeDecodeError:
+            raise LabelingError("password must be UTF-8 text", field="password") from None
     auth.check_username(args.name)
     hashed = auth.password_hash(args.password)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, Mapping, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -36,15 +36,41 @@ def async_url(url: str) -> str:
         raise InvalidInput(f"not a database URL: {url!r}", field="LABELING_DATABASE_URL") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if not parsed.database:  # `sqlite://` (SQLAlchemy's in-memory database, gone with each connection)
+            raise InvalidInput(f"{url!r} names no database file: use sqlite:///path/to/labeling.db",
+                               field="LABELING_DATABASE_URL")
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     elif backend in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
+        parsed = parsed.set(drivername="postgresql+asyncpg", query=_asyncpg_query(parsed.query))
     else:
         raise InvalidInput(
             f"unsupported database {backend!r}: use sqlite:///path or postgresql://user@host/db",
             field="LABELING_DATABASE_URL",
         )
     return parsed.render_as_string(hide_password=False)
+
+
+# libpq's names for SSL modes, which asyncpg's `ssl` takes too; the URL parameters asyncpg takes as they are.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_ASYNCPG_PARAMS = ("ssl", "host", "port", "passfile", "target_session_attrs")
+
+
+def _asyncpg_query(query: Mapping[str, Any]) -> dict[str, Any]:
+    """A PostgreSQL URL's parameters as asyncpg takes them: libpq's `sslmode` (the usual `?sslmode=require`) is
+    asyncpg's `ssl`; anything else asyncpg would refuse only at the first connection, a TypeError, is named now."""
+    out: dict[str, Any] = {}
+    for name, value in query.items():
+        key = "ssl" if name == "sslmode" else name
+        if key not in _ASYNCPG_PARAMS:
+            raise InvalidInput(f"the database URL's parameter {name[:100]!r} is not supported; use "
+                               f"{', '.join(('sslmode', *_ASYNCPG_PARAMS))}", field="LABELING_DATABASE_URL")
+        if key in out or (isinstance(value, tuple) and key not in ("host", "port")):  # host, port: several hosts
+            raise InvalidInput(f"the database URL gives {key} more than once", field="LABELING_DATABASE_URL")
+        if key == "ssl" and value not in SSL_MODES:
+            raise InvalidInput(f"{name}={value[:100]!r} is not an SSL mode; use one of {', '.join(SSL_MODES)}",
+                               field="LABELING_DATABASE_URL")
+        out[key] = value
+    return out
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:

@@ -5,7 +5,9 @@ file behind (except after a crash: `.NAME.*.part` beside the target). Pure: no d
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -14,6 +16,36 @@ from typing import IO, Iterator
 # The files SQLite keeps beside a database DB: DB-wal, DB-shm, DB-journal (none may be written over by an export
 # or a backup).
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+class NotAFile(OSError):
+    """The target is a device, a pipe or a socket: a file renamed into its place would take the node away (as root,
+    `-o /dev/null` left /dev/null a regular file for every later program)."""
+
+
+def not_a_file(path: Path | str) -> bool:
+    """Whether `path` names, through any links, something that is neither a regular file nor a folder, or a
+    process's open file (/dev/stdout, /dev/fd/1: links into /proc, whatever they point at)."""
+    hop = os.fspath(path)
+    for _ in range(40):  # the links one by one (realpath would go through /proc/self/fd/1 to what it points at)
+        hop = os.path.join(os.path.realpath(os.path.dirname(hop) or "."), os.path.basename(hop))
+        if hop.startswith("/proc/"):
+            return True
+        try:
+            hop = os.path.join(os.path.dirname(hop), os.readlink(hop))
+        except (OSError, ValueError):  # not a link (or none there): the end of the chain
+            break
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # none there (or a name no file can have): nothing to take away
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_replaceable(path: Path | str) -> None:
+    """NotAFile when `path` is a device, a pipe or a socket, which no finished file may be renamed over."""
+    if not_a_file(path):
+        raise NotAFile(errno.EINVAL, "a device, a pipe or a socket, not a file to replace", str(path))
 
 
 def inside(root: Path, relative: str) -> Path | None:
@@ -36,8 +68,10 @@ def replacing(path: Path | str, mode: int = 0o644, *, binary: bool = False, newl
               exclusive: bool = False) -> Iterator[IO]:
     """Write `path` through a temporary file that takes its place when the block ends without an error.
 
-    `exclusive`: never replace an existing file (FileExistsError then, and the temporary file is dropped)."""
+    `exclusive`: never replace an existing file (FileExistsError then, and the temporary file is dropped).
+    NotAFile (an OSError) when `path` is a device, a pipe or a socket, before anything is written."""
     path = Path(path)
+    check_replaceable(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         os.fchmod(fd, mode)  # mkstemp makes it 0600; a secret stays 0600 from its first byte

@@ -152,3 +152,28 @@ async def test_a_backup_onto_the_database_itself_or_its_wal_is_refused_and_chang
             await backup.backup(settings, target)
     assert database.stat().st_ino == inode and not list(database.parent.glob("*.partial"))
     assert "SQLite online backup" in await backup.backup(settings, tmp_path / "fine.db")
+
+
+async def test_a_backup_onto_a_device_or_a_pipe_is_refused_and_leaves_it(settings, db, tmp_path):
+    """`labeling backup /dev/null` renamed the backup over the device: as root, /dev/null became a regular file."""
+    import os
+    import stat
+
+    pipe, stdout = tmp_path / "pipe", tmp_path / "stdout"
+    os.mkfifo(pipe)
+    stdout.symlink_to("/proc/self/fd/1")
+    for target in (pipe, stdout):
+        with pytest.raises(backup.InvalidInput, match="is a device, a pipe or a socket, not a file"):
+            await backup.backup(settings, target)
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and os.readlink(stdout) == "/proc/self/fd/1"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name in ("pipe", "stdout") or "partial" in p.name) == [
+        "pipe", "stdout"]
+
+
+async def test_a_backup_where_no_file_can_be_written_says_so_in_one_line(settings, db, tmp_path):
+    """It was an errno, or SQLite's 'OperationalError: unable to open database file', and exit status 1."""
+    (tmp_path / "a-file").write_text("not a folder")
+    for target in (tmp_path / "a-file" / "x.backup", tmp_path / "a-file" / "deeper" / "x.backup"):
+        with pytest.raises(backup.InvalidInput, match="cannot write into .*a-file"):
+            await backup.backup(settings, target)
+    assert (tmp_path / "a-file").read_text() == "not a folder"

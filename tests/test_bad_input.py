@@ -216,6 +216,23 @@ async def test_a_body_of_a_type_the_write_does_not_read_is_a_415_naming_what_it_
     assert r.status_code == 201, r.text
 
 
+async def test_a_form_field_that_is_no_file_is_refused_by_name_and_stores_nothing(client, db, requester, new_project):
+    """A multipart import or upload took `-F priority=5` (or any text field) and said nothing of it: the tasks were
+    stored without what the field meant to say."""
+    project = await new_project()
+    lines = b'{"data": {"text": "a"}}\n'
+    before = await _table_counts(db)
+    for url in (f"/api/projects/{project['id']}/tasks", "/api/media"):
+        r = await client.post(url, data={"priority": "5"}, files=[("file", ("t.jsonl", lines, "application/x-ndjson"))],
+                              headers=bearer(requester))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "priority", (url, r.text)
+        assert "priority: is not a known field" in r.json()["error"]["message"]
+    assert await _table_counts(db) == before
+    r = await client.post(f"/api/projects/{project['id']}/tasks", files=[("file", ("t.jsonl", lines, "x/y"))],
+                          headers=bearer(requester))
+    assert r.status_code == 201 and r.json() == {"created": 1}, r.text
+
+
 @pytest.mark.parametrize("method, url, body, field, message", [
     ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a"],
                                "redundancy": {"min": 1, "max": 3, "target_confidence": 2}},

@@ -64,6 +64,20 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     assert code == 0 and "worker carol" in out
 
 
+def test_users_add_refuses_a_password_no_api_call_could_give(env, capsys, monkeypatch):
+    """A byte that is not UTF-8 (read from an argument or standard input as a lone surrogate) was a UnicodeEncodeError
+    from the hash, exit status 1; a NUL made a password no sign-in form can send. The API refuses both."""
+    import io
+
+    for password, words in (("abcdefgh\udcff", "lone surrogate"), ("abc\x00defghij", "NUL character")):
+        code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", password)
+        assert code == 2 and not out and one_line(err) and f"password contains a {words}" in err, err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfeabcdefgh\n"), encoding="utf-8"))
+    code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", "-")
+    assert code == 2 and not out and one_line(err) and "password must be UTF-8 text" in err, err
+    assert _count_rows(env, "users", "count(*)") == 0
+
+
 @pytest.mark.parametrize("flag, value, says", [
     ("--port", "99999", "the port must be from 1 to 65535, got 99999"),
     ("--port", "-1", "the port must be from 1 to 65535, got -1"),
@@ -430,6 +444,29 @@ def test_a_database_error_is_said_in_the_database_s_own_words():
         "<class 'asyncpg.exceptions.InvalidCatalogNameError'>: database \"nosuchdb\" does not exist\nHINT: ..."))
     assert cli._said(wrapped) == 'the database says: database "nosuchdb" does not exist'
     assert cli._said(RuntimeError("first line\nsecond")) == "RuntimeError: first line"
+
+
+@pytest.mark.parametrize("url,words", [
+    ("sqlite://", "names no database file"),
+    ("postgresql://u@127.0.0.1:1/x?sslmode=bogus", "sslmode='bogus' is not an SSL mode"),
+    ("postgresql://u@127.0.0.1:1/x?sslmode=require&sslmode=disable", "gives ssl more than once"),
+    ("postgresql://u@127.0.0.1:1/x?connect_timeout=3", "parameter 'connect_timeout' is not supported")])
+def test_a_database_url_the_driver_cannot_take_is_one_line_naming_the_setting(url, words, monkeypatch, tmp_path,
+                                                                                capsys):
+    """`?sslmode=require`, libpq's usual way, was a TypeError from asyncpg at the first connection, and `sqlite://`
+    one from SQLAlchemy's pool: a class name, exit status 1."""
+    monkeypatch.setenv("LABELING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LABELING_DATABASE_URL", url)
+    code, _, err = run(capsys, "migrate")
+    assert code == 2 and one_line(err) and words in err and "Error" not in err, err
+
+
+def test_libpq_s_sslmode_reaches_asyncpg_as_its_ssl():
+    from labeling.db import async_url
+
+    assert async_url("postgresql://u@h/d?sslmode=verify-full") == "postgresql+asyncpg://u@h/d?ssl=verify-full"
+    several = async_url("postgresql://u@/d?host=h1:5432&host=h2:5433&sslmode=prefer")  # SQLAlchemy's several hosts
+    assert several == "postgresql+asyncpg://u@/d?host=h1%3A5432&host=h2%3A5433&ssl=prefer"
 
 
 @pytest.mark.parametrize("argv", [["nosuch"], ["export"], ["export", "1", "--format"], ["users"], ["users", "add"],

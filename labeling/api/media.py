@@ -31,15 +31,17 @@ async def _form(request: Request, settings: Settings) -> Any:
 
 
 async def _files(request: Request, settings: Settings) -> AsyncIterator[tuple[str, bytes]]:
-    """(filename, content) of every file in a multipart upload; InvalidInput when there is none."""
+    """(filename, content) of every file in a multipart upload; InvalidInput when there is none, or for a field
+    that is no file (nothing reads one: `-F priority=5` is refused by name, as a body's unknown field is)."""
     form = await _form(request, settings)
-    found = False
-    for name, value in form.multi_items():
-        if not isinstance(value, str):
-            found = True
-            yield jsonio.check_text(value.filename or name, "file"), await value.read()
-    if not found:
+    if all(isinstance(value, str) for _, value in form.multi_items()):
         raise InvalidInput("the upload has no files", field="file")
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            field = jsonio.check_text(name, "file")[:100]
+            raise InvalidInput(f"{field}: is not a known field (the form takes files, as 'file')", field=field)
+    for name, value in form.multi_items():
+        yield jsonio.check_text(value.filename or name, "file"), await value.read()
 
 
 async def tasks_from_upload(request: Request, settings: Settings, placed: media.Placed,

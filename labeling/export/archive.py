@@ -208,6 +208,9 @@ def check_target(path: Path, force: bool, folder: bool = False) -> None:
     a database even when forced, and a folder export over a file (nothing could put the folder in its place)."""
     if not path.name:
         raise InvalidInput(f"{path} cannot be replaced by an export; give a file or folder name", field="output")
+    if files.not_a_file(path):  # said first: "use --force" would be no help
+        raise InvalidInput(f"{path} is a device, a pipe or a socket, not a file: --force does not replace it (-o - "
+                           "writes to standard output)", field="output")
     if (path.exists() or path.is_symlink()) and not force:
         raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
     if path.is_file() and _sqlite_file(path):

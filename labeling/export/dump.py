@@ -12,17 +12,19 @@ through labeling/queue.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Integer, String, Table, Text, and_, cast, func, or_, select, tuple_
+from sqlalchemy import (JSON, BigInteger, Float, Integer, String, Table, Text, TypeDecorator, and_, cast, func, or_,
+                        select, tuple_)
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import auth, jsonio, migrate, models, queue, tasktypes
+from labeling import auth, jsonio, migrate, models, queue, schemas, tasktypes
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput
 from labeling.export import raw
@@ -95,6 +97,13 @@ KIND_WORDS = {dict: "a JSON object", list: "a JSON array", int: "a whole number"
               bool: "true or false"}
 
 
+def _stored(column: Any) -> Any:
+    """The type a column stores: SQLModel's text columns are AutoString, a TypeDecorator whose python_type is
+    `object` (any value passed, and SQLite stored the number -1 as a skip reason PostgreSQL refused) and which is no
+    String (a length limit went unchecked): its String."""
+    return column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+
+
 def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...]]:
     """Each dumped column's Python types, None among them where the column is nullable."""
     out: dict[str, tuple[type, ...]] = {}
@@ -104,7 +113,7 @@ def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...
         if isinstance(column.type, JSON):
             kinds: tuple[type, ...] = (list,) if (table.name, column.name) in JSON_ARRAYS else (dict,)
         else:
-            kind = column.type.python_type
+            kind = _stored(column).python_type
             kinds = (int, float) if kind is float else (kind,)
         out[column.name] = kinds + ((type(None),) if column.nullable else ())
     return out
@@ -121,11 +130,11 @@ def _value_bounds(table: Table) -> dict[str, tuple[int, int] | int]:
     for column in table.c:
         if (table.name, column.name) in NARROWER:
             out[column.name] = NARROWER[table.name, column.name]
-        elif isinstance(column.type, Integer):
-            bits = 63 if isinstance(column.type, BigInteger) else 31
+        elif isinstance(_stored(column), Integer):
+            bits = 63 if isinstance(_stored(column), BigInteger) else 31
             out[column.name] = (-(2 ** bits), 2 ** bits - 1)
-        elif isinstance(column.type, String) and column.type.length:
-            out[column.name] = column.type.length
+        elif isinstance(_stored(column), String) and _stored(column).length:
+            out[column.name] = _stored(column).length
     return out
 
 
@@ -134,6 +143,17 @@ DUMPED = (models.users, *(t for t, _ in BEFORE_PROJECTS), models.projects, model
           *(t for t, _ in TABLES))
 VALUE_TYPES = {t.name: _value_types(t, EXCLUDED_COLUMNS.get(t.name, ())) for t in DUMPED}
 VALUE_BOUNDS = {t.name: _value_bounds(t) for t in DUMPED}
+
+
+# Times (Unix seconds) every page shows as a date: one past year 9999 restored, and each of them was a 500.
+MAX_TIME = 32503680000.0  # 3000-01-01
+TIME_COLUMNS = {t.name: {c.name for c in t.c if isinstance(_stored(c), Float)
+                         and (c.name == "at" or c.name.endswith("_at"))} for t in DUMPED}
+# Columns holding one of a few values, each read back as an enum (an account of role 'god' could not sign in: a 500).
+ONE_OF: dict[str, dict[str, tuple[Any, ...]]] = {
+    "users": {"role": tuple(role.value for role in models.Role)},
+    "projects": {"status": tuple(status.value for status in models.ProjectStatus),
+                 "edit_window": ("until_final", "off", "minutes")}}
 
 
 def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
@@ -154,12 +174,29 @@ def _check_row(number: int, table: str, row: dict, raw: bytes) -> None:
             raise InvalidInput(f"line {number}: {table}.{name} must be a whole number from {bound[0]:,} to "
                                f"{bound[1]:,}, got {value!r:.40}", field="FILE", line=number)
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            raise InvalidInput(f"line {number}: {table}.{name} must be {KIND_WORDS.get(kinds[0], kinds[0].__name__)}"
+            words = "a number" if float in kinds else KIND_WORDS.get(kinds[0], kinds[0].__name__)  # 1 or 0.5
+            raise InvalidInput(f"line {number}: {table}.{name} must be {words}"
                                f", got {value!r:.40}", field="FILE", line=number)
+        if name in TIME_COLUMNS[table] and value is not None and not 0 <= value <= MAX_TIME:
+            raise InvalidInput(f"line {number}: {table}.{name} must be a time from 1970 to 3000 (Unix seconds), got "
+                               f"{value!r:.40}", field="FILE", line=number)
         if isinstance(bound, int) and isinstance(value, str) and len(value) > bound:
             raise InvalidInput(f"line {number}: {table}.{name} must be at most {bound:,} characters, got "
                                f"{len(value):,}", field="FILE", line=number)
+    for column, allowed in ONE_OF.get(table, {}).items():  # an account or project every page read then failed on
+        if column in row and row[column] not in allowed:
+            raise InvalidInput(f"line {number}: {table}.{column} must be one of {', '.join(map(repr, allowed))}, got "
+                               f"{row[column]!r:.40}", field="FILE", line=number)
     if table == "projects":  # what every reader of the project takes for granted
+        if row.get("edit_window") == "minutes" and not isinstance(row.get("edit_minutes"), int):
+            raise InvalidInput(f"line {number}: projects.edit_minutes must be a whole number when edit_window is "
+                               "'minutes'", field="FILE", line=number)
+        for name, style in (row.get("label_styles") or {}).items():
+            try:
+                schemas.LabelSpec.model_validate({**style, "name": name})
+            except (TypeError, ValueError):  # not a mapping, or not a colour and a hotkey
+                raise InvalidInput(f"line {number}: projects.label_styles[{name[:100]!r}] must be a label's colour "
+                                   "and hotkey", field="FILE", line=number) from None
         if row.get("task_type") not in tasktypes.REGISTRY:
             raise InvalidInput(f"line {number}: projects.task_type {row.get('task_type')!r:.40} is no task type",
                                field="FILE", line=number)
@@ -476,31 +513,41 @@ class _Restore:
                         row[column] = self._worker(row[column])
                 if "team_id" in row:
                     row["team_id"] = self._team(row["team_id"])
+        with self.refused(table, first_line):
+            if table == "project_counters":  # of a project the dump holds (else a foreign key refuses it)
+                for row in rows:
+                    queue.restore_counters(self.tx, row["project_id"], row)
+            elif table == "teams":
+                for row in rows:
+                    self.team(row)
+            elif table == "team_members":
+                self.tx.run_many("restore.insert_team_member", rows)
+            elif table == "audit_log":
+                for row in rows:
+                    self.audit(row)
+            elif table in INSERTS:  # a requester's reviews among them: not queue bookkeeping
+                self.tx.run_many(INSERTS[table], rows)
+            else:
+                queue.restore_rows(self.tx, table, rows)
+        self.counts[table] = self.counts.get(table, 0) + len(rows)
+
+    @contextlib.contextmanager
+    def refused(self, table: str, line: int) -> Iterator[None]:
+        """Writes the database may refuse (a check, a foreign key, a unique key): its refusal is an InvalidInput
+        naming the line (a Conflict for a row this database has), never the driver's exception (a user's row or a
+        project's was, a traceback's last line and exit status 1)."""
         try:
             with self.tx.isolated():
-                if table == "project_counters":  # of a project the dump holds (else a foreign key refuses it)
-                    for row in rows:
-                        queue.restore_counters(self.tx, row["project_id"], row)
-                elif table == "teams":
-                    for row in rows:
-                        self.team(row)
-                elif table == "team_members":
-                    self.tx.run_many("restore.insert_team_member", rows)
-                elif table == "audit_log":
-                    for row in rows:
-                        self.audit(row)
-                elif table in INSERTS:  # a requester's reviews among them: not queue bookkeeping
-                    self.tx.run_many(INSERTS[table], rows)
-                else:
-                    queue.restore_rows(self.tx, table, rows)
+                yield
+        except (InvalidInput, Conflict):
+            raise
         except Exception as exc:
             if is_unique_violation(exc):
-                raise Conflict(f"line {first_line}: this database already has some of the dumped {table}; "
-                               "restore into a database without them", field="FILE", line=first_line) from None
-            raise InvalidInput(f"line {first_line}: could not restore {table}: "
+                raise Conflict(f"line {line}: this database already has some of the dumped {table}; "
+                               "restore into a database without them", field="FILE", line=line) from None
+            raise InvalidInput(f"line {line}: could not restore {table}: "
                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                               field="FILE", line=first_line) from None
-        self.counts[table] = self.counts.get(table, 0) + len(rows)
+                               field="FILE", line=line) from None
 
     def run(self, path: Path, header: dict) -> dict[str, int]:
         rows: list[dict] = []
@@ -514,11 +561,13 @@ class _Restore:
                                    "the order it writes them)", field="FILE", line=number)
             seen = position
             if name == "users":
-                self.user(row)
+                with self.refused(name, number):
+                    self.user(row)
                 self.counts["users"] = self.counts.get("users", 0) + 1
                 continue
             if name == "projects":
-                self.project(row)
+                with self.refused(name, number):
+                    self.project(row)
                 restored.append(row["id"])
                 self.counts["projects"] = self.counts.get("projects", 0) + 1
                 continue

@@ -238,6 +238,18 @@ def test_an_aggregate_that_fails_half_way_leaves_the_old_output(tmp_path: Path, 
         run("aggregate", "boxes", str(tmp_path / "b.csv"), "-o", str(tmp_path / "no-such-folder" / "o.csv"))
 
 
+def test_an_aggregate_never_replaces_a_pipe(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    pipe = tmp_path / "out.csv"
+    os.mkfifo(pipe)
+    text = "task,worker,x,y,w,h\ni1,a,0,0,10,10\n"
+    with pytest.raises(InvalidInput, match="cannot write .*out.csv: a device, a pipe or a socket"):
+        run("aggregate", "boxes", write(tmp_path / "b.csv", text), "-o", str(pipe))
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["b.csv", "out.csv"]
+
+
 def test_a_header_name_holding_a_line_break_is_one_header_line(tmp_path: Path) -> None:
     text = 'worker,left,right,"label\n(winner)",label\nw,A,B,x,A\nw,A,B,x,Z\n'
     with pytest.raises(InvalidInput, match="line 4: label 'Z'"):

@@ -189,6 +189,19 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         "a number past 64 bits": edited("tasks", '"priority":0', f'"priority":{2 ** 70}'),
         "a string past its column's length": edited("projects", '"edit_window":"', '"edit_window":"' + "x" * 30),
         "a column the table lacks": edited("tasks", '"priority":0', '"priority":0,"x":1'),
+        # SQLModel's text columns (AutoString) went unchecked: SQLite stored the number -1 as text where PostgreSQL
+        # refused it, and a list was each driver's binding error; a string past such a column's length the same
+        "a number in a text column": reshaped("annotations", "idempotency_key", -1),
+        "a list in a text column": reshaped("tasks", "external_id", ["t0"]),
+        "a string past a text column's length": reshaped("tasks", "external_id", "x" * 501),
+        # restored, then every page reading the account or project was a 500
+        "a role that is none": reshaped("users", "role", "god"),
+        "a project status that is none": reshaped("projects", "status", 7),
+        "a label style that is no colour or hotkey": reshaped("projects", "label_styles", {"pos": 5}),
+        "a time past year 9999": reshaped("annotations", "created_at", 2 ** 62),
+        "a time before 1970": reshaped("users", "created_at", -1e18),
+        # the project row's own check constraint: the driver's exception, exit status 1
+        "a redundancy the table's check refuses": reshaped("projects", "redundancy_min", -1),
         "a NUL in a username": edited("users", '"username":"', '"username":"a\\u0000'),
         # after every project: only the end line's counts can tell
         "cut at a line break among the answers": "".join(
@@ -220,6 +233,15 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         bad.write_text(cases["a number past 64 bits"])
         assert await run_cli("restore", str(bad)) == 2
         assert "tasks.priority must be a whole number from -2,147,483,647 to 2,147,483,647" in capsys.readouterr().err
+        for case, words in (("a number in a text column", "annotations.idempotency_key must be a string, got -1"),
+                            ("a string past a text column's length", "tasks.external_id must be at most 500 characters"),
+                            ("a role that is none", "users.role must be one of 'admin', 'requester', 'worker'"),
+                            ("a label style that is no colour or hotkey", "projects.label_styles['pos'] must be a"),
+                            ("a redundancy the table's check refuses", "could not restore projects: "),
+                            ("a time past year 9999", "annotations.created_at must be a time from 1970 to 3000")):
+            bad.write_text(cases[case])
+            assert await run_cli("restore", str(bad)) == 2
+            assert words in capsys.readouterr().err, case
         assert await run_cli("restore", str(path)) == 0
         assert await _dump(fresh) == path.read_bytes()  # the project without tasks too
     finally:

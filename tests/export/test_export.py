@@ -281,6 +281,27 @@ async def test_bad_requests_get_one_clear_error_and_nothing_is_written(
     assert existing.read_text().count("\n") == 2
 
 
+async def test_an_export_never_replaces_a_device_a_pipe_or_standard_output(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    """`-o /dev/null --force` renamed the export over the device (as root, /dev/null became a regular file for every
+    program), and `-o /dev/stdout --force` replaced that link with a file: neither is a file to replace."""
+    import os
+    import stat
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
+    pipe, stdout = tmp_path / "pipe", tmp_path / "stdout"
+    os.mkfifo(pipe)
+    stdout.symlink_to("/proc/self/fd/1")  # what /dev/stdout is
+    capsys.readouterr()
+    for target in (pipe, stdout):
+        for force in (["--force"], []):  # without it, "use --force" would be no help
+            assert await run_cli("export", str(project["id"]), "--format", "jsonl", "-o", str(target), *force) == 2
+            err = capsys.readouterr().err
+            assert one_line(err) and "is a device, a pipe or a socket, not a file" in err, err
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode) and os.readlink(stdout) == "/proc/self/fd/1"
+    assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name]
+
+
 async def test_odd_option_values_and_repeated_options_are_400_naming_the_option(
         client, requester, new_project, make_user, run_cli, tmp_path, capsys):
     project = await project_with_answers(client, make_user, new_project, "text_classification", n=2)
