@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -240,6 +242,12 @@ async def test_cli_table_files_and_one_line_errors(client, db, new_project, make
     assert code == 0 and twice == out, err
     text = await new_project(name="texts")
     empty = await new_project(name="empty", task_type="preference_ranking", labels=[], tasks=TASKS[:1])
+    piped = tmp_path / "piped"
+    piped.mkdir()
+    os.mkfifo(piped / "ratings.png")  # a report file that is a pipe: one line, exit 2 (it was [Errno 22], exit 1)
+    code, out, err = await run_cli(capsys, "leaderboard", "arena", "--bootstrap", "40", "-o", str(piped))
+    assert code == 2 and one_line(err) and "cannot write" in err and "ratings.png" in err, err
+    assert stat.S_ISFIFO(os.stat(piped / "ratings.png").st_mode)
     for argv, words in ((["nope"], "no project with id or name 'nope'"), (["texts"], "preference-ranking"),
                         (["empty"], "no battles yet"), (["arena", "--bootstrap", "-1"], "bootstrap"),
                         (["arena", "--by", ""], "by:"),

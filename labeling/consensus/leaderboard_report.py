@@ -101,10 +101,14 @@ def write_outputs(result: dict[str, Any], out_dir: str) -> list[str]:
                                                       "win_rates.png")]
     # Each file whole or not at all: a failure half-way (a chart that cannot be drawn, a full disk) leaves no
     # file cut short, and an older report's files are replaced only by whole new ones.
-    with files.replacing(paths[0]) as handle:
-        json.dump(result, handle, indent=2)
-    files.write(paths[1], markdown(result))
-    _charts(result, paths[2], paths[3])
+    try:
+        with files.replacing(paths[0]) as handle:
+            json.dump(result, handle, indent=2)
+        files.write(paths[1], markdown(result))
+        _charts(result, paths[2], paths[3])
+    except OSError as exc:  # a report file that is a pipe or a device, a folder not writable, a full disk
+        where = exc.filename or out_dir
+        raise InvalidInput(f"cannot write {where}: {exc.strerror or exc}", field="output") from None
     return paths
 
 
