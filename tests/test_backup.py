@@ -17,6 +17,16 @@ from tests.live import LiveServer, Workload, make_projects, run_workers, settled
 pytestmark = pytest.mark.skipif(bool(PG_URL) and shutil.which("pg_dump") is None, reason="pg_dump is not installed")
 
 
+def _wait_for(condition, seconds: float) -> bool:
+    """Whether `condition()` came true within `seconds` (polled every 10 ms)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 @pytest.mark.slow
 async def test_a_backup_taken_while_workers_submit_restores_everything_acknowledged_before_it(settings, db, tmp_path):
     server = LiveServer(settings.resolved_database_url, settings.data_dir).start()
@@ -26,14 +36,14 @@ async def test_a_backup_taken_while_workers_submit_restores_everything_acknowled
         projects = make_projects(server, requester, 40)
         load = Workload()
         stop, threads = run_workers(server, tokens, projects, load)
-        while len(load.acknowledged) < 30 and not load.errors:
-            time.sleep(0.01)
+        assert _wait_for(lambda: len(load.acknowledged) >= 30 or load.errors, 60), "no answers in a minute"
         acknowledged_before = dict(load.acknowledged)
         target = tmp_path / "backups" / "labeling.backup"
         said = await backup.backup(settings, target)
         n_before = len(load.acknowledged)
-        while len(load.acknowledged) < n_before + 20 and not load.errors:  # the server keeps working after it
-            time.sleep(0.01)
+        # the server keeps working after it (unless the workers answered everything while the backup ran: the
+        # projects hold about 200 answers, and a wait for 20 more then never ended)
+        _wait_for(lambda: len(load.acknowledged) >= n_before + 20 or load.errors, 10)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
