@@ -34,10 +34,7 @@ from labeling.tasks import PRIORITY_LIMIT
 KIND = "labeling-dump"
 VERSION = 2
 READABLE = (1, 2)  # version 1: no end line
-PAGE_SIZE = 5000
-# Rows of long JSON (tasks of a million characters) make shorter pages: see raw.scaled_limit.
-PAGE_CHARS = 16 << 20
-FIRST_PAGE = 16
+PAGE_SIZE = 5000  # rows a page holds at most: fewer where their JSON is long (raw.scaled_limit)
 BATCH = 2000
 USER_COLUMNS = ("id", "username", "role", "is_active", "created_at")
 # Tables in restore order, with their keyset columns (users, projects and project counters come first, each its
@@ -227,7 +224,7 @@ async def _keyset(conn: AsyncConnection, table: Table, keys: tuple[str, ...], wh
     picked = [cast(c, Text).label(c.name) if c.name in json_cols else c for c in (columns or table.c)]
     query = select(*picked).where(where).order_by(*cols)
     last: tuple | None = None
-    limit = FIRST_PAGE
+    limit = raw.FIRST_PAGE
     while True:
         page_query = query.limit(limit)
         if last is not None:
@@ -248,7 +245,7 @@ async def _keyset(conn: AsyncConnection, table: Table, keys: tuple[str, ...], wh
         last = tuple(out[-1][k] for k in keys)
         if len(rows) < limit:
             return
-        limit = raw.scaled_limit(limit, chars, PAGE_SIZE, PAGE_CHARS)
+        limit = raw.scaled_limit(limit, chars, PAGE_SIZE)
 
 
 def _scopes(ids: list[int] | None) -> dict[str, Any]:

@@ -28,14 +28,7 @@ from labeling.export.options import Options
 from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, split_of
 from labeling.export.writer import Context, ImageSize, Writer, loads
 
-PAGE_SIZE = 2000
-# The task text a page may hold, in characters: each page's number of tasks is the last one's scaled to it (at least
-# one, at most PAGE_SIZE, growing at most GROWTH-fold a page), from a first page of FIRST_PAGE tasks, so tasks of a
-# million characters do not make pages of gigabytes (600 such tasks were one page: 2.9 GB peak, now 0.3 GB), and short
-# tasks still come PAGE_SIZE at a time after the first pages.
-PAGE_CHARS = 16 << 20
-FIRST_PAGE = 16
-GROWTH = 8
+PAGE_SIZE = 2000  # tasks a page holds at most: fewer where tasks are long (raw.scaled_limit)
 COMPLETE = models.TaskState.complete.value
 
 
@@ -265,7 +258,7 @@ class Export:
         reader = raw.Reader(conn)
         query = reader.prepare(tasks_query(self.project.id, self.options, self.spec))
         by_task = reader.prepare(answers_query()) if self.answers else None
-        limit = FIRST_PAGE
+        limit = raw.FIRST_PAGE
         fetch = asyncio.ensure_future(self._fetch(reader, query, by_task, 0, limit))
         try:
             while True:
@@ -344,10 +337,10 @@ class Export:
 
 
 def next_limit(rows: list[Any], limit: int) -> int:
-    """The next page's number of tasks: this page's, scaled to PAGE_CHARS of their text (data, gold, consensus and
-    its details), between 1 and PAGE_SIZE, at most GROWTH times this page's."""
+    """The next page's number of tasks: this page's, scaled to raw.PAGE_CHARS of their text (data, gold, consensus
+    and its details), between 1 and PAGE_SIZE."""
     chars = sum(len(row[2] or "") + len(row[3] or "") + len(row[6] or "") + len(row[10] or "") for row in rows)
-    return raw.scaled_limit(limit, chars, PAGE_SIZE, PAGE_CHARS, GROWTH)
+    return raw.scaled_limit(limit, chars, PAGE_SIZE)
 
 
 def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence: float | None, c_n: int | None,

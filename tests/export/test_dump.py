@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from labeling import auth, migrate, models
 from labeling.db import Database
-from labeling.export import dump, exporter, options
+from labeling.export import dump, exporter, options, raw
 from tests.conftest import PG_URL, bearer, one_line, raw_writes
 from tests.export.helpers import project_with_answers
 
@@ -395,7 +395,7 @@ async def test_a_dump_reads_long_rows_in_short_pages_and_the_same_bytes(client, 
     texts = ["x" * 500] * 40 + ["short"] * 100
     project = await new_project(tasks=[{"data": {"text": t}} for t in texts])
     whole = await _dump(db, project["id"])
-    monkeypatch.setattr(dump, "PAGE_CHARS", 2000)  # three long tasks a page
+    monkeypatch.setattr(raw, "PAGE_CHARS", 2000)  # three long tasks a page
     async with db.read() as conn:
         pages = [len(page) async for page in dump._keyset(conn, models.tasks, ("id",),
                                                            models.tasks.c.project_id == project["id"])]

@@ -757,7 +757,7 @@ async def test_pages_of_long_tasks_hold_fewer_tasks(client, requester, new_proje
     from sqlalchemy import select
 
     from labeling import models
-    from labeling.export import exporter, options
+    from labeling.export import exporter, options, raw
 
     texts = ["x" * 500] * 40 + ["short"] * 100
     project = await new_project(tasks=[{"data": {"text": t}} for t in texts])
@@ -773,7 +773,7 @@ async def test_pages_of_long_tasks_hold_fewer_tasks(client, requester, new_proje
         return data, [b - a for a, b in zip([0, *seen], seen)]
 
     whole, _ = await export()
-    monkeypatch.setattr(exporter, "PAGE_CHARS", 2000)  # three long tasks a page (with their JSON)
+    monkeypatch.setattr(raw, "PAGE_CHARS", 2000)  # three long tasks a page (with their JSON)
     paged, pages = await export()
     assert paged == whole and sum(pages) == len(texts)
     # 16 first, then 3 long tasks a page, then pages growing 8-fold at most once the short tasks come.
