@@ -252,11 +252,10 @@
       var t = e.target;
       var typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
       if (e.key === "Escape" && !typing) { closeEditor(); return; }
-      if (!typing && (e.ctrlKey || e.metaKey) && !e.altKey && /^[zy]$/i.test(e.key) && editor && editor.undo) {
+      var undo = !typing && L.undoKey(e);
+      if (undo && editor && editor.undo) {
         e.preventDefault(); // the worker page's undo and redo, in the editor it shares
-        var redo = e.shiftKey || e.key === "y" || e.key === "Y";
-        if (editor.undo(redo)) editorMessage(redo ? "Redone." : "Undone.", "");
-        else editorMessage(redo ? "Nothing to redo." : "Nothing to undo.", "");
+        L.undoStep(editor, undo, editorMessage);
         return;
       }
       if (typing || e.ctrlKey || e.metaKey || e.altKey) return;

@@ -803,15 +803,13 @@
       if (e.key === "Escape") e.target.blur();
       return;
     }
-    if ((e.ctrlKey || e.metaKey) && !e.altKey && /^[zy]$/i.test(e.key)) {
+    var undo = L.undoKey(e);
+    if (undo) {
       // Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) the worker's edits to the task: a box deleted by mistake comes
       // back. The browser's own undo has nothing to do outside a text field.
       if (C.state !== "working" || !impl.undo) return;
       e.preventDefault();
-      if (C.busy) return;
-      var redo = e.shiftKey || e.key === "y" || e.key === "Y";
-      if (impl.undo(redo)) message(redo ? "Redone." : "Undone.", "");
-      else message(redo ? "Nothing to redo." : "Nothing to undo on this task.", "");
+      if (!C.busy) L.undoStep(impl, undo, message);
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;

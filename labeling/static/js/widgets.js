@@ -160,6 +160,19 @@
     return true;
   };
 
+  /** "undo" for Ctrl+Z (Cmd+Z), "redo" for Ctrl+Shift+Z or Ctrl+Y, else null. */
+  L.undoKey = function (e) {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey || !/^[zy]$/i.test(e.key)) return null;
+    return e.shiftKey || e.key === "y" || e.key === "Y" ? "redo" : "undo";
+  };
+
+  /** Undo (or redo) one step of a task type's edits (its `undo`) and say what happened. */
+  L.undoStep = function (module, which, say) {
+    var redo = which === "redo";
+    if (module.undo(redo)) say(redo ? "Redone." : "Undone.", "");
+    else say(redo ? "Nothing to redo." : "Nothing to undo on this task.", "");
+  };
+
   /* ---- labels: colours and hotkeys --------------------------------------------------------- */
 
   var styles = {}; // label name -> {color, text_color, edge_color, hotkey}, from the page's config (the server chose them)
