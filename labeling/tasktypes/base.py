@@ -284,8 +284,9 @@ def check_image_ref(value: Any, field: str, ctx: Context) -> str:
     # (same status, field and words), so an import never tells whether it exists. An image the import brings is
     # not looked for: it is there when the import commits (`brought`).
     named = ctx.may_name is None or ctx.may_name(ref)
-    found = files.inside(ctx.media_dir, ref) if ctx.media_dir is not None and ref not in ctx.brought else None
-    if not named or (ctx.media_dir is not None and ref not in ctx.brought and found is None):
+    looked_for = ctx.media_dir is not None and ref not in ctx.brought
+    found = files.inside(ctx.media_dir, ref) if looked_for else None
+    if not named or (looked_for and found is None):
         hint = f" ({ctx.may_name.hint()})" if ctx.may_name is not None else ""
         raise InvalidInput(f"{field}: no file {ref!r} in the media folder{hint}", field=field)
     kind = unshown_kind(found) if found is not None else None
