@@ -10,6 +10,7 @@ earlier label has. Text on a label's colour is black or white, whichever contras
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Iterable, Mapping
 
@@ -68,6 +69,7 @@ def text_on(color: str) -> str:
     return "#000000" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "#ffffff"
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the colour, asked for every label of every page shown
 def edge_on_white(color: str) -> str:
     """`color` darkened (scaled towards black in steps of 2%) until it stands 3:1 against white (WCAG 1.4.11), as
     #rrggbb: a stripe, an outline or an underline drawn in it is seen on the page. The default palette is so already;
