@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labeling.consensus import probability
 from labeling.errors import InvalidInput
 
 
@@ -155,7 +156,7 @@ def aggregate_boxes(
         confidence = float(np.mean([k[0] for k in kept]))
     else:
         confidence = 1.0 - max(dropped_support, default=0.0)
-    return BoxConsensus([k[1] for k in kept], confidence, [k[2] for k in kept], len(dropped_support))
+    return BoxConsensus([k[1] for k in kept], probability(confidence), [k[2] for k in kept], len(dropped_support))
 
 
 def _mean_box(member: list[tuple[int, int]], arrays: list[np.ndarray], wts: np.ndarray) -> np.ndarray:

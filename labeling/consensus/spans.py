@@ -6,6 +6,7 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from labeling.consensus import probability
 from labeling.errors import InvalidInput
 
 Span = tuple[int, int, object]  # start, end (exclusive), label
@@ -149,7 +150,7 @@ def aggregate_spans(
         confidence = sum(c for c, _, _ in kept) / len(kept)
     else:
         confidence = 1.0 - max((c[2]["support"] for c in dropped), default=0.0)
-    return SpanConsensus(spans, confidence, details)
+    return SpanConsensus(spans, probability(confidence), details)
 
 
 def _overlap_candidates(

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from labeling.consensus import answers as ans
+from labeling.consensus import probability
 from labeling.consensus import boxes, calibration, classification, multilabel, quality, ranking, small, spans
 from labeling.errors import InvalidInput
 
@@ -25,6 +26,10 @@ class TaskConsensus:
     confidence: float | None
     n_annotations: int
     details: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.confidence is not None:
+            self.confidence = probability(self.confidence)
 
 
 @dataclass

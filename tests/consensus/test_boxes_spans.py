@@ -166,3 +166,15 @@ def test_scoring_an_answer_of_a_thousand_boxes_compares_labels_of_close_boxes_on
     assert boxes.box_f1(answer, reference) == pytest.approx(0.5)
     assert CountedLabel.compared <= 2000, CountedLabel.compared
     assert boxes.mean_iou(answer, reference) == pytest.approx(90 / 110)
+
+
+def test_agreeing_workers_give_confidence_exactly_1_whatever_the_weights() -> None:
+    # A weighted mean of identical boxes, or a weighted support of identical spans, came out at 0.9999999999999998
+    # or 1.0000000000000002: above 1 is no probability, and below it `--min-confidence 1` dropped the task.
+    weights = [0.3, 0.7, 0.91]
+    one_box = [box(81.57, 203.76, w=126.9, h=240.4), box(1, 2, w=3, h=4, label="bus")]
+    assert boxes.aggregate_boxes([one_box] * 3, weights).confidence == 1.0
+    assert boxes.aggregate_boxes([one_box]).confidence == 1.0
+    two_spans = [span(0, 3), span(8, 11, "LOC")]
+    for mode in ("exact", "overlap"):
+        assert spans.aggregate_spans([two_spans] * 3, weights, mode=mode).confidence == 1.0

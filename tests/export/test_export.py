@@ -226,6 +226,26 @@ async def test_filters_gold_open_confidence_and_since(client, requester, new_pro
     assert len((await get_export(client, requester, pid, format="jsonl", since="0")).text.splitlines()) == 4
 
 
+@pytest.mark.parametrize(("task_type", "answer"), [
+    ("bounding_box", {"boxes": [{"label": "car", "x": 81.57, "y": 203.76, "w": 126.9, "h": 240.4}]}),
+    ("named_entities", {"spans": [{"label": "PER", "start": 0, "end": 3}, {"label": "PER", "start": 8, "end": 11}]}),
+])
+async def test_a_task_every_worker_agreed_on_has_confidence_1_and_passes_min_confidence_1(
+        client, requester, new_project, make_user, task_type, answer):
+    # Three identical boxes averaged had an IoU of 0.9999999999999998 with their mean, and spans weighted by the
+    # workers' skills a support of 1.0000000000000002: `min_confidence=1` left out tasks every worker agreed on.
+    field = "image" if task_type == "bounding_box" else "text"
+    value = "https://img.example/a.png" if task_type == "bounding_box" else "Ada met Bob ."
+    tasks = [{"data": {field: value, "n": i}} for i in range(3)] + [{"data": {field: value}, "gold": answer}]
+    project = await new_project(task_type=task_type, labels=["car"] if task_type == "bounding_box" else ["PER"],
+                                redundancy=3, tasks=tasks)
+    await answer_all(client, make_user, project["id"], [answer] * 3, f"agreed-{task_type}")
+    rows = [json.loads(x) for x in (await get_export(client, requester, project["id"], format="jsonl")).text.splitlines()]
+    assert [x["confidence"] for x in rows] == [1.0] * 3
+    kept = (await get_export(client, requester, project["id"], format="jsonl", min_confidence="1")).text.splitlines()
+    assert len(kept) == 3
+
+
 async def test_an_export_with_gold_tasks_says_which_rows_are_gold(client, requester, new_project, make_user):
     # A gold answer exports with confidence 1, as an override does: without a column saying so, a gold task could not
     # be held out of training. A data field named gold is then written as data_gold.
