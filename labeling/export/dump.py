@@ -118,6 +118,9 @@ def _value_types(table: Table, leave_out: Any = ()) -> dict[str, tuple[type, ...
 
 # Columns whose values the API keeps narrower than the column's type: a restore takes what an import would.
 NARROWER = {("tasks", "priority"): (-PRIORITY_LIMIT, PRIORITY_LIMIT)}
+# Ids: the column holds 64 bits, but a browser reads a number past 2**53 - 1 rounded (the labeling page then submitted
+# another assignment's id), and a row restored at 2**63 - 1 left no id for the next one (every insert was a 500).
+ID_BOUNDS = (1, 2**53 - 1)
 
 
 def _value_bounds(table: Table) -> dict[str, tuple[int, int] | int]:
@@ -127,6 +130,8 @@ def _value_bounds(table: Table) -> dict[str, tuple[int, int] | int]:
     for column in table.c:
         if (table.name, column.name) in NARROWER:
             out[column.name] = NARROWER[table.name, column.name]
+        elif isinstance(_stored(column), Integer) and (column.name == "id" or column.name.endswith("_id")):
+            out[column.name] = ID_BOUNDS
         elif isinstance(_stored(column), Integer):
             bits = 63 if isinstance(_stored(column), BigInteger) else 31
             out[column.name] = (-(2 ** bits), 2 ** bits - 1)

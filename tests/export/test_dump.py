@@ -186,6 +186,10 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         "a number past its column's range": edited("tasks", '"priority":0', f'"priority":{2 ** 40}'),
         # the column holds -2**31, which no import or API call may give (the queue takes +/-(2**31 - 1))
         "a priority the API refuses": edited("tasks", '"priority":0', f'"priority":{-2 ** 31}'),
+        # a browser rounds an id past 2**53 - 1, and one at 2**63 - 1 left no id for the next row (a 500)
+        "an id past what a browser reads": reshaped("tasks", "id", 2**63 - 1),
+        "an answer's task id past it": reshaped("annotations", "task_id", 2**53),
+        "an id of 0": reshaped("users", "id", 0),
         "a number past 64 bits": edited("tasks", '"priority":0', f'"priority":{2 ** 70}'),
         "a string past its column's length": edited("projects", '"edit_window":"', '"edit_window":"' + "x" * 30),
         "a column the table lacks": edited("tasks", '"priority":0', '"priority":0,"x":1'),
@@ -230,6 +234,9 @@ async def test_a_cut_or_edited_dump_restores_nothing_with_one_line(client, reque
         bad.write_text(edited("tasks", '"priority":0,', ""))
         assert await run_cli("restore", str(bad)) == 2
         assert "the tasks row has no 'priority'" in capsys.readouterr().err
+        bad.write_text(cases["an id past what a browser reads"])
+        assert await run_cli("restore", str(bad)) == 2
+        assert "tasks.id must be a whole number from 1 to 9,007,199,254,740,991" in capsys.readouterr().err
         bad.write_text(cases["a number past 64 bits"])
         assert await run_cli("restore", str(bad)) == 2
         assert "tasks.priority must be a whole number from -2,147,483,647 to 2,147,483,647" in capsys.readouterr().err
