@@ -137,9 +137,12 @@ def _add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
         tx.run("queue.add_counts", {**params, "project": project_id, "shard": shard % N_COUNTER_SHARDS})
 
 
-def set_redundancy(tx: Tx, project_id: int, needed: int) -> None:
-    """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`."""
+def set_redundancy(tx: Tx, project_id: int, needed: int) -> int:
+    """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`, and a task
+    holding more live leases than the answers it still wants hands the surplus back (a submit on one answers
+    expired). Returns how many leases went back."""
     tx.run("queue.set_needed", {"project": project_id, "needed": needed})
+    return _drop_leases(tx, tx.rows("queue.expire_surplus_leases", {"project": project_id, "now": time.time()}))
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,22 @@ ON CONFLICT (project_id, shard) DO UPDATE SET
 UPDATE tasks SET needed = :needed
 WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false
 
+-- name: queue.expire_surplus_leases
+-- After a lower redundancy, an open regular task holds live leases beyond the answers it still wants: those go
+-- back (their submits answer "expired", as after an override), so no task collects more answers than it needs. The
+-- leases already past their time go first, then the newest.
+UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
+WHERE id IN (
+    SELECT ranked.id FROM (
+        SELECT s.id, t.n_done + t.n_leased - t.needed AS surplus,
+               row_number() OVER (PARTITION BY s.task_id
+                                  ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
+        FROM assignments s JOIN tasks t ON t.id = s.task_id
+        WHERE t.project_id = :project AND t.state = 0 /*open*/ AND t.is_gold = false
+          AND t.n_done + t.n_leased > t.needed AND s.status = 0 /*leased*/) ranked
+    WHERE ranked.place <= ranked.surplus)
+RETURNING task_id
+
 -- ---- users ---------------------------------------------------------------------------------------------
 
 -- name: auth.user_id_by_name

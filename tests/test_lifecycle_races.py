@@ -1,0 +1,77 @@
+"""A requester changing a project, its tasks or its workers while workers hold leases on it, answer and change
+answers: the queue's rules still hold afterwards (no task collects more answers than it wants, a complete task's
+consensus counts every counted answer, counters equal the rows), the same on SQLite and PostgreSQL.
+
+The interleavings are made in one order by the requests' order (each request commits before the next starts): no
+timing is involved.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import bearer, text_tasks
+from tests.live import violations
+
+
+async def _leases(client, project_id: int, tokens: list[str]) -> list[dict]:  # noqa: ANN001
+    out = []
+    for token in tokens:
+        r = await client.post(f"/api/projects/{project_id}/next", headers=bearer(token))
+        assert r.status_code == 200, r.text
+        out.append(r.json())
+    return out
+
+
+async def _submit(client, token: str, assignment_id: int, label: str = "pos"):  # noqa: ANN001, ANN202
+    return await client.post(f"/api/assignments/{assignment_id}/submit", json={"answer": {"label": label}},
+                             headers=bearer(token))
+
+
+@pytest.mark.parametrize("answered_first", [1, 0])
+async def test_a_lower_redundancy_hands_back_the_leases_its_tasks_no_longer_want(
+        client, db, requester, new_project, make_user, answered_first):
+    """Three workers hold leases on a task wanting 3 answers; the requester lowers the redundancy (to 1 after one
+    answer, to 2 before any): the task collects no more answers than it now wants, and its consensus counts them
+    all. Before, the surplus leases stayed live and their submits were stored past the redundancy, on a complete
+    task whose consensus left them out."""
+    project = await new_project(tasks=text_tasks(1), redundancy=3)
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(3)]
+    leases = await _leases(client, pid, tokens)
+    for token, lease in zip(tokens[:answered_first], leases[:answered_first]):
+        assert (await _submit(client, token, lease["assignment_id"])).status_code == 201
+    lowered = 1 if answered_first else 2
+    r = await client.patch(f"/api/projects/{pid}", json={"redundancy": lowered}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+
+    statuses = [(await _submit(client, token, lease["assignment_id"])).status_code
+                for token, lease in zip(tokens[answered_first:], leases[answered_first:])]
+    assert statuses.count(201) == lowered - answered_first, statuses
+    refused = [s for s in statuses if s != 201]
+    assert refused and set(refused) == {409}, statuses
+    late = await _submit(client, tokens[-1], leases[-1]["assignment_id"])
+    assert late.status_code == 409 and late.json()["error"]["code"] == "lease_expired", late.text
+
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [row["n_annotations"] for row in results] == [lowered]
+    progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
+    assert progress["annotations"] == lowered and progress["complete"] == 1 and progress["live_leases"] == 0
+    assert await violations(db) == []
+
+
+async def test_a_lower_redundancy_keeps_the_leases_its_tasks_still_want(client, db, requester, new_project,
+                                                                         make_user):
+    """Only the surplus goes back: a task wanting 2 answers of 3 leases keeps two of them (the oldest, none run
+    out), each of which may still answer."""
+    project = await new_project(tasks=text_tasks(1), redundancy=3)
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(3)]
+    leases = await _leases(client, pid, tokens)
+    r = await client.patch(f"/api/projects/{pid}", json={"redundancy": 2}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert (await _submit(client, tokens[0], leases[0]["assignment_id"])).status_code == 201
+    assert (await _submit(client, tokens[1], leases[1]["assignment_id"])).status_code == 201
+    newest = await _submit(client, tokens[2], leases[2]["assignment_id"])
+    assert newest.status_code == 409 and newest.json()["error"]["code"] == "lease_expired", newest.text
+    assert await violations(db) == []
