@@ -767,10 +767,12 @@ def exclude_answer(tx: Tx, project_id: int, annotation_id: int, task: Any) -> bo
 
 
 def include_answer(tx: Tx, annotation_id: int, task_id: int) -> bool:
-    """An excluded answer counts again; False if it was not excluded."""
+    """An excluded answer counts again; False if it was not excluded. A lease the task then no longer wants (one
+    taken to replace that answer) goes back, as after a lower redundancy."""
     if tx.run("queue.include_answer", {"annotation": annotation_id}) != 1:
         return False
     tx.run("queue.count_answer_back", {"task": task_id})
+    _drop_leases(tx, tx.rows("queue.expire_surplus_task_leases", {"task": task_id, "now": time.time()}))
     return True
 
 

@@ -75,3 +75,30 @@ async def test_a_lower_redundancy_keeps_the_leases_its_tasks_still_want(client, 
     newest = await _submit(client, tokens[2], leases[2]["assignment_id"])
     assert newest.status_code == 409 and newest.json()["error"]["code"] == "lease_expired", newest.text
     assert await violations(db) == []
+
+
+async def test_an_answer_counted_again_hands_back_the_lease_taken_to_replace_it(client, db, requester, new_project,
+                                                                                make_user):
+    """The requester leaves an answer out, a third worker takes the task to replace it, then the requester counts
+    the answer again: the task has its two answers and is complete, and the replacement lease goes back. Before,
+    the third answer was stored on the complete task (3 answers of 2 wanted) and its consensus left it out."""
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(3)]
+    leases = await _leases(client, pid, tokens[:2])
+    task_id = leases[0]["task"]["id"]
+    answers = [(await _submit(client, token, lease["assignment_id"])).json()["annotation_id"]
+               for token, lease in zip(tokens, leases)]
+    exclude = f"/api/projects/{pid}/tasks/{task_id}/answers/{answers[0]}/exclude"
+    assert (await client.post(exclude, json={"excluded": True}, headers=bearer(requester))).status_code == 200
+    [replacement] = await _leases(client, pid, tokens[2:])
+    counted = await client.post(exclude, json={"excluded": False}, headers=bearer(requester))
+    assert counted.status_code == 200 and counted.json()["state"] == "complete", counted.text
+
+    late = await _submit(client, tokens[2], replacement["assignment_id"], "neg")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "lease_expired", late.text
+    renewed = await client.post(f"/api/assignments/{replacement['assignment_id']}/renew", headers=bearer(tokens[2]))
+    assert renewed.status_code == 409, renewed.text
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [row["n_annotations"] for row in results] == [2]
+    assert await violations(db) == []

@@ -360,6 +360,21 @@ UPDATE annotations SET excluded = false WHERE id = :annotation AND excluded = tr
 -- name: queue.count_answer_back
 UPDATE tasks SET n_done = n_done + 1 WHERE id = :task
 
+-- name: queue.expire_surplus_task_leases
+-- As queue.expire_surplus_leases, for one task whose answer counts again: a replacement lease it no longer wants
+-- goes back.
+UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
+WHERE id IN (
+    SELECT ranked.id FROM (
+        SELECT s.id, t.n_done + t.n_leased - t.needed AS surplus,
+               row_number() OVER (PARTITION BY s.task_id
+                                  ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
+        FROM assignments s JOIN tasks t ON t.id = s.task_id
+        WHERE t.id = :task AND t.is_gold = false AND t.n_done + t.n_leased > t.needed AND s.status = 0 /*leased*/
+        ) ranked
+    WHERE ranked.place <= ranked.surplus)
+RETURNING task_id
+
 -- name: reviews.task
 -- A task as a review needs it, with its stored consensus (if any) and its current review (if any).
 -- json: data, result_answer
