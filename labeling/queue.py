@@ -823,7 +823,7 @@ def delete_tasks(tx: Tx, project_id: int, task_ids: list[int]) -> int:
         tallies = tx.rows("queue.answer_tallies_of_tasks", params)
         tx.run_many("queue.uncount_worker", [
             {"project": project_id, "worker": t.worker_id, "n_annotations": t.n_annotations, "n_gold": t.n_gold,
-             "score": float(t.score or 0), "n_skips": t.n_skips} for t in tallies])
+             "score": float(t.score or 0), "n_skips": t.n_skips, "n_claims": t.n_claims} for t in tallies])
         tx.run("queue.delete_tasks", params)
         _add_counts(tx, project_id, 0, n_tasks=-len(rows), n_gold_tasks=-sum(bool(r.is_gold) for r in rows),
                     n_complete=-sum(r.state == TaskState.complete for r in rows),

@@ -102,3 +102,29 @@ async def test_an_answer_counted_again_hands_back_the_lease_taken_to_replace_it(
     results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
     assert [row["n_annotations"] for row in results] == [2]
     assert await violations(db) == []
+
+
+async def test_deleted_tasks_take_their_claims_from_the_workers_standing(client, db, requester, new_project,
+                                                                        make_user):
+    """A worker's first gold_first_n claims are gold (a qualification); a gold task they took and the requester then
+    deleted no longer counts among them, as a released lease does not: the worker still gets gold_first_n gold
+    tasks that exist. Before, the deleted task's claim stayed counted (project_workers.n_claims above the
+    assignments left) and the worker got one gold task fewer."""
+    tasks = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(3)] + text_tasks(3)
+    project = await new_project(tasks=tasks, redundancy=1, gold_first_n=2, gold_fraction=0.0, gold_threshold=0.0)
+    pid = project["id"]
+    _, worker = await make_user("worker")
+    [first] = await _leases(client, pid, [worker])
+    assert first["task"]["data"]["text"].startswith("gold")
+    assert (await _submit(client, worker, first["assignment_id"])).status_code == 201
+    deleted = await client.request("DELETE", f"/api/projects/{pid}/tasks", headers=bearer(requester),
+                                   json={"task_ids": [first["task"]["id"]], "confirm": True})
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == 1, deleted.text
+    assert await violations(db) == []
+    served = []
+    for _ in range(3):
+        [lease] = await _leases(client, pid, [worker])
+        served.append(lease["task"]["data"]["text"].split()[0])
+        assert (await _submit(client, worker, lease["assignment_id"])).status_code == 201
+    assert served == ["gold", "gold", "item"]
+    assert await violations(db) == []

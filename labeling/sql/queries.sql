@@ -660,9 +660,10 @@ DELETE FROM assignments WHERE project_id = :project AND worker_id = :worker
 DELETE FROM project_workers WHERE project_id = :project AND worker_id = :worker
 
 -- name: queue.uncount_worker
--- A worker's standing loses what deleted tasks had counted for them.
+-- A worker's standing loses what deleted tasks had counted for them, their claims too (as a released lease's: the
+-- first gold_first_n claims that qualify a worker count the tasks that are still there).
 UPDATE project_workers SET n_annotations = n_annotations - :n_annotations, n_gold = n_gold - :n_gold,
-       gold_score_sum = gold_score_sum - :score, n_skips = n_skips - :n_skips
+       gold_score_sum = gold_score_sum - :score, n_skips = n_skips - :n_skips, n_claims = n_claims - :n_claims
 WHERE project_id = :project AND worker_id = :worker
 
 -- ---- media --------------------------------------------------------------------------------------------------
