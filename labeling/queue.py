@@ -32,6 +32,7 @@ failed check falls back to reading.
 
 from __future__ import annotations
 
+import collections
 import random
 import time
 from dataclasses import dataclass, field
@@ -789,14 +790,22 @@ def _drop_leases(tx: Tx, rows: list[Any]) -> int:
     return len(rows)
 
 
+def _released(tx: Tx, rows: list[Any]) -> int:
+    """Leases deleted as if each was released: their tasks lose them, their workers' claim counts too."""
+    claims = collections.Counter((row.project_id, row.worker_id) for row in rows)
+    tx.run_many("queue.uncount_claims", [{"project": project_id, "worker": worker_id, "n": n}
+                                         for (project_id, worker_id), n in sorted(claims.items())])
+    return _drop_leases(tx, rows)
+
+
 def release_worker_leases(tx: Tx, worker_id: int) -> int:
     """Every live lease of a user goes back to the queue (a deactivated user); returns how many."""
-    return _drop_leases(tx, tx.rows("queue.release_worker_leases", {"worker": worker_id}))
+    return _released(tx, tx.rows("queue.release_worker_leases", {"worker": worker_id}))
 
 
 def release_project_leases(tx: Tx, project_id: int) -> int:
     """Every live lease of a project goes back (an archived project); returns how many."""
-    return _drop_leases(tx, tx.rows("queue.release_project_leases", {"project": project_id}))
+    return _released(tx, tx.rows("queue.release_project_leases", {"project": project_id}))
 
 
 def delete_project(tx: Tx, project_id: int) -> None:

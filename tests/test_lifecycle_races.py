@@ -128,3 +128,36 @@ async def test_deleted_tasks_take_their_claims_from_the_workers_standing(client,
         assert (await _submit(client, worker, lease["assignment_id"])).status_code == 201
     assert served == ["gold", "gold", "item"]
     assert await violations(db) == []
+
+
+@pytest.mark.parametrize("how", ["archive", "deactivate"])
+async def test_leases_given_back_all_at_once_leave_no_claim_counted(client, db, admin, requester, new_project,
+                                                                    make_user, how):
+    """Archiving a project, or deactivating a worker, gives their live leases back as if each was released: the
+    worker's claim count loses them too, so a worker who held a qualification gold task when it happened still
+    gets gold_first_n gold tasks afterwards. Before, the claims stayed counted (project_workers.n_claims above
+    the worker's assignments) and the worker got one gold task fewer."""
+    tasks = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(2)] + text_tasks(3)
+    project = await new_project(tasks=tasks, redundancy=1, gold_first_n=2, gold_fraction=0.0, gold_threshold=0.0)
+    pid = project["id"]
+    user, worker = await make_user("worker")
+    [held] = await _leases(client, pid, [worker])
+    assert held["task"]["data"]["text"].startswith("gold")
+    if how == "archive":
+        for status in ("archived", "active"):
+            r = await client.patch(f"/api/projects/{pid}", json={"status": status}, headers=bearer(requester))
+            assert r.status_code == 200, r.text
+    else:
+        for action in ("deactivate", "reactivate"):
+            r = await client.post(f"/api/users/{user['id']}/{action}", headers=bearer(admin))
+            assert r.status_code == 200, r.text
+    gone = await _submit(client, worker, held["assignment_id"])
+    assert gone.status_code == 404, gone.text  # given back as if released: no such lease of theirs any more
+    assert await violations(db) == []
+    served = []
+    for _ in range(3):
+        [lease] = await _leases(client, pid, [worker])
+        served.append(lease["task"]["data"]["text"].split()[0])
+        assert (await _submit(client, worker, lease["assignment_id"])).status_code == 201
+    assert served == ["gold", "gold", "item"]
+    assert await violations(db) == []

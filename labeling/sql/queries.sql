@@ -227,6 +227,10 @@ DELETE FROM assignments WHERE id = :assignment AND worker_id = :worker AND statu
 -- gold_first_n claims) still serves as many gold tasks, the released one included.
 UPDATE project_workers SET n_claims = n_claims - 1 WHERE project_id = :project AND worker_id = :worker AND n_claims > 0
 
+-- name: queue.uncount_claims
+-- Leases given back all at once (a deactivated worker's, an archived project's), as if each was released.
+UPDATE project_workers SET n_claims = n_claims - :n WHERE project_id = :project AND worker_id = :worker AND n_claims >= :n
+
 -- name: queue.extend_lease
 UPDATE assignments SET status = 0 /*leased*/, expires_at = :expires, finished_at = NULL
 WHERE id = :assignment AND worker_id = :worker AND status IN (0 /*leased*/, 3 /*expired*/)
@@ -611,11 +615,11 @@ DELETE FROM teams WHERE id = :team
 
 -- name: queue.release_worker_leases
 -- A deactivated user's live leases go back to the queue, as if released (ix_assignments_worker_live).
-DELETE FROM assignments WHERE worker_id = :worker AND status = 0 /*leased*/ RETURNING task_id
+DELETE FROM assignments WHERE worker_id = :worker AND status = 0 /*leased*/ RETURNING task_id, project_id, worker_id
 
 -- name: queue.release_project_leases
 -- An archived project's live leases go back (ix_assignments_live).
-DELETE FROM assignments WHERE project_id = :project AND status = 0 /*leased*/ RETURNING task_id
+DELETE FROM assignments WHERE project_id = :project AND status = 0 /*leased*/ RETURNING task_id, project_id, worker_id
 
 -- name: queue.unblock_worker
 -- A worker may work in the project again, with a fresh gold record (answers left out while blocked stay out).
