@@ -161,3 +161,28 @@ async def test_leases_given_back_all_at_once_leave_no_claim_counted(client, db, 
         assert (await _submit(client, worker, lease["assignment_id"])).status_code == 201
     assert served == ["gold", "gold", "item"]
     assert await violations(db) == []
+
+
+async def test_the_same_redundancy_sent_again_keeps_the_answers_asked_of_a_task(client, db, requester, new_project,
+                                                                               make_user):
+    """The requester asks one task for one more answer, then saves the settings with the redundancy unchanged (a
+    settings form sends it with the instructions): the task still wants its extra answer. Before, the unchanged
+    redundancy was applied again: the task's need fell back to it and it was completed at once, short of the
+    answer asked for, which no worker was then given."""
+    project = await new_project(tasks=text_tasks(1), redundancy=1)
+    pid = project["id"]
+    first, second = [(await make_user("worker"))[1] for _ in range(2)]
+    [lease] = await _leases(client, pid, [first])
+    assert (await _submit(client, first, lease["assignment_id"])).status_code == 201
+    task_id = lease["task"]["id"]
+    more = await client.post(f"/api/projects/{pid}/tasks/{task_id}/more-answers", headers=bearer(requester))
+    assert more.status_code == 200 and more.json()["state"] == "open", more.text
+    r = await client.patch(f"/api/projects/{pid}", json={"redundancy": 1, "instructions": "Read it all."},
+                           headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    [extra] = await _leases(client, pid, [second])
+    assert extra["task"]["id"] == task_id
+    assert (await _submit(client, second, extra["assignment_id"])).status_code == 201
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [row["n_annotations"] for row in results] == [2]
+    assert await violations(db) == []
