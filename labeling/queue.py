@@ -844,7 +844,8 @@ def delete_tasks(tx: Tx, project_id: int, task_ids: list[int]) -> int:
 def remove_worker(tx: Tx, project_id: int, worker_id: int) -> tuple[list[int], int]:
     """Take one worker out of a project's work: their answers (and leases and skips) are deleted, the tasks they
     counted in lose their answer (complete ones reopen, without a result until settled again) and the project's
-    counters and their standing forget them. Returns (the regular tasks to settle again, answers deleted)."""
+    counters and their standing forget them, all but a block, which stays. Returns (the regular tasks to settle
+    again, answers deleted)."""
     params = {"project": project_id, "worker": worker_id}
     counted = tx.rows("queue.worker_counted_tasks", params)
     tallies = tx.one("queue.worker_tallies", params)
@@ -853,6 +854,7 @@ def remove_worker(tx: Tx, project_id: int, worker_id: int) -> tuple[list[int], i
     tx.run("queue.worker_leases_dropped", params)
     tx.run("queue.delete_worker_assignments", params)
     tx.run("queue.delete_worker_row", params)
+    tx.run("queue.forget_blocked_worker", {**params, "now": time.time()})
     _add_counts(tx, project_id, worker_id, n_complete=-sum(r.state == TaskState.complete for r in counted),
                 n_annotations=-int(tallies.n_annotations), n_skips=-int(tallies.n_skips))
     return sorted(r.task_id for r in counted if not r.is_gold), int(tallies.n_annotations)

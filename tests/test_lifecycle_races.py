@@ -186,3 +186,26 @@ async def test_the_same_redundancy_sent_again_keeps_the_answers_asked_of_a_task(
     results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
     assert [row["n_annotations"] for row in results] == [2]
     assert await violations(db) == []
+
+
+async def test_removing_a_blocked_workers_answers_keeps_them_blocked(client, db, requester, new_project, make_user):
+    """The requester blocks a worker, then removes their answers: the answers go, the block stays (the worker's
+    next request is still refused, and an unblock still finds them blocked). Before, their standing went whole with
+    their answers, block included, and they could work in the project again at once."""
+    project = await new_project(tasks=text_tasks(4), redundancy=1)
+    pid = project["id"]
+    worker, token = await make_user("worker")
+    [lease] = await _leases(client, pid, [token])
+    assert (await _submit(client, token, lease["assignment_id"])).status_code == 201
+    url = f"/api/projects/{pid}/workers/{worker['id']}"
+    assert (await client.post(f"{url}/block", headers=bearer(requester))).status_code == 200
+    removed = await client.delete(f"{url}/answers", params={"confirm": "true"}, headers=bearer(requester))
+    assert removed.status_code == 200 and removed.json()["answers_deleted"] == 1, removed.text
+
+    refused = await client.post(f"/api/projects/{pid}/next", headers=bearer(token))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "worker_blocked", refused.text
+    quality = (await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))).json()
+    assert [(w["n_answers"], w["blocked"]) for w in quality["workers"]] == [(0, True)]
+    assert await violations(db) == []
+    assert (await client.post(f"{url}/unblock", headers=bearer(requester))).status_code == 200
+    assert (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).status_code == 200

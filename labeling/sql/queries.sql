@@ -661,7 +661,14 @@ WHERE id IN (SELECT task_id FROM assignments WHERE project_id = :project AND wor
 DELETE FROM assignments WHERE project_id = :project AND worker_id = :worker
 
 -- name: queue.delete_worker_row
-DELETE FROM project_workers WHERE project_id = :project AND worker_id = :worker
+-- A worker leaving is forgotten, but not a block: the requester's decision stays (a blocked worker whose answers
+-- were removed could otherwise come back and work at once); their row keeps the block and counts nothing.
+DELETE FROM project_workers WHERE project_id = :project AND worker_id = :worker AND blocked = false
+
+-- name: queue.forget_blocked_worker
+UPDATE project_workers SET n_claims = 0, n_annotations = 0, n_skips = 0, n_gold = 0, gold_score_sum = 0,
+       skill = NULL, agreement = NULL, updated_at = :now
+WHERE project_id = :project AND worker_id = :worker AND blocked = true
 
 -- name: queue.uncount_worker
 -- A worker's standing loses what deleted tasks had counted for them, their claims too (as a released lease's: the
