@@ -220,6 +220,7 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
         # take back the answers asked of single tasks (more-answers, adaptive) and complete them short of them.
         queue.set_redundancy(tx, project_id, values["redundancy_min"])
         annotations.settle_ready(tx, mem, project_id)
+        queue.hand_back_surplus(tx, project_id)
     settings = sorted(key for key in changes if key != "status")
     if settings:
         audit.record(tx, user, "project.update", project=row, details={"changed": settings})

@@ -138,12 +138,21 @@ def _add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
         tx.run("queue.add_counts", {**params, "project": project_id, "shard": shard % N_COUNTER_SHARDS})
 
 
-def set_redundancy(tx: Tx, project_id: int, needed: int) -> int:
-    """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`, and a task
-    holding more live leases than the answers it still wants hands the surplus back (a submit on one answers
-    expired). Returns how many leases went back."""
+def set_redundancy(tx: Tx, project_id: int, needed: int) -> None:
+    """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`."""
     tx.run("queue.set_needed", {"project": project_id, "needed": needed})
-    return _drop_leases(tx, tx.rows("queue.expire_surplus_leases", {"project": project_id, "now": time.time()}))
+
+
+def hand_back_surplus(tx: Tx, project_id: int, task_id: int | None = None) -> int:
+    """Once tasks were settled after their need went down (a lower redundancy) or their counted answers went up (an
+    answer counted again): a regular task holding more live leases than the answers it still wants, or complete,
+    hands the surplus back (a submit on one answers expired), so no task collects more answers than it wants. Run
+    after the settle, which may want one more answer (adaptive redundancy) and so keep a lease. All the project's
+    tasks, or one. Returns how many leases went back."""
+    now = time.time()
+    if task_id is None:
+        return _drop_leases(tx, tx.rows("queue.expire_surplus_leases", {"project": project_id, "now": now}))
+    return _drop_leases(tx, tx.rows("queue.expire_surplus_task_leases", {"task": task_id, "now": now}))
 
 
 @dataclass(frozen=True)
@@ -768,12 +777,11 @@ def exclude_answer(tx: Tx, project_id: int, annotation_id: int, task: Any) -> bo
 
 
 def include_answer(tx: Tx, annotation_id: int, task_id: int) -> bool:
-    """An excluded answer counts again; False if it was not excluded. A lease the task then no longer wants (one
-    taken to replace that answer) goes back, as after a lower redundancy."""
+    """An excluded answer counts again; False if it was not excluded (the caller settles the task, then hands back
+    a lease it no longer wants: hand_back_surplus)."""
     if tx.run("queue.include_answer", {"annotation": annotation_id}) != 1:
         return False
     tx.run("queue.count_answer_back", {"task": task_id})
-    _drop_leases(tx, tx.rows("queue.expire_surplus_task_leases", {"task": task_id, "now": time.time()}))
     return True
 
 

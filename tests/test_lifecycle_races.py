@@ -209,3 +209,26 @@ async def test_removing_a_blocked_workers_answers_keeps_them_blocked(client, db,
     assert await violations(db) == []
     assert (await client.post(f"{url}/unblock", headers=bearer(requester))).status_code == 200
     assert (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).status_code == 200
+
+
+async def test_a_new_minimum_keeps_the_lease_an_adaptive_task_still_wants(client, db, requester, new_project,
+                                                                          make_user):
+    """An adaptive task not confident after three answers wants a fourth, and a worker holds the lease for it; the
+    requester raises the minimum to three: the task, settled again, still wants its fourth answer, so that lease
+    stays and its answer is taken (the surplus is counted after the settle, not before it)."""
+    spec = {"min": 2, "max": 4, "target_confidence": 0.99}
+    project = await new_project(tasks=text_tasks(1), redundancy=spec)
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(4)]
+    for token, label in zip(tokens[:3], ("pos", "neg", "neu")):
+        [lease] = await _leases(client, pid, [token])
+        assert (await _submit(client, token, lease["assignment_id"], label)).status_code == 201
+    [fourth] = await _leases(client, pid, tokens[3:])
+    r = await client.patch(f"/api/projects/{pid}", json={"redundancy": {**spec, "min": 3}},
+                           headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    done = await _submit(client, tokens[3], fourth["assignment_id"])
+    assert done.status_code == 201, done.text
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [row["n_annotations"] for row in results] == [4]
+    assert await violations(db) == []

@@ -68,18 +68,20 @@ UPDATE tasks SET needed = :needed
 WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false
 
 -- name: queue.expire_surplus_leases
--- After a lower redundancy, an open regular task holds live leases beyond the answers it still wants: those go
--- back (their submits answer "expired", as after an override), so no task collects more answers than it needs. The
--- leases already past their time go first, then the newest.
+-- After a lower redundancy (and the settle of the tasks it made ready), a regular task that is complete, or open
+-- with live leases beyond the answers it still wants, hands those back (their submits answer "expired", as after an
+-- override), so no task collects more answers than it needs. The leases already past their time go first, then
+-- the newest.
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE id IN (
     SELECT ranked.id FROM (
-        SELECT s.id, t.n_done + t.n_leased - t.needed AS surplus,
+        SELECT s.id,
+               CASE WHEN t.state = 1 /*complete*/ THEN t.n_leased ELSE t.n_done + t.n_leased - t.needed END AS surplus,
                row_number() OVER (PARTITION BY s.task_id
                                   ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
         FROM assignments s JOIN tasks t ON t.id = s.task_id
-        WHERE t.project_id = :project AND t.state = 0 /*open*/ AND t.is_gold = false
-          AND t.n_done + t.n_leased > t.needed AND s.status = 0 /*leased*/) ranked
+        WHERE s.project_id = :project AND s.status = 0 /*leased*/ AND t.is_gold = false
+          AND (t.state = 1 /*complete*/ OR t.n_done + t.n_leased > t.needed)) ranked
     WHERE ranked.place <= ranked.surplus)
 RETURNING task_id
 
@@ -370,12 +372,13 @@ UPDATE tasks SET n_done = n_done + 1 WHERE id = :task
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE id IN (
     SELECT ranked.id FROM (
-        SELECT s.id, t.n_done + t.n_leased - t.needed AS surplus,
+        SELECT s.id,
+               CASE WHEN t.state = 1 /*complete*/ THEN t.n_leased ELSE t.n_done + t.n_leased - t.needed END AS surplus,
                row_number() OVER (PARTITION BY s.task_id
                                   ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
         FROM assignments s JOIN tasks t ON t.id = s.task_id
-        WHERE t.id = :task AND t.is_gold = false AND t.n_done + t.n_leased > t.needed AND s.status = 0 /*leased*/
-        ) ranked
+        WHERE s.task_id = :task AND s.status = 0 /*leased*/ AND t.is_gold = false
+          AND (t.state = 1 /*complete*/ OR t.n_done + t.n_leased > t.needed)) ranked
     WHERE ranked.place <= ranked.surplus)
 RETURNING task_id
 
