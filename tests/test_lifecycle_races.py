@@ -57,6 +57,9 @@ async def test_a_lower_redundancy_hands_back_the_leases_its_tasks_no_longer_want
     assert [row["n_annotations"] for row in results] == [lowered]
     progress = (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]
     assert progress["annotations"] == lowered and progress["complete"] == 1 and progress["live_leases"] == 0
+    audit = (await client.get("/api/audit", params={"project_id": pid, "action": "project.update"},
+                              headers=bearer(requester))).json()["data"]
+    assert [entry["details"] for entry in audit] == [{"changed": ["redundancy"], "leases_released": 3 - lowered}]
     assert await violations(db) == []
 
 
