@@ -235,3 +235,32 @@ async def test_a_new_minimum_keeps_the_lease_an_adaptive_task_still_wants(client
     results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
     assert [row["n_annotations"] for row in results] == [4]
     assert await violations(db) == []
+
+
+async def test_a_submit_racing_a_lower_redundancy_waits_and_finds_its_lease_handed_back(
+        client, db, requester, new_project, make_user, monkeypatch):
+    """The lower redundancy holds the project (PostgreSQL: its transaction open, the leases already handed back) while
+    a worker submits on a lease it hands back: the submit waits for it and is refused as expired, storing nothing;
+    a claim at that moment waits too and finds nothing left. SQLite's single writer runs them in that order."""
+    from labeling import queue
+    from tests.test_write_races import race
+
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(3)]
+    leases = await _leases(client, pid, tokens[:2])
+    assert (await _submit(client, tokens[0], leases[0]["assignment_id"])).status_code == 201
+
+    def lowering():  # noqa: ANN202
+        return client.patch(f"/api/projects/{pid}", json={"redundancy": 1}, headers=bearer(requester))
+
+    def submitting():  # noqa: ANN202
+        return _submit(client, tokens[1], leases[1]["assignment_id"])
+
+    lowered, submitted = await race(db, monkeypatch, (queue, "hand_back_surplus"), lowering, submitting)
+    assert lowered.status_code == 200, lowered.text
+    assert submitted.status_code == 409 and submitted.json()["error"]["code"] == "lease_expired", submitted.text
+    assert (await client.post(f"/api/projects/{pid}/next", headers=bearer(tokens[2]))).status_code == 204
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [row["n_annotations"] for row in results] == [1]
+    assert await violations(db) == []
