@@ -215,12 +215,19 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
         _check_name(tx, values["name"], row.owner_id, project_id)
     _named_write(tx, merged["name"], lambda: tx.run("projects.update", {**merged, "project": project_id,
                                                                         "now": time.time()}))
-    if "redundancy_min" in values:
+    if values.get("redundancy_min", row.redundancy_min) != row.redundancy_min:
+        # Only a new minimum: the same one sent again (a settings form saved whole, a script's full PATCH) would
+        # take back the answers asked of single tasks (more-answers, adaptive) and complete them short of them.
         queue.set_redundancy(tx, project_id, values["redundancy_min"])
         annotations.settle_ready(tx, mem, project_id)
+        handed_back = queue.hand_back_surplus(tx, project_id)
+    else:
+        handed_back = 0
     settings = sorted(key for key in changes if key != "status")
     if settings:
-        audit.record(tx, user, "project.update", project=row, details={"changed": settings})
+        # The leases a lower redundancy took back from their workers, said as an archive says its own.
+        audit.record(tx, user, "project.update", project=row,
+                     details={"changed": settings, **({"leases_released": handed_back} if handed_back else {})})
     if "status" in values:
         released = 0
         if values["status"] == ProjectStatus.archived:

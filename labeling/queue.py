@@ -32,6 +32,7 @@ failed check falls back to reading.
 
 from __future__ import annotations
 
+import collections
 import random
 import time
 from dataclasses import dataclass, field
@@ -140,6 +141,18 @@ def _add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
 def set_redundancy(tx: Tx, project_id: int, needed: int) -> None:
     """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`."""
     tx.run("queue.set_needed", {"project": project_id, "needed": needed})
+
+
+def hand_back_surplus(tx: Tx, project_id: int, task_id: int | None = None) -> int:
+    """Once tasks were settled after their need went down (a lower redundancy) or their counted answers went up (an
+    answer counted again): a regular task holding more live leases than the answers it still wants, or complete,
+    hands the surplus back (a submit on one answers expired), so no task collects more answers than it wants. Run
+    after the settle, which may want one more answer (adaptive redundancy) and so keep a lease. All the project's
+    tasks, or one. Returns how many leases went back."""
+    now = time.time()
+    if task_id is None:
+        return _drop_leases(tx, tx.rows("queue.expire_surplus_leases", {"project": project_id, "now": now}))
+    return _drop_leases(tx, tx.rows("queue.expire_surplus_task_leases", {"task": task_id, "now": now}))
 
 
 @dataclass(frozen=True)
@@ -764,7 +777,8 @@ def exclude_answer(tx: Tx, project_id: int, annotation_id: int, task: Any) -> bo
 
 
 def include_answer(tx: Tx, annotation_id: int, task_id: int) -> bool:
-    """An excluded answer counts again; False if it was not excluded."""
+    """An excluded answer counts again; False if it was not excluded (the caller settles the task, then hands back
+    a lease it no longer wants: hand_back_surplus)."""
     if tx.run("queue.include_answer", {"annotation": annotation_id}) != 1:
         return False
     tx.run("queue.count_answer_back", {"task": task_id})
@@ -784,14 +798,22 @@ def _drop_leases(tx: Tx, rows: list[Any]) -> int:
     return len(rows)
 
 
+def _released(tx: Tx, rows: list[Any]) -> int:
+    """Leases deleted as if each was released: their tasks lose them, their workers' claim counts too."""
+    claims = collections.Counter((row.project_id, row.worker_id) for row in rows)
+    tx.run_many("queue.uncount_claims", [{"project": project_id, "worker": worker_id, "n": n}
+                                         for (project_id, worker_id), n in sorted(claims.items())])
+    return _drop_leases(tx, rows)
+
+
 def release_worker_leases(tx: Tx, worker_id: int) -> int:
     """Every live lease of a user goes back to the queue (a deactivated user); returns how many."""
-    return _drop_leases(tx, tx.rows("queue.release_worker_leases", {"worker": worker_id}))
+    return _released(tx, tx.rows("queue.release_worker_leases", {"worker": worker_id}))
 
 
 def release_project_leases(tx: Tx, project_id: int) -> int:
     """Every live lease of a project goes back (an archived project); returns how many."""
-    return _drop_leases(tx, tx.rows("queue.release_project_leases", {"project": project_id}))
+    return _released(tx, tx.rows("queue.release_project_leases", {"project": project_id}))
 
 
 def delete_project(tx: Tx, project_id: int) -> None:
@@ -818,7 +840,7 @@ def delete_tasks(tx: Tx, project_id: int, task_ids: list[int]) -> int:
         tallies = tx.rows("queue.answer_tallies_of_tasks", params)
         tx.run_many("queue.uncount_worker", [
             {"project": project_id, "worker": t.worker_id, "n_annotations": t.n_annotations, "n_gold": t.n_gold,
-             "score": float(t.score or 0), "n_skips": t.n_skips} for t in tallies])
+             "score": float(t.score or 0), "n_skips": t.n_skips, "n_claims": t.n_claims} for t in tallies])
         tx.run("queue.delete_tasks", params)
         _add_counts(tx, project_id, 0, n_tasks=-len(rows), n_gold_tasks=-sum(bool(r.is_gold) for r in rows),
                     n_complete=-sum(r.state == TaskState.complete for r in rows),
@@ -830,7 +852,8 @@ def delete_tasks(tx: Tx, project_id: int, task_ids: list[int]) -> int:
 def remove_worker(tx: Tx, project_id: int, worker_id: int) -> tuple[list[int], int]:
     """Take one worker out of a project's work: their answers (and leases and skips) are deleted, the tasks they
     counted in lose their answer (complete ones reopen, without a result until settled again) and the project's
-    counters and their standing forget them. Returns (the regular tasks to settle again, answers deleted)."""
+    counters and their standing forget them, all but a block, which stays. Returns (the regular tasks to settle
+    again, answers deleted)."""
     params = {"project": project_id, "worker": worker_id}
     counted = tx.rows("queue.worker_counted_tasks", params)
     tallies = tx.one("queue.worker_tallies", params)
@@ -839,6 +862,7 @@ def remove_worker(tx: Tx, project_id: int, worker_id: int) -> tuple[list[int], i
     tx.run("queue.worker_leases_dropped", params)
     tx.run("queue.delete_worker_assignments", params)
     tx.run("queue.delete_worker_row", params)
+    tx.run("queue.forget_blocked_worker", {**params, "now": time.time()})
     _add_counts(tx, project_id, worker_id, n_complete=-sum(r.state == TaskState.complete for r in counted),
                 n_annotations=-int(tallies.n_annotations), n_skips=-int(tallies.n_skips))
     return sorted(r.task_id for r in counted if not r.is_gold), int(tallies.n_annotations)

@@ -106,6 +106,8 @@ def exclude(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, task_i
     if changed:
         tx.run("reviews.drop_accept", {"task": task_id})
         annotations.resettle_task(tx, project, task_id)
+        if not excluded:  # a lease taken to replace the answer may be one too many now
+            queue.hand_back_surplus(tx, project.id, task_id)
         audit.record(tx, actor, "answer.exclude" if excluded else "answer.include", project=project,
                      details={"task_id": task_id, "annotation_id": annotation_id, "worker_id": answer.worker_id})
     return {**_state(tx, project, task_id), "annotation_id": annotation_id, "excluded": excluded,

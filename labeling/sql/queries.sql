@@ -67,6 +67,24 @@ ON CONFLICT (project_id, shard) DO UPDATE SET
 UPDATE tasks SET needed = :needed
 WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false
 
+-- name: queue.expire_surplus_leases
+-- After a lower redundancy (and the settle of the tasks it made ready), a regular task that is complete, or open
+-- with live leases beyond the answers it still wants, hands those back (their submits answer "expired", as after an
+-- override), so no task collects more answers than it needs. The leases already past their time go first, then
+-- the newest.
+UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
+WHERE id IN (
+    SELECT ranked.id FROM (
+        SELECT s.id,
+               CASE WHEN t.state = 1 /*complete*/ THEN t.n_leased ELSE t.n_done + t.n_leased - t.needed END AS surplus,
+               row_number() OVER (PARTITION BY s.task_id
+                                  ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
+        FROM assignments s JOIN tasks t ON t.id = s.task_id
+        WHERE s.project_id = :project AND s.status = 0 /*leased*/ AND t.is_gold = false
+          AND (t.state = 1 /*complete*/ OR t.n_done + t.n_leased > t.needed)) ranked
+    WHERE ranked.place <= ranked.surplus)
+RETURNING task_id
+
 -- ---- users ---------------------------------------------------------------------------------------------
 
 -- name: auth.user_id_by_name
@@ -211,6 +229,10 @@ DELETE FROM assignments WHERE id = :assignment AND worker_id = :worker AND statu
 -- gold_first_n claims) still serves as many gold tasks, the released one included.
 UPDATE project_workers SET n_claims = n_claims - 1 WHERE project_id = :project AND worker_id = :worker AND n_claims > 0
 
+-- name: queue.uncount_claims
+-- Leases given back all at once (a deactivated worker's, an archived project's), as if each was released.
+UPDATE project_workers SET n_claims = n_claims - :n WHERE project_id = :project AND worker_id = :worker AND n_claims >= :n
+
 -- name: queue.extend_lease
 UPDATE assignments SET status = 0 /*leased*/, expires_at = :expires, finished_at = NULL
 WHERE id = :assignment AND worker_id = :worker AND status IN (0 /*leased*/, 3 /*expired*/)
@@ -343,6 +365,22 @@ UPDATE annotations SET excluded = false WHERE id = :annotation AND excluded = tr
 
 -- name: queue.count_answer_back
 UPDATE tasks SET n_done = n_done + 1 WHERE id = :task
+
+-- name: queue.expire_surplus_task_leases
+-- As queue.expire_surplus_leases, for one task whose answer counts again: a replacement lease it no longer wants
+-- goes back.
+UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
+WHERE id IN (
+    SELECT ranked.id FROM (
+        SELECT s.id,
+               CASE WHEN t.state = 1 /*complete*/ THEN t.n_leased ELSE t.n_done + t.n_leased - t.needed END AS surplus,
+               row_number() OVER (PARTITION BY s.task_id
+                                  ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
+        FROM assignments s JOIN tasks t ON t.id = s.task_id
+        WHERE s.task_id = :task AND s.status = 0 /*leased*/ AND t.is_gold = false
+          AND (t.state = 1 /*complete*/ OR t.n_done + t.n_leased > t.needed)) ranked
+    WHERE ranked.place <= ranked.surplus)
+RETURNING task_id
 
 -- name: reviews.task
 -- A task as a review needs it, with its stored consensus (if any) and its current review (if any).
@@ -580,11 +618,11 @@ DELETE FROM teams WHERE id = :team
 
 -- name: queue.release_worker_leases
 -- A deactivated user's live leases go back to the queue, as if released (ix_assignments_worker_live).
-DELETE FROM assignments WHERE worker_id = :worker AND status = 0 /*leased*/ RETURNING task_id
+DELETE FROM assignments WHERE worker_id = :worker AND status = 0 /*leased*/ RETURNING task_id, project_id, worker_id
 
 -- name: queue.release_project_leases
 -- An archived project's live leases go back (ix_assignments_live).
-DELETE FROM assignments WHERE project_id = :project AND status = 0 /*leased*/ RETURNING task_id
+DELETE FROM assignments WHERE project_id = :project AND status = 0 /*leased*/ RETURNING task_id, project_id, worker_id
 
 -- name: queue.unblock_worker
 -- A worker may work in the project again, with a fresh gold record (answers left out while blocked stay out).
@@ -626,12 +664,20 @@ WHERE id IN (SELECT task_id FROM assignments WHERE project_id = :project AND wor
 DELETE FROM assignments WHERE project_id = :project AND worker_id = :worker
 
 -- name: queue.delete_worker_row
-DELETE FROM project_workers WHERE project_id = :project AND worker_id = :worker
+-- A worker leaving is forgotten, but not a block: the requester's decision stays (a blocked worker whose answers
+-- were removed could otherwise come back and work at once); their row keeps the block and counts nothing.
+DELETE FROM project_workers WHERE project_id = :project AND worker_id = :worker AND blocked = false
+
+-- name: queue.forget_blocked_worker
+UPDATE project_workers SET n_claims = 0, n_annotations = 0, n_skips = 0, n_gold = 0, gold_score_sum = 0,
+       skill = NULL, agreement = NULL, updated_at = :now
+WHERE project_id = :project AND worker_id = :worker AND blocked = true
 
 -- name: queue.uncount_worker
--- A worker's standing loses what deleted tasks had counted for them.
+-- A worker's standing loses what deleted tasks had counted for them, their claims too (as a released lease's: the
+-- first gold_first_n claims that qualify a worker count the tasks that are still there).
 UPDATE project_workers SET n_annotations = n_annotations - :n_annotations, n_gold = n_gold - :n_gold,
-       gold_score_sum = gold_score_sum - :score, n_skips = n_skips - :n_skips
+       gold_score_sum = gold_score_sum - :score, n_skips = n_skips - :n_skips, n_claims = n_claims - :n_claims
 WHERE project_id = :project AND worker_id = :worker
 
 -- ---- media --------------------------------------------------------------------------------------------------

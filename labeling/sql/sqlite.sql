@@ -160,7 +160,7 @@ SELECT id, is_gold, state FROM tasks WHERE project_id = :project AND id IN (SELE
 
 -- name: queue.answer_tallies_of_tasks
 -- json_params: ids
--- Per worker, the answers, gold answers, gold score and skips that these tasks counted.
+-- Per worker, the answers, gold answers, gold score, skips and claims that these tasks counted.
 SELECT w.worker_id,
        (SELECT count(*) FROM annotations a WHERE a.worker_id = w.worker_id
             AND a.task_id IN (SELECT value FROM json_each(:ids))) AS n_annotations,
@@ -169,7 +169,8 @@ SELECT w.worker_id,
        (SELECT coalesce(sum(a.gold_score), 0) FROM annotations a WHERE a.worker_id = w.worker_id
             AND a.task_id IN (SELECT value FROM json_each(:ids))) AS score,
        (SELECT count(*) FROM assignments s WHERE s.worker_id = w.worker_id AND s.status = 2 /*skipped*/
-            AND s.task_id IN (SELECT value FROM json_each(:ids))) AS n_skips
+            AND s.task_id IN (SELECT value FROM json_each(:ids))) AS n_skips,
+       (SELECT count(*) FROM assignments s WHERE s.worker_id = w.worker_id AND s.task_id IN (SELECT value FROM json_each(:ids))) AS n_claims
 FROM (SELECT DISTINCT worker_id FROM assignments WHERE task_id IN (SELECT value FROM json_each(:ids))) w
 
 -- name: queue.delete_tasks

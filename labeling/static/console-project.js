@@ -205,6 +205,20 @@
 
   var saving = false, created = false;
   var savedPool = isNew ? null : JSON.stringify(poolBody());  /* the pool as stored: unchanged, it is not sent */
+  /* The settings as stored, each as JSON: a save sends only those changed here, so a page open for a while does
+     not put back what was changed meanwhile elsewhere (another tab, a script: a redundancy, a pause, an archive
+     it never showed) */
+  function snapshot(b) {
+    var out = {};
+    Object.keys(b).forEach(function (k) { out[k] = JSON.stringify(b[k]); });
+    return out;
+  }
+  var savedSettings = isNew ? null : snapshot(body().body || {});
+  function changedOnly(b) {
+    var out = {};
+    Object.keys(b).forEach(function (k) { if (savedSettings[k] !== JSON.stringify(b[k])) out[k] = b[k]; });
+    return out;
+  }
   function sendPool() {
     var pool = poolBody();
     if (!created && JSON.stringify(pool) === savedPool) return Promise.resolve({data: null, error: null});
@@ -240,19 +254,22 @@
     var poolFirst = !isNew && built.body.status === "archived";
     var before = poolFirst ? sendPool() : Promise.resolve({data: null, error: null});
     var poolSaved = false;  /* an archived project's pool went first, and its settings may yet be refused */
+    var sent = isNew ? built.body : changedOnly(built.body);
     var first = before.then(function (p) {
       if (p.error) return p;
       poolSaved = !!p.data;
-      return isNew ? Console.api("POST", "/api/projects", built.body)
-                   : Console.api("PATCH", "/api/projects/" + projectId, built.body);
+      return isNew ? Console.api("POST", "/api/projects", sent)
+                   : Console.api("PATCH", "/api/projects/" + projectId, sent);
     });
     var patched = false;  /* the settings are saved and the pool, sent after them, may yet be refused */
     first.then(function (r) {
       if (r.error) throw r;
+      if (!isNew) Object.keys(sent).forEach(function (k) { savedSettings[k] = JSON.stringify(sent[k]); });
       if (!isNew && !poolFirst) { patched = true; showSaved(r.data || built.body); }
       if (isNew) {  /* from now on this form edits the project it made */
         projectId = r.data.id;
         isNew = false;
+        savedSettings = snapshot(sent);
         created = true;
         form.setAttribute("data-mode", "edit");
         form.setAttribute("data-project-id", projectId);

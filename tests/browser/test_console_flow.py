@@ -162,6 +162,29 @@ def test_images_are_uploaded_with_progress_and_become_tasks(server, new_page):  
     expect(page.locator("#upload-progress")).to_be_hidden()
 
 
+def test_settings_open_for_a_while_save_only_what_was_changed_there(server, new_page):  # noqa: ANN001
+    """A Settings page opened before a script (or another tab) paused the project and raised its redundancy: saving
+    new instructions from that page leaves the pause and the redundancy as they now are. Before, the page sent every
+    setting as it had shown them, which put the old redundancy back and un-paused the project (and would have
+    un-archived an archived one)."""
+    requester = server.user("requester")
+    project_id = _own_project(server, requester, "text_classification", ["pos", "neg"])
+    page = new_page(DESKTOP)
+    sign_in(page, requester, f"/console/projects/{project_id}/settings")
+    expect(page.locator('nav.tabs a[aria-current="page"]')).to_have_text("Settings")
+    page.wait_for_load_state("load")
+    with server.client(requester["token"]) as c:
+        r = c.patch(f"/api/projects/{project_id}", json={"redundancy": 5, "status": "paused"})
+        assert r.status_code == 200, r.text
+    page.fill("#f-instructions", "Read the whole review first.")
+    page.click("#save")
+    expect(page.locator("#form-status")).to_have_text("Saved.")
+    with server.client(requester["token"]) as c:
+        stored = c.get(f"/api/projects/{project_id}").json()
+    assert (stored["instructions"], stored["redundancy"], stored["status"]) == (
+        "Read the whole review first.", 5, "paused")
+
+
 def test_settings_edit_labels_and_pool_with_errors_beside_fields(server, new_page):  # noqa: ANN001
     requester = server.user("requester")
     worker, other = server.user("worker"), server.user("worker")
