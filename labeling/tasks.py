@@ -387,7 +387,7 @@ async def list_(conn: AsyncConnection, project_id: int, cursor: str | None, limi
     """A page of a project's tasks in import order, optionally only open/complete or gold/regular ones."""
     t = models.tasks
     query = select(t).where(t.c.project_id == project_id).order_by(t.c.id).limit(limit + 1)
-    after = paging.decode(cursor)
+    after = paging.decode(cursor, f"projects/{project_id}/tasks")
     if after is not None:
         query = query.where(t.c.id > after)
     if state is not None:
@@ -398,7 +398,7 @@ async def list_(conn: AsyncConnection, project_id: int, cursor: str | None, limi
     if gold is not None:
         query = query.where(t.c.is_gold.is_(gold))
     rows = (await conn.execute(query)).all()
-    return paging.page([public(r) for r in rows], limit)
+    return paging.page([public(r) for r in rows], limit, f"projects/{project_id}/tasks")
 
 
 async def get(conn: AsyncConnection, task_id: int) -> Any:
