@@ -81,3 +81,32 @@ async def test_an_unexpected_error_is_a_500_that_says_nosniff(app, requester, mo
 async def test_unknown_paths_stay_404(client, method):
     r = await client.request(method, "/api/projects/1/nothing")
     assert r.status_code == 404
+
+
+ALLOW_PROBE = """
+import asyncio, httpx
+from labeling import app as app_module, settings as settings_module
+async def main():
+    app = app_module.create_app(settings_module.Settings(data_dir=__import__("pathlib").Path({data!r}),
+                                                          database_url={url!r}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        for url in ("/api/projects/1", "/api/projects", "/api/projects/1/tasks"):
+            print((await c.put(url) if url != "/api/projects/1" else await c.post(url)).headers["allow"])
+asyncio.run(main())
+"""
+
+
+def test_an_allow_header_is_the_same_in_every_server_process(tmp_path, settings):
+    """Each server process hashes strings with its own seed; the Allow of one 405 must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    seen = set()
+    for seed in ("0", "1", "2"):
+        script = ALLOW_PROBE.format(data=str(tmp_path / f"d{seed}"), url=settings.database_url)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr[-2000:]
+        seen.add(done.stdout)
+    assert seen == {"GET, HEAD, PATCH, DELETE\nGET, HEAD, POST\nGET, HEAD, POST, DELETE\n"}, seen
