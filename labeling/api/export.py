@@ -51,8 +51,13 @@ async def export(request: Request, caller: web.Caller) -> Response:
         project = await projects_api.project_for(request, caller, conn)
     chosen = options.parse(web.single_params(request))
     job = exporter.Export(app.db, project, chosen, media_dir=app.settings.media_dir, secret=app.secret_key)
+    headers = {"Content-Disposition": f'attachment; filename="{job.file_name}"', "Cache-Control": "no-store"}
+    if request.method == "HEAD":
+        # What a GET would answer, checked as it would be, without making the export nobody will read (a HEAD's
+        # body is dropped on the way out) or saying in the audit log that it was exported.
+        response = Response(media_type=job.media_type, headers=headers)
+        del response.headers["content-length"]  # the GET's length is not known (it streams), not 0
+        return response
     await app.db.transact(lambda tx: audit.record(tx, caller.who, "project.export", project=project,
                                                   details={"format": chosen.format, "via": "api"}))
-    return StreamingResponse(job.chunks(), media_type=job.media_type,
-                             headers={"Content-Disposition": f'attachment; filename="{job.file_name}"',
-                                      "Cache-Control": "no-store"})
+    return StreamingResponse(job.chunks(), media_type=job.media_type, headers=headers)
