@@ -100,7 +100,10 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
         raw_data, item = item, {}
     field = spec.manifest_field
     source_key = tasktypes.manifest_key(raw_data, field) if field is not None else None
-    data = spec.validate_data(raw_data, ctx)
+    try:
+        data = spec.validate_data(raw_data, ctx)
+    except InvalidInput as exc:
+        raise _bare_hint(exc, raw_data) if not item else exc from None
     gold = _answer_field(spec, item, "gold", data, ctx)
     predictions = _answer_field(spec, item, "predictions", data, ctx)
     priority = item.get("priority", 0)
@@ -111,6 +114,22 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
     if external_id is not None and (not isinstance(external_id, str) or not 1 <= len(external_id) <= 500):
         raise InvalidInput("external_id must be a string of 1-500 characters", field="external_id")
     return ParsedTask(data, gold, predictions, priority, external_id, source_key=source_key, where=where)
+
+
+MANIFEST_KEYS = ("source", "source-ref")
+
+
+def _bare_hint(exc: InvalidInput, raw: dict) -> InvalidInput:
+    """A task object without "data" is read as its data (bare data, a manifest line). When the data field the error
+    names is not in it either, the object was most likely meant otherwise ({"tasks": [...]}, {"input": ...}):
+    say how it was read and what a task looks like, not only that data.text is required."""
+    named = (exc.field or "").removeprefix("data.").split(".")[0].split("[")[0]
+    if not exc.field or not exc.field.startswith("data.") or named in raw or any(key in raw for key in MANIFEST_KEYS):
+        return exc
+    keys = ", ".join(repr(key) for key in sorted(raw)[:5]) or "none"
+    return InvalidInput(f"{exc.message}: this object has no \"data\" field, so it is read as the task's data "
+                        f"(its keys: {keys}); a task is {{\"data\": {{...}}, \"external_id\"?: ...}}, and an import "
+                        "is a JSON array of tasks or JSON Lines, one task a line", field=exc.field, **exc.extra)
 
 
 def iter_validated(items: Iterable[tuple[str, Any]], task_type: str, labels: Iterable[str],
