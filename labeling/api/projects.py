@@ -100,7 +100,7 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
                                                                   project.task_type)
         else:
             body = await web.read_body(request, app.settings.max_body_bytes)
-            items = await asyncio.to_thread(tasks.read_items, body, content_type)
+            items = await asyncio.to_thread(tasks.read_items, body, content_type, tasks.MAX_TASKS_PER_IMPORT)
             sizes = media.Sizes(app.settings.media_dir)
         # The media-folder files the tasks may name (policy media.name): what the database records as the
         # caller's among those they name, and the images this import brings. Those must be there, now and when it
