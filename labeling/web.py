@@ -441,6 +441,11 @@ def routes(entries: Iterable[tuple[str, str, Handler, str]]) -> list[Route]:
     return method_routes((path, method, guarded(action, fn)) for method, path, fn, action in entries)
 
 
+def created(request: Request, data: Any, path: str) -> JSONResponse:
+    """A 201 with the new object, and its path in Location (under the app's root path, behind a proxy's prefix)."""
+    return ok(data, status_code=201, headers={"Location": request.scope.get("root_path", "") + path})
+
+
 def ok(data: Any, status_code: int = 200, headers: dict | None = None) -> JSONResponse:
     """A JSON response."""
     return JSONResponse(data, status_code=status_code, headers=headers)

@@ -110,3 +110,23 @@ def test_an_allow_header_is_the_same_in_every_server_process(tmp_path, settings)
         assert done.returncode == 0, done.stderr[-2000:]
         seen.add(done.stdout)
     assert seen == {"GET, HEAD, PATCH, DELETE\nGET, HEAD, POST\nGET, HEAD, POST, DELETE\n"}, seen
+
+
+async def test_a_create_answers_201_with_the_new_object_s_location(client, admin, requester, make_user):
+    """A script reads the new object at Location (it was only in the body); the OpenAPI document says so."""
+    await make_user("worker", "crew0")
+    made = [
+        (await client.post("/api/projects", json={"name": "p", "task_type": "text_classification", "labels": ["a"]},
+                           headers=bearer(requester)), requester),
+        (await client.post("/api/users", json={"username": "newbie", "role": "worker"}, headers=bearer(admin)), admin),
+        (await client.post("/api/teams", json={"name": "crew", "members": ["crew0"]}, headers=bearer(requester)),
+         requester),
+    ]
+    doc = (await client.get("/api/openapi.json")).json()
+    for r, token in made:
+        assert r.status_code == 201, r.text
+        kind = r.request.url.path.rsplit("/", 1)[1]
+        assert r.headers["location"] == f"/api/{kind}/{r.json()['id']}", r.headers
+        again = await client.get(r.headers["location"], headers=bearer(token))
+        assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+        assert "Location" in doc["paths"][f"/api/{kind}"]["post"]["responses"]["201"]["headers"]

@@ -39,7 +39,7 @@ async def create_project(request: Request, caller: web.Caller) -> Response:
     raw = await web.read_json(request, schemas.project_body_limit(app.settings))
     body = schemas.parse(schemas.ProjectCreate, raw, app.settings)
     project_id = await app.db.transact(lambda tx: projects.create(tx, caller.who, body))
-    return web.ok(await _view(request, caller, project_id), status_code=201)
+    return web.created(request, await _view(request, caller, project_id), f"/api/projects/{project_id}")
 
 
 async def list_projects(request: Request, caller: web.Caller) -> Response:
