@@ -66,7 +66,8 @@ def worker_page(report: dict, cursor: str | None) -> dict:
     return {"rows": everyone[start:end], "first": start + 1, "last": min(end, len(everyone)), "total": len(everyone),
             "next": paging.encode(end, WORKER_TABLE) if end < len(everyone) else None,
             # the page before ("" when that is the first page, which takes no cursor); None on the first page
-            "previous": None if start == 0 else paging.encode(start - WORKERS_PER_PAGE, WORKER_TABLE) if start > WORKERS_PER_PAGE else ""}
+            "previous": (None if start == 0 else paging.encode(start - WORKERS_PER_PAGE, WORKER_TABLE)
+                         if start > WORKERS_PER_PAGE else "")}
 
 
 def _confusion(confusion: dict | None) -> dict | None:
