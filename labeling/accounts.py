@@ -112,7 +112,7 @@ async def page(conn: AsyncConnection, cursor: str | None, limit: int, *, role: s
     """A page of users in id order, optionally of one role or only (in)active ones."""
     u = models.users
     query = select(u).order_by(u.c.id).limit(limit + 1)
-    after = paging.decode(cursor)
+    after = paging.decode(cursor, "users")
     if after is not None:
         query = query.where(u.c.id > after)
     if role:
@@ -120,4 +120,4 @@ async def page(conn: AsyncConnection, cursor: str | None, limit: int, *, role: s
     if active is not None:
         query = query.where(u.c.is_active.is_(active))
     rows = (await conn.execute(query)).all()
-    return paging.page([public(r) for r in rows], limit)
+    return paging.page([public(r) for r in rows], limit, "users")

@@ -15,15 +15,16 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.routing import Mount, compile_path
+from starlette.datastructures import URL
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Match, Mount, compile_path
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from labeling import annotations, api, auth, files, media, middleware, resources, web
 from labeling.api import media as media_api
 from labeling.db import Database
-from labeling.errors import LabelingError
+from labeling.errors import LabelingError, NotFound
 from labeling.settings import Settings
 
 
@@ -55,10 +56,29 @@ class App(Starlette):
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.max_body_bytes = max_body_bytes
+        # Starlette redirects a path that matches only with a "/" added or taken away (307, empty body). Pages keep
+        # that; an API call gets a 404 naming the path it meant (httpx and curl do not follow a 307: a script read
+        # an empty body, and requests re-sent the body to the other path unasked).
+        self.router.redirect_slashes = False
+        self.router.default = self._not_found
         self.direct: dict[str, list[tuple[re.Pattern, Callable]]] = {}
         for method, path, handler in direct:
             pattern, _, _ = compile_path(path)  # the router's own matching of the same path
             self.direct.setdefault(method, []).append((pattern, handler))
+
+    async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """No route matched: a page's path with or without its final "/" is redirected there (as Starlette does);
+        an API path so is a 404 saying which path exists; anything else Starlette's 404."""
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path != "/":
+            other = dict(scope, path=path.rstrip("/") if path.endswith("/") else path + "/")
+            if any(route.matches(other)[0] is not Match.NONE for route in self.router.routes):
+                if path.startswith("/api/"):
+                    raise NotFound(f"no such endpoint: {path} {'ends' if path.endswith('/') else 'does not end'} "
+                                   f"in '/'; the endpoint is {other['path']}", field=None)
+                await RedirectResponse(url=str(URL(scope=other)))(scope, receive, send)
+                return
+        await self.router.not_found(scope, receive, send)
 
     def direct_handler(self, scope: Scope) -> tuple[Callable, int | None] | None:
         """(handler, declared Content-Length) of a request served directly, from one pass over its headers, or

@@ -63,7 +63,7 @@ async def page(conn: AsyncConnection, user: Principal, cursor: str | None, limit
     """Entries newest first: an admin reads all; a requester, those about their projects and their own actions."""
     a = models.audit_log
     query = select(a).order_by(a.c.id.desc()).limit(limit + 1)
-    before = paging.decode(cursor)
+    before = paging.decode(cursor, "audit")
     if before is not None:
         query = query.where(a.c.id < before)
     if user.role is not Role.admin:
@@ -75,4 +75,4 @@ async def page(conn: AsyncConnection, user: Principal, cursor: str | None, limit
             raise InvalidInput("action is at most 60 characters", field="action")
         query = query.where(a.c.action == action)
     rows = (await conn.execute(query)).all()
-    return paging.page([public(r) for r in rows], limit)
+    return paging.page([public(r) for r in rows], limit, "audit")

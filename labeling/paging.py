@@ -1,4 +1,9 @@
-"""Opaque cursors for keyset pagination: `{"data": [...], "next": CURSOR-or-null}`."""
+"""Opaque cursors for keyset pagination: `{"data": [...], "next": CURSOR-or-null}`.
+
+A cursor names the list it continues (`scope`: the endpoint, and its project, team or worker), so one given to
+another list (another project's tasks, the audit log's cursor to the results) is a 400 naming `cursor` instead of
+a page that silently skips or repeats that list's items (every list's key is an id, so such a cursor read as
+another list's place made sense to the database)."""
 
 from __future__ import annotations
 
@@ -17,42 +22,49 @@ DEFAULT_LIMIT = 100
 
 def _encode(payload: dict) -> str:
     """An opaque cursor holding `payload`."""
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str | None, key: str, valid: Callable[[Any], bool]) -> Any:
-    """The `key` value of a cursor from _encode (None for the first page); InvalidInput unless `valid` holds."""
+def _decode(cursor: str | None, key: str, valid: Callable[[Any], bool], scope: str) -> Any:
+    """The `key` value of a cursor from _encode (None for the first page); InvalidInput unless `valid` holds and
+    the cursor is one of this list (`scope`). A cursor without a scope (made before cursors had one) is taken."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        after = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))[key]
-        if not valid(after):
+        payload = jsonio.loads(base64.urlsafe_b64decode(padded.encode()))
+        after = payload[key]
+        if not valid(after) or not isinstance(payload.get("list", scope), str):
             raise ValueError
-        return after
     except Exception:
         raise InvalidInput("cursor is not one this server issued", field="cursor") from None
+    if payload.get("list", scope) != scope:
+        raise InvalidInput("cursor is the next page of another list (another endpoint, project, team or worker); "
+                           "read this list from its first page, without a cursor, and pass on the `next` it gives",
+                           field="cursor")
+    return after
 
 
-def encode(after_id: int) -> str:
-    """A cursor that continues after the row with this id."""
-    return _encode({"after": after_id})
+def encode(after_id: int, scope: str) -> str:
+    """A cursor of the list `scope` that continues after the row with this id."""
+    return _encode({"after": after_id, "list": scope})
 
 
-def decode(cursor: str | None) -> int | None:
-    """The id a cursor continues after, or None for the first page."""
+def decode(cursor: str | None, scope: str) -> int | None:
+    """The id a cursor of the list `scope` continues after, or None for the first page."""
     return _decode(cursor, "after", lambda after: not isinstance(after, bool) and isinstance(after, int)
-                   and 0 <= after <= jsonio.INT_LIMIT)
+                   and 0 <= after <= jsonio.INT_LIMIT, scope)
 
 
-def encode_name(after: str) -> str:
-    """A cursor that continues after the row with this name (a list in name order, names unique)."""
-    return _encode({"after_name": after})
+def encode_name(after: str, scope: str) -> str:
+    """A cursor of the list `scope` that continues after the row with this name (a list in name order, names
+    unique)."""
+    return _encode({"after_name": after, "list": scope})
 
 
-def decode_name(cursor: str | None) -> str | None:
+def decode_name(cursor: str | None, scope: str) -> str | None:
     """The name a cursor of encode_name continues after, or None for the first page."""
-    return _decode(cursor, "after_name", lambda after: isinstance(after, str) and bool(after))
+    return _decode(cursor, "after_name", lambda after: isinstance(after, str) and bool(after), scope)
 
 
 def limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
@@ -68,11 +80,11 @@ def limit(raw: str | int | None, default: int = DEFAULT_LIMIT) -> int:
     return value
 
 
-def page(rows: list[dict], size: int, key: str = "id") -> dict:
-    """Build a page from up to size+1 rows (the extra one only says there is more)."""
+def page(rows: list[dict], size: int, scope: str, key: str = "id") -> dict:
+    """Build a page of the list `scope` from up to size+1 rows (the extra one only says there is more)."""
     more = len(rows) > size
     rows = rows[:size]
-    return {"data": rows, "next": encode(rows[-1][key]) if more and rows else None}
+    return {"data": rows, "next": encode(rows[-1][key], scope) if more and rows else None}
 
 
 def flag(raw: str | None, field: str) -> bool | None:

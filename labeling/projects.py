@@ -164,14 +164,14 @@ async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limi
     `working`: only active ones."""
     p = models.projects
     query = select(p).where(membership.visible_projects(user, working=working)).order_by(p.c.id).limit(limit + 1)
-    after = paging.decode(cursor)
+    after = paging.decode(cursor, "projects")
     if after is not None:
         query = query.where(p.c.id > after)
     if status:
         query = query.where(p.c.status == schemas.project_status(status).value)
     rows = (await conn.execute(query)).all()
     shape = for_workers if user.role is models.Role.worker else public
-    return paging.page([shape(r) for r in rows], limit)
+    return paging.page([shape(r) for r in rows], limit, "projects")
 
 
 def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,

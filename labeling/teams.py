@@ -106,13 +106,13 @@ async def page(conn: AsyncConnection, user: Principal, cursor: str | None, limit
     t, tm = models.teams, models.team_members
     members = select(func.count()).select_from(tm).where(tm.c.team_id == t.c.id).scalar_subquery()
     query = select(t, members.label("n_members")).order_by(t.c.id).limit(limit + 1)
-    after = paging.decode(cursor)
+    after = paging.decode(cursor, "teams")
     if after is not None:
         query = query.where(t.c.id > after)
     if user.role is not Role.admin:
         query = query.where(t.c.owner_id == user.id)
     rows = (await conn.execute(query)).all()
-    return paging.page([public(r, r.n_members) for r in rows], limit)
+    return paging.page([public(r, r.n_members) for r in rows], limit, "teams")
 
 
 async def _members(conn: AsyncConnection, team_id: int, key: Any, after: Any, limit: int) -> list[dict]:
@@ -129,7 +129,9 @@ async def _members(conn: AsyncConnection, team_id: int, key: Any, after: Any, li
 
 async def members_page(conn: AsyncConnection, team_id: int, cursor: str | None, limit: int) -> dict:
     """A page of a team's members: {id, username, is_active}."""
-    return paging.page(await _members(conn, team_id, models.users.c.id, paging.decode(cursor), limit), limit)
+    scope = f"teams/{team_id}/members"
+    return paging.page(await _members(conn, team_id, models.users.c.id, paging.decode(cursor, scope), limit), limit,
+                       scope)
 
 
 def _visible(user: Principal) -> Any:
@@ -144,11 +146,11 @@ async def newest_page(conn: AsyncConnection, user: Principal, cursor: str | None
     members = select(func.count()).select_from(tm).where(tm.c.team_id == t.c.id).scalar_subquery()
     query = (select(t, members.label("n_members")).where(_visible(user))
              .order_by(t.c.id.desc()).limit(limit + 1))
-    before = paging.decode(cursor)
+    before = paging.decode(cursor, "teams/newest")
     if before is not None:
         query = query.where(t.c.id < before)
     rows = (await conn.execute(query)).all()
-    return paging.page([public(r, r.n_members) for r in rows], limit)
+    return paging.page([public(r, r.n_members) for r in rows], limit, "teams/newest")
 
 
 async def member_lists(conn: AsyncConnection, team_ids: list[int], shown: int) -> dict[int, list[dict]]:
@@ -171,9 +173,11 @@ async def member_lists(conn: AsyncConnection, team_ids: list[int], shown: int) -
 async def members_by_name(conn: AsyncConnection, team_id: int, cursor: str | None, limit: int) -> dict:
     """A page of a team's members in username order (the console's): {id, username, is_active}; the cursor
     continues after a username."""
-    rows = await _members(conn, team_id, models.users.c.username, paging.decode_name(cursor), limit)
+    scope = f"names:{team_id}"  # short: a cursor holds a username of up to 100 characters, in 200
+    rows = await _members(conn, team_id, models.users.c.username, paging.decode_name(cursor, scope), limit)
     data = rows[:limit]
-    return {"data": data, "next": paging.encode_name(data[-1]["username"]) if len(rows) > limit and data else None}
+    return {"data": data,
+            "next": paging.encode_name(data[-1]["username"], scope) if len(rows) > limit and data else None}
 
 
 async def pools_listing(conn: AsyncConnection, user: Principal, team_ids: list[int]) -> dict[int, list[dict]]:

@@ -96,13 +96,26 @@ def error_headers(exc: LabelingError) -> dict | None:
     return {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
 
 
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allow_header(methods: Iterable[str]) -> str:
+    """An Allow header in one fixed order: Starlette joins a route's set of methods, whose order changes with each
+    process's string hashing (`HEAD, GET, DELETE, PATCH` in one server process, `DELETE, HEAD, PATCH, GET` in
+    the next), so the same request got different answers."""
+    return ", ".join(sorted(set(methods), key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m)))
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 in the same shape."""
     code = getattr(exc, "status_code", 500)
     words = {404: ("not_found", "no such endpoint"), 405: ("method_not_allowed", "method not allowed here")}
     name, message = words.get(code, ("error", str(getattr(exc, "detail", "error"))))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if "Allow" in headers:  # a 405's
+        headers["Allow"] = allow_header(m.strip() for m in headers["Allow"].split(",") if m.strip())
     return JSONResponse({"error": {"code": name, "message": message, "field": None}}, status_code=code,
-                        headers=getattr(exc, "headers", None))  # a 405's Allow
+                        headers=headers or None)
 
 
 async def on_client_gone(request: Request, exc: Exception) -> Response:
@@ -426,6 +439,11 @@ def route(method: str, path: str, fn: Handler, action: str) -> Route:
 def routes(entries: Iterable[tuple[str, str, Handler, str]]) -> list[Route]:
     """Routes behind the policy gate for (method, path, handler, action) entries, one Route per path."""
     return method_routes((path, method, guarded(action, fn)) for method, path, fn, action in entries)
+
+
+def created(request: Request, data: Any, path: str) -> JSONResponse:
+    """A 201 with the new object, and its path in Location (under the app's root path, behind a proxy's prefix)."""
+    return ok(data, status_code=201, headers={"Location": request.scope.get("root_path", "") + path})
 
 
 def ok(data: Any, status_code: int = 200, headers: dict | None = None) -> JSONResponse:

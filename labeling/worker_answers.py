@@ -22,7 +22,8 @@ async def mine(conn: AsyncConnection, project: Any, worker_id: int, cursor: str 
              .join(t, t.c.id == a.c.task_id)
              .where(and_(a.c.project_id == project.id, a.c.worker_id == worker_id))
              .order_by(a.c.id.desc()).limit(limit + 1))
-    before = paging.decode(cursor)
+    scope = f"projects/{project.id}/my-answers/{worker_id}"
+    before = paging.decode(cursor, scope)
     if before is not None:
         query = query.where(a.c.id < before)
     now = time.time()
@@ -34,4 +35,4 @@ async def mine(conn: AsyncConnection, project: Any, worker_id: int, cursor: str 
                     "created_at": projects.iso(row.created_at), "edited_at": projects.iso(row.edited_at),
                     "editable": until is not None and until > now,
                     "editable_until": None if until is None or math.isinf(until) else projects.iso(until)})
-    return paging.page(out, limit, key="annotation_id")
+    return paging.page(out, limit, scope, key="annotation_id")

@@ -163,11 +163,11 @@ async def test_the_nav_links_to_teams_for_requesters_and_admins(client, admin, r
 
 
 def test_a_name_cursor_round_trips_and_a_forged_one_names_the_cursor():
-    assert paging.decode_name(paging.encode_name("ann.o'neil@x")) == "ann.o'neil@x"
-    assert paging.decode_name(None) is None
-    for bad in ("nonsense", paging.encode(5)):
+    assert paging.decode_name(paging.encode_name("ann.o'neil@x", "members"), "members") == "ann.o'neil@x"
+    assert paging.decode_name(None, "members") is None
+    for bad in ("nonsense", paging.encode(5, "members"), paging.encode_name("ann", "other members")):
         with pytest.raises(InvalidInput) as raised:
-            paging.decode_name(bad)
+            paging.decode_name(bad, "members")
         assert raised.value.field == "cursor"
 
 
@@ -177,7 +177,7 @@ async def test_a_team_page_with_a_bad_id_is_a_404_page(client, requester, raw):
     assert r.status_code == 404 and "text/html" in r.headers["content-type"], (raw, r.status_code, r.text[:200])
 
 
-@pytest.mark.parametrize("cursor", ["nonsense", "%00", paging.encode(3),
+@pytest.mark.parametrize("cursor", ["nonsense", "%00", paging.encode(3, "teams"),
                                     "eyJhZnRlcl9uYW1lIjogImFcdTAwMDAifQ",  # {"after_name": "a\u0000"}
                                     "eyJhZnRlcl9uYW1lIjogIiJ9"])  # {"after_name": ""}
 async def test_a_team_page_with_a_forged_cursor_is_a_400_page_naming_it(client, requester, cursor):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -165,3 +166,14 @@ async def test_a_project_is_deleted_by_its_name_as_the_page_shows_it(client, req
         r = await client.delete(url + quote(typed), headers=bearer(requester))
         assert r.status_code == 200, (name, r.text)
         assert (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).status_code == 404
+
+
+@pytest.mark.parametrize("query,field", [("confirm=doomed&confirm=doomed", "confirm"), ("confirm=doomed&foo=1", "foo"),
+                                         ("confirm=other&confirm=doomed", "confirm")])
+async def test_a_project_deletion_s_query_is_strict_like_every_query(client, requester, new_project, query, field):
+    """A repeated confirm was read as its last value and an unknown parameter was passed over: the project was
+    deleted where every other query string (README: 'unknown or repeated ones refused') is a 400."""
+    project = await new_project(name="doomed")
+    r = await client.delete(f"/api/projects/{project['id']}?{query}", headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
+    assert (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).status_code == 200

@@ -82,3 +82,34 @@ async def test_a_generated_client_creates_imports_claims_and_submits(app, client
     refused = await api.queue.submit.asyncio(lease.assignment_id, client=as_worker, body=models.SubmitBody(
         answer=models.SubmitBodyAnswer.from_dict({"label": "maybe"})))
     assert isinstance(refused, models.Error) and refused.error.field, refused  # errors parse into the Error model
+
+
+async def test_a_generated_client_reads_every_export_as_bytes(app, client: httpx.AsyncClient, make_user,
+                                                              requester: str, new_project, tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """openapi-python-client reads a response as the first of its media types it knows: it read an export as JSON
+    (json.loads of JSON Lines failed: 'Extra data'). With README.md's client.yaml every export is a File of bytes,
+    the bytes the API sends."""
+    from tests.export.helpers import answer_all
+
+    doc = (await client.get("/api/openapi.json")).json()
+    generate(doc, tmp_path)
+    for name in [name for name in sys.modules if name.split(".")[0] == "labeling_client"]:
+        monkeypatch.delitem(sys.modules, name)  # another test's generated client, if one ran before
+    monkeypatch.syspath_prepend(str(tmp_path))
+    gen = importlib.import_module("labeling_client")
+    importlib.import_module("labeling_client.types")
+    export = importlib.import_module("labeling_client.api.export.export")
+    models = importlib.import_module("labeling_client.models")
+    project = await new_project([{"data": {"text": f"item {i}"}, "external_id": f"e{i}"} for i in range(3)],
+                                redundancy=1)
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], "gen")
+    as_requester = gen.AuthenticatedClient(base_url="http://testserver", token=requester)
+    as_requester.set_async_httpx_client(httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                          base_url="http://testserver", headers=bearer(requester)))
+    for fmt, params in (("JSONL", {}), ("CSV", {}), ("JSONL", {"split": "train=0.5,test=0.5"})):
+        got = await export.asyncio(project["id"], client=as_requester, format_=getattr(models.ExportFormat, fmt),
+                                   **params)
+        sent = await client.get(f"/api/projects/{project['id']}/export",
+                                params={"format": fmt.lower(), **params}, headers=bearer(requester))
+        assert isinstance(got, gen.types.File) and got.payload.read() == sent.content, (fmt, params, got)

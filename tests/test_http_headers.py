@@ -81,3 +81,52 @@ async def test_an_unexpected_error_is_a_500_that_says_nosniff(app, requester, mo
 async def test_unknown_paths_stay_404(client, method):
     r = await client.request(method, "/api/projects/1/nothing")
     assert r.status_code == 404
+
+
+ALLOW_PROBE = """
+import asyncio, httpx
+from labeling import app as app_module, settings as settings_module
+async def main():
+    app = app_module.create_app(settings_module.Settings(data_dir=__import__("pathlib").Path({data!r}),
+                                                          database_url={url!r}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        for url in ("/api/projects/1", "/api/projects", "/api/projects/1/tasks"):
+            print((await c.put(url) if url != "/api/projects/1" else await c.post(url)).headers["allow"])
+asyncio.run(main())
+"""
+
+
+def test_an_allow_header_is_the_same_in_every_server_process(tmp_path, settings):
+    """Each server process hashes strings with its own seed; the Allow of one 405 must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    seen = set()
+    for seed in ("0", "1", "2"):
+        script = ALLOW_PROBE.format(data=str(tmp_path / f"d{seed}"), url=settings.database_url)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr[-2000:]
+        seen.add(done.stdout)
+    assert seen == {"GET, HEAD, PATCH, DELETE\nGET, HEAD, POST\nGET, HEAD, POST, DELETE\n"}, seen
+
+
+async def test_a_create_answers_201_with_the_new_object_s_location(client, admin, requester, make_user):
+    """A script reads the new object at Location (it was only in the body); the OpenAPI document says so."""
+    await make_user("worker", "crew0")
+    made = [
+        (await client.post("/api/projects", json={"name": "p", "task_type": "text_classification", "labels": ["a"]},
+                           headers=bearer(requester)), requester),
+        (await client.post("/api/users", json={"username": "newbie", "role": "worker"}, headers=bearer(admin)), admin),
+        (await client.post("/api/teams", json={"name": "crew", "members": ["crew0"]}, headers=bearer(requester)),
+         requester),
+    ]
+    doc = (await client.get("/api/openapi.json")).json()
+    for r, token in made:
+        assert r.status_code == 201, r.text
+        kind = r.request.url.path.rsplit("/", 1)[1]
+        assert r.headers["location"] == f"/api/{kind}/{r.json()['id']}", r.headers
+        again = await client.get(r.headers["location"], headers=bearer(token))
+        assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+        assert "Location" in doc["paths"][f"/api/{kind}"]["post"]["responses"]["201"]["headers"]

@@ -85,7 +85,7 @@ async def create_team(request: Request, caller: web.Caller) -> Response:
     team_id = await app.db.transact(lambda tx: teams.create(tx, caller.who, body.name, body.members))
     async with app.db.read() as conn:
         row, _ = await teams.load(conn, team_id)
-        return web.ok(await teams.get(conn, row), status_code=201)
+        return web.created(request, await teams.get(conn, row), f"/api/teams/{team_id}")
 
 
 async def list_teams(request: Request, caller: web.Caller) -> Response:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from labeling import deletion, media, membership, policy, projects, schemas, task_detail, tasks, web
 from labeling.api import media as media_api
 from labeling.consensus import runner
+from labeling.errors import InvalidInput
 
 RECOMPUTE_BODY_BYTES = 64 * 1024
 
@@ -38,7 +39,7 @@ async def create_project(request: Request, caller: web.Caller) -> Response:
     raw = await web.read_json(request, schemas.project_body_limit(app.settings))
     body = schemas.parse(schemas.ProjectCreate, raw, app.settings)
     project_id = await app.db.transact(lambda tx: projects.create(tx, caller.who, body))
-    return web.ok(await _view(request, caller, project_id), status_code=201)
+    return web.created(request, await _view(request, caller, project_id), f"/api/projects/{project_id}")
 
 
 async def list_projects(request: Request, caller: web.Caller) -> Response:
@@ -73,7 +74,12 @@ async def delete_project(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         row = await project_for(request, caller, conn)
-    confirm = request.query_params.get("confirm")
+    # Strict as every query string (web.query): a repeated confirm was read as its last value and an unknown
+    # parameter passed unseen. The missing or wrong name keeps deletion's message, which says what to send.
+    params = web.single_params(request)
+    for name in sorted(params.keys() - {"confirm"}):
+        raise InvalidInput(f"{name}: is not a known field", field=name)
+    confirm = params.get("confirm")
     deleted = await app.db.transact(lambda tx: deletion.delete_project(tx, caller.who, row.id, confirm))
     # Only now that the deletion has committed: a transaction of its own, which imports naming the files wait for
     removed = await app.db.transact(lambda tx: media.remove_unused(tx, app.settings.media_dir, deleted.unused,
@@ -100,7 +106,7 @@ async def import_tasks(request: Request, caller: web.Caller) -> Response:
                                                                   project.task_type)
         else:
             body = await web.read_body(request, app.settings.max_body_bytes)
-            items = await asyncio.to_thread(tasks.read_items, body, content_type)
+            items = await asyncio.to_thread(tasks.read_items, body, content_type, tasks.MAX_TASKS_PER_IMPORT)
             sizes = media.Sizes(app.settings.media_dir)
         # The media-folder files the tasks may name (policy media.name): what the database records as the
         # caller's among those they name, and the images this import brings. Those must be there, now and when it

@@ -28,7 +28,7 @@ async def create_user(request: Request, caller: web.Caller) -> Response:
     hashed = await app.gate.hash(body.password)
     created, token = await app.db.transact(
         lambda tx: accounts.create(tx, caller.who, body.username, body.role, hashed))
-    return web.ok({**created, "token": token}, status_code=201)
+    return web.created(request, {**created, "token": token}, f"/api/users/{created['id']}")
 
 
 async def list_users(request: Request, caller: web.Caller) -> Response:

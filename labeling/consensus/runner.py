@@ -363,7 +363,7 @@ async def results_page(conn: AsyncConnection, project_id: int, cursor: str | Non
     `crowd_answer`), also on a task the crowd has not answered; an accepted consensus is `reviewed` too."""
     tr, t, v = models.task_results, models.tasks, models.reviews
     override = models.ReviewKind.override.value
-    after = paging.decode(cursor)
+    after = paging.decode(cursor, f"projects/{project_id}/results")
     crowd = (select(tr.c.task_id, t.c.external_id, t.c.state, tr.c.answer, tr.c.confidence, tr.c.n_annotations,
                     tr.c.method, tr.c.details, v.c.kind.label("review"), v.c.answer.label("review_answer"))
              .join(t, t.c.id == tr.c.task_id).outerjoin(v, v.c.task_id == tr.c.task_id)
@@ -388,4 +388,4 @@ async def results_page(conn: AsyncConnection, project_id: int, cursor: str | Non
              "complete": r.state == 1, "method": r.method, "details": r.details, "reviewed": r.review is not None,
              "review": r.review, "crowd_answer": r.answer}
             for r in rows]
-    return paging.page(data, limit, key="task_id")
+    return paging.page(data, limit, f"projects/{project_id}/results", key="task_id")

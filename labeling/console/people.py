@@ -38,11 +38,11 @@ async def _newest_users(conn, cursor: str | None) -> dict:  # noqa: ANN001
     """A page of users, newest first (the one just made is at the top): the API's shape of each."""
     u = models.users
     query = select(u).order_by(u.c.id.desc()).limit(USERS_PER_PAGE + 1)
-    before = paging.decode(cursor)
+    before = paging.decode(cursor, "people")
     if before is not None:
         query = query.where(u.c.id < before)
     rows = (await conn.execute(query)).all()
-    return paging.page([accounts.public(r) for r in rows], USERS_PER_PAGE)
+    return paging.page([accounts.public(r) for r in rows], USERS_PER_PAGE, "people")
 
 
 PAGES = [("GET", "/console/people", people_page)]

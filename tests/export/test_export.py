@@ -801,3 +801,32 @@ async def test_pages_of_long_tasks_hold_fewer_tasks(client, requester, new_proje
     path = tmp_path / "paged.jsonl"
     path.write_bytes(paged)
     assert load("json", data_files=str(path))["train"]["text"] == texts
+
+
+async def test_a_head_of_an_export_answers_its_headers_without_exporting(client, requester, new_project, make_user,
+                                                                        monkeypatch):
+    """A script checking an export's URL with HEAD gets the GET's headers (or its 400), but no export is made and
+    none is recorded in the audit log (the whole export ran, and was logged, for a body nobody gets)."""
+    from labeling.export import exporter
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification")
+    pid = project["id"]
+    get = await get_export(client, requester, pid, format="jsonl")
+
+    def audit_exports() -> list[dict]:
+        return [e for e in every_entry if e["action"] == "project.export"]
+
+    every_entry = (await client.get("/api/audit", params={"limit": 1000}, headers=bearer(requester))).json()["data"]
+    exports_before = len(audit_exports())
+    made = []
+    monkeypatch.setattr(exporter.Export, "chunks", lambda self: made.append(self) or iter(()))
+    r = await client.head(f"/api/projects/{pid}/export", params={"format": "jsonl"}, headers=bearer(requester))
+    assert r.status_code == 200 and r.content == b""
+    for name in ("content-type", "content-disposition", "cache-control"):
+        assert r.headers[name] == get.headers[name], name
+    assert "content-length" not in r.headers
+    assert made == []
+    every_entry = (await client.get("/api/audit", params={"limit": 1000}, headers=bearer(requester))).json()["data"]
+    assert len(audit_exports()) == exports_before
+    bad = await client.head(f"/api/projects/{pid}/export", params={"format": "coco"}, headers=bearer(requester))
+    assert bad.status_code == 400
