@@ -149,10 +149,8 @@ def hand_back_surplus(tx: Tx, project_id: int, task_id: int | None = None) -> in
     hands the surplus back (a submit on one answers expired), so no task collects more answers than it wants. Run
     after the settle, which may want one more answer (adaptive redundancy) and so keep a lease. All the project's
     tasks, or one. Returns how many leases went back."""
-    now = time.time()
-    if task_id is None:
-        return _drop_leases(tx, tx.rows("queue.expire_surplus_leases", {"project": project_id, "now": now}))
-    return _drop_leases(tx, tx.rows("queue.expire_surplus_task_leases", {"task": task_id, "now": now}))
+    return _drop_leases(tx, tx.rows("queue.expire_surplus_leases",
+                                    {"project": project_id, "task": task_id, "now": time.time()}))
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false
 -- After a lower redundancy (and the settle of the tasks it made ready), a regular task that is complete, or open
 -- with live leases beyond the answers it still wants, hands those back (their submits answer "expired", as after an
 -- override), so no task collects more answers than it needs. The leases already past their time go first, then
--- the newest.
+-- the newest. All of a project's tasks, or one (:task, whose answer counts again: a replacement lease it no longer
+-- wants goes back).
 UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE id IN (
     SELECT ranked.id FROM (
@@ -80,7 +81,8 @@ WHERE id IN (
                row_number() OVER (PARTITION BY s.task_id
                                   ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
         FROM assignments s JOIN tasks t ON t.id = s.task_id
-        WHERE s.project_id = :project AND s.status = 0 /*leased*/ AND t.is_gold = false
+        WHERE s.project_id = :project AND (CAST(:task AS BIGINT) IS NULL OR s.task_id = :task)
+          AND s.status = 0 /*leased*/ AND t.is_gold = false
           AND (t.state = 1 /*complete*/ OR t.n_done + t.n_leased > t.needed)) ranked
     WHERE ranked.place <= ranked.surplus)
 RETURNING task_id
@@ -365,22 +367,6 @@ UPDATE annotations SET excluded = false WHERE id = :annotation AND excluded = tr
 
 -- name: queue.count_answer_back
 UPDATE tasks SET n_done = n_done + 1 WHERE id = :task
-
--- name: queue.expire_surplus_task_leases
--- As queue.expire_surplus_leases, for one task whose answer counts again: a replacement lease it no longer wants
--- goes back.
-UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
-WHERE id IN (
-    SELECT ranked.id FROM (
-        SELECT s.id,
-               CASE WHEN t.state = 1 /*complete*/ THEN t.n_leased ELSE t.n_done + t.n_leased - t.needed END AS surplus,
-               row_number() OVER (PARTITION BY s.task_id
-                                  ORDER BY CASE WHEN s.expires_at <= :now THEN 0 ELSE 1 END, s.id DESC) AS place
-        FROM assignments s JOIN tasks t ON t.id = s.task_id
-        WHERE s.task_id = :task AND s.status = 0 /*leased*/ AND t.is_gold = false
-          AND (t.state = 1 /*complete*/ OR t.n_done + t.n_leased > t.needed)) ranked
-    WHERE ranked.place <= ranked.surplus)
-RETURNING task_id
 
 -- name: reviews.task
 -- A task as a review needs it, with its stored consensus (if any) and its current review (if any).
