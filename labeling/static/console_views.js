@@ -134,7 +134,7 @@
   function ranking(data, answer, compact) {
     var responses = (data && data.responses) || [];
     var letters = {};
-    responses.forEach(function (r, i) { letters[String(r.id)] = {letter: String.fromCharCode(65 + i), r: r}; });
+    responses.forEach(function (r, i) { letters[String(r.id)] = {letter: L.responseLetter(i), r: r}; });
     var ratings = (answer && answer.ratings) || {};
     var list = el("ol", {class: "rank-view" + (compact ? " compact" : "")});
     ((answer && answer.ranking) || []).forEach(function (tier) {

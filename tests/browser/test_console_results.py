@@ -244,6 +244,31 @@ def test_a_rated_ranking_consensus_is_overridden_as_it_stands(new_page, server):
     assert stored["ranking"] == [["b"], ["a"]] and stored["ratings"]["b"] == 6 and stored["ratings"]["a"] in (2, 3)
 
 
+def test_the_override_editor_names_the_responses_by_the_letters_of_the_task_page(new_page, server):
+    """The task page names responses by their place in the data (A, B, C...), in the data and in every answer; the
+    override editor showed them in a worker's shuffled order, so the requester who read 'B is best' and pressed B
+    ranked another response first. Past H the console's letters ran on through I, where the editor skips the page's
+    keys (I, S, X, Z): the ninth response was I on the page and J in the editor."""
+    responses = [{"id": f"r{i}", "text": f"response number {i}", "model": f"m{i}"} for i in range(10)]
+    project = requester_project(server, "preference_ranking", [{"data": {"prompt": "Rank them.", "responses": responses},
+                                                                "external_id": "p1"}], [], redundancy=1)
+    answer(server, project, [{"ranking": [[r["id"]] for r in responses]}])
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    letters = "ABCDEFGHJK"
+    items = page.locator("#data-view ol.responses-view > li")
+    expect(items).to_have_count(10)
+    assert items.evaluate_all("els => els.map(e => String.fromCharCode(64 + e.value)).join('')") == letters
+    expect(page.locator("#answers .rank-item .response-letter")).to_have_text(list(letters))
+    page.locator("#override-btn").click()
+    expect(page.locator("#editor")).to_be_visible()
+    expect(page.locator("#editor .response .response-letter")).to_have_text(list(letters))  # the data's order
+    for i, letter in enumerate(letters):
+        expect(page.locator(f'#editor [data-card="r{i}"] .response-letter')).to_have_text(letter)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#review-state .badge-override")).to_be_visible()
+
+
 def test_agreement_stays_on_the_results_after_a_project_wide_recompute(new_page, server):
     # The per-task consensus kept each task's agreement; the project-wide one (POST .../consensus, `labeling
     # consensus`, the demo) dropped it: an Agreement column of dashes, and "Most disputed" listed no task.
