@@ -75,7 +75,9 @@
     var cuts = [0, text.length];
     marks.forEach(function (m) { cuts.push(m.start, m.end); });
     cuts = Array.from(new Set(cuts)).filter(function (c) { return c >= 0 && c <= text.length; }).sort(function (a, b) { return a - b; });
-    var out = el("span", {class: "span-view" + (clip ? " clip" : "")});
+    // dir="auto": a text takes the direction of its first letters, as on the labeling page (an Arabic sentence with
+    // English in it was laid out left to right here, its runs in another order than the worker saw)
+    var out = el("span", {class: "span-view" + (clip ? " clip" : ""), dir: "auto"});
     // A sweep over the cuts: the marks covering a piece are those begun and not yet ended (kept in marks order), so
     // a text is drawn in one pass; asking every mark at every cut took 29 s for 3 answers of 20,000 spans.
     var byStart = marks.map(function (m, k) { return k; })
@@ -153,7 +155,7 @@
   }
 
   function text(value, clip) {
-    return el("span", {class: "text-view" + (clip ? " clip" : ""), text: L.shown(value)});
+    return el("span", {class: "text-view" + (clip ? " clip" : ""), dir: "auto", text: L.shown(value)});
   }
 
   /** The labels an answer holds, by its family. */
