@@ -126,7 +126,7 @@
     var onData = family === "boxes" || family === "spans";
     var draw = function () {
       return V.answer(config, task.data, a.answer, {color: onData ? color : null, name: a.username, withData: onData,
-                                                    thumb: false, most: MOST});
+                                                    thumb: false, most: MOST, letters: a.meta && a.meta.letters});
     };
     var items = onData && a.answer ? a.answer[family === "spans" ? "spans" : "boxes"] || [] : [];
     card.querySelector(".answer-slot").append(items.length > FOLD ? folded(items, draw) : draw());

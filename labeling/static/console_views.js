@@ -166,6 +166,24 @@
     return [];
   }
 
+  /** A rationale names responses by the letters its worker saw them under (the labeling page shuffles them for each
+   *  worker), not by this page's: said when they differ ("B is safer" was read against another B). letters: the
+   *  answer's meta.letters, {id: letter}. */
+  function workerLetters(data, letters) {
+    if (!letters || typeof letters !== "object") return null;
+    var responses = (data && data.responses) || [], differ = false, seen = [];
+    responses.forEach(function (r, i) {
+      var theirs = letters[String(r.id)];
+      if (typeof theirs !== "string") return;
+      var ours = L.responseLetter(i);
+      if (theirs !== ours) differ = true;
+      seen.push({theirs: theirs, text: theirs + " = " + (r.model || String(r.id)) + " (" + ours + " here)"});
+    });
+    if (!differ || !seen.length) return null;
+    seen.sort(function (x, y) { return x.theirs < y.theirs ? -1 : x.theirs > y.theirs ? 1 : 0; });
+    return "Letters as this worker saw them: " + seen.map(function (s) { return s.text; }).join(", ") + ".";
+  }
+
   /** The data with an answer on it, the way the task type looks. opts: {thumb, color, name, clip, most (spans)}. */
   function answer(config, data, value, opts) {
     opts = opts || {};
@@ -177,7 +195,11 @@
     } else if (family === "ranking") {
       if (opts.withData) parts.push(text(data.prompt, opts.clip));
       parts.push(value ? ranking(data, value, opts.thumb) : el("span", {class: "muted", text: "no ranking yet"}));
-      if (value && value.rationale) parts.push(el("p", {class: "rationale", text: "“" + value.rationale + "”"}));
+      if (value && value.rationale) {
+        parts.push(el("p", {class: "rationale", text: "“" + value.rationale + "”"}));
+        var seen = workerLetters(data, opts.letters);
+        if (seen) parts.push(el("p", {class: "muted small worker-letters", text: seen}));
+      }
     } else if (family === "demonstration") {
       if (opts.withData) parts.push(text(data.prompt, opts.clip));
       if (value && typeof value.text === "string") parts.push(text(value.text, opts.clip));

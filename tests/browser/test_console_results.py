@@ -269,6 +269,29 @@ def test_the_override_editor_names_the_responses_by_the_letters_of_the_task_page
     expect(page.locator("#review-state .badge-override")).to_be_visible()
 
 
+def test_a_rationale_says_the_letters_its_worker_saw(new_page, server):
+    """A worker's rationale names responses by the letters the labeling page gave them, in that worker's shuffled
+    order; the task page names them in the data's order, so "A refuses" was read against another A."""
+    responses = [{"id": "a", "text": "I cannot help.", "model": "m-refuse"}, {"id": "b", "text": "Here is how.", "model": "m-help"}]
+    project = requester_project(server, "preference_ranking", [{"data": {"prompt": "How?", "responses": responses},
+                                                                "external_id": "p1"}], [], redundancy=2)
+    shuffled, in_order = server.user("worker", password=None), server.user("worker", password=None)
+    for worker, letters, rationale in ((shuffled, {"a": "B", "b": "A"}, "A helps; B refuses"),
+                                       (in_order, {"a": "A", "b": "B"}, "B helps")):
+        with server.client(worker["token"]) as c:
+            lease = c.post(f"/api/projects/{project['id']}/next").json()
+            r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={
+                "answer": {"ranking": [["b"], ["a"]], "rationale": rationale},
+                "meta": {"shown_order": sorted(letters, key=letters.get), "letters": letters}})
+            assert r.status_code == 201, r.text
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    cards = page.locator("#answers .answer-card")
+    expect(cards.filter(has_text="A helps").locator(".worker-letters")).to_have_text(
+        "Letters as this worker saw them: A = m-help (B here), B = m-refuse (A here).")
+    expect(cards.filter(has_text="B helps").locator(".worker-letters")).to_have_count(0)  # the page's own letters
+
+
 def test_agreement_stays_on_the_results_after_a_project_wide_recompute(new_page, server):
     # The per-task consensus kept each task's agreement; the project-wide one (POST .../consensus, `labeling
     # consensus`, the demo) dropped it: an Agreement column of dashes, and "Most disputed" listed no task.
