@@ -262,7 +262,9 @@ def _syntax_error(exc: json.JSONDecodeError, text: str, extra: dict) -> JsonErro
         where = f"at line {exc.lineno} column {exc.colno}"
     else:  # one line (a JSON Lines line, whose number the caller gives): a second line number would mislead
         where = f"at column {exc.colno}" if exc.lineno == 1 else "at the end of the line"
-    return JsonError(f"not valid JSON ({exc.msg} {where})", lineno=exc.lineno, **extra)
+    # Some of json's messages end in "at" ("Unterminated string starting at"): said once, not "at at column 9".
+    what = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
+    return JsonError(f"not valid JSON ({what} {where})", lineno=exc.lineno, **extra)
 
 
 def _locate_repeated(text: str, extra: dict) -> None:

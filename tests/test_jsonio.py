@@ -62,6 +62,18 @@ def test_text_that_is_not_utf8_or_not_json():
     assert exc.value.field == "[1]"
 
 
+@pytest.mark.parametrize("raw, words", [
+    (b'{"text": "no closing quote}', "not valid JSON (Unterminated string starting at column 10)"),
+    (b'{"text": "a\tb"}', "not valid JSON (Invalid control character at column 12)"),
+    (b'{"text": "a",\n "b": "\tx"}', "not valid JSON (Invalid control character at line 2 column 8)"),
+])
+def test_a_syntax_error_says_where_once(raw: bytes, words: str) -> None:
+    """json's own words may end in "at": the console said "Invalid control character at at column 33"."""
+    with pytest.raises(jsonio.JsonError) as exc:
+        jsonio.loads(raw)
+    assert str(exc.value) == words
+
+
 def test_extra_detail_goes_into_the_error():
     with pytest.raises(jsonio.JsonError) as exc:
         jsonio.loads(b'{"a": NaN}', line=7)

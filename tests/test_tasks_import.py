@@ -48,6 +48,27 @@ async def test_bad_line_is_named_and_nothing_is_stored(client, requester, new_pr
     assert await _count(client, requester, project["id"]) == 0
 
 
+async def test_a_label_not_in_a_project_of_many_labels_names_some_of_them(client, requester, new_project):
+    """The error named every label: 200 of them made a console import error of some 2,000 characters (1,000 labels,
+    the most a project may have, over 10,000), all of it one line in the CLI."""
+    labels = [f"label {i:03d}" for i in range(200)]
+    project = await new_project(labels=labels)
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=[{"data": {"text": "x"}, "gold": {"label": "nope"}}],
+                          headers=bearer(requester))
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["field"] == "gold.label" and error["index"] == 0
+    assert error["message"].endswith("gold.label 'nope' is not one of the project's labels (label 000, label 001, "
+                                     "label 002, label 003, label 004, label 005, label 006, label 007, label 008, "
+                                     "label 009, label 010, label 011, label 012, label 013, label 014, label 015, "
+                                     "label 016, label 017, label 018, label 019 and 180 more)")
+    project = await new_project(labels=labels[:20])  # up to 20: every one
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=[{"data": {"text": "x"}, "gold": {"label": "nope"}}],
+                          headers=bearer(requester))
+    assert r.json()["error"]["message"].endswith("label 018, label 019)")
+    assert await _count(client, requester, project["id"]) == 0
+
+
 @pytest.mark.parametrize("task,field", [
     ({"data": {"text": "x"}, "gold": {"label": "nope"}}, "gold.label"),
     ({"data": {"text": "x"}, "predictions": {"labels": ["pos"]}}, "predictions.label"),

@@ -51,8 +51,9 @@
     dataView.append(V.spans(String(task.data.text || ""), [layers[0]], false, MOST));
   } else if (family === "ranking") {
     dataView.append(V.text(task.data.prompt));
-    dataView.append(L.el("ol", {class: "responses-view", type: "A"}, (task.data.responses || []).map(function (r) {
-      return L.el("li", {}, [L.el("strong", {text: r.model || String(r.id)}), L.el("br"), V.text(r.text)]);
+    dataView.append(L.el("ol", {class: "responses-view", type: "A"}, (task.data.responses || []).map(function (r, i) {
+      // an <ol type="A"> item's value is its letter's place in the alphabet: J (10) for the ninth, as the editor says
+      return L.el("li", {value: String(L.responseLetter(i).charCodeAt(0) - 64)}, [L.el("strong", {text: r.model || String(r.id)}), L.el("br"), V.text(r.text)]);
     })));
   } else if (family === "demonstration") {
     dataView.append(V.text(task.data.prompt));
@@ -125,7 +126,7 @@
     var onData = family === "boxes" || family === "spans";
     var draw = function () {
       return V.answer(config, task.data, a.answer, {color: onData ? color : null, name: a.username, withData: onData,
-                                                    thumb: false, most: MOST});
+                                                    thumb: false, most: MOST, letters: a.meta && a.meta.letters});
     };
     var items = onData && a.answer ? a.answer[family === "spans" ? "spans" : "boxes"] || [] : [];
     card.querySelector(".answer-slot").append(items.length > FOLD ? folded(items, draw) : draw());
@@ -222,7 +223,7 @@
                             label_styles: config.label_styles, options: config.options || {}}, message: editorMessage});
       editorReady = true;
     }
-    editor.load({id: task.id, data: task.data, predictions: asAnswer(shown), media: {}}, {seed: task.id});
+    editor.load({id: task.id, data: task.data, predictions: asAnswer(shown), media: {}}, {seed: task.id, inOrder: true});
     editorBox.scrollIntoView({block: "start"});
     var focus = editorBox.querySelector("textarea, .label-btn, button");
     if (editor.focus) editor.focus(); else if (focus) focus.focus();

@@ -75,7 +75,9 @@
     var cuts = [0, text.length];
     marks.forEach(function (m) { cuts.push(m.start, m.end); });
     cuts = Array.from(new Set(cuts)).filter(function (c) { return c >= 0 && c <= text.length; }).sort(function (a, b) { return a - b; });
-    var out = el("span", {class: "span-view" + (clip ? " clip" : "")});
+    // dir="auto": a text takes the direction of its first letters, as on the labeling page (an Arabic sentence with
+    // English in it was laid out left to right here, its runs in another order than the worker saw)
+    var out = el("span", {class: "span-view" + (clip ? " clip" : ""), dir: "auto"});
     // A sweep over the cuts: the marks covering a piece are those begun and not yet ended (kept in marks order), so
     // a text is drawn in one pass; asking every mark at every cut took 29 s for 3 answers of 20,000 spans.
     var byStart = marks.map(function (m, k) { return k; })
@@ -134,7 +136,7 @@
   function ranking(data, answer, compact) {
     var responses = (data && data.responses) || [];
     var letters = {};
-    responses.forEach(function (r, i) { letters[String(r.id)] = {letter: String.fromCharCode(65 + i), r: r}; });
+    responses.forEach(function (r, i) { letters[String(r.id)] = {letter: L.responseLetter(i), r: r}; });
     var ratings = (answer && answer.ratings) || {};
     var list = el("ol", {class: "rank-view" + (compact ? " compact" : "")});
     ((answer && answer.ranking) || []).forEach(function (tier) {
@@ -153,7 +155,7 @@
   }
 
   function text(value, clip) {
-    return el("span", {class: "text-view" + (clip ? " clip" : ""), text: L.shown(value)});
+    return el("span", {class: "text-view" + (clip ? " clip" : ""), dir: "auto", text: L.shown(value)});
   }
 
   /** The labels an answer holds, by its family. */
@@ -162,6 +164,24 @@
     if (family === "classification") return answer.label ? [answer.label] : [];
     if (family === "multilabel") return answer.labels || [];
     return [];
+  }
+
+  /** A rationale names responses by the letters its worker saw them under (the labeling page shuffles them for each
+   *  worker), not by this page's: said when they differ ("B is safer" was read against another B). letters: the
+   *  answer's meta.letters, {id: letter}. */
+  function workerLetters(data, letters) {
+    if (!letters || typeof letters !== "object") return null;
+    var responses = (data && data.responses) || [], differ = false, seen = [];
+    responses.forEach(function (r, i) {
+      var theirs = letters[String(r.id)];
+      if (typeof theirs !== "string") return;
+      var ours = L.responseLetter(i);
+      if (theirs !== ours) differ = true;
+      seen.push({theirs: theirs, text: theirs + " = " + (r.model || String(r.id)) + " (" + ours + " here)"});
+    });
+    if (!differ || !seen.length) return null;
+    seen.sort(function (x, y) { return x.theirs < y.theirs ? -1 : x.theirs > y.theirs ? 1 : 0; });
+    return "Letters as this worker saw them: " + seen.map(function (s) { return s.text; }).join(", ") + ".";
   }
 
   /** The data with an answer on it, the way the task type looks. opts: {thumb, color, name, clip, most (spans)}. */
@@ -175,7 +195,11 @@
     } else if (family === "ranking") {
       if (opts.withData) parts.push(text(data.prompt, opts.clip));
       parts.push(value ? ranking(data, value, opts.thumb) : el("span", {class: "muted", text: "no ranking yet"}));
-      if (value && value.rationale) parts.push(el("p", {class: "rationale", text: "“" + value.rationale + "”"}));
+      if (value && value.rationale) {
+        parts.push(el("p", {class: "rationale", text: "“" + value.rationale + "”"}));
+        var seen = workerLetters(data, opts.letters);
+        if (seen) parts.push(el("p", {class: "muted small worker-letters", text: seen}));
+      }
     } else if (family === "demonstration") {
       if (opts.withData) parts.push(text(data.prompt, opts.clip));
       if (value && typeof value.text === "string") parts.push(text(value.text, opts.clip));

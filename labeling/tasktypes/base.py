@@ -201,9 +201,19 @@ def require_label(value: Any, field: str, ctx: Context) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string label", field=field)
     if ctx.labels and value not in ctx.labels:
-        raise InvalidInput(f"{field} {value!r} is not one of the project's labels ({', '.join(ctx.labels)})",
+        raise InvalidInput(f"{field} {value!r} is not one of the project's labels ({some_labels(ctx.labels)})",
                            field=field)
     return value
+
+
+NAMED_LABELS = 20  # a message names this many of a project's labels (it may have 1,000: a page of them said nothing)
+
+
+def some_labels(labels: Any) -> str:
+    """The first labels of a project for a message, and how many more there are."""
+    names = list(labels)
+    shown = ", ".join(names[:NAMED_LABELS])
+    return shown if len(names) <= NAMED_LABELS else f"{shown} and {len(names) - NAMED_LABELS:,} more"
 
 
 def require_number(value: Any, field: str, *, minimum: float | None = None, positive: bool = False,

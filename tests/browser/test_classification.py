@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import (DESKTOP, LONG_TEXT, PHONE, assert_fits_the_width, assert_in_view, label_page, png,
@@ -149,6 +150,28 @@ def test_many_labels_shift_digits_and_the_label_finder(new_page, server, worker)
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {"shift": {"label": "lynx"}, "find": {"label": "zebra"}}
+
+
+@pytest.mark.parametrize("task_type", ["text_classification", "named_entities", "bounding_box"])
+def test_the_help_of_every_labels_page_tells_the_label_finder(new_page, server, worker, task_type):
+    """Past the 20 labels the digits reach, "/" is the keyboard's only way to a label; the help of the entity and box
+    pages did not say so (only the classification page's did), though the finder works there too."""
+    labels = [f"label {i:03d}" for i in range(30)]
+    data = {"image": server.upload_image(server.admin_token, png(200, 100))} if task_type == "bounding_box" else {
+        "text": "Ada Lovelace wrote notes"}
+    project = server.project(task_type, [{"data": data, "external_id": "t0"}], labels=labels)
+    page = label_page(new_page, worker, project)
+    page.keyboard.press("?")
+    help_row = page.locator("#help tr", has=page.locator("th kbd", has_text=re.compile(r"^/$")))
+    expect(help_row).to_contain_text("Find a label by name")
+    page.keyboard.press("Escape")
+    if task_type == "named_entities":
+        page.keyboard.press("ArrowRight")  # the first word
+    page.keyboard.press("/")
+    expect(page.locator(".label-filter")).to_be_focused()
+    page.keyboard.type("label 025")
+    page.keyboard.press("Enter")
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("label 025")
 
 
 def _zoom(page) -> int:

@@ -244,6 +244,54 @@ def test_a_rated_ranking_consensus_is_overridden_as_it_stands(new_page, server):
     assert stored["ranking"] == [["b"], ["a"]] and stored["ratings"]["b"] == 6 and stored["ratings"]["a"] in (2, 3)
 
 
+def test_the_override_editor_names_the_responses_by_the_letters_of_the_task_page(new_page, server):
+    """The task page names responses by their place in the data (A, B, C...), in the data and in every answer; the
+    override editor showed them in a worker's shuffled order, so the requester who read 'B is best' and pressed B
+    ranked another response first. Past H the console's letters ran on through I, where the editor skips the page's
+    keys (I, S, X, Z): the ninth response was I on the page and J in the editor."""
+    responses = [{"id": f"r{i}", "text": f"response number {i}", "model": f"m{i}"} for i in range(10)]
+    project = requester_project(server, "preference_ranking", [{"data": {"prompt": "Rank them.", "responses": responses},
+                                                                "external_id": "p1"}], [], redundancy=1)
+    answer(server, project, [{"ranking": [[r["id"]] for r in responses]}])
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    letters = "ABCDEFGHJK"
+    items = page.locator("#data-view ol.responses-view > li")
+    expect(items).to_have_count(10)
+    assert items.evaluate_all("els => els.map(e => String.fromCharCode(64 + e.value)).join('')") == letters
+    expect(page.locator("#answers .rank-item .response-letter")).to_have_text(list(letters))
+    page.locator("#override-btn").click()
+    expect(page.locator("#editor")).to_be_visible()
+    expect(page.locator("#editor .response .response-letter")).to_have_text(list(letters))  # the data's order
+    for i, letter in enumerate(letters):
+        expect(page.locator(f'#editor [data-card="r{i}"] .response-letter')).to_have_text(letter)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#review-state .badge-override")).to_be_visible()
+
+
+def test_a_rationale_says_the_letters_its_worker_saw(new_page, server):
+    """A worker's rationale names responses by the letters the labeling page gave them, in that worker's shuffled
+    order; the task page names them in the data's order, so "A refuses" was read against another A."""
+    responses = [{"id": "a", "text": "I cannot help.", "model": "m-refuse"}, {"id": "b", "text": "Here is how.", "model": "m-help"}]
+    project = requester_project(server, "preference_ranking", [{"data": {"prompt": "How?", "responses": responses},
+                                                                "external_id": "p1"}], [], redundancy=2)
+    shuffled, in_order = server.user("worker", password=None), server.user("worker", password=None)
+    for worker, letters, rationale in ((shuffled, {"a": "B", "b": "A"}, "A helps; B refuses"),
+                                       (in_order, {"a": "A", "b": "B"}, "B helps")):
+        with server.client(worker["token"]) as c:
+            lease = c.post(f"/api/projects/{project['id']}/next").json()
+            r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={
+                "answer": {"ranking": [["b"], ["a"]], "rationale": rationale},
+                "meta": {"shown_order": sorted(letters, key=letters.get), "letters": letters}})
+            assert r.status_code == 201, r.text
+    page = console(new_page, project, "/results")
+    page.locator("a.task-link").first.click()
+    cards = page.locator("#answers .answer-card")
+    expect(cards.filter(has_text="A helps").locator(".worker-letters")).to_have_text(
+        "Letters as this worker saw them: A = m-help (B here), B = m-refuse (A here).")
+    expect(cards.filter(has_text="B helps").locator(".worker-letters")).to_have_count(0)  # the page's own letters
+
+
 def test_agreement_stays_on_the_results_after_a_project_wide_recompute(new_page, server):
     # The per-task consensus kept each task's agreement; the project-wide one (POST .../consensus, `labeling
     # consensus`, the demo) dropped it: an Agreement column of dashes, and "Most disputed" listed no task.

@@ -129,6 +129,8 @@ def test_a_bad_breakdown_is_said_beside_its_field_over_the_board(new_page, serve
     page.fill("#by", "category")
     page.press("#by", "Enter")
     expect(page.locator('.breakdown[data-field="category"]')).to_be_visible()
+    # below the board, past the window's end: the page comes back scrolled to it (Show seemed to do nothing)
+    expect(page.locator('.breakdown[data-field="category"] h3')).to_be_in_viewport()
 
     page.fill("#by", "a,b,c,d,e,f")
     with page.expect_navigation() as shown:
@@ -137,6 +139,7 @@ def test_a_bad_breakdown_is_said_beside_its_field_over_the_board(new_page, serve
     expect(page.locator("#by-error")).to_have_text("at most 5 fields")
     expect(page.locator("#by")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#by")).to_have_value("a,b,c,d,e,f")  # as typed, to be mended
+    expect(page.locator("#by-error")).to_be_in_viewport()
     expect(page.locator("#ratings-chart .rating-row")).to_have_count(4)  # the board, without a breakdown
     expect(page.locator('[data-tab="leaderboard"]')).to_have_attribute("aria-current", "page")
 

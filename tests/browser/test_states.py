@@ -208,6 +208,38 @@ def test_a_project_closed_to_the_worker_mid_task_says_so_in_words(new_page, serv
     expect(page).to_have_url(f"{server.base_url}/")
 
 
+@pytest.mark.parametrize("task_type", ["text_classification", "named_entities"])
+def test_labels_changed_while_a_worker_labels_offers_a_reload_that_shows_them(new_page, server, worker, task_type):
+    """The labeling page is made with the project's labels: a requester renaming one ('postive' -> 'positive') left
+    every open page offering the old name, each answer with it refused ("answer.label 'postive' is not one of the
+    project's labels (positive, negative)") and the new one not to be chosen, until the worker thought of reloading."""
+    text = "Ada Lovelace wrote notes"
+    project = server.project(task_type, [{"data": {"text": text}, "external_id": "t0"}], labels=["postive", "negative"])
+    page = label_page(new_page, worker, project)
+    with server.client(project["requester"]["token"]) as c:
+        r = c.patch(f"/api/projects/{project['id']}", json={"labels": ["positive", "negative"]})
+        assert r.status_code == 200, r.text
+    if task_type == "named_entities":
+        page.keyboard.press("ArrowRight")  # the first word
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("The requester has changed this project's labels since this page was opened")
+    expect(page.locator("#banner-action")).to_have_text("Reload the page")
+    expect(page.locator("#banner-action")).to_be_focused()
+    page.keyboard.press("Enter")  # reload: the same task, with the project's labels now
+    expect(page.locator("body")).to_have_attribute("data-state", "working")
+    expect(page.locator("#labels .label-btn .name").first).to_have_text("positive")
+    expect(page.locator("#banner")).to_be_hidden()
+    if task_type == "named_entities":
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    stored = server.answers(project["id"])["t0"]
+    assert stored == {"label": "positive"} or stored == {"spans": [{"start": 0, "end": 3, "label": "positive"}]}
+
+
 def test_home_counts_what_is_left_for_this_worker(new_page, server, worker):
     project = server.project("text_classification", [
         {"data": {"text": f"item {i}"}, "external_id": f"t{i}", "priority": 10 - i} for i in range(4)

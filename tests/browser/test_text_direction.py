@@ -34,3 +34,36 @@ def test_right_to_left_text_reads_from_the_right(new_page, server, worker, task_
         if page.locator(box).count():
             page.locator(box).fill(HEBREW)
             assert direction(page, box) == ["rtl"], box
+
+
+@pytest.mark.parametrize("task_type, data, answer, labels", [
+    ("text_classification", {"text": ARABIC}, {"label": "a"}, ["a"]),
+    ("named_entities", {"text": ARABIC}, {"spans": [{"start": 0, "end": 3, "label": "PER"}]}, ["PER"]),
+    ("demonstration", {"prompt": HEBREW}, {"text": ARABIC}, []),
+])
+def test_the_console_shows_right_to_left_text_as_the_worker_saw_it(new_page, server, task_type, data, answer, labels):
+    """The console's results and task pages laid every text out left to right: an Arabic sentence with English in it
+    came in another order of runs than the labeling page showed the worker, its entities elsewhere."""
+    from tests.browser.support import sign_in
+
+    requester = server.user("requester")
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"rtl {task_type} {requester['id']}", "task_type": task_type,
+                                          "labels": labels, "redundancy": 1})
+        assert r.status_code == 201, r.text
+        project = r.json()
+        assert c.post(f"/api/projects/{project['id']}/tasks", json=[{"data": data}]).status_code == 201
+    worker = server.user("worker", password=None)
+    with server.client(worker["token"]) as c:
+        lease = c.post(f"/api/projects/{project['id']}/next").json()
+        assert c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer}).status_code == 201
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/results?sort=id")
+    views = page.locator("#results-table .text-view, #results-table .span-view")
+    expect(views.first).to_be_visible()
+    assert set(direction(page, "#results-table .text-view, #results-table .span-view")) == {"rtl"}
+    page.goto(f"/console/projects/{project['id']}/tasks/{lease['task']['id']}")
+    expect(page.locator("#data-view .text-view, #data-view .span-view").first).to_be_visible()
+    assert set(direction(page, "#data-view .text-view, #data-view .span-view, #answers .text-view, "
+                               "#answers .span-view")) == {"rtl"}
+    assert direction(page, "h1")[:1] == ["ltr"]  # the page around the texts keeps its own direction

@@ -467,10 +467,30 @@
     if (error.code === "worker_blocked") return blocked(error.message);
     if (r.status === 409 || r.status === 404) return leaseGone(error);
     if (r.status === 400) {
-      message("The answer was not accepted: " + error.message + (error.field ? " (" + error.field + ")" : ""), "error");
+      labelsChanged(function () {
+        message("The answer was not accepted: " + error.message + (error.field ? " (" + error.field + ")" : ""), "error");
+      });
       return;
     }
     message(sentence(error.message) + " Press " + (action === "submit" ? "Enter" : "S") + " to try again.", "error");
+  }
+
+  /** A label's name: a label is a name or {name, color, hotkey}. */
+  function labelName(label) { return typeof label === "string" ? label : label.name; }
+
+  /** An answer refused may be the page's doing, not the worker's: the requester changed the project's labels after
+   *  the page was made, so it offers labels the project no longer has and lacks its new ones (every answer with a
+   *  removed label is refused, and the new labels cannot be chosen). Then the worker is told so, with a reload (the
+   *  task and the work on it come back); otherwise `refused` says the server's words. */
+  function labelsChanged(refused) {
+    L.api("GET", "/api/projects/" + config.project_id).then(function (r) {
+      var mine = config.labels.map(labelName).join("\n");
+      if (r.status !== 200 || !r.data.labels || r.data.labels.map(labelName).join("\n") === mine) { refused(); return; }
+      message("");
+      showBanner("The requester has changed this project's labels since this page was opened, so it shows labels " +
+        "the project no longer has. Reload the page to get the new ones: your task and your work on it come back.",
+        "Reload the page", function () { location.reload(); });
+    });
   }
 
   /* ---- leaving the page and coming back ------------------------------------------------------- */
@@ -740,7 +760,8 @@
       }
       if (r.status === 401) return signedOut();
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
-      message("The change was not saved: " + r.error.message, "error");
+      var refused = function () { message("The change was not saved: " + r.error.message, "error"); };
+      if (r.status === 400) labelsChanged(refused); else refused();
     });
   }
 

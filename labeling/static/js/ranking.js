@@ -9,10 +9,7 @@
   var shown = [], letterOf = {}, tiers = [], ratings = {}, selected = null, drag = null, justDragged = false, history;
 
   function ordinal(n) { return ORDINALS[n - 1] || n + "th"; }
-  // The page's own shortcuts (I instructions, S skip, X and Z earlier answers) are never a response's letter, so
-  // every response of the most a task may have (16) is ranked by its key.
-  var LETTERS = "ABCDEFGHJKLMNOPQRTUVWY";
-  function letter(i) { return i < LETTERS.length ? LETTERS.charAt(i) : String(i + 1); }
+  var LETTERS = L.RESPONSE_LETTERS, letter = L.responseLetter;
 
   /** The letters of the first n responses as keys, runs written as ranges: A–H, J–K. */
   function keyList(n) {
@@ -324,7 +321,9 @@
     },
     load: function (task, info) {
       var responses = task.data.responses;
-      shown = L.shuffled(responses, info.seed);
+      // A worker sees the responses in an order of their own (position bias); the console's override editor keeps
+      // the data's order, so its letters are those the task page names the responses and the answers by.
+      shown = info.inOrder ? responses.slice() : L.shuffled(responses, info.seed);
       letterOf = {};
       shown.forEach(function (r, i) { letterOf[r.id] = letter(i); });
       promptEl.textContent = L.shown(task.data.prompt);

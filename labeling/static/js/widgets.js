@@ -48,6 +48,12 @@
     return h;
   }
 
+  /** The letter of the i-th response of a ranking: the page's own shortcuts (I instructions, S skip, X and Z earlier
+   *  answers) are never a response's letter, so every response of the most a task may have (16) has its key; the
+   *  console names responses by the same letters. */
+  L.RESPONSE_LETTERS = "ABCDEFGHJKLMNOPQRTUVWY";
+  L.responseLetter = function (i) { return i < L.RESPONSE_LETTERS.length ? L.RESPONSE_LETTERS.charAt(i) : String(i + 1); };
+
   /** A copy of items in an order that depends only on seed (the same worker and task: the same order). */
   L.shuffled = function (items, seed) {
     var state = hashString(String(seed)) || 1;
