@@ -8,7 +8,7 @@ import json
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
-from tests.browser.support import label_page, png, tab_to
+from tests.browser.support import PHONE, label_page, png, tab_to
 
 SHAPES = ["circle", "square", "triangle"]
 W, H = 400, 300
@@ -324,3 +324,17 @@ def test_ctrl_z_brings_back_a_deleted_box_and_undoes_a_run_of_arrow_moves_in_one
     expect(page.locator("#state-empty")).to_be_visible()
     boxes = server.answers(project["id"])["b0"]["boxes"]
     assert [(b["x"], b["y"]) for b in boxes] == [(20, 20), (200, 150)], boxes
+
+
+def test_the_help_on_a_phone_gives_each_key_s_words_the_dialog_s_width(new_page, server, worker):
+    """The box page's keys (arrows, Shift, the mouse) made a key column so wide on a 390 px phone that each
+    description had some 90 px, a word a line: each key now stands above its words."""
+    requester = server.user("requester", password=None)
+    image = server.upload_image(requester["token"], png(W, H))
+    project = server.project("bounding_box", [{"data": {"image": image}}], labels=SHAPES)
+    page = label_page(new_page, worker, project, viewport=PHONE)
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    dialog = page.locator("#help").bounding_box()
+    widths = page.eval_on_selector_all("#help .shortcuts td", "cells => cells.map(c => c.getBoundingClientRect().width)")
+    assert len(widths) > 8 and min(widths) > dialog["width"] * 0.7, (dialog, widths)
