@@ -214,10 +214,11 @@ def encode(values: Sequence[str], order: Iterable[str] | None = None) -> tuple[n
 
 
 def label_order(values: Iterable[str]) -> list[str]:
-    """Sort labels numerically when they all look like numbers, otherwise as text."""
+    """Sort labels numerically when they all look like numbers, otherwise as text; numbers written differently but
+    equal (`1`, `1.0`, `01`) in text order, so that the order, and the ties it breaks, never hangs on a set's."""
     unique = set(values)
     try:
-        return sorted(unique, key=float)
+        return sorted(unique, key=lambda label: (float(label), label))
     except ValueError:
         return sorted(unique)
 
