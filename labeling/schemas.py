@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -114,13 +115,20 @@ def check_labels(labels: list[Any], most: int | None = None, longest: int | None
         else:
             cleaned.append(label.strip())
     first: dict[str, int] = {}
+    composed: dict[str, int] = {}
     for i, name in enumerate(label_names(cleaned)):
         if not name or len(name) > longest:
             raise ValueError(f"labels[{i}] must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
         if name in first:
             raise ValueError(f"labels[{i}]: {name!r} repeats labels[{first[name]}] (spaces around a label are not "
                              "part of it)")
-        first[name] = i
+        # 'café' with its accent composed or as e + combining accent: one label to the eye (the worker's buttons, the
+        # console), two to the consensus, which would split their votes.
+        key = unicodedata.normalize("NFC", name)
+        if key in composed:
+            raise ValueError(f"labels[{i}]: {name!r} repeats labels[{composed[key]}] (the same letters, composed or "
+                             "not)")
+        first[name] = composed[key] = i
     hotkeys = [label.hotkey for label in cleaned if isinstance(label, LabelSpec) and label.hotkey]
     if len(set(hotkeys)) != len(hotkeys):
         raise ValueError("two labels have the same hotkey")

@@ -7,6 +7,7 @@ import bisect
 import csv
 import io
 import itertools
+import math
 import operator
 import os
 from collections.abc import Iterable, Sequence
@@ -214,12 +215,16 @@ def encode(values: Sequence[str], order: Iterable[str] | None = None) -> tuple[n
 
 
 def label_order(values: Iterable[str]) -> list[str]:
-    """Sort labels numerically when they all look like numbers, otherwise as text."""
+    """Sort labels numerically when they all look like numbers, otherwise as text; numbers written differently but
+    equal (`1`, `1.0`, `01`) in text order, so that the order, and the ties it breaks, never hangs on a set's."""
     unique = set(values)
     try:
-        return sorted(unique, key=float)
+        value = {label: float(label) for label in unique}
     except ValueError:
         return sorted(unique)
+    if any(math.isnan(number) for number in value.values()):  # `NaN` is no number to sort by: it equals none
+        return sorted(unique)
+    return sorted(unique, key=lambda label: (value[label], label))
 
 
 def parse_labels(text: str) -> list[str]:

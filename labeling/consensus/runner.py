@@ -260,14 +260,16 @@ async def quality(conn: AsyncConnection, project: Any) -> dict:
         if row is not None:
             worker["blocked"] = bool(row.blocked)
             worker["skips"] = row.n_skips
+            # The skill the project consensus estimated (what settles weigh the worker's answers by), sampled or not;
+            # the report's own estimate (agreement with the consensus, shrunk) only until a consensus has run.
+            if row.skill is not None:
+                worker["skill"] = row.skill
             if sample is not None:
                 worker["n_annotations"] = row.n_annotations
                 worker["gold_n"] = row.n_gold
                 worker["gold_accuracy"] = row.gold_score_sum / row.n_gold if row.n_gold else None
                 if worker["agreement_with_consensus"] is None:
                     worker["agreement_with_consensus"] = row.agreement
-                if row.skill is not None:
-                    worker["skill"] = row.skill
     report["progress"] = progress
     return report
 
