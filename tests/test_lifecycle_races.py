@@ -107,23 +107,19 @@ async def test_an_answer_counted_again_hands_back_the_lease_taken_to_replace_it(
     assert await violations(db) == []
 
 
-async def test_deleted_tasks_take_their_claims_from_the_workers_standing(client, db, requester, new_project,
-                                                                        make_user):
-    """A worker's first gold_first_n claims are gold (a qualification); a gold task they took and the requester then
-    deleted no longer counts among them, as a released lease does not: the worker still gets gold_first_n gold
-    tasks that exist. Before, the deleted task's claim stayed counted (project_workers.n_claims above the
-    assignments left) and the worker got one gold task fewer."""
-    tasks = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(3)] + text_tasks(3)
+async def _gold_first(client, new_project, make_user, n_gold: int) -> tuple[int, dict, str, dict]:
+    """A project whose workers first get two gold tasks (of n_gold), and a worker holding the first of them:
+    (project id, user, token, lease)."""
+    tasks = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(n_gold)] + text_tasks(3)
     project = await new_project(tasks=tasks, redundancy=1, gold_first_n=2, gold_fraction=0.0, gold_threshold=0.0)
-    pid = project["id"]
-    _, worker = await make_user("worker")
-    [first] = await _leases(client, pid, [worker])
-    assert first["task"]["data"]["text"].startswith("gold")
-    assert (await _submit(client, worker, first["assignment_id"])).status_code == 201
-    deleted = await client.request("DELETE", f"/api/projects/{pid}/tasks", headers=bearer(requester),
-                                   json={"task_ids": [first["task"]["id"]], "confirm": True})
-    assert deleted.status_code == 200 and deleted.json()["deleted"] == 1, deleted.text
-    assert await violations(db) == []
+    user, worker = await make_user("worker")
+    [lease] = await _leases(client, project["id"], [worker])
+    assert lease["task"]["data"]["text"].startswith("gold")
+    return project["id"], user, worker, lease
+
+
+async def _two_gold_then_work(client, db, pid: int, worker: str) -> None:
+    """The worker's next three tasks are the two gold tasks gold_first_n=2 promises, then regular work."""
     served = []
     for _ in range(3):
         [lease] = await _leases(client, pid, [worker])
@@ -133,6 +129,21 @@ async def test_deleted_tasks_take_their_claims_from_the_workers_standing(client,
     assert await violations(db) == []
 
 
+async def test_deleted_tasks_take_their_claims_from_the_workers_standing(client, db, requester, new_project,
+                                                                        make_user):
+    """A worker's first gold_first_n claims are gold (a qualification); a gold task they took and the requester then
+    deleted no longer counts among them, as a released lease does not: the worker still gets gold_first_n gold
+    tasks that exist. Before, the deleted task's claim stayed counted (project_workers.n_claims above the
+    assignments left) and the worker got one gold task fewer."""
+    pid, _, worker, first = await _gold_first(client, new_project, make_user, n_gold=3)
+    assert (await _submit(client, worker, first["assignment_id"])).status_code == 201
+    deleted = await client.request("DELETE", f"/api/projects/{pid}/tasks", headers=bearer(requester),
+                                   json={"task_ids": [first["task"]["id"]], "confirm": True})
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == 1, deleted.text
+    assert await violations(db) == []
+    await _two_gold_then_work(client, db, pid, worker)
+
+
 @pytest.mark.parametrize("how", ["archive", "deactivate"])
 async def test_leases_given_back_all_at_once_leave_no_claim_counted(client, db, admin, requester, new_project,
                                                                     make_user, how):
@@ -140,12 +151,7 @@ async def test_leases_given_back_all_at_once_leave_no_claim_counted(client, db, 
     worker's claim count loses them too, so a worker who held a qualification gold task when it happened still
     gets gold_first_n gold tasks afterwards. Before, the claims stayed counted (project_workers.n_claims above
     the worker's assignments) and the worker got one gold task fewer."""
-    tasks = [{"data": {"text": f"gold {i}"}, "gold": {"label": "pos"}} for i in range(2)] + text_tasks(3)
-    project = await new_project(tasks=tasks, redundancy=1, gold_first_n=2, gold_fraction=0.0, gold_threshold=0.0)
-    pid = project["id"]
-    user, worker = await make_user("worker")
-    [held] = await _leases(client, pid, [worker])
-    assert held["task"]["data"]["text"].startswith("gold")
+    pid, user, worker, held = await _gold_first(client, new_project, make_user, n_gold=2)
     if how == "archive":
         for status in ("archived", "active"):
             r = await client.patch(f"/api/projects/{pid}", json={"status": status}, headers=bearer(requester))
@@ -157,13 +163,7 @@ async def test_leases_given_back_all_at_once_leave_no_claim_counted(client, db, 
     gone = await _submit(client, worker, held["assignment_id"])
     assert gone.status_code == 404, gone.text  # given back as if released: no such lease of theirs any more
     assert await violations(db) == []
-    served = []
-    for _ in range(3):
-        [lease] = await _leases(client, pid, [worker])
-        served.append(lease["task"]["data"]["text"].split()[0])
-        assert (await _submit(client, worker, lease["assignment_id"])).status_code == 201
-    assert served == ["gold", "gold", "item"]
-    assert await violations(db) == []
+    await _two_gold_then_work(client, db, pid, worker)
 
 
 async def test_the_same_redundancy_sent_again_keeps_the_answers_asked_of_a_task(client, db, requester, new_project,
