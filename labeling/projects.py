@@ -24,6 +24,9 @@ SETTINGS = ("name", "labels", "instructions", "redundancy_min", "redundancy_max"
 iso = schemas.iso
 
 
+REDUNDANCY_COLUMNS = ("redundancy_min", "redundancy_max", "target_confidence")
+
+
 def _redundancy_columns(value: int | schemas.RedundancySpec) -> dict:
     if isinstance(value, schemas.RedundancySpec):
         return {"redundancy_min": value.min, "redundancy_max": value.max, "target_confidence": value.target_confidence}
@@ -215,9 +218,10 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
         _check_name(tx, values["name"], row.owner_id, project_id)
     _named_write(tx, merged["name"], lambda: tx.run("projects.update", {**merged, "project": project_id,
                                                                         "now": time.time()}))
-    if values.get("redundancy_min", row.redundancy_min) != row.redundancy_min:
-        # Only a new minimum: the same one sent again (a settings form saved whole, a script's full PATCH) would
-        # take back the answers asked of single tasks (more-answers, adaptive) and complete them short of them.
+    if any(values.get(key, getattr(row, key)) != getattr(row, key) for key in REDUNDANCY_COLUMNS):
+        # Only a new redundancy (minimum, maximum or target: a project made fixed at its minimum leaves the tasks
+        # adaptive raised): the same one sent again (a settings form saved whole, a script's full PATCH) would take
+        # back the answers asked of single tasks (more-answers, adaptive) and complete them short of them.
         queue.set_redundancy(tx, project_id, values["redundancy_min"])
         annotations.settle_ready(tx, mem, project_id)
         handed_back = queue.hand_back_surplus(tx, project_id)

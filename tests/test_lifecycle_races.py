@@ -264,3 +264,23 @@ async def test_a_submit_racing_a_lower_redundancy_waits_and_finds_its_lease_hand
     results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
     assert [row["n_annotations"] for row in results] == [1]
     assert await violations(db) == []
+
+
+async def test_an_adaptive_project_made_fixed_at_its_minimum_gives_its_tasks_that_minimum(client, db, requester,
+                                                                                         new_project, make_user):
+    """Adaptive redundancy raised a split task's need to 3; the requester makes the project fixed at 2, its minimum:
+    the task is complete with its two answers and no third worker is given it. Sending the same redundancy again
+    changes nothing, but a new maximum or target is a change (a guard on the minimum alone kept the task wanting 3)."""
+    project = await new_project(tasks=text_tasks(1), redundancy={"min": 2, "max": 4, "target_confidence": 0.99})
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(3)]
+    for token, label in zip(tokens, ("pos", "neg")):
+        [lease] = await _leases(client, pid, [token])
+        assert (await _submit(client, token, lease["assignment_id"], label)).status_code == 201
+    r = await client.patch(f"/api/projects/{pid}", json={"redundancy": 2}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    nothing = await client.post(f"/api/projects/{pid}/next", headers=bearer(tokens[2]))
+    assert nothing.status_code == 204, nothing.text
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [row["n_annotations"] for row in results] == [2]
+    assert await violations(db) == []
