@@ -85,6 +85,7 @@ WHERE id IN (
           AND s.status = 0 /*leased*/ AND t.is_gold = false
           AND (t.state = 1 /*complete*/ OR t.n_done + t.n_leased > t.needed)) ranked
     WHERE ranked.place <= ranked.surplus)
+  AND status = 0 /*leased*/  -- again: a lease another transaction expired meanwhile is not taken off twice
 RETURNING task_id
 
 -- ---- users ---------------------------------------------------------------------------------------------
@@ -233,7 +234,8 @@ UPDATE project_workers SET n_claims = n_claims - 1 WHERE project_id = :project A
 
 -- name: queue.uncount_claims
 -- Leases given back all at once (a deactivated worker's, an archived project's), as if each was released.
-UPDATE project_workers SET n_claims = n_claims - :n WHERE project_id = :project AND worker_id = :worker AND n_claims >= :n
+UPDATE project_workers SET n_claims = CASE WHEN n_claims >= :n THEN n_claims - :n ELSE 0 END
+WHERE project_id = :project AND worker_id = :worker
 
 -- name: queue.extend_lease
 UPDATE assignments SET status = 0 /*leased*/, expires_at = :expires, finished_at = NULL
