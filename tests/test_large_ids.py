@@ -1,7 +1,8 @@
 """Ids past 32 bits, and near 64, work alike on SQLite and PostgreSQL. Ids are 64-bit on both (BIGINT on PostgreSQL,
-INTEGER on SQLite), and a restored dump keeps its ids, however large: a query computing with an id must not leave
-64 bits where the other database would not. The per-worker order of gold checks multiplied a task id by 7919: past
-about 1.2e15 PostgreSQL refused the product (bigint out of range, a 500) where SQLite went on in floating point."""
+INTEGER on SQLite), and a restored database keeps its ids (a dump's up to 2**53 - 1): a query computing with an id
+must not leave 64 bits where the other database would not. The per-worker order of gold checks multiplied a task id
+by 7919: past about 1.2e15 PostgreSQL refused the product (bigint out of range, a 500) where SQLite went on in
+floating point."""
 
 from __future__ import annotations
 
