@@ -16,7 +16,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.datastructures import URL
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette._utils import get_route_path
 from starlette.routing import Match, Mount, compile_path
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -24,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from labeling import annotations, api, auth, files, media, middleware, resources, web
 from labeling.api import media as media_api
 from labeling.db import Database
-from labeling.errors import LabelingError, NotFound
+from labeling.errors import LabelingError
 from labeling.settings import Settings
 
 
@@ -57,8 +58,8 @@ class App(Starlette):
         super().__init__(*args, **kwargs)
         self.max_body_bytes = max_body_bytes
         # Starlette redirects a path that matches only with a "/" added or taken away (307, empty body). Pages keep
-        # that; an API call gets a 404 naming the path it meant (httpx and curl do not follow a 307: a script read
-        # an empty body, and requests re-sent the body to the other path unasked).
+        # that; an API call gets the same 307 (requests follows it with the method and body, as scripts relied on)
+        # with a JSON body naming the endpoint: httpx and curl do not follow it, and read an empty body.
         self.router.redirect_slashes = False
         self.router.default = self._not_found
         self.direct: dict[str, list[tuple[re.Pattern, Callable]]] = {}
@@ -67,16 +68,21 @@ class App(Starlette):
             self.direct.setdefault(method, []).append((pattern, handler))
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """No route matched: a page's path with or without its final "/" is redirected there (as Starlette does);
-        an API path so is a 404 saying which path exists; anything else Starlette's 404."""
+        """No route matched: a path with or without its final "/" is redirected there (as Starlette does), an API
+        path's redirect with a JSON body saying which path exists; anything else Starlette's 404."""
         path = scope.get("path", "")
         if scope["type"] == "http" and path != "/":
             other = dict(scope, path=path.rstrip("/") if path.endswith("/") else path + "/")
             if any(route.matches(other)[0] is not Match.NONE for route in self.router.routes):
-                if path.startswith("/api/"):
-                    raise NotFound(f"no such endpoint: {path} {'ends' if path.endswith('/') else 'does not end'} "
-                                   f"in '/'; the endpoint is {other['path']}", field=None)
-                await RedirectResponse(url=str(URL(scope=other)))(scope, receive, send)
+                redirect = RedirectResponse(url=str(URL(scope=other)))
+                if get_route_path(scope).startswith("/api/"):  # behind a proxy's prefix (root_path) too
+                    meant = get_route_path(other)
+                    redirect = JSONResponse({"error": {
+                        "code": "redirect", "field": None,
+                        "message": f"{get_route_path(scope)} {'ends' if path.endswith('/') else 'does not end'} in "
+                                   f"'/'; the endpoint is {meant} (this redirect keeps the method and body)"}},
+                        status_code=307, headers={"Location": redirect.headers["location"]})
+                await redirect(scope, receive, send)
                 return
         await self.router.not_found(scope, receive, send)
 
