@@ -331,14 +331,15 @@ def _located(exc: InvalidInput, where: str) -> InvalidInput:
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
 
 
-def file_part_items(filename: str, content: bytes) -> list[tuple[str, Any]]:
+def file_part_items(filename: str, content: bytes, limit: int | None = None) -> list[tuple[str, Any]]:
     """The items of one task file of a multipart upload, each placed in that file ("NAME: line N"): with two
-    files in one upload, "line 2" alone does not say which."""
+    files in one upload, "line 2" alone does not say which. `limit` as read_items's (a file of JSON Lines over an
+    API request's limit is refused by its line count, as a body is, before any line is parsed)."""
     kind = "" if filename.lower().endswith(".json") else "ndjson"
     try:
-        items = read_items(content, kind)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{filename}: {exc.message}", field=exc.field, **{**exc.extra, "file": filename}) from None
+        items = read_items(content, kind, limit)
+    except (InvalidInput, TooLarge) as exc:
+        raise type(exc)(f"{filename}: {exc.message}", field=exc.field, **{**exc.extra, "file": filename}) from None
     return [(f"{filename}: {where}", item) for where, item in items]
 
 

@@ -494,6 +494,11 @@ async def test_json_lines_over_the_task_limit_are_refused_before_any_line_is_par
                           headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
     assert "at most 10 tasks per request, and these JSON Lines have 11" in r.json()["error"]["message"]
+    # the same in a task file of a multipart upload, named
+    r = await client.post(f"/api/projects/{project['id']}/tasks", headers=bearer(requester),
+                          files=[("file", ("big.jsonl", "\n".join(lines), "application/x-ndjson"))])
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+    assert r.json()["error"]["message"].startswith("big.jsonl: at most 10 tasks per request, and these JSON Lines")
     blank_lines_too = "\n\n".join(lines[:4] + lines[5:] + ["", "   "])  # 10 tasks and blank lines: not too many
     r = await client.post(f"/api/projects/{project['id']}/tasks", content=blank_lines_too,
                           headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
