@@ -446,6 +446,9 @@ async def test_the_quality_pages_worker_table_comes_a_page_at_a_time(client, req
     assert re.search(r'<a href="\?#workers-heading" id="previous-workers">', second)
     bad = await client.get(f"{base}?cursor=nonsense", headers=bearer(requester))
     assert bad.status_code == 400 and "cursor" in bad.text
+    other = await new_project(tasks=text_tasks(1))  # its worker table is another list: the cursor is refused there
+    bad = await client.get(f"/console/projects/{other['id']}/quality?cursor={following}", headers=bearer(requester))
+    assert bad.status_code == 400 and "another list" in bad.text
     report = (await client.get(f"/api/projects/{project['id']}/quality", headers=bearer(requester))).json()
     assert len(report["workers"]) == 105
 

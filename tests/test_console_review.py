@@ -41,9 +41,14 @@ async def test_results_page_orders_least_certain_first_and_pages_by_keyset(clien
     assert agreements == sorted(agreements) and agreements[0] < 1.0
     # Keyset pages: a cursor continues after the last row, in the same order.
     from labeling.console import results_rows
-    cursor = results_rows.encode_cursor(rows[2]["confidence"], rows[2]["id"])
+    cursor = results_rows.encode_cursor(rows[2]["confidence"], rows[2]["id"], f"{pid}/confidence")
     _, page = await _page(client, requester, pid, after=cursor)
     assert [r["id"] for r in _rows(page)] == [r["id"] for r in rows[3:]]
+    # A cursor of another order, or of another project's results, is refused: read here it skipped rows.
+    for other in (f"{pid}/disagreement", f"{pid + 1}/confidence"):
+        status, page = await _page(client, requester, pid,
+                                    after=results_rows.encode_cursor(rows[2]["confidence"], rows[2]["id"], other))
+        assert status == 400 and "another project&#39;s results or another order" in page, (other, page[-500:])
     _, page = await _page(client, requester, pid, sort="id")
     assert [r["id"] for r in _rows(page)] == sorted(r["id"] for r in rows)
 

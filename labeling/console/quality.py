@@ -26,7 +26,7 @@ OTHER_LABELS = "(other labels)"  # the row and column that sum the labels left o
 TOP_CONFUSIONS = 10  # the most common (consensus, answer) pairs listed under the matrix
 DISTRIBUTION_BARS = 25  # labels of the distribution drawn with bars; the others in use are listed, folded
 WORKERS_PER_PAGE = 100  # rows of the worker table a page shows (a project may have thousands of workers)
-WORKER_TABLE = "console/quality/workers"  # the worker table's cursors (paging scope)
+WORKER_TABLE = "console/quality/{project}/workers"  # the worker table's cursors (paging scope)
 
 
 @frame.page("console.project")
@@ -36,7 +36,7 @@ async def quality_page(request: Request, caller: web.Caller) -> Response:
     async with web.state(request).db.read() as conn:
         row = await frame.project_for(request, caller, conn)
         report = await runner.quality(conn, row)
-    table = worker_page(report, params.cursor)
+    table = worker_page(report, params.cursor, WORKER_TABLE.format(project=row.id))
     return frame.render(request, caller, "console/quality.html", {
         "report": report, "agreement": report.get("agreement") or {}, "workers": table["rows"], "worker_table": table,
         "has_tau": any(w.get("kendall_tau") is not None for w in report.get("workers", [])),
@@ -56,17 +56,17 @@ def correlation(row: Any) -> dict | None:
     return {"rho": float(rho), "answers": n, "independent": n / (1.0 + (n - 1) * float(rho))}
 
 
-def worker_page(report: dict, cursor: str | None) -> dict:
+def worker_page(report: dict, cursor: str | None, scope: str) -> dict:
     """One page of the worker table, most answers first: WORKERS_PER_PAGE rows from the cursor's place (a cursor
     holds how many rows the pages before showed). Every worker on one page made a 2 MB page at 2,000 workers."""
     everyone = sorted(report.get("workers", []),
                       key=lambda w: (-(w.get("n_answers") or 0), w.get("username") or "", w.get("worker_id") or 0))
-    start = min(paging.decode(cursor, WORKER_TABLE) or 0, len(everyone))
+    start = min(paging.decode(cursor, scope) or 0, len(everyone))
     end = start + WORKERS_PER_PAGE
     return {"rows": everyone[start:end], "first": start + 1, "last": min(end, len(everyone)), "total": len(everyone),
-            "next": paging.encode(end, WORKER_TABLE) if end < len(everyone) else None,
+            "next": paging.encode(end, scope) if end < len(everyone) else None,
             # the page before ("" when that is the first page, which takes no cursor); None on the first page
-            "previous": (None if start == 0 else paging.encode(start - WORKERS_PER_PAGE, WORKER_TABLE)
+            "previous": (None if start == 0 else paging.encode(start - WORKERS_PER_PAGE, scope)
                          if start > WORKERS_PER_PAGE else "")}
 
 

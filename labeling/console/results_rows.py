@@ -57,13 +57,15 @@ def sorts(spec: tasktypes.TaskTypeSpec) -> tuple[str, ...]:
     return ("confidence", "disagreement", "id") if spec.agreement_key else ("confidence", "id")
 
 
-def encode_cursor(value: float | None, task_id: int) -> str:
-    """A cursor continuing after a row: its sort value and task id."""
-    return base64.urlsafe_b64encode(jsonio.dumps({"v": value, "id": task_id}).encode()).decode().rstrip("=")
+def encode_cursor(value: float | None, task_id: int, scope: str) -> str:
+    """A cursor continuing after a row: its sort value and task id, in the list `scope` (project and order)."""
+    payload = jsonio.dumps({"v": value, "id": task_id, "list": scope}).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[float | None, int]:
-    """(sort value, task id) a cursor continues after; InvalidInput naming `after` otherwise."""
+def decode_cursor(cursor: str, scope: str) -> tuple[float | None, int]:
+    """(sort value, task id) a cursor of the list `scope` continues after; InvalidInput naming `after` otherwise (a
+    cursor of another project's results, or of another order, read as a place in this one skipped its rows)."""
     try:
         raw = jsonio.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         value, task_id = raw["v"], raw["id"]
@@ -72,9 +74,13 @@ def decode_cursor(cursor: str) -> tuple[float | None, int]:
             raise ValueError
         if isinstance(task_id, bool) or not isinstance(task_id, int) or task_id < 0:
             raise ValueError
-        return (None if value is None else float(value)), task_id
+        same = raw.get("list", scope) == scope  # a cursor without a list: made before they had one
     except Exception:
         raise InvalidInput("after is not a cursor this page made", field="after") from None
+    if not same:
+        raise InvalidInput("after is the next page of another project's results or another order; start from the "
+                           "first page", field="after")
+    return (None if value is None else float(value)), task_id
 
 
 @dataclass
@@ -156,7 +162,8 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
                 .where(v.c.project_id == project.id, overridden, *filters(conf, agr)))
         return _overrides_after(stmt, cursor).order_by(v.c.task_id).limit(PAGE + 1)
 
-    cursor = decode_cursor(query.after) if query.after else None
+    scope = f"{project.id}/{sort}"
+    cursor = decode_cursor(query.after, scope) if query.after else None
     if cursor is not None and sort != "id" and cursor[0] is None:
         raise InvalidInput("after is not a cursor of this order", field="after")
     if sort == "id":
@@ -185,7 +192,7 @@ async def page(conn: AsyncConnection, project: Any, query: schemas.ResultsQuery,
     if more:
         last = rows[-1]
         after = encode_cursor({"id": None, "confidence": last.confidence, "disagreement": last.agreement}[sort],
-                              last.id)
+                              last.id, scope)
     return Page([_row(x) for x in rows], after, sort)
 
 
