@@ -139,8 +139,16 @@ def _add_counts(tx: Tx, project_id: int, shard: int, **deltas: int) -> None:
 
 
 def set_redundancy(tx: Tx, project_id: int, needed: int) -> None:
-    """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`."""
+    """Open regular tasks follow the project's new minimum; the queue stops serving a task at `needed`. Holds the
+    project's lease sweep first (hold_reclaims): hand_back_surplus then locks the leases after the tasks."""
+    hold_reclaims(tx, project_id)
     tx.run("queue.set_needed", {"project": project_id, "needed": needed})
+
+
+def hold_reclaims(tx: Tx, project_id: int) -> None:
+    """Keep the project's expired-lease sweep (reclaim_expired) off until this transaction ends: it locks leases,
+    then their tasks; a change locking tasks, then leases, deadlocked with it on PostgreSQL."""
+    tx.one("queue.hold_reclaims", {"project": project_id})
 
 
 def hand_back_surplus(tx: Tx, project_id: int, task_id: int | None = None) -> int:
@@ -774,11 +782,12 @@ def exclude_answer(tx: Tx, project_id: int, annotation_id: int, task: Any) -> bo
     return True
 
 
-def include_answer(tx: Tx, annotation_id: int, task_id: int) -> bool:
+def include_answer(tx: Tx, project_id: int, annotation_id: int, task_id: int) -> bool:
     """An excluded answer counts again; False if it was not excluded (the caller settles the task, then hands back
-    a lease it no longer wants: hand_back_surplus)."""
+    a lease it no longer wants: hand_back_surplus, after the task, so the sweep is held first)."""
     if tx.run("queue.include_answer", {"annotation": annotation_id}) != 1:
         return False
+    hold_reclaims(tx, project_id)
     tx.run("queue.count_answer_back", {"task": task_id})
     return True
 

@@ -102,7 +102,7 @@ def exclude(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, task_i
         if answer.blocked:
             raise Conflict("this answer's worker is blocked in the project: their answers stay out of consensus "
                            "until they are unblocked", field="annotation_id")
-        changed = queue.include_answer(tx, annotation_id, task_id)
+        changed = queue.include_answer(tx, project.id, annotation_id, task_id)
     if changed:
         tx.run("reviews.drop_accept", {"task": task_id})
         annotations.resettle_task(tx, project, task_id)

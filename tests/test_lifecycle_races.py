@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import bearer, text_tasks
+from tests.conftest import PG_URL, bearer, raw_writes, text_tasks
 from tests.live import violations
 
 
@@ -283,4 +283,49 @@ async def test_an_adaptive_project_made_fixed_at_its_minimum_gives_its_tasks_tha
     assert nothing.status_code == 204, nothing.text
     results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
     assert [row["n_annotations"] for row in results] == [2]
+    assert await violations(db) == []
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's row locks; SQLite's single writer runs one change at a time")
+async def test_a_lower_redundancy_holds_the_lease_sweep_off_so_a_claim_does_not_deadlock_with_it(
+        app, client, db, requester, new_project, make_user, monkeypatch):
+    """A lower redundancy locks the open tasks, then hands surplus leases back; a claim's sweep of expired leases
+    locked an expired lease, then waited for its task: the two deadlocked once the change went on to the leases (a
+    second's stall, one retried). Held before the hand-back, the change now keeps the sweep off: the expired lease is
+    locked by no one, and the claim waits for the project instead."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from labeling import annotations
+    from tests.test_write_races import race
+
+    project = await new_project(tasks=text_tasks(2), redundancy=2)
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(2)]
+    [first] = await _leases(client, pid, tokens[1:])  # the claiming worker has answered (its row in the project)
+    assert (await _submit(client, tokens[1], first["assignment_id"])).status_code == 201
+    [stale] = await _leases(client, pid, tokens[:1])
+    assert stale["task"]["id"] == first["task"]["id"]
+    async with raw_writes(db) as conn:  # the first worker's lease runs out
+        await conn.execute(text("UPDATE assignments SET expires_at = 0 WHERE id = :a"), {"a": stale["assignment_id"]})
+    app.state.labeling.memory.hints.clear()  # the claim reads the queue's state, as after a restart, and sweeps
+    locked = []
+
+    async def while_held(claim):  # noqa: ANN001, ANN202
+        try:
+            async with raw_writes(db) as conn:
+                await conn.execute(text("SELECT id FROM assignments WHERE id = :a FOR NO KEY UPDATE NOWAIT"),
+                                   {"a": stale["assignment_id"]})
+        except DBAPIError:
+            locked.append(stale["assignment_id"])
+
+    def lowering():  # noqa: ANN202
+        return client.patch(f"/api/projects/{pid}", json={"redundancy": 1}, headers=bearer(requester))
+
+    def claiming():  # noqa: ANN202
+        return client.post(f"/api/projects/{pid}/next", headers=bearer(tokens[1]))
+
+    lowered, claimed = await race(db, monkeypatch, (annotations, "settle_ready"), lowering, claiming, held=while_held)
+    assert locked == [], "the claim's sweep held the expired lease while the change held its task"
+    assert lowered.status_code == 200 and claimed.status_code == 200, (lowered.text, claimed.text)
     assert await violations(db) == []

@@ -10,6 +10,10 @@ SELECT * FROM projects WHERE id = :project
 -- json: labels, options, label_styles
 SELECT * FROM projects WHERE id = :project
 
+-- name: queue.hold_reclaims
+-- The single writer already runs one change at a time (PostgreSQL's takes reclaim_expired's lock).
+SELECT 1
+
 -- name: teams.row_for_update
 SELECT id, name, owner_id, created_at FROM teams WHERE id = :team
 
