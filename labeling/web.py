@@ -325,6 +325,21 @@ def bodiless(fn: Handler) -> Handler:
     return handler
 
 
+def queryless(fn: Handler) -> Handler:
+    """An operation that takes no query parameters refuses one by name, as a query model refuses an unknown one
+    (`DELETE /api/teams/1?confirm=x` deleted the team, the parameter unseen)."""
+
+    @functools.wraps(fn)
+    async def handler(request: Request, caller: Caller) -> Response:
+        if request.scope.get("query_string"):  # the usual call has none: nothing to parse
+            for name in single_params(request):
+                raise InvalidInput(f"{name[:100]}: is not a known field (this operation takes no query parameters)",
+                                   field=name[:100])
+        return await fn(request, caller)
+
+    return handler
+
+
 async def read_form(request: Request, *, max_files: int, max_fields: int) -> FormData:
     """The form body (urlencoded or multipart); a malformed one (a bad or missing boundary, a cut-off part, too
     many fields or files) is an InvalidInput naming the body, so JSON routes and pages each answer it their way."""

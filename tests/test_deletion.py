@@ -177,3 +177,23 @@ async def test_a_project_deletion_s_query_is_strict_like_every_query(client, req
     r = await client.delete(f"/api/projects/{project['id']}?{query}", headers=bearer(requester))
     assert r.status_code == 400 and r.json()["error"]["field"] == field, r.text
     assert (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).status_code == 200
+
+
+async def test_an_operation_without_query_parameters_refuses_one_by_name(client, requester, make_user):
+    """Every API operation without a query model took any query string unseen: `DELETE /api/teams/1?confirm=x`
+    deleted the team, a misspelt option passed unnoticed. Each now refuses it by name, before it does anything."""
+    from labeling import api
+
+    await make_user("worker", "crewmate")
+    team = await client.post("/api/teams", json={"name": "crew", "members": ["crewmate"]}, headers=bearer(requester))
+    assert team.status_code == 201, team.text
+    r = await client.delete(f"/api/teams/{team.json()['id']}?confirm=crew", headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "confirm", r.text
+    assert "takes no query parameters" in r.json()["error"]["message"]
+    assert (await client.get(f"/api/teams/{team.json()['id']}", headers=bearer(requester))).status_code == 200
+    for op in api.OPS:
+        if op.query is None and "{" not in op.path and op.path not in ("/api/openapi.json", "/api/health"):
+            r = await client.request(op.method, op.path + "?dry_run=1", headers=bearer(requester))
+            assert r.status_code in (400, 403), (op.method, op.path, r.status_code, r.text)
+            if r.status_code == 400:
+                assert r.json()["error"]["field"] == "dry_run", (op.path, r.text)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from starlette.routing import Route
 
-from labeling import responses, schemas, web
+from labeling import policy, responses, schemas, web
 from labeling.api import access, export, leaderboard, media, meta, openapi, projects, reviews, users, work
 
 FILE = object()  # a download (the export): its media type depends on what was asked for
@@ -159,8 +159,12 @@ OPS: list[Op] = [
 
 
 def _handler(op: Op) -> Callable:
-    """The operation's handler behind the policy gate; a write without a body refuses fields sent anyway."""
+    """The operation's handler behind the policy gate; a write without a body refuses fields sent anyway, and an
+    operation without a query model query parameters (but the public ones, health and the document: a monitor's
+    cache-busting parameter is no option mistyped)."""
     handler = web.bodiless(op.handler) if op.body is None and op.method in web.UNSAFE else op.handler
+    if op.query is None and not policy.rule(op.action).public:
+        handler = web.queryless(handler)
     return web.guarded(op.action, handler)
 
 
