@@ -706,6 +706,7 @@ def block(tx: Tx, project_id: int, worker_id: int) -> list[int]:
     """Stop a worker in a project: their answers leave consensus, the tasks they counted in reopen (without a
     result until settled again) and their live leases go back to the queue. Returns the reopened task ids."""
     tx.begin()  # all of it or nothing, also when the caller runs per statement
+    hold_reclaims(tx, project_id)  # it reopens tasks, then expires leases: the sweep's other order
     now = time.time()
     tx.run("queue.new_worker_row", {"project": project_id, "worker": worker_id, "now": now})  # blocked before working
     tx.run("queue.block_worker", {"project": project_id, "worker": worker_id, "now": now})
@@ -782,12 +783,11 @@ def exclude_answer(tx: Tx, project_id: int, annotation_id: int, task: Any) -> bo
     return True
 
 
-def include_answer(tx: Tx, project_id: int, annotation_id: int, task_id: int) -> bool:
-    """An excluded answer counts again; False if it was not excluded (the caller settles the task, then hands back
-    a lease it no longer wants: hand_back_surplus, after the task, so the sweep is held first)."""
+def include_answer(tx: Tx, annotation_id: int, task_id: int) -> bool:
+    """An excluded answer counts again; False if it was not excluded (the caller, which held the lease sweep off
+    before it locked the task, settles the task, then hands back a lease it no longer wants: hand_back_surplus)."""
     if tx.run("queue.include_answer", {"annotation": annotation_id}) != 1:
         return False
-    hold_reclaims(tx, project_id)
     tx.run("queue.count_answer_back", {"task": task_id})
     return True
 

@@ -23,7 +23,10 @@ from labeling.sqltx import Tx
 
 def _task(tx: Tx, project: Any, task_id: int) -> Any:
     """The project's task, locked for change until the transaction ends; NotFound unless it is the project's.
-    Gold tasks have their gold answer and are not reviewed."""
+    Gold tasks have their gold answer and are not reviewed. The project's lease sweep is held off first: a review
+    may go on to the task's leases (an override expires them, an answer counted again hands one back), the other
+    order from the sweep's, which locks a lease and then its task (the two deadlocked on PostgreSQL)."""
+    queue.hold_reclaims(tx, project.id)
     queue.lock_task(tx, task_id)
     row = tx.one("reviews.task", {"task": task_id})
     if row is None or row.project_id != project.id:
@@ -102,7 +105,7 @@ def exclude(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, task_i
         if answer.blocked:
             raise Conflict("this answer's worker is blocked in the project: their answers stay out of consensus "
                            "until they are unblocked", field="annotation_id")
-        changed = queue.include_answer(tx, project.id, annotation_id, task_id)
+        changed = queue.include_answer(tx, annotation_id, task_id)
     if changed:
         tx.run("reviews.drop_accept", {"task": task_id})
         annotations.resettle_task(tx, project, task_id)

@@ -286,18 +286,42 @@ async def test_an_adaptive_project_made_fixed_at_its_minimum_gives_its_tasks_tha
     assert await violations(db) == []
 
 
+async def _sweep_locked_while_held(app, client, db, monkeypatch, stale_id: int, where: tuple, change, claim) -> list:
+    """Run `change()` held just after `where` returns, while `claim()` (a claim whose worker has an expired lease
+    to sweep in the project, read afresh as after a restart) runs: whether the sweep held the expired lease
+    `stale_id` meanwhile (the deadlock's first half: it then waits for the task the change holds). PostgreSQL."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.test_write_races import race
+
+    async with raw_writes(db) as conn:  # the lease runs out
+        await conn.execute(text("UPDATE assignments SET expires_at = 0 WHERE id = :a"), {"a": stale_id})
+    app.state.labeling.memory.hints.clear()
+    locked = []
+
+    async def while_held(racing):  # noqa: ANN001, ANN202
+        try:
+            async with raw_writes(db) as conn:
+                await conn.execute(text("SELECT id FROM assignments WHERE id = :a FOR NO KEY UPDATE NOWAIT"),
+                                   {"a": stale_id})
+        except DBAPIError:
+            locked.append(stale_id)
+
+    changed, claimed = await race(db, monkeypatch, where, change, claim, held=while_held)
+    assert changed.status_code == 200 and claimed.status_code in (200, 204), (changed.text, claimed.text)
+    assert await violations(db) == []
+    return locked
+
+
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL's row locks; SQLite's single writer runs one change at a time")
 async def test_a_lower_redundancy_holds_the_lease_sweep_off_so_a_claim_does_not_deadlock_with_it(
         app, client, db, requester, new_project, make_user, monkeypatch):
     """A lower redundancy locks the open tasks, then hands surplus leases back; a claim's sweep of expired leases
     locked an expired lease, then waited for its task: the two deadlocked once the change went on to the leases (a
-    second's stall, one retried). Held before the hand-back, the change now keeps the sweep off: the expired lease is
-    locked by no one, and the claim waits for the project instead."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
+    second's stall, one retried). Held before the hand-back, the change now keeps the sweep off: the expired lease
+    is locked by no one, and the claim waits for the project instead."""
     from labeling import annotations
-    from tests.test_write_races import race
 
     project = await new_project(tasks=text_tasks(2), redundancy=2)
     pid = project["id"]
@@ -306,26 +330,46 @@ async def test_a_lower_redundancy_holds_the_lease_sweep_off_so_a_claim_does_not_
     assert (await _submit(client, tokens[1], first["assignment_id"])).status_code == 201
     [stale] = await _leases(client, pid, tokens[:1])
     assert stale["task"]["id"] == first["task"]["id"]
-    async with raw_writes(db) as conn:  # the first worker's lease runs out
-        await conn.execute(text("UPDATE assignments SET expires_at = 0 WHERE id = :a"), {"a": stale["assignment_id"]})
-    app.state.labeling.memory.hints.clear()  # the claim reads the queue's state, as after a restart, and sweeps
-    locked = []
-
-    async def while_held(claim):  # noqa: ANN001, ANN202
-        try:
-            async with raw_writes(db) as conn:
-                await conn.execute(text("SELECT id FROM assignments WHERE id = :a FOR NO KEY UPDATE NOWAIT"),
-                                   {"a": stale["assignment_id"]})
-        except DBAPIError:
-            locked.append(stale["assignment_id"])
-
-    def lowering():  # noqa: ANN202
-        return client.patch(f"/api/projects/{pid}", json={"redundancy": 1}, headers=bearer(requester))
-
-    def claiming():  # noqa: ANN202
-        return client.post(f"/api/projects/{pid}/next", headers=bearer(tokens[1]))
-
-    lowered, claimed = await race(db, monkeypatch, (annotations, "settle_ready"), lowering, claiming, held=while_held)
+    locked = await _sweep_locked_while_held(
+        app, client, db, monkeypatch, stale["assignment_id"], (annotations, "settle_ready"),
+        lambda: client.patch(f"/api/projects/{pid}", json={"redundancy": 1}, headers=bearer(requester)),
+        lambda: client.post(f"/api/projects/{pid}/next", headers=bearer(tokens[1])))
     assert locked == [], "the claim's sweep held the expired lease while the change held its task"
-    assert lowered.status_code == 200 and claimed.status_code == 200, (lowered.text, claimed.text)
-    assert await violations(db) == []
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's row locks; SQLite's single writer runs one change at a time")
+@pytest.mark.parametrize("review", ["include", "override"])
+async def test_a_review_holds_the_lease_sweep_off_so_a_claim_does_not_deadlock_with_it(
+        app, client, db, requester, new_project, make_user, monkeypatch, review):
+    """An answer counted again, or an override, locks its task and then the task's leases (one handed back, or all
+    expired); a claim's sweep locked an expired lease of the task and then waited for the task: a deadlock, as with
+    a lower redundancy. The review now holds the sweep off before it locks the task."""
+    from labeling import queue
+
+    tasks = [{"data": {"text": "first"}, "priority": 1}, {"data": {"text": "second"}}]
+    project = await new_project(tasks=tasks, redundancy=2)
+    pid = project["id"]
+    a, b, c, d = [(await make_user("worker"))[1] for _ in range(4)]
+    for token in (a, b, d):  # the first task complete with a's and b's answers, d answers the second
+        [lease] = await _leases(client, pid, [token])
+        submitted = await _submit(client, token, lease["assignment_id"])
+        assert submitted.status_code == 201, submitted.text
+        if token == b:
+            task_id, excluded = lease["task"]["id"], submitted.json()["annotation_id"]
+    url = f"/api/projects/{pid}/tasks/{task_id}"
+    r = await client.post(f"{url}/answers/{excluded}/exclude", headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["changed"], r.text
+    [stale] = await _leases(client, pid, [c])  # the replacement, which d's next claim sweeps once it runs out
+    assert stale["task"]["id"] == task_id
+    if review == "include":
+        def change():  # noqa: ANN202
+            return client.post(f"{url}/answers/{excluded}/exclude", json={"excluded": False}, headers=bearer(requester))
+    else:
+        def change():  # noqa: ANN202
+            return client.post(f"{url}/override", json={"answer": {"label": "neg"}}, headers=bearer(requester))
+    locked = await _sweep_locked_while_held(app, client, db, monkeypatch, stale["assignment_id"],
+                                            (queue, "lock_task"), change,
+                                            lambda: client.post(f"/api/projects/{pid}/next", headers=bearer(d)))
+    assert locked == [], "the claim's sweep held the expired lease while the review held its task"
+
+
