@@ -24,9 +24,6 @@ SETTINGS = ("name", "labels", "instructions", "redundancy_min", "redundancy_max"
 iso = schemas.iso
 
 
-REDUNDANCY_COLUMNS = ("redundancy_min", "redundancy_max", "target_confidence")
-
-
 def _redundancy_columns(value: int | schemas.RedundancySpec) -> dict:
     if isinstance(value, schemas.RedundancySpec):
         return {"redundancy_min": value.min, "redundancy_max": value.max, "target_confidence": value.target_confidence}
@@ -218,11 +215,17 @@ def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
         _check_name(tx, values["name"], row.owner_id, project_id)
     _named_write(tx, merged["name"], lambda: tx.run("projects.update", {**merged, "project": project_id,
                                                                         "now": time.time()}))
-    if any(values.get(key, getattr(row, key)) != getattr(row, key) for key in REDUNDANCY_COLUMNS):
-        # Only a new redundancy (minimum, maximum or target: a project made fixed at its minimum leaves the tasks
-        # adaptive raised): the same one sent again (a settings form saved whole, a script's full PATCH) would take
-        # back the answers asked of single tasks (more-answers, adaptive) and complete them short of them.
-        queue.set_redundancy(tx, project_id, values["redundancy_min"])
+    new_min = values.get("redundancy_min", row.redundancy_min)
+    new_max = values.get("redundancy_max", row.redundancy_max)
+    if new_min != row.redundancy_min or new_max < row.redundancy_max:
+        # A new minimum sets every open task's need; a lower maximum caps it (a project made fixed at its minimum
+        # leaves no task wanting what adaptive redundancy raised). Nothing else does: the same redundancy sent again
+        # (a settings form saved whole, a script's full PATCH), a new target or a higher maximum would take back
+        # the answers asked of single tasks (more-answers, adaptive) and complete them short of them.
+        if new_min != row.redundancy_min:
+            queue.set_redundancy(tx, project_id, new_min)
+        else:
+            queue.cap_redundancy(tx, project_id, new_max)
         annotations.settle_ready(tx, mem, project_id)
         handed_back = queue.hand_back_surplus(tx, project_id)
     else:

@@ -145,6 +145,13 @@ def set_redundancy(tx: Tx, project_id: int, needed: int) -> None:
     tx.run("queue.set_needed", {"project": project_id, "needed": needed})
 
 
+def cap_redundancy(tx: Tx, project_id: int, most: int) -> None:
+    """Open regular tasks want at most `most` answers (a lower maximum at the same minimum); as set_redundancy, the
+    lease sweep held first."""
+    hold_reclaims(tx, project_id)
+    tx.run("queue.cap_needed", {"project": project_id, "needed": most})
+
+
 def hold_reclaims(tx: Tx, project_id: int) -> None:
     """Keep the project's expired-lease sweep (reclaim_expired) off until this transaction ends: it locks leases,
     then their tasks; a change locking tasks, then leases, deadlocked with it on PostgreSQL."""

@@ -286,6 +286,31 @@ async def test_an_adaptive_project_made_fixed_at_its_minimum_gives_its_tasks_tha
     assert await violations(db) == []
 
 
+@pytest.mark.parametrize("change", [{"min": 2, "max": 4, "target_confidence": 0.6},
+                                    {"min": 2, "max": 5, "target_confidence": 0.5}])
+async def test_a_new_target_or_a_higher_maximum_keeps_the_answer_asked_of_a_task(client, db, requester, new_project,
+                                                                               make_user, change):
+    """The requester asks one more answer of a task; then changes the adaptive target, or raises the maximum: the
+    task still wants its extra answer (they set no task's need; a new minimum does, a lower maximum caps it)."""
+    project = await new_project(tasks=text_tasks(1), redundancy={"min": 2, "max": 4, "target_confidence": 0.5})
+    pid = project["id"]
+    tokens = [(await make_user("worker"))[1] for _ in range(3)]
+    for token in tokens[:2]:
+        [lease] = await _leases(client, pid, [token])
+        assert (await _submit(client, token, lease["assignment_id"])).status_code == 201
+    task_id = lease["task"]["id"]
+    more = await client.post(f"/api/projects/{pid}/tasks/{task_id}/more-answers", headers=bearer(requester))
+    assert more.status_code == 200 and more.json()["state"] == "open", more.text
+    r = await client.patch(f"/api/projects/{pid}", json={"redundancy": change}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    [extra] = await _leases(client, pid, tokens[2:])
+    assert extra["task"]["id"] == task_id
+    assert (await _submit(client, tokens[2], extra["assignment_id"])).status_code == 201
+    results = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    assert [row["n_annotations"] for row in results] == [3]
+    assert await violations(db) == []
+
+
 async def _sweep_locked_while_held(app, client, db, monkeypatch, stale_id: int, where: tuple, change, claim) -> list:
     """Run `change()` held just after `where` returns, while `claim()` (a claim whose worker has an expired lease
     to sweep in the project, read afresh as after a restart) runs: whether the sweep held the expired lease

@@ -67,6 +67,12 @@ ON CONFLICT (project_id, shard) DO UPDATE SET
 UPDATE tasks SET needed = :needed
 WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false
 
+-- name: queue.cap_needed
+-- Open regular tasks wanting more answers than a project's new, lower maximum want that many (the same minimum:
+-- what adaptive redundancy or a requester's more-answers asked of the others stands).
+UPDATE tasks SET needed = :needed
+WHERE project_id = :project AND state = 0 /*open*/ AND is_gold = false AND needed > :needed
+
 -- name: queue.expire_surplus_leases
 -- After a lower redundancy (and the settle of the tasks it made ready), a regular task that is complete, or open
 -- with live leases beyond the answers it still wants, hands those back (their submits answer "expired", as after an
