@@ -60,9 +60,11 @@ def is_lines(content_type: str) -> bool:
     return "ndjson" in content_type or "jsonl" in content_type or "json-lines" in content_type
 
 
-def read_items(body: bytes | str, content_type: str = "", limit: int | None = None) -> list[tuple[str, Any]]:
+def read_items(body: bytes | str, content_type: str = "", limit: int | None = None, before: int = 0
+               ) -> list[tuple[str, Any]]:
     """Split a request body or file into (where, item): a JSON array, or JSON Lines. `limit` (an API request's
-    MAX_TASKS_PER_IMPORT): JSON Lines of more tasks are refused by counting their lines, before any is parsed."""
+    MAX_TASKS_PER_IMPORT): JSON Lines of more tasks, with the `before` tasks of the request's earlier files, are
+    refused by counting their lines, before any is parsed."""
     if isinstance(body, bytes) and body.startswith(GZIP_MAGIC):
         raise InvalidInput("the tasks are gzip-compressed; send them uncompressed", field="body")
     try:
@@ -84,13 +86,14 @@ def read_items(body: bytes | str, content_type: str = "", limit: int | None = No
                 raise InvalidInput(f"not a valid JSON array ({exc.problem})", field="body", line=exc.lineno) from None
             raise
         return [(f"tasks[{i}]", item) for i, item in enumerate(items)]
-    if limit is not None and text.count("\n") >= limit:
+    if limit is not None and text.count("\n") >= limit - before:
         # 200 MB of 150,000 lines took 28 s and 1.6 GB of the server's memory to parse before the 100,001st task was
         # refused; counting the lines that hold more than white space takes a fraction of a second.
         count = sum(1 for _ in TASK_LINE.finditer(text))
-        if count > limit:
-            raise TooLarge(f"at most {limit:,} tasks per request, and these JSON Lines have {count:,}; split the "
-                           "import", field="body")
+        if before + count > limit:
+            earlier = f" after {before:,} in the upload's files before them" if before else ""
+            raise TooLarge(f"at most {limit:,} tasks per request, and these JSON Lines have {count:,}{earlier}; "
+                           "split the import", field="body")
     return list(_lines(_text_lines(text)))
 
 
@@ -331,13 +334,15 @@ def _located(exc: InvalidInput, where: str) -> InvalidInput:
     return InvalidInput(f"{where}: {exc.message}", field=exc.field, **extra)
 
 
-def file_part_items(filename: str, content: bytes, limit: int | None = None) -> list[tuple[str, Any]]:
+def file_part_items(filename: str, content: bytes, limit: int | None = None, before: int = 0
+                    ) -> list[tuple[str, Any]]:
     """The items of one task file of a multipart upload, each placed in that file ("NAME: line N"): with two
-    files in one upload, "line 2" alone does not say which. `limit` as read_items's (a file of JSON Lines over an
-    API request's limit is refused by its line count, as a body is, before any line is parsed)."""
+    files in one upload, "line 2" alone does not say which. `limit` and `before` (the tasks of the upload's files
+    before it) as read_items's: JSON Lines past an API request's limit are refused by their line count, as a
+    body's are, before any line is parsed."""
     kind = "" if filename.lower().endswith(".json") else "ndjson"
     try:
-        items = read_items(content, kind, limit)
+        items = read_items(content, kind, limit, before)
     except (InvalidInput, TooLarge) as exc:
         raise type(exc)(f"{filename}: {exc.message}", field=exc.field, **{**exc.extra, "file": filename}) from None
     return [(f"{filename}: {where}", item) for where, item in items]

@@ -499,6 +499,12 @@ async def test_json_lines_over_the_task_limit_are_refused_before_any_line_is_par
                           files=[("file", ("big.jsonl", "\n".join(lines), "application/x-ndjson"))])
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
     assert r.json()["error"]["message"].startswith("big.jsonl: at most 10 tasks per request, and these JSON Lines")
+    # and counted over the upload's files: two of 9 lines each are 18 tasks, the second refused unparsed
+    halves = [("file", (f"half{i}.jsonl", "\n".join(lines[:4] + lines[5:10]), "application/x-ndjson"))
+              for i in range(2)]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", headers=bearer(requester), files=halves)
+    assert r.status_code == 413 and r.json()["error"]["message"].startswith(
+        "half1.jsonl: at most 10 tasks per request, and these JSON Lines have 9 after 9 in the upload's files"), r.text
     blank_lines_too = "\n\n".join(lines[:4] + lines[5:] + ["", "   "])  # 10 tasks and blank lines: not too many
     r = await client.post(f"/api/projects/{project['id']}/tasks", content=blank_lines_too,
                           headers={**bearer(requester), "Content-Type": "application/x-ndjson"})

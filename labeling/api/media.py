@@ -56,7 +56,7 @@ async def tasks_from_upload(request: Request, settings: Settings, placed: media.
         lowered = filename.lower()
         if lowered.endswith((".json", ".jsonl", ".ndjson")):
             items.extend(await asyncio.to_thread(tasks.file_part_items, filename, content,  # off the event loop
-                                                 tasks.MAX_TASKS_PER_IMPORT))
+                                                 tasks.MAX_TASKS_PER_IMPORT, len(items)))
             continue
         if content.startswith(tasks.GZIP_MAGIC):  # else "not an image this server can read"
             raise InvalidInput(f"{filename}: a compressed file; upload the task file or image itself", field="file",
