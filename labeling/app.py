@@ -17,7 +17,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.datastructures import URL
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette._utils import get_route_path
 from starlette.routing import Match, Mount, compile_path
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -67,6 +66,12 @@ class App(Starlette):
             pattern, _, _ = compile_path(path)  # the router's own matching of the same path
             self.direct.setdefault(method, []).append((pattern, handler))
 
+    @staticmethod
+    def _route_path(scope: Scope) -> str:
+        """The path the routes match: without a proxy's prefix (root_path), as Starlette's router takes it."""
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        return path[len(root):] if root and path.startswith(root + "/") else path
+
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """No route matched: a path with or without its final "/" is redirected there (as Starlette does), an API
         path's redirect with a JSON body saying which path exists; anything else Starlette's 404."""
@@ -75,11 +80,11 @@ class App(Starlette):
             other = dict(scope, path=path.rstrip("/") if path.endswith("/") else path + "/")
             if any(route.matches(other)[0] is not Match.NONE for route in self.router.routes):
                 redirect = RedirectResponse(url=str(URL(scope=other)))
-                if get_route_path(scope).startswith("/api/"):  # behind a proxy's prefix (root_path) too
-                    meant = get_route_path(other)
+                if self._route_path(scope).startswith("/api/"):  # behind a proxy's prefix (root_path) too
+                    meant = self._route_path(other)
                     redirect = JSONResponse({"error": {
                         "code": "redirect", "field": None,
-                        "message": f"{get_route_path(scope)} {'ends' if path.endswith('/') else 'does not end'} in "
+                        "message": f"{self._route_path(scope)} {'ends' if path.endswith('/') else 'does not end'} in "
                                    f"'/'; the endpoint is {meant} (this redirect keeps the method and body)"}},
                         status_code=307, headers={"Location": redirect.headers["location"]})
                 await redirect(scope, receive, send)

@@ -85,8 +85,8 @@ def _error_statuses(op: api.Op) -> list[int]:
     if not rule.public:
         codes.add(401)
     unsafe = op.method in UNSAFE
-    if unsafe or op.body is not None or op.query is not None or op.request_headers:
-        codes.add(400)
+    if not rule.public or unsafe or op.body is not None or op.query is not None or op.request_headers:
+        codes.add(400)  # an operation without query parameters refuses one (api._handler), but the public ones
     allowed = set(rule.roles) | ({Role.admin} if rule.admin else set())
     if not rule.public and (unsafe or allowed != set(Role)):
         codes.add(403)

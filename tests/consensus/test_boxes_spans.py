@@ -178,3 +178,13 @@ def test_agreeing_workers_give_confidence_exactly_1_whatever_the_weights() -> No
     two_spans = [span(0, 3), span(8, 11, "LOC")]
     for mode in ("exact", "overlap"):
         assert spans.aggregate_spans([two_spans] * 3, weights, mode=mode).confidence == 1.0
+
+
+def test_only_float_error_is_snapped_to_0_or_1() -> None:
+    """A mean's float error at either end is snapped; a posterior a dissenting answer left (1 - 1e-10) is kept, so
+    `--min-confidence 1` still leaves out a task not every worker agreed on."""
+    from labeling.consensus import probability
+
+    assert probability(1.0000000000000002) == 1.0 and probability(0.9999999999999998) == 1.0
+    assert probability(-1e-17) == 0.0 and probability(1e-15) == 0.0
+    assert probability(1 - 1e-10) == 1 - 1e-10 and probability(1e-10) == 1e-10 and probability(0.5) == 0.5
