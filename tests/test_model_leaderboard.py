@@ -312,3 +312,25 @@ def test_console_heat_map_draws_the_highest_rated_models_and_says_so() -> None:
     top = {m["model"] for m in result["models"][:page.HEAT_MODELS]}
     assert {c["row"] for c in heat["cells"]} == top
     assert len(page.ratings_chart(result["models"])["rows"]) == len(names)  # the ratings chart keeps them all
+
+
+async def test_a_single_battle_has_no_interval_on_every_surface(client, db, new_project, make_user, requester, env,
+                                                               capsys, tmp_path):
+    # One prompt: every resample is that prompt, so the "interval" was the rating itself and B ranked 2nd from one
+    # battle; now no interval, rank 1 for both, in the API, the console page, the Markdown and the charts.
+    project = await new_project(name="duel", task_type="preference_ranking", labels=[], tasks=TASKS[:1])
+    _, worker = await make_user("worker", "duelist")
+    assert await answer_all(client, project["id"], worker, lambda d: ANSWERS[d["prompt"]]) == 1
+    response = await client.get(f"/api/projects/{project['id']}/leaderboard", params={"bootstrap": 100},
+                                headers=bearer(requester))
+    assert response.status_code == 200, response.text
+    board = schemas.Leaderboard.model_validate(response.json())
+    assert [(m.model, m.ci, m.rank) for m in board.models] == [("A", None, 1), ("B", None, 1)]
+    assert board.ratings["A"].ci is None and board.ratings["A"].mean == 6.0
+    page = await client.get(f"/console/projects/{project['id']}/leaderboard", headers=bearer(requester))
+    assert page.status_code == 200 and "the models share rank 1" in page.text and "no interval)" in page.text
+    capsys.readouterr()
+    code, out, err = await run_cli(capsys, "leaderboard", "duel", "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "| 1 | A | " in out and "| 1 | B | " in out and "the models share rank 1" in out
+    assert (tmp_path / "out" / "ratings.png").read_bytes()[:4] == b"\x89PNG"

@@ -40,10 +40,13 @@ def markdown(result: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for m in result["models"]:
         mean = ratings.get(m["model"])
-        shown = f"{mean['mean']:.2f} ({mean['ci'][0]:.2f} to {mean['ci'][1]:.2f})" if mean else "-"
+        shown = "-" if not mean else f"{mean['mean']:.2f}" + (
+            f" ({mean['ci'][0]:.2f} to {mean['ci'][1]:.2f})" if mean["ci"] else "")
         lines.append(f"| {m['rank']} | {_md(m['model'])} | {m['rating']:.0f} | {_interval(m['ci'])} | {m['battles']} | "
                      f"{m['wins']:g} | {m['ties']} | {m['losses']:g} | {shown} |")
     lines.append("")
+    if result["models"] and not any(m["ci"] for m in result["models"]):
+        lines.append("No intervals (no resamples, or a single prompt): the models share rank 1.")
     lines.append(_bias_line("Position bias", result["position_bias"]))
     adv = result.get("position_advantage")
     if adv:
@@ -135,8 +138,8 @@ def _draw(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
         ratings = [m["rating"] for m in models]
         # A percentile interval need not contain the fit on all data (few resamples, a skewed bootstrap):
         # the bar then starts at the dot rather than making matplotlib refuse a negative length.
-        lower = [max(m["rating"] - m["ci"][0], 0.0) for m in models]
-        upper = [max(m["ci"][1] - m["rating"], 0.0) for m in models]
+        lower = [max(m["rating"] - m["ci"][0], 0.0) if m["ci"] else 0.0 for m in models]
+        upper = [max(m["ci"][1] - m["rating"], 0.0) if m["ci"] else 0.0 for m in models]
         ax.errorbar(range(len(names)), ratings, yerr=[lower, upper], fmt="o", capsize=3)
         ax.set_xticks(range(len(names)), labels, rotation=45, ha="right")
     ax.set_ylabel("rating (95% interval)")

@@ -69,8 +69,8 @@ def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
     narrow: the phone's chart, NARROW_WIDTH wide, each model's name above its line (the wide chart, shrunk to a
     phone's width, drew its names 4 pixels high; kept at a readable size it scrolled sideways, its dots out of
     sight)."""
-    lows = [m["ci"][0] for m in models] + [m["rating"] for m in models]
-    highs = [m["ci"][1] for m in models] + [m["rating"] for m in models]
+    lows = [m["ci"][0] for m in models if m["ci"]] + [m["rating"] for m in models]
+    highs = [m["ci"][1] for m in models if m["ci"]] + [m["rating"] for m in models]
     lo, hi = min(lows), max(highs)
     pad = max((hi - lo) * 0.05, 5.0)
     lo, hi = lo - pad, hi + pad
@@ -80,8 +80,8 @@ def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
     def x(value: float) -> float:
         return round(left + (value - lo) / (hi - lo) * plot, 1)
 
-    rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
-             "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"],
+    rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x((m["ci"] or [m["rating"]])[0]),
+             "x_hi": x((m["ci"] or [m["rating"]])[-1]), "rating": m["rating"], "ci": m["ci"],
              "name": clip(f"{m['rank']}. {m['model']}", NARROW_NAME_EMS) if narrow else None}
             for i, m in enumerate(models)]
     height = top + len(models) * row + 10
