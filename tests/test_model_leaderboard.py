@@ -334,3 +334,22 @@ async def test_a_single_battle_has_no_interval_on_every_surface(client, db, new_
     assert code == 0, err
     assert "| 1 | A | " in out and "| 1 | B | " in out and "the models share rank 1" in out
     assert (tmp_path / "out" / "ratings.png").read_bytes()[:4] == b"\x89PNG"
+
+
+async def test_console_isolates_right_to_left_names_from_the_numbers_after_them(client, new_project, make_user,
+                                                                               requester):
+    # A model name with an unclosed right-to-left override (U+202E) reversed what followed it in the same line of
+    # the page: "RTL: 1032 (95% interval ...)" in a chart's tooltip, its rating beside it, a heat-map cell's title.
+    rtl = "م\u202eabc"
+    tasks = [{"data": {"prompt": f"p{i}", "responses": responses(("a", rtl), ("b", "B"))}} for i in range(3)]
+    project = await new_project(name="bidi", task_type="preference_ranking", labels=[], tasks=tasks)
+    _, worker = await make_user("worker", "bidi-worker")
+    assert await answer_all(client, project["id"], worker, lambda d: ({"ranking": [["a"], ["b"]]}, None)) == 3
+    page = await client.get(f"/console/projects/{project['id']}/leaderboard", params={"bootstrap": 20},
+                            headers=bearer(requester))
+    assert page.status_code == 200, page.text
+    isolated = "\u2068" + rtl + "\u2069"
+    assert f"<title>{isolated}: " in page.text  # the chart row's tooltip
+    assert f"1. {isolated} <tspan" in page.text  # the phone chart's name, then its rating
+    assert f"{isolated} beat B in 100% of 3 battles" in page.text and f"B beat {isolated} in 0%" in page.text
+    assert "<title>B: " in page.text  # a left-to-right name is left as it is

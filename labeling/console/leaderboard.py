@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from labeling import schemas, tasktypes, web
 from labeling.console import frame
-from labeling.consensus import evaluation
+from labeling.consensus import evaluation, leaderboard_report
 from labeling.errors import Conflict, InvalidInput
 
 CHART_WIDTH = 1000
@@ -63,6 +63,12 @@ def clip(text: str, ems: float) -> str:
     return text
 
 
+def _ranked_name(m: dict, ems: float) -> str:
+    """'3. name' clipped to `ems`, the name bidi-isolated (its rating follows it on the line)."""
+    prefix = f"{m['rank']}. "
+    return prefix + leaderboard_report.isolated(clip(prefix + m["model"], ems)[len(prefix):])
+
+
 def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
     """Geometry of the ratings chart: one row per model, a dot at its rating and a line over its interval.
 
@@ -82,7 +88,7 @@ def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
 
     rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x((m["ci"] or [m["rating"]])[0]),
              "x_hi": x((m["ci"] or [m["rating"]])[-1]), "rating": m["rating"], "ci": m["ci"],
-             "name": clip(f"{m['rank']}. {m['model']}", NARROW_NAME_EMS) if narrow else None}
+             "name": _ranked_name(m, NARROW_NAME_EMS) if narrow else None}
             for i, m in enumerate(models)]
     height = top + len(models) * row + 10
     ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi, 4 if narrow else 6)]
@@ -108,11 +114,12 @@ def heat_map(result: dict) -> dict:
         for c, j in enumerate(index):
             rate, n = rates["observed"][i][j], rates["battles"][i][j]
             cell = {"x": LABEL_WIDTH + c * CELL, "y": 10 + r * CELL, "row": names[r], "col": names[c], "n": n}
+            row, col = leaderboard_report.isolated(names[r]), leaderboard_report.isolated(names[c])
             if rate is None:
-                cell.update(fill="#eceef2", text="", title=f"{names[r]} vs {names[c]}: no battles")
+                cell.update(fill="#eceef2", text="", title=f"{row} vs {col}: no battles")
             else:
                 cell.update(fill=_fill(rate), text=f"{rate:.2f}", dark=abs(rate - 0.5) > 0.3,
-                            title=f"{names[r]} beat {names[c]} in {rate:.0%} of {n} battles (ties as halves)")
+                            title=f"{row} beat {col} in {rate:.0%} of {n} battles (ties as halves)")
             cells.append(cell)
     size = len(names) * CELL
     return {"cells": cells, "names": [{"name": n, "y": 10 + k * CELL + CELL / 2, "x": LABEL_WIDTH + k * CELL + CELL / 2}

@@ -305,3 +305,19 @@ def test_without_resamples_there_is_no_interval_and_no_model_is_ranked_below_ano
     assert "| 1 | A | " in table and " | 7.00 |" in table
     two = leaderboard.compute(rated + [answer(2, [["y"], ["x"]], {"x": "A", "y": "B"})], n_bootstrap=50)
     assert all(m["ci"] is not None for m in two["models"])
+
+
+def test_markdown_shows_entities_emphasis_and_right_to_left_names_as_written() -> None:
+    # `&lt;b&gt;` rendered as `<b>` (the same as the model named `<b>`), `_em_` in italics, `~~s~~` struck through,
+    # `$x$` as math; an unclosed right-to-left override (U+202E) in a name reversed the rest of its line, numbers
+    # included; a breakdown field at a line's start made a heading.
+    names = ["&lt;b&gt;", "<b>", "_em_", "~~s~~", "$x$", "a&amp;b", "م\u202eabc", "\u2069\u202ex", "plain"]
+    rankings = [answer(p, [[str(i)] for i in range(len(names))], {str(i): n for i, n in enumerate(names)},
+                       data={"# h": names[p % 2]}) for p in range(4)]
+    text = leaderboard.markdown(leaderboard.compute(rankings, n_bootstrap=10, breakdown=["# h"]))
+    cells = [line.split(" | ")[1] for line in text.splitlines()[2:2 + len(names)]]
+    assert sorted(cells) == sorted(["\\&lt;b\\&gt;", "\\<b\\>", "\\_em\\_", "\\~\\~s\\~\\~", "\\$x\\$", "a\\&amp;b",
+                                    "\u2068م\u202eabc\u2069", "\u2068\u2068\u2069\u202ex\u2069", "plain"])
+    assert "\n\\# h = \\&lt;b\\&gt; (" in text and "\n\\# h = \\<b\\> (" in text
+    assert leaderboard_report.isolated("gpt-4o") == "gpt-4o"  # left-to-right names are left as they are
+    assert leaderboard_report.isolated("\u2067x") == "\u2068\u2067x\u2069\u2069"  # its open isolate closed too
