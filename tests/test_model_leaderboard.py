@@ -353,3 +353,25 @@ async def test_console_isolates_right_to_left_names_from_the_numbers_after_them(
     assert f"1. {isolated} <tspan" in page.text  # the phone chart's name, then its rating
     assert f"{isolated} beat B in 100% of 3 battles" in page.text and f"B beat {isolated} in 0%" in page.text
     assert "<title>B: " in page.text  # a left-to-right name is left as it is
+
+
+async def test_a_display_order_that_fixes_no_order_is_not_guessed(client, new_project, make_user, requester):
+    # A script's meta listed an id twice, left a ranked response out, named other ids or put two responses under
+    # one letter: each counted as "recorded the display order", and the positions were guessed from it (the last
+    # of a repeated id, dict order between equal letters) or missing from every battle.
+    metas = [{"shown_order": ["a", "a", "b", "c"]}, {"shown_order": ["a", "b"]}, {"shown_order": ["x", "y", "z"]},
+             {"letters": {"a": "A", "b": "A", "c": "B"}}, {"shown_order": ["c", "b", "a", "extra"]}]
+    tasks = [{"data": {"prompt": f"p{i}", "responses": responses(("a", "A"), ("b", "B"), ("c", "C"))}}
+             for i in range(len(metas))]
+    project = await new_project(name="orders", task_type="preference_ranking", labels=[], tasks=tasks)
+    _, worker = await make_user("worker", "orders-worker")
+    assert await answer_all(client, project["id"], worker, lambda d: (
+        {"ranking": [["a"], ["b"], ["c"]]}, metas[int(d["prompt"][1:])])) == len(metas)
+    response = await client.get(f"/api/projects/{project['id']}/leaderboard", params={"bootstrap": 0},
+                                headers=bearer(requester))
+    assert response.status_code == 200, response.text
+    bias = response.json()["position_bias"]
+    # Only the last answer fixes an order (c, b, a shown; a ranked best): the first-shown lost its 3 battles.
+    assert (bias["answers_with_order"], bias["answers_without_order"]) == (1, 4)
+    assert (bias["battles"], bias["first_wins"], bias["first_losses"]) == (3, 0, 3)
+    assert bias["message"] == "4 answers have no display order (left out, not guessed)"
