@@ -663,8 +663,9 @@ class LeaderboardModel(_Out):
 
     model: str
     rating: float
-    ci: Interval
-    rank: int = Field(description="1 + the number of models whose whole interval lies above this one's")
+    ci: Interval | None = Field(description="null without resamples (bootstrap 0, or a single prompt)")
+    rank: int = Field(description="1 + the number of models whose whole interval lies above this one's (1 for "
+                                  "every model when there is no interval)")
     battles: int
     wins: float
     ties: int
@@ -721,7 +722,7 @@ class MeanRating(_Out):
 
     mean: float
     n: int
-    ci: Interval
+    ci: Interval | None = Field(description="null without resamples (bootstrap 0, or a single prompt)")
 
 
 class LeaderboardSettings(_Out):

@@ -312,3 +312,66 @@ def test_console_heat_map_draws_the_highest_rated_models_and_says_so() -> None:
     top = {m["model"] for m in result["models"][:page.HEAT_MODELS]}
     assert {c["row"] for c in heat["cells"]} == top
     assert len(page.ratings_chart(result["models"])["rows"]) == len(names)  # the ratings chart keeps them all
+
+
+async def test_a_single_battle_has_no_interval_on_every_surface(client, db, new_project, make_user, requester, env,
+                                                               capsys, tmp_path):
+    # One prompt: every resample is that prompt, so the "interval" was the rating itself and B ranked 2nd from one
+    # battle; now no interval, rank 1 for both, in the API, the console page, the Markdown and the charts.
+    project = await new_project(name="duel", task_type="preference_ranking", labels=[], tasks=TASKS[:1])
+    _, worker = await make_user("worker", "duelist")
+    assert await answer_all(client, project["id"], worker, lambda d: ANSWERS[d["prompt"]]) == 1
+    response = await client.get(f"/api/projects/{project['id']}/leaderboard", params={"bootstrap": 100},
+                                headers=bearer(requester))
+    assert response.status_code == 200, response.text
+    board = schemas.Leaderboard.model_validate(response.json())
+    assert [(m.model, m.ci, m.rank) for m in board.models] == [("A", None, 1), ("B", None, 1)]
+    assert board.ratings["A"].ci is None and board.ratings["A"].mean == 6.0
+    page = await client.get(f"/console/projects/{project['id']}/leaderboard", headers=bearer(requester))
+    assert page.status_code == 200 and "the models share rank 1" in page.text and "no interval)" in page.text
+    capsys.readouterr()
+    code, out, err = await run_cli(capsys, "leaderboard", "duel", "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "| 1 | A | " in out and "| 1 | B | " in out and "the models share rank 1" in out
+    assert (tmp_path / "out" / "ratings.png").read_bytes()[:4] == b"\x89PNG"
+
+
+async def test_console_isolates_right_to_left_names_from_the_numbers_after_them(client, new_project, make_user,
+                                                                               requester):
+    # A model name with an unclosed right-to-left override (U+202E) reversed what followed it in the same line of
+    # the page: "RTL: 1032 (95% interval ...)" in a chart's tooltip, its rating beside it, a heat-map cell's title.
+    rtl = "م\u202eabc"
+    tasks = [{"data": {"prompt": f"p{i}", "responses": responses(("a", rtl), ("b", "B"))}} for i in range(3)]
+    project = await new_project(name="bidi", task_type="preference_ranking", labels=[], tasks=tasks)
+    _, worker = await make_user("worker", "bidi-worker")
+    assert await answer_all(client, project["id"], worker, lambda d: ({"ranking": [["a"], ["b"]]}, None)) == 3
+    page = await client.get(f"/console/projects/{project['id']}/leaderboard", params={"bootstrap": 20},
+                            headers=bearer(requester))
+    assert page.status_code == 200, page.text
+    isolated = "\u2068" + rtl + "\u2069"
+    assert f"<title>{isolated}: " in page.text  # the chart row's tooltip
+    assert f"1. {isolated} <tspan" in page.text  # the phone chart's name, then its rating
+    assert f"{isolated} beat B in 100% of 3 battles" in page.text and f"B beat {isolated} in 0%" in page.text
+    assert "<title>B: " in page.text  # a left-to-right name is left as it is
+
+
+async def test_a_display_order_that_fixes_no_order_is_not_guessed(client, new_project, make_user, requester):
+    # A script's meta listed an id twice, left a ranked response out, named other ids or put two responses under
+    # one letter: each counted as "recorded the display order", and the positions were guessed from it (the last
+    # of a repeated id, dict order between equal letters) or missing from every battle.
+    metas = [{"shown_order": ["a", "a", "b", "c"]}, {"shown_order": ["a", "b"]}, {"shown_order": ["x", "y", "z"]},
+             {"letters": {"a": "A", "b": "A", "c": "B"}}, {"shown_order": ["c", "b", "a", "extra"]}]
+    tasks = [{"data": {"prompt": f"p{i}", "responses": responses(("a", "A"), ("b", "B"), ("c", "C"))}}
+             for i in range(len(metas))]
+    project = await new_project(name="orders", task_type="preference_ranking", labels=[], tasks=tasks)
+    _, worker = await make_user("worker", "orders-worker")
+    assert await answer_all(client, project["id"], worker, lambda d: (
+        {"ranking": [["a"], ["b"], ["c"]]}, metas[int(d["prompt"][1:])])) == len(metas)
+    response = await client.get(f"/api/projects/{project['id']}/leaderboard", params={"bootstrap": 0},
+                                headers=bearer(requester))
+    assert response.status_code == 200, response.text
+    bias = response.json()["position_bias"]
+    # Only the last answer fixes an order (c, b, a shown; a ranked best): the first-shown lost its 3 battles.
+    assert (bias["answers_with_order"], bias["answers_without_order"]) == (1, 4)
+    assert (bias["battles"], bias["first_wins"], bias["first_losses"]) == (3, 0, 3)
+    assert bias["message"] == "4 answers have no display order (left out, not guessed)"

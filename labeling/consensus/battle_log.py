@@ -68,13 +68,14 @@ class _Source:
 
 def display_order(shown: Any, letters: Any) -> dict[Hashable, int]:
     """Response id -> position shown (0 first or leftmost), from a shown order or else from the letters each
-    response was shown under (A before B, Z before AA); empty when neither was recorded."""
+    response was shown under (A before B, Z before AA); empty when neither was recorded, or when what was
+    recorded does not fix an order (an id listed twice, two responses under one letter): never guessed."""
     if isinstance(shown, (list, tuple)) and shown:
-        try:
-            return {r: k for k, r in enumerate(shown)}
-        except TypeError:  # an unhashable entry: keep the others
-            return {r: k for k, r in enumerate(shown) if isinstance(r, Hashable)}
+        kept = [r for r in shown if isinstance(r, Hashable)]  # an unhashable entry: keep the others
+        return {r: k for k, r in enumerate(kept)} if len(set(kept)) == len(kept) else {}
     if isinstance(letters, Mapping) and letters and all(isinstance(v, str) for v in letters.values()):
+        if len(set(letters.values())) < len(letters):
+            return {}
         ordered = sorted(letters, key=lambda rid: (len(letters[rid]), letters[rid]))
         return {r: k for k, r in enumerate(ordered)}
     return {}
@@ -129,13 +130,15 @@ class BattleLog:
         src.answers += 1
         self._answer_prompt.append(prompt)
         position = order or {}
-        src.with_order += bool(position)
         flat = []
         for g, group in enumerate(ranking):
             for r in group:
                 m = owner.get(r)
                 if m is not None:
                     flat.append((g, r, m if type(m) is str else str(m)))
+        if any(r not in position for _, r, _ in flat):
+            position = {}  # an order that leaves out a ranked response (or names other ids) is no display order
+        src.with_order += bool(position)
         models = self.models
         low: list[int] = []
         high: list[int] = []

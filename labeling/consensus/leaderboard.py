@@ -227,16 +227,20 @@ def _summary(bt: Battles, cols: Columns, theta: np.ndarray, advantage: float, bo
     rating = BASE + SCALE * (theta - shift)
     boot_shift = boot_theta[:, bt.models.index(anchor)][:, None] if anchor is not None else 0.0
     boot_rating = BASE + SCALE * (boot_theta - boot_shift)
-    lo, hi = np.percentile(boot_rating, [2.5, 97.5], axis=0) if boot_rating.size else (rating, rating)
+    # No resamples (bootstrap 0, or one prompt, whose resamples are all that prompt): no interval, so no model's
+    # interval lies above another's and all share rank 1 (a point [r, r] ranked models 1, 2, 3 from one battle).
+    measured = bool(boot_rating.size)
+    lo, hi = np.percentile(boot_rating, [2.5, 97.5], axis=0) if measured else (rating, rating)
     wins = np.bincount(bt.a, weights=bt.score, minlength=m) + np.bincount(bt.b, weights=1.0 - bt.score, minlength=m)
     n = np.bincount(bt.a, minlength=m) + np.bincount(bt.b, minlength=m)
     tied = bt.score == 0.5
     ties = np.bincount(bt.a[tied], minlength=m) + np.bincount(bt.b[tied], minlength=m)
     rows = []
     for i in range(m):
-        above = int(np.sum(lo > hi[i]))  # models whose whole interval lies above this one's
+        above = int(np.sum(lo > hi[i])) if measured else 0  # models whose whole interval lies above this one's
         rows.append({"model": bt.models[i], "rating": round(float(rating[i]), 2),
-                     "ci": [round(float(lo[i]), 2), round(float(hi[i]), 2)], "rank": 1 + above,
+                     "ci": [round(float(lo[i]), 2), round(float(hi[i]), 2)] if measured else None,
+                     "rank": 1 + above,
                      "battles": int(n[i]), "wins": round(float(wins[i] - 0.5 * ties[i]), 2),
                      "ties": int(ties[i]), "losses": round(float(n[i] - wins[i] - 0.5 * ties[i]), 2),
                      "win_rate": round(float(wins[i] / n[i]), 4) if n[i] else None})
@@ -321,6 +325,8 @@ def _mean_ratings(r: Ratings, n_prompts: int, n_boot: int, rng: np.random.Genera
     values = np.stack([r.value, np.ones(r.value.size)], axis=1)
     sums = np.zeros((m, 2))
     np.add.at(sums, r.model, values)
+    if n_prompts < 2:
+        n_boot = 0  # as in _board: one prompt's resamples are all the same
     boot = list(_resampled_sums(r.prompt, r.model, values, max(n_prompts, int(r.prompt.max()) + 1), m, n_boot, rng))
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.concatenate(boot)[:, :, 0] / np.concatenate(boot)[:, :, 1] if boot else np.zeros((0, m))
@@ -330,8 +336,9 @@ def _mean_ratings(r: Ratings, n_prompts: int, n_boot: int, rng: np.random.Genera
             continue
         mean = float(sums[i, 0] / sums[i, 1])
         finite = means[:, i][np.isfinite(means[:, i])]
-        ci = np.percentile(finite, [2.5, 97.5]) if finite.size else [mean, mean]
-        out[name] = {"mean": round(mean, 3), "n": int(sums[i, 1]), "ci": [round(float(ci[0]), 3), round(float(ci[1]), 3)]}
+        ci = np.percentile(finite, [2.5, 97.5]) if finite.size else None
+        out[name] = {"mean": round(mean, 3), "n": int(sums[i, 1]),
+                     "ci": None if ci is None else [round(float(ci[0]), 3), round(float(ci[1]), 3)]}
     return out
 
 
@@ -342,6 +349,8 @@ def _board(bt: Battles, n_bootstrap: int, rng: np.random.Generator, anchor: str 
     wins = np.bincount(col, weights=bt.score, minlength=n_cols)
     count = np.bincount(col, minlength=n_cols).astype(np.float64)
     use_side = bool((side != 0).any())
+    if len(bt.prompts) < 2:
+        n_bootstrap = 0  # resampling one prompt gives it back every time: a zero-width "interval"
     theta, adv = fit(Columns(a, b, side, wins, count), m, use_side)
     start = np.r_[theta[0], adv] if use_side else theta[0]
     boot_theta, boot_adv = [], []

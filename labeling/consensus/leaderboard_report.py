@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from typing import Any
 
 from labeling import files
@@ -12,14 +13,35 @@ from labeling.errors import InvalidInput
 
 CHART_MODELS = 60  # the charts draw at most this many models (the highest rated); the JSON and table have them all
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-_MARKUP = re.compile(r"[\\|`*\[\]<>]")  # what could end a cell, or make a name a link, code, emphasis or HTML
+# What could end a cell, or make a name a link, code, emphasis, strikethrough, HTML or a character reference
+# (`&lt;b&gt;` showed as `<b>`, `_x_` as an italic x, `~~x~~` struck through, `$x$` as math on GitHub).
+_MARKUP = re.compile(r"[\\|`*_~$\[\]<>&]")
+_LINE_START = re.compile(r"^(?:[#>+=-]|\d+(?=[.)]))")  # a heading, quote, list or setext underline at a line's start
+_RIGHT_TO_LEFT = {"R", "AL", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
+_ISOLATE_OPEN, _ISOLATE_CLOSE = "\u2066\u2067\u2068", "\u2069"
 
 
-def _md(text: Any) -> str:
+def isolated(text: str) -> str:
+    """A name between bidi isolates (FSI ... PDI) when it holds right-to-left letters or bidi controls, so an
+    unclosed override in it (U+202E) cannot reverse the numbers and words written after it on the same line
+    ("1032" read as "2301"); the name itself is shown as written. Its own unmatched isolate marks are balanced."""
+    if not any(unicodedata.bidirectional(ch) in _RIGHT_TO_LEFT for ch in text):
+        return text
+    depth = unmatched = 0
+    for ch in text:
+        if ch in _ISOLATE_OPEN:
+            depth += 1
+        elif ch == _ISOLATE_CLOSE:
+            depth, unmatched = (depth - 1, unmatched) if depth else (depth, unmatched + 1)
+    return "\u2068" * (1 + unmatched) + text + _ISOLATE_CLOSE * (1 + depth)
+
+
+def _md(text: Any, line_start: bool = False) -> str:
     """Text for a Markdown table cell or line: control characters (line breaks) as spaces, and the characters
-    that could end a cell or turn a name into a link, code, emphasis or HTML escaped with a backslash, so a model
-    or project name shows as it is written."""
-    return _MARKUP.sub(r"\\\g<0>", _CONTROL.sub(" ", str(text)))
+    that could end a cell or turn a name into a link, code, emphasis or HTML escaped with a backslash (at the
+    start of a line also those of a heading, quote or list), so a model or project name shows as it is written."""
+    out = _MARKUP.sub(r"\\\g<0>", _CONTROL.sub(" ", str(text)))
+    return isolated(_LINE_START.sub(r"\\\g<0>", out) if line_start else out)
 
 
 def _tick(name: str, width: int = 40) -> str:
@@ -40,10 +62,13 @@ def markdown(result: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for m in result["models"]:
         mean = ratings.get(m["model"])
-        shown = f"{mean['mean']:.2f} ({mean['ci'][0]:.2f} to {mean['ci'][1]:.2f})" if mean else "-"
+        shown = "-" if not mean else f"{mean['mean']:.2f}" + (
+            f" ({mean['ci'][0]:.2f} to {mean['ci'][1]:.2f})" if mean["ci"] else "")
         lines.append(f"| {m['rank']} | {_md(m['model'])} | {m['rating']:.0f} | {_interval(m['ci'])} | {m['battles']} | "
                      f"{m['wins']:g} | {m['ties']} | {m['losses']:g} | {shown} |")
     lines.append("")
+    if result["models"] and not any(m["ci"] for m in result["models"]):
+        lines.append("No intervals (no resamples, or a single prompt): the models share rank 1.")
     lines.append(_bias_line("Position bias", result["position_bias"]))
     adv = result.get("position_advantage")
     if adv:
@@ -63,7 +88,7 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(_bias_line("Its position bias", project["position_bias"]))
     for field_name, values in result.get("breakdown", {}).items():
         for value, part in values.items():
-            lines.append(f"\n{_md(field_name)} = {_md(value)} ({part['battles']} battles): " + ", ".join(
+            lines.append(f"\n{_md(field_name, line_start=True)} = {_md(value)} ({part['battles']} battles): " + ", ".join(
                 f"{m['rank']}. {_md(m['model'])} {m['rating']:.0f} ({_interval(m['ci'])})" for m in part["models"]))
         if result.get("breakdown_notes", {}).get(field_name):
             lines.append(f"({result['breakdown_notes'][field_name]}.)")
@@ -135,8 +160,8 @@ def _draw(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
         ratings = [m["rating"] for m in models]
         # A percentile interval need not contain the fit on all data (few resamples, a skewed bootstrap):
         # the bar then starts at the dot rather than making matplotlib refuse a negative length.
-        lower = [max(m["rating"] - m["ci"][0], 0.0) for m in models]
-        upper = [max(m["ci"][1] - m["rating"], 0.0) for m in models]
+        lower = [max(m["rating"] - m["ci"][0], 0.0) if m["ci"] else 0.0 for m in models]
+        upper = [max(m["ci"][1] - m["rating"], 0.0) if m["ci"] else 0.0 for m in models]
         ax.errorbar(range(len(names)), ratings, yerr=[lower, upper], fmt="o", capsize=3)
         ax.set_xticks(range(len(names)), labels, rotation=45, ha="right")
     ax.set_ylabel("rating (95% interval)")

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from labeling import schemas, tasktypes, web
 from labeling.console import frame
-from labeling.consensus import evaluation
+from labeling.consensus import evaluation, leaderboard_report
 from labeling.errors import Conflict, InvalidInput
 
 CHART_WIDTH = 1000
@@ -63,14 +63,20 @@ def clip(text: str, ems: float) -> str:
     return text
 
 
+def _ranked_name(m: dict, ems: float) -> str:
+    """'3. name' clipped to `ems`, the name bidi-isolated (its rating follows it on the line)."""
+    prefix = f"{m['rank']}. "
+    return prefix + leaderboard_report.isolated(clip(prefix + m["model"], ems)[len(prefix):])
+
+
 def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
     """Geometry of the ratings chart: one row per model, a dot at its rating and a line over its interval.
 
     narrow: the phone's chart, NARROW_WIDTH wide, each model's name above its line (the wide chart, shrunk to a
     phone's width, drew its names 4 pixels high; kept at a readable size it scrolled sideways, its dots out of
     sight)."""
-    lows = [m["ci"][0] for m in models] + [m["rating"] for m in models]
-    highs = [m["ci"][1] for m in models] + [m["rating"] for m in models]
+    lows = [m["ci"][0] for m in models if m["ci"]] + [m["rating"] for m in models]
+    highs = [m["ci"][1] for m in models if m["ci"]] + [m["rating"] for m in models]
     lo, hi = min(lows), max(highs)
     pad = max((hi - lo) * 0.05, 5.0)
     lo, hi = lo - pad, hi + pad
@@ -80,9 +86,9 @@ def ratings_chart(models: list[dict], narrow: bool = False) -> dict:
     def x(value: float) -> float:
         return round(left + (value - lo) / (hi - lo) * plot, 1)
 
-    rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x(m["ci"][0]),
-             "x_hi": x(m["ci"][1]), "rating": m["rating"], "ci": m["ci"],
-             "name": clip(f"{m['rank']}. {m['model']}", NARROW_NAME_EMS) if narrow else None}
+    rows = [{"model": m["model"], "rank": m["rank"], "y": top + i * row, "x": x(m["rating"]), "x_lo": x((m["ci"] or [m["rating"]])[0]),
+             "x_hi": x((m["ci"] or [m["rating"]])[-1]), "rating": m["rating"], "ci": m["ci"],
+             "name": _ranked_name(m, NARROW_NAME_EMS) if narrow else None}
             for i, m in enumerate(models)]
     height = top + len(models) * row + 10
     ticks = [{"x": x(t), "label": f"{t:g}"} for t in _ticks(lo, hi, 4 if narrow else 6)]
@@ -108,11 +114,12 @@ def heat_map(result: dict) -> dict:
         for c, j in enumerate(index):
             rate, n = rates["observed"][i][j], rates["battles"][i][j]
             cell = {"x": LABEL_WIDTH + c * CELL, "y": 10 + r * CELL, "row": names[r], "col": names[c], "n": n}
+            row, col = leaderboard_report.isolated(names[r]), leaderboard_report.isolated(names[c])
             if rate is None:
-                cell.update(fill="#eceef2", text="", title=f"{names[r]} vs {names[c]}: no battles")
+                cell.update(fill="#eceef2", text="", title=f"{row} vs {col}: no battles")
             else:
                 cell.update(fill=_fill(rate), text=f"{rate:.2f}", dark=abs(rate - 0.5) > 0.3,
-                            title=f"{names[r]} beat {names[c]} in {rate:.0%} of {n} battles (ties as halves)")
+                            title=f"{row} beat {col} in {rate:.0%} of {n} battles (ties as halves)")
             cells.append(cell)
     size = len(names) * CELL
     return {"cells": cells, "names": [{"name": n, "y": 10 + k * CELL + CELL / 2, "x": LABEL_WIDTH + k * CELL + CELL / 2}

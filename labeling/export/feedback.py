@@ -18,6 +18,9 @@ BELOW = "pairs below min_margin (dropped)"
 NO_MARGIN = "pairs without a margin: a response without a rating (dropped)"
 # Two responses with the same text (two samples of one model often are): as a pair they teach nothing, and as KTO
 # rows the one completion would be both desirable and undesirable for the one prompt.
+# --margin rating where the consensus ranks chosen above rejected but their mean ratings say the opposite: a negative
+# margin would tell TRL's reward loss (-logsigmoid(r_chosen - r_rejected - margin)) that rejected may score higher.
+CONTRADICTED = "pairs whose mean ratings rank them the other way: the rejected response rated higher (dropped)"
 SAME_PAIR = "pairs whose chosen and rejected texts are the same (dropped)"
 SAME_KTO = "responses with the text of another response of the task labelled the other way (left out)"
 
@@ -102,6 +105,9 @@ class Preference(Writer):
                     margin = 1.0 if row.by_requester else probabilities.get((chosen, rejected))
                 if margin is None:
                     self.report.add(NO_MARGIN, f"task {row.id}")
+                    continue
+                if margin < 0:
+                    self.report.add(CONTRADICTED, f"task {row.id}")
                     continue
                 if options.min_margin is not None and margin < options.min_margin:
                     self.report.add(BELOW, f"task {row.id}")

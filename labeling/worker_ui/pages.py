@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from labeling import resources, tasktypes, web
+from labeling.consensus import leaderboard_report
 from labeling.worker_ui import markup
 
 # Every asset comes from this server; task text is never markup, so scripts and styles need no exceptions.
@@ -38,6 +39,7 @@ def templates() -> Jinja2Templates:
     env = Jinja2Templates(directory=str(resources.templates_dir()))
     env.env.filters["instructions"] = markup.render
     env.env.filters["task_type_name"] = task_type_name
+    env.env.filters["isolate"] = leaderboard_report.isolated  # a model name on a line with other words or numbers
     env.env.globals["static"] = static_url
     return env
 

@@ -288,3 +288,36 @@ def test_a_chart_that_fails_half_way_leaves_the_older_report_s_image_whole(tmp_p
         leaderboard.write_outputs(result, str(tmp_path))
     assert Path(paths[3]).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(p).name for p in paths)
+
+
+def test_without_resamples_there_is_no_interval_and_no_model_is_ranked_below_another() -> None:
+    # bootstrap 0, or one prompt (each resample of it is that prompt again): the interval was [rating, rating] and
+    # the ranks 1, 2, 3 claimed separations no resample measured, from a single battle too.
+    rated = [answer(1, [["x"], ["y"]], {"x": "A", "y": "B"}, ratings={"x": 7, "y": 1})]
+    for items, n_bootstrap in ((tiny(), 0), (rated, 200), (rated * 3, 200)):
+        result = leaderboard.compute(items, n_bootstrap=n_bootstrap)
+        assert [m["ci"] for m in result["models"]] == [None] * len(result["models"])
+        assert {m["rank"] for m in result["models"]} == {1}
+        assert result["models"][0]["rating"] > result["models"][-1]["rating"]  # still ordered by rating
+        table = leaderboard_report.markdown(result)
+        assert "No intervals (no resamples, or a single prompt): the models share rank 1." in table
+    assert result["ratings"]["A"] == {"mean": 7.0, "n": 3, "ci": None}
+    assert "| 1 | A | " in table and " | 7.00 |" in table
+    two = leaderboard.compute(rated + [answer(2, [["y"], ["x"]], {"x": "A", "y": "B"})], n_bootstrap=50)
+    assert all(m["ci"] is not None for m in two["models"])
+
+
+def test_markdown_shows_entities_emphasis_and_right_to_left_names_as_written() -> None:
+    # `&lt;b&gt;` rendered as `<b>` (the same as the model named `<b>`), `_em_` in italics, `~~s~~` struck through,
+    # `$x$` as math; an unclosed right-to-left override (U+202E) in a name reversed the rest of its line, numbers
+    # included; a breakdown field at a line's start made a heading.
+    names = ["&lt;b&gt;", "<b>", "_em_", "~~s~~", "$x$", "a&amp;b", "م\u202eabc", "\u2069\u202ex", "plain"]
+    rankings = [answer(p, [[str(i)] for i in range(len(names))], {str(i): n for i, n in enumerate(names)},
+                       data={"# h": names[p % 2]}) for p in range(4)]
+    text = leaderboard.markdown(leaderboard.compute(rankings, n_bootstrap=10, breakdown=["# h"]))
+    cells = [line.split(" | ")[1] for line in text.splitlines()[2:2 + len(names)]]
+    assert sorted(cells) == sorted(["\\&lt;b\\&gt;", "\\<b\\>", "\\_em\\_", "\\~\\~s\\~\\~", "\\$x\\$", "a\\&amp;b",
+                                    "\u2068م\u202eabc\u2069", "\u2068\u2068\u2069\u202ex\u2069", "plain"])
+    assert "\n\\# h = \\&lt;b\\&gt; (" in text and "\n\\# h = \\<b\\> (" in text
+    assert leaderboard_report.isolated("gpt-4o") == "gpt-4o"  # left-to-right names are left as they are
+    assert leaderboard_report.isolated("\u2067x") == "\u2068\u2067x\u2069\u2069"  # its open isolate closed too

@@ -263,6 +263,19 @@ def test_preference_pairs_modes_ties_margins_and_conversational():
     assert c.spec.split_field == "prompt"
 
 
+def test_a_rating_margin_against_the_ranking_is_no_row():
+    # The consensus ranks a above b, but their mean ratings are 1 and 7: --margin rating wrote margin -6.0, which TRL's
+    # reward loss reads as "rejected may score up to 6 higher"; now dropped and counted (a zero gap stays a row).
+    data = {"prompt": "Say hi", "responses": [{"id": "a", "text": "x"}, {"id": "b", "text": "y"},
+                                              {"id": "c", "text": "z"}]}
+    answer = {"ranking": [["a"], ["b"], ["c"]], "ratings": {"a": 1, "b": 7, "c": 1}}
+    opts = options.parse({"format": "preference", "margin": "rating"})
+    writer = feedback.Preference(Context("p", "preference_ranking", (), opts), "p")
+    out = lines(render(writer, [TaskRow(1, None, data, answer, 0.8, 3)]))
+    assert [(r["chosen"], r["rejected"], r["margin"]) for r in out] == [("x", "z", 0), ("y", "z", 6)]
+    assert writer.report.counts == {feedback.CONTRADICTED: 1}
+
+
 def test_kto_labels_from_ratings_or_ranks():
     row = TaskRow(1, None, PREF_DATA, PREF_ANSWER, 0.8, 3)
     out = lines(render(feedback.Kto(ctx("preference_ranking"), "k"), [row]))
