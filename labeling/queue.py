@@ -228,7 +228,12 @@ def below_threshold(project: Any, standing: Any) -> bool:
 def blocked(tx: Tx, project: Any, worker_id: int, then: str, field: str) -> WorkerBlocked:
     """The error of a worker blocked in the project, saying why: their gold record, or (a requester's block, which
     needs no gold record) the requester."""
-    row = tx.one("queue.worker_row", {"project": project.id, "worker": worker_id})
+    return _blocked_error(project, tx.one("queue.worker_row", {"project": project.id, "worker": worker_id}), then,
+                          field)
+
+
+def _blocked_error(project: Any, row: Any, then: str, field: str) -> WorkerBlocked:
+    """blocked's error from the worker's row in the project (queue.worker_row), already read."""
     why = ("your gold-task accuracy in this project is below its threshold" if row is not None
            and below_threshold(project, row) else "the project's requester has stopped your work in it")
     return WorkerBlocked(f"{why}, so {then}", field=field)
@@ -245,7 +250,7 @@ def refuse_if_blocked(tx: Tx, project: Any, worker_id: int, then: str, field: st
     worker's leases, and "your lease ran out" would hide why."""
     row = tx.one("queue.worker_row", {"project": project.id, "worker": worker_id})
     if row is not None and row.blocked:
-        raise blocked(tx, project, worker_id, then, field)
+        raise _blocked_error(project, row, then, field)  # the row read here says why: not read again
 
 
 def _worker_row(tx: Tx, project: Any, worker_id: int, now: float) -> Any:

@@ -80,7 +80,7 @@ ON CONFLICT (task_id) DO UPDATE SET answer = excluded.answer, confidence = exclu
 WHERE task_results.updated_at <= :read_at
 
 -- name: queue.hold_reclaims
--- A change that locks a project's open tasks and then its leases (a new redundancy, an answer counted again) first
+-- A change that locks a project's tasks and then their leases (a new redundancy, a review of a task, a block) first
 -- takes the lock reclaim_expired tries: a claim's sweep locks expired leases and then their tasks, the other order,
 -- and the two deadlocked (a second's stall, one of them retried). While it is held the sweep skips its step.
 SELECT pg_advisory_xact_lock(7461, CAST(:project % 2147483647 AS integer))
