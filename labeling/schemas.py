@@ -713,7 +713,11 @@ class PositionBias(_Out):
     first_wins: int | None = None
     first_losses: int | None = None
     first_win_rate: float | None = None
-    ci: Interval | None = None
+    ci: Interval | None = Field(default=None, description="Wilson 95% interval widened by the prompts' design "
+                                "effect; null without decided battles on two or more prompts")
+    prompts: int | None = Field(default=None, description="prompts with decided battles (the interval's clusters)")
+    design_effect: float | None = Field(default=None, description="the variance of the rate over prompts against "
+                                        "independent battles' (at least 1); null without an interval")
     against: float | None = None
 
 

@@ -374,4 +374,6 @@ async def test_a_display_order_that_fixes_no_order_is_not_guessed(client, new_pr
     # Only the last answer fixes an order (c, b, a shown; a ranked best): the first-shown lost its 3 battles.
     assert (bias["answers_with_order"], bias["answers_without_order"]) == (1, 4)
     assert (bias["battles"], bias["first_wins"], bias["first_losses"]) == (3, 0, 3)
-    assert bias["message"] == "4 answers have no display order (left out, not guessed)"
+    assert bias["message"] == ("4 answers have no display order (left out, not guessed); one prompt: how far a "
+                               "prompt's battles vary is unknown, so there is no interval")
+    assert bias["ci"] is None and bias["prompts"] == 1 and bias["design_effect"] is None

@@ -289,11 +289,33 @@ def wilson(successes: float, n: float, z: float = 1.959964) -> list[float] | Non
     return [round(centre - half, 4), round(centre + half, 4)]
 
 
+def clustered_wilson(wins: np.ndarray, decided: np.ndarray) -> tuple[list[float] | None, float | None]:
+    """A Wilson 95% interval of a rate from clusters (wins and decided trials per cluster), widened by the
+    clusters' design effect, and that design effect.
+
+    The trials of one cluster are not independent (a ranking of k responses makes k(k-1)/2 battles out of one
+    decision; under no bias at all their variance is (2k+5)/9 times the binomial's), so the interval is
+    Wilson's for the effective number of trials: the decided trials divided by the design effect, the ratio
+    of the rate's between-cluster variance to the binomial variance, at least 1. When every trial went one way
+    the variance says nothing, and each cluster counts as one trial. Fewer than two clusters: no interval
+    (nothing says how far one cluster's trials vary)."""
+    n_total, clusters = float(decided.sum()), int((decided > 0).sum())
+    if n_total <= 0 or clusters < 2:
+        return None, None
+    rate = float(wins.sum()) / n_total
+    between = clusters / (clusters - 1) * float(((wins - rate * decided) ** 2).sum()) / n_total ** 2
+    binomial = rate * (1.0 - rate) / n_total
+    effect = max(1.0, between / binomial) if binomial > 0 else n_total / clusters
+    effective = n_total / effect
+    return wilson(rate * effective, effective), round(effect, 3)
+
+
 def position_bias(bt: Battles) -> dict[str, Any]:
     """How often the model shown first (left) wins a battle, against 50%, over the battles that recorded it.
 
-    Ties are counted apart; the rate and its Wilson interval are over the decided battles. Answers without a
-    display order are counted and said to be left out, never guessed.
+    Ties are counted apart; the rate is over the decided battles, its interval a Wilson interval widened by
+    the design effect of the prompts (clustered_wilson: one answer's battles, and one prompt's answers, are not
+    independent trials). Answers without a display order are counted and said to be left out, never guessed.
     """
     missing = bt.answers - bt.answers_with_order
     out: dict[str, Any] = {"available": False, "answers": bt.answers, "answers_with_order": bt.answers_with_order,
@@ -311,9 +333,18 @@ def position_bias(bt: Battles) -> dict[str, Any]:
     first = np.where(bt.order[known] == 1, bt.score[known], 1.0 - bt.score[known])  # the first shown's share
     wins, losses, ties = int((first == 1.0).sum()), int((first == 0.0).sum()), int((first == 0.5).sum())
     decided = wins + losses
+    is_decided = first != 0.5
+    prompt = bt.prompt[known][is_decided]
+    size = int(prompt.max()) + 1 if prompt.size else 0
+    ci, effect = clustered_wilson(np.bincount(prompt, weights=first[is_decided] == 1.0, minlength=size),
+                                  np.bincount(prompt, minlength=size).astype(np.float64))
+    if decided and ci is None:
+        single = "one prompt: how far a prompt's battles vary is unknown, so there is no interval"
+        note = f"{note}; {single}" if note else single
     out.update({"available": True, "battles": int(known.sum()), "ties": ties, "first_wins": wins,
                 "first_losses": losses, "first_win_rate": round(wins / decided, 4) if decided else None,
-                "ci": wilson(wins, decided), "against": 0.5, "message": note})
+                "ci": ci, "prompts": int(np.unique(prompt).size), "design_effect": effect, "against": 0.5,
+                "message": note})
     return out
 
 

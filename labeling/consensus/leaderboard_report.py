@@ -102,7 +102,8 @@ def _bias_line(title: str, bias: dict[str, Any]) -> str:
     rate = bias["first_win_rate"]
     shown = "-" if rate is None else f"{rate:.1%}"
     ci = bias["ci"]
-    interval = f"95% interval {ci[0]:.1%} to {ci[1]:.1%}" if ci else "no interval"
+    interval = (f"95% interval {ci[0]:.1%} to {ci[1]:.1%}, design effect {bias['design_effect']:.2f} over "
+                f"{bias['prompts']} prompts" if ci else "no interval")
     line = (f"{title}: the response shown first won {shown} of {bias['battles'] - bias['ties']} decided battles "
             f"({interval}; 50% is no bias), {bias['ties']} ties, from the {bias['answers_with_order']} of "
             f"{bias['answers']} answers that recorded the display order.")

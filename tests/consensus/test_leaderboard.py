@@ -104,6 +104,43 @@ def test_position_bias_with_and_without_display_order() -> None:
     assert max(abs(m["rating"] - 1000.0) for m in result["models"]) < 40
 
 
+def test_position_bias_interval_counts_a_prompts_battles_as_one_decision() -> None:
+    # 20 prompts, each one ranking of five responses: on half the first-shown response is ranked best (it wins its
+    # 4 battles, the second-shown its 3, ...), on the others the ranking is the display order reversed. A Wilson
+    # interval over the 200 battles as independent trials was [0.431, 0.569]; they are 20 decisions.
+    ids = ["r1", "r2", "r3", "r4", "r5"]
+    models = {r: f"m{k}" for k, r in enumerate(ids)}
+    items = [answer(p, [[r] for r in (ids if p % 2 else ids[::-1])], models, shown=ids) for p in range(20)]
+    bias = leaderboard.position_bias(leaderboard.battles(items))
+    assert (bias["battles"], bias["first_win_rate"], bias["prompts"]) == (200, 0.5, 20)
+    # Every prompt's 10 battles went all one way: between-prompt variance 20/19 * 20 * 25 / 200**2 against the
+    # binomial 0.25 / 200, so 200 battles count as 19 trials.
+    assert bias["design_effect"] == pytest.approx(200 / 19, abs=1e-3)
+    assert bias["ci"] == leaderboard.wilson(9.5, 19.0)
+    assert bias["ci"][0] < 0.3 and bias["ci"][1] > 0.7
+    assert "design effect 10.53 over 20 prompts" in leaderboard.markdown(leaderboard.compute(items, n_bootstrap=0))
+    # All battles one way: no variance to measure, each prompt counts as one trial.
+    swept = leaderboard.position_bias(leaderboard.battles(items[1::2]))
+    assert swept["first_win_rate"] == 1.0 and swept["design_effect"] == 10.0
+    assert swept["ci"] == leaderboard.wilson(10.0, 10.0)
+
+
+def test_position_bias_interval_covers_no_bias_in_long_rankings() -> None:
+    # Rankings of six responses in a random display order by annotators who ignore it: the interval must hold
+    # 50% about 95% of the time. Counting the 15 battles of a ranking as independent it held 50% in 80% of arenas.
+    rng = np.random.default_rng(7)
+    ids = [f"r{k}" for k in range(6)]
+    models = {r: f"m{k}" for k, r in enumerate(ids)}
+    held = 0
+    arenas = 200
+    for _ in range(arenas):
+        items = [answer(p, [[r] for r in rng.permutation(ids).tolist()], models, shown=rng.permutation(ids).tolist())
+                 for p in range(40)]
+        low, high = leaderboard.position_bias(leaderboard.battles(items))["ci"]
+        held += low <= 0.5 <= high
+    assert 0.9 <= held / arenas <= 0.99
+
+
 def test_mean_ratings_and_breakdown() -> None:
     items = [answer(p, [["x"], ["y"]], {"x": "A", "y": "B"}, ratings={"x": 6 + p % 2, "y": 2},
                     data={"category": "code" if p % 3 else "chat"}) for p in range(30)]
