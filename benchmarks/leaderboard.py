@@ -1,6 +1,6 @@
 """Accuracy, interval coverage and speed of labeling's model leaderboard on simulated arenas.
 
-    python benchmarks/leaderboard.py [--arenas N] [--bootstrap B] [--quick] [--json]
+    python benchmarks/leaderboard.py [--arenas N] [--bootstrap B] [--bias-arenas N] [--quick] [--json]
 
 Each arena has models of known strength and annotators who are noisy (some click at random part of the
 time), position-biased (each has a first-shown advantage) and call close battles ties
@@ -8,7 +8,8 @@ time), position-biased (each has a first-shown advantage) and call close battles
 strengths and whether each model's 95% interval covers its estimand (the Bradley-Terry strengths of the
 battles' expected outcomes, centred like the ratings: careless clicks and ties flatten every strength a
 little, the order stays) and, apart, the generating strength itself. Then the time of 50 models, one
-million battles and 1,000 resamples, and of the same from answer dicts.
+million battles and 1,000 resamples, and of the same from answer dicts. Last, how often the position-bias
+interval holds the true first-shown win rate, against a Wilson interval over battles as independent trials.
 """
 
 from __future__ import annotations
@@ -109,6 +110,49 @@ def many_models(n_bootstrap: int, models: int = 300, battles: int = 100_000) -> 
             "many_again_seconds": times[1]}
 
 
+def _bias_arena(rng: np.random.Generator, k: int, prompts: int, boost: float) -> "leaderboard.Battles":
+    """Rankings of k responses (one per prompt, a model each) in a random display order, by annotators who give
+    each position earlier `boost` logits (Plackett-Luce on prompt-level quality plus Gumbel noise)."""
+    quality = rng.normal(size=(prompts, k))
+    position = np.argsort(rng.random((prompts, k)), axis=1)  # where each response was shown
+    rank = np.argsort(np.argsort(-(quality + rng.gumbel(size=(prompts, k)) - boost * position), axis=1), axis=1)
+    xs, ys = np.triu_indices(k, 1)
+    score = (rank[:, xs] < rank[:, ys]).astype(np.float64).ravel()
+    order = np.where(position[:, xs] < position[:, ys], 1, -1).ravel()
+    return leaderboard.Battles(np.repeat(np.arange(prompts), xs.size), np.tile(xs, prompts), np.tile(ys, prompts),
+                               score, order, [f"m{i}" for i in range(k)], list(range(prompts)), prompts, prompts)
+
+
+def position_bias_coverage(arenas: int, seed: int = 5) -> list[dict[str, Any]]:
+    """How often the position-bias interval holds the true first-shown win rate: the interval position_bias
+    reports against a Wilson interval over the battles as independent trials (what it was before)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in (2, 3, 6, 8):
+        for prompts in (10, 40, 200):
+            for boost in (0.0, 0.3):
+                truth = _first_rate(_bias_arena(rng, k, 200_000, boost)) if boost else 0.5
+                held = naive = 0
+                effects = []
+                for _ in range(arenas):
+                    bias = leaderboard.position_bias(_bias_arena(rng, k, prompts, boost))
+                    low, high = bias["ci"]
+                    held += low <= truth <= high
+                    low, high = leaderboard.wilson(bias["first_wins"], bias["first_wins"] + bias["first_losses"])
+                    naive += low <= truth <= high
+                    effects.append(bias["design_effect"])
+                rows.append({"responses": k, "prompts": prompts, "boost": boost, "truth": truth,
+                             "coverage": held / arenas, "coverage_independent": naive / arenas,
+                             "design_effect": float(np.mean(effects))})
+    return rows
+
+
+def _first_rate(bt: "leaderboard.Battles") -> float:
+    """The first-shown response's share of decided battles."""
+    first = np.where(bt.order == 1, bt.score, 1.0 - bt.score)
+    return float(first.mean())
+
+
 def print_tables(report: dict[str, Any]) -> None:
     """Markdown tables of the report."""
     print(tables.markdown(
@@ -118,6 +162,14 @@ def print_tables(report: dict[str, Any]) -> None:
         ((r["models"], f"{r['battles']:,}", r["per_prompt"], r["arenas"], r["intervals"], f"{r['tau']:.3f}",
           f"{r['coverage']:.1%}", f"{r['coverage_truth']:.1%}", f"{r['width']:.0f}", f"{r['first_win_rate']:.1%}",
           f"{r['advantage']:+.0f}", f"{r['seconds']:.2f} s") for r in report["coverage"])))
+    if report.get("position_bias"):
+        print(f"\nPosition bias: how often the 95% interval holds the true first-shown win rate "
+              f"({report['bias_arenas']} arenas a row; one ranking per prompt, a random display order)")
+        print(tables.markdown(
+            ("responses ranked", "prompts", "position boost (logits)", "true rate", "design effect (mean)",
+             "coverage, Wilson with the design effect and t", "coverage, Wilson over battles as independent"),
+            ((r["responses"], r["prompts"], r["boost"], f"{r['truth']:.3f}", f"{r['design_effect']:.2f}",
+              f"{r['coverage']:.1%}", f"{r['coverage_independent']:.1%}") for r in report["position_bias"])))
     total = sum(r["intervals"] for r in report["coverage"])
     covered = sum(r["coverage"] * r["intervals"] for r in report["coverage"])
     print(f"\nAll arenas: {covered / total:.1%} of {total} intervals cover their estimand.")
@@ -138,12 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000, help="resamples per leaderboard (default 1000)")
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of the one-million-battle leaderboard")
     parser.add_argument("--quick", action="store_true", help="5 arenas per scenario, 200 resamples, one timed run")
+    parser.add_argument("--bias-arenas", type=int, default=1000,
+                        help="arenas per row of the position-bias coverage study (default 1000; 0 skips it)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
     if args.quick:
-        args.arenas, args.bootstrap, args.rounds = 5, 200, 1
+        args.arenas, args.bootstrap, args.rounds, args.bias_arenas = 5, 200, 1, 100
     report = {"bootstrap": args.bootstrap, "coverage": coverage(args.arenas, args.bootstrap, SCENARIOS),
-              "speed": speed(args.rounds, args.bootstrap)}
+              "speed": speed(args.rounds, args.bootstrap), "bias_arenas": args.bias_arenas,
+              "position_bias": position_bias_coverage(args.bias_arenas) if args.bias_arenas else []}
     return tables.emit(report, args.json, print_tables)
 
 

