@@ -345,10 +345,11 @@ def next_limit(rows: list[Any], limit: int) -> int:
 
 def _consensus(gold: Any, is_gold: Any, n_done: int, c_answer: Any, c_confidence: float | None, c_n: int | None,
                c_method: str | None) -> tuple[Any, float | None, int, str]:
-    """A task's consensus (answer, confidence, answers, method) from its columns; a gold task's is its gold answer."""
+    """A task's consensus (answer, confidence, answers, method) from its columns; a gold task's is its gold answer.
+    An open task without a consensus yet (--include-open) counts the answers it has so far (it said 0)."""
     if is_gold:
         return loads(gold), 1.0, n_done, "gold"
-    return loads(c_answer), c_confidence, c_n or 0, c_method or ""
+    return loads(c_answer), c_confidence, n_done if c_n is None else c_n, c_method or ""
 
 
 ITEMS = ("boxes", "spans")  # the answers made of items, each with its own confidence in the consensus details

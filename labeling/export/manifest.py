@@ -68,7 +68,7 @@ class Manifest(Writer):
             self.report.add("lines whose data already has the label attribute (its value replaced)", row.id)
         value, metadata = self.label(row)
         meta = {**metadata, "type": self.ctx.spec.manifest_type, "job-name": self.job,
-                "human-annotated": "no" if row.answer is None and not row.n_annotations else "yes", "creation-date": iso(row.updated_at)}
+                "human-annotated": "no" if row.answer is None and not row.method else "yes", "creation-date": iso(row.updated_at)}
         out[self.attribute] = value
         out[f"{self.attribute}-metadata"] = meta
         return out

@@ -209,6 +209,7 @@ async def test_filters_gold_open_confidence_and_since(client, requester, new_pro
     assert (await get_export(client, requester, pid, format="jsonl")).text == ""
     opened = (await get_export(client, requester, pid, format="jsonl", include_open="true")).text.splitlines()
     assert len(opened) == 4 and json.loads(opened[0])["label"] is None
+    assert json.loads(opened[0])["n_annotations"] == 1  # its one answer so far (it said 0)
     await answer_all(client, make_user, pid, [{"label": "neg"}], "filters2")
     rows = [json.loads(x) for x in (await get_export(client, requester, pid, format="jsonl")).text.splitlines()]
     assert len(rows) == 4

@@ -157,6 +157,9 @@ def test_manifest_keeps_every_input_key_and_follows_the_output_manifest_shapes()
     # an open task without a consensus (--include-open) was said to be human-annotated
     open_line = lines(render(manifest.Manifest(c, "m"), [TaskRow(2, None, {"image": "y.png"}, None, None, 0)]))[0]
     assert open_line["my-project"] is None and open_line["my-project-metadata"]["human-annotated"] == "no"
+    # ... also once it has answers (its row counts them): no consensus, no label, nothing human-annotated to read
+    answered = lines(render(manifest.Manifest(c, "m"), [TaskRow(3, None, {"image": "z.png"}, None, None, 2)]))[0]
+    assert answered["my-project"] is None and answered["my-project-metadata"]["human-annotated"] == "no"
     c = Context("p", "text_multilabel", ("a", "b", "c"), options.parse({"format": "manifest", "label_attribute": "x"}))
     row = TaskRow(2, None, {"text": "hello"}, {"labels": ["a", "c"]}, 0.7, 3,
                   details={"probabilities": {"a": 0.9, "b": 0.1, "c": 0.6}})
