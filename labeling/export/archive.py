@@ -142,17 +142,33 @@ class ZipSink:
         self._zip.close()
 
 
+def sync_folder(path: Path) -> None:
+    """Flush a folder's entries (names made, renamed or removed in it) to disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class FolderSink:
-    """The same files in a folder (the CLI's `-o DIR`); nothing streams."""
+    """The same files in a folder (the CLI's `-o DIR`); nothing streams. Every file and folder is on disk
+    (fsync) when finish() returns, as a one-file export is before it takes its name: else a power cut soon after
+    could leave the folder's name on empty or cut files."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._handle = None
         self.names: list[str] = []
+        self._folders: set[Path] = {root}
 
     def _path(self, name: str) -> Path:
         path = self.root / _check_name(name)
         path.parent.mkdir(parents=True, exist_ok=True)
+        folder = path.parent
+        while folder != self.root and folder not in self._folders:
+            self._folders.add(folder)
+            folder = folder.parent
         self.names.append(name)
         return path
 
@@ -169,21 +185,28 @@ class FolderSink:
     def close(self) -> None:
         """Close the open file."""
         if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
             self._handle.close()
             self._handle = None
 
     def copy(self, name: str, path: Path) -> None:
         """Copy a file in (a hard link when the file system allows it would share later edits: copy)."""
         self.close()
-        shutil.copyfile(path, self._path(name))
+        target = self._path(name)
+        shutil.copyfile(path, target)
+        with target.open("rb") as copied:
+            os.fsync(copied.fileno())
 
     def take(self) -> bytes:
         """Nothing streams from a folder."""
         return b""
 
     def finish(self) -> None:
-        """Close the last file."""
+        """Close the last file; the folders' entries to disk, deepest first."""
         self.close()
+        for folder in sorted(self._folders, key=lambda f: (-len(f.parts), str(f))):
+            sync_folder(folder)
 
 
 # The first bytes of an SQLite database and of its write-ahead log: never an export's output.
@@ -245,3 +268,4 @@ def replace(temporary: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(temporary, target)
+    sync_folder(target.parent)  # the new name itself on disk

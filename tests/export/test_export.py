@@ -377,6 +377,46 @@ async def test_cli_standard_output_folders_default_names_and_progress(client, re
     assert "1,000 rows in" in screen.getvalue()
 
 
+async def test_a_folder_export_is_on_disk_before_it_takes_its_name(client, make_user, new_project, run_cli, tmp_path,
+                                                                   monkeypatch):
+    # A one-file export was flushed and fsynced before its rename; a folder's files were only closed, so a power
+    # cut soon after the rename could leave the folder's name on empty or cut files.
+    import os as os_module
+
+    from labeling.export import archive
+
+    synced: list[str] = []
+    real_fsync = os_module.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os_module.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os_module, "fsync", fsync)
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=3)
+    folder = tmp_path / "out"
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--card", "-o", str(folder)) == 0
+    partial = [p for p in synced if "/.out.partial-" in p]
+    assert sorted(p.rsplit("/", 1)[1] for p in partial if not p.endswith(tuple("0123456789"))) == [
+        "README.md", "train.jsonl"]  # each file, then the folder itself
+    assert any(p.rsplit("/", 1)[1].startswith(".out.partial-") for p in partial)
+    assert synced[-1] == str(tmp_path)  # the rename, last
+    # Nested folders too, deepest first (coco's annotations/, images/)
+    synced.clear()
+    sink = archive.FolderSink(tmp_path / "nested")
+    (tmp_path / "nested").mkdir()
+    sink.open("annotations/instances_train.json")
+    sink.write("{}")
+    source = tmp_path / "picture.png"
+    source.write_bytes(b"png")
+    sink.copy("images/a/picture.png", source)
+    sink.finish()
+    assert synced == [str(tmp_path / "nested/annotations/instances_train.json"),
+                      str(tmp_path / "nested/images/a/picture.png"), str(tmp_path / "nested/images/a"),
+                      str(tmp_path / "nested/annotations"), str(tmp_path / "nested/images"),
+                      str(tmp_path / "nested")]
+
+
 async def test_a_manifest_line_comes_back_with_every_input_key(client, requester, new_project, make_user):
     lines = [{"source-ref": "https://img.example/a.jpg", "camera": "north", "taken": {"day": 3, "tags": ["wet"]},
               "score": 0.25, "note": "çà 日本"},
