@@ -46,6 +46,34 @@ def test_gold_calibrates_an_overconfident_crowd() -> None:
     assert (res.labels == crowd.truth)[rest].mean() >= (raw.labels == crowd.truth)[rest].mean()  # gold helps labels too
 
 
+def test_no_other_label_is_reported_above_the_chosen_one() -> None:
+    # The calibrated confidence replaced the chosen label's share and the others kept their tempered proportions:
+    # on this crowd 169 tasks without gold (28 with 10% gold) reported another label above the chosen one.
+    crowd = misleading_crowd()
+    args = (crowd.task_idx, crowd.worker_idx, crowd.label_idx, *crowd.sizes)
+    rows = np.arange(crowd.n_tasks)
+    for gold in (None, some_gold(crowd, 0.1)):
+        res = calibration.consensus("dawid-skene", *args, gold=gold)
+        others = res.posteriors.copy()
+        others[rows, res.labels] = 0.0
+        assert (others.max(axis=1) <= res.confidence + 1e-12).all()
+        assert res.posteriors.sum(axis=1) == pytest.approx(np.ones(crowd.n_tasks))
+        assert (res.posteriors[rows, res.labels] == res.confidence).all()
+
+
+def test_capped_by_choice_moves_the_excess_to_the_labels_below() -> None:
+    post = np.array([[0.3, 0.5, 0.2, 0.0],    # label 0 chosen at 0.3: 0.2 over, to label 2 (label 3 holds nothing)
+                     [0.4, 0.35, 0.25, 0.0],  # nothing over: unchanged
+                     [0.2, 0.6, 0.1, 0.1],    # below 1/4 there is no room: the others alike
+                     [0.3, 0.0, 0.0, 0.7]])   # no one holds anything below: alike among the free labels
+    out = calibration.capped_by_choice(post.copy(), np.array([0, 0, 0, 0]))
+    assert out == pytest.approx(np.array([[0.3, 0.3, 0.3, 0.1], [0.4, 0.35, 0.25, 0.0],
+                                          [0.2, 0.8 / 3, 0.8 / 3, 0.8 / 3], [0.3, 0.2, 0.2, 0.3]]))
+    assert out.sum(axis=1) == pytest.approx(np.ones(4))
+    two = np.array([[0.3, 0.7]])
+    assert (calibration.capped_by_choice(two.copy(), np.array([0])) == two).all()  # two labels: as they were
+
+
 def test_without_gold_the_confidence_errs_towards_caution() -> None:
     crowd = misleading_crowd(1)
     args = (crowd.task_idx, crowd.worker_idx, crowd.label_idx, *crowd.sizes)
