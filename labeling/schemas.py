@@ -100,6 +100,29 @@ def _label(value: Any, i: int) -> Label:
         raise ValueError(f"labels[{i}].{where}: {message}") from None
 
 
+# Bidirectional embeddings, overrides and isolates: in a label they turn the text around it on the page (the
+# worker's buttons, the console, an export read in an editor) while the stored name says otherwise.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unfit_character(name: str) -> str | None:
+    """What makes a label name unfit to show and to write into exports, in words; None when it is fit: a control
+    character (a line break or a tab splits a CSV row or a CoNLL column) or a bidirectional control."""
+    for char in name:
+        if unicodedata.category(char) == "Cc":
+            return f"a control character (U+{ord(char):04X}); a label is one line of text"
+        if char in BIDI_CONTROLS:
+            return f"a bidirectional control character (U+{ord(char):04X}), which turns the text around it"
+    return None
+
+
+def label_key(name: str) -> str:
+    """A label name as the eye reads it: composed (NFC), without format characters (zero-width spaces and joiners,
+    soft hyphens), every run of spaces one space. Two labels with one key are one label to a worker."""
+    visible = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c) != "Cf")
+    return " ".join(visible.split())
+
+
 def check_labels(labels: list[Any], most: int | None = None, longest: int | None = None) -> list[Label]:
     """Names (trimmed) of 1-`longest` characters and distinct, at most `most` labels; hotkeys distinct (lower case)."""
     most = _cap("max_labels") if most is None else most
@@ -119,15 +142,21 @@ def check_labels(labels: list[Any], most: int | None = None, longest: int | None
     for i, name in enumerate(label_names(cleaned)):
         if not name or len(name) > longest:
             raise ValueError(f"labels[{i}] must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
+        unfit = _unfit_character(name)
+        if unfit:
+            raise ValueError(f"labels[{i}]: {name!r} holds {unfit}")
         if name in first:
             raise ValueError(f"labels[{i}]: {name!r} repeats labels[{first[name]}] (spaces around a label are not "
                              "part of it)")
-        # 'café' with its accent composed or as e + combining accent: one label to the eye (the worker's buttons, the
+        # 'café' with its accent composed or as e + combining accent, 'cat' and 'cat' with a zero-width space, 'a b'
+        # and 'a  b' (a page shows a run of spaces as one): one label to the eye (the worker's buttons, the
         # console), two to the consensus, which would split their votes.
-        key = unicodedata.normalize("NFC", name)
+        key = label_key(name)
+        if not key:
+            raise ValueError(f"labels[{i}]: {name!r} has no visible character")
         if key in composed:
-            raise ValueError(f"labels[{i}]: {name!r} repeats labels[{composed[key]}] (the same letters, composed or "
-                             "not)")
+            raise ValueError(f"labels[{i}]: {name!r} looks the same as labels[{composed[key]}] (the same letters, "
+                             "composed or not, with invisible characters or spaces between them)")
         first[name] = composed[key] = i
     hotkeys = [label.hotkey for label in cleaned if isinstance(label, LabelSpec) and label.hotkey]
     if len(set(hotkeys)) != len(hotkeys):

@@ -267,7 +267,23 @@ async def test_a_form_field_that_is_no_file_is_refused_by_name_and_stores_nothin
      "labels[2]", "'b' repeats labels[1] (spaces around a label are not part of it)"),
     ("POST", "/api/projects", {"name": "p", "task_type": "text_classification",
                                "labels": ["caf\u00e9", "x", "cafe\u0301"]},
-     "labels[2]", "'cafe\u0301' repeats labels[0] (the same letters, composed or not)"),
+     "labels[2]", "'cafe\u0301' looks the same as labels[0] (the same letters, composed or not, with invisible "
+                  "characters or spaces between them)"),
+    # Labels a worker cannot tell apart, or that break what shows or exports them, were stored as they came.
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["cat", "cat\u200b"]},
+     "labels[1]", "'cat\\u200b' looks the same as labels[0] (the same letters, composed or not, with invisible "
+                  "characters or spaces between them)"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "named_entities", "labels": ["NEW YORK", "NEW  YORK"]},
+     "labels[1]", "'NEW  YORK' looks the same as labels[0] (the same letters, composed or not, with invisible "
+                  "characters or spaces between them)"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a", "\u200b\u2060"]},
+     "labels[1]", "'\\u200b\\u2060' has no visible character"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "named_entities", "labels": ["PER\tSON"]},
+     "labels[0]", "'PER\\tSON' holds a control character (U+0009); a label is one line of text"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["ok", "line\nbreak"]},
+     "labels[1]", "'line\\nbreak' holds a control character (U+000A); a label is one line of text"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a\u202eb"]},
+     "labels[0]", "'a\\u202eb' holds a bidirectional control character (U+202E), which turns the text around it"),
     ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a", "  "]},
      "labels[1]", "must be 1-100 characters (LABELING_MAX_LABEL_CHARS)"),
     ("POST", "/api/teams", {"name": "t", "members": "x"}, "members", "must be a list"),
