@@ -402,6 +402,36 @@ async def test_project_bodies_are_capped_before_parsing(client, world, settings)
     assert r.status_code == 413, r.text
 
 
+async def test_every_json_body_read_on_the_event_loop_is_capped_below_the_server_wide_cap(client, db, world, settings):
+    """A pool, a team, its members, an override and a password were read under LABELING_MAX_BODY_BYTES alone (256
+    MiB), parsed on the event loop: one requester's body of 300,000 unknown keys (3 MB) held every request 5 s, and
+    256 MB held them for minutes. Each is now capped as its kind of body needs (a list of refs, an answer), a
+    body over it refused with a 413 before it is read, and nothing stored."""
+    from labeling import schemas
+    from labeling.api import users, work
+
+    pid, requester = world["project"], world["requester"]
+    team = (await client.post("/api/teams", json={"name": "capped"}, headers=bearer(requester))).json()["id"]
+    task = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"][0]["id"]
+    user = (await client.get("/api/users/me", headers=bearer(requester))).json()["id"]
+    refs, answer = schemas.REFS_BODY_BYTES, settings.max_answer_bytes + work.SUBMIT_OVERHEAD_BYTES
+    for method, url, token, body, limit in [
+            ("PUT", f"/api/projects/{pid}/pool", requester, b'{"all_workers": false}', 2 * refs),
+            ("POST", "/api/teams", requester, b'{"name": "too big"}', refs),
+            ("POST", f"/api/teams/{team}/members", requester, b'{"workers": ["hostile-worker"]}', refs),
+            ("POST", f"/api/projects/{pid}/tasks/{task}/override", requester, b'{"answer": {"label": "neg"}}', answer),
+            ("POST", f"/api/users/{user}/password", world["admin"], b'{"password": "a-new-password"}',
+             users.USER_BODY_BYTES)]:
+        assert limit < settings.max_body_bytes
+        r = await client.request(method, url, content=body + b" " * limit, headers=bearer(token))
+        assert r.status_code == 413 and r.json()["error"]["field"] == "body", (url, r.text)
+    assert (await client.get(f"/api/projects/{pid}/pool", headers=bearer(requester))).json()["all_workers"] is True
+    assert [t["name"] for t in (await client.get("/api/teams", headers=bearer(requester))).json()["data"]] == ["capped"]
+    assert (await client.get(f"/api/teams/{team}/members", headers=bearer(requester))).json()["data"] == []
+    detail = (await client.get(f"/api/projects/{pid}/tasks/{task}", headers=bearer(requester))).json()
+    assert detail["review"] is None
+
+
 def test_the_page_size_helper_is_as_strict_as_the_query_models():
     from labeling import paging
     from labeling.errors import InvalidInput
