@@ -29,6 +29,10 @@ LABEL_COLOR = r"^#(?:[0-9a-fA-F]{3}){1,2}$"
 LABEL_HOTKEY = r"^[A-Za-z]$"
 PROJECT_IDS = r"^[1-9][0-9]{0,18}(,[1-9][0-9]{0,18})*$"
 MAX_REFS = 10_000
+# The largest body of a list of refs (tasks to delete, a pool, a team's members): MAX_REFS of them at 1 KiB each (a
+# username of 100 characters written in \uXXXX escapes is 600 bytes). Parsed on the event loop, so nothing larger is
+# read there: under LABELING_MAX_BODY_BYTES alone (256 MiB), one pool or team body held the server for minutes.
+REFS_BODY_BYTES = MAX_REFS * 1024
 
 
 def project_status(name: str, field: str = "status") -> ProjectStatus:

@@ -171,6 +171,23 @@ async def test_preview_renders_instructions_like_the_worker_page(client, request
     assert r.status_code == 400 and "instructions: must be text (a string)" in r.text
 
 
+async def test_instructions_of_unclosed_marks_render_in_one_pass(client, requester):
+    """A line of marks never closed (`**a **a ...`, `[a](http://[a](http://...`, `[[[...`) made every attempt at a
+    bold or a link read to the end of the line: quadratic, minutes of the server's one event loop for one
+    100,000-character instructions text, on its preview and on every worker's labeling page. Now no span holds its
+    own opening mark, so an attempt stops at the next one (and such a text renders as the escaped text it is)."""
+    from labeling.worker_ui import markup
+
+    assert markup.render("**a ** b**") == "<p>**a ** b**</p>"  # a bold holds no `**`
+    assert markup.render("[see [1](https://e.com)") == ('<p>[see <a href="https://e.com" rel="noopener noreferrer" '
+                                                      'target="_blank">1</a></p>')  # a link's text holds no `[`
+    assert markup.render("[x](https://e.com/a(b)") == "<p>[x](https://e.com/a(b)</p>"  # nor its address a `(`
+    for unit in ("**a ", "[a](http://", "["):
+        text = (unit * 100_000)[:100_000]
+        r = await client.post("/console/preview", json={"instructions": text}, headers=bearer(requester))
+        assert r.status_code == 200 and r.text == f"<p>{text.rstrip()}</p>"
+
+
 async def test_export_page_offers_only_the_task_types_formats(client, requester, new_project):
     from labeling import tasktypes
 

@@ -238,6 +238,28 @@ async def test_query_parameters_are_strict(client, world, query, field):
         assert r.json()["error"]["field"] == field, (url, query, r.text)
 
 
+async def test_a_query_string_of_thousands_of_names_is_read_once(client, world, monkeypatch):
+    """Each name's values were looked up by a pass over every parameter (getlist): quadratic, so any signed-in user's
+    64 KB URL of 8,000 names held the server's event loop 3 s before the first unknown name was refused."""
+    from starlette.datastructures import ImmutableMultiDict
+
+    reads = {"n": 0}
+    real = ImmutableMultiDict.getlist
+
+    def counted(self, key):  # noqa: ANN001, ANN202
+        reads["n"] += 1
+        return real(self, key)
+
+    monkeypatch.setattr(ImmutableMultiDict, "getlist", counted)
+    query = "&".join(f"p{i}=1" for i in range(8000))
+    for url in ("/api/projects", f"/api/projects/{world['project']}/tasks", "/api/audit"):
+        r = await client.get(f"{url}?{query}&p7999=2", headers=bearer(world["requester"]))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "p7999", (url, r.text)  # repeated, at the end
+        r = await client.get(f"{url}?{query}", headers=bearer(world["requester"]))
+        assert r.status_code == 400 and r.json()["error"]["field"] == "p0", (url, r.text)
+    assert reads["n"] < 100, reads["n"]  # not one pass per name
+
+
 @pytest.mark.parametrize("query", ["action=%00", "action=audit%00x", "project_id=1&action=%00"])
 async def test_a_nul_in_a_free_text_query_parameter_is_a_400_on_both_databases(client, world, query):
     r = await client.get(f"/api/audit?{query}", headers=bearer(world["requester"]))
@@ -400,6 +422,36 @@ async def test_project_bodies_are_capped_before_parsing(client, world, settings)
     blob = b'{"instructions": "' + b"x" * schemas.project_body_limit(settings) + b'"}'
     r = await client.patch(f"/api/projects/{world['project']}", content=blob, headers=bearer(world["requester"]))
     assert r.status_code == 413, r.text
+
+
+async def test_every_json_body_read_on_the_event_loop_is_capped_below_the_server_wide_cap(client, db, world, settings):
+    """A pool, a team, its members, an override and a password were read under LABELING_MAX_BODY_BYTES alone (256
+    MiB), parsed on the event loop: one requester's body of 300,000 unknown keys (3 MB) held every request 5 s, and
+    256 MB held them for minutes. Each is now capped as its kind of body needs (a list of refs, an answer), a
+    body over it refused with a 413 before it is read, and nothing stored."""
+    from labeling import schemas
+    from labeling.api import users, work
+
+    pid, requester = world["project"], world["requester"]
+    team = (await client.post("/api/teams", json={"name": "capped"}, headers=bearer(requester))).json()["id"]
+    task = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"][0]["id"]
+    user = (await client.get("/api/users/me", headers=bearer(requester))).json()["id"]
+    refs, answer = schemas.REFS_BODY_BYTES, settings.max_answer_bytes + work.SUBMIT_OVERHEAD_BYTES
+    for method, url, token, body, limit in [
+            ("PUT", f"/api/projects/{pid}/pool", requester, b'{"all_workers": false}', 2 * refs),
+            ("POST", "/api/teams", requester, b'{"name": "too big"}', refs),
+            ("POST", f"/api/teams/{team}/members", requester, b'{"workers": ["hostile-worker"]}', refs),
+            ("POST", f"/api/projects/{pid}/tasks/{task}/override", requester, b'{"answer": {"label": "neg"}}', answer),
+            ("POST", f"/api/users/{user}/password", world["admin"], b'{"password": "a-new-password"}',
+             users.USER_BODY_BYTES)]:
+        assert limit < settings.max_body_bytes
+        r = await client.request(method, url, content=body + b" " * limit, headers=bearer(token))
+        assert r.status_code == 413 and r.json()["error"]["field"] == "body", (url, r.text)
+    assert (await client.get(f"/api/projects/{pid}/pool", headers=bearer(requester))).json()["all_workers"] is True
+    assert [t["name"] for t in (await client.get("/api/teams", headers=bearer(requester))).json()["data"]] == ["capped"]
+    assert (await client.get(f"/api/teams/{team}/members", headers=bearer(requester))).json()["data"] == []
+    detail = (await client.get(f"/api/projects/{pid}/tasks/{task}", headers=bearer(requester))).json()
+    assert detail["review"] is None
 
 
 def test_the_page_size_helper_is_as_strict_as_the_query_models():

@@ -27,7 +27,7 @@ async def set_pool(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         row = await project_for(request, caller, conn)
-    body = schemas.parse(schemas.PoolUpdate, await web.read_json(request))
+    body = schemas.parse(schemas.PoolUpdate, await web.read_json(request, 2 * schemas.REFS_BODY_BYTES))  # workers, teams
     await app.db.transact(lambda tx: membership.set_pool(tx, caller.who, row.id, body.all_workers, body.workers,
                                                          body.teams))
     async with app.db.read() as conn:
@@ -81,7 +81,7 @@ async def _team(request: Request, caller: web.Caller, conn: Any) -> Any:
 async def create_team(request: Request, caller: web.Caller) -> Response:
     """POST /api/teams {"name", "members"?}: a team of yours."""
     app = web.state(request)
-    body = schemas.parse(schemas.TeamCreate, await web.read_json(request))
+    body = schemas.parse(schemas.TeamCreate, await web.read_json(request, schemas.REFS_BODY_BYTES))
     team_id = await app.db.transact(lambda tx: teams.create(tx, caller.who, body.name, body.members))
     async with app.db.read() as conn:
         row, _ = await teams.load(conn, team_id)
@@ -114,7 +114,7 @@ async def add_members(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         row = await _team(request, caller, conn)
-    body = schemas.parse(schemas.TeamMembers, await web.read_json(request))
+    body = schemas.parse(schemas.TeamMembers, await web.read_json(request, schemas.REFS_BODY_BYTES))
     added = await app.db.transact(lambda tx: teams.add_members(tx, caller.who, row.id, body.workers))
     return web.ok({"team_id": row.id, "added": added})
 

@@ -149,7 +149,7 @@ async def delete_tasks(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         project = await project_for(request, caller, conn)
-    body = schemas.parse(schemas.TasksDelete, await web.read_json(request, schemas.MAX_REFS * 1024), app.settings)
+    body = schemas.parse(schemas.TasksDelete, await web.read_json(request, schemas.REFS_BODY_BYTES), app.settings)
     deleted = await app.db.transact(lambda tx: deletion.delete_tasks(
         tx, caller.who, project.id, body.task_ids, body.external_ids, body.confirm))
     return web.ok({"deleted": deleted})

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labeling import reviews, schemas, web
+from labeling.api import work
 from labeling.api.projects import project_for
 
 SMALL_BODY = 1024
@@ -35,7 +36,8 @@ async def override(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     project_id = await _project_id(request, caller)
     task_id = web.path_int(request, "task_id")
-    body = schemas.parse(schemas.OverrideBody, await web.read_json(request), app.settings)
+    raw = await web.read_json(request, app.settings.max_answer_bytes + work.SUBMIT_OVERHEAD_BYTES)  # as a submit's
+    body = schemas.parse(schemas.OverrideBody, raw, app.settings)
     return web.ok(await app.db.transact(lambda tx: reviews.override(tx, caller.who, project_id, task_id,
                                                                     body.answer)))
 

@@ -75,7 +75,7 @@ async def reset_password(request: Request, caller: web.Caller) -> Response:
     """POST /api/users/{id}/password {"password"} (admin): a new web UI password; the user's sessions end."""
     user_id = _user_id(request, caller)
     app = web.state(request)
-    body = schemas.parse(schemas.PasswordReset, await web.read_json(request))
+    body = schemas.parse(schemas.PasswordReset, await web.read_json(request, USER_BODY_BYTES))
     hashed = await app.gate.hash(body.password)
     await app.db.transact(lambda tx: accounts.reset_password(tx, caller.who, user_id, hashed))
     app.forget_credentials()

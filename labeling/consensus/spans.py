@@ -162,11 +162,14 @@ def _overlap_candidates(
     index = _Representatives(span for spans in sets for span in spans)
     order = sorted(range(len(sets)), key=lambda wk: -wts[wk])
     for wk in order:
-        taken: set[int] = set()
+        # The groups this worker made or joined leave the index until its spans are placed (a group takes one span
+        # of each worker): asking for every overlapping group and then dropping the taken ones cost one step per
+        # group, so one answer of thousands of nested spans took minutes to settle.
+        taken: list[int] = []
         for span in sorted(sets[wk]):
             best, best_score = -1, 0.0
             # only groups whose representative overlaps the span may take it; first-made wins a tie, as before
-            for g in sorted(index.overlapping(span[0], span[1]) - taken):
+            for g in sorted(index.overlapping(span[0], span[1])):
                 members = groups[g]
                 score = max(overlap(span, other) for _, other in members)
                 score += 1.0 if any(other[2] == span[2] for _, other in members) else 0.0
@@ -174,15 +177,15 @@ def _overlap_candidates(
                     best, best_score = g, score
             if best >= 0:
                 groups[best].append((wk, span))
-                taken.add(best)
                 index.remove(best, reps[best])
                 reps[best] = _group_span(groups[best], wts, exact)
-                index.add(best, reps[best])
+                taken.append(best)
             else:
                 groups.append([(wk, span)])
                 reps.append(span)
-                index.add(len(groups) - 1, span)
-                taken.add(len(groups) - 1)
+                taken.append(len(groups) - 1)
+        for g in taken:
+            index.add(g, reps[g])
     out = []
     for members, span in zip(groups, reps):
         agreeing = [(wts[wk], overlap(s, span)) for wk, s in members if s[2] == span[2]]

@@ -10,9 +10,12 @@ _HEADING = re.compile(r"^(#{1,3})\s+(.*)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.*)$")
 _CODE = re.compile(r"`([^`\n]+)`")
-_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+# No span may hold its own opening mark (a bold's `**`, a link's `[` or an address's `(`): each attempt then stops at
+# the next one, so a line of unclosed marks (`**a **a ...`, `[[[...`) is read in linear time, not quadratic (a
+# 100,000-character instructions text of them held the server for minutes on every labeling page).
+_BOLD = re.compile(r"\*\*(?=\S)((?:[^*]|\*(?!\*))+?)(?<=\S)\*\*")
 _ITALIC = re.compile(r"(?<![\w*])[*_](?=\S)([^*_\n]+?)(?<=\S)[*_](?![\w*])")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+_LINK = re.compile(r"\[([^\[\]\n]+)\]\((https?://[^()\s]+)\)")
 _KEPT = re.compile(r"\x00(\d+)\x00")  # a placeholder of a span kept from the other rules
 
 
