@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import Any, AsyncIterator, Callable, Mapping, TypeVar
 
 from sqlalchemy import event
@@ -89,6 +90,19 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _create_private(path: str | None) -> None:
+    """Create a new SQLite database file readable by its owner alone (SQLite gives its -wal and -shm files the
+    database file's mode): it holds password hashes, token hashes and every answer, and was made 0644 by the umask,
+    readable by every other account of the machine, beside a 0600 secret key and 0600 uploads. An existing file keeps
+    the mode its owner gave it."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # it exists, or its folder does not: SQLite says what is wrong when it opens it
+        pass
+
+
 class Database:
     """One engine plus the transaction helpers every request and command uses."""
 
@@ -96,6 +110,8 @@ class Database:
         self.url = async_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         if self.dialect == "sqlite":
+            if not make_url(self.url).query:  # a URI's mode (read-only, say) is SQLite's to apply
+                _create_private(make_url(self.url).database)
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=0,
                 connect_args={"timeout": sqltx.SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any, Callable
 
@@ -69,7 +70,8 @@ async def _one_sqlite_migrator(database: db.Database) -> AsyncIterator[None]:
     if fcntl is None or not path or path == ":memory:":
         yield
         return
-    with open(f"{path}.migrate-lock", "a") as lock:
+    # Its owner's alone, as the database file (an empty file, but one more name others need not see written).
+    with open(os.open(f"{path}.migrate-lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as lock:
         await asyncio.to_thread(fcntl.flock, lock.fileno(), fcntl.LOCK_EX)
         try:
             yield
