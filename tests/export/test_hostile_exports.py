@@ -3,6 +3,7 @@ training code loads them: datasets, pandas, the csv module, PyYAML, pycocotools;
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -549,3 +550,33 @@ async def test_yolo_images_are_of_a_format_yolo_trainers_read_by_name_and_by_con
             with Image.open(io.BytesIO(z.read(name))) as image:
                 assert Path(name).suffix[1:] in img_formats and image.format.lower() in img_formats, (name, image.format)
         assert "1 image converted to PNG" in z.read("README.md").decode()
+
+
+async def test_a_box_smaller_than_the_rounding_step_stays_a_box_that_cocoeval_and_yolo_read(
+        client, requester, new_project, make_user, settings, tmp_path):
+    # A script's box of 0.004 pixels: the consensus rounds to the hundredth, and once made it 0 wide and 0 high,
+    # which COCOeval matches to nothing (the export scored against itself: AP under 1) and yolo left out unsaid.
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "tiny.png")
+    project = await new_project(task_type="bounding_box", labels=["dot", "car"], redundancy=2,
+                                tasks=[{"data": {"image": "shared/tiny.png"}}])
+    boxes = [{"label": "dot", "x": 10, "y": 10, "w": 0.004, "h": 0.004}, {"label": "car", "x": 50, "y": 20, "w": 30,
+                                                                        "h": 20}]
+    await answer_all(client, make_user, project["id"], [{"boxes": boxes}] * 2, "tinybox")
+    coco = json.loads((await get_export(client, requester, project["id"], format="coco")).content)
+    assert sorted(a["bbox"] for a in coco["annotations"]) == [[10.0, 10.0, 0.01, 0.01], [50.0, 20.0, 30.0, 20.0]]
+    (tmp_path / "gt.json").write_text(json.dumps(coco))
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(tmp_path / "gt.json"))
+        evaluation = COCOeval(gt, gt.loadRes(coco["annotations"]), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    assert evaluation.stats[0] == pytest.approx(1.0)  # every box found where it is
+    with zipfile.ZipFile(io.BytesIO((await get_export(client, requester, project["id"], format="yolo")).content)) as z:
+        lines = z.read("labels/train/1.txt").decode().splitlines()
+    assert [line.split()[0] for line in lines] == ["0", "1"]
+    assert all(float(v) > 0 for line in lines for v in line.split()[3:])
