@@ -580,3 +580,20 @@ async def test_a_box_smaller_than_the_rounding_step_stays_a_box_that_cocoeval_an
         lines = z.read("labels/train/1.txt").decode().splitlines()
     assert [line.split()[0] for line in lines] == ["0", "1"]
     assert all(float(v) > 0 for line in lines for v in line.split()[3:])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+async def test_a_card_folder_loads_a_column_that_has_a_value_only_past_the_first_part_datasets_reads(
+        client, requester, new_project, load, tmp_path, fmt):
+    # datasets types each column by the first 10 MB of JSON Lines or 10,000 CSV rows; `load_dataset(DIR)` of a card
+    # folder whose data field only the last task has (no value before) stopped with "Couldn't cast".
+    tasks = [{"data": {"text": f"{i} " + "x" * 100_000}} for i in range(110)]
+    tasks += [{"data": {"text": f"short {i}"}} for i in range(9_990)]
+    tasks.append({"data": {"text": "late", "note": "n"}})
+    project = await new_project(tasks=tasks)
+    r = await get_export(client, requester, project["id"], format=fmt, include_open="true", card="true")
+    folder = tmp_path / "card"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(folder)
+    data = load(str(folder))["train"]
+    assert data.num_rows == 10_101 and data[-1]["note"] == "n" and data[0]["note"] in (None, "")
