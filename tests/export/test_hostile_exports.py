@@ -597,3 +597,29 @@ async def test_a_card_folder_loads_a_column_that_has_a_value_only_past_the_first
         z.extractall(folder)
     data = load(str(folder))["train"]
     assert data.num_rows == 10_101 and data[-1]["note"] == "n" and data[0]["note"] in (None, "")
+
+
+@pytest.mark.parametrize("fmt", ["preference", "kto", "sft"])
+async def test_a_system_prompt_a_text_prompt_leaves_out_is_said(client, requester, new_project, make_user, load,
+                                                               tmp_path, fmt):
+    # TRL's standard rows have a text prompt and no place for a system prompt: it was left out without a word.
+    if fmt == "sft":
+        tasks = [{"data": {"prompt": "Hi", "system": "Answer in French."}}, {"data": {"prompt": "Bye"}}]
+        project = await new_project(task_type="demonstration", labels=[], redundancy=1, tasks=tasks)
+        answers = [lambda d: {"text": d["prompt"] + "!"}]
+    else:
+        tasks = [{"data": {"prompt": p, "responses": [{"id": "a", "text": f"{p} a"}, {"id": "b", "text": f"{p} b"}],
+                           **extra}} for p, extra in (("Hi", {"system": "Answer in French."}), ("Bye", {}))]
+        project = await new_project(task_type="preference_ranking", labels=[], redundancy=1, tasks=tasks)
+        answers = [{"ranking": [["a"], ["b"]], "ratings": {"a": 7, "b": 1}}]
+    await answer_all(client, make_user, project["id"], answers, f"system{fmt}")
+    r = await get_export(client, requester, project["id"], format=fmt, card="true")
+    folder = tmp_path / "card"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(folder)
+    assert "Hi" in load(str(folder))["train"]["prompt"]
+    assert "1 system prompt left out (--conversational writes them as the first message) (e.g. task 1)" in (
+        folder / "README.md").read_text()
+    r = await get_export(client, requester, project["id"], format=fmt, card="true", conversational="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert "system prompt" not in z.read("README.md").decode()
