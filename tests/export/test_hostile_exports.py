@@ -623,3 +623,22 @@ async def test_a_system_prompt_a_text_prompt_leaves_out_is_said(client, requeste
     r = await get_export(client, requester, project["id"], format=fmt, card="true", conversational="true")
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         assert "system prompt" not in z.read("README.md").decode()
+
+
+async def test_a_manifest_box_at_the_image_s_far_edge_stays_inside_the_image(client, requester, new_project,
+                                                                            make_user, settings, load, tmp_path):
+    # Whole pixels, each edge to its nearest: a box in the last pixel (x 99.6, w 0.4 of 100) began at 100, a box
+    # wholly outside the image, which a detector reading the manifest refuses or drops.
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "edge.png")
+    project = await new_project(task_type="bounding_box", labels=["dot"], redundancy=1,
+                                tasks=[{"data": {"image": "shared/edge.png"}}])
+    boxes = [{"label": "dot", "x": 99.6, "y": 49.6, "w": 0.4, "h": 0.4},  # the last pixel
+             {"label": "dot", "x": 99.5, "y": 0, "w": 1.4, "h": 50.9}]  # past the edge, within the 1 pixel allowed
+    await answer_all(client, make_user, project["id"], [{"boxes": boxes}], "edgebox")
+    path = tmp_path / "edge.manifest"
+    path.write_bytes((await get_export(client, requester, project["id"], format="manifest")).content)
+    row = load("json", data_files=str(path))["train"][0]
+    attribute = next(key for key in row if isinstance(row[key], dict) and "annotations" in row[key])
+    placed = [(a["left"], a["top"], a["width"], a["height"]) for a in row[attribute]["annotations"]]
+    assert sorted(placed) == [(99, 0, 1, 50), (99, 49, 1, 1)]
