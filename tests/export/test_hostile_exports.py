@@ -625,6 +625,22 @@ async def test_a_system_prompt_a_text_prompt_leaves_out_is_said(client, requeste
         assert "system prompt" not in z.read("README.md").decode()
 
 
+async def test_labels_that_look_like_numbers_come_back_from_jsonl_with_the_pandas_call_the_readme_names(
+        client, requester, new_project, make_user, tmp_path):
+    # pandas.read_json guesses a column's type: labels "1", "1.0" and "007" read back as 1.0, 1.0 and 7.0.
+    import pandas
+
+    labels = ["1", "1.0", "007", "1e5", "true", "null"]
+    tasks = [{"data": {"text": f"t{i}"}, "external_id": label} for i, label in enumerate(labels)]
+    project = await new_project(labels=labels, redundancy=1, tasks=tasks)
+    await answer_all(client, make_user, project["id"], [lambda d: {"label": labels[int(d["text"][1:])]}], "numlike")
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes((await get_export(client, requester, project["id"], format="jsonl")).content)
+    assert "`dtype=False` keeps them as written" in README.read_text()
+    table = pandas.read_json(path, lines=True, dtype=False)
+    assert list(table["label"]) == labels and list(table["external_id"]) == labels
+
+
 async def test_a_manifest_box_at_the_image_s_far_edge_stays_inside_the_image(client, requester, new_project,
                                                                             make_user, settings, load, tmp_path):
     # Whole pixels, each edge to its nearest: a box in the last pixel (x 99.6, w 0.4 of 100) began at 100, a box
