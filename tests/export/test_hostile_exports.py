@@ -658,3 +658,25 @@ async def test_a_manifest_box_at_the_image_s_far_edge_stays_inside_the_image(cli
     attribute = next(key for key in row if isinstance(row[key], dict) and "annotations" in row[key])
     placed = [(a["left"], a["top"], a["width"], a["height"]) for a in row[attribute]["annotations"]]
     assert sorted(placed) == [(99, 0, 1, 50), (99, 49, 1, 1)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "manifest", "annotations"])
+async def test_a_json_line_holding_unicode_line_breaks_is_one_line_to_every_line_reader(
+        client, requester, new_project, make_user, load, tmp_path, fmt):
+    # NEL, U+2028 and U+2029 are text to JSON but line ends to str.splitlines() and the readers built on it (codecs'
+    # StreamReader, nltk's corpus readers): written as they are, a row read that way was cut in two.
+    import codecs
+
+    texts = ["a\x85b", "c\u2028d", "e\u2029f", "plain"]
+    project = await new_project(redundancy=1, tasks=[{"data": {"text": t}} for t in texts])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], f"breaks{fmt}")
+    path = tmp_path / "breaks.jsonl"
+    path.write_bytes((await get_export(client, requester, project["id"], format=fmt)).content)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    with codecs.open(str(path), encoding="utf-8") as handle:
+        assert [json.loads(line) for line in handle] == rows
+    assert len(rows) == len(texts)
+    if fmt != "annotations":
+        assert sorted(row.get("text", row.get("source")) for row in rows) == sorted(texts)
+        assert sorted(load("json", data_files=str(path))["train"]["text" if fmt == "jsonl" else "source"]) == sorted(
+            texts)
