@@ -680,3 +680,19 @@ async def test_a_json_line_holding_unicode_line_breaks_is_one_line_to_every_line
         assert sorted(row.get("text", row.get("source")) for row in rows) == sorted(texts)
         assert sorted(load("json", data_files=str(path))["train"]["text" if fmt == "jsonl" else "source"]) == sorted(
             texts)
+
+
+async def test_conll_keeps_a_span_the_labeling_page_s_words_end_at_an_underscore(client, requester, new_project,
+                                                                                 make_user, read_conll, tmp_path):
+    # The labeling page's words end at `_` (connector punctuation, not a letter), so a worker may mark `john` of
+    # `john_doe`; conll made `john_doe` one token and left the span out as off its token boundaries.
+    text = "Ask john_doe about __init__"
+    project = await new_project(task_type="named_entities", labels=["PER", "CODE"], redundancy=1,
+                                tasks=[{"data": {"text": text}}])
+    spans = [{"start": 4, "end": 8, "label": "PER"}, {"start": 21, "end": 25, "label": "CODE"}]  # john, init
+    await answer_all(client, make_user, project["id"], [{"spans": spans}], "underscore")
+    path = tmp_path / "under.conll"
+    path.write_bytes((await get_export(client, requester, project["id"], format="conll")).content)
+    [sentence] = read_conll(path)
+    assert "".join(token for token, _ in sentence) == text.replace(" ", "")
+    assert [(token, tag) for token, tag in sentence if tag != "O"] == [("john", "B-PER"), ("init", "B-CODE")]
