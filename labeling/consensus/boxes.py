@@ -11,6 +11,9 @@ from labeling.consensus import probability
 from labeling.errors import InvalidInput
 
 
+MIN_SIDE = 0.01  # the rounding step of a consensus box's coordinates
+
+
 @dataclass
 class BoxConsensus:
     """Consensus boxes of one image, each with its confidence and how many workers drew it."""
@@ -148,7 +151,7 @@ def aggregate_boxes(
         mean_iou = float((ious * member_w).sum() / member_w.sum())
         conf = support * mean_iou
         box: dict[str, object] = {"label": _cluster_label(m, labels, wts)}
-        box.update({k: round(float(v), 2) for k, v in zip(("x", "y", "w", "h"), centre)})
+        box.update(rounded(centre))
         kept.append((conf, box, {"confidence": round(conf, 6), "support": round(support, 6),
                                  "mean_iou": round(mean_iou, 6), "n_workers": len(m)}))
     kept.sort(key=lambda item: (item[1]["y"], item[1]["x"]))  # type: ignore[index]
@@ -157,6 +160,13 @@ def aggregate_boxes(
     else:
         confidence = 1.0 - max(dropped_support, default=0.0)
     return BoxConsensus([k[1] for k in kept], probability(confidence), [k[2] for k in kept], len(dropped_support))
+
+
+def rounded(centre: np.ndarray) -> dict[str, float]:
+    """x, y, w, h to the hundredth of a pixel, a width or height never below one step: every drawn box has one
+    above 0, and a box of 0 is no box to a detector (torchvision refuses it, COCOeval matches it to nothing)."""
+    x, y, w, h = (round(float(v), 2) for v in centre)
+    return {"x": x, "y": y, "w": max(w, MIN_SIDE), "h": max(h, MIN_SIDE)}
 
 
 def _mean_box(member: list[tuple[int, int]], arrays: list[np.ndarray], wts: np.ndarray) -> np.ndarray:

@@ -121,6 +121,22 @@ def _md(text: str) -> str:
     return _BREAKS.sub(" ", text).replace("\\", "\\\\").replace("|", "\\|")
 
 
+# datasets fixes a column's type from the first part of a file it reads (10 MB of JSON Lines, 10,000 CSV rows): a
+# column that first has a value, or another type, later (an open task's label, a response's model, a data field only
+# some tasks have) stopped `load_dataset(DIR)` with "Couldn't cast". The card has it read each file as one part
+# (up to 1 GB of JSON Lines; CSV: every row of the longest file), as the README tells a reader of a single file to.
+JSON_PART = 1 << 30
+CSV_PART = 10_000
+
+
+def _one_part(loader: str, files: dict[str, tuple[str, int]]) -> list[str]:
+    """The config lines that have datasets read each file as one part."""
+    if loader == "json":
+        return [f"  chunksize: {JSON_PART}"]
+    rows = max((n for _, n in files.values()), default=0)
+    return [f"  chunksize: {rows}"] if loader == "csv" and rows > CSV_PART else []
+
+
 def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tuple[str, int]], stats: Stats,
            report: Report, redundancy: str) -> str:
     """The README.md text. `files` maps each split to (its data file, its rows)."""
@@ -129,7 +145,7 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
         head.append(f"license: {_yaml(ctx.license)}")
     filled = {split: path for split, (path, rows) in files.items() if rows}  # datasets refuses an empty file
     if loader and filled:
-        head += ["configs:", "- config_name: default", "  data_files:"]
+        head += ["configs:", "- config_name: default", *_one_part(loader, files), "  data_files:"]
         for split, path in filled.items():
             head += [f"  - split: {_yaml(split)}", f"    path: {_yaml(path)}"]
     head.append("---")

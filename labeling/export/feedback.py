@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from labeling.export.archive import Sink
-from labeling.export.rows import TaskRow
+from labeling.export.rows import Report, TaskRow
 from labeling.export.writer import Writer
 
 TIES = "tied pairs (dropped)"
@@ -23,6 +23,8 @@ NO_MARGIN = "pairs without a margin: a response without a rating (dropped)"
 CONTRADICTED = "pairs whose mean ratings rank them the other way: the rejected response rated higher (dropped)"
 SAME_PAIR = "pairs whose chosen and rejected texts are the same (dropped)"
 SAME_KTO = "responses with the text of another response of the task labelled the other way (left out)"
+# TRL's standard (not conversational) rows have no place for a system prompt: the prompt alone is written, and said.
+NO_SYSTEM = "system prompts left out (--conversational writes them as the first message)"
 
 
 def prompt_of(row: TaskRow, conversational: bool) -> Any:
@@ -33,6 +35,17 @@ def prompt_of(row: TaskRow, conversational: bool) -> Any:
     system = row.data.get("system")
     head = [{"role": "system", "content": system}] if isinstance(system, str) and system else []
     return [*head, {"role": "user", "content": prompt}]
+
+
+def note_systems(rows: list[TaskRow], records: list[dict], conversational: bool, report: Report) -> None:
+    """Count the system prompts of the tasks with rows that, written with a text prompt, leave them out."""
+    if conversational:
+        return
+    written = {record["task_id"] for record in records}
+    for row in rows:
+        system = row.data.get("system")
+        if row.id in written and isinstance(system, str) and system:
+            report.add(NO_SYSTEM, f"task {row.id}")
 
 
 def reply(text: str, conversational: bool) -> Any:
@@ -117,6 +130,7 @@ class Preference(Writer):
                     "rejected": reply(bad.get("text", ""), options.conversational),
                     "chosen_model": good.get("model"), "rejected_model": bad.get("model"), "margin": margin,
                     "agreement": row.agreement, "n_annotators": row.n_annotations, "task_id": row.id})
+        note_systems(rows, records, self.ctx.options.conversational, self.report)
         self.emit(records, sink)
 
 
@@ -144,6 +158,7 @@ class Kto(Writer):
                     continue
                 records.append({"prompt": prompt, "completion": reply(response.get("text", ""), options.conversational),
                               "label": label, "model": response.get("model"), "task_id": row.id})
+        note_systems(rows, records, self.ctx.options.conversational, self.report)
         self.emit(records, sink)
 
     def label(self, rid: str, position: dict[str, int], n_tiers: int, value: float | None, task_id: int
@@ -212,4 +227,5 @@ class Sft(Writer):
                 else:
                     record = {"prompt": row.data.get("prompt", ""), "completion": text, "task_id": row.id}
                 records.append(record)
+        note_systems(rows, records, self.ctx.options.conversational, self.report)
         self.emit(records, sink)

@@ -41,12 +41,15 @@ def input_line(row: TaskRow, ctx: Context) -> dict:
     return data
 
 
-def pixels(start: float, length: float) -> tuple[int, int]:
+def pixels(start: float, length: float, side: int | None = None) -> tuple[int, int]:
     """One side of a box in whole pixels, as the labeling page draws boxes: each edge to its nearest pixel (halves
-    up), at least one pixel long. Rounding the start and the length each on its own (halves to even) moved the far
-    edge a pixel (x 10.5, w 20.5: 10 and 20, ending at 30, not 31) and made a box under half a pixel wide 0 wide."""
-    first = math.floor(start + 0.5)
-    return first, max(math.floor(start + length + 0.5) - first, 1)
+    up), at least one pixel long, inside the image's side when it is known. Rounding the start and the length each
+    on its own (halves to even) moved the far edge a pixel (x 10.5, w 20.5: 10 and 20, ending at 30, not 31) and
+    made a box under half a pixel wide 0 wide; a box at the far edge (x 99.6, w 0.4 of 100) began at 100, outside."""
+    first, end = math.floor(start + 0.5), math.floor(start + length + 0.5)
+    if side is not None and side >= 1:
+        first, end = min(first, side - 1), min(end, side)
+    return first, max(end - first, 1)
 
 
 class Manifest(Writer):
@@ -117,7 +120,8 @@ class Manifest(Writer):
                                     **({"depth": size.depth} if size.depth is not None else {})}]
         value["annotations"] = []
         for b in boxes:
-            (left, width), (top, height) = pixels(b["x"], b["w"]), pixels(b["y"], b["h"])
+            (left, width) = pixels(b["x"], b["w"], size.width if size is not None else None)
+            (top, height) = pixels(b["y"], b["h"], size.height if size is not None else None)
             value["annotations"].append({"class_id": self.class_ids.get(b["label"]), "left": left, "top": top,
                                          "width": width, "height": height})
         used = sorted({self.class_ids[b["label"]] for b in boxes if b["label"] in self.class_ids})

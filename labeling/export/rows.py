@@ -14,7 +14,7 @@ from labeling.export.options import Split
 
 EXAMPLES = 5  # named examples kept per reason in a report
 # The plural nouns the reasons count ("1 responses without a rating" read wrong).
-SINGULAR = re.compile(r"\b(responses|pairs|lines|images|boxes|spans|tasks|answers|tokens|labels)\b")
+SINGULAR = re.compile(r"\b(responses|pairs|lines|images|boxes|spans|tasks|answers|tokens|labels|prompts)\b")
 
 
 # The consensus methods of the requester's own answer: a gold task's gold answer, a review's override.

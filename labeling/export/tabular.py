@@ -13,8 +13,10 @@ from labeling.export.archive import Sink
 from labeling.export.rows import Report, TaskRow, iso
 from labeling.export.writer import NO_CONSENSUS, Context, Writer, data_fields, data_name, dumps
 
-TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-TOKEN_WORD = re.compile(r"\w")
+# Words of letters and digits, and each other character but white space its own token. `_` is no letter to the
+# labeling page (Unicode's connector punctuation): a word there ends at it (`john` of `john_doe`), so it does here.
+TOKEN = re.compile(r"[^\W_]+|[^\w\s]|_", re.UNICODE)
+TOKEN_WORD = re.compile(r"[^\W_]")
 SPACES = re.compile(r"\s+")
 SPACED_LABELS = "labels with spaces (written with _ in conll, whose columns are separated by whitespace)"
 ALIKE_LABELS = "labels that conll writes as one tag (their spans cannot be told apart there)"

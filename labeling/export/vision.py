@@ -21,6 +21,7 @@ YOLO_READS = frozenset((".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif",
 SUFFIX_OF = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "MPO": ".jpg"}
 RENAMED = "images named by their format, as YOLO trainers read only known extensions"
 CONVERTED = "images converted to PNG (their first frame), as YOLO trainers read no such format"
+NO_AREA = "boxes with no area inside their image (left out of yolo)"
 UNREADABLE = "images that could not be read to be named or converted (left out)"
 
 
@@ -192,7 +193,8 @@ class Yolo(Writer):
                 x1, y1 = min(box["x"] + box["w"], size.width), min(box["y"] + box["h"], size.height)
                 if (x0, y0, x1, y1) != (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]):
                     self.report.add("boxes clipped to their image", f"task {row.id}")
-                if x1 <= x0 or y1 <= y0:
+                if x1 <= x0 or y1 <= y0:  # a YOLO line of width 0 is no box: said, never dropped in silence
+                    self.report.add(NO_AREA, f"task {row.id}")
                     continue
                 lines.append(f"{class_ids.get(box['label'], -1)} {(x0 + x1) / 2 / size.width:.6f} "
                              f"{(y0 + y1) / 2 / size.height:.6f} {(x1 - x0) / size.width:.6f} "

@@ -106,11 +106,21 @@ def yaml_string(text: str) -> str:
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
+# Characters JSON leaves as they are that Python's str.splitlines() (and so codecs' and nltk's line readers) ends a
+# line at: NEL, U+2028 and U+2029 in a text cut its JSON line in two there. Written as escapes, the line is one line
+# to every reader, and each value the same.
+_LINE_BREAKS = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
+
+
 def json_lines(records: Iterable[Any]) -> tuple[bytes, int]:
     """JSON Lines of the records, as bytes, and how many. Each record is encoded as it comes (from a generator, each
     is freed before the next is made: a page's records never all live at once), then one join."""
     lines = list(map(_line, records))
-    return (b"\n".join(lines) + b"\n" if lines else b""), len(lines)
+    data = b"\n".join(lines) + b"\n" if lines else b""
+    for raw, escaped in _LINE_BREAKS:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data, len(lines)
 
 
 def _line(record: Any) -> bytes:

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from labeling.errors import InvalidInput
 from labeling.export import archive, card, feedback, formats, manifest, options, tabular, vision
@@ -513,3 +514,22 @@ def test_an_unrecorded_images_size_is_read_as_the_browser_shows_it(tmp_path: Pat
     exif[0x0112] = 6
     image.save(tmp_path / "turned", fmt, exif=exif)
     assert Images(tmp_path).size({"image": "turned"}) == ImageSize(*shown, 3)
+
+
+def test_yolo_says_it_left_out_a_stored_box_of_no_area(tmp_path):
+    # A consensus made before boxes kept a width of at least 0.01 may hold one 0 wide: yolo has no line for it,
+    # and says so (it left it out without a word).
+    image = tmp_path / "a.png"
+    Image.new("RGB", (200, 100)).save(image)
+    c = Context("p", "bounding_box", ("car",), options.parse({"format": "yolo"}),
+                image_size=lambda d: ImageSize(200, 100), image_file=lambda d: image)
+    row = TaskRow(7, None, {"image": "a.png"}, {"boxes": [{"label": "car", "x": 10.0, "y": 10.0, "w": 0.0, "h": 5.0},
+                                                          {"label": "car", "x": 20.0, "y": 10.0, "w": 4.0, "h": 5.0}]})
+    sink = archive.FolderSink(tmp_path / "out")
+    writer = vision.Yolo(c, "")
+    writer.start(sink)
+    writer.page([row], 0, sink)
+    writer.finish(sink)
+    sink.finish()
+    assert len((tmp_path / "out/labels/train/7.txt").read_text().splitlines()) == 1
+    assert [("no area" in reason, n) for reason, n in writer.report.counts.items()] == [(True, 1)]

@@ -3,6 +3,7 @@ training code loads them: datasets, pandas, the csv module, PyYAML, pycocotools;
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -560,3 +561,149 @@ async def test_yolo_images_are_of_a_format_yolo_trainers_read_by_name_and_by_con
             with Image.open(io.BytesIO(z.read(name))) as image:
                 assert Path(name).suffix[1:] in img_formats and image.format.lower() in img_formats, (name, image.format)
         assert "1 image converted to PNG" in z.read("README.md").decode()
+
+
+async def test_a_box_smaller_than_the_rounding_step_stays_a_box_that_cocoeval_and_yolo_read(
+        client, requester, new_project, make_user, settings, tmp_path):
+    # A script's box of 0.004 pixels: the consensus rounds to the hundredth, and once made it 0 wide and 0 high,
+    # which COCOeval matches to nothing (the export scored against itself: AP under 1) and yolo left out unsaid.
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "tiny.png")
+    project = await new_project(task_type="bounding_box", labels=["dot", "car"], redundancy=2,
+                                tasks=[{"data": {"image": "shared/tiny.png"}}])
+    boxes = [{"label": "dot", "x": 10, "y": 10, "w": 0.004, "h": 0.004}, {"label": "car", "x": 50, "y": 20, "w": 30,
+                                                                        "h": 20}]
+    await answer_all(client, make_user, project["id"], [{"boxes": boxes}] * 2, "tinybox")
+    coco = json.loads((await get_export(client, requester, project["id"], format="coco")).content)
+    assert sorted(a["bbox"] for a in coco["annotations"]) == [[10.0, 10.0, 0.01, 0.01], [50.0, 20.0, 30.0, 20.0]]
+    (tmp_path / "gt.json").write_text(json.dumps(coco))
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(tmp_path / "gt.json"))
+        evaluation = COCOeval(gt, gt.loadRes(coco["annotations"]), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    assert evaluation.stats[0] == pytest.approx(1.0)  # every box found where it is
+    with zipfile.ZipFile(io.BytesIO((await get_export(client, requester, project["id"], format="yolo")).content)) as z:
+        lines = z.read("labels/train/1.txt").decode().splitlines()
+    assert [line.split()[0] for line in lines] == ["0", "1"]
+    assert all(float(v) > 0 for line in lines for v in line.split()[3:])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+async def test_a_card_folder_loads_a_column_that_has_a_value_only_past_the_first_part_datasets_reads(
+        client, requester, new_project, load, tmp_path, fmt):
+    # datasets types each column by the first 10 MB of JSON Lines or 10,000 CSV rows; `load_dataset(DIR)` of a card
+    # folder whose data field only the last task has (no value before) stopped with "Couldn't cast".
+    tasks = [{"data": {"text": f"{i} " + "x" * 100_000}} for i in range(110)]
+    tasks += [{"data": {"text": f"short {i}"}} for i in range(9_990)]
+    tasks.append({"data": {"text": "late", "note": "n"}})
+    project = await new_project(tasks=tasks)
+    r = await get_export(client, requester, project["id"], format=fmt, include_open="true", card="true")
+    folder = tmp_path / "card"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(folder)
+    data = load(str(folder))["train"]
+    assert data.num_rows == 10_101 and data[-1]["note"] == "n" and data[0]["note"] in (None, "")
+
+
+@pytest.mark.parametrize("fmt", ["preference", "kto", "sft"])
+async def test_a_system_prompt_a_text_prompt_leaves_out_is_said(client, requester, new_project, make_user, load,
+                                                               tmp_path, fmt):
+    # TRL's standard rows have a text prompt and no place for a system prompt: it was left out without a word.
+    if fmt == "sft":
+        tasks = [{"data": {"prompt": "Hi", "system": "Answer in French."}}, {"data": {"prompt": "Bye"}}]
+        project = await new_project(task_type="demonstration", labels=[], redundancy=1, tasks=tasks)
+        answers = [lambda d: {"text": d["prompt"] + "!"}]
+    else:
+        tasks = [{"data": {"prompt": p, "responses": [{"id": "a", "text": f"{p} a"}, {"id": "b", "text": f"{p} b"}],
+                           **extra}} for p, extra in (("Hi", {"system": "Answer in French."}), ("Bye", {}))]
+        project = await new_project(task_type="preference_ranking", labels=[], redundancy=1, tasks=tasks)
+        answers = [{"ranking": [["a"], ["b"]], "ratings": {"a": 7, "b": 1}}]
+    await answer_all(client, make_user, project["id"], answers, f"system{fmt}")
+    r = await get_export(client, requester, project["id"], format=fmt, card="true")
+    folder = tmp_path / "card"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(folder)
+    assert "Hi" in load(str(folder))["train"]["prompt"]
+    assert "1 system prompt left out (--conversational writes them as the first message) (e.g. task 1)" in (
+        folder / "README.md").read_text()
+    r = await get_export(client, requester, project["id"], format=fmt, card="true", conversational="true")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        assert "system prompt" not in z.read("README.md").decode()
+
+
+async def test_labels_that_look_like_numbers_come_back_from_jsonl_with_the_pandas_call_the_readme_names(
+        client, requester, new_project, make_user, tmp_path):
+    # pandas.read_json guesses a column's type: labels "1", "1.0" and "007" read back as 1.0, 1.0 and 7.0.
+    import pandas
+
+    labels = ["1", "1.0", "007", "1e5", "true", "null"]
+    tasks = [{"data": {"text": f"t{i}"}, "external_id": label} for i, label in enumerate(labels)]
+    project = await new_project(labels=labels, redundancy=1, tasks=tasks)
+    await answer_all(client, make_user, project["id"], [lambda d: {"label": labels[int(d["text"][1:])]}], "numlike")
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes((await get_export(client, requester, project["id"], format="jsonl")).content)
+    assert "`dtype=False` keeps them as written" in README.read_text()
+    table = pandas.read_json(path, lines=True, dtype=False)
+    assert list(table["label"]) == labels and list(table["external_id"]) == labels
+
+
+async def test_a_manifest_box_at_the_image_s_far_edge_stays_inside_the_image(client, requester, new_project,
+                                                                            make_user, settings, load, tmp_path):
+    # Whole pixels, each edge to its nearest: a box in the last pixel (x 99.6, w 0.4 of 100) began at 100, a box
+    # wholly outside the image, which a detector reading the manifest refuses or drops.
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "edge.png")
+    project = await new_project(task_type="bounding_box", labels=["dot"], redundancy=1,
+                                tasks=[{"data": {"image": "shared/edge.png"}}])
+    boxes = [{"label": "dot", "x": 99.6, "y": 49.6, "w": 0.4, "h": 0.4},  # the last pixel
+             {"label": "dot", "x": 99.5, "y": 0, "w": 1.4, "h": 50.9}]  # past the edge, within the 1 pixel allowed
+    await answer_all(client, make_user, project["id"], [{"boxes": boxes}], "edgebox")
+    path = tmp_path / "edge.manifest"
+    path.write_bytes((await get_export(client, requester, project["id"], format="manifest")).content)
+    row = load("json", data_files=str(path))["train"][0]
+    attribute = next(key for key in row if isinstance(row[key], dict) and "annotations" in row[key])
+    placed = [(a["left"], a["top"], a["width"], a["height"]) for a in row[attribute]["annotations"]]
+    assert sorted(placed) == [(99, 0, 1, 50), (99, 49, 1, 1)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "manifest", "annotations"])
+async def test_a_json_line_holding_unicode_line_breaks_is_one_line_to_every_line_reader(
+        client, requester, new_project, make_user, load, tmp_path, fmt):
+    # NEL, U+2028 and U+2029 are text to JSON but line ends to str.splitlines() and the readers built on it (codecs'
+    # StreamReader, nltk's corpus readers): written as they are, a row read that way was cut in two.
+    import codecs
+
+    texts = ["a\x85b", "c\u2028d", "e\u2029f", "plain"]
+    project = await new_project(redundancy=1, tasks=[{"data": {"text": t}} for t in texts])
+    await answer_all(client, make_user, project["id"], [{"label": "pos"}], f"breaks{fmt}")
+    path = tmp_path / "breaks.jsonl"
+    path.write_bytes((await get_export(client, requester, project["id"], format=fmt)).content)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    with codecs.open(str(path), encoding="utf-8") as handle:
+        assert [json.loads(line) for line in handle] == rows
+    assert len(rows) == len(texts)
+    if fmt != "annotations":
+        assert sorted(row.get("text", row.get("source")) for row in rows) == sorted(texts)
+        assert sorted(load("json", data_files=str(path))["train"]["text" if fmt == "jsonl" else "source"]) == sorted(
+            texts)
+
+
+async def test_conll_keeps_a_span_the_labeling_page_s_words_end_at_an_underscore(client, requester, new_project,
+                                                                                 make_user, read_conll, tmp_path):
+    # The labeling page's words end at `_` (connector punctuation, not a letter), so a worker may mark `john` of
+    # `john_doe`; conll made `john_doe` one token and left the span out as off its token boundaries.
+    text = "Ask john_doe about __init__"
+    project = await new_project(task_type="named_entities", labels=["PER", "CODE"], redundancy=1,
+                                tasks=[{"data": {"text": text}}])
+    spans = [{"start": 4, "end": 8, "label": "PER"}, {"start": 21, "end": 25, "label": "CODE"}]  # john, init
+    await answer_all(client, make_user, project["id"], [{"spans": spans}], "underscore")
+    path = tmp_path / "under.conll"
+    path.write_bytes((await get_export(client, requester, project["id"], format="conll")).content)
+    [sentence] = read_conll(path)
+    assert "".join(token for token, _ in sentence) == text.replace(" ", "")
+    assert [(token, tag) for token, tag in sentence if tag != "O"] == [("john", "B-PER"), ("init", "B-CODE")]
