@@ -199,7 +199,8 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
 def _consensus(project: Any, task_id: int, rows: list[Any]) -> Any:
     skills = {r.worker_id: s for r in rows if (s := _skill(r)) is not None}
     return consensus.aggregate_task(project.task_type, [r.answer for r in rows], [r.worker_id for r in rows],
-                                    list(project.labels), skills, project.answer_correlation or 0.0, task_id)
+                                    list(project.labels), skills, project.answer_correlation or 0.0, task_id,
+                                    consensus.span_overlap(project))
 
 
 def restate_task(tx: Tx, project: Any, task_id: int) -> None:

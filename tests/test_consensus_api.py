@@ -676,3 +676,31 @@ async def test_a_recompute_holds_one_object_for_equal_label_answers(client, db, 
         assert len({id(r.answer) for r in results.values()}) == 1
         assert len({id(r.details["votes"]) for r in results.values()}) == 1
         assert next(iter(results.values())).details["votes"] == {"pos": 2}
+
+
+@pytest.mark.parametrize(("overlap", "expected"), [
+    ("allow", [(0, 8, "LOC"), (0, 13, "LOC"), (4, 13, "PER")]),
+    ("nested", [(0, 8, "LOC"), (0, 13, "LOC")]),
+])
+async def test_entities_inside_each_other_stay_in_the_consensus_the_project_allows_them_in(
+        client, requester, new_project, make_user, overlap, expected):
+    # Both workers marked "New York City" and "New York" inside it: the settle and the recompute kept one of them,
+    # whatever the project's span_overlap, and every export with them.
+    answer = [{"start": 0, "end": 13, "label": "LOC"}, {"start": 0, "end": 8, "label": "LOC"}]
+    if overlap == "allow":
+        answer.append({"start": 4, "end": 13, "label": "PER"})  # crossing "New York": only where overlaps are allowed
+    project = await new_project(task_type="named_entities", labels=["LOC", "PER"], redundancy=2,
+                                options={"span_overlap": overlap, "span_unit": "character"},
+                                tasks=[{"data": {"text": "New York City Hall"}}])
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"spans": answer}] * 2, f"nest-{overlap}")
+
+    async def stored() -> list[tuple]:
+        r = await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        return [(s["start"], s["end"], s["label"]) for s in r.json()["data"][0]["answer"]["spans"]]
+
+    assert await stored() == expected  # the settle
+    r = await client.post(f"/api/projects/{pid}/consensus", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert await stored() == expected  # the recompute

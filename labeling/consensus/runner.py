@@ -129,7 +129,8 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
 
     def compute() -> tuple[Any, list[dict]]:
         outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method,
-                                                    adaptive=project.target_confidence is not None)
+                                                    adaptive=project.target_confidence is not None,
+                                                    span_overlap=consensus_tasks.span_overlap(project))
         return outcome, consensus_tasks.worker_quality(project.task_type, rows, gold, outcome.results)
 
     outcome, workers = await asyncio.to_thread(compute)

@@ -44,8 +44,24 @@ def overlap(a: Span, b: Span) -> float:
     return inter / (max(a[1], b[1]) - min(a[0], b[0]))
 
 
-def _resolve(candidates: list[tuple[float, Span, dict[str, float]]]) -> list[tuple[float, Span, dict[str, float]]]:
-    """Keep the best-supported spans that do not overlap a better one; return them in text order."""
+OVERLAPS = ("none", "nested", "allow")  # which overlaps of the consensus spans stand (a project's span_overlap)
+
+
+def _resolve(candidates: list[tuple[float, Span, dict[str, float]]], overlaps: str = "none"
+             ) -> list[tuple[float, Span, dict[str, float]]]:
+    """Keep the best-supported spans, in text order: "none" those that do not overlap a better one, "nested" those
+    that do not cross one (overlap it without one holding the other), "allow" every one. A project whose answers
+    may hold nested or overlapping entities keeps them in its consensus: workers who all marked "New York City" and
+    "New York" inside it gave two entities, and the consensus kept one."""
+    if overlaps != "none":  # one span (start, end, label) once: two groups may vote for the same
+        best: dict[Span, tuple[float, Span, dict[str, float]]] = {}
+        for cand in sorted(candidates, key=lambda c: (-c[0], c[1])):
+            best.setdefault(cand[1], cand)
+        candidates = list(best.values())
+    if overlaps == "allow":
+        return sorted(candidates, key=lambda c: (c[1][0], c[1][1], c[1][2]))
+    if overlaps == "nested":
+        return _resolve_nested(candidates)
     chosen: list[tuple[float, Span, dict[str, float]]] = []
     # The kept spans never overlap, so in start order their ends rise too: a new span overlaps one of them only if
     # it overlaps the last kept span starting before its end (one look-up, not one per kept span).
@@ -60,6 +76,28 @@ def _resolve(candidates: list[tuple[float, Span, dict[str, float]]]) -> list[tup
         ends.insert(k, end)
         chosen.append(cand)
     return sorted(chosen, key=lambda c: (c[1][0], c[1][1]))
+
+
+def _resolve_nested(candidates: list[tuple[float, Span, dict[str, float]]]
+                    ) -> list[tuple[float, Span, dict[str, float]]]:
+    """The best-supported spans that cross no better one (see _resolve), in text order."""
+    ordered = sorted(candidates, key=lambda c: (-c[0], -(c[1][1] - c[1][0]), c[1][0], c[1][2]))
+    index = _Representatives(c[1] for c in ordered)
+    chosen: list[tuple[float, Span, dict[str, float]]] = []
+    for cand in ordered:
+        start, end = cand[1][0], cand[1][1]
+        crossing = False
+        for k in index.overlapping(start, end):
+            other = chosen[k][1]
+            inside = other[0] <= start and end <= other[1]
+            around = start <= other[0] and other[1] <= end
+            if not (inside or around):
+                crossing = True
+                break
+        if not crossing:
+            index.add(len(chosen), cand[1])
+            chosen.append(cand)
+    return sorted(chosen, key=lambda c: (c[1][0], c[1][1], c[1][2]))
 
 
 class _Representatives:
@@ -119,8 +157,10 @@ def aggregate_spans(
     weights: Sequence[float] | None = None,
     mode: str = "overlap",
     min_support: float = 0.5,
+    overlaps: str = "none",
 ) -> SpanConsensus:
-    """Vote on spans; keep those backed by at least `min_support` of the (weighted) workers.
+    """Vote on spans; keep those backed by at least `min_support` of the (weighted) workers, and of those the ones
+    `overlaps` lets stand together (_resolve: a project's span_overlap).
 
     "exact" counts a vote only for identical (start, end, label); "overlap" groups overlapping
     spans (one per worker), then takes the most-voted label and boundaries inside each group;
@@ -143,7 +183,9 @@ def aggregate_spans(
     else:
         cands = _overlap_candidates(sets, wts, exact, total)
     dropped = [c for c in cands if c[2]["support"] + 1e-9 < min_support]
-    kept = _resolve([c for c in cands if c[2]["support"] + 1e-9 >= min_support])
+    if overlaps not in OVERLAPS:
+        raise InvalidInput(f"unknown span overlap {overlaps!r}; use one of {', '.join(OVERLAPS)}", field="overlaps")
+    kept = _resolve([c for c in cands if c[2]["support"] + 1e-9 >= min_support], overlaps)
     spans = [{"start": s[0], "end": s[1], "label": s[2]} for _, s, _ in kept]
     details = [{k: round(v, 6) for k, v in {"confidence": conf, **d}.items()} for conf, _, d in kept]
     if kept:

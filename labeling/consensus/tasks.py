@@ -97,6 +97,15 @@ def same_answer(a: Any, b: Any) -> bool:
     return a == b
 
 
+def span_overlap(project: Any) -> str:
+    """Which overlaps a project's consensus spans may have: its span_overlap option (the answers' own rule; a project
+    without the option allows any, as its answers do), "none" for the projects without spans."""
+    if ans.kind(project.task_type) != "spans":
+        return "none"
+    value = (project.options or {}).get("span_overlap", "allow")
+    return value if value in spans.OVERLAPS else "allow"
+
+
 def aggregate_task(
     task_type: str,
     answers: list[dict],
@@ -105,10 +114,12 @@ def aggregate_task(
     worker_skill: dict[int, float] | None = None,
     correlation: float = 0.0,
     task_id: int | None = None,
+    span_overlap: str = "none",
 ) -> TaskConsensus:
     """Consensus of one task's answers; worker_skill (accuracy per worker) weights them when given, and a
     classification or multilabel task's evidence is tempered by `correlation` (small.py). `task_id` breaks a
-    tie as the project's recompute breaks it (small.pick)."""
+    tie as the project's recompute breaks it (small.pick). `span_overlap`: which overlaps of consensus spans
+    stand (the project's option: spans._resolve)."""
     family = ans.kind(task_type)
     if len(answers) != len(worker_ids):
         raise InvalidInput("answers and worker_ids differ in length", field="worker_ids")
@@ -129,7 +140,8 @@ def aggregate_task(
         return TaskConsensus({"boxes": box.boxes}, box.confidence, n,
                              {"boxes": box.box_details, "n_dropped": box.n_dropped})
     if family == "spans":
-        sp = spans.aggregate_spans([ans.spans_of(a, f"answers[{i}]") for i, a in enumerate(answers)], weights)
+        sp = spans.aggregate_spans([ans.spans_of(a, f"answers[{i}]") for i, a in enumerate(answers)], weights,
+                                   overlaps=span_overlap)
         return TaskConsensus({"spans": sp.spans}, sp.confidence, n, {"spans": sp.span_details})
     return _ranking_task(answers, weights, n)
 
@@ -170,11 +182,12 @@ def aggregate_project(
     gold: dict[int, dict] | None = None,
     method: str = "auto",
     adaptive: bool = False,
+    span_overlap: str = "none",
 ) -> ProjectConsensus:
     """Consensus of every task from all (task_id, worker_id, answer) rows, learning worker skills on the way.
 
     `adaptive`: the project collects answers by adaptive redundancy (its task_correlation then comes from gold
-    only: calibration.settle_correlation)."""
+    only: calibration.settle_correlation). `span_overlap`: as aggregate_task's."""
     family = ans.kind(task_type)
     check_method(task_type, method)
     gold = gold or {}
@@ -189,11 +202,11 @@ def aggregate_project(
         results = {t: TaskConsensus(None, None, len(items), {}) for t, items in by_task.items()}
         return ProjectConsensus(results, {}, ONE_METHOD[family])
     # Two passes: equal weights first, then weights = each worker's agreement with that consensus (and gold).
-    first = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels)
-             for t, items in by_task.items()}
+    first = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels,
+                               span_overlap=span_overlap) for t, items in by_task.items()}
     skill = estimate_skills(task_type, rows, first, gold)
-    results = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels, skill)
-               for t, items in by_task.items()}
+    results = {t: aggregate_task(task_type, [a for _, a in items], [w for w, _ in items], labels, skill,
+                                 span_overlap=span_overlap) for t, items in by_task.items()}
     return ProjectConsensus(results, skill, ONE_METHOD[family])
 
 

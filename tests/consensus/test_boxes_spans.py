@@ -124,6 +124,26 @@ def test_keeping_the_best_spans_looks_up_each_against_the_kept_ones(monkeypatch:
     assert calls["overlap"] < 2000, calls["overlap"]
 
 
+def test_nested_and_overlapping_entities_stand_as_the_project_allows() -> None:
+    # Both workers marked "New York City" (LOC), "New York" inside it (LOC) and "York City" (PER): the consensus
+    # kept the one best span of every overlapping set, whatever overlaps the project's answers may have.
+    answer = [{"start": 0, "end": 13, "label": "LOC"}, {"start": 0, "end": 8, "label": "LOC"},
+              {"start": 4, "end": 13, "label": "PER"}]
+    got = {overlaps: [(s["start"], s["end"], s["label"]) for s in
+                      spans.aggregate_spans([answer, answer], overlaps=overlaps).spans]
+           for overlaps in spans.OVERLAPS}
+    assert got["none"] == [(0, 13, "LOC")]
+    # nested: the longer of the two equally backed spans inside it stands; the other crosses it
+    assert got["nested"] == [(0, 13, "LOC"), (4, 13, "PER")]
+    assert got["allow"] == [(0, 8, "LOC"), (0, 13, "LOC"), (4, 13, "PER")]
+    # a span backed by one worker of three still falls, overlapping or not
+    lone = [{"start": 0, "end": 13, "label": "LOC"}]
+    assert [(s["start"], s["end"]) for s in spans.aggregate_spans([answer, lone, lone], overlaps="allow").spans] == [
+        (0, 13)]
+    with pytest.raises(InvalidInput):
+        spans.aggregate_spans([answer], overlaps="sometimes")
+
+
 def test_one_answer_of_nested_spans_is_not_matched_against_its_own_groups(monkeypatch: pytest.MonkeyPatch) -> None:
     """One worker's answer of 2,000 spans nested inside each other (a 70 KB answer; the answer cap allows 30 times
     more): each span was matched against every group the same worker had made (found, then dropped as taken), so
