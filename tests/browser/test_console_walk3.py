@@ -51,3 +51,33 @@ def test_a_redundancy_error_marks_and_focuses_the_number_not_the_fixed_or_adapti
     expect(page.locator("#f-redundancy")).to_have_attribute("aria-invalid", "true")
     expect(page.locator('input[name="redundancy_kind"][aria-invalid]')).to_have_count(0)
 
+
+def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
+    page.wait_for_load_state("load")
+    transfer = page.evaluate_handle(
+        "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
+        " return dt; }", [name, text, mime])
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+
+
+def test_after_a_csv_import_or_its_cancel_the_keyboard_is_back_on_the_drop_zone(new_page, server):  # noqa: ANN001
+    # The column table went away with the focus on its Import (or Cancel) button: the focus fell to the page's
+    # body, so the next Tab started again at the top bar.
+    requester, project = _requester_project(server)
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{project['id']}/import")
+    _drop(page, "a.csv", "text,id\nfirst,r1\nsecond,r2\n", "text/csv")
+    expect(page.locator("#csv-mapping")).to_be_visible()
+    page.locator("#csv-cancel").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#csv-mapping")).to_be_hidden()
+    expect(page.locator("#dropzone")).to_be_focused()
+
+    _drop(page, "a.csv", "text,id\nfirst,r1\nsecond,r2\n", "text/csv")
+    page.locator("#csv-import").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#import-result")).to_have_text("Imported 2 tasks from a.csv.")
+    expect(page.locator("#csv-mapping")).to_be_hidden()
+    expect(page.locator("#dropzone")).to_be_focused()
+    assert [r["external_id"] for r in server.query(
+        "SELECT external_id FROM tasks WHERE project_id = :p ORDER BY id", p=project["id"])] == ["r1", "r2"]
