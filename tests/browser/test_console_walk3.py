@@ -1,5 +1,6 @@
 """What the walk3 walk-through found in the console: an error on a fieldset marked and focused its first radio
-button instead of the number that was wrong."""
+button instead of the number that was wrong, the focus lost after a CSV import, and workers' labels written white
+on colours too light for it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import sign_in
+from tests.browser.support import PASSWORD, contrast, png, sign_in
 
 
 def _requester_project(server, **settings) -> tuple[dict, dict]:  # noqa: ANN001, ANN003
@@ -81,3 +82,45 @@ def test_after_a_csv_import_or_its_cancel_the_keyboard_is_back_on_the_drop_zone(
     expect(page.locator("#dropzone")).to_be_focused()
     assert [r["external_id"] for r in server.query(
         "SELECT external_id FROM tasks WHERE project_id = :p ORDER BY id", p=project["id"])] == ["r1", "r2"]
+
+
+def _answered_by_three(server, task_type: str, data: dict, answers: list[dict]) -> tuple[dict, int]:  # noqa: ANN001
+    """A project of one task answered by three workers (in this order); its requester has a password."""
+    project = server.project(task_type, [{"data": data, "external_id": "one"}], labels=["circle", "PERSON"],
+                             redundancy=3)
+    for answer in answers:
+        worker = server.user("worker")
+        with server.client(worker["token"]) as c:
+            lease = c.post(f"/api/projects/{project['id']}/next").json()
+            r = c.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": answer})
+            assert r.status_code == 201, r.text
+    requester = project["requester"]
+    with server.client(server.admin_token) as c:
+        r = c.post(f"/api/users/{requester['id']}/password", json={"password": PASSWORD})
+        assert r.status_code == 200, r.text
+    task_id = server.query("SELECT id FROM tasks WHERE project_id = :p", p=project["id"])[0]["id"]
+    return {**requester, "password": PASSWORD}, f"/console/projects/{project['id']}/tasks/{task_id}"
+
+
+def test_the_labels_on_each_workers_boxes_and_entities_stand_out_from_their_colour(new_page, server):  # noqa: ANN001
+    # Each worker's answer is drawn in the worker's colour with its labels written in white on it: 3.9:1 on the
+    # second worker's orange and 3.4:1 on the third's green, under the 4.5:1 small text needs.
+    requester = server.user("requester", password=None)
+    image = server.upload_image(requester["token"], png(200, 150, [("ellipse", (40, 30, 120, 110), "#d62728")]))
+    box = {"boxes": [{"label": "circle", "x": 38, "y": 28, "w": 84, "h": 84}]}
+    user, path = _answered_by_three(server, "bounding_box", {"image": image}, [box, box, box])
+    page = new_page()
+    sign_in(page, user, path)
+    labels = page.locator(".answer-card .view-box-label")
+    expect(labels).to_have_count(3)
+    for i in range(3):
+        assert contrast(labels.nth(i)) >= 4.5, i
+
+    span = {"spans": [{"start": 0, "end": 5, "label": "PERSON"}]}
+    user, path = _answered_by_three(server, "named_entities", {"text": "Maria went home."}, [span, span, span])
+    page = new_page()
+    sign_in(page, user, path)
+    tags = page.locator(".answer-card .view-span-tag")
+    expect(tags).to_have_count(3)
+    for i in range(3):
+        assert contrast(tags.nth(i)) >= 4.5, i
