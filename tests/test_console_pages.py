@@ -509,3 +509,31 @@ def test_the_import_page_has_a_gold_example_for_every_task_type():
     for spec in tasktypes.REGISTRY.values():
         example = json.loads(import_.gold_example(spec, ["pos", "neg"]))
         assert isinstance(example, dict) and example, spec.name
+
+
+async def test_the_overview_names_who_is_in_the_pool_and_says_when_nobody_is(client, requester, new_project,
+                                                                             make_user):
+    # "Workers: listed workers and teams" was all the overview said of a pool, also of one that lists nobody, where
+    # no worker can get a task.
+    project = await new_project(tasks=text_tasks(2))
+    url = f"/console/projects/{project['id']}"
+
+    def pool_line(page: str) -> str:
+        cell = re.search(r'id="overview-pool">(.*?)</dd>', page, re.S).group(1)
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip()
+
+    assert pool_line(html(await client.get(url, headers=bearer(requester)))) == "every worker"
+    r = await client.put(f"{url.replace('/console', '/api')}/pool", headers=bearer(requester),
+                         json={"all_workers": False, "workers": [], "teams": []})
+    assert r.status_code == 200, r.text
+    page = html(await client.get(url, headers=bearer(requester)))
+    assert pool_line(page) == "nobody listed: no worker can get its tasks (you still can). List workers or teams"
+    assert f'href="{url}/settings#f-workers"' in page
+    names = [(await make_user("worker", f"pool-w{i}"))[0]["username"] for i in range(7)]
+    team = await client.post("/api/teams", headers=bearer(requester), json={"name": "crew", "members": names[:1]})
+    assert team.status_code == 201, team.text
+    r = await client.put(f"{url.replace('/console', '/api')}/pool", headers=bearer(requester),
+                         json={"all_workers": False, "workers": names, "teams": [team.json()["id"]]})
+    assert r.status_code == 200, r.text
+    assert pool_line(html(await client.get(url, headers=bearer(requester)))) == (
+        "team crew; 7 listed workers: pool-w0, pool-w1, pool-w2, pool-w3, pool-w4 and 2 more")

@@ -268,7 +268,15 @@
     var tr = e.target.closest("tr");
     tr.querySelector(".column-field").disabled = e.target.value !== "data";
   });
-  function closeMapping() { mapping.hidden = true; csv = null; }
+  /* The table goes with the focus in it (Import or Cancel pressed): the keyboard goes back to the drop zone, where
+     the next file is chosen, not to the top of the page. */
+  function closeMapping() {
+    var focused = document.activeElement;
+    var had = mapping.contains(focused) || !focused || focused === document.body;
+    mapping.hidden = true;
+    csv = null;
+    if (had) zone.focus();
+  }
   document.getElementById("csv-cancel").addEventListener("click", closeMapping);
   document.getElementById("csv-import").addEventListener("click", function () {
     if (!csv || busy) return;

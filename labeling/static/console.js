@@ -73,6 +73,16 @@
   }
   var errorCount = 0;
 
+  /** The input an error on a whole field is about: the first one shown that holds a value typed or chosen (a
+      fieldset's "Answers 0", or its "at least 4 at most 2"), before the radio buttons that only pick which of
+      those inputs apply (marking and focusing "Fixed" said the choice was wrong, and Space there undid it). */
+  function fieldControl(wrap) {
+    var controls = Array.prototype.slice.call(wrap.querySelectorAll("input, select, textarea"));
+    var shown = controls.filter(function (el) { return el.type !== "hidden" && el.getClientRects().length; });
+    var valued = shown.filter(function (el) { return el.type !== "radio" && el.type !== "checkbox"; });
+    return valued[0] || shown.filter(function (el) { return el.checked; })[0] || shown[0] || controls[0] || null;
+  }
+
   /** Show an API error beside the input its `field` names (data-field on the .field wrapper, or an input's
       name), else in the form's general status line; focuses the field. Returns the element it used. */
   function showError(root, error, fallback) {
@@ -111,7 +121,7 @@
     p.id = "field-error-" + (++errorCount);
     p.textContent = message;
     wrap.appendChild(p);
-    control = control || wrap.querySelector("input, select, textarea");
+    control = control || fieldControl(wrap);
     if (control) control.setAttribute("aria-invalid", "true");
     /* a field with no input yet (no labels): the keyboard goes to where the fix starts, "+ Add label" */
     var target = control || wrap.querySelector("button");

@@ -278,3 +278,25 @@ def test_a_very_long_text_scrolls_and_the_labels_stay_in_view(new_page, server, 
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert sorted(a["label"] for a in server.answers(project["id"]).values()) == ["neg", "neg", "pos"]
+
+
+def test_on_a_phone_many_labels_under_a_short_text_take_the_screen_left_to_them(new_page, server, worker):
+    """The labels' box was held to 26vh on a phone: thirty labels under a one-line text scrolled four at a time in
+    a box some 220 px high, above half a screen of nothing. It now takes the height down to the action bar."""
+    labels = [f"topic-{i}" for i in range(30)]
+    project = server.project("text_multilabel", [{"data": {"text": "Short."}, "external_id": "short"}],
+                             labels=labels, instructions="")
+    page = label_page(new_page, worker, project, viewport=PHONE)
+    expect(page.locator("#subject-text")).to_have_text("Short.")
+    side = page.locator(".classify .side").bounding_box()
+    bar = page.locator(".actionbar").bounding_box()
+    assert bar["y"] - (side["y"] + side["height"]) < 40  # the box reaches down to the action bar
+    assert side["height"] > 0.5 * PHONE["height"]
+    tenth = page.locator('#labels .label-btn[data-index="9"]')
+    expect(tenth).to_contain_text("topic-9")
+    assert_in_view(tenth)  # ten labels in view without scrolling, where four were
+    assert_fits_the_width(page)
+    tenth.click()
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {"short": {"labels": ["topic-9"]}}
