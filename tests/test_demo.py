@@ -117,3 +117,27 @@ async def test_quality_has_times_throughput_label_distribution_and_keeps_a_block
     assert blocked[0]["n_annotations"] < ben["n_annotations"] == ben["n_answers"]
     assert sum(b["answers"] for b in quality["throughput"]["buckets"]) == answers, "excluded answers still arrived"
     assert sum(d["answers"] for d in quality["label_distribution"]) < answers, "only counted answers"
+
+
+async def test_an_override_moves_the_quality_pages_consensus_counts_as_it_moves_the_results(settings, db, client):
+    # A requester's override is the task's label in /results and every export; the quality report's label counts
+    # must say the same.
+    info = await demo.load(settings, db, resources.sample_tasks_dir())
+    headers = bearer(info["requester_token"])
+    listed = (await client.get("/api/projects?limit=100", headers=headers)).json()["data"]
+    project = next(p for p in listed if p["task_type"] == "text_classification")
+    pid = project["id"]
+
+    async def counts() -> dict:
+        quality = (await client.get(f"/api/projects/{pid}/quality", headers=headers)).json()
+        return {d["label"]: d["consensus"] for d in quality["label_distribution"]}
+
+    results = (await client.get(f"/api/projects/{pid}/results?limit=100", headers=headers)).json()["data"]
+    task = next(r for r in results if r["answer"] and r["answer"]["label"] != "negative")
+    before = await counts()
+    r = await client.post(f"/api/projects/{pid}/tasks/{task['task_id']}/override",
+                          json={"answer": {"label": "negative"}}, headers=headers)
+    assert r.status_code == 200, r.text
+    after = await counts()
+    assert after["negative"] == before["negative"] + 1
+    assert after[task["answer"]["label"]] == before[task["answer"]["label"]] - 1
