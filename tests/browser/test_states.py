@@ -384,3 +384,43 @@ def test_a_submit_the_server_never_answers_is_given_up_in_words_and_tried_again(
     expect(page.locator("#state-empty")).to_be_visible()
     held[0].continue_()
     assert server.answers(project["id"]) == {"hung": {"label": "b"}}
+
+
+def test_a_submit_whose_answer_was_lost_then_changed_and_sent_again_stores_the_change(new_page, server, worker):
+    """The connection dropped after a submit reached the server: the page said it could not reach it, the worker
+    picked another label and pressed Enter, the retry (the same Idempotency-Key) was answered with the first answer,
+    and the page said "Saved" while the server kept the label no longer on screen. The change is now stored; where
+    the project no longer lets the answer change, the worker is told the first one was kept."""
+    open_task = server.project("text_classification", [{"data": {"text": "lost"}, "external_id": "lost"}],
+                               labels=["a", "b"], redundancy=2)
+    final_task = server.project("text_classification", [{"data": {"text": "final"}, "external_id": "final"},
+                                                        {"data": {"text": "next"}, "external_id": "next"}],
+                                labels=["a", "b"], redundancy=1, edit_window="until_final")
+    lost = []
+
+    def drop_the_answer(route):
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.fetch().status)  # the server stores the answer; its reply never arrives
+        route.abort("failed")
+
+    for project, key, kept in ((open_task, "lost", {"label": "b"}), (final_task, "final", {"label": "a"})):
+        lost.clear()
+        page = label_page(new_page, worker, project, routes={"**/api/assignments/*/submit": drop_the_answer})
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+        message = page.locator("#message")
+        expect(message).to_have_text("Could not reach the server: check your connection. Press Enter to try again.")
+        assert lost == [201]
+        page.keyboard.press("2")  # the worker changes their mind before trying again
+        page.keyboard.press("Enter")
+        if project is open_task:
+            expect(page.locator("#state-empty")).to_be_visible()
+        else:  # the answer made the task final: it may no longer change
+            expect(page.locator("#subject-text")).to_have_text("next")
+            expect(message).to_be_visible()
+            expect(message).to_contain_text("Your answer was saved as it was when the connection dropped; the change "
+                                            "you made after could not be saved")
+        assert server.answers(project["id"]) == {key: kept}
+

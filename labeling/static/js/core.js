@@ -45,7 +45,9 @@
       var isJson = (res.headers.get("content-type") || "").indexOf("json") >= 0;
       var parsed = res.status !== 204 && isJson ? res.json().catch(function () { return null; }) : Promise.resolve(null);
       return parsed.then(function (data) {
-        if (res.ok) return {status: res.status, data: data};
+        // A submit retried with its Idempotency-Key after its first try reached the server answers with that first
+        // answer (replayed), not with the one sent now.
+        if (res.ok) return {status: res.status, data: data, replayed: res.headers.get("Idempotent-Replayed") === "true"};
         var error = data && data.error ? data.error : {code: "http_" + res.status, message: ""};
         // A server error's own words ("internal server error; the server log has details") are the operator's.
         if (!error.message || res.status >= 500) error.message = describeStatus(res.status);
@@ -408,10 +410,13 @@
     var built = buildAnswer();
     if (built.error) { message(built.error, "error"); return; }
     var current = C.current;
+    var sent = JSON.stringify(built.answer);
     C.busy = true;
     setBusy(true);
     message("Saving…");
     current.sending = true;  /* leaving the page now hands nothing back: the answer may already be stored */
+    var tried = current.tried || [];  // the answers sent before under this Idempotency-Key (one may have been stored)
+    current.tried = tried.concat([sent]);
     L.api("POST", "/api/assignments/" + current.assignmentId + "/submit",
           {answer: built.answer, duration_ms: round(performance.now() - current.shownAt), meta: collectMeta(current)},
           {"Idempotency-Key": current.key}).then(function (r) {
@@ -422,10 +427,34 @@
       if (r.status === 201) {
         forgetLease();
         counted(1);
-        loadNext().then(function () { if (C.state === "working") message("Saved. Next task.", "ok"); });
+        // An earlier try reached the server though its answer never came back (the connection dropped), and the
+        // worker changed the work before trying again: the server kept the answer of that try, and the one on screen
+        // is made the stored one (while the project lets answers change), or the worker is told it was not.
+        var stale = r.replayed && tried.some(function (t) { return t !== sent; });
+        var fixed = stale ? changeReplayed(r.data.annotation_id, built.answer, current) : Promise.resolve("");
+        fixed.then(function (note) {
+          loadNext().then(function () {
+            if (note && C.state === "working") message(note, "warn");
+            else if (note) showBanner(note, "OK", hideBanner);  // the action bar's line is not shown without a task
+            else if (C.state === "working") message("Saved. Next task.", "ok");
+          });
+        });
         return;
       }
       actionFailed(r, "submit");
+    });
+  }
+
+  /** Make a replayed submit's stored answer the one sent last; resolves to "" when done, else words for the worker. */
+  function changeReplayed(annotationId, answer, current) {
+    C.busy = true;
+    setBusy(true);
+    return L.api("PUT", "/api/annotations/" + annotationId, {answer: answer, meta: collectMeta(current)}).then(function (r) {
+      C.busy = false;
+      setBusy(false);
+      if (r.status === 200) return "";
+      return "Your answer was saved as it was when the connection dropped; the change you made after could not be " +
+        "saved (" + r.error.message + ").";
     });
   }
 
