@@ -424,3 +424,33 @@ def test_a_submit_whose_answer_was_lost_then_changed_and_sent_again_stores_the_c
                                             "you made after could not be saved")
         assert server.answers(project["id"]) == {key: kept}
 
+
+
+def test_a_second_click_or_enter_meant_for_the_task_just_saved_does_not_submit_the_next_one(new_page, server, worker):
+    """A double click on Submit, a double tap, or Enter pressed twice: the first saved the task, and the second, coming
+    after the next task was on screen, submitted that one unread with its model's pre-filled label. A task just shown
+    and not touched is not submitted (the time it counts as just shown is made long here: no timing in the test)."""
+    tasks = [{"data": {"text": f"text {i}"}, "predictions": {"label": "b"}, "external_id": f"t{i}"} for i in range(4)]
+    project = server.project("text_classification", tasks, labels=["a", "b"], redundancy=1)
+    page = label_page(new_page, worker, project, viewport=PHONE)
+    page.evaluate("() => { window.Labeling.freshMs = 3600 * 1000; }")
+    subject = page.locator("#subject-text")
+    message = page.locator("#message")
+    expect(subject).to_have_text("text 0")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(subject).to_have_text("text 1")
+    page.keyboard.press("Enter")  # the second Enter
+    expect(message).to_have_text("A new task is here: look at it first, then submit.")
+    submit = page.locator("#submit-btn")
+    submit.dispatch_event("click")  # the second click of a double click, or a second tap
+    expect(message).to_have_text("A new task is here: look at it first, then submit.")
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}}
+    page.keyboard.press("1")  # touched: a worker quick to answer is not held back
+    page.keyboard.press("Enter")
+    expect(subject).to_have_text("text 2")
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}, "t1": {"label": "a"}}
+    page.evaluate("() => { window.Labeling.freshMs = 0; }")  # looked at long enough: the pre-filled label is sent
+    page.keyboard.press("Enter")
+    expect(subject).to_have_text("text 3")
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}, "t1": {"label": "a"}, "t2": {"label": "b"}}

@@ -295,15 +295,21 @@
   }
 
   /** Ask for the next task; `held` is the task this page held before a reload ({task, resume}: leased again if it
-   *  may be; its lease's resume value shows the queue it was this worker's). */
-  function loadNext(held) {
+   *  may be; its lease's resume value shows the queue it was this worker's); afterAction: the page asks right after
+   *  a submit or skip (the task that comes is not submitted unchanged at once: see freshMs). */
+  function loadNext(held, afterAction) {
     hideBanner();
     C.current = C.lease = null;
     C.pendingSubmit = false;
     setState("loading");
     var query = preferQuery(held);
     return L.api("POST", "/api/projects/" + config.project_id + "/next" + query).then(function (r) {
-      if (r.status === 200) return show(r.data);
+      if (r.status === 200) {
+        show(r.data);
+        // Its answer as shown: a Submit that sends it unchanged at once was meant for the task before (see freshMs).
+        if (afterAction && C.lease) C.lease.untouched = answerText();
+        return;
+      }
       forgetLease();
       if (r.status === 204) {
         if (impl.clear) impl.clear();
@@ -404,6 +410,16 @@
     try { return impl.draft(); } catch (err) { return null; }
   }
 
+  // A task shown this recently after the previous one was submitted or skipped, and not touched since, is not submitted:
+  // the second click of a double click on Submit (or tap, or Enter pressed twice) would otherwise send it unread, as
+  // given (a model's pre-filled answer, no labels, no boxes), when it comes back faster than the worker's hand (a
+  // double click's clicks are up to half a second apart). Browser tests that press keys faster than any hand set it
+  // to 0 before the page's scripts run.
+  if (typeof L.freshMs !== "number") L.freshMs = 500;
+
+  /** The answer as the page would send it now, as text to compare ("null" while it cannot be sent). */
+  function answerText() { return JSON.stringify(buildAnswer().answer || null); }
+
   function submit() {
     if (C.state !== "working" || C.busy || !C.current) return;
     if (C.editing) { saveChange(); return; }
@@ -411,6 +427,11 @@
     if (built.error) { message(built.error, "error"); return; }
     var current = C.current;
     var sent = JSON.stringify(built.answer);
+    if (current.untouched !== undefined && sent === current.untouched &&
+        performance.now() - current.shownAt < L.freshMs) {
+      message("A new task is here: look at it first, then submit.", "warn");
+      return;
+    }
     C.busy = true;
     setBusy(true);
     message("Saving…");
@@ -433,7 +454,7 @@
         var stale = r.replayed && tried.some(function (t) { return t !== sent; });
         var fixed = stale ? changeReplayed(r.data.annotation_id, built.answer, current) : Promise.resolve("");
         fixed.then(function (note) {
-          loadNext().then(function () {
+          loadNext(undefined, true).then(function () {
             if (note && C.state === "working") message(note, "warn");
             else if (note) showBanner(note, "OK", hideBanner);  // the action bar's line is not shown without a task
             else if (C.state === "working") message("Saved. Next task.", "ok");
@@ -473,7 +494,7 @@
       // 409: the lease had already expired or the task was submitted; either way, move on.
       if (r.status === 200 || r.status === 409) {
         forgetLease();
-        loadNext().then(function () { if (C.state === "working") message("Skipped.", ""); });
+        loadNext(undefined, true).then(function () { if (C.state === "working") message("Skipped.", ""); });
         return;
       }
       actionFailed(r, "skip");
