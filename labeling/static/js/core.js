@@ -436,14 +436,16 @@
     setBusy(true);
     message("Saving…");
     current.sending = true;  /* leaving the page now hands nothing back: the answer may already be stored */
-    var tried = current.tried || [];  // the answers sent before under this Idempotency-Key (one may have been stored)
-    current.tried = tried.concat([sent]);
+    // The answers sent before under this Idempotency-Key that the server may have stored: their reply never came (or
+    // came from a proxy in its place).
+    var unsure = current.unsure || [];
     L.api("POST", "/api/assignments/" + current.assignmentId + "/submit",
           {answer: built.answer, duration_ms: round(performance.now() - current.shownAt), meta: collectMeta(current)},
           {"Idempotency-Key": current.key}).then(function (r) {
       C.busy = false;
       setBusy(false);
       settled(current, r);
+      if (r.status === 0 || r.status >= 500) current.unsure = unsure.concat([sent]);
       if (current !== C.current) return;
       if (r.status === 201) {
         forgetLease();
@@ -451,7 +453,7 @@
         // An earlier try reached the server though its answer never came back (the connection dropped), and the
         // worker changed the work before trying again: the server kept the answer of that try, and the one on screen
         // is made the stored one (while the project lets answers change), or the worker is told it was not.
-        var stale = r.replayed && tried.some(function (t) { return t !== sent; });
+        var stale = r.replayed && unsure.some(function (t) { return t !== sent; });
         var fixed = stale ? changeReplayed(r.data.annotation_id, built.answer, current) : Promise.resolve("");
         fixed.then(function (note) {
           loadNext(undefined, true).then(function () {
