@@ -90,14 +90,14 @@ def browser(server: Server) -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any, server: Server) -> Iterator[Any]:
-    """new_page(viewport=DESKTOP) -> a page in a fresh browser context; page errors fail the test."""
+    """new_page(viewport=DESKTOP, **context options) -> a page in a fresh browser context; page errors fail the test."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=10_000)
     contexts, errors = [], []
 
-    def make(viewport: dict = DESKTOP) -> Any:
-        context = browser.new_context(viewport=viewport, base_url=server.base_url)
+    def make(viewport: dict = DESKTOP, **options: Any) -> Any:
+        context = browser.new_context(viewport=viewport, base_url=server.base_url, **options)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))

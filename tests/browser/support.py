@@ -124,15 +124,19 @@ def sign_in(page: Any, user: dict, next_path: str = "/") -> None:
 
 
 def label_page(new_page: Any, worker: dict, project: dict, viewport: dict = DESKTOP,
-               routes: dict[str, Any] | None = None) -> Any:
+               routes: dict[str, Any] | None = None, **options: Any) -> Any:
     """A signed-in page on a project's labeling page, its first task on screen (or a final state).
 
+    options: the browser context's (has_touch=True, is_mobile=True for a phone's touch screen).
     routes: {url glob: handler} set up before the first navigation: a route added to a page that is already
     running did not always catch its next request in Chromium (CI saw a submit pass straight to the server).
     """
     from playwright.sync_api import expect
 
-    page = new_page(viewport)
+    page = new_page(viewport, **options)
+    # A test presses keys at machine speed: a task just shown is submitted at once, as a worker who read it would
+    # (the page's guard against a double click meant for the task before is tested on its own, with the guard on).
+    page.add_init_script("window.Labeling = Object.assign(window.Labeling || {}, {freshMs: 0});")
     for pattern, handler in (routes or {}).items():
         page.route(pattern, handler)
     sign_in(page, worker, f"/projects/{project['id']}/label")

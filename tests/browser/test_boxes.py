@@ -338,3 +338,33 @@ def test_the_help_on_a_phone_gives_each_key_s_words_the_dialog_s_width(new_page,
     dialog = page.locator("#help").bounding_box()
     widths = page.eval_on_selector_all("#help .shortcuts td", "cells => cells.map(c => c.getBoundingClientRect().width)")
     assert len(widths) > 8 and min(widths) > dialog["width"] * 0.7, (dialog, widths)
+
+
+def test_on_a_touch_screen_a_box_is_drawn_with_a_finger_and_relabelled_by_taps(new_page, server, worker):
+    """Drawn with a finger, a box said "To change its label, click it, then press a number": a phone has no number
+    keys. It now says to tap the box, then a label, and that gives the box the label."""
+    requester = server.user("requester", password=None)
+    image = server.upload_image(requester["token"], png(W, H, [("rect", (100, 100, 200, 200), "#1f77b4")]))
+    project = server.project("bounding_box", [{"data": {"image": image}, "external_id": "touch"}], labels=SHAPES)
+    page = label_page(new_page, worker, project, viewport=PHONE, has_touch=True, is_mobile=True)
+    screen, _ = _pointer(page)
+    cdp = page.context.new_cdp_session(page)
+
+    def finger(kind: str, at: tuple[float, float] | None = None) -> None:
+        points = [{"x": at[0], "y": at[1]}] if at else []
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    (x0, y0), (x1, y1) = screen(100, 100), screen(200, 200)
+    finger("touchStart", (x0, y0))
+    for i in range(1, 7):
+        finger("touchMove", (x0 + (x1 - x0) * i / 6, y0 + (y1 - y0) * i / 6))
+    finger("touchEnd")
+    message = page.locator("#message")
+    expect(message).to_have_text("Box 1 drawn as circle. To change its label, tap it, then tap a label.")
+    page.locator("#box-stage .bbox").first.tap()
+    page.locator("#labels .label-btn", has_text="square").tap()
+    expect(page.locator("#box-list")).to_contain_text("square")
+    page.locator("#submit-btn").tap()
+    expect(page.locator("#state-empty")).to_be_visible()
+    box = server.answers(project["id"])["touch"]["boxes"][0]
+    assert close_to(box, "square", 100, 100, 100, 100, tolerance=3), box

@@ -384,3 +384,73 @@ def test_a_submit_the_server_never_answers_is_given_up_in_words_and_tried_again(
     expect(page.locator("#state-empty")).to_be_visible()
     held[0].continue_()
     assert server.answers(project["id"]) == {"hung": {"label": "b"}}
+
+
+def test_a_submit_whose_answer_was_lost_then_changed_and_sent_again_stores_the_change(new_page, server, worker):
+    """The connection dropped after a submit reached the server: the page said it could not reach it, the worker
+    picked another label and pressed Enter, the retry (the same Idempotency-Key) was answered with the first answer,
+    and the page said "Saved" while the server kept the label no longer on screen. The change is now stored; where
+    the project no longer lets the answer change, the worker is told the first one was kept."""
+    open_task = server.project("text_classification", [{"data": {"text": "lost"}, "external_id": "lost"}],
+                               labels=["a", "b"], redundancy=2)
+    final_task = server.project("text_classification", [{"data": {"text": "final"}, "external_id": "final"},
+                                                        {"data": {"text": "next"}, "external_id": "next"}],
+                                labels=["a", "b"], redundancy=1, edit_window="until_final")
+    lost = []
+
+    def drop_the_answer(route):
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.fetch().status)  # the server stores the answer; its reply never arrives
+        route.abort("failed")
+
+    for project, key, kept in ((open_task, "lost", {"label": "b"}), (final_task, "final", {"label": "a"})):
+        lost.clear()
+        page = label_page(new_page, worker, project, routes={"**/api/assignments/*/submit": drop_the_answer})
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+        message = page.locator("#message")
+        expect(message).to_have_text("Could not reach the server: check your connection. Press Enter to try again.")
+        assert lost == [201]
+        page.keyboard.press("2")  # the worker changes their mind before trying again
+        page.keyboard.press("Enter")
+        if project is open_task:
+            expect(page.locator("#state-empty")).to_be_visible()
+        else:  # the answer made the task final: it may no longer change
+            expect(page.locator("#subject-text")).to_have_text("next")
+            expect(message).to_be_visible()
+            expect(message).to_contain_text("Your answer was saved as it was when the connection dropped; the change "
+                                            "you made after could not be saved")
+        assert server.answers(project["id"]) == {key: kept}
+
+
+
+def test_a_second_click_or_enter_meant_for_the_task_just_saved_does_not_submit_the_next_one(new_page, server, worker):
+    """A double click on Submit, a double tap, or Enter pressed twice: the first saved the task, and the second, coming
+    after the next task was on screen, submitted that one unread with its model's pre-filled label. A task just shown
+    and not touched is not submitted (the time it counts as just shown is made long here: no timing in the test)."""
+    tasks = [{"data": {"text": f"text {i}"}, "predictions": {"label": "b"}, "external_id": f"t{i}"} for i in range(4)]
+    project = server.project("text_classification", tasks, labels=["a", "b"], redundancy=1)
+    page = label_page(new_page, worker, project, viewport=PHONE)
+    page.evaluate("() => { window.Labeling.freshMs = 3600 * 1000; }")
+    subject = page.locator("#subject-text")
+    message = page.locator("#message")
+    expect(subject).to_have_text("text 0")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(subject).to_have_text("text 1")
+    page.keyboard.press("Enter")  # the second Enter
+    expect(message).to_have_text("A new task is here: look at it first, then submit.")
+    submit = page.locator("#submit-btn")
+    submit.dispatch_event("click")  # the second click of a double click, or a second tap
+    expect(message).to_have_text("A new task is here: look at it first, then submit.")
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}}
+    page.keyboard.press("1")  # touched: a worker quick to answer is not held back
+    page.keyboard.press("Enter")
+    expect(subject).to_have_text("text 2")
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}, "t1": {"label": "a"}}
+    page.evaluate("() => { window.Labeling.freshMs = 0; }")  # looked at long enough: the pre-filled label is sent
+    page.keyboard.press("Enter")
+    expect(subject).to_have_text("text 3")
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}, "t1": {"label": "a"}, "t2": {"label": "b"}}

@@ -67,3 +67,34 @@ def test_the_console_shows_right_to_left_text_as_the_worker_saw_it(new_page, ser
     assert set(direction(page, "#data-view .text-view, #data-view .span-view, #answers .text-view, "
                                "#answers .span-view")) == {"rtl"}
     assert direction(page, "h1")[:1] == ["ltr"]  # the page around the texts keeps its own direction
+
+
+def test_the_arrow_keys_move_over_right_to_left_words_the_way_they_point(new_page, server, worker):
+    """In a Hebrew or Arabic text the next word is to the left, but the right arrow went to it (and the left arrow
+    back towards the start, to the right): the selection moved against the key pressed."""
+    project = server.project("named_entities", [{"data": {"text": HEBREW}, "external_id": "he"},
+                                                {"data": {"text": "David lives in Jerusalem."}, "external_id": "en"}],
+                             labels=["PER", "LOC"], redundancy=1)
+    page = label_page(new_page, worker, project)
+    pending = page.locator("#entity-text .seg.pending")
+    page.keyboard.press("ArrowLeft")  # from the right edge, where the text starts: its first word
+    expect(pending).to_have_text("דוד")
+    page.keyboard.press("1")
+    page.keyboard.press("ArrowLeft")  # on to the left
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowRight")  # and back: the word between
+    expect(pending).to_have_text("גר")
+    page.keyboard.press("Shift+ArrowLeft")  # stretched to the left
+    expect(pending).to_have_text("גר בירושלים")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(page.locator("#entity-text")).to_contain_text("Jerusalem")
+    page.keyboard.press("ArrowRight")  # a left-to-right text keeps its arrows
+    page.keyboard.press("ArrowRight")
+    expect(pending).to_have_text("lives")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-empty")).to_be_visible()
+    assert server.answers(project["id"]) == {
+        "he": {"spans": [{"start": 0, "end": 3, "label": "PER"}, {"start": 4, "end": 15, "label": "LOC"}]},
+        "en": {"spans": []},
+    }

@@ -178,8 +178,9 @@
     if (box && (box.w < 1 || box.h < 1)) { remove(done.index); return; }
     if (done.mode === "draw") {
       select(-1); // the next number key is for the next box, not this one
-      ctx.message("Box " + (done.index + 1) + " drawn as " + box.label + ". To change its label, click it, then press " +
-                  "a number.", "");
+      // A finger has no number keys: a box tapped, then a label tapped, takes that label.
+      ctx.message("Box " + (done.index + 1) + " drawn as " + box.label + ". To change its label, " +
+                  (e.pointerType === "mouse" ? "click it, then press a number." : "tap it, then tap a label."), "");
       return;
     }
     render();

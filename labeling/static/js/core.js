@@ -45,7 +45,9 @@
       var isJson = (res.headers.get("content-type") || "").indexOf("json") >= 0;
       var parsed = res.status !== 204 && isJson ? res.json().catch(function () { return null; }) : Promise.resolve(null);
       return parsed.then(function (data) {
-        if (res.ok) return {status: res.status, data: data};
+        // A submit retried with its Idempotency-Key after its first try reached the server answers with that first
+        // answer (replayed), not with the one sent now.
+        if (res.ok) return {status: res.status, data: data, replayed: res.headers.get("Idempotent-Replayed") === "true"};
         var error = data && data.error ? data.error : {code: "http_" + res.status, message: ""};
         // A server error's own words ("internal server error; the server log has details") are the operator's.
         if (!error.message || res.status >= 500) error.message = describeStatus(res.status);
@@ -293,15 +295,21 @@
   }
 
   /** Ask for the next task; `held` is the task this page held before a reload ({task, resume}: leased again if it
-   *  may be; its lease's resume value shows the queue it was this worker's). */
-  function loadNext(held) {
+   *  may be; its lease's resume value shows the queue it was this worker's); afterAction: the page asks right after
+   *  a submit or skip (the task that comes is not submitted unchanged at once: see freshMs). */
+  function loadNext(held, afterAction) {
     hideBanner();
     C.current = C.lease = null;
     C.pendingSubmit = false;
     setState("loading");
     var query = preferQuery(held);
     return L.api("POST", "/api/projects/" + config.project_id + "/next" + query).then(function (r) {
-      if (r.status === 200) return show(r.data);
+      if (r.status === 200) {
+        show(r.data);
+        // Its answer as shown: a Submit that sends it unchanged at once was meant for the task before (see freshMs).
+        if (afterAction && C.lease) C.lease.untouched = answerText();
+        return;
+      }
       forgetLease();
       if (r.status === 204) {
         if (impl.clear) impl.clear();
@@ -402,30 +410,74 @@
     try { return impl.draft(); } catch (err) { return null; }
   }
 
+  // A task shown this recently after the previous one was submitted or skipped, and not touched since, is not submitted:
+  // the second click of a double click on Submit (or tap, or Enter pressed twice) would otherwise send it unread, as
+  // given (a model's pre-filled answer, no labels, no boxes), when it comes back faster than the worker's hand (a
+  // double click's clicks are up to half a second apart). Browser tests that press keys faster than any hand set it
+  // to 0 before the page's scripts run.
+  if (typeof L.freshMs !== "number") L.freshMs = 500;
+
+  /** The answer as the page would send it now, as text to compare ("null" while it cannot be sent). */
+  function answerText() { return JSON.stringify(buildAnswer().answer || null); }
+
   function submit() {
     if (C.state !== "working" || C.busy || !C.current) return;
     if (C.editing) { saveChange(); return; }
     var built = buildAnswer();
     if (built.error) { message(built.error, "error"); return; }
     var current = C.current;
+    var sent = JSON.stringify(built.answer);
+    if (current.untouched !== undefined && sent === current.untouched &&
+        performance.now() - current.shownAt < L.freshMs) {
+      message("A new task is here: look at it first, then submit.", "warn");
+      return;
+    }
     C.busy = true;
     setBusy(true);
     message("Saving…");
     current.sending = true;  /* leaving the page now hands nothing back: the answer may already be stored */
+    // The answers sent before under this Idempotency-Key that the server may have stored: their reply never came (or
+    // came from a proxy in its place).
+    var unsure = current.unsure || [];
     L.api("POST", "/api/assignments/" + current.assignmentId + "/submit",
           {answer: built.answer, duration_ms: round(performance.now() - current.shownAt), meta: collectMeta(current)},
           {"Idempotency-Key": current.key}).then(function (r) {
       C.busy = false;
       setBusy(false);
       settled(current, r);
+      if (r.status === 0 || r.status >= 500) current.unsure = unsure.concat([sent]);
       if (current !== C.current) return;
       if (r.status === 201) {
         forgetLease();
         counted(1);
-        loadNext().then(function () { if (C.state === "working") message("Saved. Next task.", "ok"); });
+        // An earlier try reached the server though its answer never came back (the connection dropped), and the
+        // worker changed the work before trying again: the server kept the answer of that try, and the one on screen
+        // is made the stored one (while the project lets answers change), or the worker is told it was not.
+        var stale = r.replayed && unsure.some(function (t) { return t !== sent; });
+        var fixed = stale ? changeReplayed(r.data.annotation_id, built.answer, current) : Promise.resolve("");
+        fixed.then(function (note) {
+          loadNext(undefined, true).then(function () {
+            if (note && C.state === "working") message(note, "warn");
+            else if (note) showBanner(note, "OK", hideBanner);  // the action bar's line is not shown without a task
+            else if (C.state === "working") message("Saved. Next task.", "ok");
+          });
+        });
         return;
       }
       actionFailed(r, "submit");
+    });
+  }
+
+  /** Make a replayed submit's stored answer the one sent last; resolves to "" when done, else words for the worker. */
+  function changeReplayed(annotationId, answer, current) {
+    C.busy = true;
+    setBusy(true);
+    return L.api("PUT", "/api/annotations/" + annotationId, {answer: answer, meta: collectMeta(current)}).then(function (r) {
+      C.busy = false;
+      setBusy(false);
+      if (r.status === 200) return "";
+      return "Your answer was saved as it was when the connection dropped; the change you made after could not be " +
+        "saved (" + r.error.message + ").";
     });
   }
 
@@ -444,7 +496,7 @@
       // 409: the lease had already expired or the task was submitted; either way, move on.
       if (r.status === 200 || r.status === 409) {
         forgetLease();
-        loadNext().then(function () { if (C.state === "working") message("Skipped.", ""); });
+        loadNext(undefined, true).then(function () { if (C.state === "working") message("Skipped.", ""); });
         return;
       }
       actionFailed(r, "skip");

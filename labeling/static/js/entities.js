@@ -1,7 +1,8 @@
 /* Named entities: select words with the mouse, a finger or the keyboard, press a label key; spans are highlighted and listed.
  *
  * A selection snaps to whole words (the project's `span_unit`: "word", the default, or "character"), without the
- * spaces and punctuation around it ("Madrid." gives "Madrid"). The arrow keys move over the words, Shift+arrows
+ * spaces and punctuation around it ("Madrid." gives "Madrid"). The arrow keys move over the words the way they point
+ * (in a right-to-left text, the left arrow goes to the next word), Shift+arrows
  * stretch the selection, a number key labels it. Overlaps follow the project's `span_overlap`: "allow", "nested"
  * (spans inside each other, not crossing) or "none" (a new span replaces those it overlaps). A label tag is
  * placed after the word a span ends in, never inside a word.
@@ -285,7 +286,12 @@
       return true;
     }
     var key = e.key;
-    if (key === "ArrowRight" || key === "ArrowLeft") { moveCursor(key === "ArrowRight" ? 1 : -1, e.shiftKey); return true; }
+    if (key === "ArrowRight" || key === "ArrowLeft") {
+      // The arrows move the way they point: in a right-to-left text the next word is to the left.
+      var forward = (key === "ArrowRight") !== (getComputedStyle(root).direction === "rtl");
+      moveCursor(forward ? 1 : -1, e.shiftKey);
+      return true;
+    }
     if (key === "Escape") { window.getSelection().removeAllRanges(); select(-1); return true; }
     if (!spans.length) return false;
     if (key === "n" || key === "N") { select((selected + 1) % spans.length); return true; }
