@@ -481,3 +481,43 @@ def test_a_usage_error_is_one_line_naming_its_command_and_where_help_is(argv, ca
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1, err
     assert re.match(r"labeling( [a-z]+)*: error: .+ \(see labeling( [a-z]+)* --help\)\n$", err), err
+
+
+def test_ctrl_c_during_an_import_stores_none_of_it(env, capsys, tmp_path, monkeypatch):
+    """Ctrl+C in the middle of `labeling import`: exit status 130 and not one task stored, on both databases. On
+    SQLite the import went on in the writer thread after the command had been interrupted, and committed all of it
+    (exit status 130, every task stored); PostgreSQL rolled it back."""
+    import signal
+    import threading
+
+    from labeling import queue
+    from labeling import tasks as tasks_mod
+    from labeling.db import Database
+
+    monkeypatch.setattr(queue, "INSERT_CHUNK", 7)  # tasks are written before the interrupt, and after it
+    name = _project(env, capsys, tmp_path)
+    stopping = threading.Event()
+    real_dispose = Database.dispose
+
+    async def dispose(self) -> None:  # the interrupted command closes its database: the interrupt has been taken
+        stopping.set()
+        await real_dispose(self)
+
+    monkeypatch.setattr(Database, "dispose", dispose)
+
+    def items(path):
+        for i in range(40):
+            if i == 20:
+                os.kill(os.getpid(), signal.SIGINT)  # as Ctrl+C: to the main thread, which runs the event loop
+                if threading.current_thread() is not threading.main_thread():
+                    stopping.wait(60)  # SQLite's writer thread: on once the command has taken the interrupt
+            yield f"line {i + 1}", {"data": {"text": f"t{i}"}}
+
+    monkeypatch.setattr(tasks_mod, "file_items", items)
+    file = tmp_path / "tasks.jsonl"
+    file.write_text('{"data": {"text": "unused: file_items is replaced"}}\n')
+    code, out, _ = run(capsys, "import", name, str(file))
+    assert code == 130 and not out
+    assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
+    imports = _count_rows(env, "audit_log", "sum(CASE WHEN action = 'tasks.import' THEN 1 ELSE 0 END)")
+    assert imports == 0
