@@ -521,3 +521,23 @@ def test_ctrl_c_during_an_import_stores_none_of_it(env, capsys, tmp_path, monkey
     assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
     imports = _count_rows(env, "audit_log", "sum(CASE WHEN action = 'tasks.import' THEN 1 ELSE 0 END)")
     assert imports == 0
+
+
+@pytest.mark.parametrize("argv", [["reviews", "--format", "jsonl", "--include-open"],
+                                  ["reviews", "--format", "csv", "--include-open"],
+                                  ["--all", "--format", "dump"]])
+def test_an_export_whose_reader_leaves_early_gets_no_traceback(argv, env, capsys, tmp_path):
+    """`labeling export ... -o - | head`: exit status 141 and not a word on standard error. The export's generator
+    was left for asyncio.run to close, together with the database read inside it, and the clash was printed:
+    "an error occurred during closing of asynchronous generator" and two tracebacks."""
+    name = _project(env, capsys, tmp_path)
+    file = tmp_path / "many.jsonl"
+    file.write_text("".join(json.dumps({"data": {"text": f"review {i} " + "words " * 30}}) + "\n" for i in range(4000)))
+    assert run(capsys, "import", name, str(file))[0] == 0
+    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "export", *argv, "-o", "-"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout.read(10)  # `| head -c 10`
+    proc.stdout.close()
+    err = "".join(line for line in proc.stderr.read().decode().splitlines(keepends=True)
+                  if not line.startswith("labeling: data directory "))
+    assert proc.wait() == 141 and not err, err

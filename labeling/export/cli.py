@@ -110,8 +110,12 @@ def _target(args: argparse.Namespace, opts: options_mod.Options) -> options_mod.
 
 
 async def _write(chunks: AsyncIterator[bytes], handle: IO[bytes]) -> None:
-    async for chunk in chunks:
-        handle.write(chunk)
+    """Write every chunk; a write that fails (a reader that left: `-o - | head`, a full disk) closes the export's
+    generator here, in order. Left to asyncio.run's shutdown, the generator and the database read it holds open
+    were closed at the same moment, and the clash was printed as a traceback after the command had ended."""
+    async with contextlib.aclosing(chunks) as chunks:
+        async for chunk in chunks:
+            handle.write(chunk)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -214,8 +218,9 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
             raise InvalidInput(f"cannot write into {target.parent}: {exc.strerror}", field="output") from None
         if handle is None:
             sink = FolderSink(partial)
-            async for _ in job.chunks(sink):
-                pass
+            async with contextlib.aclosing(job.chunks(sink)) as chunks:
+                async for _ in chunks:
+                    pass
         else:
             with handle:
                 await _write(job.chunks(), handle)
