@@ -541,3 +541,50 @@ def test_an_export_whose_reader_leaves_early_gets_no_traceback(argv, env, capsys
     err = "".join(line for line in proc.stderr.read().decode().splitlines(keepends=True)
                   if not line.startswith("labeling: data directory "))
     assert proc.wait() == 141 and not err, err
+
+
+def _without_root_s_bypass() -> list[str]:
+    """A prefix that runs a command without root's right to read and write any file (as a user would be)."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only file is writable")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def test_a_sqlite_file_that_cannot_be_opened_or_written_is_named_before_anything_is_done(env, capsys, tmp_path,
+                                                                                       monkeypatch):
+    """SQLite's "unable to open database file" (exit status 1) named no file; a read-only file let an export write
+    its whole output and then fail, exit status 1, on the audit entry ("attempt to write a readonly database")."""
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{tmp_path / 'no' / 'such' / 'labeling.db'}")
+    code, out, err = run(capsys, "migrate")
+    assert code == 2 and not out and one_line(err) and f"no folder {tmp_path / 'no' / 'such'}" in err
+    (tmp_path / "folder.db").mkdir()
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{tmp_path / 'folder.db'}")
+    code, out, err = run(capsys, "migrate")
+    assert code == 2 and not out and one_line(err) and "folder.db is a folder" in err
+
+    database = tmp_path / "readonly.db"
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{database}")
+    assert run(capsys, "migrate")[0] == 0
+    _project({**env, "LABELING_DATABASE_URL": f"sqlite:///{database}"}, capsys, tmp_path)
+    database.chmod(0o444)
+    for name in ("readonly.db-wal", "readonly.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    output = tmp_path / "out.jsonl"
+    done = subprocess.run([*_without_root_s_bypass(), sys.executable, "-m", "labeling.cli", "export", "reviews",
+                           "--format", "dump", "-o", str(output)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ})
+    err = "".join(line for line in done.stderr.splitlines(keepends=True) if "data directory" not in line)
+    assert done.returncode == 2 and one_line(err) and f"{database} is read-only" in err, done.stderr
+    assert not output.exists()
+    backup = subprocess.run([*_without_root_s_bypass(), sys.executable, "-m", "labeling.cli", "backup",
+                             str(tmp_path / "copy.db")], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ})
+    assert backup.returncode == 0, backup.stderr  # a backup only reads the database, as a dump of it all does
+    dump = subprocess.run([*_without_root_s_bypass(), sys.executable, "-m", "labeling.cli", "export", "--all",
+                           "--format", "dump", "-o", str(output)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ})
+    assert dump.returncode == 0 and output.is_file(), dump.stderr
