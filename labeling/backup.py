@@ -69,9 +69,15 @@ def libpq_url(settings: Settings, hide_password: bool = False) -> str:
 
 async def backup(settings: Settings, path: Path) -> str:
     """Back the database up to `path` while the server may be running; returns what was done, in words."""
+    if str(path) == "-":  # was a file named "-" in the current folder
+        raise InvalidInput("a backup is written to a file, not to standard output: give a file name", field="PATH")
     path = Path(path)
     if path.exists() and path.is_dir():
         raise InvalidInput(f"{path} is a folder; give a file name", field="PATH")
+    if path.is_file() and path.stat().st_size and kind(path) is None:
+        # An older backup is replaced (a scheduled backup writes one name again); any other file was replaced too.
+        raise InvalidInput(f"{path} exists and is not a backup (labeling backup): it is not replaced; give another "
+                           "file name", field="PATH")
     if files.not_a_file(path):
         raise InvalidInput(f"{path} is a device, a pipe or a socket, not a file; give a file name", field="PATH")
     try:  # said as the export says it (it was SQLite's "unable to open database file", or an errno, exit status 1)
