@@ -74,6 +74,8 @@ async def backup(settings: Settings, path: Path) -> str:
     path = Path(path)
     if path.exists() and path.is_dir():
         raise InvalidInput(f"{path} is a folder; give a file name", field="PATH")
+    if _dialect(settings) == "sqlite":
+        _not_the_database(_sqlite_path(settings), path)
     if path.is_file() and path.stat().st_size and kind(path) is None:
         # An older backup is replaced (a scheduled backup writes one name again); any other file was replaced too.
         raise InvalidInput(f"{path} exists and is not a backup (labeling backup): it is not replaced; give another "
@@ -88,7 +90,6 @@ async def backup(settings: Settings, path: Path) -> str:
     except OSError as exc:
         raise InvalidInput(f"cannot write into {path.parent}: {exc.strerror}", field="PATH") from None
     if _dialect(settings) == "sqlite":
-        _not_the_database(_sqlite_path(settings), path)
         await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)
         return f"backed up {_sqlite_path(settings)} to {path} (SQLite online backup)"
     # Into a partial file moved in place when pg_dump succeeds: a failed dump never cuts short an older backup.
