@@ -71,6 +71,8 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         return
     # -o x.jsonl (or x.csv.) would be a CSV file named as another kind, as `labeling export` refuses
     formats.check_output_name(formats.FORMATS["csv"], Path(path).name, folder=False, what="the aggregate's output")
+    if Path(path).is_dir():  # was "[Errno 21] Is a directory: '.DIR.x1y2.part' -> 'DIR'", exit status 1
+        raise InvalidInput(f"{path} is a folder; -o names the output file (OUT.csv)", field="output")
     with contextlib.ExitStack() as stack:
         try:
             handle = stack.enter_context(files.replacing(path, newline=""))
