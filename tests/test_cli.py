@@ -588,3 +588,28 @@ def test_a_sqlite_file_that_cannot_be_opened_or_written_is_named_before_anything
                            "--format", "dump", "-o", str(output)], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ})
     assert dump.returncode == 0 and output.is_file(), dump.stderr
+
+
+def test_ctrl_c_while_the_command_loads_is_exit_130_without_a_traceback(monkeypatch, capsys):
+    """Ctrl+C in the first second of `labeling export ...` (the modules still loading) printed a traceback of
+    pydantic's schema building, ending in KeyboardInterrupt."""
+    import importlib.abc
+
+    from labeling import entry
+
+    class Interrupted(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):  # noqa: ANN001, ANN201
+            if name == "labeling.cli":
+                raise KeyboardInterrupt
+            return None
+
+    import labeling
+
+    monkeypatch.delitem(sys.modules, "labeling.cli")
+    monkeypatch.delattr(labeling, "cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 130 and capsys.readouterr() == ("", "")
+    lines = (REPO / "pyproject.toml").read_text().splitlines()
+    assert 'labeling = "labeling.entry:main"' in lines
