@@ -213,6 +213,15 @@ def _whole(low: int, high: int, what: str):
     return parse
 
 
+def path_argument(text: str) -> str:
+    """An argparse type for a file or folder argument: an empty one (`-o ""`, an unset shell variable) is a usage
+    error, where it was taken as not given (the export wrote its default file name, the aggregate standard output,
+    the leaderboard no files)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     """A usage error is one line on standard error (the usage text is what --help is for), exit status 2. Every
     subcommand's parser is one of these too (add_subparsers makes its parsers of the parent's class)."""
@@ -251,16 +260,16 @@ def parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import tasks from a JSON Lines or JSON array file")
     imp.add_argument("project", metavar="PROJECT", help="project id or name")
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("file", metavar="FILE", type=path_argument)
     imp.set_defaults(func=cmd_import)
 
     back = sub.add_parser("backup", help="back the database up to a file while the server runs")
-    back.add_argument("path", metavar="PATH")
+    back.add_argument("path", metavar="PATH", type=path_argument)
     back.set_defaults(func=cmd_backup)
 
     rest = sub.add_parser("restore", help="replace the database with a backup (labeling backup), or load a dump "
                                           "(labeling export --format dump) into it, all or nothing")
-    rest.add_argument("path", metavar="PATH")
+    rest.add_argument("path", metavar="PATH", type=path_argument)
     rest.add_argument("--force", action="store_true", help="a backup: replace a database that already holds projects")
     rest.set_defaults(func=cmd_restore)
 
@@ -272,7 +281,7 @@ def parser() -> argparse.ArgumentParser:
     board = sub.add_parser("leaderboard", help="rank the models behind preference projects (Bradley-Terry, bootstrap "
                                                 "intervals over prompts); prints a Markdown table")
     board.add_argument("projects", metavar="PROJECT", nargs="+", help="project ids or names (several are combined)")
-    board.add_argument("-o", "--output", metavar="DIR",
+    board.add_argument("-o", "--output", metavar="DIR", type=path_argument,
                        help="also write leaderboard.json, leaderboard.md, ratings.png and win_rates.png here")
     board.add_argument("--by", action="append", metavar="FIELD",
                        help="a task data field to break the leaderboard down by, e.g. category (repeatable)")

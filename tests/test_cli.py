@@ -613,3 +613,18 @@ def test_ctrl_c_while_the_command_loads_is_exit_130_without_a_traceback(monkeypa
     assert stopped.value.code == 130 and capsys.readouterr() == ("", "")
     lines = (REPO / "pyproject.toml").read_text().splitlines()
     assert 'labeling = "labeling.entry:main"' in lines
+
+
+@pytest.mark.parametrize("argv", [["export", "reviews", "--format", "jsonl", "-o", ""],
+                                  ["leaderboard", "reviews", "-o", ""],
+                                  ["aggregate", "classification", "answers.csv", "-o", ""],
+                                  ["import", "reviews", ""], ["backup", ""], ["restore", ""]])
+def test_an_empty_path_is_a_usage_error_not_the_default(argv, capsys, tmp_path, monkeypatch):
+    """`-o ""` (an unset shell variable) was taken as no -o: the export wrote review-...-jsonl.jsonl in the current
+    folder, the aggregate wrote to standard output, the leaderboard no files; `backup ""` said ". is a folder"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and one_line(err) and "an empty path" in err
+    assert not list(tmp_path.iterdir())

@@ -48,6 +48,8 @@ SWITCHES: tuple[tuple[str, str], ...] = (
 
 def register(subparsers: Any) -> None:
     """Add `export` to the `labeling` command (`labeling restore` takes its dumps: restore_dump)."""
+    from labeling.cli import path_argument
+
     export = subparsers.add_parser(
         "export", help="export a project (a dataset, pairs, every answer, or a dump)",
         description="Export a project. Several files (splits, a card, yolo, coco --copy-images) make a folder "
@@ -55,7 +57,8 @@ def register(subparsers: Any) -> None:
     export.add_argument("project", metavar="PROJECT", nargs="?", help="project id or name")
     export.add_argument("--format", required=True, metavar="F", help="jsonl, csv, manifest, coco, yolo, spans, "
                         "conll, preference, kto, ranking, sft, annotations or dump")
-    export.add_argument("-o", "--output", metavar="PATH", help="file, folder, FILE.zip or - (standard output); "
+    export.add_argument("-o", "--output", metavar="PATH", type=path_argument, help="file, folder, FILE.zip or - "
+                        "(standard output); "
                         "default: the export's file name in the current folder")
     export.add_argument("--all", action="store_true", help="with --format dump: the whole instance")
     export.add_argument("--force", action="store_true", help="replace an existing output")
