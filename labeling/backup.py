@@ -69,9 +69,17 @@ def libpq_url(settings: Settings, hide_password: bool = False) -> str:
 
 async def backup(settings: Settings, path: Path) -> str:
     """Back the database up to `path` while the server may be running; returns what was done, in words."""
+    if str(path) == "-":  # was a file named "-" in the current folder
+        raise InvalidInput("a backup is written to a file, not to standard output: give a file name", field="PATH")
     path = Path(path)
     if path.exists() and path.is_dir():
         raise InvalidInput(f"{path} is a folder; give a file name", field="PATH")
+    if _dialect(settings) == "sqlite":
+        _not_the_database(_sqlite_path(settings), path)
+    if path.is_file() and path.stat().st_size and kind(path) is None:
+        # An older backup is replaced (a scheduled backup writes one name again); any other file was replaced too.
+        raise InvalidInput(f"{path} exists and is not a backup (labeling backup): it is not replaced; give another "
+                           "file name", field="PATH")
     if files.not_a_file(path):
         raise InvalidInput(f"{path} is a device, a pipe or a socket, not a file; give a file name", field="PATH")
     try:  # said as the export says it (it was SQLite's "unable to open database file", or an errno, exit status 1)
@@ -82,7 +90,6 @@ async def backup(settings: Settings, path: Path) -> str:
     except OSError as exc:
         raise InvalidInput(f"cannot write into {path.parent}: {exc.strerror}", field="PATH") from None
     if _dialect(settings) == "sqlite":
-        _not_the_database(_sqlite_path(settings), path)
         await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)
         return f"backed up {_sqlite_path(settings)} to {path} (SQLite online backup)"
     # Into a partial file moved in place when pg_dump succeeds: a failed dump never cuts short an older backup.

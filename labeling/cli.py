@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import AsyncIterator, NoReturn, Sequence
 
+from sqlalchemy.engine import make_url
+
 from labeling import __version__, accounts, audit, auth, migrate, resources, settings as settings_mod
 from labeling.db import Database
 from labeling.errors import Conflict, LabelingError
@@ -211,6 +213,15 @@ def _whole(low: int, high: int, what: str):
     return parse
 
 
+def path_argument(text: str) -> str:
+    """An argparse type for a file or folder argument: an empty one (`-o ""`, an unset shell variable) is a usage
+    error, where it was taken as not given (the export wrote its default file name, the aggregate standard output,
+    the leaderboard no files)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     """A usage error is one line on standard error (the usage text is what --help is for), exit status 2. Every
     subcommand's parser is one of these too (add_subparsers makes its parsers of the parent's class)."""
@@ -249,16 +260,16 @@ def parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import tasks from a JSON Lines or JSON array file")
     imp.add_argument("project", metavar="PROJECT", help="project id or name")
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("file", metavar="FILE", type=path_argument)
     imp.set_defaults(func=cmd_import)
 
     back = sub.add_parser("backup", help="back the database up to a file while the server runs")
-    back.add_argument("path", metavar="PATH")
+    back.add_argument("path", metavar="PATH", type=path_argument)
     back.set_defaults(func=cmd_backup)
 
     rest = sub.add_parser("restore", help="replace the database with a backup (labeling backup), or load a dump "
                                           "(labeling export --format dump) into it, all or nothing")
-    rest.add_argument("path", metavar="PATH")
+    rest.add_argument("path", metavar="PATH", type=path_argument)
     rest.add_argument("--force", action="store_true", help="a backup: replace a database that already holds projects")
     rest.set_defaults(func=cmd_restore)
 
@@ -270,7 +281,7 @@ def parser() -> argparse.ArgumentParser:
     board = sub.add_parser("leaderboard", help="rank the models behind preference projects (Bradley-Terry, bootstrap "
                                                 "intervals over prompts); prints a Markdown table")
     board.add_argument("projects", metavar="PROJECT", nargs="+", help="project ids or names (several are combined)")
-    board.add_argument("-o", "--output", metavar="DIR",
+    board.add_argument("-o", "--output", metavar="DIR", type=path_argument,
                        help="also write leaderboard.json, leaderboard.md, ratings.png and win_rates.png here")
     board.add_argument("--by", action="append", metavar="FIELD",
                        help="a task data field to break the leaderboard down by, e.g. category (repeatable)")
@@ -325,6 +336,9 @@ def _debug() -> bool:
 # told --new-database), and commands that use no database at all.
 CREATES_DATABASE = {"serve", "migrate", "restore", "backup"}
 NO_DATABASE = {"aggregate"}
+# Commands that never write to the database (nor does `export --all`; `migrate` only when behind): they may read a
+# read-only SQLite file. The others are refused one before they start.
+READS_ONLY = {"backup", "leaderboard", "migrate"}
 
 
 def _locate_data(args: argparse.Namespace) -> None:
@@ -343,11 +357,38 @@ def _locate_data(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     if args.command != "serve":  # serve says it in its own words
         print(f"labeling: data directory {data_dir} (database {_where(settings)})", file=sys.stderr)
+    _check_sqlite_file(settings, writes=args.command not in READS_ONLY and not getattr(args, "all", False))
     if args.command in CREATES_DATABASE or args.new_database:
         return
     if asyncio.run(_is_empty(settings)):
         raise LabelingError(f"no labeling database at {_where(settings)}: run `labeling serve` or `labeling migrate` "
                             "there first, set LABELING_DATA_DIR or LABELING_DATABASE_URL, or pass --new-database")
+
+
+def _check_sqlite_file(settings: Settings, writes: bool) -> None:
+    """A SQLite database file the command cannot open, or (`writes`) cannot write, said by its path before anything
+    is done. It was SQLite's "unable to open database file" (a folder, or no such folder), and for a read-only file
+    "OperationalError: attempt to write a readonly database" once the command's work was done: an export had written
+    its whole output and then failed, exit status 1, recording it in the audit log."""
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database)
+    if path.parent.resolve() == settings.data_dir.resolve() and not path.parent.exists():
+        return  # the data directory, made by the command (a first start)
+    if path.is_dir():
+        raise LabelingError(f"{path} is a folder, not a SQLite database file", field="LABELING_DATABASE_URL")
+    if not path.parent.is_dir():
+        raise LabelingError(f"no folder {path.parent} for the SQLite database {path.name}",
+                            field="LABELING_DATABASE_URL")
+    if not writes:
+        return
+    if path.exists() and not os.access(path, os.W_OK):
+        raise LabelingError(f"the SQLite database {path} is read-only; this command writes to it",
+                            field="LABELING_DATABASE_URL")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise LabelingError(f"cannot write into {path.parent}, where SQLite keeps the database {path.name} and its "
+                            "journal", field="LABELING_DATABASE_URL")
 
 
 def _where(settings: Settings) -> str:

@@ -12,10 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import db, resources
+from labeling import __version__, db, resources
+from labeling.errors import LabelingError
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -31,10 +33,24 @@ async def upgrade(database: db.Database, revision: str = "head") -> None:
     """Bring the database to `revision` (head by default). A database already at the newest revision is left as
     it is, without a schema-change transaction: on SQLite that transaction ends with a foreign-key check of every
     row (seconds at a million tasks), which every command and server start would otherwise pay."""
-    if revision == "head":
-        async with database.read() as conn:
-            if await current_revision(conn) == head_revision():
-                return
+    async with database.read() as conn:
+        current = await current_revision(conn)
+        if revision == "head" and current == head_revision():
+            return
+        if current is None:
+            foreign = set(await conn.run_sync(lambda c: inspect(c).get_table_names())) - {"alembic_version"}
+    if current is not None and current not in known_revisions():
+        # Alembic's own words were "CommandError: Can't locate revision identified by '0012'", for every command.
+        raise LabelingError(f"the database is at schema revision {current!r}, which this labeling {__version__} does "
+                            f"not know (its newest is {head_revision()}): a newer labeling has upgraded it; run that "
+                            "version, or restore a backup made before the upgrade", field="LABELING_DATABASE_URL")
+    if current is None and foreign:
+        # Migrating it wrote the labeling tables in among another program's (a database URL pointing at the
+        # wrong database); an empty database, or one of ours, is what a migration is for.
+        shown = ", ".join(sorted(foreign)[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise LabelingError(f"the database holds tables that are not labeling's ({shown}) and no labeling schema: "
+                            "point LABELING_DATABASE_URL at a new, empty database or a labeling one",
+                            field="LABELING_DATABASE_URL")
     config = alembic_config()
 
     def _upgrade(sync_conn: object) -> None:
@@ -109,3 +125,8 @@ async def current_revision(conn: AsyncConnection) -> str | None:
 def head_revision() -> str:
     """The newest revision shipped with this version."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every revision shipped with this version."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}

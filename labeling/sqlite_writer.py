@@ -121,8 +121,13 @@ class SqliteWriter:
             conn.execute("BEGIN IMMEDIATE")
             tx = sqltx.SqliteTx(conn)
             for job in batch:
+                # A job whose caller gave up (its task cancelled: Ctrl+C during `labeling import`) stops at its
+                # next statement and is undone: before, it ran on to commit after the caller had gone.
+                tx.abandoned = job.future.cancelled
                 conn.execute("SAVEPOINT job")
                 try:
+                    if tx.abandoned():
+                        raise sqltx.Abandoned("the caller gave up on this transaction before it began")
                     result = job.fn(tx)
                 except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
                     conn.execute("ROLLBACK TO job")

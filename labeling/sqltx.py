@@ -20,7 +20,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from sqlalchemy.util import await_only
 
@@ -284,6 +284,16 @@ class _Common:
             self._depth -= 1
 
 
+class Abandoned(BaseException):
+    """The caller of a SQLite writer job gave up on it (its task was cancelled: Ctrl+C, SIGTERM): the job's work is
+    undone at its next statement, as PostgreSQL rolls back a transaction whose connection is dropped. A
+    BaseException, so that no domain `except Exception` takes it for an error of its own."""
+
+
+def _never() -> bool:
+    return False
+
+
 class SqliteTx(_Common):
     """A transaction on a plain sqlite3 connection (the writer thread's, which began it)."""
 
@@ -293,6 +303,11 @@ class SqliteTx(_Common):
     def __init__(self, conn: sqlite3.Connection) -> None:
         super().__init__()
         self.conn = conn
+        self.abandoned: Callable[[], bool] = _never  # the writer sets it per job: has its caller gone?
+
+    def _live(self) -> None:
+        if self.abandoned():
+            raise Abandoned("the caller of this transaction gave up on it; its work is undone")
 
     def begin(self) -> None:
         """Nothing to do: every job of the single writer is already one transaction."""
@@ -316,6 +331,7 @@ class SqliteTx(_Common):
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run the statement and return its rows as named tuples (JSON columns decoded)."""
+        self._live()
         query = self.query(name)
         cursor = self.conn.execute(query.sql, self._params(query, params))
         if cursor.description is None:
@@ -337,6 +353,7 @@ class SqliteTx(_Common):
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         """Run the statement; the number of rows it changed."""
+        self._live()
         query = self.query(name)
         cursor = self.conn.execute(query.sql, self._params(query, params))
         if cursor.description is not None:
@@ -345,6 +362,7 @@ class SqliteTx(_Common):
 
     def run_many(self, name: str, params: list[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set."""
+        self._live()
         query = self.query(name)
         self.conn.executemany(query.sql, [self._params(query, p) for p in params])
 

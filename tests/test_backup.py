@@ -187,3 +187,24 @@ async def test_a_backup_where_no_file_can_be_written_says_so_in_one_line(setting
         with pytest.raises(backup.InvalidInput, match="cannot write into .*a-file"):
             await backup.backup(settings, target)
     assert (tmp_path / "a-file").read_text() == "not a folder"
+
+
+async def test_a_backup_never_replaces_a_file_that_is_not_a_backup_nor_writes_one_named_dash(settings, db, tmp_path,
+                                                                                            monkeypatch):
+    """`labeling backup notes.txt` replaced the text file with the backup, silently; `labeling backup -` wrote a file
+    named "-" and said "backed up ... to -". An older backup is still replaced (a scheduled backup's one name)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    with pytest.raises(backup.InvalidInput, match="notes.txt exists and is not a backup"):
+        await backup.backup(settings, notes)
+    assert notes.read_text() == "my notes\n"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(backup.InvalidInput, match="not to standard output"):
+        await backup.backup(settings, Path("-"))
+    assert not (tmp_path / "-").exists()
+    if backup._dialect(settings) == "postgresql" and shutil.which("pg_dump") is None:
+        return
+    older = tmp_path / "older.backup"
+    await backup.backup(settings, older)
+    await backup.backup(settings, older)
+    assert backup.kind(older) is not None

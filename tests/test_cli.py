@@ -481,3 +481,150 @@ def test_a_usage_error_is_one_line_naming_its_command_and_where_help_is(argv, ca
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1, err
     assert re.match(r"labeling( [a-z]+)*: error: .+ \(see labeling( [a-z]+)* --help\)\n$", err), err
+
+
+def test_ctrl_c_during_an_import_stores_none_of_it(env, capsys, tmp_path, monkeypatch):
+    """Ctrl+C in the middle of `labeling import`: exit status 130 and not one task stored, on both databases. On
+    SQLite the import went on in the writer thread after the command had been interrupted, and committed all of it
+    (exit status 130, every task stored); PostgreSQL rolled it back."""
+    import signal
+    import threading
+
+    from labeling import queue
+    from labeling import tasks as tasks_mod
+    from labeling.db import Database
+
+    monkeypatch.setattr(queue, "INSERT_CHUNK", 7)  # tasks are written before the interrupt, and after it
+    name = _project(env, capsys, tmp_path)
+    stopping = threading.Event()
+    real_dispose = Database.dispose
+
+    async def dispose(self) -> None:  # the interrupted command closes its database: the interrupt has been taken
+        stopping.set()
+        await real_dispose(self)
+
+    monkeypatch.setattr(Database, "dispose", dispose)
+
+    def items(path):
+        for i in range(40):
+            if i == 20:
+                os.kill(os.getpid(), signal.SIGINT)  # as Ctrl+C: to the main thread, which runs the event loop
+                if threading.current_thread() is not threading.main_thread():
+                    stopping.wait(60)  # SQLite's writer thread: on once the command has taken the interrupt
+            yield f"line {i + 1}", {"data": {"text": f"t{i}"}}
+
+    monkeypatch.setattr(tasks_mod, "file_items", items)
+    file = tmp_path / "tasks.jsonl"
+    file.write_text('{"data": {"text": "unused: file_items is replaced"}}\n')
+    code, out, _ = run(capsys, "import", name, str(file))
+    assert code == 130 and not out
+    assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
+    imports = _count_rows(env, "audit_log", "sum(CASE WHEN action = 'tasks.import' THEN 1 ELSE 0 END)")
+    assert imports == 0
+
+
+@pytest.mark.parametrize("argv", [["reviews", "--format", "jsonl", "--include-open"],
+                                  ["reviews", "--format", "csv", "--include-open"],
+                                  ["--all", "--format", "dump"]])
+def test_an_export_whose_reader_leaves_early_gets_no_traceback(argv, env, capsys, tmp_path):
+    """`labeling export ... -o - | head`: exit status 141 and not a word on standard error. The export's generator
+    was left for asyncio.run to close, together with the database read inside it, and the clash was printed:
+    "an error occurred during closing of asynchronous generator" and two tracebacks."""
+    name = _project(env, capsys, tmp_path)
+    file = tmp_path / "many.jsonl"
+    file.write_text("".join(json.dumps({"data": {"text": f"review {i} " + "words " * 30}}) + "\n" for i in range(4000)))
+    assert run(capsys, "import", name, str(file))[0] == 0
+    proc = subprocess.Popen([sys.executable, "-m", "labeling.cli", "export", *argv, "-o", "-"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout.read(10)  # `| head -c 10`
+    proc.stdout.close()
+    err = "".join(line for line in proc.stderr.read().decode().splitlines(keepends=True)
+                  if not line.startswith("labeling: data directory "))
+    assert proc.wait() == 141 and not err, err
+
+
+def _without_root_s_bypass() -> list[str]:
+    """A prefix that runs a command without root's right to read and write any file (as a user would be)."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only file is writable")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def test_a_sqlite_file_that_cannot_be_opened_or_written_is_named_before_anything_is_done(env, capsys, tmp_path,
+                                                                                       monkeypatch):
+    """SQLite's "unable to open database file" (exit status 1) named no file; a read-only file let an export write
+    its whole output and then fail, exit status 1, on the audit entry ("attempt to write a readonly database")."""
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{tmp_path / 'no' / 'such' / 'labeling.db'}")
+    code, out, err = run(capsys, "migrate")
+    assert code == 2 and not out and one_line(err) and f"no folder {tmp_path / 'no' / 'such'}" in err
+    (tmp_path / "folder.db").mkdir()
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{tmp_path / 'folder.db'}")
+    code, out, err = run(capsys, "migrate")
+    assert code == 2 and not out and one_line(err) and "folder.db is a folder" in err
+
+    database = tmp_path / "readonly.db"
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{database}")
+    assert run(capsys, "migrate")[0] == 0
+    _project({**env, "LABELING_DATABASE_URL": f"sqlite:///{database}"}, capsys, tmp_path)
+    database.chmod(0o444)
+    for name in ("readonly.db-wal", "readonly.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    output = tmp_path / "out.jsonl"
+    done = subprocess.run([*_without_root_s_bypass(), sys.executable, "-m", "labeling.cli", "export", "reviews",
+                           "--format", "dump", "-o", str(output)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ})
+    err = "".join(line for line in done.stderr.splitlines(keepends=True) if "data directory" not in line)
+    assert done.returncode == 2 and one_line(err) and f"{database} is read-only" in err, done.stderr
+    assert not output.exists()
+    backup = subprocess.run([*_without_root_s_bypass(), sys.executable, "-m", "labeling.cli", "backup",
+                             str(tmp_path / "copy.db")], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ})
+    assert backup.returncode == 0, backup.stderr  # a backup only reads the database, as a dump of it all does
+    dump = subprocess.run([*_without_root_s_bypass(), sys.executable, "-m", "labeling.cli", "export", "--all",
+                           "--format", "dump", "-o", str(output)], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ})
+    assert dump.returncode == 0 and output.is_file(), dump.stderr
+
+
+def test_ctrl_c_while_the_command_loads_is_exit_130_without_a_traceback(monkeypatch, capsys):
+    """Ctrl+C in the first second of `labeling export ...` (the modules still loading) printed a traceback of
+    pydantic's schema building, ending in KeyboardInterrupt."""
+    import importlib.abc
+
+    from labeling import entry
+
+    class Interrupted(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):  # noqa: ANN001, ANN201
+            if name == "labeling.cli":
+                raise KeyboardInterrupt
+            return None
+
+    import labeling
+
+    monkeypatch.delitem(sys.modules, "labeling.cli")
+    monkeypatch.delattr(labeling, "cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stopped:
+        entry.main()
+    assert stopped.value.code == 130 and capsys.readouterr() == ("", "")
+    lines = (REPO / "pyproject.toml").read_text().splitlines()
+    assert 'labeling = "labeling.entry:main"' in lines
+
+
+@pytest.mark.parametrize("argv", [["export", "reviews", "--format", "jsonl", "-o", ""],
+                                  ["leaderboard", "reviews", "-o", ""],
+                                  ["aggregate", "classification", "answers.csv", "-o", ""],
+                                  ["import", "reviews", ""], ["backup", ""], ["restore", ""]])
+def test_an_empty_path_is_a_usage_error_not_the_default(argv, capsys, tmp_path, monkeypatch):
+    """`-o ""` (an unset shell variable) was taken as no -o: the export wrote review-...-jsonl.jsonl in the current
+    folder, the aggregate wrote to standard output, the leaderboard no files; `backup ""` said ". is a folder"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and one_line(err) and "an empty path" in err
+    assert not list(tmp_path.iterdir())

@@ -101,3 +101,44 @@ async def test_sqlite_connections_keep_the_page_caches_they_are_given(db):
         assert (await conn.exec_driver_sql("PRAGMA cache_size")).scalar() == -sqltx.READER_CACHE_KIB
     assert await db.transact(lambda tx: tx.conn.execute("PRAGMA cache_size").fetchone()[0]) == -sqltx.WRITER_CACHE_KIB
     assert sqltx.READER_CACHE_KIB < sqltx.WRITER_CACHE_KIB <= 16 * 1024
+
+
+async def test_a_database_at_a_revision_this_version_does_not_know_is_refused_in_words(db):
+    """A database a newer labeling upgraded: every command said Alembic's "CommandError: Can't locate revision
+    identified by '0099'" (exit status 1); now one line saying what it means, and the database is left as it is."""
+    from labeling.errors import LabelingError
+
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    try:
+        with pytest.raises(LabelingError, match=r"revision '0099', which this labeling .* does not know .* newer"):
+            await migrate.upgrade(db)
+        async with db.read() as conn:
+            assert await migrate.current_revision(conn) == "0099"
+    finally:
+        async with db.engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE alembic_version SET version_num = :head"),
+                               {"head": migrate.head_revision()})
+
+
+async def test_a_database_of_another_program_is_not_migrated_into(db):
+    """LABELING_DATABASE_URL pointing at another program's database: `labeling migrate` (and serve) wrote every
+    labeling table in among its tables. Now refused, naming a table, with nothing written."""
+    from labeling.errors import LabelingError
+
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_move, "base", False)
+        await conn.commit()
+        await conn.execute(sa.text("DROP TABLE alembic_version"))
+        await conn.execute(sa.text("CREATE TABLE their_orders (id INTEGER PRIMARY KEY)"))
+        await conn.commit()
+    try:
+        with pytest.raises(LabelingError, match=r"tables that are not labeling's \(their_orders\)"):
+            await migrate.upgrade(db)
+        async with db.read() as conn:
+            assert set(await conn.run_sync(lambda c: inspect(c).get_table_names())) == {"their_orders"}
+    finally:
+        async with db.engine.connect() as conn:
+            await conn.execute(sa.text("DROP TABLE their_orders"))
+            await conn.commit()
+        await migrate.upgrade(db)

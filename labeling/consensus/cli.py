@@ -22,13 +22,15 @@ TIE = "tie"  # the label of a pairwise comparison that neither side won
 
 def register(subparsers: Any) -> None:
     """Add the `aggregate` command (classification / pairwise / boxes) to an argparse subparsers object."""
+    from labeling.cli import path_argument
+
     agg = subparsers.add_parser("aggregate", help="aggregate answers in a CSV file into consensus labels",
                                 description="Aggregate crowd answers from CSV files; output CSV goes to "
                                             "standard output unless -o is given.")
     kinds = agg.add_subparsers(dest="aggregate_kind", metavar="KIND", required=True)
 
     cls = kinds.add_parser("classification", help="single-label answers: columns task,worker,label")
-    cls.add_argument("answers", metavar="ANSWERS.csv")
+    cls.add_argument("answers", metavar="ANSWERS.csv", type=path_argument)
     cls.add_argument("--method", default="dawid-skene",
                      help="auto (picks by held-out gold, else held-out answers; says which on standard error), "
                           "majority, dawid-skene (default) or one-coin")
@@ -42,7 +44,7 @@ def register(subparsers: Any) -> None:
                           "answer with another label is an error. Default: the labels answered, in numeric order when "
                           "all are numbers, else text order")
     cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties, with each task's id (default 0)")
-    cls.add_argument("-o", "--output", metavar="OUT.csv", help="write task,label,confidence here")
+    cls.add_argument("-o", "--output", metavar="OUT.csv", type=path_argument, help="write task,label,confidence here")
     cls.set_defaults(func=run_classification)
 
     pair = kinds.add_parser("pairwise", help="pairwise comparisons: columns worker,left,right,label (the winner, "
@@ -52,13 +54,13 @@ def register(subparsers: Any) -> None:
                       help="noisy-bt (default: learns each worker's reliability and left bias) or bt (plain "
                            "Bradley-Terry)")
     pair.add_argument("--reg", type=float, default=1.0, help="Bradley-Terry regularisation (default 1.0)")
-    pair.add_argument("-o", "--output", metavar="OUT.csv", help="write item,score,rank here")
+    pair.add_argument("-o", "--output", metavar="OUT.csv", type=path_argument, help="write item,score,rank here")
     pair.set_defaults(func=run_pairwise)
 
     box = kinds.add_parser("boxes", help="bounding boxes: columns task,worker,x,y,w,h (optional label)")
     box.add_argument("boxes", metavar="BOXES.csv")
     box.add_argument("--iou", type=float, default=0.5, help="IoU needed to match two boxes (default 0.5)")
-    box.add_argument("-o", "--output", metavar="OUT.csv", help="write task,x,y,w,h,confidence(,label) here")
+    box.add_argument("-o", "--output", metavar="OUT.csv", type=path_argument, help="write task,x,y,w,h,confidence(,label) here")
     box.set_defaults(func=run_boxes)
 
 
@@ -71,6 +73,8 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         return
     # -o x.jsonl (or x.csv.) would be a CSV file named as another kind, as `labeling export` refuses
     formats.check_output_name(formats.FORMATS["csv"], Path(path).name, folder=False, what="the aggregate's output")
+    if Path(path).is_dir():  # was "[Errno 21] Is a directory: '.DIR.x1y2.part' -> 'DIR'", exit status 1
+        raise InvalidInput(f"{path} is a folder; -o names the output file (OUT.csv)", field="output")
     with contextlib.ExitStack() as stack:
         try:
             handle = stack.enter_context(files.replacing(path, newline=""))

@@ -48,6 +48,8 @@ SWITCHES: tuple[tuple[str, str], ...] = (
 
 def register(subparsers: Any) -> None:
     """Add `export` to the `labeling` command (`labeling restore` takes its dumps: restore_dump)."""
+    from labeling.cli import path_argument
+
     export = subparsers.add_parser(
         "export", help="export a project (a dataset, pairs, every answer, or a dump)",
         description="Export a project. Several files (splits, a card, yolo, coco --copy-images) make a folder "
@@ -55,7 +57,8 @@ def register(subparsers: Any) -> None:
     export.add_argument("project", metavar="PROJECT", nargs="?", help="project id or name")
     export.add_argument("--format", required=True, metavar="F", help="jsonl, csv, manifest, coco, yolo, spans, "
                         "conll, preference, kto, ranking, sft, annotations or dump")
-    export.add_argument("-o", "--output", metavar="PATH", help="file, folder, FILE.zip or - (standard output); "
+    export.add_argument("-o", "--output", metavar="PATH", type=path_argument, help="file, folder, FILE.zip or - "
+                        "(standard output); "
                         "default: the export's file name in the current folder")
     export.add_argument("--all", action="store_true", help="with --format dump: the whole instance")
     export.add_argument("--force", action="store_true", help="replace an existing output")
@@ -110,8 +113,12 @@ def _target(args: argparse.Namespace, opts: options_mod.Options) -> options_mod.
 
 
 async def _write(chunks: AsyncIterator[bytes], handle: IO[bytes]) -> None:
-    async for chunk in chunks:
-        handle.write(chunk)
+    """Write every chunk; a write that fails (a reader that left: `-o - | head`, a full disk) closes the export's
+    generator here, in order. Left to asyncio.run's shutdown, the generator and the database read it holds open
+    were closed at the same moment, and the clash was printed as a traceback after the command had ended."""
+    async with contextlib.aclosing(chunks) as chunks:
+        async for chunk in chunks:
+            handle.write(chunk)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -214,8 +221,9 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
             raise InvalidInput(f"cannot write into {target.parent}: {exc.strerror}", field="output") from None
         if handle is None:
             sink = FolderSink(partial)
-            async for _ in job.chunks(sink):
-                pass
+            async with contextlib.aclosing(job.chunks(sink)) as chunks:
+                async for _ in chunks:
+                    pass
         else:
             with handle:
                 await _write(job.chunks(), handle)

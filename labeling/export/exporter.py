@@ -185,8 +185,11 @@ class Export:
                 stats = card.Stats(ctx) if self.folder else None
                 outputs = formats.writers(self.fmt, ctx, self.folder, self.file_name)
                 for writer in outputs:
-                    async for chunk in self._write(conn, writer, sink, stats):
-                        yield chunk
+                    # Closed here when the export stops early (a reader gone, Ctrl+C), before the snapshot's
+                    # connection is: else _pages's read-ahead fetch went on on a connection being closed.
+                    async with contextlib.aclosing(self._write(conn, writer, sink, stats)) as parts:
+                        async for chunk in parts:
+                            yield chunk
                 for writer in outputs:
                     self.report.merge(writer.report)
                 if stats is not None:
@@ -211,27 +214,28 @@ class Export:
                   and (stats is None or not writer.observes))
         for number in range(writer.passes):
             writer.begin_pass(number, sink)
-            async for page, rows in self._pages(conn, direct):
-                if direct:
-                    with paused_gc():
-                        writer.records(self._records(rows, writer.ctx), sink)
-                else:
-                    if writer.split is not None:
-                        page = [row for row in page
-                                if split_of(row, options.split, options.seed, split_field) == writer.split]
-                    if number == 0 and stats is not None and writer.observes:
-                        stats.observe(page)
-                    for part in ([[row] for row in page] if writer.copies_files else [page]):
+            async with contextlib.aclosing(self._pages(conn, direct)) as pages:
+                async for page, rows in pages:
+                    if direct:
                         with paused_gc():
-                            writer.page(part, number, sink)
-                        if writer.copies_files:
-                            chunk = sink.take()
-                            if chunk:
-                                yield chunk
-                self._progress(len(rows))
-                chunk = sink.take()
-                if chunk:
-                    yield chunk
+                            writer.records(self._records(rows, writer.ctx), sink)
+                    else:
+                        if writer.split is not None:
+                            page = [row for row in page
+                                    if split_of(row, options.split, options.seed, split_field) == writer.split]
+                        if number == 0 and stats is not None and writer.observes:
+                            stats.observe(page)
+                        for part in ([[row] for row in page] if writer.copies_files else [page]):
+                            with paused_gc():
+                                writer.page(part, number, sink)
+                            if writer.copies_files:
+                                chunk = sink.take()
+                                if chunk:
+                                    yield chunk
+                    self._progress(len(rows))
+                    chunk = sink.take()
+                    if chunk:
+                        yield chunk
         writer.finish(sink)
         for split, n in (writer.by_split or {writer.split or "": writer.written}).items():
             self.written[split] = self.written.get(split, 0) + n

@@ -444,3 +444,13 @@ def test_equal_numbers_written_differently_keep_one_order_in_every_run() -> None
             for numbers in itertools.permutations(['1.0', '2', '1', '01', '-1'])
             for with_nan in itertools.permutations(['NaN', '2', '10', '1', 'inf'])}
     assert seen == {(("-1", "01", "1", "1.0", "2"), ("1", "10", "2", "NaN", "inf"))}
+
+
+def test_an_aggregate_output_that_is_a_folder_is_named_and_left_as_it_is(tmp_path: Path) -> None:
+    """`-o DIR` said "[Errno 21] Is a directory: '/.../.DIR._x1y2.part' -> 'DIR'" (its hidden partial file's name,
+    exit status 1) once the aggregate was done."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    with pytest.raises(InvalidInput, match="results is a folder; -o names the output file"):
+        run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "-o", str(folder))
+    assert not list(folder.iterdir()) and sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "results"]
