@@ -144,6 +144,16 @@ def label_page(new_page: Any, worker: dict, project: dict, viewport: dict = DESK
     return page
 
 
+def drop_file(page: Any, name: str, text: str, mime: str) -> None:
+    """Drop one file on the import page's drop zone, as a drag from the desktop does (once the page's script has
+    loaded: a drop on the zone before its listener is there does nothing, as it would for a user)."""
+    page.wait_for_load_state("load")
+    transfer = page.evaluate_handle(
+        "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
+        " return dt; }", [name, text, mime])
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+
+
 def png(width: int, height: int, shapes: list[tuple[str, tuple[int, int, int, int], str]] = ()) -> bytes:
     """A small PNG: a light background with ("rect"|"ellipse", (x0, y0, x1, y1), colour) shapes."""
     image = Image.new("RGB", (width, height), (236, 238, 240))

@@ -13,17 +13,10 @@ from urllib.parse import quote
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PHONE, focus_rings_stand_out, png, sign_in
+from tests.browser.support import DESKTOP, PHONE, drop_file, focus_rings_stand_out, png, sign_in
 
 
-def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
-    """Drop one file on the import page's drop zone, as a drag from the desktop does (once the page's script has
-    loaded: a drop on the zone before its listener is there does nothing, as it would for a user)."""
-    page.wait_for_load_state("load")
-    transfer = page.evaluate_handle(
-        "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
-        " return dt; }", [name, text, mime])
-    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+_drop = drop_file  # the other console tests import it from here
 
 
 def _count_tasks(server, project_id: int) -> int:  # noqa: ANN001

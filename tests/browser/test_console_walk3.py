@@ -8,7 +8,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import PASSWORD, contrast, png, sign_in
+from tests.browser.support import PASSWORD, contrast, drop_file, png, sign_in
 
 
 def _requester_project(server, **settings) -> tuple[dict, dict]:  # noqa: ANN001, ANN003
@@ -53,28 +53,20 @@ def test_a_redundancy_error_marks_and_focuses_the_number_not_the_fixed_or_adapti
     expect(page.locator('input[name="redundancy_kind"][aria-invalid]')).to_have_count(0)
 
 
-def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
-    page.wait_for_load_state("load")
-    transfer = page.evaluate_handle(
-        "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
-        " return dt; }", [name, text, mime])
-    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
-
-
 def test_after_a_csv_import_or_its_cancel_the_keyboard_is_back_on_the_drop_zone(new_page, server):  # noqa: ANN001
     # The column table went away with the focus on its Import (or Cancel) button: the focus fell to the page's
     # body, so the next Tab started again at the top bar.
     requester, project = _requester_project(server)
     page = new_page()
     sign_in(page, requester, f"/console/projects/{project['id']}/import")
-    _drop(page, "a.csv", "text,id\nfirst,r1\nsecond,r2\n", "text/csv")
+    drop_file(page, "a.csv", "text,id\nfirst,r1\nsecond,r2\n", "text/csv")
     expect(page.locator("#csv-mapping")).to_be_visible()
     page.locator("#csv-cancel").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#csv-mapping")).to_be_hidden()
     expect(page.locator("#dropzone")).to_be_focused()
 
-    _drop(page, "a.csv", "text,id\nfirst,r1\nsecond,r2\n", "text/csv")
+    drop_file(page, "a.csv", "text,id\nfirst,r1\nsecond,r2\n", "text/csv")
     page.locator("#csv-import").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#import-result")).to_have_text("Imported 2 tasks from a.csv.")
@@ -108,19 +100,13 @@ def test_the_labels_on_each_workers_boxes_and_entities_stand_out_from_their_colo
     requester = server.user("requester", password=None)
     image = server.upload_image(requester["token"], png(200, 150, [("ellipse", (40, 30, 120, 110), "#d62728")]))
     box = {"boxes": [{"label": "circle", "x": 38, "y": 28, "w": 84, "h": 84}]}
-    user, path = _answered_by_three(server, "bounding_box", {"image": image}, [box, box, box])
-    page = new_page()
-    sign_in(page, user, path)
-    labels = page.locator(".answer-card .view-box-label")
-    expect(labels).to_have_count(3)
-    for i in range(3):
-        assert contrast(labels.nth(i)) >= 4.5, i
-
     span = {"spans": [{"start": 0, "end": 5, "label": "PERSON"}]}
-    user, path = _answered_by_three(server, "named_entities", {"text": "Maria went home."}, [span, span, span])
-    page = new_page()
-    sign_in(page, user, path)
-    tags = page.locator(".answer-card .view-span-tag")
-    expect(tags).to_have_count(3)
-    for i in range(3):
-        assert contrast(tags.nth(i)) >= 4.5, i
+    for task_type, data, answer, drawn in (("bounding_box", {"image": image}, box, ".view-box-label"),
+                                           ("named_entities", {"text": "Maria went home."}, span, ".view-span-tag")):
+        user, path = _answered_by_three(server, task_type, data, [answer, answer, answer])
+        page = new_page()
+        sign_in(page, user, path)
+        labels = page.locator(f".answer-card {drawn}")
+        expect(labels).to_have_count(3)
+        for i in range(3):
+            assert contrast(labels.nth(i)) >= 4.5, (task_type, i)

@@ -9,7 +9,8 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import DESKTOP, PASSWORD, PHONE, assert_fits_the_width, focus_rings_stand_out, sign_in
+from tests.browser.support import (DESKTOP, PASSWORD, PHONE, assert_fits_the_width, drop_file, focus_rings_stand_out,
+                                   sign_in)
 
 # Every heading's level, in document order, and the first one that skips a level (h1 then h3).
 HEADING_SKIP = """() => {
@@ -48,14 +49,6 @@ def _requester_project(server, task_type: str = "text_classification", labels: l
             r = c.post(f"/api/projects/{project['id']}/tasks", json=tasks)
             assert r.status_code == 201, r.text
     return requester, project
-
-
-def _drop(page, name: str, text: str, mime: str) -> None:  # noqa: ANN001
-    page.wait_for_load_state("load")
-    transfer = page.evaluate_handle(
-        "([name, text, mime]) => { const dt = new DataTransfer(); dt.items.add(new File([text], name, {type: mime}));"
-        " return dt; }", [name, text, mime])
-    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
 
 
 def _paste(page, text: str) -> None:  # noqa: ANN001
@@ -175,24 +168,24 @@ def test_csv_rows_are_never_cut_or_run_together_and_tsv_is_read(new_page, server
     # A row with an unquoted comma stored "Broke" for "Broke, in a week"; a quote left open made the rest of the
     # file one value; a .tsv file was "not a JSON, JSON Lines, CSV file" though the README says it is read.
     page, project, result = _import_page(new_page, server)
-    _drop(page, "r.csv", "id,text\nr1,Great value\nr2,Broke, in a week\n", "text/csv")
+    drop_file(page, "r.csv", "id,text\nr1,Great value\nr2,Broke, in a week\n", "text/csv")
     expect(result).to_have_text("r.csv, line 3: 3 values, but the header names 2 columns (a value with a comma in it "
                                 "needs quotes around it) — nothing was stored.")
     expect(page.locator("#csv-mapping")).to_be_hidden()
-    _drop(page, "r.csv", 'id,text\nr1,"Arrived late\nr2,fine\n', "text/csv")
+    drop_file(page, "r.csv", 'id,text\nr1,"Arrived late\nr2,fine\n', "text/csv")
     expect(result).to_have_text('r.csv, line 2: a quoted value is not closed (a " is missing) — nothing was stored.')
-    _drop(page, "r.csv", "text,text\na,b\n", "text/csv")
+    drop_file(page, "r.csv", "text,text\na,b\n", "text/csv")
     page.click("#csv-import")
     expect(result).to_have_text("r.csv: columns text and text both become the data field text: rename one — nothing "
                                 "was stored.")
     assert _stored_texts(server, project["id"]) == []
 
-    _drop(page, "r.tsv", 'id\ttext\nt1\tHello, world\nt2\tThe 5" screen\n', "text/tab-separated-values")
+    drop_file(page, "r.tsv", 'id\ttext\nt1\tHello, world\nt2\tThe 5" screen\n', "text/tab-separated-values")
     expect(page.locator("#csv-mapping")).to_be_visible()
     page.click("#csv-import")
     expect(result).to_have_text("Imported 2 tasks from r.tsv.")
     assert _stored_texts(server, project["id"]) == ["Hello, world", 'The 5" screen']
-    _drop(page, "notes.txt", "x", "text/plain")
+    drop_file(page, "notes.txt", "x", "text/plain")
     expect(result).to_have_text("notes.txt: not a JSON, JSON Lines, CSV or TSV file (the kind is told by the name's "
                                 "ending: .json, .jsonl, .csv, .tsv).")
 
@@ -202,26 +195,26 @@ def test_csv_as_spreadsheets_and_hands_write_it_is_read_whole_and_errors_name_th
     # line); a lone CR (old Mac line ends) inside a quoted value was no line, so later errors named a line too early;
     # `a, "b,c"` (a space before the quote) read as three values; `"a"b` read as "ab".
     page, project, result = _import_page(new_page, server)
-    _drop(page, "one.csv", 'text\nfirst\n""\nlast\n', "text/csv")
+    drop_file(page, "one.csv", 'text\nfirst\n""\nlast\n', "text/csv")
     expect(page.locator("#csv-count")).to_have_text("3 rows")
     page.click("#csv-import")
     expect(result).to_have_text("one.csv, line 3: data.text must not be empty — nothing was stored.")
-    _drop(page, "gaps.csv", "text\nfirst\n\nlast\n\n", "text/csv")  # a spreadsheet's empty cell: a blank line
+    drop_file(page, "gaps.csv", "text\nfirst\n\nlast\n\n", "text/csv")  # a spreadsheet's empty cell: a blank line
     expect(page.locator("#csv-count")).to_have_text("3 rows")
     page.click("#csv-import")
     expect(result).to_have_text("gaps.csv, line 3: data.text must not be empty — nothing was stored.")
-    _drop(page, "mac.csv", 'id,text\r"r1","two\rlines"\rr2,"Broke, in\ra week"\rr3,Broke, in a week\r', "text/csv")
+    drop_file(page, "mac.csv", 'id,text\r"r1","two\rlines"\rr2,"Broke, in\ra week"\rr3,Broke, in a week\r', "text/csv")
     expect(result).to_have_text("mac.csv, line 6: 3 values, but the header names 2 columns (a value with a comma in "
                                 "it needs quotes around it) — nothing was stored.")
-    _drop(page, "mac.csv", 'id,text\r"r1","two\r\rlines"\rr2,"open\r', "text/csv")
+    drop_file(page, "mac.csv", 'id,text\r"r1","two\r\rlines"\rr2,"open\r', "text/csv")
     expect(result).to_have_text('mac.csv, line 5: a quoted value is not closed (a " is missing) — nothing was stored.')
-    _drop(page, "stray.csv", 'id,text\nr1,"He said "hi" to me"\n', "text/csv")
+    drop_file(page, "stray.csv", 'id,text\nr1,"He said "hi" to me"\n', "text/csv")
     expect(result).to_have_text('stray.csv, line 2: a quoted value is followed by “h” (a " inside a quoted value is '
                                 'written twice: "") — nothing was stored.')
     assert _stored_texts(server, project["id"]) == []
     expect(page.locator("#csv-mapping")).to_be_hidden()  # gaps.csv's stayed open: Import sent it, not stray.csv
 
-    _drop(page, "hand.csv", 'id, text\nr1, "Broke, in a week"\nr2, "Said ""fine"""  \r\nr3, plain\n', "text/csv")
+    drop_file(page, "hand.csv", 'id, text\nr1, "Broke, in a week"\nr2, "Said ""fine"""  \r\nr3, plain\n', "text/csv")
     expect(page.locator("#csv-count")).to_have_text("3 rows")
     page.click("#csv-import")
     expect(result).to_have_text("Imported 3 tasks from hand.csv.")
