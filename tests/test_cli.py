@@ -496,11 +496,12 @@ def test_ctrl_c_during_an_import_stores_none_of_it(env, capsys, tmp_path, monkey
 
     monkeypatch.setattr(queue, "INSERT_CHUNK", 7)  # tasks are written before the interrupt, and after it
     name = _project(env, capsys, tmp_path)
-    stopping = threading.Event()
+    interrupted, stopping = threading.Event(), threading.Event()
     real_dispose = Database.dispose
 
     async def dispose(self) -> None:  # the interrupted command closes its database: the interrupt has been taken
-        stopping.set()
+        if interrupted.is_set():  # not a database the command opened and closed before the import (its checks)
+            stopping.set()
         await real_dispose(self)
 
     monkeypatch.setattr(Database, "dispose", dispose)
@@ -508,6 +509,7 @@ def test_ctrl_c_during_an_import_stores_none_of_it(env, capsys, tmp_path, monkey
     def items(path):
         for i in range(40):
             if i == 20:
+                interrupted.set()
                 os.kill(os.getpid(), signal.SIGINT)  # as Ctrl+C: to the main thread, which runs the event loop
                 if threading.current_thread() is not threading.main_thread():
                     stopping.wait(60)  # SQLite's writer thread: on once the command has taken the interrupt

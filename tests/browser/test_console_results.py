@@ -70,6 +70,14 @@ def console(new_page: Any, project: dict, path: str, viewport: dict = DESKTOP) -
     return page
 
 
+
+def open_task(page, link) -> None:  # noqa: ANN001
+    """Follow a task link and wait for the task page's script: a button clicked before it has run does nothing
+    (on a loaded machine the Override click came first, and its editor never opened)."""
+    link.click()
+    page.wait_for_url("**/tasks/*")
+    page.wait_for_load_state("load")
+
 def test_results_draw_the_consensus_boxes_at_their_pixels(new_page, server):
     project = requester_project(server, "bounding_box", [{"external_id": "b1"}], ["car", "person"], redundancy=3)
     jitter = [{"boxes": [{**b, "x": b["x"] + d} for b in BOXES]} for d in (0, 1, -1)]
@@ -91,7 +99,7 @@ def test_results_draw_the_consensus_boxes_at_their_pixels(new_page, server):
             assert abs(got - want * scale) <= 1.5, (i, got, want * scale)
     shoot(page, "results-boxes-desktop")
     # The task page: the consensus, each worker's boxes in its own colour, shown on demand.
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     expect(page.locator(".answer-card")).to_have_count(3)
     big = page.locator("#data-view .image-view")
     expect(big).to_have_attribute("data-drawn", "true")
@@ -125,7 +133,7 @@ def test_override_exclude_and_block_change_the_consensus_and_the_export(new_page
     shoot(page, "results-text-desktop")
 
     # Override the first task with the requester's own label, in the worker page's own label picker.
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     task_id = int(page.url.rsplit("/", 1)[1])
     page.locator("#override-btn").click()
     expect(page.locator("#editor")).to_be_visible()
@@ -142,7 +150,7 @@ def test_override_exclude_and_block_change_the_consensus_and_the_export(new_page
     # Exclude one "neg" answer of the other task: its consensus is now a tie, and open again.
     page.goto(f"/console/projects/{project['id']}/results?sort=id")
     other = page.locator(f'#results-table tr:not([data-task-id="{task_id}"]) a.task-link')
-    other.click()
+    open_task(page, other)
     neg_card = page.locator(".answer-card", has_text=workers[1]["username"])
     neg_card.locator(".exclude-btn").click()
     expect(page.locator(".answer-card.excluded")).to_have_count(1)
@@ -175,7 +183,7 @@ def test_spans_and_rankings_look_like_their_task_type(new_page, server):
     expect(marks.nth(0)).to_have_text("Ada Lovelace")
     expect(marks.nth(1)).to_have_text("London")
     shoot(page, "results-spans-desktop")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     expect(page.locator(".answer-card mark.view-span")).to_have_count(4)
     shoot(page, "task-spans-desktop")
 
@@ -189,7 +197,7 @@ def test_spans_and_rankings_look_like_their_task_type(new_page, server):
     items = page.locator("#results-table .rank-view .rank-model")
     expect(items).to_have_text(["m1", "m2"])
     shoot(page, "results-ranking-desktop")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     expect(page.locator(".answer-card .rationale")).to_have_text(["“a is right”"])
     shoot(page, "task-ranking-desktop")
     phone = console(new_page, ranking, "/results", PHONE)
@@ -203,7 +211,7 @@ def test_the_override_editor_of_a_box_task_shows_the_image_to_draw_on(new_page, 
     project = requester_project(server, "bounding_box", [{"external_id": "b1"}], ["car", "person"], redundancy=2)
     answer(server, project, [{"boxes": BOXES}, {"boxes": BOXES}])
     page = console(new_page, project, "/results")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     page.locator("#override-btn").click()
     expect(page.locator("#editor")).to_be_visible()
     expect(page.locator("#editor .bbox")).to_have_count(2)     # prefilled with the consensus
@@ -231,7 +239,7 @@ def test_a_rated_ranking_consensus_is_overridden_as_it_stands(new_page, server):
     answer(server, project, [{"ranking": [["b"], ["a"]], "ratings": {"a": 2, "b": 6}},
                              {"ranking": [["b"], ["a"]], "ratings": {"a": 3, "b": 6}}])
     page = console(new_page, project, "/results")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     page.locator("#override-btn").click()
     expect(page.locator("#editor")).to_be_visible()
     expect(page.locator('#editor [data-card="b"] .rate[aria-pressed="true"]')).to_have_text("6")
@@ -254,7 +262,7 @@ def test_the_override_editor_names_the_responses_by_the_letters_of_the_task_page
                                                                 "external_id": "p1"}], [], redundancy=1)
     answer(server, project, [{"ranking": [[r["id"]] for r in responses]}])
     page = console(new_page, project, "/results")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     letters = "ABCDEFGHJK"
     items = page.locator("#data-view ol.responses-view > li")
     expect(items).to_have_count(10)
@@ -285,7 +293,7 @@ def test_a_rationale_says_the_letters_its_worker_saw(new_page, server):
                 "meta": {"shown_order": sorted(letters, key=letters.get), "letters": letters}})
             assert r.status_code == 201, r.text
     page = console(new_page, project, "/results")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     cards = page.locator("#answers .answer-card")
     expect(cards.filter(has_text="A helps").locator(".worker-letters")).to_have_text(
         "Letters as this worker saw them: A = m-help (B here), B = m-refuse (A here).")
@@ -426,7 +434,7 @@ def test_a_task_page_folds_each_large_answer_and_draws_it_when_opened(new_page, 
     project = requester_project(server, "named_entities", [{"data": {"text": text}}], ["PER", "LOC"], redundancy=3)
     answer(server, project, [spans(10), spans(10), spans(5)])
     page = console(new_page, project, "/results")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     cards = page.locator(".answer-card")
     expect(cards).to_have_count(3)
     expect(page.locator("#data-view mark.view-span")).to_have_count(400)  # the consensus, on the text
@@ -449,7 +457,7 @@ def test_a_task_page_folds_each_large_answer_and_draws_it_when_opened(new_page, 
     small = requester_project(server, "named_entities", [{"data": {"text": TEXT}}], ["PER", "LOC"])
     answer(server, small, [{"spans": [{"start": 0, "end": 12, "label": "PER"}]}])
     page = console(new_page, small, "/results")
-    page.locator("a.task-link").first.click()
+    open_task(page, page.locator("a.task-link").first)
     expect(page.locator(".answer-card mark.view-span")).to_have_count(1)
     expect(page.locator(".answer-card details")).to_have_count(0)
     # A text is drawn to past its first `most` spans (the page: 2,000), never cutting one; a button draws the rest.
