@@ -108,10 +108,11 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 8, echo: bool = False) -> None:
         self.url = async_url(url)
-        self.dialect = make_url(self.url).get_backend_name()
+        parts = make_url(self.url)
+        self.dialect = parts.get_backend_name()
         if self.dialect == "sqlite":
-            if not make_url(self.url).query:  # a URI's mode (read-only, say) is SQLite's to apply
-                _create_private(make_url(self.url).database)
+            if not parts.query:  # a URI's mode (read-only, say) is SQLite's to apply
+                _create_private(parts.database)
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=0,
                 connect_args={"timeout": sqltx.SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -124,7 +125,7 @@ class Database:
             self.engine = create_async_engine(
                 self.url, echo=echo, pool_size=pool_size, max_overflow=0, pool_pre_ping=False,
             )
-        self._writer = SqliteWriter(make_url(self.url).database or ":memory:") if self.dialect == "sqlite" else None
+        self._writer = SqliteWriter(parts.database or ":memory:") if self.dialect == "sqlite" else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -352,14 +352,14 @@ def position_bias(bt: Battles) -> dict[str, Any]:
     is_decided = first != 0.5
     prompt = bt.prompt[known][is_decided]
     size = int(prompt.max()) + 1 if prompt.size else 0
-    ci, effect = clustered_wilson(np.bincount(prompt, weights=first[is_decided] == 1.0, minlength=size),
-                                  np.bincount(prompt, minlength=size).astype(np.float64))
+    per_prompt = np.bincount(prompt, minlength=size).astype(np.float64)  # decided battles of each prompt
+    ci, effect = clustered_wilson(np.bincount(prompt, weights=first[is_decided] == 1.0, minlength=size), per_prompt)
     if decided and ci is None:
         single = "one prompt: how far a prompt's battles vary is unknown, so there is no interval"
         note = f"{note}; {single}" if note else single
     out.update({"available": True, "battles": int(known.sum()), "ties": ties, "first_wins": wins,
                 "first_losses": losses, "first_win_rate": round(wins / decided, 4) if decided else None,
-                "ci": ci, "prompts": int(np.unique(prompt).size), "design_effect": effect, "against": 0.5,
+                "ci": ci, "prompts": int((per_prompt > 0).sum()), "design_effect": effect, "against": 0.5,
                 "message": note})
     return out
 
