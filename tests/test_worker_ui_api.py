@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from labeling import label_styles, models, schemas
-from tests.conftest import bearer, text_tasks
+from tests.conftest import bearer, raw_writes, text_tasks
 
 META = {"shown_order": ["b", "a"], "letters": {"b": "A", "a": "B"}, "time_on_task_ms": 5400, "hidden_ms": 1200,
         "viewport": {"width": 390, "height": 844, "device_pixel_ratio": 3}, "image": {"natural_width": 640,
@@ -251,12 +251,42 @@ async def test_within_minutes_a_final_task_is_recomputed_and_off_means_off(clien
     assert r.status_code == 409 and "does not let answers change" in r.json()["error"]["message"]
 
 
+async def _as_of_yesterday(db, annotation_id: int) -> None:
+    """Move an answer to yesterday: a worker's gold figures count the gold answers given before today."""
+    async with raw_writes(db) as conn:
+        await conn.execute(update(models.annotations).where(models.annotations.c.id == annotation_id)
+                           .values(created_at=models.annotations.c.created_at - 86400))
+
+
+async def test_todays_gold_answers_show_in_a_workers_figures_from_tomorrow(client, new_project, workers, db):
+    """The progress after each submit said whether the task was gold (n_gold moved) and whether the answer was right
+    (gold_accuracy moved): a worker could learn the gold tasks and their answers, and pass them on."""
+    tasks = [{"data": {"text": f"g{i}"}, "gold": {"label": "pos"}} for i in range(3)] + text_tasks(2)
+    project = await new_project(tasks=tasks, gold_first_n=3)
+    pid = project["id"]
+
+    async def figures():
+        mine = (await client.get(f"/api/projects/{pid}/progress", headers=bearer(workers[0]))).json()["worker"]
+        return mine["n_gold"], mine["gold_accuracy"], mine["done_today"]
+
+    answered = []
+    for label in ("pos", "neg"):
+        lease = await _lease(client, workers[0], pid)
+        answered.append((await _submit(client, workers[0], lease, {"label": label})).json()["annotation_id"])
+        assert await figures() == (0, None, len(answered)), "today's gold answers are not shown yet"
+    await _as_of_yesterday(db, answered[0])
+    assert await figures() == (1, 1.0, 1)
+    await _as_of_yesterday(db, answered[1])
+    assert await figures() == (2, 0.5, 0)
+
+
 async def test_a_changed_gold_answer_keeps_its_first_score(client, new_project, workers, db):
     """A changed gold answer was scored again: the progress a worker sees showed their gold accuracy fall after a
     wrong gold answer, and changing that answer mended it."""
     project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}}], gold_first_n=1)
     lease = await _lease(client, workers[0], project["id"])
     annotation = (await _submit(client, workers[0], lease, {"label": "neg"})).json()["annotation_id"]
+    await _as_of_yesterday(db, annotation)
     progress = (await client.get(f"/api/projects/{project['id']}/progress", headers=bearer(workers[0]))).json()
     assert progress["worker"]["n_gold"] == 1 and progress["worker"]["gold_accuracy"] == 0
     assert (await _change(client, workers[0], annotation, {"label": "pos"})).status_code == 200
