@@ -4,8 +4,10 @@ uvicorn times out only an idle keep-alive connection between two requests. A con
 request head a byte at a time (slowloris), was held open for ever, each one a file descriptor and a slot, so a few
 hundred slow clients left no room for anyone else. Here a connection has `LABELING_HEADER_TIMEOUT` seconds (20 by
 default; `labeling serve --header-timeout`) from its opening, or from the first byte of its next request, to send a
-whole request head; past that it is answered 408 (or, before any byte, closed). A body is the app's to read: a long
-upload is not cut short.
+whole request head; past that it is answered 408 (or, before any byte, closed). A body then has as long again, plus a
+second for every 500 bytes it has sent (Apache's mod_reqtimeout rule, `body=20,MinRate=500`): a large upload on a slow
+line goes through, a body sent a byte at a time (a slow POST) is cut off. Time the app keeps the body waiting (its
+reading paused) is not counted against the client.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from labeling.errors import LabelingError
 
 ENV = "LABELING_HEADER_TIMEOUT"
 DEFAULT_SECONDS = 20.0
+MIN_BODY_RATE = 500  # bytes a second a body must keep up, past the first `header_timeout()` seconds
 PROTOCOL = "labeling.serving:GuardedHttpToolsProtocol"  # as uvicorn's `http` setting takes it (an import string)
 _SAID = b"The request's head took too long to arrive.\n"
 TIMED_OUT = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
@@ -48,6 +51,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._seconds = header_timeout()
         self._deadline: asyncio.TimerHandle | None = None
         self._begun = False
+        self._body_since = 0.0  # when the body's time started (moved on while the app kept its reading paused)
+        self._body_bytes = 0
 
     def _arm(self) -> None:
         if self._deadline is None:
@@ -83,3 +88,28 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         self._begun = False
         super().on_headers_complete()
+        self._body_since, self._body_bytes = self.loop.time(), 0
+        self._deadline = self.loop.call_later(self._seconds, self._body_check)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def _body_check(self) -> None:
+        self._deadline = None
+        if self.transport is None or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if self.flow is not None and self.flow.read_paused:  # the app's wait, not the client's
+            self._body_since += 1.0
+            self._deadline = self.loop.call_later(1.0, self._body_check)
+            return
+        allowed = self._body_since + self._seconds + self._body_bytes / MIN_BODY_RATE
+        if now < allowed:
+            self._deadline = self.loop.call_later(allowed - now, self._body_check)
+            return
+        self.transport.close()  # the app may be answering already: no 408 of ours in the middle of it

@@ -63,6 +63,35 @@ def test_a_slow_request_head_is_answered_408_and_an_idle_connection_closed(serve
         assert closed and said == b""
 
 
+def _post_head(length: int) -> bytes:
+    return (f"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def test_a_body_sent_a_byte_at_a_time_is_cut_off(server):
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(_post_head(100_000))
+        start = time.monotonic()
+        try:
+            while time.monotonic() - start < 20:  # a slow POST: a byte every 0.3 s, 3 bytes/s against 500
+                sock.sendall(b"a")
+                time.sleep(0.3)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert time.monotonic() - start < 20, "the server still waits for the body"
+
+
+def test_a_large_body_on_a_slow_line_goes_through(server):
+    body = b"username=nobody&password=" + b"x" * 11_975  # 12,000 bytes at 3,000 a second: longer than the deadline
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(_post_head(len(body)))
+        for i in range(0, len(body), 750):
+            sock.sendall(body[i:i + 750])
+            time.sleep(0.25)
+        said, _ = _read_until_closed(sock, 10, one_response=True)
+        assert said.startswith(b"HTTP/1.1 ") and not said.startswith(b"HTTP/1.1 408"), said[:100]
+
+
 def test_a_prompt_client_is_served_and_keeps_its_connection_between_requests(server):
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         for _ in range(2):
