@@ -280,10 +280,42 @@ async def test_todays_gold_answers_show_in_a_workers_figures_from_tomorrow(clien
     assert await figures() == (2, 0.5, 0)
 
 
+@pytest.mark.parametrize("gold", [True, False])
+async def test_a_gold_answer_becomes_final_and_completes_as_a_regular_one_would(client, new_project, make_user, gold):
+    """A gold task never completes, so its answers stayed editable for ever ("until_final") and its submit never said
+    task_complete: a worker's answers list marked the gold tasks out. Now each turn of `redundancy` answers is
+    final together, as a regular task's answers are; the same test runs on a regular task."""
+    task = {"data": {"text": "t"}, **({"gold": {"label": "pos"}} if gold else {})}
+    project = await new_project(tasks=[task], redundancy=2, gold_first_n=1 if gold else 0)
+    pid = project["id"]
+    tokens = [(await make_user("worker", f"turn{i}"))[1] for i in range(3 if gold else 2)]
+
+    async def editable(token):
+        (row,) = (await client.get(f"/api/projects/{pid}/my-answers", headers=bearer(token))).json()["data"]
+        return row["editable"], row["annotation_id"]
+
+    said = []
+    for token in tokens:
+        lease = await _lease(client, token, pid)
+        said.append((await _submit(client, token, lease, {"label": "pos"})).json()["task_complete"])
+        if len(said) == 1:
+            assert (await editable(tokens[0]))[0] is True, "the task waits for a second answer"
+    assert said[:2] == [False, True]
+    for token in tokens[:2]:
+        still, annotation = await editable(token)
+        assert still is False
+        r = await _change(client, token, annotation, {"label": "neg"})
+        assert r.status_code == 409 and "only until the task is final" in r.json()["error"]["message"]
+    if gold:  # the third answer starts a turn of its own
+        assert said[2] is False and (await editable(tokens[2]))[0] is True
+        assert (await _change(client, tokens[2], (await editable(tokens[2]))[1], {"label": "neg"})).status_code == 200
+
+
 async def test_a_changed_gold_answer_keeps_its_first_score(client, new_project, workers, db):
     """A changed gold answer was scored again: the progress a worker sees showed their gold accuracy fall after a
     wrong gold answer, and changing that answer mended it."""
-    project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}}], gold_first_n=1)
+    project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}}], gold_first_n=1,
+                                redundancy=2)  # the answer stays open to change until a second one
     lease = await _lease(client, workers[0], project["id"])
     annotation = (await _submit(client, workers[0], lease, {"label": "neg"})).json()["annotation_id"]
     await _as_of_yesterday(db, annotation)
