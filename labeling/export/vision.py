@@ -21,7 +21,6 @@ YOLO_READS = frozenset((".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif",
 SUFFIX_OF = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "MPO": ".jpg"}
 RENAMED = "images named by their format, as YOLO trainers read only known extensions"
 CONVERTED = "images converted to PNG (their first frame), as YOLO trainers read no such format"
-NO_AREA = "boxes with no area inside their image (left out of yolo)"
 UNREADABLE = "images that could not be read to be named or converted (left out)"
 
 
@@ -143,10 +142,10 @@ class Coco(Writer):
                 items.append(image)
                 self.written += 1
                 continue
-            for box, score in zip((row.answer or {}).get("boxes") or [], box_confidences(row)):
+            scores = box_confidences(row)
+            for i, box, (x, y, w, h) in self.boxes_inside(row, size):
                 items.append({"id": self._next_id, "image_id": row.id, "category_id": self.category.get(box["label"]),
-                              "bbox": [box["x"], box["y"], box["w"], box["h"]], "area": box["w"] * box["h"],
-                              "iscrowd": 0, "score": score})
+                              "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0, "score": scores[i]})
                 self._next_id += 1
         self._items(items, sink)
 
@@ -188,14 +187,8 @@ class Yolo(Writer):
                 self.report.add(NO_FILE, row.data.get("image", row.id))
                 continue
             lines = []
-            for box in (row.answer or {}).get("boxes") or []:
-                x0, y0 = max(box["x"], 0.0), max(box["y"], 0.0)
-                x1, y1 = min(box["x"] + box["w"], size.width), min(box["y"] + box["h"], size.height)
-                if (x0, y0, x1, y1) != (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]):
-                    self.report.add("boxes clipped to their image", f"task {row.id}")
-                if x1 <= x0 or y1 <= y0:  # a YOLO line of width 0 is no box: said, never dropped in silence
-                    self.report.add(NO_AREA, f"task {row.id}")
-                    continue
+            for _, box, (x0, y0, w, h) in self.boxes_inside(row, size):
+                x1, y1 = x0 + w, y0 + h
                 lines.append(f"{class_ids.get(box['label'], -1)} {(x0 + x1) / 2 / size.width:.6f} "
                              f"{(y0 + y1) / 2 / size.height:.6f} {(x1 - x0) / size.width:.6f} "
                              f"{(y1 - y0) / size.height:.6f}\n")

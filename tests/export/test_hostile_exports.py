@@ -707,3 +707,53 @@ async def test_conll_keeps_a_span_the_labeling_page_s_words_end_at_an_underscore
     [sentence] = read_conll(path)
     assert "".join(token for token, _ in sentence) == text.replace(" ", "")
     assert [(token, tag) for token, tag in sentence if tag != "O"] == [("john", "B-PER"), ("init", "B-CODE")]
+
+
+async def test_every_box_format_holds_boxes_to_their_image_and_says_what_it_clipped_or_left_out(
+        client, requester, new_project, make_user, settings, tmp_path):
+    # A stored box may reach past its image: by the pixel a page may round past the edge, or anywhere on an http
+    # image whose size (in its data) the server could not check the answer against. yolo clipped it; coco wrote it as
+    # it was (a box past the image's width, or wholly outside it) and the manifest made a box wholly outside a pixel
+    # at the edge, both without a word.
+    from pycocotools.coco import COCO
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "local.png")
+    tasks = [{"data": {"image": "https://example.org/remote.png", "width": 100, "height": 50}, "external_id": "url"},
+             {"data": {"image": "shared/local.png"}, "external_id": "local"}]
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1, tasks=tasks)
+    boxes = {"https://example.org/remote.png": [{"label": "car", "x": 10, "y": 10, "w": 20, "h": 20},  # inside
+                                                {"label": "car", "x": 80, "y": 30, "w": 40, "h": 40},  # past 2 edges
+                                                {"label": "car", "x": 120, "y": 10, "w": 10, "h": 10}],  # outside
+             "shared/local.png": [{"label": "car", "x": 99.5, "y": 0, "w": 1.4, "h": 50.9}]}  # the pixel allowed
+    await answer_all(client, make_user, project["id"], [lambda d: {"boxes": boxes[d["image"]]}], "clipbox")
+    ids = {t["external_id"]: t["id"] for t in (await client.get(f"/api/projects/{project['id']}/tasks",
+                                                                headers=bearer(requester))).json()["data"]}
+    expected = {ids["url"]: [[10.0, 10.0, 20.0, 20.0], [80.0, 30.0, 20.0, 20.0]],
+                ids["local"]: [[99.5, 0.0, 0.5, 50.0]]}
+    card = zipfile.ZipFile(io.BytesIO((await get_export(client, requester, project["id"], format="coco",
+                                                         card="true")).content))
+    (tmp_path / "coco.json").write_bytes(next(card.read(n) for n in card.namelist() if n.endswith(".json")))
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(str(tmp_path / "coco.json"))
+    for image_id, wanted in expected.items():
+        image = coco.loadImgs(image_id)[0]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[image_id]))
+        assert [a["bbox"] for a in anns] == wanted and [a["area"] for a in anns] == [w * h for _, _, w, h in wanted]
+        assert all(x >= 0 and y >= 0 and x + w <= image["width"] and y + h <= image["height"]
+                   for x, y, w, h in (a["bbox"] for a in anns))
+    said = card.read("README.md").decode()
+    assert "2 boxes clipped to their image" in said and "1 box with no area inside their image (left out)" in said
+    manifest = [json.loads(line) for line in (await get_export(client, requester, project["id"],
+                                                               format="manifest")).text.splitlines()]
+    placed = {row["source-ref"]: [(a["left"], a["top"], a["width"], a["height"])
+                                  for a in row[next(k for k in row if k.endswith("-metadata"))[:-9]]["annotations"]]
+              for row in manifest}
+    assert placed == {"https://example.org/remote.png": [(10, 10, 20, 20), (80, 30, 20, 20)],
+                      "shared/local.png": [(99, 0, 1, 50)]}
+    assert all(len(row[k]["objects"]) == len(placed[row["source-ref"]]) for row in manifest for k in row
+               if k.endswith("-metadata"))
+    with zipfile.ZipFile(io.BytesIO((await get_export(client, requester, project["id"], format="yolo",
+                                                       card="true")).content)) as z:
+        assert z.read(f"labels/train/{ids['local']}.txt").decode() == "0 0.997500 0.500000 0.005000 1.000000\n"
+        assert "1 box clipped to their image" in z.read("README.md").decode()
