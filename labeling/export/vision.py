@@ -7,8 +7,9 @@ from __future__ import annotations
 import io
 from pathlib import Path, PurePosixPath
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from labeling import media
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, split_of
 from labeling.export.writer import NO_CONSENSUS, Context, ImageSize, Writer, dumps, yaml_string
@@ -22,6 +23,11 @@ SUFFIX_OF = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP
 RENAMED = "images named by their format, as YOLO trainers read only known extensions"
 CONVERTED = "images converted to PNG (their first frame), as YOLO trainers read no such format"
 UNREADABLE = "images that could not be read to be named or converted (left out)"
+UPRIGHT = ("images turned upright by their EXIF orientation (re-encoded, the tag removed), as the labeling page showed "
+           "them and as their sizes and boxes are")
+UNTAGGED = ("WebP images whose EXIF orientation was removed (not applied: browsers show a WebP unturned, as it was "
+            "labeled; re-encoded losslessly)")
+NOT_UPRIGHT = "images with an EXIF orientation that could not be read to be turned upright (copied as they are)"
 
 
 def file_name(row: TaskRow) -> str:
@@ -29,26 +35,55 @@ def file_name(row: TaskRow) -> str:
     return f"{row.id}{PurePosixPath(str(row.data.get('image', ''))).suffix.lower()}"
 
 
-def yolo_image(path: Path) -> tuple[str, bytes | None, str | None]:
-    """(the extension a YOLO trainer reads the file under, PNG bytes to write instead of the file (None: copy it as
-    it is), what was done (RENAMED, CONVERTED, or None)). Raises OSError or ValueError when Pillow cannot read it.
-    A trainer picks files by their extension, then refuses one whose content is of another format (a GIF named
-    .png): both are checked."""
+def as_shown(image: Image.Image) -> tuple[bytes, str] | None:
+    """The image as the labeling page showed it, with no EXIF orientation left for a reader to apply (or not): bytes
+    to write instead of the file and what was done (UPRIGHT, UNTAGGED), or None when the file is that already (no
+    orientation, or 1). Sizes and boxes are the page's (media.shown_size): a copy as it was put them on the unturned
+    picture for every reader of raw pixels (Pillow's Image.open, torchvision), and a WebP, which browsers show
+    unturned, was turned by readers that apply its tag (Ultralytics' exif_size, ImageOps.exif_transpose).
+    Raises OSError or ValueError when the pixels cannot be read."""
+    try:
+        orientation = image.getexif().get(media.EXIF_ORIENTATION)
+    except Exception:  # a broken EXIF block (Pillow's many ways to fail on one): no orientation, as uploads read it
+        return None
+    if orientation not in range(2, 9) or image.format not in (*media.ORIENTED, "WEBP"):
+        return None
+    out, icc = io.BytesIO(), image.info.get("icc_profile")
+    if image.format in media.ORIENTED:
+        shown = ImageOps.exif_transpose(image)  # its EXIF without the orientation
+        if image.format == "PNG":
+            shown.save(out, "PNG", exif=shown.getexif(), icc_profile=icc)
+        else:
+            shown.save(out, "JPEG", quality=95, exif=shown.getexif(), icc_profile=icc)
+        return out.getvalue(), UPRIGHT
+    exif = image.getexif()
+    del exif[media.EXIF_ORIENTATION]
+    image.save(out, "WEBP", lossless=True, exact=True, save_all=True, exif=exif, icc_profile=icc)
+    return out.getvalue(), UNTAGGED
+
+
+def yolo_image(path: Path) -> tuple[str, bytes | None, tuple[str, ...]]:
+    """(the extension a YOLO trainer reads the file under, bytes to write instead of the file (None: copy it as it
+    is), what was done (RENAMED, CONVERTED, UPRIGHT, UNTAGGED)). Raises OSError or ValueError when Pillow cannot read
+    it. A trainer picks files by their extension, then refuses one whose content is of another format (a GIF named
+    .png): both are checked; an EXIF orientation is applied as the page applied it (as_shown)."""
     suffix = path.suffix.lower()
     try:
-        image = Image.open(path)  # the header only, unless it must be converted
+        image = Image.open(path)  # the header only, unless it must be converted or turned
     except UnidentifiedImageError:  # a format the trainer reads and Pillow does not (HEIC, PFM): as it is
         if suffix in YOLO_READS:
-            return suffix, None, None
+            return suffix, None, ()
         raise
     with image:
         fmt = image.format
         if fmt in SUFFIX_OF:
-            return (suffix, None, None) if suffix in YOLO_READS else (SUFFIX_OF[fmt], None, RENAMED)
+            named, done = (suffix, ()) if suffix in YOLO_READS else (SUFFIX_OF[fmt], (RENAMED,))
+            shown = as_shown(image)
+            return (named, None, done) if shown is None else (named, shown[0], (*done, shown[1]))
         frame = image.convert("RGBA" if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA") else "RGB")
     out = io.BytesIO()
     frame.save(out, "PNG")
-    return ".png", out.getvalue(), CONVERTED
+    return ".png", out.getvalue(), (CONVERTED,)
 
 
 def box_confidences(row: TaskRow) -> list[float | None]:
@@ -77,7 +112,25 @@ class CopyImages(Writer):
             if path is None:
                 self.report.add(NO_FILE, row.data.get("image", row.id))
                 continue
-            sink.copy(f"{self.name}/{file_name(row)}", path)
+            name = f"{self.name}/{file_name(row)}"
+            shown = None
+            try:
+                image = Image.open(path)  # the header: its orientation
+            except (OSError, ValueError, Image.DecompressionBombError):
+                image = None  # not an image Pillow reads: copied as it is, as before
+            if image is not None:
+                with image:
+                    try:
+                        shown = as_shown(image)
+                    except (OSError, ValueError, Image.DecompressionBombError):
+                        self.report.add(NOT_UPRIGHT, row.data.get("image", row.id))
+            if shown is None:
+                sink.copy(name, path)
+            else:
+                self.report.add(shown[1], row.data.get("image", row.id))
+                sink.open(name)
+                sink.write(shown[0])
+                sink.close()
             self.written += 1
 
     def finish(self, sink: Sink) -> None:
@@ -197,8 +250,8 @@ class Yolo(Writer):
             except (OSError, ValueError, Image.DecompressionBombError):
                 self.report.add(UNREADABLE, row.data.get("image", row.id))
                 continue
-            if done is not None:
-                self.report.add(done, row.data.get("image", row.id))
+            for note in done:
+                self.report.add(note, row.data.get("image", row.id))
             name = f"{row.id}{suffix}"
             if converted is None:
                 sink.copy(f"images/{split}/{name}", path)

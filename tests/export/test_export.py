@@ -508,6 +508,72 @@ async def test_image_sizes_come_from_the_upload_as_a_browser_shows_the_image(cli
     assert (coco["images"][0]["width"], coco["images"][0]["height"]) == (200, 300)
 
 
+def _oriented(fmt: str, orientation: int) -> bytes:
+    """A 40 x 30 red picture with a blue 10 x 10 mark at its (raw) top left and an EXIF orientation."""
+    image = Image.new("RGB", (40, 30), (220, 0, 0))
+    image.paste((0, 0, 220), (0, 0, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {"quality": 95}))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt, orientation, mark", [
+    ("JPEG", 6, (20, 0)),  # turned a quarter clockwise: shown 30 x 40, the mark at the top right
+    ("PNG", 8, (0, 30)),  # a quarter the other way: shown 30 x 40, the mark at the bottom left
+    ("JPEG", 2, (30, 0)),  # mirrored: shown 40 x 30, the mark at the top right
+    ("WEBP", 6, (0, 0)),  # browsers show a WebP unturned: 40 x 30, the mark where it is
+])
+async def test_a_copied_image_is_the_picture_its_size_and_boxes_were_made_on_to_every_reader(
+        client, requester, new_project, make_user, tmp_path, fmt, orientation, mark):
+    # A photo with an EXIF orientation is shown turned by the labeling page (a WebP is not), and its size and boxes
+    # are that picture's; coco --copy-images and yolo copied the file as it was: a reader of raw pixels (Pillow's
+    # Image.open, torchvision) saw another size than COCO's and the boxes off their objects, and one applying the tag
+    # (Ultralytics' exif_size) turned a WebP the page had shown unturned. The copies are now the page's picture,
+    # with no orientation left to apply, so both kinds of reader see it.
+    from PIL import ImageOps
+    from pycocotools.coco import COCO
+
+    r = await client.post("/api/media", files={"file": (f"photo.{fmt.lower()}", _oriented(fmt, orientation), "image/*")},
+                          headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    stored = r.json()["data"][0]
+    project = await new_project(task_type="bounding_box", labels=["mark"], redundancy=1,
+                                tasks=[{"data": {"image": stored["path"]}}])
+    box = {"label": "mark", "x": mark[0], "y": mark[1], "w": 10, "h": 10}  # drawn on the mark as the page shows it
+    await answer_all(client, make_user, project["id"], [{"boxes": [box]}], f"oriented{fmt}{orientation}")
+
+    def seen(content: bytes) -> list[Image.Image]:  # the picture as a raw reader and as a tag-applying reader see it
+        raw = Image.open(io.BytesIO(content))
+        assert raw.getexif().get(0x0112) in (None, 1)  # no orientation left for a reader to apply, or not
+        return [raw.convert("RGB"), ImageOps.exif_transpose(Image.open(io.BytesIO(content))).convert("RGB")]
+
+    def blue_inside(image: Image.Image, x: float, y: float, w: float, h: float) -> bool:
+        red, _, blue = image.getpixel((int(x + w / 2), int(y + h / 2)))
+        return blue > 150 and red < 100
+
+    r = await get_export(client, requester, project["id"], format="coco", copy_images="true", card="true")
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(tmp_path / "coco")
+        said = z.read("README.md").decode()
+    coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_train.json"))
+    image = coco.loadImgs(coco.getImgIds())[0]
+    (bbox,) = [a["bbox"] for a in coco.loadAnns(coco.getAnnIds())]
+    for picture in seen((tmp_path / "coco" / "images" / "train" / image["file_name"]).read_bytes()):
+        assert picture.size == (image["width"], image["height"])
+        assert blue_inside(picture, *bbox)
+    assert ("turned upright" if fmt != "WEBP" else "orientation was removed") in said
+    r = await get_export(client, requester, project["id"], format="yolo")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        (name,) = [n for n in z.namelist() if n.startswith("images/")]
+        _, cx, cy, w, h = map(float, z.read(f"labels/train/{name.rsplit('/', 1)[1].split('.')[0]}.txt").split())
+        for picture in seen(z.read(name)):
+            width, height = picture.size
+            assert blue_inside(picture, (cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height)
+
+
 async def test_jsonl_and_csv_made_from_database_rows_equal_those_made_from_task_rows(
         client, requester, new_project, make_user, monkeypatch):
     # jsonl and csv are written from records made straight from the database rows (exporter._records); every other
