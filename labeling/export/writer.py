@@ -166,9 +166,11 @@ def loads(text: str | bytes | None) -> Any:
 
 def data_name(key: str, reserved: frozenset[str] | set[str]) -> str:
     """A data field's column name: data_<name> for one named like a column of ours, and for one whose name starts
-    with data_ (so `label` and `data_label` in one task stay two columns: data_label and data_data_label). The
-    rule depends on the name alone, so every row of a streamed export names a field alike."""
-    return f"data_{key}" if key in reserved or key.startswith("data_") else key
+    with data_ (so `label` and `data_label` in one task stay two columns: data_label and data_data_label), and
+    `data_` for a field of no name (imports refuse one now; a CSV header cell left empty reads as `Unnamed: N` in
+    pandas and datasets). The rule depends on the name alone, so every row of a streamed export names a field
+    alike."""
+    return f"data_{key}" if key in reserved or key.startswith("data_") or not key else key
 
 
 def _kept_as_is(data: dict, reserved: frozenset[str]) -> bool:
@@ -176,7 +178,7 @@ def _kept_as_is(data: dict, reserved: frozenset[str]) -> bool:
     if not reserved.isdisjoint(data):
         return False
     for key in data:
-        if key.startswith("data_"):
+        if key.startswith("data_") or not key:
             return False
     return True
 

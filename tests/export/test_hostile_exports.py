@@ -757,3 +757,36 @@ async def test_every_box_format_holds_boxes_to_their_image_and_says_what_it_clip
                                                        card="true")).content)) as z:
         assert z.read(f"labels/train/{ids['local']}.txt").decode() == "0 0.997500 0.500000 0.005000 1.000000\n"
         assert "1 box clipped to their image" in z.read("README.md").decode()
+
+
+async def test_a_data_field_without_a_name_is_refused_at_import_and_a_stored_one_keeps_a_readable_column(
+        client, requester, new_project, make_user, run_cli, capsys, db, tmp_path):
+    # A data field named "" (a table's column without a header, made into JSON) was imported, and the CSV export's
+    # header cell for it was empty: pandas and datasets read its column as `Unnamed: N`, a name the export never
+    # gave, which moves with the columns before it.
+    import pandas
+
+    project = await new_project(tasks=[{"data": {"text": "kept"}, "external_id": "a"}])
+    pid = project["id"]
+    r = await client.post(f"/api/projects/{pid}/tasks", headers=bearer(requester),
+                          json=[{"data": {"text": "fine"}}, {"data": {"text": "no name", "": "x"}}])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "data", r.text
+    assert r.json()["error"]["message"].startswith("tasks[1]: ") and '""' in r.json()["error"]["message"]
+    (tmp_path / "t.jsonl").write_text('{"data": {"text": "fine"}}\n{"text": "bare", "": 1}\n')
+    capsys.readouterr()
+    assert await run_cli("import", project["name"], str(tmp_path / "t.jsonl")) != 0
+    err = capsys.readouterr().err
+    assert one_line(err) and "line 2" in err and '""' in err
+    listed = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"]
+    assert [t["data"] for t in listed] == [{"text": "kept"}]  # nothing stored
+    async with raw_writes(db) as conn:  # one stored before imports refused it
+        await conn.execute(update(models.tasks).where(models.tasks.c.project_id == pid).values(
+            data={"text": "kept", "": "no name", "data_": "named data_"}))
+    await answer_all(client, make_user, pid, [{"label": "pos"}] * 3, "noname")
+    for fmt in ("csv", "jsonl"):
+        path = tmp_path / f"out.{fmt}"
+        path.write_bytes((await get_export(client, requester, pid, format=fmt)).content)
+        table = (pandas.read_csv(path, dtype=str, keep_default_na=False) if fmt == "csv" else
+                 pandas.read_json(path, lines=True, dtype=False))
+        assert not [c for c in table.columns if str(c).startswith("Unnamed")], list(table.columns)
+        assert table["data_"][0] == "no name" and table["data_data_"][0] == "named data_" and table["text"][0] == "kept"
