@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import zipfile
 
 import pytest
@@ -225,6 +226,52 @@ async def test_filters_gold_open_confidence_and_since(client, requester, new_pro
     assert [(x["id"], x["label"], x["confidence"]) for x in kept] == [(rows[0]["id"], "neg", 1.0)]
     assert (await get_export(client, requester, pid, format="jsonl", since="2999-01-01T00:00:00Z")).text == ""
     assert len((await get_export(client, requester, pid, format="jsonl", since="0")).text.splitlines()) == 4
+
+
+async def test_an_incremental_pull_learns_which_tasks_were_deleted_since_its_cursor(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    # A deleted task leaves no row for --since to find: a pipeline pulling increments kept it for ever.
+    import pandas
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=4)
+    pid = project["id"]
+    listed = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"]
+    ids = {t["external_id"]: t["id"] for t in listed}
+
+    async def delete(body: dict) -> None:
+        r = await client.request("DELETE", f"/api/projects/{pid}/tasks", json={**body, "confirm": True},
+                                 headers=bearer(requester))
+        assert r.status_code == 200, r.text
+
+    await delete({"external_ids": ["t0"]})
+    pulled = {json.loads(x)["id"] for x in (await get_export(client, requester, pid, format="jsonl")).text.splitlines()}
+    assert pulled == {ids["t1"], ids["t2"], ids["t3"]}
+    first = await get_export(client, requester, pid, format="deletions", since="0")
+    assert first.status_code == 200 and [json.loads(x)["id"] for x in first.text.splitlines()] == [ids["t0"]]
+    since = repr(time.time())  # the next pull's cursor (the server's clock: in process, this one)
+    await delete({"external_ids": ["t1"]})
+    await delete({"task_ids": [ids["t2"]]})
+    r = await get_export(client, requester, pid, format="deletions", since=since)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    (tmp_path / "api.jsonl").write_bytes(r.content)
+    table = pandas.read_json(tmp_path / "api.jsonl", lines=True, dtype=False)
+    assert list(table.columns) == ["id", "external_id", "deleted_at"]
+    assert sorted(zip(table["id"], table["external_id"])) == sorted([(ids["t1"], "t1"), (ids["t2"], "t2")])
+    everything = (await get_export(client, requester, pid, format="deletions")).text.splitlines()
+    assert sorted(json.loads(x)["external_id"] for x in everything) == ["t0", "t1", "t2"]
+    for row in map(json.loads, everything):  # deleted_at reads back as a cursor
+        assert (await get_export(client, requester, pid, format="deletions", since=row["deleted_at"])).status_code == 200
+    assert await run_cli("export", str(pid), "--format", "deletions", "--since", since, "-o",
+                         str(tmp_path / "cli.jsonl"), "--quiet") == 0
+    assert (tmp_path / "cli.jsonl").read_bytes() == r.content
+    capsys.readouterr()
+    assert await run_cli("export", str(pid), "--format", "deletions", "--since", "2999-01-01", "-o",
+                         str(tmp_path / "none.jsonl"), "--quiet") == 0
+    assert "no records: no task was deleted after --since" in capsys.readouterr().err
+    r = await get_export(client, requester, pid, format="deletions", split="train=0.5,test=0.5")
+    assert r.status_code == 400 and r.json()["error"]["field"] == "split"
+    r = await get_export(client, requester, pid, format="deletions", card="true")
+    assert r.status_code == 400 and r.json()["error"]["field"] == "card"
 
 
 @pytest.mark.parametrize(("task_type", "answer"), [
