@@ -43,6 +43,8 @@ SWITCHES: tuple[tuple[str, str], ...] = (
     ("card", "a folder (or zip) with a README.md dataset card"),
     ("copy-images", "COCO: copy the images into the output"),
     ("conversational", "preference, kto, sft: prompts and answers as message lists"),
+    ("csv-escape-formulas", "csv: a text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) "
+                            "begins with ' (OWASP)"),
 )
 
 

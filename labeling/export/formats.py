@@ -60,7 +60,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("jsonl", "one JSON object per task: id, external_id, data fields, consensus, confidence, agreement",
            ".jsonl", "application/x-ndjson", tabular.Jsonl, loader="json"),
     Format("csv", "one row per task, nested values as JSON text", ".csv", "text/csv; charset=utf-8", tabular.Csv,
-           loader="csv"),
+           frozenset({"csv_escape_formulas"}), loader="csv"),
     Format("manifest", "the output manifest of managed ground-truth services", ".manifest", "application/x-ndjson",
            manifest.Manifest, frozenset({"label_attribute"})),
     Format("annotations", "every answer: task, worker pseudonym, time, duration, flags, the whole answer", ".jsonl",

@@ -790,3 +790,39 @@ async def test_a_data_field_without_a_name_is_refused_at_import_and_a_stored_one
                  pandas.read_json(path, lines=True, dtype=False))
         assert not [c for c in table.columns if str(c).startswith("Unnamed")], list(table.columns)
         assert table["data_"][0] == "no name" and table["data_data_"][0] == "named data_" and table["text"][0] == "kept"
+
+
+async def test_csv_escape_formulas_makes_every_formula_cell_text_to_a_spreadsheet_and_nothing_else(
+        client, requester, new_project, make_user, run_cli, tmp_path):
+    # Opt-in (cells are the data as stored by default): a text a spreadsheet runs as a formula (=cmd|' /C calc'!A0,
+    # +, -, @, a tab or a carriage return first) begins with ' (OWASP), in the cells and the header alike.
+    import pandas
+
+    formulas = ["=cmd|' /C calc'!A0", "+cmd", "-3", "@SUM(A1)", "\tx", "\rx", "=1+2"]
+    plain = ["plain", "", " =spaced", "'quoted", "a=b"]
+    tasks = [{"data": {"text": t or "(empty)", "meta": t, "stars": -i, "=head": "x"}, "external_id": f"e{i}"}
+             for i, t in enumerate(formulas + plain)]
+    project = await new_project(task_type="text_classification", labels=["=x", "ok"], tasks=tasks)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "=x"}], f"f{pid}")
+    path = tmp_path / "escaped.csv"
+    assert await run_cli("export", str(pid), "--format", "csv", "--csv-escape-formulas", "-o", str(path),
+                         "--quiet") == 0
+    assert path.read_bytes() == (await get_export(client, requester, pid, format="csv",
+                                                  csv_escape_formulas="true")).content
+    table = pandas.read_csv(path, dtype=str, keep_default_na=False)
+    assert "'=head" in table.columns and "=head" not in table.columns
+    by_id = dict(zip(table["external_id"], table["meta"]))
+    assert [by_id[f"e{i}"] for i in range(len(formulas))] == ["'" + t for t in formulas]
+    assert [by_id[f"e{i}"] for i in range(len(formulas), len(tasks))] == plain  # nothing else altered
+    assert set(table["label"]) == {"'=x"} and sorted(table["stars"], key=int) == [str(-i) for i in
+                                                                                  reversed(range(len(tasks)))]
+    (tmp_path / "plain.csv").write_bytes((await get_export(client, requester, pid, format="csv")).content)
+    as_stored = pandas.read_csv(tmp_path / "plain.csv", dtype=str, keep_default_na=False)
+    assert sorted(as_stored["meta"]) == sorted(formulas + plain)  # without the option: as stored, as before
+    card = await get_export(client, requester, pid, format="csv", card="true", csv_escape_formulas="true")
+    with zipfile.ZipFile(io.BytesIO(card.content)) as z:
+        assert "--csv-escape-formulas" in z.read("README.md").decode()
+    r = await client.get(f"/api/projects/{pid}/export", params={"format": "jsonl", "csv_escape_formulas": "true"},
+                         headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "csv_escape_formulas"
