@@ -53,12 +53,13 @@ def register(subparsers: Any) -> None:
     from labeling.cli import path_argument
 
     export = subparsers.add_parser(
-        "export", help="export a project (a dataset, pairs, every answer, or a dump)",
+        "export", help="export a project (a dataset, pairs, every answer, a dump, or its deleted tasks)",
         description="Export a project. Several files (splits, a card, yolo, coco --copy-images) make a folder "
                     "for -o DIR, or one zip for -o FILE.zip and -o - (the bytes the HTTP export sends).")
     export.add_argument("project", metavar="PROJECT", nargs="?", help="project id or name")
     export.add_argument("--format", required=True, metavar="F", help="jsonl, csv, manifest, coco, yolo, spans, "
-                        "conll, preference, kto, ranking, sft, annotations or dump")
+                        "conll, preference, kto, ranking, sft, annotations, dump, or deletions (the tasks deleted, for "
+                        "incremental pulls with --since)")
     export.add_argument("-o", "--output", metavar="PATH", type=path_argument, help="file, folder, FILE.zip or - "
                         "(standard output); "
                         "default: the export's file name in the current folder")
