@@ -54,6 +54,34 @@ class _Strict(SQLModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_unknown_field(cls, data: Any, handler: Any) -> Any:
+        """Refuse unknown fields naming the first one only. pydantic reports every unknown key, and the route's
+        error is built from its list (ValidationError.errors() costs about 5 microseconds an error): a body of
+        keys alone took 1.4 s a megabyte to answer 400. The known fields are validated first, so a field's own
+        error still comes before an unknown key's, as pydantic orders them."""
+        if not isinstance(data, dict):
+            return handler(data)
+        known = _known_fields(cls)
+        unknown = next((key for key in data if key not in known), None)
+        if unknown is None:
+            return handler(data)
+        handler({key: value for key, value in data.items() if key in known})
+        raise ValidationError.from_exception_data(cls.__name__, [
+            {"type": "extra_forbidden", "loc": (unknown,), "input": data[unknown]}])
+
+
+def _known_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The keys a request model reads (a field's alias, where it has one)."""
+    known = _KNOWN.get(model)
+    if known is None:
+        known = _KNOWN[model] = frozenset(info.alias or name for name, info in model.model_fields.items())
+    return known
+
+
+_KNOWN: dict[type, frozenset[str]] = {}
+
 
 Strict = _Strict  # the base of request shapes declared beside their routes (labeling/api/export.py)
 
