@@ -19,6 +19,7 @@ from labeling.errors import InvalidInput
 from labeling.models import ProjectStatus, Role
 from labeling.settings import Settings
 from labeling.tasktypes import TaskType
+from labeling.tasktypes import base as tasktype_base
 
 M = TypeVar("M", bound=BaseModel)
 DEFAULTS = Settings()  # the caps when no settings are given (and in the OpenAPI document)
@@ -134,7 +135,7 @@ def _label(value: Any, i: int) -> Label:
 
 # Bidirectional embeddings, overrides and isolates: in a label they turn the text around it on the page (the
 # worker's buttons, the console, an export read in an editor) while the stored name says otherwise.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+BIDI_CONTROLS = tasktype_base.BIDI_CONTROLS
 
 
 def _unfit_character(name: str) -> str | None:
