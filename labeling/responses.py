@@ -669,7 +669,9 @@ class Reviewed(Out):
     answer: JsonObject | None = Field(None, description="an override: the requester's answer, as stored")
     annotation_id: Id | None = Field(None, description="an exclusion: the answer")
     excluded: bool | None = None
-    changed: bool | None = Field(None, description="an exclusion: whether the answer's standing changed")
+    changed: bool | None = Field(None, description="an exclusion: whether the answer's standing changed; more "
+                                                   "answers: whether the task's `needed` went up (false: it "
+                                                   "already wanted the `needed` sent)")
 
 
 class Health(Out):

@@ -461,6 +461,16 @@ class OverrideBody(_Strict):
     answer: Answer
 
 
+class MoreAnswersBody(_Strict):
+    """POST /api/projects/{id}/tasks/{task_id}/more-answers: optionally, the answers the task is to want after the
+    call (the `needed` read, plus one), which makes the call safe to retry: a task that already wants them is left
+    as it is. Without it each call asks for one more."""
+
+    needed: int | None = Field(None, ge=1, le=2**31 - 1, description=(
+        "the task's `needed` as you read it, plus one; a task that already wants this many answers is left as it "
+        "is (200, `changed` false), one that wants another number is a 409 naming it"))
+
+
 class ExcludeBody(_Strict):
     """POST /api/projects/{id}/tasks/{task_id}/answers/{annotation_id}/exclude: leave the answer out of the
     consensus (true, the default) or count it again (false)."""

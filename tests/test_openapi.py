@@ -190,7 +190,9 @@ async def test_real_responses_of_every_operation_conform(client: httpx.AsyncClie
     await call("POST", f"{task}/override", requester, json={"answer": {"label": "a"}})
     await call("POST", f"{task}/answers/{done['annotation_id']}/exclude", requester, json={"excluded": True})
     await call("POST", f"{task}/answers/{done['annotation_id']}/exclude", requester, json={"excluded": False})
-    await call("POST", f"{task}/more-answers", requester)
+    more = (await call("POST", f"{task}/more-answers", requester)).json()
+    retried = (await call("POST", f"{task}/more-answers", requester, json={"needed": more["needed"]})).json()
+    assert retried["changed"] is False and retried["needed"] == more["needed"]
     ranked = (await call("POST", "/api/projects", requester, json={
         "name": "models", "task_type": "preference_ranking"})).json()["id"]
     responses = [{"id": "a", "text": "x", "model": "m1"}, {"id": "b", "text": "y", "model": "m2"}]

@@ -146,7 +146,7 @@ OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/tasks/{task_id}/override", reviews.override, "task.override",
        body=S.OverrideBody, response=R.Reviewed, tags=("reviews",)),
     Op("POST", "/api/projects/{project_id}/tasks/{task_id}/more-answers", reviews.more_answers, "task.more_answers",
-       response=R.Reviewed, tags=("reviews",)),
+       body=S.MoreAnswersBody, body_required=False, response=R.Reviewed, tags=("reviews",)),
     Op("POST", "/api/projects/{project_id}/tasks/{task_id}/answers/{annotation_id}/exclude", reviews.exclude,
        "answer.exclude", body=S.ExcludeBody, body_required=False, response=R.Reviewed, tags=("reviews",)),
     Op("GET", "/api/projects/{project_id}/leaderboard", leaderboard.project_leaderboard, "leaderboard.read",
