@@ -55,6 +55,8 @@ IMPORT_BODY = {
 UPLOAD_BODY = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "images"}}}}}
 REPLAYED = {"Idempotent-Replayed": "true when this answers a retry with the Idempotency-Key of an earlier submit"}
+REPORT_REPLAYED = {"Idempotent-Replayed": "true when this answers a report of the same text on the same assignment "
+                                          "sent before (a retry): the report stored then, not a new one"}
 S, R = schemas, responses
 
 OPS: list[Op] = [
@@ -102,7 +104,7 @@ OPS: list[Op] = [
     Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, "work.skip", body=S.SkipBody,
        body_required=False, response=R.Skipped, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/report", work.report, "work.report", 201, S.ReportBody,
-       response=R.Reported, tags=("queue",)),
+       response=R.Reported, response_headers=REPORT_REPLAYED, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/my-answers", work.my_answers, "work.answers", query=S.PageQuery,
        response=R.MyAnswerPage, tags=("queue",)),
     Op("PUT", "/api/annotations/{annotation_id}", work.change_answer, "work.change", body=S.AnswerChange,
