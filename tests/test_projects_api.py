@@ -125,6 +125,58 @@ async def test_update_settings(client, requester, new_project):
     assert (await client.get(url, headers=bearer(requester))).json()["labels"] == ["pos", "neg", "neu", "mixed"]
 
 
+async def test_settings_and_pool_changes_with_if_match_never_overwrite_a_change_unseen(client, requester, admin,
+                                                                                      new_project, make_user):
+    """Two requesters (here the owner and an admin) read the labels [pos, neg, neu]; one adds `x`, the other `y`:
+    the second PATCH replaced the labels whole and `x` was gone, unseen. The project's ETag (its version) now comes
+    with every read of it and its pool, and a change sent with If-Match is made only while the project is still that
+    version: 412 precondition_failed otherwise, nothing changed. Without If-Match a change is made as before."""
+    pid = (await new_project(name="versioned"))["id"]
+    url = f"/api/projects/{pid}"
+    first = await client.get(url, headers=bearer(requester))
+    seen = first.headers["etag"]
+    assert seen.startswith('"') and seen.endswith('"') and (await client.get(url, headers=bearer(admin))).headers[
+        "etag"] == seen
+    labels = first.json()["labels"]
+    ours = await client.patch(url, json={"labels": [*labels, "x"]}, headers={**bearer(requester), "If-Match": seen})
+    assert ours.status_code == 200, ours.text
+    assert ours.headers["etag"] != seen and ours.json()["labels"] == [*labels, "x"]
+    theirs = await client.patch(url, json={"labels": [*labels, "y"]}, headers={**bearer(admin), "If-Match": seen})
+    assert theirs.status_code == 412, theirs.text
+    error = theirs.json()["error"]
+    assert error["code"] == "precondition_failed" and error["field"] == "If-Match"
+    assert ours.headers["etag"] in error["message"]
+    now = await client.get(url, headers=bearer(requester))
+    assert now.json()["labels"] == [*labels, "x"] and now.headers["etag"] == ours.headers["etag"]
+    # Read again, sent again: made. Several tags (one of them current) and `*` match; an empty header is a 400.
+    tags = f'"1.5", {now.headers["etag"]}'
+    again = await client.patch(url, json={"labels": [*labels, "x", "y"]}, headers={**bearer(admin), "If-Match": tags})
+    assert again.status_code == 200 and again.json()["labels"] == [*labels, "x", "y"], again.text
+    assert (await client.patch(url, json={"instructions": "a"}, headers={**bearer(requester), "If-Match": "*"})
+            ).status_code == 200
+    empty = await client.patch(url, json={"instructions": "b"}, headers={**bearer(requester), "If-Match": " "})
+    assert empty.status_code == 400 and empty.json()["error"]["field"] == "If-Match"
+    # The pool is under the same version: a settings change since it was read refuses a pool written as read.
+    pool = await client.get(f"{url}/pool", headers=bearer(requester))
+    assert pool.headers["etag"] == (await client.get(url, headers=bearer(requester))).headers["etag"]
+    assert (await client.patch(url, json={"instructions": "c"}, headers=bearer(requester))).status_code == 200
+    stale = await client.put(f"{url}/pool", json={"all_workers": False, "workers": []},
+                             headers={**bearer(requester), "If-Match": pool.headers["etag"]})
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "precondition_failed", stale.text
+    assert (await client.get(f"{url}/pool", headers=bearer(requester))).json()["all_workers"] is True
+    fresh = (await client.get(f"{url}/pool", headers=bearer(requester))).headers["etag"]
+    done = await client.put(f"{url}/pool", json={"all_workers": False, "workers": []},
+                            headers={**bearer(requester), "If-Match": fresh})
+    assert done.status_code == 200 and done.json()["all_workers"] is False and done.headers["etag"] != fresh
+    # A status change moves the version too; a worker's view carries none (it is the requester's to send back).
+    assert (await client.patch(url, json={"status": "paused"}, headers={**bearer(requester), "If-Match": fresh})
+            ).status_code == 412
+    _, worker = await make_user("worker", "reader")
+    assert (await client.put(f"{url}/pool", json={"all_workers": True}, headers=bearer(requester))).status_code == 200
+    shown = await client.get(url, headers=bearer(worker))
+    assert shown.status_code == 200 and "etag" not in shown.headers
+
+
 async def test_requesters_see_only_their_projects(client, make_user, new_project):
     project = await new_project()
     _, other = await make_user("requester", "other")

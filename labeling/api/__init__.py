@@ -57,6 +57,8 @@ UPLOAD_BODY = {"multipart/form-data": {"schema": {"type": "object", "required": 
 REPLAYED = {"Idempotent-Replayed": "true when this answers a retry with the Idempotency-Key of an earlier submit"}
 REPORT_REPLAYED = {"Idempotent-Replayed": "true when this answers a report of the same text on the same assignment "
                                           "sent before (a retry): the report stored then, not a new one"}
+VERSION = {"ETag": "the project's version (its requester's view): send it in If-Match to change the project only "
+                   "as read; every change of its settings, status or pool moves it"}
 S, R = schemas, responses
 
 OPS: list[Op] = [
@@ -81,18 +83,20 @@ OPS: list[Op] = [
     Op("POST", "/api/users/{user_id}/reactivate", users.reactivate, "user.reactivate", response=R.User,
        tags=("users",)),
     Op("POST", "/api/projects", projects.create_project, "project.create", 201, S.ProjectCreate, response=R.Project,
-       response_headers={"Location": "the new project's path, /api/projects/{id}"}, tags=("projects",)),
+       response_headers={"Location": "the new project's path, /api/projects/{id}", **VERSION}, tags=("projects",)),
     Op("GET", "/api/projects", projects.list_projects, "project.list", query=S.ProjectListQuery,
        response=R.ProjectPage, tags=("projects",)),
     Op("GET", "/api/projects/{project_id}", projects.get_project, "project.read", response=R.ProjectView,
-       tags=("projects",)),
+       response_headers=VERSION, tags=("projects",)),
     Op("PATCH", "/api/projects/{project_id}", projects.update_project, "project.update", body=S.ProjectUpdate,
-       response=R.ProjectView, tags=("projects",)),
+       response=R.ProjectView, request_headers=("If-Match",), response_headers=VERSION, errors=(412,),
+       tags=("projects",)),
     Op("DELETE", "/api/projects/{project_id}", projects.delete_project, "project.delete", query=S.ProjectDeleteQuery,
        response=R.ProjectDeleted, tags=("projects",)),
-    Op("GET", "/api/projects/{project_id}/pool", access.get_pool, "pool.read", response=R.Pool, tags=("access",)),
+    Op("GET", "/api/projects/{project_id}/pool", access.get_pool, "pool.read", response=R.Pool,
+       response_headers=VERSION, tags=("access",)),
     Op("PUT", "/api/projects/{project_id}/pool", access.set_pool, "pool.update", body=S.PoolUpdate, response=R.Pool,
-       tags=("access",)),
+       request_headers=("If-Match",), response_headers=VERSION, errors=(412,), tags=("access",)),
     Op("POST", "/api/projects/{project_id}/tasks", projects.import_tasks, "tasks.import", 201, IMPORT_BODY,
        response=R.Imported, refs=(S.TaskIn,), tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, "tasks.list", query=S.TaskListQuery,
