@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import bearer, text_tasks
@@ -171,6 +173,14 @@ async def test_settings_and_pool_changes_with_if_match_never_overwrite_a_change_
     # A status change moves the version too; a worker's view carries none (it is the requester's to send back).
     assert (await client.patch(url, json={"status": "paused"}, headers={**bearer(requester), "If-Match": fresh})
             ).status_code == 412
+    # Sent at the same instant from one reading: one is made, the other refused (checked on the row the write holds).
+    read = (await client.get(url, headers=bearer(requester))).headers["etag"]
+    both = await asyncio.gather(*(client.patch(url, json={"labels": [*labels, name]},
+                                               headers={**bearer(who), "If-Match": read})
+                                  for who, name in ((requester, "p"), (admin, "q"))))
+    assert sorted(r.status_code for r in both) == [200, 412], [r.text for r in both]
+    kept = (await client.get(url, headers=bearer(requester))).json()["labels"]
+    assert kept == next(r.json()["labels"] for r in both if r.status_code == 200)
     _, worker = await make_user("worker", "reader")
     assert (await client.put(f"{url}/pool", json={"all_workers": True}, headers=bearer(requester))).status_code == 200
     shown = await client.get(url, headers=bearer(worker))
