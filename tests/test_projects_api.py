@@ -255,3 +255,29 @@ async def test_a_label_used_by_an_answer_or_an_override_stays(client, requester,
         assert r.status_code == 400 and r.json()["error"]["field"] == "labels", r.text
     r = await client.patch(url, json={"labels": ["a", "b", {"name": "d", "hotkey": "q"}]}, headers=bearer(requester))
     assert r.status_code == 200 and r.json()["labels"] == ["a", "b", {"name": "d", "hotkey": "q"}], r.text
+
+
+async def test_every_paired_operation_sent_twice_answers_200_with_the_state_reached(client, admin, requester,
+                                                                                 new_project, make_user):
+    """Retries of the paired writes: each reaches its state once and answers 200 again (an unblock of a worker not
+    blocked was a 409 and a removal of a team member already out a 404, where their pairs answered 200)."""
+    pid = (await new_project(tasks=text_tasks(1)))["id"]
+    worker, token = await make_user("worker", "twice")
+    team = (await client.post("/api/teams", json={"name": "t", "members": ["twice"]}, headers=bearer(requester))).json()
+    calls = [
+        ("PATCH", f"/api/projects/{pid}", {"status": "paused"}, requester),
+        ("PATCH", f"/api/projects/{pid}", {"status": "archived"}, requester),
+        ("PATCH", f"/api/projects/{pid}", {"status": "active"}, requester),
+        ("POST", f"/api/projects/{pid}/workers/{worker['id']}/block", None, requester),
+        ("POST", f"/api/projects/{pid}/workers/{worker['id']}/unblock", None, requester),
+        ("POST", f"/api/teams/{team['id']}/members", {"workers": ["twice"]}, requester),
+        ("DELETE", f"/api/teams/{team['id']}/members/{worker['id']}", None, requester),
+        ("POST", f"/api/users/{worker['id']}/deactivate", None, admin),
+        ("POST", f"/api/users/{worker['id']}/reactivate", None, admin),
+    ]
+    for method, url, body, who in calls:
+        answers = [await client.request(method, url, json=body, headers=bearer(who)) for _ in range(2)]
+        assert [r.status_code for r in answers] == [200, 200], (method, url, [r.text for r in answers])
+        first, second = (r.json() for r in answers)
+        for key in ("status", "blocked", "is_active", "removed"):
+            assert first.get(key) == second.get(key), (url, key, first, second)
