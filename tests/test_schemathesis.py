@@ -57,7 +57,8 @@ STATE_DEPENDENT = {
     "GET /api/projects/{project_id}/leaderboard": "only a preference-ranking project has a leaderboard",
     "GET /api/leaderboard": "the projects must be the caller's preference-ranking projects (ids below 2^63)",
 }
-ACCEPTED = (401, 403, 404, 409)  # schemathesis' default for valid data, besides 2xx (and 3xx, 429, 5xx: none here)
+ACCEPTED = (401, 403, 404, 409, 412)  # schemathesis' default for valid data, besides 2xx (and 3xx, 429, 5xx: none here),
+# and 412: an If-Match that is not the project's version (a generated one never is)
 WORKER_PATHS = ("/next", "/submit", "/skip", "/report", "/release", "/renew", "/my-answers", "/api/annotations/",
                 "/progress")
 
