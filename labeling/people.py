@@ -25,9 +25,13 @@ def _worker(tx: Tx, project_id: int, worker_id: int) -> Any:
 
 
 def block(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_id: int) -> dict:
-    """Stop a worker in a project: their answers leave consensus, the tasks they counted in settle again."""
+    """Stop a worker in a project: their answers leave consensus, the tasks they counted in settle again. A worker
+    already blocked stays so: the same 200, nothing done again nor recorded twice (as an unblock of a worker not
+    blocked)."""
     project = queue.project_at(tx, mem, project_id, membership.locked(tx, project_id, "worker.block").updated_at)
     worker = _worker(tx, project_id, worker_id)
+    if queue.is_blocked(tx, project_id, worker_id):
+        return {"worker_id": worker_id, "blocked": True, "tasks_reopened": 0}
     reopened = annotations.block_worker(tx, project, worker_id)
     audit.record(tx, actor, "worker.block", project=project, details={
         "worker_id": worker_id, "username": worker.username, "tasks_reopened": reopened})

@@ -146,9 +146,10 @@ async def test_a_requester_blocks_and_unblocks_a_worker(client, requester, make_
     twice = await client.post(f"{base}/block", headers=bearer(requester))
     assert twice.status_code == 200 and twice.json()["blocked"] is True
     assert (await client.post(f"{base}/block", headers=bearer(requester))).status_code == 200
-    audit = (await client.get(f"/api/audit?project_id={pid}&action=worker.unblock",
-                              headers=bearer(requester))).json()["data"]
-    assert len(audit) == 1, audit
+    for action in ("worker.unblock", "worker.block"):  # one entry each, not one a call
+        audit = (await client.get(f"/api/audit?project_id={pid}&action={action}",
+                                  headers=bearer(requester))).json()["data"]
+        assert len(audit) == (1 if action == "worker.unblock" else 2), (action, audit)
     nobody = await client.post(f"/api/projects/{pid}/workers/999999/block", headers=bearer(requester))
     assert nobody.status_code == 404
     _, fresh = await make_user("worker", "never-worked")
