@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from sqlalchemy.util import await_only
 
+from labeling import jsonio
 from labeling.models import AssignmentStatus, ProjectStatus, TaskState
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -218,7 +219,7 @@ def _jsonb_key(key: Any) -> tuple[int, bytes]:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsonio.compact(value)
 
 
 def _plain_floats(value: Any) -> str:
