@@ -509,3 +509,43 @@ async def test_json_lines_over_the_task_limit_are_refused_before_any_line_is_par
     r = await client.post(f"/api/projects/{project['id']}/tasks", content=blank_lines_too,
                           headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
     assert r.status_code == 201 and r.json()["created"] == 10, r.text
+
+
+async def test_tasks_of_several_insert_batches_are_stored_in_order_with_every_column(client, requester, new_project,
+                                                                                     db, monkeypatch):
+    """The tasks of an import are written a batch at a time (PostgreSQL: one statement per batch, its columns as
+    arrays): across batch boundaries, ids follow the file's order and every column is what a task alone stores
+    (gold and predictions or none, external ids or none, priorities, a manifest line's source key, JSON types)."""
+    from labeling import queue
+
+    monkeypatch.setattr(queue, "INSERT_CHUNK", 3)
+    project = await new_project(labels=["pos", "neg"], redundancy=2)
+    sent = []
+    for i in range(11):
+        task: dict = {"data": {"text": f"t{i}", "n": i, "f": i + 0.5, "big": 1e16, "z": None, "s": "é \u2028"}}
+        if i % 2:
+            task["external_id"] = f"x{i}"
+        if i % 3 == 0:
+            task["gold"] = {"label": "pos"}
+        if i % 4 == 1:
+            task["predictions"] = {"label": "neg"}
+        task["priority"] = i % 5 - 2
+        sent.append(task if i != 7 else {"source": "from a manifest"})
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=sent, headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    got = await every_page(client, f"/api/projects/{project['id']}/tasks", requester, limit=100)
+    ids = [t["id"] for t in got]
+    assert ids == sorted(ids) and len(ids) == 11
+    for task, stored in zip(sent, got):
+        assert stored["data"] == task.get("data", {"text": "from a manifest"})
+        assert (stored["gold"], stored["predictions"]) == (task.get("gold"), task.get("predictions"))
+        assert (stored["external_id"], stored["priority"]) == (task.get("external_id"), task.get("priority", 0))
+        assert (stored["needed"], stored["state"], stored["n_annotations"]) == (2, "open", 0)
+    async with db.read() as conn:
+        from sqlalchemy import text
+
+        rows = (await conn.execute(text("SELECT source_key, is_gold, state, n_done, n_leased FROM tasks "
+                                        "WHERE project_id = :p ORDER BY id"), {"p": project["id"]})).all()
+    assert [tuple(row) for row in rows] == [("source" if i == 7 else None, i % 3 == 0, 0, 0, 0) for i in range(11)]
+    progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
+    assert progress["tasks"] == 11
