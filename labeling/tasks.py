@@ -38,7 +38,7 @@ class ParsedTask(queue.NewTask):
 def _lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
     """JSON Lines: one task a line, blank lines skipped, a bad line named by its number (and field)."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line or line.isspace():  # as `not line.strip()`, without copying the line
             continue
         try:
             yield f"line {number}", jsonio.loads(line)
@@ -121,7 +121,7 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
         raise InvalidInput(f"the task is larger than {max_bytes:,} bytes as JSON (LABELING_MAX_TASK_BYTES)",
                            field="data")
     if "data" in item:
-        for key in sorted(item.keys() - TASK_KEYS):
+        for key in () if item.keys() <= TASK_KEYS else sorted(item.keys() - TASK_KEYS):
             raise InvalidInput(f"{key} is not a known task field (expected {', '.join(sorted(TASK_KEYS))})", field=key)
         raw_data = item["data"]
     else:  # a manifest line ({"source-ref": ...}, {"source": ...}) or bare data
