@@ -9,6 +9,7 @@ statements inside `AsyncConnection.run_sync`, so the same synchronous domain fun
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import decimal
@@ -418,6 +419,11 @@ class AsyncpgTx(_Common):
 
     def _savepoint(self, sql: str) -> None:
         await_only(self.raw.execute(sql))
+
+    def wait(self, blocking: Callable[[], Any]) -> Any:
+        """Run a blocking call in a worker thread while the event loop goes on, so that a cancellation (Ctrl+C, a
+        request given up) is taken meanwhile; its result."""
+        return await_only(asyncio.get_running_loop().run_in_executor(None, blocking))
 
     def _before(self) -> None:
         if not self.begun and not self.autocommit:

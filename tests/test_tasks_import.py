@@ -549,3 +549,45 @@ async def test_tasks_of_several_insert_batches_are_stored_in_order_with_every_co
     assert [tuple(row) for row in rows] == [("source" if i == 7 else None, i % 3 == 0, 0, 0, 0) for i in range(11)]
     progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
     assert progress["tasks"] == 11
+
+
+def _wait(get):
+    return get()
+
+
+def test_reading_ahead_keeps_the_order_and_raises_an_error_after_what_came_before_it():
+    """read_ahead (PostgreSQL's imports: the file read and checked in a thread while the server writes) hands every
+    item over in order, and an error where it was met: after the items made before it, none after."""
+    assert list(tasks_mod.read_ahead(iter(range(10)), _wait, chunk=3, ahead=1)) == list(range(10))
+    assert list(tasks_mod.read_ahead(iter([]), _wait, chunk=3)) == []
+
+    def failing():
+        yield from range(5)
+        raise tasks_mod.InvalidInput("line 6: bad", field="data.text")
+
+    got = []
+    with pytest.raises(tasks_mod.InvalidInput, match="line 6: bad"):
+        for item in tasks_mod.read_ahead(failing(), _wait, chunk=2, ahead=1):
+            got.append(item)
+    assert got == list(range(5))
+
+
+def test_leaving_a_read_ahead_early_stops_its_thread_and_closes_the_file():
+    import threading
+
+    closed = threading.Event()
+    made = []
+
+    def endless():
+        try:
+            for i in range(10**9):
+                made.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    reader = tasks_mod.read_ahead(endless(), _wait, chunk=4, ahead=2)
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()
+    assert closed.wait(10)
+    assert len(made) <= 4 * 4  # memory stays bounded: the chunks held, the one being made, the one handed over
