@@ -175,6 +175,7 @@ class Tx(Protocol):
     def run_many(self, name: str, params: list[Mapping[str, Any]]) -> None: ...
     def begin(self) -> None: ...
     def isolated(self) -> contextlib.AbstractContextManager[None]: ...
+    def wait(self, blocking: Callable[[], Any]) -> Any: ...
 
 
 def _json(value: Any) -> str:
@@ -322,6 +323,10 @@ class SqliteTx(_Common):
 
     def _savepoint(self, sql: str) -> None:
         self.conn.execute(sql)
+
+    def wait(self, blocking: Callable[[], Any]) -> Any:
+        """Run a blocking call (the writer thread has no event loop to keep going meanwhile); its result."""
+        return blocking()
 
     def _params(self, query: Query, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if not params or not query.json_params:
