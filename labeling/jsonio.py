@@ -21,6 +21,8 @@ import math
 import re
 from typing import Any, Iterable
 
+import orjson
+
 from labeling.errors import InvalidInput
 
 MAX_DEPTH = 64
@@ -302,9 +304,40 @@ def _walk(value: Any, path: tuple = ()) -> Iterable[tuple[list, Any]]:
             yield from _walk(item, (*path, index))
 
 
+# orjson writes what the standard library writes (compact, UTF-8 kept) for strings, integers, booleans, null,
+# objects with string keys and arrays; not floats (1e16 against 1e+16; NaN as null), nor integers past 64 bits, nor
+# other types (dataclasses, dates: the standard library refuses them). Those go to the standard library.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _not_for_orjson(value: Any) -> Any:
+    raise TypeError
+
+
+_FLOAT_SHAPES = bytes.maketrans(b"123456789.E", b"000000000ee")  # a float: "0e" (digits as 0, "." and "E" as "e")
+
+
+def _float_or_null(text: bytes) -> bool:
+    """Whether orjson's text may hold a float: every float it writes is a digit then "." or "e", and NaN is null (a
+    string that looks so only costs the slow way). Plain searches: a regular expression took ten times as long."""
+    return b"0e" in text.translate(_FLOAT_SHAPES) or b"null" in text
+
+
+def compact(value: Any, allow_nan: bool = True) -> str:
+    """`json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)`, the same text, written by
+    orjson when the value holds no float (about a tenth of the time: an import encodes every task twice)."""
+    try:
+        text = orjson.dumps(value, default=_not_for_orjson, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError too: a type, an integer or a string (a lone surrogate) it will not write
+        text = None
+    if text is not None and not _float_or_null(text):
+        return text.decode("utf-8")
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text as stored (UTF-8 kept, no NaN)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return compact(value, allow_nan=False)
 
 
 def size(value: Any) -> int:

@@ -50,6 +50,7 @@ HINT_LIMIT = 100_000  # remembered workers per process (a few numbers each)
 MEMO_LIMIT = 10_000  # remembered leases per process (each holds its task's data); past it, start afresh
 PROJECT_LIMIT = 1_000  # remembered project rows per process
 INSERT_CHUNK = 2_000
+_TASK_COLUMNS = ("data", "gold", "predictions", "is_gold", "priority", "external_id", "source_key")
 SKIP_REASONS = ("unclear", "offensive", "broken_media", "other")
 
 
@@ -187,7 +188,11 @@ def enqueue(tx: Tx, project: Any, tasks: Iterable[NewTask], now: float | None = 
     batch: list[dict] = []
 
     def flush() -> None:
-        tx.run_many("queue.insert_task", batch)
+        if tx.dialect == "postgresql":  # the batch in one statement, each column an array
+            tx.run("queue.insert_tasks", {"project": project.id, "needed": project.redundancy_min, "now": now,
+                                          **{column: [row[column] for row in batch] for column in _TASK_COLUMNS}})
+        else:  # SQLite runs the statement per row in its own loop: no round trips to save
+            tx.run_many("queue.insert_task", batch)
         batch.clear()
 
     for task in tasks:

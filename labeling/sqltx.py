@@ -9,6 +9,7 @@ statements inside `AsyncConnection.run_sync`, so the same synchronous domain fun
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import decimal
@@ -24,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from sqlalchemy.util import await_only
 
+from labeling import jsonio
 from labeling.models import AssignmentStatus, ProjectStatus, TaskState
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -44,6 +46,7 @@ class Query:
     sql: str
     json_columns: frozenset[str] = frozenset()
     json_params: frozenset[str] = frozenset()
+    json_arrays: frozenset[str] = frozenset()  # array parameters whose items are encoded as JSON (PostgreSQL's jsonb[])
     numbered: str = ""  # the SQL with $1, $2... for asyncpg
     order: tuple[str, ...] = ()  # parameter names in $n order
     writes: bool = False  # the statement changes rows (or locks them)
@@ -52,7 +55,7 @@ class Query:
 
     @classmethod
     def make(cls, name: str, sql: str, json_columns: Iterable[str] = (), json_params: Iterable[str] = (),
-             doc: str = "") -> "Query":
+             doc: str = "", json_arrays: Iterable[str] = ()) -> "Query":
         """Build a Query, numbering its :named parameters for asyncpg."""
         order: list[str] = []
 
@@ -64,8 +67,8 @@ class Query:
         numbered = _NAMED.sub(number, sql)
         writes = re.search(r"\b(INSERT|UPDATE|DELETE)\b", sql, re.IGNORECASE) is not None
         returns_rows = re.search(r"\bRETURNING\b", sql, re.IGNORECASE) is not None or not writes
-        return cls(name, sql, frozenset(json_columns), frozenset(json_params), numbered, tuple(order), writes,
-                   returns_rows, doc)
+        return cls(name, sql, frozenset(json_columns), frozenset(json_params), frozenset(json_arrays), numbered,
+                   tuple(order), writes, returns_rows, doc)
 
 
 def parse_sql_file(text: str, source: str) -> dict[str, Query]:
@@ -78,16 +81,17 @@ def parse_sql_file(text: str, source: str) -> dict[str, Query]:
         while lines and lines[0].startswith("--"):
             head.append(lines.pop(0)[2:].strip())
         options = {key: [v.strip() for v in value.split(",") if v.strip()]
-                   for line in head if (m := re.match(r"(json|json_params): *(.*)$", line))
+                   for line in head if (m := re.match(r"(json|json_params|json_arrays): *(.*)$", line))
                    for key, value in [m.groups()]}
-        doc = " ".join(line for line in head if not re.match(r"(json|json_params):", line))
+        doc = " ".join(line for line in head if not re.match(r"(json|json_params|json_arrays):", line))
         statement = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip().rstrip(";")
         if name in out:
             raise ValueError(f"{source}: statement {name} is defined twice")
         if not statement:
             raise ValueError(f"{source}: statement {name} is empty")
         _check_status_values(statement, f"{source}: {name}")
-        out[name] = Query.make(name, statement, options.get("json", ()), options.get("json_params", ()), doc)
+        out[name] = Query.make(name, statement, options.get("json", ()), options.get("json_params", ()), doc,
+                               options.get("json_arrays", ()))
     return out
 
 
@@ -171,6 +175,7 @@ class Tx(Protocol):
     def run_many(self, name: str, params: list[Mapping[str, Any]]) -> None: ...
     def begin(self) -> None: ...
     def isolated(self) -> contextlib.AbstractContextManager[None]: ...
+    def wait(self, blocking: Callable[[], Any]) -> Any: ...
 
 
 def _json(value: Any) -> str:
@@ -218,7 +223,7 @@ def _jsonb_key(key: Any) -> tuple[int, bytes]:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsonio.compact(value)
 
 
 def _plain_floats(value: Any) -> str:
@@ -319,6 +324,10 @@ class SqliteTx(_Common):
     def _savepoint(self, sql: str) -> None:
         self.conn.execute(sql)
 
+    def wait(self, blocking: Callable[[], Any]) -> Any:
+        """Run a blocking call (the writer thread has no event loop to keep going meanwhile); its result."""
+        return blocking()
+
     def _params(self, query: Query, params: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if not params or not query.json_params:
             return params or {}
@@ -416,6 +425,11 @@ class AsyncpgTx(_Common):
     def _savepoint(self, sql: str) -> None:
         await_only(self.raw.execute(sql))
 
+    def wait(self, blocking: Callable[[], Any]) -> Any:
+        """Run a blocking call in a worker thread while the event loop goes on, so that a cancellation (Ctrl+C, a
+        request given up) is taken meanwhile; its result."""
+        return await_only(asyncio.get_running_loop().run_in_executor(None, blocking))
+
     def _before(self) -> None:
         if not self.begun and not self.autocommit:
             self.begin()
@@ -426,8 +440,13 @@ class AsyncpgTx(_Common):
 
     def _args(self, query: Query, params: Mapping[str, Any] | None) -> list[Any]:
         params = params or {}
-        return [_json(params[n]) if n in query.json_params and params[n] is not None else params[n]
+        args = [_json(params[n]) if n in query.json_params and params[n] is not None else params[n]
                 for n in query.order]
+        if query.json_arrays:
+            for i, n in enumerate(query.order):
+                if n in query.json_arrays:
+                    args[i] = [None if item is None else _json(item) for item in params[n]]
+        return args
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run the statement and return its rows (asyncpg Records: attribute access through Row)."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import queue as queues
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,7 +40,7 @@ class ParsedTask(queue.NewTask):
 def _lines(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
     """JSON Lines: one task a line, blank lines skipped, a bad line named by its number (and field)."""
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line or line.isspace():  # as `not line.strip()`, without copying the line
             continue
         try:
             yield f"line {number}", jsonio.loads(line)
@@ -121,7 +123,7 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
         raise InvalidInput(f"the task is larger than {max_bytes:,} bytes as JSON (LABELING_MAX_TASK_BYTES)",
                            field="data")
     if "data" in item:
-        for key in sorted(item.keys() - TASK_KEYS):
+        for key in () if item.keys() <= TASK_KEYS else sorted(item.keys() - TASK_KEYS):
             raise InvalidInput(f"{key} is not a known task field (expected {', '.join(sorted(TASK_KEYS))})", field=key)
         raw_data = item["data"]
     else:  # a manifest line ({"source-ref": ...}, {"source": ...}) or bare data
@@ -274,9 +276,82 @@ async def import_file(db: Any, project: Any, path: Path, settings: Settings,
         row = membership.shared(tx, project.id, "tasks.import")
         parsed = iter_validated(file_items(path), row.task_type, row.labels, settings.media_dir, sizes=sizes,
                                 max_task_bytes=settings.max_task_bytes, options=row.options)
+        if tx.dialect == "postgresql":  # the file read and checked while the server writes the tasks before
+            parsed = read_ahead(parsed, tx.wait)
         return _import_held(tx, actor, row, parsed, str(path.name), sizes, settings.media_dir)
 
     return await db.transact(run)
+
+
+READ_AHEAD_CHUNK = 1_000  # validated tasks handed over at a time
+READ_AHEAD_CHUNKS = 2  # chunks a reading thread may hold ahead of the writer (memory stays bounded)
+_END = object()
+
+
+def read_ahead(items: Iterator[Any], wait: Callable[[Callable[[], Any]], Any], chunk: int | None = None,
+               ahead: int = READ_AHEAD_CHUNKS) -> Iterator[Any]:
+    """`items` in their order, made by a thread of their own up to `ahead` chunks before they are asked for; whatever
+    making them raises is raised here, after the items made before it. For PostgreSQL: the server inserts a batch
+    (another process, another core) while this process reads and checks the next, where the import took turns with
+    it. Not for SQLite: its writer thread lets go of the interpreter for every row it writes, and a busy reading
+    thread then kept it waiting each time. `wait(get)` runs the blocking `get` so that the caller can still be
+    interrupted meanwhile (`AsyncpgTx.wait`: Ctrl+C). Leaving early (an error, Ctrl+C) stops the thread."""
+    size = chunk or READ_AHEAD_CHUNK
+    handed: queues.Queue = queues.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def make() -> None:
+        batch: list[Any] = []
+        try:
+            for item in items:
+                batch.append(item)
+                if len(batch) >= size:
+                    if not _hand(handed, stop, batch):
+                        return
+                    batch = []
+            batch.append(_END)
+            _hand(handed, stop, batch)
+        except BaseException as exc:  # noqa: BLE001 - handed over, raised by the reader after what came before it
+            _hand(handed, stop, [*batch, exc])
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def get() -> list[Any] | None:
+        while not stop.is_set():
+            try:
+                return handed.get(timeout=0.1)
+            except queues.Empty:
+                continue
+        return None
+
+    threading.Thread(target=make, name="labeling-import-reader", daemon=True).start()
+    try:
+        while True:
+            try:
+                got = handed.get_nowait()
+            except queues.Empty:
+                got = wait(get)
+            for item in got or ():
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+    finally:
+        stop.set()
+
+
+def _hand(handed: queues.Queue, stop: threading.Event, what: list[Any]) -> bool:
+    """Put `what` on the queue unless the reader has stopped; whether it was put."""
+    while not stop.is_set():
+        try:
+            handed.put(what, timeout=0.1)
+            return True
+        except queues.Full:
+            continue
+    return False
 
 
 def import_(tx: Tx, actor: Principal | str, project: Any, parsed: Iterable[ParsedTask], via: str = "api",

@@ -32,6 +32,15 @@ def test_the_queue_benchmark_runs():
     assert result["errors"] == 0 and result["cycles"] > 0
 
 
+def test_the_import_benchmark_runs(tmp_path):
+    # The same checkout twice as old and new: both imports run, are timed, and store the same state (the script stops
+    # when the digests differ).
+    repo = str(BENCHMARKS.parent)
+    result = _last_json("imports.py", "--tasks", "300", "--ab", repo, repo, "--rounds", "1", "--work", str(tmp_path))
+    sqlite = result["SQLite"]
+    assert sqlite["new"]["cpu_s"][0] > 0 and sqlite["old"]["peak_rss_mb"][0] > 0 and sqlite["new_over_old_cpu_s_median"] > 0
+
+
 def test_the_soak_runs():
     result = _last_json("soak.py", "--minutes", "0.1", "--tasks", "300", "--workers", "4", "--client-processes", "1")
     assert result["errors"] == 0 and result["first_minute_cycles"] > 0

@@ -489,6 +489,7 @@ from labeling import cli, queue, tasks
 from labeling.db import Database
 
 queue.INSERT_CHUNK = 7  # tasks are written before the interrupt, and after it
+tasks.READ_AHEAD_CHUNK = 5  # PostgreSQL reads the file in a thread of its own: handed over 5 at a time
 # Ctrl+C as a terminal's command takes it: a command started in the background of a script (as `cmd &`) inherits
 # SIGINT ignored, and so did this one when the test suite ran that way (it ended with 0, every task stored).
 signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -508,7 +509,7 @@ def items(path):
             interrupted.set()
             os.kill(os.getpid(), signal.SIGINT)  # as Ctrl+C: to the main thread, which runs the event loop
             if threading.current_thread() is not threading.main_thread():
-                stopping.wait(60)  # SQLite's writer thread: on once the command has taken the interrupt
+                stopping.wait(60)  # SQLite's writer, PostgreSQL's reading thread: on once the interrupt is taken
         yield f"line {i + 1}", {"data": {"text": f"t{i}"}}
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import enum
 import json
 
 import pytest
@@ -111,3 +114,46 @@ def test_a_repeated_key_or_a_refused_number_in_a_broken_text_is_a_syntax_error(t
     # The repeat (or the number) is met first, and locating it parses the text again, which then breaks.
     with pytest.raises(jsonio.JsonError, match="not valid JSON"):
         jsonio.loads(text)
+
+
+class _Label(enum.IntEnum):
+    A = 1
+
+
+class _Text(str):
+    pass
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+
+
+@pytest.mark.parametrize("value", [
+    {"text": "plain"}, {"text": "é ü \u2028 \u2029 \x7f \x1f \n \t \" \\ / 😀"}, {"k": [True, False, None, 0, -7]},
+    [1.5], {"a": 1e16}, {"a": 1e-7}, {"a": 2.5e300}, {"a": 5e-324}, {"a": -0.0}, {"a": 100.0}, {"a": float("nan")},
+    {"a": float("inf")}, {"n": 2**63}, {"n": 2**64}, {"n": -2**63 - 1}, {"n": 10**30}, {1: "int key"},
+    {True: "bool key"}, {None: "null key"}, {"s": "\ud800"}, (1, "tuple"), {"e": _Label.A}, {"t": _Text("sub")},
+    {"nested": {"b": [{"c": "1.5e3 null 0.5"}]}}, "1.0", 12, None,
+])
+def test_compact_writes_what_the_standard_library_writes(value):
+    """compact (orjson where it writes the same) gives json.dumps's compact text byte for byte, or its error: floats,
+    integers past 64 bits, keys that are not strings, lone surrogates and subclasses all go the standard library's
+    way. Stored JSON (both databases) and the task size cap read this text."""
+    assert jsonio.compact(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        with pytest.raises(ValueError):
+            jsonio.dumps(value)
+    else:
+        assert jsonio.dumps(value) == expected
+
+
+@pytest.mark.parametrize("value", [{"p": _Point(1)}, {"d": datetime.date(2026, 1, 1)}, {"b": b"bytes"}, {1, 2}])
+def test_compact_refuses_what_the_standard_library_refuses(value):
+    """orjson writes dataclasses and dates; the standard library refuses them, and so does compact."""
+    with pytest.raises(TypeError):
+        json.dumps(value)
+    with pytest.raises(TypeError):
+        jsonio.compact(value)

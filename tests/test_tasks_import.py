@@ -509,3 +509,85 @@ async def test_json_lines_over_the_task_limit_are_refused_before_any_line_is_par
     r = await client.post(f"/api/projects/{project['id']}/tasks", content=blank_lines_too,
                           headers={**bearer(requester), "Content-Type": "application/x-ndjson"})
     assert r.status_code == 201 and r.json()["created"] == 10, r.text
+
+
+async def test_tasks_of_several_insert_batches_are_stored_in_order_with_every_column(client, requester, new_project,
+                                                                                     db, monkeypatch):
+    """The tasks of an import are written a batch at a time (PostgreSQL: one statement per batch, its columns as
+    arrays): across batch boundaries, ids follow the file's order and every column is what a task alone stores
+    (gold and predictions or none, external ids or none, priorities, a manifest line's source key, JSON types)."""
+    from labeling import queue
+
+    monkeypatch.setattr(queue, "INSERT_CHUNK", 3)
+    project = await new_project(labels=["pos", "neg"], redundancy=2)
+    sent = []
+    for i in range(11):
+        task: dict = {"data": {"text": f"t{i}", "n": i, "f": i + 0.5, "big": 1e16, "z": None, "s": "é \u2028"}}
+        if i % 2:
+            task["external_id"] = f"x{i}"
+        if i % 3 == 0:
+            task["gold"] = {"label": "pos"}
+        if i % 4 == 1:
+            task["predictions"] = {"label": "neg"}
+        task["priority"] = i % 5 - 2
+        sent.append(task if i != 7 else {"source": "from a manifest"})
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=sent, headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    got = await every_page(client, f"/api/projects/{project['id']}/tasks", requester, limit=100)
+    ids = [t["id"] for t in got]
+    assert ids == sorted(ids) and len(ids) == 11
+    for task, stored in zip(sent, got):
+        assert stored["data"] == task.get("data", {"text": "from a manifest"})
+        assert (stored["gold"], stored["predictions"]) == (task.get("gold"), task.get("predictions"))
+        assert (stored["external_id"], stored["priority"]) == (task.get("external_id"), task.get("priority", 0))
+        assert (stored["needed"], stored["state"], stored["n_annotations"]) == (2, "open", 0)
+    async with db.read() as conn:
+        from sqlalchemy import text
+
+        rows = (await conn.execute(text("SELECT source_key, is_gold, state, n_done, n_leased FROM tasks "
+                                        "WHERE project_id = :p ORDER BY id"), {"p": project["id"]})).all()
+    assert [tuple(row) for row in rows] == [("source" if i == 7 else None, i % 3 == 0, 0, 0, 0) for i in range(11)]
+    progress = (await client.get(f"/api/projects/{project['id']}", headers=bearer(requester))).json()["progress"]
+    assert progress["tasks"] == 11
+
+
+def _wait(get):
+    return get()
+
+
+def test_reading_ahead_keeps_the_order_and_raises_an_error_after_what_came_before_it():
+    """read_ahead (PostgreSQL's imports: the file read and checked in a thread while the server writes) hands every
+    item over in order, and an error where it was met: after the items made before it, none after."""
+    assert list(tasks_mod.read_ahead(iter(range(10)), _wait, chunk=3, ahead=1)) == list(range(10))
+    assert list(tasks_mod.read_ahead(iter([]), _wait, chunk=3)) == []
+
+    def failing():
+        yield from range(5)
+        raise tasks_mod.InvalidInput("line 6: bad", field="data.text")
+
+    got = []
+    with pytest.raises(tasks_mod.InvalidInput, match="line 6: bad"):
+        for item in tasks_mod.read_ahead(failing(), _wait, chunk=2, ahead=1):
+            got.append(item)
+    assert got == list(range(5))
+
+
+def test_leaving_a_read_ahead_early_stops_its_thread_and_closes_the_file():
+    import threading
+
+    closed = threading.Event()
+    made = []
+
+    def endless():
+        try:
+            for i in range(10**9):
+                made.append(i)
+                yield i
+        finally:
+            closed.set()
+
+    reader = tasks_mod.read_ahead(endless(), _wait, chunk=4, ahead=2)
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()
+    assert closed.wait(10)
+    assert len(made) <= 4 * 4  # memory stays bounded: the chunks held, the one being made, the one handed over

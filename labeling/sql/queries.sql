@@ -3,7 +3,8 @@
 --
 -- Format: `-- name: NAME` starts a statement; the comment lines right after it say what it is for, and
 -- `-- json: col, ...` / `-- json_params: param, ...` name the result columns decoded from JSON and the parameters
--- encoded as JSON. Parameters are `:name` (psql: `\set name value`; sqlite3: `.param set :name value`).
+-- encoded as JSON; `-- json_arrays: param, ...` (PostgreSQL) array parameters whose items are encoded as JSON.
+-- Parameters are `:name` (psql: `\set name value`; sqlite3: `.param set :name value`).
 -- Status and state values are written as the number followed by the name of its member in
 -- labeling.models (`0 /*leased*/`); loading checks each against the enum, and refuses a bare number.
 --
