@@ -500,7 +500,8 @@ class Throughput(Out):
 
 
 class Confusion(Out):
-    """Classification: answers (rows) against consensus (columns), by label."""
+    """Classification: each task's final label (rows: a reviewer's override, else the consensus) against the
+    workers' answers (columns), by label."""
 
     labels: list[str]
     matrix: list[list[int]]
