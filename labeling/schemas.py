@@ -302,6 +302,8 @@ class InstructionsPreview(_Strict):
     """POST /console/preview: instructions to render as the worker page shows them."""
 
     instructions: Instructions
+    top_heading: int = Field(3, ge=1, le=6, description="the level of a `#` heading (the form's preview nests it "
+                                                        "under its own heading)")
 
 
 class ProjectUpdate(_Strict):

@@ -1,0 +1,71 @@
+"""What the walk4 walk-through found: heading levels skipped (the instructions' headings right after the h1), the
+new-user form's errors one at a time, Escape not closing the token shown once, a ranking card rated by keys
+under the sticky panel, a worker told in general words that the project was archived or their account
+deactivated, and a tiny image that zoom could not make big enough on a phone."""
+
+from __future__ import annotations
+
+import uuid
+
+from playwright.sync_api import expect
+
+from tests.browser.support import (PHONE, assert_heading_levels, label_page, png, sign_in)
+
+# Instructions that start deep and jump from `#` to `###`: each heading is one level below the one before at most.
+DEEP_INSTRUCTIONS = "### Before you start\nRead this.\n\n# What to do\nPick one.\n\n### Edge cases\nSkip them."
+TASKS = {
+    "text_classification": ([{"data": {"text": "a text"}}], ["pos", "neg"]),
+    "named_entities": ([{"data": {"text": "Ada Lovelace wrote in London."}}], ["PER", "LOC"]),
+    "preference_ranking": ([{"data": {"prompt": "Say hi", "responses": [{"id": "a", "text": "Hi"},
+                                                                       {"id": "b", "text": "Hello"}]}}], []),
+    "demonstration": ([{"data": {"prompt": "Say hi"}}], []),
+}
+
+
+def test_no_page_skips_a_heading_level(new_page, server):  # noqa: ANN001
+    # The labeling page's instructions made `#` an h3 right after the page's h1 (its "Instructions" was no
+    # heading), and `###` an h5; the project form's preview did the same under its own headings.
+    worker = server.user("worker")
+    image = server.upload_image(server.admin_token, png(40, 30))
+    kinds = {**TASKS, "bounding_box": ([{"data": {"image": image}}], ["cat"])}
+    projects = {kind: server.project(kind, tasks, labels, instructions=DEEP_INSTRUCTIONS)
+                for kind, (tasks, labels) in kinds.items()}
+    for project in projects.values():
+        page = label_page(new_page, worker, project)
+        expect(page.locator("#instructions h2")).to_have_text("Instructions")
+        expect(page.locator("#instructions .md h3")).to_have_text(["Before you start", "What to do"])
+        expect(page.locator("#instructions .md h4")).to_have_text("Edge cases")
+        assert_heading_levels(page)
+        page.context.close()
+
+    project = projects["text_classification"]
+    requester = project["requester"]
+    with server.client(server.admin_token) as c:
+        r = c.post(f"/api/users/{requester['id']}/password", json={"password": worker["password"]})
+        assert r.status_code == 200, r.text
+    page = new_page()
+    sign_in(page, {**requester, "password": worker["password"]}, "/console/projects")
+    pid = project["id"]
+    with server.client(server.admin_token) as c:
+        task_id = c.get(f"/api/projects/{pid}/tasks").json()["data"][0]["id"]
+    for path in ["/console/projects", "/console/projects/new", "/console/account", "/console/teams",
+                 f"/console/projects/{pid}", f"/console/projects/{pid}/results", f"/console/projects/{pid}/quality",
+                 f"/console/projects/{pid}/import", f"/console/projects/{pid}/export",
+                 f"/console/projects/{pid}/settings", f"/console/projects/{pid}/tasks/{task_id}",
+                 f"/console/projects/{projects['preference_ranking']['id']}/leaderboard"]:
+        page.goto(path)
+        assert_heading_levels(page)
+    # the form's live preview nests the instructions under its "Workers see" heading, on both forms
+    for path, level in [("/console/projects/new", 3), (f"/console/projects/{pid}/settings", 4)]:
+        page.goto(path)
+        page.wait_for_load_state("load")
+        page.fill("#f-instructions", DEEP_INSTRUCTIONS + "\n\n## Live")
+        expect(page.locator(f"#instructions-preview h{level + 1}")).to_have_text(["Edge cases", "Live"])
+        expect(page.locator(f"#instructions-preview h{level}")).to_have_text(["Before you start", "What to do"])
+        assert_heading_levels(page)
+    admin = server.user("admin")
+    page = new_page()
+    sign_in(page, admin, "/console/people")
+    assert_heading_levels(page)
+    page.goto("/")
+    assert_heading_levels(page)
