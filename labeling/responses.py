@@ -31,6 +31,13 @@ class Page(Out, Generic[T]):
     next: str | None
 
 
+class FieldError(BaseModel):
+    """One wrong field of a body with several."""
+
+    field: str
+    message: str
+
+
 class ErrorDetail(BaseModel):
     """What went wrong: a code, words, the field (or line) at fault."""
 
@@ -44,6 +51,8 @@ class ErrorDetail(BaseModel):
     line: int | None = Field(default=None, ge=1, description="the line of an imported file at fault")
     index: int | None = Field(default=None, ge=0, description="the index of an imported task at fault")
     file: str | None = Field(default=None, description="the uploaded file at fault")
+    errors: list[FieldError] | None = Field(default=None, description="every wrong field, when a body has several "
+                                                                     "(the first is `field` and `message`)")
 
 
 class Error(Out):

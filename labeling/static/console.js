@@ -84,8 +84,26 @@
   }
 
   /** Show an API error beside the input its `field` names (data-field on the .field wrapper, or an input's
-      name), else in the form's general status line; focuses the field. Returns the element it used. */
+      name), else in the form's general status line; focuses the field. A body with several wrong fields has
+      each (`errors`) beside its own input at once, the focus on the first. Returns the element it used first. */
   function showError(root, error, fallback) {
+    var list = error && error.errors && error.errors.length ? error.errors : [error];
+    var first = null, unplaced = [];
+    list.forEach(function (one) {
+      var shown = showOne(root, one, null, !first);
+      if (shown) first = first || shown;
+      else unplaced.push(one);
+    });
+    if (unplaced.length && fallback) {  /* the errors no field of the form shows, together in the status line */
+      fallback.textContent = unplaced.map(function (one) { return (one && one.message) || "something went wrong"; }).join("; ");
+      fallback.hidden = false;
+      fallback.classList.add("error");
+      first = first || fallback;
+    }
+    return first;
+  }
+
+  function showOne(root, error, fallback, focus) {
     var name = (error && error.field) || "";
     var wrap = null;
     /* the field, then each shorter path: labels[2].hotkey, labels[2], labels */
@@ -129,7 +147,7 @@
       /* said with the input each time it takes the focus, not only once as the alert */
       var described = target.getAttribute("aria-describedby");
       target.setAttribute("aria-describedby", (described ? described + " " : "") + p.id);
-      target.focus();
+      if (focus) target.focus();
     }
     return p;
   }

@@ -69,3 +69,27 @@ def test_no_page_skips_a_heading_level(new_page, server):  # noqa: ANN001
     assert_heading_levels(page)
     page.goto("/")
     assert_heading_levels(page)
+
+
+def test_the_new_user_form_shows_every_wrong_field_at_once_and_focuses_the_first(new_page, server):  # noqa: ANN001
+    # The API named the first wrong field only: a bad username and a short password took two tries to learn of.
+    admin = server.user("admin")
+    page = new_page()
+    sign_in(page, admin, "/console/people")
+    page.fill("#new-username", "no spaces allowed")
+    page.fill("#new-password", "short")
+    page.click('#new-user button[type="submit"]')
+    username = page.locator('#new-user [data-field="username"] > .field-error')
+    password = page.locator('#new-user [data-field="password"] > .field-error')
+    expect(username).to_contain_text("no spaces")
+    expect(password).to_have_text("must be at least 8 characters long")
+    expect(page.locator("#new-username")).to_be_focused()
+    for control, error in (("#new-username", username), ("#new-password", password)):
+        expect(page.locator(control)).to_have_attribute("aria-invalid", "true")
+        expect(page.locator(control)).to_have_attribute("aria-describedby", error.get_attribute("id"))
+    # fixed one at a time, the other error stays until the next try
+    page.fill("#new-username", f"walk4-{uuid.uuid4().hex[:8]}")
+    page.click('#new-user button[type="submit"]')
+    expect(page.locator("#new-user .field-error")).to_have_count(1)
+    expect(password).to_be_visible()
+    expect(page.locator("#new-password")).to_be_focused()
