@@ -314,6 +314,16 @@
     };
   }
 
+  /** Escape in a box that pops up (a token shown once, a reset's form) closes it as its own button does: close()
+      hides it and gives the focus back (to what opened it, or to the line that says what was done). */
+  function escapeCloses(box, close) {
+    box.addEventListener("keydown", function (e) {
+      if (e.key !== "Escape" || e.defaultPrevented || e.isComposing) return;
+      e.preventDefault();
+      close();
+    });
+  }
+
   /** A message for the next page (a deleted project's, said on the projects page it lands on): flash(text) keeps
       it for the next page with a #page-status line, which shows it once (a reload says nothing). */
   function flash(text) {
@@ -329,5 +339,5 @@
   }
 
   window.Console = {api: api, upload: upload, clearErrors: clearErrors, showError: showError, csrf: csrf, ago: ago,
-                    statusLine: statusLine, busy: busy, flash: flash};
+                    statusLine: statusLine, busy: busy, flash: flash, escapeCloses: escapeCloses};
 })();

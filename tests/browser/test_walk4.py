@@ -93,3 +93,55 @@ def test_the_new_user_form_shows_every_wrong_field_at_once_and_focuses_the_first
     expect(page.locator("#new-user .field-error")).to_have_count(1)
     expect(password).to_be_visible()
     expect(page.locator("#new-password")).to_be_focused()
+
+
+def test_escape_closes_every_box_that_pops_up_and_gives_the_focus_back(new_page, server, worker):  # noqa: ANN001
+    # The API token "shown once" closed only with its Done button: Escape, which closes the page's dialogs, did
+    # nothing there (nor in a user's Reset password), and the label finder's Escape left the focus on the body.
+    admin = server.user("admin")
+    page = new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, admin, "/console/people")
+    name = f"walk4-{uuid.uuid4().hex[:8]}"
+    page.fill("#new-username", name)
+    page.click('#new-user button[type="submit"]')
+    expect(page.locator("#secret")).to_be_visible()
+    expect(page.locator("#secret")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#secret")).to_be_hidden()
+    expect(page.locator("#secret-value")).to_have_text("")
+    expect(page.locator("#people-status")).to_be_focused()
+    expect(page.locator("#people-status")).to_contain_text(f"Created {name}")
+
+    row = page.locator(f'#users tr[data-username="{name}"]')
+    row.locator("details.reset summary").click()
+    row.locator('input[name="password"]').focus()
+    page.keyboard.press("Escape")
+    expect(row.locator("details.reset")).not_to_have_attribute("open", "")
+    expect(row.locator("details.reset summary")).to_be_focused()
+
+    row.locator('button[data-action="token"]').click()  # a new token for them: shown once, after the reload
+    expect(page.locator("#secret")).to_be_visible()
+    page.locator("#secret .copy").focus()
+    page.keyboard.press("Escape")
+    expect(page.locator("#secret")).to_be_hidden()
+    expect(page.locator("#people-status")).to_be_focused()
+
+    page.goto("/console/account")
+    page.wait_for_load_state("load")
+    page.click("#new-token")
+    expect(page.locator("#secret")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#secret")).to_be_hidden()
+    expect(page.locator("#secret-value")).to_have_text("")
+    expect(page.locator("#new-token")).to_be_focused()
+
+    labels = [f"label {i}" for i in range(12)]
+    project = server.project("text_classification", [{"data": {"text": "a text"}}], labels)
+    page = label_page(new_page, worker, project)
+    page.locator(".label-btn").nth(2).focus()
+    page.keyboard.press("/")
+    expect(page.locator(".label-filter")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator(".label-filter")).to_be_hidden()
+    expect(page.locator(".label-btn").nth(2)).to_be_focused()

@@ -244,14 +244,19 @@
     this.buttons.forEach(function (b, i) { b.hidden = needle !== "" && this.labels[i].toLowerCase().indexOf(needle) < 0; }, this);
   };
   L.LabelPicker.prototype.closeFilter = function () {
+    var opener = this.filterOpener;
+    this.filterOpener = null;
     this.filter.value = "";
     this.filter.hidden = true;
     this.applyFilter();
     this.filter.blur();
+    /* the keyboard goes back where "/" was pressed (a label button), not to the page's top */
+    if (opener && opener !== document.body && opener.isConnected && !opener.hidden) opener.focus({preventScroll: true});
   };
   /** Handle a key press meant for the labels; true when it was one. */
   L.LabelPicker.prototype.handleKey = function (e) {
     if (e.key === "/") {
+      if (this.filter.hidden) this.filterOpener = document.activeElement;
       this.filter.hidden = false;
       this.filter.focus();
       return true;
