@@ -5,11 +5,12 @@ deactivated, and a tiny image that zoom could not make big enough on a phone."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.support import (PHONE, assert_heading_levels, label_page, png, sign_in)
+from tests.browser.support import (PHONE, assert_heading_levels, assert_in_view, label_page, png, sign_in)
 
 # Instructions that start deep and jump from `#` to `###`: each heading is one level below the one before at most.
 DEEP_INSTRUCTIONS = "### Before you start\nRead this.\n\n# What to do\nPick one.\n\n### Edge cases\nSkip them."
@@ -145,3 +146,32 @@ def test_escape_closes_every_box_that_pops_up_and_gives_the_focus_back(new_page,
     page.keyboard.press("Escape")
     expect(page.locator(".label-filter")).to_be_hidden()
     expect(page.locator(".label-btn").nth(2)).to_be_focused()
+
+
+def test_a_ranking_card_chosen_or_rated_by_keys_stays_in_view_above_the_sticky_panel(new_page, server, worker):  # noqa: ANN001
+    # The ranking panel sticks to the bottom of the screen; a card chosen by its letter, or rated by a digit, could
+    # be under it: the worker rated what they could not see.
+    long = "A long answer that goes on. " * 30
+    project = server.project("preference_ranking", [{"data": {"prompt": "Explain.", "responses": [
+        {"id": rid, "text": f"{rid}: {long}"} for rid in ("r1", "r2", "r3", "r4")]}}])
+    for viewport in ({"width": 1280, "height": 600}, PHONE):
+        page = label_page(new_page, worker, project, viewport)
+        page.wait_for_load_state("load")
+        cards = page.locator("#responses .response")
+        expect(cards).to_have_count(4)
+        for i in range(4):
+            card = cards.nth(i)
+            letter = card.locator(".response-letter").text_content()
+            page.keyboard.press(letter.lower())
+            expect(card.locator(".rank-status")).not_to_have_text("not ranked")
+            assert_in_view(card.locator(".response-letter"))
+            page.keyboard.press("5")
+            expect(card.locator('.rate[data-value="5"]')).to_have_attribute("aria-pressed", "true")
+            for value in ("1", "7"):
+                assert_in_view(card.locator(f'.rate[data-value="{value}"]'))
+        page.keyboard.press("ArrowRight")  # from the last card round to the first, far above
+        expect(cards.nth(0)).to_have_class(re.compile(r"\bselected\b"))
+        assert_in_view(cards.nth(0).locator(".response-letter"))
+        page.keyboard.press("3")
+        assert_in_view(cards.nth(0).locator('.rate[data-value="3"]'))
+        page.context.close()
