@@ -42,7 +42,7 @@ class ErrorDetail(BaseModel):
     """What went wrong: a code, words, the field (or line) at fault."""
 
     model_config = ConfigDict(extra="allow")  # an error may carry more detail, e.g. `line` of an import
-    code: str = Field(description="invalid, unauthenticated, forbidden, worker_blocked, not_found, conflict, "
+    code: str = Field(description="invalid, unauthenticated, account_deactivated, forbidden, worker_blocked, not_found, conflict, "
                                   "lease_expired, project_paused, project_archived, too_large, method_not_allowed, "
                                   "client_disconnected, internal; redirect with a 307 (an API path with or without "
                                   "a final '/' its endpoint lacks)")

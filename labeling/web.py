@@ -24,8 +24,8 @@ from starlette.routing import Route
 from labeling import auth, jsonio, middleware, policy, queue, schemas, throttle
 from labeling.auth import Principal
 from labeling.db import Database
-from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, TooLarge,
-                             Unauthenticated, UnsupportedMediaType)
+from labeling.errors import (AccountDeactivated, Conflict, Forbidden, InvalidInput, LabelingError, NotFound,
+                             TooLarge, Unauthenticated, UnsupportedMediaType)
 from labeling.settings import Settings
 
 log = logging.getLogger("labeling")
@@ -159,6 +159,7 @@ async def principal(request: Request) -> Principal:
         user = await _cached(app, auth.hash_token(token.strip()),
                              lambda conn: auth.principal_for_token(conn, token.strip()))
         if user is None:
+            await _refuse_deactivated(app, "Authorization", token=token.strip())
             raise Unauthenticated("the API token is not valid", field="Authorization")
         return user
     session_id = session_of(request)
@@ -166,10 +167,21 @@ async def principal(request: Request) -> Principal:
         raise Unauthenticated("sign in or send 'Authorization: Bearer <token>'", field="Authorization")
     if request.method in UNSAFE:
         check_csrf(request, request.headers.get("x-csrf-token"))
-    user = await session_user(request)
+    user = await session_user(request, clear=False)
     if user is None:
+        await _refuse_deactivated(app, "session", session_id=session_id)
+        request.session.clear()
         raise Unauthenticated("your session has ended; sign in again", field="session")
     return user
+
+
+async def _refuse_deactivated(app: AppState, field: str, **credentials: str) -> None:
+    """AccountDeactivated when refused credentials are a deactivated user's (a page open at deactivation tells its
+    worker what happened; the cookie stays, so each of the page's requests is told the same)."""
+    async with app.db.read() as conn:
+        if await auth.deactivated(conn, **credentials):
+            raise AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it",
+                                     field=field)
 
 
 def session_of(request: Request) -> str | None:
@@ -180,14 +192,15 @@ def session_of(request: Request) -> str | None:
     return session_id if isinstance(session_id, str) else None
 
 
-async def session_user(request: Request) -> Principal | None:
-    """The user of the browser's live session, or None (the cookie is cleared if its session is over)."""
+async def session_user(request: Request, clear: bool = True) -> Principal | None:
+    """The user of the browser's live session, or None (the cookie is cleared if its session is over, unless the
+    caller clears it itself)."""
     session_id = session_of(request)
     if session_id is None:
         return None
     user = await _cached(state(request), "sid:" + auth.hash_token(session_id),
                          lambda conn: auth.principal_for_session(conn, session_id))
-    if user is None:
+    if user is None and clear:
         request.session.clear()
     return user
 

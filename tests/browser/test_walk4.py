@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+
 from playwright.sync_api import expect
 
 from tests.browser.support import (PHONE, assert_heading_levels, assert_in_view, label_page, png, sign_in)
@@ -175,3 +177,35 @@ def test_a_ranking_card_chosen_or_rated_by_keys_stays_in_view_above_the_sticky_p
         page.keyboard.press("3")
         assert_in_view(cards.nth(0).locator('.rate[data-value="3"]'))
         page.context.close()
+
+
+@pytest.mark.parametrize("change", ["archive", "deactivate"])
+def test_a_project_archived_or_an_account_deactivated_mid_task_is_said_specifically(new_page, server, change):  # noqa: ANN001
+    # The submit after an archive said "This task can no longer be saved here: project 14 is archived: ... (another
+    # tab or window of yours may have answered, skipped or left it)"; after a deactivation "You are signed out ...
+    # sign in again to save it", which no sign-in could.
+    worker = server.user("worker")
+    project = server.project("text_classification", [{"data": {"text": f"item {i}"}} for i in range(2)],
+                             labels=["a", "b"])
+    page = label_page(new_page, worker, project)
+    page.wait_for_load_state("load")
+    if change == "archive":
+        with server.client(project["requester"]["token"]) as c:
+            r = c.patch(f"/api/projects/{project['id']}", json={"status": "archived"})
+    else:
+        with server.client(server.admin_token) as c:
+            r = c.post(f"/api/users/{worker['id']}/deactivate")
+    assert r.status_code == 200, r.text
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#state-stopped")).to_be_visible()
+    title, words = {"archive": ("This project was archived", "Its requester archived it"),
+                    "deactivate": ("Your account was deactivated", "Ask an admin to reactivate it")}[change]
+    expect(page.locator("#state-stopped-title")).to_have_text(title)
+    expect(page.locator("#state-stopped-text")).to_contain_text(words)
+    expect(page.locator("#banner")).to_be_hidden()
+    expect(page.locator("#state-error")).to_be_hidden()
+    expect(page.locator("#stopped-check")).to_be_hidden()
+    expect(page.locator("#stopped-home")).to_be_focused()
+    expect(page.locator("#lease")).to_be_hidden()
+    assert server.answers(project["id"]) == {}
