@@ -209,3 +209,30 @@ def test_a_project_archived_or_an_account_deactivated_mid_task_is_said_specifica
     expect(page.locator("#stopped-home")).to_be_focused()
     expect(page.locator("#lease")).to_be_hidden()
     assert server.answers(project["id"]) == {}
+
+
+@pytest.mark.parametrize("task_type", ["image_classification", "bounding_box"])
+def test_a_tiny_image_is_fitted_to_the_view_on_a_phone_and_zooms_on(new_page, server, worker, task_type):  # noqa: ANN001
+    # A 3x2 px image stopped at 800% when fitted (24x16 px on a phone), and zoom went no further than 3200%.
+    image = server.upload_image(server.admin_token, png(3, 2, [("rect", (0, 0, 0, 1), "#1f77b4")]))
+    project = server.project(task_type, [{"data": {"image": image}}], ["dot", "none"])
+    page = label_page(new_page, worker, project, PHONE, has_touch=True, is_mobile=True)
+    page.wait_for_load_state("load")
+    stage = page.locator(".zoom-stage")
+    expect(stage.locator("img")).to_have_js_property("complete", True)
+    expect(page.locator("#zoom-level")).not_to_have_text("100%")
+    # fitted: as wide as the view, or as tall, less the fit's margin (waited for: the view may still be resized
+    # as the page settles, and the fit follows it)
+    page.wait_for_function("""() => {
+      const view = document.querySelector(".zoom-viewport").getBoundingClientRect();
+      const shown = document.querySelector(".zoom-stage").getBoundingClientRect();
+      return shown.width >= view.width - 12 || shown.height >= view.height - 12;
+    }""")
+    shown = stage.bounding_box()
+    assert abs(shown["width"] / shown["height"] - 1.5) < 0.05
+    assert stage.evaluate("el => getComputedStyle(el.querySelector('img')).imageRendering") == "pixelated"
+    fitted = int(page.locator("#zoom-level").text_content().rstrip("%"))
+    assert fitted > 800
+    for _ in range(3):
+        page.locator("#zoom-in").click()
+    assert int(page.locator("#zoom-level").text_content().rstrip("%")) > fitted
