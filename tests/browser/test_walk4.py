@@ -236,3 +236,38 @@ def test_a_tiny_image_is_fitted_to_the_view_on_a_phone_and_zooms_on(new_page, se
     for _ in range(3):
         page.locator("#zoom-in").click()
     assert int(page.locator("#zoom-level").text_content().rstrip("%")) > fitted
+
+
+def test_the_project_form_shows_every_wrong_field_and_focuses_the_first_on_the_page(new_page, server):  # noqa: ANN001
+    # The API lists the wrong fields in its model's order (redundancy before name): the focus goes to the first on
+    # the page, the name, not to the Answers box further down.
+    requester = server.user("requester")
+    page = new_page()
+    sign_in(page, requester, "/console/projects/new")
+    page.fill("#f-name", "   ")
+    page.click("#add-label")
+    page.keyboard.type("pos")
+    page.fill("#f-redundancy", "0")
+    page.click("#save")
+    expect(page.locator('[data-field="name"] > .field-error')).to_have_text("must not be blank")
+    expect(page.locator('[data-field="redundancy"] > .field-error')).to_have_text("must be at least 1")
+    expect(page.locator("#f-name")).to_be_focused()
+    expect(page.locator("#f-redundancy")).to_have_attribute("aria-invalid", "true")
+
+
+def test_a_lease_run_out_in_a_project_paused_meanwhile_says_the_pause_is_why(new_page, server, worker):  # noqa: ANN001
+    # Try again after the lease ran out renews it, which a paused project refuses: the page said "project 14 is
+    # paused: ... (another tab or window of yours may have answered, skipped or left it)".
+    project = server.project("text_classification", [{"data": {"text": "slow"}}], labels=["a", "b"],
+                             lease_seconds=2)
+    page = label_page(new_page, worker, project)
+    page.wait_for_load_state("load")
+    page.keyboard.press("2")
+    banner = page.locator("#banner")
+    expect(banner).to_contain_text("has run out", timeout=15_000)  # the countdown reached zero
+    with server.client(project["requester"]["token"]) as c:
+        assert c.patch(f"/api/projects/{project['id']}", json={"status": "paused"}).status_code == 200
+    page.locator("#banner-action").click()  # renew the lease
+    expect(banner).to_contain_text("its requester paused the project")
+    expect(banner).not_to_contain_text("another tab")
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("b")  # the work is kept

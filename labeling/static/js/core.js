@@ -227,6 +227,9 @@
     // A lease not found says nothing of why ("no assignment 194 of yours"): the worker is told what may have happened.
     var why = error.code === "not_found" ? "it is no longer yours (another tab or window of yours may have answered, " +
       "skipped or left it, or the requester removed it or closed the project to you)"
+      // a lease that ran out is renewed only in an active project: the pause is why, not another tab
+      : error.code === "project_paused" ? "its requester paused the project, and a lease that ran out is not " +
+        "renewed until the project is active again"
       : error.message + (error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
         "skipped or left it)");
     showBanner("This task can no longer be saved here: " + why + ". Your work on it is still shown; go on when you " +
