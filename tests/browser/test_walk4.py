@@ -271,3 +271,25 @@ def test_a_lease_run_out_in_a_project_paused_meanwhile_says_the_pause_is_why(new
     expect(banner).to_contain_text("its requester paused the project")
     expect(banner).not_to_contain_text("another tab")
     expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("b")  # the work is kept
+
+
+def test_a_tiny_image_is_magnified_on_the_console_task_page(new_page, server):  # noqa: ANN001
+    # The requester's task page showed a 3x2 px image at its own size: a dot no one could review.
+    requester = server.user("requester")
+    image = server.upload_image(server.admin_token, png(3, 2, [("rect", (0, 0, 0, 1), "#1f77b4")]))
+    with server.client(requester["token"]) as c:
+        r = c.post("/api/projects", json={"name": f"tiny {uuid.uuid4().hex[:8]}", "task_type": "image_classification",
+                                          "labels": ["dot", "none"]})
+        assert r.status_code == 201, r.text
+        pid = r.json()["id"]
+    with server.client(server.admin_token) as c:
+        assert c.post(f"/api/projects/{pid}/tasks", json=[{"data": {"image": image}}]).status_code == 201
+        task_id = c.get(f"/api/projects/{pid}/tasks").json()["data"][0]["id"]
+    page = new_page()
+    sign_in(page, requester, f"/console/projects/{pid}/tasks/{task_id}")
+    shown = page.locator(".image-view .view-image").first
+    expect(shown).to_have_js_property("complete", True)
+    expect(page.locator(".image-view.pixels")).to_have_count(1)
+    box = shown.bounding_box()
+    assert box["width"] >= 150 and abs(box["width"] / box["height"] - 1.5) < 0.05, box
+    assert shown.evaluate("el => getComputedStyle(el).imageRendering") == "pixelated"
