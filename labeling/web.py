@@ -11,7 +11,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 import orjson
 from starlette.datastructures import FormData
@@ -29,6 +29,7 @@ from labeling.errors import (AccountDeactivated, Conflict, Forbidden, InvalidInp
 from labeling.settings import Settings
 
 log = logging.getLogger("labeling")
+T = TypeVar("T")
 
 STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413,
           UnsupportedMediaType: 415}
@@ -177,11 +178,11 @@ async def principal(request: Request) -> Principal:
 
 async def _refuse_deactivated(app: AppState, field: str, **credentials: str) -> None:
     """AccountDeactivated when refused credentials are a deactivated user's (a page open at deactivation tells its
-    worker what happened; the cookie stays, so each of the page's requests is told the same)."""
-    async with app.db.read() as conn:
-        if await auth.deactivated(conn, **credentials):
-            raise AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it",
-                                     field=field)
+    worker what happened; the cookie stays, so each of the page's requests is told the same). Remembered as the
+    credentials are: a stream of wrong tokens is answered from memory, as it was before this was asked."""
+    secret = credentials.get("token") or credentials.get("session_id") or ""
+    if await _cached(app, "off:" + auth.hash_token(secret), lambda conn: auth.deactivated(conn, **credentials)):
+        raise AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it", field=field)
 
 
 def session_of(request: Request) -> str | None:
@@ -217,8 +218,9 @@ async def _recheck_epoch(app: AppState, now: float) -> None:
         app.auth_epoch = current
 
 
-async def _cached(app: AppState, key: str, lookup: Callable[[Any], Awaitable[Principal | None]]) -> Principal | None:
-    """Who a token or session is, from the process's memory or the database."""
+async def _cached(app: AppState, key: str, lookup: Callable[[Any], Awaitable[T]]) -> T:
+    """Who a token or session is (or whether it is a deactivated user's), from the process's memory or the
+    database."""
     now = time.monotonic()
     await _recheck_epoch(app, now)
     hit = app.token_cache.get(key)
