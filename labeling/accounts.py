@@ -76,7 +76,9 @@ def deactivate(tx: Tx, actor: Principal, user_id: int) -> dict:
     released = 0
     if row.is_active:
         tx.run("auth.set_active", {"user": user_id, "active": False})
-        auth.end_sessions(tx, user_id)
+        # Their sessions stay, and work no more (a session is an active user's): a page still open can be told the
+        # account was deactivated, not only that it is signed out. Reactivation ends them.
+        auth.bump_epoch(tx)
         released = queue.release_worker_leases(tx, user_id)
         _entry(tx, actor, "user.deactivate", row, leases_released=released)
     return {**public(row), "is_active": False, "leases_released": released}
@@ -87,7 +89,7 @@ def reactivate(tx: Tx, actor: Principal, user_id: int) -> dict:
     row = _row(tx, user_id)
     if not row.is_active:
         tx.run("auth.set_active", {"user": user_id, "active": True})
-        auth.bump_epoch(tx)  # other processes remember "no such user" for this token
+        auth.end_sessions(tx, user_id)  # the sessions from before: signing in again starts a new one
         _entry(tx, actor, "user.reactivate", row)
     return {**public(row), "is_active": True}
 

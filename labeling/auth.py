@@ -264,6 +264,19 @@ async def principal_for_session(conn: AsyncConnection, session_id: str, now: flo
     return Principal(row.id, row.username, Role(row.role)) if row else None
 
 
+async def deactivated(conn: AsyncConnection, *, token: str | None = None, session_id: str | None = None,
+                      now: float | None = None) -> bool:
+    """True when this API token, or this live session, is a deactivated user's (a request it was refused for)."""
+    u, s = models.users, models.sessions
+    if token is not None:
+        query = select(u.c.id).where(u.c.token_hash == hash_token(token), u.c.is_active.is_(False))
+    else:
+        query = select(u.c.id).join(s, s.c.user_id == u.c.id).where(
+            s.c.token_hash == hash_token(session_id or ""), s.c.expires_at > (time.time() if now is None else now),
+            u.c.is_active.is_(False))
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
 async def login(conn_factory: Callable[[], Any], gate: PasswordGate, username: str,
                 password: str) -> tuple[Principal, str] | None:
     """The user and the password hash their password matched, if username and password match, else None. An unknown

@@ -33,6 +33,12 @@ class Unauthenticated(LabelingError):
     code = "unauthenticated"
 
 
+class AccountDeactivated(Unauthenticated):
+    """The credentials are a deactivated user's: said so, rather than "not valid", to the one who holds them."""
+
+    code = "account_deactivated"
+
+
 class Forbidden(LabelingError):
     """The user is known but may not do this."""
 

@@ -31,13 +31,20 @@ class Page(Out, Generic[T]):
     next: str | None
 
 
+class FieldError(BaseModel):
+    """One wrong field of a body with several."""
+
+    field: str
+    message: str
+
+
 class ErrorDetail(BaseModel):
     """What went wrong: a code, words, the field (or line) at fault."""
 
     model_config = ConfigDict(extra="allow")  # an error may carry more detail, e.g. `line` of an import
-    code: str = Field(description="invalid, unauthenticated, forbidden, worker_blocked, not_found, conflict, "
-                                  "lease_expired, project_paused, project_archived, precondition_failed, too_large, "
-                                  "method_not_allowed, "
+    code: str = Field(description="invalid, unauthenticated, account_deactivated, forbidden, worker_blocked, "
+                                  "not_found, conflict, lease_expired, project_paused, project_archived, "
+                                  "precondition_failed, too_large, method_not_allowed, "
                                   "client_disconnected, internal; redirect with a 307 (an API path with or without "
                                   "a final '/' its endpoint lacks)")
     message: str
@@ -45,6 +52,8 @@ class ErrorDetail(BaseModel):
     line: int | None = Field(default=None, ge=1, description="the line of an imported file at fault")
     index: int | None = Field(default=None, ge=0, description="the index of an imported task at fault")
     file: str | None = Field(default=None, description="the uploaded file at fault")
+    errors: list[FieldError] | None = Field(default=None, description="every wrong field, when a body has several "
+                                                                     "(the first is `field` and `message`)")
 
 
 class Error(Out):
@@ -501,7 +510,8 @@ class Throughput(Out):
 
 
 class Confusion(Out):
-    """Classification: answers (rows) against consensus (columns), by label."""
+    """Classification: each task's final label (rows: a reviewer's override, else the consensus) against the
+    workers' answers (columns), by label."""
 
     labels: list[str]
     matrix: list[list[int]]

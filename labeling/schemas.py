@@ -332,6 +332,8 @@ class InstructionsPreview(_Strict):
     """POST /console/preview: instructions to render as the worker page shows them."""
 
     instructions: Instructions
+    top_heading: int = Field(3, ge=1, le=6, description="the level of a `#` heading (the form's preview nests it "
+                                                        "under its own heading)")
 
 
 class ProjectUpdate(_Strict):
@@ -603,17 +605,27 @@ def parse(model: type[M], body: Any, settings: Settings | None = None) -> M:
         return model.model_validate(body, context={"settings": settings or DEFAULTS})
     except ValidationError as exc:
         errors = exc.errors()
-        first = [e for e in errors if e.get("loc", ())[:1] == errors[0].get("loc", ())[:1]]
-        error = max(first, key=_went_furthest)
-        field = jsonio.format_path(part for part in error.get("loc", ())
-                                   if isinstance(part, int) or not _BRANCH.match(part)) or "body"
-        message = words(error)
-        # A validator that names an item of its field (`labels[3] must be...`) names the field more exactly.
-        deeper = re.match(re.escape(field) + r"((?:\[\d+\]|\.\w+)+)(?=[: ])", message)
-        if deeper is not None:
-            field = field + deeper.group(1)
-            message = message[deeper.end():].lstrip(":").lstrip()
-        raise InvalidInput(f"{field}: {message}", field=field) from None
+        fields: dict[Any, list[Any]] = {}  # the errors by the top-level field they are in, in the body's order
+        for error in errors:
+            fields.setdefault(error.get("loc", ())[:1], []).append(error)
+        found = [_named(max(group, key=_went_furthest)) for group in fields.values()]
+        field, message = found[0]
+        # Every wrong field at once too (a form shows each beside its input), when there are more than one.
+        extra = {"errors": [{"field": f, "message": f"{f}: {m}"} for f, m in found]} if len(found) > 1 else {}
+        raise InvalidInput(f"{field}: {message}", field=field, **extra) from None
+
+
+def _named(error: Any) -> tuple[str, str]:
+    """The field one pydantic error is about (`redundancy.min`, `labels[2]`) and its words."""
+    field = jsonio.format_path(part for part in error.get("loc", ())
+                               if isinstance(part, int) or not _BRANCH.match(part)) or "body"
+    message = words(error)
+    # A validator that names an item of its field (`labels[3] must be...`) names the field more exactly.
+    deeper = re.match(re.escape(field) + r"((?:\[\d+\]|\.\w+)+)(?=[: ])", message)
+    if deeper is not None:
+        field = field + deeper.group(1)
+        message = message[deeper.end():].lstrip(":").lstrip()
+    return field, message
 
 
 def _number(value: Any) -> str:

@@ -11,7 +11,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 import orjson
 from starlette.datastructures import FormData
@@ -24,11 +24,12 @@ from starlette.routing import Route
 from labeling import auth, jsonio, middleware, policy, queue, schemas, throttle
 from labeling.auth import Principal
 from labeling.db import Database
-from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, PreconditionFailed,
-                             TooLarge, Unauthenticated, UnsupportedMediaType)
+from labeling.errors import (AccountDeactivated, Conflict, Forbidden, InvalidInput, LabelingError, NotFound,
+                             PreconditionFailed, TooLarge, Unauthenticated, UnsupportedMediaType)
 from labeling.settings import Settings
 
 log = logging.getLogger("labeling")
+T = TypeVar("T")
 
 STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
           PreconditionFailed: 412, TooLarge: 413, UnsupportedMediaType: 415}
@@ -159,6 +160,7 @@ async def principal(request: Request) -> Principal:
         user = await _cached(app, auth.hash_token(token.strip()),
                              lambda conn: auth.principal_for_token(conn, token.strip()))
         if user is None:
+            await _refuse_deactivated(app, "Authorization", token=token.strip())
             raise Unauthenticated("the API token is not valid", field="Authorization")
         return user
     session_id = session_of(request)
@@ -166,10 +168,21 @@ async def principal(request: Request) -> Principal:
         raise Unauthenticated("sign in or send 'Authorization: Bearer <token>'", field="Authorization")
     if request.method in UNSAFE:
         check_csrf(request, request.headers.get("x-csrf-token"))
-    user = await session_user(request)
+    user = await session_user(request, clear=False)
     if user is None:
+        await _refuse_deactivated(app, "session", session_id=session_id)
+        request.session.clear()
         raise Unauthenticated("your session has ended; sign in again", field="session")
     return user
+
+
+async def _refuse_deactivated(app: AppState, field: str, **credentials: str) -> None:
+    """AccountDeactivated when refused credentials are a deactivated user's (a page open at deactivation tells its
+    worker what happened; the cookie stays, so each of the page's requests is told the same). Remembered as the
+    credentials are: a stream of wrong tokens is answered from memory, as it was before this was asked."""
+    secret = credentials.get("token") or credentials.get("session_id") or ""
+    if await _cached(app, "off:" + auth.hash_token(secret), lambda conn: auth.deactivated(conn, **credentials)):
+        raise AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it", field=field)
 
 
 def session_of(request: Request) -> str | None:
@@ -180,14 +193,15 @@ def session_of(request: Request) -> str | None:
     return session_id if isinstance(session_id, str) else None
 
 
-async def session_user(request: Request) -> Principal | None:
-    """The user of the browser's live session, or None (the cookie is cleared if its session is over)."""
+async def session_user(request: Request, clear: bool = True) -> Principal | None:
+    """The user of the browser's live session, or None (the cookie is cleared if its session is over, unless the
+    caller clears it itself)."""
     session_id = session_of(request)
     if session_id is None:
         return None
     user = await _cached(state(request), "sid:" + auth.hash_token(session_id),
                          lambda conn: auth.principal_for_session(conn, session_id))
-    if user is None:
+    if user is None and clear:
         request.session.clear()
     return user
 
@@ -204,8 +218,9 @@ async def _recheck_epoch(app: AppState, now: float) -> None:
         app.auth_epoch = current
 
 
-async def _cached(app: AppState, key: str, lookup: Callable[[Any], Awaitable[Principal | None]]) -> Principal | None:
-    """Who a token or session is, from the process's memory or the database."""
+async def _cached(app: AppState, key: str, lookup: Callable[[Any], Awaitable[T]]) -> T:
+    """Who a token or session is (or whether it is a deactivated user's), from the process's memory or the
+    database."""
     now = time.monotonic()
     await _recheck_epoch(app, now)
     hit = app.token_cache.get(key)

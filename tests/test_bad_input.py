@@ -361,3 +361,21 @@ def test_a_body_of_unknown_keys_builds_one_error_not_one_a_key(model, body, nest
         with pytest.raises(InvalidInput) as refused:
             schemas.parse(getattr(schemas, model), {"zz": 1, name: "wrong", **keys})
         assert refused.value.field.startswith(name), str(refused.value)
+
+
+async def test_a_body_with_several_wrong_fields_names_each_of_them(client, db, admin):
+    """The error names the first wrong field, as always, and lists every wrong one (`errors`, in the model's field
+    order) so that a form shows each beside its input at once; a body with one wrong field has no list."""
+    before = await _table_counts(db)
+    r = await client.post("/api/users", json={"username": "no spaces", "role": "boss", "password": "short"},
+                          headers=bearer(admin))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["field"] == "username" and error["message"].startswith("username: ")
+    assert [e["field"] for e in error["errors"]] == ["username", "role", "password"]
+    assert error["errors"][0]["message"] == error["message"]
+    assert error["errors"][2]["message"] == "password: must be at least 8 characters long"
+    r = await client.post("/api/users", json={"username": "fine", "role": "worker", "password": "short"},
+                          headers=bearer(admin))
+    assert r.status_code == 400 and "errors" not in r.json()["error"], r.text
+    assert await _table_counts(db) == before

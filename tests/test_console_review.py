@@ -266,6 +266,38 @@ async def test_an_override_counts_as_the_tasks_label_in_the_quality_label_distri
     assert {label: counts[1] for label, counts in after.items()} == {n: shown.count(n) for n in after}
 
 
+async def test_an_override_is_the_row_of_its_tasks_answers_in_the_confusion_matrix(client, requester, new_project,
+                                                                                    make_user):
+    """The confusion matrix compares the workers' answers with each task's final label: a reviewer's override moves
+    the task's answers to the override's row (in the API's report and on the quality page, which says so)."""
+    project = await _confident_project(client, requester, new_project, make_user)
+    pid = project["id"]
+
+    async def matrix() -> dict[str, dict[str, int]]:
+        r = await client.get(f"/api/projects/{pid}/quality", headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        confusion = r.json()["confusion"]
+        return {row: dict(zip(confusion["labels"], counts))
+                for row, counts in zip(confusion["labels"], confusion["matrix"])}
+
+    before = await matrix()
+    api = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"]
+    task = next(x for x in api if x["answer"]["label"] == "neg")
+    answers = (await client.get(f"/api/projects/{pid}/tasks/{task['task_id']}", headers=bearer(requester))).json()
+    given = [a["answer"]["label"] for a in answers["annotations"]]
+    r = await client.post(f"/api/projects/{pid}/tasks/{task['task_id']}/override", json={"answer": {"label": "pos"}},
+                          headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    after = await matrix()
+    for label in set(given):
+        n = given.count(label)
+        assert after["neg"][label] == before["neg"][label] - n and after["pos"][label] == before["pos"][label] + n
+    page = (await client.get(f"/console/projects/{pid}/quality", headers=bearer(requester))).text
+    assert "Final label ↓" in page and "a reviewer's override where there is one" in page.replace("&#39;", "'")
+    cell = re.search(r'title="final label pos, answer neg: (\d+)"', page)
+    assert cell and int(cell.group(1)) == after["pos"]["neg"]
+
+
 async def test_the_caption_says_which_tasks_an_order_leaves_out_and_explains_overrides_only_when_shown(
         client, requester, new_project, make_user):  # noqa: ANN001
     """A consensus order lists only tasks with a consensus: with rows on the page, the caption says so and links

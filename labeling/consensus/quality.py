@@ -30,6 +30,7 @@ def report(
     gold: dict[int, dict],
     results: dict[int, Any],
     worker_skill: dict[int, float] | None = None,
+    overrides: dict[int, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the JSON-serialisable quality report described in tasks.quality_report."""
     family = ans.kind(task_type)
@@ -49,7 +50,7 @@ def report(
     confusion = None
     if family == "classification":
         agree.update(_classification_agreement(regular, labels))
-        confusion = _confusion(rows, labels, results)
+        confusion = _confusion(rows, labels, results, overrides or {})
     elif family == "multilabel":
         agree.update(_multilabel_agreement(regular, labels))
     elif family == "ranking":
@@ -114,13 +115,16 @@ def _ranking_alpha(rows: list[tuple[int, int, dict]]) -> float | None:
     return _num(agreement.krippendorff_alpha(counts, "ordinal"))
 
 
-def _confusion(rows: list[tuple[int, int, dict]], labels: list[str], results: dict[int, Any]) -> dict[str, Any]:
-    """Counts of consensus label (rows) against each worker answer (columns)."""
+def _confusion(rows: list[tuple[int, int, dict]], labels: list[str], results: dict[int, Any],
+               overrides: dict[int, Any]) -> dict[str, Any]:
+    """Counts of each task's final label (rows: a reviewer's override, else the consensus) against each worker
+    answer (columns)."""
     lookup = {name: i for i, name in enumerate(labels)}
     ref, given = [], []
     for t, _, a in rows:
         res = results.get(t)
-        cons = res.answer.get("label") if res is not None and res.answer else None
+        final = overrides[t] if t in overrides else res.answer if res is not None else None
+        cons = final.get("label") if isinstance(final, dict) else None
         if cons in lookup and a.get("label") in lookup:
             ref.append(lookup[cons])
             given.append(lookup[a["label"]])

@@ -323,9 +323,11 @@ def quality_report(
     gold: dict[int, dict] | None,
     results: dict[int, TaskConsensus],
     worker_skill: dict[int, float] | None = None,
+    overrides: dict[int, Any] | None = None,
 ) -> dict[str, Any]:
-    """Agreement, per-task and per-worker quality and (classification) confusion, JSON-serialisable."""
-    return quality.report(task_type, rows, labels, gold or {}, results, worker_skill)
+    """Agreement, per-task and per-worker quality and (classification) confusion, JSON-serialisable; `overrides`
+    (a reviewer's answers by task) replace the consensus as the confusion matrix's rows."""
+    return quality.report(task_type, rows, labels, gold or {}, results, worker_skill, overrides)
 
 
 def worker_quality(task_type: str, rows: list[tuple[int, int, dict]], gold: dict[int, dict] | None,

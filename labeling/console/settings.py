@@ -87,7 +87,7 @@ async def preview(request: Request, caller: web.Caller) -> Response:
     """POST /console/preview {"instructions": "..."}: the instructions as the worker page shows them (HTML)."""
     app = web.state(request)
     body = schemas.parse(schemas.InstructionsPreview, await web.read_json(request, PREVIEW_BODY_BYTES), app.settings)
-    return HTMLResponse(str(markup.render(body.instructions)), headers=pages.SECURITY_HEADERS)
+    return HTMLResponse(str(markup.render(body.instructions, body.top_heading)), headers=pages.SECURITY_HEADERS)
 
 
 PAGES = [

@@ -18,9 +18,11 @@
       line.say("New token made: the old one no longer works.", true);
     });
   });
-  document.getElementById("secret-close").addEventListener("click", function () {
+  function close() {
     value.textContent = "";  /* not left on the page for the next person at this screen */
     box.hidden = true;
     button.focus();
-  });
+  }
+  document.getElementById("secret-close").addEventListener("click", close);
+  Console.escapeCloses(box, close);
 })();

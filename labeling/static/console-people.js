@@ -20,11 +20,19 @@
     box.focus({preventScroll: true});
   }
 
-  document.getElementById("secret-close").addEventListener("click", function () {
+  function closeSecret() {
     document.getElementById("secret-value").textContent = "";
     document.getElementById("secret").hidden = true;
     status.tabIndex = -1;  /* the focus was in the box just hidden: it goes to the line that says what was done */
     status.focus();
+  }
+  document.getElementById("secret-close").addEventListener("click", closeSecret);
+  Console.escapeCloses(document.getElementById("secret"), closeSecret);
+  document.querySelectorAll("details.reset").forEach(function (details) {
+    Console.escapeCloses(details, function () {  /* back to its summary, the button that opened it */
+      details.open = false;
+      details.querySelector("summary").focus();
+    });
   });
 
   var kept = sessionStorage.getItem("people-status");

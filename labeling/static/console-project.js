@@ -160,7 +160,8 @@
       var seq = ++previewSeq;
       fetch("/console/preview", {method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRF-Token": Console.csrf(), "Accept": "text/html"},
-        body: JSON.stringify({instructions: $("f-instructions").value})
+        body: JSON.stringify({instructions: $("f-instructions").value,
+                              top_heading: Number($("instructions-preview").dataset.topHeading)})
       }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
         if (html === null || seq !== previewSeq) return;
         if (html.trim()) { $("instructions-preview").innerHTML = html; return; }  /* escaped by the server */

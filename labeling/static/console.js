@@ -84,8 +84,29 @@
   }
 
   /** Show an API error beside the input its `field` names (data-field on the .field wrapper, or an input's
-      name), else in the form's general status line; focuses the field. Returns the element it used. */
+      name), else in the form's general status line; focuses the field. A body with several wrong fields has
+      each (`errors`) beside its own input at once, the focus on the first of them on the page (the API lists them
+      in its own order). Returns the element it used first. */
   function showError(root, error, fallback) {
+    var list = error && error.errors && error.errors.length ? error.errors : [error];
+    var first = null, unplaced = [], targets = [];
+    list.forEach(function (one) {
+      var shown = showOne(root, one, null, targets);
+      if (shown) first = first || shown;
+      else unplaced.push(one);
+    });
+    targets.sort(function (a, b) { return a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1; });
+    if (targets.length) targets[0].focus();
+    if (unplaced.length && fallback) {  /* the errors no field of the form shows, together in the status line */
+      fallback.textContent = unplaced.map(function (one) { return (one && one.message) || "something went wrong"; }).join("; ");
+      fallback.hidden = false;
+      fallback.classList.add("error");
+      first = first || fallback;
+    }
+    return first;
+  }
+
+  function showOne(root, error, fallback, targets) {
     var name = (error && error.field) || "";
     var wrap = null;
     /* the field, then each shorter path: labels[2].hotkey, labels[2], labels */
@@ -129,7 +150,7 @@
       /* said with the input each time it takes the focus, not only once as the alert */
       var described = target.getAttribute("aria-describedby");
       target.setAttribute("aria-describedby", (described ? described + " " : "") + p.id);
-      target.focus();
+      targets.push(target);  /* showError focuses the first on the page */
     }
     return p;
   }
@@ -296,6 +317,16 @@
     };
   }
 
+  /** Escape in a box that pops up (a token shown once, a reset's form) closes it as its own button does: close()
+      hides it and gives the focus back (to what opened it, or to the line that says what was done). */
+  function escapeCloses(box, close) {
+    box.addEventListener("keydown", function (e) {
+      if (e.key !== "Escape" || e.defaultPrevented || e.isComposing) return;
+      e.preventDefault();
+      close();
+    });
+  }
+
   /** A message for the next page (a deleted project's, said on the projects page it lands on): flash(text) keeps
       it for the next page with a #page-status line, which shows it once (a reload says nothing). */
   function flash(text) {
@@ -311,5 +342,5 @@
   }
 
   window.Console = {api: api, upload: upload, clearErrors: clearErrors, showError: showError, csrf: csrf, ago: ago,
-                    statusLine: statusLine, busy: busy, flash: flash};
+                    statusLine: statusLine, busy: busy, flash: flash, escapeCloses: escapeCloses};
 })();

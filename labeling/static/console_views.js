@@ -39,12 +39,19 @@
 
   /** An image with box layers [{boxes, color?}] drawn at the image's pixel positions (percentages of its natural
       size, so they stay right at any displayed size). `thumb`: a small one for a table row. */
+  var SMALL_IMAGE = 200, SMALL_THUMB = 96;  // px: the least an image's longer side is shown at
+
   function image(src, layers, thumb) {
     var img = el("img", {alt: "Task image", loading: thumb ? "lazy" : null, class: "view-image"});
     var frame = el("span", {class: "image-view" + (thumb ? " thumb" : "")}, [img]);
     function draw() {
       var w = img.naturalWidth, h = img.naturalHeight;
       if (!w || !h) return;
+      // A tiny image (3x2 px) was a dot: magnified by whole steps until its longer side is SMALL_IMAGE (a thumbnail's
+      // smaller), its pixels shown as squares; the CSS's max sizes still hold it in its place.
+      var times = Math.floor((thumb ? SMALL_THUMB : SMALL_IMAGE) / Math.max(w, h));
+      if (times > 1) img.style.width = w * times + "px";
+      frame.classList.toggle("pixels", times >= 4);
       frame.querySelectorAll(".view-box").forEach(function (n) { n.remove(); });
       layers.forEach(function (layer, li) {
         (layer.boxes || []).forEach(function (b) {

@@ -42,9 +42,15 @@ def _inline(escaped: str) -> str:
     return _KEPT.sub(put_back, _emphasis(text))
 
 
-def render(source: str | None) -> Markup:
-    """Headings, paragraphs, bullet and numbered lists, **bold**, *italic*, `code` and http(s) links."""
+def render(source: str | None, top: int = 3) -> Markup:
+    """Headings, paragraphs, bullet and numbered lists, **bold**, *italic*, `code` and http(s) links.
+
+    A `#` heading is an h`top` (the labeling page's instructions sit under its h2 "Instructions"), `##` one level
+    deeper, and so on; no heading is more than one level deeper than the one before it (a text that starts with
+    `###`, or goes from `#` to `###`, skipped levels: a screen reader's outline of the page had holes). Each heading's
+    class says its depth in the text, which sets its size wherever it is shown."""
     blocks: list[str] = []
+    depth = 0  # the depth of the last heading in the text (1 for the top level)
     paragraph: list[str] = []
     items: list[str] = []
     list_tag = ""
@@ -66,8 +72,9 @@ def render(source: str | None) -> Markup:
             flush()
         elif heading:
             flush()
-            level = len(heading.group(1)) + 2  # h3-h5: the page already has h1/h2
-            blocks.append(f"<h{level}>{heading.group(2)}</h{level}>")
+            depth = min(len(heading.group(1)), depth + 1)
+            level = min(top + depth - 1, 6)
+            blocks.append(f'<h{level} class="md-h{depth}">{heading.group(2)}</h{level}>')
         elif bullet or numbered:
             tag = "ul" if bullet else "ol"
             if paragraph or (items and list_tag != tag):

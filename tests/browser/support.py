@@ -267,3 +267,26 @@ def tab_to(page: Any, selector: str) -> None:
         if page.evaluate("s => document.activeElement.matches(s)", selector):
             return
     raise AssertionError(f"Tab never reached {selector}")
+
+
+SKIPPED_HEADINGS = """() => {
+  // every heading in document order, hidden ones too (a state or dialog the page shows later keeps its level)
+  const found = [];
+  let before = 0, last = "(the top of the page)";
+  for (const h of document.querySelectorAll("h1, h2, h3, h4, h5, h6, [role=heading]")) {
+    const level = h.hasAttribute("aria-level") ? Number(h.getAttribute("aria-level")) : Number(h.tagName[1]);
+    const name = `h${level} "${h.textContent.trim().slice(0, 40)}"`;
+    if (level > before + 1) found.push(`${name} after ${last}`);
+    before = level;
+    last = name;
+  }
+  return found;
+}"""
+
+
+def assert_heading_levels(page: Any) -> None:
+    """The page's headings skip no level, as axe's heading-order rule checks: the first is an h1 and each one is at
+    most one level deeper than the one before it (a screen reader's list of headings is the page's outline)."""
+    page.wait_for_load_state("load")
+    skipped = page.evaluate(SKIPPED_HEADINGS)
+    assert not skipped, f"{page.url}: heading levels skipped: {skipped}"

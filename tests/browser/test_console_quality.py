@@ -54,7 +54,7 @@ def test_the_quality_page_shows_the_matrix_and_workers_and_blocks_a_worker(new_p
 
     matrix = page.locator("#confusion")
     expect(matrix.locator("th.axis")).to_have_text("Worker answer →")
-    expect(matrix.locator(".axis-rows")).to_have_text("Consensus ↓")
+    expect(matrix.locator(".axis-rows")).to_have_text("Final label ↓")
     expect(matrix.locator("th.col-label")).to_have_text(LABELS)
     expect(matrix.locator("th.row-label")).to_have_text([re.compile(f"{label}$") for label in LABELS])
     cells = [[int(c) for c in row.locator("td").all_text_contents()] for row in matrix.locator("tbody tr").all()]

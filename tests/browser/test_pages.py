@@ -45,7 +45,7 @@ def test_instructions_markup_is_escaped_first():
     html = markup.render("# Title\n**bold** and `<code>` <script>x</script>\n\n- [ok](https://e.com/a?b=1&c=2)\n"
                          "- [bad](javascript:alert(1))\n1. one\n2. two")
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "<h3>Title</h3>" in html and "<strong>bold</strong>" in html and "<code>&lt;code&gt;</code>" in html
+    assert '<h3 class="md-h1">Title</h3>' in html and "<strong>bold</strong>" in html and "<code>&lt;code&gt;</code>" in html
     assert '<a href="https://e.com/a?b=1&amp;c=2" rel="noopener noreferrer" target="_blank">ok</a>' in html
     assert "javascript:" in html and 'href="javascript' not in html
     assert "<ol><li>one</li><li>two</li></ol>" in html

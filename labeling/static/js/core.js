@@ -132,7 +132,8 @@
   /** The session has ended (signed out in another tab, or the account's sessions ended). A lease on screen is still
    *  this worker's on the server: its work stays shown, and is kept for the page after signing in again, which gets
    *  the task back with it (as after a reload). */
-  function signedOut() {
+  function signedOut(error) {
+    if (error && error.code === "account_deactivated") return stoppedForGood("account_deactivated");
     var lease = C.lease;
     if (C.state === "working" && lease && !lease.done) {
       lease.signedOut = true;  // no session to hand it back with, nor to renew it: its clock means nothing now
@@ -207,12 +208,28 @@
    *  handed back elsewhere (the same task open in another tab or window of this worker). Nothing here can be saved
    *  or handed back, and its clock means nothing now. */
   function leaseGone(error) {
+    if (error.code === "project_archived") return stoppedForGood("project_archived");
     if (C.lease) C.lease.done = true;
+    if (error.code !== "not_found") return saidGone(error);
+    // Archiving a project takes its leases back, so the lease is just "not found": the project says whether that
+    // is why (then nothing can be saved, and the worker is told so), else the possible reasons are said.
+    var lease = C.lease;
+    L.api("GET", "/api/projects/" + config.project_id).then(function (r) {
+      if (lease !== C.lease) return;
+      if (r.status === 200 && r.data.status === "archived") stoppedForGood("project_archived");
+      else saidGone(error);
+    });
+  }
+
+  function saidGone(error) {
     $("lease").hidden = true;
     message("");
     // A lease not found says nothing of why ("no assignment 194 of yours"): the worker is told what may have happened.
     var why = error.code === "not_found" ? "it is no longer yours (another tab or window of yours may have answered, " +
       "skipped or left it, or the requester removed it or closed the project to you)"
+      // a lease that ran out is renewed only in an active project: the pause is why, not another tab
+      : error.code === "project_paused" ? "its requester paused the project, and a lease that ran out is not " +
+        "renewed until the project is active again"
       : error.message + (error.code === "lease_expired" ? "" : " (another tab or window of yours may have answered, " +
         "skipped or left it)");
     showBanner("This task can no longer be saved here: " + why + ". Your work on it is still shown; go on when you " +
@@ -235,7 +252,7 @@
         else message("Lease renewed: the task is yours again.", "ok");
         return;
       }
-      if (r.status === 401) return signedOut();
+      if (r.status === 401) return signedOut(r.error);
       if (r.status === 409 || r.status === 404) return leaseGone(r.error);
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
       showBanner(sentence(r.error.message), "Try again", retryLease, "Skip to the next task", loadNext);
@@ -248,7 +265,7 @@
     L.api("POST", "/api/assignments/" + current.assignmentId + "/renew").then(function (r) {
       if (current !== C.lease) return;
       if (r.status === 200) { startLease(r.data); rememberLease(current); message("Lease extended.", "ok"); }
-      else if (r.status === 401) signedOut();
+      else if (r.status === 401) signedOut(r.error);
       else message(sentence(r.error.message), "error");
     });
   }
@@ -288,6 +305,31 @@
     $(paused ? "stopped-check" : "stopped-home").focus({preventScroll: true});
   }
 
+  /** What ended the work while it was on screen, in the API's words turned into the worker's: not a general "can
+   *  no longer be saved" or "signed out", which the worker could neither understand nor act on. */
+  var ENDED = {
+    project_archived: ["This project was archived",
+                       "Its requester archived it: it takes no more answers, so the work on screen could not be " +
+                       "saved, and no more tasks come from it. Your other projects are on your home page."],
+    account_deactivated: ["Your account was deactivated",
+                          "An admin deactivated your account: work not yet submitted could not be saved, and no " +
+                          "tasks come to you. Ask an admin to reactivate it, then sign in again."],
+  };
+
+  function stoppedForGood(code) {
+    if (C.lease) C.lease.done = true;  // nothing to hand back: the server took the lease back already
+    C.current = C.lease = null;
+    forgetLease();
+    hideBanner();
+    $("lease").hidden = true;
+    message("");
+    $("state-stopped-title").textContent = ENDED[code][0];
+    $("state-stopped-text").textContent = ENDED[code][1];
+    $("stopped-check").hidden = true;
+    setState("stopped");
+    $("stopped-home").focus({preventScroll: true});
+  }
+
   /** The query asking the queue for the task this page held first, with its lease's resume value; "" for none. */
   function preferQuery(held) {
     if (!held || typeof held.task !== "number" || typeof held.resume !== "string") return "";
@@ -317,7 +359,7 @@
         $("check-again").focus({preventScroll: true});
         return;
       }
-      if (r.status === 401) return signedOut();
+      if (r.status === 401) return signedOut(r.error);
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
       if (STOPPED[r.error.code]) return stopped(r.error.code);  // a project not found: deleted, or not open to me
       $("state-error-retry").textContent = "Try again";
@@ -514,7 +556,7 @@
 
   function actionFailed(r, action) {
     var error = r.error;
-    if (r.status === 401) return signedOut();
+    if (r.status === 401) return signedOut(r.error);
     if (error.code === "lease_expired") return leaseExpired(action === "submit");
     if (error.code === "worker_blocked") return blocked(error.message);
     if (r.status === 409 || r.status === 404) return leaseGone(error);
@@ -738,7 +780,7 @@
     $("report-dialog").close();
     L.api("POST", "/api/assignments/" + target.assignmentId + "/report", {text: text}).then(function (r) {
       if (r.status === 201) message("Thank you: the requester will see your report. You may still answer or skip the task.", "ok");
-      else if (r.status === 401) signedOut();
+      else if (r.status === 401) signedOut(r.error);
       else message("The report was not sent: " + r.error.message, "error");
       focusTask();
     });
@@ -760,7 +802,7 @@
     C.busy = true;
     L.api("GET", "/api/projects/" + config.project_id + "/my-answers?limit=200").then(function (r) {
       C.busy = false;
-      if (r.status === 401) return signedOut();
+      if (r.status === 401) return signedOut(r.error);
       if (r.status !== 200) { message(sentence(r.error.message), "error"); return; }
       if (!r.data.data.length) { message("You have no earlier answers in this project yet.", "warn"); return; }
       C.editing = {list: r.data.data, index: -1};
@@ -810,7 +852,7 @@
         backToTask("Your answer was changed.");
         return;
       }
-      if (r.status === 401) return signedOut();
+      if (r.status === 401) return signedOut(r.error);
       if (r.error.code === "worker_blocked") return blocked(r.error.message);
       var refused = function () { message("The change was not saved: " + r.error.message, "error"); };
       if (r.status === 400) labelsChanged(refused); else refused();

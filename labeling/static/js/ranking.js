@@ -176,6 +176,18 @@
     ]);
   }
 
+  /** Bring the selected card's part the keys just changed (its head, or its ratings) into view above the ranking
+   *  panel, which sticks to the bottom of the screen: a card chosen or rated by keys could sit under it, out of
+   *  sight. The panel's height changes as the ranking grows, so the clearance is measured each time. */
+  function reveal(part) {
+    var card = selected === null ? null : cardsEl.querySelector('[data-card="' + CSS.escape(selected) + '"]');
+    var target = card && card.querySelector(part);
+    if (!target) return;
+    var panel = document.querySelector(".rank-panel");
+    cardsEl.style.setProperty("--panel-clearance", ((panel ? panel.offsetHeight : 0) + 8) + "px");
+    target.scrollIntoView({block: "nearest"});
+  }
+
   function rateResponse(id, value) {
     if (ratings[id] === value) delete ratings[id]; else ratings[id] = value;
     selected = id;
@@ -258,6 +270,7 @@
         putAt(id, tiers.length); // next place (again: moved to the end)
         selected = id;
         changed();
+        reveal(".response-head");
         return true;
       }
       return false;
@@ -267,6 +280,7 @@
       var value = Number(digit[1]);
       if (value === 0) { delete ratings[selected]; render(); ctx.message("Rating of " + letterOf[selected] + " cleared.", ""); }
       else rateResponse(selected, value);
+      reveal(".rating");
       return true;
     }
     if (key === "=" || key === "+") {
@@ -283,6 +297,7 @@
       at = key === "ArrowRight" ? (at + 1) % shown.length : (at <= 0 ? shown.length - 1 : at - 1);
       selected = shown[at].id;
       render();
+      reveal(".response-head");
       return true;
     }
     if (key === "Backspace" || key === "Delete") {

@@ -244,14 +244,19 @@
     this.buttons.forEach(function (b, i) { b.hidden = needle !== "" && this.labels[i].toLowerCase().indexOf(needle) < 0; }, this);
   };
   L.LabelPicker.prototype.closeFilter = function () {
+    var opener = this.filterOpener;
+    this.filterOpener = null;
     this.filter.value = "";
     this.filter.hidden = true;
     this.applyFilter();
     this.filter.blur();
+    /* the keyboard goes back where "/" was pressed (a label button), not to the page's top */
+    if (opener && opener !== document.body && opener.isConnected && !opener.hidden) opener.focus({preventScroll: true});
   };
   /** Handle a key press meant for the labels; true when it was one. */
   L.LabelPicker.prototype.handleKey = function (e) {
     if (e.key === "/") {
+      if (this.filter.hidden) this.filterOpener = document.activeElement;
       this.filter.hidden = false;
       this.filter.focus();
       return true;
@@ -330,14 +335,18 @@
   L.ZoomView.prototype.fitScale = function () {
     var width = this.viewport.clientWidth - 8, height = this.viewport.clientHeight - 8;
     if (!this.natural.w || !this.natural.h || width <= 0 || height <= 0) return 1;
-    return Math.min(width / this.natural.w, height / this.natural.h, 8);
+    // No upper bound: a 3x2 px image stopped at 800%, a speck on a phone; fitted, it fills the view as any other.
+    return Math.min(width / this.natural.w, height / this.natural.h);
   };
 
   L.ZoomView.prototype.setScale = function (next) {
-    this.scale = clamp(next, 0.05, 32);
+    // Up to 3200%, or four times what fits the view if that is more (an image of a few pixels).
+    this.scale = clamp(next, 0.05, Math.max(32, 4 * this.fitScale()));
     this.stage.style.width = this.natural.w * this.scale + "px";
     this.stage.style.height = this.natural.h * this.scale + "px";
     if (this.levelEl) this.levelEl.textContent = Math.round(this.scale * 100) + "%";
+    // Magnified this much, the image's own pixels show as squares, not as a blur no edge can be told in.
+    this.stage.classList.toggle("pixels", this.scale >= 4);
     // A zoomed image can be dragged around; a fitted one has nowhere to go.
     this.viewport.classList.toggle("zoomed", !this.fitted);
     if (this.options.onScale) this.options.onScale(this.scale);
