@@ -642,3 +642,26 @@ def test_an_empty_path_is_a_usage_error_not_the_default(argv, capsys, tmp_path, 
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and one_line(err) and "an empty path" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_export_options_are_named_as_the_command_line_spells_them(env, capsys, tmp_path):
+    """`--include-gold` and friends were named by their HTTP query form in errors (include_gold, bad_rating)."""
+    name = _project(env, capsys, tmp_path)
+    for argv, words in ((["--format", "csv", "--pairs", "all"],
+                         "option --pairs does not apply to format csv (its options: --card, --include-gold, "
+                         "--include-open, --min-confidence, --seed, --since, --split)"),
+                        (["--format", "jsonl", "--seed", "x"], "--seed must be a whole number, got 'x'"),
+                        (["--format", "jsonl", "--min-confidence", "2"], "--min-confidence must be a number from 0 "
+                                                                         "to 1, got '2'"),
+                        (["--format", "jsonl", "--split", "a=0.5"], "--split shares must add up to 1"),
+                        (["--format", "jsonl", "--label-attribute", "a b"], "--label-attribute must be letters"),
+                        (["--format", "preference", "--good-rating", "2"], "--bad-rating must be below --good-rating"),
+                        (["--format", ""], "--format is required (e.g. --format jsonl)")):
+        code, out, err = run(capsys, "export", name, *argv, "-o", "-")
+        assert code == 2 and not out and one_line(err) and words in err, (argv, err)
+        assert "_" not in err.split("error: ", 1)[1].split(" got ")[0], err
+    from labeling.export import options
+
+    with pytest.raises(options.InvalidInput, match="^include_gold must be true or false"):  # the API's words stay
+        options.parse({"format": "jsonl", "include_gold": "yes"})
+

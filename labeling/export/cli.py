@@ -108,7 +108,7 @@ def _target(args: argparse.Namespace, opts: options_mod.Options) -> options_mod.
     """`-o DIR/` (or an existing folder) for a one-file format asks for a folder with a dataset card."""
     out = args.output
     if out and out != "-" and opts.format != "dump" and (out.endswith(os.sep) or Path(out).is_dir()):
-        return options_mod.parse({**params(args), "card": "true"})
+        return options_mod.parse({**params(args), "card": "true"}, flags=True)
     return opts
 
 
@@ -131,7 +131,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                            field="all")
     if not args.all and not args.project:
         raise InvalidInput("name a PROJECT (id or name), or --all with --format dump", field="project")
-    opts = _target(args, options_mod.parse(params(args)))
+    opts = _target(args, options_mod.parse(params(args), flags=True))
     settings = cli._settings()
     show = not args.quiet and sys.stderr.isatty()
 
