@@ -14,9 +14,9 @@ from typing import AsyncIterator, NoReturn, Sequence
 
 from sqlalchemy.engine import make_url
 
-from labeling import __version__, accounts, audit, auth, migrate, resources, settings as settings_mod
+from labeling import __version__, accounts, audit, auth, files, migrate, resources, settings as settings_mod
 from labeling.db import Database
-from labeling.errors import Conflict, LabelingError
+from labeling.errors import Conflict, InvalidInput, LabelingError
 from labeling.settings import Settings
 
 
@@ -103,8 +103,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from labeling import projects, tasks
 
     path = Path(args.file)
-    if not path.is_file():
-        raise LabelingError(f"no file {args.file}", field="FILE")
+    check_input(args.file, "FILE")
     settings = _settings()
 
     async def run() -> int:
@@ -140,7 +139,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     fields = evaluation.fields_of(args.by)
     if args.output:
-        leaderboard.check_output(args.output)
+        leaderboard.check_output(args.output, args.force)
 
     async def run() -> dict:
         async with _database(_settings()) as db:
@@ -151,7 +150,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     result = asyncio.run(run())
     print(leaderboard.markdown(result), end="")
     if args.output:
-        for path in leaderboard.write_outputs(result, args.output):
+        for path in leaderboard.write_outputs(result, args.output, args.force):
             print(f"wrote {path}", file=sys.stderr)
     return 0
 
@@ -188,8 +187,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from labeling.export import dump
 
     path = Path(args.path)
-    if not path.is_file():
-        raise LabelingError(f"no file {args.path}", field="PATH")
+    check_input(args.path, "PATH")
     if backup.kind(path) is not None:
         print(asyncio.run(backup.restore(_settings(), path, force=args.force)))
     elif dump.is_dump(path):
@@ -220,6 +218,15 @@ def path_argument(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
     return text
+
+
+def check_input(path: str, field: str) -> None:
+    """A file argument the command reads, refused in one line naming it (exit status 2, as every usage error) when
+    it is none there, a folder, a device, or unreadable: an unreadable import file was "[Errno 13] Permission denied"
+    once the database was open, exit status 1, where a missing one was exit status 2."""
+    why = files.unreadable(path)
+    if why:
+        raise InvalidInput(why, field=field)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -283,6 +290,7 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("projects", metavar="PROJECT", nargs="+", help="project ids or names (several are combined)")
     board.add_argument("-o", "--output", metavar="DIR", type=path_argument,
                        help="also write leaderboard.json, leaderboard.md, ratings.png and win_rates.png here")
+    board.add_argument("--force", action="store_true", help="replace an earlier report's files in the -o folder")
     board.add_argument("--by", action="append", metavar="FIELD",
                        help="a task data field to break the leaderboard down by, e.g. category (repeatable)")
     board.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
@@ -421,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"labeling: error: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print(f"labeling: {_interrupted(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of standard output left (`| head`): as other tools, stop without a word
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
@@ -433,6 +442,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"labeling: error: {_said(exc)}", file=sys.stderr)
         return 1
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """What Ctrl+C (or SIGTERM, for an export) left, in one line; it ended the command at exit status 130 without a
+    word. Said only where it is known: an import is one transaction, and a file -o names is written whole or not at
+    all (standard output may hold part of the output)."""
+    output = getattr(args, "output", None)
+    if args.command == "import":
+        return "interrupted: nothing was imported"
+    if args.command == "export" and output != "-" or args.command == "aggregate" and output and output != "-":
+        return "interrupted: nothing was written"
+    return "interrupted"
 
 
 def _said(exc: Exception) -> str:
