@@ -10,7 +10,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import AsyncIterator, NoReturn, Sequence
+from typing import AsyncIterator, Iterator, NoReturn, Sequence
 
 from sqlalchemy.engine import make_url
 
@@ -137,7 +137,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from labeling import projects
     from labeling.consensus import evaluation, leaderboard
 
-    fields = evaluation.fields_of(args.by)
+    with _as_flags("by", "bootstrap", "seed"):
+        fields = evaluation.fields_of(args.by)
     if args.output:
         leaderboard.check_output(args.output, args.force)
 
@@ -147,12 +148,26 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 found = [await projects.find(conn, ref) for ref in args.projects]
             return await evaluation.board(db, found, by=fields, n_bootstrap=args.bootstrap, seed=args.seed)
 
-    result = asyncio.run(run())
+    with _as_flags("by", "bootstrap", "seed"):
+        result = asyncio.run(run())
     print(leaderboard.markdown(result), end="")
     if args.output:
         for path in leaderboard.write_outputs(result, args.output, args.force):
             print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _as_flags(*names: str) -> Iterator[None]:
+    """An error of an option the API shares, said with the command line's flag: `--bootstrap must be 0 to ...` and
+    `--by: ...`, where it said the query's `bootstrap` and `by` (the message starts with the option's name)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if exc.field not in names or not exc.message.startswith(exc.field):
+            raise
+        flag = "--" + exc.field.replace("_", "-")
+        raise InvalidInput(flag + exc.message.removeprefix(exc.field), field=exc.field) from None
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:

@@ -199,7 +199,7 @@ def run_boxes(args: argparse.Namespace) -> int:
     csvio.check_names(args.boxes, cols, ("label",))
     shown = csvio.named(args.boxes)
     if not 0.0 < args.iou <= 1.0:
-        raise InvalidInput(f"iou must be a number above 0 and at most 1, got {args.iou}", field="iou")
+        raise InvalidInput(f"--iou must be a number above 0 and at most 1, got {args.iou}", field="iou")
     has_label = "label" in cols
     per_task: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for i, (task, worker) in enumerate(zip(cols["task"], cols["worker"])):
