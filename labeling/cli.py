@@ -206,6 +206,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if backup.kind(path) is not None:
         print(asyncio.run(backup.restore(_settings(), path, force=args.force)))
     elif dump.is_dump(path):
+        args.restoring = "dump"  # one transaction: an interrupted one restored nothing (_interrupted says so)
         print(export_cli.restore_dump(path))
     else:
         raise LabelingError(f"{args.path} is neither a backup (labeling backup) nor a dump "
@@ -461,11 +462,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _interrupted(args: argparse.Namespace) -> str:
     """What Ctrl+C (or SIGTERM, for an export) left, in one line; it ended the command at exit status 130 without a
-    word. Said only where it is known: an import is one transaction, and a file -o names is written whole or not at
-    all (standard output may hold part of the output)."""
+    word. Said only where it is known: an import and a dump's restore are one transaction each, and a file -o names
+    is written whole or not at all (standard output may hold part of the output; a backup's copy may have ended)."""
     output = getattr(args, "output", None)
     if args.command == "import":
         return "interrupted: nothing was imported"
+    if args.command == "restore" and getattr(args, "restoring", None) == "dump":
+        return "interrupted: nothing was restored"
     if args.command == "export" and output != "-" or args.command == "aggregate" and output and output != "-":
         return "interrupted: nothing was written"
     return "interrupted"
