@@ -27,7 +27,11 @@ def _settings() -> Settings:
 @contextlib.asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[Database]:
     """The database at the newest schema, for one command; closed when the command ends."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # was "[Errno 2] No such file or directory: '/proc/x'", exit status 1
+        raise InvalidInput(f"cannot make the data directory {settings.data_dir}: {exc.strerror}",
+                           field="LABELING_DATA_DIR") from None
     db = Database(settings.resolved_database_url, pool_size=2)
     try:
         await migrate.upgrade(db)
@@ -402,6 +406,9 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
         return  # the data directory, made by the command (a first start)
     if path.is_dir():
         raise LabelingError(f"{path} is a folder, not a SQLite database file", field="LABELING_DATABASE_URL")
+    if path.parent.exists() and not path.parent.is_dir():  # was "no folder /etc/hostname" for a file there
+        raise LabelingError(f"{path.parent} is a file, not a folder for the SQLite database {path.name}",
+                            field="LABELING_DATABASE_URL")
     if not path.parent.is_dir():
         raise LabelingError(f"no folder {path.parent} for the SQLite database {path.name}",
                             field="LABELING_DATABASE_URL")

@@ -775,3 +775,16 @@ def test_an_export_file_that_cannot_be_written_to_the_end_is_named_exit_status_2
     code, _, err = run(capsys, "export", name, "--format", "jsonl", "--include-open", "-o", "out.jsonl")
     assert code == 2 and one_line(err) and err == "labeling: error: cannot write out.jsonl: No space left on device\n"
     assert not [path for path in tmp_path.iterdir() if "out.jsonl" in path.name]
+
+
+def test_a_data_directory_that_is_a_file_or_cannot_be_made_is_one_line_exit_status_2(capsys, tmp_path, monkeypatch):
+    """LABELING_DATA_DIR naming a file was "no folder FILE"; one that cannot be made (under /proc) was "[Errno 2] No
+    such file or directory: '/proc/...'", exit status 1, where every other setting the command cannot use is 2."""
+    monkeypatch.delenv("LABELING_DATABASE_URL", raising=False)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    for data_dir, words in ((a_file, f"{a_file} is a file, not a folder for the SQLite database labeling.db"),
+                            ("/proc/no-such-folder", "cannot make the data directory /proc/no-such-folder: ")):
+        monkeypatch.setenv("LABELING_DATA_DIR", str(data_dir))
+        code, out, err = run(capsys, "migrate")
+        assert code == 2 and not out and one_line(err) and words in err, err
