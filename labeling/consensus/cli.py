@@ -16,7 +16,7 @@ import numpy as np
 from labeling import files
 from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
-from labeling.export import formats
+from labeling.export import archive, formats
 
 TIE = "tie"  # the label of a pairwise comparison that neither side won
 
@@ -82,6 +82,9 @@ def check_output(path: str | None, force: bool) -> None:
     if files.not_a_file(path):
         raise InvalidInput(f"cannot write {path}: a device, a pipe or a socket, not a file to replace (-o - writes "
                            "to standard output)", field="output")
+    if os.path.isfile(path) and archive.sqlite_file(Path(path)):  # as export refuses it: --force took a database
+        raise InvalidInput(f"{path} is an SQLite database (or its journal), not an earlier output; --force does not "
+                           "replace it", field="output")
     if os.path.lexists(path) and not force:
         raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
 

@@ -518,3 +518,15 @@ def test_an_existing_output_is_replaced_only_with_force_and_checked_before_any_w
     with pytest.raises(InvalidInput, match="no folder"):
         run("aggregate", "classification", answers, "-o", str(tmp_path / "none" / "out.csv"))
     assert capsys.readouterr() == ("", "")
+
+
+def test_force_never_replaces_a_sqlite_database(tmp_path: Path) -> None:
+    """`aggregate -o labeling-data/labeling.db --force` put a CSV file in place of the database (export refuses it)."""
+    import sqlite3
+
+    database = tmp_path / "labeling.db"
+    sqlite3.connect(database).execute("CREATE TABLE t (x)").connection.close()
+    before = database.read_bytes()
+    with pytest.raises(InvalidInput, match="is an SQLite database .*--force does not replace it"):
+        run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "-o", str(database), "--force")
+    assert database.read_bytes() == before
