@@ -119,7 +119,9 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
                             duration_ms=duration_ms, now=now, meta=meta)
     if recorded is None:
         return None
-    complete = False
+    # a gold task completes for no one; its answer says what a regular task's would (GoldPlace)
+    complete = bool(assignment.is_gold and recorded.counted
+                    and GoldPlace(recorded.n_done, recorded.n_done, recorded.needed).completes)
     try:
         block = gold_score is not None and not recorded.blocked and queue.below_threshold(project, recorded)
         if block or (not assignment.is_gold and recorded.task_ready):  # else nothing follows: no savepoint
@@ -134,7 +136,7 @@ def _store(tx: Tx, mem: queue.Memory, assignment: Any, worker: Principal, judged
     except Exception:
         log.exception("answer %s stored; blocking or settling after it failed (left for the next settle)",
                       recorded.annotation_id)
-        complete = False
+        complete = bool(complete and assignment.is_gold)
     return queue.Submitted(recorded.annotation_id, assignment.id, assignment.task_id, now, task_complete=complete)
 
 
@@ -147,16 +149,44 @@ def _skill(row: Any) -> float | None:
     return None
 
 
-def editable_until(project: Any, created_at: float, task_state: int) -> float | None:
+def editable_until(project: Any, created_at: float, task_state: int, gold: GoldPlace | None = None) -> float | None:
     """Until when (Unix seconds) a worker may change an answer, by the project's edit window; None: not now.
 
-    "until_final": while the task is open (gold tasks stay open); "minutes": for N minutes after the answer.
+    "until_final": while the task is open; a gold answer while its task would be, were it a regular one
+    (GoldPlace.final); "minutes": for N minutes after the answer.
     """
     if project.edit_window == "minutes" and project.edit_minutes:
         return created_at + project.edit_minutes * 60
-    if project.edit_window == "until_final" and task_state == models.TaskState.open:
+    if project.edit_window == "until_final" and (not gold.final if gold is not None
+                                                 else task_state == models.TaskState.open):
         return float("inf")
     return None
+
+
+@dataclass(frozen=True)
+class GoldPlace:
+    """Where a gold answer stands among its task's counted answers: its rank (1 for the first) and how many there are,
+    and how many answers the task's regular twins need.
+
+    A gold task never completes: every worker answers it once. Shown as it is, that marked it out: "until_final"
+    answers to gold tasks stayed editable for ever while every regular one became final, and a gold submit never
+    said `task_complete`, so a worker could tell the gold tasks (and, with others, their answers) from their own
+    answers list. Its answers are taken in turns of `needed` instead, as a regular task's would be: an answer is
+    final, and its submit completes "its task", when its turn is full."""
+
+    rank: int
+    n_done: int
+    needed: int
+
+    @property
+    def final(self) -> bool:
+        turn = max(self.needed, 1)
+        return self.n_done >= -(-self.rank // turn) * turn
+
+    @property
+    def completes(self) -> bool:
+        """Whether this answer, as it was given, filled its turn."""
+        return self.rank % max(self.needed, 1) == 0
 
 
 @dataclass(frozen=True)
@@ -179,7 +209,8 @@ def change(tx: Tx, mem: queue.Memory, annotation_id: int, worker: Principal, raw
     policy.check_status(project, "work.change")
     if row.blocked:
         raise queue.blocked(tx, project, worker.id, "your answers can no longer change", "annotation_id")
-    until = editable_until(project, row.created_at, row.state)
+    gold = GoldPlace(row.gold_rank, row.n_done, row.needed) if row.is_gold and not row.excluded else None
+    until = editable_until(project, row.created_at, row.state, gold)
     if until is None or until <= now:
         why = {"off": "does not let answers change", "until_final": "lets answers change only until the task is "
                "final, and this one is"}.get(project.edit_window, "lets answers change only for "

@@ -84,13 +84,17 @@ async def _startup(settings: Settings, demo: bool, api_url: str = "") -> list[st
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from labeling import serving
+
+    # for every server process, which reads it as it starts
+    os.environ[serving.ENV] = str(args.header_timeout or serving.header_timeout())
     settings = _settings()
     for line in asyncio.run(_startup(settings, args.demo, f"http://{args.host}:{args.port}/api")):
         print(line, flush=True)
     print(f"Serving on http://{args.host}:{args.port}/ (data in {settings.data_dir.resolve()}, database "
           f"{_where(settings)})", flush=True)
     uvicorn.run("labeling.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, access_log=args.access_log, proxy_headers=False)
+                log_level=args.log_level, access_log=args.access_log, proxy_headers=False, http=serving.PROTOCOL)
     return 0
 
 
@@ -281,6 +285,9 @@ def parser() -> argparse.ArgumentParser:
                        help="the server log's level (default info)")
     serve.add_argument("--no-access-log", dest="access_log", action="store_false",
                        help="no line per request in the log")
+    serve.add_argument("--header-timeout", type=_whole(1, 3600, "the header timeout"), metavar="SECONDS",
+                       help="seconds a connection may take to send a request's head, from its opening or the request's "
+                            "first byte, before a 408 (default LABELING_HEADER_TIMEOUT, else 20)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=cmd_migrate)

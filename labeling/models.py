@@ -373,6 +373,18 @@ class MediaUploader(SQLModel, table=True):
     uploaded_at: float = Field(nullable=False)
 
 
+class TaskDeletion(SQLModel, table=True):
+    """A deleted task of a project, for incremental pulls (`--format deletions --since T`): a deletion leaves no row
+    for `--since` to find, so a pipeline kept the task. Task ids are never given twice. Gone with its project."""
+
+    __tablename__ = "task_deletions"
+    __table_args__ = (Index("ix_task_deletions_time", "project_id", "deleted_at"),)
+    project_id: int = Field(sa_column=Column(BigID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
+    task_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    external_id: str | None = Field(default=None, max_length=500)
+    deleted_at: float = Field(nullable=False)
+
+
 class Session(SQLModel, table=True):
     """A signed-in browser: the cookie carries its random id, only the hash is stored; sign-out deletes it."""
 
@@ -436,6 +448,7 @@ media_uploaders = MediaUploader.__table__
 sessions = Session.__table__
 auth_epoch = AuthEpoch.__table__
 audit_log = AuditEntry.__table__
+task_deletions = TaskDeletion.__table__
 
 # Tables whose rows clients know by a surrogate id: an id is never given twice. PostgreSQL's sequences never go back;
 # SQLite without AUTOINCREMENT gives the highest id plus one, so deleting the newest row (a released lease, a deleted

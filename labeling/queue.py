@@ -845,9 +845,9 @@ DELETE_CHUNK = 1_000
 
 def delete_tasks(tx: Tx, project_id: int, task_ids: list[int]) -> int:
     """Delete tasks of a project with their leases, answers and results, and take from the project's counters and
-    each worker's standing what they had counted; returns how many were deleted (ids of other projects, or of no
-    task, are left alone)."""
-    deleted = 0
+    each worker's standing what they had counted; each is recorded in task_deletions (for incremental pulls);
+    returns how many were deleted (ids of other projects, or of no task, are left alone)."""
+    deleted, now = 0, time.time()
     for start in range(0, len(task_ids), DELETE_CHUNK):
         chunk = task_ids[start:start + DELETE_CHUNK]
         params = {"project": project_id, "ids": chunk}
@@ -860,6 +860,7 @@ def delete_tasks(tx: Tx, project_id: int, task_ids: list[int]) -> int:
         tx.run_many("queue.uncount_worker", [
             {"project": project_id, "worker": t.worker_id, "n_annotations": t.n_annotations, "n_gold": t.n_gold,
              "score": float(t.score or 0), "n_skips": t.n_skips, "n_claims": t.n_claims} for t in tallies])
+        tx.run("queue.record_deletions", {**params, "now": now})
         tx.run("queue.delete_tasks", params)
         _add_counts(tx, project_id, 0, n_tasks=-len(rows), n_gold_tasks=-sum(bool(r.is_gold) for r in rows),
                     n_complete=-sum(r.state == TaskState.complete for r in rows),

@@ -132,6 +132,8 @@ def _one(where: str, item: Any, spec: tasktypes.TaskTypeSpec, ctx: tasktypes.Con
         data = spec.validate_data(raw_data, ctx)
     except InvalidInput as exc:
         raise _bare_hint(exc, raw_data) if not item else exc from None
+    if "" in data:  # a table's column without a header: pandas and datasets read its CSV column as `Unnamed: N`
+        raise InvalidInput('data has a field with an empty name (""): name it', field="data")
     gold = _answer_field(spec, item, "gold", data, ctx)
     predictions = _answer_field(spec, item, "predictions", data, ctx)
     priority = item.get("priority", 0)

@@ -7,7 +7,7 @@ import math
 import time
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import annotations, models, paging, projects
@@ -17,8 +17,13 @@ async def mine(conn: AsyncConnection, project: Any, worker_id: int, cursor: str 
     """A page of this worker's answers in the project: {annotation_id, assignment_id, task: {id, data}, answer,
     created_at, edited_at, editable, editable_until} (editable_until null: no end while the task is open)."""
     a, t = models.annotations, models.tasks
+    earlier = a.alias("earlier")
+    rank = (select(func.count()).select_from(earlier)
+            .where(earlier.c.task_id == a.c.task_id, earlier.c.id <= a.c.id, earlier.c.excluded.is_(False))
+            .scalar_subquery())
     query = (select(a.c.id, a.c.assignment_id, a.c.task_id, a.c.answer, a.c.created_at, a.c.edited_at, t.c.data,
-                    t.c.state)
+                    t.c.state, t.c.n_done, t.c.needed, a.c.excluded,
+                    case((a.c.is_gold, rank), else_=None).label("gold_rank"))
              .join(t, t.c.id == a.c.task_id)
              .where(and_(a.c.project_id == project.id, a.c.worker_id == worker_id))
              .order_by(a.c.id.desc()).limit(limit + 1))
@@ -29,7 +34,9 @@ async def mine(conn: AsyncConnection, project: Any, worker_id: int, cursor: str 
     now = time.time()
     out = []
     for row in (await conn.execute(query)).all():
-        until = annotations.editable_until(project, row.created_at, row.state)
+        gold = (annotations.GoldPlace(row.gold_rank, row.n_done, row.needed)
+                if row.gold_rank is not None and not row.excluded else None)
+        until = annotations.editable_until(project, row.created_at, row.state, gold)
         out.append({"annotation_id": row.id, "assignment_id": row.assignment_id,
                     "task": {"id": row.task_id, "data": row.data}, "answer": row.answer,
                     "created_at": projects.iso(row.created_at), "edited_at": projects.iso(row.edited_at),

@@ -4,6 +4,11 @@
 the open regular tasks this worker has already answered (annotations by project and worker, an index)
 and the tasks they skipped (project_workers.n_skips, an upper bound that stays cheap). It never counts
 over all tasks; it is an estimate that can be a little low, never a promise the queue must keep.
+
+A worker's gold figures are as of the start of the day: the gold answers given today count from tomorrow. Shown at
+once, they said after each submit whether the task was gold (the count moved) and whether the answer was right (the
+accuracy moved), so that a worker, or workers sharing notes, could learn the gold tasks and their answers. A worker
+the project has stopped sees the whole tally: they get none of its tasks any more.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ class WorkerCounts:
     left_for_worker: int = 0
     done_today: int = 0
     total: int = 0
-    n_gold: int = 0
-    gold_accuracy: float | None = None  # mean gold score in [0, 1], when at least one gold task was scored
+    n_gold: int = 0  # gold answers scored before today
+    gold_accuracy: float | None = None  # their mean gold score in [0, 1], when there is at least one
     blocked: bool = False
 
 
@@ -57,13 +62,22 @@ async def answered_open(conn: AsyncConnection, worker_id: int, project_ids: list
     return {row[0]: int(row[1]) for row in rows}
 
 
-async def done_since(conn: AsyncConnection, worker_id: int, since: float) -> dict[int, int]:
+@dataclass(frozen=True)
+class Since:
+    """A worker's answers in a project since a time: how many, and of them the scored gold answers and their scores."""
+
+    answers: int = 0
+    gold: int = 0
+    gold_score: float = 0.0
+
+
+async def done_since(conn: AsyncConnection, worker_id: int, since: float) -> dict[int, Since]:
     """Annotations this worker submitted since `since` (Unix seconds), per project (worker/time index)."""
     a = models.annotations
     rows = (await conn.execute(
-        select(a.c.project_id, func.count()).where(a.c.worker_id == worker_id, a.c.created_at >= since)
-        .group_by(a.c.project_id))).all()
-    return {row[0]: int(row[1]) for row in rows}
+        select(a.c.project_id, func.count(), func.count(a.c.gold_score), func.coalesce(func.sum(a.c.gold_score), 0))
+        .where(a.c.worker_id == worker_id, a.c.created_at >= since).group_by(a.c.project_id))).all()
+    return {row[0]: Since(int(row[1]), int(row[2]), float(row[3])) for row in rows}
 
 
 async def standing(conn: AsyncConnection, worker_id: int, project_ids: list[int]) -> dict[int, dict]:
@@ -88,13 +102,18 @@ async def for_projects(conn: AsyncConnection, worker_id: int, project_ids: Itera
     out: dict[int, WorkerCounts] = {}
     for pid in ids:
         row = rows.get(pid, {})
-        n_gold = int(row.get("n_gold") or 0)
-        left = remaining.get(pid, 0) - answered.get(pid, 0) - int(row.get("n_skips") or 0)
+        since = today.get(pid, Since())
         blocked = bool(row.get("blocked"))
+        # The tally less today's gold answers (none below 0: a block lifted today started the tally again); all of it
+        # for a worker the project has stopped, who gets no more of its tasks
+        held = Since() if blocked else since
+        n_gold = max(int(row.get("n_gold") or 0) - held.gold, 0)
+        gold_sum = max(float(row.get("gold_score_sum") or 0.0) - held.gold_score, 0.0)
+        left = remaining.get(pid, 0) - answered.get(pid, 0) - int(row.get("n_skips") or 0)
         out[pid] = WorkerCounts(
             project_id=pid, remaining=remaining.get(pid, 0), left_for_worker=0 if blocked else max(left, 0),
-            done_today=today.get(pid, 0), total=int(row.get("n_annotations") or 0), n_gold=n_gold,
-            gold_accuracy=(float(row["gold_score_sum"]) / n_gold) if n_gold else None, blocked=blocked)
+            done_today=since.answers, total=int(row.get("n_annotations") or 0), n_gold=n_gold,
+            gold_accuracy=min(gold_sum / n_gold, 1.0) if n_gold else None, blocked=blocked)
     return out
 
 

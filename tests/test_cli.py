@@ -689,9 +689,10 @@ def test_an_output_under_proc_that_is_not_there_is_no_device(env, capsys, tmp_pa
 def test_export_options_are_named_as_the_command_line_spells_them(env, capsys, tmp_path):
     """`--include-gold` and friends were named by their HTTP query form in errors (include_gold, bad_rating)."""
     name = _project(env, capsys, tmp_path)
-    for argv, words in ((["--format", "csv", "--pairs", "all"],
-                         "option --pairs does not apply to format csv (its options: --card, --include-gold, "
+    for argv, words in ((["--format", "jsonl", "--pairs", "all"],
+                         "option --pairs does not apply to format jsonl (its options: --card, --include-gold, "
                          "--include-open, --min-confidence, --seed, --since, --split)"),
+                        (["--format", "jsonl", "--csv-escape-formulas"], "option --csv-escape-formulas does not apply"),
                         (["--format", "jsonl", "--seed", "x"], "--seed must be a whole number, got 'x'"),
                         (["--format", "jsonl", "--min-confidence", "2"], "--min-confidence must be a number from 0 "
                                                                          "to 1, got '2'"),

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from labeling import label_styles, models, schemas
-from tests.conftest import bearer, text_tasks
+from tests.conftest import bearer, raw_writes, text_tasks
 
 META = {"shown_order": ["b", "a"], "letters": {"b": "A", "a": "B"}, "time_on_task_ms": 5400, "hidden_ms": 1200,
         "viewport": {"width": 390, "height": 844, "device_pixel_ratio": 3}, "image": {"natural_width": 640,
@@ -251,12 +251,74 @@ async def test_within_minutes_a_final_task_is_recomputed_and_off_means_off(clien
     assert r.status_code == 409 and "does not let answers change" in r.json()["error"]["message"]
 
 
+async def _as_of_yesterday(db, annotation_id: int) -> None:
+    """Move an answer to yesterday: a worker's gold figures count the gold answers given before today."""
+    async with raw_writes(db) as conn:
+        await conn.execute(update(models.annotations).where(models.annotations.c.id == annotation_id)
+                           .values(created_at=models.annotations.c.created_at - 86400))
+
+
+async def test_todays_gold_answers_show_in_a_workers_figures_from_tomorrow(client, new_project, workers, db):
+    """The progress after each submit said whether the task was gold (n_gold moved) and whether the answer was right
+    (gold_accuracy moved): a worker could learn the gold tasks and their answers, and pass them on."""
+    tasks = [{"data": {"text": f"g{i}"}, "gold": {"label": "pos"}} for i in range(3)] + text_tasks(2)
+    project = await new_project(tasks=tasks, gold_first_n=3)
+    pid = project["id"]
+
+    async def figures():
+        mine = (await client.get(f"/api/projects/{pid}/progress", headers=bearer(workers[0]))).json()["worker"]
+        return mine["n_gold"], mine["gold_accuracy"], mine["done_today"]
+
+    answered = []
+    for label in ("pos", "neg"):
+        lease = await _lease(client, workers[0], pid)
+        answered.append((await _submit(client, workers[0], lease, {"label": label})).json()["annotation_id"])
+        assert await figures() == (0, None, len(answered)), "today's gold answers are not shown yet"
+    await _as_of_yesterday(db, answered[0])
+    assert await figures() == (1, 1.0, 1)
+    await _as_of_yesterday(db, answered[1])
+    assert await figures() == (2, 0.5, 0)
+
+
+@pytest.mark.parametrize("gold", [True, False])
+async def test_a_gold_answer_becomes_final_and_completes_as_a_regular_one_would(client, new_project, make_user, gold):
+    """A gold task never completes, so its answers stayed editable for ever ("until_final") and its submit never said
+    task_complete: a worker's answers list marked the gold tasks out. Now each turn of `redundancy` answers is
+    final together, as a regular task's answers are; the same test runs on a regular task."""
+    task = {"data": {"text": "t"}, **({"gold": {"label": "pos"}} if gold else {})}
+    project = await new_project(tasks=[task], redundancy=2, gold_first_n=1 if gold else 0)
+    pid = project["id"]
+    tokens = [(await make_user("worker", f"turn{i}"))[1] for i in range(3 if gold else 2)]
+
+    async def editable(token):
+        (row,) = (await client.get(f"/api/projects/{pid}/my-answers", headers=bearer(token))).json()["data"]
+        return row["editable"], row["annotation_id"]
+
+    said = []
+    for token in tokens:
+        lease = await _lease(client, token, pid)
+        said.append((await _submit(client, token, lease, {"label": "pos"})).json()["task_complete"])
+        if len(said) == 1:
+            assert (await editable(tokens[0]))[0] is True, "the task waits for a second answer"
+    assert said[:2] == [False, True]
+    for token in tokens[:2]:
+        still, annotation = await editable(token)
+        assert still is False
+        r = await _change(client, token, annotation, {"label": "neg"})
+        assert r.status_code == 409 and "only until the task is final" in r.json()["error"]["message"]
+    if gold:  # the third answer starts a turn of its own
+        assert said[2] is False and (await editable(tokens[2]))[0] is True
+        assert (await _change(client, tokens[2], (await editable(tokens[2]))[1], {"label": "neg"})).status_code == 200
+
+
 async def test_a_changed_gold_answer_keeps_its_first_score(client, new_project, workers, db):
     """A changed gold answer was scored again: the progress a worker sees showed their gold accuracy fall after a
     wrong gold answer, and changing that answer mended it."""
-    project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}}], gold_first_n=1)
+    project = await new_project(tasks=[{"data": {"text": "g"}, "gold": {"label": "pos"}}], gold_first_n=1,
+                                redundancy=2)  # the answer stays open to change until a second one
     lease = await _lease(client, workers[0], project["id"])
     annotation = (await _submit(client, workers[0], lease, {"label": "neg"})).json()["annotation_id"]
+    await _as_of_yesterday(db, annotation)
     progress = (await client.get(f"/api/projects/{project['id']}/progress", headers=bearer(workers[0]))).json()
     assert progress["worker"]["n_gold"] == 1 and progress["worker"]["gold_accuracy"] == 0
     assert (await _change(client, workers[0], annotation, {"label": "pos"})).status_code == 200

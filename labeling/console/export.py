@@ -41,7 +41,7 @@ async def export_page(request: Request, caller: web.Caller) -> Response:
         counts = (await listing.progress(conn, [row.id])).get(row.id, listing.EMPTY)
     spec = tasktypes.get(row.task_type)
     allowed = [formats.FORMATS[name] for name in spec.formats]
-    takes = {f.name: sorted(set() if f.writer is None else formats.COMMON | f.options) for f in allowed}
+    takes = {f.name: sorted(formats.options_of(f)) for f in allowed}
     return frame.render(request, caller, "console/export.html", {
         "formats": allowed, "takes": takes, "options": option_list(), "progress": counts}, project=row, tab="export")
 

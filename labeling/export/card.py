@@ -111,6 +111,10 @@ def _yaml(value: str) -> str:
 CSV_INJECTION = ("", ("Cells are the data as stored. A text that begins with `=`, `+`, `-` or `@` is a formula to a "
                        "spreadsheet program (CSV injection): open these files as data (a spreadsheet's import as text, "
                        "or a CSV reader), not by double-clicking them."))
+CSV_ESCAPED = ("", ("Made with --csv-escape-formulas: a text cell that begins with `=`, `+`, `-`, `@`, a tab or a "
+                    "carriage return (a formula to a spreadsheet program) begins with `'` before it, as does such a "
+                    "column name; a spreadsheet shows the text and hides the `'`, a CSV reader keeps it: take it off "
+                    "to get the stored text."))
 
 
 _BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")  # what str.splitlines breaks a line at
@@ -158,7 +162,7 @@ def render(ctx: Context, fmt_name: str, loader: str | None, files: dict[str, tup
            else "."),
         "", "## Contents", "", "| split | file | rows |", "|---|---|---|",
         *[f"| {split} | `{path}` | {rows:,} |" for split, (path, rows) in files.items()],
-        *(CSV_INJECTION if fmt_name == "csv" else ()),
+        *((CSV_ESCAPED if ctx.options.csv_escape_formulas else CSV_INJECTION) if fmt_name == "csv" else ()),
         "", "## Annotation", "",
         f"- tasks: {stats.tasks:,}; answers: {stats.answers:,}; annotators: {len(stats.workers):,}",
         f"- redundancy: {redundancy}; mean answers per task: "

@@ -26,7 +26,7 @@ FLAGS: tuple[tuple[str, str], ...] = (
     ("split", "NAME=SHARE,... one file per split, e.g. train=0.8,validation=0.1,test=0.1"),
     ("seed", "N: seed of the split's hash (default 0)"),
     ("min-confidence", "X: only tasks whose consensus confidence is at least X"),
-    ("since", "TIME: only results changed after TIME (ISO 8601 or Unix seconds)"),
+    ("since", "TIME: only results changed after TIME (ISO 8601 or Unix seconds); deletions: tasks deleted after it"),
     ("label-attribute", "NAME: manifest label attribute (default: the project name as a slug)"),
     ("pairs", "all|adjacent|best-worst: which preference pairs (default all)"),
     ("min-margin", "X: drop preference pairs whose margin is below X"),
@@ -43,6 +43,8 @@ SWITCHES: tuple[tuple[str, str], ...] = (
     ("card", "a folder (or zip) with a README.md dataset card"),
     ("copy-images", "COCO: copy the images into the output"),
     ("conversational", "preference, kto, sft: prompts and answers as message lists"),
+    ("csv-escape-formulas", "csv: a text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) "
+                            "begins with ' (OWASP)"),
 )
 
 
@@ -51,12 +53,13 @@ def register(subparsers: Any) -> None:
     from labeling.cli import path_argument
 
     export = subparsers.add_parser(
-        "export", help="export a project (a dataset, pairs, every answer, or a dump)",
+        "export", help="export a project (a dataset, pairs, every answer, a dump, or its deleted tasks)",
         description="Export a project. Several files (splits, a card, yolo, coco --copy-images) make a folder "
                     "for -o DIR, or one zip for -o FILE.zip and -o - (the bytes the HTTP export sends).")
     export.add_argument("project", metavar="PROJECT", nargs="?", help="project id or name")
     export.add_argument("--format", required=True, metavar="F", help="jsonl, csv, manifest, coco, yolo, spans, "
-                        "conll, preference, kto, ranking, sft, annotations or dump")
+                        "conll, preference, kto, ranking, sft, annotations, dump, or deletions (the tasks deleted, for "
+                        "incremental pulls with --since)")
     export.add_argument("-o", "--output", metavar="PATH", type=path_argument, help="file, folder, FILE.zip or - "
                         "(standard output); "
                         "default: the export's file name in the current folder")
@@ -107,7 +110,7 @@ class Progress:
 def _target(args: argparse.Namespace, opts: options_mod.Options) -> options_mod.Options:
     """`-o DIR/` (or an existing folder) for a one-file format asks for a folder with a dataset card."""
     out = args.output
-    if out and out != "-" and opts.format != "dump" and (out.endswith(os.sep) or Path(out).is_dir()):
+    if out and out != "-" and opts.format not in ("dump", "deletions") and (out.endswith(os.sep) or Path(out).is_dir()):
         return options_mod.parse({**params(args), "card": "true"}, flags=True)
     return opts
 
@@ -152,7 +155,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             if progress is not None:
                 progress.done(job.rows_read)
             lines = job.report.lines()
-            if not args.all and job.written and not sum(job.written.values()):
+            if not args.all and job.written and not sum(job.written.values()) and opts.format == "deletions":
+                lines.append("no records: no task was deleted" + (" after --since" if opts.since is not None else ""))
+            elif not args.all and job.written and not sum(job.written.values()):
                 lines.append("no records: the export is empty (a dataset library cannot load an empty file); only "
                              "tasks with their consensus are exported unless --include-open is given")
             return job.rows_read, lines
@@ -204,7 +209,7 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
     as_folder = job.folder and formats.name_suffix(target.name) != ".zip"
     if not job.folder and formats.name_suffix(target.name) == ".zip":  # it would be a plain file named .zip
         kind = Path(job.file_name).suffix
-        card = "" if job.file_name.endswith("dump.jsonl") else ", or add --card for a zip of it with a dataset card"
+        card = "" if job.fmt.writer is None else ", or add --card for a zip of it with a dataset card"
         raise InvalidInput(f"{target} would not be a zip: this export is one {kind} file; name it {kind}{card}",
                            field="output")
     named_folder = bool(args.output) and (args.output.endswith(os.sep) or Path(args.output).is_dir())

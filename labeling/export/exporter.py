@@ -25,8 +25,8 @@ from labeling.export import card, dump, formats, raw, tabular
 from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
 from labeling.export.options import Options
-from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, split_of
-from labeling.export.writer import Context, ImageSize, Writer, loads
+from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, iso, split_of
+from labeling.export.writer import Context, ImageSize, Writer, json_lines, loads
 
 PAGE_SIZE = 2000  # tasks a page holds at most: fewer where tasks are long (raw.scaled_limit)
 COMPLETE = models.TaskState.complete.value
@@ -132,6 +132,13 @@ def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec)
             .order_by(t.c.id).limit(bindparam("limit", type_=BigInteger)))
 
 
+def deletions_filter(project_id: int, options: Options) -> Any:
+    """The project's recorded task deletions, those after --since when it is given."""
+    d = models.task_deletions
+    since = d.c.deleted_at > options.since if options.since is not None else None
+    return d.c.project_id == project_id if since is None else and_(d.c.project_id == project_id, since)
+
+
 class Export:
     """One export of one project: validated when made (so a bad request fails before any byte), streamed by
     chunks()."""
@@ -162,6 +169,9 @@ class Export:
         """How many task rows the export reads, over all its passes (for progress)."""
         t, r = models.tasks, models.task_results
         async with self.db.read() as conn:
+            if self.fmt.name == "deletions":
+                return int(await conn.scalar(select(func.count()).select_from(models.task_deletions)
+                                             .where(deletions_filter(self.project.id, self.options))) or 0)
             if self.fmt.writer is None:
                 return int(await conn.scalar(select(func.count()).where(t.c.project_id == self.project.id)) or 0)
             v = models.reviews
@@ -173,6 +183,10 @@ class Export:
     async def chunks(self, sink: Sink | None = None) -> AsyncIterator[bytes]:
         """The export's bytes, page by page, read from one snapshot (a folder sink writes files and yields none)."""
         async with self.db.read(snapshot=True) as conn:
+            if self.fmt.name == "deletions":
+                async for chunk in self._deletions(conn):
+                    yield chunk
+                return
             if self.fmt.writer is None:
                 async for chunk in dump.project_chunks(conn, self.project.id, self._progress):
                     yield chunk
@@ -239,6 +253,25 @@ class Export:
         writer.finish(sink)
         for split, n in (writer.by_split or {writer.split or "": writer.written}).items():
             self.written[split] = self.written.get(split, 0) + n
+
+    async def _deletions(self, conn: AsyncConnection) -> AsyncIterator[bytes]:
+        """The deleted tasks (after --since), in task id order, a page at a time: one JSON line each."""
+        d = models.task_deletions
+        query = (select(d.c.task_id, d.c.external_id, d.c.deleted_at)
+                 .where(deletions_filter(self.project.id, self.options), d.c.task_id > bindparam("after"))
+                 .order_by(d.c.task_id).limit(PAGE_SIZE))
+        after = 0
+        while True:
+            rows = (await conn.execute(query, {"after": after})).all()
+            data, n = json_lines({"id": r.task_id, "external_id": r.external_id, "deleted_at": iso(r.deleted_at)}
+                                 for r in rows)
+            self.written[""] = self.written.get("", 0) + n
+            self._progress(n)
+            if data:
+                yield data
+            if len(rows) < PAGE_SIZE:
+                return
+            after = rows[-1].task_id
 
     def _progress(self, n: int) -> None:
         self.rows_read += n

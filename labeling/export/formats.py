@@ -60,7 +60,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("jsonl", "one JSON object per task: id, external_id, data fields, consensus, confidence, agreement",
            ".jsonl", "application/x-ndjson", tabular.Jsonl, loader="json"),
     Format("csv", "one row per task, nested values as JSON text", ".csv", "text/csv; charset=utf-8", tabular.Csv,
-           loader="csv"),
+           frozenset({"csv_escape_formulas"}), loader="csv"),
     Format("manifest", "the output manifest of managed ground-truth services", ".manifest", "application/x-ndjson",
            manifest.Manifest, frozenset({"label_attribute"})),
     Format("annotations", "every answer: task, worker pseudonym, time, duration, flags, the whole answer", ".jsonl",
@@ -84,6 +84,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
            "application/x-ndjson", feedback.Sft, frozenset({"conversational"}), answers=True, loader="json"),
     Format("dump", "a lossless dump of the project (labeling restore FILE reads it)", ".jsonl",
            "application/x-ndjson", None),
+    Format("deletions", "the tasks deleted (after --since), for incremental pulls: id, external_id, deleted_at",
+           ".jsonl", "application/x-ndjson", None, frozenset({"since"}), loader="json"),
 )}
 
 
@@ -103,10 +105,15 @@ def get(name: str, task_type: str) -> Format:
 NO_CONFIDENCE = ("demonstration",)
 
 
+def options_of(fmt: Format) -> frozenset[str]:
+    """The options a format takes: a dataset format's COMMON ones and its own; a dump none, `deletions` since."""
+    return fmt.options if fmt.writer is None else COMMON | fmt.options
+
+
 def check(fmt: Format, options: Options, task_type: str | None = None) -> None:
     """Refuse options the format does not take, naming the ones it does, and min_confidence where the project's
     tasks have no confidence (it kept none of them, even at 0, and said nothing)."""
-    takes = set() if fmt.writer is None else COMMON | fmt.options
+    takes = options_of(fmt)
     for name in sorted(options.given - takes):
         accepted = ", ".join(sorted(map(options.named, takes))) or "none"
         raise InvalidInput(f"option {options.named(name)} does not apply to format {fmt.name} (its options: "

@@ -107,7 +107,8 @@ class Manifest(Writer):
         return self.ctx.spec.consensus_row(row.answer, row.details or {}), {"confidence": row.confidence}
 
     def boxes(self, row: TaskRow, answer: dict) -> tuple[Any, dict]:
-        """Object detection: image_size and integer boxes with class ids; per-box confidences in the metadata."""
+        """Object detection: image_size and integer boxes with class ids; per-box confidences in the metadata. With
+        the image's size known, boxes are held to it as in coco and yolo (clipped, or left out with no area inside)."""
         boxes = answer.get("boxes") or []
         scored = (row.details or {}).get("boxes") or []
         value: dict[str, Any] = {}
@@ -115,16 +116,18 @@ class Manifest(Writer):
         if size is None:
             self.report.add("images whose size is not known (manifest lines without image_size)",
                             row.data.get("image", row.id))
+            kept = [(i, b, (b["x"], b["y"], b["w"], b["h"])) for i, b in enumerate(boxes)]
         else:
             value["image_size"] = [{"width": size.width, "height": size.height,
                                     **({"depth": size.depth} if size.depth is not None else {})}]
+            kept = self.boxes_inside(row, size)
         value["annotations"] = []
-        for b in boxes:
-            (left, width) = pixels(b["x"], b["w"], size.width if size is not None else None)
-            (top, height) = pixels(b["y"], b["h"], size.height if size is not None else None)
+        for _, b, (x, y, w, h) in kept:
+            (left, width) = pixels(x, w, size.width if size is not None else None)
+            (top, height) = pixels(y, h, size.height if size is not None else None)
             value["annotations"].append({"class_id": self.class_ids.get(b["label"]), "left": left, "top": top,
                                          "width": width, "height": height})
-        used = sorted({self.class_ids[b["label"]] for b in boxes if b["label"] in self.class_ids})
+        used = sorted({self.class_ids[b["label"]] for _, b, _ in kept if b["label"] in self.class_ids})
         confidences = [{"confidence": scored[i].get("confidence") if i < len(scored) and not row.is_gold else
-                        (1.0 if row.is_gold else None)} for i in range(len(boxes))]
+                        (1.0 if row.is_gold else None)} for i, _, _ in kept]
         return value, {"objects": confidences, "class-map": {str(i): self.ctx.labels[i] for i in used}}

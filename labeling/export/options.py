@@ -51,6 +51,7 @@ class Options:
     bad_rating: float = 3.0
     good_rank: int = 1
     bad_rank: int = 1
+    csv_escape_formulas: bool = False
     given: frozenset[str] = field(default=frozenset(), compare=False)  # the options named in the request
     flags: bool = field(default=False, compare=False)  # given as the CLI's flags: messages name them so
 

@@ -73,6 +73,16 @@ def cell(value: Any) -> Any:
     return value
 
 
+# What makes a spreadsheet program run a cell as a formula (CSV injection): OWASP's list of first characters.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escaped(value: Any) -> Any:
+    """A cell with --csv-escape-formulas: a text a spreadsheet would run as a formula begins with ' (OWASP), which
+    the spreadsheet shows as text and hides; numbers and every other text are as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 class Csv(Writer):
     """One task a row, nested values as JSON text; the header lists every data field of the export."""
 
@@ -81,9 +91,10 @@ class Csv(Writer):
     def start(self, sink: Sink) -> None:
         super().start(sink)
         self.columns = header(self.ctx)
+        self.escape = self.ctx.options.csv_escape_formulas
         self._buffer = io.StringIO()
         self._csv = csvio.RowWriter(self._buffer)
-        self._csv.writerow(self.columns)
+        self._csv.writerow([escaped(c) for c in self.columns] if self.escape else self.columns)
         sink.write(self._take())
 
     def _take(self) -> str:
@@ -99,9 +110,14 @@ class Csv(Writer):
     def records(self, records: Iterable[dict], sink: Sink) -> None:
         columns, writerow = self.columns, self._csv.writerow
         n = 0
-        for record in records:
-            writerow([cell(record.get(c)) for c in columns])
-            n += 1
+        if self.escape:
+            for record in records:
+                writerow([escaped(cell(record.get(c))) for c in columns])
+                n += 1
+        else:
+            for record in records:
+                writerow([cell(record.get(c)) for c in columns])
+                n += 1
         sink.write(self._take())
         self.written += n
 

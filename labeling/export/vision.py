@@ -7,8 +7,9 @@ from __future__ import annotations
 import io
 from pathlib import Path, PurePosixPath
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from labeling import media
 from labeling.export.archive import Sink
 from labeling.export.rows import TaskRow, split_of
 from labeling.export.writer import NO_CONSENSUS, Context, ImageSize, Writer, dumps, yaml_string
@@ -21,8 +22,12 @@ YOLO_READS = frozenset((".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif",
 SUFFIX_OF = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "MPO": ".jpg"}
 RENAMED = "images named by their format, as YOLO trainers read only known extensions"
 CONVERTED = "images converted to PNG (their first frame), as YOLO trainers read no such format"
-NO_AREA = "boxes with no area inside their image (left out of yolo)"
 UNREADABLE = "images that could not be read to be named or converted (left out)"
+UPRIGHT = ("images turned upright by their EXIF orientation (re-encoded, the tag removed), as the labeling page showed "
+           "them and as their sizes and boxes are")
+UNTAGGED = ("WebP images whose EXIF orientation was removed (not applied: browsers show a WebP unturned, as it was "
+            "labeled; re-encoded losslessly)")
+NOT_UPRIGHT = "images with an EXIF orientation that could not be read to be turned upright (copied as they are)"
 
 
 def file_name(row: TaskRow) -> str:
@@ -30,26 +35,55 @@ def file_name(row: TaskRow) -> str:
     return f"{row.id}{PurePosixPath(str(row.data.get('image', ''))).suffix.lower()}"
 
 
-def yolo_image(path: Path) -> tuple[str, bytes | None, str | None]:
-    """(the extension a YOLO trainer reads the file under, PNG bytes to write instead of the file (None: copy it as
-    it is), what was done (RENAMED, CONVERTED, or None)). Raises OSError or ValueError when Pillow cannot read it.
-    A trainer picks files by their extension, then refuses one whose content is of another format (a GIF named
-    .png): both are checked."""
+def as_shown(image: Image.Image) -> tuple[bytes, str] | None:
+    """The image as the labeling page showed it, with no EXIF orientation left for a reader to apply (or not): bytes
+    to write instead of the file and what was done (UPRIGHT, UNTAGGED), or None when the file is that already (no
+    orientation, or 1). Sizes and boxes are the page's (media.shown_size): a copy as it was put them on the unturned
+    picture for every reader of raw pixels (Pillow's Image.open, torchvision), and a WebP, which browsers show
+    unturned, was turned by readers that apply its tag (Ultralytics' exif_size, ImageOps.exif_transpose).
+    Raises OSError or ValueError when the pixels cannot be read."""
+    try:
+        orientation = image.getexif().get(media.EXIF_ORIENTATION)
+    except Exception:  # a broken EXIF block (Pillow's many ways to fail on one): no orientation, as uploads read it
+        return None
+    if orientation not in range(2, 9) or image.format not in (*media.ORIENTED, "WEBP"):
+        return None
+    out, icc = io.BytesIO(), image.info.get("icc_profile")
+    if image.format in media.ORIENTED:
+        shown = ImageOps.exif_transpose(image)  # its EXIF without the orientation
+        if image.format == "PNG":
+            shown.save(out, "PNG", exif=shown.getexif(), icc_profile=icc)
+        else:
+            shown.save(out, "JPEG", quality=95, exif=shown.getexif(), icc_profile=icc)
+        return out.getvalue(), UPRIGHT
+    exif = image.getexif()
+    del exif[media.EXIF_ORIENTATION]
+    image.save(out, "WEBP", lossless=True, exact=True, save_all=True, exif=exif, icc_profile=icc)
+    return out.getvalue(), UNTAGGED
+
+
+def yolo_image(path: Path) -> tuple[str, bytes | None, tuple[str, ...]]:
+    """(the extension a YOLO trainer reads the file under, bytes to write instead of the file (None: copy it as it
+    is), what was done (RENAMED, CONVERTED, UPRIGHT, UNTAGGED)). Raises OSError or ValueError when Pillow cannot read
+    it. A trainer picks files by their extension, then refuses one whose content is of another format (a GIF named
+    .png): both are checked; an EXIF orientation is applied as the page applied it (as_shown)."""
     suffix = path.suffix.lower()
     try:
-        image = Image.open(path)  # the header only, unless it must be converted
+        image = Image.open(path)  # the header only, unless it must be converted or turned
     except UnidentifiedImageError:  # a format the trainer reads and Pillow does not (HEIC, PFM): as it is
         if suffix in YOLO_READS:
-            return suffix, None, None
+            return suffix, None, ()
         raise
     with image:
         fmt = image.format
         if fmt in SUFFIX_OF:
-            return (suffix, None, None) if suffix in YOLO_READS else (SUFFIX_OF[fmt], None, RENAMED)
+            named, done = (suffix, ()) if suffix in YOLO_READS else (SUFFIX_OF[fmt], (RENAMED,))
+            shown = as_shown(image)
+            return (named, None, done) if shown is None else (named, shown[0], (*done, shown[1]))
         frame = image.convert("RGBA" if "transparency" in image.info or image.mode in ("RGBA", "LA", "PA") else "RGB")
     out = io.BytesIO()
     frame.save(out, "PNG")
-    return ".png", out.getvalue(), CONVERTED
+    return ".png", out.getvalue(), (CONVERTED,)
 
 
 def box_confidences(row: TaskRow) -> list[float | None]:
@@ -78,7 +112,25 @@ class CopyImages(Writer):
             if path is None:
                 self.report.add(NO_FILE, row.data.get("image", row.id))
                 continue
-            sink.copy(f"{self.name}/{file_name(row)}", path)
+            name = f"{self.name}/{file_name(row)}"
+            shown = None
+            try:
+                image = Image.open(path)  # the header: its orientation
+            except (OSError, ValueError, Image.DecompressionBombError):
+                image = None  # not an image Pillow reads: copied as it is, as before
+            if image is not None:
+                with image:
+                    try:
+                        shown = as_shown(image)
+                    except (OSError, ValueError, Image.DecompressionBombError):
+                        self.report.add(NOT_UPRIGHT, row.data.get("image", row.id))
+            if shown is None:
+                sink.copy(name, path)
+            else:
+                self.report.add(shown[1], row.data.get("image", row.id))
+                sink.open(name)
+                sink.write(shown[0])
+                sink.close()
             self.written += 1
 
     def finish(self, sink: Sink) -> None:
@@ -143,10 +195,10 @@ class Coco(Writer):
                 items.append(image)
                 self.written += 1
                 continue
-            for box, score in zip((row.answer or {}).get("boxes") or [], box_confidences(row)):
+            scores = box_confidences(row)
+            for i, box, (x, y, w, h) in self.boxes_inside(row, size):
                 items.append({"id": self._next_id, "image_id": row.id, "category_id": self.category.get(box["label"]),
-                              "bbox": [box["x"], box["y"], box["w"], box["h"]], "area": box["w"] * box["h"],
-                              "iscrowd": 0, "score": score})
+                              "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0, "score": scores[i]})
                 self._next_id += 1
         self._items(items, sink)
 
@@ -188,14 +240,8 @@ class Yolo(Writer):
                 self.report.add(NO_FILE, row.data.get("image", row.id))
                 continue
             lines = []
-            for box in (row.answer or {}).get("boxes") or []:
-                x0, y0 = max(box["x"], 0.0), max(box["y"], 0.0)
-                x1, y1 = min(box["x"] + box["w"], size.width), min(box["y"] + box["h"], size.height)
-                if (x0, y0, x1, y1) != (box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]):
-                    self.report.add("boxes clipped to their image", f"task {row.id}")
-                if x1 <= x0 or y1 <= y0:  # a YOLO line of width 0 is no box: said, never dropped in silence
-                    self.report.add(NO_AREA, f"task {row.id}")
-                    continue
+            for _, box, (x0, y0, w, h) in self.boxes_inside(row, size):
+                x1, y1 = x0 + w, y0 + h
                 lines.append(f"{class_ids.get(box['label'], -1)} {(x0 + x1) / 2 / size.width:.6f} "
                              f"{(y0 + y1) / 2 / size.height:.6f} {(x1 - x0) / size.width:.6f} "
                              f"{(y1 - y0) / size.height:.6f}\n")
@@ -204,8 +250,8 @@ class Yolo(Writer):
             except (OSError, ValueError, Image.DecompressionBombError):
                 self.report.add(UNREADABLE, row.data.get("image", row.id))
                 continue
-            if done is not None:
-                self.report.add(done, row.data.get("image", row.id))
+            for note in done:
+                self.report.add(note, row.data.get("image", row.id))
             name = f"{row.id}{suffix}"
             if converted is None:
                 sink.copy(f"images/{split}/{name}", path)

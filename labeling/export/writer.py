@@ -27,6 +27,10 @@ NO_CONSENSUS = "tasks without a consensus yet (left out: without boxes or spans 
 # Columns every task row has; a data field of the same name is written as data_<name>.
 TASK_COLUMNS = ("id", "external_id", "confidence", "n_annotations", "agreement", "reviewed")
 
+# Every box format (coco, yolo, manifest) holds a box to its image the same way, and says what that changed.
+CLIPPED = "boxes clipped to their image"
+NO_AREA = "boxes with no area inside their image (left out)"
+
 
 @dataclass(frozen=True)
 class ImageSize:
@@ -35,6 +39,26 @@ class ImageSize:
     width: int
     height: int
     depth: int | None = None
+
+
+def _side(start: float, length: float, side: int) -> tuple[float, float] | None:
+    """One side of a box held to [0, side]: (start, length) as they are when inside (never recomputed: x + w - x
+    is not always w in floats), else the part inside; None when no part of it is."""
+    if start >= 0 and start + length <= side:
+        return start, length
+    first, end = max(start, 0.0), min(start + length, float(side))
+    return (first, end - first) if end > first else None
+
+
+def clip_box(box: dict, size: ImageSize) -> tuple[tuple[float, float, float, float] | None, bool]:
+    """((x, y, w, h) of the part of the box inside the image, or None when it has no area there; whether it was
+    clipped). A stored box may reach past its image: by the pixel a worker's page may round past the edge, or
+    anywhere on an image whose size was unknown when it was answered (an http URL, its size in the data)."""
+    across, down = _side(box["x"], box["w"], size.width), _side(box["y"], box["h"], size.height)
+    if across is None or down is None or across[1] <= 0 or down[1] <= 0:
+        return None, True
+    clipped = across != (box["x"], box["w"]) or down != (box["y"], box["h"])
+    return (across[0], down[0], across[1], down[1]), clipped
 
 
 def _no_size(data: dict) -> ImageSize | None:
@@ -142,9 +166,11 @@ def loads(text: str | bytes | None) -> Any:
 
 def data_name(key: str, reserved: frozenset[str] | set[str]) -> str:
     """A data field's column name: data_<name> for one named like a column of ours, and for one whose name starts
-    with data_ (so `label` and `data_label` in one task stay two columns: data_label and data_data_label). The
-    rule depends on the name alone, so every row of a streamed export names a field alike."""
-    return f"data_{key}" if key in reserved or key.startswith("data_") else key
+    with data_ (so `label` and `data_label` in one task stay two columns: data_label and data_data_label), and
+    `data_` for a field of no name (imports refuse one now; a CSV header cell left empty reads as `Unnamed: N` in
+    pandas and datasets). The rule depends on the name alone, so every row of a streamed export names a field
+    alike."""
+    return f"data_{key}" if key in reserved or key.startswith("data_") or not key else key
 
 
 def _kept_as_is(data: dict, reserved: frozenset[str]) -> bool:
@@ -152,7 +178,7 @@ def _kept_as_is(data: dict, reserved: frozenset[str]) -> bool:
     if not reserved.isdisjoint(data):
         return False
     for key in data:
-        if key.startswith("data_"):
+        if key.startswith("data_") or not key:
             return False
     return True
 
@@ -209,6 +235,20 @@ class Writer:
     def finish(self, sink: Sink) -> None:
         """Close the output."""
         sink.close()
+
+    def boxes_inside(self, row: TaskRow, size: ImageSize) -> list[tuple[int, dict, tuple[float, float, float, float]]]:
+        """The row's consensus boxes held to the image, as (index, box, (x, y, w, h)): a box reaching past an edge
+        is clipped and one with no area inside is left out, each counted (coco, yolo and manifest alike)."""
+        inside = []
+        for i, box in enumerate((row.answer or {}).get("boxes") or []):
+            xywh, clipped = clip_box(box, size)
+            if xywh is None:
+                self.report.add(NO_AREA, f"task {row.id}")
+                continue
+            if clipped:
+                self.report.add(CLIPPED, f"task {row.id}")
+            inside.append((i, box, xywh))
+        return inside
 
 
 @dataclass

@@ -374,6 +374,11 @@ SELECT w.worker_id,
        (SELECT count(*) FROM assignments s WHERE s.worker_id = w.worker_id AND s.task_id = ANY(:ids)) AS n_claims
 FROM (SELECT DISTINCT worker_id FROM assignments WHERE task_id = ANY(:ids)) w
 
+-- name: queue.record_deletions
+-- The tasks about to be deleted, for incremental pulls (`--format deletions`): a deleted task leaves no row.
+INSERT INTO task_deletions (project_id, task_id, external_id, deleted_at)
+SELECT project_id, id, external_id, :now FROM tasks WHERE project_id = :project AND id = ANY(:ids)
+
 -- name: queue.delete_tasks
 -- Their leases, answers and results go with them (foreign keys ON DELETE CASCADE).
 DELETE FROM tasks WHERE project_id = :project AND id = ANY(:ids)

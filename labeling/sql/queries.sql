@@ -257,9 +257,12 @@ WHERE id = :task AND state = 0 /*open*/ AND (is_gold = true OR n_done + n_leased
 -- name: queue.answer_to_change
 -- json: data, gold
 -- A worker's answer with what changing it needs: the task's state and counts (its row is locked first by
--- queue.lock_task), the project's version and the worker's standing.
+-- queue.lock_task), the project's version and the worker's standing; for a gold answer, its rank among the task's
+-- counted answers (annotations.GoldPlace).
 SELECT a.id, a.project_id, a.task_id, a.worker_id, a.is_gold, a.gold_score, a.excluded, a.created_at,
-       t.state, t.n_done, t.needed, t.data, t.gold, p.updated_at AS version, pw.blocked
+       t.state, t.n_done, t.needed, t.data, t.gold, p.updated_at AS version, pw.blocked,
+       CASE WHEN a.is_gold THEN (SELECT count(*) FROM annotations r
+                                 WHERE r.task_id = a.task_id AND r.id <= a.id AND r.excluded = false) END AS gold_rank
 FROM annotations a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = a.project_id
 LEFT JOIN project_workers pw ON pw.project_id = a.project_id AND pw.worker_id = a.worker_id
 WHERE a.id = :annotation

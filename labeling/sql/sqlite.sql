@@ -177,6 +177,12 @@ SELECT w.worker_id,
        (SELECT count(*) FROM assignments s WHERE s.worker_id = w.worker_id AND s.task_id IN (SELECT value FROM json_each(:ids))) AS n_claims
 FROM (SELECT DISTINCT worker_id FROM assignments WHERE task_id IN (SELECT value FROM json_each(:ids))) w
 
+-- name: queue.record_deletions
+-- json_params: ids
+-- The tasks about to be deleted, for incremental pulls (`--format deletions`): a deleted task leaves no row.
+INSERT INTO task_deletions (project_id, task_id, external_id, deleted_at)
+SELECT project_id, id, external_id, :now FROM tasks WHERE project_id = :project AND id IN (SELECT value FROM json_each(:ids))
+
 -- name: queue.delete_tasks
 -- json_params: ids
 -- Their leases, answers and results go with them (foreign keys ON DELETE CASCADE).

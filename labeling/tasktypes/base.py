@@ -27,7 +27,7 @@ FAMILIES = ("classification", "multilabel", "boxes", "spans", "ranking", "demons
 # while an earlier answer is open, and there it would win over a label's hotkey, so no label may have it.
 PAGE_KEYS = "sixz?/"
 # Exports every task type has (labeling export --format): one row per task, every answer, a lossless dump.
-COMMON_FORMATS = ("jsonl", "csv", "manifest", "annotations", "dump")
+COMMON_FORMATS = ("jsonl", "csv", "manifest", "annotations", "dump", "deletions")
 
 
 def no_options(options: dict) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import zipfile
 
 import pytest
@@ -225,6 +226,52 @@ async def test_filters_gold_open_confidence_and_since(client, requester, new_pro
     assert [(x["id"], x["label"], x["confidence"]) for x in kept] == [(rows[0]["id"], "neg", 1.0)]
     assert (await get_export(client, requester, pid, format="jsonl", since="2999-01-01T00:00:00Z")).text == ""
     assert len((await get_export(client, requester, pid, format="jsonl", since="0")).text.splitlines()) == 4
+
+
+async def test_an_incremental_pull_learns_which_tasks_were_deleted_since_its_cursor(
+        client, requester, new_project, make_user, run_cli, tmp_path, capsys):
+    # A deleted task leaves no row for --since to find: a pipeline pulling increments kept it for ever.
+    import pandas
+
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=4)
+    pid = project["id"]
+    listed = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"]
+    ids = {t["external_id"]: t["id"] for t in listed}
+
+    async def delete(body: dict) -> None:
+        r = await client.request("DELETE", f"/api/projects/{pid}/tasks", json={**body, "confirm": True},
+                                 headers=bearer(requester))
+        assert r.status_code == 200, r.text
+
+    await delete({"external_ids": ["t0"]})
+    pulled = {json.loads(x)["id"] for x in (await get_export(client, requester, pid, format="jsonl")).text.splitlines()}
+    assert pulled == {ids["t1"], ids["t2"], ids["t3"]}
+    first = await get_export(client, requester, pid, format="deletions", since="0")
+    assert first.status_code == 200 and [json.loads(x)["id"] for x in first.text.splitlines()] == [ids["t0"]]
+    since = repr(time.time())  # the next pull's cursor (the server's clock: in process, this one)
+    await delete({"external_ids": ["t1"]})
+    await delete({"task_ids": [ids["t2"]]})
+    r = await get_export(client, requester, pid, format="deletions", since=since)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    (tmp_path / "api.jsonl").write_bytes(r.content)
+    table = pandas.read_json(tmp_path / "api.jsonl", lines=True, dtype=False)
+    assert list(table.columns) == ["id", "external_id", "deleted_at"]
+    assert sorted(zip(table["id"], table["external_id"])) == sorted([(ids["t1"], "t1"), (ids["t2"], "t2")])
+    everything = (await get_export(client, requester, pid, format="deletions")).text.splitlines()
+    assert sorted(json.loads(x)["external_id"] for x in everything) == ["t0", "t1", "t2"]
+    for row in map(json.loads, everything):  # deleted_at reads back as a cursor
+        assert (await get_export(client, requester, pid, format="deletions", since=row["deleted_at"])).status_code == 200
+    assert await run_cli("export", str(pid), "--format", "deletions", "--since", since, "-o",
+                         str(tmp_path / "cli.jsonl"), "--quiet") == 0
+    assert (tmp_path / "cli.jsonl").read_bytes() == r.content
+    capsys.readouterr()
+    assert await run_cli("export", str(pid), "--format", "deletions", "--since", "2999-01-01", "-o",
+                         str(tmp_path / "none.jsonl"), "--quiet") == 0
+    assert "no records: no task was deleted after --since" in capsys.readouterr().err
+    r = await get_export(client, requester, pid, format="deletions", split="train=0.5,test=0.5")
+    assert r.status_code == 400 and r.json()["error"]["field"] == "split"
+    r = await get_export(client, requester, pid, format="deletions", card="true")
+    assert r.status_code == 400 and r.json()["error"]["field"] == "card"
 
 
 @pytest.mark.parametrize(("task_type", "answer"), [
@@ -506,6 +553,72 @@ async def test_image_sizes_come_from_the_upload_as_a_browser_shows_the_image(cli
     assert value["image_size"] == [{"width": 200, "height": 300}]
     coco = json.loads((await get_export(client, requester, project["id"], format="coco")).content)
     assert (coco["images"][0]["width"], coco["images"][0]["height"]) == (200, 300)
+
+
+def _oriented(fmt: str, orientation: int) -> bytes:
+    """A 40 x 30 red picture with a blue 10 x 10 mark at its (raw) top left and an EXIF orientation."""
+    image = Image.new("RGB", (40, 30), (220, 0, 0))
+    image.paste((0, 0, 220), (0, 0, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {"quality": 95}))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt, orientation, mark", [
+    ("JPEG", 6, (20, 0)),  # turned a quarter clockwise: shown 30 x 40, the mark at the top right
+    ("PNG", 8, (0, 30)),  # a quarter the other way: shown 30 x 40, the mark at the bottom left
+    ("JPEG", 2, (30, 0)),  # mirrored: shown 40 x 30, the mark at the top right
+    ("WEBP", 6, (0, 0)),  # browsers show a WebP unturned: 40 x 30, the mark where it is
+])
+async def test_a_copied_image_is_the_picture_its_size_and_boxes_were_made_on_to_every_reader(
+        client, requester, new_project, make_user, tmp_path, fmt, orientation, mark):
+    # A photo with an EXIF orientation is shown turned by the labeling page (a WebP is not), and its size and boxes
+    # are that picture's; coco --copy-images and yolo copied the file as it was: a reader of raw pixels (Pillow's
+    # Image.open, torchvision) saw another size than COCO's and the boxes off their objects, and one applying the tag
+    # (Ultralytics' exif_size) turned a WebP the page had shown unturned. The copies are now the page's picture,
+    # with no orientation left to apply, so both kinds of reader see it.
+    from PIL import ImageOps
+    from pycocotools.coco import COCO
+
+    r = await client.post("/api/media", files={"file": (f"photo.{fmt.lower()}", _oriented(fmt, orientation), "image/*")},
+                          headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    stored = r.json()["data"][0]
+    project = await new_project(task_type="bounding_box", labels=["mark"], redundancy=1,
+                                tasks=[{"data": {"image": stored["path"]}}])
+    box = {"label": "mark", "x": mark[0], "y": mark[1], "w": 10, "h": 10}  # drawn on the mark as the page shows it
+    await answer_all(client, make_user, project["id"], [{"boxes": [box]}], f"oriented{fmt}{orientation}")
+
+    def seen(content: bytes) -> list[Image.Image]:  # the picture as a raw reader and as a tag-applying reader see it
+        raw = Image.open(io.BytesIO(content))
+        assert raw.getexif().get(0x0112) in (None, 1)  # no orientation left for a reader to apply, or not
+        return [raw.convert("RGB"), ImageOps.exif_transpose(Image.open(io.BytesIO(content))).convert("RGB")]
+
+    def blue_inside(image: Image.Image, x: float, y: float, w: float, h: float) -> bool:
+        red, _, blue = image.getpixel((int(x + w / 2), int(y + h / 2)))
+        return blue > 150 and red < 100
+
+    r = await get_export(client, requester, project["id"], format="coco", copy_images="true", card="true")
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        z.extractall(tmp_path / "coco")
+        said = z.read("README.md").decode()
+    coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_train.json"))
+    image = coco.loadImgs(coco.getImgIds())[0]
+    (bbox,) = [a["bbox"] for a in coco.loadAnns(coco.getAnnIds())]
+    for picture in seen((tmp_path / "coco" / "images" / "train" / image["file_name"]).read_bytes()):
+        assert picture.size == (image["width"], image["height"])
+        assert blue_inside(picture, *bbox)
+    assert ("turned upright" if fmt != "WEBP" else "orientation was removed") in said
+    r = await get_export(client, requester, project["id"], format="yolo")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        (name,) = [n for n in z.namelist() if n.startswith("images/")]
+        _, cx, cy, w, h = map(float, z.read(f"labels/train/{name.rsplit('/', 1)[1].split('.')[0]}.txt").split())
+        for picture in seen(z.read(name)):
+            width, height = picture.size
+            assert blue_inside(picture, (cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height)
 
 
 async def test_jsonl_and_csv_made_from_database_rows_equal_those_made_from_task_rows(

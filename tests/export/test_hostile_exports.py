@@ -707,3 +707,122 @@ async def test_conll_keeps_a_span_the_labeling_page_s_words_end_at_an_underscore
     [sentence] = read_conll(path)
     assert "".join(token for token, _ in sentence) == text.replace(" ", "")
     assert [(token, tag) for token, tag in sentence if tag != "O"] == [("john", "B-PER"), ("init", "B-CODE")]
+
+
+async def test_every_box_format_holds_boxes_to_their_image_and_says_what_it_clipped_or_left_out(
+        client, requester, new_project, make_user, settings, tmp_path):
+    # A stored box may reach past its image: by the pixel a page may round past the edge, or anywhere on an http
+    # image whose size (in its data) the server could not check the answer against. yolo clipped it; coco wrote it as
+    # it was (a box past the image's width, or wholly outside it) and the manifest made a box wholly outside a pixel
+    # at the edge, both without a word.
+    from pycocotools.coco import COCO
+
+    (settings.media_dir / "shared").mkdir(parents=True)
+    Image.new("RGB", (100, 50)).save(settings.media_dir / "shared" / "local.png")
+    tasks = [{"data": {"image": "https://example.org/remote.png", "width": 100, "height": 50}, "external_id": "url"},
+             {"data": {"image": "shared/local.png"}, "external_id": "local"}]
+    project = await new_project(task_type="bounding_box", labels=["car"], redundancy=1, tasks=tasks)
+    boxes = {"https://example.org/remote.png": [{"label": "car", "x": 10, "y": 10, "w": 20, "h": 20},  # inside
+                                                {"label": "car", "x": 80, "y": 30, "w": 40, "h": 40},  # past 2 edges
+                                                {"label": "car", "x": 120, "y": 10, "w": 10, "h": 10}],  # outside
+             "shared/local.png": [{"label": "car", "x": 99.5, "y": 0, "w": 1.4, "h": 50.9}]}  # the pixel allowed
+    await answer_all(client, make_user, project["id"], [lambda d: {"boxes": boxes[d["image"]]}], "clipbox")
+    ids = {t["external_id"]: t["id"] for t in (await client.get(f"/api/projects/{project['id']}/tasks",
+                                                                headers=bearer(requester))).json()["data"]}
+    expected = {ids["url"]: [[10.0, 10.0, 20.0, 20.0], [80.0, 30.0, 20.0, 20.0]],
+                ids["local"]: [[99.5, 0.0, 0.5, 50.0]]}
+    card = zipfile.ZipFile(io.BytesIO((await get_export(client, requester, project["id"], format="coco",
+                                                         card="true")).content))
+    (tmp_path / "coco.json").write_bytes(next(card.read(n) for n in card.namelist() if n.endswith(".json")))
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(str(tmp_path / "coco.json"))
+    for image_id, wanted in expected.items():
+        image = coco.loadImgs(image_id)[0]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=[image_id]))
+        assert [a["bbox"] for a in anns] == wanted and [a["area"] for a in anns] == [w * h for _, _, w, h in wanted]
+        assert all(x >= 0 and y >= 0 and x + w <= image["width"] and y + h <= image["height"]
+                   for x, y, w, h in (a["bbox"] for a in anns))
+    said = card.read("README.md").decode()
+    assert "2 boxes clipped to their image" in said and "1 box with no area inside their image (left out)" in said
+    manifest = [json.loads(line) for line in (await get_export(client, requester, project["id"],
+                                                               format="manifest")).text.splitlines()]
+    placed = {row["source-ref"]: [(a["left"], a["top"], a["width"], a["height"])
+                                  for a in row[next(k for k in row if k.endswith("-metadata"))[:-9]]["annotations"]]
+              for row in manifest}
+    assert placed == {"https://example.org/remote.png": [(10, 10, 20, 20), (80, 30, 20, 20)],
+                      "shared/local.png": [(99, 0, 1, 50)]}
+    assert all(len(row[k]["objects"]) == len(placed[row["source-ref"]]) for row in manifest for k in row
+               if k.endswith("-metadata"))
+    with zipfile.ZipFile(io.BytesIO((await get_export(client, requester, project["id"], format="yolo",
+                                                       card="true")).content)) as z:
+        assert z.read(f"labels/train/{ids['local']}.txt").decode() == "0 0.997500 0.500000 0.005000 1.000000\n"
+        assert "1 box clipped to their image" in z.read("README.md").decode()
+
+
+async def test_a_data_field_without_a_name_is_refused_at_import_and_a_stored_one_keeps_a_readable_column(
+        client, requester, new_project, make_user, run_cli, capsys, db, tmp_path):
+    # A data field named "" (a table's column without a header, made into JSON) was imported, and the CSV export's
+    # header cell for it was empty: pandas and datasets read its column as `Unnamed: N`, a name the export never
+    # gave, which moves with the columns before it.
+    import pandas
+
+    project = await new_project(tasks=[{"data": {"text": "kept"}, "external_id": "a"}])
+    pid = project["id"]
+    r = await client.post(f"/api/projects/{pid}/tasks", headers=bearer(requester),
+                          json=[{"data": {"text": "fine"}}, {"data": {"text": "no name", "": "x"}}])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "data", r.text
+    assert r.json()["error"]["message"].startswith("tasks[1]: ") and '""' in r.json()["error"]["message"]
+    (tmp_path / "t.jsonl").write_text('{"data": {"text": "fine"}}\n{"text": "bare", "": 1}\n')
+    capsys.readouterr()
+    assert await run_cli("import", project["name"], str(tmp_path / "t.jsonl")) != 0
+    err = capsys.readouterr().err
+    assert one_line(err) and "line 2" in err and '""' in err
+    listed = (await client.get(f"/api/projects/{pid}/tasks", headers=bearer(requester))).json()["data"]
+    assert [t["data"] for t in listed] == [{"text": "kept"}]  # nothing stored
+    async with raw_writes(db) as conn:  # one stored before imports refused it
+        await conn.execute(update(models.tasks).where(models.tasks.c.project_id == pid).values(
+            data={"text": "kept", "": "no name", "data_": "named data_"}))
+    await answer_all(client, make_user, pid, [{"label": "pos"}] * 3, "noname")
+    for fmt in ("csv", "jsonl"):
+        path = tmp_path / f"out.{fmt}"
+        path.write_bytes((await get_export(client, requester, pid, format=fmt)).content)
+        table = (pandas.read_csv(path, dtype=str, keep_default_na=False) if fmt == "csv" else
+                 pandas.read_json(path, lines=True, dtype=False))
+        assert not [c for c in table.columns if str(c).startswith("Unnamed")], list(table.columns)
+        assert table["data_"][0] == "no name" and table["data_data_"][0] == "named data_" and table["text"][0] == "kept"
+
+
+async def test_csv_escape_formulas_makes_every_formula_cell_text_to_a_spreadsheet_and_nothing_else(
+        client, requester, new_project, make_user, run_cli, tmp_path):
+    # Opt-in (cells are the data as stored by default): a text a spreadsheet runs as a formula (=cmd|' /C calc'!A0,
+    # +, -, @, a tab or a carriage return first) begins with ' (OWASP), in the cells and the header alike.
+    import pandas
+
+    formulas = ["=cmd|' /C calc'!A0", "+cmd", "-3", "@SUM(A1)", "\tx", "\rx", "=1+2"]
+    plain = ["plain", "", " =spaced", "'quoted", "a=b"]
+    tasks = [{"data": {"text": t or "(empty)", "meta": t, "stars": -i, "=head": "x"}, "external_id": f"e{i}"}
+             for i, t in enumerate(formulas + plain)]
+    project = await new_project(task_type="text_classification", labels=["=x", "ok"], tasks=tasks)
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "=x"}], f"f{pid}")
+    path = tmp_path / "escaped.csv"
+    assert await run_cli("export", str(pid), "--format", "csv", "--csv-escape-formulas", "-o", str(path),
+                         "--quiet") == 0
+    assert path.read_bytes() == (await get_export(client, requester, pid, format="csv",
+                                                  csv_escape_formulas="true")).content
+    table = pandas.read_csv(path, dtype=str, keep_default_na=False)
+    assert "'=head" in table.columns and "=head" not in table.columns
+    by_id = dict(zip(table["external_id"], table["meta"]))
+    assert [by_id[f"e{i}"] for i in range(len(formulas))] == ["'" + t for t in formulas]
+    assert [by_id[f"e{i}"] for i in range(len(formulas), len(tasks))] == plain  # nothing else altered
+    assert set(table["label"]) == {"'=x"} and sorted(table["stars"], key=int) == [str(-i) for i in
+                                                                                  reversed(range(len(tasks)))]
+    (tmp_path / "plain.csv").write_bytes((await get_export(client, requester, pid, format="csv")).content)
+    as_stored = pandas.read_csv(tmp_path / "plain.csv", dtype=str, keep_default_na=False)
+    assert sorted(as_stored["meta"]) == sorted(formulas + plain)  # without the option: as stored, as before
+    card = await get_export(client, requester, pid, format="csv", card="true", csv_escape_formulas="true")
+    with zipfile.ZipFile(io.BytesIO(card.content)) as z:
+        assert "--csv-escape-formulas" in z.read("README.md").decode()
+    r = await client.get(f"/api/projects/{pid}/export", params={"format": "jsonl", "csv_escape_formulas": "true"},
+                         headers=bearer(requester))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "csv_escape_formulas"
