@@ -8,6 +8,7 @@ import gc
 import re
 import secrets
 import sys
+from urllib.parse import quote
 from typing import AsyncIterator, Callable
 
 from starlette.applications import Starlette
@@ -15,7 +16,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.datastructures import URL
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Mount, compile_path
 from starlette.staticfiles import StaticFiles
@@ -72,6 +72,16 @@ class App(Starlette):
         path, root = scope.get("path", ""), scope.get("root_path", "")
         return path[len(root):] if root and path.startswith(root + "/") else path
 
+    @staticmethod
+    def _relative_url(scope: Scope) -> str:
+        """The redirect's target as a path (with the proxy's prefix and the query string), never an absolute URL:
+        Starlette's is built from the request's Host header, which the client writes (`Host: evil.example` sent
+        the client on to evil.example with its method, body and, for a client that keeps it, its token). A path
+        that starts with "//" would be read as another host: the slashes are collapsed to one."""
+        path = "/" + scope.get("path", "").lstrip("/")
+        query = scope.get("query_string", b"")
+        return quote(path, safe="/:@!$&'()*+,;=") + ("?" + query.decode("latin-1") if query else "")
+
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """No route matched: a path with or without its final "/" is redirected there (as Starlette does), an API
         path's redirect with a JSON body saying which path exists; anything else Starlette's 404."""
@@ -79,7 +89,7 @@ class App(Starlette):
         if scope["type"] == "http" and path != "/":
             other = dict(scope, path=path.rstrip("/") if path.endswith("/") else path + "/")
             if any(route.matches(other)[0] is not Match.NONE for route in self.router.routes):
-                redirect = RedirectResponse(url=str(URL(scope=other)))
+                redirect = RedirectResponse(url=self._relative_url(other))
                 if self._route_path(scope).startswith("/api/"):  # behind a proxy's prefix (root_path) too
                     meant = self._route_path(other)
                     redirect = JSONResponse({"error": {

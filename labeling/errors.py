@@ -69,6 +69,12 @@ class UnsupportedMediaType(LabelingError):
     code = "unsupported_media_type"
 
 
+class PreconditionFailed(LabelingError):
+    """The object changed since the client read it (its version no longer the one the client names)."""
+
+    code = "precondition_failed"
+
+
 class ProjectPaused(Conflict):
     """The project is paused: it serves no tasks until its requester makes it active again."""
 

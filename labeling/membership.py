@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from labeling import audit, models, policy
 from labeling.auth import Principal
-from labeling.errors import InvalidInput, NotFound
+from labeling.errors import InvalidInput, NotFound, PreconditionFailed
 from labeling.models import ProjectStatus, Role
 from labeling.sqltx import Tx
 
@@ -60,6 +60,24 @@ def _listed_clause(project_id: Any, worker_id: int) -> ColumnElement[bool]:
     return or_(
         exists().where(pw.c.project_id == project_id, pw.c.worker_id == worker_id),
         exists().where(pt.c.project_id == project_id, tm.c.team_id == pt.c.team_id, tm.c.worker_id == worker_id))
+
+
+def etag(row: Any) -> str:
+    """The project's version as an HTTP entity tag: its updated_at, which every change of its settings, status or
+    pool (a listed team's members too) moves forward, never back and never twice to one value."""
+    return f'"{row.updated_at!r}"'
+
+
+def check_version(row: Any, if_match: str | None) -> None:
+    """PreconditionFailed unless `if_match` (an If-Match header: entity tags, comma-separated, or `*`) names the
+    project's version as held (a client that sends none changes it unconditionally, as before)."""
+    if if_match is None:
+        return
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags or etag(row) in tags:
+        return
+    raise PreconditionFailed(f"project {row.id} changed since you read it: its ETag is now {etag(row)}; read it "
+                             "again and send your change with that ETag in If-Match", field="If-Match")
 
 
 def locked(tx: Tx, project_id: int, action: str | None = None) -> Any:
@@ -179,9 +197,11 @@ async def pool(conn: AsyncConnection, row: Any) -> dict:
 
 
 def set_pool(tx: Tx, actor: Principal, project_id: int, all_workers: bool, workers: list[int | str],
-             teams: list[int]) -> None:
-    """Replace a project's pool. Listed teams must be the actor's (any team, for an admin)."""
+             teams: list[int], if_match: str | None = None) -> None:
+    """Replace a project's pool. Listed teams must be the actor's (any team, for an admin). With `if_match`, only
+    while the project is the version the caller read (check_version)."""
     row = locked(tx, project_id, "pool.update")
+    check_version(row, if_match)
     if all_workers and (workers or teams):
         raise InvalidInput("workers: list workers or teams only with all_workers false",
                            field="workers" if workers else "teams")

@@ -8,7 +8,7 @@ from typing import Any
 
 from labeling import annotations, audit, membership, queue
 from labeling.auth import Principal
-from labeling.errors import Conflict, InvalidInput, NotFound
+from labeling.errors import InvalidInput, NotFound
 from labeling.models import Role
 from labeling.sqltx import Tx
 
@@ -25,9 +25,13 @@ def _worker(tx: Tx, project_id: int, worker_id: int) -> Any:
 
 
 def block(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_id: int) -> dict:
-    """Stop a worker in a project: their answers leave consensus, the tasks they counted in settle again."""
+    """Stop a worker in a project: their answers leave consensus, the tasks they counted in settle again. A worker
+    already blocked stays so: the same 200, nothing done again nor recorded twice (as an unblock of a worker not
+    blocked)."""
     project = queue.project_at(tx, mem, project_id, membership.locked(tx, project_id, "worker.block").updated_at)
     worker = _worker(tx, project_id, worker_id)
+    if queue.is_blocked(tx, project_id, worker_id):
+        return {"worker_id": worker_id, "blocked": True, "tasks_reopened": 0}
     reopened = annotations.block_worker(tx, project, worker_id)
     audit.record(tx, actor, "worker.block", project=project, details={
         "worker_id": worker_id, "username": worker.username, "tasks_reopened": reopened})
@@ -35,13 +39,14 @@ def block(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, worker_i
 
 
 def unblock(tx: Tx, actor: Principal, project_id: int, worker_id: int) -> dict:
-    """Let a blocked worker work in the project again (their gold record starts afresh)."""
+    """Let a blocked worker work in the project again (their gold record starts afresh). A worker who is not
+    blocked is already where the call leads: the same 200, as a second block is (a retried unblock was a 409),
+    with nothing changed or recorded (a gold record is not wiped by an unblock of nobody blocked)."""
     project = membership.locked(tx, project_id, "worker.unblock")
     worker = _worker(tx, project_id, worker_id)
-    if not queue.unblock(tx, project_id, worker_id):
-        raise Conflict(f"{worker.username} is not blocked in project {project_id}", field="worker_id")
-    audit.record(tx, actor, "worker.unblock", project=project, details={"worker_id": worker_id,
-                                                                         "username": worker.username})
+    if queue.unblock(tx, project_id, worker_id):
+        audit.record(tx, actor, "worker.unblock", project=project, details={"worker_id": worker_id,
+                                                                             "username": worker.username})
     return {"worker_id": worker_id, "blocked": False}
 
 

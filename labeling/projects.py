@@ -175,11 +175,13 @@ async def list_(conn: AsyncConnection, user: Principal, cursor: str | None, limi
 
 
 def update_settings(tx: Tx, mem: queue.Memory, user: Principal, project_id: int,
-                    body: schemas.ProjectUpdate) -> None:
+                    body: schemas.ProjectUpdate, if_match: str | None = None) -> None:
     """Change settings in one transaction; labels may grow, and lose only a label nothing uses. An archived project
     changes only its status. When the minimum redundancy changes, open tasks follow it, and those that now have all
-    their answers are settled at once."""
+    their answers are settled at once. With `if_match`, only while the project is the version the caller read
+    (membership.check_version: two requesters editing at once no longer overwrite each other unseen)."""
     row = membership.locked(tx, project_id)
+    membership.check_version(row, if_match)
     values: dict[str, Any] = {}
     changes = body.model_dump(exclude_unset=True)
     if "redundancy" in changes:

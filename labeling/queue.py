@@ -735,6 +735,12 @@ def block(tx: Tx, project_id: int, worker_id: int) -> list[int]:
     return task_ids
 
 
+def is_blocked(tx: Tx, project_id: int, worker_id: int) -> bool:
+    """Whether the worker is blocked in the project (a block sent again finds it so and changes nothing)."""
+    row = tx.one("queue.worker_row", {"project": project_id, "worker": worker_id})
+    return row is not None and bool(row.blocked)
+
+
 def workers_due_a_block(tx: Tx, project: Any) -> list[Any]:
     """(worker_id, username) of the workers whose gold accuracy is below the project's threshold (above 0) and who
     are not blocked (annotations._blocks_left_over)."""

@@ -36,7 +36,8 @@ class ErrorDetail(BaseModel):
 
     model_config = ConfigDict(extra="allow")  # an error may carry more detail, e.g. `line` of an import
     code: str = Field(description="invalid, unauthenticated, forbidden, worker_blocked, not_found, conflict, "
-                                  "lease_expired, project_paused, project_archived, too_large, method_not_allowed, "
+                                  "lease_expired, project_paused, project_archived, precondition_failed, too_large, "
+                                  "method_not_allowed, "
                                   "client_disconnected, internal; redirect with a 307 (an API path with or without "
                                   "a final '/' its endpoint lacks)")
     message: str
@@ -669,7 +670,9 @@ class Reviewed(Out):
     answer: JsonObject | None = Field(None, description="an override: the requester's answer, as stored")
     annotation_id: Id | None = Field(None, description="an exclusion: the answer")
     excluded: bool | None = None
-    changed: bool | None = Field(None, description="an exclusion: whether the answer's standing changed")
+    changed: bool | None = Field(None, description="an exclusion: whether the answer's standing changed; more "
+                                                   "answers: whether the task's `needed` went up (false: it "
+                                                   "already wanted the `needed` sent)")
 
 
 class Health(Out):

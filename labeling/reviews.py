@@ -74,16 +74,23 @@ def override(tx: Tx, actor: Principal, project_id: int, task_id: int, raw_answer
     return {**_state(tx, project, task_id), "answer": answer}
 
 
-def more_answers(tx: Tx, actor: Principal, project_id: int, task_id: int) -> dict:
+def more_answers(tx: Tx, actor: Principal, project_id: int, task_id: int, needed: int | None = None) -> dict:
     """One more answer for this task: its redundancy goes up by one and it is open until the answer comes; the
-    task's review goes (the crowd is asked again)."""
+    task's review goes (the crowd is asked again). With `needed` (the count read, plus one) a retry is safe: a
+    task that already wants `needed` answers is left as it is, and one that wants another number than
+    `needed - 1` is a Conflict (the task changed since it was read)."""
     project = membership.locked(tx, project_id, "task.more_answers")
     task = _task(tx, project, task_id)
+    if needed is not None and task.needed != needed - 1:
+        if task.needed == needed:  # asked already (this request's first attempt, or someone else)
+            return {**_state(tx, project, task_id), "changed": False}
+        raise Conflict(f"task {task_id} wants {task.needed} answers now, not {needed - 1} as read; to ask for one "
+                       f"more, send needed {task.needed + 1}", field="needed")
     queue.ask_more(tx, project.id, task)
     tx.run("reviews.drop", {"task": task_id})
     audit.record(tx, actor, "task.more_answers", project=project, details={"task_id": task_id,
                                                                            "needed": task.needed + 1})
-    return _state(tx, project, task_id)
+    return {**_state(tx, project, task_id), "changed": True}
 
 
 def exclude(tx: Tx, mem: queue.Memory, actor: Principal, project_id: int, task_id: int, annotation_id: int,

@@ -72,10 +72,14 @@ def add_members(tx: Tx, actor: Principal, team_id: int, members: list[int | str]
 
 
 def remove_member(tx: Tx, actor: Principal, team_id: int, worker_id: int) -> None:
-    """Take a worker out of a team (NotFound if they were not in it)."""
+    """Take a worker out of a team. A worker who is not in it is already out: the same 200 (a retried removal was a
+    404, where adding a member twice is a 200), nothing changed or recorded; an id that is no worker's is a 404."""
     team = _row(tx, team_id, "teams.row_for_share")
     if tx.run("teams.remove_member", {"team": team_id, "worker": worker_id}) == 0:
-        raise NotFound(f"worker {worker_id} is not in team {team_id}", field="worker_id")
+        row = tx.one("auth.user", {"user": worker_id})
+        if row is None or row.role != Role.worker.value:
+            raise NotFound(f"no worker {worker_id}", field="worker_id")
+        return
     tx.run("projects.touch_team", {"team": team_id, "now": time.time()})
     _entry(tx, actor, "team.members_remove", team, {"workers": [worker_id]})
 

@@ -24,14 +24,14 @@ from starlette.routing import Route
 from labeling import auth, jsonio, middleware, policy, queue, schemas, throttle
 from labeling.auth import Principal
 from labeling.db import Database
-from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, TooLarge,
-                             Unauthenticated, UnsupportedMediaType)
+from labeling.errors import (Conflict, Forbidden, InvalidInput, LabelingError, NotFound, PreconditionFailed,
+                             TooLarge, Unauthenticated, UnsupportedMediaType)
 from labeling.settings import Settings
 
 log = logging.getLogger("labeling")
 
-STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooLarge: 413,
-          UnsupportedMediaType: 415}
+STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
+          PreconditionFailed: 412, TooLarge: 413, UnsupportedMediaType: 415}
 # The media types a JSON body may come under: JSON's own (and any +json), what a client sends that did not say
 # (curl -d: a form's type; fetch() with a string: text/plain), and no Content-Type at all.
 JSON_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain")

@@ -219,17 +219,36 @@ async def test_reports_at_once_never_pass_the_cap(client, db, new_project, make_
     _, worker = await make_user("worker")
     lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
     url = f"/api/assignments/{lease['assignment_id']}/report"
-    for _ in range(reports.MAX_REPORTS_PER_ASSIGNMENT - 1):
-        r = await client.post(url, json={"text": "cut off"}, headers=bearer(worker))
+    for i in range(reports.MAX_REPORTS_PER_ASSIGNMENT - 1):  # each its own text: the same text again is a retry
+        r = await client.post(url, json={"text": f"cut off {i}"}, headers=bearer(worker))
         assert r.status_code == 201, r.text
+    texts = iter(("still cut off", "cut off again"))
 
     def reporting():  # noqa: ANN202
-        return client.post(url, json={"text": "still cut off"}, headers=bearer(worker))
+        return client.post(url, json={"text": next(texts)}, headers=bearer(worker))
 
     last, over = await race(db, monkeypatch, (reports, "report"), reporting, reporting)
     assert last.status_code == 201, last.text
     assert over.status_code == 409 and _error(over)["field"] == "assignment_id", over.text
     assert await _count(db, models.task_reports, project_id=pid) == reports.MAX_REPORTS_PER_ASSIGNMENT
+
+
+async def test_one_report_sent_twice_at_once_is_stored_once(client, db, new_project, make_user, monkeypatch):
+    """A report sent again while the first is still being stored (a client's retry after its own timeout) finds it
+    once the first commits: the same report, not a second one."""
+    pid = (await new_project(tasks=text_tasks(1)))["id"]
+    _, worker = await make_user("worker")
+    lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(worker))).json()
+
+    def reporting():  # noqa: ANN202
+        return client.post(f"/api/assignments/{lease['assignment_id']}/report", json={"text": "cut off"},
+                           headers=bearer(worker))
+
+    first, again = await race(db, monkeypatch, (reports, "report"), reporting, reporting)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert first.json()["report_id"] == again.json()["report_id"]
+    assert sorted(r.headers.get("Idempotent-Replayed", "") for r in (first, again)) == ["", "true"]
+    assert await _count(db, models.task_reports, project_id=pid) == 1
 
 
 # ---- a consensus recompute ------------------------------------------------------------------------------------------

@@ -116,7 +116,12 @@ async def test_teams_put_their_members_in_a_pool_as_they_change(client, requeste
 
     assert (await client.delete(f"/api/teams/{tid}/members/{a['id']}", headers=bearer(requester))).status_code == 200
     assert (await _next(client, a_token, pid)).status_code == 404
-    assert (await client.delete(f"/api/teams/{tid}/members/{a['id']}", headers=bearer(requester))).status_code == 404
+    # Removed again (a retry): already out, the same 200 as adding a member twice; an id that is no worker's, 404.
+    again = await client.delete(f"/api/teams/{tid}/members/{a['id']}", headers=bearer(requester))
+    assert again.status_code == 200 and again.json() == {"team_id": tid, "removed": a["id"]}, again.text
+    assert (await client.delete(f"/api/teams/{tid}/members/999999", headers=bearer(requester))).status_code == 404
+    removals = (await client.get("/api/audit?action=team.members_remove", headers=bearer(requester))).json()["data"]
+    assert len(removals) == 1, removals
     assert (await client.delete(f"/api/teams/{tid}", headers=bearer(requester))).status_code == 200
     assert (await _next(client, b_token, pid)).status_code == 404
     assert (await client.get(f"/api/projects/{pid}/pool", headers=bearer(requester))).json()["teams"] == []

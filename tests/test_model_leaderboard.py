@@ -378,3 +378,30 @@ async def test_a_display_order_that_fixes_no_order_is_not_guessed(client, new_pr
     assert bias["message"] == ("4 answers have no display order (left out, not guessed); one prompt: how far a "
                                "prompt's battles vary is unknown, so there is no interval")
     assert bias["ci"] is None and bias["prompts"] == 1 and bias["design_effect"] is None
+
+
+@pytest.mark.parametrize("model,problem", [
+    ("gpt\u200b-4", "an invisible character (U+200B)"), ("gpt-4\u00ad", "an invisible character (U+00AD)"),
+    ("gpt\u200d-4", "an invisible character (U+200D)"), ("\ufeffgpt-4", "an invisible character (U+FEFF)"),
+    ("gpt-4\u200f", "an invisible character (U+200F)"), ("gpt 4\n", "a control character (U+000A)"),
+    ("cafe\u0301", "letters written decomposed"), ("gpt-4 ", "spaces around it"), ("gpt  4", "a run of spaces"),
+])
+async def test_a_model_name_that_looks_like_another_is_refused_naming_the_response(client, requester, new_project,
+                                                                                    model, problem):
+    """'gpt\u200b-4' was stored as it came and ranked as a model of its own beside 'gpt-4': two rows of one name on
+    the leaderboard (the `model` field), each with part of the battles. Now the import refuses it, as two labels
+    that look alike are refused, naming the response; nothing is stored."""
+    project = await new_project(name="lookalikes", task_type="preference_ranking", labels=[])
+    tasks = [{"data": {"prompt": "p1", "responses": responses(("a", "gpt-4"), ("b", "B"))}},
+             {"data": {"prompt": "p2", "responses": responses(("a", "B"), ("b", model))}}]
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=tasks, headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["field"] == "data.responses[1].model" and error["index"] == 1, error
+    assert problem in error["message"] and one_line(error["message"]), error
+    listed = await client.get(f"/api/projects/{project['id']}/tasks", headers=bearer(requester))
+    assert listed.json()["data"] == []
+    # Written plainly, and with a direction override (shown isolated on the leaderboard), it is taken.
+    tasks[1]["data"]["responses"][1]["model"] = "gpt 4 \u202eabc"
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=tasks, headers=bearer(requester))
+    assert r.status_code == 201, r.text

@@ -157,7 +157,15 @@ async def test_real_responses_of_every_operation_conform(client: httpx.AsyncClie
     await call("GET", f"/api/projects/{pid}", requester)
     await call("GET", f"/api/projects/{pid}", worker)
     await call("PATCH", f"/api/projects/{pid}", requester, json={"instructions": "read", "options": {"k": 1}})
-    await call("PUT", f"/api/projects/{pid}/pool", requester, json={"all_workers": False, "workers": ["w1"]})
+    read = (await call("GET", f"/api/projects/{pid}", requester)).headers["ETag"]
+    patched = await call("PATCH", f"/api/projects/{pid}", requester, json={"instructions": "as read"},
+                         headers={"If-Match": read})
+    stale = await call("PATCH", f"/api/projects/{pid}", requester, json={"instructions": "x"}, headers={"If-Match": read})
+    assert stale.status_code == 412
+    await call("PUT", f"/api/projects/{pid}/pool", requester, json={"all_workers": False, "workers": ["w1"]},
+               headers={"If-Match": patched.headers["ETag"]})
+    assert (await call("PUT", f"/api/projects/{pid}/pool", requester, json={"all_workers": True},
+                       headers={"If-Match": read})).status_code == 412
     await call("GET", f"/api/projects/{pid}/pool", requester)
     tasks = [{"data": {"text": f"t{i}"}, "external_id": f"e{i}"} for i in range(4)]
     await call("POST", f"/api/projects/{pid}/tasks", requester, json=[*tasks, {"data": {"text": "g"},
@@ -190,7 +198,9 @@ async def test_real_responses_of_every_operation_conform(client: httpx.AsyncClie
     await call("POST", f"{task}/override", requester, json={"answer": {"label": "a"}})
     await call("POST", f"{task}/answers/{done['annotation_id']}/exclude", requester, json={"excluded": True})
     await call("POST", f"{task}/answers/{done['annotation_id']}/exclude", requester, json={"excluded": False})
-    await call("POST", f"{task}/more-answers", requester)
+    more = (await call("POST", f"{task}/more-answers", requester)).json()
+    retried = (await call("POST", f"{task}/more-answers", requester, json={"needed": more["needed"]})).json()
+    assert retried["changed"] is False and retried["needed"] == more["needed"]
     ranked = (await call("POST", "/api/projects", requester, json={
         "name": "models", "task_type": "preference_ranking"})).json()["id"]
     responses = [{"id": "a", "text": "x", "model": "m1"}, {"id": "b", "text": "y", "model": "m2"}]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import bearer, text_tasks
@@ -125,6 +127,66 @@ async def test_update_settings(client, requester, new_project):
     assert (await client.get(url, headers=bearer(requester))).json()["labels"] == ["pos", "neg", "neu", "mixed"]
 
 
+async def test_settings_and_pool_changes_with_if_match_never_overwrite_a_change_unseen(client, requester, admin,
+                                                                                      new_project, make_user):
+    """Two requesters (here the owner and an admin) read the labels [pos, neg, neu]; one adds `x`, the other `y`:
+    the second PATCH replaced the labels whole and `x` was gone, unseen. The project's ETag (its version) now comes
+    with every read of it and its pool, and a change sent with If-Match is made only while the project is still that
+    version: 412 precondition_failed otherwise, nothing changed. Without If-Match a change is made as before."""
+    pid = (await new_project(name="versioned"))["id"]
+    url = f"/api/projects/{pid}"
+    first = await client.get(url, headers=bearer(requester))
+    seen = first.headers["etag"]
+    assert seen.startswith('"') and seen.endswith('"') and (await client.get(url, headers=bearer(admin))).headers[
+        "etag"] == seen
+    labels = first.json()["labels"]
+    ours = await client.patch(url, json={"labels": [*labels, "x"]}, headers={**bearer(requester), "If-Match": seen})
+    assert ours.status_code == 200, ours.text
+    assert ours.headers["etag"] != seen and ours.json()["labels"] == [*labels, "x"]
+    theirs = await client.patch(url, json={"labels": [*labels, "y"]}, headers={**bearer(admin), "If-Match": seen})
+    assert theirs.status_code == 412, theirs.text
+    error = theirs.json()["error"]
+    assert error["code"] == "precondition_failed" and error["field"] == "If-Match"
+    assert ours.headers["etag"] in error["message"]
+    now = await client.get(url, headers=bearer(requester))
+    assert now.json()["labels"] == [*labels, "x"] and now.headers["etag"] == ours.headers["etag"]
+    # Read again, sent again: made. Several tags (one of them current) and `*` match; an empty header is a 400.
+    tags = f'"1.5", {now.headers["etag"]}'
+    again = await client.patch(url, json={"labels": [*labels, "x", "y"]}, headers={**bearer(admin), "If-Match": tags})
+    assert again.status_code == 200 and again.json()["labels"] == [*labels, "x", "y"], again.text
+    assert (await client.patch(url, json={"instructions": "a"}, headers={**bearer(requester), "If-Match": "*"})
+            ).status_code == 200
+    empty = await client.patch(url, json={"instructions": "b"}, headers={**bearer(requester), "If-Match": " "})
+    assert empty.status_code == 400 and empty.json()["error"]["field"] == "If-Match"
+    # The pool is under the same version: a settings change since it was read refuses a pool written as read.
+    pool = await client.get(f"{url}/pool", headers=bearer(requester))
+    assert pool.headers["etag"] == (await client.get(url, headers=bearer(requester))).headers["etag"]
+    assert (await client.patch(url, json={"instructions": "c"}, headers=bearer(requester))).status_code == 200
+    stale = await client.put(f"{url}/pool", json={"all_workers": False, "workers": []},
+                             headers={**bearer(requester), "If-Match": pool.headers["etag"]})
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "precondition_failed", stale.text
+    assert (await client.get(f"{url}/pool", headers=bearer(requester))).json()["all_workers"] is True
+    fresh = (await client.get(f"{url}/pool", headers=bearer(requester))).headers["etag"]
+    done = await client.put(f"{url}/pool", json={"all_workers": False, "workers": []},
+                            headers={**bearer(requester), "If-Match": fresh})
+    assert done.status_code == 200 and done.json()["all_workers"] is False and done.headers["etag"] != fresh
+    # A status change moves the version too; a worker's view carries none (it is the requester's to send back).
+    assert (await client.patch(url, json={"status": "paused"}, headers={**bearer(requester), "If-Match": fresh})
+            ).status_code == 412
+    # Sent at the same instant from one reading: one is made, the other refused (checked on the row the write holds).
+    read = (await client.get(url, headers=bearer(requester))).headers["etag"]
+    both = await asyncio.gather(*(client.patch(url, json={"labels": [*labels, name]},
+                                               headers={**bearer(who), "If-Match": read})
+                                  for who, name in ((requester, "p"), (admin, "q"))))
+    assert sorted(r.status_code for r in both) == [200, 412], [r.text for r in both]
+    kept = (await client.get(url, headers=bearer(requester))).json()["labels"]
+    assert kept == next(r.json()["labels"] for r in both if r.status_code == 200)
+    _, worker = await make_user("worker", "reader")
+    assert (await client.put(f"{url}/pool", json={"all_workers": True}, headers=bearer(requester))).status_code == 200
+    shown = await client.get(url, headers=bearer(worker))
+    assert shown.status_code == 200 and "etag" not in shown.headers
+
+
 async def test_requesters_see_only_their_projects(client, make_user, new_project):
     project = await new_project()
     _, other = await make_user("requester", "other")
@@ -193,3 +255,29 @@ async def test_a_label_used_by_an_answer_or_an_override_stays(client, requester,
         assert r.status_code == 400 and r.json()["error"]["field"] == "labels", r.text
     r = await client.patch(url, json={"labels": ["a", "b", {"name": "d", "hotkey": "q"}]}, headers=bearer(requester))
     assert r.status_code == 200 and r.json()["labels"] == ["a", "b", {"name": "d", "hotkey": "q"}], r.text
+
+
+async def test_every_paired_operation_sent_twice_answers_200_with_the_state_reached(client, admin, requester,
+                                                                                 new_project, make_user):
+    """Retries of the paired writes: each reaches its state once and answers 200 again (an unblock of a worker not
+    blocked was a 409 and a removal of a team member already out a 404, where their pairs answered 200)."""
+    pid = (await new_project(tasks=text_tasks(1)))["id"]
+    worker, token = await make_user("worker", "twice")
+    team = (await client.post("/api/teams", json={"name": "t", "members": ["twice"]}, headers=bearer(requester))).json()
+    calls = [
+        ("PATCH", f"/api/projects/{pid}", {"status": "paused"}, requester),
+        ("PATCH", f"/api/projects/{pid}", {"status": "archived"}, requester),
+        ("PATCH", f"/api/projects/{pid}", {"status": "active"}, requester),
+        ("POST", f"/api/projects/{pid}/workers/{worker['id']}/block", None, requester),
+        ("POST", f"/api/projects/{pid}/workers/{worker['id']}/unblock", None, requester),
+        ("POST", f"/api/teams/{team['id']}/members", {"workers": ["twice"]}, requester),
+        ("DELETE", f"/api/teams/{team['id']}/members/{worker['id']}", None, requester),
+        ("POST", f"/api/users/{worker['id']}/deactivate", None, admin),
+        ("POST", f"/api/users/{worker['id']}/reactivate", None, admin),
+    ]
+    for method, url, body, who in calls:
+        answers = [await client.request(method, url, json=body, headers=bearer(who)) for _ in range(2)]
+        assert [r.status_code for r in answers] == [200, 200], (method, url, [r.text for r in answers])
+        first, second = (r.json() for r in answers)
+        for key in ("status", "blocked", "is_active", "removed"):
+            assert first.get(key) == second.get(key), (url, key, first, second)

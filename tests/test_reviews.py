@@ -138,6 +138,37 @@ async def test_more_answers_reopens_one_task_until_its_next_answer(client, reque
     assert (await client.get(f"/api/projects/{pid}", headers=bearer(requester))).json()["progress"]["complete"] == 3
 
 
+async def test_more_answers_with_needed_is_safe_to_retry(client, requester, new_project, make_user):
+    """A retried more-answers (a timeout, a double click, a second tab) asked twice: the task wanted 5 answers for
+    the one more the requester meant. With `needed` (the count read, plus one) the retry finds it done: 200,
+    `changed` false, nothing recorded; a count read before another change is a 409 naming `needed`. Without a body
+    each call still asks for one more, as before."""
+    project = await project_with_answers(client, make_user, new_project, "text_classification", n=3)
+    pid = project["id"]
+    t1 = (await _task_ids(client, requester, pid))["t1"]
+    url = _url(pid, t1, "more-answers")
+    for attempt in range(3):
+        r = await client.post(url, json={"needed": 4}, headers=bearer(requester))
+        assert r.status_code == 200, r.text
+        assert r.json()["needed"] == 4 and r.json()["state"] == "open" and r.json()["changed"] is (attempt == 0)
+    task = (await client.get(f"/api/projects/{pid}/tasks/{t1}", headers=bearer(requester))).json()
+    assert task["needed"] == 4
+    audit = (await client.get(f"/api/audit?project_id={pid}&action=task.more_answers",
+                              headers=bearer(requester))).json()["data"]
+    assert len(audit) == 1, audit
+    stale = await client.post(url, json={"needed": 3}, headers=bearer(requester))
+    assert stale.status_code == 409 and stale.json()["error"]["field"] == "needed", stale.text
+    assert "wants 4 answers now" in stale.json()["error"]["message"] and "send needed 5" in stale.json()["error"]["message"]
+    ahead = await client.post(url, json={"needed": 9}, headers=bearer(requester))
+    assert ahead.status_code == 409 and ahead.json()["error"]["field"] == "needed", ahead.text
+    for bad in ({"needed": 0}, {"needed": "5"}, {"needed": 5, "more": 1}):
+        r = await client.post(url, json=bad, headers=bearer(requester))
+        assert r.status_code == 400, (bad, r.text)
+    r = await client.post(url, headers=bearer(requester))  # no body: one more, as before
+    assert r.status_code == 200 and r.json()["needed"] == 5 and r.json()["changed"] is True
+    assert (await client.post(url, json={}, headers=bearer(requester))).json()["needed"] == 6
+
+
 async def test_excluding_an_answer_changes_the_consensus_and_undo_restores_it(client, requester, new_project,
                                                                              make_user):
     pid, task_id, detail = await _split_task(client, requester, new_project, make_user, "ex")

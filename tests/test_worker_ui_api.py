@@ -170,6 +170,12 @@ async def test_skip_reasons_and_problem_reports_reach_the_requester(client, requ
     assert (await client.post(report, headers=bearer(workers[0]), json={"text": "mine?"})).status_code == 404
     r = await client.post(report, headers=bearer(workers[2]), json={"text": "The text is cut off."})
     assert r.status_code == 201 and r.json()["task_id"] == leases[2]["task"]["id"]
+    assert "Idempotent-Replayed" not in r.headers
+    # Sent again (a retry after a timeout): the report stored, not a second one (each retry added one, up to 5).
+    for text in ("The text is cut off.", " The text is cut off. "):
+        again = await client.post(report, headers=bearer(workers[2]), json={"text": text})
+        assert again.status_code == 201 and again.json() == r.json(), again.text
+        assert again.headers["Idempotent-Replayed"] == "true"
     assert (await _submit(client, workers[2], leases[2], {"label": "neu"}, meta=META)).status_code == 201
 
     task = (await client.get(f"/api/projects/{pid}/tasks/{leases[2]['task']['id']}", headers=bearer(requester))).json()

@@ -55,6 +55,10 @@ IMPORT_BODY = {
 UPLOAD_BODY = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "images"}}}}}
 REPLAYED = {"Idempotent-Replayed": "true when this answers a retry with the Idempotency-Key of an earlier submit"}
+REPORT_REPLAYED = {"Idempotent-Replayed": "true when this answers a report of the same text on the same assignment "
+                                          "sent before (a retry): the report stored then, not a new one"}
+VERSION = {"ETag": "the project's version (its requester's view): send it in If-Match to change the project only "
+                   "as read; every change of its settings, status or pool moves it"}
 S, R = schemas, responses
 
 OPS: list[Op] = [
@@ -79,18 +83,20 @@ OPS: list[Op] = [
     Op("POST", "/api/users/{user_id}/reactivate", users.reactivate, "user.reactivate", response=R.User,
        tags=("users",)),
     Op("POST", "/api/projects", projects.create_project, "project.create", 201, S.ProjectCreate, response=R.Project,
-       response_headers={"Location": "the new project's path, /api/projects/{id}"}, tags=("projects",)),
+       response_headers={"Location": "the new project's path, /api/projects/{id}", **VERSION}, tags=("projects",)),
     Op("GET", "/api/projects", projects.list_projects, "project.list", query=S.ProjectListQuery,
        response=R.ProjectPage, tags=("projects",)),
     Op("GET", "/api/projects/{project_id}", projects.get_project, "project.read", response=R.ProjectView,
-       tags=("projects",)),
+       response_headers=VERSION, tags=("projects",)),
     Op("PATCH", "/api/projects/{project_id}", projects.update_project, "project.update", body=S.ProjectUpdate,
-       response=R.ProjectView, tags=("projects",)),
+       response=R.ProjectView, request_headers=("If-Match",), response_headers=VERSION, errors=(412,),
+       tags=("projects",)),
     Op("DELETE", "/api/projects/{project_id}", projects.delete_project, "project.delete", query=S.ProjectDeleteQuery,
        response=R.ProjectDeleted, tags=("projects",)),
-    Op("GET", "/api/projects/{project_id}/pool", access.get_pool, "pool.read", response=R.Pool, tags=("access",)),
+    Op("GET", "/api/projects/{project_id}/pool", access.get_pool, "pool.read", response=R.Pool,
+       response_headers=VERSION, tags=("access",)),
     Op("PUT", "/api/projects/{project_id}/pool", access.set_pool, "pool.update", body=S.PoolUpdate, response=R.Pool,
-       tags=("access",)),
+       request_headers=("If-Match",), response_headers=VERSION, errors=(412,), tags=("access",)),
     Op("POST", "/api/projects/{project_id}/tasks", projects.import_tasks, "tasks.import", 201, IMPORT_BODY,
        response=R.Imported, refs=(S.TaskIn,), tags=("tasks",)),
     Op("GET", "/api/projects/{project_id}/tasks", projects.list_tasks, "tasks.list", query=S.TaskListQuery,
@@ -102,7 +108,7 @@ OPS: list[Op] = [
     Op("POST", "/api/assignments/{assignment_id}/skip", work.skip, "work.skip", body=S.SkipBody,
        body_required=False, response=R.Skipped, tags=("queue",)),
     Op("POST", "/api/assignments/{assignment_id}/report", work.report, "work.report", 201, S.ReportBody,
-       response=R.Reported, tags=("queue",)),
+       response=R.Reported, response_headers=REPORT_REPLAYED, tags=("queue",)),
     Op("GET", "/api/projects/{project_id}/my-answers", work.my_answers, "work.answers", query=S.PageQuery,
        response=R.MyAnswerPage, tags=("queue",)),
     Op("PUT", "/api/annotations/{annotation_id}", work.change_answer, "work.change", body=S.AnswerChange,
@@ -146,7 +152,7 @@ OPS: list[Op] = [
     Op("POST", "/api/projects/{project_id}/tasks/{task_id}/override", reviews.override, "task.override",
        body=S.OverrideBody, response=R.Reviewed, tags=("reviews",)),
     Op("POST", "/api/projects/{project_id}/tasks/{task_id}/more-answers", reviews.more_answers, "task.more_answers",
-       response=R.Reviewed, tags=("reviews",)),
+       body=S.MoreAnswersBody, body_required=False, response=R.Reviewed, tags=("reviews",)),
     Op("POST", "/api/projects/{project_id}/tasks/{task_id}/answers/{annotation_id}/exclude", reviews.exclude,
        "answer.exclude", body=S.ExcludeBody, body_required=False, response=R.Reviewed, tags=("reviews",)),
     Op("GET", "/api/projects/{project_id}/leaderboard", leaderboard.project_leaderboard, "leaderboard.read",

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from labeling import audit, membership, people, schemas, teams, web
+from labeling.api import projects as projects_api
 from labeling.api.projects import project_for
 from labeling.consensus import runner
 from labeling.errors import Conflict
@@ -18,7 +19,7 @@ async def get_pool(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/pool: every worker, or the workers and teams listed."""
     async with web.state(request).db.read() as conn:
         row = await project_for(request, caller, conn)
-        return web.ok(await membership.pool(conn, row))
+        return web.ok(await membership.pool(conn, row), headers=projects_api.versioned(row))
 
 
 async def set_pool(request: Request, caller: web.Caller) -> Response:
@@ -27,11 +28,13 @@ async def set_pool(request: Request, caller: web.Caller) -> Response:
     app = web.state(request)
     async with app.db.read() as conn:
         row = await project_for(request, caller, conn)
+    expected = projects_api.if_match(request)
     body = schemas.parse(schemas.PoolUpdate, await web.read_json(request, 2 * schemas.REFS_BODY_BYTES))  # workers, teams
     await app.db.transact(lambda tx: membership.set_pool(tx, caller.who, row.id, body.all_workers, body.workers,
-                                                         body.teams))
+                                                         body.teams, expected))
     async with app.db.read() as conn:
-        return web.ok(await membership.pool(conn, await membership.load(conn, row.id)))
+        row = await membership.load(conn, row.id)
+        return web.ok(await membership.pool(conn, row), headers=projects_api.versioned(row))
 
 
 async def block_worker(request: Request, caller: web.Caller) -> Response:

@@ -24,6 +24,7 @@ ERROR_WORDS = {
     403: "the caller's role may never do this, a write from a session lacks its CSRF token, or the worker is blocked",
     404: "no such object, or not the caller's (existence is never revealed)",
     409: "conflicts with the current state (a name taken, a lease expired or used, a project paused or archived)",
+    412: "the project changed since the ETag sent in If-Match was read (precondition_failed): read it again",
     413: "the request body is larger than its cap (LABELING_MAX_BODY_BYTES or the field's cap)",
     415: "the request body's Content-Type is not one this operation reads (the message names those it does)",
     500: "an unexpected error; the server log has the details",
@@ -33,6 +34,10 @@ REQUEST_HEADERS = {
     "Idempotency-Key": ({"type": "string", "minLength": 1, "maxLength": 200},
                         ("A retried submit with the same key answers the first submit's 201 again (with the header "
                          "Idempotent-Replayed: true) instead of storing a second answer.")),
+    "If-Match": ({"type": "string", "minLength": 1},
+                 ("The project's ETag as read (GET /api/projects/{id} or its pool): the change is made only if the "
+                  "project is still that version, else 412 precondition_failed (read it again). Without it the "
+                  "change is made whatever changed meanwhile.")),
 }
 
 

@@ -27,10 +27,27 @@ async def project_for(request: Request, caller: web.Caller, conn: Any) -> Any:
     return row
 
 
-async def _view(request: Request, caller: web.Caller, project_id: int) -> dict:
+def versioned(row: Any, settings: bool = True) -> dict | None:
+    """The project's version in ETag, for its requester (who may send it back in If-Match to change it only as
+    read: membership.check_version); a worker's view carries none."""
+    return {"ETag": membership.etag(row)} if settings else None
+
+
+def if_match(request: Request) -> str | None:
+    """The If-Match header: the project version a change is meant for (None: change it whatever its version)."""
+    value = request.headers.get("if-match")
+    if value is not None and not value.strip():
+        raise InvalidInput("If-Match: empty; send the ETag of the project as read, or leave the header out",
+                           field="If-Match")
+    return value
+
+
+async def _view(request: Request, caller: web.Caller, project_id: int) -> tuple[dict, dict | None]:
+    """The project as the caller may see it, and its ETag header (for its requester)."""
     async with web.state(request).db.read() as conn:
         row, seen = await membership.project(conn, caller.who, project_id)
-        return await projects.view(conn, row, settings=caller.can("project.settings", seen))
+        settings = caller.can("project.settings", seen)
+        return await projects.view(conn, row, settings=settings), versioned(row, settings)
 
 
 async def create_project(request: Request, caller: web.Caller) -> Response:
@@ -39,7 +56,10 @@ async def create_project(request: Request, caller: web.Caller) -> Response:
     raw = await web.read_json(request, schemas.project_body_limit(app.settings))
     body = schemas.parse(schemas.ProjectCreate, raw, app.settings)
     project_id = await app.db.transact(lambda tx: projects.create(tx, caller.who, body))
-    return web.created(request, await _view(request, caller, project_id), f"/api/projects/{project_id}")
+    view, headers = await _view(request, caller, project_id)
+    response = web.created(request, view, f"/api/projects/{project_id}")
+    response.headers.update(headers or {})
+    return response
 
 
 async def list_projects(request: Request, caller: web.Caller) -> Response:
@@ -54,19 +74,21 @@ async def get_project(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}: settings and progress for its requester; for a worker, what labeling needs."""
     async with web.state(request).db.read() as conn:
         row = await project_for(request, caller, conn)
-        return web.ok(await projects.view(conn, row, settings=caller.can(
-            "project.settings", membership.facts(row))))
+        settings = caller.can("project.settings", membership.facts(row))
+        return web.ok(await projects.view(conn, row, settings=settings), headers=versioned(row, settings))
 
 
 async def update_project(request: Request, caller: web.Caller) -> Response:
-    """PATCH /api/projects/{id}: settings and status."""
+    """PATCH /api/projects/{id}: settings and status; with If-Match, only if the project is still as read (412)."""
     app = web.state(request)
     async with app.db.read() as conn:
         row = await project_for(request, caller, conn)
+    expected = if_match(request)
     raw = await web.read_json(request, schemas.project_body_limit(app.settings))
     body = schemas.parse(schemas.ProjectUpdate, raw, app.settings)
-    await app.db.transact(lambda tx: projects.update_settings(tx, app.memory, caller.who, row.id, body))
-    return web.ok(await _view(request, caller, row.id))
+    await app.db.transact(lambda tx: projects.update_settings(tx, app.memory, caller.who, row.id, body, expected))
+    view, headers = await _view(request, caller, row.id)
+    return web.ok(view, headers=headers)
 
 
 async def delete_project(request: Request, caller: web.Caller) -> Response:

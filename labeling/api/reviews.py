@@ -43,12 +43,13 @@ async def override(request: Request, caller: web.Caller) -> Response:
 
 
 async def more_answers(request: Request, caller: web.Caller) -> Response:
-    """POST /api/projects/{id}/tasks/{task_id}/more-answers: the task's redundancy goes up by one; it is open
-    until the answer comes."""
+    """POST /api/projects/{id}/tasks/{task_id}/more-answers {"needed"?}: the task's redundancy goes up by one; it
+    is open until the answer comes. With `needed` a retry finds it done and changes nothing."""
     project_id = await _project_id(request, caller)
     task_id = web.path_int(request, "task_id")
+    body = schemas.parse(schemas.MoreAnswersBody, await web.optional_json(request, SMALL_BODY))
     return web.ok(await web.state(request).db.transact(
-        lambda tx: reviews.more_answers(tx, caller.who, project_id, task_id)))
+        lambda tx: reviews.more_answers(tx, caller.who, project_id, task_id, body.needed)))
 
 
 async def exclude(request: Request, caller: web.Caller) -> Response:

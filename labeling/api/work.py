@@ -104,12 +104,14 @@ async def skip(request: Request, caller: web.Caller) -> Response:
 
 
 async def report(request: Request, caller: web.Caller) -> Response:
-    """POST /api/assignments/{id}/report {"text"}: a problem with the task, for the requester (not an answer)."""
+    """POST /api/assignments/{id}/report {"text"}: a problem with the task, for the requester (not an answer); the
+    same text sent again is answered with the report stored (a retry)."""
     assignment_id = web.path_int(request, "assignment_id")
     body = schemas.parse(schemas.ReportBody, await web.read_json(request, MAX_SMALL_BODY))  # blank: a 400
     app = web.state(request)
     stored = await app.db.transact(lambda tx: reports.report(tx, app.memory, assignment_id, caller.who, body.text))
-    return web.ok({**stored, "created_at": schemas.iso(stored["created_at"])}, status_code=201)
+    headers = {"Idempotent-Replayed": "true"} if stored.pop("replayed") else None
+    return web.ok({**stored, "created_at": schemas.iso(stored["created_at"])}, status_code=201, headers=headers)
 
 
 async def my_answers(request: Request, caller: web.Caller) -> Response:

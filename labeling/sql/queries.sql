@@ -419,6 +419,11 @@ VALUES (:id, :project_id, :task_id, :reviewer_id, :kind, :answer, :created_at)
 -- name: reports.count_for_assignment
 SELECT count(*) FROM task_reports WHERE assignment_id = :assignment
 
+-- name: reports.same_text
+-- A report of this text on this assignment already stored: the request sent again (a retry), answered with it.
+SELECT id, task_id, created_at FROM task_reports WHERE assignment_id = :assignment AND text = :text
+ORDER BY id LIMIT 1
+
 -- name: reports.insert
 INSERT INTO task_reports (project_id, task_id, worker_id, assignment_id, text, created_at)
 VALUES (:project, :task, :worker, :assignment, :text, :now)

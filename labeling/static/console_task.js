@@ -192,7 +192,9 @@
     act("POST", api + "/accept", undefined, e.currentTarget, {text: said("accepted"), focus: "review"});
   });
   if ($("more-btn")) $("more-btn").addEventListener("click", function (e) {
-    act("POST", api + "/more-answers", undefined, e.currentTarget, {text: "Asked for one more answer: the task is open again.", focus: "review"});
+    /* the count the page shows, plus one: a request sent again (or a second tab's) asks for it once */
+    var needed = parseInt(e.currentTarget.getAttribute("data-needed"), 10);
+    act("POST", api + "/more-answers", {needed: needed}, e.currentTarget, {text: "Asked for one more answer: the task is open again.", focus: "review"});
   });
 
   /* ---- the override editor ---------------------------------------------------------------------------- */

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Protocol
@@ -194,6 +195,35 @@ def require_text(value: Any, field: str, *, allow_empty: bool = False, max_chars
     if len(value) > max_chars:
         raise InvalidInput(f"{field} is longer than {max_chars:,} characters", field=field)
     return value
+
+
+# Bidirectional embeddings, overrides and isolates (labeling/schemas.py refuses them in labels).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def require_visible_name(value: Any, field: str, max_chars: int) -> str:
+    """A name that is told apart from others by how it looks (a model's): one line of text, written one way. Two
+    names that a page shows alike would be two models on a leaderboard, each with half the battles: a zero-width
+    space or joiner, a soft hyphen or a direction mark in one (invisible format characters), letters written
+    decomposed (`e` + a combining accent, where `é` is one character: NFC), spaces around it or a run of them
+    inside. A bidirectional override or isolate is kept: the leaderboard shows such a name isolated."""
+    name = require_text(value, field, max_chars=max_chars)
+    for char in name:
+        if unicodedata.category(char) == "Cc":
+            problem = f"a control character (U+{ord(char):04X}); a name is one line of text"
+            break
+        if unicodedata.category(char) == "Cf" and char not in BIDI_CONTROLS:
+            problem = (f"an invisible character (U+{ord(char):04X}), which makes it look like another name; "
+                       "leave it out")
+            break
+    else:
+        if unicodedata.normalize("NFC", name) != name:
+            problem = "letters written decomposed (a letter and a combining mark); write them composed (NFC)"
+        elif " ".join(name.split()) != name:
+            problem = "spaces around it or a run of spaces in it; write it with single spaces"
+        else:
+            return name
+    raise InvalidInput(f"{field} {name!r} holds {problem}", field=field)
 
 
 def require_label(value: Any, field: str, ctx: Context) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from labeling.errors import InvalidInput
 from labeling.tasktypes.base import (COMMON_FORMATS, MAX_ID_CHARS, Context, TaskTypeSpec, require_dict, require_int,
-                                     require_keys, require_number, require_text)
+                                     require_keys, require_number, require_text, require_visible_name)
 
 MAX_RESPONSES = 16
 
@@ -37,7 +37,7 @@ def data_(data: Any, ctx: Context) -> dict:
         ids.add(rid)
         item = {**response, "id": rid, "text": require_text(response["text"], f"{field}.text", allow_empty=True)}
         if "model" in response and response["model"] is not None:
-            item["model"] = require_text(response["model"], f"{field}.model", max_chars=200)
+            item["model"] = require_visible_name(response["model"], f"{field}.model", max_chars=200)
         checked.append(item)
     return {**data, "prompt": prompt, "responses": checked}
 

@@ -386,6 +386,14 @@ def test_review_actions_say_what_they_did_after_the_reload_with_the_focus_kept(n
     expect(page.locator("#review-state")).to_contain_text("accepted")
     page.reload()
     expect(status).to_be_hidden()  # said once
+    # Ask for one more answer sends the count the page shows plus one (`needed`: a request sent again asks once).
+    expect(page.locator("#task-counts")).to_have_text("1 of 2 answers")  # one answer left out
+    page.click("#more-btn")
+    expect(status).to_have_text("Asked for one more answer: the task is open again.")
+    expect(page.locator("#task-counts")).to_have_text("1 of 3 answers")
+    with server.client(requester["token"]) as c:
+        retried = c.post(f"/api/projects/{project['id']}/tasks/{task_id}/more-answers", json={"needed": 3}).json()
+    assert retried["needed"] == 3 and retried["changed"] is False
 
 
 def test_the_project_header_follows_a_saved_status_and_name(new_page, server):  # noqa: ANN001
