@@ -10,13 +10,13 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import AsyncIterator, NoReturn, Sequence
+from typing import AsyncIterator, Iterator, NoReturn, Sequence
 
 from sqlalchemy.engine import make_url
 
-from labeling import __version__, accounts, audit, auth, migrate, resources, settings as settings_mod
+from labeling import __version__, accounts, audit, auth, files, migrate, resources, settings as settings_mod
 from labeling.db import Database
-from labeling.errors import Conflict, LabelingError
+from labeling.errors import Conflict, InvalidInput, LabelingError
 from labeling.settings import Settings
 
 
@@ -27,7 +27,11 @@ def _settings() -> Settings:
 @contextlib.asynccontextmanager
 async def _database(settings: Settings) -> AsyncIterator[Database]:
     """The database at the newest schema, for one command; closed when the command ends."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # was "[Errno 2] No such file or directory: '/proc/x'", exit status 1
+        raise InvalidInput(f"cannot make the data directory {settings.data_dir}: {exc.strerror}",
+                           field="LABELING_DATA_DIR") from None
     db = Database(settings.resolved_database_url, pool_size=2)
     try:
         await migrate.upgrade(db)
@@ -107,8 +111,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from labeling import projects, tasks
 
     path = Path(args.file)
-    if not path.is_file():
-        raise LabelingError(f"no file {args.file}", field="FILE")
+    check_input(args.file, "FILE")
     settings = _settings()
 
     async def run() -> int:
@@ -142,9 +145,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from labeling import projects
     from labeling.consensus import evaluation, leaderboard
 
-    fields = evaluation.fields_of(args.by)
+    with _as_flags("by", "bootstrap", "seed"):
+        fields = evaluation.fields_of(args.by)
     if args.output:
-        leaderboard.check_output(args.output)
+        leaderboard.check_output(args.output, args.force)
 
     async def run() -> dict:
         async with _database(_settings()) as db:
@@ -152,12 +156,26 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 found = [await projects.find(conn, ref) for ref in args.projects]
             return await evaluation.board(db, found, by=fields, n_bootstrap=args.bootstrap, seed=args.seed)
 
-    result = asyncio.run(run())
+    with _as_flags("by", "bootstrap", "seed"):
+        result = asyncio.run(run())
     print(leaderboard.markdown(result), end="")
     if args.output:
-        for path in leaderboard.write_outputs(result, args.output):
+        for path in leaderboard.write_outputs(result, args.output, args.force):
             print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _as_flags(*names: str) -> Iterator[None]:
+    """An error of an option the API shares, said with the command line's flag: `--bootstrap must be 0 to ...` and
+    `--by: ...`, where it said the query's `bootstrap` and `by` (the message starts with the option's name)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if exc.field not in names or not exc.message.startswith(exc.field):
+            raise
+        flag = "--" + exc.field.replace("_", "-")
+        raise InvalidInput(flag + exc.message.removeprefix(exc.field), field=exc.field) from None
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -192,11 +210,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from labeling.export import dump
 
     path = Path(args.path)
-    if not path.is_file():
-        raise LabelingError(f"no file {args.path}", field="PATH")
+    check_input(args.path, "PATH")
     if backup.kind(path) is not None:
         print(asyncio.run(backup.restore(_settings(), path, force=args.force)))
     elif dump.is_dump(path):
+        args.restoring = "dump"  # one transaction: an interrupted one restored nothing (_interrupted says so)
         print(export_cli.restore_dump(path))
     else:
         raise LabelingError(f"{args.path} is neither a backup (labeling backup) nor a dump "
@@ -224,6 +242,15 @@ def path_argument(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
     return text
+
+
+def check_input(path: str, field: str) -> None:
+    """A file argument the command reads, refused in one line naming it (exit status 2, as every usage error) when
+    it is none there, a folder, a device, or unreadable: an unreadable import file was "[Errno 13] Permission denied"
+    once the database was open, exit status 1, where a missing one was exit status 2."""
+    why = files.unreadable(path)
+    if why:
+        raise InvalidInput(why, field=field)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -290,6 +317,7 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("projects", metavar="PROJECT", nargs="+", help="project ids or names (several are combined)")
     board.add_argument("-o", "--output", metavar="DIR", type=path_argument,
                        help="also write leaderboard.json, leaderboard.md, ratings.png and win_rates.png here")
+    board.add_argument("--force", action="store_true", help="replace an earlier report's files in the -o folder")
     board.add_argument("--by", action="append", metavar="FIELD",
                        help="a task data field to break the leaderboard down by, e.g. category (repeatable)")
     board.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
@@ -385,6 +413,9 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
         return  # the data directory, made by the command (a first start)
     if path.is_dir():
         raise LabelingError(f"{path} is a folder, not a SQLite database file", field="LABELING_DATABASE_URL")
+    if path.parent.exists() and not path.parent.is_dir():  # was "no folder /etc/hostname" for a file there
+        raise LabelingError(f"{path.parent} is a file, not a folder for the SQLite database {path.name}",
+                            field="LABELING_DATABASE_URL")
     if not path.parent.is_dir():
         raise LabelingError(f"no folder {path.parent} for the SQLite database {path.name}",
                             field="LABELING_DATABASE_URL")
@@ -428,6 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"labeling: error: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print(f"labeling: {_interrupted(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of standard output left (`| head`): as other tools, stop without a word
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
@@ -440,6 +472,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"labeling: error: {_said(exc)}", file=sys.stderr)
         return 1
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """What Ctrl+C (or SIGTERM, for an export) left, in one line; it ended the command at exit status 130 without a
+    word. Said only where it is known: an import and a dump's restore are one transaction each, and a file -o names
+    is written whole or not at all (standard output may hold part of the output; a backup's copy may have ended)."""
+    output = getattr(args, "output", None)
+    if args.command == "import":
+        return "interrupted: nothing was imported"
+    if args.command == "restore" and getattr(args, "restoring", None) == "dump":
+        return "interrupted: nothing was restored"
+    if args.command == "export" and output != "-" or args.command == "aggregate" and output and output != "-":
+        return "interrupted: nothing was written"
+    return "interrupted"
 
 
 def _said(exc: Exception) -> str:

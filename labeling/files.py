@@ -29,8 +29,8 @@ def not_a_file(path: Path | str) -> bool:
     hop = os.fspath(path)
     for _ in range(40):  # the links one by one (realpath would go through /proc/self/fd/1 to what it points at)
         hop = os.path.join(os.path.realpath(os.path.dirname(hop) or "."), os.path.basename(hop))
-        if hop.startswith("/proc/"):
-            return True
+        if hop.startswith("/proc/"):  # a process's file, or (none there) no file at all, which is no device
+            return os.path.lexists(hop)
         try:
             hop = os.path.join(os.path.dirname(hop), os.readlink(hop))
         except (OSError, ValueError):  # not a link (or none there): the end of the chain
@@ -40,6 +40,27 @@ def not_a_file(path: Path | str) -> bool:
     except (OSError, ValueError):  # none there (or a name no file can have): nothing to take away
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def unreadable(path: Path | str) -> str | None:
+    """Why `path` cannot be read as a file, in words naming it (None when it can): none there, a folder, a device,
+    a pipe or a socket, or what the system says (permission denied). The words of every command's file argument."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return f"no file {path}"
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror}"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return f"{path} is a device, a pipe or a socket, not a file"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror}"
+    return None
 
 
 def check_replaceable(path: Path | str) -> None:

@@ -139,7 +139,7 @@ def _label(value: Any, i: int) -> Label:
 BIDI_CONTROLS = tasktype_base.BIDI_CONTROLS
 
 
-def _unfit_character(name: str) -> str | None:
+def unfit_character(name: str) -> str | None:
     """What makes a label name unfit to show and to write into exports, in words; None when it is fit: a control
     character (a line break or a tab splits a CSV row or a CoNLL column) or a bidirectional control."""
     for char in name:
@@ -176,7 +176,7 @@ def check_labels(labels: list[Any], most: int | None = None, longest: int | None
     for i, name in enumerate(label_names(cleaned)):
         if not name or len(name) > longest:
             raise ValueError(f"labels[{i}] must be 1-{longest:,} characters (LABELING_MAX_LABEL_CHARS)")
-        unfit = _unfit_character(name)
+        unfit = unfit_character(name)
         if unfit:
             raise ValueError(f"labels[{i}]: {name!r} holds {unfit}")
         if name in first:

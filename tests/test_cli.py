@@ -533,6 +533,7 @@ def test_ctrl_c_during_an_import_stores_none_of_it(env, capsys, tmp_path):
     done = subprocess.run([sys.executable, str(driver), "import", name, str(file)], env=env, capture_output=True,
                           text=True, timeout=180)
     assert done.returncode == 130 and not done.stdout and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.endswith("\nlabeling: interrupted: nothing was imported\n"), done.stderr  # it said nothing
     assert _count_rows(env, "tasks") == 0 and _count_rows(env, "project_counters", "sum(n_tasks)") == 0
     imports = _count_rows(env, "audit_log", "sum(CASE WHEN action = 'tasks.import' THEN 1 ELSE 0 END)")
     assert imports == 0
@@ -643,3 +644,149 @@ def test_an_empty_path_is_a_usage_error_not_the_default(argv, capsys, tmp_path, 
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and one_line(err) and "an empty path" in err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [["import", "reviews", "{}"], ["restore", "{}"], ["aggregate", "classification", "{}"],
+                                  ["aggregate", "classification", "{answers}", "--gold", "{}"],
+                                  ["aggregate", "pairwise", "{}"], ["aggregate", "boxes", "{}"]])
+def test_a_file_argument_the_command_cannot_read_is_a_usage_error_naming_what_it_is(argv, env, capsys, tmp_path):
+    """One rule for every file argument: none there, a folder, a device or an unreadable file is one line naming
+    it, exit status 2 (the usage errors' status). An unreadable import file was "[Errno 13] Permission denied",
+    exit status 1, where a missing one was 2; a folder was "no file DIR", /dev/null "no file /dev/null"."""
+    _project(env, capsys, tmp_path)
+    answers = tmp_path / "answers.csv"
+    answers.write_text("task,worker,label\nt1,a,x\n")
+    (tmp_path / "folder").mkdir()
+    locked = tmp_path / "locked.csv"
+    locked.write_text("task,worker,label\nt1,a,x\n")
+    locked.chmod(0o000)
+    for path, words in ((tmp_path / "missing.csv", f"no file {tmp_path / 'missing.csv'}"),
+                        (tmp_path / "folder", f"{tmp_path / 'folder'} is a folder, not a file"),
+                        ("/dev/null", "/dev/null is a device, a pipe or a socket, not a file"),
+                        ("/proc/no-such-file", "no file /proc/no-such-file")):
+        code, out, err = run(capsys, *[part.format(path, answers=answers) for part in argv])
+        assert code == 2 and not out and one_line(err) and err == f"labeling: error: {words}\n", (path, err)
+    done = subprocess.run([*_without_root_s_bypass(), sys.executable, "-m", "labeling.cli",
+                           *[part.format(locked, answers=answers) for part in argv]],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    err = "".join(line for line in done.stderr.splitlines(keepends=True) if "data directory" not in line)
+    assert done.returncode == 2 and err == f"labeling: error: cannot read {locked}: Permission denied\n", done.stderr
+
+
+def test_an_output_under_proc_that_is_not_there_is_no_device(env, capsys, tmp_path):
+    """`-o /proc/no-such` was called "a device, a pipe or a socket": nothing is there, and /proc takes no new file."""
+    name = _project(env, capsys, tmp_path)
+    answers = tmp_path / "answers.csv"
+    answers.write_text("task,worker,label\nt1,a,x\n")
+    for argv in (["export", name, "--format", "jsonl", "-o", "/proc/no-such"], ["backup", "/proc/no-such"],
+                 ["aggregate", "classification", str(answers), "-o", "/proc/no-such"]):
+        code, _, err = run(capsys, *argv)
+        err = "".join(line for line in err.splitlines(keepends=True) if not line.startswith("method: "))
+        assert code == 2 and one_line(err) and "device" not in err and "/proc" in err, (argv, err)
+    code, _, err = run(capsys, "export", name, "--format", "jsonl", "-o", "/proc/self/fd/1")
+    assert code == 2 and "/proc/self/fd/1 is a device, a pipe or a socket" in err
+
+
+def test_export_options_are_named_as_the_command_line_spells_them(env, capsys, tmp_path):
+    """`--include-gold` and friends were named by their HTTP query form in errors (include_gold, bad_rating)."""
+    name = _project(env, capsys, tmp_path)
+    for argv, words in ((["--format", "jsonl", "--pairs", "all"],
+                         "option --pairs does not apply to format jsonl (its options: --card, --include-gold, "
+                         "--include-open, --min-confidence, --seed, --since, --split)"),
+                        (["--format", "jsonl", "--csv-escape-formulas"], "option --csv-escape-formulas does not apply"),
+                        (["--format", "jsonl", "--seed", "x"], "--seed must be a whole number, got 'x'"),
+                        (["--format", "jsonl", "--min-confidence", "2"], "--min-confidence must be a number from 0 "
+                                                                         "to 1, got '2'"),
+                        (["--format", "jsonl", "--split", "a=0.5"], "--split shares must add up to 1"),
+                        (["--format", "jsonl", "--label-attribute", "a b"], "--label-attribute must be letters"),
+                        (["--format", "preference", "--good-rating", "2"], "--bad-rating must be below --good-rating"),
+                        (["--format", ""], "--format is required (e.g. --format jsonl)")):
+        code, out, err = run(capsys, "export", name, *argv, "-o", "-")
+        assert code == 2 and not out and one_line(err) and words in err, (argv, err)
+        assert "_" not in err.split("error: ", 1)[1].split(" got ")[0], err
+    from labeling.export import options
+
+    with pytest.raises(options.InvalidInput, match="^include_gold must be true or false"):  # the API's words stay
+        options.parse({"format": "jsonl", "include_gold": "yes"})
+
+
+CTRL_C_WRITING_DRIVER = """
+import os, signal, sys
+from labeling import cli
+from labeling.consensus import csvio
+from labeling.export import cli as export_cli
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's command takes it (see CTRL_C_DRIVER)
+
+
+def interrupting(real):
+    def write(self, row):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C once the output is being written
+        real(self, row)
+    return write
+
+
+export_cli._Written.write = interrupting(export_cli._Written.write)
+csvio.RowWriter.writerow = interrupting(csvio.RowWriter.writerow)
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_while_an_output_is_written_says_what_it_left(env, capsys, tmp_path):
+    """Ctrl+C in `labeling export` or `labeling aggregate` ended it with exit status 130 and not a word; it says in
+    one line that the -o file was not written (nor is it, nor a partial copy), or only that it was interrupted."""
+    name = _project(env, capsys, tmp_path)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"data": {"text": f"t{i}"}}) + "\n" for i in range(5)))
+    assert run(capsys, "import", name, str(tasks))[0] == 0
+    answers = tmp_path / "answers.csv"
+    answers.write_text("task,worker,label\nt1,a,x\nt1,b,x\n")
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_WRITING_DRIVER)
+    for argv, words in ((["export", name, "--format", "jsonl", "--include-open", "-o", "out.jsonl"],
+                         "interrupted: nothing was written"),
+                        (["aggregate", "classification", str(answers), "-o", "out.csv"],
+                         "interrupted: nothing was written"),
+                        (["aggregate", "classification", str(answers)], "interrupted")):
+        done = subprocess.run([sys.executable, str(driver), *argv], env=env, capture_output=True, text=True,
+                              cwd=tmp_path, timeout=180)
+        assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.endswith(f"\nlabeling: {words}\n"), (argv, done.stderr)
+        assert not [path.name for path in tmp_path.iterdir() if path.name.startswith(("out", ".out"))], argv
+
+
+def test_an_export_file_that_cannot_be_written_to_the_end_is_named_exit_status_2(env, capsys, tmp_path, monkeypatch):
+    """A full disk under `export -o FILE` was "[Errno 28] No space left on device: '.FILE.partial-123'", exit status
+    1, where the aggregate's and the leaderboard's -o said "cannot write FILE", exit status 2: one rule for files."""
+    import errno
+    import io
+
+    name = _project(env, capsys, tmp_path)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"data": {"text": f"t{i}"}}) + "\n" for i in range(5)))
+    assert run(capsys, "import", name, str(tasks))[0] == 0
+
+    class Full(io.BytesIO):
+        def write(self, data):  # noqa: ANN001, ANN202
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *args, **kwargs: (
+        Full() if self.name.startswith(".out.jsonl.partial") else real_open(self, *args, **kwargs)))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "export", name, "--format", "jsonl", "--include-open", "-o", "out.jsonl")
+    assert code == 2 and one_line(err) and err == "labeling: error: cannot write out.jsonl: No space left on device\n"
+    assert not [path for path in tmp_path.iterdir() if "out.jsonl" in path.name]
+
+
+def test_a_data_directory_that_is_a_file_or_cannot_be_made_is_one_line_exit_status_2(capsys, tmp_path, monkeypatch):
+    """LABELING_DATA_DIR naming a file was "no folder FILE"; one that cannot be made (under /proc) was "[Errno 2] No
+    such file or directory: '/proc/...'", exit status 1, where every other setting the command cannot use is 2."""
+    monkeypatch.delenv("LABELING_DATABASE_URL", raising=False)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    for data_dir, words in ((a_file, f"{a_file} is a file, not a folder for the SQLite database labeling.db"),
+                            ("/proc/no-such-folder", "cannot make the data directory /proc/no-such-folder: ")):
+        monkeypatch.setenv("LABELING_DATA_DIR", str(data_dir))
+        code, out, err = run(capsys, "migrate")
+        assert code == 2 and not out and one_line(err) and words in err, err

@@ -249,8 +249,9 @@ async def test_cli_table_files_and_one_line_errors(client, db, new_project, make
     assert code == 2 and one_line(err) and "cannot write" in err and "ratings.png" in err, err
     assert stat.S_ISFIFO(os.stat(piped / "ratings.png").st_mode)
     for argv, words in ((["nope"], "no project with id or name 'nope'"), (["texts"], "preference-ranking"),
-                        (["empty"], "no battles yet"), (["arena", "--bootstrap", "-1"], "bootstrap"),
-                        (["arena", "--by", ""], "by:"),
+                        (["empty"], "no battles yet"), (["arena", "--bootstrap", "-1"], "--bootstrap must be 0 to"),
+                        (["arena", "--seed", "-1"], "--seed must be 0 to"),  # the flags (was the API's bootstrap, by)
+                        (["arena", "--by", ""], "--by: a task data field name"),
                         (["arena", "-o", str(tmp_path / "out" / "leaderboard.md")], "is a file; -o names a folder")):
         code, out, err = await run_cli(capsys, "leaderboard", *argv)
         assert code != 0 and out == "" and one_line(err) and words in err, (argv, err)

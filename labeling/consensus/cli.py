@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 from labeling import files
 from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
-from labeling.export import formats
+from labeling.export import archive, formats
 
 TIE = "tie"  # the label of a pairwise comparison that neither side won
 
@@ -45,6 +46,7 @@ def register(subparsers: Any) -> None:
                           "all are numbers, else text order")
     cls.add_argument("--seed", type=int, default=0, help="seed for breaking ties, with each task's id (default 0)")
     cls.add_argument("-o", "--output", metavar="OUT.csv", type=path_argument, help="write task,label,confidence here")
+    cls.add_argument("--force", action="store_true", help="replace an existing -o file")
     cls.set_defaults(func=run_classification)
 
     pair = kinds.add_parser("pairwise", help="pairwise comparisons: columns worker,left,right,label (the winner, "
@@ -55,36 +57,58 @@ def register(subparsers: Any) -> None:
                            "Bradley-Terry)")
     pair.add_argument("--reg", type=float, default=1.0, help="Bradley-Terry regularisation (default 1.0)")
     pair.add_argument("-o", "--output", metavar="OUT.csv", type=path_argument, help="write item,score,rank here")
+    pair.add_argument("--force", action="store_true", help="replace an existing -o file")
     pair.set_defaults(func=run_pairwise)
 
     box = kinds.add_parser("boxes", help="bounding boxes: columns task,worker,x,y,w,h (optional label)")
     box.add_argument("boxes", metavar="BOXES.csv")
     box.add_argument("--iou", type=float, default=0.5, help="IoU needed to match two boxes (default 0.5)")
     box.add_argument("-o", "--output", metavar="OUT.csv", type=path_argument, help="write task,x,y,w,h,confidence(,label) here")
+    box.add_argument("--force", action="store_true", help="replace an existing -o file")
     box.set_defaults(func=run_boxes)
 
 
-@contextlib.contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
-    """The output file (written whole or not at all: a failure half-way leaves the old file, or none), or standard
-    output when no path is given."""
+def check_output(path: str | None, force: bool) -> None:
+    """Refuse an -o the aggregate may not write, before any work is done: a name of another kind of file, a folder,
+    or (without --force) a file already there, which was replaced silently where `labeling export` refuses it."""
     if not path or path == "-":
-        yield sys.stdout
         return
     # -o x.jsonl (or x.csv.) would be a CSV file named as another kind, as `labeling export` refuses
     formats.check_output_name(formats.FORMATS["csv"], Path(path).name, folder=False, what="the aggregate's output")
     if Path(path).is_dir():  # was "[Errno 21] Is a directory: '.DIR.x1y2.part' -> 'DIR'", exit status 1
         raise InvalidInput(f"{path} is a folder; -o names the output file (OUT.csv)", field="output")
-    with contextlib.ExitStack() as stack:
-        try:
-            handle = stack.enter_context(files.replacing(path, newline=""))
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {path}: {exc.strerror}", field="output") from None
-        yield handle
+    if not Path(path).parent.is_dir():
+        raise InvalidInput(f"no folder {Path(path).parent} to write {Path(path).name} into", field="output")
+    if files.not_a_file(path):
+        raise InvalidInput(f"cannot write {path}: a device, a pipe or a socket, not a file to replace (-o - writes "
+                           "to standard output)", field="output")
+    if os.path.isfile(path) and archive.sqlite_file(Path(path)):  # as export refuses it: --force took a database
+        raise InvalidInput(f"{path} is an SQLite database (or its journal), not an earlier output; --force does not "
+                           "replace it", field="output")
+    if os.path.lexists(path) and not force:
+        raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
+
+
+@contextlib.contextmanager
+def _output(path: str | None, force: bool) -> Iterator[IO[str]]:
+    """The output file (written whole or not at all: a failure half-way leaves the old file, or none), or standard
+    output when no path is given."""
+    if not path or path == "-":
+        yield sys.stdout
+        return
+    check_output(path, force)
+    try:
+        with files.replacing(path, newline="", exclusive=not force) as handle:
+            yield handle
+    except FileExistsError:  # made meanwhile by another program: not replaced without --force
+        raise InvalidInput(f"{path} already exists; use --force to replace it", field="output") from None
+    except OSError as exc:  # no folder to write into, one not writable, a full disk
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}", field="output") from None
 
 
 def run_classification(args: argparse.Namespace) -> int:
     """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
+    check_output(args.output, args.force)
     labels = csvio.parse_labels(args.labels) if args.labels is not None else None
     gold = csvio.read_gold(args.gold, labels) if args.gold else {}
     data = csvio.read_answers(args.answers, set(gold.values()), labels)
@@ -92,15 +116,15 @@ def run_classification(args: argparse.Namespace) -> int:
     unanswered = gold.keys() - set(data.tasks)
     if unanswered:  # ids spelled differently in the two files anchor nothing: say so rather than ignore them
         example = ", ".join(repr(task) for task in sorted(unanswered)[:3])
-        print(f"gold: {len(unanswered)} of {len(gold)} gold tasks are not in {args.answers} and anchor nothing "
-              f"(e.g. {example})", file=sys.stderr)
+        print(f"gold: {len(unanswered)} of {len(gold)} gold tasks are not in {csvio.named(args.answers)} and anchor "
+              f"nothing (e.g. {example})", file=sys.stderr)
     result = calibration.consensus(args.method, data.task_idx, data.worker_idx, data.label_idx, len(data.tasks),
                                    len(data.workers), len(data.labels), gold=gold_arr, seed=args.seed,
                                    calibrated=not args.uncalibrated, tie_keys=data.tasks)
     print(describe(result), file=sys.stderr)
     label_names = np.array(data.labels, dtype=object)[result.labels]
     conf = np.char.mod("%.6f", result.confidence)
-    with _output(args.output) as out:
+    with _output(args.output, args.force) as out:
         writer = csvio.RowWriter(out)
         writer.writerow(("task", "label", "confidence"))
         writer.writerows(zip(data.tasks, label_names, conf))
@@ -129,7 +153,9 @@ def describe(result: classification.ClassificationResult) -> str:
 
 def run_pairwise(args: argparse.Namespace) -> int:
     """Fit (noisy) Bradley-Terry to worker,left,right,label comparisons (label: the winner or tie); write item,score,rank."""
+    check_output(args.output, args.force)
     cols = csvio.read_columns(args.comparisons, ("worker", "left", "right", "label"))
+    shown = csvio.named(args.comparisons)
     items = list(dict.fromkeys(cols["left"] + cols["right"]))
     left_idx, _ = csvio.encode(cols["left"], items)
     right_idx, _ = csvio.encode(cols["right"], items)
@@ -137,10 +163,10 @@ def run_pairwise(args: argparse.Namespace) -> int:
     outcome = np.empty(len(cols["label"]))
     for i, (left, right, winner) in enumerate(zip(cols["left"], cols["right"], cols["label"])):
         if left == right:
-            raise InvalidInput(f"{args.comparisons}: line {cols.line(i)}: {left!r} is compared with itself",
+            raise InvalidInput(f"{shown}: line {cols.line(i)}: {left!r} is compared with itself",
                                field="right", line=cols.line(i))
         if winner in (left, right) and winner.strip().lower() == TIE:
-            raise InvalidInput(f"{args.comparisons}: line {cols.line(i)}: label {winner!r} names an item and a tie "
+            raise InvalidInput(f"{shown}: line {cols.line(i)}: label {winner!r} names an item and a tie "
                                "alike; rename the item", field="label", line=cols.line(i))
         if winner == left:
             outcome[i] = 1.0
@@ -149,7 +175,7 @@ def run_pairwise(args: argparse.Namespace) -> int:
         elif winner.strip().lower() == TIE:
             outcome[i] = 0.5
         else:
-            raise InvalidInput(f"{args.comparisons}: line {cols.line(i)}: label {winner!r} is neither left, right "
+            raise InvalidInput(f"{shown}: line {cols.line(i)}: label {winner!r} is neither left, right "
                                f"nor {TIE}", field="label", line=cols.line(i))
     if args.method == "bt":
         fit = ranking.bradley_terry(left_idx, right_idx, outcome, len(items), reg=args.reg)
@@ -158,7 +184,7 @@ def run_pairwise(args: argparse.Namespace) -> int:
                                           reg=args.reg)
     order = np.argsort(-fit.scores, kind="stable")
     shown = [f"{fit.scores[i]:.6f}" for i in order]
-    with _output(args.output) as out:
+    with _output(args.output, args.force) as out:
         writer = csvio.RowWriter(out)
         writer.writerow(("item", "score", "rank"))
         rank = 1
@@ -171,9 +197,12 @@ def run_pairwise(args: argparse.Namespace) -> int:
 
 def run_boxes(args: argparse.Namespace) -> int:
     """Match and average task,worker,x,y,w,h(,label) boxes per task and write the kept boxes."""
+    check_output(args.output, args.force)
     cols = csvio.read_columns(args.boxes, ("task", "worker", "x", "y", "w", "h"), ("label",))
+    csvio.check_names(args.boxes, cols, ("label",))
+    shown = csvio.named(args.boxes)
     if not 0.0 < args.iou <= 1.0:
-        raise InvalidInput(f"iou must be a number above 0 and at most 1, got {args.iou}", field="iou")
+        raise InvalidInput(f"--iou must be a number above 0 and at most 1, got {args.iou}", field="iou")
     has_label = "label" in cols
     per_task: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for i, (task, worker) in enumerate(zip(cols["task"], cols["worker"])):
@@ -186,11 +215,11 @@ def run_boxes(args: argparse.Namespace) -> int:
                 box[key] = math.nan
             if not math.isfinite(box[key]) or (key in ("w", "h") and box[key] <= 0):  # as a worker's boxes
                 need = "a number above 0" if key in ("w", "h") else "a number"
-                raise InvalidInput(f"{args.boxes}: line {cols.line(i)}: {key} must be {need}, got {text!r:.40}",
+                raise InvalidInput(f"{shown}: line {cols.line(i)}: {key} must be {need}, got {text!r:.40}",
                                    field=key, line=cols.line(i))
         box["label"] = cols["label"][i] if has_label else None
         per_task.setdefault(task, {}).setdefault(worker, []).append(box)
-    with _output(args.output) as out:
+    with _output(args.output, args.force) as out:
         writer = csvio.RowWriter(out)
         writer.writerow(("task", "x", "y", "w", "h", "confidence") + (("label",) if has_label else ()))
         for task, workers in per_task.items():

@@ -9,13 +9,14 @@ import io
 import itertools
 import math
 import operator
-import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from labeling import files
 from labeling.errors import InvalidInput
 
 
@@ -91,22 +92,38 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
     any other block and the rest of the file go through the csv module. `Columns.line(i)` is the line where
     row i starts (a quoted field may hold line breaks, so rows and lines differ).
     """
-    if os.path.isdir(path):
-        raise InvalidInput(f"{path}: a folder, not a CSV file", field="file")
-    if not os.path.isfile(path):
-        raise InvalidInput(f"{path}: no such file", field="file")
+    if path != STDIN:
+        why = files.unreadable(path)
+        if why:
+            raise InvalidInput(why, field="file")
+    shown = named(path)
     try:
-        return _read_columns(path, required, optional)
+        return _read_columns(path, shown, required, optional)
     except UnicodeDecodeError as exc:  # a spreadsheet's UTF-16 or Latin-1 export
-        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8 CSV", field="file") from None
+        raise InvalidInput(f"{shown}: not UTF-8 text ({exc.reason}); save it as UTF-8 CSV", field="file") from None
 
 
-def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -> Columns:
-    """read_columns on a file that exists."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+STDIN = "-"  # the input path that reads standard input, as export's `-o -` writes standard output
+
+
+def named(path: str) -> str:
+    """An input as messages name it."""
+    return "standard input" if path == STDIN else path
+
+
+def _opened(path: str) -> IO[str]:
+    """The input as text: a file, or standard input read whole (the header is read twice, so it must seek)."""
+    if path == STDIN:
+        return io.TextIOWrapper(io.BytesIO(sys.stdin.buffer.read()), encoding="utf-8-sig", newline="")
+    return open(path, newline="", encoding="utf-8-sig")
+
+
+def _read_columns(source: str, path: str, required: Sequence[str], optional: Sequence[str]) -> Columns:
+    """read_columns on an input that exists, named `path` in messages."""
+    with _opened(source) as handle:
         first = handle.readline()
         # A tab-separated file (a spreadsheet's "TSV" export) is read the same way, by its header line.
-        sep = "\t" if path.lower().endswith(".tsv") or ("\t" in first and "," not in first) else ","
+        sep = "\t" if source.lower().endswith(".tsv") or ("\t" in first and "," not in first) else ","
         handle.seek(0)
         head = csv.reader(iter(handle.readline, ""), delimiter=sep)  # a quoted header name may hold a line break
         header = next(head, None)
@@ -114,14 +131,17 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
             raise InvalidInput(f"{path}: the file is empty (expected a header row with {','.join(required)})",
                                field="file")
         names = [name.strip() for name in header]
-        for name in required:
-            if name not in names:
-                raise InvalidInput(f"{path}: missing column {name!r} (header has {sep.join(names)})", field=name)
+        missing = [name for name in required if name not in names]
+        for name in (*required, *optional):
+            if names.count(name) > 1:  # which of the two was meant is not known (said first: `task,task,label`
+                # lacks worker because task was written twice, and was said as a missing column only)
+                lacks = f", and no column {missing[0]!r}" if missing else ""
+                raise InvalidInput(f"{path}: the header names column {name!r} {names.count(name)} times{lacks}; "
+                                   "name it once", field=name)
+        if missing:
+            raise InvalidInput(f"{path}: missing column {missing[0]!r} (header has {sep.join(names)})",
+                               field=missing[0])
         wanted = list(required) + [name for name in optional if name in names]
-        for name in wanted:
-            if names.count(name) > 1:  # which of the two was meant is not known
-                raise InvalidInput(f"{path}: the header names column {name!r} {names.count(name)} times; name it once",
-                                   field=name)
         positions = [names.index(name) for name in wanted]
         columns = Columns(wanted)
         line = head.line_num  # lines read so far
@@ -164,6 +184,24 @@ def _read_columns(path: str, required: Sequence[str], optional: Sequence[str]) -
             values[:] = [value.strip() for value in values]
     _check_filled(path, required, columns)
     return columns
+
+
+def check_names(path: str, columns: Columns, names: Sequence[str]) -> None:
+    """The label (or item) names in columns `names` are one line of text without control characters, as a
+    project's labels are (schemas.unfit_character); else InvalidInput naming the first line holding one (a NUL in a
+    label was aggregated as a label of its own and written out)."""
+    from labeling import schemas
+
+    for name in names:
+        if name not in columns:
+            continue
+        values = columns[name]
+        unfit = {value: why for value in set(values) if (why := schemas.unfit_character(value))}
+        if unfit:
+            row = next(i for i, value in enumerate(values) if value in unfit)
+            line = columns.line(row)
+            raise InvalidInput(f"{named(path)}: line {line}: {name} {values[row]!r:.60} holds {unfit[values[row]]}",
+                               field=name, line=line)
 
 
 def _check_filled(path: str, required: Sequence[str], columns: Columns) -> None:
@@ -237,6 +275,12 @@ def parse_labels(text: str) -> list[str]:
     names = [name.strip() for name in fields]
     if not all(names):
         raise InvalidInput(f"--labels {text!r}: a label name is empty", field="labels")
+    from labeling import schemas
+
+    for name in names:
+        unfit = schemas.unfit_character(name)
+        if unfit:
+            raise InvalidInput(f"--labels: label {name!r:.60} holds {unfit}", field="labels")
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise InvalidInput(f"--labels {text!r}: {twice[0]!r} is named twice", field="labels")
@@ -248,11 +292,12 @@ def read_answers(path: str, extra_labels: Iterable[str] = (), labels: Sequence[s
     given, is the whole label set in its order (the columns of the posteriors, as a project's labels are): a label
     outside it is an error naming its line."""
     cols = read_columns(path, ("task", "worker", "label"))
+    check_names(path, cols, ("label",))
     if labels is not None:
         known = set(labels)
         for i, label in enumerate(cols["label"]):
             if label not in known:
-                raise InvalidInput(f"{path}: line {cols.line(i)}: label {label!r} is not one of --labels",
+                raise InvalidInput(f"{named(path)}: line {cols.line(i)}: label {label!r} is not one of --labels",
                                    field="label", line=cols.line(i))
         labels = list(labels)
     else:
@@ -267,15 +312,16 @@ def read_gold(path: str, labels: Sequence[str] | None = None) -> dict[str, str]:
     """Read task,label rows into {task: label}; a task repeated with the same label is one, with another an error,
     as is a label outside `labels` when it is given."""
     cols = read_columns(path, ("task", "label"))
+    check_names(path, cols, ("label",))
     gold: dict[str, str] = {}
     first: dict[str, int] = {}
     known = set(labels) if labels is not None else None
     for i, (task, label) in enumerate(zip(cols["task"], cols["label"])):
         if known is not None and label not in known:
-            raise InvalidInput(f"{path}: line {cols.line(i)}: gold label {label!r} is not one of --labels",
+            raise InvalidInput(f"{named(path)}: line {cols.line(i)}: gold label {label!r} is not one of --labels",
                                field="label", line=cols.line(i))
         if gold.setdefault(task, label) != label:
-            raise InvalidInput(f"{path}: line {cols.line(i)}: task {task!r} has gold label {label!r}, but line "
+            raise InvalidInput(f"{named(path)}: line {cols.line(i)}: task {task!r} has gold label {label!r}, but line "
                                f"{cols.line(first[task])} gave it {gold[task]!r}", field="label", line=cols.line(i))
         first.setdefault(task, i)
     return gold

@@ -110,21 +110,34 @@ def _bias_line(title: str, bias: dict[str, Any]) -> str:
     return line + (f" {bias['message'][0].upper()}{bias['message'][1:]}." if bias.get("message") else "")
 
 
-def check_output(out_dir: str) -> None:
-    """Refuse an -o that names a file before any work is done (the table was printed, then "File exists")."""
+REPORT_FILES = ("leaderboard.json", "leaderboard.md", "ratings.png", "win_rates.png")
+
+
+def check_output(out_dir: str, force: bool = False) -> None:
+    """Refuse an -o that names a file before any work is done (the table was printed, then "File exists"), a report
+    file there that is a device, a pipe or a socket, and (without `force`) an earlier report's files, which were
+    replaced silently where `labeling export` and `labeling aggregate` refuse without --force."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise InvalidInput(f"{out_dir} is a file; -o names a folder for the report's files", field="output")
+    paths = [os.path.join(out_dir, name) for name in REPORT_FILES]
+    for path in paths:
+        if files.not_a_file(path):
+            raise InvalidInput(f"cannot write {path}: a device, a pipe or a socket, not a file to replace",
+                               field="output")
+    there = [os.path.basename(path) for path in paths if os.path.lexists(path)]
+    if there and not force:
+        raise InvalidInput(f"{out_dir} already holds {', '.join(there)}; use --force to replace them",
+                           field="output")
 
 
-def write_outputs(result: dict[str, Any], out_dir: str) -> list[str]:
+def write_outputs(result: dict[str, Any], out_dir: str, force: bool = False) -> list[str]:
     """Write leaderboard.json, leaderboard.md, ratings.png and win_rates.png into out_dir; return the paths."""
-    check_output(out_dir)
+    check_output(out_dir, force)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise InvalidInput(f"cannot create {out_dir}: {exc.strerror}", field="output") from None
-    paths = [os.path.join(out_dir, name) for name in ("leaderboard.json", "leaderboard.md", "ratings.png",
-                                                      "win_rates.png")]
+    paths = [os.path.join(out_dir, name) for name in REPORT_FILES]
     # Each file whole or not at all: a failure half-way (a chart that cannot be drawn, a full disk) leaves no
     # file cut short, and an older report's files are replaced only by whole new ones.
     try:

@@ -213,7 +213,7 @@ class FolderSink:
 SQLITE_STARTS = (b"SQLite format 3\x00", b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
 
 
-def _sqlite_file(path: Path) -> bool:
+def sqlite_file(path: Path) -> bool:
     """An SQLite database or its -wal/-shm/-journal: --force would put an export in place of a database."""
     for candidate in (path, *(path.with_name(path.name[:-len(end)]) for end in files.SQLITE_COMPANIONS
                               if path.name.endswith(end))):
@@ -236,7 +236,7 @@ def check_target(path: Path, force: bool, folder: bool = False) -> None:
                            "writes to standard output)", field="output")
     if (path.exists() or path.is_symlink()) and not force:
         raise InvalidInput(f"{path} already exists; use --force to replace it", field="output")
-    if path.is_file() and _sqlite_file(path):
+    if path.is_file() and sqlite_file(path):
         raise InvalidInput(f"{path} is an SQLite database (or its journal), not an earlier export; --force does "
                            "not replace it", field="output")
     if not path.parent.is_dir():

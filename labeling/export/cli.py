@@ -111,11 +111,11 @@ def _target(args: argparse.Namespace, opts: options_mod.Options) -> options_mod.
     """`-o DIR/` (or an existing folder) for a one-file format asks for a folder with a dataset card."""
     out = args.output
     if out and out != "-" and opts.format not in ("dump", "deletions") and (out.endswith(os.sep) or Path(out).is_dir()):
-        return options_mod.parse({**params(args), "card": "true"})
+        return options_mod.parse({**params(args), "card": "true"}, flags=True)
     return opts
 
 
-async def _write(chunks: AsyncIterator[bytes], handle: IO[bytes]) -> None:
+async def _write(chunks: AsyncIterator[bytes], handle: IO[bytes] | _Written) -> None:
     """Write every chunk; a write that fails (a reader that left: `-o - | head`, a full disk) closes the export's
     generator here, in order. Left to asyncio.run's shutdown, the generator and the database read it holds open
     were closed at the same moment, and the clash was printed as a traceback after the command had ended."""
@@ -134,7 +134,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                            field="all")
     if not args.all and not args.project:
         raise InvalidInput("name a PROJECT (id or name), or --all with --format dump", field="project")
-    opts = _target(args, options_mod.parse(params(args)))
+    opts = _target(args, options_mod.parse(params(args), flags=True))
     settings = cli._settings()
     show = not args.quiet and sys.stderr.isatty()
 
@@ -231,15 +231,32 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
                     pass
         else:
             with handle:
-                await _write(job.chunks(), handle)
-                handle.flush()  # on disk before it takes the name (labeling/files.py): else a power cut soon
-                os.fsync(handle.fileno())  # after could leave the name on an empty or cut file
+                await _write(job.chunks(), _Written(handle, target))
+                try:
+                    handle.flush()  # on disk before it takes the name (labeling/files.py): else a power cut soon
+                    os.fsync(handle.fileno())  # after could leave the name on an empty or cut file
+                except OSError as exc:
+                    raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}", field="output") from None
         replace(partial, target)
     finally:
         if partial.is_dir():
             shutil.rmtree(partial, ignore_errors=True)
         elif partial.exists():
             partial.unlink()
+
+
+class _Written:
+    """The -o file's handle, whose write errors (a full disk) name the file, exit status 2 as every file argument the
+    command cannot use (it was "[Errno 28] No space left on device: '.NAME.partial-123'", exit status 1)."""
+
+    def __init__(self, handle: IO[bytes], target: Path) -> None:
+        self.handle, self.target = handle, target
+
+    def write(self, chunk: bytes) -> None:
+        try:
+            self.handle.write(chunk)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {self.target}: {exc.strerror or exc}", field="output") from None
 
 
 class _Instance:

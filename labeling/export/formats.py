@@ -115,12 +115,13 @@ def check(fmt: Format, options: Options, task_type: str | None = None) -> None:
     tasks have no confidence (it kept none of them, even at 0, and said nothing)."""
     takes = options_of(fmt)
     for name in sorted(options.given - takes):
-        accepted = ", ".join(sorted(takes)) or "none"
-        raise InvalidInput(f"option {name} does not apply to format {fmt.name} (its options: {accepted})", field=name)
+        accepted = ", ".join(sorted(map(options.named, takes))) or "none"
+        raise InvalidInput(f"option {options.named(name)} does not apply to format {fmt.name} (its options: "
+                           f"{accepted})", field=name)
     if (options.min_confidence is not None and task_type is not None
             and tasktypes.get(task_type).family in NO_CONFIDENCE):
-        raise InvalidInput(f"min_confidence does not apply to a {task_type} project: its tasks have no consensus "
-                           "confidence", field="min_confidence")
+        raise InvalidInput(f"{options.named('min_confidence')} does not apply to a {task_type} project: its tasks "
+                           "have no consensus confidence", field="min_confidence")
 
 
 def is_folder(fmt: Format, options: Options) -> bool:

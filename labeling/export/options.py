@@ -53,6 +53,11 @@ class Options:
     bad_rank: int = 1
     csv_escape_formulas: bool = False
     given: frozenset[str] = field(default=frozenset(), compare=False)  # the options named in the request
+    flags: bool = field(default=False, compare=False)  # given as the CLI's flags: messages name them so
+
+    def named(self, name: str) -> str:
+        """An option as its user gave it: the query's include_gold, or the command line's --include-gold."""
+        return spelled(name, self.flags)
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -60,7 +65,12 @@ class Options:
         return tuple(s.name for s in self.split)
 
 
-NAMES = tuple(f for f in Options.__dataclass_fields__ if f not in ("format", "given"))
+NAMES = tuple(f for f in Options.__dataclass_fields__ if f not in ("format", "given", "flags"))
+
+
+def spelled(name: str, flags: bool) -> str:
+    """An option's name as a query parameter (include_gold), or as the CLI's flag (`flags`: --include-gold)."""
+    return "--" + name.replace("_", "-") if flags else name
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -152,45 +162,57 @@ def parse_time(raw: str, name: str = "since") -> float:
     return moment.timestamp()
 
 
-def parse(params: Mapping[str, str]) -> Options:
-    """Options from names and string values (query parameters, or the CLI's flags); unknown names are refused."""
+def parse(params: Mapping[str, str], flags: bool = False) -> Options:
+    """Options from names and string values (query parameters, or the CLI's flags: `flags`, and every message names
+    the flag, --include-gold, where it named the query's include_gold); unknown names are refused."""
     if "format" not in params or not str(params["format"]).strip():
-        raise InvalidInput("format is required (e.g. format=jsonl)", field="format")
+        example = "--format jsonl" if flags else "format=jsonl"
+        raise InvalidInput(f"{spelled('format', flags)} is required (e.g. {example})", field="format")
     values: dict = {"format": str(params["format"]).strip()}
     for name, raw in params.items():
         if name == "format":
             continue
         if name not in NAMES:
             raise InvalidInput(f"unknown option {name!r}; the options are {', '.join(NAMES)}", field=name)
-        raw = str(raw)
-        if name == "split":
-            values[name] = parse_split(raw)
-        elif name == "seed":
-            values[name] = _whole(name, raw, 0)
-        elif name in ("min_confidence",):
-            values[name] = _number(name, raw, 0.0, 1.0)
-        elif name == "min_margin":
-            values[name] = _number(name, raw)
-        elif name in ("good_rating", "bad_rating"):
-            values[name] = _number(name, raw, 1.0, 7.0)
-        elif name in ("good_rank", "bad_rank"):
-            values[name] = _whole(name, raw, 1)
-        elif name == "since":
-            values[name] = parse_time(raw)
-        elif name == "label_attribute":
-            if not LABEL_ATTRIBUTE.fullmatch(raw) or raw.endswith(("-metadata", "-ref")):
-                raise InvalidInput("label_attribute must be letters, digits and dashes, not ending in -metadata or "
-                                   f"-ref, got {raw!r}", field=name)
-            values[name] = raw
-        elif name == "pairs":
-            values[name] = _choice(name, raw, PAIRS)
-        elif name == "margin":
-            values[name] = _choice(name, raw, MARGINS)
-        elif name == "kto_source":
-            values[name] = _choice(name, raw, KTO_SOURCES)
-        else:
-            values[name] = _flag(name, raw)
-    options = Options(**values, given=frozenset(n for n in params if n != "format"))
+        try:
+            values[name] = _value(name, str(raw))
+        except InvalidInput as exc:  # every message of _value starts with the option's name
+            if not flags or not exc.message.startswith(name):
+                raise
+            raise InvalidInput(spelled(name, flags) + exc.message.removeprefix(name), field=name) from None
+    options = Options(**values, given=frozenset(n for n in params if n != "format"), flags=flags)
     if options.bad_rating >= options.good_rating:
-        raise InvalidInput("bad_rating must be below good_rating", field="bad_rating")
+        raise InvalidInput(f"{options.named('bad_rating')} must be below {options.named('good_rating')}",
+                           field="bad_rating")
     return options
+
+
+def _value(name: str, raw: str) -> object:
+    """The value of one option (a known name), or InvalidInput with a message that starts with its name."""
+    if name == "split":
+        return parse_split(raw)
+    elif name == "seed":
+        return _whole(name, raw, 0)
+    elif name in ("min_confidence",):
+        return _number(name, raw, 0.0, 1.0)
+    elif name == "min_margin":
+        return _number(name, raw)
+    elif name in ("good_rating", "bad_rating"):
+        return _number(name, raw, 1.0, 7.0)
+    elif name in ("good_rank", "bad_rank"):
+        return _whole(name, raw, 1)
+    elif name == "since":
+        return parse_time(raw)
+    elif name == "label_attribute":
+        if not LABEL_ATTRIBUTE.fullmatch(raw) or raw.endswith(("-metadata", "-ref")):
+            raise InvalidInput("label_attribute must be letters, digits and dashes, not ending in -metadata or "
+                               f"-ref, got {raw!r}", field=name)
+        return raw
+    elif name == "pairs":
+        return _choice(name, raw, PAIRS)
+    elif name == "margin":
+        return _choice(name, raw, MARGINS)
+    elif name == "kto_source":
+        return _choice(name, raw, KTO_SOURCES)
+    else:
+        return _flag(name, raw)

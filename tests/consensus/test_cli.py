@@ -43,15 +43,15 @@ def test_classification_to_file(tmp_path: Path, method: str) -> None:
 
 def test_a_task_named_with_a_lone_cr_comes_back_whole(tmp_path: Path) -> None:
     # The output's rows end with "\n", and csv quoted only that: a task or label holding a bare CR went out unquoted,
-    # and a reader (pandas, a spreadsheet) ended the row there.
+    # and a reader (pandas, a spreadsheet) ended the row there. (A label holding one is refused: check_names.)
     import pandas
 
     answers = tmp_path / "a.csv"
-    answers.write_bytes(b'task,worker,label\n"t\r1",a,"x\ry"\n"t\r1",b,"x\ry"\nt2,a,z\n')
+    answers.write_bytes(b'task,worker,label\n"t\r1",a,"x y"\n"t\r1",b,"x y"\nt2,a,z\n')
     out = tmp_path / "out.csv"
     assert run("aggregate", "classification", str(answers), "-o", str(out)) == 0
     frame = pandas.read_csv(out, keep_default_na=False)
-    assert [(r.task, r.label) for r in frame.itertuples()] == [("t\r1", "x\ry"), ("t2", "z")]
+    assert [(r.task, r.label) for r in frame.itertuples()] == [("t\r1", "x y"), ("t2", "z")]
 
 
 def test_classification_to_stdout_with_gold_and_quoted_fields(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -102,7 +102,7 @@ def test_classification_errors(tmp_path: Path, text: str, message: str, field: s
 
 
 def test_missing_file_and_unknown_method(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="no such file"):
+    with pytest.raises(InvalidInput, match="no file "):
         run("aggregate", "classification", str(tmp_path / "missing.csv"))
     with pytest.raises(InvalidInput, match="unknown method"):
         run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", "glad")
@@ -161,7 +161,7 @@ def test_auto_says_which_method_it_picked(tmp_path: Path, capsys: pytest.Capture
     assert "confidence calibrated on the crowd alone (a task's n answers count as n / (1 + (n - 1) x " in message
     picked = message.split()[1]
     assert picked in ("majority", "dawid-skene", "one-coin")
-    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--uncalibrated", "-o", str(out)) == 0
+    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--uncalibrated", "-o", str(out), "--force") == 0
     assert "the raw posterior" in capsys.readouterr().err
 
 
@@ -181,7 +181,7 @@ def test_pairwise_error_names_the_line_where_the_row_starts(tmp_path: Path, monk
 
 
 def test_boxes_error_line_after_blank_lines_and_quoted_breaks(tmp_path: Path) -> None:
-    text = 'task,worker,x,y,w,h,label\n\ni,a,0,0,1,1,"two\nlines"\n\r\ni,b,0,0,1,1,car\ni,c,0,zero,1,1,car\n'
+    text = 'task,worker,x,y,w,h,label\n\ni,"two\nlines",0,0,1,1,car\n\r\ni,b,0,0,1,1,car\ni,c,0,zero,1,1,car\n'
     with pytest.raises(InvalidInput, match="line 7: y must be a number") as err:
         run("aggregate", "boxes", write(tmp_path / "b.csv", text))
     assert err.value.field == "y"
@@ -235,10 +235,10 @@ def test_an_aggregate_that_fails_half_way_leaves_the_old_output(tmp_path: Path, 
 
     monkeypatch.setattr(boxes, "aggregate_boxes", second_fails)
     with pytest.raises(MemoryError):
-        run("aggregate", "boxes", write(tmp_path / "b.csv", text), "-o", str(out))
+        run("aggregate", "boxes", write(tmp_path / "b.csv", text), "-o", str(out), "--force")
     assert out.read_text() == "an older result\n" and sorted(p.name for p in tmp_path.iterdir()) == ["b.csv",
                                                                                                       "out.csv"]
-    with pytest.raises(InvalidInput, match="cannot write"):
+    with pytest.raises(InvalidInput, match="no folder .*no-such-folder to write o.csv into"):
         run("aggregate", "boxes", str(tmp_path / "b.csv"), "-o", str(tmp_path / "no-such-folder" / "o.csv"))
 
 
@@ -320,7 +320,7 @@ def test_tab_separated_files_with_a_bom_and_crlf_are_read(tmp_path: Path) -> Non
 
 
 def test_a_folder_is_not_a_csv_file(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="a folder, not a CSV file"):
+    with pytest.raises(InvalidInput, match="is a folder, not a file"):
         run("aggregate", "classification", str(tmp_path))
 
 
@@ -358,7 +358,7 @@ def test_box_coordinates_must_be_finite_and_sizes_positive(tmp_path: Path, value
 
 @pytest.mark.parametrize("iou", ["0", "1.5", "nan", "-1"])
 def test_box_iou_must_be_above_0_and_at_most_1(tmp_path: Path, iou: str) -> None:
-    with pytest.raises(InvalidInput, match="iou must be") as err:
+    with pytest.raises(InvalidInput, match="^--iou must be") as err:  # the flag, as the CLI names its own
         run("aggregate", "boxes", write(tmp_path / "b.csv", "task,worker,x,y,w,h\ni,a,0,0,5,5\n"), "--iou", iou)
     assert err.value.field == "iou"
 
@@ -384,7 +384,7 @@ def test_labels_set_the_order_ties_break_in_and_may_name_a_label_no_one_chose(tm
     for order in ("x,y", "y,x", " y , x ,z"):
         out = tmp_path / "out.csv"
         assert run("aggregate", "classification", answers, "--method", "majority", "--labels", order,
-                   "-o", str(out)) == 0
+                   "-o", str(out), "--force") == 0
         picked[order] = [(r["task"], r["label"], r["confidence"]) for r in csv.DictReader(out.open())]
     # a tie is broken by seeded noise over the label columns: the order of the columns decides it
     assert picked["x,y"] != picked["y,x"]
@@ -454,3 +454,79 @@ def test_an_aggregate_output_that_is_a_folder_is_named_and_left_as_it_is(tmp_pat
     with pytest.raises(InvalidInput, match="results is a folder; -o names the output file"):
         run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "-o", str(folder))
     assert not list(folder.iterdir()) and sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "results"]
+
+
+@pytest.mark.parametrize("header, column", [("task,task,label", "task"), ("task,worker,worker", "worker"),
+                                            ("worker,task,worker,label", "worker")])
+def test_a_column_named_twice_is_said_so_even_when_another_is_then_missing(tmp_path: Path, header: str,
+                                                                           column: str) -> None:
+    """`task,task,label` (task written where worker was meant) was "missing column 'worker'", not naming the column
+    the header names twice."""
+    with pytest.raises(InvalidInput, match=f"the header names column '{column}' 2 times") as error:
+        run("aggregate", "classification", write(tmp_path / "a.csv", header + "\nt1,a,x\n"))
+    assert error.value.field == column
+
+
+@pytest.mark.parametrize("argv, text, words", [
+    (["classification", "{}"], "task,worker,label\nt1,a,x\nt2,a,x\x00y\n", r"line 3: label 'x\\x00y' holds a control "
+                                                                          r"character \(U\+0000\)"),
+    (["classification", "{}"], 'task,worker,label\nt1,a,x\n\nt2,a,"x\ny"\n', r"line 4: label 'x\\ny' holds a control"),
+    (["classification", "{a}", "--gold", "{}"], "task,label\nt1,x\x00\n", r"g\.csv: line 2: label 'x\\x00' holds"),
+    (["boxes", "{}"], "task,worker,x,y,w,h,label\ni,a,0,0,1,1,car\x00\n", r"line 2: label 'car\\x00' holds"),
+    (["classification", "{a}", "--labels", "x,y\x00"], None, r"--labels: label 'y\\x00' holds a control character"),
+])
+def test_a_label_holding_a_control_character_is_refused_naming_its_line(tmp_path: Path, argv: list[str],
+                                                                        text: str | None, words: str) -> None:
+    """A NUL in a label was aggregated as a label of its own and written out: a project refuses such a label."""
+    answers = write(tmp_path / "a.csv", "task,worker,label\nt1,a,x\n")
+    given = write(tmp_path / "g.csv", text) if text is not None else ""
+    with pytest.raises(InvalidInput, match=words) as error:
+        run("aggregate", *[part.format(given, a=answers) for part in argv])
+    assert error.value.field in ("label", "labels")
+
+
+def test_a_dash_reads_the_input_from_standard_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    """`... | labeling aggregate classification -` was "-: no such file"; `-o -` writes standard output."""
+    for kind, text in (("classification", "\ufefftask,worker,label\r\nt1,a,x\r\nt1,b,x\r\n"),
+                       ("pairwise", "worker\tleft\tright\tlabel\nw,A,B,A\n".replace(",", "\t")),
+                       ("boxes", "task,worker,x,y,w,h\ni,a,0,0,1,1\n")):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8"))
+        assert run("aggregate", kind, "-", "-o", "-") == 0
+        out = capsys.readouterr().out.splitlines()
+        assert len(out) == 2 + (kind == "pairwise"), (kind, out)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"task,worker,label\nt1,a,\n"), encoding="utf-8"))
+    with pytest.raises(InvalidInput, match="^standard input: line 2: label is empty"):
+        run("aggregate", "classification", "-")
+
+
+def test_an_existing_output_is_replaced_only_with_force_and_checked_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`aggregate -o FILE` replaced an existing file silently, where `export -o` refuses it without --force; and a
+    bad -o was found only after the whole aggregation (its method line printed)."""
+    out = tmp_path / "out.csv"
+    out.write_text("an older result\n")
+    answers = write(tmp_path / "a.csv", ANSWERS)
+    for kind, source in (("classification", answers), ("pairwise", write(tmp_path / "p.csv", "worker,left,right,label"
+                                                                                          "\nw,A,B,A\n")),
+                         ("boxes", write(tmp_path / "b.csv", "task,worker,x,y,w,h\ni,a,0,0,1,1\n"))):
+        with pytest.raises(InvalidInput, match=f"^{out} already exists; use --force to replace it$"):
+            run("aggregate", kind, source, "-o", str(out))
+        assert out.read_text() == "an older result\n" and capsys.readouterr() == ("", "")
+    assert run("aggregate", "classification", answers, "-o", str(out), "--force") == 0
+    assert out.read_text().startswith("task,label,confidence\n") and capsys.readouterr().err.startswith("method: ")
+    with pytest.raises(InvalidInput, match="no folder"):
+        run("aggregate", "classification", answers, "-o", str(tmp_path / "none" / "out.csv"))
+    assert capsys.readouterr() == ("", "")
+
+
+def test_force_never_replaces_a_sqlite_database(tmp_path: Path) -> None:
+    """`aggregate -o labeling-data/labeling.db --force` put a CSV file in place of the database (export refuses it)."""
+    import sqlite3
+
+    database = tmp_path / "labeling.db"
+    sqlite3.connect(database).execute("CREATE TABLE t (x)").connection.close()
+    before = database.read_bytes()
+    with pytest.raises(InvalidInput, match="is an SQLite database .*--force does not replace it"):
+        run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "-o", str(database), "--force")
+    assert database.read_bytes() == before

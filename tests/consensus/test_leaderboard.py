@@ -323,7 +323,7 @@ def test_a_chart_that_fails_half_way_leaves_the_older_report_s_image_whole(tmp_p
     monkeypatch.setattr(Figure, "savefig", lambda self, target, **kw: (
         real(self, target, **kw) if "ratings" in str(getattr(target, "name", target)) else half(self, target, **kw)))
     with pytest.raises(InvalidInput, match="No space left on device"):  # one line from the CLI, exit 2
-        leaderboard.write_outputs(result, str(tmp_path))
+        leaderboard.write_outputs(result, str(tmp_path), force=True)
     assert Path(paths[3]).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(p).name for p in paths)
 
@@ -359,3 +359,18 @@ def test_markdown_shows_entities_emphasis_and_right_to_left_names_as_written() -
     assert "\n\\# h = \\&lt;b\\&gt; (" in text and "\n\\# h = \\<b\\> (" in text
     assert leaderboard_report.isolated("gpt-4o") == "gpt-4o"  # left-to-right names are left as they are
     assert leaderboard_report.isolated("\u2067x") == "\u2068\u2067x\u2069\u2069"  # its open isolate closed too
+
+
+def test_an_earlier_report_is_replaced_only_with_force(tmp_path: Path) -> None:
+    """`leaderboard -o DIR` replaced an earlier report's files silently, where `export -o` refuses without --force."""
+    result = leaderboard.compute(tiny(), n_bootstrap=10)
+    paths = leaderboard.write_outputs(result, str(tmp_path))
+    Path(paths[1]).write_text("kept\n")
+    with pytest.raises(InvalidInput, match="already holds leaderboard.json, leaderboard.md, ratings.png, "
+                                           "win_rates.png; use --force to replace them"):
+        leaderboard.check_output(str(tmp_path))
+    with pytest.raises(InvalidInput, match="already holds"):
+        leaderboard.write_outputs(result, str(tmp_path))
+    assert Path(paths[1]).read_text() == "kept\n"
+    leaderboard.write_outputs(result, str(tmp_path), force=True)
+    assert Path(paths[1]).read_text() != "kept\n"

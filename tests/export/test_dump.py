@@ -408,3 +408,65 @@ async def test_a_dump_reads_long_rows_in_short_pages_and_the_same_bytes(client, 
                                                            models.tasks.c.project_id == project["id"])]
     assert sum(pages) == len(texts) and pages[:3] == [16, 3, 3] and max(pages) > 24, pages
     assert await _dump(db, project["id"]) == whole
+
+
+CTRL_C_RESTORE_DRIVER = """
+import os, signal, sys, threading
+from labeling import cli
+from labeling.db import Database
+from labeling.export import dump
+
+# As tests/test_cli.py's CTRL_C_DRIVER: SIGINT taken as a terminal's command takes it, and SQLite's writer thread
+# let on only once the command has taken the interrupt (closing its database).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+interrupted, stopping = threading.Event(), threading.Event()
+real_dispose, real_records = Database.dispose, dump._records
+
+
+async def dispose(self):
+    if interrupted.is_set():
+        stopping.set()
+    await real_dispose(self)
+
+
+def records(path, header):
+    for i, record in enumerate(real_records(path, header)):
+        if i == 10:
+            interrupted.set()
+            os.kill(os.getpid(), signal.SIGINT)
+            if threading.current_thread() is not threading.main_thread():
+                stopping.wait(60)
+        yield record
+
+
+Database.dispose = dispose
+dump._records = records
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+async def test_ctrl_c_during_a_dump_s_restore_restores_nothing_and_says_so(client, requester, new_project, make_user,
+                                                                          db, run_cli, tmp_path, monkeypatch):
+    """Ctrl+C in `labeling restore DUMP` ended it with exit status 130 and not a word; it is one transaction, and
+    says so: "interrupted: nothing was restored", with nothing stored, on both databases."""
+    import os
+    import subprocess
+    import sys
+
+    await project_with_answers(client, make_user, new_project, "text_classification", n=3)
+    path = tmp_path / "all.jsonl"
+    assert await run_cli("export", "--all", "--format", "dump", "-o", str(path)) == 0
+    fresh = await _emptied(db, tmp_path, monkeypatch)
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_RESTORE_DRIVER)
+    try:
+        done = subprocess.run([sys.executable, str(driver), "restore", str(path)], env={**os.environ},
+                              capture_output=True, text=True, timeout=180)
+        assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.endswith("\nlabeling: interrupted: nothing was restored\n"), done.stderr
+        await migrate.upgrade(fresh)
+        async with fresh.read() as conn:
+            for table in (models.users, models.projects, models.tasks, models.annotations):
+                assert await conn.scalar(select(func.count()).select_from(table)) == 0, table.name
+    finally:
+        await fresh.dispose()
