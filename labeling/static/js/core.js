@@ -692,11 +692,25 @@
 
   /** One more answer of this worker (shown at once), and the project's figures fetched again now and then. */
   function counted(n) {
+    C.answered = (C.answered || 0) + n;
     if (C.counts) { C.counts.worker.total += n; C.counts.worker.done_today += n; showCounts(); }
     if (performance.now() < C.refreshAt) return;
     C.refreshAt = performance.now() + 5000;
+    var asked = C.answered, mine = C.counts && C.counts.worker;
+    var before = mine ? {total: mine.total, done_today: mine.done_today} : null;
     L.api("GET", "/api/projects/" + config.project_id + "/progress").then(function (r) {
-      if (r.status === 200) { C.counts = r.data; showCounts(); }
+      if (r.status !== 200) return;
+      // Answers saved while the figures were on their way may be in them or not (a slow reply came after the next
+      // submits, and its figures set the count back for good): those are added to the figures as asked for, and the
+      // larger count stands. With none, the server's figures stand as they are (a day's turn, a deletion).
+      var since = C.answered - asked;
+      if (since && before) {
+        ["total", "done_today"].forEach(function (k) {
+          r.data.worker[k] = Math.max(r.data.worker[k], before[k] + since);
+        });
+      }
+      C.counts = r.data;
+      showCounts();
     });
   }
 
