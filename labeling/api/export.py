@@ -39,6 +39,8 @@ class ExportQuery(schemas.Strict):
     bad_rating: float | None = Field(default=None, ge=1, le=7)
     good_rank: schemas.QueryInt | None = Field(default=None, ge=1, le=2**63 - 1)
     bad_rank: schemas.QueryInt | None = Field(default=None, ge=1, le=2**63 - 1)
+    csv_escape_formulas: Flag = Field(default=None, description="csv: a text cell or column name that begins with "
+                                      "=, +, -, @, a tab or a carriage return begins with ' (CSV injection)")
 
 
 # The zip first: a generator that reads a response as its first media type it knows (openapi-python-client takes
