@@ -2,8 +2,9 @@
 
 "Left for you" is the project's remaining regular tasks (summed from the sharded counters) minus
 the open regular tasks this worker has already answered (annotations by project and worker, an index)
-and the tasks they skipped (project_workers.n_skips, an upper bound that stays cheap). It never counts
-over all tasks; it is an estimate that can be a little low, never a promise the queue must keep.
+and the tasks they skipped (project_workers.n_skips, an upper bound that stays cheap), plus the gold tasks the
+queue would still mix in for them (left_for). It never counts over all tasks; it is an estimate, never a promise
+the queue must keep.
 
 A worker's gold figures are as of the start of the day: the gold answers given today count from tomorrow. Shown at
 once, they said after each submit whether the task was gold (the count moved) and whether the answer was right (the
@@ -17,7 +18,7 @@ import datetime
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, projects
@@ -37,29 +38,62 @@ class WorkerCounts:
     blocked: bool = False
 
 
-async def project_remaining(conn: AsyncConnection, project_ids: list[int]) -> dict[int, int]:
-    """Open regular tasks per project, from the sharded counters (8 rows a project)."""
+@dataclass(frozen=True)
+class Pool:
+    """What a project has left for everyone: its open regular tasks, its gold tasks and how it serves them."""
+
+    remaining: int = 0
+    gold_tasks: int = 0
+    gold_first_n: int = 0
+    gold_fraction: float = 0.0
+
+
+async def project_pools(conn: AsyncConnection, project_ids: list[int]) -> dict[int, Pool]:
+    """Open regular tasks and gold tasks per project, from the sharded counters (8 rows a project), with the
+    projects' gold serving."""
     if not project_ids:
         return {}
-    c = models.project_counters
+    c, p = models.project_counters, models.projects
     rows = (await conn.execute(
         select(c.c.project_id, func.sum(c.c.n_tasks), func.sum(c.c.n_gold_tasks), func.sum(c.c.n_complete))
         .where(c.c.project_id.in_(project_ids)).group_by(c.c.project_id))).all()
-    return {row[0]: max(int(row[1] or 0) - int(row[2] or 0) - int(row[3] or 0), 0) for row in rows}
+    serving = {row.id: row for row in (await conn.execute(
+        select(p.c.id, p.c.gold_first_n, p.c.gold_fraction).where(p.c.id.in_(project_ids)))).all()}
+    out = {}
+    for row in rows:
+        gold = int(row[2] or 0)
+        how = serving.get(row[0])
+        out[row[0]] = Pool(max(int(row[1] or 0) - gold - int(row[3] or 0), 0), gold,
+                           int(how.gold_first_n) if how else 0, float(how.gold_fraction) if how else 0.0)
+    return out
 
 
-async def answered_open(conn: AsyncConnection, worker_id: int, project_ids: list[int]) -> dict[int, int]:
-    """Open regular tasks this worker already answered, per project (annotations by (project, worker))."""
+async def answered_open(conn: AsyncConnection, worker_id: int, project_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(open regular tasks, gold tasks) this worker already answered, per project (annotations by (project, worker))."""
     if not project_ids:
         return {}
     a, t = models.annotations, models.tasks
+    regular_open = and_(a.c.is_gold.is_(False), t.c.state == models.TaskState.open.value)
     rows = (await conn.execute(
-        select(a.c.project_id, func.count())
+        select(a.c.project_id, func.count(case((regular_open, 1))), func.count(case((a.c.is_gold, 1))))
         .select_from(a.join(t, t.c.id == a.c.task_id))
-        .where(a.c.project_id.in_(project_ids), a.c.worker_id == worker_id, a.c.is_gold.is_(False),
-               t.c.state == models.TaskState.open.value)
+        .where(a.c.project_id.in_(project_ids), a.c.worker_id == worker_id)
         .group_by(a.c.project_id))).all()
-    return {row[0]: int(row[1]) for row in rows}
+    return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
+
+def left_for(pool: Pool, answered_regular: int, answered_gold: int, skips: int) -> int:
+    """The tasks the queue may still give this worker: the open regular ones they have not answered or skipped, and
+    the gold ones it would mix in (all those not answered yet while regular work is left and a share of it is gold,
+    else what is left of the first `gold_first_n`). So every answer, gold or not, takes one from it: counting
+    regular tasks alone, it stood still after a gold answer and moved after any other, marking the gold tasks out."""
+    regular = max(pool.remaining - answered_regular - skips, 0)
+    unanswered_gold = max(pool.gold_tasks - answered_gold, 0)
+    if regular and pool.gold_fraction > 0:
+        gold = unanswered_gold
+    else:
+        gold = min(unanswered_gold, max(pool.gold_first_n - answered_gold, 0))
+    return regular + gold
 
 
 @dataclass(frozen=True)
@@ -93,9 +127,9 @@ async def standing(conn: AsyncConnection, worker_id: int, project_ids: list[int]
 
 async def for_projects(conn: AsyncConnection, worker_id: int, project_ids: Iterable[int],
                        day_start: float) -> dict[int, WorkerCounts]:
-    """Everything the home page shows per project, in four small queries whatever the number of projects."""
+    """Everything the home page shows per project, in five small queries whatever the number of projects."""
     ids = sorted(set(project_ids))
-    remaining = await project_remaining(conn, ids)
+    pools = await project_pools(conn, ids)
     answered = await answered_open(conn, worker_id, ids)
     today = await done_since(conn, worker_id, day_start)
     rows = await standing(conn, worker_id, ids)
@@ -109,9 +143,10 @@ async def for_projects(conn: AsyncConnection, worker_id: int, project_ids: Itera
         held = Since() if blocked else since
         n_gold = max(int(row.get("n_gold") or 0) - held.gold, 0)
         gold_sum = max(float(row.get("gold_score_sum") or 0.0) - held.gold_score, 0.0)
-        left = remaining.get(pid, 0) - answered.get(pid, 0) - int(row.get("n_skips") or 0)
+        pool = pools.get(pid, Pool())
+        left = left_for(pool, *answered.get(pid, (0, 0)), int(row.get("n_skips") or 0))
         out[pid] = WorkerCounts(
-            project_id=pid, remaining=remaining.get(pid, 0), left_for_worker=0 if blocked else max(left, 0),
+            project_id=pid, remaining=pool.remaining, left_for_worker=0 if blocked else left,
             done_today=since.answers, total=int(row.get("n_annotations") or 0), n_gold=n_gold,
             gold_accuracy=min(gold_sum / n_gold, 1.0) if n_gold else None, blocked=blocked)
     return out

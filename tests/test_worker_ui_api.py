@@ -257,6 +257,32 @@ async def test_within_minutes_a_final_task_is_recomputed_and_off_means_off(clien
     assert r.status_code == 409 and "does not let answers change" in r.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("gold_fraction", [0.5, 0.0])
+async def test_left_for_the_worker_goes_down_by_one_at_each_answer_gold_or_not(client, new_project, workers,
+                                                                                gold_fraction):
+    """"Left for you" counted regular tasks only: it stood still after a gold answer and went down after any other,
+    so each submit said whether its task was gold. It now counts the gold tasks the queue would still mix in."""
+    tasks = [{"data": {"text": f"g{i}"}, "gold": {"label": "pos"}} for i in range(3)] + text_tasks(4)
+    project = await new_project(tasks=tasks, redundancy=1, gold_first_n=1, gold_fraction=gold_fraction)
+    pid = project["id"]
+
+    async def left():
+        return (await client.get(f"/api/projects/{pid}/progress", headers=bearer(workers[0]))).json()["worker"][
+            "left_for_worker"]
+
+    before, steps, kinds = await left(), [], []
+    while (r := await client.post(f"/api/projects/{pid}/next", headers=bearer(workers[0]))).status_code == 200:
+        lease = r.json()
+        kinds.append(lease["task"]["data"]["text"][0])
+        await _submit(client, workers[0], lease, {"label": "pos"})
+        now = await left()
+        steps.append(before - now)
+        before = now
+    assert "g" in kinds and "i" in kinds, kinds  # gold and regular tasks were both served
+    assert steps[:-1] == [1] * (len(steps) - 1), (kinds, steps)  # the last regular answer ends the gold mixed in
+    assert before == 0
+
+
 async def _as_of_yesterday(db, annotation_id: int) -> None:
     """Move an answer to yesterday: a worker's gold figures count the gold answers given before today."""
     async with raw_writes(db) as conn:
