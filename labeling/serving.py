@@ -42,13 +42,18 @@ def header_timeout() -> float:
     return seconds
 
 
+_seconds: list[float] = []  # read once, at the process's first connection (`labeling serve` has set and checked it)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with a deadline from a connection's opening or a request's first byte to the end
     of the request's head."""
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self._seconds = header_timeout()
+        if not _seconds:
+            _seconds.append(header_timeout())
+        self._seconds = _seconds[0]
         self._deadline: asyncio.TimerHandle | None = None
         self._begun = False
         self._body_since = 0.0  # when the body's time started (moved on while the app kept its reading paused)
