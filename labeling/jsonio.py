@@ -325,7 +325,9 @@ def _float_or_null(text: bytes) -> bool:
 
 def compact(value: Any, allow_nan: bool = True) -> str:
     """`json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)`, the same text, written by
-    orjson when the value holds no float (about a tenth of the time: an import encodes every task twice)."""
+    orjson when the value holds no float (about a tenth of the time: an import encodes every task twice). For JSON's
+    own values (what the strict reader gives: dicts, lists, strings, numbers, booleans, None): orjson also writes a
+    UUID or a plain Enum, which the standard library refuses, and no caller passes one."""
     try:
         text = orjson.dumps(value, default=_not_for_orjson, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError too: a type, an integer or a string (a lone surrogate) it will not write
