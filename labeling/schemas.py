@@ -154,9 +154,10 @@ def unfit_character(name: str) -> str | None:
 
 
 def label_key(name: str) -> str:
-    """A label name as the eye reads it: composed (NFC), without format characters (zero-width spaces and joiners,
-    soft hyphens), every run of spaces one space. Two labels with one key are one label to a worker."""
-    visible = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c) != "Cf")
+    """A label name as the eye reads it: composed (NFC), without the characters a page shows as nothing (zero-width
+    spaces and joiners, soft hyphens, variation selectors), every run of spaces one space. Two labels with one key
+    are one label to a worker."""
+    visible = "".join(c for c in unicodedata.normalize("NFC", name) if not tasktype_base.shows_as_nothing(c))
     return " ".join(visible.split())
 
 

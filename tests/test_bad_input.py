@@ -274,6 +274,11 @@ async def test_a_form_field_that_is_no_file_is_refused_by_name_and_stores_nothin
     ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["cat", "cat\u200b"]},
      "labels[1]", "'cat\\u200b' looks the same as labels[0] (the same letters, composed or not, with invisible "
                   "characters or spaces between them)"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["cat", "cat\ufe0f"]},
+     "labels[1]", "'cat\ufe0f' looks the same as labels[0] (the same letters, composed or not, with invisible "
+                  "characters or spaces between them)"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a", "\u3164"]},
+     "labels[1]", "'\u3164' has no visible character"),
     ("POST", "/api/projects", {"name": "p", "task_type": "named_entities", "labels": ["NEW YORK", "NEW  YORK"]},
      "labels[1]", "'NEW  YORK' looks the same as labels[0] (the same letters, composed or not, with invisible "
                   "characters or spaces between them)"),
