@@ -68,10 +68,13 @@ class _Strict(SQLModel):
         unknown = next((key for key in data if key not in known), None)
         if unknown is None:
             return data
-        cls.__pydantic_validator__.validate_python({key: value for key, value in data.items() if key in known},
-                                                   context=info.context)
-        raise ValidationError.from_exception_data(cls.__name__, [
-            {"type": "extra_forbidden", "loc": (unknown,), "input": data[unknown]}])
+        extra = {"type": "extra_forbidden", "loc": (unknown,), "input": data[unknown]}
+        try:
+            cls.__pydantic_validator__.validate_python({key: value for key, value in data.items() if key in known},
+                                                       context=info.context)
+        except ValidationError as exc:  # the known fields' errors, then the unknown key's: every wrong field listed
+            raise ValidationError.from_exception_data(cls.__name__, [*exc.errors(include_url=False), extra]) from None
+        raise ValidationError.from_exception_data(cls.__name__, [extra])
 
 
 def _known_fields(model: type[BaseModel]) -> frozenset[str]:
@@ -151,9 +154,10 @@ def unfit_character(name: str) -> str | None:
 
 
 def label_key(name: str) -> str:
-    """A label name as the eye reads it: composed (NFC), without format characters (zero-width spaces and joiners,
-    soft hyphens), every run of spaces one space. Two labels with one key are one label to a worker."""
-    visible = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c) != "Cf")
+    """A label name as the eye reads it: composed (NFC), without the characters a page shows as nothing (zero-width
+    spaces and joiners, soft hyphens, variation selectors), every run of spaces one space. Two labels with one key
+    are one label to a worker."""
+    visible = "".join(c for c in unicodedata.normalize("NFC", name) if not tasktype_base.shows_as_nothing(c))
     return " ".join(visible.split())
 
 
@@ -656,10 +660,12 @@ _KINDS = {  # pydantic's error types, in plain words (the field is named before 
 _WRONG_TYPE = frozenset(kind for kind in _KINDS if kind.endswith(("_type", "_parsing")) or kind == "int_from_float")
 
 
-def _went_furthest(error: Any) -> tuple[int, bool]:
+def _went_furthest(error: Any) -> tuple[int, bool, bool]:
     """Of a union's branches, the one that went furthest: the deepest error, and at one depth a branch whose type
-    the value has (`redundancy: {"min": 6, "max": 5}` is an object with a wrong bound, not a wrong whole number)."""
-    return len(error.get("loc", ())), error.get("type", "") not in _WRONG_TYPE
+    the value has (`redundancy: {"min": 6, "max": 5}` is an object with a wrong bound, not a wrong whole number).
+    A known field's own error comes before an unknown key beside it (`_Strict` lists both)."""
+    kind = error.get("type", "")
+    return len(error.get("loc", ())), kind != "extra_forbidden", kind not in _WRONG_TYPE
 
 
 def words(error: Any) -> str:

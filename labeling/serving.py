@@ -72,6 +72,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport is None or self.transport.is_closing():
             return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined head begun while an earlier response is still going out: its time starts again when
+            # that response is done (on_response_complete), never a 408 written into the middle of it.
+            return
         if self._begun:
             self.transport.write(TIMED_OUT)
         self.transport.close()
@@ -103,6 +107,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._begun and self._deadline is None and not self.transport.is_closing():
+            self._arm()  # the next request's head, begun while this response went out (_timed_out)
 
     def _body_check(self) -> None:
         self._deadline = None

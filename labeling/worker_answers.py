@@ -32,11 +32,15 @@ async def mine(conn: AsyncConnection, project: Any, worker_id: int, cursor: str 
     if before is not None:
         query = query.where(a.c.id < before)
     now = time.time()
+    # A worker the project has stopped changes no answer (annotations.change): none is said editable to them.
+    pw = models.project_workers
+    blocked = bool((await conn.execute(select(pw.c.blocked).where(
+        pw.c.project_id == project.id, pw.c.worker_id == worker_id))).scalar())
     out = []
     for row in (await conn.execute(query)).all():
         gold = (annotations.GoldPlace(row.gold_rank, row.n_done, row.needed)
                 if row.gold_rank is not None and not row.excluded else None)
-        until = annotations.editable_until(project, row.created_at, row.state, gold)
+        until = None if blocked else annotations.editable_until(project, row.created_at, row.state, gold)
         out.append({"annotation_id": row.id, "assignment_id": row.assignment_id,
                     "task": {"id": row.task_id, "data": row.data}, "answer": row.answer,
                     "created_at": projects.iso(row.created_at), "edited_at": projects.iso(row.edited_at),

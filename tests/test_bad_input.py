@@ -274,6 +274,11 @@ async def test_a_form_field_that_is_no_file_is_refused_by_name_and_stores_nothin
     ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["cat", "cat\u200b"]},
      "labels[1]", "'cat\\u200b' looks the same as labels[0] (the same letters, composed or not, with invisible "
                   "characters or spaces between them)"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["cat", "cat\ufe0f"]},
+     "labels[1]", "'cat\ufe0f' looks the same as labels[0] (the same letters, composed or not, with invisible "
+                  "characters or spaces between them)"),
+    ("POST", "/api/projects", {"name": "p", "task_type": "text_classification", "labels": ["a", "\u3164"]},
+     "labels[1]", "'\u3164' has no visible character"),
     ("POST", "/api/projects", {"name": "p", "task_type": "named_entities", "labels": ["NEW YORK", "NEW  YORK"]},
      "labels[1]", "'NEW  YORK' looks the same as labels[0] (the same letters, composed or not, with invisible "
                   "characters or spaces between them)"),
@@ -379,3 +384,25 @@ async def test_a_body_with_several_wrong_fields_names_each_of_them(client, db, a
                           headers=bearer(admin))
     assert r.status_code == 400 and "errors" not in r.json()["error"], r.text
     assert await _table_counts(db) == before
+
+
+async def test_an_unknown_field_is_listed_beside_the_other_wrong_fields(client, db, admin):
+    """A misspelt field name (`pasword`) beside another wrong field was left out of `errors`: the list named the
+    username alone (no list at all), not the unknown key, so the next try met it.
+    The unknown key is now listed too, after the known fields' own errors (the first error is still theirs); a
+    known field's own error in a nested object still comes before an unknown key beside it."""
+    from labeling import schemas
+    before = await _table_counts(db)
+    r = await client.post("/api/users", json={"username": "no spaces", "role": "worker", "pasword": "long enough"},
+                          headers=bearer(admin))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["field"] == "username", error
+    assert [e["field"] for e in error["errors"]] == ["username", "pasword"], error
+    assert error["errors"][1]["message"] == "pasword: is not a known field"
+    assert await _table_counts(db) == before
+    body = {"name": "n", "task_type": "text_classification", "labels": ["a"],
+            "redundancy": {"min": 2, "max": 3, "target_confidence": "x", "zz": 1}}
+    with pytest.raises(InvalidInput) as refused:
+        schemas.parse(schemas.ProjectCreate, body)
+    assert str(refused.value) == "redundancy.target_confidence: must be a number"

@@ -384,6 +384,8 @@ async def test_a_display_order_that_fixes_no_order_is_not_guessed(client, new_pr
     ("gpt\u200b-4", "an invisible character (U+200B)"), ("gpt-4\u00ad", "an invisible character (U+00AD)"),
     ("gpt\u200d-4", "an invisible character (U+200D)"), ("\ufeffgpt-4", "an invisible character (U+FEFF)"),
     ("gpt-4\u200f", "an invisible character (U+200F)"), ("gpt 4\n", "a control character (U+000A)"),
+    ("gpt-4\ufe0f", "an invisible character (U+FE0F)"), ("gpt\u034f-4", "an invisible character (U+034F)"),
+    ("\u3164", "an invisible character (U+3164)"), ("gpt-4\U000e0100", "an invisible character (U+E0100)"),
     ("cafe\u0301", "letters written decomposed"), ("gpt-4 ", "spaces around it"), ("gpt  4", "a run of spaces"),
 ])
 async def test_a_model_name_that_looks_like_another_is_refused_naming_the_response(client, requester, new_project,

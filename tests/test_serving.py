@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 from tests.servers import ServerProcess
@@ -105,6 +106,57 @@ def test_a_prompt_client_is_served_and_keeps_its_connection_between_requests(ser
             said, closed = _read_until_closed(sock, 10, one_response=True)
             assert said.startswith(b"HTTP/1.1 200 ") and not closed
             time.sleep(TIMEOUT + 0.5)  # longer than the head's deadline, shorter than the keep-alive (5 s): idle
+
+
+def test_a_pipelined_head_never_cuts_a_slow_response_short(server, settings):
+    """A client that pipelines its next request (its head not whole yet) while a large response is still going out
+    (the client reads it slowly) had that response cut off: the next head's deadline passed meanwhile, and the 408
+    was written into the middle of the response, the connection then closed. The deadline now starts again once the
+    response is done: the response comes whole, the next request is answered after it."""
+    env = {**os.environ, "LABELING_DATABASE_URL": settings.resolved_database_url,
+           "LABELING_DATA_DIR": str(settings.data_dir)}
+    made = subprocess.run([sys.executable, "-m", "labeling.cli", "users", "add", "pipeliner", "--role", "requester"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    token = re.search(r"lbl_\S+", made.stdout).group(0)
+    auth = {"Authorization": f"Bearer {token}"}
+    project = httpx.post(f"{server.url}/api/projects", headers=auth, timeout=30, json={
+        "name": "large", "task_type": "text_classification", "labels": ["a", "b"]}).json()
+    tasks = [{"data": {"text": "x" * 3000 + str(i)}} for i in range(3000)]  # an export of about 9 MB
+    assert httpx.post(f"{server.url}/api/projects/{project['id']}/tasks", headers=auth, json=tasks,
+                      timeout=60).status_code == 201
+    export = (f"GET /api/projects/{project['id']}/export?format=jsonl&include_open=true HTTP/1.1\r\nHost: x\r\n"
+              f"Authorization: Bearer {token}\r\n\r\n").encode()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the response waits on the client
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(export + HEALTH[:20])
+        time.sleep(TIMEOUT + 1.5)  # the next head's deadline passes while the response is still going out
+        sock.sendall(HEALTH[20:])
+        said, _ = _read_all(sock, 60)
+    first, _, rest = said.partition(b"\r\n0\r\n\r\n")  # the export's last chunk
+    assert first.startswith(b"HTTP/1.1 200 ") and b"408 Request Timeout" not in first, said[-300:]
+    assert first.count(b'"external_id"') == 3000
+    assert rest.startswith(b"HTTP/1.1 200 ") and _whole_response(rest), rest[:300]
+
+
+def _read_all(sock: socket.socket, wait: float) -> tuple[bytes, bool]:
+    """Everything the server sends within `wait` seconds, until two whole responses came or it closed."""
+    sock.settimeout(0.5)
+    data, deadline = b"", time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(1 << 20)
+        except TimeoutError:
+            _, _, rest = data.partition(b"\r\n0\r\n\r\n")
+            if rest and _whole_response(rest):
+                break
+            continue
+        except ConnectionResetError:  # closed with our request unread
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "4000"])

@@ -207,6 +207,33 @@ async def _change(client, token, annotation_id, answer, **extra):
                             headers=bearer(token))
 
 
+async def test_a_stopped_worker_s_answers_are_not_said_editable(client, requester, new_project, make_user):
+    """A worker the requester blocked was shown every open task's answer as `editable` in my-answers, and the
+    labeling page's change of it met 403 worker_blocked. Now none is editable while blocked; unblocked, they are
+    again, and a change goes through."""
+    worker, token = await make_user("worker", "stopped")
+    pid = (await new_project(tasks=text_tasks(1), redundancy=2))["id"]
+    lease = await _lease(client, token, pid)
+    annotation = (await _submit(client, token, lease, {"label": "pos"})).json()["annotation_id"]
+    url = f"/api/projects/{pid}/my-answers"
+
+    async def editable() -> list[tuple[bool, str | None]]:
+        return [(m["editable"], m["editable_until"])
+                for m in (await client.get(url, headers=bearer(token))).json()["data"]]
+
+    assert await editable() == [(True, None)]
+    workers_url = f"/api/projects/{pid}/workers/{worker['id']}"
+    assert (await client.post(f"{workers_url}/block", headers=bearer(requester))).status_code == 200
+    assert await editable() == [(False, None)]
+    change = await client.put(f"/api/annotations/{annotation}", json={"answer": {"label": "neg"}},
+                              headers=bearer(token))
+    assert change.status_code == 403 and change.json()["error"]["code"] == "worker_blocked", change.text
+    assert (await client.post(f"{workers_url}/unblock", headers=bearer(requester))).status_code == 200
+    assert await editable() == [(True, None)]
+    assert (await client.put(f"/api/annotations/{annotation}", json={"answer": {"label": "neg"}},
+                             headers=bearer(token))).status_code == 200
+
+
 async def test_an_answer_changes_until_its_task_is_final(client, requester, new_project, workers, db):
     project = await new_project(tasks=text_tasks(1), redundancy=2)
     pid = project["id"]

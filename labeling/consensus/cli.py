@@ -109,6 +109,9 @@ def _output(path: str | None, force: bool) -> Iterator[IO[str]]:
 def run_classification(args: argparse.Namespace) -> int:
     """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
     check_output(args.output, args.force)
+    if args.gold == csvio.STDIN and args.answers == csvio.STDIN:  # the gold would take it all, the answers none
+        raise InvalidInput("--gold -: standard input is read once, for the answers (-); name the gold file "
+                           "(--gold GOLD.csv)", field="gold")
     labels = csvio.parse_labels(args.labels) if args.labels is not None else None
     gold = csvio.read_gold(args.gold, labels) if args.gold else {}
     data = csvio.read_answers(args.answers, set(gold.values()), labels)

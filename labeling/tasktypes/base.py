@@ -202,20 +202,34 @@ def require_text(value: Any, field: str, *, allow_empty: bool = False, max_chars
 
 # Bidirectional embeddings, overrides and isolates (labeling/schemas.py refuses them in labels).
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Unicode's default-ignorable characters that are not format characters (Cf): shown as nothing, as a zero-width
+# space is, though they are combining marks or letters (a variation selector, the combining grapheme joiner, the
+# Hangul fillers, Khmer's inherent vowels, Mongolian's variation selectors), and the code points kept for more.
+_IGNORABLE_RANGES = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2065, 0x2065),
+                     (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF))
+
+
+def shows_as_nothing(char: str) -> bool:
+    """A character a page shows as nothing: a format character (Cf: a zero-width space, a bidi control) or another
+    default-ignorable one (a variation selector)."""
+    if unicodedata.category(char) == "Cf":
+        return True
+    code = ord(char)
+    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
 
 
 def require_visible_name(value: Any, field: str, max_chars: int) -> str:
     """A name that is told apart from others by how it looks (a model's): one line of text, written one way. Two
     names that a page shows alike would be two models on a leaderboard, each with half the battles: a zero-width
-    space or joiner, a soft hyphen or a direction mark in one (invisible format characters), letters written
-    decomposed (`e` + a combining accent, where `é` is one character: NFC), spaces around it or a run of them
+    space or joiner, a soft hyphen, a direction mark or a variation selector in one (invisible characters), letters
+    written decomposed (`e` + a combining accent, where `é` is one character: NFC), spaces around it or a run of them
     inside. A bidirectional override or isolate is kept: the leaderboard shows such a name isolated."""
     name = require_text(value, field, max_chars=max_chars)
     for char in name:
         if unicodedata.category(char) == "Cc":
             problem = f"a control character (U+{ord(char):04X}); a name is one line of text"
             break
-        if unicodedata.category(char) == "Cf" and char not in BIDI_CONTROLS:
+        if shows_as_nothing(char) and char not in BIDI_CONTROLS:
             problem = (f"an invisible character (U+{ord(char):04X}), which makes it look like another name; "
                        "leave it out")
             break

@@ -498,6 +498,15 @@ def test_a_dash_reads_the_input_from_standard_input(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"task,worker,label\nt1,a,\n"), encoding="utf-8"))
     with pytest.raises(InvalidInput, match="^standard input: line 2: label is empty"):
         run("aggregate", "classification", "-")
+    # The gold from standard input too read it all first: the answers were "standard input: the file is empty".
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"task,worker,label\nt1,a,x\n"), encoding="utf-8"))
+    with pytest.raises(InvalidInput, match="^--gold -: standard input is read once, for the answers") as refused:
+        run("aggregate", "classification", "-", "--gold", "-")
+    assert refused.value.field == "gold"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"task,label\nt1,x\n"), encoding="utf-8"))
+    answers = write(tmp_path / "a.csv", "task,worker,label\nt1,a,x\nt1,b,y\n")
+    assert run("aggregate", "classification", answers, "--gold", "-", "-o", "-") == 0  # one input from it: fine
+    assert capsys.readouterr().out.splitlines()[1].startswith("t1,x,")
 
 
 def test_an_existing_output_is_replaced_only_with_force_and_checked_before_any_work(
