@@ -89,7 +89,7 @@ def test_the_project_form_headings_go_in_order(new_page, server):  # noqa: ANN00
     expect(page.locator("#no-instructions")).to_be_visible()
     page.goto(f"/console/projects/{project['id']}/settings")
     expect(page.get_by_role("heading", name="Settings", level=2)).to_be_visible()
-    expect(page.locator("#instructions-preview h3")).to_have_text("Steps")  # the instructions' own heading
+    expect(page.locator("#instructions-preview h4")).to_have_text("Steps")  # its own heading, under "Workers see" (h3)
     assert page.evaluate(HEADING_SKIP) is None
     assert page.evaluate(SAME_NAMES) == []
 
