@@ -153,9 +153,11 @@ async def for_projects(conn: AsyncConnection, worker_id: int, project_ids: Itera
 
 
 def day_start(now: datetime.datetime | None = None) -> float:
-    """Midnight of today in the server's local time, as Unix seconds ("done today")."""
-    now = now or datetime.datetime.now().astimezone()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    """Midnight of today in the server's local time, as Unix seconds ("done today"). Found as a local time, not as
+    now's UTC offset at midnight: on the day a clock changes for summer or winter, that offset was midnight's no
+    longer, and the day began an hour off."""
+    local = (now or datetime.datetime.now().astimezone()).astimezone().replace(tzinfo=None)
+    return datetime.datetime(local.year, local.month, local.day).timestamp()  # a naive time: the local rules
 
 
 async def progress(conn: AsyncConnection, project_id: int, worker_id: int) -> dict:

@@ -518,3 +518,19 @@ async def test_unknown_pages_are_html_for_browsers_and_json_for_the_api(client):
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
     plain = await client.get("/no/such/page")
     assert plain.status_code == 404 and plain.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("day", ["2026-03-29", "2026-10-25", "2026-07-01"])
+def test_today_begins_at_local_midnight_on_the_days_clocks_change(day):
+    """"Done today" and the gold figures' day began at midnight of now's UTC offset: on the day clocks change for
+    summer, that was 23:00 the day before (Europe/Berlin), an hour of yesterday's answers counted as today's."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import datetime; from labeling.worker_stats import day_start; "
+              f"now = datetime.datetime.fromisoformat('{day}T12:00').astimezone(); "
+              "print(datetime.datetime.fromtimestamp(day_start(now)).isoformat())")
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "TZ": "Europe/Berlin"},
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"{day}T00:00:00"
