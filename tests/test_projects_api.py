@@ -158,6 +158,15 @@ async def test_settings_and_pool_changes_with_if_match_never_overwrite_a_change_
             ).status_code == 200
     empty = await client.patch(url, json={"instructions": "b"}, headers={**bearer(requester), "If-Match": " "})
     assert empty.status_code == 400 and empty.json()["error"]["field"] == "If-Match"
+    # What is no entity tag is said so, not that the project changed (a 412 sent the client to read it again)
+    for garbage in ("abc", now.headers["etag"].strip('"'), '"a", b', '"unclosed', "W/"):
+        bad = await client.patch(url, json={"instructions": "b"}, headers={**bearer(requester), "If-Match": garbage})
+        assert bad.status_code == 400 and bad.json()["error"]["field"] == "If-Match", (garbage, bad.text)
+        assert "is not an entity tag" in bad.json()["error"]["message"]
+    current = (await client.get(url, headers=bearer(requester))).headers["etag"]
+    weak = await client.patch(url, json={"instructions": "b"}, headers={**bearer(requester), "If-Match": "W/" + current})
+    assert weak.status_code == 412, weak.text  # a weak tag never matches for a change (RFC 9110's strong compare)
+    assert (await client.get(url, headers=bearer(requester))).json()["instructions"] == "a"
     # The pool is under the same version: a settings change since it was read refuses a pool written as read.
     pool = await client.get(f"{url}/pool", headers=bearer(requester))
     assert pool.headers["etag"] == (await client.get(url, headers=bearer(requester))).headers["etag"]

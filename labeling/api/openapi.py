@@ -36,8 +36,8 @@ REQUEST_HEADERS = {
                          "Idempotent-Replayed: true) instead of storing a second answer.")),
     "If-Match": ({"type": "string", "minLength": 1},
                  ("The project's ETag as read (GET /api/projects/{id} or its pool): the change is made only if the "
-                  "project is still that version, else 412 precondition_failed (read it again). Without it the "
-                  "change is made whatever changed meanwhile.")),
+                  "project is still that version, else 412 precondition_failed (read it again); a value that is no "
+                  "entity tag is a 400. Without it the change is made whatever changed meanwhile.")),
 }
 
 
