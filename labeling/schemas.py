@@ -34,6 +34,8 @@ MAX_REFS = 10_000
 # username of 100 characters written in \uXXXX escapes is 600 bytes). Parsed on the event loop, so nothing larger is
 # read there: under LABELING_MAX_BODY_BYTES alone (256 MiB), one pool or team body held the server for minutes.
 REFS_BODY_BYTES = MAX_REFS * 1024
+# RFC 9110's If-Match: "*", or entity tags (optionally weak, W/) separated by commas (the API's check and its OpenAPI)
+ENTITY_TAGS = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
 
 
 def project_status(name: str, field: str = "status") -> ProjectStatus:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import labeling
-from labeling import api, policy, responses, web
+from labeling import api, policy, responses, schemas, web
 from labeling.models import Role
 
 REF = "#/components/schemas/{model}"
@@ -34,7 +34,7 @@ REQUEST_HEADERS = {
     "Idempotency-Key": ({"type": "string", "minLength": 1, "maxLength": 200},
                         ("A retried submit with the same key answers the first submit's 201 again (with the header "
                          "Idempotent-Replayed: true) instead of storing a second answer.")),
-    "If-Match": ({"type": "string", "minLength": 1},
+    "If-Match": ({"type": "string", "minLength": 1, "pattern": schemas.ENTITY_TAGS},
                  ("The project's ETag as read (GET /api/projects/{id} or its pool): the change is made only if the "
                   "project is still that version, else 412 precondition_failed (read it again); a value that is no "
                   "entity tag is a 400. Without it the change is made whatever changed meanwhile.")),
