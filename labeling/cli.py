@@ -169,13 +169,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def _as_flags(*names: str) -> Iterator[None]:
     """An error of an option the API shares, said with the command line's flag: `--bootstrap must be 0 to ...` and
     `--by: ...`, where it said the query's `bootstrap` and `by` (the message starts with the option's name)."""
+    from labeling.export.options import flagged
+
     try:
         yield
     except InvalidInput as exc:
         if exc.field not in names or not exc.message.startswith(exc.field):
             raise
-        flag = "--" + exc.field.replace("_", "-")
-        raise InvalidInput(flag + exc.message.removeprefix(exc.field), field=exc.field) from None
+        raise flagged(exc, exc.field) from None
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:

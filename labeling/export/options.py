@@ -73,6 +73,12 @@ def spelled(name: str, flags: bool) -> str:
     return "--" + name.replace("_", "-") if flags else name
 
 
+def flagged(exc: InvalidInput, name: str) -> InvalidInput:
+    """The same error of option `name`, whose name starts its message, said with the CLI's flag (`--bootstrap must be
+    ...` where the API says `bootstrap must be ...`)."""
+    return InvalidInput(spelled(name, True) + exc.message.removeprefix(name), field=name)
+
+
 def _flag(name: str, raw: str) -> bool:
     """true or false, as every boolean query parameter of the API (schemas.QueryBool) and as the document says:
     `?card=` or `?card=1` were taken as true here and refused everywhere else."""
@@ -179,7 +185,7 @@ def parse(params: Mapping[str, str], flags: bool = False) -> Options:
         except InvalidInput as exc:  # every message of _value starts with the option's name
             if not flags or not exc.message.startswith(name):
                 raise
-            raise InvalidInput(spelled(name, flags) + exc.message.removeprefix(name), field=name) from None
+            raise flagged(exc, name) from None
     options = Options(**values, given=frozenset(n for n in params if n != "format"), flags=flags)
     if options.bad_rating >= options.good_rating:
         raise InvalidInput(f"{options.named('bad_rating')} must be below {options.named('good_rating')}",
