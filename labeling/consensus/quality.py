@@ -30,7 +30,7 @@ def report(
     gold: dict[int, dict],
     results: dict[int, Any],
     worker_skill: dict[int, float] | None = None,
-    overrides: dict[int, Any] | None = None,
+    finals: dict[int, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the JSON-serialisable quality report described in tasks.quality_report."""
     family = ans.kind(task_type)
@@ -50,7 +50,8 @@ def report(
     confusion = None
     if family == "classification":
         agree.update(_classification_agreement(regular, labels))
-        confusion = _confusion(rows, labels, results, overrides or {})
+        confusion = _confusion(rows, labels, finals if finals is not None else
+                               {task_id: result.answer for task_id, result in results.items()})
     elif family == "multilabel":
         agree.update(_multilabel_agreement(regular, labels))
     elif family == "ranking":
@@ -115,15 +116,13 @@ def _ranking_alpha(rows: list[tuple[int, int, dict]]) -> float | None:
     return _num(agreement.krippendorff_alpha(counts, "ordinal"))
 
 
-def _confusion(rows: list[tuple[int, int, dict]], labels: list[str], results: dict[int, Any],
-               overrides: dict[int, Any]) -> dict[str, Any]:
+def _confusion(rows: list[tuple[int, int, dict]], labels: list[str], finals: dict[int, Any]) -> dict[str, Any]:
     """Counts of each task's final label (rows: a reviewer's override, else the consensus) against each worker
     answer (columns)."""
     lookup = {name: i for i, name in enumerate(labels)}
     ref, given = [], []
     for t, _, a in rows:
-        res = results.get(t)
-        final = overrides[t] if t in overrides else res.answer if res is not None else None
+        final = finals.get(t)
         cons = final.get("label") if isinstance(final, dict) else None
         if cons in lookup and a.get("label") in lookup:
             ref.append(lookup[cons])

@@ -222,9 +222,10 @@ async def quality(conn: AsyncConnection, project: Any) -> dict:
     results = await stored_results(conn, project.id, sample)
     # The tasks' answers as /results and the exports give them: a requester's override is the task's label (the
     # confusion matrix and the label counts compare with it; a worker's agreement stays with the crowd's consensus).
-    overrides = await overridden_answers(conn, project.id, sample)
+    shown = {task_id: result.answer for task_id, result in results.items()}
+    shown.update(await overridden_answers(conn, project.id, sample))
     report = await asyncio.to_thread(consensus_tasks.quality_report, project.task_type, rows, list(project.labels),
-                                     gold, results, None, overrides)
+                                     gold, results, None, shown)
     pw = models.project_workers
     standing = {r.worker_id: r for r in (await conn.execute(select(pw).where(pw.c.project_id == project.id))).all()}
     names = {r.id: r.username for r in (await conn.execute(select(models.users.c.id, models.users.c.username).where(
@@ -244,8 +245,6 @@ async def quality(conn: AsyncConnection, project: Any) -> dict:
         report["sample"] = {"tasks": len(sample), "of_tasks": progress["tasks"], "answers": len(timing),
                             "of_answers": progress["annotations"]}
         totals = {worker_id: row.n_annotations for worker_id, row in standing.items()}
-    shown = {task_id: result.answer for task_id, result in results.items()}
-    shown.update(overrides)
     report["label_distribution"] = await asyncio.to_thread(label_distribution, rows, shown, list(project.labels))
     workers = report.setdefault("workers", [])
     listed = {w["worker_id"] for w in workers}

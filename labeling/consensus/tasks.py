@@ -323,11 +323,12 @@ def quality_report(
     gold: dict[int, dict] | None,
     results: dict[int, TaskConsensus],
     worker_skill: dict[int, float] | None = None,
-    overrides: dict[int, Any] | None = None,
+    finals: dict[int, Any] | None = None,
 ) -> dict[str, Any]:
-    """Agreement, per-task and per-worker quality and (classification) confusion, JSON-serialisable; `overrides`
-    (a reviewer's answers by task) replace the consensus as the confusion matrix's rows."""
-    return quality.report(task_type, rows, labels, gold or {}, results, worker_skill, overrides)
+    """Agreement, per-task and per-worker quality and (classification) confusion, JSON-serialisable; `finals` (each
+    task's final answer: a reviewer's override, else the consensus) are the confusion matrix's rows, the consensus
+    when not given."""
+    return quality.report(task_type, rows, labels, gold or {}, results, worker_skill, finals)
 
 
 def worker_quality(task_type: str, rows: list[tuple[int, int, dict]], gold: dict[int, dict] | None,
