@@ -109,6 +109,8 @@ def _output(path: str | None, force: bool) -> Iterator[IO[str]]:
 def run_classification(args: argparse.Namespace) -> int:
     """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
     check_output(args.output, args.force)
+    if args.seed < 0:  # NumPy's generators take none: a traceback's 'ValueError: expected non-negative integer', exit 1
+        raise InvalidInput(f"--seed must be 0 or more, got {args.seed}", field="seed")
     if args.gold == csvio.STDIN and args.answers == csvio.STDIN:  # the gold would take it all, the answers none
         raise InvalidInput("--gold -: standard input is read once, for the answers (-); name the gold file "
                            "(--gold GOLD.csv)", field="gold")

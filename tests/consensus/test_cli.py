@@ -539,3 +539,16 @@ def test_force_never_replaces_a_sqlite_database(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="is an SQLite database .*--force does not replace it"):
         run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "-o", str(database), "--force")
     assert database.read_bytes() == before
+
+
+@pytest.mark.parametrize("gold", [False, True])
+def test_a_negative_seed_is_refused_naming_the_flag(tmp_path: Path, gold: bool) -> None:
+    """--seed -5 was NumPy's 'ValueError: expected non-negative integer' (exit 1) from the tie-breaking or the gold
+    folds' draw, after the files were read; now a usage error naming --seed, before anything is read or written."""
+    out = tmp_path / "out.csv"
+    extra = ["--gold", write(tmp_path / "g.csv", "task,label\n" + "".join(f"g{i},x\n" for i in range(12)))] if gold else []
+    answers = ANSWERS + "".join(f"g{i},a,x\ng{i},b,x\n" for i in range(12))
+    with pytest.raises(InvalidInput, match=r"^--seed must be 0 or more, got -5$") as err:
+        run("aggregate", "classification", write(tmp_path / "a.csv", answers), "--seed", "-5", "-o", str(out), *extra)
+    assert err.value.field == "seed" and not out.exists()
+    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--seed", "0", "-o", str(out), *extra) == 0
