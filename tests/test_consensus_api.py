@@ -734,3 +734,20 @@ async def test_a_recompute_by_auto_says_which_method_it_picked_and_why(client, r
     boxes = await new_project(task_type="bounding_box", labels=["car"], tasks=[{"data": {"image": "https://example.org/x.png"}}])
     r = await client.post(f"/api/projects/{boxes['id']}/consensus", headers=bearer(requester))
     assert r.status_code == 200 and r.json()["selection"] is None
+
+
+async def test_a_recompute_by_auto_with_gold_says_how_each_method_did_on_it(client, requester, new_project, make_user):
+    """With 10 or more answered gold tasks, auto picks by the held-out gold: the reply counts each method's right."""
+    tasks = [{"data": {"text": f"t{i}"}, **({"gold": {"label": "pos" if i % 3 else "neg"}} if i < 12 else {})}
+             for i in range(20)]
+    pid = (await new_project(labels=["pos", "neg"], redundancy=3, tasks=tasks, gold_first_n=12))["id"]
+    await answer_all(client, make_user, pid, [lambda d: {"label": "pos" if int(d["text"][1:]) % 3 else "neg"},
+                                              lambda d: {"label": "pos" if int(d["text"][1:]) % 2 else "neg"},
+                                              {"label": "pos"}], "auto-gold")
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "auto"}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    selection = r.json()["selection"]
+    assert selection["rule"] == "held-out gold" and selection["heldout_gold_n"] == 12
+    right = selection["heldout_gold_right"]
+    assert set(right) == {"majority", "dawid-skene", "one-coin"} and right[selection["picked"]] == max(right.values())
+    assert r.json()["method"] == selection["picked"] + "+gold"
