@@ -751,3 +751,20 @@ async def test_a_recompute_by_auto_with_gold_says_how_each_method_did_on_it(clie
     right = selection["heldout_gold_right"]
     assert set(right) == {"majority", "dawid-skene", "one-coin"} and right[selection["picked"]] == max(right.values())
     assert r.json()["method"] == selection["picked"] + "+gold"
+
+
+async def test_a_box_whose_workers_split_on_its_label_exports_with_a_split_score(client, requester, new_project,
+                                                                               make_user):
+    """The same box as a car and as a truck: /results and the coco export's score said 1 (the first label kept as
+    if both had given it); half the workers back the car."""
+    project = await new_project(task_type="bounding_box", labels=["car", "truck"], redundancy=2,
+                                tasks=[{"data": {"image": "https://example.org/x.png", "width": 100, "height": 100}}])
+    pid = project["id"]
+    drawn = {"x": 10, "y": 10, "w": 30, "h": 20}
+    await answer_all(client, make_user, pid, [{"boxes": [{"label": "car", **drawn}]},
+                                              {"boxes": [{"label": "truck", **drawn}]}], "split-box")
+    result = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"][0]
+    assert len(result["answer"]["boxes"]) == 1 and result["confidence"] == pytest.approx(0.5)
+    await client.post(f"/api/projects/{pid}/consensus", headers=bearer(requester))
+    coco = (await client.get(f"/api/projects/{pid}/export?format=coco", headers=bearer(requester))).json()
+    assert [a["score"] for a in coco["annotations"]] == [pytest.approx(0.5)]
