@@ -161,7 +161,8 @@ def run_pairwise(args: argparse.Namespace) -> int:
     check_output(args.output, args.force)
     cols = csvio.read_columns(args.comparisons, ("worker", "left", "right", "label"))
     shown = csvio.named(args.comparisons)
-    items = list(dict.fromkeys(cols["left"] + cols["right"]))
+    # in the order the file first names them (left before right in a row): the order of items that share a rank
+    items = list(dict.fromkeys(item for pair in zip(cols["left"], cols["right"]) for item in pair))
     left_idx, _ = csvio.encode(cols["left"], items)
     right_idx, _ = csvio.encode(cols["right"], items)
     worker_idx, workers = csvio.encode(cols["worker"])
