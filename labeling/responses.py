@@ -558,6 +558,11 @@ class Recomputed(Out):
         "less than one); until the next recomputation, each settled task's confidence counts its n answers as "
         "n / (1 + (n - 1) * rho) independent ones. Fitted on the gold tasks when at least 10 have answers, else on held-out answers; null "
         "for other task types")
+    selection: JsonObject | None = Field(
+        None, description="method auto on a classification or multilabel project: how it picked `method`. `rule` "
+        "(\"held-out gold\" when 10 or more gold tasks have answers: the candidates' `heldout_gold_right` of "
+        "`heldout_gold_n`; else \"held-out answers\": the best `heldout_loglik_per_answer`; multilabel: \"per "
+        "label\"), `picked` (per label for multilabel); null for a method named, or another task type")
     seconds: float = Field(ge=0)
 
 

@@ -704,3 +704,67 @@ async def test_entities_inside_each_other_stay_in_the_consensus_the_project_allo
     r = await client.post(f"/api/projects/{pid}/consensus", headers=bearer(requester))
     assert r.status_code == 200, r.text
     assert await stored() == expected  # the recompute
+
+
+async def test_a_recompute_by_auto_says_which_method_it_picked_and_why(client, requester, new_project, make_user):
+    """POST /consensus (and `labeling consensus`, which prints the same) with method auto names the rule and the
+    candidates' scores beside the method it ran, as `labeling aggregate --method auto` does on standard error; it
+    said only the method, so a project's requester could not tell it was chosen, nor over what."""
+    project = await new_project(labels=["pos", "neg"], redundancy=3,
+                                tasks=[{"data": {"text": f"t{i}"}} for i in range(12)])
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [lambda d: {"label": "pos" if int(d["text"][1:]) % 3 else "neg"},
+                                              lambda d: {"label": "pos" if int(d["text"][1:]) % 2 else "neg"},
+                                              {"label": "pos"}], "auto")
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "auto"}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    selection = body["selection"]
+    assert selection["rule"] == "held-out answers" and selection["picked"] == body["method"]
+    scores = selection["heldout_loglik_per_answer"]
+    assert set(scores) == {"majority", "dawid-skene", "one-coin"} and body["method"] == max(scores, key=scores.get)
+    named = await client.post(f"/api/projects/{pid}/consensus", json={"method": "majority"}, headers=bearer(requester))
+    assert named.status_code == 200 and named.json()["method"] == "majority" and named.json()["selection"] is None
+    multi = await new_project(task_type="text_multilabel", labels=["a", "b"], redundancy=2,
+                              tasks=[{"data": {"text": "x"}}, {"data": {"text": "y"}}])
+    await answer_all(client, make_user, multi["id"], [{"labels": ["a"]}, {"labels": ["a", "b"]}], "auto-ml")
+    r = await client.post(f"/api/projects/{multi['id']}/consensus", headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    assert r.json()["selection"]["rule"] == "per label" and set(r.json()["selection"]["picked"]) <= {"a", "b"}
+    boxes = await new_project(task_type="bounding_box", labels=["car"], tasks=[{"data": {"image": "https://example.org/x.png"}}])
+    r = await client.post(f"/api/projects/{boxes['id']}/consensus", headers=bearer(requester))
+    assert r.status_code == 200 and r.json()["selection"] is None
+
+
+async def test_a_recompute_by_auto_with_gold_says_how_each_method_did_on_it(client, requester, new_project, make_user):
+    """With 10 or more answered gold tasks, auto picks by the held-out gold: the reply counts each method's right."""
+    tasks = [{"data": {"text": f"t{i}"}, **({"gold": {"label": "pos" if i % 3 else "neg"}} if i < 12 else {})}
+             for i in range(20)]
+    pid = (await new_project(labels=["pos", "neg"], redundancy=3, tasks=tasks, gold_first_n=12))["id"]
+    await answer_all(client, make_user, pid, [lambda d: {"label": "pos" if int(d["text"][1:]) % 3 else "neg"},
+                                              lambda d: {"label": "pos" if int(d["text"][1:]) % 2 else "neg"},
+                                              {"label": "pos"}], "auto-gold")
+    r = await client.post(f"/api/projects/{pid}/consensus", json={"method": "auto"}, headers=bearer(requester))
+    assert r.status_code == 200, r.text
+    selection = r.json()["selection"]
+    assert selection["rule"] == "held-out gold" and selection["heldout_gold_n"] == 12
+    right = selection["heldout_gold_right"]
+    assert set(right) == {"majority", "dawid-skene", "one-coin"} and right[selection["picked"]] == max(right.values())
+    assert r.json()["method"] == selection["picked"] + "+gold"
+
+
+async def test_a_box_whose_workers_split_on_its_label_exports_with_a_split_score(client, requester, new_project,
+                                                                               make_user):
+    """The same box as a car and as a truck: /results and the coco export's score said 1 (the first label kept as
+    if both had given it); half the workers back the car."""
+    project = await new_project(task_type="bounding_box", labels=["car", "truck"], redundancy=2,
+                                tasks=[{"data": {"image": "https://example.org/x.png", "width": 100, "height": 100}}])
+    pid = project["id"]
+    drawn = {"x": 10, "y": 10, "w": 30, "h": 20}
+    await answer_all(client, make_user, pid, [{"boxes": [{"label": "car", **drawn}]},
+                                              {"boxes": [{"label": "truck", **drawn}]}], "split-box")
+    result = (await client.get(f"/api/projects/{pid}/results", headers=bearer(requester))).json()["data"][0]
+    assert len(result["answer"]["boxes"]) == 1 and result["confidence"] == pytest.approx(0.5)
+    await client.post(f"/api/projects/{pid}/consensus", headers=bearer(requester))
+    coco = (await client.get(f"/api/projects/{pid}/export?format=coco", headers=bearer(requester))).json()
+    assert [a["score"] for a in coco["annotations"]] == [pytest.approx(0.5)]

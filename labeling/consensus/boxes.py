@@ -99,7 +99,8 @@ def aggregate_boxes(
     """Match boxes across workers by IoU, keep those drawn by at least `min_support` of the (weighted) workers.
 
     Each worker contributes at most one box to a cluster. A kept box is the weighted mean of its
-    cluster, its label the weighted vote; confidence = weighted support x mean IoU with the result.
+    cluster, its label the weighted vote (a tie: the label of the most weighted worker, then the first answer's);
+    confidence = the weighted share of workers who drew it with that label x mean IoU with the result.
     """
     n = len(answers)
     if n == 0:
@@ -149,8 +150,11 @@ def aggregate_boxes(
         ious = iou_matrix(np.array([arrays[wk][i] for wk, i in m]), centre[None])[:, 0]
         member_w = np.array([wts[wk] for wk, _ in m])
         mean_iou = float((ious * member_w).sum() / member_w.sum())
-        conf = support * mean_iou
         box: dict[str, object] = {"label": _cluster_label(m, labels, wts)}
+        # The box with its label is what is kept: only the members that gave that label support it. Two workers'
+        # equal boxes labelled car and person were a car of confidence 1 (a coin's toss: the label seen first).
+        agreeing = float(sum(wts[wk] for wk, i in m if labels[wk][i] == box["label"]) / total)
+        conf = agreeing * mean_iou
         box.update(rounded(centre))
         kept.append((conf, box, {"confidence": round(conf, 6), "support": round(support, 6),
                                  "mean_iou": round(mean_iou, 6), "n_workers": len(m)}))

@@ -109,6 +109,8 @@ def _output(path: str | None, force: bool) -> Iterator[IO[str]]:
 def run_classification(args: argparse.Namespace) -> int:
     """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
     check_output(args.output, args.force)
+    if args.seed < 0:  # NumPy's generators take none: a traceback's 'ValueError: expected non-negative integer', exit 1
+        raise InvalidInput(f"--seed must be 0 or more, got {args.seed}", field="seed")
     if args.gold == csvio.STDIN and args.answers == csvio.STDIN:  # the gold would take it all, the answers none
         raise InvalidInput("--gold -: standard input is read once, for the answers (-); name the gold file "
                            "(--gold GOLD.csv)", field="gold")
@@ -159,7 +161,8 @@ def run_pairwise(args: argparse.Namespace) -> int:
     check_output(args.output, args.force)
     cols = csvio.read_columns(args.comparisons, ("worker", "left", "right", "label"))
     shown = csvio.named(args.comparisons)
-    items = list(dict.fromkeys(cols["left"] + cols["right"]))
+    # in the order the file first names them (left before right in a row): the order of items that share a rank
+    items = list(dict.fromkeys(item for pair in zip(cols["left"], cols["right"]) for item in pair))
     left_idx, _ = csvio.encode(cols["left"], items)
     right_idx, _ = csvio.encode(cols["right"], items)
     worker_idx, workers = csvio.encode(cols["worker"])

@@ -125,7 +125,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         rows, gold = await load_rows(conn, project.id)
     if not rows:
         return {"tasks": 0, "annotations": 0, "workers": 0, "method": method, "reopened": 0, "answer_correlation": None,
-                "seconds": 0.0}
+                "selection": None, "seconds": 0.0}
 
     def compute() -> tuple[Any, list[dict]]:
         outcome = consensus_tasks.aggregate_project(project.task_type, rows, list(project.labels), gold, method=method,
@@ -185,7 +185,7 @@ async def recompute_project(db: Any, project: Any, method: str = "auto", mem: qu
         await db.transact(write_part(part))
     return {"tasks": len(regular), "annotations": len(rows), "workers": len({w for _, w, _ in rows}),
             "method": outcome.method, "reopened": len(reopened), "answer_correlation": outcome.task_correlation,
-            "seconds": round(time.perf_counter() - started, 3)}
+            "selection": outcome.selection, "seconds": round(time.perf_counter() - started, 3)}
 
 
 RESULTS_PAGE = 10_000  # stored results per query when comparing them with a new consensus

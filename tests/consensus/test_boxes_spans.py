@@ -26,7 +26,23 @@ def test_boxes_drawn_by_half_the_workers_are_kept_and_averaged() -> None:
     assert (kept["label"], kept["x"], kept["y"]) == ("car", 1.0, 0.0)
     assert result.box_details[0]["support"] == pytest.approx(1.0)
     assert result.n_dropped == 2
-    assert 0.8 < result.confidence < 1.0
+    detail = result.box_details[0]  # two of the three drew it as a car: the truck's worker does not back the car
+    assert 0.8 < detail["mean_iou"] < 1.0
+    assert result.confidence == pytest.approx(2 / 3 * detail["mean_iou"], abs=1e-6)
+
+
+def test_a_box_whose_workers_split_on_its_label_is_not_certain() -> None:
+    """Two workers drew the same box, one a car and one a truck: the car (the label seen first) was kept with
+    confidence 1, as if both had said car; each label has half the workers behind it."""
+    result = boxes.aggregate_boxes([[box(0, 0)], [box(0, 0, label="truck")]])
+    assert result.boxes[0]["label"] == "car" and result.box_details[0]["support"] == 1.0
+    assert result.confidence == pytest.approx(0.5) and result.box_details[0]["confidence"] == pytest.approx(0.5)
+    agreed = boxes.aggregate_boxes([[box(0, 0)], [box(0, 0)]])
+    assert agreed.confidence == pytest.approx(1.0)
+    weighted = boxes.aggregate_boxes([[box(0, 0)], [box(0, 0, label="truck")]], weights=[3.0, 1.0])
+    assert weighted.boxes[0]["label"] == "car" and weighted.confidence == pytest.approx(0.75)
+    unlabelled = boxes.aggregate_boxes([[{"x": 0, "y": 0, "w": 10, "h": 10}], [{"x": 0, "y": 0, "w": 10, "h": 10}]])
+    assert unlabelled.confidence == pytest.approx(1.0)
 
 
 def test_box_weights_follow_worker_quality() -> None:

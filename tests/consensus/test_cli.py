@@ -539,3 +539,27 @@ def test_force_never_replaces_a_sqlite_database(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="is an SQLite database .*--force does not replace it"):
         run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "-o", str(database), "--force")
     assert database.read_bytes() == before
+
+
+@pytest.mark.parametrize("gold", [False, True])
+def test_a_negative_seed_is_refused_naming_the_flag(tmp_path: Path, gold: bool) -> None:
+    """--seed -5 was NumPy's 'ValueError: expected non-negative integer' (exit 1) from the tie-breaking or the gold
+    folds' draw, after the files were read; now a usage error naming --seed, before anything is read or written."""
+    out = tmp_path / "out.csv"
+    extra = ["--gold", write(tmp_path / "g.csv", "task,label\n" + "".join(f"g{i},x\n" for i in range(12)))] if gold else []
+    answers = ANSWERS + "".join(f"g{i},a,x\ng{i},b,x\n" for i in range(12))
+    with pytest.raises(InvalidInput, match=r"^--seed must be 0 or more, got -5$") as err:
+        run("aggregate", "classification", write(tmp_path / "a.csv", answers), "--seed", "-5", "-o", str(out), *extra)
+    assert err.value.field == "seed" and not out.exists()
+    assert run("aggregate", "classification", str(tmp_path / "a.csv"), "--seed", "0", "-o", str(out), *extra) == 0
+
+
+def test_items_sharing_a_rank_come_in_the_order_the_file_names_them(tmp_path: Path) -> None:
+    """Equal scores were listed every left item first, then the right ones (c, a, d, b here): an order no row of the
+    file has. Now the file's order of first mention, a row's left item before its right."""
+    out = tmp_path / "out.csv"
+    src = write(tmp_path / "t.csv", "worker,left,right,label\nw,c,d,tie\nw,a,b,tie\nv,d,a,tie\n")
+    for method in ("noisy-bt", "bt"):
+        assert run("aggregate", "pairwise", src, "--method", method, "-o", str(out), "--force") == 0
+        rows = list(csv.DictReader(out.open()))
+        assert {r["rank"] for r in rows} == {"1"} and [r["item"] for r in rows] == ["c", "d", "a", "b"]
