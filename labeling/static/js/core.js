@@ -811,7 +811,7 @@
   /** Z: the answer before the one shown (first the newest); X: the next newer one, then back to the task. */
   function older() {
     if (C.busy || (C.state !== "working" && C.state !== "empty")) return;
-    if (C.editing) { openAnswer(C.editing.index + 1); return; }
+    if (C.editing) { if (!unsavedChange()) openAnswer(C.editing.index + 1); return; }
     if (C.lease) C.draft = buildDraft();
     C.busy = true;
     L.api("GET", "/api/projects/" + config.project_id + "/my-answers?limit=200").then(function (r) {
@@ -825,14 +825,40 @@
   }
 
   function newer() {
-    if (!C.editing || C.busy) return;
+    if (!C.editing || C.busy || unsavedChange()) return;
     if (C.editing.index === 0) backToTask(); else openAnswer(C.editing.index - 1);
+  }
+
+  /** JSON with every object's keys in order: an answer as the page builds it and as the server stored it compare. */
+  function canonical(value) {
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (k) { return JSON.stringify(k) + ":" + canonical(value[k]); })
+        .join(",") + "}";
+    }
+    return JSON.stringify(value === undefined ? null : value);
+  }
+
+  /** An earlier answer changed on screen and not saved is not dropped without a word (Z, X or Back took the worker
+   *  away and the change was gone): the first of them says so, and Enter saves it; the next one leaves it unsaved.
+   *  True when it said so. */
+  function unsavedChange() {
+    var editing = C.editing;
+    if (!editing || !C.current || C.current.readOnly || editing.warned === editing.index) return false;
+    var now = buildDraft();  // null while nothing can be built yet (an image still loading): nothing changed
+    if (now === null || canonical(now) === canonical(editing.list[editing.index].answer)) return false;
+    editing.warned = editing.index;
+    message("You changed this answer but did not save it: press Enter to save the change, or the same key again " +
+            "to leave the answer as it was.", "warn");
+    focusTask();  // from the Older, Newer or Back button too: Enter saves, as the words say, not presses it again
+    return true;
   }
 
   function openAnswer(index) {
     var list = C.editing.list;
     if (index >= list.length) { message("That is your first answer in this project.", "warn"); return; }
     C.editing.index = index;
+    C.editing.warned = -1;
     var item = list[index];
     C.current = shown({annotationId: item.annotation_id, assignmentId: item.assignment_id, task: item.task,
                        readOnly: !item.editable});
@@ -1003,7 +1029,7 @@
     $("empty-previous").addEventListener("click", older);
     $("edit-older").addEventListener("click", older);
     $("edit-newer").addEventListener("click", newer);
-    $("edit-back").addEventListener("click", function () { backToTask(); });
+    $("edit-back").addEventListener("click", function () { if (!unsavedChange()) backToTask(); });
     $("skip-form").addEventListener("submit", confirmSkip);
     $("skip-dialog").addEventListener("keydown", onSkipKey);
     $("skip-cancel").addEventListener("click", function () { $("skip-dialog").close(); });
