@@ -1007,8 +1007,11 @@
     var key = "labeling.instructions." + config.project_id;
     try {
       var kept = localStorage.getItem(key);
-      // On a phone the instructions start folded, so the task and its controls fit the screen; "I" opens them.
-      if (kept === "closed" || (kept === null && window.matchMedia("(max-width: 600px)").matches)) details.open = false;
+      // On a phone, or a short window (a laptop at 200% zoom is 400 pixels tall, a phone held sideways less), the
+      // instructions start folded, so the task and its controls fit the screen; "I" opens them.
+      if (kept === "closed" || (kept === null && window.matchMedia("(max-width: 600px), (max-height: 500px)").matches)) {
+        details.open = false;
+      }
       details.addEventListener("toggle", function () { localStorage.setItem(key, details.open ? "open" : "closed"); });
     } catch (err) { /* storage disabled: always open */ }
   }
