@@ -1,4 +1,5 @@
-"""What the walk5 walk-through found: at 200% zoom the instructions, open, filled the window and hid the task."""
+"""What the walk5 walk-through found: at 200% zoom the instructions, open, filled the window and hid the task; a
+problem report or a skip's note that could not be sent (no connection) was gone when the worker tried again."""
 
 from __future__ import annotations
 
@@ -25,3 +26,56 @@ def test_at_200_percent_zoom_the_instructions_start_folded_and_the_task_is_in_vi
 
     wide = label_page(new_page, worker, project, viewport=DESKTOP)  # a tall window: open, as before
     expect(wide.locator("#instructions")).to_have_attribute("open", "")
+
+
+def test_a_report_or_a_skip_note_not_sent_is_kept_for_the_next_try(new_page, server, worker):
+    """With the connection down the report dialog closed, said "not sent", and opened again empty: the worker's words
+    were lost, as the skip dialog's note was (its "Press S to try again" opened it with no note)."""
+    project = server.project("text_classification", [{"data": {"text": f"item {i}"}, "external_id": f"t{i}",
+                                                       "priority": 9 - i} for i in range(3)], labels=["a", "b"])
+    down = {"now": True}
+
+    def maybe_down(route):
+        if down["now"]:
+            route.abort()
+        else:
+            route.continue_()
+
+    page = label_page(new_page, worker, project, routes={"**/report": maybe_down, "**/skip": maybe_down})
+    message, text = page.locator("#message"), page.locator("#subject-text")
+    expect(text).to_have_text("item 0")
+    page.locator("#report-btn").click()
+    page.locator("#report-text").fill("The text is cut off.")
+    page.locator("#report-send").click()
+    expect(message).to_contain_text("The report was not sent")
+    expect(message).to_contain_text("Your words are kept")
+    page.locator("#report-btn").click()
+    expect(page.locator("#report-text")).to_have_value("The text is cut off.")
+    down["now"] = False
+    page.locator("#report-send").click()
+    expect(message).to_contain_text("the requester will see your report")
+    page.locator("#report-btn").click()                          # sent: a new report starts empty
+    expect(page.locator("#report-text")).to_have_value("")
+    page.keyboard.press("Escape")
+
+    down["now"] = True
+    page.locator("#work").focus()
+    page.keyboard.press("s")
+    page.keyboard.press("4")                                   # other, with words
+    page.keyboard.type("Written in Klingon")
+    page.keyboard.press("Enter")
+    expect(message).to_contain_text("Press S to try again")
+    page.keyboard.press("s")
+    expect(page.locator("#skip-note")).to_have_value("Written in Klingon")
+    down["now"] = False
+    page.keyboard.press("Enter")
+    expect(text).to_have_text("item 1")
+    page.keyboard.press("s")                                   # another task: no note of the last one
+    expect(page.locator("#skip-note")).to_have_value("")
+
+    rows = server.query("SELECT t.external_id, a.skip_reason, a.skip_note FROM assignments a JOIN tasks t ON "
+                        "t.id = a.task_id WHERE a.project_id = :p AND a.status = 2", p=project["id"])
+    assert [(r["external_id"], r["skip_reason"], r["skip_note"]) for r in rows] == [("t0", "other", "Written in Klingon")]
+    reports = server.query("SELECT text FROM task_reports WHERE project_id = :p", p=project["id"])
+    assert [r["text"] for r in reports] == ["The text is cut off."]
+

@@ -745,7 +745,8 @@
   function openSkip() {
     if (C.state !== "working" || C.busy || !C.lease || C.editing) return;
     var dialog = $("skip-dialog");
-    $("skip-note").value = "";
+    // A skip of this task that did not go through (no connection) keeps its note for the next try.
+    if (dialog.triedFor !== C.lease) $("skip-note").value = "";
     boxError($("skip-note"), $("skip-error"), false);
     showDialog(dialog);
     var checked = dialog.querySelector("input[name=reason]:checked") || dialog.querySelector("input[name=reason]");
@@ -760,6 +761,7 @@
     var note = $("skip-note").value.trim();
     boxError($("skip-note"), $("skip-error"), reason === "other" && !note);
     if (reason === "other" && !note) return;
+    dialog.triedFor = C.lease;
     dialog.close();
     skip(reason, note);
   }
@@ -781,7 +783,8 @@
   function openReport() {
     var target = C.current;
     if (C.state !== "working" || !target) return;
-    $("report-text").value = "";
+    // A report on this task that was not sent (no connection) comes back to be sent again, not typed again.
+    if ($("report-dialog").unsentFor !== target) $("report-text").value = "";
     boxError($("report-text"), $("report-error"), false);
     showDialog($("report-dialog"));
     $("report-text").focus();
@@ -791,11 +794,15 @@
     e.preventDefault();
     var target = C.current, text = $("report-text").value.trim();
     if (!text) { boxError($("report-text"), $("report-error"), true); return; }
-    $("report-dialog").close();
+    var dialog = $("report-dialog");
+    dialog.unsentFor = target;
+    dialog.close();
     L.api("POST", "/api/assignments/" + target.assignmentId + "/report", {text: text}).then(function (r) {
+      if (r.status === 201) dialog.unsentFor = null;
       if (r.status === 201) message("Thank you: the requester will see your report. You may still answer or skip the task.", "ok");
       else if (r.status === 401) signedOut(r.error);
-      else message("The report was not sent: " + r.error.message, "error");
+      else message("The report was not sent: " + r.error.message + " Your words are kept: press Report a problem to " +
+                   "send them again.", "error");
       focusTask();
     });
   }
