@@ -1,5 +1,6 @@
 """What the walk5 walk-through found: at 200% zoom the instructions, open, filled the window and hid the task; a
-problem report or a skip's note that could not be sent (no connection) was gone when the worker tried again."""
+problem report or a skip's note that could not be sent (no connection) was gone when the worker tried again; a
+tab told its task was answered in another tab kept a count without that answer."""
 
 from __future__ import annotations
 
@@ -79,3 +80,20 @@ def test_a_report_or_a_skip_note_not_sent_is_kept_for_the_next_try(new_page, ser
     reports = server.query("SELECT text FROM task_reports WHERE project_id = :p", p=project["id"])
     assert [r["text"] for r in reports] == ["The text is cut off."]
 
+
+def test_a_task_answered_in_another_tab_counts_in_this_one(new_page, server, worker):
+    """Two tabs of one worker hold the same lease; the second to submit is told the task was answered elsewhere, and
+    its count said 0 beside the answer saved in the first."""
+    project = server.project("text_classification", [{"data": {"text": "one"}}, {"data": {"text": "two"}}],
+                             labels=["a", "b"])
+    first = label_page(new_page, worker, project)
+    second = label_page(new_page, worker, project)
+    expect(second.locator("#subject-text")).to_have_text(first.locator("#subject-text").inner_text())
+    first.keyboard.press("1")
+    first.keyboard.press("Enter")
+    expect(first.locator("#done-count")).to_have_text("1")
+    second.keyboard.press("2")
+    second.keyboard.press("Enter")
+    expect(second.locator("#banner-text")).to_contain_text("This task can no longer be saved here")
+    expect(second.locator("#done-count")).to_have_text("1")
+    expect(second.locator("#today-count")).to_have_text("1")

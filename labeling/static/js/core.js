@@ -224,6 +224,9 @@
   function saidGone(error) {
     $("lease").hidden = true;
     message("");
+    // Answered in another tab or window of this worker, most likely: its answers are this page's count too (it said
+    // "You 0" beside an answer saved). Fetched again, not guessed: it may have been skipped there.
+    counted(0);
     // A lease not found says nothing of why ("no assignment 194 of yours"): the worker is told what may have happened.
     var why = error.code === "not_found" ? "it is no longer yours (another tab or window of yours may have answered, " +
       "skipped or left it, or the requester removed it or closed the project to you)"
