@@ -1,6 +1,7 @@
 """What the walk5 walk-through found: at 200% zoom the instructions, open, filled the window and hid the task; a
 problem report or a skip's note that could not be sent (no connection) was gone when the worker tried again; a
-tab told its task was answered in another tab kept a count without that answer."""
+tab told its task was answered in another tab kept a count without that answer; an earlier answer that can no longer
+change took label keys and clicks as if it could."""
 
 from __future__ import annotations
 
@@ -97,3 +98,24 @@ def test_a_task_answered_in_another_tab_counts_in_this_one(new_page, server, wor
     expect(second.locator("#banner-text")).to_contain_text("This task can no longer be saved here")
     expect(second.locator("#done-count")).to_have_text("1")
     expect(second.locator("#today-count")).to_have_text("1")
+
+
+def test_an_earlier_answer_that_can_no_longer_change_is_not_shown_changed(new_page, server, worker):
+    """A final answer looked back at took a label key or a click as if it counted (only Submit, greyed out, said
+    otherwise): it is put back as stored, and the worker told why."""
+    project = server.project("text_classification", [{"data": {"text": f"item {i}"}, "priority": 9 - i}
+                                                     for i in range(2)], labels=["a", "b"])  # final at once
+    page = label_page(new_page, worker, project)
+    pressed = page.locator('#labels .label-btn[aria-pressed="true"] .name')
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator("#subject-text")).to_have_text("item 1")
+    page.keyboard.press("z")
+    expect(page.locator("#editbar-text")).to_contain_text("no longer lets it change")
+    page.keyboard.press("2")
+    expect(page.locator("#message")).to_have_text("This answer can no longer change: what you pick here is not saved.")
+    expect(pressed).to_have_text(["a"])
+    page.locator('#labels .label-btn[data-index="1"]').click()
+    expect(pressed).to_have_text(["a"])
+    page.keyboard.press("x")
+    expect(page.locator("#subject-text")).to_have_text("item 1")

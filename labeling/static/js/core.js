@@ -849,6 +849,19 @@
     return JSON.stringify(value === undefined ? null : value);
   }
 
+  /** An earlier answer the project no longer lets change stays as stored: a label key or a click that changed it on
+   *  screen (as if it counted: only Submit, greyed out, said otherwise) is undone, and the worker told why. */
+  function keepReadOnly() {
+    var editing = C.editing, current = C.current;
+    if (!editing || !current || !current.readOnly || C.busy) return;
+    var item = editing.list[editing.index], now = buildDraft();
+    if (now === null || canonical(now) === canonical(item.answer)) return;
+    present({id: item.task.id, data: item.task.data, predictions: item.answer}, {assignmentId: item.assignment_id,
+                                                                                   editing: true}, true);
+    setBusy(false);
+    message("This answer can no longer change: what you pick here is not saved.", "warn");
+  }
+
   /** An earlier answer changed on screen and not saved is not dropped without a word (Z, X or Back took the worker
    *  away and the change was gone): the first of them says so, and Enter saves it; the next one leaves it unsaved.
    *  True when it said so. */
@@ -992,12 +1005,13 @@
     if (!$("banner").hidden && e.key === "Escape") return;
     if ((e.key === "s" || e.key === "S") && !C.editing) { e.preventDefault(); openSkip(); return; }
     if (C.busy) { e.preventDefault(); return; }
-    if (impl.onKey && impl.onKey(e)) { e.preventDefault(); return; }
+    if (impl.onKey && impl.onKey(e)) { e.preventDefault(); keepReadOnly(); return; }
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
   }
 
   /** A button of the task clicked (or tapped) keeps no focus: the keys go back to the task, where Enter submits. */
   function onWorkClick(e) {
+    if (C.state === "working") keepReadOnly();
     if (e.detail && C.state === "working" && e.target.closest && e.target.closest("button")) focusTask();
   }
 
