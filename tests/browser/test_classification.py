@@ -300,3 +300,37 @@ def test_on_a_phone_many_labels_under_a_short_text_take_the_screen_left_to_them(
     page.keyboard.press("Enter")
     expect(page.locator("#state-empty")).to_be_visible()
     assert server.answers(project["id"]) == {"short": {"labels": ["topic-9"]}}
+
+
+@pytest.mark.parametrize("task_type", ["image_multilabel", "bounding_box"])
+def test_an_image_not_loaded_yet_is_not_answered_and_the_frame_says_it_is_loading(new_page, server, worker, task_type):
+    """On a slow network the frame was an empty dark box and Enter saved an answer (a multi-label's or boxes' empty
+    one) for an image the worker had never seen; a broken image could be answered too."""
+    requester = server.user("requester", password=None)
+    slow = server.upload_image(requester["token"], png(120, 90, [("rect", (10, 10, 60, 60), "#2ca02c")]))
+    broken = server.upload_image(requester["token"], png(100, 80))
+    project = server.project(task_type, [{"data": {"image": slow}, "external_id": "slow", "priority": 2},
+                                         {"data": {"image": broken}, "external_id": "broken", "priority": 1}],
+                             labels=["red", "green"])
+    held: list = []  # the slow image's response waits here until the test lets it go
+    routes = {f"**/signed-media/**/{slow}": lambda route: held.append(route),
+              f"**/signed-media/**/{broken}": lambda route: route.fulfill(status=200, body=b"not an image",
+                                                                           content_type="image/png")}
+    page = label_page(new_page, worker, project, routes=routes)
+    frame = page.locator(".zoom-viewport")
+    expect(frame).to_have_attribute("data-image", "loading")
+    assert "Loading the image" in frame.evaluate("el => getComputedStyle(el, '::after').content")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_have_text("The image has not loaded yet: wait for it, or skip the task (S).")
+    assert server.answers(project["id"]) == {}
+
+    held[0].continue_()
+    expect(frame).to_have_attribute("data-image", "shown")
+    page.keyboard.press("Enter")  # saved; the next task's image is broken: the frame and the message say so
+    expect(frame).to_have_attribute("data-image", "failed")
+    assert "could not be loaded" in frame.evaluate("el => getComputedStyle(el, '::after').content")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_have_text(
+        "The image could not be loaded, so it cannot be labeled: skip the task (S), reason Broken media.")
+    empty = {"labels": []} if task_type == "image_multilabel" else {"boxes": []}
+    assert server.answers(project["id"]) == {"slow": empty}

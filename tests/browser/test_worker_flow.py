@@ -65,6 +65,43 @@ def test_earlier_answers_change_by_key_and_by_mouse_and_the_consensus_follows(ne
     assert len(edited) == 1
 
 
+def test_a_change_to_an_earlier_answer_is_not_dropped_without_a_word(new_page, server, worker):
+    """Z, X or Back after changing an earlier answer dropped the change in silence: the first says so (Enter saves
+    it), the second leaves the answer as it was."""
+    project = server.project("text_classification", _texts(2), labels=["a", "b"], edit_window=10)
+    page = label_page(new_page, worker, project)
+    text, message = page.locator("#subject-text"), page.locator("#message")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")                               # item 0: a
+    expect(text).to_have_text("item 1")
+    page.keyboard.press("z")
+    expect(text).to_have_text("item 0")
+    page.keyboard.press("2")                                   # changed to b, not saved
+    page.keyboard.press("x")
+    expect(message).to_contain_text("You changed this answer but did not save it")
+    expect(text).to_have_text("item 0")
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("b")
+    page.keyboard.press("x")                                   # again: left as it was
+    expect(text).to_have_text("item 1")
+    expect(page.locator("#editbar")).to_be_hidden()
+    assert server.answers(project["id"]) == {"t0": {"label": "a"}}
+
+    page.keyboard.press("z")
+    expect(text).to_have_text("item 0")
+    page.keyboard.press("2")
+    page.locator("#edit-back").click()                         # by mouse: said too
+    expect(message).to_contain_text("You changed this answer but did not save it")
+    expect(text).to_have_text("item 0")
+    page.keyboard.press("Enter")
+    expect(message).to_have_text("Your answer was changed.")
+    expect(text).to_have_text("item 1")
+    page.keyboard.press("z")                                   # saved, unchanged since: X goes straight back
+    expect(page.locator('#labels .label-btn[aria-pressed="true"] .name')).to_have_text("b")
+    page.keyboard.press("x")
+    expect(text).to_have_text("item 1")
+    assert server.answers(project["id"]) == {"t0": {"label": "b"}}
+
+
 def test_a_final_answer_is_shown_but_cannot_change(new_page, server, worker):
     project = server.project("text_classification", _texts(2), labels=["a", "b"])  # until the task is final
     page = label_page(new_page, worker, project)

@@ -309,7 +309,9 @@
       layer.addEventListener("pointercancel", function () { cancelDrag(); });
       image.addEventListener("load", onImageLoad);
       image.addEventListener("error", function () {
-        if (image.getAttribute("src")) ctx.message("The image could not be loaded. If it stays blank, skip the task (S).", "error");
+        if (!image.getAttribute("src")) return;
+        view.failed();
+        ctx.message(L.IMAGE_FAILED, "error");
       });
     },
     load: function (task) {
@@ -331,7 +333,7 @@
       return boxes.length > 0;
     },
     answer: function () {
-      if (!loaded) return {error: "The image has not loaded yet; wait a moment or skip the task (S)."};
+      if (!loaded) return {error: viewport.dataset.image === "failed" ? L.IMAGE_FAILED : L.IMAGE_LOADING};
       return {answer: {boxes: boxes.map(rounded)}};
     },
     meta: function () {

@@ -4,6 +4,7 @@
   "use strict";
   var L = window.Labeling;
   var labels = [], multi = false, selected = new Set(), picker = null, image = null, view = null, textBox = null, ctx = null;
+  var imageState = "loading"; // of an image task: "loading", "shown" or "failed"
   var history;
 
   function chosen() { return labels.filter(function (l) { return selected.has(l); }); }
@@ -35,9 +36,12 @@
       if (image) {
         view = new L.ZoomView(document.getElementById("image-frame"), document.getElementById("image-stage"),
                               {toolbar: document.getElementById("zoom-bar"), dragPans: true, arrowsPan: true});
-        image.addEventListener("load", function () { view.show(image.naturalWidth, image.naturalHeight); });
+        image.addEventListener("load", function () { imageState = "shown"; view.show(image.naturalWidth, image.naturalHeight); });
         image.addEventListener("error", function () {
-          if (image.getAttribute("src")) ctx.message("The image could not be loaded. If it stays blank, skip the task (S).", "error");
+          if (!image.getAttribute("src")) return;
+          imageState = "failed";
+          view.failed();
+          ctx.message(L.IMAGE_FAILED, "error");
         });
       }
     },
@@ -46,9 +50,10 @@
       var prefilled = false, p = task.predictions;
       if (image) {
         image.removeAttribute("src"); // never show the previous task's image while the next one loads
+        imageState = "loading";
         view.show(0, 0);
         image.src = L.mediaUrl(task.data.image);
-        if (image.complete && image.naturalWidth) view.show(image.naturalWidth, image.naturalHeight);
+        if (image.complete && image.naturalWidth) { imageState = "shown"; view.show(image.naturalWidth, image.naturalHeight); }
       } else {
         textBox.textContent = L.shown(task.data.text);
       }
@@ -64,6 +69,9 @@
       return prefilled;
     },
     answer: function () {
+      // An image not on screen yet (a slow network) is not labeled: Enter saved a label, or a multi-label's empty
+      // answer, for an image the worker had never seen.
+      if (image && imageState !== "shown") return {error: imageState === "failed" ? L.IMAGE_FAILED : L.IMAGE_LOADING};
       if (multi) return {answer: {labels: chosen()}};
       if (!selected.size) return {error: "Pick a label first: click it or press its number key."};
       return {answer: {label: Array.from(selected)[0]}};

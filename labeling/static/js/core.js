@@ -224,6 +224,9 @@
   function saidGone(error) {
     $("lease").hidden = true;
     message("");
+    // Answered in another tab or window of this worker, most likely: its answers are this page's count too (it said
+    // "You 0" beside an answer saved). Fetched again, not guessed: it may have been skipped there.
+    counted(0);
     // A lease not found says nothing of why ("no assignment 194 of yours"): the worker is told what may have happened.
     var why = error.code === "not_found" ? "it is no longer yours (another tab or window of yours may have answered, " +
       "skipped or left it, or the requester removed it or closed the project to you)"
@@ -745,7 +748,8 @@
   function openSkip() {
     if (C.state !== "working" || C.busy || !C.lease || C.editing) return;
     var dialog = $("skip-dialog");
-    $("skip-note").value = "";
+    // A skip of this task that did not go through (no connection) keeps its note for the next try.
+    if (dialog.triedFor !== C.lease) $("skip-note").value = "";
     boxError($("skip-note"), $("skip-error"), false);
     showDialog(dialog);
     var checked = dialog.querySelector("input[name=reason]:checked") || dialog.querySelector("input[name=reason]");
@@ -760,6 +764,7 @@
     var note = $("skip-note").value.trim();
     boxError($("skip-note"), $("skip-error"), reason === "other" && !note);
     if (reason === "other" && !note) return;
+    dialog.triedFor = C.lease;
     dialog.close();
     skip(reason, note);
   }
@@ -781,7 +786,8 @@
   function openReport() {
     var target = C.current;
     if (C.state !== "working" || !target) return;
-    $("report-text").value = "";
+    // A report on this task that was not sent (no connection) comes back to be sent again, not typed again.
+    if ($("report-dialog").unsentFor !== target) $("report-text").value = "";
     boxError($("report-text"), $("report-error"), false);
     showDialog($("report-dialog"));
     $("report-text").focus();
@@ -791,11 +797,15 @@
     e.preventDefault();
     var target = C.current, text = $("report-text").value.trim();
     if (!text) { boxError($("report-text"), $("report-error"), true); return; }
-    $("report-dialog").close();
+    var dialog = $("report-dialog");
+    dialog.unsentFor = target;
+    dialog.close();
     L.api("POST", "/api/assignments/" + target.assignmentId + "/report", {text: text}).then(function (r) {
+      if (r.status === 201) dialog.unsentFor = null;
       if (r.status === 201) message("Thank you: the requester will see your report. You may still answer or skip the task.", "ok");
       else if (r.status === 401) signedOut(r.error);
-      else message("The report was not sent: " + r.error.message, "error");
+      else message("The report was not sent: " + r.error.message + " Your words are kept: press Report a problem to " +
+                   "send them again.", "error");
       focusTask();
     });
   }
@@ -811,7 +821,7 @@
   /** Z: the answer before the one shown (first the newest); X: the next newer one, then back to the task. */
   function older() {
     if (C.busy || (C.state !== "working" && C.state !== "empty")) return;
-    if (C.editing) { openAnswer(C.editing.index + 1); return; }
+    if (C.editing) { if (!unsavedChange()) openAnswer(C.editing.index + 1); return; }
     if (C.lease) C.draft = buildDraft();
     C.busy = true;
     L.api("GET", "/api/projects/" + config.project_id + "/my-answers?limit=200").then(function (r) {
@@ -825,14 +835,53 @@
   }
 
   function newer() {
-    if (!C.editing || C.busy) return;
+    if (!C.editing || C.busy || unsavedChange()) return;
     if (C.editing.index === 0) backToTask(); else openAnswer(C.editing.index - 1);
+  }
+
+  /** JSON with every object's keys in order: an answer as the page builds it and as the server stored it compare. */
+  function canonical(value) {
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (k) { return JSON.stringify(k) + ":" + canonical(value[k]); })
+        .join(",") + "}";
+    }
+    return JSON.stringify(value === undefined ? null : value);
+  }
+
+  /** An earlier answer the project no longer lets change stays as stored: a label key or a click that changed it on
+   *  screen (as if it counted: only Submit, greyed out, said otherwise) is undone, and the worker told why. */
+  function keepReadOnly() {
+    var editing = C.editing, current = C.current;
+    if (!editing || !current || !current.readOnly || C.busy) return;
+    var item = editing.list[editing.index], now = buildDraft();
+    if (now === null || canonical(now) === canonical(item.answer)) return;
+    present({id: item.task.id, data: item.task.data, predictions: item.answer}, {assignmentId: item.assignment_id,
+                                                                                   editing: true}, true);
+    setBusy(false);
+    message("This answer can no longer change: what you pick here is not saved.", "warn");
+  }
+
+  /** An earlier answer changed on screen and not saved is not dropped without a word (Z, X or Back took the worker
+   *  away and the change was gone): the first of them says so, and Enter saves it; the next one leaves it unsaved.
+   *  True when it said so. */
+  function unsavedChange() {
+    var editing = C.editing;
+    if (!editing || !C.current || C.current.readOnly || editing.warned === editing.index) return false;
+    var now = buildDraft();  // null while nothing can be built yet (an image still loading): nothing changed
+    if (now === null || canonical(now) === canonical(editing.list[editing.index].answer)) return false;
+    editing.warned = editing.index;
+    message("You changed this answer but did not save it: press Enter to save the change, or the same key again " +
+            "to leave the answer as it was.", "warn");
+    focusTask();  // from the Older, Newer or Back button too: Enter saves, as the words say, not presses it again
+    return true;
   }
 
   function openAnswer(index) {
     var list = C.editing.list;
     if (index >= list.length) { message("That is your first answer in this project.", "warn"); return; }
     C.editing.index = index;
+    C.editing.warned = -1;
     var item = list[index];
     C.current = shown({annotationId: item.annotation_id, assignmentId: item.assignment_id, task: item.task,
                        readOnly: !item.editable});
@@ -956,12 +1005,13 @@
     if (!$("banner").hidden && e.key === "Escape") return;
     if ((e.key === "s" || e.key === "S") && !C.editing) { e.preventDefault(); openSkip(); return; }
     if (C.busy) { e.preventDefault(); return; }
-    if (impl.onKey && impl.onKey(e)) { e.preventDefault(); return; }
+    if (impl.onKey && impl.onKey(e)) { e.preventDefault(); keepReadOnly(); return; }
     if (e.key === "i" || e.key === "I") { e.preventDefault(); toggleInstructions(); }
   }
 
   /** A button of the task clicked (or tapped) keeps no focus: the keys go back to the task, where Enter submits. */
   function onWorkClick(e) {
+    if (C.state === "working") keepReadOnly();
     if (e.detail && C.state === "working" && e.target.closest && e.target.closest("button")) focusTask();
   }
 
@@ -981,8 +1031,11 @@
     var key = "labeling.instructions." + config.project_id;
     try {
       var kept = localStorage.getItem(key);
-      // On a phone the instructions start folded, so the task and its controls fit the screen; "I" opens them.
-      if (kept === "closed" || (kept === null && window.matchMedia("(max-width: 600px)").matches)) details.open = false;
+      // On a phone, or a short window (a laptop at 200% zoom is 400 pixels tall, a phone held sideways less), the
+      // instructions start folded, so the task and its controls fit the screen; "I" opens them.
+      if (kept === "closed" || (kept === null && window.matchMedia("(max-width: 600px), (max-height: 500px)").matches)) {
+        details.open = false;
+      }
       details.addEventListener("toggle", function () { localStorage.setItem(key, details.open ? "open" : "closed"); });
     } catch (err) { /* storage disabled: always open */ }
   }
@@ -1003,7 +1056,7 @@
     $("empty-previous").addEventListener("click", older);
     $("edit-older").addEventListener("click", older);
     $("edit-newer").addEventListener("click", newer);
-    $("edit-back").addEventListener("click", function () { backToTask(); });
+    $("edit-back").addEventListener("click", function () { if (!unsavedChange()) backToTask(); });
     $("skip-form").addEventListener("submit", confirmSkip);
     $("skip-dialog").addEventListener("keydown", onSkipKey);
     $("skip-cancel").addEventListener("click", function () { $("skip-dialog").close(); });

@@ -71,6 +71,10 @@
     return out;
   };
 
+  /** Why an image task cannot be answered yet, or at all (classification and bounding boxes). */
+  L.IMAGE_LOADING = "The image has not loaded yet: wait for it, or skip the task (S).";
+  L.IMAGE_FAILED = "The image could not be loaded, so it cannot be labeled: skip the task (S), reason Broken media.";
+
   /** A text as drawn: every line break Python counts (a lone CR, a form feed, NEL, Unicode's line and paragraph
    * separators...) as a line feed, the one pre-wrap breaks a line at (Chromium draws a lone CR as nothing, gluing the
    * words of two lines). One UTF-16 unit for one: an offset in the drawn text is the same offset in the text. */
@@ -323,13 +327,21 @@
     new ResizeObserver(function () { if (self.fitted && self.loaded) self.fit(); }).observe(viewport);
   };
 
-  /** Show an image of this natural size, fitted; show(0, 0) while the next one loads. */
+  /** Show an image of this natural size, fitted; show(0, 0) while the next one loads (the view says so: on a slow
+   *  network an empty frame looked like a blank image). */
   L.ZoomView.prototype.show = function (width, height) {
     this.natural = {w: width, h: height};
     this.loaded = width > 0 && height > 0;
+    this.viewport.dataset.image = this.loaded ? "shown" : "loading";
     this.pan = null;
     this.viewport.classList.remove("panning");
     if (this.loaded) this.fit();
+  };
+
+  /** The image could not be loaded: the view says so in place of the image. */
+  L.ZoomView.prototype.failed = function () {
+    this.show(0, 0);
+    this.viewport.dataset.image = "failed";
   };
 
   L.ZoomView.prototype.fitScale = function () {
