@@ -8,9 +8,11 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
-  /** fetch() a JSON API route with the session cookie and CSRF header: resolves to {status, data, error}. */
-  function api(method, url, body, contentType) {
+  /** fetch() a JSON API route with the session cookie and CSRF header: resolves to {status, data, error, etag}
+      (etag: the response's ETag header, a project's version, or null); `extra`: more request headers (If-Match). */
+  function api(method, url, body, contentType, extra) {
     var headers = {"Accept": "application/json", "X-CSRF-Token": csrf()};
+    Object.keys(extra || {}).forEach(function (k) { if (extra[k] !== null && extra[k] !== undefined) headers[k] = extra[k]; });
     var init = {method: method, headers: headers, credentials: "same-origin"};
     if (body !== undefined && body !== null) {
       if (typeof body === "string" || body instanceof Blob || body instanceof FormData) {
@@ -25,13 +27,14 @@
       return response.text().then(function (text) {
         var parsed = null;
         try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = null; }
-        var out = {status: response.status, data: null, error: null};
+        var out = {status: response.status, data: null, error: null, etag: response.headers.get("ETag")};
         if (response.ok) out.data = parsed;
         else out.error = (parsed && parsed.error) || {code: "http", message: "the server answered " + response.status, field: null};
         return out;
       });
     }, function () {
-      return {status: 0, data: null, error: {code: "network", message: "the server could not be reached; check your connection", field: null}};
+      return {status: 0, data: null, etag: null,
+              error: {code: "network", message: "the server could not be reached; check your connection", field: null}};
     });
   }
 
