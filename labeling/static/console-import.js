@@ -95,7 +95,13 @@
     if (images.length) { uploadImages(images); return; }
     if (others.length > 1) { show("error", "Drop one task file at a time."); return; }
     var file = others[0];
-    if (kind(file) === "csv") { file.text().then(function (text) { mapCsv(file.name, text); }); return; }
+    if (kind(file) === "csv") {
+      file.arrayBuffer().then(function (bytes) {
+        var text = utf8(file.name, bytes);
+        if (text !== null) mapCsv(file.name, text);
+      });
+      return;
+    }
     if (kind(file) === "jsonl") { sendTasks(file, "application/x-ndjson", file.name, null); return; }
     file.text().then(function (text) { sendTasks(file, "application/json", file.name, {elements: elementLines(text)}); });
   }
@@ -151,6 +157,21 @@
   }
 
   /* ---- CSV --------------------------------------------------------------------------- */
+  /** A table's text, or null once said why not: a file that is not UTF-8 (a spreadsheet's "CSV" in Windows-1252,
+      Excel's default) was read with U+FFFD in place of each accented letter and imported so ("caf\ufffd"), while
+      a JSON file of the same bytes is refused by the API; the CSV is read here, so it is refused here, its line
+      named. */
+  function utf8(name, bytes) {
+    try { return new TextDecoder("utf-8", {fatal: true}).decode(bytes); }
+    catch (e) {
+      var lossy = new TextDecoder("utf-8").decode(bytes), at = lossy.indexOf("\ufffd");
+      var line = at < 0 ? 1 : lossy.slice(0, at).split(/\r\n|\r|\n/).length;
+      show("error", name + ", line " + line + ": not UTF-8 text (save the table as UTF-8: in Excel, \u201cCSV UTF-8\u201d)" +
+           " — nothing was stored.");
+      return null;
+    }
+  }
+
   /** RFC 4180 CSV (or TSV: the same with tabs): {rows: [{cells, line}], error, sep}, each row with the file line it
       starts on; a line ends at \r\n, \n or a lone \r (old Mac exports), inside a quoted value too, so errors name
       the right line. The separator is a tab for a file named .tsv or .tab, or whose header has tabs and no commas
