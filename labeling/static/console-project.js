@@ -260,16 +260,33 @@
     }
     return String(v);
   }
-  function setLabels(list, styles) {
+  function labelName(l) { return typeof l === "object" ? l.name : l; }
+  /* The labels changed in both places, merged as both meant: the list as it now is, with the labels added here after
+     it, those removed here left out and those whose colour or hotkey was changed here as changed here (two
+     requesters each adding a label kept only the last one's) */
+  function mergeLabels(base, mine, theirs) {
+    function byName(list) { var m = {}; list.forEach(function (l) { m[labelName(l)] = JSON.stringify(l); }); return m; }
+    var b = byName(base), m = byName(mine), out = [];
+    theirs.forEach(function (l) {
+      var n = labelName(l);
+      if (n in b && !(n in m)) return;
+      var restyled = n in b && n in m && m[n] !== b[n];
+      out.push(restyled ? JSON.parse(m[n]) : l);
+    });
+    var have = byName(out);
+    mine.forEach(function (l) { if (!(labelName(l) in b) && !(labelName(l) in have)) out.push(l); });
+    return out;
+  }
+  function setLabels(list, styles, stored) {  /* stored: the names the project has (the others are new here) */
     var colours = {};
     (styles || []).forEach(function (s) { colours[s.name] = s.color; });
     rows.replaceChildren();
     list.forEach(function (item) {
-      var name = typeof item === "object" ? item.name : item;
+      var name = labelName(item), existing = !stored || stored.indexOf(name) >= 0;
       var node = $("label-row-template").content.firstElementChild.cloneNode(true);
-      node.setAttribute("data-existing", "true");
+      node.setAttribute("data-existing", existing ? "true" : "false");
       node.querySelector(".label-name").value = name;
-      node.querySelector(".label-name").readOnly = true;
+      node.querySelector(".label-name").readOnly = existing;
       var colour = node.querySelector(".label-color");
       colour.value = (typeof item === "object" && item.color) || colours[name] || "#888888";
       colour.setAttribute("data-given", typeof item === "object" && item.color ? "true" : "false");
@@ -325,7 +342,11 @@
         var stored = JSON.stringify(now[k]);
         if (stored === savedSettings[k]) return;
         var mine = savedSettings[k] !== JSON.stringify(built[k]);
-        if (mine && JSON.stringify(built[k]) !== stored) {
+        if (k === "labels" && mine && JSON.stringify(built[k]) !== stored) {
+          var merged = mergeLabels(JSON.parse(savedSettings[k]), built[k], now[k]);
+          setLabels(merged, project.data.label_styles, now[k].map(labelName));
+          kept.push(NAMES[k] + " (now " + shown(k, now[k]) + "; saved with the changes made here: " + shown(k, merged) + ")");
+        } else if (mine && JSON.stringify(built[k]) !== stored) {
           clashes.push(NAMES[k] + " is now " + shown(k, now[k]) + " (yours: " + shown(k, built[k]) + ")");
         } else {
           if (!mine) fill(k, now[k], project.data);
@@ -434,8 +455,8 @@
         else {
           unsaved = false;
           showSaved(r.data || built.body);
-          say("Saved." + (meanwhile && meanwhile.length ? " Changed elsewhere since you opened this page, and kept as it " +
-                          "now is: " + meanwhile.join("; ") + "." : ""), true);
+          say("Saved." + (meanwhile && meanwhile.length ? " Changed elsewhere since you opened this page, and kept: " +
+                          meanwhile.join("; ") + "." : ""), true);
         }
       });
     }).catch(function (r) {

@@ -174,7 +174,7 @@ def test_settings_open_for_a_while_save_only_what_was_changed_there(server, new_
     # The save met the project's newer version (412 to its If-Match), read it again, and, nothing being changed in
     # both places, saved the instructions over it, saying what had changed meanwhile; the form now shows it.
     expect(page.locator("#form-status")).to_have_text(
-        "Saved. Changed elsewhere since you opened this page, and kept as it now is: Answers per task (now 5); "
+        "Saved. Changed elsewhere since you opened this page, and kept: Answers per task (now 5); "
         "Status (now paused).")
     expect(page.locator("#f-redundancy")).to_have_value("5")
     expect(page.locator("#f-status")).to_have_value("paused")

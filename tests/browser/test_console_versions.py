@@ -68,3 +68,28 @@ def test_a_pool_changed_elsewhere_is_not_put_back(server, new_page):  # noqa: AN
     expect(page.locator("#f-workers")).to_have_value(f"{worker['username']}, {other['username']}")
     with server.client(requester["token"]) as c:
         assert c.get(f"/api/projects/{project_id}/pool").json()["all_workers"] is True
+
+
+def test_labels_added_in_two_places_are_both_kept(server, new_page):  # noqa: ANN001
+    """Two requesters each adding a label from pages opened together: the labels list is one value, so the later
+    save put its own list in place and the other's label was gone (removed, as nothing used it yet)."""
+    requester = server.user("requester")
+    project_id = _own_project(server, requester, "text_classification", ["pos", "neg"])
+    page = new_page(DESKTOP)
+    sign_in(page, requester, f"/console/projects/{project_id}/settings")
+    page.wait_for_load_state("load")
+    with server.client(requester["token"]) as c:
+        r = c.patch(f"/api/projects/{project_id}", json={"labels": ["pos", "neg", {"name": "mixed", "hotkey": "m"}]})
+        assert r.status_code == 200, r.text
+    page.click("#add-label")
+    page.locator(".label-row .label-name").nth(2).fill("spam")
+    page.click("#save")
+    expect(page.locator("#form-status")).to_have_text(
+        "Saved. Changed elsewhere since you opened this page, and kept: Labels (now pos, neg, mixed; saved with the "
+        "changes made here: pos, neg, mixed, spam).")
+    assert page.locator(".label-row .label-name").evaluate_all("els => els.map(e => e.value)") == [
+        "pos", "neg", "mixed", "spam"]
+    expect(page.locator(".label-row").nth(2).locator(".label-hotkey")).to_have_value("m")
+    with server.client(requester["token"]) as c:
+        assert c.get(f"/api/projects/{project_id}").json()["labels"] == [
+            "pos", "neg", {"name": "mixed", "hotkey": "m"}, "spam"]
