@@ -277,6 +277,13 @@
     mine.forEach(function (l) { if (!(labelName(l) in b) && !(labelName(l) in have)) out.push(l); });
     return out;
   }
+  function shownMine() {  /* the pool as this form has it, in the words of shown() */
+    var p = poolBody();
+    if (p.all_workers) return "every worker";
+    var names = p.workers.map(String).concat(Array.prototype.map.call(
+      form.querySelectorAll('input[name="teams"]:checked'), function (c) { return "team " + c.parentNode.textContent.trim().replace(/\s*\(\d+\)$/, ""); }));
+    return names.length ? names.join(", ") : "nobody";
+  }
   function setLabels(list, styles, stored) {  /* stored: the names the project has (the others are new here) */
     var colours = {};
     (styles || []).forEach(function (s) { colours[s.name] = s.color; });
@@ -358,7 +365,7 @@
       if (nowPool !== loadedPool) {
         var minePool = JSON.stringify(poolBody()) !== savedPool;
         if (minePool && poolKey(poolBody()) !== nowPool) {
-          clashes.push(NAMES.pool + " is now " + shown("pool", null, pool.data) + " (yours differs)");
+          clashes.push(NAMES.pool + " is now " + shown("pool", null, pool.data) + " (yours: " + shownMine() + ")");
         } else {
           if (!minePool) { fillPool(pool.data); savedPool = JSON.stringify(poolBody()); }
           kept.push(NAMES.pool + " (now " + shown("pool", null, pool.data) + ")");

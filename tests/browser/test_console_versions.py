@@ -64,7 +64,8 @@ def test_a_pool_changed_elsewhere_is_not_put_back(server, new_page):  # noqa: AN
         assert c.put(f"/api/projects/{project_id}/pool", json={"all_workers": True}).status_code == 200
     page.fill("#f-workers", f"{worker['username']}, {other['username']}")
     page.click("#save")
-    expect(page.locator("#form-status")).to_contain_text("Who may work on it is now every worker (yours differs)")
+    expect(page.locator("#form-status")).to_contain_text(
+        f"Who may work on it is now every worker (yours: {worker['username']}, {other['username']})")
     expect(page.locator("#f-workers")).to_have_value(f"{worker['username']}, {other['username']}")
     with server.client(requester["token"]) as c:
         assert c.get(f"/api/projects/{project_id}/pool").json()["all_workers"] is True
