@@ -35,6 +35,26 @@
   } catch (e) { /* storage disabled: nothing to say */ }
   function created(n, what) {
     show("ok", "Imported " + n.toLocaleString() + " task" + (n === 1 ? "" : "s") + " from " + what + ".");
+    if (!pending) return;
+    var seen = imported();
+    seen[pending] = {what: what, n: n};
+    try { sessionStorage.setItem("imported-" + projectId, JSON.stringify(seen)); } catch (e) { /* not remembered */ }
+  }
+  /* The same file dropped again (the first drop thought lost, or a second tab) added every task a second time
+     without a word: the files imported from this page (this tab, by name and size) are asked about first */
+  var pending = null;
+  function imported() {
+    try { return JSON.parse(sessionStorage.getItem("imported-" + projectId) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function again(files) {
+    pending = files.map(function (f) { return f.name + ":" + f.size; }).sort().join("|");
+    var before = imported()[pending];
+    if (!before) return true;
+    var ok = window.confirm(before.what + " was imported from this page already (" + before.n.toLocaleString() + " task" +
+                            (before.n === 1 ? "" : "s") + "). Import it again? Its tasks would be added a second time " +
+                            "(any whose external_id is already in the project would be refused).");
+    if (!ok) show("ok", "Not imported again: " + before.what + " is in the project once.");
+    return ok;
   }
   function setProgress(done, total, label) {
     progress.hidden = false;
@@ -92,8 +112,9 @@
       show("error", "Drop task files and images separately.");
       return;
     }
-    if (images.length) { uploadImages(images); return; }
     if (others.length > 1) { show("error", "Drop one task file at a time."); return; }
+    if (!again(images.length ? images : others)) return;
+    if (images.length) { uploadImages(images); return; }
     var file = others[0];
     if (kind(file) === "csv") {
       file.arrayBuffer().then(function (bytes) {

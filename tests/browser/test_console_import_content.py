@@ -58,3 +58,27 @@ def test_a_table_that_is_not_utf8_is_refused_naming_its_line(new_page, server):
     expect(page.locator(".import-ok")).to_have_text("Imported 1 task from excel.csv.")
     rows = server.query("SELECT data FROM tasks WHERE project_id = :p", p=project["id"])
     assert [r["data"] if isinstance(r["data"], dict) else json.loads(r["data"]) for r in rows] == [{"text": "caf\xe9 cr\xe8me"}]
+
+
+def test_the_same_file_dropped_again_is_asked_about_first(new_page, server):
+    # A file dropped a second time (the first drop thought lost) added all its tasks again without a word.
+    project = server.project("text_classification", [], labels=["pos", "neg"])
+    page = new_page()
+    sign_in(page, server.user("admin"), f"/console/projects/{project['id']}/import")
+    tasks = {"name": "batch.jsonl", "mimeType": "application/x-ndjson",
+             "buffer": b'{"data": {"text": "one"}}\n{"data": {"text": "two"}}\n'}
+    page.set_input_files("#file-input", files=[tasks])
+    expect(page.locator(".import-ok")).to_have_text("Imported 2 tasks from batch.jsonl.")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.set_input_files("#file-input", files=[tasks])
+    expect(page.locator(".import-ok")).to_have_text("Not imported again: batch.jsonl is in the project once.")
+    assert asked == ["batch.jsonl was imported from this page already (2 tasks). Import it again? Its tasks would be "
+                     "added a second time (any whose external_id is already in the project would be refused)."]
+    assert server.query("SELECT count(*) AS n FROM tasks WHERE project_id = :p", p=project["id"])[0]["n"] == 2
+    page.once("dialog", lambda d: d.accept())  # said yes to: imported again
+    page.set_input_files("#file-input", files=[tasks])
+    expect(page.locator(".import-ok")).to_have_text("Imported 2 tasks from batch.jsonl.")
+    assert server.query("SELECT count(*) AS n FROM tasks WHERE project_id = :p", p=project["id"])[0]["n"] == 4
+    page.set_input_files("#file-input", files=[{**tasks, "buffer": b'{"data": {"text": "three"}}\n'}])  # another file
+    expect(page.locator(".import-ok")).to_have_text("Imported 1 task from batch.jsonl.")
