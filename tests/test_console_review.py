@@ -364,3 +364,20 @@ async def test_a_demonstration_task_page_speaks_of_responses_not_a_consensus_lab
     before, after = pages["text_classification"]
     assert 'data-accepted="Accepted: the consensus is the task&#39;s label."' in before
     assert "the label above is theirs, with confidence 1" in after
+
+
+async def test_accept_on_an_overridden_task_says_it_puts_the_crowds_consensus_back(client, requester, new_project,
+                                                                                   make_user):
+    # Under the override's label ("pos, by you") the button said only "Accept", and accepting put the crowd's "neg"
+    # in its place: it now says whose answer it accepts, and what the page then says.
+    project = await new_project(tasks=[{"data": {"text": "x"}}], redundancy=3, labels=["pos", "neg"])
+    pid = project["id"]
+    await answer_all(client, make_user, pid, [{"label": "neg"}, {"label": "neg"}, {"label": "pos"}], "ao")
+    task_id = _rows((await _page(client, requester, pid))[1])[0]["id"]
+    page = (await client.get(f"/console/projects/{pid}/tasks/{task_id}", headers=bearer(requester))).text
+    assert re.search(r'id="accept-btn"[^>]*>Accept</button>', page)
+    await client.post(f"/api/projects/{pid}/tasks/{task_id}/override", json={"answer": {"label": "pos"}},
+                      headers=bearer(requester))
+    page = (await client.get(f"/console/projects/{pid}/tasks/{task_id}", headers=bearer(requester))).text
+    assert re.search(r'id="accept-btn"[^>]*>Accept the crowd&#39;s consensus instead</button>', page)
+    assert "Accepted: the crowd&#39;s consensus is the task&#39;s label again, in place of the override." in page

@@ -79,6 +79,7 @@ async def settings_page(request: Request, caller: web.Caller) -> Response:
         pool = await membership.pool(conn, row)
         team_list = await _teams(conn, caller)
     context = _form(projects.public(row), pool, team_list, new=False)
+    context["version"] = membership.etag(row)  # sent back in If-Match: a save meets what changed since (412)
     return frame.render(request, caller, "console/project_form.html", context, project=row, tab="settings")
 
 

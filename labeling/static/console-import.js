@@ -35,6 +35,26 @@
   } catch (e) { /* storage disabled: nothing to say */ }
   function created(n, what) {
     show("ok", "Imported " + n.toLocaleString() + " task" + (n === 1 ? "" : "s") + " from " + what + ".");
+    if (!pending) return;
+    var seen = imported();
+    seen[pending] = {what: what, n: n};
+    try { sessionStorage.setItem("imported-" + projectId, JSON.stringify(seen)); } catch (e) { /* not remembered */ }
+  }
+  /* The same file dropped again (the first drop thought lost, or a second tab) added every task a second time
+     without a word: the files imported from this page (this tab, by name and size) are asked about first */
+  var pending = null;
+  function imported() {
+    try { return JSON.parse(sessionStorage.getItem("imported-" + projectId) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function again(files) {
+    pending = files.map(function (f) { return f.name + ":" + f.size; }).sort().join("|");
+    var before = imported()[pending];
+    if (!before) return true;
+    var ok = window.confirm(before.what + " was imported from this page already (" + before.n.toLocaleString() + " task" +
+                            (before.n === 1 ? "" : "s") + "). Import it again? Its tasks would be added a second time " +
+                            "(any whose external_id is already in the project would be refused).");
+    if (!ok) show("ok", "Not imported again: " + before.what + " is in the project once.");
+    return ok;
   }
   function setProgress(done, total, label) {
     progress.hidden = false;
@@ -92,10 +112,17 @@
       show("error", "Drop task files and images separately.");
       return;
     }
-    if (images.length) { uploadImages(images); return; }
     if (others.length > 1) { show("error", "Drop one task file at a time."); return; }
+    if (!again(images.length ? images : others)) return;
+    if (images.length) { uploadImages(images); return; }
     var file = others[0];
-    if (kind(file) === "csv") { file.text().then(function (text) { mapCsv(file.name, text); }); return; }
+    if (kind(file) === "csv") {
+      file.arrayBuffer().then(function (bytes) {
+        var text = utf8(file.name, bytes);
+        if (text !== null) mapCsv(file.name, text);
+      });
+      return;
+    }
     if (kind(file) === "jsonl") { sendTasks(file, "application/x-ndjson", file.name, null); return; }
     file.text().then(function (text) { sendTasks(file, "application/json", file.name, {elements: elementLines(text)}); });
   }
@@ -151,6 +178,21 @@
   }
 
   /* ---- CSV --------------------------------------------------------------------------- */
+  /** A table's text, or null once said why not: a file that is not UTF-8 (a spreadsheet's "CSV" in Windows-1252,
+      Excel's default) was read with U+FFFD in place of each accented letter and imported so ("caf\ufffd"), while
+      a JSON file of the same bytes is refused by the API; the CSV is read here, so it is refused here, its line
+      named. */
+  function utf8(name, bytes) {
+    try { return new TextDecoder("utf-8", {fatal: true}).decode(bytes); }
+    catch (e) {
+      var lossy = new TextDecoder("utf-8").decode(bytes), at = lossy.indexOf("\ufffd");
+      var line = at < 0 ? 1 : lossy.slice(0, at).split(/\r\n|\r|\n/).length;
+      show("error", name + ", line " + line + ": not UTF-8 text (save the table as UTF-8: in Excel, \u201cCSV UTF-8\u201d)" +
+           " — nothing was stored.");
+      return null;
+    }
+  }
+
   /** RFC 4180 CSV (or TSV: the same with tabs): {rows: [{cells, line}], error, sep}, each row with the file line it
       starts on; a line ends at \r\n, \n or a lone \r (old Mac exports), inside a quoted value too, so errors name
       the right line. The separator is a tab for a file named .tsv or .tab, or whose header has tabs and no commas

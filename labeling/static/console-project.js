@@ -9,6 +9,9 @@
   var status = document.getElementById("form-status");
   var rows = document.getElementById("label-rows");
   var taskType = document.getElementById("f-task-type");
+  /* The project's version (ETag) this page shows, sent in If-Match with each change: an edit made elsewhere since
+     (another requester, another tab, a script) is a 412, met below, not silently undone by this page's save */
+  var version = form.getAttribute("data-version") || null;
 
   function $(id) { return document.getElementById(id); }
   function num(id) {
@@ -154,7 +157,8 @@
 
   /* ---- live preview ------------------------------------------------------------------------- */
   var previewTimer = null, previewSeq = 0;
-  $("f-instructions").addEventListener("input", function () {
+  $("f-instructions").addEventListener("input", preview);
+  function preview() {
     clearTimeout(previewTimer);
     previewTimer = setTimeout(function () {
       var seq = ++previewSeq;
@@ -172,7 +176,7 @@
         $("instructions-preview").replaceChildren(none);
       }, function () {});
     }, 150);
-  });
+  }
 
   /* ---- the bodies ------------------------------------------------------------------------- */
   function body() {
@@ -220,11 +224,179 @@
     Object.keys(b).forEach(function (k) { if (savedSettings[k] !== JSON.stringify(b[k])) out[k] = b[k]; });
     return out;
   }
+  /* ---- a change made elsewhere since this page was loaded (412 to If-Match) ------------------------------ */
+  /* Each setting that another requester, tab or script changed meanwhile is put in the form when it was not changed
+     here (and is not sent); a setting changed in both places keeps what was typed here, and the save stops to say
+     so: saving again puts it in place, over the project as it now is. Nothing typed is lost. */
+  var NAMES = {name: "Name", labels: "Labels", instructions: "Instructions", redundancy: "Answers per task",
+               lease_seconds: "Lease", edit_window: "Workers may change answers", gold_first_n: "Gold shown first",
+               gold_fraction: "Gold share mixed in", gold_min: "Gold answers before a worker can be stopped",
+               gold_threshold: "Gold accuracy threshold", status: "Status", options: "Task type options",
+               pool: "Who may work on it"};
+  var retries = 0;
+  function poolKey(p) {  /* a pool, as the form sends it or the API reads it, in one order */
+    if (p.all_workers) return "all";
+    var workers = (p.workers || []).map(function (w) { return typeof w === "object" ? w.username : String(w); }).sort();
+    var teams = (p.teams || []).map(function (t) { return typeof t === "object" ? t.id : t; }).sort(function (a, b) { return a - b; });
+    return JSON.stringify([workers, teams]);
+  }
+  var loadedPool = isNew ? null : poolKey(poolBody());  /* the pool as stored when last read */
+  function fromServer(project) {  /* the settings of GET /api/projects/{id}, in the form's own shapes */
+    var out = {};
+    Object.keys(savedSettings).forEach(function (k) { if (k in project) out[k] = project[k]; });
+    out.options = project.options || {};
+    return out;
+  }
+  function shown(k, v, pool) {
+    if (k === "labels") return v.length ? v.map(function (l) { return typeof l === "object" ? l.name : l; }).join(", ") : "none";
+    if (k === "redundancy") return typeof v === "object" ? "adaptive, " + v.min + " to " + v.max + " until confidence " + v.target_confidence : String(v);
+    if (k === "edit_window") return v === "until_final" ? "until the task is final" : v === "off" ? "never" : v + " minutes";
+    if (k === "instructions") return v.trim() ? "\u201c" + (v.length > 80 ? v.slice(0, 80) + "\u2026" : v) + "\u201d" : "none";
+    if (k === "options") return JSON.stringify(v);
+    if (k === "pool") {
+      if (pool.all_workers) return "every worker";
+      var names = pool.workers.map(function (w) { return w.username; }).concat(pool.teams.map(function (t) { return "team " + t.name; }));
+      return names.length ? names.join(", ") : "nobody";
+    }
+    return String(v);
+  }
+  function labelName(l) { return typeof l === "object" ? l.name : l; }
+  /* The labels changed in both places, merged as both meant: the list as it now is, with the labels added here after
+     it, those removed here left out and those whose colour or hotkey was changed here as changed here (two
+     requesters each adding a label kept only the last one's) */
+  function mergeLabels(base, mine, theirs) {
+    function byName(list) { var m = {}; list.forEach(function (l) { m[labelName(l)] = JSON.stringify(l); }); return m; }
+    var b = byName(base), m = byName(mine), out = [];
+    theirs.forEach(function (l) {
+      var n = labelName(l);
+      if (n in b && !(n in m)) return;
+      var restyled = n in b && n in m && m[n] !== b[n];
+      out.push(restyled ? JSON.parse(m[n]) : l);
+    });
+    var have = byName(out);
+    mine.forEach(function (l) { if (!(labelName(l) in b) && !(labelName(l) in have)) out.push(l); });
+    return out;
+  }
+  function shownMine() {  /* the pool as this form has it, in the words of shown() */
+    var p = poolBody();
+    if (p.all_workers) return "every worker";
+    var names = p.workers.map(String).concat(Array.prototype.map.call(
+      form.querySelectorAll('input[name="teams"]:checked'), function (c) { return "team " + c.parentNode.textContent.trim().replace(/\s*\(\d+\)$/, ""); }));
+    return names.length ? names.join(", ") : "nobody";
+  }
+  function setLabels(list, styles, stored) {  /* stored: the names the project has (the others are new here) */
+    var colours = {};
+    (styles || []).forEach(function (s) { colours[s.name] = s.color; });
+    rows.replaceChildren();
+    list.forEach(function (item) {
+      var name = labelName(item), existing = !stored || stored.indexOf(name) >= 0;
+      var node = $("label-row-template").content.firstElementChild.cloneNode(true);
+      node.setAttribute("data-existing", existing ? "true" : "false");
+      node.querySelector(".label-name").value = name;
+      node.querySelector(".label-name").readOnly = existing;
+      var colour = node.querySelector(".label-color");
+      colour.value = (typeof item === "object" && item.color) || colours[name] || "#888888";
+      colour.setAttribute("data-given", typeof item === "object" && item.color ? "true" : "false");
+      node.querySelector(".label-hotkey").value = (typeof item === "object" && item.hotkey) || "";
+      rows.appendChild(node);
+    });
+    renumber();
+  }
+  function fill(k, v, project) {  /* put a setting as now stored into its inputs */
+    var inputs = {name: "f-name", lease_seconds: "f-lease", gold_first_n: "f-gold-first", gold_fraction: "f-gold-fraction",
+                  gold_min: "f-gold-min", gold_threshold: "f-gold-threshold", status: "f-status"};
+    if (inputs[k]) $(inputs[k]).value = v;
+    else if (k === "instructions") { $("f-instructions").value = v; preview(); }
+    else if (k === "options") $("f-options").value = JSON.stringify(v || {});
+    else if (k === "labels") setLabels(v, project.label_styles);
+    else if (k === "edit_window") {
+      $("f-edit").value = typeof v === "number" ? "minutes" : v;
+      if (typeof v === "number") $("f-edit-minutes").value = v;
+      $("edit-minutes-wrap").hidden = typeof v !== "number";
+    } else if (k === "redundancy") {
+      var adaptive = typeof v === "object";
+      form.querySelector('input[name="redundancy_kind"][value="' + (adaptive ? "adaptive" : "fixed") + '"]').checked = true;
+      if (adaptive) { $("f-rmin").value = v.min; $("f-rmax").value = v.max; $("f-target").value = v.target_confidence; }
+      else $("f-redundancy").value = v;
+      $("redundancy-fixed").hidden = adaptive;
+      $("redundancy-adaptive").hidden = !adaptive;
+    }
+  }
+  function fillPool(pool) {
+    form.querySelector('input[name="all_workers"][value="' + (pool.all_workers ? "true" : "false") + '"]').checked = true;
+    $("pool-listed").hidden = pool.all_workers;
+    $("f-workers").value = pool.workers.map(function (w) { return w.username; }).join(", ");
+    var listed = {};
+    pool.teams.forEach(function (t) { listed[t.id] = true; });
+    form.querySelectorAll('input[name="teams"]').forEach(function (box) { box.checked = !!listed[Number(box.value)]; });
+  }
+  /* Read the project again after a 412, bring the form up to it (keeping what was typed here), and save again at
+     once when nothing changed in both places; otherwise say what changed, beside a way to reload */
+  function changedMeanwhile(before, meanwhile) {
+    Console.busy(form, true);
+    var base = "/api/projects/" + projectId;
+    return Promise.all([Console.api("GET", base), Console.api("GET", base + "/pool")]).then(function (read) {
+      Console.busy(form, false);
+      var project = read[0], pool = read[1];
+      if (project.error || pool.error || retries >= 3) {
+        sayChanged(before + "This project was changed since you opened this page, and it could not be read again: " +
+                   "reload the page to see it (what you typed here will be lost).");
+        return;
+      }
+      retries += 1;
+      var now = fromServer(project.data), built = body().body || {}, clashes = [], kept = meanwhile.slice();
+      Object.keys(NAMES).filter(function (k) { return k in now; }).forEach(function (k) {  /* in the form's order */
+        var stored = JSON.stringify(now[k]);
+        if (stored === savedSettings[k]) return;
+        var mine = savedSettings[k] !== JSON.stringify(built[k]);
+        if (k === "labels" && mine && JSON.stringify(built[k]) !== stored) {
+          var merged = mergeLabels(JSON.parse(savedSettings[k]), built[k], now[k]);
+          setLabels(merged, project.data.label_styles, now[k].map(labelName));
+          kept.push(NAMES[k] + " (now " + shown(k, now[k]) + "; saved with the changes made here: " + shown(k, merged) + ")");
+        } else if (mine && JSON.stringify(built[k]) !== stored) {
+          clashes.push(NAMES[k] + " is now " + shown(k, now[k]) + " (yours: " + shown(k, built[k]) + ")");
+        } else {
+          if (!mine) fill(k, now[k], project.data);
+          kept.push(NAMES[k] + " (now " + shown(k, now[k]) + ")");
+        }
+        savedSettings[k] = stored;
+      });
+      var nowPool = poolKey(pool.data);
+      if (nowPool !== loadedPool) {
+        var minePool = JSON.stringify(poolBody()) !== savedPool;
+        if (minePool && poolKey(poolBody()) !== nowPool) {
+          clashes.push(NAMES.pool + " is now " + shown("pool", null, pool.data) + " (yours: " + shownMine() + ")");
+        } else {
+          if (!minePool) { fillPool(pool.data); savedPool = JSON.stringify(poolBody()); }
+          kept.push(NAMES.pool + " (now " + shown("pool", null, pool.data) + ")");
+        }
+        loadedPool = nowPool;
+      }
+      version = project.etag || pool.etag;
+      if (!clashes.length) { save(kept); return; }
+      showSaved({status: now.status, name: now.name});  /* the header says the project as it now is */
+      sayChanged(before + "Not saved: this project was changed since you opened this page. " + clashes.join("; ") + "." +
+                 (kept.length ? " Also changed there, and now shown here: " + kept.join("; ") + "." : "") +
+                 " What you typed is still in the form: save again to put yours in place, or ");
+    });
+  }
+  function sayChanged(text) {
+    say(text, false);
+    if (/ or $/.test(text)) {
+      var link = document.createElement("a");
+      link.href = window.location.pathname;
+      link.id = "reload-settings";
+      link.textContent = "reload the page to start again from the project as it now is";
+      status.append(link, " (what you typed here will be lost).");
+    }
+    status.setAttribute("tabindex", "-1");
+    status.focus();
+  }
   function sendPool() {
     var pool = poolBody();
     if (!created && JSON.stringify(pool) === savedPool) return Promise.resolve({data: null, error: null});
-    return Console.api("PUT", "/api/projects/" + projectId + "/pool", pool).then(function (p) {
-      if (!p.error) savedPool = JSON.stringify(pool);
+    return Console.api("PUT", "/api/projects/" + projectId + "/pool", pool, null, {"If-Match": version}).then(function (p) {
+      if (!p.error) { savedPool = JSON.stringify(pool); loadedPool = poolKey(pool); version = p.etag || version; }
       return p;
     });
   }
@@ -242,8 +414,9 @@
       heading.textContent = project.name;
     }
   }
-  function save() {
+  function save(meanwhile) {
     if (saving) return;
+    if (!meanwhile) retries = 0;
     Console.clearErrors(form);
     say("");
     var built = body();
@@ -260,11 +433,13 @@
       if (p.error) return p;
       poolSaved = !!p.data;
       return isNew ? Console.api("POST", "/api/projects", sent)
-                   : Console.api("PATCH", "/api/projects/" + projectId, sent);
+                   : Console.api("PATCH", "/api/projects/" + projectId, sent, null, {"If-Match": version});
     });
     var patched = false;  /* the settings are saved and the pool, sent after them, may yet be refused */
+    var settled = false;  /* the error was dealt with (and a save may have begun again) */
     first.then(function (r) {
       if (r.error) throw r;
+      version = r.etag || version;
       if (!isNew) Object.keys(sent).forEach(function (k) { savedSettings[k] = JSON.stringify(sent[k]); });
       if (!isNew && !poolFirst) { patched = true; showSaved(r.data || built.body); }
       if (isNew) {  /* from now on this form edits the project it made */
@@ -284,17 +459,28 @@
           window.location.assign("/console/projects/" + projectId + "/import");
           return;  /* still busy while the next page loads: nothing typed now would be kept */
         }
-        else { unsaved = false; showSaved(r.data || built.body); say("Saved.", true); }
+        else {
+          unsaved = false;
+          showSaved(r.data || built.body);
+          say("Saved." + (meanwhile && meanwhile.length ? " Changed elsewhere since you opened this page, and kept: " +
+                          meanwhile.join("; ") + "." : ""), true);
+        }
       });
     }).catch(function (r) {
+      settled = true;
       saving = false;
       Console.busy(form, false);  /* first: a disabled input could not take the focus the error gives it */
+      if (r && r.status === 412 && !created) {
+        var before = poolSaved ? "Who may work on it was saved; the other settings were not. "
+                   : patched ? "The other settings were saved; who may work on it was not. " : "";
+        return changedMeanwhile(before, meanwhile || []);
+      }
       if (created) say("The project was created; fix what is marked and save again.", false);
       else if (poolSaved) say("Who may work on it was saved; the other settings were not: fix what is marked and save again.", false);
       else if (patched) say("The other settings were saved; who may work on it was not: fix what is marked and save again.", false);
       Console.showError(form, r && r.error ? r.error : {message: String(r)}, status);
     }).then(function () {
-      if (!saving || created) return;  /* an error was handled above; a new project is on its way to Import */
+      if (settled || created) return;  /* an error was handled above; a new project is on its way to Import */
       saving = false;
       Console.busy(form, false);
     });

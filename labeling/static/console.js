@@ -8,9 +8,11 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
-  /** fetch() a JSON API route with the session cookie and CSRF header: resolves to {status, data, error}. */
-  function api(method, url, body, contentType) {
+  /** fetch() a JSON API route with the session cookie and CSRF header: resolves to {status, data, error, etag}
+      (etag: the response's ETag header, a project's version, or null); `extra`: more request headers (If-Match). */
+  function api(method, url, body, contentType, extra) {
     var headers = {"Accept": "application/json", "X-CSRF-Token": csrf()};
+    Object.keys(extra || {}).forEach(function (k) { if (extra[k] !== null && extra[k] !== undefined) headers[k] = extra[k]; });
     var init = {method: method, headers: headers, credentials: "same-origin"};
     if (body !== undefined && body !== null) {
       if (typeof body === "string" || body instanceof Blob || body instanceof FormData) {
@@ -25,13 +27,14 @@
       return response.text().then(function (text) {
         var parsed = null;
         try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = null; }
-        var out = {status: response.status, data: null, error: null};
+        var out = {status: response.status, data: null, error: null, etag: response.headers.get("ETag")};
         if (response.ok) out.data = parsed;
         else out.error = (parsed && parsed.error) || {code: "http", message: "the server answered " + response.status, field: null};
         return out;
       });
     }, function () {
-      return {status: 0, data: null, error: {code: "network", message: "the server could not be reached; check your connection", field: null}};
+      return {status: 0, data: null, etag: null,
+              error: {code: "network", message: "the server could not be reached; check your connection", field: null}};
     });
   }
 
@@ -204,10 +207,64 @@
     }
     return "just now";
   }
-  document.querySelectorAll("time.ago").forEach(function (el) {
-    el.title = new Date(el.getAttribute("datetime")).toLocaleString();
-    el.textContent = ago(el.getAttribute("datetime"));
-  });
+  function times(root) {
+    root.querySelectorAll("time.ago").forEach(function (el) {
+      el.title = new Date(el.getAttribute("datetime")).toLocaleString();
+      el.textContent = ago(el.getAttribute("datetime"));
+    });
+  }
+  times(document);
+
+  /** Figures that move while the page is open (a project's progress as its workers answer) stayed as loaded: a
+      requester watching the overview saw nothing happen until a reload. Every [data-live] element's [data-stat]
+      figures and progress bars are read again from the page's own address every LIVE_MS while the tab is shown
+      (and when it is shown again); only their text changes, so the focus and the rest of the page stay. */
+  var LIVE_MS = 15000;
+  var liveRoots = document.querySelectorAll("[data-live][id]");
+  function liveKey(el) {
+    var row = el.closest("[data-project-id]");
+    return (row ? row.getAttribute("data-project-id") : "") + "/" + (el.tagName === "PROGRESS" ? "bar" : el.getAttribute("data-stat"));
+  }
+  function liveParts(root) {
+    var out = {};
+    root.querySelectorAll("[data-stat], progress").forEach(function (el) { out[liveKey(el)] = el; });
+    return out;
+  }
+  var liveBusy = false;
+  function refreshLive() {
+    if (document.hidden || liveBusy) return;
+    liveBusy = true;
+    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      liveBusy = false;
+      if (!html) return;
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      liveRoots.forEach(function (root) {
+        var fresh = doc.getElementById(root.id);
+        if (!fresh) return;
+        var now = liveParts(fresh), shown = liveParts(root);
+        Object.keys(shown).forEach(function (key) {
+          var el = shown[key], to = now[key];
+          if (!to) return;
+          if (el.tagName === "PROGRESS") {
+            ["max", "value", "aria-label"].forEach(function (a) { el.setAttribute(a, to.getAttribute(a)); });
+            el.textContent = to.textContent;
+          } else if (el.innerHTML !== to.innerHTML) {
+            el.innerHTML = to.innerHTML;  /* the server's own escaped markup (figures, a time) */
+            times(el);
+          }
+        });
+        root.querySelectorAll("[data-live-until]").forEach(function (el) {  /* "No tasks yet", once there are */
+          if (!doc.getElementById(el.id)) el.remove();
+        });
+      });
+    }, function () { liveBusy = false; });
+  }
+  if (liveRoots.length) {
+    window.setInterval(refreshLive, LIVE_MS);
+    document.addEventListener("visibilitychange", refreshLive);
+  }
   /** A table wider than its box scrolls sideways in it (the quality page's confusion matrix on a phone): a line
       above it says so, and it takes the keyboard's focus (the arrow keys scroll it) under a name, instead of being
       cut at the box's edge without a sign. Measured again when the window changes size. */

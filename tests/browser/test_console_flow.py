@@ -171,7 +171,13 @@ def test_settings_open_for_a_while_save_only_what_was_changed_there(server, new_
         assert r.status_code == 200, r.text
     page.fill("#f-instructions", "Read the whole review first.")
     page.click("#save")
-    expect(page.locator("#form-status")).to_have_text("Saved.")
+    # The save met the project's newer version (412 to its If-Match), read it again, and, nothing being changed in
+    # both places, saved the instructions over it, saying what had changed meanwhile; the form now shows it.
+    expect(page.locator("#form-status")).to_have_text(
+        "Saved. Changed elsewhere since you opened this page, and kept: Answers per task (now 5); "
+        "Status (now paused).")
+    expect(page.locator("#f-redundancy")).to_have_value("5")
+    expect(page.locator("#f-status")).to_have_value("paused")
     with server.client(requester["token"]) as c:
         stored = c.get(f"/api/projects/{project_id}").json()
     assert (stored["instructions"], stored["redundancy"], stored["status"]) == (
