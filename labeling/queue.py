@@ -261,7 +261,15 @@ def refuse_if_blocked(tx: Tx, project: Any, worker_id: int, then: str, field: st
 def _worker_row(tx: Tx, project: Any, worker_id: int, now: float) -> Any:
     params = {"project": project.id, "worker": worker_id, "now": now}
     return _check_standing(tx, project, worker_id,
-                           tx.one("queue.worker_row", params) or tx.one("queue.new_worker_row", params))
+                           tx.one("queue.worker_row", params) or _new_worker_row(tx, params))
+
+
+def _new_worker_row(tx: Tx, params: dict) -> Any:
+    """The worker's new standing row in the project, or NotFound when the project was deleted meanwhile."""
+    row = tx.one("queue.new_worker_row", params)
+    if row is None:
+        raise NotFound(f"no project {params['project']}", field="project_id")
+    return row
 
 
 def reclaim_expired(tx: Tx, project_id: int, now: float) -> int:
@@ -384,7 +392,7 @@ def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_lea
     project = project_at(tx, mem, project_id, state.version)
     admit(tx, mem, project, worker, "work.next")
     standing = _check_standing(tx, project, worker.id,
-                               state if state.n_claims is not None else tx.one("queue.new_worker_row", params))
+                               state if state.n_claims is not None else _new_worker_row(tx, params))
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:  # handed back in a paused project too: it may still be answered

@@ -112,6 +112,17 @@ WITH expired AS (
 UPDATE tasks t SET n_leased = t.n_leased - per_task.n FROM per_task WHERE t.id = per_task.task_id
 RETURNING t.id AS task_id
 
+-- name: queue.new_worker_row
+-- A worker's standing row in a project, made at their first claim (or a block before it); no row when the project
+-- is gone. It is made only with the project row held (KEY SHARE, as its foreign-key check would take it): a claim
+-- that read the project before a deletion committed waits for the deletion and then finds no project, where the
+-- foreign-key check failed (a 500).
+INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
+                             gold_score_sum, blocked, updated_at)
+SELECT p.id, :worker, 0, 0, 0, 0, 0, false, :now FROM projects p WHERE p.id = :project FOR KEY SHARE
+ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
+RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
+
 -- name: queue.lease_regular
 -- json: data, predictions, gold
 -- Lease the worker's next regular task in one statement, which is its own transaction. `ok` first checks

@@ -176,13 +176,6 @@ WHERE p.id = :project ORDER BY a.id
 SELECT n_claims, n_gold, gold_score_sum, blocked, skill FROM project_workers
 WHERE project_id = :project AND worker_id = :worker
 
--- name: queue.new_worker_row
-INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
-                             gold_score_sum, blocked, updated_at)
-VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
-ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
-RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
-
 -- name: queue.lease_dropped
 UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task
 
