@@ -40,7 +40,7 @@ from typing import Any, Iterable
 
 from labeling import membership, policy
 from labeling.auth import Principal
-from labeling.errors import Conflict, InvalidInput, LeaseExpired, NotFound, WorkerBlocked
+from labeling.errors import AccountDeactivated, Conflict, InvalidInput, LeaseExpired, NotFound, WorkerBlocked
 from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, TaskState
 from labeling.sqltx import Tx, is_unique_violation
 
@@ -341,7 +341,7 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     """
     params = {"project": project_id, "worker": worker.id, "now": now, "task": task_id}
     rows = tx.rows("queue.claim_state", params)
-    if not rows or rows[0].n_claims is None or rows[0].blocked:
+    if not rows or rows[0].n_claims is None or rows[0].blocked or not rows[0].worker_active:
         return None
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id and row.lease_task == task_id), None)
@@ -361,6 +361,8 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     tx.begin()
     if membership.shared(tx, project_id).updated_at != rows[0].version:
         return None  # changed since the read (an archive, a pool change): the ordinary claim reads it again
+    if not tx.scalar("queue.worker_active", params):
+        return None  # deactivated since the read: the ordinary claim reads it again, and says so
     try:
         with tx.isolated():
             row = tx.one("queue.claim_task", params)
@@ -389,6 +391,9 @@ def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_lea
     if not rows:
         raise NotFound(f"no project {project_id}", field="project_id")
     state = rows[0]
+    if not state.worker_active:  # signed in before a deactivation, or in a process that remembers the token
+        raise AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it",
+                                 field="Authorization")
     project = project_at(tx, mem, project_id, state.version)
     admit(tx, mem, project, worker, "work.next")
     standing = _check_standing(tx, project, worker.id,

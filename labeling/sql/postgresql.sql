@@ -123,6 +123,11 @@ SELECT p.id, :worker, 0, 0, 0, 0, 0, false, :now FROM projects p WHERE p.id = :p
 ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
 RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 
+-- name: queue.worker_active
+-- Whether the worker's account is active, held until the transaction ends (a claim of one named task): a
+-- deactivation waits for the claim and then releases its lease, or commits first and is seen.
+SELECT is_active FROM users WHERE id = :worker FOR SHARE
+
 -- name: queue.lease_regular
 -- json: data, predictions, gold
 -- Lease the worker's next regular task in one statement, which is its own transaction. `ok` first checks
@@ -132,6 +137,9 @@ RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 -- `project` holds the project row at that version (KEY SHARE, as the lease's foreign-key check would): an
 -- archive, a pool change or a settings change (each locks the row FOR UPDATE first) either waits for this claim
 -- and then sees its lease (an archive releases it), or commits first and this claim finds a new version.
+-- `worker` holds the worker's account while it is active (SHARE: the lease's foreign-key check would take KEY
+-- SHARE, which a deactivation's update does not wait for): a deactivation either waits for this claim and then
+-- releases its lease, or commits first and this claim finds the account inactive.
 -- `ok` locks the worker's row in the project, so claims of one worker take turns; the claim counter must
 -- still hold the value this claim knew (a concurrent claim of the same worker changed it: this one leases
 -- nothing, and reads again). Then it locks the candidate (FOR NO KEY UPDATE, not FOR UPDATE, which would also
@@ -139,11 +147,14 @@ RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 -- counts the worker's claim, counts the lease on the task and inserts the assignment.
 WITH project AS (
     SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
+worker AS (
+    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR SHARE),
 ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
       AND NOT pw.blocked
       AND EXISTS (SELECT 1 FROM project)
+      AND EXISTS (SELECT 1 FROM worker)
       AND NOT EXISTS (SELECT 1 FROM assignments h
                       WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
                         AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
@@ -183,11 +194,14 @@ FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT 
 -- a restored dump's ids may be near 2**63, and the product of such an id was 'bigint out of range'.
 WITH project AS (
     SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
+worker AS (
+    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR SHARE),
 ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
       AND NOT pw.blocked
       AND EXISTS (SELECT 1 FROM project)
+      AND EXISTS (SELECT 1 FROM worker)
       AND NOT EXISTS (SELECT 1 FROM assignments h
                       WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
                         AND (h.expires_at > :now OR CAST(:remembered AS boolean)))

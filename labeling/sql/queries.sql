@@ -160,10 +160,13 @@ SELECT id, data, predictions FROM tasks WHERE id = :task
 -- What a claim needs to know, in one read: the project's version, the worker's standing (NULLs before the
 -- worker's first claim here), every live lease of the worker in any project (a handful at most: the one in
 -- this project is handed back, their number is checked against the cap), and the project's earliest lease
--- expiry, so the expired-lease sweep runs only when something can have expired.
+-- expiry, so the expired-lease sweep runs only when something can have expired. And whether the worker's account
+-- is still active: a request signed in before a deactivation (or in a process that still remembers the token as
+-- active) leases nothing after it.
 SELECT p.updated_at AS version,
        (SELECT min(e.expires_at) FROM assignments e WHERE e.project_id = :project AND e.status = 0 /*leased*/)
            AS next_expiry,
+       (SELECT u.is_active FROM users u WHERE u.id = :worker) AS worker_active,
        pw.n_claims, pw.blocked, a.id AS lease_id, a.project_id AS lease_project, a.task_id AS lease_task,
        a.expires_at AS lease_expires
 FROM projects p

@@ -77,6 +77,9 @@ SELECT p.id, :worker, 0, 0, 0, 0, 0, false, :now FROM projects p WHERE p.id = :p
 ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
 RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 
+-- name: queue.worker_active
+SELECT is_active FROM users WHERE id = :worker
+
 -- name: queue.claim_regular
 -- json: data, predictions
 -- The next task a worker should get: partly done first, then priority, then import order (ix_tasks_queue),
