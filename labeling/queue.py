@@ -332,6 +332,12 @@ class _Blocked(Exception):
     """A claim found the worker blocked in the statement that counts it: what it leased is undone."""
 
 
+def _deactivated() -> AccountDeactivated:
+    """What a claim or a renewal of a worker deactivated since they signed in is told (as sign-in would tell them)."""
+    return AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it",
+                              field="Authorization")
+
+
 def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, task_id: int, max_leases: int,
                      now: float) -> Lease | None:
     """Lease one named task to this worker again, or None to let the ordinary claim decide (and say why not).
@@ -392,8 +398,7 @@ def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_lea
         raise NotFound(f"no project {project_id}", field="project_id")
     state = rows[0]
     if not state.worker_active:  # signed in before a deactivation, or in a process that remembers the token
-        raise AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it",
-                                 field="Authorization")
+        raise _deactivated()
     project = project_at(tx, mem, project_id, state.version)
     admit(tx, mem, project, worker, "work.next")
     standing = _check_standing(tx, project, worker.id,
@@ -624,6 +629,10 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     racing it waits for it, or comes first and is seen.
     """
     now = time.time()
+    # An expired lease is no live one, so a deactivation left it; renewed, it would be live again. The account is
+    # held first, in the order a deactivation takes it and the worker's leases (which then waits for this renewal).
+    if not tx.scalar("queue.worker_active", {"worker": worker.id}):
+        raise _deactivated()
     assignment, project = held_in_project(tx, mem, assignment_id, worker, "work.renew")
     policy.check_status(project, "work.renew")
     _worker_row(tx, project, worker.id, now)

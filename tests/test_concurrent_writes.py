@@ -256,6 +256,31 @@ async def test_a_process_still_remembering_a_deactivated_token_leases_nothing(cl
     assert await _count(db, models.assignments, status=0) == 0
 
 
+async def test_a_process_still_remembering_a_deactivated_token_renews_no_expired_lease(client, app, db, settings, admin,
+                                                                                      new_project, make_user,
+                                                                                      monkeypatch):
+    """A deactivation gives back live leases; an expired one (reclaimed by the sweep) stays, and its renewal in a
+    process that still remembered the token made it live again: a deactivated worker's live lease. Refused (401)."""
+    monkeypatch.setattr(web, "AUTH_RECHECK_SECONDS", 10**9)  # the other process has not looked again yet
+    other = create_app(settings, db)
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    user, token = await make_user("worker")
+    _, sweeper = await make_user("worker")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://testserver") as there:
+        lease = await there.post(f"/api/projects/{project['id']}/next", headers=bearer(token))
+        assert lease.status_code == 200, lease.text
+        aid = lease.json()["assignment_id"]
+        async with db.engine.begin() as conn:  # it ran out, and the next claim's sweep reclaims it
+            await conn.execute(models.assignments.update().where(models.assignments.c.id == aid).values(expires_at=1.0))
+        r = await client.post(f"/api/projects/{project['id']}/next", headers=bearer(sweeper))
+        assert r.status_code == 200, r.text
+        r = await client.post(f"/api/users/{user['id']}/deactivate", headers=bearer(admin))
+        assert r.status_code == 200 and r.json()["leases_released"] == 0, r.text
+        renewed = await there.post(f"/api/assignments/{aid}/renew", headers=bearer(token))
+    assert renewed.status_code == 401 and _error(renewed)["code"] == "account_deactivated", renewed.text
+    assert await _count(db, models.assignments, worker_id=user["id"], status=0) == 0
+
+
 # ---- problem reports ------------------------------------------------------------------------------------------------
 
 async def test_reports_at_once_never_pass_the_cap(client, db, new_project, make_user, monkeypatch):

@@ -124,8 +124,8 @@ ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_
 RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 
 -- name: queue.worker_active
--- Whether the worker's account is active, held until the transaction ends (a claim of one named task): a
--- deactivation waits for the claim and then releases its lease, or commits first and is seen.
+-- Whether the worker's account is active, held until the transaction ends (a claim of one named task, a renewal):
+-- a deactivation waits for the claim and then releases its lease, or commits first and is seen.
 SELECT is_active FROM users WHERE id = :worker FOR SHARE
 
 -- name: queue.lease_regular
