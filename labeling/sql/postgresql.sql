@@ -124,9 +124,10 @@ ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_
 RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 
 -- name: queue.worker_active
--- Whether the worker's account is active, held until the transaction ends (a claim of one named task, a renewal):
--- a deactivation waits for the claim and then releases its lease, or commits first and is seen.
-SELECT is_active FROM users WHERE id = :worker FOR SHARE
+-- Whether the worker's account is active, held until the transaction ends (a claim of one named task, a renewal;
+-- KEY SHARE, which a deactivation's FOR UPDATE waits for): a deactivation waits for the claim and then releases
+-- its lease, or commits first and is seen.
+SELECT is_active FROM users WHERE id = :worker FOR KEY SHARE
 
 -- name: queue.lease_regular
 -- json: data, predictions, gold
@@ -137,9 +138,9 @@ SELECT is_active FROM users WHERE id = :worker FOR SHARE
 -- `project` holds the project row at that version (KEY SHARE, as the lease's foreign-key check would): an
 -- archive, a pool change or a settings change (each locks the row FOR UPDATE first) either waits for this claim
 -- and then sees its lease (an archive releases it), or commits first and this claim finds a new version.
--- `worker` holds the worker's account while it is active (SHARE: the lease's foreign-key check would take KEY
--- SHARE, which a deactivation's update does not wait for): a deactivation either waits for this claim and then
--- releases its lease, or commits first and this claim finds the account inactive.
+-- `worker` holds the worker's account while it is active (KEY SHARE, as the lease's foreign-key check would, so
+-- at no extra cost; a deactivation locks the account FOR UPDATE first): a deactivation either waits for this claim
+-- and then releases its lease, or commits first and this claim finds the account inactive.
 -- `ok` locks the worker's row in the project, so claims of one worker take turns; the claim counter must
 -- still hold the value this claim knew (a concurrent claim of the same worker changed it: this one leases
 -- nothing, and reads again). Then it locks the candidate (FOR NO KEY UPDATE, not FOR UPDATE, which would also
@@ -148,7 +149,7 @@ SELECT is_active FROM users WHERE id = :worker FOR SHARE
 WITH project AS (
     SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
 worker AS (
-    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR SHARE),
+    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR KEY SHARE),
 ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
@@ -195,7 +196,7 @@ FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT 
 WITH project AS (
     SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
 worker AS (
-    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR SHARE),
+    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR KEY SHARE),
 ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
