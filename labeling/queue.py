@@ -40,7 +40,7 @@ from typing import Any, Iterable
 
 from labeling import membership, policy
 from labeling.auth import Principal
-from labeling.errors import Conflict, InvalidInput, LeaseExpired, NotFound, WorkerBlocked
+from labeling.errors import AccountDeactivated, Conflict, InvalidInput, LeaseExpired, NotFound, WorkerBlocked
 from labeling.models import N_COUNTER_SHARDS, AssignmentStatus, TaskState
 from labeling.sqltx import Tx, is_unique_violation
 
@@ -261,7 +261,15 @@ def refuse_if_blocked(tx: Tx, project: Any, worker_id: int, then: str, field: st
 def _worker_row(tx: Tx, project: Any, worker_id: int, now: float) -> Any:
     params = {"project": project.id, "worker": worker_id, "now": now}
     return _check_standing(tx, project, worker_id,
-                           tx.one("queue.worker_row", params) or tx.one("queue.new_worker_row", params))
+                           tx.one("queue.worker_row", params) or _new_worker_row(tx, params))
+
+
+def _new_worker_row(tx: Tx, params: dict) -> Any:
+    """The worker's new standing row in the project, or NotFound when the project was deleted meanwhile."""
+    row = tx.one("queue.new_worker_row", params)
+    if row is None:
+        raise NotFound(f"no project {params['project']}", field="project_id")
+    return row
 
 
 def reclaim_expired(tx: Tx, project_id: int, now: float) -> int:
@@ -324,6 +332,12 @@ class _Blocked(Exception):
     """A claim found the worker blocked in the statement that counts it: what it leased is undone."""
 
 
+def _deactivated() -> AccountDeactivated:
+    """What a claim or a renewal of a worker deactivated since they signed in is told (as sign-in would tell them)."""
+    return AccountDeactivated("your account was deactivated by an admin: ask them to reactivate it",
+                              field="Authorization")
+
+
 def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, task_id: int, max_leases: int,
                      now: float) -> Lease | None:
     """Lease one named task to this worker again, or None to let the ordinary claim decide (and say why not).
@@ -333,7 +347,7 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     """
     params = {"project": project_id, "worker": worker.id, "now": now, "task": task_id}
     rows = tx.rows("queue.claim_state", params)
-    if not rows or rows[0].n_claims is None or rows[0].blocked:
+    if not rows or rows[0].n_claims is None or rows[0].blocked or not rows[0].worker_active:
         return None
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id and row.lease_task == task_id), None)
@@ -353,6 +367,8 @@ def _claim_preferred(tx: Tx, mem: Memory, project_id: int, worker: Principal, ta
     tx.begin()
     if membership.shared(tx, project_id).updated_at != rows[0].version:
         return None  # changed since the read (an archive, a pool change): the ordinary claim reads it again
+    if not tx.scalar("queue.worker_active", params):
+        return None  # deactivated since the read: the ordinary claim reads it again, and says so
     try:
         with tx.isolated():
             row = tx.one("queue.claim_task", params)
@@ -381,10 +397,12 @@ def _claim_once(tx: Tx, mem: Memory, project_id: int, worker: Principal, max_lea
     if not rows:
         raise NotFound(f"no project {project_id}", field="project_id")
     state = rows[0]
+    if not state.worker_active:  # signed in before a deactivation, or in a process that remembers the token
+        raise _deactivated()
     project = project_at(tx, mem, project_id, state.version)
     admit(tx, mem, project, worker, "work.next")
     standing = _check_standing(tx, project, worker.id,
-                               state if state.n_claims is not None else tx.one("queue.new_worker_row", params))
+                               state if state.n_claims is not None else _new_worker_row(tx, params))
     live = [row for row in rows if row.lease_id is not None]
     held = next((row for row in live if row.lease_project == project_id), None)
     if held is not None:  # handed back in a paused project too: it may still be answered
@@ -611,6 +629,10 @@ def renew(tx: Tx, mem: Memory, assignment_id: int, worker: Principal) -> Lease:
     racing it waits for it, or comes first and is seen.
     """
     now = time.time()
+    # An expired lease is no live one, so a deactivation left it; renewed, it would be live again. The account is
+    # held first, in the order a deactivation takes it and the worker's leases (which then waits for this renewal).
+    if not tx.scalar("queue.worker_active", {"worker": worker.id}):
+        raise _deactivated()
     assignment, project = held_in_project(tx, mem, assignment_id, worker, "work.renew")
     policy.check_status(project, "work.renew")
     _worker_row(tx, project, worker.id, now)

@@ -13,11 +13,13 @@ import json
 import logging
 import os
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.util import await_only
 
-from labeling import accounts, annotations, audit, auth, cli, models, reports, tasks, teams
+from labeling import accounts, annotations, audit, auth, cli, models, queue, reports, tasks, teams, web
+from labeling.app import create_app
 from labeling.consensus import runner
 from labeling.export import dump
 from labeling.errors import Conflict
@@ -208,6 +210,75 @@ async def test_a_sign_in_checked_before_a_password_reset_starts_no_session(clien
     assert r.status_code == 401 and "Wrong username or password" in r.text, r.text
     assert (await client.get("/api/users/me")).status_code == 401
     assert await _count(db, models.sessions) == 0
+
+
+async def test_a_claim_racing_its_workers_deactivation_leaves_no_live_lease(client, db, admin, new_project,
+                                                                           make_user, monkeypatch):
+    """The claim passed sign-in before the deactivation committed, and on PostgreSQL leased a task after the
+    deactivation had given the worker's leases back: a deactivated worker held a live lease, its task's answer kept
+    from the others until it ran out. The claim now waits for the deactivation and is refused (401, as after it)."""
+    project = await new_project(tasks=text_tasks(2))
+    user, token = await make_user("worker")
+
+    def deactivating():  # noqa: ANN202
+        return client.post(f"/api/users/{user['id']}/deactivate", headers=bearer(admin))
+
+    def claiming():  # noqa: ANN202
+        return client.post(f"/api/projects/{project['id']}/next", headers=bearer(token))
+
+    deactivated, claimed = await race(db, monkeypatch, (queue, "release_worker_leases"), deactivating, claiming)
+    assert deactivated.status_code == 200, deactivated.text
+    assert claimed.status_code == 401 and _error(claimed)["code"] == "account_deactivated", claimed.text
+    assert await _count(db, models.assignments, status=0) == 0
+
+
+@pytest.mark.parametrize("named", [False, True])
+async def test_a_process_still_remembering_a_deactivated_token_leases_nothing(client, app, db, settings, admin,
+                                                                              new_project, make_user, monkeypatch,
+                                                                              named):
+    """Another server process remembers a token for up to web.AUTH_RECHECK_SECONDS after a deactivation (README),
+    and a claim there leased a task to the deactivated worker: a live lease the deactivation never gave back. The
+    claim now asks whether the account is still active (as the page's reload asking for its task again, `named`)."""
+    monkeypatch.setattr(web, "AUTH_RECHECK_SECONDS", 10**9)  # the other process has not looked again yet
+    other = create_app(settings, db)
+    project = await new_project(tasks=text_tasks(3))
+    user, token = await make_user("worker")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://testserver") as there:
+        lease = await there.post(f"/api/projects/{project['id']}/next", headers=bearer(token))
+        assert lease.status_code == 200, lease.text
+        released = await there.post(f"/api/assignments/{lease.json()['assignment_id']}/release", headers=bearer(token))
+        assert released.status_code == 200, released.text
+        r = await client.post(f"/api/users/{user['id']}/deactivate", headers=bearer(admin))
+        assert r.status_code == 200, r.text
+        query = {"prefer_task": lease.json()["task"]["id"], "resume": lease.json()["resume"]} if named else {}
+        claimed = await there.post(f"/api/projects/{project['id']}/next", params=query, headers=bearer(token))
+    assert claimed.status_code == 401 and _error(claimed)["code"] == "account_deactivated", claimed.text
+    assert await _count(db, models.assignments, status=0) == 0
+
+
+async def test_a_process_still_remembering_a_deactivated_token_renews_no_expired_lease(client, app, db, settings, admin,
+                                                                                      new_project, make_user,
+                                                                                      monkeypatch):
+    """A deactivation gives back live leases; an expired one (reclaimed by the sweep) stays, and its renewal in a
+    process that still remembered the token made it live again: a deactivated worker's live lease. Refused (401)."""
+    monkeypatch.setattr(web, "AUTH_RECHECK_SECONDS", 10**9)  # the other process has not looked again yet
+    other = create_app(settings, db)
+    project = await new_project(tasks=text_tasks(1), redundancy=2)
+    user, token = await make_user("worker")
+    _, sweeper = await make_user("worker")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://testserver") as there:
+        lease = await there.post(f"/api/projects/{project['id']}/next", headers=bearer(token))
+        assert lease.status_code == 200, lease.text
+        aid = lease.json()["assignment_id"]
+        async with db.engine.begin() as conn:  # it ran out, and the next claim's sweep reclaims it
+            await conn.execute(models.assignments.update().where(models.assignments.c.id == aid).values(expires_at=1.0))
+        r = await client.post(f"/api/projects/{project['id']}/next", headers=bearer(sweeper))
+        assert r.status_code == 200, r.text
+        r = await client.post(f"/api/users/{user['id']}/deactivate", headers=bearer(admin))
+        assert r.status_code == 200 and r.json()["leases_released"] == 0, r.text
+        renewed = await there.post(f"/api/assignments/{aid}/renew", headers=bearer(token))
+    assert renewed.status_code == 401 and _error(renewed)["code"] == "account_deactivated", renewed.text
+    assert await _count(db, models.assignments, worker_id=user["id"], status=0) == 0
 
 
 # ---- problem reports ------------------------------------------------------------------------------------------------

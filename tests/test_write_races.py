@@ -579,6 +579,25 @@ async def test_an_import_racing_its_projects_deletion_finds_no_project(client, d
     assert await _count(db, models.tasks) == 0
 
 
+async def test_a_first_claim_racing_its_projects_deletion_finds_no_project(client, db, requester, new_project,
+                                                                          make_user, monkeypatch):
+    """A worker's first claim in a project read the project before its deletion committed, then made the worker's
+    standing row in it: on PostgreSQL that row's foreign key met the project deleted meanwhile, a 500
+    (ForeignKeyViolation in the log). It now finds no project (404), as a claim after the deletion does."""
+    project = await new_project(tasks=text_tasks(2))
+    _, worker = await make_user("worker")
+
+    def claiming():  # noqa: ANN202
+        return client.post(f"/api/projects/{project['id']}/next", headers=bearer(worker))
+
+    deleted, claimed = await race(db, monkeypatch, (queue, "delete_project"), _delete(client, requester, project),
+                                  claiming)
+    assert deleted.status_code == 200, deleted.text
+    assert claimed.status_code == 404 and _error(claimed)["field"] == "project_id", claimed.text
+    assert await _count(db, models.project_workers) == 0
+    assert await _count(db, models.assignments) == 0
+
+
 async def test_an_import_in_flight_keeps_the_upload_it_names(client, db, settings, requester, new_project,
                                                             monkeypatch):
     """The other order: the import holds the uploads when the deletion's removal of unused files comes, which

@@ -112,6 +112,23 @@ WITH expired AS (
 UPDATE tasks t SET n_leased = t.n_leased - per_task.n FROM per_task WHERE t.id = per_task.task_id
 RETURNING t.id AS task_id
 
+-- name: queue.new_worker_row
+-- A worker's standing row in a project, made at their first claim (or a block before it); no row when the project
+-- is gone. It is made only with the project row held (KEY SHARE, as its foreign-key check would take it): a claim
+-- that read the project before a deletion committed waits for the deletion and then finds no project, where the
+-- foreign-key check failed (a 500).
+INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
+                             gold_score_sum, blocked, updated_at)
+SELECT p.id, :worker, 0, 0, 0, 0, 0, false, :now FROM projects p WHERE p.id = :project FOR KEY SHARE
+ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
+RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
+
+-- name: queue.worker_active
+-- Whether the worker's account is active, held until the transaction ends (a claim of one named task, a renewal;
+-- KEY SHARE, which a deactivation's FOR UPDATE waits for): a deactivation waits for the claim and then releases
+-- its lease, or commits first and is seen.
+SELECT is_active FROM users WHERE id = :worker FOR KEY SHARE
+
 -- name: queue.lease_regular
 -- json: data, predictions, gold
 -- Lease the worker's next regular task in one statement, which is its own transaction. `ok` first checks
@@ -121,6 +138,9 @@ RETURNING t.id AS task_id
 -- `project` holds the project row at that version (KEY SHARE, as the lease's foreign-key check would): an
 -- archive, a pool change or a settings change (each locks the row FOR UPDATE first) either waits for this claim
 -- and then sees its lease (an archive releases it), or commits first and this claim finds a new version.
+-- `worker` holds the worker's account while it is active (KEY SHARE, as the lease's foreign-key check would, so
+-- at no extra cost; a deactivation locks the account FOR UPDATE first): a deactivation either waits for this claim
+-- and then releases its lease, or commits first and this claim finds the account inactive.
 -- `ok` locks the worker's row in the project, so claims of one worker take turns; the claim counter must
 -- still hold the value this claim knew (a concurrent claim of the same worker changed it: this one leases
 -- nothing, and reads again). Then it locks the candidate (FOR NO KEY UPDATE, not FOR UPDATE, which would also
@@ -128,11 +148,14 @@ RETURNING t.id AS task_id
 -- counts the worker's claim, counts the lease on the task and inserts the assignment.
 WITH project AS (
     SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
+worker AS (
+    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR KEY SHARE),
 ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
       AND NOT pw.blocked
       AND EXISTS (SELECT 1 FROM project)
+      AND EXISTS (SELECT 1 FROM worker)
       AND NOT EXISTS (SELECT 1 FROM assignments h
                       WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
                         AND (h.expires_at > :now OR CAST(:remembered AS boolean)))
@@ -172,11 +195,14 @@ FROM (SELECT count(*) AS found FROM candidate) c LEFT JOIN claimed ON true LEFT 
 -- a restored dump's ids may be near 2**63, and the product of such an id was 'bigint out of range'.
 WITH project AS (
     SELECT 1 FROM projects p WHERE p.id = :project AND p.updated_at = :version FOR KEY SHARE),
+worker AS (
+    SELECT 1 FROM users u WHERE u.id = :worker AND u.is_active FOR KEY SHARE),
 ok AS (
     SELECT 1 FROM project_workers pw
     WHERE pw.project_id = :project AND pw.worker_id = :worker AND pw.n_claims = :seen_claims
       AND NOT pw.blocked
       AND EXISTS (SELECT 1 FROM project)
+      AND EXISTS (SELECT 1 FROM worker)
       AND NOT EXISTS (SELECT 1 FROM assignments h
                       WHERE h.worker_id = :worker AND h.project_id = :project AND h.status = 0 /*leased*/
                         AND (h.expires_at > :now OR CAST(:remembered AS boolean)))

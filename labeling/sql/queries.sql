@@ -160,10 +160,13 @@ SELECT id, data, predictions FROM tasks WHERE id = :task
 -- What a claim needs to know, in one read: the project's version, the worker's standing (NULLs before the
 -- worker's first claim here), every live lease of the worker in any project (a handful at most: the one in
 -- this project is handed back, their number is checked against the cap), and the project's earliest lease
--- expiry, so the expired-lease sweep runs only when something can have expired.
+-- expiry, so the expired-lease sweep runs only when something can have expired. And whether the worker's account
+-- is still active: a request signed in before a deactivation (or in a process that still remembers the token as
+-- active) leases nothing after it.
 SELECT p.updated_at AS version,
        (SELECT min(e.expires_at) FROM assignments e WHERE e.project_id = :project AND e.status = 0 /*leased*/)
            AS next_expiry,
+       (SELECT u.is_active FROM users u WHERE u.id = :worker) AS worker_active,
        pw.n_claims, pw.blocked, a.id AS lease_id, a.project_id AS lease_project, a.task_id AS lease_task,
        a.expires_at AS lease_expires
 FROM projects p
@@ -175,13 +178,6 @@ WHERE p.id = :project ORDER BY a.id
 -- A worker's standing in a project; a read in the common case (the row is made on the first claim).
 SELECT n_claims, n_gold, gold_score_sum, blocked, skill FROM project_workers
 WHERE project_id = :project AND worker_id = :worker
-
--- name: queue.new_worker_row
-INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
-                             gold_score_sum, blocked, updated_at)
-VALUES (:project, :worker, 0, 0, 0, 0, 0, false, :now)
-ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
-RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
 
 -- name: queue.lease_dropped
 UPDATE tasks SET n_leased = n_leased - 1 WHERE id = :task

@@ -68,6 +68,18 @@ UPDATE assignments SET status = 3 /*expired*/, finished_at = :now
 WHERE project_id = :project AND status = 0 /*leased*/ AND expires_at <= :now
 RETURNING task_id
 
+-- name: queue.new_worker_row
+-- A worker's standing row in a project, made at their first claim (or a block before it); no row when the project
+-- is gone (PostgreSQL's waits for a deletion in progress; here the single writer has run it already).
+INSERT INTO project_workers (project_id, worker_id, n_claims, n_annotations, n_skips, n_gold,
+                             gold_score_sum, blocked, updated_at)
+SELECT p.id, :worker, 0, 0, 0, 0, 0, false, :now FROM projects p WHERE p.id = :project
+ON CONFLICT (project_id, worker_id) DO UPDATE SET updated_at = excluded.updated_at
+RETURNING n_claims, n_gold, gold_score_sum, blocked, skill
+
+-- name: queue.worker_active
+SELECT is_active FROM users WHERE id = :worker
+
 -- name: queue.claim_regular
 -- json: data, predictions
 -- The next task a worker should get: partly done first, then priority, then import order (ix_tasks_queue),
