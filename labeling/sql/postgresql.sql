@@ -326,6 +326,10 @@ SELECT count(*) AS n FROM changed
 -- Every data field of a project's tasks (a CSV export's header).
 SELECT DISTINCT jsonb_object_keys(data) AS key FROM tasks WHERE project_id = :project
 
+-- name: queue.tick_changes
+-- PostgreSQL numbers changes by transaction id (migration 0013's triggers): nothing to take.
+SELECT 1
+
 -- name: export.cursor
 -- The export's snapshot (its first statement: REPEATABLE READ keeps it), as the next pull's cursor: which change
 -- numbers (tasks.change_id, the transaction ids of migration 0013's triggers) it has seen, and which it has not.

@@ -98,7 +98,10 @@ def _sqlite_triggers() -> list[str]:
     # Every write runs in the single writer thread, so the clock's numbers are in commit order. An update of
     # changed_at and change_id alone fires none of these (UPDATE OF names the other columns).
     return [
-        f'CREATE TRIGGER tasks_changed_insert AFTER INSERT ON tasks BEGIN {_sqlite_touch("NEW.id")} END',
+        # An import stamps its tasks itself (queue.tick_changes, once for the batch): a task inserted unstamped (a
+        # restored one) is stamped here.
+        f'CREATE TRIGGER tasks_changed_insert AFTER INSERT ON tasks WHEN NEW.change_id = 0 '
+        f'BEGIN {_sqlite_touch("NEW.id")} END',
         f'CREATE TRIGGER tasks_changed_update AFTER UPDATE OF {", ".join(TASK_COLUMNS)} ON tasks '
         f'WHEN {task_when} BEGIN {_sqlite_touch("NEW.id")} END',
         *(f'CREATE TRIGGER {table}_changed_{op_name.lower()} AFTER {op_name} ON {table} '

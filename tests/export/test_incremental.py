@@ -174,3 +174,15 @@ async def test_a_change_committed_after_a_pull_that_began_later_is_in_the_next_p
         await conn.commit()
     assert await c.pull() == 1 and c.rows[late]["label"] == "neg" and c.rows[late]["confidence"] == 0.5
     assert c.rows == await c.full()
+
+
+async def test_tasks_imported_after_a_pull_are_in_the_next_pull_with_include_open(client, requester, new_project):
+    # An import stamps its tasks once for the batch (SQLite: queue.tick_changes), after every change a pull has seen.
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"],
+                                tasks=[{"data": {"text": "a"}}])
+    c = Client(client, requester, project["id"], {"include_open": "true"})
+    assert await c.pull() == 1
+    r = await client.post(f"/api/projects/{project['id']}/tasks", json=[{"data": {"text": "b"}}, {"data": {"text": "c"}}],
+                          headers=bearer(requester))
+    assert r.status_code == 201, r.text
+    assert await c.pull() == 2 and await c.pull() == 0 and c.rows == await c.full()
