@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String,
-                        UniqueConstraint, text, true)
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer,
+                        String, UniqueConstraint, text, true)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -157,6 +157,9 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_external", "project_id", "external_id", unique=True,
               sqlite_where=text("external_id IS NOT NULL"), postgresql_where=text("external_id IS NOT NULL")),
         Index("ix_tasks_project_id", "project_id", "id"),
+        # Incremental pulls (`labeling export --since`): by cursor, or by time.
+        Index("ix_tasks_changed", "project_id", "change_id"),
+        Index("ix_tasks_changed_at", "project_id", "changed_at"),
     )
     id: int | None = Field(default=None, sa_column=Column(BigID, primary_key=True))
     project_id: int = Field(sa_column=_fk("projects.id"))
@@ -174,6 +177,11 @@ class Task(SQLModel, table=True):
     n_done: int = Field(default=0, nullable=False)
     n_leased: int = Field(default=0, nullable=False)
     created_at: float = Field(nullable=False)
+    # When what an export shows of the task last changed (its state, answers, data, result or review), and that
+    # write's number in commit order (PostgreSQL: its transaction id; SQLite: change_clock). Set by the triggers of
+    # migration 0013 on every such write, never by a statement: `--since` finds every changed task by them.
+    changed_at: float = Field(default=0.0, sa_column=Column(Float, nullable=False, server_default="0"))
+    change_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class Assignment(SQLModel, table=True):
@@ -378,11 +386,22 @@ class TaskDeletion(SQLModel, table=True):
     for `--since` to find, so a pipeline kept the task. Task ids are never given twice. Gone with its project."""
 
     __tablename__ = "task_deletions"
-    __table_args__ = (Index("ix_task_deletions_time", "project_id", "deleted_at"),)
+    __table_args__ = (Index("ix_task_deletions_time", "project_id", "deleted_at"),
+                      Index("ix_task_deletions_change", "project_id", "change_id"))
     project_id: int = Field(sa_column=Column(BigID, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True))
     task_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     external_id: str | None = Field(default=None, max_length=500)
     deleted_at: float = Field(nullable=False)
+    change_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # as a task's
+
+
+class ChangeClock(SQLModel, table=True):
+    """SQLite's commit-ordered change numbers (tasks.change_id): one row, moved on by the triggers of migration 0013 in
+    the single writer. PostgreSQL uses its transaction ids instead and leaves it alone."""
+
+    __tablename__ = "change_clock"
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    n: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class Session(SQLModel, table=True):
@@ -449,6 +468,7 @@ sessions = Session.__table__
 auth_epoch = AuthEpoch.__table__
 audit_log = AuditEntry.__table__
 task_deletions = TaskDeletion.__table__
+change_clock = ChangeClock.__table__
 
 # Tables whose rows clients know by a surrogate id: an id is never given twice. PostgreSQL's sequences never go back;
 # SQLite without AUTOINCREMENT gives the highest id plus one, so deleting the newest row (a released lease, a deleted

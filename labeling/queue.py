@@ -192,6 +192,7 @@ def enqueue(tx: Tx, project: Any, tasks: Iterable[NewTask], now: float | None = 
             tx.run("queue.insert_tasks", {"project": project.id, "needed": project.redundancy_min, "now": now,
                                           **{column: [row[column] for row in batch] for column in _TASK_COLUMNS}})
         else:  # SQLite runs the statement per row in its own loop: no round trips to save
+            tx.run("queue.tick_changes")  # the batch's change number (tasks.change_id), one for all its tasks
             tx.run_many("queue.insert_task", batch)
         batch.clear()
 

@@ -14,7 +14,9 @@ from tests.test_migration_0004 import _move, seed_at, to_head
 async def _rows(conn) -> list:  # noqa: ANN001
     found = []
     for table in ("projects", "tasks", "assignments", "annotations", "project_counters"):
-        found.append([tuple(r) for r in await conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))])
+        result = await conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))
+        # A task's change stamps came with 0013 (set by its triggers on any write): compared where they are the same.
+        found.append([tuple(v for k, v in r._mapping.items() if k not in ("changed_at", "change_id")) for r in result])
     return found
 
 

@@ -84,6 +84,7 @@ def test_constraints_are_in_the_document(doc: dict) -> None:
     assert {"400", "401", "403", "404", "409", "413", "500"} <= set(submit["responses"])
     export = doc["paths"]["/api/projects/{project_id}/export"]["get"]["responses"]["200"]
     assert export["headers"]["Content-Disposition"]["required"] is True
+    assert "since" in export["headers"]["Labeling-Next-Since"]["description"]  # the incremental pull's cursor
 
 
 def test_the_export_query_documents_every_export_option(doc: dict) -> None:

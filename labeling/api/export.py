@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Send
 
 from labeling import audit, schemas, web
 from labeling.api import projects as projects_api
@@ -26,7 +27,8 @@ class ExportQuery(schemas.Strict):
     min_confidence: float | None = Field(default=None, ge=0, le=1)
     include_open: Flag = None
     include_gold: Flag = None
-    since: str | None = Field(default=None, description="ISO 8601 time or Unix seconds")
+    since: str | None = Field(default=None, description="the Labeling-Next-Since of the previous pull (c:...), an ISO "
+                              "8601 time or Unix seconds")
     card: Flag = None
     label_attribute: str | None = Field(default=None, pattern=options.LABEL_ATTRIBUTE.pattern)
     copy_images: Flag = None
@@ -50,6 +52,31 @@ MEDIA_TYPES = ["application/zip", *sorted({f.media_type.split(";")[0] for f in f
                                           - {"application/zip"})]
 
 
+NEXT_SINCE = "Labeling-Next-Since"
+
+
+class ExportResponse(StreamingResponse):
+    """The export, streamed; its head carries the next pull's cursor (Labeling-Next-Since: the snapshot the export reads,
+    known once it is open), so its body's first chunk is made before the head is sent."""
+
+    def __init__(self, job: exporter.Export, headers: dict[str, str]) -> None:
+        self.job = job
+        super().__init__(job.chunks(), media_type=job.media_type, headers=headers)
+
+    async def stream_response(self, send: Send) -> None:
+        chunks = self.body_iterator.__aiter__()
+        first = await anext(chunks, b"")
+        if self.job.cursor is not None:
+            self.raw_headers.append((NEXT_SINCE.lower().encode(), str(self.job.cursor).encode()))
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if first:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+        async for chunk in chunks:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 async def export(request: Request, caller: web.Caller) -> Response:
     """GET /api/projects/{id}/export?format=F&...: a file, or a zip when the export is several files."""
     app = web.state(request)
@@ -66,4 +93,4 @@ async def export(request: Request, caller: web.Caller) -> Response:
         return response
     await app.db.transact(lambda tx: audit.record(tx, caller.who, "project.export", project=project,
                                                   details={"format": chosen.format, "via": "api"}))
-    return StreamingResponse(job.chunks(), media_type=job.media_type, headers=headers)
+    return ExportResponse(job, headers)

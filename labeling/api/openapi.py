@@ -159,7 +159,11 @@ def _operation(op: api.Op, body_key: Any, out_key: Any, by_key: dict) -> dict:
             "description": "the export, streamed (a zip when it is several files)",
             "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in api.export.MEDIA_TYPES},
             "headers": {"Content-Disposition": {"required": True, "description": "attachment; filename=\"...\"",
-                                                "schema": {"type": "string", "pattern": "^attachment; filename="}}}}
+                                                "schema": {"type": "string", "pattern": "^attachment; filename="}},
+                        api.export.NEXT_SINCE: {
+                            "required": False, "description": "the snapshot this export read, as the next incremental "
+                            "pull's since (every format but dump)",
+                            "schema": {"type": "string", "pattern": api.export.options.CURSOR.pattern}}}}
     else:
         ok = {"description": (schemas_doc(op.response) or "OK"), "content": _content(by_key[out_key])}
     if op.response_headers:

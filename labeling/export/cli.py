@@ -26,7 +26,8 @@ FLAGS: tuple[tuple[str, str], ...] = (
     ("split", "NAME=SHARE,... one file per split, e.g. train=0.8,validation=0.1,test=0.1"),
     ("seed", "N: seed of the split's hash (default 0)"),
     ("min-confidence", "X: only tasks whose consensus confidence is at least X"),
-    ("since", "TIME: only results changed after TIME (ISO 8601 or Unix seconds); deletions: tasks deleted after it"),
+    ("since", "CURSOR|TIME: only tasks whose rows changed since the pull that printed CURSOR (its 'next --since'), "
+              "or after TIME (ISO 8601 or Unix seconds); deletions: tasks deleted, or left out, since"),
     ("label-attribute", "NAME: manifest label attribute (default: the project name as a slug)"),
     ("pairs", "all|adjacent|best-worst: which preference pairs (default all)"),
     ("min-margin", "X: drop preference pairs whose margin is below X"),
@@ -156,10 +157,14 @@ def cmd_export(args: argparse.Namespace) -> int:
                 progress.done(job.rows_read)
             lines = job.report.lines()
             if not args.all and job.written and not sum(job.written.values()) and opts.format == "deletions":
-                lines.append("no records: no task was deleted" + (" after --since" if opts.since is not None else ""))
+                lines.append("no records: no task was deleted" + (" or left out after --since"
+                                                                  if opts.since is not None else ""))
             elif not args.all and job.written and not sum(job.written.values()):
                 lines.append("no records: the export is empty (a dataset library cannot load an empty file); only "
                              "tasks with their consensus are exported unless --include-open is given")
+            if not args.all and job.cursor is not None:
+                lines.append(f"next --since {job.cursor} (this export's snapshot: a pull with it gets every task "
+                             "changed since, and none it already has)")
             return job.rows_read, lines
 
     # This process runs one export and nothing else: the cycle collector stays off for it, not only while a page

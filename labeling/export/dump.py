@@ -55,6 +55,7 @@ EXCLUDED_TABLES = {
                       "a dump holds what exists, and pulls from a restored instance begin with a whole export",
     "sessions": "signed-in browsers: secrets (token hashes), and a restored instance signs everyone in again",
     "auth_epoch": "this instance's revocation counter for its processes' caches, not data",
+    "change_clock": "this instance's change numbers for incremental pulls (SQLite), not data",
     "media_uploaders": "who uploaded which file, so it is theirs to name in new tasks: a dump holds no media files; "
                        "the restored tasks' files are named by their projects (project_media), an upload again by "
                        "uploading it again",
@@ -63,6 +64,9 @@ EXCLUDED_COLUMNS = {
     "users": {"password_hash": "a secret: an admin sets a restored account's password",
               "token_hash": "a secret: a restored account gets a new random token"},
     "project_counters": {"shard": "counters are dumped as one total per project (restored into the first shard)"},
+    "tasks": {"changed_at": "when the task's export row last changed, for this instance's incremental pulls: a "
+                            "restored task is new there (its restore's time), and pulls begin with a whole export",
+              "change_id": "this instance's change number (a transaction id), meaningless in another database"},
 }
 # Audit entries a dump leaves out: its own kind (an export is audited when it is asked for, so a dump that held
 # them would change with every dump, and an HTTP dump would differ from the same dump on the command line).
@@ -315,7 +319,9 @@ async def _chunks(conn: AsyncConnection, project_ids: list[int] | None, progress
                                  .order_by(c.c.project_id))).mappings().all()
     yield lines("project_counters", [{k: int(v) for k, v in row.items()} for row in totals])
     for table, keys in TABLES:
-        async for page in _keyset(conn, table, keys, scopes[table.name]):
+        left_out = EXCLUDED_COLUMNS.get(table.name, {})
+        columns = [c for c in table.c if c.name not in left_out] if left_out else None
+        async for page in _keyset(conn, table, keys, scopes[table.name], columns):
             if table is models.tasks:
                 progress(len(page))
             yield lines(table.name, page)

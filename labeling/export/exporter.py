@@ -15,7 +15,7 @@ import hmac
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from sqlalchemy import BigInteger, Text, and_, bindparam, case, cast, func, null, or_, select
+from sqlalchemy import BigInteger, Text, and_, bindparam, case, cast, func, literal, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from labeling import models, sqltx, tasktypes
@@ -24,8 +24,8 @@ from labeling.db import Database
 from labeling.export import card, dump, formats, raw, tabular
 from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
-from labeling.export.options import Options
-from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, iso, split_of
+from labeling.export.options import Cursor, Options
+from labeling.export.rows import REQUESTERS, AnswerRow, Report, TaskRow, iso_utc, split_of
 from labeling.export.writer import Context, ImageSize, Writer, json_lines, loads
 
 PAGE_SIZE = 2000  # tasks a page holds at most: fewer where tasks are long (raw.scaled_limit)
@@ -92,23 +92,44 @@ def answers_query() -> Any:
             .order_by(a.c.task_id, a.c.id))
 
 
-def task_filter(project_id: int, options: Options) -> Any:
-    """Which tasks an export has: regular tasks with a consensus (or open ones too), gold tasks if asked for."""
+def changed_since(change_id: Any, changed_at: Any, since: float | Cursor) -> Any:
+    """Rows changed after `since`: a change its cursor had not seen (numbered from its xmax on, or one of those
+    still running then), or one after its time."""
+    if isinstance(since, Cursor):
+        return or_(change_id >= literal(since.xmax, BigInteger),
+                   *(change_id == literal(x, BigInteger) for x in since.running))
+    return changed_at > since
+
+
+def chosen(options: Options) -> Any:
+    """Which of a project's tasks an export has: regular tasks with a consensus (or open ones too), gold tasks if
+    asked for (tasks_query's joins: their results and reviews)."""
     t, r = models.tasks, models.task_results
     regular = [t.c.is_gold.is_(False)]
     if not options.include_open:
         regular.append(t.c.state == COMPLETE)
     if options.min_confidence is not None:  # an override is the requester's answer: confidence 1, as exported
         regular.append(or_(r.c.confidence >= options.min_confidence, models.reviews.c.kind == "override"))
-    if options.since is not None:
-        regular.append(or_(r.c.updated_at > options.since, models.reviews.c.created_at > options.since))
-    chosen = and_(*regular)
-    if options.include_gold:
-        gold = [t.c.is_gold.is_(True)]
-        if options.since is not None:
-            gold.append(t.c.created_at > options.since)
-        chosen = or_(chosen, and_(*gold))
-    return and_(t.c.project_id == project_id, chosen)
+    picked = and_(*regular)
+    return or_(picked, t.c.is_gold.is_(True)) if options.include_gold else picked
+
+
+def task_filter(project_id: int, options: Options) -> Any:
+    """The tasks an export has (`chosen`), those whose row changed after --since when it is given: a task's
+    change stamps move on every write that changes its row (migration 0013)."""
+    t = models.tasks
+    if options.since is None:
+        return and_(t.c.project_id == project_id, chosen(options))
+    return and_(t.c.project_id == project_id, chosen(options),
+                changed_since(t.c.change_id, t.c.changed_at, options.since))
+
+
+def left_filter(project_id: int, options: Options) -> Any:
+    """The tasks whose row changed after --since and that the export (with these options) no longer has: reopened
+    (a result withdrawn), below --min-confidence now... A pull keeps their earlier rows unless it is told."""
+    t = models.tasks
+    out = case((chosen(options), 0), else_=1) == 1  # a NULL (no result to compare) is out too
+    return and_(t.c.project_id == project_id, changed_since(t.c.change_id, t.c.changed_at, options.since), out)
 
 
 def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec) -> Any:
@@ -135,8 +156,9 @@ def tasks_query(project_id: int, options: Options, spec: tasktypes.TaskTypeSpec)
 def deletions_filter(project_id: int, options: Options) -> Any:
     """The project's recorded task deletions, those after --since when it is given."""
     d = models.task_deletions
-    since = d.c.deleted_at > options.since if options.since is not None else None
-    return d.c.project_id == project_id if since is None else and_(d.c.project_id == project_id, since)
+    if options.since is None:
+        return d.c.project_id == project_id
+    return and_(d.c.project_id == project_id, changed_since(d.c.change_id, d.c.deleted_at, options.since))
 
 
 class Export:
@@ -163,6 +185,7 @@ class Export:
         self.report = Report()
         self.written: dict[str, int] = {}
         self.on_rows: Callable[[int], None] | None = None
+        self.cursor: Cursor | None = None  # the next pull's since, once chunks() has opened its snapshot
         self._names: dict[int, str] = {}
 
     async def count(self) -> int:
@@ -170,8 +193,15 @@ class Export:
         t, r = models.tasks, models.task_results
         async with self.db.read() as conn:
             if self.fmt.name == "deletions":
-                return int(await conn.scalar(select(func.count()).select_from(models.task_deletions)
-                                             .where(deletions_filter(self.project.id, self.options))) or 0)
+                deleted = int(await conn.scalar(select(func.count()).select_from(models.task_deletions)
+                                                .where(deletions_filter(self.project.id, self.options))) or 0)
+                if self.options.since is None:
+                    return deleted
+                v = models.reviews
+                return deleted + int(await conn.scalar(
+                    select(func.count()).select_from(t.outerjoin(r, r.c.task_id == t.c.id)
+                                                     .outerjoin(v, v.c.task_id == t.c.id))
+                    .where(left_filter(self.project.id, self.options))) or 0)
             if self.fmt.writer is None:
                 return int(await conn.scalar(select(func.count()).where(t.c.project_id == self.project.id)) or 0)
             v = models.reviews
@@ -183,6 +213,11 @@ class Export:
     async def chunks(self, sink: Sink | None = None) -> AsyncIterator[bytes]:
         """The export's bytes, page by page, read from one snapshot (a folder sink writes files and yields none)."""
         async with self.db.read(snapshot=True) as conn:
+            if self.fmt.name == "deletions" or self.fmt.writer is not None:
+                # The snapshot's first statement: the next pull's cursor is what this one sees. An empty chunk then, so
+                # that the HTTP response's head (sent before its body) can carry it.
+                self.cursor = await read_cursor(conn)
+                yield b""
             if self.fmt.name == "deletions":
                 async for chunk in self._deletions(conn):
                     yield chunk
@@ -255,23 +290,31 @@ class Export:
             self.written[split] = self.written.get(split, 0) + n
 
     async def _deletions(self, conn: AsyncConnection) -> AsyncIterator[bytes]:
-        """The deleted tasks (after --since), in task id order, a page at a time: one JSON line each."""
-        d = models.task_deletions
-        query = (select(d.c.task_id, d.c.external_id, d.c.deleted_at)
-                 .where(deletions_filter(self.project.id, self.options), d.c.task_id > bindparam("after"))
-                 .order_by(d.c.task_id).limit(PAGE_SIZE))
-        after = 0
-        while True:
-            rows = (await conn.execute(query, {"after": after})).all()
-            data, n = json_lines({"id": r.task_id, "external_id": r.external_id, "deleted_at": iso(r.deleted_at)}
-                                 for r in rows)
-            self.written[""] = self.written.get("", 0) + n
-            self._progress(n)
-            if data:
-                yield data
-            if len(rows) < PAGE_SIZE:
-                return
-            after = rows[-1].task_id
+        """The deleted tasks (after --since), in task id order, a page at a time: one JSON line each; then, with
+        --since, the tasks changed since that the export's options now leave out (deleted_at null)."""
+        d, t, r, v = models.task_deletions, models.tasks, models.task_results, models.reviews
+        deleted = (select(d.c.task_id, d.c.external_id, d.c.deleted_at)
+                   .where(deletions_filter(self.project.id, self.options), d.c.task_id > bindparam("after"))
+                   .order_by(d.c.task_id).limit(PAGE_SIZE))
+        queries = [deleted]
+        if self.options.since is not None:
+            queries.append(select(t.c.id.label("task_id"), t.c.external_id, null().label("deleted_at"))
+                           .select_from(t.outerjoin(r, r.c.task_id == t.c.id).outerjoin(v, v.c.task_id == t.c.id))
+                           .where(left_filter(self.project.id, self.options), t.c.id > bindparam("after"))
+                           .order_by(t.c.id).limit(PAGE_SIZE))
+        for query in queries:
+            after = 0
+            while True:
+                rows = (await conn.execute(query, {"after": after})).all()
+                data, n = json_lines({"id": r.task_id, "external_id": r.external_id,
+                                      "deleted_at": iso_utc(r.deleted_at)} for r in rows)
+                self.written[""] = self.written.get("", 0) + n
+                self._progress(n)
+                if data:
+                    yield data
+                if len(rows) < PAGE_SIZE:
+                    break
+                after = rows[-1].task_id
 
     def _progress(self, n: int) -> None:
         self.rows_read += n
@@ -371,6 +414,16 @@ class Export:
             answer, confidence, n, method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
             yield record(ctx, task_id, external_id, loads(data), answer, _details(answer, method, c_details),
                          confidence, n, agreement, reviewed, is_gold)
+
+
+async def read_cursor(conn: AsyncConnection) -> Cursor:
+    """The snapshot of a read transaction as a pull's cursor (labeling/sql: export.cursor)."""
+    (row,) = await sqltx.read(conn, "export.cursor")
+    if conn.dialect.name == "sqlite":
+        seen = int(row[0] or 0)
+        return Cursor(seen + 1, seen + 1)
+    xmin, xmax, running = row[0].split(":")
+    return Cursor(int(xmin), int(xmax), tuple(int(x) for x in running.split(",") if x))
 
 
 def next_limit(rows: list[Any], limit: int) -> int:

@@ -84,8 +84,9 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
            "application/x-ndjson", feedback.Sft, frozenset({"conversational"}), answers=True, loader="json"),
     Format("dump", "a lossless dump of the project (labeling restore FILE reads it)", ".jsonl",
            "application/x-ndjson", None),
-    Format("deletions", "the tasks deleted (after --since), for incremental pulls: id, external_id, deleted_at",
-           ".jsonl", "application/x-ndjson", None, frozenset({"since"}), loader="json"),
+    Format("deletions", "the tasks deleted (after --since), and those changed since that the export's options leave "
+           "out now, for incremental pulls: id, external_id, deleted_at", ".jsonl", "application/x-ndjson", None,
+           frozenset({"since", "include_open", "include_gold", "min_confidence"}), loader="json"),
 )}
 
 
@@ -106,7 +107,8 @@ NO_CONFIDENCE = ("demonstration",)
 
 
 def options_of(fmt: Format) -> frozenset[str]:
-    """The options a format takes: a dataset format's COMMON ones and its own; a dump none, `deletions` since."""
+    """The options a format takes: a dataset format's COMMON ones and its own; a dump none, `deletions` since and the
+    task filter of the pull it goes with."""
     return fmt.options if fmt.writer is None else COMMON | fmt.options
 
 

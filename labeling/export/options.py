@@ -29,6 +29,25 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """Where an incremental pull stopped: the changes its snapshot had seen, as PostgreSQL's snapshots say it (every
+    change number below `xmin` seen, none from `xmax` on, nor those in `running`, whose transactions had not
+    committed). A pull gives it as its next `since` (`c:XMIN:XMAX:RUNNING,...`); the next pull with it has exactly the
+    changes that pull had not seen, whatever order transactions committed in. SQLite's changes commit in the order
+    of their numbers: its cursors have no `running`."""
+
+    xmin: int
+    xmax: int
+    running: tuple[int, ...] = ()
+
+    def __str__(self) -> str:
+        return f"c:{self.xmin}:{self.xmax}:{','.join(map(str, self.running))}"
+
+
+CURSOR = re.compile(r"^c:([0-9]{1,19}):([0-9]{1,19}):((?:[0-9]{1,19})(?:,[0-9]{1,19}){0,9999})?$")
+
+
+@dataclass(frozen=True)
 class Options:
     """An export's format and options (the names are the query parameters; the CLI's flags use dashes)."""
 
@@ -38,7 +57,7 @@ class Options:
     min_confidence: float | None = None
     include_open: bool = False
     include_gold: bool = False
-    since: float | None = None
+    since: float | Cursor | None = None  # Unix seconds, or a pull's cursor
     card: bool = False
     label_attribute: str | None = None
     copy_images: bool = False
@@ -148,6 +167,22 @@ def parse_split(raw: str) -> tuple[Split, ...]:
     return tuple(splits)
 
 
+def parse_since(raw: str) -> float | Cursor:
+    """A pull's cursor (`c:...`, as a pull gives it), or a time (parse_time)."""
+    if not raw.startswith("c:"):
+        return parse_time(raw)
+    found = CURSOR.fullmatch(raw)
+    if found is None:
+        raise InvalidInput(f"since must be a cursor as a pull gives it (c:XMIN:XMAX:...), an ISO 8601 time or Unix "
+                           f"seconds, got {raw[:60]!r}", field="since")
+    xmin, xmax = int(found[1]), int(found[2])
+    running = tuple(sorted({int(x) for x in found[3].split(",")})) if found[3] else ()
+    if xmin > xmax or any(not xmin <= x < xmax for x in running) or xmax > 2**63 - 1:
+        raise InvalidInput(f"since: not a cursor a pull gives (XMIN <= RUNNING < XMAX), got {raw[:60]!r}",
+                           field="since")
+    return Cursor(xmin, xmax, running)
+
+
 def parse_time(raw: str, name: str = "since") -> float:
     """An ISO 8601 time (UTC unless it says otherwise) or Unix seconds."""
     try:
@@ -161,7 +196,8 @@ def parse_time(raw: str, name: str = "since") -> float:
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 time (2026-01-31T12:00:00Z) or Unix seconds, got {raw!r}",
+        raise InvalidInput(f"{name} must be an ISO 8601 time (2026-01-31T12:00:00Z), Unix seconds or a pull's cursor "
+                           f"(c:...), got {raw!r}",
                            field=name) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -208,7 +244,7 @@ def _value(name: str, raw: str) -> object:
     elif name in ("good_rank", "bad_rank"):
         return _whole(name, raw, 1)
     elif name == "since":
-        return parse_time(raw)
+        return parse_since(raw)
     elif name == "label_attribute":
         if not LABEL_ATTRIBUTE.fullmatch(raw) or raw.endswith(("-metadata", "-ref")):
             raise InvalidInput("label_attribute must be letters, digits and dashes, not ending in -metadata or "

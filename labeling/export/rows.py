@@ -68,6 +68,14 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
+def iso_utc(ts: float | None) -> str | None:
+    """Unix seconds as an ISO 8601 time with its zone, UTC (`Z`), to the microsecond: what a reader takes for a moment
+    (pandas reads it as a UTC time; a time without a zone is a local time to most readers)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 def split_point(key: str, seed: int) -> float:
     """A number in [0, 1) fixed by the key and the seed (SHA-256, so it is the same on every machine)."""
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from labeling.consensus import csvio
 from labeling.export.archive import Sink
-from labeling.export.rows import Report, TaskRow, iso
+from labeling.export.rows import Report, TaskRow, iso_utc
 from labeling.export.writer import NO_CONSENSUS, Context, Writer, data_fields, data_name, dumps
 
 # Words of letters and digits, and each other character but white space its own token. `_` is no letter to the
@@ -132,7 +132,7 @@ class Annotations(Writer):
         for row in rows:
             for a in row.answers or ():
                 record = {"task_id": row.id, "external_id": row.external_id, "worker": a.worker,
-                          "created_at": iso(a.created_at), "duration_ms": a.duration_ms, "gold": a.is_gold,
+                          "created_at": iso_utc(a.created_at), "duration_ms": a.duration_ms, "gold": a.is_gold,
                           "gold_score": a.gold_score, "excluded": a.excluded, **answer_row(a.answer),
                           "answer": a.answer}
                 records.append(record)

@@ -352,6 +352,15 @@ SELECT count(*) AS n FROM changed
 -- Every data field of a project's tasks (a CSV export's header).
 SELECT DISTINCT jsonb_object_keys(data) AS key FROM tasks WHERE project_id = :project
 
+-- name: queue.tick_changes
+-- PostgreSQL numbers changes by transaction id (migration 0013's triggers): nothing to take.
+SELECT 1
+
+-- name: export.cursor
+-- The export's snapshot (its first statement: REPEATABLE READ keeps it), as the next pull's cursor: which change
+-- numbers (tasks.change_id, the transaction ids of migration 0013's triggers) it has seen, and which it has not.
+SELECT CAST(pg_current_snapshot() AS text) AS snapshot
+
 -- name: restore.sync_sequences
 -- After rows were inserted with their ids, the id sequences continue after the largest, never before where they
 -- were (setval ignores NULL: an empty table keeps its sequence). Set to the largest id alone, a sequence went back

@@ -145,10 +145,12 @@ DELETE FROM sessions WHERE expires_at <= :now
 
 -- name: queue.insert_task
 -- json_params: data, gold, predictions
+-- Stamped with the change number queue.tick_changes just took (SQLite; migration 0013's trigger stamps a task
+-- inserted without one, and PostgreSQL's stamps every task as it is inserted).
 INSERT INTO tasks (project_id, data, gold, predictions, is_gold, priority, external_id, source_key, state, needed,
-                   n_done, n_leased, created_at)
+                   n_done, n_leased, created_at, changed_at, change_id)
 VALUES (:project, :data, :gold, :predictions, :is_gold, :priority, :external_id, :source_key, 0 /*open*/, :needed,
-        0, 0, :now)
+        0, 0, :now, :now, COALESCE((SELECT n FROM change_clock WHERE id = 1), 0))
 
 -- name: queue.task_payload
 -- json: data, predictions
