@@ -5,14 +5,27 @@ Project path (calibration.consensus): on each real dataset, with no gold, and wi
 beside the noise floor (the ECE a perfectly calibrated engine would show on that many tasks). Per-task
 path (tasks.aggregate_task with each worker's skill from the project consensus): every task's answers at
 once, as a settle with all of them would see them. Adaptive redundancy: benchmarks/redundancy.py.
+
+Low redundancy (the crowd-only calibration when each task has only a few answers), run on its own:
+
+    python benchmarks/calibration.py --redundancy 2 3 5 --seeds 3 [--synthetic 4] [--datasets DIR] [--json]
+
+keeps, for every task of every shared dataset, R of its workers drawn at random (all of their rows; a task with
+fewer keeps all), once per seed, and scores the no-gold calibrated confidence of Dawid-Skene on the answered gold.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from typing import Any
 
 import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # run as a script: labeling from this checkout
+    sys.path.insert(0, ROOT)
 
 import redundancy
 import tables
@@ -150,8 +163,73 @@ def synthetic_project(seeds: int) -> list[dict[str, Any]]:
     return rows
 
 
+def subsample(args: tuple, answers: int, seed: int) -> tuple:
+    """The answers of `answers` distinct workers per task, drawn at random (every row of a drawn worker, so a worker's
+    repeats stay repeats; a task with fewer workers keeps them all), as (task, worker, label, n_tasks, n_workers, K)."""
+    t, w, lab, n_tasks, n_workers, k = args
+    rng = np.random.default_rng(seed)
+    pairs, pair_of = np.unique(t.astype(np.int64) * n_workers + w, return_inverse=True)
+    pair_task = pairs // n_workers
+    order = np.lexsort((rng.random(pairs.size), pair_task))  # each task's workers in a random order
+    starts = np.r_[0, np.flatnonzero(np.diff(pair_task[order])) + 1]
+    rank = np.empty(pairs.size, dtype=np.int64)
+    rank[order] = np.arange(pairs.size) - np.repeat(starts, np.diff(np.r_[starts, pairs.size]))
+    keep = rank[pair_of.reshape(-1)] < answers
+    return t[keep], w[keep], lab[keep], n_tasks, n_workers, k
+
+
+def low_redundancy(data: list[tuple[str, tuple, np.ndarray]], redundancies: list[int], seeds: int,
+                   method: str = "dawid-skene") -> list[dict[str, Any]]:
+    """Per dataset and answers per task (0: all of them): accuracy, mean confidence and ECE of the no-gold
+    calibrated confidence, and the held-out rho, per seed of the subsample, scored on the answered gold."""
+    rows = []
+    for name, args, truth in data:
+        for r in redundancies:
+            row: dict[str, Any] = {"dataset": name, "answers": r, "accuracy": [], "confidence": [], "ece": [],
+                                   "rho_heldout": [], "per_task": []}
+            if r and r >= int(np.bincount(np.unique(args[0].astype(np.int64) * args[4] + args[1]) // args[4]).max()):
+                continue  # no task has more workers than that: the same as all of them (the "all" row)
+            for seed in range(seeds if r else 1):
+                sub = subsample(args, r, seed) if r else args
+                known = (truth >= 0) & (np.bincount(sub[0], minlength=sub[3]) > 0)
+                res = calibration.consensus(method, *sub)
+                right = res.labels[known] == truth[known]
+                row["accuracy"].append(float(right.mean()))
+                row["confidence"].append(float(res.confidence[known].mean()))
+                row["ece"].append(calibration.ece(res.confidence[known], right))
+                row["rho_heldout"].append(float(res.calibration["rho_heldout"]))
+                row["per_task"].append(float(sub[0].size / max(int((np.bincount(sub[0]) > 0).sum()), 1)))
+            rows.append(row)
+        print(f"  low redundancy {name} done", file=sys.stderr)
+    return rows
+
+
+def synthetic_crowds(seeds: int) -> list[tuple[str, tuple, np.ndarray]]:
+    """The held-out shapes' synthetic crowds (benchmarks/README.md, Held-out shapes), `seeds` of each, in the
+    datasets' form: workers answer independently given the truth, bar the misleading items' shared wrong label."""
+    shapes = {"relevance": (simulate.relevance_crowd, {}), "relevance, misleading items": (simulate.relevance_crowd,
+              {"hard": 0.2}), "word sense": (simulate.word_sense_crowd, {}),
+              "word sense, misleading items": (simulate.word_sense_crowd, {"hard": 0.2})}
+    out = []
+    for name, (make, change) in shapes.items():
+        for seed in range(seeds):
+            crowd = make(seed, **change)
+            out.append((f"synthetic {name} (seed {seed})", (crowd.task_idx, crowd.worker_idx, crowd.label_idx,
+                                                           *crowd.sizes), crowd.truth))
+    return out
+
+
 def print_tables(report: dict[str, Any]) -> None:
     """Markdown tables of the calibration report."""
+    if report.get("low_redundancy"):
+        print("\nNo-gold calibrated confidence (Dawid-Skene) with R workers' answers kept per task, mean (worst) over "
+              "the seeds of the draw; ECE on the answered gold, 10 bins:\n")
+        print(tables.markdown(
+            ("dataset", "answers per task", "seeds", "accuracy", "mean conf.", "ECE", "held-out rho"),
+            ((r["dataset"], f"{np.mean(r['per_task']):.1f}" + ("" if r["answers"] else " (all)"), len(r["ece"]),
+              f"{np.mean(r['accuracy']):.3f}", f"{np.mean(r['confidence']):.3f}",
+              f"{np.mean(r['ece']):.3f} ({np.max(r['ece']):.3f})", f"{np.mean(r['rho_heldout']):.2f}")
+             for r in report["low_redundancy"])))
     if report.get("calibration"):
         seeds = len(report["calibration"][0]["gold_ece"])
         print(f"\nCalibration of the project path (Dawid-Skene), expected calibration error, 10 bins. No gold: all "
@@ -218,3 +296,35 @@ def print_tables(report: dict[str, Any]) -> None:
             ((r["crowd"], r["policy"], r["runs"], f"{r['share']:.1%}", f"{100 * r['accuracy_vs_fixed']:+.2f}",
               r["accuracy_at_least"], r["share_at_most_60"], r["both"])
              for r in redundancy.gated_summary(report["adaptive_gated"]))))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The low-redundancy table (the other tables run from benchmarks/aggregation.py --calibration)."""
+    parser = argparse.ArgumentParser(description="No-gold calibration with a few answers per task")
+    parser.add_argument("--datasets", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                           "shared", "datasets"),
+                        help="folder of dataset folders (default ../shared/datasets beside the checkout)")
+    parser.add_argument("--redundancy", type=int, nargs="+", default=[2, 3, 5], metavar="R",
+                        help="answers (distinct workers) kept per task; 0 keeps them all (default 2 3 5)")
+    parser.add_argument("--seeds", type=int, default=3, help="random draws of the kept answers (default 3)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="these datasets only")
+    parser.add_argument("--synthetic", type=int, default=0, metavar="CROWDS",
+                        help="also this many seeds of each synthetic crowd shape (one draw of the kept answers each)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or any(r < 0 for r in args.redundancy):
+        parser.error("--seeds must be at least 1 and --redundancy 0 or more")
+    from aggregation import real_datasets  # here: aggregation imports this module
+
+    data = [d for d in real_datasets(args.datasets) if not args.only or d[0] in args.only]
+    if not data and not args.synthetic:
+        print(f"no datasets under {args.datasets}", file=sys.stderr)
+        return 2
+    rows = low_redundancy(data, args.redundancy, args.seeds)
+    if args.synthetic:
+        rows += low_redundancy(synthetic_crowds(args.synthetic), args.redundancy, 1)
+    return tables.emit({"low_redundancy": rows}, args.json, print_tables)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

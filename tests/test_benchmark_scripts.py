@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import backend_name
@@ -76,3 +77,23 @@ def test_the_task_page_benchmark_runs():
         pytest.skip("/usr/bin/chromium is not installed")
     result = _last_json("task_page.py", "--spans", "400", "--loads", "1", "--port", "0")
     assert result["dom_elements"] > 0 and result["open_one_answer_ms_median"] is not None
+
+
+def test_the_low_redundancy_calibration_benchmark_runs(tmp_path):
+    # A made-up dataset folder (the shared datasets are not the suite's): 40 tasks of 2 labels, 6 workers answering
+    # every task, right 80% of the time. Kept to 2 or 3 workers a task, every answered task has exactly that many.
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    truth = rng.integers(0, 2, 40)
+    rows = [f"t{i},w{j},{'ab'[truth[i] if rng.random() < 0.8 else 1 - truth[i]]}" for i in range(40) for j in range(6)]
+    (folder / "answers.csv").write_text("task,worker,label\n" + "\n".join(rows) + "\n")
+    (folder / "truth.csv").write_text("task,label\n" + "\n".join(f"t{i},{'ab'[g]}" for i, g in enumerate(truth)) + "\n")
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "calibration.py"), "--datasets", str(tmp_path),
+                           "--redundancy", "2", "3", "6", "0", "--seeds", "2", "--json"], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows_out = json.loads(done.stdout)["low_redundancy"]
+    assert [(r["answers"], len(r["ece"])) for r in rows_out] == [(2, 2), (3, 2), (0, 1)]  # 6 or more: as 0
+    assert [r["per_task"][0] for r in rows_out] == [2.0, 3.0, 6.0]
+    assert all(0.0 <= e <= 1.0 for r in rows_out for e in r["ece"])
