@@ -48,8 +48,11 @@ BEGIN
 END $$""",
     f"""CREATE FUNCTION labeling_touch_task() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- A task this transaction has stamped already (a settle completes it in the statement writing its result) is
+    -- written once: another version of its row would update every index of tasks again.
     UPDATE tasks SET changed_at = {PG_NOW}, change_id = {PG_STAMP}
-    WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.task_id ELSE NEW.task_id END;
+    WHERE id = CASE WHEN TG_OP = 'DELETE' THEN OLD.task_id ELSE NEW.task_id END
+      AND change_id IS DISTINCT FROM {PG_STAMP};
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;
 END $$""",
@@ -68,7 +71,9 @@ def _pg_triggers() -> list[str]:
     return [
         'CREATE TRIGGER tasks_changed_insert BEFORE INSERT ON tasks FOR EACH ROW '
         'EXECUTE FUNCTION labeling_task_changed()',
-        f'CREATE TRIGGER tasks_changed_update BEFORE UPDATE ON tasks FOR EACH ROW WHEN ({task_when}) '
+        # UPDATE OF: a claim or a release (n_leased) fires nothing; state and n_done are compared first.
+        f'CREATE TRIGGER tasks_changed_update BEFORE UPDATE OF {", ".join(TASK_COLUMNS)} ON tasks FOR EACH ROW '
+        f'WHEN ({task_when}) '
         'EXECUTE FUNCTION labeling_task_changed()',
         'CREATE TRIGGER task_results_changed BEFORE INSERT OR UPDATE OR DELETE ON task_results FOR EACH ROW '
         'EXECUTE FUNCTION labeling_touch_task()',
