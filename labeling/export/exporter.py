@@ -211,6 +211,14 @@ class Export:
                                           .where(task_filter(self.project.id, self.options))) or 0)
         return tasks * sum(w.passes for w in formats.writers(self.fmt, self.ctx, self.folder, self.file_name))
 
+    async def check_since(self) -> None:
+        """Refuse a cursor this database cannot have given (check_since), before anything is said or logged of the
+        export: a database's numbers only grow and its floor moves only by a restore, so what passes now passes in
+        the export's snapshot, which checks it again."""
+        if isinstance(self.options.since, Cursor):
+            async with self.db.read() as conn:
+                check_since(self.options.since, *await read_cursor(conn))
+
     async def chunks(self, sink: Sink | None = None) -> AsyncIterator[bytes]:
         """The export's bytes, page by page, read from one snapshot (a folder sink writes files and yields none)."""
         async with self.db.read(snapshot=True) as conn:

@@ -203,6 +203,11 @@ async def test_a_cursor_this_database_never_gave_is_refused_naming_since(client,
     assert r.status_code == 400, r.text
     assert r.json()["error"]["field"] == "since" and "pull without since" in r.json()["error"]["message"]
     assert "labeling-next-since" not in r.headers
+    head = await client.head(f"/api/projects/{project['id']}/export", headers=bearer(requester),
+                             params={"format": fmt, "include_open": "true", "since": ahead})
+    assert head.status_code == 400  # as the GET
+    audit = (await client.get("/api/audit", params={"limit": 1000}, headers=bearer(requester))).json()["data"]
+    assert [e["details"].get("format") for e in audit if e["action"] == "project.export"] == ["jsonl"]  # c.pull()'s
     # its own cursor is still taken
     r = await client.get(f"/api/projects/{project['id']}/export", headers=bearer(requester),
                          params={"format": fmt, "include_open": "true", "since": c.cursor})
