@@ -28,6 +28,7 @@ from labeling import files, migrate, models
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput, LabelingError
 from labeling.settings import Settings
+from labeling.sqltx import Tx
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
@@ -156,16 +157,42 @@ async def restore(settings: Settings, path: Path, *, force: bool = False) -> str
         raise Conflict("the database already holds projects; stop the server and pass --force to replace them "
                        "with the backup", field="PATH")
     if found == "sqlite":
+        before = await asyncio.to_thread(_sqlite_clock, _sqlite_path(settings))
         await asyncio.to_thread(_sqlite_restore, path, _sqlite_path(settings))
     else:
+        before = 0
         await _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname",
                     libpq_url(settings), str(path)], settings, "pg_restore")
     db = Database(settings.resolved_database_url, pool_size=1)
     try:
         await migrate.upgrade(db)
+        await db.transact(lambda tx: _after_restore(tx, before))
     finally:
         await db.dispose()
     return f"restored {path} into the {'SQLite' if found == 'sqlite' else 'PostgreSQL'} database"
+
+
+def _after_restore(tx: Tx, before: int) -> None:
+    """The restored rows are not those incremental pulls saw (an older backup's, or another database's): the pulls'
+    cursors from before are refused from now on (exporter.check_since), and the change clock (SQLite) goes on after
+    the larger of the backup's and the replaced database's (`before`), never back."""
+    tx.run("restore.clock_forward", {"before": before})
+    tx.run("restore.cursor_floor")
+
+
+def _sqlite_clock(database: Path) -> int:
+    """The change clock of the SQLite database a restore replaces (0 without one): pulls have cursors up to it."""
+    if not database.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT max(n) FROM change_clock").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:  # not a labeling database, or one from before migration 0013
+        return 0
+    return int(row[0] or 0)
 
 
 def _sqlite_restore(source: Path, target: Path) -> None:

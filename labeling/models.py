@@ -396,8 +396,9 @@ class TaskDeletion(SQLModel, table=True):
 
 
 class ChangeClock(SQLModel, table=True):
-    """SQLite's commit-ordered change numbers (tasks.change_id): one row, moved on by the triggers of migration 0013 in
-    the single writer. PostgreSQL uses its transaction ids instead and leaves it alone."""
+    """SQLite's commit-ordered change numbers (tasks.change_id): row 1, moved on by the triggers of migration 0013 in
+    the single writer (PostgreSQL uses its transaction ids instead and leaves it alone). Row 2, on both: the number of
+    the last `labeling restore` from a backup, at or below which a pull's cursor is refused (exporter.check_since)."""
 
     __tablename__ = "change_clock"
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))

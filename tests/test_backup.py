@@ -208,3 +208,48 @@ async def test_a_backup_never_replaces_a_file_that_is_not_a_backup_nor_writes_on
     await backup.backup(settings, older)
     await backup.backup(settings, older)
     assert backup.kind(older) is not None
+
+
+
+async def test_a_pulls_cursor_from_before_a_restore_is_refused_and_the_clock_never_goes_back(settings, db, tmp_path,
+                                                                                           client, requester,
+                                                                                           new_project):
+    # A pipeline pulls by cursor; the database is restored from an older backup. The cursor was taken of rows the
+    # restore put back as they were (tasks added since are gone, and the pipeline is never told), and on SQLite the
+    # change clock went back with the backup, so the changes after the restore took numbers the cursor had seen: a
+    # pull with it was a 200 missing them. It is refused (since) and a pull without it goes on by its own cursor.
+    from labeling import models
+    from labeling.export import exporter, options
+    from tests.conftest import bearer
+
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"], tasks=[{"data": {"text": "a"}}])
+    pid = project["id"]
+
+    async def add(n: int) -> None:
+        r = await client.post(f"/api/projects/{pid}/tasks", json=[{"data": {"text": f"t{i}"}} for i in range(n)],
+                              headers=bearer(requester))
+        assert r.status_code == 201, r.text
+
+    async def pull(since: str | None) -> tuple[int, str]:
+        async with db.read() as conn:
+            row = (await conn.execute(models.projects.select().where(models.projects.c.id == pid))).first()
+        params = {"format": "jsonl", "include_open": "true", **({"since": since} if since else {})}
+        job = exporter.Export(db, row, options.parse(params), media_dir=settings.media_dir, secret="s")
+        body = b"".join([chunk async for chunk in job.chunks()])
+        return len(body.splitlines()), str(job.cursor)
+
+    target = tmp_path / "older.backup"
+    await backup.backup(settings, target)
+    await add(3)
+    n, cursor = await pull(None)
+    assert n == 4
+    await backup.restore(settings, target, force=True)
+    for _ in range(3):  # as many changes as before the restore, and more: numbered after every cursor given before
+        await add(1)
+    with pytest.raises(backup.InvalidInput) as refused:
+        await pull(cursor)
+    assert refused.value.field == "since" and "restored from a backup" in refused.value.message
+    n, fresh = await pull(None)
+    assert n == 4
+    await add(1)
+    assert (await pull(fresh))[0] == 1

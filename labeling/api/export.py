@@ -85,6 +85,7 @@ async def export(request: Request, caller: web.Caller) -> Response:
     chosen = options.parse(web.single_params(request))
     job = exporter.Export(app.db, project, chosen, media_dir=app.settings.media_dir, secret=app.secret_key)
     headers = {"Content-Disposition": f'attachment; filename="{job.file_name}"', "Cache-Control": "no-store"}
+    await job.check_since()  # a cursor refused is a 400 (to a HEAD too), not an export logged and then cut short
     if request.method == "HEAD":
         # What a GET would answer, checked as it would be, without making the export nobody will read (a HEAD's
         # body is dropped on the way out) or saying in the audit log that it was exported.

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labeling import models, sqltx, tasktypes
 from labeling.consensus import answers as consensus_answers
 from labeling.db import Database
+from labeling.errors import InvalidInput
 from labeling.export import card, dump, formats, raw, tabular
 from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
@@ -210,13 +211,23 @@ class Export:
                                           .where(task_filter(self.project.id, self.options))) or 0)
         return tasks * sum(w.passes for w in formats.writers(self.fmt, self.ctx, self.folder, self.file_name))
 
+    async def check_since(self) -> None:
+        """Refuse a cursor this database cannot have given (check_since), before anything is said or logged of the
+        export: a database's numbers only grow and its floor moves only by a restore, so what passes now passes in
+        the export's snapshot, which checks it again."""
+        if isinstance(self.options.since, Cursor):
+            async with self.db.read() as conn:
+                check_since(self.options.since, *await read_cursor(conn))
+
     async def chunks(self, sink: Sink | None = None) -> AsyncIterator[bytes]:
         """The export's bytes, page by page, read from one snapshot (a folder sink writes files and yields none)."""
         async with self.db.read(snapshot=True) as conn:
             if self.fmt.name == "deletions" or self.fmt.writer is not None:
                 # The snapshot's first statement: the next pull's cursor is what this one sees. An empty chunk then, so
                 # that the HTTP response's head (sent before its body) can carry it.
-                self.cursor = await read_cursor(conn)
+                self.cursor, floor = await read_cursor(conn)
+                if isinstance(self.options.since, Cursor):
+                    check_since(self.options.since, self.cursor, floor)
                 yield b""
             if self.fmt.name == "deletions":
                 async for chunk in self._deletions(conn):
@@ -416,14 +427,31 @@ class Export:
                          confidence, n, agreement, reviewed, is_gold)
 
 
-async def read_cursor(conn: AsyncConnection) -> Cursor:
-    """The snapshot of a read transaction as a pull's cursor (labeling/sql: export.cursor)."""
+async def read_cursor(conn: AsyncConnection) -> tuple[Cursor, int]:
+    """The snapshot of a read transaction as a pull's cursor (labeling/sql: export.cursor), and the change number of
+    the database's last restore from a backup (0 if none): cursors up to it were taken of other rows."""
     (row,) = await sqltx.read(conn, "export.cursor")
+    floor = int(row[1] or 0)
     if conn.dialect.name == "sqlite":
         seen = int(row[0] or 0)
-        return Cursor(seen + 1, seen + 1)
+        return Cursor(seen + 1, seen + 1), floor
     xmin, xmax, running = row[0].split(":")
-    return Cursor(int(xmin), int(xmax), tuple(int(x) for x in running.split(",") if x))
+    return Cursor(int(xmin), int(xmax), tuple(int(x) for x in running.split(",") if x)), floor
+
+
+def check_since(since: Cursor, now: Cursor, floor: int) -> None:
+    """Refuse a cursor this database cannot have given: one beyond its snapshot now (another database's: its numbers
+    say nothing of these rows' changes), or one from before its last restore from a backup (labeling restore: the
+    restored rows are not those the pull saw, and changes after the restore may take numbers the cursor has seen).
+    Such a pull would quietly miss changes; the pipeline pulls whole instead, and goes on with that pull's cursor."""
+    if since.xmax > now.xmax:
+        raise InvalidInput("since: this cursor is not of this database (another instance's, or one restored from a "
+                           "backup older than the pull that gave it): pull without since, and go on with that "
+                           "pull's cursor", field="since")
+    if since.xmax <= floor:
+        raise InvalidInput("since: this cursor is from before the database was restored from a backup, whose rows "
+                           "are not those the pull saw: pull without since, and go on with that pull's cursor",
+                           field="since")
 
 
 def next_limit(rows: list[Any], limit: int) -> int:

@@ -359,7 +359,18 @@ SELECT 1
 -- name: export.cursor
 -- The export's snapshot (its first statement: REPEATABLE READ keeps it), as the next pull's cursor: which change
 -- numbers (tasks.change_id, the transaction ids of migration 0013's triggers) it has seen, and which it has not.
-SELECT CAST(pg_current_snapshot() AS text) AS snapshot
+-- And the database's last restore (restore.cursor_floor): a cursor from before it is no cursor of these rows.
+SELECT CAST(pg_current_snapshot() AS text) AS snapshot, (SELECT n FROM change_clock WHERE id = 2) AS floor
+
+-- name: restore.clock_forward
+-- PostgreSQL numbers changes by transaction id, which never go back in a cluster: nothing to move.
+SELECT 1
+
+-- name: restore.cursor_floor
+-- After a backup was restored: cursors taken before this transaction (every pull's before the restore, whose
+-- snapshots end at or before its id) are refused, as the rows they were taken of are not these.
+INSERT INTO change_clock (id, n) VALUES (2, CAST(CAST(pg_current_xact_id() AS text) AS bigint))
+ON CONFLICT (id) DO UPDATE SET n = excluded.n
 
 -- name: restore.sync_sequences
 -- After rows were inserted with their ids, the id sequences continue after the largest, never before where they

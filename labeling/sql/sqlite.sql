@@ -161,8 +161,20 @@ INSERT INTO change_clock (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n 
 
 -- name: export.cursor
 -- The export's snapshot as the next pull's cursor: the last change number (tasks.change_id) committed before it.
--- The single writer numbers changes in commit order, so every number up to it is seen and none after.
-SELECT n FROM change_clock WHERE id = 1
+-- The single writer numbers changes in commit order, so every number up to it is seen and none after. And the
+-- database's last restore (restore.cursor_floor): a cursor from before it is no cursor of these rows.
+SELECT (SELECT n FROM change_clock WHERE id = 1) AS n, (SELECT n FROM change_clock WHERE id = 2) AS floor
+
+-- name: restore.clock_forward
+-- After a backup was restored: the change clock goes on after the larger of the restored one and the one this
+-- database had (:before), never back, so no later change takes a number a pull made before the restore has seen.
+UPDATE change_clock SET n = max(n, :before) + 1 WHERE id = 1
+
+-- name: restore.cursor_floor
+-- After a backup was restored: cursors up to this number (every pull's before the restore) are refused, as the rows
+-- they were taken of are not these (labeling/export/exporter.py: check_since).
+INSERT INTO change_clock (id, n) SELECT 2, n FROM change_clock WHERE id = 1
+ON CONFLICT (id) DO UPDATE SET n = excluded.n
 
 -- name: membership.users_by_ids
 -- json_params: ids

@@ -186,3 +186,29 @@ async def test_tasks_imported_after_a_pull_are_in_the_next_pull_with_include_ope
                           headers=bearer(requester))
     assert r.status_code == 201, r.text
     assert await c.pull() == 2 and await c.pull() == 0 and c.rows == await c.full()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "deletions"])
+async def test_a_cursor_this_database_never_gave_is_refused_naming_since(client, requester, new_project, fmt):
+    # Another instance's cursor (a pipeline moved to a new server, or one restored from an older backup) is ahead of
+    # this database's numbers: it was a 200 with no rows, and every change until the numbers caught up was missed.
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"],
+                                tasks=[{"data": {"text": "a"}}])
+    c = Client(client, requester, project["id"], {"include_open": "true"})
+    assert await c.pull() == 1
+    xmax = int(c.cursor.split(":")[2])
+    ahead = f"c:{xmax + 1000}:{xmax + 1000}:"
+    r = await client.get(f"/api/projects/{project['id']}/export", headers=bearer(requester),
+                         params={"format": fmt, "include_open": "true", "since": ahead})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == "since" and "pull without since" in r.json()["error"]["message"]
+    assert "labeling-next-since" not in r.headers
+    head = await client.head(f"/api/projects/{project['id']}/export", headers=bearer(requester),
+                             params={"format": fmt, "include_open": "true", "since": ahead})
+    assert head.status_code == 400  # as the GET
+    audit = (await client.get("/api/audit", params={"limit": 1000}, headers=bearer(requester))).json()["data"]
+    assert [e["details"].get("format") for e in audit if e["action"] == "project.export"] == ["jsonl"]  # c.pull()'s
+    # its own cursor is still taken
+    r = await client.get(f"/api/projects/{project['id']}/export", headers=bearer(requester),
+                         params={"format": fmt, "include_open": "true", "since": c.cursor})
+    assert r.status_code == 200 and r.text == "", r.text
