@@ -110,8 +110,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from labeling import projects, tasks
 
-    path = Path(args.file)
-    check_input(args.file, "FILE")
+    path: Path | str = tasks.STDIN if args.file == tasks.STDIN else Path(args.file)
+    if path != tasks.STDIN:
+        check_input(args.file, "FILE")
     settings = _settings()
 
     async def run() -> int:
@@ -295,7 +296,8 @@ def parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import tasks from a JSON Lines or JSON array file")
     imp.add_argument("project", metavar="PROJECT", help="project id or name")
-    imp.add_argument("file", metavar="FILE", type=path_argument)
+    imp.add_argument("file", metavar="FILE", type=path_argument,
+                     help="the tasks: JSON Lines or a JSON array, gzip-compressed or not ('-' reads standard input)")
     imp.set_defaults(func=cmd_import)
 
     back = sub.add_parser("backup", help="back the database up to a file while the server runs")

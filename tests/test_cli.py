@@ -790,3 +790,81 @@ def test_a_data_directory_that_is_a_file_or_cannot_be_made_is_one_line_exit_stat
         monkeypatch.setenv("LABELING_DATA_DIR", str(data_dir))
         code, out, err = run(capsys, "migrate")
         assert code == 2 and not out and one_line(err) and words in err, err
+
+
+def test_import_reads_standard_input_for_a_dash(env, capsys, tmp_path, monkeypatch):
+    """`labeling import PROJECT -` reads the tasks from standard input (it was "no file -"), told apart as a file's
+    content is: JSON Lines, a JSON array over many lines, gzip-compressed or not; a bad line is named as in a file,
+    and what is neither JSON Lines nor an array (a CSV table, which a file's name would have said) in one line."""
+    import gzip
+    import io
+
+    name = _project(env, capsys, tmp_path)
+
+    def piped(data: bytes) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+        return run(capsys, "import", name, "-")
+
+    lines = b"".join(json.dumps({"data": {"text": f"t{i}"}}).encode() + b"\n" for i in range(30))
+    for data, n in ((lines, 30), (gzip.compress(b"".join(lines.splitlines(keepends=True)[:2])), 2),
+                    (b'\xef\xbb\xbf\n\n  [\n{"data": {"text": "a"}},\n {"data": {"text": "b"}}]\n', 2)):
+        code, out, err = piped(data)
+        assert code == 0 and out == f"imported {n} tasks into project {name}\n", err
+    stored = _count_rows(env, "tasks")
+    code, out, err = piped(b'{"data": {"text": "ok"}}\n\n{"data": {"text": 5}}\n')
+    assert code == 2 and not out and one_line(err) and "line 3: data.text must be a string" in err, err
+    code, out, err = piped(b"text,label\nhello,pos\n")
+    assert code == 2 and one_line(err) and "standard input: line 1 starts with 'text,label'" in err, err
+    assert "CSV" in err
+    code, out, err = piped(b"")
+    assert code == 2 and one_line(err) and "no tasks given" in err, err
+    assert _count_rows(env, "tasks") == stored == 30 + 2 + 2
+
+
+CTRL_C_STDIN_DRIVER = """
+import signal, sys
+from labeling import cli, tasks
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's command takes it (see CTRL_C_DRIVER)
+real = tasks.stream_items
+
+
+def stream_items(raw, *args):
+    for n, item in enumerate(real(raw, *args)):
+        yield item
+        if n == 0:  # the first task is read: the import now waits for the next line
+            print("read one", file=sys.stderr, flush=True)
+
+
+tasks.stream_items = stream_items
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_while_an_import_waits_for_standard_input_ends_it_storing_nothing(env, capsys, tmp_path):
+    """Ctrl+C while `labeling import P -` waits for its next line (typed at a terminal, a pipe still open): the
+    command hung until the other end closed (SQLite: the writer thread stayed blocked in the read), or aborted with
+    "Fatal Python error: could not acquire lock for <stdin>" (PostgreSQL: its reading thread held the stream's lock)."""
+    import signal
+
+    name = _project(env, capsys, tmp_path)
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_STDIN_DRIVER)
+    command = subprocess.Popen([sys.executable, str(driver), "import", name, "-"], env=env, stdin=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        command.stdin.write('{"data": {"text": "first"}}\n{"data": {"text": "second"}}\n')
+        command.stdin.flush()
+        seen = []
+        while "read one" not in seen[-1:]:
+            seen.append(command.stderr.readline().strip())
+            assert seen[-1] or command.poll() is None, seen
+        command.send_signal(signal.SIGINT)
+        assert command.wait(timeout=120) == 130
+        err = command.stderr.read()
+    finally:
+        if command.poll() is None:
+            command.kill()
+        command.stdin.close()
+    assert err == "labeling: interrupted: nothing was imported\n", err
+    assert _count_rows(env, "tasks") == 0
