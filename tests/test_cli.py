@@ -868,3 +868,39 @@ def test_ctrl_c_while_an_import_waits_for_standard_input_ends_it_storing_nothing
         command.stdin.close()
     assert err == "labeling: interrupted: nothing was imported\n", err
     assert _count_rows(env, "tasks") == 0
+
+
+def test_a_folder_export_that_cannot_be_written_to_the_end_is_named_exit_status_2(env, capsys, tmp_path, monkeypatch):
+    """A full disk under `export -o DIR` (splits, a card, yolo, coco --copy-images) was "[Errno 28] No space left on
+    device", exit status 1, where `-o FILE` names its file, exit status 2. Now one line naming the file under DIR;
+    no partial folder is left, and an earlier export in DIR (--force) is kept whole."""
+    import errno
+    import io
+
+    name = _project(env, capsys, tmp_path)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"data": {"text": f"t{i}"}}) + "\n" for i in range(20)))
+    assert run(capsys, "import", name, str(tasks))[0] == 0
+
+    class Full(io.BytesIO):
+        def write(self, data):  # noqa: ANN001, ANN202
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *args, **kwargs: (
+        Full() if self.parent.name.startswith(".out.partial") and "w" in (args or ("r",))[0]
+        else real_open(self, *args, **kwargs)))
+    monkeypatch.chdir(tmp_path)
+    argv = ["export", name, "--format", "jsonl", "--include-open", "--split", "train=0.5,test=0.5", "-o", "out"]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and not out and one_line(err), err
+    assert err in ("labeling: error: cannot write out/train.jsonl: No space left on device\n",
+                   "labeling: error: cannot write out/test.jsonl: No space left on device\n"), err
+    assert not [path for path in tmp_path.iterdir() if "out" in path.name]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "train.jsonl").write_text("earlier\n")
+    code, out, err = run(capsys, *argv, "--force")
+    assert code == 2 and one_line(err) and "No space left on device" in err, err
+    assert [path.name for path in tmp_path.iterdir() if "out" in path.name] == ["out"]
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["train.jsonl"]
+    assert (tmp_path / "out" / "train.jsonl").read_text() == "earlier\n"
