@@ -129,9 +129,17 @@ def _sqlite_backup(source: Path, target: Path) -> None:
                 dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
             finally:
                 dst.close()
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                raise
+            # was "OperationalError: database or disk is full", exit status 1, as if the database had failed
+            raise InvalidInput(f"cannot write {target}: the disk is full", field="PATH") from None
         finally:
             src.close()
-        os.replace(partial, target)
+        try:
+            os.replace(partial, target)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}", field="PATH") from None
     finally:
         partial.unlink(missing_ok=True)  # a failed backup leaves no partial file
 

@@ -208,3 +208,45 @@ async def test_a_backup_never_replaces_a_file_that_is_not_a_backup_nor_writes_on
     await backup.backup(settings, older)
     await backup.backup(settings, older)
     assert backup.kind(older) is not None
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's copy; pg_dump's failure is its own one line already")
+def test_a_backup_onto_a_full_disk_is_one_line_naming_it_exit_status_2(settings, db, tmp_path, monkeypatch,
+                                                                       capsys):
+    """A full disk under `labeling backup` was "OperationalError: database or disk is full", exit status 1, as if the
+    database had failed: it is the backup's file, exit status 2 as every file the command cannot write; the older
+    backup stays, and no partial file is left."""
+    import asyncio
+
+    async def touch() -> None:
+        async with db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    asyncio.run(touch())
+    real = backup.sqlite3.connect
+
+    class Full:
+        def __init__(self, conn):  # noqa: ANN001
+            self.conn = conn
+
+        def backup(self, target):  # noqa: ANN001, ANN202
+            target.execute("CREATE TABLE half (x)")
+            exc = backup.sqlite3.OperationalError("database or disk is full")
+            exc.sqlite_errorcode = backup.sqlite3.SQLITE_FULL
+            raise exc
+
+        def __getattr__(self, name):  # noqa: ANN001, ANN204
+            return getattr(self.conn, name)
+
+    monkeypatch.setattr(backup.sqlite3, "connect", lambda path, *args, **kwargs: (
+        Full(real(path, *args, **kwargs)) if str(path).endswith("labeling.db") else real(path, *args, **kwargs)))
+    target = tmp_path / "backups" / "labeling.backup"
+    target.parent.mkdir()
+    target.write_bytes(backup.SQLITE_MAGIC + b"an older backup")
+    monkeypatch.setenv("LABELING_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("LABELING_DATA_DIR", str(settings.data_dir))
+    code = cli.main(["backup", str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line(err) and err.endswith(f"labeling: error: cannot write {target}: the disk is full\n")
+    assert target.read_bytes() == backup.SQLITE_MAGIC + b"an older backup"
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
