@@ -19,6 +19,7 @@ import shlex
 import shutil
 import sqlite3
 import subprocess
+import threading
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -144,12 +145,35 @@ def _sqlite_backup(source: Path, target: Path) -> None:
         partial.unlink(missing_ok=True)  # a failed backup leaves no partial file
 
 
-async def restore(settings: Settings, path: Path, *, force: bool = False) -> str:
+class Restoring:
+    """How far a restore got, for what Ctrl+C says it left: nothing, the backup's contents (not yet migrated), or
+    all of it."""
+
+    def __init__(self) -> None:
+        self.restored = False
+        self.migrated = False
+
+    def left(self) -> str:
+        """What an interrupted restore left, in words."""
+        if not self.restored:
+            return "nothing was restored"
+        if not self.migrated:
+            return ("the backup was restored but not yet migrated to the newest schema: `labeling migrate` (or any "
+                    "command) does it")
+        return "the backup was restored"
+
+
+RESTORE_PAGES = 1024  # SQLite pages copied between two looks at whether the restore was given up (Ctrl+C)
+
+
+async def restore(settings: Settings, path: Path, *, force: bool = False, progress: Restoring | None = None) -> str:
     """Replace the database's contents with a backup's, then migrate it to the newest schema.
 
     Refuses a file that is not a backup, a backup of the other database kind, and (unless `force`) a database
-    that already holds projects. Returns what was done, in words.
+    that already holds projects. Returns what was done, in words. Interrupted (cancelled: Ctrl+C), it stops the
+    copy, which then leaves the database as it was, or lets it end if it already has; `progress` says which.
     """
+    progress = progress if progress is not None else Restoring()
     path = Path(path)
     found = kind(path)
     if found is None:
@@ -164,19 +188,43 @@ async def restore(settings: Settings, path: Path, *, force: bool = False) -> str
         raise Conflict("the database already holds projects; stop the server and pass --force to replace them "
                        "with the backup", field="PATH")
     if found == "sqlite":
-        await asyncio.to_thread(_sqlite_restore, path, _sqlite_path(settings))
+        stop = threading.Event()
+        copying = asyncio.ensure_future(asyncio.to_thread(_sqlite_restore, path, _sqlite_path(settings), stop))
+        try:
+            await asyncio.shield(copying)
+        except asyncio.CancelledError:
+            # The thread went on copying after the command had been interrupted (and asyncio.run waited for it at
+            # its end): it is told to stop, and waited for, so that what it left is known.
+            stop.set()
+            with contextlib.suppress(BaseException):
+                await copying
+            progress.restored = copying.done() and not copying.cancelled() and copying.exception() is None
+            raise
     else:
+        # One transaction: pg_restore stopped (Ctrl+C reaches it too; or terminated here) rolls all of it back.
         await _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname",
                     libpq_url(settings), str(path)], settings, "pg_restore")
+    progress.restored = True
     db = Database(settings.resolved_database_url, pool_size=1)
     try:
         await migrate.upgrade(db)
     finally:
         await db.dispose()
+    progress.migrated = True
     return f"restored {path} into the {'SQLite' if found == 'sqlite' else 'PostgreSQL'} database"
 
 
-def _sqlite_restore(source: Path, target: Path) -> None:
+class _GivenUp(Exception):
+    """The restore was given up (Ctrl+C) while SQLite copied the backup: the copy stops, its transaction undone."""
+
+
+def _copying(stop: threading.Event) -> None:
+    """Between two steps of a restore's copy: stop it (the destination is left as it was) once it is given up."""
+    if stop.is_set():
+        raise _GivenUp("the restore was given up")
+
+
+def _sqlite_restore(source: Path, target: Path, stop: threading.Event | None = None) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         try:
@@ -191,7 +239,9 @@ def _sqlite_restore(source: Path, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         dst = sqlite3.connect(target, timeout=30)
         try:
-            src.backup(dst)  # page by page under the target's write lock: readers see all of it or none
+            # Page by page under the target's write lock, held from the first step to the last: readers see all of
+            # it or none, and a copy stopped between two steps (Ctrl+C) is undone, the database left as it was.
+            src.backup(dst, pages=RESTORE_PAGES, progress=lambda *_: _copying(stop) if stop is not None else None)
             dst.execute("PRAGMA journal_mode = WAL")
         finally:
             dst.close()
@@ -220,8 +270,16 @@ async def _run(command: list[str], settings: Settings, program: str, shown_as: d
         hint = " (with PGPASSWORD set to the database's password)" if password else ""
         raise ToolMissing(f"{program} is not on PATH; install PostgreSQL's client programs, or run{hint}: "
                           f"{shlex.join(shown)}", field=program)
-    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise LabelingError(f"{program} failed ({done.returncode}): {detail[-1] if detail else 'no output'}",
+    running = await asyncio.create_subprocess_exec(*command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = await running.communicate()
+    except asyncio.CancelledError:  # Ctrl+C (which reaches the program too) or SIGTERM: it ends before we do
+        if running.returncode is None:
+            running.terminate()
+        with contextlib.suppress(BaseException):
+            await running.wait()
+        raise
+    if running.returncode != 0:
+        detail = (err or out).decode(errors="replace").strip().splitlines()
+        raise LabelingError(f"{program} failed ({running.returncode}): {detail[-1] if detail else 'no output'}",
                             field=program)

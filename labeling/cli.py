@@ -214,7 +214,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     path = Path(args.path)
     check_input(args.path, "PATH")
     if backup.kind(path) is not None:
-        print(asyncio.run(backup.restore(_settings(), path, force=args.force)))
+        args.restoring = backup.Restoring()  # how far it got: what an interrupted one left (_interrupted says so)
+        print(asyncio.run(backup.restore(_settings(), path, force=args.force, progress=args.restoring)))
     elif dump.is_dump(path):
         args.restoring = "dump"  # one transaction: an interrupted one restored nothing (_interrupted says so)
         print(export_cli.restore_dump(path))
@@ -480,12 +481,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _interrupted(args: argparse.Namespace) -> str:
     """What Ctrl+C (or SIGTERM, for an export) left, in one line; it ended the command at exit status 130 without a
     word. Said only where it is known: an import and a dump's restore are one transaction each, and a file -o names
-    is written whole or not at all (standard output may hold part of the output; a backup's copy may have ended)."""
+    is written whole or not at all (standard output may hold part of the output), and a backup's restore is stopped
+    and waited for (it said only "interrupted", its copy going on in its thread)."""
     output = getattr(args, "output", None)
     if args.command == "import":
         return "interrupted: nothing was imported"
-    if args.command == "restore" and getattr(args, "restoring", None) == "dump":
+    restoring = getattr(args, "restoring", None)
+    if args.command == "restore" and restoring == "dump":
         return "interrupted: nothing was restored"
+    if args.command == "restore" and restoring is not None:  # a backup: the copy stopped, or ended, before we did
+        return f"interrupted: {restoring.left()}"
     if args.command == "export" and output != "-" or args.command == "aggregate" and output and output != "-":
         return "interrupted: nothing was written"
     return "interrupted"

@@ -250,3 +250,70 @@ def test_a_backup_onto_a_full_disk_is_one_line_naming_it_exit_status_2(settings,
     assert code == 2 and one_line(err) and err.endswith(f"labeling: error: cannot write {target}: the disk is full\n")
     assert target.read_bytes() == backup.SQLITE_MAGIC + b"an older backup"
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+CTRL_C_RESTORE_DRIVER = """
+import asyncio, os, signal, sys
+from labeling import backup, cli
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's command takes it (tests/test_cli.py)
+backup.RESTORE_PAGES = 1  # SQLite: a look at the stop between every two pages
+real_copying, real_restore = getattr(backup, "_copying", None), backup._sqlite_restore
+real_spawn = asyncio.create_subprocess_exec
+
+
+def copying(stop):
+    if not getattr(copying, "sent", False):  # Ctrl+C once the copy is under way; on once the stop is asked for
+        copying.sent = True
+        os.kill(os.getpid(), signal.SIGINT)
+        stop.wait(60)
+    real_copying(stop)
+
+
+def sqlite_restore(*args):  # without a look at the stop between pages: Ctrl+C as the copy begins
+    os.kill(os.getpid(), signal.SIGINT)
+    return real_restore(*args)
+
+
+async def spawn(*args, **kwargs):  # PostgreSQL: Ctrl+C once pg_restore has started
+    running = await real_spawn(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+    return running
+
+
+if real_copying is not None:
+    backup._copying = copying
+else:
+    backup._sqlite_restore = sqlite_restore
+asyncio.create_subprocess_exec = spawn
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+async def test_ctrl_c_during_a_backup_s_restore_says_nothing_was_restored_and_restores_nothing(settings, db, tmp_path):
+    """Ctrl+C in `labeling restore BACKUP` said only "interrupted" while SQLite's copy ran on in its thread to the
+    end (the database replaced, not migrated): the copy is now stopped and waited for, which undoes it, and the
+    command says so, as a dump's restore does. PostgreSQL's pg_restore (one transaction) is ended too."""
+    import os
+    import subprocess
+    import sys
+
+    from labeling import auth
+
+    async def users() -> list[str]:
+        async with db.read() as conn:
+            return sorted((await conn.execute(text("SELECT username FROM users"))).scalars())
+
+    await db.transact(lambda tx: auth.create_user(tx, "before", "worker"))
+    target = tmp_path / "labeling.backup"
+    await backup.backup(settings, target)
+    await db.transact(lambda tx: auth.create_user(tx, "after", "worker"))
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_RESTORE_DRIVER)
+    env = {**os.environ, "LABELING_DATABASE_URL": settings.resolved_database_url,
+           "LABELING_DATA_DIR": str(settings.data_dir)}
+    done = subprocess.run([sys.executable, str(driver), "restore", str(target), "--force"], env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.endswith("\nlabeling: interrupted: nothing was restored\n"), done.stderr
+    assert await users() == ["after", "before"]
