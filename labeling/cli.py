@@ -136,7 +136,8 @@ def cmd_consensus(args: argparse.Namespace) -> int:
                 project = await projects.find(conn, args.project)
             return await runner.recompute_project(db, project, method=args.method)
 
-    summary = asyncio.run(run())
+    with _as_flags("method"):  # was "unknown method 'glad'", "method must be auto", the API's words
+        summary = asyncio.run(run())
     print(json.dumps(summary))
     return 0
 
@@ -166,18 +167,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _as_flags(*names: str) -> Iterator[None]:
-    """An error of an option the API shares, said with the command line's flag: `--bootstrap must be 0 to ...` and
-    `--by: ...`, where it said the query's `bootstrap` and `by` (the message starts with the option's name)."""
-    from labeling.export.options import flagged
+def _as_flags(*names: str) -> contextlib.AbstractContextManager[None]:
+    """An API-shared option's error said with its flag (export.options.as_flags)."""
+    from labeling.export.options import as_flags
 
-    try:
-        yield
-    except InvalidInput as exc:
-        if exc.field not in names or not exc.message.startswith(exc.field):
-            raise
-        raise flagged(exc, exc.field) from None
+    return as_flags(*names)
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:

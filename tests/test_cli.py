@@ -433,7 +433,7 @@ def test_an_unknown_consensus_method_is_refused_before_anything_is_recorded(env,
                                                       for i in range(tasks)))
             assert run(capsys, "import", name, str(tmp_path / "t.jsonl"))[0] == 0
         code, out, err = run(capsys, "consensus", name, "--method", "glad")
-        assert code == 2 and out == "" and one_line(err) and "unknown method 'glad'" in err, err
+        assert code == 2 and out == "" and one_line(err) and "--method 'glad' is unknown" in err, err
     assert _count_rows(env, "audit_log", "count(*) FILTER (WHERE action = 'project.recompute')") == 0
 
 
@@ -904,3 +904,34 @@ def test_a_folder_export_that_cannot_be_written_to_the_end_is_named_exit_status_
     assert [path.name for path in tmp_path.iterdir() if "out" in path.name] == ["out"]
     assert [path.name for path in (tmp_path / "out").iterdir()] == ["train.jsonl"]
     assert (tmp_path / "out" / "train.jsonl").read_text() == "earlier\n"
+
+
+def test_a_consensus_method_error_names_the_flag(env, capsys, tmp_path):
+    """`labeling consensus --method` errors said the API's words ("unknown method 'glad'", "method must be auto"):
+    the command line's flag is named, as every other option's error names its flag."""
+    import asyncio
+
+    from labeling import auth, projects, schemas
+    from labeling.db import Database
+
+    async def make() -> None:
+        db = Database(env["LABELING_DATABASE_URL"])
+
+        def store(tx) -> None:
+            user, _ = auth.create_user(tx, "owner", "requester")
+            projects.create(tx, auth.Principal(user["id"], "owner", auth.Role.requester),
+                            schemas.ProjectCreate(name="shapes", task_type="bounding_box", labels=["cat", "dog"]))
+
+        await db.transact(store)
+        await db.dispose()
+
+    asyncio.run(make())
+    code, out, err = run(capsys, "consensus", "shapes", "--method", "glad")
+    assert code == 2 and not out and one_line(err) and err.startswith("labeling: error: --method 'glad' is unknown; ")
+    code, out, err = run(capsys, "consensus", "shapes", "--method", "majority")
+    assert code == 2 and not out and one_line(err) and err.startswith(
+        "labeling: error: --method must be auto, not 'majority': a bounding_box project has one consensus method"), err
+    answers = tmp_path / "answers.csv"
+    answers.write_text("task,worker,label\nt1,a,x\n")
+    code, out, err = run(capsys, "aggregate", "classification", str(answers), "--method", "glad")
+    assert code == 2 and not out and err.startswith("labeling: error: --method 'glad' is unknown; "), err

@@ -16,7 +16,7 @@ import numpy as np
 from labeling import files
 from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
-from labeling.export import archive, formats
+from labeling.export import archive, formats, options
 
 TIE = "tie"  # the label of a pairwise comparison that neither side won
 
@@ -108,6 +108,12 @@ def _output(path: str | None, force: bool) -> Iterator[IO[str]]:
 
 def run_classification(args: argparse.Namespace) -> int:
     """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
+    with options.as_flags("method"):  # was "unknown method 'glad'", the API's words, once the file had been read
+        calibration.check_method(args.method)  # before the files are read
+        return _classification(args)
+
+
+def _classification(args: argparse.Namespace) -> int:
     check_output(args.output, args.force)
     if args.gold == csvio.STDIN and args.answers == csvio.STDIN:  # the gold would take it all, the answers none
         raise InvalidInput("--gold -: standard input is read once, for the answers (-); name the gold file "

@@ -104,7 +104,7 @@ def test_classification_errors(tmp_path: Path, text: str, message: str, field: s
 def test_missing_file_and_unknown_method(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="no file "):
         run("aggregate", "classification", str(tmp_path / "missing.csv"))
-    with pytest.raises(InvalidInput, match="unknown method"):
+    with pytest.raises(InvalidInput, match="^--method .glad. is unknown; use one of auto, "):
         run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", "glad")
 
 
