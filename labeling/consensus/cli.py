@@ -164,6 +164,7 @@ def run_pairwise(args: argparse.Namespace) -> int:
     """Fit (noisy) Bradley-Terry to worker,left,right,label comparisons (label: the winner or tie); write item,score,rank."""
     check_output(args.output, args.force)
     cols = csvio.read_columns(args.comparisons, ("worker", "left", "right", "label"))
+    csvio.check_names(args.comparisons, cols, (), ids=("worker", "left", "right", "label"))  # label: an item, or tie
     shown = csvio.named(args.comparisons)
     items = list(dict.fromkeys(cols["left"] + cols["right"]))
     left_idx, _ = csvio.encode(cols["left"], items)
@@ -208,7 +209,7 @@ def run_boxes(args: argparse.Namespace) -> int:
     """Match and average task,worker,x,y,w,h(,label) boxes per task and write the kept boxes."""
     check_output(args.output, args.force)
     cols = csvio.read_columns(args.boxes, ("task", "worker", "x", "y", "w", "h"), ("label",))
-    csvio.check_names(args.boxes, cols, ("label",))
+    csvio.check_names(args.boxes, cols, ("label",), ids=("task", "worker"))
     shown = csvio.named(args.boxes)
     if not 0.0 < args.iou <= 1.0:
         raise InvalidInput(f"--iou must be a number above 0 and at most 1, got {args.iou}", field="iou")

@@ -485,6 +485,32 @@ def test_a_label_holding_a_control_character_is_refused_naming_its_line(tmp_path
     assert error.value.field in ("label", "labels")
 
 
+@pytest.mark.parametrize("argv, text, field, words", [
+    (["classification", "{}"], "task,worker,label\nt1,a,cat\nt1,b,cat\u200b\n", "label",
+     r"a\.csv: line 3: label 'cat\\u200b' holds an invisible character \(U\+200B\), which makes it look like another"),
+    (["classification", "{}"], "task,worker,label\nt1,a,cat\nt1,b,cat\ufe0f\n", "label", r"line 3: label .* \(U\+FE0F\)"),
+    (["classification", "{}"], "task,worker,label\nt1,a,cafe\u0301\n", "label", r"line 2: label .* decomposed"),
+    (["classification", "{}"], "task,worker,label\nt1,a,New  York\n", "label", r"line 2: label .* a run of spaces"),
+    (["classification", "{}"], "task,worker,label\nt1,a,x\nt1,a\u2060,y\n", "worker", r"line 3: worker 'a\\u2060'"),
+    (["classification", "{}"], "task,worker,label\nt1,a,x\nt1\u00ad,b,y\n", "task", r"line 3: task 't1\\xad'"),
+    (["classification", "{a}", "--gold", "{}"], "task,label\nt1,x\u200d\n", "label", r"g\.csv: line 2: label"),
+    (["pairwise", "{}"], "worker,left,right,label\nw,gpt-4,gpt-4\ufe0f,gpt-4\n", "right", r"line 2: right "),
+    (["pairwise", "{}"], "worker,left,right,label\nw,a,b,a\nw\u3164,a,b,b\n", "worker", r"line 3: worker "),
+    (["boxes", "{}"], "task,worker,x,y,w,h,label\ni,a,0,0,1,1,car\u200b\n", "label", r"line 2: label 'car\\u200b'"),
+    (["classification", "{a}", "--labels", "x,y\u200b"], None, "labels", r"--labels: label 'y\\u200b' holds an invisible"),
+])
+def test_a_name_that_looks_like_another_is_refused_naming_its_line_and_column(
+        tmp_path: Path, argv: list[str], text: str | None, field: str, words: str) -> None:
+    """`cat` and `cat` + a zero-width space were aggregated as two labels, each with part of the votes (and a worker
+    or task id with one as two workers or tasks): the rule of a model's name (invisible characters, letters written
+    decomposed, runs of spaces) is the rule of the names aggregate reads, said naming the line and the column."""
+    answers = write(tmp_path / "a.csv", "task,worker,label\nt1,a,x\n")
+    given = write(tmp_path / ("g.csv" if "--gold" in argv else "a.csv"), text) if text is not None else ""
+    with pytest.raises(InvalidInput, match=words) as error:
+        run("aggregate", *[part.format(given, a=answers) for part in argv])
+    assert error.value.field == field
+
+
 def test_a_dash_reads_the_input_from_standard_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture) -> None:
     """`... | labeling aggregate classification -` was "-: no such file"; `-o -` writes standard output."""
