@@ -417,6 +417,8 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
     if not path.parent.is_dir():
         raise LabelingError(f"no folder {path.parent} for the SQLite database {path.name}",
                             field="LABELING_DATABASE_URL")
+    if not _sqlite_or_empty(path):  # was "the database says: file is not a database", exit status 1
+        raise LabelingError(f"{path} is not a SQLite database file", field="LABELING_DATABASE_URL")
     if not writes:
         return
     if path.exists() and not os.access(path, os.W_OK):
@@ -425,6 +427,19 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise LabelingError(f"cannot write into {path.parent}, where SQLite keeps the database {path.name} and its "
                             "journal", field="LABELING_DATABASE_URL")
+
+
+def _sqlite_or_empty(path: Path) -> bool:
+    """Whether `path` is none there, empty (a new database), unreadable (said by SQLite), or begins as SQLite's files
+    do."""
+    from labeling.backup import SQLITE_MAGIC
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError:
+        return True
+    return not head or head == SQLITE_MAGIC
 
 
 def _where(settings: Settings) -> str:

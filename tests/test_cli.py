@@ -935,3 +935,19 @@ def test_a_consensus_method_error_names_the_flag(env, capsys, tmp_path):
     answers.write_text("task,worker,label\nt1,a,x\n")
     code, out, err = run(capsys, "aggregate", "classification", str(answers), "--method", "glad")
     assert code == 2 and not out and err.startswith("labeling: error: --method 'glad' is unknown; "), err
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["consensus", "reviews"], ["backup", "x.backup"],
+                                     ["export", "reviews", "--format", "jsonl", "-o", "-"]])
+def test_a_database_file_that_is_not_sqlite_is_named_exit_status_2(command, capsys, tmp_path, monkeypatch):
+    """LABELING_DATABASE_URL naming a file that is no SQLite database (a text file, a database of another kind) was
+    "the database says: file is not a database" (backup: "DatabaseError: file is not a database"), exit status 1 as
+    a failure of the database: it is the setting that names the wrong file, said by its path, exit status 2."""
+    other = tmp_path / "notes.db"
+    other.write_text("my notes, not a database\n")
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{other}")
+    monkeypatch.setenv("LABELING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *command)
+    assert code == 2 and not out and err == f"labeling: error: {other} is not a SQLite database file\n", err
+    assert other.read_text() == "my notes, not a database\n" and not (tmp_path / "x.backup").exists()
