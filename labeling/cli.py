@@ -179,9 +179,10 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         try:
             args.password = sys.stdin.readline().rstrip("\n")
         except UnicodeDecodeError:
-            raise LabelingError("password must be UTF-8 text", field="password") from None
+            raise LabelingError("--password -: standard input must be UTF-8 text", field="password") from None
     auth.check_username(args.name)
-    hashed = auth.password_hash(args.password)
+    with _as_flags("password"):  # was "password must be 8 to 1,000 characters", the API's field
+        hashed = auth.password_hash(args.password)
 
     async def run() -> tuple[dict, str]:
         async with _database(_settings()) as db:

@@ -56,10 +56,11 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     # A regex's $ matches before a final line break: "bob\n" was created as an account beside "bob".
     code, out, err = run(capsys, "users", "add", "bob\n", "--role", "requester")
     assert code == 2 and not out and one_line(err) and "username" in err
-    # The API takes passwords of 8 to 1,000 characters; the command took any length above 8.
+    # The API takes passwords of 8 to 1,000 characters; the command took any length above 8. Said naming the flag
+    # (it said the API's field: "password must be ...").
     for password in ("short", "x" * 1001):
         code, out, err = run(capsys, "users", "add", "carol", "--role", "worker", "--password", password)
-        assert code == 2 and not out and one_line(err) and "password must be 8 to 1,000 characters" in err
+        assert code == 2 and not out and one_line(err) and "error: --password must be 8 to 1,000 characters" in err
     code, out, _ = run(capsys, "users", "add", "carol", "--role", "worker", "--password", "y" * 1000)
     assert code == 0 and "worker carol" in out
 
@@ -71,10 +72,10 @@ def test_users_add_refuses_a_password_no_api_call_could_give(env, capsys, monkey
 
     for password, words in (("abcdefgh\udcff", "lone surrogate"), ("abc\x00defghij", "NUL character")):
         code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", password)
-        assert code == 2 and not out and one_line(err) and f"password contains a {words}" in err, err
+        assert code == 2 and not out and one_line(err) and f"error: --password contains a {words}" in err, err
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfeabcdefgh\n"), encoding="utf-8"))
     code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", "-")
-    assert code == 2 and not out and one_line(err) and "password must be UTF-8 text" in err, err
+    assert code == 2 and not out and one_line(err) and "error: --password -: standard input must be UTF-8" in err, err
     assert _count_rows(env, "users", "count(*)") == 0
 
 
