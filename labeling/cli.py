@@ -112,7 +112,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     path: Path | str = tasks.STDIN if args.file == tasks.STDIN else Path(args.file)
     if path != tasks.STDIN:
-        check_input(args.file, "FILE")
+        check_input(args.file, "FILE", dash="labeling import PROJECT -")
     settings = _settings()
 
     async def run() -> int:
@@ -242,11 +242,11 @@ def path_argument(text: str) -> str:
     return text
 
 
-def check_input(path: str, field: str) -> None:
+def check_input(path: str, field: str, dash: str = "") -> None:
     """A file argument the command reads, refused in one line naming it (exit status 2, as every usage error) when
     it is none there, a folder, a device, or unreadable: an unreadable import file was "[Errno 13] Permission denied"
     once the database was open, exit status 1, where a missing one was exit status 2."""
-    why = files.unreadable(path)
+    why = files.unreadable(path, dash)  # `dash`: the command reading standard input for -, told to a pipe
     if why:
         raise InvalidInput(why, field=field)
 

@@ -661,9 +661,12 @@ def test_a_file_argument_the_command_cannot_read_is_a_usage_error_naming_what_it
     locked = tmp_path / "locked.csv"
     locked.write_text("task,worker,label\nt1,a,x\n")
     locked.chmod(0o000)
+    # A command that reads standard input for - says so to a pipe (`<(zcat tasks.jsonl.gz)`), which it cannot read
+    dash = {"import": "; give - to read standard input (... | labeling import PROJECT -)",
+            "aggregate": "; give - to read standard input (... | labeling aggregate KIND -)"}.get(argv[0], "")
     for path, words in ((tmp_path / "missing.csv", f"no file {tmp_path / 'missing.csv'}"),
                         (tmp_path / "folder", f"{tmp_path / 'folder'} is a folder, not a file"),
-                        ("/dev/null", "/dev/null is a device, a pipe or a socket, not a file"),
+                        ("/dev/null", "/dev/null is a device, a pipe or a socket, not a file" + dash),
                         ("/proc/no-such-file", "no file /proc/no-such-file")):
         code, out, err = run(capsys, *[part.format(path, answers=answers) for part in argv])
         assert code == 2 and not out and one_line(err) and err == f"labeling: error: {words}\n", (path, err)

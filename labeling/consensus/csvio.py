@@ -93,7 +93,7 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
     row i starts (a quoted field may hold line breaks, so rows and lines differ).
     """
     if path != STDIN:
-        why = files.unreadable(path)
+        why = files.unreadable(path, dash="labeling aggregate KIND -")
         if why:
             raise InvalidInput(why, field="file")
     shown = named(path)
