@@ -404,6 +404,9 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
     is done. It was SQLite's "unable to open database file" (a folder, or no such folder), and for a read-only file
     "OperationalError: attempt to write a readonly database" once the command's work was done: an export had written
     its whole output and then failed, exit status 1, recording it in the audit log."""
+    from labeling.db import async_url
+
+    async_url(settings.resolved_database_url)  # a URL that is none (a port that is no number) said naming the setting
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return
