@@ -162,6 +162,8 @@ def describe(result: classification.ClassificationResult) -> str:
 
 def run_pairwise(args: argparse.Namespace) -> int:
     """Fit (noisy) Bradley-Terry to worker,left,right,label comparisons (label: the winner or tie); write item,score,rank."""
+    with options.as_flags("reg"):  # was "reg must be ...", the function's word, once the file had been read
+        ranking.check_reg(args.reg)
     check_output(args.output, args.force)
     cols = csvio.read_columns(args.comparisons, ("worker", "left", "right", "label"))
     csvio.check_names(args.comparisons, cols, (), ids=("worker", "left", "right", "label"))  # label: an item, or tie

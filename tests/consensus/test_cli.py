@@ -331,10 +331,11 @@ def test_pairwise_refuses_self_comparisons_and_an_item_named_tie(tmp_path: Path)
         run("aggregate", "pairwise", write(tmp_path / "q.csv", "worker,left,right,label\nw,Tie,B,Tie\n"))
 
 
-@pytest.mark.parametrize("reg", ["nan", "inf"])
+@pytest.mark.parametrize("reg", ["nan", "inf", "0", "-1"])
 def test_pairwise_reg_must_be_a_positive_number(tmp_path: Path, reg: str) -> None:
-    with pytest.raises(InvalidInput, match="reg must be a positive number") as err:
-        run("aggregate", "pairwise", write(tmp_path / "p.csv", "worker,left,right,label\nw,A,B,A\n"), "--reg", reg)
+    """Said naming the flag (it was "reg must be a positive number", inf too), before the file is read (none here)."""
+    with pytest.raises(InvalidInput, match="^--reg must be a finite number above 0, got ") as err:
+        run("aggregate", "pairwise", str(tmp_path / "none.csv"), "--reg", reg)
     assert err.value.field == "reg"
 
 
