@@ -90,6 +90,13 @@ async def backup(settings: Settings, path: Path) -> str:
         probe.unlink()
     except OSError as exc:
         raise InvalidInput(f"cannot write into {path.parent}: {exc.strerror}", field="PATH") from None
+    if _dialect(settings) == "sqlite" and not _sqlite_path(settings).is_file():
+        raise InvalidInput(f"no SQLite database at {_sqlite_path(settings)}", field="LABELING_DATABASE_URL")
+    no_pg_dump = _dialect(settings) != "sqlite" and shutil.which("pg_dump") is None  # _run says what to run instead
+    if not no_pg_dump and not await _is_labeling(settings):  # a restore refuses such a backup: said now
+        where = _sqlite_path(settings) if _dialect(settings) == "sqlite" else libpq_url(settings, hide_password=True)
+        raise InvalidInput(f"{where} holds no labeling database (no labeling schema): nothing to back up; check "
+                           "LABELING_DATABASE_URL and LABELING_DATA_DIR", field="LABELING_DATABASE_URL")
     if _dialect(settings) == "sqlite":
         await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)
         return f"backed up {_sqlite_path(settings)} to {path} (SQLite online backup)"
@@ -247,6 +254,16 @@ def _sqlite_restore(source: Path, target: Path, stop: threading.Event | None = N
             dst.close()
     finally:
         src.close()
+
+
+async def _is_labeling(settings: Settings) -> bool:
+    """Whether the database has a labeling schema (a migration has run on it)."""
+    db = Database(settings.resolved_database_url, pool_size=1)
+    try:
+        async with db.read() as conn:
+            return await migrate.current_revision(conn) is not None
+    finally:
+        await db.dispose()
 
 
 async def _has_projects(settings: Settings) -> bool:

@@ -317,3 +317,22 @@ async def test_ctrl_c_during_a_backup_s_restore_says_nothing_was_restored_and_re
     assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.endswith("\nlabeling: interrupted: nothing was restored\n"), done.stderr
     assert await users() == ["after", "before"]
+
+
+def test_a_database_with_no_labeling_schema_is_not_backed_up(settings, tmp_path):
+    """`labeling backup` of a SQLite file of another program (a wrong LABELING_DATABASE_URL), or of an empty
+    PostgreSQL database, made a backup that `labeling restore` then refused ("not a labeling database"): said now,
+    and no file is written. (Checked by the same migration lookup on both kinds; a SQLite file here.)"""
+    import asyncio
+    import dataclasses
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    conn.close()
+    foreign = dataclasses.replace(settings, database_url=f"sqlite:///{other}")
+    with pytest.raises(backup.InvalidInput, match=f"^{other} holds no labeling database") as exc:
+        asyncio.run(backup.backup(foreign, tmp_path / "x.backup"))
+    assert exc.value.field == "LABELING_DATABASE_URL"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("x.")) == []
