@@ -207,6 +207,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from labeling.export import dump
 
     path = Path(args.path)
+    if args.path == "-":  # was "no file -": as backup's, the file is read more than once (and SQLite needs a file)
+        raise InvalidInput("restore reads a file (a backup or a dump), not standard input: give its path",
+                           field="PATH")
     check_input(args.path, "PATH")
     if backup.kind(path) is not None:
         args.restoring = backup.Restoring()  # how far it got: what an interrupted one left (_interrupted says so)

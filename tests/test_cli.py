@@ -957,3 +957,15 @@ def test_a_database_file_that_is_not_sqlite_is_named_exit_status_2(command, caps
     code, out, err = run(capsys, *command)
     assert code == 2 and not out and err == f"labeling: error: {other} is not a SQLite database file\n", err
     assert other.read_text() == "my notes, not a database\n" and not (tmp_path / "x.backup").exists()
+
+
+def test_a_dash_where_a_command_reads_or_writes_no_stream_is_refused_in_one_line(env, capsys, tmp_path, monkeypatch):
+    """`restore -` said "no file -", and `leaderboard -o -` wrote its report into a folder named "-": each says in one
+    line that it takes no standard input or output (as `backup -` does), and makes nothing."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "restore", "-")
+    assert code == 2 and not out and one_line(err) and "restore reads a file (a backup or a dump), not standard " \
+                                                          "input" in err, err
+    code, out, err = run(capsys, "leaderboard", "any", "-o", "-")
+    assert code == 2 and not out and one_line(err) and "-o names a folder for the report's files" in err, err
+    assert not (tmp_path / "-").exists()

@@ -120,6 +120,9 @@ def check_output(out_dir: str, force: bool = False) -> None:
     """Refuse an -o that names a file before any work is done (the table was printed, then "File exists"), a report
     file there that is a device, a pipe or a socket, and (without `force`) an earlier report's files, which were
     replaced silently where `labeling export` and `labeling aggregate` refuse without --force."""
+    if out_dir == "-":  # was a folder named "-" in the current one
+        raise InvalidInput("-o names a folder for the report's files; the table is printed on standard output "
+                           "without it", field="output")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise InvalidInput(f"{out_dir} is a file; -o names a folder for the report's files", field="output")
     paths = [os.path.join(out_dir, name) for name in REPORT_FILES]
