@@ -68,8 +68,22 @@ def libpq_url(settings: Settings, hide_password: bool = False) -> str:
     return url.render_as_string(hide_password=hide_password)
 
 
-async def backup(settings: Settings, path: Path) -> str:
-    """Back the database up to `path` while the server may be running; returns what was done, in words."""
+class BackingUp:
+    """Whether a backup took its name, for what Ctrl+C says it left."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self.written = False
+
+    def left(self) -> str:
+        """What an interrupted backup left, in words."""
+        return f"the backup was written to {self.path}" if self.written else "no backup was written"
+
+
+async def backup(settings: Settings, path: Path, progress: BackingUp | None = None) -> str:
+    """Back the database up to `path` while the server may be running; returns what was done, in words.
+    Interrupted (cancelled: Ctrl+C), the copy is waited for and dropped, or pg_dump ended: no file is left."""
+    progress = progress if progress is not None else BackingUp(path)
     if str(path) == "-":  # was a file named "-" in the current folder
         raise InvalidInput("a backup is written to a file, not to standard output: give a file name", field="PATH")
     path = Path(path)
@@ -98,7 +112,17 @@ async def backup(settings: Settings, path: Path) -> str:
         raise InvalidInput(f"{where} holds no labeling database (no labeling schema): nothing to back up; check "
                            "LABELING_DATABASE_URL and LABELING_DATA_DIR", field="LABELING_DATABASE_URL")
     if _dialect(settings) == "sqlite":
-        await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)
+        stop = threading.Event()
+        copying = asyncio.ensure_future(asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path, stop))
+        try:
+            await asyncio.shield(copying)
+        except asyncio.CancelledError:  # the copy went on in its thread and took the name after the command ended
+            stop.set()
+            with contextlib.suppress(BaseException):
+                await copying
+            progress.written = copying.done() and not copying.cancelled() and copying.exception() is None
+            raise
+        progress.written = True
         return f"backed up {_sqlite_path(settings)} to {path} (SQLite online backup)"
     # Into a partial file moved in place when pg_dump succeeds: a failed dump never cuts short an older backup.
     partial = path.with_name(path.name + ".partial")
@@ -106,6 +130,7 @@ async def backup(settings: Settings, path: Path) -> str:
     try:
         await _run(command, settings, "pg_dump", shown_as={str(partial): str(path)})
         os.replace(partial, path)
+        progress.written = True
     finally:
         partial.unlink(missing_ok=True)
     return f"backed up the PostgreSQL database to {path} (pg_dump, custom format)"
@@ -123,7 +148,7 @@ def _not_the_database(database: Path, target: Path) -> None:
                                field="PATH")
 
 
-def _sqlite_backup(source: Path, target: Path) -> None:
+def _sqlite_backup(source: Path, target: Path, stop: threading.Event | None = None) -> None:
     if not source.is_file():
         raise InvalidInput(f"no SQLite database at {source}", field="LABELING_DATABASE_URL")
     partial = target.with_name(target.name + ".partial")
@@ -144,6 +169,8 @@ def _sqlite_backup(source: Path, target: Path) -> None:
             raise InvalidInput(f"cannot write {target}: the disk is full", field="PATH") from None
         finally:
             src.close()
+        if stop is not None and stop.is_set():  # given up (Ctrl+C) while it copied: dropped, the older one kept
+            raise _GivenUp("the backup was given up")
         try:
             os.replace(partial, target)
         except OSError as exc:

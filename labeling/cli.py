@@ -196,7 +196,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from labeling import backup
 
-    print(asyncio.run(backup.backup(_settings(), Path(args.path))))
+    args.backing_up = backup.BackingUp(args.path)  # whether it took its name: what an interrupted one left
+    print(asyncio.run(backup.backup(_settings(), Path(args.path), progress=args.backing_up)))
     return 0
 
 
@@ -507,6 +508,8 @@ def _interrupted(args: argparse.Namespace) -> str:
         return "interrupted: nothing was restored"
     if args.command == "restore" and restoring is not None:  # a backup: the copy stopped, or ended, before we did
         return f"interrupted: {restoring.left()}"
+    if args.command == "backup" and getattr(args, "backing_up", None) is not None:
+        return f"interrupted: {args.backing_up.left()}"
     if args.command == "export" and output != "-" or args.command == "aggregate" and output and output != "-":
         return "interrupted: nothing was written"
     return "interrupted"

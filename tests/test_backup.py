@@ -336,3 +336,48 @@ def test_a_database_with_no_labeling_schema_is_not_backed_up(settings, tmp_path)
         asyncio.run(backup.backup(foreign, tmp_path / "x.backup"))
     assert exc.value.field == "LABELING_DATABASE_URL"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("x.")) == []
+
+
+CTRL_C_BACKUP_DRIVER = """
+import inspect, os, signal, sys, threading
+from labeling import backup, cli
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's command takes it (tests/test_cli.py)
+real = backup._sqlite_backup
+
+
+def sqlite_backup(source, target, stop=None):  # Ctrl+C once the copy is under way; on once the stop is asked for
+    os.kill(os.getpid(), signal.SIGINT)
+    if stop is not None:
+        stop.wait(60)
+        return real(source, target, stop)
+    return real(source, target)
+
+
+backup._sqlite_backup = sqlite_backup
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's copy in a thread; pg_dump is ended as pg_restore is")
+async def test_ctrl_c_during_a_backup_says_no_backup_was_written_and_keeps_the_older_one(settings, db, tmp_path):
+    """Ctrl+C in `labeling backup` said "interrupted" while SQLite's copy went on in its thread and then took the
+    backup's name (the older backup replaced after the command had been interrupted)."""
+    import os
+    import subprocess
+    import sys
+
+    async with db.read() as conn:
+        await conn.execute(text("SELECT 1"))
+    target = tmp_path / "labeling.backup"
+    target.write_bytes(backup.SQLITE_MAGIC + b"an older backup")
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_BACKUP_DRIVER)
+    env = {**os.environ, "LABELING_DATABASE_URL": settings.resolved_database_url,
+           "LABELING_DATA_DIR": str(settings.data_dir)}
+    done = subprocess.run([sys.executable, str(driver), "backup", str(target)], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.endswith("\nlabeling: interrupted: no backup was written\n"), done.stderr
+    assert target.read_bytes() == backup.SQLITE_MAGIC + b"an older backup"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("labeling.backup")] == ["labeling.backup"]
