@@ -19,6 +19,7 @@ import shlex
 import shutil
 import sqlite3
 import subprocess
+import threading
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -68,8 +69,22 @@ def libpq_url(settings: Settings, hide_password: bool = False) -> str:
     return url.render_as_string(hide_password=hide_password)
 
 
-async def backup(settings: Settings, path: Path) -> str:
-    """Back the database up to `path` while the server may be running; returns what was done, in words."""
+class BackingUp:
+    """Whether a backup took its name, for what Ctrl+C says it left."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self.written = False
+
+    def left(self) -> str:
+        """What an interrupted backup left, in words."""
+        return f"the backup was written to {self.path}" if self.written else "no backup was written"
+
+
+async def backup(settings: Settings, path: Path, progress: BackingUp | None = None) -> str:
+    """Back the database up to `path` while the server may be running; returns what was done, in words.
+    Interrupted (cancelled: Ctrl+C), the copy is waited for and dropped, or pg_dump ended: no file is left."""
+    progress = progress if progress is not None else BackingUp(path)
     if str(path) == "-":  # was a file named "-" in the current folder
         raise InvalidInput("a backup is written to a file, not to standard output: give a file name", field="PATH")
     path = Path(path)
@@ -90,8 +105,25 @@ async def backup(settings: Settings, path: Path) -> str:
         probe.unlink()
     except OSError as exc:
         raise InvalidInput(f"cannot write into {path.parent}: {exc.strerror}", field="PATH") from None
+    if _dialect(settings) == "sqlite" and not _sqlite_path(settings).is_file():
+        raise InvalidInput(f"no SQLite database at {_sqlite_path(settings)}", field="LABELING_DATABASE_URL")
+    no_pg_dump = _dialect(settings) != "sqlite" and shutil.which("pg_dump") is None  # _run says what to run instead
+    if not no_pg_dump and not await _is_labeling(settings):  # a restore refuses such a backup: said now
+        where = _sqlite_path(settings) if _dialect(settings) == "sqlite" else libpq_url(settings, hide_password=True)
+        raise InvalidInput(f"{where} holds no labeling database (no labeling schema): nothing to back up; check "
+                           "LABELING_DATABASE_URL and LABELING_DATA_DIR", field="LABELING_DATABASE_URL")
     if _dialect(settings) == "sqlite":
-        await asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path)
+        stop = threading.Event()
+        copying = asyncio.ensure_future(asyncio.to_thread(_sqlite_backup, _sqlite_path(settings), path, stop))
+        try:
+            await asyncio.shield(copying)
+        except asyncio.CancelledError:  # the copy went on in its thread and took the name after the command ended
+            stop.set()
+            with contextlib.suppress(BaseException):
+                await copying
+            progress.written = copying.done() and not copying.cancelled() and copying.exception() is None
+            raise
+        progress.written = True
         return f"backed up {_sqlite_path(settings)} to {path} (SQLite online backup)"
     # Into a partial file moved in place when pg_dump succeeds: a failed dump never cuts short an older backup.
     partial = path.with_name(path.name + ".partial")
@@ -99,6 +131,7 @@ async def backup(settings: Settings, path: Path) -> str:
     try:
         await _run(command, settings, "pg_dump", shown_as={str(partial): str(path)})
         os.replace(partial, path)
+        progress.written = True
     finally:
         partial.unlink(missing_ok=True)
     return f"backed up the PostgreSQL database to {path} (pg_dump, custom format)"
@@ -116,7 +149,7 @@ def _not_the_database(database: Path, target: Path) -> None:
                                field="PATH")
 
 
-def _sqlite_backup(source: Path, target: Path) -> None:
+def _sqlite_backup(source: Path, target: Path, stop: threading.Event | None = None) -> None:
     if not source.is_file():
         raise InvalidInput(f"no SQLite database at {source}", field="LABELING_DATABASE_URL")
     partial = target.with_name(target.name + ".partial")
@@ -130,19 +163,52 @@ def _sqlite_backup(source: Path, target: Path) -> None:
                 dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
             finally:
                 dst.close()
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                raise
+            # was "OperationalError: database or disk is full", exit status 1, as if the database had failed
+            raise InvalidInput(f"cannot write {target}: the disk is full", field="PATH") from None
         finally:
             src.close()
-        os.replace(partial, target)
+        if stop is not None and stop.is_set():  # given up (Ctrl+C) while it copied: dropped, the older one kept
+            raise _GivenUp("the backup was given up")
+        try:
+            os.replace(partial, target)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}", field="PATH") from None
     finally:
         partial.unlink(missing_ok=True)  # a failed backup leaves no partial file
 
 
-async def restore(settings: Settings, path: Path, *, force: bool = False) -> str:
+class Restoring:
+    """How far a restore got, for what Ctrl+C says it left: nothing, the backup's contents (not yet migrated), or
+    all of it."""
+
+    def __init__(self) -> None:
+        self.restored = False
+        self.migrated = False
+
+    def left(self) -> str:
+        """What an interrupted restore left, in words."""
+        if not self.restored:
+            return "nothing was restored"
+        if not self.migrated:
+            return ("the backup was restored but not yet migrated to the newest schema: `labeling migrate` (or any "
+                    "command) does it")
+        return "the backup was restored"
+
+
+RESTORE_PAGES = 1024  # SQLite pages copied between two looks at whether the restore was given up (Ctrl+C)
+
+
+async def restore(settings: Settings, path: Path, *, force: bool = False, progress: Restoring | None = None) -> str:
     """Replace the database's contents with a backup's, then migrate it to the newest schema.
 
     Refuses a file that is not a backup, a backup of the other database kind, and (unless `force`) a database
-    that already holds projects. Returns what was done, in words.
+    that already holds projects. Returns what was done, in words. Interrupted (cancelled: Ctrl+C), it stops the
+    copy, which then leaves the database as it was, or lets it end if it already has; `progress` says which.
     """
+    progress = progress if progress is not None else Restoring()
     path = Path(path)
     found = kind(path)
     if found is None:
@@ -158,17 +224,31 @@ async def restore(settings: Settings, path: Path, *, force: bool = False) -> str
                        "with the backup", field="PATH")
     if found == "sqlite":
         before = await asyncio.to_thread(_sqlite_clock, _sqlite_path(settings))
-        await asyncio.to_thread(_sqlite_restore, path, _sqlite_path(settings))
+        stop = threading.Event()
+        copying = asyncio.ensure_future(asyncio.to_thread(_sqlite_restore, path, _sqlite_path(settings), stop))
+        try:
+            await asyncio.shield(copying)
+        except asyncio.CancelledError:
+            # The thread went on copying after the command had been interrupted (and asyncio.run waited for it at
+            # its end): it is told to stop, and waited for, so that what it left is known.
+            stop.set()
+            with contextlib.suppress(BaseException):
+                await copying
+            progress.restored = copying.done() and not copying.cancelled() and copying.exception() is None
+            raise
     else:
         before = 0
+        # One transaction: pg_restore stopped (Ctrl+C reaches it too; or terminated here) rolls all of it back.
         await _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname",
                     libpq_url(settings), str(path)], settings, "pg_restore")
+    progress.restored = True
     db = Database(settings.resolved_database_url, pool_size=1)
     try:
         await migrate.upgrade(db)
         await db.transact(lambda tx: _after_restore(tx, before))
     finally:
         await db.dispose()
+    progress.migrated = True
     return f"restored {path} into the {'SQLite' if found == 'sqlite' else 'PostgreSQL'} database"
 
 
@@ -195,7 +275,17 @@ def _sqlite_clock(database: Path) -> int:
     return int(row[0] or 0)
 
 
-def _sqlite_restore(source: Path, target: Path) -> None:
+class _GivenUp(Exception):
+    """The restore was given up (Ctrl+C) while SQLite copied the backup: the copy stops, its transaction undone."""
+
+
+def _copying(stop: threading.Event) -> None:
+    """Between two steps of a restore's copy: stop it (the destination is left as it was) once it is given up."""
+    if stop.is_set():
+        raise _GivenUp("the restore was given up")
+
+
+def _sqlite_restore(source: Path, target: Path, stop: threading.Event | None = None) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         try:
@@ -210,12 +300,24 @@ def _sqlite_restore(source: Path, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         dst = sqlite3.connect(target, timeout=30)
         try:
-            src.backup(dst)  # page by page under the target's write lock: readers see all of it or none
+            # Page by page under the target's write lock, held from the first step to the last: readers see all of
+            # it or none, and a copy stopped between two steps (Ctrl+C) is undone, the database left as it was.
+            src.backup(dst, pages=RESTORE_PAGES, progress=lambda *_: _copying(stop) if stop is not None else None)
             dst.execute("PRAGMA journal_mode = WAL")
         finally:
             dst.close()
     finally:
         src.close()
+
+
+async def _is_labeling(settings: Settings) -> bool:
+    """Whether the database has a labeling schema (a migration has run on it)."""
+    db = Database(settings.resolved_database_url, pool_size=1)
+    try:
+        async with db.read() as conn:
+            return await migrate.current_revision(conn) is not None
+    finally:
+        await db.dispose()
 
 
 async def _has_projects(settings: Settings) -> bool:
@@ -239,8 +341,16 @@ async def _run(command: list[str], settings: Settings, program: str, shown_as: d
         hint = " (with PGPASSWORD set to the database's password)" if password else ""
         raise ToolMissing(f"{program} is not on PATH; install PostgreSQL's client programs, or run{hint}: "
                           f"{shlex.join(shown)}", field=program)
-    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise LabelingError(f"{program} failed ({done.returncode}): {detail[-1] if detail else 'no output'}",
+    running = await asyncio.create_subprocess_exec(*command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = await running.communicate()
+    except asyncio.CancelledError:  # Ctrl+C (which reaches the program too) or SIGTERM: it ends before we do
+        if running.returncode is None:
+            running.terminate()
+        with contextlib.suppress(BaseException):
+            await running.wait()
+        raise
+    if running.returncode != 0:
+        detail = (err or out).decode(errors="replace").strip().splitlines()
+        raise LabelingError(f"{program} failed ({running.returncode}): {detail[-1] if detail else 'no output'}",
                             field=program)

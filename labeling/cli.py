@@ -110,8 +110,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from labeling import projects, tasks
 
-    path = Path(args.file)
-    check_input(args.file, "FILE")
+    path: Path | str = tasks.STDIN if args.file == tasks.STDIN else Path(args.file)
+    if path != tasks.STDIN:
+        check_input(args.file, "FILE", dash="labeling import PROJECT -")
     settings = _settings()
 
     async def run() -> int:
@@ -135,7 +136,8 @@ def cmd_consensus(args: argparse.Namespace) -> int:
                 project = await projects.find(conn, args.project)
             return await runner.recompute_project(db, project, method=args.method)
 
-    summary = asyncio.run(run())
+    with _as_flags("method"):  # was "unknown method 'glad'", "method must be auto", the API's words
+        summary = asyncio.run(run())
     print(json.dumps(summary))
     return 0
 
@@ -165,18 +167,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def _as_flags(*names: str) -> Iterator[None]:
-    """An error of an option the API shares, said with the command line's flag: `--bootstrap must be 0 to ...` and
-    `--by: ...`, where it said the query's `bootstrap` and `by` (the message starts with the option's name)."""
-    from labeling.export.options import flagged
+def _as_flags(*names: str) -> contextlib.AbstractContextManager[None]:
+    """An API-shared option's error said with its flag (export.options.as_flags)."""
+    from labeling.export.options import as_flags
 
-    try:
-        yield
-    except InvalidInput as exc:
-        if exc.field not in names or not exc.message.startswith(exc.field):
-            raise
-        raise flagged(exc, exc.field) from None
+    return as_flags(*names)
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -184,9 +179,10 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         try:
             args.password = sys.stdin.readline().rstrip("\n")
         except UnicodeDecodeError:
-            raise LabelingError("password must be UTF-8 text", field="password") from None
+            raise LabelingError("--password -: standard input must be UTF-8 text", field="password") from None
     auth.check_username(args.name)
-    hashed = auth.password_hash(args.password)
+    with _as_flags("password"):  # was "password must be 8 to 1,000 characters", the API's field
+        hashed = auth.password_hash(args.password)
 
     async def run() -> tuple[dict, str]:
         async with _database(_settings()) as db:
@@ -200,7 +196,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from labeling import backup
 
-    print(asyncio.run(backup.backup(_settings(), Path(args.path))))
+    args.backing_up = backup.BackingUp(args.path)  # whether it took its name: what an interrupted one left
+    print(asyncio.run(backup.backup(_settings(), Path(args.path), progress=args.backing_up)))
     return 0
 
 
@@ -211,9 +208,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from labeling.export import dump
 
     path = Path(args.path)
+    if args.path == "-":  # was "no file -": as backup's, the file is read more than once (and SQLite needs a file)
+        raise InvalidInput("restore reads a file (a backup or a dump), not standard input: give its path",
+                           field="PATH")
     check_input(args.path, "PATH")
     if backup.kind(path) is not None:
-        print(asyncio.run(backup.restore(_settings(), path, force=args.force)))
+        args.restoring = backup.Restoring()  # how far it got: what an interrupted one left (_interrupted says so)
+        print(asyncio.run(backup.restore(_settings(), path, force=args.force, progress=args.restoring)))
     elif dump.is_dump(path):
         args.restoring = "dump"  # one transaction: an interrupted one restored nothing (_interrupted says so)
         print(export_cli.restore_dump(path))
@@ -245,11 +246,11 @@ def path_argument(text: str) -> str:
     return text
 
 
-def check_input(path: str, field: str) -> None:
+def check_input(path: str, field: str, dash: str = "") -> None:
     """A file argument the command reads, refused in one line naming it (exit status 2, as every usage error) when
     it is none there, a folder, a device, or unreadable: an unreadable import file was "[Errno 13] Permission denied"
     once the database was open, exit status 1, where a missing one was exit status 2."""
-    why = files.unreadable(path)
+    why = files.unreadable(path, dash)  # `dash`: the command reading standard input for -, told to a pipe
     if why:
         raise InvalidInput(why, field=field)
 
@@ -295,7 +296,8 @@ def parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import tasks from a JSON Lines or JSON array file")
     imp.add_argument("project", metavar="PROJECT", help="project id or name")
-    imp.add_argument("file", metavar="FILE", type=path_argument)
+    imp.add_argument("file", metavar="FILE", type=path_argument,
+                     help="the tasks: JSON Lines or a JSON array, gzip-compressed or not ('-' reads standard input)")
     imp.set_defaults(func=cmd_import)
 
     back = sub.add_parser("backup", help="back the database up to a file while the server runs")
@@ -406,6 +408,9 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
     is done. It was SQLite's "unable to open database file" (a folder, or no such folder), and for a read-only file
     "OperationalError: attempt to write a readonly database" once the command's work was done: an export had written
     its whole output and then failed, exit status 1, recording it in the audit log."""
+    from labeling.db import async_url
+
+    async_url(settings.resolved_database_url)  # a URL that is none (a port that is no number) said naming the setting
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return
@@ -420,6 +425,8 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
     if not path.parent.is_dir():
         raise LabelingError(f"no folder {path.parent} for the SQLite database {path.name}",
                             field="LABELING_DATABASE_URL")
+    if not _sqlite_or_empty(path):  # was "the database says: file is not a database", exit status 1
+        raise LabelingError(f"{path} is not a SQLite database file", field="LABELING_DATABASE_URL")
     if not writes:
         return
     if path.exists() and not os.access(path, os.W_OK):
@@ -428,6 +435,19 @@ def _check_sqlite_file(settings: Settings, writes: bool) -> None:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise LabelingError(f"cannot write into {path.parent}, where SQLite keeps the database {path.name} and its "
                             "journal", field="LABELING_DATABASE_URL")
+
+
+def _sqlite_or_empty(path: Path) -> bool:
+    """Whether `path` is none there, empty (a new database), unreadable (said by SQLite), or begins as SQLite's files
+    do."""
+    from labeling.backup import SQLITE_MAGIC
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError:
+        return True
+    return not head or head == SQLITE_MAGIC
 
 
 def _where(settings: Settings) -> str:
@@ -478,12 +498,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _interrupted(args: argparse.Namespace) -> str:
     """What Ctrl+C (or SIGTERM, for an export) left, in one line; it ended the command at exit status 130 without a
     word. Said only where it is known: an import and a dump's restore are one transaction each, and a file -o names
-    is written whole or not at all (standard output may hold part of the output; a backup's copy may have ended)."""
+    is written whole or not at all (standard output may hold part of the output), and a backup's restore is stopped
+    and waited for (it said only "interrupted", its copy going on in its thread)."""
     output = getattr(args, "output", None)
     if args.command == "import":
         return "interrupted: nothing was imported"
-    if args.command == "restore" and getattr(args, "restoring", None) == "dump":
+    restoring = getattr(args, "restoring", None)
+    if args.command == "restore" and restoring == "dump":
         return "interrupted: nothing was restored"
+    if args.command == "restore" and restoring is not None:  # a backup: the copy stopped, or ended, before we did
+        return f"interrupted: {restoring.left()}"
+    if args.command == "backup" and getattr(args, "backing_up", None) is not None:
+        return f"interrupted: {args.backing_up.left()}"
     if args.command == "export" and output != "-" or args.command == "aggregate" and output and output != "-":
         return "interrupted: nothing was written"
     return "interrupted"

@@ -33,6 +33,10 @@ def async_url(url: str) -> str:
     """Turn a plain sqlite:// or postgresql:// URL into one naming an async driver."""
     try:
         parsed = make_url(url)
+    except ValueError as exc:  # a port that is no number: said without the URL, which may hold a password
+        why = "its port must be a whole number" if "int()" in str(exc) else str(exc).splitlines()[0]
+        raise InvalidInput(f"LABELING_DATABASE_URL is not a database URL ({why}): use sqlite:///path or "
+                           "postgresql://user@host:5432/db", field="LABELING_DATABASE_URL") from None
     except Exception:
         raise InvalidInput(f"not a database URL: {url!r}", field="LABELING_DATABASE_URL") from None
     backend = parsed.get_backend_name()

@@ -42,9 +42,10 @@ def not_a_file(path: Path | str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-def unreadable(path: Path | str) -> str | None:
+def unreadable(path: Path | str, dash: str = "") -> str | None:
     """Why `path` cannot be read as a file, in words naming it (None when it can): none there, a folder, a device,
-    a pipe or a socket, or what the system says (permission denied). The words of every command's file argument."""
+    a pipe or a socket, or what the system says (permission denied). The words of every command's file argument;
+    `dash`: the command, reading standard input for `-`, that a pipe (`<(zcat tasks.gz)`, /dev/stdin) is told of."""
     try:
         mode = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
@@ -54,7 +55,8 @@ def unreadable(path: Path | str) -> str | None:
     if stat.S_ISDIR(mode):
         return f"{path} is a folder, not a file"
     if not stat.S_ISREG(mode):
-        return f"{path} is a device, a pipe or a socket, not a file"
+        hint = f"; give - to read standard input (... | {dash})" if dash else ""
+        return f"{path} is a device, a pipe or a socket, not a file{hint}"
     try:
         with open(path, "rb"):
             pass

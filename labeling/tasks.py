@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import queue as queues
+import os
 import re
+import select as readiness
+import sys
 import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import audit, files, jsonio, media, membership, models, paging, queue, schemas, tasktypes
+from labeling import audit, files, jsonio, media, membership, models, paging, queue, schemas, sqltx, tasktypes
 from labeling.auth import Principal
 from labeling.errors import Conflict, InvalidInput, NotFound, TooLarge
 from labeling.settings import Settings
@@ -226,6 +230,9 @@ def named_media(items: Iterable[tuple[str, Any]], task_type: str) -> set[str]:
     return found
 
 
+STDIN = "-"  # the FILE of `labeling import` that reads standard input, as `aggregate -` and `export -o -`
+
+
 def file_items(path: Path) -> Iterator[tuple[str, Any]]:
     """The items of a task file, streamed: JSON Lines (one task a line), or a JSON array (a .json file, or any
     file whose text starts with "["); gzip-compressed or not, whatever its name says."""
@@ -242,6 +249,96 @@ def file_items(path: Path) -> Iterator[tuple[str, Any]]:
             return
         handle.seek(0)
         yield from _lines(_decoded(_unpacked(handle, packed)))
+
+
+def stdin_items(stop: Callable[[], bool] | None = None) -> Iterator[tuple[str, Any]]:
+    """The items of standard input (`labeling import P -`), as stream_items reads them; its reading ends
+    (sqltx.Abandoned) once `stop()` says the import was given up (Ctrl+C) while it waited for more."""
+    yield from stream_items(_stdin(stop))
+
+
+def stream_items(raw: IO[bytes], shown: str = "standard input") -> Iterator[tuple[str, Any]]:
+    """The items of a task stream that cannot be read twice (standard input), streamed, told apart by their content
+    as a file's are (it has no name to go by): gzip by its first bytes, a JSON array by its first character that is
+    not blank ("["), JSON Lines by "{". Anything else (a CSV table, a manifest's name) is said in one line."""
+    head = raw.read(len(GZIP_MAGIC))
+    packed = head == GZIP_MAGIC
+    stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw))
+    if packed:
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    lines = _unpacked(stream, packed)
+    before: list[bytes] = []  # the blank lines before the first that is not, and that one
+    for line in lines:
+        before.append(line)
+        text = line.removeprefix(b"\xef\xbb\xbf").strip()
+        if text:
+            break
+    else:
+        text = b""
+    whole = itertools.chain(before, lines)
+    if text.startswith(b"["):
+        yield from read_items(b"".join(whole), "")
+    elif text.startswith(b"{") or not text:  # none at all: "no tasks given", as an empty file
+        yield from _lines(_decoded(whole))
+    else:
+        number = len(before)
+        shown_start = text[:20].decode("utf-8", "replace")
+        raise InvalidInput(f"{shown}: line {number} starts with {shown_start!r}, neither a JSON Lines task ({{...}}) "
+                           "nor a JSON array ([...]), what labeling import reads; import a CSV or TSV table on the "
+                           "console's Import page, which maps its columns", field="FILE", line=number)
+
+
+def _stdin(stop: Callable[[], bool] | None) -> IO[bytes]:
+    """Standard input as bytes. A real one (a pipe, a terminal, a file) is read from its descriptor as it becomes
+    readable, `stop()` asked meanwhile: a read blocked on a pipe or a terminal held the SQLite writer, and with it the
+    interrupted command, until the other end closed (Ctrl+C at `labeling import P -` typed at a terminal hung), and
+    PostgreSQL's reading thread, holding the stream's lock, aborted the interpreter as it shut down."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by an object of no descriptor (a test's)
+        return sys.stdin.buffer
+    return _Descriptor(fd, stop or (lambda: False))
+
+
+class _Descriptor(io.RawIOBase):
+    """A file descriptor read when it has bytes, polling `stop()` while it has none."""
+
+    def __init__(self, fd: int, stop: Callable[[], bool]) -> None:
+        super().__init__()
+        self.fd, self.stop = fd, stop
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not readiness.select([self.fd], [], [], 0.1)[0]:
+            if self.stop():
+                raise sqltx.Abandoned("the import was given up while it waited for standard input")
+        data = os.read(self.fd, len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream's first bytes, read already (to tell gzip by them), then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__()
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        read = getattr(self.rest, "read1", self.rest.read)
+        data = read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _unpacked(handle: Any, packed: bool) -> Iterator[bytes]:
@@ -266,7 +363,7 @@ def _starts_an_array(lines: Iterator[bytes]) -> bool:
     return False
 
 
-async def import_file(db: Any, project: Any, path: Path, settings: Settings,
+async def import_file(db: Any, project: Any, path: Path | str, settings: Settings,
                       actor: Principal | str = audit.CLI) -> int:
     """Import a task file of any size in one transaction, reading it once: a bad line anywhere stores nothing. The
     lines are checked against the project as held by that transaction (`membership.shared`), not as read before."""
@@ -274,11 +371,13 @@ async def import_file(db: Any, project: Any, path: Path, settings: Settings,
 
     def run(tx: Tx) -> int:
         row = membership.shared(tx, project.id, "tasks.import")
-        parsed = iter_validated(file_items(path), row.task_type, row.labels, settings.media_dir, sizes=sizes,
+        items = stdin_items(getattr(tx, "abandoned", None)) if str(path) == STDIN else file_items(Path(path))
+        parsed = iter_validated(items, row.task_type, row.labels, settings.media_dir, sizes=sizes,
                                 max_task_bytes=settings.max_task_bytes, options=row.options)
         if tx.dialect == "postgresql":  # the file read and checked while the server writes the tasks before
             parsed = read_ahead(parsed, tx.wait)
-        return _import_held(tx, actor, row, parsed, str(path.name), sizes, settings.media_dir)
+        via = STDIN if str(path) == STDIN else Path(path).name
+        return _import_held(tx, actor, row, parsed, via, sizes, settings.media_dir)
 
     return await db.transact(run)
 

@@ -253,3 +253,181 @@ async def test_a_pulls_cursor_from_before_a_restore_is_refused_and_the_clock_nev
     assert n == 4
     await add(1)
     assert (await pull(fresh))[0] == 1
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's copy; pg_dump's failure is its own one line already")
+def test_a_backup_onto_a_full_disk_is_one_line_naming_it_exit_status_2(settings, db, tmp_path, monkeypatch,
+                                                                       capsys):
+    """A full disk under `labeling backup` was "OperationalError: database or disk is full", exit status 1, as if the
+    database had failed: it is the backup's file, exit status 2 as every file the command cannot write; the older
+    backup stays, and no partial file is left."""
+    import asyncio
+
+    async def touch() -> None:
+        async with db.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    asyncio.run(touch())
+    real = backup.sqlite3.connect
+
+    class Full:
+        def __init__(self, conn):  # noqa: ANN001
+            self.conn = conn
+
+        def backup(self, target):  # noqa: ANN001, ANN202
+            target.execute("CREATE TABLE half (x)")
+            exc = backup.sqlite3.OperationalError("database or disk is full")
+            exc.sqlite_errorcode = backup.sqlite3.SQLITE_FULL
+            raise exc
+
+        def __getattr__(self, name):  # noqa: ANN001, ANN204
+            return getattr(self.conn, name)
+
+    monkeypatch.setattr(backup.sqlite3, "connect", lambda path, *args, **kwargs: (
+        Full(real(path, *args, **kwargs)) if str(path).endswith("labeling.db") else real(path, *args, **kwargs)))
+    target = tmp_path / "backups" / "labeling.backup"
+    target.parent.mkdir()
+    target.write_bytes(backup.SQLITE_MAGIC + b"an older backup")
+    monkeypatch.setenv("LABELING_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("LABELING_DATA_DIR", str(settings.data_dir))
+    code = cli.main(["backup", str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and one_line(err) and err.endswith(f"labeling: error: cannot write {target}: the disk is full\n")
+    assert target.read_bytes() == backup.SQLITE_MAGIC + b"an older backup"
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+CTRL_C_RESTORE_DRIVER = """
+import asyncio, os, signal, sys, threading
+from labeling import backup, cli
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's command takes it (tests/test_cli.py)
+backup.RESTORE_PAGES = 1  # SQLite: a look at the stop between every two pages
+real_copying, real_restore = getattr(backup, "_copying", None), backup._sqlite_restore
+real_spawn = asyncio.create_subprocess_exec
+
+
+def copying(stop):
+    if not getattr(copying, "sent", False):  # Ctrl+C once the copy is under way; on once the stop is asked for
+        copying.sent = True
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # to the main thread: it wakes for it
+        stop.wait(60)
+    real_copying(stop)
+
+
+def sqlite_restore(*args):  # without a look at the stop between pages: Ctrl+C as the copy begins
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    return real_restore(*args)
+
+
+async def spawn(*args, **kwargs):  # PostgreSQL: Ctrl+C once pg_restore has started
+    running = await real_spawn(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+    return running
+
+
+if real_copying is not None:
+    backup._copying = copying
+else:
+    backup._sqlite_restore = sqlite_restore
+asyncio.create_subprocess_exec = spawn
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+async def test_ctrl_c_during_a_backup_s_restore_says_nothing_was_restored_and_restores_nothing(settings, db, tmp_path):
+    """Ctrl+C in `labeling restore BACKUP` said only "interrupted" while SQLite's copy ran on in its thread to the
+    end (the database replaced, not migrated): the copy is now stopped and waited for, which undoes it, and the
+    command says so, as a dump's restore does. PostgreSQL's pg_restore (one transaction) is ended too."""
+    import os
+    import subprocess
+    import sys
+
+    from labeling import auth
+
+    async def users() -> list[str]:
+        async with db.read() as conn:
+            return sorted((await conn.execute(text("SELECT username FROM users"))).scalars())
+
+    await db.transact(lambda tx: auth.create_user(tx, "before", "worker"))
+    target = tmp_path / "labeling.backup"
+    await backup.backup(settings, target)
+    await db.transact(lambda tx: auth.create_user(tx, "after", "worker"))
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_RESTORE_DRIVER)
+    env = {**os.environ, "LABELING_DATABASE_URL": settings.resolved_database_url,
+           "LABELING_DATA_DIR": str(settings.data_dir)}
+    done = subprocess.run([sys.executable, str(driver), "restore", str(target), "--force"], env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.endswith("\nlabeling: interrupted: nothing was restored\n"), done.stderr
+    assert await users() == ["after", "before"]
+
+
+def test_a_database_with_no_labeling_schema_is_not_backed_up(settings, tmp_path):
+    """`labeling backup` of a SQLite file of another program (a wrong LABELING_DATABASE_URL), or of an empty
+    PostgreSQL database, made a backup that `labeling restore` then refused ("not a labeling database"): said now,
+    and no file is written. (Checked by the same migration lookup on both kinds; a SQLite file here.)"""
+    import asyncio
+    import dataclasses
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    conn.close()
+    foreign = dataclasses.replace(settings, database_url=f"sqlite:///{other}")
+    with pytest.raises(backup.InvalidInput, match=f"^{other} holds no labeling database") as exc:
+        asyncio.run(backup.backup(foreign, tmp_path / "x.backup"))
+    assert exc.value.field == "LABELING_DATABASE_URL"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("x.")) == []
+
+
+CTRL_C_BACKUP_DRIVER = """
+import os, signal, sys, threading
+from labeling import backup, cli
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's command takes it (tests/test_cli.py)
+real = backup._sqlite_backup
+
+
+def sqlite_backup(source, target, stop=None):  # Ctrl+C once the copy is under way; on once the stop is asked for
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)  # to the main thread, asleep in the event loop
+    if stop is not None:
+        stop.wait(10)
+        return real(source, target, stop)
+    return real(source, target)
+
+
+backup._sqlite_backup = sqlite_backup
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's copy in a thread; pg_dump is ended as pg_restore is")
+async def test_ctrl_c_during_a_backup_says_no_backup_was_written_and_keeps_the_older_one(settings, db, tmp_path):
+    """Ctrl+C in `labeling backup` said "interrupted" while SQLite's copy went on in its thread and then took the
+    backup's name (the older backup replaced after the command had been interrupted)."""
+    import os
+    import subprocess
+    import sys
+
+    async with db.read() as conn:
+        await conn.execute(text("SELECT 1"))
+    target = tmp_path / "labeling.backup"
+    target.write_bytes(backup.SQLITE_MAGIC + b"an older backup")
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_BACKUP_DRIVER)
+    env = {**os.environ, "LABELING_DATABASE_URL": settings.resolved_database_url,
+           "LABELING_DATA_DIR": str(settings.data_dir)}
+    done = subprocess.run([sys.executable, str(driver), "backup", str(target)], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    # What it says is what it left. The interrupt is taken while the copy waits for it, almost always; when the
+    # main thread takes it only once the copy has ended (seen under load), the backup is whole under its name.
+    if done.stderr.endswith(f"\nlabeling: interrupted: the backup was written to {target}\n"):
+        assert backup.kind(target) == "sqlite" and target.read_bytes() != backup.SQLITE_MAGIC + b"an older backup"
+    else:
+        assert done.stderr.endswith("\nlabeling: interrupted: no backup was written\n"), done.stderr
+        assert target.read_bytes() == backup.SQLITE_MAGIC + b"an older backup"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("labeling.backup")] == ["labeling.backup"]

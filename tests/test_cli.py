@@ -56,10 +56,11 @@ def test_users_add_rejects_bad_input_in_one_line(env, capsys):
     # A regex's $ matches before a final line break: "bob\n" was created as an account beside "bob".
     code, out, err = run(capsys, "users", "add", "bob\n", "--role", "requester")
     assert code == 2 and not out and one_line(err) and "username" in err
-    # The API takes passwords of 8 to 1,000 characters; the command took any length above 8.
+    # The API takes passwords of 8 to 1,000 characters; the command took any length above 8. Said naming the flag
+    # (it said the API's field: "password must be ...").
     for password in ("short", "x" * 1001):
         code, out, err = run(capsys, "users", "add", "carol", "--role", "worker", "--password", password)
-        assert code == 2 and not out and one_line(err) and "password must be 8 to 1,000 characters" in err
+        assert code == 2 and not out and one_line(err) and "error: --password must be 8 to 1,000 characters" in err
     code, out, _ = run(capsys, "users", "add", "carol", "--role", "worker", "--password", "y" * 1000)
     assert code == 0 and "worker carol" in out
 
@@ -71,10 +72,10 @@ def test_users_add_refuses_a_password_no_api_call_could_give(env, capsys, monkey
 
     for password, words in (("abcdefgh\udcff", "lone surrogate"), ("abc\x00defghij", "NUL character")):
         code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", password)
-        assert code == 2 and not out and one_line(err) and f"password contains a {words}" in err, err
+        assert code == 2 and not out and one_line(err) and f"error: --password contains a {words}" in err, err
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfeabcdefgh\n"), encoding="utf-8"))
     code, out, err = run(capsys, "users", "add", "dave", "--role", "worker", "--password", "-")
-    assert code == 2 and not out and one_line(err) and "password must be UTF-8 text" in err, err
+    assert code == 2 and not out and one_line(err) and "error: --password -: standard input must be UTF-8" in err, err
     assert _count_rows(env, "users", "count(*)") == 0
 
 
@@ -433,7 +434,7 @@ def test_an_unknown_consensus_method_is_refused_before_anything_is_recorded(env,
                                                       for i in range(tasks)))
             assert run(capsys, "import", name, str(tmp_path / "t.jsonl"))[0] == 0
         code, out, err = run(capsys, "consensus", name, "--method", "glad")
-        assert code == 2 and out == "" and one_line(err) and "unknown method 'glad'" in err, err
+        assert code == 2 and out == "" and one_line(err) and "--method 'glad' is unknown" in err, err
     assert _count_rows(env, "audit_log", "count(*) FILTER (WHERE action = 'project.recompute')") == 0
 
 
@@ -450,7 +451,9 @@ def test_a_database_error_is_said_in_the_database_s_own_words():
     ("sqlite://", "names no database file"),
     ("postgresql://u@127.0.0.1:1/x?sslmode=bogus", "sslmode='bogus' is not an SSL mode"),
     ("postgresql://u@127.0.0.1:1/x?sslmode=require&sslmode=disable", "gives ssl more than once"),
-    ("postgresql://u@127.0.0.1:1/x?connect_timeout=3", "parameter 'connect_timeout' is not supported")])
+    ("postgresql://u@127.0.0.1:1/x?connect_timeout=3", "parameter 'connect_timeout' is not supported"),
+    # was "ValueError: invalid literal for int() with base 10: 'x'", exit status 1
+    ("postgresql://u:secret@:x/db", "LABELING_DATABASE_URL is not a database URL (its port must be a whole number)")])
 def test_a_database_url_the_driver_cannot_take_is_one_line_naming_the_setting(url, words, monkeypatch, tmp_path,
                                                                                 capsys):
     """`?sslmode=require`, libpq's usual way, was a TypeError from asyncpg at the first connection, and `sqlite://`
@@ -458,7 +461,7 @@ def test_a_database_url_the_driver_cannot_take_is_one_line_naming_the_setting(ur
     monkeypatch.setenv("LABELING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("LABELING_DATABASE_URL", url)
     code, _, err = run(capsys, "migrate")
-    assert code == 2 and one_line(err) and words in err and "Error" not in err, err
+    assert code == 2 and one_line(err) and words in err and "Error" not in err and "secret" not in err, err
 
 
 def test_libpq_s_sslmode_reaches_asyncpg_as_its_ssl():
@@ -660,9 +663,12 @@ def test_a_file_argument_the_command_cannot_read_is_a_usage_error_naming_what_it
     locked = tmp_path / "locked.csv"
     locked.write_text("task,worker,label\nt1,a,x\n")
     locked.chmod(0o000)
+    # A command that reads standard input for - says so to a pipe (`<(zcat tasks.jsonl.gz)`), which it cannot read
+    dash = {"import": "; give - to read standard input (... | labeling import PROJECT -)",
+            "aggregate": "; give - to read standard input (... | labeling aggregate KIND -)"}.get(argv[0], "")
     for path, words in ((tmp_path / "missing.csv", f"no file {tmp_path / 'missing.csv'}"),
                         (tmp_path / "folder", f"{tmp_path / 'folder'} is a folder, not a file"),
-                        ("/dev/null", "/dev/null is a device, a pipe or a socket, not a file"),
+                        ("/dev/null", "/dev/null is a device, a pipe or a socket, not a file" + dash),
                         ("/proc/no-such-file", "no file /proc/no-such-file")):
         code, out, err = run(capsys, *[part.format(path, answers=answers) for part in argv])
         assert code == 2 and not out and one_line(err) and err == f"labeling: error: {words}\n", (path, err)
@@ -790,3 +796,176 @@ def test_a_data_directory_that_is_a_file_or_cannot_be_made_is_one_line_exit_stat
         monkeypatch.setenv("LABELING_DATA_DIR", str(data_dir))
         code, out, err = run(capsys, "migrate")
         assert code == 2 and not out and one_line(err) and words in err, err
+
+
+def test_import_reads_standard_input_for_a_dash(env, capsys, tmp_path, monkeypatch):
+    """`labeling import PROJECT -` reads the tasks from standard input (it was "no file -"), told apart as a file's
+    content is: JSON Lines, a JSON array over many lines, gzip-compressed or not; a bad line is named as in a file,
+    and what is neither JSON Lines nor an array (a CSV table, which a file's name would have said) in one line."""
+    import gzip
+    import io
+
+    name = _project(env, capsys, tmp_path)
+
+    def piped(data: bytes) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+        return run(capsys, "import", name, "-")
+
+    lines = b"".join(json.dumps({"data": {"text": f"t{i}"}}).encode() + b"\n" for i in range(30))
+    for data, n in ((lines, 30), (gzip.compress(b"".join(lines.splitlines(keepends=True)[:2])), 2),
+                    (b'\xef\xbb\xbf\n\n  [\n{"data": {"text": "a"}},\n {"data": {"text": "b"}}]\n', 2)):
+        code, out, err = piped(data)
+        assert code == 0 and out == f"imported {n} tasks into project {name}\n", err
+    stored = _count_rows(env, "tasks")
+    code, out, err = piped(b'{"data": {"text": "ok"}}\n\n{"data": {"text": 5}}\n')
+    assert code == 2 and not out and one_line(err) and "line 3: data.text must be a string" in err, err
+    code, out, err = piped(b"text,label\nhello,pos\n")
+    assert code == 2 and one_line(err) and "standard input: line 1 starts with 'text,label'" in err, err
+    assert "CSV" in err
+    code, out, err = piped(b"")
+    assert code == 2 and one_line(err) and "no tasks given" in err, err
+    assert _count_rows(env, "tasks") == stored == 30 + 2 + 2
+
+
+CTRL_C_STDIN_DRIVER = """
+import signal, sys
+from labeling import cli, tasks
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a terminal's command takes it (see CTRL_C_DRIVER)
+real = tasks.stream_items
+
+
+def stream_items(raw, *args):
+    for n, item in enumerate(real(raw, *args)):
+        yield item
+        if n == 0:  # the first task is read: the import now waits for the next line
+            print("read one", file=sys.stderr, flush=True)
+
+
+tasks.stream_items = stream_items
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_while_an_import_waits_for_standard_input_ends_it_storing_nothing(env, capsys, tmp_path):
+    """Ctrl+C while `labeling import P -` waits for its next line (typed at a terminal, a pipe still open): the
+    command hung until the other end closed (SQLite: the writer thread stayed blocked in the read), or aborted with
+    "Fatal Python error: could not acquire lock for <stdin>" (PostgreSQL: its reading thread held the stream's lock)."""
+    import signal
+
+    name = _project(env, capsys, tmp_path)
+    driver = tmp_path / "driver.py"
+    driver.write_text(CTRL_C_STDIN_DRIVER)
+    command = subprocess.Popen([sys.executable, str(driver), "import", name, "-"], env=env, stdin=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        command.stdin.write('{"data": {"text": "first"}}\n{"data": {"text": "second"}}\n')
+        command.stdin.flush()
+        seen = []
+        while "read one" not in seen[-1:]:
+            seen.append(command.stderr.readline().strip())
+            assert seen[-1] or command.poll() is None, seen
+        command.send_signal(signal.SIGINT)
+        assert command.wait(timeout=120) == 130
+        err = command.stderr.read()
+    finally:
+        if command.poll() is None:
+            command.kill()
+        command.stdin.close()
+    assert err == "labeling: interrupted: nothing was imported\n", err
+    assert _count_rows(env, "tasks") == 0
+
+
+def test_a_folder_export_that_cannot_be_written_to_the_end_is_named_exit_status_2(env, capsys, tmp_path, monkeypatch):
+    """A full disk under `export -o DIR` (splits, a card, yolo, coco --copy-images) was "[Errno 28] No space left on
+    device", exit status 1, where `-o FILE` names its file, exit status 2. Now one line naming the file under DIR;
+    no partial folder is left, and an earlier export in DIR (--force) is kept whole."""
+    import errno
+    import io
+
+    name = _project(env, capsys, tmp_path)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"data": {"text": f"t{i}"}}) + "\n" for i in range(20)))
+    assert run(capsys, "import", name, str(tasks))[0] == 0
+
+    class Full(io.BytesIO):
+        def write(self, data):  # noqa: ANN001, ANN202
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *args, **kwargs: (
+        Full() if self.parent.name.startswith(".out.partial") and "w" in (args or ("r",))[0]
+        else real_open(self, *args, **kwargs)))
+    monkeypatch.chdir(tmp_path)
+    argv = ["export", name, "--format", "jsonl", "--include-open", "--split", "train=0.5,test=0.5", "-o", "out"]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and not out and one_line(err), err
+    assert err in ("labeling: error: cannot write out/train.jsonl: No space left on device\n",
+                   "labeling: error: cannot write out/test.jsonl: No space left on device\n"), err
+    assert not [path for path in tmp_path.iterdir() if "out" in path.name]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "train.jsonl").write_text("earlier\n")
+    code, out, err = run(capsys, *argv, "--force")
+    assert code == 2 and one_line(err) and "No space left on device" in err, err
+    assert [path.name for path in tmp_path.iterdir() if "out" in path.name] == ["out"]
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["train.jsonl"]
+    assert (tmp_path / "out" / "train.jsonl").read_text() == "earlier\n"
+
+
+def test_a_consensus_method_error_names_the_flag(env, capsys, tmp_path):
+    """`labeling consensus --method` errors said the API's words ("unknown method 'glad'", "method must be auto"):
+    the command line's flag is named, as every other option's error names its flag."""
+    import asyncio
+
+    from labeling import auth, projects, schemas
+    from labeling.db import Database
+
+    async def make() -> None:
+        db = Database(env["LABELING_DATABASE_URL"])
+
+        def store(tx) -> None:
+            user, _ = auth.create_user(tx, "owner", "requester")
+            projects.create(tx, auth.Principal(user["id"], "owner", auth.Role.requester),
+                            schemas.ProjectCreate(name="shapes", task_type="bounding_box", labels=["cat", "dog"]))
+
+        await db.transact(store)
+        await db.dispose()
+
+    asyncio.run(make())
+    code, out, err = run(capsys, "consensus", "shapes", "--method", "glad")
+    assert code == 2 and not out and one_line(err) and err.startswith("labeling: error: --method 'glad' is unknown; ")
+    code, out, err = run(capsys, "consensus", "shapes", "--method", "majority")
+    assert code == 2 and not out and one_line(err) and err.startswith(
+        "labeling: error: --method must be auto, not 'majority': a bounding_box project has one consensus method"), err
+    answers = tmp_path / "answers.csv"
+    answers.write_text("task,worker,label\nt1,a,x\n")
+    code, out, err = run(capsys, "aggregate", "classification", str(answers), "--method", "glad")
+    assert code == 2 and not out and err.startswith("labeling: error: --method 'glad' is unknown; "), err
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["consensus", "reviews"], ["backup", "x.backup"],
+                                     ["export", "reviews", "--format", "jsonl", "-o", "-"]])
+def test_a_database_file_that_is_not_sqlite_is_named_exit_status_2(command, capsys, tmp_path, monkeypatch):
+    """LABELING_DATABASE_URL naming a file that is no SQLite database (a text file, a database of another kind) was
+    "the database says: file is not a database" (backup: "DatabaseError: file is not a database"), exit status 1 as
+    a failure of the database: it is the setting that names the wrong file, said by its path, exit status 2."""
+    other = tmp_path / "notes.db"
+    other.write_text("my notes, not a database\n")
+    monkeypatch.setenv("LABELING_DATABASE_URL", f"sqlite:///{other}")
+    monkeypatch.setenv("LABELING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *command)
+    assert code == 2 and not out and err == f"labeling: error: {other} is not a SQLite database file\n", err
+    assert other.read_text() == "my notes, not a database\n" and not (tmp_path / "x.backup").exists()
+
+
+def test_a_dash_where_a_command_reads_or_writes_no_stream_is_refused_in_one_line(env, capsys, tmp_path, monkeypatch):
+    """`restore -` said "no file -", and `leaderboard -o -` wrote its report into a folder named "-": each says in one
+    line that it takes no standard input or output (as `backup -` does), and makes nothing."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "restore", "-")
+    assert code == 2 and not out and one_line(err) and "restore reads a file (a backup or a dump), not standard " \
+                                                          "input" in err, err
+    code, out, err = run(capsys, "leaderboard", "any", "-o", "-")
+    assert code == 2 and not out and one_line(err) and "-o names a folder for the report's files" in err, err
+    assert not (tmp_path / "-").exists()

@@ -469,6 +469,13 @@ def choose(fits: dict[str, classification.ClassificationResult], a: Answers, gol
     return picked, info, held.get(picked)
 
 
+def check_method(method: str) -> None:
+    """InvalidInput unless `method` is one `consensus` runs."""
+    if method != "auto" and method not in classification.METHODS:
+        names = ", ".join(("auto",) + tuple(classification.METHODS))
+        raise InvalidInput(f"method {method!r} is unknown; use one of {names}", field="method")
+
+
 def consensus(method: str, task_idx: np.ndarray, worker_idx: np.ndarray, label_idx: np.ndarray, n_tasks: int,
               n_workers: int, n_classes: int, *, gold: np.ndarray | None = None, seed: int = 0,
               calibrated: bool = True, tie_keys: Sequence[object] | None = None) -> classification.ClassificationResult:
@@ -478,9 +485,7 @@ def consensus(method: str, task_idx: np.ndarray, worker_idx: np.ndarray, label_i
     `tie_keys` (the task ids, one per task): a tied task's label is then decided by its id and the seed
     (classification.break_ties), as its settle decides it, not by its position among the tasks.
     """
-    if method != "auto" and method not in classification.METHODS:
-        names = ", ".join(("auto",) + tuple(classification.METHODS))
-        raise InvalidInput(f"unknown method {method!r}; use one of {names}", field="method")
+    check_method(method)
     a = Answers.make(task_idx, worker_idx, label_idx, n_tasks, n_workers, n_classes)
     g = None if gold is None or not (np.asarray(gold) >= 0).any() else np.asarray(gold, dtype=np.int64)
 

@@ -542,5 +542,5 @@ def aggregate(method: str, *args: object, **kwargs: object) -> ClassificationRes
     try:
         func = METHODS[method]
     except KeyError:
-        raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(METHODS)}", field="method") from None
+        raise InvalidInput(f"method {method!r} is unknown; use one of {', '.join(METHODS)}", field="method") from None
     return func(*args, **kwargs)  # type: ignore[operator]

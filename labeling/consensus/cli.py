@@ -16,7 +16,7 @@ import numpy as np
 from labeling import files
 from labeling.consensus import boxes, calibration, classification, csvio, ranking
 from labeling.errors import InvalidInput
-from labeling.export import archive, formats
+from labeling.export import archive, formats, options
 
 TIE = "tie"  # the label of a pairwise comparison that neither side won
 
@@ -108,6 +108,12 @@ def _output(path: str | None, force: bool) -> Iterator[IO[str]]:
 
 def run_classification(args: argparse.Namespace) -> int:
     """Aggregate task,worker,label answers and write task,label,confidence (the method picked on standard error)."""
+    with options.as_flags("method"):  # was "unknown method 'glad'", the API's words, once the file had been read
+        calibration.check_method(args.method)  # before the files are read
+        return _classification(args)
+
+
+def _classification(args: argparse.Namespace) -> int:
     check_output(args.output, args.force)
     if args.seed < 0:  # NumPy's generators take none: a traceback's 'ValueError: expected non-negative integer', exit 1
         raise InvalidInput(f"--seed must be 0 or more, got {args.seed}", field="seed")
@@ -158,8 +164,11 @@ def describe(result: classification.ClassificationResult) -> str:
 
 def run_pairwise(args: argparse.Namespace) -> int:
     """Fit (noisy) Bradley-Terry to worker,left,right,label comparisons (label: the winner or tie); write item,score,rank."""
+    with options.as_flags("reg"):  # was "reg must be ...", the function's word, once the file had been read
+        ranking.check_reg(args.reg)
     check_output(args.output, args.force)
     cols = csvio.read_columns(args.comparisons, ("worker", "left", "right", "label"))
+    csvio.check_names(args.comparisons, cols, (), ids=("worker", "left", "right", "label"))  # label: an item, or tie
     shown = csvio.named(args.comparisons)
     # in the order the file first names them (left before right in a row): the order of items that share a rank
     items = list(dict.fromkeys(item for pair in zip(cols["left"], cols["right"]) for item in pair))
@@ -205,7 +214,7 @@ def run_boxes(args: argparse.Namespace) -> int:
     """Match and average task,worker,x,y,w,h(,label) boxes per task and write the kept boxes."""
     check_output(args.output, args.force)
     cols = csvio.read_columns(args.boxes, ("task", "worker", "x", "y", "w", "h"), ("label",))
-    csvio.check_names(args.boxes, cols, ("label",))
+    csvio.check_names(args.boxes, cols, ("label",), ids=("task", "worker"))
     shown = csvio.named(args.boxes)
     if not 0.0 < args.iou <= 1.0:
         raise InvalidInput(f"--iou must be a number above 0 and at most 1, got {args.iou}", field="iou")

@@ -93,7 +93,7 @@ def read_columns(path: str, required: Sequence[str], optional: Sequence[str] = (
     row i starts (a quoted field may hold line breaks, so rows and lines differ).
     """
     if path != STDIN:
-        why = files.unreadable(path)
+        why = files.unreadable(path, dash="labeling aggregate KIND -")
         if why:
             raise InvalidInput(why, field="file")
     shown = named(path)
@@ -186,17 +186,26 @@ def _read_columns(source: str, path: str, required: Sequence[str], optional: Seq
     return columns
 
 
-def check_names(path: str, columns: Columns, names: Sequence[str]) -> None:
-    """The label (or item) names in columns `names` are one line of text without control characters, as a
-    project's labels are (schemas.unfit_character); else InvalidInput naming the first line holding one (a NUL in a
-    label was aggregated as a label of its own and written out)."""
+def check_names(path: str, columns: Columns, names: Sequence[str], ids: Sequence[str] = ()) -> None:
+    """The names in columns `names` (labels) are one line of text without control characters, as a project's labels
+    are (schemas.unfit_character), and those in `names` and `ids` (tasks, workers, items: written back quoted, a line
+    break and all) look like no other name, as a model's name (tasktypes.base.looks_like_another: `cat` and `cat` + a
+    zero-width space were two labels, each with part of the votes, and `a` and `a` + a word joiner two workers); else
+    InvalidInput naming the first line holding one, and the column (a NUL in a label was aggregated as a label of
+    its own and written out)."""
     from labeling import schemas
+    from labeling.tasktypes import base
 
-    for name in names:
+    def unfit_name(value: str, label: bool) -> str | None:
+        if value.isascii() and value.isprintable() and "  " not in value:  # most values, checked in C
+            return None
+        return (schemas.unfit_character(value) if label else None) or base.looks_like_another(value, spaces=label)
+
+    for name in (*names, *ids):
         if name not in columns:
             continue
         values = columns[name]
-        unfit = {value: why for value in set(values) if (why := schemas.unfit_character(value))}
+        unfit = {value: why for value in set(values) if (why := unfit_name(value, name in names))}
         if unfit:
             row = next(i for i, value in enumerate(values) if value in unfit)
             line = columns.line(row)
@@ -277,8 +286,10 @@ def parse_labels(text: str) -> list[str]:
         raise InvalidInput(f"--labels {text!r}: a label name is empty", field="labels")
     from labeling import schemas
 
+    from labeling.tasktypes import base
+
     for name in names:
-        unfit = schemas.unfit_character(name)
+        unfit = schemas.unfit_character(name) or base.looks_like_another(name)
         if unfit:
             raise InvalidInput(f"--labels: label {name!r:.60} holds {unfit}", field="labels")
     twice = sorted({name for name in names if names.count(name) > 1})
@@ -292,7 +303,7 @@ def read_answers(path: str, extra_labels: Iterable[str] = (), labels: Sequence[s
     given, is the whole label set in its order (the columns of the posteriors, as a project's labels are): a label
     outside it is an error naming its line."""
     cols = read_columns(path, ("task", "worker", "label"))
-    check_names(path, cols, ("label",))
+    check_names(path, cols, ("label",), ids=("task", "worker"))
     if labels is not None:
         known = set(labels)
         for i, label in enumerate(cols["label"]):
@@ -312,7 +323,7 @@ def read_gold(path: str, labels: Sequence[str] | None = None) -> dict[str, str]:
     """Read task,label rows into {task: label}; a task repeated with the same label is one, with another an error,
     as is a label outside `labels` when it is given."""
     cols = read_columns(path, ("task", "label"))
-    check_names(path, cols, ("label",))
+    check_names(path, cols, ("label",), ids=("task",))
     gold: dict[str, str] = {}
     first: dict[str, int] = {}
     known = set(labels) if labels is not None else None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import unicodedata
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 from labeling import files
+from labeling.export import archive
 from labeling.errors import InvalidInput
 
 CHART_MODELS = 60  # the charts draw at most this many models (the highest rated); the JSON and table have them all
@@ -117,6 +120,9 @@ def check_output(out_dir: str, force: bool = False) -> None:
     """Refuse an -o that names a file before any work is done (the table was printed, then "File exists"), a report
     file there that is a device, a pipe or a socket, and (without `force`) an earlier report's files, which were
     replaced silently where `labeling export` and `labeling aggregate` refuse without --force."""
+    if out_dir == "-":  # was a folder named "-" in the current one
+        raise InvalidInput("-o names a folder for the report's files; the table is printed on standard output "
+                           "without it", field="output")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise InvalidInput(f"{out_dir} is a file; -o names a folder for the report's files", field="output")
     paths = [os.path.join(out_dir, name) for name in REPORT_FILES]
@@ -131,37 +137,62 @@ def check_output(out_dir: str, force: bool = False) -> None:
 
 
 def write_outputs(result: dict[str, Any], out_dir: str, force: bool = False) -> list[str]:
-    """Write leaderboard.json, leaderboard.md, ratings.png and win_rates.png into out_dir; return the paths."""
+    """Write leaderboard.json, leaderboard.md, ratings.png and win_rates.png into out_dir; return the paths.
+
+    All four or none: each is written under a hidden name first, and they take their names once all are whole. A
+    failure half-way (a chart that cannot be drawn, a full disk) leaves an older report's files as they were (it
+    had replaced the first files and left the older charts beside them: a report of two runs) and no folder it made;
+    the file it could not write is named."""
     check_output(out_dir, force)
+    made = not os.path.isdir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise InvalidInput(f"cannot create {out_dir}: {exc.strerror}", field="output") from None
     paths = [os.path.join(out_dir, name) for name in REPORT_FILES]
-    # Each file whole or not at all: a failure half-way (a chart that cannot be drawn, a full disk) leaves no
-    # file cut short, and an older report's files are replaced only by whole new ones.
+    staged = [os.path.join(out_dir, f".{name}.staged-{os.getpid()}") for name in REPORT_FILES]
     try:
-        with files.replacing(paths[0]) as handle:
+        with _naming(paths[0]), files.replacing(staged[0]) as handle:
             json.dump(result, handle, indent=2)
-        files.write(paths[1], markdown(result))
-        _charts(result, paths[2], paths[3])
-    except OSError as exc:  # a report file that is a pipe or a device, a folder not writable, a full disk
-        where = exc.filename or out_dir
-        raise InvalidInput(f"cannot write {where}: {exc.strerror or exc}", field="output") from None
+        with _naming(paths[1]):
+            files.write(staged[1], markdown(result))
+        _charts(result, staged[2], staged[3], shown=(paths[2], paths[3]))
+        for done, path in zip(staged, paths):
+            with _naming(path):
+                files.check_replaceable(path)
+                os.replace(done, path)
+        archive.sync_folder(Path(out_dir))
+    finally:
+        for path in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        if made and not os.listdir(out_dir):
+            os.rmdir(out_dir)
     return paths
 
 
-def _charts(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
-    """Ratings with interval error bars, and the observed win-rate heat map."""
+@contextlib.contextmanager
+def _naming(path: str) -> Iterator[None]:
+    """An OSError while `path` is written (a report file that is a pipe or a device, a folder not writable, a full
+    disk) as one line naming it (exit status 2 from the CLI)."""
+    try:
+        yield
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror or exc}", field="output") from None
+
+
+def _charts(result: dict[str, Any], ratings_path: str, heat_path: str,
+            shown: tuple[str, str] | None = None) -> None:
+    """Ratings with interval error bars, and the observed win-rate heat map (`shown`: their names in messages)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server; must precede pyplot
     # A model name is text, never mathtext: "$\\foo$" would otherwise be parsed (and fail to draw).
     with matplotlib.rc_context({"text.parse_math": False}):
-        _draw(result, ratings_path, heat_path)
+        _draw(result, ratings_path, heat_path, shown or (ratings_path, heat_path))
 
 
-def _draw(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
+def _draw(result: dict[str, Any], ratings_path: str, heat_path: str, called: tuple[str, str]) -> None:
     """Both charts, for at most CHART_MODELS models (the highest rated), so their size stays bounded."""
     from matplotlib import pyplot as plt
 
@@ -181,7 +212,7 @@ def _draw(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
     ax.set_ylabel("rating (95% interval)")
     ax.set_title("Model ratings" + of)
     fig.tight_layout()
-    with files.replacing(ratings_path, binary=True) as handle:
+    with _naming(called[0]), files.replacing(ratings_path, binary=True) as handle:
         fig.savefig(handle, format="png", dpi=100)
     plt.close(fig)
 
@@ -203,6 +234,6 @@ def _draw(result: dict[str, Any], ratings_path: str, heat_path: str) -> None:
                                 color="white" if abs(v - 0.5) > 0.3 else "black")  # readable on dark cells
     ax.set_title("Observed win rates" + of)
     fig.tight_layout()
-    with files.replacing(heat_path, binary=True) as handle:
+    with _naming(called[1]), files.replacing(heat_path, binary=True) as handle:
         fig.savefig(handle, format="png", dpi=100)
     plt.close(fig)

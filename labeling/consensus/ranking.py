@@ -193,8 +193,13 @@ def _check_comparisons(left: np.ndarray, right: np.ndarray, outcome: np.ndarray,
         raise InvalidInput(f"item codes must lie in 0..{n_items - 1}", field="items")
     if outcome.size and (outcome.min() < 0 or outcome.max() > 1):
         raise InvalidInput("outcome must lie between 0 and 1", field="outcome")
-    if not 0 < reg < float("inf"):  # NaN too: every score would come out NaN
-        raise InvalidInput(f"reg must be a positive number, got {reg}", field="reg")
+    check_reg(reg)
+
+
+def check_reg(reg: float) -> None:
+    """InvalidInput unless the regularisation is a finite number above 0 (NaN too: every score would be NaN)."""
+    if not 0 < reg < float("inf"):
+        raise InvalidInput(f"reg must be a finite number above 0, got {reg}", field="reg")
 
 
 def _newton(a: np.ndarray, b: np.ndarray, wins_a: np.ndarray, total: np.ndarray, n: int, reg: float,

@@ -168,11 +168,11 @@ def check_method(task_type: str, method: str) -> None:
     (classification, multilabel), only "auto" for the types with a single method of their own (it was run
     whatever the method said)."""
     if method not in PROJECT_METHODS:
-        raise InvalidInput(f"unknown method {method!r}; use one of {', '.join(PROJECT_METHODS)}", field="method")
+        raise InvalidInput(f"method {method!r} is unknown; use one of {', '.join(PROJECT_METHODS)}", field="method")
     own = ONE_METHOD.get(ans.kind(task_type))
     if own is not None and method != "auto":
-        raise InvalidInput(f"a {task_type} project has one consensus method ({own}): method must be auto, not "
-                           f"{method!r}", field="method")
+        raise InvalidInput(f"method must be auto, not {method!r}: a {task_type} project has one consensus method "
+                           f"({own})", field="method")
 
 
 def aggregate_project(

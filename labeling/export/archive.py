@@ -10,11 +10,12 @@ exporter drains `take()` after every page.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Iterator, Protocol
 
 from labeling import files
 from labeling.errors import InvalidInput
@@ -154,13 +155,26 @@ def sync_folder(path: Path) -> None:
 class FolderSink:
     """The same files in a folder (the CLI's `-o DIR`); nothing streams. Every file and folder is on disk
     (fsync) when finish() returns, as a one-file export is before it takes its name: else a power cut soon after
-    could leave the folder's name on empty or cut files."""
+    could leave the folder's name on empty or cut files. A file that cannot be written (a full disk) is an
+    InvalidInput naming it under `shown`, the folder as the user named it (root is its hidden partial copy): it was
+    "[Errno 28] No space left on device", exit status 1, where a one-file export names its file, exit status 2."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shown: Path | None = None) -> None:
         self.root = root
+        self.shown = shown if shown is not None else root
         self._handle = None
+        self._name = ""
         self.names: list[str] = []
         self._folders: set[Path] = {root}
+
+    @contextlib.contextmanager
+    def _writing(self, name: str) -> Iterator[None]:
+        """OSError while `name` is written, said naming it."""
+        try:
+            yield
+        except OSError as exc:
+            where = self.shown / name if name else self.shown
+            raise InvalidInput(f"cannot write {where}: {exc.strerror or exc}", field="output") from None
 
     def _path(self, name: str) -> Path:
         path = self.root / _check_name(name)
@@ -175,28 +189,40 @@ class FolderSink:
     def open(self, name: str) -> None:
         """Create the file."""
         self.close()
-        self._handle = self._path(name).open("wb")
+        self._name = name
+        with self._writing(name):
+            self._handle = self._path(name).open("wb")
 
     def write(self, text: str | bytes) -> None:
         """Append to the open file."""
         assert self._handle is not None, "write before open"
-        self._handle.write(text.encode() if isinstance(text, str) else text)
+        with self._writing(self._name):
+            self._handle.write(text.encode() if isinstance(text, str) else text)
 
     def close(self) -> None:
         """Close the open file."""
         if self._handle is not None:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            with self._writing(self._name):
+                try:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                finally:
+                    handle.close()
 
     def copy(self, name: str, path: Path) -> None:
         """Copy a file in (a hard link when the file system allows it would share later edits: copy)."""
         self.close()
-        target = self._path(name)
-        shutil.copyfile(path, target)
-        with target.open("rb") as copied:
-            os.fsync(copied.fileno())
+        with self._writing(name):
+            target = self._path(name)
+            try:
+                shutil.copyfile(path, target)
+            except OSError as exc:
+                if exc.filename == str(path):  # the image itself, gone or unreadable since it was looked at
+                    raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}", field="output") from None
+                raise
+            with target.open("rb") as copied:
+                os.fsync(copied.fileno())
 
     def take(self) -> bytes:
         """Nothing streams from a folder."""
@@ -205,8 +231,9 @@ class FolderSink:
     def finish(self) -> None:
         """Close the last file; the folders' entries to disk, deepest first."""
         self.close()
-        for folder in sorted(self._folders, key=lambda f: (-len(f.parts), str(f))):
-            sync_folder(folder)
+        with self._writing(""):
+            for folder in sorted(self._folders, key=lambda f: (-len(f.parts), str(f))):
+                sync_folder(folder)
 
 
 # The first bytes of an SQLite database and of its write-ahead log: never an export's output.
@@ -264,7 +291,11 @@ def replace(temporary: Path, target: Path) -> None:
                                "replace it; remove it yourself or choose another -o", field="output")
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
-        os.replace(temporary, target)
+        try:
+            os.replace(temporary, target)
+        except BaseException:  # the earlier folder back under its name: nothing there is lost
+            os.replace(old, target)
+            raise
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(temporary, target)

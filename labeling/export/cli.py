@@ -230,7 +230,7 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
         except OSError as exc:
             raise InvalidInput(f"cannot write into {target.parent}: {exc.strerror}", field="output") from None
         if handle is None:
-            sink = FolderSink(partial)
+            sink = FolderSink(partial, shown=target)
             async with contextlib.aclosing(job.chunks(sink)) as chunks:
                 async for _ in chunks:
                     pass
@@ -242,7 +242,10 @@ async def _deliver(job: Any, args: argparse.Namespace) -> None:
                     os.fsync(handle.fileno())  # after could leave the name on an empty or cut file
                 except OSError as exc:
                     raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}", field="output") from None
-        replace(partial, target)
+        try:
+            replace(partial, target)
+        except OSError as exc:
+            raise InvalidInput(f"cannot put {target} in place: {exc.strerror or exc}", field="output") from None
     finally:
         if partial.is_dir():
             shutil.rmtree(partial, ignore_errors=True)

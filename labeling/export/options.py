@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from labeling import jsonio
 from labeling.errors import InvalidInput
@@ -96,6 +97,19 @@ def flagged(exc: InvalidInput, name: str) -> InvalidInput:
     """The same error of option `name`, whose name starts its message, said with the CLI's flag (`--bootstrap must be
     ...` where the API says `bootstrap must be ...`)."""
     return InvalidInput(spelled(name, True) + exc.message.removeprefix(name), field=name)
+
+
+@contextlib.contextmanager
+def as_flags(*names: str) -> Iterator[None]:
+    """An error of an option the API shares, said with the command line's flag: `--bootstrap must be 0 to ...` and
+    `--method 'glad' is unknown`, where it said the query's `bootstrap` and `method` (the message starts with the
+    option's name)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if exc.field not in names or not exc.message.startswith(exc.field):
+            raise
+        raise flagged(exc, exc.field) from None
 
 
 def _flag(name: str, raw: str) -> bool:

@@ -229,18 +229,28 @@ def require_visible_name(value: Any, field: str, max_chars: int) -> str:
         if unicodedata.category(char) == "Cc":
             problem = f"a control character (U+{ord(char):04X}); a name is one line of text"
             break
-        if shows_as_nothing(char) and char not in BIDI_CONTROLS:
-            problem = (f"an invisible character (U+{ord(char):04X}), which makes it look like another name; "
-                       "leave it out")
-            break
     else:
-        if unicodedata.normalize("NFC", name) != name:
-            problem = "letters written decomposed (a letter and a combining mark); write them composed (NFC)"
-        elif " ".join(name.split()) != name:
-            problem = "spaces around it or a run of spaces in it; write it with single spaces"
-        else:
+        problem = looks_like_another(name)
+        if problem is None:
             return name
     raise InvalidInput(f"{field} {name!r} holds {problem}", field=field)
+
+
+def looks_like_another(name: str, spaces: bool = True) -> str | None:
+    """What makes `name` look like another name, in words (None when nothing does): an invisible character (bidi
+    controls aside: the caller's own rule), letters written decomposed, and (`spaces`) spaces around it or a run of
+    them inside. The rule of a model's name (require_visible_name), and of the names `labeling aggregate` reads (an
+    id's white space is its own: a task id may hold a line break, and is written back quoted)."""
+    if name.isascii() and name.isprintable() and "  " not in name and name.strip() == name:
+        return None  # most names: none of the below can be in them (no loop over their characters)
+    for char in name:
+        if shows_as_nothing(char) and char not in BIDI_CONTROLS:
+            return f"an invisible character (U+{ord(char):04X}), which makes it look like another name; leave it out"
+    if unicodedata.normalize("NFC", name) != name:
+        return "letters written decomposed (a letter and a combining mark); write them composed (NFC)"
+    if spaces and " ".join(name.split()) != name:
+        return "spaces around it or a run of spaces in it; write it with single spaces"
+    return None
 
 
 def require_label(value: Any, field: str, ctx: Context) -> str:

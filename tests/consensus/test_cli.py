@@ -104,7 +104,7 @@ def test_classification_errors(tmp_path: Path, text: str, message: str, field: s
 def test_missing_file_and_unknown_method(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="no file "):
         run("aggregate", "classification", str(tmp_path / "missing.csv"))
-    with pytest.raises(InvalidInput, match="unknown method"):
+    with pytest.raises(InvalidInput, match="^--method .glad. is unknown; use one of auto, "):
         run("aggregate", "classification", write(tmp_path / "a.csv", ANSWERS), "--method", "glad")
 
 
@@ -331,10 +331,11 @@ def test_pairwise_refuses_self_comparisons_and_an_item_named_tie(tmp_path: Path)
         run("aggregate", "pairwise", write(tmp_path / "q.csv", "worker,left,right,label\nw,Tie,B,Tie\n"))
 
 
-@pytest.mark.parametrize("reg", ["nan", "inf"])
+@pytest.mark.parametrize("reg", ["nan", "inf", "0", "-1"])
 def test_pairwise_reg_must_be_a_positive_number(tmp_path: Path, reg: str) -> None:
-    with pytest.raises(InvalidInput, match="reg must be a positive number") as err:
-        run("aggregate", "pairwise", write(tmp_path / "p.csv", "worker,left,right,label\nw,A,B,A\n"), "--reg", reg)
+    """Said naming the flag (it was "reg must be a positive number", inf too), before the file is read (none here)."""
+    with pytest.raises(InvalidInput, match="^--reg must be a finite number above 0, got ") as err:
+        run("aggregate", "pairwise", str(tmp_path / "none.csv"), "--reg", reg)
     assert err.value.field == "reg"
 
 
@@ -483,6 +484,32 @@ def test_a_label_holding_a_control_character_is_refused_naming_its_line(tmp_path
     with pytest.raises(InvalidInput, match=words) as error:
         run("aggregate", *[part.format(given, a=answers) for part in argv])
     assert error.value.field in ("label", "labels")
+
+
+@pytest.mark.parametrize("argv, text, field, words", [
+    (["classification", "{}"], "task,worker,label\nt1,a,cat\nt1,b,cat\u200b\n", "label",
+     r"a\.csv: line 3: label 'cat\\u200b' holds an invisible character \(U\+200B\), which makes it look like another"),
+    (["classification", "{}"], "task,worker,label\nt1,a,cat\nt1,b,cat\ufe0f\n", "label", r"line 3: label .* \(U\+FE0F\)"),
+    (["classification", "{}"], "task,worker,label\nt1,a,cafe\u0301\n", "label", r"line 2: label .* decomposed"),
+    (["classification", "{}"], "task,worker,label\nt1,a,New  York\n", "label", r"line 2: label .* a run of spaces"),
+    (["classification", "{}"], "task,worker,label\nt1,a,x\nt1,a\u2060,y\n", "worker", r"line 3: worker 'a\\u2060'"),
+    (["classification", "{}"], "task,worker,label\nt1,a,x\nt1\u00ad,b,y\n", "task", r"line 3: task 't1\\xad'"),
+    (["classification", "{a}", "--gold", "{}"], "task,label\nt1,x\u200d\n", "label", r"g\.csv: line 2: label"),
+    (["pairwise", "{}"], "worker,left,right,label\nw,gpt-4,gpt-4\ufe0f,gpt-4\n", "right", r"line 2: right "),
+    (["pairwise", "{}"], "worker,left,right,label\nw,a,b,a\nw\u3164,a,b,b\n", "worker", r"line 3: worker "),
+    (["boxes", "{}"], "task,worker,x,y,w,h,label\ni,a,0,0,1,1,car\u200b\n", "label", r"line 2: label 'car\\u200b'"),
+    (["classification", "{a}", "--labels", "x,y\u200b"], None, "labels", r"--labels: label 'y\\u200b' holds an invisible"),
+])
+def test_a_name_that_looks_like_another_is_refused_naming_its_line_and_column(
+        tmp_path: Path, argv: list[str], text: str | None, field: str, words: str) -> None:
+    """`cat` and `cat` + a zero-width space were aggregated as two labels, each with part of the votes (and a worker
+    or task id with one as two workers or tasks): the rule of a model's name (invisible characters, letters written
+    decomposed, runs of spaces) is the rule of the names aggregate reads, said naming the line and the column."""
+    answers = write(tmp_path / "a.csv", "task,worker,label\nt1,a,x\n")
+    given = write(tmp_path / ("g.csv" if "--gold" in argv else "a.csv"), text) if text is not None else ""
+    with pytest.raises(InvalidInput, match=words) as error:
+        run("aggregate", *[part.format(given, a=answers) for part in argv])
+    assert error.value.field == field
 
 
 def test_a_dash_reads_the_input_from_standard_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

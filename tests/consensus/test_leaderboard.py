@@ -311,21 +311,28 @@ def test_a_chart_that_fails_half_way_leaves_the_older_report_s_image_whole(tmp_p
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from matplotlib.figure import Figure
 
+    """A failure at the last chart replaced the first three files and left the older win_rates.png beside them (a
+    report of two runs), naming the folder; now all four are the older report's, the chart named, and a folder the
+    report made is not left behind."""
     result = leaderboard.compute(tiny(), n_bootstrap=10)
     paths = leaderboard.write_outputs(result, str(tmp_path))
-    before = Path(paths[3]).read_bytes()
+    before = [Path(path).read_bytes() for path in paths]
+    result = leaderboard.compute(tiny(), n_bootstrap=10, seed=1)
 
     def half(self, target, **kwargs):  # noqa: ANN001, ANN003, ANN202
         target.write(b"\x89PNG half") if hasattr(target, "write") else Path(target).write_bytes(b"\x89PNG half")
         raise OSError(28, "No space left on device")
 
-    real = Figure.savefig
-    monkeypatch.setattr(Figure, "savefig", lambda self, target, **kw: (
-        real(self, target, **kw) if "ratings" in str(getattr(target, "name", target)) else half(self, target, **kw)))
-    with pytest.raises(InvalidInput, match="No space left on device"):  # one line from the CLI, exit 2
+    real, calls = Figure.savefig, []
+    monkeypatch.setattr(Figure, "savefig", lambda self, target, **kw: (  # the second chart (win rates) fails
+        calls.append(1) or (real(self, target, **kw) if len(calls) % 2 else half(self, target, **kw))))
+    with pytest.raises(InvalidInput, match=r"cannot write .*/win_rates\.png: No space left on device$"):  # exit 2
         leaderboard.write_outputs(result, str(tmp_path), force=True)
-    assert Path(paths[3]).read_bytes() == before
+    assert [Path(path).read_bytes() for path in paths] == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(p).name for p in paths)
+    with pytest.raises(InvalidInput, match="No space left on device"):
+        leaderboard.write_outputs(result, str(tmp_path / "new"))
+    assert not (tmp_path / "new").exists()
 
 
 def test_without_resamples_there_is_no_interval_and_no_model_is_ranked_below_another() -> None:

@@ -533,3 +533,57 @@ def test_yolo_says_it_left_out_a_stored_box_of_no_area(tmp_path):
     sink.finish()
     assert len((tmp_path / "out/labels/train/7.txt").read_text().splitlines()) == 1
     assert [("no area" in reason, n) for reason, n in writer.report.counts.items()] == [(True, 1)]
+
+
+def test_a_folder_file_that_cannot_be_written_is_named_as_the_user_named_the_folder(tmp_path, monkeypatch):
+    """A full disk under `-o DIR` was "[Errno 28] No space left on device" (an OSError, exit status 1): writing,
+    closing or copying a file in, the error now names the file under the folder the user gave (not its hidden partial
+    copy), as the one-file export names its file; an image that cannot be read is named as the image."""
+    import errno
+    import shutil
+
+    def full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
+    sink = archive.FolderSink(tmp_path / ".out.partial-1", shown=Path("out"))
+    monkeypatch.setattr(shutil, "copyfile", full)
+    with pytest.raises(InvalidInput, match=r"^cannot write out/images/a\.png: No space left on device$"):
+        sink.copy("images/a.png", image)
+    monkeypatch.undo()
+    with pytest.raises(InvalidInput, match=r"^cannot read .*missing\.png: No such file or directory$"):
+        sink.copy("images/b.png", tmp_path / "missing.png")
+    sink.open("train.jsonl")
+
+    class Full(io.BytesIO):
+        def write(self, data):  # noqa: ANN001, ANN202
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    sink._handle = Full()
+    with pytest.raises(InvalidInput, match=r"^cannot write out/train\.jsonl: No space left on device$"):
+        sink.write(b"{}\n")
+
+
+def test_a_folder_that_cannot_take_its_place_leaves_the_earlier_one_where_it_was(tmp_path, monkeypatch):
+    """`-o DIR --force` over an earlier export: the earlier folder was moved aside, then the new one failed to take
+    its name, and the earlier one stayed hidden as .DIR.old-PID (its name left empty); it is put back."""
+    import os
+
+    target, new = tmp_path / "out", tmp_path / ".out.partial-1"
+    target.mkdir()
+    (target / "train.jsonl").write_text("earlier\n")
+    new.mkdir()
+    (new / "train.jsonl").write_text("new\n")
+    real = os.replace
+
+    def failing(source, destination):  # noqa: ANN001, ANN202
+        if Path(source) == new:
+            raise OSError(28, "No space left on device")
+        return real(source, destination)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError):
+        archive.replace(new, target)
+    assert (target / "train.jsonl").read_text() == "earlier\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".out.partial-1", "out"]
