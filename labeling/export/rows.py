@@ -71,9 +71,7 @@ def iso(ts: float | None) -> str | None:
 def iso_utc(ts: float | None) -> str | None:
     """Unix seconds as an ISO 8601 time with its zone, UTC (`Z`), to the microsecond: what a reader takes for a moment
     (pandas reads it as a UTC time; a time without a zone is a local time to most readers)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return None if ts is None else f"{iso(ts)}Z"
 
 
 def split_point(key: str, seed: int) -> float:

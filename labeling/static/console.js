@@ -230,13 +230,24 @@
     root.querySelectorAll("[data-stat], progress").forEach(function (el) { out[liveKey(el)] = el; });
     return out;
   }
-  var liveBusy = false;
+  var liveBusy = false, liveTimer = null;
   function refreshLive() {
-    if (document.hidden || liveBusy) return;
+    if (document.hidden || liveBusy || !liveTimer) return;
     liveBusy = true;
-    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (r) {
+    /* A reply that never comes is given up after a while (it held liveBusy, and the figures stopped for good); a
+       session that ended (the sign-in page instead of this one) stops the refreshing */
+    var control = window.AbortController ? new AbortController() : null;
+    var giveUp = control ? window.setTimeout(function () { control.abort(); }, LIVE_MS) : null;
+    fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"},
+                                 signal: control ? control.signal : undefined}).then(function (r) {
+      if (r.redirected && new URL(r.url).pathname !== window.location.pathname) {
+        window.clearInterval(liveTimer);
+        liveTimer = null;
+        return null;
+      }
       return r.ok ? r.text() : null;
     }).then(function (html) {
+      window.clearTimeout(giveUp);
       liveBusy = false;
       if (!html) return;
       var doc = new DOMParser().parseFromString(html, "text/html");
@@ -259,10 +270,10 @@
           if (!doc.getElementById(el.id)) el.remove();
         });
       });
-    }, function () { liveBusy = false; });
+    }, function () { window.clearTimeout(giveUp); liveBusy = false; });
   }
   if (liveRoots.length) {
-    window.setInterval(refreshLive, LIVE_MS);
+    liveTimer = window.setInterval(refreshLive, LIVE_MS);
     document.addEventListener("visibilitychange", refreshLive);
   }
   /** A table wider than its box scrolls sideways in it (the quality page's confusion matrix on a phone): a line

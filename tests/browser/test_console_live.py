@@ -36,3 +36,23 @@ def test_the_overview_and_the_projects_list_follow_the_answers(server, new_page)
     expect(row.locator('[data-stat="done"]')).to_have_text("3 / 3 tasks")
     expect(row.locator('[data-stat="annotations"]')).to_have_text("3")
     expect(page.locator(f'a[href="/console/projects/{project_id}"]')).to_be_focused()  # the keyboard stays put
+
+
+def test_a_page_whose_session_ended_stops_following(server, new_page):  # noqa: ANN001
+    """Signed out elsewhere, the page was given the sign-in page every 15 seconds for as long as it stayed open; its
+    first redirected reply now ends the refreshing."""
+    requester = server.user("requester")
+    project_id = _own_project(server, requester, "text_classification", ["pos", "neg"])
+    page = new_page(DESKTOP)
+    page.clock.install()
+    sign_in(page, requester, f"/console/projects/{project_id}")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.redirected_from is None
+            and r.url.endswith(f"/console/projects/{project_id}") else None)
+    page.context.clear_cookies()
+    page.clock.run_for(16_000)
+    page.wait_for_timeout(500)
+    assert len(asked) == 1
+    page.clock.run_for(46_000)
+    page.wait_for_timeout(500)
+    assert len(asked) == 1, asked
