@@ -96,8 +96,9 @@ def changed_since(change_id: Any, changed_at: Any, since: float | Cursor) -> Any
     """Rows changed after `since`: a change its cursor had not seen (numbered from its xmax on, or one of those
     still running then), or one after its time."""
     if isinstance(since, Cursor):
-        return or_(change_id >= literal(since.xmax, BigInteger),
-                   *(change_id == literal(x, BigInteger) for x in since.running))
+        # One IN list, not an OR per running id: SQLite parses an OR chain as a tree, of depth 1000 at most.
+        running = (change_id.in_([literal(x, BigInteger) for x in since.running]),) if since.running else ()
+        return or_(change_id >= literal(since.xmax, BigInteger), *running)
     return changed_at > since
 
 
