@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from labeling import models, sqltx, tasktypes
 from labeling.consensus import answers as consensus_answers
 from labeling.db import Database
+from labeling.errors import InvalidInput
 from labeling.export import card, dump, formats, raw, tabular
 from labeling.export.archive import Sink, StreamSink, ZipSink
 from labeling.export.images import Images
@@ -218,6 +219,7 @@ class Export:
                 # The snapshot's first statement: the next pull's cursor is what this one sees. An empty chunk then, so
                 # that the HTTP response's head (sent before its body) can carry it.
                 self.cursor = await read_cursor(conn)
+                self._check_since(self.cursor)
                 yield b""
             if self.fmt.name == "deletions":
                 async for chunk in self._deletions(conn):
@@ -253,6 +255,17 @@ class Export:
                 raise
             sink.finish()
             yield sink.take()
+
+    def _check_since(self, now: Cursor) -> None:
+        """A cursor ahead of this database's snapshot (changes it says it has seen were never made here) is no pull's of
+        this database: another database's, or one given before the database was restored from an older backup or
+        dump. A pull with it had nothing until the database's numbers passed it, and then missed what lay between."""
+        since = self.options.since
+        if isinstance(since, Cursor) and since.xmax > now.xmax:
+            shown = str(since) if len(str(since)) <= 60 else str(since)[:60] + "..."
+            raise InvalidInput(f"{self.options.named('since')} {shown} is ahead of this database ({now}): it is not a "
+                               "cursor this database gave (another database's, or given before a restore); pull "
+                               f"without {self.options.named('since')} to start again", field="since")
 
     async def _write(self, conn: AsyncConnection, writer: Writer, sink: Sink, stats: card.Stats | None
                      ) -> AsyncIterator[bytes]:

@@ -218,3 +218,36 @@ async def test_a_cursor_with_thousands_of_running_changes_is_read(client, reques
     assert running[-1] < int(xmax)
     r = await c.get(format=fmt, include_open="true", since=f"c:{first}:{xmax}:" + ",".join(map(str, running)))
     assert r.status_code == 200 and r.text == ""  # the task's change is below the cursor's xmin: seen
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "deletions"])
+async def test_a_cursor_ahead_of_the_database_is_refused_naming_since(client, requester, new_project, make_user,
+                                                                       fmt):
+    # A cursor of another database, or given before a restore from an older backup, says it has seen changes this
+    # database has not made yet: a pull with it was a 200 with nothing in it (and, once the numbers passed it, missed
+    # the changes in between), as if the copy were up to date.
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"],
+                                tasks=[{"data": {"text": "a"}}])
+    c = Client(client, requester, project["id"], {"include_open": "true"})
+    assert await c.pull() == 1
+    xmin, xmax, _ = c.cursor.removeprefix("c:").split(":")
+    ahead = f"c:{int(xmax) + 1000}:{int(xmax) + 1000}:"
+    r = await client.get(f"/api/projects/{project['id']}/export", params={"format": fmt, "since": ahead},
+                         headers=bearer(requester))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == "since" and "ahead of this database" in r.json()["error"]["message"]
+    r = await c.get(format=fmt, include_open="true", since=c.cursor)  # its own cursor is fine
+    assert r.text == ""
+
+
+async def test_the_cli_refuses_a_cursor_ahead_of_the_database_in_one_line(client, requester, new_project, run_cli,
+                                                                          capsys, tmp_path):
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"],
+                                tasks=[{"data": {"text": "a"}}])
+    since = "c:1:9000000000000000000:" + ",".join(map(str, range(2, 10002)))  # 10,000 running: shown cut short
+    out = tmp_path / "pull.jsonl"
+    code = await run_cli("export", str(project["id"]), "--format", "jsonl", "--since", since, "-o", str(out))
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert code == 2 and not out.exists()
+    assert len(errors) == 1 and errors[0].startswith("labeling: error: --since c:1:9000000000000000000:2,3,")
+    assert "ahead of this database" in errors[0] and len(errors[0]) < 400
