@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from labeling import files, migrate, models
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput, LabelingError
+from labeling.export import dump
 from labeling.settings import Settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -163,6 +164,7 @@ async def restore(settings: Settings, path: Path, *, force: bool = False) -> str
     db = Database(settings.resolved_database_url, pool_size=1)
     try:
         await migrate.upgrade(db)
+        await db.transact(dump.mark_restored)
     finally:
         await db.dispose()
     return f"restored {path} into the {'SQLite' if found == 'sqlite' else 'PostgreSQL'} database"

@@ -601,4 +601,18 @@ class _Restore:
 async def restore(db: Database, path: Path) -> dict[str, int]:
     """Restore a dump into the database, all or nothing; returns the rows restored per table."""
     header = read_header(path)
-    return await db.transact(lambda tx: _Restore(tx).run(path, header))
+
+    def run(tx: Any) -> dict[str, int]:
+        counts = _Restore(tx).run(path, header)
+        mark_restored(tx)
+        return counts
+
+    return await db.transact(run)
+
+
+def mark_restored(tx: Any) -> None:
+    """A restore (of a dump, or of a backup) makes every pull's cursor given before it refused (export.restored): the
+    restored rows keep no change numbers a cursor could be compared with (a dump has none; a backup has those of the
+    moment it was taken, before changes that the cursor's pull had and the restore undid)."""
+    tx.run("restore.mark_changes")
+    tx.run("restore.mark_changes_start")

@@ -219,7 +219,7 @@ class Export:
                 # The snapshot's first statement: the next pull's cursor is what this one sees. An empty chunk then, so
                 # that the HTTP response's head (sent before its body) can carry it.
                 self.cursor = await read_cursor(conn)
-                self._check_since(self.cursor)
+                self._check_since(self.cursor, await read_restored(conn))
                 yield b""
             if self.fmt.name == "deletions":
                 async for chunk in self._deletions(conn):
@@ -256,16 +256,22 @@ class Export:
             sink.finish()
             yield sink.take()
 
-    def _check_since(self, now: Cursor) -> None:
+    def _check_since(self, now: Cursor, restored: int) -> None:
         """A cursor ahead of this database's snapshot (changes it says it has seen were never made here) is no pull's of
         this database: another database's, or one given before the database was restored from an older backup or
-        dump. A pull with it had nothing until the database's numbers passed it, and then missed what lay between."""
-        since = self.options.since
-        if isinstance(since, Cursor) and since.xmax > now.xmax:
-            shown = str(since) if len(str(since)) <= 60 else str(since)[:60] + "..."
-            raise InvalidInput(f"{self.options.named('since')} {shown} is ahead of this database ({now}): it is not a "
-                               "cursor this database gave (another database's, or given before a restore); pull "
-                               f"without {self.options.named('since')} to start again", field="since")
+        dump. A pull with it had nothing until the database's numbers passed it, and then missed what lay between.
+        One below where the database's numbers start after its last restore (`restored`) was given before it."""
+        since, name = self.options.since, self.options.named("since")
+        if not isinstance(since, Cursor):
+            return
+        shown = str(since) if len(str(since)) <= 60 else str(since)[:60] + "..."
+        if since.xmax > now.xmax:
+            raise InvalidInput(f"{name} {shown} is ahead of this database ({now}): it is not a cursor this database "
+                               f"gave (another database's, or given before a restore); pull without {name} to start "
+                               "again", field="since")
+        if since.xmax < restored:
+            raise InvalidInput(f"{name} {shown} was given before the database was restored (what changed since is not "
+                               f"known): pull without {name} to start again", field="since")
 
     async def _write(self, conn: AsyncConnection, writer: Writer, sink: Sink, stats: card.Stats | None
                      ) -> AsyncIterator[bytes]:
@@ -428,6 +434,12 @@ class Export:
             answer, confidence, n, method = _consensus(gold, is_gold, n_done, c_answer, c_confidence, c_n, c_method)
             yield record(ctx, task_id, external_id, loads(data), answer, _details(answer, method, c_details),
                          confidence, n, agreement, reviewed, is_gold)
+
+
+async def read_restored(conn: AsyncConnection) -> int:
+    """The first change number after the database's last restore (0: never restored); labeling/sql: export.restored."""
+    rows = await sqltx.read(conn, "export.restored")
+    return int(rows[0][0]) if rows else 0
 
 
 async def read_cursor(conn: AsyncConnection) -> Cursor:

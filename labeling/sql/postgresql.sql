@@ -356,6 +356,20 @@ SELECT DISTINCT jsonb_object_keys(data) AS key FROM tasks WHERE project_id = :pr
 -- PostgreSQL numbers changes by transaction id (migration 0013's triggers): nothing to take.
 SELECT 1
 
+-- name: export.restored
+-- The first change number (transaction id) after the database was last restored (labeling restore): a cursor
+-- below it was given before the restore (change_clock's row 2; none: never restored).
+SELECT n FROM change_clock WHERE id = 2
+
+-- name: restore.mark_changes
+-- After a restore, nothing to move on: transaction ids only grow (restore.mark_changes_start keeps where they are).
+SELECT 1
+
+-- name: restore.mark_changes_start
+-- Every transaction before this one has an id below its snapshot's xmax: every cursor given before the restore too.
+INSERT INTO change_clock (id, n) VALUES (2, CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint))
+ON CONFLICT (id) DO UPDATE SET n = excluded.n
+
 -- name: export.cursor
 -- The export's snapshot (its first statement: REPEATABLE READ keeps it), as the next pull's cursor: which change
 -- numbers (tasks.change_id, the transaction ids of migration 0013's triggers) it has seen, and which it has not.

@@ -159,6 +159,20 @@ SELECT DISTINCT j.key FROM tasks t, json_each(t.data) j WHERE t.project_id = :pr
 -- trigger would take one per task (a quarter of an import's time).
 INSERT INTO change_clock (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1
 
+-- name: export.restored
+-- The first change number of the database as it was last restored (labeling restore): a cursor below it was given
+-- before the restore, by the database the backup or dump replaced (change_clock's row 2; none: never restored).
+SELECT n FROM change_clock WHERE id = 2
+
+-- name: restore.mark_changes
+-- After a restore: the change numbers jump far past any the replaced database (or the one the backup was taken
+-- from) can have given, and where they now start is kept, so that a pull with a cursor given before the restore is
+-- refused, not answered with the changes after it alone (the restore's own are not stamped).
+INSERT INTO change_clock (id, n) VALUES (1, 4294967296) ON CONFLICT (id) DO UPDATE SET n = n + 4294967296
+
+-- name: restore.mark_changes_start
+INSERT INTO change_clock (id, n) SELECT 2, n + 1 FROM change_clock WHERE id = 1 ON CONFLICT (id) DO UPDATE SET n = excluded.n
+
 -- name: export.cursor
 -- The export's snapshot as the next pull's cursor: the last change number (tasks.change_id) committed before it.
 -- The single writer numbers changes in commit order, so every number up to it is seen and none after.
