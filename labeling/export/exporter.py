@@ -270,8 +270,8 @@ class Export:
                                f"gave (another database's, or given before a restore); pull without {name} to start "
                                "again", field="since")
         if since.xmax < restored:
-            raise InvalidInput(f"{name} {shown} was given before the database was restored (what changed since is not "
-                               f"known): pull without {name} to start again", field="since")
+            raise InvalidInput(f"{name} {shown} was given before the database was restored or migrated down and up again "
+                               f"(what changed since is not known): pull without {name} to start again", field="since")
 
     async def _write(self, conn: AsyncConnection, writer: Writer, sink: Sink, stats: card.Stats | None
                      ) -> AsyncIterator[bytes]:

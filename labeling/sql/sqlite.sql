@@ -165,10 +165,12 @@ INSERT INTO change_clock (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n 
 SELECT n FROM change_clock WHERE id = 2
 
 -- name: restore.mark_changes
--- After a restore: the change numbers jump far past any the replaced database (or the one the backup was taken
--- from) can have given, and where they now start is kept, so that a pull with a cursor given before the restore is
--- refused, not answered with the changes after it alone (the restore's own are not stamped).
-INSERT INTO change_clock (id, n) VALUES (1, 4294967296) ON CONFLICT (id) DO UPDATE SET n = n + 4294967296
+-- After a restore: the change numbers jump past any the replaced database (or the one the backup was taken from)
+-- can have given (2^32 on, and at least the time in microseconds, where migration 0013 starts a clock), and where
+-- they now start is kept, so that a pull with a cursor given before the restore is refused, not answered with the
+-- changes after it alone (the restore's own are not stamped).
+INSERT INTO change_clock (id, n) VALUES (1, CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER))
+ON CONFLICT (id) DO UPDATE SET n = max(n + 4294967296, excluded.n)
 
 -- name: restore.mark_changes_start
 INSERT INTO change_clock (id, n) SELECT 2, n + 1 FROM change_clock WHERE id = 1 ON CONFLICT (id) DO UPDATE SET n = excluded.n

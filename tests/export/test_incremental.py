@@ -194,7 +194,7 @@ async def _spend_changes(db, n: int) -> None:  # noqa: ANN001
 
     async with db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            await conn.execute(text("UPDATE change_clock SET n = n + :n"), {"n": n})
+            await conn.execute(text("UPDATE change_clock SET n = n + :n WHERE id = 1"), {"n": n})
             await conn.commit()
             return
         for _ in range(n):
