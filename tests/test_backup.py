@@ -248,7 +248,7 @@ async def test_a_pulls_cursor_from_before_a_restore_is_refused_and_the_clock_nev
         await add(1)
     with pytest.raises(backup.InvalidInput) as refused:
         await pull(cursor)
-    assert refused.value.field == "since" and "restored from a backup" in refused.value.message
+    assert refused.value.field == "since" and "before the database was restored" in refused.value.message
     n, fresh = await pull(None)
     assert n == 4
     await add(1)

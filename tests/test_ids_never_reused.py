@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from labeling import migrate
 from tests.conftest import bearer, text_tasks
-from tests.test_migration_0004 import _move, seed_at, to_head
+from tests.test_migration_0004 import _move, rows_of, seed_at, to_head
 
 
 async def test_a_second_release_never_reaches_the_lease_taken_since(client, make_user, new_project):
@@ -54,9 +54,9 @@ async def test_upgrade_from_0008_keeps_every_row_and_ids_go_on_after_the_highest
     async with db.engine.connect() as conn:
         await seed_at(conn, "0008")
         tables = ("users", "projects", "tasks", "assignments", "annotations")
-        before = {t: [tuple(r) for r in await conn.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in tables}
+        before = {t: await rows_of(conn, t, "id") for t in tables}
         await to_head(conn)
-        after = {t: [tuple(r) for r in await conn.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in tables}
+        after = {t: await rows_of(conn, t, "id") for t in tables}
         # The newest task deleted, a new one takes the next id, not the deleted one's.
         await conn.execute(text("DELETE FROM tasks WHERE id = 2"))
         new_id = (await conn.execute(text(

@@ -71,6 +71,15 @@ SEEDED = ("task_results", "annotations", "assignments", "tasks", "project_worker
           "users")
 
 
+LATER_STAMPS = ("changed_at", "change_id")  # a task's change stamps (0013), set by its triggers on any write
+
+
+async def rows_of(conn, table: str, order: str = "1, 2") -> list[tuple]:  # noqa: ANN001
+    """A table's rows as tuples, without the columns of later revisions that their triggers set (compared apart)."""
+    result = await conn.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))
+    return [tuple(v for k, v in r._mapping.items() if k not in LATER_STAMPS) for r in result]
+
+
 async def seed_at(conn, revision: str, *extra: str) -> None:  # noqa: ANN001
     """Move the database down to `revision` and leave it holding ROWS (and `extra` statements): what a database of
     that release holds (the downgrade drops what came after it)."""

@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from tests.conftest import bearer
-from tests.test_migration_0004 import _move, seed_at, to_head
+from tests.test_migration_0004 import _move, rows_of, seed_at, to_head
 
 OLD = "shelf/old.png"
 IMAGE_PROJECT = [
@@ -38,7 +38,7 @@ def _png() -> bytes:
 async def _rows(conn) -> list:  # noqa: ANN001
     found = []
     for table in ("projects", "tasks", "project_media", "users"):
-        found.append([tuple(r) for r in await conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))])
+        found.append(await rows_of(conn, table))
     return found
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import bearer
-from tests.test_migration_0004 import _move, seed_at, to_head
+from tests.test_migration_0004 import _move, rows_of, seed_at, to_head
 
 OTHER = ("INSERT INTO users (id, username, role, token_hash, is_active, created_at) VALUES (3, 'other', 'requester', "
          "'h3', true, 1)")
@@ -18,7 +18,7 @@ OTHER = ("INSERT INTO users (id, username, role, token_hash, is_active, created_
 async def _rows(conn) -> list:  # noqa: ANN001
     found = []
     for table in ("projects", "tasks", "annotations", "project_counters"):
-        found.append([tuple(r) for r in await conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))])
+        found.append(await rows_of(conn, table))
     return found
 
 

@@ -8,15 +8,13 @@ import json
 from sqlalchemy import text
 
 from tests.conftest import bearer
-from tests.test_migration_0004 import _move, seed_at, to_head
+from tests.test_migration_0004 import _move, rows_of, seed_at, to_head
 
 
 async def _rows(conn) -> list:  # noqa: ANN001
     found = []
     for table in ("projects", "tasks", "assignments", "annotations", "project_counters"):
-        result = await conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))
-        # A task's change stamps came with 0013 (set by its triggers on any write): compared where they are the same.
-        found.append([tuple(v for k, v in r._mapping.items() if k not in ("changed_at", "change_id")) for r in result])
+        found.append(await rows_of(conn, table))
     return found
 
 

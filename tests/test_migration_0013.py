@@ -71,3 +71,35 @@ async def test_upgrade_from_0012_backfills_change_times_and_stamps_every_later_c
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'tasks'"))]
         await to_head(conn)
     assert down == kept and "change_id" not in columns
+
+
+async def test_a_cursor_given_before_a_downgrade_is_refused_after_the_upgrade(db, client, make_user):
+    # Down to 0012 the stamps and SQLite's clock are dropped, and a change made there moves no stamp; up again, every
+    # task's change_id is 0 and the clock starts over: a pull with a cursor of before was a 200 without that change
+    # (PostgreSQL), or refused as ahead only until SQLite's clock passed it.
+    async with db.engine.connect() as conn:
+        await seed_at(conn, "0012", *EXTRA)
+        await to_head(conn)
+    _, admin = await make_user("admin", "boss")
+    owner = bearer((await client.post("/api/users/1/token", headers=bearer(admin))).json()["token"])
+
+    async def pull(**params: str):  # noqa: ANN202
+        return await client.get("/api/projects/1/export", params={"format": "jsonl", "include_open": "true", **params},
+                                headers=owner)
+
+    cursor = (await pull()).headers["labeling-next-since"]
+    async with db.engine.connect() as conn:
+        await conn.run_sync(_move, "0012", False)
+        await conn.commit()
+        await conn.execute(text("UPDATE task_results SET confidence = 0.25 WHERE task_id = 1"))
+        await conn.commit()
+        await to_head(conn)
+        if conn.dialect.name == "sqlite":  # SQLite's clock past the cursor, as a few writes would take it
+            await conn.execute(text("UPDATE change_clock SET n = n + 100 WHERE id = 1"))
+            await conn.commit()
+    r = await pull(since=cursor)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["field"] == "since" and "migrated below 0013 and back" in r.text
+    r = await pull()
+    assert r.status_code == 200 and json.loads(r.text.splitlines()[0])["confidence"] == 0.25
+    assert (await pull(since=r.headers["labeling-next-since"])).text == ""

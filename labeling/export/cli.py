@@ -173,7 +173,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with stopped_as_interrupted():
+        with stopped_as_interrupted(), options_mod.as_flags("since"):  # a cursor refused once the export reads it
             _, report = asyncio.run(run())
     finally:
         if was_enabled:

@@ -601,4 +601,17 @@ class _Restore:
 async def restore(db: Database, path: Path) -> dict[str, int]:
     """Restore a dump into the database, all or nothing; returns the rows restored per table."""
     header = read_header(path)
-    return await db.transact(lambda tx: _Restore(tx).run(path, header))
+
+    def run(tx: Any) -> dict[str, int]:
+        counts = _Restore(tx).run(path, header)
+        mark_restored(tx)
+        return counts
+
+    return await db.transact(run)
+
+
+def mark_restored(tx: Any) -> None:
+    """A restore of a dump makes every pull's cursor given before it refused (exporter.check_since): a dump keeps no
+    change numbers, and one restored into a new database is not the rows the cursor's pull saw."""
+    tx.run("restore.clock_forward", {"before": 0})
+    tx.run("restore.cursor_floor")

@@ -97,8 +97,9 @@ def changed_since(change_id: Any, changed_at: Any, since: float | Cursor) -> Any
     """Rows changed after `since`: a change its cursor had not seen (numbered from its xmax on, or one of those
     still running then), or one after its time."""
     if isinstance(since, Cursor):
-        return or_(change_id >= literal(since.xmax, BigInteger),
-                   *(change_id == literal(x, BigInteger) for x in since.running))
+        # One IN list, not an OR per running id: SQLite parses an OR chain as a tree, of depth 1000 at most.
+        running = (change_id.in_([literal(x, BigInteger) for x in since.running]),) if since.running else ()
+        return or_(change_id >= literal(since.xmax, BigInteger), *running)
     return changed_at > since
 
 
@@ -449,9 +450,9 @@ def check_since(since: Cursor, now: Cursor, floor: int) -> None:
                            "backup older than the pull that gave it): pull without since, and go on with that "
                            "pull's cursor", field="since")
     if since.xmax <= floor:
-        raise InvalidInput("since: this cursor is from before the database was restored from a backup, whose rows "
-                           "are not those the pull saw: pull without since, and go on with that pull's cursor",
-                           field="since")
+        raise InvalidInput("since: this cursor is from before the database was restored (labeling restore) or "
+                           "migrated below 0013 and back, so the changes since it are not known: pull without since, "
+                           "and go on with that pull's cursor", field="since")
 
 
 def next_limit(rows: list[Any], limit: int) -> int:

@@ -33,6 +33,7 @@ ANSWER_CHANGED = ('OLD.answer IS DISTINCT FROM NEW.answer OR OLD.excluded IS DIS
                   'OR OLD.gold_score IS DISTINCT FROM NEW.gold_score OR OLD.duration_ms IS DISTINCT FROM NEW.duration_ms')
 
 SQLITE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+SQLITE_MICROSECONDS = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
 SQLITE_TICK = 'INSERT INTO change_clock (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1'
 SQLITE_STAMP = '(SELECT n FROM change_clock WHERE id = 1)'
 
@@ -140,7 +141,16 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.create_table('change_clock', sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
                     sa.Column('n', sa.BigInteger(), nullable=False), sa.PrimaryKeyConstraint('id'))
-    op.execute('INSERT INTO change_clock (id, n) VALUES (1, 0)')
+    # The cursors' floor (row 2, as labeling restore sets it: exporter.check_since refuses a cursor up to it): one given
+    # before this upgrade, by the schema before a downgrade, whose changes no stamp recorded, is refused.
+    # SQLite's clock starts at the time in microseconds: past any number an earlier clock (dropped by the downgrade,
+    # started at its own upgrade's time) gave, one change a microsecond at most.
+    if dialect == 'postgresql':
+        op.execute('INSERT INTO change_clock (id, n) VALUES (1, 0), '
+                   '(2, CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS bigint))')
+    else:
+        op.execute(f'INSERT INTO change_clock (id, n) VALUES (1, {SQLITE_MICROSECONDS})')
+        op.execute('INSERT INTO change_clock (id, n) SELECT 2, n FROM change_clock WHERE id = 1')
     with op.batch_alter_table('tasks') as batch:
         batch.add_column(sa.Column('changed_at', sa.Float(), nullable=False, server_default='0'))
         batch.add_column(sa.Column('change_id', sa.BigInteger(), nullable=False, server_default='0'))

@@ -334,3 +334,32 @@ def test_an_image_not_loaded_yet_is_not_answered_and_the_frame_says_it_is_loadin
         "The image could not be loaded, so it cannot be labeled: skip the task (S), reason Broken media.")
     empty = {"labels": []} if task_type == "image_multilabel" else {"boxes": []}
     assert server.answers(project["id"]) == {"slow": empty}
+
+
+@pytest.mark.parametrize("task_type", ["image_classification", "bounding_box"])
+def test_a_task_whose_image_is_gone_is_reported_and_skipped_and_the_next_one_comes(new_page, server, worker, task_type):
+    """A report on a task whose image could not be loaded (a 404) said 'You may still answer or skip the task', and
+    an answer is refused there: the worker was told to do what the page would not take."""
+    requester = server.user("requester", password=None)
+    gone = server.upload_image(requester["token"], png(100, 80))
+    fine = server.upload_image(requester["token"], png(120, 90, [("rect", (10, 10, 60, 60), "#2ca02c")]))
+    project = server.project(task_type, [{"data": {"image": gone}, "external_id": "gone", "priority": 2},
+                                         {"data": {"image": fine}, "external_id": "fine", "priority": 1}],
+                             labels=["red", "green"])
+    routes = {f"**/signed-media/**/{gone}": lambda route: route.fulfill(status=404, body=b"not found")}
+    page = label_page(new_page, worker, project, routes=routes)
+    frame, message = page.locator(".zoom-viewport"), page.locator("#message")
+    expect(frame).to_have_attribute("data-image", "failed")
+    page.locator("#report-btn").click()
+    page.locator("#report-text").fill("The image does not load.")
+    page.locator("#report-send").click()
+    expect(message).to_have_text("Thank you: the requester will see your report. The image could not be loaded: skip "
+                                 "the task (S) to go on.")
+    page.keyboard.press("s")
+    expect(page.locator("#skip-dialog")).to_be_visible()
+    page.keyboard.press("3")  # broken media
+    page.keyboard.press("Enter")
+    expect(frame).to_have_attribute("data-image", "shown")  # the next task, its image shown
+    assert server.assignment_statuses(project["id"]) == {"gone": 2, "fine": 0}
+    assert server.query("SELECT text FROM task_reports WHERE project_id = :p", p=project["id"]) == [
+        {"text": "The image does not load."}]

@@ -212,3 +212,121 @@ async def test_a_cursor_this_database_never_gave_is_refused_naming_since(client,
     r = await client.get(f"/api/projects/{project['id']}/export", headers=bearer(requester),
                          params={"format": fmt, "include_open": "true", "since": c.cursor})
     assert r.status_code == 200 and r.text == "", r.text
+
+
+async def _spend_changes(db, n: int) -> None:  # noqa: ANN001
+    """The database's change numbers move on by `n` at least (SQLite's clock; PostgreSQL's transactions spent)."""
+    from sqlalchemy import text
+
+    async with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            await conn.execute(text("UPDATE change_clock SET n = n + :n WHERE id = 1"), {"n": n})
+            await conn.commit()
+            return
+        for _ in range(n):
+            await conn.scalar(text("SELECT pg_current_xact_id()"))
+            await conn.commit()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "deletions"])
+async def test_a_cursor_with_thousands_of_running_changes_is_read(client, requester, new_project, db, fmt):
+    # A snapshot may list many running transactions; each was an OR of its own, which SQLite parses as a tree of
+    # depth 1000 at most: a cursor of 2,000 was 'Expression tree is too large' after the 200's head had gone.
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"],
+                                tasks=[{"data": {"text": "a"}}])
+    c = Client(client, requester, project["id"], {"include_open": "true"})
+    assert await c.pull() == 1
+    _, first, _ = c.cursor.removeprefix("c:").split(":")
+    await _spend_changes(db, 2000)
+    assert await c.pull() == 0
+    _, xmax, _ = c.cursor.removeprefix("c:").split(":")
+    running = range(int(first), int(first) + 2000)
+    assert running[-1] < int(xmax)
+    r = await c.get(format=fmt, include_open="true", since=f"c:{first}:{xmax}:" + ",".join(map(str, running)))
+    assert r.status_code == 200 and r.text == ""  # the task's change is below the cursor's xmin: seen
+
+
+async def test_the_cli_refuses_a_cursor_ahead_of_the_database_in_one_line(client, requester, new_project, run_cli,
+                                                                          capsys, tmp_path):
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"],
+                                tasks=[{"data": {"text": "a"}}])
+    since = "c:1:9000000000000000000:" + ",".join(map(str, range(2, 10002)))  # 10,000 running: shown cut short
+    out = tmp_path / "pull.jsonl"
+    code = await run_cli("export", str(project["id"]), "--format", "jsonl", "--since", since, "-o", str(out))
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert code == 2 and not out.exists()
+    assert len(errors) == 1 and errors[0].startswith("labeling: error: --since")
+    assert "pull without since" in errors[0] and len(errors[0]) < 400
+
+
+async def test_a_pull_with_a_cursor_given_before_a_restore_is_refused(client, requester, new_project, make_user,
+                                                                      settings, db, tmp_path):
+    # A backup keeps its rows' change numbers of when it was taken; a pull after it that had a later answer gave a
+    # cursor past them, so once restored (the answer undone) a pull with that cursor was a 200 without the task: the
+    # copy kept an answer the database no longer has (PostgreSQL at once; SQLite once its clock, back to the
+    # backup's, passed the cursor again). It is refused: the client pulls everything again.
+    from labeling import backup
+
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"], redundancy=1,
+                                tasks=[{"data": {"text": "a"}}, {"data": {"text": "b"}}])
+    pid = project["id"]
+    _, token = await make_user("worker", "restore-w")
+
+    async def answer() -> None:
+        lease = (await client.post(f"/api/projects/{pid}/next", headers=bearer(token))).json()
+        r = await client.post(f"/api/assignments/{lease['assignment_id']}/submit", json={"answer": {"label": "pos"}},
+                              headers=bearer(token))
+        assert r.status_code == 201, r.text
+
+    await answer()
+    target = tmp_path / "labeling.backup"
+    await backup.backup(settings, target)
+    await answer()
+    c = Client(client, requester, pid, {})
+    assert await c.pull() == 2
+    await backup.restore(settings, target, force=True)
+    await _spend_changes(db, 100)  # SQLite's clock went back with the backup: past the cursor again
+    for fmt in ("jsonl", "deletions"):
+        r = await client.get(f"/api/projects/{pid}/export", params={"format": fmt, "since": c.cursor},
+                             headers=bearer(requester))
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["field"] == "since" and "before the database was restored" in r.text
+    fresh = Client(client, requester, pid, {})
+    assert await fresh.pull() == 1 and await fresh.pull() == 0  # a cursor given after the restore is taken
+    await answer()
+    assert await fresh.pull() == 1 and fresh.rows == await fresh.full()
+
+
+async def test_a_pull_with_a_cursor_given_before_a_dump_was_restored_is_refused(client, requester, new_project,
+                                                                                make_user, db, run_cli, capsys,
+                                                                                tmp_path):
+    # A dump keeps no change numbers: a database emptied and given a dump back stamps its tasks anew, from numbers
+    # that need not be past a cursor given before (SQLite's clock starts again).
+    from sqlalchemy import text
+
+    from labeling import models
+    from tests.conftest import PG_URL, raw_writes
+
+    project = await new_project(task_type="text_classification", labels=["pos", "neg"],
+                                tasks=[{"data": {"text": "a"}}, {"data": {"text": "b"}}])
+    c = Client(client, requester, project["id"], {"include_open": "true"})
+    assert await c.pull() == 2
+    await _spend_changes(db, 100)
+    assert await c.pull() == 0
+    path = tmp_path / "whole.jsonl"
+    assert await run_cli("export", "--all", "--format", "dump", "-o", str(path)) == 0
+    async with raw_writes(db) as conn:
+        names = ", ".join(t.name for t in reversed(models.metadata.sorted_tables))
+        if PG_URL:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(models.metadata.sorted_tables):
+                await conn.execute(table.delete())
+    assert await run_cli("restore", str(path)) == 0
+    capsys.readouterr()
+    out = tmp_path / "pull.jsonl"
+    assert await run_cli("export", str(project["id"]), "--format", "jsonl", "--include-open", "--since", c.cursor,
+                         "-o", str(out)) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "--since" in errors[0] and "pull without since" in errors[0], errors
+    assert not out.exists()

@@ -802,7 +802,10 @@
     dialog.close();
     L.api("POST", "/api/assignments/" + target.assignmentId + "/report", {text: text}).then(function (r) {
       if (r.status === 201) dialog.unsentFor = null;
-      if (r.status === 201) message("Thank you: the requester will see your report. You may still answer or skip the task.", "ok");
+      // An image that could not be loaded cannot be answered (Submit refuses it): skipping is the way on.
+      var broken = document.querySelector('.zoom-viewport[data-image="failed"]');
+      if (r.status === 201) message("Thank you: the requester will see your report. " + (broken
+        ? "The image could not be loaded: skip the task (S) to go on." : "You may still answer or skip the task."), "ok");
       else if (r.status === 401) signedOut(r.error);
       else message("The report was not sent: " + r.error.message + " Your words are kept: press Report a problem to " +
                    "send them again.", "error");
