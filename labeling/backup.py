@@ -245,17 +245,18 @@ async def restore(settings: Settings, path: Path, *, force: bool = False, progre
     db = Database(settings.resolved_database_url, pool_size=1)
     try:
         await migrate.upgrade(db)
-        await db.transact(lambda tx: _after_restore(tx, before))
+        await db.transact(lambda tx: after_restore(tx, before))
     finally:
         await db.dispose()
     progress.migrated = True
     return f"restored {path} into the {'SQLite' if found == 'sqlite' else 'PostgreSQL'} database"
 
 
-def _after_restore(tx: Tx, before: int) -> None:
-    """The restored rows are not those incremental pulls saw (an older backup's, or another database's): the pulls'
-    cursors from before are refused from now on (exporter.check_since), and the change clock (SQLite) goes on after
-    the larger of the backup's and the replaced database's (`before`), never back."""
+def after_restore(tx: Tx, before: int = 0) -> None:
+    """The restored rows (a backup's, or a dump's) are not those incremental pulls saw (an older backup's, or another
+    database's; a dump keeps no change numbers): the pulls' cursors from before are refused from now on
+    (exporter.check_since), and the change clock (SQLite) goes on after the larger of the restored one and the
+    replaced database's (`before`), never back."""
     tx.run("restore.clock_forward", {"before": before})
     tx.run("restore.cursor_floor")
 

@@ -24,7 +24,7 @@ from sqlalchemy import (JSON, BigInteger, Float, Integer, String, Table, Text, T
 from sqlalchemy import true as sqltrue
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from labeling import auth, jsonio, migrate, models, queue, schemas, tasktypes
+from labeling import auth, backup, jsonio, migrate, models, queue, schemas, tasktypes
 from labeling.db import Database
 from labeling.errors import Conflict, InvalidInput
 from labeling.export import raw
@@ -604,14 +604,8 @@ async def restore(db: Database, path: Path) -> dict[str, int]:
 
     def run(tx: Any) -> dict[str, int]:
         counts = _Restore(tx).run(path, header)
-        mark_restored(tx)
+        backup.after_restore(tx)  # cursors given before it are refused
         return counts
 
     return await db.transact(run)
 
-
-def mark_restored(tx: Any) -> None:
-    """A restore of a dump makes every pull's cursor given before it refused (exporter.check_since): a dump keeps no
-    change numbers, and one restored into a new database is not the rows the cursor's pull saw."""
-    tx.run("restore.clock_forward", {"before": 0})
-    tx.run("restore.cursor_floor")
